@@ -1,0 +1,39 @@
+// Normalized addresses: one customer per (channel, address).
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
+import { ValidationError } from '../shared/errors.js';
+import type { Channel, Identity } from '../shared/model.js';
+
+const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
+
+/** E.164, or a ValidationError naming the field. */
+export function normalizePhone(raw: string, defaultCountry: CountryCode = 'US', field = 'phone'): string {
+  const parsed = parsePhoneNumberFromString(raw.trim(), defaultCountry);
+  if (!parsed || !parsed.isPossible())
+    throw new ValidationError(`${field}: "${raw}" is not a phone number`, field);
+  return parsed.number;
+}
+
+export function normalizeEmail(raw: string, field = 'email'): string {
+  const email = raw.trim().toLowerCase();
+  if (!EMAIL.test(email) || email.length > 320)
+    throw new ValidationError(`${field}: "${raw}" is not an email address`, field);
+  return email;
+}
+
+/** The identity a contact on `channel` from `from` belongs to. */
+export function identityOf(channel: Channel, from: string, defaultCountry?: CountryCode): Identity {
+  switch (channel) {
+    case 'voice':
+    case 'sms':
+      // Voice and SMS share the number: the same phone is one identity.
+      return { channel: 'phone', address: normalizePhone(from, defaultCountry, 'from') };
+    case 'email':
+      return { channel: 'email', address: normalizeEmail(from, 'from') };
+    case 'chat': {
+      const id = from.trim();
+      if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(id))
+        throw new ValidationError(`from: "${from}" is not a visitor id`, 'from');
+      return { channel: 'chat', address: id };
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// Wait quotes: a high percentile of the predicted wait, never the mean.
+//
+// With `servers` agents (weighted by capacity) all busy and handle times
+// roughly exponential with mean `h`, slots free up as a Poisson process of
+// rate servers/h. The customer at place k waits for the k-th freed slot: an
+// Erlang(k, servers/h) time. The quote is its `percentile` quantile.
+
+export interface QuoteInput {
+  /** 1-based place in line. */
+  position: number;
+  /** Agents who can serve it, weighted by capacity. 0 means nobody can now. */
+  servers: number;
+  /** Recent handle times on the channel, milliseconds. */
+  handleTimesMs: readonly number[];
+  defaultHandleMs: number;
+  percentile: number;
+}
+
+/** Fewer real samples than this and the default handle time is blended in. */
+const MIN_SAMPLES = 20;
+
+/** Mean handle time, shrunk toward the default while samples are few. */
+export function meanHandleMs(samples: readonly number[], defaultMs: number): number {
+  const n = samples.length;
+  let sum = 0;
+  for (const s of samples) sum += s;
+  if (n >= MIN_SAMPLES) return sum / n;
+  return (sum + defaultMs * (MIN_SAMPLES - n)) / MIN_SAMPLES;
+}
+
+/** Pessimistic wait in whole seconds, or null when nobody can serve the conversation now. */
+export function quoteWaitSeconds(input: QuoteInput): number | null {
+  if (input.servers <= 0) return null;
+  const k = Math.max(1, Math.floor(input.position));
+  const rate = input.servers / meanHandleMs(input.handleTimesMs, input.defaultHandleMs); // per ms
+  return Math.ceil(erlangQuantile(k, rate, input.percentile) / 1000);
+}
+
+/** The p-quantile of Erlang(k, rate): exact by bisection for small k, Wilson–Hilferty beyond. */
+export function erlangQuantile(k: number, rate: number, p: number): number {
+  if (k === 1) return -Math.log(1 - p) / rate;
+  if (k > 60) {
+    const z = normalQuantile(p);
+    const c = 1 / (9 * k);
+    return (k / rate) * (1 - c + z * Math.sqrt(c)) ** 3;
+  }
+  let lo = 0;
+  let hi = (k + 10 * Math.sqrt(k) + 10) / rate;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (erlangCdf(k, rate, mid) < p) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+export function erlangCdf(k: number, rate: number, t: number): number {
+  const x = rate * t;
+  let term = Math.exp(-x);
+  let sum = term;
+  for (let i = 1; i < k; i++) {
+    term *= x / i;
+    sum += term;
+  }
+  return 1 - sum;
+}
+
+/** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
+export function normalQuantile(p: number): number {
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+    2.506628277459239,
+  ];
+  const b = [
+    -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
+  ];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const [a0, a1, a2, a3, a4, a5] = a as [number, number, number, number, number, number];
+  const [b0, b1, b2, b3, b4] = b as [number, number, number, number, number];
+  const [c0, c1, c2, c3, c4, c5] = c as [number, number, number, number, number, number];
+  const [d0, d1, d2, d3] = d as [number, number, number, number];
+  const low = 0.02425;
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (
+      (((((c0 * q + c1) * q + c2) * q + c3) * q + c4) * q + c5) /
+      ((((d0 * q + d1) * q + d2) * q + d3) * q + 1)
+    );
+  }
+  if (p > 1 - low) {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    return (
+      -(((((c0 * q + c1) * q + c2) * q + c3) * q + c4) * q + c5) /
+      ((((d0 * q + d1) * q + d2) * q + d3) * q + 1)
+    );
+  }
+  const q = p - 0.5;
+  const r = q * q;
+  return (
+    ((((((a0 * r + a1) * r + a2) * r + a3) * r + a4) * r + a5) * q) /
+    (((((b0 * r + b1) * r + b2) * r + b3) * r + b4) * r + 1)
+  );
+}
+
+/** "45 seconds", "3 minutes", "2 hours": rounded up, as a customer reads it. */
+export function humanDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.max(1, Math.ceil(seconds))} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 120) return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+  const hours = Math.ceil(minutes / 60);
+  return `${hours} hours`;
+}

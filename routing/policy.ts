@@ -1,0 +1,125 @@
+// The routing policy: a zod-validated configuration with defaults. Routing code
+// receives it as a value; nothing reads settings from globals.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { fromZod, ValidationError } from '../shared/errors.js';
+import { CHANNELS, type Channel } from '../shared/model.js';
+
+/** Greeting and hold texts are capped so nobody is kept listening or reading. */
+export const TEXT_CAP = 200;
+
+const Seconds = z
+  .number()
+  .nonnegative()
+  .max(30 * 24 * 3600);
+const perChannelSeconds = (defaults: Record<Channel, number>) =>
+  z
+    .object({
+      voice: Seconds.default(defaults.voice),
+      sms: Seconds.default(defaults.sms),
+      chat: Seconds.default(defaults.chat),
+      email: Seconds.default(defaults.email),
+    })
+    .default(defaults);
+
+const ShortText = z.string().min(1).max(TEXT_CAP, `must be at most ${TEXT_CAP} characters`);
+
+export const RoutingPolicy = z
+  .object({
+    /** How long an open conversation waits for its own owner when they are away or offline. */
+    stickyWaitSeconds: perChannelSeconds({ voice: 0, sms: 600, chat: 120, email: 4 * 3600 }),
+    /** A returning customer is offered to their last owner first for this long after the last conversation. */
+    preferLastOwnerForSeconds: Seconds.default(7 * 24 * 3600),
+    /** After this long waiting, the whole team (any available agent with capacity) may take it. */
+    overflowAfterSeconds: Seconds.default(120),
+    /** One priority level is worth this much waiting: a waiting customer gains on higher priorities as they age. */
+    agingStepSeconds: Seconds.default(60),
+    /** Nobody waits longer than this because others outrank them: past it, arrival order rules. */
+    hardCapSeconds: Seconds.default(600),
+    /** Channels whose contacts ring an agent who must answer, and how long the ring lasts. */
+    offerTimeoutSeconds: z
+      .object({
+        voice: Seconds.optional(),
+        sms: Seconds.optional(),
+        chat: Seconds.optional(),
+        email: Seconds.optional(),
+      })
+      .default({ voice: 20 }),
+    /** Channels where the customer is live and cannot wait for an away owner. */
+    liveChannels: z.array(z.enum(CHANNELS)).default(['voice']),
+    /** Quoted waits are this percentile of the predicted wait (pessimistic, not the mean). */
+    quotePercentile: z.number().gt(0.5).lt(1).default(0.9),
+    /** Handle time assumed per channel until enough real ones are recorded. */
+    defaultHandleSeconds: perChannelSeconds({ voice: 300, sms: 600, chat: 480, email: 3600 }),
+    texts: z
+      .object({
+        greeting: ShortText.default('Thanks for reaching us.'),
+        /** `{position}` and `{wait}` are filled in. */
+        waitNotice: ShortText.default(
+          'You are number {position} in line; a person will be with you within {wait}.',
+        ),
+        noEstimate: ShortText.default(
+          'Everyone is busy right now; a person will answer as soon as one is free.',
+        ),
+        hold: ShortText.default('Please hold; you keep your place.'),
+      })
+      .default({
+        greeting: 'Thanks for reaching us.',
+        waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
+        noEstimate: 'Everyone is busy right now; a person will answer as soon as one is free.',
+        hold: 'Please hold; you keep your place.',
+      }),
+  })
+  .superRefine((p, ctx) => {
+    if (p.hardCapSeconds < p.overflowAfterSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hardCapSeconds'],
+        message: 'must be at least overflowAfterSeconds',
+      });
+    }
+  });
+export type RoutingPolicy = z.output<typeof RoutingPolicy>;
+export type RoutingPolicyInput = z.input<typeof RoutingPolicy>;
+
+export function parsePolicy(input: unknown, what = 'routing policy'): RoutingPolicy {
+  const result = RoutingPolicy.safeParse(input ?? {});
+  if (!result.success) throw fromZod(result.error, what);
+  return result.data;
+}
+
+export const defaultPolicy = (): RoutingPolicy => parsePolicy({});
+
+/**
+ * Policy from `ROUTING_POLICY_FILE` (a JSON file) or `ROUTING_POLICY` (inline JSON), else the defaults.
+ */
+export function loadPolicy(env: Record<string, string | undefined>): RoutingPolicy {
+  const file = env.ROUTING_POLICY_FILE;
+  const inline = env.ROUTING_POLICY;
+  if (file && inline)
+    throw new ValidationError('set ROUTING_POLICY_FILE or ROUTING_POLICY, not both', 'ROUTING_POLICY');
+  let raw: string | undefined;
+  let what = 'ROUTING_POLICY';
+  if (file) {
+    what = `ROUTING_POLICY_FILE (${file})`;
+    try {
+      raw = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ValidationError(`${what}: cannot read: ${(err as Error).message}`, 'ROUTING_POLICY_FILE');
+    }
+  } else raw = inline;
+  if (raw === undefined || raw.trim() === '') return defaultPolicy();
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new ValidationError(`${what}: not valid JSON: ${(err as Error).message}`, what.split(' ')[0]);
+  }
+  return parsePolicy(json, what);
+}
+
+/** Fill `{position}` and `{wait}` into a notice, keeping it under the cap. */
+export function fillText(template: string, values: Record<string, string | number>): string {
+  const text = template.replace(/\{(\w+)\}/g, (m, k: string) => (k in values ? String(values[k]) : m));
+  return text.length > TEXT_CAP ? `${text.slice(0, TEXT_CAP - 1)}…` : text;
+}

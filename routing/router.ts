@@ -1,0 +1,991 @@
+// The router: loads what a decision needs, asks the strategy for a plan, and
+// commits it through the Store in one atomic step. Every state change emits a
+// domain event. Time comes from the injected clock; timers live in the Store and
+// fire when `tick()` runs (on an interval in the server, by hand in tests).
+import { z } from 'zod';
+import type { Clock } from '../shared/clock.js';
+import {
+  fromZod,
+  InvalidStateError,
+  NotFoundError,
+  NotOwnerError,
+  ValidationError,
+} from '../shared/errors.js';
+import { type DomainEvent, type EventBus, LocalEventBus } from '../shared/events.js';
+import { ID_PREFIX, type IdSource, randomIds } from '../shared/ids.js';
+import {
+  type Agent,
+  AgentStatus,
+  type Channel,
+  Contact,
+  type Conversation,
+  type Customer,
+  type CustomerPromise,
+  type Fact,
+  type Identity,
+  type Message,
+  type ParsedContact,
+  PerChannel,
+  Skills,
+  zeroPerChannel,
+} from '../shared/model.js';
+import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
+import { quoteWaitSeconds } from './estimate.js';
+import { defaultPolicy, type RoutingPolicy } from './policy.js';
+import { waitingSince } from './store/rules.js';
+import type { ClaimOutcome, RouteOutcome, Store, WaitRules } from './store/store.js';
+import { defaultStrategy, type RoutingStrategy } from './strategy.js';
+
+export interface RouterDeps {
+  store: Store;
+  clock: Clock;
+  events?: EventBus;
+  policy?: RoutingPolicy;
+  ids?: IdSource;
+  strategy?: RoutingStrategy;
+}
+
+/** What happened to an inbound contact: the channel turns this into its reply (TwiML, status, ack). */
+export type ContactOutcome =
+  | { type: 'duplicate' }
+  /** A new owner now. */
+  | { type: 'assigned'; agentId: string }
+  /** Ringing an agent who must answer (a call). */
+  | { type: 'offered'; agentId: string; expiresAt: number }
+  /** The owner has it and is there. */
+  | { type: 'owner'; agentId: string }
+  /** A colleague answers for an owner who cannot; the owner stays owner. */
+  | { type: 'covered'; agentId: string; ownerId: string }
+  /** Waiting for its owner to come back, up to `until`. */
+  | { type: 'waiting_for_owner'; ownerId: string; until: number }
+  | { type: 'queued'; position: number; etaSeconds: number | null };
+
+export interface ContactResult {
+  customer: Customer;
+  conversation: Conversation;
+  message: Message;
+  outcome: ContactOutcome;
+  /** True when this contact started a new conversation. */
+  created: boolean;
+}
+
+export const NewAgent = z.object({
+  name: z.string().trim().min(1).max(200),
+  skills: Skills.default({}),
+  capacity: PerChannel.partial().default({}),
+  status: AgentStatus.default('offline'),
+  slackUserId: z.string().max(64).optional(),
+  email: z.string().max(320).optional(),
+  phone: z.string().max(32).optional(),
+  clientIdentity: z.string().max(128).optional(),
+});
+export type NewAgent = z.input<typeof NewAgent>;
+
+export const AgentPatch = NewAgent.omit({ status: true }).partial();
+export type AgentPatch = z.input<typeof AgentPatch>;
+
+export const DEFAULT_CAPACITY = { voice: 1, sms: 3, chat: 3, email: 5 } as const;
+
+export const IdentifyInput = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  email: z.string().trim().max(320).optional(),
+  phone: z.string().trim().max(32).optional(),
+});
+export type IdentifyInput = z.infer<typeof IdentifyInput>;
+
+export class Router {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly events: EventBus;
+  readonly policy: RoutingPolicy;
+  readonly #ids: IdSource;
+  readonly #strategy: RoutingStrategy;
+  readonly #rules: WaitRules;
+
+  constructor(deps: RouterDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.events = deps.events ?? new LocalEventBus();
+    this.policy = deps.policy ?? defaultPolicy();
+    this.#ids = deps.ids ?? randomIds;
+    this.#strategy = deps.strategy ?? defaultStrategy;
+    const offer: WaitRules['offerTimeoutMs'] = {};
+    for (const [channel, seconds] of Object.entries(this.policy.offerTimeoutSeconds)) {
+      if (seconds !== undefined) offer[channel as Channel] = seconds * 1000;
+    }
+    this.#rules = {
+      overflowAfterMs: this.policy.overflowAfterSeconds * 1000,
+      hardCapMs: this.policy.hardCapSeconds * 1000,
+      offerTimeoutMs: offer,
+    };
+  }
+
+  // ================================================================ inbound
+
+  /** One inbound contact from any channel: find the customer, their conversation, and a person. */
+  async contact(input: Contact): Promise<ContactResult> {
+    const parsed = Contact.safeParse(input);
+    if (!parsed.success) throw fromZod(parsed.error, 'contact');
+    const c: ParsedContact = parsed.data;
+    const now = this.clock.now();
+
+    const prior = await this.store.findMessageByExternalId(c.channel, c.externalId);
+    if (prior) return this.#duplicate(prior);
+
+    const identity = identityOf(c.channel, c.from);
+    const { customer: found } = await this.store.resolveCustomer(identity, this.#newCustomer(identity, now));
+    const customer = await this.#learnFromContact(found, c, identity, now);
+
+    let conversation = await this.store.openConversationOf(customer.id);
+    let created = false;
+    if (conversation) {
+      conversation = await this.store.touchConversation(conversation.id, c.channel, now);
+    } else {
+      conversation = await this.store.createConversation(this.#newConversation(customer.id, c, now));
+      created = true;
+    }
+
+    const { message, duplicate } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId: conversation.id,
+      direction: 'in',
+      channel: c.channel,
+      author: { type: 'customer', id: customer.id, ...(customer.name ? { name: customer.name } : {}) },
+      text: c.text,
+      ...(c.subject !== undefined ? { subject: c.subject } : {}),
+      attachments: c.attachments,
+      at: now,
+      delivery: { state: 'delivered', attempts: 0, at: now },
+      externalId: c.externalId,
+    });
+    if (duplicate) return this.#duplicate(message);
+    this.#emit({ type: 'message.received', at: now, message });
+
+    let outcome: ContactOutcome;
+    if (conversation.status === 'assigned') outcome = await this.#ownedContact(conversation, c.channel);
+    else if (created) outcome = await this.#route(conversation);
+    else outcome = await this.#waitingOutcome(conversation);
+
+    const latest = (await this.store.getConversation(conversation.id)) ?? conversation;
+    const latestCustomer = (await this.store.getCustomer(customer.id)) ?? customer;
+    return { customer: latestCustomer, conversation: latest, message, outcome, created };
+  }
+
+  /** Facts a visitor (or an agent) gives: stored with their source, identities linked when free. */
+  async identify(
+    customerId: string,
+    input: IdentifyInput,
+    source: string,
+  ): Promise<{ customer: Customer; conflicts: Array<{ identity: Identity; customerId: string }> }> {
+    const parsed = IdentifyInput.safeParse(input);
+    if (!parsed.success) throw fromZod(parsed.error, 'identify');
+    const now = this.clock.now();
+    const facts: Record<string, Fact> = {};
+    const identities: Identity[] = [];
+    if (parsed.data.name) facts.name = { value: parsed.data.name, source, at: now };
+    if (parsed.data.email) {
+      const email = normalizeEmail(parsed.data.email, 'email');
+      facts.email = { value: email, source, at: now };
+      identities.push({ channel: 'email', address: email });
+    }
+    if (parsed.data.phone) {
+      const phone = normalizePhone(parsed.data.phone, undefined, 'phone');
+      facts.phone = { value: phone, source, at: now };
+      identities.push({ channel: 'phone', address: phone });
+    }
+    let customer = await this.store.recordFacts(customerId, facts, parsed.data.name);
+    const conflicts: Array<{ identity: Identity; customerId: string }> = [];
+    for (const identity of identities) {
+      const linked = await this.store.linkIdentity(customer.id, identity);
+      customer = linked.customer;
+      if (linked.takenBy) {
+        conflicts.push({ identity, customerId: linked.takenBy });
+        customer = await this.store.addCustomerNote(customer.id, {
+          text: `${identity.channel} ${identity.address} also belongs to customer ${linked.takenBy}; merge them if they are the same person`,
+          by: 'system',
+          at: now,
+        });
+      }
+    }
+    if (Object.keys(facts).length > 0) {
+      this.#emit({ type: 'customer.facts', at: now, customerId: customer.id, keys: Object.keys(facts) });
+    }
+    return { customer, conflicts };
+  }
+
+  /** Of the facts wanted, those not already known ("ask only once"). */
+  async missingFacts(customerId: string, wanted: readonly string[]): Promise<string[]> {
+    const customer = await this.#customer(customerId);
+    return wanted.filter((key) => !customer.facts[key]);
+  }
+
+  async mergeCustomers(keepId: string, otherId: string): Promise<Customer> {
+    const now = this.clock.now();
+    const customer = await this.store.mergeCustomers(keepId, otherId, now);
+    this.#emit({ type: 'customer.merged', at: now, customerId: customer.id, mergedId: otherId });
+    return customer;
+  }
+
+  // ================================================================ agents
+
+  async createAgent(input: NewAgent): Promise<Agent> {
+    const parsed = NewAgent.safeParse(input);
+    if (!parsed.success) throw fromZod(parsed.error, 'agent');
+    const now = this.clock.now();
+    const { status, capacity, ...rest } = parsed.data;
+    const agent = await this.store.createAgent({
+      ...rest,
+      id: this.#ids.next(ID_PREFIX.agent),
+      capacity: { ...DEFAULT_CAPACITY, ...capacity },
+      status: 'offline',
+      load: zeroPerChannel(),
+      idleSince: now,
+      createdAt: now,
+    });
+    if (status === 'offline') return agent;
+    return this.setAgentStatus(agent.id, status);
+  }
+
+  async updateAgent(agentId: string, input: AgentPatch): Promise<Agent> {
+    const parsed = AgentPatch.safeParse(input);
+    if (!parsed.success) throw fromZod(parsed.error, 'agent');
+    const current = await this.#agent(agentId);
+    const { capacity, ...rest } = parsed.data;
+    const patch = capacity ? { ...rest, capacity: { ...current.capacity, ...capacity } } : rest;
+    const agent = await this.store.updateAgent(agentId, patch);
+    await this.#fill(agentId);
+    return (await this.store.getAgent(agentId)) ?? agent;
+  }
+
+  async setAgentStatus(agentId: string, status: AgentStatus, reason?: string): Promise<Agent> {
+    const parsedStatus = AgentStatus.safeParse(status);
+    if (!parsedStatus.success)
+      throw new ValidationError(`status must be one of available, away, offline`, 'status');
+    const before = await this.#agent(agentId);
+    const now = this.clock.now();
+    const agent = await this.store.setAgentStatus(agentId, status, reason, now);
+    if (before.status !== status || before.statusReason !== reason) {
+      this.#emit({ type: 'agent.status', at: now, agentId, status, ...(reason ? { reason } : {}) });
+    }
+    if (status === 'available') {
+      await this.#ownerBack(agentId, now);
+      await this.#fill(agentId);
+    } else if (status === 'offline' && before.status !== 'offline') {
+      // Their open conversations wait for them up to stickyWait, then move on.
+      for (const conv of await this.store.listConversations({ ownerId: agentId, status: 'assigned' })) {
+        const channel = conv.slotChannel ?? conv.lastChannel;
+        await this.store.schedule({
+          kind: 'sticky',
+          ref: conv.id,
+          dueAt: now + this.policy.stickyWaitSeconds[channel] * 1000,
+        });
+      }
+      await this.tick();
+    }
+    return (await this.store.getAgent(agentId)) ?? agent;
+  }
+
+  // ================================================================ agent actions
+
+  async reply(
+    agentId: string,
+    conversationId: string,
+    text: string,
+    clientMessageId?: string,
+  ): Promise<Message> {
+    const { conversation, agent } = await this.#participant(agentId, conversationId, 'reply to');
+    const now = this.clock.now();
+    const clean = checkText(text);
+    const { message, duplicate } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId,
+      direction: 'out',
+      channel: conversation.lastChannel,
+      author: { type: 'agent', id: agent.id, name: agent.name },
+      text: clean,
+      attachments: [],
+      at: now,
+      delivery: { state: 'pending', attempts: 0, at: now },
+      ...(clientMessageId ? { externalId: `out:${agentId}:${clientMessageId}` } : {}),
+    });
+    if (!duplicate) this.#emit({ type: 'message.sent', at: now, message });
+    return message;
+  }
+
+  /** An internal note: seen by the agents on the conversation, never sent to the customer. */
+  async note(agentId: string, conversationId: string, text: string): Promise<Message> {
+    const { conversation, agent } = await this.#participant(agentId, conversationId, 'write a note on');
+    const now = this.clock.now();
+    const { message } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId,
+      direction: 'internal',
+      channel: conversation.lastChannel,
+      author: { type: 'agent', id: agent.id, name: agent.name },
+      text: checkText(text),
+      attachments: [],
+      at: now,
+      delivery: { state: 'sent', attempts: 0, at: now },
+    });
+    this.#emit({ type: 'message.note', at: now, message });
+    return message;
+  }
+
+  async markDelivery(
+    messageId: string,
+    state: Message['delivery']['state'],
+    reason?: string,
+  ): Promise<Message> {
+    const existing = await this.store.getMessage(messageId);
+    if (!existing) throw new NotFoundError('message', messageId);
+    const now = this.clock.now();
+    const message = await this.store.updateDelivery(messageId, {
+      state,
+      attempts: existing.delivery.attempts + (state === 'failed' || state === 'sent' ? 1 : 0),
+      at: now,
+      ...(reason !== undefined ? { reason } : {}),
+    });
+    this.#emit({ type: 'message.delivery', at: now, message });
+    return message;
+  }
+
+  async resolve(agentId: string, conversationId: string, followUpAt?: number | null): Promise<Conversation> {
+    const conv = await this.#conversation(conversationId);
+    if (conv.ownerId !== agentId || conv.status !== 'assigned')
+      throw new NotOwnerError(agentId, conversationId, 'resolve');
+    const now = this.clock.now();
+    if (followUpAt != null && followUpAt <= now)
+      throw new ValidationError('followUpAt must be in the future', 'followUpAt');
+    const coverer = conv.cover?.agentId ?? null;
+    const resolved = await this.store.resolve(conversationId, now, followUpAt ?? null);
+    await this.store.cancelTimer('sticky', conversationId);
+    this.#emit({ type: 'conversation.resolved', at: now, conversation: resolved });
+    if (followUpAt != null) {
+      await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: 'follow up', agentId });
+    }
+    await this.#fill(agentId);
+    if (coverer) await this.#fill(coverer);
+    return resolved;
+  }
+
+  async consult(agentId: string, conversationId: string, colleagueId: string): Promise<Conversation> {
+    const conv = await this.#conversation(conversationId);
+    if (conv.ownerId !== agentId || conv.status !== 'assigned')
+      throw new NotOwnerError(agentId, conversationId, 'consult on');
+    const updated = await this.store.inviteConsultant(conversationId, colleagueId);
+    this.#consultEvent(updated, colleagueId, 'invited', agentId);
+    return updated;
+  }
+
+  async joinConsult(agentId: string, conversationId: string): Promise<Conversation> {
+    const updated = await this.store.joinConsult(conversationId, agentId);
+    this.#consultEvent(updated, agentId, 'joined', agentId);
+    return updated;
+  }
+
+  async leaveConsult(agentId: string, conversationId: string): Promise<Conversation> {
+    const updated = await this.store.leaveConsult(conversationId, agentId);
+    this.#consultEvent(updated, agentId, 'left', agentId);
+    return updated;
+  }
+
+  /** Warm hand-off: offered to a colleague; ownership moves only when they accept. */
+  async handoff(
+    agentId: string,
+    conversationId: string,
+    toAgentId: string,
+    note: string,
+  ): Promise<Conversation> {
+    const conv = await this.#conversation(conversationId);
+    if (conv.ownerId !== agentId || conv.status !== 'assigned')
+      throw new NotOwnerError(agentId, conversationId, 'hand off');
+    if (typeof note !== 'string' || note.trim() === '') {
+      throw new ValidationError('a hand-off needs a note for the colleague', 'note');
+    }
+    const now = this.clock.now();
+    const updated = await this.store.offerHandoff(conversationId, agentId, toAgentId, note.trim(), now);
+    this.#emit({
+      type: 'conversation.handoff',
+      at: now,
+      conversation: updated,
+      from: agentId,
+      to: toAgentId,
+      action: 'offered',
+      note: note.trim(),
+    });
+    return updated;
+  }
+
+  async acceptHandoff(agentId: string, conversationId: string): Promise<Conversation> {
+    const before = await this.#conversation(conversationId);
+    const now = this.clock.now();
+    const updated = await this.store.acceptHandoff(conversationId, agentId, now);
+    const from = before.ownerId ?? agentId;
+    this.#emit({
+      type: 'conversation.handoff',
+      at: now,
+      conversation: updated,
+      from,
+      to: agentId,
+      action: 'accepted',
+      note: before.handoff?.note ?? '',
+    });
+    this.#emit({
+      type: 'conversation.assigned',
+      at: now,
+      conversation: updated,
+      agentId,
+      reason: 'handoff',
+      previousOwnerId: from,
+    });
+    await this.#fill(from);
+    return updated;
+  }
+
+  async declineHandoff(agentId: string, conversationId: string): Promise<Conversation> {
+    const before = await this.#conversation(conversationId);
+    const now = this.clock.now();
+    const updated = await this.store.declineHandoff(conversationId, agentId);
+    this.#emit({
+      type: 'conversation.handoff',
+      at: now,
+      conversation: updated,
+      from: before.ownerId ?? agentId,
+      to: agentId,
+      action: 'declined',
+      note: before.handoff?.note ?? '',
+    });
+    return updated;
+  }
+
+  /** The agent answered the ringing contact. */
+  async acceptOffer(agentId: string, conversationId: string): Promise<Conversation> {
+    const now = this.clock.now();
+    const conv = await this.store.acceptOffer(conversationId, agentId, now);
+    await this.store.cancelTimer('offer', conversationId);
+    const reason = conv.ownership.at(-1)?.reason ?? 'routed';
+    await this.#assigned(conv, agentId, reason, conv.ownership.at(-1)?.from ?? null, now);
+    return conv;
+  }
+
+  /** The agent turned the ringing contact down: the next agent is tried, the customer keeps their place. */
+  async declineOffer(agentId: string, conversationId: string, reason?: string): Promise<Conversation> {
+    const now = this.clock.now();
+    const away = reason ? { status: 'away' as const, reason } : null;
+    const conv = await this.store.withdrawOffer(conversationId, agentId, now, away);
+    if (!conv)
+      throw new InvalidStateError(`conversation ${conversationId} has no open offer for agent ${agentId}`);
+    await this.store.cancelTimer('offer', conversationId);
+    this.#emit({ type: 'conversation.offer_expired', at: now, conversation: conv, agentId });
+    if (away) this.#emit({ type: 'agent.status', at: now, agentId, status: 'away', reason: away.reason });
+    await this.#route(conv);
+    if (!away) await this.#fill(agentId);
+    return (await this.store.getConversation(conversationId)) ?? conv;
+  }
+
+  /** The covered live contact ended (a call hung up): the covering agent is free again. */
+  async endCover(conversationId: string): Promise<Conversation> {
+    const now = this.clock.now();
+    const { conversation, agentId } = await this.store.endCover(conversationId, now);
+    if (agentId) {
+      this.#emit({ type: 'conversation.updated', at: now, conversation });
+      await this.#fill(agentId);
+    }
+    return conversation;
+  }
+
+  /** The customer left before a person answered (hung up while waiting). */
+  async abandon(conversationId: string): Promise<Conversation> {
+    const now = this.clock.now();
+    const before = await this.#conversation(conversationId);
+    const offeredTo = before.offer?.agentId ?? null;
+    const conv = await this.store.abandon(conversationId, now);
+    await this.store.cancelTimer('offer', conversationId);
+    await this.store.cancelTimer('overflow', conversationId);
+    for (const p of await this.store.listPromises(conversationId)) {
+      if (p.state === 'open' && p.kind === 'wait')
+        await this.#settle(p, now > p.dueAt ? 'broken' : 'void', now);
+    }
+    this.#emit({ type: 'conversation.abandoned', at: now, conversation: conv });
+    if (offeredTo) await this.#fill(offeredTo);
+    return conv;
+  }
+
+  /** A promise an agent makes to the customer ("I'll call you back by 3pm"). */
+  async promise(
+    agentId: string,
+    conversationId: string,
+    dueAt: number,
+    text: string,
+  ): Promise<CustomerPromise> {
+    await this.#participant(agentId, conversationId, 'make a promise on');
+    if (!Number.isFinite(dueAt) || dueAt <= this.clock.now())
+      throw new ValidationError('dueAt must be in the future', 'dueAt');
+    return this.#makePromise(conversationId, 'agent', dueAt, { text: checkText(text, 1000), agentId });
+  }
+
+  /** Where a waiting conversation stands now: position and a pessimistic wait. */
+  async quote(conversationId: string): Promise<{ position: number; etaSeconds: number | null } | null> {
+    const conv = await this.store.getConversation(conversationId);
+    if (!conv) return null;
+    const snap = await this.store.queueSnapshot(conversationId);
+    if (!snap) return null;
+    const handle = await this.store.recentHandleTimes(conv.lastChannel);
+    const etaSeconds = quoteWaitSeconds({
+      position: snap.position,
+      servers: snap.servers,
+      handleTimesMs: handle,
+      defaultHandleMs: this.policy.defaultHandleSeconds[conv.lastChannel] * 1000,
+      percentile: this.policy.quotePercentile,
+    });
+    return { position: snap.position, etaSeconds };
+  }
+
+  // ================================================================ timers
+
+  /** Fire every timer due now. Safe to call from many processes: each timer is claimed once. */
+  async tick(): Promise<number> {
+    let fired = 0;
+    for (;;) {
+      const now = this.clock.now();
+      const due = await this.store.claimDueTimers(now, 100);
+      if (due.length === 0) return fired;
+      for (const timer of due) {
+        fired++;
+        switch (timer.kind) {
+          case 'offer':
+            await this.#offerExpired(timer.ref, now);
+            break;
+          case 'sticky':
+            await this.#stickyExpired(timer.ref, now);
+            break;
+          case 'overflow':
+            await this.#overflowDue(timer.ref);
+            break;
+          case 'promise':
+            await this.#promiseDue(timer.ref, now);
+            break;
+        }
+      }
+    }
+  }
+
+  // ================================================================ internals
+
+  /** Route a waiting conversation: the plan's first free candidate takes it, else it waits in line. */
+  async #route(conv: Conversation): Promise<ContactOutcome> {
+    const now = this.clock.now();
+    const customer = await this.#customer(conv.customerId);
+    const channel = conv.lastChannel;
+    const offerMs = this.#rules.offerTimeoutMs[channel];
+    const outcome = await this.store.route({
+      conversationId: conv.id,
+      channel,
+      candidates: this.#strategy.plan({
+        conversation: conv,
+        customer,
+        now,
+        policy: this.policy,
+        cover: false,
+      }),
+      mode: offerMs !== undefined ? { type: 'offer', expiresAt: now + offerMs } : { type: 'assign' },
+      now,
+      score: this.#score(conv),
+    });
+    return this.#afterRoute(outcome, now);
+  }
+
+  /** An owned conversation whose owner cannot take a live contact: a colleague covers. */
+  async #cover(conv: Conversation): Promise<ContactOutcome> {
+    const now = this.clock.now();
+    const customer = await this.#customer(conv.customerId);
+    const outcome = await this.store.route({
+      conversationId: conv.id,
+      channel: conv.lastChannel,
+      candidates: this.#strategy.plan({
+        conversation: conv,
+        customer,
+        now,
+        policy: this.policy,
+        cover: true,
+      }),
+      mode: { type: 'cover' },
+      now,
+      score: this.#score(conv),
+    });
+    return this.#afterRoute(outcome, now);
+  }
+
+  async #afterRoute(outcome: RouteOutcome, now: number): Promise<ContactOutcome> {
+    const conv = outcome.conversation;
+    switch (outcome.type) {
+      case 'assigned':
+        await this.#assigned(conv, outcome.agentId, outcome.reason, outcome.previousOwnerId, now);
+        return { type: 'assigned', agentId: outcome.agentId };
+      case 'offered':
+        await this.#offered(conv, outcome.agentId, now);
+        return { type: 'offered', agentId: outcome.agentId, expiresAt: conv.offer?.expiresAt ?? now };
+      case 'covered':
+        await this.#covered(conv, outcome.agentId, now);
+        return { type: 'covered', agentId: outcome.agentId, ownerId: conv.ownerId ?? outcome.agentId };
+      case 'queued':
+        return this.#queued(conv, now);
+      case 'skipped':
+        return this.#waitingOutcome(conv);
+    }
+  }
+
+  async #afterClaim(outcome: ClaimOutcome, now: number): Promise<void> {
+    const conv = outcome.conversation;
+    if (outcome.type === 'offered') return this.#offered(conv, outcome.agentId, now);
+    if (conv.cover?.agentId === outcome.agentId) return this.#covered(conv, outcome.agentId, now);
+    const previous = conv.ownership.at(-1)?.from ?? null;
+    return this.#assigned(conv, outcome.agentId, outcome.reason, previous, now);
+  }
+
+  async #assigned(
+    conv: Conversation,
+    agentId: string,
+    reason: Conversation['ownership'][number]['reason'],
+    previousOwnerId: string | null,
+    now: number,
+  ): Promise<void> {
+    await this.store.cancelTimer('overflow', conv.id);
+    await this.store.cancelTimer('sticky', conv.id);
+    for (const p of await this.store.listPromises(conv.id)) {
+      if (p.state === 'open' && p.kind === 'wait')
+        await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now);
+    }
+    this.#emit({
+      type: 'conversation.assigned',
+      at: now,
+      conversation: conv,
+      agentId,
+      reason,
+      previousOwnerId,
+    });
+  }
+
+  async #offered(conv: Conversation, agentId: string, now: number): Promise<void> {
+    const expiresAt = conv.offer?.expiresAt ?? now;
+    await this.store.schedule({ kind: 'offer', ref: conv.id, dueAt: expiresAt });
+    this.#emit({ type: 'conversation.offered', at: now, conversation: conv, agentId });
+  }
+
+  async #covered(conv: Conversation, agentId: string, now: number): Promise<void> {
+    await this.store.cancelTimer('sticky', conv.id);
+    await this.store.cancelTimer('overflow', conv.id);
+    const [owner, coverer] = await Promise.all([
+      conv.ownerId ? this.store.getAgent(conv.ownerId) : null,
+      this.store.getAgent(agentId),
+    ]);
+    const { message } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId: conv.id,
+      direction: 'internal',
+      channel: conv.lastChannel,
+      author: { type: 'system' },
+      text: `${coverer?.name ?? agentId} answered the ${conv.lastChannel} contact while ${owner?.name ?? 'the owner'} was ${owner?.status ?? 'away'}; ${owner?.name ?? 'the owner'} stays the owner.`,
+      attachments: [],
+      at: now,
+      delivery: { state: 'sent', attempts: 0, at: now },
+    });
+    this.#emit({ type: 'message.note', at: now, message });
+    this.#emit({ type: 'conversation.covered', at: now, conversation: conv, agentId });
+  }
+
+  async #queued(conv: Conversation, now: number): Promise<ContactOutcome> {
+    const quote = (await this.quote(conv.id)) ?? { position: 1, etaSeconds: null };
+    const hasOpenWait = (await this.store.listPromises(conv.id)).some(
+      (p) => p.kind === 'wait' && p.state === 'open',
+    );
+    if (!hasOpenWait && quote.etaSeconds !== null) {
+      await this.#makePromise(conv.id, 'wait', now + quote.etaSeconds * 1000, { text: 'a person answers' });
+    }
+    const overflowAt = waitingSince(conv) + this.#rules.overflowAfterMs;
+    if (overflowAt > now && Object.keys(conv.skills).length > 0) {
+      await this.store.schedule({ kind: 'overflow', ref: conv.id, dueAt: overflowAt });
+    }
+    this.#emit({ type: 'conversation.queued', at: now, conversation: conv, ...quote });
+    return { type: 'queued', ...quote };
+  }
+
+  async #waitingOutcome(conv: Conversation): Promise<ContactOutcome> {
+    if (conv.offer) return { type: 'offered', agentId: conv.offer.agentId, expiresAt: conv.offer.expiresAt };
+    if (conv.status === 'assigned' && conv.ownerId) {
+      if (conv.cover) return { type: 'covered', agentId: conv.cover.agentId, ownerId: conv.ownerId };
+      if (conv.waitingForOwnerSince !== null) {
+        const until = conv.waitingForOwnerSince + this.policy.stickyWaitSeconds[conv.lastChannel] * 1000;
+        return { type: 'waiting_for_owner', ownerId: conv.ownerId, until };
+      }
+      return { type: 'owner', agentId: conv.ownerId };
+    }
+    const quote = (await this.quote(conv.id)) ?? { position: 1, etaSeconds: null };
+    return { type: 'queued', ...quote };
+  }
+
+  /** A contact on an owned conversation: its owner if there, else wait for them or cover a live one. */
+  async #ownedContact(conv: Conversation, channel: Channel): Promise<ContactOutcome> {
+    const ownerId = conv.ownerId!;
+    const owner = await this.store.getAgent(ownerId);
+    const now = this.clock.now();
+    if (owner?.status === 'available') {
+      if (conv.waitingForOwnerSince !== null) await this.store.setWaitingForOwner(conv.id, null);
+      return { type: 'owner', agentId: ownerId };
+    }
+    if (conv.cover) return { type: 'covered', agentId: conv.cover.agentId, ownerId };
+    const stickyMs = this.policy.stickyWaitSeconds[channel] * 1000;
+    const live = this.policy.liveChannels.includes(channel);
+    if (live || stickyMs === 0) {
+      const waiting =
+        conv.waitingForOwnerSince === null ? await this.store.setWaitingForOwner(conv.id, now) : conv;
+      return this.#cover(waiting);
+    }
+    if (conv.waitingForOwnerSince === null) {
+      const updated = await this.store.setWaitingForOwner(conv.id, now);
+      await this.store.schedule({ kind: 'sticky', ref: conv.id, dueAt: now + stickyMs });
+      this.#emit({
+        type: 'conversation.waiting_for_owner',
+        at: now,
+        conversation: updated,
+        ownerId,
+        until: now + stickyMs,
+      });
+      return { type: 'waiting_for_owner', ownerId, until: now + stickyMs };
+    }
+    return { type: 'waiting_for_owner', ownerId, until: conv.waitingForOwnerSince + stickyMs };
+  }
+
+  /** An owner is available again: what waited for them is theirs, covers on non-live channels end. */
+  async #ownerBack(agentId: string, now: number): Promise<void> {
+    for (const conv of await this.store.listConversations({ ownerId: agentId, status: 'assigned' })) {
+      await this.store.cancelTimer('sticky', conv.id);
+      let updated = conv;
+      if (conv.waitingForOwnerSince !== null) updated = await this.store.setWaitingForOwner(conv.id, null);
+      if (conv.cover && !this.policy.liveChannels.includes(conv.cover.channel)) {
+        const ended = await this.store.endCover(conv.id, now);
+        updated = ended.conversation;
+        if (ended.agentId) await this.#fill(ended.agentId);
+      }
+      if (updated !== conv) this.#emit({ type: 'conversation.updated', at: now, conversation: updated });
+    }
+  }
+
+  /** Give a free agent waiting conversations until they have no capacity or nothing they can serve waits. */
+  async #fill(agentId: string): Promise<void> {
+    for (;;) {
+      const now = this.clock.now();
+      const outcome = await this.store.claimNext(agentId, now, this.#rules);
+      if (!outcome) return;
+      await this.#afterClaim(outcome, now);
+    }
+  }
+
+  async #offerExpired(conversationId: string, now: number): Promise<void> {
+    const conv = await this.store.getConversation(conversationId);
+    const offer = conv?.offer;
+    if (!conv || !offer || offer.expiresAt > now) return;
+    const withdrawn = await this.store.withdrawOffer(conversationId, offer.agentId, now, {
+      status: 'away',
+      reason: 'missed_offer',
+    });
+    if (!withdrawn) return;
+    this.#emit({
+      type: 'conversation.offer_expired',
+      at: now,
+      conversation: withdrawn,
+      agentId: offer.agentId,
+    });
+    this.#emit({
+      type: 'agent.status',
+      at: now,
+      agentId: offer.agentId,
+      status: 'away',
+      reason: 'missed_offer',
+    });
+    await this.#route(withdrawn);
+  }
+
+  async #stickyExpired(conversationId: string, now: number): Promise<void> {
+    const conv = await this.store.getConversation(conversationId);
+    if (!conv || conv.status !== 'assigned' || !conv.ownerId) return;
+    const owner = await this.store.getAgent(conv.ownerId);
+    if (owner?.status === 'available') {
+      if (conv.waitingForOwnerSince !== null) await this.store.setWaitingForOwner(conversationId, null);
+      return;
+    }
+    if (!owner || owner.status === 'offline') {
+      // Gone for good: the conversation goes to someone else, and the move is recorded.
+      const requeued = await this.store.requeue(conversationId, now, this.#score(conv));
+      this.#emit({ type: 'conversation.updated', at: now, conversation: requeued });
+      await this.#route(requeued);
+      return;
+    }
+    if (conv.waitingForOwnerSince !== null && !conv.cover) await this.#cover(conv);
+  }
+
+  async #overflowDue(conversationId: string): Promise<void> {
+    const conv = await this.store.getConversation(conversationId);
+    if (!conv) return;
+    if (conv.status === 'queued' && !conv.offer) await this.#route(conv);
+  }
+
+  async #promiseDue(promiseId: string, now: number): Promise<void> {
+    const p = await this.store.getPromise(promiseId);
+    if (p && p.state === 'open') this.#emit({ type: 'promise.due', at: now, promise: p });
+  }
+
+  async #makePromise(
+    conversationId: string,
+    kind: CustomerPromise['kind'],
+    dueAt: number,
+    extra: { text?: string; agentId?: string },
+  ): Promise<CustomerPromise> {
+    const now = this.clock.now();
+    const promise = await this.store.addPromise({
+      id: this.#ids.next(ID_PREFIX.promise),
+      conversationId,
+      kind,
+      dueAt,
+      createdAt: now,
+      state: 'open',
+      settledAt: null,
+      ...extra,
+    });
+    await this.store.schedule({ kind: 'promise', ref: promise.id, dueAt });
+    this.#emit({ type: 'promise.made', at: now, promise });
+    return promise;
+  }
+
+  async #settle(p: CustomerPromise, state: 'kept' | 'broken' | 'void', now: number): Promise<void> {
+    const settled = await this.store.settlePromise(p.id, state, now);
+    await this.store.cancelTimer('promise', p.id);
+    if (settled) this.#emit({ type: 'promise.settled', at: now, promise: settled });
+  }
+
+  /** Place in line: arrival minus the credit of its priority (aging: the longer it waits, the further ahead). */
+  #score(conv: Conversation): number {
+    return waitingSince(conv) - conv.priority * this.policy.agingStepSeconds * 1000;
+  }
+
+  async #learnFromContact(
+    customer: Customer,
+    c: ParsedContact,
+    identity: Identity,
+    now: number,
+  ): Promise<Customer> {
+    const facts: Record<string, Fact> = {};
+    const source = `${c.channel}:from`;
+    if (identity.channel === 'phone' && !customer.facts.phone)
+      facts.phone = { value: identity.address, source, at: now };
+    if (identity.channel === 'email' && !customer.facts.email)
+      facts.email = { value: identity.address, source, at: now };
+    const name = c.name?.trim();
+    if (name && !customer.facts.name) facts.name = { value: name, source, at: now };
+    if (Object.keys(facts).length === 0) return customer;
+    return this.store.recordFacts(customer.id, facts, facts.name ? name : undefined);
+  }
+
+  #newCustomer(identity: Identity, now: number): Customer {
+    return {
+      id: this.#ids.next(ID_PREFIX.customer),
+      identities: [identity],
+      facts: {},
+      notes: [],
+      createdAt: now,
+    };
+  }
+
+  #newConversation(customerId: string, c: ParsedContact, now: number): Conversation {
+    return {
+      id: this.#ids.next(ID_PREFIX.conversation),
+      customerId,
+      status: 'queued',
+      ownerId: null,
+      slotChannel: null,
+      cover: null,
+      consultants: [],
+      invited: [],
+      channels: [c.channel],
+      lastChannel: c.channel,
+      skills: c.skills ?? {},
+      priority: c.priority ?? 0,
+      createdAt: now,
+      lastContactAt: now,
+      queuedAt: now,
+      waitingForOwnerSince: null,
+      assignedAt: null,
+      firstAssignedAt: null,
+      resolvedAt: null,
+      followUpAt: null,
+      offer: null,
+      handoff: null,
+      ownership: [],
+      declinedBy: [],
+    };
+  }
+
+  async #duplicate(message: Message): Promise<ContactResult> {
+    const conversation = await this.#conversation(message.conversationId);
+    const customer = await this.#customer(conversation.customerId);
+    return { customer, conversation, message, outcome: { type: 'duplicate' }, created: false };
+  }
+
+  /** The conversation and the agent, when the agent may speak on it (owner, covering, consulting). */
+  async #participant(
+    agentId: string,
+    conversationId: string,
+    operation: string,
+  ): Promise<{ conversation: Conversation; agent: Agent }> {
+    const [conversation, agent] = await Promise.all([
+      this.#conversation(conversationId),
+      this.#agent(agentId),
+    ]);
+    const allowed =
+      conversation.status === 'assigned' &&
+      (conversation.ownerId === agentId ||
+        conversation.cover?.agentId === agentId ||
+        conversation.consultants.includes(agentId));
+    if (!allowed) throw new NotOwnerError(agentId, conversationId, operation);
+    return { conversation, agent };
+  }
+
+  #consultEvent(
+    conversation: Conversation,
+    agentId: string,
+    action: 'invited' | 'joined' | 'left',
+    by: string,
+  ): void {
+    this.#emit({ type: 'conversation.consult', at: this.clock.now(), conversation, agentId, action, by });
+  }
+
+  async #customer(id: string): Promise<Customer> {
+    const c = await this.store.getCustomer(id);
+    if (!c) throw new NotFoundError('customer', id);
+    return c;
+  }
+
+  async #agent(id: string): Promise<Agent> {
+    const a = await this.store.getAgent(id);
+    if (!a) throw new NotFoundError('agent', id);
+    return a;
+  }
+
+  async #conversation(id: string): Promise<Conversation> {
+    const c = await this.store.getConversation(id);
+    if (!c) throw new NotFoundError('conversation', id);
+    return c;
+  }
+
+  #emit(event: DomainEvent): void {
+    this.events.publish(event);
+  }
+}
+
+/** Message text: non-empty, at most `max` characters. */
+function checkText(text: unknown, max = 4000): string {
+  if (typeof text !== 'string' || text.trim() === '')
+    throw new ValidationError('text must not be empty', 'text');
+  if (text.length > max) throw new ValidationError(`text must be at most ${max} characters`, 'text');
+  return text;
+}

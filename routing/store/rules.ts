@@ -1,0 +1,29 @@
+// Small rules both Store implementations share (the Redis scripts mirror them).
+import type { Channel, Conversation, OwnershipReason, Skills } from '../../shared/model.js';
+
+/** How many recent handle times per channel feed the wait estimate. */
+export const HANDLE_TIME_WINDOW = 200;
+
+export function isOpen(c: Conversation): boolean {
+  return c.status === 'queued' || c.status === 'assigned';
+}
+
+/** Conversations wait in buckets: one per channel and set of required skills. */
+export function bucketKey(channel: Channel, skills: Skills): string {
+  const parts = Object.entries(skills)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, level]) => `${name}:${level}`);
+  return `${channel}|${parts.join(',')}`;
+}
+
+/** When this wait started: the customer's place in line. */
+export function waitingSince(c: Conversation): number {
+  if (c.status === 'assigned') return c.waitingForOwnerSince ?? c.lastContactAt;
+  return c.queuedAt ?? c.createdAt;
+}
+
+/** Why an agent freeing up takes a waiting conversation. */
+export function claimReason(c: Conversation, matchedSkills: boolean): OwnershipReason {
+  if (c.status === 'queued' && c.ownerId !== null) return 'owner_offline';
+  return matchedSkills ? 'skills' : 'overflow';
+}

@@ -1,0 +1,208 @@
+// The Store seam: routing verbs, all async, each one atomic. The router decides
+// (a plan of candidates, a score) and the Store commits the decision in one step,
+// so that several processes sharing one Redis never give one conversation to two
+// agents nor one agent more than their capacity.
+import type {
+  Agent,
+  AgentStatus,
+  Channel,
+  Conversation,
+  Customer,
+  CustomerPromise,
+  Fact,
+  Identity,
+  Message,
+  Note,
+  OwnershipReason,
+  PromiseState,
+  Skills,
+} from '../../shared/model.js';
+
+/** Who to try, in order. Built by a pure routing strategy. */
+export type Candidate =
+  | { kind: 'agent'; agentId: string; reason: OwnershipReason }
+  | { kind: 'pool'; skills: Skills; reason: OwnershipReason };
+
+export type RouteMode =
+  /** Give ownership now (chat, SMS, email). */
+  | { type: 'assign' }
+  /** Ring the agent; ownership only on accept; capacity is held until then. */
+  | { type: 'offer'; expiresAt: number }
+  /** An owned conversation whose owner cannot answer a live contact: a colleague covers, the owner stays. */
+  | { type: 'cover' };
+
+export interface RouteRequest {
+  conversationId: string;
+  channel: Channel;
+  candidates: Candidate[];
+  mode: RouteMode;
+  now: number;
+  /** Where it waits when nobody can take it now (`assign`/`offer` modes). */
+  score: number;
+}
+
+export type RouteOutcome =
+  | {
+      type: 'assigned';
+      conversation: Conversation;
+      agentId: string;
+      reason: OwnershipReason;
+      previousOwnerId: string | null;
+    }
+  | { type: 'offered'; conversation: Conversation; agentId: string; reason: OwnershipReason }
+  | { type: 'covered'; conversation: Conversation; agentId: string }
+  | { type: 'queued'; conversation: Conversation }
+  /** The conversation was not in a state to route (already owned, resolved, offered). */
+  | { type: 'skipped'; conversation: Conversation };
+
+export interface WaitRules {
+  /** After this long waiting, any available agent with capacity may take it. */
+  overflowAfterMs: number;
+  /** Whoever has waited this long goes first, whatever the priority of others. */
+  hardCapMs: number;
+  /** Channels whose contacts must be answered (a ringing call): the claim is an offer expiring after this. */
+  offerTimeoutMs: Partial<Record<Channel, number>>;
+}
+
+export type ClaimOutcome =
+  | { type: 'assigned'; conversation: Conversation; agentId: string; reason: OwnershipReason }
+  | { type: 'offered'; conversation: Conversation; agentId: string; reason: OwnershipReason };
+
+export type TimerKind = 'offer' | 'sticky' | 'overflow' | 'promise';
+
+export interface Timer {
+  kind: TimerKind;
+  /** What it is about: a conversation id or a promise id. One timer per (kind, ref). */
+  ref: string;
+  dueAt: number;
+}
+
+export interface ConversationQuery {
+  status?: Conversation['status'];
+  ownerId?: string;
+  customerId?: string;
+  limit?: number;
+}
+
+export interface QueueSnapshot {
+  /** 1-based place among the conversations waiting for the same agents. */
+  position: number;
+  /** How many agents could serve it, weighted by their capacity on its channel (servers). */
+  servers: number;
+}
+
+export interface StoreStats {
+  waiting: number;
+  waitingByChannel: Record<Channel, number>;
+  agentsByStatus: Record<AgentStatus, number>;
+}
+
+export interface Store {
+  // ---- customers
+  getCustomer(id: string): Promise<Customer | null>;
+  /** Find the customer who owns this identity, or create `init` with it. Atomic. */
+  resolveCustomer(identity: Identity, init: Customer): Promise<{ customer: Customer; created: boolean }>;
+  /** Link an identity; when another customer already has it, nothing changes and that customer's id comes back. */
+  linkIdentity(
+    customerId: string,
+    identity: Identity,
+  ): Promise<{ customer: Customer; takenBy: string | null }>;
+  /** Record facts; later facts replace earlier ones per key. Also sets `name` when given. */
+  recordFacts(customerId: string, facts: Record<string, Fact>, name?: string): Promise<Customer>;
+  addCustomerNote(customerId: string, note: Note): Promise<Customer>;
+  /** Move identities, facts, notes and conversations of `otherId` onto `keepId`; nothing is lost. */
+  mergeCustomers(keepId: string, otherId: string, now: number): Promise<Customer>;
+
+  // ---- agents
+  createAgent(agent: Agent): Promise<Agent>;
+  getAgent(id: string): Promise<Agent | null>;
+  listAgents(): Promise<Agent[]>;
+  /** Change profile fields (name, skills, capacity, console addresses); load and status are the store's. */
+  updateAgent(
+    id: string,
+    patch: Partial<
+      Pick<Agent, 'name' | 'skills' | 'capacity' | 'slackUserId' | 'email' | 'phone' | 'clientIdentity'>
+    >,
+  ): Promise<Agent>;
+  setAgentStatus(id: string, status: AgentStatus, reason: string | undefined, now: number): Promise<Agent>;
+
+  // ---- conversations and messages
+  createConversation(conversation: Conversation): Promise<Conversation>;
+  getConversation(id: string): Promise<Conversation | null>;
+  /** The customer's open (queued or assigned) conversation that was active last, if any. */
+  openConversationOf(customerId: string): Promise<Conversation | null>;
+  listConversations(query: ConversationQuery): Promise<Conversation[]>;
+  /** Record a channel the customer used and make it the last one. */
+  touchConversation(id: string, channel: Channel, now: number): Promise<Conversation>;
+  /**
+   * Store a message once per (channel, externalId) when it has one.
+   * A repeat returns the stored message and `duplicate: true`.
+   */
+  appendMessage(message: Message): Promise<{ message: Message; duplicate: boolean }>;
+  findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null>;
+  getMessage(id: string): Promise<Message | null>;
+  listMessages(conversationId: string): Promise<Message[]>;
+  updateDelivery(messageId: string, delivery: Message['delivery']): Promise<Message>;
+
+  // ---- routing decisions (each one atomic)
+  /** Try the candidates in order; the first available one with capacity takes it; else it waits in line. */
+  route(request: RouteRequest): Promise<RouteOutcome>;
+  /** Give a freed agent the best waiting conversation they can serve, if any. */
+  claimNext(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome | null>;
+  acceptOffer(conversationId: string, agentId: string, now: number): Promise<Conversation>;
+  /** Withdraw an unanswered offer: capacity back, agent excluded from this wait, optionally set away. */
+  withdrawOffer(
+    conversationId: string,
+    agentId: string,
+    now: number,
+    agentStatus: { status: AgentStatus; reason: string } | null,
+  ): Promise<Conversation | null>;
+  /** Mark that a contact on an owned conversation waits for its owner (or clear it with null). */
+  setWaitingForOwner(conversationId: string, since: number | null): Promise<Conversation>;
+  /** End a cover: the covering agent's capacity comes back. */
+  endCover(
+    conversationId: string,
+    now: number,
+  ): Promise<{ conversation: Conversation; agentId: string | null }>;
+  /** The owner is gone for good: release their capacity and put the conversation back in line. */
+  requeue(conversationId: string, now: number, score: number): Promise<Conversation>;
+  resolve(conversationId: string, now: number, followUpAt: number | null): Promise<Conversation>;
+  abandon(conversationId: string, now: number): Promise<Conversation>;
+  offerHandoff(
+    conversationId: string,
+    from: string,
+    to: string,
+    note: string,
+    now: number,
+  ): Promise<Conversation>;
+  acceptHandoff(conversationId: string, agentId: string, now: number): Promise<Conversation>;
+  declineHandoff(conversationId: string, agentId: string): Promise<Conversation>;
+  inviteConsultant(conversationId: string, agentId: string): Promise<Conversation>;
+  joinConsult(conversationId: string, agentId: string): Promise<Conversation>;
+  leaveConsult(conversationId: string, agentId: string): Promise<Conversation>;
+  queueSnapshot(conversationId: string): Promise<QueueSnapshot | null>;
+
+  // ---- timers: due times claimed once
+  schedule(timer: Timer): Promise<void>;
+  cancelTimer(kind: TimerKind, ref: string): Promise<void>;
+  /** Remove and return the timers due at `now`, oldest first; each is returned to one caller only. */
+  claimDueTimers(now: number, limit: number): Promise<Timer[]>;
+
+  // ---- promises and figures
+  addPromise(promise: CustomerPromise): Promise<CustomerPromise>;
+  settlePromise(
+    id: string,
+    state: Exclude<PromiseState, 'open'>,
+    now: number,
+  ): Promise<CustomerPromise | null>;
+  listPromises(conversationId: string): Promise<CustomerPromise[]>;
+  getPromise(id: string): Promise<CustomerPromise | null>;
+  recordHandleTime(channel: Channel, ms: number): Promise<void>;
+  /** The most recent handle times on a channel, newest last (bounded window). */
+  recentHandleTimes(channel: Channel): Promise<number[]>;
+  stats(): Promise<StoreStats>;
+
+  /** Answers when the backing service is reachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

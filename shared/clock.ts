@@ -1,0 +1,27 @@
+/** Where routing gets the time. Nothing in routing/ reads `Date.now()` directly. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock that only moves when told to: for tests and simulations. */
+export class ManualClock implements Clock {
+  #now: number;
+  constructor(start = Date.UTC(2026, 0, 5, 9, 0, 0)) {
+    this.#now = start;
+  }
+  now(): number {
+    return this.#now;
+  }
+  advance(ms: number): number {
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError(`ManualClock.advance: ms must be >= 0, got ${ms}`);
+    this.#now += ms;
+    return this.#now;
+  }
+  set(at: number): void {
+    if (at < this.#now) throw new RangeError('ManualClock.set: time never runs backwards');
+    this.#now = at;
+  }
+}

@@ -1,0 +1,104 @@
+// Errors with stable codes. Messages name the entity and the operation; `status`
+// is the HTTP status where the error reaches a client over HTTP.
+
+export class SwitchboardError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly field: string | undefined;
+  constructor(code: string, message: string, status: number, field?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.field = field;
+  }
+  toJSON(): { code: string; message: string; field?: string } {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+export class NotFoundError extends SwitchboardError {
+  constructor(entity: string, id: string) {
+    super('not_found', `${entity} ${id} does not exist`, 404);
+  }
+}
+
+export class ValidationError extends SwitchboardError {
+  constructor(message: string, field?: string) {
+    super('invalid_input', message, 400, field);
+  }
+}
+
+export class ConflictError extends SwitchboardError {
+  constructor(code: string, message: string) {
+    super(code, message, 409);
+  }
+}
+
+export class NotOwnerError extends SwitchboardError {
+  constructor(agentId: string, conversationId: string, operation: string) {
+    super(
+      'not_owner',
+      `agent ${agentId} may not ${operation} conversation ${conversationId}: not its owner`,
+      403,
+    );
+  }
+}
+
+export class IdentityTakenError extends SwitchboardError {
+  constructor(address: string, customerId: string) {
+    super('identity_taken', `identity ${address} already belongs to customer ${customerId}`, 409);
+  }
+}
+
+export class InvalidStateError extends SwitchboardError {
+  constructor(message: string) {
+    super('invalid_state', message, 409);
+  }
+}
+
+export class CapacityError extends SwitchboardError {
+  constructor(agentId: string, message: string) {
+    super('no_capacity', `agent ${agentId}: ${message}`, 409);
+  }
+}
+
+export class UnauthorizedError extends SwitchboardError {
+  constructor(message = 'a valid token is required') {
+    super('unauthorized', message, 401);
+  }
+}
+
+export class RateLimitedError extends SwitchboardError {
+  constructor(message: string) {
+    super('rate_limited', message, 429);
+  }
+}
+
+export class CorruptRecordError extends SwitchboardError {
+  constructor(key: string, detail: string) {
+    super('corrupt_record', `stored record ${key} is unreadable: ${detail}`, 500);
+  }
+}
+
+export class StoreUnavailableError extends SwitchboardError {
+  constructor(detail: string) {
+    super('store_unavailable', `the store is unavailable: ${detail}`, 503);
+  }
+}
+
+/** Turns a zod error into a ValidationError naming the first bad field. */
+export function fromZod(
+  err: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> },
+  what = 'input',
+): ValidationError {
+  const first = err.issues[0];
+  if (!first) return new ValidationError(`${what} is invalid`);
+  const field = first.path.map(String).join('.');
+  return new ValidationError(
+    field ? `${what}: ${field}: ${first.message}` : `${what}: ${first.message}`,
+    field || undefined,
+  );
+}

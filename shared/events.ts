@@ -1,0 +1,145 @@
+// Domain events: every state change in routing emits one. Consoles and channels
+// subscribe; in Redis mode the bus carries them across processes.
+import { z } from 'zod';
+import {
+  AgentStatus,
+  Channel,
+  Conversation,
+  CustomerPromise,
+  Id,
+  Message,
+  Millis,
+  OwnershipReason,
+} from './model.js';
+
+export const DomainEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('conversation.queued'),
+    at: Millis,
+    conversation: Conversation,
+    position: z.number().int().positive(),
+    etaSeconds: z.number().nonnegative().nullable(),
+  }),
+  z.object({
+    type: z.literal('conversation.assigned'),
+    at: Millis,
+    conversation: Conversation,
+    agentId: Id,
+    reason: OwnershipReason,
+    previousOwnerId: Id.nullable(),
+  }),
+  z.object({ type: z.literal('conversation.offered'), at: Millis, conversation: Conversation, agentId: Id }),
+  z.object({
+    type: z.literal('conversation.offer_expired'),
+    at: Millis,
+    conversation: Conversation,
+    agentId: Id,
+  }),
+  z.object({
+    type: z.literal('conversation.waiting_for_owner'),
+    at: Millis,
+    conversation: Conversation,
+    ownerId: Id,
+    until: Millis,
+  }),
+  z.object({ type: z.literal('conversation.covered'), at: Millis, conversation: Conversation, agentId: Id }),
+  z.object({ type: z.literal('conversation.updated'), at: Millis, conversation: Conversation }),
+  z.object({ type: z.literal('conversation.resolved'), at: Millis, conversation: Conversation }),
+  z.object({ type: z.literal('conversation.abandoned'), at: Millis, conversation: Conversation }),
+  z.object({
+    type: z.literal('conversation.consult'),
+    at: Millis,
+    conversation: Conversation,
+    agentId: Id,
+    action: z.enum(['invited', 'joined', 'left']),
+    by: Id,
+  }),
+  z.object({
+    type: z.literal('conversation.handoff'),
+    at: Millis,
+    conversation: Conversation,
+    from: Id,
+    to: Id,
+    action: z.enum(['offered', 'accepted', 'declined']),
+    note: z.string(),
+  }),
+  z.object({
+    type: z.literal('conversation.position'),
+    at: Millis,
+    conversationId: Id,
+    position: z.number().int().positive(),
+    etaSeconds: z.number().nonnegative().nullable(),
+  }),
+  z.object({ type: z.literal('message.received'), at: Millis, message: Message }),
+  z.object({ type: z.literal('message.sent'), at: Millis, message: Message }),
+  z.object({ type: z.literal('message.note'), at: Millis, message: Message }),
+  z.object({ type: z.literal('message.delivery'), at: Millis, message: Message }),
+  z.object({
+    type: z.literal('agent.status'),
+    at: Millis,
+    agentId: Id,
+    status: AgentStatus,
+    reason: z.string().optional(),
+  }),
+  z.object({ type: z.literal('promise.made'), at: Millis, promise: CustomerPromise }),
+  z.object({ type: z.literal('promise.settled'), at: Millis, promise: CustomerPromise }),
+  z.object({ type: z.literal('promise.due'), at: Millis, promise: CustomerPromise }),
+  z.object({
+    type: z.literal('customer.merged'),
+    at: Millis,
+    customerId: Id,
+    mergedId: Id,
+  }),
+  z.object({ type: z.literal('customer.facts'), at: Millis, customerId: Id, keys: z.array(z.string()) }),
+  z.object({
+    type: z.literal('typing'),
+    at: Millis,
+    conversationId: Id,
+    who: z.enum(['customer', 'agent']),
+    agentId: Id.optional(),
+    name: z.string().optional(),
+    typing: z.boolean(),
+    channel: Channel.optional(),
+  }),
+]);
+export type DomainEvent = z.infer<typeof DomainEvent>;
+export type EventType = DomainEvent['type'];
+export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
+
+export type Listener = (event: DomainEvent) => void;
+
+/** Where domain events go. The in-process bus is the default; Redis mode carries them across processes. */
+export interface EventBus {
+  publish(event: DomainEvent): void;
+  subscribe(listener: Listener): () => void;
+  close(): Promise<void>;
+}
+
+/** Delivers each event to every listener in this process, synchronously, isolating listener failures. */
+export class LocalEventBus implements EventBus {
+  readonly #listeners = new Set<Listener>();
+  readonly #onError: (err: unknown, event: DomainEvent) => void;
+
+  constructor(onError: (err: unknown, event: DomainEvent) => void = () => {}) {
+    this.#onError = onError;
+  }
+
+  publish(event: DomainEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.#onError(err, event);
+      }
+    }
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+  }
+}

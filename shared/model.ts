@@ -1,0 +1,282 @@
+// The conversation model: one zod schema per record, with the inferred types.
+// Every record read back from a store or received from outside is parsed with these.
+import { z } from 'zod';
+
+export const CHANNELS = ['voice', 'sms', 'chat', 'email'] as const;
+export const Channel = z.enum(CHANNELS);
+export type Channel = z.infer<typeof Channel>;
+
+/** Epoch milliseconds. */
+export const Millis = z.number().int().nonnegative();
+
+export const Id = z.string().min(1).max(128);
+
+// ---------------------------------------------------------------- customers
+
+/** Voice and SMS share one identity: the phone number. */
+export const IdentityChannel = z.enum(['phone', 'email', 'chat']);
+export type IdentityChannel = z.infer<typeof IdentityChannel>;
+
+export const Identity = z.object({
+  channel: IdentityChannel,
+  /** Normalized: E.164 for phone, lower-cased for email, the visitor id for chat. */
+  address: z.string().min(1).max(320),
+});
+export type Identity = z.infer<typeof Identity>;
+
+export const Fact = z.object({
+  value: z.string().max(2000),
+  /** Where it came from: "chat:prechat", "sms:from", "agent:<id>", "email:from", … */
+  source: z.string().min(1).max(200),
+  at: Millis,
+});
+export type Fact = z.infer<typeof Fact>;
+
+export const Note = z.object({ text: z.string().max(4000), by: z.string().max(200), at: Millis });
+export type Note = z.infer<typeof Note>;
+
+export const Customer = z.object({
+  id: Id,
+  name: z.string().max(200).optional(),
+  identities: z.array(Identity),
+  facts: z.record(z.string(), Fact),
+  notes: z.array(Note),
+  lastOwnerId: Id.optional(),
+  lastOwnerAt: Millis.optional(),
+  /** Set when this customer was merged into another; lookups follow it. */
+  mergedInto: Id.optional(),
+  createdAt: Millis,
+});
+export type Customer = z.infer<typeof Customer>;
+
+// ---------------------------------------------------------------- contacts
+
+export const Attachment = z.object({
+  name: z.string().max(500),
+  type: z.string().max(200),
+  size: z.number().int().nonnegative(),
+  url: z.string().max(2000).optional(),
+});
+export type Attachment = z.infer<typeof Attachment>;
+
+/** One normalized inbound event from any channel. */
+export const Contact = z.object({
+  channel: Channel,
+  /** Raw address as the channel gave it; normalized during customer resolution. */
+  from: z.string().min(1).max(320),
+  to: z.string().max(320).optional(),
+  text: z.string().max(100_000).default(''),
+  subject: z.string().max(1000).optional(),
+  attachments: z.array(Attachment).default([]),
+  /** CallSid, MessageSid, Message-ID, client message id: a repeat is stored once. */
+  externalId: z.string().min(1).max(500),
+  /** Channel thread reference (email In-Reply-To etc.). */
+  threadRef: z.string().max(2000).optional(),
+  /** A display name the channel knows (email From name, SMS profile, …). */
+  name: z.string().max(200).optional(),
+  /** Skills the contact needs (from the entry point). */
+  skills: z.record(z.string(), z.number().int().min(0).max(10)).optional(),
+  priority: z.number().int().min(0).max(9).optional(),
+  /** For channels whose contact is a live session: the conversation to attach to (chat). */
+  conversationId: Id.optional(),
+});
+export type Contact = z.input<typeof Contact>;
+export type ParsedContact = z.output<typeof Contact>;
+
+// ---------------------------------------------------------------- agents
+
+export const AGENT_STATUSES = ['available', 'away', 'offline'] as const;
+export const AgentStatus = z.enum(AGENT_STATUSES);
+export type AgentStatus = z.infer<typeof AgentStatus>;
+
+export const PerChannel = z.object({
+  voice: z.number().int().min(0).max(100),
+  sms: z.number().int().min(0).max(100),
+  chat: z.number().int().min(0).max(100),
+  email: z.number().int().min(0).max(100),
+});
+export type PerChannel = z.infer<typeof PerChannel>;
+
+export const SkillName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9_.-]+$/i, 'skill names use letters, digits, _ . -');
+export const Skills = z.record(SkillName, z.number().int().min(0).max(10));
+export type Skills = z.infer<typeof Skills>;
+
+export const Agent = z.object({
+  id: Id,
+  name: z.string().min(1).max(200),
+  skills: Skills,
+  capacity: PerChannel,
+  status: AgentStatus,
+  statusReason: z.string().max(200).optional(),
+  load: PerChannel,
+  /** When the agent last became available or last got a conversation: the pool orders by it (longest idle first). */
+  idleSince: Millis,
+  availableSince: Millis.optional(),
+  slackUserId: z.string().max(64).optional(),
+  email: z.string().max(320).optional(),
+  phone: z.string().max(32).optional(),
+  /** Twilio Client identity for browser calls. */
+  clientIdentity: z.string().max(128).optional(),
+  createdAt: Millis,
+});
+export type Agent = z.infer<typeof Agent>;
+
+// ---------------------------------------------------------------- conversations
+
+export const CONVERSATION_STATUSES = ['queued', 'assigned', 'resolved', 'abandoned'] as const;
+export const ConversationStatus = z.enum(CONVERSATION_STATUSES);
+export type ConversationStatus = z.infer<typeof ConversationStatus>;
+
+export const OWNERSHIP_REASONS = [
+  'routed', // first assignment by the router
+  'owner', // returned to the owner of record
+  'last_owner', // a returning customer's previous owner
+  'skills',
+  'overflow',
+  'handoff', // warm hand-off accepted
+  'owner_offline', // owner gone for good after stickyWait
+  'merge',
+] as const;
+export const OwnershipReason = z.enum(OWNERSHIP_REASONS);
+export type OwnershipReason = z.infer<typeof OwnershipReason>;
+
+export const OwnershipChange = z.object({
+  from: Id.nullable(),
+  to: Id,
+  reason: OwnershipReason,
+  at: Millis,
+});
+export type OwnershipChange = z.infer<typeof OwnershipChange>;
+
+export const Offer = z.object({
+  agentId: Id,
+  /** The channel whose capacity the offer holds. */
+  channel: Channel,
+  at: Millis,
+  expiresAt: Millis,
+  reason: OwnershipReason,
+});
+export type Offer = z.infer<typeof Offer>;
+
+export const Handoff = z.object({
+  from: Id,
+  to: Id,
+  note: z.string().max(2000),
+  at: Millis,
+});
+export type Handoff = z.infer<typeof Handoff>;
+
+export const Cover = z.object({
+  agentId: Id,
+  channel: Channel,
+  since: Millis,
+});
+export type Cover = z.infer<typeof Cover>;
+
+export const Conversation = z.object({
+  id: Id,
+  customerId: Id,
+  status: ConversationStatus,
+  ownerId: Id.nullable(),
+  /** The channel on which the owner's capacity is held (the one it was assigned on). */
+  slotChannel: Channel.nullable(),
+  /** A colleague answering for an owner who cannot (a live call while the owner is away). */
+  cover: Cover.nullable(),
+  consultants: z.array(Id),
+  /** Colleagues invited to consult who have not joined yet. */
+  invited: z.array(Id),
+  channels: z.array(Channel),
+  lastChannel: Channel,
+  skills: Skills,
+  priority: z.number().int().min(0).max(9),
+  createdAt: Millis,
+  /** When the customer last reached out on it. */
+  lastContactAt: Millis,
+  /** When it last started waiting for a person (its place in the line). */
+  queuedAt: Millis.nullable(),
+  /** When a contact on an owned conversation started waiting for its owner. */
+  waitingForOwnerSince: Millis.nullable(),
+  assignedAt: Millis.nullable(),
+  firstAssignedAt: Millis.nullable(),
+  resolvedAt: Millis.nullable(),
+  followUpAt: Millis.nullable(),
+  offer: Offer.nullable(),
+  handoff: Handoff.nullable(),
+  ownership: z.array(OwnershipChange),
+  /** Agents who missed an offer for this wait: not offered again until it is answered. */
+  declinedBy: z.array(Id),
+});
+export type Conversation = z.infer<typeof Conversation>;
+
+// ---------------------------------------------------------------- messages
+
+export const MessageDirection = z.enum(['in', 'out', 'internal']);
+export type MessageDirection = z.infer<typeof MessageDirection>;
+
+export const Author = z.object({
+  type: z.enum(['customer', 'agent', 'system']),
+  id: Id.optional(),
+  name: z.string().max(200).optional(),
+});
+export type Author = z.infer<typeof Author>;
+
+export const Delivery = z.object({
+  state: z.enum(['pending', 'sent', 'delivered', 'failed']),
+  reason: z.string().max(1000).optional(),
+  attempts: z.number().int().nonnegative().default(0),
+  at: Millis,
+});
+export type Delivery = z.infer<typeof Delivery>;
+
+export const Message = z.object({
+  id: Id,
+  conversationId: Id,
+  direction: MessageDirection,
+  channel: Channel,
+  author: Author,
+  text: z.string().max(100_000),
+  subject: z.string().max(1000).optional(),
+  attachments: z.array(Attachment).default([]),
+  at: Millis,
+  delivery: Delivery,
+  externalId: z.string().max(500).optional(),
+});
+export type Message = z.infer<typeof Message>;
+
+// ---------------------------------------------------------------- promises
+
+export const PromiseKind = z.enum(['wait', 'callback', 'follow-up', 'agent']);
+export type PromiseKind = z.infer<typeof PromiseKind>;
+/** `void`: no longer applies (the customer left before it was due). */
+export const PromiseState = z.enum(['open', 'kept', 'broken', 'void']);
+export type PromiseState = z.infer<typeof PromiseState>;
+
+export const CustomerPromise = z.object({
+  id: Id,
+  conversationId: Id,
+  kind: PromiseKind,
+  dueAt: Millis,
+  createdAt: Millis,
+  text: z.string().max(1000).optional(),
+  /** For agent promises: who made it. */
+  agentId: Id.optional(),
+  state: PromiseState,
+  settledAt: Millis.nullable(),
+});
+export type CustomerPromise = z.infer<typeof CustomerPromise>;
+
+// ---------------------------------------------------------------- helpers
+
+export const zeroPerChannel = (): PerChannel => ({ voice: 0, sms: 0, chat: 0, email: 0 });
+
+/** True when every required skill is met at its minimum level. */
+export function meetsSkills(agentSkills: Skills, required: Skills): boolean {
+  for (const [name, min] of Object.entries(required)) {
+    if ((agentSkills[name] ?? -1) < min) return false;
+  }
+  return true;
+}
