@@ -1,0 +1,312 @@
+// The website chat channel: socket.io namespace `/chat` (PROTOCOL.md).
+// A thin edge: verify the visitor token, parse each event with zod, hand the
+// contact to the router, and mirror domain events back to the visitor's sockets.
+import { randomBytes } from 'node:crypto';
+import type { Namespace, Server, Socket } from 'socket.io';
+import { z } from 'zod';
+import type { Router } from '../../routing/router.js';
+import { fromZod, RateLimitedError } from '../../shared/errors.js';
+import type { DomainEvent } from '../../shared/events.js';
+import type { Conversation, Message } from '../../shared/model.js';
+import type { TokenSigner } from '../../shared/tokens.js';
+import { type Ack, withAck } from '../ack.js';
+
+export const CHAT_TEXT_CAP = 4000;
+/** Facts the pre-chat form may ask for, in order. */
+export const PRECHAT_FACTS = ['name', 'email'] as const;
+
+const MessageIn = z.object({
+  text: z
+    .string()
+    .max(CHAT_TEXT_CAP, `must be at most ${CHAT_TEXT_CAP} characters`)
+    .refine((t) => t.trim().length > 0, 'must not be empty'),
+  clientMessageId: z.string().min(1).max(100),
+});
+const IdentifyIn = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  email: z.string().trim().min(3).max(320).optional(),
+  phone: z.string().trim().min(3).max(32).optional(),
+});
+const TypingIn = z.object({ typing: z.boolean() });
+
+export interface ChatOptions {
+  router: Router;
+  tokens: TokenSigner;
+  /** Messages a visitor may send in a burst, and how fast the allowance refills. */
+  rateLimit?: { burst: number; perSecond: number };
+  log?: { warn(obj: object, msg: string): void };
+}
+
+interface VisitorState {
+  visitorId: string;
+  customerId: string;
+}
+
+/** Wire shape of a message for the widget: never internal notes. */
+export function widgetMessage(m: Message): object {
+  const author =
+    m.author.type === 'agent'
+      ? { type: 'agent', ...(m.author.name ? { name: m.author.name } : {}) }
+      : {
+          type: m.author.type,
+          ...(m.author.name && m.author.type === 'customer' ? { name: m.author.name } : {}),
+        };
+  return {
+    id: m.id,
+    conversationId: m.conversationId,
+    direction: m.direction,
+    author,
+    text: m.text,
+    at: m.at,
+  };
+}
+
+export class ChatChannel {
+  readonly #nsp: Namespace;
+  readonly #router: Router;
+  readonly #tokens: TokenSigner;
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #rate: { burst: number; perSecond: number };
+  /** Last status sent per waiting conversation, to send only changes. */
+  readonly #lastStatus = new Map<string, string>();
+  #refreshTimer: NodeJS.Timeout | null = null;
+  readonly #unsubscribe: () => void;
+  readonly #log: ChatOptions['log'];
+
+  constructor(io: Server, options: ChatOptions) {
+    this.#router = options.router;
+    this.#tokens = options.tokens;
+    this.#rate = options.rateLimit ?? { burst: 10, perSecond: 0.5 };
+    this.#log = options.log;
+    this.#nsp = io.of('/chat');
+    this.#nsp.use((socket, next) => {
+      const given = (socket.handshake.auth as { visitorToken?: unknown } | undefined)?.visitorToken;
+      if (given === undefined || given === null || given === '') {
+        socket.data.visitorId = `v_${randomBytes(12).toString('base64url')}`;
+        return next();
+      }
+      const visitorId = this.#tokens.verify('visitor', given);
+      if (!visitorId) return next(new Error('invalid_visitor_token'));
+      socket.data.visitorId = visitorId;
+      next();
+    });
+    this.#nsp.on('connection', (socket) => {
+      this.#connected(socket).catch((err) => {
+        this.#log?.warn({ err }, 'chat: session setup failed');
+        socket.emit('error_notice', {
+          code: 'unavailable',
+          message: 'Chat is unavailable right now; please retry.',
+        });
+        socket.disconnect(true);
+      });
+    });
+    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+  }
+
+  async #connected(socket: Socket): Promise<void> {
+    const visitorId = socket.data.visitorId as string;
+    // Handlers first, so nothing the client sends right after connecting is lost.
+    const ready = this.#session(socket, visitorId);
+    socket.on('message', (payload: unknown, ack?: unknown) =>
+      withAck(ack, async () => this.#message(await ready, socket, payload)),
+    );
+    socket.on('identify', (payload: unknown, ack?: unknown) =>
+      withAck(ack, async () => this.#identify(await ready, socket, payload)),
+    );
+    socket.on('typing', (payload: unknown, ack?: unknown) =>
+      withAck(ack, async () => this.#typing(await ready, payload)),
+    );
+    await ready;
+  }
+
+  async #session(socket: Socket, visitorId: string): Promise<VisitorState> {
+    const customer = await this.#router.visitor(visitorId);
+    const state: VisitorState = { visitorId, customerId: customer.id };
+    socket.join(`cust:${customer.id}`);
+    const open = await this.#router.store.openConversationOf(customer.id);
+    socket.emit('session', {
+      visitorToken: this.#tokens.sign('visitor', visitorId),
+      customerId: customer.id,
+      conversationId: open?.id ?? null,
+    });
+    const ask = await this.#router.missingFacts(customer.id, PRECHAT_FACTS);
+    socket.emit('prechat', { ask });
+    if (open) {
+      socket.join(`conv:${open.id}`);
+      for (const m of await this.#router.store.listMessages(open.id)) {
+        if (m.direction !== 'internal') socket.emit('message', widgetMessage(m));
+      }
+      socket.emit('status', await this.#status(open));
+    }
+    return state;
+  }
+
+  async #message(state: VisitorState, socket: Socket, payload: unknown): Promise<Ack> {
+    const parsed = MessageIn.safeParse(payload);
+    if (!parsed.success) throw fromZod(parsed.error, 'message');
+    this.#spend(state.visitorId);
+    const result = await this.#router.contact({
+      channel: 'chat',
+      from: state.visitorId,
+      text: parsed.data.text,
+      externalId: `${state.visitorId}:${parsed.data.clientMessageId}`,
+    });
+    const conversationId = result.conversation.id;
+    // Every tab of this visitor follows the conversation.
+    this.#nsp.in(`cust:${result.customer.id}`).socketsJoin(`conv:${conversationId}`);
+    socket.join(`conv:${conversationId}`);
+    if (result.outcome.type !== 'duplicate') {
+      if (result.created) {
+        this.#nsp.to(`cust:${result.customer.id}`).emit('session', {
+          visitorToken: this.#tokens.sign('visitor', state.visitorId),
+          customerId: result.customer.id,
+          conversationId,
+        });
+      }
+      await this.#sendStatus(result.conversation, true);
+    }
+    return { ok: true, messageId: result.message.id, conversationId };
+  }
+
+  async #identify(state: VisitorState, socket: Socket, payload: unknown): Promise<Ack> {
+    const parsed = IdentifyIn.safeParse(payload);
+    if (!parsed.success) throw fromZod(parsed.error, 'identify');
+    const { customer } = await this.#router.identify(state.customerId, parsed.data, 'chat:prechat');
+    const ask = PRECHAT_FACTS.filter((k) => !customer.facts[k]);
+    socket.emit('prechat', { ask });
+    return { ok: true };
+  }
+
+  async #typing(state: VisitorState, payload: unknown): Promise<Ack> {
+    const parsed = TypingIn.safeParse(payload);
+    if (!parsed.success) throw fromZod(parsed.error, 'typing');
+    const open = await this.#router.store.openConversationOf(state.customerId);
+    if (open) this.#router.customerTyping(open.id, parsed.data.typing);
+    return { ok: true };
+  }
+
+  /** Token bucket per visitor: a burst, then a steady allowance. */
+  #spend(visitorId: string): void {
+    const now = Date.now();
+    const bucket = this.#buckets.get(visitorId) ?? { tokens: this.#rate.burst, at: now };
+    bucket.tokens = Math.min(
+      this.#rate.burst,
+      bucket.tokens + ((now - bucket.at) / 1000) * this.#rate.perSecond,
+    );
+    bucket.at = now;
+    if (bucket.tokens < 1) {
+      this.#buckets.set(visitorId, bucket);
+      const wait = Math.ceil((1 - bucket.tokens) / this.#rate.perSecond);
+      throw new RateLimitedError(`too many messages; wait ${wait} seconds and try again`);
+    }
+    bucket.tokens -= 1;
+    this.#buckets.set(visitorId, bucket);
+    if (this.#buckets.size > 50_000) this.#buckets.delete(this.#buckets.keys().next().value!);
+  }
+
+  async #status(conv: Conversation): Promise<Record<string, unknown>> {
+    const state = conv.status === 'assigned' ? 'assigned' : conv.status === 'queued' ? 'queued' : 'resolved';
+    const status: Record<string, unknown> = { conversationId: conv.id, state };
+    if (
+      conv.status === 'queued' ||
+      (conv.status === 'assigned' && conv.waitingForOwnerSince !== null && !conv.cover)
+    ) {
+      const quote = await this.#router.quote(conv.id);
+      if (quote) {
+        status.position = quote.position;
+        if (quote.etaSeconds !== null) status.etaSeconds = quote.etaSeconds;
+      }
+    }
+    const agentId = conv.cover?.agentId ?? (conv.status === 'assigned' ? conv.ownerId : null);
+    if (agentId) {
+      const agent = await this.#router.store.getAgent(agentId);
+      if (agent) status.agent = { name: agent.name };
+    }
+    return status;
+  }
+
+  async #sendStatus(conv: Conversation, force = false): Promise<void> {
+    const status = await this.#status(conv);
+    const key = JSON.stringify(status);
+    if (!force && this.#lastStatus.get(conv.id) === key) return;
+    this.#lastStatus.set(conv.id, key);
+    if (status.state === 'resolved') this.#lastStatus.delete(conv.id);
+    this.#nsp.local.to(`conv:${conv.id}`).emit('status', status);
+  }
+
+  /** Positions move when anyone ahead is answered: re-quote waiting visitors (debounced). */
+  #scheduleRefresh(): void {
+    if (this.#refreshTimer) return;
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = null;
+      void this.#refreshWaiting().catch((err) => this.#log?.warn({ err }, 'chat: status refresh failed'));
+    }, 100);
+    this.#refreshTimer.unref();
+  }
+
+  async #refreshWaiting(): Promise<void> {
+    for (const id of [...this.#lastStatus.keys()]) {
+      if (!this.#nsp.adapter.rooms.has(`conv:${id}`)) {
+        this.#lastStatus.delete(id);
+        continue;
+      }
+      const conv = await this.#router.store.getConversation(id);
+      if (conv) await this.#sendStatus(conv);
+    }
+  }
+
+  #onEvent(event: DomainEvent): void {
+    switch (event.type) {
+      case 'message.sent':
+        this.#nsp.local
+          .to(`conv:${event.message.conversationId}`)
+          .emit('message', widgetMessage(event.message));
+        if (event.message.channel === 'chat') void this.#deliver(event.message);
+        break;
+      case 'message.received':
+        if (
+          event.message.channel === 'chat' ||
+          this.#nsp.adapter.rooms.has(`conv:${event.message.conversationId}`)
+        ) {
+          this.#nsp.local
+            .to(`conv:${event.message.conversationId}`)
+            .emit('message', widgetMessage(event.message));
+        }
+        break;
+      case 'conversation.assigned':
+      case 'conversation.covered':
+      case 'conversation.resolved':
+      case 'conversation.queued':
+      case 'conversation.waiting_for_owner':
+      case 'conversation.updated':
+      case 'conversation.abandoned':
+        void this.#sendStatus(event.conversation).catch(() => {});
+        this.#scheduleRefresh();
+        break;
+      case 'typing':
+        if (event.who === 'agent') {
+          this.#nsp.local
+            .to(`conv:${event.conversationId}`)
+            .emit('typing', { typing: event.typing, ...(event.name ? { name: event.name } : {}) });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Chat replies are delivered by the socket: mark them sent (delivered when a widget is connected). */
+  async #deliver(message: Message): Promise<void> {
+    const online = this.#nsp.adapter.rooms.has(`conv:${message.conversationId}`);
+    try {
+      await this.#router.markDelivery(message.id, online ? 'delivered' : 'sent');
+    } catch (err) {
+      this.#log?.warn({ err, messageId: message.id }, 'chat: delivery update failed');
+    }
+  }
+}

@@ -1,0 +1,107 @@
+// The admin API under /api: bearer token, JSON in and out, zod-validated bodies.
+import { timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
+import { fromZod, NotFoundError, UnauthorizedError } from '../shared/errors.js';
+import { AgentStatus, ConversationStatus } from '../shared/model.js';
+import type { TokenSigner } from '../shared/tokens.js';
+import { computeFigures } from './figures.js';
+
+export interface ApiOptions {
+  router: Router;
+  tokens: TokenSigner;
+  adminToken: string;
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZod(result.error, what);
+  return result.data;
+}
+
+const StatusBody = z.object({ status: AgentStatus, reason: z.string().max(200).optional() });
+const MergeBody = z.object({ otherCustomerId: z.string().min(1).max(128) });
+const ListQuery = z.object({
+  status: ConversationStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export function adminApi({ router, tokens, adminToken }: ApiOptions): express.Router {
+  const api = express.Router();
+  const expected = Buffer.from(adminToken);
+  api.use((req: Request, _res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return next(new UnauthorizedError('Authorization: Bearer <ADMIN_TOKEN> is required'));
+    }
+    next();
+  });
+  api.use(express.json({ limit: '64kb' }));
+
+  const store = router.store;
+  const agentOr404 = async (id: string) => {
+    const agent = await store.getAgent(id);
+    if (!agent) throw new NotFoundError('agent', id);
+    return agent;
+  };
+
+  api.post('/agents', async (req, res) => {
+    const agent = await router.createAgent(parse(NewAgent, req.body, 'agent'));
+    res.status(201).json({ agent, token: tokens.sign('agent', agent.id) });
+  });
+  api.get('/agents', async (_req, res) => {
+    res.json({ agents: await store.listAgents() });
+  });
+  api.get('/agents/:id', async (req, res) => {
+    res.json({ agent: await agentOr404(req.params.id!) });
+  });
+  api.patch('/agents/:id', async (req, res) => {
+    await agentOr404(req.params.id!);
+    res.json({ agent: await router.updateAgent(req.params.id!, parse(AgentPatch, req.body, 'agent')) });
+  });
+  api.put('/agents/:id/status', async (req, res) => {
+    await agentOr404(req.params.id!);
+    const body = parse(StatusBody, req.body, 'status');
+    res.json({ agent: await router.setAgentStatus(req.params.id!, body.status, body.reason) });
+  });
+
+  api.get('/conversations', async (req, res) => {
+    const q = parse(ListQuery, req.query, 'query');
+    res.json({
+      conversations: await store.listConversations({
+        ...(q.status ? { status: q.status } : {}),
+        limit: q.limit,
+      }),
+    });
+  });
+  api.get('/conversations/:id', async (req, res) => {
+    const conversation = await store.getConversation(req.params.id!);
+    if (!conversation) throw new NotFoundError('conversation', req.params.id!);
+    const [messages, promises, customer] = await Promise.all([
+      store.listMessages(conversation.id),
+      store.listPromises(conversation.id),
+      store.getCustomer(conversation.customerId),
+    ]);
+    res.json({ conversation, ownership: conversation.ownership, messages, promises, customer });
+  });
+
+  api.get('/customers/:id', async (req, res) => {
+    const customer = await store.getCustomer(req.params.id!);
+    if (!customer) throw new NotFoundError('customer', req.params.id!);
+    const conversations = await store.listConversations({ customerId: customer.id });
+    res.json({ customer, conversations });
+  });
+  api.post('/customers/:id/merge', async (req, res) => {
+    const body = parse(MergeBody, req.body, 'merge');
+    res.json({ customer: await router.mergeCustomers(req.params.id!, body.otherCustomerId) });
+  });
+
+  api.get('/stats', async (_req, res) => {
+    res.json(await computeFigures(store, router.clock.now()));
+  });
+
+  api.use((_req, _res, next) => next(new NotFoundError('route', _req.path)));
+  return api;
+}

@@ -1,0 +1,236 @@
+// The composition root: store, router, express app, socket.io and channels on
+// one HTTP server. `createSwitchboard` builds it; `main.ts` runs it.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { Server as IoServer } from 'socket.io';
+import { setAckLogger } from '../channels/ack.js';
+import { ChatChannel } from '../channels/chat/namespace.js';
+import { WebConsole } from '../channels/web/namespace.js';
+import { Router } from '../routing/router.js';
+import { MemoryStore } from '../routing/store/memory.js';
+import type { Store } from '../routing/store/store.js';
+import { type Clock, systemClock } from '../shared/clock.js';
+import { SwitchboardError } from '../shared/errors.js';
+import { type EventBus, LocalEventBus } from '../shared/events.js';
+import { TokenSigner } from '../shared/tokens.js';
+import { adminApi } from './api.js';
+import type { Config } from './config.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { rightsRoute } from './rights.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const asset = (path: string) => readFileSync(join(root, path), 'utf8');
+
+export interface SwitchboardOptions {
+  config: Config;
+  logger: Logger;
+  store?: Store;
+  clock?: Clock;
+  events?: EventBus;
+  /** Visitor rate limit override (tests). */
+  chatRateLimit?: { burst: number; perSecond: number };
+}
+
+export interface Switchboard {
+  app: express.Express;
+  http: HttpServer;
+  io: IoServer;
+  router: Router;
+  store: Store;
+  tokens: TokenSigner;
+  metrics: Metrics;
+  /** Listen; resolves with the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Stop accepting, finish in-flight work, close the store. */
+  close(): Promise<void>;
+}
+
+export function createSwitchboard(options: SwitchboardOptions): Switchboard {
+  const { config, logger } = options;
+  const store = options.store ?? new MemoryStore();
+  const clock = options.clock ?? systemClock;
+  const events =
+    options.events ??
+    new LocalEventBus((err, event) => logger.error({ err, event: event.type }, 'event listener failed'));
+  const router = new Router({ store, clock, events, policy: config.policy });
+  const tokens = new TokenSigner(config.tokenSecret);
+  const metrics = createMetrics(events, store);
+  setAckLogger(logger);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+
+  // Request durations by route template (never by id).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : req.baseUrl || 'unmatched';
+      end({ method: req.method, route: String(route), status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await withTimeout(store.ping(), 1000);
+      res.json({ status: 'ready' });
+    } catch (err) {
+      res.status(503).json({ status: 'unavailable', error: (err as Error).message });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/rights', rightsRoute(router));
+
+  const widget = asset('channels/chat/widget.js');
+  const demo = asset('channels/chat/demo.html');
+  const consoleHtml = asset('channels/web/console.html');
+  const consoleJs = asset('channels/web/console.js');
+  const consoleCss = asset('channels/web/console.css');
+  const staticHeaders = (res: Response, type: string) => {
+    res.type(type);
+    res.set('Cache-Control', 'no-cache');
+    res.set('X-Content-Type-Options', 'nosniff');
+  };
+  app.get('/', (_req, res) => {
+    staticHeaders(res, 'html');
+    res.send(demo);
+  });
+  app.get('/widget.js', (_req, res) => {
+    staticHeaders(res, 'application/javascript');
+    res.set('Access-Control-Allow-Origin', '*');
+    res.send(widget);
+  });
+  app.get('/console', (_req, res) => {
+    staticHeaders(res, 'html');
+    res.set('Referrer-Policy', 'no-referrer');
+    res.send(consoleHtml);
+  });
+  app.get('/console/console.js', (_req, res) => {
+    staticHeaders(res, 'application/javascript');
+    res.send(consoleJs);
+  });
+  app.get('/console/console.css', (_req, res) => {
+    staticHeaders(res, 'text/css');
+    res.send(consoleCss);
+  });
+
+  app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken }));
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: 'not_found', message: 'no such route' } });
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof SwitchboardError) {
+      if (err.status >= 500) logger.error({ err }, 'request failed');
+      res.status(err.status).json({ error: err.toJSON() });
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'invalid_json', message: 'the body is not valid JSON' } });
+      return;
+    }
+    if (e?.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'too_large', message: 'the body is too large' } });
+      return;
+    }
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: { code: 'bad_request', message: e.message ?? 'bad request' } });
+      return;
+    }
+    logger.error({ err }, 'request failed');
+    res.status(500).json({ error: { code: 'internal', message: 'something went wrong' } });
+  });
+
+  const http = createServer(app);
+  const io = new IoServer(http, {
+    cors: { origin: true, credentials: false },
+    maxHttpBufferSize: 64 * 1024,
+    serveClient: true,
+  });
+  const chat = new ChatChannel(io, {
+    router,
+    tokens,
+    log: logger,
+    ...(options.chatRateLimit ? { rateLimit: options.chatRateLimit } : {}),
+  });
+  const web = new WebConsole(io, { router, tokens });
+
+  // Timers (offer timeouts, sticky waits, overflow, promises) fire from here.
+  let ticking = false;
+  const tick = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    router
+      .tick()
+      .catch((err) => logger.warn({ err }, 'timer tick failed'))
+      .finally(() => {
+        ticking = false;
+      });
+  }, config.tickMs);
+  tick.unref();
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    http,
+    io,
+    router,
+    store,
+    tokens,
+    metrics,
+    listen(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => resolve((http.address() as AddressInfo).port));
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(tick);
+        chat.close();
+        web.close();
+        metrics.detach();
+        await new Promise<void>((resolve) => {
+          io.close(() => resolve());
+          if (!http.listening) resolve();
+        });
+        await new Promise<void>((resolve) => {
+          if (!http.listening) return resolve();
+          http.close(() => resolve());
+          http.closeIdleConnections?.();
+        });
+        await events.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,116 @@
+// Configuration from the environment, parsed with zod. One readable line per bad
+// or missing variable; the caller prints them and exits with code 1.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { loadPolicy, type RoutingPolicy } from '../routing/policy.js';
+import { SwitchboardError } from '../shared/errors.js';
+
+const optional = (schema: z.ZodString) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: optional(z.string()),
+  PUBLIC_URL: optional(z.string().url('must be a URL such as https://support.example.com')),
+  REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')),
+  ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+  TOKEN_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
+  TWILIO_ACCOUNT_SID: optional(
+    z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits'),
+  ),
+  TWILIO_AUTH_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+  SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must start with xoxb-')),
+  SLACK_SIGNING_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DEMO_AGENTS: z.enum(['auto', 'on', 'off']).default('auto'),
+  TICK_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+});
+
+export interface Config {
+  port: number;
+  host: string | undefined;
+  publicUrl: string;
+  redisUrl: string | undefined;
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  tokenSecret: string;
+  twilio: { accountSid: string; authToken: string } | null;
+  slack: { botToken: string; signingSecret: string } | null;
+  logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  demoAgents: boolean;
+  tickMs: number;
+  policy: RoutingPolicy;
+  /** Channels that are off, each with the reason (printed at start). */
+  off: string[];
+}
+
+export class ConfigError extends Error {
+  readonly lines: string[];
+  constructor(lines: string[]) {
+    super(`invalid configuration:\n${lines.join('\n')}`);
+    this.lines = lines;
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = Env.safeParse(env);
+  const lines: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) lines.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(lines);
+  }
+  const e = parsed.data;
+  let policy: RoutingPolicy | undefined;
+  try {
+    policy = loadPolicy(env);
+  } catch (err) {
+    lines.push(err instanceof SwitchboardError ? err.message : String(err));
+  }
+  const off: string[] = [];
+  const pair = (a: string | undefined, b: string | undefined, an: string, bn: string, channel: string) => {
+    if (a && b) return true;
+    if (a || b) lines.push(`${a ? bn : an}: is required when ${a ? an : bn} is set (${channel})`);
+    else off.push(`${channel}: off (set ${an} and ${bn} to turn it on)`);
+    return false;
+  };
+  const twilioOn = pair(
+    e.TWILIO_ACCOUNT_SID,
+    e.TWILIO_AUTH_TOKEN,
+    'TWILIO_ACCOUNT_SID',
+    'TWILIO_AUTH_TOKEN',
+    'Twilio voice and SMS',
+  );
+  const slackOn = pair(
+    e.SLACK_BOT_TOKEN,
+    e.SLACK_SIGNING_SECRET,
+    'SLACK_BOT_TOKEN',
+    'SLACK_SIGNING_SECRET',
+    'Slack console',
+  );
+  if (e.REDIS_URL && !e.TOKEN_SECRET) {
+    lines.push(
+      'TOKEN_SECRET: is required with REDIS_URL (every process must sign and verify the same tokens)',
+    );
+  }
+  if (e.REDIS_URL && !e.ADMIN_TOKEN) {
+    lines.push('ADMIN_TOKEN: is required with REDIS_URL (every process must accept the same admin token)');
+  }
+  if (lines.length > 0 || !policy) throw new ConfigError(lines);
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    redisUrl: e.REDIS_URL,
+    adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
+    adminTokenGenerated: !e.ADMIN_TOKEN,
+    tokenSecret: e.TOKEN_SECRET ?? randomBytes(32).toString('base64url'),
+    twilio: twilioOn ? { accountSid: e.TWILIO_ACCOUNT_SID!, authToken: e.TWILIO_AUTH_TOKEN! } : null,
+    slack: slackOn ? { botToken: e.SLACK_BOT_TOKEN!, signingSecret: e.SLACK_SIGNING_SECRET! } : null,
+    logLevel: e.LOG_LEVEL,
+    demoAgents: e.DEMO_AGENTS === 'on' || (e.DEMO_AGENTS === 'auto' && !e.REDIS_URL),
+    tickMs: e.TICK_MS,
+    policy,
+    off,
+  };
+}

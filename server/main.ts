@@ -1,0 +1,65 @@
+// `npm start`: configuration from the environment, then the whole server in one process.
+import { pino } from 'pino';
+import { createSwitchboard } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createDemoAgents } from './demo.js';
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(
+      `Switchboard cannot start; fix these environment variables:\n${err.lines.map((l) => `  ${l}`).join('\n')}\n`,
+    );
+    process.exit(1);
+  }
+  throw err;
+}
+if (config.redisUrl) {
+  process.stderr.write(
+    'Switchboard cannot start:\n  REDIS_URL: the Redis store is not part of this build yet; unset it to run on the embedded memory store\n',
+  );
+  process.exit(1);
+}
+
+const logger = pino({ level: config.logLevel, base: { service: 'switchboard' } });
+const sb = createSwitchboard({ config, logger });
+
+for (const line of config.off) logger.info(line);
+const port = await sb.listen();
+const base = config.publicUrl.replace(`:${config.port}`, `:${port}`);
+logger.info({ port, store: 'memory' }, `Switchboard listening on ${base}`);
+if (config.adminTokenGenerated)
+  logger.info(`admin API token (generated; set ADMIN_TOKEN to fix it): ${config.adminToken}`);
+logger.info(`demo page with the chat widget: ${base}/`);
+if (config.demoAgents && (await sb.store.listAgents()).length === 0) {
+  for (const { agent, token } of await createDemoAgents(sb.router, sb.tokens)) {
+    logger.info(`console for demo agent ${agent.name}: ${base}/console?token=${token}`);
+  }
+}
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: no new connections, finishing in-flight work');
+  const force = setTimeout(() => {
+    logger.error('shutdown took longer than 10 s; exiting');
+    process.exit(1);
+  }, 10_000);
+  force.unref();
+  sb.close().then(
+    () => {
+      logger.info('stopped');
+      process.exit(0);
+    },
+    (err) => {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));

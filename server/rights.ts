@@ -1,0 +1,99 @@
+// /rights: the customer bill of rights as configured, each beside the live
+// figure that shows whether it is kept. HTML, or JSON with Accept: application/json.
+import type { Request, Response } from 'express';
+import type { Router } from '../routing/router.js';
+import { computeFigures, type Figures } from './figures.js';
+
+export interface Right {
+  id: string;
+  title: string;
+  promise: string;
+  limit: string;
+  figure: string;
+}
+
+export function rights(router: Router, f: Figures): Right[] {
+  const p = router.policy;
+  const fmt = (s: number | null) => (s === null ? 'no data yet' : `${s} s`);
+  const kept =
+    f.promises.keptShare === null
+      ? 'no quotes settled yet'
+      : `${Math.round(f.promises.keptShare * 100)} % kept`;
+  return [
+    {
+      id: 'person-answers',
+      title: 'A person answers',
+      promise: 'No menus and no "press 1": you are offered to an available person at once.',
+      limit: `whole team after ${p.overflowAfterSeconds} s; nobody waits past ${p.hardCapSeconds} s because others outrank them`,
+      figure: `time to a human: median ${fmt(f.timeToHumanSeconds.p50)}, 90th percentile ${fmt(f.timeToHumanSeconds.p90)} (${f.timeToHumanSeconds.samples} conversations, last 24 h)`,
+    },
+    {
+      id: 'not-bounced',
+      title: "You won't be bounced",
+      promise:
+        'One person owns your conversation until it is done; it moves only by a warm hand-off they accept.',
+      limit: 'no blind transfers; warm hand-offs only',
+      figure: `${f.ownershipChanges.total} ownership changes in the last 24 h (${
+        Object.entries(f.ownershipChanges.byReason)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ') || 'none'
+      })`,
+    },
+    {
+      id: 'honest-wait',
+      title: 'We tell you the honest wait',
+      promise: 'Every wait we quote is a promise: a pessimistic estimate, and we tell you before it breaks.',
+      limit: `quotes are the ${Math.round(p.quotePercentile * 100)}th percentile of the predicted wait`,
+      figure: `${kept} (${f.promises.kept} kept, ${f.promises.broken} broken)`,
+    },
+    {
+      id: 'your-channel',
+      title: 'We answer on your channel',
+      promise:
+        'Replies go out on the channel you last used; switching channel keeps the same conversation and person.',
+      limit: 'phone, SMS, chat and email are one conversation',
+      figure: `${f.conversations.assigned} conversations being answered now, ${f.waiting} waiting`,
+    },
+    {
+      id: 'ask-once',
+      title: 'We never ask twice',
+      promise: 'What you tell us is kept with where it came from; we only ask for what we do not know.',
+      limit: 'the chat form asks only for facts not already known',
+      figure: 'facts are shown to the person answering with their source',
+    },
+    {
+      id: 'no-adverts',
+      title: 'No adverts on hold',
+      promise: 'While you wait: one short, honest sentence, then quiet.',
+      limit: `greeting and hold texts are capped at 200 characters; hold text: "${p.texts.hold}"`,
+      figure: 'hold plays silence or the configured music, never advertising',
+    },
+  ];
+}
+
+export function rightsRoute(router: Router) {
+  return async (req: Request, res: Response) => {
+    const figures = await computeFigures(router.store, router.clock.now());
+    const list = rights(router, figures);
+    if (req.accepts(['html', 'json']) === 'json') {
+      res.json({ rights: list, figures });
+      return;
+    }
+    const esc = (s: string) =>
+      s.replace(
+        /[&<>"']/g,
+        (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+      );
+    res
+      .type('html')
+      .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Your rights as our customer</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2430}
+li{margin:0 0 1.2rem}h2{font-size:1.1rem;margin:0}.limit,.figure{color:#4a5568;font-size:.95rem}.figure{font-weight:600;color:#22543d}</style></head>
+<body><h1>Your rights as our customer</h1><ol>${list
+        .map(
+          (r) =>
+            `<li id="${esc(r.id)}"><h2>${esc(r.title)}</h2><p>${esc(r.promise)}</p><p class="limit">Configured: ${esc(r.limit)}</p><p class="figure">Today: ${esc(r.figure)}</p></li>`,
+        )
+        .join('')}</ol></body></html>`);
+  };
+}

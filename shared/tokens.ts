@@ -1,0 +1,33 @@
+// Signed tokens: `<id>.<HMAC-SHA256(secret, purpose:id)>` in base64url. Stateless, so
+// every process that shares the secret can verify them, and an id cannot be forged.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export type TokenPurpose = 'visitor' | 'agent';
+
+export class TokenSigner {
+  readonly #secret: string;
+  constructor(secret: string) {
+    if (secret.length < 32) throw new RangeError('token secret must be at least 32 characters');
+    this.#secret = secret;
+  }
+
+  sign(purpose: TokenPurpose, id: string): string {
+    return `${id}.${this.#mac(purpose, id)}`;
+  }
+
+  /** The id inside a valid token, or null for anything else (never throws on input). */
+  verify(purpose: TokenPurpose, token: unknown): string | null {
+    if (typeof token !== 'string' || token.length > 300) return null;
+    const dot = token.lastIndexOf('.');
+    if (dot <= 0) return null;
+    const id = token.slice(0, dot);
+    const given = Buffer.from(token.slice(dot + 1));
+    const expected = Buffer.from(this.#mac(purpose, id));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    return id;
+  }
+
+  #mac(purpose: TokenPurpose, id: string): string {
+    return createHmac('sha256', this.#secret).update(`${purpose}:${id}`).digest('base64url');
+  }
+}
