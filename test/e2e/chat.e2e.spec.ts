@@ -1,0 +1,225 @@
+// End to end in a real browser: a visitor on the demo page chats through the
+// widget; agents answer in the web console. Headless Chromium from Debian's
+// package, driven by playwright-core. Screenshots go to test-results/ (git-ignored).
+import { existsSync, mkdirSync } from 'node:fs';
+import { expect } from 'chai';
+import { pino } from 'pino';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { createSwitchboard, type Switchboard } from '../../server/app.js';
+import { loadConfig } from '../../server/config.js';
+import type { Agent } from '../../shared/model.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = 'test-results';
+const LATENCY_SAMPLES = Number(process.env.SB_E2E_SAMPLES ?? 100);
+
+describe('e2e: widget and web console in Chromium', function () {
+  this.timeout(180_000);
+
+  let sb: Switchboard;
+  let base: string;
+  let browser: Browser;
+  let ada: Agent;
+  let grace: Agent;
+  let adaToken: string;
+  let graceToken: string;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+    mkdirSync(SHOTS, { recursive: true });
+    const config = loadConfig({
+      ADMIN_TOKEN: 'e2e-admin-token-0123456789',
+      TOKEN_SECRET: 'e2e-token-secret-0123456789-0123456789',
+      DEMO_AGENTS: 'off',
+    });
+    sb = createSwitchboard({
+      config,
+      logger: pino({ level: 'silent' }),
+      chatRateLimit: { burst: 1000, perSecond: 100 },
+    });
+    const port = await sb.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${port}`;
+    ada = await sb.router.createAgent({ name: 'Ada', skills: { support: 5 }, status: 'available' });
+    grace = await sb.router.createAgent({ name: 'Grace', skills: { support: 5 }, status: 'available' });
+    adaToken = sb.tokens.sign('agent', ada.id);
+    graceToken = sb.tokens.sign('agent', grace.id);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await sb?.close();
+  });
+
+  async function newPage(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    return page;
+  }
+
+  const widget = (page: Page, name: string) => page.locator(`#switchboard-widget [data-sb="${name}"]`);
+  const consoleEl = (page: Page, name: string) => page.locator(`[data-sb="${name}"]`);
+
+  async function visitorSend(page: Page, text: string): Promise<void> {
+    await widget(page, 'input').fill(text);
+    await widget(page, 'send').click();
+  }
+
+  it('a visitor reaches an agent, keeps history across reloads, and is consulted on, handed off and resolved', async () => {
+    // The visitor opens the demo page and the widget.
+    const visitor = await newPage();
+    await visitor.goto(`${base}/`);
+    await widget(visitor, 'launcher').click();
+    await expect(await widget(visitor, 'panel').isVisible()).to.equal(true);
+    await visitorSend(visitor, 'Hello, my order #1234 never arrived');
+    await widget(visitor, 'message').filter({ hasText: 'my order #1234' }).waitFor();
+
+    // Whoever got it (longest idle first) sees it in the console with the context card.
+    const conversation = (await sb.store.listConversations({ status: 'assigned' }))[0]!;
+    expect(conversation.status).to.equal('assigned');
+    const owner = conversation.ownerId === ada.id ? ada : grace;
+    const colleague = owner.id === ada.id ? grace : ada;
+    const ownerPage = await newPage();
+    await ownerPage.goto(`${base}/console?token=${owner.id === ada.id ? adaToken : graceToken}`);
+    await consoleEl(ownerPage, 'agent-name').filter({ hasText: owner.name }).waitFor();
+    await consoleEl(ownerPage, 'conversation-item').first().click();
+    await consoleEl(ownerPage, 'message').filter({ hasText: 'my order #1234' }).waitFor();
+    await consoleEl(ownerPage, 'context-card').waitFor();
+    expect(ownerPage.url()).to.not.include('token=');
+
+    // The visitor gives their name; the agent's context card shows it with its source.
+    await widget(visitor, 'status').filter({ hasText: owner.name }).waitFor();
+
+    // The agent replies; the visitor sees it.
+    await consoleEl(ownerPage, 'reply-input').fill('Sorry about that! Let me look it up.');
+    await consoleEl(ownerPage, 'reply').click();
+    await widget(visitor, 'message').filter({ hasText: 'Let me look it up' }).waitFor();
+
+    await visitor.screenshot({ path: `${SHOTS}/widget.png` });
+    await ownerPage.screenshot({ path: `${SHOTS}/console.png` });
+
+    // Reload: the history is still there.
+    await visitor.reload();
+    await widget(visitor, 'message').filter({ hasText: 'Let me look it up' }).waitFor();
+    await widget(visitor, 'message').filter({ hasText: 'my order #1234' }).waitFor();
+
+    // A second message reaches the same agent.
+    await visitorSend(visitor, 'It was a blue kettle');
+    await consoleEl(ownerPage, 'message').filter({ hasText: 'blue kettle' }).waitFor();
+    const again = await sb.store.getConversation(conversation.id);
+    expect(again?.ownerId).to.equal(owner.id);
+
+    // Consult: the colleague is invited, joins and writes; ownership does not change.
+    const colleaguePage = await newPage();
+    await colleaguePage.goto(`${base}/console?token=${colleague.id === ada.id ? adaToken : graceToken}`);
+    await consoleEl(colleaguePage, 'agent-name').filter({ hasText: colleague.name }).waitFor();
+    await consoleEl(ownerPage, 'consult').click();
+    await consoleEl(ownerPage, 'consult-pick').selectOption(colleague.id);
+    await consoleEl(ownerPage, 'consult-send').click();
+    await consoleEl(colleaguePage, 'consult-join').click();
+    await consoleEl(colleaguePage, 'message').filter({ hasText: 'blue kettle' }).waitFor();
+    await consoleEl(colleaguePage, 'reply-input').fill('Blue kettles ship from the other warehouse.');
+    await consoleEl(colleaguePage, 'note').click();
+    await consoleEl(ownerPage, 'message').filter({ hasText: 'other warehouse' }).waitFor();
+    expect((await sb.store.getConversation(conversation.id))?.ownerId).to.equal(owner.id);
+    // The note is internal: the visitor never sees it.
+    expect(await widget(visitor, 'message').filter({ hasText: 'other warehouse' }).count()).to.equal(0);
+
+    // Warm hand-off: the colleague accepts and becomes the owner.
+    await consoleEl(ownerPage, 'handoff').click();
+    await consoleEl(ownerPage, 'handoff-pick').selectOption(colleague.id);
+    await consoleEl(ownerPage, 'handoff-note').fill('Customer wants a refund for the blue kettle');
+    await consoleEl(ownerPage, 'handoff-send').click();
+    await consoleEl(colleaguePage, 'handoff-accept').click();
+    await widget(visitor, 'status').filter({ hasText: colleague.name }).waitFor();
+    const handedOff = await sb.store.getConversation(conversation.id);
+    expect(handedOff?.ownerId).to.equal(colleague.id);
+    expect(handedOff?.ownership.at(-1)?.reason).to.equal('handoff');
+
+    // The new owner replies and resolves.
+    await consoleEl(colleaguePage, 'conversation-item').filter({ hasText: /./ }).first().click();
+    await consoleEl(colleaguePage, 'reply-input').fill('Refund issued. Anything else?');
+    await consoleEl(colleaguePage, 'reply').click();
+    await widget(visitor, 'message').filter({ hasText: 'Refund issued' }).waitFor();
+    await consoleEl(colleaguePage, 'resolve').click();
+    await widget(visitor, 'status')
+      .filter({ hasText: /closed/i })
+      .waitFor();
+    expect((await sb.store.getConversation(conversation.id))?.status).to.equal('resolved');
+  });
+
+  it(`measures visitor send → agent screen latency (median over ${LATENCY_SAMPLES})`, async () => {
+    const visitor = await newPage();
+    await visitor.goto(`${base}/`);
+    await widget(visitor, 'launcher').click();
+    await visitorSend(visitor, 'latency warm-up');
+    await widget(visitor, 'message').filter({ hasText: 'latency warm-up' }).waitFor();
+    const conversation = (await sb.store.listConversations({ status: 'assigned' })).at(-1)!;
+    const ownerPage = await newPage();
+    await ownerPage.goto(`${base}/console?token=${conversation.ownerId === ada.id ? adaToken : graceToken}`);
+    await consoleEl(ownerPage, 'conversation-item').first().waitFor();
+    await consoleEl(ownerPage, 'conversation-item').first().click();
+    await consoleEl(ownerPage, 'message').filter({ hasText: 'latency warm-up' }).waitFor();
+
+    // The agent page records when each message node appears (in-browser clock).
+    await ownerPage.evaluate(() => {
+      const seen: Record<string, number> = {};
+      (window as unknown as { __seen: Record<string, number> }).__seen = seen;
+      new MutationObserver(() => {
+        for (const el of document.querySelectorAll('[data-sb="message"]')) {
+          const text = el.textContent ?? '';
+          const m = /lat-(\d+)-end/.exec(text);
+          if (m && seen[m[1]!] === undefined) seen[m[1]!] = performance.timeOrigin + performance.now();
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+
+    const samples: number[] = [];
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      await widget(visitor, 'input').fill(`lat-${i}-end`);
+      const sentAt = await visitor.evaluate(() => {
+        const host = document.getElementById('switchboard-widget')!;
+        const send = host.shadowRoot!.querySelector('[data-sb="send"]') as HTMLButtonElement;
+        const t = performance.timeOrigin + performance.now();
+        send.click();
+        return t;
+      });
+      await ownerPage.waitForFunction(
+        (n) => (window as unknown as { __seen: Record<string, number> }).__seen[String(n)] !== undefined,
+        i,
+      );
+      const seenAt = await ownerPage.evaluate(
+        (n) => (window as unknown as { __seen: Record<string, number> }).__seen[String(n)]!,
+        i,
+      );
+      samples.push(seenAt - sentAt);
+    }
+    samples.sort((a, b) => a - b);
+    const median = samples[Math.floor(samples.length / 2)]!;
+    const p90 = samples[Math.floor(samples.length * 0.9)]!;
+    console.log(
+      `      e2e latency visitor send → agent screen: median ${median.toFixed(1)} ms, p90 ${p90.toFixed(1)} ms over ${samples.length} messages`,
+    );
+    expect(samples.length).to.equal(LATENCY_SAMPLES);
+    const stored = (await sb.store.listMessages(conversation.id)).filter((m) => /^lat-\d+-end$/.test(m.text));
+    expect(stored.length).to.equal(LATENCY_SAMPLES);
+  });
+});
