@@ -1,0 +1,390 @@
+/*! Switchboard chat widget. Embed with: <script src="https://HOST/widget.js" async></script>
+ * Plain browser script, no build step. Speaks the /chat namespace of PROTOCOL.md.
+ * Every piece of server text is rendered with textContent, never as HTML. */
+(() => {
+  const w = window;
+  const d = document;
+  if (w.Switchboard) return;
+
+  const me =
+    d.currentScript ||
+    [...d.querySelectorAll('script[src]')].reverse().find((s) => /\/widget\.js([?#].*)?$/.test(s.src));
+  const ORIGIN = new URL(me ? me.src : location.href).origin;
+  const TOKEN = 'switchboard.visitorToken';
+  const OPEN = 'switchboard.open';
+  const SKIP = 'switchboard.prechatSkipped';
+  const FIELDS = {
+    name: ['Name', 'text', 'name'],
+    email: ['Email', 'email', 'email'],
+    phone: ['Phone', 'tel', 'tel'],
+  };
+  const noop = () => {};
+
+  /** localStorage that never throws (private mode, blocked storage): get with one argument, set/remove with two. */
+  const store = (k, v) => {
+    try {
+      if (v === undefined) return localStorage.getItem(k);
+      if (v === null) localStorage.removeItem(k);
+      else localStorage.setItem(k, v);
+    } catch {}
+  };
+  const uuid = () =>
+    crypto.randomUUID
+      ? crypto.randomUUID()
+      : '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) =>
+          (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16),
+        );
+  const h = (tag, props, ...kids) => {
+    const el = d.createElement(tag);
+    for (const k in props) {
+      const v = props[k];
+      if (k === 'text') el.textContent = v;
+      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else if (v != null) el.setAttribute(k, v);
+    }
+    el.append(...kids);
+    return el;
+  };
+
+  const CSS = `:host{all:initial}
+*{box-sizing:border-box;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328}
+[hidden]{display:none!important}
+.w{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;flex-direction:column;align-items:flex-end;gap:12px}
+button{cursor:pointer;border:0;border-radius:8px;padding:8px 14px;background:#2451b8;color:#fff;font-weight:600}
+button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #e8a317;outline-offset:2px}
+.l{width:56px;height:56px;border-radius:50%;padding:0;box-shadow:0 4px 14px #0004;position:relative}
+.l svg{width:26px;height:26px;fill:#fff;vertical-align:middle}
+.l.u:after{content:"";position:absolute;top:3px;right:3px;width:12px;height:12px;border-radius:50%;background:#cf222e;border:2px solid #fff}
+.p{width:min(370px,calc(100vw - 40px));height:min(560px,calc(100vh - 110px));background:#fff;border-radius:12px;box-shadow:0 8px 30px #0004;display:flex;flex-direction:column;overflow:hidden}
+header{display:flex;align-items:center;justify-content:space-between;padding:10px 8px 10px 16px;background:#2451b8}
+h2{margin:0;font-size:16px;font-weight:600;color:#fff}
+header button{font-size:22px;line-height:1;padding:2px 10px}
+.s{padding:8px 16px;background:#f2f4f8;border-bottom:1px solid #dde1e8;font-size:13px}
+.s:empty{display:none}
+.r{padding:6px 16px;background:#fff3cd;font-size:13px}
+.m{flex:1;overflow-y:auto;padding:12px 16px;display:flex;flex-direction:column;gap:8px}
+.m:empty:before{content:"Hi! Write us a message and a person will answer.";color:#59636e;margin:auto;text-align:center}
+.g{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef1f6;align-self:flex-start}
+.g[data-direction=in]{align-self:flex-end;background:#2451b8;color:#fff}
+.g.q{opacity:.6}
+.g.y{align-self:center;background:none;color:#59636e;font-size:13px;text-align:center}
+.g b{display:block;font-size:12px;font-weight:600;color:#59636e}
+.t{padding:0 16px 6px;font-size:12px;color:#59636e;font-style:italic}
+.e{margin:0 16px 8px;padding:6px 10px;border-radius:6px;background:#ffebe9;color:#a40e26;font-size:13px}
+.f{margin:0 16px 10px;padding:10px;border:1px solid #dde1e8;border-radius:8px;display:grid;gap:8px}
+.f p{margin:0}
+label{display:grid;gap:2px;font-size:12px;color:#59636e}
+input,textarea{width:100%;padding:7px 9px;border:1px solid #b7bfca;border-radius:6px;background:#fff}
+.f div{display:flex;gap:8px}
+.f .k{background:none;color:#2451b8}
+.c{display:flex;gap:8px;padding:10px 16px;border-top:1px solid #dde1e8;align-items:flex-end}
+textarea{resize:none;height:40px;max-height:120px}`;
+
+  let sock;
+  let started;
+  let skipped = store(SKIP) === '1';
+  let lastAt = 0;
+  let typingOn = false;
+  let typingAt = 0;
+  let typingTimer;
+  let theirTypingTimer;
+  const byId = new Map();
+  /** Sent messages whose ack has not arrived: resent with the same clientMessageId after a reconnect. */
+  const pending = new Map();
+
+  const host = h('div', { id: 'switchboard-widget' });
+  const root = host.attachShadow({ mode: 'open' });
+  root.innerHTML = `<style>${CSS}</style><div class="w">
+<div class="p" id="p" data-sb="panel" role="dialog" aria-label="Chat with us" hidden>
+<header><h2>Chat with us</h2><button type="button" aria-label="Close chat">×</button></header>
+<div class="r" data-sb="reconnecting" role="status" hidden>Connection lost. Reconnecting…</div>
+<div class="s" data-sb="status" role="status"></div>
+<div class="m" data-sb="messages" role="log" aria-live="polite"></div>
+<div class="t" data-sb="typing" hidden></div>
+<form class="f" data-sb="prechat" hidden></form>
+<div class="e" data-sb="error" role="alert" hidden></div>
+<form class="c"><textarea data-sb="input" aria-label="Message" placeholder="Write a message…"></textarea><button data-sb="send">Send</button></form>
+</div>
+<button type="button" class="l" data-sb="launcher" aria-label="Open chat" aria-expanded="false" aria-controls="p"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>
+</div>`;
+  const $ = (n) => root.querySelector(`[data-sb=${n}]`);
+  const panel = $('panel');
+  const launcher = $('launcher');
+  const list = $('messages');
+  const statusEl = $('status');
+  const typingEl = $('typing');
+  const rec = $('reconnecting');
+  const pre = $('prechat');
+  const errEl = $('error');
+  const input = $('input');
+
+  const showErr = (text) => {
+    errEl.textContent = text || '';
+    errEl.hidden = !text;
+  };
+  const atBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+
+  /** Insert or replace a bubble under `key`, keeping the list ordered by `at`. */
+  const put = (key, at, el) => {
+    const stick = atBottom();
+    byId.get(key)?.remove();
+    byId.set(key, el);
+    el.at = at;
+    let next = null;
+    for (const c of list.children)
+      if (c.at > at) {
+        next = c;
+        break;
+      }
+    list.insertBefore(el, next);
+    if (stick) list.scrollTop = list.scrollHeight;
+  };
+  const bubble = (m, queued) => {
+    const sys = m.author?.type === 'system';
+    const el = h('div', {
+      'data-sb': 'message',
+      'data-direction': m.direction,
+      class: `g${sys ? ' y' : ''}${queued ? ' q' : ''}`,
+      title: m.at ? new Date(m.at).toLocaleString() : null,
+    });
+    if (m.direction === 'out' && !sys) el.append(h('b', { text: m.author?.name || 'Support' }));
+    el.append(m.text);
+    return el;
+  };
+
+  const setOpen = (open, focus) => {
+    panel.hidden = !open;
+    launcher.setAttribute('aria-expanded', open);
+    store(OPEN, open ? '1' : '0');
+    if (open) {
+      launcher.classList.remove('u');
+      start();
+      list.scrollTop = list.scrollHeight;
+      if (focus) input.focus();
+    } else if (focus || root.activeElement) launcher.focus();
+  };
+
+  const setTyping = (on) => {
+    clearTimeout(typingTimer);
+    if (on) typingTimer = setTimeout(setTyping, 2000, false);
+    const now = Date.now();
+    if (on === typingOn && !(on && now - typingAt > 4000)) return;
+    typingOn = on;
+    typingAt = now;
+    if (sock?.connected) sock.emit('typing', { typing: on }, noop);
+  };
+
+  const emitMessage = (p) => {
+    if (!sock?.connected) return; // sent on (re)connect
+    sock.emit('message', { text: p.text, clientMessageId: p.id }, (a) => {
+      if (pending.get(p.id) !== p) return;
+      pending.delete(p.id);
+      const key = `c:${p.id}`;
+      const el = byId.get(key);
+      byId.delete(key);
+      if (a?.ok) {
+        if (el && !byId.has(a.messageId)) {
+          el.classList.remove('q');
+          byId.set(a.messageId, el);
+        } else el?.remove();
+      } else {
+        el?.remove();
+        input.value = input.value ? `${p.text}\n${input.value}` : p.text;
+        showErr(a?.error?.message || a?.error?.code || 'Your message was not sent. Please try again.');
+      }
+    });
+  };
+
+  const send = () => {
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = '';
+    input.style.height = '';
+    showErr();
+    setTyping(false);
+    const p = { id: uuid(), text };
+    pending.set(p.id, p);
+    put(`c:${p.id}`, Math.max(Date.now(), lastAt + 1), bubble({ direction: 'in', text }, true));
+    list.scrollTop = list.scrollHeight;
+    start();
+    emitMessage(p);
+  };
+
+  const statusText = (s) => {
+    if (s.state === 'queued') {
+      const eta = s.etaSeconds;
+      const min = Math.max(1, Math.ceil(eta / 60));
+      return (
+        (s.position ? `You are number ${s.position} in line. ` : 'You are in line. ') +
+        (eta == null
+          ? 'A person will answer as soon as one is free.'
+          : `A person will answer within about ${min} minute${min > 1 ? 's' : ''}.`)
+      );
+    }
+    if (s.state === 'assigned') return `You're chatting with ${s.agent?.name || 'a member of our team'}`;
+    return s.state === 'resolved' ? 'This conversation is closed. Write again any time.' : '';
+  };
+
+  const showPrechat = (ask) => {
+    const keys = (ask || []).filter((k) => FIELDS[k]);
+    pre.replaceChildren(
+      h('p', { text: 'So we know who we are talking to (optional):' }),
+      ...keys.map((k) =>
+        h('label', {}, FIELDS[k][0], h('input', { name: k, type: FIELDS[k][1], autocomplete: FIELDS[k][2] })),
+      ),
+      h(
+        'div',
+        {},
+        h('button', { text: 'Continue' }),
+        h('button', { type: 'button', class: 'k', text: 'Skip', onclick: () => hidePrechat(true) }),
+      ),
+    );
+    pre.hidden = skipped || !keys.length;
+  };
+  const hidePrechat = (skip) => {
+    skipped = skip;
+    if (skip) store(SKIP, '1');
+    const focused = root.activeElement && pre.contains(root.activeElement);
+    pre.hidden = true;
+    if (focused) input.focus();
+  };
+
+  const connect = () => {
+    sock = w.io(`${ORIGIN}/chat`, {
+      auth: (cb) => {
+        const t = store(TOKEN);
+        cb(t ? { visitorToken: t } : {});
+      },
+    });
+    const down = () => {
+      rec.hidden = false;
+    };
+    sock.on('connect', () => {
+      rec.hidden = true;
+      typingOn = false;
+      for (const p of pending.values()) emitMessage(p);
+    });
+    sock.on('disconnect', (reason) => {
+      down();
+      if (reason === 'io server disconnect') sock.connect();
+    });
+    sock.io.on('reconnect_attempt', down);
+    sock.on('connect_error', (err) => {
+      if (err?.message === 'invalid_visitor_token') {
+        store(TOKEN, null);
+        sock.connect();
+      } else down();
+    });
+    sock.on('session', (s) => {
+      if (s?.visitorToken) store(TOKEN, s.visitorToken);
+    });
+    sock.on('prechat', (p) => showPrechat(p?.ask));
+    sock.on('error_notice', (e) => showErr(e?.message));
+    sock.on('status', (s) => {
+      statusEl.textContent = statusText(s || {});
+    });
+    sock.on('typing', (t) => {
+      clearTimeout(theirTypingTimer);
+      typingEl.textContent = `${t?.name || 'Someone'} is typing…`;
+      typingEl.hidden = !t?.typing;
+      if (t?.typing) theirTypingTimer = setTimeout(() => (typingEl.hidden = true), 15000);
+    });
+    sock.on('message', (m) => {
+      if (!m?.id) return;
+      const at = Number(m.at) || Date.now();
+      lastAt = Math.max(lastAt, at);
+      if (m.direction === 'in') {
+        // Our own message echoed back: it replaces the "sending" bubble.
+        for (const p of pending.values())
+          if (p.text === `${m.text}`.trim() && byId.has(`c:${p.id}`)) {
+            byId.get(`c:${p.id}`).remove();
+            byId.delete(`c:${p.id}`);
+            break;
+          }
+      } else {
+        typingEl.hidden = true;
+        if (panel.hidden && !byId.has(m.id)) launcher.classList.add('u');
+      }
+      put(m.id, at, bubble(m));
+    });
+  };
+
+  /** Load the socket.io client from the server if the page does not have one, then connect. */
+  function start() {
+    if (started) return;
+    started = true;
+    if (w.io) return connect();
+    // An AMD loader on the host page would swallow the UMD bundle: hide it while ours loads.
+    const amd = w.define?.amd;
+    if (amd) w.define.amd = undefined;
+    const restore = () => {
+      if (amd) w.define.amd = amd;
+    };
+    d.head.append(
+      h('script', {
+        src: `${ORIGIN}/socket.io/socket.io.min.js`,
+        onload: () => {
+          restore();
+          connect();
+        },
+        onerror: () => {
+          restore();
+          started = false;
+          rec.hidden = false;
+          setTimeout(start, 5000);
+        },
+      }),
+    );
+  }
+
+  launcher.onclick = () => setOpen(panel.hidden, true);
+  root.querySelector('header button').onclick = () => setOpen(false, true);
+  panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      setOpen(false, true);
+    }
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      send();
+    }
+  });
+  input.addEventListener('input', () => {
+    input.style.height = '';
+    input.style.height = `${Math.min(input.scrollHeight + 2, 120)}px`;
+    setTyping(!!input.value.trim());
+  });
+  root.querySelector('.c').onsubmit = (e) => {
+    e.preventDefault();
+    send();
+    input.focus();
+  };
+  pre.onsubmit = (e) => {
+    e.preventDefault();
+    const body = {};
+    for (const el of pre.querySelectorAll('input')) if (el.value.trim()) body[el.name] = el.value.trim();
+    if (!Object.keys(body).length) return hidePrechat(true);
+    if (!sock?.connected) return showErr('Not connected yet. Please try again in a moment.');
+    sock.emit('identify', body, (a) => {
+      if (a?.ok) {
+        showErr();
+        hidePrechat(true);
+      } else {
+        showErr(a?.error?.message || 'Please check what you entered.');
+        if (FIELDS[a?.error?.field]) pre.querySelector(`[name=${a.error.field}]`)?.focus();
+      }
+    });
+  };
+
+  w.Switchboard = { open: () => setOpen(true, true), close: () => setOpen(false) };
+
+  const init = () => {
+    d.body.append(host);
+    if (store(OPEN) === '1') setOpen(true);
+    start();
+  };
+  if (d.body) init();
+  else d.addEventListener('DOMContentLoaded', init);
+})();

@@ -1,0 +1,1323 @@
+// Switchboard web agent console. Plain browser script, no build step; speaks the
+// /agent namespace of PROTOCOL.md. Everything that comes from the server or a
+// customer is rendered with textContent, never as HTML.
+(() => {
+  const TOKEN_KEY = 'switchboard.agentToken';
+  const ACK_TIMEOUT = 10_000;
+  const TYPING_IDLE = 2_000;
+  const STATUS_LABEL = { available: 'Available', away: 'Away', offline: 'Offline' };
+  const CONV_STATUS = { queued: 'Waiting', assigned: 'Open', resolved: 'Resolved', abandoned: 'Abandoned' };
+  const ROLE_LABEL = {
+    owner: 'Yours',
+    consultant: 'Consulting',
+    cover: 'Covering',
+    invited: 'Invited to consult',
+    offered: 'Hand-off offered to you',
+  };
+  const PROMISE_KIND = {
+    wait: 'Quoted wait',
+    callback: 'Callback',
+    'follow-up': 'Follow-up',
+    agent: 'Agent promise',
+  };
+  const DELIVERY = { pending: 'Sending…', sent: 'Sent', delivered: 'Delivered', failed: 'Not delivered' };
+  /** Where to put the cursor when the server names a bad field. */
+  const FIELD_INPUT = {
+    text: 'reply-input',
+    note: 'handoff-note',
+    agentId: 'consult-pick',
+    toAgentId: 'handoff-pick',
+    dueAt: 'promise-due',
+    followUpAt: 'followup',
+  };
+
+  // ------------------------------------------------------------------ helpers
+
+  const byId = (id) => document.getElementById(id);
+  const sb = (name) => document.querySelector(`[data-sb="${name}"]`);
+
+  /** Build an element. `text` sets textContent; `on…` adds listeners; null/false attributes are skipped. */
+  function h(tag, props, ...kids) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (v == null || v === false) continue;
+      if (k === 'text') el.textContent = v;
+      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : v);
+    }
+    for (const kid of kids.flat()) if (kid != null && kid !== false) el.append(kid);
+    return el;
+  }
+
+  const session = {
+    get() {
+      try {
+        return sessionStorage.getItem(TOKEN_KEY);
+      } catch {
+        return null;
+      }
+    },
+    set(v) {
+      try {
+        if (v) sessionStorage.setItem(TOKEN_KEY, v);
+        else sessionStorage.removeItem(TOKEN_KEY);
+      } catch {}
+    },
+  };
+
+  function uuid() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    const x = [...b].map((n) => n.toString(16).padStart(2, '0')).join('');
+    return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  }
+
+  function formatTime(ms) {
+    if (!ms) return '';
+    const d = new Date(ms);
+    if (d.toDateString() === new Date().toDateString()) {
+      return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    }
+    return d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  /** `YYYY-MM-DDTHH:mm` in local time, for datetime-local inputs. */
+  function localInputValue(ms) {
+    const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+    return d.toISOString().slice(0, 16);
+  }
+
+  /** A datetime-local value to epoch ms (local time), or null when empty or invalid. */
+  function parseLocal(value) {
+    if (!value) return null;
+    const ms = new Date(value).getTime();
+    return Number.isFinite(ms) ? ms : null;
+  }
+
+  // ------------------------------------------------------------------ state
+
+  const S = {
+    socket: null,
+    me: null,
+    /** conversationId → ConversationView (messages kept sorted and unique by id). */
+    views: new Map(),
+    selected: null,
+    unread: new Map(),
+    /** conversationId → timer while the customer is typing. */
+    typing: new Map(),
+    /** agentId → {id, name, status}. */
+    agents: new Map(),
+    /** `${kind}:${conversationId}` → {kind, conversationId, from, note}. */
+    banners: new Map(),
+    /** Consult invitations the agent dismissed for now. */
+    dismissed: new Set(),
+    drafts: new Map(),
+    /** Replies without a confirmed ack: resent with the same clientMessageId. */
+    pending: new Map(),
+    /** The agent's own typing signal. */
+    myTyping: { conversationId: null, on: false, at: 0, timer: 0 },
+  };
+
+  const els = {
+    me: byId('me'),
+    conn: byId('conn'),
+    signin: byId('signin'),
+    signinToken: byId('signin-token'),
+    app: byId('app'),
+    error: sb('error'),
+    errorText: byId('error-text'),
+    notice: byId('notice'),
+    banners: byId('banners'),
+    list: byId('conversations'),
+    listEmpty: byId('list-empty'),
+    title: byId('conv-title'),
+    meta: byId('conv-meta'),
+    messages: sb('messages'),
+    typing: sb('typing'),
+    work: byId('work'),
+    standby: byId('standby'),
+    ownerActions: byId('owner-actions'),
+    consultantActions: byId('consultant-actions'),
+    reply: sb('reply-input'),
+    followup: byId('followup'),
+    context: byId('context'),
+  };
+
+  const PANELS = {
+    consult: { button: sb('consult'), panel: byId('consult-panel') },
+    handoff: { button: sb('handoff'), panel: byId('handoff-panel') },
+    promise: { button: sb('promise'), panel: byId('promise-panel') },
+  };
+
+  // ------------------------------------------------------------------ messages to the agent
+
+  let noticeTimer = 0;
+  function showError(error) {
+    const e = typeof error === 'string' ? { message: error } : error || {};
+    els.errorText.textContent = e.message || e.code || 'Something went wrong.';
+    els.error.hidden = false;
+    const input = FIELD_INPUT[e.field] && byId(FIELD_INPUT[e.field]);
+    if (input && input.offsetParent !== null) input.focus();
+  }
+  function clearError() {
+    els.error.hidden = true;
+    els.errorText.textContent = '';
+  }
+  function notify(text) {
+    clearTimeout(noticeTimer);
+    els.notice.textContent = text;
+    els.notice.hidden = false;
+    noticeTimer = setTimeout(() => {
+      els.notice.hidden = true;
+    }, 6000);
+  }
+
+  // ------------------------------------------------------------------ socket
+
+  /** Emit with an ack; always resolves to `{ok: true, …}` or `{ok: false, error}`. */
+  function call(event, payload) {
+    return new Promise((resolve) => {
+      const socket = S.socket;
+      if (!socket?.connected) {
+        resolve({
+          ok: false,
+          error: { code: 'offline', message: 'Not connected to the server. Try again in a moment.' },
+        });
+        return;
+      }
+      socket.timeout(ACK_TIMEOUT).emit(event, payload, (err, res) => {
+        if (err)
+          resolve({
+            ok: false,
+            error: { code: 'timeout', message: 'The server did not answer. Try again.' },
+          });
+        else if (!res || typeof res !== 'object') {
+          resolve({
+            ok: false,
+            error: { code: 'bad_answer', message: 'Unexpected answer from the server.' },
+          });
+        } else resolve(res);
+      });
+    });
+  }
+
+  /** `call`, showing any error to the agent. */
+  async function act(event, payload) {
+    const res = await call(event, payload);
+    if (res.ok) clearError();
+    else showError(res.error);
+    return res;
+  }
+
+  /** Disable a button while its action runs. */
+  async function busy(button, fn) {
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      return await fn();
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  }
+
+  function connect(token) {
+    if (typeof window.io !== 'function') {
+      showError(
+        'Could not load the realtime client from /socket.io/socket.io.min.js. Is the server running?',
+      );
+      return;
+    }
+    disconnect();
+    clearError();
+    els.signin.hidden = true;
+    setConn('Connecting…');
+    const socket = window.io('/agent', { auth: { token } });
+    S.socket = socket;
+
+    socket.on('connect', () => {
+      setConn('Connected', true);
+      for (const p of S.pending.values()) deliverReply(p);
+    });
+    socket.on('disconnect', (reason) => {
+      setConn('Connection lost. Reconnecting…');
+      if (reason === 'io server disconnect') socket.connect();
+    });
+    socket.on('connect_error', (err) => {
+      if (err?.message === 'unauthorized') {
+        signOut(
+          'That sign-in link or token was not accepted. Use the link from the server log or ask an admin for a new token.',
+        );
+      } else {
+        setConn('Cannot reach the server. Retrying…');
+        // A refusal from the server's middleware is not retried by socket.io itself.
+        if (!socket.active) setTimeout(() => S.socket === socket && socket.connect(), 5000);
+      }
+    });
+
+    socket.on('hello', onHello);
+    socket.on('assigned', onAssigned);
+    socket.on('message', onMessage);
+    socket.on('conversation.updated', onConversationUpdated);
+    socket.on('typing', onTyping);
+    socket.on('agent', onAgent);
+    socket.on('consult.invite', (e) => addBanner('consult', e));
+    socket.on('handoff.offer', (e) => addBanner('handoff', e));
+    // Not in PROTOCOL.md yet: a conversation offered to this agent (a ringing call) to accept or decline.
+    socket.on('offer', onOffer);
+  }
+
+  function disconnect() {
+    if (!S.socket) return;
+    S.socket.removeAllListeners();
+    S.socket.disconnect();
+    S.socket = null;
+  }
+
+  function setConn(text, ok) {
+    els.conn.textContent = text;
+    els.conn.classList.toggle('ok', !!ok);
+  }
+
+  function signOut(message) {
+    disconnect();
+    session.set(null);
+    S.me = null;
+    S.views.clear();
+    S.unread.clear();
+    S.banners.clear();
+    S.pending.clear();
+    S.drafts.clear();
+    S.selected = null;
+    els.app.hidden = true;
+    els.me.hidden = true;
+    els.signin.hidden = false;
+    renderBanners();
+    updateTitle();
+    if (message) showError(message);
+    else clearError();
+    els.signinToken.value = '';
+    els.signinToken.focus();
+  }
+
+  // ------------------------------------------------------------------ model helpers
+
+  function lastAt(v) {
+    const m = v.messages[v.messages.length - 1];
+    return Math.max(m?.at || 0, v.conversation.lastContactAt || 0, v.conversation.createdAt || 0);
+  }
+
+  /** What this agent is to a conversation, from the live conversation record. */
+  function roleOf(v) {
+    const c = v.conversation;
+    const me = S.me?.id;
+    if (!me) return v.role && v.role !== 'none' ? v.role : null;
+    if (c.ownerId === me) return 'owner';
+    if (c.consultants?.includes(me)) return 'consultant';
+    if (c.cover?.agentId === me) return 'cover';
+    if (c.invited?.includes(me)) return 'invited';
+    if (c.handoff?.to === me) return 'offered';
+    return null;
+  }
+
+  function customerName(v) {
+    const c = v?.customer;
+    if (!c) return 'Customer';
+    if (c.name) return c.name;
+    if (c.facts?.name?.value) return c.facts.name.value;
+    const id = c.identities?.find((i) => i.channel !== 'chat');
+    return id ? id.address : 'Website visitor';
+  }
+
+  function agentName(id) {
+    if (!id) return '';
+    if (id === S.me?.id) return `${S.me.name} (you)`;
+    return S.agents.get(id)?.name || id;
+  }
+
+  function isOpen(v) {
+    return v.conversation.status === 'assigned' || v.conversation.status === 'queued';
+  }
+
+  function insertMessage(v, message) {
+    const i = v.messages.findIndex((m) => m.id === message.id);
+    if (i >= 0) {
+      v.messages[i] = message;
+      return false;
+    }
+    let at = v.messages.length;
+    while (at > 0 && (v.messages[at - 1].at || 0) > (message.at || 0)) at--;
+    v.messages.splice(at, 0, message);
+    return true;
+  }
+
+  /** Merge a ConversationView into state; returns [view, number of messages new to us]. */
+  function upsertView(view) {
+    const id = view.conversation.id;
+    let v = S.views.get(id);
+    if (!v) {
+      v = { id, conversation: view.conversation, customer: view.customer, messages: [] };
+      S.views.set(id, v);
+    }
+    v.conversation = view.conversation;
+    if (view.customer) v.customer = view.customer;
+    if (view.history) v.history = view.history;
+    if (view.promises) v.promises = view.promises;
+    if (view.role) v.role = view.role;
+    let added = 0;
+    for (const m of view.messages || []) if (insertMessage(v, m)) added++;
+    syncBanners(v.conversation, view.ownerName);
+    return [v, added];
+  }
+
+  /** Keep the invite / hand-off banners in step with the conversation record. */
+  function syncBanners(c, ownerName) {
+    const me = S.me?.id;
+    if (!me) return;
+    const consultKey = `consult:${c.id}`;
+    const handoffKey = `handoff:${c.id}`;
+    if (!c.invited?.includes(me)) S.banners.delete(consultKey);
+    else if (!S.banners.has(consultKey) && !S.dismissed.has(consultKey)) {
+      S.banners.set(consultKey, {
+        kind: 'consult',
+        conversationId: c.id,
+        from: { id: c.ownerId, name: ownerName || agentName(c.ownerId) },
+      });
+    }
+    if (c.handoff?.to !== me) S.banners.delete(handoffKey);
+    else if (!S.banners.has(handoffKey)) {
+      S.banners.set(handoffKey, {
+        kind: 'handoff',
+        conversationId: c.id,
+        from: { id: c.handoff.from, name: agentName(c.handoff.from) },
+        note: c.handoff.note,
+      });
+    }
+    if (c.offer?.agentId !== me || c.status !== 'queued') S.banners.delete(`offer:${c.id}`);
+  }
+
+  function bumpUnread(id, n) {
+    if (!n || id === S.selected) return;
+    S.unread.set(id, (S.unread.get(id) || 0) + n);
+  }
+
+  async function fetchView(conversationId) {
+    const res = await call('conversation', { conversationId });
+    if (!res.ok || !res.view) return null;
+    return upsertView(res.view)[0];
+  }
+
+  async function loadAgents() {
+    const res = await call('agents', {});
+    if (res.ok && Array.isArray(res.agents)) {
+      S.agents.clear();
+      for (const a of res.agents) S.agents.set(a.id, a);
+    }
+    return res;
+  }
+
+  // ------------------------------------------------------------------ server → agent
+
+  function onHello({ agent, conversations }) {
+    S.me = agent;
+    els.app.hidden = false;
+    els.me.hidden = false;
+    els.signin.hidden = true;
+    const keep = new Set((conversations || []).map((v) => v.conversation.id));
+    for (const id of [...S.views.keys()]) {
+      if (!keep.has(id) && id !== S.selected) S.views.delete(id);
+    }
+    for (const view of conversations || []) upsertView(view);
+    if (!S.selected || !S.views.has(S.selected)) {
+      const open = sortedViews().find((v) => isOpen(v));
+      S.selected = open ? open.id : null;
+    }
+    renderAll();
+    loadAgents().then(() => renderAll());
+  }
+
+  function onAssigned(view) {
+    if (!view?.conversation) return;
+    const known = S.views.has(view.conversation.id);
+    const [v, added] = upsertView(view);
+    S.banners.delete(`handoff:${v.id}`);
+    if (!S.selected) S.selected = v.id;
+    if (!known) {
+      bumpUnread(v.id, v.messages.filter((m) => m.direction === 'in').length || 1);
+      notify(`New conversation with ${customerName(v)}.`);
+    } else bumpUnread(v.id, added);
+    renderAll();
+  }
+
+  async function onMessage({ conversationId, message }) {
+    if (!message) return;
+    let v = S.views.get(conversationId);
+    if (!v) {
+      v = await fetchView(conversationId);
+      if (!v) return;
+    }
+    const isNew = insertMessage(v, message);
+    if (isNew && message.author?.id !== S.me?.id && message.direction !== 'out') bumpUnread(v.id, 1);
+    if (message.direction === 'in') setCustomerTyping(conversationId, false);
+    renderAll();
+  }
+
+  async function onConversationUpdated({ conversation }) {
+    if (!conversation) return;
+    const id = conversation.id;
+    let v = S.views.get(id);
+    if (v) v.conversation = conversation;
+    else {
+      const probe = { conversation };
+      if (!roleOf(probe)) return;
+      v = await fetchView(id);
+      if (!v) return;
+    }
+    syncBanners(conversation);
+    if (!roleOf(v) && id !== S.selected) S.views.delete(id);
+    renderAll();
+  }
+
+  function onTyping({ conversationId, typing }) {
+    setCustomerTyping(conversationId, !!typing);
+    if (conversationId === S.selected) renderTyping();
+  }
+
+  function setCustomerTyping(conversationId, on) {
+    clearTimeout(S.typing.get(conversationId));
+    S.typing.delete(conversationId);
+    if (on) {
+      S.typing.set(
+        conversationId,
+        setTimeout(() => {
+          S.typing.delete(conversationId);
+          renderTyping();
+        }, 15_000),
+      );
+    }
+  }
+
+  function onAgent({ agent }) {
+    if (!agent) return;
+    if (agent.id === S.me?.id) {
+      S.me = { ...S.me, ...agent };
+      renderMe();
+    } else {
+      S.agents.set(agent.id, { ...S.agents.get(agent.id), ...agent });
+    }
+  }
+
+  function onOffer(view) {
+    const c = view?.conversation;
+    if (!c) return;
+    S.banners.set(`offer:${c.id}`, {
+      kind: 'offer',
+      conversationId: c.id,
+      channel: c.offer?.channel || c.lastChannel,
+      customer: customerName(view),
+      expiresAt: c.offer?.expiresAt,
+    });
+    renderBanners();
+    updateTitle();
+  }
+
+  async function answerOffer(b, accept, button) {
+    await busy(button, async () => {
+      const res = await act(accept ? 'offer.accept' : 'offer.decline', { conversationId: b.conversationId });
+      S.banners.delete(`offer:${b.conversationId}`);
+      if (res.ok && accept) {
+        await fetchView(b.conversationId);
+        if (S.views.has(b.conversationId)) select(b.conversationId);
+      }
+      renderAll();
+    });
+  }
+
+  function addBanner(kind, e) {
+    if (!e?.conversationId) return;
+    S.banners.set(`${kind}:${e.conversationId}`, { kind, ...e });
+    if (e.from?.id && e.from.name) S.agents.set(e.from.id, { ...S.agents.get(e.from.id), ...e.from });
+    renderBanners();
+    updateTitle();
+  }
+
+  // ------------------------------------------------------------------ agent → server
+
+  function current() {
+    return S.selected ? S.views.get(S.selected) : null;
+  }
+
+  async function setStatus(status) {
+    const res = await act('status', { status });
+    if (res.ok) {
+      S.me = { ...S.me, ...(res.agent || {}), status: res.agent?.status || status };
+      renderMe();
+    }
+  }
+
+  async function sendReply() {
+    const v = current();
+    const text = els.reply.value.trim();
+    if (!v || !text) return;
+    let p = [...S.pending.values()].find((x) => x.conversationId === v.id && x.text === text);
+    if (!p) {
+      p = { clientMessageId: uuid(), conversationId: v.id, text };
+      S.pending.set(p.clientMessageId, p);
+    }
+    await busy(sb('reply'), () => deliverReply(p));
+  }
+
+  async function deliverReply(p) {
+    if (p.inFlight) return;
+    p.inFlight = true;
+    const res = await call('reply', {
+      conversationId: p.conversationId,
+      text: p.text,
+      clientMessageId: p.clientMessageId,
+    });
+    p.inFlight = false;
+    if (res.ok) {
+      clearError();
+      S.pending.delete(p.clientMessageId);
+      const v = S.views.get(p.conversationId);
+      if (v && res.message) insertMessage(v, res.message);
+      if (S.selected === p.conversationId && els.reply.value.trim() === p.text) {
+        els.reply.value = '';
+        myTyping(false);
+      } else if (S.drafts.get(p.conversationId)?.trim() === p.text) S.drafts.delete(p.conversationId);
+      renderAll();
+      return;
+    }
+    const code = res.error?.code;
+    if (code === 'offline') {
+      showError('Not connected. Your reply stays in the box and is sent when the connection is back.');
+    } else {
+      if (code !== 'timeout') S.pending.delete(p.clientMessageId);
+      showError(res.error);
+    }
+  }
+
+  async function sendNote() {
+    const v = current();
+    const text = els.reply.value.trim();
+    if (!v || !text) return;
+    await busy(sb('note'), async () => {
+      const res = await act('note', { conversationId: v.id, text });
+      if (!res.ok) return;
+      if (res.message) insertMessage(v, res.message);
+      if (els.reply.value.trim() === text) els.reply.value = '';
+      myTyping(false);
+      renderAll();
+    });
+  }
+
+  /** Tell the customer the agent is typing: throttled, and `false` after 2 s idle. */
+  function myTyping(on) {
+    const t = S.myTyping;
+    clearTimeout(t.timer);
+    const conversationId = S.selected;
+    if (t.on && t.conversationId !== conversationId) {
+      call('typing', { conversationId: t.conversationId, typing: false });
+      t.on = false;
+    }
+    if (!conversationId) return;
+    if (on) t.timer = setTimeout(() => myTyping(false), TYPING_IDLE);
+    const now = Date.now();
+    if (on === t.on && !(on && now - t.at > 4000)) return;
+    t.on = on;
+    t.at = now;
+    t.conversationId = conversationId;
+    call('typing', { conversationId, typing: on });
+  }
+
+  async function resolve() {
+    const v = current();
+    if (!v) return;
+    const payload = { conversationId: v.id };
+    if (els.followup.value) {
+      const at = parseLocal(els.followup.value);
+      if (!at || at <= Date.now()) {
+        showError({
+          message: 'Pick a follow-up time in the future, or leave it empty.',
+          field: 'followUpAt',
+        });
+        return;
+      }
+      payload.followUpAt = at;
+    }
+    await busy(sb('resolve'), async () => {
+      const res = await act('resolve', payload);
+      if (!res.ok) return;
+      if (res.conversation) v.conversation = res.conversation;
+      els.followup.value = '';
+      notify(payload.followUpAt ? `Resolved. Follow-up at ${formatTime(payload.followUpAt)}.` : 'Resolved.');
+      renderAll();
+      // Promises settle on resolution: show the fresh state.
+      if (await fetchView(v.id)) renderAll();
+    });
+  }
+
+  async function openPicker(kind) {
+    const select = sb(`${kind}-pick`);
+    const v = current();
+    const res = await loadAgents();
+    if (!res.ok) showError(res.error);
+    const skip = new Set([S.me?.id]);
+    if (kind === 'consult' && v)
+      for (const id of [...v.conversation.consultants, ...v.conversation.invited]) skip.add(id);
+    const colleagues = [...S.agents.values()].filter((a) => !skip.has(a.id));
+    const chosen = select.value;
+    const groups = ['available', 'away', 'offline']
+      .map((status) => {
+        const list = colleagues.filter((a) => (a.status || 'offline') === status);
+        if (!list.length) return null;
+        return h(
+          'optgroup',
+          { label: STATUS_LABEL[status] },
+          list.map((a) => h('option', { value: a.id, text: a.name })),
+        );
+      })
+      .filter(Boolean);
+    select.replaceChildren(
+      h('option', { value: '', text: colleagues.length ? 'Choose a colleague…' : 'No colleagues found' }),
+      ...groups,
+    );
+    if (chosen && colleagues.some((a) => a.id === chosen)) select.value = chosen;
+  }
+
+  function togglePanel(kind, force) {
+    for (const [k, p] of Object.entries(PANELS)) {
+      const open = k === kind ? (force ?? p.panel.hidden) : false;
+      p.panel.hidden = !open;
+      p.button.setAttribute('aria-expanded', String(open));
+      if (open) {
+        if (k === 'promise') {
+          const due = byId('promise-due');
+          due.min = localInputValue(Date.now());
+          if (!due.value) due.value = localInputValue(Date.now() + 60 * 60_000);
+          byId('promise-text').focus();
+        } else {
+          openPicker(k);
+          sb(`${k}-pick`).focus();
+        }
+      }
+    }
+  }
+
+  async function consult(e) {
+    e.preventDefault();
+    const v = current();
+    const agentId = sb('consult-pick').value;
+    if (!v) return;
+    if (!agentId) return showError({ message: 'Choose a colleague to consult.', field: 'agentId' });
+    await busy(sb('consult-send'), async () => {
+      const res = await act('consult', { conversationId: v.id, agentId });
+      if (!res.ok) return;
+      if (res.conversation) v.conversation = res.conversation;
+      notify(`${agentName(agentId)} is invited to consult. You stay the owner.`);
+      togglePanel('consult', false);
+      PANELS.consult.button.focus();
+      renderAll();
+    });
+  }
+
+  async function handoff(e) {
+    e.preventDefault();
+    const v = current();
+    const toAgentId = sb('handoff-pick').value;
+    const note = sb('handoff-note').value.trim();
+    if (!v) return;
+    if (!toAgentId) return showError({ message: 'Choose who to hand off to.', field: 'toAgentId' });
+    if (!note)
+      return showError({ message: 'Write a note so your colleague need not ask again.', field: 'note' });
+    await busy(sb('handoff-send'), async () => {
+      const res = await act('handoff', { conversationId: v.id, toAgentId, note });
+      if (!res.ok) return;
+      if (res.conversation) v.conversation = res.conversation;
+      sb('handoff-note').value = '';
+      notify(`Hand-off offered to ${agentName(toAgentId)}. You stay the owner until they accept.`);
+      togglePanel('handoff', false);
+      PANELS.handoff.button.focus();
+      renderAll();
+    });
+  }
+
+  async function makePromise(e) {
+    e.preventDefault();
+    const v = current();
+    if (!v) return;
+    const dueAt = parseLocal(byId('promise-due').value);
+    const text = byId('promise-text').value.trim();
+    if (!dueAt || dueAt <= Date.now())
+      return showError({ message: 'Pick a due time in the future.', field: 'dueAt' });
+    if (!text) return showError({ message: 'Say what you promised.' });
+    await busy(sb('promise-send'), async () => {
+      const res = await act('promise', { conversationId: v.id, dueAt, text });
+      if (!res.ok) return;
+      byId('promise-text').value = '';
+      byId('promise-due').value = '';
+      notify(`Promise saved, due ${formatTime(dueAt)}.`);
+      togglePanel('promise', false);
+      PANELS.promise.button.focus();
+      if (res.promise) v.promises = [...(v.promises || []), res.promise];
+      else await fetchView(v.id);
+      renderAll();
+    });
+  }
+
+  async function leaveConsult() {
+    const v = current();
+    if (!v) return;
+    await busy(sb('consult-leave'), async () => {
+      const res = await act('consult.leave', { conversationId: v.id });
+      if (!res.ok) return;
+      if (res.conversation) v.conversation = res.conversation;
+      notify('You left the conversation.');
+      S.views.delete(v.id);
+      select(null);
+    });
+  }
+
+  async function viewInvite(b) {
+    const v = S.views.get(b.conversationId) || (await fetchView(b.conversationId));
+    if (!v) return showError('Could not load that conversation.');
+    select(v.id);
+  }
+
+  async function joinConsult(b, button) {
+    await busy(button, async () => {
+      const res = await act('consult.join', { conversationId: b.conversationId });
+      if (!res.ok) return;
+      S.banners.delete(`consult:${b.conversationId}`);
+      if (res.view) upsertView(res.view);
+      else await fetchView(b.conversationId);
+      if (S.views.has(b.conversationId)) select(b.conversationId);
+      renderAll();
+    });
+  }
+
+  async function answerHandoff(b, accept, button) {
+    await busy(button, async () => {
+      const res = await act(accept ? 'handoff.accept' : 'handoff.decline', {
+        conversationId: b.conversationId,
+      });
+      if (!res.ok) return;
+      S.banners.delete(`handoff:${b.conversationId}`);
+      if (accept) {
+        if (res.view) upsertView(res.view);
+        else await fetchView(b.conversationId);
+        if (S.views.has(b.conversationId)) select(b.conversationId);
+        notify('You own this conversation now.');
+      } else {
+        const v = S.views.get(b.conversationId);
+        if (v && !roleOf(v)) {
+          S.views.delete(v.id);
+          if (S.selected === v.id) S.selected = null;
+        }
+        notify(`Declined. ${b.from?.name || 'Your colleague'} stays the owner.`);
+      }
+      renderAll();
+    });
+  }
+
+  function select(id) {
+    if (S.selected === id) return renderAll();
+    if (S.selected) S.drafts.set(S.selected, els.reply.value);
+    myTyping(false);
+    S.selected = id;
+    if (id) S.unread.delete(id);
+    els.reply.value = (id && S.drafts.get(id)) || '';
+    togglePanel(null);
+    renderAll(true);
+  }
+
+  // ------------------------------------------------------------------ rendering
+
+  function sortedViews() {
+    return [...S.views.values()]
+      .filter((v) => roleOf(v) || v.id === S.selected)
+      .sort((a, b) => Number(isOpen(b)) - Number(isOpen(a)) || lastAt(b) - lastAt(a));
+  }
+
+  function renderAll(scrollToEnd) {
+    renderMe();
+    renderList();
+    renderConversation(scrollToEnd);
+    renderContext();
+    renderBanners();
+    updateTitle();
+  }
+
+  function renderMe() {
+    if (!S.me) return;
+    sb('agent-name').textContent = S.me.name || '';
+    for (const s of ['available', 'away', 'offline']) {
+      sb(`status-${s}`).setAttribute('aria-pressed', String(S.me.status === s));
+    }
+  }
+
+  function renderList() {
+    const focused = document.activeElement?.closest?.('[data-sb="conversation-item"]')?.dataset
+      .conversationId;
+    const items = sortedViews().map((v) => {
+      const role = roleOf(v);
+      const unread = S.unread.get(v.id) || 0;
+      const last = v.messages[v.messages.length - 1];
+      return h(
+        'li',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: `item${isOpen(v) ? '' : ' closed'}`,
+            'data-sb': 'conversation-item',
+            'data-conversation-id': v.id,
+            'aria-current': v.id === S.selected ? 'true' : null,
+            onclick: () => select(v.id),
+          },
+          h(
+            'span',
+            { class: 'item-top' },
+            h('span', { class: 'item-name', text: customerName(v) }),
+            unread
+              ? h('span', {
+                  class: 'badge',
+                  'data-sb': 'unread',
+                  text: String(unread),
+                  'aria-label': `${unread} unread`,
+                })
+              : null,
+          ),
+          h('span', {
+            class: 'item-meta',
+            text: [
+              v.conversation.lastChannel,
+              CONV_STATUS[v.conversation.status],
+              role !== 'owner' && ROLE_LABEL[role],
+            ]
+              .filter(Boolean)
+              .join(' · '),
+          }),
+          last ? h('span', { class: 'item-last', text: last.text }) : null,
+        ),
+      );
+    });
+    els.list.replaceChildren(...items);
+    els.listEmpty.hidden = items.length > 0;
+    if (focused) els.list.querySelector(`[data-conversation-id="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  function messageElement(v, m) {
+    const internal = m.direction === 'internal';
+    const who = internal
+      ? `Internal note · ${m.author?.name || agentName(m.author?.id) || 'agent'}`
+      : m.author?.type === 'customer'
+        ? customerName(v)
+        : m.author?.type === 'system'
+          ? 'Automatic message'
+          : m.author?.name || agentName(m.author?.id) || 'Agent';
+    const meta = h(
+      'div',
+      { class: 'msg-meta' },
+      h('span', { class: 'who', text: who }),
+      h('time', { datetime: m.at ? new Date(m.at).toISOString() : null, text: formatTime(m.at) }),
+      m.channel ? h('span', { class: 'channel', text: m.channel }) : null,
+    );
+    if (m.direction === 'out' && m.delivery) {
+      const state = m.delivery.state;
+      meta.append(
+        h('span', {
+          class: `delivery ${state}`,
+          'data-sb': 'delivery',
+          'data-state': state,
+          text:
+            state === 'failed' && m.delivery.reason
+              ? `${DELIVERY[state]}: ${m.delivery.reason}`
+              : DELIVERY[state] || state,
+        }),
+      );
+    }
+    return h(
+      'div',
+      {
+        class: `msg ${m.direction} ${m.author?.type || ''}`,
+        'data-sb': 'message',
+        'data-direction': m.direction,
+      },
+      meta,
+      m.subject ? h('div', { class: 'msg-subject', text: m.subject }) : null,
+      h('div', { class: 'msg-text', text: m.text }),
+    );
+  }
+
+  function renderConversation(scrollToEnd) {
+    const v = current();
+    const box = els.messages;
+    const stick = scrollToEnd || box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    if (!v) {
+      els.title.textContent = 'No conversation selected';
+      els.meta.textContent = S.views.size ? 'Pick a conversation on the left.' : '';
+      box.replaceChildren();
+      els.work.hidden = true;
+      els.standby.textContent =
+        S.me?.status === 'available'
+          ? 'You are available: new conversations are assigned to you as they come in.'
+          : 'You are not available: set your status to Available to receive conversations.';
+      renderTyping();
+      return;
+    }
+    const c = v.conversation;
+    const role = roleOf(v);
+    els.title.textContent = customerName(v);
+    const bits = [CONV_STATUS[c.status] || c.status, `via ${(c.channels || [c.lastChannel]).join(', ')}`];
+    if (c.ownerId && role !== 'owner') bits.push(`owner ${agentName(c.ownerId)}`);
+    const others = (c.consultants || []).filter((id) => id !== S.me?.id);
+    if (others.length) bits.push(`consulting: ${others.map(agentName).join(', ')}`);
+    if (role && role !== 'owner') bits.push(ROLE_LABEL[role]);
+    els.meta.textContent = bits.join(' · ');
+
+    box.replaceChildren(
+      ...(v.messages.length
+        ? v.messages.map((m) => messageElement(v, m))
+        : [h('p', { class: 'empty', text: 'No messages yet.' })]),
+    );
+    if (stick) box.scrollTop = box.scrollHeight;
+
+    const canWrite = role === 'owner' || role === 'consultant' || role === 'cover';
+    els.work.hidden = !canWrite;
+    els.ownerActions.hidden = role !== 'owner' || !isOpen(v);
+    els.consultantActions.hidden = role !== 'consultant';
+    let standby = '';
+    if (role === 'invited') standby = 'You are invited to consult. Join from the banner above to write here.';
+    else if (role === 'offered')
+      standby = 'This conversation is offered to you. Accept or decline from the banner above.';
+    else if (!role) standby = 'You no longer work on this conversation.';
+    else if (!isOpen(v)) standby = `This conversation is ${CONV_STATUS[c.status].toLowerCase()}.`;
+    els.standby.textContent = standby;
+    renderTyping();
+  }
+
+  function renderTyping() {
+    const on = S.selected && S.typing.has(S.selected);
+    els.typing.hidden = !on;
+    els.typing.textContent = on ? `${customerName(current())} is typing…` : '';
+  }
+
+  function section(title, ...body) {
+    return h('section', { class: 'ctx-section' }, h('h3', { text: title }), ...body);
+  }
+
+  function renderContext() {
+    const v = current();
+    if (!v) {
+      els.context.replaceChildren(
+        h('p', { class: 'empty', text: 'Select a conversation to see who you are talking to.' }),
+      );
+      return;
+    }
+    const cu = v.customer || { facts: {}, identities: [] };
+    const c = v.conversation;
+    const parts = [h('p', { class: 'ctx-name', text: cu.name || 'Name not known yet' })];
+
+    if (c.handoff) {
+      parts.push(
+        h(
+          'div',
+          { class: 'handoff-note' },
+          h('strong', { text: `Hand-off note from ${agentName(c.handoff.from)}: ` }),
+          h('span', { text: c.handoff.note || '(no note)' }),
+        ),
+      );
+    }
+
+    const facts = Object.entries(cu.facts || {});
+    parts.push(
+      section(
+        'Known facts',
+        facts.length
+          ? [
+              h('p', { class: 'hint', text: "Already known — don't ask again." }),
+              h(
+                'dl',
+                { class: 'facts' },
+                facts.map(([key, f]) =>
+                  h(
+                    'div',
+                    { class: 'fact', 'data-sb': 'fact', 'data-key': key },
+                    h('dt', { text: key.replace(/_/g, ' ') }),
+                    h('dd', {}, h('span', { class: 'fact-value', text: f.value })),
+                    h('dd', {
+                      class: 'fact-source',
+                      text: `from ${f.source}${f.at ? `, ${formatTime(f.at)}` : ''}`,
+                    }),
+                  ),
+                ),
+              ),
+            ]
+          : h('p', { class: 'empty', text: 'Nothing known yet.' }),
+      ),
+    );
+
+    const ids = cu.identities || [];
+    parts.push(
+      section(
+        'Channels',
+        h('p', {
+          class: 'muted',
+          text: `This conversation: ${(c.channels || [c.lastChannel]).join(', ')} (replies go out on ${c.lastChannel})`,
+        }),
+        ids.length
+          ? h(
+              'ul',
+              { class: 'plain' },
+              ids.map((i) =>
+                h('li', {
+                  text: i.channel === 'chat' ? 'chat: website visitor' : `${i.channel}: ${i.address}`,
+                }),
+              ),
+            )
+          : null,
+      ),
+    );
+
+    const history = (v.history || []).filter((x) => x.id !== c.id);
+    parts.push(
+      section(
+        'Earlier conversations',
+        history.length
+          ? h(
+              'ul',
+              { class: 'plain' },
+              history.map((x) =>
+                h('li', {
+                  text: [
+                    formatTime(x.createdAt),
+                    CONV_STATUS[x.status] || x.status,
+                    x.ownerName ? `with ${x.ownerName}` : '',
+                    x.resolvedAt ? `closed ${formatTime(x.resolvedAt)}` : '',
+                  ]
+                    .filter(Boolean)
+                    .join(' · '),
+                }),
+              ),
+            )
+          : h('p', { class: 'empty', text: 'None.' }),
+      ),
+    );
+
+    const promises = (v.promises || []).filter((p) => p.state === 'open').sort((a, b) => a.dueAt - b.dueAt);
+    const now = Date.now();
+    parts.push(
+      section(
+        'Open promises',
+        promises.length
+          ? h(
+              'ul',
+              { class: 'plain promises' },
+              promises.map((p) =>
+                h(
+                  'li',
+                  { class: p.dueAt < now ? 'overdue' : null, 'data-sb': 'open-promise' },
+                  h('span', {
+                    class: 'promise-due',
+                    text: `${p.dueAt < now ? 'Overdue since' : 'Due'} ${formatTime(p.dueAt)}`,
+                  }),
+                  h('span', { text: ` · ${PROMISE_KIND[p.kind] || p.kind}${p.text ? `: ${p.text}` : ''}` }),
+                ),
+              ),
+            )
+          : h('p', { class: 'empty', text: 'None.' }),
+      ),
+    );
+
+    if (c.ownership?.length) {
+      parts.push(
+        section(
+          'Ownership',
+          h(
+            'ol',
+            { class: 'plain' },
+            c.ownership.map((o) =>
+              h('li', {
+                text: `${formatTime(o.at)} · ${o.from ? `${agentName(o.from)} → ` : ''}${agentName(o.to)} (${o.reason})`,
+              }),
+            ),
+          ),
+        ),
+      );
+    }
+    els.context.replaceChildren(...parts);
+  }
+
+  function renderBanners() {
+    const items = [...S.banners.values()].map((b) => {
+      const v = S.views.get(b.conversationId);
+      const from = b.from?.name || 'A colleague';
+      const about = v ? ` with ${customerName(v)}` : '';
+      const buttons = [
+        h('button', { type: 'button', class: 'secondary', text: 'View', onclick: () => viewInvite(b) }),
+      ];
+      let text;
+      if (b.kind === 'offer') {
+        buttons.length = 0;
+        text = h('p', {
+          text: `Incoming ${b.channel} from ${b.customer}${b.expiresAt ? ` — answer by ${formatTime(b.expiresAt)}` : ''}.`,
+        });
+        buttons.push(
+          h('button', {
+            type: 'button',
+            'data-sb': 'offer-accept',
+            text: 'Accept',
+            onclick: (e) => answerOffer(b, true, e.currentTarget),
+          }),
+          h('button', {
+            type: 'button',
+            class: 'secondary',
+            'data-sb': 'offer-decline',
+            text: 'Decline',
+            onclick: (e) => answerOffer(b, false, e.currentTarget),
+          }),
+        );
+      } else if (b.kind === 'consult') {
+        text = h('p', { text: `${from} asks you to consult on a conversation${about}.` });
+        buttons.push(
+          h('button', {
+            type: 'button',
+            'data-sb': 'consult-join',
+            text: 'Join',
+            onclick: (e) => joinConsult(b, e.currentTarget),
+          }),
+          h('button', {
+            type: 'button',
+            class: 'quiet',
+            text: 'Dismiss',
+            onclick: () => {
+              S.banners.delete(`consult:${b.conversationId}`);
+              S.dismissed.add(`consult:${b.conversationId}`);
+              renderBanners();
+            },
+          }),
+        );
+      } else {
+        text = h(
+          'div',
+          {},
+          h('p', {
+            text: `${from} offers you a hand-off of a conversation${about}. It becomes yours once you accept.`,
+          }),
+          b.note ? h('blockquote', { text: b.note }) : null,
+        );
+        buttons.push(
+          h('button', {
+            type: 'button',
+            'data-sb': 'handoff-accept',
+            text: 'Accept',
+            onclick: (e) => answerHandoff(b, true, e.currentTarget),
+          }),
+          h('button', {
+            type: 'button',
+            class: 'secondary',
+            'data-sb': 'handoff-decline',
+            text: 'Decline',
+            onclick: (e) => answerHandoff(b, false, e.currentTarget),
+          }),
+        );
+      }
+      return h(
+        'div',
+        {
+          class: `banner ${b.kind}`,
+          'data-sb': 'invite-banner',
+          'data-kind': b.kind,
+          'data-conversation-id': b.conversationId,
+          role: 'region',
+          'aria-label': {
+            consult: 'Consult invitation',
+            handoff: 'Hand-off offer',
+            offer: 'Incoming contact',
+          }[b.kind],
+        },
+        text,
+        h('div', { class: 'row' }, buttons),
+      );
+    });
+    els.banners.replaceChildren(...items);
+  }
+
+  function updateTitle() {
+    let total = 0;
+    for (const n of S.unread.values()) total += n;
+    const invites = S.banners.size;
+    const count = total + invites;
+    document.title = `${count ? `(${count}) ` : ''}Switchboard console`;
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  els.signin.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const token = els.signinToken.value.trim();
+    if (!token) return showError('Paste your agent token.');
+    session.set(token);
+    connect(token);
+  });
+  byId('signout').addEventListener('click', () => signOut());
+  byId('error-close').addEventListener('click', clearError);
+
+  for (const s of ['available', 'away', 'offline']) {
+    sb(`status-${s}`).addEventListener('click', (e) => busy(e.currentTarget, () => setStatus(s)));
+  }
+
+  byId('compose').addEventListener('submit', (e) => {
+    e.preventDefault();
+    sendReply();
+  });
+  sb('note').addEventListener('click', sendNote);
+  els.reply.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.isComposing) {
+      e.preventDefault();
+      sendReply();
+    }
+  });
+  els.reply.addEventListener('input', () => myTyping(!!els.reply.value.trim()));
+
+  sb('resolve').addEventListener('click', resolve);
+  for (const kind of Object.keys(PANELS)) {
+    PANELS[kind].button.addEventListener('click', () => togglePanel(kind));
+    PANELS[kind].panel.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        togglePanel(kind, false);
+        PANELS[kind].button.focus();
+      }
+    });
+  }
+  byId('consult-panel').addEventListener('submit', consult);
+  byId('handoff-panel').addEventListener('submit', handoff);
+  byId('promise-panel').addEventListener('submit', makePromise);
+  sb('consult-leave').addEventListener('click', leaveConsult);
+
+  // Refresh relative labels (overdue promises, "today" times) now and then.
+  setInterval(() => {
+    if (S.me) renderContext();
+  }, 60_000);
+
+  // ------------------------------------------------------------------ start
+
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    session.set(fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`);
+  }
+  const token = fromUrl || session.get();
+  if (token) connect(token);
+  else {
+    els.signin.hidden = false;
+    els.signinToken.focus();
+  }
+})();
