@@ -675,6 +675,11 @@ export class Router {
   async #covered(conv: Conversation, agentId: string, now: number): Promise<void> {
     await this.store.cancelTimer('sticky', conv.id);
     await this.store.cancelTimer('overflow', conv.id);
+    // A person answered: a wait quoted while it waited for cover is kept or broken now.
+    for (const p of await this.store.listPromises(conv.id)) {
+      if (p.state === 'open' && p.kind === 'wait')
+        await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now);
+    }
     const [owner, coverer] = await Promise.all([
       conv.ownerId ? this.store.getAgent(conv.ownerId) : null,
       this.store.getAgent(agentId),
@@ -785,10 +790,11 @@ export class Router {
     const conv = await this.store.getConversation(conversationId);
     const offer = conv?.offer;
     if (!conv || !offer || offer.expiresAt > now) return;
-    const withdrawn = await this.store.withdrawOffer(conversationId, offer.agentId, now, {
-      status: 'away',
-      reason: 'missed_offer',
-    });
+    // Only an agent still available is set away; one who went away or offline meanwhile keeps that status
+    // (an offline owner set away would keep their conversations past stickyWait).
+    const rung = await this.store.getAgent(offer.agentId);
+    const away = rung?.status === 'available' ? { status: 'away' as const, reason: 'missed_offer' } : null;
+    const withdrawn = await this.store.withdrawOffer(conversationId, offer.agentId, now, away);
     if (!withdrawn) return;
     this.#emit({
       type: 'conversation.offer_expired',
@@ -796,13 +802,7 @@ export class Router {
       conversation: withdrawn,
       agentId: offer.agentId,
     });
-    this.#emit({
-      type: 'agent.status',
-      at: now,
-      agentId: offer.agentId,
-      status: 'away',
-      reason: 'missed_offer',
-    });
+    if (away) this.#emit({ type: 'agent.status', at: now, agentId: offer.agentId, ...away });
     await this.#route(withdrawn);
   }
 

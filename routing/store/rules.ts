@@ -25,5 +25,7 @@ export function waitingSince(c: Conversation): number {
 /** Why an agent freeing up takes a waiting conversation. */
 export function claimReason(c: Conversation, matchedSkills: boolean): OwnershipReason {
   if (c.status === 'queued' && c.ownerId !== null) return 'owner_offline';
-  return matchedSkills ? 'skills' : 'overflow';
+  if (!matchedSkills) return 'overflow';
+  // As the strategy records it: 'skills' only when skills were required.
+  return Object.keys(c.skills).length > 0 ? 'skills' : 'routed';
 }

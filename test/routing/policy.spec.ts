@@ -1,0 +1,181 @@
+// The routing policy: zod-validated values with defaults, loaded from env or a file.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { defaultPolicy, fillText, loadPolicy, parsePolicy, TEXT_CAP } from '../../routing/policy.js';
+import { ValidationError } from '../../shared/errors.js';
+
+function thrown(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(ValidationError);
+    return err as ValidationError;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('routing policy', () => {
+  describe('defaults', () => {
+    it('has the documented values', () => {
+      expect(defaultPolicy()).to.deep.equal({
+        stickyWaitSeconds: { voice: 0, sms: 600, chat: 120, email: 14_400 },
+        preferLastOwnerForSeconds: 604_800,
+        overflowAfterSeconds: 120,
+        agingStepSeconds: 60,
+        hardCapSeconds: 600,
+        offerTimeoutSeconds: { voice: 20 },
+        liveChannels: ['voice'],
+        quotePercentile: 0.9,
+        defaultHandleSeconds: { voice: 300, sms: 600, chat: 480, email: 3600 },
+        texts: {
+          greeting: 'Thanks for reaching us.',
+          waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
+          noEstimate: 'Everyone is busy right now; a person will answer as soon as one is free.',
+          hold: 'Please hold; you keep your place.',
+        },
+      });
+      expect(parsePolicy(undefined)).to.deep.equal(defaultPolicy());
+      expect(parsePolicy(null)).to.deep.equal(defaultPolicy());
+    });
+
+    it('fills what a partial policy leaves out, per channel and per text', () => {
+      const p = parsePolicy({ stickyWaitSeconds: { sms: 30 }, texts: { greeting: 'Hi!' } });
+      expect(p.stickyWaitSeconds).to.deep.equal({ voice: 0, sms: 30, chat: 120, email: 14_400 });
+      expect(p.texts.greeting).to.equal('Hi!');
+      expect(p.texts.hold).to.equal('Please hold; you keep your place.');
+      expect(p.overflowAfterSeconds).to.equal(120);
+    });
+
+    it('an explicit offerTimeoutSeconds replaces the voice default', () => {
+      expect(parsePolicy({ offerTimeoutSeconds: { chat: 30 } }).offerTimeoutSeconds).to.deep.equal({
+        chat: 30,
+      });
+    });
+  });
+
+  describe('validation', () => {
+    it('a greeting over 200 characters is rejected naming the field', () => {
+      expect(TEXT_CAP).to.equal(200);
+      const err = thrown(() => parsePolicy({ texts: { greeting: 'x'.repeat(201) } }));
+      expect([err.code, err.status, err.field]).to.deep.equal(['invalid_input', 400, 'texts.greeting']);
+      expect(err.message).to.equal('routing policy: texts.greeting: must be at most 200 characters');
+      expect(parsePolicy({ texts: { greeting: 'x'.repeat(200) } }).texts.greeting.length).to.equal(200);
+    });
+
+    it('a hold text over 200 characters is rejected naming the field', () => {
+      const err = thrown(() => parsePolicy({ texts: { hold: 'y'.repeat(250) } }));
+      expect(err.field).to.equal('texts.hold');
+    });
+
+    it('an empty text is rejected', () => {
+      expect(thrown(() => parsePolicy({ texts: { waitNotice: '' } })).field).to.equal('texts.waitNotice');
+    });
+
+    it('hardCapSeconds below overflowAfterSeconds is rejected naming hardCapSeconds', () => {
+      const err = thrown(() => parsePolicy({ overflowAfterSeconds: 300, hardCapSeconds: 299 }));
+      expect(err.field).to.equal('hardCapSeconds');
+      expect(err.message).to.equal('routing policy: hardCapSeconds: must be at least overflowAfterSeconds');
+      expect(parsePolicy({ overflowAfterSeconds: 300, hardCapSeconds: 300 }).hardCapSeconds).to.equal(300);
+      // Against the default overflow (120 s) too.
+      expect(thrown(() => parsePolicy({ hardCapSeconds: 60 })).field).to.equal('hardCapSeconds');
+    });
+
+    it('rejects a mean quote percentile, negative times and unknown channels, naming each field', () => {
+      expect(thrown(() => parsePolicy({ quotePercentile: 0.5 })).field).to.equal('quotePercentile');
+      expect(thrown(() => parsePolicy({ quotePercentile: 1 })).field).to.equal('quotePercentile');
+      expect(thrown(() => parsePolicy({ stickyWaitSeconds: { chat: -1 } })).field).to.equal(
+        'stickyWaitSeconds.chat',
+      );
+      expect(thrown(() => parsePolicy({ agingStepSeconds: 'soon' })).field).to.equal('agingStepSeconds');
+      expect(thrown(() => parsePolicy({ liveChannels: ['fax'] })).field).to.equal('liveChannels.0');
+    });
+  });
+
+  describe('loadPolicy', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'sb-policy-'));
+    });
+    afterEach(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('is the defaults when neither variable is set, or one is empty', () => {
+      expect(loadPolicy({})).to.deep.equal(defaultPolicy());
+      expect(loadPolicy({ ROUTING_POLICY: '  ' })).to.deep.equal(defaultPolicy());
+    });
+
+    it('reads inline JSON from ROUTING_POLICY', () => {
+      const p = loadPolicy({
+        ROUTING_POLICY: '{"overflowAfterSeconds": 30, "stickyWaitSeconds": {"chat": 45}}',
+      });
+      expect(p.overflowAfterSeconds).to.equal(30);
+      expect(p.stickyWaitSeconds).to.deep.equal({ voice: 0, sms: 600, chat: 45, email: 14_400 });
+    });
+
+    it('reads a JSON file from ROUTING_POLICY_FILE', () => {
+      const file = join(dir, 'policy.json');
+      writeFileSync(file, JSON.stringify({ agingStepSeconds: 30, texts: { greeting: 'Hello.' } }));
+      const p = loadPolicy({ ROUTING_POLICY_FILE: file });
+      expect(p.agingStepSeconds).to.equal(30);
+      expect(p.texts.greeting).to.equal('Hello.');
+    });
+
+    it('refuses both at once', () => {
+      const err = thrown(() =>
+        loadPolicy({ ROUTING_POLICY: '{}', ROUTING_POLICY_FILE: join(dir, 'p.json') }),
+      );
+      expect(err.field).to.equal('ROUTING_POLICY');
+      expect(err.message).to.equal('set ROUTING_POLICY_FILE or ROUTING_POLICY, not both');
+    });
+
+    it('names the variable when the JSON is broken or the file is missing', () => {
+      const inline = thrown(() => loadPolicy({ ROUTING_POLICY: '{overflow: 1' }));
+      expect(inline.field).to.equal('ROUTING_POLICY');
+      expect(inline.message.startsWith('ROUTING_POLICY: not valid JSON: ')).to.equal(true);
+
+      const broken = join(dir, 'broken.json');
+      writeFileSync(broken, '{"a":');
+      const fromFile = thrown(() => loadPolicy({ ROUTING_POLICY_FILE: broken }));
+      expect(fromFile.field).to.equal('ROUTING_POLICY_FILE');
+      expect(fromFile.message.startsWith(`ROUTING_POLICY_FILE (${broken}): not valid JSON: `)).to.equal(true);
+
+      const missing = join(dir, 'missing.json');
+      const absent = thrown(() => loadPolicy({ ROUTING_POLICY_FILE: missing }));
+      expect(absent.field).to.equal('ROUTING_POLICY_FILE');
+      expect(absent.message.startsWith(`ROUTING_POLICY_FILE (${missing}): cannot read: `)).to.equal(true);
+    });
+
+    it('names the policy field, and where it came from, when a value is invalid', () => {
+      const file = join(dir, 'policy.json');
+      writeFileSync(file, JSON.stringify({ texts: { greeting: 'z'.repeat(201) } }));
+      const err = thrown(() => loadPolicy({ ROUTING_POLICY_FILE: file }));
+      expect(err.field).to.equal('texts.greeting');
+      expect(err.message).to.equal(
+        `ROUTING_POLICY_FILE (${file}): texts.greeting: must be at most 200 characters`,
+      );
+      const inline = thrown(() => loadPolicy({ ROUTING_POLICY: '{"hardCapSeconds": 10}' }));
+      expect([inline.field, inline.message]).to.deep.equal([
+        'hardCapSeconds',
+        'ROUTING_POLICY: hardCapSeconds: must be at least overflowAfterSeconds',
+      ]);
+    });
+  });
+
+  describe('fillText', () => {
+    it('fills the placeholders it knows and leaves the others', () => {
+      expect(
+        fillText('You are number {position} in line; within {wait}.', { position: 3, wait: '5 minutes' }),
+      ).to.equal('You are number 3 in line; within 5 minutes.');
+      expect(fillText('Hi {name}, number {position}', { position: 1 })).to.equal('Hi {name}, number 1');
+    });
+
+    it('keeps a filled text under the cap', () => {
+      const out = fillText('{x} tail', { x: 'a'.repeat(300) });
+      expect(out.length).to.equal(200);
+      expect(out).to.equal(`${'a'.repeat(199)}…`);
+    });
+  });
+});

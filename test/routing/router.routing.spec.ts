@@ -1,0 +1,450 @@
+// DESIGN.md's order of preference, one rule per spec: owner → last owner → skills
+// and capacity, longest idle first → overflow. Through the real Router and MemoryStore.
+import { expect } from 'chai';
+import { type Harness, harness, MINUTE, SECOND } from './harness.js';
+
+describe('Router: routing order', () => {
+  let h: Harness;
+  afterEach(() => {
+    expect(h.invalidEvents()).to.deep.equal([]);
+  });
+
+  describe('a new conversation', () => {
+    beforeEach(() => {
+      h = harness();
+    });
+
+    it('goes to an agent who meets every required skill at its minimum level, longest idle first', async () => {
+      const low = await h.agent('Low', { skills: { billing: 2 } });
+      const mid = await h.agent('Mid', { skills: { billing: 4, spanish: 1 } });
+      const high = await h.agent('High', { skills: { billing: 5 } });
+      const now = h.clock.now();
+
+      const first = await h.contact({ channel: 'chat', from: 'v1', skills: { billing: 4 } });
+      expect(first.outcome).to.deep.equal({ type: 'assigned', agentId: mid.id });
+      expect(first.conversation.ownership).to.deep.equal([
+        { from: null, to: mid.id, reason: 'skills', at: now },
+      ]);
+      const second = await h.contact({ channel: 'chat', from: 'v2', skills: { billing: 4 } });
+      expect(second.outcome).to.deep.equal({ type: 'assigned', agentId: high.id });
+      const both = await h.contact({ channel: 'chat', from: 'v3', skills: { billing: 3, spanish: 1 } });
+      expect(both.outcome).to.deep.equal({ type: 'assigned', agentId: mid.id });
+
+      expect(
+        h.eventsOf('conversation.assigned').map((e) => [e.agentId, e.reason, e.previousOwnerId]),
+      ).to.deep.equal([
+        [mid.id, 'skills', null],
+        [high.id, 'skills', null],
+        [mid.id, 'skills', null],
+      ]);
+      expect((await h.agentNow(low.id)).load.chat).to.equal(0);
+      expect((await h.agentNow(mid.id)).load.chat).to.equal(2);
+    });
+
+    it('without required skills goes to the longest-idle available agent, reason routed', async () => {
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      await h.agent('Cy', { status: 'away' });
+      const a = await h.contact({ channel: 'sms', from: '4155550101' });
+      const b = await h.contact({ channel: 'sms', from: '4155550102' });
+      const c = await h.contact({ channel: 'sms', from: '4155550103' });
+      expect([a.outcome, b.outcome, c.outcome]).to.deep.equal([
+        { type: 'assigned', agentId: ana.id },
+        { type: 'assigned', agentId: bea.id },
+        { type: 'assigned', agentId: ana.id },
+      ]);
+      expect(a.conversation.ownership[0]?.reason).to.equal('routed');
+      expect(a.conversation.status).to.equal('assigned');
+      expect(a.conversation.slotChannel).to.equal('sms');
+      expect(a.conversation.firstAssignedAt).to.equal(h.clock.now());
+    });
+
+    it('waits when nobody has the skills, and nobody is quoted a wait that nobody can serve', async () => {
+      await h.agent('Ana', { skills: { billing: 1 } });
+      const r = await h.contact({ channel: 'chat', from: 'v1', skills: { billing: 2 } });
+      expect(r.outcome).to.deep.equal({ type: 'queued', position: 1, etaSeconds: null });
+      expect(r.conversation.status).to.equal('queued');
+      expect(r.conversation.ownerId).to.equal(null);
+      expect(await h.store.listPromises(r.conversation.id)).to.deep.equal([]);
+    });
+  });
+
+  describe('a returning customer', () => {
+    it('goes to the last owner within preferLastOwnerFor, and by the normal order after it', async () => {
+      h = harness({ preferLastOwnerForSeconds: 3600 });
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const first = await h.contact({ channel: 'chat', from: 'v1' });
+      expect(first.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      h.clock.advance(MINUTE);
+      await h.router.resolve(ana.id, first.conversation.id);
+      const resolvedAt = h.clock.now();
+      expect((await h.store.getCustomer(first.customer.id))?.lastOwnerAt).to.equal(resolvedAt);
+
+      // Bea has been idle longer, but Ana was the last owner, an hour ago exactly.
+      h.clock.set(resolvedAt + 3600 * SECOND);
+      const back = await h.contact({ channel: 'chat', from: 'v1' });
+      expect(back.created).to.equal(true);
+      expect(back.conversation.id).to.not.equal(first.conversation.id);
+      expect(back.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      expect(back.conversation.ownership[0]?.reason).to.equal('last_owner');
+      h.clock.advance(MINUTE);
+      await h.router.resolve(ana.id, back.conversation.id);
+
+      // An hour and a millisecond later, the last owner no longer comes first.
+      h.clock.advance(3600 * SECOND + 1);
+      const later = await h.contact({ channel: 'chat', from: 'v1' });
+      expect(later.outcome).to.deep.equal({ type: 'assigned', agentId: bea.id });
+      expect(later.conversation.ownership[0]?.reason).to.equal('routed');
+    });
+
+    it('goes on to the normal order when the last owner is not available', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const first = await h.contact({ channel: 'chat', from: 'v1' });
+      await h.router.resolve(ana.id, first.conversation.id);
+      await h.router.setAgentStatus(ana.id, 'away');
+      const back = await h.contact({ channel: 'chat', from: 'v1' });
+      expect(back.outcome).to.deep.equal({ type: 'assigned', agentId: bea.id });
+      expect(back.conversation.ownership[0]?.reason).to.equal('routed');
+    });
+  });
+
+  describe('an open conversation', () => {
+    it('stays with its owner while the owner is available', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      await h.agent('Bea');
+      const first = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(first.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      h.clock.advance(MINUTE);
+      const second = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(second.created).to.equal(false);
+      expect(second.conversation.id).to.equal(first.conversation.id);
+      expect(second.outcome).to.deep.equal({ type: 'owner', agentId: ana.id });
+      expect(h.eventsOf('conversation.assigned').length).to.equal(1);
+      // Switching channel keeps the conversation and the owner.
+      const call = await h.contact({ channel: 'voice', from: '+14155550100' });
+      expect(call.outcome).to.deep.equal({ type: 'owner', agentId: ana.id });
+      expect(call.conversation.channels).to.deep.equal(['sms', 'voice']);
+      expect((await h.agentNow(ana.id)).load).to.deep.equal({ voice: 0, sms: 1, chat: 0, email: 0 });
+    });
+
+    it('waits stickyWait for that channel for an away owner, then a colleague covers and the owner stays', async () => {
+      h = harness({ stickyWaitSeconds: { sms: 300, email: 900 } });
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const first = await h.contact({ channel: 'sms', from: '4155550100' });
+      const id = first.conversation.id;
+      await h.router.setAgentStatus(ana.id, 'away', 'lunch');
+
+      const t = h.clock.now();
+      const r = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(r.outcome).to.deep.equal({
+        type: 'waiting_for_owner',
+        ownerId: ana.id,
+        until: t + 300 * SECOND,
+      });
+      expect(r.conversation.waitingForOwnerSince).to.equal(t);
+      expect(h.eventsOf('conversation.waiting_for_owner').map((e) => [e.ownerId, e.until])).to.deep.equal([
+        [ana.id, t + 300 * SECOND],
+      ]);
+      // A second message in the meantime keeps the same deadline.
+      h.clock.advance(100 * SECOND);
+      const again = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(again.outcome).to.deep.equal({
+        type: 'waiting_for_owner',
+        ownerId: ana.id,
+        until: t + 300 * SECOND,
+      });
+
+      await h.advance(199 * SECOND);
+      expect((await h.conversation(id)).cover).to.equal(null);
+      expect(h.eventsOf('conversation.covered')).to.deep.equal([]);
+
+      await h.advance(1 * SECOND);
+      const covered = await h.conversation(id);
+      expect(covered.cover).to.deep.equal({ agentId: bea.id, channel: 'sms', since: t + 300 * SECOND });
+      expect(covered.ownerId).to.equal(ana.id);
+      expect(covered.status).to.equal('assigned');
+      expect(covered.waitingForOwnerSince).to.equal(null);
+      expect(covered.ownership).to.deep.equal(first.conversation.ownership);
+      expect(h.eventsOf('conversation.covered').map((e) => e.agentId)).to.deep.equal([bea.id]);
+      const notes = (await h.store.listMessages(id)).filter((m) => m.direction === 'internal');
+      expect(notes.map((m) => [m.author.type, m.text])).to.deep.equal([
+        ['system', 'Bea answered the sms contact while Ana was away; Ana stays the owner.'],
+      ]);
+      expect((await h.agentNow(bea.id)).load.sms).to.equal(1);
+      // The colleague may answer the customer.
+      const reply = await h.router.reply(bea.id, id, 'Hi, Ana is away; I can help.');
+      expect([reply.direction, reply.channel, reply.author.id]).to.deep.equal(['out', 'sms', bea.id]);
+      // The next contact stays with the colleague.
+      const more = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(more.outcome).to.deep.equal({ type: 'covered', agentId: bea.id, ownerId: ana.id });
+
+      // The owner comes back: the cover ends and the colleague's capacity comes back.
+      await h.router.setAgentStatus(ana.id, 'available');
+      const back = await h.conversation(id);
+      expect([back.ownerId, back.cover]).to.deep.equal([ana.id, null]);
+      expect((await h.agentNow(bea.id)).load.sms).to.equal(0);
+    });
+
+    it('measures stickyWait by the channel of the contact', async () => {
+      h = harness({ stickyWaitSeconds: { sms: 300, email: 900 } });
+      const ana = await h.agent('Ana');
+      await h.agent('Bea');
+      const first = await h.contact({ channel: 'sms', from: '4155550100' });
+      await h.router.identify(first.customer.id, { email: 'dee@example.com' }, 'agent:x');
+      await h.router.setAgentStatus(ana.id, 'away');
+      const t = h.clock.now();
+      const mail = await h.contact({ channel: 'email', from: 'dee@example.com' });
+      expect(mail.conversation.id).to.equal(first.conversation.id);
+      expect(mail.outcome).to.deep.equal({
+        type: 'waiting_for_owner',
+        ownerId: ana.id,
+        until: t + 900 * SECOND,
+      });
+    });
+
+    it('an owner back within stickyWait gets the conversation; nobody covers', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      await h.agent('Bea');
+      const first = await h.contact({ channel: 'sms', from: '4155550100' });
+      await h.router.setAgentStatus(ana.id, 'away');
+      await h.contact({ channel: 'sms', from: '4155550100' });
+      await h.advance(300 * SECOND);
+      await h.router.setAgentStatus(ana.id, 'available');
+      const back = await h.conversation(first.conversation.id);
+      expect(back.waitingForOwnerSince).to.equal(null);
+      await h.advance(600 * SECOND);
+      const later = await h.conversation(first.conversation.id);
+      expect([later.ownerId, later.cover, later.waitingForOwnerSince]).to.deep.equal([ana.id, null, null]);
+      expect(h.eventsOf('conversation.covered')).to.deep.equal([]);
+      const next = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(next.outcome).to.deep.equal({ type: 'owner', agentId: ana.id });
+    });
+
+    it('an offline owner: their conversations wait stickyWait, then move on with reason owner_offline', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const first = await h.contact({ channel: 'sms', from: '4155550100' });
+      const id = first.conversation.id;
+      const t = h.clock.now();
+      await h.router.setAgentStatus(ana.id, 'offline');
+
+      await h.advance(599 * SECOND); // stickyWait on SMS is 600 s by default
+      const still = await h.conversation(id);
+      expect([still.status, still.ownerId]).to.deep.equal(['assigned', ana.id]);
+
+      await h.advance(1 * SECOND);
+      const moved = await h.conversation(id);
+      expect([moved.status, moved.ownerId, moved.slotChannel]).to.deep.equal(['assigned', bea.id, 'sms']);
+      expect(moved.ownership).to.deep.equal([
+        { from: null, to: ana.id, reason: 'routed', at: t },
+        { from: ana.id, to: bea.id, reason: 'owner_offline', at: t + 600 * SECOND },
+      ]);
+      expect(
+        h.eventsOf('conversation.assigned').map((e) => [e.agentId, e.reason, e.previousOwnerId]),
+      ).to.deep.equal([
+        [ana.id, 'routed', null],
+        [bea.id, 'owner_offline', ana.id],
+      ]);
+      expect((await h.agentNow(ana.id)).load.sms).to.equal(0);
+      expect((await h.agentNow(bea.id)).load.sms).to.equal(1);
+      const next = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(next.outcome).to.deep.equal({ type: 'owner', agentId: bea.id });
+    });
+
+    it('an offline owner: each conversation waits the stickyWait of its own channel', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const text = await h.contact({ channel: 'sms', from: '4155550100' });
+      const chat = await h.contact({ channel: 'chat', from: 'v1' });
+      expect([text.outcome, chat.outcome]).to.deep.equal([
+        { type: 'assigned', agentId: ana.id },
+        { type: 'assigned', agentId: bea.id },
+      ]);
+      // Bea owns the chat; Ana takes a second chat so both have one of each kind to lose.
+      const chat2 = await h.contact({ channel: 'chat', from: 'v2' });
+      expect(chat2.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      await h.router.setAgentStatus(ana.id, 'offline');
+      await h.advance(120 * SECOND); // chat: 120 s
+      expect((await h.conversation(chat2.conversation.id)).ownerId).to.equal(bea.id);
+      expect((await h.conversation(text.conversation.id)).ownerId).to.equal(ana.id);
+      await h.advance(480 * SECOND); // sms: 600 s
+      expect((await h.conversation(text.conversation.id)).ownerId).to.equal(bea.id);
+      expect((await h.conversation(chat.conversation.id)).ownerId).to.equal(bea.id);
+      expect(
+        h
+          .eventsOf('conversation.assigned')
+          .filter((e) => e.reason === 'owner_offline')
+          .map((e) => [e.conversation.id, e.previousOwnerId]),
+      ).to.deep.equal([
+        [chat2.conversation.id, ana.id],
+        [text.conversation.id, ana.id],
+      ]);
+    });
+
+    it('an offline owner whose conversation finds nobody: the next agent to come in takes it as owner_offline', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea', { status: 'offline' });
+      const first = await h.contact({ channel: 'chat', from: 'v1' });
+      await h.router.setAgentStatus(ana.id, 'offline');
+      await h.advance(120 * SECOND); // stickyWait on chat
+      const waiting = await h.conversation(first.conversation.id);
+      expect([waiting.status, waiting.ownerId, waiting.slotChannel]).to.deep.equal(['queued', ana.id, null]);
+      await h.router.setAgentStatus(bea.id, 'available');
+      const taken = await h.conversation(first.conversation.id);
+      expect([taken.status, taken.ownerId]).to.deep.equal(['assigned', bea.id]);
+      expect(taken.ownership.at(-1)?.reason).to.equal('owner_offline');
+      expect(taken.ownership.at(-1)?.from).to.equal(ana.id);
+    });
+
+    it('a live call while the owner is away is covered at once; the owner stays owner', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const first = await h.contact({ channel: 'sms', from: '4155550100' });
+      await h.router.setAgentStatus(ana.id, 'away');
+      const t = h.clock.now();
+      const call = await h.contact({ channel: 'voice', from: '+14155550100' });
+      expect(call.outcome).to.deep.equal({ type: 'covered', agentId: bea.id, ownerId: ana.id });
+      expect(call.conversation.id).to.equal(first.conversation.id);
+      expect(call.conversation.cover).to.deep.equal({ agentId: bea.id, channel: 'voice', since: t });
+      expect(call.conversation.ownerId).to.equal(ana.id);
+      expect(call.conversation.ownership.length).to.equal(1);
+      expect((await h.agentNow(bea.id)).load).to.deep.equal({ voice: 1, sms: 0, chat: 0, email: 0 });
+      const notes = (await h.store.listMessages(call.conversation.id)).filter(
+        (m) => m.direction === 'internal',
+      );
+      expect(notes.map((m) => m.text)).to.deep.equal([
+        'Bea answered the voice contact while Ana was away; Ana stays the owner.',
+      ]);
+      expect(h.eventsOf('conversation.waiting_for_owner')).to.deep.equal([]);
+
+      // The call ends: the colleague is free again.
+      const ended = await h.router.endCover(call.conversation.id);
+      expect([ended.cover, ended.ownerId]).to.deep.equal([null, ana.id]);
+      expect((await h.agentNow(bea.id)).load.voice).to.equal(0);
+    });
+  });
+
+  describe('a live call with the owner away and nobody free', () => {
+    it('waits with a quote; the first colleague to free up covers it and the wait promise is kept', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const text = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(text.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      const other = await h.contact({ channel: 'voice', from: '4155550199' });
+      expect(other.outcome.type).to.equal('offered');
+      await h.router.acceptOffer(bea.id, other.conversation.id);
+      await h.router.setAgentStatus(ana.id, 'away');
+
+      const t = h.clock.now();
+      const call = await h.contact({ channel: 'voice', from: '4155550100' });
+      // Bea is the one voice server: 300 s × ln 10 = 690.8 s.
+      expect(call.outcome).to.deep.equal({ type: 'queued', position: 1, etaSeconds: 691 });
+      const [wait] = await h.store.listPromises(call.conversation.id);
+      expect([wait?.kind, wait?.state, wait?.dueAt]).to.deep.equal(['wait', 'open', t + 691 * SECOND]);
+
+      await h.advance(30 * SECOND);
+      await h.router.resolve(bea.id, other.conversation.id);
+      const covered = await h.conversation(call.conversation.id);
+      expect([covered.ownerId, covered.cover?.agentId, covered.cover?.channel]).to.deep.equal([
+        ana.id,
+        bea.id,
+        'voice',
+      ]);
+      const [kept] = await h.store.listPromises(call.conversation.id);
+      expect([kept?.state, kept?.settledAt]).to.deep.equal(['kept', t + 30 * SECOND]);
+      expect(h.eventsOf('promise.settled').map((e) => [e.promise.id, e.promise.state])).to.deep.equal([
+        [wait?.id, 'kept'],
+      ]);
+      await h.advance(700 * SECOND);
+      expect(h.eventsOf('promise.due')).to.deep.equal([]);
+    });
+  });
+
+  describe('capacity', () => {
+    it('is per channel: full on chat, free on SMS', async () => {
+      h = harness();
+      const ana = await h.agent('Ana', { capacity: { chat: 1, sms: 1 } });
+      const chat1 = await h.contact({ channel: 'chat', from: 'v1' });
+      const chat2 = await h.contact({ channel: 'chat', from: 'v2' });
+      const sms = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(chat1.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      expect(chat2.outcome.type).to.equal('queued');
+      expect(sms.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      expect((await h.agentNow(ana.id)).load).to.deep.equal({ voice: 0, sms: 1, chat: 1, email: 0 });
+      const sms2 = await h.contact({ channel: 'sms', from: '4155550101' });
+      expect(sms2.outcome.type).to.equal('queued');
+    });
+
+    it('an agent with zero capacity on a channel is never offered it', async () => {
+      h = harness();
+      await h.agent('Ana', { capacity: { email: 0 } });
+      const r = await h.contact({ channel: 'email', from: 'a@example.com' });
+      expect(r.outcome).to.deep.equal({ type: 'queued', position: 1, etaSeconds: null });
+    });
+  });
+
+  describe('overflow', () => {
+    it('is skilled-only until overflowAfterSeconds, then anyone available with capacity', async () => {
+      h = harness({ overflowAfterSeconds: 120 });
+      const ana = await h.agent('Ana', { status: 'away' });
+      const t = h.clock.now();
+      const r = await h.contact({ channel: 'chat', from: 'v1', skills: { spanish: 1 } });
+      expect(r.outcome).to.deep.equal({ type: 'queued', position: 1, etaSeconds: null });
+      h.clock.advance(60 * SECOND);
+      // Ana comes in, but lacks the skill and it has not overflowed yet.
+      await h.router.setAgentStatus(ana.id, 'available');
+      expect((await h.conversation(r.conversation.id)).status).to.equal('queued');
+      await h.advance(59 * SECOND);
+      expect((await h.conversation(r.conversation.id)).status).to.equal('queued');
+      expect(h.eventsOf('conversation.assigned')).to.deep.equal([]);
+
+      await h.advance(1 * SECOND);
+      const taken = await h.conversation(r.conversation.id);
+      expect([taken.status, taken.ownerId]).to.deep.equal(['assigned', ana.id]);
+      expect(taken.ownership).to.deep.equal([
+        { from: null, to: ana.id, reason: 'overflow', at: t + 120 * SECOND },
+      ]);
+      expect(h.eventsOf('conversation.assigned').map((e) => [e.agentId, e.reason])).to.deep.equal([
+        [ana.id, 'overflow'],
+      ]);
+    });
+
+    it('an unskilled agent coming in before overflow leaves it for a skilled one', async () => {
+      h = harness({ overflowAfterSeconds: 120 });
+      const generalist = await h.agent('Gen', { status: 'away' });
+      const expert = await h.agent('Exp', { status: 'away', skills: { spanish: 3 } });
+      const r = await h.contact({ channel: 'chat', from: 'v1', skills: { spanish: 1 } });
+      h.clock.advance(119 * SECOND);
+      await h.router.setAgentStatus(generalist.id, 'available');
+      await h.router.setAgentStatus(expert.id, 'available');
+      // The expert took it when they came in; overflow never happened.
+      const taken = await h.conversation(r.conversation.id);
+      expect([taken.ownerId, taken.ownership[0]?.reason]).to.deep.equal([expert.id, 'skills']);
+      await h.advance(10 * SECOND);
+      expect((await h.conversation(r.conversation.id)).ownerId).to.equal(expert.id);
+    });
+
+    it('an unskilled agent freeing up after overflow takes the overflowed conversation', async () => {
+      h = harness({ overflowAfterSeconds: 120 });
+      const ana = await h.agent('Ana', { capacity: { chat: 1 } });
+      const busy = await h.contact({ channel: 'chat', from: 'v0' });
+      const r = await h.contact({ channel: 'chat', from: 'v1', skills: { spanish: 1 } });
+      await h.advance(200 * SECOND);
+      expect((await h.conversation(r.conversation.id)).status).to.equal('queued');
+      await h.router.resolve(ana.id, busy.conversation.id);
+      const taken = await h.conversation(r.conversation.id);
+      expect([taken.ownerId, taken.ownership[0]?.reason]).to.deep.equal([ana.id, 'overflow']);
+    });
+  });
+});
