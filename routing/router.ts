@@ -136,7 +136,9 @@ export class Router {
     const { customer: found } = await this.store.resolveCustomer(identity, this.#newCustomer(identity, now));
     const customer = await this.#learnFromContact(found, c, identity, now);
 
-    let conversation = await this.store.openConversationOf(customer.id);
+    let conversation =
+      (await this.#namedConversation(customer.id, c.conversationId)) ??
+      (await this.store.openConversationOf(customer.id));
     let created = false;
     if (conversation) {
       conversation = await this.store.touchConversation(conversation.id, c.channel, now);
@@ -522,6 +524,39 @@ export class Router {
     if (!Number.isFinite(dueAt) || dueAt <= this.clock.now())
       throw new ValidationError('dueAt must be in the future', 'dueAt');
     return this.#makePromise(conversationId, 'agent', dueAt, { text: checkText(text, 1000), agentId });
+  }
+
+  /**
+   * Tell a waiting customer, once per wait, when to expect a person (the channel words it). Stored as a
+   * system message on the conversation's last channel and emitted as `message.sent` for that channel to
+   * deliver. Null when nobody is waited for, or this wait was already acknowledged.
+   */
+  async acknowledgeWait(conversationId: string, text: string): Promise<Message | null> {
+    const conv = await this.#conversation(conversationId);
+    const since =
+      conv.status === 'queued'
+        ? waitingSince(conv)
+        : conv.status === 'assigned' && conv.waitingForOwnerSince !== null && !conv.cover
+          ? conv.waitingForOwnerSince
+          : null;
+    if (since === null) return null;
+    const now = this.clock.now();
+    const { message, duplicate } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId,
+      direction: 'out',
+      channel: conv.lastChannel,
+      author: { type: 'system' },
+      text: checkText(text, 1000),
+      attachments: [],
+      at: now,
+      delivery: { state: 'pending', attempts: 0, at: now },
+      // One per wait: the store keeps one message per (channel, externalId).
+      externalId: `wait-ack:${conversationId}:${since}`,
+    });
+    if (duplicate) return null;
+    this.#emit({ type: 'message.sent', at: now, message });
+    return message;
   }
 
   /** Where a waiting conversation stands now: position and a pessimistic wait. */
@@ -923,6 +958,17 @@ export class Router {
       ownership: [],
       declinedBy: [],
     };
+  }
+
+  /** The conversation a contact names (an email thread, a chat session): only this customer's open one. */
+  async #namedConversation(
+    customerId: string,
+    conversationId: string | undefined,
+  ): Promise<Conversation | null> {
+    if (conversationId === undefined) return null;
+    const conv = await this.store.getConversation(conversationId);
+    if (!conv || conv.customerId !== customerId) return null;
+    return conv.status === 'queued' || conv.status === 'assigned' ? conv : null;
   }
 
   async #duplicate(message: Message): Promise<ContactResult> {

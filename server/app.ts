@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { Server as IoServer } from 'socket.io';
 import { setAckLogger } from '../channels/ack.js';
 import { ChatChannel } from '../channels/chat/namespace.js';
+import { EmailChannel } from '../channels/email/channel.js';
 import { WebConsole } from '../channels/web/namespace.js';
 import { Router } from '../routing/router.js';
 import { MemoryStore } from '../routing/store/memory.js';
@@ -44,6 +45,8 @@ export interface Switchboard {
   store: Store;
   tokens: TokenSigner;
   metrics: Metrics;
+  /** The email channel; null when email is off. */
+  email: EmailChannel | null;
   /** Listen; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight work, close the store. */
@@ -127,6 +130,11 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
 
   app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken }));
 
+  // Email: raw MIME in (its own body parser), replies out on `message.sent` for the email channel.
+  const email = config.email ? new EmailChannel({ router, settings: config.email, log: logger }) : null;
+  const emailRoute = email?.httpRoute();
+  if (emailRoute) app.use('/email', emailRoute);
+
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'no such route' } });
   });
@@ -190,15 +198,19 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     store,
     tokens,
     metrics,
-    listen(port = config.port, host = config.host) {
-      return new Promise((resolve, reject) => {
+    email,
+    async listen(port = config.port, host = config.host) {
+      const bound = await new Promise<number>((resolve, reject) => {
         http.once('error', reject);
         http.listen(port, host, () => resolve((http.address() as AddressInfo).port));
       });
+      await email?.start(host);
+      return bound;
     },
     close() {
       closing ??= (async () => {
         clearInterval(tick);
+        await email?.close();
         chat.close();
         web.close();
         metrics.detach();

@@ -2,6 +2,7 @@
 // or missing variable; the caller prints them and exits with code 1.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { type EmailSettings, loadEmailSettings } from '../channels/email/settings.js';
 import { loadPolicy, type RoutingPolicy } from '../routing/policy.js';
 import { SwitchboardError } from '../shared/errors.js';
 
@@ -40,6 +41,8 @@ export interface Config {
   demoAgents: boolean;
   tickMs: number;
   policy: RoutingPolicy;
+  /** Email in (SMTP listener, POST /email/inbound) and out (SMTP relay); null when off. */
+  email: EmailSettings | null;
   /** Channels that are off, each with the reason (printed at start). */
   off: string[];
 }
@@ -67,6 +70,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     lines.push(err instanceof SwitchboardError ? err.message : String(err));
   }
   const off: string[] = [];
+  const email = loadEmailSettings(env);
+  lines.push(...email.errors);
+  if (email.off) off.push(email.off);
   const pair = (a: string | undefined, b: string | undefined, an: string, bn: string, channel: string) => {
     if (a && b) return true;
     if (a || b) lines.push(`${a ? bn : an}: is required when ${a ? an : bn} is set (${channel})`);
@@ -111,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     demoAgents: e.DEMO_AGENTS === 'on' || (e.DEMO_AGENTS === 'auto' && !e.REDIS_URL),
     tickMs: e.TICK_MS,
     policy,
+    email: email.settings,
     off,
   };
 }

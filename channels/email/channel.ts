@@ -1,0 +1,100 @@
+// The email channel: inbound (SMTP listener and `POST /email/inbound`), outbound
+// (replies over SMTP_URL) and the content store, wired to one router.
+import type express from 'express';
+import nodemailer from 'nodemailer';
+import type { Router } from '../../routing/router.js';
+import { type ContentStore, MemoryContentStore } from './content.js';
+import { inboundRoute } from './http.js';
+import { EmailInbound, type EmailLog, type InboundResult } from './inbound.js';
+import { EmailOutbound, type MailTransport, type RetryPolicy, type Sleep } from './outbound.js';
+import type { Envelope } from './parse.js';
+import type { EmailSettings } from './settings.js';
+import { SmtpListener } from './smtp.js';
+
+export interface EmailChannelOptions {
+  router: Router;
+  settings: EmailSettings;
+  log: EmailLog & { error(obj: object, msg: string): void };
+  /** Default: nodemailer over `settings.smtpUrl`. */
+  transport?: MailTransport;
+  content?: ContentStore;
+  retry?: RetryPolicy;
+  sleep?: Sleep;
+}
+
+export class EmailChannel {
+  readonly settings: EmailSettings;
+  readonly content: ContentStore;
+  readonly inbound: EmailInbound;
+  readonly outbound: EmailOutbound;
+  readonly #log: EmailChannelOptions['log'];
+  readonly #smtp: SmtpListener | null;
+
+  constructor(options: EmailChannelOptions) {
+    const { router, settings, log } = options;
+    this.settings = settings;
+    this.#log = log;
+    this.content = options.content ?? new MemoryContentStore(settings.storeMaxBytes);
+    this.inbound = new EmailInbound({ router, settings, content: this.content, log });
+    const transport =
+      options.transport ??
+      nodemailer.createTransport({
+        url: settings.smtpUrl,
+        connectionTimeout: 15_000,
+        greetingTimeout: 15_000,
+        socketTimeout: 60_000,
+      });
+    this.outbound = new EmailOutbound({
+      router,
+      settings,
+      content: this.content,
+      transport,
+      log,
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    });
+    this.#smtp =
+      settings.smtpListenPort === null
+        ? null
+        : new SmtpListener(settings, (raw, envelope) => this.receive(raw, envelope), log);
+  }
+
+  /** One raw message, as the listener and the HTTP route hand it over. */
+  receive(raw: Buffer, envelope?: Envelope): Promise<InboundResult> {
+    return this.inbound.receive(raw, envelope);
+  }
+
+  /** `POST /inbound` for mounting under `/email`, or null when EMAIL_INBOUND_TOKEN is not set. */
+  httpRoute(): express.Router | null {
+    const token = this.settings.inboundToken;
+    if (token === null) return null;
+    return inboundRoute({
+      token,
+      maxBytes: this.settings.maxMessageBytes,
+      receive: (raw) => this.receive(raw),
+      log: this.#log,
+    });
+  }
+
+  /** Start the SMTP listener when SMTP_LISTEN_PORT is set; resolves with its port (null without one). */
+  async start(host?: string): Promise<number | null> {
+    if (!this.#smtp) return null;
+    const port = await this.#smtp.listen(host);
+    this.#log.info(
+      { port },
+      `email: SMTP listener on port ${port} for ${this.settings.addresses.join(', ')}`,
+    );
+    return port;
+  }
+
+  /** The SMTP listener's port while it listens. */
+  get smtpPort(): number | null {
+    return this.#smtp?.port ?? null;
+  }
+
+  /** Stop the listener, then let replies in progress finish (retry waits are cut short). */
+  async close(): Promise<void> {
+    await this.#smtp?.close();
+    await this.outbound.close();
+  }
+}

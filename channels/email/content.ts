@@ -1,0 +1,66 @@
+// What the Message record does not hold: the raw MIME, attachment bytes and the
+// addressing a reply needs. Kept per stored message id, in memory, bounded by a
+// byte budget (the oldest go first). Replies fall back to the Store's records when
+// an entry is gone, so losing one costs the raw bytes, never the thread.
+
+export interface KeptAttachment {
+  name: string;
+  type: string;
+  size: number;
+  /** The bytes; null when the attachment was larger than the per-attachment cap. */
+  content: Buffer | null;
+}
+
+export interface EmailContent {
+  /** The message as received. */
+  raw: Buffer;
+  /** Its Message-ID, angle brackets included. */
+  messageId: string;
+  /** Where a reply goes: the From address, lower-cased. */
+  replyTo: string;
+  /** The References of the message (its thread before it). */
+  references: string[];
+  attachments: KeptAttachment[];
+}
+
+export interface ContentStore {
+  put(messageId: string, content: EmailContent): Promise<void>;
+  get(messageId: string): Promise<EmailContent | null>;
+}
+
+export class MemoryContentStore implements ContentStore {
+  readonly #entries = new Map<string, { content: EmailContent; bytes: number }>();
+  readonly #maxBytes: number;
+  #bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Bytes held now (raw plus kept attachments). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  async put(messageId: string, content: EmailContent): Promise<void> {
+    const bytes = content.raw.length + content.attachments.reduce((n, a) => n + (a.content?.length ?? 0), 0);
+    if (bytes > this.#maxBytes) return;
+    const prior = this.#entries.get(messageId);
+    if (prior) {
+      this.#entries.delete(messageId);
+      this.#bytes -= prior.bytes;
+    }
+    // Maps iterate in insertion order: the first entries are the oldest.
+    for (const [id, entry] of this.#entries) {
+      if (this.#bytes + bytes <= this.#maxBytes) break;
+      this.#entries.delete(id);
+      this.#bytes -= entry.bytes;
+    }
+    this.#entries.set(messageId, { content, bytes });
+    this.#bytes += bytes;
+  }
+
+  async get(messageId: string): Promise<EmailContent | null> {
+    return this.#entries.get(messageId)?.content ?? null;
+  }
+}

@@ -1,0 +1,179 @@
+// Inbound email, a thin edge: parse the raw message, drop echoes and robots,
+// find the thread, normalize to one Contact and hand it to the router. Both the
+// SMTP listener and `POST /email/inbound` end here.
+
+import { humanDuration } from '../../routing/estimate.js';
+import { fillText } from '../../routing/policy.js';
+import type { ContactOutcome, Router } from '../../routing/router.js';
+import type { Attachment } from '../../shared/model.js';
+import type { AutomatedKind } from './automated.js';
+import type { ContentStore } from './content.js';
+import { type Envelope, type ParsedEmail, parseEmail } from './parse.js';
+import type { EmailSettings } from './settings.js';
+import { isOurAddress, parseOwnMessageId, plusTag } from './threading.js';
+import { newText } from './trim.js';
+
+export interface EmailLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export type InboundResult =
+  | {
+      status: 'accepted';
+      /** The stored message's id. */
+      messageId: string;
+      conversationId: string;
+      created: boolean;
+      outcome: ContactOutcome['type'];
+    }
+  | { status: 'duplicate'; messageId: string; conversationId: string }
+  | { status: 'ignored'; kind: AutomatedKind | 'echo'; reason: string };
+
+export interface InboundDeps {
+  router: Router;
+  settings: EmailSettings;
+  content: ContentStore;
+  log: EmailLog;
+}
+
+export class EmailInbound {
+  readonly #router: Router;
+  readonly #settings: EmailSettings;
+  readonly #content: ContentStore;
+  readonly #log: EmailLog;
+  readonly #ours: string[];
+
+  constructor(deps: InboundDeps) {
+    this.#router = deps.router;
+    this.#settings = deps.settings;
+    this.#content = deps.content;
+    this.#log = deps.log;
+    this.#ours = [...new Set([deps.settings.fromAddress, ...deps.settings.addresses])];
+  }
+
+  /** One raw message, from the SMTP listener (with its envelope) or the HTTP route. Throws ValidationError on bad input. */
+  async receive(raw: Buffer, envelope?: Envelope): Promise<InboundResult> {
+    const email = await parseEmail(raw, envelope);
+    const domain = this.#settings.domain;
+
+    // Our own mail coming back (a relay that copies us, a misrouted alias): drop it.
+    if (isOurAddress(email.from.address, this.#ours) || parseOwnMessageId(email.messageId, domain)) {
+      this.#log.info({ messageId: email.messageId }, 'email: ignored our own message');
+      return { status: 'ignored', kind: 'echo', reason: `from our own address ${email.from.address}` };
+    }
+    if (email.automated) {
+      if (email.automated.kind === 'bounce') await this.#bounced(raw, email);
+      this.#log.info(
+        { messageId: email.messageId, kind: email.automated.kind, reason: email.automated.reason },
+        'email: automated mail ignored (no conversation, no reply)',
+      );
+      return { status: 'ignored', ...email.automated };
+    }
+
+    const conversationId = await this.#thread(email, envelope);
+    const attachments: Attachment[] = email.attachments.map(({ name, type, size }) => ({ name, type, size }));
+    const result = await this.#router.contact({
+      channel: 'email',
+      from: email.from.address,
+      ...(email.from.name ? { name: email.from.name } : {}),
+      ...(email.subject !== undefined ? { subject: email.subject } : {}),
+      text: newText(email.text),
+      attachments,
+      externalId: email.messageId,
+      ...((email.inReplyTo[0] ?? email.references.at(-1))
+        ? { threadRef: (email.inReplyTo[0] ?? email.references.at(-1))!.slice(0, 2000) }
+        : {}),
+      ...(conversationId ? { conversationId } : {}),
+    });
+    if (result.outcome.type === 'duplicate') {
+      return { status: 'duplicate', messageId: result.message.id, conversationId: result.conversation.id };
+    }
+
+    await this.#content.put(result.message.id, {
+      raw,
+      messageId: email.messageId,
+      replyTo: email.from.address,
+      references: [...email.references, ...email.inReplyTo.filter((id) => !email.references.includes(id))],
+      attachments: email.attachments.map((a) => ({
+        name: a.name,
+        type: a.type,
+        size: a.size,
+        content: a.size <= this.#settings.maxAttachmentBytes ? a.content : null,
+      })),
+    });
+
+    const ack = await this.#acknowledgement(result.outcome);
+    if (ack) await this.#router.acknowledgeWait(result.conversation.id, ack);
+
+    return {
+      status: 'accepted',
+      messageId: result.message.id,
+      conversationId: result.conversation.id,
+      created: result.created,
+      outcome: result.outcome.type,
+    };
+  }
+
+  /**
+   * The conversation the mail replies to: In-Reply-To, then References (latest first), matching our
+   * Message-IDs or the customer's earlier mail; then a `local+<conversation id>@` recipient. The router
+   * takes it only when it is this customer's open conversation.
+   */
+  async #thread(email: ParsedEmail, envelope?: Envelope): Promise<string | null> {
+    const store = this.#router.store;
+    for (const ref of [...email.inReplyTo, ...[...email.references].reverse()]) {
+      const own = parseOwnMessageId(ref, this.#settings.domain);
+      if (own) {
+        if (await store.getConversation(own.conversationId)) return own.conversationId;
+        continue;
+      }
+      const earlier = await store.findMessageByExternalId('email', ref);
+      if (earlier) return earlier.conversationId;
+    }
+    for (const to of [...(envelope?.rcptTo ?? []), ...email.recipients]) {
+      const tagged = plusTag(to, this.#ours);
+      if (tagged && (await store.getConversation(tagged))) return tagged;
+    }
+    return null;
+  }
+
+  /** The one sentence a waiting customer gets: position and a pessimistic wait. */
+  async #acknowledgement(outcome: ContactOutcome): Promise<string | null> {
+    const texts = this.#router.policy.texts;
+    if (outcome.type === 'queued') {
+      const notice =
+        outcome.etaSeconds === null
+          ? texts.noEstimate
+          : fillText(texts.waitNotice, {
+              position: outcome.position,
+              wait: humanDuration(outcome.etaSeconds),
+            });
+      return `${texts.greeting} ${notice}`;
+    }
+    if (outcome.type === 'waiting_for_owner') {
+      const owner = await this.#router.store.getAgent(outcome.ownerId);
+      const seconds = Math.max(60, (outcome.until - this.#router.clock.now()) / 1000);
+      return `${texts.greeting} ${owner?.name ?? 'The person looking after your conversation'} will reply within ${humanDuration(seconds)}.`;
+    }
+    return null;
+  }
+
+  /** A bounce of one of our replies: that reply is marked failed, so the agent sees it. */
+  async #bounced(raw: Buffer, email: ParsedEmail): Promise<void> {
+    const domain = this.#settings.domain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const mentioned = raw.toString('latin1').match(new RegExp(`<sb\\.[^<>\\s@]+@${domain}>`, 'gi')) ?? [];
+    const diagnostic =
+      /diagnostic-code:\s*(?:smtp;\s*)?([^\n]{1,300})/i.exec(email.text)?.[1]?.trim() ??
+      email.subject ??
+      'returned by the recipient’s mail server';
+    for (const id of new Set(mentioned)) {
+      const own = parseOwnMessageId(id, this.#settings.domain);
+      if (!own) continue;
+      const message = await this.#router.store.getMessage(own.messageId);
+      if (message?.direction !== 'out' || message.conversationId !== own.conversationId) continue;
+      if (message.delivery.state === 'failed' && message.delivery.reason?.startsWith('bounced')) continue;
+      await this.#router.markDelivery(message.id, 'failed', `bounced: ${diagnostic}`.slice(0, 1000));
+    }
+  }
+}

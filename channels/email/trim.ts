@@ -1,0 +1,111 @@
+// The new text of a reply: quoted history and signatures cut off, so the agent
+// reads what the customer just wrote. The untrimmed text stays in the raw message.
+
+/** "On Mon, 5 Jan 2026 at 09:00, Ana <ana@example.com> wrote:" and its translations, on one or two lines. */
+const ATTRIBUTION = [
+  /^(on|am|le|el|il|op|em|den|på)\s.{0,300}\b(wrote|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev)\s*:?\s*$/i,
+  /^.{0,300}<[^<>\s]+@[^<>\s]+>\s*(wrote|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev)\s*:?\s*$/i,
+  // "Am 05.01.2026 um 10:45 schrieb Support <support@example.com>:": the verb before the name.
+  /^(on|am|le|el|il|op|em|den|på)\s.{0,100}\d.{0,100}\b(wrote|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev)\s.{0,300}:\s*$/i,
+];
+/** Outlook's separators before the quoted message. */
+const OUTLOOK_RULE = [
+  /^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original)\s*-{2,}\s*$/i,
+  /^_{20,}\s*$/,
+];
+const HEADER_BLOCK_START = /^\*?(from|von|de|van):\*?\s+\S/i;
+const HEADER_BLOCK_NEXT =
+  /^\*?(sent|date|to|subject|cc|gesendet|datum|an|betreff|envoyé|à|objet|enviado|para|asunto):\*?\s/i;
+/** RFC 3676 signature separator, and the usual mobile sign-offs. */
+const SIGNATURE = /^--\s?$/;
+const SIGN_OFF =
+  /^(sent from my \w+|sent from (mail|outlook) for \w+|get outlook for (ios|android)|sent from yahoo mail|envoyé de mon \w+|von meinem \w+ gesendet)/i;
+
+export function newText(text: string): string {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  let cut = lines.length;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    const next = (lines[i + 1] ?? '').trim();
+    if (ATTRIBUTION.some((re) => re.test(line))) {
+      cut = i;
+      break;
+    }
+    // Gmail wraps a long attribution over two lines.
+    if (
+      line.length > 0 &&
+      ATTRIBUTION.some((re) => re.test(`${line} ${next}`)) &&
+      /^(>|$)/.test((lines[i + 2] ?? '').trim())
+    ) {
+      cut = i;
+      break;
+    }
+    if (OUTLOOK_RULE.some((re) => re.test(line))) {
+      cut = i;
+      break;
+    }
+    if (HEADER_BLOCK_START.test(line) && isHeaderBlock(lines, i) && !forwarded(lines, i)) {
+      cut = i;
+      break;
+    }
+    if (SIGNATURE.test(lines[i]!) || SIGN_OFF.test(line)) {
+      cut = i;
+      break;
+    }
+  }
+  // Whatever is left: drop quoted lines (an inline reply keeps its own lines between them).
+  const kept = dropSignature(lines.slice(0, cut).filter((l) => !/^\s*>/.test(l)));
+  const result = collapse(kept);
+  return result === '' ? collapse(lines) : result;
+}
+
+/** A `From:` line followed within a few lines by `Sent:`/`Date:` and `To:`/`Subject:` (a forwarded header block). */
+function isHeaderBlock(lines: readonly string[], start: number): boolean {
+  let seen = 0;
+  for (let j = start + 1; j < Math.min(lines.length, start + 6); j++) {
+    if (HEADER_BLOCK_NEXT.test(lines[j]!.trim())) seen++;
+  }
+  return seen >= 2;
+}
+
+/** A sign-off on a line of its own ("Kind regards", "Thanks,", "Cheers!"). */
+const VALEDICTION =
+  /^(kind regards|best regards|warm regards|regards|best wishes|best|thanks|thank you|many thanks|cheers|sincerely|yours sincerely|yours truly|mit freundlichen grüßen|viele grüße|liebe grüße|grüße|cordialement|bien à vous|saludos|un saludo|atentamente|cordiali saluti|met vriendelijke groet)[\s,.!]*$/i;
+
+/**
+ * A signature without the `-- ` separator: after a sign-off and the name below it, a few short lines
+ * (title, company, phone) are dropped. The sign-off and the name stay: they read as part of the reply.
+ */
+function dropSignature(lines: string[]): string[] {
+  let end = lines.length;
+  while (end > 0 && lines[end - 1]!.trim() === '') end--;
+  for (let i = end - 1; i >= Math.max(0, end - 8); i--) {
+    if (!VALEDICTION.test(lines[i]!.trim())) continue;
+    if (!lines.slice(0, i).some((l) => l.trim() !== '')) return lines;
+    const next = lines[i + 1]?.trim() ?? '';
+    const hasName = i + 1 < end && next !== '' && next.length <= 60 && !/[.?!:]$/.test(next);
+    const name = hasName ? i + 2 : i + 1;
+    const rest = lines.slice(name, end);
+    const signature = rest.every((l) => l.trim().length <= 80 && !/[?]\s*$/.test(l));
+    return rest.length <= 6 && signature ? lines.slice(0, name) : lines;
+  }
+  return lines;
+}
+
+/** A header block the customer forwarded on purpose is content, not history. */
+function forwarded(lines: readonly string[], start: number): boolean {
+  for (let j = start - 1; j >= Math.max(0, start - 3); j--) {
+    if (/forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado/i.test(lines[j]!))
+      return true;
+  }
+  return false;
+}
+
+/** Trailing spaces off, runs of blank lines down to one, no blank lines at either end. */
+function collapse(lines: readonly string[]): string {
+  return lines
+    .map((l) => l.replace(/\s+$/, ''))
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}

@@ -1,0 +1,153 @@
+// `POST /email/inbound`: raw MIME from a forwarder, bearer token, size limit, idempotency.
+import { expect } from 'chai';
+import request from 'supertest';
+import { type EmailHarness, fixture, INBOUND_TOKEN, startEmailHarness } from './email-harness.js';
+
+const post = (h: EmailHarness, body: Buffer | string, token: string | null = INBOUND_TOKEN) => {
+  const req = request(h.url).post('/email/inbound').set('Content-Type', 'message/rfc822');
+  return (token === null ? req : req.set('Authorization', `Bearer ${token}`)).send(body);
+};
+
+describe('POST /email/inbound', () => {
+  let h: EmailHarness;
+  beforeEach(async () => {
+    h = await startEmailHarness({ EMAIL_ATTACHMENT_MAX_BYTES: '64' });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('without the token, or with another one, is 401 and stores nothing', async () => {
+    const missing = await post(h, fixture('multipart-alternative.eml'), null).expect(401);
+    expect(missing.body.error.code).to.equal('unauthorized');
+    expect(missing.headers['www-authenticate']).to.equal('Bearer realm="email"');
+    await post(h, fixture('multipart-alternative.eml'), 'not-the-token-at-all').expect(401);
+    await request(h.url)
+      .post('/email/inbound')
+      .set('Authorization', INBOUND_TOKEN)
+      .set('Content-Type', 'message/rfc822')
+      .send(fixture('multipart-alternative.eml'))
+      .expect(401);
+    expect(await h.store.listConversations({})).to.deep.equal([]);
+  });
+
+  it('a garbage body is 400 naming the problem; an empty one too; another content type is 415', async () => {
+    const garbage = await post(h, Buffer.from([0, 1, 2, 255, 254, 10, 13, 0x47, 0x41])).expect(400);
+    expect(garbage.body.error).to.deep.equal({
+      code: 'invalid_input',
+      message: 'message: not an email message (it has no From header)',
+      field: 'from',
+    });
+    const prose = await post(h, 'this is not an email at all').expect(400);
+    expect(prose.body.error.code).to.equal('invalid_input');
+    const empty = await post(h, '').expect(400);
+    expect(empty.body.error.message).to.match(/empty/);
+    const json = await request(h.url)
+      .post('/email/inbound')
+      .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
+      .send({ from: 'ana@example.org' })
+      .expect(415);
+    expect(json.body.error.code).to.equal('unsupported_media_type');
+    expect(await h.store.listConversations({})).to.deep.equal([]);
+  });
+
+  it('a duplicate Message-ID is stored once: 202 then 200 with the same message', async () => {
+    await h.agent('Sam');
+    const first = await post(h, fixture('multipart-alternative.eml')).expect(202);
+    expect(first.body).to.include({ status: 'accepted', created: true, outcome: 'assigned' });
+    const again = await post(h, fixture('multipart-alternative.eml')).expect(200);
+    expect(again.body).to.deep.equal({
+      status: 'duplicate',
+      messageId: first.body.messageId,
+      conversationId: first.body.conversationId,
+    });
+    const messages = await h.store.listMessages(first.body.conversationId);
+    expect(messages).to.have.length(1);
+    expect(messages[0]).to.include({
+      text: 'Hello,\n\nMy order #4471 arrived today and the lid of the teapot is cracked. Could you send a replacement?\n\nThanks,\nAna',
+      subject: 'Order #4471 arrived damaged',
+      externalId: '<CAF=alt-0001@mail.gmail.com>',
+    });
+    const customer = await h.store.getCustomer(
+      (await h.store.getConversation(first.body.conversationId))!.customerId,
+    );
+    expect(customer?.identities).to.deep.equal([{ channel: 'email', address: 'ana.diaz@example.org' }]);
+    expect(customer?.name).to.equal('Ana Diaz');
+    expect(customer?.facts.email?.source).to.equal('email:from');
+  });
+
+  it('keeps the raw message and the attachments (size-capped); the message lists name, type and size', async () => {
+    const raw = fixture('attachment.eml');
+    const res = await post(h, raw).expect(202);
+    const message = (await h.store.getMessage(res.body.messageId))!;
+    expect(message.text).to.equal(
+      'The invoice attached charges me twice for shipping. Please correct it.\n\nLee',
+    );
+    expect(message.attachments).to.deep.equal([
+      { name: 'invoice-5521.pdf', type: 'application/pdf', size: 102 },
+      { name: 'lines.csv', type: 'text/csv', size: 47 },
+    ]);
+    const kept = (await h.email.content.get(message.id))!;
+    expect(kept.raw.equals(raw)).to.equal(true);
+    expect(kept.replyTo).to.equal('lee.chen@example.com');
+    expect(kept.attachments.map((a) => [a.name, a.content?.length ?? null])).to.deep.equal([
+      ['invoice-5521.pdf', null], // over EMAIL_ATTACHMENT_MAX_BYTES (64): listed, bytes not kept
+      ['lines.csv', 47],
+    ]);
+    expect(kept.attachments[1]!.content!.toString()).to.equal(
+      'item,qty,price\nshipping,1,4.90\nshipping,1,4.90\n',
+    );
+  });
+
+  it('an auto-reply is accepted and ignored: 202 with the reason, no conversation', async () => {
+    const res = await post(h, fixture('auto-reply.eml')).expect(202);
+    expect(res.body).to.deep.equal({
+      status: 'ignored',
+      kind: 'auto-reply',
+      reason: 'Auto-Submitted: auto-replied',
+    });
+    expect(await h.store.listConversations({})).to.deep.equal([]);
+  });
+
+  it('the text the agent sees is the new text only (Gmail- and Outlook-style replies)', async () => {
+    const gmail = await post(h, fixture('gmail-reply.eml')).expect(202);
+    expect((await h.store.getMessage(gmail.body.messageId))?.text).to.equal(
+      'Yes please, the blue one is fine too.',
+    );
+    const outlook = await post(h, fixture('outlook-reply.eml')).expect(202);
+    expect((await h.store.getMessage(outlook.body.messageId))?.text).to.equal(
+      'Hi Sam,\n\nClearing the cache worked, I can log in again. Thanks for the quick help!\n\nKind regards\nKim Morgan',
+    );
+  });
+});
+
+describe('POST /email/inbound size limit', () => {
+  let h: EmailHarness;
+  beforeEach(async () => {
+    h = await startEmailHarness({ EMAIL_MAX_BYTES: '2048', EMAIL_STORE_MAX_BYTES: '65536' });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('a body over EMAIL_MAX_BYTES is 413 with a clear message', async () => {
+    const big = Buffer.concat([fixture('base64.eml'), Buffer.from('x'.repeat(4096))]);
+    const res = await post(h, big).expect(413);
+    expect(res.body.error).to.deep.equal({
+      code: 'too_large',
+      message: 'the message is larger than the 2048 bytes accepted (EMAIL_MAX_BYTES)',
+    });
+    expect(await h.store.listConversations({})).to.deep.equal([]);
+  });
+});
+
+describe('email off', () => {
+  it('without email settings /email/inbound does not exist and the start-up notice says so', async () => {
+    const { loadConfig } = await import('../../server/config.js');
+    const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent' });
+    expect(config.email).to.equal(null);
+    expect(config.off).to.include(
+      'email: off (set EMAIL_INBOUND_TOKEN or SMTP_LISTEN_PORT to receive, SMTP_URL and EMAIL_FROM to reply)',
+    );
+  });
+});
