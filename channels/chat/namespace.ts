@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
+import { humanDuration } from '../../routing/estimate.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, RateLimitedError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
@@ -136,12 +137,14 @@ export class ChatChannel {
     });
     const ask = await this.#router.missingFacts(customer.id, PRECHAT_FACTS);
     socket.emit('prechat', { ask });
-    if (open) {
-      socket.join(`conv:${open.id}`);
-      for (const m of await this.#router.store.listMessages(open.id)) {
+    // The open conversation, else the last one (shown closed), so a reload keeps the history in view.
+    const shown = open ?? (await this.#router.store.listConversations({ customerId: customer.id, limit: 1 }))[0];
+    if (shown) {
+      if (open) socket.join(`conv:${open.id}`);
+      for (const m of await this.#router.store.listMessages(shown.id)) {
         if (m.direction !== 'internal') socket.emit('message', widgetMessage(m));
       }
-      socket.emit('status', await this.#status(open));
+      socket.emit('status', await this.#status(shown));
     }
     return state;
   }
@@ -149,12 +152,14 @@ export class ChatChannel {
   async #message(state: VisitorState, socket: Socket, payload: unknown): Promise<Ack> {
     const parsed = MessageIn.safeParse(payload);
     if (!parsed.success) throw fromZod(parsed.error, 'message');
-    this.#spend(state.visitorId);
+    const externalId = `${state.visitorId}:${parsed.data.clientMessageId}`;
+    // A retry of a message already stored is answered with it, never rate limited.
+    if (!(await this.#router.store.findMessageByExternalId('chat', externalId))) this.#spend(state.visitorId);
     const result = await this.#router.contact({
       channel: 'chat',
       from: state.visitorId,
       text: parsed.data.text,
-      externalId: `${state.visitorId}:${parsed.data.clientMessageId}`,
+      externalId,
     });
     const conversationId = result.conversation.id;
     // Every tab of this visitor follows the conversation.
@@ -202,7 +207,7 @@ export class ChatChannel {
     if (bucket.tokens < 1) {
       this.#buckets.set(visitorId, bucket);
       const wait = Math.ceil((1 - bucket.tokens) / this.#rate.perSecond);
-      throw new RateLimitedError(`too many messages; wait ${wait} seconds and try again`);
+      throw new RateLimitedError(`too many messages; wait ${humanDuration(wait)} and try again`);
     }
     bucket.tokens -= 1;
     this.#buckets.set(visitorId, bucket);
@@ -273,8 +278,10 @@ export class ChatChannel {
           event.message.channel === 'chat' ||
           this.#nsp.adapter.rooms.has(`conv:${event.message.conversationId}`)
         ) {
+          // Also to the customer's room: on a new conversation their tabs have not joined its room yet.
+          const customerRoom = event.message.author.id ? [`cust:${event.message.author.id}`] : [];
           this.#nsp.local
-            .to(`conv:${event.message.conversationId}`)
+            .to([`conv:${event.message.conversationId}`, ...customerRoom])
             .emit('message', widgetMessage(event.message));
         }
         break;
