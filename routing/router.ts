@@ -677,6 +677,136 @@ export class Router {
     return message;
   }
 
+  // ================================================================ live contacts (calls)
+
+  /** Where a conversation stands now, as `contact()` would report it: a channel re-renders a live contact from it. */
+  async outcome(conversationId: string): Promise<ContactOutcome> {
+    return this.#waitingOutcome(await this.#conversation(conversationId));
+  }
+
+  /**
+   * The agent rung for a live contact did not answer (no-answer, busy, failed): they go away with
+   * that reason and the next agent is tried; the customer keeps their place. Works for an offer, a
+   * cover and an owner rung directly (then a colleague covers and the owner stays owner).
+   */
+  async missedLiveContact(agentId: string, conversationId: string, reason: string): Promise<ContactOutcome> {
+    const conv = await this.#conversation(conversationId);
+    if (conv.offer?.agentId === agentId) {
+      await this.declineOffer(agentId, conversationId, reason);
+      return this.outcome(conversationId);
+    }
+    const covering = conv.cover?.agentId === agentId;
+    const owning = conv.ownerId === agentId && conv.cover === null;
+    if (conv.status !== 'assigned' || !(covering || owning)) return this.outcome(conversationId);
+    if (covering) {
+      const { conversation } = await this.store.endCover(conversationId, this.clock.now());
+      this.#emit({ type: 'conversation.updated', at: this.clock.now(), conversation });
+    }
+    await this.setAgentStatus(agentId, 'away', reason);
+    const latest = await this.#conversation(conversationId);
+    if (latest.status !== 'assigned') return this.#waitingOutcome(latest);
+    return this.#ownedContact(latest, latest.lastChannel);
+  }
+
+  /**
+   * The live contact ended (the caller hung up). Still waiting: abandoned, unless a call back keeps
+   * their place or they also wrote on another channel; a cover ends; an owned conversation stays open
+   * for its owner to resolve.
+   */
+  async liveContactEnded(conversationId: string): Promise<Conversation> {
+    const conv = await this.#conversation(conversationId);
+    const callback = await this.openCallback(conversationId);
+    const live = this.policy.liveChannels;
+    if (conv.status === 'queued') {
+      if (callback) return conv;
+      const written = [...conv.channels].reverse().find((c) => !live.includes(c));
+      if (!written) return this.abandon(conversationId);
+      if (!live.includes(conv.lastChannel)) return conv;
+      // They also wrote to us: they wait there again, in the same place, and nobody rings for the call.
+      const now = this.clock.now();
+      if (conv.offer) {
+        const { agentId } = conv.offer;
+        const withdrawn = await this.store.withdrawOffer(conversationId, agentId, now, null);
+        await this.store.cancelTimer('offer', conversationId);
+        if (withdrawn)
+          this.#emit({ type: 'conversation.offer_expired', at: now, conversation: withdrawn, agentId });
+        await this.#fill(agentId);
+      }
+      const moved = await this.store.touchConversation(conversationId, written, now);
+      if (moved.status === 'queued' && moved.offer === null) await this.#route(moved);
+      return (await this.store.getConversation(conversationId)) ?? moved;
+    }
+    if (conv.status !== 'assigned') return conv;
+    if (conv.cover && live.includes(conv.cover.channel)) return this.endCover(conversationId);
+    if (conv.cover === null && conv.waitingForOwnerSince !== null && !callback) {
+      // It waited for a colleague to cover the call: out of the line, nobody waits for the owner now.
+      const now = this.clock.now();
+      await this.store.endCover(conversationId, now);
+      const updated = await this.store.setWaitingForOwner(conversationId, null);
+      this.#emit({ type: 'conversation.updated', at: now, conversation: updated });
+      return updated;
+    }
+    return conv;
+  }
+
+  /** A caller asked to be called back: they keep their place in line, and the call back is a promise. */
+  async requestCallback(conversationId: string): Promise<CustomerPromise> {
+    const conv = await this.#conversation(conversationId);
+    const waiting =
+      conv.status === 'queued' ||
+      (conv.status === 'assigned' && conv.cover === null && conv.waitingForOwnerSince !== null);
+    if (!waiting) throw new InvalidStateError(`conversation ${conversationId} is not waiting for a person`);
+    const open = await this.openCallback(conversationId);
+    if (open) return open;
+    const quote = await this.quote(conversationId);
+    const seconds = quote?.etaSeconds ?? this.policy.hardCapSeconds;
+    return this.#makePromise(conversationId, 'callback', this.clock.now() + seconds * 1000, {
+      text: 'call the customer back',
+    });
+  }
+
+  /** The open call-back promise of a conversation, if any. */
+  async openCallback(conversationId: string): Promise<CustomerPromise | null> {
+    const promises = await this.store.listPromises(conversationId);
+    return promises.find((p) => p.kind === 'callback' && p.state === 'open') ?? null;
+  }
+
+  /**
+   * Settle the call back: `connected` (kept when the customer was reached by its due time, else
+   * broken), `failed` (broken) or `void` (the customer reached us first).
+   */
+  async settleCallback(
+    conversationId: string,
+    result: 'connected' | 'failed' | 'void',
+    connectedAt = this.clock.now(),
+  ): Promise<CustomerPromise | null> {
+    const open = await this.openCallback(conversationId);
+    if (!open) return null;
+    const state =
+      result === 'void' ? 'void' : result === 'failed' || connectedAt > open.dueAt ? 'broken' : 'kept';
+    await this.#settle(open, state, this.clock.now());
+    return this.store.getPromise(open.id);
+  }
+
+  /** A message from Switchboard itself to the customer, on the conversation's last channel. */
+  async notify(conversationId: string, text: string): Promise<Message> {
+    const conversation = await this.#conversation(conversationId);
+    const now = this.clock.now();
+    const { message } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId,
+      direction: 'out',
+      channel: conversation.lastChannel,
+      author: { type: 'system' },
+      text: checkText(text, 1000),
+      attachments: [],
+      at: now,
+      delivery: { state: 'pending', attempts: 0, at: now },
+    });
+    this.#emit({ type: 'message.sent', at: now, message });
+    return message;
+  }
+
   /** A promise an agent makes to the customer ("I'll call you back by 3pm"). */
   async promise(
     agentId: string,

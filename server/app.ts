@@ -11,6 +11,7 @@ import { Server as IoServer } from 'socket.io';
 import { setAckLogger } from '../channels/ack.js';
 import { ChatChannel } from '../channels/chat/namespace.js';
 import { EmailChannel } from '../channels/email/channel.js';
+import { createTwilioChannels, type TwilioChannels, type TwilioHooks } from '../channels/twilio/index.js';
 import { WebConsole } from '../channels/web/namespace.js';
 import { Router } from '../routing/router.js';
 import { MemoryStore } from '../routing/store/memory.js';
@@ -35,6 +36,8 @@ export interface SwitchboardOptions {
   events?: EventBus;
   /** Visitor rate limit override (tests). */
   chatRateLimit?: { burst: number; perSecond: number };
+  /** Twilio hooks (tests, bench): an HTTP client pointed at a stand-in, the retry backoff wait. */
+  twilio?: TwilioHooks;
 }
 
 export interface Switchboard {
@@ -45,6 +48,8 @@ export interface Switchboard {
   store: Store;
   tokens: TokenSigner;
   metrics: Metrics;
+  /** Voice and SMS through Twilio; null when Twilio is off. */
+  twilio: TwilioChannels | null;
   /** The email channel; null when email is off. */
   email: EmailChannel | null;
   /** Listen; resolves with the bound port. */
@@ -130,6 +135,19 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
 
   app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken }));
 
+  // Twilio voice and SMS: signed webhooks under /twilio (their own urlencoded parser); replies to
+  // customers on `message.sent` for the sms and voice channels.
+  const twilio = config.twilio
+    ? createTwilioChannels({
+        router,
+        settings: config.twilio,
+        publicUrl: config.publicUrl,
+        log: logger,
+        ...options.twilio,
+      })
+    : null;
+  if (twilio) app.use('/twilio', twilio.routes);
+
   // Email: raw MIME in (its own body parser), replies out on `message.sent` for the email channel.
   const email = config.email ? new EmailChannel({ router, settings: config.email, log: logger }) : null;
   const emailRoute = email?.httpRoute();
@@ -197,6 +215,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     router,
     store,
     tokens,
+    twilio,
     metrics,
     email,
     async listen(port = config.port, host = config.host) {
@@ -210,6 +229,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     close() {
       closing ??= (async () => {
         clearInterval(tick);
+        twilio?.close();
         await email?.close();
         chat.close();
         web.close();

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { type EmailSettings, loadEmailSettings } from '../channels/email/settings.js';
+import type { TwilioSettings } from '../channels/twilio/index.js';
 import { loadPolicy, type RoutingPolicy } from '../routing/policy.js';
 import { SwitchboardError } from '../shared/errors.js';
 
@@ -20,6 +21,13 @@ const Env = z.object({
     z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits'),
   ),
   TWILIO_AUTH_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+  TWILIO_FROM_NUMBER: optional(
+    z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +14155550100'),
+  ),
+  TWILIO_API_URL: optional(z.string().url('must be a URL (where Twilio REST requests go instead)')),
+  HOLD_MUSIC_URL: optional(z.string().url('must be the URL of an audio file (MP3 or WAV)')),
+  CALLBACK_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  CALLBACK_RETRY_SECONDS: z.coerce.number().int().min(0).max(120).default(20),
   SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must start with xoxb-')),
   SLACK_SIGNING_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -35,7 +43,7 @@ export interface Config {
   adminToken: string;
   adminTokenGenerated: boolean;
   tokenSecret: string;
-  twilio: { accountSid: string; authToken: string } | null;
+  twilio: TwilioSettings | null;
   slack: { botToken: string; signingSecret: string } | null;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
   demoAgents: boolean;
@@ -111,7 +119,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: !e.ADMIN_TOKEN,
     tokenSecret: e.TOKEN_SECRET ?? randomBytes(32).toString('base64url'),
-    twilio: twilioOn ? { accountSid: e.TWILIO_ACCOUNT_SID!, authToken: e.TWILIO_AUTH_TOKEN! } : null,
+    twilio: twilioOn
+      ? {
+          accountSid: e.TWILIO_ACCOUNT_SID!,
+          authToken: e.TWILIO_AUTH_TOKEN!,
+          fromNumber: e.TWILIO_FROM_NUMBER ?? null,
+          apiUrl: e.TWILIO_API_URL ?? null,
+          holdMusicUrl: e.HOLD_MUSIC_URL ?? null,
+          callbackRetries: e.CALLBACK_RETRIES,
+          callbackRetrySeconds: e.CALLBACK_RETRY_SECONDS,
+        }
+      : null,
     slack: slackOn ? { botToken: e.SLACK_BOT_TOKEN!, signingSecret: e.SLACK_SIGNING_SECRET! } : null,
     logLevel: e.LOG_LEVEL,
     demoAgents: e.DEMO_AGENTS === 'on' || (e.DEMO_AGENTS === 'auto' && !e.REDIS_URL),

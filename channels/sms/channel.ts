@@ -1,0 +1,340 @@
+// Text messages through Twilio: a thin edge. An incoming message (verified by the
+// /twilio router, parsed with zod) becomes one Contact: the same customer by phone
+// number, their open conversation and its owner, whatever channel they used before.
+// The reply is empty TwiML (no auto-chatter) except one acknowledgement per wait.
+// Replies to the customer (agents' and Switchboard's own) go out through the REST
+// client, with a status callback, retried with backoff; delivery shows on the message.
+import express, { type Request, type Response } from 'express';
+import twilio from 'twilio';
+import type { z } from 'zod';
+import { normalizePhone } from '../../routing/addresses.js';
+import type { Router } from '../../routing/router.js';
+import { fromZod, ValidationError } from '../../shared/errors.js';
+import type { DomainEvent } from '../../shared/events.js';
+import type { Attachment, Message } from '../../shared/model.js';
+import { restFailure, type TwilioClient } from '../twilio/client.js';
+import { waitSentence } from '../twilio/notice.js';
+import { webhookParams } from '../twilio/signature.js';
+import { IncomingSms, MessageStatus, mediaOf, StatusQuery } from './params.js';
+
+const { MessagingResponse } = twilio.twiml;
+
+export interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Waits `ms` (or until `signal` aborts). Injected so tests never sleep on real time. */
+export type Delay = (ms: number, signal: AbortSignal) => Promise<void>;
+
+export const realDelay: Delay = (ms, signal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    timer.unref?.();
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+export interface SmsOptions {
+  router: Router;
+  client: TwilioClient;
+  /** Where Twilio reaches the /twilio routes: PUBLIC_URL + '/twilio'. */
+  base: string;
+  /** Our number to send from; else the number the customer last wrote or called to. */
+  fromNumber: string | null;
+  log: Log;
+  /** Sends per message before giving up (first try included). */
+  maxAttempts?: number;
+  /** Wait before attempt `n + 1` after attempt `n` failed. */
+  backoffMs?: (attempt: number) => number;
+  delay?: Delay;
+}
+
+/** One SMS body at most (Twilio refuses longer ones); longer replies go out in parts. */
+export const SMS_PART = 1600;
+const MAX_REMEMBERED = 100_000;
+
+export const defaultBackoffMs = (attempt: number): number => Math.min(60_000, 2000 * 2 ** (attempt - 1));
+
+export class SmsChannel {
+  readonly #router: Router;
+  readonly #client: TwilioClient;
+  readonly #o: SmsOptions;
+  readonly #maxAttempts: number;
+  readonly #backoff: (attempt: number) => number;
+  readonly #delay: Delay;
+  readonly #stop = new AbortController();
+  /** Waits already acknowledged (conversation and the time the wait began). */
+  readonly #acked = new Set<string>();
+  /** The number each customer last reached us on, to answer from it. */
+  readonly #ourNumber = new Map<string, string>();
+  /** The latest send attempt per message: status callbacks of older attempts are ignored. */
+  readonly #attempt = new Map<string, number>();
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #unsubscribe: () => void;
+
+  constructor(options: SmsOptions) {
+    this.#o = options;
+    this.#router = options.router;
+    this.#client = options.client;
+    this.#maxAttempts = options.maxAttempts ?? 4;
+    this.#backoff = options.backoffMs ?? defaultBackoffMs;
+    this.#delay = options.delay ?? realDelay;
+    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#stop.abort();
+  }
+
+  /** Every delivery started so far has finished (sent, failed for good, or stopped): for tests and shutdown. */
+  async idle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+  }
+
+  routes(): express.Router {
+    const r = express.Router();
+    r.post('/sms', (req, res) => this.#handle(req, res, 'incoming message', () => this.#incoming(req)));
+    r.post('/sms/status', (req, res) => this.#handle(req, res, 'message status', () => this.#status(req)));
+    return r;
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  async #incoming(req: Request): Promise<string> {
+    const p = parse(IncomingSms, webhookParams(req), 'message');
+    if (this.#o.fromNumber && p.From === this.#o.fromNumber) return empty(); // our own echo
+    const media = mediaOf(p);
+    const attachments: Attachment[] = media.map((m, i) => ({
+      name: `media ${i + 1}`,
+      type: m.type,
+      size: 0,
+      url: m.url,
+    }));
+    // The agent sees each media item as a link.
+    const lines = media.map((m) => `[${m.type}] ${m.url}`);
+    const text = [p.Body, ...lines].filter((s) => s.length > 0).join('\n');
+    const result = await this.#router.contact({
+      channel: 'sms',
+      from: p.From,
+      to: p.To,
+      text,
+      attachments,
+      externalId: p.MessageSid,
+      ...(p.ProfileName ? { name: p.ProfileName } : {}),
+    });
+    if (!this.#o.fromNumber) this.#learnNumber(p.From, p.To);
+    const { outcome, conversation } = result;
+    if (outcome.type !== 'queued' && outcome.type !== 'waiting_for_owner') return empty();
+    // One acknowledgement per wait, with the place and the pessimistic wait.
+    const since = outcome.type === 'queued' ? conversation.queuedAt : conversation.waitingForOwnerSince;
+    const key = `${conversation.id}:${since ?? ''}`;
+    if (this.#acked.has(key)) return empty();
+    this.#acked.add(key);
+    if (this.#acked.size > MAX_REMEMBERED) this.#acked.delete(this.#acked.values().next().value!);
+    const quote =
+      outcome.type === 'queued'
+        ? outcome
+        : {
+            position: 1,
+            etaSeconds: Math.max(1, Math.ceil((outcome.until - this.#router.clock.now()) / 1000)),
+          };
+    const response = new MessagingResponse();
+    response.message(waitSentence(this.#router.policy, quote));
+    return response.toString();
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  #onEvent(event: DomainEvent): void {
+    if (event.type !== 'message.sent') return;
+    const m = event.message;
+    if (m.direction !== 'out' || (m.channel !== 'sms' && m.channel !== 'voice')) return;
+    this.#track(this.#deliver(m, 1));
+  }
+
+  #track(p: Promise<void>): void {
+    const tracked = p.catch((err) => this.#o.log.error({ err }, 'sms: delivery failed unexpectedly'));
+    this.#inflight.add(tracked);
+    void tracked.finally(() => this.#inflight.delete(tracked));
+  }
+
+  /** Send attempt `attempt` and the ones after it while they fail and attempts remain. */
+  async #deliver(message: Message, first: number): Promise<void> {
+    const target = await this.#addresses(message);
+    if ('error' in target) {
+      await this.#mark(message.id, 'failed', target.error);
+      return;
+    }
+    for (let attempt = first; attempt <= this.#maxAttempts; attempt++) {
+      if (this.#stop.signal.aborted) return;
+      this.#attempt.set(message.id, attempt);
+      if (this.#attempt.size > MAX_REMEMBERED) this.#attempt.delete(this.#attempt.keys().next().value!);
+      try {
+        await this.#send(message, target.to, target.from, attempt);
+        await this.#mark(message.id, 'sent');
+        return;
+      } catch (err) {
+        const failure = restFailure(err);
+        const last = failure.permanent || attempt >= this.#maxAttempts;
+        this.#o.log.warn({ messageId: message.id, attempt, reason: failure.reason }, 'sms: send failed');
+        await this.#mark(message.id, 'failed', this.#why(failure.reason, attempt, last));
+        if (last) return;
+        await this.#delay(this.#backoff(attempt), this.#stop.signal);
+      }
+    }
+  }
+
+  async #send(message: Message, to: string, from: string, attempt: number): Promise<void> {
+    const parts = split(message.text, SMS_PART);
+    for (let i = 0; i < parts.length; i++) {
+      const lastPart = i === parts.length - 1;
+      await this.#client.messages.create({
+        to,
+        from,
+        body: parts[i]!,
+        // Delivery of the last part stands for the message.
+        ...(lastPart
+          ? {
+              statusCallback: `${this.#o.base}/sms/status?${new URLSearchParams({
+                message: message.id,
+                attempt: String(attempt),
+              })}`,
+            }
+          : {}),
+      });
+    }
+  }
+
+  /** Twilio's delivery report for one attempt. */
+  async #status(req: Request): Promise<string> {
+    const p = parse(MessageStatus, webhookParams(req), 'message status');
+    const q = parse(StatusQuery, req.query, 'query');
+    const latest = this.#attempt.get(q.message);
+    if (latest !== undefined && q.attempt < latest) return empty(); // a later attempt is under way
+    const message = await this.#router.store.getMessage(q.message);
+    if (!message) return empty();
+    switch (p.MessageStatus) {
+      case 'delivered':
+      case 'read':
+        await this.#mark(message.id, 'delivered');
+        break;
+      case 'failed':
+      case 'undelivered': {
+        if (message.delivery.state === 'delivered') break;
+        const reason =
+          `Twilio ${p.ErrorCode ?? ''}: ${p.MessageStatus}${p.ErrorMessage ? ` (${p.ErrorMessage})` : ''}`
+            .replace('Twilio :', 'Twilio:')
+            .slice(0, 900);
+        const last = q.attempt >= this.#maxAttempts;
+        await this.#mark(message.id, 'failed', this.#why(reason, q.attempt, last));
+        if (!last) {
+          this.#attempt.set(message.id, q.attempt + 1);
+          this.#track(
+            (async () => {
+              await this.#delay(this.#backoff(q.attempt), this.#stop.signal);
+              await this.#deliver(message, q.attempt + 1);
+            })(),
+          );
+        }
+        break;
+      }
+      default:
+        break; // queued, sending, sent, …: nothing new for the agent
+    }
+    return empty();
+  }
+
+  /** Who the message goes to (the customer's phone) and the number it comes from. */
+  async #addresses(message: Message): Promise<{ to: string; from: string } | { error: string }> {
+    const conv = await this.#router.store.getConversation(message.conversationId);
+    const customer = conv ? await this.#router.store.getCustomer(conv.customerId) : null;
+    const to =
+      customer?.identities.find((i) => i.channel === 'phone')?.address ??
+      customer?.facts.phone?.value ??
+      null;
+    if (!to) return { error: 'the customer has no phone number to text' };
+    const from = this.#o.fromNumber ?? this.#ourNumber.get(to) ?? null;
+    if (!from) return { error: 'no Twilio number to send from: set TWILIO_FROM_NUMBER' };
+    return { to, from };
+  }
+
+  #learnNumber(customer: string, ours: string): void {
+    try {
+      const phone = normalizePhone(customer);
+      this.#ourNumber.delete(phone);
+      this.#ourNumber.set(phone, ours);
+      if (this.#ourNumber.size > MAX_REMEMBERED) this.#ourNumber.delete(this.#ourNumber.keys().next().value!);
+    } catch {
+      // Not a phone number: nothing to remember.
+    }
+  }
+
+  /** Learn the number a caller reached us on (the voice channel tells us), to text them from it. */
+  learnNumber(customer: string, ours: string): void {
+    this.#learnNumber(customer, ours);
+  }
+
+  #why(reason: string, attempt: number, last: boolean): string {
+    return last
+      ? `${reason}; gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}`
+      : `${reason}; retrying (attempt ${attempt} of ${this.#maxAttempts})`;
+  }
+
+  async #mark(messageId: string, state: Message['delivery']['state'], reason?: string): Promise<void> {
+    try {
+      await this.#router.markDelivery(messageId, state, reason);
+    } catch (err) {
+      this.#o.log.warn({ err, messageId }, 'sms: could not record delivery');
+    }
+  }
+
+  async #handle(req: Request, res: Response, what: string, fn: () => Promise<string>): Promise<void> {
+    try {
+      res.type('text/xml').send(await fn());
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        this.#o.log.warn({ path: req.path, field: err.field }, `sms: ${what}: ${err.message}`);
+        res.status(400).type('text/plain').send(err.message);
+        return;
+      }
+      this.#o.log.error({ err, path: req.path }, `sms: ${what} failed`);
+      res.status(500).type('text/plain').send('something went wrong');
+    }
+  }
+}
+
+const EMPTY = new MessagingResponse().toString();
+function empty(): string {
+  return EMPTY;
+}
+
+/** Text in parts of at most `size` characters, split at a space when one is near. */
+export function split(text: string, size: number): string[] {
+  if (text.length <= size) return [text];
+  const parts: string[] = [];
+  let rest = text;
+  while (rest.length > size) {
+    let cut = rest.lastIndexOf(' ', size);
+    if (cut < size * 0.8) cut = size;
+    parts.push(rest.slice(0, cut));
+    rest = rest.slice(cut).replace(/^ /, '');
+  }
+  if (rest.length > 0) parts.push(rest);
+  return parts;
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw fromZod(result.error, what);
+  return result.data;
+}

@@ -1,0 +1,116 @@
+// Voice and SMS through Twilio, mounted under /twilio by the server when Twilio is
+// configured: one REST client, every webhook verified against PUBLIC_URL + path
+// with its own urlencoded parser, then the voice and SMS routes.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type twilio from 'twilio';
+import type { Router } from '../../routing/router.js';
+import { type Delay, SmsChannel } from '../sms/channel.js';
+import { type Log, VoiceChannel } from '../voice/channel.js';
+import { createTwilioClient, type TwilioClient } from './client.js';
+import { twilioWebhook } from './signature.js';
+
+/** Twilio settings from the configuration (server/config.ts). */
+export interface TwilioSettings {
+  accountSid: string;
+  authToken: string;
+  /** E.164 number texts and call backs come from, when the customer's own `To` is not known. */
+  fromNumber?: string | null | undefined;
+  /** Send REST requests to this base URL instead of Twilio's (a stand-in). */
+  apiUrl?: string | null | undefined;
+  /** Quiet hold music; silence when absent. */
+  holdMusicUrl?: string | null | undefined;
+  callbackRetries?: number | undefined;
+  callbackRetrySeconds?: number | undefined;
+}
+
+/** Test and bench hooks: an HTTP client for the SDK (a stand-in), and the backoff wait. */
+export interface TwilioHooks {
+  httpClient?: twilio.RequestClient;
+  delay?: Delay;
+  /** Sends per outbound SMS before giving up. */
+  smsAttempts?: number;
+}
+
+export interface TwilioChannelsOptions extends TwilioHooks {
+  router: Router;
+  settings: TwilioSettings;
+  publicUrl: string;
+  log: Log;
+}
+
+export interface TwilioChannels {
+  /** Mount at `/twilio`. */
+  routes: express.Router;
+  client: TwilioClient;
+  voice: VoiceChannel;
+  sms: SmsChannel;
+  /** Pending pushes and deliveries are done. */
+  idle(): Promise<void>;
+  close(): void;
+}
+
+export function createTwilioChannels(options: TwilioChannelsOptions): TwilioChannels {
+  const { settings, router, log } = options;
+  const publicUrl = options.publicUrl.replace(/\/+$/, '');
+  const base = `${publicUrl}/twilio`;
+  const client = createTwilioClient({
+    accountSid: settings.accountSid,
+    authToken: settings.authToken,
+    apiUrl: settings.apiUrl ?? undefined,
+    httpClient: options.httpClient,
+  });
+  const fromNumber = settings.fromNumber ?? null;
+  const sms = new SmsChannel({
+    router,
+    client,
+    base,
+    fromNumber,
+    log,
+    ...(options.delay ? { delay: options.delay } : {}),
+    ...(options.smsAttempts ? { maxAttempts: options.smsAttempts } : {}),
+  });
+  const voice = new VoiceChannel({
+    router,
+    client,
+    base,
+    fromNumber,
+    holdMusicUrl: settings.holdMusicUrl ?? null,
+    callbackRetries: settings.callbackRetries ?? 2,
+    callbackRetrySeconds: settings.callbackRetrySeconds ?? 20,
+    log,
+    onCaller: (caller, ours) => sms.learnNumber(caller, ours),
+  });
+
+  const routes = express.Router();
+  routes.use(twilioWebhook({ authToken: settings.authToken, publicUrl, log }));
+  routes.use(voice.routes());
+  routes.use(sms.routes());
+  routes.use((_req: Request, res: Response) => {
+    res.status(404).type('text/plain').send('no such Twilio webhook');
+  });
+  routes.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { status?: unknown; type?: unknown; message?: unknown };
+    const status = typeof e?.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+    if (status === 500) log.error({ err, path: req.path }, 'twilio: webhook failed');
+    else log.warn({ path: req.path, type: e?.type }, 'twilio: malformed webhook body');
+    res
+      .status(status)
+      .type('text/plain')
+      .send(status === 500 ? 'something went wrong' : 'malformed request body');
+  });
+
+  return {
+    routes,
+    client,
+    voice,
+    sms,
+    async idle() {
+      await Promise.all([voice.idle(), sms.idle()]);
+      await Promise.all([voice.idle(), sms.idle()]);
+    },
+    close() {
+      voice.close();
+      sms.close();
+    },
+  };
+}

@@ -1,0 +1,728 @@
+// Phone calls through Twilio: a thin edge. Each webhook is verified (by the /twilio
+// router), parsed with zod, turned into one router call, and answered with TwiML
+// rendered from where the conversation stands. When routing moves a waiting call
+// on its own (an agent frees up, an offer expires), the live call gets new TwiML
+// through the REST API. The call's state on the wire (which TwiML it was given,
+// what the caller last heard) lives here; who gets the call is the router's.
+import express, { type Request, type Response } from 'express';
+import type { z } from 'zod';
+import { normalizePhone } from '../../routing/addresses.js';
+import type { ContactOutcome, Router } from '../../routing/router.js';
+import { fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
+import type { DomainEvent } from '../../shared/events.js';
+import type { Conversation } from '../../shared/model.js';
+import type { TwilioClient } from '../twilio/client.js';
+import { waitSentence } from '../twilio/notice.js';
+import { webhookParams } from '../twilio/signature.js';
+import {
+  AgentQuery,
+  AttemptQuery,
+  CallParams,
+  ConversationQuery,
+  DialParams,
+  FINAL_CALL_STATUSES,
+  GatherParams,
+  QueueResultParams,
+  StatusParams,
+  WaitParams,
+} from './params.js';
+import {
+  CALLBACK_FAILED_TEXT,
+  callbackDialTwiml,
+  callTo,
+  dialAddress,
+  dialTwiml,
+  emptyTwiml,
+  enqueueTwiml,
+  hangUpTwiml,
+  leaveTwiml,
+  redirectTwiml,
+  SAY,
+  sayAndHangUp,
+  waitTwiml,
+} from './twiml.js';
+
+export interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface VoiceOptions {
+  router: Router;
+  client: TwilioClient;
+  /** Where Twilio reaches the /twilio routes: PUBLIC_URL + '/twilio'. */
+  base: string;
+  /** Our number for calls we place (call backs) when the caller's own `To` is not known. */
+  fromNumber: string | null;
+  /** Quiet hold: this music, or silence when null. Never an advert. */
+  holdMusicUrl: string | null;
+  /** Further attempts to reach a customer who missed their call back. */
+  callbackRetries: number;
+  /** Pause between those attempts (the agent stays on the line). */
+  callbackRetrySeconds: number;
+  log: Log;
+  /** Told the number each caller reached us on (texts to them go out from it). */
+  onCaller?: (caller: string, ourNumber: string) => void;
+}
+
+/** Where a live call's TwiML points it: an agent, the hold queue, a call back, or nowhere any more. */
+type Target = `agent:${string}` | 'queue' | 'callback' | 'done' | 'ended';
+
+interface LiveCall {
+  callSid: string;
+  conversationId: string;
+  /** The caller's number as Twilio gave it. */
+  caller: string;
+  /** The number they called. */
+  ourNumber: string | null;
+  target: Target | null;
+  /** The last TwiML this call was given (answers a redirected or canceled action the same way). */
+  twiml: string;
+  /** What the caller last heard about their place, and when. */
+  told: { key: string; at: number } | null;
+  offeredCallback: boolean;
+}
+
+interface Callback {
+  conversationId: string;
+  /** The customer's E.164 number. */
+  customer: string;
+  ourNumber: string | null;
+  /** The agent being rung for it, and that leg's CallSid. */
+  agentId: string | null;
+  agentCallSid: string | null;
+}
+
+/** Position and wait are repeated only when they changed, at most this often. */
+export const NOTICE_EVERY_MS = 60_000;
+/** One round of silent hold before Twilio asks the wait URL again. */
+const HOLD_PAUSE_SECONDS = 20;
+/** How long the customer's phone rings on a call back. */
+const CUSTOMER_RING_SECONDS = 30;
+/** Live calls remembered at most (a call whose status callback never comes is forgotten). */
+const MAX_CALLS = 20_000;
+const NO_ADDRESS = 'no phone or Twilio Client identity to ring';
+
+export class VoiceChannel {
+  readonly #router: Router;
+  readonly #client: TwilioClient;
+  readonly #o: VoiceOptions;
+  readonly #calls = new Map<string, LiveCall>();
+  readonly #callOf = new Map<string, string>();
+  readonly #callbacks = new Map<string, Callback>();
+  readonly #chains = new Map<string, Promise<void>>();
+  readonly #unsubscribe: () => void;
+
+  constructor(options: VoiceOptions) {
+    this.#o = options;
+    this.#router = options.router;
+    this.#client = options.client;
+    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+
+  /** Pending work (pushes to live calls) is done: for tests and shutdown. */
+  async idle(): Promise<void> {
+    while (this.#chains.size > 0) await Promise.all([...this.#chains.values()]);
+  }
+
+  routes(): express.Router {
+    const r = express.Router();
+    r.post(
+      '/voice',
+      this.#handle('incoming call', (req) => this.#incoming(req)),
+    );
+    r.post(
+      '/voice/wait',
+      this.#handle('queue wait', (req) => this.#wait(req)),
+    );
+    r.post(
+      '/voice/gather',
+      this.#handle('gather', (req) => this.#gather(req)),
+    );
+    r.post(
+      '/voice/queue',
+      this.#handle('queue result', (req) => this.#queueResult(req)),
+    );
+    r.post(
+      '/voice/dial',
+      this.#handle('dial result', (req) => this.#dialResult(req)),
+    );
+    r.post(
+      '/voice/answered',
+      this.#handle('answered', (req) => this.#answered(req), emptyTwiml),
+    );
+    r.post(
+      '/voice/status',
+      this.#handle('call status', (req) => this.#status(req), emptyTwiml),
+    );
+    r.post(
+      '/voice/callback/agent',
+      this.#handle('call back: agent', (req) => this.#callbackAgent(req)),
+    );
+    r.post(
+      '/voice/callback/agent-status',
+      this.#handle('call back: agent status', (req) => this.#callbackAgentStatus(req), emptyTwiml),
+    );
+    r.post(
+      '/voice/callback/customer',
+      this.#handle('call back: customer', (req) => this.#callbackCustomer(req)),
+    );
+    return r;
+  }
+
+  // ---------------------------------------------------------------- webhooks
+
+  /** A call comes in: the caller is resolved by `From`, and the TwiML connects them to a person or holds them. */
+  async #incoming(req: Request): Promise<string> {
+    const p = parse(CallParams, webhookParams(req), 'call');
+    let result: Awaited<ReturnType<Router['contact']>>;
+    try {
+      result = await this.#router.contact({
+        channel: 'voice',
+        from: p.From,
+        ...(p.To ? { to: p.To } : {}),
+        text: 'Phone call',
+        externalId: p.CallSid,
+      });
+    } catch (err) {
+      // A hidden or unusable caller id: nobody to keep a place for.
+      if (err instanceof ValidationError && err.field === 'from') return sayAndHangUp(SAY.hiddenNumber);
+      throw err;
+    }
+    const conversationId = result.conversation.id;
+    if (p.To && !this.#o.fromNumber) this.#o.onCaller?.(p.From, p.To);
+    return this.#serial(conversationId, async () => {
+      const call = this.#remember(p.CallSid, conversationId, p.From, p.To ?? null);
+      const pending = this.#callbacks.get(conversationId);
+      if (result.outcome.type !== 'duplicate' && pending) {
+        // They reached us before we called back: the call back no longer applies.
+        this.#callbacks.delete(conversationId);
+        if (pending.agentCallSid) await this.#cancel(pending.agentCallSid);
+        await this.#router.settleCallback(conversationId, 'void');
+      }
+      if (result.outcome.type === 'duplicate' && call.target !== null && call.twiml) return call.twiml;
+      return this.#render(call, await this.#router.outcome(conversationId));
+    });
+  }
+
+  /** The queue's wait URL: quiet hold, the place in line only when it changed (at most once a minute). */
+  async #wait(req: Request): Promise<string> {
+    const p = parse(WaitParams, webhookParams(req), 'queue wait');
+    const q = parse(ConversationQuery, req.query, 'query');
+    return this.#serial(q.conversation, async () => {
+      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null);
+      const outcome = await this.#router.outcome(q.conversation);
+      if (call.target === 'queue' && agentOf(outcome) !== null) {
+        // Someone can take it and the REST update did not reach the call: leave the queue; the
+        // Enqueue action then dials them.
+        call.target = `agent:${agentOf(outcome)}`;
+        return leaveTwiml();
+      }
+      const now = this.#router.clock.now();
+      let sentence: string | null = null;
+      const quote = await this.#router.quote(q.conversation);
+      if (quote) {
+        const key = `${quote.position}:${quote.etaSeconds}`;
+        if (!call.told) call.told = { key, at: now };
+        else if (key !== call.told.key && now - call.told.at >= NOTICE_EVERY_MS) {
+          sentence = waitSentence(this.#router.policy, quote);
+          call.told = { key, at: now };
+        }
+      }
+      const offerCallback = !call.offeredCallback || sentence !== null;
+      call.offeredCallback = true;
+      return waitTwiml({
+        sentence,
+        offerCallback,
+        gatherAction: this.#url('/voice/gather', { conversation: q.conversation }),
+        holdMusicUrl: this.#o.holdMusicUrl,
+        pauseSeconds: HOLD_PAUSE_SECONDS,
+      });
+    });
+  }
+
+  /** A key pressed while holding: "1" asks for a call back and keeps the place; anything else holds on. */
+  async #gather(req: Request): Promise<string> {
+    const p = parse(GatherParams, webhookParams(req), 'gather');
+    const q = parse(ConversationQuery, req.query, 'query');
+    const waitUrl = this.#url('/voice/wait', { conversation: q.conversation });
+    if (p.Digits.trim() !== '1') return redirectTwiml(waitUrl);
+    return this.#serial(q.conversation, async () => {
+      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null);
+      // Either way the call leaves the Twilio queue: its Enqueue action confirms the call back, or
+      // (no longer waiting) connects the caller to the agent who has it now.
+      await this.#askCallback(call);
+      return leaveTwiml();
+    });
+  }
+
+  /** The call left the Twilio queue. */
+  async #queueResult(req: Request): Promise<string> {
+    const p = parse(QueueResultParams, webhookParams(req), 'queue result');
+    const q = parse(ConversationQuery, req.query, 'query');
+    return this.#serial(q.conversation, async () => {
+      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null);
+      switch (p.QueueResult) {
+        case 'leave':
+          if (call.target === 'callback')
+            return this.#give(call, 'callback', sayAndHangUp(SAY.callbackConfirm));
+          return this.#render(call, await this.#router.outcome(q.conversation));
+        case 'hangup':
+          await this.#ended(call.callSid, q.conversation);
+          return emptyTwiml();
+        case 'redirected':
+          // Sent somewhere by a REST update: that TwiML runs; answer the same.
+          return call.twiml || emptyTwiml();
+        case 'bridged':
+        case 'bridging-in-process':
+          return emptyTwiml();
+        case 'queue-full':
+        case 'system-error':
+        case 'error': {
+          // Twilio could not hold the call: keep the place with a call back instead.
+          if (await this.#askCallback(call))
+            return this.#give(call, 'callback', sayAndHangUp(SAY.callbackConfirm));
+          const outcome = await this.#router.outcome(q.conversation);
+          if (agentOf(outcome) !== null) return this.#render(call, outcome);
+          return sayAndHangUp(SAY.unavailable);
+        }
+      }
+    });
+  }
+
+  /** How the `<Dial>` to an agent ended. */
+  async #dialResult(req: Request): Promise<string> {
+    const p = parse(DialParams, webhookParams(req), 'dial result');
+    const q = parse(AgentQuery, req.query, 'query');
+    return this.#serial(q.conversation, async () => {
+      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null);
+      if (FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml(); // the caller is gone
+      switch (p.DialCallStatus) {
+        case 'completed':
+        case 'answered': {
+          // They talked. Ownership holds even if the `answered` callback was lost.
+          await this.#accept(q.agent, q.conversation);
+          return this.#give(call, 'done', hangUpTwiml());
+        }
+        case 'canceled':
+          return call.twiml || emptyTwiml();
+        case 'busy':
+        case 'no-answer':
+        case 'failed': {
+          if (call.target !== `agent:${q.agent}`) return call.twiml || emptyTwiml(); // moved on already
+          this.#o.log.info(
+            { conversationId: q.conversation, agentId: q.agent, result: p.DialCallStatus },
+            'voice: agent did not answer; trying the next',
+          );
+          const outcome = await this.#router.missedLiveContact(q.agent, q.conversation, p.DialCallStatus);
+          return this.#render(call, outcome);
+        }
+      }
+    });
+  }
+
+  /** The agent picked up: the offer becomes ownership. */
+  async #answered(req: Request): Promise<string> {
+    parse(StatusParams, webhookParams(req), 'answered');
+    const q = parse(AgentQuery, req.query, 'query');
+    return this.#serial(q.conversation, async () => {
+      if (!(await this.#accept(q.agent, q.conversation))) {
+        this.#o.log.warn(
+          { conversationId: q.conversation, agentId: q.agent },
+          'voice: an agent answered a call no longer offered to them',
+        );
+      }
+      return emptyTwiml();
+    });
+  }
+
+  /** The number's call status callback: a caller who hung up while waiting abandoned; a finished call stays open. */
+  async #status(req: Request): Promise<string> {
+    const p = parse(StatusParams, webhookParams(req), 'call status');
+    if (!FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml();
+    const known = this.#calls.get(p.CallSid)?.conversationId;
+    const conversationId =
+      known ?? (await this.#router.store.findMessageByExternalId('voice', p.CallSid))?.conversationId;
+    if (!conversationId) return emptyTwiml();
+    await this.#serial(conversationId, () => this.#ended(p.CallSid, conversationId));
+    return emptyTwiml();
+  }
+
+  // ---------------------------------------------------------------- call backs
+
+  /** The agent answered the call back: tell them, then dial the customer. */
+  async #callbackAgent(req: Request): Promise<string> {
+    const p = parse(CallParams, webhookParams(req), 'call back');
+    const q = parse(AgentQuery, req.query, 'query');
+    return this.#serial(q.conversation, async () => {
+      const cb = this.#callbacks.get(q.conversation);
+      const conv = await this.#router.store.getConversation(q.conversation);
+      if (!cb || !conv || cb.agentCallSid !== p.CallSid) return sayAndHangUp(SAY.callbackTaken);
+      if (!(await this.#accept(q.agent, q.conversation))) return sayAndHangUp(SAY.callbackTaken);
+      return callbackDialTwiml({
+        customer: cb.customer,
+        callerId: this.#callerId(cb),
+        action: this.#url('/voice/callback/customer', { ...q, attempt: '1' }),
+        timeoutSeconds: CUSTOMER_RING_SECONDS,
+        say: SAY.callbackConnecting,
+      });
+    });
+  }
+
+  /** How the dial to the customer ended: connected, retried, or given up with a text to the customer. */
+  async #callbackCustomer(req: Request): Promise<string> {
+    const p = parse(DialParams, webhookParams(req), 'call back dial');
+    const q = parse(AttemptQuery, req.query, 'query');
+    return this.#serial(q.conversation, async () => {
+      const cb = this.#callbacks.get(q.conversation);
+      if (p.DialCallStatus === 'completed' || p.DialCallStatus === 'answered') {
+        const connectedAt = this.#router.clock.now() - (p.DialCallDuration ?? 0) * 1000;
+        await this.#router.settleCallback(q.conversation, 'connected', connectedAt);
+        this.#callbacks.delete(q.conversation);
+        return hangUpTwiml();
+      }
+      const agentStillThere = !FINAL_CALL_STATUSES.includes(p.CallStatus);
+      if (cb && agentStillThere && q.attempt <= this.#o.callbackRetries) {
+        const seconds = this.#o.callbackRetrySeconds;
+        return callbackDialTwiml({
+          customer: cb.customer,
+          callerId: this.#callerId(cb),
+          action: this.#url('/voice/callback/customer', {
+            conversation: q.conversation,
+            agent: q.agent,
+            attempt: String(q.attempt + 1),
+          }),
+          timeoutSeconds: CUSTOMER_RING_SECONDS,
+          say: SAY.callbackRetry(seconds),
+          pauseSeconds: seconds,
+        });
+      }
+      await this.#callbackFailed(q.conversation);
+      return agentStillThere ? sayAndHangUp(SAY.callbackFailed) : emptyTwiml();
+    });
+  }
+
+  /** The agent's leg of a call back ended; unanswered, the next agent is tried and the customer keeps their place. */
+  async #callbackAgentStatus(req: Request): Promise<string> {
+    const p = parse(StatusParams, webhookParams(req), 'call back status');
+    const q = parse(AgentQuery, req.query, 'query');
+    if (!FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml();
+    await this.#serial(q.conversation, async () => {
+      const cb = this.#callbacks.get(q.conversation);
+      if (!cb || cb.agentCallSid !== p.CallSid) return;
+      cb.agentCallSid = null;
+      cb.agentId = null;
+      if (p.CallStatus === 'completed') {
+        if (!(await this.#router.openCallback(q.conversation))) this.#callbacks.delete(q.conversation);
+        return;
+      }
+      this.#o.log.info(
+        { conversationId: q.conversation, agentId: q.agent, result: p.CallStatus },
+        'voice: agent did not answer a call back; trying the next',
+      );
+      await this.#router.missedLiveContact(q.agent, q.conversation, p.CallStatus);
+    });
+    return emptyTwiml();
+  }
+
+  // ---------------------------------------------------------------- routing moved a call
+
+  #onEvent(event: DomainEvent): void {
+    switch (event.type) {
+      case 'conversation.offered':
+      case 'conversation.assigned':
+      case 'conversation.covered':
+      case 'conversation.queued':
+      case 'conversation.updated': {
+        const id = event.conversation.id;
+        if (!this.#callOf.has(id) && !this.#callbacks.has(id)) return;
+        this.#serial(id, () => this.#sync(id)).catch((err) =>
+          this.#o.log.warn({ err, conversationId: id }, 'voice: could not move the call'),
+        );
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Bring the live call (or the pending call back) in line with where routing put the conversation. */
+  async #sync(conversationId: string): Promise<void> {
+    const conv = await this.#router.store.getConversation(conversationId);
+    if (!conv || conv.status === 'resolved' || conv.status === 'abandoned') return;
+    const callSid = this.#callOf.get(conversationId);
+    const call = callSid ? this.#calls.get(callSid) : undefined;
+    if (call && (call.target === null || call.target === 'queue' || call.target.startsWith('agent:'))) {
+      const before = { target: call.target, twiml: call.twiml };
+      const outcome = await this.#router.outcome(conversationId);
+      if (targetOf(outcome) === call.target) return;
+      const twiml = await this.#render(call, outcome);
+      if (call.target === before.target) return;
+      try {
+        await this.#client.calls(call.callSid).update({ twiml });
+      } catch (err) {
+        // The call may have ended; if not, its wait loop picks the agent up.
+        call.target = before.target;
+        call.twiml = before.twiml;
+        this.#o.log.warn({ err, conversationId }, 'voice: call update failed');
+      }
+      return;
+    }
+    const cb = this.#callbacks.get(conversationId);
+    if (cb) await this.#callBack(cb, conv);
+  }
+
+  /** Their turn came: ring the agent first; the customer is dialed from the agent's leg. */
+  async #callBack(cb: Callback, conv: Conversation): Promise<void> {
+    const agentId = agentOf(await this.#router.outcome(conv.id));
+    if (agentId === null || (cb.agentCallSid && cb.agentId === agentId)) return;
+    if (cb.agentCallSid) {
+      // Routing moved on from the agent being rung (their offer expired): stop ringing them.
+      const stale = cb.agentCallSid;
+      cb.agentCallSid = null;
+      await this.#cancel(stale);
+    }
+    const agent = await this.#router.store.getAgent(agentId);
+    const address = agent ? dialAddress(agent) : null;
+    if (!address) {
+      await this.#router.missedLiveContact(agentId, conv.id, NO_ADDRESS);
+      return;
+    }
+    const query = { conversation: conv.id, agent: agentId };
+    try {
+      const created = await this.#client.calls.create({
+        to: callTo(address),
+        from: this.#callerId(cb),
+        url: this.#url('/voice/callback/agent', query),
+        method: 'POST',
+        statusCallback: this.#url('/voice/callback/agent-status', query),
+        statusCallbackMethod: 'POST',
+        statusCallbackEvent: ['completed'],
+        timeout: this.#ringSeconds(),
+      });
+      cb.agentId = agentId;
+      cb.agentCallSid = created.sid;
+    } catch (err) {
+      this.#o.log.warn({ err, conversationId: conv.id, agentId }, 'voice: could not place the call back');
+      if (conv.offer?.agentId === agentId) await this.#router.declineOffer(agentId, conv.id);
+    }
+  }
+
+  async #callbackFailed(conversationId: string): Promise<void> {
+    this.#callbacks.delete(conversationId);
+    const settled = await this.#router.settleCallback(conversationId, 'failed');
+    if (settled) await this.#router.notify(conversationId, CALLBACK_FAILED_TEXT);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** TwiML for where the conversation stands: straight to a person, or one sentence and quiet hold. */
+  async #render(call: LiveCall, first: ContactOutcome): Promise<string> {
+    let outcome = first;
+    for (let tries = 0; tries < 50; tries++) {
+      if (outcome.type === 'duplicate') {
+        outcome = await this.#router.outcome(call.conversationId);
+        continue;
+      }
+      const agentId = agentOf(outcome);
+      if (agentId === null) break;
+      const agent = await this.#router.store.getAgent(agentId);
+      const address = agent ? dialAddress(agent) : null;
+      if (!address) {
+        this.#o.log.warn({ agentId }, `voice: agent has ${NO_ADDRESS}`);
+        outcome = await this.#router.missedLiveContact(agentId, call.conversationId, NO_ADDRESS);
+        continue;
+      }
+      const query = { conversation: call.conversationId, agent: agentId };
+      return this.#give(
+        call,
+        `agent:${agentId}`,
+        dialTwiml(address, {
+          action: this.#url('/voice/dial', query),
+          answered: this.#url('/voice/answered', query),
+          timeoutSeconds: this.#ringSeconds(),
+        }),
+      );
+    }
+    const quote = (await this.#router.quote(call.conversationId)) ?? { position: 1, etaSeconds: null };
+    call.told = { key: `${quote.position}:${quote.etaSeconds}`, at: this.#router.clock.now() };
+    const query = { conversation: call.conversationId };
+    return this.#give(
+      call,
+      'queue',
+      enqueueTwiml(waitSentence(this.#router.policy, quote), {
+        action: this.#url('/voice/queue', query),
+        waitUrl: this.#url('/voice/wait', query),
+      }),
+    );
+  }
+
+  /** The agent has the conversation now (an offer they answered becomes theirs); false when it went elsewhere. */
+  async #accept(agentId: string, conversationId: string): Promise<boolean> {
+    const conv = await this.#router.store.getConversation(conversationId);
+    if (!conv) return false;
+    if (conv.offer?.agentId === agentId) {
+      try {
+        await this.#router.acceptOffer(agentId, conversationId);
+        return true;
+      } catch (err) {
+        if (err instanceof SwitchboardError && err.status < 500) return false; // expired meanwhile
+        throw err;
+      }
+    }
+    return conv.status === 'assigned' && (conv.ownerId === agentId || conv.cover?.agentId === agentId);
+  }
+
+  async #cancel(callSid: string): Promise<void> {
+    try {
+      await this.#client.calls(callSid).update({ status: 'canceled' });
+    } catch (err) {
+      this.#o.log.warn({ err }, 'voice: could not cancel a ringing call back');
+    }
+  }
+
+  #give(call: LiveCall, target: Target, twiml: string): string {
+    call.target = target;
+    call.twiml = twiml;
+    return twiml;
+  }
+
+  /** Ask for a call back for a waiting caller; false when they are no longer waiting. */
+  async #askCallback(call: LiveCall): Promise<boolean> {
+    let customer: string;
+    try {
+      customer = normalizePhone(call.caller);
+      await this.#router.requestCallback(call.conversationId);
+    } catch (err) {
+      if (err instanceof SwitchboardError && err.status < 500) return false;
+      throw err;
+    }
+    this.#callbacks.set(call.conversationId, {
+      conversationId: call.conversationId,
+      customer,
+      ourNumber: call.ourNumber,
+      agentId: null,
+      agentCallSid: null,
+    });
+    call.target = 'callback';
+    return true;
+  }
+
+  /** The call is over: routing hears it once. */
+  async #ended(callSid: string, conversationId: string): Promise<void> {
+    const call = this.#calls.get(callSid);
+    if (call?.target === 'ended') return;
+    if (call) call.target = 'ended';
+    this.#forget(callSid);
+    await this.#router.liveContactEnded(conversationId);
+  }
+
+  #remember(callSid: string, conversationId: string, caller: string, ourNumber: string | null): LiveCall {
+    let call = this.#calls.get(callSid);
+    if (!call) {
+      call = {
+        callSid,
+        conversationId,
+        caller,
+        ourNumber,
+        target: null,
+        twiml: '',
+        told: null,
+        offeredCallback: false,
+      };
+      this.#calls.set(callSid, call);
+      this.#callOf.set(conversationId, callSid);
+      if (this.#calls.size > MAX_CALLS) this.#forget(this.#calls.keys().next().value!);
+    }
+    return call;
+  }
+
+  #forget(callSid: string): void {
+    const call = this.#calls.get(callSid);
+    this.#calls.delete(callSid);
+    if (call && this.#callOf.get(call.conversationId) === callSid) this.#callOf.delete(call.conversationId);
+  }
+
+  #callerId(cb: Callback): string {
+    const from = cb.ourNumber ?? this.#o.fromNumber;
+    if (!from)
+      throw new ValidationError('no number to call from: set TWILIO_FROM_NUMBER', 'TWILIO_FROM_NUMBER');
+    return from;
+  }
+
+  #ringSeconds(): number {
+    return this.#router.policy.offerTimeoutSeconds.voice ?? 20;
+  }
+
+  #url(path: string, query: Record<string, string>): string {
+    return `${this.#o.base}${path}?${new URLSearchParams(query).toString()}`;
+  }
+
+  /** One conversation's call work at a time, in order: webhooks and pushes never interleave. */
+  #serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#chains.get(key) ?? Promise.resolve();
+    const run = previous.then(fn);
+    const done = run.then(
+      () => {},
+      () => {},
+    );
+    this.#chains.set(key, done);
+    void done.then(() => {
+      if (this.#chains.get(key) === done) this.#chains.delete(key);
+    });
+    return run;
+  }
+
+  /**
+   * Run a webhook: TwiML on success; 400 naming the field for a malformed request; anything else is
+   * logged and answered with `fallback` so the caller still hears something sensible.
+   */
+  #handle(
+    what: string,
+    fn: (req: Request) => Promise<string>,
+    fallback = () => sayAndHangUp(SAY.unavailable),
+  ) {
+    return async (req: Request, res: Response): Promise<void> => {
+      try {
+        res.type('text/xml').send(await fn(req));
+      } catch (err) {
+        if (err instanceof ValidationError) {
+          this.#o.log.warn({ path: req.path, field: err.field }, `voice: ${what}: ${err.message}`);
+          res.status(400).type('text/plain').send(err.message);
+          return;
+        }
+        this.#o.log.error({ err, path: req.path }, `voice: ${what} failed`);
+        res.type('text/xml').send(fallback());
+      }
+    };
+  }
+}
+
+/** The agent an outcome connects the caller to, or null when it waits. */
+function agentOf(outcome: ContactOutcome): string | null {
+  switch (outcome.type) {
+    case 'assigned':
+    case 'offered':
+    case 'owner':
+    case 'covered':
+      return outcome.agentId;
+    default:
+      return null;
+  }
+}
+
+function targetOf(outcome: ContactOutcome): Target {
+  const agentId = agentOf(outcome);
+  return agentId === null ? 'queue' : `agent:${agentId}`;
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw fromZod(result.error, what);
+  return result.data;
+}

@@ -1,0 +1,94 @@
+// Zod schemas for the voice webhooks, in Twilio's parameter names. They run after
+// the signature is verified on the raw form, and strip whatever Twilio adds later.
+import { z } from 'zod';
+import { Id } from '../../shared/model.js';
+
+const sid = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be ${prefix} followed by 32 hex digits`);
+
+export const CallSid = sid('CA');
+export const CALL_STATUSES = [
+  'queued',
+  'initiated',
+  'ringing',
+  'in-progress',
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+] as const;
+export const CallStatus = z.enum(CALL_STATUSES);
+export type CallStatus = z.infer<typeof CallStatus>;
+/** Statuses after which the call is over. */
+export const FINAL_CALL_STATUSES: readonly CallStatus[] = [
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+];
+
+const Address = z.string().trim().min(1).max(64);
+
+/** The parameters every voice request carries (Twilio's "standard request parameters"). */
+export const CallParams = z.object({
+  CallSid,
+  AccountSid: sid('AC'),
+  From: Address,
+  To: Address.optional(),
+  CallStatus,
+  Direction: z.string().max(32).optional(),
+  CallerName: z.string().max(200).optional(),
+});
+export type CallParams = z.infer<typeof CallParams>;
+
+/** `<Dial action>`: how the dialed leg ended. */
+export const DialParams = CallParams.extend({
+  DialCallStatus: z.enum(['completed', 'answered', 'busy', 'no-answer', 'failed', 'canceled']),
+  DialCallSid: sid('CA').optional(),
+  DialCallDuration: z.coerce.number().int().nonnegative().max(86_400).optional(),
+});
+export type DialParams = z.infer<typeof DialParams>;
+
+/** `<Enqueue action>`: why the call left the queue. */
+export const QueueResultParams = CallParams.extend({
+  QueueResult: z.enum([
+    'bridged',
+    'bridging-in-process',
+    'queue-full',
+    'system-error',
+    'error',
+    'hangup',
+    'redirected',
+    'leave',
+  ]),
+  QueueSid: sid('QU').optional(),
+  QueueTime: z.coerce.number().int().nonnegative().optional(),
+});
+export type QueueResultParams = z.infer<typeof QueueResultParams>;
+
+/** `<Enqueue waitUrl>`: asked again each time the wait TwiML has played. */
+export const WaitParams = CallParams.extend({
+  QueueSid: sid('QU').optional(),
+  QueuePosition: z.coerce.number().int().nonnegative().optional(),
+  QueueTime: z.coerce.number().int().nonnegative().optional(),
+  AvgQueueTime: z.coerce.number().int().nonnegative().optional(),
+  CurrentQueueSize: z.coerce.number().int().nonnegative().optional(),
+});
+
+/** `<Gather action>`: the keys pressed. */
+export const GatherParams = CallParams.extend({
+  Digits: z.string().max(32).default(''),
+});
+
+/** Call status callbacks (the number's, and those of calls we place). */
+export const StatusParams = CallParams.extend({
+  CallDuration: z.coerce.number().int().nonnegative().optional(),
+  ParentCallSid: sid('CA').optional(),
+});
+
+/** Query parameters Switchboard puts on the callback URLs it hands to Twilio. */
+export const ConversationQuery = z.object({ conversation: Id });
+export const AgentQuery = z.object({ conversation: Id, agent: Id });
+export const AttemptQuery = AgentQuery.extend({ attempt: z.coerce.number().int().min(1).max(20) });

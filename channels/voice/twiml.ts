@@ -1,0 +1,186 @@
+// TwiML for calls: pure functions from a decision to the XML Twilio runs. No menus,
+// no "press 1 for sales", no adverts: a caller is connected to a person, or hears
+// one short sentence and quiet hold. Every spoken sentence is held under the cap.
+import twilio from 'twilio';
+import { normalizePhone } from '../../routing/addresses.js';
+import type { Agent } from '../../shared/model.js';
+import { capped } from '../twilio/notice.js';
+
+const { VoiceResponse } = twilio.twiml;
+
+/** The Twilio queue calls wait in. Switchboard keeps the real order; Twilio only holds the line. */
+export const QUEUE_NAME = 'switchboard';
+
+/** What Switchboard says on its own, besides the policy's wait sentence. Each is one short sentence. */
+export const SAY = {
+  callbackOffer: 'Press 1 for a call back; you keep your place.',
+  callbackConfirm: 'We will call you back at this number when it is your turn; you keep your place.',
+  hiddenNumber: 'Sorry, we need your number to keep your place; please call again with caller ID shown.',
+  callbackTaken: 'This call back has gone to a colleague; thank you.',
+  callbackConnecting: 'Calling the customer back now.',
+  callbackRetry: (seconds: number) => `The customer did not answer; trying again in ${seconds} seconds.`,
+  callbackFailed:
+    'The customer could not be reached; we sent them a text, and the conversation stays with you.',
+  unavailable: 'Sorry, we cannot take your call right now; please call again in a few minutes.',
+} as const;
+
+/** The text a customer gets when every call-back attempt failed. */
+export const CALLBACK_FAILED_TEXT =
+  'We tried to call you back but could not reach you. Reply to this text or call us again; your conversation stays open.';
+
+export type DialAddress = { kind: 'client'; identity: string } | { kind: 'number'; number: string };
+
+/** How to ring an agent: their Twilio Client identity (browser or app) first, else their phone. */
+export function dialAddress(agent: Pick<Agent, 'clientIdentity' | 'phone'>): DialAddress | null {
+  const identity = agent.clientIdentity?.trim();
+  if (identity) return { kind: 'client', identity };
+  const phone = agent.phone?.trim();
+  if (!phone) return null;
+  try {
+    return { kind: 'number', number: normalizePhone(phone) };
+  } catch {
+    return null;
+  }
+}
+
+/** The `To` of a call placed through the REST API to this address. */
+export function callTo(address: DialAddress): string {
+  return address.kind === 'client' ? `client:${address.identity}` : address.number;
+}
+
+export interface DialOptions {
+  /** `<Dial action>`: how the agent's leg ended. */
+  action: string;
+  /** Asked when the agent picks up (status callback `answered`). */
+  answered: string;
+  timeoutSeconds: number;
+}
+
+/** Straight to a person: `<Dial>` the agent, the caller hearing it ring until they answer. */
+export function dialTwiml(address: DialAddress, options: DialOptions): string {
+  const response = new VoiceResponse();
+  const dial = response.dial({
+    action: options.action,
+    method: 'POST',
+    timeout: options.timeoutSeconds,
+    answerOnBridge: true,
+  });
+  const attrs = {
+    statusCallback: options.answered,
+    statusCallbackEvent: ['answered' as const],
+    statusCallbackMethod: 'POST',
+  };
+  if (address.kind === 'client') dial.client(attrs, address.identity);
+  else dial.number(attrs, address.number);
+  return response.toString();
+}
+
+export interface EnqueueOptions {
+  /** `<Enqueue action>`: asked when the call leaves the queue. */
+  action: string;
+  waitUrl: string;
+}
+
+/** Nobody free: exactly one short sentence (position and the pessimistic wait), then quiet hold. */
+export function enqueueTwiml(sentence: string, options: EnqueueOptions): string {
+  const response = new VoiceResponse();
+  response.say(capped(sentence));
+  response.enqueue(
+    { action: options.action, method: 'POST', waitUrl: options.waitUrl, waitUrlMethod: 'POST' },
+    QUEUE_NAME,
+  );
+  return response.toString();
+}
+
+export interface WaitOptions {
+  /** Position and wait, when they changed and a minute has passed since the caller last heard them. */
+  sentence: string | null;
+  /** Offer a call back (said with the sentence, and on the first wait). */
+  offerCallback: boolean;
+  /** `<Gather action>`: a key pressed while holding. */
+  gatherAction: string;
+  /** A music URL to play, or null for silence. */
+  holdMusicUrl: string | null;
+  /** How long one round of silence lasts before Twilio asks again. */
+  pauseSeconds: number;
+}
+
+/**
+ * The queue's wait TwiML, asked again each time it has played: the update only when there is one,
+ * then quiet hold inside a `<Gather>` so that "1" asks for a call back at any moment.
+ */
+export function waitTwiml(options: WaitOptions): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({
+    input: ['dtmf'],
+    numDigits: 1,
+    action: options.gatherAction,
+    method: 'POST',
+    timeout: 1,
+    actionOnEmptyResult: false,
+  });
+  if (options.sentence) gather.say(capped(options.sentence));
+  if (options.offerCallback) gather.say(SAY.callbackOffer);
+  if (options.holdMusicUrl) gather.play(options.holdMusicUrl);
+  else gather.pause({ length: options.pauseSeconds });
+  return response.toString();
+}
+
+/** Leave the Twilio queue (its `<Enqueue action>` then says what comes next). */
+export function leaveTwiml(): string {
+  const response = new VoiceResponse();
+  response.leave();
+  return response.toString();
+}
+
+/** Back to the wait loop. */
+export function redirectTwiml(url: string): string {
+  const response = new VoiceResponse();
+  response.redirect({ method: 'POST' }, url);
+  return response.toString();
+}
+
+export function sayAndHangUp(sentence: string): string {
+  const response = new VoiceResponse();
+  response.say(capped(sentence));
+  response.hangup();
+  return response.toString();
+}
+
+export function hangUpTwiml(): string {
+  const response = new VoiceResponse();
+  response.hangup();
+  return response.toString();
+}
+
+export function emptyTwiml(): string {
+  return new VoiceResponse().toString();
+}
+
+export interface CallbackDialOptions {
+  /** The customer's number. */
+  customer: string;
+  /** The number the customer sees calling. */
+  callerId: string;
+  /** `<Dial action>` for this attempt. */
+  action: string;
+  timeoutSeconds: number;
+  /** Before dialing: spoken to the agent (and a pause before a retry). */
+  say: string;
+  pauseSeconds?: number;
+}
+
+/** On the agent's leg of a call back: tell them, then dial the customer. */
+export function callbackDialTwiml(options: CallbackDialOptions): string {
+  const response = new VoiceResponse();
+  response.say(capped(options.say));
+  if (options.pauseSeconds) response.pause({ length: options.pauseSeconds });
+  const dial = response.dial({
+    action: options.action,
+    method: 'POST',
+    callerId: options.callerId,
+    timeout: options.timeoutSeconds,
+  });
+  dial.number(options.customer);
+  return response.toString();
+}

@@ -1,0 +1,306 @@
+// Text messages through Twilio: signed webhooks in Twilio's parameter sets, TwiML
+// read as XML, replies through the real REST client against the local stand-in.
+import { expect } from 'chai';
+import twilio from 'twilio';
+import { only, verbs } from '../support/twiml.js';
+import {
+  AUTH_TOKEN,
+  dialResult,
+  incomingCall,
+  incomingSms,
+  localPath,
+  messageStatus,
+  newCall,
+  newSms,
+  OUR_NUMBER,
+  PUBLIC_URL,
+  SECOND,
+  type TwilioHarness,
+  useTwilioHarness,
+} from './twilio-harness.js';
+
+const TEXTER = '+14155550142';
+
+/** The messages the stand-in accepted, with their SIDs. */
+function sent(h: TwilioHarness): Array<{ sid: string; params: Record<string, string | string[]> }> {
+  return h.standIn.requests
+    .filter((r) => r.resource === 'messages' && r.status === 201)
+    .map((r) => ({ sid: r.sid!, params: r.params }));
+}
+
+describe('SMS channel (Twilio)', () => {
+  const h = useTwilioHarness();
+
+  describe('incoming', () => {
+    it('after a chat with the same (identified) phone number, reaches the chat owner in the same conversation', async () => {
+      const ana = await h().agent('Ana');
+      await h().agent('Bea');
+      const chat = await h().sb.router.contact({
+        channel: 'chat',
+        from: 'visitor-7',
+        text: 'hello',
+        externalId: 'c1',
+      });
+      expect(chat.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      await h().sb.router.identify(
+        chat.customer.id,
+        { name: 'Kim', phone: '(415) 555-0142' },
+        'chat:prechat',
+      );
+
+      const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'on my phone now')));
+      expect(verbs(root)).to.deep.equal([]);
+
+      const conv = await h().store.getConversation(chat.conversation.id);
+      expect([conv?.ownerId, conv?.channels, conv?.lastChannel]).to.deep.equal([
+        ana.id,
+        ['chat', 'sms'],
+        'sms',
+      ]);
+      const inbound = (await h().store.listMessages(chat.conversation.id)).filter(
+        (m) => m.direction === 'in',
+      );
+      expect(inbound.map((m) => [m.channel, m.text])).to.deep.equal([
+        ['chat', 'hello'],
+        ['sms', 'on my phone now'],
+      ]);
+      expect(await h().store.listConversations({})).to.have.length(1);
+    });
+
+    it('a new conversation is routed as usual and answered with empty TwiML', async () => {
+      const ana = await h().agent('Ana');
+      const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
+      expect(root.children).to.deep.equal([]);
+      const [conv] = await h().store.listConversations({});
+      expect([conv?.status, conv?.ownerId]).to.deep.equal(['assigned', ana.id]);
+    });
+
+    it('one acknowledgement with the place and the pessimistic wait when it has to wait, once per wait', async () => {
+      await h().agent('Ana', { capacity: { sms: 1 } });
+      await h().twiml('/twilio/sms', incomingSms(newSms('+14155550101', 'first')));
+      h().clock.advance(SECOND);
+
+      const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'anyone there?')));
+      expect(verbs(root)).to.deep.equal(['Message']);
+      expect(only(root, 'Message').text).to.match(
+        /^You are number 1 in line; a person will be with you within \d+ (minutes|hours)\.$/,
+      );
+      const again = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hello?')));
+      expect(verbs(again)).to.deep.equal([]);
+    });
+
+    it('with nobody who can answer, the acknowledgement says so without inventing a wait', async () => {
+      const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
+      expect(only(root, 'Message').text).to.equal(h().sb.router.policy.texts.noEstimate);
+    });
+
+    it('a replayed MessageSid is stored and routed once', async () => {
+      const ana = await h().agent('Ana');
+      const sms = newSms(TEXTER, 'once');
+      await h().twiml('/twilio/sms', incomingSms(sms));
+      const replay = await h().twiml('/twilio/sms', incomingSms(sms));
+      expect(replay.children).to.deep.equal([]);
+      const [conv] = await h().store.listConversations({});
+      expect((await h().store.listMessages(conv!.id)).map((m) => m.text)).to.deep.equal(['once']);
+      expect(h().eventsOf('message.received')).to.have.length(1);
+      expect(h().eventsOf('conversation.assigned')).to.have.length(1);
+      expect((await h().store.getAgent(ana.id))?.load.sms).to.equal(1);
+    });
+
+    it('media are listed to the agent as URLs (and kept as attachments)', async () => {
+      await h().agent('Ana');
+      const media: Array<[string, string]> = [
+        ['https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1', 'image/jpeg'],
+        ['https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2', 'application/pdf'],
+      ];
+      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'see attached'), media));
+      const [conv] = await h().store.listConversations({});
+      const [message] = await h().store.listMessages(conv!.id);
+      expect(message?.text).to.equal(
+        `see attached\n[image/jpeg] ${media[0]![0]}\n[application/pdf] ${media[1]![0]}`,
+      );
+      expect(message?.attachments.map((a) => [a.type, a.url])).to.deep.equal(media.map(([u, t]) => [t, u]));
+    });
+
+    it('our own number writing to us is dropped as an echo', async () => {
+      const root = await h().twiml('/twilio/sms', incomingSms(newSms(OUR_NUMBER, 'echo')));
+      expect(root.children).to.deep.equal([]);
+      expect(await h().store.listConversations({})).to.deep.equal([]);
+    });
+
+    it('a forged signature gets 403; a signed message without From gets 400; nothing is stored', async () => {
+      const params = incomingSms(newSms(TEXTER, 'hi'));
+      const forged = twilio.getExpectedTwilioSignature(
+        'another-auth-token-0123456789',
+        `${PUBLIC_URL}/twilio/sms`,
+        params,
+      );
+      expect((await h().webhook('/twilio/sms', params, { signature: forged })).status).to.equal(403);
+      const { From: _from, ...noFrom } = params;
+      const bad = await h().webhook('/twilio/sms', noFrom);
+      expect([bad.status, bad.text]).to.deep.equal([
+        400,
+        'message: From: Invalid input: expected string, received undefined',
+      ]);
+      const notPhone = await h().webhook('/twilio/sms', { ...params, From: 'ALPHA' });
+      expect(notPhone.status).to.equal(400);
+      expect(await h().store.listConversations({})).to.deep.equal([]);
+      expect(twilio.validateRequest(AUTH_TOKEN, forged, `${PUBLIC_URL}/twilio/sms`, params)).to.equal(false);
+    });
+  });
+
+  describe('outgoing', () => {
+    async function owned(): Promise<{ agentId: string; conversationId: string }> {
+      const ana = await h().agent('Ana');
+      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'help')));
+      const [conv] = await h().store.listConversations({});
+      return { agentId: ana.id, conversationId: conv!.id };
+    }
+
+    it('an agent reply goes out with messages.create and a status callback; delivery updates the message', async () => {
+      const { agentId, conversationId } = await owned();
+      const reply = await h().sb.router.reply(agentId, conversationId, 'On it!', 'r1');
+      await h().idle();
+      const [out] = sent(h());
+      expect([out?.params.To, out?.params.From, out?.params.Body]).to.deep.equal([
+        TEXTER,
+        OUR_NUMBER,
+        'On it!',
+      ]);
+      const callback = String(out?.params.StatusCallback);
+      expect(localPath(callback)).to.equal(`/twilio/sms/status?message=${reply.id}&attempt=1`);
+      expect((await h().store.getMessage(reply.id))?.delivery.state).to.equal('sent');
+
+      await h().twiml(localPath(callback), messageStatus(out!.sid, TEXTER, 'sent'));
+      await h().twiml(localPath(callback), messageStatus(out!.sid, TEXTER, 'delivered'));
+      const message = await h().store.getMessage(reply.id);
+      expect([message?.delivery.state, message?.delivery.attempts]).to.deep.equal(['delivered', 1]);
+      expect(
+        h()
+          .eventsOf('message.delivery')
+          .map((e) => e.message.delivery.state),
+      ).to.deep.equal(['sent', 'delivered']);
+    });
+
+    it('a failed send is retried with backoff, and each failure is shown to the agent', async () => {
+      const { agentId, conversationId } = await owned();
+      h().standIn.failNext('messages', { status: 503, code: 20503, message: 'Service Unavailable' }, 2);
+      const reply = await h().sb.router.reply(agentId, conversationId, 'retry me');
+      await h().idle();
+      expect(h().delays).to.deep.equal([2000, 4000]);
+      expect(
+        h()
+          .eventsOf('message.delivery')
+          .map((e) => [e.message.delivery.state, e.message.delivery.reason]),
+      ).to.deep.equal([
+        ['failed', 'Twilio 20503: Service Unavailable (HTTP 503); retrying (attempt 1 of 4)'],
+        ['failed', 'Twilio 20503: Service Unavailable (HTTP 503); retrying (attempt 2 of 4)'],
+        ['sent', undefined],
+      ]);
+      expect(sent(h()).map((m) => m.params.Body)).to.deep.equal(['retry me']);
+      expect(localPath(String(sent(h())[0]!.params.StatusCallback))).to.equal(
+        `/twilio/sms/status?message=${reply.id}&attempt=3`,
+      );
+    });
+
+    it('a refusal that cannot succeed is not retried; the reason is shown', async () => {
+      const { agentId, conversationId } = await owned();
+      h().standIn.failNext('messages', {
+        status: 400,
+        code: 21211,
+        message: "The 'To' number is not a valid phone number.",
+      });
+      const reply = await h().sb.router.reply(agentId, conversationId, 'hello');
+      await h().idle();
+      expect(h().delays).to.deep.equal([]);
+      const message = await h().store.getMessage(reply.id);
+      expect([message?.delivery.state, message?.delivery.reason]).to.deep.equal([
+        'failed',
+        "Twilio 21211: The 'To' number is not a valid phone number. (HTTP 400); gave up after 1 attempt",
+      ]);
+    });
+
+    it('an undelivered report is retried with a new send; reports of an older attempt are ignored', async () => {
+      const { agentId, conversationId } = await owned();
+      const reply = await h().sb.router.reply(agentId, conversationId, 'are you there?');
+      await h().idle();
+      const [first] = sent(h());
+      const firstCallback = localPath(String(first?.params.StatusCallback));
+      await h().twiml(firstCallback, messageStatus(first!.sid, TEXTER, 'undelivered', '30003'));
+      await h().idle();
+      expect(h().delays).to.deep.equal([2000]);
+      const second = sent(h())[1];
+      expect(localPath(String(second?.params.StatusCallback))).to.equal(
+        `/twilio/sms/status?message=${reply.id}&attempt=2`,
+      );
+      expect(
+        h()
+          .eventsOf('message.delivery')
+          .map((e) => e.message.delivery.reason)
+          .filter(Boolean),
+      ).to.deep.equal(['Twilio 30003: undelivered; retrying (attempt 1 of 4)']);
+
+      await h().twiml(firstCallback, messageStatus(first!.sid, TEXTER, 'failed', '30003'));
+      expect((await h().store.getMessage(reply.id))?.delivery.state).to.equal('sent');
+      await h().twiml(
+        localPath(String(second?.params.StatusCallback)),
+        messageStatus(second!.sid, TEXTER, 'delivered'),
+      );
+      expect((await h().store.getMessage(reply.id))?.delivery.state).to.equal('delivered');
+    });
+
+    it('a reply on a conversation last used by phone goes out as a text to the caller', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      const call = newCall(TEXTER);
+      const dial = only(await h().twiml('/twilio/voice', incomingCall(call)), 'Dial');
+      await h().twiml(localPath(dial.attrs.action), dialResult(call, 'completed'));
+      const [conv] = await h().store.listConversations({});
+      expect([conv?.ownerId, conv?.lastChannel]).to.deep.equal([ana.id, 'voice']);
+      await h().sb.router.reply(ana.id, conv!.id, 'Following up on our call.');
+      await h().idle();
+      expect(sent(h()).map((m) => [m.params.To, m.params.Body])).to.deep.equal([
+        [TEXTER, 'Following up on our call.'],
+      ]);
+    });
+
+    it('a reply longer than one SMS goes out in parts; the last part carries the status callback', async () => {
+      const { agentId, conversationId } = await owned();
+      const text = `${'word '.repeat(400)}end`;
+      await h().sb.router.reply(agentId, conversationId, text);
+      await h().idle();
+      const parts = sent(h());
+      expect(parts).to.have.length(2);
+      expect(parts.map((p) => String(p.params.Body).length <= 1600)).to.deep.equal([true, true]);
+      expect(parts.map((p) => p.params.Body).join(' ')).to.equal(text.replace(/\s+/g, ' '));
+      expect(parts.map((p) => p.params.StatusCallback === undefined)).to.deep.equal([true, false]);
+    });
+
+    it('a status report with an unknown status is refused with 400 and changes nothing', async () => {
+      const { agentId, conversationId } = await owned();
+      const reply = await h().sb.router.reply(agentId, conversationId, 'ok');
+      await h().idle();
+      const [out] = sent(h());
+      const res = await h().webhook(
+        localPath(String(out?.params.StatusCallback)),
+        messageStatus(out!.sid, TEXTER, 'exploded'),
+      );
+      expect(res.status).to.equal(400);
+      expect(res.text).to.match(/^message status: MessageStatus: /);
+      expect((await h().store.getMessage(reply.id))?.delivery.state).to.equal('sent');
+    });
+  });
+});
+
+describe('SMS channel: Twilio off', () => {
+  const h = useTwilioHarness({ env: { TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' } });
+
+  it('says so at start, and mounts no /twilio routes', async () => {
+    expect(h().config.twilio).to.equal(null);
+    expect(h().config.off).to.include(
+      'Twilio voice and SMS: off (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to turn it on)',
+    );
+    expect(h().sb.twilio).to.equal(null);
+    const res = await h().webhook('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
+    expect([res.status, res.body.error?.code]).to.deep.equal([404, 'not_found']);
+  });
+});

@@ -1,0 +1,232 @@
+// "Press 1 for a call back; you keep your place": the place is kept, the agent is
+// called first (REST calls.create against the stand-in), then the customer; a
+// missed call back is retried and the customer is told by text when it fails.
+import { expect } from 'chai';
+import { CALLBACK_FAILED_TEXT, SAY } from '../../channels/voice/twiml.js';
+import type { Agent } from '../../shared/model.js';
+import { only, pathOf, queryOf, verbs } from '../support/twiml.js';
+import {
+  type Call,
+  callStatus,
+  dialResult,
+  gathered,
+  incomingCall,
+  localPath,
+  newCall,
+  OUR_NUMBER,
+  outboundLeg,
+  queueResult,
+  SECOND,
+  type TwilioHarness,
+  useTwilioHarness,
+} from './twilio-harness.js';
+
+let phones = 300;
+const nextPhone = () => `+1415555${String(++phones).padStart(4, '0')}`;
+
+async function busyAgent(h: TwilioHarness, name: string, input: { clientIdentity?: string; phone?: string }) {
+  const agent = await h.agent(name, { ...input, capacity: { voice: 1 } });
+  const dial = only(await h.twiml('/twilio/voice', incomingCall(newCall(nextPhone()))), 'Dial');
+  const conversationId = queryOf(dial.attrs.action).conversation!;
+  await h.sb.router.acceptOffer(agent.id, conversationId);
+  return { agent, conversationId };
+}
+
+async function waitingCaller(h: TwilioHarness): Promise<{ call: Call; conversationId: string }> {
+  const call = newCall(nextPhone());
+  const root = await h.twiml('/twilio/voice', incomingCall(call));
+  expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
+  h.clock.advance(SECOND);
+  return { call, conversationId: queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation! };
+}
+
+/** The caller presses 1, hears the confirmation and hangs up. */
+async function pressOne(h: TwilioHarness, waiting: { call: Call; conversationId: string }): Promise<void> {
+  const leave = await h.twiml(
+    `/twilio/voice/gather?conversation=${waiting.conversationId}`,
+    gathered(waiting.call, '1'),
+  );
+  expect(verbs(leave)).to.deep.equal(['Leave']);
+  const bye = await h.twiml(
+    `/twilio/voice/queue?conversation=${waiting.conversationId}`,
+    queueResult(waiting.call, 'leave'),
+  );
+  expect(verbs(bye)).to.deep.equal(['Say', 'Hangup']);
+  expect(only(bye, 'Say').text).to.equal(SAY.callbackConfirm);
+  await h.twiml('/twilio/voice/status', callStatus(waiting.call, 'completed'));
+}
+
+/** The agent leg Switchboard placed picks up: the TwiML it gets. */
+async function agentAnswers(h: TwilioHarness, placed: { sid: string; params: Record<string, unknown> }) {
+  return h.twiml(
+    localPath(String(placed.params.Url)),
+    outboundLeg(placed.sid, String(placed.params.To), 'in-progress'),
+  );
+}
+
+describe('Voice channel: call back', () => {
+  const h = useTwilioHarness({ env: { CALLBACK_RETRIES: '1', CALLBACK_RETRY_SECONDS: '15' } });
+
+  it('keeps the place; when the turn comes the agent is called first, then the customer is connected', async () => {
+    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+    const first = await waitingCaller(h());
+    const second = await waitingCaller(h());
+    await pressOne(h(), first);
+
+    // Place kept: still waiting, still ahead of the second caller, and the call back is a promise.
+    expect((await h().store.getConversation(first.conversationId))?.status).to.equal('queued');
+    expect((await h().sb.router.quote(second.conversationId))?.position).to.equal(2);
+    const promise = await h().sb.router.openCallback(first.conversationId);
+    expect(promise?.kind).to.equal('callback');
+    expect(h().eventsOf('conversation.abandoned')).to.deep.equal([]);
+    expect(h().standIn.calls()).to.deep.equal([]);
+
+    await h().sb.router.resolve(ana.id, busy);
+    await h().idle();
+    const placed = h().standIn.calls();
+    expect(placed).to.have.length(1);
+    const p = placed[0]!.params;
+    expect([p.To, p.From, p.Method, p.Timeout, p.StatusCallbackEvent]).to.deep.equal([
+      'client:ana',
+      OUR_NUMBER,
+      'POST',
+      '20',
+      'completed',
+    ]);
+    expect(pathOf(String(p.Url))).to.equal('/twilio/voice/callback/agent');
+    expect(queryOf(String(p.Url))).to.deep.equal({ conversation: first.conversationId, agent: ana.id });
+    expect(pathOf(String(p.StatusCallback))).to.equal('/twilio/voice/callback/agent-status');
+    // The second caller, still on the line, was not moved.
+    expect(h().standIn.callUpdates()).to.deep.equal([]);
+
+    const onAgentLeg = await agentAnswers(h(), placed[0]!);
+    expect(verbs(onAgentLeg)).to.deep.equal(['Say', 'Dial']);
+    expect(only(onAgentLeg, 'Say').text).to.equal(SAY.callbackConnecting);
+    const dial = only(onAgentLeg, 'Dial');
+    expect(dial.attrs.callerId).to.equal(OUR_NUMBER);
+    expect(only(onAgentLeg, 'Number').text).to.equal(first.call.From);
+    expect(queryOf(dial.attrs.action)).to.deep.equal({
+      conversation: first.conversationId,
+      agent: ana.id,
+      attempt: '1',
+    });
+    const owned = await h().store.getConversation(first.conversationId);
+    expect([owned?.status, owned?.ownerId]).to.deep.equal(['assigned', ana.id]);
+
+    const done = await h().twiml(
+      localPath(dial.attrs.action),
+      dialResult({ CallSid: placed[0]!.sid, From: OUR_NUMBER, To: 'client:ana' }, 'completed', {
+        DialCallDuration: '120',
+      }),
+    );
+    expect(verbs(done)).to.deep.equal(['Hangup']);
+    const [settled] = (await h().store.listPromises(first.conversationId)).filter(
+      (x) => x.kind === 'callback',
+    );
+    expect(settled?.state).to.equal('kept');
+    await h().twiml(
+      localPath(String(p.StatusCallback)),
+      outboundLeg(placed[0]!.sid, 'client:ana', 'completed'),
+    );
+    expect(h().standIn.messages()).to.deep.equal([]);
+  });
+
+  it('a missed call back is retried; when that fails too, the customer is told by text', async () => {
+    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { phone: '+14155550177' });
+    const waiting = await waitingCaller(h());
+    await pressOne(h(), waiting);
+    await h().sb.router.resolve(ana.id, busy);
+    await h().idle();
+    const [placed] = h().standIn.calls();
+    expect(placed?.params.To).to.equal('+14155550177');
+    const leg = { CallSid: placed!.sid, From: OUR_NUMBER, To: '+14155550177' };
+
+    const first = only(await agentAnswers(h(), placed!), 'Dial');
+    const retry = await h().twiml(localPath(first.attrs.action), dialResult(leg, 'no-answer'));
+    expect(verbs(retry)).to.deep.equal(['Say', 'Pause', 'Dial']);
+    expect(only(retry, 'Say').text).to.equal(SAY.callbackRetry(15));
+    expect(only(retry, 'Pause').attrs.length).to.equal('15');
+    expect(queryOf(only(retry, 'Dial').attrs.action).attempt).to.equal('2');
+    expect(only(retry, 'Number').text).to.equal(waiting.call.From);
+
+    const gaveUp = await h().twiml(localPath(only(retry, 'Dial').attrs.action), dialResult(leg, 'busy'));
+    expect(verbs(gaveUp)).to.deep.equal(['Say', 'Hangup']);
+    expect(only(gaveUp, 'Say').text).to.equal(SAY.callbackFailed);
+    await h().idle();
+
+    const texts = h().standIn.messages();
+    expect(texts).to.have.length(1);
+    expect([texts[0]!.To, texts[0]!.From, texts[0]!.Body]).to.deep.equal([
+      waiting.call.From,
+      OUR_NUMBER,
+      CALLBACK_FAILED_TEXT,
+    ]);
+    const promises = (await h().store.listPromises(waiting.conversationId)).filter(
+      (x) => x.kind === 'callback',
+    );
+    expect(promises.map((x) => x.state)).to.deep.equal(['broken']);
+    // The text is in the conversation, from Switchboard, sent; the agent still owns it.
+    const out = (await h().store.listMessages(waiting.conversationId)).filter((m) => m.direction === 'out');
+    expect(out.map((m) => [m.author.type, m.text, m.delivery.state])).to.deep.equal([
+      ['system', CALLBACK_FAILED_TEXT, 'sent'],
+    ]);
+    expect((await h().store.getConversation(waiting.conversationId))?.ownerId).to.equal(ana.id);
+  });
+
+  it('an agent who does not pick up the call back goes away; the next agent to free up is called', async () => {
+    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+    const bea: Agent = await h().agent('Bea', { clientIdentity: 'bea', status: 'away' });
+    const waiting = await waitingCaller(h());
+    await pressOne(h(), waiting);
+    await h().sb.router.resolve(ana.id, busy);
+    await h().idle();
+    const [toAna] = h().standIn.calls();
+    expect(toAna?.params.To).to.equal('client:ana');
+
+    await h().twiml(
+      localPath(String(toAna!.params.StatusCallback)),
+      outboundLeg(toAna!.sid, 'client:ana', 'no-answer'),
+    );
+    const away = await h().store.getAgent(ana.id);
+    expect([away?.status, away?.statusReason]).to.deep.equal(['away', 'no-answer']);
+    const conv = await h().store.getConversation(waiting.conversationId);
+    expect([conv?.status, conv?.offer]).to.deep.equal(['queued', null]);
+
+    await h().sb.router.setAgentStatus(bea.id, 'available');
+    await h().idle();
+    expect(
+      h()
+        .standIn.calls()
+        .map((c) => c.params.To),
+    ).to.deep.equal(['client:ana', 'client:bea']);
+    // A late answer on Ana's old leg is turned away.
+    const late = await agentAnswers(h(), toAna!);
+    expect(verbs(late)).to.deep.equal(['Say', 'Hangup']);
+    expect(only(late, 'Say').text).to.equal(SAY.callbackTaken);
+  });
+
+  it('a call back still owed when the customer calls again no longer applies', async () => {
+    await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+    const waiting = await waitingCaller(h());
+    await pressOne(h(), waiting);
+    const again = await h().twiml('/twilio/voice', incomingCall(newCall(waiting.call.From)));
+    expect(verbs(again)).to.deep.equal(['Say', 'Enqueue']);
+    expect(queryOf(only(again, 'Enqueue').attrs.waitUrl).conversation).to.equal(waiting.conversationId);
+    const promises = (await h().store.listPromises(waiting.conversationId)).filter(
+      (x) => x.kind === 'callback',
+    );
+    expect(promises.map((x) => x.state)).to.deep.equal(['void']);
+  });
+
+  it('a queue Twilio cannot hold the caller in turns into a call back', async () => {
+    await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+    const waiting = await waitingCaller(h());
+    const root = await h().twiml(
+      `/twilio/voice/queue?conversation=${waiting.conversationId}`,
+      queueResult(waiting.call, 'queue-full'),
+    );
+    expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
+    expect(only(root, 'Say').text).to.equal(SAY.callbackConfirm);
+    expect((await h().sb.router.openCallback(waiting.conversationId))?.state).to.equal('open');
+  });
+});

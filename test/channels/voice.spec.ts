@@ -1,0 +1,405 @@
+// Phone calls through Twilio: signed webhooks in Twilio's parameter sets, TwiML
+// read as XML, the real REST client against the local stand-in.
+import { expect } from 'chai';
+import { SAY } from '../../channels/voice/twiml.js';
+import { TEXT_CAP } from '../../routing/policy.js';
+import type { Agent } from '../../shared/model.js';
+import { all, only, parseTwiml, pathOf, queryOf, verbs } from '../support/twiml.js';
+import {
+  type Call,
+  callStatus,
+  dialResult,
+  incomingCall,
+  localPath,
+  MINUTE,
+  newCall,
+  queueResult,
+  queueWait,
+  SECOND,
+  type TwilioHarness,
+  useTwilioHarness,
+} from './twilio-harness.js';
+
+const CALLER = '+14155550123';
+let phones = 200;
+const nextPhone = () => `+1415555${String(++phones).padStart(4, '0')}`;
+
+/** An agent who is on a call they answered (their one voice slot is taken). */
+async function busyAgent(
+  h: TwilioHarness,
+  name: string,
+  identity: string,
+): Promise<{ agent: Agent; conversationId: string }> {
+  const agent = await h.agent(name, { clientIdentity: identity, capacity: { voice: 1 } });
+  const dial = only(await h.twiml('/twilio/voice', incomingCall(newCall(nextPhone()))), 'Dial');
+  const conversationId = queryOf(dial.attrs.action).conversation!;
+  expect(queryOf(dial.attrs.action).agent).to.equal(agent.id);
+  await h.sb.router.acceptOffer(agent.id, conversationId);
+  return { agent, conversationId };
+}
+
+/** A caller who is told to wait: returns the call and its conversation. */
+async function waitingCaller(
+  h: TwilioHarness,
+  from = nextPhone(),
+): Promise<{ call: Call; conversationId: string }> {
+  const call = newCall(from);
+  const root = await h.twiml('/twilio/voice', incomingCall(call));
+  expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
+  h.clock.advance(SECOND); // arrival order is the line's order
+  return { call, conversationId: queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation! };
+}
+
+describe('Voice channel (Twilio)', () => {
+  const h = useTwilioHarness();
+
+  describe('a call comes in', () => {
+    it('goes straight to a free agent: <Dial> to their Twilio Client identity with an action, no menu', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      const call = newCall(CALLER);
+      const root = await h().twiml('/twilio/voice', incomingCall(call));
+
+      expect(verbs(root)).to.deep.equal(['Dial']);
+      const dial = only(root, 'Dial');
+      const conversationId = queryOf(dial.attrs.action).conversation!;
+      expect(pathOf(dial.attrs.action)).to.equal('/twilio/voice/dial');
+      expect(queryOf(dial.attrs.action)).to.deep.equal({ conversation: conversationId, agent: ana.id });
+      expect(dial.attrs.timeout).to.equal('20');
+      expect(dial.attrs.answerOnBridge).to.equal('true');
+      expect(dial.children.map((c) => [c.name, c.text])).to.deep.equal([['Client', 'ana']]);
+      const client = only(root, 'Client');
+      expect(client.attrs.statusCallbackEvent).to.equal('answered');
+      expect(pathOf(client.attrs.statusCallback)).to.equal('/twilio/voice/answered');
+      expect(all(root, 'Say')).to.deep.equal([]);
+      expect(all(root, 'Gather')).to.deep.equal([]);
+
+      const conv = await h().store.getConversation(conversationId);
+      expect(conv?.offer?.agentId).to.equal(ana.id);
+      expect(conv?.channels).to.deep.equal(['voice']);
+    });
+
+    it('dials an agent without a Client identity on their phone number', async () => {
+      const bo = await h().agent('Bo', { phone: '(415) 555-0199' });
+      const root = await h().twiml('/twilio/voice', incomingCall(newCall(CALLER)));
+      expect(only(root, 'Number').text).to.equal('+14155550199');
+      expect(queryOf(only(root, 'Dial').attrs.action).agent).to.equal(bo.id);
+    });
+
+    it('the agent picking up makes them the owner; a finished call leaves the conversation open for them', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      const call = newCall(CALLER);
+      const dial = only(await h().twiml('/twilio/voice', incomingCall(call)), 'Dial');
+      const answered = localPath(
+        only(await h().twiml('/twilio/voice', incomingCall(call)), 'Client').attrs.statusCallback,
+      );
+      const agentLeg = newCall(CALLER, 'client:ana');
+      await h().twiml(answered, callStatus(agentLeg, 'in-progress', { ParentCallSid: call.CallSid }));
+      const conversationId = queryOf(dial.attrs.action).conversation!;
+      let conv = await h().store.getConversation(conversationId);
+      expect([conv?.status, conv?.ownerId, conv?.offer]).to.deep.equal(['assigned', ana.id, null]);
+
+      const after = await h().twiml(localPath(dial.attrs.action), dialResult(call, 'completed'));
+      expect(verbs(after)).to.deep.equal(['Hangup']);
+      await h().twiml('/twilio/voice/status', callStatus(call, 'completed'));
+      conv = await h().store.getConversation(conversationId);
+      expect([conv?.status, conv?.ownerId]).to.deep.equal(['assigned', ana.id]);
+      expect(h().eventsOf('conversation.abandoned')).to.deep.equal([]);
+    });
+  });
+
+  describe('nobody is free', () => {
+    it('says exactly one short sentence with the place and the pessimistic wait, then <Enqueue> with a wait URL', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      // Ana takes a first call, so the second caller waits for someone who exists (a real quote).
+      await h().twiml('/twilio/voice', incomingCall(newCall('+14155550111')));
+      await h().sb.router.acceptOffer(ana.id, (await h().store.listConversations({}))[0]!.id);
+
+      const root = await h().twiml('/twilio/voice', incomingCall(newCall(CALLER)));
+      expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
+      const say = only(root, 'Say').text;
+      expect(say).to.match(/^You are number 1 in line; a person will be with you within \d+ minutes\.$/);
+      expect(say.length).to.be.at.most(TEXT_CAP);
+      const enqueue = only(root, 'Enqueue');
+      expect(enqueue.text).to.equal('switchboard');
+      expect(pathOf(enqueue.attrs.waitUrl)).to.equal('/twilio/voice/wait');
+      expect(pathOf(enqueue.attrs.action)).to.equal('/twilio/voice/queue');
+      expect(all(root, 'Play')).to.deep.equal([]);
+    });
+  });
+  describe('a call retried by Twilio', () => {
+    it('is stored and routed once: the same CallSid gets the same TwiML and nothing new', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      const call = newCall(CALLER);
+      const first = await h().twiml('/twilio/voice', incomingCall(call));
+      const again = await h().twiml('/twilio/voice', incomingCall(call));
+      expect(again).to.deep.equal(first);
+      const conversations = await h().store.listConversations({});
+      expect(conversations).to.have.length(1);
+      expect(
+        (await h().store.listMessages(conversations[0]!.id)).filter((m) => m.direction === 'in'),
+      ).to.have.length(1);
+      expect(h().eventsOf('conversation.offered')).to.have.length(1);
+      expect((await h().store.getAgent(ana.id))?.load.voice).to.equal(1);
+    });
+  });
+
+  describe('the wait', () => {
+    it('holds quietly; position and wait are repeated only when they changed, at most once a minute; "1" is offered', async () => {
+      await busyAgent(h(), 'Ana', 'ana');
+      const first = await waitingCaller(h());
+      const second = await waitingCaller(h());
+      const waitPath = `/twilio/voice/wait?conversation=${second.conversationId}`;
+
+      // First round: nothing repeated (they just heard it), the call-back offer, silence.
+      let root = await h().twiml(waitPath, queueWait(second.call, 2));
+      expect(verbs(root)).to.deep.equal(['Gather']);
+      const gather = only(root, 'Gather');
+      expect(gather.attrs.numDigits).to.equal('1');
+      expect(pathOf(gather.attrs.action)).to.equal('/twilio/voice/gather');
+      expect(gather.children.map((c) => c.name)).to.deep.equal(['Say', 'Pause']);
+      expect(only(root, 'Say').text).to.equal(SAY.callbackOffer);
+      expect(all(root, 'Play')).to.deep.equal([]);
+
+      // Nothing changed: only quiet hold.
+      h().clock.advance(2 * MINUTE);
+      root = await h().twiml(waitPath, queueWait(second.call, 2));
+      expect(only(root, 'Gather').children.map((c) => c.name)).to.deep.equal(['Pause']);
+
+      // The caller ahead hangs up: the place changed, and a minute has passed since they last heard it.
+      await h().twiml('/twilio/voice/status', callStatus(first.call, 'completed'));
+      root = await h().twiml(waitPath, queueWait(second.call, 1));
+      const says = all(root, 'Say').map((n) => n.text);
+      expect(says).to.have.length(2);
+      expect(says[0]).to.match(/^You are number 1 in line; a person will be with you within \d+ minutes\.$/);
+      expect(says[1]).to.equal(SAY.callbackOffer);
+
+      // Said once; not again while it stays the same.
+      h().clock.advance(5 * MINUTE);
+      root = await h().twiml(waitPath, queueWait(second.call, 1));
+      expect(all(root, 'Say')).to.deep.equal([]);
+    });
+
+    it('a change within a minute of the last notice waits until the minute has passed', async () => {
+      await busyAgent(h(), 'Ana', 'ana');
+      const first = await waitingCaller(h());
+      const second = await waitingCaller(h());
+      const waitPath = `/twilio/voice/wait?conversation=${second.conversationId}`;
+      await h().twiml(waitPath, queueWait(second.call, 2));
+      await h().twiml('/twilio/voice/status', callStatus(first.call, 'completed'));
+      h().clock.advance(30 * SECOND);
+      expect(all(await h().twiml(waitPath, queueWait(second.call, 1)), 'Say')).to.deep.equal([]);
+      h().clock.advance(31 * SECOND);
+      expect(all(await h().twiml(waitPath, queueWait(second.call, 1)), 'Say')).to.have.length(2);
+    });
+
+    it('any key other than 1 goes back to holding', async () => {
+      await busyAgent(h(), 'Ana', 'ana');
+      const waiting = await waitingCaller(h());
+      const root = await h().twiml(`/twilio/voice/gather?conversation=${waiting.conversationId}`, {
+        ...queueWait(waiting.call),
+        Digits: '5',
+      });
+      expect(verbs(root)).to.deep.equal(['Redirect']);
+      expect(pathOf(only(root, 'Redirect').text)).to.equal('/twilio/voice/wait');
+      expect(await h().sb.router.openCallback(waiting.conversationId)).to.equal(null);
+    });
+  });
+
+  describe('an agent frees up while calls wait', () => {
+    it('the oldest caller they can serve is sent to them by updating the live call with new TwiML', async () => {
+      const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', 'ana');
+      const older = await waitingCaller(h());
+      h().clock.advance(10 * SECOND);
+      const younger = await waitingCaller(h());
+
+      await h().sb.router.resolve(ana.id, busy);
+      await h().idle();
+
+      const updates = h().standIn.callUpdates();
+      expect(updates.map((u) => u.sid)).to.deep.equal([older.call.CallSid]);
+      const twiml = parseTwiml(String(updates[0]!.params.Twiml));
+      expect(verbs(twiml)).to.deep.equal(['Dial']);
+      expect(only(twiml, 'Client').text).to.equal('ana');
+      expect(queryOf(only(twiml, 'Dial').attrs.action)).to.deep.equal({
+        conversation: older.conversationId,
+        agent: ana.id,
+      });
+      expect((await h().store.getConversation(older.conversationId))?.offer?.agentId).to.equal(ana.id);
+      expect((await h().store.getConversation(younger.conversationId))?.offer).to.equal(null);
+
+      // Twilio tells the Enqueue action the call was redirected: the answer is the TwiML it now runs.
+      const redirected = await h().twiml(
+        `/twilio/voice/queue?conversation=${older.conversationId}`,
+        queueResult(older.call, 'redirected'),
+      );
+      expect(redirected).to.deep.equal(twiml);
+    });
+
+    it('when the update does not reach the call, its next wait round leaves the queue and the action dials the agent', async () => {
+      const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', 'ana');
+      const waiting = await waitingCaller(h());
+      h().standIn.failNext('call-update', { status: 503, code: 20503, message: 'Service unavailable' });
+      await h().sb.router.resolve(ana.id, busy);
+      await h().idle();
+      expect(h().standIn.callUpdates()).to.deep.equal([]);
+
+      const wait = await h().twiml(
+        `/twilio/voice/wait?conversation=${waiting.conversationId}`,
+        queueWait(waiting.call),
+      );
+      expect(verbs(wait)).to.deep.equal(['Leave']);
+      const action = await h().twiml(
+        `/twilio/voice/queue?conversation=${waiting.conversationId}`,
+        queueResult(waiting.call, 'leave'),
+      );
+      expect(verbs(action)).to.deep.equal(['Dial']);
+      expect(only(action, 'Client').text).to.equal('ana');
+    });
+
+    it('an offer that rings out on the router clock moves the live call to the next agent', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      const bea = await h().agent('Bea', { clientIdentity: 'bea' });
+      const call = newCall(CALLER);
+      const dial = only(await h().twiml('/twilio/voice', incomingCall(call)), 'Dial');
+      expect(queryOf(dial.attrs.action).agent).to.equal(ana.id);
+
+      h().clock.advance(21 * SECOND);
+      await h().sb.router.tick();
+      await h().idle();
+      const updates = h().standIn.callUpdates();
+      expect(updates.map((u) => u.sid)).to.deep.equal([call.CallSid]);
+      expect(only(parseTwiml(String(updates[0]!.params.Twiml)), 'Client').text).to.equal('bea');
+      expect((await h().store.getAgent(ana.id))?.statusReason).to.equal('missed_offer');
+
+      // Ana's Dial ending late changes nothing: the call is Bea's now.
+      const late = await h().twiml(localPath(dial.attrs.action), dialResult(call, 'no-answer'));
+      expect(only(late, 'Client').text).to.equal('bea');
+      const conversationId = queryOf(dial.attrs.action).conversation!;
+      expect((await h().store.getConversation(conversationId))?.offer?.agentId).to.equal(bea.id);
+    });
+  });
+
+  describe('an agent does not answer', () => {
+    it('goes away with that reason, the next agent is tried, and the caller keeps their place', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      const bea = await h().agent('Bea', { phone: '+14155550188' });
+      const call = newCall(CALLER);
+      const first = only(await h().twiml('/twilio/voice', incomingCall(call)), 'Dial');
+      const conversationId = queryOf(first.attrs.action).conversation!;
+      const queuedAt = (await h().store.getConversation(conversationId))?.queuedAt;
+
+      const next = await h().twiml(localPath(first.attrs.action), dialResult(call, 'no-answer'));
+      expect(verbs(next)).to.deep.equal(['Dial']);
+      expect(only(next, 'Number').text).to.equal('+14155550188');
+      expect(queryOf(only(next, 'Dial').attrs.action).agent).to.equal(bea.id);
+      const away = await h().store.getAgent(ana.id);
+      expect([away?.status, away?.statusReason]).to.deep.equal(['away', 'no-answer']);
+
+      // Bea is busy too: one sentence and hold, still first in line, same place.
+      const last = await h().twiml(localPath(only(next, 'Dial').attrs.action), dialResult(call, 'busy'));
+      expect(verbs(last)).to.deep.equal(['Say', 'Enqueue']);
+      expect(only(last, 'Say').text).to.equal(h().sb.router.policy.texts.noEstimate);
+      const conv = await h().store.getConversation(conversationId);
+      expect([conv?.status, conv?.queuedAt]).to.deep.equal(['queued', queuedAt]);
+      expect((await h().store.getAgent(bea.id))?.statusReason).to.equal('busy');
+    });
+
+    it('an agent with nothing to ring is skipped the same way', async () => {
+      const ana = await h().agent('Ana');
+      await h().agent('Bea', { clientIdentity: 'bea' });
+      const root = await h().twiml('/twilio/voice', incomingCall(newCall(CALLER)));
+      expect(only(root, 'Client').text).to.equal('bea');
+      expect((await h().store.getAgent(ana.id))?.status).to.equal('away');
+    });
+  });
+
+  describe('the caller hangs up while waiting', () => {
+    it('is abandoned, counted, and the quoted wait is a broken promise once it had passed', async () => {
+      await busyAgent(h(), 'Ana', 'ana');
+      const waiting = await waitingCaller(h());
+      const [wait] = await h().store.listPromises(waiting.conversationId);
+      expect([wait?.kind, wait?.state]).to.deep.equal(['wait', 'open']);
+      h().clock.set(wait!.dueAt + SECOND);
+
+      await h().twiml(
+        `/twilio/voice/queue?conversation=${waiting.conversationId}`,
+        queueResult(waiting.call, 'hangup'),
+      );
+      await h().twiml('/twilio/voice/status', callStatus(waiting.call, 'completed'));
+
+      expect((await h().store.getConversation(waiting.conversationId))?.status).to.equal('abandoned');
+      expect(h().eventsOf('conversation.abandoned')).to.have.length(1);
+      expect((await h().store.listPromises(waiting.conversationId))[0]?.state).to.equal('broken');
+      const text =
+        (await h().sb.metrics.registry.getSingleMetricAsString('switchboard_abandoned_total')) ?? '';
+      expect(text).to.contain('switchboard_abandoned_total{channel="voice"} 1');
+    });
+
+    it('before the quoted wait passed, the promise is void, not broken', async () => {
+      await busyAgent(h(), 'Ana', 'ana');
+      const waiting = await waitingCaller(h());
+      await h().twiml('/twilio/voice/status', callStatus(waiting.call, 'completed'));
+      expect((await h().store.getConversation(waiting.conversationId))?.status).to.equal('abandoned');
+      expect((await h().store.listPromises(waiting.conversationId))[0]?.state).to.equal('void');
+    });
+  });
+
+  describe('the owner is not there but the conversation is open', () => {
+    it('a colleague covers the call; the owner stays owner of record and a note tells them', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      const chat = await h().sb.router.contact({
+        channel: 'chat',
+        from: 'visitor-1',
+        text: 'hi',
+        externalId: 'c1',
+      });
+      expect(chat.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      await h().sb.router.identify(chat.customer.id, { phone: CALLER }, 'chat:prechat');
+      await h().sb.router.setAgentStatus(ana.id, 'away', 'lunch');
+      const bea = await h().agent('Bea', { clientIdentity: 'bea' });
+
+      const call = newCall(CALLER);
+      const root = await h().twiml('/twilio/voice', incomingCall(call));
+      expect(only(root, 'Client').text).to.equal('bea');
+      const dial = only(root, 'Dial');
+      expect(queryOf(dial.attrs.action)).to.deep.equal({ conversation: chat.conversation.id, agent: bea.id });
+
+      const conv = await h().store.getConversation(chat.conversation.id);
+      expect([conv?.ownerId, conv?.cover?.agentId, conv?.lastChannel]).to.deep.equal([
+        ana.id,
+        bea.id,
+        'voice',
+      ]);
+      const notes = (await h().store.listMessages(chat.conversation.id)).filter(
+        (m) => m.direction === 'internal',
+      );
+      expect(notes.map((n) => n.text)).to.deep.equal([
+        'Bea answered the voice contact while Ana was away; Ana stays the owner.',
+      ]);
+
+      // The call ends: Bea is free again, Ana still owns it.
+      await h().twiml('/twilio/voice/status', callStatus(call, 'completed'));
+      const after = await h().store.getConversation(chat.conversation.id);
+      expect([after?.status, after?.ownerId, after?.cover]).to.deep.equal(['assigned', ana.id, null]);
+      expect((await h().store.getAgent(bea.id))?.load.voice).to.equal(0);
+    });
+  });
+});
+
+describe('Voice channel: hold music', () => {
+  const h = useTwilioHarness({ env: { HOLD_MUSIC_URL: 'https://cdn.example.com/quiet-piano.mp3' } });
+
+  it('plays the configured music (no advert, no speech) inside the <Gather>', async () => {
+    await busyAgent(h(), 'Ana', 'ana');
+    const waiting = await waitingCaller(h());
+    await h().twiml(`/twilio/voice/wait?conversation=${waiting.conversationId}`, queueWait(waiting.call));
+    const root = await h().twiml(
+      `/twilio/voice/wait?conversation=${waiting.conversationId}`,
+      queueWait(waiting.call),
+    );
+    expect(verbs(root)).to.deep.equal(['Gather']);
+    expect(only(root, 'Gather').children.map((c) => [c.name, c.text])).to.deep.equal([
+      ['Play', 'https://cdn.example.com/quiet-piano.mp3'],
+    ]);
+  });
+});

@@ -1,0 +1,222 @@
+// Live contacts (calls): re-reading where a conversation stands, an agent who does
+// not answer, the caller hanging up, call backs that keep the place, and messages
+// Switchboard itself sends. Through the real Router and MemoryStore.
+import { expect } from 'chai';
+import { InvalidStateError } from '../../shared/errors.js';
+import { type Harness, harness, MINUTE, SECOND } from './harness.js';
+
+const PHONE = '+14155550123';
+
+describe('Router: live contacts', () => {
+  let h: Harness;
+  beforeEach(() => {
+    h = harness();
+  });
+  afterEach(() => {
+    expect(h.invalidEvents()).to.deep.equal([]);
+  });
+
+  describe('outcome', () => {
+    it('reports where a conversation stands, as contact() would', async () => {
+      const ana = await h.agent('Ana');
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      expect(call.outcome).to.deep.include({ type: 'offered', agentId: ana.id });
+      expect(await h.router.outcome(call.conversation.id)).to.deep.equal(call.outcome);
+      await h.router.acceptOffer(ana.id, call.conversation.id);
+      expect(await h.router.outcome(call.conversation.id)).to.deep.equal({ type: 'owner', agentId: ana.id });
+    });
+  });
+
+  describe('missedLiveContact', () => {
+    it('on an offer: the agent goes away with the reason, the next is offered, the place is kept', async () => {
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      h.clock.advance(5 * SECOND);
+      const outcome = await h.router.missedLiveContact(ana.id, call.conversation.id, 'no-answer');
+      expect(outcome).to.deep.include({ type: 'offered', agentId: bea.id });
+      const a = await h.agentNow(ana.id);
+      expect([a.status, a.statusReason, a.load.voice]).to.deep.equal(['away', 'no-answer', 0]);
+      expect((await h.conversation(call.conversation.id)).queuedAt).to.equal(call.conversation.queuedAt);
+    });
+
+    it('on the owner rung directly: they go away, a colleague covers, the owner stays owner', async () => {
+      const ana = await h.agent('Ana');
+      const chat = await h.contact({ channel: 'chat', from: 'v1' });
+      await h.router.identify(chat.customer.id, { phone: PHONE }, 'chat:prechat');
+      const bea = await h.agent('Bea');
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      expect(call.outcome).to.deep.equal({ type: 'owner', agentId: ana.id });
+
+      const outcome = await h.router.missedLiveContact(ana.id, chat.conversation.id, 'busy');
+      expect(outcome).to.deep.equal({ type: 'covered', agentId: bea.id, ownerId: ana.id });
+      const conv = await h.conversation(chat.conversation.id);
+      expect([conv.ownerId, conv.cover?.agentId]).to.deep.equal([ana.id, bea.id]);
+      expect((await h.agentNow(ana.id)).statusReason).to.equal('busy');
+    });
+
+    it('on a cover: the cover ends, that colleague goes away, another covers', async () => {
+      const ana = await h.agent('Ana');
+      const chat = await h.contact({ channel: 'chat', from: 'v1' });
+      await h.router.identify(chat.customer.id, { phone: PHONE }, 'chat:prechat');
+      await h.router.setAgentStatus(ana.id, 'away');
+      const bea = await h.agent('Bea');
+      const cy = await h.agent('Cy');
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      expect(call.outcome).to.deep.equal({ type: 'covered', agentId: bea.id, ownerId: ana.id });
+
+      const outcome = await h.router.missedLiveContact(bea.id, chat.conversation.id, 'no-answer');
+      expect(outcome).to.deep.equal({ type: 'covered', agentId: cy.id, ownerId: ana.id });
+      const b = await h.agentNow(bea.id);
+      expect([b.status, b.load.voice]).to.deep.equal(['away', 0]);
+    });
+
+    it('for an agent with no part in it, changes nothing', async () => {
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      const outcome = await h.router.missedLiveContact(bea.id, call.conversation.id, 'no-answer');
+      expect(outcome).to.deep.include({ type: 'offered', agentId: ana.id });
+      expect((await h.agentNow(bea.id)).status).to.equal('available');
+    });
+  });
+
+  describe('liveContactEnded', () => {
+    it('a caller who hangs up while waiting abandons', async () => {
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      const ended = await h.router.liveContactEnded(call.conversation.id);
+      expect(ended.status).to.equal('abandoned');
+      expect(h.eventsOf('conversation.abandoned')).to.have.length(1);
+    });
+
+    it('a caller with a call back keeps their place', async () => {
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      await h.router.requestCallback(call.conversation.id);
+      expect((await h.router.liveContactEnded(call.conversation.id)).status).to.equal('queued');
+      expect(h.eventsOf('conversation.abandoned')).to.deep.equal([]);
+    });
+
+    it('a caller who also wrote to us waits on that channel again, in the same place, with nobody rung', async () => {
+      const sms = await h.contact({ channel: 'sms', from: '+14155550124' });
+      h.clock.advance(SECOND);
+      const other = await h.contact({ channel: 'sms', from: '+14155550125' });
+      const ana = await h.agent('Ana', { capacity: { sms: 0 } });
+      await h.contact({ channel: 'voice', from: '+14155550124' });
+
+      const ended = await h.router.liveContactEnded(sms.conversation.id);
+      expect([ended.status, ended.lastChannel, ended.offer]).to.deep.equal(['queued', 'sms', null]);
+      expect((await h.agentNow(ana.id)).load.voice).to.equal(0);
+      expect((await h.router.quote(sms.conversation.id))?.position).to.equal(1);
+      expect((await h.router.quote(other.conversation.id))?.position).to.equal(2);
+      expect(h.eventsOf('conversation.abandoned')).to.deep.equal([]);
+    });
+
+    it('a covered call ending frees the colleague; the owner keeps the conversation', async () => {
+      const ana = await h.agent('Ana');
+      const chat = await h.contact({ channel: 'chat', from: 'v1' });
+      await h.router.identify(chat.customer.id, { phone: PHONE }, 'chat:prechat');
+      await h.router.setAgentStatus(ana.id, 'away');
+      const bea = await h.agent('Bea');
+      await h.contact({ channel: 'voice', from: PHONE });
+      const ended = await h.router.liveContactEnded(chat.conversation.id);
+      expect([ended.status, ended.ownerId, ended.cover]).to.deep.equal(['assigned', ana.id, null]);
+      expect((await h.agentNow(bea.id)).load.voice).to.equal(0);
+    });
+
+    it('a call that waited for a colleague to cover leaves the line', async () => {
+      const ana = await h.agent('Ana');
+      const chat = await h.contact({ channel: 'chat', from: 'v1' });
+      await h.router.identify(chat.customer.id, { phone: PHONE }, 'chat:prechat');
+      await h.router.setAgentStatus(ana.id, 'away');
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      expect(call.outcome.type).to.equal('queued');
+      expect(await h.router.quote(chat.conversation.id)).to.not.equal(null);
+
+      const ended = await h.router.liveContactEnded(chat.conversation.id);
+      expect([ended.status, ended.waitingForOwnerSince]).to.deep.equal(['assigned', null]);
+      expect(await h.router.quote(chat.conversation.id)).to.equal(null);
+    });
+
+    it('an owned call ending leaves the conversation open for its owner', async () => {
+      const ana = await h.agent('Ana');
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      await h.router.acceptOffer(ana.id, call.conversation.id);
+      const ended = await h.router.liveContactEnded(call.conversation.id);
+      expect([ended.status, ended.ownerId]).to.deep.equal(['assigned', ana.id]);
+    });
+  });
+
+  describe('call backs', () => {
+    it('keep the place and are a promise due at the quoted wait', async () => {
+      const ana = await h.agent('Ana', { capacity: { voice: 1 } });
+      const busy = await h.contact({ channel: 'voice', from: '+14155550101' });
+      await h.router.acceptOffer(ana.id, busy.conversation.id);
+      const first = await h.contact({ channel: 'voice', from: PHONE });
+      h.clock.advance(SECOND);
+      const second = await h.contact({ channel: 'voice', from: '+14155550102' });
+      const quote = await h.router.quote(first.conversation.id);
+
+      const promise = await h.router.requestCallback(first.conversation.id);
+      expect([promise.kind, promise.state, promise.dueAt]).to.deep.equal([
+        'callback',
+        'open',
+        h.clock.now() + quote!.etaSeconds! * 1000,
+      ]);
+      expect(await h.router.requestCallback(first.conversation.id)).to.deep.equal(promise);
+      await h.router.liveContactEnded(first.conversation.id);
+      expect((await h.router.quote(second.conversation.id))?.position).to.equal(2);
+
+      await h.router.resolve(ana.id, busy.conversation.id);
+      expect((await h.conversation(first.conversation.id)).offer?.agentId).to.equal(ana.id);
+    });
+
+    it('are refused for a conversation nobody waits on', async () => {
+      const ana = await h.agent('Ana');
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      await h.router.acceptOffer(ana.id, call.conversation.id);
+      let err: unknown;
+      try {
+        await h.router.requestCallback(call.conversation.id);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.be.instanceOf(InvalidStateError);
+    });
+
+    it('settle kept when connected by the due time, broken when late or failed, void when not needed', async () => {
+      const ids: string[] = [];
+      for (const phone of ['+14155550111', '+14155550112', '+14155550113', '+14155550114']) {
+        const call = await h.contact({ channel: 'voice', from: phone });
+        await h.router.requestCallback(call.conversation.id);
+        ids.push(call.conversation.id);
+      }
+      const due = (await h.router.openCallback(ids[0]!))!.dueAt;
+      h.clock.set(due + MINUTE);
+      expect((await h.router.settleCallback(ids[0]!, 'connected', due - SECOND))?.state).to.equal('kept');
+      expect((await h.router.settleCallback(ids[1]!, 'connected'))?.state).to.equal('broken');
+      expect((await h.router.settleCallback(ids[2]!, 'failed'))?.state).to.equal('broken');
+      expect((await h.router.settleCallback(ids[3]!, 'void'))?.state).to.equal('void');
+      expect(await h.router.settleCallback(ids[3]!, 'void')).to.equal(null);
+      expect(h.eventsOf('promise.settled').map((e) => [e.promise.kind, e.promise.state])).to.deep.equal([
+        ['callback', 'kept'],
+        ['callback', 'broken'],
+        ['callback', 'broken'],
+        ['callback', 'void'],
+      ]);
+    });
+  });
+
+  describe('notify', () => {
+    it('sends a message from Switchboard on the last channel: stored pending, emitted as sent', async () => {
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      const message = await h.router.notify(call.conversation.id, 'We tried to call you back.');
+      expect([message.direction, message.channel, message.author, message.delivery.state]).to.deep.equal([
+        'out',
+        'voice',
+        { type: 'system' },
+        'pending',
+      ]);
+      expect(h.eventsOf('message.sent').map((e) => e.message.id)).to.deep.equal([message.id]);
+    });
+  });
+});
