@@ -68,9 +68,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const lines: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) lines.push(`${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(lines);
   }
-  const e = parsed.data;
+  // On a bad variable keep checking the raw values, so every bad variable is listed at once.
+  const e = parsed.success
+    ? parsed.data
+    : (Object.fromEntries(
+        Object.entries(env).map(([k, v]) => [k, typeof v === 'string' && v.trim() === '' ? undefined : v]),
+      ) as unknown as z.output<typeof Env>);
   let policy: RoutingPolicy | undefined;
   try {
     policy = loadPolicy(env);

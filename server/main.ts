@@ -23,7 +23,11 @@ if (config.redisUrl) {
   process.exit(1);
 }
 
-const logger = pino({ level: config.logLevel, base: { service: 'switchboard' } });
+// Synchronous: a write still in flight when the process exits is lost (the last lines, such as "stopped").
+const logger = pino(
+  { level: config.logLevel, base: { service: 'switchboard' } },
+  pino.destination({ dest: 1, sync: true }),
+);
 const sb = createSwitchboard({ config, logger });
 
 for (const line of config.off) logger.info(line);

@@ -1,0 +1,614 @@
+// The web agent console: socket.io namespace /agent, against a real server.
+import { expect } from 'chai';
+import type { Socket } from 'socket.io-client';
+import type { Agent } from '../../shared/model.js';
+import {
+  emitAck,
+  flush,
+  type Harness,
+  type Json,
+  once,
+  pending,
+  SECOND,
+  useHarness,
+} from '../server/harness.js';
+
+interface Console {
+  agent: Agent;
+  token: string;
+  socket: Socket;
+  hello: { agent: Agent; conversations: Json[] };
+}
+
+async function agentConsole(
+  h: Harness,
+  name: string,
+  input: Parameters<Harness['createAgent']>[1] = {},
+): Promise<Console> {
+  const { agent, token } = await h.createAgent(name, input);
+  const socket = h.agentSocket(token);
+  const hello = await once(socket, 'hello');
+  return { agent, token, socket, hello };
+}
+
+/** A visitor who has given name and email, then writes; resolves with ids and the socket. */
+async function visitorWrites(h: Harness, text = 'my order is late') {
+  const v = h.visitor();
+  const session = await once(v, 'session');
+  await emitAck(v, 'identify', { name: 'Mary Major', email: 'mary@example.com' });
+  const ack = await emitAck(v, 'message', { text, clientMessageId: 'c-1' });
+  expect(ack.ok).to.equal(true);
+  return {
+    v,
+    customerId: session.customerId as string,
+    conversationId: ack.conversationId as string,
+    messageId: ack.messageId as string,
+  };
+}
+
+function expectInvalid(ack: Json, field: string): void {
+  expect(ack.ok).to.equal(false);
+  expect(Object.keys(ack.error).sort()).to.deep.equal(['code', 'field', 'message']);
+  expect(ack.error.code).to.equal('invalid_input');
+  expect(ack.error.field).to.equal(field);
+}
+
+function expectNotOwner(ack: Json, agentId: string, conversationId: string, operation: string): void {
+  expect(ack).to.deep.equal({
+    ok: false,
+    error: {
+      code: 'not_owner',
+      message: `agent ${agentId} may not ${operation} conversation ${conversationId}: not its owner`,
+    },
+  });
+}
+
+describe('/agent namespace', () => {
+  const sb = useHarness();
+
+  describe('connecting', () => {
+    it('a bad token is refused with unauthorized', async () => {
+      const h = sb();
+      const { agent, token } = await h.createAgent('Ada');
+      const bad: unknown[] = [
+        undefined,
+        '',
+        'garbage',
+        `${agent.id}.${'A'.repeat(43)}`,
+        h.sb.tokens.sign('visitor', agent.id), // right secret, wrong purpose
+        h.sb.tokens.sign('agent', 'ag_nobody'), // signed, but no such agent
+        `${token}x`,
+        12345,
+      ];
+      for (const t of bad) {
+        const s = h.agentSocket(t);
+        const err = await once<Error>(s, 'connect_error');
+        expect(err.message, `token ${JSON.stringify(t)}`).to.equal('unauthorized');
+        expect(pending(s, 'hello')).to.deep.equal([]);
+      }
+    });
+
+    it('hello {agent, conversations} on connect', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada', { skills: { billing: 4 } });
+      expect(Object.keys(ada.hello).sort()).to.deep.equal(['agent', 'conversations']);
+      expect(ada.hello.agent.id).to.equal(ada.agent.id);
+      expect(ada.hello.agent.name).to.equal('Ada');
+      expect(ada.hello.agent.status).to.equal('available');
+      expect(ada.hello.agent.skills).to.deep.equal({ billing: 4 });
+      expect(ada.hello.conversations).to.deep.equal([]);
+    });
+
+    it('hello on reconnect lists the conversations the agent owns, with their messages', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      ada.socket.disconnect();
+      const again = h.agentSocket(ada.token);
+      const hello = await once(again, 'hello');
+      expect(hello.conversations).to.have.length(1);
+      const [view] = hello.conversations;
+      expect(view.conversation.id).to.equal(conversationId);
+      expect(view.role).to.equal('owner');
+      expect(view.messages.map((m: { text: string }) => m.text)).to.deep.equal(['my order is late']);
+    });
+  });
+
+  describe('assigned', () => {
+    it('a visitor writes: the agent gets the ConversationView with the facts and their source', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const t0 = h.clock.now();
+      const { customerId, conversationId, messageId } = await visitorWrites(h);
+      const view = await once(ada.socket, 'assigned');
+      expect(view.conversation.id).to.equal(conversationId);
+      expect(view.conversation.status).to.equal('assigned');
+      expect(view.conversation.ownerId).to.equal(ada.agent.id);
+      expect(view.conversation.lastChannel).to.equal('chat');
+      expect(view.role).to.equal('owner');
+      expect(view.ownerName).to.equal('Ada');
+      expect(view.customer.id).to.equal(customerId);
+      expect(view.customer.name).to.equal('Mary Major');
+      expect(view.customer.facts).to.deep.equal({
+        name: { value: 'Mary Major', source: 'chat:prechat', at: t0 },
+        email: { value: 'mary@example.com', source: 'chat:prechat', at: t0 },
+      });
+      expect(view.customer.identities.map((i: { channel: string }) => i.channel).sort()).to.deep.equal([
+        'chat',
+        'email',
+      ]);
+      expect(view.messages).to.have.length(1);
+      expect(view.messages[0].id).to.equal(messageId);
+      expect(view.messages[0].text).to.equal('my order is late');
+      expect(view.messages[0].direction).to.equal('in');
+      expect(view.messages[0].author).to.deep.equal({ type: 'customer', id: customerId, name: 'Mary Major' });
+      expect(view.history).to.deep.equal([]);
+      expect(view.promises).to.deep.equal([]);
+    });
+
+    it('the next message in the conversation reaches the owner as message', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { v, conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const ack = await emitAck(v, 'message', { text: 'hello?', clientMessageId: 'c-2' });
+      const m = await once(ada.socket, 'message', (x) => x.message.text === 'hello?');
+      expect(m.conversationId).to.equal(conversationId);
+      expect(m.message.id).to.equal(ack.messageId);
+      expect(m.message.direction).to.equal('in');
+    });
+  });
+
+  describe('status', () => {
+    it('ack with the agent; away stops new assignments, available takes what waits', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const away = await emitAck(ada.socket, 'status', { status: 'away' });
+      expect(away.ok).to.equal(true);
+      expect(away.agent.id).to.equal(ada.agent.id);
+      expect(away.agent.status).to.equal('away');
+      const { conversationId } = await visitorWrites(h);
+      expect((await h.store.getConversation(conversationId))!.status).to.equal('queued');
+      const back = await emitAck(ada.socket, 'status', { status: 'available' });
+      expect(back.agent.status).to.equal('available');
+      const view = await once(ada.socket, 'assigned');
+      expect(view.conversation.id).to.equal(conversationId);
+    });
+
+    it('an unknown status is invalid_input naming status', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      expectInvalid(await emitAck(ada.socket, 'status', { status: 'busy' }), 'status');
+      expect((await h.store.getAgent(ada.agent.id))!.status).to.equal('available');
+    });
+  });
+
+  describe('reply and note', () => {
+    it('a reply reaches the visitor; a note reaches the agents, never the /chat socket', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { v, conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      await once(v, 'message', (m) => m.direction === 'in');
+
+      const reply = await emitAck(ada.socket, 'reply', {
+        conversationId,
+        text: 'On it.',
+        clientMessageId: 'r-1',
+      });
+      expect(Object.keys(reply).sort()).to.deep.equal(['messageId', 'ok']);
+      expect(reply.ok).to.equal(true);
+      const out = await once(v, 'message');
+      expect(out.id).to.equal(reply.messageId);
+      expect(out.text).to.equal('On it.');
+      const echo = await once(ada.socket, 'message', (m) => m.message.id === reply.messageId);
+      expect(echo.message.direction).to.equal('out');
+
+      const note = await emitAck(ada.socket, 'note', { conversationId, text: 'VIP customer, be quick' });
+      expect(Object.keys(note).sort()).to.deep.equal(['messageId', 'ok']);
+      const noted = await once(ada.socket, 'message', (m) => m.message.id === note.messageId);
+      expect(noted.message.direction).to.equal('internal');
+      expect(noted.message.text).to.equal('VIP customer, be quick');
+
+      await flush(v);
+      expect(pending(v, 'message')).to.deep.equal([]);
+      v.disconnect();
+      // Nor in the history a returning visitor is sent.
+      const session = (await h.admin.get(`/api/conversations/${conversationId}`).expect(200)).body;
+      expect(session.messages.map((m: { direction: string }) => m.direction)).to.deep.equal([
+        'in',
+        'out',
+        'internal',
+      ]);
+    });
+
+    it('resending a reply with the same clientMessageId stores it once', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const a = await emitAck(ada.socket, 'reply', { conversationId, text: 'Once.', clientMessageId: 'r-1' });
+      const b = await emitAck(ada.socket, 'reply', { conversationId, text: 'Once.', clientMessageId: 'r-1' });
+      expect(b).to.deep.equal(a);
+      expect(
+        (await h.store.listMessages(conversationId)).filter((m) => m.direction === 'out'),
+      ).to.have.length(1);
+    });
+
+    it('a non-owner reply, note or promise is not_owner', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const grace = await agentConsole(h, 'Grace');
+      expectNotOwner(
+        await emitAck(grace.socket, 'reply', { conversationId, text: 'Let me!', clientMessageId: 'g-1' }),
+        grace.agent.id,
+        conversationId,
+        'reply to',
+      );
+      expectNotOwner(
+        await emitAck(grace.socket, 'note', { conversationId, text: 'psst' }),
+        grace.agent.id,
+        conversationId,
+        'write a note on',
+      );
+      expectNotOwner(
+        await emitAck(grace.socket, 'promise', {
+          conversationId,
+          dueAt: h.clock.now() + 3600 * SECOND,
+          text: 'soon',
+        }),
+        grace.agent.id,
+        conversationId,
+        'make a promise on',
+      );
+      expect((await h.store.listMessages(conversationId)).map((m) => m.text)).to.deep.equal([
+        'my order is late',
+      ]);
+    });
+  });
+
+  describe('consult', () => {
+    it('invite → consult.invite on the colleague; join; the consultant may reply; leave', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada', { capacity: { chat: 1 } });
+      const { v, conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const grace = await agentConsole(h, 'Grace');
+
+      expect(await emitAck(ada.socket, 'consult', { conversationId, agentId: grace.agent.id })).to.deep.equal(
+        { ok: true },
+      );
+      expect(await once(grace.socket, 'consult.invite')).to.deep.equal({
+        conversationId,
+        from: { id: ada.agent.id, name: 'Ada' },
+      });
+
+      const joined = await emitAck(grace.socket, 'consult.join', { conversationId });
+      expect(joined.ok).to.equal(true);
+      expect(joined.view.role).to.equal('consultant');
+      expect(joined.view.conversation.consultants).to.deep.equal([grace.agent.id]);
+      expect(joined.view.conversation.ownerId).to.equal(ada.agent.id);
+      expect(joined.view.messages.map((m: { text: string }) => m.text)).to.deep.equal(['my order is late']);
+
+      const reply = await emitAck(grace.socket, 'reply', {
+        conversationId,
+        text: 'Grace from billing here.',
+        clientMessageId: 'g-1',
+      });
+      expect(reply.ok).to.equal(true);
+      const out = await once(v, 'message', (m) => m.direction === 'out');
+      expect(out.author).to.deep.equal({ type: 'agent', name: 'Grace' });
+      expect(out.text).to.equal('Grace from billing here.');
+      // The owner sees the consultant's reply.
+      const seen = await once(ada.socket, 'message', (m) => m.message.id === reply.messageId);
+      expect(seen.message.author.name).to.equal('Grace');
+
+      expect(await emitAck(grace.socket, 'consult.leave', { conversationId })).to.deep.equal({ ok: true });
+      const conv = await h.store.getConversation(conversationId);
+      expect(conv!.consultants).to.deep.equal([]);
+      expect(conv!.ownerId).to.equal(ada.agent.id);
+      expectNotOwner(
+        await emitAck(grace.socket, 'reply', { conversationId, text: 'still here?', clientMessageId: 'g-2' }),
+        grace.agent.id,
+        conversationId,
+        'reply to',
+      );
+    });
+
+    it('only the owner may invite; a join without an invitation is refused', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const grace = await agentConsole(h, 'Grace');
+      const linus = await agentConsole(h, 'Linus');
+      expectNotOwner(
+        await emitAck(grace.socket, 'consult', { conversationId, agentId: linus.agent.id }),
+        grace.agent.id,
+        conversationId,
+        'consult on',
+      );
+      const join = await emitAck(linus.socket, 'consult.join', { conversationId });
+      expect(join).to.deep.equal({
+        ok: false,
+        error: {
+          code: 'invalid_state',
+          message: `agent ${linus.agent.id} was not invited to consult on conversation ${conversationId}`,
+        },
+      });
+    });
+  });
+
+  describe('warm hand-off', () => {
+    it('handoff.offer on the target; accept moves ownership: target assigned, old owner updated', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { v, conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      await once(v, 'status', (s) => s.state === 'assigned');
+      const grace = await agentConsole(h, 'Grace');
+
+      expect(
+        await emitAck(ada.socket, 'handoff', {
+          conversationId,
+          toAgentId: grace.agent.id,
+          note: 'Refund over 100 EUR',
+        }),
+      ).to.deep.equal({ ok: true });
+      expect(await once(grace.socket, 'handoff.offer')).to.deep.equal({
+        conversationId,
+        from: { id: ada.agent.id, name: 'Ada' },
+        note: 'Refund over 100 EUR',
+      });
+      // Nothing moved yet.
+      expect((await h.store.getConversation(conversationId))!.ownerId).to.equal(ada.agent.id);
+
+      expect(await emitAck(grace.socket, 'handoff.accept', { conversationId })).to.deep.equal({ ok: true });
+      const view = await once(grace.socket, 'assigned');
+      expect(view.conversation.id).to.equal(conversationId);
+      expect(view.conversation.ownerId).to.equal(grace.agent.id);
+      expect(view.role).to.equal('owner');
+      const updated = await once(
+        ada.socket,
+        'conversation.updated',
+        (u) => u.conversation.ownerId === grace.agent.id,
+      );
+      expect(updated.conversation.id).to.equal(conversationId);
+      expect(updated.conversation.handoff).to.equal(null);
+      expect(updated.conversation.ownership.at(-1)).to.deep.equal({
+        from: ada.agent.id,
+        to: grace.agent.id,
+        reason: 'handoff',
+        at: h.clock.now(),
+      });
+      expect(await once(v, 'status', (s) => s.agent?.name === 'Grace')).to.deep.equal({
+        conversationId,
+        state: 'assigned',
+        agent: { name: 'Grace' },
+      });
+      // The old owner may no longer reply; the new one may.
+      expectNotOwner(
+        await emitAck(ada.socket, 'reply', { conversationId, text: 'me?', clientMessageId: 'a-9' }),
+        ada.agent.id,
+        conversationId,
+        'reply to',
+      );
+      expect(
+        (
+          await emitAck(grace.socket, 'reply', {
+            conversationId,
+            text: 'Grace here.',
+            clientMessageId: 'g-1',
+          })
+        ).ok,
+      ).to.equal(true);
+    });
+
+    it('decline leaves it with the owner', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const grace = await agentConsole(h, 'Grace');
+      await emitAck(ada.socket, 'handoff', { conversationId, toAgentId: grace.agent.id, note: 'Refund' });
+      await once(grace.socket, 'handoff.offer');
+      expect(await emitAck(grace.socket, 'handoff.decline', { conversationId })).to.deep.equal({ ok: true });
+      const updated = await once(
+        ada.socket,
+        'conversation.updated',
+        (u) => u.conversation.handoff === null && u.conversation.id === conversationId,
+      );
+      expect(updated.conversation.ownerId).to.equal(ada.agent.id);
+      const conv = await h.store.getConversation(conversationId);
+      expect(conv!.ownerId).to.equal(ada.agent.id);
+      expect(conv!.handoff).to.equal(null);
+      expect(conv!.ownership.map((o) => o.to)).to.deep.equal([ada.agent.id]);
+      await flush(grace.socket, 'status', { status: 'available' });
+      expect(pending(grace.socket, 'assigned')).to.deep.equal([]);
+      // Accepting after declining is refused.
+      const late = await emitAck(grace.socket, 'handoff.accept', { conversationId });
+      expect(late.ok).to.equal(false);
+      expect(late.error.code).to.equal('invalid_state');
+    });
+
+    it('only the owner may hand off; a hand-off needs a note', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const grace = await agentConsole(h, 'Grace');
+      expectNotOwner(
+        await emitAck(grace.socket, 'handoff', { conversationId, toAgentId: ada.agent.id, note: 'mine now' }),
+        grace.agent.id,
+        conversationId,
+        'hand off',
+      );
+      expectInvalid(
+        await emitAck(ada.socket, 'handoff', { conversationId, toAgentId: grace.agent.id, note: '  ' }),
+        'note',
+      );
+    });
+  });
+
+  describe('the owner going offline (timers on the manual clock)', () => {
+    it('a chat waits 120 s for its owner, then moves to a colleague, who gets assigned', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const grace = await agentConsole(h, 'Grace');
+      expect((await emitAck(ada.socket, 'status', { status: 'offline' })).agent.status).to.equal('offline');
+
+      h.clock.advance(119 * SECOND);
+      await h.sb.router.tick();
+      expect((await h.store.getConversation(conversationId))!.ownerId).to.equal(ada.agent.id);
+      expect(pending(grace.socket, 'assigned')).to.deep.equal([]);
+
+      h.clock.advance(1 * SECOND);
+      await h.sb.router.tick();
+      const view = await once(grace.socket, 'assigned');
+      expect(view.conversation.id).to.equal(conversationId);
+      expect(view.conversation.ownerId).to.equal(grace.agent.id);
+      expect(view.conversation.ownership.at(-1)).to.deep.equal({
+        from: ada.agent.id,
+        to: grace.agent.id,
+        reason: 'owner_offline',
+        at: h.clock.now(),
+      });
+      const updated = await once(
+        ada.socket,
+        'conversation.updated',
+        (u) => u.conversation.ownerId === grace.agent.id,
+      );
+      expect(updated.conversation.id).to.equal(conversationId);
+    });
+  });
+
+  describe('resolve and promise', () => {
+    it('resolve: the visitor gets status resolved; the agent is free for the next', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada', { capacity: { chat: 1 } });
+      const first = await visitorWrites(h, 'first');
+      await once(ada.socket, 'assigned');
+      h.clock.advance(SECOND);
+      const second = await visitorWrites(h, 'second');
+      expect(await emitAck(ada.socket, 'resolve', { conversationId: first.conversationId })).to.deep.equal({
+        ok: true,
+      });
+      expect(await once(first.v, 'status', (s) => s.state === 'resolved')).to.deep.equal({
+        conversationId: first.conversationId,
+        state: 'resolved',
+      });
+      const next = await once(ada.socket, 'assigned');
+      expect(next.conversation.id).to.equal(second.conversationId);
+      const resolved = await h.store.getConversation(first.conversationId);
+      expect(resolved!.status).to.equal('resolved');
+      expect(resolved!.resolvedAt).to.equal(h.clock.now());
+    });
+
+    it('resolve with a follow-up makes a follow-up promise; a past followUpAt is refused', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      expectInvalid(
+        await emitAck(ada.socket, 'resolve', { conversationId, followUpAt: h.clock.now() }),
+        'followUpAt',
+      );
+      const followUpAt = h.clock.now() + 24 * 3600 * SECOND;
+      expect(await emitAck(ada.socket, 'resolve', { conversationId, followUpAt })).to.deep.equal({
+        ok: true,
+      });
+      const conv = (await h.admin.get(`/api/conversations/${conversationId}`).expect(200)).body;
+      expect(conv.conversation.status).to.equal('resolved');
+      expect(conv.conversation.followUpAt).to.equal(followUpAt);
+      expect(
+        conv.promises.map((p: { kind: string; dueAt: number; state: string }) => [p.kind, p.dueAt, p.state]),
+      ).to.deep.equal([['follow-up', followUpAt, 'open']]);
+    });
+
+    it('promise: ack with the open promise; a due date in the past is refused', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const dueAt = h.clock.now() + 3600 * SECOND;
+      const ack = await emitAck(ada.socket, 'promise', {
+        conversationId,
+        dueAt,
+        text: 'I will call you back by 3pm',
+      });
+      expect(ack.ok).to.equal(true);
+      expect(ack.promise.conversationId).to.equal(conversationId);
+      expect(ack.promise.kind).to.equal('agent');
+      expect(ack.promise.state).to.equal('open');
+      expect(ack.promise.dueAt).to.equal(dueAt);
+      expect(ack.promise.text).to.equal('I will call you back by 3pm');
+      expect(ack.promise.agentId).to.equal(ada.agent.id);
+      expect(ack.promise.createdAt).to.equal(h.clock.now());
+      const conv = (await h.admin.get(`/api/conversations/${conversationId}`).expect(200)).body;
+      expect(conv.promises.map((p: { id: string }) => p.id)).to.deep.equal([ack.promise.id]);
+      expectInvalid(
+        await emitAck(ada.socket, 'promise', { conversationId, dueAt: h.clock.now() - 1, text: 'yesterday' }),
+        'dueAt',
+      );
+    });
+  });
+
+  describe('malformed payloads', () => {
+    it('invalid_input naming the field', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const cases: Array<[string, unknown, string]> = [
+        ['status', {}, 'status'],
+        ['reply', { text: 'hi', clientMessageId: 'r-1' }, 'conversationId'],
+        ['reply', { conversationId, text: 42, clientMessageId: 'r-1' }, 'text'],
+        ['reply', { conversationId, text: 'hi' }, 'clientMessageId'],
+        ['reply', { conversationId, text: 'x'.repeat(4001), clientMessageId: 'r-1' }, 'text'],
+        ['reply', { conversationId, text: '   ', clientMessageId: 'r-1' }, 'text'],
+        ['note', { conversationId }, 'text'],
+        ['resolve', { conversationId: 42 }, 'conversationId'],
+        ['resolve', { conversationId, followUpAt: 'tomorrow' }, 'followUpAt'],
+        ['consult', { conversationId }, 'agentId'],
+        ['consult.join', {}, 'conversationId'],
+        ['consult.leave', { conversationId: '' }, 'conversationId'],
+        ['handoff', { conversationId, toAgentId: 'ag_x' }, 'note'],
+        ['handoff', { conversationId, note: 'n' }, 'toAgentId'],
+        ['handoff.accept', {}, 'conversationId'],
+        ['handoff.decline', { conversationId: null }, 'conversationId'],
+        ['promise', { conversationId, dueAt: 'tomorrow', text: 'soon' }, 'dueAt'],
+        ['promise', { conversationId, dueAt: h.clock.now() + 1000 }, 'text'],
+        ['typing', { conversationId }, 'typing'],
+      ];
+      for (const [event, payload, field] of cases) {
+        const ack = await emitAck(ada.socket, event, payload);
+        expect(ack.ok, `${event} ${JSON.stringify(payload)}`).to.equal(false);
+        expect(ack.error.code, `${event} ${JSON.stringify(payload)}`).to.equal('invalid_input');
+        expect(ack.error.field, `${event} ${JSON.stringify(payload)}`).to.equal(field);
+      }
+      const conv = await h.store.getConversation(conversationId);
+      expect(conv!.status).to.equal('assigned');
+      expect(conv!.ownerId).to.equal(ada.agent.id);
+      expect(await h.store.listMessages(conversationId)).to.have.length(1);
+    });
+
+    it('unknown conversation ids are not_found', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const ack = await emitAck(ada.socket, 'reply', {
+        conversationId: 'cv_missing',
+        text: 'hi',
+        clientMessageId: 'r-1',
+      });
+      expect(ack).to.deep.equal({
+        ok: false,
+        error: { code: 'not_found', message: 'conversation cv_missing does not exist' },
+      });
+    });
+  });
+});

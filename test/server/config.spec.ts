@@ -1,0 +1,369 @@
+// Configuration from the environment: defaults, one readable line per bad
+// variable, channels off; and `server/main.ts` as a real process.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { io as connect } from 'socket.io-client';
+import { ConfigError, loadConfig } from '../../server/config.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SID = `AC${'0123456789abcdef'.repeat(2)}`;
+const TWILIO_OFF = 'Twilio voice and SMS: off (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to turn it on)';
+const SLACK_OFF = 'Slack console: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on)';
+
+function configLines(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as ConfigError).lines;
+  }
+  throw new Error('expected loadConfig to reject the environment');
+}
+
+describe('loadConfig', () => {
+  it('defaults: port 3000, PUBLIC_URL from the port, a generated admin token, memory store', () => {
+    const config = loadConfig({});
+    expect(config.port).to.equal(3000);
+    expect(config.publicUrl).to.equal('http://localhost:3000');
+    expect(config.host).to.equal(undefined);
+    expect(config.redisUrl).to.equal(undefined);
+    expect(config.adminTokenGenerated).to.equal(true);
+    expect(config.adminToken).to.match(/^[A-Za-z0-9_-]{32}$/);
+    expect(config.tokenSecret).to.match(/^[A-Za-z0-9_-]{43}$/);
+    expect(config.twilio).to.equal(null);
+    expect(config.slack).to.equal(null);
+    expect(config.logLevel).to.equal('info');
+    expect(config.demoAgents).to.equal(true);
+    expect(config.tickMs).to.equal(250);
+    expect(config.policy.texts.greeting).to.equal('Thanks for reaching us.');
+  });
+
+  it('two loads without ADMIN_TOKEN generate different tokens', () => {
+    expect(loadConfig({}).adminToken).to.not.equal(loadConfig({}).adminToken);
+  });
+
+  it('PUBLIC_URL defaults to the configured port and loses trailing slashes when given', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl).to.equal('http://localhost:8080');
+    expect(loadConfig({ PORT: '8080' }).port).to.equal(8080);
+    expect(loadConfig({ PUBLIC_URL: 'https://support.example.com//' }).publicUrl).to.equal(
+      'https://support.example.com',
+    );
+  });
+
+  it('a fixed ADMIN_TOKEN is used as given and not reported as generated', () => {
+    const config = loadConfig({ ADMIN_TOKEN: 'a-fixed-admin-token-123' });
+    expect(config.adminToken).to.equal('a-fixed-admin-token-123');
+    expect(config.adminTokenGenerated).to.equal(false);
+  });
+
+  it('empty variables count as unset', () => {
+    const config = loadConfig({ ADMIN_TOKEN: '', TWILIO_ACCOUNT_SID: '  ', PUBLIC_URL: '' });
+    expect(config.adminTokenGenerated).to.equal(true);
+    expect(config.twilio).to.equal(null);
+    expect(config.publicUrl).to.equal('http://localhost:3000');
+  });
+
+  it('lists every channel whose credentials are absent as off, naming the variables', () => {
+    const { off } = loadConfig({});
+    expect(off).to.include(TWILIO_OFF);
+    expect(off).to.include(SLACK_OFF);
+    for (const line of off) expect(line).to.match(/^[\w ]+: off \(set [A-Z_]+ /);
+  });
+
+  it('a channel with both credentials is on and no longer listed as off', () => {
+    const config = loadConfig({ TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: 'twilio-auth-token-0123' });
+    expect(config.twilio).to.include({ accountSid: SID, authToken: 'twilio-auth-token-0123' });
+    expect(config.off).to.not.include(TWILIO_OFF);
+    expect(config.off).to.include(SLACK_OFF);
+    expect(config.off).to.have.length(loadConfig({}).off.length - 1);
+    const slack = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1-2-3',
+      SLACK_SIGNING_SECRET: 'slack-signing-secret-01',
+    });
+    expect(slack.slack).to.include({ botToken: 'xoxb-1-2-3', signingSecret: 'slack-signing-secret-01' });
+  });
+
+  describe('one readable line per bad variable', () => {
+    it('PORT=abc names PORT', () => {
+      const lines = configLines({ PORT: 'abc' });
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^PORT: .*number/);
+    });
+
+    it('PORT out of range names PORT', () => {
+      const lines = configLines({ PORT: '70000' });
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^PORT: .*65535/);
+    });
+
+    it('ADMIN_TOKEN too short', () => {
+      expect(configLines({ ADMIN_TOKEN: 'short' })).to.deep.equal([
+        'ADMIN_TOKEN: must be at least 16 characters',
+      ]);
+    });
+
+    it('TOKEN_SECRET too short', () => {
+      expect(configLines({ TOKEN_SECRET: 'x'.repeat(31) })).to.deep.equal([
+        'TOKEN_SECRET: must be at least 32 characters',
+      ]);
+    });
+
+    it('TWILIO_ACCOUNT_SID without TWILIO_AUTH_TOKEN names the missing one', () => {
+      expect(configLines({ TWILIO_ACCOUNT_SID: SID })).to.deep.equal([
+        'TWILIO_AUTH_TOKEN: is required when TWILIO_ACCOUNT_SID is set (Twilio voice and SMS)',
+      ]);
+    });
+
+    it('TWILIO_AUTH_TOKEN without TWILIO_ACCOUNT_SID names the missing one', () => {
+      expect(configLines({ TWILIO_AUTH_TOKEN: 'twilio-auth-token-0123' })).to.deep.equal([
+        'TWILIO_ACCOUNT_SID: is required when TWILIO_AUTH_TOKEN is set (Twilio voice and SMS)',
+      ]);
+    });
+
+    it('a malformed TWILIO_ACCOUNT_SID says what it must look like', () => {
+      expect(
+        configLines({ TWILIO_ACCOUNT_SID: 'SK123', TWILIO_AUTH_TOKEN: 'twilio-auth-token-0123' }),
+      ).to.deep.equal(['TWILIO_ACCOUNT_SID: must be AC followed by 32 hex digits']);
+    });
+
+    it('SLACK_BOT_TOKEN that is not a bot token', () => {
+      expect(
+        configLines({ SLACK_BOT_TOKEN: 'xoxp-1', SLACK_SIGNING_SECRET: 'slack-signing-secret-01' }),
+      ).to.deep.equal(['SLACK_BOT_TOKEN: must start with xoxb-']);
+    });
+
+    it('PUBLIC_URL that is not a URL', () => {
+      expect(configLines({ PUBLIC_URL: 'support dot example' })).to.deep.equal([
+        'PUBLIC_URL: must be a URL such as https://support.example.com',
+      ]);
+    });
+
+    it('REDIS_URL needs a shared TOKEN_SECRET and ADMIN_TOKEN', () => {
+      expect(configLines({ REDIS_URL: 'redis://localhost:6379' })).to.deep.equal([
+        'TOKEN_SECRET: is required with REDIS_URL (every process must sign and verify the same tokens)',
+        'ADMIN_TOKEN: is required with REDIS_URL (every process must accept the same admin token)',
+      ]);
+    });
+
+    it('ROUTING_POLICY with a 201-character greeting is rejected naming texts.greeting', () => {
+      const lines = configLines({ ROUTING_POLICY: JSON.stringify({ texts: { greeting: 'g'.repeat(201) } }) });
+      expect(lines).to.deep.equal(['ROUTING_POLICY: texts.greeting: must be at most 200 characters']);
+    });
+
+    it('a 200-character greeting is accepted', () => {
+      const greeting = 'g'.repeat(200);
+      expect(
+        loadConfig({ ROUTING_POLICY: JSON.stringify({ texts: { greeting } }) }).policy.texts.greeting,
+      ).to.equal(greeting);
+    });
+
+    it('ROUTING_POLICY that is not JSON', () => {
+      const lines = configLines({ ROUTING_POLICY: '{greeting:' });
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^ROUTING_POLICY: not valid JSON: /);
+    });
+
+    it('several bad variables: one line for each, all at once', () => {
+      const lines = configLines({
+        PORT: 'abc',
+        ADMIN_TOKEN: 'short',
+        TWILIO_ACCOUNT_SID: SID,
+        ROUTING_POLICY: JSON.stringify({ texts: { greeting: 'g'.repeat(201) } }),
+      });
+      expect(lines).to.have.length(4);
+      expect(lines[0]).to.match(/^PORT: /);
+      expect(lines.slice(1)).to.deep.equal([
+        'ADMIN_TOKEN: must be at least 16 characters',
+        'ROUTING_POLICY: texts.greeting: must be at most 200 characters',
+        'TWILIO_AUTH_TOKEN: is required when TWILIO_ACCOUNT_SID is set (Twilio voice and SMS)',
+      ]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- the process
+
+interface Run {
+  child: ChildProcess;
+  stdout: string[];
+  stderr: string[];
+  exit: Promise<number | null>;
+  /** Resolves with the first stdout JSON log record matching. */
+  waitFor(
+    match: (record: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+}
+
+function start(env: Record<string, string>): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const listeners: Array<() => void> = [];
+  let outBuf = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    outBuf += chunk;
+    const parts = outBuf.split('\n');
+    outBuf = parts.pop()!;
+    stdout.push(...parts.filter((l) => l.trim() !== ''));
+    for (const l of listeners.slice()) l();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const records = () =>
+    stdout.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  return {
+    child,
+    stdout,
+    stderr,
+    exit,
+    waitFor(match, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = records().find(match);
+          if (!hit) return false;
+          listeners.splice(listeners.indexOf(check), 1);
+          clearTimeout(timer);
+          resolve(hit);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          listeners.splice(listeners.indexOf(check), 1);
+          reject(
+            new Error(
+              `no matching log line within ${timeoutMs} ms; stdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('')}`,
+            ),
+          );
+        }, timeoutMs);
+        listeners.push(check);
+        check();
+        void exit.then((code) => {
+          if (listeners.includes(check)) {
+            listeners.splice(listeners.indexOf(check), 1);
+            clearTimeout(timer);
+            reject(new Error(`exited with ${code} first; stderr:\n${stderr.join('')}`));
+          }
+        });
+      });
+    },
+  };
+}
+
+describe('server/main.ts as a process', function () {
+  this.timeout(30_000);
+  let running: Run | null = null;
+  afterEach(async () => {
+    if (running && running.child.exitCode === null && running.child.signalCode === null) {
+      running.child.kill('SIGKILL');
+      await running.exit;
+    }
+    running = null;
+  });
+
+  it('a bad environment: exit code 1 and one readable stderr line per bad variable', async () => {
+    running = start({ PORT: 'abc', ADMIN_TOKEN: 'short', TWILIO_ACCOUNT_SID: SID });
+    const code = await running.exit;
+    expect(code).to.equal(1);
+    const lines = running.stderr.join('').trimEnd().split('\n');
+    expect(lines[0]).to.equal('Switchboard cannot start; fix these environment variables:');
+    expect(lines).to.have.length(4);
+    expect(lines[1]).to.match(/^ {2}PORT: /);
+    expect(lines.slice(2)).to.deep.equal([
+      '  ADMIN_TOKEN: must be at least 16 characters',
+      '  TWILIO_AUTH_TOKEN: is required when TWILIO_ACCOUNT_SID is set (Twilio voice and SMS)',
+    ]);
+    expect(running.stdout).to.deep.equal([]);
+  });
+
+  it('a good environment: listens, prints the demo console links, answers, stops with 0 on SIGTERM', async () => {
+    const run = start({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ADMIN_TOKEN: 'process-admin-token-0123',
+      TOKEN_SECRET: 'p'.repeat(40),
+    });
+    running = run;
+    const listening = await run.waitFor((r) => String(r.msg).startsWith('Switchboard listening on '));
+    const port = listening.port as number;
+    expect(port).to.be.a('number').and.greaterThan(0);
+    expect(listening.msg).to.equal(`Switchboard listening on http://localhost:${port}`);
+    expect(listening.store).to.equal('memory');
+
+    const grace = await run.waitFor((r) => String(r.msg).startsWith('console for demo agent Grace (demo): '));
+    const ada = await run.waitFor((r) => String(r.msg).startsWith('console for demo agent Ada (demo): '));
+    const linkPattern = new RegExp(
+      `^console for demo agent (Ada|Grace) \\(demo\\): http://localhost:${port}/console\\?token=(\\S+)$`,
+    );
+    expect(String(ada.msg)).to.match(linkPattern);
+    expect(String(grace.msg)).to.match(linkPattern);
+    const adaToken = decodeURIComponent(linkPattern.exec(String(ada.msg))![2]!);
+
+    const messages = run.stdout.map((l) => JSON.parse(l).msg as string);
+    expect(messages).to.include(TWILIO_OFF);
+    expect(messages).to.include(SLACK_OFF);
+    expect(messages).to.include(`demo page with the chat widget: http://localhost:${port}/`);
+    expect(messages.some((m) => m.startsWith('admin API token'))).to.equal(false);
+
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).to.equal(200);
+    expect(await health.json()).to.deep.equal({ status: 'ok' });
+    const agents = await fetch(`http://127.0.0.1:${port}/api/agents`, {
+      headers: { authorization: 'Bearer process-admin-token-0123' },
+    });
+    expect(
+      ((await agents.json()) as { agents: Array<{ name: string }> }).agents.map((a) => a.name).sort(),
+    ).to.deep.equal(['Ada (demo)', 'Grace (demo)']);
+
+    // The printed link's token opens the console as that agent.
+    const socket = connect(`http://127.0.0.1:${port}/agent`, {
+      forceNew: true,
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { token: adaToken },
+    });
+    try {
+      const hello = await new Promise<{ agent: { name: string } }>((resolve, reject) => {
+        socket.once('hello', resolve);
+        socket.once('connect_error', reject);
+      });
+      expect(hello.agent.name).to.equal('Ada (demo)');
+    } finally {
+      socket.disconnect();
+    }
+
+    run.child.kill('SIGTERM');
+    expect(await run.exit).to.equal(0);
+    const after = run.stdout.map((l) => JSON.parse(l).msg as string);
+    expect(after).to.include('shutting down: no new connections, finishing in-flight work');
+    expect(after.at(-1)).to.equal('stopped');
+  });
+
+  it('without ADMIN_TOKEN the generated token is printed and works', async () => {
+    const run = start({ PORT: '0', HOST: '127.0.0.1', DEMO_AGENTS: 'off' });
+    running = run;
+    const listening = await run.waitFor((r) => String(r.msg).startsWith('Switchboard listening on '));
+    const line = await run.waitFor((r) =>
+      String(r.msg).startsWith('admin API token (generated; set ADMIN_TOKEN to fix it): '),
+    );
+    const token = String(line.msg).split(': ').at(-1)!;
+    const res = await fetch(`http://127.0.0.1:${listening.port}/api/agents`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).to.equal(200);
+    expect(await res.json()).to.deep.equal({ agents: [] });
+    run.child.kill('SIGTERM');
+    expect(await run.exit).to.equal(0);
+  });
+});
