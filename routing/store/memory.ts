@@ -152,6 +152,9 @@ export class MemoryStore implements Store {
       throw new ValidationError('a customer cannot be merged into itself', 'otherCustomerId');
     const keep = this.#customer(keepId);
     const other = this.#customer(otherId);
+    // An id merged before leads to its keeper: merging it again would merge a customer into itself.
+    if (keep.id === other.id)
+      throw new ValidationError(`customer ${otherId} is already merged into ${keep.id}`, 'otherCustomerId');
     for (const identity of other.identities) {
       if (!keep.identities.some((i) => sameIdentity(i, identity))) keep.identities.push(identity);
       this.#identities.set(identityKey(identity), keep.id);
@@ -563,11 +566,18 @@ export class MemoryStore implements Store {
     }
     const target = this.#agent(agentId);
     const channel = conv.slotChannel;
-    if (channel && target.load[channel] >= target.capacity[channel]) {
+    // The colleague covering it becomes its owner: the cover ends and its slot comes back.
+    const covering = conv.cover?.agentId === agentId ? conv.cover : null;
+    const freed = covering && covering.channel === channel ? 1 : 0;
+    if (channel && target.load[channel] - freed >= target.capacity[channel]) {
       throw new CapacityError(
         agentId,
         `no ${channel} capacity left to accept conversation ${conversationId}`,
       );
+    }
+    if (covering) {
+      this.#releaseSlot(target, covering.channel);
+      conv.cover = null;
     }
     const previous = conv.ownerId ? this.#agents.get(conv.ownerId) : undefined;
     if (channel && previous) this.#releaseSlot(previous, channel);
@@ -829,7 +839,10 @@ export class MemoryStore implements Store {
   }
 
   #enqueue(conv: Conversation, channel: Channel, score: number): void {
-    if (this.#waiting.has(conv.id)) return; // keeps its place
+    const current = this.#waiting.get(conv.id);
+    if (current?.channel === channel) return; // keeps its place
+    // Waiting on another channel now (the customer switched): the same place in the new line.
+    if (current) this.#dequeue(conv.id);
     const key = bucketKey(channel, conv.skills);
     let bucket = this.#buckets.get(key);
     if (!bucket) {

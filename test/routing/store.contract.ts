@@ -1,0 +1,1606 @@
+// The Store conformance suite: every Store implementation runs it through the
+// interface only. `makeStore` builds a fresh, empty store for each test;
+// `cleanup`, when given, removes what the test stored (the suite then closes
+// the store itself, so `close` must be safe to call after `cleanup`).
+import { expect } from 'chai';
+import { HANDLE_TIME_WINDOW } from '../../routing/store/rules.js';
+import type {
+  Candidate,
+  RouteMode,
+  RouteOutcome,
+  Store,
+  Timer,
+  WaitRules,
+} from '../../routing/store/store.js';
+import { SwitchboardError } from '../../shared/errors.js';
+import {
+  type Agent,
+  type Channel,
+  type Conversation,
+  type Customer,
+  type CustomerPromise,
+  type Identity,
+  type Message,
+  type OwnershipReason,
+  type Skills,
+  zeroPerChannel,
+} from '../../shared/model.js';
+
+const T0 = Date.UTC(2026, 0, 5, 9);
+const SEC = 1000;
+const MIN = 60 * SEC;
+
+const RULES: WaitRules = { overflowAfterMs: 2 * MIN, hardCapMs: 10 * MIN, offerTimeoutMs: {} };
+const VOICE_RINGS: WaitRules = { ...RULES, offerTimeoutMs: { voice: 20 * SEC } };
+const ASSIGN: RouteMode = { type: 'assign' };
+const ring = (expiresAt: number): RouteMode => ({ type: 'offer', expiresAt });
+
+const pool = (skills: Skills = {}, reason: OwnershipReason = 'routed'): Candidate => ({
+  kind: 'pool',
+  skills,
+  reason,
+});
+const one = (agentId: string, reason: OwnershipReason = 'last_owner'): Candidate => ({
+  kind: 'agent',
+  agentId,
+  reason,
+});
+
+// ---------------------------------------------------------------- record factories
+
+function customerRecord(id: string, identities: Identity[] = [], extra: Partial<Customer> = {}): Customer {
+  return { id, identities, facts: {}, notes: [], createdAt: T0, ...extra };
+}
+
+function agentRecord(id: string, extra: Partial<Agent> = {}): Agent {
+  const agent: Agent = {
+    id,
+    name: `Agent ${id}`,
+    skills: {},
+    capacity: { voice: 1, sms: 3, chat: 3, email: 5 },
+    status: 'available',
+    load: zeroPerChannel(),
+    idleSince: T0,
+    availableSince: T0,
+    createdAt: T0,
+    ...extra,
+  };
+  if (agent.status !== 'available') delete agent.availableSince;
+  return agent;
+}
+
+function conversationRecord(id: string, customerId: string, extra: Partial<Conversation> = {}): Conversation {
+  const channel = extra.lastChannel ?? 'chat';
+  const at = extra.createdAt ?? T0;
+  return {
+    id,
+    customerId,
+    status: 'queued',
+    ownerId: null,
+    slotChannel: null,
+    cover: null,
+    consultants: [],
+    invited: [],
+    channels: [channel],
+    lastChannel: channel,
+    skills: {},
+    priority: 0,
+    createdAt: at,
+    lastContactAt: at,
+    queuedAt: at,
+    waitingForOwnerSince: null,
+    assignedAt: null,
+    firstAssignedAt: null,
+    resolvedAt: null,
+    followUpAt: null,
+    offer: null,
+    handoff: null,
+    ownership: [],
+    declinedBy: [],
+    ...extra,
+  };
+}
+
+function messageRecord(id: string, conversationId: string, extra: Partial<Message> = {}): Message {
+  return {
+    id,
+    conversationId,
+    direction: 'in',
+    channel: 'chat',
+    author: { type: 'customer' },
+    text: `text of ${id}`,
+    attachments: [],
+    at: T0,
+    delivery: { state: 'delivered', attempts: 0, at: T0 },
+    ...extra,
+  };
+}
+
+function promiseRecord(
+  id: string,
+  conversationId: string,
+  extra: Partial<CustomerPromise> = {},
+): CustomerPromise {
+  return {
+    id,
+    conversationId,
+    kind: 'wait',
+    dueAt: T0 + MIN,
+    createdAt: T0,
+    state: 'open',
+    settledAt: null,
+    ...extra,
+  };
+}
+
+const phone = (n: number): Identity => ({
+  channel: 'phone',
+  address: `+1415555${String(n).padStart(4, '0')}`,
+});
+const email = (local: string): Identity => ({ channel: 'email', address: `${local}@example.com` });
+const visitor = (id: string): Identity => ({ channel: 'chat', address: `visitor-${id}` });
+
+/** The SwitchboardError a promise rejects with; anything else fails the test. */
+async function failure(promise: Promise<unknown>): Promise<SwitchboardError> {
+  let value: unknown;
+  try {
+    value = await promise;
+  } catch (err) {
+    if (err instanceof SwitchboardError) return err;
+    throw err;
+  }
+  throw new Error(`expected a SwitchboardError, but it resolved with ${JSON.stringify(value)}`);
+}
+
+const byAddress = (a: Identity, b: Identity) =>
+  `${a.channel}:${a.address}` < `${b.channel}:${b.address}` ? -1 : 1;
+const ids = (records: ReadonlyArray<{ id: string }>) => records.map((r) => r.id);
+
+export function storeContract(
+  name: string,
+  makeStore: () => Promise<Store>,
+  cleanup?: (s: Store) => Promise<void>,
+): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    afterEach(async () => {
+      if (cleanup) await cleanup(store);
+      await store.close();
+    });
+
+    // ---------------------------------------------------------------- helpers over the store
+
+    const addCustomer = async (id: string, ...identities: Identity[]): Promise<Customer> => {
+      const first = identities[0] ?? visitor(id);
+      const { customer } = await store.resolveCustomer(first, customerRecord(id, identities));
+      return customer;
+    };
+    const addAgent = (id: string, extra: Partial<Agent> = {}) => store.createAgent(agentRecord(id, extra));
+    const addConversation = (id: string, extra: Partial<Conversation> = {}) =>
+      store.createConversation(conversationRecord(id, extra.customerId ?? 'cu_1', extra));
+    const agentNow = async (id: string): Promise<Agent> => {
+      const a = await store.getAgent(id);
+      if (!a) throw new Error(`agent ${id} is missing`);
+      return a;
+    };
+    const conversationNow = async (id: string): Promise<Conversation> => {
+      const c = await store.getConversation(id);
+      if (!c) throw new Error(`conversation ${id} is missing`);
+      return c;
+    };
+    const route = async (
+      id: string,
+      candidates: Candidate[],
+      opts: { mode?: RouteMode; now?: number; channel?: Channel; score?: number } = {},
+    ): Promise<RouteOutcome> => {
+      const conv = await conversationNow(id);
+      const now = opts.now ?? T0;
+      return store.route({
+        conversationId: id,
+        channel: opts.channel ?? conv.lastChannel,
+        candidates,
+        mode: opts.mode ?? ASSIGN,
+        now,
+        score: opts.score ?? now,
+      });
+    };
+    /** A conversation waiting in line: nobody was tried. Its score defaults to its arrival. */
+    const addWaiting = async (id: string, extra: Partial<Conversation> = {}, score?: number) => {
+      const conv = await addConversation(id, extra);
+      const at = conv.queuedAt ?? conv.createdAt;
+      const out = await route(id, [], { now: at, score: score ?? at });
+      expect(out.type).to.equal('queued');
+      return out.conversation;
+    };
+    /** A conversation owned by `agentId` on its channel since `now`. */
+    const addOwned = async (id: string, agentId: string, extra: Partial<Conversation> = {}, now = T0) => {
+      await addConversation(id, extra);
+      const out = await route(id, [one(agentId, 'routed')], { now });
+      expect(out.type).to.equal('assigned');
+      return out.conversation;
+    };
+
+    // ================================================================ customers
+
+    describe('customers', () => {
+      it('resolveCustomer creates a customer for a new identity, then finds the same one', async () => {
+        const first = await store.resolveCustomer(phone(1), customerRecord('cu_1'));
+        expect(first.created).to.equal(true);
+        expect(first.customer.id).to.equal('cu_1');
+        expect(first.customer.identities).to.deep.equal([phone(1)]);
+
+        const again = await store.resolveCustomer(phone(1), customerRecord('cu_2'));
+        expect(again.created).to.equal(false);
+        expect(again.customer.id).to.equal('cu_1');
+        expect(await store.getCustomer('cu_2')).to.equal(null);
+        expect(await store.getCustomer('cu_1')).to.deep.equal(first.customer);
+      });
+
+      it('getCustomer returns null for an unknown id', async () => {
+        expect(await store.getCustomer('cu_nobody')).to.equal(null);
+      });
+
+      it('records come back as copies: changing one changes nothing stored', async () => {
+        const customer = await addCustomer('cu_1', phone(1));
+        customer.identities.push(email('x'));
+        customer.facts.name = { value: 'Mallory', source: 'test', at: T0 };
+        const stored = await store.getCustomer('cu_1');
+        expect(stored?.identities).to.deep.equal([phone(1)]);
+        expect(stored?.facts).to.deep.equal({});
+
+        const input = conversationRecord('cv_1', 'cu_1');
+        await store.createConversation(input);
+        input.channels.push('sms');
+        const read = await conversationNow('cv_1');
+        read.consultants.push('ag_x');
+        expect((await conversationNow('cv_1')).channels).to.deep.equal(['chat']);
+        expect((await conversationNow('cv_1')).consultants).to.deep.equal([]);
+      });
+
+      it('linkIdentity links a free identity once and reports one that another customer holds', async () => {
+        await addCustomer('cu_1', phone(1));
+        await addCustomer('cu_2', email('bob'));
+
+        const taken = await store.linkIdentity('cu_1', email('bob'));
+        expect(taken.takenBy).to.equal('cu_2');
+        expect(taken.customer.identities).to.deep.equal([phone(1)]);
+        expect((await store.resolveCustomer(email('bob'), customerRecord('cu_3'))).customer.id).to.equal(
+          'cu_2',
+        );
+
+        const linked = await store.linkIdentity('cu_1', visitor('v1'));
+        expect(linked.takenBy).to.equal(null);
+        expect(linked.customer.identities).to.deep.equal([phone(1), visitor('v1')]);
+        const found = await store.resolveCustomer(visitor('v1'), customerRecord('cu_4'));
+        expect(found.created).to.equal(false);
+        expect(found.customer.id).to.equal('cu_1');
+
+        const again = await store.linkIdentity('cu_1', visitor('v1'));
+        expect(again.takenBy).to.equal(null);
+        expect(again.customer.identities).to.deep.equal([phone(1), visitor('v1')]);
+      });
+
+      it('linkIdentity on an unknown customer fails with not_found', async () => {
+        expect((await failure(store.linkIdentity('cu_nobody', phone(9)))).code).to.equal('not_found');
+      });
+
+      it('recordFacts keeps the newer fact per key and sets the name when given', async () => {
+        await addCustomer('cu_1');
+        await store.recordFacts('cu_1', {
+          email: { value: 'ada@example.com', source: 'chat:prechat', at: T0 + 10 * SEC },
+        });
+        const older = await store.recordFacts('cu_1', {
+          email: { value: 'old@example.com', source: 'sms:from', at: T0 },
+        });
+        expect(older.facts.email).to.deep.equal({
+          value: 'ada@example.com',
+          source: 'chat:prechat',
+          at: T0 + 10 * SEC,
+        });
+        expect(older.name).to.equal(undefined);
+
+        const newer = await store.recordFacts(
+          'cu_1',
+          {
+            email: { value: 'new@example.com', source: 'agent:ag_1', at: T0 + 20 * SEC },
+            order: { value: 'A-42', source: 'agent:ag_1', at: T0 + 20 * SEC },
+          },
+          'Ada',
+        );
+        expect(newer.name).to.equal('Ada');
+        expect(newer.facts).to.deep.equal({
+          email: { value: 'new@example.com', source: 'agent:ag_1', at: T0 + 20 * SEC },
+          order: { value: 'A-42', source: 'agent:ag_1', at: T0 + 20 * SEC },
+        });
+        expect(await store.getCustomer('cu_1')).to.deep.equal(newer);
+      });
+
+      it('recordFacts on an unknown customer fails with not_found', async () => {
+        const err = await failure(store.recordFacts('cu_nobody', { a: { value: 'b', source: 'c', at: T0 } }));
+        expect(err.code).to.equal('not_found');
+      });
+
+      it('addCustomerNote appends notes in order', async () => {
+        await addCustomer('cu_1');
+        await store.addCustomerNote('cu_1', { text: 'first', by: 'ag_1', at: T0 });
+        const c = await store.addCustomerNote('cu_1', { text: 'second', by: 'system', at: T0 + SEC });
+        expect(c.notes).to.deep.equal([
+          { text: 'first', by: 'ag_1', at: T0 },
+          { text: 'second', by: 'system', at: T0 + SEC },
+        ]);
+        expect((await store.getCustomer('cu_1'))?.notes).to.deep.equal(c.notes);
+      });
+
+      describe('mergeCustomers', () => {
+        beforeEach(async () => {
+          await addCustomer('cu_keep', phone(1));
+          await store.recordFacts('cu_keep', {
+            email: { value: 'keep@example.com', source: 'chat:prechat', at: T0 + 10 * SEC },
+            tier: { value: 'gold', source: 'agent:ag_1', at: T0 + 50 * SEC },
+          });
+          await store.addCustomerNote('cu_keep', { text: 'keep note', by: 'ag_1', at: T0 });
+          await addCustomer('cu_other', email('other'), visitor('v9'));
+          await store.recordFacts(
+            'cu_other',
+            {
+              email: { value: 'other@example.com', source: 'email:from', at: T0 + 20 * SEC },
+              tier: { value: 'silver', source: 'agent:ag_2', at: T0 + 5 * SEC },
+              order: { value: 'B-7', source: 'chat:prechat', at: T0 },
+            },
+            'Olga',
+          );
+          await store.addCustomerNote('cu_other', { text: 'other note', by: 'ag_2', at: T0 + SEC });
+          await addConversation('cv_keep', { customerId: 'cu_keep', status: 'resolved', queuedAt: null });
+          await addConversation('cv_open', {
+            customerId: 'cu_other',
+            createdAt: T0 + SEC,
+            lastContactAt: T0 + 30 * SEC,
+          });
+          await addConversation('cv_done', {
+            customerId: 'cu_other',
+            createdAt: T0 + 2 * SEC,
+            status: 'resolved',
+            queuedAt: null,
+          });
+        });
+
+        it('moves identities, facts, notes and conversations onto the kept customer', async () => {
+          const merged = await store.mergeCustomers('cu_keep', 'cu_other', T0 + MIN);
+          expect(merged.id).to.equal('cu_keep');
+          expect(merged.name).to.equal('Olga');
+          expect([...merged.identities].sort(byAddress)).to.deep.equal(
+            [phone(1), email('other'), visitor('v9')].sort(byAddress),
+          );
+          expect(merged.facts).to.deep.equal({
+            email: { value: 'other@example.com', source: 'email:from', at: T0 + 20 * SEC },
+            tier: { value: 'gold', source: 'agent:ag_1', at: T0 + 50 * SEC },
+            order: { value: 'B-7', source: 'chat:prechat', at: T0 },
+          });
+          const texts = merged.notes.map((n) => n.text);
+          expect(texts.includes('keep note')).to.equal(true);
+          expect(texts.includes('other note')).to.equal(true);
+          // The values that lost are kept in notes: nothing is lost.
+          expect(texts.some((t) => t.includes('keep@example.com'))).to.equal(true);
+          expect(texts.some((t) => t.includes('silver'))).to.equal(true);
+
+          const convs = await store.listConversations({ customerId: 'cu_keep' });
+          expect(ids(convs)).to.deep.equal(['cv_keep', 'cv_open', 'cv_done']);
+          expect(convs.map((c) => c.customerId)).to.deep.equal(['cu_keep', 'cu_keep', 'cu_keep']);
+          expect((await store.openConversationOf('cu_keep'))?.id).to.equal('cv_open');
+          expect((await conversationNow('cv_open')).customerId).to.equal('cu_keep');
+        });
+
+        it('lookups by a moved identity or the merged id reach the kept customer', async () => {
+          await store.mergeCustomers('cu_keep', 'cu_other', T0 + MIN);
+          const byEmail = await store.resolveCustomer(email('other'), customerRecord('cu_new'));
+          expect(byEmail.created).to.equal(false);
+          expect(byEmail.customer.id).to.equal('cu_keep');
+          expect((await store.resolveCustomer(visitor('v9'), customerRecord('cu_new'))).customer.id).to.equal(
+            'cu_keep',
+          );
+          expect((await store.getCustomer('cu_other'))?.id).to.equal('cu_keep');
+
+          const viaOld = await store.recordFacts('cu_other', {
+            city: { value: 'Oslo', source: 'agent:ag_1', at: T0 + 2 * MIN },
+          });
+          expect(viaOld.id).to.equal('cu_keep');
+          expect((await store.getCustomer('cu_keep'))?.facts.city?.value).to.equal('Oslo');
+          const noted = await store.addCustomerNote('cu_other', {
+            text: 'late',
+            by: 'ag_1',
+            at: T0 + 3 * MIN,
+          });
+          expect(noted.id).to.equal('cu_keep');
+          expect(noted.notes.at(-1)?.text).to.equal('late');
+        });
+
+        it('carries the newer last owner over', async () => {
+          await addAgent('ag_1');
+          await addOwned('cv_owned', 'ag_1', { customerId: 'cu_other' }, T0 + 40 * SEC);
+          await store.resolve('cv_owned', T0 + 45 * SEC, null);
+          const merged = await store.mergeCustomers('cu_keep', 'cu_other', T0 + MIN);
+          expect(merged.lastOwnerId).to.equal('ag_1');
+          expect(merged.lastOwnerAt).to.equal(T0 + 45 * SEC);
+        });
+
+        it('refuses to merge a customer into itself, also through an already merged id', async () => {
+          expect((await failure(store.mergeCustomers('cu_keep', 'cu_keep', T0))).code).to.equal(
+            'invalid_input',
+          );
+          const merged = await store.mergeCustomers('cu_keep', 'cu_other', T0 + MIN);
+          const err = await failure(store.mergeCustomers('cu_keep', 'cu_other', T0 + 2 * MIN));
+          expect(err.code).to.equal('invalid_input');
+          expect(await store.getCustomer('cu_keep')).to.deep.equal(merged);
+        });
+
+        it('fails with not_found for an unknown customer', async () => {
+          expect((await failure(store.mergeCustomers('cu_keep', 'cu_nobody', T0))).code).to.equal(
+            'not_found',
+          );
+        });
+      });
+    });
+
+    // ================================================================ agents
+
+    describe('agents', () => {
+      it('createAgent stores the agent; getAgent and listAgents return it', async () => {
+        const input = agentRecord('ag_1', { skills: { billing: 3 }, slackUserId: 'U1' });
+        expect(await store.createAgent(input)).to.deep.equal(input);
+        expect(await store.getAgent('ag_1')).to.deep.equal(input);
+        await addAgent('ag_2', { status: 'offline' });
+        expect(ids(await store.listAgents()).sort()).to.deep.equal(['ag_1', 'ag_2']);
+        expect(await store.getAgent('ag_nobody')).to.equal(null);
+      });
+
+      it('createAgent refuses a duplicate id', async () => {
+        await addAgent('ag_1');
+        expect((await failure(addAgent('ag_1'))).code).to.equal('duplicate_id');
+      });
+
+      it('updateAgent changes profile fields and leaves load and status alone', async () => {
+        await addCustomer('cu_1');
+        await addAgent('ag_1');
+        await addOwned('cv_1', 'ag_1');
+        const updated = await store.updateAgent('ag_1', {
+          name: 'Grace',
+          skills: { tech: 4 },
+          capacity: { voice: 2, sms: 1, chat: 4, email: 0 },
+          email: 'grace@example.com',
+        });
+        expect(updated.name).to.equal('Grace');
+        expect(updated.skills).to.deep.equal({ tech: 4 });
+        expect(updated.capacity).to.deep.equal({ voice: 2, sms: 1, chat: 4, email: 0 });
+        expect(updated.email).to.equal('grace@example.com');
+        expect(updated.load).to.deep.equal({ voice: 0, sms: 0, chat: 1, email: 0 });
+        expect(updated.status).to.equal('available');
+        expect(await store.getAgent('ag_1')).to.deep.equal(updated);
+        expect((await failure(store.updateAgent('ag_nobody', { name: 'x' }))).code).to.equal('not_found');
+      });
+
+      it('updated skills and capacity take effect in routing', async () => {
+        await addCustomer('cu_1');
+        await addAgent('ag_1', { capacity: { voice: 0, sms: 0, chat: 0, email: 0 } });
+        await addWaiting('cv_1', { skills: { tech: 2 } });
+        expect(await store.claimNext('ag_1', T0 + SEC, RULES)).to.equal(null);
+        await store.updateAgent('ag_1', {
+          skills: { tech: 2 },
+          capacity: { voice: 0, sms: 0, chat: 1, email: 0 },
+        });
+        expect((await store.claimNext('ag_1', T0 + 2 * SEC, RULES))?.conversation.id).to.equal('cv_1');
+      });
+
+      it('setAgentStatus tracks availability, idle time and the reason', async () => {
+        await addAgent('ag_1', { status: 'offline' });
+        const on = await store.setAgentStatus('ag_1', 'available', undefined, T0 + 5 * SEC);
+        expect(on.status).to.equal('available');
+        expect(on.availableSince).to.equal(T0 + 5 * SEC);
+        expect(on.idleSince).to.equal(T0 + 5 * SEC);
+        expect(on.statusReason).to.equal(undefined);
+
+        const still = await store.setAgentStatus('ag_1', 'available', undefined, T0 + 9 * SEC);
+        expect(still.availableSince).to.equal(T0 + 5 * SEC);
+        expect(still.idleSince).to.equal(T0 + 5 * SEC);
+
+        const away = await store.setAgentStatus('ag_1', 'away', 'lunch', T0 + 20 * SEC);
+        expect(away.status).to.equal('away');
+        expect(away.statusReason).to.equal('lunch');
+        expect(away.availableSince).to.equal(undefined);
+
+        const off = await store.setAgentStatus('ag_1', 'offline', undefined, T0 + 30 * SEC);
+        expect(off.status).to.equal('offline');
+        expect(off.statusReason).to.equal(undefined);
+        expect(await store.getAgent('ag_1')).to.deep.equal(off);
+        expect((await failure(store.setAgentStatus('ag_nobody', 'away', undefined, T0))).code).to.equal(
+          'not_found',
+        );
+      });
+    });
+
+    // ================================================================ conversations and messages
+
+    describe('conversations', () => {
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+        await addCustomer('cu_2');
+      });
+
+      it('createConversation stores it; getConversation returns it or null', async () => {
+        const input = conversationRecord('cv_1', 'cu_1', { skills: { billing: 2 }, priority: 3 });
+        expect(await store.createConversation(input)).to.deep.equal(input);
+        expect(await store.getConversation('cv_1')).to.deep.equal(input);
+        expect(await store.getConversation('cv_nobody')).to.equal(null);
+      });
+
+      it('createConversation refuses a duplicate id and an unknown customer', async () => {
+        await addConversation('cv_1');
+        expect((await failure(addConversation('cv_1'))).code).to.equal('duplicate_id');
+        expect((await failure(addConversation('cv_2', { customerId: 'cu_nobody' }))).code).to.equal(
+          'not_found',
+        );
+      });
+
+      it('openConversationOf picks the open conversation active last', async () => {
+        await addConversation('cv_1', { lastContactAt: T0 + SEC });
+        await addConversation('cv_2', { lastContactAt: T0 + 5 * SEC });
+        await addConversation('cv_3', { lastContactAt: T0 + 9 * SEC, status: 'resolved', queuedAt: null });
+        await addConversation('cv_4', { lastContactAt: T0 + 9 * SEC, status: 'abandoned', queuedAt: null });
+        expect((await store.openConversationOf('cu_1'))?.id).to.equal('cv_2');
+        await store.touchConversation('cv_1', 'sms', T0 + 10 * SEC);
+        expect((await store.openConversationOf('cu_1'))?.id).to.equal('cv_1');
+        expect(await store.openConversationOf('cu_2')).to.equal(null);
+      });
+
+      it('openConversationOf counts an assigned conversation as open', async () => {
+        await addAgent('ag_1');
+        await addOwned('cv_1', 'ag_1');
+        expect((await store.openConversationOf('cu_1'))?.id).to.equal('cv_1');
+        await store.resolve('cv_1', T0 + MIN, null);
+        expect(await store.openConversationOf('cu_1')).to.equal(null);
+      });
+
+      it('listConversations filters by status, owner and customer, oldest first, keeping the last `limit`', async () => {
+        await addAgent('ag_1');
+        await addConversation('cv_1', { createdAt: T0 });
+        await addOwned('cv_2', 'ag_1', { createdAt: T0 + SEC });
+        await addOwned('cv_3', 'ag_1', { customerId: 'cu_2', createdAt: T0 + 2 * SEC });
+        await store.resolve('cv_3', T0 + MIN, null);
+
+        expect(ids(await store.listConversations({}))).to.deep.equal(['cv_1', 'cv_2', 'cv_3']);
+        expect(ids(await store.listConversations({ status: 'queued' }))).to.deep.equal(['cv_1']);
+        expect(ids(await store.listConversations({ ownerId: 'ag_1' }))).to.deep.equal(['cv_2', 'cv_3']);
+        expect(ids(await store.listConversations({ ownerId: 'ag_1', status: 'assigned' }))).to.deep.equal([
+          'cv_2',
+        ]);
+        expect(ids(await store.listConversations({ customerId: 'cu_1' }))).to.deep.equal(['cv_1', 'cv_2']);
+        expect(ids(await store.listConversations({ customerId: 'cu_1', status: 'resolved' }))).to.deep.equal(
+          [],
+        );
+        expect(ids(await store.listConversations({ limit: 2 }))).to.deep.equal(['cv_2', 'cv_3']);
+        expect(ids(await store.listConversations({ ownerId: 'ag_nobody' }))).to.deep.equal([]);
+      });
+
+      it('touchConversation records the channel once and makes it the last one', async () => {
+        await addConversation('cv_1');
+        const t1 = await store.touchConversation('cv_1', 'sms', T0 + 30 * SEC);
+        expect(t1.channels).to.deep.equal(['chat', 'sms']);
+        expect(t1.lastChannel).to.equal('sms');
+        expect(t1.lastContactAt).to.equal(T0 + 30 * SEC);
+        const t2 = await store.touchConversation('cv_1', 'chat', T0 + 40 * SEC);
+        expect(t2.channels).to.deep.equal(['chat', 'sms']);
+        expect(t2.lastChannel).to.equal('chat');
+        expect(t2.lastContactAt).to.equal(T0 + 40 * SEC);
+        expect(await store.getConversation('cv_1')).to.deep.equal(t2);
+        expect((await failure(store.touchConversation('cv_nobody', 'sms', T0))).code).to.equal('not_found');
+      });
+    });
+
+    describe('messages', () => {
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+        await addConversation('cv_1');
+        await addConversation('cv_2');
+      });
+
+      it('appendMessage stores a message once per (channel, externalId)', async () => {
+        const first = await store.appendMessage(messageRecord('msg_1', 'cv_1', { externalId: 'ext-1' }));
+        expect(first.duplicate).to.equal(false);
+        expect(first.message.id).to.equal('msg_1');
+
+        const repeat = await store.appendMessage(
+          messageRecord('msg_2', 'cv_1', { externalId: 'ext-1', text: 'the retry' }),
+        );
+        expect(repeat.duplicate).to.equal(true);
+        expect(repeat.message.id).to.equal('msg_1');
+        expect(repeat.message.text).to.equal('text of msg_1');
+
+        const otherChannel = await store.appendMessage(
+          messageRecord('msg_3', 'cv_1', { externalId: 'ext-1', channel: 'sms' }),
+        );
+        expect(otherChannel.duplicate).to.equal(false);
+
+        // Without an externalId every message is stored.
+        expect((await store.appendMessage(messageRecord('msg_4', 'cv_1'))).duplicate).to.equal(false);
+        expect((await store.appendMessage(messageRecord('msg_5', 'cv_1'))).duplicate).to.equal(false);
+
+        expect(ids(await store.listMessages('cv_1'))).to.deep.equal(['msg_1', 'msg_3', 'msg_4', 'msg_5']);
+        expect((await store.findMessageByExternalId('chat', 'ext-1'))?.id).to.equal('msg_1');
+        expect((await store.findMessageByExternalId('sms', 'ext-1'))?.id).to.equal('msg_3');
+        expect(await store.findMessageByExternalId('email', 'ext-1')).to.equal(null);
+      });
+
+      it('listMessages keeps append order per conversation', async () => {
+        await store.appendMessage(messageRecord('msg_b', 'cv_1', { at: T0 + 2 * SEC }));
+        await store.appendMessage(messageRecord('msg_x', 'cv_2'));
+        await store.appendMessage(messageRecord('msg_a', 'cv_1', { at: T0 + 3 * SEC, direction: 'out' }));
+        await store.appendMessage(
+          messageRecord('msg_c', 'cv_1', { at: T0 + 4 * SEC, direction: 'internal' }),
+        );
+        expect(ids(await store.listMessages('cv_1'))).to.deep.equal(['msg_b', 'msg_a', 'msg_c']);
+        expect(ids(await store.listMessages('cv_2'))).to.deep.equal(['msg_x']);
+        expect(await store.listMessages('cv_nobody')).to.deep.equal([]);
+      });
+
+      it('getMessage returns the stored message or null', async () => {
+        const input = messageRecord('msg_1', 'cv_1', {
+          subject: 'Re: order',
+          attachments: [{ name: 'a.pdf', type: 'application/pdf', size: 10 }],
+          author: { type: 'agent', id: 'ag_1', name: 'Grace' },
+          externalId: 'ext-9',
+        });
+        await store.appendMessage(input);
+        expect(await store.getMessage('msg_1')).to.deep.equal(input);
+        expect(await store.getMessage('msg_nobody')).to.equal(null);
+      });
+
+      it('appendMessage refuses an unknown conversation and a reused message id', async () => {
+        expect((await failure(store.appendMessage(messageRecord('msg_1', 'cv_nobody')))).code).to.equal(
+          'not_found',
+        );
+        await store.appendMessage(messageRecord('msg_1', 'cv_1'));
+        expect((await failure(store.appendMessage(messageRecord('msg_1', 'cv_2')))).code).to.equal(
+          'duplicate_id',
+        );
+      });
+
+      it('updateDelivery replaces the delivery state', async () => {
+        await store.appendMessage(
+          messageRecord('msg_1', 'cv_1', {
+            direction: 'out',
+            delivery: { state: 'pending', attempts: 0, at: T0 },
+          }),
+        );
+        const failed = { state: 'failed', reason: 'carrier rejected', attempts: 1, at: T0 + SEC } as const;
+        expect((await store.updateDelivery('msg_1', failed)).delivery).to.deep.equal(failed);
+        const sent = { state: 'sent', attempts: 2, at: T0 + 2 * SEC } as const;
+        await store.updateDelivery('msg_1', sent);
+        expect((await store.getMessage('msg_1'))?.delivery).to.deep.equal(sent);
+        expect((await failure(store.updateDelivery('msg_nobody', sent))).code).to.equal('not_found');
+      });
+    });
+
+    // ================================================================ routing decisions
+
+    describe('route', () => {
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+      });
+
+      it('assign: the first candidate agent who is available with capacity takes ownership', async () => {
+        await addAgent('ag_away', { status: 'away' });
+        await addAgent('ag_1', { idleSince: T0 + 30 * SEC });
+        await addAgent('ag_2', { idleSince: T0 });
+        await addConversation('cv_1');
+        const out = await route('cv_1', [one('ag_away'), one('ag_1'), pool()], { now: T0 + MIN });
+        expect(out.type).to.equal('assigned');
+        if (out.type !== 'assigned') return;
+        expect(out.agentId).to.equal('ag_1');
+        expect(out.reason).to.equal('last_owner');
+        expect(out.previousOwnerId).to.equal(null);
+        const c = out.conversation;
+        expect(c.status).to.equal('assigned');
+        expect(c.ownerId).to.equal('ag_1');
+        expect(c.slotChannel).to.equal('chat');
+        expect(c.assignedAt).to.equal(T0 + MIN);
+        expect(c.firstAssignedAt).to.equal(T0 + MIN);
+        expect(c.queuedAt).to.equal(null);
+        expect(c.ownership).to.deep.equal([{ from: null, to: 'ag_1', reason: 'last_owner', at: T0 + MIN }]);
+        expect(await conversationNow('cv_1')).to.deep.equal(c);
+
+        const a = await agentNow('ag_1');
+        expect(a.load).to.deep.equal({ voice: 0, sms: 0, chat: 1, email: 0 });
+        expect(a.idleSince).to.equal(T0 + MIN);
+        expect((await agentNow('ag_2')).load.chat).to.equal(0);
+        const customer = await store.getCustomer('cu_1');
+        expect(customer?.lastOwnerId).to.equal('ag_1');
+        expect(customer?.lastOwnerAt).to.equal(T0 + MIN);
+        expect(await store.queueSnapshot('cv_1')).to.equal(null);
+      });
+
+      it('offer: rings the agent, holds their capacity, and gives no ownership yet', async () => {
+        await addAgent('ag_1');
+        await addConversation('cv_1', { lastChannel: 'voice', channels: ['voice'] });
+        await addConversation('cv_2', { lastChannel: 'voice', channels: ['voice'], createdAt: T0 + SEC });
+        const out = await route('cv_1', [pool()], { mode: ring(T0 + 20 * SEC) });
+        expect(out.type).to.equal('offered');
+        if (out.type !== 'offered') return;
+        expect(out.agentId).to.equal('ag_1');
+        expect(out.reason).to.equal('routed');
+        expect(out.conversation.status).to.equal('queued');
+        expect(out.conversation.ownerId).to.equal(null);
+        expect(out.conversation.offer).to.deep.equal({
+          agentId: 'ag_1',
+          channel: 'voice',
+          at: T0,
+          expiresAt: T0 + 20 * SEC,
+          reason: 'routed',
+        });
+        expect((await agentNow('ag_1')).load.voice).to.equal(1);
+
+        // Capacity is held: the next call waits; the ringing one is not routed twice.
+        expect((await route('cv_2', [pool()], { mode: ring(T0 + 21 * SEC), now: T0 + SEC })).type).to.equal(
+          'queued',
+        );
+        expect(
+          (await route('cv_1', [pool()], { mode: ring(T0 + 22 * SEC), now: T0 + 2 * SEC })).type,
+        ).to.equal('skipped');
+        expect((await conversationNow('cv_1')).offer?.expiresAt).to.equal(T0 + 20 * SEC);
+      });
+
+      it('cover: a colleague answers for the owner, who stays owner and never covers themselves', async () => {
+        await addAgent('ag_1', { idleSince: T0 - MIN });
+        await addAgent('ag_2');
+        await addOwned('cv_1', 'ag_1');
+        await store.touchConversation('cv_1', 'voice', T0 + MIN);
+        await store.setWaitingForOwner('cv_1', T0 + MIN);
+        const out = await route('cv_1', [one('ag_1', 'owner'), pool()], {
+          mode: { type: 'cover' },
+          now: T0 + MIN,
+          channel: 'voice',
+        });
+        expect(out.type).to.equal('covered');
+        if (out.type !== 'covered') return;
+        expect(out.agentId).to.equal('ag_2');
+        expect(out.conversation.ownerId).to.equal('ag_1');
+        expect(out.conversation.status).to.equal('assigned');
+        expect(out.conversation.cover).to.deep.equal({ agentId: 'ag_2', channel: 'voice', since: T0 + MIN });
+        expect(out.conversation.waitingForOwnerSince).to.equal(null);
+        expect((await agentNow('ag_2')).load).to.deep.equal({ voice: 1, sms: 0, chat: 0, email: 0 });
+        expect((await agentNow('ag_1')).load).to.deep.equal({ voice: 0, sms: 0, chat: 1, email: 0 });
+
+        expect((await route('cv_1', [pool()], { mode: { type: 'cover' }, channel: 'voice' })).type).to.equal(
+          'skipped',
+        );
+
+        const ended = await store.endCover('cv_1', T0 + 2 * MIN);
+        expect(ended.agentId).to.equal('ag_2');
+        expect(ended.conversation.cover).to.equal(null);
+        expect(ended.conversation.ownerId).to.equal('ag_1');
+        expect((await agentNow('ag_2')).load.voice).to.equal(0);
+        expect((await store.endCover('cv_1', T0 + 3 * MIN)).agentId).to.equal(null);
+      });
+
+      it('cover: with nobody free the owned conversation waits in line and keeps its owner', async () => {
+        await addAgent('ag_1');
+        await addOwned('cv_1', 'ag_1');
+        await store.setAgentStatus('ag_1', 'away', undefined, T0 + SEC);
+        await store.touchConversation('cv_1', 'voice', T0 + MIN);
+        await store.setWaitingForOwner('cv_1', T0 + MIN);
+        const out = await route('cv_1', [pool()], { mode: { type: 'cover' }, now: T0 + MIN });
+        expect(out.type).to.equal('queued');
+        expect(out.conversation.status).to.equal('assigned');
+        expect(out.conversation.ownerId).to.equal('ag_1');
+        expect(out.conversation.cover).to.equal(null);
+        expect((await store.queueSnapshot('cv_1'))?.position).to.equal(1);
+        // The owner coming back clears the wait and takes it out of line.
+        const cleared = await store.setWaitingForOwner('cv_1', null);
+        expect(cleared.waitingForOwnerSince).to.equal(null);
+        expect(await store.queueSnapshot('cv_1')).to.equal(null);
+      });
+
+      it('queues when nobody is free, and reports the place in line', async () => {
+        await addAgent('ag_1', { status: 'away' });
+        await addConversation('cv_1');
+        const out = await route('cv_1', [one('ag_1'), pool()]);
+        expect(out.type).to.equal('queued');
+        expect(out.conversation.status).to.equal('queued');
+        expect(out.conversation.ownerId).to.equal(null);
+        expect(await store.queueSnapshot('cv_1')).to.deep.equal({ position: 1, servers: 0 });
+        expect((await agentNow('ag_1')).load).to.deep.equal(zeroPerChannel());
+        // Routing it again keeps one place in line.
+        expect((await route('cv_1', [pool()], { now: T0 + SEC })).type).to.equal('queued');
+        expect((await store.stats()).waiting).to.equal(1);
+      });
+
+      it('skips a conversation that is not in a state to route', async () => {
+        await addAgent('ag_1');
+        await addAgent('ag_2');
+        await addOwned('cv_owned', 'ag_1');
+        const owned = await route('cv_owned', [one('ag_2')]);
+        expect(owned.type).to.equal('skipped');
+        expect(owned.conversation.ownerId).to.equal('ag_1');
+        expect(owned.conversation.ownership.length).to.equal(1);
+
+        await addConversation('cv_done', { status: 'resolved', queuedAt: null, resolvedAt: T0 });
+        expect((await route('cv_done', [pool()])).type).to.equal('skipped');
+        expect(await store.queueSnapshot('cv_done')).to.equal(null);
+
+        await addConversation('cv_waiting');
+        expect((await route('cv_waiting', [pool()], { mode: { type: 'cover' } })).type).to.equal('skipped');
+        expect((await agentNow('ag_2')).load).to.deep.equal(zeroPerChannel());
+      });
+
+      it('the pool picks the longest idle agent first (idleSince)', async () => {
+        await addAgent('ag_1', { idleSince: T0 + 3 * SEC });
+        await addAgent('ag_2', { idleSince: T0 + SEC });
+        await addAgent('ag_3', { idleSince: T0 + 2 * SEC });
+        const picked: string[] = [];
+        for (const [i, id] of ['cv_1', 'cv_2', 'cv_3', 'cv_4'].entries()) {
+          await addConversation(id);
+          const out = await route(id, [pool()], { now: T0 + (10 + i) * SEC });
+          picked.push(out.type === 'assigned' ? out.agentId : out.type);
+        }
+        expect(picked).to.deep.equal(['ag_2', 'ag_3', 'ag_1', 'ag_2']);
+      });
+
+      it('the pool requires every skill at its minimum level', async () => {
+        await addAgent('ag_1', { skills: { billing: 2 }, idleSince: T0 });
+        await addAgent('ag_2', { skills: { billing: 3, spanish: 1 }, idleSince: T0 + SEC });
+        await addAgent('ag_3', { skills: { billing: 5, french: 0 }, idleSince: T0 + 2 * SEC });
+        const routeSkills = async (id: string, skills: Skills, now: number) => {
+          await addConversation(id, { skills });
+          const out = await route(id, [pool(skills, 'skills')], { now });
+          return out.type === 'assigned' ? out.agentId : out.type;
+        };
+        expect(await routeSkills('cv_1', { billing: 3 }, T0 + 10 * SEC)).to.equal('ag_2');
+        expect(await routeSkills('cv_2', { billing: 3 }, T0 + 11 * SEC)).to.equal('ag_3');
+        expect(await routeSkills('cv_3', { billing: 3, spanish: 1 }, T0 + 12 * SEC)).to.equal('ag_2');
+        expect(await routeSkills('cv_4', { billing: 3, spanish: 2 }, T0 + 13 * SEC)).to.equal('queued');
+        expect(await routeSkills('cv_5', { french: 0 }, T0 + 14 * SEC)).to.equal('ag_3');
+        expect(await routeSkills('cv_6', { german: 0 }, T0 + 15 * SEC)).to.equal('queued');
+        expect(await routeSkills('cv_7', {}, T0 + 16 * SEC)).to.equal('ag_1');
+      });
+
+      it('capacity is per channel: an agent full on chat still takes sms', async () => {
+        await addAgent('ag_1', { capacity: { voice: 0, sms: 2, chat: 1, email: 0 }, idleSince: T0 });
+        await addAgent('ag_2', { capacity: { voice: 0, sms: 0, chat: 1, email: 0 }, idleSince: T0 + SEC });
+        const go = async (id: string, channel: Channel, now: number) => {
+          await addConversation(id, { lastChannel: channel, channels: [channel] });
+          const out = await route(id, [pool()], { now });
+          return out.type === 'assigned' ? out.agentId : out.type;
+        };
+        expect(await go('cv_1', 'chat', T0 + 10 * SEC)).to.equal('ag_1');
+        expect(await go('cv_2', 'chat', T0 + 11 * SEC)).to.equal('ag_2');
+        expect(await go('cv_3', 'chat', T0 + 12 * SEC)).to.equal('queued');
+        expect(await go('cv_4', 'sms', T0 + 13 * SEC)).to.equal('ag_1');
+        expect(await go('cv_5', 'email', T0 + 14 * SEC)).to.equal('queued');
+        expect((await agentNow('ag_1')).load).to.deep.equal({ voice: 0, sms: 1, chat: 1, email: 0 });
+        expect((await agentNow('ag_2')).load).to.deep.equal({ voice: 0, sms: 0, chat: 1, email: 0 });
+      });
+
+      it('never offers again to an agent who declined this wait', async () => {
+        await addAgent('ag_1', { idleSince: T0 });
+        await addAgent('ag_2', { idleSince: T0 + SEC });
+        await addConversation('cv_1', { lastChannel: 'voice', channels: ['voice'] });
+        const first = await route('cv_1', [pool()], { mode: ring(T0 + 20 * SEC) });
+        expect(first.type === 'offered' ? first.agentId : first.type).to.equal('ag_1');
+        const declined = await store.withdrawOffer('cv_1', 'ag_1', T0 + 5 * SEC, null);
+        expect(declined?.declinedBy).to.deep.equal(['ag_1']);
+        expect((await agentNow('ag_1')).status).to.equal('available');
+        const second = await route('cv_1', [one('ag_1'), pool()], {
+          mode: ring(T0 + 25 * SEC),
+          now: T0 + 5 * SEC,
+        });
+        expect(second.type === 'offered' ? second.agentId : second.type).to.equal('ag_2');
+        expect((await agentNow('ag_1')).load.voice).to.equal(0);
+        expect((await agentNow('ag_2')).load.voice).to.equal(1);
+      });
+
+      it('a waiting customer who switches channel waits in the new line, keeping their place', async () => {
+        await addWaiting('cv_1', { lastChannel: 'sms', channels: ['sms'] }, T0);
+        await addWaiting(
+          'cv_2',
+          { lastChannel: 'voice', channels: ['voice'], queuedAt: T0 + 10 * SEC },
+          T0 + 10 * SEC,
+        );
+        await store.touchConversation('cv_1', 'voice', T0 + 20 * SEC);
+        expect(
+          (await route('cv_1', [pool()], { mode: ring(T0 + 40 * SEC), now: T0 + 20 * SEC, score: T0 })).type,
+        ).to.equal('queued');
+        expect((await store.queueSnapshot('cv_1'))?.position).to.equal(1);
+        expect((await store.queueSnapshot('cv_2'))?.position).to.equal(2);
+        expect((await store.stats()).waitingByChannel).to.deep.equal({ voice: 2, sms: 0, chat: 0, email: 0 });
+        // An agent free on voice only gets it there.
+        await addAgent('ag_1', { capacity: { voice: 1, sms: 0, chat: 0, email: 0 } });
+        const out = await store.claimNext('ag_1', T0 + 30 * SEC, VOICE_RINGS);
+        expect(out?.conversation.id).to.equal('cv_1');
+        expect(out?.conversation.offer?.channel).to.equal('voice');
+      });
+
+      it('two conversations routed at once to one free slot: one gets it, one waits', async () => {
+        await addAgent('ag_1', { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+        await addConversation('cv_1');
+        await addConversation('cv_2');
+        const outcomes = await Promise.all([route('cv_1', [pool()]), route('cv_2', [pool()])]);
+        expect(outcomes.map((o) => o.type).sort()).to.deep.equal(['assigned', 'queued']);
+        expect((await agentNow('ag_1')).load.chat).to.equal(1);
+      });
+    });
+
+    describe('claimNext', () => {
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+      });
+
+      it('returns null when the agent is unknown, not available, or nothing waits', async () => {
+        await addAgent('ag_1');
+        await addAgent('ag_away', { status: 'away' });
+        expect(await store.claimNext('ag_1', T0, RULES)).to.equal(null);
+        await addWaiting('cv_1');
+        expect(await store.claimNext('ag_away', T0 + SEC, RULES)).to.equal(null);
+        expect(await store.claimNext('ag_nobody', T0 + SEC, RULES)).to.equal(null);
+        expect((await store.queueSnapshot('cv_1'))?.position).to.equal(1);
+      });
+
+      it('hands out the best score first, then the earliest arrival', async () => {
+        await addAgent('ag_1', { capacity: { voice: 0, sms: 0, chat: 5, email: 0 } });
+        await addWaiting('cv_a', { queuedAt: T0, createdAt: T0 }, T0);
+        await addWaiting(
+          'cv_b',
+          { queuedAt: T0 + 10 * SEC, createdAt: T0 + 10 * SEC, priority: 2 },
+          T0 - 100 * SEC,
+        );
+        await addWaiting(
+          'cv_c',
+          { queuedAt: T0 + 5 * SEC, createdAt: T0 + 5 * SEC, priority: 2 },
+          T0 - 100 * SEC,
+        );
+        const order: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const out = await store.claimNext('ag_1', T0 + (30 + i) * SEC, RULES);
+          order.push(out ? out.conversation.id : 'none');
+        }
+        expect(order).to.deep.equal(['cv_c', 'cv_b', 'cv_a', 'none']);
+        const c = await conversationNow('cv_c');
+        expect(c.status).to.equal('assigned');
+        expect(c.ownerId).to.equal('ag_1');
+        expect(c.assignedAt).to.equal(T0 + 30 * SEC);
+        expect(c.ownership.length).to.equal(1);
+        expect(await store.queueSnapshot('cv_c')).to.equal(null);
+        expect((await agentNow('ag_1')).load.chat).to.equal(3);
+      });
+
+      it('compares scores across channels and skill sets', async () => {
+        await addAgent('ag_1', { skills: { billing: 1 } });
+        await addWaiting('cv_chat', {}, T0);
+        await addWaiting(
+          'cv_sms',
+          { lastChannel: 'sms', channels: ['sms'], skills: { billing: 1 }, queuedAt: T0 + SEC },
+          T0 - 50 * SEC,
+        );
+        const first = await store.claimNext('ag_1', T0 + 2 * SEC, RULES);
+        expect(first?.conversation.id).to.equal('cv_sms');
+        expect(first?.reason).to.equal('skills');
+        expect(first?.conversation.slotChannel).to.equal('sms');
+        expect((await store.claimNext('ag_1', T0 + 3 * SEC, RULES))?.conversation.id).to.equal('cv_chat');
+      });
+
+      it('past the hard cap, arrival order beats priority', async () => {
+        await addAgent('ag_1');
+        await addAgent('ag_2');
+        await addAgent('ag_3');
+        await addWaiting('cv_x', { queuedAt: T0 }, T0);
+        await addWaiting('cv_y', { queuedAt: T0 + MIN, priority: 9 }, T0 - 8 * MIN);
+        await addWaiting('cv_z', { queuedAt: T0 + MIN + SEC, priority: 9 }, T0 - 7 * MIN);
+        expect((await store.claimNext('ag_1', T0 + RULES.hardCapMs - 1, RULES))?.conversation.id).to.equal(
+          'cv_y',
+        );
+        expect((await store.claimNext('ag_2', T0 + RULES.hardCapMs, RULES))?.conversation.id).to.equal(
+          'cv_x',
+        );
+        expect((await store.claimNext('ag_3', T0 + RULES.hardCapMs, RULES))?.conversation.id).to.equal(
+          'cv_z',
+        );
+      });
+
+      it('overflow: an agent without the skills only gets what waited past overflowAfterMs', async () => {
+        await addAgent('ag_plain');
+        await addAgent('ag_skilled', { skills: { billing: 2 } });
+        await addWaiting('cv_1', { skills: { billing: 2 }, queuedAt: T0 });
+        await addWaiting('cv_2', { skills: { billing: 2 }, queuedAt: T0 + SEC }, T0 + SEC);
+        expect(await store.claimNext('ag_plain', T0 + RULES.overflowAfterMs - 1, RULES)).to.equal(null);
+        const late = await store.claimNext('ag_plain', T0 + RULES.overflowAfterMs, RULES);
+        expect(late?.conversation.id).to.equal('cv_1');
+        expect(late?.reason).to.equal('overflow');
+        expect(late?.conversation.ownership).to.deep.equal([
+          { from: null, to: 'ag_plain', reason: 'overflow', at: T0 + RULES.overflowAfterMs },
+        ]);
+        const skilled = await store.claimNext('ag_skilled', T0 + RULES.overflowAfterMs, RULES);
+        expect(skilled?.conversation.id).to.equal('cv_2');
+        expect(skilled?.reason).to.equal('skills');
+      });
+
+      it('offers instead of assigning on a channel with an offer timeout', async () => {
+        await addAgent('ag_1', { skills: { tech: 1 } });
+        await addAgent('ag_2', { skills: { tech: 1 } });
+        await addWaiting('cv_1', { lastChannel: 'voice', channels: ['voice'], skills: { tech: 1 } });
+        const out = await store.claimNext('ag_1', T0 + 5 * SEC, VOICE_RINGS);
+        expect(out?.type).to.equal('offered');
+        expect(out?.agentId).to.equal('ag_1');
+        expect(out?.conversation.status).to.equal('queued');
+        expect(out?.conversation.ownerId).to.equal(null);
+        expect(out?.conversation.offer).to.deep.equal({
+          agentId: 'ag_1',
+          channel: 'voice',
+          at: T0 + 5 * SEC,
+          expiresAt: T0 + 25 * SEC,
+          reason: 'skills',
+        });
+        expect((await agentNow('ag_1')).load.voice).to.equal(1);
+        // A ringing conversation is nobody else's to claim.
+        expect(await store.claimNext('ag_2', T0 + 6 * SEC, VOICE_RINGS)).to.equal(null);
+        // Without an offer timeout for the channel it is assigned outright.
+        await addWaiting('cv_2', { lastChannel: 'voice', channels: ['voice'] });
+        expect((await store.claimNext('ag_2', T0 + 7 * SEC, RULES))?.type).to.equal('assigned');
+      });
+
+      it('claims only where the agent has capacity left and never what they declined', async () => {
+        await addAgent('ag_1', { capacity: { voice: 1, sms: 1, chat: 1, email: 0 } });
+        await addOwned('cv_mine', 'ag_1');
+        await addWaiting('cv_chat', {}, T0 - MIN);
+        await addWaiting('cv_email', { lastChannel: 'email', channels: ['email'] }, T0 - MIN);
+        await addWaiting('cv_sms', { lastChannel: 'sms', channels: ['sms'] }, T0);
+        expect((await store.claimNext('ag_1', T0 + SEC, RULES))?.conversation.id).to.equal('cv_sms');
+
+        await addAgent('ag_2', { status: 'away', capacity: { voice: 1, sms: 0, chat: 0, email: 0 } });
+        await addConversation('cv_call', { lastChannel: 'voice', channels: ['voice'] });
+        expect((await route('cv_call', [pool()], { mode: ring(T0 + 20 * SEC) })).type).to.equal('offered');
+        await store.withdrawOffer('cv_call', 'ag_1', T0 + 20 * SEC, null);
+        expect(await store.claimNext('ag_1', T0 + 21 * SEC, VOICE_RINGS)).to.equal(null);
+        await store.setAgentStatus('ag_2', 'available', undefined, T0 + 22 * SEC);
+        expect((await store.claimNext('ag_2', T0 + 22 * SEC, VOICE_RINGS))?.conversation.id).to.equal(
+          'cv_call',
+        );
+      });
+
+      it('a live contact waiting for cover is covered by a claim; the owner stays owner', async () => {
+        await addAgent('ag_1');
+        await addAgent('ag_2', { status: 'away' });
+        await addOwned('cv_1', 'ag_1');
+        await store.touchConversation('cv_1', 'voice', T0 + MIN);
+        await store.setWaitingForOwner('cv_1', T0 + MIN);
+        expect((await route('cv_1', [pool()], { mode: { type: 'cover' }, now: T0 + MIN })).type).to.equal(
+          'queued',
+        );
+        // The owner never covers for themselves.
+        expect(await store.claimNext('ag_1', T0 + MIN + SEC, VOICE_RINGS)).to.equal(null);
+        await store.setAgentStatus('ag_2', 'available', undefined, T0 + 2 * MIN);
+        const out = await store.claimNext('ag_2', T0 + 2 * MIN, VOICE_RINGS);
+        expect(out?.agentId).to.equal('ag_2');
+        expect(out?.conversation.ownerId).to.equal('ag_1');
+        expect(out?.conversation.cover).to.deep.equal({
+          agentId: 'ag_2',
+          channel: 'voice',
+          since: T0 + 2 * MIN,
+        });
+        expect(out?.conversation.ownership.length).to.equal(1);
+        expect((await agentNow('ag_2')).load.voice).to.equal(1);
+        expect(await store.queueSnapshot('cv_1')).to.equal(null);
+      });
+
+      it('two agents claiming at once never get the same conversation', async () => {
+        await addAgent('ag_1');
+        await addAgent('ag_2');
+        await addWaiting('cv_1');
+        const [a, b] = await Promise.all([
+          store.claimNext('ag_1', T0 + SEC, RULES),
+          store.claimNext('ag_2', T0 + SEC, RULES),
+        ]);
+        expect(
+          [a?.conversation.id ?? null, b?.conversation.id ?? null].filter((x) => x !== null),
+        ).to.deep.equal(['cv_1']);
+        const loads = [(await agentNow('ag_1')).load.chat, (await agentNow('ag_2')).load.chat];
+        expect(loads[0]! + loads[1]!).to.equal(1);
+      });
+    });
+
+    describe('offers', () => {
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+        await addAgent('ag_1');
+        await addAgent('ag_2', { idleSince: T0 + SEC });
+        await addConversation('cv_1', { lastChannel: 'voice', channels: ['voice'] });
+        await route('cv_1', [pool()], { mode: ring(T0 + 20 * SEC) });
+      });
+
+      it('acceptOffer gives ownership on the offered channel, keeping the capacity held', async () => {
+        const c = await store.acceptOffer('cv_1', 'ag_1', T0 + 8 * SEC);
+        expect(c.status).to.equal('assigned');
+        expect(c.ownerId).to.equal('ag_1');
+        expect(c.slotChannel).to.equal('voice');
+        expect(c.offer).to.equal(null);
+        expect(c.assignedAt).to.equal(T0 + 8 * SEC);
+        expect(c.ownership).to.deep.equal([{ from: null, to: 'ag_1', reason: 'routed', at: T0 + 8 * SEC }]);
+        expect((await agentNow('ag_1')).load.voice).to.equal(1);
+        expect(await store.queueSnapshot('cv_1')).to.equal(null);
+        expect((await store.getCustomer('cu_1'))?.lastOwnerId).to.equal('ag_1');
+      });
+
+      it('acceptOffer refuses another agent and a conversation without an offer', async () => {
+        expect((await failure(store.acceptOffer('cv_1', 'ag_2', T0 + SEC))).code).to.equal('invalid_state');
+        await addConversation('cv_2');
+        expect((await failure(store.acceptOffer('cv_2', 'ag_1', T0 + SEC))).code).to.equal('invalid_state');
+        expect((await conversationNow('cv_1')).offer?.agentId).to.equal('ag_1');
+      });
+
+      it('withdrawOffer frees the capacity, excludes the agent, can set them away, and keeps the place', async () => {
+        const c = await store.withdrawOffer('cv_1', 'ag_1', T0 + 20 * SEC, {
+          status: 'away',
+          reason: 'missed_offer',
+        });
+        expect(c?.offer).to.equal(null);
+        expect(c?.status).to.equal('queued');
+        expect(c?.declinedBy).to.deep.equal(['ag_1']);
+        const a = await agentNow('ag_1');
+        expect(a.load.voice).to.equal(0);
+        expect(a.status).to.equal('away');
+        expect(a.statusReason).to.equal('missed_offer');
+        expect((await store.queueSnapshot('cv_1'))?.position).to.equal(1);
+      });
+
+      it('withdrawOffer returns null for an agent who has no offer on it', async () => {
+        expect(await store.withdrawOffer('cv_1', 'ag_2', T0 + SEC, null)).to.equal(null);
+        expect(await store.withdrawOffer('cv_nobody', 'ag_1', T0 + SEC, null)).to.equal(null);
+        expect((await conversationNow('cv_1')).offer?.agentId).to.equal('ag_1');
+        expect((await agentNow('ag_1')).load.voice).to.equal(1);
+      });
+    });
+
+    describe('requeue, resolve, abandon', () => {
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+        await addAgent('ag_1');
+        await addAgent('ag_2', { idleSince: T0 + SEC });
+      });
+
+      it('requeue releases the gone owner and puts the conversation back in line as owner_offline', async () => {
+        await addOwned('cv_1', 'ag_1');
+        await store.setAgentStatus('ag_1', 'offline', undefined, T0 + MIN);
+        const c = await store.requeue('cv_1', T0 + 10 * MIN, T0 + 10 * MIN);
+        expect(c.status).to.equal('queued');
+        expect(c.queuedAt).to.equal(T0 + 10 * MIN);
+        expect(c.assignedAt).to.equal(null);
+        expect(c.slotChannel).to.equal(null);
+        expect((await agentNow('ag_1')).load.chat).to.equal(0);
+        expect((await store.queueSnapshot('cv_1'))?.position).to.equal(1);
+
+        const claimed = await store.claimNext('ag_2', T0 + 11 * MIN, RULES);
+        expect(claimed?.reason).to.equal('owner_offline');
+        expect(claimed?.conversation.ownership).to.deep.equal([
+          { from: null, to: 'ag_1', reason: 'routed', at: T0 },
+          { from: 'ag_1', to: 'ag_2', reason: 'owner_offline', at: T0 + 11 * MIN },
+        ]);
+        expect(claimed?.conversation.firstAssignedAt).to.equal(T0);
+      });
+
+      it('requeue keeps the place of a contact that was already waiting for its owner', async () => {
+        await addOwned('cv_1', 'ag_1');
+        await store.setWaitingForOwner('cv_1', T0 + 2 * MIN);
+        const c = await store.requeue('cv_1', T0 + 12 * MIN, T0 + 2 * MIN);
+        expect(c.queuedAt).to.equal(T0 + 2 * MIN);
+        expect(c.waitingForOwnerSince).to.equal(null);
+      });
+
+      it('requeue refuses a conversation that is not assigned', async () => {
+        await addWaiting('cv_1');
+        expect((await failure(store.requeue('cv_1', T0 + MIN, T0))).code).to.equal('invalid_state');
+      });
+
+      it('resolve releases capacity, records the handle time and the last owner', async () => {
+        await addOwned('cv_1', 'ag_1', {}, T0 + SEC);
+        await store.inviteConsultant('cv_1', 'ag_2');
+        const c = await store.resolve('cv_1', T0 + 4 * MIN, T0 + 24 * 60 * MIN);
+        expect(c.status).to.equal('resolved');
+        expect(c.resolvedAt).to.equal(T0 + 4 * MIN);
+        expect(c.followUpAt).to.equal(T0 + 24 * 60 * MIN);
+        expect(c.ownerId).to.equal('ag_1');
+        expect(c.invited).to.deep.equal([]);
+        expect(c.consultants).to.deep.equal([]);
+        expect((await agentNow('ag_1')).load).to.deep.equal(zeroPerChannel());
+        expect(await store.recentHandleTimes('chat')).to.deep.equal([4 * MIN - SEC]);
+        expect(await store.recentHandleTimes('sms')).to.deep.equal([]);
+        const customer = await store.getCustomer('cu_1');
+        expect(customer?.lastOwnerId).to.equal('ag_1');
+        expect(customer?.lastOwnerAt).to.equal(T0 + 4 * MIN);
+        expect((await failure(store.resolve('cv_1', T0 + 5 * MIN, null))).code).to.equal('invalid_state');
+      });
+
+      it('resolve also releases a covering colleague', async () => {
+        await addOwned('cv_1', 'ag_1');
+        await store.touchConversation('cv_1', 'voice', T0 + MIN);
+        await route('cv_1', [pool()], { mode: { type: 'cover' }, now: T0 + MIN, channel: 'voice' });
+        expect((await agentNow('ag_2')).load.voice).to.equal(1);
+        const c = await store.resolve('cv_1', T0 + 3 * MIN, null);
+        expect(c.cover).to.equal(null);
+        expect((await agentNow('ag_2')).load.voice).to.equal(0);
+        expect((await agentNow('ag_1')).load.chat).to.equal(0);
+      });
+
+      it('resolve refuses a waiting conversation', async () => {
+        await addWaiting('cv_1');
+        expect((await failure(store.resolve('cv_1', T0 + MIN, null))).code).to.equal('invalid_state');
+        expect((await conversationNow('cv_1')).status).to.equal('queued');
+      });
+
+      it('abandon takes a waiting conversation out of line', async () => {
+        await addWaiting('cv_1');
+        const c = await store.abandon('cv_1', T0 + MIN);
+        expect(c.status).to.equal('abandoned');
+        expect(c.resolvedAt).to.equal(T0 + MIN);
+        expect(await store.queueSnapshot('cv_1')).to.equal(null);
+        expect((await store.stats()).waiting).to.equal(0);
+      });
+
+      it('abandon of a ringing conversation frees the ringing agent', async () => {
+        await addConversation('cv_1', { lastChannel: 'voice', channels: ['voice'] });
+        await route('cv_1', [pool()], { mode: ring(T0 + 20 * SEC) });
+        const c = await store.abandon('cv_1', T0 + 3 * SEC);
+        expect(c.offer).to.equal(null);
+        expect(c.status).to.equal('abandoned');
+        expect((await agentNow('ag_1')).load.voice).to.equal(0);
+      });
+
+      it('abandon refuses an assigned conversation', async () => {
+        await addOwned('cv_1', 'ag_1');
+        expect((await failure(store.abandon('cv_1', T0 + MIN))).code).to.equal('invalid_state');
+        expect((await conversationNow('cv_1')).status).to.equal('assigned');
+      });
+    });
+
+    describe('hand-off', () => {
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+        await addAgent('ag_1');
+        await addAgent('ag_2', { capacity: { voice: 1, sms: 1, chat: 1, email: 1 } });
+        await addAgent('ag_off', { status: 'offline' });
+        await addOwned('cv_1', 'ag_1');
+      });
+
+      it('offerHandoff records the pending hand-off; ownership does not move yet', async () => {
+        const c = await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'billing question', T0 + MIN);
+        expect(c.handoff).to.deep.equal({ from: 'ag_1', to: 'ag_2', note: 'billing question', at: T0 + MIN });
+        expect(c.ownerId).to.equal('ag_1');
+        expect((await agentNow('ag_2')).load.chat).to.equal(0);
+      });
+
+      it('offerHandoff refuses a non-owner, oneself, an offline or unknown colleague, and a second one', async () => {
+        expect((await failure(store.offerHandoff('cv_1', 'ag_2', 'ag_1', 'n', T0))).code).to.equal(
+          'invalid_state',
+        );
+        expect((await failure(store.offerHandoff('cv_1', 'ag_1', 'ag_1', 'n', T0))).code).to.equal(
+          'invalid_input',
+        );
+        expect((await failure(store.offerHandoff('cv_1', 'ag_1', 'ag_off', 'n', T0))).code).to.equal(
+          'invalid_state',
+        );
+        expect((await failure(store.offerHandoff('cv_1', 'ag_1', 'ag_nobody', 'n', T0))).code).to.equal(
+          'not_found',
+        );
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'first', T0);
+        expect((await failure(store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'again', T0))).code).to.equal(
+          'invalid_state',
+        );
+        expect((await conversationNow('cv_1')).handoff?.note).to.equal('first');
+      });
+
+      it('acceptHandoff moves ownership and capacity, and records the move', async () => {
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'over to you', T0 + MIN);
+        const c = await store.acceptHandoff('cv_1', 'ag_2', T0 + 2 * MIN);
+        expect(c.ownerId).to.equal('ag_2');
+        expect(c.slotChannel).to.equal('chat');
+        expect(c.handoff).to.equal(null);
+        expect(c.ownership).to.deep.equal([
+          { from: null, to: 'ag_1', reason: 'routed', at: T0 },
+          { from: 'ag_1', to: 'ag_2', reason: 'handoff', at: T0 + 2 * MIN },
+        ]);
+        expect((await agentNow('ag_1')).load.chat).to.equal(0);
+        expect((await agentNow('ag_2')).load.chat).to.equal(1);
+        expect(ids(await store.listConversations({ ownerId: 'ag_2', status: 'assigned' }))).to.deep.equal([
+          'cv_1',
+        ]);
+      });
+
+      it('acceptHandoff checks the colleague has capacity and changes nothing when not', async () => {
+        await addOwned('cv_2', 'ag_2');
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'over to you', T0 + MIN);
+        expect((await failure(store.acceptHandoff('cv_1', 'ag_2', T0 + 2 * MIN))).code).to.equal(
+          'no_capacity',
+        );
+        const c = await conversationNow('cv_1');
+        expect(c.ownerId).to.equal('ag_1');
+        expect(c.handoff?.to).to.equal('ag_2');
+        expect(c.ownership.length).to.equal(1);
+        expect((await agentNow('ag_1')).load.chat).to.equal(1);
+        expect((await agentNow('ag_2')).load.chat).to.equal(1);
+      });
+
+      it('acceptHandoff and declineHandoff refuse an agent the hand-off is not for', async () => {
+        await addAgent('ag_3');
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'n', T0 + MIN);
+        expect((await failure(store.acceptHandoff('cv_1', 'ag_3', T0 + 2 * MIN))).code).to.equal(
+          'invalid_state',
+        );
+        expect((await failure(store.declineHandoff('cv_1', 'ag_3'))).code).to.equal('invalid_state');
+        expect((await conversationNow('cv_1')).handoff?.to).to.equal('ag_2');
+      });
+
+      it('the colleague covering it who accepts a hand-off becomes owner, and the cover ends', async () => {
+        await store.setAgentStatus('ag_1', 'away', undefined, T0 + 30 * SEC);
+        await store.touchConversation('cv_1', 'voice', T0 + MIN);
+        await route('cv_1', [pool()], { mode: { type: 'cover' }, now: T0 + MIN, channel: 'voice' });
+        expect((await conversationNow('cv_1')).cover?.agentId).to.equal('ag_2');
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'keep it', T0 + 2 * MIN);
+        const c = await store.acceptHandoff('cv_1', 'ag_2', T0 + 3 * MIN);
+        expect(c.ownerId).to.equal('ag_2');
+        expect(c.cover).to.equal(null);
+        expect(c.slotChannel).to.equal('chat');
+        expect((await agentNow('ag_2')).load).to.deep.equal({ voice: 0, sms: 0, chat: 1, email: 0 });
+        expect((await agentNow('ag_1')).load).to.deep.equal(zeroPerChannel());
+      });
+
+      it('a colleague covering on the same channel may accept with the slot the cover held', async () => {
+        await addOwned('cv_2', 'ag_1');
+        await store.setAgentStatus('ag_1', 'away', undefined, T0 + 30 * SEC);
+        await route('cv_2', [one('ag_2', 'routed')], { mode: { type: 'cover' }, now: T0 + MIN });
+        expect((await agentNow('ag_2')).load.chat).to.equal(1);
+        await store.offerHandoff('cv_2', 'ag_1', 'ag_2', 'keep it', T0 + 2 * MIN);
+        const c = await store.acceptHandoff('cv_2', 'ag_2', T0 + 3 * MIN);
+        expect(c.ownerId).to.equal('ag_2');
+        expect(c.cover).to.equal(null);
+        expect((await agentNow('ag_2')).load.chat).to.equal(1);
+        expect((await agentNow('ag_1')).load.chat).to.equal(1);
+      });
+
+      it('declineHandoff clears it; the owner stays', async () => {
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'n', T0 + MIN);
+        const c = await store.declineHandoff('cv_1', 'ag_2');
+        expect(c.handoff).to.equal(null);
+        expect(c.ownerId).to.equal('ag_1');
+        expect(c.ownership.length).to.equal(1);
+        expect((await failure(store.acceptHandoff('cv_1', 'ag_2', T0 + 2 * MIN))).code).to.equal(
+          'invalid_state',
+        );
+      });
+    });
+
+    describe('consult', () => {
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+        await addAgent('ag_1');
+        await addAgent('ag_2');
+        await addOwned('cv_1', 'ag_1');
+      });
+
+      it('invite, join and leave, without taking capacity or ownership', async () => {
+        const invited = await store.inviteConsultant('cv_1', 'ag_2');
+        expect(invited.invited).to.deep.equal(['ag_2']);
+        expect(invited.consultants).to.deep.equal([]);
+        expect((await store.inviteConsultant('cv_1', 'ag_2')).invited).to.deep.equal(['ag_2']);
+
+        const joined = await store.joinConsult('cv_1', 'ag_2');
+        expect(joined.invited).to.deep.equal([]);
+        expect(joined.consultants).to.deep.equal(['ag_2']);
+        expect((await store.joinConsult('cv_1', 'ag_2')).consultants).to.deep.equal(['ag_2']);
+        expect((await store.inviteConsultant('cv_1', 'ag_2')).invited).to.deep.equal([]);
+        expect(joined.ownerId).to.equal('ag_1');
+        expect((await agentNow('ag_2')).load).to.deep.equal(zeroPerChannel());
+
+        const left = await store.leaveConsult('cv_1', 'ag_2');
+        expect(left.consultants).to.deep.equal([]);
+        expect(left.invited).to.deep.equal([]);
+      });
+
+      it('leaving declines a pending invitation', async () => {
+        await store.inviteConsultant('cv_1', 'ag_2');
+        expect((await store.leaveConsult('cv_1', 'ag_2')).invited).to.deep.equal([]);
+        expect((await failure(store.joinConsult('cv_1', 'ag_2'))).code).to.equal('invalid_state');
+      });
+
+      it('refuses the owner, an unknown agent, a waiting conversation, and a join without invitation', async () => {
+        expect((await failure(store.inviteConsultant('cv_1', 'ag_1'))).code).to.equal('invalid_input');
+        expect((await failure(store.inviteConsultant('cv_1', 'ag_nobody'))).code).to.equal('not_found');
+        expect((await failure(store.joinConsult('cv_1', 'ag_2'))).code).to.equal('invalid_state');
+        await addWaiting('cv_2');
+        expect((await failure(store.inviteConsultant('cv_2', 'ag_2'))).code).to.equal('invalid_state');
+      });
+
+      it('a consultant who accepts a hand-off becomes owner and stops consulting', async () => {
+        await store.inviteConsultant('cv_1', 'ag_2');
+        await store.joinConsult('cv_1', 'ag_2');
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'yours', T0 + MIN);
+        const c = await store.acceptHandoff('cv_1', 'ag_2', T0 + 2 * MIN);
+        expect(c.ownerId).to.equal('ag_2');
+        expect(c.consultants).to.deep.equal([]);
+      });
+    });
+
+    describe('queueSnapshot', () => {
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+      });
+
+      it('gives the 1-based place among the same waits and the capacity-weighted servers', async () => {
+        await addAgent('ag_1', { skills: { billing: 1 }, capacity: { voice: 0, sms: 1, chat: 2, email: 0 } });
+        await addAgent('ag_2', { capacity: { voice: 0, sms: 4, chat: 3, email: 0 } });
+        await addAgent('ag_3', { skills: { billing: 3 }, status: 'away' });
+        await addWaiting('cv_c1', {}, T0 + 30 * SEC);
+        await addWaiting('cv_c2', {}, T0 + 10 * SEC);
+        await addWaiting('cv_c3', {}, T0 + 20 * SEC);
+        await addWaiting('cv_b1', { skills: { billing: 1 } }, T0 + 40 * SEC);
+        await addWaiting('cv_s1', { lastChannel: 'sms', channels: ['sms'] }, T0 + 50 * SEC);
+        expect(await store.queueSnapshot('cv_c1')).to.deep.equal({ position: 3, servers: 5 });
+        expect(await store.queueSnapshot('cv_c2')).to.deep.equal({ position: 1, servers: 5 });
+        expect(await store.queueSnapshot('cv_c3')).to.deep.equal({ position: 2, servers: 5 });
+        expect(await store.queueSnapshot('cv_b1')).to.deep.equal({ position: 1, servers: 2 });
+        expect(await store.queueSnapshot('cv_s1')).to.deep.equal({ position: 1, servers: 5 });
+
+        await store.setAgentStatus('ag_2', 'away', undefined, T0 + MIN);
+        expect(await store.queueSnapshot('cv_c2')).to.deep.equal({ position: 1, servers: 2 });
+        await store.setAgentStatus('ag_3', 'available', undefined, T0 + MIN);
+        expect(await store.queueSnapshot('cv_b1')).to.deep.equal({ position: 1, servers: 5 });
+        await store.abandon('cv_c2', T0 + 2 * MIN);
+        expect((await store.queueSnapshot('cv_c3'))?.position).to.equal(1);
+        expect((await store.queueSnapshot('cv_c1'))?.position).to.equal(2);
+      });
+
+      it('is null for a conversation not in line', async () => {
+        await addAgent('ag_1');
+        await addOwned('cv_1', 'ag_1');
+        expect(await store.queueSnapshot('cv_1')).to.equal(null);
+        expect(await store.queueSnapshot('cv_nobody')).to.equal(null);
+      });
+    });
+
+    // ================================================================ timers
+
+    describe('timers', () => {
+      const t = (kind: Timer['kind'], ref: string, dueAt: number): Timer => ({ kind, ref, dueAt });
+
+      it('schedule replaces the timer of the same kind and ref; cancelTimer removes one', async () => {
+        await store.schedule(t('offer', 'cv_1', T0 + 20 * SEC));
+        await store.schedule(t('sticky', 'cv_1', T0 + 10 * SEC));
+        await store.schedule(t('promise', 'pr_1', T0 + 5 * SEC));
+        await store.schedule(t('overflow', 'cv_2', T0 + MIN));
+        await store.schedule(t('offer', 'cv_1', T0 + 30 * SEC));
+        await store.cancelTimer('overflow', 'cv_2');
+        await store.cancelTimer('overflow', 'cv_nobody');
+
+        expect(await store.claimDueTimers(T0 + 4 * SEC, 10)).to.deep.equal([]);
+        expect(await store.claimDueTimers(T0 + 25 * SEC, 10)).to.deep.equal([
+          t('promise', 'pr_1', T0 + 5 * SEC),
+          t('sticky', 'cv_1', T0 + 10 * SEC),
+        ]);
+        expect(await store.claimDueTimers(T0 + 25 * SEC, 10)).to.deep.equal([]);
+        expect(await store.claimDueTimers(T0 + 10 * MIN, 10)).to.deep.equal([
+          t('offer', 'cv_1', T0 + 30 * SEC),
+        ]);
+        expect(await store.claimDueTimers(T0 + 10 * MIN, 10)).to.deep.equal([]);
+      });
+
+      it('a timer due exactly now is due', async () => {
+        await store.schedule(t('sticky', 'cv_1', T0));
+        expect(await store.claimDueTimers(T0, 10)).to.deep.equal([t('sticky', 'cv_1', T0)]);
+      });
+
+      it('claimDueTimers returns the oldest first and respects the limit', async () => {
+        for (const n of [5, 3, 1, 4, 2]) await store.schedule(t('promise', `pr_${n}`, T0 + n * SEC));
+        const refs = async (limit: number) => (await store.claimDueTimers(T0 + MIN, limit)).map((x) => x.ref);
+        expect(await refs(2)).to.deep.equal(['pr_1', 'pr_2']);
+        expect(await refs(2)).to.deep.equal(['pr_3', 'pr_4']);
+        expect(await refs(10)).to.deep.equal(['pr_5']);
+        expect(await refs(10)).to.deep.equal([]);
+      });
+
+      it('concurrent claims get each due timer exactly once', async () => {
+        for (let n = 0; n < 10; n++) await store.schedule(t('promise', `pr_${n}`, T0 + n * SEC));
+        const [a, b] = await Promise.all([
+          store.claimDueTimers(T0 + MIN, 6),
+          store.claimDueTimers(T0 + MIN, 6),
+        ]);
+        const all = [...a, ...b].map((x) => x.ref).sort();
+        expect(all).to.deep.equal([
+          'pr_0',
+          'pr_1',
+          'pr_2',
+          'pr_3',
+          'pr_4',
+          'pr_5',
+          'pr_6',
+          'pr_7',
+          'pr_8',
+          'pr_9',
+        ]);
+      });
+    });
+
+    // ================================================================ promises and figures
+
+    describe('promises', () => {
+      it('addPromise, getPromise and listPromises per conversation in order', async () => {
+        const p1 = promiseRecord('pr_1', 'cv_1');
+        const p2 = promiseRecord('pr_2', 'cv_1', {
+          kind: 'callback',
+          dueAt: T0 + 30 * MIN,
+          text: 'call back',
+        });
+        const p3 = promiseRecord('pr_3', 'cv_2', { kind: 'agent', agentId: 'ag_1' });
+        expect(await store.addPromise(p1)).to.deep.equal(p1);
+        await store.addPromise(p2);
+        await store.addPromise(p3);
+        expect(await store.listPromises('cv_1')).to.deep.equal([p1, p2]);
+        expect(await store.listPromises('cv_2')).to.deep.equal([p3]);
+        expect(await store.listPromises('cv_nobody')).to.deep.equal([]);
+        expect(await store.getPromise('pr_2')).to.deep.equal(p2);
+        expect(await store.getPromise('pr_nobody')).to.equal(null);
+      });
+
+      it('settlePromise settles an open promise once', async () => {
+        await store.addPromise(promiseRecord('pr_1', 'cv_1'));
+        const kept = await store.settlePromise('pr_1', 'kept', T0 + 30 * SEC);
+        expect(kept?.state).to.equal('kept');
+        expect(kept?.settledAt).to.equal(T0 + 30 * SEC);
+        expect(await store.settlePromise('pr_1', 'broken', T0 + 2 * MIN)).to.equal(null);
+        expect((await store.getPromise('pr_1'))?.state).to.equal('kept');
+        expect((await store.getPromise('pr_1'))?.settledAt).to.equal(T0 + 30 * SEC);
+        expect((await store.listPromises('cv_1'))[0]?.state).to.equal('kept');
+        expect(await store.settlePromise('pr_nobody', 'void', T0)).to.equal(null);
+      });
+    });
+
+    describe('figures', () => {
+      it('keeps a bounded window of recent handle times per channel, newest last', async () => {
+        for (let n = 1; n <= HANDLE_TIME_WINDOW + 5; n++) await store.recordHandleTime('chat', n * SEC);
+        await store.recordHandleTime('sms', 7 * SEC);
+        const chat = await store.recentHandleTimes('chat');
+        expect(chat.length).to.equal(HANDLE_TIME_WINDOW);
+        expect(chat[0]).to.equal(6 * SEC);
+        expect(chat.at(-1)).to.equal((HANDLE_TIME_WINDOW + 5) * SEC);
+        expect(await store.recentHandleTimes('sms')).to.deep.equal([7 * SEC]);
+        expect(await store.recentHandleTimes('email')).to.deep.equal([]);
+      });
+
+      it('stats counts what waits per channel and the agents per status', async () => {
+        await addCustomer('cu_1');
+        await addAgent('ag_1', { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+        await addAgent('ag_2', { capacity: zeroPerChannel() });
+        await addAgent('ag_3', { status: 'away' });
+        await addAgent('ag_4', { status: 'offline' });
+        await addOwned('cv_owned', 'ag_1');
+        await addWaiting('cv_1');
+        await addWaiting('cv_2', { createdAt: T0 + SEC, queuedAt: T0 + SEC });
+        await addWaiting('cv_3', { lastChannel: 'voice', channels: ['voice'] });
+        await addConversation('cv_4', { status: 'resolved', queuedAt: null });
+        expect(await store.stats()).to.deep.equal({
+          waiting: 3,
+          waitingByChannel: { voice: 1, sms: 0, chat: 2, email: 0 },
+          agentsByStatus: { available: 2, away: 1, offline: 1 },
+        });
+      });
+
+      it('ping answers while open; close ends it', async () => {
+        expect(await store.ping()).to.equal(undefined);
+        const extra = await makeStore();
+        expect(await extra.ping()).to.equal(undefined);
+        if (cleanup) await cleanup(extra);
+        await extra.close();
+        const err = await failure(extra.ping());
+        expect(['invalid_state', 'store_unavailable'].includes(err.code)).to.equal(true);
+      });
+    });
+  });
+}
