@@ -11,7 +11,10 @@ const optional = (schema: z.ZodString) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 
 const Env = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).default(3000),
+  ),
   HOST: optional(z.string()),
   PUBLIC_URL: optional(z.string().url('must be a URL such as https://support.example.com')),
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')),

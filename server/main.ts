@@ -31,18 +31,7 @@ const logger = pino(
 const sb = createSwitchboard({ config, logger });
 
 for (const line of config.off) logger.info(line);
-const port = await sb.listen();
-const base = config.publicUrl.replace(`:${config.port}`, `:${port}`);
-logger.info({ port, store: 'memory' }, `Switchboard listening on ${base}`);
-if (config.adminTokenGenerated)
-  logger.info(`admin API token (generated; set ADMIN_TOKEN to fix it): ${config.adminToken}`);
-logger.info(`demo page with the chat widget: ${base}/`);
-if (config.demoAgents && (await sb.store.listAgents()).length === 0) {
-  for (const { agent, token } of await createDemoAgents(sb.router, sb.tokens)) {
-    logger.info(`console for demo agent ${agent.name}: ${base}/console?token=${token}`);
-  }
-}
-
+// Signals are handled from the start, so a stop during start-up is clean too.
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
@@ -67,3 +56,16 @@ const stop = (signal: string) => {
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+
+const port = await sb.listen();
+const base = config.publicUrl.replace(`:${config.port}`, `:${port}`);
+logger.info({ port, store: 'memory' }, `Switchboard listening on ${base}`);
+if (config.adminTokenGenerated)
+  logger.info(`admin API token (generated; set ADMIN_TOKEN to fix it): ${config.adminToken}`);
+logger.info(`demo page with the chat widget: ${base}/`);
+if (config.demoAgents && (await sb.store.listAgents()).length === 0) {
+  for (const { agent, token } of await createDemoAgents(sb.router, sb.tokens)) {
+    logger.info(`console for demo agent ${agent.name}: ${base}/console?token=${token}`);
+  }
+}
+
