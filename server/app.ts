@@ -11,6 +11,7 @@ import { Server as IoServer } from 'socket.io';
 import { setAckLogger } from '../channels/ack.js';
 import { ChatChannel } from '../channels/chat/namespace.js';
 import { EmailChannel } from '../channels/email/channel.js';
+import { SlackConsole, type SlackConsoleOverrides } from '../channels/slack/console.js';
 import { createTwilioChannels, type TwilioChannels, type TwilioHooks } from '../channels/twilio/index.js';
 import { WebConsole } from '../channels/web/namespace.js';
 import { Router } from '../routing/router.js';
@@ -38,6 +39,8 @@ export interface SwitchboardOptions {
   chatRateLimit?: { burst: number; perSecond: number };
   /** Twilio hooks (tests, bench): an HTTP client pointed at a stand-in, the retry backoff wait. */
   twilio?: TwilioHooks;
+  /** Slack console overrides (tests): the Web API stand-in's URL, message pacing, the outbox's wait. */
+  slack?: SlackConsoleOverrides;
 }
 
 export interface Switchboard {
@@ -52,6 +55,8 @@ export interface Switchboard {
   twilio: TwilioChannels | null;
   /** The email channel; null when email is off. */
   email: EmailChannel | null;
+  /** The Slack agent console; null when Slack is off. */
+  slack: SlackConsole | null;
   /** Listen; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight work, close the store. */
@@ -153,6 +158,12 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   const emailRoute = email?.httpRoute();
   if (emailRoute) app.use('/email', emailRoute);
 
+  // Slack: Bolt verifies the signature over the raw body, so no body parser may run before it.
+  const slack = config.slack
+    ? new SlackConsole({ router, settings: config.slack, log: logger, ...options.slack })
+    : null;
+  if (slack) app.use('/slack/events', slack.router);
+
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'no such route' } });
   });
@@ -218,6 +229,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     twilio,
     metrics,
     email,
+    slack,
     async listen(port = config.port, host = config.host) {
       const bound = await new Promise<number>((resolve, reject) => {
         http.once('error', reject);
@@ -231,6 +243,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         clearInterval(tick);
         twilio?.close();
         await email?.close();
+        await slack?.close();
         chat.close();
         web.close();
         metrics.detach();

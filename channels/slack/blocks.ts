@@ -1,0 +1,488 @@
+// Block Kit for the Slack console: the context card (the root of each
+// conversation's thread), the lines posted in the thread, the App Home, the
+// pickers and modals. Pure functions of what to show; nothing here talks to Slack.
+import type { types } from '@slack/bolt';
+import type { Agent, Message } from '../../shared/model.js';
+import type { ConversationView } from '../views.js';
+import type { AgentFigures, Waiting } from './figures.js';
+import { CHANNEL_NAMES, clip, duration, escapeSlack, slackDate } from './text.js';
+
+export type Block = types.KnownBlock;
+
+/** Action and callback ids (the `sb_` prefix keeps them apart from anything else in the workspace). */
+export const ACTION = {
+  resolve: 'sb_resolve',
+  consult: 'sb_consult',
+  consultPick: 'sb_consult_pick',
+  leave: 'sb_consult_leave',
+  handoff: 'sb_handoff',
+  accept: 'sb_handoff_accept',
+  decline: 'sb_handoff_decline',
+  promise: 'sb_promise',
+  status: 'sb_status',
+  open: 'sb_open',
+} as const;
+
+export const VIEW = { handoff: 'sb_handoff_submit', promise: 'sb_promise_submit' } as const;
+
+/** Block and action ids inside the modals (what view_submission's `state.values` is keyed by). */
+export const FIELD = {
+  handoffTarget: { block: 'target', action: 'user' },
+  handoffNote: { block: 'note', action: 'text' },
+  promiseDue: { block: 'due', action: 'at' },
+  promiseText: { block: 'text', action: 'text' },
+} as const;
+
+/** What a card says about the agent's part in the conversation. */
+export type CardRole =
+  | { kind: 'owner' }
+  | { kind: 'cover'; ownerName: string }
+  | { kind: 'consult'; fromName: string }
+  | { kind: 'offer'; fromName: string; note: string }
+  | { kind: 'declined' }
+  | { kind: 'left' }
+  | { kind: 'former'; ownerName: string }
+  | { kind: 'resolved' };
+
+export interface CardMessage {
+  text: string;
+  blocks: Block[];
+}
+
+const MAX_SECTION = 2900;
+
+export function customerLabel(view: Pick<ConversationView, 'customer'>): string {
+  const c = view.customer;
+  return c.name ?? c.facts.name?.value ?? c.identities[0]?.address ?? 'A customer';
+}
+
+function channelList(view: ConversationView): string {
+  return view.conversation.channels.map((c) => CHANNEL_NAMES[c] ?? c).join(', ');
+}
+
+/** Since the customer's last message that nobody has answered yet (null: nothing unanswered). */
+export function waitingSinceLastAsk(messages: readonly Message[]): number | null {
+  let since: number | null = null;
+  for (const m of messages) {
+    if (m.direction === 'in') since ??= m.at;
+    else if (m.direction === 'out' && m.author.type === 'agent') since = null;
+  }
+  return since;
+}
+
+function roleLine(role: CardRole, view: ConversationView): string {
+  switch (role.kind) {
+    case 'owner':
+      return 'You own this conversation. Reply in this thread; start a message with `note:` to keep it internal.';
+    case 'cover':
+      return `You are answering for *${escapeSlack(role.ownerName)}*, who stays the owner. Reply in this thread.`;
+    case 'consult':
+      return `*${escapeSlack(role.fromName)}* asked for your help. Write in this thread (\`note:\` for the team only); *${escapeSlack(view.ownerName ?? role.fromName)}* stays the owner.`;
+    case 'offer':
+      return `*${escapeSlack(role.fromName)}* offers you this conversation: “${escapeSlack(clip(role.note, 1500))}”. It becomes yours only if you accept.`;
+    case 'declined':
+      return 'You declined this hand-off.';
+    case 'left':
+      return 'You left this conversation.';
+    case 'former':
+      return `Now owned by *${escapeSlack(role.ownerName)}*. This thread no longer gets updates.`;
+    case 'resolved':
+      return `Resolved${view.conversation.resolvedAt ? ` ${slackDate(view.conversation.resolvedAt)}` : ''}.`;
+  }
+}
+
+function roleActions(role: CardRole, conversationId: string): Block | null {
+  const button = (text: string, action_id: string, style?: 'primary' | 'danger'): types.Button => ({
+    type: 'button',
+    text: { type: 'plain_text', text },
+    action_id,
+    value: conversationId,
+    ...(style ? { style } : {}),
+  });
+  const actions = (elements: types.Button[]): Block => ({
+    type: 'actions',
+    block_id: `card:${role.kind}`,
+    elements,
+  });
+  switch (role.kind) {
+    case 'owner': {
+      const resolve = button('Resolve', ACTION.resolve, 'primary');
+      resolve.confirm = {
+        title: { type: 'plain_text', text: 'Resolve?' },
+        text: { type: 'plain_text', text: 'The customer is told the conversation is done.' },
+        confirm: { type: 'plain_text', text: 'Resolve' },
+        deny: { type: 'plain_text', text: 'Not yet' },
+      };
+      return actions([
+        resolve,
+        button('Consult', ACTION.consult),
+        button('Hand off', ACTION.handoff),
+        button('Promise', ACTION.promise),
+      ]);
+    }
+    case 'consult':
+      return actions([button('Promise', ACTION.promise), button('Leave', ACTION.leave)]);
+    case 'cover':
+      return actions([button('Promise', ACTION.promise)]);
+    case 'offer':
+      return actions([
+        button('Accept', ACTION.accept, 'primary'),
+        button('Decline', ACTION.decline, 'danger'),
+      ]);
+    default:
+      return null;
+  }
+}
+
+/** The context card: who the customer is and what is known, so nobody asks twice. */
+export function card(view: ConversationView, role: CardRole, now: number): CardMessage {
+  const name = customerLabel(view);
+  const conv = view.conversation;
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: clip(name, 150) } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: clip(roleLine(role, view), MAX_SECTION) }] },
+  ];
+  const waitFrom = waitingSinceLastAsk(view.messages);
+  blocks.push({
+    type: 'section',
+    fields: [
+      {
+        type: 'mrkdwn',
+        text: `*Channels used*\n${channelList(view)} (last: ${CHANNEL_NAMES[conv.lastChannel]})`,
+      },
+      {
+        type: 'mrkdwn',
+        text:
+          waitFrom === null
+            ? '*Waiting*\nnothing unanswered'
+            : `*Waiting so far*\n${duration(now - waitFrom)}`,
+      },
+    ],
+  });
+  const facts = Object.entries(view.customer.facts);
+  if (facts.length > 0) {
+    const lines = facts.map(
+      ([key, f]) =>
+        `• *${escapeSlack(key)}*: ${escapeSlack(clip(f.value, 300))}  _(${escapeSlack(f.source)})_`,
+    );
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(`*Already known — don't ask again*\n${lines.join('\n')}`, MAX_SECTION),
+      },
+    });
+  }
+  if (view.history.length > 0) {
+    const lines = view.history.slice(0, 5).map((h) => {
+      const who = h.ownerName ? `, ${escapeSlack(h.ownerName)}` : '';
+      return `• ${slackDate(h.createdAt)}: ${h.status}${who}`;
+    });
+    const more = view.history.length > 5 ? `\n…and ${view.history.length - 5} more` : '';
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(`*Earlier conversations*\n${lines.join('\n')}${more}`, MAX_SECTION),
+      },
+    });
+  }
+  if (view.promises.length > 0) {
+    const lines = view.promises.map(
+      (p) =>
+        `• ${promiseKind(p.kind)}${p.text ? `: ${escapeSlack(clip(p.text, 200))}` : ''} — due ${slackDate(p.dueAt)}`,
+    );
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: clip(`*Open promises*\n${lines.join('\n')}`, MAX_SECTION) },
+    });
+  }
+  if (view.customer.notes.length > 0) {
+    const lines = view.customer.notes.slice(-3).map((n) => `• ${escapeSlack(clip(n.text, 300))}`);
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: clip(`*Notes*\n${lines.join('\n')}`, MAX_SECTION) },
+    });
+  }
+  const actions = roleActions(role, conv.id);
+  if (actions) blocks.push(actions);
+  return { text: cardText(name, role, view), blocks };
+}
+
+function cardText(name: string, role: CardRole, view: ConversationView): string {
+  const channel = CHANNEL_NAMES[view.conversation.lastChannel];
+  switch (role.kind) {
+    case 'owner':
+      return `${name} (${channel}) is yours`;
+    case 'cover':
+      return `Answer ${name} (${channel}) for ${role.ownerName}`;
+    case 'consult':
+      return `${role.fromName} asks for your help with ${name} (${channel})`;
+    case 'offer':
+      return `${role.fromName} offers you ${name} (${channel})`;
+    default:
+      return `${name} (${channel})`;
+  }
+}
+
+function promiseKind(kind: string): string {
+  switch (kind) {
+    case 'wait':
+      return 'Answer within the quoted wait';
+    case 'callback':
+      return 'Call back';
+    case 'follow-up':
+      return 'Follow up';
+    default:
+      return 'Promise';
+  }
+}
+
+/** One message as a line in a thread. */
+export function messageLine(m: Message, customerName: string): string {
+  const channel = CHANNEL_NAMES[m.channel] ?? m.channel;
+  const body = escapeSlack(m.text);
+  const extra: string[] = [];
+  if (m.subject) extra.push(`_Subject: ${escapeSlack(clip(m.subject, 200))}_`);
+  for (const a of m.attachments) extra.push(`:paperclip: ${escapeSlack(a.name)} (${escapeSlack(a.type)})`);
+  const tail = extra.length > 0 ? `\n${extra.join('\n')}` : '';
+  switch (m.direction) {
+    case 'in':
+      return `:speech_balloon: *${escapeSlack(customerName)}* · ${channel}\n${body}${tail}`;
+    case 'out': {
+      const who =
+        m.author.type === 'agent' ? `*${escapeSlack(m.author.name ?? 'An agent')}*` : '_Switchboard_';
+      return `${who} → customer · ${channel}\n${body}${tail}`;
+    }
+    case 'internal':
+      if (m.author.type === 'system') return `:information_source: ${body}`;
+      return `:memo: *${escapeSlack(m.author.name ?? 'An agent')}* (internal note)\n${body}`;
+  }
+}
+
+/** The conversation so far, in as few messages as fit (each at most ~3,500 characters). */
+export function transcript(messages: readonly Message[], customerName: string): string[] {
+  const chunks: string[] = [];
+  let current = '';
+  for (const m of messages) {
+    const line = clip(messageLine(m, customerName), 3400);
+    if (current && current.length + line.length + 2 > 3500) {
+      chunks.push(current);
+      current = '';
+    }
+    current = current ? `${current}\n\n${line}` : line;
+  }
+  if (current) chunks.push(`${current}`);
+  if (chunks.length > 0) chunks[0] = `*So far:*\n${chunks[0]}`;
+  return chunks;
+}
+
+/** Consult: pick the colleague (a users select in the thread). */
+export function consultPicker(conversationId: string, customerName: string): CardMessage {
+  return {
+    text: 'Who should help?',
+    blocks: [
+      {
+        type: 'section',
+        block_id: `consult:${conversationId}`,
+        text: {
+          type: 'mrkdwn',
+          text: `Who should help with *${escapeSlack(customerName)}*? They join this conversation; you stay the owner.`,
+        },
+        accessory: {
+          type: 'users_select',
+          action_id: ACTION.consultPick,
+          placeholder: { type: 'plain_text', text: 'Pick a colleague' },
+        },
+      },
+    ],
+  };
+}
+
+export function handoffModal(conversationId: string, customerName: string): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: VIEW.handoff,
+    private_metadata: conversationId,
+    title: { type: 'plain_text', text: 'Hand off' },
+    submit: { type: 'plain_text', text: 'Offer' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `Offer *${escapeSlack(clip(customerName, 200))}* to a colleague. It stays yours until they accept.`,
+        },
+      },
+      {
+        type: 'input',
+        block_id: FIELD.handoffTarget.block,
+        label: { type: 'plain_text', text: 'To' },
+        element: { type: 'users_select', action_id: FIELD.handoffTarget.action },
+      },
+      {
+        type: 'input',
+        block_id: FIELD.handoffNote.block,
+        label: { type: 'plain_text', text: 'What they need to know' },
+        element: {
+          type: 'plain_text_input',
+          action_id: FIELD.handoffNote.action,
+          multiline: true,
+          max_length: 2000,
+        },
+      },
+    ],
+  };
+}
+
+export function promiseModal(conversationId: string, now: number): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: VIEW.promise,
+    private_metadata: conversationId,
+    title: { type: 'plain_text', text: 'Promise' },
+    submit: { type: 'plain_text', text: 'Promise' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: FIELD.promiseText.block,
+        label: { type: 'plain_text', text: 'What you promise the customer' },
+        element: { type: 'plain_text_input', action_id: FIELD.promiseText.action, max_length: 1000 },
+      },
+      {
+        type: 'input',
+        block_id: FIELD.promiseDue.block,
+        label: { type: 'plain_text', text: 'By when' },
+        element: {
+          type: 'datetimepicker',
+          action_id: FIELD.promiseDue.action,
+          initial_date_time: Math.floor(now / 1000) + 3600,
+        },
+      },
+    ],
+  };
+}
+
+export interface HomeConversation {
+  name: string;
+  channel: string;
+  role: string;
+  waitingMs: number | null;
+  link: string | null;
+}
+
+export function homeView(input: {
+  agent: Agent | null;
+  slackUserId: string;
+  conversations: HomeConversation[];
+  figures: AgentFigures | null;
+}): types.HomeView {
+  const { agent } = input;
+  if (!agent) {
+    return {
+      type: 'home',
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: 'Switchboard' } },
+        {
+          type: 'section',
+          text: {
+            type: 'mrkdwn',
+            text: `Your Slack account is not linked to a Switchboard agent yet. An admin links it with \`PATCH /api/agents/<id>\` and \`{"slackUserId": "${escapeSlack(input.slackUserId)}"}\`.`,
+          },
+        },
+      ],
+    };
+  }
+  const statuses = ['available', 'away', 'offline'] as const;
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: `Switchboard — ${clip(agent.name, 120)}` } },
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `You are *${agent.status}*${agent.statusReason ? ` (${escapeSlack(agent.statusReason)})` : ''}.`,
+      },
+    },
+    {
+      type: 'actions',
+      block_id: 'home:status',
+      elements: statuses.map((s) => ({
+        type: 'button' as const,
+        text: { type: 'plain_text' as const, text: s[0]!.toUpperCase() + s.slice(1) },
+        action_id: `${ACTION.status}_${s}`,
+        value: s,
+        ...(agent.status === s ? { style: 'primary' as const } : {}),
+      })),
+    },
+    { type: 'divider' },
+    { type: 'header', text: { type: 'plain_text', text: 'Your conversations' } },
+  ];
+  if (input.conversations.length === 0) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Nothing open right now.' }] });
+  }
+  for (const c of input.conversations.slice(0, 40)) {
+    const wait = c.waitingMs === null ? '' : ` · waiting ${duration(c.waitingMs)}`;
+    const link = c.link ? ` — <${c.link}|open the thread>` : '';
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(`*${escapeSlack(c.name)}* · ${c.channel} · ${c.role}${wait}${link}`, MAX_SECTION),
+      },
+    });
+  }
+  blocks.push({ type: 'divider' });
+  blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Today' } });
+  if (input.figures) blocks.push({ type: 'section', fields: figureFields(input.figures) });
+  return { type: 'home', blocks };
+}
+
+function figureFields(f: AgentFigures): types.MrkdwnElement[] {
+  return [
+    { type: 'mrkdwn', text: `*Taken*\n${f.taken}` },
+    { type: 'mrkdwn', text: `*Resolved*\n${f.resolved}` },
+    { type: 'mrkdwn', text: `*Open now*\n${f.open}` },
+    { type: 'mrkdwn', text: `*Handed off*\n${f.handedOff}` },
+    {
+      type: 'mrkdwn',
+      text: `*First reply (median)*\n${f.firstReplySeconds === null ? '—' : duration(f.firstReplySeconds * 1000)}`,
+    },
+    { type: 'mrkdwn', text: `*Promises kept / broken*\n${f.promisesKept} / ${f.promisesBroken}` },
+  ];
+}
+
+export function statsMessage(agent: Agent, f: AgentFigures): CardMessage {
+  return {
+    text: `Today: ${f.taken} taken, ${f.resolved} resolved, ${f.open} open`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `*${escapeSlack(agent.name)}, today*` } },
+      { type: 'section', fields: figureFields(f) },
+    ],
+  };
+}
+
+export function queueMessage(waiting: Waiting[]): CardMessage {
+  if (waiting.length === 0) return { text: 'Nothing is waiting that you can serve.', blocks: [] };
+  const lines = waiting.map((w) => {
+    const eta = w.etaSeconds === null ? '' : `, a person expected within ${duration(w.etaSeconds * 1000)}`;
+    const pos = w.position === null ? '' : ` · #${w.position} in line`;
+    return `• *${escapeSlack(w.customerName)}* · ${CHANNEL_NAMES[w.conversation.lastChannel]} · waiting ${duration(w.waitedMs)}${pos}${eta}`;
+  });
+  return {
+    text: `${waiting.length} waiting that you can serve`,
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: clip(`*Waiting that you can serve (${waiting.length})*\n${lines.join('\n')}`, MAX_SECTION),
+        },
+      },
+    ],
+  };
+}
+
+export const USAGE =
+  'Usage: `/switchboard available`, `/switchboard away`, `/switchboard offline`, `/switchboard queue` (what waits that you can serve), `/switchboard stats` (your figures today).';

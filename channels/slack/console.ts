@@ -1,0 +1,572 @@
+// The Slack agent console: a Bolt app in HTTP mode whose ExpressReceiver router
+// the server mounts at `/slack/events` (events, interactivity and the slash
+// command all arrive there, signed; Bolt verifies the signature over the raw
+// body). Agents are linked by `slackUserId`. Each conversation an agent works on
+// is a context card in their DM with the app, and everything about it lives in
+// that card's thread: customer messages come in there, what the agent writes
+// there goes to the customer (or stays internal with `note:`).
+//
+// This file is the Slack → Switchboard half: requests are acknowledged first and
+// the work is done after. The Switchboard → Slack half (cards, thread lines,
+// delivery marks, home tabs) is threads.ts; every Web API call of either goes
+// through the paced outbox (outbox.ts).
+import {
+  App,
+  AuthorizationError,
+  type AuthorizeResult,
+  type Logger as BoltLogger,
+  ExpressReceiver,
+  LogLevel,
+  type RespondFn,
+  webApi,
+} from '@slack/bolt';
+import express from 'express';
+import type { Logger } from 'pino';
+import type { Router } from '../../routing/router.js';
+import { SwitchboardError } from '../../shared/errors.js';
+import type { Agent } from '../../shared/model.js';
+import { conversationView } from '../views.js';
+import {
+  ACTION,
+  consultPicker,
+  customerLabel,
+  FIELD,
+  handoffModal,
+  promiseModal,
+  queueMessage,
+  statsMessage,
+  USAGE,
+  VIEW,
+} from './blocks.js';
+import { agentFigures, waitingFor } from './figures.js';
+import { SlackOutbox, type Wait } from './outbox.js';
+import {
+  AppHomeOpened,
+  AuthTest,
+  BlockActions,
+  EventEnvelope,
+  MessageEvent,
+  SlashCommand,
+  ViewSubmission,
+} from './payloads.js';
+import { MemorySlackState, type SlackState } from './state.js';
+import { escapeSlack, noteText, slackToPlain } from './text.js';
+import { SlackThreads } from './threads.js';
+
+export interface SlackSettings {
+  botToken: string;
+  signingSecret: string;
+}
+
+/** What tests (or a deployment) may change; the defaults talk to Slack itself. */
+export interface SlackConsoleOverrides {
+  /** Web API base URL, ending in `/api/` (tests: the local stand-in). Default Slack's. */
+  apiUrl?: string;
+  /** Minimum spacing of messages to one channel. Default 1000 ms (Slack's posting limit). */
+  paceMs?: number;
+  /** How the outbox waits for pacing and `Retry-After` (tests shorten it). */
+  wait?: Wait;
+  /** Where cards, DM channels and processed event ids are kept. Default: this process's memory. */
+  state?: SlackState;
+}
+
+export interface SlackConsoleOptions extends SlackConsoleOverrides {
+  router: Router;
+  settings: SlackSettings;
+  log: Logger;
+}
+
+export class SlackConsole {
+  /** Mount at `/slack/events`; it reads the raw body itself (no body parser in front of it). */
+  readonly router: express.Router;
+  readonly #bolt: App;
+  readonly #r: Router;
+  readonly #log: Logger;
+  readonly #outbox: SlackOutbox;
+  readonly #state: SlackState;
+  readonly #token: string;
+  readonly #threads: SlackThreads;
+  readonly #inflight = new Set<Promise<void>>();
+  #identity: Promise<AuthTest> | null = null;
+  #closed = false;
+
+  constructor(options: SlackConsoleOptions) {
+    this.#r = options.router;
+    this.#log = options.log.child({ component: 'slack' });
+    this.#state = options.state ?? new MemorySlackState();
+    this.#token = options.settings.botToken;
+    const logger = boltLogger(this.#log);
+    const clientOptions = {
+      ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+      // The outbox retries (after Retry-After, with backoff): the client itself never waits.
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+      timeout: 15_000,
+      logger,
+    };
+    const client = new webApi.WebClient(this.#token, clientOptions);
+    this.#outbox = new SlackOutbox({
+      client,
+      ...(options.paceMs !== undefined ? { paceMs: options.paceMs } : {}),
+      ...(options.wait ? { wait: options.wait } : {}),
+      log: this.#log,
+    });
+    this.#threads = new SlackThreads({
+      router: this.#r,
+      outbox: this.#outbox,
+      state: this.#state,
+      log: this.#log,
+      me: () => this.#me(),
+    });
+    const receiver = new ExpressReceiver({
+      signingSecret: options.settings.signingSecret,
+      endpoints: '/',
+      router: express.Router(),
+      logger,
+      processBeforeResponse: false,
+      // A payload Bolt cannot process is acknowledged (Slack would only send it again) and logged;
+      // when the app cannot tell who it is (auth.test failed), 503 so that Slack retries later.
+      processEventErrorHandler: async ({ error, response }) => {
+        if (response.headersSent) return false;
+        const temporary = error instanceof AuthorizationError;
+        this.#log.warn(
+          { err: String(error) },
+          temporary ? 'Slack: not ready (auth.test failed)' : 'Slack: request dropped',
+        );
+        response.writeHead(temporary ? 503 : 200);
+        response.end();
+        return true;
+      },
+    });
+    this.router = receiver.router as express.Router;
+    this.#bolt = new App({
+      receiver,
+      authorize: () => this.#authorize(),
+      logger,
+      clientOptions,
+      ignoreSelf: true,
+    });
+    this.#listen();
+    this.#log.info('Slack console: on at /slack/events');
+  }
+
+  /** Resolves when every event and request so far has been handled and its Slack calls made. */
+  async idle(): Promise<void> {
+    for (let round = 0; round < 1000; round++) {
+      const requests = [...this.#inflight];
+      await Promise.allSettled(requests);
+      const events = await this.#threads.settle();
+      await this.#outbox.idle();
+      if (requests.length === 0 && !events && this.#inflight.size === 0) return;
+    }
+  }
+
+  /** Stop listening to events; give queued Slack calls up to `drainMs` to go out. */
+  async close(drainMs = 2000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#threads.close();
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, drainMs).unref())]);
+    this.#outbox.close();
+  }
+
+  // ================================================================ Slack → Switchboard
+
+  #listen(): void {
+    const bolt = this.#bolt;
+    bolt.error(async (err) => {
+      this.#log.warn({ err }, 'Slack request failed');
+    });
+    // A retried event (x-slack-retry-num) whose id was seen is acknowledged and dropped.
+    bolt.use(async ({ body, context, next }) => {
+      const envelope = EventEnvelope.safeParse(body);
+      if (envelope.success && !(await this.#state.claimEvent(envelope.data.event_id, this.#now()))) {
+        this.#log.info(
+          { eventId: envelope.data.event_id, retry: context.retryNum },
+          'Slack event already processed',
+        );
+        return;
+      }
+      await next();
+    });
+    bolt.event('message', async ({ event }) => this.#track(() => this.#onMessage(event)));
+    bolt.event('app_home_opened', async ({ event }) => {
+      const parsed = AppHomeOpened.safeParse(event);
+      if (parsed.success && (parsed.data.tab ?? 'home') === 'home') {
+        await this.#track(() => this.#threads.publishHome(parsed.data.user));
+      }
+    });
+    bolt.action(/^sb_/, async ({ ack, body }) => {
+      await ack();
+      await this.#track(() => this.#onAction(body));
+    });
+    bolt.action(/^(?!sb_)/, async ({ ack }) => {
+      await ack();
+    });
+    bolt.view(/^(?!sb_)/, async ({ ack }) => {
+      await ack();
+    });
+    bolt.view(VIEW.handoff, async ({ ack, body }) => {
+      const parsed = ViewSubmission.safeParse(body);
+      if (!parsed.success) return void (await ack());
+      const errors = await this.#checkHandoff(parsed.data);
+      if (errors) return void (await ack({ response_action: 'errors', errors }));
+      await ack();
+      await this.#track(() => this.#submitHandoff(parsed.data));
+    });
+    bolt.view(VIEW.promise, async ({ ack, body }) => {
+      const parsed = ViewSubmission.safeParse(body);
+      if (!parsed.success) return void (await ack());
+      const errors = promiseErrors(parsed.data, this.#now());
+      if (errors) return void (await ack({ response_action: 'errors', errors }));
+      await ack();
+      await this.#track(() => this.#submitPromise(parsed.data));
+    });
+    bolt.command(/.*/, async ({ ack, body, respond }) => {
+      await ack();
+      await this.#track(() => this.#onCommand(body, respond));
+    });
+  }
+
+  async #onMessage(event: unknown): Promise<void> {
+    const parsed = MessageEvent.safeParse(event);
+    if (!parsed.success) return;
+    const m = parsed.data;
+    // Only people's plain messages: no edits, joins or other bots (and never our own).
+    if (m.subtype !== undefined && m.subtype !== 'file_share' && m.subtype !== 'thread_broadcast') return;
+    if (m.bot_id !== undefined || m.user === undefined) return;
+    const me = await this.#me();
+    if (m.user === me.user_id) return;
+    if (m.thread_ts === undefined || m.thread_ts === m.ts) {
+      if (m.channel_type === 'im') {
+        await this.#ephemeral(
+          m.channel,
+          m.user,
+          undefined,
+          'To answer a customer, write in the thread under their card (`note:` keeps it internal). `/switchboard` sets your status and shows your queue and figures.',
+        );
+      }
+      return;
+    }
+    const thread = await this.#state.threadOwner(m.channel, m.thread_ts);
+    if (!thread) return;
+    const agent = await this.#threads.agentBySlackUser(m.user);
+    if (!agent) {
+      await this.#ephemeral(m.channel, m.user, m.thread_ts, notLinked(m.user));
+      return;
+    }
+    const conversationId = thread.conversationId;
+    const text = slackToPlain(m.text ?? '');
+    const note = noteText(text);
+    try {
+      if (note !== null) {
+        const stored = this.#threads.writtenInSlack(agent.id, conversationId, note, {
+          channel: m.channel,
+          ts: m.ts,
+        });
+        try {
+          await this.#r.note(agent.id, conversationId, note);
+        } finally {
+          stored();
+        }
+        return;
+      }
+      const conversation = await this.#r.store.getConversation(conversationId);
+      if (conversation?.invited.includes(agent.id)) await this.#r.joinConsult(agent.id, conversationId);
+      await this.#r.reply(agent.id, conversationId, text, `slack:${m.channel}:${m.ts}`);
+    } catch (err) {
+      await this.#explain(err, m.channel, m.user, m.thread_ts);
+    }
+  }
+
+  async #onAction(body: unknown): Promise<void> {
+    const parsed = BlockActions.safeParse(body);
+    if (!parsed.success) return;
+    const payload = parsed.data;
+    const action = payload.actions[0]!;
+    const userId = payload.user.id;
+    const channel = payload.container?.channel_id ?? payload.channel?.id;
+    const threadTs =
+      payload.container?.thread_ts ?? payload.message?.thread_ts ?? payload.container?.message_ts;
+    const agent = await this.#threads.agentBySlackUser(userId);
+    if (!agent) {
+      if (channel) await this.#ephemeral(channel, userId, threadTs, notLinked(userId));
+      else await this.#threads.publishHome(userId);
+      return;
+    }
+    const conversationId = action.value ?? '';
+    try {
+      switch (action.action_id) {
+        case ACTION.resolve:
+          await this.#r.resolve(agent.id, conversationId);
+          return;
+        case ACTION.consult: {
+          const ref = await this.#state.thread(conversationId, agent.id);
+          const conversation = await this.#r.store.getConversation(conversationId);
+          if (!ref || !conversation) return;
+          const view = await conversationView(this.#r.store, conversation, agent.id);
+          const picker = consultPicker(conversationId, customerLabel(view));
+          await this.#outbox.post('chat.postMessage', { channel: ref.channel, thread_ts: ref.ts, ...picker });
+          return;
+        }
+        case ACTION.consultPick: {
+          const id = (action.block_id ?? '').replace(/^consult:/, '');
+          const colleague = action.selected_user
+            ? await this.#threads.agentBySlackUser(action.selected_user)
+            : null;
+          if (!colleague || colleague.id === agent.id) {
+            const why = colleague
+              ? 'Pick a colleague, not yourself.'
+              : 'That person is not linked to a Switchboard agent.';
+            if (channel) await this.#ephemeral(channel, userId, threadTs, why);
+            return;
+          }
+          await this.#r.consult(agent.id, id, colleague.id);
+          if (channel && payload.container?.message_ts) {
+            const text = `Invited *${escapeSlack(colleague.name)}* to help.`;
+            await this.#outbox.post('chat.update', {
+              channel,
+              ts: payload.container.message_ts,
+              text,
+              blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
+            });
+          }
+          return;
+        }
+        case ACTION.leave:
+          await this.#r.leaveConsult(agent.id, conversationId);
+          return;
+        case ACTION.handoff:
+        case ACTION.promise: {
+          if (!payload.trigger_id) return;
+          const conversation = await this.#r.store.getConversation(conversationId);
+          if (!conversation) return;
+          const view = await conversationView(this.#r.store, conversation, agent.id);
+          const modal =
+            action.action_id === ACTION.handoff
+              ? handoffModal(conversationId, customerLabel(view))
+              : promiseModal(conversationId, this.#now());
+          await this.#outbox.call('views.open', { trigger_id: payload.trigger_id, view: modal });
+          return;
+        }
+        case ACTION.accept:
+          await this.#r.acceptHandoff(agent.id, conversationId);
+          return;
+        case ACTION.decline:
+          await this.#r.declineHandoff(agent.id, conversationId);
+          return;
+        default:
+          if (action.action_id.startsWith(`${ACTION.status}_`)) {
+            const status = action.value;
+            if (status !== 'available' && status !== 'away' && status !== 'offline') return;
+            const before = agent.status;
+            await this.#r.setAgentStatus(agent.id, status);
+            if (before === status) this.#threads.home(agent.id);
+          }
+          return;
+      }
+    } catch (err) {
+      if (channel) await this.#explain(err, channel, userId, threadTs);
+      else await this.#explainInDm(err, agent);
+    }
+  }
+
+  async #checkHandoff(submission: ViewSubmission): Promise<Record<string, string> | null> {
+    const values = submission.view.state.values;
+    const target = values[FIELD.handoffTarget.block]?.[FIELD.handoffTarget.action]?.selected_user ?? null;
+    const note = values[FIELD.handoffNote.block]?.[FIELD.handoffNote.action]?.value ?? '';
+    const errors: Record<string, string> = {};
+    const colleague = target ? await this.#threads.agentBySlackUser(target) : null;
+    if (!colleague)
+      errors[FIELD.handoffTarget.block] = 'Pick a colleague who is linked to a Switchboard agent.';
+    else if (colleague.slackUserId === submission.user.id)
+      errors[FIELD.handoffTarget.block] = 'Pick a colleague, not yourself.';
+    if (note.trim() === '') errors[FIELD.handoffNote.block] = 'Tell them what they need to know.';
+    return Object.keys(errors).length > 0 ? errors : null;
+  }
+
+  async #submitHandoff(submission: ViewSubmission): Promise<void> {
+    const agent = await this.#threads.agentBySlackUser(submission.user.id);
+    const values = submission.view.state.values;
+    const target = values[FIELD.handoffTarget.block]?.[FIELD.handoffTarget.action]?.selected_user ?? '';
+    const note = values[FIELD.handoffNote.block]?.[FIELD.handoffNote.action]?.value ?? '';
+    const colleague = await this.#threads.agentBySlackUser(target);
+    if (!agent || !colleague) return;
+    const conversationId = submission.view.private_metadata;
+    try {
+      await this.#r.handoff(agent.id, conversationId, colleague.id, note);
+    } catch (err) {
+      await this.#explainInThread(err, agent, conversationId);
+    }
+  }
+
+  async #submitPromise(submission: ViewSubmission): Promise<void> {
+    const agent = await this.#threads.agentBySlackUser(submission.user.id);
+    if (!agent) return;
+    const values = submission.view.state.values;
+    const text = values[FIELD.promiseText.block]?.[FIELD.promiseText.action]?.value ?? '';
+    const at = values[FIELD.promiseDue.block]?.[FIELD.promiseDue.action]?.selected_date_time ?? 0;
+    const conversationId = submission.view.private_metadata;
+    try {
+      await this.#r.promise(agent.id, conversationId, at * 1000, text);
+    } catch (err) {
+      await this.#explainInThread(err, agent, conversationId);
+    }
+  }
+
+  async #onCommand(body: unknown, respond: RespondFn): Promise<void> {
+    const parsed = SlashCommand.safeParse(body);
+    if (!parsed.success) return;
+    const command = parsed.data;
+    const say = async (message: { text: string; blocks?: unknown[] }) => {
+      try {
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          ...message,
+        } as Parameters<RespondFn>[0]);
+      } catch (err) {
+        this.#log.warn({ err: String(err) }, 'Slack: could not answer the slash command');
+      }
+    };
+    const agent = await this.#threads.agentBySlackUser(command.user_id);
+    if (!agent) return say({ text: notLinked(command.user_id) });
+    const word = command.text.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
+    try {
+      switch (word) {
+        case 'available':
+        case 'away':
+        case 'offline': {
+          const updated = await this.#r.setAgentStatus(agent.id, word);
+          return say({ text: `You are now *${updated.status}*.` });
+        }
+        case 'queue':
+          return say(queueMessage(await waitingFor(this.#r, agent, this.#now())));
+        case 'stats':
+          return say(statsMessage(agent, await agentFigures(this.#r, agent.id, this.#now())));
+        default:
+          return say({ text: USAGE });
+      }
+    } catch (err) {
+      return say({ text: explanation(err) });
+    }
+  }
+
+  // ================================================================ answering the agent
+
+  async #ephemeral(channel: string, user: string, threadTs: string | undefined, text: string): Promise<void> {
+    try {
+      await this.#outbox.post('chat.postEphemeral', {
+        channel,
+        user,
+        text,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+      });
+    } catch (err) {
+      this.#log.warn({ err: String(err) }, 'Slack: could not post an ephemeral message');
+    }
+  }
+
+  async #explain(err: unknown, channel: string, user: string, threadTs: string | undefined): Promise<void> {
+    if (!(err instanceof SwitchboardError)) this.#log.error({ err }, 'Slack action failed');
+    await this.#ephemeral(channel, user, threadTs, explanation(err));
+  }
+
+  async #explainInThread(err: unknown, agent: Agent, conversationId: string): Promise<void> {
+    const ref = await this.#state.thread(conversationId, agent.id);
+    if (ref && agent.slackUserId) await this.#explain(err, ref.channel, agent.slackUserId, ref.ts);
+    else await this.#explainInDm(err, agent);
+  }
+
+  async #explainInDm(err: unknown, agent: Agent): Promise<void> {
+    if (!(err instanceof SwitchboardError)) this.#log.error({ err }, 'Slack action failed');
+    if (!agent.slackUserId) return;
+    const channel = await this.#threads.dm(agent.slackUserId);
+    await this.#ephemeral(channel, agent.slackUserId, undefined, explanation(err));
+  }
+
+  // ================================================================ helpers
+
+  /** Who the app is (auth.test), asked once; asked again after a failure. */
+  #me(): Promise<AuthTest> {
+    this.#identity ??= this.#outbox.call('auth.test', {}).then(
+      (answer) => AuthTest.parse(answer),
+      (err: unknown) => {
+        this.#identity = null;
+        throw err;
+      },
+    );
+    return this.#identity;
+  }
+
+  async #authorize(): Promise<AuthorizeResult> {
+    const me = await this.#me();
+    return {
+      botToken: this.#token,
+      botId: me.bot_id,
+      botUserId: me.user_id,
+      ...(me.team_id ? { teamId: me.team_id } : {}),
+    };
+  }
+
+  #now(): number {
+    return this.#r.clock.now();
+  }
+
+  #track(work: () => Promise<void>): Promise<void> {
+    const done = work().catch((err: unknown) => this.#failed(err));
+    this.#inflight.add(done);
+    void done.then(() => this.#inflight.delete(done));
+    return done;
+  }
+
+  #failed(err: unknown): void {
+    this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack console: work failed');
+  }
+}
+
+function notLinked(slackUserId: string): string {
+  return `Your Slack account (${slackUserId}) is not linked to a Switchboard agent. Ask an admin to set \`slackUserId\` on your agent.`;
+}
+
+/** What went wrong, in words for the agent. */
+function explanation(err: unknown): string {
+  if (err instanceof SwitchboardError) {
+    switch (err.code) {
+      case 'not_owner':
+        return 'You are not on this conversation (any more), so nothing was sent or changed.';
+      case 'not_found':
+        return 'That conversation no longer exists.';
+      default:
+        return `Not done: ${err.message}`;
+    }
+  }
+  return 'Something went wrong and nothing was changed; please try again.';
+}
+
+function promiseErrors(submission: ViewSubmission, now: number): Record<string, string> | null {
+  const values = submission.view.state.values;
+  const text = values[FIELD.promiseText.block]?.[FIELD.promiseText.action]?.value ?? '';
+  const at = values[FIELD.promiseDue.block]?.[FIELD.promiseDue.action]?.selected_date_time ?? null;
+  const errors: Record<string, string> = {};
+  if (text.trim() === '') errors[FIELD.promiseText.block] = 'Say what you promise.';
+  if (at === null || at * 1000 <= now) errors[FIELD.promiseDue.block] = 'Pick a time in the future.';
+  return Object.keys(errors).length > 0 ? errors : null;
+}
+
+/** Bolt's and the Web API client's log lines, into pino. */
+function boltLogger(log: Logger): BoltLogger {
+  const line = (parts: unknown[]) =>
+    parts
+      .map((p) => (typeof p === 'string' ? p : p instanceof Error ? p.message : JSON.stringify(p)))
+      .join(' ');
+  return {
+    debug: (...m: unknown[]) => log.debug(line(m)),
+    info: (...m: unknown[]) => log.debug(line(m)),
+    warn: (...m: unknown[]) => log.warn(line(m)),
+    error: (...m: unknown[]) => log.error(line(m)),
+    setLevel: () => {},
+    getLevel: () => LogLevel.INFO,
+    setName: () => {},
+  };
+}

@@ -1,0 +1,128 @@
+// What the Slack console remembers: where each conversation's card (and so its
+// thread) is for each agent, the app's DM channel with each Slack user, where a
+// Switchboard message shows in Slack (for delivery marks), and the event ids
+// already processed (Slack retries an event it thinks was not received). One
+// small interface, all async; the in-memory implementation is beside it, a Redis
+// one can take its place for several processes.
+
+/** A Slack message: its channel and timestamp. A card's ref is its thread's root. */
+export interface SlackRef {
+  channel: string;
+  ts: string;
+}
+
+export interface SlackState {
+  /** The app's direct-message channel with a Slack user, when known. */
+  dmChannel(slackUserId: string): Promise<string | null>;
+  rememberDmChannel(slackUserId: string, channel: string): Promise<void>;
+
+  /** The card (thread root) of a conversation in one agent's DM. */
+  thread(conversationId: string, agentId: string): Promise<SlackRef | null>;
+  saveThread(conversationId: string, agentId: string, ref: SlackRef): Promise<void>;
+  /** Every agent's card of a conversation. */
+  threads(conversationId: string): Promise<Array<{ agentId: string; ref: SlackRef }>>;
+  /** The conversation (and agent) whose card is the root of the thread `ts` in `channel`. */
+  threadOwner(channel: string, ts: string): Promise<{ conversationId: string; agentId: string } | null>;
+
+  /** Where a Switchboard message shows in Slack (the agent's own message, copies in other threads). */
+  addPost(messageId: string, ref: SlackRef): Promise<void>;
+  posts(messageId: string): Promise<SlackRef[]>;
+
+  /** True the first time a Slack event id is seen (within a retention window); false for a retry. */
+  claimEvent(eventId: string, now: number): Promise<boolean>;
+}
+
+export interface MemorySlackStateOptions {
+  /** How long processed event ids are kept (Slack retries within minutes). Default one hour. */
+  eventRetentionMs?: number;
+  /** How many messages' Slack posts are kept for delivery marks (oldest dropped first). Default 10,000. */
+  maxPosts?: number;
+}
+
+/** One process's memory. */
+export class MemorySlackState implements SlackState {
+  readonly #dms = new Map<string, string>();
+  readonly #threads = new Map<string, Map<string, SlackRef>>();
+  readonly #roots = new Map<string, { conversationId: string; agentId: string }>();
+  readonly #posts = new Map<string, SlackRef[]>();
+  readonly #events = new Map<string, number>();
+  readonly #retentionMs: number;
+  readonly #maxPosts: number;
+
+  constructor(options: MemorySlackStateOptions = {}) {
+    this.#retentionMs = options.eventRetentionMs ?? 3600_000;
+    this.#maxPosts = options.maxPosts ?? 10_000;
+  }
+
+  async dmChannel(slackUserId: string): Promise<string | null> {
+    return this.#dms.get(slackUserId) ?? null;
+  }
+
+  async rememberDmChannel(slackUserId: string, channel: string): Promise<void> {
+    this.#dms.set(slackUserId, channel);
+  }
+
+  async thread(conversationId: string, agentId: string): Promise<SlackRef | null> {
+    const ref = this.#threads.get(conversationId)?.get(agentId);
+    return ref ? { ...ref } : null;
+  }
+
+  async saveThread(conversationId: string, agentId: string, ref: SlackRef): Promise<void> {
+    let byAgent = this.#threads.get(conversationId);
+    if (!byAgent) {
+      byAgent = new Map();
+      this.#threads.set(conversationId, byAgent);
+    }
+    const previous = byAgent.get(agentId);
+    if (previous) this.#roots.delete(rootKey(previous));
+    byAgent.set(agentId, { ...ref });
+    this.#roots.set(rootKey(ref), { conversationId, agentId });
+  }
+
+  async threads(conversationId: string): Promise<Array<{ agentId: string; ref: SlackRef }>> {
+    return [...(this.#threads.get(conversationId) ?? new Map<string, SlackRef>())].map(([agentId, ref]) => ({
+      agentId,
+      ref: { ...ref },
+    }));
+  }
+
+  async threadOwner(
+    channel: string,
+    ts: string,
+  ): Promise<{ conversationId: string; agentId: string } | null> {
+    const owner = this.#roots.get(rootKey({ channel, ts }));
+    return owner ? { ...owner } : null;
+  }
+
+  async addPost(messageId: string, ref: SlackRef): Promise<void> {
+    const list = this.#posts.get(messageId) ?? [];
+    if (list.some((r) => r.channel === ref.channel && r.ts === ref.ts)) return;
+    list.push({ ...ref });
+    this.#posts.delete(messageId);
+    this.#posts.set(messageId, list);
+    while (this.#posts.size > this.#maxPosts) {
+      const oldest = this.#posts.keys().next().value;
+      if (oldest === undefined) break;
+      this.#posts.delete(oldest);
+    }
+  }
+
+  async posts(messageId: string): Promise<SlackRef[]> {
+    return (this.#posts.get(messageId) ?? []).map((r) => ({ ...r }));
+  }
+
+  async claimEvent(eventId: string, now: number): Promise<boolean> {
+    // Forget ids past the retention window (insertion order is time order).
+    for (const [id, at] of this.#events) {
+      if (at > now - this.#retentionMs) break;
+      this.#events.delete(id);
+    }
+    if (this.#events.has(eventId)) return false;
+    this.#events.set(eventId, now);
+    return true;
+  }
+}
+
+function rootKey(ref: SlackRef): string {
+  return `${ref.channel}|${ref.ts}`;
+}

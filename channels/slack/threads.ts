@@ -1,0 +1,532 @@
+// Switchboard → Slack: domain events become cards, thread lines, delivery marks
+// and home tabs. Each conversation's events are handled one at a time, in the
+// order they happened; every Web API call goes through the paced outbox.
+import type { Router } from '../../routing/router.js';
+import type { DomainEvent, EventOf } from '../../shared/events.js';
+import type { Agent, Conversation, Message } from '../../shared/model.js';
+import { agentConversations, conversationView, participants, roleOf } from '../views.js';
+import {
+  type CardRole,
+  card,
+  customerLabel,
+  homeView,
+  messageLine,
+  transcript,
+  waitingSinceLastAsk,
+} from './blocks.js';
+import { agentFigures } from './figures.js';
+import { type SlackOutbox, slackErrorCode } from './outbox.js';
+import { type AuthTest, Opened, Posted } from './payloads.js';
+import type { SlackRef, SlackState } from './state.js';
+import { CHANNEL_NAMES, escapeSlack, slackDate } from './text.js';
+
+export type SlackAgent = Agent & { slackUserId: string };
+
+export interface SlackThreadsOptions {
+  router: Router;
+  outbox: SlackOutbox;
+  state: SlackState;
+  log: { warn(obj: object, msg: string): void };
+  /** Who the app is (auth.test): the workspace URL makes the thread links. */
+  me: () => Promise<AuthTest>;
+}
+
+const MAX_REMEMBERED = 50_000;
+
+export class SlackThreads {
+  readonly #r: Router;
+  readonly #outbox: SlackOutbox;
+  readonly #state: SlackState;
+  readonly #log: SlackThreadsOptions['log'];
+  readonly #me: () => Promise<AuthTest>;
+  readonly #unsubscribe: () => void;
+  readonly #chains = new Map<string, Promise<void>>();
+  /** Notes written in Slack, waiting for their `message.note` event: key → where they were written. */
+  readonly #noteOrigins = new Map<string, SlackRef>();
+  /** `${agentId}|${messageId}` already shown in that agent's thread by its opening transcript. */
+  readonly #inTranscript = new Set<string>();
+  readonly #homeQueued = new Set<string>();
+  #closed = false;
+
+  constructor(options: SlackThreadsOptions) {
+    this.#r = options.router;
+    this.#outbox = options.outbox;
+    this.#state = options.state;
+    this.#log = options.log;
+    this.#me = options.me;
+    this.#unsubscribe = this.#r.events.subscribe((event) => this.#onEvent(event));
+  }
+
+  /** Resolves when the work queued for events so far is done (new work may queue meanwhile). */
+  async settle(): Promise<boolean> {
+    const pending = [...this.#chains.values()];
+    await Promise.allSettled(pending);
+    return pending.length > 0;
+  }
+
+  /** Stop listening to domain events. */
+  close(): void {
+    this.#closed = true;
+    this.#unsubscribe();
+  }
+
+  /**
+   * A note is about to be written from Slack at `ref`: its `message.note` event will know where it
+   * came from (and not copy it back there). Call the returned function once the note is stored.
+   */
+  writtenInSlack(agentId: string, conversationId: string, text: string, ref: SlackRef): () => void {
+    const key = noteKey(agentId, conversationId, text);
+    this.#noteOrigins.set(key, ref);
+    return () => this.#noteOrigins.delete(key);
+  }
+
+  async slackAgent(agentId: string): Promise<SlackAgent | null> {
+    const agent = await this.#r.store.getAgent(agentId);
+    return agent?.slackUserId ? (agent as SlackAgent) : null;
+  }
+
+  #onEvent(event: DomainEvent): void {
+    if (this.#closed) return;
+    switch (event.type) {
+      case 'conversation.assigned':
+        this.#serial(event.conversation.id, () => this.#assigned(event));
+        break;
+      case 'conversation.covered':
+        this.#serial(event.conversation.id, () => this.#covered(event));
+        break;
+      case 'message.received':
+      case 'message.sent':
+      case 'message.note': {
+        // Where it was written in Slack, known now: a reply's id says so; a note was noted just before.
+        const origin = this.#originOf(event.message);
+        this.#serial(event.message.conversationId, () => this.#mirror(event.message, origin));
+        break;
+      }
+      case 'message.delivery':
+        this.#serial(event.message.conversationId, () => this.#delivery(event.message));
+        break;
+      case 'conversation.consult':
+        this.#serial(event.conversation.id, () => this.#consult(event));
+        break;
+      case 'conversation.handoff':
+        this.#serial(event.conversation.id, () => this.#handoff(event));
+        break;
+      case 'conversation.resolved':
+        this.#serial(event.conversation.id, () => this.#resolved(event.conversation));
+        break;
+      case 'promise.made':
+      case 'promise.due':
+        if (event.promise.kind !== 'wait') {
+          this.#serial(event.promise.conversationId, () => this.#promise(event));
+        }
+        break;
+      case 'agent.status':
+        this.home(event.agentId);
+        break;
+      default:
+        break;
+    }
+  }
+
+  async #assigned(event: EventOf<'conversation.assigned'>): Promise<void> {
+    const conversation = (await this.#r.store.getConversation(event.conversation.id)) ?? event.conversation;
+    const owner = await this.slackAgent(event.agentId);
+    if (owner) {
+      const existing = await this.#state.thread(conversation.id, owner.id);
+      if (existing) {
+        await this.#renderCard(conversation, owner, existing);
+        if (event.previousOwnerId && event.previousOwnerId !== owner.id) {
+          await this.say(
+            existing,
+            event.reason === 'handoff'
+              ? 'You accepted the hand-off: this conversation is yours now.'
+              : 'This conversation is yours now.',
+          );
+        }
+      } else {
+        await this.#ensureThread(conversation, owner);
+      }
+      this.home(owner.id);
+    }
+    if (event.previousOwnerId && event.previousOwnerId !== event.agentId) {
+      const previous = await this.slackAgent(event.previousOwnerId);
+      const ref = previous ? await this.#state.thread(conversation.id, previous.id) : null;
+      if (previous && ref) {
+        const ownerName = (await this.#r.store.getAgent(event.agentId))?.name ?? event.agentId;
+        await this.#renderCard(conversation, previous, ref, { kind: 'former', ownerName });
+        const why = event.reason === 'handoff' ? 'accepted your hand-off' : 'took it over';
+        await this.say(ref, `*${escapeSlack(ownerName)}* ${why}; this thread no longer gets updates.`);
+      }
+      if (previous) this.home(previous.id);
+    }
+  }
+
+  async #covered(event: EventOf<'conversation.covered'>): Promise<void> {
+    const agent = await this.slackAgent(event.agentId);
+    const conversation = await this.#r.store.getConversation(event.conversation.id);
+    if (!agent || !conversation) return;
+    const existing = await this.#state.thread(conversation.id, agent.id);
+    if (existing) await this.#renderCard(conversation, agent, existing);
+    else await this.#ensureThread(conversation, agent);
+    this.home(agent.id);
+  }
+
+  /** A message on a conversation: into every participant's thread (but not back where it was written). */
+  async #mirror(message: Message, origin: SlackRef | null): Promise<void> {
+    const conversation = await this.#r.store.getConversation(message.conversationId);
+    if (!conversation) return;
+    if (origin) await this.#state.addPost(message.id, origin);
+    const customer = await this.#r.store.getCustomer(conversation.customerId);
+    const name = customerLabel({
+      customer: customer ?? { id: conversation.customerId, facts: {}, identities: [], notes: [] },
+    });
+    for (const agentId of participants(conversation)) {
+      const agent = await this.slackAgent(agentId);
+      if (!agent) continue;
+      const thread = await this.#ensureThread(conversation, agent);
+      if (!thread || thread.created || this.#inTranscript.has(`${agent.id}|${message.id}`)) continue;
+      if (origin && origin.channel === thread.ref.channel) continue;
+      const posted = await this.say(thread.ref, messageLine(message, name));
+      if (message.direction === 'out' && posted) await this.#state.addPost(message.id, posted);
+    }
+  }
+
+  /** Delivery marks on every copy of an outbound message; a failure is said in the threads. */
+  async #delivery(message: Message): Promise<void> {
+    const state = message.delivery.state;
+    const reaction = { sent: 'outbox_tray', delivered: 'white_check_mark', failed: 'x' }[state as string];
+    if (!reaction || message.direction !== 'out') return;
+    for (const post of await this.#state.posts(message.id)) {
+      try {
+        await this.#outbox.call(
+          'reactions.add',
+          { channel: post.channel, timestamp: post.ts, name: reaction },
+          { key: `channel:${post.channel}` },
+        );
+      } catch (err) {
+        if (slackErrorCode(err) !== 'already_reacted')
+          this.#log.warn({ err: String(err) }, 'Slack: delivery mark failed');
+      }
+    }
+    if (state === 'failed') {
+      const conversation = await this.#r.store.getConversation(message.conversationId);
+      if (!conversation) return;
+      const channel = CHANNEL_NAMES[message.channel];
+      const why = message.delivery.reason ? `: ${escapeSlack(message.delivery.reason)}` : '';
+      for (const { ref } of await this.#participantThreads(conversation)) {
+        await this.say(
+          ref,
+          `:warning: Not delivered to the customer by ${channel}${why}\n> ${escapeSlack(message.text.slice(0, 200))}`,
+        );
+      }
+    }
+  }
+
+  async #consult(event: EventOf<'conversation.consult'>): Promise<void> {
+    const conversation = (await this.#r.store.getConversation(event.conversation.id)) ?? event.conversation;
+    const colleague = await this.#r.store.getAgent(event.agentId);
+    const name = escapeSlack(colleague?.name ?? event.agentId);
+    const slackColleague = colleague?.slackUserId ? (colleague as SlackAgent) : null;
+    switch (event.action) {
+      case 'invited':
+        if (slackColleague) {
+          const existing = await this.#state.thread(conversation.id, slackColleague.id);
+          if (existing) {
+            await this.#renderCard(conversation, slackColleague, existing);
+            await this.say(existing, 'You were asked to help with this conversation again.');
+          } else await this.#ensureThread(conversation, slackColleague);
+          this.home(slackColleague.id);
+        }
+        await this.#toOwner(conversation, `Invited *${name}* to help; you stay the owner.`);
+        break;
+      case 'joined':
+        await this.#toOwner(conversation, `*${name}* joined the conversation.`);
+        break;
+      case 'left': {
+        const ref = slackColleague ? await this.#state.thread(conversation.id, slackColleague.id) : null;
+        if (slackColleague && ref)
+          await this.#renderCard(conversation, slackColleague, ref, { kind: 'left' });
+        await this.#toOwner(conversation, `*${name}* left the conversation.`);
+        if (slackColleague) this.home(slackColleague.id);
+        break;
+      }
+    }
+  }
+
+  async #handoff(event: EventOf<'conversation.handoff'>): Promise<void> {
+    const conversation = (await this.#r.store.getConversation(event.conversation.id)) ?? event.conversation;
+    const target = await this.#r.store.getAgent(event.to);
+    const name = escapeSlack(target?.name ?? event.to);
+    const slackTarget = target?.slackUserId ? (target as SlackAgent) : null;
+    switch (event.action) {
+      case 'offered':
+        if (slackTarget) {
+          const existing = await this.#state.thread(conversation.id, slackTarget.id);
+          if (existing) {
+            await this.#renderCard(conversation, slackTarget, existing);
+            await this.say(
+              existing,
+              `A hand-off was offered to you: “${escapeSlack(event.note)}”. Accept or decline on the card.`,
+            );
+          } else await this.#ensureThread(conversation, slackTarget);
+          this.home(slackTarget.id);
+        }
+        await this.#toOwner(conversation, `Offered to *${name}*. It stays yours until they accept.`);
+        break;
+      case 'declined': {
+        const ref = slackTarget ? await this.#state.thread(conversation.id, slackTarget.id) : null;
+        if (slackTarget && ref) await this.#renderCard(conversation, slackTarget, ref, { kind: 'declined' });
+        await this.#toOwner(conversation, `*${name}* declined the hand-off; it stays yours.`);
+        break;
+      }
+      case 'accepted':
+        // `conversation.assigned` follows: the new owner's card and the previous owner's thread are updated there.
+        break;
+    }
+  }
+
+  async #resolved(event: Conversation): Promise<void> {
+    const conversation = (await this.#r.store.getConversation(event.id)) ?? event;
+    const ownerName = conversation.ownerId
+      ? (await this.#r.store.getAgent(conversation.ownerId))?.name
+      : undefined;
+    const current = new Set(participants(conversation));
+    for (const { agentId, ref } of await this.#state.threads(conversation.id)) {
+      const agent = await this.slackAgent(agentId);
+      if (!agent) continue;
+      if (current.has(agentId)) {
+        await this.#renderCard(conversation, agent, ref, { kind: 'resolved' });
+        await this.say(
+          ref,
+          `:white_check_mark: Resolved${ownerName ? ` by *${escapeSlack(ownerName)}*` : ''}.`,
+        );
+      }
+      this.home(agentId);
+    }
+  }
+
+  async #promise(event: EventOf<'promise.made'> | EventOf<'promise.due'>): Promise<void> {
+    const p = event.promise;
+    const conversation = await this.#r.store.getConversation(p.conversationId);
+    if (!conversation) return;
+    const by = p.agentId ? (await this.#r.store.getAgent(p.agentId))?.name : undefined;
+    const what = p.text ? `“${escapeSlack(p.text)}”` : p.kind;
+    const text =
+      event.type === 'promise.made'
+        ? `:handshake: Promise${by ? ` by *${escapeSlack(by)}*` : ''}: ${what} — due ${slackDate(p.dueAt)}`
+        : `:alarm_clock: Promise due now: ${what}${by ? ` (made by *${escapeSlack(by)}*)` : ''}`;
+    for (const { ref } of await this.#participantThreads(conversation)) await this.say(ref, text);
+  }
+
+  // ================================================================ threads and cards
+
+  /** The agent's card for this conversation, posted (with the history so far) if it is not there yet. */
+  async #ensureThread(
+    conversation: Conversation,
+    agent: SlackAgent,
+  ): Promise<{ ref: SlackRef; created: boolean } | null> {
+    const existing = await this.#state.thread(conversation.id, agent.id);
+    if (existing) return { ref: existing, created: false };
+    if (conversation.status !== 'assigned') return null;
+    const role = await this.#roleFor(conversation, agent.id);
+    if (!role) return null;
+    const view = await conversationView(this.#r.store, conversation, agent.id);
+    const channel = await this.dm(agent.slackUserId);
+    const message = card(view, role, this.#now());
+    const posted = Posted.parse(
+      await this.#outbox.post('chat.postMessage', {
+        channel,
+        ...message,
+        unfurl_links: false,
+        unfurl_media: false,
+      }),
+    );
+    const ref = { channel: posted.channel ?? channel, ts: posted.ts };
+    await this.#state.saveThread(conversation.id, agent.id, ref);
+    for (const m of view.messages) this.#remember(this.#inTranscript, `${agent.id}|${m.id}`);
+    for (const chunk of transcript(view.messages, customerLabel(view))) await this.say(ref, chunk);
+    return { ref, created: true };
+  }
+
+  async #renderCard(
+    conversation: Conversation,
+    agent: SlackAgent,
+    ref: SlackRef,
+    role?: CardRole,
+  ): Promise<void> {
+    const shown = role ?? (await this.#roleFor(conversation, agent.id));
+    if (!shown) return;
+    const view = await conversationView(this.#r.store, conversation, agent.id);
+    const message = card(view, shown, this.#now());
+    try {
+      await this.#outbox.post('chat.update', { channel: ref.channel, ts: ref.ts, ...message });
+    } catch (err) {
+      this.#log.warn({ err: String(err) }, 'Slack: could not update a card');
+    }
+  }
+
+  async #roleFor(conversation: Conversation, agentId: string): Promise<CardRole | null> {
+    const nameOf = async (id: string | null) =>
+      id ? ((await this.#r.store.getAgent(id))?.name ?? id) : 'the owner';
+    if (conversation.status === 'resolved') return { kind: 'resolved' };
+    if (conversation.handoff?.to === agentId) {
+      return {
+        kind: 'offer',
+        fromName: await nameOf(conversation.handoff.from),
+        note: conversation.handoff.note,
+      };
+    }
+    switch (roleOf(conversation, agentId)) {
+      case 'owner':
+        return { kind: 'owner' };
+      case 'cover':
+        return { kind: 'cover', ownerName: await nameOf(conversation.ownerId) };
+      case 'consultant':
+      case 'invited':
+        return { kind: 'consult', fromName: await nameOf(conversation.ownerId) };
+      case 'none':
+        return null;
+    }
+  }
+
+  /** Threads of the agents on the conversation now (Slack-linked, card already posted). */
+  async #participantThreads(conversation: Conversation): Promise<Array<{ agentId: string; ref: SlackRef }>> {
+    const current = new Set(participants(conversation));
+    return (await this.#state.threads(conversation.id)).filter((t) => current.has(t.agentId));
+  }
+
+  async #toOwner(conversation: Conversation, text: string): Promise<void> {
+    if (!conversation.ownerId) return;
+    const ref = await this.#state.thread(conversation.id, conversation.ownerId);
+    if (ref) await this.say(ref, text);
+  }
+
+  /** A line in a thread; the posted message's ref, or null when Slack refused it. */
+  async say(thread: SlackRef, text: string): Promise<SlackRef | null> {
+    try {
+      const posted = Posted.parse(
+        await this.#outbox.post('chat.postMessage', {
+          channel: thread.channel,
+          thread_ts: thread.ts,
+          text,
+          unfurl_links: false,
+          unfurl_media: false,
+        }),
+      );
+      return { channel: posted.channel ?? thread.channel, ts: posted.ts };
+    } catch (err) {
+      this.#log.warn({ err: String(err) }, 'Slack: could not post in a thread');
+      return null;
+    }
+  }
+
+  // ================================================================ App Home
+
+  /** Republish an agent's home tab soon (several changes in a row publish once). */
+  home(agentId: string): void {
+    if (this.#closed || this.#homeQueued.has(agentId)) return;
+    this.#homeQueued.add(agentId);
+    this.#serial(`home:${agentId}`, async () => {
+      this.#homeQueued.delete(agentId);
+      const agent = await this.slackAgent(agentId);
+      if (agent) await this.publishHome(agent.slackUserId, agent);
+    });
+  }
+
+  async publishHome(slackUserId: string, known?: Agent): Promise<void> {
+    const agent = known ?? (await this.agentBySlackUser(slackUserId));
+    const now = this.#now();
+    let view: ReturnType<typeof homeView>;
+    if (!agent) {
+      view = homeView({ agent: null, slackUserId, conversations: [], figures: null });
+    } else {
+      const fresh = (await this.#r.store.getAgent(agent.id)) ?? agent;
+      const me = await this.#me().catch(() => null);
+      const conversations = [];
+      for (const c of await agentConversations(this.#r.store, fresh)) {
+        const view = await conversationView(this.#r.store, c, fresh.id);
+        const ref = await this.#state.thread(c.id, fresh.id);
+        const since = waitingSinceLastAsk(view.messages);
+        conversations.push({
+          name: customerLabel(view),
+          channel: CHANNEL_NAMES[c.lastChannel] ?? c.lastChannel,
+          role: view.role === 'owner' ? 'yours' : view.role === 'cover' ? 'covering' : 'helping',
+          waitingMs: since === null ? null : now - since,
+          link: ref && me?.url ? permalink(me.url, ref) : null,
+        });
+      }
+      view = homeView({
+        agent: fresh,
+        slackUserId,
+        conversations,
+        figures: await agentFigures(this.#r, fresh.id, now),
+      });
+    }
+    try {
+      await this.#outbox.call(
+        'views.publish',
+        { user_id: slackUserId, view },
+        { key: `home:${slackUserId}` },
+      );
+    } catch (err) {
+      this.#log.warn({ err: String(err) }, 'Slack: could not publish the home tab');
+    }
+  }
+
+  #originOf(message: Message): SlackRef | null {
+    if (message.direction === 'internal' && message.author.id) {
+      return this.#noteOrigins.get(noteKey(message.author.id, message.conversationId, message.text)) ?? null;
+    }
+    const match = /^out:[^:]+:slack:([^:]+):(\d+\.\d+)$/.exec(message.externalId ?? '');
+    return match ? { channel: match[1]!, ts: match[2]! } : null;
+  }
+
+  async dm(slackUserId: string): Promise<string> {
+    const known = await this.#state.dmChannel(slackUserId);
+    if (known) return known;
+    const opened = Opened.parse(await this.#outbox.call('conversations.open', { users: slackUserId }));
+    await this.#state.rememberDmChannel(slackUserId, opened.channel.id);
+    return opened.channel.id;
+  }
+
+  async agentBySlackUser(slackUserId: string): Promise<SlackAgent | null> {
+    const agents = await this.#r.store.listAgents();
+    return (agents.find((a) => a.slackUserId === slackUserId) as SlackAgent | undefined) ?? null;
+  }
+
+  /** Run `work` after everything queued before it for the same key; failures are logged, never thrown. */
+  #serial(key: string, work: () => Promise<void>): void {
+    const previous = this.#chains.get(key) ?? Promise.resolve();
+    const next = previous.then(work).catch((err: unknown) => this.#failed(err));
+    this.#chains.set(key, next);
+    void next.then(() => {
+      if (this.#chains.get(key) === next) this.#chains.delete(key);
+    });
+  }
+
+  #remember(set: Set<string>, key: string): void {
+    set.add(key);
+    if (set.size > MAX_REMEMBERED) {
+      const oldest = set.values().next().value;
+      if (oldest !== undefined) set.delete(oldest);
+    }
+  }
+
+  #now(): number {
+    return this.#r.clock.now();
+  }
+
+  #failed(err: unknown): void {
+    this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack console: work failed');
+  }
+}
+
+function noteKey(agentId: string, conversationId: string, text: string): string {
+  return `${agentId}|${conversationId}|${text}`;
+}
+
+/** A link to a thread (its root message), from the workspace URL auth.test gives. */
+export function permalink(workspaceUrl: string, ref: SlackRef): string {
+  const base = workspaceUrl.endsWith('/') ? workspaceUrl : `${workspaceUrl}/`;
+  return `${base}archives/${ref.channel}/p${ref.ts.replace('.', '')}`;
+}

@@ -1,0 +1,451 @@
+// A whole Switchboard with the Slack console on: the real Bolt app mounted at
+// /slack/events, requests signed with the v0 scheme Slack uses (HMAC-SHA256 over
+// `v0:<timestamp>:<raw body>` with the signing secret), and the real Web API
+// client pointed at the local stand-in (test/support/slack-standin.ts). The
+// outbox paces messages 5 ms apart and records the waits it is asked for while
+// making them short, so no test sleeps for real seconds. Optionally Twilio is on
+// too (the REST client pointed at the Twilio stand-in) for the end-to-end specs.
+import { createHmac, randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { io as connect, type Socket } from 'socket.io-client';
+import request from 'supertest';
+import twilio from 'twilio';
+import { RedirectingRequestClient } from '../../channels/twilio/client.js';
+import type { NewAgent } from '../../routing/router.js';
+import { MemoryStore } from '../../routing/store/memory.js';
+import { createSwitchboard, type Switchboard } from '../../server/app.js';
+import { type Config, loadConfig } from '../../server/config.js';
+import { ManualClock } from '../../shared/clock.js';
+import type { DomainEvent } from '../../shared/events.js';
+import type { Agent } from '../../shared/model.js';
+import { BOT_USER_ID, SlackStandIn, TEAM_ID } from '../support/slack-standin.js';
+import { TwilioStandIn } from '../support/twilio-standin.js';
+
+export const BOT_TOKEN = 'xoxb-1111-2222-switchboardtest';
+export const SIGNING_SECRET = 'test-slack-signing-secret-0123456789';
+export const APP_ID = 'A0APP00001';
+export const PACE_MS = 5;
+export const SECOND = 1000;
+
+export const TWILIO_SID = 'AC0123456789abcdef0123456789abcdef';
+export const TWILIO_TOKEN = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
+export const PUBLIC_URL = 'https://support.example.com';
+export const OUR_NUMBER = '+14155550100';
+
+export interface SignOptions {
+  /** Seconds since the epoch; default now. */
+  timestamp?: number;
+  /** Sign with this secret instead of the right one. */
+  secret?: string;
+  /** Send this signature instead of the computed one (null: none). */
+  signature?: string | null;
+  /** `X-Slack-Retry-Num` (and a retry reason). */
+  retryNum?: number;
+}
+
+export interface Visitor {
+  socket: Socket;
+  customerId: string;
+  /** Every `message` the widget received. */
+  received: Array<Record<string, unknown>>;
+  say(text: string): Promise<{ messageId: string; conversationId: string }>;
+  identify(input: Record<string, string>): Promise<void>;
+}
+
+export interface SlackHarness {
+  sb: Switchboard;
+  config: Config;
+  store: MemoryStore;
+  clock: ManualClock;
+  slack: SlackStandIn;
+  /** http://127.0.0.1:<port> of the Switchboard. */
+  url: string;
+  /** Present when started with `twilio: true`. */
+  twilio: TwilioStandIn | null;
+  /** Waits the outbox asked for (pacing and Retry-After), in ms. */
+  waits: number[];
+  events: DomainEvent[];
+  /** POST a raw body to /slack/events, signed as Slack signs it. */
+  post(body: string, contentType: string, options?: SignOptions): request.Test;
+  /** An Events API `event_callback` carrying `event`. */
+  event(event: Record<string, unknown>, options?: SignOptions & { eventId?: string }): request.Test;
+  /** An interactivity payload (`payload=<json>`). */
+  interact(payload: Record<string, unknown>, options?: SignOptions): request.Test;
+  /** A slash command's form fields. */
+  command(fields: Record<string, string>, options?: SignOptions): request.Test;
+  /** A Twilio webhook, signed over PUBLIC_URL + path (Twilio on only). */
+  twilioWebhook(path: string, params: Record<string, string>): request.Test;
+  agent(name: string, slackUserId: string | null, input?: Partial<NewAgent>): Promise<Agent>;
+  /** A chat visitor on `/chat`, connected, who recorded every `message` the widget got. */
+  visitor(): Promise<Visitor>;
+  /** Every Slack request and domain event so far has been handled, and its Slack calls made. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function sign(secret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+export interface SlackHarnessOptions {
+  /** Start the Twilio stand-in and turn Twilio on too. */
+  twilio?: boolean;
+  /** Message spacing per channel (default PACE_MS). */
+  paceMs?: number;
+}
+
+export async function startSlackHarness(options: SlackHarnessOptions = {}): Promise<SlackHarness> {
+  const slack = await SlackStandIn.start(BOT_TOKEN);
+  const twilioStandIn = options.twilio ? await TwilioStandIn.start(TWILIO_SID, TWILIO_TOKEN) : null;
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PUBLIC_URL,
+    ADMIN_TOKEN: 'test-admin-token-0123456789',
+    TOKEN_SECRET: 'test-token-secret-0123456789-abcdefghijklmnop',
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    LOG_LEVEL: 'silent',
+    DEMO_AGENTS: 'off',
+    ...(options.twilio
+      ? { TWILIO_ACCOUNT_SID: TWILIO_SID, TWILIO_AUTH_TOKEN: TWILIO_TOKEN, TWILIO_FROM_NUMBER: OUR_NUMBER }
+      : {}),
+  });
+  const store = new MemoryStore();
+  const clock = new ManualClock();
+  const waits: number[] = [];
+  const sb = createSwitchboard({
+    config,
+    logger: pino({ level: 'silent' }),
+    store,
+    clock,
+    slack: {
+      apiUrl: slack.apiUrl,
+      paceMs: options.paceMs ?? PACE_MS,
+      wait: (ms) => {
+        waits.push(ms);
+        return new Promise((resolve) => setTimeout(resolve, Math.min(ms, 10)));
+      },
+    },
+    ...(twilioStandIn
+      ? { twilio: { httpClient: new RedirectingRequestClient(twilioStandIn.url), delay: async () => {} } }
+      : {}),
+  });
+  const events: DomainEvent[] = [];
+  sb.router.events.subscribe((e) => events.push(e));
+  const port = await sb.listen(0, '127.0.0.1');
+  const local = `http://127.0.0.1:${port}`;
+  const sockets: Socket[] = [];
+
+  const post: SlackHarness['post'] = (body, contentType, opts = {}) => {
+    const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
+    const signature =
+      opts.signature === undefined ? sign(opts.secret ?? SIGNING_SECRET, timestamp, body) : opts.signature;
+    let req = request(local)
+      .post('/slack/events')
+      .set('Content-Type', contentType)
+      .set('X-Slack-Request-Timestamp', String(timestamp));
+    if (signature !== null) req = req.set('X-Slack-Signature', signature);
+    if (opts.retryNum !== undefined) {
+      req = req.set('X-Slack-Retry-Num', String(opts.retryNum)).set('X-Slack-Retry-Reason', 'http_timeout');
+    }
+    return req.send(body);
+  };
+
+  return {
+    sb,
+    config,
+    store,
+    clock,
+    slack,
+    url: local,
+    twilio: twilioStandIn,
+    waits,
+    events,
+    post,
+    event(event, opts = {}) {
+      const body = JSON.stringify(envelope(event, opts.eventId ?? newEventId()));
+      return post(body, 'application/json', opts);
+    },
+    interact(payload, opts = {}) {
+      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      return post(body, 'application/x-www-form-urlencoded', opts);
+    },
+    command(fields, opts = {}) {
+      return post(new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded', opts);
+    },
+    twilioWebhook(path, params) {
+      const signature = twilio.getExpectedTwilioSignature(TWILIO_TOKEN, `${PUBLIC_URL}${path}`, params);
+      return request(local).post(path).type('form').set('X-Twilio-Signature', signature).send(params);
+    },
+    async agent(name, slackUserId, input = {}) {
+      const agent = await sb.router.createAgent({
+        status: 'available',
+        ...input,
+        name,
+        ...(slackUserId ? { slackUserId } : {}),
+      });
+      clock.advance(SECOND);
+      return agent;
+    },
+    async visitor() {
+      const socket = connect(`${local}/chat`, {
+        forceNew: true,
+        transports: ['websocket'],
+        reconnection: false,
+      });
+      sockets.push(socket);
+      const received: Array<Record<string, unknown>> = [];
+      socket.on('message', (m: Record<string, unknown>) => received.push(m));
+      const session = await new Promise<{ customerId: string }>((resolve, reject) => {
+        socket.once('session', resolve);
+        socket.once('connect_error', reject);
+      });
+      return {
+        socket,
+        customerId: session.customerId,
+        received,
+        async say(text: string) {
+          const ack = await socket.timeout(3000).emitWithAck('message', { text, clientMessageId: newTs() });
+          if (!ack.ok) throw new Error(`chat message refused: ${JSON.stringify(ack)}`);
+          return ack as { messageId: string; conversationId: string };
+        },
+        async identify(input: Record<string, string>) {
+          const ack = await socket.timeout(3000).emitWithAck('identify', input);
+          if (!ack.ok) throw new Error(`identify refused: ${JSON.stringify(ack)}`);
+        },
+      };
+    },
+    async idle() {
+      // Slack work can start SMS deliveries whose results come back as events: settle both until quiet.
+      for (let i = 0; i < 5; i++) {
+        await sb.twilio?.idle();
+        await sb.slack!.idle();
+      }
+    },
+    async close() {
+      for (const s of sockets) s.disconnect();
+      await sb.close();
+      await slack.close();
+      await twilioStandIn?.close();
+    },
+  };
+}
+
+export function useSlackHarness(options: SlackHarnessOptions = {}): () => SlackHarness {
+  let current: SlackHarness | null = null;
+  beforeEach(async () => {
+    current = await startSlackHarness(options);
+  });
+  afterEach(async () => {
+    const h = current;
+    current = null;
+    await h?.close();
+  });
+  return () => {
+    if (!current) throw new Error('useSlackHarness: no harness outside a test');
+    return current;
+  };
+}
+
+// ---------------------------------------------------------------- Slack's payloads
+
+export function newEventId(): string {
+  return `Ev${randomBytes(5).toString('hex').toUpperCase()}`;
+}
+
+let tsCounter = 0;
+/** A fresh Slack message timestamp. */
+export function newTs(): string {
+  tsCounter++;
+  return `${1767700000 + tsCounter}.${String(100 + tsCounter).padStart(6, '0')}`;
+}
+
+/** The Events API envelope, as Slack posts it. */
+export function envelope(event: Record<string, unknown>, eventId: string): Record<string, unknown> {
+  return {
+    token: 'legacy-verification-token',
+    team_id: TEAM_ID,
+    context_team_id: TEAM_ID,
+    api_app_id: APP_ID,
+    event,
+    type: 'event_callback',
+    event_id: eventId,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [
+      {
+        enterprise_id: null,
+        team_id: TEAM_ID,
+        user_id: BOT_USER_ID,
+        is_bot: true,
+        is_enterprise_install: false,
+      },
+    ],
+    is_ext_shared_channel: false,
+    event_context: `4-${randomBytes(8).toString('hex')}`,
+  };
+}
+
+/** A person's message in a DM with the app (a thread reply when `threadTs` is given). */
+export function dmMessage(
+  user: string,
+  channel: string,
+  text: string,
+  threadTs?: string,
+): Record<string, unknown> {
+  const ts = newTs();
+  return {
+    type: 'message',
+    client_msg_id: randomBytes(8).toString('hex'),
+    text,
+    user,
+    ts,
+    blocks: [
+      {
+        type: 'rich_text',
+        block_id: 'b1',
+        elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text }] }],
+      },
+    ],
+    team: TEAM_ID,
+    ...(threadTs ? { thread_ts: threadTs, parent_user_id: BOT_USER_ID } : {}),
+    channel,
+    event_ts: ts,
+    channel_type: 'im',
+  };
+}
+
+export function appHomeOpened(user: string): Record<string, unknown> {
+  return {
+    type: 'app_home_opened',
+    user,
+    channel: `D${user.slice(1)}`,
+    tab: 'home',
+    event_ts: newTs(),
+  };
+}
+
+export interface ActionInput {
+  user: string;
+  actionId: string;
+  value?: string;
+  blockId?: string;
+  /** users_select: the picked user. */
+  selectedUser?: string;
+  /** The message the element is on (omit for the home tab). */
+  channel?: string;
+  messageTs?: string;
+  threadTs?: string;
+  responseUrl?: string;
+}
+
+/** A `block_actions` payload: a button or a users select on a message (or on the home tab). */
+export function blockActions(input: ActionInput): Record<string, unknown> {
+  const action =
+    input.selectedUser !== undefined
+      ? {
+          type: 'users_select',
+          action_id: input.actionId,
+          block_id: input.blockId ?? 'b',
+          selected_user: input.selectedUser,
+          action_ts: newTs(),
+        }
+      : {
+          type: 'button',
+          action_id: input.actionId,
+          block_id: input.blockId ?? 'card:owner',
+          text: { type: 'plain_text', text: input.actionId, emoji: true },
+          value: input.value,
+          action_ts: newTs(),
+        };
+  const onMessage = input.channel !== undefined && input.messageTs !== undefined;
+  return {
+    type: 'block_actions',
+    user: {
+      id: input.user,
+      username: input.user.toLowerCase(),
+      name: input.user.toLowerCase(),
+      team_id: TEAM_ID,
+    },
+    api_app_id: APP_ID,
+    token: 'legacy-verification-token',
+    container: onMessage
+      ? {
+          type: 'message',
+          message_ts: input.messageTs,
+          channel_id: input.channel,
+          is_ephemeral: false,
+          ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+        }
+      : { type: 'view', view_id: 'V0HOME0001' },
+    trigger_id: `${Date.now()}.${randomBytes(6).toString('hex')}`,
+    team: { id: TEAM_ID, domain: 'switchboard-test' },
+    enterprise: null,
+    is_enterprise_install: false,
+    ...(onMessage
+      ? {
+          channel: { id: input.channel, name: 'directmessage' },
+          message: {
+            type: 'message',
+            user: BOT_USER_ID,
+            ts: input.messageTs,
+            ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+            text: 'card',
+          },
+          response_url: input.responseUrl ?? 'https://hooks.slack.com/actions/T0/1/x',
+        }
+      : { view: { id: 'V0HOME0001', type: 'home', blocks: [] } }),
+    state: { values: {} },
+    actions: [action],
+  };
+}
+
+/** A `view_submission` payload for a modal the app opened. */
+export function viewSubmission(
+  user: string,
+  callbackId: string,
+  privateMetadata: string,
+  values: Record<string, Record<string, Record<string, unknown>>>,
+): Record<string, unknown> {
+  return {
+    type: 'view_submission',
+    team: { id: TEAM_ID, domain: 'switchboard-test' },
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: TEAM_ID },
+    api_app_id: APP_ID,
+    token: 'legacy-verification-token',
+    trigger_id: `${Date.now()}.${randomBytes(6).toString('hex')}`,
+    view: {
+      id: 'V0MODAL001',
+      team_id: TEAM_ID,
+      type: 'modal',
+      callback_id: callbackId,
+      private_metadata: privateMetadata,
+      state: { values },
+      hash: '1767700000.abcdef',
+      title: { type: 'plain_text', text: 'Switchboard' },
+      blocks: [],
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
+
+/** A slash command's form fields. */
+export function slashCommand(user: string, text: string, responseUrl: string): Record<string, string> {
+  return {
+    token: 'legacy-verification-token',
+    team_id: TEAM_ID,
+    team_domain: 'switchboard-test',
+    channel_id: 'C0GENERAL1',
+    channel_name: 'general',
+    user_id: user,
+    user_name: user.toLowerCase(),
+    command: '/switchboard',
+    text,
+    api_app_id: APP_ID,
+    is_enterprise_install: 'false',
+    response_url: responseUrl,
+    trigger_id: `${Date.now()}.${randomBytes(6).toString('hex')}`,
+  };
+}

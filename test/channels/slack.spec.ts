@@ -1,0 +1,781 @@
+// The Slack console against the real Bolt app: signed requests to /slack/events
+// (events, interactivity, the slash command), the real Web API client talking to
+// the local stand-in, chat visitors as customers.
+import { expect } from 'chai';
+import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
+import { useHarness } from '../server/harness.js';
+import { BOT_ID, BOT_USER_ID, type SlackCall, WORKSPACE_URL } from '../support/slack-standin.js';
+import {
+  appHomeOpened,
+  blockActions,
+  dmMessage,
+  newEventId,
+  SIGNING_SECRET,
+  type SlackHarness,
+  sign,
+  slashCommand,
+  useSlackHarness,
+  viewSubmission,
+} from './slack-harness.js';
+
+const ADA = 'U0ADA00001';
+const BOB = 'U0BOB00001';
+const CAT = 'U0CAT00001';
+const dmOf = (user: string) => `D${user.slice(1)}`;
+
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
+type Json = any;
+
+/** Ada available and linked; a chat visitor (Mary, known email) writes; Ada's card is posted. */
+async function maryWrites(h: SlackHarness, text = 'my order #1234 is late') {
+  const ada = await h.agent('Ada', ADA);
+  const mary = await h.visitor();
+  await mary.identify({ name: 'Mary Major', email: 'mary@example.com' });
+  const sent = await mary.say(text);
+  await h.idle();
+  return { ada, mary, conversationId: sent.conversationId, card: cardOf(h, ADA) };
+}
+
+/** The context card posted in a user's DM (a top-level message with blocks). */
+function cardOf(h: SlackHarness, user: string): SlackCall {
+  const card = h.slack.ok(
+    'chat.postMessage',
+    (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
+  )[0];
+  if (!card) throw new Error(`no card in ${user}'s DM`);
+  return card;
+}
+
+/** The card's ts as Slack answered it: the thread everything about the conversation lives in. */
+function cardTsOf(h: SlackHarness, user: string): string {
+  return String(cardOf(h, user).answer.ts);
+}
+
+function threadTexts(h: SlackHarness, user: string, threadTs: string): string[] {
+  return h.slack
+    .ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === threadTs)
+    .map((c) => String(c.args.text));
+}
+
+function blockTexts(blocks: Json[]): string {
+  return JSON.stringify(blocks);
+}
+
+describe('Slack console off', () => {
+  const plain = useHarness();
+
+  it('without SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET: off, said at start, and /slack/events does not exist', async () => {
+    const h = plain();
+    expect(h.sb.slack).to.equal(null);
+    expect(h.config.off).to.include(
+      'Slack console: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on)',
+    );
+    await h.http().post('/slack/events').send({ type: 'url_verification', challenge: 'x' }).expect(404);
+  });
+});
+
+describe('Slack console (Bolt, /slack/events)', () => {
+  const sb = useSlackHarness();
+
+  describe('request signatures', () => {
+    it('answers Slack’s url_verification challenge when signed', async () => {
+      const h = sb();
+      const body = JSON.stringify({
+        token: 't',
+        challenge: 'c-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
+        type: 'url_verification',
+      });
+      const res = await h.post(body, 'application/json').expect(200);
+      expect(res.body).to.deep.equal({ challenge: 'c-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
+    });
+
+    it('rejects a wrong signature, a wrong secret, no signature and a stale timestamp, and processes none', async () => {
+      const h = sb();
+      await h.agent('Ada', ADA);
+      await h.idle();
+      const before = h.slack.calls.length;
+      const now = Math.floor(Date.now() / 1000);
+      await h.event(appHomeOpened(ADA), { signature: `v0=${'0'.repeat(64)}` }).expect(401);
+      await h.event(appHomeOpened(ADA), { secret: 'not-the-signing-secret-0123456' }).expect(401);
+      await h.event(appHomeOpened(ADA), { signature: null }).expect(401);
+      await h.event(appHomeOpened(ADA), { timestamp: now - 6 * 60 }).expect(401);
+      await h
+        .command(slashCommand(ADA, 'away', h.slack.responseUrl()), { timestamp: now - 3600 })
+        .expect(401);
+      await h
+        .interact(blockActions({ user: ADA, actionId: `${ACTION.status}_away`, value: 'away' }), {
+          secret: 'x'.repeat(32),
+        })
+        .expect(401);
+      await h.idle();
+      expect(h.slack.calls.slice(before).map((c) => c.method)).to.deep.equal([]);
+      expect((await h.store.getAgent((await h.store.listAgents())[0]!.id))!.status).to.equal('available');
+    });
+
+    it('a body changed after signing is rejected', async () => {
+      const h = sb();
+      const ts = Math.floor(Date.now() / 1000);
+      const signed = JSON.stringify({ type: 'url_verification', challenge: 'a' });
+      await h
+        .post(JSON.stringify({ type: 'url_verification', challenge: 'b' }), 'application/json', {
+          timestamp: ts,
+          signature: sign(SIGNING_SECRET, ts, signed),
+        })
+        .expect(401);
+    });
+  });
+
+  describe('context card and thread', () => {
+    it('on assignment posts a Block Kit card in the owner’s DM with what is known, then the messages in its thread', async () => {
+      const h = sb();
+      const { card } = await maryWrites(h);
+      expect(h.slack.ok('conversations.open')[0]!.args.users).to.equal(ADA);
+      expect(card.args.channel).to.equal(dmOf(ADA));
+      expect(card.token).to.equal('xoxb-1111-2222-switchboardtest');
+      const blocks = card.args.blocks as Json[];
+      expect(blocks[0]).to.deep.equal({ type: 'header', text: { type: 'plain_text', text: 'Mary Major' } });
+      const text = blockTexts(blocks);
+      expect(text).to.contain('Already known');
+      expect(text).to.contain('mary@example.com');
+      expect(text).to.contain('chat:prechat');
+      expect(text).to.contain('Channels used');
+      expect(text).to.contain('Waiting so far');
+      const actions = blocks.find((b) => b.type === 'actions')!;
+      expect(actions.elements.map((e: Json) => [e.text.text, e.action_id])).to.deep.equal([
+        ['Resolve', ACTION.resolve],
+        ['Consult', ACTION.consult],
+        ['Hand off', ACTION.handoff],
+        ['Promise', ACTION.promise],
+      ]);
+      const threadTs = cardTsOf(h, ADA);
+      const lines = threadTexts(h, ADA, threadTs);
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.contain('Mary Major');
+      expect(lines[0]).to.contain('my order #1234 is late');
+    });
+
+    it('a later customer message appears in the thread as it arrives, escaped', async () => {
+      const h = sb();
+      const { mary } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      await mary.say('hello <!channel> & <@U0BOB00001>');
+      await h.idle();
+      const lines = threadTexts(h, ADA, threadTs);
+      expect(lines).to.have.length(2);
+      expect(lines[1]).to.contain('hello &lt;!channel&gt; &amp; &lt;@U0BOB00001&gt;');
+    });
+
+    it('a reply in the thread goes to the customer and the thread shows it was delivered', async () => {
+      const h = sb();
+      const { mary, conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      const msg = dmMessage(
+        ADA,
+        dmOf(ADA),
+        'Sorry Mary &amp; thanks — see <https://example.com/t/1|tracking>',
+        threadTs,
+      );
+      await h.event(msg).expect(200);
+      await h.idle();
+      const out = mary.received.filter((m) => m.direction === 'out');
+      expect(out.map((m) => m.text)).to.deep.equal([
+        'Sorry Mary & thanks — see tracking (https://example.com/t/1)',
+      ]);
+      const stored = (await h.store.listMessages(conversationId)).filter((m) => m.direction === 'out');
+      expect(stored).to.have.length(1);
+      expect(stored[0]!.author).to.deep.equal({
+        type: 'agent',
+        id: (await h.store.listAgents())[0]!.id,
+        name: 'Ada',
+      });
+      const marks = h.slack.ok('reactions.add');
+      expect(marks.map((c) => [c.args.channel, c.args.timestamp, c.args.name])).to.deep.equal([
+        [dmOf(ADA), msg.ts, 'white_check_mark'],
+      ]);
+      // Not echoed back into the thread it was written in.
+      expect(threadTexts(h, ADA, threadTs)).to.have.length(1);
+    });
+
+    it('what happens elsewhere shows in the thread too: a reply from the web console, a promise and its due time', async () => {
+      const h = sb();
+      const { ada, mary, conversationId } = await maryWrites(h);
+      await h.sb.router.reply(ada.id, conversationId, 'Written in the web console', 'web-1');
+      await h.sb.router.promise(
+        ada.id,
+        conversationId,
+        h.clock.now() + 600_000,
+        'Call back about the refund',
+      );
+      await h.idle();
+      h.clock.advance(600_000);
+      await h.sb.router.tick();
+      await h.idle();
+      const lines = threadTexts(h, ADA, cardTsOf(h, ADA));
+      expect(lines.slice(1).map((l) => l.split('\n')[0])).to.deep.equal([
+        '*Ada* → customer · chat',
+        `:handshake: Promise by *Ada*: “Call back about the refund” — due <!date^${Math.floor(h.clock.now() / 1000)}^{date_short_pretty} {time}|2026-01-05 09:10 UTC>`,
+        ':alarm_clock: Promise due now: “Call back about the refund” (made by *Ada*)',
+      ]);
+      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
+        'Written in the web console',
+      ]);
+    });
+
+    it('a `note:` stays internal: nothing reaches the customer', async () => {
+      const h = sb();
+      const { mary, conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      await h.event(dmMessage(ADA, dmOf(ADA), 'Note: she called yesterday too', threadTs)).expect(200);
+      await h.event(dmMessage(ADA, dmOf(ADA), '  note:refund approved', threadTs)).expect(200);
+      await h.idle();
+      expect(mary.received.filter((m) => m.direction === 'out')).to.deep.equal([]);
+      const stored = await h.store.listMessages(conversationId);
+      expect(stored.filter((m) => m.direction === 'out')).to.deep.equal([]);
+      expect(stored.filter((m) => m.direction === 'internal').map((m) => m.text)).to.deep.equal([
+        'she called yesterday too',
+        'refund approved',
+      ]);
+      expect(h.slack.ok('reactions.add')).to.deep.equal([]);
+    });
+
+    it('ignores its own messages, other bots, edits, and threads it does not know', async () => {
+      const h = sb();
+      const { mary, conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      const before = h.slack.calls.length;
+      await h
+        .event({ ...dmMessage(BOT_USER_ID, dmOf(ADA), 'echo of our own', threadTs), bot_id: BOT_ID })
+        .expect(200);
+      await h
+        .event({
+          ...dmMessage(BOT_USER_ID, dmOf(ADA), 'own, subtype', threadTs),
+          subtype: 'bot_message',
+          bot_id: BOT_ID,
+        })
+        .expect(200);
+      await h
+        .event({ ...dmMessage('U0OTHERBOT', dmOf(ADA), 'another bot', threadTs), bot_id: 'B0OTHER001' })
+        .expect(200);
+      await h
+        .event({ ...dmMessage(ADA, dmOf(ADA), 'edited', threadTs), subtype: 'message_changed' })
+        .expect(200);
+      await h.event(dmMessage(ADA, dmOf(ADA), 'in some other thread', '1700000000.000001')).expect(200);
+      await h.idle();
+      expect(mary.received.filter((m) => m.direction === 'out')).to.deep.equal([]);
+      expect((await h.store.listMessages(conversationId)).filter((m) => m.direction !== 'in')).to.deep.equal(
+        [],
+      );
+      expect(h.slack.calls.slice(before).map((c) => c.method)).to.deep.equal([]);
+    });
+
+    it('a retried event (same event id, X-Slack-Retry-Num) is processed once', async () => {
+      const h = sb();
+      const { mary } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      const msg = dmMessage(ADA, dmOf(ADA), 'only once please', threadTs);
+      const eventId = newEventId();
+      await h.event(msg, { eventId }).expect(200);
+      await h.event(msg, { eventId, retryNum: 1 }).expect(200);
+      await h.event(msg, { eventId, retryNum: 2 }).expect(200);
+      await h.idle();
+      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
+        'only once please',
+      ]);
+    });
+
+    it('someone not linked to an agent is told so, and nothing is sent', async () => {
+      const h = sb();
+      const { mary } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      await h.event(dmMessage('U0STRANGER', dmOf(ADA), 'hi', threadTs)).expect(200);
+      await h.idle();
+      expect(mary.received.filter((m) => m.direction === 'out')).to.deep.equal([]);
+      const eph = h.slack.ok('chat.postEphemeral');
+      expect(eph).to.have.length(1);
+      expect(eph[0]!.args.user).to.equal('U0STRANGER');
+      expect(eph[0]!.args.text).to.contain('not linked');
+    });
+
+    it('acknowledges at once and survives payloads that do not fit', async () => {
+      const h = sb();
+      await h.agent('Ada', ADA);
+      await h.idle();
+      const published = h.slack.ok('views.publish').length;
+      await h.event({ type: 'message', channel: 12, ts: 'nope' }).expect(200);
+      await h
+        .interact({ type: 'block_actions', actions: 'x', user: null })
+        .expect((r) => expect(r.status).to.be.lessThan(500));
+      await h
+        .post('payload=%7Bnot-json', 'application/x-www-form-urlencoded')
+        .expect((r) => expect(r.status).to.be.within(200, 499));
+      await h.idle();
+      const res = await h.event(appHomeOpened(ADA)).expect(200);
+      expect(res.status).to.equal(200);
+      await h.idle();
+      expect(h.slack.ok('views.publish')).to.have.length(published + 1);
+    });
+  });
+
+  describe('acknowledging and pacing', () => {
+    it('acknowledges a button at once and does the Slack work after', async () => {
+      const h = sb();
+      const { conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      h.slack.hold('chat.update');
+      const started = Date.now();
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.resolve,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: threadTs,
+          }),
+        )
+        .expect(200);
+      expect(Date.now() - started).to.be.lessThan(3000);
+      // Answered while the card update is still waiting on Slack.
+      await h.slack.waitFor('chat.update', () => true, 3000, false);
+      expect(h.slack.calls.filter((c) => c.method === 'chat.update').map((c) => c.status)).to.deep.equal([0]);
+      h.slack.release('chat.update');
+      await h.idle();
+      expect(h.slack.ok('chat.update', (a) => a.ts === threadTs)).to.have.length(1);
+    });
+
+    it('a 429 from Slack is waited out (Retry-After) and the same message goes again: nothing dropped', async () => {
+      const h = sb();
+      await h.agent('Ada', ADA);
+      await h.idle();
+      h.slack.rateLimit('chat.postMessage', 1);
+      const mary = await h.visitor();
+      await mary.identify({ name: 'Mary Major' });
+      await mary.say('first');
+      await h.idle();
+      const posts = h.slack.calls.filter((c) => c.method === 'chat.postMessage');
+      expect(posts.map((c) => c.status)).to.deep.equal([429, 200, 200]);
+      expect(posts[0]!.args).to.deep.equal(posts[1]!.args);
+      expect(h.waits).to.include(1000);
+      expect(posts[2]!.args.thread_ts).to.equal(posts[1]!.answer.ts);
+      expect(posts[2]!.args.text).to.contain('first');
+    });
+  });
+
+  describe('pacing (40 ms apart here; about one second by default)', () => {
+    const paced = useSlackHarness({ paceMs: 40 });
+
+    it('messages to one channel leave spaced out, in order', async () => {
+      const h = paced();
+      const { mary } = await maryWrites(h, 'one');
+      const threadTs = cardTsOf(h, ADA);
+      await Promise.all([mary.say('two'), mary.say('three'), mary.say('four')]);
+      await h.idle();
+      const posts = h.slack.ok('chat.postMessage', (a) => a.channel === dmOf(ADA));
+      expect(
+        posts.filter((c) => c.args.thread_ts === threadTs).map((c) => String(c.args.text).split('\n').at(-1)),
+      ).to.deep.equal(['one', 'two', 'three', 'four']);
+      // Each left at least 40 ms after the one before (arrival times jitter a little: compare the whole run).
+      expect(posts.at(-1)!.at - posts[0]!.at).to.be.at.least((posts.length - 1) * 40 - 15);
+      expect(h.waits.some((w) => w > 0 && w <= 40)).to.equal(true);
+    });
+  });
+
+  describe('buttons', () => {
+    it('Resolve resolves and turns the card into a resolved one', async () => {
+      const h = sb();
+      const { conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.resolve,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      expect((await h.store.getConversation(conversationId))!.status).to.equal('resolved');
+      const update = h.slack.ok('chat.update', (a) => a.ts === threadTs)[0]!;
+      expect(update.args.channel).to.equal(dmOf(ADA));
+      expect(blockTexts(update.args.blocks)).to.contain('Resolved');
+      expect((update.args.blocks as Json[]).some((b) => b.type === 'actions')).to.equal(false);
+      expect(threadTexts(h, ADA, threadTs).at(-1)).to.contain('Resolved by *Ada*');
+    });
+
+    it('a button pressed by someone who may not is refused with an explanation', async () => {
+      const h = sb();
+      const { conversationId } = await maryWrites(h);
+      await h.agent('Bob', BOB);
+      const threadTs = cardTsOf(h, ADA);
+      await h
+        .interact(
+          blockActions({
+            user: BOB,
+            actionId: ACTION.resolve,
+            value: conversationId,
+            channel: dmOf(BOB),
+            messageTs: threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      expect((await h.store.getConversation(conversationId))!.status).to.equal('assigned');
+      const eph = h.slack.ok('chat.postEphemeral', (a) => a.user === BOB);
+      expect(eph).to.have.length(1);
+      expect(eph[0]!.args.text).to.contain('not on this conversation');
+    });
+
+    it('Consult: a users select in the thread invites the colleague into their own thread; they write, ownership stays; Leave is one button', async () => {
+      const h = sb();
+      const { ada, mary, conversationId } = await maryWrites(h);
+      const bob = await h.agent('Bob', BOB);
+      const threadTs = cardTsOf(h, ADA);
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.consult,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      const picker = h.slack.ok(
+        'chat.postMessage',
+        (a) => a.thread_ts === threadTs && Array.isArray(a.blocks),
+      )[0]!;
+      const section = (picker.args.blocks as Json[])[0];
+      expect(section.accessory.type).to.equal('users_select');
+      expect(section.accessory.action_id).to.equal(ACTION.consultPick);
+      const pickerTs = String(picker.answer.ts);
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.consultPick,
+            blockId: section.block_id,
+            selectedUser: BOB,
+            channel: dmOf(ADA),
+            messageTs: pickerTs,
+            threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      const conv = await h.store.getConversation(conversationId);
+      expect(conv!.ownerId).to.equal(ada.id);
+      expect(conv!.invited).to.deep.equal([bob.id]);
+      // Bob's DM: a card saying Ada asked, with Leave; and the history in its thread.
+      const bobCard = h.slack.ok(
+        'chat.postMessage',
+        (a) => a.channel === dmOf(BOB) && a.thread_ts === undefined,
+      )[0]!;
+      expect(bobCard.args.text).to.equal('Ada asks for your help with Mary Major (chat)');
+      const bobActions = (bobCard.args.blocks as Json[]).find((b) => b.type === 'actions');
+      expect(bobActions.elements.map((e: Json) => e.action_id)).to.deep.equal([ACTION.promise, ACTION.leave]);
+      const bobThread = cardTsOf(h, BOB);
+      expect(threadTexts(h, BOB, bobThread)[0]).to.contain('my order #1234 is late');
+      expect(threadTexts(h, ADA, threadTs).some((t) => t.includes('Invited *Bob*'))).to.equal(true);
+      expect(h.slack.ok('chat.update', (a) => a.ts === pickerTs)[0]!.args.text).to.contain('Invited *Bob*');
+      // Bob writes in his thread: it reaches Mary and shows in Ada's thread; ownership does not move.
+      await h
+        .event(dmMessage(BOB, dmOf(BOB), 'Bob from billing here: refund is on its way', bobThread))
+        .expect(200);
+      await h.idle();
+      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
+        'Bob from billing here: refund is on its way',
+      ]);
+      expect(threadTexts(h, ADA, threadTs).some((t) => t.includes('*Bob* → customer'))).to.equal(true);
+      expect((await h.store.getConversation(conversationId))!.consultants).to.deep.equal([bob.id]);
+      expect((await h.store.getConversation(conversationId))!.ownerId).to.equal(ada.id);
+      // Leave.
+      await h
+        .interact(
+          blockActions({
+            user: BOB,
+            actionId: ACTION.leave,
+            value: conversationId,
+            channel: dmOf(BOB),
+            messageTs: bobThread,
+            blockId: 'card:consult',
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      expect((await h.store.getConversation(conversationId))!.consultants).to.deep.equal([]);
+      expect(threadTexts(h, ADA, threadTs).some((t) => t.includes('*Bob* left'))).to.equal(true);
+      expect(blockTexts(h.slack.ok('chat.update', (a) => a.ts === bobThread).at(-1)!.args.blocks)).to.contain(
+        'You left',
+      );
+    });
+
+    it('Hand off: a modal, an offer with Accept/Decline; ownership moves only on Accept and the thread moves with the history', async () => {
+      const h = sb();
+      const { ada, mary, conversationId } = await maryWrites(h);
+      const bob = await h.agent('Bob', BOB);
+      await h.agent('Cat', CAT);
+      const threadTs = cardTsOf(h, ADA);
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.handoff,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      const open = h.slack.ok('views.open')[0]!;
+      expect(open.args.view.callback_id).to.equal(VIEW.handoff);
+      expect(open.args.view.private_metadata).to.equal(conversationId);
+      const values = (user: string | null, note: string) => ({
+        [FIELD.handoffTarget.block]: {
+          [FIELD.handoffTarget.action]: { type: 'users_select', selected_user: user },
+        },
+        [FIELD.handoffNote.block]: { [FIELD.handoffNote.action]: { type: 'plain_text_input', value: note } },
+      });
+      // Not linked / empty note: the modal shows errors and nothing happens.
+      const refused = await h
+        .interact(viewSubmission(ADA, VIEW.handoff, conversationId, values('U0NOBODY01', '')))
+        .expect(200);
+      expect(refused.body.response_action).to.equal('errors');
+      expect(Object.keys(refused.body.errors).sort()).to.deep.equal([
+        FIELD.handoffNote.block,
+        FIELD.handoffTarget.block,
+      ]);
+      await h
+        .interact(
+          viewSubmission(ADA, VIEW.handoff, conversationId, values(BOB, 'Refund approved, needs the label')),
+        )
+        .expect(200);
+      await h.idle();
+      let conv = await h.store.getConversation(conversationId);
+      expect(conv!.ownerId).to.equal(ada.id);
+      expect(conv!.handoff?.to).to.equal(bob.id);
+      const offer = h.slack.ok(
+        'chat.postMessage',
+        (a) => a.channel === dmOf(BOB) && a.thread_ts === undefined,
+      )[0]!;
+      expect(offer.args.text).to.equal('Ada offers you Mary Major (chat)');
+      expect(blockTexts(offer.args.blocks)).to.contain('Refund approved, needs the label');
+      const offerActions = (offer.args.blocks as Json[]).find((b) => b.type === 'actions');
+      expect(offerActions.elements.map((e: Json) => [e.text.text, e.action_id])).to.deep.equal([
+        ['Accept', ACTION.accept],
+        ['Decline', ACTION.decline],
+      ]);
+      const bobThread = cardTsOf(h, BOB);
+      expect(threadTexts(h, BOB, bobThread)[0]).to.contain('my order #1234 is late');
+      // Bob accepts: ownership moves; his card becomes the owner's card; Ada's thread says so.
+      await h
+        .interact(
+          blockActions({
+            user: BOB,
+            actionId: ACTION.accept,
+            value: conversationId,
+            channel: dmOf(BOB),
+            messageTs: bobThread,
+            blockId: 'card:offer',
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      conv = await h.store.getConversation(conversationId);
+      expect(conv!.ownerId).to.equal(bob.id);
+      expect(conv!.ownership.at(-1)).to.include({ from: ada.id, to: bob.id, reason: 'handoff' });
+      const bobCard = h.slack.ok('chat.update', (a) => a.ts === bobThread).at(-1)!;
+      expect(
+        (bobCard.args.blocks as Json[])
+          .find((b) => b.type === 'actions')
+          .elements.map((e: Json) => e.action_id),
+      ).to.deep.equal([ACTION.resolve, ACTION.consult, ACTION.handoff, ACTION.promise]);
+      expect(blockTexts(h.slack.ok('chat.update', (a) => a.ts === threadTs).at(-1)!.args.blocks)).to.contain(
+        'Now owned by *Bob*',
+      );
+      // New messages go to Bob's thread only; Ada's replies are refused.
+      const adaLinesBefore = threadTexts(h, ADA, threadTs).length;
+      await mary.say('thanks!');
+      await h.idle();
+      expect(threadTexts(h, BOB, bobThread).at(-1)).to.contain('thanks!');
+      expect(threadTexts(h, ADA, threadTs)).to.have.length(adaLinesBefore);
+      await h.event(dmMessage(ADA, dmOf(ADA), 'still me', threadTs)).expect(200);
+      await h.idle();
+      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([]);
+      expect(h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).at(-1)!.args.text).to.contain(
+        'not on this conversation',
+      );
+    });
+
+    it('Decline keeps the owner', async () => {
+      const h = sb();
+      const { ada, conversationId } = await maryWrites(h);
+      const bob = await h.agent('Bob', BOB);
+      const threadTs = cardTsOf(h, ADA);
+      await h.sb.router.handoff(ada.id, conversationId, bob.id, 'can you take this?');
+      await h.idle();
+      const bobThread = cardTsOf(h, BOB);
+      await h
+        .interact(
+          blockActions({
+            user: BOB,
+            actionId: ACTION.decline,
+            value: conversationId,
+            channel: dmOf(BOB),
+            messageTs: bobThread,
+            blockId: 'card:offer',
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      const conv = await h.store.getConversation(conversationId);
+      expect(conv!.ownerId).to.equal(ada.id);
+      expect(conv!.handoff).to.equal(null);
+      expect(threadTexts(h, ADA, threadTs).at(-1)).to.contain('*Bob* declined');
+      expect(blockTexts(h.slack.ok('chat.update', (a) => a.ts === bobThread).at(-1)!.args.blocks)).to.contain(
+        'You declined',
+      );
+    });
+
+    it('Promise: a modal with a date-time; a time in the past is refused in the modal', async () => {
+      const h = sb();
+      const { conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.promise,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      expect(h.slack.ok('views.open')[0]!.args.view.callback_id).to.equal(VIEW.promise);
+      const values = (at: number, text: string) => ({
+        [FIELD.promiseText.block]: { [FIELD.promiseText.action]: { type: 'plain_text_input', value: text } },
+        [FIELD.promiseDue.block]: {
+          [FIELD.promiseDue.action]: { type: 'datetimepicker', selected_date_time: at },
+        },
+      });
+      const now = Math.floor(h.clock.now() / 1000);
+      const refused = await h
+        .interact(viewSubmission(ADA, VIEW.promise, conversationId, values(now - 60, 'call back')))
+        .expect(200);
+      expect(refused.body).to.deep.equal({
+        response_action: 'errors',
+        errors: { [FIELD.promiseDue.block]: 'Pick a time in the future.' },
+      });
+      await h
+        .interact(
+          viewSubmission(
+            ADA,
+            VIEW.promise,
+            conversationId,
+            values(now + 7200, 'I will call you back with the label'),
+          ),
+        )
+        .expect(200);
+      await h.idle();
+      const promises = (await h.store.listPromises(conversationId)).filter((p) => p.kind === 'agent');
+      expect(promises.map((p) => [p.text, p.dueAt, p.state])).to.deep.equal([
+        ['I will call you back with the label', (now + 7200) * 1000, 'open'],
+      ]);
+      expect(threadTexts(h, ADA, threadTs).at(-1)).to.contain('I will call you back with the label');
+    });
+  });
+
+  describe('slash command /switchboard', () => {
+    it('available, away, offline set the status; queue and stats answer; anything else shows the usage', async () => {
+      const h = sb();
+      const ada = await h.agent('Ada', ADA, { status: 'away', skills: { billing: 3 } });
+      const answer = async (text: string) => {
+        const url = h.slack.responseUrl();
+        const res = await h.command(slashCommand(ADA, text, url)).expect(200);
+        expect(res.text).to.equal('');
+        await h.idle();
+        const got = h.slack.responses.filter((r) => url.endsWith(r.path));
+        expect(got, text).to.have.length(1);
+        expect(got[0]!.body.response_type).to.equal('ephemeral');
+        return got[0]!.body;
+      };
+      expect((await answer('available')).text).to.equal('You are now *available*.');
+      expect((await h.store.getAgent(ada.id))!.status).to.equal('available');
+      expect((await answer('AWAY')).text).to.equal('You are now *away*.');
+      expect((await h.store.getAgent(ada.id))!.status).to.equal('away');
+      // Something waits that Ada can serve (she is away): the queue shows it.
+      const mary = await h.visitor();
+      await mary.identify({ name: 'Mary Major' });
+      await mary.say('anyone there?');
+      const queue = await answer('queue');
+      expect(queue.text).to.equal('1 waiting that you can serve');
+      expect(blockTexts(queue.blocks)).to.contain('Mary Major');
+      const stats = await answer('stats');
+      expect(stats.text).to.equal('Today: 0 taken, 0 resolved, 0 open');
+      expect((await answer('dance')).text).to.contain('/switchboard available');
+      expect((await answer('offline')).text).to.equal('You are now *offline*.');
+    });
+
+    it('tells an unlinked Slack user how to get linked', async () => {
+      const h = sb();
+      const url = h.slack.responseUrl();
+      await h.command(slashCommand('U0NOBODY01', 'available', url)).expect(200);
+      await h.idle();
+      expect(h.slack.responses[0]!.body.text).to.contain('not linked');
+    });
+  });
+
+  describe('App Home', () => {
+    it('shows the status with buttons, owned conversations with links to their threads, and today’s figures', async () => {
+      const h = sb();
+      await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      await h.event(appHomeOpened(ADA)).expect(200);
+      await h.idle();
+      const publish = h.slack.ok('views.publish', (a) => a.user_id === ADA).at(-1)!;
+      expect(publish.args.view.type).to.equal('home');
+      const text = blockTexts(publish.args.view.blocks);
+      expect(text).to.contain('You are *available*');
+      expect(text).to.contain('Mary Major');
+      expect(text).to.contain(`${WORKSPACE_URL}archives/${dmOf(ADA)}/p${threadTs.replace('.', '')}`);
+      expect(text).to.contain('Taken');
+      const status = (publish.args.view.blocks as Json[]).find((b) => b.block_id === 'home:status');
+      expect(status.elements.map((e: Json) => [e.value, e.style ?? null])).to.deep.equal([
+        ['available', 'primary'],
+        ['away', null],
+        ['offline', null],
+      ]);
+      // The Away button: status changes and the home is published again.
+      const count = h.slack.ok('views.publish').length;
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: `${ACTION.status}_away`,
+            value: 'away',
+            blockId: 'home:status',
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      expect((await h.store.listAgents())[0]!.status).to.equal('away');
+      const again = h.slack.ok('views.publish', (a) => a.user_id === ADA);
+      expect(again.length).to.be.greaterThan(count);
+      expect(blockTexts(again.at(-1)!.args.view.blocks)).to.contain('You are *away*');
+    });
+
+    it('an unlinked user sees how to link their account', async () => {
+      const h = sb();
+      await h.event(appHomeOpened('U0NOBODY01')).expect(200);
+      await h.idle();
+      expect(blockTexts(h.slack.ok('views.publish')[0]!.args.view.blocks)).to.contain('slackUserId');
+    });
+  });
+});

@@ -1,0 +1,319 @@
+// A local stand-in for the Slack Web API (`POST /api/<method>`), for the real
+// @slack/web-api client pointed at it with its `slackApiUrl` option. It checks
+// the bot token, reads bodies the way Slack does (form-encoded with JSON-encoded
+// `blocks`/`view`, or JSON), answers in Slack's format (`{ok: true, …}` or
+// `{ok: false, error}`), and records every call. A method can be told to answer
+// 429 with a Retry-After, or fail, the next times it is called. Response URLs
+// (slash commands, actions) are served under `/respond/<id>` and recorded too.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse as parseQuery } from 'node:querystring';
+
+export const BOT_USER_ID = 'U0BOT00001';
+export const BOT_ID = 'B0BOT00001';
+export const TEAM_ID = 'T0TEAM0001';
+export const WORKSPACE_URL = 'https://switchboard-test.slack.com/';
+
+export interface SlackCall {
+  method: string;
+  // biome-ignore lint/suspicious/noExplicitAny: recorded arguments are whatever the client sent
+  args: Record<string, any>;
+  /** The bearer token the client sent. */
+  token: string | null;
+  /** 200 answered ok, 400 answered `ok: false`, 429 rate limited, 0 not answered yet. */
+  status: number;
+  /** When it arrived (ms, this process's clock). */
+  at: number;
+  /** What the stand-in answered (the JSON body). */
+  // biome-ignore lint/suspicious/noExplicitAny: Slack's answer
+  answer: Record<string, any>;
+}
+
+export interface Responded {
+  path: string;
+  // biome-ignore lint/suspicious/noExplicitAny: whatever the app posted to the response URL
+  body: any;
+}
+
+interface Scripted {
+  kind: 'ratelimit' | 'error';
+  retryAfter?: number;
+  error?: string;
+}
+
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata']);
+
+export class SlackStandIn {
+  readonly calls: SlackCall[] = [];
+  readonly responses: Responded[] = [];
+  readonly #server: Server;
+  readonly #token: string;
+  readonly #scripted = new Map<string, Scripted[]>();
+  readonly #reactions = new Set<string>();
+  readonly #waiters: Array<() => void> = [];
+  readonly #held = new Map<string, { promise: Promise<void>; release: () => void }>();
+  #ts = 0;
+  #responseUrls = 0;
+  #url = '';
+
+  private constructor(token: string) {
+    this.#token = token;
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch(() => {
+        res.statusCode = 500;
+        res.end();
+      });
+    });
+  }
+
+  static async start(token: string): Promise<SlackStandIn> {
+    const standIn = new SlackStandIn(token);
+    await new Promise<void>((resolve) => standIn.#server.listen(0, '127.0.0.1', resolve));
+    standIn.#url = `http://127.0.0.1:${(standIn.#server.address() as AddressInfo).port}`;
+    return standIn;
+  }
+
+  /** The Web API base for the client's `slackApiUrl` option. */
+  get apiUrl(): string {
+    return `${this.#url}/api/`;
+  }
+
+  /** A fresh response URL (what Slack puts in `response_url`). */
+  responseUrl(): string {
+    return `${this.#url}/respond/${++this.#responseUrls}`;
+  }
+
+  /** The next `times` calls of `method` answer HTTP 429 with `Retry-After: seconds`. */
+  rateLimit(method: string, seconds = 1, times = 1): void {
+    const list = this.#scripted.get(method) ?? [];
+    for (let i = 0; i < times; i++) list.push({ kind: 'ratelimit', retryAfter: seconds });
+    this.#scripted.set(method, list);
+  }
+
+  /** The next call of `method` answers `{ok: false, error}`. */
+  fail(method: string, error: string): void {
+    const list = this.#scripted.get(method) ?? [];
+    list.push({ kind: 'error', error });
+    this.#scripted.set(method, list);
+  }
+
+  /** Calls of `method` are not answered until `release(method)` (they are recorded when they arrive). */
+  hold(method: string): void {
+    let release = () => {};
+    const promise = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#held.set(method, { promise, release });
+  }
+
+  release(method: string): void {
+    this.#held.get(method)?.release();
+    this.#held.delete(method);
+  }
+
+  /** Successful calls of one method (optionally matching), in order. */
+  // biome-ignore lint/suspicious/noExplicitAny: recorded arguments
+  ok(method: string, match: (args: Record<string, any>) => boolean = () => true): SlackCall[] {
+    return this.calls.filter((c) => c.method === method && c.status === 200 && match(c.args));
+  }
+
+  /**
+   * The first successful call of `method` matching, waiting for it up to `timeoutMs`
+   * (`answered: false`: the first to arrive, answered or not).
+   */
+  waitFor(
+    method: string,
+    // biome-ignore lint/suspicious/noExplicitAny: recorded arguments
+    match: (args: Record<string, any>) => boolean = () => true,
+    timeoutMs = 3000,
+    answered = true,
+  ): Promise<SlackCall> {
+    return new Promise((resolve, reject) => {
+      const look = () =>
+        answered ? this.ok(method, match)[0] : this.calls.find((c) => c.method === method && match(c.args));
+      const found = look();
+      if (found) return resolve(found);
+      const timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(
+          new Error(
+            `no ${method} call matched within ${timeoutMs} ms (calls: ${this.calls.map((c) => c.method).join(', ')})`,
+          ),
+        );
+      }, timeoutMs);
+      const waiter = (): void => {
+        const hit = look();
+        if (!hit) {
+          this.#waiters.push(waiter);
+          return;
+        }
+        clearTimeout(timer);
+        resolve(hit);
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  close(): Promise<void> {
+    for (const method of [...this.#held.keys()]) this.release(method);
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections?.();
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'POST' && path.startsWith('/respond/')) {
+      this.responses.push({ path, body: raw ? JSON.parse(raw) : null });
+      this.#notify();
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      return;
+    }
+    const match = /^\/api\/([A-Za-z.]+)$/.exec(path);
+    if (req.method !== 'POST' || !match) {
+      res.writeHead(404).end();
+      return;
+    }
+    const method = match[1]!;
+    const args = readArgs(raw, String(req.headers['content-type'] ?? ''));
+    const auth = String(req.headers.authorization ?? '');
+    const token = auth.startsWith('Bearer ')
+      ? auth.slice(7)
+      : typeof args.token === 'string'
+        ? args.token
+        : null;
+    const call: SlackCall = { method, args, token, status: 0, at: Date.now(), answer: {} };
+    this.calls.push(call);
+    this.#notify();
+    const held = this.#held.get(method);
+    if (held) await held.promise;
+    const scripted = this.#scripted.get(method)?.shift();
+    if (scripted?.kind === 'ratelimit') {
+      call.status = 429;
+      call.answer = { ok: false, error: 'ratelimited' };
+      this.#notify();
+      res
+        .writeHead(429, {
+          'Content-Type': 'application/json; charset=utf-8',
+          'Retry-After': String(scripted.retryAfter),
+        })
+        .end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      return;
+    }
+    let answer: Record<string, unknown>;
+    if (token !== this.#token) answer = { ok: false, error: token ? 'invalid_auth' : 'not_authed' };
+    else if (scripted?.kind === 'error') answer = { ok: false, error: scripted.error };
+    else answer = this.#answer(method, args);
+    call.answer = answer;
+    call.status = answer.ok === true ? 200 : 400;
+    res
+      .writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' })
+      .end(JSON.stringify({ ...answer, response_metadata: { warnings: [] } }));
+    this.#notify();
+  }
+
+  #notify(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: recorded arguments
+  #answer(method: string, args: Record<string, any>): Record<string, unknown> {
+    const channelOk = (c: unknown) => typeof c === 'string' && /^[CDGU][A-Z0-9]+$/.test(c);
+    switch (method) {
+      case 'auth.test':
+        return {
+          ok: true,
+          url: WORKSPACE_URL,
+          team: 'Switchboard Test',
+          user: 'switchboard',
+          team_id: TEAM_ID,
+          user_id: BOT_USER_ID,
+          bot_id: BOT_ID,
+          is_enterprise_install: false,
+        };
+      case 'conversations.open': {
+        const users = String(args.users ?? '');
+        if (!/^U[A-Z0-9]+$/.test(users)) return { ok: false, error: 'user_not_found' };
+        return { ok: true, no_op: false, already_open: false, channel: { id: `D${users.slice(1)}` } };
+      }
+      case 'chat.postMessage': {
+        if (!channelOk(args.channel)) return { ok: false, error: 'channel_not_found' };
+        if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
+        if (args.thread_ts !== undefined && !/^\d+\.\d+$/.test(String(args.thread_ts)))
+          return { ok: false, error: 'invalid_thread_ts' };
+        const ts = this.#nextTs();
+        const channel = String(args.channel).startsWith('U')
+          ? `D${String(args.channel).slice(1)}`
+          : args.channel;
+        return {
+          ok: true,
+          channel,
+          ts,
+          message: {
+            type: 'message',
+            user: BOT_USER_ID,
+            bot_id: BOT_ID,
+            text: args.text ?? '',
+            ts,
+            ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}),
+            ...(args.blocks ? { blocks: args.blocks } : {}),
+          },
+        };
+      }
+      case 'chat.update':
+        if (!channelOk(args.channel)) return { ok: false, error: 'channel_not_found' };
+        if (!args.ts) return { ok: false, error: 'message_not_found' };
+        return { ok: true, channel: args.channel, ts: args.ts, text: args.text ?? '' };
+      case 'chat.postEphemeral':
+        if (!channelOk(args.channel) || !args.user) return { ok: false, error: 'channel_not_found' };
+        return { ok: true, message_ts: this.#nextTs() };
+      case 'reactions.add': {
+        const key = `${args.channel}|${args.timestamp}|${args.name}`;
+        if (!args.name || !args.timestamp) return { ok: false, error: 'invalid_arguments' };
+        if (this.#reactions.has(key)) return { ok: false, error: 'already_reacted' };
+        this.#reactions.add(key);
+        return { ok: true };
+      }
+      case 'views.publish':
+        if (!args.user_id || args.view?.type !== 'home') return { ok: false, error: 'invalid_arguments' };
+        return { ok: true, view: { id: 'V0HOME0001', team_id: TEAM_ID, ...args.view } };
+      case 'views.open':
+        if (!args.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
+        if (args.view?.type !== 'modal') return { ok: false, error: 'invalid_arguments' };
+        return { ok: true, view: { id: 'V0MODAL001', team_id: TEAM_ID, ...args.view } };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+
+  #nextTs(): string {
+    this.#ts++;
+    return `${1767600000 + this.#ts}.${String(this.#ts).padStart(6, '0')}`;
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: recorded arguments
+function readArgs(raw: string, contentType: string): Record<string, any> {
+  if (contentType.startsWith('application/json')) return raw ? JSON.parse(raw) : {};
+  // biome-ignore lint/suspicious/noExplicitAny: recorded arguments
+  const args: Record<string, any> = { ...parseQuery(raw) };
+  for (const key of Object.keys(args)) {
+    const value = args[key];
+    if (JSON_FIELDS.has(key) && typeof value === 'string') {
+      try {
+        args[key] = JSON.parse(value);
+      } catch {
+        // left as sent: the assertion will say so
+      }
+    }
+  }
+  return args;
+}
