@@ -262,6 +262,7 @@
     socket.on('assigned', onAssigned);
     socket.on('message', onMessage);
     socket.on('conversation.updated', onConversationUpdated);
+    socket.on('customer.updated', onCustomerUpdated);
     socket.on('typing', onTyping);
     socket.on('agent', onAgent);
     socket.on('consult.invite', (e) => addBanner('consult', e));
@@ -462,6 +463,13 @@
     const isNew = insertMessage(v, message);
     if (isNew && message.author?.id !== S.me?.id && message.direction !== 'out') bumpUnread(v.id, 1);
     if (message.direction === 'in') setCustomerTyping(conversationId, false);
+    renderAll();
+  }
+
+  /** New facts about a customer (the visitor filled in the pre-chat form): refresh every card showing them. */
+  function onCustomerUpdated({ customer }) {
+    if (!customer?.id) return;
+    for (const v of S.views.values()) if (v.customer?.id === customer.id) v.customer = customer;
     renderAll();
   }
 

@@ -248,6 +248,22 @@ export class WebConsole {
           }
         }
         break;
+      case 'customer.facts':
+      case 'customer.merged': {
+        const customer = await store.getCustomer(event.customerId);
+        if (!customer) return;
+        const card = {
+          id: customer.id,
+          name: customer.name,
+          facts: customer.facts,
+          identities: customer.identities,
+          notes: customer.notes,
+        };
+        const open = await store.openConversationOf(customer.id);
+        for (const id of open ? participants(open) : [])
+          this.#to(id).emit('customer.updated', { customer: card });
+        break;
+      }
       case 'agent.status': {
         const agent = await store.getAgent(event.agentId);
         if (agent) this.#to(event.agentId).emit('agent', { agent });

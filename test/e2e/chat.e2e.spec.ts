@@ -105,8 +105,18 @@ describe('e2e: widget and web console in Chromium', function () {
     await consoleEl(ownerPage, 'context-card').waitFor();
     expect(ownerPage.url()).to.not.include('token=');
 
-    // The visitor gives their name; the agent's context card shows it with its source.
     await widget(visitor, 'status').filter({ hasText: owner.name }).waitFor();
+
+    // The visitor gives their name and email in the pre-chat form; the agent's context card
+    // shows them with their source, and the form never asks for them again.
+    await widget(visitor, 'prechat').locator('input[name="name"]').fill('Dana Scully');
+    await widget(visitor, 'prechat').locator('input[name="email"]').fill('Dana@Example.com');
+    await widget(visitor, 'prechat').getByRole('button', { name: 'Continue' }).click();
+    await consoleEl(ownerPage, 'fact').filter({ hasText: 'dana@example.com' }).waitFor();
+    const nameFact = consoleEl(ownerPage, 'fact').filter({ hasText: 'Dana Scully' });
+    await nameFact.waitFor();
+    expect(await nameFact.textContent()).to.include('chat:prechat');
+    await widget(visitor, 'prechat').waitFor({ state: 'hidden' });
 
     // The agent replies; the visitor sees it.
     await consoleEl(ownerPage, 'reply-input').fill('Sorry about that! Let me look it up.');
@@ -116,10 +126,14 @@ describe('e2e: widget and web console in Chromium', function () {
     await visitor.screenshot({ path: `${SHOTS}/widget.png` });
     await ownerPage.screenshot({ path: `${SHOTS}/console.png` });
 
-    // Reload: the history is still there.
+    // Reload: the history is still there, and the known facts are not asked again.
     await visitor.reload();
     await widget(visitor, 'message').filter({ hasText: 'Let me look it up' }).waitFor();
     await widget(visitor, 'message').filter({ hasText: 'my order #1234' }).waitFor();
+    expect(await widget(visitor, 'prechat').isVisible()).to.equal(false);
+    const customer = await sb.store.getCustomer(conversation.customerId);
+    expect(customer?.facts.email?.value).to.equal('dana@example.com');
+    expect(customer?.facts.name?.source).to.equal('chat:prechat');
 
     // A second message reaches the same agent.
     await visitorSend(visitor, 'It was a blue kettle');
