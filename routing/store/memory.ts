@@ -42,7 +42,50 @@ import type {
   WaitRules,
 } from './store.js';
 
-const copy = <T>(value: T): T => structuredClone(value);
+/**
+ * A deep copy, as `structuredClone` makes it, of the plain records this store
+ * keeps (objects, arrays, primitives) at a fraction of its per-call cost;
+ * anything else (a Date, a Map, a cycle, a sparse array, a function) goes to
+ * `structuredClone`. (Records never carry symbol keys; a spread would keep them.)
+ */
+const copy = <T>(value: T): T => {
+  if (typeof value !== 'object' || value === null) return value;
+  try {
+    return clonePlain(value, 0) as T;
+  } catch (err) {
+    if (err === NOT_PLAIN) return structuredClone(value);
+    throw err;
+  }
+};
+
+const NOT_PLAIN = new Error('not plain data');
+
+function clonePlain(value: object, depth: number): unknown {
+  if (depth > 64) throw NOT_PLAIN;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === 'object' && v !== null) out.push(clonePlain(v, depth + 1));
+      else if (v === undefined && !(i in value)) throw NOT_PLAIN;
+      else if (typeof v === 'function' || typeof v === 'symbol') throw NOT_PLAIN;
+      else out.push(v);
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw NOT_PLAIN;
+  // A shallow spread copies the object's shape in one step; nested records are then replaced by copies.
+  const out: Record<string, unknown> = { ...value };
+  for (const key in out) {
+    const v = out[key];
+    if (typeof v === 'object' && v !== null) {
+      if (key === '__proto__') throw NOT_PLAIN;
+      out[key] = clonePlain(v, depth + 1);
+    } else if (typeof v === 'function' || typeof v === 'symbol') throw NOT_PLAIN;
+  }
+  return out;
+}
 
 interface Bucket {
   key: string;
@@ -404,8 +447,11 @@ export class MemoryStore implements Store {
     for (const channel of CHANNELS) {
       if (agent.load[channel] >= agent.capacity[channel]) continue;
       for (const bucket of this.#channelBuckets.get(channel)!) {
+        // Skip, in O(1), a bucket whose best possible head cannot beat the best so far.
+        if (best && !this.#bucketMayBeat(bucket, now, rules, best.rank)) continue;
         const pick = this.#bucketHead(bucket, agent, now, rules);
-        if (pick && (!best || lessRank(pick.rank, best.rank))) best = { ...pick, bucket };
+        if (pick && (!best || lessRank(pick.rank, best.rank)))
+          best = { conv: pick.conv, matched: pick.matched, rank: pick.rank, bucket };
       }
     }
     if (!best) return null;
@@ -809,23 +855,28 @@ export class MemoryStore implements Store {
     now: number,
     rules: WaitRules,
   ): { conv: Conversation; matched: boolean; rank: [number, number, number] } | null {
-    if (bucket.byArrival.size === 0) return null;
+    const oldest = bucket.byArrival.first();
+    if (!oldest) return null;
     const matched = meetsSkills(agent.skills, bucket.skills);
-    const eligible = (conv: Conversation) =>
-      conv.offer === null &&
-      !conv.declinedBy.includes(agent.id) &&
-      !(conv.status === 'assigned' && conv.ownerId === agent.id);
+    // Not skilled for it and nothing here has overflowed yet: nothing for this agent (cheap, common).
+    if (!matched && now - oldest.a < rules.overflowAfterMs) return null;
     // Hard cap first: whoever has waited longest past the cap, in arrival order.
-    for (const key of bucket.byArrival.entries()) {
-      if (now - key.a < rules.hardCapMs) break;
-      if (!matched && now - key.a < rules.overflowAfterMs) break;
-      const conv = this.#conversations.get(key.id)!;
-      if (eligible(conv)) return { conv, matched, rank: [0, key.a, key.a] };
+    if (now - oldest.a >= rules.hardCapMs) {
+      for (const key of bucket.byArrival.entries()) {
+        if (now - key.a < rules.hardCapMs) break;
+        if (!matched && now - key.a < rules.overflowAfterMs) break;
+        const conv = this.#conversations.get(key.id)!;
+        if (this.#eligible(conv, agent.id)) return { conv, matched, rank: [0, key.a, key.a] };
+      }
     }
     if (matched) {
+      // Usually the head of the line is eligible: no iterator needed.
+      const head = bucket.byScore.first()!;
+      const first = this.#conversations.get(head.id)!;
+      if (this.#eligible(first, agent.id)) return { conv: first, matched, rank: [1, head.a, head.b] };
       for (const key of bucket.byScore.entries()) {
         const conv = this.#conversations.get(key.id)!;
-        if (eligible(conv)) return { conv, matched, rank: [1, key.a, key.b] };
+        if (this.#eligible(conv, agent.id)) return { conv, matched, rank: [1, key.a, key.b] };
       }
       return null;
     }
@@ -833,9 +884,32 @@ export class MemoryStore implements Store {
     for (const key of bucket.byArrival.entries()) {
       if (now - key.a < rules.overflowAfterMs) break;
       const conv = this.#conversations.get(key.id)!;
-      if (eligible(conv)) return { conv, matched, rank: [1, bucket.byScore.keyOf(key.id)!.a, key.a] };
+      if (this.#eligible(conv, agent.id))
+        return { conv, matched, rank: [1, bucket.byScore.keyOf(key.id)!.a, key.a] };
     }
     return null;
+  }
+
+  /**
+   * False when nothing `#bucketHead` can return from this bucket, for any agent,
+   * ranks before `rank`: its head ranks at least [0, oldest arrival, oldest arrival]
+   * when the oldest is past the hard cap, else at least [1, lowest key, its arrival].
+   */
+  #bucketMayBeat(bucket: Bucket, now: number, rules: WaitRules, rank: [number, number, number]): boolean {
+    const oldest = bucket.byArrival.first();
+    if (!oldest) return false;
+    if (now - oldest.a >= rules.hardCapMs) return lessRankOf(0, oldest.a, oldest.a, rank);
+    const head = bucket.byScore.first()!;
+    return lessRankOf(1, head.a, head.b, rank);
+  }
+
+  /** Whether a waiting conversation may go to this agent: not ringing, not missed by them, not their own. */
+  #eligible(conv: Conversation, agentId: string): boolean {
+    return (
+      conv.offer === null &&
+      !conv.declinedBy.includes(agentId) &&
+      !(conv.status === 'assigned' && conv.ownerId === agentId)
+    );
   }
 
   #enqueue(conv: Conversation, channel: Channel, score: number): void {
@@ -984,4 +1058,9 @@ function lastActivity(c: Conversation): number {
 
 function lessRank(x: [number, number, number], y: [number, number, number]): boolean {
   return x[0] !== y[0] ? x[0] < y[0] : x[1] !== y[1] ? x[1] < y[1] : x[2] < y[2];
+}
+
+/** `lessRank([x0, x1, x2], y)` without building the tuple. */
+function lessRankOf(x0: number, x1: number, x2: number, y: [number, number, number]): boolean {
+  return x0 !== y[0] ? x0 < y[0] : x1 !== y[1] ? x1 < y[1] : x2 < y[2];
 }

@@ -18,6 +18,8 @@ const compare = (x: SortKey, y: SortKey): number =>
 export class SortedIndex {
   readonly #set = new OrderedSet<SortKey>([], compare, true);
   readonly #keys = new Map<string, SortKey>();
+  /** The lowest key, kept at hand: routing peeks at many indexes' heads per decision. */
+  #first: SortKey | undefined = undefined;
 
   get size(): number {
     return this.#keys.size;
@@ -41,6 +43,7 @@ export class SortedIndex {
     const key = { a, b, id };
     this.#set.insert(key);
     this.#keys.set(id, key);
+    this.#first = this.#set.front();
   }
 
   delete(id: string): boolean {
@@ -48,6 +51,7 @@ export class SortedIndex {
     if (!old) return false;
     this.#set.eraseElementByKey(old);
     this.#keys.delete(id);
+    this.#first = this.#set.front();
     return true;
   }
 
@@ -58,16 +62,21 @@ export class SortedIndex {
     return this.#set.find(key).index;
   }
 
-  /** Ids in order, lowest first; stop iterating early to keep it cheap. */
+  /**
+   * Ids in order, lowest first; stop iterating early to keep it cheap. Walks the
+   * tree step by step (the set's own iterator copies every element first), so
+   * do not change the index while iterating.
+   */
   *ids(): Generator<string> {
-    for (const key of this.#set) yield key.id;
+    for (const it = this.#set.begin(); it.isAccessible(); it.next()) yield it.pointer.id;
   }
 
+  /** Keys in order, lowest first; the same rules as `ids()`. */
   *entries(): Generator<SortKey> {
-    yield* this.#set;
+    for (const it = this.#set.begin(); it.isAccessible(); it.next()) yield it.pointer;
   }
 
   first(): SortKey | undefined {
-    return this.#set.front();
+    return this.#first;
   }
 }
