@@ -14,7 +14,7 @@ import type { DomainEvent } from '../../shared/events.js';
 import type { Attachment, Message } from '../../shared/model.js';
 import { restFailure, type TwilioClient } from '../twilio/client.js';
 import { waitSentence } from '../twilio/notice.js';
-import { webhookParams } from '../twilio/signature.js';
+import { sendTwiml, webhookParams } from '../twilio/signature.js';
 import { IncomingSms, MessageStatus, mediaOf, StatusQuery } from './params.js';
 
 const { MessagingResponse } = twilio.twiml;
@@ -300,7 +300,7 @@ export class SmsChannel {
 
   async #handle(req: Request, res: Response, what: string, fn: () => Promise<string>): Promise<void> {
     try {
-      res.type('text/xml').send(await fn());
+      sendTwiml(res, await fn());
     } catch (err) {
       if (err instanceof ValidationError) {
         this.#o.log.warn({ path: req.path, field: err.field }, `sms: ${what}: ${err.message}`);

@@ -1,7 +1,8 @@
 // Twilio webhook verification: a pure function over the public URL Twilio requested,
 // the raw form parameters and the X-Twilio-Signature header, plus the express
 // middleware that applies it (its own urlencoded parser; no global body parsers).
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import twilio from 'twilio';
 
 /** Form parameters as Twilio posts them (a repeated key arrives as an array). */
@@ -37,22 +38,90 @@ export interface WebhookOptions {
   log: { warn(obj: object, msg: string): void };
 }
 
+/** Answer a webhook with TwiML (no ETag: Twilio never revalidates, and every answer is fresh). */
+export function sendTwiml(res: Response, twiml: string): void {
+  res.status(200);
+  res.setHeader('Content-Type', 'text/xml; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(twiml));
+  res.end(twiml);
+}
+
 /** Raw, verified form parameters of a Twilio webhook. */
 export function webhookParams(req: Request): TwilioParams {
   return (req as Request & { twilioParams: TwilioParams }).twilioParams;
 }
 
+/** The largest webhook body read (Twilio's are a few kilobytes). */
+export const FORM_LIMIT = 64 * 1024;
+const MAX_PARAMS = 500;
+
+export class FormError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
 /**
- * Middleware for every Twilio webhook: parse the urlencoded form (Twilio's format), then verify the
- * signature over PUBLIC_URL + path before anything reads the parameters. A missing or wrong signature
- * gets 403 and a log line; nothing else runs.
+ * Read an `application/x-www-form-urlencoded` body into its parameters (a repeated key becomes an
+ * array). Any other content type reads as no parameters (its signature then fails). Throws a
+ * FormError with 413 past `limit` bytes, 400 for a broken stream or too many parameters.
  */
-export function twilioWebhook(options: WebhookOptions): RequestHandler[] {
-  const parse = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 500 });
-  const verify = (req: Request, res: Response, next: NextFunction) => {
-    const body: unknown = req.body;
-    const params: TwilioParams =
-      body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as TwilioParams) : {};
+export async function readForm(req: IncomingMessage, limit = FORM_LIMIT): Promise<TwilioParams> {
+  const type = String(req.headers['content-type'] ?? '').toLowerCase();
+  const isForm = type.split(';')[0]!.trim() === 'application/x-www-form-urlencoded';
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    throw new FormError(413, 'the body is too large');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        req.resume();
+        throw new FormError(413, 'the body is too large');
+      }
+      if (isForm) chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof FormError) throw err;
+    throw new FormError(400, 'the body could not be read');
+  }
+  const params: TwilioParams = Object.create(null);
+  if (!isForm) return params;
+  let count = 0;
+  for (const [key, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) {
+    if (++count > MAX_PARAMS) throw new FormError(400, 'too many parameters');
+    const prev = params[key];
+    if (prev === undefined) params[key] = value;
+    else params[key] = Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return params;
+}
+
+/**
+ * Middleware for every Twilio webhook: read the urlencoded form (Twilio's format; this route's own
+ * parser, nothing global), then verify the signature over PUBLIC_URL + path before anything reads
+ * the parameters. A missing or wrong signature gets 403 and a log line; nothing else runs.
+ */
+export function twilioWebhook(options: WebhookOptions): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    let params: TwilioParams;
+    try {
+      params = await readForm(req);
+    } catch (err) {
+      const status = err instanceof FormError ? err.status : 400;
+      options.log.warn({ path: req.path, status }, `twilio: webhook refused: ${(err as Error).message}`);
+      res
+        .status(status)
+        .type('text/plain')
+        .send((err as Error).message);
+      return;
+    }
     const url = publicRequestUrl(options.publicUrl, req.originalUrl);
     const signature = req.get('X-Twilio-Signature');
     if (!verifyTwilioSignature(options.authToken, url, params, signature)) {
@@ -66,5 +135,4 @@ export function twilioWebhook(options: WebhookOptions): RequestHandler[] {
     (req as Request & { twilioParams: TwilioParams }).twilioParams = params;
     next();
   };
-  return [parse, verify];
 }

@@ -13,7 +13,7 @@ import type { DomainEvent } from '../../shared/events.js';
 import type { Conversation } from '../../shared/model.js';
 import type { TwilioClient } from '../twilio/client.js';
 import { waitSentence } from '../twilio/notice.js';
-import { webhookParams } from '../twilio/signature.js';
+import { sendTwiml, webhookParams } from '../twilio/signature.js';
 import {
   AgentQuery,
   AttemptQuery,
@@ -82,6 +82,8 @@ interface LiveCall {
   /** What the caller last heard about their place, and when. */
   told: { key: string; at: number } | null;
   offeredCallback: boolean;
+  /** An agent picked up: routing no longer moves this call (a hand-off changes the owner, not the call). */
+  connected: boolean;
 }
 
 interface Callback {
@@ -331,6 +333,9 @@ export class VoiceChannel {
     parse(StatusParams, webhookParams(req), 'answered');
     const q = parse(AgentQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
+      const callSid = this.#callOf.get(q.conversation);
+      const call = callSid ? this.#calls.get(callSid) : undefined;
+      if (call?.target === `agent:${q.agent}`) call.connected = true;
       if (!(await this.#accept(q.agent, q.conversation))) {
         this.#o.log.warn(
           { conversationId: q.conversation, agentId: q.agent },
@@ -457,6 +462,7 @@ export class VoiceChannel {
     if (!conv || conv.status === 'resolved' || conv.status === 'abandoned') return;
     const callSid = this.#callOf.get(conversationId);
     const call = callSid ? this.#calls.get(callSid) : undefined;
+    if (call?.connected) return;
     if (call && (call.target === null || call.target === 'queue' || call.target.startsWith('agent:'))) {
       const before = { target: call.target, twiml: call.twiml };
       const outcome = await this.#router.outcome(conversationId);
@@ -587,6 +593,7 @@ export class VoiceChannel {
   }
 
   #give(call: LiveCall, target: Target, twiml: string): string {
+    if (target !== call.target) call.connected = false;
     call.target = target;
     call.twiml = twiml;
     return twiml;
@@ -634,6 +641,7 @@ export class VoiceChannel {
         twiml: '',
         told: null,
         offeredCallback: false,
+        connected: false,
       };
       this.#calls.set(callSid, call);
       this.#callOf.set(conversationId, callSid);
@@ -689,7 +697,7 @@ export class VoiceChannel {
   ) {
     return async (req: Request, res: Response): Promise<void> => {
       try {
-        res.type('text/xml').send(await fn(req));
+        sendTwiml(res, await fn(req));
       } catch (err) {
         if (err instanceof ValidationError) {
           this.#o.log.warn({ path: req.path, field: err.field }, `voice: ${what}: ${err.message}`);
@@ -697,7 +705,7 @@ export class VoiceChannel {
           return;
         }
         this.#o.log.error({ err, path: req.path }, `voice: ${what} failed`);
-        res.type('text/xml').send(fallback());
+        sendTwiml(res, fallback());
       }
     };
   }

@@ -105,6 +105,23 @@ describe('Voice channel (Twilio)', () => {
       expect([conv?.status, conv?.ownerId]).to.deep.equal(['assigned', ana.id]);
       expect(h().eventsOf('conversation.abandoned')).to.deep.equal([]);
     });
+
+    it('once the agent has picked up, routing never moves the call (a hand-off changes the owner only)', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      const bea = await h().agent('Bea', { clientIdentity: 'bea' });
+      const call = newCall(CALLER);
+      const root = await h().twiml('/twilio/voice', incomingCall(call));
+      const conversationId = queryOf(only(root, 'Dial').attrs.action).conversation!;
+      await h().twiml(
+        localPath(only(root, 'Client').attrs.statusCallback),
+        callStatus(newCall(CALLER, 'client:ana'), 'in-progress', { ParentCallSid: call.CallSid }),
+      );
+      await h().sb.router.handoff(ana.id, conversationId, bea.id, 'billing question');
+      await h().sb.router.acceptHandoff(bea.id, conversationId);
+      await h().idle();
+      expect((await h().store.getConversation(conversationId))?.ownerId).to.equal(bea.id);
+      expect(h().standIn.callUpdates()).to.deep.equal([]);
+    });
   });
 
   describe('nobody is free', () => {
