@@ -313,7 +313,7 @@ async function main(): Promise<void> {
   const seed = seedArg ? Number(seedArg.slice(7)) : 20261123;
   const base = { callsPerHour: 200, handleSeconds: 180, targetSeconds: 20 };
   const arrivals = (agents: number) =>
-    quick ? 20_000 : agents <= 11 ? 1_500_000 : agents === 12 ? 600_000 : 300_000;
+    quick ? 20_000 : agents <= 11 ? 1_000_000 : agents === 12 ? 500_000 : 300_000;
   const cases: Array<SimulationInput & { model: Row['model'] }> = [];
   for (const agents of [11, 12, 13, 14, 15]) {
     cases.push({
