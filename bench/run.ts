@@ -12,6 +12,10 @@
 //           decision: a contact comes in through `router.contact` and is assigned to a
 //           free agent in the same request (or queued when nobody fits). A random live
 //           conversation is then resolved (untimed) so capacity keeps turning over.
+//   return  As `claim`, but an agent steps away, finishes a conversation and a new contact
+//           takes its place in line (untimed). One decision: the agent is back
+//           (`setAgentStatus(available)`): what waited for them as owner is theirs again and
+//           the router gives them the next waiting conversation.
 //
 // Every decision is timed with process.hrtime.bigint(). Assignments per second is
 // assignments made inside the timed decisions over the time spent in them. After a
@@ -25,8 +29,8 @@ import { storeFactory } from './stores.js';
 import { type ChannelMix, EMAIL_ONLY, LIVE_CHANNELS, Rng } from './workload.js';
 import { World } from './world.js';
 
-type ScenarioName = 'claim' | 'arrive';
-const SCENARIOS: ScenarioName[] = ['claim', 'arrive'];
+type ScenarioName = 'claim' | 'arrive' | 'return';
+const SCENARIOS: ScenarioName[] = ['claim', 'arrive', 'return'];
 const LIVE: Channel[] = ['voice', 'sms', 'chat'];
 const EVERY: Channel[] = ['voice', 'sms', 'chat', 'email'];
 /** How much waiting time the line spans: past overflow (120 s), short of the hard cap (600 s). */
@@ -59,7 +63,7 @@ interface Result {
   setupSeconds: number;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--json] [--store memory[,redis]] [--scenario claim,arrive]
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--store memory[,redis]] [--scenario claim,arrive,return]
                           [--agents 100,1000,10000] [--waiting 10000,100000] [--reps N] [--steps N] [--warmup N]`;
 
 function parseArgs(argv: string[]): Options {
@@ -162,7 +166,7 @@ async function runOne(
     const capacity = await world.addAgents(agents);
 
     // Fill: contacts arrive until every agent is busy and the line is `waiting` long.
-    if (scenario === 'claim') {
+    if (scenario !== 'arrive') {
       // Channels in proportion to the capacity on them, so that every channel fills up and has a line.
       const mix: ChannelMix = EVERY.map((c) => [c, capacity[c]] as const);
       while (world.waiting.size < waiting) {
@@ -188,22 +192,27 @@ async function runOne(
     }
     const setupSeconds = (performance.now() - started) / 1000;
 
-    let freed: Channel | null = null;
-    const decide = async (): Promise<void> => {
-      if (scenario === 'claim') {
-        freed = await world.resolveRandom(EVERY);
-        await world.answerOffers();
-      } else {
-        await world.arrive(LIVE_CHANNELS);
-        await world.answerOffers();
-      }
+    // One step: prepare (untimed), decide (timed), after (untimed).
+    let freed: { channel: Channel; agentId: string } | null = null;
+    const prepare = async (): Promise<void> => {
+      if (scenario !== 'return') return;
+      // An agent steps away, finishes a conversation, and a new contact takes its place in line.
+      freed = await world.resolveRandom(EVERY, { away: true });
+      if (freed) await world.arrive(freed.channel);
+      await world.answerOffers();
     };
-    const between = async (): Promise<void> => {
+    const decide = async (): Promise<void> => {
+      if (scenario === 'claim') freed = await world.resolveRandom(EVERY);
+      else if (scenario === 'arrive') await world.arrive(LIVE_CHANNELS);
+      else if (freed) await world.router.setAgentStatus(freed.agentId, 'available');
+      await world.answerOffers();
+    };
+    const after = async (): Promise<void> => {
       if (scenario === 'claim') {
         // The next contact on the channel that freed up keeps every channel's line the same length.
-        if (freed) await world.arrive(freed);
+        if (freed) await world.arrive(freed.channel);
         await world.answerOffers();
-      } else {
+      } else if (scenario === 'arrive') {
         await world.resolveRandom(LIVE);
         await world.answerOffers();
       }
@@ -211,8 +220,9 @@ async function runOne(
     };
 
     for (let i = 0; i < opts.warmup; i++) {
+      await prepare();
       await decide();
-      await between();
+      await after();
     }
 
     const perRep: Array<{ rate: number; p50: number; p99: number; share: number }> = [];
@@ -222,6 +232,7 @@ async function runOne(
       let assigned = 0;
       let decisionsAssigned = 0;
       for (let i = 0; i < opts.steps; i++) {
+        await prepare();
         const before = world.assignments;
         const t0 = process.hrtime.bigint();
         await decide();
@@ -230,7 +241,7 @@ async function runOne(
         const made = world.assignments - before;
         assigned += made;
         if (made > 0) decisionsAssigned++;
-        await between();
+        await after();
       }
       perRep.push({
         rate: assigned / samples.totalSeconds(),

@@ -146,8 +146,14 @@ export class World {
     this.#from.set(result.conversation.id, who);
   }
 
-  /** Resolve a random held conversation on one of `channels`: its channel, or null when none is held. */
-  async resolveRandom(channels: readonly Channel[]): Promise<Channel | null> {
+  /**
+   * Resolve a random held conversation on one of `channels`: its channel and owner, or null
+   * when none is held. With `away`, the owner steps away first (so nothing new comes to them).
+   */
+  async resolveRandom(
+    channels: readonly Channel[],
+    options: { away?: boolean } = {},
+  ): Promise<{ channel: Channel; agentId: string } | null> {
     const total = this.heldOn(channels);
     if (total === 0) return null;
     let r = Math.floor(this.#rng.next() * total);
@@ -158,6 +164,7 @@ export class World {
         continue;
       }
       const held = bag.take(r);
+      if (options.away) await this.router.setAgentStatus(held.agentId, 'away', 'break');
       await this.router.resolve(held.agentId, held.conversationId);
       const who = this.#from.get(held.conversationId);
       if (who) {
@@ -165,7 +172,7 @@ export class World {
         this.#returning.push(who);
         if (this.#returning.length > 5000) this.#returning.shift();
       }
-      return c;
+      return { channel: c, agentId: held.agentId };
     }
     return null;
   }

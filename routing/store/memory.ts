@@ -107,6 +107,8 @@ export class MemoryStore implements Store {
   /** The same, per channel and skill. */
   readonly #skillPools = new Map<string, SortedIndex>();
   readonly #conversations = new Map<string, Conversation>();
+  /** Conversations by owner (any status): every change of `ownerId` goes through `#setOwner`. */
+  readonly #ownerConversations = new Map<string, Set<string>>();
   readonly #messages = new Map<string, Message>();
   readonly #conversationMessages = new Map<string, string[]>();
   readonly #externalIds = new Map<string, string>();
@@ -119,7 +121,7 @@ export class MemoryStore implements Store {
   readonly #promises = new Map<string, CustomerPromise>();
   readonly #conversationPromises = new Map<string, string[]>();
   readonly #handleTimes = new Map<Channel, number[]>();
-  /** Servers per bucket, recomputed when agents change. */
+  /** Servers per bucket, counted on first use, then kept up to date as agents change. */
   #serversCache = new Map<string, number>();
   #closed = false;
 
@@ -252,7 +254,7 @@ export class MemoryStore implements Store {
     const a = copy(agent);
     this.#agents.set(a.id, a);
     this.#indexAgent(a);
-    this.#serversCache.clear();
+    this.#adjustServers(null, a);
     return copy(a);
   }
 
@@ -272,10 +274,11 @@ export class MemoryStore implements Store {
     >,
   ): Promise<Agent> {
     const a = this.#agent(id);
+    const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
     this.#unindexAgent(a);
     Object.assign(a, copy(patch));
     this.#indexAgent(a);
-    this.#serversCache.clear();
+    this.#adjustServers(before, a);
     return copy(a);
   }
 
@@ -286,6 +289,7 @@ export class MemoryStore implements Store {
     now: number,
   ): Promise<Agent> {
     const a = this.#agent(id);
+    const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
     this.#unindexAgent(a);
     if (status === 'available' && a.status !== 'available') {
       a.availableSince = now;
@@ -296,7 +300,7 @@ export class MemoryStore implements Store {
     if (reason === undefined) delete a.statusReason;
     else a.statusReason = reason;
     this.#indexAgent(a);
-    this.#serversCache.clear();
+    this.#adjustServers(before, a);
     return copy(a);
   }
 
@@ -310,6 +314,7 @@ export class MemoryStore implements Store {
     const c = copy(conversation);
     this.#conversations.set(c.id, c);
     this.#conversationSet(c.customerId).add(c.id);
+    if (c.ownerId !== null) this.#indexOwner(c.id, c.ownerId);
     return copy(c);
   }
 
@@ -334,7 +339,9 @@ export class MemoryStore implements Store {
         ? [...(this.#customerConversations.get(query.customerId) ?? [])].map(
             (id) => this.#conversations.get(id)!,
           )
-        : [...this.#conversations.values()];
+        : query.ownerId !== undefined
+          ? [...(this.#ownerConversations.get(query.ownerId) ?? [])].map((id) => this.#conversations.get(id)!)
+          : [...this.#conversations.values()];
     const out: Conversation[] = [];
     for (const c of source) {
       if (query.status !== undefined && c.status !== query.status) continue;
@@ -629,7 +636,7 @@ export class MemoryStore implements Store {
     if (channel && previous) this.#releaseSlot(previous, channel);
     if (channel) this.#takeSlot(target, channel, now, false);
     conv.ownership.push({ from: conv.ownerId, to: agentId, reason: 'handoff', at: now });
-    conv.ownerId = agentId;
+    this.#setOwner(conv, agentId);
     conv.handoff = null;
     conv.consultants = conv.consultants.filter((id) => id !== agentId);
     conv.invited = conv.invited.filter((id) => id !== agentId);
@@ -944,11 +951,28 @@ export class MemoryStore implements Store {
     this.#waiting.delete(conversationId);
   }
 
+  /** Change a conversation's owner, keeping the owner index. */
+  #setOwner(conv: Conversation, agentId: string): void {
+    if (conv.ownerId === agentId) return;
+    if (conv.ownerId !== null) this.#ownerConversations.get(conv.ownerId)?.delete(conv.id);
+    conv.ownerId = agentId;
+    this.#indexOwner(conv.id, agentId);
+  }
+
+  #indexOwner(conversationId: string, ownerId: string): void {
+    let set = this.#ownerConversations.get(ownerId);
+    if (!set) {
+      set = new Set();
+      this.#ownerConversations.set(ownerId, set);
+    }
+    set.add(conversationId);
+  }
+
   /** Make `agentId` the owner (capacity already held) and take it out of the line. */
   #own(conv: Conversation, agentId: string, channel: Channel, reason: OwnershipReason, now: number): void {
     this.#dequeue(conv.id);
     conv.ownership.push({ from: conv.ownerId, to: agentId, reason, at: now });
-    conv.ownerId = agentId;
+    this.#setOwner(conv, agentId);
     conv.slotChannel = channel;
     conv.status = 'assigned';
     conv.assignedAt = now;
@@ -1038,6 +1062,25 @@ export class MemoryStore implements Store {
     this.#serversCache.set(bucket.key, servers);
     return servers;
   }
+
+  /** An agent changed (or was created): move the cached servers by the difference, instead of recounting everyone. */
+  #adjustServers(before: ServerShape | null, after: ServerShape): void {
+    for (const [key, servers] of this.#serversCache) {
+      const bucket = this.#buckets.get(key)!;
+      const delta = serving(after, bucket) - serving(before, bucket);
+      if (delta !== 0) this.#serversCache.set(key, servers + delta);
+    }
+  }
+}
+
+/** What `#servers` reads of an agent. */
+type ServerShape = Pick<Agent, 'status' | 'skills' | 'capacity'>;
+
+/** What an agent adds to a bucket's servers: its capacity on the channel when available and skilled for it. */
+function serving(a: ServerShape | null, bucket: Bucket): number {
+  return a !== null && a.status === 'available' && meetsSkills(a.skills, bucket.skills)
+    ? a.capacity[bucket.channel]
+    : 0;
 }
 
 function identityKey(i: Identity): string {
