@@ -51,6 +51,26 @@ export const RoutingPolicy = z
     quotePercentile: z.number().gt(0.5).lt(1).default(0.9),
     /** Handle time assumed per channel until enough real ones are recorded. */
     defaultHandleSeconds: perChannelSeconds({ voice: 300, sms: 600, chat: 480, email: 3600 }),
+    /** A quoted wait or call back is checked when this share of its time is left; at risk → the customer is told. */
+    atRiskLeadFraction: z.number().gt(0).lt(1).default(0.2),
+    /** …but at least this long before it is due (never before half of its time has passed). */
+    atRiskMinLeadSeconds: Seconds.default(30),
+    /** At most this many delay notices per wait, one per promise (0: none); then quiet. */
+    atRiskMaxNotices: z.number().int().min(0).max(10).default(2),
+    /** An agent is reminded of their own promise (and follow-up) this long before it is due. */
+    promiseReminderSeconds: Seconds.default(15 * 60),
+    /** A follow-up is kept when a person has the touchpoint within this long of its due time. */
+    followUpGraceSeconds: Seconds.default(3600),
+    /** Send the short survey after a resolution. */
+    surveys: z.boolean().default(true),
+    /** How long after the resolution the survey goes out. */
+    surveyDelaySeconds: Seconds.default(600),
+    /** The customer's next message within this long, starting with a rating, is the answer. */
+    surveyAnswerSeconds: Seconds.default(2 * 24 * 3600),
+    /** A rating at or below this opens a follow-up routed to the owner. */
+    surveyLowRating: z.number().int().min(0).max(4).default(2),
+    /** A new conversation within this long after the previous one was resolved is a repeat contact. */
+    repeatWindowSeconds: Seconds.default(7 * 24 * 3600),
     texts: z
       .object({
         greeting: ShortText.default('Thanks for reaching us.'),
@@ -62,12 +82,31 @@ export const RoutingPolicy = z
           'Everyone is busy right now; a person will answer as soon as one is free.',
         ),
         hold: ShortText.default('Please hold; you keep your place.'),
+        /** A quoted wait about to break; `{wait}` is the new honest wait. */
+        atRisk: ShortText.default(
+          'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
+        ),
+        atRiskNoEstimate: ShortText.default(
+          'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
+        ),
+        /** A call back about to be late; `{wait}` is the new honest time. */
+        callbackAtRisk: ShortText.default(
+          'Sorry, our call back is running late. We will call you within {wait}.',
+        ),
+        survey: ShortText.default('How did we do? Reply with 1-5 (5 is best), then one thing we should fix.'),
+        surveyThanks: ShortText.default('Thank you. We read every answer.'),
       })
       .default({
         greeting: 'Thanks for reaching us.',
         waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
         noEstimate: 'Everyone is busy right now; a person will answer as soon as one is free.',
         hold: 'Please hold; you keep your place.',
+        atRisk: 'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
+        atRiskNoEstimate:
+          'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
+        callbackAtRisk: 'Sorry, our call back is running late. We will call you within {wait}.',
+        survey: 'How did we do? Reply with 1-5 (5 is best), then one thing we should fix.',
+        surveyThanks: 'Thank you. We read every answer.',
       }),
   })
   .superRefine((p, ctx) => {

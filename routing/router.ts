@@ -30,8 +30,8 @@ import {
   zeroPerChannel,
 } from '../shared/model.js';
 import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
-import { quoteWaitSeconds } from './estimate.js';
-import { defaultPolicy, type RoutingPolicy } from './policy.js';
+import { humanDuration, quoteWaitSeconds } from './estimate.js';
+import { defaultPolicy, fillText, type RoutingPolicy } from './policy.js';
 import { waitingSince } from './store/rules.js';
 import type { ClaimOutcome, RouteOutcome, Store, WaitRules } from './store/store.js';
 import { defaultStrategy, type RoutingStrategy } from './strategy.js';
@@ -58,7 +58,9 @@ export type ContactOutcome =
   | { type: 'covered'; agentId: string; ownerId: string }
   /** Waiting for its owner to come back, up to `until`. */
   | { type: 'waiting_for_owner'; ownerId: string; until: number }
-  | { type: 'queued'; position: number; etaSeconds: number | null };
+  | { type: 'queued'; position: number; etaSeconds: number | null }
+  /** The answer to the survey sent after a resolution: stored on that conversation, not routed. */
+  | { type: 'survey'; rating: number };
 
 export interface ContactResult {
   customer: Customer;
@@ -142,11 +144,20 @@ export class Router {
     let created = false;
     // A waiting customer who switches channel now waits for an agent on the new one.
     let switched = false;
+    let repeatOf: Conversation | null = null;
     if (conversation) {
       switched = conversation.lastChannel !== c.channel;
       conversation = await this.store.touchConversation(conversation.id, c.channel, now);
     } else {
-      conversation = await this.store.createConversation(this.#newConversation(customer.id, c, now));
+      const [latest] = await this.store.listConversations({ customerId: customer.id, limit: 1 });
+      // Not in a conversation: the answer to the survey we sent is stored there, not routed.
+      const answer = latest ? await this.#surveyAnswer(customer, latest, c, now) : null;
+      if (answer) return answer;
+      repeatOf = latest && this.#isRepeatOf(latest, now) ? latest : null;
+      conversation = await this.store.createConversation({
+        ...this.#newConversation(customer.id, c, now),
+        ...(repeatOf ? { repeatOf: repeatOf.id } : {}),
+      });
       created = true;
     }
 
@@ -165,6 +176,7 @@ export class Router {
     });
     if (duplicate) return this.#duplicate(message);
     this.#emit({ type: 'message.received', at: now, message });
+    if (repeatOf) await this.#repeatContact(conversation, repeatOf, now);
 
     let outcome: ContactOutcome;
     if (conversation.status === 'assigned') outcome = await this.#ownedContact(conversation, c.channel);
@@ -396,6 +408,13 @@ export class Router {
     this.#emit({ type: 'conversation.resolved', at: now, conversation: resolved });
     if (followUpAt != null) {
       await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: 'follow up', agentId });
+    }
+    if (this.policy.surveys) {
+      await this.store.schedule({
+        kind: 'survey',
+        ref: conversationId,
+        dueAt: now + this.policy.surveyDelaySeconds * 1000,
+      });
     }
     await this.#fill(agentId);
     if (coverer) await this.#fill(coverer);
@@ -635,10 +654,10 @@ export class Router {
     });
   }
 
-  /** The open call-back promise of a conversation, if any. */
+  /** The open call-back promise of a conversation, if any (the latest, after a late call back was revised). */
   async openCallback(conversationId: string): Promise<CustomerPromise | null> {
     const promises = await this.store.listPromises(conversationId);
-    return promises.find((p) => p.kind === 'callback' && p.state === 'open') ?? null;
+    return promises.filter((p) => p.kind === 'callback' && p.state === 'open').at(-1) ?? null;
   }
 
   /**
@@ -650,12 +669,17 @@ export class Router {
     result: 'connected' | 'failed' | 'void',
     connectedAt = this.clock.now(),
   ): Promise<CustomerPromise | null> {
-    const open = await this.openCallback(conversationId);
-    if (!open) return null;
-    const state =
-      result === 'void' ? 'void' : result === 'failed' || connectedAt > open.dueAt ? 'broken' : 'kept';
-    await this.#settle(open, state, this.clock.now());
-    return this.store.getPromise(open.id);
+    const open = (await this.store.listPromises(conversationId)).filter(
+      (p) => p.kind === 'callback' && p.state === 'open',
+    );
+    if (open.length === 0) return null;
+    // A revised call back (the customer was told it would be late) settles with the one it revised.
+    for (const p of open) {
+      const state =
+        result === 'void' ? 'void' : result === 'failed' || connectedAt > p.dueAt ? 'broken' : 'kept';
+      await this.#settle(p, state, this.clock.now());
+    }
+    return this.store.getPromise(open.at(-1)!.id);
   }
 
   /** A message from Switchboard itself to the customer, on the conversation's last channel. */
@@ -688,6 +712,23 @@ export class Router {
     if (!Number.isFinite(dueAt) || dueAt <= this.clock.now())
       throw new ValidationError('dueAt must be in the future', 'dueAt');
     return this.#makePromise(conversationId, 'agent', dueAt, { text: checkText(text, 1000), agentId });
+  }
+
+  /** The agent kept a promise they made: kept (broken when marked after it was due). */
+  async keepPromise(agentId: string, promiseId: string): Promise<CustomerPromise> {
+    const p = await this.store.getPromise(promiseId);
+    if (!p) throw new NotFoundError('promise', promiseId);
+    if (p.kind !== 'agent')
+      throw new InvalidStateError(
+        `promise ${promiseId} is a ${p.kind} promise; Switchboard settles it itself`,
+      );
+    const conv = await this.#conversation(p.conversationId);
+    if (p.agentId !== agentId && conv.ownerId !== agentId)
+      throw new NotOwnerError(agentId, conv.id, 'keep a promise on');
+    if (p.state !== 'open') throw new InvalidStateError(`promise ${promiseId} is already ${p.state}`);
+    const now = this.clock.now();
+    await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now);
+    return (await this.store.getPromise(promiseId)) ?? p;
   }
 
   /**
@@ -763,6 +804,12 @@ export class Router {
             break;
           case 'promise':
             await this.#promiseDue(timer.ref, now);
+            break;
+          case 'promise-warn':
+            await this.#promiseWarn(timer.ref, now);
+            break;
+          case 'survey':
+            await this.#surveyDue(timer.ref, now);
             break;
         }
       }
@@ -853,8 +900,9 @@ export class Router {
     await this.store.cancelTimer('sticky', conv.id);
     for (const p of await this.store.listPromises(conv.id)) {
       if (p.state === 'open' && p.kind === 'wait')
-        await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now);
+        await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now, now - p.createdAt);
     }
+    if (conv.followUpOf) await this.#followUpReached(conv.followUpOf.promiseId, now);
     this.#emit({
       type: 'conversation.assigned',
       at: now,
@@ -877,7 +925,7 @@ export class Router {
     // A person answered: a wait quoted while it waited for cover is kept or broken now.
     for (const p of await this.store.listPromises(conv.id)) {
       if (p.state === 'open' && p.kind === 'wait')
-        await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now);
+        await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now, now - p.createdAt);
     }
     const [owner, coverer] = await Promise.all([
       conv.ownerId ? this.store.getAgent(conv.ownerId) : null,
@@ -903,7 +951,8 @@ export class Router {
     const hasOpenWait = (await this.store.listPromises(conv.id)).some(
       (p) => p.kind === 'wait' && p.state === 'open',
     );
-    if (!hasOpenWait && quote.etaSeconds !== null) {
+    // A follow-up touchpoint is ours to answer: the customer is not waiting, nothing is quoted.
+    if (!hasOpenWait && quote.etaSeconds !== null && !conv.followUpOf) {
       await this.#makePromise(conv.id, 'wait', now + quote.etaSeconds * 1000, { text: 'a person answers' });
     }
     const overflowAt = waitingSince(conv) + this.#rules.overflowAfterMs;
@@ -1038,7 +1087,306 @@ export class Router {
 
   async #promiseDue(promiseId: string, now: number): Promise<void> {
     const p = await this.store.getPromise(promiseId);
-    if (p && p.state === 'open') this.#emit({ type: 'promise.due', at: now, promise: p });
+    if (p?.state !== 'open') return;
+    if (p.kind === 'follow-up') return this.#followUpDue(p, now);
+    this.#emit({ type: 'promise.due', at: now, promise: p });
+    // Quoted waits and call backs settle when a person answers (or the customer leaves); an agent's
+    // own promise not marked kept by its due time is broken.
+    if (p.kind === 'agent') await this.#settle(p, 'broken', now);
+  }
+
+  /** Shortly before a promise is due: check a quoted wait or call back, remind the owner of their own. */
+  async #promiseWarn(promiseId: string, now: number): Promise<void> {
+    const p = await this.store.getPromise(promiseId);
+    if (p?.state !== 'open') return;
+    if (p.kind === 'wait' || p.kind === 'callback') return this.#atRiskCheck(p, now);
+    this.#emit({ type: 'promise.reminder', at: now, promise: p });
+  }
+
+  /**
+   * A quoted wait or call back still waiting as it nears its due time: when a fresh quote no longer fits,
+   * the customer is told once, on their channel, with an apology and a new honest time, which is a new
+   * promise. The old one stays open and settles (broken) when a person answers.
+   */
+  async #atRiskCheck(p: CustomerPromise, now: number): Promise<void> {
+    const conv = await this.store.getConversation(p.conversationId);
+    if (!conv || !isWaiting(conv)) return;
+    // A caller waiting for a call back hears about that promise, not this one too.
+    if (p.kind === 'wait' && (await this.openCallback(conv.id))) return;
+    const quote = await this.quote(conv.id);
+    const eta = quote?.etaSeconds ?? null;
+    if (eta !== null && now + eta * 1000 <= p.dueAt) {
+      // Not at risk now: look again halfway to the due time while there is time to tell them.
+      const half = now + Math.floor((p.dueAt - now) / 2);
+      if (p.dueAt - half >= 5000) await this.store.schedule({ kind: 'promise-warn', ref: p.id, dueAt: half });
+      return;
+    }
+    // Never spam: a few notices per wait at most, then the ledger alone records what breaks.
+    const since = waitingSince(conv);
+    const told = (await this.store.listMessages(conv.id)).filter(
+      (m) => m.externalId?.startsWith('at-risk:') && m.at >= since,
+    ).length;
+    if (told >= this.policy.atRiskMaxNotices) return;
+    const texts = this.policy.texts;
+    const text =
+      eta === null
+        ? texts.atRiskNoEstimate
+        : fillText(p.kind === 'callback' ? texts.callbackAtRisk : texts.atRisk, { wait: humanDuration(eta) });
+    // Once per promise: the timer fires once, and the store keeps one message per external id.
+    const message = await this.#systemMessage(conv, conv.lastChannel, text, `at-risk:${p.id}`);
+    if (!message) return;
+    const revised =
+      eta === null
+        ? null
+        : await this.#makePromise(conv.id, p.kind, now + eta * 1000, {
+            text: p.kind === 'callback' ? 'call the customer back (revised)' : 'a person answers (revised)',
+          });
+    this.#emit({ type: 'promise.at_risk', at: now, promise: p, revised, message });
+  }
+
+  /**
+   * A follow-up is due: a touchpoint on the customer's last channel, offered to the owner first. Kept when
+   * a person has it within the grace time; void when the customer is already talking to us.
+   */
+  async #followUpDue(p: CustomerPromise, now: number): Promise<void> {
+    const deadline = p.dueAt + this.policy.followUpGraceSeconds * 1000;
+    const origin = await this.store.getConversation(p.conversationId);
+    if (!origin) return this.#settle(p, 'void', now);
+    // The grace time is over and the touchpoint is still open: nobody had it in time.
+    if (now >= deadline && (await this.#touchpointOf(origin.customerId, p.id))) {
+      return this.#settle(p, 'broken', now);
+    }
+    this.#emit({ type: 'promise.due', at: now, promise: p });
+    const open = await this.store.openConversationOf(origin.customerId);
+    if (open) {
+      await this.#internalNote(
+        open,
+        `A follow-up was due${p.agentId ? ` from ${await this.#agentName(p.agentId)}` : ''} (on conversation ${origin.id}); the customer is already in this conversation.`,
+        now,
+      );
+      return this.#settle(p, 'void', now);
+    }
+    await this.#openTouchpoint(origin, p, 'promised', now);
+  }
+
+  /** Open the follow-up touchpoint, route it (owner first), and watch its grace time. */
+  async #openTouchpoint(
+    origin: Conversation,
+    p: CustomerPromise,
+    reason: 'promised' | 'survey',
+    now: number,
+    survey?: { rating: number; problem: string | null },
+  ): Promise<Conversation> {
+    const customer = await this.#customer(origin.customerId);
+    const [latest] = await this.store.listConversations({ customerId: customer.id, limit: 1 });
+    const last = (latest ?? origin).lastChannel;
+    // A phone call cannot be opened by us: the same number gets a text.
+    const channel: Channel = last === 'voice' ? 'sms' : last;
+    const conv = await this.store.createConversation({
+      ...this.#newConversation(
+        customer.id,
+        { channel, skills: origin.skills, priority: origin.priority },
+        now,
+      ),
+      followUpOf: {
+        conversationId: origin.id,
+        promiseId: p.id,
+        ...(p.agentId ? { agentId: p.agentId } : {}),
+      },
+    });
+    const by = p.agentId ? await this.#agentName(p.agentId) : null;
+    const text =
+      reason === 'survey' && survey
+        ? `Follow-up: the customer rated conversation ${origin.id} ${survey.rating}/5${survey.problem ? ` and said we should fix: "${survey.problem}"` : ''}. Reach out to them on ${channel}.`
+        : `Follow-up${by ? ` promised by ${by}` : ''} when conversation ${origin.id} was resolved${p.text && p.text !== 'follow up' ? `: ${p.text}` : ''}. Reach out to the customer on ${channel}.`;
+    await this.#internalNote(conv, text, now);
+    this.#emit({ type: 'followup.opened', at: now, conversation: conv, promise: p, reason });
+    await this.#route(conv);
+    const after = await this.store.getPromise(p.id);
+    if (after?.state === 'open') {
+      const deadline = p.dueAt + this.policy.followUpGraceSeconds * 1000;
+      if (now >= deadline) await this.#settle(after, 'broken', now);
+      else await this.store.schedule({ kind: 'promise', ref: p.id, dueAt: deadline });
+    }
+    return (await this.store.getConversation(conv.id)) ?? conv;
+  }
+
+  /** A follow-up touchpoint reached a person: its promise is kept, or broken when past the grace time. */
+  async #followUpReached(promiseId: string, now: number): Promise<void> {
+    const p = await this.store.getPromise(promiseId);
+    if (p?.state !== 'open') return;
+    const deadline = p.dueAt + this.policy.followUpGraceSeconds * 1000;
+    await this.#settle(p, now <= deadline ? 'kept' : 'broken', now);
+  }
+
+  async #touchpointOf(customerId: string, promiseId: string): Promise<Conversation | null> {
+    const all = await this.store.listConversations({ customerId });
+    return all.find((c) => c.followUpOf?.promiseId === promiseId) ?? null;
+  }
+
+  /** The survey after a resolution, once, on the conversation's last channel: only while it is the customer's latest. */
+  async #surveyDue(conversationId: string, now: number): Promise<void> {
+    const conv = await this.store.getConversation(conversationId);
+    if (conv?.status !== 'resolved' || conv.survey || conv.firstAssignedAt === null) return;
+    // Talking to us again, or a later conversation: that one is asked about instead.
+    if (await this.store.openConversationOf(conv.customerId)) return;
+    const [latest] = await this.store.listConversations({ customerId: conv.customerId, limit: 1 });
+    if (latest && latest.id !== conv.id) return;
+    const message = await this.#systemMessage(
+      conv,
+      conv.lastChannel,
+      this.policy.texts.survey,
+      `survey:${conv.id}`,
+    );
+    if (!message) return;
+    const updated = await this.store.recordSurvey(conv.id, { askedAt: now });
+    this.#emit({ type: 'survey.sent', at: now, conversation: updated });
+  }
+
+  /**
+   * The customer's next message after the survey, within the answer window, starting with a rating: stored
+   * on the surveyed conversation (not routed), thanked; a low rating opens a follow-up for the owner.
+   */
+  async #surveyAnswer(
+    customer: Customer,
+    latest: Conversation,
+    c: ParsedContact,
+    now: number,
+  ): Promise<ContactResult | null> {
+    const asked = latest.survey;
+    if (latest.status !== 'resolved' || !asked || asked.answeredAt !== undefined) return null;
+    if (now - asked.askedAt > this.policy.surveyAnswerSeconds * 1000) return null;
+    const answer = parseSurveyAnswer(c.text);
+    if (!answer) return null;
+    const { message, duplicate } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId: latest.id,
+      direction: 'in',
+      channel: c.channel,
+      author: { type: 'customer', id: customer.id, ...(customer.name ? { name: customer.name } : {}) },
+      text: c.text,
+      ...(c.subject !== undefined ? { subject: c.subject } : {}),
+      attachments: c.attachments,
+      at: now,
+      delivery: { state: 'delivered', attempts: 0, at: now },
+      externalId: c.externalId,
+    });
+    if (duplicate) return this.#duplicate(message);
+    this.#emit({ type: 'message.received', at: now, message });
+    const conversation = await this.store.recordSurvey(latest.id, {
+      askedAt: asked.askedAt,
+      answeredAt: now,
+      rating: answer.rating,
+      ...(answer.problem !== null ? { problem: answer.problem } : {}),
+    });
+    this.#emit({ type: 'survey.answered', at: now, conversation, ...answer });
+    await this.#systemMessage(
+      conversation,
+      c.channel,
+      this.policy.texts.surveyThanks,
+      `survey-thanks:${latest.id}`,
+    );
+    if (answer.rating <= this.policy.surveyLowRating && conversation.ownerId) {
+      const p = await this.#makePromise(conversation.id, 'follow-up', now, {
+        text: `survey rated ${answer.rating}/5`,
+        agentId: conversation.ownerId,
+      });
+      await this.#openTouchpoint(conversation, p, 'survey', now, answer);
+    }
+    return {
+      customer,
+      conversation,
+      message,
+      outcome: { type: 'survey', rating: answer.rating },
+      created: false,
+    };
+  }
+
+  /** The customer's previous conversation was resolved within the repeat window. */
+  #isRepeatOf(previous: Conversation, now: number): boolean {
+    return (
+      previous.status === 'resolved' &&
+      previous.resolvedAt !== null &&
+      now - previous.resolvedAt <= this.policy.repeatWindowSeconds * 1000
+    );
+  }
+
+  /** Shown to whoever gets the conversation, and counted. */
+  async #repeatContact(conv: Conversation, previous: Conversation, now: number): Promise<void> {
+    const owner = previous.ownerId ? await this.#agentName(previous.ownerId) : null;
+    const ago = humanDuration((now - (previous.resolvedAt ?? now)) / 1000);
+    await this.#internalNote(
+      conv,
+      `Repeat contact: this customer's previous conversation${owner ? ` with ${owner}` : ''} was resolved ${ago} ago.`,
+      now,
+    );
+    this.#emit({
+      type: 'conversation.repeat',
+      at: now,
+      conversation: conv,
+      repeatOf: previous.id,
+      previousOwnerId: previous.ownerId,
+    });
+  }
+
+  /** A message from Switchboard to the customer, once per external id; null when already sent. */
+  async #systemMessage(
+    conv: Conversation,
+    channel: Channel,
+    text: string,
+    externalId: string,
+  ): Promise<Message | null> {
+    const now = this.clock.now();
+    const { message, duplicate } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId: conv.id,
+      direction: 'out',
+      channel,
+      author: { type: 'system' },
+      text,
+      attachments: [],
+      at: now,
+      delivery: { state: 'pending', attempts: 0, at: now },
+      externalId,
+    });
+    if (duplicate) return null;
+    this.#emit({ type: 'message.sent', at: now, message });
+    return message;
+  }
+
+  /** A note from Switchboard for the agents on a conversation (never sent to the customer). */
+  async #internalNote(conv: Conversation, text: string, now: number): Promise<void> {
+    const { message } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId: conv.id,
+      direction: 'internal',
+      channel: conv.lastChannel,
+      author: { type: 'system' },
+      text,
+      attachments: [],
+      at: now,
+      delivery: { state: 'sent', attempts: 0, at: now },
+    });
+    this.#emit({ type: 'message.note', at: now, message });
+  }
+
+  async #agentName(agentId: string): Promise<string> {
+    return (await this.store.getAgent(agentId))?.name ?? agentId;
+  }
+
+  /** When to check a quoted wait or call back, or to remind the owner of their own promise; null: never. */
+  #warnAt(kind: CustomerPromise['kind'], now: number, dueAt: number, agentId?: string): number | null {
+    const left = dueAt - now;
+    if (left <= 0) return null;
+    if (kind === 'wait' || kind === 'callback') {
+      const lead = Math.min(
+        left / 2,
+        Math.max(left * this.policy.atRiskLeadFraction, this.policy.atRiskMinLeadSeconds * 1000),
+      );
+      return Math.round(dueAt - lead);
+    }
+    if (agentId === undefined) return null;
+    return Math.round(Math.max(dueAt - this.policy.promiseReminderSeconds * 1000, now + left / 2));
   }
 
   async #makePromise(
@@ -1059,14 +1407,29 @@ export class Router {
       ...extra,
     });
     await this.store.schedule({ kind: 'promise', ref: promise.id, dueAt });
+    const warnAt = this.#warnAt(kind, now, dueAt, extra.agentId);
+    if (warnAt !== null) await this.store.schedule({ kind: 'promise-warn', ref: promise.id, dueAt: warnAt });
     this.#emit({ type: 'promise.made', at: now, promise });
     return promise;
   }
 
-  async #settle(p: CustomerPromise, state: 'kept' | 'broken' | 'void', now: number): Promise<void> {
+  /** `waitedMs`: for a quoted wait settled because a person answered, how long since the quote. */
+  async #settle(
+    p: CustomerPromise,
+    state: 'kept' | 'broken' | 'void',
+    now: number,
+    waitedMs?: number,
+  ): Promise<void> {
     const settled = await this.store.settlePromise(p.id, state, now);
     await this.store.cancelTimer('promise', p.id);
-    if (settled) this.#emit({ type: 'promise.settled', at: now, promise: settled });
+    await this.store.cancelTimer('promise-warn', p.id);
+    if (settled)
+      this.#emit({
+        type: 'promise.settled',
+        at: now,
+        promise: settled,
+        ...(waitedMs !== undefined ? { waitedMs } : {}),
+      });
   }
 
   /** Place in line: arrival minus the credit of its priority (aging: the longer it waits, the further ahead). */
@@ -1102,7 +1465,11 @@ export class Router {
     };
   }
 
-  #newConversation(customerId: string, c: ParsedContact, now: number): Conversation {
+  #newConversation(
+    customerId: string,
+    c: Pick<ParsedContact, 'channel' | 'skills' | 'priority'>,
+    now: number,
+  ): Conversation {
     return {
       id: this.#ids.next(ID_PREFIX.conversation),
       customerId,
@@ -1198,6 +1565,27 @@ export class Router {
   #emit(event: DomainEvent): void {
     this.events.publish(event);
   }
+}
+
+/** Waiting for a person: in line, or an owned conversation waiting for its owner with nobody covering. */
+function isWaiting(c: Conversation): boolean {
+  return (
+    c.status === 'queued' || (c.status === 'assigned' && c.cover === null && c.waitingForOwnerSince !== null)
+  );
+}
+
+/**
+ * A survey answer: a rating 1-5 first ("4", "4/5", "4 stars", "2 - the hold was long"), then, optionally,
+ * the one thing to fix. Null when the text does not start with a rating.
+ */
+export function parseSurveyAnswer(text: string): { rating: number; problem: string | null } | null {
+  const m =
+    /^\s*([1-5])(?![.,]\d)(?:\s*(?:\/|out of)\s*5)?(?:\s*stars?)?(?=$|[\s\-–—.,:;!)])[\s\-–—.,:;!)]*([\s\S]*)$/i.exec(
+      text,
+    );
+  if (!m) return null;
+  const problem = m[2]!.trim().slice(0, 1000);
+  return { rating: Number(m[1]), problem: problem === '' ? null : problem };
 }
 
 /** Message text: non-empty, at most `max` characters. */

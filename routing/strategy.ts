@@ -19,8 +19,9 @@ export interface RoutingStrategy {
 }
 
 /**
- * DESIGN.md's order: (the owner is handled before routing) → the returning
- * customer's last owner → skills and capacity, longest idle first → after
+ * DESIGN.md's order: (the owner is handled before routing) → the owner who
+ * promised a follow-up touchpoint → the returning customer's last owner →
+ * skills and capacity, longest idle first → after
  * `overflowAfter`, anyone available with capacity.
  */
 export const defaultStrategy: RoutingStrategy = {
@@ -28,9 +29,15 @@ export const defaultStrategy: RoutingStrategy = {
     const plan: Candidate[] = [];
     // An owner gone for good: every move from here is recorded as that.
     const requeued = !cover && c.ownerId !== null;
+    // A follow-up touchpoint goes to the owner who promised it first.
+    const promisedBy = c.followUpOf?.agentId;
+    if (!cover && !requeued && promisedBy !== undefined) {
+      plan.push({ kind: 'agent', agentId: promisedBy, reason: 'last_owner' });
+    }
     const lastOwner = customer.lastOwnerId;
     if (
       !cover &&
+      lastOwner !== promisedBy &&
       !requeued &&
       lastOwner !== undefined &&
       customer.lastOwnerAt !== undefined &&

@@ -103,7 +103,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.get('/rights', rightsRoute(router));
+  app.get('/rights', rightsRoute(router, { holdMusicUrl: config.twilio?.holdMusicUrl ?? null }));
 
   const widget = asset('channels/chat/widget.js');
   const demo = asset('channels/chat/demo.html');

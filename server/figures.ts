@@ -2,7 +2,7 @@
 // of truth shared by every process).
 
 import type { Store } from '../routing/store/store.js';
-import type { Conversation, CustomerPromise } from '../shared/model.js';
+import type { Conversation, Customer, CustomerPromise } from '../shared/model.js';
 
 export interface Figures {
   waiting: number;
@@ -11,6 +11,23 @@ export interface Figures {
   timeToHumanSeconds: { p50: number | null; p90: number | null; samples: number };
   ownershipChanges: { total: number; byReason: Record<string, number> };
   promises: { kept: number; broken: number; open: number; keptShare: number | null };
+  /** Quoted waits: kept when a person answered by the quoted time; pessimism is the median quote ÷ actual wait. */
+  quotes: { kept: number; broken: number; keptShare: number | null; pessimism: number | null };
+  followUps: { kept: number; broken: number; open: number; keptShare: number | null };
+  /** Promises agents made themselves ("I'll call you back by 3pm"). */
+  agentPromises: { kept: number; broken: number; open: number };
+  surveys: {
+    sent: number;
+    answered: number;
+    ratings: Record<'1' | '2' | '3' | '4' | '5', number>;
+    meanRating: number | null;
+    /** Answers that named one thing to fix. */
+    problems: number;
+  };
+  /** Conversations opened within the repeat window after the customer's previous one was resolved. */
+  repeatContacts: number;
+  /** Conversations that started with facts about the customer already on file, and how many facts. */
+  factsReused: { conversations: number; facts: number };
   conversations: { queued: number; assigned: number; resolved: number; abandoned: number };
   since: number;
 }
@@ -50,6 +67,7 @@ export async function computeFigures(
     else if (p.state === 'broken') broken++;
     else if (p.state === 'open') open++;
   }
+  const extra = await promiseFigures(store, all, recent, promiseLists);
   return {
     waiting: stats.waiting,
     waitingByChannel: stats.waitingByChannel,
@@ -57,8 +75,93 @@ export async function computeFigures(
     timeToHumanSeconds: { p50: percentile(waits, 0.5), p90: percentile(waits, 0.9), samples: waits.length },
     ownershipChanges: { total: changes, byReason },
     promises: { kept, broken, open, keptShare: kept + broken > 0 ? kept / (kept + broken) : null },
+    ...extra,
     conversations: counts,
     since,
+  };
+}
+
+/** Quotes, follow-ups, agents' own promises, surveys, repeat contacts and facts reused. */
+async function promiseFigures(
+  store: Store,
+  all: readonly Conversation[],
+  recent: readonly Conversation[],
+  promiseLists: readonly CustomerPromise[][],
+): Promise<
+  Pick<Figures, 'quotes' | 'followUps' | 'agentPromises' | 'surveys' | 'repeatContacts' | 'factsReused'>
+> {
+  const tally = () => ({ kept: 0, broken: 0, open: 0 });
+  const quotes = tally();
+  const followUps = tally();
+  const agentPromises = tally();
+  const ratios: number[] = [];
+  recent.forEach((c, i) => {
+    for (const p of promiseLists[i] ?? []) {
+      const t =
+        p.kind === 'wait'
+          ? quotes
+          : p.kind === 'follow-up'
+            ? followUps
+            : p.kind === 'agent'
+              ? agentPromises
+              : null;
+      if (!t || p.state === 'void') continue;
+      t[p.state]++;
+      // Quote ÷ actual wait, for waits a person answered (not the customers who left).
+      if (p.kind === 'wait' && p.state !== 'open' && c.status !== 'abandoned' && p.settledAt !== null) {
+        const waited = p.settledAt - p.createdAt;
+        if (waited > 0) ratios.push((p.dueAt - p.createdAt) / waited);
+      }
+    }
+  });
+  const share = (t: { kept: number; broken: number }) =>
+    t.kept + t.broken > 0 ? t.kept / (t.kept + t.broken) : null;
+  const ratings = { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 };
+  let sent = 0;
+  let answered = 0;
+  let problems = 0;
+  let sum = 0;
+  let repeatContacts = 0;
+  for (const c of recent) {
+    if (c.repeatOf !== undefined) repeatContacts++;
+    if (!c.survey) continue;
+    sent++;
+    if (c.survey.rating === undefined) continue;
+    answered++;
+    sum += c.survey.rating;
+    ratings[String(c.survey.rating) as keyof typeof ratings]++;
+    if (c.survey.problem) problems++;
+  }
+  // A returning customer (an earlier conversation) whose facts were on file before this one started.
+  const firstSeen = new Map<string, number>();
+  for (const c of all)
+    firstSeen.set(c.customerId, Math.min(firstSeen.get(c.customerId) ?? c.createdAt, c.createdAt));
+  const customers = new Map<string, Customer | null>();
+  const factsReused = { conversations: 0, facts: 0 };
+  for (const c of recent) {
+    if ((firstSeen.get(c.customerId) ?? c.createdAt) >= c.createdAt) continue;
+    if (!customers.has(c.customerId)) customers.set(c.customerId, await store.getCustomer(c.customerId));
+    const known = Object.values(customers.get(c.customerId)?.facts ?? {}).filter((f) => f.at < c.createdAt);
+    if (known.length > 0) {
+      factsReused.conversations++;
+      factsReused.facts += known.length;
+    }
+  }
+  ratios.sort((a, b) => a - b);
+  const median = percentile(ratios, 0.5);
+  return {
+    quotes: { kept: quotes.kept, broken: quotes.broken, keptShare: share(quotes), pessimism: median },
+    followUps: { ...followUps, keptShare: share(followUps) },
+    agentPromises,
+    surveys: {
+      sent,
+      answered,
+      ratings,
+      meanRating: answered > 0 ? Math.round((sum / answered) * 10) / 10 : null,
+      problems,
+    },
+    repeatContacts,
+    factsReused,
   };
 }
 

@@ -58,6 +58,52 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
     labelNames: ['channel'],
     registers: [registry],
   });
+  const pessimism = new client.Histogram({
+    name: 'switchboard_quote_pessimism',
+    help: 'Quoted wait divided by the actual wait, when a person answers (above 1: the quote was pessimistic, kept)',
+    buckets: [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 5, 10],
+    registers: [registry],
+  });
+  const atRisk = new client.Counter({
+    name: 'switchboard_promise_notices_total',
+    help: 'Customers told a quoted wait or call back was about to break, with a new time, by promise kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const reminders = new client.Counter({
+    name: 'switchboard_promise_reminders_total',
+    help: 'Agents reminded of their own promises before they were due, by promise kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const followUps = new client.Counter({
+    name: 'switchboard_followups_opened_total',
+    help: 'Follow-up touchpoints opened, by reason (promised when resolving, a low survey rating)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const surveys = new client.Counter({
+    name: 'switchboard_surveys_sent_total',
+    help: 'Surveys sent after a resolution',
+    registers: [registry],
+  });
+  const ratings = new client.Counter({
+    name: 'switchboard_survey_ratings_total',
+    help: 'Survey answers by rating (1 bad to 5 good)',
+    labelNames: ['rating'],
+    registers: [registry],
+  });
+  const problems = new client.Counter({
+    name: 'switchboard_survey_problems_total',
+    help: 'Survey answers that named one thing to fix',
+    registers: [registry],
+  });
+  const repeats = new client.Counter({
+    name: 'switchboard_repeat_contacts_total',
+    help: 'Customers back within the repeat window after a resolution, by the channel they came back on',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
   const httpDuration = new client.Histogram({
     name: 'switchboard_http_request_duration_seconds',
     help: 'HTTP request durations',
@@ -77,8 +123,31 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
         }
         break;
       }
-      case 'promise.settled':
-        promises.inc({ kind: event.promise.kind, outcome: event.promise.state });
+      case 'promise.settled': {
+        const p = event.promise;
+        promises.inc({ kind: p.kind, outcome: p.state });
+        if (p.kind === 'wait' && event.waitedMs !== undefined && event.waitedMs > 0)
+          pessimism.observe((p.dueAt - p.createdAt) / event.waitedMs);
+        break;
+      }
+      case 'promise.at_risk':
+        atRisk.inc({ kind: event.promise.kind });
+        break;
+      case 'promise.reminder':
+        reminders.inc({ kind: event.promise.kind });
+        break;
+      case 'followup.opened':
+        followUps.inc({ reason: event.reason });
+        break;
+      case 'survey.sent':
+        surveys.inc();
+        break;
+      case 'survey.answered':
+        ratings.inc({ rating: String(event.rating) });
+        if (event.problem !== null) problems.inc();
+        break;
+      case 'conversation.repeat':
+        repeats.inc({ channel: event.conversation.lastChannel });
         break;
       case 'message.received':
         messages.inc({ channel: event.message.channel, direction: 'in' });

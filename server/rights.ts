@@ -1,6 +1,7 @@
 // /rights: the customer bill of rights as configured, each beside the live
 // figure that shows whether it is kept. HTML, or JSON with Accept: application/json.
 import type { Request, Response } from 'express';
+import { humanDuration } from '../routing/estimate.js';
 import type { Router } from '../routing/router.js';
 import { computeFigures, type Figures } from './figures.js';
 
@@ -12,13 +13,33 @@ export interface Right {
   figure: string;
 }
 
-export function rights(router: Router, f: Figures): Right[] {
+export interface RightsOptions {
+  /** Hold music for callers (HOLD_MUSIC_URL); null or absent: silence. */
+  holdMusicUrl?: string | null;
+}
+
+export function rights(router: Router, f: Figures, options: RightsOptions = {}): Right[] {
   const p = router.policy;
   const fmt = (s: number | null) => (s === null ? 'no data yet' : `${s} s`);
+  const pct = (share: number) => `${Math.round(share * 100)} %`;
   const kept =
-    f.promises.keptShare === null
+    f.quotes.keptShare === null
       ? 'no quotes settled yet'
-      : `${Math.round(f.promises.keptShare * 100)} % kept`;
+      : `${pct(f.quotes.keptShare)} of quotes kept (${f.quotes.kept} kept, ${f.quotes.broken} broken)${
+          f.quotes.pessimism === null ? '' : `; quotes ran ${f.quotes.pessimism}× the actual wait (median)`
+        }`;
+  const lead = `${Math.round(p.atRiskLeadFraction * 100)} % of the quoted time (at least ${humanDuration(p.atRiskMinLeadSeconds)})`;
+  const hold = options.holdMusicUrl
+    ? `music from ${hostOf(options.holdMusicUrl)}`
+    : 'silence (no hold music configured)';
+  const followUps =
+    f.followUps.keptShare === null
+      ? 'no follow-ups settled yet'
+      : `${pct(f.followUps.keptShare)} of follow-ups kept (${f.followUps.kept} kept, ${f.followUps.broken} broken)`;
+  const surveys =
+    f.surveys.meanRating === null
+      ? `${f.surveys.sent} surveys sent, none answered yet`
+      : `${f.surveys.answered} of ${f.surveys.sent} surveys answered, mean rating ${f.surveys.meanRating} of 5, things to fix named: ${f.surveys.problems}`;
   return [
     {
       id: 'person-answers',
@@ -43,8 +64,8 @@ export function rights(router: Router, f: Figures): Right[] {
       id: 'honest-wait',
       title: 'We tell you the honest wait',
       promise: 'Every wait we quote is a promise: a pessimistic estimate, and we tell you before it breaks.',
-      limit: `quotes are the ${Math.round(p.quotePercentile * 100)}th percentile of the predicted wait`,
-      figure: `${kept} (${f.promises.kept} kept, ${f.promises.broken} broken)`,
+      limit: `quotes are the ${Math.round(p.quotePercentile * 100)}th percentile of the predicted wait; a quote at risk is told, once, ${lead} before it is due, with a new time`,
+      figure: kept,
     },
     {
       id: 'your-channel',
@@ -59,22 +80,53 @@ export function rights(router: Router, f: Figures): Right[] {
       title: 'We never ask twice',
       promise: 'What you tell us is kept with where it came from; we only ask for what we do not know.',
       limit: 'the chat form asks only for facts not already known',
-      figure: 'facts are shown to the person answering with their source',
+      figure: `${f.factsReused.conversations} conversations from returning customers started with ${f.factsReused.facts} facts already on file`,
     },
     {
       id: 'no-adverts',
       title: 'No adverts on hold',
       promise: 'While you wait: one short, honest sentence, then quiet.',
       limit: `greeting and hold texts are capped at 200 characters; hold text: "${p.texts.hold}"`,
-      figure: 'hold plays silence or the configured music, never advertising',
+      figure: `hold plays ${hold}; no advertising`,
+    },
+    {
+      id: 'follow-up',
+      title: 'We follow up',
+      promise:
+        'When we promise to get back to you, the person who promised does, on your channel; afterwards we ask what we should fix.',
+      limit: `a follow-up reaches a person within ${span(p.followUpGraceSeconds)} of its time; ${
+        p.surveys
+          ? `one short survey ${span(p.surveyDelaySeconds)} after we are done; ${
+              p.surveyLowRating > 0
+                ? `a rating of ${p.surveyLowRating} or less is followed up by the owner`
+                : 'low ratings are not followed up'
+            }`
+          : 'no surveys'
+      }`,
+      figure: `${followUps}; ${surveys}; repeat contacts (back within ${span(p.repeatWindowSeconds)} of a resolution): ${f.repeatContacts}`,
     },
   ];
 }
 
-export function rightsRoute(router: Router) {
+/** A configured time as people say it: whole days as days. */
+function span(seconds: number): string {
+  const days = seconds / 86_400;
+  if (Number.isInteger(days) && days >= 1) return days === 1 ? '1 day' : `${days} days`;
+  return humanDuration(seconds);
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'the configured address';
+  }
+}
+
+export function rightsRoute(router: Router, options: RightsOptions = {}) {
   return async (req: Request, res: Response) => {
     const figures = await computeFigures(router.store, router.clock.now());
-    const list = rights(router, figures);
+    const list = rights(router, figures, options);
     if (req.accepts(['html', 'json']) === 'json') {
       res.json({ rights: list, figures });
       return;

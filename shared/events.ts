@@ -82,8 +82,48 @@ export const DomainEvent = z.discriminatedUnion('type', [
     reason: z.string().optional(),
   }),
   z.object({ type: z.literal('promise.made'), at: Millis, promise: CustomerPromise }),
-  z.object({ type: z.literal('promise.settled'), at: Millis, promise: CustomerPromise }),
+  z.object({
+    type: z.literal('promise.settled'),
+    at: Millis,
+    promise: CustomerPromise,
+    /** A quoted wait settled because a person answered: how long the customer waited since the quote. */
+    waitedMs: z.number().nonnegative().optional(),
+  }),
   z.object({ type: z.literal('promise.due'), at: Millis, promise: CustomerPromise }),
+  /** A quoted wait or call back about to break: the customer was told (`message`), with a new honest time. */
+  z.object({
+    type: z.literal('promise.at_risk'),
+    at: Millis,
+    promise: CustomerPromise,
+    revised: CustomerPromise.nullable(),
+    message: Message,
+  }),
+  /** An agent's own promise (or follow-up) is due soon: remind them. */
+  z.object({ type: z.literal('promise.reminder'), at: Millis, promise: CustomerPromise }),
+  /** A follow-up touchpoint opened for the customer, offered to the owner first. */
+  z.object({
+    type: z.literal('followup.opened'),
+    at: Millis,
+    conversation: Conversation,
+    promise: CustomerPromise,
+    reason: z.enum(['promised', 'survey']),
+  }),
+  /** The customer came back within the repeat window after a resolution. */
+  z.object({
+    type: z.literal('conversation.repeat'),
+    at: Millis,
+    conversation: Conversation,
+    repeatOf: Id,
+    previousOwnerId: Id.nullable(),
+  }),
+  z.object({ type: z.literal('survey.sent'), at: Millis, conversation: Conversation }),
+  z.object({
+    type: z.literal('survey.answered'),
+    at: Millis,
+    conversation: Conversation,
+    rating: z.number().int().min(1).max(5),
+    problem: z.string().nullable(),
+  }),
   z.object({
     type: z.literal('customer.merged'),
     at: Millis,

@@ -177,6 +177,26 @@ export const Cover = z.object({
 });
 export type Cover = z.infer<typeof Cover>;
 
+/** The short survey after resolution: asked once, answered at most once. */
+export const Survey = z.object({
+  askedAt: Millis,
+  answeredAt: Millis.optional(),
+  /** 1 (bad) to 5 (good). */
+  rating: z.number().int().min(1).max(5).optional(),
+  /** "What's one thing we should fix?" in the customer's words. */
+  problem: z.string().max(1000).optional(),
+});
+export type Survey = z.infer<typeof Survey>;
+
+/** A follow-up touchpoint: what it follows up and whose promise it keeps. */
+export const FollowUpOf = z.object({
+  conversationId: Id,
+  promiseId: Id,
+  /** The owner who promised it: offered to them first. */
+  agentId: Id.optional(),
+});
+export type FollowUpOf = z.infer<typeof FollowUpOf>;
+
 export const Conversation = z.object({
   id: Id,
   customerId: Id,
@@ -209,6 +229,12 @@ export const Conversation = z.object({
   ownership: z.array(OwnershipChange),
   /** Agents who missed an offer for this wait: not offered again until it is answered. */
   declinedBy: z.array(Id),
+  /** A repeat contact: the customer's previous conversation, resolved within the repeat window. */
+  repeatOf: Id.optional(),
+  /** Set on a follow-up touchpoint Switchboard opened (not the customer). */
+  followUpOf: FollowUpOf.optional(),
+  /** The survey sent after resolution, and its answer. */
+  survey: Survey.optional(),
 });
 export type Conversation = z.infer<typeof Conversation>;
 

@@ -140,7 +140,8 @@ export class ChatChannel {
     // The open conversation, else the last one (shown closed), so a reload keeps the history in view.
     const shown = open ?? (await this.#router.store.listConversations({ customerId: customer.id, limit: 1 }))[0];
     if (shown) {
-      if (open) socket.join(`conv:${open.id}`);
+      // A resolved one too: the survey about it, and the thanks for the answer, arrive here.
+      socket.join(`conv:${shown.id}`);
       for (const m of await this.#router.store.listMessages(shown.id)) {
         if (m.direction !== 'internal') socket.emit('message', widgetMessage(m));
       }
@@ -286,6 +287,15 @@ export class ChatChannel {
         }
         break;
       case 'conversation.assigned':
+        // A follow-up we opened: the visitor's tabs follow it once a person has it.
+        if (event.conversation.followUpOf) {
+          this.#nsp.local
+            .in(`cust:${event.conversation.customerId}`)
+            .socketsJoin(`conv:${event.conversation.id}`);
+        }
+        void this.#sendStatus(event.conversation).catch(() => {});
+        this.#scheduleRefresh();
+        break;
       case 'conversation.covered':
       case 'conversation.resolved':
       case 'conversation.queued':

@@ -267,6 +267,8 @@
     socket.on('agent', onAgent);
     socket.on('consult.invite', (e) => addBanner('consult', e));
     socket.on('handoff.offer', (e) => addBanner('handoff', e));
+    socket.on('promise.reminder', onPromiseReminder);
+    socket.on('promise.updated', onPromiseUpdated);
     // Not in PROTOCOL.md yet: a conversation offered to this agent (a ringing call) to accept or decline.
     socket.on('offer', onOffer);
   }
@@ -506,6 +508,34 @@
         }, 15_000),
       );
     }
+  }
+
+  /** One of my promises is due soon: say so, whatever conversation is on screen. */
+  function onPromiseReminder({ promise }) {
+    if (!promise) return;
+    const v = S.views.get(promise.conversationId);
+    const who = v ? ` (${customerName(v)})` : '';
+    notify(
+      `Reminder${who}: ${PROMISE_KIND[promise.kind] || 'promise'} due ${formatTime(promise.dueAt)}${promise.text ? ` — ${promise.text}` : ''}.`,
+    );
+  }
+
+  /** One of my promises was kept or broken: the open list follows. */
+  function onPromiseUpdated({ promise }) {
+    if (!promise) return;
+    const v = S.views.get(promise.conversationId);
+    if (!v?.promises) return;
+    v.promises = v.promises.map((p) => (p.id === promise.id ? promise : p));
+    if (S.selected === v.id) renderContext();
+  }
+
+  async function keepPromise(button, promiseId) {
+    await busy(button, async () => {
+      const res = await act('promise.keep', { promiseId });
+      if (!res.ok) return;
+      onPromiseUpdated({ promise: res.promise });
+      notify(res.promise.state === 'kept' ? 'Marked kept.' : 'It was already past due: recorded as broken.');
+    });
   }
 
   function onAgent({ agent }) {
@@ -1030,6 +1060,24 @@
     const cu = v.customer || { facts: {}, identities: [] };
     const c = v.conversation;
     const parts = [h('p', { class: 'ctx-name', text: cu.name || 'Name not known yet' })];
+    if (c.repeatOf) {
+      parts.push(
+        h('p', {
+          class: 'handoff-note',
+          'data-sb': 'repeat-contact',
+          text: 'Repeat contact: they came back soon after their last conversation was resolved.',
+        }),
+      );
+    }
+    if (c.followUpOf) {
+      parts.push(
+        h('p', {
+          class: 'handoff-note',
+          'data-sb': 'follow-up',
+          text: 'Follow-up: we reach out to them; see the note in the conversation.',
+        }),
+      );
+    }
 
     if (c.handoff) {
       parts.push(
@@ -1135,6 +1183,15 @@
                     text: `${p.dueAt < now ? 'Overdue since' : 'Due'} ${formatTime(p.dueAt)}`,
                   }),
                   h('span', { text: ` · ${PROMISE_KIND[p.kind] || p.kind}${p.text ? `: ${p.text}` : ''}` }),
+                  p.kind === 'agent' && p.agentId === S.me?.id
+                    ? h('button', {
+                        type: 'button',
+                        class: 'quiet',
+                        'data-sb': 'promise-keep',
+                        text: 'Mark kept',
+                        onclick: (e) => keepPromise(e.currentTarget, p.id),
+                      })
+                    : null,
                 ),
               ),
             )

@@ -18,6 +18,7 @@ const Schemas = {
   consult: ConvId.extend({ agentId: z.string().min(1).max(128) }),
   handoff: ConvId.extend({ toAgentId: z.string().min(1).max(128), note: z.string().max(2000) }),
   promise: ConvId.extend({ dueAt: z.number().int().positive(), text: z.string().max(1000) }),
+  promiseKeep: z.object({ promiseId: z.string().min(1).max(128) }),
   typing: ConvId.extend({ typing: z.boolean() }),
   offer: ConvId,
   none: z.object({}).optional(),
@@ -127,6 +128,10 @@ export class WebConsole {
       const { conversationId, dueAt, text } = parse(Schemas.promise, p, 'promise');
       const promise = await r.promise(agentId, conversationId, dueAt, text);
       return { ok: true, promise };
+    });
+    on('promise.keep', async (p) => {
+      const { promiseId } = parse(Schemas.promiseKeep, p, 'promise.keep');
+      return { ok: true, promise: await r.keepPromise(agentId, promiseId) };
     });
     on('typing', async (p) => {
       const { conversationId, typing } = parse(Schemas.typing, p, 'typing');
@@ -269,6 +274,15 @@ export class WebConsole {
         if (agent) this.#to(event.agentId).emit('agent', { agent });
         break;
       }
+      // An agent's own promises (and follow-ups): reminded before due, told how each one ended.
+      case 'promise.reminder':
+        if (event.promise.agentId)
+          this.#to(event.promise.agentId).emit('promise.reminder', { promise: event.promise });
+        break;
+      case 'promise.settled':
+        if (event.promise.agentId)
+          this.#to(event.promise.agentId).emit('promise.updated', { promise: event.promise });
+        break;
       default:
         break;
     }

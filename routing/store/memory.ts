@@ -25,6 +25,7 @@ import {
   type OwnershipReason,
   type PromiseState,
   type Skills,
+  type Survey,
 } from '../../shared/model.js';
 import { bucketKey, claimReason, HANDLE_TIME_WINDOW, isOpen, waitingSince } from './rules.js';
 import { SortedIndex } from './sorted.js';
@@ -688,6 +689,12 @@ export class MemoryStore implements Store {
     const bucket = this.#waiting.get(conversationId);
     if (!bucket) return null;
     return { position: bucket.byScore.rank(conversationId) + 1, servers: this.#servers(bucket) };
+  }
+
+  async recordSurvey(conversationId: string, survey: Survey): Promise<Conversation> {
+    const conv = this.#conversation(conversationId);
+    conv.survey = copy(survey);
+    return copy(conv);
   }
 
   // ------------------------------------------------------------ timers

@@ -16,6 +16,7 @@ import type {
   OwnershipReason,
   PromiseState,
   Skills,
+  Survey,
 } from '../../shared/model.js';
 
 /** Who to try, in order. Built by a pure routing strategy. */
@@ -68,7 +69,12 @@ export type ClaimOutcome =
   | { type: 'assigned'; conversation: Conversation; agentId: string; reason: OwnershipReason }
   | { type: 'offered'; conversation: Conversation; agentId: string; reason: OwnershipReason };
 
-export type TimerKind = 'offer' | 'sticky' | 'overflow' | 'promise';
+/**
+ * `promise`: a promise is due (ref: promise id). `promise-warn`: shortly before it is due, the at-risk check
+ * of a quoted wait or call back, or the owner's reminder of their own promise (ref: promise id).
+ * `survey`: the survey after a resolution (ref: conversation id).
+ */
+export type TimerKind = 'offer' | 'sticky' | 'overflow' | 'promise' | 'promise-warn' | 'survey';
 
 export interface Timer {
   kind: TimerKind;
@@ -181,6 +187,8 @@ export interface Store {
   joinConsult(conversationId: string, agentId: string): Promise<Conversation>;
   leaveConsult(conversationId: string, agentId: string): Promise<Conversation>;
   queueSnapshot(conversationId: string): Promise<QueueSnapshot | null>;
+  /** Store the survey sent after resolution (asked, then answered) on the conversation; whole, replacing. */
+  recordSurvey(conversationId: string, survey: Survey): Promise<Conversation>;
 
   // ---- timers: due times claimed once
   schedule(timer: Timer): Promise<void>;

@@ -117,6 +117,10 @@ describe('email over SMTP (listener in, relay out)', () => {
     await h.sb.router.resolve(sam.id, oldConv);
     const max = await h.agent('Max'); // idle longer than Sam: without the last-owner rule Max would get it
     h.clock.advance(3600_000);
+    // Meanwhile the survey went out on the old thread (timers fire here, not only on the server's interval).
+    await h.sb.router.tick();
+    await h.settle();
+    expect((await h.sink.next()).mail.text).to.include('How did we do?');
 
     await h.customer.sendMail({
       from: ANA,

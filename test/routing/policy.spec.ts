@@ -29,11 +29,27 @@ describe('routing policy', () => {
         liveChannels: ['voice'],
         quotePercentile: 0.9,
         defaultHandleSeconds: { voice: 300, sms: 600, chat: 480, email: 3600 },
+        atRiskLeadFraction: 0.2,
+        atRiskMinLeadSeconds: 30,
+        atRiskMaxNotices: 2,
+        promiseReminderSeconds: 900,
+        followUpGraceSeconds: 3600,
+        surveys: true,
+        surveyDelaySeconds: 600,
+        surveyAnswerSeconds: 172_800,
+        surveyLowRating: 2,
+        repeatWindowSeconds: 604_800,
         texts: {
           greeting: 'Thanks for reaching us.',
           waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
           noEstimate: 'Everyone is busy right now; a person will answer as soon as one is free.',
           hold: 'Please hold; you keep your place.',
+          atRisk: 'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
+          atRiskNoEstimate:
+            'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
+          callbackAtRisk: 'Sorry, our call back is running late. We will call you within {wait}.',
+          survey: 'How did we do? Reply with 1-5 (5 is best), then one thing we should fix.',
+          surveyThanks: 'Thank you. We read every answer.',
         },
       });
       expect(parsePolicy(undefined)).to.deep.equal(defaultPolicy());
@@ -90,6 +106,39 @@ describe('routing policy', () => {
       );
       expect(thrown(() => parsePolicy({ agingStepSeconds: 'soon' })).field).to.equal('agingStepSeconds');
       expect(thrown(() => parsePolicy({ liveChannels: ['fax'] })).field).to.equal('liveChannels.0');
+    });
+
+    it('promise, survey and repeat settings: texts capped, fractions and ratings in range, naming each field', () => {
+      for (const key of ['atRisk', 'atRiskNoEstimate', 'callbackAtRisk', 'survey', 'surveyThanks']) {
+        const err = thrown(() => parsePolicy({ texts: { [key]: 'z'.repeat(201) } }));
+        expect([err.field, err.message]).to.deep.equal([
+          `texts.${key}`,
+          `routing policy: texts.${key}: must be at most 200 characters`,
+        ]);
+      }
+      expect(thrown(() => parsePolicy({ atRiskLeadFraction: 1 })).field).to.equal('atRiskLeadFraction');
+      expect(thrown(() => parsePolicy({ atRiskLeadFraction: 0 })).field).to.equal('atRiskLeadFraction');
+      expect(thrown(() => parsePolicy({ atRiskMaxNotices: 11 })).field).to.equal('atRiskMaxNotices');
+      expect(thrown(() => parsePolicy({ surveyLowRating: 5 })).field).to.equal('surveyLowRating');
+      expect(thrown(() => parsePolicy({ surveyLowRating: 1.5 })).field).to.equal('surveyLowRating');
+      expect(thrown(() => parsePolicy({ surveys: 'yes' })).field).to.equal('surveys');
+      for (const key of [
+        'atRiskMinLeadSeconds',
+        'promiseReminderSeconds',
+        'followUpGraceSeconds',
+        'surveyDelaySeconds',
+        'surveyAnswerSeconds',
+        'repeatWindowSeconds',
+      ]) {
+        expect(thrown(() => parsePolicy({ [key]: -1 })).field).to.equal(key);
+      }
+      const p = parsePolicy({ surveys: false, surveyLowRating: 0, texts: { survey: 'Rate us 1-5.' } });
+      expect([p.surveys, p.surveyLowRating, p.texts.survey, p.texts.surveyThanks]).to.deep.equal([
+        false,
+        0,
+        'Rate us 1-5.',
+        'Thank you. We read every answer.',
+      ]);
     });
   });
 

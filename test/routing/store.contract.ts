@@ -537,6 +537,33 @@ export function storeContract(
         expect(await store.getConversation('cv_nobody')).to.equal(null);
       });
 
+      it('keeps the optional repeat, follow-up and survey fields as given', async () => {
+        const input = conversationRecord('cv_1', 'cu_1', {
+          repeatOf: 'cv_0',
+          followUpOf: { conversationId: 'cv_0', promiseId: 'pr_9', agentId: 'ag_1' },
+        });
+        expect(await store.createConversation(input)).to.deep.equal(input);
+        expect(await store.getConversation('cv_1')).to.deep.equal(input);
+        const plain = await addConversation('cv_2');
+        expect([plain.repeatOf, plain.followUpOf, plain.survey]).to.deep.equal([
+          undefined,
+          undefined,
+          undefined,
+        ]);
+      });
+
+      it('recordSurvey stores the survey whole (asked, then answered); an unknown conversation is not_found', async () => {
+        await addConversation('cv_1', { status: 'resolved', queuedAt: null, resolvedAt: T0 });
+        const asked = await store.recordSurvey('cv_1', { askedAt: T0 + MIN });
+        expect(asked.survey).to.deep.equal({ askedAt: T0 + MIN });
+        const answer = { askedAt: T0 + MIN, answeredAt: T0 + 5 * MIN, rating: 2, problem: 'the wait' };
+        const answered = await store.recordSurvey('cv_1', answer);
+        expect(answered.survey).to.deep.equal(answer);
+        expect((await conversationNow('cv_1')).survey).to.deep.equal(answer);
+        expect((await conversationNow('cv_1')).status).to.equal('resolved');
+        expect((await failure(store.recordSurvey('cv_nobody', { askedAt: T0 }))).code).to.equal('not_found');
+      });
+
       it('createConversation refuses a duplicate id and an unknown customer', async () => {
         await addConversation('cv_1');
         expect((await failure(addConversation('cv_1'))).code).to.equal('duplicate_id');
@@ -1490,6 +1517,19 @@ export function storeContract(
           t('offer', 'cv_1', T0 + 30 * SEC),
         ]);
         expect(await store.claimDueTimers(T0 + 10 * MIN, 10)).to.deep.equal([]);
+      });
+
+      it('promise-warn and survey timers are separate from the promise timer of the same ref', async () => {
+        await store.schedule(t('promise', 'pr_1', T0 + 10 * SEC));
+        await store.schedule(t('promise-warn', 'pr_1', T0 + 5 * SEC));
+        await store.schedule(t('survey', 'cv_1', T0 + 7 * SEC));
+        await store.cancelTimer('promise-warn', 'pr_1');
+        await store.schedule(t('promise-warn', 'pr_1', T0 + 8 * SEC));
+        expect(await store.claimDueTimers(T0 + MIN, 10)).to.deep.equal([
+          t('survey', 'cv_1', T0 + 7 * SEC),
+          t('promise-warn', 'pr_1', T0 + 8 * SEC),
+          t('promise', 'pr_1', T0 + 10 * SEC),
+        ]);
       });
 
       it('a timer due exactly now is due', async () => {

@@ -113,7 +113,7 @@ describe('HTTP', () => {
       expect(res.text).to.include('hold text: &quot;Please hold; you keep your place.&quot;');
     });
 
-    it('JSON with Accept: application/json: six rights and the live figures', async () => {
+    it('JSON with Accept: application/json: seven rights and the live figures', async () => {
       const res = await sb().http().get('/rights').set('Accept', 'application/json').expect(200);
       expect(res.headers['content-type']).to.match(/^application\/json/);
       expect(res.body.rights.map((r: { id: string }) => r.id)).to.deep.equal([
@@ -123,6 +123,7 @@ describe('HTTP', () => {
         'your-channel',
         'ask-once',
         'no-adverts',
+        'follow-up',
       ]);
       expect(res.body.rights[0].figure).to.equal(
         'time to a human: median no data yet, 90th percentile no data yet (0 conversations, last 24 h)',
@@ -476,7 +477,9 @@ describe('HTTP', () => {
       await once(adaSocket, 'hello');
       await once(graceSocket, 'hello');
       h.clock.advance(600 * SECOND);
-      // Grace frees up and takes three, past its quote; Ada frees up; Grace hands three to Ada.
+      // Before its quote broke, three was told, with a new honest time (a second quote).
+      await h.sb.router.tick();
+      // Grace frees up and takes three, past its first quote; Ada frees up; Grace hands three to Ada.
       expect(await emitAck(graceSocket, 'resolve', { conversationId: two.conversationId })).to.deep.equal({
         ok: true,
       });
@@ -501,7 +504,8 @@ describe('HTTP', () => {
       expect(stats.agents).to.deep.equal({ available: 2, away: 0, offline: 1 });
       expect(stats.timeToHumanSeconds).to.deep.equal({ p50: 20, p90: 600, samples: 3 });
       expect(stats.ownershipChanges).to.deep.equal({ total: 1, byReason: { handoff: 1 } });
-      expect(stats.promises).to.deep.equal({ kept: 1, broken: 1, open: 0, keptShare: 0.5 });
+      // Two's quote and three's revised one kept, three's first one broken.
+      expect(stats.promises).to.deep.equal({ kept: 2, broken: 1, open: 0, keptShare: 2 / 3 });
       expect(stats.conversations).to.deep.equal({ queued: 0, assigned: 1, resolved: 2, abandoned: 0 });
       const conv = (await h.admin.get(`/api/conversations/${three.conversationId}`).expect(200)).body;
       expect(conv.conversation.ownerId).to.equal(ada.id);
@@ -518,7 +522,7 @@ describe('HTTP', () => {
 
       const metrics = (await h.http().get('/metrics').expect(200)).text;
       expect(metrics).to.include('switchboard_ownership_changes_total{reason="handoff"} 1\n');
-      expect(metrics).to.include('switchboard_promises_total{kind="wait",outcome="kept"} 1\n');
+      expect(metrics).to.include('switchboard_promises_total{kind="wait",outcome="kept"} 2\n');
       expect(metrics).to.include('switchboard_promises_total{kind="wait",outcome="broken"} 1\n');
       expect(metrics).to.include('switchboard_time_to_human_seconds_count{channel="chat"} 3\n');
       expect(metrics).to.include('switchboard_time_to_human_seconds_sum{channel="chat"} 630\n');

@@ -1,0 +1,146 @@
+// /rights: the seven rights, each with its configured limit and today's live figure,
+// after real traffic through the chat socket and the agent console.
+import { expect } from 'chai';
+import { emitAck, type Harness, type Json, once, SECOND, startHarness, useHarness } from './harness.js';
+
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+async function tick(h: Harness, ms: number): Promise<void> {
+  h.clock.advance(ms);
+  await h.sb.router.tick();
+}
+
+async function rightsJson(h: Harness): Promise<{ rights: Json[]; figures: Json }> {
+  const res = await h.http().get('/rights').set('Accept', 'application/json').expect(200);
+  return res.body;
+}
+
+const byId = (rights: Json[], id: string) => rights.find((r: Json) => r.id === id);
+
+describe('GET /rights', () => {
+  const sb = useHarness({ env: { TICK_MS: '60000' } });
+
+  it('lists the seven rights with their configured limits, before any traffic', async () => {
+    const { rights, figures } = await rightsJson(sb());
+    expect(rights.map((r: Json) => r.id)).to.deep.equal([
+      'person-answers',
+      'not-bounced',
+      'honest-wait',
+      'your-channel',
+      'ask-once',
+      'no-adverts',
+      'follow-up',
+    ]);
+    for (const r of rights)
+      expect(Object.keys(r).sort()).to.deep.equal(['figure', 'id', 'limit', 'promise', 'title']);
+    expect(byId(rights, 'honest-wait').limit).to.equal(
+      'quotes are the 90th percentile of the predicted wait; a quote at risk is told, once, 20 % of the quoted time (at least 30 seconds) before it is due, with a new time',
+    );
+    expect(byId(rights, 'honest-wait').figure).to.equal('no quotes settled yet');
+    expect(byId(rights, 'follow-up').limit).to.equal(
+      'a follow-up reaches a person within 60 minutes of its time; one short survey 10 minutes after we are done; a rating of 2 or less is followed up by the owner',
+    );
+    expect(byId(rights, 'no-adverts').figure).to.equal(
+      'hold plays silence (no hold music configured); no advertising',
+    );
+    expect(figures.surveys).to.deep.equal({
+      sent: 0,
+      answered: 0,
+      ratings: { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 },
+      meanRating: null,
+      problems: 0,
+    });
+    expect([figures.repeatContacts, figures.factsReused]).to.deep.equal([0, { conversations: 0, facts: 0 }]);
+  });
+
+  it('shows live figures: quotes kept and their pessimism, follow-ups kept, surveys, repeat contacts, facts reused', async () => {
+    const h = sb();
+    const { agent: ada, token } = await h.createAgent('Ada', { capacity: { chat: 1 } });
+    const console_ = h.agentSocket(token);
+    await once(console_, 'hello');
+
+    // Mary tells us her name, then writes; Ada has her. Bob waits 100 s on a 1106 s quote.
+    const mary = h.visitor();
+    const marySession = await once(mary, 'session');
+    await emitAck(mary, 'identify', { name: 'Mary Major' });
+    h.clock.advance(SECOND);
+    const one = await emitAck(mary, 'message', { text: 'my order is late', clientMessageId: 'm-1' });
+    const bob = h.visitor();
+    await once(bob, 'session');
+    await emitAck(bob, 'message', { text: 'hello?', clientMessageId: 'b-1' });
+    await tick(h, 100 * SECOND);
+    // Ada resolves Mary's with a follow-up in an hour, and takes Bob (his quote kept).
+    await emitAck(console_, 'resolve', {
+      conversationId: one.conversationId,
+      followUpAt: h.clock.now() + HOUR,
+    });
+    await h.admin
+      .patch(`/api/agents/${ada.id}`)
+      .send({ capacity: { chat: 3 } })
+      .expect(200);
+
+    // The survey, answered; the follow-up reaches Ada; Mary comes back with something new.
+    await tick(h, 10 * MINUTE);
+    await once(mary, 'message', (m: Json) => m.author.type === 'system');
+    await emitAck(mary, 'message', { text: '4 the hold was long', clientMessageId: 'm-2' });
+    await tick(h, 50 * MINUTE);
+    await emitAck(mary, 'message', { text: 'thanks for checking in', clientMessageId: 'm-3' });
+    h.clock.advance(MINUTE);
+    await emitAck(console_, 'resolve', {
+      conversationId: (await h.store.openConversationOf(marySession.customerId))!.id,
+    });
+    await emitAck(mary, 'message', { text: 'one more thing: the invoice', clientMessageId: 'm-4' });
+
+    const { rights, figures } = await rightsJson(h);
+    expect(figures.quotes).to.deep.equal({ kept: 1, broken: 0, keptShare: 1, pessimism: 11.1 });
+    expect(figures.followUps).to.deep.equal({ kept: 1, broken: 0, open: 0, keptShare: 1 });
+    expect(figures.surveys).to.deep.equal({
+      sent: 1,
+      answered: 1,
+      ratings: { 1: 0, 2: 0, 3: 0, 4: 1, 5: 0 },
+      meanRating: 4,
+      problems: 1,
+    });
+    expect(figures.repeatContacts).to.equal(1);
+    // Her name was on file when she came back: not asked again (the follow-up and her new conversation).
+    expect(figures.factsReused).to.deep.equal({ conversations: 2, facts: 2 });
+    expect(byId(rights, 'honest-wait').figure).to.equal(
+      '100 % of quotes kept (1 kept, 0 broken); quotes ran 11.1× the actual wait (median)',
+    );
+    expect(byId(rights, 'follow-up').figure).to.equal(
+      '100 % of follow-ups kept (1 kept, 0 broken); 1 of 1 surveys answered, mean rating 4 of 5, things to fix named: 1; repeat contacts (back within 7 days of a resolution): 1',
+    );
+    expect(byId(rights, 'ask-once').figure).to.equal(
+      '2 conversations from returning customers started with 2 facts already on file',
+    );
+
+    const html = (await h.http().get('/rights').expect(200)).text;
+    expect(html).to.include('<li id="follow-up"><h2>We follow up</h2>');
+    expect(html).to.include('Today: 100 % of follow-ups kept');
+
+    const metrics = (await h.http().get('/metrics').expect(200)).text;
+    expect(metrics).to.include('switchboard_quote_pessimism_count 1\n');
+    expect(metrics).to.include('switchboard_promises_total{kind="follow-up",outcome="kept"} 1\n');
+    expect(metrics).to.include('switchboard_surveys_sent_total 1\n');
+    expect(metrics).to.include('switchboard_survey_ratings_total{rating="4"} 1\n');
+  });
+
+  it('names the hold music host when one is configured', async () => {
+    const h = await startHarness({
+      env: {
+        TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+        TWILIO_AUTH_TOKEN: 'f0e1d2c3b4a5968778695a4b3c2d1e0f',
+        HOLD_MUSIC_URL: 'https://cdn.example.com/quiet.mp3',
+      },
+    });
+    try {
+      const { rights } = await rightsJson(h);
+      expect(byId(rights, 'no-adverts').figure).to.equal(
+        'hold plays music from cdn.example.com; no advertising',
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});
