@@ -1,0 +1,28 @@
+--[[ acceptOffer-1.lua: the ringing agent answers: ownership on the offered
+channel, keeping the capacity the offer held.
+
+KEYS[1]  the conversation record
+ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] agent id; ARGV[4] now
+Result   {0, conversation} | INVALID_STATE when it has no open offer for the agent | NOT_FOUND
+Reaches  its waiting line, the customer, the conversation indexes.
+]]
+--!include keys.lua
+--!include base.lua
+--!include records.lua
+--!include pools.lua
+--!include line.lua
+--!include ownership.lua
+
+return run(function()
+  local id, agentId, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
+  local c = mustConversation(id)
+  local offer = c.offer
+  if isnull(offer) or offer.agentId ~= agentId then
+    fail(E.INVALID_STATE, 'conversation ' .. id .. ' has no open offer for agent ' .. agentId)
+  end
+  loadCustomer(c.customerId)
+  c.offer = NULL
+  own(c, agentId, offer.channel, offer.reason, now)
+  flush()
+  return { 0, json(c) }
+end)

@@ -1,0 +1,123 @@
+-- base.lua: what every script shares. Errors, JSON in and out, small list and
+-- skill helpers. (`P`, the hash-tagged key base from ARGV[1], and `K`, the key
+-- builder, are inlined before this by the loader.)
+
+local NULL = cjson.null
+local CHANNELS = { 'voice', 'sms', 'chat', 'email' }
+
+-- Error codes: routing/store/redis.ts maps each to an error class (SCRIPT_ERRORS).
+-- A script returns { code, a, b } for an error and { 0, ... } for a result.
+local E = {
+  NOT_FOUND = -1, -- a = entity, b = id
+  INVALID_STATE = -2, -- a = message
+  NO_CAPACITY = -3, -- a = agent id, b = message
+  CONFLICT = -4, -- a = code, b = message
+  INVALID_INPUT = -5, -- a = message, b = field
+  CORRUPT = -6, -- a = key, b = detail
+}
+
+-- Abort the script with an error result. Only ever called before the first write.
+local function fail(code, a, b)
+  error({ sb = { code, a or false, b or false } }, 0)
+end
+
+-- Runs a script's body: its result, or the error result `fail` raised.
+local function run(body)
+  local ok, result = pcall(body)
+  if ok then return result end
+  if type(result) == 'table' and result.sb then return result.sb end
+  error(result, 0)
+end
+
+local function isnull(v)
+  return v == nil or v == NULL
+end
+
+-- cjson writes an empty table as {}: these record fields are arrays, so an
+-- empty one is written as []. (Only record field names: a string value cannot
+-- match, its quotes are escaped.)
+local ARRAY_FIELDS = {
+  identities = true, notes = true, consultants = true, invited = true, channels = true,
+  ownership = true, declinedBy = true, attachments = true,
+}
+
+local function encode(value)
+  return (string.gsub(cjson.encode(value), '"(%w+)":{}', function(name)
+    if ARRAY_FIELDS[name] then return '"' .. name .. '":[]' end
+  end))
+end
+
+-- A JSON object read from `key`, or a corrupt-record error naming it.
+local function decode(key, raw)
+  local ok, value = pcall(cjson.decode, raw)
+  if not ok then fail(E.CORRUPT, key, 'not valid JSON') end
+  if type(value) ~= 'table' then fail(E.CORRUPT, key, 'not a JSON object') end
+  return value
+end
+
+local function contains(list, value)
+  for _, v in ipairs(list) do
+    if v == value then return true end
+  end
+  return false
+end
+
+-- A new list without `value`.
+local function without(list, value)
+  local out = {}
+  for _, v in ipairs(list) do
+    if v ~= value then out[#out + 1] = v end
+  end
+  return out
+end
+
+-- Byte order, as Redis and JavaScript compare these ASCII names (Lua's `<` follows the locale).
+local function bytesLess(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- `name:level,…` sorted by name: a set of skills as it appears in a line's bucket key.
+local function skillsKey(skills)
+  local names = {}
+  for name in pairs(skills) do names[#names + 1] = name end
+  table.sort(names, bytesLess)
+  local parts = {}
+  for i, name in ipairs(names) do parts[i] = name .. ':' .. tostring(skills[name]) end
+  return table.concat(parts, ',')
+end
+
+local PARSED_SKILLS = {}
+local function parseSkills(text)
+  local skills = PARSED_SKILLS[text]
+  if skills then return skills end
+  skills = {}
+  for name, level in string.gmatch(text, '([^,:]+):([^,]+)') do skills[name] = tonumber(level) end
+  PARSED_SKILLS[text] = skills
+  return skills
+end
+
+-- True when every required skill is met at its minimum level.
+local function meets(have, required)
+  for name, min in pairs(required) do
+    if (have[name] or -1) < min then return false end
+  end
+  return true
+end
+
+-- A waiting line's bucket key is `channel|skill:level,…`.
+local function lineChannel(bucket)
+  return string.match(bucket, '^([^|]*)|')
+end
+
+local function lineSkills(bucket)
+  return parseSkills(string.match(bucket, '|(.*)$'))
+end
+
+local function bucketKey(channel, skills)
+  return channel .. '|' .. skillsKey(skills)
+end

@@ -1,0 +1,361 @@
+-- records.lua: loading records (checked, cached per script run) and writing
+-- them back once at the end (`flush`), keeping every index that depends on a
+-- record's fields: conversations by status, owner and customer; agents by
+-- status; the capacity behind each waiting line (servers).
+--
+-- A script loads every record it may change before its first write, so a
+-- corrupt record stops it before anything is written.
+
+-- ---------------------------------------------------------------- shape checks
+-- Plain functions, no tables of checks: a script builds its helpers on every
+-- run, so they must cost nothing until called.
+
+local function corrupt(key, field)
+  fail(E.CORRUPT, key, 'field ' .. field .. ' is missing or has the wrong type')
+end
+
+local function isChannel(v)
+  return v == 'voice' or v == 'sms' or v == 'chat' or v == 'email'
+end
+
+-- A JSON array (an empty one decodes as an empty table) whose items have Lua type `itemType`.
+local function isList(v, itemType)
+  if type(v) ~= 'table' then return false end
+  for k, x in pairs(v) do
+    if type(k) ~= 'number' or type(x) ~= itemType then return false end
+  end
+  return true
+end
+
+-- A JSON object of numbers (skills).
+local function isNumbers(v)
+  if type(v) ~= 'table' then return false end
+  for k, x in pairs(v) do
+    if type(k) ~= 'string' or type(x) ~= 'number' then return false end
+  end
+  return true
+end
+
+local function isPerChannel(v)
+  return type(v) == 'table' and type(v.voice) == 'number' and type(v.sms) == 'number'
+    and type(v.chat) == 'number' and type(v.email) == 'number'
+end
+
+local function nullOr(v, t)
+  return v == NULL or type(v) == t
+end
+
+local function absentOr(v, t)
+  return v == nil or type(v) == t
+end
+
+local function isCover(v)
+  return v == NULL or (type(v) == 'table' and type(v.agentId) == 'string' and isChannel(v.channel)
+    and type(v.since) == 'number')
+end
+
+local function isOffer(v)
+  return v == NULL or (type(v) == 'table' and type(v.agentId) == 'string' and isChannel(v.channel)
+    and type(v.at) == 'number' and type(v.expiresAt) == 'number' and type(v.reason) == 'string')
+end
+
+local function isHandoff(v)
+  return v == NULL or (type(v) == 'table' and type(v.from) == 'string' and type(v.to) == 'string'
+    and type(v.note) == 'string' and type(v.at) == 'number')
+end
+
+local function isOwnership(v)
+  if not isList(v, 'table') then return false end
+  for _, m in ipairs(v) do
+    if not (nullOr(m.from, 'string') and type(m.to) == 'string' and type(m.reason) == 'string'
+      and type(m.at) == 'number') then
+      return false
+    end
+  end
+  return true
+end
+
+local function checkConversation(key, c)
+  if type(c.id) ~= 'string' then return corrupt(key, 'id') end
+  if type(c.customerId) ~= 'string' then return corrupt(key, 'customerId') end
+  local s = c.status
+  if s ~= 'queued' and s ~= 'assigned' and s ~= 'resolved' and s ~= 'abandoned' then return corrupt(key, 'status') end
+  if not nullOr(c.ownerId, 'string') then return corrupt(key, 'ownerId') end
+  if not (c.slotChannel == NULL or isChannel(c.slotChannel)) then return corrupt(key, 'slotChannel') end
+  if not isCover(c.cover) then return corrupt(key, 'cover') end
+  if not isList(c.consultants, 'string') then return corrupt(key, 'consultants') end
+  if not isList(c.invited, 'string') then return corrupt(key, 'invited') end
+  if not isList(c.channels, 'string') then return corrupt(key, 'channels') end
+  if not isChannel(c.lastChannel) then return corrupt(key, 'lastChannel') end
+  if not isNumbers(c.skills) then return corrupt(key, 'skills') end
+  if type(c.priority) ~= 'number' then return corrupt(key, 'priority') end
+  if type(c.createdAt) ~= 'number' then return corrupt(key, 'createdAt') end
+  if type(c.lastContactAt) ~= 'number' then return corrupt(key, 'lastContactAt') end
+  if not nullOr(c.queuedAt, 'number') then return corrupt(key, 'queuedAt') end
+  if not nullOr(c.waitingForOwnerSince, 'number') then return corrupt(key, 'waitingForOwnerSince') end
+  if not nullOr(c.assignedAt, 'number') then return corrupt(key, 'assignedAt') end
+  if not nullOr(c.firstAssignedAt, 'number') then return corrupt(key, 'firstAssignedAt') end
+  if not nullOr(c.resolvedAt, 'number') then return corrupt(key, 'resolvedAt') end
+  if not nullOr(c.followUpAt, 'number') then return corrupt(key, 'followUpAt') end
+  if not isOffer(c.offer) then return corrupt(key, 'offer') end
+  if not isHandoff(c.handoff) then return corrupt(key, 'handoff') end
+  if not isOwnership(c.ownership) then return corrupt(key, 'ownership') end
+  if not isList(c.declinedBy, 'string') then return corrupt(key, 'declinedBy') end
+  if not absentOr(c.repeatOf, 'string') then return corrupt(key, 'repeatOf') end
+  if not absentOr(c.followUpOf, 'table') then return corrupt(key, 'followUpOf') end
+  if not absentOr(c.survey, 'table') then return corrupt(key, 'survey') end
+end
+
+local function checkAgent(key, a)
+  if type(a.id) ~= 'string' then return corrupt(key, 'id') end
+  if type(a.name) ~= 'string' then return corrupt(key, 'name') end
+  if not isNumbers(a.skills) then return corrupt(key, 'skills') end
+  if not isPerChannel(a.capacity) then return corrupt(key, 'capacity') end
+  local s = a.status
+  if s ~= 'available' and s ~= 'away' and s ~= 'offline' then return corrupt(key, 'status') end
+  if not absentOr(a.statusReason, 'string') then return corrupt(key, 'statusReason') end
+  if not isPerChannel(a.load) then return corrupt(key, 'load') end
+  if type(a.idleSince) ~= 'number' then return corrupt(key, 'idleSince') end
+  if not absentOr(a.availableSince, 'number') then return corrupt(key, 'availableSince') end
+  if not absentOr(a.slackUserId, 'string') then return corrupt(key, 'slackUserId') end
+  if not absentOr(a.email, 'string') then return corrupt(key, 'email') end
+  if not absentOr(a.phone, 'string') then return corrupt(key, 'phone') end
+  if not absentOr(a.clientIdentity, 'string') then return corrupt(key, 'clientIdentity') end
+  if type(a.createdAt) ~= 'number' then return corrupt(key, 'createdAt') end
+end
+
+local function checkCustomer(key, c)
+  if type(c.id) ~= 'string' then return corrupt(key, 'id') end
+  if not absentOr(c.name, 'string') then return corrupt(key, 'name') end
+  if not isList(c.identities, 'table') then return corrupt(key, 'identities') end
+  for _, i in ipairs(c.identities) do
+    if type(i.channel) ~= 'string' or type(i.address) ~= 'string' then return corrupt(key, 'identities') end
+  end
+  if type(c.facts) ~= 'table' then return corrupt(key, 'facts') end
+  for k, f in pairs(c.facts) do
+    if type(k) ~= 'string' or type(f) ~= 'table' or type(f.value) ~= 'string' or type(f.source) ~= 'string'
+      or type(f.at) ~= 'number' then
+      return corrupt(key, 'facts')
+    end
+  end
+  if not isList(c.notes, 'table') then return corrupt(key, 'notes') end
+  for _, n in ipairs(c.notes) do
+    if type(n.text) ~= 'string' or type(n.by) ~= 'string' or type(n.at) ~= 'number' then
+      return corrupt(key, 'notes')
+    end
+  end
+  if not absentOr(c.lastOwnerId, 'string') then return corrupt(key, 'lastOwnerId') end
+  if not absentOr(c.lastOwnerAt, 'number') then return corrupt(key, 'lastOwnerAt') end
+  if not absentOr(c.mergedInto, 'string') then return corrupt(key, 'mergedInto') end
+  if type(c.createdAt) ~= 'number' then return corrupt(key, 'createdAt') end
+end
+
+-- ---------------------------------------------------------------- loading
+
+-- Per kind: id → record (false: known to be missing); the raw JSON as read; the
+-- indexed fields as they were when read (to move index entries on flush).
+local CACHE = { conversation = {}, agent = {}, customer = {} }
+local RAW = {}
+local WAS = {}
+
+local KEY_OF = { conversation = K.conversation, agent = K.agent, customer = K.customer }
+local CHECK_OF = { conversation = checkConversation, agent = checkAgent, customer = checkCustomer }
+
+local function copyTable(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  return out
+end
+
+local function remember(kind, record)
+  if kind == 'conversation' then
+    WAS[record] = { status = record.status, ownerId = record.ownerId, customerId = record.customerId }
+  elseif kind == 'agent' then
+    WAS[record] = {
+      status = record.status, skills = copyTable(record.skills), capacity = copyTable(record.capacity),
+    }
+  end
+end
+
+local function load(kind, id)
+  local cached = CACHE[kind][id]
+  if cached ~= nil then return cached or nil end
+  local key = KEY_OF[kind](id)
+  local raw = redis.call('GET', key)
+  if not raw then
+    CACHE[kind][id] = false
+    return nil
+  end
+  local record = decode(key, raw)
+  CHECK_OF[kind](key, record)
+  if record.id ~= id then fail(E.CORRUPT, key, 'holds the record of ' .. tostring(record.id)) end
+  CACHE[kind][id] = record
+  RAW[record] = raw
+  remember(kind, record)
+  return record
+end
+
+local function loadConversation(id) return load('conversation', id) end
+local function loadAgent(id) return load('agent', id) end
+-- The customer stored under exactly this id (merged or not).
+local function loadCustomer(id) return load('customer', id) end
+
+local function mustConversation(id)
+  local c = load('conversation', id)
+  if not c then fail(E.NOT_FOUND, 'conversation', id) end
+  return c
+end
+
+local function mustAgent(id)
+  local a = load('agent', id)
+  if not a then fail(E.NOT_FOUND, 'agent', id) end
+  return a
+end
+
+-- The customer behind an id, following merges (an old id keeps working), as the memory store does.
+local function findCustomer(id)
+  local c = load('customer', id)
+  local hops = 0
+  while c and c.mergedInto and hops < 16 do
+    c = load('customer', c.mergedInto)
+    hops = hops + 1
+  end
+  return c
+end
+
+local function mustCustomer(id)
+  local c = findCustomer(id)
+  if not c then fail(E.NOT_FOUND, 'customer', id) end
+  return c
+end
+
+-- ---------------------------------------------------------------- writing
+
+local DIRTY = {}
+local DIRTY_KIND = {}
+
+local function changed(kind, record)
+  if DIRTY_KIND[record] then return end
+  DIRTY_KIND[record] = kind
+  DIRTY[#DIRTY + 1] = record
+  RAW[record] = nil
+end
+
+-- The record's JSON as stored now (after `flush`, the written one).
+local function json(record)
+  return RAW[record] or encode(record)
+end
+
+local function isOpenStatus(status)
+  return status == 'queued' or status == 'assigned'
+end
+
+-- A conversation's index entries, from `was` (nil: not indexed yet) to now.
+local function indexConversation(c, was)
+  local id, at = c.id, c.createdAt
+  if not was then redis.call('ZADD', K.conversations(), at, id) end
+  local oldStatus = was and was.status
+  if oldStatus ~= c.status then
+    if oldStatus then redis.call('ZREM', K.conversationsByStatus(oldStatus), id) end
+    redis.call('ZADD', K.conversationsByStatus(c.status), at, id)
+  end
+  local oldOwner = was and was.ownerId
+  if isnull(oldOwner) then oldOwner = nil end
+  local owner = c.ownerId
+  if isnull(owner) then owner = nil end
+  if oldOwner ~= owner then
+    if oldOwner then redis.call('ZREM', K.conversationsByOwner(oldOwner), id) end
+    if owner then redis.call('ZADD', K.conversationsByOwner(owner), at, id) end
+  end
+  local oldCustomer = was and was.customerId
+  local wasOpen = oldStatus and isOpenStatus(oldStatus)
+  local open = isOpenStatus(c.status)
+  if oldCustomer ~= c.customerId then
+    if oldCustomer then
+      redis.call('ZREM', K.conversationsByCustomer(oldCustomer), id)
+      if wasOpen then redis.call('ZREM', K.openByCustomer(oldCustomer), id) end
+    end
+    redis.call('ZADD', K.conversationsByCustomer(c.customerId), at, id)
+    if open then redis.call('ZADD', K.openByCustomer(c.customerId), at, id) end
+  elseif wasOpen ~= open then
+    if open then
+      redis.call('ZADD', K.openByCustomer(c.customerId), at, id)
+    else
+      redis.call('ZREM', K.openByCustomer(c.customerId), id)
+    end
+  end
+end
+
+-- ---- servers: the capacity of the available agents skilled for each waiting line.
+
+local function sameSkills(x, y)
+  for k, v in pairs(x) do
+    if y[k] ~= v then return false end
+  end
+  for k in pairs(y) do
+    if x[k] == nil then return false end
+  end
+  return true
+end
+
+-- What an agent adds to the servers: their skills and capacity while available.
+local function serving(shape)
+  if shape and shape.status == 'available' then return shape end
+  return nil
+end
+
+local function addServing(shape, sign)
+  local profile = skillsKey(shape.skills)
+  for _, channel in ipairs(CHANNELS) do
+    local cap = shape.capacity[channel]
+    if cap ~= 0 then
+      local key = K.capacityBySkills(channel)
+      if redis.call('HINCRBY', key, profile, sign * cap) == 0 then redis.call('HDEL', key, profile) end
+    end
+  end
+  local lines = redis.call('HGETALL', K.servers())
+  for i = 1, #lines, 2 do
+    local bucket = lines[i]
+    local cap = shape.capacity[lineChannel(bucket)]
+    if cap ~= 0 and meets(shape.skills, lineSkills(bucket)) then
+      redis.call('HINCRBY', K.servers(), bucket, sign * cap)
+    end
+  end
+end
+
+-- An agent changed from `was` (nil: just created) to `a`: move the servers by the difference.
+local function adjustServers(was, a)
+  local before, after = serving(was), serving(a)
+  if before and after and sameSkills(before.skills, after.skills) and sameSkills(before.capacity, after.capacity) then
+    return
+  end
+  if before then addServing(before, -1) end
+  if after then addServing(after, 1) end
+end
+
+local function indexAgentStatus(a, was)
+  local old = was and was.status
+  if old ~= a.status then
+    if old then redis.call('SREM', K.agentsByStatus(old), a.id) end
+    redis.call('SADD', K.agentsByStatus(a.status), a.id)
+  end
+  adjustServers(was, a)
+end
+
+-- Write every changed record and move its index entries. Call once, after the last change.
+local function flush()
+  for _, record in ipairs(DIRTY) do
+    local kind = DIRTY_KIND[record]
+    local raw = encode(record)
+    redis.call('SET', KEY_OF[kind](record.id), raw)
+    RAW[record] = raw
+    if kind == 'conversation' then
+      indexConversation(record, WAS[record])
+    elseif kind == 'agent' then
+      indexAgentStatus(record, WAS[record])
+    end
+    remember(kind, record)
+    DIRTY_KIND[record] = nil
+  end
+  DIRTY = {}
+end

@@ -1,0 +1,49 @@
+--[[ listConversations-1.lua: conversations filtered by status, owner and
+customer, oldest first (createdAt, then id), the last `limit` of them. Reads
+the narrowest index (customer, owner, status, all) from its newest end.
+
+KEYS[1]  the conversations index
+ARGV[1]  key base; ARGV[2] status or ''; ARGV[3] owner id or ''; ARGV[4] customer id or ''
+ARGV[5]  limit (0: all)
+Result   {0, id1, conversation1, id2, conversation2, ...} oldest first
+]]
+--!include keys.lua
+--!include base.lua
+--!include records.lua
+
+return run(function()
+  local status, owner, customer, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+  local index, byStatus, byOwner = KEYS[1], status ~= '', owner ~= ''
+  if customer ~= '' then
+    index = K.conversationsByCustomer(customer)
+  elseif byOwner then
+    index, byOwner = K.conversationsByOwner(owner), false
+  elseif byStatus then
+    index, byStatus = K.conversationsByStatus(status), false
+  end
+  local found = {}
+  local start = 0
+  while limit == 0 or #found < limit do
+    local ids = redis.call('ZREVRANGE', index, start, start + 255)
+    for _, id in ipairs(ids) do
+      if byStatus or byOwner then
+        local c = loadConversation(id)
+        if c and (not byStatus or c.status == status) and (not byOwner or c.ownerId == owner) then
+          found[#found + 1] = { id, json(c) }
+        end
+      else
+        local raw = redis.call('GET', K.conversation(id))
+        if raw then found[#found + 1] = { id, raw } end
+      end
+      if limit ~= 0 and #found >= limit then break end
+    end
+    if #ids < 256 then break end
+    start = start + 256
+  end
+  local out = { 0 }
+  for i = #found, 1, -1 do
+    out[#out + 1] = found[i][1]
+    out[#out + 1] = found[i][2]
+  end
+  return out
+end)

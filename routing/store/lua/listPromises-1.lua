@@ -1,0 +1,17 @@
+--[[ listPromises-1.lua: a conversation's promises in the order they were made.
+
+KEYS[1]  the conversation's promise list
+ARGV[1]  key base
+Result   {0, id1, promise1 | false, id2, promise2 | false, ...}
+]]
+--!include keys.lua
+--!include base.lua
+
+return run(function()
+  local out = { 0 }
+  for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+    out[#out + 1] = id
+    out[#out + 1] = redis.call('GET', K.promise(id))
+  end
+  return out
+end)

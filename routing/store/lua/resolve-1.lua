@@ -1,0 +1,48 @@
+--[[ resolve-1.lua: the owner resolves it: capacity back (owner and covering
+colleague), handle time recorded, out of line, the customer's last owner set.
+
+KEYS[1]  the conversation record
+ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] now; ARGV[4] follow-up time or ''
+ARGV[5]  how many handle times to keep per channel
+Result   {0, conversation} | INVALID_STATE when not assigned | NOT_FOUND
+Reaches  the holders' agent records, pools, handle times, its waiting line, the customer, indexes.
+]]
+--!include keys.lua
+--!include base.lua
+--!include records.lua
+--!include pools.lua
+--!include line.lua
+--!include ownership.lua
+
+return run(function()
+  local id, now, window = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])
+  local followUpAt = NULL
+  if ARGV[4] ~= '' then followUpAt = tonumber(ARGV[4]) end
+  local c = mustConversation(id)
+  if c.status ~= 'assigned' then
+    fail(E.INVALID_STATE, 'conversation ' .. id .. ' is ' .. c.status .. '; only an assigned one can be resolved')
+  end
+  loadHolders(c)
+  local customer = loadCustomer(c.customerId)
+  if not isnull(c.slotChannel) and not isnull(c.assignedAt) then
+    local key = K.handleTimes(c.slotChannel)
+    redis.call('RPUSH', key, math.max(0, now - c.assignedAt))
+    redis.call('LTRIM', key, -window, -1)
+  end
+  releaseHolders(c)
+  dequeue(c.id)
+  c.status = 'resolved'
+  c.resolvedAt = now
+  c.followUpAt = followUpAt
+  c.waitingForOwnerSince = NULL
+  c.consultants = {}
+  c.invited = {}
+  c.handoff = NULL
+  if customer and not isnull(c.ownerId) then
+    customer.lastOwnerId = c.ownerId
+    customer.lastOwnerAt = now
+    changed('customer', customer)
+  end
+  flush()
+  return { 0, json(c) }
+end)

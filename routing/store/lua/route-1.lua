@@ -1,0 +1,78 @@
+--[[ route-1.lua: one routing decision for a conversation. The first candidate
+available with capacity takes it (assign: ownership now; offer: ringing,
+capacity held; cover: a colleague answers for the owner); else it waits in line.
+
+KEYS[1]  the conversation record
+ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] channel
+ARGV[4]  candidates (JSON: [{kind:'agent',agentId,reason} | {kind:'pool',skills,reason}])
+ARGV[5]  mode (JSON: {type:'assign'} | {type:'offer',expiresAt} | {type:'cover'})
+ARGV[6]  now; ARGV[7] score (its place when it waits)
+Result   {0, 'assigned', agentId, reason, previousOwnerId | false, conversation}
+         {0, 'offered', agentId, reason, conversation} | {0, 'covered', agentId, conversation}
+         {0, 'queued', conversation} | {0, 'skipped', conversation}; errors as in base.lua
+Reaches  candidate agents, pools, waiting lines, the customer, the conversation indexes.
+]]
+--!include keys.lua
+--!include base.lua
+--!include records.lua
+--!include pools.lua
+--!include line.lua
+--!include ownership.lua
+
+return run(function()
+  local id, channel = ARGV[2], ARGV[3]
+  local candidates, mode = cjson.decode(ARGV[4]), cjson.decode(ARGV[5])
+  local now, score = tonumber(ARGV[6]), ARGV[7]
+  local c = mustConversation(id)
+  local routable
+  if mode.type == 'cover' then
+    routable = c.status == 'assigned' and isnull(c.cover)
+  else
+    routable = c.status == 'queued' and isnull(c.offer)
+  end
+  if not routable then return { 0, 'skipped', json(c) } end
+
+  -- Whoever missed an offer for this wait is not asked again; an owner never covers for themselves.
+  local function excluded(agentId)
+    return contains(c.declinedBy, agentId) or (c.status == 'assigned' and agentId == c.ownerId)
+  end
+  local agent, reason
+  for _, candidate in ipairs(candidates) do
+    if candidate.kind == 'agent' then
+      local a = loadAgent(candidate.agentId)
+      if a and a.status == 'available' and a.load[channel] < a.capacity[channel] and not excluded(a.id) then
+        agent = a
+      end
+    else
+      agent = pickFromPool(channel, candidate.skills, excluded)
+    end
+    if agent then
+      reason = candidate.reason
+      break
+    end
+  end
+
+  if not agent then
+    enqueue(c, channel, score)
+    return { 0, 'queued', json(c) }
+  end
+  if mode.type == 'assign' then
+    loadCustomer(c.customerId)
+    local previous = c.ownerId
+    takeSlot(agent, channel, now)
+    own(c, agent.id, channel, reason, now)
+    flush()
+    return { 0, 'assigned', agent.id, reason, (not isnull(previous)) and previous, json(c) }
+  elseif mode.type == 'offer' then
+    takeSlot(agent, channel, now)
+    c.offer = { agentId = agent.id, at = now, expiresAt = mode.expiresAt, reason = reason, channel = channel }
+    changed('conversation', c)
+    enqueue(c, channel, score)
+    flush()
+    return { 0, 'offered', agent.id, reason, json(c) }
+  end
+  takeSlot(agent, channel, now)
+  coverConversation(c, agent.id, channel, now)
+  flush()
+  return { 0, 'covered', agent.id, json(c) }
+end)

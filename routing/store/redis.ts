@@ -1,0 +1,749 @@
+// The scale-out Store: every record and index in Redis, every routing decision
+// one Lua script (routing/store/lua/*.lua), so several server processes sharing
+// one Redis never give one conversation to two agents nor one agent more than
+// their capacity. It mirrors the memory store's behaviour; both pass
+// test/routing/store.contract.ts.
+//
+// The store owns its connection: `RedisStore.connect({ url, prefix })` (or
+// `createRedisStore`) connects, loads the scripts once (SCRIPT LOAD) and runs
+// them by SHA (EVALSHA), loading again when Redis answers NOSCRIPT (a restart, a
+// SCRIPT FLUSH). Commands fail fast while Redis is unreachable
+// (StoreUnavailableError within about a second); the client reconnects by itself.
+//
+// Every record read back is parsed with its zod schema; one that does not parse,
+// here or inside a script, is a CorruptRecordError naming its key, and a script
+// checks every record it may change before its first write.
+import { createClient, ErrorReply } from 'redis';
+import type { z } from 'zod';
+import {
+  CapacityError,
+  ConflictError,
+  CorruptRecordError,
+  InvalidStateError,
+  NotFoundError,
+  StoreUnavailableError,
+  SwitchboardError,
+  ValidationError,
+} from '../../shared/errors.js';
+import {
+  Agent,
+  type AgentStatus,
+  type Channel,
+  Conversation,
+  Customer,
+  CustomerPromise,
+  type Fact,
+  type Identity,
+  Message,
+  type Note,
+  type PromiseState,
+  type Survey,
+} from '../../shared/model.js';
+import { RedisKeys } from './redis-keys.js';
+import { redisScripts, type Script } from './redis-scripts.js';
+import { HANDLE_TIME_WINDOW } from './rules.js';
+import type {
+  ClaimOutcome,
+  ConversationQuery,
+  QueueSnapshot,
+  RouteOutcome,
+  RouteRequest,
+  Store,
+  StoreStats,
+  Timer,
+  TimerKind,
+  WaitRules,
+} from './store.js';
+
+export interface RedisStoreOptions {
+  /** `redis://host:port[/db]`; default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Key prefix inside the hash tag: keys are `{sb:<prefix>}:…` (`{sb}:…` when empty). */
+  prefix?: string;
+  /** A command that gets no answer within this long fails with StoreUnavailableError. Default 1000. */
+  commandTimeoutMs?: number;
+  /** How long `connect` waits for Redis before giving up. Default 3000. */
+  connectTimeoutMs?: number;
+}
+
+// ---------------------------------------------------------------- scripts
+
+/** Lua's negative error codes (includes/base.lua `E`), each to the error the memory store throws. */
+const SCRIPT_ERRORS: Record<number, (a: string, b: string | null) => SwitchboardError> = {
+  [-1]: (entity, id) => new NotFoundError(entity, id ?? ''),
+  [-2]: (message) => new InvalidStateError(message),
+  [-3]: (agentId, message) => new CapacityError(agentId, message ?? 'no capacity left'),
+  [-4]: (code, message) => new ConflictError(code, message ?? code),
+  [-5]: (message, field) => new ValidationError(message, field ?? undefined),
+  [-6]: (key, detail) => new CorruptRecordError(key, detail ?? 'unreadable'),
+};
+
+const UNAVAILABLE = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
+
+/** A script's reply: status 0 and the result, as node-redis hands it over (RESP3: false for Lua false). */
+type Reply = Array<string | number | null | boolean>;
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+// ---------------------------------------------------------------- the store
+
+function newClient(options: RedisStoreOptions, connectTimeout: number) {
+  return createClient({
+    url: options.url ?? 'redis://127.0.0.1:6379',
+    // While Redis is away, fail at once instead of queueing: callers see StoreUnavailableError.
+    disableOfflineQueue: true,
+    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
+    maintNotifications: 'disabled',
+    socket: {
+      connectTimeout: Math.min(connectTimeout, 1000),
+      // Reconnect by itself, backing off up to half a second between tries.
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500),
+    },
+  });
+}
+
+type RedisClient = ReturnType<typeof newClient>;
+
+export class RedisStore implements Store {
+  readonly keys: RedisKeys;
+  readonly #client: RedisClient;
+  readonly #scripts: Map<string, Script>;
+  #closed = false;
+  #lastError: Error | null = null;
+
+  private constructor(client: RedisClient, keys: RedisKeys) {
+    this.#client = client;
+    this.keys = keys;
+    this.#scripts = redisScripts();
+    client.on('error', (err: Error) => {
+      this.#lastError = err;
+    });
+  }
+
+  /** Connect, load the scripts, and answer a ready store; StoreUnavailableError when Redis does not answer. */
+  static async connect(options: RedisStoreOptions = {}): Promise<RedisStore> {
+    const keys = new RedisKeys(options.prefix ?? '');
+    const connectTimeout = options.connectTimeoutMs ?? 3000;
+    const client = newClient(options, connectTimeout);
+    const store = new RedisStore(client, keys);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const connected = client.connect();
+      connected.catch(() => {});
+      await Promise.race([
+        connected,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new StoreUnavailableError(`no answer from Redis within ${connectTimeout} ms`)),
+            connectTimeout,
+          );
+        }),
+      ]);
+      await store.#loadScripts();
+      return store;
+    } catch (err) {
+      client.destroy();
+      throw err instanceof SwitchboardError
+        ? err
+        : new StoreUnavailableError(`connecting: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Delete every key under this store's prefix (tests, benchmarks). Answers how many. */
+  async flushPrefix(): Promise<number> {
+    let deleted = 0;
+    try {
+      for await (const batch of this.#client.scanIterator({ MATCH: this.keys.pattern, COUNT: 1000 })) {
+        if (batch.length > 0) deleted += await this.#client.unlink(batch);
+      }
+    } catch (err) {
+      throw this.#fault(err, 'flushPrefix');
+    }
+    return deleted;
+  }
+
+  // ------------------------------------------------------------ customers
+
+  async getCustomer(id: string): Promise<Customer | null> {
+    const r = await this.#run('getCustomer', [this.keys.customer(id)], [id]);
+    return r.length > 1 ? this.#customer(r[1], r[2]) : null;
+  }
+
+  async resolveCustomer(
+    identity: Identity,
+    init: Customer,
+  ): Promise<{ customer: Customer; created: boolean }> {
+    const r = await this.#run(
+      'resolveCustomer',
+      [this.keys.identities, this.keys.customer(init.id)],
+      [identityKey(identity), JSON.stringify(identity), JSON.stringify(init)],
+    );
+    const customer = this.#record(Customer, 'customer', null, r[1]);
+    return { customer, created: r[2] === 1 };
+  }
+
+  async linkIdentity(
+    customerId: string,
+    identity: Identity,
+  ): Promise<{ customer: Customer; takenBy: string | null }> {
+    const r = await this.#run(
+      'linkIdentity',
+      [this.keys.customer(customerId), this.keys.identities],
+      [customerId, identityKey(identity), JSON.stringify(identity)],
+    );
+    return { customer: this.#record(Customer, 'customer', null, r[1]), takenBy: str(r[2]) };
+  }
+
+  async recordFacts(customerId: string, facts: Record<string, Fact>, name?: string): Promise<Customer> {
+    const r = await this.#run(
+      'recordFacts',
+      [this.keys.customer(customerId)],
+      [customerId, JSON.stringify(facts), name === undefined ? '0' : '1', name ?? ''],
+    );
+    return this.#record(Customer, 'customer', null, r[1]);
+  }
+
+  async addCustomerNote(customerId: string, note: Note): Promise<Customer> {
+    const r = await this.#run(
+      'addCustomerNote',
+      [this.keys.customer(customerId)],
+      [customerId, JSON.stringify(note)],
+    );
+    return this.#record(Customer, 'customer', null, r[1]);
+  }
+
+  async mergeCustomers(keepId: string, otherId: string, now: number): Promise<Customer> {
+    const r = await this.#run(
+      'mergeCustomers',
+      [this.keys.customer(keepId), this.keys.customer(otherId), this.keys.identities],
+      [keepId, otherId, now],
+    );
+    return this.#record(Customer, 'customer', null, r[1]);
+  }
+
+  // ------------------------------------------------------------ agents
+
+  async createAgent(agent: Agent): Promise<Agent> {
+    const r = await this.#run(
+      'createAgent',
+      [this.keys.agent(agent.id), this.keys.agents],
+      [agent.id, JSON.stringify(agent)],
+    );
+    return this.#record(Agent, 'agent', agent.id, r[1]);
+  }
+
+  async getAgent(id: string): Promise<Agent | null> {
+    const key = this.keys.agent(id);
+    const raw = await this.#get(key);
+    return raw === null ? null : parseRecord(Agent, key, raw);
+  }
+
+  async listAgents(): Promise<Agent[]> {
+    const r = await this.#run('listAgents', [this.keys.agents], []);
+    return this.#pairs(r, (id, raw) => parseRecord(Agent, this.keys.agent(id), raw));
+  }
+
+  async updateAgent(
+    id: string,
+    patch: Partial<
+      Pick<Agent, 'name' | 'skills' | 'capacity' | 'slackUserId' | 'email' | 'phone' | 'clientIdentity'>
+    >,
+  ): Promise<Agent> {
+    const r = await this.#run('updateAgent', [this.keys.agent(id)], [id, JSON.stringify(patch)]);
+    return this.#record(Agent, 'agent', id, r[1]);
+  }
+
+  async setAgentStatus(
+    id: string,
+    status: AgentStatus,
+    reason: string | undefined,
+    now: number,
+  ): Promise<Agent> {
+    const r = await this.#run(
+      'setAgentStatus',
+      [this.keys.agent(id)],
+      [id, status, reason === undefined ? '0' : '1', reason ?? '', now],
+    );
+    return this.#record(Agent, 'agent', id, r[1]);
+  }
+
+  // ------------------------------------------------------------ conversations and messages
+
+  async createConversation(conversation: Conversation): Promise<Conversation> {
+    const r = await this.#run(
+      'createConversation',
+      [this.keys.conversation(conversation.id), this.keys.conversations],
+      [JSON.stringify(conversation)],
+    );
+    return this.#conversation(conversation.id, r[1]);
+  }
+
+  async getConversation(id: string): Promise<Conversation | null> {
+    const key = this.keys.conversation(id);
+    const raw = await this.#get(key);
+    return raw === null ? null : parseRecord(Conversation, key, raw);
+  }
+
+  async openConversationOf(customerId: string): Promise<Conversation | null> {
+    const r = await this.#run(
+      'openConversationOf',
+      [this.keys.key('openByCustomer', customerId)],
+      [customerId],
+    );
+    return r.length > 1 ? this.#record(Conversation, 'conversation', null, r[1]) : null;
+  }
+
+  async listConversations(query: ConversationQuery): Promise<Conversation[]> {
+    const r = await this.#run(
+      'listConversations',
+      [this.keys.conversations],
+      [query.status ?? '', query.ownerId ?? '', query.customerId ?? '', Math.max(0, query.limit ?? 1000)],
+    );
+    return this.#pairs(r, (id, raw) => parseRecord(Conversation, this.keys.conversation(id), raw));
+  }
+
+  async touchConversation(id: string, channel: Channel, now: number): Promise<Conversation> {
+    const r = await this.#run('touchConversation', [this.keys.conversation(id)], [id, channel, now]);
+    return this.#conversation(id, r[1]);
+  }
+
+  async appendMessage(message: Message): Promise<{ message: Message; duplicate: boolean }> {
+    const external = message.externalId === undefined ? '' : externalKey(message.channel, message.externalId);
+    const r = await this.#run(
+      'appendMessage',
+      [this.keys.externalIds, this.keys.conversation(message.conversationId), this.keys.message(message.id)],
+      [message.id, message.conversationId, external, JSON.stringify(message)],
+    );
+    const id = str(r[3]) ?? message.id;
+    return { message: parseRecord(Message, this.keys.message(id), String(r[1])), duplicate: r[2] === 1 };
+  }
+
+  async findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null> {
+    const r = await this.#run('findMessage', [this.keys.externalIds], [externalKey(channel, externalId)]);
+    if (r.length < 3) return null;
+    return parseRecord(Message, this.keys.message(String(r[1])), String(r[2]));
+  }
+
+  async getMessage(id: string): Promise<Message | null> {
+    const key = this.keys.message(id);
+    const raw = await this.#get(key);
+    return raw === null ? null : parseRecord(Message, key, raw);
+  }
+
+  async listMessages(conversationId: string): Promise<Message[]> {
+    const r = await this.#run('listMessages', [this.keys.messagesOf(conversationId)], []);
+    return this.#pairs(r, (id, raw) => parseRecord(Message, this.keys.message(id), raw));
+  }
+
+  async updateDelivery(messageId: string, delivery: Message['delivery']): Promise<Message> {
+    const key = this.keys.message(messageId);
+    const r = await this.#run('updateDelivery', [key], [messageId, JSON.stringify(delivery)]);
+    return parseRecord(Message, key, String(r[1]));
+  }
+
+  // ------------------------------------------------------------ routing decisions
+
+  async route(req: RouteRequest): Promise<RouteOutcome> {
+    const id = req.conversationId;
+    const r = await this.#run(
+      'route',
+      [this.keys.conversation(id)],
+      [id, req.channel, JSON.stringify(req.candidates), JSON.stringify(req.mode), req.now, req.score],
+    );
+    switch (r[1]) {
+      case 'assigned':
+        return {
+          type: 'assigned',
+          agentId: String(r[2]),
+          reason: ownershipReason(r[3]),
+          previousOwnerId: str(r[4]),
+          conversation: this.#conversation(id, r[5]),
+        };
+      case 'offered':
+        return {
+          type: 'offered',
+          agentId: String(r[2]),
+          reason: ownershipReason(r[3]),
+          conversation: this.#conversation(id, r[4]),
+        };
+      case 'covered':
+        return { type: 'covered', agentId: String(r[2]), conversation: this.#conversation(id, r[3]) };
+      case 'queued':
+        return { type: 'queued', conversation: this.#conversation(id, r[2]) };
+      default:
+        return { type: 'skipped', conversation: this.#conversation(id, r[2]) };
+    }
+  }
+
+  async claimNext(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome | null> {
+    const r = await this.#run('claimNext', [this.keys.agent(agentId)], [agentId, now, JSON.stringify(rules)]);
+    if (r.length < 2) return null;
+    return {
+      type: r[1] === 'offered' ? 'offered' : 'assigned',
+      agentId: String(r[2]),
+      reason: ownershipReason(r[3]),
+      conversation: this.#record(Conversation, 'conversation', null, r[4]),
+    };
+  }
+
+  async acceptOffer(conversationId: string, agentId: string, now: number): Promise<Conversation> {
+    return this.#conversationScript('acceptOffer', conversationId, [agentId, now]);
+  }
+
+  async withdrawOffer(
+    conversationId: string,
+    agentId: string,
+    now: number,
+    agentStatus: { status: AgentStatus; reason: string } | null,
+  ): Promise<Conversation | null> {
+    const r = await this.#run(
+      'withdrawOffer',
+      [this.keys.conversation(conversationId)],
+      [conversationId, agentId, now, agentStatus?.status ?? '', agentStatus?.reason ?? ''],
+    );
+    return r.length > 1 ? this.#conversation(conversationId, r[1]) : null;
+  }
+
+  async setWaitingForOwner(conversationId: string, since: number | null): Promise<Conversation> {
+    return this.#conversationScript('setWaitingForOwner', conversationId, [since === null ? '' : since]);
+  }
+
+  async endCover(
+    conversationId: string,
+    _now: number,
+  ): Promise<{ conversation: Conversation; agentId: string | null }> {
+    const r = await this.#run('endCover', [this.keys.conversation(conversationId)], [conversationId]);
+    return { conversation: this.#conversation(conversationId, r[1]), agentId: str(r[2]) };
+  }
+
+  async requeue(conversationId: string, now: number, score: number): Promise<Conversation> {
+    return this.#conversationScript('requeue', conversationId, [now, score]);
+  }
+
+  async resolve(conversationId: string, now: number, followUpAt: number | null): Promise<Conversation> {
+    return this.#conversationScript('resolve', conversationId, [
+      now,
+      followUpAt === null ? '' : followUpAt,
+      HANDLE_TIME_WINDOW,
+    ]);
+  }
+
+  async abandon(conversationId: string, now: number): Promise<Conversation> {
+    return this.#conversationScript('abandon', conversationId, [now]);
+  }
+
+  async offerHandoff(
+    conversationId: string,
+    from: string,
+    to: string,
+    note: string,
+    now: number,
+  ): Promise<Conversation> {
+    return this.#conversationScript(
+      'offerHandoff',
+      conversationId,
+      [from, to, note, now],
+      [this.keys.agent(to)],
+    );
+  }
+
+  async acceptHandoff(conversationId: string, agentId: string, now: number): Promise<Conversation> {
+    return this.#conversationScript(
+      'acceptHandoff',
+      conversationId,
+      [agentId, now],
+      [this.keys.agent(agentId)],
+    );
+  }
+
+  async declineHandoff(conversationId: string, agentId: string): Promise<Conversation> {
+    return this.#conversationScript('declineHandoff', conversationId, [agentId]);
+  }
+
+  async inviteConsultant(conversationId: string, agentId: string): Promise<Conversation> {
+    return this.#conversationScript(
+      'inviteConsultant',
+      conversationId,
+      [agentId],
+      [this.keys.agent(agentId)],
+    );
+  }
+
+  async joinConsult(conversationId: string, agentId: string): Promise<Conversation> {
+    return this.#conversationScript('joinConsult', conversationId, [agentId]);
+  }
+
+  async leaveConsult(conversationId: string, agentId: string): Promise<Conversation> {
+    return this.#conversationScript('leaveConsult', conversationId, [agentId]);
+  }
+
+  async queueSnapshot(conversationId: string): Promise<QueueSnapshot | null> {
+    const r = await this.#run('queueSnapshot', [this.keys.waiting], [conversationId]);
+    if (r.length < 3) return null;
+    return { position: Number(r[1]), servers: Number(r[2]) };
+  }
+
+  async recordSurvey(conversationId: string, survey: Survey): Promise<Conversation> {
+    return this.#conversationScript('recordSurvey', conversationId, [JSON.stringify(survey)]);
+  }
+
+  // ------------------------------------------------------------ timers
+
+  async schedule(timer: Timer): Promise<void> {
+    await this.#command('schedule', () =>
+      this.#client.zAdd(this.keys.timers, { score: timer.dueAt, value: `${timer.kind}:${timer.ref}` }),
+    );
+  }
+
+  async cancelTimer(kind: TimerKind, ref: string): Promise<void> {
+    await this.#command('cancelTimer', () => this.#client.zRem(this.keys.timers, `${kind}:${ref}`));
+  }
+
+  async claimDueTimers(now: number, limit: number): Promise<Timer[]> {
+    const r = await this.#run('claimDueTimers', [this.keys.timers], [now, Math.max(0, Math.floor(limit))]);
+    const due: Timer[] = [];
+    for (let i = 1; i + 1 < r.length; i += 2) {
+      const member = String(r[i]);
+      const at = member.indexOf(':');
+      due.push({
+        kind: member.slice(0, at) as TimerKind,
+        ref: member.slice(at + 1),
+        dueAt: Number(r[i + 1]),
+      });
+    }
+    return due;
+  }
+
+  // ------------------------------------------------------------ promises and figures
+
+  async addPromise(promise: CustomerPromise): Promise<CustomerPromise> {
+    const key = this.keys.promise(promise.id);
+    const r = await this.#run(
+      'addPromise',
+      [key, this.keys.promisesOf(promise.conversationId)],
+      [promise.id, JSON.stringify(promise)],
+    );
+    return parseRecord(CustomerPromise, key, String(r[1]));
+  }
+
+  async settlePromise(
+    id: string,
+    state: Exclude<PromiseState, 'open'>,
+    now: number,
+  ): Promise<CustomerPromise | null> {
+    const key = this.keys.promise(id);
+    const r = await this.#run('settlePromise', [key], [id, state, now]);
+    return r.length > 1 ? parseRecord(CustomerPromise, key, String(r[1])) : null;
+  }
+
+  async listPromises(conversationId: string): Promise<CustomerPromise[]> {
+    const r = await this.#run('listPromises', [this.keys.promisesOf(conversationId)], []);
+    return this.#pairs(r, (id, raw) => parseRecord(CustomerPromise, this.keys.promise(id), raw));
+  }
+
+  async getPromise(id: string): Promise<CustomerPromise | null> {
+    const key = this.keys.promise(id);
+    const raw = await this.#get(key);
+    return raw === null ? null : parseRecord(CustomerPromise, key, raw);
+  }
+
+  async recordHandleTime(channel: Channel, ms: number): Promise<void> {
+    await this.#run('recordHandleTime', [this.keys.handleTimes(channel)], [ms, HANDLE_TIME_WINDOW]);
+  }
+
+  async recentHandleTimes(channel: Channel): Promise<number[]> {
+    const key = this.keys.handleTimes(channel);
+    const list = await this.#command('recentHandleTimes', () => this.#client.lRange(key, 0, -1));
+    return list.map(Number);
+  }
+
+  async stats(): Promise<StoreStats> {
+    const r = (await this.#run('stats', [this.keys.waiting], [])).map(Number);
+    return {
+      waiting: r[1]!,
+      waitingByChannel: { voice: r[2]!, sms: r[3]!, chat: r[4]!, email: r[5]! },
+      agentsByStatus: { available: r[6]!, away: r[7]!, offline: r[8]! },
+    };
+  }
+
+  async ping(): Promise<void> {
+    if (this.#closed) throw new StoreUnavailableError('the redis store is closed');
+    await this.#command('ping', () => this.#client.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#client.close();
+    } catch {
+      this.#client.destroy();
+    }
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** Load what Redis does not have yet (SCRIPT EXISTS, then SCRIPT LOAD each missing one). */
+  async #loadScripts(): Promise<void> {
+    const all = [...this.#scripts.values()];
+    const known = await this.#client.scriptExists(all.map((s) => s.sha));
+    await Promise.all(all.filter((_, i) => !known[i]).map((s) => this.#load(s)));
+  }
+
+  async #load(script: Script): Promise<void> {
+    const sha = await this.#client.scriptLoad(script.source);
+    if (sha !== script.sha)
+      throw new Error(`redis store: ${script.file} loaded as ${sha}, expected ${script.sha}`);
+  }
+
+  /** Run a script by SHA (loading it again on NOSCRIPT); its result, or the error its code stands for. */
+  async #run(name: string, keys: string[], args: Array<string | number>): Promise<Reply> {
+    const script = this.#scripts.get(name);
+    if (!script) throw new Error(`redis store: no script ${name}`);
+    if (keys.length !== script.keys)
+      throw new Error(`redis store: ${script.file} declares ${script.keys} keys, called with ${keys.length}`);
+    const command = [
+      'EVALSHA',
+      script.sha,
+      String(keys.length),
+      ...keys,
+      this.keys.base,
+      ...args.map(String),
+    ];
+    let reply: unknown;
+    try {
+      reply = await this.#client.sendCommand(command);
+    } catch (err) {
+      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw this.#fault(err, name);
+      try {
+        await this.#load(script);
+        reply = await this.#client.sendCommand(command);
+      } catch (again) {
+        throw this.#fault(again, name);
+      }
+    }
+    if (!Array.isArray(reply) || typeof reply[0] !== 'number')
+      throw new Error(`redis store: ${script.file} answered ${JSON.stringify(reply)}`);
+    const out = reply as Reply;
+    if (out[0] !== 0) {
+      const make = SCRIPT_ERRORS[out[0] as number];
+      if (!make) throw new Error(`redis store: ${script.file} answered unknown error code ${out[0]}`);
+      throw make(String(out[1]), str(out[2]));
+    }
+    return out;
+  }
+
+  async #conversationScript(
+    name: string,
+    conversationId: string,
+    args: Array<string | number>,
+    moreKeys: string[] = [],
+  ): Promise<Conversation> {
+    const r = await this.#run(
+      name,
+      [this.keys.conversation(conversationId), ...moreKeys],
+      [conversationId, ...args],
+    );
+    return this.#conversation(conversationId, r[1]);
+  }
+
+  async #get(key: string): Promise<string | null> {
+    return this.#command(`GET ${key}`, () => this.#client.get(key), key);
+  }
+
+  async #command<T>(what: string, run: () => Promise<T>, key?: string): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      throw this.#fault(err, what, key);
+    }
+  }
+
+  /** A Redis or connection failure as the error callers handle: unavailable, corrupt, or a bug. */
+  #fault(err: unknown, what: string, key?: string): Error {
+    if (err instanceof SwitchboardError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof ErrorReply) {
+      if (UNAVAILABLE.test(message)) return new StoreUnavailableError(`${what}: ${message}`);
+      if (message.startsWith('WRONGTYPE'))
+        return new CorruptRecordError(key ?? `a key ${what} uses`, message);
+      return new Error(`redis store: ${what} failed: ${message}`);
+    }
+    const cause = this.#lastError && this.#lastError !== err ? ` (${this.#lastError.message})` : '';
+    return new StoreUnavailableError(`${what}: ${message}${cause}`);
+  }
+
+  #conversation(id: string, raw: unknown): Conversation {
+    return parseRecord(Conversation, this.keys.conversation(id), String(raw));
+  }
+
+  #customer(id: unknown, raw: unknown): Customer {
+    return parseRecord(Customer, this.keys.customer(String(id)), String(raw));
+  }
+
+  /** A record whose id is only known from its content (the key named from it when it parses that far). */
+  #record<S extends z.ZodType>(
+    schema: S,
+    kind: 'customer' | 'agent' | 'conversation',
+    id: string | null,
+    raw: unknown,
+  ): z.output<S> {
+    const text = String(raw);
+    let key = id === null ? null : this.keys.key(kind, id);
+    if (key === null) {
+      try {
+        const parsed = JSON.parse(text) as { id?: unknown };
+        key = typeof parsed.id === 'string' ? this.keys.key(kind, parsed.id) : `a ${kind} record`;
+      } catch {
+        key = `a ${kind} record`;
+      }
+    }
+    return parseRecord(schema, key, text);
+  }
+
+  /** `{0, id, raw | null, id, raw | null, …}`: the records, skipping ids whose record is gone. */
+  #pairs<T>(r: Reply, parse: (id: string, raw: string) => T): T[] {
+    const out: T[] = [];
+    for (let i = 1; i + 1 < r.length; i += 2) {
+      const raw = str(r[i + 1]);
+      if (raw !== null) out.push(parse(String(r[i]), raw));
+    }
+    return out;
+  }
+}
+
+/** Connect a Redis store (see RedisStore.connect): the factory the server calls in scale-out mode. */
+export function createRedisStore(options: RedisStoreOptions = {}): Promise<RedisStore> {
+  return RedisStore.connect(options);
+}
+
+/** Parse one stored record with its schema; anything else is a CorruptRecordError naming the key. */
+function parseRecord<S extends z.ZodType>(schema: S, key: string, raw: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new CorruptRecordError(key, 'not valid JSON');
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
+    throw new CorruptRecordError(key, `${where}${issue?.message ?? 'does not match its schema'}`);
+  }
+  return parsed.data;
+}
+
+function ownershipReason(v: unknown): Conversation['ownership'][number]['reason'] {
+  return String(v) as Conversation['ownership'][number]['reason'];
+}
+
+function identityKey(i: Identity): string {
+  return `${i.channel}:${i.address}`;
+}
+
+function externalKey(channel: Channel, externalId: string): string {
+  return `${channel}:${externalId}`;
+}

@@ -1,0 +1,287 @@
+// The Redis store against a real redis-server: the same conformance suite as
+// the memory store (a key prefix of its own per test, deleted afterwards), then
+// what only Redis has: the key layout, corrupt records, lost scripts, and Redis
+// going away and coming back.
+import { expect } from 'chai';
+import { createClient } from 'redis';
+import { RedisStore } from '../../routing/store/redis.js';
+import { KEY_LAYOUTS, luaKeyBuilder, RedisKeys } from '../../routing/store/redis-keys.js';
+import type { Store } from '../../routing/store/store.js';
+import { CorruptRecordError, StoreUnavailableError, type SwitchboardError } from '../../shared/errors.js';
+import type { Agent, Conversation, Customer } from '../../shared/model.js';
+import { freePort, startRedisServer, stopRedisServer, testPrefix, useRedis } from './redis-harness.js';
+import { storeContract } from './store.contract.js';
+
+const T0 = Date.UTC(2026, 0, 5, 9);
+
+const customer = (id: string): Customer => ({ id, identities: [], facts: {}, notes: [], createdAt: T0 });
+const agent = (id: string): Agent => ({
+  id,
+  name: `Agent ${id}`,
+  skills: { billing: 2 },
+  capacity: { voice: 1, sms: 1, chat: 2, email: 0 },
+  status: 'available',
+  load: { voice: 0, sms: 0, chat: 0, email: 0 },
+  idleSince: T0,
+  availableSince: T0,
+  createdAt: T0,
+});
+const conversation = (id: string, customerId: string): Conversation => ({
+  id,
+  customerId,
+  status: 'queued',
+  ownerId: null,
+  slotChannel: null,
+  cover: null,
+  consultants: [],
+  invited: [],
+  channels: ['chat'],
+  lastChannel: 'chat',
+  skills: {},
+  priority: 0,
+  createdAt: T0,
+  lastContactAt: T0,
+  queuedAt: T0,
+  waitingForOwnerSince: null,
+  assignedAt: null,
+  firstAssignedAt: null,
+  resolvedAt: null,
+  followUpAt: null,
+  offer: null,
+  handoff: null,
+  ownership: [],
+  declinedBy: [],
+});
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('RedisStore', () => {
+  const redis = useRedis();
+
+  storeContract(
+    'redis',
+    () => redis.connect('contract'),
+    async (store: Store) => {
+      await (store as RedisStore).flushPrefix();
+    },
+  );
+
+  describe('redis only', () => {
+    let store: RedisStore;
+    let raw: ReturnType<typeof createClient>;
+
+    beforeEach(async () => {
+      store = await redis.connect('only');
+      raw = createClient({ url: redis.url() });
+      raw.on('error', () => {});
+      await raw.connect();
+    });
+
+    afterEach(async () => {
+      await store.flushPrefix();
+      await store.close();
+      raw.destroy();
+    });
+
+    const seed = async () => {
+      await store.resolveCustomer({ channel: 'chat', address: 'v1' }, customer('cu_1'));
+      await store.createAgent(agent('ag_1'));
+      await store.createConversation(conversation('cv_1', 'cu_1'));
+    };
+
+    it('keeps every key under its prefix, inside one hash tag', async () => {
+      await seed();
+      await store.route({
+        conversationId: 'cv_1',
+        channel: 'chat',
+        candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
+        mode: { type: 'assign' },
+        now: T0,
+        score: T0,
+      });
+      await store.schedule({ kind: 'sticky', ref: 'cv_1', dueAt: T0 });
+      const keys: string[] = [];
+      for await (const batch of raw.scanIterator({ MATCH: store.keys.pattern, COUNT: 1000 }))
+        keys.push(...batch);
+      expect(keys.length).to.be.greaterThan(10);
+      for (const key of keys) {
+        expect(key.startsWith(store.keys.base)).to.equal(true);
+        // The hash tag is the first {…} of the key: the same for all of them.
+        expect(key.slice(key.indexOf('{'), key.indexOf('}') + 1)).to.equal(store.keys.base.slice(0, -1));
+      }
+      expect(await store.flushPrefix()).to.equal(keys.length);
+      expect(await store.getConversation('cv_1')).to.equal(null);
+    });
+
+    it('builds the same keys in Lua as in TypeScript', async () => {
+      const keys = new RedisKeys('p-1');
+      const calls = Object.entries(KEY_LAYOUTS).map(([name, layout]) => {
+        const args = layout
+          .split('%')
+          .slice(1)
+          .map((_, i) => `x${i}|y`);
+        return { name, args, expected: keys.key(name as keyof typeof KEY_LAYOUTS, ...args) };
+      });
+      const script = `local P = ARGV[1]\n${luaKeyBuilder()}\nlocal out = {}\n${calls
+        .map((c) => `out[#out + 1] = K.${c.name}(${c.args.map((a) => `'${a}'`).join(', ')})`)
+        .join('\n')}\nreturn out`;
+      const built = (await raw.sendCommand(['EVAL', script, '0', keys.base])) as string[];
+      expect(built).to.deep.equal(calls.map((c) => c.expected));
+      expect(() => new RedisKeys('a{b}')).to.throw(RangeError);
+      expect(new RedisKeys('').base).to.equal('{sb}:');
+    });
+
+    it('a corrupt record is a CorruptRecordError naming its key, and nothing is half written', async () => {
+      await seed();
+      const key = store.keys.conversation('cv_1');
+      await raw.set(key, 'not json {');
+      const read = await rejection(store.getConversation('cv_1'));
+      expect(read).to.be.instanceOf(CorruptRecordError);
+      expect(read.message).to.include(key);
+
+      const routed = await rejection(
+        store.route({
+          conversationId: 'cv_1',
+          channel: 'chat',
+          candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
+          mode: { type: 'assign' },
+          now: T0,
+          score: T0,
+        }),
+      );
+      expect(routed).to.be.instanceOf(CorruptRecordError);
+      expect((routed as SwitchboardError).code).to.equal('corrupt_record');
+      expect(routed.message).to.include(key);
+      expect((await store.getAgent('ag_1'))?.load.chat).to.equal(0);
+
+      // Valid JSON of the wrong shape is just as corrupt, in TypeScript and in Lua.
+      await raw.set(key, JSON.stringify({ id: 'cv_1', status: 'queued' }));
+      expect((await rejection(store.getConversation('cv_1'))).message).to.include(key);
+      const touched = await rejection(store.touchConversation('cv_1', 'sms', T0));
+      expect(touched).to.be.instanceOf(CorruptRecordError);
+      expect(touched.message).to.include(key);
+      expect(await raw.get(key)).to.equal(JSON.stringify({ id: 'cv_1', status: 'queued' }));
+
+      // A corrupt agent met while routing stops the decision before any write.
+      await store.createConversation(conversation('cv_2', 'cu_1'));
+      const agentKey = store.keys.agent('ag_1');
+      await raw.set(agentKey, '{"id":"ag_1","load":7}');
+      const claimed = await rejection(
+        store.route({
+          conversationId: 'cv_2',
+          channel: 'chat',
+          candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
+          mode: { type: 'assign' },
+          now: T0,
+          score: T0,
+        }),
+      );
+      expect(claimed).to.be.instanceOf(CorruptRecordError);
+      expect(claimed.message).to.include(agentKey);
+      expect((await store.listConversations({ status: 'assigned' })).length).to.equal(0);
+      expect((await rejection(store.listAgents())).message).to.include(agentKey);
+    });
+
+    it('runs its scripts again after SCRIPT FLUSH (NOSCRIPT: load and retry)', async () => {
+      await seed();
+      await raw.scriptFlush();
+      const out = await store.route({
+        conversationId: 'cv_1',
+        channel: 'chat',
+        candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
+        mode: { type: 'assign' },
+        now: T0,
+        score: T0,
+      });
+      expect(out.type).to.equal('assigned');
+      await raw.scriptFlush();
+      const [a, b] = await Promise.all([store.stats(), store.getCustomer('cu_1')]);
+      expect(a.agentsByStatus.available).to.equal(1);
+      expect(b?.id).to.equal('cu_1');
+    });
+
+    it('answers concurrent decisions from two connections once each', async () => {
+      await seed();
+      const other = await RedisStore.connect({ url: redis.url(), prefix: store.keys.base.slice(4, -2) });
+      try {
+        for (let i = 2; i <= 6; i++) await store.createConversation(conversation(`cv_${i}`, 'cu_1'));
+        const outcomes = await Promise.all(
+          [1, 2, 3, 4, 5, 6].map((i) =>
+            (i % 2 ? store : other).route({
+              conversationId: `cv_${i}`,
+              channel: 'chat',
+              candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
+              mode: { type: 'assign' },
+              now: T0 + i,
+              score: T0 + i,
+            }),
+          ),
+        );
+        expect(outcomes.filter((o) => o.type === 'assigned').length).to.equal(2);
+        expect((await store.getAgent('ag_1'))?.load.chat).to.equal(2);
+        expect((await other.stats()).waiting).to.equal(4);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  describe('when Redis goes away', () => {
+    it('fails fast with StoreUnavailableError, ping rejects, and it reconnects by itself', async function () {
+      this.timeout(20_000);
+      const port = await freePort();
+      let child = await startRedisServer(port);
+      const store = await RedisStore.connect({
+        url: `redis://127.0.0.1:${port}`,
+        prefix: testPrefix('down'),
+      });
+      try {
+        await store.createAgent(agent('ag_1'));
+        await stopRedisServer(child);
+
+        const started = Date.now();
+        const ping = await rejection(store.ping());
+        expect(ping).to.be.instanceOf(StoreUnavailableError);
+        const read = await rejection(store.getAgent('ag_1'));
+        expect(read).to.be.instanceOf(StoreUnavailableError);
+        expect((read as SwitchboardError).code).to.equal('store_unavailable');
+        expect(Date.now() - started).to.be.lessThan(1500);
+
+        child = await startRedisServer(port);
+        const deadline = Date.now() + 5000;
+        for (;;) {
+          try {
+            await store.ping();
+            break;
+          } catch (err) {
+            if (Date.now() > deadline) throw err;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+        // A new server: empty, and without the scripts (NOSCRIPT, then loaded again).
+        expect(await store.getAgent('ag_1')).to.equal(null);
+        const created = await store.createAgent(agent('ag_2'));
+        expect(created.id).to.equal('ag_2');
+      } finally {
+        await store.close();
+        await stopRedisServer(child);
+      }
+    });
+
+    it('connect fails with StoreUnavailableError when nothing answers', async function () {
+      this.timeout(10_000);
+      const port = await freePort();
+      const err = await rejection(
+        RedisStore.connect({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 500 }),
+      );
+      expect(err).to.be.instanceOf(StoreUnavailableError);
+    });
+  });
+});

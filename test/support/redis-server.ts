@@ -1,0 +1,136 @@
+// Real Redis for the specs: REDIS_URL when set, else 127.0.0.1:6379 when it
+// answers, else a redis-server child process of our own on a free port. Each
+// test works under its own key prefix and deletes its keys afterwards. Specs
+// that stop Redis on purpose start their own server (`RedisServer`).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+
+/** A free TCP port on 127.0.0.1 (closed again; the caller binds it soon). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A prefix no other test uses. */
+export function uniquePrefix(what = 't'): string {
+  return `sbtest:${what}:${randomBytes(6).toString('hex')}`;
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 500 } });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (client.isOpen) client.destroy();
+  }
+}
+
+/** A redis-server child process on a port of its own; `persist` keeps an append-only file across restarts. */
+export class RedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly #dir: string;
+  readonly #persist: boolean;
+  #child: ChildProcess | null = null;
+
+  private constructor(port: number, persist: boolean) {
+    this.port = port;
+    this.url = `redis://127.0.0.1:${port}`;
+    this.#persist = persist;
+    this.#dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
+  }
+
+  static async start(options: { persist?: boolean } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options.persist ?? false);
+    await server.start();
+    return server;
+  }
+
+  get running(): boolean {
+    return this.#child !== null;
+  }
+
+  /** Start (again, on the same port and data directory); resolves when it answers. */
+  async start(): Promise<void> {
+    if (this.#child) return;
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.#dir, '--save', ''];
+    args.push('--appendonly', this.#persist ? 'yes' : 'no');
+    if (this.#persist) args.push('--appendfsync', 'always');
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    this.#child = child;
+    child.once('exit', () => {
+      if (this.#child === child) this.#child = null;
+    });
+    const deadline = Date.now() + 10_000;
+    while (!(await answers(this.url))) {
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stop: SHUTDOWN-like with SIGTERM (the append-only file is complete), or SIGKILL. */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+    this.#child = null;
+  }
+
+  async close(): Promise<void> {
+    await this.stop('SIGKILL');
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+let shared: Promise<{ url: string; server: RedisServer | null }> | null = null;
+
+/** The Redis the specs share: REDIS_URL, else a local one on 6379, else one started for this run. */
+export async function sharedRedisUrl(): Promise<string> {
+  shared ??= (async () => {
+    const given = process.env.REDIS_URL;
+    if (given) return { url: given, server: null };
+    if (await answers('redis://127.0.0.1:6379')) return { url: 'redis://127.0.0.1:6379', server: null };
+    const server = await RedisServer.start();
+    process.once('exit', () => {
+      void server.stop('SIGKILL');
+    });
+    return { url: server.url, server };
+  })();
+  return (await shared).url;
+}
+
+/** Delete every key under `prefix` (streams and hashes of the socket.io adapter too). */
+export async function deletePrefix(url: string, prefix: string): Promise<void> {
+  const client = createClient({ url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const keys: string[] = [];
+    for await (const batch of client.scanIterator({ MATCH: `*${globEscape(prefix)}*`, COUNT: 1000 })) {
+      keys.push(...batch);
+    }
+    for (let i = 0; i < keys.length; i += 500) await client.del(keys.slice(i, i + 500));
+  } finally {
+    client.destroy();
+  }
+}
+
+const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
