@@ -180,7 +180,8 @@ export class Router {
 
     let outcome: ContactOutcome;
     if (conversation.status === 'assigned') outcome = await this.#ownedContact(conversation, c.channel);
-    else if (created || (switched && conversation.offer === null)) outcome = await this.#route(conversation);
+    else if (created || (switched && conversation.offer === null) || (await this.#stranded(conversation)))
+      outcome = await this.#route(conversation);
     else outcome = await this.#waitingOutcome(conversation);
 
     const latest = (await this.store.getConversation(conversation.id)) ?? conversation;
@@ -963,6 +964,14 @@ export class Router {
     return { type: 'queued', ...quote };
   }
 
+  /**
+   * Waiting but neither in the line nor offered: a contact whose process stopped between storing it and
+   * routing it (a crash in Redis mode). The customer's retry, or their next contact, routes it.
+   */
+  async #stranded(conv: Conversation): Promise<boolean> {
+    return conv.status === 'queued' && conv.offer === null && (await this.store.queueSnapshot(conv.id)) === null;
+  }
+
   async #waitingOutcome(conv: Conversation): Promise<ContactOutcome> {
     if (conv.offer) return { type: 'offered', agentId: conv.offer.agentId, expiresAt: conv.offer.expiresAt };
     if (conv.status === 'assigned' && conv.ownerId) {
@@ -1510,7 +1519,12 @@ export class Router {
   }
 
   async #duplicate(message: Message): Promise<ContactResult> {
-    const conversation = await this.#conversation(message.conversationId);
+    let conversation = await this.#conversation(message.conversationId);
+    // The first try stored the message and stopped before routing it (its process died): route it now.
+    if (await this.#stranded(conversation)) {
+      await this.#route(conversation);
+      conversation = await this.#conversation(conversation.id);
+    }
     const customer = await this.#customer(conversation.customerId);
     return { customer, conversation, message, outcome: { type: 'duplicate' }, created: false };
   }

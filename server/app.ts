@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { Server as IoServer } from 'socket.io';
+import { Server as IoServer, type ServerOptions as IoServerOptions } from 'socket.io';
 import { setAckLogger } from '../channels/ack.js';
 import { ChatChannel } from '../channels/chat/namespace.js';
 import { EmailChannel } from '../channels/email/channel.js';
@@ -25,6 +25,7 @@ import { adminApi } from './api.js';
 import type { Config } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { rightsRoute } from './rights.js';
+import { storeGate } from './store-gate.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const asset = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -41,6 +42,10 @@ export interface SwitchboardOptions {
   twilio?: TwilioHooks;
   /** Slack console overrides (tests): the Web API stand-in's URL, message pacing, the outbox's wait. */
   slack?: SlackConsoleOverrides;
+  /** socket.io adapter (Redis mode: rooms and broadcasts across processes). */
+  ioAdapter?: IoServerOptions['adapter'];
+  /** Whether the store's backing service is reachable right now (Redis mode); off → 503 at once. */
+  storeReady?: () => boolean;
 }
 
 export interface Switchboard {
@@ -94,6 +99,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   });
   app.get('/readyz', async (_req, res) => {
     try {
+      if (options.storeReady && !options.storeReady()) throw new Error('Redis is unreachable');
       await withTimeout(store.ping(), 1000);
       res.json({ status: 'ready' });
     } catch (err) {
@@ -138,6 +144,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     res.send(consoleCss);
   });
 
+  // Requests that need the store answer 503 at once while it is unreachable (webhook senders retry).
+  if (options.storeReady) app.use(['/api', '/twilio', '/slack', '/email'], storeGate(options.storeReady));
   app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken }));
 
   // Twilio voice and SMS: signed webhooks under /twilio (their own urlencoded parser); replies to
@@ -195,6 +203,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     cors: { origin: true, credentials: false },
     maxHttpBufferSize: 64 * 1024,
     serveClient: true,
+    ...(options.ioAdapter ? { adapter: options.ioAdapter } : {}),
   });
   const chat = new ChatChannel(io, {
     router,
@@ -205,13 +214,24 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   const web = new WebConsole(io, { router, tokens });
 
   // Timers (offer timeouts, sticky waits, overflow, promises) fire from here.
+  // Every process ticks; the store hands each due timer to one of them. A failure is logged once per run of them.
   let ticking = false;
+  let tickFailing = false;
   const tick = setInterval(() => {
     if (ticking) return;
     ticking = true;
     router
       .tick()
-      .catch((err) => logger.warn({ err }, 'timer tick failed'))
+      .then(
+        () => {
+          if (tickFailing) logger.info('timer tick works again');
+          tickFailing = false;
+        },
+        (err) => {
+          if (!tickFailing) logger.warn({ err }, 'timer tick failed');
+          tickFailing = true;
+        },
+      )
       .finally(() => {
         ticking = false;
       });

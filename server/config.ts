@@ -18,6 +18,9 @@ const Env = z.object({
   HOST: optional(z.string()),
   PUBLIC_URL: optional(z.string().url('must be a URL such as https://support.example.com')),
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')),
+  REDIS_PREFIX: optional(
+    z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 letters, digits, or _ . : -'),
+  ),
   ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   TOKEN_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
   TWILIO_ACCOUNT_SID: optional(
@@ -43,6 +46,8 @@ export interface Config {
   host: string | undefined;
   publicUrl: string;
   redisUrl: string | undefined;
+  /** Every Redis key, stream and channel starts with it (one deployment per prefix). */
+  redisPrefix: string;
   adminToken: string;
   adminTokenGenerated: boolean;
   tokenSecret: string;
@@ -123,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     publicUrl,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX ?? 'switchboard',
     adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: !e.ADMIN_TOKEN,
     tokenSecret: e.TOKEN_SECRET ?? randomBytes(32).toString('base64url'),

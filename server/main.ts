@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { createSwitchboard } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDemoAgents } from './demo.js';
+import type { RedisMode } from './redis-mode.js';
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -16,19 +17,29 @@ try {
   }
   throw err;
 }
-if (config.redisUrl) {
-  process.stderr.write(
-    'Switchboard cannot start:\n  REDIS_URL: the Redis store is not part of this build yet; unset it to run on the embedded memory store\n',
-  );
-  process.exit(1);
-}
 
 // Synchronous: a write still in flight when the process exits is lost (the last lines, such as "stopped").
 const logger = pino(
   { level: config.logLevel, base: { service: 'switchboard' } },
   pino.destination({ dest: 1, sync: true }),
 );
-const sb = createSwitchboard({ config, logger });
+// REDIS_URL: the Redis store, the event bus across processes and the socket.io adapter (waits for Redis).
+let redis: RedisMode | null = null;
+if (config.redisUrl) {
+  const early = () => process.exit(0); // stopped while waiting for Redis: nothing started yet
+  process.once('SIGTERM', early).once('SIGINT', early);
+  logger.info({ prefix: config.redisPrefix }, 'connecting to Redis');
+  const { startRedisMode } = await import('./redis-mode.js');
+  redis = await startRedisMode({ url: config.redisUrl, prefix: config.redisPrefix, log: logger });
+  process.off('SIGTERM', early).off('SIGINT', early);
+}
+const sb = createSwitchboard({
+  config,
+  logger,
+  ...(redis
+    ? { store: redis.store, events: redis.events, ioAdapter: redis.ioAdapter, storeReady: redis.ready }
+    : {}),
+});
 
 for (const line of config.off) logger.info(line);
 // Signals are handled from the start, so a stop during start-up is clean too.
@@ -42,16 +53,18 @@ const stop = (signal: string) => {
     process.exit(1);
   }, 10_000);
   force.unref();
-  sb.close().then(
-    () => {
-      logger.info('stopped');
-      process.exit(0);
-    },
-    (err) => {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
+  sb.close()
+    .then(() => redis?.close())
+    .then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
@@ -59,7 +72,7 @@ process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejec
 
 const port = await sb.listen();
 const base = config.publicUrl.replace(`:${config.port}`, `:${port}`);
-logger.info({ port, store: 'memory' }, `Switchboard listening on ${base}`);
+logger.info({ port, store: redis ? 'redis' : 'memory' }, `Switchboard listening on ${base}`);
 if (config.adminTokenGenerated)
   logger.info(`admin API token (generated; set ADMIN_TOKEN to fix it): ${config.adminToken}`);
 logger.info(`demo page with the chat widget: ${base}/`);
@@ -68,4 +81,3 @@ if (config.demoAgents && (await sb.store.listAgents()).length === 0) {
     logger.info(`console for demo agent ${agent.name}: ${base}/console?token=${token}`);
   }
 }
-

@@ -146,18 +146,32 @@ export type DomainEvent = z.infer<typeof DomainEvent>;
 export type EventType = DomainEvent['type'];
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
 
-export type Listener = (event: DomainEvent) => void;
+/** Where an event was published: in this process, or in another one sharing the bus (Redis mode). */
+export type EventOrigin = 'local' | 'remote';
+
+export type Listener = (event: DomainEvent, origin: EventOrigin) => void;
+
+export interface SubscribeOptions {
+  /**
+   * Also hear events published by other processes (Redis mode). Off by default: a listener that acts
+   * on the world (sends an SMS or an email, posts to Slack, counts a metric) hears only the events of
+   * its own process, so the action happens once across all processes. Listeners that mirror events to
+   * this process's own sockets (the chat widget, the web console) turn it on.
+   */
+  remote?: boolean;
+}
 
 /** Where domain events go. The in-process bus is the default; Redis mode carries them across processes. */
 export interface EventBus {
   publish(event: DomainEvent): void;
-  subscribe(listener: Listener): () => void;
+  subscribe(listener: Listener, options?: SubscribeOptions): () => void;
   close(): Promise<void>;
 }
 
 /** Delivers each event to every listener in this process, synchronously, isolating listener failures. */
 export class LocalEventBus implements EventBus {
-  readonly #listeners = new Set<Listener>();
+  /** Each listener, and whether it hears remote events too. */
+  readonly #listeners = new Map<Listener, boolean>();
   readonly #onError: (err: unknown, event: DomainEvent) => void;
 
   constructor(onError: (err: unknown, event: DomainEvent) => void = () => {}) {
@@ -165,17 +179,23 @@ export class LocalEventBus implements EventBus {
   }
 
   publish(event: DomainEvent): void {
-    for (const listener of this.#listeners) {
+    this.deliver(event, 'local');
+  }
+
+  /** Hand `event` to this process's listeners: all of them when local, those that asked for remote ones else. */
+  protected deliver(event: DomainEvent, origin: EventOrigin): void {
+    for (const [listener, remote] of this.#listeners) {
+      if (origin === 'remote' && !remote) continue;
       try {
-        listener(event);
+        listener(event, origin);
       } catch (err) {
         this.#onError(err, event);
       }
     }
   }
 
-  subscribe(listener: Listener): () => void {
-    this.#listeners.add(listener);
+  subscribe(listener: Listener, options: SubscribeOptions = {}): () => void {
+    this.#listeners.set(listener, options.remote === true);
     return () => this.#listeners.delete(listener);
   }
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { humanDuration } from '../../routing/estimate.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, RateLimitedError } from '../../shared/errors.js';
-import type { DomainEvent } from '../../shared/events.js';
+import type { DomainEvent, EventOrigin } from '../../shared/events.js';
 import type { Conversation, Message } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
@@ -101,7 +101,10 @@ export class ChatChannel {
         socket.disconnect(true);
       });
     });
-    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
+    // Every process mirrors every event (its own and, in Redis mode, the others') to its own sockets.
+    this.#unsubscribe = this.#router.events.subscribe((event, origin) => this.#onEvent(event, origin), {
+      remote: true,
+    });
   }
 
   close(): void {
@@ -138,7 +141,8 @@ export class ChatChannel {
     const ask = await this.#router.missingFacts(customer.id, PRECHAT_FACTS);
     socket.emit('prechat', { ask });
     // The open conversation, else the last one (shown closed), so a reload keeps the history in view.
-    const shown = open ?? (await this.#router.store.listConversations({ customerId: customer.id, limit: 1 }))[0];
+    const shown =
+      open ?? (await this.#router.store.listConversations({ customerId: customer.id, limit: 1 }))[0];
     if (shown) {
       // A resolved one too: the survey about it, and the thanks for the answer, arrive here.
       socket.join(`conv:${shown.id}`);
@@ -237,6 +241,8 @@ export class ChatChannel {
   }
 
   async #sendStatus(conv: Conversation, force = false): Promise<void> {
+    // No widget of this conversation here (in Redis mode, most events are about other processes' visitors).
+    if (!this.#nsp.adapter.rooms.has(`conv:${conv.id}`)) return;
     const status = await this.#status(conv);
     const key = JSON.stringify(status);
     if (!force && this.#lastStatus.get(conv.id) === key) return;
@@ -266,13 +272,13 @@ export class ChatChannel {
     }
   }
 
-  #onEvent(event: DomainEvent): void {
+  #onEvent(event: DomainEvent, origin: EventOrigin): void {
     switch (event.type) {
       case 'message.sent':
         this.#nsp.local
           .to(`conv:${event.message.conversationId}`)
           .emit('message', widgetMessage(event.message));
-        if (event.message.channel === 'chat') void this.#deliver(event.message);
+        if (event.message.channel === 'chat') void this.#deliver(event.message, origin);
         break;
       case 'message.received':
         if (
@@ -317,9 +323,13 @@ export class ChatChannel {
     }
   }
 
-  /** Chat replies are delivered by the socket: mark them sent (delivered when a widget is connected). */
-  async #deliver(message: Message): Promise<void> {
+  /**
+   * Chat replies are delivered by the socket: mark them sent (delivered when a widget is connected).
+   * Across processes, the one that sent the reply marks it; one with the visitor's widget marks it delivered.
+   */
+  async #deliver(message: Message, origin: EventOrigin): Promise<void> {
     const online = this.#nsp.adapter.rooms.has(`conv:${message.conversationId}`);
+    if (origin === 'remote' && !online) return;
     try {
       await this.#router.markDelivery(message.id, online ? 'delivered' : 'sent');
     } catch (err) {

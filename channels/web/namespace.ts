@@ -59,9 +59,13 @@ export class WebConsole {
       );
     });
     this.#nsp.on('connection', (socket) => this.#connected(socket));
-    this.#unsubscribe = this.#router.events.subscribe((event) => {
-      this.#onEvent(event).catch(() => {});
-    });
+    // Every process mirrors every event (its own and, in Redis mode, the others') to its own agents' sockets.
+    this.#unsubscribe = this.#router.events.subscribe(
+      (event) => {
+        this.#onEvent(event).catch(() => {});
+      },
+      { remote: true },
+    );
   }
 
   close(): void {
@@ -181,13 +185,21 @@ export class WebConsole {
     return this.#nsp.local.to(`agent:${agentId}`);
   }
 
+  /** Whether the agent has a console on this process (else a view for them is not worth building here). */
+  #here(agentId: string): boolean {
+    return this.#nsp.adapter.rooms.has(`agent:${agentId}`);
+  }
+
   async #onEvent(event: DomainEvent): Promise<void> {
+    // No console connected here: nothing to mirror (and no store reads for it).
+    if (this.#nsp.sockets.size === 0) return;
     const store = this.#router.store;
     switch (event.type) {
       case 'conversation.assigned':
       case 'conversation.covered': {
         const agentId = event.agentId;
-        this.#to(agentId).emit('assigned', await conversationView(store, event.conversation, agentId));
+        if (this.#here(agentId))
+          this.#to(agentId).emit('assigned', await conversationView(store, event.conversation, agentId));
         this.#updated(event.conversation, [agentId]);
         if (
           event.type === 'conversation.assigned' &&
@@ -239,6 +251,7 @@ export class WebConsole {
         this.#updated(event.conversation);
         break;
       case 'conversation.offered':
+        if (!this.#here(event.agentId)) break;
         this.#to(event.agentId).emit(
           'offer',
           await conversationView(store, event.conversation, event.agentId),

@@ -1,0 +1,69 @@
+// The scale-out mode (REDIS_URL): the Redis store, the Redis event bus and the
+// socket.io Redis streams adapter, all under one key prefix, and a readiness
+// signal that turns false the moment a connection to Redis drops.
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { createRedisStore } from '../routing/store/redis.js';
+import type { Store } from '../routing/store/store.js';
+import { StoreUnavailableError } from '../shared/errors.js';
+import { RedisEventBus } from './redis-bus.js';
+import { closeClient, type Log, redisClient } from './redis-client.js';
+
+export interface RedisModeOptions {
+  url: string;
+  /** Every key, stream and channel starts with it: one deployment per prefix. */
+  prefix: string;
+  log: Log;
+}
+
+export interface RedisMode {
+  store: Store;
+  events: RedisEventBus;
+  /** For `new Server(http, {adapter})`: rooms and broadcasts across processes. */
+  ioAdapter: ReturnType<typeof createAdapter>;
+  /** False from the moment a connection to Redis drops until it is back. */
+  ready(): boolean;
+  /** Close what the Switchboard does not close itself (the adapter's client); after `sb.close()`. */
+  close(): Promise<void>;
+}
+
+/** Connect the store, the bus and the adapter; waits for Redis as long as it takes (the caller logs why). */
+export async function startRedisMode(options: RedisModeOptions): Promise<RedisMode> {
+  const { url, prefix, log } = options;
+  const store = await connectStore(url, prefix, log);
+  const events = await RedisEventBus.connect({
+    client: redisClient(url, 'events', log, false),
+    stream: `${prefix}:events`,
+    log,
+  });
+  // The adapter's reader loops on XREAD: with the offline queue on, a read waits for Redis instead of
+  // failing at once in a tight loop while it is down.
+  const adapterClient = redisClient(url, 'socket.io', log, true);
+  await adapterClient.connect();
+  const ioAdapter = createAdapter(adapterClient, {
+    streamName: `${prefix}:socket.io`,
+    channelPrefix: `${prefix}:socket.io`,
+    sessionKeyPrefix: `${prefix}:socket.io:session:`,
+    blockTimeInMs: 1000,
+    onlyPlaintext: true,
+  });
+  return {
+    store,
+    events,
+    ioAdapter,
+    ready: () => events.connected && adapterClient.isReady,
+    close: () => closeClient(adapterClient),
+  };
+}
+
+/** The store, once Redis answers: a process started before Redis waits for it instead of exiting. */
+async function connectStore(url: string, prefix: string, log: Log): Promise<Store> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createRedisStore({ url, prefix });
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      if (attempt === 1) log.warn({ err: err.message }, 'redis: unreachable; waiting for it');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

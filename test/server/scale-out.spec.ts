@@ -1,0 +1,124 @@
+// Several server processes on one Redis (child processes running server/main.ts
+// with REDIS_URL): events and sockets across processes, and timers that fire
+// although the process that set them died.
+import { expect } from 'chai';
+import type { Socket } from 'socket.io-client';
+import { Cluster, next, until } from '../support/cluster.js';
+import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
+type Json = any;
+
+const ack = (socket: Socket, event: string, payload: unknown, ms = 10_000): Promise<Json> =>
+  socket.timeout(ms).emitWithAck(event, payload);
+
+describe('scale-out: two processes on one Redis', function () {
+  this.timeout(60_000);
+  let cluster: Cluster | null = null;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = null;
+  });
+
+  it("an agent on A sees a message a visitor sent to B, and the visitor on B sees A's agent reply", async () => {
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('two'),
+    });
+    cluster = c;
+    const [a, b] = c.nodes;
+    expect(a!.records.find((r) => String(r.msg).startsWith('Switchboard listening'))?.store).to.equal(
+      'redis',
+    );
+    // No demo agents in Redis mode.
+    expect((await a!.api<{ agents: unknown[] }>('GET', '/agents')).body.agents).to.deep.equal([]);
+
+    const { agent, token } = await c.createAgent(0, 'Ada', { chat: 2 });
+    // The agent made on A is visible on B: one store.
+    expect((await b!.api<Json>('GET', `/agents/${agent.id}`)).body.agent.status).to.equal('available');
+    const console = c.socket(0, '/agent', { token });
+    await next(console, 'hello');
+
+    const visitor = c.socket(1, '/chat', {});
+    await next(visitor, 'session');
+    const assigned = next<Json>(console, 'assigned');
+    const sent = await ack(visitor, 'message', { text: 'Hello from B', clientMessageId: 'm1' });
+    expect(sent.ok).to.equal(true);
+    const view = await assigned;
+    expect(view.conversation.id).to.equal(sent.conversationId);
+    expect(view.conversation.ownerId).to.equal(agent.id);
+    expect(view.messages.map((m: Json) => m.text)).to.include('Hello from B');
+
+    // The visitor's next message reaches the agent on the other process.
+    const seen = next<Json>(console, 'message', (p) => p.message.text === 'Second from B');
+    expect((await ack(visitor, 'message', { text: 'Second from B', clientMessageId: 'm2' })).ok).to.equal(
+      true,
+    );
+    expect((await seen).conversationId).to.equal(sent.conversationId);
+
+    // The agent's replies on A reach the visitor on B, each once, in order.
+    const out: string[] = [];
+    visitor.on('message', (m: Json) => {
+      if (m.direction === 'out') out.push(m.text);
+    });
+    const second = next<Json>(visitor, 'message', (m) => m.text === 'Reply two from A');
+    const r1 = await ack(console, 'reply', {
+      conversationId: sent.conversationId,
+      text: 'Reply one from A',
+      clientMessageId: 'r1',
+    });
+    expect(r1.ok).to.equal(true);
+    await ack(console, 'reply', {
+      conversationId: sent.conversationId,
+      text: 'Reply two from A',
+      clientMessageId: 'r2',
+    });
+    await second;
+    expect(out).to.deep.equal(['Reply one from A', 'Reply two from A']);
+
+    // The visitor's widget on B marked A's reply delivered (the stored state, read through B).
+    await until(async () => {
+      const conv = (await b!.api<Json>('GET', `/conversations/${sent.conversationId}`)).body;
+      const reply = conv.messages.find((m: Json) => m.id === r1.messageId);
+      return reply?.delivery.state === 'delivered';
+    }, 'the reply to be marked delivered');
+  });
+
+  it('a timer set by a process that died fires in another: an unanswered offer moves on', async () => {
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('timer'),
+      env: { ROUTING_POLICY: JSON.stringify({ offerTimeoutSeconds: { chat: 2 } }), TICK_MS: '100' },
+    });
+    cluster = c;
+    const [a, b] = c.nodes;
+    const first = await c.createAgent(1, 'First', { chat: 1 });
+    const second = await c.createAgent(1, 'Second', { chat: 1 });
+    const consoles = [first, second].map((x) => c.socket(1, '/agent', { token: x.token }));
+    await Promise.all(consoles.map((s) => next(s, 'hello')));
+    const offers = consoles.map((s) => next<Json>(s, 'offer'));
+
+    // The contact arrives on A, which rings one agent and sets the offer's timer in Redis; then A dies.
+    const visitor = c.socket(0, '/chat', {});
+    await next(visitor, 'session');
+    const sent = await ack(visitor, 'message', { text: 'Anyone there?', clientMessageId: 'm1' });
+    expect(sent.ok).to.equal(true);
+    const firstOffer = await Promise.race(offers.map((p, i) => p.then((o) => ({ i, o }))));
+    expect(firstOffer.o.conversation.id).to.equal(sent.conversationId);
+    await a!.stop('SIGKILL');
+    const t0 = Date.now();
+
+    // B's tick claims the due timer: the offer expires, the ringing agent is set away, the other is rung.
+    const other = 1 - firstOffer.i;
+    const secondOffer = await offers[other]!;
+    expect(secondOffer.conversation.id).to.equal(sent.conversationId);
+    expect(Date.now() - t0).to.be.lessThan(6000);
+    const rung = [first, second][firstOffer.i]!.agent.id;
+    const rungNow = (await b!.api<Json>('GET', `/agents/${rung}`)).body.agent;
+    expect(rungNow.status).to.equal('away');
+    const conv = (await b!.api<Json>('GET', `/conversations/${sent.conversationId}`)).body.conversation;
+    expect(conv.offer.agentId).to.equal([first, second][other]!.agent.id);
+  });
+});
