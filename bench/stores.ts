@@ -9,6 +9,7 @@
 //
 // and the JSON lines report `"store": "redis"`.
 import { MemoryStore } from '../routing/store/memory.js';
+import { RedisStore } from '../routing/store/redis.js';
 import type { Store } from '../routing/store/store.js';
 
 export interface BenchStore {
@@ -19,10 +20,27 @@ export interface BenchStore {
 
 export type StoreFactory = () => Promise<BenchStore>;
 
+let redisStores = 0;
+
 export const STORE_FACTORIES: Record<string, StoreFactory> = {
   memory: async () => {
     const store = new MemoryStore();
     return { store, close: () => store.close() };
+  },
+  // REDIS_URL, else a local Redis on 6379; a prefix of its own per scenario, deleted afterwards.
+  redis: async () => {
+    const prefix = `bench-${process.pid}-${++redisStores}`;
+    const store = await RedisStore.connect({
+      url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      prefix,
+    });
+    return {
+      store,
+      close: async () => {
+        await store.flushPrefix();
+        await store.close();
+      },
+    };
   },
 };
 
