@@ -76,31 +76,61 @@ export async function readForm(req: IncomingMessage, limit = FORM_LIMIT): Promis
     req.resume();
     throw new FormError(413, 'the body is too large');
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        req.resume();
-        throw new FormError(413, 'the body is too large');
-      }
-      if (isForm) chunks.push(chunk as Buffer);
-    }
-  } catch (err) {
-    if (err instanceof FormError) throw err;
-    throw new FormError(400, 'the body could not be read');
-  }
+  const body = await readBody(req, limit, isForm);
   const params: TwilioParams = Object.create(null);
   if (!isForm) return params;
   let count = 0;
-  for (const [key, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) {
+  for (const [key, value] of new URLSearchParams(body.toString('utf8'))) {
     if (++count > MAX_PARAMS) throw new FormError(400, 'too many parameters');
     const prev = params[key];
     if (prev === undefined) params[key] = value;
     else params[key] = Array.isArray(prev) ? [...prev, value] : [prev, value];
   }
   return params;
+}
+
+/**
+ * The whole body (kept only when `keep`), with plain stream events: a webhook body is one or two
+ * chunks, and an async iterator per request cost more than the reading. Past `limit` bytes the rest
+ * is discarded and the promise rejects with 413; a stream that fails or closes early rejects with 400.
+ */
+function readBody(req: IncomingMessage, limit: number, keep: boolean): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (req.readableEnded) return resolve(Buffer.alloc(0)); // read already: nothing left
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const fail = (err: FormError) => {
+      cleanup();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        fail(new FormError(413, 'the body is too large'));
+        req.resume(); // discard the rest; the answer goes out meanwhile
+        return;
+      }
+      if (keep) chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = () => fail(new FormError(400, 'the body could not be read'));
+    const onClose = () => {
+      if (!req.complete) fail(new FormError(400, 'the body could not be read'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 // Text messages through Twilio: signed webhooks in Twilio's parameter sets, TwiML
 // read as XML, replies through the real REST client against the local stand-in.
+import { request } from 'node:http';
 import { expect } from 'chai';
 import twilio from 'twilio';
 import { only, verbs } from '../support/twiml.js';
@@ -21,6 +22,39 @@ import {
 
 const TEXTER = '+14155550142';
 
+/** POST `chunks` to `path` as a chunked body (no Content-Length), a pause between chunks; the status and text. */
+function postChunked(
+  local: string,
+  path: string,
+  chunks: string[],
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${local}${path}`,
+      { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    const write = (i: number): void => {
+      if (i === chunks.length) {
+        req.end();
+        return;
+      }
+      if (!req.write(chunks[i]!)) req.once('drain', () => setTimeout(() => write(i + 1), 5));
+      else setTimeout(() => write(i + 1), 5);
+    };
+    write(0);
+  });
+}
+
 /** The messages the stand-in accepted, with their SIDs. */
 function sent(h: TwilioHarness): Array<{ sid: string; params: Record<string, string | string[]> }> {
   return h.standIn.requests
@@ -32,6 +66,32 @@ describe('SMS channel (Twilio)', () => {
   const h = useTwilioHarness();
 
   describe('incoming', () => {
+    it('a signed webhook that arrives in pieces (chunked, no Content-Length) is read whole', async () => {
+      await h().agent('Ana');
+      const params = incomingSms(newSms(TEXTER, 'in three pieces'));
+      const body = new URLSearchParams(params as Record<string, string>).toString();
+      const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}/twilio/sms`, params);
+      const third = Math.ceil(body.length / 3);
+      const res = await postChunked(
+        h().local,
+        '/twilio/sms',
+        [body.slice(0, third), body.slice(third, 2 * third), body.slice(2 * third)],
+        { 'x-twilio-signature': signature },
+      );
+      expect(res.status).to.equal(200);
+      const [conv] = await h().store.listConversations({});
+      const texts = (await h().store.listMessages(conv!.id)).map((m) => m.text);
+      expect(texts).to.deep.equal(['in three pieces']);
+    });
+
+    it('a chunked body past the limit gets 413 and the next webhook is answered', async () => {
+      const big = Array.from({ length: 10 }, () => `Junk=${'x'.repeat(8000)}&`);
+      const res = await postChunked(h().local, '/twilio/sms', big, { 'x-twilio-signature': 'whatever' });
+      expect([res.status, res.text]).to.deep.equal([413, 'the body is too large']);
+      const ok = await h().webhook('/twilio/sms', incomingSms(newSms(TEXTER, 'still here')));
+      expect(ok.status).to.equal(200);
+    });
+
     it('after a chat with the same (identified) phone number, reaches the chat owner in the same conversation', async () => {
       const ana = await h().agent('Ana');
       await h().agent('Bea');
