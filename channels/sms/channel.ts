@@ -148,9 +148,7 @@ export class SmsChannel {
             position: 1,
             etaSeconds: Math.max(1, Math.ceil((outcome.until - this.#router.clock.now()) / 1000)),
           };
-    const response = new MessagingResponse();
-    response.message(waitSentence(this.#router.policy, quote));
-    return response.toString();
+    return messageTwiml(waitSentence(this.#router.policy, quote));
   }
 
   // ---------------------------------------------------------------- outbound
@@ -316,6 +314,30 @@ export class SmsChannel {
 const EMPTY = new MessagingResponse().toString();
 function empty(): string {
   return EMPTY;
+}
+
+/** Characters XML 1.0 does not allow (control characters, lone surrogates, U+FFFE/U+FFFF). */
+const NOT_XML =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+  /[\0-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#xD;' };
+
+/**
+ * `<Response><Message>text</Message></Response>`, the same string the twilio package's
+ * MessagingResponse writes (its XML builder cost more than the rest of the reply): text escaped
+ * the same way, and a text XML cannot carry still goes through the package, which refuses it.
+ */
+export function messageTwiml(text: string): string {
+  if (NOT_XML.test(text)) {
+    const response = new MessagingResponse();
+    response.message(text);
+    return response.toString();
+  }
+  const body =
+    text.length === 0
+      ? '<Message/>'
+      : `<Message>${text.replace(/[&<>\r]/g, (c) => XML_ESCAPES[c]!)}</Message>`;
+  return `<?xml version="1.0" encoding="UTF-8"?><Response>${body}</Response>`;
 }
 
 /** Text in parts of at most `size` characters, split at a space when one is near. */

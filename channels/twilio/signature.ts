@@ -139,6 +139,7 @@ function readBody(req: IncomingMessage, limit: number, keep: boolean): Promise<B
  * the parameters. A missing or wrong signature gets 403 and a log line; nothing else runs.
  */
 export function twilioWebhook(options: WebhookOptions): RequestHandler {
+  const base = options.publicUrl.replace(/\/+$/, '');
   return async (req: Request, res: Response, next: NextFunction) => {
     let params: TwilioParams;
     try {
@@ -152,8 +153,8 @@ export function twilioWebhook(options: WebhookOptions): RequestHandler {
         .send((err as Error).message);
       return;
     }
-    const url = publicRequestUrl(options.publicUrl, req.originalUrl);
-    const signature = req.get('X-Twilio-Signature');
+    const url = `${base}${req.originalUrl}`; // publicRequestUrl, with the base trimmed once
+    const signature = req.headers['x-twilio-signature'];
     if (!verifyTwilioSignature(options.authToken, url, params, signature)) {
       options.log.warn(
         { path: req.path, signature: signature ? 'wrong' : 'missing', ip: req.ip },

@@ -3,6 +3,7 @@
 import { request } from 'node:http';
 import { expect } from 'chai';
 import twilio from 'twilio';
+import { messageTwiml } from '../../channels/sms/channel.js';
 import { only, verbs } from '../support/twiml.js';
 import {
   AUTH_TOKEN,
@@ -348,6 +349,27 @@ describe('SMS channel (Twilio)', () => {
       expect(res.text).to.match(/^message status: MessageStatus: /);
       expect((await h().store.getMessage(reply.id))?.delivery.state).to.equal('sent');
     });
+  });
+});
+
+describe('SMS channel: TwiML', () => {
+  it("the acknowledgement is the string the twilio package's MessagingResponse writes", () => {
+    for (const text of [
+      'You are number 3 in line; a person will be with you within 9 minutes.',
+      '',
+      'a & b < c > d " e \' f ]]> &amp;',
+      'line\nbreak\r\ntab\t',
+      'émoji 😀 ünïcode',
+    ]) {
+      const response = new twilio.twiml.MessagingResponse();
+      response.message(text);
+      expect(messageTwiml(text), text).to.equal(response.toString());
+    }
+  });
+
+  it('a text XML cannot carry is refused as the package refuses it', () => {
+    expect(() => messageTwiml('bell \u0007')).to.throw(/Invalid character/);
+    expect(() => messageTwiml('lone \ud800 half')).to.throw(/Invalid character/);
   });
 });
 
