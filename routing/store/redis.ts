@@ -6,7 +6,7 @@
 //
 // The store owns its connection: `RedisStore.connect({ url, prefix })` (or
 // `createRedisStore`) connects, loads the scripts once (SCRIPT LOAD) and runs
-// them by SHA (EVALSHA), loading again when Redis answers NOSCRIPT (a restart, a
+// them by SHA (EVALSHA), sending the text (EVAL) when Redis answers NOSCRIPT (a restart, a
 // SCRIPT FLUSH). Commands fail fast while Redis is unreachable
 // (StoreUnavailableError within about a second); the client reconnects by itself.
 //
@@ -617,9 +617,10 @@ export class RedisStore implements Store {
       reply = await this.#client.sendCommand(command);
     } catch (err) {
       if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw this.#fault(err, name);
+      // Redis forgot the script (a restart, a SCRIPT FLUSH): send its text once. EVAL caches it again, and
+      // cannot meet NOSCRIPT itself, however many processes or flushes race with it.
       try {
-        await this.#load(script);
-        reply = await this.#client.sendCommand(command);
+        reply = await this.#client.sendCommand(['EVAL', script.source, ...command.slice(2)]);
       } catch (again) {
         throw this.#fault(again, name);
       }

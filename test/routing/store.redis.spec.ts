@@ -189,7 +189,7 @@ describe('RedisStore', () => {
       expect((await rejection(store.listAgents())).message).to.include(agentKey);
     });
 
-    it('runs its scripts again after SCRIPT FLUSH (NOSCRIPT: load and retry)', async () => {
+    it('runs its scripts again after SCRIPT FLUSH (NOSCRIPT: the text is sent once, as EVAL)', async () => {
       await seed();
       await raw.scriptFlush();
       const out = await store.route({
