@@ -40,7 +40,10 @@ export interface SwitchboardOptions {
   chatRateLimit?: { burst: number; perSecond: number };
   /** Twilio hooks (tests, bench): an HTTP client pointed at a stand-in, the retry backoff wait. */
   twilio?: TwilioHooks;
-  /** Slack console overrides (tests): the Web API stand-in's URL, message pacing, the outbox's wait. */
+  /**
+   * Slack console overrides: the Web API stand-in's URL, message pacing, the outbox's wait (tests); the
+   * state (Redis mode: the Redis one, shared by every process; default this process's memory).
+   */
   slack?: SlackConsoleOverrides;
   /** socket.io adapter (Redis mode: rooms and broadcasts across processes). */
   ioAdapter?: IoServerOptions['adapter'];

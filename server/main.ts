@@ -23,21 +23,33 @@ const logger = pino(
   { level: config.logLevel, base: { service: 'switchboard' } },
   pino.destination({ dest: 1, sync: true }),
 );
-// REDIS_URL: the Redis store, the event bus across processes and the socket.io adapter (waits for Redis).
+// REDIS_URL: the Redis store, the event bus across processes, the socket.io adapter and the Slack console's
+// state (waits for Redis).
 let redis: RedisMode | null = null;
 if (config.redisUrl) {
   const early = () => process.exit(0); // stopped while waiting for Redis: nothing started yet
   process.once('SIGTERM', early).once('SIGINT', early);
   logger.info({ prefix: config.redisPrefix }, 'connecting to Redis');
   const { startRedisMode } = await import('./redis-mode.js');
-  redis = await startRedisMode({ url: config.redisUrl, prefix: config.redisPrefix, log: logger });
+  redis = await startRedisMode({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    log: logger,
+    slack: config.slack !== null,
+  });
   process.off('SIGTERM', early).off('SIGINT', early);
 }
 const sb = createSwitchboard({
   config,
   logger,
   ...(redis
-    ? { store: redis.store, events: redis.events, ioAdapter: redis.ioAdapter, storeReady: redis.ready }
+    ? {
+        store: redis.store,
+        events: redis.events,
+        ioAdapter: redis.ioAdapter,
+        storeReady: redis.ready,
+        ...(redis.slackState ? { slack: { state: redis.slackState } } : {}),
+      }
     : {}),
 });
 

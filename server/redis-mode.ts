@@ -1,7 +1,9 @@
-// The scale-out mode (REDIS_URL): the Redis store, the Redis event bus and the
-// socket.io Redis streams adapter, all under one key prefix, and a readiness
-// signal that turns false the moment a connection to Redis drops.
+// The scale-out mode (REDIS_URL): the Redis store, the Redis event bus, the
+// socket.io Redis streams adapter and (Slack on) the Slack console's state, all
+// under one key prefix, and a readiness signal that turns false the moment a
+// connection to Redis drops.
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { RedisSlackState } from '../channels/slack/redis-state.js';
 import { createRedisStore } from '../routing/store/redis.js';
 import type { Store } from '../routing/store/store.js';
 import { StoreUnavailableError } from '../shared/errors.js';
@@ -13,6 +15,8 @@ export interface RedisModeOptions {
   /** Every key, stream and channel starts with it: one deployment per prefix. */
   prefix: string;
   log: Log;
+  /** Connect the Slack console's state too (Slack on). Default false. */
+  slack?: boolean;
 }
 
 export interface RedisMode {
@@ -20,16 +24,24 @@ export interface RedisMode {
   events: RedisEventBus;
   /** For `new Server(http, {adapter})`: rooms and broadcasts across processes. */
   ioAdapter: ReturnType<typeof createAdapter>;
+  /** What the Slack console remembers, shared by every process (cards, event ids…); null with Slack off. */
+  slackState: RedisSlackState | null;
   /** False from the moment a connection to Redis drops until it is back. */
   ready(): boolean;
-  /** Close what the Switchboard does not close itself (the adapter's client); after `sb.close()`. */
+  /** Close what the Switchboard does not (the adapter's client, the Slack state's); after `sb.close()`. */
   close(): Promise<void>;
 }
 
-/** Connect the store, the bus and the adapter; waits for Redis as long as it takes (the caller logs why). */
+/**
+ * Connect the store, the bus, the adapter (and the Slack state); waits for Redis as long as it takes (the
+ * caller logs why).
+ */
 export async function startRedisMode(options: RedisModeOptions): Promise<RedisMode> {
   const { url, prefix, log } = options;
-  const store = await connectStore(url, prefix, log);
+  const store = await whenRedisAnswers(log, () => createRedisStore({ url, prefix }));
+  const slackState = options.slack
+    ? await whenRedisAnswers(log, () => RedisSlackState.connect({ url, prefix }))
+    : null;
   const events = await RedisEventBus.connect({
     client: redisClient(url, 'events', log, false),
     stream: `${prefix}:events`,
@@ -50,16 +62,20 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
     store,
     events,
     ioAdapter,
-    ready: () => events.connected && adapterClient.isReady,
-    close: () => closeClient(adapterClient),
+    slackState,
+    ready: () => events.connected && adapterClient.isReady && (slackState?.ready ?? true),
+    close: async () => {
+      await closeClient(adapterClient);
+      await slackState?.close();
+    },
   };
 }
 
-/** The store, once Redis answers: a process started before Redis waits for it instead of exiting. */
-async function connectStore(url: string, prefix: string, log: Log): Promise<Store> {
+/** Connect once Redis answers: a process started before Redis waits for it instead of exiting. */
+async function whenRedisAnswers<T>(log: Log, connect: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await createRedisStore({ url, prefix });
+      return await connect();
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       if (attempt === 1) log.warn({ err: err.message }, 'redis: unreachable; waiting for it');

@@ -2,8 +2,10 @@
 // thread) is for each agent, the app's DM channel with each Slack user, where a
 // Switchboard message shows in Slack (for delivery marks), and the event ids
 // already processed (Slack retries an event it thinks was not received). One
-// small interface, all async; the in-memory implementation is beside it, a Redis
-// one can take its place for several processes.
+// small interface, all async, two implementations that keep the same contract
+// (test/channels/slack-state.contract.ts): this process's memory, beside it, for
+// one process; Redis (redis-state.ts), shared by every process on one Redis,
+// which the server uses in Redis mode (REDIS_URL).
 
 /** A Slack message: its channel and timestamp. A card's ref is its thread's root. */
 export interface SlackRef {

@@ -1,0 +1,405 @@
+// What the Slack console remembers, in Redis: the same SlackState as the memory
+// implementation (state.ts), shared by every process on one Redis, so a Slack
+// event reaching process B finds the thread process A posted, and a retried
+// event is processed once across all of them.
+//
+// Keys start with the Redis store's base (`{sb}:` or `{sb:<prefix>}:`, from
+// routing/store/redis-keys.ts), so they hash to the store's Redis Cluster slot
+// and are deleted with it; their layouts are below, all under `slack:` (no
+// layout of the store starts so). Values are read back through zod: one that
+// does not parse is a CorruptRecordError naming its key. Updates of several keys
+// are one Lua script each (run by SHA, sent again in full on NOSCRIPT); an event
+// id is claimed with SET NX PX, so exactly one process wins it.
+import { createHash } from 'node:crypto';
+import { createClient, ErrorReply } from 'redis';
+import { z } from 'zod';
+import { RedisKeys } from '../../routing/store/redis-keys.js';
+import { CorruptRecordError, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
+import type { MemorySlackStateOptions, SlackRef, SlackState } from './state.js';
+
+/** Key layouts after the store's base: `%` marks an argument. */
+export const SLACK_KEY_LAYOUTS = {
+  /** Hash: Slack user id → the app's DM channel with them. */
+  dms: 'slack:dms',
+  /** Hash per conversation: agent id → their card (thread root), JSON `{channel, ts}`. */
+  threads: 'slack:threads:%',
+  /** Hash: `channel|ts` of a card → JSON `{conversationId, agentId}`. */
+  roots: 'slack:roots',
+  /** List per Switchboard message: where it shows in Slack, JSON `{channel, ts}` each, in order. */
+  posts: 'slack:posts:%',
+  /** Sorted set: message ids with posts kept, score = when first kept (`postSeq`), oldest dropped first. */
+  postOrder: 'slack:post-order',
+  /** String: the counter scoring `postOrder`. */
+  postSeq: 'slack:post-seq',
+  /** String with an expiry: a processed Slack event id (value: when claimed, ms). */
+  event: 'slack:event:%',
+} as const;
+
+export type SlackKeyName = keyof typeof SLACK_KEY_LAYOUTS;
+
+export interface RedisSlackStateOptions extends MemorySlackStateOptions {
+  /** `redis://host:port[/db]`; default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** The store's key prefix: keys are `{sb:<prefix>}:slack:…` (`{sb}:slack:…` when empty). */
+  prefix?: string;
+  /** A command that gets no answer within this long fails with StoreUnavailableError. Default 1000. */
+  commandTimeoutMs?: number;
+  /** How long `connect` waits for Redis before giving up. Default 3000. */
+  connectTimeoutMs?: number;
+}
+
+const Ref = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
+const Owner = z.object({ conversationId: z.string().min(1), agentId: z.string().min(1) });
+const Channel = z.string().min(1);
+
+// ---------------------------------------------------------------- scripts
+
+/** Keys a script builds at run time, from the same layouts, with the base in ARGV[1]. */
+function luaKeys(): string {
+  const lines = ['local P = ARGV[1]', 'local K = {}'];
+  for (const [name, layout] of Object.entries(SLACK_KEY_LAYOUTS)) {
+    const parts = layout.split('%');
+    const params = parts.slice(1).map((_, i) => `a${i + 1}`);
+    const pieces = ['P', luaString(parts[0]!)];
+    params.forEach((p, i) => {
+      pieces.push(p);
+      if (parts[i + 1] !== '') pieces.push(luaString(parts[i + 1]!));
+    });
+    lines.push(`K.${name} = function(${params.join(', ')}) return ${pieces.join(' .. ')} end`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function luaString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+interface Script {
+  name: string;
+  source: string;
+  sha: string;
+  keys: number;
+}
+
+/** Before any write: every declared key is absent or of its type (`{-6, key, detail}` otherwise). */
+function typeCheck(types: string[]): string {
+  return types
+    .map(
+      (t, i) => `do
+  local t = redis.call('TYPE', KEYS[${i + 1}]).ok
+  if t ~= 'none' and t ~= '${t}' then
+    return {-6, KEYS[${i + 1}], 'WRONGTYPE: a ' .. t .. ', not a ${t}'}
+  end
+end
+`,
+    )
+    .join('');
+}
+
+function script(name: string, types: string[], body: string): Script {
+  const source = luaKeys() + typeCheck(types) + body;
+  const keys = types.length;
+  return { name, source, sha: createHash('sha1').update(source).digest('hex'), keys };
+}
+
+/**
+ * KEYS: the conversation's threads hash, the roots hash. ARGV: base, agent id, the card (JSON),
+ * its root field, the owner (JSON). Answers `{0}`, or `{-6, key, detail}` for an unreadable old card
+ * (nothing written).
+ */
+const SAVE_THREAD = script(
+  'saveThread',
+  ['hash', 'hash'],
+  `
+local previous = redis.call('HGET', KEYS[1], ARGV[2])
+if previous then
+  local ok, ref = pcall(cjson.decode, previous)
+  if not ok or type(ref) ~= 'table' or type(ref.channel) ~= 'string' or type(ref.ts) ~= 'string' then
+    return {-6, KEYS[1] .. ' field ' .. ARGV[2], 'not a Slack message reference'}
+  end
+  redis.call('HDEL', KEYS[2], ref.channel .. '|' .. ref.ts)
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+return {0}
+`,
+);
+
+/**
+ * KEYS: the message's posts list, the post order, the counter. ARGV: base, message id, the post
+ * (JSON), how many messages to keep. A new post moves its message to the newest; past the limit the
+ * oldest messages' posts go. Answers `{0, 1}` when added, `{0, 0}` when already there.
+ */
+const ADD_POST = script(
+  'addPost',
+  ['list', 'zset', 'string'],
+  `
+if redis.call('LPOS', KEYS[1], ARGV[3]) then return {0, 0} end
+redis.call('RPUSH', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[2])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if over > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #oldest, 2 do redis.call('DEL', K.posts(oldest[i])) end
+end
+return {0, 1}
+`,
+);
+
+const UNAVAILABLE = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
+
+// ---------------------------------------------------------------- the state
+
+function newClient(options: RedisSlackStateOptions, connectTimeout: number) {
+  return createClient({
+    url: options.url ?? 'redis://127.0.0.1:6379',
+    // While Redis is away, fail at once instead of queueing (the store does the same).
+    disableOfflineQueue: true,
+    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
+    maintNotifications: 'disabled',
+    socket: {
+      connectTimeout: Math.min(connectTimeout, 1000),
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500),
+    },
+  });
+}
+
+type RedisClient = ReturnType<typeof newClient>;
+
+/** Several processes' shared memory of Slack; keeps the same limits as MemorySlackState. */
+export class RedisSlackState implements SlackState {
+  /** The hash-tagged start of every key, the store's (e.g. `{sb:test-1}:`). */
+  readonly base: string;
+  readonly #client: RedisClient;
+  readonly #retentionMs: number;
+  readonly #maxPosts: number;
+  #lastError: Error | null = null;
+
+  private constructor(client: RedisClient, options: RedisSlackStateOptions) {
+    this.#client = client;
+    this.base = new RedisKeys(options.prefix ?? '').base;
+    this.#retentionMs = positive('eventRetentionMs', options.eventRetentionMs ?? 3600_000);
+    this.#maxPosts = positive('maxPosts', options.maxPosts ?? 10_000);
+    client.on('error', (err: Error) => {
+      this.#lastError = err;
+    });
+  }
+
+  /** Connect; StoreUnavailableError when Redis does not answer within `connectTimeoutMs`. */
+  static async connect(options: RedisSlackStateOptions = {}): Promise<RedisSlackState> {
+    const connectTimeout = options.connectTimeoutMs ?? 3000;
+    const client = newClient(options, connectTimeout);
+    let state: RedisSlackState;
+    try {
+      state = new RedisSlackState(client, options);
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const connected = client.connect();
+      connected.catch(() => {});
+      await Promise.race([
+        connected,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new StoreUnavailableError(`no answer from Redis within ${connectTimeout} ms`)),
+            connectTimeout,
+          );
+        }),
+      ]);
+      return state;
+    } catch (err) {
+      client.destroy();
+      throw err instanceof SwitchboardError
+        ? err
+        : new StoreUnavailableError(`connecting: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether the connection is up right now. */
+  get ready(): boolean {
+    return this.#client.isReady;
+  }
+
+  /** The key of a layout with its arguments. */
+  key(name: SlackKeyName, ...args: string[]): string {
+    const parts = SLACK_KEY_LAYOUTS[name].split('%');
+    if (parts.length - 1 !== args.length)
+      throw new RangeError(`key ${name} takes ${parts.length - 1} arguments, got ${args.length}`);
+    let out = this.base + parts[0];
+    for (let i = 0; i < args.length; i++) out += args[i]! + parts[i + 1]!;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.#client.isReady) await this.#client.close();
+      else if (this.#client.isOpen) this.#client.destroy();
+    } catch {
+      if (this.#client.isOpen) this.#client.destroy();
+    }
+  }
+
+  // ------------------------------------------------------------ SlackState
+
+  async dmChannel(slackUserId: string): Promise<string | null> {
+    const key = this.key('dms');
+    const raw = await this.#command('dmChannel', key, () => this.#client.hGet(key, slackUserId));
+    if (raw === null || raw === undefined) return null;
+    const parsed = Channel.safeParse(raw);
+    if (!parsed.success) throw new CorruptRecordError(field(key, slackUserId), 'not a channel id');
+    return parsed.data;
+  }
+
+  async rememberDmChannel(slackUserId: string, channel: string): Promise<void> {
+    const key = this.key('dms');
+    await this.#command('rememberDmChannel', key, () => this.#client.hSet(key, slackUserId, channel));
+  }
+
+  async thread(conversationId: string, agentId: string): Promise<SlackRef | null> {
+    const key = this.key('threads', conversationId);
+    const raw = await this.#command('thread', key, () => this.#client.hGet(key, agentId));
+    return raw === null || raw === undefined ? null : parse(Ref, field(key, agentId), raw);
+  }
+
+  async saveThread(conversationId: string, agentId: string, ref: SlackRef): Promise<void> {
+    const card = { channel: ref.channel, ts: ref.ts };
+    await this.#run(
+      SAVE_THREAD,
+      [this.key('threads', conversationId), this.key('roots')],
+      [agentId, JSON.stringify(card), rootField(card), JSON.stringify({ conversationId, agentId })],
+    );
+  }
+
+  async threads(conversationId: string): Promise<Array<{ agentId: string; ref: SlackRef }>> {
+    const key = this.key('threads', conversationId);
+    const all = await this.#command('threads', key, () => this.#client.hGetAll(key));
+    return Object.entries(all as Record<string, string>).map(([agentId, raw]) => ({
+      agentId,
+      ref: parse(Ref, field(key, agentId), raw),
+    }));
+  }
+
+  async threadOwner(
+    channel: string,
+    ts: string,
+  ): Promise<{ conversationId: string; agentId: string } | null> {
+    const key = this.key('roots');
+    const root = rootField({ channel, ts });
+    const raw = await this.#command('threadOwner', key, () => this.#client.hGet(key, root));
+    return raw === null || raw === undefined ? null : parse(Owner, field(key, root), raw);
+  }
+
+  async addPost(messageId: string, ref: SlackRef): Promise<void> {
+    await this.#run(
+      ADD_POST,
+      [this.key('posts', messageId), this.key('postOrder'), this.key('postSeq')],
+      [messageId, JSON.stringify({ channel: ref.channel, ts: ref.ts }), this.#maxPosts],
+    );
+  }
+
+  async posts(messageId: string): Promise<SlackRef[]> {
+    const key = this.key('posts', messageId);
+    const list = await this.#command('posts', key, () => this.#client.lRange(key, 0, -1));
+    return list.map((raw, i) => parse(Ref, `${key} item ${i}`, raw));
+  }
+
+  /** SET NX PX: the first claim across every process wins; Redis forgets the id after the retention. */
+  async claimEvent(eventId: string, now: number): Promise<boolean> {
+    const key = this.key('event', eventId);
+    const reply = await this.#command('claimEvent', key, () =>
+      this.#client.set(key, String(now), {
+        condition: 'NX',
+        expiration: { type: 'PX', value: this.#retentionMs },
+      }),
+    );
+    return reply !== null;
+  }
+
+  // ------------------------------------------------------------ Redis
+
+  /** Run a script by SHA (in full when Redis does not have it); its reply, or the error it stands for. */
+  async #run(s: Script, keys: string[], args: Array<string | number>): Promise<unknown[]> {
+    if (keys.length !== s.keys) throw new Error(`slack state: ${s.name} takes ${s.keys} keys`);
+    const tail = [String(keys.length), ...keys, this.base, ...args.map(String)];
+    let reply: unknown;
+    try {
+      reply = await this.#client.sendCommand(['EVALSHA', s.sha, ...tail]);
+    } catch (err) {
+      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw this.#fault(err, s.name);
+      try {
+        reply = await this.#client.sendCommand(['EVAL', s.source, ...tail]);
+      } catch (again) {
+        throw this.#fault(again, s.name);
+      }
+    }
+    if (!Array.isArray(reply) || typeof reply[0] !== 'number')
+      throw new Error(`slack state: ${s.name} answered ${JSON.stringify(reply)}`);
+    if (reply[0] === -6) throw new CorruptRecordError(String(reply[1]), String(reply[2]));
+    if (reply[0] !== 0) throw new Error(`slack state: ${s.name} answered ${JSON.stringify(reply)}`);
+    return reply;
+  }
+
+  async #command<T>(what: string, key: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      throw this.#fault(err, what, key);
+    }
+  }
+
+  /** A Redis or connection failure as the error callers handle: unavailable, corrupt, or a bug. */
+  #fault(err: unknown, what: string, key?: string): Error {
+    if (err instanceof SwitchboardError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof ErrorReply) {
+      if (UNAVAILABLE.test(message)) return new StoreUnavailableError(`slack ${what}: ${message}`);
+      if (message.startsWith('WRONGTYPE'))
+        return new CorruptRecordError(key ?? `a key slack ${what} uses`, message);
+      return new Error(`slack state: ${what} failed: ${message}`);
+    }
+    const cause = this.#lastError && this.#lastError !== err ? ` (${this.#lastError.message})` : '';
+    return new StoreUnavailableError(`slack ${what}: ${message}${cause}`);
+  }
+}
+
+/** Connect a Redis Slack state (see RedisSlackState.connect). */
+export function createRedisSlackState(options: RedisSlackStateOptions = {}): Promise<RedisSlackState> {
+  return RedisSlackState.connect(options);
+}
+
+function rootField(ref: SlackRef): string {
+  return `${ref.channel}|${ref.ts}`;
+}
+
+/** How an error names one field of a hash. */
+function field(key: string, name: string): string {
+  return `${key} field ${name}`;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`RedisSlackState: ${name} must be a positive whole number, got ${value}`);
+  return value;
+}
+
+/** One stored value through its schema; anything else is a CorruptRecordError naming where it is. */
+function parse<S extends z.ZodType>(schema: S, where: string, raw: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new CorruptRecordError(where, 'not valid JSON');
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
+    throw new CorruptRecordError(where, `${at}${issue?.message ?? 'does not match its schema'}`);
+  }
+  return parsed.data;
+}
