@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { io as connect, type Socket } from 'socket.io-client';
 import request from 'supertest';
 import twilio from 'twilio';
+import type { SlackState } from '../../channels/slack/state.js';
 import { RedirectingRequestClient } from '../../channels/twilio/client.js';
 import type { NewAgent } from '../../routing/router.js';
 import { MemoryStore } from '../../routing/store/memory.js';
@@ -92,6 +93,8 @@ export interface SlackHarnessOptions {
   twilio?: boolean;
   /** Message spacing per channel (default PACE_MS). */
   paceMs?: number;
+  /** What the console remembers (default: this process's memory). */
+  state?: SlackState;
 }
 
 export async function startSlackHarness(options: SlackHarnessOptions = {}): Promise<SlackHarness> {
@@ -122,6 +125,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
     slack: {
       apiUrl: slack.apiUrl,
       paceMs: options.paceMs ?? PACE_MS,
+      ...(options.state ? { state: options.state } : {}),
       wait: (ms) => {
         waits.push(ms);
         return new Promise((resolve) => setTimeout(resolve, Math.min(ms, 10)));

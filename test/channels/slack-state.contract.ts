@@ -1,20 +1,35 @@
 // What the Slack console remembers, as a contract every SlackState keeps: the
-// memory implementation today (test/channels/slack.state.spec.ts), a Redis one later.
+// memory implementation (test/channels/slack.state.spec.ts) and the Redis one
+// (test/channels/slack/state.redis.spec.ts). `make` builds a fresh, empty state
+// with the given limits; `cleanup`, when given, runs after each test (deletes
+// what the test stored, closes connections).
 import { expect } from 'chai';
-import type { SlackState } from '../../channels/slack/state.js';
+import type { MemorySlackStateOptions, SlackState } from '../../channels/slack/state.js';
 
-export function slackStateContract(name: string, make: () => SlackState): void {
+export type SlackStateFactory = (options?: MemorySlackStateOptions) => SlackState | Promise<SlackState>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function slackStateContract(
+  name: string,
+  make: SlackStateFactory,
+  cleanup?: () => Promise<void>,
+): void {
   describe(`SlackState contract: ${name}`, () => {
+    if (cleanup) afterEach(cleanup);
+
     it('remembers DM channels per Slack user', async () => {
-      const state = make();
+      const state = await make();
       expect(await state.dmChannel('U1')).to.equal(null);
       await state.rememberDmChannel('U1', 'D1');
       expect(await state.dmChannel('U1')).to.equal('D1');
       expect(await state.dmChannel('U2')).to.equal(null);
+      await state.rememberDmChannel('U1', 'D9');
+      expect(await state.dmChannel('U1')).to.equal('D9');
     });
 
     it('keeps one card per conversation and agent, and finds the conversation from its thread', async () => {
-      const state = make();
+      const state = await make();
       await state.saveThread('cv_1', 'ag_a', { channel: 'D1', ts: '1.000001' });
       await state.saveThread('cv_1', 'ag_b', { channel: 'D2', ts: '1.000002' });
       await state.saveThread('cv_2', 'ag_a', { channel: 'D1', ts: '1.000003' });
@@ -33,10 +48,42 @@ export function slackStateContract(name: string, make: () => SlackState): void {
         conversationId: 'cv_1',
         agentId: 'ag_a',
       });
+      expect(await state.threadOwner('D2', '1.000002')).to.deep.equal({
+        conversationId: 'cv_1',
+        agentId: 'ag_b',
+      });
+      // Saving the same card again changes nothing.
+      await state.saveThread('cv_1', 'ag_a', { channel: 'D1', ts: '1.000009' });
+      expect(await state.threadOwner('D1', '1.000009')).to.deep.equal({
+        conversationId: 'cv_1',
+        agentId: 'ag_a',
+      });
+      const sorted = (await state.threads('cv_1')).sort((x, y) => x.agentId.localeCompare(y.agentId));
+      expect(sorted).to.deep.equal([
+        { agentId: 'ag_a', ref: { channel: 'D1', ts: '1.000009' } },
+        { agentId: 'ag_b', ref: { channel: 'D2', ts: '1.000002' } },
+      ]);
+      expect(await state.threads('cv_none')).to.deep.equal([]);
+    });
+
+    it('answers copies: changing what it answered changes nothing it keeps', async () => {
+      const state = await make();
+      const ref = { channel: 'D1', ts: '3.000001' };
+      await state.saveThread('cv_1', 'ag_a', ref);
+      ref.ts = 'changed';
+      const got = await state.thread('cv_1', 'ag_a');
+      got!.ts = 'changed too';
+      (await state.threads('cv_1'))[0]!.ref.ts = 'and this';
+      (await state.threadOwner('D1', '3.000001'))!.agentId = 'ag_x';
+      expect(await state.thread('cv_1', 'ag_a')).to.deep.equal({ channel: 'D1', ts: '3.000001' });
+      expect(await state.threadOwner('D1', '3.000001')).to.deep.equal({
+        conversationId: 'cv_1',
+        agentId: 'ag_a',
+      });
     });
 
     it('records where a message shows, once per place', async () => {
-      const state = make();
+      const state = await make();
       await state.addPost('msg_1', { channel: 'D1', ts: '2.000001' });
       await state.addPost('msg_1', { channel: 'D1', ts: '2.000001' });
       await state.addPost('msg_1', { channel: 'D2', ts: '2.000002' });
@@ -48,10 +95,47 @@ export function slackStateContract(name: string, make: () => SlackState): void {
     });
 
     it('claims an event id once', async () => {
-      const state = make();
+      const state = await make();
       expect(await state.claimEvent('Ev1', 1000)).to.equal(true);
       expect(await state.claimEvent('Ev1', 2000)).to.equal(false);
       expect(await state.claimEvent('Ev2', 2000)).to.equal(true);
+    });
+
+    it('claims an event id once when the claims come at the same time', async () => {
+      const state = await make();
+      const now = Date.now();
+      const won = await Promise.all(Array.from({ length: 20 }, () => state.claimEvent('EvSame', now)));
+      expect(won.filter(Boolean)).to.have.length(1);
+    });
+
+    it('forgets event ids after the retention window', async () => {
+      const state = await make({ eventRetentionMs: 150 });
+      expect(await state.claimEvent('Ev1', Date.now())).to.equal(true);
+      expect(await state.claimEvent('Ev1', Date.now())).to.equal(false);
+      await sleep(250);
+      expect(await state.claimEvent('Ev1', Date.now())).to.equal(true);
+      expect(await state.claimEvent('Ev1', Date.now())).to.equal(false);
+    });
+
+    it('keeps the posts of the newest messages only; a new post makes its message the newest', async () => {
+      const state = await make({ maxPosts: 2 });
+      await state.addPost('m1', { channel: 'D', ts: '1.1' });
+      await state.addPost('m2', { channel: 'D', ts: '1.2' });
+      await state.addPost('m3', { channel: 'D', ts: '1.3' });
+      expect(await state.posts('m1')).to.deep.equal([]);
+      expect(await state.posts('m2')).to.deep.equal([{ channel: 'D', ts: '1.2' }]);
+      expect(await state.posts('m3')).to.deep.equal([{ channel: 'D', ts: '1.3' }]);
+      // m2 gets a second post: now m3 is the oldest.
+      await state.addPost('m2', { channel: 'E', ts: '1.4' });
+      // A post already kept moves nothing.
+      await state.addPost('m3', { channel: 'D', ts: '1.3' });
+      await state.addPost('m4', { channel: 'D', ts: '1.5' });
+      expect(await state.posts('m3')).to.deep.equal([]);
+      expect(await state.posts('m2')).to.deep.equal([
+        { channel: 'D', ts: '1.2' },
+        { channel: 'E', ts: '1.4' },
+      ]);
+      expect(await state.posts('m4')).to.deep.equal([{ channel: 'D', ts: '1.5' }]);
     });
   });
 }

@@ -6,10 +6,10 @@ import { MemorySlackState } from '../../channels/slack/state.js';
 import { escapeSlack, noteText, slackToPlain } from '../../channels/slack/text.js';
 import { slackStateContract } from './slack-state.contract.js';
 
-slackStateContract('memory', () => new MemorySlackState());
+slackStateContract('memory', (options) => new MemorySlackState(options));
 
 describe('MemorySlackState limits', () => {
-  it('forgets event ids after the retention window, and old posts past the cap', async () => {
+  it('forgets event ids after the retention window (by the time it is given), and old posts past the cap', async () => {
     const state = new MemorySlackState({ eventRetentionMs: 1000, maxPosts: 2 });
     expect(await state.claimEvent('Ev1', 0)).to.equal(true);
     expect(await state.claimEvent('Ev1', 999)).to.equal(false);
