@@ -184,9 +184,17 @@ export class Router {
       outcome = await this.#route(conversation);
     else outcome = await this.#waitingOutcome(conversation);
 
-    const latest = (await this.store.getConversation(conversation.id)) ?? conversation;
-    const latestCustomer = (await this.store.getCustomer(customer.id)) ?? customer;
-    return { customer: latestCustomer, conversation: latest, message, outcome, created };
+    const [latest, latestCustomer] = await Promise.all([
+      this.store.getConversation(conversation.id),
+      this.store.getCustomer(customer.id),
+    ]);
+    return {
+      customer: latestCustomer ?? customer,
+      conversation: latest ?? conversation,
+      message,
+      outcome,
+      created,
+    };
   }
 
   /** Facts a visitor (or an agent) gives: stored with their source, identities linked when free. */
@@ -405,17 +413,20 @@ export class Router {
       throw new ValidationError('followUpAt must be in the future', 'followUpAt');
     const coverer = conv.cover?.agentId ?? null;
     const resolved = await this.store.resolve(conversationId, now, followUpAt ?? null);
-    await this.store.cancelTimer('sticky', conversationId);
+    // Independent of each other: sent together (one round trip to Redis).
+    await Promise.all([
+      this.store.cancelTimer('sticky', conversationId),
+      this.policy.surveys
+        ? this.store.schedule({
+            kind: 'survey',
+            ref: conversationId,
+            dueAt: now + this.policy.surveyDelaySeconds * 1000,
+          })
+        : null,
+    ]);
     this.#emit({ type: 'conversation.resolved', at: now, conversation: resolved });
     if (followUpAt != null) {
       await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: 'follow up', agentId });
-    }
-    if (this.policy.surveys) {
-      await this.store.schedule({
-        kind: 'survey',
-        ref: conversationId,
-        dueAt: now + this.policy.surveyDelaySeconds * 1000,
-      });
     }
     await this.#fill(agentId);
     if (coverer) await this.#fill(coverer);
@@ -897,12 +908,7 @@ export class Router {
     previousOwnerId: string | null,
     now: number,
   ): Promise<void> {
-    await this.store.cancelTimer('overflow', conv.id);
-    await this.store.cancelTimer('sticky', conv.id);
-    for (const p of await this.store.listPromises(conv.id)) {
-      if (p.state === 'open' && p.kind === 'wait')
-        await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now, now - p.createdAt);
-    }
+    await this.#answered(conv, now);
     if (conv.followUpOf) await this.#followUpReached(conv.followUpOf.promiseId, now);
     this.#emit({
       type: 'conversation.assigned',
@@ -914,6 +920,22 @@ export class Router {
     });
   }
 
+  /**
+   * A person answered: its waiting timers go, and each quoted wait is kept or broken now. The store calls
+   * that do not depend on each other go out together (one round trip to Redis instead of several).
+   */
+  async #answered(conv: Conversation, now: number): Promise<void> {
+    const [, , promises] = await Promise.all([
+      this.store.cancelTimer('overflow', conv.id),
+      this.store.cancelTimer('sticky', conv.id),
+      this.store.listPromises(conv.id),
+    ]);
+    const waits = promises.filter((p) => p.state === 'open' && p.kind === 'wait');
+    await Promise.all(
+      waits.map((p) => this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now, now - p.createdAt)),
+    );
+  }
+
   async #offered(conv: Conversation, agentId: string, now: number): Promise<void> {
     const expiresAt = conv.offer?.expiresAt ?? now;
     await this.store.schedule({ kind: 'offer', ref: conv.id, dueAt: expiresAt });
@@ -921,13 +943,8 @@ export class Router {
   }
 
   async #covered(conv: Conversation, agentId: string, now: number): Promise<void> {
-    await this.store.cancelTimer('sticky', conv.id);
-    await this.store.cancelTimer('overflow', conv.id);
     // A person answered: a wait quoted while it waited for cover is kept or broken now.
-    for (const p of await this.store.listPromises(conv.id)) {
-      if (p.state === 'open' && p.kind === 'wait')
-        await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now, now - p.createdAt);
-    }
+    await this.#answered(conv, now);
     const [owner, coverer] = await Promise.all([
       conv.ownerId ? this.store.getAgent(conv.ownerId) : null,
       this.store.getAgent(agentId),
@@ -1429,9 +1446,11 @@ export class Router {
     now: number,
     waitedMs?: number,
   ): Promise<void> {
-    const settled = await this.store.settlePromise(p.id, state, now);
-    await this.store.cancelTimer('promise', p.id);
-    await this.store.cancelTimer('promise-warn', p.id);
+    const [settled] = await Promise.all([
+      this.store.settlePromise(p.id, state, now),
+      this.store.cancelTimer('promise', p.id),
+      this.store.cancelTimer('promise-warn', p.id),
+    ]);
     if (settled)
       this.#emit({
         type: 'promise.settled',
