@@ -986,7 +986,9 @@ export class Router {
    * routing it (a crash in Redis mode). The customer's retry, or their next contact, routes it.
    */
   async #stranded(conv: Conversation): Promise<boolean> {
-    return conv.status === 'queued' && conv.offer === null && (await this.store.queueSnapshot(conv.id)) === null;
+    return (
+      conv.status === 'queued' && conv.offer === null && (await this.store.queueSnapshot(conv.id)) === null
+    );
   }
 
   async #waitingOutcome(conv: Conversation): Promise<ContactOutcome> {
