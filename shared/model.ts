@@ -301,8 +301,9 @@ export const zeroPerChannel = (): PerChannel => ({ voice: 0, sms: 0, chat: 0, em
 
 /** True when every required skill is met at its minimum level. */
 export function meetsSkills(agentSkills: Skills, required: Skills): boolean {
-  for (const [name, min] of Object.entries(required)) {
-    if ((agentSkills[name] ?? -1) < min) return false;
+  // Own keys only, as Object.entries reads them, without building the pairs.
+  for (const name in required) {
+    if (Object.hasOwn(required, name) && (agentSkills[name] ?? -1) < required[name]!) return false;
   }
   return true;
 }

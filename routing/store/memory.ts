@@ -28,7 +28,7 @@ import {
   type Survey,
 } from '../../shared/model.js';
 import { bucketKey, claimReason, HANDLE_TIME_WINDOW, isOpen, waitingSince } from './rules.js';
-import { SortedIndex } from './sorted.js';
+import type { SortKey } from './sorted.js';
 import type {
   Candidate,
   ClaimOutcome,
@@ -88,6 +88,14 @@ function clonePlain(value: object, depth: number): unknown {
   return out;
 }
 
+/** The free-agent pools one agent goes in. */
+interface AgentPools {
+  /** Per channel (in CHANNELS order): the channel's pool, then one per skill of the agent. */
+  lists: SortedIndex[][];
+  /** Per channel: the idle time the agent is in those pools at, or NaN when not in them. */
+  at: number[];
+}
+
 interface Bucket {
   key: string;
   channel: Channel;
@@ -96,6 +104,12 @@ interface Bucket {
   byScore: SortedIndex;
   /** Arrival order: for the hard cap and overflow. */
   byArrival: SortedIndex;
+  /** Where its heads are kept in its channel's line (see `Line`). */
+  slot: number;
+  /** `skills` as pairs, to match agents without building them each time. */
+  need: Array<[string, number]>;
+  /** Servers (see `#servers`), once counted; then kept up to date as agents change. */
+  servers: number | null;
 }
 
 export class MemoryStore implements Store {
@@ -107,29 +121,32 @@ export class MemoryStore implements Store {
   readonly #pools = new Map<Channel, SortedIndex>();
   /** The same, per channel and skill. */
   readonly #skillPools = new Map<string, SortedIndex>();
+  /** Per agent: the pools they go in by channel, and where they are in them now. */
+  readonly #agentPools = new Map<string, AgentPools>();
   readonly #conversations = new Map<string, Conversation>();
   /** Conversations by owner (any status): every change of `ownerId` goes through `#setOwner`. */
   readonly #ownerConversations = new Map<string, Set<string>>();
+  /** The open ones (queued or assigned) among them, kept by `#trackOpen` as owner and status change. */
+  readonly #ownerOpen = new Map<string, Set<string>>();
   readonly #messages = new Map<string, Message>();
   readonly #conversationMessages = new Map<string, string[]>();
   readonly #externalIds = new Map<string, string>();
   readonly #buckets = new Map<string, Bucket>();
-  readonly #channelBuckets = new Map<Channel, Set<Bucket>>();
+  readonly #lines = new Map<Channel, Line>();
   /** Which bucket each waiting conversation is in. */
   readonly #waiting = new Map<string, Bucket>();
-  readonly #timers = new Map<string, Timer>();
-  readonly #timerOrder = new SortedIndex();
+  readonly #timers = new TimerQueue();
   readonly #promises = new Map<string, CustomerPromise>();
   readonly #conversationPromises = new Map<string, string[]>();
   readonly #handleTimes = new Map<Channel, number[]>();
-  /** Servers per bucket, counted on first use, then kept up to date as agents change. */
-  #serversCache = new Map<string, number>();
+  /** Buckets whose servers were counted (on first use): kept up to date as agents change. */
+  readonly #counted: Bucket[] = [];
   #closed = false;
 
   constructor() {
     for (const c of CHANNELS) {
       this.#pools.set(c, new SortedIndex());
-      this.#channelBuckets.set(c, new Set());
+      this.#lines.set(c, new Line());
     }
   }
 
@@ -291,7 +308,6 @@ export class MemoryStore implements Store {
   ): Promise<Agent> {
     const a = this.#agent(id);
     const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
-    this.#unindexAgent(a);
     if (status === 'available' && a.status !== 'available') {
       a.availableSince = now;
       a.idleSince = now;
@@ -316,6 +332,7 @@ export class MemoryStore implements Store {
     this.#conversations.set(c.id, c);
     this.#conversationSet(c.customerId).add(c.id);
     if (c.ownerId !== null) this.#indexOwner(c.id, c.ownerId);
+    this.#trackOpen(c);
     return copy(c);
   }
 
@@ -335,22 +352,25 @@ export class MemoryStore implements Store {
 
   async listConversations(query: ConversationQuery): Promise<Conversation[]> {
     const limit = query.limit ?? 1000;
+    const openOnly = query.status === 'queued' || query.status === 'assigned';
     const source =
       query.customerId !== undefined
         ? [...(this.#customerConversations.get(query.customerId) ?? [])].map(
             (id) => this.#conversations.get(id)!,
           )
         : query.ownerId !== undefined
-          ? [...(this.#ownerConversations.get(query.ownerId) ?? [])].map((id) => this.#conversations.get(id)!)
+          ? [...((openOnly ? this.#ownerOpen : this.#ownerConversations).get(query.ownerId) ?? [])].map(
+              (id) => this.#conversations.get(id)!,
+            )
           : [...this.#conversations.values()];
-    const out: Conversation[] = [];
+    const found: Conversation[] = [];
     for (const c of source) {
       if (query.status !== undefined && c.status !== query.status) continue;
       if (query.ownerId !== undefined && c.ownerId !== query.ownerId) continue;
-      out.push(copy(c));
+      found.push(c);
     }
-    out.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
-    return out.slice(-limit);
+    found.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
+    return found.slice(-limit).map(copy);
   }
 
   async touchConversation(id: string, channel: Channel, now: number): Promise<Conversation> {
@@ -445,7 +465,7 @@ export class MemoryStore implements Store {
 
   async claimNext(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome | null> {
     const agent = this.#agents.get(agentId);
-    if (!agent || agent.status !== 'available') return null;
+    if (agent?.status !== 'available') return null;
     let best: {
       conv: Conversation;
       bucket: Bucket;
@@ -454,9 +474,22 @@ export class MemoryStore implements Store {
     } | null = null;
     for (const channel of CHANNELS) {
       if (agent.load[channel] >= agent.capacity[channel]) continue;
-      for (const bucket of this.#channelBuckets.get(channel)!) {
-        // Skip, in O(1), a bucket whose best possible head cannot beat the best so far.
-        if (best && !this.#bucketMayBeat(bucket, now, rules, best.rank)) continue;
+      const line = this.#lines.get(channel)!;
+      const { buckets, oldest, headScore, headArrival } = line;
+      for (let i = 0; i < buckets.length; i++) {
+        const since = oldest[i]!;
+        if (since === Number.POSITIVE_INFINITY) continue; // empty
+        // Skip, in O(1), a bucket whose best possible head cannot beat the best so far: its head ranks
+        // at least [0, oldest arrival, oldest arrival] when the oldest is past the hard cap, else at
+        // least [1, lowest score, its arrival].
+        if (best) {
+          const mayBeat =
+            now - since >= rules.hardCapMs
+              ? lessRankOf(0, since, since, best.rank)
+              : lessRankOf(1, headScore[i]!, headArrival[i]!, best.rank);
+          if (!mayBeat) continue;
+        }
+        const bucket = buckets[i]!;
         const pick = this.#bucketHead(bucket, agent, now, rules);
         if (pick && (!best || lessRank(pick.rank, best.rank)))
           best = { conv: pick.conv, matched: pick.matched, rank: pick.rank, bucket };
@@ -557,6 +590,7 @@ export class MemoryStore implements Store {
     this.#releaseHolders(conv);
     this.#dequeue(conv.id);
     conv.status = 'resolved';
+    this.#trackOpen(conv);
     conv.resolvedAt = now;
     conv.followUpAt = followUpAt;
     conv.waitingForOwnerSince = null;
@@ -585,6 +619,7 @@ export class MemoryStore implements Store {
       conv.offer = null;
     }
     conv.status = 'abandoned';
+    this.#trackOpen(conv);
     conv.resolvedAt = now;
     return copy(conv);
   }
@@ -700,29 +735,15 @@ export class MemoryStore implements Store {
   // ------------------------------------------------------------ timers
 
   async schedule(timer: Timer): Promise<void> {
-    const key = `${timer.kind}:${timer.ref}`;
-    this.#timers.set(key, { ...timer });
-    this.#timerOrder.set(key, timer.dueAt);
+    this.#timers.schedule({ ...timer });
   }
 
   async cancelTimer(kind: TimerKind, ref: string): Promise<void> {
-    const key = `${kind}:${ref}`;
-    this.#timers.delete(key);
-    this.#timerOrder.delete(key);
+    this.#timers.cancel(kind, ref);
   }
 
   async claimDueTimers(now: number, limit: number): Promise<Timer[]> {
-    const due: Timer[] = [];
-    for (const key of this.#timerOrder.entries()) {
-      if (key.a > now || due.length >= limit) break;
-      due.push(this.#timers.get(key.id)!);
-    }
-    for (const t of due) {
-      const key = `${t.kind}:${t.ref}`;
-      this.#timers.delete(key);
-      this.#timerOrder.delete(key);
-    }
-    return due;
+    return this.#timers.claimDue(now, limit);
   }
 
   // ------------------------------------------------------------ promises and figures
@@ -741,7 +762,7 @@ export class MemoryStore implements Store {
     now: number,
   ): Promise<CustomerPromise | null> {
     const p = this.#promises.get(id);
-    if (!p || p.state !== 'open') return null;
+    if (p?.state !== 'open') return null;
     p.state = state;
     p.settledAt = now;
     return copy(p);
@@ -829,33 +850,42 @@ export class MemoryStore implements Store {
     channel: Channel,
     conv: Conversation,
   ): { agent: Agent; reason: OwnershipReason } | null {
-    // Whoever missed an offer for this wait is not asked again; an owner never covers for themselves.
-    const excluded = (id: string) =>
-      conv.declinedBy.includes(id) || (conv.status === 'assigned' && id === conv.ownerId);
     for (const candidate of candidates) {
       if (candidate.kind === 'agent') {
         const a = this.#agents.get(candidate.agentId);
-        if (a && a.status === 'available' && a.load[channel] < a.capacity[channel] && !excluded(a.id)) {
+        if (
+          a &&
+          a.status === 'available' &&
+          a.load[channel] < a.capacity[channel] &&
+          !excludedFrom(conv, a.id)
+        ) {
           return { agent: a, reason: candidate.reason };
         }
         continue;
       }
-      const a = this.#pickFromPool(channel, candidate.skills, excluded);
+      const a = this.#pickFromPool(channel, candidate.skills, conv);
       if (a) return { agent: a, reason: candidate.reason };
     }
     return null;
   }
 
   /** Longest-idle free agent on the channel with the skills, scanning the most selective index. */
-  #pickFromPool(channel: Channel, skills: Skills, skip: (id: string) => boolean): Agent | null {
+  #pickFromPool(channel: Channel, skills: Skills, conv: Conversation): Agent | null {
     let index = this.#pools.get(channel)!;
     for (const skill of Object.keys(skills)) {
       const byskill = this.#skillPools.get(`${channel}|${skill}`);
       if (!byskill || byskill.size === 0) return null;
       if (byskill.size < index.size) index = byskill;
     }
+    // Usually the longest idle one fits: no iterator needed.
+    const head = index.first();
+    if (head === undefined) return null;
+    if (!excludedFrom(conv, head.id)) {
+      const a = this.#agents.get(head.id)!;
+      if (meetsSkills(a.skills, skills)) return a;
+    }
     for (const id of index.ids()) {
-      if (skip(id)) continue;
+      if (excludedFrom(conv, id)) continue;
       const a = this.#agents.get(id)!;
       if (meetsSkills(a.skills, skills)) return a;
     }
@@ -871,7 +901,7 @@ export class MemoryStore implements Store {
   ): { conv: Conversation; matched: boolean; rank: [number, number, number] } | null {
     const oldest = bucket.byArrival.first();
     if (!oldest) return null;
-    const matched = meetsSkills(agent.skills, bucket.skills);
+    const matched = meetsNeed(agent.skills, bucket.need);
     // Not skilled for it and nothing here has overflowed yet: nothing for this agent (cheap, common).
     if (!matched && now - oldest.a < rules.overflowAfterMs) return null;
     // Hard cap first: whoever has waited longest past the cap, in arrival order.
@@ -894,7 +924,11 @@ export class MemoryStore implements Store {
       }
       return null;
     }
-    // Not skilled for this bucket: only what has overflowed to the whole team, oldest first.
+    // Not skilled for this bucket: only what has overflowed to the whole team, oldest first (it has,
+    // or we would have returned above), and usually the oldest is eligible: no iterator needed.
+    const first = this.#conversations.get(oldest.id)!;
+    if (this.#eligible(first, agent.id))
+      return { conv: first, matched, rank: [1, bucket.byScore.keyOf(oldest.id)!.a, oldest.a] };
     for (const key of bucket.byArrival.entries()) {
       if (now - key.a < rules.overflowAfterMs) break;
       const conv = this.#conversations.get(key.id)!;
@@ -902,19 +936,6 @@ export class MemoryStore implements Store {
         return { conv, matched, rank: [1, bucket.byScore.keyOf(key.id)!.a, key.a] };
     }
     return null;
-  }
-
-  /**
-   * False when nothing `#bucketHead` can return from this bucket, for any agent,
-   * ranks before `rank`: its head ranks at least [0, oldest arrival, oldest arrival]
-   * when the oldest is past the hard cap, else at least [1, lowest key, its arrival].
-   */
-  #bucketMayBeat(bucket: Bucket, now: number, rules: WaitRules, rank: [number, number, number]): boolean {
-    const oldest = bucket.byArrival.first();
-    if (!oldest) return false;
-    if (now - oldest.a >= rules.hardCapMs) return lessRankOf(0, oldest.a, oldest.a, rank);
-    const head = bucket.byScore.first()!;
-    return lessRankOf(1, head.a, head.b, rank);
   }
 
   /** Whether a waiting conversation may go to this agent: not ringing, not missed by them, not their own. */
@@ -938,16 +959,20 @@ export class MemoryStore implements Store {
         key,
         channel,
         skills: { ...conv.skills },
+        need: Object.entries(conv.skills),
+        servers: null,
         byScore: new SortedIndex(),
         byArrival: new SortedIndex(),
+        slot: 0,
       };
+      bucket.slot = this.#lines.get(channel)!.add(bucket);
       this.#buckets.set(key, bucket);
-      this.#channelBuckets.get(channel)!.add(bucket);
     }
     const arrival = waitingSince(conv);
     bucket.byScore.set(conv.id, score, arrival);
     bucket.byArrival.set(conv.id, arrival);
     this.#waiting.set(conv.id, bucket);
+    this.#lines.get(channel)!.refresh(bucket);
   }
 
   #dequeue(conversationId: string): void {
@@ -956,14 +981,32 @@ export class MemoryStore implements Store {
     bucket.byScore.delete(conversationId);
     bucket.byArrival.delete(conversationId);
     this.#waiting.delete(conversationId);
+    this.#lines.get(bucket.channel)!.refresh(bucket);
   }
 
   /** Change a conversation's owner, keeping the owner index. */
   #setOwner(conv: Conversation, agentId: string): void {
     if (conv.ownerId === agentId) return;
-    if (conv.ownerId !== null) this.#ownerConversations.get(conv.ownerId)?.delete(conv.id);
+    if (conv.ownerId !== null) {
+      this.#ownerConversations.get(conv.ownerId)?.delete(conv.id);
+      this.#ownerOpen.get(conv.ownerId)?.delete(conv.id);
+    }
     conv.ownerId = agentId;
     this.#indexOwner(conv.id, agentId);
+    this.#trackOpen(conv);
+  }
+
+  /** In its owner's open set exactly while it has an owner and is queued or assigned. */
+  #trackOpen(conv: Conversation): void {
+    if (conv.ownerId === null) return;
+    let set = this.#ownerOpen.get(conv.ownerId);
+    if (isOpen(conv)) {
+      if (!set) {
+        set = new Set();
+        this.#ownerOpen.set(conv.ownerId, set);
+      }
+      set.add(conv.id);
+    } else set?.delete(conv.id);
   }
 
   #indexOwner(conversationId: string, ownerId: string): void {
@@ -982,6 +1025,7 @@ export class MemoryStore implements Store {
     this.#setOwner(conv, agentId);
     conv.slotChannel = channel;
     conv.status = 'assigned';
+    this.#trackOpen(conv);
     conv.assignedAt = now;
     conv.firstAssignedAt ??= now;
     conv.queuedAt = null;
@@ -1021,23 +1065,50 @@ export class MemoryStore implements Store {
     if (agent.load[channel] >= agent.capacity[channel]) {
       throw new CapacityError(agent.id, `no ${channel} capacity left`);
     }
-    this.#unindexAgent(agent);
     agent.load[channel]++;
     if (touchIdle) agent.idleSince = now;
     this.#indexAgent(agent);
   }
 
   #releaseSlot(agent: Agent, channel: Channel): void {
-    this.#unindexAgent(agent);
     agent.load[channel] = Math.max(0, agent.load[channel] - 1);
     this.#indexAgent(agent);
   }
 
+  /**
+   * Put the agent in the pools of every channel they are free on (available, capacity left), at their idle
+   * time, and out of the others. Only what changed is touched.
+   */
   #indexAgent(a: Agent): void {
-    if (a.status !== 'available') return;
-    for (const channel of CHANNELS) {
-      if (a.load[channel] >= a.capacity[channel]) continue;
-      this.#pools.get(channel)!.set(a.id, a.idleSince);
+    const pools = this.#poolsOf(a);
+    const available = a.status === 'available';
+    for (let i = 0; i < CHANNELS.length; i++) {
+      const channel = CHANNELS[i]!;
+      const at = pools.at[i]!;
+      if (available && a.load[channel] < a.capacity[channel]) {
+        if (at === a.idleSince) continue;
+        for (const index of pools.lists[i]!) index.set(a.id, a.idleSince);
+        pools.at[i] = a.idleSince;
+      } else if (!Number.isNaN(at)) {
+        for (const index of pools.lists[i]!) index.delete(a.id);
+        pools.at[i] = Number.NaN;
+      }
+    }
+  }
+
+  /** Out of every pool, and forget which pools: their skills are about to change. */
+  #unindexAgent(a: Agent): void {
+    const pools = this.#poolsOf(a);
+    for (const list of pools.lists) for (const index of list) index.delete(a.id);
+    this.#agentPools.delete(a.id);
+  }
+
+  /** The pools an agent goes in per channel, by their skills (kept until the skills change). */
+  #poolsOf(a: Agent): AgentPools {
+    let pools = this.#agentPools.get(a.id);
+    if (pools) return pools;
+    const lists = CHANNELS.map((channel) => {
+      const list = [this.#pools.get(channel)!];
       for (const skill of Object.keys(a.skills)) {
         const key = `${channel}|${skill}`;
         let index = this.#skillPools.get(key);
@@ -1045,37 +1116,39 @@ export class MemoryStore implements Store {
           index = new SortedIndex();
           this.#skillPools.set(key, index);
         }
-        index.set(a.id, a.idleSince);
+        list.push(index);
       }
-    }
-  }
-
-  #unindexAgent(a: Agent): void {
-    for (const channel of CHANNELS) {
-      this.#pools.get(channel)!.delete(a.id);
-      for (const skill of Object.keys(a.skills)) this.#skillPools.get(`${channel}|${skill}`)?.delete(a.id);
-    }
+      return list;
+    });
+    pools = { lists, at: CHANNELS.map(() => Number.NaN) };
+    this.#agentPools.set(a.id, pools);
+    return pools;
   }
 
   /** Agents who could serve this bucket, weighted by capacity: the servers in the wait estimate. */
   #servers(bucket: Bucket): number {
-    const cached = this.#serversCache.get(bucket.key);
-    if (cached !== undefined) return cached;
+    if (bucket.servers !== null) return bucket.servers;
     let servers = 0;
-    for (const a of this.#agents.values()) {
-      if (a.status === 'available' && meetsSkills(a.skills, bucket.skills))
-        servers += a.capacity[bucket.channel];
-    }
-    this.#serversCache.set(bucket.key, servers);
+    for (const a of this.#agents.values()) servers += serving(a, bucket);
+    bucket.servers = servers;
+    this.#counted.push(bucket);
     return servers;
   }
 
-  /** An agent changed (or was created): move the cached servers by the difference, instead of recounting everyone. */
+  /** An agent changed (or was created): move the counted servers by the difference, instead of recounting everyone. */
   #adjustServers(before: ServerShape | null, after: ServerShape): void {
-    for (const [key, servers] of this.#serversCache) {
-      const bucket = this.#buckets.get(key)!;
+    // Nothing that `serving` reads changed, or the agent serves nobody before and after.
+    if (
+      before !== null &&
+      ((before.status !== 'available' && after.status !== 'available') ||
+        (before.status === after.status &&
+          before.skills === after.skills &&
+          before.capacity === after.capacity))
+    )
+      return;
+    for (const bucket of this.#counted) {
       const delta = serving(after, bucket) - serving(before, bucket);
-      if (delta !== 0) this.#serversCache.set(key, servers + delta);
+      if (delta !== 0) bucket.servers! += delta;
     }
   }
 }
@@ -1085,9 +1158,60 @@ type ServerShape = Pick<Agent, 'status' | 'skills' | 'capacity'>;
 
 /** What an agent adds to a bucket's servers: its capacity on the channel when available and skilled for it. */
 function serving(a: ServerShape | null, bucket: Bucket): number {
-  return a !== null && a.status === 'available' && meetsSkills(a.skills, bucket.skills)
+  return a !== null && a.status === 'available' && meetsNeed(a.skills, bucket.need)
     ? a.capacity[bucket.channel]
     : 0;
+}
+
+/** `meetsSkills(skills, bucket.skills)` over the bucket's pairs. */
+function meetsNeed(skills: Skills, need: ReadonlyArray<[string, number]>): boolean {
+  for (let i = 0; i < need.length; i++) {
+    const [name, min] = need[i]!;
+    if ((skills[name] ?? -1) < min) return false;
+  }
+  return true;
+}
+
+/** Whoever missed an offer for this wait is not asked again; an owner never covers for themselves. */
+function excludedFrom(conv: Conversation, agentId: string): boolean {
+  return conv.declinedBy.includes(agentId) || (conv.status === 'assigned' && agentId === conv.ownerId);
+}
+
+/**
+ * The buckets of one channel, with the heads of their two orders side by side in typed arrays, kept by
+ * `#enqueue` and `#dequeue`: a claim compares every bucket of a channel, reading these alone.
+ */
+class Line {
+  readonly buckets: Bucket[] = [];
+  /** Per bucket slot: the oldest arrival, and the lowest (score, arrival); Infinity when empty. */
+  oldest = new Float64Array(16).fill(Number.POSITIVE_INFINITY);
+  headScore = new Float64Array(16).fill(Number.POSITIVE_INFINITY);
+  headArrival = new Float64Array(16).fill(Number.POSITIVE_INFINITY);
+
+  /** Append a bucket; returns its slot. */
+  add(bucket: Bucket): number {
+    const slot = this.buckets.length;
+    if (slot === this.oldest.length) {
+      const grow = (from: Float64Array) => {
+        const to = new Float64Array(from.length * 2).fill(Number.POSITIVE_INFINITY);
+        to.set(from);
+        return to;
+      };
+      this.oldest = grow(this.oldest);
+      this.headScore = grow(this.headScore);
+      this.headArrival = grow(this.headArrival);
+    }
+    this.buckets.push(bucket);
+    return slot;
+  }
+
+  refresh(bucket: Bucket): void {
+    const oldest = bucket.byArrival.first();
+    const head = bucket.byScore.first();
+    this.oldest[bucket.slot] = oldest ? oldest.a : Number.POSITIVE_INFINITY;
+    this.headScore[bucket.slot] = head ? head.a : Number.POSITIVE_INFINITY;
+    this.headArrival[bucket.slot] = head ? head.b : Number.POSITIVE_INFINITY;
+  }
 }
 
 function identityKey(i: Identity): string {
@@ -1113,4 +1237,266 @@ function lessRank(x: [number, number, number], y: [number, number, number]): boo
 /** `lessRank([x0, x1, x2], y)` without building the tuple. */
 function lessRankOf(x0: number, x1: number, x2: number, y: [number, number, number]): boolean {
   return x0 !== y[0] ? x0 < y[0] : x1 !== y[1] ? x1 < y[1] : x2 < y[2];
+}
+
+/** A timer in due order; live while the queue's map still holds this very timer. */
+interface TimerEntry {
+  dueAt: number;
+  /** `kind:ref`: the order among timers due at the same time. */
+  key: string;
+  timer: Timer;
+}
+
+/** Whether `x` comes before `y`: by due time, then `kind:ref`. */
+const timerBefore = (x: TimerEntry, y: TimerEntry): boolean =>
+  x.dueAt !== y.dueAt ? x.dueAt < y.dueAt : x.key < y.key;
+
+/**
+ * The timers: one per (kind, ref), claimed in due order (then `kind:ref`). A binary min-heap with lazy
+ * removal: a cancelled or replaced timer's entry stays in the heap, dead, until it comes to the top (or
+ * the heap is rebuilt once the dead outnumber the live), so a cancel is one map delete and a schedule,
+ * usually due after most others, a push that rarely climbs.
+ */
+class TimerQueue {
+  readonly #live = new Map<TimerKind, Map<string, Timer>>();
+  #heap: TimerEntry[] = [];
+  #count = 0;
+
+  /** Store `timer` (the queue keeps this object), replacing the one of the same kind and ref. */
+  schedule(timer: Timer): void {
+    let byRef = this.#live.get(timer.kind);
+    if (!byRef) {
+      byRef = new Map();
+      this.#live.set(timer.kind, byRef);
+    }
+    if (!byRef.has(timer.ref)) this.#count++;
+    byRef.set(timer.ref, timer);
+    this.#push({ dueAt: timer.dueAt, key: `${timer.kind}:${timer.ref}`, timer });
+    this.#compact();
+  }
+
+  cancel(kind: TimerKind, ref: string): void {
+    if (!this.#live.get(kind)?.delete(ref)) return;
+    this.#count--;
+    this.#compact();
+  }
+
+  /** Remove and return the live timers due at `now`, in order, at most `limit`. */
+  claimDue(now: number, limit: number): Timer[] {
+    const due: Timer[] = [];
+    const heap = this.#heap;
+    while (due.length < limit && heap.length > 0 && heap[0]!.dueAt <= now) {
+      const { timer } = this.#pop();
+      const byRef = this.#live.get(timer.kind);
+      if (byRef?.get(timer.ref) !== timer) continue; // cancelled or replaced
+      byRef.delete(timer.ref);
+      this.#count--;
+      due.push(timer);
+    }
+    return due;
+  }
+
+  #isLive(entry: TimerEntry): boolean {
+    return this.#live.get(entry.timer.kind)?.get(entry.timer.ref) === entry.timer;
+  }
+
+  /** Drop the dead entries once they outnumber the live ones. */
+  #compact(): void {
+    if (this.#heap.length <= 2 * this.#count + 1024) return;
+    const live = this.#heap.filter((entry) => this.#isLive(entry));
+    this.#heap = [];
+    for (const entry of live) this.#push(entry);
+  }
+
+  #push(entry: TimerEntry): void {
+    const heap = this.#heap;
+    let i = heap.length;
+    heap.push(entry);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!timerBefore(entry, heap[parent]!)) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = entry;
+  }
+
+  #pop(): TimerEntry {
+    const heap = this.#heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child = right < heap.length && timerBefore(heap[right]!, heap[left]!) ? right : left;
+      if (!timerBefore(heap[child]!, last)) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+}
+
+/** Keys per chunk of a `SortedIndex`: a chunk splits past twice this, and merges with a neighbour below a quarter. */
+const CHUNK = 64;
+
+const compareKeys = (x: SortKey, y: SortKey): number =>
+  x.a !== y.a ? x.a - y.a : x.b !== y.b ? x.b - y.b : x.id < y.id ? -1 : x.id > y.id ? 1 : 0;
+
+/** One run of keys in order, with each key's `a` beside it in an array of plain numbers. */
+interface Chunk {
+  keys: SortKey[];
+  as: number[];
+}
+
+/** The first place in `chunk` whose key is not below `key`; compares the numbers first, the keys on a tie. */
+function lowerBound(chunk: Chunk, key: SortKey): number {
+  const { keys, as } = chunk;
+  let lo = 0;
+  let hi = as.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const a = as[mid]!;
+    if (a < key.a || (a === key.a && compareKeys(keys[mid]!, key) < 0)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * An ordered index of ids by (a, b, id): the memory store's stand-in for a Redis sorted set. The keys
+ * live in sorted chunks of up to 2 × CHUNK (the layout of Python's sortedcontainers), with the `a` of
+ * every key, and of every chunk's last key, also kept in arrays of plain numbers: an insert or a delete
+ * is two binary searches that mostly read those numbers and a short move within one chunk, over memory
+ * that sits together, rather than a walk through scattered tree nodes. Rank adds up the chunks before.
+ * Remembers each id's key so callers remove by id.
+ */
+class SortedIndex {
+  readonly #chunks: Chunk[] = [];
+  /** `a` of each chunk's last key. */
+  readonly #lastA: number[] = [];
+  readonly #keys = new Map<string, SortKey>();
+
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  has(id: string): boolean {
+    return this.#keys.has(id);
+  }
+
+  keyOf(id: string): SortKey | undefined {
+    return this.#keys.get(id);
+  }
+
+  /** Insert or move `id` to the position of (a, b). */
+  set(id: string, a: number, b = 0): void {
+    const old = this.#keys.get(id);
+    if (old) {
+      if (old.a === a && old.b === b) return;
+      this.#remove(old);
+    }
+    const key = { a, b, id };
+    this.#insert(key);
+    this.#keys.set(id, key);
+  }
+
+  delete(id: string): boolean {
+    const old = this.#keys.get(id);
+    if (!old) return false;
+    this.#remove(old);
+    this.#keys.delete(id);
+    return true;
+  }
+
+  /** 0-based rank of `id`, or -1. */
+  rank(id: string): number {
+    const key = this.#keys.get(id);
+    if (!key) return -1;
+    const c = this.#chunkOf(key);
+    let rank = 0;
+    for (let i = 0; i < c; i++) rank += this.#chunks[i]!.keys.length;
+    return rank + lowerBound(this.#chunks[c]!, key);
+  }
+
+  /** Ids in order, lowest first; stop iterating early to keep it cheap. Do not change the index while iterating. */
+  *ids(): Generator<string> {
+    for (const chunk of this.#chunks) for (const key of chunk.keys) yield key.id;
+  }
+
+  /** Keys in order, lowest first; the same rules as `ids()`. */
+  *entries(): Generator<SortKey> {
+    for (const chunk of this.#chunks) for (const key of chunk.keys) yield key;
+  }
+
+  first(): SortKey | undefined {
+    return this.#chunks[0]?.keys[0];
+  }
+
+  /** The chunk where `key` belongs: the first whose last key is not below it, else the last one. */
+  #chunkOf(key: SortKey): number {
+    const lastA = this.#lastA;
+    let lo = 0;
+    let hi = lastA.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const a = lastA[mid]!;
+      if (a < key.a || (a === key.a && compareKeys(this.#chunks[mid]!.keys.at(-1)!, key) < 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #insert(key: SortKey): void {
+    const chunks = this.#chunks;
+    if (chunks.length === 0) {
+      chunks.push({ keys: [key], as: [key.a] });
+      this.#lastA.push(key.a);
+      return;
+    }
+    const c = this.#chunkOf(key);
+    const chunk = chunks[c]!;
+    const at = lowerBound(chunk, key);
+    chunk.keys.splice(at, 0, key);
+    chunk.as.splice(at, 0, key.a);
+    if (chunk.keys.length > 2 * CHUNK) {
+      const next = { keys: chunk.keys.splice(CHUNK), as: chunk.as.splice(CHUNK) };
+      chunks.splice(c + 1, 0, next);
+      this.#lastA.splice(c + 1, 0, next.as.at(-1)!);
+    }
+    this.#lastA[c] = chunk.as.at(-1)!;
+  }
+
+  /** Take out `key`, which is in the index. */
+  #remove(key: SortKey): void {
+    const chunks = this.#chunks;
+    const c = this.#chunkOf(key);
+    const chunk = chunks[c]!;
+    const at = lowerBound(chunk, key);
+    chunk.keys.splice(at, 1);
+    chunk.as.splice(at, 1);
+    if (chunk.keys.length === 0) {
+      chunks.splice(c, 1);
+      this.#lastA.splice(c, 1);
+    } else if (chunk.keys.length < CHUNK / 4 && chunks.length > 1) {
+      // Few keys left: join a neighbour (splitting again if that makes it too long).
+      const into = c > 0 ? c - 1 : c;
+      const left = chunks[into]!;
+      const right = chunks[into + 1]!;
+      const merged = { keys: left.keys.concat(right.keys), as: left.as.concat(right.as) };
+      if (merged.keys.length > 2 * CHUNK) {
+        const half = merged.keys.length >> 1;
+        const next = { keys: merged.keys.splice(half), as: merged.as.splice(half) };
+        chunks.splice(into, 2, merged, next);
+        this.#lastA.splice(into, 2, merged.as.at(-1)!, next.as.at(-1)!);
+      } else {
+        chunks.splice(into, 2, merged);
+        this.#lastA.splice(into, 2, merged.as.at(-1)!);
+      }
+    } else this.#lastA[c] = chunk.as.at(-1)!;
+  }
 }
