@@ -28,7 +28,6 @@ import {
   type Survey,
 } from '../../shared/model.js';
 import { bucketKey, claimReason, HANDLE_TIME_WINDOW, isOpen, waitingSince } from './rules.js';
-import type { SortKey } from './sorted.js';
 import type {
   Candidate,
   ClaimOutcome,
@@ -88,12 +87,182 @@ function clonePlain(value: object, depth: number): unknown {
   return out;
 }
 
+/**
+ * How the model's records nest: per field holding more than a primitive, whether it is one flat record
+ * (its values primitives), a list of primitives, a list of flat records, or a map of flat records.
+ */
+type Nesting = 'flat' | 'values' | 'flats' | 'flatMap';
+const nesting = (fields: Record<string, Nesting>): Map<string, Nesting> => new Map(Object.entries(fields));
+const CONVERSATION_NESTING = nesting({
+  cover: 'flat',
+  consultants: 'values',
+  invited: 'values',
+  channels: 'values',
+  skills: 'flat',
+  offer: 'flat',
+  handoff: 'flat',
+  ownership: 'flats',
+  declinedBy: 'values',
+  followUpOf: 'flat',
+  survey: 'flat',
+});
+const AGENT_NESTING = nesting({ skills: 'flat', capacity: 'flat', load: 'flat' });
+const CUSTOMER_NESTING = nesting({ identities: 'flats', facts: 'flatMap', notes: 'flats' });
+const MESSAGE_NESTING = nesting({ author: 'flat', attachments: 'flats', delivery: 'flat' });
+const PROMISE_NESTING = nesting({});
+
+/**
+ * Stored records that do not nest as the model says (a caller passed extra nested values): these
+ * are copied in full by `copy`; every other record by the fast copiers below, which copy exactly
+ * the nesting the model has.
+ */
+const irregular = new WeakSet<object>();
+
+function isPrimitive(v: unknown): boolean {
+  return (typeof v !== 'object' || v === null) && typeof v !== 'function' && typeof v !== 'symbol';
+}
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A plain object whose values are all primitives. */
+function isFlat(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || !isPlainObject(v)) return false;
+  for (const key in v) {
+    if (key === '__proto__' || !isPrimitive((v as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+/** A dense plain array whose items all pass `item`. */
+function isListOf(v: unknown, item: (x: unknown) => boolean): boolean {
+  if (!Array.isArray(v) || Object.getPrototypeOf(v) !== Array.prototype) return false;
+  for (let i = 0; i < v.length; i++) if (!(i in v) || !item(v[i])) return false;
+  return true;
+}
+
+/** Whether `record` nests exactly as `fields` says (any field may also hold a primitive). */
+function isRegular(record: object, fields: Map<string, Nesting>): boolean {
+  if (!isPlainObject(record)) return false;
+  for (const key in record) {
+    const v = (record as Record<string, unknown>)[key];
+    if (isPrimitive(v)) {
+      // A field that nests holds its kind of value, or nothing.
+      if (v != null && fields.has(key)) return false;
+      continue;
+    }
+    if (key === '__proto__') return false;
+    switch (fields.get(key)) {
+      case 'flat':
+        if (!isFlat(v)) return false;
+        break;
+      case 'values':
+        if (!isListOf(v, isPrimitive)) return false;
+        break;
+      case 'flats':
+        if (!isListOf(v, isFlat)) return false;
+        break;
+      case 'flatMap': {
+        const map = v as Record<string, unknown>;
+        if (Array.isArray(map) || !isPlainObject(map)) return false;
+        for (const k in map) if (k === '__proto__' || !isFlat(map[k])) return false;
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** A record coming in: copied, and remembered as irregular when it does not nest as the model says. */
+function copyIn<T extends object>(record: T, fields: Map<string, Nesting>, fast: (r: T) => T): T {
+  if (isRegular(record, fields)) return fast(record);
+  const stored = copy(record);
+  irregular.add(stored);
+  return stored;
+}
+
+/** After a change that put a caller's value into a stored record: remember it when now irregular. */
+function recheck(record: object, fields: Map<string, Nesting>): void {
+  if (!irregular.has(record) && !isRegular(record, fields)) irregular.add(record);
+}
+
+const flatCopy = <T extends object>(v: T): T => ({ ...v });
+
+function copyFlats<T extends object>(list: T[]): T[] {
+  const out = new Array<T>(list.length);
+  for (let i = 0; i < list.length; i++) out[i] = { ...list[i]! };
+  return out;
+}
+
+function fastConversation(c: Conversation): Conversation {
+  const o = { ...c };
+  if (c.cover != null) o.cover = { ...c.cover };
+  if (c.consultants != null) o.consultants = c.consultants.slice();
+  if (c.invited != null) o.invited = c.invited.slice();
+  if (c.channels != null) o.channels = c.channels.slice();
+  if (c.skills != null) o.skills = { ...c.skills };
+  if (c.offer != null) o.offer = { ...c.offer };
+  if (c.handoff != null) o.handoff = { ...c.handoff };
+  if (c.ownership != null) o.ownership = copyFlats(c.ownership);
+  if (c.declinedBy != null) o.declinedBy = c.declinedBy.slice();
+  if (c.followUpOf != null) o.followUpOf = { ...c.followUpOf };
+  if (c.survey != null) o.survey = { ...c.survey };
+  return o;
+}
+
+function fastAgent(a: Agent): Agent {
+  const o = { ...a };
+  if (a.skills != null) o.skills = { ...a.skills };
+  if (a.capacity != null) o.capacity = { ...a.capacity };
+  if (a.load != null) o.load = { ...a.load };
+  return o;
+}
+
+function fastCustomer(c: Customer): Customer {
+  const o = { ...c };
+  if (c.identities != null) o.identities = copyFlats(c.identities);
+  if (c.facts != null) {
+    const facts = { ...c.facts };
+    for (const key in facts) facts[key] = { ...facts[key]! };
+    o.facts = facts;
+  }
+  if (c.notes != null) o.notes = copyFlats(c.notes);
+  return o;
+}
+
+function fastMessage(m: Message): Message {
+  const o = { ...m };
+  if (m.author != null) o.author = { ...m.author };
+  if (m.attachments != null) o.attachments = copyFlats(m.attachments);
+  if (m.delivery != null) o.delivery = { ...m.delivery };
+  return o;
+}
+
+/** Copies of stored records for callers: the fast copy for the model's nesting, `copy` for the rest. */
+const conversationOut = (c: Conversation): Conversation => (irregular.has(c) ? copy(c) : fastConversation(c));
+const agentOut = (a: Agent): Agent => (irregular.has(a) ? copy(a) : fastAgent(a));
+const customerOut = (c: Customer): Customer => (irregular.has(c) ? copy(c) : fastCustomer(c));
+const messageOut = (m: Message): Message => (irregular.has(m) ? copy(m) : fastMessage(m));
+const promiseOut = (p: CustomerPromise): CustomerPromise => (irregular.has(p) ? copy(p) : flatCopy(p));
+
 /** The free-agent pools one agent goes in. */
 interface AgentPools {
   /** Per channel (in CHANNELS order): the channel's pool, then one per skill of the agent. */
-  lists: SortedIndex[][];
+  lists: SortedKeys<Agent>[][];
   /** Per channel: the idle time the agent is in those pools at, or NaN when not in them. */
   at: number[];
+}
+
+/** A conversation in line: its bucket, and its keys in the bucket's two orders (each key's `ref` is this). */
+interface Waiting {
+  conv: Conversation;
+  bucket: Bucket;
+  score: SortKey<Waiting>;
+  arrival: SortKey<Waiting>;
 }
 
 interface Bucket {
@@ -101,9 +270,9 @@ interface Bucket {
   channel: Channel;
   skills: Skills;
   /** Priority order: score (arrival minus the priority credit), then arrival. */
-  byScore: SortedIndex;
+  byScore: SortedKeys<Waiting>;
   /** Arrival order: for the hard cap and overflow. */
-  byArrival: SortedIndex;
+  byArrival: SortedKeys<Waiting>;
   /** Where its heads are kept in its channel's line (see `Line`). */
   slot: number;
   /** `skills` as pairs, to match agents without building them each time. */
@@ -118,9 +287,9 @@ export class MemoryStore implements Store {
   readonly #customerConversations = new Map<string, Set<string>>();
   readonly #agents = new Map<string, Agent>();
   /** Free agents per channel (available, with capacity left), longest idle first. */
-  readonly #pools = new Map<Channel, SortedIndex>();
+  readonly #pools = new Map<Channel, SortedKeys<Agent>>();
   /** The same, per channel and skill. */
-  readonly #skillPools = new Map<string, SortedIndex>();
+  readonly #skillPools = new Map<string, SortedKeys<Agent>>();
   /** Per agent: the pools they go in by channel, and where they are in them now. */
   readonly #agentPools = new Map<string, AgentPools>();
   readonly #conversations = new Map<string, Conversation>();
@@ -133,8 +302,8 @@ export class MemoryStore implements Store {
   readonly #externalIds = new Map<string, string>();
   readonly #buckets = new Map<string, Bucket>();
   readonly #lines = new Map<Channel, Line>();
-  /** Which bucket each waiting conversation is in. */
-  readonly #waiting = new Map<string, Bucket>();
+  /** Where each waiting conversation is in line. */
+  readonly #waiting = new Map<string, Waiting>();
   readonly #timers = new TimerQueue();
   readonly #promises = new Map<string, CustomerPromise>();
   readonly #conversationPromises = new Map<string, string[]>();
@@ -145,7 +314,7 @@ export class MemoryStore implements Store {
 
   constructor() {
     for (const c of CHANNELS) {
-      this.#pools.set(c, new SortedIndex());
+      this.#pools.set(c, new SortedKeys());
       this.#lines.set(c, new Line());
     }
   }
@@ -154,7 +323,7 @@ export class MemoryStore implements Store {
 
   async getCustomer(id: string): Promise<Customer | null> {
     const c = this.#customer(id, false);
-    return c ? copy(c) : null;
+    return c ? customerOut(c) : null;
   }
 
   async resolveCustomer(
@@ -162,11 +331,14 @@ export class MemoryStore implements Store {
     init: Customer,
   ): Promise<{ customer: Customer; created: boolean }> {
     const existing = this.#identities.get(identityKey(identity));
-    if (existing) return { customer: copy(this.#customer(existing)!), created: false };
+    if (existing) return { customer: customerOut(this.#customer(existing)!), created: false };
     if (this.#customers.has(init.id))
       throw new ConflictError('duplicate_id', `customer ${init.id} already exists`);
-    const customer = copy(init);
-    if (!customer.identities.some((i) => sameIdentity(i, identity))) customer.identities.push(identity);
+    const customer = copyIn(init, CUSTOMER_NESTING, fastCustomer);
+    if (!customer.identities.some((i) => sameIdentity(i, identity))) {
+      customer.identities.push(copy(identity));
+      recheck(customer, CUSTOMER_NESTING);
+    }
     for (const i of customer.identities) {
       if (this.#identities.has(identityKey(i))) {
         throw new ConflictError(
@@ -177,7 +349,7 @@ export class MemoryStore implements Store {
     }
     this.#customers.set(customer.id, customer);
     for (const i of customer.identities) this.#identities.set(identityKey(i), customer.id);
-    return { customer: copy(customer), created: true };
+    return { customer: customerOut(customer), created: true };
   }
 
   async linkIdentity(
@@ -186,28 +358,31 @@ export class MemoryStore implements Store {
   ): Promise<{ customer: Customer; takenBy: string | null }> {
     const customer = this.#customer(customerId);
     const holder = this.#identities.get(identityKey(identity));
-    if (holder && holder !== customer.id) return { customer: copy(customer), takenBy: holder };
+    if (holder && holder !== customer.id) return { customer: customerOut(customer), takenBy: holder };
     if (!holder) {
-      customer.identities.push(identity);
+      customer.identities.push(copy(identity));
+      recheck(customer, CUSTOMER_NESTING);
       this.#identities.set(identityKey(identity), customer.id);
     }
-    return { customer: copy(customer), takenBy: null };
+    return { customer: customerOut(customer), takenBy: null };
   }
 
   async recordFacts(customerId: string, facts: Record<string, Fact>, name?: string): Promise<Customer> {
     const customer = this.#customer(customerId);
     for (const [key, fact] of Object.entries(facts)) {
       const prior = customer.facts[key];
-      if (!prior || prior.at <= fact.at) customer.facts[key] = { ...fact };
+      if (!prior || prior.at <= fact.at) customer.facts[key] = copy(fact);
     }
     if (name !== undefined) customer.name = name;
-    return copy(customer);
+    recheck(customer, CUSTOMER_NESTING);
+    return customerOut(customer);
   }
 
   async addCustomerNote(customerId: string, note: Note): Promise<Customer> {
     const customer = this.#customer(customerId);
-    customer.notes.push({ ...note });
-    return copy(customer);
+    customer.notes.push(copy(note));
+    recheck(customer, CUSTOMER_NESTING);
+    return customerOut(customer);
   }
 
   async mergeCustomers(keepId: string, otherId: string, now: number): Promise<Customer> {
@@ -261,7 +436,9 @@ export class MemoryStore implements Store {
     this.#customerConversations.delete(other.id);
     other.identities = [];
     other.mergedInto = keep.id;
-    return copy(keep);
+    // What moved over from the other customer may nest as theirs did.
+    if (irregular.has(other)) irregular.add(keep);
+    return customerOut(keep);
   }
 
   // ------------------------------------------------------------ agents
@@ -269,20 +446,20 @@ export class MemoryStore implements Store {
   async createAgent(agent: Agent): Promise<Agent> {
     if (this.#agents.has(agent.id))
       throw new ConflictError('duplicate_id', `agent ${agent.id} already exists`);
-    const a = copy(agent);
+    const a = copyIn(agent, AGENT_NESTING, fastAgent);
     this.#agents.set(a.id, a);
     this.#indexAgent(a);
     this.#adjustServers(null, a);
-    return copy(a);
+    return agentOut(a);
   }
 
   async getAgent(id: string): Promise<Agent | null> {
     const a = this.#agents.get(id);
-    return a ? copy(a) : null;
+    return a ? agentOut(a) : null;
   }
 
   async listAgents(): Promise<Agent[]> {
-    return [...this.#agents.values()].map(copy);
+    return [...this.#agents.values()].map(agentOut);
   }
 
   async updateAgent(
@@ -295,9 +472,10 @@ export class MemoryStore implements Store {
     const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
     this.#unindexAgent(a);
     Object.assign(a, copy(patch));
+    recheck(a, AGENT_NESTING);
     this.#indexAgent(a);
     this.#adjustServers(before, a);
-    return copy(a);
+    return agentOut(a);
   }
 
   async setAgentStatus(
@@ -318,7 +496,7 @@ export class MemoryStore implements Store {
     else a.statusReason = reason;
     this.#indexAgent(a);
     this.#adjustServers(before, a);
-    return copy(a);
+    return agentOut(a);
   }
 
   // ------------------------------------------------------------ conversations and messages
@@ -328,17 +506,17 @@ export class MemoryStore implements Store {
       throw new ConflictError('duplicate_id', `conversation ${conversation.id} already exists`);
     }
     this.#customer(conversation.customerId);
-    const c = copy(conversation);
+    const c = copyIn(conversation, CONVERSATION_NESTING, fastConversation);
     this.#conversations.set(c.id, c);
     this.#conversationSet(c.customerId).add(c.id);
     if (c.ownerId !== null) this.#indexOwner(c.id, c.ownerId);
     this.#trackOpen(c);
-    return copy(c);
+    return conversationOut(c);
   }
 
   async getConversation(id: string): Promise<Conversation | null> {
     const c = this.#conversations.get(id);
-    return c ? copy(c) : null;
+    return c ? conversationOut(c) : null;
   }
 
   async openConversationOf(customerId: string): Promise<Conversation | null> {
@@ -347,7 +525,7 @@ export class MemoryStore implements Store {
       const c = this.#conversations.get(id);
       if (c && isOpen(c) && (!best || lastActivity(c) > lastActivity(best))) best = c;
     }
-    return best ? copy(best) : null;
+    return best ? conversationOut(best) : null;
   }
 
   async listConversations(query: ConversationQuery): Promise<Conversation[]> {
@@ -370,7 +548,7 @@ export class MemoryStore implements Store {
       found.push(c);
     }
     found.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
-    return found.slice(-limit).map(copy);
+    return found.slice(-limit).map(conversationOut);
   }
 
   async touchConversation(id: string, channel: Channel, now: number): Promise<Conversation> {
@@ -378,18 +556,18 @@ export class MemoryStore implements Store {
     if (!c.channels.includes(channel)) c.channels.push(channel);
     c.lastChannel = channel;
     c.lastContactAt = now;
-    return copy(c);
+    return conversationOut(c);
   }
 
   async appendMessage(message: Message): Promise<{ message: Message; duplicate: boolean }> {
     if (message.externalId !== undefined) {
       const prior = this.#externalIds.get(externalKey(message.channel, message.externalId));
-      if (prior) return { message: copy(this.#messages.get(prior)!), duplicate: true };
+      if (prior) return { message: messageOut(this.#messages.get(prior)!), duplicate: true };
     }
     this.#conversation(message.conversationId);
     if (this.#messages.has(message.id))
       throw new ConflictError('duplicate_id', `message ${message.id} already exists`);
-    const m = copy(message);
+    const m = copyIn(message, MESSAGE_NESTING, fastMessage);
     this.#messages.set(m.id, m);
     let list = this.#conversationMessages.get(m.conversationId);
     if (!list) {
@@ -398,28 +576,31 @@ export class MemoryStore implements Store {
     }
     list.push(m.id);
     if (m.externalId !== undefined) this.#externalIds.set(externalKey(m.channel, m.externalId), m.id);
-    return { message: copy(m), duplicate: false };
+    return { message: messageOut(m), duplicate: false };
   }
 
   async findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null> {
     const id = this.#externalIds.get(externalKey(channel, externalId));
-    return id ? copy(this.#messages.get(id)!) : null;
+    return id ? messageOut(this.#messages.get(id)!) : null;
   }
 
   async getMessage(id: string): Promise<Message | null> {
     const m = this.#messages.get(id);
-    return m ? copy(m) : null;
+    return m ? messageOut(m) : null;
   }
 
   async listMessages(conversationId: string): Promise<Message[]> {
-    return (this.#conversationMessages.get(conversationId) ?? []).map((id) => copy(this.#messages.get(id)!));
+    return (this.#conversationMessages.get(conversationId) ?? []).map((id) =>
+      messageOut(this.#messages.get(id)!),
+    );
   }
 
   async updateDelivery(messageId: string, delivery: Message['delivery']): Promise<Message> {
     const m = this.#messages.get(messageId);
     if (!m) throw new NotFoundError('message', messageId);
-    m.delivery = { ...delivery };
-    return copy(m);
+    m.delivery = copy(delivery);
+    recheck(m, MESSAGE_NESTING);
+    return messageOut(m);
   }
 
   // ------------------------------------------------------------ routing decisions
@@ -430,12 +611,12 @@ export class MemoryStore implements Store {
     const routable = cover
       ? conv.status === 'assigned' && conv.cover === null
       : conv.status === 'queued' && conv.offer === null;
-    if (!routable) return { type: 'skipped', conversation: copy(conv) };
+    if (!routable) return { type: 'skipped', conversation: conversationOut(conv) };
 
     const found = this.#pick(req.candidates, req.channel, conv);
     if (!found) {
       this.#enqueue(conv, req.channel, req.score);
-      return { type: 'queued', conversation: copy(conv) };
+      return { type: 'queued', conversation: conversationOut(conv) };
     }
     const { agent, reason } = found;
     switch (req.mode.type) {
@@ -443,7 +624,13 @@ export class MemoryStore implements Store {
         const previousOwnerId = conv.ownerId;
         this.#takeSlot(agent, req.channel, req.now);
         this.#own(conv, agent.id, req.channel, reason, req.now);
-        return { type: 'assigned', conversation: copy(conv), agentId: agent.id, reason, previousOwnerId };
+        return {
+          type: 'assigned',
+          conversation: conversationOut(conv),
+          agentId: agent.id,
+          reason,
+          previousOwnerId,
+        };
       }
       case 'offer':
         this.#takeSlot(agent, req.channel, req.now);
@@ -455,11 +642,11 @@ export class MemoryStore implements Store {
           channel: req.channel,
         };
         this.#enqueue(conv, req.channel, req.score);
-        return { type: 'offered', conversation: copy(conv), agentId: agent.id, reason };
+        return { type: 'offered', conversation: conversationOut(conv), agentId: agent.id, reason };
       case 'cover':
         this.#takeSlot(agent, req.channel, req.now);
         this.#cover(conv, agent.id, req.channel, req.now);
-        return { type: 'covered', conversation: copy(conv), agentId: agent.id };
+        return { type: 'covered', conversation: conversationOut(conv), agentId: agent.id };
     }
   }
 
@@ -501,15 +688,15 @@ export class MemoryStore implements Store {
     this.#takeSlot(agent, bucket.channel, now);
     if (conv.status === 'assigned') {
       this.#cover(conv, agent.id, bucket.channel, now);
-      return { type: 'assigned', conversation: copy(conv), agentId: agent.id, reason };
+      return { type: 'assigned', conversation: conversationOut(conv), agentId: agent.id, reason };
     }
     const offerMs = rules.offerTimeoutMs[bucket.channel];
     if (offerMs !== undefined) {
       conv.offer = { agentId: agent.id, at: now, expiresAt: now + offerMs, reason, channel: bucket.channel };
-      return { type: 'offered', conversation: copy(conv), agentId: agent.id, reason };
+      return { type: 'offered', conversation: conversationOut(conv), agentId: agent.id, reason };
     }
     this.#own(conv, agent.id, bucket.channel, reason, now);
-    return { type: 'assigned', conversation: copy(conv), agentId: agent.id, reason };
+    return { type: 'assigned', conversation: conversationOut(conv), agentId: agent.id, reason };
   }
 
   async acceptOffer(conversationId: string, agentId: string, now: number): Promise<Conversation> {
@@ -520,7 +707,7 @@ export class MemoryStore implements Store {
     }
     conv.offer = null;
     this.#own(conv, agentId, offer.channel, offer.reason, now);
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async withdrawOffer(
@@ -539,14 +726,14 @@ export class MemoryStore implements Store {
       this.#releaseSlot(agent, offer.channel);
       if (agentStatus) await this.setAgentStatus(agentId, agentStatus.status, agentStatus.reason, now);
     }
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async setWaitingForOwner(conversationId: string, since: number | null): Promise<Conversation> {
     const conv = this.#conversation(conversationId);
     conv.waitingForOwnerSince = since;
     if (since === null) this.#dequeue(conv.id);
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async endCover(
@@ -556,11 +743,11 @@ export class MemoryStore implements Store {
     const conv = this.#conversation(conversationId);
     this.#dequeue(conv.id);
     const cover = conv.cover;
-    if (!cover) return { conversation: copy(conv), agentId: null };
+    if (!cover) return { conversation: conversationOut(conv), agentId: null };
     conv.cover = null;
     const agent = this.#agents.get(cover.agentId);
     if (agent) this.#releaseSlot(agent, cover.channel);
-    return { conversation: copy(conv), agentId: cover.agentId };
+    return { conversation: conversationOut(conv), agentId: cover.agentId };
   }
 
   async requeue(conversationId: string, now: number, score: number): Promise<Conversation> {
@@ -575,7 +762,7 @@ export class MemoryStore implements Store {
     conv.handoff = null;
     conv.declinedBy = [];
     this.#enqueue(conv, conv.lastChannel, score);
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async resolve(conversationId: string, now: number, followUpAt: number | null): Promise<Conversation> {
@@ -602,7 +789,7 @@ export class MemoryStore implements Store {
       customer.lastOwnerId = conv.ownerId;
       customer.lastOwnerAt = now;
     }
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async abandon(conversationId: string, now: number): Promise<Conversation> {
@@ -621,7 +808,7 @@ export class MemoryStore implements Store {
     conv.status = 'abandoned';
     this.#trackOpen(conv);
     conv.resolvedAt = now;
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async offerHandoff(
@@ -642,7 +829,7 @@ export class MemoryStore implements Store {
     if (conv.handoff)
       throw new InvalidStateError(`conversation ${conversationId} already has a hand-off pending`);
     conv.handoff = { from, to, note, at: now };
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async acceptHandoff(conversationId: string, agentId: string, now: number): Promise<Conversation> {
@@ -676,7 +863,7 @@ export class MemoryStore implements Store {
     conv.handoff = null;
     conv.consultants = conv.consultants.filter((id) => id !== agentId);
     conv.invited = conv.invited.filter((id) => id !== agentId);
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async declineHandoff(conversationId: string, agentId: string): Promise<Conversation> {
@@ -687,7 +874,7 @@ export class MemoryStore implements Store {
       );
     }
     conv.handoff = null;
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async inviteConsultant(conversationId: string, agentId: string): Promise<Conversation> {
@@ -697,12 +884,12 @@ export class MemoryStore implements Store {
       throw new InvalidStateError(`conversation ${conversationId} is not assigned`);
     if (conv.ownerId === agentId) throw new ValidationError('the owner cannot consult themselves', 'agentId');
     if (!conv.consultants.includes(agentId) && !conv.invited.includes(agentId)) conv.invited.push(agentId);
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async joinConsult(conversationId: string, agentId: string): Promise<Conversation> {
     const conv = this.#conversation(conversationId);
-    if (conv.consultants.includes(agentId)) return copy(conv);
+    if (conv.consultants.includes(agentId)) return conversationOut(conv);
     if (!conv.invited.includes(agentId) || conv.status !== 'assigned') {
       throw new InvalidStateError(
         `agent ${agentId} was not invited to consult on conversation ${conversationId}`,
@@ -710,26 +897,30 @@ export class MemoryStore implements Store {
     }
     conv.invited = conv.invited.filter((id) => id !== agentId);
     conv.consultants.push(agentId);
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async leaveConsult(conversationId: string, agentId: string): Promise<Conversation> {
     const conv = this.#conversation(conversationId);
     conv.invited = conv.invited.filter((id) => id !== agentId);
     conv.consultants = conv.consultants.filter((id) => id !== agentId);
-    return copy(conv);
+    return conversationOut(conv);
   }
 
   async queueSnapshot(conversationId: string): Promise<QueueSnapshot | null> {
-    const bucket = this.#waiting.get(conversationId);
-    if (!bucket) return null;
-    return { position: bucket.byScore.rank(conversationId) + 1, servers: this.#servers(bucket) };
+    const waiting = this.#waiting.get(conversationId);
+    if (!waiting) return null;
+    return {
+      position: waiting.bucket.byScore.rankOf(waiting.score) + 1,
+      servers: this.#servers(waiting.bucket),
+    };
   }
 
   async recordSurvey(conversationId: string, survey: Survey): Promise<Conversation> {
     const conv = this.#conversation(conversationId);
     conv.survey = copy(survey);
-    return copy(conv);
+    recheck(conv, CONVERSATION_NESTING);
+    return conversationOut(conv);
   }
 
   // ------------------------------------------------------------ timers
@@ -749,11 +940,12 @@ export class MemoryStore implements Store {
   // ------------------------------------------------------------ promises and figures
 
   async addPromise(promise: CustomerPromise): Promise<CustomerPromise> {
-    this.#promises.set(promise.id, copy(promise));
+    const stored = copyIn(promise, PROMISE_NESTING, flatCopy);
+    this.#promises.set(promise.id, stored);
     const list = this.#conversationPromises.get(promise.conversationId) ?? [];
     list.push(promise.id);
     this.#conversationPromises.set(promise.conversationId, list);
-    return copy(promise);
+    return promiseOut(stored);
   }
 
   async settlePromise(
@@ -765,16 +957,18 @@ export class MemoryStore implements Store {
     if (p?.state !== 'open') return null;
     p.state = state;
     p.settledAt = now;
-    return copy(p);
+    return promiseOut(p);
   }
 
   async listPromises(conversationId: string): Promise<CustomerPromise[]> {
-    return (this.#conversationPromises.get(conversationId) ?? []).map((id) => copy(this.#promises.get(id)!));
+    return (this.#conversationPromises.get(conversationId) ?? []).map((id) =>
+      promiseOut(this.#promises.get(id)!),
+    );
   }
 
   async getPromise(id: string): Promise<CustomerPromise | null> {
     const p = this.#promises.get(id);
-    return p ? copy(p) : null;
+    return p ? promiseOut(p) : null;
   }
 
   async recordHandleTime(channel: Channel, ms: number): Promise<void> {
@@ -787,7 +981,7 @@ export class MemoryStore implements Store {
 
   async stats(): Promise<StoreStats> {
     const waitingByChannel: Record<Channel, number> = { voice: 0, sms: 0, chat: 0, email: 0 };
-    for (const bucket of this.#waiting.values()) waitingByChannel[bucket.channel]++;
+    for (const { bucket } of this.#waiting.values()) waitingByChannel[bucket.channel]++;
     const agentsByStatus: Record<AgentStatus, number> = { available: 0, away: 0, offline: 0 };
     for (const a of this.#agents.values()) agentsByStatus[a.status]++;
     return { waiting: this.#waiting.size, waitingByChannel, agentsByStatus };
@@ -880,14 +1074,9 @@ export class MemoryStore implements Store {
     // Usually the longest idle one fits: no iterator needed.
     const head = index.first();
     if (head === undefined) return null;
-    if (!excludedFrom(conv, head.id)) {
-      const a = this.#agents.get(head.id)!;
-      if (meetsSkills(a.skills, skills)) return a;
-    }
-    for (const id of index.ids()) {
-      if (excludedFrom(conv, id)) continue;
-      const a = this.#agents.get(id)!;
-      if (meetsSkills(a.skills, skills)) return a;
+    if (!excludedFrom(conv, head.id) && meetsSkills(head.ref.skills, skills)) return head.ref;
+    for (const key of index.entries()) {
+      if (!excludedFrom(conv, key.id) && meetsSkills(key.ref.skills, skills)) return key.ref;
     }
     return null;
   }
@@ -909,31 +1098,30 @@ export class MemoryStore implements Store {
       for (const key of bucket.byArrival.entries()) {
         if (now - key.a < rules.hardCapMs) break;
         if (!matched && now - key.a < rules.overflowAfterMs) break;
-        const conv = this.#conversations.get(key.id)!;
+        const conv = key.ref.conv;
         if (this.#eligible(conv, agent.id)) return { conv, matched, rank: [0, key.a, key.a] };
       }
     }
     if (matched) {
       // Usually the head of the line is eligible: no iterator needed.
       const head = bucket.byScore.first()!;
-      const first = this.#conversations.get(head.id)!;
+      const first = head.ref.conv;
       if (this.#eligible(first, agent.id)) return { conv: first, matched, rank: [1, head.a, head.b] };
       for (const key of bucket.byScore.entries()) {
-        const conv = this.#conversations.get(key.id)!;
+        const conv = key.ref.conv;
         if (this.#eligible(conv, agent.id)) return { conv, matched, rank: [1, key.a, key.b] };
       }
       return null;
     }
     // Not skilled for this bucket: only what has overflowed to the whole team, oldest first (it has,
     // or we would have returned above), and usually the oldest is eligible: no iterator needed.
-    const first = this.#conversations.get(oldest.id)!;
+    const first = oldest.ref.conv;
     if (this.#eligible(first, agent.id))
-      return { conv: first, matched, rank: [1, bucket.byScore.keyOf(oldest.id)!.a, oldest.a] };
+      return { conv: first, matched, rank: [1, oldest.ref.score.a, oldest.a] };
     for (const key of bucket.byArrival.entries()) {
       if (now - key.a < rules.overflowAfterMs) break;
-      const conv = this.#conversations.get(key.id)!;
-      if (this.#eligible(conv, agent.id))
-        return { conv, matched, rank: [1, bucket.byScore.keyOf(key.id)!.a, key.a] };
+      const conv = key.ref.conv;
+      if (this.#eligible(conv, agent.id)) return { conv, matched, rank: [1, key.ref.score.a, key.a] };
     }
     return null;
   }
@@ -949,7 +1137,7 @@ export class MemoryStore implements Store {
 
   #enqueue(conv: Conversation, channel: Channel, score: number): void {
     const current = this.#waiting.get(conv.id);
-    if (current?.channel === channel) return; // keeps its place
+    if (current?.bucket.channel === channel) return; // keeps its place
     // Waiting on another channel now (the customer switched): the same place in the new line.
     if (current) this.#dequeue(conv.id);
     const key = bucketKey(channel, conv.skills);
@@ -961,25 +1149,29 @@ export class MemoryStore implements Store {
         skills: { ...conv.skills },
         need: Object.entries(conv.skills),
         servers: null,
-        byScore: new SortedIndex(),
-        byArrival: new SortedIndex(),
+        byScore: new SortedKeys<Waiting>(),
+        byArrival: new SortedKeys<Waiting>(),
         slot: 0,
       };
       bucket.slot = this.#lines.get(channel)!.add(bucket);
       this.#buckets.set(key, bucket);
     }
     const arrival = waitingSince(conv);
-    bucket.byScore.set(conv.id, score, arrival);
-    bucket.byArrival.set(conv.id, arrival);
-    this.#waiting.set(conv.id, bucket);
+    const waiting = { conv, bucket } as Waiting;
+    waiting.score = { a: score, b: arrival, id: conv.id, ref: waiting };
+    waiting.arrival = { a: arrival, b: 0, id: conv.id, ref: waiting };
+    bucket.byScore.insert(waiting.score);
+    bucket.byArrival.insert(waiting.arrival);
+    this.#waiting.set(conv.id, waiting);
     this.#lines.get(channel)!.refresh(bucket);
   }
 
   #dequeue(conversationId: string): void {
-    const bucket = this.#waiting.get(conversationId);
-    if (!bucket) return;
-    bucket.byScore.delete(conversationId);
-    bucket.byArrival.delete(conversationId);
+    const waiting = this.#waiting.get(conversationId);
+    if (!waiting) return;
+    const { bucket } = waiting;
+    bucket.byScore.remove(waiting.score);
+    bucket.byArrival.remove(waiting.arrival);
     this.#waiting.delete(conversationId);
     this.#lines.get(bucket.channel)!.refresh(bucket);
   }
@@ -1087,10 +1279,16 @@ export class MemoryStore implements Store {
       const at = pools.at[i]!;
       if (available && a.load[channel] < a.capacity[channel]) {
         if (at === a.idleSince) continue;
-        for (const index of pools.lists[i]!) index.set(a.id, a.idleSince);
+        const key = { a: a.idleSince, b: 0, id: a.id, ref: a };
+        const old = Number.isNaN(at) ? null : { a: at, b: 0, id: a.id, ref: a };
+        for (const index of pools.lists[i]!) {
+          if (old) index.remove(old);
+          index.insert(key);
+        }
         pools.at[i] = a.idleSince;
       } else if (!Number.isNaN(at)) {
-        for (const index of pools.lists[i]!) index.delete(a.id);
+        const old = { a: at, b: 0, id: a.id, ref: a };
+        for (const index of pools.lists[i]!) index.remove(old);
         pools.at[i] = Number.NaN;
       }
     }
@@ -1099,7 +1297,12 @@ export class MemoryStore implements Store {
   /** Out of every pool, and forget which pools: their skills are about to change. */
   #unindexAgent(a: Agent): void {
     const pools = this.#poolsOf(a);
-    for (const list of pools.lists) for (const index of list) index.delete(a.id);
+    for (let i = 0; i < CHANNELS.length; i++) {
+      const at = pools.at[i]!;
+      if (Number.isNaN(at)) continue;
+      const old = { a: at, b: 0, id: a.id, ref: a };
+      for (const index of pools.lists[i]!) index.remove(old);
+    }
     this.#agentPools.delete(a.id);
   }
 
@@ -1113,7 +1316,7 @@ export class MemoryStore implements Store {
         const key = `${channel}|${skill}`;
         let index = this.#skillPools.get(key);
         if (!index) {
-          index = new SortedIndex();
+          index = new SortedKeys();
           this.#skillPools.set(key, index);
         }
         list.push(index);
@@ -1341,20 +1544,28 @@ class TimerQueue {
   }
 }
 
-/** Keys per chunk of a `SortedIndex`: a chunk splits past twice this, and merges with a neighbour below a quarter. */
+/** A sort key: ordered by `a`, then `b`, then `id`; `ref` is the record it stands for. */
+interface SortKey<T> {
+  readonly a: number;
+  readonly b: number;
+  readonly id: string;
+  readonly ref: T;
+}
+
+/** Keys per chunk of a `SortedKeys`: a chunk splits past twice this, and merges with a neighbour below a quarter. */
 const CHUNK = 64;
 
-const compareKeys = (x: SortKey, y: SortKey): number =>
+const compareKeys = <T>(x: SortKey<T>, y: SortKey<T>): number =>
   x.a !== y.a ? x.a - y.a : x.b !== y.b ? x.b - y.b : x.id < y.id ? -1 : x.id > y.id ? 1 : 0;
 
 /** One run of keys in order, with each key's `a` beside it in an array of plain numbers. */
-interface Chunk {
-  keys: SortKey[];
+interface Chunk<T> {
+  keys: SortKey<T>[];
   as: number[];
 }
 
 /** The first place in `chunk` whose key is not below `key`; compares the numbers first, the keys on a tie. */
-function lowerBound(chunk: Chunk, key: SortKey): number {
+function lowerBound<T>(chunk: Chunk<T>, key: SortKey<T>): number {
   const { keys, as } = chunk;
   let lo = 0;
   let hi = as.length;
@@ -1368,90 +1579,42 @@ function lowerBound(chunk: Chunk, key: SortKey): number {
 }
 
 /**
- * An ordered index of ids by (a, b, id): the memory store's stand-in for a Redis sorted set. The keys
- * live in sorted chunks of up to 2 × CHUNK (the layout of Python's sortedcontainers), with the `a` of
- * every key, and of every chunk's last key, also kept in arrays of plain numbers: an insert or a delete
- * is two binary searches that mostly read those numbers and a short move within one chunk, over memory
- * that sits together, rather than a walk through scattered tree nodes. Rank adds up the chunks before.
- * Remembers each id's key so callers remove by id.
+ * Keys in order: the memory store's stand-in for a Redis sorted set. The keys live in sorted chunks of
+ * up to 2 × CHUNK (the layout of Python's sortedcontainers), with the `a` of every key, and of every
+ * chunk's last key, also kept in arrays of plain numbers: an insert or a removal is two binary searches
+ * that mostly read those numbers and a short move within one chunk, over memory that sits together,
+ * rather than a walk through scattered tree nodes. Rank adds up the chunks before. The caller says
+ * which key to remove.
  */
-class SortedIndex {
-  readonly #chunks: Chunk[] = [];
+class SortedKeys<T> {
+  readonly #chunks: Chunk<T>[] = [];
   /** `a` of each chunk's last key. */
   readonly #lastA: number[] = [];
-  readonly #keys = new Map<string, SortKey>();
+  #size = 0;
 
   get size(): number {
-    return this.#keys.size;
+    return this.#size;
   }
 
-  has(id: string): boolean {
-    return this.#keys.has(id);
+  first(): SortKey<T> | undefined {
+    return this.#chunks[0]?.keys[0];
   }
 
-  keyOf(id: string): SortKey | undefined {
-    return this.#keys.get(id);
+  /** Keys in order, lowest first; stop iterating early to keep it cheap. Do not change the keys while iterating. */
+  *entries(): Generator<SortKey<T>> {
+    for (const chunk of this.#chunks) for (const key of chunk.keys) yield key;
   }
 
-  /** Insert or move `id` to the position of (a, b). */
-  set(id: string, a: number, b = 0): void {
-    const old = this.#keys.get(id);
-    if (old) {
-      if (old.a === a && old.b === b) return;
-      this.#remove(old);
-    }
-    const key = { a, b, id };
-    this.#insert(key);
-    this.#keys.set(id, key);
-  }
-
-  delete(id: string): boolean {
-    const old = this.#keys.get(id);
-    if (!old) return false;
-    this.#remove(old);
-    this.#keys.delete(id);
-    return true;
-  }
-
-  /** 0-based rank of `id`, or -1. */
-  rank(id: string): number {
-    const key = this.#keys.get(id);
-    if (!key) return -1;
+  /** 0-based rank of `key`, which is in. */
+  rankOf(key: SortKey<T>): number {
     const c = this.#chunkOf(key);
     let rank = 0;
     for (let i = 0; i < c; i++) rank += this.#chunks[i]!.keys.length;
     return rank + lowerBound(this.#chunks[c]!, key);
   }
 
-  /** Ids in order, lowest first; stop iterating early to keep it cheap. Do not change the index while iterating. */
-  *ids(): Generator<string> {
-    for (const chunk of this.#chunks) for (const key of chunk.keys) yield key.id;
-  }
-
-  /** Keys in order, lowest first; the same rules as `ids()`. */
-  *entries(): Generator<SortKey> {
-    for (const chunk of this.#chunks) for (const key of chunk.keys) yield key;
-  }
-
-  first(): SortKey | undefined {
-    return this.#chunks[0]?.keys[0];
-  }
-
-  /** The chunk where `key` belongs: the first whose last key is not below it, else the last one. */
-  #chunkOf(key: SortKey): number {
-    const lastA = this.#lastA;
-    let lo = 0;
-    let hi = lastA.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const a = lastA[mid]!;
-      if (a < key.a || (a === key.a && compareKeys(this.#chunks[mid]!.keys.at(-1)!, key) < 0)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  #insert(key: SortKey): void {
+  insert(key: SortKey<T>): void {
+    this.#size++;
     const chunks = this.#chunks;
     if (chunks.length === 0) {
       chunks.push({ keys: [key], as: [key.a] });
@@ -1471,8 +1634,9 @@ class SortedIndex {
     this.#lastA[c] = chunk.as.at(-1)!;
   }
 
-  /** Take out `key`, which is in the index. */
-  #remove(key: SortKey): void {
+  /** Take out the key equal to `key` (same a, b and id), which is in. */
+  remove(key: SortKey<T>): void {
+    this.#size--;
     const chunks = this.#chunks;
     const c = this.#chunkOf(key);
     const chunk = chunks[c]!;
@@ -1498,5 +1662,19 @@ class SortedIndex {
         this.#lastA.splice(into, 2, merged.as.at(-1)!);
       }
     } else this.#lastA[c] = chunk.as.at(-1)!;
+  }
+
+  /** The chunk where `key` belongs: the first whose last key is not below it, else the last one. */
+  #chunkOf(key: SortKey<T>): number {
+    const lastA = this.#lastA;
+    let lo = 0;
+    let hi = lastA.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const a = lastA[mid]!;
+      if (a < key.a || (a === key.a && compareKeys(this.#chunks[mid]!.keys.at(-1)!, key) < 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
