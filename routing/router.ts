@@ -400,7 +400,8 @@ export class Router {
       at: now,
       ...(reason !== undefined ? { reason } : {}),
     });
-    this.#emit({ type: 'message.delivery', at: now, message });
+    // A late report the store did not apply (delivered stays delivered) is no news.
+    if (message.delivery.state === state) this.#emit({ type: 'message.delivery', at: now, message });
     return message;
   }
 

@@ -51,13 +51,19 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   // failing at once in a tight loop while it is down.
   const adapterClient = redisClient(url, 'socket.io', log, true);
   await adapterClient.connect();
-  const ioAdapter = createAdapter(adapterClient, {
-    streamName: `${prefix}:socket.io`,
-    channelPrefix: `${prefix}:socket.io`,
-    sessionKeyPrefix: `${prefix}:socket.io:session:`,
-    blockTimeInMs: 1000,
-    onlyPlaintext: true,
-  });
+  // The adapter opens connections of its own as soon as it is made, and closes them when the last namespace
+  // using it closes (io.close()): made on first use, so a RedisMode never handed to a server leaves none open.
+  let adapter: ReturnType<typeof createAdapter> | null = null;
+  const ioAdapter = function (nsp: Parameters<ReturnType<typeof createAdapter>>[0]) {
+    adapter ??= createAdapter(adapterClient, {
+      streamName: `${prefix}:socket.io`,
+      channelPrefix: `${prefix}:socket.io`,
+      sessionKeyPrefix: `${prefix}:socket.io:session:`,
+      blockTimeInMs: 1000,
+      onlyPlaintext: true,
+    });
+    return adapter(nsp);
+  };
   return {
     store,
     events,

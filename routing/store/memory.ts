@@ -27,7 +27,7 @@ import {
   type Skills,
   type Survey,
 } from '../../shared/model.js';
-import { bucketKey, claimReason, HANDLE_TIME_WINDOW, isOpen, waitingSince } from './rules.js';
+import { bucketKey, claimReason, HANDLE_TIME_WINDOW, isOpen, waitingSince, wouldRegress } from './rules.js';
 import type {
   Candidate,
   ClaimOutcome,
@@ -598,6 +598,7 @@ export class MemoryStore implements Store {
   async updateDelivery(messageId: string, delivery: Message['delivery']): Promise<Message> {
     const m = this.#messages.get(messageId);
     if (!m) throw new NotFoundError('message', messageId);
+    if (wouldRegress(m.delivery.state, delivery.state)) return messageOut(m);
     m.delivery = copy(delivery);
     recheck(m, MESSAGE_NESTING);
     return messageOut(m);

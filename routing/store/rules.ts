@@ -1,5 +1,5 @@
 // Small rules both Store implementations share (the Redis scripts mirror them).
-import type { Channel, Conversation, OwnershipReason, Skills } from '../../shared/model.js';
+import type { Channel, Conversation, Message, OwnershipReason, Skills } from '../../shared/model.js';
 
 /** How many recent handle times per channel feed the wait estimate. */
 export const HANDLE_TIME_WINDOW = 200;
@@ -29,3 +29,13 @@ export function claimReason(c: Conversation, matchedSkills: boolean): OwnershipR
   // As the strategy records it: 'skills' only when skills were required.
   return Object.keys(c.skills).length > 0 ? 'skills' : 'routed';
 }
+
+/**
+ * Delivery reports can arrive out of order (a carrier's callbacks, two processes marking one chat reply):
+ * a message known to be delivered is never taken back to sent or pending. A failure always applies.
+ */
+export function wouldRegress(current: DeliveryState, next: DeliveryState): boolean {
+  return current === 'delivered' && (next === 'sent' || next === 'pending');
+}
+
+type DeliveryState = Message['delivery']['state'];

@@ -709,6 +709,25 @@ export function storeContract(
         expect((await store.getMessage('msg_1'))?.delivery).to.deep.equal(sent);
         expect((await failure(store.updateDelivery('msg_nobody', sent))).code).to.equal('not_found');
       });
+
+      it('updateDelivery never takes a delivered message back to sent or pending (reports arrive out of order)', async () => {
+        await store.appendMessage(
+          messageRecord('msg_1', 'cv_1', {
+            direction: 'out',
+            delivery: { state: 'pending', attempts: 0, at: T0 },
+          }),
+        );
+        const delivered = { state: 'delivered', attempts: 1, at: T0 + SEC } as const;
+        await store.updateDelivery('msg_1', delivered);
+        // A late "sent" (another process, or a carrier's callbacks out of order) changes nothing.
+        const late = await store.updateDelivery('msg_1', { state: 'sent', attempts: 2, at: T0 + 2 * SEC });
+        expect(late.delivery).to.deep.equal(delivered);
+        await store.updateDelivery('msg_1', { state: 'pending', attempts: 2, at: T0 + 3 * SEC });
+        expect((await store.getMessage('msg_1'))?.delivery).to.deep.equal(delivered);
+        // A failure is news (a bounce after the hand-over): it applies.
+        const bounced = { state: 'failed', reason: 'bounced', attempts: 1, at: T0 + 4 * SEC } as const;
+        expect((await store.updateDelivery('msg_1', bounced)).delivery).to.deep.equal(bounced);
+      });
     });
 
     // ================================================================ routing decisions
