@@ -309,7 +309,7 @@ export class MemoryStore implements Store {
   readonly #conversationPromises = new Map<string, string[]>();
   readonly #handleTimes = new Map<Channel, number[]>();
   /** Buckets whose servers were counted (on first use): kept up to date as agents change. */
-  readonly #counted: Bucket[] = [];
+  readonly #counted = new Map<string, CountedGroup>();
   #closed = false;
 
   constructor() {
@@ -484,16 +484,17 @@ export class MemoryStore implements Store {
     reason: string | undefined,
     now: number,
   ): Promise<Agent> {
-    const a = this.#agent(id);
+    let a = this.#agent(id);
     const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
     if (status === 'available' && a.status !== 'available') {
       a.availableSince = now;
       a.idleSince = now;
     }
-    if (status !== 'available') delete a.availableSince;
     a.status = status;
-    if (reason === undefined) delete a.statusReason;
-    else a.statusReason = reason;
+    if (reason !== undefined) a.statusReason = reason;
+    const dropSince = status !== 'available' && 'availableSince' in a;
+    const dropReason = reason === undefined && 'statusReason' in a;
+    if (dropSince || dropReason) a = this.#rebuildAgent(a, dropSince, dropReason);
     this.#indexAgent(a);
     this.#adjustServers(before, a);
     return agentOut(a);
@@ -1269,6 +1270,38 @@ export class MemoryStore implements Store {
   }
 
   /**
+   * The agent without `availableSince` and/or `statusReason`, as a new record in its place: deleting
+   * keys would turn the stored record into a slow dictionary for good. Pool keys point at the record,
+   * so it leaves the pools first (`#indexAgent` puts the new one in).
+   */
+  #rebuildAgent(a: Agent, dropSince: boolean, dropReason: boolean): Agent {
+    const pools = this.#poolsOf(a);
+    for (let i = 0; i < CHANNELS.length; i++) {
+      const at = pools.at[i]!;
+      if (Number.isNaN(at)) continue;
+      const old = { a: at, b: 0, id: a.id, ref: a };
+      for (const index of pools.lists[i]!) index.remove(old);
+      pools.at[i] = Number.NaN;
+    }
+    let rebuilt: Agent;
+    if (irregular.has(a) || Object.hasOwn(a, '__proto__')) {
+      rebuilt = copy(a);
+      if (dropSince) delete rebuilt.availableSince;
+      if (dropReason) delete rebuilt.statusReason;
+      irregular.add(rebuilt);
+    } else {
+      const record: Record<string, unknown> = {};
+      for (const key in a) {
+        if ((key === 'availableSince' && dropSince) || (key === 'statusReason' && dropReason)) continue;
+        record[key] = a[key as keyof Agent];
+      }
+      rebuilt = record as unknown as Agent;
+    }
+    this.#agents.set(rebuilt.id, rebuilt);
+    return rebuilt;
+  }
+
+  /**
    * Put the agent in the pools of every channel they are free on (available, capacity left), at their idle
    * time, and out of the others. Only what changed is touched.
    */
@@ -1335,7 +1368,14 @@ export class MemoryStore implements Store {
     let servers = 0;
     for (const a of this.#agents.values()) servers += serving(a, bucket);
     bucket.servers = servers;
-    this.#counted.push(bucket);
+    // Grouped by required skills: one skill check per group when an agent changes.
+    const skills = bucket.key.slice(bucket.channel.length + 1);
+    let group = this.#counted.get(skills);
+    if (!group) {
+      group = { need: bucket.need, buckets: [] };
+      this.#counted.set(skills, group);
+    }
+    group.buckets.push(bucket);
     return servers;
   }
 
@@ -1350,11 +1390,24 @@ export class MemoryStore implements Store {
           before.capacity === after.capacity))
     )
       return;
-    for (const bucket of this.#counted) {
-      const delta = serving(after, bucket) - serving(before, bucket);
-      if (delta !== 0) bucket.servers! += delta;
+    for (const group of this.#counted.values()) {
+      // As `serving(after, bucket) - serving(before, bucket)` for each bucket of the group.
+      const now = after.status === 'available' && meetsNeed(after.skills, group.need);
+      const then = before !== null && before.status === 'available' && meetsNeed(before.skills, group.need);
+      if (!now && !then) continue;
+      for (const bucket of group.buckets) {
+        const delta =
+          (now ? after.capacity[bucket.channel] : 0) - (then ? before!.capacity[bucket.channel] : 0);
+        if (delta !== 0) bucket.servers! += delta;
+      }
     }
   }
+}
+
+/** Buckets with counted servers that require the same skills (on different channels). */
+interface CountedGroup {
+  need: ReadonlyArray<[string, number]>;
+  buckets: Bucket[];
 }
 
 /** What `#servers` reads of an agent. */
