@@ -255,6 +255,8 @@ interface AgentPools {
   lists: SortedKeys<Agent>[][];
   /** Per channel: the idle time the agent is in those pools at, or NaN when not in them. */
   at: number[];
+  /** Their skill levels by skill number (see `MemoryStore.#levelsOf`). */
+  levels: Float64Array;
 }
 
 /** A conversation in line: its bucket, and its keys in the bucket's two orders (each key's `ref` is this). */
@@ -277,6 +279,8 @@ interface Bucket {
   slot: number;
   /** `skills` as pairs, to match agents without building them each time. */
   need: Array<[string, number]>;
+  /** The same by skill number (see `MemoryStore.#skillIds`): [id, min, id, min, …]. */
+  needIds: Float64Array;
   /** Servers (see `#servers`), once counted; then kept up to date as agents change. */
   servers: number | null;
 }
@@ -310,6 +314,8 @@ export class MemoryStore implements Store {
   readonly #handleTimes = new Map<Channel, number[]>();
   /** Buckets whose servers were counted (on first use): kept up to date as agents change. */
   readonly #counted = new Map<string, CountedGroup>();
+  /** Skill names numbered (see `#skillId`). */
+  readonly #skillIds = new Map<string, number>();
   #closed = false;
 
   constructor() {
@@ -1092,7 +1098,7 @@ export class MemoryStore implements Store {
   ): { conv: Conversation; matched: boolean; rank: [number, number, number] } | null {
     const oldest = bucket.byArrival.first();
     if (!oldest) return null;
-    const matched = meetsNeed(agent.skills, bucket.need);
+    const matched = meetsLevels(this.#levelsOf(agent), bucket.needIds);
     // Not skilled for it and nothing here has overflowed yet: nothing for this agent (cheap, common).
     if (!matched && now - oldest.a < rules.overflowAfterMs) return null;
     // Hard cap first: whoever has waited longest past the cap, in arrival order.
@@ -1150,6 +1156,7 @@ export class MemoryStore implements Store {
         channel,
         skills: { ...conv.skills },
         need: Object.entries(conv.skills),
+        needIds: this.#needIds(conv.skills),
         servers: null,
         byScore: new SortedKeys<Waiting>(),
         byArrival: new SortedKeys<Waiting>(),
@@ -1357,9 +1364,43 @@ export class MemoryStore implements Store {
       }
       return list;
     });
-    pools = { lists, at: CHANNELS.map(() => Number.NaN) };
+    pools = { lists, at: CHANNELS.map(() => Number.NaN), levels: new Float64Array(0) };
     this.#agentPools.set(a.id, pools);
     return pools;
+  }
+
+  /** A number per skill name a bucket requires, so that skill checks read typed arrays. */
+  #skillId(name: string): number {
+    let id = this.#skillIds.get(name);
+    if (id === undefined) {
+      id = this.#skillIds.size;
+      this.#skillIds.set(name, id);
+    }
+    return id;
+  }
+
+  #needIds(skills: Skills): Float64Array {
+    const pairs = Object.entries(skills);
+    const ids = new Float64Array(pairs.length * 2);
+    pairs.forEach(([name, min], i) => {
+      ids[2 * i] = this.#skillId(name);
+      ids[2 * i + 1] = min;
+    });
+    return ids;
+  }
+
+  /** Skill levels by number, as `meetsSkills` reads them (a missing one is -1), for every numbered skill. */
+  #levels(skills: Skills): Float64Array {
+    const levels = new Float64Array(this.#skillIds.size);
+    for (const [name, id] of this.#skillIds) levels[id] = skills[name] ?? -1;
+    return levels;
+  }
+
+  /** The agent's levels, kept with their pools until their skills change or more skills are numbered. */
+  #levelsOf(a: Agent): Float64Array {
+    const pools = this.#poolsOf(a);
+    if (pools.levels.length < this.#skillIds.size) pools.levels = this.#levels(a.skills);
+    return pools.levels;
   }
 
   /** Agents who could serve this bucket, weighted by capacity: the servers in the wait estimate. */
@@ -1372,7 +1413,7 @@ export class MemoryStore implements Store {
     const skills = bucket.key.slice(bucket.channel.length + 1);
     let group = this.#counted.get(skills);
     if (!group) {
-      group = { need: bucket.need, buckets: [] };
+      group = { needIds: bucket.needIds, buckets: [] };
       this.#counted.set(skills, group);
     }
     group.buckets.push(bucket);
@@ -1390,10 +1431,14 @@ export class MemoryStore implements Store {
           before.capacity === after.capacity))
     )
       return;
+    const afterLevels = this.#levels(after.skills);
+    const beforeLevels =
+      before === null || before.skills === after.skills ? afterLevels : this.#levels(before.skills);
     for (const group of this.#counted.values()) {
       // As `serving(after, bucket) - serving(before, bucket)` for each bucket of the group.
-      const now = after.status === 'available' && meetsNeed(after.skills, group.need);
-      const then = before !== null && before.status === 'available' && meetsNeed(before.skills, group.need);
+      const now = after.status === 'available' && meetsLevels(afterLevels, group.needIds);
+      const then =
+        before !== null && before.status === 'available' && meetsLevels(beforeLevels, group.needIds);
       if (!now && !then) continue;
       for (const bucket of group.buckets) {
         const delta =
@@ -1406,7 +1451,7 @@ export class MemoryStore implements Store {
 
 /** Buckets with counted servers that require the same skills (on different channels). */
 interface CountedGroup {
-  need: ReadonlyArray<[string, number]>;
+  needIds: Float64Array;
   buckets: Bucket[];
 }
 
@@ -1418,6 +1463,12 @@ function serving(a: ServerShape | null, bucket: Bucket): number {
   return a !== null && a.status === 'available' && meetsNeed(a.skills, bucket.need)
     ? a.capacity[bucket.channel]
     : 0;
+}
+
+/** `meetsSkills` over an agent's levels by skill number and a bucket's `needIds`. */
+function meetsLevels(levels: Float64Array, needIds: Float64Array): boolean {
+  for (let i = 0; i < needIds.length; i += 2) if (levels[needIds[i]!]! < needIds[i + 1]!) return false;
+  return true;
 }
 
 /** `meetsSkills(skills, bucket.skills)` over the bucket's pairs. */
