@@ -1,4 +1,4 @@
-# Switchboard: build a checked image and run the server.
+# Switchboard: install the production dependencies, copy the sources, run the server with tsx.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
