@@ -252,11 +252,75 @@ const promiseOut = (p: CustomerPromise): CustomerPromise => (irregular.has(p) ? 
 /** The free-agent pools one agent goes in. */
 interface AgentPools {
   /** Per channel (in CHANNELS order): the channel's pool, then one per skill of the agent. */
-  lists: SortedKeys<Agent>[][];
+  lists: Pool[][];
   /** Per channel: the idle time the agent is in those pools at, or NaN when not in them. */
   at: number[];
+  /** Per channel: the entry its keys in those pools point at, while they count. */
+  entries: Array<PoolEntry | null>;
   /** Their skill levels by skill number (see `MemoryStore.#levelsOf`). */
   levels: Float64Array;
+}
+
+/** An agent in the pools of one channel; its keys stop counting once it leaves or moves (`live` false). */
+interface PoolEntry {
+  agent: Agent;
+  live: boolean;
+}
+
+/** The agent leaves the pools of channel `i`: its keys there stop counting, and go when the pools next look. */
+function leavePools(pools: AgentPools, i: number): void {
+  const entry = pools.entries[i];
+  if (!entry) return;
+  entry.live = false;
+  for (const pool of pools.lists[i]!) pool.dropped();
+  pools.entries[i] = null;
+  pools.at[i] = Number.NaN;
+}
+
+/**
+ * Free agents of one channel (and skill), longest idle first. An agent that leaves or moves is not
+ * taken out at once (its idle time changes every time it takes a conversation): its old key stops
+ * counting, and dead keys go when they reach the head or once they outnumber the live ones.
+ */
+class Pool {
+  #keys = new SortedKeys<PoolEntry>();
+  #dead = 0;
+
+  /** Agents in it. */
+  get size(): number {
+    return this.#keys.size - this.#dead;
+  }
+
+  add(key: SortKey<PoolEntry>): void {
+    this.#keys.insert(key);
+  }
+
+  /** One of its keys stopped counting. */
+  dropped(): void {
+    this.#dead++;
+    // Scans walk past dead keys: keep them under a fifth (amortized, a rebuild costs one pass).
+    if (this.#dead > 64 && this.#dead * 4 > this.#keys.size - this.#dead) {
+      const live: SortKey<PoolEntry>[] = [];
+      for (const key of this.#keys.entries()) if (key.ref.live) live.push(key);
+      this.#keys = SortedKeys.of(live);
+      this.#dead = 0;
+    }
+  }
+
+  /** The longest idle agent's key, dropping dead keys ahead of it. */
+  first(): SortKey<PoolEntry> | undefined {
+    for (;;) {
+      const head = this.#keys.first();
+      if (head === undefined || head.ref.live) return head;
+      this.#keys.shift();
+      this.#dead--;
+    }
+  }
+
+  /** Keys in order, dead ones included (check `ref.live`); do not change the pool while iterating. */
+  entries(): Generator<SortKey<PoolEntry>> {
+    return this.#keys.entries();
+  }
 }
 
 /** A conversation in line: its bucket, and its keys in the bucket's two orders (each key's `ref` is this). */
@@ -291,9 +355,9 @@ export class MemoryStore implements Store {
   readonly #customerConversations = new Map<string, Set<string>>();
   readonly #agents = new Map<string, Agent>();
   /** Free agents per channel (available, with capacity left), longest idle first. */
-  readonly #pools = new Map<Channel, SortedKeys<Agent>>();
+  readonly #pools = new Map<Channel, Pool>();
   /** The same, per channel and skill. */
-  readonly #skillPools = new Map<string, SortedKeys<Agent>>();
+  readonly #skillPools = new Map<string, Pool>();
   /** Per agent: the pools they go in by channel, and where they are in them now. */
   readonly #agentPools = new Map<string, AgentPools>();
   readonly #conversations = new Map<string, Conversation>();
@@ -320,7 +384,7 @@ export class MemoryStore implements Store {
 
   constructor() {
     for (const c of CHANNELS) {
-      this.#pools.set(c, new SortedKeys());
+      this.#pools.set(c, new Pool());
       this.#lines.set(c, new Line());
     }
   }
@@ -1082,9 +1146,10 @@ export class MemoryStore implements Store {
     // Usually the longest idle one fits: no iterator needed.
     const head = index.first();
     if (head === undefined) return null;
-    if (!excludedFrom(conv, head.id) && meetsSkills(head.ref.skills, skills)) return head.ref;
+    if (!excludedFrom(conv, head.id) && meetsSkills(head.ref.agent.skills, skills)) return head.ref.agent;
     for (const key of index.entries()) {
-      if (!excludedFrom(conv, key.id) && meetsSkills(key.ref.skills, skills)) return key.ref;
+      if (key.ref.live && !excludedFrom(conv, key.id) && meetsSkills(key.ref.agent.skills, skills))
+        return key.ref.agent;
     }
     return null;
   }
@@ -1283,13 +1348,7 @@ export class MemoryStore implements Store {
    */
   #rebuildAgent(a: Agent, dropSince: boolean, dropReason: boolean): Agent {
     const pools = this.#poolsOf(a);
-    for (let i = 0; i < CHANNELS.length; i++) {
-      const at = pools.at[i]!;
-      if (Number.isNaN(at)) continue;
-      const old = { a: at, b: 0, id: a.id, ref: a };
-      for (const index of pools.lists[i]!) index.remove(old);
-      pools.at[i] = Number.NaN;
-    }
+    for (let i = 0; i < CHANNELS.length; i++) leavePools(pools, i);
     let rebuilt: Agent;
     if (irregular.has(a) || Object.hasOwn(a, '__proto__')) {
       rebuilt = copy(a);
@@ -1320,30 +1379,20 @@ export class MemoryStore implements Store {
       const at = pools.at[i]!;
       if (available && a.load[channel] < a.capacity[channel]) {
         if (at === a.idleSince) continue;
-        const key = { a: a.idleSince, b: 0, id: a.id, ref: a };
-        const old = Number.isNaN(at) ? null : { a: at, b: 0, id: a.id, ref: a };
-        for (const index of pools.lists[i]!) {
-          if (old) index.remove(old);
-          index.insert(key);
-        }
+        leavePools(pools, i);
+        const entry = { agent: a, live: true };
+        const key = { a: a.idleSince, b: 0, id: a.id, ref: entry };
+        for (const pool of pools.lists[i]!) pool.add(key);
         pools.at[i] = a.idleSince;
-      } else if (!Number.isNaN(at)) {
-        const old = { a: at, b: 0, id: a.id, ref: a };
-        for (const index of pools.lists[i]!) index.remove(old);
-        pools.at[i] = Number.NaN;
-      }
+        pools.entries[i] = entry;
+      } else if (!Number.isNaN(at)) leavePools(pools, i);
     }
   }
 
   /** Out of every pool, and forget which pools: their skills are about to change. */
   #unindexAgent(a: Agent): void {
     const pools = this.#poolsOf(a);
-    for (let i = 0; i < CHANNELS.length; i++) {
-      const at = pools.at[i]!;
-      if (Number.isNaN(at)) continue;
-      const old = { a: at, b: 0, id: a.id, ref: a };
-      for (const index of pools.lists[i]!) index.remove(old);
-    }
+    for (let i = 0; i < CHANNELS.length; i++) leavePools(pools, i);
     this.#agentPools.delete(a.id);
   }
 
@@ -1357,14 +1406,19 @@ export class MemoryStore implements Store {
         const key = `${channel}|${skill}`;
         let index = this.#skillPools.get(key);
         if (!index) {
-          index = new SortedKeys();
+          index = new Pool();
           this.#skillPools.set(key, index);
         }
         list.push(index);
       }
       return list;
     });
-    pools = { lists, at: CHANNELS.map(() => Number.NaN), levels: new Float64Array(0) };
+    pools = {
+      lists,
+      at: CHANNELS.map(() => Number.NaN),
+      entries: CHANNELS.map(() => null),
+      levels: new Float64Array(0),
+    };
     this.#agentPools.set(a.id, pools);
     return pools;
   }
@@ -1701,6 +1755,18 @@ class SortedKeys<T> {
     return this.#size;
   }
 
+  /** Keys already in order, in full chunks. */
+  static of<T>(sorted: SortKey<T>[]): SortedKeys<T> {
+    const index = new SortedKeys<T>();
+    for (let i = 0; i < sorted.length; i += CHUNK) {
+      const keys = sorted.slice(i, i + CHUNK);
+      index.#chunks.push({ keys, as: keys.map((key) => key.a) });
+      index.#lastA.push(keys.at(-1)!.a);
+    }
+    index.#size = sorted.length;
+    return index;
+  }
+
   first(): SortKey<T> | undefined {
     return this.#chunks[0]?.keys[0];
   }
@@ -1737,6 +1803,18 @@ class SortedKeys<T> {
       this.#lastA.splice(c + 1, 0, next.as.at(-1)!);
     }
     this.#lastA[c] = chunk.as.at(-1)!;
+  }
+
+  /** Take out the first key (there is one). */
+  shift(): void {
+    this.#size--;
+    const chunk = this.#chunks[0]!;
+    chunk.keys.shift();
+    chunk.as.shift();
+    if (chunk.keys.length === 0) {
+      this.#chunks.shift();
+      this.#lastA.shift();
+    }
   }
 
   /** Take out the key equal to `key` (same a, b and id), which is in. */
