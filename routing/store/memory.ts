@@ -730,28 +730,64 @@ export class MemoryStore implements Store {
       bucket: Bucket;
       matched: boolean;
       rank: [number, number, number];
+      /** Ties go to the bucket met first in channel order, then slot order. */
+      order: number;
     } | null = null;
-    for (const channel of CHANNELS) {
-      if (agent.load[channel] >= agent.capacity[channel]) continue;
-      const line = this.#lines.get(channel)!;
-      const { buckets, oldest, headScore, headArrival } = line;
-      for (let i = 0; i < buckets.length; i++) {
-        const since = oldest[i]!;
-        if (since === Number.POSITIVE_INFINITY) continue; // empty
-        // Skip, in O(1), a bucket whose best possible head cannot beat the best so far: its head ranks
-        // at least [0, oldest arrival, oldest arrival] when the oldest is past the hard cap, else at
-        // least [1, lowest score, its arrival].
-        if (best) {
-          const mayBeat =
-            now - since >= rules.hardCapMs
-              ? lessRankOf(0, since, since, best.rank)
-              : lessRankOf(1, headScore[i]!, headArrival[i]!, best.rank);
-          if (!mayBeat) continue;
+    const levels = this.#levelsOf(agent);
+    // Each bucket's head ranks at least [0, oldest arrival, oldest arrival] when its oldest is past the
+    // hard cap, else at least [1, lowest score, its arrival]. The bucket with the lowest such bound is
+    // asked first; then any bucket whose bound cannot beat the best so far is skipped in O(1).
+    let seed: Bucket | null = null;
+    let seedMatched = false;
+    let seedOrder = -1;
+    const bound: [number, number, number] = [0, 0, 0];
+    const seedBound: [number, number, number] = [0, 0, 0];
+    for (let pass = 0; pass < 2; pass++) {
+      for (let c = 0; c < CHANNELS.length; c++) {
+        const channel = CHANNELS[c]!;
+        if (agent.load[channel] >= agent.capacity[channel]) continue;
+        const line = this.#lines.get(channel)!;
+        const { buckets, oldest, headScore, headArrival } = line;
+        for (let i = 0; i < buckets.length; i++) {
+          const since = oldest[i]!;
+          if (since === Number.POSITIVE_INFINITY) continue; // empty
+          const matched = line.skilled(i, levels);
+          // Not skilled for it and nothing there has overflowed yet: nothing for this agent (cheap, common).
+          if (!matched && now - since < rules.overflowAfterMs) continue;
+          const order = c * SLOTS_PER_CHANNEL + i;
+          if (now - since >= rules.hardCapMs) {
+            bound[0] = 0;
+            bound[1] = since;
+            bound[2] = since;
+          } else {
+            bound[0] = 1;
+            bound[1] = headScore[i]!;
+            bound[2] = headArrival[i]!;
+          }
+          if (pass === 0) {
+            if (seed === null || lessRanked(bound, order, seedBound, seedOrder)) {
+              seed = buckets[i]!;
+              seedMatched = matched;
+              seedOrder = order;
+              seedBound[0] = bound[0];
+              seedBound[1] = bound[1];
+              seedBound[2] = bound[2];
+            }
+            continue;
+          }
+          if (order === seedOrder) continue; // asked first
+          if (best && !lessRanked(bound, order, best.rank, best.order)) continue;
+          const bucket = buckets[i]!;
+          const pick = this.#bucketHead(bucket, agent, matched, now, rules);
+          if (pick && (!best || lessRanked(pick.rank, order, best.rank, best.order)))
+            best = { conv: pick.conv, matched: pick.matched, rank: pick.rank, bucket, order };
         }
-        const bucket = buckets[i]!;
-        const pick = this.#bucketHead(bucket, agent, now, rules);
-        if (pick && (!best || lessRank(pick.rank, best.rank)))
-          best = { conv: pick.conv, matched: pick.matched, rank: pick.rank, bucket };
+      }
+      if (pass === 0) {
+        if (seed === null) return null;
+        const pick = this.#bucketHead(seed, agent, seedMatched, now, rules);
+        if (pick)
+          best = { conv: pick.conv, matched: pick.matched, rank: pick.rank, bucket: seed, order: seedOrder };
       }
     }
     if (!best) return null;
@@ -1158,12 +1194,12 @@ export class MemoryStore implements Store {
   #bucketHead(
     bucket: Bucket,
     agent: Agent,
+    matched: boolean,
     now: number,
     rules: WaitRules,
   ): { conv: Conversation; matched: boolean; rank: [number, number, number] } | null {
     const oldest = bucket.byArrival.first();
     if (!oldest) return null;
-    const matched = meetsLevels(this.#levelsOf(agent), bucket.needIds);
     // Not skilled for it and nothing here has overflowed yet: nothing for this agent (cheap, common).
     if (!matched && now - oldest.a < rules.overflowAfterMs) return null;
     // Hard cap first: whoever has waited longest past the cap, in arrival order.
@@ -1543,28 +1579,53 @@ function excludedFrom(conv: Conversation, agentId: string): boolean {
  * The buckets of one channel, with the heads of their two orders side by side in typed arrays, kept by
  * `#enqueue` and `#dequeue`: a claim compares every bucket of a channel, reading these alone.
  */
+/** Required skills a line keeps beside each bucket slot (more go through the bucket). */
+const NEED_PAIRS = 2;
+
 class Line {
   readonly buckets: Bucket[] = [];
   /** Per bucket slot: the oldest arrival, and the lowest (score, arrival); Infinity when empty. */
   oldest = new Float64Array(16).fill(Number.POSITIVE_INFINITY);
   headScore = new Float64Array(16).fill(Number.POSITIVE_INFINITY);
   headArrival = new Float64Array(16).fill(Number.POSITIVE_INFINITY);
+  /**
+   * Per bucket slot, its required skills as up to NEED_PAIRS [skill number, min] pairs (skill -1: none),
+   * or skill -2 in the first pair when it requires more (then read the bucket's `needIds`).
+   */
+  need = new Float64Array(16 * 2 * NEED_PAIRS).fill(-1);
 
   /** Append a bucket; returns its slot. */
   add(bucket: Bucket): number {
     const slot = this.buckets.length;
     if (slot === this.oldest.length) {
-      const grow = (from: Float64Array) => {
-        const to = new Float64Array(from.length * 2).fill(Number.POSITIVE_INFINITY);
+      const grow = (from: Float64Array, fill: number) => {
+        const to = new Float64Array(from.length * 2).fill(fill);
         to.set(from);
         return to;
       };
-      this.oldest = grow(this.oldest);
-      this.headScore = grow(this.headScore);
-      this.headArrival = grow(this.headArrival);
+      this.oldest = grow(this.oldest, Number.POSITIVE_INFINITY);
+      this.headScore = grow(this.headScore, Number.POSITIVE_INFINITY);
+      this.headArrival = grow(this.headArrival, Number.POSITIVE_INFINITY);
+      this.need = grow(this.need, -1);
     }
     this.buckets.push(bucket);
+    const at = slot * 2 * NEED_PAIRS;
+    if (bucket.needIds.length > 2 * NEED_PAIRS) this.need[at] = -2;
+    else this.need.set(bucket.needIds, at);
     return slot;
+  }
+
+  /** Whether an agent with these levels has the skills slot `i` requires. */
+  skilled(i: number, levels: Float64Array): boolean {
+    const need = this.need;
+    const at = i * 2 * NEED_PAIRS;
+    for (let k = 0; k < NEED_PAIRS; k++) {
+      const id = need[at + 2 * k]!;
+      if (id === -1) return true;
+      if (id === -2) return meetsLevels(levels, this.buckets[i]!.needIds);
+      if (levels[id]! < need[at + 2 * k + 1]!) return false;
+    }
+    return true;
   }
 
   refresh(bucket: Bucket): void {
@@ -1592,13 +1653,20 @@ function lastActivity(c: Conversation): number {
   return c.lastContactAt;
 }
 
-function lessRank(x: [number, number, number], y: [number, number, number]): boolean {
-  return x[0] !== y[0] ? x[0] < y[0] : x[1] !== y[1] ? x[1] < y[1] : x[2] < y[2];
-}
+/** Bucket slots a channel's order numbers leave room for (see `claimNext`). */
+const SLOTS_PER_CHANNEL = 2 ** 32;
 
-/** `lessRank([x0, x1, x2], y)` without building the tuple. */
-function lessRankOf(x0: number, x1: number, x2: number, y: [number, number, number]): boolean {
-  return x0 !== y[0] ? x0 < y[0] : x1 !== y[1] ? x1 < y[1] : x2 < y[2];
+/** `x` (met at `xOrder`) ranks before `y` (met at `yOrder`): by rank, then by who was met first. */
+function lessRanked(
+  x: readonly [number, number, number],
+  xOrder: number,
+  y: readonly [number, number, number],
+  yOrder: number,
+): boolean {
+  if (x[0] !== y[0]) return x[0] < y[0];
+  if (x[1] !== y[1]) return x[1] < y[1];
+  if (x[2] !== y[2]) return x[2] < y[2];
+  return xOrder < yOrder;
 }
 
 /** A timer in due order; live while the queue's map still holds this very timer. */
