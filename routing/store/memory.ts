@@ -298,8 +298,8 @@ class Pool {
   /** One of its keys stopped counting. */
   dropped(): void {
     this.#dead++;
-    // Scans walk past dead keys: keep them under a fifth (amortized, a rebuild costs one pass).
-    if (this.#dead > 64 && this.#dead * 4 > this.#keys.size - this.#dead) {
+    // Scans walk past dead keys: keep them fewer than the live ones (a rebuild is one pass, and rare).
+    if (this.#dead > 64 && this.#dead > this.#keys.size - this.#dead) {
       const live: SortKey<PoolEntry>[] = [];
       for (const key of this.#keys.entries()) if (key.ref.live) live.push(key);
       this.#keys = SortedKeys.of(live);
