@@ -11,10 +11,17 @@
 // are one Lua script each (run by SHA, sent again in full on NOSCRIPT); an event
 // id is claimed with SET NX PX, so exactly one process wins it.
 import { createHash } from 'node:crypto';
-import { createClient, ErrorReply } from 'redis';
 import { z } from 'zod';
+import {
+  connectWithin,
+  newRedisClient,
+  type RedisClient,
+  type RedisConnectionOptions,
+  redisFault,
+  runScript,
+} from '../../routing/store/redis-connection.js';
 import { RedisKeys } from '../../routing/store/redis-keys.js';
-import { CorruptRecordError, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
+import { CorruptRecordError } from '../../shared/errors.js';
 import type { MemorySlackStateOptions, SlackRef, SlackState } from './state.js';
 
 /** Key layouts after the store's base: `%` marks an argument. */
@@ -37,15 +44,9 @@ export const SLACK_KEY_LAYOUTS = {
 
 export type SlackKeyName = keyof typeof SLACK_KEY_LAYOUTS;
 
-export interface RedisSlackStateOptions extends MemorySlackStateOptions {
-  /** `redis://host:port[/db]`; default `redis://127.0.0.1:6379`. */
-  url?: string;
+export interface RedisSlackStateOptions extends MemorySlackStateOptions, RedisConnectionOptions {
   /** The store's key prefix: keys are `{sb:<prefix>}:slack:…` (`{sb}:slack:…` when empty). */
   prefix?: string;
-  /** A command that gets no answer within this long fails with StoreUnavailableError. Default 1000. */
-  commandTimeoutMs?: number;
-  /** How long `connect` waits for Redis before giving up. Default 3000. */
-  connectTimeoutMs?: number;
 }
 
 const Ref = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
@@ -146,25 +147,7 @@ return {0, 1}
 `,
 );
 
-const UNAVAILABLE = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
-
 // ---------------------------------------------------------------- the state
-
-function newClient(options: RedisSlackStateOptions, connectTimeout: number) {
-  return createClient({
-    url: options.url ?? 'redis://127.0.0.1:6379',
-    // While Redis is away, fail at once instead of queueing (the store does the same).
-    disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
-    maintNotifications: 'disabled',
-    socket: {
-      connectTimeout: Math.min(connectTimeout, 1000),
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500),
-    },
-  });
-}
-
-type RedisClient = ReturnType<typeof newClient>;
 
 /** Several processes' shared memory of Slack; keeps the same limits as MemorySlackState. */
 export class RedisSlackState implements SlackState {
@@ -187,8 +170,7 @@ export class RedisSlackState implements SlackState {
 
   /** Connect; StoreUnavailableError when Redis does not answer within `connectTimeoutMs`. */
   static async connect(options: RedisSlackStateOptions = {}): Promise<RedisSlackState> {
-    const connectTimeout = options.connectTimeoutMs ?? 3000;
-    const client = newClient(options, connectTimeout);
+    const client = newRedisClient(options);
     let state: RedisSlackState;
     try {
       state = new RedisSlackState(client, options);
@@ -196,28 +178,8 @@ export class RedisSlackState implements SlackState {
       client.destroy();
       throw err;
     }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const connected = client.connect();
-      connected.catch(() => {});
-      await Promise.race([
-        connected,
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new StoreUnavailableError(`no answer from Redis within ${connectTimeout} ms`)),
-            connectTimeout,
-          );
-        }),
-      ]);
-      return state;
-    } catch (err) {
-      client.destroy();
-      throw err instanceof SwitchboardError
-        ? err
-        : new StoreUnavailableError(`connecting: ${(err as Error).message}`);
-    } finally {
-      clearTimeout(timer);
-    }
+    await connectWithin(client, options);
+    return state;
   }
 
   /** Whether the connection is up right now. */
@@ -326,17 +288,7 @@ export class RedisSlackState implements SlackState {
   async #run(s: Script, keys: string[], args: Array<string | number>): Promise<unknown[]> {
     if (keys.length !== s.keys) throw new Error(`slack state: ${s.name} takes ${s.keys} keys`);
     const tail = [String(keys.length), ...keys, this.base, ...args.map(String)];
-    let reply: unknown;
-    try {
-      reply = await this.#client.sendCommand(['EVALSHA', s.sha, ...tail]);
-    } catch (err) {
-      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw this.#fault(err, s.name);
-      try {
-        reply = await this.#client.sendCommand(['EVAL', s.source, ...tail]);
-      } catch (again) {
-        throw this.#fault(again, s.name);
-      }
-    }
+    const reply = await runScript(this.#client, s, tail, (err) => this.#fault(err, s.name));
     if (!Array.isArray(reply) || typeof reply[0] !== 'number')
       throw new Error(`slack state: ${s.name} answered ${JSON.stringify(reply)}`);
     if (reply[0] === -6) throw new CorruptRecordError(String(reply[1]), String(reply[2]));
@@ -354,16 +306,7 @@ export class RedisSlackState implements SlackState {
 
   /** A Redis or connection failure as the error callers handle: unavailable, corrupt, or a bug. */
   #fault(err: unknown, what: string, key?: string): Error {
-    if (err instanceof SwitchboardError) return err;
-    const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof ErrorReply) {
-      if (UNAVAILABLE.test(message)) return new StoreUnavailableError(`slack ${what}: ${message}`);
-      if (message.startsWith('WRONGTYPE'))
-        return new CorruptRecordError(key ?? `a key slack ${what} uses`, message);
-      return new Error(`slack state: ${what} failed: ${message}`);
-    }
-    const cause = this.#lastError && this.#lastError !== err ? ` (${this.#lastError.message})` : '';
-    return new StoreUnavailableError(`slack ${what}: ${message}${cause}`);
+    return redisFault(err, what, key, this.#lastError, 'slack state', 'slack ');
   }
 }
 

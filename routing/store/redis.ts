@@ -13,7 +13,6 @@
 // Every record read back is parsed with its zod schema; one that does not parse,
 // here or inside a script, is a CorruptRecordError naming its key, and a script
 // checks every record it may change before its first write.
-import { createClient, ErrorReply } from 'redis';
 import type { z } from 'zod';
 import {
   CapacityError,
@@ -39,6 +38,14 @@ import {
   type PromiseState,
   type Survey,
 } from '../../shared/model.js';
+import {
+  connectWithin,
+  newRedisClient,
+  type RedisClient,
+  type RedisConnectionOptions,
+  redisFault,
+  runScript,
+} from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisScripts, type Script } from './redis-scripts.js';
 import { HANDLE_TIME_WINDOW } from './rules.js';
@@ -55,15 +62,9 @@ import type {
   WaitRules,
 } from './store.js';
 
-export interface RedisStoreOptions {
-  /** `redis://host:port[/db]`; default `redis://127.0.0.1:6379`. */
-  url?: string;
+export interface RedisStoreOptions extends RedisConnectionOptions {
   /** Key prefix inside the hash tag: keys are `{sb:<prefix>}:…` (`{sb}:…` when empty). */
   prefix?: string;
-  /** A command that gets no answer within this long fails with StoreUnavailableError. Default 1000. */
-  commandTimeoutMs?: number;
-  /** How long `connect` waits for Redis before giving up. Default 3000. */
-  connectTimeoutMs?: number;
 }
 
 // ---------------------------------------------------------------- scripts
@@ -78,31 +79,12 @@ const SCRIPT_ERRORS: Record<number, (a: string, b: string | null) => Switchboard
   [-6]: (key, detail) => new CorruptRecordError(key, detail ?? 'unreadable'),
 };
 
-const UNAVAILABLE = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
-
 /** A script's reply: status 0 and the result, as node-redis hands it over (RESP3: false for Lua false). */
 type Reply = Array<string | number | null | boolean>;
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 // ---------------------------------------------------------------- the store
-
-function newClient(options: RedisStoreOptions, connectTimeout: number) {
-  return createClient({
-    url: options.url ?? 'redis://127.0.0.1:6379',
-    // While Redis is away, fail at once instead of queueing: callers see StoreUnavailableError.
-    disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
-    maintNotifications: 'disabled',
-    socket: {
-      connectTimeout: Math.min(connectTimeout, 1000),
-      // Reconnect by itself, backing off up to half a second between tries.
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500),
-    },
-  });
-}
-
-type RedisClient = ReturnType<typeof newClient>;
 
 export class RedisStore implements Store {
   readonly keys: RedisKeys;
@@ -123,32 +105,18 @@ export class RedisStore implements Store {
   /** Connect, load the scripts, and answer a ready store; StoreUnavailableError when Redis does not answer. */
   static async connect(options: RedisStoreOptions = {}): Promise<RedisStore> {
     const keys = new RedisKeys(options.prefix ?? '');
-    const connectTimeout = options.connectTimeoutMs ?? 3000;
-    const client = newClient(options, connectTimeout);
+    const client = newRedisClient(options);
     const store = new RedisStore(client, keys);
-    let timer: NodeJS.Timeout | undefined;
+    await connectWithin(client, options);
     try {
-      const connected = client.connect();
-      connected.catch(() => {});
-      await Promise.race([
-        connected,
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new StoreUnavailableError(`no answer from Redis within ${connectTimeout} ms`)),
-            connectTimeout,
-          );
-        }),
-      ]);
       await store.#loadScripts();
-      return store;
     } catch (err) {
       client.destroy();
       throw err instanceof SwitchboardError
         ? err
         : new StoreUnavailableError(`connecting: ${(err as Error).message}`);
-    } finally {
-      clearTimeout(timer);
     }
+    return store;
   }
 
   /** Delete every key under this store's prefix (tests, benchmarks). Answers how many. */
@@ -598,33 +566,14 @@ export class RedisStore implements Store {
       throw new Error(`redis store: ${script.file} loaded as ${sha}, expected ${script.sha}`);
   }
 
-  /** Run a script by SHA (loading it again on NOSCRIPT); its result, or the error its code stands for. */
+  /** Run a script (by SHA, its text on NOSCRIPT); its result, or the error its code stands for. */
   async #run(name: string, keys: string[], args: Array<string | number>): Promise<Reply> {
     const script = this.#scripts.get(name);
     if (!script) throw new Error(`redis store: no script ${name}`);
     if (keys.length !== script.keys)
       throw new Error(`redis store: ${script.file} declares ${script.keys} keys, called with ${keys.length}`);
-    const command = [
-      'EVALSHA',
-      script.sha,
-      String(keys.length),
-      ...keys,
-      this.keys.base,
-      ...args.map(String),
-    ];
-    let reply: unknown;
-    try {
-      reply = await this.#client.sendCommand(command);
-    } catch (err) {
-      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw this.#fault(err, name);
-      // Redis forgot the script (a restart, a SCRIPT FLUSH): send its text once. EVAL caches it again, and
-      // cannot meet NOSCRIPT itself, however many processes or flushes race with it.
-      try {
-        reply = await this.#client.sendCommand(['EVAL', script.source, ...command.slice(2)]);
-      } catch (again) {
-        throw this.#fault(again, name);
-      }
-    }
+    const tail = [String(keys.length), ...keys, this.keys.base, ...args.map(String)];
+    const reply = await runScript(this.#client, script, tail, (err) => this.#fault(err, name));
     if (!Array.isArray(reply) || typeof reply[0] !== 'number')
       throw new Error(`redis store: ${script.file} answered ${JSON.stringify(reply)}`);
     const out = reply as Reply;
@@ -664,16 +613,7 @@ export class RedisStore implements Store {
 
   /** A Redis or connection failure as the error callers handle: unavailable, corrupt, or a bug. */
   #fault(err: unknown, what: string, key?: string): Error {
-    if (err instanceof SwitchboardError) return err;
-    const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof ErrorReply) {
-      if (UNAVAILABLE.test(message)) return new StoreUnavailableError(`${what}: ${message}`);
-      if (message.startsWith('WRONGTYPE'))
-        return new CorruptRecordError(key ?? `a key ${what} uses`, message);
-      return new Error(`redis store: ${what} failed: ${message}`);
-    }
-    const cause = this.#lastError && this.#lastError !== err ? ` (${this.#lastError.message})` : '';
-    return new StoreUnavailableError(`${what}: ${message}${cause}`);
+    return redisFault(err, what, key, this.#lastError, 'redis store');
   }
 
   #conversation(id: string, raw: unknown): Conversation {

@@ -1,0 +1,109 @@
+// What the Redis store and the Redis Slack state share about talking to Redis:
+// a client that fails fast while Redis is away and reconnects by itself, a
+// connect that gives up after a while, scripts run by SHA (their text sent when
+// Redis answers NOSCRIPT), and Redis failures turned into the errors callers
+// handle (unavailable, corrupt, or a bug).
+import { createClient, ErrorReply } from 'redis';
+import { CorruptRecordError, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
+
+export interface RedisConnectionOptions {
+  /** `redis://host:port[/db]`; default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** A command that gets no answer within this long fails with StoreUnavailableError. Default 1000. */
+  commandTimeoutMs?: number;
+  /** How long `connectWithin` waits for Redis before giving up. Default 3000. */
+  connectTimeoutMs?: number;
+}
+
+export function newRedisClient(options: RedisConnectionOptions) {
+  return createClient({
+    url: options.url ?? 'redis://127.0.0.1:6379',
+    // While Redis is away, fail at once instead of queueing: callers see StoreUnavailableError.
+    disableOfflineQueue: true,
+    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
+    maintNotifications: 'disabled',
+    socket: {
+      connectTimeout: Math.min(options.connectTimeoutMs ?? 3000, 1000),
+      // Reconnect by itself, backing off up to half a second between tries.
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500),
+    },
+  });
+}
+
+export type RedisClient = ReturnType<typeof newRedisClient>;
+
+/** Connect `client`; when Redis does not answer in time it is destroyed and StoreUnavailableError thrown. */
+export async function connectWithin(client: RedisClient, options: RedisConnectionOptions): Promise<void> {
+  const connectTimeout = options.connectTimeoutMs ?? 3000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const connected = client.connect();
+    connected.catch(() => {});
+    await Promise.race([
+      connected,
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new StoreUnavailableError(`no answer from Redis within ${connectTimeout} ms`)),
+          connectTimeout,
+        );
+      }),
+    ]);
+  } catch (err) {
+    client.destroy();
+    throw err instanceof SwitchboardError
+      ? err
+      : new StoreUnavailableError(`connecting: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Run a script by SHA. When Redis forgot it (a restart, a SCRIPT FLUSH) its text is sent once: EVAL caches
+ * it again, and cannot meet NOSCRIPT itself, however many processes or flushes race with it. `tail` is
+ * what follows the SHA (numkeys, keys, arguments); `fault` turns a failure into the caller's error.
+ */
+export async function runScript(
+  client: RedisClient,
+  script: { sha: string; source: string },
+  tail: string[],
+  fault: (err: unknown) => Error,
+): Promise<unknown> {
+  try {
+    return await client.sendCommand(['EVALSHA', script.sha, ...tail]);
+  } catch (err) {
+    if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw fault(err);
+    try {
+      return await client.sendCommand(['EVAL', script.source, ...tail]);
+    } catch (again) {
+      throw fault(again);
+    }
+  }
+}
+
+const UNAVAILABLE = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
+
+/**
+ * A Redis or connection failure as the error callers handle: unavailable, corrupt, or a bug. `owner`
+ * names the caller in a bug's message (`redis store`), `subject` starts the other messages (`slack `);
+ * `lastError` is the connection's last error, the cause when a command failed for want of a connection.
+ */
+export function redisFault(
+  err: unknown,
+  what: string,
+  key: string | undefined,
+  lastError: Error | null,
+  owner: string,
+  subject = '',
+): Error {
+  if (err instanceof SwitchboardError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ErrorReply) {
+    if (UNAVAILABLE.test(message)) return new StoreUnavailableError(`${subject}${what}: ${message}`);
+    if (message.startsWith('WRONGTYPE'))
+      return new CorruptRecordError(key ?? `a key ${subject}${what} uses`, message);
+    return new Error(`${owner}: ${what} failed: ${message}`);
+  }
+  const cause = lastError && lastError !== err ? ` (${lastError.message})` : '';
+  return new StoreUnavailableError(`${subject}${what}: ${message}${cause}`);
+}
