@@ -161,19 +161,9 @@ export class Router {
       created = true;
     }
 
-    const { message, duplicate } = await this.store.appendMessage({
-      id: this.#ids.next(ID_PREFIX.message),
-      conversationId: conversation.id,
-      direction: 'in',
-      channel: c.channel,
-      author: { type: 'customer', id: customer.id, ...(customer.name ? { name: customer.name } : {}) },
-      text: c.text,
-      ...(c.subject !== undefined ? { subject: c.subject } : {}),
-      attachments: c.attachments,
-      at: now,
-      delivery: { state: 'delivered', attempts: 0, at: now },
-      externalId: c.externalId,
-    });
+    const { message, duplicate } = await this.store.appendMessage(
+      this.#inbound(conversation.id, customer, c, now),
+    );
     if (duplicate) return this.#duplicate(message);
     this.#emit({ type: 'message.received', at: now, message });
     if (repeatOf) await this.#repeatContact(conversation, repeatOf, now);
@@ -1272,6 +1262,23 @@ export class Router {
     this.#emit({ type: 'survey.sent', at: now, conversation: updated });
   }
 
+  /** The customer's message as stored: delivered to us, keyed by the channel's id for it. */
+  #inbound(conversationId: string, customer: Customer, c: ParsedContact, now: number): Message {
+    return {
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId,
+      direction: 'in',
+      channel: c.channel,
+      author: { type: 'customer', id: customer.id, ...(customer.name ? { name: customer.name } : {}) },
+      text: c.text,
+      ...(c.subject !== undefined ? { subject: c.subject } : {}),
+      attachments: c.attachments,
+      at: now,
+      delivery: { state: 'delivered', attempts: 0, at: now },
+      externalId: c.externalId,
+    };
+  }
+
   /**
    * The customer's next message after the survey, within the answer window, starting with a rating: stored
    * on the surveyed conversation (not routed), thanked; a low rating opens a follow-up for the owner.
@@ -1287,19 +1294,7 @@ export class Router {
     if (now - asked.askedAt > this.policy.surveyAnswerSeconds * 1000) return null;
     const answer = parseSurveyAnswer(c.text);
     if (!answer) return null;
-    const { message, duplicate } = await this.store.appendMessage({
-      id: this.#ids.next(ID_PREFIX.message),
-      conversationId: latest.id,
-      direction: 'in',
-      channel: c.channel,
-      author: { type: 'customer', id: customer.id, ...(customer.name ? { name: customer.name } : {}) },
-      text: c.text,
-      ...(c.subject !== undefined ? { subject: c.subject } : {}),
-      attachments: c.attachments,
-      at: now,
-      delivery: { state: 'delivered', attempts: 0, at: now },
-      externalId: c.externalId,
-    });
+    const { message, duplicate } = await this.store.appendMessage(this.#inbound(latest.id, customer, c, now));
     if (duplicate) return this.#duplicate(message);
     this.#emit({ type: 'message.received', at: now, message });
     const conversation = await this.store.recordSurvey(latest.id, {
