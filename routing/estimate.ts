@@ -10,10 +10,16 @@ export interface QuoteInput {
   position: number;
   /** Agents who can serve it, weighted by capacity. 0 means nobody can now. */
   servers: number;
-  /** Recent handle times on the channel, milliseconds. */
-  handleTimesMs: readonly number[];
+  /** Recent handle times on the channel: how many, and their sum in milliseconds. */
+  handled: Handled;
   defaultHandleMs: number;
   percentile: number;
+}
+
+/** Recent handle times as the store keeps them: how many, and their sum. */
+export interface Handled {
+  count: number;
+  totalMs: number;
 }
 
 /** Fewer real samples than this and the default handle time is blended in. */
@@ -21,18 +27,22 @@ const MIN_SAMPLES = 20;
 
 /** Mean handle time, shrunk toward the default while samples are few. */
 export function meanHandleMs(samples: readonly number[], defaultMs: number): number {
-  const n = samples.length;
   let sum = 0;
   for (const s of samples) sum += s;
-  if (n >= MIN_SAMPLES) return sum / n;
-  return (sum + defaultMs * (MIN_SAMPLES - n)) / MIN_SAMPLES;
+  return meanHandled({ count: samples.length, totalMs: sum }, defaultMs);
+}
+
+/** `meanHandleMs` from the count and sum alone. */
+export function meanHandled({ count, totalMs }: Handled, defaultMs: number): number {
+  if (count >= MIN_SAMPLES) return totalMs / count;
+  return (totalMs + defaultMs * (MIN_SAMPLES - count)) / MIN_SAMPLES;
 }
 
 /** Pessimistic wait in whole seconds, or null when nobody can serve the conversation now. */
 export function quoteWaitSeconds(input: QuoteInput): number | null {
   if (input.servers <= 0) return null;
   const k = Math.max(1, Math.floor(input.position));
-  const rate = input.servers / meanHandleMs(input.handleTimesMs, input.defaultHandleMs); // per ms
+  const rate = input.servers / meanHandled(input.handled, input.defaultHandleMs); // per ms
   return Math.ceil(erlangQuantile(k, rate, input.percentile) / 1000);
 }
 
@@ -65,24 +75,24 @@ export function erlangCdf(k: number, rate: number, t: number): number {
   return 1 - sum;
 }
 
+// Acklam's coefficients (see `normalQuantile`).
+const [a0, a1, a2, a3, a4, a5] = [
+  -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+  2.506628277459239,
+] as const;
+const [b0, b1, b2, b3, b4] = [
+  -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
+] as const;
+const [c0, c1, c2, c3, c4, c5] = [
+  -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+  2.938163982698783,
+] as const;
+const [d0, d1, d2, d3] = [
+  0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416,
+] as const;
+
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
 export function normalQuantile(p: number): number {
-  const a = [
-    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
-    2.506628277459239,
-  ];
-  const b = [
-    -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
-  ];
-  const c = [
-    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
-    2.938163982698783,
-  ];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const [a0, a1, a2, a3, a4, a5] = a as [number, number, number, number, number, number];
-  const [b0, b1, b2, b3, b4] = b as [number, number, number, number, number];
-  const [c0, c1, c2, c3, c4, c5] = c as [number, number, number, number, number, number];
-  const [d0, d1, d2, d3] = d as [number, number, number, number];
   const low = 0.02425;
   if (p < low) {
     const q = Math.sqrt(-2 * Math.log(p));

@@ -32,7 +32,7 @@ import {
 import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds } from './estimate.js';
 import { defaultPolicy, fillText, type RoutingPolicy } from './policy.js';
-import { waitingSince } from './store/rules.js';
+import { FILL_LIMIT, waitingSince } from './store/rules.js';
 import type { ClaimOutcome, RouteOutcome, Store, WaitRules } from './store/store.js';
 import { defaultStrategy, type RoutingStrategy } from './strategy.js';
 
@@ -403,18 +403,13 @@ export class Router {
     if (followUpAt != null && followUpAt <= now)
       throw new ValidationError('followUpAt must be in the future', 'followUpAt');
     const coverer = conv.cover?.agentId ?? null;
-    const resolved = await this.store.resolve(conversationId, now, followUpAt ?? null);
-    // Independent of each other: sent together (one round trip to Redis).
-    await Promise.all([
-      this.store.cancelTimer('sticky', conversationId),
-      this.policy.surveys
-        ? this.store.schedule({
-            kind: 'survey',
-            ref: conversationId,
-            dueAt: now + this.policy.surveyDelaySeconds * 1000,
-          })
-        : null,
-    ]);
+    // Its sticky timer goes and the survey is scheduled in the same step.
+    const resolved = await this.store.resolve(
+      conversationId,
+      now,
+      followUpAt ?? null,
+      this.policy.surveys ? now + this.policy.surveyDelaySeconds * 1000 : null,
+    );
     this.#emit({ type: 'conversation.resolved', at: now, conversation: resolved });
     if (followUpAt != null) {
       await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: 'follow up', agentId });
@@ -519,10 +514,10 @@ export class Router {
   /** The agent answered the ringing contact. */
   async acceptOffer(agentId: string, conversationId: string): Promise<Conversation> {
     const now = this.clock.now();
-    const conv = await this.store.acceptOffer(conversationId, agentId, now);
-    await this.store.cancelTimer('offer', conversationId);
+    // Its offer timer goes, and its quoted waits settle, in the same step.
+    const { conversation: conv, settled } = await this.store.acceptOffer(conversationId, agentId, now);
     const reason = conv.ownership.at(-1)?.reason ?? 'routed';
-    await this.#assigned(conv, agentId, reason, conv.ownership.at(-1)?.from ?? null, now);
+    await this.#assigned(conv, agentId, reason, conv.ownership.at(-1)?.from ?? null, settled, now);
     return conv;
   }
 
@@ -769,16 +764,13 @@ export class Router {
 
   /** Where a waiting conversation stands now: position and a pessimistic wait. */
   async quote(conversationId: string): Promise<{ position: number; etaSeconds: number | null } | null> {
-    const conv = await this.store.getConversation(conversationId);
-    if (!conv) return null;
     const snap = await this.store.queueSnapshot(conversationId);
     if (!snap) return null;
-    const handle = await this.store.recentHandleTimes(conv.lastChannel);
     const etaSeconds = quoteWaitSeconds({
       position: snap.position,
       servers: snap.servers,
-      handleTimesMs: handle,
-      defaultHandleMs: this.policy.defaultHandleSeconds[conv.lastChannel] * 1000,
+      handled: snap.handled,
+      defaultHandleMs: this.policy.defaultHandleSeconds[snap.channel] * 1000,
       percentile: this.policy.quotePercentile,
     });
     return { position: snap.position, etaSeconds };
@@ -869,13 +861,20 @@ export class Router {
     const conv = outcome.conversation;
     switch (outcome.type) {
       case 'assigned':
-        await this.#assigned(conv, outcome.agentId, outcome.reason, outcome.previousOwnerId, now);
+        await this.#assigned(
+          conv,
+          outcome.agentId,
+          outcome.reason,
+          outcome.previousOwnerId,
+          outcome.settled,
+          now,
+        );
         return { type: 'assigned', agentId: outcome.agentId };
       case 'offered':
-        await this.#offered(conv, outcome.agentId, now);
+        this.#offered(conv, outcome.agentId, now);
         return { type: 'offered', agentId: outcome.agentId, expiresAt: conv.offer?.expiresAt ?? now };
       case 'covered':
-        await this.#covered(conv, outcome.agentId, now);
+        await this.#covered(conv, outcome.agentId, outcome.settled, now);
         return { type: 'covered', agentId: outcome.agentId, ownerId: conv.ownerId ?? outcome.agentId };
       case 'queued':
         return this.#queued(conv, now);
@@ -887,9 +886,10 @@ export class Router {
   async #afterClaim(outcome: ClaimOutcome, now: number): Promise<void> {
     const conv = outcome.conversation;
     if (outcome.type === 'offered') return this.#offered(conv, outcome.agentId, now);
-    if (conv.cover?.agentId === outcome.agentId) return this.#covered(conv, outcome.agentId, now);
+    if (conv.cover?.agentId === outcome.agentId)
+      return this.#covered(conv, outcome.agentId, outcome.settled, now);
     const previous = conv.ownership.at(-1)?.from ?? null;
-    return this.#assigned(conv, outcome.agentId, outcome.reason, previous, now);
+    return this.#assigned(conv, outcome.agentId, outcome.reason, previous, outcome.settled, now);
   }
 
   async #assigned(
@@ -897,9 +897,10 @@ export class Router {
     agentId: string,
     reason: Conversation['ownership'][number]['reason'],
     previousOwnerId: string | null,
+    settled: CustomerPromise[],
     now: number,
   ): Promise<void> {
-    await this.#answered(conv, now);
+    this.#answered(settled, now);
     if (conv.followUpOf) await this.#followUpReached(conv.followUpOf.promiseId, now);
     this.#emit({
       type: 'conversation.assigned',
@@ -912,30 +913,27 @@ export class Router {
   }
 
   /**
-   * A person answered: its waiting timers go, and each quoted wait is kept or broken now. The store calls
-   * that do not depend on each other go out together (one round trip to Redis instead of several).
+   * A person answered: the store, in the same step, cancelled its waiting timers and settled each quoted
+   * wait, kept or broken (see `Store`, "answering"); here they are told.
    */
-  async #answered(conv: Conversation, now: number): Promise<void> {
-    const [, , promises] = await Promise.all([
-      this.store.cancelTimer('overflow', conv.id),
-      this.store.cancelTimer('sticky', conv.id),
-      this.store.listPromises(conv.id),
-    ]);
-    const waits = promises.filter((p) => p.state === 'open' && p.kind === 'wait');
-    await Promise.all(
-      waits.map((p) => this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now, now - p.createdAt)),
-    );
+  #answered(settled: CustomerPromise[], now: number): void {
+    for (const promise of settled)
+      this.#emit({ type: 'promise.settled', at: now, promise, waitedMs: now - promise.createdAt });
   }
 
-  async #offered(conv: Conversation, agentId: string, now: number): Promise<void> {
-    const expiresAt = conv.offer?.expiresAt ?? now;
-    await this.store.schedule({ kind: 'offer', ref: conv.id, dueAt: expiresAt });
+  /** The store scheduled its offer timer in the same step. */
+  #offered(conv: Conversation, agentId: string, now: number): void {
     this.#emit({ type: 'conversation.offered', at: now, conversation: conv, agentId });
   }
 
-  async #covered(conv: Conversation, agentId: string, now: number): Promise<void> {
-    // A person answered: a wait quoted while it waited for cover is kept or broken now.
-    await this.#answered(conv, now);
+  async #covered(
+    conv: Conversation,
+    agentId: string,
+    settled: CustomerPromise[],
+    now: number,
+  ): Promise<void> {
+    // A person answered: a wait quoted while it waited for cover was kept or broken.
+    this.#answered(settled, now);
     const [owner, coverer] = await Promise.all([
       conv.ownerId ? this.store.getAgent(conv.ownerId) : null,
       this.store.getAgent(agentId),
@@ -1032,26 +1030,20 @@ export class Router {
 
   /** An owner is available again: what waited for them is theirs, covers on non-live channels end. */
   async #ownerBack(agentId: string, now: number): Promise<void> {
-    for (const conv of await this.store.listConversations({ ownerId: agentId, status: 'assigned' })) {
-      await this.store.cancelTimer('sticky', conv.id);
-      let updated = conv;
-      if (conv.waitingForOwnerSince !== null) updated = await this.store.setWaitingForOwner(conv.id, null);
-      if (conv.cover && !this.policy.liveChannels.includes(conv.cover.channel)) {
-        const ended = await this.store.endCover(conv.id, now);
-        updated = ended.conversation;
-        if (ended.agentId) await this.#fill(ended.agentId);
-      }
-      if (updated !== conv) this.#emit({ type: 'conversation.updated', at: now, conversation: updated });
-    }
+    const { updated, freed } = await this.store.ownerBack(agentId, now, this.policy.liveChannels);
+    for (const conversation of updated) this.#emit({ type: 'conversation.updated', at: now, conversation });
+    // A colleague whose cover ended has room again.
+    for (const colleague of freed) await this.#fill(colleague);
   }
 
   /** Give a free agent waiting conversations until they have no capacity or nothing they can serve waits. */
   async #fill(agentId: string): Promise<void> {
     for (;;) {
       const now = this.clock.now();
-      const outcome = await this.store.claimNext(agentId, now, this.#rules);
-      if (!outcome) return;
-      await this.#afterClaim(outcome, now);
+      const outcomes = await this.store.fill(agentId, now, this.#rules);
+      for (const outcome of outcomes) await this.#afterClaim(outcome, now);
+      // The store stops at FILL_LIMIT: an agent with more capacity than that asks again.
+      if (outcomes.length < FILL_LIMIT) return;
     }
   }
 

@@ -27,8 +27,17 @@ import {
   type Skills,
   type Survey,
 } from '../../shared/model.js';
-import { bucketKey, claimReason, HANDLE_TIME_WINDOW, isOpen, waitingSince, wouldRegress } from './rules.js';
+import {
+  bucketKey,
+  claimReason,
+  FILL_LIMIT,
+  HANDLE_TIME_WINDOW,
+  isOpen,
+  waitingSince,
+  wouldRegress,
+} from './rules.js';
 import type {
+  Answered,
   Candidate,
   ClaimOutcome,
   ConversationQuery,
@@ -375,7 +384,7 @@ export class MemoryStore implements Store {
   readonly #timers = new TimerQueue();
   readonly #promises = new Map<string, CustomerPromise>();
   readonly #conversationPromises = new Map<string, string[]>();
-  readonly #handleTimes = new Map<Channel, number[]>();
+  readonly #handleTimes = new Map<Channel, HandleTimes>();
   /** Buckets whose servers were counted (on first use): kept up to date as agents change. */
   readonly #counted = new Map<string, CountedGroup>();
   /** Skill names numbered (see `#skillId`). */
@@ -702,6 +711,7 @@ export class MemoryStore implements Store {
           agentId: agent.id,
           reason,
           previousOwnerId,
+          settled: this.#answer(conv, req.now),
         };
       }
       case 'offer':
@@ -714,15 +724,35 @@ export class MemoryStore implements Store {
           channel: req.channel,
         };
         this.#enqueue(conv, req.channel, req.score);
+        this.#timers.schedule({ kind: 'offer', ref: conv.id, dueAt: req.mode.expiresAt });
         return { type: 'offered', conversation: conversationOut(conv), agentId: agent.id, reason };
       case 'cover':
         this.#takeSlot(agent, req.channel, req.now);
         this.#cover(conv, agent.id, req.channel, req.now);
-        return { type: 'covered', conversation: conversationOut(conv), agentId: agent.id };
+        return {
+          type: 'covered',
+          conversation: conversationOut(conv),
+          agentId: agent.id,
+          settled: this.#answer(conv, req.now),
+        };
     }
   }
 
   async claimNext(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome | null> {
+    return this.#claim(agentId, now, rules);
+  }
+
+  async fill(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome[]> {
+    const out: ClaimOutcome[] = [];
+    while (out.length < FILL_LIMIT) {
+      const outcome = this.#claim(agentId, now, rules);
+      if (!outcome) break;
+      out.push(outcome);
+    }
+    return out;
+  }
+
+  #claim(agentId: string, now: number, rules: WaitRules): ClaimOutcome | null {
     const agent = this.#agents.get(agentId);
     if (agent?.status !== 'available') return null;
     let best: {
@@ -796,18 +826,21 @@ export class MemoryStore implements Store {
     this.#takeSlot(agent, bucket.channel, now);
     if (conv.status === 'assigned') {
       this.#cover(conv, agent.id, bucket.channel, now);
-      return { type: 'assigned', conversation: conversationOut(conv), agentId: agent.id, reason };
+      const settled = this.#answer(conv, now);
+      return { type: 'assigned', conversation: conversationOut(conv), agentId: agent.id, reason, settled };
     }
     const offerMs = rules.offerTimeoutMs[bucket.channel];
     if (offerMs !== undefined) {
       conv.offer = { agentId: agent.id, at: now, expiresAt: now + offerMs, reason, channel: bucket.channel };
+      this.#timers.schedule({ kind: 'offer', ref: conv.id, dueAt: now + offerMs });
       return { type: 'offered', conversation: conversationOut(conv), agentId: agent.id, reason };
     }
     this.#own(conv, agent.id, bucket.channel, reason, now);
-    return { type: 'assigned', conversation: conversationOut(conv), agentId: agent.id, reason };
+    const settled = this.#answer(conv, now);
+    return { type: 'assigned', conversation: conversationOut(conv), agentId: agent.id, reason, settled };
   }
 
-  async acceptOffer(conversationId: string, agentId: string, now: number): Promise<Conversation> {
+  async acceptOffer(conversationId: string, agentId: string, now: number): Promise<Answered> {
     const conv = this.#conversation(conversationId);
     const offer = conv.offer;
     if (!offer || offer.agentId !== agentId) {
@@ -815,7 +848,8 @@ export class MemoryStore implements Store {
     }
     conv.offer = null;
     this.#own(conv, agentId, offer.channel, offer.reason, now);
-    return conversationOut(conv);
+    this.#timers.cancel('offer', conv.id);
+    return { conversation: conversationOut(conv), settled: this.#answer(conv, now) };
   }
 
   async withdrawOffer(
@@ -842,6 +876,41 @@ export class MemoryStore implements Store {
     conv.waitingForOwnerSince = since;
     if (since === null) this.#dequeue(conv.id);
     return conversationOut(conv);
+  }
+
+  async ownerBack(
+    agentId: string,
+    _now: number,
+    liveChannels: readonly Channel[],
+  ): Promise<{ updated: Conversation[]; freed: string[] }> {
+    const held: Conversation[] = [];
+    for (const id of this.#ownerOpen.get(agentId) ?? []) {
+      const c = this.#conversations.get(id)!;
+      if (c.status === 'assigned' && c.ownerId === agentId) held.push(c);
+    }
+    held.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
+    const updated: Conversation[] = [];
+    const freed: string[] = [];
+    for (const c of held) {
+      this.#timers.cancel('sticky', c.id);
+      let touched = false;
+      if (c.waitingForOwnerSince !== null) {
+        c.waitingForOwnerSince = null;
+        this.#dequeue(c.id);
+        touched = true;
+      }
+      const cover = c.cover;
+      if (cover && !liveChannels.includes(cover.channel)) {
+        this.#dequeue(c.id);
+        c.cover = null;
+        const agent = this.#agents.get(cover.agentId);
+        if (agent) this.#releaseSlot(agent, cover.channel);
+        freed.push(cover.agentId);
+        touched = true;
+      }
+      if (touched) updated.push(conversationOut(c));
+    }
+    return { updated, freed };
   }
 
   async endCover(
@@ -873,13 +942,20 @@ export class MemoryStore implements Store {
     return conversationOut(conv);
   }
 
-  async resolve(conversationId: string, now: number, followUpAt: number | null): Promise<Conversation> {
+  async resolve(
+    conversationId: string,
+    now: number,
+    followUpAt: number | null,
+    surveyAt: number | null = null,
+  ): Promise<Conversation> {
     const conv = this.#conversation(conversationId);
     if (conv.status !== 'assigned') {
       throw new InvalidStateError(
         `conversation ${conversationId} is ${conv.status}; only an assigned one can be resolved`,
       );
     }
+    this.#timers.cancel('sticky', conv.id);
+    if (surveyAt !== null) this.#timers.schedule({ kind: 'survey', ref: conv.id, dueAt: surveyAt });
     if (conv.slotChannel && conv.assignedAt !== null)
       this.#recordHandle(conv.slotChannel, now - conv.assignedAt);
     this.#releaseHolders(conv);
@@ -1018,9 +1094,12 @@ export class MemoryStore implements Store {
   async queueSnapshot(conversationId: string): Promise<QueueSnapshot | null> {
     const waiting = this.#waiting.get(conversationId);
     if (!waiting) return null;
+    const handled = this.#handleTimes.get(waiting.bucket.channel);
     return {
+      channel: waiting.bucket.channel,
       position: waiting.bucket.byScore.rankOf(waiting.score) + 1,
       servers: this.#servers(waiting.bucket),
+      handled: { count: handled?.count ?? 0, totalMs: handled?.totalMs ?? 0 },
     };
   }
 
@@ -1084,7 +1163,7 @@ export class MemoryStore implements Store {
   }
 
   async recentHandleTimes(channel: Channel): Promise<number[]> {
-    return [...(this.#handleTimes.get(channel) ?? [])];
+    return this.#handleTimes.get(channel)?.list() ?? [];
   }
 
   async stats(): Promise<StoreStats> {
@@ -1137,13 +1216,34 @@ export class MemoryStore implements Store {
   }
 
   #recordHandle(channel: Channel, ms: number): void {
-    let list = this.#handleTimes.get(channel);
-    if (!list) {
-      list = [];
-      this.#handleTimes.set(channel, list);
+    let window = this.#handleTimes.get(channel);
+    if (!window) {
+      window = new HandleTimes(HANDLE_TIME_WINDOW);
+      this.#handleTimes.set(channel, window);
     }
-    list.push(Math.max(0, ms));
-    if (list.length > HANDLE_TIME_WINDOW) list.splice(0, list.length - HANDLE_TIME_WINDOW);
+    window.push(Math.max(0, ms));
+  }
+
+  /**
+   * A person answered `conv` (see `Store`, "answering"): its waiting timers go, and its open quoted waits
+   * settle, kept when answered by their due time, else broken. Returns copies of those settled.
+   */
+  #answer(conv: Conversation, now: number): CustomerPromise[] {
+    this.#timers.cancel('overflow', conv.id);
+    this.#timers.cancel('sticky', conv.id);
+    const ids = this.#conversationPromises.get(conv.id);
+    if (!ids) return [];
+    const settled: CustomerPromise[] = [];
+    for (const id of ids) {
+      const p = this.#promises.get(id)!;
+      if (p.state !== 'open' || p.kind !== 'wait') continue;
+      p.state = now <= p.dueAt ? 'kept' : 'broken';
+      p.settledAt = now;
+      this.#timers.cancel('promise', id);
+      this.#timers.cancel('promise-warn', id);
+      settled.push(promiseOut(p));
+    }
+    return settled;
   }
 
   /** The first candidate that is available with capacity on the channel and not excluded. */
@@ -1675,6 +1775,36 @@ interface TimerEntry {
   /** `kind:ref`: the order among timers due at the same time. */
   key: string;
   timer: Timer;
+}
+
+/** The last `size` handle times of a channel in a ring, with their sum kept as they come and go. */
+class HandleTimes {
+  readonly #values: Float64Array;
+  #next = 0;
+  count = 0;
+  totalMs = 0;
+
+  constructor(size: number) {
+    this.#values = new Float64Array(size);
+  }
+
+  push(ms: number): void {
+    const size = this.#values.length;
+    if (this.count === size) this.totalMs -= this.#values[this.#next]!;
+    else this.count++;
+    this.#values[this.#next] = ms;
+    this.totalMs += ms;
+    this.#next = (this.#next + 1) % size;
+  }
+
+  /** Oldest first. */
+  list(): number[] {
+    const size = this.#values.length;
+    const out = new Array<number>(this.count);
+    const first = (this.#next - this.count + size) % size;
+    for (let i = 0; i < this.count; i++) out[i] = this.#values[(first + i) % size]!;
+    return out;
+  }
 }
 
 /** Whether `x` comes before `y`: by due time, then `kind:ref`. */

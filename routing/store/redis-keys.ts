@@ -44,6 +44,8 @@ export const KEY_LAYOUTS = {
   conversationsByCustomer: 'convs:customer:%',
   /** Sorted set: a customer's open (queued or assigned) conversation ids, score createdAt. */
   openByCustomer: 'convs:open:%',
+  /** Sorted set: the open (queued or assigned) conversation ids an agent owns, score createdAt. */
+  openByOwner: 'convs:owneropen:%',
   /** String: a message record (JSON). */
   message: 'msg:%',
   /** List: a conversation's message ids in append order. */
@@ -121,6 +123,9 @@ export class RedisKeys {
   }
   conversationsByStatus(status: ConversationStatus): string {
     return this.key('conversationsByStatus', status);
+  }
+  openByOwner(agentId: string): string {
+    return this.key('openByOwner', agentId);
   }
   message(id: string): string {
     return this.key('message', id);

@@ -28,6 +28,7 @@ import {
   Agent,
   type AgentStatus,
   type Channel,
+  Channel as ChannelName,
   Conversation,
   Customer,
   CustomerPromise,
@@ -48,8 +49,9 @@ import {
 } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisScripts, type Script } from './redis-scripts.js';
-import { HANDLE_TIME_WINDOW } from './rules.js';
+import { FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
 import type {
+  Answered,
   ClaimOutcome,
   ConversationQuery,
   QueueSnapshot,
@@ -328,6 +330,7 @@ export class RedisStore implements Store {
           reason: ownershipReason(r[3]),
           previousOwnerId: str(r[4]),
           conversation: this.#conversation(id, r[5]),
+          settled: this.#settled(r[6]),
         };
       case 'offered':
         return {
@@ -337,7 +340,12 @@ export class RedisStore implements Store {
           conversation: this.#conversation(id, r[4]),
         };
       case 'covered':
-        return { type: 'covered', agentId: String(r[2]), conversation: this.#conversation(id, r[3]) };
+        return {
+          type: 'covered',
+          agentId: String(r[2]),
+          conversation: this.#conversation(id, r[3]),
+          settled: this.#settled(r[4]),
+        };
       case 'queued':
         return { type: 'queued', conversation: this.#conversation(id, r[2]) };
       default:
@@ -346,18 +354,41 @@ export class RedisStore implements Store {
   }
 
   async claimNext(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome | null> {
-    const r = await this.#run('claimNext', [this.keys.agent(agentId)], [agentId, now, JSON.stringify(rules)]);
-    if (r.length < 2) return null;
-    return {
-      type: r[1] === 'offered' ? 'offered' : 'assigned',
-      agentId: String(r[2]),
-      reason: ownershipReason(r[3]),
-      conversation: this.#record(Conversation, 'conversation', null, r[4]),
-    };
+    return (await this.#claims(agentId, now, rules, 1))[0] ?? null;
   }
 
-  async acceptOffer(conversationId: string, agentId: string, now: number): Promise<Conversation> {
-    return this.#conversationScript('acceptOffer', conversationId, [agentId, now]);
+  async fill(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome[]> {
+    return this.#claims(agentId, now, rules, FILL_LIMIT);
+  }
+
+  /** The claimNext script, claiming up to `limit` times: five entries per claim. */
+  async #claims(agentId: string, now: number, rules: WaitRules, limit: number): Promise<ClaimOutcome[]> {
+    const r = await this.#run(
+      'claimNext',
+      [this.keys.agent(agentId)],
+      [agentId, now, JSON.stringify(rules), limit],
+    );
+    const out: ClaimOutcome[] = [];
+    for (let i = 1; i + 4 < r.length; i += 5) {
+      const agent = String(r[i + 1]);
+      const reason = ownershipReason(r[i + 2]);
+      const conversation = this.#record(Conversation, 'conversation', null, r[i + 3]);
+      out.push(
+        r[i] === 'offered'
+          ? { type: 'offered', agentId: agent, reason, conversation }
+          : { type: 'assigned', agentId: agent, reason, conversation, settled: this.#settled(r[i + 4]) },
+      );
+    }
+    return out;
+  }
+
+  async acceptOffer(conversationId: string, agentId: string, now: number): Promise<Answered> {
+    const r = await this.#run(
+      'acceptOffer',
+      [this.keys.conversation(conversationId)],
+      [conversationId, agentId, now],
+    );
+    return { conversation: this.#conversation(conversationId, r[1]), settled: this.#settled(r[2]) };
   }
 
   async withdrawOffer(
@@ -386,15 +417,37 @@ export class RedisStore implements Store {
     return { conversation: this.#conversation(conversationId, r[1]), agentId: str(r[2]) };
   }
 
+  async ownerBack(
+    agentId: string,
+    _now: number,
+    liveChannels: readonly Channel[],
+  ): Promise<{ updated: Conversation[]; freed: string[] }> {
+    const r = await this.#run(
+      'ownerBack',
+      [this.keys.openByOwner(agentId)],
+      [agentId, JSON.stringify(liveChannels)],
+    );
+    const n = Number(r[1]);
+    const updated: Conversation[] = [];
+    for (let i = 0; i < n; i++) updated.push(this.#record(Conversation, 'conversation', null, r[2 + i]));
+    return { updated, freed: r.slice(2 + n).map(String) };
+  }
+
   async requeue(conversationId: string, now: number, score: number): Promise<Conversation> {
     return this.#conversationScript('requeue', conversationId, [now, score]);
   }
 
-  async resolve(conversationId: string, now: number, followUpAt: number | null): Promise<Conversation> {
+  async resolve(
+    conversationId: string,
+    now: number,
+    followUpAt: number | null,
+    surveyAt: number | null = null,
+  ): Promise<Conversation> {
     return this.#conversationScript('resolve', conversationId, [
       now,
       followUpAt === null ? '' : followUpAt,
       HANDLE_TIME_WINDOW,
+      surveyAt === null ? '' : surveyAt,
     ]);
   }
 
@@ -449,8 +502,13 @@ export class RedisStore implements Store {
 
   async queueSnapshot(conversationId: string): Promise<QueueSnapshot | null> {
     const r = await this.#run('queueSnapshot', [this.keys.waiting], [conversationId]);
-    if (r.length < 3) return null;
-    return { position: Number(r[1]), servers: Number(r[2]) };
+    if (r.length < 6) return null;
+    return {
+      position: Number(r[1]),
+      servers: Number(r[2]),
+      channel: channelOf(r[3]),
+      handled: { count: Number(r[4]), totalMs: Number(r[5]) },
+    };
   }
 
   async recordSurvey(conversationId: string, survey: Survey): Promise<Conversation> {
@@ -620,6 +678,20 @@ export class RedisStore implements Store {
     return parseRecord(Conversation, this.keys.conversation(id), String(raw));
   }
 
+  /** The promises answering settled, as a script returns them (one JSON array). */
+  #settled(raw: unknown): CustomerPromise[] {
+    let list: unknown;
+    try {
+      list = JSON.parse(String(raw));
+    } catch {
+      list = null;
+    }
+    if (!Array.isArray(list)) throw new CorruptRecordError(this.keys.timers, 'settled promises unreadable');
+    return list.map((p: { id?: unknown }) =>
+      parseRecord(CustomerPromise, this.keys.promise(String(p?.id)), JSON.stringify(p)),
+    );
+  }
+
   #customer(id: unknown, raw: unknown): Customer {
     return parseRecord(Customer, this.keys.customer(String(id)), String(raw));
   }
@@ -679,6 +751,13 @@ function parseRecord<S extends z.ZodType>(schema: S, key: string, raw: string): 
 
 function ownershipReason(v: unknown): Conversation['ownership'][number]['reason'] {
   return String(v) as Conversation['ownership'][number]['reason'];
+}
+
+/** A channel name a script answered (from a line's key, which only a channel begins). */
+function channelOf(v: unknown): Channel {
+  const parsed = ChannelName.safeParse(v);
+  if (!parsed.success) throw new CorruptRecordError('a waiting line', `unknown channel ${String(v)}`);
+  return parsed.data;
 }
 
 function identityKey(i: Identity): string {

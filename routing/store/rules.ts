@@ -4,6 +4,9 @@ import type { Channel, Conversation, Message, OwnershipReason, Skills } from '..
 /** How many recent handle times per channel feed the wait estimate. */
 export const HANDLE_TIME_WINDOW = 200;
 
+/** The most conversations one `fill` gives an agent (more than any capacity in practice). */
+export const FILL_LIMIT = 64;
+
 export function isOpen(c: Conversation): boolean {
   return c.status === 'queued' || c.status === 'assigned';
 }

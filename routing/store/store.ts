@@ -49,9 +49,11 @@ export type RouteOutcome =
       agentId: string;
       reason: OwnershipReason;
       previousOwnerId: string | null;
+      /** The quoted waits settled because a person answered (see `Store`, "answering"). */
+      settled: CustomerPromise[];
     }
   | { type: 'offered'; conversation: Conversation; agentId: string; reason: OwnershipReason }
-  | { type: 'covered'; conversation: Conversation; agentId: string }
+  | { type: 'covered'; conversation: Conversation; agentId: string; settled: CustomerPromise[] }
   | { type: 'queued'; conversation: Conversation }
   /** The conversation was not in a state to route (already owned, resolved, offered). */
   | { type: 'skipped'; conversation: Conversation };
@@ -66,8 +68,21 @@ export interface WaitRules {
 }
 
 export type ClaimOutcome =
-  | { type: 'assigned'; conversation: Conversation; agentId: string; reason: OwnershipReason }
+  | {
+      type: 'assigned';
+      conversation: Conversation;
+      agentId: string;
+      reason: OwnershipReason;
+      /** The quoted waits settled because a person answered (see `Store`, "answering"). */
+      settled: CustomerPromise[];
+    }
   | { type: 'offered'; conversation: Conversation; agentId: string; reason: OwnershipReason };
+
+/** An answered conversation and the quoted waits that settled with it. */
+export interface Answered {
+  conversation: Conversation;
+  settled: CustomerPromise[];
+}
 
 /**
  * `promise`: a promise is due (ref: promise id). `promise-warn`: shortly before it is due, the at-risk check
@@ -91,10 +106,14 @@ export interface ConversationQuery {
 }
 
 export interface QueueSnapshot {
+  /** The channel it waits on. */
+  channel: Channel;
   /** 1-based place among the conversations waiting for the same agents. */
   position: number;
   /** How many agents could serve it, weighted by their capacity on its channel (servers). */
   servers: number;
+  /** The recent handle times on that channel (the window `recentHandleTimes` answers): how many, and their sum. */
+  handled: { count: number; totalMs: number };
 }
 
 export interface StoreStats {
@@ -103,6 +122,14 @@ export interface StoreStats {
   agentsByStatus: Record<AgentStatus, number>;
 }
 
+/**
+ * Answering. A routing decision commits everything that follows from it in the same step, so that one
+ * decision is one Redis script: when a person answers a waiting conversation (`route` or `claimNext`
+ * assigns or covers it, `acceptOffer`), its `overflow` and `sticky` timers go, and every open quoted
+ * wait on it (a promise of kind `wait`) settles, kept when answered by its due time, else broken, its
+ * `promise` and `promise-warn` timers going too; those come back as `settled`. An offer schedules its
+ * `offer` timer at `expiresAt`, and accepting it cancels that timer.
+ */
 export interface Store {
   // ---- customers
   getCustomer(id: string): Promise<Customer | null>;
@@ -155,7 +182,12 @@ export interface Store {
   route(request: RouteRequest): Promise<RouteOutcome>;
   /** Give a freed agent the best waiting conversation they can serve, if any. */
   claimNext(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome | null>;
-  acceptOffer(conversationId: string, agentId: string, now: number): Promise<Conversation>;
+  /**
+   * `claimNext` until the agent has no capacity left or nothing waits that they can serve, in one step:
+   * the outcomes in the order they were claimed (at most `FILL_LIMIT` in rules.ts).
+   */
+  fill(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome[]>;
+  acceptOffer(conversationId: string, agentId: string, now: number): Promise<Answered>;
   /** Withdraw an unanswered offer: capacity back, agent excluded from this wait, optionally set away. */
   withdrawOffer(
     conversationId: string,
@@ -165,6 +197,17 @@ export interface Store {
   ): Promise<Conversation | null>;
   /** Mark that a contact on an owned conversation waits for its owner (or clear it with null). */
   setWaitingForOwner(conversationId: string, since: number | null): Promise<Conversation>;
+  /**
+   * The owner is available again: for each conversation they hold (assigned), its `sticky` timer goes, a
+   * wait for them ends (it leaves the line) and a colleague's cover on a channel not in `liveChannels`
+   * ends (their capacity back), in one step. `updated`: the conversations that changed, oldest first;
+   * `freed`: the colleagues whose cover ended.
+   */
+  ownerBack(
+    agentId: string,
+    now: number,
+    liveChannels: readonly Channel[],
+  ): Promise<{ updated: Conversation[]; freed: string[] }>;
   /** End a cover: the covering agent's capacity comes back. */
   endCover(
     conversationId: string,
@@ -172,7 +215,16 @@ export interface Store {
   ): Promise<{ conversation: Conversation; agentId: string | null }>;
   /** The owner is gone for good: release their capacity and put the conversation back in line. */
   requeue(conversationId: string, now: number, score: number): Promise<Conversation>;
-  resolve(conversationId: string, now: number, followUpAt: number | null): Promise<Conversation>;
+  /**
+   * The owner is done: capacity back, the handle time recorded, its `sticky` timer cancelled, and with
+   * `surveyAt` the `survey` timer scheduled, in one step.
+   */
+  resolve(
+    conversationId: string,
+    now: number,
+    followUpAt: number | null,
+    surveyAt?: number | null,
+  ): Promise<Conversation>;
   abandon(conversationId: string, now: number): Promise<Conversation>;
   offerHandoff(
     conversationId: string,

@@ -124,7 +124,7 @@ describe('estimate', () => {
   });
 
   describe('quoteWaitSeconds', () => {
-    const base = { handleTimesMs: [], defaultHandleMs: 480_000, percentile: 0.9 };
+    const base = { handled: { count: 0, totalMs: 0 }, defaultHandleMs: 480_000, percentile: 0.9 };
 
     it('is null when nobody can serve the conversation', () => {
       expect(quoteWaitSeconds({ ...base, position: 1, servers: 0 })).to.equal(null);
@@ -151,8 +151,8 @@ describe('estimate', () => {
     });
 
     it('uses recorded handle times once there are enough', () => {
-      const handleTimesMs = Array(20).fill(60_000);
-      expect(quoteWaitSeconds({ ...base, handleTimesMs, position: 1, servers: 1 })).to.equal(139);
+      const handled = { count: 20, totalMs: 20 * 60_000 };
+      expect(quoteWaitSeconds({ ...base, handled, position: 1, servers: 1 })).to.equal(139);
     });
   });
 

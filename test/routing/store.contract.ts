@@ -29,6 +29,7 @@ import {
 const T0 = Date.UTC(2026, 0, 5, 9);
 const SEC = 1000;
 const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
 
 const RULES: WaitRules = { overflowAfterMs: 2 * MIN, hardCapMs: 10 * MIN, offerTimeoutMs: {} };
 const VOICE_RINGS: WaitRules = { ...RULES, offerTimeoutMs: { voice: 20 * SEC } };
@@ -856,7 +857,11 @@ export function storeContract(
         expect(out.type).to.equal('queued');
         expect(out.conversation.status).to.equal('queued');
         expect(out.conversation.ownerId).to.equal(null);
-        expect(await store.queueSnapshot('cv_1')).to.deep.equal({ position: 1, servers: 0 });
+        expect(await store.queueSnapshot('cv_1')).to.deep.include({
+          channel: 'chat',
+          position: 1,
+          servers: 0,
+        });
         expect((await agentNow('ag_1')).load).to.deep.equal(zeroPerChannel());
         // Routing it again keeps one place in line.
         expect((await route('cv_1', [pool()], { now: T0 + SEC })).type).to.equal('queued');
@@ -1165,7 +1170,8 @@ export function storeContract(
       });
 
       it('acceptOffer gives ownership on the offered channel, keeping the capacity held', async () => {
-        const c = await store.acceptOffer('cv_1', 'ag_1', T0 + 8 * SEC);
+        const { conversation: c, settled } = await store.acceptOffer('cv_1', 'ag_1', T0 + 8 * SEC);
+        expect(settled).to.deep.equal([]);
         expect(c.status).to.equal('assigned');
         expect(c.ownerId).to.equal('ag_1');
         expect(c.slotChannel).to.equal('voice');
@@ -1489,19 +1495,39 @@ export function storeContract(
         await addWaiting('cv_c3', {}, T0 + 20 * SEC);
         await addWaiting('cv_b1', { skills: { billing: 1 } }, T0 + 40 * SEC);
         await addWaiting('cv_s1', { lastChannel: 'sms', channels: ['sms'] }, T0 + 50 * SEC);
-        expect(await store.queueSnapshot('cv_c1')).to.deep.equal({ position: 3, servers: 5 });
-        expect(await store.queueSnapshot('cv_c2')).to.deep.equal({ position: 1, servers: 5 });
-        expect(await store.queueSnapshot('cv_c3')).to.deep.equal({ position: 2, servers: 5 });
-        expect(await store.queueSnapshot('cv_b1')).to.deep.equal({ position: 1, servers: 2 });
-        expect(await store.queueSnapshot('cv_s1')).to.deep.equal({ position: 1, servers: 5 });
+        expect(await store.queueSnapshot('cv_c1')).to.deep.include({ position: 3, servers: 5 });
+        expect(await store.queueSnapshot('cv_c2')).to.deep.include({ position: 1, servers: 5 });
+        expect(await store.queueSnapshot('cv_c3')).to.deep.include({ position: 2, servers: 5 });
+        expect(await store.queueSnapshot('cv_b1')).to.deep.include({ position: 1, servers: 2 });
+        expect(await store.queueSnapshot('cv_s1')).to.deep.include({ position: 1, servers: 5 });
 
         await store.setAgentStatus('ag_2', 'away', undefined, T0 + MIN);
-        expect(await store.queueSnapshot('cv_c2')).to.deep.equal({ position: 1, servers: 2 });
+        expect(await store.queueSnapshot('cv_c2')).to.deep.include({ position: 1, servers: 2 });
         await store.setAgentStatus('ag_3', 'available', undefined, T0 + MIN);
-        expect(await store.queueSnapshot('cv_b1')).to.deep.equal({ position: 1, servers: 5 });
+        expect(await store.queueSnapshot('cv_b1')).to.deep.include({ position: 1, servers: 5 });
         await store.abandon('cv_c2', T0 + 2 * MIN);
         expect((await store.queueSnapshot('cv_c3'))?.position).to.equal(1);
         expect((await store.queueSnapshot('cv_c1'))?.position).to.equal(2);
+      });
+
+      it("names the channel it waits on and sums that channel's recent handle times", async () => {
+        await addWaiting('cv_s', { lastChannel: 'sms', channels: ['sms'] });
+        expect(await store.queueSnapshot('cv_s')).to.deep.include({
+          channel: 'sms',
+          handled: { count: 0, totalMs: 0 },
+        });
+        for (let n = 1; n <= HANDLE_TIME_WINDOW + 3; n++) await store.recordHandleTime('sms', n * SEC);
+        await store.recordHandleTime('chat', 99 * SEC);
+        // The window keeps the last HANDLE_TIME_WINDOW: 4 s … (HANDLE_TIME_WINDOW + 3) s.
+        const first = 4;
+        const last = HANDLE_TIME_WINDOW + 3;
+        const total = ((first + last) * HANDLE_TIME_WINDOW * SEC) / 2;
+        expect((await store.queueSnapshot('cv_s'))?.handled).to.deep.equal({
+          count: HANDLE_TIME_WINDOW,
+          totalMs: total,
+        });
+        const listed = await store.recentHandleTimes('sms');
+        expect(listed.reduce((a, b) => a + b, 0)).to.equal(total);
       });
 
       it('is null for a conversation not in line', async () => {
@@ -1509,6 +1535,170 @@ export function storeContract(
         await addOwned('cv_1', 'ag_1');
         expect(await store.queueSnapshot('cv_1')).to.equal(null);
         expect(await store.queueSnapshot('cv_nobody')).to.equal(null);
+      });
+    });
+
+    // ================================================================ answering
+
+    describe('answering (timers and quoted waits in the same step)', () => {
+      const due = async (now: number) =>
+        (await store.claimDueTimers(now, 100)).map((x) => `${x.kind}:${x.ref}`).sort();
+      /** cv_1 waiting since T0 with a quoted wait due at `dueAt` and its timers, an overflow timer and a sticky one. */
+      const quoted = async (id: string, pr: string, dueAt: number, extra: Partial<Conversation> = {}) => {
+        await addWaiting(id, extra);
+        await store.addPromise(promiseRecord(pr, id, { dueAt }));
+        await store.schedule({ kind: 'promise', ref: pr, dueAt });
+        await store.schedule({ kind: 'promise-warn', ref: pr, dueAt: dueAt - SEC });
+        await store.schedule({ kind: 'overflow', ref: id, dueAt: T0 + 2 * MIN });
+        await store.schedule({ kind: 'sticky', ref: id, dueAt: T0 + 3 * MIN });
+      };
+
+      beforeEach(async () => {
+        await addCustomer('cu_1');
+      });
+
+      it('claimNext settles the open quoted waits (kept by their due time, else broken) and drops the timers', async () => {
+        await quoted('cv_1', 'pr_1', T0 + MIN);
+        await store.addPromise(promiseRecord('pr_cb', 'cv_1', { kind: 'callback', dueAt: T0 + MIN }));
+        await store.addPromise(promiseRecord('pr_late', 'cv_1', { dueAt: T0 + 10 * SEC }));
+        await store.schedule({ kind: 'overflow', ref: 'cv_other', dueAt: T0 + 2 * MIN });
+        await addAgent('ag_1');
+        const out = await store.claimNext('ag_1', T0 + 30 * SEC, RULES);
+        expect(out?.type).to.equal('assigned');
+        if (out?.type !== 'assigned') throw new Error('not assigned');
+        expect(out.settled.map((p) => [p.id, p.state, p.settledAt])).to.deep.equal([
+          ['pr_1', 'kept', T0 + 30 * SEC],
+          ['pr_late', 'broken', T0 + 30 * SEC],
+        ]);
+        expect((await store.getPromise('pr_1'))?.state).to.equal('kept');
+        expect((await store.getPromise('pr_late'))?.state).to.equal('broken');
+        // A call back is not a quoted wait: it stays open.
+        expect((await store.getPromise('pr_cb'))?.state).to.equal('open');
+        expect(await due(T0 + HOUR)).to.deep.equal(['overflow:cv_other']);
+      });
+
+      it('route settles on assign and on cover; an offer schedules its timer and accepting it drops it', async () => {
+        await quoted('cv_1', 'pr_1', T0 + MIN);
+        await addAgent('ag_1');
+        const out = await route('cv_1', [pool()], { now: T0 + 2 * MIN });
+        expect(out.type).to.equal('assigned');
+        if (out.type !== 'assigned') throw new Error('not assigned');
+        expect(out.settled.map((p) => [p.id, p.state])).to.deep.equal([['pr_1', 'broken']]);
+        expect(await due(T0 + HOUR)).to.deep.equal([]);
+
+        // Cover: the owner is away, a colleague answers.
+        await store.addPromise(promiseRecord('pr_2', 'cv_1', { dueAt: T0 + 10 * MIN }));
+        await store.schedule({ kind: 'promise', ref: 'pr_2', dueAt: T0 + 10 * MIN });
+        await store.setAgentStatus('ag_1', 'away', undefined, T0 + 3 * MIN);
+        await store.setWaitingForOwner('cv_1', T0 + 3 * MIN);
+        await addAgent('ag_2');
+        const cover = await route('cv_1', [pool()], { mode: { type: 'cover' }, now: T0 + 4 * MIN });
+        expect(cover.type).to.equal('covered');
+        if (cover.type !== 'covered') throw new Error('not covered');
+        expect(cover.settled.map((p) => [p.id, p.state])).to.deep.equal([['pr_2', 'kept']]);
+        expect(await due(T0 + HOUR)).to.deep.equal([]);
+
+        // Offer, then accept.
+        await quoted('cv_2', 'pr_3', T0 + MIN, { lastChannel: 'voice', channels: ['voice'] });
+        const offered = await route('cv_2', [pool()], { mode: ring(T0 + 20 * SEC), now: T0 + 5 * SEC });
+        expect(offered.type).to.equal('offered');
+        expect((await store.getPromise('pr_3'))?.state).to.equal('open');
+        expect(await store.claimDueTimers(T0 + 19 * SEC, 100)).to.deep.equal([]);
+        const accepted = await store.acceptOffer(
+          'cv_2',
+          offered.type === 'offered' ? offered.agentId : '',
+          T0 + 8 * SEC,
+        );
+        expect(accepted.conversation.status).to.equal('assigned');
+        expect(accepted.settled.map((p) => [p.id, p.state])).to.deep.equal([['pr_3', 'kept']]);
+        expect(await due(T0 + HOUR)).to.deep.equal([]);
+      });
+
+      it('an offer made by claimNext fires once if nobody answers', async () => {
+        await quoted('cv_1', 'pr_1', T0 + MIN, { lastChannel: 'voice', channels: ['voice'] });
+        await store.cancelTimer('overflow', 'cv_1');
+        await store.cancelTimer('sticky', 'cv_1');
+        await addAgent('ag_1');
+        const out = await store.claimNext('ag_1', T0 + 5 * SEC, VOICE_RINGS);
+        expect(out?.type).to.equal('offered');
+        expect((await store.getPromise('pr_1'))?.state).to.equal('open');
+        expect(await due(T0 + 24 * SEC)).to.deep.equal([]);
+        expect(await due(T0 + 25 * SEC)).to.deep.equal(['offer:cv_1']);
+        expect(await due(T0 + HOUR)).to.deep.equal(['promise-warn:pr_1', 'promise:pr_1']);
+      });
+
+      it('fill claims until the agent is full or nothing they can serve waits, in claim order', async () => {
+        await addAgent('ag_1', { capacity: { voice: 1, sms: 0, chat: 2, email: 1 } });
+        await addWaiting('cv_c1', {}, T0 + 3 * SEC);
+        await addWaiting('cv_c2', {}, T0 + 1 * SEC);
+        await addWaiting('cv_c3', {}, T0 + 2 * SEC);
+        await addWaiting('cv_e1', { lastChannel: 'email', channels: ['email'] }, T0 + 4 * SEC);
+        await addWaiting('cv_v1', { lastChannel: 'voice', channels: ['voice'] }, T0 + 5 * SEC);
+        await addWaiting('cv_b1', { skills: { billing: 2 } }, T0);
+        const out = await store.fill('ag_1', T0 + 10 * SEC, VOICE_RINGS);
+        expect(out.map((o) => [o.type, o.conversation.id])).to.deep.equal([
+          ['assigned', 'cv_c2'],
+          ['assigned', 'cv_c3'],
+          ['assigned', 'cv_e1'],
+          ['offered', 'cv_v1'],
+        ]);
+        expect((await agentNow('ag_1')).load).to.deep.equal({ voice: 1, sms: 0, chat: 2, email: 1 });
+        expect((await store.queueSnapshot('cv_c1'))?.position).to.equal(1);
+        expect(await store.fill('ag_1', T0 + 11 * SEC, VOICE_RINGS)).to.deep.equal([]);
+        await addAgent('ag_away', { status: 'away' });
+        expect(await store.fill('ag_away', T0 + 11 * SEC, VOICE_RINGS)).to.deep.equal([]);
+        expect(await store.fill('ag_nobody', T0 + 11 * SEC, VOICE_RINGS)).to.deep.equal([]);
+      });
+
+      it('ownerBack: sticky timers go, waits for the owner end, covers off the live channels end', async () => {
+        const roomy = { capacity: { voice: 1, sms: 1, chat: 3, email: 3 } };
+        await addAgent('ag_1', roomy);
+        await addAgent('ag_2', { ...roomy, idleSince: T0 + SEC });
+        await addOwned('cv_1', 'ag_1');
+        await addOwned('cv_2', 'ag_1', { lastChannel: 'email', channels: ['email'] });
+        await addOwned('cv_3', 'ag_1', { lastChannel: 'voice', channels: ['voice'] });
+        await addOwned('cv_4', 'ag_1');
+        await store.setAgentStatus('ag_1', 'away', undefined, T0 + SEC);
+        for (const id of ['cv_1', 'cv_2', 'cv_3', 'cv_4'])
+          await store.schedule({ kind: 'sticky', ref: id, dueAt: T0 + 10 * MIN });
+        const cover = { type: 'cover' } as const;
+        // cv_1 waits in line for its owner or a colleague; cv_2 and cv_3 are covered by ag_2.
+        await store.setWaitingForOwner('cv_1', T0 + 2 * SEC);
+        expect((await route('cv_1', [], { mode: cover, now: T0 + 2 * SEC })).type).to.equal('queued');
+        expect((await route('cv_2', [one('ag_2')], { mode: cover, now: T0 + 3 * SEC })).type).to.equal(
+          'covered',
+        );
+        expect((await route('cv_3', [one('ag_2')], { mode: cover, now: T0 + 3 * SEC })).type).to.equal(
+          'covered',
+        );
+        await store.setAgentStatus('ag_1', 'available', undefined, T0 + MIN);
+
+        const back = await store.ownerBack('ag_1', T0 + MIN, ['voice', 'sms', 'chat']);
+        expect(back.updated.map((c) => c.id)).to.deep.equal(['cv_1', 'cv_2']);
+        expect(back.freed).to.deep.equal(['ag_2']);
+        expect((await conversationNow('cv_1')).waitingForOwnerSince).to.equal(null);
+        expect(await store.queueSnapshot('cv_1')).to.equal(null);
+        expect((await conversationNow('cv_2')).cover).to.equal(null);
+        // A call is live: its cover lasts until the call ends.
+        expect((await conversationNow('cv_3')).cover?.agentId).to.equal('ag_2');
+        expect((await agentNow('ag_2')).load).to.deep.include({ email: 0, voice: 1 });
+        expect(await due(T0 + HOUR)).to.deep.equal([]);
+        expect(await store.ownerBack('ag_1', T0 + MIN, ['voice'])).to.deep.equal({ updated: [], freed: [] });
+        expect(await store.ownerBack('ag_nobody', T0 + MIN, [])).to.deep.equal({ updated: [], freed: [] });
+      });
+
+      it('resolve drops the sticky timer and schedules the survey when asked', async () => {
+        await addAgent('ag_1');
+        await addOwned('cv_1', 'ag_1');
+        await addOwned('cv_2', 'ag_1');
+        await store.schedule({ kind: 'sticky', ref: 'cv_1', dueAt: T0 + MIN });
+        await store.schedule({ kind: 'sticky', ref: 'cv_2', dueAt: T0 + MIN });
+        await store.resolve('cv_1', T0 + 10 * SEC, null, T0 + 5 * MIN);
+        await store.resolve('cv_2', T0 + 10 * SEC, null);
+        expect(await due(T0 + 4 * MIN)).to.deep.equal([]);
+        expect(await store.claimDueTimers(T0 + HOUR, 10)).to.deep.equal([
+          { kind: 'survey', ref: 'cv_1', dueAt: T0 + 5 * MIN },
+        ]);
       });
     });
 

@@ -3,7 +3,9 @@ channel, keeping the capacity the offer held.
 
 KEYS[1]  the conversation record
 ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] agent id; ARGV[4] now
-Result   {0, conversation} | INVALID_STATE when it has no open offer for the agent | NOT_FOUND
+Result   {0, conversation, settled (JSON array of promises)} | INVALID_STATE when it has no open
+         offer for the agent | NOT_FOUND
+Also     cancels its offer timer and answers it (includes/answer.lua).
 Reaches  its waiting line, the customer, the conversation indexes.
 ]]
 --!include keys.lua
@@ -12,6 +14,7 @@ Reaches  its waiting line, the customer, the conversation indexes.
 --!include pools.lua
 --!include line.lua
 --!include ownership.lua
+--!include answer.lua
 
 return run(function()
   local id, agentId, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -21,8 +24,10 @@ return run(function()
     fail(E.INVALID_STATE, 'conversation ' .. id .. ' has no open offer for agent ' .. agentId)
   end
   loadCustomer(c.customerId)
+  local settled = answering(id, now)
   c.offer = NULL
   own(c, agentId, offer.channel, offer.reason, now)
   flush()
-  return { 0, json(c) }
+  redis.call('ZREM', K.timers(), 'offer:' .. id)
+  return { 0, json(c), answered(id, settled) }
 end)

@@ -8,11 +8,19 @@ Only the lines that can still win are looked at: the hard-capped ones oldest
 first, then the others best head first, stopping when a line's best possible
 rank cannot beat the best found.
 
+With a limit over 1 (`fill`), it claims again until the agent has no capacity
+left, nothing waits that they can serve, or the limit is reached. A claim that
+assigns answers the conversation (includes/answer.lua); an offer schedules its
+offer timer.
+
 KEYS[1]  the agent record
 ARGV[1]  key base; ARGV[2] agent id; ARGV[3] now
 ARGV[4]  rules (JSON: {overflowAfterMs, hardCapMs, offerTimeoutMs: {channel: ms}})
-Result   {0} (nothing for them) | {0, 'assigned' | 'offered', agentId, reason, conversation}
-Reaches  the channel's line heads and lines, waiting conversations, pools, the customer, indexes.
+ARGV[5]  the most claims to make (1: claimNext)
+Result   {0, claim, claim, ...}, each claim five entries: 'assigned' | 'offered', agentId, reason,
+         conversation, settled (JSON array of promises; '[]' for an offer); {0} when nothing
+Reaches  the channel's line heads and lines, waiting conversations, pools, the customer, indexes,
+         the conversation's promises, the timers.
 ]]
 --!include keys.lua
 --!include base.lua
@@ -20,6 +28,7 @@ Reaches  the channel's line heads and lines, waiting conversations, pools, the c
 --!include pools.lua
 --!include line.lua
 --!include ownership.lua
+--!include answer.lua
 
 -- x before y: {level, key, arrival, channel, line number}.
 local function less(x, y)
@@ -75,11 +84,9 @@ local function lineHead(bucket, agent, now, rules)
   return nil
 end
 
-return run(function()
-  local agentId, now, rules = ARGV[2], tonumber(ARGV[3]), cjson.decode(ARGV[4])
-  local agent = loadAgent(agentId)
-  if not agent or agent.status ~= 'available' then return { 0 } end
-
+-- One claim for the agent: its five result entries, or nil when nothing is left for them.
+local function claim(agent, now, rules)
+  if agent.status ~= 'available' then return nil end
   local best -- {conversation, matched, rank, channel}
   for channelIndex, channel in ipairs(CHANNELS) do
     if agent.load[channel] < agent.capacity[channel] then
@@ -110,25 +117,48 @@ return run(function()
       end
     end
   end
-  if not best then return { 0 } end
+  if not best then return nil end
 
   local c, channel = best.conversation, best.channel
   local reason = claimReason(c, best.matched)
   local offerMs = rules.offerTimeoutMs[channel]
   if c.status ~= 'assigned' and not offerMs then loadCustomer(c.customerId) end
-  takeSlot(agent, channel, now)
-  if c.status == 'assigned' then
-    coverConversation(c, agent.id, channel, now)
-    flush()
-    return { 0, 'assigned', agent.id, reason, json(c) }
-  end
-  if offerMs then
+  if offerMs and c.status ~= 'assigned' then
+    takeSlot(agent, channel, now)
     c.offer = { agentId = agent.id, at = now, expiresAt = now + offerMs, reason = reason, channel = channel }
     changed('conversation', c)
     flush()
-    return { 0, 'offered', agent.id, reason, json(c) }
+    redis.call('ZADD', K.timers(), now + offerMs, 'offer:' .. c.id)
+    return { 'offered', agent.id, reason, json(c), '[]' }
   end
-  own(c, agent.id, channel, reason, now)
+  local settled = answering(c.id, now)
+  takeSlot(agent, channel, now)
+  if c.status == 'assigned' then
+    coverConversation(c, agent.id, channel, now)
+  else
+    own(c, agent.id, channel, reason, now)
+  end
   flush()
-  return { 0, 'assigned', agent.id, reason, json(c) }
+  return { 'assigned', agent.id, reason, json(c), answered(c.id, settled) }
+end
+
+return run(function()
+  local agentId, now, rules = ARGV[2], tonumber(ARGV[3]), cjson.decode(ARGV[4])
+  local limit = tonumber(ARGV[5]) or 1
+  local agent = loadAgent(agentId)
+  local out = { 0 }
+  if not agent then return out end
+  for n = 1, limit do
+    local ok, got
+    if n == 1 then
+      ok, got = true, claim(agent, now, rules)
+    else
+      -- A later claim that fails (a corrupt record) must not lose the earlier ones, already written:
+      -- they are answered, and the failure meets the next claim on its own.
+      ok, got = pcall(claim, agent, now, rules)
+    end
+    if not ok or not got then break end
+    for _, v in ipairs(got) do out[#out + 1] = v end
+  end
+  return out
 end)

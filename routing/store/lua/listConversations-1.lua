@@ -16,6 +16,9 @@ return run(function()
   local index, byStatus, byOwner = KEYS[1], status ~= '', owner ~= ''
   if customer ~= '' then
     index = K.conversationsByCustomer(customer)
+  elseif byOwner and (status == 'queued' or status == 'assigned') then
+    -- The open ones they own: not the whole history of what they owned.
+    index, byOwner = K.openByOwner(owner), false
   elseif byOwner then
     index, byOwner = K.conversationsByOwner(owner), false
   elseif byStatus then

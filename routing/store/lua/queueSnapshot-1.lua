@@ -3,8 +3,8 @@ in its line, and the servers (capacity of the available agents skilled for it).
 
 KEYS[1]  the waiting hash
 ARGV[1]  key base; ARGV[2] conversation id
-Result   {0, position, servers} | {0} when it is not in line
-Reads    its line, the servers hash.
+Result   {0, position, servers, channel, handle count, handle total ms} | {0} when it is not in line
+Reads    its line, the servers hash, the channel's recent handle times.
 ]]
 --!include keys.lua
 --!include base.lua
@@ -18,5 +18,9 @@ return run(function()
   local rank = arrival and redis.call('ZRANK', K.lineByScore(bucket), pad(tonumber(arrival)) .. id)
   if not rank then return { 0 } end
   local servers = tonumber(redis.call('HGET', K.servers(), bucket) or '0')
-  return { 0, rank + 1, servers }
+  local channel = lineChannel(bucket)
+  local handled = redis.call('LRANGE', K.handleTimes(channel), 0, -1)
+  local total = 0
+  for _, ms in ipairs(handled) do total = total + tonumber(ms) end
+  return { 0, rank + 1, servers, channel, #handled, tostring(total) }
 end)

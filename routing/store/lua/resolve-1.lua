@@ -3,7 +3,8 @@ colleague), handle time recorded, out of line, the customer's last owner set.
 
 KEYS[1]  the conversation record
 ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] now; ARGV[4] follow-up time or ''
-ARGV[5]  how many handle times to keep per channel
+ARGV[5]  how many handle times to keep per channel; ARGV[6] when to send the survey, or ''
+Also     cancels its sticky timer and schedules its survey timer (with ARGV[6]).
 Result   {0, conversation} | INVALID_STATE when not assigned | NOT_FOUND
 Reaches  the holders' agent records, pools, handle times, its waiting line, the customer, indexes.
 ]]
@@ -44,5 +45,7 @@ return run(function()
     changed('customer', customer)
   end
   flush()
+  redis.call('ZREM', K.timers(), 'sticky:' .. id)
+  if ARGV[6] ~= '' then redis.call('ZADD', K.timers(), tonumber(ARGV[6]), 'survey:' .. id) end
   return { 0, json(c) }
 end)

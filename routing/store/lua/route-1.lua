@@ -7,8 +7,10 @@ ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] channel
 ARGV[4]  candidates (JSON: [{kind:'agent',agentId,reason} | {kind:'pool',skills,reason}])
 ARGV[5]  mode (JSON: {type:'assign'} | {type:'offer',expiresAt} | {type:'cover'})
 ARGV[6]  now; ARGV[7] score (its place when it waits)
-Result   {0, 'assigned', agentId, reason, previousOwnerId | false, conversation}
-         {0, 'offered', agentId, reason, conversation} | {0, 'covered', agentId, conversation}
+Result   {0, 'assigned', agentId, reason, previousOwnerId | false, conversation, settled}
+         {0, 'offered', agentId, reason, conversation} | {0, 'covered', agentId, conversation, settled}
+         (settled: JSON array of the promises answering settled, includes/answer.lua; an offer
+         schedules its offer timer)
          {0, 'queued', conversation} | {0, 'skipped', conversation}; errors as in base.lua
 Reaches  candidate agents, pools, waiting lines, the customer, the conversation indexes.
 ]]
@@ -18,6 +20,7 @@ Reaches  candidate agents, pools, waiting lines, the customer, the conversation 
 --!include pools.lua
 --!include line.lua
 --!include ownership.lua
+--!include answer.lua
 
 return run(function()
   local id, channel = ARGV[2], ARGV[3]
@@ -58,21 +61,24 @@ return run(function()
   end
   if mode.type == 'assign' then
     loadCustomer(c.customerId)
+    local settled = answering(id, now)
     local previous = c.ownerId
     takeSlot(agent, channel, now)
     own(c, agent.id, channel, reason, now)
     flush()
-    return { 0, 'assigned', agent.id, reason, (not isnull(previous)) and previous, json(c) }
+    return { 0, 'assigned', agent.id, reason, (not isnull(previous)) and previous, json(c), answered(id, settled) }
   elseif mode.type == 'offer' then
     takeSlot(agent, channel, now)
     c.offer = { agentId = agent.id, at = now, expiresAt = mode.expiresAt, reason = reason, channel = channel }
     changed('conversation', c)
     enqueue(c, channel, score)
     flush()
+    redis.call('ZADD', K.timers(), mode.expiresAt, 'offer:' .. id)
     return { 0, 'offered', agent.id, reason, json(c) }
   end
+  local settled = answering(id, now)
   takeSlot(agent, channel, now)
   coverConversation(c, agent.id, channel, now)
   flush()
-  return { 0, 'covered', agent.id, json(c) }
+  return { 0, 'covered', agent.id, json(c), answered(id, settled) }
 end)

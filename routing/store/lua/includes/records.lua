@@ -263,13 +263,17 @@ local function indexConversation(c, was)
   if isnull(oldOwner) then oldOwner = nil end
   local owner = c.ownerId
   if isnull(owner) then owner = nil end
+  local wasOpen = oldStatus and isOpenStatus(oldStatus)
+  local open = isOpenStatus(c.status)
   if oldOwner ~= owner then
     if oldOwner then redis.call('ZREM', K.conversationsByOwner(oldOwner), id) end
     if owner then redis.call('ZADD', K.conversationsByOwner(owner), at, id) end
   end
+  if oldOwner ~= owner or wasOpen ~= open then
+    if oldOwner and wasOpen then redis.call('ZREM', K.openByOwner(oldOwner), id) end
+    if owner and open then redis.call('ZADD', K.openByOwner(owner), at, id) end
+  end
   local oldCustomer = was and was.customerId
-  local wasOpen = oldStatus and isOpenStatus(oldStatus)
-  local open = isOpenStatus(c.status)
   if oldCustomer ~= c.customerId then
     if oldCustomer then
       redis.call('ZREM', K.conversationsByCustomer(oldCustomer), id)
