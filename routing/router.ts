@@ -171,7 +171,7 @@ export class Router {
     let outcome: ContactOutcome;
     if (conversation.status === 'assigned') outcome = await this.#ownedContact(conversation, c.channel);
     else if (created || (switched && conversation.offer === null) || (await this.#stranded(conversation)))
-      outcome = await this.#route(conversation);
+      outcome = await this.#route(conversation, customer);
     else outcome = await this.#waitingOutcome(conversation);
 
     const [latest, latestCustomer] = await Promise.all([
@@ -814,9 +814,9 @@ export class Router {
   // ================================================================ internals
 
   /** Route a waiting conversation: the plan's first free candidate takes it, else it waits in line. */
-  async #route(conv: Conversation): Promise<ContactOutcome> {
+  async #route(conv: Conversation, known?: Customer): Promise<ContactOutcome> {
     const now = this.clock.now();
-    const customer = await this.#customer(conv.customerId);
+    const customer = known?.id === conv.customerId ? known : await this.#customer(conv.customerId);
     const channel = conv.lastChannel;
     const offerMs = this.#rules.offerTimeoutMs[channel];
     const outcome = await this.store.route({
@@ -954,18 +954,20 @@ export class Router {
   }
 
   async #queued(conv: Conversation, now: number): Promise<ContactOutcome> {
-    const quote = (await this.quote(conv.id)) ?? { position: 1, etaSeconds: null };
-    const hasOpenWait = (await this.store.listPromises(conv.id)).some(
-      (p) => p.kind === 'wait' && p.state === 'open',
-    );
-    // A follow-up touchpoint is ours to answer: the customer is not waiting, nothing is quoted.
-    if (!hasOpenWait && quote.etaSeconds !== null && !conv.followUpOf) {
-      await this.#makePromise(conv.id, 'wait', now + quote.etaSeconds * 1000, { text: 'a person answers' });
-    }
+    // Calls that do not depend on each other go out together (one round trip to Redis).
+    const [quoted, promises] = await Promise.all([this.quote(conv.id), this.store.listPromises(conv.id)]);
+    const quote = quoted ?? { position: 1, etaSeconds: null };
+    const hasOpenWait = promises.some((p) => p.kind === 'wait' && p.state === 'open');
     const overflowAt = waitingSince(conv) + this.#rules.overflowAfterMs;
-    if (overflowAt > now && Object.keys(conv.skills).length > 0) {
-      await this.store.schedule({ kind: 'overflow', ref: conv.id, dueAt: overflowAt });
-    }
+    await Promise.all([
+      // A follow-up touchpoint is ours to answer: the customer is not waiting, nothing is quoted.
+      !hasOpenWait && quote.etaSeconds !== null && !conv.followUpOf
+        ? this.#makePromise(conv.id, 'wait', now + quote.etaSeconds * 1000, { text: 'a person answers' })
+        : null,
+      overflowAt > now && Object.keys(conv.skills).length > 0
+        ? this.store.schedule({ kind: 'overflow', ref: conv.id, dueAt: overflowAt })
+        : null,
+    ]);
     this.#emit({ type: 'conversation.queued', at: now, conversation: conv, ...quote });
     return { type: 'queued', ...quote };
   }
@@ -1412,19 +1414,23 @@ export class Router {
     extra: { text?: string; agentId?: string },
   ): Promise<CustomerPromise> {
     const now = this.clock.now();
-    const promise = await this.store.addPromise({
-      id: this.#ids.next(ID_PREFIX.promise),
-      conversationId,
-      kind,
-      dueAt,
-      createdAt: now,
-      state: 'open',
-      settledAt: null,
-      ...extra,
-    });
-    await this.store.schedule({ kind: 'promise', ref: promise.id, dueAt });
+    const id = this.#ids.next(ID_PREFIX.promise);
     const warnAt = this.#warnAt(kind, now, dueAt, extra.agentId);
-    if (warnAt !== null) await this.store.schedule({ kind: 'promise-warn', ref: promise.id, dueAt: warnAt });
+    // Together (one round trip to Redis): a timer whose promise is missing finds nothing to do.
+    const [promise] = await Promise.all([
+      this.store.addPromise({
+        id,
+        conversationId,
+        kind,
+        dueAt,
+        createdAt: now,
+        state: 'open',
+        settledAt: null,
+        ...extra,
+      }),
+      this.store.schedule({ kind: 'promise', ref: id, dueAt }),
+      warnAt !== null ? this.store.schedule({ kind: 'promise-warn', ref: id, dueAt: warnAt }) : null,
+    ]);
     this.#emit({ type: 'promise.made', at: now, promise });
     return promise;
   }
