@@ -21,6 +21,15 @@
 // assignments made inside the timed decisions over the time spent in them. After a
 // warm-up, `reps` repetitions of `steps` decisions run; each figure is the median
 // across repetitions.
+//
+// `--concurrency N` (`-c N`, default 1) runs the decisions in batches of N, as a server
+// handling N requests at once would (node-redis pipelines what is sent in the same
+// tick). Each of the N lanes is prepared in turn (untimed), their N decisions start
+// together and the batch is timed from the first start to the last end, then each lane's
+// follow-up runs in turn (untimed). Assignments per second is then assignments made
+// inside the timed batches over the time spent in them; p50 and p99 are still per
+// decision, each from its own start to its own end. In `return` the lanes of a batch bring
+// back different agents. With N = 1 a batch is one decision, timed as above.
 import { cpus, loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -47,6 +56,7 @@ interface Options {
   reps: number;
   steps: number;
   warmup: number;
+  concurrency: number[];
 }
 
 interface Result {
@@ -54,18 +64,21 @@ interface Result {
   store: string;
   agents: number;
   waiting: number;
+  /** Decisions in flight at once. */
+  concurrency: number;
   assignmentsPerSec: number;
   p50Ms: number;
   p99Ms: number;
   /** Range of p99 across repetitions. */
   p99Range: [number, number];
-  /** Share of decisions that ended in an assignment. */
+  /** Share of decisions that ended in an assignment (with concurrency: min(assignments, N) per batch of N). */
   assignedShare: number;
   setupSeconds: number;
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--json] [--store memory[,redis]] [--scenario claim,arrive,return]
-                          [--agents 100,1000,10000] [--waiting 10000,100000] [--reps N] [--steps N] [--warmup N]`;
+                          [--agents 100,1000,10000] [--waiting 10000,100000] [--concurrency|-c 1,16]
+                          [--reps N] [--steps N] [--warmup N]`;
 
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -79,6 +92,7 @@ function parseArgs(argv: string[]): Options {
     reps: quick ? 3 : 5,
     steps: quick ? 1000 : 4000,
     warmup: quick ? 500 : 2000,
+    concurrency: [1],
   };
   const list = (v: string | undefined, flag: string): string[] => {
     if (!v) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -116,6 +130,10 @@ function parseArgs(argv: string[]): Options {
       case '--waiting':
         opts.waiting = ints(value(), flag);
         break;
+      case '--concurrency':
+      case '-c':
+        opts.concurrency = ints(value(), flag);
+        break;
       case '--reps':
         opts.reps = ints(value(), flag)[0]!;
         break;
@@ -152,11 +170,17 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+/** A decision's own state: the agent and channel it freed, if any. */
+interface Lane {
+  freed: { channel: Channel; agentId: string } | null;
+}
+
 async function runOne(
   scenario: ScenarioName,
   storeName: string,
   agents: number,
   waiting: number,
+  concurrency: number,
   opts: Options,
 ): Promise<Result> {
   const { store, close } = await storeFactory(storeName)();
@@ -193,25 +217,32 @@ async function runOne(
     }
     const setupSeconds = (performance.now() - started) / 1000;
 
-    // One step: prepare (untimed), decide (timed), after (untimed).
-    let freed: { channel: Channel; agentId: string } | null = null;
-    const prepare = async (): Promise<void> => {
+    // One step: prepare (untimed), decide (timed), after (untimed), each on a lane of its own.
+    const lanes: Lane[] = Array.from({ length: concurrency }, () => ({ freed: null }));
+    /** Agents sent away by the lanes of the batch being prepared (`return`). */
+    const away = new Set<string>();
+    const prepare = async (lane: Lane): Promise<void> => {
       if (scenario !== 'return') return;
-      // An agent steps away, finishes a conversation, and a new contact takes its place in line.
-      freed = await world.resolveRandom(EVERY, { away: true });
-      if (freed) await world.arrive(freed.channel);
+      // An agent steps away, finishes a conversation, and a new contact takes its place in line. The lanes
+      // of a batch bring back different agents: one another lane sent away is not drawn.
+      const freed = await world.resolveRandom(EVERY, { away: true, skipAgents: away });
+      lane.freed = freed;
+      if (freed) {
+        away.add(freed.agentId);
+        await world.arrive(freed.channel);
+      }
       await world.answerOffers();
     };
-    const decide = async (): Promise<void> => {
-      if (scenario === 'claim') freed = await world.resolveRandom(EVERY);
+    const decide = async (lane: Lane): Promise<void> => {
+      if (scenario === 'claim') lane.freed = await world.resolveRandom(EVERY);
       else if (scenario === 'arrive') await world.arrive(LIVE_CHANNELS);
-      else if (freed) await world.router.setAgentStatus(freed.agentId, 'available');
+      else if (lane.freed) await world.router.setAgentStatus(lane.freed.agentId, 'available');
       await world.answerOffers();
     };
-    const after = async (): Promise<void> => {
+    const after = async (lane: Lane): Promise<void> => {
       if (scenario === 'claim') {
         // The next contact on the channel that freed up keeps every channel's line the same length.
-        if (freed) await world.arrive(freed.channel);
+        if (lane.freed) await world.arrive(lane.freed.channel);
         await world.answerOffers();
       } else if (scenario === 'arrive') {
         await world.resolveRandom(LIVE);
@@ -220,34 +251,71 @@ async function runOne(
       await world.step();
     };
 
-    for (let i = 0; i < opts.warmup; i++) {
-      await prepare();
-      await decide();
-      await after();
+    // Decisions in flight: each lane's time from its own start to its own end.
+    const took: bigint[] = new Array(concurrency).fill(0n);
+    let failure: { error: unknown } | null = null;
+    const timedDecide = async (lane: Lane, k: number): Promise<void> => {
+      const t0 = process.hrtime.bigint();
+      try {
+        await decide(lane);
+      } catch (error) {
+        failure ??= { error };
+      }
+      took[k] = process.hrtime.bigint() - t0;
+    };
+
+    /** One batch of `n` decisions: returns the assignments made inside it; with `timing`, records its times. */
+    const batch = async (n: number, timing?: { decisions: Samples; batches: Samples }): Promise<number> => {
+      away.clear();
+      for (let k = 0; k < n; k++) await prepare(lanes[k]!);
+      const before = world.assignments;
+      if (n === 1) {
+        const t0 = process.hrtime.bigint();
+        await decide(lanes[0]!);
+        const t1 = process.hrtime.bigint();
+        timing?.decisions.add(t1 - t0);
+        timing?.batches.add(t1 - t0);
+      } else {
+        const inFlight: Array<Promise<void>> = [];
+        const t0 = process.hrtime.bigint();
+        for (let k = 0; k < n; k++) inFlight.push(timedDecide(lanes[k]!, k));
+        await Promise.all(inFlight);
+        const t1 = process.hrtime.bigint();
+        if (failure) throw failure.error;
+        if (timing) {
+          for (let k = 0; k < n; k++) timing.decisions.add(took[k]!);
+          timing.batches.add(t1 - t0);
+        }
+      }
+      const made = world.assignments - before;
+      for (let k = 0; k < n; k++) await after(lanes[k]!);
+      return made;
+    };
+
+    for (let done = 0; done < opts.warmup; done += concurrency) {
+      await batch(Math.min(concurrency, opts.warmup - done));
     }
 
     const perRep: Array<{ rate: number; p50: number; p99: number; share: number }> = [];
     for (let rep = 0; rep < opts.reps; rep++) {
       gc();
-      const samples = new Samples(opts.steps);
+      const timing = {
+        decisions: new Samples(opts.steps),
+        batches: new Samples(Math.ceil(opts.steps / concurrency)),
+      };
       let assigned = 0;
       let decisionsAssigned = 0;
-      for (let i = 0; i < opts.steps; i++) {
-        await prepare();
-        const before = world.assignments;
-        const t0 = process.hrtime.bigint();
-        await decide();
-        const t1 = process.hrtime.bigint();
-        samples.add(t1 - t0);
-        const made = world.assignments - before;
+      for (let done = 0; done < opts.steps; done += concurrency) {
+        const n = Math.min(concurrency, opts.steps - done);
+        const made = await batch(n, timing);
         assigned += made;
-        if (made > 0) decisionsAssigned++;
-        await after();
+        // Assignments are not told apart by lane: a batch of n counts at most n decisions as assigned.
+        decisionsAssigned += Math.min(made, n);
       }
       perRep.push({
-        rate: assigned / samples.totalSeconds(),
-        p50: samples.quantileMs(0.5),
-        p99: samples.quantileMs(0.99),
+        rate: assigned / timing.batches.totalSeconds(),
+        p50: timing.decisions.quantileMs(0.5),
+        p99: timing.decisions.quantileMs(0.99),
         share: decisionsAssigned / opts.steps,
       });
     }
@@ -257,6 +325,7 @@ async function runOne(
       store: storeName,
       agents,
       waiting,
+      concurrency,
       assignmentsPerSec: median(perRep.map((r) => r.rate)),
       p50Ms: median(perRep.map((r) => r.p50)),
       p99Ms: median(p99s),
@@ -277,6 +346,7 @@ function jsonLine(r: Result): string {
     store: r.store,
     agents: r.agents,
     waiting: r.waiting,
+    concurrency: r.concurrency,
     assignmentsPerSec: Math.round(r.assignmentsPerSec),
     p50Ms: round(r.p50Ms, 4),
     p99Ms: round(r.p99Ms, 4),
@@ -289,6 +359,7 @@ function table(results: Result[]): string {
     'store',
     'agents',
     'waiting',
+    'conc',
     'assign/s',
     'p50 ms',
     'p99 ms',
@@ -301,6 +372,7 @@ function table(results: Result[]): string {
     r.store,
     r.agents.toLocaleString('en-US'),
     r.waiting.toLocaleString('en-US'),
+    String(r.concurrency),
     Math.round(r.assignmentsPerSec).toLocaleString('en-US'),
     r.p50Ms.toFixed(3),
     r.p99Ms.toFixed(3),
@@ -327,14 +399,18 @@ function targets(results: Result[]): string[] {
   const big = Math.max(...results.map((r) => r.agents));
   const small = Math.min(...results.map((r) => r.agents));
   for (const r of results.filter((x) => x.agents === big)) {
-    const name = `${r.scenario}/${r.store} ${r.agents.toLocaleString('en-US')} agents × ${r.waiting.toLocaleString('en-US')} waiting`;
+    const name = `${r.scenario}/${r.store} ${r.agents.toLocaleString('en-US')} agents × ${r.waiting.toLocaleString('en-US')} waiting, concurrency ${r.concurrency}`;
     const target = TARGETS[r.store] ?? TARGETS.memory!;
     const rateOk = r.assignmentsPerSec >= target.rate;
     const p99Ok = r.p99Ms <= target.p99Ms;
     let ratio = '';
     const base = results.find(
       (x) =>
-        x.scenario === r.scenario && x.store === r.store && x.waiting === r.waiting && x.agents === small,
+        x.scenario === r.scenario &&
+        x.store === r.store &&
+        x.waiting === r.waiting &&
+        x.concurrency === r.concurrency &&
+        x.agents === small,
     );
     if (base && small !== big) {
       const k = r.p99Ms / base.p99Ms;
@@ -372,17 +448,21 @@ async function main(): Promise<void> {
     for (const scenario of opts.scenarios) {
       for (const waiting of opts.waiting) {
         for (const agents of opts.agents) {
-          log(`bench: ${scenario} ${storeName} ${agents} agents × ${waiting} waiting …`);
-          const r = await runOne(scenario, storeName, agents, waiting, opts);
-          results.push(r);
-          if (opts.json) console.log(jsonLine(r));
+          for (const concurrency of opts.concurrency) {
+            log(
+              `bench: ${scenario} ${storeName} ${agents} agents × ${waiting} waiting, concurrency ${concurrency} …`,
+            );
+            const r = await runOne(scenario, storeName, agents, waiting, concurrency, opts);
+            results.push(r);
+            if (opts.json) console.log(jsonLine(r));
+          }
         }
       }
     }
   }
   if (!opts.json) {
     console.log(
-      `\nRouting benchmark (${opts.quick ? 'quick' : 'full'}): ${opts.reps} reps × ${opts.steps} decisions after ${opts.warmup} warm-up; medians across reps`,
+      `\nRouting benchmark (${opts.quick ? 'quick' : 'full'}): ${opts.reps} reps × ${opts.steps} decisions after ${opts.warmup} warm-up, concurrency ${opts.concurrency.join(', ')}; medians across reps`,
     );
     console.log(
       `node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,

@@ -152,19 +152,35 @@ export class World {
    */
   async resolveRandom(
     channels: readonly Channel[],
-    options: { away?: boolean } = {},
+    options: { away?: boolean; skipAgents?: ReadonlySet<string> } = {},
   ): Promise<{ channel: Channel; agentId: string } | null> {
     const total = this.heldOn(channels);
     if (total === 0) return null;
-    let r = Math.floor(this.#rng.next() * total);
-    for (const c of channels) {
-      const bag = this.#held.get(c)!;
-      if (r >= bag.size) {
-        r -= bag.size;
-        continue;
+    // With `skipAgents`, draw again (a few times at most) until the owner is not one of them.
+    for (let draw = 0; draw < 100; draw++) {
+      let r = Math.floor(this.#rng.next() * total);
+      let channel: Channel | null = null;
+      for (const c of channels) {
+        const size = this.#held.get(c)!.size;
+        if (r < size) {
+          channel = c;
+          break;
+        }
+        r -= size;
       }
+      if (channel === null) return null;
+      const bag = this.#held.get(channel)!;
+      if (options.skipAgents?.has(bag.items[r]!.agentId)) continue;
+      return this.#resolveHeld(channel, r, options.away ?? false);
+    }
+    return null;
+  }
+
+  async #resolveHeld(c: Channel, r: number, away: boolean): Promise<{ channel: Channel; agentId: string }> {
+    {
+      const bag = this.#held.get(c)!;
       const held = bag.take(r);
-      if (options.away) await this.router.setAgentStatus(held.agentId, 'away', 'break');
+      if (away) await this.router.setAgentStatus(held.agentId, 'away', 'break');
       await this.router.resolve(held.agentId, held.conversationId);
       const who = this.#from.get(held.conversationId);
       if (who) {
@@ -174,7 +190,6 @@ export class World {
       }
       return { channel: c, agentId: held.agentId };
     }
-    return null;
   }
 
   /** Agents answer every ringing offer (a call becomes an assignment when picked up). */
