@@ -396,19 +396,18 @@ export class Router {
   }
 
   async resolve(agentId: string, conversationId: string, followUpAt?: number | null): Promise<Conversation> {
-    const conv = await this.#conversation(conversationId);
-    if (conv.ownerId !== agentId || conv.status !== 'assigned')
-      throw new NotOwnerError(agentId, conversationId, 'resolve');
     const now = this.clock.now();
     if (followUpAt != null && followUpAt <= now)
       throw new ValidationError('followUpAt must be in the future', 'followUpAt');
-    const coverer = conv.cover?.agentId ?? null;
-    // Its sticky timer goes and the survey is scheduled in the same step.
-    const resolved = await this.store.resolve(
+    // In one step: only its owner may (NotOwnerError), its sticky timer goes, the survey is scheduled.
+    const { conversation: resolved, coverer } = await this.store.resolve(
       conversationId,
       now,
       followUpAt ?? null,
-      this.policy.surveys ? now + this.policy.surveyDelaySeconds * 1000 : null,
+      {
+        by: agentId,
+        surveyAt: this.policy.surveys ? now + this.policy.surveyDelaySeconds * 1000 : null,
+      },
     );
     this.#emit({ type: 'conversation.resolved', at: now, conversation: resolved });
     if (followUpAt != null) {

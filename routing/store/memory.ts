@@ -7,6 +7,7 @@ import {
   ConflictError,
   InvalidStateError,
   NotFoundError,
+  NotOwnerError,
   ValidationError,
 } from '../../shared/errors.js';
 import {
@@ -946,16 +947,20 @@ export class MemoryStore implements Store {
     conversationId: string,
     now: number,
     followUpAt: number | null,
-    surveyAt: number | null = null,
-  ): Promise<Conversation> {
+    options: { surveyAt?: number | null; by?: string } = {},
+  ): Promise<{ conversation: Conversation; coverer: string | null }> {
     const conv = this.#conversation(conversationId);
+    if (options.by !== undefined && (conv.ownerId !== options.by || conv.status !== 'assigned'))
+      throw new NotOwnerError(options.by, conversationId, 'resolve');
     if (conv.status !== 'assigned') {
       throw new InvalidStateError(
         `conversation ${conversationId} is ${conv.status}; only an assigned one can be resolved`,
       );
     }
     this.#timers.cancel('sticky', conv.id);
+    const surveyAt = options.surveyAt ?? null;
     if (surveyAt !== null) this.#timers.schedule({ kind: 'survey', ref: conv.id, dueAt: surveyAt });
+    const coverer = conv.cover?.agentId ?? null;
     if (conv.slotChannel && conv.assignedAt !== null)
       this.#recordHandle(conv.slotChannel, now - conv.assignedAt);
     this.#releaseHolders(conv);
@@ -973,7 +978,7 @@ export class MemoryStore implements Store {
       customer.lastOwnerId = conv.ownerId;
       customer.lastOwnerAt = now;
     }
-    return conversationOut(conv);
+    return { conversation: conversationOut(conv), coverer };
   }
 
   async abandon(conversationId: string, now: number): Promise<Conversation> {

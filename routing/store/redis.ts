@@ -20,6 +20,7 @@ import {
   CorruptRecordError,
   InvalidStateError,
   NotFoundError,
+  NotOwnerError,
   StoreUnavailableError,
   SwitchboardError,
   ValidationError,
@@ -79,6 +80,7 @@ const SCRIPT_ERRORS: Record<number, (a: string, b: string | null) => Switchboard
   [-4]: (code, message) => new ConflictError(code, message ?? code),
   [-5]: (message, field) => new ValidationError(message, field ?? undefined),
   [-6]: (key, detail) => new CorruptRecordError(key, detail ?? 'unreadable'),
+  [-7]: (agentId, conversationId) => new NotOwnerError(agentId, conversationId ?? '', 'resolve'),
 };
 
 /** A script's reply: status 0 and the result, as node-redis hands it over (RESP3: false for Lua false). */
@@ -441,14 +443,22 @@ export class RedisStore implements Store {
     conversationId: string,
     now: number,
     followUpAt: number | null,
-    surveyAt: number | null = null,
-  ): Promise<Conversation> {
-    return this.#conversationScript('resolve', conversationId, [
-      now,
-      followUpAt === null ? '' : followUpAt,
-      HANDLE_TIME_WINDOW,
-      surveyAt === null ? '' : surveyAt,
-    ]);
+    options: { surveyAt?: number | null; by?: string } = {},
+  ): Promise<{ conversation: Conversation; coverer: string | null }> {
+    const surveyAt = options.surveyAt ?? null;
+    const r = await this.#run(
+      'resolve',
+      [this.keys.conversation(conversationId)],
+      [
+        conversationId,
+        now,
+        followUpAt === null ? '' : followUpAt,
+        HANDLE_TIME_WINDOW,
+        surveyAt === null ? '' : surveyAt,
+        options.by ?? '',
+      ],
+    );
+    return { conversation: this.#conversation(conversationId, r[1]), coverer: str(r[2]) };
   }
 
   async abandon(conversationId: string, now: number): Promise<Conversation> {

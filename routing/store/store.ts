@@ -217,14 +217,15 @@ export interface Store {
   requeue(conversationId: string, now: number, score: number): Promise<Conversation>;
   /**
    * The owner is done: capacity back, the handle time recorded, its `sticky` timer cancelled, and with
-   * `surveyAt` the `survey` timer scheduled, in one step.
+   * `surveyAt` the `survey` timer scheduled, in one step. With `by`, only that agent as its owner may
+   * (NotOwnerError otherwise). `coverer`: the colleague who was covering it, whose capacity came back.
    */
   resolve(
     conversationId: string,
     now: number,
     followUpAt: number | null,
-    surveyAt?: number | null,
-  ): Promise<Conversation>;
+    options?: { surveyAt?: number | null; by?: string },
+  ): Promise<{ conversation: Conversation; coverer: string | null }>;
   abandon(conversationId: string, now: number): Promise<Conversation>;
   offerHandoff(
     conversationId: string,

@@ -1256,7 +1256,7 @@ export function storeContract(
       it('resolve releases capacity, records the handle time and the last owner', async () => {
         await addOwned('cv_1', 'ag_1', {}, T0 + SEC);
         await store.inviteConsultant('cv_1', 'ag_2');
-        const c = await store.resolve('cv_1', T0 + 4 * MIN, T0 + 24 * 60 * MIN);
+        const { conversation: c } = await store.resolve('cv_1', T0 + 4 * MIN, T0 + 24 * 60 * MIN);
         expect(c.status).to.equal('resolved');
         expect(c.resolvedAt).to.equal(T0 + 4 * MIN);
         expect(c.followUpAt).to.equal(T0 + 24 * 60 * MIN);
@@ -1277,7 +1277,7 @@ export function storeContract(
         await store.touchConversation('cv_1', 'voice', T0 + MIN);
         await route('cv_1', [pool()], { mode: { type: 'cover' }, now: T0 + MIN, channel: 'voice' });
         expect((await agentNow('ag_2')).load.voice).to.equal(1);
-        const c = await store.resolve('cv_1', T0 + 3 * MIN, null);
+        const { conversation: c } = await store.resolve('cv_1', T0 + 3 * MIN, null);
         expect(c.cover).to.equal(null);
         expect((await agentNow('ag_2')).load.voice).to.equal(0);
         expect((await agentNow('ag_1')).load.chat).to.equal(0);
@@ -1687,13 +1687,36 @@ export function storeContract(
         expect(await store.ownerBack('ag_nobody', T0 + MIN, [])).to.deep.equal({ updated: [], freed: [] });
       });
 
+      it('resolve by an agent: only its owner may; the covering colleague is named', async () => {
+        await addAgent('ag_1');
+        await addAgent('ag_2', { idleSince: T0 + SEC });
+        await addOwned('cv_1', 'ag_1');
+        await store.setAgentStatus('ag_1', 'away', undefined, T0 + SEC);
+        expect(
+          (await route('cv_1', [one('ag_2')], { mode: { type: 'cover' }, now: T0 + 2 * SEC })).type,
+        ).to.equal('covered');
+        const refused = await failure(store.resolve('cv_1', T0 + MIN, null, { by: 'ag_2' }));
+        expect(refused.code).to.equal('not_owner');
+        expect((await conversationNow('cv_1')).status).to.equal('assigned');
+        expect((await failure(store.resolve('cv_nobody', T0 + MIN, null, { by: 'ag_1' }))).code).to.equal(
+          'not_found',
+        );
+        const done = await store.resolve('cv_1', T0 + MIN, null, { by: 'ag_1' });
+        expect(done.conversation.status).to.equal('resolved');
+        expect(done.coverer).to.equal('ag_2');
+        expect((await agentNow('ag_2')).load.chat).to.equal(0);
+        expect((await failure(store.resolve('cv_1', T0 + MIN, null, { by: 'ag_1' }))).code).to.equal(
+          'not_owner',
+        );
+      });
+
       it('resolve drops the sticky timer and schedules the survey when asked', async () => {
         await addAgent('ag_1');
         await addOwned('cv_1', 'ag_1');
         await addOwned('cv_2', 'ag_1');
         await store.schedule({ kind: 'sticky', ref: 'cv_1', dueAt: T0 + MIN });
         await store.schedule({ kind: 'sticky', ref: 'cv_2', dueAt: T0 + MIN });
-        await store.resolve('cv_1', T0 + 10 * SEC, null, T0 + 5 * MIN);
+        await store.resolve('cv_1', T0 + 10 * SEC, null, { surveyAt: T0 + 5 * MIN });
         await store.resolve('cv_2', T0 + 10 * SEC, null);
         expect(await due(T0 + 4 * MIN)).to.deep.equal([]);
         expect(await store.claimDueTimers(T0 + HOUR, 10)).to.deep.equal([

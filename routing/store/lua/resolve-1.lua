@@ -4,8 +4,10 @@ colleague), handle time recorded, out of line, the customer's last owner set.
 KEYS[1]  the conversation record
 ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] now; ARGV[4] follow-up time or ''
 ARGV[5]  how many handle times to keep per channel; ARGV[6] when to send the survey, or ''
+ARGV[7]  the agent who must be its owner, or '' (anyone)
 Also     cancels its sticky timer and schedules its survey timer (with ARGV[6]).
-Result   {0, conversation} | INVALID_STATE when not assigned | NOT_FOUND
+Result   {0, conversation, covering agent id | false} | NOT_OWNER when ARGV[7] is not its owner
+         | INVALID_STATE when not assigned | NOT_FOUND
 Reaches  the holders' agent records, pools, handle times, its waiting line, the customer, indexes.
 ]]
 --!include keys.lua
@@ -20,6 +22,9 @@ return run(function()
   local followUpAt = NULL
   if ARGV[4] ~= '' then followUpAt = tonumber(ARGV[4]) end
   local c = mustConversation(id)
+  if ARGV[7] ~= '' and (c.ownerId ~= ARGV[7] or c.status ~= 'assigned') then
+    fail(E.NOT_OWNER, ARGV[7], id)
+  end
   if c.status ~= 'assigned' then
     fail(E.INVALID_STATE, 'conversation ' .. id .. ' is ' .. c.status .. '; only an assigned one can be resolved')
   end
@@ -30,6 +35,7 @@ return run(function()
     redis.call('RPUSH', key, math.max(0, now - c.assignedAt))
     redis.call('LTRIM', key, -window, -1)
   end
+  local coverer = (not isnull(c.cover)) and c.cover.agentId
   releaseHolders(c)
   dequeue(c.id)
   c.status = 'resolved'
@@ -47,5 +53,5 @@ return run(function()
   flush()
   redis.call('ZREM', K.timers(), 'sticky:' .. id)
   if ARGV[6] ~= '' then redis.call('ZADD', K.timers(), tonumber(ARGV[6]), 'survey:' .. id) end
-  return { 0, json(c) }
+  return { 0, json(c), coverer }
 end)

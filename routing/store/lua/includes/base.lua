@@ -14,6 +14,7 @@ local E = {
   CONFLICT = -4, -- a = code, b = message
   INVALID_INPUT = -5, -- a = message, b = field
   CORRUPT = -6, -- a = key, b = detail
+  NOT_OWNER = -7, -- a = agent id, b = conversation id
 }
 
 -- Abort the script with an error result. Only ever called before the first write.
