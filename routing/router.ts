@@ -399,21 +399,23 @@ export class Router {
     const now = this.clock.now();
     if (followUpAt != null && followUpAt <= now)
       throw new ValidationError('followUpAt must be in the future', 'followUpAt');
-    // In one step: only its owner may (NotOwnerError), its sticky timer goes, the survey is scheduled.
-    const { conversation: resolved, coverer } = await this.store.resolve(
-      conversationId,
-      now,
-      followUpAt ?? null,
-      {
-        by: agentId,
-        surveyAt: this.policy.surveys ? now + this.policy.surveyDelaySeconds * 1000 : null,
-      },
-    );
+    // In one step: only its owner may (NotOwnerError), its sticky timer goes, the survey is scheduled,
+    // and the owner's freed capacity goes to who waits next.
+    const {
+      conversation: resolved,
+      coverer,
+      claims,
+    } = await this.store.resolve(conversationId, now, followUpAt ?? null, {
+      by: agentId,
+      surveyAt: this.policy.surveys ? now + this.policy.surveyDelaySeconds * 1000 : null,
+      fill: this.#rules,
+    });
     this.#emit({ type: 'conversation.resolved', at: now, conversation: resolved });
     if (followUpAt != null) {
       await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: 'follow up', agentId });
     }
-    await this.#fill(agentId);
+    for (const outcome of claims) await this.#afterClaim(outcome, now);
+    if (claims.length >= FILL_LIMIT) await this.#fill(agentId);
     if (coverer) await this.#fill(coverer);
     return resolved;
   }

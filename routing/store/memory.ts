@@ -744,6 +744,10 @@ export class MemoryStore implements Store {
   }
 
   async fill(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome[]> {
+    return this.#fill(agentId, now, rules);
+  }
+
+  #fill(agentId: string, now: number, rules: WaitRules): ClaimOutcome[] {
     const out: ClaimOutcome[] = [];
     while (out.length < FILL_LIMIT) {
       const outcome = this.#claim(agentId, now, rules);
@@ -947,8 +951,8 @@ export class MemoryStore implements Store {
     conversationId: string,
     now: number,
     followUpAt: number | null,
-    options: { surveyAt?: number | null; by?: string } = {},
-  ): Promise<{ conversation: Conversation; coverer: string | null }> {
+    options: { surveyAt?: number | null; by?: string; fill?: WaitRules } = {},
+  ): Promise<{ conversation: Conversation; coverer: string | null; claims: ClaimOutcome[] }> {
     const conv = this.#conversation(conversationId);
     if (options.by !== undefined && (conv.ownerId !== options.by || conv.status !== 'assigned'))
       throw new NotOwnerError(options.by, conversationId, 'resolve');
@@ -978,7 +982,9 @@ export class MemoryStore implements Store {
       customer.lastOwnerId = conv.ownerId;
       customer.lastOwnerAt = now;
     }
-    return { conversation: conversationOut(conv), coverer };
+    const out = conversationOut(conv);
+    const claims = options.fill && conv.ownerId ? this.#fill(conv.ownerId, now, options.fill) : [];
+    return { conversation: out, coverer, claims };
   }
 
   async abandon(conversationId: string, now: number): Promise<Conversation> {

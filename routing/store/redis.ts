@@ -370,8 +370,13 @@ export class RedisStore implements Store {
       [this.keys.agent(agentId)],
       [agentId, now, JSON.stringify(rules), limit],
     );
+    return this.#claimsFrom(r, 1);
+  }
+
+  /** Claims as the scripts answer them from `start` on: five entries each (includes/claim.lua). */
+  #claimsFrom(r: Reply, start: number): ClaimOutcome[] {
     const out: ClaimOutcome[] = [];
-    for (let i = 1; i + 4 < r.length; i += 5) {
+    for (let i = start; i + 4 < r.length; i += 5) {
       const agent = String(r[i + 1]);
       const reason = ownershipReason(r[i + 2]);
       const conversation = this.#record(Conversation, 'conversation', null, r[i + 3]);
@@ -443,8 +448,8 @@ export class RedisStore implements Store {
     conversationId: string,
     now: number,
     followUpAt: number | null,
-    options: { surveyAt?: number | null; by?: string } = {},
-  ): Promise<{ conversation: Conversation; coverer: string | null }> {
+    options: { surveyAt?: number | null; by?: string; fill?: WaitRules } = {},
+  ): Promise<{ conversation: Conversation; coverer: string | null; claims: ClaimOutcome[] }> {
     const surveyAt = options.surveyAt ?? null;
     const r = await this.#run(
       'resolve',
@@ -456,9 +461,15 @@ export class RedisStore implements Store {
         HANDLE_TIME_WINDOW,
         surveyAt === null ? '' : surveyAt,
         options.by ?? '',
+        options.fill ? JSON.stringify(options.fill) : '',
+        FILL_LIMIT,
       ],
     );
-    return { conversation: this.#conversation(conversationId, r[1]), coverer: str(r[2]) };
+    return {
+      conversation: this.#conversation(conversationId, r[1]),
+      coverer: str(r[2]),
+      claims: this.#claimsFrom(r, 3),
+    };
   }
 
   async abandon(conversationId: string, now: number): Promise<Conversation> {

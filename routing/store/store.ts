@@ -218,14 +218,15 @@ export interface Store {
   /**
    * The owner is done: capacity back, the handle time recorded, its `sticky` timer cancelled, and with
    * `surveyAt` the `survey` timer scheduled, in one step. With `by`, only that agent as its owner may
-   * (NotOwnerError otherwise). `coverer`: the colleague who was covering it, whose capacity came back.
+   * (NotOwnerError otherwise). With `fill`, the owner's freed capacity is filled as `fill` does, in the
+   * same step: `claims`. `coverer`: the colleague who was covering it, whose capacity came back.
    */
   resolve(
     conversationId: string,
     now: number,
     followUpAt: number | null,
-    options?: { surveyAt?: number | null; by?: string },
-  ): Promise<{ conversation: Conversation; coverer: string | null }>;
+    options?: { surveyAt?: number | null; by?: string; fill?: WaitRules },
+  ): Promise<{ conversation: Conversation; coverer: string | null; claims: ClaimOutcome[] }>;
   abandon(conversationId: string, now: number): Promise<Conversation>;
   offerHandoff(
     conversationId: string,

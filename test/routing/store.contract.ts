@@ -1710,6 +1710,29 @@ export function storeContract(
         );
       });
 
+      it("resolve with fill gives the owner's freed capacity to who waits next, in the same step", async () => {
+        await addAgent('ag_1', { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+        await addOwned('cv_1', 'ag_1');
+        await addWaiting('cv_2', {}, T0 + 2 * SEC);
+        await addWaiting('cv_3', {}, T0 + SEC);
+        await store.addPromise(promiseRecord('pr_3', 'cv_3', { dueAt: T0 + MIN }));
+        const done = await store.resolve('cv_1', T0 + 30 * SEC, null, { by: 'ag_1', fill: RULES });
+        expect(done.conversation.status).to.equal('resolved');
+        expect(done.claims.map((o) => [o.type, o.conversation.id, o.conversation.ownerId])).to.deep.equal([
+          ['assigned', 'cv_3', 'ag_1'],
+        ]);
+        const first = done.claims[0];
+        expect(first?.type === 'assigned' ? first.settled.map((p) => [p.id, p.state]) : null).to.deep.equal([
+          ['pr_3', 'kept'],
+        ]);
+        expect((await agentNow('ag_1')).load.chat).to.equal(1);
+        expect((await store.queueSnapshot('cv_2'))?.position).to.equal(1);
+        // Without fill, nothing is claimed.
+        const other = await store.resolve('cv_3', T0 + MIN, null, { by: 'ag_1' });
+        expect(other.claims).to.deep.equal([]);
+        expect((await agentNow('ag_1')).load.chat).to.equal(0);
+      });
+
       it('resolve drops the sticky timer and schedules the survey when asked', async () => {
         await addAgent('ag_1');
         await addOwned('cv_1', 'ag_1');

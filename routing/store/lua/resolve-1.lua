@@ -5,8 +5,11 @@ KEYS[1]  the conversation record
 ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] now; ARGV[4] follow-up time or ''
 ARGV[5]  how many handle times to keep per channel; ARGV[6] when to send the survey, or ''
 ARGV[7]  the agent who must be its owner, or '' (anyone)
+ARGV[8]  rules (JSON, as claimNext-1.lua's ARGV[4]) to fill the owner's freed capacity, or ''
+ARGV[9]  the most claims to make for the owner (see includes/claim.lua)
 Also     cancels its sticky timer and schedules its survey timer (with ARGV[6]).
-Result   {0, conversation, covering agent id | false} | NOT_OWNER when ARGV[7] is not its owner
+Result   {0, conversation, covering agent id | false, claim, claim, ...} (claims as claimNext-1.lua's)
+         | NOT_OWNER when ARGV[7] is not its owner
          | INVALID_STATE when not assigned | NOT_FOUND
 Reaches  the holders' agent records, pools, handle times, its waiting line, the customer, indexes.
 ]]
@@ -16,6 +19,8 @@ Reaches  the holders' agent records, pools, handle times, its waiting line, the 
 --!include pools.lua
 --!include line.lua
 --!include ownership.lua
+--!include answer.lua
+--!include claim.lua
 
 return run(function()
   local id, now, window = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])
@@ -53,5 +58,10 @@ return run(function()
   flush()
   redis.call('ZREM', K.timers(), 'sticky:' .. id)
   if ARGV[6] ~= '' then redis.call('ZADD', K.timers(), tonumber(ARGV[6]), 'survey:' .. id) end
-  return { 0, json(c), coverer }
+  local out = { 0, json(c), coverer }
+  if ARGV[8] ~= '' and not isnull(c.ownerId) then
+    local owner = loadAgent(c.ownerId)
+    if owner then claimUpTo(owner, now, cjson.decode(ARGV[8]), tonumber(ARGV[9]), out) end
+  end
+  return out
 end)

@@ -1,0 +1,134 @@
+-- Claiming (claimNext-1.lua, and resolve-1.lua's fill): the best waiting
+-- conversation a freed agent can serve, on any channel where they have capacity
+-- left. The best is the lowest rank {hard-capped ? 0 : 1, score, arrival} (past
+-- the hard cap: {0, arrival, arrival}), then the channel order (voice, sms,
+-- chat, email), then the order the lines were created in: the memory store's
+-- result exactly. Only the lines that can still win are looked at.
+
+-- x before y: {level, key, arrival, channel, line number}.
+local function less(x, y)
+  for i = 1, 5 do
+    if x[i] ~= y[i] then return x[i] < y[i] end
+  end
+  return false
+end
+
+-- x no later than y on the first three: the line may still win on the tie-break.
+local function notAfter(x1, x2, x3, y)
+  if x1 ~= y[1] then return x1 < y[1] end
+  if x2 ~= y[2] then return x2 < y[2] end
+  return x3 <= y[3]
+end
+
+-- The conversation this agent would take from a line, with its rank, or nil.
+local function lineHead(bucket, agent, now, rules)
+  local byArrival = K.lineByArrival(bucket)
+  local first = redis.call('ZRANGE', byArrival, 0, 0, 'WITHSCORES')
+  if #first == 0 then return nil end
+  local oldest = tonumber(first[2])
+  local matched = meets(agent.skills, lineSkills(bucket))
+  -- Not skilled for it and nothing here has overflowed yet: nothing for this agent.
+  if not matched and now - oldest < rules.overflowAfterMs then return nil end
+  -- Hard cap first: whoever has waited longest past the cap, in arrival order.
+  if now - oldest >= rules.hardCapMs then
+    for id, arrival in ordered(byArrival) do
+      if now - arrival < rules.hardCapMs then break end
+      if not matched and now - arrival < rules.overflowAfterMs then break end
+      local c = loadConversation(id)
+      if c and eligible(c, agent.id) then return c, matched, { 0, arrival, arrival } end
+    end
+  end
+  if matched then
+    for member, score in ordered(K.lineByScore(bucket)) do
+      local c = loadConversation(string.sub(member, 17))
+      if c and eligible(c, agent.id) then
+        return c, matched, { 1, score, tonumber(string.sub(member, 1, 16)) }
+      end
+    end
+    return nil
+  end
+  -- Not skilled for this line: only what has overflowed to the whole team, oldest first.
+  for id, arrival in ordered(byArrival) do
+    if now - arrival < rules.overflowAfterMs then break end
+    local c = loadConversation(id)
+    if c and eligible(c, agent.id) then
+      local score = redis.call('ZSCORE', K.lineByScore(bucket), pad(arrival) .. id)
+      return c, matched, { 1, tonumber(score), arrival }
+    end
+  end
+  return nil
+end
+
+-- One claim for the agent: its five result entries, or nil when nothing is left for them.
+local function claim(agent, now, rules)
+  if agent.status ~= 'available' then return nil end
+  local best -- {conversation, matched, rank, channel}
+  for channelIndex, channel in ipairs(CHANNELS) do
+    if agent.load[channel] < agent.capacity[channel] then
+      local seen = {}
+      local function consider(bucket)
+        seen[bucket] = true
+        local c, matched, rank = lineHead(bucket, agent, now, rules)
+        if not c then return end
+        rank[4] = channelIndex
+        rank[5] = tonumber(redis.call('HGET', K.lines(), bucket))
+        if not best or less(rank, best.rank) then
+          best = { conversation = c, matched = matched, rank = rank, channel = channel }
+        end
+      end
+      -- Lines whose oldest waited past the hard cap, oldest first.
+      local capped = redis.call('ZRANGEBYSCORE', K.lineOldest(channel), '-inf', now - rules.hardCapMs, 'WITHSCORES')
+      for i = 1, #capped, 2 do
+        local oldest = tonumber(capped[i + 1])
+        if best and not notAfter(0, oldest, oldest, best.rank) then break end
+        consider(capped[i])
+      end
+      -- The others, best head first, while a head may still beat the best.
+      if not best or best.rank[1] == 1 then
+        for bucket, head in ordered(K.lineHeads(channel)) do
+          if best and (best.rank[1] == 0 or head > best.rank[2]) then break end
+          if not seen[bucket] then consider(bucket) end
+        end
+      end
+    end
+  end
+  if not best then return nil end
+  local c, channel = best.conversation, best.channel
+  local reason = claimReason(c, best.matched)
+  local offerMs = rules.offerTimeoutMs[channel]
+  if c.status ~= 'assigned' and not offerMs then loadCustomer(c.customerId) end
+  if offerMs and c.status ~= 'assigned' then
+    takeSlot(agent, channel, now)
+    c.offer = { agentId = agent.id, at = now, expiresAt = now + offerMs, reason = reason, channel = channel }
+    changed('conversation', c)
+    flush()
+    redis.call('ZADD', K.timers(), now + offerMs, 'offer:' .. c.id)
+    return { 'offered', agent.id, reason, json(c), '[]' }
+  end
+  local settled = answering(c.id, now)
+  takeSlot(agent, channel, now)
+  if c.status == 'assigned' then
+    coverConversation(c, agent.id, channel, now)
+  else
+    own(c, agent.id, channel, reason, now)
+  end
+  flush()
+  return { 'assigned', agent.id, reason, json(c), answered(c.id, settled) }
+end
+
+-- Claims for the agent until they are full, nothing waits that they can serve, or `limit` claims are made;
+-- their entries appended to `out`. A claim after the first that fails (a corrupt record) must not lose
+-- the earlier ones, already written: they are answered, and the failure meets the next claim on its own.
+local function claimUpTo(agent, now, rules, limit, out)
+  for n = 1, limit do
+    local ok, got
+    if n == 1 then
+      ok, got = true, claim(agent, now, rules)
+    else
+      ok, got = pcall(claim, agent, now, rules)
+    end
+    if not ok or not got then break end
+    for _, v in ipairs(got) do out[#out + 1] = v end
+  end
+  return out
+end
