@@ -136,34 +136,48 @@ export class Router {
 
     const identity = identityOf(c.channel, c.from);
     const { customer: found } = await this.store.resolveCustomer(identity, this.#newCustomer(identity, now));
-    const customer = await this.#learnFromContact(found, c, identity, now);
+    // What the contact teaches about the customer, their open conversation (or the one they named) and,
+    // in case there is none, their latest: independent reads and writes, sent together (one round trip to
+    // Redis).
+    const [customer, open, latestList] = await Promise.all([
+      this.#learnFromContact(found, c, identity, now),
+      this.#namedConversation(found.id, c.conversationId).then(
+        async (named) => named ?? (await this.store.openConversationOf(found.id)),
+      ),
+      this.store.listConversations({ customerId: found.id, limit: 1 }),
+    ]);
 
-    let conversation =
-      (await this.#namedConversation(customer.id, c.conversationId)) ??
-      (await this.store.openConversationOf(customer.id));
+    let conversation: Conversation;
     let created = false;
     // A waiting customer who switches channel now waits for an agent on the new one.
     let switched = false;
     let repeatOf: Conversation | null = null;
-    if (conversation) {
-      switched = conversation.lastChannel !== c.channel;
-      conversation = await this.store.touchConversation(conversation.id, c.channel, now);
+    let appended: { message: Message; duplicate: boolean };
+    if (open) {
+      switched = open.lastChannel !== c.channel;
+      [conversation, appended] = await Promise.all([
+        this.store.touchConversation(open.id, c.channel, now),
+        this.store.appendMessage(this.#inbound(open.id, customer, c, now)),
+      ]);
     } else {
-      const [latest] = await this.store.listConversations({ customerId: customer.id, limit: 1 });
+      const [latest] = latestList;
       // Not in a conversation: the answer to the survey we sent is stored there, not routed.
       const answer = latest ? await this.#surveyAnswer(customer, latest, c, now) : null;
       if (answer) return answer;
       repeatOf = latest && this.#isRepeatOf(latest, now) ? latest : null;
-      conversation = await this.store.createConversation({
+      const record = {
         ...this.#newConversation(customer.id, c, now),
         ...(repeatOf ? { repeatOf: repeatOf.id } : {}),
-      });
+      };
+      // The store takes them in order (on Redis, one pipeline): the conversation, then its first message.
+      [conversation, appended] = await Promise.all([
+        this.store.createConversation(record),
+        this.store.appendMessage(this.#inbound(record.id, customer, c, now)),
+      ]);
       created = true;
     }
 
-    const { message, duplicate } = await this.store.appendMessage(
-      this.#inbound(conversation.id, customer, c, now),
-    );
+    const { message, duplicate } = appended;
     if (duplicate) return this.#duplicate(message);
     this.#emit({ type: 'message.received', at: now, message });
     if (repeatOf) await this.#repeatContact(conversation, repeatOf, now);
@@ -313,8 +327,14 @@ export class Router {
       this.#emit({ type: 'agent.status', at: now, agentId, status, ...(reason ? { reason } : {}) });
     }
     if (status === 'available') {
-      await this.#ownerBack(agentId, now);
-      await this.#fill(agentId);
+      // Independent (an owner never covers for themselves): sent together, one round trip to Redis.
+      const [back, claims] = await Promise.all([
+        this.store.ownerBack(agentId, now, this.policy.liveChannels),
+        this.store.fill(agentId, now, this.#rules),
+      ]);
+      await this.#ownerBack(back, now);
+      for (const outcome of claims) await this.#afterClaim(outcome, now);
+      if (claims.length >= FILL_LIMIT) await this.#fill(agentId);
     } else if (status === 'offline' && before.status !== 'offline') {
       // Their open conversations wait for them up to stickyWait, then move on.
       for (const conv of await this.store.listConversations({ ownerId: agentId, status: 'assigned' })) {
@@ -1031,9 +1051,11 @@ export class Router {
     return { type: 'waiting_for_owner', ownerId, until: conv.waitingForOwnerSince + stickyMs };
   }
 
-  /** An owner is available again: what waited for them is theirs, covers on non-live channels end. */
-  async #ownerBack(agentId: string, now: number): Promise<void> {
-    const { updated, freed } = await this.store.ownerBack(agentId, now, this.policy.liveChannels);
+  /** An owner is available again (the store did `ownerBack`): tell what changed, and fill the colleagues freed. */
+  async #ownerBack(
+    { updated, freed }: { updated: Conversation[]; freed: string[] },
+    now: number,
+  ): Promise<void> {
     for (const conversation of updated) this.#emit({ type: 'conversation.updated', at: now, conversation });
     // A colleague whose cover ended has room again.
     for (const colleague of freed) await this.#fill(colleague);
