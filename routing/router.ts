@@ -169,11 +169,10 @@ export class Router {
         ...this.#newConversation(customer.id, c, now),
         ...(repeatOf ? { repeatOf: repeatOf.id } : {}),
       };
-      // The store takes them in order (on Redis, one pipeline): the conversation, then its first message.
-      [conversation, appended] = await Promise.all([
-        this.store.createConversation(record),
-        this.store.appendMessage(this.#inbound(record.id, customer, c, now)),
-      ]);
+      // In order: the message needs its conversation stored (not sent together: on Redis a script that
+      // must be sent again after a restart, NOSCRIPT, would run after the one sent with it).
+      conversation = await this.store.createConversation(record);
+      appended = await this.store.appendMessage(this.#inbound(record.id, customer, c, now));
       created = true;
     }
 

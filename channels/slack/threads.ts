@@ -45,6 +45,12 @@ export class SlackThreads {
   readonly #noteOrigins = new Map<string, SlackRef>();
   /** `${agentId}|${messageId}` already shown in that agent's thread by its opening transcript. */
   readonly #inTranscript = new Set<string>();
+  /**
+   * Cards posted already showing an owner: `agent|conversation|ownership changes`. The card can be posted
+   * by the message that arrived before the assignment event is handled (routing is that quick); the
+   * assignment then has nothing new to show.
+   */
+  readonly #postedAs = new Set<string>();
   readonly #homeQueued = new Set<string>();
   #closed = false;
 
@@ -134,7 +140,8 @@ export class SlackThreads {
     if (owner) {
       const existing = await this.#state.thread(conversation.id, owner.id);
       if (existing) {
-        await this.#renderCard(conversation, owner, existing);
+        const shown = this.#postedAs.has(`${owner.id}|${conversation.id}|${conversation.ownership.length}`);
+        if (!shown) await this.#renderCard(conversation, owner, existing);
         if (event.previousOwnerId && event.previousOwnerId !== owner.id) {
           await this.say(
             existing,
@@ -344,6 +351,7 @@ export class SlackThreads {
     const ref = { channel: posted.channel ?? channel, ts: posted.ts };
     await this.#state.saveThread(conversation.id, agent.id, ref);
     for (const m of view.messages) this.#remember(this.#inTranscript, `${agent.id}|${m.id}`);
+    this.#remember(this.#postedAs, `${agent.id}|${conversation.id}|${conversation.ownership.length}`);
     for (const chunk of transcript(view.messages, customerLabel(view))) await this.say(ref, chunk);
     return { ref, created: true };
   }
