@@ -33,7 +33,7 @@ import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds } from './estimate.js';
 import { defaultPolicy, fillText, type RoutingPolicy } from './policy.js';
 import { FILL_LIMIT, waitingSince } from './store/rules.js';
-import type { ClaimOutcome, RouteOutcome, Store, WaitRules } from './store/store.js';
+import type { ClaimOutcome, OwnerBack, RouteOutcome, Store, WaitRules } from './store/store.js';
 import { defaultStrategy, type RoutingStrategy } from './strategy.js';
 
 export interface RouterDeps {
@@ -1051,10 +1051,7 @@ export class Router {
   }
 
   /** An owner is available again (the store did `ownerBack`): tell what changed, and fill the colleagues freed. */
-  async #ownerBack(
-    { updated, freed }: { updated: Conversation[]; freed: string[] },
-    now: number,
-  ): Promise<void> {
+  async #ownerBack({ updated, freed }: OwnerBack, now: number): Promise<void> {
     for (const conversation of updated) this.#emit({ type: 'conversation.updated', at: now, conversation });
     // A colleague whose cover ended has room again.
     for (const colleague of freed) await this.#fill(colleague);

@@ -15,12 +15,13 @@ import { z } from 'zod';
 import {
   connectWithin,
   newRedisClient,
+  parseRecord,
   type RedisClient,
   type RedisConnectionOptions,
   redisFault,
   runScript,
 } from '../../routing/store/redis-connection.js';
-import { RedisKeys } from '../../routing/store/redis-keys.js';
+import { luaKeyFunctions, RedisKeys } from '../../routing/store/redis-keys.js';
 import { CorruptRecordError } from '../../shared/errors.js';
 import type { MemorySlackStateOptions, SlackRef, SlackState } from './state.js';
 
@@ -57,22 +58,7 @@ const Channel = z.string().min(1);
 
 /** Keys a script builds at run time, from the same layouts, with the base in ARGV[1]. */
 function luaKeys(): string {
-  const lines = ['local P = ARGV[1]', 'local K = {}'];
-  for (const [name, layout] of Object.entries(SLACK_KEY_LAYOUTS)) {
-    const parts = layout.split('%');
-    const params = parts.slice(1).map((_, i) => `a${i + 1}`);
-    const pieces = ['P', luaString(parts[0]!)];
-    params.forEach((p, i) => {
-      pieces.push(p);
-      if (parts[i + 1] !== '') pieces.push(luaString(parts[i + 1]!));
-    });
-    lines.push(`K.${name} = function(${params.join(', ')}) return ${pieces.join(' .. ')} end`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-function luaString(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return ['local P = ARGV[1]', 'local K = {}', ...luaKeyFunctions(SLACK_KEY_LAYOUTS), ''].join('\n');
 }
 
 interface Script {
@@ -225,7 +211,7 @@ export class RedisSlackState implements SlackState {
   async thread(conversationId: string, agentId: string): Promise<SlackRef | null> {
     const key = this.key('threads', conversationId);
     const raw = await this.#command('thread', key, () => this.#client.hGet(key, agentId));
-    return raw === null || raw === undefined ? null : parse(Ref, field(key, agentId), raw);
+    return raw === null || raw === undefined ? null : parseRecord(Ref, field(key, agentId), raw);
   }
 
   async saveThread(conversationId: string, agentId: string, ref: SlackRef): Promise<void> {
@@ -242,7 +228,7 @@ export class RedisSlackState implements SlackState {
     const all = await this.#command('threads', key, () => this.#client.hGetAll(key));
     return Object.entries(all as Record<string, string>).map(([agentId, raw]) => ({
       agentId,
-      ref: parse(Ref, field(key, agentId), raw),
+      ref: parseRecord(Ref, field(key, agentId), raw),
     }));
   }
 
@@ -253,7 +239,7 @@ export class RedisSlackState implements SlackState {
     const key = this.key('roots');
     const root = rootField({ channel, ts });
     const raw = await this.#command('threadOwner', key, () => this.#client.hGet(key, root));
-    return raw === null || raw === undefined ? null : parse(Owner, field(key, root), raw);
+    return raw === null || raw === undefined ? null : parseRecord(Owner, field(key, root), raw);
   }
 
   async addPost(messageId: string, ref: SlackRef): Promise<void> {
@@ -267,7 +253,7 @@ export class RedisSlackState implements SlackState {
   async posts(messageId: string): Promise<SlackRef[]> {
     const key = this.key('posts', messageId);
     const list = await this.#command('posts', key, () => this.#client.lRange(key, 0, -1));
-    return list.map((raw, i) => parse(Ref, `${key} item ${i}`, raw));
+    return list.map((raw, i) => parseRecord(Ref, `${key} item ${i}`, raw));
   }
 
   /** SET NX PX: the first claim across every process wins; Redis forgets the id after the retention. */
@@ -328,21 +314,4 @@ function positive(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw new RangeError(`RedisSlackState: ${name} must be a positive whole number, got ${value}`);
   return value;
-}
-
-/** One stored value through its schema; anything else is a CorruptRecordError naming where it is. */
-function parse<S extends z.ZodType>(schema: S, where: string, raw: string): z.output<S> {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new CorruptRecordError(where, 'not valid JSON');
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const at = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
-    throw new CorruptRecordError(where, `${at}${issue?.message ?? 'does not match its schema'}`);
-  }
-  return parsed.data;
 }

@@ -42,7 +42,10 @@ import type {
   Candidate,
   ClaimOutcome,
   ConversationQuery,
+  OwnerBack,
   QueueSnapshot,
+  Resolved,
+  ResolveOptions,
   RouteOutcome,
   RouteRequest,
   Store,
@@ -883,11 +886,7 @@ export class MemoryStore implements Store {
     return conversationOut(conv);
   }
 
-  async ownerBack(
-    agentId: string,
-    _now: number,
-    liveChannels: readonly Channel[],
-  ): Promise<{ updated: Conversation[]; freed: string[] }> {
+  async ownerBack(agentId: string, _now: number, liveChannels: readonly Channel[]): Promise<OwnerBack> {
     const held: Conversation[] = [];
     for (const id of this.#ownerOpen.get(agentId) ?? []) {
       const c = this.#conversations.get(id)!;
@@ -951,8 +950,8 @@ export class MemoryStore implements Store {
     conversationId: string,
     now: number,
     followUpAt: number | null,
-    options: { surveyAt?: number | null; by?: string; fill?: WaitRules } = {},
-  ): Promise<{ conversation: Conversation; coverer: string | null; claims: ClaimOutcome[] }> {
+    options: ResolveOptions = {},
+  ): Promise<Resolved> {
     const conv = this.#conversation(conversationId);
     if (options.by !== undefined && (conv.ownerId !== options.by || conv.status !== 'assigned'))
       throw new NotOwnerError(options.by, conversationId, 'resolve');

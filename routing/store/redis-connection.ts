@@ -4,6 +4,7 @@
 // Redis answers NOSCRIPT), and Redis failures turned into the errors callers
 // handle (unavailable, corrupt, or a bug).
 import { createClient, ErrorReply } from 'redis';
+import type { z } from 'zod';
 import { CorruptRecordError, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
 
 export interface RedisConnectionOptions {
@@ -106,4 +107,21 @@ export function redisFault(
   }
   const cause = lastError && lastError !== err ? ` (${lastError.message})` : '';
   return new StoreUnavailableError(`${subject}${what}: ${message}${cause}`);
+}
+
+/** One stored value through its schema; anything else is a CorruptRecordError naming where it is (its key). */
+export function parseRecord<S extends z.ZodType>(schema: S, where: string, raw: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new CorruptRecordError(where, 'not valid JSON');
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
+    throw new CorruptRecordError(where, `${at}${issue?.message ?? 'does not match its schema'}`);
+  }
+  return parsed.data;
 }

@@ -176,8 +176,17 @@ export class RedisKeys {
  * the arguments, each prepending the base `P` (ARGV[1]). Inlined into every script.
  */
 export function luaKeyBuilder(): string {
-  const lines = ['-- Generated from routing/store/redis-keys.ts: the key builder, in Lua.', 'local K = {}'];
-  for (const [name, layout] of Object.entries(KEY_LAYOUTS)) {
+  return [
+    '-- Generated from routing/store/redis-keys.ts: the key builder, in Lua.',
+    'local K = {}',
+    ...luaKeyFunctions(KEY_LAYOUTS),
+    '',
+  ].join('\n');
+}
+
+/** `K.<name> = function(a1, …) return P .. … end` for each layout (`%` marks an argument). */
+export function luaKeyFunctions(layouts: Record<string, string>): string[] {
+  return Object.entries(layouts).map(([name, layout]) => {
     const parts = layout.split('%');
     const params = parts.slice(1).map((_, i) => `a${i + 1}`);
     const pieces = ['P', luaString(parts[0]!)];
@@ -186,9 +195,8 @@ export function luaKeyBuilder(): string {
       if (parts[i + 1] !== '') pieces.push(luaString(parts[i + 1]!));
     });
     const body = pieces.filter((p) => p !== "''").join(' .. ');
-    lines.push(`K.${name} = function(${params.join(', ')}) return ${body} end`);
-  }
-  return `${lines.join('\n')}\n`;
+    return `K.${name} = function(${params.join(', ')}) return ${body} end`;
+  });
 }
 
 function luaString(s: string): string {

@@ -43,6 +43,7 @@ import {
 import {
   connectWithin,
   newRedisClient,
+  parseRecord,
   type RedisClient,
   type RedisConnectionOptions,
   redisFault,
@@ -55,7 +56,10 @@ import type {
   Answered,
   ClaimOutcome,
   ConversationQuery,
+  OwnerBack,
   QueueSnapshot,
+  Resolved,
+  ResolveOptions,
   RouteOutcome,
   RouteRequest,
   Store,
@@ -424,11 +428,7 @@ export class RedisStore implements Store {
     return { conversation: this.#conversation(conversationId, r[1]), agentId: str(r[2]) };
   }
 
-  async ownerBack(
-    agentId: string,
-    _now: number,
-    liveChannels: readonly Channel[],
-  ): Promise<{ updated: Conversation[]; freed: string[] }> {
+  async ownerBack(agentId: string, _now: number, liveChannels: readonly Channel[]): Promise<OwnerBack> {
     const r = await this.#run(
       'ownerBack',
       [this.keys.openByOwner(agentId)],
@@ -448,8 +448,8 @@ export class RedisStore implements Store {
     conversationId: string,
     now: number,
     followUpAt: number | null,
-    options: { surveyAt?: number | null; by?: string; fill?: WaitRules } = {},
-  ): Promise<{ conversation: Conversation; coverer: string | null; claims: ClaimOutcome[] }> {
+    options: ResolveOptions = {},
+  ): Promise<Resolved> {
     const surveyAt = options.surveyAt ?? null;
     const r = await this.#run(
       'resolve',
@@ -751,23 +751,6 @@ export class RedisStore implements Store {
 /** Connect a Redis store (see RedisStore.connect): the factory the server calls in scale-out mode. */
 export function createRedisStore(options: RedisStoreOptions = {}): Promise<RedisStore> {
   return RedisStore.connect(options);
-}
-
-/** Parse one stored record with its schema; anything else is a CorruptRecordError naming the key. */
-function parseRecord<S extends z.ZodType>(schema: S, key: string, raw: string): z.output<S> {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new CorruptRecordError(key, 'not valid JSON');
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
-    throw new CorruptRecordError(key, `${where}${issue?.message ?? 'does not match its schema'}`);
-  }
-  return parsed.data;
 }
 
 function ownershipReason(v: unknown): Conversation['ownership'][number]['reason'] {

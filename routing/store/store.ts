@@ -78,6 +78,25 @@ export type ClaimOutcome =
     }
   | { type: 'offered'; conversation: Conversation; agentId: string; reason: OwnershipReason };
 
+/** What `resolve` may do in the same step (see `Store.resolve`). */
+export interface ResolveOptions {
+  surveyAt?: number | null;
+  by?: string;
+  fill?: WaitRules;
+}
+
+export interface Resolved {
+  conversation: Conversation;
+  coverer: string | null;
+  claims: ClaimOutcome[];
+}
+
+/** What an owner's return changed (see `Store.ownerBack`). */
+export interface OwnerBack {
+  updated: Conversation[];
+  freed: string[];
+}
+
 /** An answered conversation and the quoted waits that settled with it. */
 export interface Answered {
   conversation: Conversation;
@@ -203,11 +222,7 @@ export interface Store {
    * ends (their capacity back), in one step. `updated`: the conversations that changed, oldest first;
    * `freed`: the colleagues whose cover ended.
    */
-  ownerBack(
-    agentId: string,
-    now: number,
-    liveChannels: readonly Channel[],
-  ): Promise<{ updated: Conversation[]; freed: string[] }>;
+  ownerBack(agentId: string, now: number, liveChannels: readonly Channel[]): Promise<OwnerBack>;
   /** End a cover: the covering agent's capacity comes back. */
   endCover(
     conversationId: string,
@@ -225,8 +240,8 @@ export interface Store {
     conversationId: string,
     now: number,
     followUpAt: number | null,
-    options?: { surveyAt?: number | null; by?: string; fill?: WaitRules },
-  ): Promise<{ conversation: Conversation; coverer: string | null; claims: ClaimOutcome[] }>;
+    options?: ResolveOptions,
+  ): Promise<Resolved>;
   abandon(conversationId: string, now: number): Promise<Conversation>;
   offerHandoff(
     conversationId: string,
