@@ -1,16 +1,8 @@
 // Customer resolution, "ask only once", identity conflicts and merges, through the real Router.
 import { expect } from 'chai';
 import { ValidationError } from '../../shared/errors.js';
+import { rejection } from '../support/rejection.js';
 import { type Harness, harness, SECOND } from './harness.js';
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('Router: customers', () => {
   let h: Harness;
@@ -66,30 +58,30 @@ describe('Router: customers', () => {
     });
 
     it('a bad phone number is a ValidationError naming the field, and nothing is stored', async () => {
-      const err = await rejection(h.contact({ channel: 'sms', from: 'not-a-number' }));
+      const err = await rejection<unknown>(h.contact({ channel: 'sms', from: 'not-a-number' }));
       expect(err).to.be.instanceOf(ValidationError);
       expect((err as ValidationError).field).to.equal('from');
       expect((err as ValidationError).code).to.equal('invalid_input');
       expect((err as ValidationError).status).to.equal(400);
       expect((err as ValidationError).message).to.equal('from: "not-a-number" is not a phone number');
-      const tooShort = await rejection(h.contact({ channel: 'voice', from: '12' }));
+      const tooShort = await rejection<unknown>(h.contact({ channel: 'voice', from: '12' }));
       expect((tooShort as ValidationError).field).to.equal('from');
       expect(await h.store.listConversations({})).to.deep.equal([]);
       expect(h.events).to.deep.equal([]);
     });
 
     it('a bad email address is a ValidationError naming the field', async () => {
-      const err = await rejection(h.contact({ channel: 'email', from: 'ana@' }));
+      const err = await rejection<unknown>(h.contact({ channel: 'email', from: 'ana@' }));
       expect(err).to.be.instanceOf(ValidationError);
       expect((err as ValidationError).field).to.equal('from');
       expect((err as ValidationError).message).to.equal('from: "ana@" is not an email address');
     });
 
     it('a contact that fails its schema names the field', async () => {
-      const err = await rejection(h.contact({ channel: 'sms', from: '4155550100', externalId: '' }));
+      const err = await rejection<unknown>(h.contact({ channel: 'sms', from: '4155550100', externalId: '' }));
       expect(err).to.be.instanceOf(ValidationError);
       expect((err as ValidationError).field).to.equal('externalId');
-      const badChannel = await rejection(
+      const badChannel = await rejection<unknown>(
         h.router.contact({ channel: 'fax' as 'sms', from: '4155550100', externalId: 'x' }),
       );
       expect((badChannel as ValidationError).field).to.equal('channel');
@@ -149,12 +141,12 @@ describe('Router: customers', () => {
 
     it('a bad email or phone in identify names that field and records nothing', async () => {
       const chat = await h.contact({ channel: 'chat', from: 'visitor-3' });
-      const badEmail = await rejection(
+      const badEmail = await rejection<unknown>(
         h.router.identify(chat.customer.id, { name: 'Cy', email: 'cy at example' }, 'chat:prechat'),
       );
       expect(badEmail).to.be.instanceOf(ValidationError);
       expect((badEmail as ValidationError).field).to.equal('email');
-      const badPhone = await rejection(
+      const badPhone = await rejection<unknown>(
         h.router.identify(chat.customer.id, { phone: 'call me' }, 'chat:prechat'),
       );
       expect((badPhone as ValidationError).field).to.equal('phone');
@@ -261,7 +253,7 @@ describe('Router: customers', () => {
 
     it('refuses to merge a customer into itself', async () => {
       const a = await h.contact({ channel: 'sms', from: '4155550100' });
-      const err = await rejection(h.router.mergeCustomers(a.customer.id, a.customer.id));
+      const err = await rejection<unknown>(h.router.mergeCustomers(a.customer.id, a.customer.id));
       expect(err).to.be.instanceOf(ValidationError);
       expect((err as ValidationError).field).to.equal('otherCustomerId');
     });

@@ -9,16 +9,8 @@ import {
   type SwitchboardError,
   ValidationError,
 } from '../../shared/errors.js';
+import { rejection } from '../support/rejection.js';
 import { type Harness, harness, MINUTE, SECOND } from './harness.js';
-
-async function rejection(p: Promise<unknown>): Promise<SwitchboardError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as SwitchboardError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('Router: agent actions', () => {
   let h: Harness;
@@ -186,10 +178,10 @@ describe('Router: agent actions', () => {
       const ana = await h.agent('Ana');
       const bea = await h.agent('Bea');
       const call = await h.contact({ channel: 'voice', from: '4155550100' });
-      const accept = await rejection(h.router.acceptOffer(bea.id, call.conversation.id));
+      const accept = await rejection<SwitchboardError>(h.router.acceptOffer(bea.id, call.conversation.id));
       expect(accept).to.be.instanceOf(InvalidStateError);
       expect([accept.code, accept.status]).to.deep.equal(['invalid_state', 409]);
-      const decline = await rejection(h.router.declineOffer(bea.id, call.conversation.id));
+      const decline = await rejection<SwitchboardError>(h.router.declineOffer(bea.id, call.conversation.id));
       expect(decline.code).to.equal('invalid_state');
       expect((await h.conversation(call.conversation.id)).offer?.agentId).to.equal(ana.id);
     });
@@ -225,10 +217,10 @@ describe('Router: agent actions', () => {
       expect((await h.agentNow(bea.id)).load.chat).to.equal(0);
 
       // After leaving, and for someone never asked, replying is refused with not_owner.
-      const afterLeaving = await rejection(h.router.reply(bea.id, id, 'one more thing'));
+      const afterLeaving = await rejection<SwitchboardError>(h.router.reply(bea.id, id, 'one more thing'));
       expect(afterLeaving).to.be.instanceOf(NotOwnerError);
       expect([afterLeaving.code, afterLeaving.status]).to.deep.equal(['not_owner', 403]);
-      const stranger = await rejection(h.router.reply(cy.id, id, 'hi'));
+      const stranger = await rejection<SwitchboardError>(h.router.reply(cy.id, id, 'hi'));
       expect(stranger).to.be.instanceOf(NotOwnerError);
       expect(stranger.code).to.equal('not_owner');
       expect(stranger.message).to.equal(`agent ${cy.id} may not reply to conversation ${id}: not its owner`);
@@ -240,11 +232,11 @@ describe('Router: agent actions', () => {
       const bea = await h.agent('Bea');
       const cy = await h.agent('Cy');
       const r = await h.contact({ channel: 'chat', from: 'v1' });
-      const notOwner = await rejection(h.router.consult(bea.id, r.conversation.id, cy.id));
+      const notOwner = await rejection<SwitchboardError>(h.router.consult(bea.id, r.conversation.id, cy.id));
       expect(notOwner.code).to.equal('not_owner');
-      const uninvited = await rejection(h.router.joinConsult(cy.id, r.conversation.id));
+      const uninvited = await rejection<SwitchboardError>(h.router.joinConsult(cy.id, r.conversation.id));
       expect(uninvited.code).to.equal('invalid_state');
-      const self = await rejection(h.router.consult(ana.id, r.conversation.id, ana.id));
+      const self = await rejection<SwitchboardError>(h.router.consult(ana.id, r.conversation.id, ana.id));
       expect([self.code, self.field]).to.deep.equal(['invalid_input', 'agentId']);
     });
   });
@@ -299,7 +291,9 @@ describe('Router: agent actions', () => {
       expect((await h.agentNow(ana.id)).load.chat).to.equal(1);
       expect((await h.agentNow(bea.id)).load.chat).to.equal(1);
       // The old owner may no longer speak on it; the new one may.
-      expect((await rejection(h.router.reply(ana.id, id, 'still me'))).code).to.equal('not_owner');
+      expect((await rejection<SwitchboardError>(h.router.reply(ana.id, id, 'still me'))).code).to.equal(
+        'not_owner',
+      );
       const reply = await h.router.reply(bea.id, id, 'Hi, I have your case now.');
       expect(reply.author.id).to.equal(bea.id);
     });
@@ -315,9 +309,9 @@ describe('Router: agent actions', () => {
       expect(h.eventsOf('conversation.handoff').map((e) => e.action)).to.deep.equal(['offered', 'declined']);
       expect((await h.agentNow(ana.id)).load.chat).to.equal(1);
       expect((await h.agentNow(bea.id)).load.chat).to.equal(0);
-      expect((await rejection(h.router.acceptHandoff(bea.id, r.conversation.id))).code).to.equal(
-        'invalid_state',
-      );
+      expect(
+        (await rejection<SwitchboardError>(h.router.acceptHandoff(bea.id, r.conversation.id))).code,
+      ).to.equal('invalid_state');
     });
 
     it('to an agent without capacity on the channel: no_capacity, and the owner keeps it', async () => {
@@ -330,7 +324,7 @@ describe('Router: agent actions', () => {
         { type: 'assigned', agentId: bea.id },
       ]);
       await h.router.handoff(ana.id, mine.conversation.id, bea.id, 'please take over');
-      const err = await rejection(h.router.acceptHandoff(bea.id, mine.conversation.id));
+      const err = await rejection<SwitchboardError>(h.router.acceptHandoff(bea.id, mine.conversation.id));
       expect(err).to.be.instanceOf(CapacityError);
       expect([err.code, err.status]).to.deep.equal(['no_capacity', 409]);
       const conv = await h.conversation(mine.conversation.id);
@@ -346,11 +340,17 @@ describe('Router: agent actions', () => {
       const bea = await h.agent('Bea');
       const off = await h.agent('Off', { status: 'offline' });
       const r = await h.contact({ channel: 'chat', from: 'v1' });
-      const noNote = await rejection(h.router.handoff(ana.id, r.conversation.id, bea.id, '   '));
+      const noNote = await rejection<SwitchboardError>(
+        h.router.handoff(ana.id, r.conversation.id, bea.id, '   '),
+      );
       expect([noNote.code, noNote.field]).to.deep.equal(['invalid_input', 'note']);
-      const notOwner = await rejection(h.router.handoff(bea.id, r.conversation.id, ana.id, 'x'));
+      const notOwner = await rejection<SwitchboardError>(
+        h.router.handoff(bea.id, r.conversation.id, ana.id, 'x'),
+      );
       expect(notOwner.code).to.equal('not_owner');
-      const offline = await rejection(h.router.handoff(ana.id, r.conversation.id, off.id, 'x'));
+      const offline = await rejection<SwitchboardError>(
+        h.router.handoff(ana.id, r.conversation.id, off.id, 'x'),
+      );
       expect(offline.code).to.equal('invalid_state');
     });
   });
@@ -393,13 +393,15 @@ describe('Router: agent actions', () => {
       const ana = await h.agent('Ana');
       const bea = await h.agent('Bea');
       const r = await h.contact({ channel: 'chat', from: 'v1' });
-      const past = await rejection(h.router.resolve(ana.id, r.conversation.id, h.clock.now()));
+      const past = await rejection<SwitchboardError>(
+        h.router.resolve(ana.id, r.conversation.id, h.clock.now()),
+      );
       expect([past.code, past.field]).to.deep.equal(['invalid_input', 'followUpAt']);
-      const other = await rejection(h.router.resolve(bea.id, r.conversation.id));
+      const other = await rejection<SwitchboardError>(h.router.resolve(bea.id, r.conversation.id));
       expect([other.code, other.status]).to.deep.equal(['not_owner', 403]);
       expect((await h.conversation(r.conversation.id)).status).to.equal('assigned');
       await h.router.resolve(ana.id, r.conversation.id);
-      const twice = await rejection(h.router.resolve(ana.id, r.conversation.id));
+      const twice = await rejection<SwitchboardError>(h.router.resolve(ana.id, r.conversation.id));
       expect(twice.code).to.equal('not_owner');
       expect(await h.store.listPromises(r.conversation.id)).to.deep.equal([]);
     });
@@ -470,7 +472,7 @@ describe('Router: agent actions', () => {
         'sent',
         'delivered',
       ]);
-      const missing = await rejection(h.router.markDelivery('msg_nope', 'sent'));
+      const missing = await rejection<SwitchboardError>(h.router.markDelivery('msg_nope', 'sent'));
       expect(missing).to.be.instanceOf(NotFoundError);
       expect([missing.code, missing.status, missing.message]).to.deep.equal([
         'not_found',
@@ -492,16 +494,20 @@ describe('Router: agent actions', () => {
       ]);
       expect(h.eventsOf('message.note').map((e) => e.message.id)).to.deep.equal([note.id]);
       expect(h.eventsOf('message.sent')).to.deep.equal([]);
-      expect((await rejection(h.router.note(bea.id, r.conversation.id, 'x'))).code).to.equal('not_owner');
+      expect(
+        (await rejection<SwitchboardError>(h.router.note(bea.id, r.conversation.id, 'x'))).code,
+      ).to.equal('not_owner');
     });
 
     it('empty or oversized reply text is refused naming the field', async () => {
       const ana = await h.agent('Ana');
       const r = await h.contact({ channel: 'chat', from: 'v1' });
-      const empty = await rejection(h.router.reply(ana.id, r.conversation.id, '  '));
+      const empty = await rejection<SwitchboardError>(h.router.reply(ana.id, r.conversation.id, '  '));
       expect(empty).to.be.instanceOf(ValidationError);
       expect([empty.code, empty.field]).to.deep.equal(['invalid_input', 'text']);
-      const huge = await rejection(h.router.reply(ana.id, r.conversation.id, 'x'.repeat(4001)));
+      const huge = await rejection<SwitchboardError>(
+        h.router.reply(ana.id, r.conversation.id, 'x'.repeat(4001)),
+      );
       expect([huge.field, huge.message]).to.deep.equal(['text', 'text must be at most 4000 characters']);
       expect((await h.store.listMessages(r.conversation.id)).length).to.equal(1);
     });

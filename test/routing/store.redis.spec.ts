@@ -9,6 +9,7 @@ import { KEY_LAYOUTS, luaKeyBuilder, RedisKeys } from '../../routing/store/redis
 import type { Store } from '../../routing/store/store.js';
 import { CorruptRecordError, StoreUnavailableError, type SwitchboardError } from '../../shared/errors.js';
 import type { Agent, Conversation, Customer } from '../../shared/model.js';
+import { rejection } from '../support/rejection.js';
 import { freePort, startRedisServer, stopRedisServer, testPrefix, useRedis } from './redis-harness.js';
 import { storeContract } from './store.contract.js';
 
@@ -52,15 +53,6 @@ const conversation = (id: string, customerId: string): Conversation => ({
   ownership: [],
   declinedBy: [],
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('RedisStore', () => {
   const redis = useRedis();

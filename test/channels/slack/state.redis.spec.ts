@@ -11,17 +11,9 @@ import { RedisKeys } from '../../../routing/store/redis-keys.js';
 import { startRedisMode } from '../../../server/redis-mode.js';
 import { CorruptRecordError, StoreUnavailableError } from '../../../shared/errors.js';
 import { deletePrefix, freePort, sharedRedisUrl, uniquePrefix } from '../../support/redis-server.js';
+import { rejection } from '../../support/rejection.js';
 import { dmMessage, newEventId, startSlackHarness } from '../slack-harness.js';
 import { slackStateContract } from '../slack-state.contract.js';
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** States opened in one test on one prefix; `cleanup` closes them and deletes the prefix's keys. */
 function useStates() {
