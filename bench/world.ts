@@ -176,22 +176,20 @@ export class World {
     return null;
   }
 
+  /** Resolve the `r`-th held conversation on channel `c` (its owner steps away first with `away`). */
   async #resolveHeld(c: Channel, r: number, away: boolean): Promise<{ channel: Channel; agentId: string }> {
-    {
-      const bag = this.#held.get(c)!;
-      const held = bag.take(r);
-      if (away) await this.router.setAgentStatus(held.agentId, 'away', 'break');
-      await this.router.resolve(held.agentId, held.conversationId);
-      const who = this.#from.get(held.conversationId);
-      if (who) {
-        this.#from.delete(held.conversationId);
-        // About the last 5,000: once full, a new one takes the place of one drawn at random. O(1): in
-        // `claim` this bookkeeping runs inside the timed decision (a shift() here cost 10% of it).
-        if (this.#returning.length < 5000) this.#returning.push(who);
-        else this.#returning[Math.floor(this.#rng.next() * this.#returning.length)] = who;
-      }
-      return { channel: c, agentId: held.agentId };
+    const held = this.#held.get(c)!.take(r);
+    if (away) await this.router.setAgentStatus(held.agentId, 'away', 'break');
+    await this.router.resolve(held.agentId, held.conversationId);
+    const who = this.#from.get(held.conversationId);
+    if (who) {
+      this.#from.delete(held.conversationId);
+      // About the last 5,000: once full, a new one takes the place of one drawn at random. O(1): in
+      // `claim` this bookkeeping runs inside the timed decision (a shift() here cost 10% of it).
+      if (this.#returning.length < 5000) this.#returning.push(who);
+      else this.#returning[Math.floor(this.#rng.next() * this.#returning.length)] = who;
     }
+    return { channel: c, agentId: held.agentId };
   }
 
   /** Agents answer every ringing offer (a call becomes an assignment when picked up). */
