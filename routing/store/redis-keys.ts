@@ -76,6 +76,8 @@ export const KEY_LAYOUTS = {
   promisesOf: 'promises:%',
   /** List: recent handle times on a channel, newest last. */
   handleTimes: 'handle:%',
+  /** Hash: channel → the sum of its kept handle times (ms). */
+  handleTotals: 'handle-totals',
 } as const;
 
 export type KeyName = keyof typeof KEY_LAYOUTS;

@@ -597,7 +597,7 @@ export class RedisStore implements Store {
   }
 
   async recordHandleTime(channel: Channel, ms: number): Promise<void> {
-    await this.#run('recordHandleTime', [this.keys.handleTimes(channel)], [ms, HANDLE_TIME_WINDOW]);
+    await this.#run('recordHandleTime', [this.keys.handleTimes(channel)], [ms, HANDLE_TIME_WINDOW, channel]);
   }
 
   async recentHandleTimes(channel: Channel): Promise<number[]> {

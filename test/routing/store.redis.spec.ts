@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { createClient } from 'redis';
 import { RedisStore } from '../../routing/store/redis.js';
 import { KEY_LAYOUTS, luaKeyBuilder, RedisKeys } from '../../routing/store/redis-keys.js';
+import { HANDLE_TIME_WINDOW } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
 import { CorruptRecordError, StoreUnavailableError, type SwitchboardError } from '../../shared/errors.js';
 import type { Agent, Conversation, Customer } from '../../shared/model.js';
@@ -128,6 +129,34 @@ describe('RedisStore', () => {
       expect(built).to.deep.equal(calls.map((c) => c.expected));
       expect(() => new RedisKeys('a{b}')).to.throw(RangeError);
       expect(new RedisKeys('').base).to.equal('{sb}:');
+    });
+
+    it('quotes from a handle-time list written before its sum was kept, and keeps the sum from then on', async () => {
+      await seed();
+      await store.route({
+        conversationId: 'cv_1',
+        channel: 'chat',
+        candidates: [],
+        mode: { type: 'assign' },
+        now: T0,
+        score: T0,
+      });
+      // As an older Switchboard left it: the list alone, one entry unreadable (it counts as 0).
+      const list = store.keys.handleTimes('chat');
+      await raw.rPush(list, ['60000', '30000', 'x']);
+      expect((await store.queueSnapshot('cv_1'))?.handled).to.deep.equal({ count: 3, totalMs: 90_000 });
+      await store.recordHandleTime('chat', 10_000);
+      expect(await raw.hGet(store.keys.key('handleTotals'), 'chat')).to.equal('100000');
+      expect((await store.queueSnapshot('cv_1'))?.handled).to.deep.equal({ count: 4, totalMs: 100_000 });
+      // The window drops the oldest and takes them out of the sum.
+      await raw.del(list);
+      await raw.hDel(store.keys.key('handleTotals'), 'chat');
+      await raw.rPush(list, Array.from({ length: HANDLE_TIME_WINDOW }, () => '1000'));
+      await store.recordHandleTime('chat', 5000);
+      expect((await store.queueSnapshot('cv_1'))?.handled).to.deep.equal({
+        count: HANDLE_TIME_WINDOW,
+        totalMs: (HANDLE_TIME_WINDOW - 1) * 1000 + 5000,
+      });
     });
 
     it('a corrupt record is a CorruptRecordError naming its key, and nothing is half written', async () => {

@@ -4,11 +4,12 @@ in its line, and the servers (capacity of the available agents skilled for it).
 KEYS[1]  the waiting hash
 ARGV[1]  key base; ARGV[2] conversation id
 Result   {0, position, servers, channel, handle count, handle total ms} | {0} when it is not in line
-Reads    its line, the servers hash, the channel's recent handle times.
+Reads    its line, the servers hash, how many handle times the channel keeps and their sum.
 ]]
 --!include keys.lua
 --!include base.lua
 --!include line.lua
+--!include handle.lua
 
 return run(function()
   local id = ARGV[2]
@@ -19,8 +20,6 @@ return run(function()
   if not rank then return { 0 } end
   local servers = tonumber(redis.call('HGET', K.servers(), bucket) or '0')
   local channel = lineChannel(bucket)
-  local handled = redis.call('LRANGE', K.handleTimes(channel), 0, -1)
-  local total = 0
-  for _, ms in ipairs(handled) do total = total + tonumber(ms) end
-  return { 0, rank + 1, servers, channel, #handled, tostring(total) }
+  local count = redis.call('LLEN', K.handleTimes(channel))
+  return { 0, rank + 1, servers, channel, count, string.format('%.17g', handleTotal(channel)) }
 end)

@@ -18,6 +18,7 @@ Reaches  the holders' agent records, pools, handle times, its waiting line, the 
 --!include records.lua
 --!include pools.lua
 --!include line.lua
+--!include handle.lua
 --!include ownership.lua
 --!include answer.lua
 --!include claim.lua
@@ -36,9 +37,7 @@ return run(function()
   loadHolders(c)
   local customer = loadCustomer(c.customerId)
   if not isnull(c.slotChannel) and not isnull(c.assignedAt) then
-    local key = K.handleTimes(c.slotChannel)
-    redis.call('RPUSH', key, math.max(0, now - c.assignedAt))
-    redis.call('LTRIM', key, -window, -1)
+    recordHandle(c.slotChannel, math.max(0, now - c.assignedAt), window)
   end
   local coverer = (not isnull(c.cover)) and c.cover.agentId
   releaseHolders(c)

@@ -1,0 +1,26 @@
+-- handle.lua: recent handle times per channel. The newest `window` are kept in
+-- a list (newest last) and their sum beside it (a hash, channel → ms), so that
+-- a wait quote reads two numbers instead of the whole list.
+
+-- The sum of the channel's kept handle times: as kept, or added up from the list
+-- when no sum is kept yet (a store written before the sum was). An entry that is
+-- not a number counts as 0: it only ever fed estimates.
+local function handleTotal(channel)
+  local total = tonumber(redis.call('HGET', K.handleTotals(), channel))
+  if total then return total end
+  local sum = 0
+  for _, ms in ipairs(redis.call('LRANGE', K.handleTimes(channel), 0, -1)) do sum = sum + (tonumber(ms) or 0) end
+  return sum
+end
+
+-- Add a handle time on the channel, keeping the newest `window` and their sum.
+local function recordHandle(channel, ms, window)
+  local key = K.handleTimes(channel)
+  local total = handleTotal(channel) + ms
+  local n = redis.call('RPUSH', key, ms)
+  while n > window do
+    total = total - (tonumber(redis.call('LPOP', key)) or 0)
+    n = n - 1
+  end
+  redis.call('HSET', K.handleTotals(), channel, string.format('%.17g', total))
+end
