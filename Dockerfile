@@ -1,4 +1,5 @@
-# Switchboard: install the production dependencies, copy the sources, run the server with tsx.
+# Switchboard: install the production dependencies, copy the sources, run the server with tsx
+# (with the Node.js flags of server/runtime.ts).
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -16,4 +17,4 @@ COPY shared ./shared
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "server/main.ts"]
+CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "server/main.ts"]

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
 import { createRedisStore, type RedisStore } from '../../routing/store/redis.js';
 import type { Agent } from '../../shared/model.js';
+import { SERVER_NODE_FLAGS } from '../../server/runtime.js';
 import { deletePrefix, freePort } from './redis-server.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -53,7 +54,7 @@ export class Node {
     if (this.#child) throw new Error(`node ${this.index} is running`);
     this.#records = [];
     this.#stderr = '';
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', 'server/main.ts'], {
       cwd: root,
       env: {
         PATH: process.env.PATH ?? '',
