@@ -151,7 +151,10 @@ describe('RedisStore', () => {
       // The window drops the oldest and takes them out of the sum.
       await raw.del(list);
       await raw.hDel(store.keys.key('handleTotals'), 'chat');
-      await raw.rPush(list, Array.from({ length: HANDLE_TIME_WINDOW }, () => '1000'));
+      await raw.rPush(
+        list,
+        Array.from({ length: HANDLE_TIME_WINDOW }, () => '1000'),
+      );
       await store.recordHandleTime('chat', 5000);
       expect((await store.queueSnapshot('cv_1'))?.handled).to.deep.equal({
         count: HANDLE_TIME_WINDOW,

@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
 import { createRedisStore, type RedisStore } from '../../routing/store/redis.js';
-import type { Agent } from '../../shared/model.js';
 import { SERVER_NODE_FLAGS } from '../../server/runtime.js';
+import type { Agent } from '../../shared/model.js';
 import { deletePrefix, freePort } from './redis-server.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
