@@ -4,9 +4,10 @@
 // Scenarios (each at every agents × waiting size):
 //   claim   All agents busy, `waiting` conversations in line (mixed channels in proportion
 //           to the capacity on them, mixed skills and priorities). One decision: an agent
-//           resolves a conversation and the router gives them the next waiting one they can
-//           serve (a ringing call is answered). A new contact on the same channel then
-//           arrives (untimed), so every channel's line keeps its length.
+//           resolves a conversation (drawn at random beforehand, untimed) and the router gives
+//           them the next waiting one they can serve (a ringing call is answered). A new
+//           contact on the same channel then arrives (untimed), so every channel's line keeps
+//           its length.
 //   arrive  `waiting` emails in line (every agent's email capacity in use); chats, SMS
 //           and calls arrive while about a third of the live capacity is free. One
 //           decision: a contact comes in through `router.contact` and is assigned to a
@@ -37,7 +38,7 @@ import type { Channel } from '../shared/model.js';
 import { median, Samples } from './stats.js';
 import { storeFactory } from './stores.js';
 import { type ChannelMix, EMAIL_ONLY, LIVE_CHANNELS, Rng } from './workload.js';
-import { World } from './world.js';
+import { type Held, World } from './world.js';
 
 type ScenarioName = 'claim' | 'arrive' | 'return';
 const SCENARIOS: ScenarioName[] = ['claim', 'arrive', 'return'];
@@ -170,8 +171,9 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** A decision's own state: the agent and channel it freed, if any. */
+/** A decision's own state: the conversation it resolves (`claim`), the agent and channel it freed. */
 interface Lane {
+  held: Held | null;
   freed: { channel: Channel; agentId: string } | null;
 }
 
@@ -218,10 +220,16 @@ async function runOne(
     const setupSeconds = (performance.now() - started) / 1000;
 
     // One step: prepare (untimed), decide (timed), after (untimed), each on a lane of its own.
-    const lanes: Lane[] = Array.from({ length: concurrency }, () => ({ freed: null }));
+    const lanes: Lane[] = Array.from({ length: concurrency }, () => ({ held: null, freed: null }));
     /** Agents sent away by the lanes of the batch being prepared (`return`). */
     const away = new Set<string>();
     const prepare = async (lane: Lane): Promise<void> => {
+      if (scenario === 'claim') {
+        // The lanes of a batch draw different conversations: a drawn one is no longer held.
+        lane.held = world.pickHeld(EVERY);
+        lane.freed = lane.held && { channel: lane.held.channel, agentId: lane.held.agentId };
+        return;
+      }
       if (scenario !== 'return') return;
       // An agent steps away, finishes a conversation, and a new contact takes its place in line. The lanes
       // of a batch bring back different agents: one another lane sent away is not drawn.
@@ -234,13 +242,15 @@ async function runOne(
       await world.answerOffers();
     };
     const decide = async (lane: Lane): Promise<void> => {
-      if (scenario === 'claim') lane.freed = await world.resolveRandom(EVERY);
-      else if (scenario === 'arrive') await world.arrive(LIVE_CHANNELS);
+      if (scenario === 'claim') {
+        if (lane.held) await world.resolveHeld(lane.held);
+      } else if (scenario === 'arrive') await world.arrive(LIVE_CHANNELS);
       else if (lane.freed) await world.router.setAgentStatus(lane.freed.agentId, 'available');
       await world.answerOffers();
     };
     const after = async (lane: Lane): Promise<void> => {
       if (scenario === 'claim') {
+        if (lane.held) world.noteResolved(lane.held);
         // The next contact on the channel that freed up keeps every channel's line the same length.
         if (lane.freed) await world.arrive(lane.freed.channel);
         await world.answerOffers();

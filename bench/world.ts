@@ -1,11 +1,18 @@
 // One benchmark world: the real Router over a Store, a manual clock, sequential
 // ids, and the bookkeeping the driver needs (who holds which conversation, what
 // waits, which offers ring) learned from the router's own domain events.
+//
+// The bookkeeping stays out of the timed decisions as far as it can: the event
+// listener only counts assignments, notes ringing offers (agents answer them in
+// the decision) and keeps the events; they are applied (`settle`) when the world
+// is next asked. A `claim` draws the conversation to resolve before the decision
+// (`pickHeld`) and remembers its customer afterwards (`noteResolved`).
 
 import { Router } from '../routing/router.js';
 import type { Store } from '../routing/store/store.js';
 import { ManualClock } from '../shared/clock.js';
 import { sequentialIds } from '../shared/ids.js';
+import type { DomainEvent } from '../shared/events.js';
 import type { Channel } from '../shared/model.js';
 import { CHANNELS } from '../shared/model.js';
 import {
@@ -17,7 +24,7 @@ import {
   type Rng,
 } from './workload.js';
 
-interface Held {
+export interface Held {
   conversationId: string;
   agentId: string;
   channel: Channel;
@@ -55,8 +62,9 @@ export class World {
   readonly clock = new ManualClock();
   /** Assignments seen (every `conversation.assigned` event). */
   assignments = 0;
-  /** Conversations waiting in line. */
-  readonly waiting = new Set<string>();
+  readonly #waiting = new Set<string>();
+  /** Events not applied to the bookkeeping yet (see `settle`). */
+  readonly #pending: DomainEvent[] = [];
   readonly #held = new Map<Channel, Bag<Held>>();
   readonly #offers: Array<{ conversationId: string; agentId: string }> = [];
   /** Customers whose conversation was resolved: some come back. */
@@ -77,28 +85,48 @@ export class World {
     for (const c of CHANNELS) this.#held.set(c, new Bag());
     this.router.events.subscribe((e) => {
       switch (e.type) {
-        case 'conversation.queued':
-          this.waiting.add(e.conversation.id);
-          break;
         case 'conversation.offered':
-          this.waiting.delete(e.conversation.id);
           this.#offers.push({ conversationId: e.conversation.id, agentId: e.agentId });
+          this.#pending.push(e);
           break;
-        case 'conversation.assigned': {
+        case 'conversation.assigned':
           this.assignments++;
-          const conv = e.conversation;
-          this.waiting.delete(conv.id);
-          const channel = conv.slotChannel ?? conv.lastChannel;
-          this.#held.get(channel)!.add({ conversationId: conv.id, agentId: e.agentId, channel });
+          this.#pending.push(e);
           break;
-        }
+        case 'conversation.queued':
+          this.#pending.push(e);
+          break;
         default:
           break;
       }
     });
   }
 
+  /** Conversations waiting in line. */
+  get waiting(): ReadonlySet<string> {
+    this.settle();
+    return this.#waiting;
+  }
+
+  /** Apply the events kept since the last time, in order. */
+  settle(): void {
+    const pending = this.#pending;
+    for (let i = 0; i < pending.length; i++) {
+      const e = pending[i]!;
+      if (e.type === 'conversation.queued') this.#waiting.add(e.conversation.id);
+      else if (e.type === 'conversation.offered') this.#waiting.delete(e.conversation.id);
+      else if (e.type === 'conversation.assigned') {
+        const conv = e.conversation;
+        this.#waiting.delete(conv.id);
+        const channel = conv.slotChannel ?? conv.lastChannel;
+        this.#held.get(channel)!.add({ conversationId: conv.id, agentId: e.agentId, channel });
+      }
+    }
+    pending.length = 0;
+  }
+
   heldOn(channels: readonly Channel[]): number {
+    this.settle();
     let n = 0;
     for (const c of channels) n += this.#held.get(c)!.size;
     return n;
@@ -120,6 +148,7 @@ export class World {
    * or now and then a returning one on the same channel (their last owner is tried first).
    */
   async arrive(channels: ChannelMix | Channel): Promise<void> {
+    this.settle();
     const spec: ContactSpec = contactSpec(
       this.#rng,
       typeof channels === 'string' ? [[channels, 1]] : channels,
@@ -154,6 +183,18 @@ export class World {
     channels: readonly Channel[],
     options: { away?: boolean; skipAgents?: ReadonlySet<string> } = {},
   ): Promise<{ channel: Channel; agentId: string } | null> {
+    const held = this.pickHeld(channels, options);
+    if (!held) return null;
+    await this.resolveHeld(held, options.away ?? false);
+    this.noteResolved(held);
+    return { channel: held.channel, agentId: held.agentId };
+  }
+
+  /**
+   * Draw a random held conversation on one of `channels` and forget it is held (it is about to be
+   * resolved): null when none is held. With `skipAgents`, one whose owner is not one of them.
+   */
+  pickHeld(channels: readonly Channel[], options: { skipAgents?: ReadonlySet<string> } = {}): Held | null {
     const total = this.heldOn(channels);
     if (total === 0) return null;
     // With `skipAgents`, draw again (a few times at most) until the owner is not one of them.
@@ -171,25 +212,25 @@ export class World {
       if (channel === null) return null;
       const bag = this.#held.get(channel)!;
       if (options.skipAgents?.has(bag.items[r]!.agentId)) continue;
-      return this.#resolveHeld(channel, r, options.away ?? false);
+      return bag.take(r);
     }
     return null;
   }
 
-  /** Resolve the `r`-th held conversation on channel `c` (its owner steps away first with `away`). */
-  async #resolveHeld(c: Channel, r: number, away: boolean): Promise<{ channel: Channel; agentId: string }> {
-    const held = this.#held.get(c)!.take(r);
+  /** Its owner resolves it (stepping away first with `away`): the router's work, nothing else. */
+  async resolveHeld(held: Held, away = false): Promise<void> {
     if (away) await this.router.setAgentStatus(held.agentId, 'away', 'break');
     await this.router.resolve(held.agentId, held.conversationId);
+  }
+
+  /** After `resolveHeld`: its customer may come back (`arrive` draws returning customers from these). */
+  noteResolved(held: Held): void {
     const who = this.#from.get(held.conversationId);
-    if (who) {
-      this.#from.delete(held.conversationId);
-      // About the last 5,000: once full, a new one takes the place of one drawn at random. O(1): in
-      // `claim` this bookkeeping runs inside the timed decision (a shift() here cost 10% of it).
-      if (this.#returning.length < 5000) this.#returning.push(who);
-      else this.#returning[Math.floor(this.#rng.next() * this.#returning.length)] = who;
-    }
-    return { channel: c, agentId: held.agentId };
+    if (!who) return;
+    this.#from.delete(held.conversationId);
+    // About the last 5,000: once full, a new one takes the place of one drawn at random (O(1)).
+    if (this.#returning.length < 5000) this.#returning.push(who);
+    else this.#returning[Math.floor(this.#rng.next() * this.#returning.length)] = who;
   }
 
   /** Agents answer every ringing offer (a call becomes an assignment when picked up). */
@@ -202,6 +243,7 @@ export class World {
 
   /** Move the clock one arrival interval on; fire due timers now and then, as the server's interval does. */
   async step(): Promise<void> {
+    this.settle();
     this.#carry += this.#stepMs;
     const whole = Math.floor(this.#carry);
     if (whole > 0) {

@@ -393,6 +393,11 @@ export class MemoryStore implements Store {
   readonly #counted = new Map<string, CountedGroup>();
   /** Skill names numbered (see `#skillId`). */
   readonly #skillIds = new Map<string, number>();
+  /** Scratch of `#claim` and `#bucketHead` (a claim runs to its end before another starts). */
+  readonly #headPick: HeadPick = { conv: null, matched: false, rank: [0, 0, 0] };
+  readonly #bestPick: BestPick = { conv: null, matched: false, rank: [0, 0, 0], bucket: null, order: 0 };
+  readonly #bound: [number, number, number] = [0, 0, 0];
+  readonly #seedBound: [number, number, number] = [0, 0, 0];
   #closed = false;
 
   constructor() {
@@ -763,14 +768,10 @@ export class MemoryStore implements Store {
   #claim(agentId: string, now: number, rules: WaitRules): ClaimOutcome | null {
     const agent = this.#agents.get(agentId);
     if (agent?.status !== 'available') return null;
-    let best: {
-      conv: Conversation;
-      bucket: Bucket;
-      matched: boolean;
-      rank: [number, number, number];
-      /** Ties go to the bucket met first in channel order, then slot order. */
-      order: number;
-    } | null = null;
+    // The best so far, in `#bestPick` (no objects per claim: a claim runs to its end before another starts).
+    const best = this.#bestPick;
+    clearPick(best);
+    const pick = this.#headPick;
     const levels = this.#levelsOf(agent);
     // Each bucket's head ranks at least [0, oldest arrival, oldest arrival] when its oldest is past the
     // hard cap, else at least [1, lowest score, its arrival]. The bucket with the lowest such bound is
@@ -778,8 +779,8 @@ export class MemoryStore implements Store {
     let seed: Bucket | null = null;
     let seedMatched = false;
     let seedOrder = -1;
-    const bound: [number, number, number] = [0, 0, 0];
-    const seedBound: [number, number, number] = [0, 0, 0];
+    const bound = this.#bound;
+    const seedBound = this.#seedBound;
     for (let pass = 0; pass < 2; pass++) {
       for (let c = 0; c < CHANNELS.length; c++) {
         const channel = CHANNELS[c]!;
@@ -814,22 +815,22 @@ export class MemoryStore implements Store {
             continue;
           }
           if (order === seedOrder) continue; // asked first
-          if (best && !lessRanked(bound, order, best.rank, best.order)) continue;
+          if (best.conv && !lessRanked(bound, order, best.rank, best.order)) continue;
           const bucket = buckets[i]!;
-          const pick = this.#bucketHead(bucket, agent, matched, now, rules);
-          if (pick && (!best || lessRanked(pick.rank, order, best.rank, best.order)))
-            best = { conv: pick.conv, matched: pick.matched, rank: pick.rank, bucket, order };
+          if (
+            this.#bucketHead(bucket, agent, matched, now, rules) &&
+            (!best.conv || lessRanked(pick.rank, order, best.rank, best.order))
+          )
+            takePick(best, pick, bucket, order);
         }
       }
       if (pass === 0) {
         if (seed === null) return null;
-        const pick = this.#bucketHead(seed, agent, seedMatched, now, rules);
-        if (pick)
-          best = { conv: pick.conv, matched: pick.matched, rank: pick.rank, bucket: seed, order: seedOrder };
+        if (this.#bucketHead(seed, agent, seedMatched, now, rules)) takePick(best, pick, seed, seedOrder);
       }
     }
-    if (!best) return null;
     const { conv, bucket, matched } = best;
+    if (!conv || !bucket) return null;
     const reason = claimReason(conv, matched);
     this.#takeSlot(agent, bucket.channel, now);
     if (conv.status === 'assigned') {
@@ -1301,48 +1302,44 @@ export class MemoryStore implements Store {
   }
 
   /** The conversation this agent would take from a bucket, with its rank: [hard-capped?0:1, key, arrival]. */
-  #bucketHead(
-    bucket: Bucket,
-    agent: Agent,
-    matched: boolean,
-    now: number,
-    rules: WaitRules,
-  ): { conv: Conversation; matched: boolean; rank: [number, number, number] } | null {
+  /**
+   * The conversation this agent would take from the bucket, in `#headPick` with its rank: false when there
+   * is none.
+   */
+  #bucketHead(bucket: Bucket, agent: Agent, matched: boolean, now: number, rules: WaitRules): boolean {
+    const pick = this.#headPick;
     const oldest = bucket.byArrival.first();
-    if (!oldest) return null;
+    if (!oldest) return false;
     // Not skilled for it and nothing here has overflowed yet: nothing for this agent (cheap, common).
-    if (!matched && now - oldest.a < rules.overflowAfterMs) return null;
+    if (!matched && now - oldest.a < rules.overflowAfterMs) return false;
+    pick.matched = matched;
     // Hard cap first: whoever has waited longest past the cap, in arrival order.
     if (now - oldest.a >= rules.hardCapMs) {
       for (const key of bucket.byArrival.entries()) {
         if (now - key.a < rules.hardCapMs) break;
         if (!matched && now - key.a < rules.overflowAfterMs) break;
-        const conv = key.ref.conv;
-        if (this.#eligible(conv, agent.id)) return { conv, matched, rank: [0, key.a, key.a] };
+        if (this.#eligible(key.ref.conv, agent.id)) return setPick(pick, key.ref.conv, 0, key.a, key.a);
       }
     }
     if (matched) {
       // Usually the head of the line is eligible: no iterator needed.
       const head = bucket.byScore.first()!;
-      const first = head.ref.conv;
-      if (this.#eligible(first, agent.id)) return { conv: first, matched, rank: [1, head.a, head.b] };
+      if (this.#eligible(head.ref.conv, agent.id)) return setPick(pick, head.ref.conv, 1, head.a, head.b);
       for (const key of bucket.byScore.entries()) {
-        const conv = key.ref.conv;
-        if (this.#eligible(conv, agent.id)) return { conv, matched, rank: [1, key.a, key.b] };
+        if (this.#eligible(key.ref.conv, agent.id)) return setPick(pick, key.ref.conv, 1, key.a, key.b);
       }
-      return null;
+      return false;
     }
     // Not skilled for this bucket: only what has overflowed to the whole team, oldest first (it has,
     // or we would have returned above), and usually the oldest is eligible: no iterator needed.
-    const first = oldest.ref.conv;
-    if (this.#eligible(first, agent.id))
-      return { conv: first, matched, rank: [1, oldest.ref.score.a, oldest.a] };
+    if (this.#eligible(oldest.ref.conv, agent.id))
+      return setPick(pick, oldest.ref.conv, 1, oldest.ref.score.a, oldest.a);
     for (const key of bucket.byArrival.entries()) {
       if (now - key.a < rules.overflowAfterMs) break;
-      const conv = key.ref.conv;
-      if (this.#eligible(conv, agent.id)) return { conv, matched, rank: [1, key.ref.score.a, key.a] };
+      if (this.#eligible(key.ref.conv, agent.id))
+        return setPick(pick, key.ref.conv, 1, key.ref.score.a, key.a);
     }
-    return null;
+    return false;
   }
 
   /** Whether a waiting conversation may go to this agent: not ringing, not missed by them, not their own. */
@@ -1777,6 +1774,42 @@ function lessRanked(
   if (x[1] !== y[1]) return x[1] < y[1];
   if (x[2] !== y[2]) return x[2] < y[2];
   return xOrder < yOrder;
+}
+
+/** A conversation a claim may take, with its rank: [0 past the hard cap | 1, score or arrival, arrival]. */
+interface HeadPick {
+  conv: Conversation | null;
+  matched: boolean;
+  rank: [number, number, number];
+}
+
+/** The best pick of a claim so far, with its bucket and the order it was met in (the tie-break). */
+interface BestPick extends HeadPick {
+  bucket: Bucket | null;
+  order: number;
+}
+
+function clearPick(best: BestPick): void {
+  best.conv = null;
+  best.bucket = null;
+}
+
+function setPick(pick: HeadPick, conv: Conversation, level: number, key: number, arrival: number): true {
+  pick.conv = conv;
+  pick.rank[0] = level;
+  pick.rank[1] = key;
+  pick.rank[2] = arrival;
+  return true;
+}
+
+function takePick(best: BestPick, pick: HeadPick, bucket: Bucket, order: number): void {
+  best.conv = pick.conv;
+  best.matched = pick.matched;
+  best.rank[0] = pick.rank[0];
+  best.rank[1] = pick.rank[1];
+  best.rank[2] = pick.rank[2];
+  best.bucket = bucket;
+  best.order = order;
 }
 
 /** A timer in due order; live while the queue's map still holds this very timer. */
