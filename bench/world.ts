@@ -11,8 +11,8 @@
 import { Router } from '../routing/router.js';
 import type { Store } from '../routing/store/store.js';
 import { ManualClock } from '../shared/clock.js';
-import { sequentialIds } from '../shared/ids.js';
 import type { DomainEvent } from '../shared/events.js';
+import { sequentialIds } from '../shared/ids.js';
 import type { Channel } from '../shared/model.js';
 import { CHANNELS } from '../shared/model.js';
 import {
