@@ -387,7 +387,8 @@ export class MemoryStore implements Store {
   readonly #waiting = new Map<string, Waiting>();
   readonly #timers = new TimerQueue();
   readonly #promises = new Map<string, CustomerPromise>();
-  readonly #conversationPromises = new Map<string, string[]>();
+  /** A conversation's promises in order: the stored records themselves (no lookup by id). */
+  readonly #conversationPromises = new Map<string, CustomerPromise[]>();
   readonly #handleTimes = new Map<Channel, HandleTimes>();
   /** Buckets whose servers were counted (on first use): kept up to date as agents change. */
   readonly #counted = new Map<string, CountedGroup>();
@@ -974,8 +975,8 @@ export class MemoryStore implements Store {
     conv.resolvedAt = now;
     conv.followUpAt = followUpAt;
     conv.waitingForOwnerSince = null;
-    conv.consultants = [];
-    conv.invited = [];
+    if (conv.consultants.length > 0) conv.consultants = [];
+    if (conv.invited.length > 0) conv.invited = [];
     conv.handoff = null;
     const customer = this.#customers.get(conv.customerId);
     if (customer && conv.ownerId) {
@@ -1139,10 +1140,16 @@ export class MemoryStore implements Store {
 
   async addPromise(promise: CustomerPromise): Promise<CustomerPromise> {
     const stored = copyIn(promise, PROMISE_NESTING, flatCopy);
+    const previous = this.#promises.get(promise.id);
     this.#promises.set(promise.id, stored);
-    const list = this.#conversationPromises.get(promise.conversationId) ?? [];
-    list.push(promise.id);
-    this.#conversationPromises.set(promise.conversationId, list);
+    let list = this.#conversationPromises.get(promise.conversationId);
+    if (!list) {
+      list = [];
+      this.#conversationPromises.set(promise.conversationId, list);
+    }
+    // The same id again (as the Redis store, which lists ids): every listing of it is the new record.
+    if (previous) for (let i = 0; i < list.length; i++) if (list[i] === previous) list[i] = stored;
+    list.push(stored);
     return promiseOut(stored);
   }
 
@@ -1159,9 +1166,7 @@ export class MemoryStore implements Store {
   }
 
   async listPromises(conversationId: string): Promise<CustomerPromise[]> {
-    return (this.#conversationPromises.get(conversationId) ?? []).map((id) =>
-      promiseOut(this.#promises.get(id)!),
-    );
+    return (this.#conversationPromises.get(conversationId) ?? []).map(promiseOut);
   }
 
   async getPromise(id: string): Promise<CustomerPromise | null> {
@@ -1242,16 +1247,15 @@ export class MemoryStore implements Store {
   #answer(conv: Conversation, now: number): CustomerPromise[] {
     this.#timers.cancel('overflow', conv.id);
     this.#timers.cancel('sticky', conv.id);
-    const ids = this.#conversationPromises.get(conv.id);
-    if (!ids) return [];
+    const promises = this.#conversationPromises.get(conv.id);
+    if (!promises) return [];
     const settled: CustomerPromise[] = [];
-    for (const id of ids) {
-      const p = this.#promises.get(id)!;
+    for (const p of promises) {
       if (p.state !== 'open' || p.kind !== 'wait') continue;
       p.state = now <= p.dueAt ? 'kept' : 'broken';
       p.settledAt = now;
-      this.#timers.cancel('promise', id);
-      this.#timers.cancel('promise-warn', id);
+      this.#timers.cancel('promise', p.id);
+      this.#timers.cancel('promise-warn', p.id);
       settled.push(promiseOut(p));
     }
     return settled;
@@ -1439,10 +1443,11 @@ export class MemoryStore implements Store {
     conv.firstAssignedAt ??= now;
     conv.queuedAt = null;
     conv.offer = null;
-    conv.declinedBy = [];
+    if (conv.declinedBy.length > 0) conv.declinedBy = [];
     conv.waitingForOwnerSince = null;
-    conv.consultants = conv.consultants.filter((id) => id !== agentId);
-    conv.invited = conv.invited.filter((id) => id !== agentId);
+    if (conv.consultants.includes(agentId))
+      conv.consultants = conv.consultants.filter((id) => id !== agentId);
+    if (conv.invited.includes(agentId)) conv.invited = conv.invited.filter((id) => id !== agentId);
     const customer = this.#customers.get(conv.customerId);
     if (customer) {
       customer.lastOwnerId = agentId;
