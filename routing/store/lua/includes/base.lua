@@ -35,17 +35,38 @@ local function isnull(v)
 end
 
 -- cjson writes an empty table as {}: these record fields are arrays, so an
--- empty one is written as []. (Only record field names: a string value cannot
--- match, its quotes are escaped.)
+-- empty one is written as []. They are all top-level fields of their records.
 local ARRAY_FIELDS = {
   identities = true, notes = true, consultants = true, invited = true, channels = true,
   ownership = true, declinedBy = true, attachments = true,
 }
 
+-- A record as JSON. Its empty array fields are left out of cjson's text and
+-- written as [] at its end (a pattern replace over the whole text cost four
+-- times the encoding itself).
 local function encode(value)
-  return (string.gsub(cjson.encode(value), '"(%w+)":{}', function(name)
-    if ARRAY_FIELDS[name] then return '"' .. name .. '":[]' end
-  end))
+  local empty
+  for name in pairs(ARRAY_FIELDS) do
+    local v = value[name]
+    if type(v) == 'table' and next(v) == nil then
+      if not empty then empty = {} end
+      empty[#empty + 1] = name
+    end
+  end
+  if not empty then return cjson.encode(value) end
+  local saved = {}
+  for i, name in ipairs(empty) do
+    saved[i] = value[name]
+    value[name] = nil
+  end
+  local text = cjson.encode(value)
+  local tail = {}
+  for i, name in ipairs(empty) do
+    value[name] = saved[i]
+    tail[i] = '"' .. name .. '":[]'
+  end
+  if text == '{}' then return '{' .. table.concat(tail, ',') .. '}' end
+  return string.sub(text, 1, -2) .. ',' .. table.concat(tail, ',') .. '}'
 end
 
 -- A JSON object read from `key`, or a corrupt-record error naming it.
