@@ -377,7 +377,7 @@ export class MemoryStore implements Store {
   /** Conversations by owner (any status): every change of `ownerId` goes through `#setOwner`. */
   readonly #ownerConversations = new Map<string, Set<string>>();
   /** The open ones (queued or assigned) among them, kept by `#trackOpen` as owner and status change. */
-  readonly #ownerOpen = new Map<string, Set<string>>();
+  readonly #ownerOpen = new Map<string, Set<Conversation>>();
   readonly #messages = new Map<string, Message>();
   readonly #conversationMessages = new Map<string, string[]>();
   readonly #externalIds = new Map<string, string>();
@@ -627,9 +627,11 @@ export class MemoryStore implements Store {
             (id) => this.#conversations.get(id)!,
           )
         : query.ownerId !== undefined
-          ? [...((openOnly ? this.#ownerOpen : this.#ownerConversations).get(query.ownerId) ?? [])].map(
-              (id) => this.#conversations.get(id)!,
-            )
+          ? openOnly
+            ? [...(this.#ownerOpen.get(query.ownerId) ?? [])]
+            : [...(this.#ownerConversations.get(query.ownerId) ?? [])].map(
+                (id) => this.#conversations.get(id)!,
+              )
           : [...this.#conversations.values()];
     const found: Conversation[] = [];
     for (const c of source) {
@@ -889,16 +891,18 @@ export class MemoryStore implements Store {
   }
 
   async ownerBack(agentId: string, _now: number, liveChannels: readonly Channel[]): Promise<OwnerBack> {
-    const held: Conversation[] = [];
-    for (const id of this.#ownerOpen.get(agentId) ?? []) {
-      const c = this.#conversations.get(id)!;
-      if (c.status === 'assigned' && c.ownerId === agentId) held.push(c);
+    // What waited for them: only those are put in order (usually none).
+    const waited: Conversation[] = [];
+    for (const c of this.#ownerOpen.get(agentId) ?? []) {
+      if (c.status !== 'assigned' || c.ownerId !== agentId) continue;
+      this.#timers.cancel('sticky', c.id);
+      if (c.waitingForOwnerSince !== null || (c.cover && !liveChannels.includes(c.cover.channel)))
+        waited.push(c);
     }
-    held.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
+    if (waited.length > 1) waited.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
     const updated: Conversation[] = [];
     const freed: string[] = [];
-    for (const c of held) {
-      this.#timers.cancel('sticky', c.id);
+    for (const c of waited) {
       let touched = false;
       if (c.waitingForOwnerSince !== null) {
         c.waitingForOwnerSince = null;
@@ -1402,7 +1406,7 @@ export class MemoryStore implements Store {
     if (conv.ownerId === agentId) return;
     if (conv.ownerId !== null) {
       this.#ownerConversations.get(conv.ownerId)?.delete(conv.id);
-      this.#ownerOpen.get(conv.ownerId)?.delete(conv.id);
+      this.#ownerOpen.get(conv.ownerId)?.delete(conv);
     }
     conv.ownerId = agentId;
     this.#indexOwner(conv.id, agentId);
@@ -1418,8 +1422,8 @@ export class MemoryStore implements Store {
         set = new Set();
         this.#ownerOpen.set(conv.ownerId, set);
       }
-      set.add(conv.id);
-    } else set?.delete(conv.id);
+      set.add(conv);
+    } else set?.delete(conv);
   }
 
   #indexOwner(conversationId: string, ownerId: string): void {
