@@ -332,8 +332,7 @@ export class Router {
         this.store.fill(agentId, now, this.#rules),
       ]);
       await this.#ownerBack(back, now);
-      for (const outcome of claims) await this.#afterClaim(outcome, now);
-      if (claims.length >= FILL_LIMIT) await this.#fill(agentId);
+      await this.#filled(agentId, claims, now);
     } else if (status === 'offline' && before.status !== 'offline') {
       // Their open conversations wait for them up to stickyWait, then move on.
       for (const conv of await this.store.listConversations({ ownerId: agentId, status: 'assigned' })) {
@@ -433,8 +432,7 @@ export class Router {
     if (followUpAt != null) {
       await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: 'follow up', agentId });
     }
-    for (const outcome of claims) await this.#afterClaim(outcome, now);
-    if (claims.length >= FILL_LIMIT) await this.#fill(agentId);
+    await this.#filled(agentId, claims, now);
     if (coverer) await this.#fill(coverer);
     return resolved;
   }
@@ -1059,13 +1057,15 @@ export class Router {
 
   /** Give a free agent waiting conversations until they have no capacity or nothing they can serve waits. */
   async #fill(agentId: string): Promise<void> {
-    for (;;) {
-      const now = this.clock.now();
-      const outcomes = await this.store.fill(agentId, now, this.#rules);
-      for (const outcome of outcomes) await this.#afterClaim(outcome, now);
-      // The store stops at FILL_LIMIT: an agent with more capacity than that asks again.
-      if (outcomes.length < FILL_LIMIT) return;
-    }
+    const now = this.clock.now();
+    await this.#filled(agentId, await this.store.fill(agentId, now, this.#rules), now);
+  }
+
+  /** What a fill (alone, or within resolve or owner-back) claimed for the agent, told. */
+  async #filled(agentId: string, outcomes: ClaimOutcome[], now: number): Promise<void> {
+    for (const outcome of outcomes) await this.#afterClaim(outcome, now);
+    // The store stops at FILL_LIMIT: an agent with more capacity than that asks again.
+    if (outcomes.length >= FILL_LIMIT) await this.#fill(agentId);
   }
 
   async #offerExpired(conversationId: string, now: number): Promise<void> {
