@@ -891,36 +891,33 @@ export class MemoryStore implements Store {
   }
 
   async ownerBack(agentId: string, _now: number, liveChannels: readonly Channel[]): Promise<OwnerBack> {
-    // What waited for them: only those are put in order (usually none).
-    const waited: Conversation[] = [];
+    // A cover on a channel that is not live ends when the owner is back (a live call stays with its coverer).
+    const coverEnds = (c: Conversation): boolean =>
+      c.cover !== null && !liveChannels.includes(c.cover.channel);
+    // What waited for them or is covered: only those change, and only those are put in order (usually none).
+    const changing: Conversation[] = [];
     for (const c of this.#ownerOpen.get(agentId) ?? []) {
       if (c.status !== 'assigned' || c.ownerId !== agentId) continue;
       this.#timers.cancel('sticky', c.id);
-      if (c.waitingForOwnerSince !== null || (c.cover && !liveChannels.includes(c.cover.channel)))
-        waited.push(c);
+      if (c.waitingForOwnerSince !== null || coverEnds(c)) changing.push(c);
     }
-    if (waited.length > 1) waited.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
-    const updated: Conversation[] = [];
+    if (changing.length > 1) changing.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
     const freed: string[] = [];
-    for (const c of waited) {
-      let touched = false;
+    for (const c of changing) {
       if (c.waitingForOwnerSince !== null) {
         c.waitingForOwnerSince = null;
         this.#dequeue(c.id);
-        touched = true;
       }
       const cover = c.cover;
-      if (cover && !liveChannels.includes(cover.channel)) {
+      if (cover && coverEnds(c)) {
         this.#dequeue(c.id);
         c.cover = null;
         const agent = this.#agents.get(cover.agentId);
         if (agent) this.#releaseSlot(agent, cover.channel);
         freed.push(cover.agentId);
-        touched = true;
       }
-      if (touched) updated.push(conversationOut(c));
     }
-    return { updated, freed };
+    return { updated: changing.map(conversationOut), freed };
   }
 
   async endCover(
@@ -1309,10 +1306,9 @@ export class MemoryStore implements Store {
     return null;
   }
 
-  /** The conversation this agent would take from a bucket, with its rank: [hard-capped?0:1, key, arrival]. */
   /**
-   * The conversation this agent would take from the bucket, in `#headPick` with its rank: false when there
-   * is none.
+   * The conversation this agent would take from the bucket, in `#headPick` with its rank
+   * [hard-capped ? 0 : 1, key, arrival]: false when there is none.
    */
   #bucketHead(bucket: Bucket, agent: Agent, matched: boolean, now: number, rules: WaitRules): boolean {
     const pick = this.#headPick;
@@ -1798,6 +1794,7 @@ interface BestPick extends HeadPick {
   order: number;
 }
 
+/** A function rather than two assignments in `#claim`: TypeScript would take `best.conv` as null from then on. */
 function clearPick(best: BestPick): void {
   best.conv = null;
   best.bucket = null;
