@@ -171,7 +171,7 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** A decision's own state: the conversation it resolves (`claim`), the agent and channel it freed. */
+/** A decision's own state: the conversation it resolves (`claim`), the agent and channel it freed (`return`). */
 interface Lane {
   held: Held | null;
   freed: { channel: Channel; agentId: string } | null;
@@ -227,7 +227,6 @@ async function runOne(
       if (scenario === 'claim') {
         // The lanes of a batch draw different conversations: a drawn one is no longer held.
         lane.held = world.pickHeld(EVERY);
-        lane.freed = lane.held && { channel: lane.held.channel, agentId: lane.held.agentId };
         return;
       }
       if (scenario !== 'return') return;
@@ -250,9 +249,11 @@ async function runOne(
     };
     const after = async (lane: Lane): Promise<void> => {
       if (scenario === 'claim') {
-        if (lane.held) world.noteResolved(lane.held);
-        // The next contact on the channel that freed up keeps every channel's line the same length.
-        if (lane.freed) await world.arrive(lane.freed.channel);
+        if (lane.held) {
+          world.noteResolved(lane.held);
+          // The next contact on the channel that freed up keeps every channel's line the same length.
+          await world.arrive(lane.held.channel);
+        }
         await world.answerOffers();
       } else if (scenario === 'arrive') {
         await world.resolveRandom(LIVE);
