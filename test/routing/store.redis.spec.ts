@@ -213,6 +213,47 @@ describe('RedisStore', () => {
       expect((await rejection(store.listAgents())).message).to.include(agentKey);
     });
 
+    it('a corrupt record met while filling stops the filling, not the resolve; the next claim names it', async () => {
+      await seed();
+      await store.createConversation(conversation('cv_2', 'cu_1'));
+      const route = (id: string, now: number) =>
+        store.route({
+          conversationId: id,
+          channel: 'chat',
+          candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
+          mode: { type: 'assign' },
+          now,
+          score: now,
+        });
+      expect((await route('cv_1', T0)).type).to.equal('assigned');
+      expect((await route('cv_2', T0 + 1)).type).to.equal('assigned');
+      // Two more wait; the first in line is corrupt.
+      await store.createConversation({ ...conversation('cv_3', 'cu_1'), queuedAt: T0 + 2, createdAt: T0 + 2 });
+      await store.createConversation({ ...conversation('cv_4', 'cu_1'), queuedAt: T0 + 3, createdAt: T0 + 3 });
+      expect((await route('cv_3', T0 + 2)).type).to.equal('queued');
+      expect((await route('cv_4', T0 + 3)).type).to.equal('queued');
+      const key = store.keys.conversation('cv_3');
+      const corrupt = JSON.stringify({ id: 'cv_3', status: 'queued' });
+      await raw.set(key, corrupt);
+      const rules = { overflowAfterMs: 120_000, hardCapMs: 600_000, offerTimeoutMs: {} };
+
+      const done = await store.resolve('cv_1', T0 + 10, null, { by: 'ag_1', fill: rules });
+      expect(done.conversation.status).to.equal('resolved');
+      expect(done.claims).to.deep.equal([]);
+      expect((await store.getConversation('cv_1'))?.status).to.equal('resolved');
+      const agentNow = await store.getAgent('ag_1');
+      expect(agentNow?.load.chat).to.equal(1);
+      // Back in the chat pool (one slot free), with the idle time it had.
+      expect(await raw.zScore(store.keys.pool('chat'), 'ag_1')).to.equal(agentNow?.idleSince);
+      expect(await raw.get(key)).to.equal(corrupt);
+
+      const claimed = await rejection(store.claimNext('ag_1', T0 + 11, rules));
+      expect(claimed).to.be.instanceOf(CorruptRecordError);
+      expect(claimed.message).to.include(key);
+      expect((await store.getAgent('ag_1'))?.load.chat).to.equal(1);
+      expect((await store.getConversation('cv_4'))?.status).to.equal('queued');
+    });
+
     it('runs its scripts again after SCRIPT FLUSH (NOSCRIPT: the text is sent once, as EVAL)', async () => {
       await seed();
       await raw.scriptFlush();

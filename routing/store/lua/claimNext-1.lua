@@ -36,5 +36,5 @@ return run(function()
   local limit = tonumber(ARGV[5]) or 1
   local agent = loadAgent(agentId)
   if not agent then return { 0 } end
-  return claimUpTo(agent, now, rules, limit, { 0 })
+  return claimUpTo(agent, now, rules, limit, { 0 }, true)
 end)

@@ -17,7 +17,7 @@ return run(function()
   checkAgent(KEYS[1], a)
   redis.call('SET', KEYS[1], raw)
   redis.call('RPUSH', KEYS[2], id)
-  indexAgent(a)
+  movePools(a, nil)
   indexAgentStatus(a, nil)
   return { 0, raw }
 end)

@@ -54,13 +54,16 @@ return run(function()
     customer.lastOwnerAt = now
     changed('customer', customer)
   end
-  flush()
   redis.call('ZREM', K.timers(), 'sticky:' .. id)
   if ARGV[6] ~= '' then redis.call('ZADD', K.timers(), tonumber(ARGV[6]), 'survey:' .. id) end
-  local out = { 0, json(c), coverer }
+  -- The owner's next conversations; a corrupt one met there stops the filling, not the resolve.
+  local claims = {}
   if ARGV[8] ~= '' and not isnull(c.ownerId) then
     local owner = loadAgent(c.ownerId)
-    if owner then claimUpTo(owner, now, cjson.decode(ARGV[8]), tonumber(ARGV[9]), out) end
+    if owner then claimUpTo(owner, now, cjson.decode(ARGV[8]), tonumber(ARGV[9]), claims) end
   end
+  flush()
+  local out = { 0, json(c), coverer }
+  for i = 1, #claims do out[i + 3] = claims[i] end
   return out
 end)

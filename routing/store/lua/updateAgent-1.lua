@@ -23,11 +23,9 @@ return run(function()
     if PROFILE[field] then patched[field] = value end
   end
   checkAgent(KEYS[1], patched)
-  unindexAgent(a)
   for field, value in pairs(patch) do
     if PROFILE[field] then a[field] = value end
   end
-  indexAgent(a)
   changed('agent', a)
   flush()
   return { 0, json(a) }

@@ -59,7 +59,8 @@ local function lineHead(bucket, agent, now, rules)
   return nil
 end
 
--- One claim for the agent: its five result entries, or nil when nothing is left for them.
+-- One claim for the agent: its five result entries (the conversation as its record, written by the
+-- caller's `flush`), or nil when nothing is left for them.
 local function claim(agent, now, rules)
   if agent.status ~= 'available' then return nil end
   local best -- {conversation, matched, rank, channel}
@@ -101,9 +102,8 @@ local function claim(agent, now, rules)
     takeSlot(agent, channel, now)
     c.offer = { agentId = agent.id, at = now, expiresAt = now + offerMs, reason = reason, channel = channel }
     changed('conversation', c)
-    flush()
     redis.call('ZADD', K.timers(), now + offerMs, 'offer:' .. c.id)
-    return { 'offered', agent.id, reason, json(c), '[]' }
+    return { 'offered', agent.id, reason, c, '[]' }
   end
   local settled = answering(c.id, now)
   takeSlot(agent, channel, now)
@@ -112,23 +112,29 @@ local function claim(agent, now, rules)
   else
     own(c, agent.id, channel, reason, now)
   end
-  flush()
-  return { 'assigned', agent.id, reason, json(c), answered(c.id, settled) }
+  return { 'assigned', agent.id, reason, c, answered(c.id, settled) }
 end
 
 -- Claims for the agent until they are full, nothing waits that they can serve, or `limit` claims are made;
--- their entries appended to `out`. A claim after the first that fails (a corrupt record) must not lose
--- the earlier ones, already written: they are answered, and the failure meets the next claim on its own.
-local function claimUpTo(agent, now, rules, limit, out)
+-- then every changed record is written (`flush`, the caller's changes too) and the claims' entries are
+-- appended to `out`. A claim that fails (a corrupt record) fails before its first write: what came before
+-- it (the caller's changes, earlier claims) stands and the failure meets the next claim on its own. With
+-- `raise`, a failure of the first claim is the script's error instead.
+local function claimUpTo(agent, now, rules, limit, out, raise)
+  local made = {}
   for n = 1, limit do
-    local ok, got
-    if n == 1 then
-      ok, got = true, claim(agent, now, rules)
-    else
-      ok, got = pcall(claim, agent, now, rules)
+    local ok, got = pcall(claim, agent, now, rules)
+    if not ok then
+      if raise and n == 1 then error(got, 0) end
+      break
     end
-    if not ok or not got then break end
-    for _, v in ipairs(got) do out[#out + 1] = v end
+    if not got then break end
+    made[n] = got
+  end
+  flush()
+  for _, got in ipairs(made) do
+    local n = #out
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = got[1], got[2], got[3], json(got[4]), got[5]
   end
   return out
 end

@@ -173,6 +173,7 @@ local function remember(kind, record)
   elseif kind == 'agent' then
     WAS[record] = {
       status = record.status, skills = copyTable(record.skills), capacity = copyTable(record.capacity),
+      ['load'] = copyTable(record.load), idleSince = record.idleSince, -- (a key, not the function `load`)
     }
   end
 end
@@ -346,6 +347,37 @@ local function indexAgentStatus(a, was)
   adjustServers(was, a)
 end
 
+-- ---- pools: the free agents per channel and per channel+skill (sorted sets, score idleSince: longest
+-- idle first). An agent is in a channel's pools while available with capacity left on it.
+
+local function inPool(shape, channel)
+  return shape.status == 'available' and shape.load[channel] < shape.capacity[channel]
+end
+
+-- An agent changed from `was` (nil: just created) to `a`: out of the pools they left, into the ones they
+-- joined, moved where their idle time changed, skill pools following their skills. Only what changed is
+-- touched.
+local function movePools(a, was)
+  local id, idle = a.id, a.idleSince
+  for _, channel in ipairs(CHANNELS) do
+    local before = was and inPool(was, channel)
+    local after = inPool(a, channel)
+    if after then
+      local moved = not before or was.idleSince ~= idle
+      if moved then redis.call('ZADD', K.pool(channel), idle, id) end
+      for skill in pairs(a.skills) do
+        if moved or was.skills[skill] == nil then redis.call('ZADD', K.skillPool(channel, skill), idle, id) end
+      end
+    end
+    if before then
+      if not after then redis.call('ZREM', K.pool(channel), id) end
+      for skill in pairs(was.skills) do
+        if not after or a.skills[skill] == nil then redis.call('ZREM', K.skillPool(channel, skill), id) end
+      end
+    end
+  end
+end
+
 -- Write every changed record and move its index entries. Call once, after the last change.
 local function flush()
   for _, record in ipairs(DIRTY) do
@@ -357,6 +389,7 @@ local function flush()
       indexConversation(record, WAS[record])
     elseif kind == 'agent' then
       indexAgentStatus(record, WAS[record])
+      movePools(record, WAS[record])
     end
     remember(kind, record)
     DIRTY_KIND[record] = nil
