@@ -228,8 +228,16 @@ describe('RedisStore', () => {
       expect((await route('cv_1', T0)).type).to.equal('assigned');
       expect((await route('cv_2', T0 + 1)).type).to.equal('assigned');
       // Two more wait; the first in line is corrupt.
-      await store.createConversation({ ...conversation('cv_3', 'cu_1'), queuedAt: T0 + 2, createdAt: T0 + 2 });
-      await store.createConversation({ ...conversation('cv_4', 'cu_1'), queuedAt: T0 + 3, createdAt: T0 + 3 });
+      await store.createConversation({
+        ...conversation('cv_3', 'cu_1'),
+        queuedAt: T0 + 2,
+        createdAt: T0 + 2,
+      });
+      await store.createConversation({
+        ...conversation('cv_4', 'cu_1'),
+        queuedAt: T0 + 3,
+        createdAt: T0 + 3,
+      });
       expect((await route('cv_3', T0 + 2)).type).to.equal('queued');
       expect((await route('cv_4', T0 + 3)).type).to.equal('queued');
       const key = store.keys.conversation('cv_3');
