@@ -17,11 +17,10 @@ export interface RedisConnectionOptions {
 }
 
 export function newRedisClient(options: RedisConnectionOptions) {
-  return createClient({
+  const client = createClient({
     url: options.url ?? 'redis://127.0.0.1:6379',
     // While Redis is away, fail at once instead of queueing: callers see StoreUnavailableError.
     disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
     maintNotifications: 'disabled',
     socket: {
       connectTimeout: Math.min(options.connectTimeoutMs ?? 3000, 1000),
@@ -29,6 +28,91 @@ export function newRedisClient(options: RedisConnectionOptions) {
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500),
     },
   });
+  // Every command goes through sendCommand, typed ones (`get`, `zAdd`, …) through the one of the
+  // client's own instance (`_self`; what createClient returns is an object made from it): watched there,
+  // each is given its deadline. test/routing/store.redis.spec.ts checks both kinds time out.
+  const deadlines = new Deadlines(options.commandTimeoutMs ?? 1000);
+  const self = (client as unknown as { _self?: typeof client })._self ?? client;
+  const send = self.sendCommand;
+  self.sendCommand = function (this: unknown, ...args: Parameters<typeof send>) {
+    return deadlines.watch(send.apply(this, args));
+  } as typeof send;
+  return client;
+}
+
+interface Watched {
+  at: number;
+  done: boolean;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Fails a command that gets no answer within `ms` (callers then see StoreUnavailableError), with one
+ * timer per connection, armed only while commands wait. (node-redis's own command timeout arms a timer
+ * and an AbortSignal for every command: a sixth of this process's CPU per routing decision.) A reply
+ * that comes after its command failed is dropped; replies keep their order on the connection.
+ */
+export class Deadlines {
+  readonly #ms: number;
+  /** Commands in the order they were sent (so also by `at`), from #head on; answered ones leave from the front. */
+  #waiting: Watched[] = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+
+  watch<T>(reply: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry: Watched = { at: performance.now(), done: false, reject };
+      this.#waiting.push(entry);
+      reply.then(
+        (value) => {
+          entry.done = true;
+          this.#drop();
+          resolve(value);
+        },
+        (err: unknown) => {
+          entry.done = true;
+          this.#drop();
+          reject(err);
+        },
+      );
+      this.#timer ??= setTimeout(this.#check, this.#ms).unref();
+    });
+  }
+
+  /** Forget the answered commands at the front (answers come in order: usually all of them). */
+  #drop(): void {
+    const waiting = this.#waiting;
+    let head = this.#head;
+    while (head < waiting.length && waiting[head]!.done) head++;
+    if (head === waiting.length) {
+      waiting.length = 0;
+      head = 0;
+    } else if (head > 1024) {
+      waiting.splice(0, head);
+      head = 0;
+    }
+    this.#head = head;
+  }
+
+  readonly #check = (): void => {
+    this.#timer = null;
+    const waiting = this.#waiting;
+    const now = performance.now();
+    for (let i = this.#head; i < waiting.length; i++) {
+      const entry = waiting[i]!;
+      if (entry.done) continue;
+      if (now - entry.at < this.#ms) break;
+      entry.done = true;
+      entry.reject(new Error(`no answer from Redis within ${this.#ms} ms`));
+    }
+    this.#drop();
+    const oldest = waiting[this.#head];
+    if (oldest) this.#timer = setTimeout(this.#check, Math.max(1, oldest.at + this.#ms - now)).unref();
+  };
 }
 
 export type RedisClient = ReturnType<typeof newRedisClient>;

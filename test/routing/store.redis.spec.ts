@@ -307,6 +307,51 @@ describe('RedisStore', () => {
   });
 
   describe('when Redis goes away', () => {
+    it('fails a command Redis does not answer in time, and carries on in order once Redis answers again', async function () {
+      this.timeout(10_000);
+      const store = await RedisStore.connect({
+        url: redis.url(),
+        prefix: testPrefix('slow'),
+        commandTimeoutMs: 200,
+      });
+      const raw = createClient({ url: redis.url() });
+      raw.on('error', () => {});
+      await raw.connect();
+      try {
+        await store.createAgent(agent('ag_1'));
+        // Redis holds every client's commands for 1 s: alive, but not answering.
+        await raw.sendCommand(['CLIENT', 'PAUSE', '1000', 'ALL']);
+        const started = performance.now();
+        const [read, other] = await Promise.all([
+          rejection(store.getAgent('ag_1')),
+          rejection(store.listAgents()),
+        ]);
+        const waited = performance.now() - started;
+        expect(read).to.be.instanceOf(StoreUnavailableError);
+        expect(read.message).to.include('no answer from Redis within 200 ms');
+        expect(other).to.be.instanceOf(StoreUnavailableError);
+        expect(waited).to.be.within(150, 950);
+        // Until the pause ends, each try fails the same way.
+        for (const deadline = performance.now() + 5000; ; ) {
+          const ping = await store.ping().then(
+            () => null,
+            (err: unknown) => err,
+          );
+          if (ping === null) break;
+          expect(ping).to.be.instanceOf(StoreUnavailableError);
+          expect(performance.now()).to.be.below(deadline);
+        }
+        // The late answers are dropped; what is asked next gets its own answer.
+        const [a, all] = await Promise.all([store.getAgent('ag_1'), store.listAgents()]);
+        expect(a?.id).to.equal('ag_1');
+        expect(all.map((x) => x.id)).to.deep.equal(['ag_1']);
+      } finally {
+        raw.destroy();
+        await store.flushPrefix();
+        await store.close();
+      }
+    });
+
     it('fails fast with StoreUnavailableError, ping rejects, and it reconnects by itself', async function () {
       this.timeout(20_000);
       const port = await freePort();
