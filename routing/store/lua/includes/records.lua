@@ -1,7 +1,8 @@
 -- records.lua: loading records (checked, cached per script run) and writing
 -- them back once at the end (`flush`), keeping every index that depends on a
 -- record's fields: conversations by status, owner and customer; agents by
--- status; the capacity behind each waiting line (servers).
+-- status; the free agents' pools; the capacity behind each waiting line
+-- (servers).
 --
 -- A script loads every record it may change before its first write, so a
 -- corrupt record stops it before anything is written.
