@@ -356,9 +356,13 @@ describe('RedisStore', () => {
       this.timeout(20_000);
       const port = await freePort();
       let child = await startRedisServer(port);
+      // A store that cannot connect (a script that does not load) must not leave the server running.
       const store = await RedisStore.connect({
         url: `redis://127.0.0.1:${port}`,
         prefix: testPrefix('down'),
+      }).catch(async (err: unknown) => {
+        await stopRedisServer(child);
+        throw err;
       });
       try {
         await store.createAgent(agent('ag_1'));
