@@ -21,6 +21,8 @@ export function newRedisClient(options: RedisConnectionOptions) {
     url: options.url ?? 'redis://127.0.0.1:6379',
     // While Redis is away, fail at once instead of queueing: callers see StoreUnavailableError.
     disableOfflineQueue: true,
+    // No per-command timeout of node-redis's own (it has one by default): `Deadlines` below keeps it.
+    commandOptions: { timeout: 0 },
     maintNotifications: 'disabled',
     socket: {
       connectTimeout: Math.min(options.connectTimeoutMs ?? 3000, 1000),
