@@ -54,7 +54,7 @@ interface Watched {
  * and an AbortSignal for every command: a sixth of this process's CPU per routing decision.) A reply
  * that comes after its command failed is dropped; replies keep their order on the connection.
  */
-export class Deadlines {
+class Deadlines {
   readonly #ms: number;
   /** Commands in the order they were sent (so also by `at`), from #head on; answered ones leave from the front. */
   #waiting: Watched[] = [];

@@ -17,7 +17,8 @@ local E = {
   NOT_OWNER = -7, -- a = agent id, b = conversation id
 }
 
--- Abort the script with an error result. Only ever called before the first write.
+-- Abort the script with an error result. Only ever called before the first write, or inside a claim
+-- that includes/claim.lua's `claimUpTo` runs under pcall (what came before the claim stands).
 local function fail(code, a, b)
   error({ sb = { code, a or false, b or false } }, 0)
 end
