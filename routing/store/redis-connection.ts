@@ -4,7 +4,7 @@
 // Redis answers NOSCRIPT), and Redis failures turned into the errors callers
 // handle (unavailable, corrupt, or a bug).
 import { createClient, ErrorReply } from 'redis';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { CorruptRecordError, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
 
 export interface RedisConnectionOptions {
@@ -195,13 +195,44 @@ export function redisFault(
   return new StoreUnavailableError(`${subject}${what}: ${message}${cause}`);
 }
 
-/** One stored value through its schema; anything else is a CorruptRecordError naming where it is (its key). */
+/** Per record schema, its list fields (top level): see `parseRecord`. */
+const LIST_FIELDS = new WeakMap<z.ZodType, string[]>();
+
+function listFields(schema: z.ZodType): string[] {
+  let fields = LIST_FIELDS.get(schema);
+  if (fields) return fields;
+  fields = [];
+  if (schema instanceof z.ZodObject) {
+    for (const [name, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+      let inner: z.ZodType = field;
+      while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional)
+        inner = inner.unwrap() as z.ZodType;
+      if (inner instanceof z.ZodArray) fields.push(name);
+    }
+  }
+  LIST_FIELDS.set(schema, fields);
+  return fields;
+}
+
+/**
+ * One stored value through its schema; anything else is a CorruptRecordError naming where it is (its key).
+ * The Lua scripts write records with cjson, which writes an empty list as `{}` (it cannot tell the two
+ * apart): in a list field of the record, `{}` is read as the empty list.
+ */
 export function parseRecord<S extends z.ZodType>(schema: S, where: string, raw: string): z.output<S> {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
     throw new CorruptRecordError(where, 'not valid JSON');
+  }
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    for (const name of listFields(schema)) {
+      const field = record[name];
+      if (typeof field === 'object' && field !== null && !Array.isArray(field) && isEmpty(field))
+        record[name] = [];
+    }
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
@@ -210,4 +241,9 @@ export function parseRecord<S extends z.ZodType>(schema: S, where: string, raw: 
     throw new CorruptRecordError(where, `${at}${issue?.message ?? 'does not match its schema'}`);
   }
   return parsed.data;
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
 }

@@ -213,6 +213,41 @@ describe('RedisStore', () => {
       expect((await rejection(store.listAgents())).message).to.include(agentKey);
     });
 
+    it('reads an empty list the scripts wrote as {} as the empty list; a list holding anything else is corrupt', async () => {
+      await seed();
+      // A script writes it (cjson has no empty array): route assigns it, consultants and the rest stay empty.
+      await store.route({
+        conversationId: 'cv_1',
+        channel: 'chat',
+        candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
+        mode: { type: 'assign' },
+        now: T0,
+        score: T0,
+      });
+      const key = store.keys.conversation('cv_1');
+      const stored = JSON.parse(String(await raw.get(key))) as Record<string, unknown>;
+      expect(stored.consultants).to.deep.equal({});
+      const read = await store.getConversation('cv_1');
+      expect(read?.consultants).to.deep.equal([]);
+      expect(read?.invited).to.deep.equal([]);
+      expect(read?.declinedBy).to.deep.equal([]);
+      expect(read?.ownership.map((m) => m.to)).to.deep.equal(['ag_1']);
+      // The customer's lists too (identities, notes), read back through a script.
+      await raw.set(
+        store.keys.customer('cu_1'),
+        JSON.stringify({ ...customer('cu_1'), identities: {}, notes: {} }),
+      );
+      const found = await store.getCustomer('cu_1');
+      expect(found?.identities).to.deep.equal([]);
+      expect(found?.notes).to.deep.equal([]);
+
+      // An object with members where a list belongs is not taken for a list.
+      await raw.set(key, JSON.stringify({ ...stored, consultants: { 0: 'ag_2' } }));
+      const bad = await rejection(store.getConversation('cv_1'));
+      expect(bad).to.be.instanceOf(CorruptRecordError);
+      expect(bad.message).to.include(key).and.to.include('consultants');
+    });
+
     it('a corrupt record met while filling stops the filling, not the resolve; the next claim names it', async () => {
       await seed();
       await store.createConversation(conversation('cv_2', 'cu_1'));
