@@ -18,6 +18,11 @@ import type { AgentStatus, Channel, ConversationStatus } from '../../shared/mode
 export const KEY_LAYOUTS = {
   /** String: a customer record (JSON). */
   customer: 'customer:%',
+  /**
+   * Hash: customer id → `<time>|<agent id>`, who last owned one of the customer's conversations. Kept apart
+   * from the record, so that taking or resolving a conversation does not read and write the whole customer.
+   */
+  lastOwners: 'lastowners',
   /** Hash: `channel:address` of an identity → customer id. */
   identities: 'identities',
   /** String: an agent record (JSON). */

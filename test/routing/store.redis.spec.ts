@@ -248,6 +248,50 @@ describe('RedisStore', () => {
       expect(bad.message).to.include(key).and.to.include('consultants');
     });
 
+    it("keeps a customer's last owner beside the record: owning does not rewrite the customer", async () => {
+      await seed();
+      const record = await raw.get(store.keys.customer('cu_1'));
+      await store.route({
+        conversationId: 'cv_1',
+        channel: 'chat',
+        candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
+        mode: { type: 'assign' },
+        now: T0 + 5,
+        score: T0,
+      });
+      expect(await raw.get(store.keys.customer('cu_1'))).to.equal(record);
+      const owned = await store.getCustomer('cu_1');
+      expect([owned?.lastOwnerId, owned?.lastOwnerAt]).to.deep.equal(['ag_1', T0 + 5]);
+      await store.resolve('cv_1', T0 + 9, null);
+      expect((await store.getCustomer('cu_1'))?.lastOwnerAt).to.equal(T0 + 9);
+      expect(await raw.get(store.keys.customer('cu_1'))).to.equal(record);
+
+      // A record written with its last owner inside (before the hash) still has it, until a newer one.
+      const older = { ...customer('cu_2'), lastOwnerId: 'ag_9', lastOwnerAt: T0 - 1 };
+      await raw.set(store.keys.customer('cu_2'), JSON.stringify(older));
+      const read = await store.getCustomer('cu_2');
+      expect([read?.lastOwnerId, read?.lastOwnerAt]).to.deep.equal(['ag_9', T0 - 1]);
+      // Merged, the later of the two wins, and it is in the hash only.
+      const merged = await store.mergeCustomers('cu_2', 'cu_1', T0 + 20);
+      expect([merged.lastOwnerId, merged.lastOwnerAt]).to.deep.equal(['ag_1', T0 + 9]);
+      const stored = JSON.parse(String(await raw.get(store.keys.customer('cu_2')))) as Record<
+        string,
+        unknown
+      >;
+      expect(stored.lastOwnerId).to.equal(undefined);
+      expect([
+        (await store.getCustomer('cu_1'))?.id,
+        (await store.getCustomer('cu_1'))?.lastOwnerId,
+      ]).to.deep.equal(['cu_2', 'ag_1']);
+
+      // An entry that is not `<time>|<agent id>` is corrupt, named by its key.
+      const lastOwners = store.keys.key('lastOwners');
+      await raw.hSet(lastOwners, 'cu_2', 'yesterday');
+      const bad = await rejection(store.getCustomer('cu_2'));
+      expect(bad).to.be.instanceOf(CorruptRecordError);
+      expect(bad.message).to.include(lastOwners);
+    });
+
     it('a corrupt record met while filling stops the filling, not the resolve; the next claim names it', async () => {
       await seed();
       await store.createConversation(conversation('cv_2', 'cu_1'));

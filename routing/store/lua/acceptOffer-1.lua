@@ -23,7 +23,6 @@ return run(function()
   if isnull(offer) or offer.agentId ~= agentId then
     fail(E.INVALID_STATE, 'conversation ' .. id .. ' has no open offer for agent ' .. agentId)
   end
-  loadCustomer(c.customerId)
   local settled = answering(id, now)
   c.offer = NULL
   own(c, agentId, offer.channel, offer.reason, now)

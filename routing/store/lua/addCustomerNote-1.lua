@@ -13,5 +13,5 @@ return run(function()
   customer.notes[#customer.notes + 1] = cjson.decode(ARGV[3])
   changed('customer', customer)
   flush()
-  return { 0, json(customer) }
+  return { 0, customerJson(customer) }
 end)

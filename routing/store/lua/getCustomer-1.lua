@@ -11,5 +11,5 @@ Result   {0, customer id, customer} | {0} when there is none
 return run(function()
   local customer = findCustomer(ARGV[2])
   if not customer then return { 0 } end
-  return { 0, customer.id, json(customer) }
+  return { 0, customer.id, customerJson(customer) }
 end)

@@ -12,12 +12,12 @@ Result   {0, customer, taken by | false} | NOT_FOUND
 return run(function()
   local customer = mustCustomer(ARGV[2])
   local holder = redis.call('HGET', KEYS[2], ARGV[3])
-  if holder and holder ~= customer.id then return { 0, json(customer), holder } end
+  if holder and holder ~= customer.id then return { 0, customerJson(customer), holder } end
   if not holder then
     customer.identities[#customer.identities + 1] = cjson.decode(ARGV[4])
     redis.call('HSET', KEYS[2], ARGV[3], customer.id)
     changed('customer', customer)
     flush()
   end
-  return { 0, json(customer), false }
+  return { 0, customerJson(customer), false }
 end)

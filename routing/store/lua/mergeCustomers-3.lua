@@ -14,8 +14,8 @@ Reaches  the other's conversations and both customers' conversation indexes.
 return run(function()
   local keepId, otherId, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
   if keepId == otherId then fail(E.INVALID_INPUT, 'a customer cannot be merged into itself', 'otherCustomerId') end
-  local keep = mustCustomer(keepId)
-  local other = mustCustomer(otherId)
+  local keep = withLastOwner(mustCustomer(keepId))
+  local other = withLastOwner(mustCustomer(otherId))
   -- An id merged before leads to its keeper: merging it again would merge a customer into itself.
   if keep.id == other.id then
     fail(E.INVALID_INPUT, 'customer ' .. otherId .. ' is already merged into ' .. keep.id, 'otherCustomerId')
@@ -64,8 +64,14 @@ return run(function()
   redis.call('DEL', K.conversationsByCustomer(other.id), K.openByCustomer(other.id))
   other.identities = {}
   other.mergedInto = keep.id
+  -- The last owner lives in the hash only: the kept one's entry, none for the merged one.
+  if keep.lastOwnerId ~= nil and keep.lastOwnerAt ~= nil then
+    setLastOwner(keep.id, keep.lastOwnerId, keep.lastOwnerAt)
+  end
+  redis.call('HDEL', K.lastOwners(), other.id)
+  keep.lastOwnerId, keep.lastOwnerAt, other.lastOwnerId, other.lastOwnerAt = nil, nil, nil, nil
   changed('customer', keep)
   changed('customer', other)
   flush()
-  return { 0, json(keep) }
+  return { 0, customerJson(keep) }
 end)

@@ -23,5 +23,5 @@ return run(function()
   if ARGV[4] == '1' then customer.name = ARGV[5] end
   changed('customer', customer)
   flush()
-  return { 0, json(customer) }
+  return { 0, customerJson(customer) }
 end)

@@ -35,7 +35,6 @@ return run(function()
     fail(E.INVALID_STATE, 'conversation ' .. id .. ' is ' .. c.status .. '; only an assigned one can be resolved')
   end
   loadHolders(c)
-  local customer = loadCustomer(c.customerId)
   if not isnull(c.slotChannel) and not isnull(c.assignedAt) then
     recordHandle(c.slotChannel, math.max(0, now - c.assignedAt), window)
   end
@@ -49,11 +48,7 @@ return run(function()
   c.consultants = {}
   c.invited = {}
   c.handoff = NULL
-  if customer and not isnull(c.ownerId) then
-    customer.lastOwnerId = c.ownerId
-    customer.lastOwnerAt = now
-    changed('customer', customer)
-  end
+  if not isnull(c.ownerId) then setLastOwner(c.customerId, c.ownerId, now) end
   redis.call('ZREM', K.timers(), 'sticky:' .. id)
   if ARGV[6] ~= '' then redis.call('ZADD', K.timers(), tonumber(ARGV[6]), 'survey:' .. id) end
   -- The owner's next conversations; a corrupt one met there stops the filling, not the resolve.

@@ -16,7 +16,7 @@ return run(function()
   if existing then
     local customer = findCustomer(existing)
     if not customer then fail(E.NOT_FOUND, 'customer', existing) end
-    return { 0, json(customer), 0 }
+    return { 0, customerJson(customer), 0 }
   end
   local identity = cjson.decode(ARGV[3])
   local customer = cjson.decode(ARGV[4])

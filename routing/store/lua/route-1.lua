@@ -60,7 +60,6 @@ return run(function()
     return { 0, 'queued', json(c) }
   end
   if mode.type == 'assign' then
-    loadCustomer(c.customerId)
     local settled = answering(id, now)
     local previous = c.ownerId
     takeSlot(agent, channel, now)

@@ -97,7 +97,6 @@ local function claim(agent, now, rules)
   local c, channel = best.conversation, best.channel
   local reason = claimReason(c, best.matched)
   local offerMs = rules.offerTimeoutMs[channel]
-  if c.status ~= 'assigned' and not offerMs then loadCustomer(c.customerId) end
   if offerMs and c.status ~= 'assigned' then
     takeSlot(agent, channel, now)
     c.offer = { agentId = agent.id, at = now, expiresAt = now + offerMs, reason = reason, channel = channel }

@@ -1,7 +1,6 @@
 -- ownership.lua: owning, covering and letting go, as the memory store does.
 
--- Make `agentId` the owner (capacity already held) and take it out of line.
--- The customer record must have been loaded before the script's first write.
+-- Make `agentId` the owner (capacity already held) and take it out of line; the customer's last owner.
 local function own(c, agentId, channel, reason, now)
   dequeue(c.id)
   c.ownership[#c.ownership + 1] = { from = c.ownerId, to = agentId, reason = reason, at = now }
@@ -17,12 +16,7 @@ local function own(c, agentId, channel, reason, now)
   c.consultants = without(c.consultants, agentId)
   c.invited = without(c.invited, agentId)
   changed('conversation', c)
-  local customer = loadCustomer(c.customerId)
-  if customer then
-    customer.lastOwnerId = agentId
-    customer.lastOwnerAt = now
-    changed('customer', customer)
-  end
+  setLastOwner(c.customerId, agentId, now)
 end
 
 -- A colleague answers for the owner, who stays owner.

@@ -248,6 +248,46 @@ local function json(record)
   return RAW[record] or encode(record)
 end
 
+-- ---- a customer's last owner: in its own hash (keys.lua `lastOwners`), not in the record. A record written
+-- before the hash was may still hold lastOwnerId/lastOwnerAt; an entry in the hash is newer.
+
+-- The last owner of the customer stored under `id`: agent id and time, or nil when the hash has none.
+local function lastOwnerOf(id)
+  local entry = redis.call('HGET', K.lastOwners(), id)
+  if not entry then return nil end
+  local at, agentId = string.match(entry, '^(%d+)|(.+)$')
+  if not at then fail(E.CORRUPT, K.lastOwners(), 'the entry of ' .. id .. ' is not <time>|<agent id>') end
+  return agentId, tonumber(at)
+end
+
+-- The customer's last owner is now `agentId` (see `lastOwnerOf`), when the customer exists.
+local function setLastOwner(customerId, agentId, now)
+  if redis.call('EXISTS', K.customer(customerId)) == 1 then
+    redis.call('HSET', K.lastOwners(), customerId, string.format('%d', now) .. '|' .. agentId)
+  end
+end
+
+-- The hash's last owner onto the customer record in memory (what a script that writes the record keeps).
+local function withLastOwner(customer)
+  local agentId, at = lastOwnerOf(customer.id)
+  if agentId then customer.lastOwnerId, customer.lastOwnerAt = agentId, at end
+  return customer
+end
+
+-- A customer as JSON for a reply: the record with its last owner from the hash.
+local function customerJson(customer)
+  local agentId, at = lastOwnerOf(customer.id)
+  if not agentId then return json(customer) end
+  if customer.lastOwnerId == nil and customer.lastOwnerAt == nil then
+    local raw = json(customer)
+    return string.sub(raw, 1, -2) .. ',"lastOwnerId":' .. cjson.encode(agentId) .. ',"lastOwnerAt":'
+      .. string.format('%d', at) .. '}'
+  end
+  local copy = copyTable(customer)
+  copy.lastOwnerId, copy.lastOwnerAt = agentId, at
+  return encode(copy)
+end
+
 local function isOpenStatus(status)
   return status == 'queued' or status == 'assigned'
 end
