@@ -220,12 +220,20 @@ function listFields(schema: z.ZodType): string[] {
  * apart): in a list field of the record, `{}` is read as the empty list.
  */
 export function parseRecord<S extends z.ZodType>(schema: S, where: string, raw: string): z.output<S> {
-  let value: unknown;
+  return checkRecord(schema, where, parseJson(where, raw));
+}
+
+/** JSON text read from Redis, or a CorruptRecordError naming where it is. */
+export function parseJson(where: string, raw: string): unknown {
   try {
-    value = JSON.parse(raw);
+    return JSON.parse(raw);
   } catch {
     throw new CorruptRecordError(where, 'not valid JSON');
   }
+}
+
+/** A value already parsed from JSON through a record schema, as `parseRecord` does. */
+export function checkRecord<S extends z.ZodType>(schema: S, where: string, value: unknown): z.output<S> {
   if (typeof value === 'object' && value !== null) {
     const record = value as Record<string, unknown>;
     for (const name of listFields(schema)) {

@@ -41,8 +41,10 @@ import {
   type Survey,
 } from '../../shared/model.js';
 import {
+  checkRecord,
   connectWithin,
   newRedisClient,
+  parseJson,
   parseRecord,
   type RedisClient,
   type RedisConnectionOptions,
@@ -708,8 +710,8 @@ export class RedisStore implements Store {
       list = null;
     }
     if (!Array.isArray(list)) throw new CorruptRecordError(this.keys.timers, 'settled promises unreadable');
-    return list.map((p: { id?: unknown }) =>
-      parseRecord(CustomerPromise, this.keys.promise(String(p?.id)), JSON.stringify(p)),
+    return list.map((p: { id?: unknown } | null) =>
+      checkRecord(CustomerPromise, this.keys.promise(String(p?.id)), p),
     );
   }
 
@@ -725,16 +727,14 @@ export class RedisStore implements Store {
     raw: unknown,
   ): z.output<S> {
     const text = String(raw);
-    let key = id === null ? null : this.keys.key(kind, id);
-    if (key === null) {
-      try {
-        const parsed = JSON.parse(text) as { id?: unknown };
-        key = typeof parsed.id === 'string' ? this.keys.key(kind, parsed.id) : `a ${kind} record`;
-      } catch {
-        key = `a ${kind} record`;
-      }
-    }
-    return parseRecord(schema, key, text);
+    if (id !== null) return parseRecord(schema, this.keys.key(kind, id), text);
+    const value = parseJson(`a ${kind} record`, text);
+    const named = (value as { id?: unknown } | null)?.id;
+    return checkRecord(
+      schema,
+      typeof named === 'string' ? this.keys.key(kind, named) : `a ${kind} record`,
+      value,
+    );
   }
 
   /** `{0, id, raw | null, id, raw | null, …}`: the records, skipping ids whose record is gone. */
