@@ -87,6 +87,11 @@ export const KEY_LAYOUTS = {
 
 export type KeyName = keyof typeof KEY_LAYOUTS;
 
+/** Each layout split at its arguments, once. */
+const LAYOUT_PARTS = Object.fromEntries(
+  Object.entries(KEY_LAYOUTS).map(([name, layout]) => [name, layout.split('%')]),
+) as Record<KeyName, string[]>;
+
 const PREFIX = /^[A-Za-z0-9_.:-]{0,100}$/;
 
 export class RedisKeys {
@@ -108,7 +113,7 @@ export class RedisKeys {
   }
 
   key(name: KeyName, ...args: string[]): string {
-    const parts = KEY_LAYOUTS[name].split('%');
+    const parts = LAYOUT_PARTS[name];
     if (parts.length - 1 !== args.length)
       throw new RangeError(`key ${name} takes ${parts.length - 1} arguments, got ${args.length}`);
     let out = this.base + parts[0];
