@@ -6,7 +6,7 @@ ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] agent id; ARGV[4] now
 Result   {0, conversation, settled (JSON array of promises)} | INVALID_STATE when it has no open
          offer for the agent | NOT_FOUND
 Also     cancels its offer timer and answers it (includes/answer.lua).
-Reaches  its waiting line, the customer, the conversation indexes.
+Reaches  its waiting line, the customer's last owner, the conversation indexes.
 ]]
 --!include keys.lua
 --!include base.lua

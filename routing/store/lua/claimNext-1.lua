@@ -19,7 +19,7 @@ ARGV[4]  rules (JSON: {overflowAfterMs, hardCapMs, offerTimeoutMs: {channel: ms}
 ARGV[5]  the most claims to make (1: claimNext)
 Result   {0, claim, claim, ...}, each claim five entries: 'assigned' | 'offered', agentId, reason,
          conversation, settled (JSON array of promises; '[]' for an offer); {0} when nothing
-Reaches  the channel's line heads and lines, waiting conversations, pools, the customer, indexes,
+Reaches  the channel's line heads and lines, waiting conversations, pools, the customers' last owners, indexes,
          the conversation's promises, the timers.
 ]]
 --!include keys.lua

@@ -5,7 +5,7 @@ note). The merged customer keeps its record, marked `mergedInto`.
 KEYS[1]  the kept customer's record; KEYS[2] the other's record; KEYS[3] the identities hash
 ARGV[1]  key base; ARGV[2] kept customer id; ARGV[3] other customer id; ARGV[4] now
 Result   {0, kept customer} | INVALID_INPUT (into itself) | NOT_FOUND
-Reaches  the other's conversations and both customers' conversation indexes.
+Reaches  the other's conversations, both customers' conversation indexes and last owners.
 ]]
 --!include keys.lua
 --!include base.lua

@@ -11,7 +11,7 @@ Also     cancels its sticky timer and schedules its survey timer (with ARGV[6]).
 Result   {0, conversation, covering agent id | false, claim, claim, ...} (claims as claimNext-1.lua's)
          | NOT_OWNER when ARGV[7] is not its owner
          | INVALID_STATE when not assigned | NOT_FOUND
-Reaches  the holders' agent records, pools, handle times, its waiting line, the customer, indexes.
+Reaches  the holders' agent records, pools, handle times, its waiting line, the customers' last owners, indexes.
 ]]
 --!include keys.lua
 --!include base.lua

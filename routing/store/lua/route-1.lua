@@ -12,7 +12,7 @@ Result   {0, 'assigned', agentId, reason, previousOwnerId | false, conversation,
          (settled: JSON array of the promises answering settled, includes/answer.lua; an offer
          schedules its offer timer)
          {0, 'queued', conversation} | {0, 'skipped', conversation}; errors as in base.lua
-Reaches  candidate agents, pools, waiting lines, the customer, the conversation indexes.
+Reaches  candidate agents, pools, waiting lines, the customer's last owner, the conversation indexes.
 ]]
 --!include keys.lua
 --!include base.lua
