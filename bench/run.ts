@@ -31,12 +31,16 @@
 // inside the timed batches over the time spent in them; p50 and p99 are still per
 // decision, each from its own start to its own end. In `return` the lanes of a batch bring
 // back different agents. With N = 1 a batch is one decision, timed as above.
+//
+// `--redis-stats` (Redis store) reads the server's INFO commandstats before and after every timed
+// batch (untimed, on a connection of its own) and prints what Redis did per decision: the time
+// inside scripts (which includes the commands they call) and every command's calls.
 import { cpus, loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Channel } from '../shared/model.js';
 import { median, Samples } from './stats.js';
-import { storeFactory } from './stores.js';
+import { type CommandStats, storeFactory } from './stores.js';
 import { type ChannelMix, EMAIL_ONLY, LIVE_CHANNELS, Rng } from './workload.js';
 import { type Held, World } from './world.js';
 
@@ -58,7 +62,12 @@ interface Options {
   steps: number;
   warmup: number;
   concurrency: number[];
+  /** Read the Redis server's command counters around every timed batch (`--redis-stats`). */
+  redisStats: boolean;
 }
+
+/** What Redis did per timed decision: every command's calls and time (a script's time includes its calls'). */
+type PerDecision = Array<{ command: string; calls: number; usec: number }>;
 
 interface Result {
   scenario: ScenarioName;
@@ -75,11 +84,13 @@ interface Result {
   /** Share of decisions that ended in an assignment (with concurrency: min(assignments, N) per batch of N). */
   assignedShare: number;
   setupSeconds: number;
+  /** With `--redis-stats`: Redis's work per decision over every timed batch, most time first. */
+  redis?: PerDecision;
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--json] [--store memory[,redis]] [--scenario claim,arrive,return]
                           [--agents 100,1000,10000] [--waiting 10000,100000] [--concurrency|-c 1,16]
-                          [--reps N] [--steps N] [--warmup N]`;
+                          [--reps N] [--steps N] [--warmup N] [--redis-stats]`;
 
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -94,6 +105,7 @@ function parseArgs(argv: string[]): Options {
     steps: quick ? 1000 : 4000,
     warmup: quick ? 500 : 2000,
     concurrency: [1],
+    redisStats: false,
   };
   const list = (v: string | undefined, flag: string): string[] => {
     if (!v) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -114,6 +126,9 @@ function parseArgs(argv: string[]): Options {
         opts.json = true;
         break;
       case '--quick':
+        break;
+      case '--redis-stats':
+        opts.redisStats = true;
         break;
       case '--store':
         opts.stores = list(value(), flag);
@@ -185,7 +200,22 @@ async function runOne(
   concurrency: number,
   opts: Options,
 ): Promise<Result> {
-  const { store, close } = await storeFactory(storeName)();
+  const { store, close, commandStats } = await storeFactory(storeName)();
+  // Redis's counters around each timed batch (read between batches, untimed): what a decision costs there.
+  const counted = opts.redisStats && commandStats ? new Map<string, { calls: number; usec: number }>() : null;
+  let countedDecisions = 0;
+  const count = (before: CommandStats, after: CommandStats, decisions: number): void => {
+    for (const [command, now] of after) {
+      if (command === 'info') continue;
+      const was = before.get(command) ?? { calls: 0, usec: 0 };
+      const sum = counted!.get(command) ?? { calls: 0, usec: 0 };
+      counted!.set(command, {
+        calls: sum.calls + now.calls - was.calls,
+        usec: sum.usec + now.usec - was.usec,
+      });
+    }
+    countedDecisions += decisions;
+  };
   try {
     const started = performance.now();
     const rng = new Rng(0x5b0a4d ^ (agents * 31 + waiting));
@@ -279,6 +309,7 @@ async function runOne(
     const batch = async (n: number, timing?: { decisions: Samples; batches: Samples }): Promise<number> => {
       away.clear();
       for (let k = 0; k < n; k++) await prepare(lanes[k]!);
+      const statsBefore = timing && counted ? await commandStats!() : null;
       const before = world.assignments;
       if (n === 1) {
         const t0 = process.hrtime.bigint();
@@ -299,6 +330,7 @@ async function runOne(
         }
       }
       const made = world.assignments - before;
+      if (statsBefore) count(statsBefore, await commandStats!(), n);
       for (let k = 0; k < n; k++) await after(lanes[k]!);
       return made;
     };
@@ -343,6 +375,18 @@ async function runOne(
       p99Range: [Math.min(...p99s), Math.max(...p99s)],
       assignedShare: median(perRep.map((r) => r.share)),
       setupSeconds,
+      ...(counted && countedDecisions > 0
+        ? {
+            redis: [...counted]
+              .filter(([, c]) => c.calls > 0)
+              .map(([command, c]) => ({
+                command,
+                calls: c.calls / countedDecisions,
+                usec: c.usec / countedDecisions,
+              }))
+              .sort((a, b) => b.usec - a.usec),
+          }
+        : {}),
     };
   } finally {
     await close();
@@ -361,7 +405,33 @@ function jsonLine(r: Result): string {
     assignmentsPerSec: Math.round(r.assignmentsPerSec),
     p50Ms: round(r.p50Ms, 4),
     p99Ms: round(r.p99Ms, 4),
+    ...(r.redis
+      ? { redisPerDecision: r.redis.map((c) => ({ ...c, calls: round(c.calls, 2), usec: round(c.usec, 1) })) }
+      : {}),
   });
+}
+
+/** `--redis-stats`: per row, Redis's time and calls per decision. */
+function redisLines(results: Result[]): string[] {
+  return results
+    .filter((r) => r.redis)
+    .map((r) => {
+      const scripts = r.redis!.filter((c) => c.command.startsWith('eval'));
+      const scriptUs = scripts.reduce((n, c) => n + c.usec, 0);
+      const scriptCalls = scripts.reduce((n, c) => n + c.calls, 0);
+      const inner = r.redis!.filter((c) => !c.command.startsWith('eval'));
+      const innerCalls = inner.reduce((n, c) => n + c.calls, 0);
+      const innerUs = inner.reduce((n, c) => n + c.usec, 0);
+      const each = inner
+        .filter((c) => c.calls >= 0.05)
+        .map((c) => `${c.command} ${c.calls.toFixed(1)}`)
+        .join(', ');
+      return (
+        `${r.scenario}/${r.store} ${r.agents.toLocaleString('en-US')} agents, concurrency ${r.concurrency}: ` +
+        `${scriptUs.toFixed(0)} µs in ${scriptCalls.toFixed(2)} scripts; other commands (inside the scripts or ` +
+        `on their own) ${innerUs.toFixed(0)} µs in ${innerCalls.toFixed(1)} calls (${each})`
+      );
+    });
 }
 
 function table(results: Result[]): string {
@@ -479,6 +549,11 @@ async function main(): Promise<void> {
       `node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,
     );
     console.log(table(results));
+    const redis = redisLines(results);
+    if (redis.length > 0) {
+      console.log('\nRedis per decision (INFO commandstats over the timed batches):');
+      for (const line of redis) console.log(`  ${line}`);
+    }
     console.log('\nTargets (largest agent count):');
     for (const line of targets(results)) console.log(`  ${line}`);
   }

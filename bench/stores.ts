@@ -8,14 +8,30 @@
 //   },
 //
 // and the JSON lines report `"store": "redis"`.
+import { createClient } from 'redis';
 import { MemoryStore } from '../routing/store/memory.js';
 import { RedisStore } from '../routing/store/redis.js';
 import type { Store } from '../routing/store/store.js';
+
+/** Per command name: calls and microseconds, as `INFO commandstats` counts them since the server started. */
+export type CommandStats = Map<string, { calls: number; usec: number }>;
 
 export interface BenchStore {
   store: Store;
   /** Release the store (and whatever it holds outside this process). */
   close(): Promise<void>;
+  /** The server's command counters (`--redis-stats`), for a store that has a server. */
+  commandStats?: () => Promise<CommandStats>;
+}
+
+/** `INFO commandstats` as numbers. */
+export function parseCommandStats(info: string): CommandStats {
+  const out: CommandStats = new Map();
+  for (const line of info.split('\n')) {
+    const m = /^cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (m) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return out;
 }
 
 export type StoreFactory = () => Promise<BenchStore>;
@@ -30,16 +46,20 @@ export const STORE_FACTORIES: Record<string, StoreFactory> = {
   // REDIS_URL, else a local Redis on 6379; a prefix of its own per scenario, deleted afterwards.
   redis: async () => {
     const prefix = `bench-${process.pid}-${++redisStores}`;
-    const store = await RedisStore.connect({
-      url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      prefix,
-    });
+    const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const store = await RedisStore.connect({ url, prefix });
+    // A connection of its own for the counters, so that reading them never waits behind the store's commands.
+    const info = createClient({ url });
+    info.on('error', () => {});
+    await info.connect();
     return {
       store,
       close: async () => {
         await store.flushPrefix();
         await store.close();
+        info.destroy();
       },
+      commandStats: async () => parseCommandStats(await info.info('commandstats')),
     };
   },
 };
