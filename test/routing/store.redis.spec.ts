@@ -55,6 +55,17 @@ const conversation = (id: string, customerId: string): Conversation => ({
   declinedBy: [],
 });
 
+/** The conversation assigned, on chat, to the longest-idle free agent (or queued when none is free). */
+const assignChat = (store: Store, conversationId: string, now: number, score = now) =>
+  store.route({
+    conversationId,
+    channel: 'chat',
+    candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
+    mode: { type: 'assign' },
+    now,
+    score,
+  });
+
 describe('RedisStore', () => {
   const redis = useRedis();
 
@@ -91,14 +102,7 @@ describe('RedisStore', () => {
 
     it('keeps every key under its prefix, inside one hash tag', async () => {
       await seed();
-      await store.route({
-        conversationId: 'cv_1',
-        channel: 'chat',
-        candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
-        mode: { type: 'assign' },
-        now: T0,
-        score: T0,
-      });
+      await assignChat(store, 'cv_1', T0);
       await store.schedule({ kind: 'sticky', ref: 'cv_1', dueAt: T0 });
       const keys: string[] = [];
       for await (const batch of raw.scanIterator({ MATCH: store.keys.pattern, COUNT: 1000 }))
@@ -170,16 +174,7 @@ describe('RedisStore', () => {
       expect(read).to.be.instanceOf(CorruptRecordError);
       expect(read.message).to.include(key);
 
-      const routed = await rejection(
-        store.route({
-          conversationId: 'cv_1',
-          channel: 'chat',
-          candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
-          mode: { type: 'assign' },
-          now: T0,
-          score: T0,
-        }),
-      );
+      const routed = await rejection(assignChat(store, 'cv_1', T0));
       expect(routed).to.be.instanceOf(CorruptRecordError);
       expect((routed as SwitchboardError).code).to.equal('corrupt_record');
       expect(routed.message).to.include(key);
@@ -197,16 +192,7 @@ describe('RedisStore', () => {
       await store.createConversation(conversation('cv_2', 'cu_1'));
       const agentKey = store.keys.agent('ag_1');
       await raw.set(agentKey, '{"id":"ag_1","load":7}');
-      const claimed = await rejection(
-        store.route({
-          conversationId: 'cv_2',
-          channel: 'chat',
-          candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
-          mode: { type: 'assign' },
-          now: T0,
-          score: T0,
-        }),
-      );
+      const claimed = await rejection(assignChat(store, 'cv_2', T0));
       expect(claimed).to.be.instanceOf(CorruptRecordError);
       expect(claimed.message).to.include(agentKey);
       expect((await store.listConversations({ status: 'assigned' })).length).to.equal(0);
@@ -216,14 +202,7 @@ describe('RedisStore', () => {
     it('reads an empty list the scripts wrote as {} as the empty list; a list holding anything else is corrupt', async () => {
       await seed();
       // A script writes it (cjson has no empty array): route assigns it, consultants and the rest stay empty.
-      await store.route({
-        conversationId: 'cv_1',
-        channel: 'chat',
-        candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
-        mode: { type: 'assign' },
-        now: T0,
-        score: T0,
-      });
+      await assignChat(store, 'cv_1', T0);
       const key = store.keys.conversation('cv_1');
       const stored = JSON.parse(String(await raw.get(key))) as Record<string, unknown>;
       expect(stored.consultants).to.deep.equal({});
@@ -251,14 +230,7 @@ describe('RedisStore', () => {
     it("keeps a customer's last owner beside the record: owning does not rewrite the customer", async () => {
       await seed();
       const record = await raw.get(store.keys.customer('cu_1'));
-      await store.route({
-        conversationId: 'cv_1',
-        channel: 'chat',
-        candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
-        mode: { type: 'assign' },
-        now: T0 + 5,
-        score: T0,
-      });
+      await assignChat(store, 'cv_1', T0 + 5, T0);
       expect(await raw.get(store.keys.customer('cu_1'))).to.equal(record);
       const owned = await store.getCustomer('cu_1');
       expect([owned?.lastOwnerId, owned?.lastOwnerAt]).to.deep.equal(['ag_1', T0 + 5]);
@@ -295,17 +267,8 @@ describe('RedisStore', () => {
     it('a corrupt record met while filling stops the filling, not the resolve; the next claim names it', async () => {
       await seed();
       await store.createConversation(conversation('cv_2', 'cu_1'));
-      const route = (id: string, now: number) =>
-        store.route({
-          conversationId: id,
-          channel: 'chat',
-          candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
-          mode: { type: 'assign' },
-          now,
-          score: now,
-        });
-      expect((await route('cv_1', T0)).type).to.equal('assigned');
-      expect((await route('cv_2', T0 + 1)).type).to.equal('assigned');
+      expect((await assignChat(store, 'cv_1', T0)).type).to.equal('assigned');
+      expect((await assignChat(store, 'cv_2', T0 + 1)).type).to.equal('assigned');
       // Two more wait; the first in line is corrupt.
       await store.createConversation({
         ...conversation('cv_3', 'cu_1'),
@@ -317,8 +280,8 @@ describe('RedisStore', () => {
         queuedAt: T0 + 3,
         createdAt: T0 + 3,
       });
-      expect((await route('cv_3', T0 + 2)).type).to.equal('queued');
-      expect((await route('cv_4', T0 + 3)).type).to.equal('queued');
+      expect((await assignChat(store, 'cv_3', T0 + 2)).type).to.equal('queued');
+      expect((await assignChat(store, 'cv_4', T0 + 3)).type).to.equal('queued');
       const key = store.keys.conversation('cv_3');
       const corrupt = JSON.stringify({ id: 'cv_3', status: 'queued' });
       await raw.set(key, corrupt);
@@ -344,14 +307,7 @@ describe('RedisStore', () => {
     it('runs its scripts again after SCRIPT FLUSH (NOSCRIPT: the text is sent once, as EVAL)', async () => {
       await seed();
       await raw.scriptFlush();
-      const out = await store.route({
-        conversationId: 'cv_1',
-        channel: 'chat',
-        candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
-        mode: { type: 'assign' },
-        now: T0,
-        score: T0,
-      });
+      const out = await assignChat(store, 'cv_1', T0);
       expect(out.type).to.equal('assigned');
       await raw.scriptFlush();
       const [a, b] = await Promise.all([store.stats(), store.getCustomer('cu_1')]);
@@ -365,16 +321,7 @@ describe('RedisStore', () => {
       try {
         for (let i = 2; i <= 6; i++) await store.createConversation(conversation(`cv_${i}`, 'cu_1'));
         const outcomes = await Promise.all(
-          [1, 2, 3, 4, 5, 6].map((i) =>
-            (i % 2 ? store : other).route({
-              conversationId: `cv_${i}`,
-              channel: 'chat',
-              candidates: [{ kind: 'pool', skills: {}, reason: 'routed' }],
-              mode: { type: 'assign' },
-              now: T0 + i,
-              score: T0 + i,
-            }),
-          ),
+          [1, 2, 3, 4, 5, 6].map((i) => assignChat(i % 2 ? store : other, `cv_${i}`, T0 + i)),
         );
         expect(outcomes.filter((o) => o.type === 'assigned').length).to.equal(2);
         expect((await store.getAgent('ag_1'))?.load.chat).to.equal(2);
