@@ -48,18 +48,24 @@ export const STORE_FACTORIES: Record<string, StoreFactory> = {
     const prefix = `bench-${process.pid}-${++redisStores}`;
     const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
     const store = await RedisStore.connect({ url, prefix });
-    // A connection of its own for the counters, so that reading them never waits behind the store's commands.
-    const info = createClient({ url });
-    info.on('error', () => {});
-    await info.connect();
+    // A connection of its own for the counters (opened when first asked, with `--redis-stats`), so that reading
+    // them never waits behind the store's commands.
+    let info: ReturnType<typeof createClient> | null = null;
     return {
       store,
       close: async () => {
         await store.flushPrefix();
         await store.close();
-        info.destroy();
+        info?.destroy();
       },
-      commandStats: async () => parseCommandStats(await info.info('commandstats')),
+      commandStats: async () => {
+        if (!info) {
+          info = createClient({ url });
+          info.on('error', () => {});
+          await info.connect();
+        }
+        return parseCommandStats(await info.info('commandstats'));
+      },
     };
   },
 };
