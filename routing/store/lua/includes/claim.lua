@@ -5,12 +5,24 @@
 -- chat, email), then the order the lines were created in: the memory store's
 -- result exactly. Only the lines that can still win are looked at.
 
--- x before y: {level, key, arrival, channel, line number}.
+-- A line's number (its creation order, the last tie-break between lines), read only when two ranks tie on
+-- everything else.
+local LINE_NUMBERS = {}
+local function lineNumber(bucket)
+  local n = LINE_NUMBERS[bucket]
+  if not n then
+    n = tonumber(redis.call('HGET', K.lines(), bucket)) or 0
+    LINE_NUMBERS[bucket] = n
+  end
+  return n
+end
+
+-- x before y: {level, key, arrival, channel, line (bucket key)}.
 local function less(x, y)
-  for i = 1, 5 do
+  for i = 1, 4 do
     if x[i] ~= y[i] then return x[i] < y[i] end
   end
-  return false
+  return lineNumber(x[5]) < lineNumber(y[5])
 end
 
 -- x no later than y on the first three: the line may still win on the tie-break.
@@ -20,8 +32,10 @@ local function notAfter(x1, x2, x3, y)
   return x3 <= y[3]
 end
 
--- The conversation this agent would take from a line, with its rank, or nil.
-local function lineHead(bucket, agent, now, rules)
+-- The conversation id this agent would take from a line, with whether they are skilled for it and its rank,
+-- or nil. Read from the line's indexes alone: ids in `skip` (found not eligible) are passed over, and the
+-- caller checks the record of the one that wins (`claim`).
+local function lineHead(bucket, agent, now, rules, skip)
   local byArrival = K.lineByArrival(bucket)
   local first = redis.call('ZRANGE', byArrival, 0, 0, 'WITHSCORES')
   if #first == 0 then return nil end
@@ -34,47 +48,42 @@ local function lineHead(bucket, agent, now, rules)
     for id, arrival in ordered(byArrival) do
       if now - arrival < rules.hardCapMs then break end
       if not matched and now - arrival < rules.overflowAfterMs then break end
-      local c = loadConversation(id)
-      if c and eligible(c, agent.id) then return c, matched, { 0, arrival, arrival } end
+      if not skip[id] then return id, matched, { 0, arrival, arrival } end
     end
   end
   if matched then
     for member, score in ordered(K.lineByScore(bucket)) do
-      local c = loadConversation(string.sub(member, 17))
-      if c and eligible(c, agent.id) then
-        return c, matched, { 1, score, tonumber(string.sub(member, 1, 16)) }
-      end
+      local id = string.sub(member, 17)
+      if not skip[id] then return id, matched, { 1, score, tonumber(string.sub(member, 1, 16)) } end
     end
     return nil
   end
   -- Not skilled for this line: only what has overflowed to the whole team, oldest first.
   for id, arrival in ordered(byArrival) do
     if now - arrival < rules.overflowAfterMs then break end
-    local c = loadConversation(id)
-    if c and eligible(c, agent.id) then
+    if not skip[id] then
       local score = redis.call('ZSCORE', K.lineByScore(bucket), pad(arrival) .. id)
-      return c, matched, { 1, tonumber(score), arrival }
+      return id, matched, { 1, tonumber(score), arrival }
     end
   end
   return nil
 end
 
--- One claim for the agent: its five result entries (the conversation as its record, written by the
--- caller's `flush`), or nil when nothing is left for them.
-local function claim(agent, now, rules)
-  if agent.status ~= 'available' then return nil end
-  local best -- {conversation, matched, rank, channel}
+-- The best line head for the agent on any channel where they have capacity left, passing over the ids in
+-- `skip`: {id, matched, rank, channel}, or nil.
+local function bestHead(agent, now, rules, skip)
+  local best
   for channelIndex, channel in ipairs(CHANNELS) do
     if agent.load[channel] < agent.capacity[channel] then
       local seen = {}
       local function consider(bucket)
         seen[bucket] = true
-        local c, matched, rank = lineHead(bucket, agent, now, rules)
-        if not c then return end
+        local id, matched, rank = lineHead(bucket, agent, now, rules, skip)
+        if not id then return end
         rank[4] = channelIndex
-        rank[5] = tonumber(redis.call('HGET', K.lines(), bucket))
+        rank[5] = bucket
         if not best or less(rank, best.rank) then
-          best = { conversation = c, matched = matched, rank = rank, channel = channel }
+          best = { id = id, matched = matched, rank = rank, channel = channel }
         end
       end
       -- Lines whose oldest waited past the hard cap, oldest first.
@@ -93,7 +102,27 @@ local function claim(agent, now, rules)
       end
     end
   end
-  if not best then return nil end
+  return best
+end
+
+-- One claim for the agent: its five result entries (the conversation as its record, written by the
+-- caller's `flush`), or nil when nothing is left for them.
+local function claim(agent, now, rules)
+  if agent.status ~= 'available' then return nil end
+  -- The best head by the lines' indexes; when its record says it is not for this agent (ringing, declined
+  -- by them, their own), passed over and looked for again. The first eligible one of each line is what
+  -- competes, as when every record is read.
+  local skip, best = {}, nil
+  while true do
+    best = bestHead(agent, now, rules, skip)
+    if not best then return nil end
+    local c = loadConversation(best.id)
+    if c and eligible(c, agent.id) then
+      best.conversation = c
+      break
+    end
+    skip[best.id] = true
+  end
   local c, channel = best.conversation, best.channel
   local reason = claimReason(c, best.matched)
   local offerMs = rules.offerTimeoutMs[channel]
