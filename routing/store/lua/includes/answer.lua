@@ -4,35 +4,50 @@
 -- steps, so that a corrupt promise fails the script before its first write:
 -- `answering` reads and checks, `answered` writes (after `flush`).
 
--- The open quoted waits of conversation `id`, settled in memory: {{key, id, record}, ...}.
+-- The open quoted waits of conversation `id`, settled in memory: {{key, id, record}, ...}. Its promises are
+-- read in one MGET per 256.
 local function answering(id, now)
   local out = {}
-  for _, pid in ipairs(redis.call('LRANGE', K.promisesOf(id), 0, -1)) do
-    local key = K.promise(pid)
-    local raw = redis.call('GET', key)
-    if raw then
-      local p = decode(key, raw)
-      if type(p.state) ~= 'string' then fail(E.CORRUPT, key, 'field state is missing or has the wrong type') end
-      if p.state == 'open' and p.kind == 'wait' then
-        if type(p.dueAt) ~= 'number' then fail(E.CORRUPT, key, 'field dueAt is missing or has the wrong type') end
-        if now <= p.dueAt then p.state = 'kept' else p.state = 'broken' end
-        p.settledAt = now
-        out[#out + 1] = { key, pid, p }
+  local ids = redis.call('LRANGE', K.promisesOf(id), 0, -1)
+  for from = 1, #ids, 256 do
+    local keys = {}
+    for i = from, math.min(#ids, from + 255) do keys[#keys + 1] = K.promise(ids[i]) end
+    local raws = redis.call('MGET', unpack(keys))
+    for i, key in ipairs(keys) do
+      local raw = raws[i]
+      if raw then
+        local p = decode(key, raw)
+        if type(p.state) ~= 'string' then fail(E.CORRUPT, key, 'field state is missing or has the wrong type') end
+        if p.state == 'open' and p.kind == 'wait' then
+          if type(p.dueAt) ~= 'number' then fail(E.CORRUPT, key, 'field dueAt is missing or has the wrong type') end
+          if now <= p.dueAt then p.state = 'kept' else p.state = 'broken' end
+          p.settledAt = now
+          out[#out + 1] = { key, ids[from + i - 1], p }
+        end
       end
     end
   end
   return out
 end
 
--- Write what `answering` settled and drop the timers: the settled promises as one JSON array.
+-- Write what `answering` settled and drop the timers, in one MSET and one ZREM per 128 promises: the settled
+-- promises as one JSON array.
 local function answered(id, settled)
-  redis.call('ZREM', K.timers(), 'overflow:' .. id, 'sticky:' .. id)
   local raws = {}
-  for i, entry in ipairs(settled) do
-    local raw = encode(entry[3])
-    redis.call('SET', entry[1], raw)
-    redis.call('ZREM', K.timers(), 'promise:' .. entry[2], 'promise-warn:' .. entry[2])
-    raws[i] = raw
+  local gone = { 'overflow:' .. id, 'sticky:' .. id }
+  for from = 1, #settled, 128 do
+    local writes = {}
+    for i = from, math.min(#settled, from + 127) do
+      local entry = settled[i]
+      local raw = encode(entry[3])
+      writes[#writes + 1], writes[#writes + 2] = entry[1], raw
+      gone[#gone + 1], gone[#gone + 2] = 'promise:' .. entry[2], 'promise-warn:' .. entry[2]
+      raws[i] = raw
+    end
+    redis.call('MSET', unpack(writes))
+    redis.call('ZREM', K.timers(), unpack(gone))
+    gone = {}
   end
+  if #gone > 0 then redis.call('ZREM', K.timers(), unpack(gone)) end
   return '[' .. table.concat(raws, ',') .. ']'
 end

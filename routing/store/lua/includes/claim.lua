@@ -32,9 +32,9 @@ local function notAfter(x1, x2, x3, y)
   return x3 <= y[3]
 end
 
--- The conversation id this agent would take from a line, with whether they are skilled for it and its rank,
--- or nil. Read from the line's indexes alone: ids in `skip` (found not eligible) are passed over, and the
--- caller checks the record of the one that wins (`claim`).
+-- The conversation id this agent would take from a line, with whether they are skilled for it, its rank and
+-- where it waits (as line.lua `dequeue` takes it), or nil. Read from the line's indexes alone: ids in `skip`
+-- (found not eligible) are passed over, and the caller checks the record of the one that wins (`claim`).
 local function lineHead(bucket, agent, now, rules, skip)
   local byArrival = K.lineByArrival(bucket)
   local first = redis.call('ZRANGE', byArrival, 0, 0, 'WITHSCORES')
@@ -48,13 +48,20 @@ local function lineHead(bucket, agent, now, rules, skip)
     for id, arrival in ordered(byArrival) do
       if now - arrival < rules.hardCapMs then break end
       if not matched and now - arrival < rules.overflowAfterMs then break end
-      if not skip[id] then return id, matched, { 0, arrival, arrival } end
+      if not skip[id] then
+        return id, matched, { 0, arrival, arrival }, { bucket = bucket, arrival = arrival, oldest = oldest }
+      end
     end
   end
   if matched then
+    local head = true
     for member, score in ordered(K.lineByScore(bucket)) do
       local id = string.sub(member, 17)
-      if not skip[id] then return id, matched, { 1, score, tonumber(string.sub(member, 1, 16)) } end
+      if not skip[id] then
+        local arrival = tonumber(string.sub(member, 1, 16))
+        return id, matched, { 1, score, arrival }, { bucket = bucket, arrival = arrival, oldest = oldest, head = head }
+      end
+      head = false
     end
     return nil
   end
@@ -63,14 +70,14 @@ local function lineHead(bucket, agent, now, rules, skip)
     if now - arrival < rules.overflowAfterMs then break end
     if not skip[id] then
       local score = redis.call('ZSCORE', K.lineByScore(bucket), pad(arrival) .. id)
-      return id, matched, { 1, tonumber(score), arrival }
+      return id, matched, { 1, tonumber(score), arrival }, { bucket = bucket, arrival = arrival, oldest = oldest }
     end
   end
   return nil
 end
 
 -- The best line head for the agent on any channel where they have capacity left, passing over the ids in
--- `skip`: {id, matched, rank, channel}, or nil.
+-- `skip`: {id, matched, rank, channel, at (where it waits)}, or nil.
 local function bestHead(agent, now, rules, skip)
   local best
   for channelIndex, channel in ipairs(CHANNELS) do
@@ -78,12 +85,12 @@ local function bestHead(agent, now, rules, skip)
       local seen = {}
       local function consider(bucket)
         seen[bucket] = true
-        local id, matched, rank = lineHead(bucket, agent, now, rules, skip)
+        local id, matched, rank, at = lineHead(bucket, agent, now, rules, skip)
         if not id then return end
         rank[4] = channelIndex
         rank[5] = bucket
         if not best or less(rank, best.rank) then
-          best = { id = id, matched = matched, rank = rank, channel = channel }
+          best = { id = id, matched = matched, rank = rank, channel = channel, at = at }
         end
       end
       -- Lines whose oldest waited past the hard cap, oldest first.
@@ -136,9 +143,9 @@ local function claim(agent, now, rules)
   local settled = answering(c.id, now)
   takeSlot(agent, channel, now)
   if c.status == 'assigned' then
-    coverConversation(c, agent.id, channel, now)
+    coverConversation(c, agent.id, channel, now, best.at)
   else
-    own(c, agent.id, channel, reason, now)
+    own(c, agent.id, channel, reason, now, best.at)
   end
   return { 'assigned', agent.id, reason, c, answered(c.id, settled) }
 end

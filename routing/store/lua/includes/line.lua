@@ -34,29 +34,44 @@ local function ensureLine(bucket)
   redis.call('HSET', K.servers(), bucket, servers)
 end
 
--- Keep the channel's head and oldest index right after the line changed.
-local function refreshLine(bucket)
+-- Keep the channel's head and oldest index right after the line changed. With `gone` (where the conversation
+-- that just left was: see `dequeue`), only what its leaving can have changed: the head when it was the head
+-- or may have been, the oldest when it was the oldest.
+local function refreshLine(bucket, gone)
   local channel = lineChannel(bucket)
-  local head = redis.call('ZRANGE', K.lineByScore(bucket), 0, 0, 'WITHSCORES')
-  if #head == 0 then
-    redis.call('ZREM', K.lineHeads(channel), bucket)
-    redis.call('ZREM', K.lineOldest(channel), bucket)
-    return
+  local oldestMoved = not gone or gone.arrival <= gone.oldest
+  if not gone or gone.head ~= false then
+    local head = redis.call('ZRANGE', K.lineByScore(bucket), 0, 0, 'WITHSCORES')
+    if #head == 0 then
+      redis.call('ZREM', K.lineHeads(channel), bucket)
+      redis.call('ZREM', K.lineOldest(channel), bucket)
+      return
+    end
+    redis.call('ZADD', K.lineHeads(channel), head[2], bucket)
   end
-  redis.call('ZADD', K.lineHeads(channel), head[2], bucket)
-  local oldest = redis.call('ZRANGE', K.lineByArrival(bucket), 0, 0, 'WITHSCORES')
-  redis.call('ZADD', K.lineOldest(channel), oldest[2], bucket)
+  if oldestMoved then
+    local oldest = redis.call('ZRANGE', K.lineByArrival(bucket), 0, 0, 'WITHSCORES')
+    redis.call('ZADD', K.lineOldest(channel), oldest[2], bucket)
+  end
 end
 
-local function dequeue(id)
-  local bucket = redis.call('HGET', K.waiting(), id)
-  if not bucket then return end
-  local arrival = redis.call('ZSCORE', K.lineByArrival(bucket), id)
-  if arrival then redis.call('ZREM', K.lineByScore(bucket), pad(tonumber(arrival)) .. id) end
+-- Take conversation `id` out of its line, if it waits in one. `at`, when the caller found it in a line
+-- (includes/claim.lua `lineHead`): {bucket, arrival, oldest = the line's oldest arrival, head = false when
+-- it was not the line's head (nil: not known)}.
+local function dequeue(id, at)
+  local bucket, arrival
+  if at then
+    bucket, arrival = at.bucket, at.arrival
+  else
+    bucket = redis.call('HGET', K.waiting(), id)
+    if not bucket then return end
+    arrival = tonumber(redis.call('ZSCORE', K.lineByArrival(bucket), id))
+  end
+  if arrival then redis.call('ZREM', K.lineByScore(bucket), pad(arrival) .. id) end
   redis.call('ZREM', K.lineByArrival(bucket), id)
   redis.call('HDEL', K.waiting(), id)
   redis.call('HINCRBY', K.waitingCount(), lineChannel(bucket), -1)
-  refreshLine(bucket)
+  refreshLine(bucket, at)
 end
 
 -- Put a conversation in line on `channel` with `score`. Already waiting on that

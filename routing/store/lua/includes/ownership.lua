@@ -1,8 +1,9 @@
 -- ownership.lua: owning, covering and letting go, as the memory store does.
 
--- Make `agentId` the owner (capacity already held) and take it out of line; the customer's last owner.
-local function own(c, agentId, channel, reason, now)
-  dequeue(c.id)
+-- Make `agentId` the owner (capacity already held) and take it out of line (`at`: where it waits, when
+-- known: see `dequeue`); the customer's last owner.
+local function own(c, agentId, channel, reason, now, at)
+  dequeue(c.id, at)
   c.ownership[#c.ownership + 1] = { from = c.ownerId, to = agentId, reason = reason, at = now }
   c.ownerId = agentId
   c.slotChannel = channel
@@ -19,9 +20,9 @@ local function own(c, agentId, channel, reason, now)
   setLastOwner(c.customerId, agentId, now)
 end
 
--- A colleague answers for the owner, who stays owner.
-local function coverConversation(c, agentId, channel, now)
-  dequeue(c.id)
+-- A colleague answers for the owner, who stays owner (`at` as `own`'s).
+local function coverConversation(c, agentId, channel, now, at)
+  dequeue(c.id, at)
   c.cover = { agentId = agentId, channel = channel, since = now }
   c.waitingForOwnerSince = NULL
   changed('conversation', c)

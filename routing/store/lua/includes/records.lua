@@ -260,11 +260,11 @@ local function lastOwnerOf(id)
   return agentId, tonumber(at)
 end
 
--- The customer's last owner is now `agentId` (see `lastOwnerOf`), when the customer exists.
+-- The customer's last owner is now `agentId` (see `lastOwnerOf`). Called with a conversation's customer, which
+-- exists: a conversation is stored only for an existing customer (createConversation-2.lua), and customers
+-- are never deleted (a merged one keeps its record).
 local function setLastOwner(customerId, agentId, now)
-  if redis.call('EXISTS', K.customer(customerId)) == 1 then
-    redis.call('HSET', K.lastOwners(), customerId, string.format('%d', now) .. '|' .. agentId)
-  end
+  redis.call('HSET', K.lastOwners(), customerId, string.format('%d', now) .. '|' .. agentId)
 end
 
 -- The hash's last owner onto the customer record in memory (what a script that writes the record keeps).
