@@ -168,6 +168,93 @@ export async function runScript(
   }
 }
 
+/**
+ * Connections that carry one script each at a time, for scripts sent by many callers at once. On one
+ * connection Redis answers a burst of pipelined scripts only after it has run all of them (it writes
+ * replies once per turn of its event loop), so every caller waits for the whole burst and this process
+ * cannot work on one answer while Redis runs the next script. With a few lanes, answers come back as each
+ * lane's script finishes. A caller waits for a free lane at most `waitMs` (then StoreUnavailableError, as a
+ * command that gets no answer), in the order they asked.
+ */
+export class ScriptLanes {
+  readonly clients: RedisClient[];
+  readonly #free: RedisClient[];
+  readonly #queue: Array<{
+    at: number;
+    take: ((client: RedisClient) => void) | null;
+    fail: (e: Error) => void;
+  }> = [];
+  #head = 0;
+  readonly #waitMs: number;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(clients: RedisClient[], waitMs: number) {
+    this.clients = clients;
+    this.#free = [...clients];
+    this.#waitMs = waitMs;
+  }
+
+  /** Run `work` on a free lane (waiting for one when all are busy). */
+  async run<T>(work: (client: RedisClient) => Promise<T>): Promise<T> {
+    const client = this.#free.pop() ?? (await this.#wait());
+    try {
+      return await work(client);
+    } finally {
+      this.#release(client);
+    }
+  }
+
+  #wait(): Promise<RedisClient> {
+    return new Promise<RedisClient>((resolve, reject) => {
+      this.#queue.push({ at: performance.now(), take: resolve, fail: reject });
+      this.#timer ??= setTimeout(this.#check, this.#waitMs).unref();
+    });
+  }
+
+  #release(client: RedisClient): void {
+    const queue = this.#queue;
+    while (this.#head < queue.length) {
+      const next = queue[this.#head]!;
+      queue[this.#head++] = undefined as never;
+      if (next.take) {
+        next.take(client);
+        this.#compact();
+        return;
+      }
+    }
+    this.#compact();
+    this.#free.push(client);
+  }
+
+  #compact(): void {
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024) {
+      this.#queue.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+
+  readonly #check = (): void => {
+    this.#timer = null;
+    const now = performance.now();
+    let oldest: number | null = null;
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const entry = this.#queue[i]!;
+      if (!entry.take) continue;
+      if (now - entry.at < this.#waitMs) {
+        oldest = entry.at;
+        break;
+      }
+      entry.take = null;
+      entry.fail(new Error(`no connection to Redis free within ${this.#waitMs} ms`));
+    }
+    if (oldest !== null)
+      this.#timer = setTimeout(this.#check, Math.max(1, oldest + this.#waitMs - now)).unref();
+  };
+}
+
 const UNAVAILABLE = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
 
 /**

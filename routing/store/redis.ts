@@ -50,6 +50,7 @@ import {
   type RedisConnectionOptions,
   redisFault,
   runScript,
+  ScriptLanes,
 } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisScripts, type Script } from './redis-scripts.js';
@@ -74,7 +75,15 @@ import type {
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** Key prefix inside the hash tag: keys are `{sb:<prefix>}:…` (`{sb}:…` when empty). */
   prefix?: string;
+  /**
+   * Connections to Redis, each carrying one script at a time (see `ScriptLanes`); other commands use the
+   * first. Default 4.
+   */
+  connections?: number;
 }
+
+/** `RedisStoreOptions.connections` when not given: see README, "Scaling out". */
+export const DEFAULT_CONNECTIONS = 4;
 
 // ---------------------------------------------------------------- scripts
 
@@ -98,30 +107,40 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export class RedisStore implements Store {
   readonly keys: RedisKeys;
+  /** The first connection: every command that is not a script, and scripts as one of the lanes. */
   readonly #client: RedisClient;
+  readonly #lanes: ScriptLanes;
   readonly #scripts: Map<string, Script>;
   #closed = false;
   #lastError: Error | null = null;
 
-  private constructor(client: RedisClient, keys: RedisKeys) {
-    this.#client = client;
+  private constructor(clients: RedisClient[], keys: RedisKeys, waitMs: number) {
+    this.#client = clients[0]!;
+    this.#lanes = new ScriptLanes(clients, waitMs);
     this.keys = keys;
     this.#scripts = redisScripts();
-    client.on('error', (err: Error) => {
-      this.#lastError = err;
-    });
+    for (const client of clients) {
+      client.on('error', (err: Error) => {
+        this.#lastError = err;
+      });
+    }
   }
 
   /** Connect, load the scripts, and answer a ready store; StoreUnavailableError when Redis does not answer. */
   static async connect(options: RedisStoreOptions = {}): Promise<RedisStore> {
     const keys = new RedisKeys(options.prefix ?? '');
-    const client = newRedisClient(options);
-    const store = new RedisStore(client, keys);
-    await connectWithin(client, options);
+    const count = options.connections ?? DEFAULT_CONNECTIONS;
+    if (!Number.isInteger(count) || count < 1 || count > 64)
+      throw new RangeError(`redis store: connections must be a whole number from 1 to 64, not ${count}`);
+    const clients = Array.from({ length: count }, () => newRedisClient(options));
+    const store = new RedisStore(clients, keys, options.commandTimeoutMs ?? 1000);
+    const connected = await Promise.allSettled(clients.map((client) => connectWithin(client, options)));
+    const failed = connected.find((r) => r.status === 'rejected');
     try {
+      if (failed) throw failed.reason;
       await store.#loadScripts();
     } catch (err) {
-      client.destroy();
+      for (const client of clients) if (client.isOpen) client.destroy();
       throw err instanceof SwitchboardError
         ? err
         : new StoreUnavailableError(`connecting: ${(err as Error).message}`);
@@ -617,19 +636,24 @@ export class RedisStore implements Store {
     };
   }
 
+  /** Every connection answers. */
   async ping(): Promise<void> {
     if (this.#closed) throw new StoreUnavailableError('the redis store is closed');
-    await this.#command('ping', () => this.#client.ping());
+    await this.#command('ping', () => Promise.all(this.#lanes.clients.map((client) => client.ping())));
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      await this.#client.close();
-    } catch {
-      this.#client.destroy();
-    }
+    await Promise.all(
+      this.#lanes.clients.map(async (client) => {
+        try {
+          await client.close();
+        } catch {
+          client.destroy();
+        }
+      }),
+    );
   }
 
   // ------------------------------------------------------------ internals
@@ -654,7 +678,12 @@ export class RedisStore implements Store {
     if (keys.length !== script.keys)
       throw new Error(`redis store: ${script.file} declares ${script.keys} keys, called with ${keys.length}`);
     const tail = [String(keys.length), ...keys, this.keys.base, ...args.map(String)];
-    const reply = await runScript(this.#client, script, tail, (err) => this.#fault(err, name));
+    const fault = (err: unknown) => this.#fault(err, name);
+    const reply = await this.#lanes
+      .run((client) => runScript(client, script, tail, fault))
+      .catch((err: unknown) => {
+        throw fault(err);
+      });
     if (!Array.isArray(reply) || typeof reply[0] !== 'number')
       throw new Error(`redis store: ${script.file} answered ${JSON.stringify(reply)}`);
     const out = reply as Reply;

@@ -423,6 +423,63 @@ describe('RedisStore', () => {
       }
     });
 
+    it('runs scripts on its connections one at a time each; a caller waiting for one fails as unavailable after the command timeout', async function () {
+      this.timeout(10_000);
+      const raw = createClient({ url: redis.url() });
+      raw.on('error', () => {});
+      await raw.connect();
+      const clients = async () =>
+        String(await raw.sendCommand(['CLIENT', 'LIST']))
+          .trim()
+          .split('\n').length;
+      const before = await clients();
+      const store = await RedisStore.connect({
+        url: redis.url(),
+        prefix: testPrefix('lanes'),
+        commandTimeoutMs: 200,
+        connections: 2,
+      });
+      try {
+        expect(await clients()).to.equal(before + 2);
+        // Redis holds every client's commands for 1 s: two scripts are sent, four wait for a connection.
+        await raw.sendCommand(['CLIENT', 'PAUSE', '1000', 'ALL']);
+        const started = performance.now();
+        const errors = await Promise.all(Array.from({ length: 6 }, () => rejection(store.stats())));
+        expect(performance.now() - started).to.be.below(900);
+        for (const err of errors) expect(err).to.be.instanceOf(StoreUnavailableError);
+        const messages = errors.map((err) => err.message);
+        expect(
+          messages.filter((m) => m.includes('no answer from Redis within 200 ms')),
+        ).to.have.length.of.at.least(2);
+        expect(messages.some((m) => m.includes('no connection to Redis free within 200 ms'))).to.equal(true);
+        // Once Redis answers again, every connection is free again: six at once all answer.
+        for (const deadline = performance.now() + 5000; ; ) {
+          if (
+            (await store.ping().then(
+              () => true,
+              () => false,
+            )) === true
+          )
+            break;
+          expect(performance.now()).to.be.below(deadline);
+        }
+        const stats = await Promise.all(Array.from({ length: 6 }, () => store.stats()));
+        for (const s of stats) expect(s.waiting).to.equal(0);
+      } finally {
+        raw.destroy();
+        await store.flushPrefix();
+        await store.close();
+      }
+    });
+
+    it('takes 1 to 64 connections', async () => {
+      for (const connections of [0, 65, 1.5]) {
+        const err = await rejection(RedisStore.connect({ url: redis.url(), connections }));
+        expect(err).to.be.instanceOf(RangeError);
+        expect(err.message).to.include('connections must be a whole number from 1 to 64');
+      }
+    });
+
     it('connect fails with StoreUnavailableError when nothing answers', async function () {
       this.timeout(10_000);
       const port = await freePort();
