@@ -1,7 +1,8 @@
 // What the Redis store and the Redis Slack state share about talking to Redis:
 // a client that fails fast while Redis is away and reconnects by itself, a
 // connect that gives up after a while, scripts run by SHA (their text sent when
-// Redis answers NOSCRIPT), and Redis failures turned into the errors callers
+// Redis answers NOSCRIPT) on connections that carry one script at a time
+// (`ScriptLanes`), and Redis failures turned into the errors callers
 // handle (unavailable, corrupt, or a bug).
 import { createClient, ErrorReply } from 'redis';
 import { z } from 'zod';
