@@ -32,9 +32,10 @@ local function notAfter(x1, x2, x3, y)
   return x3 <= y[3]
 end
 
--- The conversation id this agent would take from a line, with whether they are skilled for it, its rank and
--- where it waits (as line.lua `dequeue` takes it), or nil. Read from the line's indexes alone: ids in `skip`
--- (found not eligible) are passed over, and the caller checks the record of the one that wins (`claim`).
+-- The conversation id this agent would take from a line, with whether they are skilled for it, its rank, the
+-- line's oldest arrival and whether it is the line's head (false: it is not; nil: not known), or nil. Read
+-- from the line's indexes alone: ids in `skip` (found not eligible) are passed over, and the caller checks
+-- the record of the one that wins (`claim`).
 local function lineHead(bucket, agent, now, rules, skip)
   local byArrival = K.lineByArrival(bucket)
   local first = redis.call('ZRANGE', byArrival, 0, 0, 'WITHSCORES')
@@ -48,9 +49,7 @@ local function lineHead(bucket, agent, now, rules, skip)
     for id, arrival in ordered(byArrival) do
       if now - arrival < rules.hardCapMs then break end
       if not matched and now - arrival < rules.overflowAfterMs then break end
-      if not skip[id] then
-        return id, matched, { 0, arrival, arrival }, { bucket = bucket, arrival = arrival, oldest = oldest }
-      end
+      if not skip[id] then return id, matched, { 0, arrival, arrival }, oldest end
     end
   end
   if matched then
@@ -58,8 +57,7 @@ local function lineHead(bucket, agent, now, rules, skip)
     for member, score in ordered(K.lineByScore(bucket)) do
       local id = string.sub(member, 17)
       if not skip[id] then
-        local arrival = tonumber(string.sub(member, 1, 16))
-        return id, matched, { 1, score, arrival }, { bucket = bucket, arrival = arrival, oldest = oldest, head = head }
+        return id, matched, { 1, score, tonumber(string.sub(member, 1, 16)) }, oldest, head
       end
       head = false
     end
@@ -70,7 +68,7 @@ local function lineHead(bucket, agent, now, rules, skip)
     if now - arrival < rules.overflowAfterMs then break end
     if not skip[id] then
       local score = redis.call('ZSCORE', K.lineByScore(bucket), pad(arrival) .. id)
-      return id, matched, { 1, tonumber(score), arrival }, { bucket = bucket, arrival = arrival, oldest = oldest }
+      return id, matched, { 1, tonumber(score), arrival }, oldest
     end
   end
   return nil
@@ -85,11 +83,13 @@ local function bestHead(agent, now, rules, skip)
       local seen = {}
       local function consider(bucket)
         seen[bucket] = true
-        local id, matched, rank, at = lineHead(bucket, agent, now, rules, skip)
+        local id, matched, rank, oldest, head = lineHead(bucket, agent, now, rules, skip)
         if not id then return end
         rank[4] = channelIndex
         rank[5] = bucket
         if not best or less(rank, best.rank) then
+          -- Where it waits, as line.lua `dequeue` takes it (a rank's third entry is the arrival).
+          local at = { bucket = bucket, arrival = rank[3], oldest = oldest, head = head }
           best = { id = id, matched = matched, rank = rank, channel = channel, at = at }
         end
       end
