@@ -34,13 +34,15 @@
 //
 // `--redis-stats` (Redis store) reads the server's INFO commandstats before and after every timed
 // batch (untimed, on a connection of its own) and prints what Redis did per decision: the time
-// inside scripts (which includes the commands they call) and every command's calls.
+// inside scripts (which includes the commands they call) and every command's calls; and, from INFO cpu,
+// the CPU the server process used per decision and how busy it was over the batches' time (near
+// 100 %: Redis is what limits the rate).
 import { cpus, loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Channel } from '../shared/model.js';
 import { median, Samples } from './stats.js';
-import { type CommandStats, storeFactory } from './stores.js';
+import { type ServerCounters, storeFactory } from './stores.js';
 import { type ChannelMix, EMAIL_ONLY, LIVE_CHANNELS, Rng } from './workload.js';
 import { type Held, World } from './world.js';
 
@@ -69,6 +71,14 @@ interface Options {
 /** What Redis did per timed decision: every command's calls and time (a script's time includes its calls'). */
 type PerDecision = Array<{ command: string; calls: number; usec: number }>;
 
+/** The Redis server process's CPU over the timed batches: per decision, and as a share of the batches' time. */
+interface RedisCpu {
+  userUsec: number;
+  sysUsec: number;
+  /** (user + sys) / the timed batches' wall time. */
+  busy: number;
+}
+
 interface Result {
   scenario: ScenarioName;
   store: string;
@@ -86,6 +96,9 @@ interface Result {
   setupSeconds: number;
   /** With `--redis-stats`: Redis's work per decision over every timed batch, most time first. */
   redis?: PerDecision;
+  redisCpu?: RedisCpu;
+  /** This process's CPU (user + system, every thread) per timed decision, in microseconds. */
+  processCpuUsec: number;
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--json] [--store memory[,redis]] [--scenario claim,arrive,return]
@@ -200,14 +213,27 @@ async function runOne(
   concurrency: number,
   opts: Options,
 ): Promise<Result> {
-  const { store, close, commandStats } = await storeFactory(storeName)();
+  const { store, close, serverCounters } = await storeFactory(storeName)();
   // Redis's counters around each timed batch (read between batches, untimed): what a decision costs there.
-  const counted = opts.redisStats && commandStats ? new Map<string, { calls: number; usec: number }>() : null;
+  const counted =
+    opts.redisStats && serverCounters ? new Map<string, { calls: number; usec: number }>() : null;
   let countedDecisions = 0;
-  const count = (before: CommandStats, after: CommandStats, decisions: number): void => {
-    for (const [command, now] of after) {
+  const cpu = { user: 0, sys: 0, wallUsec: 0 };
+  // This process's CPU over the timed batches (read just outside each batch's timed span).
+  let processCpu = 0;
+  let processDecisions = 0;
+  const count = (
+    before: ServerCounters,
+    after: ServerCounters,
+    decisions: number,
+    wallUsec: number,
+  ): void => {
+    cpu.user += after.cpuUsec.user - before.cpuUsec.user;
+    cpu.sys += after.cpuUsec.sys - before.cpuUsec.sys;
+    cpu.wallUsec += wallUsec;
+    for (const [command, now] of after.commands) {
       if (command === 'info') continue;
-      const was = before.get(command) ?? { calls: 0, usec: 0 };
+      const was = before.commands.get(command) ?? { calls: 0, usec: 0 };
       const sum = counted!.get(command) ?? { calls: 0, usec: 0 };
       counted!.set(command, {
         calls: sum.calls + now.calls - was.calls,
@@ -309,12 +335,15 @@ async function runOne(
     const batch = async (n: number, timing?: { decisions: Samples; batches: Samples }): Promise<number> => {
       away.clear();
       for (let k = 0; k < n; k++) await prepare(lanes[k]!);
-      const statsBefore = timing && counted ? await commandStats!() : null;
+      const statsBefore = timing && counted ? await serverCounters!() : null;
       const before = world.assignments;
+      const cpuBefore = timing ? process.cpuUsage() : null;
+      let wall = 0n;
       if (n === 1) {
         const t0 = process.hrtime.bigint();
         await decide(lanes[0]!);
         const t1 = process.hrtime.bigint();
+        wall = t1 - t0;
         timing?.decisions.add(t1 - t0);
         timing?.batches.add(t1 - t0);
       } else {
@@ -323,6 +352,7 @@ async function runOne(
         for (let k = 0; k < n; k++) inFlight.push(timedDecide(lanes[k]!, k));
         await Promise.all(inFlight);
         const t1 = process.hrtime.bigint();
+        wall = t1 - t0;
         if (failure) throw failure.error;
         if (timing) {
           for (let k = 0; k < n; k++) timing.decisions.add(took[k]!);
@@ -330,7 +360,12 @@ async function runOne(
         }
       }
       const made = world.assignments - before;
-      if (statsBefore) count(statsBefore, await commandStats!(), n);
+      if (cpuBefore) {
+        const used = process.cpuUsage(cpuBefore);
+        processCpu += used.user + used.system;
+        processDecisions += n;
+      }
+      if (statsBefore) count(statsBefore, await serverCounters!(), n, Number(wall) / 1000);
       for (let k = 0; k < n; k++) await after(lanes[k]!);
       return made;
     };
@@ -375,6 +410,7 @@ async function runOne(
       p99Range: [Math.min(...p99s), Math.max(...p99s)],
       assignedShare: median(perRep.map((r) => r.share)),
       setupSeconds,
+      processCpuUsec: processCpu / processDecisions,
       ...(counted && countedDecisions > 0
         ? {
             redis: [...counted]
@@ -385,6 +421,11 @@ async function runOne(
                 usec: c.usec / countedDecisions,
               }))
               .sort((a, b) => b.usec - a.usec),
+            redisCpu: {
+              userUsec: cpu.user / countedDecisions,
+              sysUsec: cpu.sys / countedDecisions,
+              busy: (cpu.user + cpu.sys) / cpu.wallUsec,
+            },
           }
         : {}),
     };
@@ -405,8 +446,18 @@ function jsonLine(r: Result): string {
     assignmentsPerSec: Math.round(r.assignmentsPerSec),
     p50Ms: round(r.p50Ms, 4),
     p99Ms: round(r.p99Ms, 4),
+    processCpuUsec: round(r.processCpuUsec, 1),
     ...(r.redis
       ? { redisPerDecision: r.redis.map((c) => ({ ...c, calls: round(c.calls, 2), usec: round(c.usec, 1) })) }
+      : {}),
+    ...(r.redisCpu
+      ? {
+          redisCpu: {
+            userUsec: round(r.redisCpu.userUsec, 1),
+            sysUsec: round(r.redisCpu.sysUsec, 1),
+            busy: round(r.redisCpu.busy, 3),
+          },
+        }
       : {}),
   });
 }
@@ -429,7 +480,12 @@ function redisLines(results: Result[]): string[] {
       return (
         `${r.scenario}/${r.store} ${r.agents.toLocaleString('en-US')} agents, concurrency ${r.concurrency}: ` +
         `${scriptUs.toFixed(0)} µs in ${scriptCalls.toFixed(2)} scripts; other commands (inside the scripts or ` +
-        `on their own) ${innerUs.toFixed(0)} µs in ${innerCalls.toFixed(1)} calls (${each})`
+        `on their own) ${innerUs.toFixed(0)} µs in ${innerCalls.toFixed(1)} calls (${each})` +
+        (r.redisCpu
+          ? `; the server process used ${r.redisCpu.userUsec.toFixed(0)} µs user + ${r.redisCpu.sysUsec.toFixed(0)} µs ` +
+            `system CPU, busy ${(r.redisCpu.busy * 100).toFixed(0)} % of the batches' time`
+          : '') +
+        `; this process used ${r.processCpuUsec.toFixed(0)} µs CPU`
       );
     });
 }
@@ -551,7 +607,7 @@ async function main(): Promise<void> {
     console.log(table(results));
     const redis = redisLines(results);
     if (redis.length > 0) {
-      console.log('\nRedis per decision (INFO commandstats over the timed batches):');
+      console.log('\nRedis per decision (INFO commandstats and cpu over the timed batches):');
       for (const line of redis) console.log(`  ${line}`);
     }
     console.log('\nTargets (largest agent count):');

@@ -16,12 +16,19 @@ import type { Store } from '../routing/store/store.js';
 /** Per command name: calls and microseconds, as `INFO commandstats` counts them since the server started. */
 export type CommandStats = Map<string, { calls: number; usec: number }>;
 
+/** The server's counters since it started: its commands, and the CPU time its process used (`INFO cpu`). */
+export interface ServerCounters {
+  commands: CommandStats;
+  /** Microseconds of CPU in user and kernel mode, every thread of the server process. */
+  cpuUsec: { user: number; sys: number };
+}
+
 export interface BenchStore {
   store: Store;
   /** Release the store (and whatever it holds outside this process). */
   close(): Promise<void>;
-  /** The server's command counters (`--redis-stats`), for a store that has a server. */
-  commandStats?: () => Promise<CommandStats>;
+  /** The server's counters (`--redis-stats`), for a store that has a server. */
+  serverCounters?: () => Promise<ServerCounters>;
 }
 
 /** `INFO commandstats` as numbers. */
@@ -32,6 +39,19 @@ export function parseCommandStats(info: string): CommandStats {
     if (m) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   }
   return out;
+}
+
+/** `INFO cpu commandstats` as numbers. */
+export function parseServerCounters(info: string): ServerCounters {
+  const seconds = (field: string): number => {
+    const m = new RegExp(`^${field}:([\\d.]+)`, 'm').exec(info);
+    if (!m) throw new Error(`INFO cpu has no ${field}`);
+    return Math.round(Number(m[1]) * 1e6);
+  };
+  return {
+    commands: parseCommandStats(info),
+    cpuUsec: { user: seconds('used_cpu_user'), sys: seconds('used_cpu_sys') },
+  };
 }
 
 export type StoreFactory = () => Promise<BenchStore>;
@@ -58,13 +78,13 @@ export const STORE_FACTORIES: Record<string, StoreFactory> = {
         await store.close();
         info?.destroy();
       },
-      commandStats: async () => {
+      serverCounters: async () => {
         if (!info) {
           info = createClient({ url });
           info.on('error', () => {});
           await info.connect();
         }
-        return parseCommandStats(await info.info('commandstats'));
+        return parseServerCounters(await info.sendCommand<string>(['INFO', 'cpu', 'commandstats']));
       },
     };
   },

@@ -34,6 +34,8 @@ describe('bench/run on the Redis store', () => {
       scenario: string;
       store: string;
       redisPerDecision?: Array<{ command: string; calls: number; usec: number }>;
+      redisCpu?: { userUsec: number; sysUsec: number; busy: number };
+      processCpuUsec?: number;
     };
     expect([line.scenario, line.store]).to.deep.equal(['claim', 'redis']);
     const per = new Map((line.redisPerDecision ?? []).map((c) => [c.command, c]));
@@ -43,6 +45,12 @@ describe('bench/run on the Redis store', () => {
     expect(scripts?.usec).to.be.greaterThan(0);
     expect(per.get('get')?.calls).to.be.greaterThan(0);
     expect(per.has('info')).to.equal(false);
+    // The server's CPU over the timed batches (INFO cpu) and this process's, per decision.
+    expect(line.redisCpu?.userUsec).to.be.a('number').at.least(0);
+    expect(line.redisCpu?.sysUsec).to.be.a('number').at.least(0);
+    expect(line.redisCpu!.userUsec + line.redisCpu!.sysUsec).to.be.greaterThan(0);
+    expect(line.redisCpu?.busy).to.be.a('number').greaterThan(0);
+    expect(line.processCpuUsec).to.be.a('number').greaterThan(0);
 
     const client = createClient({ url: redis.url() });
     client.on('error', () => {});
