@@ -135,17 +135,27 @@ export class Router {
     if (prior) return this.#duplicate(prior);
 
     const identity = identityOf(c.channel, c.from);
-    const { customer: found } = await this.store.resolveCustomer(identity, this.#newCustomer(identity, now));
-    // What the contact teaches about the customer, their open conversation (or the one they named) and,
-    // in case there is none, their latest: independent reads and writes, sent together (one round trip to
-    // Redis).
-    const [customer, open, latestList] = await Promise.all([
-      this.#learnFromContact(found, c, identity, now),
-      this.#namedConversation(found.id, c.conversationId).then(
-        async (named) => named ?? (await this.store.openConversationOf(found.id)),
-      ),
-      this.store.listConversations({ customerId: found.id, limit: 1 }),
-    ]);
+    // A new customer starts with what the contact teaches about them.
+    const taught = this.#taught(c, identity, {}, now);
+    const init = this.#newCustomer(identity, now);
+    const resolved = await this.store.resolveCustomer(identity, {
+      ...init,
+      facts: taught.facts,
+      ...(taught.name ? { name: taught.name } : {}),
+    });
+    const found = resolved.customer;
+    // A customer created just now already holds what the contact taught, and has no conversation yet. Else: what
+    // the contact teaches, their open conversation (or the one they named) and, in case there is none, their
+    // latest: independent reads and writes, sent together (one round trip to Redis).
+    const [customer, open, latestList] = resolved.created
+      ? [found, null, []]
+      : await Promise.all([
+          this.#learnFromContact(found, c, identity, now),
+          this.#namedConversation(found.id, c.conversationId).then(
+            async (named) => named ?? (await this.store.openConversationOf(found.id)),
+          ),
+          this.store.listConversations({ customerId: found.id, limit: 1 }),
+        ]);
 
     let conversation: Conversation;
     let created = false;
@@ -181,12 +191,18 @@ export class Router {
     this.#emit({ type: 'message.received', at: now, message });
     if (repeatOf) await this.#repeatContact(conversation, repeatOf, now);
 
-    let outcome: ContactOutcome;
-    if (conversation.status === 'assigned') outcome = await this.#ownedContact(conversation, c.channel);
-    else if (created || (switched && conversation.offer === null) || (await this.#stranded(conversation)))
-      outcome = await this.#route(conversation, customer);
-    else outcome = await this.#waitingOutcome(conversation);
-
+    if (conversation.status !== 'assigned') {
+      if (created || (switched && conversation.offer === null) || (await this.#stranded(conversation))) {
+        // Routed here: the route left both records as they now stand (nothing after it changes them), so they
+        // are not read again.
+        const routed = await this.#routed(conversation, customer);
+        return { ...routed, message, created };
+      }
+    }
+    const outcome =
+      conversation.status === 'assigned'
+        ? await this.#ownedContact(conversation, c.channel)
+        : await this.#waitingOutcome(conversation);
     const [latest, latestCustomer] = await Promise.all([
       this.store.getConversation(conversation.id),
       this.store.getCustomer(customer.id),
@@ -833,6 +849,18 @@ export class Router {
 
   /** Route a waiting conversation: the plan's first free candidate takes it, else it waits in line. */
   async #route(conv: Conversation, known?: Customer): Promise<ContactOutcome> {
+    return (await this.#routed(conv, known)).outcome;
+  }
+
+  /**
+   * Route a waiting conversation: the outcome, with the conversation as the route left it and its customer,
+   * whose last owner the store set to the agent it assigned (at the route's `now`). What follows the route
+   * (events, a note, a quoted wait, a reached follow-up) changes neither record.
+   */
+  async #routed(
+    conv: Conversation,
+    known?: Customer,
+  ): Promise<{ outcome: ContactOutcome; conversation: Conversation; customer: Customer }> {
     const now = this.clock.now();
     const customer = known?.id === conv.customerId ? known : await this.#customer(conv.customerId);
     const channel = conv.lastChannel;
@@ -851,7 +879,14 @@ export class Router {
       now,
       score: this.#score(conv),
     });
-    return this.#afterRoute(outcome, now);
+    return {
+      outcome: await this.#afterRoute(outcome, now),
+      conversation: outcome.conversation,
+      customer:
+        outcome.type === 'assigned'
+          ? { ...customer, lastOwnerId: outcome.agentId, lastOwnerAt: now }
+          : customer,
+    };
   }
 
   /** An owned conversation whose owner cannot take a live contact: a colleague covers. */
@@ -1486,16 +1521,30 @@ export class Router {
     identity: Identity,
     now: number,
   ): Promise<Customer> {
+    const { facts, name } = this.#taught(c, identity, customer.facts, now);
+    if (Object.keys(facts).length === 0) return customer;
+    return this.store.recordFacts(customer.id, facts, name);
+  }
+
+  /** The facts a contact teaches that are not `known` yet: the address it came from, the name it gave. */
+  #taught(
+    c: ParsedContact,
+    identity: Identity,
+    known: Customer['facts'],
+    now: number,
+  ): { facts: Record<string, Fact>; name?: string } {
     const facts: Record<string, Fact> = {};
     const source = `${c.channel}:from`;
-    if (identity.channel === 'phone' && !customer.facts.phone)
+    if (identity.channel === 'phone' && !known.phone)
       facts.phone = { value: identity.address, source, at: now };
-    if (identity.channel === 'email' && !customer.facts.email)
+    if (identity.channel === 'email' && !known.email)
       facts.email = { value: identity.address, source, at: now };
     const name = c.name?.trim();
-    if (name && !customer.facts.name) facts.name = { value: name, source, at: now };
-    if (Object.keys(facts).length === 0) return customer;
-    return this.store.recordFacts(customer.id, facts, facts.name ? name : undefined);
+    if (name && !known.name) {
+      facts.name = { value: name, source, at: now };
+      return { facts, name };
+    }
+    return { facts };
   }
 
   #newCustomer(identity: Identity, now: number): Customer {

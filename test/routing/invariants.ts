@@ -2,8 +2,9 @@
 // random driver that runs operation sequences through the real Router. Both
 // take a Store, so every Store implementation can be held to them.
 
+import { isDeepStrictEqual } from 'node:util';
 import { parsePolicy, type RoutingPolicyInput } from '../../routing/policy.js';
-import { Router } from '../../routing/router.js';
+import { type ContactResult, Router } from '../../routing/router.js';
 import { waitingSince } from '../../routing/store/rules.js';
 import type { QueueSnapshot, Store } from '../../routing/store/store.js';
 import { ManualClock } from '../../shared/clock.js';
@@ -285,6 +286,21 @@ export async function runRandomSequence(seed: number, store: Store, ops = 60): P
     return { channel: 'email', from: `person${n}@example.com` };
   };
 
+  // What a contact returns is its conversation and customer as stored once it is handled (read back, or as the
+  // route left them).
+  const current = async (r: ContactResult): Promise<void> => {
+    const [conversation, customer] = await Promise.all([
+      store.getConversation(r.conversation.id),
+      store.getCustomer(r.customer.id),
+    ]);
+    if (!isDeepStrictEqual(r.conversation, conversation))
+      throw new Error(
+        `contact returned ${JSON.stringify(r.conversation)}, stored ${JSON.stringify(conversation)}`,
+      );
+    if (!isDeepStrictEqual(r.customer, customer))
+      throw new Error(`contact returned ${JSON.stringify(r.customer)}, stored ${JSON.stringify(customer)}`);
+  };
+
   type OpRun = () => Promise<string | null>;
   const agentsNow = () => store.listAgents();
   const convs = (filter: (c: Conversation) => boolean) =>
@@ -315,6 +331,7 @@ export async function runRandomSequence(seed: number, store: Store, ops = 60): P
         const skills = chance(0.5) ? {} : randomSkills(3);
         const priority = chance(0.7) ? 0 : int(1, 9);
         const r = await router.contact({ ...who, text: 'hello', skills, priority });
+        await current(r);
         if (!repeat) sentExternal.push(who);
         return `contact ${who.channel} ${who.from} ${who.externalId} skills=${fmtSkills(skills)} prio=${priority} → ${r.conversation.id} ${JSON.stringify(r.outcome)}`;
       },
@@ -342,6 +359,7 @@ export async function runRandomSequence(seed: number, store: Store, ops = 60): P
               : 'email';
         const who = { channel, from: identity.address, externalId: `ext-${++external}` };
         const r = await router.contact({ ...who, text: 'me again' });
+        await current(r);
         sentExternal.push(who);
         return `contact (returns) ${channel} ${who.from} ${who.externalId} → ${r.conversation.id} ${JSON.stringify(r.outcome)}`;
       },
