@@ -179,10 +179,11 @@ export class Router {
         ...this.#newConversation(customer.id, c, now),
         ...(repeatOf ? { repeatOf: repeatOf.id } : {}),
       };
-      // In order: the message needs its conversation stored (not sent together: on Redis a script that
-      // must be sent again after a restart, NOSCRIPT, would run after the one sent with it).
-      conversation = await this.store.createConversation(record);
-      appended = await this.store.appendMessage(this.#inbound(record.id, customer, c, now));
+      // The conversation and its first message in one step: a repeated delivery creates nothing.
+      const started = await this.store.startConversation(record, this.#inbound(record.id, customer, c, now));
+      if (started.duplicate) return this.#duplicate(started.message);
+      conversation = started.conversation;
+      appended = started;
       created = true;
     }
 

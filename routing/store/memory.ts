@@ -30,6 +30,7 @@ import {
 } from '../../shared/model.js';
 import {
   bucketKey,
+  checkFirstMessage,
   claimReason,
   FILL_LIMIT,
   HANDLE_TIME_WINDOW,
@@ -48,6 +49,7 @@ import type {
   ResolveOptions,
   RouteOutcome,
   RouteRequest,
+  StartedConversation,
   Store,
   StoreStats,
   Timer,
@@ -592,10 +594,28 @@ export class MemoryStore implements Store {
   // ------------------------------------------------------------ conversations and messages
 
   async createConversation(conversation: Conversation): Promise<Conversation> {
+    this.#checkNewConversation(conversation);
+    return this.#createConversation(conversation);
+  }
+
+  async startConversation(conversation: Conversation, first: Message): Promise<StartedConversation> {
+    checkFirstMessage(conversation, first);
+    const prior = this.#priorMessage(first);
+    if (prior) return { duplicate: true, conversation: null, message: prior };
+    this.#checkNewConversation(conversation);
+    this.#checkNewMessage(first);
+    const created = this.#createConversation(conversation);
+    return { duplicate: false, conversation: created, message: this.#append(first) };
+  }
+
+  #checkNewConversation(conversation: Conversation): void {
     if (this.#conversations.has(conversation.id)) {
       throw new ConflictError('duplicate_id', `conversation ${conversation.id} already exists`);
     }
     this.#customer(conversation.customerId);
+  }
+
+  #createConversation(conversation: Conversation): Conversation {
     const c = copyIn(conversation, CONVERSATION_NESTING, fastConversation);
     this.#conversations.set(c.id, c);
     this.#conversationSet(c.customerId).add(c.id);
@@ -652,13 +672,26 @@ export class MemoryStore implements Store {
   }
 
   async appendMessage(message: Message): Promise<{ message: Message; duplicate: boolean }> {
-    if (message.externalId !== undefined) {
-      const prior = this.#externalIds.get(externalKey(message.channel, message.externalId));
-      if (prior) return { message: messageOut(this.#messages.get(prior)!), duplicate: true };
-    }
+    const prior = this.#priorMessage(message);
+    if (prior) return { message: prior, duplicate: true };
     this.#conversation(message.conversationId);
+    this.#checkNewMessage(message);
+    return { message: this.#append(message), duplicate: false };
+  }
+
+  /** The message stored under this one's (channel, externalId), if any. */
+  #priorMessage(message: Message): Message | null {
+    if (message.externalId === undefined) return null;
+    const prior = this.#externalIds.get(externalKey(message.channel, message.externalId));
+    return prior ? messageOut(this.#messages.get(prior)!) : null;
+  }
+
+  #checkNewMessage(message: Message): void {
     if (this.#messages.has(message.id))
       throw new ConflictError('duplicate_id', `message ${message.id} already exists`);
+  }
+
+  #append(message: Message): Message {
     const m = copyIn(message, MESSAGE_NESTING, fastMessage);
     this.#messages.set(m.id, m);
     let list = this.#conversationMessages.get(m.conversationId);
@@ -668,7 +701,7 @@ export class MemoryStore implements Store {
     }
     list.push(m.id);
     if (m.externalId !== undefined) this.#externalIds.set(externalKey(m.channel, m.externalId), m.id);
-    return { message: messageOut(m), duplicate: false };
+    return messageOut(m);
   }
 
   async findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null> {

@@ -54,7 +54,7 @@ import {
 } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisScripts, type Script } from './redis-scripts.js';
-import { FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
+import { checkFirstMessage, FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
 import type {
   Answered,
   ClaimOutcome,
@@ -65,6 +65,7 @@ import type {
   ResolveOptions,
   RouteOutcome,
   RouteRequest,
+  StartedConversation,
   Store,
   StoreStats,
   Timer,
@@ -275,6 +276,20 @@ export class RedisStore implements Store {
       [JSON.stringify(conversation)],
     );
     return this.#conversation(conversation.id, r[1]);
+  }
+
+  async startConversation(conversation: Conversation, first: Message): Promise<StartedConversation> {
+    checkFirstMessage(conversation, first);
+    const external = first.externalId === undefined ? '' : externalKey(first.channel, first.externalId);
+    const r = await this.#run(
+      'startConversation',
+      [this.keys.conversation(conversation.id), this.keys.externalIds, this.keys.message(first.id)],
+      [JSON.stringify(conversation), first.id, external, JSON.stringify(first)],
+    );
+    const messageId = String(r[4]);
+    const message = parseRecord(Message, this.keys.message(messageId), String(r[3]));
+    if (r[1] === 1) return { duplicate: true, conversation: null, message };
+    return { duplicate: false, conversation: this.#conversation(conversation.id, r[2]), message };
   }
 
   async getConversation(id: string): Promise<Conversation | null> {

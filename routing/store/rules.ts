@@ -1,4 +1,5 @@
 // Small rules both Store implementations share (the Redis scripts mirror them).
+import { ValidationError } from '../../shared/errors.js';
 import type { Channel, Conversation, Message, OwnershipReason, Skills } from '../../shared/model.js';
 
 /** How many recent handle times per channel feed the wait estimate. */
@@ -6,6 +7,16 @@ export const HANDLE_TIME_WINDOW = 200;
 
 /** The most conversations one `fill` gives an agent (more than any capacity in practice). */
 export const FILL_LIMIT = 64;
+
+/** `startConversation`: the first message must belong to the conversation it starts. */
+export function checkFirstMessage(conversation: Conversation, first: Message): void {
+  if (first.conversationId !== conversation.id) {
+    throw new ValidationError(
+      `the first message belongs to ${first.conversationId}, not to ${conversation.id}`,
+      'conversationId',
+    );
+  }
+}
 
 export function isOpen(c: Conversation): boolean {
   return c.status === 'queued' || c.status === 'assigned';

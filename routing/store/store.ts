@@ -58,6 +58,10 @@ export type RouteOutcome =
   /** The conversation was not in a state to route (already owned, resolved, offered). */
   | { type: 'skipped'; conversation: Conversation };
 
+export type StartedConversation =
+  | { duplicate: false; conversation: Conversation; message: Message }
+  | { duplicate: true; conversation: null; message: Message };
+
 export interface WaitRules {
   /** After this long waiting, any available agent with capacity may take it. */
   overflowAfterMs: number;
@@ -180,6 +184,13 @@ export interface Store {
 
   // ---- conversations and messages
   createConversation(conversation: Conversation): Promise<Conversation>;
+  /**
+   * A new conversation with its first message, stored in one step. When the message's (channel, externalId) is
+   * stored already (a delivery repeated), nothing is created: the stored message comes back, `duplicate: true`.
+   * Refused as `createConversation` and `appendMessage` refuse, before anything is stored; the message must
+   * belong to the conversation (`conversationId`).
+   */
+  startConversation(conversation: Conversation, first: Message): Promise<StartedConversation>;
   getConversation(id: string): Promise<Conversation | null>;
   /** The customer's open (queued or assigned) conversation that was active last, if any. */
   openConversationOf(customerId: string): Promise<Conversation | null>;

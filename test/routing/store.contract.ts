@@ -686,6 +686,69 @@ export function storeContract(
         expect(await store.getMessage('msg_nobody')).to.equal(null);
       });
 
+      it('startConversation stores a conversation with its first message in one step', async () => {
+        const conv = conversationRecord('cv_3', 'cu_1', { lastChannel: 'sms' });
+        const first = messageRecord('msg_1', 'cv_3', { channel: 'sms', externalId: 'SM1' });
+        const started = await store.startConversation(conv, first);
+        expect(started).to.deep.equal({ duplicate: false, conversation: conv, message: first });
+        expect(await store.getConversation('cv_3')).to.deep.equal(conv);
+        expect(ids(await store.listMessages('cv_3'))).to.deep.equal(['msg_1']);
+        expect((await store.findMessageByExternalId('sms', 'SM1'))?.id).to.equal('msg_1');
+        expect(ids(await store.listConversations({ customerId: 'cu_1' }))).to.include('cv_3');
+        expect((await store.openConversationOf('cu_1'))?.id).to.be.a('string');
+        // A message without an external id starts one too.
+        const plain = await store.startConversation(
+          conversationRecord('cv_4', 'cu_1'),
+          messageRecord('msg_2', 'cv_4'),
+        );
+        expect([plain.duplicate, plain.conversation?.id, plain.message.id]).to.deep.equal([
+          false,
+          'cv_4',
+          'msg_2',
+        ]);
+      });
+
+      it('startConversation of a repeated delivery creates nothing and returns the stored message', async () => {
+        await store.appendMessage(messageRecord('msg_1', 'cv_1', { channel: 'sms', externalId: 'SM1' }));
+        const again = await store.startConversation(
+          conversationRecord('cv_3', 'cu_1', { lastChannel: 'sms' }),
+          messageRecord('msg_2', 'cv_3', { channel: 'sms', externalId: 'SM1', text: 'the retry' }),
+        );
+        expect(again.duplicate).to.equal(true);
+        expect(again.conversation).to.equal(null);
+        expect([again.message.id, again.message.conversationId, again.message.text]).to.deep.equal([
+          'msg_1',
+          'cv_1',
+          'text of msg_1',
+        ]);
+        expect(await store.getConversation('cv_3')).to.equal(null);
+        expect(await store.getMessage('msg_2')).to.equal(null);
+        expect(ids(await store.listConversations({ customerId: 'cu_1' }))).to.deep.equal(['cv_1', 'cv_2']);
+      });
+
+      it('startConversation refuses, storing nothing: a taken conversation or message id, an unknown customer, a message of another conversation', async () => {
+        await store.appendMessage(messageRecord('msg_1', 'cv_1'));
+        const refused = async (conv: Conversation, first: Message, code: string, field?: string) => {
+          const err = await failure(store.startConversation(conv, first));
+          expect([err.code, err.field]).to.deep.equal([code, field]);
+          // msg_1 was stored before: the others must not be.
+          if (first.id !== 'msg_1') expect(await store.getMessage(first.id)).to.equal(null);
+        };
+        await refused(conversationRecord('cv_1', 'cu_1'), messageRecord('msg_9', 'cv_1'), 'duplicate_id');
+        await refused(conversationRecord('cv_5', 'cu_1'), messageRecord('msg_1', 'cv_5'), 'duplicate_id');
+        await refused(conversationRecord('cv_6', 'cu_nobody'), messageRecord('msg_8', 'cv_6'), 'not_found');
+        await refused(
+          conversationRecord('cv_7', 'cu_1'),
+          messageRecord('msg_7', 'cv_2'),
+          'invalid_input',
+          'conversationId',
+        );
+        for (const id of ['cv_5', 'cv_6', 'cv_7']) expect(await store.getConversation(id)).to.equal(null);
+        expect(ids(await store.listMessages('cv_1'))).to.deep.equal(['msg_1']);
+        expect(ids(await store.listMessages('cv_2'))).to.deep.equal([]);
+        expect(ids(await store.listConversations({ customerId: 'cu_1' }))).to.deep.equal(['cv_1', 'cv_2']);
+      });
+
       it('appendMessage refuses an unknown conversation and a reused message id', async () => {
         expect((await failure(store.appendMessage(messageRecord('msg_1', 'cv_nobody')))).code).to.equal(
           'not_found',

@@ -11,13 +11,7 @@ Reaches  the customer (following merges), the conversation indexes.
 
 return run(function()
   local raw = ARGV[2]
-  local c = decode(KEYS[1], raw)
-  checkConversation(KEYS[1], c)
-  if redis.call('EXISTS', KEYS[1]) == 1 then
-    fail(E.CONFLICT, 'duplicate_id', 'conversation ' .. c.id .. ' already exists')
-  end
-  mustCustomer(c.customerId)
-  redis.call('SET', KEYS[1], raw)
-  indexConversation(c, nil)
+  local c = checkNewConversation(KEYS[1], raw)
+  storeNewConversation(KEYS[1], raw, c)
   return { 0, raw }
 end)

@@ -332,6 +332,24 @@ local function indexConversation(c, was)
   end
 end
 
+-- A new conversation from its JSON (stored as given): checked, and refused when its id is taken or its customer
+-- unknown (before the first write).
+local function checkNewConversation(key, raw)
+  local c = decode(key, raw)
+  checkConversation(key, c)
+  if redis.call('EXISTS', key) == 1 then
+    fail(E.CONFLICT, 'duplicate_id', 'conversation ' .. c.id .. ' already exists')
+  end
+  mustCustomer(c.customerId)
+  return c
+end
+
+-- Store the conversation `checkNewConversation` read from `raw` and index it.
+local function storeNewConversation(key, raw, c)
+  redis.call('SET', key, raw)
+  indexConversation(c, nil)
+end
+
 -- ---- servers: the capacity of the available agents skilled for each waiting line.
 
 local function sameSkills(x, y)
