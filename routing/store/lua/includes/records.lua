@@ -377,9 +377,7 @@ local function addServing(shape, sign)
       if redis.call('HINCRBY', key, profile, sign * cap) == 0 then redis.call('HDEL', key, profile) end
     end
   end
-  local lines = redis.call('HGETALL', K.servers())
-  for i = 1, #lines, 2 do
-    local bucket = lines[i]
+  for _, bucket in ipairs(redis.call('HKEYS', K.servers())) do
     local cap = shape.capacity[lineChannel(bucket)]
     if cap ~= 0 and meets(shape.skills, lineSkills(bucket)) then
       redis.call('HINCRBY', K.servers(), bucket, sign * cap)
