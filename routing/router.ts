@@ -136,13 +136,10 @@ export class Router {
 
     const identity = identityOf(c.channel, c.from);
     // A new customer starts with what the contact teaches about them.
-    const taught = this.#taught(c, identity, {}, now);
-    const init = this.#newCustomer(identity, now);
-    const resolved = await this.store.resolveCustomer(identity, {
-      ...init,
-      facts: taught.facts,
-      ...(taught.name ? { name: taught.name } : {}),
-    });
+    const resolved = await this.store.resolveCustomer(
+      identity,
+      this.#newCustomer(identity, now, this.#taught(c, identity, {}, now)),
+    );
     const found = resolved.customer;
     // A customer created just now already holds what the contact taught, and has no conversation yet. Else: what
     // the contact teaches, their open conversation (or the one they named) and, in case there is none, their
@@ -192,14 +189,12 @@ export class Router {
     this.#emit({ type: 'message.received', at: now, message });
     if (repeatOf) await this.#repeatContact(conversation, repeatOf, now);
 
-    if (conversation.status !== 'assigned') {
-      if (created || (switched && conversation.offer === null) || (await this.#stranded(conversation))) {
-        // Routed here: the route left both records as they now stand (nothing after it changes them), so they
-        // are not read again.
-        const routed = await this.#routed(conversation, customer);
-        return { ...routed, message, created };
-      }
-    }
+    const toRoute =
+      conversation.status !== 'assigned' &&
+      (created || (switched && conversation.offer === null) || (await this.#stranded(conversation)));
+    // Routed here: the route left both records as they now stand (nothing after it changes them), so they are not
+    // read again.
+    if (toRoute) return { ...(await this.#routed(conversation, customer)), message, created };
     const outcome =
       conversation.status === 'assigned'
         ? await this.#ownedContact(conversation, c.channel)
@@ -1548,13 +1543,18 @@ export class Router {
     return { facts };
   }
 
-  #newCustomer(identity: Identity, now: number): Customer {
+  #newCustomer(
+    identity: Identity,
+    now: number,
+    taught: { facts: Record<string, Fact>; name?: string } = { facts: {} },
+  ): Customer {
     return {
       id: this.#ids.next(ID_PREFIX.customer),
       identities: [identity],
-      facts: {},
+      facts: taught.facts,
       notes: [],
       createdAt: now,
+      ...(taught.name ? { name: taught.name } : {}),
     };
   }
 
