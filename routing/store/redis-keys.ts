@@ -59,6 +59,12 @@ export const KEY_LAYOUTS = {
   externalIds: 'extids',
   /** Hash: a waiting line's bucket key (`channel|skill:level,…`) → its creation number. */
   lines: 'lines',
+  /**
+   * Hash: the names of the skills a line requires (sorted, comma-separated; '' for none) → the bucket keys of
+   * those lines, one per line of text; and `#` → how many lines it holds. An agent's status change reaches the
+   * lines they may serve through it instead of looking at every line.
+   */
+  lineNames: 'linenames',
   /** Sorted set: one line in priority order; score = the route score, member = 16-digit arrival + id. */
   lineByScore: 'line:%:score',
   /** Sorted set: one line in arrival order; score = arrival, member = conversation id. */

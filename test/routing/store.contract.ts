@@ -1573,6 +1573,51 @@ export function storeContract(
         expect((await store.queueSnapshot('cv_c1'))?.position).to.equal(2);
       });
 
+      it("an agent's status change moves the servers of every line they are skilled for, however many skills they have", async () => {
+        await addWaiting('cv_none', {}, T0 + 1 * SEC);
+        await addWaiting('cv_b1', { skills: { billing: 1 } }, T0 + 2 * SEC);
+        await addWaiting('cv_b3', { skills: { billing: 3 } }, T0 + 3 * SEC);
+        await addWaiting('cv_bt', { skills: { billing: 1, tech: 2 } }, T0 + 4 * SEC);
+        await addWaiting(
+          'cv_t',
+          { skills: { tech: 1 }, lastChannel: 'sms', channels: ['sms'] },
+          T0 + 5 * SEC,
+        );
+        await addWaiting('cv_s', { skills: { sales: 1 } }, T0 + 6 * SEC);
+        const servers = async () => {
+          const out: Record<string, number | undefined> = {};
+          for (const id of ['cv_none', 'cv_b1', 'cv_b3', 'cv_bt', 'cv_t', 'cv_s'])
+            out[id] = (await store.queueSnapshot(id))?.servers;
+          return out;
+        };
+        const none = { cv_none: 0, cv_b1: 0, cv_b3: 0, cv_bt: 0, cv_t: 0, cv_s: 0 };
+        expect(await servers()).to.deep.equal(none);
+        // Two skills; and nine (more names than the lines' index is looked up by).
+        const capacity = { voice: 0, sms: 1, chat: 2, email: 0 };
+        await addAgent('ag_2', { skills: { billing: 2, tech: 2 }, capacity, status: 'away' });
+        const nine = { billing: 3, tech: 1, a: 1, b: 1, c: 1, d: 1, e: 1, f: 1, g: 1 };
+        await addAgent('ag_9', {
+          skills: nine,
+          capacity: { voice: 0, sms: 3, chat: 4, email: 0 },
+          status: 'away',
+        });
+        expect(await servers()).to.deep.equal(none);
+        await store.setAgentStatus('ag_2', 'available', undefined, T0 + MIN);
+        expect(await servers()).to.deep.equal({ ...none, cv_none: 2, cv_b1: 2, cv_bt: 2, cv_t: 1 });
+        await store.setAgentStatus('ag_9', 'available', undefined, T0 + MIN);
+        expect(await servers()).to.deep.equal({ cv_none: 6, cv_b1: 6, cv_b3: 4, cv_bt: 2, cv_t: 4, cv_s: 0 });
+        await store.setAgentStatus('ag_2', 'away', undefined, T0 + 2 * MIN);
+        expect(await servers()).to.deep.equal({ ...none, cv_none: 4, cv_b1: 4, cv_b3: 4, cv_t: 3 });
+        // A line created after: counted from the agents available then, and moved by the next changes.
+        await addWaiting('cv_bt2', { skills: { billing: 2, tech: 1 } }, T0 + 7 * SEC);
+        expect((await store.queueSnapshot('cv_bt2'))?.servers).to.equal(4);
+        await store.setAgentStatus('ag_2', 'available', undefined, T0 + 3 * MIN);
+        expect((await store.queueSnapshot('cv_bt2'))?.servers).to.equal(6);
+        await store.setAgentStatus('ag_9', 'offline', undefined, T0 + 3 * MIN);
+        expect(await servers()).to.deep.equal({ ...none, cv_none: 2, cv_b1: 2, cv_bt: 2, cv_t: 1 });
+        expect((await store.queueSnapshot('cv_bt2'))?.servers).to.equal(2);
+      });
+
       it("names the channel it waits on and sums that channel's recent handle times", async () => {
         await addWaiting('cv_s', { lastChannel: 'sms', channels: ['sms'] });
         expect(await store.queueSnapshot('cv_s')).to.deep.include({

@@ -9,7 +9,7 @@ import { KEY_LAYOUTS, luaKeyBuilder, RedisKeys } from '../../routing/store/redis
 import { HANDLE_TIME_WINDOW } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
 import { CorruptRecordError, StoreUnavailableError, type SwitchboardError } from '../../shared/errors.js';
-import type { Agent, Conversation, Customer } from '../../shared/model.js';
+import type { Agent, Conversation, Customer, Skills } from '../../shared/model.js';
 import { rejection } from '../support/rejection.js';
 import { freePort, startRedisServer, stopRedisServer, testPrefix, useRedis } from './redis-harness.js';
 import { storeContract } from './store.contract.js';
@@ -302,6 +302,46 @@ describe('RedisStore', () => {
       expect(claimed.message).to.include(key);
       expect((await store.getAgent('ag_1'))?.load.chat).to.equal(1);
       expect((await store.getConversation('cv_4'))?.status).to.equal('queued');
+    });
+
+    it("indexes lines stored before the lines' names index again at the next status change", async () => {
+      await seed();
+      await store.setAgentStatus('ag_1', 'away', undefined, T0);
+      const waits: Array<[string, Skills]> = [
+        ['cv_1', {}],
+        ['cv_2', { billing: 1 }],
+        ['cv_3', { billing: 2, tech: 1 }],
+        ['cv_4', { tech: 1 }],
+      ];
+      for (const [id, skills] of waits) {
+        if (id !== 'cv_1') await store.createConversation({ ...conversation(id, 'cu_1'), skills });
+        const queued = await store.route({
+          conversationId: id,
+          channel: 'chat',
+          candidates: [{ kind: 'pool', skills, reason: 'routed' }],
+          mode: { type: 'assign' },
+          now: T0,
+          score: T0,
+        });
+        expect(queued.type).to.equal('queued');
+      }
+      const index = store.keys.key('lineNames');
+      expect(await raw.hGetAll(index)).to.deep.equal({
+        '#': '4',
+        '': 'chat|',
+        billing: 'chat|billing:1',
+        'billing,tech': 'chat|billing:2,tech:1',
+        tech: 'chat|tech:1',
+      });
+      // As a store written before the index was kept: the lines without it.
+      await raw.del(index);
+      await store.setAgentStatus('ag_1', 'available', undefined, T0 + 1);
+      const servers = [];
+      for (const [id] of waits) servers.push((await store.queueSnapshot(id))?.servers);
+      // ag_1 has billing 2 and 2 chat slots.
+      expect(servers).to.deep.equal([2, 2, 0, 0]);
+      expect(await raw.hGet(index, '#')).to.equal('4');
+      expect(await raw.hGet(index, 'billing,tech')).to.equal('chat|billing:2,tech:1');
     });
 
     it('runs its scripts again after SCRIPT FLUSH (NOSCRIPT: the text is sent once, as EVAL)', async () => {

@@ -79,11 +79,17 @@ local function bytesLess(a, b)
   return #a < #b
 end
 
--- `name:level,…` sorted by name: a set of skills as it appears in a line's bucket key.
-local function skillsKey(skills)
+-- The names of a set of skills, in byte order.
+local function skillNames(skills)
   local names = {}
   for name in pairs(skills) do names[#names + 1] = name end
   table.sort(names, bytesLess)
+  return names
+end
+
+-- `name:level,…` sorted by name: a set of skills as it appears in a line's bucket key.
+local function skillsKey(skills)
+  local names = skillNames(skills)
   local parts = {}
   for i, name in ipairs(names) do parts[i] = name .. ':' .. tostring(skills[name]) end
   return table.concat(parts, ',')
@@ -119,3 +125,60 @@ end
 local function bucketKey(channel, skills)
   return channel .. '|' .. skillsKey(skills)
 end
+
+-- ---- the lines' names index (keys.lua `lineNames`): lines by the names of the skills they require, so that an
+-- agent's status change looks only at the lines whose every required skill the agent has. Lines are never
+-- removed.
+
+-- Index a line just created (line.lua `ensureLine`).
+local function indexLine(bucket)
+  local names = table.concat(skillNames(lineSkills(bucket)), ',')
+  local held = redis.call('HGET', K.lineNames(), names)
+  redis.call('HSET', K.lineNames(), names, held and (held .. '\n' .. bucket) or bucket)
+  redis.call('HINCRBY', K.lineNames(), '#', 1)
+end
+
+-- Index every line again (lines created before the index was kept): when the index does not count every line.
+local function ensureLineNames()
+  local lines = redis.call('HLEN', K.lines())
+  if tonumber(redis.call('HGET', K.lineNames(), '#') or '0') == lines then return end
+  redis.call('DEL', K.lineNames())
+  local byNames = {}
+  for _, bucket in ipairs(redis.call('HKEYS', K.lines())) do
+    local names = table.concat(skillNames(lineSkills(bucket)), ',')
+    local list = byNames[names]
+    if not list then
+      list = {}
+      byNames[names] = list
+    end
+    list[#list + 1] = bucket
+  end
+  for names, list in pairs(byNames) do redis.call('HSET', K.lineNames(), names, table.concat(list, '\n')) end
+  redis.call('HSET', K.lineNames(), '#', lines)
+end
+
+-- The lines an agent with `skills` may be skilled for: those whose required skill names are all theirs (the
+-- caller checks the levels). With more than 8 skill names (256 subsets to look up), every line.
+local function linesFor(skills)
+  local names = skillNames(skills)
+  if #names > 8 then return redis.call('HKEYS', K.lines()) end
+  ensureLineNames()
+  -- Every subset of the names, in their order: the index's field names.
+  local fields = {}
+  for mask = 0, 2 ^ #names - 1 do
+    local picked, m = {}, mask
+    for i = 1, #names do
+      if m % 2 == 1 then picked[#picked + 1] = names[i] end
+      m = math.floor(m / 2)
+    end
+    fields[#fields + 1] = table.concat(picked, ',')
+  end
+  local out = {}
+  for _, held in ipairs(redis.call('HMGET', K.lineNames(), unpack(fields))) do
+    if held then
+      for bucket in string.gmatch(held, '[^\n]+') do out[#out + 1] = bucket end
+    end
+  end
+  return out
+end
+

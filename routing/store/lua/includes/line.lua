@@ -25,6 +25,7 @@ end
 local function ensureLine(bucket)
   if redis.call('HEXISTS', K.lines(), bucket) == 1 then return end
   redis.call('HSET', K.lines(), bucket, redis.call('HLEN', K.lines()) + 1)
+  indexLine(bucket)
   local required = lineSkills(bucket)
   local caps = redis.call('HGETALL', K.capacityBySkills(lineChannel(bucket)))
   local servers = 0

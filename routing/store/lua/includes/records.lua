@@ -377,7 +377,7 @@ local function addServing(shape, sign)
       if redis.call('HINCRBY', key, profile, sign * cap) == 0 then redis.call('HDEL', key, profile) end
     end
   end
-  for _, bucket in ipairs(redis.call('HKEYS', K.servers())) do
+  for _, bucket in ipairs(linesFor(shape.skills)) do
     local cap = shape.capacity[lineChannel(bucket)]
     if cap ~= 0 and meets(shape.skills, lineSkills(bucket)) then
       redis.call('HINCRBY', K.servers(), bucket, sign * cap)
