@@ -131,15 +131,16 @@ export class Router {
     const c: ParsedContact = parsed.data;
     const now = this.clock.now();
 
-    const prior = await this.store.findMessageByExternalId(c.channel, c.externalId);
-    if (prior) return this.#duplicate(prior);
-
     const identity = identityOf(c.channel, c.from);
-    // A new customer starts with what the contact teaches about them.
-    const resolved = await this.store.resolveCustomer(
+    // A repeated delivery is its stored message; else the customer, a new one starting with what the contact
+    // teaches about them.
+    const resolved = await this.store.resolveContact(
+      c.channel,
+      c.externalId,
       identity,
       this.#newCustomer(identity, now, this.#taught(c, identity, {}, now)),
     );
+    if (resolved.duplicate) return this.#duplicate(resolved.message);
     const found = resolved.customer;
     // A customer created just now already holds what the contact taught, and has no conversation yet. Else: what
     // the contact teaches, their open conversation (or the one they named) and, in case there is none, their

@@ -46,6 +46,7 @@ import type {
   OwnerBack,
   QueueSnapshot,
   Resolved,
+  ResolvedContact,
   ResolveOptions,
   RouteOutcome,
   RouteRequest,
@@ -421,6 +422,21 @@ export class MemoryStore implements Store {
     identity: Identity,
     init: Customer,
   ): Promise<{ customer: Customer; created: boolean }> {
+    return this.#resolveCustomer(identity, init);
+  }
+
+  async resolveContact(
+    channel: Channel,
+    externalId: string,
+    identity: Identity,
+    init: Customer,
+  ): Promise<ResolvedContact> {
+    const prior = this.#storedExternal(channel, externalId);
+    if (prior) return { duplicate: true, message: prior };
+    return { duplicate: false, ...this.#resolveCustomer(identity, init) };
+  }
+
+  #resolveCustomer(identity: Identity, init: Customer): { customer: Customer; created: boolean } {
     const existing = this.#identities.get(identityKey(identity));
     if (existing) return { customer: customerOut(this.#customer(existing)!), created: false };
     if (this.#customers.has(init.id))
@@ -681,8 +697,13 @@ export class MemoryStore implements Store {
 
   /** The message stored under this one's (channel, externalId), if any. */
   #priorMessage(message: Message): Message | null {
-    if (message.externalId === undefined) return null;
-    const prior = this.#externalIds.get(externalKey(message.channel, message.externalId));
+    return message.externalId === undefined
+      ? null
+      : this.#storedExternal(message.channel, message.externalId);
+  }
+
+  #storedExternal(channel: Channel, externalId: string): Message | null {
+    const prior = this.#externalIds.get(externalKey(channel, externalId));
     return prior ? messageOut(this.#messages.get(prior)!) : null;
   }
 
@@ -705,8 +726,7 @@ export class MemoryStore implements Store {
   }
 
   async findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null> {
-    const id = this.#externalIds.get(externalKey(channel, externalId));
-    return id ? messageOut(this.#messages.get(id)!) : null;
+    return this.#storedExternal(channel, externalId);
   }
 
   async getMessage(id: string): Promise<Message | null> {

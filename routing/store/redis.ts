@@ -62,6 +62,7 @@ import type {
   OwnerBack,
   QueueSnapshot,
   Resolved,
+  ResolvedContact,
   ResolveOptions,
   RouteOutcome,
   RouteRequest,
@@ -180,6 +181,35 @@ export class RedisStore implements Store {
     );
     const customer = this.#record(Customer, 'customer', null, r[1]);
     return { customer, created: r[2] === 1 };
+  }
+
+  async resolveContact(
+    channel: Channel,
+    externalId: string,
+    identity: Identity,
+    init: Customer,
+  ): Promise<ResolvedContact> {
+    const r = await this.#run(
+      'resolveContact',
+      [this.keys.identities, this.keys.customer(init.id), this.keys.externalIds],
+      [
+        identityKey(identity),
+        JSON.stringify(identity),
+        JSON.stringify(init),
+        externalKey(channel, externalId),
+      ],
+    );
+    if (r[1] === 1) {
+      return {
+        duplicate: true,
+        message: parseRecord(Message, this.keys.message(String(r[3])), String(r[2])),
+      };
+    }
+    return {
+      duplicate: false,
+      customer: this.#record(Customer, 'customer', null, r[2]),
+      created: r[3] === 1,
+    };
   }
 
   async linkIdentity(

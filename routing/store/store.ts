@@ -58,6 +58,10 @@ export type RouteOutcome =
   /** The conversation was not in a state to route (already owned, resolved, offered). */
   | { type: 'skipped'; conversation: Conversation };
 
+export type ResolvedContact =
+  | { duplicate: true; message: Message }
+  | { duplicate: false; customer: Customer; created: boolean };
+
 export type StartedConversation =
   | { duplicate: false; conversation: Conversation; message: Message }
   | { duplicate: true; conversation: null; message: Message };
@@ -158,6 +162,16 @@ export interface Store {
   getCustomer(id: string): Promise<Customer | null>;
   /** Find the customer who owns this identity, or create `init` with it. Atomic. */
   resolveCustomer(identity: Identity, init: Customer): Promise<{ customer: Customer; created: boolean }>;
+  /**
+   * The first step of an inbound contact, atomic: when a message with this (channel, externalId) is stored already
+   * (a repeated delivery), that message and nothing else; else `resolveCustomer(identity, init)`.
+   */
+  resolveContact(
+    channel: Channel,
+    externalId: string,
+    identity: Identity,
+    init: Customer,
+  ): Promise<ResolvedContact>;
   /** Link an identity; when another customer already has it, nothing changes and that customer's id comes back. */
   linkIdentity(
     customerId: string,

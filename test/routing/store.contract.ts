@@ -242,6 +242,33 @@ export function storeContract(
         expect(await store.getCustomer('cu_1')).to.deep.equal(first.customer);
       });
 
+      it('resolveContact is the stored message of a repeated delivery, and resolveCustomer otherwise', async () => {
+        const first = await store.resolveContact('sms', 'SM1', phone(1), customerRecord('cu_1'));
+        expect(first).to.deep.equal({
+          duplicate: false,
+          customer: customerRecord('cu_1', [phone(1)]),
+          created: true,
+        });
+        const again = await store.resolveContact('sms', 'SM2', phone(1), customerRecord('cu_2'));
+        expect([
+          again.duplicate,
+          !again.duplicate && again.customer.id,
+          !again.duplicate && again.created,
+        ]).to.deep.equal([false, 'cu_1', false]);
+        await store.createConversation(conversationRecord('cv_1', 'cu_1'));
+        const stored = messageRecord('msg_1', 'cv_1', { channel: 'sms', externalId: 'SM1' });
+        await store.appendMessage(stored);
+        // The same delivery again, even from an address nobody has yet: the message, and nothing created.
+        expect(await store.resolveContact('sms', 'SM1', phone(2), customerRecord('cu_3'))).to.deep.equal({
+          duplicate: true,
+          message: stored,
+        });
+        expect(await store.getCustomer('cu_3')).to.equal(null);
+        // The same external id on another channel is another message.
+        const other = await store.resolveContact('chat', 'SM1', phone(2), customerRecord('cu_3'));
+        expect([other.duplicate, !other.duplicate && other.created]).to.deep.equal([false, true]);
+      });
+
       it('getCustomer returns null for an unknown id', async () => {
         expect(await store.getCustomer('cu_nobody')).to.equal(null);
       });

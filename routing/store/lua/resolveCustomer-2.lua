@@ -10,33 +10,9 @@ Reaches  the found customer (following merges).
 --!include keys.lua
 --!include base.lua
 --!include records.lua
+--!include customers.lua
 
 return run(function()
-  local existing = redis.call('HGET', KEYS[1], ARGV[2])
-  if existing then
-    local customer = findCustomer(existing)
-    if not customer then fail(E.NOT_FOUND, 'customer', existing) end
-    return { 0, customerJson(customer), 0 }
-  end
-  local identity = cjson.decode(ARGV[3])
-  local customer = cjson.decode(ARGV[4])
-  if redis.call('EXISTS', KEYS[2]) == 1 then
-    fail(E.CONFLICT, 'duplicate_id', 'customer ' .. customer.id .. ' already exists')
-  end
-  local has = false
-  for _, i in ipairs(customer.identities) do
-    if i.channel == identity.channel and i.address == identity.address then has = true end
-  end
-  if not has then customer.identities[#customer.identities + 1] = identity end
-  for _, i in ipairs(customer.identities) do
-    if redis.call('HEXISTS', KEYS[1], i.channel .. ':' .. i.address) == 1 then
-      fail(E.CONFLICT, 'identity_taken', 'identity ' .. i.channel .. ':' .. i.address .. ' already belongs to a customer')
-    end
-  end
-  local raw = has and ARGV[4] or encode(customer)
-  redis.call('SET', KEYS[2], raw)
-  for _, i in ipairs(customer.identities) do
-    redis.call('HSET', KEYS[1], i.channel .. ':' .. i.address, customer.id)
-  end
-  return { 0, raw, 1 }
+  local raw, created = resolveCustomer(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4])
+  return { 0, raw, created }
 end)
