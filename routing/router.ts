@@ -332,21 +332,26 @@ export class Router {
     const parsedStatus = AgentStatus.safeParse(status);
     if (!parsedStatus.success)
       throw new ValidationError(`status must be one of available, away, offline`, 'status');
-    const before = await this.#agent(agentId);
     const now = this.clock.now();
-    const agent = await this.store.setAgentStatus(agentId, status, reason, now);
-    if (before.status !== status || before.statusReason !== reason) {
-      this.#emit({ type: 'agent.status', at: now, agentId, status, ...(reason ? { reason } : {}) });
-    }
+    const announce = (before: { status: AgentStatus; statusReason?: string }): void => {
+      if (before.status !== status || before.statusReason !== reason)
+        this.#emit({ type: 'agent.status', at: now, agentId, status, ...(reason ? { reason } : {}) });
+    };
     if (status === 'available') {
-      // Independent (an owner never covers for themselves): sent together, one round trip to Redis.
-      const [back, claims] = await Promise.all([
-        this.store.ownerBack(agentId, now, this.policy.liveChannels),
-        this.store.fill(agentId, now, this.#rules),
-      ]);
+      // Available again: the status, what waited for them as owner and the waiting conversations they can
+      // serve, in one step.
+      const back = await this.store.comeBack(agentId, reason, now, this.policy.liveChannels, this.#rules);
+      announce(back.before);
       await this.#ownerBack(back, now);
-      await this.#filled(agentId, claims, now);
-    } else if (status === 'offline' && before.status !== 'offline') {
+      await this.#filled(agentId, back.claims, now);
+      // Their record as the step left it, unless a full fill (FILL_LIMIT claims) made #filled ask again.
+      if (back.claims.length < FILL_LIMIT) return back.agent;
+      return (await this.store.getAgent(agentId)) ?? back.agent;
+    }
+    const before = await this.#agent(agentId);
+    const agent = await this.store.setAgentStatus(agentId, status, reason, now);
+    announce(before);
+    if (status === 'offline' && before.status !== 'offline') {
       // Their open conversations wait for them up to stickyWait, then move on.
       for (const conv of await this.store.listConversations({ ownerId: agentId, status: 'assigned' })) {
         const channel = conv.slotChannel ?? conv.lastChannel;

@@ -40,6 +40,7 @@ import {
 } from './rules.js';
 import type {
   Answered,
+  CameBack,
   Candidate,
   ClaimOutcome,
   ConversationQuery,
@@ -591,6 +592,10 @@ export class MemoryStore implements Store {
     reason: string | undefined,
     now: number,
   ): Promise<Agent> {
+    return agentOut(this.#setAgentStatus(id, status, reason, now));
+  }
+
+  #setAgentStatus(id: string, status: AgentStatus, reason: string | undefined, now: number): Agent {
     let a = this.#agent(id);
     const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
     if (status === 'available' && a.status !== 'available') {
@@ -604,7 +609,7 @@ export class MemoryStore implements Store {
     if (dropSince || dropReason) a = this.#rebuildAgent(a, dropSince, dropReason);
     this.#indexAgent(a);
     this.#adjustServers(before, a);
-    return agentOut(a);
+    return a;
   }
 
   // ------------------------------------------------------------ conversations and messages
@@ -944,6 +949,28 @@ export class MemoryStore implements Store {
   }
 
   async ownerBack(agentId: string, _now: number, liveChannels: readonly Channel[]): Promise<OwnerBack> {
+    return this.#ownerBack(agentId, liveChannels);
+  }
+
+  async comeBack(
+    agentId: string,
+    reason: string | undefined,
+    now: number,
+    liveChannels: readonly Channel[],
+    rules: WaitRules,
+  ): Promise<CameBack> {
+    const was = this.#agent(agentId);
+    const before = {
+      status: was.status,
+      ...(was.statusReason !== undefined ? { statusReason: was.statusReason } : {}),
+    };
+    this.#setAgentStatus(agentId, 'available', reason, now);
+    const back = this.#ownerBack(agentId, liveChannels);
+    const claims = this.#fill(agentId, now, rules);
+    return { before, ...back, claims, agent: agentOut(this.#agent(agentId)) };
+  }
+
+  #ownerBack(agentId: string, liveChannels: readonly Channel[]): OwnerBack {
     // A cover on a channel that is not live ends when the owner is back (a live call stays with its coverer).
     const coverEnds = (c: Conversation): boolean =>
       c.cover !== null && !liveChannels.includes(c.cover.channel);

@@ -27,7 +27,7 @@ import {
 } from '../../shared/errors.js';
 import {
   Agent,
-  type AgentStatus,
+  AgentStatus,
   type Channel,
   Channel as ChannelName,
   Conversation,
@@ -57,6 +57,7 @@ import { redisScripts, type Script } from './redis-scripts.js';
 import { checkFirstMessage, FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
 import type {
   Answered,
+  CameBack,
   ClaimOutcome,
   ConversationQuery,
   OwnerBack,
@@ -504,6 +505,45 @@ export class RedisStore implements Store {
     const updated: Conversation[] = [];
     for (let i = 0; i < n; i++) updated.push(this.#record(Conversation, 'conversation', null, r[2 + i]));
     return { updated, freed: r.slice(2 + n).map(String) };
+  }
+
+  async comeBack(
+    agentId: string,
+    reason: string | undefined,
+    now: number,
+    liveChannels: readonly Channel[],
+    rules: WaitRules,
+  ): Promise<CameBack> {
+    const key = this.keys.agent(agentId);
+    const r = await this.#run(
+      'comeBack',
+      [key],
+      [
+        agentId,
+        now,
+        JSON.stringify(liveChannels),
+        JSON.stringify(rules),
+        FILL_LIMIT,
+        reason === undefined ? '0' : '1',
+        reason ?? '',
+      ],
+    );
+    const status = AgentStatus.safeParse(r[1]);
+    if (!status.success) throw new CorruptRecordError(key, `status ${String(r[1])} is not an agent status`);
+    const statusReason = str(r[2]);
+    const n = Number(r[3]);
+    const m = Number(r[4]);
+    const updated: Conversation[] = [];
+    for (let i = 0; i < n; i++) updated.push(this.#record(Conversation, 'conversation', null, r[5 + i]));
+    const freed = r.slice(5 + n, 5 + n + m).map(String);
+    const agent = parseRecord(Agent, key, String(r[5 + n + m]));
+    return {
+      before: { status: status.data, ...(statusReason !== null ? { statusReason } : {}) },
+      updated,
+      freed,
+      agent,
+      claims: this.#claimsFrom(r, 6 + n + m),
+    };
   }
 
   async requeue(conversationId: string, now: number, score: number): Promise<Conversation> {

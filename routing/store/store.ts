@@ -105,6 +105,15 @@ export interface OwnerBack {
   freed: string[];
 }
 
+/** An agent available again (see `Store.comeBack`). */
+export interface CameBack extends OwnerBack {
+  /** Their status and its reason before. */
+  before: { status: AgentStatus; statusReason?: string };
+  /** The agent after all of it. */
+  agent: Agent;
+  claims: ClaimOutcome[];
+}
+
 /** An answered conversation and the quoted waits that settled with it. */
 export interface Answered {
   conversation: Conversation;
@@ -248,6 +257,17 @@ export interface Store {
    * `freed`: the colleagues whose cover ended.
    */
   ownerBack(agentId: string, now: number, liveChannels: readonly Channel[]): Promise<OwnerBack>;
+  /**
+   * The agent is available again, in one step: `setAgentStatus(available, reason)`, then `ownerBack`, then
+   * `fill`. A claim that fails (a corrupt waiting record) stops the filling, not the rest.
+   */
+  comeBack(
+    agentId: string,
+    reason: string | undefined,
+    now: number,
+    liveChannels: readonly Channel[],
+    rules: WaitRules,
+  ): Promise<CameBack>;
   /** End a cover: the covering agent's capacity comes back. */
   endCover(
     conversationId: string,

@@ -1822,6 +1822,60 @@ export function storeContract(
         expect(await store.ownerBack('ag_nobody', T0 + MIN, [])).to.deep.equal({ updated: [], freed: [] });
       });
 
+      it('comeBack: available again, what waited for them as owner, and the waiting ones they can serve, in one step', async () => {
+        const roomy = { capacity: { voice: 1, sms: 1, chat: 3, email: 3 } };
+        await addAgent('ag_1', roomy);
+        await addAgent('ag_2', { ...roomy, idleSince: T0 + SEC });
+        await addOwned('cv_1', 'ag_1');
+        await addOwned('cv_2', 'ag_1', { lastChannel: 'email', channels: ['email'] });
+        await store.setAgentStatus('ag_1', 'away', 'lunch', T0 + SEC);
+        await store.schedule({ kind: 'sticky', ref: 'cv_1', dueAt: T0 + 10 * MIN });
+        const cover = { type: 'cover' } as const;
+        await store.setWaitingForOwner('cv_1', T0 + 2 * SEC);
+        expect((await route('cv_1', [], { mode: cover, now: T0 + 2 * SEC })).type).to.equal('queued');
+        expect((await route('cv_2', [one('ag_2')], { mode: cover, now: T0 + 3 * SEC })).type).to.equal(
+          'covered',
+        );
+        // Three chats wait for anyone (nobody claimed them yet); ag_1 has room for two.
+        await addWaiting('cv_w1', { queuedAt: T0 + 4 * SEC, createdAt: T0 + 4 * SEC });
+        await addWaiting('cv_w2', { queuedAt: T0 + 5 * SEC, createdAt: T0 + 5 * SEC });
+        await addWaiting('cv_w3', { queuedAt: T0 + 6 * SEC, createdAt: T0 + 6 * SEC });
+
+        const back = await store.comeBack('ag_1', undefined, T0 + MIN, ['voice', 'sms', 'chat'], RULES);
+        expect(back.before).to.deep.equal({ status: 'away', statusReason: 'lunch' });
+        expect(back.updated.map((c) => [c.id, c.waitingForOwnerSince, c.cover])).to.deep.equal([
+          ['cv_1', null, null],
+          ['cv_2', null, null],
+        ]);
+        expect(back.freed).to.deep.equal(['ag_2']);
+        expect(back.claims.map((c) => [c.type, c.conversation.id, c.agentId])).to.deep.equal([
+          ['assigned', 'cv_w1', 'ag_1'],
+          ['assigned', 'cv_w2', 'ag_1'],
+        ]);
+        const agent = await agentNow('ag_1');
+        expect(back.agent).to.deep.equal(agent);
+        expect([
+          agent.status,
+          agent.statusReason,
+          agent.availableSince,
+          agent.load.chat,
+          agent.load.email,
+        ]).to.deep.equal(['available', undefined, T0 + MIN, 3, 1]);
+        expect(await store.queueSnapshot('cv_1')).to.equal(null);
+        expect((await store.queueSnapshot('cv_w3'))?.position).to.equal(1);
+        expect((await agentNow('ag_2')).load.email).to.equal(0);
+        expect(await due(T0 + HOUR)).to.deep.equal([]);
+
+        // Already available, with a reason: it is kept, and nothing else moves.
+        const again = await store.comeBack('ag_1', 'back', T0 + 2 * MIN, ['voice'], RULES);
+        expect(again.before).to.deep.equal({ status: 'available' });
+        expect([again.updated, again.freed, again.claims]).to.deep.equal([[], [], []]);
+        expect(again.agent.statusReason).to.equal('back');
+        expect((await failure(store.comeBack('ag_nobody', undefined, T0, [], RULES))).code).to.equal(
+          'not_found',
+        );
+      });
+
       it('resolve by an agent: only its owner may; the covering colleague is named', async () => {
         await addAgent('ag_1');
         await addAgent('ag_2', { idleSince: T0 + SEC });

@@ -13,41 +13,11 @@ Reaches  its conversations, their waiting lines, the covering agents, pools, the
 --!include records.lua
 --!include pools.lua
 --!include line.lua
+--!include ownership.lua
 
 return run(function()
-  local ownerId, live = ARGV[2], cjson.decode(ARGV[3])
-  -- Every record read and checked before the first write.
-  local held = {}
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    local c = loadConversation(id)
-    if c and c.status == 'assigned' and c.ownerId == ownerId then
-      held[#held + 1] = c
-      if not isnull(c.cover) then loadAgent(c.cover.agentId) end
-    end
-  end
-  local updated, freed = {}, {}
-  for _, c in ipairs(held) do
-    redis.call('ZREM', K.timers(), 'sticky:' .. c.id)
-    local touched = false
-    if not isnull(c.waitingForOwnerSince) then
-      c.waitingForOwnerSince = NULL
-      dequeue(c.id)
-      touched = true
-    end
-    local cover = c.cover
-    if not isnull(cover) and not contains(live, cover.channel) then
-      dequeue(c.id)
-      c.cover = NULL
-      local agent = loadAgent(cover.agentId)
-      if agent then releaseSlot(agent, cover.channel) end
-      freed[#freed + 1] = cover.agentId
-      touched = true
-    end
-    if touched then
-      changed('conversation', c)
-      updated[#updated + 1] = c
-    end
-  end
+  local held = ownerBackReads(ARGV[2])
+  local updated, freed = ownerBackWrites(held, cjson.decode(ARGV[3]))
   flush()
   local out = { 0, #updated }
   for _, c in ipairs(updated) do out[#out + 1] = json(c) end

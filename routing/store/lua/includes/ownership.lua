@@ -63,3 +63,48 @@ local function eligible(c, agentId)
     and not contains(c.declinedBy, agentId)
     and not (c.status == 'assigned' and c.ownerId == agentId)
 end
+
+-- An owner is available again (ownerBack-1.lua, comeBack-1.lua), in two steps so that every record is read and
+-- checked before the first write: `ownerBackReads` loads the conversations they own and hold (assigned) and
+-- their covering colleagues; `ownerBackWrites` then, for each: its sticky timer goes; a wait for them ends (it
+-- leaves the line); a colleague's cover on a channel that is not in `live` ends (the colleague's capacity comes
+-- back). It returns the conversations that changed (oldest first) and the freed colleagues' ids.
+local function ownerBackReads(ownerId)
+  local held = {}
+  for _, id in ipairs(redis.call('ZRANGE', K.openByOwner(ownerId), 0, -1)) do
+    local c = loadConversation(id)
+    if c and c.status == 'assigned' and c.ownerId == ownerId then
+      held[#held + 1] = c
+      if not isnull(c.cover) then loadAgent(c.cover.agentId) end
+    end
+  end
+  return held
+end
+
+local function ownerBackWrites(held, live)
+  local updated, freed = {}, {}
+  for _, c in ipairs(held) do
+    redis.call('ZREM', K.timers(), 'sticky:' .. c.id)
+    local touched = false
+    if not isnull(c.waitingForOwnerSince) then
+      c.waitingForOwnerSince = NULL
+      dequeue(c.id)
+      touched = true
+    end
+    local cover = c.cover
+    if not isnull(cover) and not contains(live, cover.channel) then
+      dequeue(c.id)
+      c.cover = NULL
+      local agent = loadAgent(cover.agentId)
+      if agent then releaseSlot(agent, cover.channel) end
+      freed[#freed + 1] = cover.agentId
+      touched = true
+    end
+    if touched then
+      changed('conversation', c)
+      updated[#updated + 1] = c
+    end
+  end
+  return updated, freed
+end
+
