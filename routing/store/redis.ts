@@ -502,9 +502,17 @@ export class RedisStore implements Store {
       [agentId, JSON.stringify(liveChannels)],
     );
     const n = Number(r[1]);
+    return this.#ownerBackFrom(r, 2, n, r.length - 2 - n);
+  }
+
+  /**
+   * What owner-back changed, as ownerBack-1.lua and comeBack-1.lua answer it from `start` on: `n` conversations,
+   * then `m` freed agent ids.
+   */
+  #ownerBackFrom(r: Reply, start: number, n: number, m: number): OwnerBack {
     const updated: Conversation[] = [];
-    for (let i = 0; i < n; i++) updated.push(this.#record(Conversation, 'conversation', null, r[2 + i]));
-    return { updated, freed: r.slice(2 + n).map(String) };
+    for (let i = 0; i < n; i++) updated.push(this.#record(Conversation, 'conversation', null, r[start + i]));
+    return { updated, freed: r.slice(start + n, start + n + m).map(String) };
   }
 
   async comeBack(
@@ -533,14 +541,10 @@ export class RedisStore implements Store {
     const statusReason = str(r[2]);
     const n = Number(r[3]);
     const m = Number(r[4]);
-    const updated: Conversation[] = [];
-    for (let i = 0; i < n; i++) updated.push(this.#record(Conversation, 'conversation', null, r[5 + i]));
-    const freed = r.slice(5 + n, 5 + n + m).map(String);
     const agent = parseRecord(Agent, key, String(r[5 + n + m]));
     return {
       before: { status: status.data, ...(statusReason !== null ? { statusReason } : {}) },
-      updated,
-      freed,
+      ...this.#ownerBackFrom(r, 5, n, m),
       agent,
       claims: this.#claimsFrom(r, 6 + n + m),
     };
