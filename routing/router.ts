@@ -33,7 +33,7 @@ import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds } from './estimate.js';
 import { defaultPolicy, fillText, type RoutingPolicy } from './policy.js';
 import { FILL_LIMIT, waitingSince } from './store/rules.js';
-import type { ClaimOutcome, OwnerBack, RouteOutcome, Store, WaitRules } from './store/store.js';
+import type { ClaimOutcome, NewContact, OwnerBack, RouteOutcome, Store, WaitRules } from './store/store.js';
 import { defaultStrategy, type RoutingStrategy } from './strategy.js';
 
 export interface RouterDeps {
@@ -132,28 +132,41 @@ export class Router {
     const now = this.clock.now();
 
     const identity = identityOf(c.channel, c.from);
-    // A repeated delivery is its stored message; else the customer, a new one starting with what the contact
-    // teaches about them.
-    const resolved = await this.store.resolveContact(
-      c.channel,
-      c.externalId,
+    // A repeated delivery is its stored message. Else a new customer's whole contact is one step: the customer
+    // created with what the contact teaches, their conversation started with its first message, and routed.
+    const init = this.#newCustomer(identity, now, this.#taught(c, identity, {}, now));
+    const start = this.#newConversation(init.id, c, now);
+    const first = this.#inbound(start.id, init, c, now);
+    const resolved = await this.store.startContact({
+      channel: c.channel,
+      externalId: c.externalId,
       identity,
-      this.#newCustomer(identity, now, this.#taught(c, identity, {}, now)),
-    );
+      customer: init,
+      conversation: start,
+      first,
+      route: this.#routePlan(start, init, now),
+    });
     if (resolved.duplicate) return this.#duplicate(resolved.message);
+    if (resolved.created) {
+      const { message } = resolved;
+      this.#emit({ type: 'message.received', at: now, message });
+      return {
+        ...(await this.#afterRouted(resolved.outcome, resolved.customer, now)),
+        message,
+        created: true,
+      };
+    }
     const found = resolved.customer;
-    // A customer created just now already holds what the contact taught, and has no conversation yet. Else: what
-    // the contact teaches, their open conversation (or the one they named) and, in case there is none, their
-    // latest: independent reads and writes, sent together (one round trip to Redis).
-    const [customer, open, latestList] = resolved.created
-      ? [found, null, []]
-      : await Promise.all([
-          this.#learnFromContact(found, c, identity, now),
-          this.#namedConversation(found.id, c.conversationId).then(
-            async (named) => named ?? (await this.store.openConversationOf(found.id)),
-          ),
-          this.store.listConversations({ customerId: found.id, limit: 1 }),
-        ]);
+    // A customer known already: what the contact teaches, their open conversation (or the one they named) and, in
+    // case there is none, their latest: independent reads and writes, sent together (one round trip to Redis).
+    // The ids drawn for a new customer's conversation and message serve here.
+    const [customer, open, latestList] = await Promise.all([
+      this.#learnFromContact(found, c, identity, now),
+      this.#namedConversation(found.id, c.conversationId).then(
+        async (named) => named ?? (await this.store.openConversationOf(found.id)),
+      ),
+      this.store.listConversations({ customerId: found.id, limit: 1 }),
+    ]);
 
     let conversation: Conversation;
     let created = false;
@@ -165,7 +178,7 @@ export class Router {
       switched = open.lastChannel !== c.channel;
       [conversation, appended] = await Promise.all([
         this.store.touchConversation(open.id, c.channel, now),
-        this.store.appendMessage(this.#inbound(open.id, customer, c, now)),
+        this.store.appendMessage(this.#inbound(open.id, customer, c, now, first.id)),
       ]);
     } else {
       const [latest] = latestList;
@@ -173,12 +186,12 @@ export class Router {
       const answer = latest ? await this.#surveyAnswer(customer, latest, c, now) : null;
       if (answer) return answer;
       repeatOf = latest && this.#isRepeatOf(latest, now) ? latest : null;
-      const record = {
-        ...this.#newConversation(customer.id, c, now),
-        ...(repeatOf ? { repeatOf: repeatOf.id } : {}),
-      };
+      const record = { ...start, customerId: customer.id, ...(repeatOf ? { repeatOf: repeatOf.id } : {}) };
       // The conversation and its first message in one step: a repeated delivery creates nothing.
-      const started = await this.store.startConversation(record, this.#inbound(record.id, customer, c, now));
+      const started = await this.store.startConversation(
+        record,
+        this.#inbound(record.id, customer, c, now, first.id),
+      );
       if (started.duplicate) return this.#duplicate(started.message);
       conversation = started.conversation;
       appended = started;
@@ -865,11 +878,18 @@ export class Router {
   ): Promise<{ outcome: ContactOutcome; conversation: Conversation; customer: Customer }> {
     const now = this.clock.now();
     const customer = known?.id === conv.customerId ? known : await this.#customer(conv.customerId);
-    const channel = conv.lastChannel;
-    const offerMs = this.#rules.offerTimeoutMs[channel];
     const outcome = await this.store.route({
       conversationId: conv.id,
-      channel,
+      channel: conv.lastChannel,
+      ...this.#routePlan(conv, customer, now),
+    });
+    return this.#afterRouted(outcome, customer, now);
+  }
+
+  /** How a waiting conversation is routed now, on its last channel (`Store.route` without the conversation). */
+  #routePlan(conv: Conversation, customer: Customer, now: number): NewContact['route'] {
+    const offerMs = this.#rules.offerTimeoutMs[conv.lastChannel];
+    return {
       candidates: this.#strategy.plan({
         conversation: conv,
         customer,
@@ -880,7 +900,15 @@ export class Router {
       mode: offerMs !== undefined ? { type: 'offer', expiresAt: now + offerMs } : { type: 'assign' },
       now,
       score: this.#score(conv),
-    });
+    };
+  }
+
+  /** What follows a route (`#afterRoute`), with both records as the route left them. */
+  async #afterRouted(
+    outcome: RouteOutcome,
+    customer: Customer,
+    now: number,
+  ): Promise<{ outcome: ContactOutcome; conversation: Conversation; customer: Customer }> {
     return {
       outcome: await this.#afterRoute(outcome, now),
       conversation: outcome.conversation,
@@ -1313,9 +1341,15 @@ export class Router {
   }
 
   /** The customer's message as stored: delivered to us, keyed by the channel's id for it. */
-  #inbound(conversationId: string, customer: Customer, c: ParsedContact, now: number): Message {
+  #inbound(
+    conversationId: string,
+    customer: Customer,
+    c: ParsedContact,
+    now: number,
+    id = this.#ids.next(ID_PREFIX.message),
+  ): Message {
     return {
-      id: this.#ids.next(ID_PREFIX.message),
+      id,
       conversationId,
       direction: 'in',
       channel: c.channel,

@@ -31,6 +31,7 @@ import {
 import {
   bucketKey,
   checkFirstMessage,
+  checkNewContact,
   claimReason,
   FILL_LIMIT,
   HANDLE_TIME_WINDOW,
@@ -44,13 +45,14 @@ import type {
   Candidate,
   ClaimOutcome,
   ConversationQuery,
+  NewContact,
   OwnerBack,
   QueueSnapshot,
   Resolved,
-  ResolvedContact,
   ResolveOptions,
   RouteOutcome,
   RouteRequest,
+  StartedContact,
   StartedConversation,
   Store,
   StoreStats,
@@ -426,15 +428,28 @@ export class MemoryStore implements Store {
     return this.#resolveCustomer(identity, init);
   }
 
-  async resolveContact(
-    channel: Channel,
-    externalId: string,
-    identity: Identity,
-    init: Customer,
-  ): Promise<ResolvedContact> {
-    const prior = this.#storedExternal(channel, externalId);
+  async startContact(contact: NewContact): Promise<StartedContact> {
+    checkNewContact(contact);
+    const prior = this.#storedExternal(contact.channel, contact.externalId);
     if (prior) return { duplicate: true, message: prior };
-    return { duplicate: false, ...this.#resolveCustomer(identity, init) };
+    const existing = this.#identities.get(identityKey(contact.identity));
+    if (existing)
+      return { duplicate: false, created: false, customer: customerOut(this.#customer(existing)!) };
+    const { conversation, first } = contact;
+    if (this.#conversations.has(conversation.id)) {
+      throw new ConflictError('duplicate_id', `conversation ${conversation.id} already exists`);
+    }
+    this.#checkNewMessage(first);
+    // Its own checks come before its first write: nothing is stored when one refuses.
+    const { customer } = this.#resolveCustomer(contact.identity, contact.customer);
+    this.#createConversation(conversation);
+    const message = this.#append(first);
+    const outcome = this.#route({
+      ...contact.route,
+      conversationId: conversation.id,
+      channel: conversation.lastChannel,
+    });
+    return { duplicate: false, created: true, customer, message, outcome };
   }
 
   #resolveCustomer(identity: Identity, init: Customer): { customer: Customer; created: boolean } {
@@ -757,6 +772,10 @@ export class MemoryStore implements Store {
   // ------------------------------------------------------------ routing decisions
 
   async route(req: RouteRequest): Promise<RouteOutcome> {
+    return this.#route(req);
+  }
+
+  #route(req: RouteRequest): RouteOutcome {
     const conv = this.#conversation(req.conversationId);
     const cover = req.mode.type === 'cover';
     const routable = cover

@@ -54,19 +54,20 @@ import {
 } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisScripts, type Script } from './redis-scripts.js';
-import { checkFirstMessage, FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
+import { checkFirstMessage, checkNewContact, FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
 import type {
   Answered,
   CameBack,
   ClaimOutcome,
   ConversationQuery,
+  NewContact,
   OwnerBack,
   QueueSnapshot,
   Resolved,
-  ResolvedContact,
   ResolveOptions,
   RouteOutcome,
   RouteRequest,
+  StartedContact,
   StartedConversation,
   Store,
   StoreStats,
@@ -184,20 +185,30 @@ export class RedisStore implements Store {
     return { customer, created: r[2] === 1 };
   }
 
-  async resolveContact(
-    channel: Channel,
-    externalId: string,
-    identity: Identity,
-    init: Customer,
-  ): Promise<ResolvedContact> {
+  async startContact(contact: NewContact): Promise<StartedContact> {
+    checkNewContact(contact);
+    const { conversation, first, route } = contact;
     const r = await this.#run(
-      'resolveContact',
-      [this.keys.identities, this.keys.customer(init.id), this.keys.externalIds],
+      'startContact',
       [
-        identityKey(identity),
-        JSON.stringify(identity),
-        JSON.stringify(init),
-        externalKey(channel, externalId),
+        this.keys.identities,
+        this.keys.customer(contact.customer.id),
+        this.keys.externalIds,
+        this.keys.conversation(conversation.id),
+        this.keys.message(first.id),
+      ],
+      [
+        identityKey(contact.identity),
+        JSON.stringify(contact.identity),
+        JSON.stringify(contact.customer),
+        externalKey(contact.channel, contact.externalId),
+        JSON.stringify(conversation),
+        first.id,
+        JSON.stringify(first),
+        JSON.stringify(route.candidates),
+        JSON.stringify(route.mode),
+        route.now,
+        route.score,
       ],
     );
     if (r[1] === 1) {
@@ -206,10 +217,14 @@ export class RedisStore implements Store {
         message: parseRecord(Message, this.keys.message(String(r[3])), String(r[2])),
       };
     }
+    const customer = this.#record(Customer, 'customer', null, r[2]);
+    if (r[3] !== 1) return { duplicate: false, created: false, customer };
     return {
       duplicate: false,
-      customer: this.#record(Customer, 'customer', null, r[2]),
-      created: r[3] === 1,
+      created: true,
+      customer,
+      message: parseRecord(Message, this.keys.message(first.id), String(r[4])),
+      outcome: this.#routeOutcome(conversation.id, r, 5),
     };
   }
 
@@ -395,34 +410,40 @@ export class RedisStore implements Store {
       [this.keys.conversation(id)],
       [id, req.channel, JSON.stringify(req.candidates), JSON.stringify(req.mode), req.now, req.score],
     );
-    switch (r[1]) {
+    return this.#routeOutcome(id, r, 1);
+  }
+
+  /** The outcome of route-1.lua (also in startContact-5.lua's reply), its entries from `at` on. */
+  #routeOutcome(id: string, reply: Reply, at: number): RouteOutcome {
+    const r = (i: number) => reply[at + i - 1];
+    switch (r(1)) {
       case 'assigned':
         return {
           type: 'assigned',
-          agentId: String(r[2]),
-          reason: ownershipReason(r[3]),
-          previousOwnerId: str(r[4]),
-          conversation: this.#conversation(id, r[5]),
-          settled: this.#settled(r[6]),
+          agentId: String(r(2)),
+          reason: ownershipReason(r(3)),
+          previousOwnerId: str(r(4)),
+          conversation: this.#conversation(id, r(5)),
+          settled: this.#settled(r(6)),
         };
       case 'offered':
         return {
           type: 'offered',
-          agentId: String(r[2]),
-          reason: ownershipReason(r[3]),
-          conversation: this.#conversation(id, r[4]),
+          agentId: String(r(2)),
+          reason: ownershipReason(r(3)),
+          conversation: this.#conversation(id, r(4)),
         };
       case 'covered':
         return {
           type: 'covered',
-          agentId: String(r[2]),
-          conversation: this.#conversation(id, r[3]),
-          settled: this.#settled(r[4]),
+          agentId: String(r(2)),
+          conversation: this.#conversation(id, r(3)),
+          settled: this.#settled(r(4)),
         };
       case 'queued':
-        return { type: 'queued', conversation: this.#conversation(id, r[2]) };
+        return { type: 'queued', conversation: this.#conversation(id, r(2)) };
       default:
-        return { type: 'skipped', conversation: this.#conversation(id, r[2]) };
+        return { type: 'skipped', conversation: this.#conversation(id, r(2)) };
     }
   }
 

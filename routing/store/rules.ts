@@ -1,6 +1,7 @@
 // Small rules both Store implementations share (the Redis scripts mirror them).
 import { ValidationError } from '../../shared/errors.js';
 import type { Channel, Conversation, Message, OwnershipReason, Skills } from '../../shared/model.js';
+import type { NewContact } from './store.js';
 
 /** How many recent handle times per channel feed the wait estimate. */
 export const HANDLE_TIME_WINDOW = 200;
@@ -14,6 +15,23 @@ export function checkFirstMessage(conversation: Conversation, first: Message): v
     throw new ValidationError(
       `the first message belongs to ${first.conversationId}, not to ${conversation.id}`,
       'conversationId',
+    );
+  }
+}
+
+/** `startContact`: the conversation is the new customer's, the first message its own and the contact's. */
+export function checkNewContact(contact: NewContact): void {
+  checkFirstMessage(contact.conversation, contact.first);
+  if (contact.conversation.customerId !== contact.customer.id) {
+    throw new ValidationError(
+      `the conversation is ${contact.conversation.customerId}'s, not the new customer ${contact.customer.id}'s`,
+      'conversation.customerId',
+    );
+  }
+  if (contact.first.channel !== contact.channel || contact.first.externalId !== contact.externalId) {
+    throw new ValidationError(
+      "the first message must carry the contact's channel and externalId",
+      'first.externalId',
     );
   }
 }

@@ -58,9 +58,27 @@ export type RouteOutcome =
   /** The conversation was not in a state to route (already owned, resolved, offered). */
   | { type: 'skipped'; conversation: Conversation };
 
-export type ResolvedContact =
+/** An inbound contact for `startContact`, with what to store and route when its customer is new. */
+export interface NewContact {
+  channel: Channel;
+  externalId: string;
+  identity: Identity;
+  /** Created with the identity when nobody has it. */
+  customer: Customer;
+  /** The new customer's conversation (`customerId`: theirs), started with its first message. */
+  conversation: Conversation;
+  first: Message;
+  /** How it is routed then, on its last channel. */
+  route: Omit<RouteRequest, 'conversationId' | 'channel'>;
+}
+
+export type StartedContact =
+  /** A repeated delivery: the stored message, nothing else happened. */
   | { duplicate: true; message: Message }
-  | { duplicate: false; customer: Customer; created: boolean };
+  /** The identity's customer, found: nothing else happened. */
+  | { duplicate: false; created: false; customer: Customer }
+  /** A new customer, their conversation started (`outcome.conversation`) and routed. */
+  | { duplicate: false; created: true; customer: Customer; message: Message; outcome: RouteOutcome };
 
 export type StartedConversation =
   | { duplicate: false; conversation: Conversation; message: Message }
@@ -173,14 +191,12 @@ export interface Store {
   resolveCustomer(identity: Identity, init: Customer): Promise<{ customer: Customer; created: boolean }>;
   /**
    * The first step of an inbound contact, atomic: when a message with this (channel, externalId) is stored already
-   * (a repeated delivery), that message and nothing else; else `resolveCustomer(identity, init)`.
+   * (a repeated delivery), that message and nothing else; else the identity's customer when there is one, and
+   * nothing else. Else a new customer's whole contact in the same step: `customer` created with the identity
+   * (`resolveCustomer`), `startConversation(conversation, first)`, then `route` on the conversation's last channel.
+   * Refused as those refuse, before anything is stored; the conversation must be the new customer's.
    */
-  resolveContact(
-    channel: Channel,
-    externalId: string,
-    identity: Identity,
-    init: Customer,
-  ): Promise<ResolvedContact>;
+  startContact(contact: NewContact): Promise<StartedContact>;
   /** Link an identity; when another customer already has it, nothing changes and that customer's id comes back. */
   linkIdentity(
     customerId: string,

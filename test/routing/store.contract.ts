@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { HANDLE_TIME_WINDOW } from '../../routing/store/rules.js';
 import type {
   Candidate,
+  NewContact,
   RouteMode,
   RouteOutcome,
   Store,
@@ -226,6 +227,32 @@ export function storeContract(
       return out.conversation;
     };
 
+    /** A new customer's contact: customer cu_n<n> with phone n, conversation cv_n<n>, message msg_n<n>. */
+    const newContact = (
+      n: number,
+      opts: { channel?: Channel; externalId?: string; candidates?: Candidate[]; mode?: RouteMode } = {},
+    ): NewContact => {
+      const channel = opts.channel ?? 'sms';
+      const externalId = opts.externalId ?? `SM${n}`;
+      const conversation = conversationRecord(`cv_n${n}`, `cu_n${n}`, { lastChannel: channel });
+      return {
+        channel,
+        externalId,
+        identity: phone(n),
+        customer: customerRecord(`cu_n${n}`),
+        conversation,
+        first: messageRecord(`msg_n${n}`, conversation.id, { channel, externalId }),
+        route: { candidates: opts.candidates ?? [pool()], mode: opts.mode ?? ASSIGN, now: T0, score: T0 },
+      };
+    };
+    const contactMessage = (externalId: string, channel: Channel = 'sms') => ({ channel, externalId });
+    /** None of contact n's records is stored. */
+    const expectNothingOf = async (n: number) => {
+      expect(await store.getCustomer(`cu_n${n}`)).to.equal(null);
+      expect(await store.getConversation(`cv_n${n}`)).to.equal(null);
+      expect(await store.getMessage(`msg_n${n}`)).to.equal(null);
+    };
+
     // ================================================================ customers
 
     describe('customers', () => {
@@ -242,31 +269,79 @@ export function storeContract(
         expect(await store.getCustomer('cu_1')).to.deep.equal(first.customer);
       });
 
-      it('resolveContact is the stored message of a repeated delivery, and resolveCustomer otherwise', async () => {
-        const first = await store.resolveContact('sms', 'SM1', phone(1), customerRecord('cu_1'));
-        expect(first).to.deep.equal({
+      it("startContact is the stored message of a repeated delivery, the identity's customer when known, and nothing else happens", async () => {
+        const first = await store.startContact(newContact(1));
+        expect([first.duplicate, !first.duplicate && first.created]).to.deep.equal([false, true]);
+        // A known identity: its customer, and none of the new customer's records.
+        const known = await store.startContact({ ...newContact(2), identity: phone(1) });
+        expect(known).to.deep.equal({
           duplicate: false,
-          customer: customerRecord('cu_1', [phone(1)]),
-          created: true,
+          created: false,
+          customer: customerRecord('cu_n1', [phone(1)]),
         });
-        const again = await store.resolveContact('sms', 'SM2', phone(1), customerRecord('cu_2'));
-        expect([
-          again.duplicate,
-          !again.duplicate && again.customer.id,
-          !again.duplicate && again.created,
-        ]).to.deep.equal([false, 'cu_1', false]);
-        await store.createConversation(conversationRecord('cv_1', 'cu_1'));
-        const stored = messageRecord('msg_1', 'cv_1', { channel: 'sms', externalId: 'SM1' });
-        await store.appendMessage(stored);
         // The same delivery again, even from an address nobody has yet: the message, and nothing created.
-        expect(await store.resolveContact('sms', 'SM1', phone(2), customerRecord('cu_3'))).to.deep.equal({
+        const again = await store.startContact(newContact(3, { externalId: 'SM1' }));
+        expect(again).to.deep.equal({
           duplicate: true,
-          message: stored,
+          message: messageRecord('msg_n1', 'cv_n1', contactMessage('SM1')),
         });
-        expect(await store.getCustomer('cu_3')).to.equal(null);
+        for (const n of [2, 3]) await expectNothingOf(n);
+        expect(ids(await store.listConversations({ customerId: 'cu_n1' }))).to.deep.equal(['cv_n1']);
         // The same external id on another channel is another message.
-        const other = await store.resolveContact('chat', 'SM1', phone(2), customerRecord('cu_3'));
+        const other = await store.startContact(newContact(4, { channel: 'chat', externalId: 'SM1' }));
         expect([other.duplicate, !other.duplicate && other.created]).to.deep.equal([false, true]);
+      });
+
+      it("startContact refuses, storing nothing: taken ids or identities, another customer's conversation, a message not the contact's", async () => {
+        await addCustomer('cu_taken', phone(90));
+        await store.createConversation(conversationRecord('cv_n1', 'cu_taken'));
+        await store.appendMessage(messageRecord('msg_n2', 'cv_n1'));
+        const refused = async (contact: NewContact, code: string, field?: string) => {
+          const err = await failure(store.startContact(contact));
+          expect([err.code, err.field]).to.deep.equal([code, field]);
+        };
+        await refused(newContact(1), 'duplicate_id');
+        await refused(newContact(2), 'duplicate_id');
+        const taken = newContact(3);
+        await refused(
+          { ...taken, customer: { ...taken.customer, id: 'cu_taken' } },
+          'invalid_input',
+          'conversation.customerId',
+        );
+        await refused(
+          { ...taken, conversation: { ...taken.conversation, customerId: 'cu_taken' } },
+          'invalid_input',
+          'conversation.customerId',
+        );
+        await refused(
+          {
+            ...taken,
+            customer: customerRecord('cu_taken'),
+            conversation: { ...taken.conversation, customerId: 'cu_taken' },
+          },
+          'duplicate_id',
+        );
+        await refused({ ...taken, customer: customerRecord('cu_n3', [phone(90)]) }, 'identity_taken');
+        await refused(
+          { ...taken, first: { ...taken.first, externalId: 'SM9' } },
+          'invalid_input',
+          'first.externalId',
+        );
+        await refused(
+          { ...taken, first: { ...taken.first, conversationId: 'cv_n1' } },
+          'invalid_input',
+          'conversationId',
+        );
+        await expectNothingOf(3);
+        expect(await store.getCustomer('cu_n1')).to.equal(null);
+        expect(await store.getCustomer('cu_n2')).to.equal(null);
+        expect(await store.getMessage('msg_n1')).to.equal(null);
+        expect(await store.getConversation('cv_n2')).to.equal(null);
+        expect((await store.getConversation('cv_n1'))?.customerId).to.equal('cu_taken');
+        expect(ids(await store.listMessages('cv_n1'))).to.deep.equal(['msg_n2']);
+        // Nothing half-done: every identity is still free.
+        const later = await store.startContact(newContact(3));
+        expect([later.duplicate, !later.duplicate && later.created]).to.deep.equal([false, true]);
       });
 
       it('getCustomer returns null for an unknown id', async () => {
@@ -826,6 +901,55 @@ export function storeContract(
     describe('route', () => {
       beforeEach(async () => {
         await addCustomer('cu_1');
+      });
+
+      it('startContact creates a new customer, starts their conversation and routes it, in one step', async () => {
+        await addAgent('ag_1', { capacity: { voice: 1, sms: 1, chat: 1, email: 1 } });
+        const first = await store.startContact(newContact(1));
+        if (first.duplicate || !first.created) throw new Error('expected a new customer');
+        expect(first.customer).to.deep.equal(customerRecord('cu_n1', [phone(1)]));
+        expect(first.message).to.deep.equal(messageRecord('msg_n1', 'cv_n1', contactMessage('SM1')));
+        expect(first.outcome.type).to.equal('assigned');
+        if (first.outcome.type !== 'assigned') return;
+        expect([first.outcome.agentId, first.outcome.reason, first.outcome.previousOwnerId]).to.deep.equal([
+          'ag_1',
+          'routed',
+          null,
+        ]);
+        expect(first.outcome.conversation).to.deep.equal(await conversationNow('cv_n1'));
+        expect([first.outcome.conversation.ownerId, first.outcome.conversation.slotChannel]).to.deep.equal([
+          'ag_1',
+          'sms',
+        ]);
+        expect(await store.getCustomer('cu_n1')).to.deep.equal({
+          ...first.customer,
+          lastOwnerId: 'ag_1',
+          lastOwnerAt: T0,
+        });
+        expect((await store.findMessageByExternalId('sms', 'SM1'))?.id).to.equal('msg_n1');
+        expect(ids(await store.listMessages('cv_n1'))).to.deep.equal(['msg_n1']);
+        expect((await store.openConversationOf('cu_n1'))?.id).to.equal('cv_n1');
+        expect((await agentNow('ag_1')).load.sms).to.equal(1);
+
+        // Nobody free on SMS: it waits in line, where the agent's next free slot finds it.
+        const second = await store.startContact(newContact(2));
+        if (second.duplicate || !second.created) throw new Error('expected a new customer');
+        expect(second.outcome.type).to.equal('queued');
+        expect(second.outcome.conversation).to.deep.equal(await conversationNow('cv_n2'));
+        expect(await store.getCustomer('cu_n2')).to.deep.equal(customerRecord('cu_n2', [phone(2)]));
+        const { claims } = await store.resolve('cv_n1', T0 + MIN, null, { fill: RULES });
+        expect(claims.map((c) => [c.type, c.conversation.id])).to.deep.equal([['assigned', 'cv_n2']]);
+
+        // A ringing channel: offered, its timer set.
+        const call = await store.startContact(
+          newContact(3, { channel: 'voice', externalId: 'CA3', mode: ring(T0 + 20 * SEC) }),
+        );
+        if (call.duplicate || !call.created) throw new Error('expected a new customer');
+        expect([call.outcome.type, call.outcome.type === 'offered' && call.outcome.agentId]).to.deep.equal([
+          'offered',
+          'ag_1',
+        ]);
+        expect((await conversationNow('cv_n3')).offer?.expiresAt).to.equal(T0 + 20 * SEC);
       });
 
       it('assign: the first candidate agent who is available with capacity takes ownership', async () => {

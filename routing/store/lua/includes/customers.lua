@@ -1,16 +1,18 @@
 -- customers.lua: finding a customer by an identity, or creating one with it
--- (resolveCustomer-2.lua, resolveContact-3.lua).
+-- (resolveCustomer-2.lua, startContact-5.lua).
 
--- The customer who owns identity `identityKey` (channel:address) in the hash `identities`, as JSON, and 0; or
--- the customer `customerRaw` (JSON) stored under `customerKey` with the identity (`identityRaw`, JSON) and 1.
--- Refused before any write when its id or one of its identities is taken.
-local function resolveCustomer(identities, customerKey, identityKey, identityRaw, customerRaw)
+-- The customer who owns identity `identityKey` (channel:address) in the hash `identities`, as JSON, or nil.
+local function identityOwner(identities, identityKey)
   local existing = redis.call('HGET', identities, identityKey)
-  if existing then
-    local customer = findCustomer(existing)
-    if not customer then fail(E.NOT_FOUND, 'customer', existing) end
-    return customerJson(customer), 0
-  end
+  if not existing then return nil end
+  local customer = findCustomer(existing)
+  if not customer then fail(E.NOT_FOUND, 'customer', existing) end
+  return customerJson(customer)
+end
+
+-- The customer `customerRaw` (JSON) to store under `customerKey`, with the identity `identityRaw` (JSON) among
+-- theirs: the record and its JSON. Refused (before any write) when its id or one of its identities is taken.
+local function checkNewCustomer(identities, customerKey, identityRaw, customerRaw)
   local identity = cjson.decode(identityRaw)
   local customer = cjson.decode(customerRaw)
   if redis.call('EXISTS', customerKey) == 1 then
@@ -26,10 +28,23 @@ local function resolveCustomer(identities, customerKey, identityKey, identityRaw
       fail(E.CONFLICT, 'identity_taken', 'identity ' .. i.channel .. ':' .. i.address .. ' already belongs to a customer')
     end
   end
-  local raw = has and customerRaw or encode(customer)
+  return customer, has and customerRaw or encode(customer)
+end
+
+-- Store the customer `checkNewCustomer` answered, found by each of their identities.
+local function storeNewCustomer(identities, customerKey, customer, raw)
   redis.call('SET', customerKey, raw)
   for _, i in ipairs(customer.identities) do
     redis.call('HSET', identities, i.channel .. ':' .. i.address, customer.id)
   end
+end
+
+-- The owner of `identityKey` as JSON, and 0; or the customer `customerRaw` created with the identity, and 1
+-- (`identityOwner`, `checkNewCustomer`, `storeNewCustomer`).
+local function resolveCustomer(identities, customerKey, identityKey, identityRaw, customerRaw)
+  local found = identityOwner(identities, identityKey)
+  if found then return found, 0 end
+  local customer, raw = checkNewCustomer(identities, customerKey, identityRaw, customerRaw)
+  storeNewCustomer(identities, customerKey, customer, raw)
   return raw, 1
 end

@@ -344,10 +344,14 @@ local function checkNewConversation(key, raw)
   return c
 end
 
--- Store the conversation `checkNewConversation` read from `raw` and index it.
+-- Store the conversation `checkNewConversation` read from `raw` and index it; the rest of the script finds it
+-- loaded (`load`).
 local function storeNewConversation(key, raw, c)
   redis.call('SET', key, raw)
   indexConversation(c, nil)
+  CACHE.conversation[c.id] = c
+  RAW[c] = raw
+  remember('conversation', c)
 end
 
 -- ---- servers: the capacity of the available agents skilled for each waiting line.

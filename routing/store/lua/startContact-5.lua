@@ -1,0 +1,56 @@
+--[[ startContact-5.lua: an inbound contact's first step, and a new customer's whole contact. A message stored
+under its external key already (a repeated delivery) comes back and nothing else happens. A customer found by
+the identity comes back and nothing else happens (the caller goes on). Else the customer is created as in
+resolveCustomer-2.lua, their conversation started with its first message as in startConversation-3.lua, and
+routed as in route-1.lua on its last channel: all refused before the first write when an id is taken. (A
+corrupt agent record met by the route fails it with the contact stored, as route-1.lua would after
+startConversation-3.lua.)
+
+KEYS[1]  the identities hash; KEYS[2] the new customer's record; KEYS[3] the external-id hash
+KEYS[4]  the new conversation's record; KEYS[5] its first message's record
+ARGV[1]  key base; ARGV[2] identity key (channel:address); ARGV[3] identity (JSON)
+ARGV[4]  the customer to create (JSON); ARGV[5] the contact's external key (channel:externalId) or ''
+ARGV[6]  the conversation to start (JSON, stored as given; its customer is ARGV[4]'s)
+ARGV[7]  the message id; ARGV[8] the message (JSON, stored as given, its conversation being ARGV[6]'s)
+ARGV[9]  candidates, ARGV[10] mode, ARGV[11] now, ARGV[12] score: as route-1.lua's ARGV[4] to ARGV[7]
+Result   {0, 1 (duplicate), stored message, its id} | {0, 0, customer, 0 (found)}
+         | {0, 0, customer, 1 (created), message, <route-1.lua's result after its 0>}
+         | CONFLICT duplicate_id | identity_taken | INVALID_INPUT (the conversation is another customer's)
+Reaches  the found customer (following merges); a repeat's stored message; what route-1.lua reaches.
+]]
+--!include keys.lua
+--!include base.lua
+--!include records.lua
+--!include messages.lua
+--!include customers.lua
+--!include pools.lua
+--!include line.lua
+--!include ownership.lua
+--!include answer.lua
+--!include route.lua
+
+return run(function()
+  local external = ARGV[5]
+  local stored, prior = priorMessage(KEYS[3], external)
+  if stored then return { 0, 1, stored, prior } end
+  local found = identityOwner(KEYS[1], ARGV[2])
+  if found then return { 0, 0, found, 0 } end
+  local c = decode(KEYS[4], ARGV[6])
+  checkConversation(KEYS[4], c)
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    fail(E.CONFLICT, 'duplicate_id', 'conversation ' .. c.id .. ' already exists')
+  end
+  checkNewMessage(KEYS[5], ARGV[7])
+  local customer, customerRaw = checkNewCustomer(KEYS[1], KEYS[2], ARGV[3], ARGV[4])
+  if c.customerId ~= customer.id then
+    fail(E.INVALID_INPUT, 'the conversation must be the new customer\'s', 'conversation.customerId')
+  end
+  storeNewCustomer(KEYS[1], KEYS[2], customer, customerRaw)
+  storeNewConversation(KEYS[4], ARGV[6], c)
+  storeMessage(KEYS[3], KEYS[5], ARGV[7], c.id, external, ARGV[8])
+  local routed = routeDecision(c.id, c.lastChannel, cjson.decode(ARGV[9]), cjson.decode(ARGV[10]), tonumber(ARGV[11]),
+    ARGV[12])
+  local out = { 0, 0, customerRaw, 1, ARGV[8] }
+  for i = 2, #routed do out[#out + 1] = routed[i] end
+  return out
+end)
