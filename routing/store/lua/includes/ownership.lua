@@ -64,18 +64,40 @@ local function eligible(c, agentId)
     and not (c.status == 'assigned' and c.ownerId == agentId)
 end
 
+-- Whether a conversation's JSON shows it assigned to the owner (`owner`: `"ownerId":<their id as JSON>`), not
+-- waiting for them and not covered. These keys appear only at the top level of a conversation record, and JSON
+-- escapes every quote inside a string, so no text in it can pass for them. (A JSON written another way, or an
+-- unusual id, merely fails the test and is decoded.)
+local function untouched(raw, owner)
+  return string.find(raw, '"status":"assigned"', 1, true) ~= nil
+    and string.find(raw, '"waitingForOwnerSince":null', 1, true) ~= nil
+    and string.find(raw, '"cover":null', 1, true) ~= nil
+    and string.find(raw, owner, 1, true) ~= nil
+end
+
 -- An owner is available again (ownerBack-1.lua, comeBack-1.lua), in two steps so that every record is read and
 -- checked before the first write: `ownerBackReads` loads the conversations they own and hold (assigned) and
 -- their covering colleagues; `ownerBackWrites` then, for each: its sticky timer goes; a wait for them ends (it
 -- leaves the line); a colleague's cover on a channel that is not in `live` ends (the colleague's capacity comes
 -- back). It returns the conversations that changed (oldest first) and the freed colleagues' ids.
+--
+-- Most conversations an owner holds neither wait for them nor are covered: owner-back only drops their sticky
+-- timer. Those are told from their JSON without decoding it (`untouched`), which is most of the time an owner's
+-- return took.
 local function ownerBackReads(ownerId)
-  local held = {}
+  local held = { records = {}, idle = {} }
+  local owner = '"ownerId":' .. cjson.encode(ownerId)
   for _, id in ipairs(redis.call('ZRANGE', K.openByOwner(ownerId), 0, -1)) do
-    local c = loadConversation(id)
-    if c and c.status == 'assigned' and c.ownerId == ownerId then
-      held[#held + 1] = c
-      if not isnull(c.cover) then loadAgent(c.cover.agentId) end
+    local raw = nil
+    if CACHE.conversation[id] == nil then raw = redis.call('GET', K.conversation(id)) end
+    if raw and untouched(raw, owner) then
+      held.idle[#held.idle + 1] = 'sticky:' .. id
+    else
+      local c = load('conversation', id, raw)
+      if c and c.status == 'assigned' and c.ownerId == ownerId then
+        held.records[#held.records + 1] = c
+        if not isnull(c.cover) then loadAgent(c.cover.agentId) end
+      end
     end
   end
   return held
@@ -83,7 +105,8 @@ end
 
 local function ownerBackWrites(held, live)
   local updated, freed = {}, {}
-  for _, c in ipairs(held) do
+  if #held.idle > 0 then redis.call('ZREM', K.timers(), unpack(held.idle)) end
+  for _, c in ipairs(held.records) do
     redis.call('ZREM', K.timers(), 'sticky:' .. c.id)
     local touched = false
     if not isnull(c.waitingForOwnerSince) then

@@ -179,11 +179,13 @@ local function remember(kind, record)
   end
 end
 
-local function load(kind, id)
+-- The record of `kind` stored under `id` (nil when there is none), read once per script run; `known`: its JSON,
+-- when the caller read it already.
+local function load(kind, id, known)
   local cached = CACHE[kind][id]
   if cached ~= nil then return cached or nil end
   local key = KEY_OF[kind](id)
-  local raw = redis.call('GET', key)
+  local raw = known or redis.call('GET', key)
   if not raw then
     CACHE[kind][id] = false
     return nil
