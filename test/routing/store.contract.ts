@@ -296,42 +296,53 @@ export function storeContract(
         await addCustomer('cu_taken', phone(90));
         await store.createConversation(conversationRecord('cv_n1', 'cu_taken'));
         await store.appendMessage(messageRecord('msg_n2', 'cv_n1'));
-        const refused = async (contact: NewContact, code: string, field?: string) => {
-          const err = await failure(store.startContact(contact));
-          expect([err.code, err.field]).to.deep.equal([code, field]);
-        };
-        await refused(newContact(1), 'duplicate_id');
-        await refused(newContact(2), 'duplicate_id');
         const taken = newContact(3);
-        await refused(
-          { ...taken, customer: { ...taken.customer, id: 'cu_taken' } },
-          'invalid_input',
-          'conversation.customerId',
-        );
-        await refused(
-          { ...taken, conversation: { ...taken.conversation, customerId: 'cu_taken' } },
-          'invalid_input',
-          'conversation.customerId',
-        );
-        await refused(
-          {
-            ...taken,
-            customer: customerRecord('cu_taken'),
-            conversation: { ...taken.conversation, customerId: 'cu_taken' },
-          },
-          'duplicate_id',
-        );
-        await refused({ ...taken, customer: customerRecord('cu_n3', [phone(90)]) }, 'identity_taken');
-        await refused(
-          { ...taken, first: { ...taken.first, externalId: 'SM9' } },
-          'invalid_input',
-          'first.externalId',
-        );
-        await refused(
-          { ...taken, first: { ...taken.first, conversationId: 'cv_n1' } },
-          'invalid_input',
-          'conversationId',
-        );
+        const cases: Array<[string, NewContact, string, string?]> = [
+          ['its conversation id is taken', newContact(1), 'duplicate_id'],
+          ['its message id is taken', newContact(2), 'duplicate_id'],
+          [
+            "the conversation is not the new customer's",
+            { ...taken, customer: { ...taken.customer, id: 'cu_taken' } },
+            'invalid_input',
+            'conversation.customerId',
+          ],
+          [
+            "the conversation is another customer's",
+            { ...taken, conversation: { ...taken.conversation, customerId: 'cu_taken' } },
+            'invalid_input',
+            'conversation.customerId',
+          ],
+          [
+            "the new customer's id is taken",
+            {
+              ...taken,
+              customer: customerRecord('cu_taken'),
+              conversation: { ...taken.conversation, customerId: 'cu_taken' },
+            },
+            'duplicate_id',
+          ],
+          [
+            'another identity of theirs is taken',
+            { ...taken, customer: customerRecord('cu_n3', [phone(90)]) },
+            'identity_taken',
+          ],
+          [
+            "the message is another contact's",
+            { ...taken, first: { ...taken.first, externalId: 'SM9' } },
+            'invalid_input',
+            'first.externalId',
+          ],
+          [
+            "the message is another conversation's",
+            { ...taken, first: { ...taken.first, conversationId: 'cv_n1' } },
+            'invalid_input',
+            'conversationId',
+          ],
+        ];
+        for (const [why, contact, code, field] of cases) {
+          const err = await failure(store.startContact(contact));
+          expect([err.code, err.field], why).to.deep.equal([code, field]);
+        }
         await expectNothingOf(3);
         expect(await store.getCustomer('cu_n1')).to.equal(null);
         expect(await store.getCustomer('cu_n2')).to.equal(null);
