@@ -1113,7 +1113,7 @@ export class Router {
     return { type: 'waiting_for_owner', ownerId, until: conv.waitingForOwnerSince + stickyMs };
   }
 
-  /** An owner is available again (the store did `ownerBack`): tell what changed, and fill the colleagues freed. */
+  /** An owner is available again (the store did owner-back in `comeBack`): tell what changed, and fill the colleagues freed. */
   async #ownerBack({ updated, freed }: OwnerBack, now: number): Promise<void> {
     for (const conversation of updated) this.#emit({ type: 'conversation.updated', at: now, conversation });
     // A colleague whose cover ended has room again.

@@ -967,10 +967,6 @@ export class MemoryStore implements Store {
     return conversationOut(conv);
   }
 
-  async ownerBack(agentId: string, _now: number, liveChannels: readonly Channel[]): Promise<OwnerBack> {
-    return this.#ownerBack(agentId, liveChannels);
-  }
-
   async comeBack(
     agentId: string,
     reason: string | undefined,

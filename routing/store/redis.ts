@@ -516,20 +516,7 @@ export class RedisStore implements Store {
     return { conversation: this.#conversation(conversationId, r[1]), agentId: str(r[2]) };
   }
 
-  async ownerBack(agentId: string, _now: number, liveChannels: readonly Channel[]): Promise<OwnerBack> {
-    const r = await this.#run(
-      'ownerBack',
-      [this.keys.openByOwner(agentId)],
-      [agentId, JSON.stringify(liveChannels)],
-    );
-    const n = Number(r[1]);
-    return this.#ownerBackFrom(r, 2, n, r.length - 2 - n);
-  }
-
-  /**
-   * What owner-back changed, as ownerBack-1.lua and comeBack-1.lua answer it from `start` on: `n` conversations,
-   * then `m` freed agent ids.
-   */
+  /** What owner-back changed, as comeBack-1.lua answers it from `start` on: `n` conversations, then `m` freed agent ids. */
   #ownerBackFrom(r: Reply, start: number, n: number, m: number): OwnerBack {
     const updated: Conversation[] = [];
     for (let i = 0; i < n; i++) updated.push(this.#record(Conversation, 'conversation', null, r[start + i]));

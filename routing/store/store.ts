@@ -117,7 +117,8 @@ export interface Resolved {
   claims: ClaimOutcome[];
 }
 
-/** What an owner's return changed (see `Store.ownerBack`). */
+/** What an owner's return changed (see `Store.comeBack`): `updated`, the conversations that changed, oldest first;
+ * `freed`, the colleagues whose cover ended. */
 export interface OwnerBack {
   updated: Conversation[];
   freed: string[];
@@ -267,15 +268,10 @@ export interface Store {
   /** Mark that a contact on an owned conversation waits for its owner (or clear it with null). */
   setWaitingForOwner(conversationId: string, since: number | null): Promise<Conversation>;
   /**
-   * The owner is available again: for each conversation they hold (assigned), its `sticky` timer goes, a
-   * wait for them ends (it leaves the line) and a colleague's cover on a channel not in `liveChannels`
-   * ends (their capacity back), in one step. `updated`: the conversations that changed, oldest first;
-   * `freed`: the colleagues whose cover ended.
-   */
-  ownerBack(agentId: string, now: number, liveChannels: readonly Channel[]): Promise<OwnerBack>;
-  /**
-   * The agent is available again, in one step: `setAgentStatus(available, reason)`, then `ownerBack`, then
-   * `fill`. A claim that fails (a corrupt waiting record) stops the filling, not the rest.
+   * The agent is available again, in one step: `setAgentStatus(available, reason)`; then owner-back: for each
+   * conversation they own and hold (assigned), its `sticky` timer goes, a wait for them ends (it leaves the
+   * line) and a colleague's cover on a channel not in `liveChannels` ends (their capacity back); then `fill`.
+   * A claim that fails (a corrupt waiting record) stops the filling, not the rest.
    */
   comeBack(
     agentId: string,

@@ -1920,7 +1920,7 @@ export function storeContract(
         expect(await store.fill('ag_nobody', T0 + 11 * SEC, VOICE_RINGS)).to.deep.equal([]);
       });
 
-      it('ownerBack: sticky timers go, waits for the owner end, covers off the live channels end', async () => {
+      it('comeBack, owner-back: sticky timers go, waits for the owner end, covers off the live channels end', async () => {
         const roomy = { capacity: { voice: 1, sms: 1, chat: 3, email: 3 } };
         await addAgent('ag_1', roomy);
         await addAgent('ag_2', { ...roomy, idleSince: T0 + SEC });
@@ -1941,11 +1941,11 @@ export function storeContract(
         expect((await route('cv_3', [one('ag_2')], { mode: cover, now: T0 + 3 * SEC })).type).to.equal(
           'covered',
         );
-        await store.setAgentStatus('ag_1', 'available', undefined, T0 + MIN);
 
-        const back = await store.ownerBack('ag_1', T0 + MIN, ['voice', 'sms', 'chat']);
+        const back = await store.comeBack('ag_1', undefined, T0 + MIN, ['voice', 'sms', 'chat'], RULES);
         expect(back.updated.map((c) => c.id)).to.deep.equal(['cv_1', 'cv_2']);
         expect(back.freed).to.deep.equal(['ag_2']);
+        expect(back.claims).to.deep.equal([]);
         expect((await conversationNow('cv_1')).waitingForOwnerSince).to.equal(null);
         expect(await store.queueSnapshot('cv_1')).to.equal(null);
         expect((await conversationNow('cv_2')).cover).to.equal(null);
@@ -1953,8 +1953,9 @@ export function storeContract(
         expect((await conversationNow('cv_3')).cover?.agentId).to.equal('ag_2');
         expect((await agentNow('ag_2')).load).to.deep.include({ email: 0, voice: 1 });
         expect(await due(T0 + HOUR)).to.deep.equal([]);
-        expect(await store.ownerBack('ag_1', T0 + MIN, ['voice'])).to.deep.equal({ updated: [], freed: [] });
-        expect(await store.ownerBack('ag_nobody', T0 + MIN, [])).to.deep.equal({ updated: [], freed: [] });
+        // Back again: nothing left to end.
+        const again = await store.comeBack('ag_1', undefined, T0 + MIN, ['voice'], RULES);
+        expect([again.updated, again.freed, again.claims]).to.deep.equal([[], [], []]);
       });
 
       it('comeBack: available again, what waited for them as owner, and the waiting ones they can serve, in one step', async () => {

@@ -1,5 +1,5 @@
 --[[ comeBack-1.lua: an agent is available again, in one step: their status
-(setAgentStatus-1.lua), what waited for them as owner (ownerBack-1.lua), then
+(setAgentStatus-1.lua), what waited for them as owner (includes/ownership.lua), then
 the waiting conversations they can serve (claimNext-1.lua's fill). A claim that
 fails (a corrupt waiting record) stops the filling, not the rest.
 
@@ -10,7 +10,8 @@ ARGV[7]  '1' when a reason follows; ARGV[8] reason
 Result   {0, status before, reason before | false, n, m, conversation 1 … n (the ones owner-back changed,
          oldest first), freed agent id 1 … m, agent (after), claim, claim, ...} (claims as claimNext-1.lua's)
          | NOT_FOUND
-Reaches  as setAgentStatus-1.lua, ownerBack-1.lua and claimNext-1.lua together.
+Reaches  as setAgentStatus-1.lua and claimNext-1.lua together, and the agent's own conversations, their
+         waiting lines and their covering colleagues.
 ]]
 --!include keys.lua
 --!include base.lua

@@ -75,7 +75,7 @@ local function untouched(raw, owner)
     and string.find(raw, owner, 1, true) ~= nil
 end
 
--- An owner is available again (ownerBack-1.lua, comeBack-1.lua), in two steps so that every record is read and
+-- An owner is available again (comeBack-1.lua), in two steps so that every record is read and
 -- checked before the first write: `ownerBackReads` loads the conversations they own and hold (assigned) and
 -- their covering colleagues; `ownerBackWrites` then, for each: its sticky timer goes; a wait for them ends (it
 -- leaves the line); a colleague's cover on a channel that is not in `live` ends (the colleague's capacity comes
