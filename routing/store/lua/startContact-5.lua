@@ -45,11 +45,11 @@ return run(function()
   if c.customerId ~= customer.id then
     fail(E.INVALID_INPUT, 'the conversation must be the new customer\'s', 'conversation.customerId')
   end
+  local candidates, mode = cjson.decode(ARGV[9]), cjson.decode(ARGV[10])
   storeNewCustomer(KEYS[1], KEYS[2], customer, customerRaw)
   storeNewConversation(KEYS[4], ARGV[6], c)
   storeMessage(KEYS[3], KEYS[5], ARGV[7], c.id, external, ARGV[8])
-  local routed = routeDecision(c.id, c.lastChannel, cjson.decode(ARGV[9]), cjson.decode(ARGV[10]), tonumber(ARGV[11]),
-    ARGV[12])
+  local routed = routeDecision(c.id, c.lastChannel, candidates, mode, tonumber(ARGV[11]), ARGV[12])
   local out = { 0, 0, customerRaw, 1, ARGV[8] }
   for i = 2, #routed do out[#out + 1] = routed[i] end
   return out
