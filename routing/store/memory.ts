@@ -436,9 +436,8 @@ export class MemoryStore implements Store {
     if (existing)
       return { duplicate: false, created: false, customer: customerOut(this.#customer(existing)!) };
     const { conversation, first } = contact;
-    if (this.#conversations.has(conversation.id)) {
-      throw new ConflictError('duplicate_id', `conversation ${conversation.id} already exists`);
-    }
+    // Its customer is created below (checkNewContact: the new customer's).
+    this.#checkConversationId(conversation.id);
     this.#checkNewMessage(first);
     // Its own checks come before its first write: nothing is stored when one refuses.
     const { customer } = this.#resolveCustomer(contact.identity, contact.customer);
@@ -645,10 +644,13 @@ export class MemoryStore implements Store {
   }
 
   #checkNewConversation(conversation: Conversation): void {
-    if (this.#conversations.has(conversation.id)) {
-      throw new ConflictError('duplicate_id', `conversation ${conversation.id} already exists`);
-    }
+    this.#checkConversationId(conversation.id);
     this.#customer(conversation.customerId);
+  }
+
+  #checkConversationId(id: string): void {
+    if (this.#conversations.has(id))
+      throw new ConflictError('duplicate_id', `conversation ${id} already exists`);
   }
 
   #createConversation(conversation: Conversation): Conversation {

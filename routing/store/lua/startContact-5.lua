@@ -35,11 +35,7 @@ return run(function()
   if stored then return { 0, 1, stored, prior } end
   local found = identityOwner(KEYS[1], ARGV[2])
   if found then return { 0, 0, found, 0 } end
-  local c = decode(KEYS[4], ARGV[6])
-  checkConversation(KEYS[4], c)
-  if redis.call('EXISTS', KEYS[4]) == 1 then
-    fail(E.CONFLICT, 'duplicate_id', 'conversation ' .. c.id .. ' already exists')
-  end
+  local c = checkConversationJson(KEYS[4], ARGV[6])
   checkNewMessage(KEYS[5], ARGV[7])
   local customer, customerRaw = checkNewCustomer(KEYS[1], KEYS[2], ARGV[3], ARGV[4])
   if c.customerId ~= customer.id then

@@ -334,14 +334,20 @@ local function indexConversation(c, was)
   end
 end
 
--- A new conversation from its JSON (stored as given): checked, and refused when its id is taken or its customer
--- unknown (before the first write).
-local function checkNewConversation(key, raw)
+-- A new conversation from its JSON (stored as given): checked, and refused when its id is taken (before the first
+-- write). Its customer is the caller's to check (`checkNewConversation`).
+local function checkConversationJson(key, raw)
   local c = decode(key, raw)
   checkConversation(key, c)
   if redis.call('EXISTS', key) == 1 then
     fail(E.CONFLICT, 'duplicate_id', 'conversation ' .. c.id .. ' already exists')
   end
+  return c
+end
+
+-- As `checkConversationJson`, and refused too when its customer is unknown.
+local function checkNewConversation(key, raw)
+  local c = checkConversationJson(key, raw)
   mustCustomer(c.customerId)
   return c
 end
