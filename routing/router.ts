@@ -33,7 +33,15 @@ import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds } from './estimate.js';
 import { defaultPolicy, fillText, type RoutingPolicy } from './policy.js';
 import { FILL_LIMIT, waitingSince } from './store/rules.js';
-import type { ClaimOutcome, NewContact, OwnerBack, RouteOutcome, Store, WaitRules } from './store/store.js';
+import type {
+  ClaimOutcome,
+  ContinuedContact,
+  NewContact,
+  OwnerBack,
+  RouteOutcome,
+  Store,
+  WaitRules,
+} from './store/store.js';
 import { defaultStrategy, type RoutingStrategy } from './strategy.js';
 
 export interface RouterDeps {
@@ -145,6 +153,7 @@ export class Router {
       conversation: start,
       first,
       route: this.#routePlan(start, init, now),
+      ...(c.conversationId !== undefined ? { conversationId: c.conversationId } : {}),
     });
     if (resolved.duplicate) return this.#duplicate(resolved.message);
     if (resolved.created) {
@@ -156,63 +165,71 @@ export class Router {
         created: true,
       };
     }
-    const found = resolved.customer;
-    // A customer known already: what the contact teaches, their open conversation (or the one they named) and, in
-    // case there is none, their latest: independent reads and writes, sent together (one round trip to Redis).
+    // A customer known already, who learnt what the contact teaches in the same step.
+    const { customer, continued } = resolved;
+    if (continued) return this.#continued(customer, continued, c.channel, now);
+
+    // Not in a conversation: the answer to the survey we sent is stored there, not routed.
+    const { latest } = resolved;
+    const answer = latest ? await this.#surveyAnswer(customer, latest, c, now) : null;
+    if (answer) return answer;
+    const repeatOf = latest && this.#isRepeatOf(latest, now) ? latest : null;
     // The ids drawn for a new customer's conversation and message serve here.
-    const [customer, open, latestList] = await Promise.all([
-      this.#learnFromContact(found, c, identity, now),
-      this.#namedConversation(found.id, c.conversationId).then(
-        async (named) => named ?? (await this.store.openConversationOf(found.id)),
-      ),
-      this.store.listConversations({ customerId: found.id, limit: 1 }),
-    ]);
-
-    let conversation: Conversation;
-    let created = false;
-    // A waiting customer who switches channel now waits for an agent on the new one.
-    let switched = false;
-    let repeatOf: Conversation | null = null;
-    let appended: { message: Message; duplicate: boolean };
-    if (open) {
-      switched = open.lastChannel !== c.channel;
-      [conversation, appended] = await Promise.all([
-        this.store.touchConversation(open.id, c.channel, now),
-        this.store.appendMessage(this.#inbound(open.id, customer, c, now, first.id)),
-      ]);
-    } else {
-      const [latest] = latestList;
-      // Not in a conversation: the answer to the survey we sent is stored there, not routed.
-      const answer = latest ? await this.#surveyAnswer(customer, latest, c, now) : null;
-      if (answer) return answer;
-      repeatOf = latest && this.#isRepeatOf(latest, now) ? latest : null;
-      const record = { ...start, customerId: customer.id, ...(repeatOf ? { repeatOf: repeatOf.id } : {}) };
-      // The conversation and its first message in one step: a repeated delivery creates nothing.
-      const started = await this.store.startConversation(
-        record,
-        this.#inbound(record.id, customer, c, now, first.id),
-      );
-      if (started.duplicate) return this.#duplicate(started.message);
-      conversation = started.conversation;
-      appended = started;
-      created = true;
-    }
-
-    const { message, duplicate } = appended;
-    if (duplicate) return this.#duplicate(message);
+    const record = { ...start, customerId: customer.id, ...(repeatOf ? { repeatOf: repeatOf.id } : {}) };
+    // The conversation and its first message in one step: a repeated delivery creates nothing.
+    const started = await this.store.startConversation(
+      record,
+      this.#inbound(record.id, customer, c, now, first.id),
+    );
+    if (started.duplicate) return this.#duplicate(started.message);
+    const { conversation, message } = started;
     this.#emit({ type: 'message.received', at: now, message });
     if (repeatOf) await this.#repeatContact(conversation, repeatOf, now);
-
-    const toRoute =
-      conversation.status !== 'assigned' &&
-      (created || (switched && conversation.offer === null) || (await this.#stranded(conversation)));
     // Routed here: the route left both records as they now stand (nothing after it changes them), so they are not
     // read again.
-    if (toRoute) return { ...(await this.#routed(conversation, customer)), message, created };
-    const outcome =
-      conversation.status === 'assigned'
-        ? await this.#ownedContact(conversation, c.channel)
-        : await this.#waitingOutcome(conversation);
+    return { ...(await this.#routed(conversation, customer)), message, created: true };
+  }
+
+  /**
+   * A known customer's message, appended by the store to their open conversation in the contact's first step: a
+   * waiting one switched to another channel (or stranded) is routed there; an owned one goes to its owner, or
+   * waits for them, or a colleague covers.
+   */
+  async #continued(
+    customer: Customer,
+    { conversation, message, switched, inLine, owner }: ContinuedContact,
+    channel: Channel,
+    now: number,
+  ): Promise<ContactResult> {
+    this.#emit({ type: 'message.received', at: now, message });
+    if (conversation.status !== 'assigned') {
+      // Waiting but neither in the line nor offered: a contact whose process stopped between storing it and
+      // routing it (a crash in Redis mode). This contact routes it.
+      const stranded = conversation.offer === null && !inLine;
+      if ((switched && conversation.offer === null) || stranded) {
+        // The route left both records as they now stand, so they are not read again.
+        return { ...(await this.#routed(conversation, customer)), message, created: false };
+      }
+      // Still waiting: where it stands now (reads only).
+      return {
+        customer,
+        conversation,
+        message,
+        outcome: await this.#waitingOutcome(conversation),
+        created: false,
+      };
+    }
+    // Its owner is there and it was not waiting for them: nothing changes.
+    if (owner?.status === 'available' && conversation.waitingForOwnerSince === null) {
+      return {
+        customer,
+        conversation,
+        message,
+        outcome: { type: 'owner', agentId: owner.id },
+        created: false,
+      };
+    }
+    const outcome = await this.#ownedContact(conversation, channel, { owner, inLine });
     const [latest, latestCustomer] = await Promise.all([
       this.store.getConversation(conversation.id),
       this.store.getCustomer(customer.id),
@@ -222,7 +239,7 @@ export class Router {
       conversation: latest ?? conversation,
       message,
       outcome,
-      created,
+      created: false,
     };
   }
 
@@ -1079,10 +1096,17 @@ export class Router {
     return { type: 'queued', ...quote };
   }
 
-  /** A contact on an owned conversation: its owner if there, else wait for them or cover a live one. */
-  async #ownedContact(conv: Conversation, channel: Channel): Promise<ContactOutcome> {
+  /**
+   * A contact on an owned conversation: its owner if there, else wait for them or cover a live one. `known`: its
+   * owner's record and whether it waits in a line, as read with it.
+   */
+  async #ownedContact(
+    conv: Conversation,
+    channel: Channel,
+    known?: { owner: Agent | null; inLine: boolean },
+  ): Promise<ContactOutcome> {
     const ownerId = conv.ownerId!;
-    const owner = await this.store.getAgent(ownerId);
+    const owner = known ? known.owner : await this.store.getAgent(ownerId);
     const now = this.clock.now();
     if (owner?.status === 'available') {
       if (conv.waitingForOwnerSince !== null) await this.store.setWaitingForOwner(conv.id, null);
@@ -1090,7 +1114,7 @@ export class Router {
     }
     if (conv.cover) return { type: 'covered', agentId: conv.cover.agentId, ownerId };
     // Already in line for a colleague to cover: it waits there, on the channel the customer uses now.
-    if (await this.store.queueSnapshot(conv.id)) return this.#cover(conv);
+    if (known ? known.inLine : await this.store.queueSnapshot(conv.id)) return this.#cover(conv);
     const stickyMs = this.policy.stickyWaitSeconds[channel] * 1000;
     const live = this.policy.liveChannels.includes(channel);
     if (live || stickyMs === 0) {
@@ -1551,17 +1575,6 @@ export class Router {
     return waitingSince(conv) - conv.priority * this.policy.agingStepSeconds * 1000;
   }
 
-  async #learnFromContact(
-    customer: Customer,
-    c: ParsedContact,
-    identity: Identity,
-    now: number,
-  ): Promise<Customer> {
-    const { facts, name } = this.#taught(c, identity, customer.facts, now);
-    if (Object.keys(facts).length === 0) return customer;
-    return this.store.recordFacts(customer.id, facts, name);
-  }
-
   /** The facts a contact teaches that are not `known` yet: the address it came from, the name it gave. */
   #taught(
     c: ParsedContact,
@@ -1629,17 +1642,6 @@ export class Router {
       ownership: [],
       declinedBy: [],
     };
-  }
-
-  /** The conversation a contact names (an email thread, a chat session): only this customer's open one. */
-  async #namedConversation(
-    customerId: string,
-    conversationId: string | undefined,
-  ): Promise<Conversation | null> {
-    if (conversationId === undefined) return null;
-    const conv = await this.store.getConversation(conversationId);
-    if (!conv || conv.customerId !== customerId) return null;
-    return conv.status === 'queued' || conv.status === 'assigned' ? conv : null;
   }
 
   async #duplicate(message: Message): Promise<ContactResult> {

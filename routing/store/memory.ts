@@ -433,8 +433,7 @@ export class MemoryStore implements Store {
     const prior = this.#storedExternal(contact.channel, contact.externalId);
     if (prior) return { duplicate: true, message: prior };
     const existing = this.#identities.get(identityKey(contact.identity));
-    if (existing)
-      return { duplicate: false, created: false, customer: customerOut(this.#customer(existing)!) };
+    if (existing) return this.#continueContact(this.#customer(existing), contact);
     const { conversation, first } = contact;
     // Its customer is created below (checkNewContact: the new customer's).
     this.#checkConversationId(conversation.id);
@@ -449,6 +448,63 @@ export class MemoryStore implements Store {
       channel: conversation.lastChannel,
     });
     return { duplicate: false, created: true, customer, message, outcome };
+  }
+
+  /** A known customer's contact (`Store.startContact`). */
+  #continueContact(customer: Customer, contact: NewContact): StartedContact {
+    const { first } = contact;
+    const named =
+      contact.conversationId === undefined ? undefined : this.#conversations.get(contact.conversationId);
+    const open =
+      named && named.customerId === customer.id && isOpen(named) ? named : this.#openOf(customer.id);
+    if (!open) {
+      const latest = this.#latestOf(customer.id);
+      this.#learn(customer, contact.customer);
+      return {
+        duplicate: false,
+        created: false,
+        customer: customerOut(customer),
+        continued: null,
+        latest: latest ? conversationOut(latest) : null,
+      };
+    }
+    this.#checkNewMessage(first);
+    const owner =
+      open.status === 'assigned' && open.ownerId !== null ? this.#agents.get(open.ownerId) : undefined;
+    const switched = open.lastChannel !== first.channel;
+    const inLine = this.#waiting.has(open.id);
+    this.#learn(customer, contact.customer);
+    this.#touch(open, first.channel, contact.route.now);
+    const message = this.#append({
+      ...first,
+      conversationId: open.id,
+      author: { type: 'customer', id: customer.id, ...(customer.name ? { name: customer.name } : {}) },
+    });
+    return {
+      duplicate: false,
+      created: false,
+      customer: customerOut(customer),
+      continued: {
+        conversation: conversationOut(open),
+        message,
+        switched,
+        inLine,
+        owner: owner ? agentOut(owner) : null,
+      },
+      latest: null,
+    };
+  }
+
+  /** The facts of `taught` the customer has none of yet, recorded; a name among them sets `taught.name`. */
+  #learn(customer: Customer, taught: Customer): void {
+    let learnt = false;
+    for (const [key, fact] of Object.entries(taught.facts)) {
+      if (customer.facts[key] !== undefined) continue;
+      customer.facts[key] = copy(fact);
+      if (key === 'name' && taught.name !== undefined) customer.name = taught.name;
+      learnt = true;
+    }
+    if (learnt) recheck(customer, CUSTOMER_NESTING);
   }
 
   #resolveCustomer(identity: Identity, init: Customer): { customer: Customer; created: boolean } {
@@ -668,12 +724,28 @@ export class MemoryStore implements Store {
   }
 
   async openConversationOf(customerId: string): Promise<Conversation | null> {
+    const open = this.#openOf(customerId);
+    return open ? conversationOut(open) : null;
+  }
+
+  #openOf(customerId: string): Conversation | null {
     let best: Conversation | null = null;
     for (const id of this.#customerConversations.get(customerId) ?? []) {
       const c = this.#conversations.get(id);
       if (c && isOpen(c) && (!best || lastActivity(c) > lastActivity(best))) best = c;
     }
-    return best ? conversationOut(best) : null;
+    return best;
+  }
+
+  /** The customer's conversation created last (createdAt, then id: `listConversations`' last). */
+  #latestOf(customerId: string): Conversation | null {
+    let latest: Conversation | null = null;
+    for (const id of this.#customerConversations.get(customerId) ?? []) {
+      const c = this.#conversations.get(id)!;
+      if (!latest || c.createdAt > latest.createdAt || (c.createdAt === latest.createdAt && c.id > latest.id))
+        latest = c;
+    }
+    return latest;
   }
 
   async listConversations(query: ConversationQuery): Promise<Conversation[]> {
@@ -703,10 +775,14 @@ export class MemoryStore implements Store {
 
   async touchConversation(id: string, channel: Channel, now: number): Promise<Conversation> {
     const c = this.#conversation(id);
+    this.#touch(c, channel, now);
+    return conversationOut(c);
+  }
+
+  #touch(c: Conversation, channel: Channel, now: number): void {
     if (!c.channels.includes(channel)) c.channels.push(channel);
     c.lastChannel = channel;
     c.lastContactAt = now;
-    return conversationOut(c);
   }
 
   async appendMessage(message: Message): Promise<{ message: Message; duplicate: boolean }> {

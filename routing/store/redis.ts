@@ -209,6 +209,7 @@ export class RedisStore implements Store {
         JSON.stringify(route.mode),
         route.now,
         route.score,
+        contact.conversationId ?? '',
       ],
     );
     if (r[1] === 1) {
@@ -218,7 +219,26 @@ export class RedisStore implements Store {
       };
     }
     const customer = this.#record(Customer, 'customer', null, r[2]);
-    if (r[3] !== 1) return { duplicate: false, created: false, customer };
+    if (r[3] === 0) {
+      const latest = r[4] ? this.#record(Conversation, 'conversation', null, r[4]) : null;
+      return { duplicate: false, created: false, customer, continued: null, latest };
+    }
+    if (r[3] === 2) {
+      const continued = this.#record(Conversation, 'conversation', null, r[5]);
+      return {
+        duplicate: false,
+        created: false,
+        customer,
+        continued: {
+          conversation: continued,
+          message: parseRecord(Message, this.keys.message(first.id), String(r[4])),
+          switched: r[6] === 1,
+          inLine: r[7] === 1,
+          owner: r[8] ? this.#record(Agent, 'agent', null, r[8]) : null,
+        },
+        latest: null,
+      };
+    }
     return {
       duplicate: false,
       created: true,

@@ -58,25 +58,59 @@ export type RouteOutcome =
   /** The conversation was not in a state to route (already owned, resolved, offered). */
   | { type: 'skipped'; conversation: Conversation };
 
-/** An inbound contact for `startContact`, with what to store and route when its customer is new. */
+/**
+ * An inbound contact for `startContact`: what to store and route when its customer is new, and what a known
+ * customer's contact adds to their open conversation.
+ */
 export interface NewContact {
   channel: Channel;
   externalId: string;
   identity: Identity;
-  /** Created with the identity when nobody has it. */
+  /**
+   * Created with the identity when nobody has it. When the identity's customer is known, what the contact
+   * teaches: the facts here they have none of yet are recorded, and a name fact among them sets their name
+   * to this `name`.
+   */
   customer: Customer;
   /** The new customer's conversation (`customerId`: theirs), started with its first message. */
   conversation: Conversation;
+  /** The message (`channel` and `externalId`: the contact's); for a known customer, its id and content. */
   first: Message;
-  /** How it is routed then, on its last channel. */
+  /** How it is routed then, on its last channel; `route.now` is the contact's time. */
   route: Omit<RouteRequest, 'conversationId' | 'channel'>;
+  /** The conversation the contact names (an email thread, a chat session): continued when it is the known customer's and open. */
+  conversationId?: string;
+}
+
+/** A known customer's contact appended to their open conversation (see `Store.startContact`). */
+export interface ContinuedContact {
+  /** Touched on the contact's channel. */
+  conversation: Conversation;
+  /** Stored with the conversation's id and the customer (as they now are) as its author. */
+  message: Message;
+  /** The conversation was last on another channel before this contact. */
+  switched: boolean;
+  /** It waits in a line (`queueSnapshot` finds it). */
+  inLine: boolean;
+  /** Its owner's record when it is assigned (null: unassigned, or the record is gone). */
+  owner: Agent | null;
 }
 
 export type StartedContact =
   /** A repeated delivery: the stored message, nothing else happened. */
   | { duplicate: true; message: Message }
-  /** The identity's customer, found: nothing else happened. */
-  | { duplicate: false; created: false; customer: Customer }
+  /**
+   * The identity's customer, found, and what the contact teaches recorded. `continued`: the message appended to
+   * their open conversation; null: none is open and nothing else happened (`latest`: the conversation they
+   * started last, if any).
+   */
+  | {
+      duplicate: false;
+      created: false;
+      customer: Customer;
+      continued: ContinuedContact | null;
+      latest: Conversation | null;
+    }
   /** A new customer, their conversation started (`outcome.conversation`) and routed. */
   | { duplicate: false; created: true; customer: Customer; message: Message; outcome: RouteOutcome };
 
@@ -192,9 +226,13 @@ export interface Store {
   resolveCustomer(identity: Identity, init: Customer): Promise<{ customer: Customer; created: boolean }>;
   /**
    * The first step of an inbound contact, atomic: when a message with this (channel, externalId) is stored already
-   * (a repeated delivery), that message and nothing else; else the identity's customer when there is one, and
-   * nothing else. Else a new customer's whole contact in the same step: `customer` created with the identity
-   * (`resolveCustomer`), `startConversation(conversation, first)`, then `route` on the conversation's last channel.
+   * (a repeated delivery), that message and nothing else. Else, when the identity's customer is known: the facts
+   * of `customer` they have none of yet recorded; then, when they have an open conversation (the one
+   * `conversationId` names when it is theirs and open, else `openConversationOf`), `first` appended there with
+   * them as its author and the conversation touched on the contact's channel (`touchConversation` at
+   * `route.now`); when they have none, their latest conversation and nothing else. Else a new customer's whole
+   * contact in the same step: `customer` created with the identity (`resolveCustomer`),
+   * `startConversation(conversation, first)`, then `route` on the conversation's last channel.
    * Refused as those refuse, before anything is stored; the conversation must be the new customer's.
    */
   startContact(contact: NewContact): Promise<StartedContact>;

@@ -269,27 +269,191 @@ export function storeContract(
         expect(await store.getCustomer('cu_1')).to.deep.equal(first.customer);
       });
 
-      it("startContact is the stored message of a repeated delivery, the identity's customer when known, and nothing else happens", async () => {
+      it("startContact is the stored message of a repeated delivery; a known customer's contact creates nothing of a new customer's", async () => {
         const first = await store.startContact(newContact(1));
         expect([first.duplicate, !first.duplicate && first.created]).to.deep.equal([false, true]);
-        // A known identity: its customer, and none of the new customer's records.
+        // A known identity: its customer, the message in their open conversation, none of the new customer's records.
         const known = await store.startContact({ ...newContact(2), identity: phone(1) });
+        const message = messageRecord('msg_n2', 'cv_n1', {
+          ...contactMessage('SM2'),
+          author: { type: 'customer', id: 'cu_n1' },
+        });
         expect(known).to.deep.equal({
           duplicate: false,
           created: false,
           customer: customerRecord('cu_n1', [phone(1)]),
+          continued: {
+            conversation: await conversationNow('cv_n1'),
+            message,
+            switched: false,
+            inLine: true,
+            owner: null,
+          },
+          latest: null,
         });
+        expect(await store.getMessage('msg_n2')).to.deep.equal(message);
         // The same delivery again, even from an address nobody has yet: the message, and nothing created.
         const again = await store.startContact(newContact(3, { externalId: 'SM1' }));
         expect(again).to.deep.equal({
           duplicate: true,
           message: messageRecord('msg_n1', 'cv_n1', contactMessage('SM1')),
         });
-        for (const n of [2, 3]) await expectNothingOf(n);
+        for (const n of [2, 3]) {
+          expect(await store.getCustomer(`cu_n${n}`)).to.equal(null);
+          expect(await store.getConversation(`cv_n${n}`)).to.equal(null);
+        }
+        expect(await store.getMessage('msg_n3')).to.equal(null);
         expect(ids(await store.listConversations({ customerId: 'cu_n1' }))).to.deep.equal(['cv_n1']);
+        expect(ids(await store.listMessages('cv_n1'))).to.deep.equal(['msg_n1', 'msg_n2']);
         // The same external id on another channel is another message.
         const other = await store.startContact(newContact(4, { channel: 'chat', externalId: 'SM1' }));
         expect([other.duplicate, !other.duplicate && other.created]).to.deep.equal([false, true]);
+      });
+
+      it('startContact for a known customer with nothing open: the facts they lack learnt, their latest conversation, nothing else', async () => {
+        const phoneFact = { value: '+14155550001', source: 'agent', at: T0 - HOUR };
+        await store.resolveCustomer(
+          phone(1),
+          customerRecord('cu_1', [phone(1)], { facts: { phone: phoneFact } }),
+        );
+        const resolved = { status: 'resolved' as const, resolvedAt: T0 };
+        await addConversation('cv_old', { customerId: 'cu_1', createdAt: T0 - 2 * HOUR, ...resolved });
+        await addConversation('cv_last', { customerId: 'cu_1', createdAt: T0 - HOUR, ...resolved });
+        await addCustomer('cu_9', phone(9));
+        await addConversation('cv_else', { customerId: 'cu_9', createdAt: T0 });
+        const taught = {
+          phone: { value: '+14155550001', source: 'sms:from', at: T0 },
+          name: { value: 'Ann', source: 'sms:from', at: T0 },
+        };
+        const contact = newContact(5);
+        const started = await store.startContact({
+          ...contact,
+          identity: phone(1),
+          customer: { ...contact.customer, facts: taught, name: 'Ann' },
+          // Naming a conversation that is not theirs changes nothing.
+          conversationId: 'cv_else',
+        });
+        const learnt = customerRecord('cu_1', [phone(1)], {
+          facts: { phone: phoneFact, name: taught.name },
+          name: 'Ann',
+        });
+        expect(started).to.deep.equal({
+          duplicate: false,
+          created: false,
+          customer: learnt,
+          continued: null,
+          latest: await conversationNow('cv_last'),
+        });
+        expect(await store.getCustomer('cu_1')).to.deep.equal(learnt);
+        await expectNothingOf(5);
+        expect(ids(await store.listConversations({ customerId: 'cu_1' }))).to.deep.equal([
+          'cv_old',
+          'cv_last',
+        ]);
+        // Learning again changes nothing: a fact they have stays as it is.
+        const later = await store.startContact({
+          ...newContact(6),
+          identity: phone(1),
+          customer: {
+            ...newContact(6).customer,
+            facts: { name: { value: 'Anna', source: 'sms:from', at: T0 } },
+            name: 'Anna',
+          },
+        });
+        expect(!later.duplicate && !later.created && later.customer).to.deep.equal(learnt);
+      });
+
+      it('startContact for a known customer continues their open conversation: the message theirs, the conversation touched, its owner and place as they stand', async () => {
+        await addAgent('ag_1');
+        await store.resolveCustomer(phone(1), customerRecord('cu_1', [phone(1)], { name: 'Bea' }));
+        await addWaiting('cv_wait', { customerId: 'cu_1', createdAt: T0 - HOUR });
+        await addOwned('cv_owned', 'ag_1', { customerId: 'cu_1' });
+        // Without a name, the one active last; it was last on chat.
+        const sms = await store.startContact({
+          ...newContact(1, { externalId: 'SMa' }),
+          identity: phone(1),
+          route: { ...newContact(1).route, now: T0 + MIN },
+        });
+        const owned = {
+          ...(await conversationNow('cv_owned')),
+          channels: ['chat' as const, 'sms' as const],
+          lastChannel: 'sms' as const,
+          lastContactAt: T0 + MIN,
+        };
+        const fromBea = (id: string, conversationId: string, extra: Partial<Message>) =>
+          messageRecord(id, conversationId, {
+            ...extra,
+            author: { type: 'customer', id: 'cu_1', name: 'Bea' },
+          });
+        const first = fromBea('msg_n1', 'cv_owned', { ...contactMessage('SMa'), at: T0 });
+        expect(sms).to.deep.equal({
+          duplicate: false,
+          created: false,
+          // Its last owner, as owning it set.
+          customer: customerRecord('cu_1', [phone(1)], { name: 'Bea', lastOwnerId: 'ag_1', lastOwnerAt: T0 }),
+          continued: {
+            conversation: owned,
+            message: first,
+            switched: true,
+            inLine: false,
+            owner: await agentNow('ag_1'),
+          },
+          latest: null,
+        });
+        expect(await conversationNow('cv_owned')).to.deep.equal(owned);
+        expect(ids(await store.listMessages('cv_owned'))).to.deep.equal(['msg_n1']);
+        expect(await store.findMessageByExternalId('sms', 'SMa')).to.deep.equal(first);
+        // The conversation it names, when theirs and open: the one waiting, still in line, on the same channel.
+        const named = await store.startContact({
+          ...newContact(2, { channel: 'chat', externalId: 'CHb' }),
+          identity: phone(1),
+          conversationId: 'cv_wait',
+        });
+        const waiting = await conversationNow('cv_wait');
+        expect(waiting.lastContactAt).to.equal(T0);
+        expect(named).to.deep.include({ duplicate: false, created: false, latest: null });
+        expect(!named.duplicate && !named.created && named.continued).to.deep.equal({
+          conversation: waiting,
+          message: fromBea('msg_n2', 'cv_wait', contactMessage('CHb', 'chat')),
+          switched: false,
+          inLine: true,
+          owner: null,
+        });
+        expect((await store.queueSnapshot('cv_wait'))?.position).to.equal(1);
+        // The same delivery again: the stored message, nothing touched.
+        const again = await store.startContact({
+          ...newContact(3, { externalId: 'SMa' }),
+          identity: phone(1),
+          route: { ...newContact(3).route, now: T0 + HOUR },
+        });
+        expect(again).to.deep.equal({ duplicate: true, message: first });
+        expect(await conversationNow('cv_owned')).to.deep.equal(owned);
+        expect(await store.getMessage('msg_n3')).to.equal(null);
+      });
+
+      it('startContact for a known customer refuses a message id taken before anything is learnt or touched', async () => {
+        await store.resolveCustomer(phone(1), customerRecord('cu_1', [phone(1)]));
+        const open = await addWaiting('cv_1', { customerId: 'cu_1' });
+        await store.appendMessage(messageRecord('msg_taken', 'cv_1'));
+        const contact = newContact(1);
+        const err = await failure(
+          store.startContact({
+            ...contact,
+            identity: phone(1),
+            customer: {
+              ...contact.customer,
+              facts: { name: { value: 'Cy', source: 'sms:from', at: T0 } },
+              name: 'Cy',
+            },
+            first: { ...contact.first, id: 'msg_taken' },
+            route: { ...contact.route, now: T0 + MIN },
+          }),
+        );
+        expect(err.code).to.equal('duplicate_id');
+        expect(await store.getCustomer('cu_1')).to.deep.equal(customerRecord('cu_1', [phone(1)]));
+        expect(await conversationNow('cv_1')).to.deep.equal(open);
+        expect(ids(await store.listMessages('cv_1'))).to.deep.equal(['msg_taken']);
+        expect(await store.findMessageByExternalId('sms', contact.externalId)).to.equal(null);
       });
 
       it("startContact refuses, storing nothing: taken ids or identities, another customer's conversation, a message not the contact's", async () => {

@@ -7,7 +7,7 @@ import { createClient } from 'redis';
 import { RedisStore } from '../../routing/store/redis.js';
 import { KEY_LAYOUTS, luaKeyBuilder, RedisKeys } from '../../routing/store/redis-keys.js';
 import { HANDLE_TIME_WINDOW } from '../../routing/store/rules.js';
-import type { Store } from '../../routing/store/store.js';
+import type { NewContact, Store } from '../../routing/store/store.js';
 import { CorruptRecordError, StoreUnavailableError, type SwitchboardError } from '../../shared/errors.js';
 import type { Agent, Conversation, Customer, Skills } from '../../shared/model.js';
 import { rejection } from '../support/rejection.js';
@@ -197,6 +197,62 @@ describe('RedisStore', () => {
       expect(claimed.message).to.include(agentKey);
       expect((await store.listConversations({ status: 'assigned' })).length).to.equal(0);
       expect((await rejection(store.listAgents())).message).to.include(agentKey);
+    });
+
+    it("a known customer's contact that meets a corrupt conversation or owner stops before anything is learnt or stored", async () => {
+      await seed();
+      const contact = (n: number): NewContact => {
+        const conv = { ...conversation(`cv_n${n}`, `cu_n${n}`), lastChannel: 'chat' as const };
+        return {
+          channel: 'chat',
+          externalId: `CH${n}`,
+          identity: { channel: 'chat', address: 'v1' },
+          customer: {
+            ...customer(`cu_n${n}`),
+            facts: { name: { value: 'Dee', source: 'chat:from', at: T0 } },
+            name: 'Dee',
+          },
+          conversation: conv,
+          first: {
+            id: `msg_n${n}`,
+            conversationId: conv.id,
+            direction: 'in',
+            channel: 'chat',
+            author: { type: 'customer', id: `cu_n${n}` },
+            text: 'hello',
+            attachments: [],
+            at: T0,
+            delivery: { state: 'delivered', attempts: 0, at: T0 },
+            externalId: `CH${n}`,
+          },
+          route: { candidates: [], mode: { type: 'assign' }, now: T0, score: T0 },
+        };
+      };
+      const customerBefore = await raw.get(store.keys.customer('cu_1'));
+      const unchanged = async () => {
+        expect(await raw.get(store.keys.customer('cu_1'))).to.equal(customerBefore);
+        expect(await store.listMessages('cv_1')).to.deep.equal([]);
+        expect(await store.findMessageByExternalId('chat', 'CH1')).to.equal(null);
+      };
+      // The open conversation, corrupt.
+      const key = store.keys.conversation('cv_1');
+      const good = (await raw.get(key))!;
+      await raw.set(key, JSON.stringify({ id: 'cv_1', customerId: 'cu_1', status: 'queued' }));
+      const err = await rejection(store.startContact(contact(1)));
+      expect(err).to.be.instanceOf(CorruptRecordError);
+      expect(err.message).to.include(key);
+      await unchanged();
+      // Its owner, corrupt.
+      await raw.set(key, good);
+      expect((await assignChat(store, 'cv_1', T0)).type).to.equal('assigned');
+      const ownerKey = store.keys.agent('ag_1');
+      await raw.set(ownerKey, '{"id":"ag_1","load":7}');
+      const owned = await raw.get(key);
+      const ownerErr = await rejection(store.startContact(contact(1)));
+      expect(ownerErr).to.be.instanceOf(CorruptRecordError);
+      expect(ownerErr.message).to.include(ownerKey);
+      expect(await raw.get(key)).to.equal(owned);
+      expect(await store.listMessages('cv_1')).to.deep.equal([]);
     });
 
     it('reads an empty list the scripts wrote as {} as the empty list; a list holding anything else is corrupt', async () => {

@@ -8,15 +8,10 @@ Result   {0, conversation} | {0} when none is open
 --!include keys.lua
 --!include base.lua
 --!include records.lua
+--!include contact.lua
 
 return run(function()
-  local best
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    local c = loadConversation(id)
-    if c and (c.status == 'queued' or c.status == 'assigned') and (not best or c.lastContactAt > best.lastContactAt) then
-      best = c
-    end
-  end
+  local best = openConversation(ARGV[2])
   if not best then return { 0 } end
   return { 0, json(best) }
 end)

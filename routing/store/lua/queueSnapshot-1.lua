@@ -12,12 +12,8 @@ Reads    its line, the servers hash, how many handle times the channel keeps and
 --!include handle.lua
 
 return run(function()
-  local id = ARGV[2]
-  local bucket = redis.call('HGET', KEYS[1], id)
+  local bucket, rank = placeInLine(ARGV[2])
   if not bucket then return { 0 } end
-  local arrival = redis.call('ZSCORE', K.lineByArrival(bucket), id)
-  local rank = arrival and redis.call('ZRANK', K.lineByScore(bucket), pad(tonumber(arrival)) .. id)
-  if not rank then return { 0 } end
   local servers = tonumber(redis.call('HGET', K.servers(), bucket) or '0')
   local channel = lineChannel(bucket)
   local count = redis.call('LLEN', K.handleTimes(channel))

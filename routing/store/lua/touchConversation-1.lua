@@ -8,14 +8,11 @@ Result   {0, conversation} | NOT_FOUND
 --!include keys.lua
 --!include base.lua
 --!include records.lua
+--!include contact.lua
 
 return run(function()
   local c = mustConversation(ARGV[2])
-  local channel = ARGV[3]
-  if not contains(c.channels, channel) then c.channels[#c.channels + 1] = channel end
-  c.lastChannel = channel
-  c.lastContactAt = tonumber(ARGV[4])
-  changed('conversation', c)
+  touchConversation(c, ARGV[3], tonumber(ARGV[4]))
   flush()
   return { 0, json(c) }
 end)

@@ -1,13 +1,19 @@
 -- customers.lua: finding a customer by an identity, or creating one with it
 -- (resolveCustomer-2.lua, startContact-5.lua).
 
--- The customer who owns identity `identityKey` (channel:address) in the hash `identities`, as JSON, or nil.
-local function identityOwner(identities, identityKey)
+-- The customer who owns identity `identityKey` (channel:address) in the hash `identities` (following merges), or nil.
+local function identityCustomer(identities, identityKey)
   local existing = redis.call('HGET', identities, identityKey)
   if not existing then return nil end
   local customer = findCustomer(existing)
   if not customer then fail(E.NOT_FOUND, 'customer', existing) end
-  return customerJson(customer)
+  return customer
+end
+
+-- As `identityCustomer`, as JSON.
+local function identityOwner(identities, identityKey)
+  local customer = identityCustomer(identities, identityKey)
+  return customer and customerJson(customer)
 end
 
 -- The customer `customerRaw` (JSON) to store under `customerKey`, with the identity `identityRaw` (JSON) among

@@ -94,6 +94,16 @@ local function enqueue(c, channel, score)
   refreshLine(bucket)
 end
 
+-- Where a conversation waits: its line (bucket key) and its 0-based rank there, or nil when it is not in line.
+local function placeInLine(id)
+  local bucket = redis.call('HGET', K.waiting(), id)
+  if not bucket then return nil end
+  local arrival = redis.call('ZSCORE', K.lineByArrival(bucket), id)
+  local rank = arrival and redis.call('ZRANK', K.lineByScore(bucket), pad(tonumber(arrival)) .. id)
+  if not rank then return nil end
+  return bucket, rank
+end
+
 -- Members and scores of a sorted set in order, a page at a time: `for member, score in ordered(key)`.
 local function ordered(key)
   local start, size, page, i = 0, 4, {}, 1
