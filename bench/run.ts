@@ -17,6 +17,12 @@
 //           takes its place in line (untimed). One decision: the agent is back
 //           (`setAgentStatus(available)`): what waited for them as owner is theirs again and
 //           the router gives them the next waiting conversation.
+//   reply   As `claim`'s world, but nothing is resolved. One decision: the customer of an
+//           owned SMS, chat or email conversation (drawn at random beforehand, untimed) writes
+//           again through `router.contact`, and the message reaches its owner, who is there.
+//           The most common contact of a working day. Its rate counts the messages that
+//           reached their owner (in the table's assign/s and assigned columns); the
+//           assignment targets do not apply to it.
 //
 // Every decision is timed with process.hrtime.bigint(). Assignments per second is
 // assignments made inside the timed decisions over the time spent in them. After a
@@ -46,9 +52,11 @@ import { type ServerCounters, storeFactory } from './stores.js';
 import { type ChannelMix, EMAIL_ONLY, LIVE_CHANNELS, Rng } from './workload.js';
 import { type Held, World } from './world.js';
 
-type ScenarioName = 'claim' | 'arrive' | 'return';
-const SCENARIOS: ScenarioName[] = ['claim', 'arrive', 'return'];
+type ScenarioName = 'claim' | 'arrive' | 'return' | 'reply';
+const SCENARIOS: ScenarioName[] = ['claim', 'arrive', 'return', 'reply'];
 const LIVE: Channel[] = ['voice', 'sms', 'chat'];
+/** Where a customer writes again while a conversation is theirs (`reply`). */
+const WRITTEN: Channel[] = ['sms', 'chat', 'email'];
 const EVERY: Channel[] = ['voice', 'sms', 'chat', 'email'];
 /** How much waiting time the line spans: past overflow (120 s), short of the hard cap (600 s). */
 const LINE_SPAN_MS = 480_000;
@@ -101,7 +109,7 @@ interface Result {
   processCpuUsec: number;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--json] [--store memory[,redis]] [--scenario claim,arrive,return]
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--store memory[,redis]] [--scenario claim,arrive,return,reply]
                           [--agents 100,1000,10000] [--waiting 10000,100000] [--concurrency|-c 1,16]
                           [--reps N] [--steps N] [--warmup N] [--redis-stats]`;
 
@@ -280,9 +288,10 @@ async function runOne(
     /** Agents sent away by the lanes of the batch being prepared (`return`). */
     const away = new Set<string>();
     const prepare = async (lane: Lane): Promise<void> => {
-      if (scenario === 'claim') {
-        // The lanes of a batch draw different conversations: a drawn one is no longer held.
-        lane.held = world.pickHeld(EVERY);
+      if (scenario === 'claim' || scenario === 'reply') {
+        // The lanes of a batch draw different conversations: a drawn one is no longer held (a reply's is held
+        // again after the batch).
+        lane.held = world.pickHeld(scenario === 'claim' ? EVERY : WRITTEN);
         return;
       }
       if (scenario !== 'return') return;
@@ -299,6 +308,8 @@ async function runOne(
     const decide = async (lane: Lane): Promise<void> => {
       if (scenario === 'claim') {
         if (lane.held) await world.resolveHeld(lane.held);
+      } else if (scenario === 'reply') {
+        if (lane.held) await world.reply(lane.held);
       } else if (scenario === 'arrive') await world.arrive(LIVE_CHANNELS);
       else if (lane.freed) await world.router.setAgentStatus(lane.freed.agentId, 'available');
       await world.answerOffers();
@@ -314,7 +325,7 @@ async function runOne(
       } else if (scenario === 'arrive') {
         await world.resolveRandom(LIVE);
         await world.answerOffers();
-      }
+      } else if (scenario === 'reply' && lane.held) world.putBack(lane.held);
       await world.step();
     };
 
@@ -331,12 +342,14 @@ async function runOne(
       took[k] = process.hrtime.bigint() - t0;
     };
 
-    /** One batch of `n` decisions: returns the assignments made inside it; with `timing`, records its times. */
+    /** What a decision makes: an assignment; in `reply`, a message that reached its owner. */
+    const made = (): number => (scenario === 'reply' ? world.ownerReplies : world.assignments);
+    /** One batch of `n` decisions: returns what they made (`made`); with `timing`, records its times. */
     const batch = async (n: number, timing?: { decisions: Samples; batches: Samples }): Promise<number> => {
       away.clear();
       for (let k = 0; k < n; k++) await prepare(lanes[k]!);
       const statsBefore = timing && counted ? await serverCounters!() : null;
-      const before = world.assignments;
+      const before = made();
       const cpuBefore = timing ? process.cpuUsage() : null;
       let wall = 0n;
       if (n === 1) {
@@ -359,7 +372,7 @@ async function runOne(
           timing.batches.add(t1 - t0);
         }
       }
-      const made = world.assignments - before;
+      const madeHere = made() - before;
       if (cpuBefore) {
         const used = process.cpuUsage(cpuBefore);
         processCpu += used.user + used.system;
@@ -367,7 +380,7 @@ async function runOne(
       }
       if (statsBefore) count(statsBefore, await serverCounters!(), n, Number(wall) / 1000);
       for (let k = 0; k < n; k++) await after(lanes[k]!);
-      return made;
+      return madeHere;
     };
 
     for (let done = 0; done < opts.warmup; done += concurrency) {
@@ -535,7 +548,7 @@ function targets(results: Result[]): string[] {
   const lines: string[] = [];
   const big = Math.max(...results.map((r) => r.agents));
   const small = Math.min(...results.map((r) => r.agents));
-  for (const r of results.filter((x) => x.agents === big)) {
+  for (const r of results.filter((x) => x.agents === big && x.scenario !== 'reply')) {
     const name = `${r.scenario}/${r.store} ${r.agents.toLocaleString('en-US')} agents × ${r.waiting.toLocaleString('en-US')} waiting, concurrency ${r.concurrency}`;
     const target = TARGETS[r.store] ?? TARGETS.memory!;
     const rateOk = r.assignmentsPerSec >= target.rate;

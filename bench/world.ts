@@ -62,6 +62,8 @@ export class World {
   readonly clock = new ManualClock();
   /** Assignments seen (every `conversation.assigned` event). */
   assignments = 0;
+  /** Messages from a customer that reached the owner of the conversation they wrote in (`reply`). */
+  ownerReplies = 0;
   readonly #waiting = new Set<string>();
   /** Events not applied to the bookkeeping yet (see `settle`). */
   readonly #pending: DomainEvent[] = [];
@@ -215,6 +217,26 @@ export class World {
       return bag.take(r);
     }
     return null;
+  }
+
+  /** A held conversation's customer writes again (`reply`); `ownerReplies` counts those that reached its owner. */
+  async reply(held: Held): Promise<void> {
+    const who = this.#from.get(held.conversationId);
+    if (!who) throw new Error(`bench: who wrote ${held.conversationId} is not known`);
+    this.#external++;
+    const result = await this.router.contact({
+      channel: who.channel,
+      from: who.from,
+      text: 'one more thing',
+      externalId: `bench-${this.#external}`,
+    });
+    if (result.outcome.type === 'owner' && result.conversation.id === held.conversationId)
+      this.ownerReplies++;
+  }
+
+  /** A conversation drawn with `pickHeld` and not resolved after all: held again. */
+  putBack(held: Held): void {
+    this.#held.get(held.channel)!.add(held);
   }
 
   /** Its owner resolves it (stepping away first with `away`): the router's work, nothing else. */
