@@ -38,6 +38,7 @@ import type {
   ContinuedContact,
   NewContact,
   OwnerBack,
+  QueueSnapshot,
   RouteOutcome,
   Store,
   WaitRules,
@@ -831,7 +832,11 @@ export class Router {
   /** Where a waiting conversation stands now: position and a pessimistic wait. */
   async quote(conversationId: string): Promise<{ position: number; etaSeconds: number | null } | null> {
     const snap = await this.store.queueSnapshot(conversationId);
-    if (!snap) return null;
+    return snap ? this.#quoteOf(snap) : null;
+  }
+
+  /** Position and a pessimistic wait, from where it waits. */
+  #quoteOf(snap: QueueSnapshot): { position: number; etaSeconds: number | null } {
     const etaSeconds = quoteWaitSeconds({
       position: snap.position,
       servers: snap.servers,
@@ -917,7 +922,17 @@ export class Router {
       mode: offerMs !== undefined ? { type: 'offer', expiresAt: now + offerMs } : { type: 'assign' },
       now,
       score: this.#score(conv),
+      ...this.#overflow(conv, now),
     };
+  }
+
+  /**
+   * When a conversation that waits for skills overflows to the whole team (`RouteRequest.overflowAt`: the store
+   * schedules it when the route leaves it waiting). Nothing when no skill is required or the time has passed.
+   */
+  #overflow(conv: Conversation, now: number): { overflowAt?: number } {
+    const overflowAt = waitingSince(conv) + this.#rules.overflowAfterMs;
+    return overflowAt > now && Object.keys(conv.skills).length > 0 ? { overflowAt } : {};
   }
 
   /** What follows a route (`#afterRoute`), with both records as the route left them. */
@@ -953,6 +968,7 @@ export class Router {
       mode: { type: 'cover' },
       now,
       score: this.#score(conv),
+      ...this.#overflow(conv, now),
     });
     return this.#afterRoute(outcome, now);
   }
@@ -977,7 +993,7 @@ export class Router {
         await this.#covered(conv, outcome.agentId, outcome.settled, now);
         return { type: 'covered', agentId: outcome.agentId, ownerId: conv.ownerId ?? outcome.agentId };
       case 'queued':
-        return this.#queued(conv, now);
+        return this.#queued(outcome, now);
       case 'skipped':
         return this.#waitingOutcome(conv);
     }
@@ -1053,21 +1069,15 @@ export class Router {
     this.#emit({ type: 'conversation.covered', at: now, conversation: conv, agentId });
   }
 
-  async #queued(conv: Conversation, now: number): Promise<ContactOutcome> {
-    // Calls that do not depend on each other go out together (one round trip to Redis).
-    const [quoted, promises] = await Promise.all([this.quote(conv.id), this.store.listPromises(conv.id)]);
-    const quote = quoted ?? { position: 1, etaSeconds: null };
-    const hasOpenWait = promises.some((p) => p.kind === 'wait' && p.state === 'open');
-    const overflowAt = waitingSince(conv) + this.#rules.overflowAfterMs;
-    await Promise.all([
-      // A follow-up touchpoint is ours to answer: the customer is not waiting, nothing is quoted.
-      !hasOpenWait && quote.etaSeconds !== null && !conv.followUpOf
-        ? this.#makePromise(conv.id, 'wait', now + quote.etaSeconds * 1000, { text: 'a person answers' })
-        : null,
-      overflowAt > now && Object.keys(conv.skills).length > 0
-        ? this.store.schedule({ kind: 'overflow', ref: conv.id, dueAt: overflowAt })
-        : null,
-    ]);
+  /** Left waiting: the route read where it waits and whether a wait was quoted, and scheduled its overflow. */
+  async #queued(
+    { conversation: conv, snapshot, waitQuoted }: Extract<RouteOutcome, { type: 'queued' }>,
+    now: number,
+  ): Promise<ContactOutcome> {
+    const quote = snapshot ? this.#quoteOf(snapshot) : { position: 1, etaSeconds: null };
+    // A follow-up touchpoint is ours to answer: the customer is not waiting, nothing is quoted.
+    if (!waitQuoted && quote.etaSeconds !== null && !conv.followUpOf)
+      await this.#makePromise(conv.id, 'wait', now + quote.etaSeconds * 1000, { text: 'a person answers' });
     this.#emit({ type: 'conversation.queued', at: now, conversation: conv, ...quote });
     return { type: 'queued', ...quote };
   }

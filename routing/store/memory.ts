@@ -863,8 +863,18 @@ export class MemoryStore implements Store {
 
     const found = this.#pick(req.candidates, req.channel, conv);
     if (!found) {
+      const waitQuoted = (this.#conversationPromises.get(conv.id) ?? []).some(
+        (p) => p.kind === 'wait' && p.state === 'open',
+      );
       this.#enqueue(conv, req.channel, req.score);
-      return { type: 'queued', conversation: conversationOut(conv) };
+      if (req.overflowAt !== undefined)
+        this.#timers.schedule({ kind: 'overflow', ref: conv.id, dueAt: req.overflowAt });
+      return {
+        type: 'queued',
+        conversation: conversationOut(conv),
+        snapshot: this.#snapshot(conv.id),
+        waitQuoted,
+      };
     }
     const { agent, reason } = found;
     switch (req.mode.type) {
@@ -1278,6 +1288,10 @@ export class MemoryStore implements Store {
   }
 
   async queueSnapshot(conversationId: string): Promise<QueueSnapshot | null> {
+    return this.#snapshot(conversationId);
+  }
+
+  #snapshot(conversationId: string): QueueSnapshot | null {
     const waiting = this.#waiting.get(conversationId);
     if (!waiting) return null;
     const handled = this.#handleTimes.get(waiting.bucket.channel);

@@ -210,6 +210,7 @@ export class RedisStore implements Store {
         route.now,
         route.score,
         contact.conversationId ?? '',
+        route.overflowAt ?? '',
       ],
     );
     if (r[1] === 1) {
@@ -428,7 +429,15 @@ export class RedisStore implements Store {
     const r = await this.#run(
       'route',
       [this.keys.conversation(id)],
-      [id, req.channel, JSON.stringify(req.candidates), JSON.stringify(req.mode), req.now, req.score],
+      [
+        id,
+        req.channel,
+        JSON.stringify(req.candidates),
+        JSON.stringify(req.mode),
+        req.now,
+        req.score,
+        req.overflowAt ?? '',
+      ],
     );
     return this.#routeOutcome(id, r, 1);
   }
@@ -461,7 +470,12 @@ export class RedisStore implements Store {
           settled: this.#settled(r(4)),
         };
       case 'queued':
-        return { type: 'queued', conversation: this.#conversation(id, r(2)) };
+        return {
+          type: 'queued',
+          conversation: this.#conversation(id, r(2)),
+          waitQuoted: r(3) === 1,
+          snapshot: this.#snapshot(reply, at + 3),
+        };
       default:
         return { type: 'skipped', conversation: this.#conversation(id, r(2)) };
     }
@@ -660,13 +674,17 @@ export class RedisStore implements Store {
   }
 
   async queueSnapshot(conversationId: string): Promise<QueueSnapshot | null> {
-    const r = await this.#run('queueSnapshot', [this.keys.waiting], [conversationId]);
-    if (r.length < 6) return null;
+    return this.#snapshot(await this.#run('queueSnapshot', [this.keys.waiting], [conversationId]), 1);
+  }
+
+  /** A snapshot as handle.lua `waitSnapshot` answers it, from `reply[at]` on; null when it is not there. */
+  #snapshot(reply: Reply, at: number): QueueSnapshot | null {
+    if (reply.length < at + 5) return null;
     return {
-      position: Number(r[1]),
-      servers: Number(r[2]),
-      channel: channelOf(r[3]),
-      handled: { count: Number(r[4]), totalMs: Number(r[5]) },
+      position: Number(reply[at]),
+      servers: Number(reply[at + 1]),
+      channel: channelOf(reply[at + 2]),
+      handled: { count: Number(reply[at + 3]), totalMs: Number(reply[at + 4]) },
     };
   }
 

@@ -40,6 +40,8 @@ export interface RouteRequest {
   now: number;
   /** Where it waits when nobody can take it now (`assign`/`offer` modes). */
   score: number;
+  /** When it waits (`queued`): its overflow timer is scheduled then, in the same step. */
+  overflowAt?: number;
 }
 
 export type RouteOutcome =
@@ -54,7 +56,14 @@ export type RouteOutcome =
     }
   | { type: 'offered'; conversation: Conversation; agentId: string; reason: OwnershipReason }
   | { type: 'covered'; conversation: Conversation; agentId: string; settled: CustomerPromise[] }
-  | { type: 'queued'; conversation: Conversation }
+  | {
+      type: 'queued';
+      conversation: Conversation;
+      /** Where it waits now (`queueSnapshot`, read after it joined the line). */
+      snapshot: QueueSnapshot | null;
+      /** A quoted wait of it is open (a promise of kind `wait`, read before it joined the line). */
+      waitQuoted: boolean;
+    }
   /** The conversation was not in a state to route (already owned, resolved, offered). */
   | { type: 'skipped'; conversation: Conversation };
 

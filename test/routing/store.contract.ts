@@ -198,7 +198,7 @@ export function storeContract(
     const route = async (
       id: string,
       candidates: Candidate[],
-      opts: { mode?: RouteMode; now?: number; channel?: Channel; score?: number } = {},
+      opts: { mode?: RouteMode; now?: number; channel?: Channel; score?: number; overflowAt?: number } = {},
     ): Promise<RouteOutcome> => {
       const conv = await conversationNow(id);
       const now = opts.now ?? T0;
@@ -209,6 +209,7 @@ export function storeContract(
         mode: opts.mode ?? ASSIGN,
         now,
         score: opts.score ?? now,
+        ...(opts.overflowAt !== undefined ? { overflowAt: opts.overflowAt } : {}),
       });
     };
     /** A conversation waiting in line: nobody was tried. Its score defaults to its arrival. */
@@ -1255,6 +1256,31 @@ export function storeContract(
         // Routing it again keeps one place in line.
         expect((await route('cv_1', [pool()], { now: T0 + SEC })).type).to.equal('queued');
         expect((await store.stats()).waiting).to.equal(1);
+      });
+
+      it('a route that leaves it waiting tells where it waits and whether a wait was quoted, and schedules its overflow', async () => {
+        await addAgent('ag_1', { status: 'away', skills: { billing: 3 } });
+        await addAgent('ag_2', { skills: { billing: 3 }, capacity: { voice: 0, sms: 0, chat: 0, email: 1 } });
+        await addWaiting('cv_0', { skills: { billing: 2 } });
+        await addConversation('cv_1', { skills: { billing: 2 } });
+        const timers = async (at: number) =>
+          (await store.claimDueTimers(at, 100)).map((x) => `${x.kind}:${x.ref}`);
+        // A callback promised and a wait already kept are not an open quoted wait.
+        await store.addPromise(promiseRecord('pr_cb', 'cv_1', { kind: 'callback' }));
+        await store.addPromise(promiseRecord('pr_kept', 'cv_1', { state: 'kept', settledAt: T0 }));
+        const out = await route('cv_1', [pool({ billing: 2 })], { now: T0 + SEC, overflowAt: T0 + 2 * MIN });
+        if (out.type !== 'queued') throw new Error(`expected queued, got ${out.type}`);
+        expect(out.snapshot).to.deep.equal(await store.queueSnapshot('cv_1'));
+        expect(out.snapshot).to.deep.include({ channel: 'chat', position: 2, servers: 0 });
+        expect(out.waitQuoted).to.equal(false);
+        expect(await timers(T0 + 2 * MIN - 1)).to.deep.equal([]);
+        expect(await timers(T0 + 2 * MIN)).to.deep.equal(['overflow:cv_1']);
+        // An open quoted wait is told; without an overflow time none is scheduled.
+        await store.addPromise(promiseRecord('pr_wait', 'cv_1', { dueAt: T0 + HOUR }));
+        const again = await route('cv_1', [pool({ billing: 2 })], { now: T0 + MIN });
+        if (again.type !== 'queued') throw new Error(`expected queued, got ${again.type}`);
+        expect([again.waitQuoted, again.snapshot?.position]).to.deep.equal([true, 2]);
+        expect(await timers(T0 + 10 * MIN)).to.deep.equal([]);
       });
 
       it('skips a conversation that is not in a state to route', async () => {

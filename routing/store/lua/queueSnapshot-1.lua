@@ -12,10 +12,7 @@ Reads    its line, the servers hash, how many handle times the channel keeps and
 --!include handle.lua
 
 return run(function()
-  local bucket, rank = placeInLine(ARGV[2])
-  if not bucket then return { 0 } end
-  local servers = tonumber(redis.call('HGET', K.servers(), bucket) or '0')
-  local channel = lineChannel(bucket)
-  local count = redis.call('LLEN', K.handleTimes(channel))
-  return { 0, rank + 1, servers, channel, count, string.format('%.17g', handleTotal(channel)) }
+  local snapshot = waitSnapshot(ARGV[2])
+  if not snapshot then return { 0 } end
+  return { 0, unpack(snapshot) }
 end)

@@ -24,7 +24,7 @@ ARGV[7]  the message id; ARGV[8] the message (JSON, stored as given, its convers
          known customer, stored with their open conversation and themselves as its author)
 ARGV[9]  candidates, ARGV[10] mode, ARGV[11] now, ARGV[12] score: as route-1.lua's ARGV[4] to ARGV[7]
          (now is the contact's time too)
-ARGV[13] the conversation the contact names, or ''
+ARGV[13] the conversation the contact names, or ''; ARGV[14] as route-1.lua's ARGV[8]
 Result   {0, 1 (duplicate), stored message, its id}
          | {0, 0, customer, 0 (found), their latest conversation | false}
          | {0, 0, customer, 2 (found, continued), message, conversation, 1 | 0 (it was last on another
@@ -42,6 +42,7 @@ Reaches  the found customer (following merges), their conversations and the owne
 --!include contact.lua
 --!include pools.lua
 --!include line.lua
+--!include handle.lua
 --!include ownership.lua
 --!include answer.lua
 --!include route.lua
@@ -92,7 +93,7 @@ return run(function()
   storeNewCustomer(KEYS[1], KEYS[2], customer, customerRaw)
   storeNewConversation(KEYS[4], ARGV[6], c)
   storeMessage(KEYS[3], KEYS[5], ARGV[7], c.id, external, ARGV[8])
-  local routed = routeDecision(c.id, c.lastChannel, candidates, mode, tonumber(ARGV[11]), ARGV[12])
+  local routed = routeDecision(c.id, c.lastChannel, candidates, mode, tonumber(ARGV[11]), ARGV[12], tonumber(ARGV[14]))
   local out = { 0, 0, customerRaw, 1, ARGV[8] }
   for i = 2, #routed do out[#out + 1] = routed[i] end
   return out

@@ -4,10 +4,9 @@
 -- steps, so that a corrupt promise fails the script before its first write:
 -- `answering` reads and checks, `answered` writes (after `flush`).
 
--- The open quoted waits of conversation `id`, settled in memory: {{key, id, record}, ...}. Its promises are
--- read in one MGET per 256.
-local function answering(id, now)
-  local out = {}
+-- Read conversation `id`'s promises, a MGET per 256, checking each one's state: `each(key, id, promise)` for every
+-- open quoted wait; it returns true to stop.
+local function openWaits(id, each)
   local ids = redis.call('LRANGE', K.promisesOf(id), 0, -1)
   for from = 1, #ids, 256 do
     local keys = {}
@@ -18,15 +17,32 @@ local function answering(id, now)
       if raw then
         local p = decode(key, raw)
         if type(p.state) ~= 'string' then fail(E.CORRUPT, key, 'field state is missing or has the wrong type') end
-        if p.state == 'open' and p.kind == 'wait' then
-          if type(p.dueAt) ~= 'number' then fail(E.CORRUPT, key, 'field dueAt is missing or has the wrong type') end
-          if now <= p.dueAt then p.state = 'kept' else p.state = 'broken' end
-          p.settledAt = now
-          out[#out + 1] = { key, ids[from + i - 1], p }
-        end
+        if p.state == 'open' and p.kind == 'wait' and each(key, ids[from + i - 1], p) then return end
       end
     end
   end
+end
+
+-- True when conversation `id` has an open quoted wait.
+local function waitQuoted(id)
+  local found = false
+  openWaits(id, function()
+    found = true
+    return true
+  end)
+  return found
+end
+
+-- The open quoted waits of conversation `id`, settled in memory: {{key, id, record}, ...}. Its promises are
+-- read in one MGET per 256.
+local function answering(id, now)
+  local out = {}
+  openWaits(id, function(key, promiseId, p)
+    if type(p.dueAt) ~= 'number' then fail(E.CORRUPT, key, 'field dueAt is missing or has the wrong type') end
+    if now <= p.dueAt then p.state = 'kept' else p.state = 'broken' end
+    p.settledAt = now
+    out[#out + 1] = { key, promiseId, p }
+  end)
   return out
 end
 

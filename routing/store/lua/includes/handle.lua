@@ -24,3 +24,14 @@ local function recordHandle(channel, ms, window)
   end
   redis.call('HSET', K.handleTotals(), channel, string.format('%.17g', total))
 end
+
+-- Where a waiting conversation stands (queueSnapshot-1.lua's result after its 0): its 1-based place in its line, the
+-- servers, its channel, how many handle times the channel keeps and their sum; nil when it is not in line.
+local function waitSnapshot(id)
+  local bucket, rank = placeInLine(id)
+  if not bucket then return nil end
+  local servers = tonumber(redis.call('HGET', K.servers(), bucket) or '0')
+  local channel = lineChannel(bucket)
+  local count = redis.call('LLEN', K.handleTimes(channel))
+  return { rank + 1, servers, channel, count, string.format('%.17g', handleTotal(channel)) }
+end

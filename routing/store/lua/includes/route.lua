@@ -1,8 +1,9 @@
 -- route.lua: one routing decision for a conversation (route-1.lua, startContact-5.lua). The first candidate
 -- available with capacity takes it (assign: ownership now; offer: ringing, capacity held; cover: a colleague
--- answers for the owner); else it waits in line. Its result as route-1.lua's.
+-- answers for the owner); else it waits in line, its overflow timer due at `overflowAt` (nil: none). Its result
+-- as route-1.lua's.
 
-local function routeDecision(id, channel, candidates, mode, now, score)
+local function routeDecision(id, channel, candidates, mode, now, score, overflowAt)
   local c = mustConversation(id)
   local routable
   if mode.type == 'cover' then
@@ -31,8 +32,15 @@ local function routeDecision(id, channel, candidates, mode, now, score)
     end
   end
   if not agent then
+    local quoted = waitQuoted(id)
     enqueue(c, channel, score)
-    return { 0, 'queued', json(c) }
+    if overflowAt then redis.call('ZADD', K.timers(), overflowAt, 'overflow:' .. id) end
+    local out = { 0, 'queued', json(c), quoted and 1 or 0 }
+    local snapshot = waitSnapshot(id)
+    if snapshot then
+      for i = 1, #snapshot do out[4 + i] = snapshot[i] end
+    end
+    return out
   end
   if mode.type == 'assign' then
     local settled = answering(id, now)
