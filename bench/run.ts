@@ -17,6 +17,12 @@
 //           takes its place in line (untimed). One decision: the agent is back
 //           (`setAgentStatus(available)`): what waited for them as owner is theirs again and
 //           the router gives them the next waiting conversation.
+//   wait    As `claim`'s world. One decision: a contact comes in through `router.contact`
+//           while every agent is busy, and waits with an honest quote (its place in line and
+//           a pessimistic wait, promised). A random held conversation is then resolved
+//           (untimed), its agent taking the next waiting one, so the line keeps its length.
+//           Its rate counts the contacts told their wait (the assign/s and assigned columns);
+//           the assignment targets do not apply to it.
 //   reply   As `claim`'s world, but nothing is resolved. One decision: the customer of an
 //           owned SMS, chat or email conversation (drawn at random beforehand, untimed) writes
 //           again through `router.contact`, and the message reaches its owner, who is there.
@@ -52,8 +58,10 @@ import { type ServerCounters, storeFactory } from './stores.js';
 import { type ChannelMix, EMAIL_ONLY, LIVE_CHANNELS, Rng } from './workload.js';
 import { type Held, World } from './world.js';
 
-type ScenarioName = 'claim' | 'arrive' | 'return' | 'reply';
-const SCENARIOS: ScenarioName[] = ['claim', 'arrive', 'return', 'reply'];
+type ScenarioName = 'claim' | 'arrive' | 'return' | 'wait' | 'reply';
+const SCENARIOS: ScenarioName[] = ['claim', 'arrive', 'return', 'wait', 'reply'];
+/** Scenarios whose decisions are not assignments: the assignment targets do not apply. */
+const NOT_ASSIGNING: ScenarioName[] = ['wait', 'reply'];
 const LIVE: Channel[] = ['voice', 'sms', 'chat'];
 /** Where a customer writes again while a conversation is theirs (`reply`). */
 const WRITTEN: Channel[] = ['sms', 'chat', 'email'];
@@ -109,7 +117,7 @@ interface Result {
   processCpuUsec: number;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--json] [--store memory[,redis]] [--scenario claim,arrive,return,reply]
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--store memory[,redis]] [--scenario claim,arrive,return,wait,reply]
                           [--agents 100,1000,10000] [--waiting 10000,100000] [--concurrency|-c 1,16]
                           [--reps N] [--steps N] [--warmup N] [--redis-stats]`;
 
@@ -256,10 +264,10 @@ async function runOne(
     const world = new World(store, rng, LINE_SPAN_MS / waiting);
     const capacity = await world.addAgents(agents);
 
+    // Channels in proportion to the capacity on them, so that every channel fills up and has a line.
+    const mix: ChannelMix = EVERY.map((c) => [c, capacity[c]] as const);
     // Fill: contacts arrive until every agent is busy and the line is `waiting` long.
     if (scenario !== 'arrive') {
-      // Channels in proportion to the capacity on them, so that every channel fills up and has a line.
-      const mix: ChannelMix = EVERY.map((c) => [c, capacity[c]] as const);
       while (world.waiting.size < waiting) {
         await world.arrive(mix);
         await world.answerOffers();
@@ -310,7 +318,8 @@ async function runOne(
         if (lane.held) await world.resolveHeld(lane.held);
       } else if (scenario === 'reply') {
         if (lane.held) await world.reply(lane.held);
-      } else if (scenario === 'arrive') await world.arrive(LIVE_CHANNELS);
+      } else if (scenario === 'wait') await world.arrive(mix);
+      else if (scenario === 'arrive') await world.arrive(LIVE_CHANNELS);
       else if (lane.freed) await world.router.setAgentStatus(lane.freed.agentId, 'available');
       await world.answerOffers();
     };
@@ -324,6 +333,9 @@ async function runOne(
         await world.answerOffers();
       } else if (scenario === 'arrive') {
         await world.resolveRandom(LIVE);
+        await world.answerOffers();
+      } else if (scenario === 'wait') {
+        await world.resolveRandom(EVERY);
         await world.answerOffers();
       } else if (scenario === 'reply' && lane.held) world.putBack(lane.held);
       await world.step();
@@ -342,8 +354,13 @@ async function runOne(
       took[k] = process.hrtime.bigint() - t0;
     };
 
-    /** What a decision makes: an assignment; in `reply`, a message that reached its owner. */
-    const made = (): number => (scenario === 'reply' ? world.ownerReplies : world.assignments);
+    /** What a decision makes: an assignment; in `wait`, a contact told its wait; in `reply`, a message that reached its owner. */
+    const made = (): number =>
+      scenario === 'reply'
+        ? world.ownerReplies
+        : scenario === 'wait'
+          ? world.queuedContacts
+          : world.assignments;
     /** One batch of `n` decisions: returns what they made (`made`); with `timing`, records its times. */
     const batch = async (n: number, timing?: { decisions: Samples; batches: Samples }): Promise<number> => {
       away.clear();
@@ -548,7 +565,7 @@ function targets(results: Result[]): string[] {
   const lines: string[] = [];
   const big = Math.max(...results.map((r) => r.agents));
   const small = Math.min(...results.map((r) => r.agents));
-  for (const r of results.filter((x) => x.agents === big && x.scenario !== 'reply')) {
+  for (const r of results.filter((x) => x.agents === big && !NOT_ASSIGNING.includes(x.scenario))) {
     const name = `${r.scenario}/${r.store} ${r.agents.toLocaleString('en-US')} agents × ${r.waiting.toLocaleString('en-US')} waiting, concurrency ${r.concurrency}`;
     const target = TARGETS[r.store] ?? TARGETS.memory!;
     const rateOk = r.assignmentsPerSec >= target.rate;

@@ -64,6 +64,8 @@ export class World {
   assignments = 0;
   /** Messages from a customer that reached the owner of the conversation they wrote in (`reply`). */
   ownerReplies = 0;
+  /** Contacts that came in and were told their wait: queued with a place in line and a quoted wait (`wait`). */
+  queuedContacts = 0;
   readonly #waiting = new Set<string>();
   /** Events not applied to the bookkeeping yet (see `settle`). */
   readonly #pending: DomainEvent[] = [];
@@ -175,6 +177,7 @@ export class World {
       priority: spec.priority,
     });
     this.#from.set(result.conversation.id, who);
+    if (result.outcome.type === 'queued' && result.outcome.etaSeconds !== null) this.queuedContacts++;
   }
 
   /**
