@@ -203,6 +203,13 @@ export class Router {
     now: number,
   ): Promise<ContactResult> {
     this.#emit({ type: 'message.received', at: now, message });
+    const told = (outcome: ContactOutcome): ContactResult => ({
+      customer,
+      conversation,
+      message,
+      outcome,
+      created: false,
+    });
     if (conversation.status !== 'assigned') {
       // Waiting but neither in the line nor offered: a contact whose process stopped between storing it and
       // routing it (a crash in Redis mode). This contact routes it.
@@ -212,24 +219,11 @@ export class Router {
         return { ...(await this.#routed(conversation, customer)), message, created: false };
       }
       // Still waiting: where it stands now (reads only).
-      return {
-        customer,
-        conversation,
-        message,
-        outcome: await this.#waitingOutcome(conversation),
-        created: false,
-      };
+      return told(await this.#waitingOutcome(conversation));
     }
     // Its owner is there and it was not waiting for them: nothing changes.
-    if (owner?.status === 'available' && conversation.waitingForOwnerSince === null) {
-      return {
-        customer,
-        conversation,
-        message,
-        outcome: { type: 'owner', agentId: owner.id },
-        created: false,
-      };
-    }
+    if (owner?.status === 'available' && conversation.waitingForOwnerSince === null)
+      return told({ type: 'owner', agentId: owner.id });
     const outcome = await this.#ownedContact(conversation, channel, { owner, inLine });
     const [latest, latestCustomer] = await Promise.all([
       this.store.getConversation(conversation.id),
