@@ -295,7 +295,10 @@ export interface Store {
   updateDelivery(messageId: string, delivery: Message['delivery']): Promise<Message>;
 
   // ---- routing decisions (each one atomic)
-  /** Try the candidates in order; the first available one with capacity takes it; else it waits in line. */
+  /**
+   * Try the candidates in order; the first available one with capacity takes it; else it waits in line (its overflow
+   * timer scheduled at `overflowAt`, where it stands and whether a wait was quoted coming back with it).
+   */
   route(request: RouteRequest): Promise<RouteOutcome>;
   /** Give a freed agent the best waiting conversation they can serve, if any. */
   claimNext(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome | null>;
