@@ -225,13 +225,12 @@ export class RedisStore implements Store {
       return { duplicate: false, created: false, customer, continued: null, latest };
     }
     if (r[3] === 2) {
-      const continued = this.#record(Conversation, 'conversation', null, r[5]);
       return {
         duplicate: false,
         created: false,
         customer,
         continued: {
-          conversation: continued,
+          conversation: this.#record(Conversation, 'conversation', null, r[5]),
           message: parseRecord(Message, this.keys.message(first.id), String(r[4])),
           switched: r[6] === 1,
           inLine: r[7] === 1,

@@ -7,7 +7,7 @@ local function openConversation(customerId)
   local best
   for _, id in ipairs(redis.call('ZRANGE', K.openByCustomer(customerId), 0, -1)) do
     local c = loadConversation(id)
-    if c and (c.status == 'queued' or c.status == 'assigned') and (not best or c.lastContactAt > best.lastContactAt) then
+    if c and isOpenStatus(c.status) and (not best or c.lastContactAt > best.lastContactAt) then
       best = c
     end
   end
@@ -18,7 +18,7 @@ end
 local function namedConversation(id, customerId)
   if id == '' then return nil end
   local c = loadConversation(id)
-  if c and c.customerId == customerId and (c.status == 'queued' or c.status == 'assigned') then return c end
+  if c and c.customerId == customerId and isOpenStatus(c.status) then return c end
   return nil
 end
 
