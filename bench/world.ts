@@ -8,12 +8,12 @@
 // is next asked. A `claim` draws the conversation to resolve before the decision
 // (`pickHeld`) and remembers its customer afterwards (`noteResolved`).
 
-import { Router } from '../routing/router.js';
+import { type ContactResult, Router } from '../routing/router.js';
 import type { Store } from '../routing/store/store.js';
 import { ManualClock } from '../shared/clock.js';
 import type { DomainEvent } from '../shared/events.js';
 import { sequentialIds } from '../shared/ids.js';
-import type { Channel } from '../shared/model.js';
+import type { Channel, Contact } from '../shared/model.js';
 import { CHANNELS } from '../shared/model.js';
 import {
   addressFor,
@@ -167,15 +167,7 @@ export class World {
       }
     }
     who ??= { channel: spec.channel, from: addressFor(spec.channel, ++this.#customers) };
-    this.#external++;
-    const result = await this.router.contact({
-      channel: who.channel,
-      from: who.from,
-      text: 'hello',
-      externalId: `bench-${this.#external}`,
-      skills: spec.skills,
-      priority: spec.priority,
-    });
+    const result = await this.#write(who, 'hello', { skills: spec.skills, priority: spec.priority });
     this.#from.set(result.conversation.id, who);
     if (result.outcome.type === 'queued' && result.outcome.etaSeconds !== null) this.queuedContacts++;
   }
@@ -226,15 +218,25 @@ export class World {
   async reply(held: Held): Promise<void> {
     const who = this.#from.get(held.conversationId);
     if (!who) throw new Error(`bench: who wrote ${held.conversationId} is not known`);
-    this.#external++;
-    const result = await this.router.contact({
-      channel: who.channel,
-      from: who.from,
-      text: 'one more thing',
-      externalId: `bench-${this.#external}`,
-    });
+    const result = await this.#write(who, 'one more thing');
     if (result.outcome.type === 'owner' && result.conversation.id === held.conversationId)
       this.ownerReplies++;
+  }
+
+  /** A message from `who` through `router.contact`, with the next external id. */
+  #write(
+    who: { channel: Channel; from: string },
+    text: string,
+    extra: Pick<Contact, 'skills' | 'priority'> = {},
+  ): Promise<ContactResult> {
+    this.#external++;
+    return this.router.contact({
+      channel: who.channel,
+      from: who.from,
+      text,
+      externalId: `bench-${this.#external}`,
+      ...extra,
+    });
   }
 
   /** A conversation drawn with `pickHeld` and not resolved after all: held again. */
