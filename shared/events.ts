@@ -156,7 +156,8 @@ export interface SubscribeOptions {
    * Also hear events published by other processes (Redis mode). Off by default: a listener that acts
    * on the world (sends an SMS or an email, posts to Slack, counts a metric) hears only the events of
    * its own process, so the action happens once across all processes. Listeners that mirror events to
-   * this process's own sockets (the chat widget, the web console) turn it on.
+   * this process's own sockets (the chat widget, the web console) turn it on, and so does the voice
+   * channel for the live calls it holds (each call is held by one process: the one moving it).
    */
   remote?: boolean;
 }

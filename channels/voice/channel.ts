@@ -120,7 +120,8 @@ export class VoiceChannel {
     this.#o = options;
     this.#router = options.router;
     this.#client = options.client;
-    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
+    // Routing decided in another process (an agent freed up there) moves the calls this process holds too.
+    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event), { remote: true });
   }
 
   close(): void {
@@ -217,7 +218,7 @@ export class VoiceChannel {
     const p = parse(WaitParams, webhookParams(req), 'queue wait');
     const q = parse(ConversationQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null);
+      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
       const outcome = await this.#router.outcome(q.conversation);
       if (call.target === 'queue' && agentOf(outcome) !== null) {
         // Someone can take it and the REST update did not reach the call: leave the queue; the
@@ -255,7 +256,7 @@ export class VoiceChannel {
     const waitUrl = this.#url('/voice/wait', { conversation: q.conversation });
     if (p.Digits.trim() !== '1') return redirectTwiml(waitUrl);
     return this.#serial(q.conversation, async () => {
-      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null);
+      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
       // Either way the call leaves the Twilio queue: its Enqueue action confirms the call back, or
       // (no longer waiting) connects the caller to the agent who has it now.
       await this.#askCallback(call);
@@ -268,7 +269,7 @@ export class VoiceChannel {
     const p = parse(QueueResultParams, webhookParams(req), 'queue result');
     const q = parse(ConversationQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null);
+      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
       switch (p.QueueResult) {
         case 'leave':
           if (call.target === 'callback')
@@ -302,7 +303,7 @@ export class VoiceChannel {
     const p = parse(DialParams, webhookParams(req), 'dial result');
     const q = parse(AgentQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null);
+      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, `agent:${q.agent}`);
       if (FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml(); // the caller is gone
       switch (p.DialCallStatus) {
         case 'completed':
@@ -629,7 +630,18 @@ export class VoiceChannel {
     await this.#router.liveContactEnded(conversationId);
   }
 
-  #remember(callSid: string, conversationId: string, caller: string, ourNumber: string | null): LiveCall {
+  /**
+   * The call as this process knows it. A call it has not seen yet (another process answered its earlier
+   * webhooks and then died, or the load balancer moved it here) starts where the webhook shows it is:
+   * `implied` (holding in the queue, or being put through to the agent the URL names).
+   */
+  #remember(
+    callSid: string,
+    conversationId: string,
+    caller: string,
+    ourNumber: string | null,
+    implied: Target | null = null,
+  ): LiveCall {
     let call = this.#calls.get(callSid);
     if (!call) {
       call = {
@@ -637,7 +649,7 @@ export class VoiceChannel {
         conversationId,
         caller,
         ourNumber,
-        target: null,
+        target: implied,
         twiml: '',
         told: null,
         offeredCallback: false,

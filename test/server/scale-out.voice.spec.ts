@@ -1,0 +1,225 @@
+// Phone calls with several server processes on one Redis: the process that holds a
+// live call moves it when routing is decided in another process, and when it dies,
+// the process Twilio's next webhook reaches carries the call on. Child processes
+// running server/main.ts; Twilio's REST API is the local stand-in, its webhooks are
+// signed as Twilio signs them (over PUBLIC_URL) and posted to the process the load
+// balancer would pick.
+import { expect } from 'chai';
+import type { Socket } from 'socket.io-client';
+import twilio from 'twilio';
+import type { Agent, Conversation } from '../../shared/model.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  type Call,
+  callStatus,
+  dialResult,
+  incomingCall,
+  localPath,
+  newCall,
+  OUR_NUMBER,
+  type Params,
+  PUBLIC_URL,
+  queueResult,
+  queueWait,
+} from '../channels/twilio-harness.js';
+import { Cluster, type Node, next } from '../support/cluster.js';
+import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
+import { TwilioStandIn } from '../support/twilio-standin.js';
+import { all, only, parseTwiml, queryOf, type Node as TwimlNode, verbs } from '../support/twiml.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
+type Json = any;
+
+let phones = 300;
+const nextPhone = () => `+1415555${String(++phones).padStart(4, '0')}`;
+
+describe('scale-out: phone calls across processes', function () {
+  this.timeout(60_000);
+  let cluster: Cluster | null = null;
+  let standIn: TwilioStandIn | null = null;
+  afterEach(async () => {
+    await cluster?.close();
+    await standIn?.close();
+    cluster = null;
+    standIn = null;
+  });
+
+  async function start(): Promise<{ c: Cluster; twilioApi: TwilioStandIn }> {
+    const twilioApi = await TwilioStandIn.start(ACCOUNT_SID, AUTH_TOKEN);
+    standIn = twilioApi;
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('voice'),
+      env: {
+        PUBLIC_URL,
+        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+        TWILIO_FROM_NUMBER: OUR_NUMBER,
+        TWILIO_API_URL: twilioApi.url,
+      },
+    });
+    cluster = c;
+    return { c, twilioApi };
+  }
+
+  /** POST a webhook to `node`, signed as Twilio signs it, and parse the TwiML it answers with. */
+  async function twiml(node: Node, path: string, params: Params): Promise<TwimlNode> {
+    const res = await fetch(`${node.url}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}${path}`, params),
+      },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    expect(res.status, `${path}: ${text}`).to.equal(200);
+    return parseTwiml(text);
+  }
+
+  /** An agent with one voice line and a Twilio Client identity, available, with their console on `on`. */
+  async function voiceAgent(
+    c: Cluster,
+    on: number,
+    name: string,
+  ): Promise<{ agent: Agent; console: Socket }> {
+    const node = c.nodes[on]!;
+    const created = await node.api<{ agent: Agent; token: string }>('POST', '/agents', {
+      name,
+      capacity: { voice: 1 },
+      clientIdentity: name.toLowerCase(),
+      status: 'available',
+    });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const console = c.socket(on, '/agent', { token: created.body.token });
+    await next(console, 'hello');
+    return { agent: created.body.agent, console };
+  }
+
+  /** A call that `node` puts through to `agent`, and the agent picking up there: the conversation is theirs. */
+  async function answeredCall(node: Node, agent: Agent): Promise<string> {
+    const call = newCall(nextPhone());
+    const dial = only(await twiml(node, '/twilio/voice', incomingCall(call)), 'Dial');
+    expect(only(dial, 'Client').text).to.equal(agent.clientIdentity);
+    const leg = newCall(call.From, `client:${agent.clientIdentity}`);
+    await twiml(
+      node,
+      localPath(only(dial, 'Client').attrs.statusCallback),
+      callStatus(leg, 'in-progress', { ParentCallSid: call.CallSid }),
+    );
+    return queryOf(dial.attrs.action).conversation!;
+  }
+
+  /** A caller `node` puts on hold. */
+  async function holdingCall(node: Node): Promise<{ call: Call; conversationId: string }> {
+    const call = newCall(nextPhone());
+    const root = await twiml(node, '/twilio/voice', incomingCall(call));
+    expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
+    return { call, conversationId: queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation! };
+  }
+
+  async function conversation(node: Node, id: string): Promise<Conversation> {
+    return (await node.api<Json>('GET', `/conversations/${id}`)).body.conversation;
+  }
+
+  /** The TwiML of the first REST update of `callSid` the stand-in receives. */
+  async function pushedTo(twilioApi: TwilioStandIn, callSid: string): Promise<TwimlNode> {
+    const update = await twilioApi.waitFor((r) => r.resource === 'call-update' && r.sid === callSid, 10_000);
+    return parseTwiml(String(update.params.Twiml));
+  }
+
+  it('an agent who frees up on B is put through to a caller holding on A at once, by A', async () => {
+    const { c, twilioApi } = await start();
+    const [a, b] = c.nodes;
+    const { agent: ana, console } = await voiceAgent(c, 1, 'Ana');
+    const first = await answeredCall(a!, ana);
+    const holding = await holdingCall(a!);
+
+    // Ana ends her call in her console on B: routing decides on B, and A (which holds the call) moves it.
+    expect((await console.timeout(10_000).emitWithAck('resolve', { conversationId: first })).ok).to.equal(
+      true,
+    );
+    const pushed = await pushedTo(twilioApi, holding.call.CallSid);
+    expect(verbs(pushed)).to.deep.equal(['Dial']);
+    expect(only(pushed, 'Client').text).to.equal('ana');
+    expect(queryOf(only(pushed, 'Dial').attrs.action)).to.deep.equal({
+      conversation: holding.conversationId,
+      agent: ana.id,
+    });
+    expect((await conversation(b!, holding.conversationId)).offer?.agentId).to.equal(ana.id);
+  });
+
+  it('when the process holding the calls dies, the one Twilio reaches next carries them on', async () => {
+    const { c, twilioApi } = await start();
+    const [a, b] = c.nodes;
+    const { agent: ana, console: anaConsole } = await voiceAgent(c, 1, 'Ana');
+    const { agent: bea, console: beaConsole } = await voiceAgent(c, 1, 'Bea');
+    const anaCall = await answeredCall(a!, ana);
+    const beaCall = await answeredCall(a!, bea);
+    const holding = await holdingCall(a!);
+    await a!.stop('SIGKILL');
+
+    // Ana frees up on B, which has never seen the call: routing offers it to her.
+    expect(
+      (await anaConsole.timeout(10_000).emitWithAck('resolve', { conversationId: anaCall })).ok,
+    ).to.equal(true);
+    expect((await conversation(b!, holding.conversationId)).offer?.agentId).to.equal(ana.id);
+
+    // The caller's next round of hold music asks B: the call leaves the queue, and its action dials Ana.
+    const wait = await twiml(
+      b!,
+      `/twilio/voice/wait?conversation=${holding.conversationId}`,
+      queueWait(holding.call),
+    );
+    expect(verbs(wait)).to.deep.equal(['Leave']);
+    const dial = await twiml(
+      b!,
+      `/twilio/voice/queue?conversation=${holding.conversationId}`,
+      queueResult(holding.call, 'leave'),
+    );
+    expect(only(dial, 'Client').text).to.equal('ana');
+
+    // Ana does not answer: she goes away, and the caller keeps their place on hold (not hung up on).
+    const after = await twiml(
+      b!,
+      localPath(only(dial, 'Dial').attrs.action),
+      dialResult(holding.call, 'no-answer'),
+    );
+    expect(verbs(after)).to.deep.equal(['Say', 'Enqueue']);
+    const away = (await b!.api<Json>('GET', `/agents/${ana.id}`)).body.agent;
+    expect([away.status, away.statusReason]).to.deep.equal(['away', 'no-answer']);
+    const waiting = await conversation(b!, holding.conversationId);
+    expect([waiting.status, waiting.offer]).to.deep.equal(['queued', null]);
+
+    // Bea frees up: B holds the call now and moves it to her with a REST update.
+    expect(
+      (await beaConsole.timeout(10_000).emitWithAck('resolve', { conversationId: beaCall })).ok,
+    ).to.equal(true);
+    const pushed = await pushedTo(twilioApi, holding.call.CallSid);
+    expect(only(pushed, 'Client').text).to.equal('bea');
+    expect(all(pushed, 'Say')).to.deep.equal([]);
+  });
+
+  it('a Dial that ends on another process after A died still tries the next agent', async () => {
+    const { c } = await start();
+    const [a, b] = c.nodes;
+    const { agent: ana } = await voiceAgent(c, 1, 'Ana');
+    const { agent: bea } = await voiceAgent(c, 1, 'Bea');
+    const call = newCall(nextPhone());
+    const dial = only(await twiml(a!, '/twilio/voice', incomingCall(call)), 'Dial');
+    const conversationId = queryOf(dial.attrs.action).conversation!;
+    const offered = queryOf(dial.attrs.action).agent;
+    const other = offered === ana.id ? bea : ana;
+    await a!.stop('SIGKILL');
+
+    const nextDial = await twiml(b!, localPath(dial.attrs.action), dialResult(call, 'busy'));
+    expect(verbs(nextDial)).to.deep.equal(['Dial']);
+    expect(only(nextDial, 'Client').text).to.equal(other.clientIdentity);
+    expect((await conversation(b!, conversationId)).offer?.agentId).to.equal(other.id);
+    const missed = (await b!.api<Json>('GET', `/agents/${offered}`)).body.agent;
+    expect([missed.status, missed.statusReason]).to.deep.equal(['away', 'busy']);
+  });
+});
