@@ -9,14 +9,15 @@ import type { z } from 'zod';
 import { normalizePhone } from '../../routing/addresses.js';
 import type { ContactOutcome, Router } from '../../routing/router.js';
 import { fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
-import type { DomainEvent } from '../../shared/events.js';
+import type { DomainEvent, EventOrigin } from '../../shared/events.js';
 import type { Conversation } from '../../shared/model.js';
 import type { TwilioClient } from '../twilio/client.js';
 import { waitSentence } from '../twilio/notice.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
 import {
   AgentQuery,
-  AttemptQuery,
+  CallbackAttemptQuery,
+  CallbackQuery,
   CallParams,
   ConversationQuery,
   DialParams,
@@ -91,9 +92,10 @@ interface Callback {
   /** The customer's E.164 number. */
   customer: string;
   ourNumber: string | null;
-  /** The agent being rung for it, and that leg's CallSid. */
+  /** The agent being rung for it, that leg's CallSid, and when the offer it was placed for was made. */
   agentId: string | null;
   agentCallSid: string | null;
+  offerAt?: number | null;
 }
 
 /** Position and wait are repeated only when they changed, at most this often. */
@@ -121,7 +123,9 @@ export class VoiceChannel {
     this.#router = options.router;
     this.#client = options.client;
     // Routing decided in another process (an agent freed up there) moves the calls this process holds too.
-    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event), { remote: true });
+    this.#unsubscribe = this.#router.events.subscribe((event, origin) => this.#onEvent(event, origin), {
+      remote: true,
+    });
   }
 
   close(): void {
@@ -202,10 +206,13 @@ export class VoiceChannel {
     return this.#serial(conversationId, async () => {
       const call = this.#remember(p.CallSid, conversationId, p.From, p.To ?? null);
       const pending = this.#callbacks.get(conversationId);
-      if (result.outcome.type !== 'duplicate' && pending) {
-        // They reached us before we called back: the call back no longer applies.
+      if (
+        result.outcome.type !== 'duplicate' &&
+        (pending || (await this.#router.openCallback(conversationId)))
+      ) {
+        // They reached us before we called back (whichever process owed it): it no longer applies.
         this.#callbacks.delete(conversationId);
-        if (pending.agentCallSid) await this.#cancel(pending.agentCallSid);
+        if (pending?.agentCallSid) await this.#cancel(pending.agentCallSid);
         await this.#router.settleCallback(conversationId, 'void');
       }
       if (result.outcome.type === 'duplicate' && call.target !== null && call.twiml) return call.twiml;
@@ -364,16 +371,19 @@ export class VoiceChannel {
   /** The agent answered the call back: tell them, then dial the customer. */
   async #callbackAgent(req: Request): Promise<string> {
     const p = parse(CallParams, webhookParams(req), 'call back');
-    const q = parse(AgentQuery, req.query, 'query');
+    const q = parse(CallbackQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const cb = this.#callbacks.get(q.conversation);
       const conv = await this.#router.store.getConversation(q.conversation);
-      if (!cb || !conv || cb.agentCallSid !== p.CallSid) return sayAndHangUp(SAY.callbackTaken);
-      if (!(await this.#accept(q.agent, q.conversation))) return sayAndHangUp(SAY.callbackTaken);
+      const legs = conv ? await this.#legs(q, p.CallSid, conv) : null;
+      if (!legs?.current || !(await this.#router.openCallback(q.conversation)))
+        return sayAndHangUp(SAY.callbackTaken);
+      const { customer, from } = legs;
+      if (!customer || !from || !(await this.#accept(q.agent, q.conversation)))
+        return sayAndHangUp(SAY.callbackTaken);
       return callbackDialTwiml({
-        customer: cb.customer,
-        callerId: this.#callerId(cb),
-        action: this.#url('/voice/callback/customer', { ...q, attempt: '1' }),
+        customer,
+        callerId: from,
+        action: this.#callbackUrl('/voice/callback/customer', q, { customer, from }, 1),
         timeoutSeconds: CUSTOMER_RING_SECONDS,
         say: SAY.callbackConnecting,
       });
@@ -383,26 +393,24 @@ export class VoiceChannel {
   /** How the dial to the customer ended: connected, retried, or given up with a text to the customer. */
   async #callbackCustomer(req: Request): Promise<string> {
     const p = parse(DialParams, webhookParams(req), 'call back dial');
-    const q = parse(AttemptQuery, req.query, 'query');
+    const q = parse(CallbackAttemptQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const cb = this.#callbacks.get(q.conversation);
       if (p.DialCallStatus === 'completed' || p.DialCallStatus === 'answered') {
         const connectedAt = this.#router.clock.now() - (p.DialCallDuration ?? 0) * 1000;
         await this.#router.settleCallback(q.conversation, 'connected', connectedAt);
         this.#callbacks.delete(q.conversation);
         return hangUpTwiml();
       }
+      const cb = this.#callbacks.get(q.conversation);
+      const customer = q.customer ?? cb?.customer;
+      const from = q.from ?? (cb ? this.#callerIdOf(cb) : null);
       const agentStillThere = !FINAL_CALL_STATUSES.includes(p.CallStatus);
-      if (cb && agentStillThere && q.attempt <= this.#o.callbackRetries) {
+      if (customer && from && agentStillThere && q.attempt <= this.#o.callbackRetries) {
         const seconds = this.#o.callbackRetrySeconds;
         return callbackDialTwiml({
-          customer: cb.customer,
-          callerId: this.#callerId(cb),
-          action: this.#url('/voice/callback/customer', {
-            conversation: q.conversation,
-            agent: q.agent,
-            attempt: String(q.attempt + 1),
-          }),
+          customer,
+          callerId: from,
+          action: this.#callbackUrl('/voice/callback/customer', q, { customer, from }, q.attempt + 1),
           timeoutSeconds: CUSTOMER_RING_SECONDS,
           say: SAY.callbackRetry(seconds),
           pauseSeconds: seconds,
@@ -416,17 +424,20 @@ export class VoiceChannel {
   /** The agent's leg of a call back ended; unanswered, the next agent is tried and the customer keeps their place. */
   async #callbackAgentStatus(req: Request): Promise<string> {
     const p = parse(StatusParams, webhookParams(req), 'call back status');
-    const q = parse(AgentQuery, req.query, 'query');
+    const q = parse(CallbackQuery, req.query, 'query');
     if (!FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml();
     await this.#serial(q.conversation, async () => {
       const cb = this.#callbacks.get(q.conversation);
-      if (!cb || cb.agentCallSid !== p.CallSid) return;
-      cb.agentCallSid = null;
-      cb.agentId = null;
+      if (cb?.agentCallSid === p.CallSid) {
+        cb.agentCallSid = null;
+        cb.agentId = null;
+      }
       if (p.CallStatus === 'completed') {
-        if (!(await this.#router.openCallback(q.conversation))) this.#callbacks.delete(q.conversation);
+        if (cb && !(await this.#router.openCallback(q.conversation))) this.#callbacks.delete(q.conversation);
         return;
       }
+      const conv = await this.#router.store.getConversation(q.conversation);
+      if (!conv || !(await this.#legs(q, p.CallSid, conv, cb)).current) return;
       this.#o.log.info(
         { conversationId: q.conversation, agentId: q.agent, result: p.CallStatus },
         'voice: agent did not answer a call back; trying the next',
@@ -436,19 +447,49 @@ export class VoiceChannel {
     return emptyTwiml();
   }
 
+  /**
+   * What a call back leg's URL and this process know of it: whether it is the leg routing waits on (placed
+   * for the offer the conversation still has; for a leg whose URL names no offer, the one this process
+   * placed), the customer's number and the number to call them from.
+   */
+  async #legs(
+    q: z.output<typeof CallbackQuery>,
+    callSid: string,
+    conv: Conversation,
+    cb = this.#callbacks.get(q.conversation),
+  ): Promise<{ current: boolean; customer: string | null; from: string | null }> {
+    const current =
+      q.offer !== undefined
+        ? conv.offer?.agentId === q.agent && conv.offer.at === q.offer
+        : cb !== undefined && cb.agentCallSid === callSid;
+    return {
+      current,
+      customer: q.customer ?? cb?.customer ?? null,
+      from: q.from ?? (cb ? this.#callerIdOf(cb) : null),
+    };
+  }
+
   // ---------------------------------------------------------------- routing moved a call
 
-  #onEvent(event: DomainEvent): void {
+  /**
+   * A live call is moved by the process that holds it, whichever process routed it. A call back is placed
+   * by the process whose routing gave it to an agent (it hears that decision once), from what the store
+   * holds when it did not take the request itself.
+   */
+  #onEvent(event: DomainEvent, origin: EventOrigin): void {
     switch (event.type) {
       case 'conversation.offered':
       case 'conversation.assigned':
       case 'conversation.covered':
       case 'conversation.queued':
       case 'conversation.updated': {
-        const id = event.conversation.id;
-        if (!this.#callOf.has(id) && !this.#callbacks.has(id)) return;
-        this.#serial(id, () => this.#sync(id)).catch((err) =>
-          this.#o.log.warn({ err, conversationId: id }, 'voice: could not move the call'),
+        const conv = event.conversation;
+        const callBack =
+          origin === 'local' &&
+          (this.#callbacks.has(conv.id) || (conv.lastChannel === 'voice' && isWithAgent(conv)));
+        if (!this.#callOf.has(conv.id) && !callBack) return;
+        this.#serial(conv.id, () => this.#sync(conv.id, callBack)).catch((err) =>
+          this.#o.log.warn({ err, conversationId: conv.id }, 'voice: could not move the call'),
         );
         return;
       }
@@ -457,8 +498,11 @@ export class VoiceChannel {
     }
   }
 
-  /** Bring the live call (or the pending call back) in line with where routing put the conversation. */
-  async #sync(conversationId: string): Promise<void> {
+  /**
+   * Bring the live call this process holds in line with where routing put the conversation; else, with
+   * `callBack`, place the call back it owes, if it does.
+   */
+  async #sync(conversationId: string, callBack: boolean): Promise<void> {
     const conv = await this.#router.store.getConversation(conversationId);
     if (!conv || conv.status === 'resolved' || conv.status === 'abandoned') return;
     const callSid = this.#callOf.get(conversationId);
@@ -480,14 +524,46 @@ export class VoiceChannel {
       }
       return;
     }
-    const cb = this.#callbacks.get(conversationId);
+    if (!callBack || call) return;
+    const cb = this.#callbacks.get(conversationId) ?? (await this.#storedCallback(conv));
     if (cb) await this.#callBack(cb, conv);
+  }
+
+  /**
+   * The call back the conversation is owed when another process took the request (its customer's phone
+   * number, called from ours), kept here from now on; null when none is owed.
+   */
+  async #storedCallback(conv: Conversation): Promise<Callback | null> {
+    if (!(await this.#router.openCallback(conv.id))) return null;
+    const customer = await this.#router.store.getCustomer(conv.customerId);
+    const phone = customer?.identities.find((i) => i.channel === 'phone')?.address;
+    if (!phone) {
+      this.#o.log.warn(
+        { conversationId: conv.id },
+        'voice: a call back is owed to a customer with no phone number',
+      );
+      return null;
+    }
+    const cb: Callback = {
+      conversationId: conv.id,
+      customer: phone,
+      ourNumber: null,
+      agentId: null,
+      agentCallSid: null,
+    };
+    this.#callbacks.set(conv.id, cb);
+    return cb;
   }
 
   /** Their turn came: ring the agent first; the customer is dialed from the agent's leg. */
   async #callBack(cb: Callback, conv: Conversation): Promise<void> {
     const agentId = agentOf(await this.#router.outcome(conv.id));
-    if (agentId === null || (cb.agentCallSid && cb.agentId === agentId)) return;
+    if (agentId === null) return;
+    // With voice offers (the default) a leg is placed once for each offer, and an accepted one needs none
+    // (whichever process placed its leg); without, once for each agent routing gives it to.
+    const offerAt = conv.offer?.agentId === agentId ? conv.offer.at : null;
+    if (offerAt === null && this.#router.policy.offerTimeoutSeconds.voice !== undefined) return;
+    if (cb.agentCallSid && cb.agentId === agentId && (cb.offerAt ?? null) === offerAt) return;
     if (cb.agentCallSid) {
       // Routing moved on from the agent being rung (their offer expired): stop ringing them.
       const stale = cb.agentCallSid;
@@ -500,20 +576,26 @@ export class VoiceChannel {
       await this.#router.missedLiveContact(agentId, conv.id, NO_ADDRESS);
       return;
     }
-    const query = { conversation: conv.id, agent: agentId };
     try {
+      const from = this.#callerId(cb);
+      // Whichever process Twilio reaches answers the legs from what their URLs say.
+      const leg = { conversation: conv.id, agent: agentId, ...(offerAt !== null ? { offer: offerAt } : {}) };
       const created = await this.#client.calls.create({
         to: callTo(address),
-        from: this.#callerId(cb),
-        url: this.#url('/voice/callback/agent', query),
+        from,
+        url: this.#callbackUrl('/voice/callback/agent', leg, { customer: cb.customer, from }),
         method: 'POST',
-        statusCallback: this.#url('/voice/callback/agent-status', query),
+        statusCallback: this.#callbackUrl('/voice/callback/agent-status', leg, {
+          customer: cb.customer,
+          from,
+        }),
         statusCallbackMethod: 'POST',
         statusCallbackEvent: ['completed'],
         timeout: this.#ringSeconds(),
       });
       cb.agentId = agentId;
       cb.agentCallSid = created.sid;
+      cb.offerAt = offerAt;
     } catch (err) {
       this.#o.log.warn({ err, conversationId: conv.id, agentId }, 'voice: could not place the call back');
       if (conv.offer?.agentId === agentId) await this.#router.declineOffer(agentId, conv.id);
@@ -669,10 +751,32 @@ export class VoiceChannel {
   }
 
   #callerId(cb: Callback): string {
-    const from = cb.ourNumber ?? this.#o.fromNumber;
+    const from = this.#callerIdOf(cb);
     if (!from)
       throw new ValidationError('no number to call from: set TWILIO_FROM_NUMBER', 'TWILIO_FROM_NUMBER');
     return from;
+  }
+
+  /** The number a call back is made from: the one the customer called, else ours. */
+  #callerIdOf(cb: Callback): string | null {
+    return cb.ourNumber ?? this.#o.fromNumber;
+  }
+
+  /** A call back leg's URL: the conversation, agent and offer it was placed for, numbers, and the attempt. */
+  #callbackUrl(
+    path: string,
+    leg: { conversation: string; agent: string; offer?: number | undefined },
+    numbers: { customer: string; from: string },
+    attempt?: number,
+  ): string {
+    return this.#url(path, {
+      conversation: leg.conversation,
+      agent: leg.agent,
+      ...(leg.offer !== undefined ? { offer: String(leg.offer) } : {}),
+      customer: numbers.customer,
+      from: numbers.from,
+      ...(attempt !== undefined ? { attempt: String(attempt) } : {}),
+    });
   }
 
   #ringSeconds(): number {
@@ -734,6 +838,11 @@ function agentOf(outcome: ContactOutcome): string | null {
     default:
       return null;
   }
+}
+
+/** Routing has given it to someone: offered, or assigned. */
+function isWithAgent(conv: Conversation): boolean {
+  return conv.offer !== null || conv.status === 'assigned';
 }
 
 function targetOf(outcome: ContactOutcome): Target {

@@ -92,3 +92,18 @@ export const StatusParams = CallParams.extend({
 export const ConversationQuery = z.object({ conversation: Id });
 export const AgentQuery = z.object({ conversation: Id, agent: Id });
 export const AttemptQuery = AgentQuery.extend({ attempt: z.coerce.number().int().min(1).max(20) });
+
+const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164 form');
+/**
+ * A call back's legs carry what they need in their URLs (which Twilio signs), so whichever process
+ * Twilio reaches can answer them: the customer's number, the number we call from, and when the offer
+ * they were placed for was made. Optional for legs placed before the URLs carried them.
+ */
+export const CallbackQuery = AgentQuery.extend({
+  customer: E164.optional(),
+  from: E164.optional(),
+  offer: z.coerce.number().int().nonnegative().optional(),
+});
+export const CallbackAttemptQuery = CallbackQuery.extend({
+  attempt: z.coerce.number().int().min(1).max(20),
+});

@@ -94,8 +94,20 @@ describe('Voice channel: call back', () => {
       'completed',
     ]);
     expect(pathOf(String(p.Url))).to.equal('/twilio/voice/callback/agent');
-    expect(queryOf(String(p.Url))).to.deep.equal({ conversation: first.conversationId, agent: ana.id });
+    // The legs' URLs (signed by Twilio) carry what any process needs to answer them: the offer the call
+    // back was placed for, the customer's number and ours.
+    const offer = (await h().store.getConversation(first.conversationId))?.offer;
+    expect(offer?.agentId).to.equal(ana.id);
+    const leg = {
+      conversation: first.conversationId,
+      agent: ana.id,
+      offer: String(offer?.at),
+      customer: first.call.From,
+      from: OUR_NUMBER,
+    };
+    expect(queryOf(String(p.Url))).to.deep.equal(leg);
     expect(pathOf(String(p.StatusCallback))).to.equal('/twilio/voice/callback/agent-status');
+    expect(queryOf(String(p.StatusCallback))).to.deep.equal(leg);
     // The second caller, still on the line, was not moved.
     expect(h().standIn.callUpdates()).to.deep.equal([]);
 
@@ -105,11 +117,7 @@ describe('Voice channel: call back', () => {
     const dial = only(onAgentLeg, 'Dial');
     expect(dial.attrs.callerId).to.equal(OUR_NUMBER);
     expect(only(onAgentLeg, 'Number').text).to.equal(first.call.From);
-    expect(queryOf(dial.attrs.action)).to.deep.equal({
-      conversation: first.conversationId,
-      agent: ana.id,
-      attempt: '1',
-    });
+    expect(queryOf(dial.attrs.action)).to.deep.equal({ ...leg, attempt: '1' });
     const owned = await h().store.getConversation(first.conversationId);
     expect([owned?.status, owned?.ownerId]).to.deep.equal(['assigned', ana.id]);
 

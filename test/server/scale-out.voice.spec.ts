@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import twilio from 'twilio';
+import { SAY } from '../../channels/voice/twiml.js';
 import type { Agent, Conversation } from '../../shared/model.js';
 import {
   ACCOUNT_SID,
@@ -14,10 +15,12 @@ import {
   type Call,
   callStatus,
   dialResult,
+  gathered,
   incomingCall,
   localPath,
   newCall,
   OUR_NUMBER,
+  outboundLeg,
   type Params,
   PUBLIC_URL,
   queueResult,
@@ -221,5 +224,78 @@ describe('scale-out: phone calls across processes', function () {
     expect((await conversation(b!, conversationId)).offer?.agentId).to.equal(other.id);
     const missed = (await b!.api<Json>('GET', `/agents/${offered}`)).body.agent;
     expect([missed.status, missed.statusReason]).to.deep.equal(['away', 'busy']);
+  });
+
+  /** The holding caller presses 1 on `node`, hears the confirmation and hangs up: a call back is owed. */
+  async function pressOne(node: Node, holding: { call: Call; conversationId: string }): Promise<void> {
+    const q = `conversation=${holding.conversationId}`;
+    expect(verbs(await twiml(node, `/twilio/voice/gather?${q}`, gathered(holding.call, '1')))).to.deep.equal([
+      'Leave',
+    ]);
+    const bye = await twiml(node, `/twilio/voice/queue?${q}`, queueResult(holding.call, 'leave'));
+    expect(only(bye, 'Say').text).to.equal(SAY.callbackConfirm);
+    await twiml(node, '/twilio/voice/status', callStatus(holding.call, 'completed'));
+  }
+
+  /** The call back leg placed to `agent` picks up on `node`, which dials the customer; they talk. */
+  async function callBackConnects(
+    twilioApi: TwilioStandIn,
+    node: Node,
+    agent: Agent,
+    holding: { call: Call; conversationId: string },
+  ): Promise<void> {
+    const placed = await twilioApi.waitFor((r) => r.resource === 'calls', 10_000);
+    expect(placed.params.To).to.equal(`client:${agent.clientIdentity}`);
+    const onLeg = await twiml(
+      node,
+      localPath(String(placed.params.Url)),
+      outboundLeg(placed.sid!, String(placed.params.To), 'in-progress'),
+    );
+    expect(verbs(onLeg)).to.deep.equal(['Say', 'Dial']);
+    expect(only(onLeg, 'Number').text).to.equal(holding.call.From);
+    expect(only(onLeg, 'Dial').attrs.callerId).to.equal(OUR_NUMBER);
+    const leg = { CallSid: placed.sid!, From: OUR_NUMBER, To: String(placed.params.To) };
+    const done = await twiml(
+      node,
+      localPath(only(onLeg, 'Dial').attrs.action),
+      dialResult(leg, 'completed', { DialCallDuration: '60' }),
+    );
+    expect(verbs(done)).to.deep.equal(['Hangup']);
+    const view = (await node.api<Json>('GET', `/conversations/${holding.conversationId}`)).body;
+    expect([view.conversation.status, view.conversation.ownerId]).to.deep.equal(['assigned', agent.id]);
+    expect(view.promises.filter((p: Json) => p.kind === 'callback').map((p: Json) => p.state)).to.deep.equal([
+      'kept',
+    ]);
+  }
+
+  it('a call back taken on A is placed once, by B where an agent freed up; A answers its legs', async () => {
+    const { c, twilioApi } = await start();
+    const [a] = c.nodes;
+    const { agent: ana, console } = await voiceAgent(c, 1, 'Ana');
+    const first = await answeredCall(a!, ana);
+    const holding = await holdingCall(a!);
+    await pressOne(a!, holding);
+
+    expect((await console.timeout(10_000).emitWithAck('resolve', { conversationId: first })).ok).to.equal(
+      true,
+    );
+    await callBackConnects(twilioApi, a!, ana, holding);
+    expect(twilioApi.calls()).to.have.length(1);
+  });
+
+  it('a call back owed by a process that died is placed by the others', async () => {
+    const { c, twilioApi } = await start();
+    const [a, b] = c.nodes;
+    const { agent: ana, console } = await voiceAgent(c, 1, 'Ana');
+    const first = await answeredCall(a!, ana);
+    const holding = await holdingCall(a!);
+    await pressOne(a!, holding);
+    await a!.stop('SIGKILL');
+
+    expect((await console.timeout(10_000).emitWithAck('resolve', { conversationId: first })).ok).to.equal(
+      true,
+    );
+    await callBackConnects(twilioApi, b!, ana, holding);
+    expect(twilioApi.calls()).to.have.length(1);
   });
 });
