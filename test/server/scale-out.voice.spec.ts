@@ -134,17 +134,26 @@ describe('scale-out: phone calls across processes', function () {
     return parseTwiml(String(update.params.Twiml));
   }
 
-  it('an agent who frees up on B is put through to a caller holding on A at once, by A', async () => {
+  /** Ana (console on B) on a call A put through, and a second caller A put on hold behind her. */
+  async function holdingBehindAna() {
     const { c, twilioApi } = await start();
-    const [a, b] = c.nodes;
+    const [a, b] = c.nodes as [Node, Node];
     const { agent: ana, console } = await voiceAgent(c, 1, 'Ana');
-    const first = await answeredCall(a!, ana);
-    const holding = await holdingCall(a!);
+    const first = await answeredCall(a, ana);
+    const holding = await holdingCall(a);
+    return { twilioApi, a, b, ana, console, first, holding };
+  }
+
+  /** The agent resolves the conversation in their console. */
+  async function resolveIn(console: Socket, conversationId: string): Promise<void> {
+    expect((await console.timeout(10_000).emitWithAck('resolve', { conversationId })).ok).to.equal(true);
+  }
+
+  it('an agent who frees up on B is put through to a caller holding on A at once, by A', async () => {
+    const { twilioApi, b, ana, console, first, holding } = await holdingBehindAna();
 
     // Ana ends her call in her console on B: routing decides on B, and A (which holds the call) moves it.
-    expect((await console.timeout(10_000).emitWithAck('resolve', { conversationId: first })).ok).to.equal(
-      true,
-    );
+    await resolveIn(console, first);
     const pushed = await pushedTo(twilioApi, holding.call.CallSid);
     expect(verbs(pushed)).to.deep.equal(['Dial']);
     expect(only(pushed, 'Client').text).to.equal('ana');
@@ -152,7 +161,7 @@ describe('scale-out: phone calls across processes', function () {
       conversation: holding.conversationId,
       agent: ana.id,
     });
-    expect((await conversation(b!, holding.conversationId)).offer?.agentId).to.equal(ana.id);
+    expect((await conversation(b, holding.conversationId)).offer?.agentId).to.equal(ana.id);
   });
 
   it('when the process holding the calls dies, the one Twilio reaches next carries them on', async () => {
@@ -166,9 +175,7 @@ describe('scale-out: phone calls across processes', function () {
     await a!.stop('SIGKILL');
 
     // Ana frees up on B, which has never seen the call: routing offers it to her.
-    expect(
-      (await anaConsole.timeout(10_000).emitWithAck('resolve', { conversationId: anaCall })).ok,
-    ).to.equal(true);
+    await resolveIn(anaConsole, anaCall);
     expect((await conversation(b!, holding.conversationId)).offer?.agentId).to.equal(ana.id);
 
     // The caller's next round of hold music asks B: the call leaves the queue, and its action dials Ana.
@@ -198,9 +205,7 @@ describe('scale-out: phone calls across processes', function () {
     expect([waiting.status, waiting.offer]).to.deep.equal(['queued', null]);
 
     // Bea frees up: B holds the call now and moves it to her with a REST update.
-    expect(
-      (await beaConsole.timeout(10_000).emitWithAck('resolve', { conversationId: beaCall })).ok,
-    ).to.equal(true);
+    await resolveIn(beaConsole, beaCall);
     const pushed = await pushedTo(twilioApi, holding.call.CallSid);
     expect(only(pushed, 'Client').text).to.equal('bea');
     expect(all(pushed, 'Say')).to.deep.equal([]);
@@ -269,33 +274,19 @@ describe('scale-out: phone calls across processes', function () {
   }
 
   it('a call back taken on A is placed once, by B where an agent freed up; A answers its legs', async () => {
-    const { c, twilioApi } = await start();
-    const [a] = c.nodes;
-    const { agent: ana, console } = await voiceAgent(c, 1, 'Ana');
-    const first = await answeredCall(a!, ana);
-    const holding = await holdingCall(a!);
-    await pressOne(a!, holding);
-
-    expect((await console.timeout(10_000).emitWithAck('resolve', { conversationId: first })).ok).to.equal(
-      true,
-    );
-    await callBackConnects(twilioApi, a!, ana, holding);
+    const { twilioApi, a, ana, console, first, holding } = await holdingBehindAna();
+    await pressOne(a, holding);
+    await resolveIn(console, first);
+    await callBackConnects(twilioApi, a, ana, holding);
     expect(twilioApi.calls()).to.have.length(1);
   });
 
   it('a call back owed by a process that died is placed by the others', async () => {
-    const { c, twilioApi } = await start();
-    const [a, b] = c.nodes;
-    const { agent: ana, console } = await voiceAgent(c, 1, 'Ana');
-    const first = await answeredCall(a!, ana);
-    const holding = await holdingCall(a!);
-    await pressOne(a!, holding);
-    await a!.stop('SIGKILL');
-
-    expect((await console.timeout(10_000).emitWithAck('resolve', { conversationId: first })).ok).to.equal(
-      true,
-    );
-    await callBackConnects(twilioApi, b!, ana, holding);
+    const { twilioApi, a, b, ana, console, first, holding } = await holdingBehindAna();
+    await pressOne(a, holding);
+    await a.stop('SIGKILL');
+    await resolveIn(console, first);
+    await callBackConnects(twilioApi, b, ana, holding);
     expect(twilioApi.calls()).to.have.length(1);
   });
 });
