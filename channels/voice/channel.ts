@@ -92,10 +92,10 @@ interface Callback {
   /** The customer's E.164 number. */
   customer: string;
   ourNumber: string | null;
-  /** The agent being rung for it, that leg's CallSid, and when the offer it was placed for was made. */
+  /** The agent being rung for it, that leg's CallSid, and what routing did that it was placed for. */
   agentId: string | null;
   agentCallSid: string | null;
-  offerAt?: number | null;
+  placed?: string | null;
 }
 
 /** Position and wait are repeated only when they changed, at most this often. */
@@ -374,7 +374,7 @@ export class VoiceChannel {
     const q = parse(CallbackQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
       const conv = await this.#router.store.getConversation(q.conversation);
-      const legs = conv ? await this.#legs(q, p.CallSid, conv) : null;
+      const legs = conv ? this.#legs(q, p.CallSid, conv) : null;
       if (!legs?.current || !(await this.#router.openCallback(q.conversation)))
         return sayAndHangUp(SAY.callbackTaken);
       const { customer, from } = legs;
@@ -437,7 +437,7 @@ export class VoiceChannel {
         return;
       }
       const conv = await this.#router.store.getConversation(q.conversation);
-      if (!conv || !(await this.#legs(q, p.CallSid, conv, cb)).current) return;
+      if (!conv || !this.#legs(q, p.CallSid, conv, cb).current) return;
       this.#o.log.info(
         { conversationId: q.conversation, agentId: q.agent, result: p.CallStatus },
         'voice: agent did not answer a call back; trying the next',
@@ -449,18 +449,18 @@ export class VoiceChannel {
 
   /**
    * What a call back leg's URL and this process know of it: whether it is the leg routing waits on (placed
-   * for the offer the conversation still has; for a leg whose URL names no offer, the one this process
-   * placed), the customer's number and the number to call them from.
+   * for what routing still has the conversation doing with its agent; for a leg whose URL does not say, the
+   * one this process placed), the customer's number and the number to call them from.
    */
-  async #legs(
+  #legs(
     q: z.output<typeof CallbackQuery>,
     callSid: string,
     conv: Conversation,
     cb = this.#callbacks.get(q.conversation),
-  ): Promise<{ current: boolean; customer: string | null; from: string | null }> {
+  ): { current: boolean; customer: string | null; from: string | null } {
     const current =
-      q.offer !== undefined
-        ? conv.offer?.agentId === q.agent && conv.offer.at === q.offer
+      q.placed !== undefined
+        ? this.#placement(conv, q.agent) === q.placed
         : cb !== undefined && cb.agentCallSid === callSid;
     return {
       current,
@@ -559,11 +559,9 @@ export class VoiceChannel {
   async #callBack(cb: Callback, conv: Conversation): Promise<void> {
     const agentId = agentOf(await this.#router.outcome(conv.id));
     if (agentId === null) return;
-    // With voice offers (the default) a leg is placed once for each offer, and an accepted one needs none
-    // (whichever process placed its leg); without, once for each agent routing gives it to.
-    const offerAt = conv.offer?.agentId === agentId ? conv.offer.at : null;
-    if (offerAt === null && this.#router.policy.offerTimeoutSeconds.voice !== undefined) return;
-    if (cb.agentCallSid && cb.agentId === agentId && (cb.offerAt ?? null) === offerAt) return;
+    // One leg for each thing routing does (whichever process placed it); an accepted offer needs none.
+    const placed = this.#placement(conv, agentId);
+    if (placed === null || (cb.agentCallSid && cb.agentId === agentId && cb.placed === placed)) return;
     if (cb.agentCallSid) {
       // Routing moved on from the agent being rung (their offer expired): stop ringing them.
       const stale = cb.agentCallSid;
@@ -579,7 +577,7 @@ export class VoiceChannel {
     try {
       const from = this.#callerId(cb);
       // Whichever process Twilio reaches answers the legs from what their URLs say.
-      const leg = { conversation: conv.id, agent: agentId, ...(offerAt !== null ? { offer: offerAt } : {}) };
+      const leg = { conversation: conv.id, agent: agentId, placed };
       const created = await this.#client.calls.create({
         to: callTo(address),
         from,
@@ -595,7 +593,7 @@ export class VoiceChannel {
       });
       cb.agentId = agentId;
       cb.agentCallSid = created.sid;
-      cb.offerAt = offerAt;
+      cb.placed = placed;
     } catch (err) {
       this.#o.log.warn({ err, conversationId: conv.id, agentId }, 'voice: could not place the call back');
       if (conv.offer?.agentId === agentId) await this.#router.declineOffer(agentId, conv.id);
@@ -762,17 +760,31 @@ export class VoiceChannel {
     return cb.ourNumber ?? this.#o.fromNumber;
   }
 
-  /** A call back leg's URL: the conversation, agent and offer it was placed for, numbers, and the attempt. */
+  /**
+   * What routing did that gives the conversation to `agentId` and calls for a call back leg: an offer to
+   * them, their cover of it, or (with no voice offers) its assignment to them; null for none (an offer
+   * they accepted: its leg is the one they answered).
+   */
+  #placement(conv: Conversation, agentId: string): string | null {
+    if (conv.offer?.agentId === agentId) return `offer-${conv.offer.at}`;
+    if (conv.status !== 'assigned') return null;
+    if (conv.cover?.agentId === agentId) return `cover-${conv.cover.since}`;
+    const offers = this.#router.policy.offerTimeoutSeconds.voice !== undefined;
+    if (!offers && conv.cover === null && conv.ownerId === agentId) return `owner-${conv.assignedAt ?? 0}`;
+    return null;
+  }
+
+  /** A call back leg's URL: the conversation, agent and what it was placed for, numbers, and the attempt. */
   #callbackUrl(
     path: string,
-    leg: { conversation: string; agent: string; offer?: number | undefined },
+    leg: { conversation: string; agent: string; placed?: string | undefined },
     numbers: { customer: string; from: string },
     attempt?: number,
   ): string {
     return this.#url(path, {
       conversation: leg.conversation,
       agent: leg.agent,
-      ...(leg.offer !== undefined ? { offer: String(leg.offer) } : {}),
+      ...(leg.placed !== undefined ? { placed: leg.placed } : {}),
       customer: numbers.customer,
       from: numbers.from,
       ...(attempt !== undefined ? { attempt: String(attempt) } : {}),

@@ -96,13 +96,17 @@ export const AttemptQuery = AgentQuery.extend({ attempt: z.coerce.number().int()
 const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164 form');
 /**
  * A call back's legs carry what they need in their URLs (which Twilio signs), so whichever process
- * Twilio reaches can answer them: the customer's number, the number we call from, and when the offer
- * they were placed for was made. Optional for legs placed before the URLs carried them.
+ * Twilio reaches can answer them: the customer's number, the number we call from, and what routing did
+ * that the leg was placed for (`offer-<at>`, `cover-<since>`, `owner-<assignedAt>`). Optional for legs
+ * placed before the URLs carried them.
  */
 export const CallbackQuery = AgentQuery.extend({
   customer: E164.optional(),
   from: E164.optional(),
-  offer: z.coerce.number().int().nonnegative().optional(),
+  placed: z
+    .string()
+    .regex(/^(offer|cover|owner)-\d{1,16}$/, 'must be offer-, cover- or owner- and a time')
+    .optional(),
 });
 export const CallbackAttemptQuery = CallbackQuery.extend({
   attempt: z.coerce.number().int().min(1).max(20),

@@ -94,14 +94,14 @@ describe('Voice channel: call back', () => {
       'completed',
     ]);
     expect(pathOf(String(p.Url))).to.equal('/twilio/voice/callback/agent');
-    // The legs' URLs (signed by Twilio) carry what any process needs to answer them: the offer the call
-    // back was placed for, the customer's number and ours.
+    // The legs' URLs (signed by Twilio) carry what any process needs to answer them: what the call back
+    // was placed for (the offer), the customer's number and ours.
     const offer = (await h().store.getConversation(first.conversationId))?.offer;
     expect(offer?.agentId).to.equal(ana.id);
     const leg = {
       conversation: first.conversationId,
       agent: ana.id,
-      offer: String(offer?.at),
+      placed: `offer-${offer?.at}`,
       customer: first.call.From,
       from: OUR_NUMBER,
     };
@@ -236,5 +236,39 @@ describe('Voice channel: call back', () => {
     expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
     expect(only(root, 'Say').text).to.equal(SAY.callbackConfirm);
     expect((await h().sb.router.openCallback(waiting.conversationId))?.state).to.equal('open');
+  });
+
+  it('a caller waiting for their away owner who asks for a call back is called by the colleague who covers', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+    const caller = nextPhone();
+    const chat = await h().sb.router.contact({
+      channel: 'chat',
+      from: 'visitor-9',
+      text: 'hi',
+      externalId: 'c9',
+    });
+    await h().sb.router.identify(chat.customer.id, { phone: caller }, 'chat:prechat');
+    await h().sb.router.setAgentStatus(ana.id, 'away', 'lunch');
+    const { agent: bea, conversationId: busy } = await busyAgent(h(), 'Bea', { clientIdentity: 'bea' });
+
+    // Their owner is away and Bea is busy: they hold, in their own open conversation, and press 1.
+    const call = newCall(caller);
+    const root = await h().twiml('/twilio/voice', incomingCall(call));
+    expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
+    const waiting = { call, conversationId: chat.conversation.id };
+    expect(queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation).to.equal(waiting.conversationId);
+    await pressOne(h(), waiting);
+
+    // Bea frees up and covers it: the call back rings her, placed for that cover.
+    await h().sb.router.resolve(bea.id, busy);
+    await h().idle();
+    const conv = await h().store.getConversation(waiting.conversationId);
+    expect([conv?.ownerId, conv?.cover?.agentId]).to.deep.equal([ana.id, bea.id]);
+    const [placed] = h().standIn.calls();
+    expect(placed?.params.To).to.equal('client:bea');
+    expect(queryOf(String(placed!.params.Url)).placed).to.equal(`cover-${conv?.cover?.since}`);
+    const onLeg = await agentAnswers(h(), placed!);
+    expect(verbs(onLeg)).to.deep.equal(['Say', 'Dial']);
+    expect(only(onLeg, 'Number').text).to.equal(caller);
   });
 });
