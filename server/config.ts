@@ -121,6 +121,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.REDIS_URL && !e.ADMIN_TOKEN) {
     lines.push('ADMIN_TOKEN: is required with REDIS_URL (every process must accept the same admin token)');
   }
+  if (e.REDIS_URL && twilioOn && !e.TWILIO_FROM_NUMBER) {
+    lines.push(
+      'TWILIO_FROM_NUMBER: is required with REDIS_URL and Twilio (a text or a call back may go out from any process, which cannot know the number a customer reached on another)',
+    );
+  }
   if (lines.length > 0 || !policy) throw new ConfigError(lines);
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return {

@@ -147,6 +147,25 @@ describe('loadConfig', () => {
       ]);
     });
 
+    it('REDIS_URL with Twilio needs TWILIO_FROM_NUMBER: texts and call backs go out from any process', () => {
+      const shared = {
+        REDIS_URL: 'redis://localhost:6379',
+        TOKEN_SECRET: 'a-shared-token-secret-0123456789-abcdefgh',
+        ADMIN_TOKEN: 'a-shared-admin-token-0123',
+        TWILIO_ACCOUNT_SID: SID,
+        TWILIO_AUTH_TOKEN: 'twilio-auth-token-0123',
+      };
+      expect(configLines(shared)).to.deep.equal([
+        'TWILIO_FROM_NUMBER: is required with REDIS_URL and Twilio (a text or a call back may go out from any process, which cannot know the number a customer reached on another)',
+      ]);
+      expect(loadConfig({ ...shared, TWILIO_FROM_NUMBER: '+14155550100' }).twilio?.fromNumber).to.equal(
+        '+14155550100',
+      );
+      // One process learns the number each customer reached and answers from it.
+      const one = loadConfig({ TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: 'twilio-auth-token-0123' });
+      expect(one.twilio?.fromNumber).to.equal(null);
+    });
+
     it('ROUTING_POLICY with a 201-character greeting is rejected naming texts.greeting', () => {
       const lines = configLines({ ROUTING_POLICY: JSON.stringify({ texts: { greeting: 'g'.repeat(201) } }) });
       expect(lines).to.deep.equal(['ROUTING_POLICY: texts.greeting: must be at most 200 characters']);
