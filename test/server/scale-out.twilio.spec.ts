@@ -1,9 +1,11 @@
-// Phone calls with several server processes on one Redis: the process that holds a
-// live call moves it when routing is decided in another process, and when it dies,
-// the process Twilio's next webhook reaches carries the call on. Child processes
-// running server/main.ts; Twilio's REST API is the local stand-in, its webhooks are
-// signed as Twilio signs them (over PUBLIC_URL) and posted to the process the load
-// balancer would pick.
+// Twilio with several server processes on one Redis. Phone calls: the process that
+// holds a live call moves it when routing is decided in another process, and when
+// it dies, the process Twilio's next webhook reaches carries the call on; a call
+// back is placed once, by the process whose routing gives it to an agent. Texts: a
+// text that arrives at one process reaches the agent on another, whose reply goes
+// out once. Child processes running server/main.ts; Twilio's REST API is the local
+// stand-in, its webhooks are signed as Twilio signs them (over PUBLIC_URL) and
+// posted to the process the load balancer would pick.
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import twilio from 'twilio';
@@ -17,8 +19,11 @@ import {
   dialResult,
   gathered,
   incomingCall,
+  incomingSms,
   localPath,
+  messageStatus,
   newCall,
+  newSms,
   OUR_NUMBER,
   outboundLeg,
   type Params,
@@ -37,7 +42,7 @@ type Json = any;
 let phones = 300;
 const nextPhone = () => `+1415555${String(++phones).padStart(4, '0')}`;
 
-describe('scale-out: phone calls across processes', function () {
+describe('scale-out: Twilio across processes', function () {
   this.timeout(60_000);
   let cluster: Cluster | null = null;
   let standIn: TwilioStandIn | null = null;
@@ -288,5 +293,47 @@ describe('scale-out: phone calls across processes', function () {
     await resolveIn(console, first);
     await callBackConnects(twilioApi, b, ana, holding);
     expect(twilioApi.calls()).to.have.length(1);
+  });
+
+  it('a text that arrives at B reaches the agent on A, whose reply goes out once, from our number', async () => {
+    const { c, twilioApi } = await start();
+    const [a, b] = c.nodes as [Node, Node];
+    const created = await a.api<{ agent: Agent; token: string }>('POST', '/agents', {
+      name: 'Ana',
+      capacity: { sms: 1 },
+      status: 'available',
+    });
+    const console = c.socket(0, '/agent', { token: created.body.token });
+    await next(console, 'hello');
+    const texter = nextPhone();
+
+    const assigned = next<Json>(console, 'assigned');
+    await twiml(b, '/twilio/sms', incomingSms(newSms(texter, 'Where is my order?')));
+    const view = await assigned;
+    expect(view.messages.map((m: Json) => m.text)).to.include('Where is my order?');
+
+    const reply = await console.timeout(10_000).emitWithAck('reply', {
+      conversationId: view.conversation.id,
+      text: 'On its way',
+      clientMessageId: 'r1',
+    });
+    expect(reply.ok).to.equal(true);
+    const sent = await twilioApi.waitFor((r) => r.resource === 'messages', 10_000);
+    expect([sent.params.To, sent.params.From, sent.params.Body]).to.deep.equal([
+      texter,
+      OUR_NUMBER,
+      'On its way',
+    ]);
+
+    // Twilio reports the delivery to B: the message is delivered, read back through A.
+    await twiml(
+      b,
+      localPath(String(sent.params.StatusCallback)),
+      messageStatus(sent.sid!, texter, 'delivered'),
+    );
+    const messages = (await a.api<Json>('GET', `/conversations/${view.conversation.id}`)).body.messages;
+    const out = messages.filter((m: Json) => m.direction === 'out');
+    expect(out.map((m: Json) => [m.text, m.delivery.state])).to.deep.equal([['On its way', 'delivered']]);
+    expect(twilioApi.messages()).to.have.length(1);
   });
 });
