@@ -91,7 +91,6 @@ export const StatusParams = CallParams.extend({
 /** Query parameters Switchboard puts on the callback URLs it hands to Twilio. */
 export const ConversationQuery = z.object({ conversation: Id });
 export const AgentQuery = z.object({ conversation: Id, agent: Id });
-export const AttemptQuery = AgentQuery.extend({ attempt: z.coerce.number().int().min(1).max(20) });
 
 const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164 form');
 /**
