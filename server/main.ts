@@ -36,6 +36,7 @@ if (config.redisUrl) {
     prefix: config.redisPrefix,
     log: logger,
     slack: config.slack !== null,
+    voice: config.twilio !== null,
   });
   process.off('SIGTERM', early).off('SIGINT', early);
 }
@@ -49,6 +50,7 @@ const sb = createSwitchboard({
         ioAdapter: redis.ioAdapter,
         storeReady: redis.ready,
         ...(redis.slackState ? { slack: { state: redis.slackState } } : {}),
+        ...(redis.callHolders ? { twilio: { holders: redis.callHolders } } : {}),
       }
     : {}),
 });

@@ -1,9 +1,10 @@
 // The scale-out mode (REDIS_URL): the Redis store, the Redis event bus, the
-// socket.io Redis streams adapter and (Slack on) the Slack console's state, all
-// under one key prefix, and a readiness signal that turns false the moment a
-// connection to Redis drops.
+// socket.io Redis streams adapter, (Slack on) the Slack console's state and
+// (Twilio on) who holds each live call, all under one key prefix, and a
+// readiness signal that turns false the moment a connection to Redis drops.
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { RedisSlackState } from '../channels/slack/redis-state.js';
+import { RedisCallHolders } from '../channels/voice/holders.js';
 import { createRedisStore } from '../routing/store/redis.js';
 import type { Store } from '../routing/store/store.js';
 import { StoreUnavailableError } from '../shared/errors.js';
@@ -17,6 +18,8 @@ export interface RedisModeOptions {
   log: Log;
   /** Connect the Slack console's state too (Slack on). Default false. */
   slack?: boolean;
+  /** Keep who holds each live call too (Twilio on). Default false. */
+  voice?: boolean;
 }
 
 export interface RedisMode {
@@ -26,9 +29,11 @@ export interface RedisMode {
   ioAdapter: ReturnType<typeof createAdapter>;
   /** What the Slack console remembers, shared by every process (cards, event ids…); null with Slack off. */
   slackState: RedisSlackState | null;
+  /** Which process moves each live call; null with Twilio off. */
+  callHolders: RedisCallHolders | null;
   /** False from the moment a connection to Redis drops until it is back. */
   ready(): boolean;
-  /** Close what the Switchboard does not (the adapter's client, the Slack state's); after `sb.close()`. */
+  /** Close what the Switchboard does not (the adapter's, Slack state's and call holders' clients); after `sb.close()`. */
   close(): Promise<void>;
 }
 
@@ -42,6 +47,9 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   const slackState = options.slack
     ? await whenRedisAnswers(log, () => RedisSlackState.connect({ url, prefix }))
     : null;
+  const callHolders = options.voice
+    ? await whenRedisAnswers(log, () => RedisCallHolders.connect({ url, prefix }))
+    : null;
   const events = await RedisEventBus.connect({
     client: redisClient(url, 'events', log, false),
     stream: `${prefix}:events`,
@@ -54,6 +62,7 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   // The adapter opens connections of its own as soon as it is made, and closes them when the last namespace
   // using it closes (io.close()): made on first use, so a RedisMode never handed to a server leaves none open.
   let adapter: ReturnType<typeof createAdapter> | null = null;
+  // biome-ignore lint/complexity/useArrowFunction: socket.io constructs the adapter with `new`
   const ioAdapter = function (nsp: Parameters<ReturnType<typeof createAdapter>>[0]) {
     adapter ??= createAdapter(adapterClient, {
       streamName: `${prefix}:socket.io`,
@@ -69,10 +78,16 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
     events,
     ioAdapter,
     slackState,
-    ready: () => events.connected && adapterClient.isReady && (slackState?.ready ?? true),
+    callHolders,
+    ready: () =>
+      events.connected &&
+      adapterClient.isReady &&
+      (slackState?.ready ?? true) &&
+      (callHolders?.ready ?? true),
     close: async () => {
       await closeClient(adapterClient);
       await slackState?.close();
+      await callHolders?.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import type twilio from 'twilio';
 import type { Router } from '../../routing/router.js';
 import { type Delay, SmsChannel } from '../sms/channel.js';
 import { type Log, VoiceChannel } from '../voice/channel.js';
+import type { CallHolders } from '../voice/holders.js';
 import { createTwilioClient, type TwilioClient } from './client.js';
 import { twilioWebhook } from './signature.js';
 
@@ -23,12 +24,17 @@ export interface TwilioSettings {
   callbackRetrySeconds?: number | undefined;
 }
 
-/** Test and bench hooks: an HTTP client for the SDK (a stand-in), and the backoff wait. */
+/**
+ * What the server may hand in: for tests and the bench, an HTTP client for the SDK (a stand-in) and the
+ * backoff wait; in Redis mode, who holds each live call.
+ */
 export interface TwilioHooks {
   httpClient?: twilio.RequestClient;
   delay?: Delay;
   /** Sends per outbound SMS before giving up. */
   smsAttempts?: number;
+  /** Which process moves each live call (channels/voice/holders.ts); this process alone by default. */
+  holders?: CallHolders;
 }
 
 export interface TwilioChannelsOptions extends TwilioHooks {
@@ -79,6 +85,7 @@ export function createTwilioChannels(options: TwilioChannelsOptions): TwilioChan
     callbackRetrySeconds: settings.callbackRetrySeconds ?? 20,
     log,
     onCaller: (caller, ours) => sms.learnNumber(caller, ours),
+    ...(options.holders ? { holders: options.holders } : {}),
   });
 
   const routes = express.Router();

@@ -14,6 +14,7 @@ import type { Conversation } from '../../shared/model.js';
 import type { TwilioClient } from '../twilio/client.js';
 import { waitSentence } from '../twilio/notice.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
+import { type CallHolders, LocalCallHolders } from './holders.js';
 import {
   AgentQuery,
   CallbackAttemptQuery,
@@ -65,6 +66,8 @@ export interface VoiceOptions {
   log: Log;
   /** Told the number each caller reached us on (texts to them go out from it). */
   onCaller?: (caller: string, ourNumber: string) => void;
+  /** Which process moves each live call (Redis mode: shared); this process alone by default. */
+  holders?: CallHolders;
 }
 
 /** Where a live call's TwiML points it: an agent, the hold queue, a call back, or nowhere any more. */
@@ -111,6 +114,7 @@ const NO_ADDRESS = 'no phone or Twilio Client identity to ring';
 export class VoiceChannel {
   readonly #router: Router;
   readonly #client: TwilioClient;
+  readonly #holders: CallHolders;
   readonly #o: VoiceOptions;
   readonly #calls = new Map<string, LiveCall>();
   readonly #callOf = new Map<string, string>();
@@ -122,6 +126,7 @@ export class VoiceChannel {
     this.#o = options;
     this.#router = options.router;
     this.#client = options.client;
+    this.#holders = options.holders ?? new LocalCallHolders();
     // Routing decided in another process (an agent freed up there) moves the calls this process holds too.
     this.#unsubscribe = this.#router.events.subscribe((event, origin) => this.#onEvent(event, origin), {
       remote: true,
@@ -204,7 +209,7 @@ export class VoiceChannel {
     const conversationId = result.conversation.id;
     if (p.To && !this.#o.fromNumber) this.#o.onCaller?.(p.From, p.To);
     return this.#serial(conversationId, async () => {
-      const call = this.#remember(p.CallSid, conversationId, p.From, p.To ?? null);
+      const call = await this.#remember(p.CallSid, conversationId, p.From, p.To ?? null);
       const pending = this.#callbacks.get(conversationId);
       if (
         result.outcome.type !== 'duplicate' &&
@@ -225,7 +230,7 @@ export class VoiceChannel {
     const p = parse(WaitParams, webhookParams(req), 'queue wait');
     const q = parse(ConversationQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
+      const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
       const outcome = await this.#router.outcome(q.conversation);
       if (call.target === 'queue' && agentOf(outcome) !== null) {
         // Someone can take it and the REST update did not reach the call: leave the queue; the
@@ -263,7 +268,7 @@ export class VoiceChannel {
     const waitUrl = this.#url('/voice/wait', { conversation: q.conversation });
     if (p.Digits.trim() !== '1') return redirectTwiml(waitUrl);
     return this.#serial(q.conversation, async () => {
-      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
+      const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
       // Either way the call leaves the Twilio queue: its Enqueue action confirms the call back, or
       // (no longer waiting) connects the caller to the agent who has it now.
       await this.#askCallback(call);
@@ -276,7 +281,7 @@ export class VoiceChannel {
     const p = parse(QueueResultParams, webhookParams(req), 'queue result');
     const q = parse(ConversationQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
+      const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
       switch (p.QueueResult) {
         case 'leave':
           if (call.target === 'callback')
@@ -310,7 +315,7 @@ export class VoiceChannel {
     const p = parse(DialParams, webhookParams(req), 'dial result');
     const q = parse(AgentQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const call = this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, `agent:${q.agent}`);
+      const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, `agent:${q.agent}`);
       if (FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml(); // the caller is gone
       switch (p.DialCallStatus) {
         case 'completed':
@@ -508,6 +513,7 @@ export class VoiceChannel {
     const callSid = this.#callOf.get(conversationId);
     const call = callSid ? this.#calls.get(callSid) : undefined;
     if (call?.connected) return;
+    if (call && !(await this.#stillHolds(call))) return;
     if (call && (call.target === null || call.target === 'queue' || call.target.startsWith('agent:'))) {
       const before = { target: call.target, twiml: call.twiml };
       const outcome = await this.#router.outcome(conversationId);
@@ -715,13 +721,14 @@ export class VoiceChannel {
    * webhooks and then died, or the load balancer moved it here) starts where the webhook shows it is:
    * `implied` (holding in the queue, or being put through to the agent the URL names).
    */
-  #remember(
+  async #remember(
     callSid: string,
     conversationId: string,
     caller: string,
     ourNumber: string | null,
     implied: Target | null = null,
-  ): LiveCall {
+  ): Promise<LiveCall> {
+    await this.#hold(callSid);
     let call = this.#calls.get(callSid);
     if (!call) {
       call = {
@@ -740,6 +747,36 @@ export class VoiceChannel {
       if (this.#calls.size > MAX_CALLS) this.#forget(this.#calls.keys().next().value!);
     }
     return call;
+  }
+
+  /** This process answers the call's webhooks now. A failure to record it is logged: answering comes first. */
+  async #hold(callSid: string): Promise<void> {
+    try {
+      await this.#holders.hold(callSid);
+    } catch (err) {
+      this.#o.log.warn({ err, callSid }, "voice: could not record this process as the call's holder");
+    }
+  }
+
+  /**
+   * Whether this process still answers the call's webhooks; a call another process answers now is forgotten
+   * here (that one moves it). When that cannot be read, it is moved here: better twice than never.
+   */
+  async #stillHolds(call: LiveCall): Promise<boolean> {
+    let holds = true;
+    try {
+      holds = await this.#holders.holds(call.callSid);
+    } catch (err) {
+      this.#o.log.warn({ err, callSid: call.callSid }, 'voice: could not read who holds the call');
+    }
+    if (!holds) {
+      this.#forget(call.callSid);
+      this.#o.log.info(
+        { callSid: call.callSid, conversationId: call.conversationId },
+        'voice: another process answers this call now',
+      );
+    }
+    return holds;
   }
 
   #forget(callSid: string): void {

@@ -216,6 +216,25 @@ describe('scale-out: Twilio across processes', function () {
     expect(all(pushed, 'Say')).to.deep.equal([]);
   });
 
+  it('after A comes back and answers a call B took over, only A moves it', async () => {
+    const { twilioApi, a, b, ana, console, first, holding } = await holdingBehindAna();
+    const waitPath = `/twilio/voice/wait?conversation=${holding.conversationId}`;
+    await a.stop('SIGKILL');
+    // B answers a round of the caller's hold music: B holds the call.
+    expect(verbs(await twiml(b, waitPath, queueWait(holding.call)))).to.deep.equal(['Gather']);
+    // A is back, and the load balancer sends the call's next round to it: A holds it now.
+    await a.start();
+    expect(verbs(await twiml(a, waitPath, queueWait(holding.call)))).to.deep.equal(['Gather']);
+
+    // Ana frees up on B: B leaves the call to A, which moves it, once.
+    await resolveIn(console, first);
+    await b.waitFor((r) => r.msg === 'voice: another process answers this call now');
+    const pushed = await pushedTo(twilioApi, holding.call.CallSid);
+    expect(only(pushed, 'Client').text).to.equal('ana');
+    expect(twilioApi.callUpdates().filter((u) => u.sid === holding.call.CallSid)).to.have.length(1);
+    expect((await conversation(a, holding.conversationId)).offer?.agentId).to.equal(ana.id);
+  });
+
   it('a Dial that ends on another process after A died still tries the next agent', async () => {
     const { c } = await start();
     const [a, b] = c.nodes;

@@ -1,0 +1,67 @@
+// Who moves a live call (channels/voice/holders.ts): one process alone holds every
+// call; in Redis, two instances (two processes) on one key prefix, against a real
+// redis-server, the latest to answer a call's webhook holds it.
+import { expect } from 'chai';
+import { createClient } from 'redis';
+import { HOLDER_TTL_SECONDS, LocalCallHolders, RedisCallHolders } from '../../channels/voice/holders.js';
+import { RedisKeys } from '../../routing/store/redis-keys.js';
+import { deletePrefix, sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
+import { newSid } from '../support/twilio-standin.js';
+
+describe('Voice call holders', () => {
+  it('one process holds every call', async () => {
+    const local = new LocalCallHolders();
+    await local.hold(newSid('CA'));
+    expect(await local.holds(newSid('CA'))).to.equal(true);
+  });
+
+  describe('in Redis', () => {
+    let url = '';
+    let prefix = '';
+    const open: RedisCallHolders[] = [];
+    const connect = async () => {
+      const holders = await RedisCallHolders.connect({ url, prefix });
+      open.push(holders);
+      return holders;
+    };
+    beforeEach(async () => {
+      url = await sharedRedisUrl();
+      prefix = uniquePrefix('holders');
+    });
+    afterEach(async () => {
+      for (const h of open.splice(0)) await h.close();
+      await deletePrefix(url, prefix);
+    });
+
+    it('the process that answered the latest webhook holds the call; a call nobody holds is anyone’s', async () => {
+      const [a, b] = [await connect(), await connect()];
+      const call = newSid('CA');
+      expect([await a.holds(call), await b.holds(call)]).to.deep.equal([true, true]);
+      await a.hold(call);
+      expect([await a.holds(call), await b.holds(call)]).to.deep.equal([true, false]);
+      await b.hold(call);
+      expect([await a.holds(call), await b.holds(call)]).to.deep.equal([false, true]);
+      // Another call is not affected.
+      expect(await a.holds(newSid('CA'))).to.equal(true);
+    });
+
+    it('keeps a holder under the store’s base, for a while after the last webhook', async () => {
+      const a = await connect();
+      const call = newSid('CA');
+      await a.hold(call);
+      const key = a.key(call);
+      expect(key).to.equal(`${new RedisKeys(prefix).base}voice:holder:${call}`);
+      const client = createClient({ url });
+      await client.connect();
+      try {
+        expect(await client.get(key)).to.equal(a.id);
+        const ttl = await client.ttl(key);
+        expect(ttl)
+          .to.be.above(HOLDER_TTL_SECONDS - 60)
+          .and.at.most(HOLDER_TTL_SECONDS);
+      } finally {
+        client.destroy();
+      }
+    });
+  });
+});
