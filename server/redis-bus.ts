@@ -8,8 +8,9 @@
 // sockets). All processes see all events in one order, the stream's.
 import { randomBytes } from 'node:crypto';
 import { ClientOfflineError } from 'redis';
+import { closeRedisClient } from '../routing/store/redis-connection.js';
 import { DomainEvent, LocalEventBus } from '../shared/events.js';
-import { closeClient, type Log, type RedisClient } from './redis-client.js';
+import type { Log, RedisClient } from './redis-client.js';
 
 export interface RedisEventBusOptions {
   /** A node-redis client for appending; the bus owns it, duplicates it to read, and closes both. */
@@ -93,7 +94,7 @@ export class RedisEventBus extends LocalEventBus {
     // The reader may be blocked in a read: drop its connection rather than wait for the read to end.
     if (this.#reader.isOpen) this.#reader.destroy();
     await this.#reading;
-    await closeClient(this.#pub);
+    await closeRedisClient(this.#pub);
   }
 
   #send(payload: string): void {

@@ -1,6 +1,7 @@
 // node-redis clients for the Redis mode's own connections (event bus, socket.io
-// adapter): quick reconnects forever, an outage logged once rather than at every
-// attempt, and a close that never waits for an unreachable Redis.
+// adapter): quick reconnects forever, and an outage logged once rather than at
+// every attempt. They close with redis-connection.ts `closeRedisClient`, which
+// never waits for an unreachable Redis.
 import { createClient, type RedisClientType } from 'redis';
 
 export type RedisClient = RedisClientType;
@@ -37,14 +38,4 @@ export function redisClient(url: string, name: string, log: Log, offlineQueue: b
     log.info({ client: name }, 'redis: connected again');
   });
   return client;
-}
-
-/** Close a client politely when it is up; drop it when it is not (a close would wait for Redis). */
-export async function closeClient(client: RedisClient): Promise<void> {
-  try {
-    if (client.isReady) await client.close();
-    else if (client.isOpen) client.destroy();
-  } catch {
-    if (client.isOpen) client.destroy();
-  }
 }

@@ -6,10 +6,11 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { RedisSlackState } from '../channels/slack/redis-state.js';
 import { RedisCallHolders } from '../channels/voice/holders.js';
 import { createRedisStore } from '../routing/store/redis.js';
+import { closeRedisClient } from '../routing/store/redis-connection.js';
 import type { Store } from '../routing/store/store.js';
 import { StoreUnavailableError } from '../shared/errors.js';
 import { RedisEventBus } from './redis-bus.js';
-import { closeClient, type Log, redisClient } from './redis-client.js';
+import { type Log, redisClient } from './redis-client.js';
 
 export interface RedisModeOptions {
   url: string;
@@ -85,7 +86,7 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
       (slackState?.ready ?? true) &&
       (callHolders?.ready ?? true),
     close: async () => {
-      await closeClient(adapterClient);
+      await closeRedisClient(adapterClient);
       await slackState?.close();
       await callHolders?.close();
     },

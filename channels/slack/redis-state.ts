@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import {
+  closeRedisClient,
   connectWithin,
   newRedisClient,
   parseRecord,
@@ -184,12 +185,7 @@ export class RedisSlackState implements SlackState {
   }
 
   async close(): Promise<void> {
-    try {
-      if (this.#client.isReady) await this.#client.close();
-      else if (this.#client.isOpen) this.#client.destroy();
-    } catch {
-      if (this.#client.isOpen) this.#client.destroy();
-    }
+    await closeRedisClient(this.#client);
   }
 
   // ------------------------------------------------------------ SlackState

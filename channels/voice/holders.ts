@@ -7,6 +7,7 @@
 // both move the same call.
 import { randomUUID } from 'node:crypto';
 import {
+  closeRedisClient,
   connectWithin,
   newRedisClient,
   type RedisClient,
@@ -76,11 +77,6 @@ export class RedisCallHolders implements CallHolders {
   }
 
   async close(): Promise<void> {
-    try {
-      if (this.#client.isReady) await this.#client.close();
-      else if (this.#client.isOpen) this.#client.destroy();
-    } catch {
-      if (this.#client.isOpen) this.#client.destroy();
-    }
+    await closeRedisClient(this.#client);
   }
 }

@@ -120,6 +120,24 @@ class Deadlines {
 
 export type RedisClient = ReturnType<typeof newRedisClient>;
 
+/** What closing needs of a node-redis client, whichever options made it. */
+interface Closable {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  close(): Promise<unknown>;
+  destroy(): void;
+}
+
+/** Close a client politely when it is up; drop it when it is not (a close would wait for Redis). */
+export async function closeRedisClient(client: Closable): Promise<void> {
+  try {
+    if (client.isReady) await client.close();
+    else if (client.isOpen) client.destroy();
+  } catch {
+    if (client.isOpen) client.destroy();
+  }
+}
+
 /** Connect `client`; when Redis does not answer in time it is destroyed and StoreUnavailableError thrown. */
 export async function connectWithin(client: RedisClient, options: RedisConnectionOptions): Promise<void> {
   const connectTimeout = options.connectTimeoutMs ?? 3000;
