@@ -42,6 +42,7 @@ import {
 } from '../../shared/model.js';
 import {
   checkRecord,
+  closeRedisClient,
   connectWithin,
   newRedisClient,
   parseJson,
@@ -779,15 +780,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all(
-      this.#lanes.clients.map(async (client) => {
-        try {
-          await client.close();
-        } catch {
-          client.destroy();
-        }
-      }),
-    );
+    await Promise.all(this.#lanes.clients.map(closeRedisClient));
   }
 
   // ------------------------------------------------------------ internals
