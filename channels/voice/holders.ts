@@ -47,6 +47,9 @@ export class RedisCallHolders implements CallHolders {
   private constructor(client: RedisClient, prefix: string) {
     this.#client = client;
     this.#base = `${new RedisKeys(prefix).base}voice:holder:`;
+    // While Redis is away its commands fail (the caller logs them) and it reconnects by itself; an
+    // 'error' event nobody listens to would end the process.
+    client.on('error', () => {});
   }
 
   static async connect(options: RedisCallHoldersOptions = {}): Promise<RedisCallHolders> {

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { createClient } from 'redis';
 import { HOLDER_TTL_SECONDS, LocalCallHolders, RedisCallHolders } from '../../channels/voice/holders.js';
 import { RedisKeys } from '../../routing/store/redis-keys.js';
-import { deletePrefix, sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
+import { deletePrefix, RedisServer, sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 import { newSid } from '../support/twilio-standin.js';
 
 describe('Voice call holders', () => {
@@ -63,5 +63,30 @@ describe('Voice call holders', () => {
         client.destroy();
       }
     });
+  });
+
+  it('while Redis is away, holding and asking fail (the caller logs it) and the process lives on', async () => {
+    const server = await RedisServer.start();
+    const holders = await RedisCallHolders.connect({ url: server.url, prefix: uniquePrefix('away') });
+    try {
+      const call = newSid('CA');
+      await holders.hold(call);
+      await server.stop('SIGKILL');
+      let failed = 0;
+      await holders.hold(call).catch(() => failed++);
+      await holders.holds(call).catch(() => failed++);
+      expect(failed).to.equal(2);
+      await server.start();
+      const deadline = Date.now() + 10_000;
+      while (!holders.ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(holders.ready).to.equal(true);
+      // Nothing persisted across the restart: the call is anyone's, and holding it works again.
+      expect(await holders.holds(call)).to.equal(true);
+      await holders.hold(call);
+      expect(await holders.holds(call)).to.equal(true);
+    } finally {
+      await holders.close();
+      await server.close();
+    }
   });
 });
