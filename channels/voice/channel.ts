@@ -514,25 +514,63 @@ export class VoiceChannel {
     const call = callSid ? this.#calls.get(callSid) : undefined;
     if (call?.connected) return;
     if (call && !(await this.#stillHolds(call))) return;
-    if (call && (call.target === null || call.target === 'queue' || call.target.startsWith('agent:'))) {
-      const before = { target: call.target, twiml: call.twiml };
-      const outcome = await this.#router.outcome(conversationId);
-      if (targetOf(outcome) === call.target) return;
-      const twiml = await this.#render(call, outcome);
-      if (call.target === before.target) return;
-      try {
-        await this.#client.calls(call.callSid).update({ twiml });
-      } catch (err) {
-        // The call may have ended; if not, its wait loop picks the agent up.
-        call.target = before.target;
-        call.twiml = before.twiml;
-        this.#o.log.warn({ err, conversationId }, 'voice: call update failed');
-      }
+    if (call) {
+      await this.#move(call);
       return;
     }
-    if (!callBack || call) return;
+    if (!callBack) return;
+    // A caller on hold whose process stopped, just offered to an agent by this process's routing.
+    if (conv.status === 'queued' && conv.offer && (await this.#takeOver(conv))) return;
     const cb = this.#callbacks.get(conversationId) ?? (await this.#storedCallback(conv));
     if (cb) await this.#callBack(cb, conv);
+  }
+
+  /**
+   * Give a waiting (or ringing) live call the TwiML for where routing put it now, over the REST API; false
+   * when the update did not reach the call (it may have ended; if not, its wait loop picks the agent up).
+   */
+  async #move(call: LiveCall): Promise<boolean> {
+    if (!(call.target === null || call.target === 'queue' || call.target.startsWith('agent:'))) return true;
+    const before = { target: call.target, twiml: call.twiml };
+    const outcome = await this.#router.outcome(call.conversationId);
+    if (targetOf(outcome) === call.target) return true;
+    const twiml = await this.#render(call, outcome);
+    if (call.target === before.target) return true;
+    try {
+      await this.#client.calls(call.callSid).update({ twiml });
+      return true;
+    } catch (err) {
+      call.target = before.target;
+      call.twiml = before.twiml;
+      this.#o.log.warn({ err, conversationId: call.conversationId }, 'voice: call update failed');
+      return false;
+    }
+  }
+
+  /**
+   * Take over the conversation's live call when the process holding it has stopped, and move it now (instead
+   * of at the caller's next round of hold music); false when there is none to take (a running process holds
+   * it, or the call ended) or it could not be moved.
+   */
+  async #takeOver(conv: Conversation): Promise<boolean> {
+    const callSid = (await this.#router.store.listMessages(conv.id)).findLast(
+      (m) => m.channel === 'voice' && m.direction === 'in' && m.externalId !== undefined,
+    )?.externalId;
+    if (!callSid) return false;
+    try {
+      if (!(await this.#holders.adopt(callSid))) return false;
+    } catch (err) {
+      this.#o.log.warn({ err, callSid }, 'voice: could not read who holds the call');
+      return false;
+    }
+    const customer = await this.#router.store.getCustomer(conv.customerId);
+    const caller = customer?.identities.find((i) => i.channel === 'phone')?.address ?? '';
+    const call = await this.#remember(callSid, conv.id, caller, null, 'queue');
+    this.#o.log.info({ callSid, conversationId: conv.id }, 'voice: took over a call whose process stopped');
+    if (await this.#move(call)) return true;
+    this.#forget(callSid);
+    await this.#release(callSid);
+    return false;
   }
 
   /**
@@ -713,6 +751,7 @@ export class VoiceChannel {
     if (call?.target === 'ended') return;
     if (call) call.target = 'ended';
     this.#forget(callSid);
+    await this.#release(callSid);
     await this.#router.liveContactEnded(conversationId);
   }
 
@@ -755,6 +794,15 @@ export class VoiceChannel {
       await this.#holders.hold(callSid);
     } catch (err) {
       this.#o.log.warn({ err, callSid }, "voice: could not record this process as the call's holder");
+    }
+  }
+
+  /** Nobody holds an ended call. A failure is logged: the holder lapses by itself. */
+  async #release(callSid: string): Promise<void> {
+    try {
+      await this.#holders.release(callSid);
+    } catch (err) {
+      this.#o.log.warn({ err, callSid }, "voice: could not release the call's holder");
     }
   }
 

@@ -3,16 +3,22 @@
 // redis-server, the latest to answer a call's webhook holds it.
 import { expect } from 'chai';
 import { createClient } from 'redis';
-import { HOLDER_TTL_SECONDS, LocalCallHolders, RedisCallHolders } from '../../channels/voice/holders.js';
+import {
+  ALIVE_MS,
+  HOLDER_TTL_SECONDS,
+  LocalCallHolders,
+  RedisCallHolders,
+} from '../../channels/voice/holders.js';
 import { RedisKeys } from '../../routing/store/redis-keys.js';
 import { deletePrefix, RedisServer, sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 import { newSid } from '../support/twilio-standin.js';
 
 describe('Voice call holders', () => {
-  it('one process holds every call', async () => {
+  it('one process holds every call, and has none to take over', async () => {
     const local = new LocalCallHolders();
     await local.hold(newSid('CA'));
     expect(await local.holds(newSid('CA'))).to.equal(true);
+    expect(await local.adopt(newSid('CA'))).to.equal(false);
   });
 
   describe('in Redis', () => {
@@ -43,6 +49,45 @@ describe('Voice call holders', () => {
       expect([await a.holds(call), await b.holds(call)]).to.deep.equal([false, true]);
       // Another call is not affected.
       expect(await a.holds(newSid('CA'))).to.equal(true);
+    });
+
+    it('a call whose holder stopped running is taken over once; an ended call by nobody', async () => {
+      const [a, b, c] = [await connect(), await connect(), await connect()];
+      const call = newSid('CA');
+      expect(await b.adopt(call)).to.equal(false); // nobody holds it
+      await a.hold(call);
+      expect(await b.adopt(call)).to.equal(false); // A is running
+      expect(await a.adopt(call)).to.equal(true); // its own
+      const client = createClient({ url });
+      await client.connect();
+      try {
+        expect(await client.pTTL(a.aliveKey))
+          .to.be.above(0)
+          .and.at.most(ALIVE_MS);
+        await client.del(a.aliveKey); // what A's crash comes to after ALIVE_MS
+      } finally {
+        client.destroy();
+      }
+      const [byB, byC] = await Promise.all([b.adopt(call), c.adopt(call)]);
+      expect([byB, byC].filter(Boolean)).to.have.length(1); // one of them, not both
+      const taker = byB ? b : c;
+      expect([await a.holds(call), await taker.holds(call)]).to.deep.equal([false, true]);
+      await taker.release(call);
+      expect(await a.holds(call)).to.equal(true); // anyone's
+      expect(await b.adopt(call)).to.equal(false); // ended: nothing to take over
+    });
+
+    it('a clean stop says at once that the process is no longer running', async () => {
+      const a = await connect();
+      const client = createClient({ url });
+      await client.connect();
+      try {
+        expect(await client.exists(a.aliveKey)).to.equal(1);
+        await a.close();
+        expect(await client.exists(a.aliveKey)).to.equal(0);
+      } finally {
+        client.destroy();
+      }
     });
 
     it('keeps a holder under the store’s base, for a while after the last webhook', async () => {

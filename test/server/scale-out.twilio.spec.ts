@@ -7,9 +7,11 @@
 // stand-in, its webhooks are signed as Twilio signs them (over PUBLIC_URL) and
 // posted to the process the load balancer would pick.
 import { expect } from 'chai';
+import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
 import twilio from 'twilio';
 import { SAY } from '../../channels/voice/twiml.js';
+import { RedisKeys } from '../../routing/store/redis-keys.js';
 import type { Agent, Conversation } from '../../shared/model.js';
 import {
   ACCOUNT_SID,
@@ -146,7 +148,7 @@ describe('scale-out: Twilio across processes', function () {
     const { agent: ana, console } = await voiceAgent(c, 1, 'Ana');
     const first = await answeredCall(a, ana);
     const holding = await holdingCall(a);
-    return { twilioApi, a, b, ana, console, first, holding };
+    return { c, twilioApi, a, b, ana, console, first, holding };
   }
 
   /** The agent resolves the conversation in their console. */
@@ -214,6 +216,36 @@ describe('scale-out: Twilio across processes', function () {
     const pushed = await pushedTo(twilioApi, holding.call.CallSid);
     expect(only(pushed, 'Client').text).to.equal('bea');
     expect(all(pushed, 'Say')).to.deep.equal([]);
+  });
+
+  it('when A dies, an agent who frees up on B is put through at once: B takes the call over', async () => {
+    const { c, twilioApi, a, b, ana, console, first, holding } = await holdingBehindAna();
+    // A holds the call and says it is running; killed, its running key lapses within 3 s (deleted here).
+    const base = new RedisKeys(c.prefix).base;
+    const redis = createClient({ url: c.redisUrl });
+    await redis.connect();
+    try {
+      const holder = await redis.get(`${base}voice:holder:${holding.call.CallSid}`);
+      expect(holder).to.be.a('string');
+      expect(await redis.exists(`${base}voice:alive:${holder}`)).to.equal(1);
+      await a.stop('SIGKILL');
+      await redis.del(`${base}voice:alive:${holder}`);
+    } finally {
+      redis.destroy();
+    }
+
+    await resolveIn(console, first);
+    const pushed = await pushedTo(twilioApi, holding.call.CallSid);
+    expect(only(pushed, 'Client').text).to.equal('ana');
+    await b.waitFor((r) => r.msg === 'voice: took over a call whose process stopped');
+    expect((await conversation(b, holding.conversationId)).offer?.agentId).to.equal(ana.id);
+    // B holds it now: the Dial's end comes to B like any of its calls.
+    const late = await twiml(
+      b,
+      localPath(only(pushed, 'Dial').attrs.action),
+      dialResult(holding.call, 'completed'),
+    );
+    expect(verbs(late)).to.deep.equal(['Hangup']);
   });
 
   it('after A comes back and answers a call B took over, only A moves it', async () => {
