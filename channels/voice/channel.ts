@@ -4,6 +4,13 @@
 // on its own (an agent frees up, an offer expires), the live call gets new TwiML
 // through the REST API. The call's state on the wire (which TwiML it was given,
 // what the caller last heard) lives here; who gets the call is the router's.
+//
+// Across processes (Redis mode): the process that answered a call's latest webhook
+// holds it and alone moves it, whichever process routed (holders.ts); a process
+// meeting a call for the first time starts it where its webhook shows it is; a call
+// whose process stopped is taken over by the process that routes it; a call back is
+// placed by the process whose routing gives it to an agent, and its legs' URLs say
+// all that any process needs to answer them.
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { normalizePhone } from '../../routing/addresses.js';
