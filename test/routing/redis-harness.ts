@@ -3,9 +3,9 @@
 // a before() hook and stopped in after() (`useRedis`). Every store a spec makes
 // works under a key prefix of its own and deletes its keys afterwards.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createClient } from 'redis';
 import { RedisStore } from '../../routing/store/redis.js';
+import { freePort } from '../support/redis-server.js';
 
 let stores = 0;
 
@@ -14,16 +14,7 @@ export function testPrefix(what: string): string {
   return `test-${what}-${process.pid}-${++stores}`;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export async function answers(url: string): Promise<boolean> {
   const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 500 } });
