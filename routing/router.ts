@@ -211,20 +211,17 @@ export class Router {
       created: false,
     });
     if (conversation.status !== 'assigned') {
-      // Waiting but neither in the line nor offered: a contact whose process stopped between storing it and
-      // routing it (a crash in Redis mode). This contact routes it.
-      const stranded = conversation.offer === null && !inLine;
-      if ((switched && conversation.offer === null) || stranded) {
+      // Switched to another channel, or stranded (`isStranded`): this contact routes it.
+      if ((switched && conversation.offer === null) || isStranded(conversation, inLine)) {
         // The route left both records as they now stand, so they are not read again.
         return { ...(await this.#routed(conversation, customer)), message, created: false };
       }
       // Still waiting: where it stands now (reads only).
       return told(await this.#waitingOutcome(conversation));
     }
-    // Its owner is there and it was not waiting for them: nothing changes.
-    if (owner?.status === 'available' && conversation.waitingForOwnerSince === null)
-      return told({ type: 'owner', agentId: owner.id });
     const outcome = await this.#ownedContact(conversation, channel, { owner, inLine });
+    // Its owner is there and it was not waiting for them: nothing changed, nothing to read again.
+    if (outcome.type === 'owner' && conversation.waitingForOwnerSince === null) return told(outcome);
     const [latest, latestCustomer] = await Promise.all([
       this.store.getConversation(conversation.id),
       this.store.getCustomer(customer.id),
@@ -1076,14 +1073,9 @@ export class Router {
     return { type: 'queued', ...quote };
   }
 
-  /**
-   * Waiting but neither in the line nor offered: a contact whose process stopped between storing it and
-   * routing it (a crash in Redis mode). The customer's retry, or their next contact, routes it.
-   */
+  /** As `isStranded`, reading whether it waits in a line only when that can still matter. */
   async #stranded(conv: Conversation): Promise<boolean> {
-    return (
-      conv.status === 'queued' && conv.offer === null && (await this.store.queueSnapshot(conv.id)) === null
-    );
+    return isStranded(conv, false) && (await this.store.queueSnapshot(conv.id)) === null;
   }
 
   async #waitingOutcome(conv: Conversation): Promise<ContactOutcome> {
@@ -1712,6 +1704,14 @@ export class Router {
 }
 
 /** Waiting for a person: in line, or an owned conversation waiting for its owner with nobody covering. */
+/**
+ * Waiting but neither in the line (`inLine`) nor offered: a contact whose process stopped between storing it and
+ * routing it (a crash in Redis mode). The customer's retry, or their next contact, routes it.
+ */
+function isStranded(c: Conversation, inLine: boolean): boolean {
+  return c.status === 'queued' && c.offer === null && !inLine;
+}
+
 function isWaiting(c: Conversation): boolean {
   return (
     c.status === 'queued' || (c.status === 'assigned' && c.cover === null && c.waitingForOwnerSince !== null)
