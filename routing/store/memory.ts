@@ -742,8 +742,7 @@ export class MemoryStore implements Store {
     let latest: Conversation | null = null;
     for (const id of this.#customerConversations.get(customerId) ?? []) {
       const c = this.#conversations.get(id)!;
-      if (!latest || c.createdAt > latest.createdAt || (c.createdAt === latest.createdAt && c.id > latest.id))
-        latest = c;
+      if (!latest || byCreation(c, latest) > 0) latest = c;
     }
     return latest;
   }
@@ -769,7 +768,7 @@ export class MemoryStore implements Store {
       if (query.ownerId !== undefined && c.ownerId !== query.ownerId) continue;
       found.push(c);
     }
-    found.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
+    found.sort(byCreation);
     return found.slice(-limit).map(conversationOut);
   }
 
@@ -863,9 +862,7 @@ export class MemoryStore implements Store {
 
     const found = this.#pick(req.candidates, req.channel, conv);
     if (!found) {
-      const waitQuoted = (this.#conversationPromises.get(conv.id) ?? []).some(
-        (p) => p.kind === 'wait' && p.state === 'open',
-      );
+      const waitQuoted = (this.#conversationPromises.get(conv.id) ?? []).some(isOpenWait);
       this.#enqueue(conv, req.channel, req.score);
       if (req.overflowAt !== undefined)
         this.#timers.schedule({ kind: 'overflow', ref: conv.id, dueAt: req.overflowAt });
@@ -1439,7 +1436,7 @@ export class MemoryStore implements Store {
     if (!promises) return [];
     const settled: CustomerPromise[] = [];
     for (const p of promises) {
-      if (p.state !== 'open' || p.kind !== 'wait') continue;
+      if (!isOpenWait(p)) continue;
       p.state = now <= p.dueAt ? 'kept' : 'broken';
       p.settledAt = now;
       this.#timers.cancel('promise', p.id);
@@ -1946,6 +1943,16 @@ function sameIdentity(a: Identity, b: Identity): boolean {
 
 function externalKey(channel: Channel, externalId: string): string {
   return `${channel}:${externalId}`;
+}
+
+/** `listConversations`' order: created first, then by id. */
+function byCreation(x: Conversation, y: Conversation): number {
+  return x.createdAt - y.createdAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
+}
+
+/** A quoted wait not settled yet (what "answering" settles, and what a queued route reports as quoted). */
+function isOpenWait(p: CustomerPromise): boolean {
+  return p.kind === 'wait' && p.state === 'open';
 }
 
 function lastActivity(c: Conversation): number {
