@@ -1,9 +1,14 @@
 // Normalized addresses: one customer per (channel, address).
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 import { ValidationError } from '../shared/errors.js';
-import type { Channel, Identity } from '../shared/model.js';
+import type { Channel, Customer, Identity } from '../shared/model.js';
 
 const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
+
+/** The customer's phone number (their first phone identity, E.164), or null. */
+export function phoneOf(customer: Customer | null | undefined): string | null {
+  return customer?.identities.find((i) => i.channel === 'phone')?.address ?? null;
+}
 
 /** E.164, or a ValidationError naming the field. */
 export function normalizePhone(raw: string, defaultCountry: CountryCode = 'US', field = 'phone'): string {

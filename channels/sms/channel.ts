@@ -7,7 +7,7 @@
 import express, { type Request, type Response } from 'express';
 import twilio from 'twilio';
 import type { z } from 'zod';
-import { normalizePhone } from '../../routing/addresses.js';
+import { normalizePhone, phoneOf } from '../../routing/addresses.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
@@ -256,10 +256,7 @@ export class SmsChannel {
   async #addresses(message: Message): Promise<{ to: string; from: string } | { error: string }> {
     const conv = await this.#router.store.getConversation(message.conversationId);
     const customer = conv ? await this.#router.store.getCustomer(conv.customerId) : null;
-    const to =
-      customer?.identities.find((i) => i.channel === 'phone')?.address ??
-      customer?.facts.phone?.value ??
-      null;
+    const to = phoneOf(customer) ?? customer?.facts.phone?.value ?? null;
     if (!to) return { error: 'the customer has no phone number to text' };
     const from = this.#o.fromNumber ?? this.#ourNumber.get(to) ?? null;
     if (!from) return { error: 'no Twilio number to send from: set TWILIO_FROM_NUMBER' };

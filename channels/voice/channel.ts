@@ -13,7 +13,7 @@
 // all that any process needs to answer them.
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
-import { normalizePhone } from '../../routing/addresses.js';
+import { normalizePhone, phoneOf } from '../../routing/addresses.js';
 import type { ContactOutcome, Router } from '../../routing/router.js';
 import { fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
@@ -570,8 +570,7 @@ export class VoiceChannel {
       this.#o.log.warn({ err, callSid }, 'voice: could not read who holds the call');
       return false;
     }
-    const customer = await this.#router.store.getCustomer(conv.customerId);
-    const caller = customer?.identities.find((i) => i.channel === 'phone')?.address ?? '';
+    const caller = phoneOf(await this.#router.store.getCustomer(conv.customerId)) ?? '';
     const call = await this.#remember(callSid, conv.id, caller, null, 'queue');
     this.#o.log.info({ callSid, conversationId: conv.id }, 'voice: took over a call whose process stopped');
     if (await this.#move(call)) return true;
@@ -586,8 +585,7 @@ export class VoiceChannel {
    */
   async #storedCallback(conv: Conversation): Promise<Callback | null> {
     if (!(await this.#router.openCallback(conv.id))) return null;
-    const customer = await this.#router.store.getCustomer(conv.customerId);
-    const phone = customer?.identities.find((i) => i.channel === 'phone')?.address;
+    const phone = phoneOf(await this.#router.store.getCustomer(conv.customerId));
     if (!phone) {
       this.#o.log.warn(
         { conversationId: conv.id },
