@@ -496,9 +496,12 @@ export class VoiceChannel {
       case 'conversation.queued':
       case 'conversation.updated': {
         const conv = event.conversation;
+        // Only routing giving it to someone can call for a call back this process does not know of, or a
+        // take-over: other changes (a note, a wait) do not send it to the store to look.
+        const decided = event.type !== 'conversation.queued' && event.type !== 'conversation.updated';
         const callBack =
           origin === 'local' &&
-          (this.#callbacks.has(conv.id) || (conv.lastChannel === 'voice' && isWithAgent(conv)));
+          (this.#callbacks.has(conv.id) || (decided && conv.lastChannel === 'voice' && isWithAgent(conv)));
         if (!this.#callOf.has(conv.id) && !callBack) return;
         this.#serial(conv.id, () => this.#sync(conv.id, callBack)).catch((err) =>
           this.#o.log.warn({ err, conversationId: conv.id }, 'voice: could not move the call'),
