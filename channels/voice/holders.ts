@@ -14,6 +14,7 @@ import {
   newRedisClient,
   type RedisClient,
   type RedisConnectionOptions,
+  redisFault,
   runScript,
 } from '../../routing/store/redis-connection.js';
 import { RedisKeys } from '../../routing/store/redis-keys.js';
@@ -139,7 +140,7 @@ export class RedisCallHolders implements CallHolders {
   async adopt(callSid: string): Promise<boolean> {
     const tail = ['1', this.key(callSid), this.id, String(HOLDER_TTL_SECONDS), this.#aliveBase];
     const reply = await runScript(this.#client, ADOPT_SCRIPT, tail, (err) =>
-      err instanceof Error ? err : new Error(String(err)),
+      redisFault(err, 'taking a call over', this.key(callSid), null, 'voice call holders'),
     );
     return reply === 1;
   }
