@@ -36,6 +36,14 @@ const Env = z.object({
   CALLBACK_RETRY_SECONDS: z.coerce.number().int().min(0).max(120).default(20),
   SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must start with xoxb-')),
   SLACK_SIGNING_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  SLACK_API_URL: optional(
+    z
+      .string()
+      .refine(
+        (u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol) && u.endsWith('/api/'),
+        'must be an http(s) URL ending in /api/, such as https://slack-gov.com/api/',
+      ),
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEMO_AGENTS: z.enum(['auto', 'on', 'off']).default('auto'),
   TICK_MS: z.coerce.number().int().min(10).max(60_000).default(250),
@@ -52,7 +60,7 @@ export interface Config {
   adminTokenGenerated: boolean;
   tokenSecret: string;
   twilio: TwilioSettings | null;
-  slack: { botToken: string; signingSecret: string } | null;
+  slack: { botToken: string; signingSecret: string; apiUrl: string | null } | null;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
   demoAgents: boolean;
   tickMs: number;
@@ -148,7 +156,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           callbackRetrySeconds: e.CALLBACK_RETRY_SECONDS,
         }
       : null,
-    slack: slackOn ? { botToken: e.SLACK_BOT_TOKEN!, signingSecret: e.SLACK_SIGNING_SECRET! } : null,
+    slack: slackOn
+      ? {
+          botToken: e.SLACK_BOT_TOKEN!,
+          signingSecret: e.SLACK_SIGNING_SECRET!,
+          apiUrl: e.SLACK_API_URL ?? null,
+        }
+      : null,
     logLevel: e.LOG_LEVEL,
     demoAgents: e.DEMO_AGENTS === 'on' || (e.DEMO_AGENTS === 'auto' && !e.REDIS_URL),
     tickMs: e.TICK_MS,

@@ -56,11 +56,13 @@ import { SlackThreads } from './threads.js';
 export interface SlackSettings {
   botToken: string;
   signingSecret: string;
+  /** Web API base URL ending in `/api/` (`SLACK_API_URL`: GovSlack, a proxy, a stand-in); null: Slack's. */
+  apiUrl?: string | null;
 }
 
 /** What tests (or a deployment) may change; the defaults talk to Slack itself. */
 export interface SlackConsoleOverrides {
-  /** Web API base URL, ending in `/api/` (tests: the local stand-in). Default Slack's. */
+  /** Web API base URL, ending in `/api/` (tests: the local stand-in). Default: the settings' (`SLACK_API_URL`), else Slack's. */
   apiUrl?: string;
   /** Minimum spacing of messages to one channel. Default 1000 ms (Slack's posting limit). */
   paceMs?: number;
@@ -96,8 +98,9 @@ export class SlackConsole {
     this.#state = options.state ?? new MemorySlackState();
     this.#token = options.settings.botToken;
     const logger = boltLogger(this.#log);
+    const apiUrl = options.apiUrl ?? options.settings.apiUrl;
     const clientOptions = {
-      ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+      ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
       // The outbox retries (after Retry-After, with backoff): the client itself never waits.
       rejectRateLimitedCalls: true,
       retryConfig: { retries: 0 },

@@ -83,6 +83,13 @@ describe('loadConfig', () => {
       SLACK_SIGNING_SECRET: 'slack-signing-secret-01',
     });
     expect(slack.slack).to.include({ botToken: 'xoxb-1-2-3', signingSecret: 'slack-signing-secret-01' });
+    expect(slack.slack?.apiUrl).to.equal(null);
+    const gov = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1-2-3',
+      SLACK_SIGNING_SECRET: 'slack-signing-secret-01',
+      SLACK_API_URL: 'https://slack-gov.com/api/',
+    });
+    expect(gov.slack?.apiUrl).to.equal('https://slack-gov.com/api/');
   });
 
   describe('one readable line per bad variable', () => {
@@ -132,6 +139,16 @@ describe('loadConfig', () => {
       expect(
         configLines({ SLACK_BOT_TOKEN: 'xoxp-1', SLACK_SIGNING_SECRET: 'slack-signing-secret-01' }),
       ).to.deep.equal(['SLACK_BOT_TOKEN: must start with xoxb-']);
+    });
+
+    it('SLACK_API_URL that is not a Web API base URL', () => {
+      const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'slack-signing-secret-01' };
+      expect(configLines({ ...slack, SLACK_API_URL: 'https://slack-gov.com/api' })).to.deep.equal([
+        'SLACK_API_URL: must be an http(s) URL ending in /api/, such as https://slack-gov.com/api/',
+      ]);
+      expect(configLines({ ...slack, SLACK_API_URL: 'slack-gov' })).to.deep.equal([
+        'SLACK_API_URL: must be an http(s) URL ending in /api/, such as https://slack-gov.com/api/',
+      ]);
     });
 
     it('PUBLIC_URL that is not a URL', () => {
