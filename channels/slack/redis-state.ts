@@ -24,7 +24,7 @@ import {
 } from '../../routing/store/redis-connection.js';
 import { luaKeyFunctions, RedisKeys } from '../../routing/store/redis-keys.js';
 import { CorruptRecordError } from '../../shared/errors.js';
-import type { MemorySlackStateOptions, SlackRef, SlackState } from './state.js';
+import type { CardState, MemorySlackStateOptions, SlackRef, SlackState } from './state.js';
 
 /** Key layouts after the store's base: `%` marks an argument. */
 export const SLACK_KEY_LAYOUTS = {
@@ -42,7 +42,14 @@ export const SLACK_KEY_LAYOUTS = {
   postSeq: 'slack:post-seq',
   /** String with an expiry: a processed Slack event id (value: when claimed, ms). */
   event: 'slack:event:%',
+  /** String with an expiry, per `conversation|agent`: their card is being opened (value: when reserved, ms). */
+  card: 'slack:card:%',
+  /** String kept a day, per `conversation|agent`: the message ids (JSON array) the card's transcript showed. */
+  shows: 'slack:shows:%',
 } as const;
+
+/** How long a card's transcript ids are kept: only a card being opened, or just opened, needs them. */
+const SHOWS_KEPT_MS = 24 * 3600_000;
 
 export type SlackKeyName = keyof typeof SLACK_KEY_LAYOUTS;
 
@@ -54,6 +61,7 @@ export interface RedisSlackStateOptions extends MemorySlackStateOptions, RedisCo
 const Ref = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
 const Owner = z.object({ conversationId: z.string().min(1), agentId: z.string().min(1) });
 const Channel = z.string().min(1);
+const Shows = z.array(z.string().min(1));
 
 // ---------------------------------------------------------------- scripts
 
@@ -264,6 +272,39 @@ export class RedisSlackState implements SlackState {
     return reply !== null;
   }
 
+  /** SET NX PX: one process across all opens the card; the reservation lapses by Redis's clock (`now` unused). */
+  async reserveCard(conversationId: string, agentId: string, now: number, ms: number): Promise<boolean> {
+    const key = this.key('card', cardArg(conversationId, agentId));
+    const reply = await this.#command('reserveCard', key, () =>
+      this.#client.set(key, String(now), { condition: 'NX', expiration: { type: 'PX', value: ms } }),
+    );
+    return reply !== null;
+  }
+
+  /** The transcript's ids first, then the reservation goes, in one transaction: no reader sees neither. */
+  async endCard(conversationId: string, agentId: string, messageIds: string[] | null): Promise<void> {
+    const arg = cardArg(conversationId, agentId);
+    const card = this.key('card', arg);
+    const shows = this.key('shows', arg);
+    await this.#command('endCard', card, () => {
+      const tx = this.#client.multi();
+      if (messageIds)
+        tx.set(shows, JSON.stringify(messageIds), { expiration: { type: 'PX', value: SHOWS_KEPT_MS } });
+      return tx.del(card).exec();
+    });
+  }
+
+  async cardState(conversationId: string, agentId: string, _now: number): Promise<CardState> {
+    const arg = cardArg(conversationId, agentId);
+    const card = this.key('card', arg);
+    const shows = this.key('shows', arg);
+    const [opening, raw] = await this.#command('cardState', card, () => this.#client.mGet([card, shows]));
+    return {
+      opening: opening !== null && opening !== undefined,
+      shows: raw === null || raw === undefined ? null : parseRecord(Shows, shows, raw),
+    };
+  }
+
   // ------------------------------------------------------------ Redis
 
   /** Run a script by SHA (in full when Redis does not have it); its reply, or the error it stands for. */
@@ -295,6 +336,10 @@ export class RedisSlackState implements SlackState {
 /** Connect a Redis Slack state (see RedisSlackState.connect). */
 export function createRedisSlackState(options: RedisSlackStateOptions = {}): Promise<RedisSlackState> {
   return RedisSlackState.connect(options);
+}
+
+function cardArg(conversationId: string, agentId: string): string {
+  return `${conversationId}|${agentId}`;
 }
 
 function rootField(ref: SlackRef): string {

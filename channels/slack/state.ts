@@ -32,6 +32,25 @@ export interface SlackState {
 
   /** True the first time a Slack event id is seen (within a retention window); false for a retry. */
   claimEvent(eventId: string, now: number): Promise<boolean>;
+
+  /**
+   * Opening one agent's card of a conversation (posting it and its transcript), which one process does
+   * while any other that reaches for the card waits: true for the one caller that may open it, false
+   * while another's reservation runs. It lapses `ms` after `now` (a process that died while opening).
+   */
+  reserveCard(conversationId: string, agentId: string, now: number, ms: number): Promise<boolean>;
+  /**
+   * The card is open, its transcript showing `messageIds`; or, with null, opening it failed. Either ends
+   * the reservation.
+   */
+  endCard(conversationId: string, agentId: string, messageIds: string[] | null): Promise<void>;
+  /** Whether a reservation to open the card runs at `now`, and what its transcript showed (null: unknown). */
+  cardState(conversationId: string, agentId: string, now: number): Promise<CardState>;
+}
+
+export interface CardState {
+  opening: boolean;
+  shows: string[] | null;
 }
 
 export interface MemorySlackStateOptions {
@@ -48,6 +67,10 @@ export class MemorySlackState implements SlackState {
   readonly #roots = new Map<string, { conversationId: string; agentId: string }>();
   readonly #posts = new Map<string, SlackRef[]>();
   readonly #events = new Map<string, number>();
+  /** `conversation|agent` → until when its card's reservation runs. */
+  readonly #opening = new Map<string, number>();
+  /** `conversation|agent` → the messages its card's transcript showed (oldest dropped past `maxPosts`). */
+  readonly #shows = new Map<string, string[]>();
   readonly #retentionMs: number;
   readonly #maxPosts: number;
 
@@ -123,6 +146,39 @@ export class MemorySlackState implements SlackState {
     this.#events.set(eventId, now);
     return true;
   }
+
+  async reserveCard(conversationId: string, agentId: string, now: number, ms: number): Promise<boolean> {
+    const key = cardKey(conversationId, agentId);
+    if ((this.#opening.get(key) ?? Number.NEGATIVE_INFINITY) > now) return false;
+    this.#opening.set(key, now + ms);
+    return true;
+  }
+
+  async endCard(conversationId: string, agentId: string, messageIds: string[] | null): Promise<void> {
+    const key = cardKey(conversationId, agentId);
+    if (messageIds) {
+      this.#shows.delete(key);
+      this.#shows.set(key, [...messageIds]);
+      while (this.#shows.size > this.#maxPosts) {
+        const oldest = this.#shows.keys().next().value;
+        if (oldest === undefined) break;
+        this.#shows.delete(oldest);
+      }
+    }
+    this.#opening.delete(key);
+  }
+
+  async cardState(conversationId: string, agentId: string, now: number): Promise<CardState> {
+    const key = cardKey(conversationId, agentId);
+    const until = this.#opening.get(key);
+    if (until !== undefined && until <= now) this.#opening.delete(key);
+    const shows = this.#shows.get(key);
+    return { opening: until !== undefined && until > now, shows: shows ? [...shows] : null };
+  }
+}
+
+function cardKey(conversationId: string, agentId: string): string {
+  return `${conversationId}|${agentId}`;
 }
 
 function rootKey(ref: SlackRef): string {

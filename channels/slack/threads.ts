@@ -32,6 +32,13 @@ export interface SlackThreadsOptions {
 }
 
 const MAX_REMEMBERED = 50_000;
+/**
+ * How long a process opening a card holds it (posting it and its transcript, through Slack's rate limits);
+ * one that died meanwhile is taken over after this.
+ */
+const CARD_OPENING_MS = 120_000;
+/** How often a process waiting for a card another one opens looks again. */
+const CARD_POLL_MS = 100;
 
 export class SlackThreads {
   readonly #r: Router;
@@ -43,8 +50,6 @@ export class SlackThreads {
   readonly #chains = new Map<string, Promise<void>>();
   /** Notes written in Slack, waiting for their `message.note` event: key → where they were written. */
   readonly #noteOrigins = new Map<string, SlackRef>();
-  /** `${agentId}|${messageId}` already shown in that agent's thread by its opening transcript. */
-  readonly #inTranscript = new Set<string>();
   /**
    * Cards posted already showing an owner: `agent|conversation|ownership changes`. The card can be posted
    * by the message that arrived before the assignment event is handled (routing is that quick); the
@@ -191,7 +196,7 @@ export class SlackThreads {
       const agent = await this.slackAgent(agentId);
       if (!agent) continue;
       const thread = await this.#ensureThread(conversation, agent);
-      if (!thread || thread.created || this.#inTranscript.has(`${agent.id}|${message.id}`)) continue;
+      if (!thread || thread.created || thread.shows.includes(message.id)) continue;
       if (origin && origin.channel === thread.ref.channel) continue;
       const posted = await this.say(thread.ref, messageLine(message, name));
       if (message.direction === 'out' && posted) await this.#state.addPost(message.id, posted);
@@ -327,33 +332,61 @@ export class SlackThreads {
 
   // ================================================================ threads and cards
 
-  /** The agent's card for this conversation, posted (with the history so far) if it is not there yet. */
+  /**
+   * The agent's card for this conversation, opened (posted with the history so far) if it is not there
+   * yet, with the ids of the messages its opening transcript showed. One process opens a card: another
+   * that reaches for it meanwhile (routing on one process, the customer writing on another) waits until
+   * it is open, so there is one card and every message shows in it once.
+   */
   async #ensureThread(
     conversation: Conversation,
     agent: SlackAgent,
-  ): Promise<{ ref: SlackRef; created: boolean } | null> {
-    const existing = await this.#state.thread(conversation.id, agent.id);
-    if (existing) return { ref: existing, created: false };
-    if (conversation.status !== 'assigned') return null;
-    const role = await this.#roleFor(conversation, agent.id);
-    if (!role) return null;
-    const view = await conversationView(this.#r.store, conversation, agent.id);
-    const channel = await this.dm(agent.slackUserId);
-    const message = card(view, role, this.#now());
-    const posted = Posted.parse(
-      await this.#outbox.post('chat.postMessage', {
-        channel,
-        ...message,
-        unfurl_links: false,
-        unfurl_media: false,
-      }),
-    );
-    const ref = { channel: posted.channel ?? channel, ts: posted.ts };
-    await this.#state.saveThread(conversation.id, agent.id, ref);
-    for (const m of view.messages) this.#remember(this.#inTranscript, `${agent.id}|${m.id}`);
-    this.#remember(this.#postedAs, `${agent.id}|${conversation.id}|${conversation.ownership.length}`);
-    for (const chunk of transcript(view.messages, customerLabel(view))) await this.say(ref, chunk);
-    return { ref, created: true };
+  ): Promise<{ ref: SlackRef; created: boolean; shows: string[] } | null> {
+    for (;;) {
+      const existing = await this.#state.thread(conversation.id, agent.id);
+      const opened = await this.#state.cardState(conversation.id, agent.id, Date.now());
+      if (existing && !opened.opening) return { ref: existing, created: false, shows: opened.shows ?? [] };
+      if (!existing) {
+        if (conversation.status !== 'assigned') return null;
+        const role = await this.#roleFor(conversation, agent.id);
+        if (!role) return null;
+        if (await this.#state.reserveCard(conversation.id, agent.id, Date.now(), CARD_OPENING_MS)) {
+          return this.#openCard(conversation, agent, role);
+        }
+      }
+      if (this.#closed) return null;
+      await new Promise((resolve) => setTimeout(resolve, CARD_POLL_MS));
+    }
+  }
+
+  /** Post the card and its transcript (the caller holds the card's reservation; this ends it). */
+  async #openCard(
+    conversation: Conversation,
+    agent: SlackAgent,
+    role: CardRole,
+  ): Promise<{ ref: SlackRef; created: true; shows: string[] }> {
+    let shows: string[] | null = null;
+    try {
+      const view = await conversationView(this.#r.store, conversation, agent.id);
+      const channel = await this.dm(agent.slackUserId);
+      const message = card(view, role, this.#now());
+      const posted = Posted.parse(
+        await this.#outbox.post('chat.postMessage', {
+          channel,
+          ...message,
+          unfurl_links: false,
+          unfurl_media: false,
+        }),
+      );
+      const ref = { channel: posted.channel ?? channel, ts: posted.ts };
+      await this.#state.saveThread(conversation.id, agent.id, ref);
+      shows = view.messages.map((m) => m.id);
+      this.#remember(this.#postedAs, `${agent.id}|${conversation.id}|${conversation.ownership.length}`);
+      for (const chunk of transcript(view.messages, customerLabel(view))) await this.say(ref, chunk);
+      return { ref, created: true, shows };
+    } finally {
+      await this.#state.endCard(conversation.id, agent.id, shows);
+    }
   }
 
   async #renderCard(

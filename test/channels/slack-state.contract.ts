@@ -117,6 +117,47 @@ export function slackStateContract(
       expect(await state.claimEvent('Ev1', Date.now())).to.equal(false);
     });
 
+    it('lets one caller open a card at a time, and tells the others when it is open and what it showed', async () => {
+      const state = await make();
+      const now = Date.now();
+      expect(await state.cardState('cv_1', 'ag_a', now)).to.deep.equal({ opening: false, shows: null });
+      expect(await state.reserveCard('cv_1', 'ag_a', now, 60_000)).to.equal(true);
+      expect(await state.reserveCard('cv_1', 'ag_a', now, 60_000)).to.equal(false);
+      // Another agent's card of the conversation, or the agent's card of another, is another reservation.
+      expect(await state.reserveCard('cv_1', 'ag_b', now, 60_000)).to.equal(true);
+      expect(await state.reserveCard('cv_2', 'ag_a', now, 60_000)).to.equal(true);
+      expect(await state.cardState('cv_1', 'ag_a', now)).to.deep.equal({ opening: true, shows: null });
+      const shown = ['msg_1', 'msg_2'];
+      await state.endCard('cv_1', 'ag_a', shown);
+      shown.push('msg_3');
+      const opened = await state.cardState('cv_1', 'ag_a', now);
+      expect(opened).to.deep.equal({ opening: false, shows: ['msg_1', 'msg_2'] });
+      opened.shows!.push('changed');
+      expect((await state.cardState('cv_1', 'ag_a', now)).shows).to.deep.equal(['msg_1', 'msg_2']);
+      // Opening that failed ends the reservation and shows nothing.
+      await state.endCard('cv_1', 'ag_b', null);
+      expect(await state.cardState('cv_1', 'ag_b', now)).to.deep.equal({ opening: false, shows: null });
+      expect(await state.reserveCard('cv_1', 'ag_b', now, 60_000)).to.equal(true);
+    });
+
+    it('gives a card to exactly one of the callers that reserve it at the same time', async () => {
+      const state = await make();
+      const now = Date.now();
+      const won = await Promise.all(
+        Array.from({ length: 20 }, () => state.reserveCard('cv_9', 'ag_a', now, 60_000)),
+      );
+      expect(won.filter(Boolean)).to.have.length(1);
+    });
+
+    it('lets a card reservation lapse (the process opening it died)', async () => {
+      const state = await make();
+      expect(await state.reserveCard('cv_1', 'ag_a', Date.now(), 100)).to.equal(true);
+      expect(await state.reserveCard('cv_1', 'ag_a', Date.now(), 100)).to.equal(false);
+      await sleep(200);
+      expect((await state.cardState('cv_1', 'ag_a', Date.now())).opening).to.equal(false);
+      expect(await state.reserveCard('cv_1', 'ag_a', Date.now(), 100)).to.equal(true);
+    });
+
     it('keeps the posts of the newest messages only; a new post makes its message the newest', async () => {
       const state = await make({ maxPosts: 2 });
       await state.addPost('m1', { channel: 'D', ts: '1.1' });

@@ -51,7 +51,11 @@ export class SlackStandIn {
   readonly #scripted = new Map<string, Scripted[]>();
   readonly #reactions = new Set<string>();
   readonly #waiters: Array<() => void> = [];
-  readonly #held = new Map<string, { promise: Promise<void>; release: () => void }>();
+  readonly #held = new Map<
+    string,
+    // biome-ignore lint/suspicious/noExplicitAny: recorded arguments
+    { promise: Promise<void>; release: () => void; match: (args: Record<string, any>) => boolean }
+  >();
   #ts = 0;
   #responseUrls = 0;
   #url = '';
@@ -97,13 +101,17 @@ export class SlackStandIn {
     this.#scripted.set(method, list);
   }
 
-  /** Calls of `method` are not answered until `release(method)` (they are recorded when they arrive). */
-  hold(method: string): void {
+  /**
+   * Calls of `method` (those matching `match`, when given) are not answered until `release(method)`
+   * (they are recorded when they arrive).
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: recorded arguments
+  hold(method: string, match: (args: Record<string, any>) => boolean = () => true): void {
     let release = () => {};
     const promise = new Promise<void>((resolve) => {
       release = resolve;
     });
-    this.#held.set(method, { promise, release });
+    this.#held.set(method, { promise, release, match });
   }
 
   release(method: string): void {
@@ -194,7 +202,7 @@ export class SlackStandIn {
     this.calls.push(call);
     this.#notify();
     const held = this.#held.get(method);
-    if (held) await held.promise;
+    if (held?.match(args)) await held.promise;
     const scripted = this.#scripted.get(method)?.shift();
     if (scripted?.kind === 'ratelimit') {
       call.status = 429;

@@ -121,6 +121,9 @@ describe('RedisSlackState', () => {
     await state.saveThread('cv_1', 'ag_a', { channel: 'D1', ts: '1.1' });
     await state.addPost('msg_1', { channel: 'D1', ts: '1.2' });
     await state.claimEvent('Ev1', Date.now());
+    await state.reserveCard('cv_1', 'ag_a', Date.now(), 30_000);
+    await state.reserveCard('cv_2', 'ag_a', Date.now(), 30_000);
+    await state.endCard('cv_2', 'ag_a', ['msg_1']);
     const base = new RedisKeys(states.prefix).base;
     expect(state.base).to.equal(base);
     const r = await client();
@@ -129,15 +132,23 @@ describe('RedisSlackState', () => {
       keys.push(...batch);
     expect(keys.sort()).to.deep.equal(
       [
+        'slack:card:cv_1|ag_a',
         'slack:dms',
         'slack:event:Ev1',
         'slack:post-order',
         'slack:post-seq',
         'slack:posts:msg_1',
         'slack:roots',
+        'slack:shows:cv_2|ag_a',
         'slack:threads:cv_1',
       ].map((k) => base + k),
     );
+    expect(await r.pTTL(`${base}slack:card:cv_1|ag_a`))
+      .to.be.greaterThan(25_000)
+      .and.at.most(30_000);
+    expect(await r.pTTL(`${base}slack:shows:cv_2|ag_a`))
+      .to.be.greaterThan(23 * 3600_000)
+      .and.at.most(24 * 3600_000);
     const ttl = await r.pTTL(`${base}slack:event:Ev1`);
     expect(ttl).to.be.greaterThan(55_000).and.at.most(60_000);
     expect(await r.pTTL(`${base}slack:threads:cv_1`)).to.equal(-1);
@@ -162,6 +173,7 @@ describe('RedisSlackState', () => {
     await r.rPush(`${base}slack:posts:msg_1`, [JSON.stringify({ channel: 'D1', ts: '1.2' }), '42']);
     await r.hSet(`${base}slack:dms`, 'U1', '');
     await r.set(`${base}slack:posts:msg_2`, 'a string, not a list');
+    await r.set(`${base}slack:shows:cv_1|ag_a`, JSON.stringify(['msg_1', 7]));
 
     const cases: Array<[Promise<unknown>, string, string]> = [
       [state.thread('cv_1', 'ag_a'), `${base}slack:threads:cv_1 field ag_a`, 'not valid JSON'],
@@ -170,6 +182,7 @@ describe('RedisSlackState', () => {
       [state.posts('msg_1'), `${base}slack:posts:msg_1 item 1`, 'expected object'],
       [state.dmChannel('U1'), `${base}slack:dms field U1`, 'not a channel id'],
       [state.posts('msg_2'), `${base}slack:posts:msg_2`, 'WRONGTYPE'],
+      [state.cardState('cv_1', 'ag_a', Date.now()), `${base}slack:shows:cv_1|ag_a`, 'expected string'],
       // A card over a corrupt one: refused before anything is written.
       [
         state.saveThread('cv_1', 'ag_a', { channel: 'D1', ts: '9.9' }),
