@@ -790,9 +790,15 @@ export class Router {
   /**
    * Tell a waiting customer, once per wait, when to expect a person (the channel words it). Stored as a
    * system message on the conversation's last channel and emitted as `message.sent` for that channel to
-   * deliver. Null when nobody is waited for, or this wait was already acknowledged.
+   * deliver; with `inReply`, the channel sends it itself in its answer to the customer's message (an SMS
+   * webhook's TwiML), so it is stored as sent already and no channel sends it again. Null when nobody is
+   * waited for, or this wait was already acknowledged (by any process: the store keeps one per wait).
    */
-  async acknowledgeWait(conversationId: string, text: string): Promise<Message | null> {
+  async acknowledgeWait(
+    conversationId: string,
+    text: string,
+    options: { inReply?: boolean } = {},
+  ): Promise<Message | null> {
     const conv = await this.#conversation(conversationId);
     const since =
       conv.status === 'queued'
@@ -811,7 +817,9 @@ export class Router {
       text: checkText(text, 1000),
       attachments: [],
       at: now,
-      delivery: { state: 'pending', attempts: 0, at: now },
+      delivery: options.inReply
+        ? { state: 'sent', attempts: 1, at: now }
+        : { state: 'pending', attempts: 0, at: now },
       // One per wait: the store keeps one message per (channel, externalId).
       externalId: `wait-ack:${conversationId}:${since}`,
     });

@@ -72,8 +72,6 @@ export class SmsChannel {
   readonly #backoff: (attempt: number) => number;
   readonly #delay: Delay;
   readonly #stop = new AbortController();
-  /** Waits already acknowledged (conversation and the time the wait began). */
-  readonly #acked = new Set<string>();
   /** The number each customer last reached us on, to answer from it. */
   readonly #ourNumber = new Map<string, string>();
   /** The latest send attempt per message: status callbacks of older attempts are ignored. */
@@ -135,12 +133,8 @@ export class SmsChannel {
     if (!this.#o.fromNumber) this.#learnNumber(p.From, p.To);
     const { outcome, conversation } = result;
     if (outcome.type !== 'queued' && outcome.type !== 'waiting_for_owner') return empty();
-    // One acknowledgement per wait, with the place and the pessimistic wait.
-    const since = outcome.type === 'queued' ? conversation.queuedAt : conversation.waitingForOwnerSince;
-    const key = `${conversation.id}:${since ?? ''}`;
-    if (this.#acked.has(key)) return empty();
-    this.#acked.add(key);
-    if (this.#acked.size > MAX_REMEMBERED) this.#acked.delete(this.#acked.values().next().value!);
+    // One acknowledgement per wait, with the place and the pessimistic wait: in this answer's TwiML, and in
+    // the conversation's history (the store keeps one per wait, whichever process the texts reach).
     const quote =
       outcome.type === 'queued'
         ? outcome
@@ -148,7 +142,12 @@ export class SmsChannel {
             position: 1,
             etaSeconds: Math.max(1, Math.ceil((outcome.until - this.#router.clock.now()) / 1000)),
           };
-    return messageTwiml(waitSentence(this.#router.policy, quote));
+    const ack = await this.#router.acknowledgeWait(
+      conversation.id,
+      waitSentence(this.#router.policy, quote),
+      { inReply: true },
+    );
+    return ack ? messageTwiml(ack.text) : empty();
   }
 
   // ---------------------------------------------------------------- outbound
@@ -157,6 +156,8 @@ export class SmsChannel {
     if (event.type !== 'message.sent') return;
     const m = event.message;
     if (m.direction !== 'out' || (m.channel !== 'sms' && m.channel !== 'voice')) return;
+    // Sent already, in the TwiML answering the customer's text (a wait acknowledgement).
+    if (m.delivery.state !== 'pending') return;
     this.#track(this.#deliver(m, 1));
   }
 

@@ -148,6 +148,16 @@ describe('SMS channel (Twilio)', () => {
       );
       const again = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hello?')));
       expect(verbs(again)).to.deep.equal([]);
+      // The agent sees what the texter was told: in the history, sent by the TwiML, not sent again by REST.
+      const waiting = await h().store.listConversations({ status: 'queued' });
+      const history = await h().store.listMessages(waiting[0]!.id);
+      expect(history.map((m) => [m.author.type, m.text, m.delivery.state])).to.deep.equal([
+        ['customer', 'anyone there?', 'delivered'],
+        ['system', only(root, 'Message').text, 'sent'],
+        ['customer', 'hello?', 'delivered'],
+      ]);
+      await h().sb.twilio!.idle();
+      expect(h().standIn.requests.filter((r) => r.resource === 'messages')).to.deep.equal([]);
     });
 
     it('with nobody who can answer, the acknowledgement says so without inventing a wait', async () => {

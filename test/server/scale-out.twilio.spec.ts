@@ -387,4 +387,39 @@ describe('scale-out: Twilio across processes', function () {
     expect(out.map((m: Json) => [m.text, m.delivery.state])).to.deep.equal([['On its way', 'delivered']]);
     expect(twilioApi.messages()).to.have.length(1);
   });
+
+  it('a texter who has to wait is told so once per wait, whichever process their texts reach', async () => {
+    const { c, twilioApi } = await start();
+    const [a, b] = c.nodes as [Node, Node];
+    const created = await a.api<{ agent: Agent }>('POST', '/agents', {
+      name: 'Ana',
+      capacity: { sms: 1 },
+      status: 'available',
+    });
+    // Ana's one line is taken: the next texter waits.
+    await twiml(a, '/twilio/sms', incomingSms(newSms(nextPhone(), 'first')));
+    const texter = nextPhone();
+    const first = await twiml(a, '/twilio/sms', incomingSms(newSms(texter, 'anyone there?')));
+    expect(verbs(first)).to.deep.equal(['Message']);
+    const told = only(first, 'Message').text;
+    expect(told).to.match(/^You are number 1 in line; a person will be with you within /);
+    // The next texts reach B, then A again: nothing more to say, the wait is the same.
+    expect(verbs(await twiml(b, '/twilio/sms', incomingSms(newSms(texter, 'hello?'))))).to.deep.equal([]);
+    expect(verbs(await twiml(a, '/twilio/sms', incomingSms(newSms(texter, 'still here'))))).to.deep.equal([]);
+
+    // What the texter was told is in the conversation's history, once, sent (by the TwiML), and never
+    // sent again through the REST API.
+    const waiting = (await b.api<Json>('GET', '/conversations?status=queued')).body.conversations;
+    expect(waiting).to.have.length(1);
+    const messages = (await b.api<Json>('GET', `/conversations/${waiting[0].id}`)).body.messages;
+    expect(messages.map((m: Json) => [m.direction, m.author.type, m.text, m.delivery.state])).to.deep.equal([
+      ['in', 'customer', 'anyone there?', 'delivered'],
+      ['out', 'system', told, 'sent'],
+      ['in', 'customer', 'hello?', 'delivered'],
+      ['in', 'customer', 'still here', 'delivered'],
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(twilioApi.messages()).to.deep.equal([]);
+    expect(created.status).to.equal(201);
+  });
 });
