@@ -1,13 +1,24 @@
 // Normalized addresses: one customer per (channel, address).
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 import { ValidationError } from '../shared/errors.js';
-import type { Channel, Customer, Identity } from '../shared/model.js';
+import type { Channel, Customer, Identity, Message } from '../shared/model.js';
 
 const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
 
 /** The customer's phone number (their first phone identity, E.164), or null. */
 export function phoneOf(customer: Customer | null | undefined): string | null {
   return customer?.identities.find((i) => i.channel === 'phone')?.address ?? null;
+}
+
+/**
+ * The address the customer's latest message on one of `channels` came from (a conversation's messages, in
+ * order), or null: where a reply on those channels goes, though the customer may have other addresses.
+ */
+export function lastAddress(messages: readonly Message[], channels: readonly Channel[]): string | null {
+  return (
+    messages.findLast((m) => m.direction === 'in' && m.from !== undefined && channels.includes(m.channel))
+      ?.from ?? null
+  );
 }
 
 /** E.164, or a ValidationError naming the field. */

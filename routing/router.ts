@@ -1388,6 +1388,7 @@ export class Router {
       at: now,
       delivery: { state: 'delivered', attempts: 0, at: now },
       externalId: c.externalId,
+      from: identityOf(c.channel, c.from).address,
     };
   }
 

@@ -270,6 +270,11 @@ export const Message = z.object({
   at: Millis,
   delivery: Delivery,
   externalId: z.string().max(500).optional(),
+  /**
+   * A customer's message: the address it came from, normalized (E.164 number, lower-cased email address,
+   * visitor id). A reply on its channel goes back there, though the customer may have other addresses.
+   */
+  from: z.string().max(320).optional(),
 });
 export type Message = z.infer<typeof Message>;
 

@@ -159,7 +159,8 @@ export class EmailOutbound {
     );
     const lastIn = earlier.findLast((m) => m.direction === 'in');
     const kept = lastIn ? await this.#content.get(lastIn.id) : null;
-    const to = kept?.replyTo ?? (await this.#customerAddress(conversation));
+    // Back to the address of their last mail (kept on the message; the content store for older messages).
+    const to = lastIn?.from ?? kept?.replyTo ?? (await this.#customerAddress(conversation));
     if (!to) return { error: 'the customer has no email address to reply to' };
 
     const domain = this.#settings.domain;

@@ -7,7 +7,7 @@
 import express, { type Request, type Response } from 'express';
 import twilio from 'twilio';
 import type { z } from 'zod';
-import { normalizePhone, phoneOf } from '../../routing/addresses.js';
+import { lastAddress, normalizePhone, phoneOf } from '../../routing/addresses.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
@@ -61,6 +61,7 @@ export interface SmsOptions {
 /** One SMS body at most (Twilio refuses longer ones); longer replies go out in parts. */
 export const SMS_PART = 1600;
 const MAX_REMEMBERED = 100_000;
+const PHONE_CHANNELS = ['sms', 'voice'] as const;
 
 export const defaultBackoffMs = (attempt: number): number => Math.min(60_000, 2000 * 2 ** (attempt - 1));
 
@@ -255,9 +256,12 @@ export class SmsChannel {
 
   /** Who the message goes to (the customer's phone) and the number it comes from. */
   async #addresses(message: Message): Promise<{ to: string; from: string } | { error: string }> {
-    const conv = await this.#router.store.getConversation(message.conversationId);
-    const customer = conv ? await this.#router.store.getCustomer(conv.customerId) : null;
-    const to = phoneOf(customer) ?? customer?.facts.phone?.value ?? null;
+    const store = this.#router.store;
+    const conv = await store.getConversation(message.conversationId);
+    const customer = conv ? await store.getCustomer(conv.customerId) : null;
+    // The number they last texted or called from on this conversation, else the number we know for them.
+    const last = conv ? lastAddress(await store.listMessages(conv.id), PHONE_CHANNELS) : null;
+    const to = last ?? phoneOf(customer) ?? customer?.facts.phone?.value ?? null;
     if (!to) return { error: 'the customer has no phone number to text' };
     const from = this.#o.fromNumber ?? this.#ourNumber.get(to) ?? null;
     if (!from) return { error: 'no Twilio number to send from: set TWILIO_FROM_NUMBER' };

@@ -13,7 +13,7 @@
 // all that any process needs to answer them.
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
-import { normalizePhone, phoneOf } from '../../routing/addresses.js';
+import { lastAddress, normalizePhone, phoneOf } from '../../routing/addresses.js';
 import type { ContactOutcome, Router } from '../../routing/router.js';
 import { fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
@@ -563,9 +563,10 @@ export class VoiceChannel {
    * it, or the call ended) or it could not be moved.
    */
   async #takeOver(conv: Conversation): Promise<boolean> {
-    const callSid = (await this.#router.store.listMessages(conv.id)).findLast(
+    const lastCall = (await this.#router.store.listMessages(conv.id)).findLast(
       (m) => m.channel === 'voice' && m.direction === 'in' && m.externalId !== undefined,
-    )?.externalId;
+    );
+    const callSid = lastCall?.externalId;
     if (!callSid) return false;
     try {
       if (!(await this.#holders.adopt(callSid))) return false;
@@ -573,7 +574,7 @@ export class VoiceChannel {
       this.#o.log.warn({ err, callSid }, 'voice: could not read who holds the call');
       return false;
     }
-    const caller = phoneOf(await this.#router.store.getCustomer(conv.customerId)) ?? '';
+    const caller = lastCall?.from ?? phoneOf(await this.#router.store.getCustomer(conv.customerId)) ?? '';
     const call = await this.#remember(callSid, conv.id, caller, null, 'queue');
     this.#o.log.info({ callSid, conversationId: conv.id }, 'voice: took over a call whose process stopped');
     if (await this.#move(call)) return true;
@@ -588,7 +589,10 @@ export class VoiceChannel {
    */
   async #storedCallback(conv: Conversation): Promise<Callback | null> {
     if (!(await this.#router.openCallback(conv.id))) return null;
-    const phone = phoneOf(await this.#router.store.getCustomer(conv.customerId));
+    // The number they called or texted from on this conversation, else the number we know for them.
+    const phone =
+      lastAddress(await this.#router.store.listMessages(conv.id), ['voice', 'sms']) ??
+      phoneOf(await this.#router.store.getCustomer(conv.customerId));
     if (!phone) {
       this.#o.log.warn(
         { conversationId: conv.id },

@@ -382,3 +382,62 @@ describe('email size limits', () => {
     expect(await h.store.listConversations({})).to.deep.equal([]);
   });
 });
+
+describe('email replies without the kept mail', () => {
+  let h: EmailHarness;
+  beforeEach(async () => {
+    // A small content store, so that the test can push the kept mails out of it: as when another process,
+    // or this one before a restart, received them.
+    h = await startEmailHarness({ EMAIL_MAX_BYTES: '4096', EMAIL_STORE_MAX_BYTES: '8192' });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('a reply goes to the address of the customer’s last mail, though they have another', async () => {
+    const sam = await h.agent('Sam');
+    const home = 'dee@home.example.com';
+    const work = 'dee@work.example.com';
+    await h.customer.sendMail({
+      from: home,
+      to: SUPPORT,
+      subject: 'Order',
+      messageId: '<h1@home>',
+      text: 'Hello',
+    });
+    const first = await h.inbound('<h1@home>');
+    const conv = (await h.store.getConversation(first.conversationId))!;
+    expect(conv.ownerId).to.equal(sam.id);
+    // They give their work address in a form: now known, and the email fact.
+    await h.sb.router.identify(conv.customerId, { email: work }, 'form');
+    const customer = (await h.store.getCustomer(conv.customerId))!;
+    expect([customer.identities.map((i) => i.address), customer.facts.email?.value]).to.deep.equal([
+      [home, work],
+      work,
+    ]);
+    await h.customer.sendMail({
+      from: home,
+      to: SUPPORT,
+      subject: 'Re: Order',
+      messageId: '<h2@home>',
+      inReplyTo: '<h1@home>',
+      text: 'Still writing from home',
+    });
+    const second = await h.inbound('<h2@home>');
+    expect([second.conversationId, second.from]).to.deep.equal([conv.id, home]);
+    await h.email.content.put('<filler@example.com>', {
+      raw: Buffer.alloc(8192),
+      messageId: '<filler@example.com>',
+      replyTo: 'filler@example.com',
+      references: [],
+      attachments: [],
+    });
+    expect(await h.email.content.get(second.id)).to.equal(null);
+
+    await h.sb.router.reply(sam.id, conv.id, 'Answering where you wrote from');
+    await h.settle();
+    const out = await h.sink.next();
+    expect(out.envelope.to).to.deep.equal([home]);
+    expect(out.mail.inReplyTo).to.equal('<h2@home>');
+  });
+});

@@ -334,6 +334,25 @@ describe('SMS channel (Twilio)', () => {
       ]);
     });
 
+    it('a reply goes to the number the customer last texted from, though they have another', async () => {
+      const { agentId, conversationId } = await owned();
+      const [conv] = await h().store.listConversations({});
+      // They also have a second phone (given in a form), first known as their other number, and text from it.
+      const second = '+14155550199';
+      await h().sb.router.identify(conv!.customerId, { phone: second }, 'form');
+      expect((await h().store.getCustomer(conv!.customerId))?.identities.map((i) => i.address)).to.deep.equal(
+        [TEXTER, second],
+      );
+      await h().twiml('/twilio/sms', incomingSms(newSms(second, 'texting from my other phone')));
+      expect((await h().store.listMessages(conversationId)).map((m) => [m.text, m.from])).to.deep.equal([
+        ['help', TEXTER],
+        ['texting from my other phone', second],
+      ]);
+      await h().sb.router.reply(agentId, conversationId, 'Got it');
+      await h().idle();
+      expect(sent(h()).map((m) => [m.params.To, m.params.Body])).to.deep.equal([[second, 'Got it']]);
+    });
+
     it('a reply longer than one SMS goes out in parts; the last part carries the status callback', async () => {
       const { agentId, conversationId } = await owned();
       const text = `${'word '.repeat(400)}end`;
