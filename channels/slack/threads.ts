@@ -351,7 +351,12 @@ export class SlackThreads {
         const role = await this.#roleFor(conversation, agent.id);
         if (!role) return null;
         if (await this.#state.reserveCard(conversation.id, agent.id, Date.now(), CARD_OPENING_MS)) {
-          return this.#openCard(conversation, agent, role);
+          // Another process may have opened it between the read above and this reservation.
+          if (!(await this.#state.thread(conversation.id, agent.id))) {
+            return this.#openCard(conversation, agent, role);
+          }
+          await this.#state.endCard(conversation.id, agent.id, null);
+          continue;
         }
       }
       if (this.#closed) return null;

@@ -3,6 +3,7 @@
 // the local stand-in, chat visitors as customers.
 import { expect } from 'chai';
 import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
+import { MemorySlackState } from '../../channels/slack/state.js';
 import { useHarness } from '../server/harness.js';
 import { BOT_ID, BOT_USER_ID, type SlackCall, WORKSPACE_URL } from '../support/slack-standin.js';
 import {
@@ -358,6 +359,40 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(h.waits).to.include(1000);
       expect(posts[2]!.args.thread_ts).to.equal(posts[1]!.answer.ts);
       expect(posts[2]!.args.text).to.contain('first');
+    });
+  });
+
+  describe('a card another process opens (the shared Slack state)', () => {
+    // Another process opens Ada's card between this process's look for it and its reservation: the state
+    // it shares shows the card saved and its reservation ended just then.
+    const OTHER_CARD = { channel: dmOf(ADA), ts: '1767000000.000001' };
+    class OpenedMeanwhile extends MemorySlackState {
+      #done = false;
+      override async cardState(conversationId: string, agentId: string, now: number) {
+        if (!this.#done) {
+          this.#done = true;
+          await this.saveThread(conversationId, agentId, OTHER_CARD);
+          await this.endCard(conversationId, agentId, []);
+        }
+        return super.cardState(conversationId, agentId, now);
+      }
+    }
+    const shared = useSlackHarness({ state: new OpenedMeanwhile() });
+
+    it('is not posted again: what the customer wrote goes into its thread', async () => {
+      const h = shared();
+      await h.agent('Ada', ADA);
+      const mary = await h.visitor();
+      await mary.say('a card was opened meanwhile');
+      await h.idle();
+      const cards = h.slack.ok(
+        'chat.postMessage',
+        (a) => a.thread_ts === undefined && Array.isArray(a.blocks),
+      );
+      expect(cards).to.deep.equal([]);
+      expect(
+        threadTexts(h, ADA, OTHER_CARD.ts).some((t) => t.includes('a card was opened meanwhile')),
+      ).to.equal(true);
     });
   });
 
