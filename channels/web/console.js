@@ -989,7 +989,34 @@
       meta,
       m.subject ? h('div', { class: 'msg-subject', text: m.subject }) : null,
       h('div', { class: 'msg-text', text: m.text }),
+      attachmentsElement(m),
     );
+  }
+
+  /** What came with a message (an email's files, a text's media): name, type and size, a link when it has one. */
+  function attachmentsElement(m) {
+    // Media whose link the text already shows (a text's media lines) are not listed twice.
+    const listed = (m.attachments || []).filter((a) => !(a.url && (m.text || '').includes(a.url)));
+    if (listed.length === 0) return null;
+    return h(
+      'ul',
+      { class: 'msg-attachments', 'data-sb': 'attachments' },
+      listed.map((a) => {
+        const label = `${a.name} (${[a.type, a.size ? byteSize(a.size) : null].filter(Boolean).join(', ')})`;
+        const link = a.url && /^https?:\/\//i.test(a.url);
+        return h(
+          'li',
+          { 'data-sb': 'attachment' },
+          link ? h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer', text: label }) : label,
+        );
+      }),
+    );
+  }
+
+  function byteSize(n) {
+    if (n < 1024) return `${n} B`;
+    if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+    return `${(n / (1024 * 1024)).toFixed(1)} MB`;
   }
 
   function renderConversation(scrollToEnd) {

@@ -236,4 +236,49 @@ describe('e2e: widget and web console in Chromium', function () {
     const stored = (await sb.store.listMessages(conversation.id)).filter((m) => /^lat-\d+-end$/.test(m.text));
     expect(stored.length).to.equal(LATENCY_SAMPLES);
   });
+
+  it("shows what came with a customer's email: each file's name, type and size, a link when it has one", async () => {
+    const lin = await sb.router.createAgent({ name: 'Lin', skills: { billing: 5 }, status: 'available' });
+    const sent = await sb.router.contact({
+      channel: 'email',
+      from: 'pat@example.com',
+      subject: 'Invoice question',
+      text: 'The invoice and a photo of the box are attached.',
+      attachments: [
+        { name: 'invoice.pdf', type: 'application/pdf', size: 48_213 },
+        { name: 'box.jpg', type: 'image/jpeg', size: 2_411_724, url: 'https://files.example.com/box.jpg' },
+      ],
+      externalId: '<attach-1@example.com>',
+      skills: { billing: 5 },
+    });
+    expect(sent.conversation.ownerId).to.equal(lin.id);
+    const page = await newPage();
+    await page.goto(`${base}/console?token=${sb.tokens.sign('agent', lin.id)}`);
+    await consoleEl(page, 'conversation-item').first().click();
+    const message = consoleEl(page, 'message').filter({ hasText: 'The invoice and a photo' });
+    await message.waitFor();
+    expect(await message.locator('[data-sb="attachment"]').allTextContents()).to.deep.equal([
+      'invoice.pdf (application/pdf, 47 KB)',
+      'box.jpg (image/jpeg, 2.3 MB)',
+    ]);
+    const link = message.locator('[data-sb="attachment"] a');
+    expect(await link.count()).to.equal(1);
+    expect(await link.getAttribute('href')).to.equal('https://files.example.com/box.jpg');
+    expect(await link.getAttribute('rel')).to.equal('noopener noreferrer');
+
+    // A text's media are shown as lines of its text already (with their links): not listed twice.
+    const media = 'https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1';
+    await sb.router.contact({
+      channel: 'sms',
+      from: '+14155550177',
+      text: `photo of the label\n[image/jpeg] ${media}`,
+      attachments: [{ name: 'media 1', type: 'image/jpeg', size: 0, url: media }],
+      externalId: 'SM0000000000000000000000000000e2e1',
+      skills: { billing: 5 },
+    });
+    await consoleEl(page, 'conversation-item').filter({ hasText: 'photo of the label' }).click();
+    const text = consoleEl(page, 'message').filter({ hasText: 'photo of the label' });
+    await text.waitFor();
+    expect(await text.locator('[data-sb="attachments"]').count()).to.equal(0);
+  });
 });
