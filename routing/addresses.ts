@@ -10,6 +10,9 @@ export function phoneOf(customer: Customer | null | undefined): string | null {
   return customer?.identities.find((i) => i.channel === 'phone')?.address ?? null;
 }
 
+/** The channels a phone number reaches: a reply to a text or a call goes to the number last used on either. */
+export const PHONE_CHANNELS: readonly Channel[] = ['voice', 'sms'];
+
 /**
  * The address the customer's latest message on one of `channels` came from (a conversation's messages, in
  * order), or null: where a reply on those channels goes, though the customer may have other addresses.

@@ -7,7 +7,7 @@
 import express, { type Request, type Response } from 'express';
 import twilio from 'twilio';
 import type { z } from 'zod';
-import { lastAddress, normalizePhone, phoneOf } from '../../routing/addresses.js';
+import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
@@ -61,7 +61,6 @@ export interface SmsOptions {
 /** One SMS body at most (Twilio refuses longer ones); longer replies go out in parts. */
 export const SMS_PART = 1600;
 const MAX_REMEMBERED = 100_000;
-const PHONE_CHANNELS = ['sms', 'voice'] as const;
 
 export const defaultBackoffMs = (attempt: number): number => Math.min(60_000, 2000 * 2 ** (attempt - 1));
 

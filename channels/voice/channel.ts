@@ -13,7 +13,7 @@
 // all that any process needs to answer them.
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
-import { lastAddress, normalizePhone, phoneOf } from '../../routing/addresses.js';
+import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
 import type { ContactOutcome, Router } from '../../routing/router.js';
 import { fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
@@ -591,7 +591,7 @@ export class VoiceChannel {
     if (!(await this.#router.openCallback(conv.id))) return null;
     // The number they called or texted from on this conversation, else the number we know for them.
     const phone =
-      lastAddress(await this.#router.store.listMessages(conv.id), ['voice', 'sms']) ??
+      lastAddress(await this.#router.store.listMessages(conv.id), PHONE_CHANNELS) ??
       phoneOf(await this.#router.store.getCustomer(conv.customerId));
     if (!phone) {
       this.#o.log.warn(

@@ -1,7 +1,14 @@
 // Address normalization: one customer per (channel, address).
 import { expect } from 'chai';
-import { identityOf, normalizeEmail, normalizePhone } from '../../routing/addresses.js';
+import {
+  identityOf,
+  lastAddress,
+  normalizeEmail,
+  normalizePhone,
+  PHONE_CHANNELS,
+} from '../../routing/addresses.js';
 import { ValidationError } from '../../shared/errors.js';
+import type { Message } from '../../shared/model.js';
 
 function thrown(fn: () => unknown): ValidationError {
   try {
@@ -80,6 +87,46 @@ describe('addresses', () => {
       const chat = thrown(() => identityOf('chat', 'has space'));
       expect([chat.field, chat.message]).to.deep.equal(['from', 'from: "has space" is not a visitor id']);
       expect(thrown(() => identityOf('chat', 'x'.repeat(129))).field).to.equal('from');
+    });
+  });
+
+  describe('lastAddress', () => {
+    const message = (
+      id: string,
+      channel: Message['channel'],
+      direction: Message['direction'],
+      from?: string,
+    ) =>
+      ({
+        id,
+        conversationId: 'cv_1',
+        direction,
+        channel,
+        author: { type: direction === 'in' ? 'customer' : 'agent' },
+        text: id,
+        attachments: [],
+        at: 1,
+        delivery: { state: 'delivered', attempts: 0, at: 1 },
+        ...(from ? { from } : {}),
+      }) as Message;
+
+    it("is where the customer's latest message on those channels came from", () => {
+      const messages = [
+        message('m1', 'sms', 'in', '+14155550100'),
+        message('m2', 'voice', 'in', '+14155550111'),
+        message('m3', 'email', 'in', 'dee@example.com'),
+        message('m4', 'sms', 'out'),
+        message('m5', 'chat', 'in', 'v_1'),
+      ];
+      expect(lastAddress(messages, PHONE_CHANNELS)).to.equal('+14155550111');
+      expect(lastAddress(messages, ['sms'])).to.equal('+14155550100');
+      expect(lastAddress(messages, ['email'])).to.equal('dee@example.com');
+    });
+
+    it('is null when no message on those channels says (older records have no address)', () => {
+      expect(lastAddress([message('m1', 'sms', 'in')], PHONE_CHANNELS)).to.equal(null);
+      expect(lastAddress([message('m1', 'email', 'in', 'dee@example.com')], PHONE_CHANNELS)).to.equal(null);
+      expect(lastAddress([], ['email'])).to.equal(null);
     });
   });
 });
