@@ -1712,7 +1712,6 @@ export class Router {
   }
 }
 
-/** Waiting for a person: in line, or an owned conversation waiting for its owner with nobody covering. */
 /**
  * Waiting but neither in the line (`inLine`) nor offered: a contact whose process stopped between storing it and
  * routing it (a crash in Redis mode). The customer's retry, or their next contact, routes it.
@@ -1721,6 +1720,7 @@ function isStranded(c: Conversation, inLine: boolean): boolean {
   return c.status === 'queued' && c.offer === null && !inLine;
 }
 
+/** Waiting for a person: in line, or an owned conversation waiting for its owner with nobody covering. */
 function isWaiting(c: Conversation): boolean {
   return (
     c.status === 'queued' || (c.status === 'assigned' && c.cover === null && c.waitingForOwnerSince !== null)
