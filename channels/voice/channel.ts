@@ -17,7 +17,7 @@ import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../rout
 import type { ContactOutcome, Router } from '../../routing/router.js';
 import { fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
-import type { Conversation } from '../../shared/model.js';
+import type { Conversation, Message } from '../../shared/model.js';
 import type { TwilioClient } from '../twilio/client.js';
 import { waitSentence } from '../twilio/notice.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
@@ -413,9 +413,7 @@ export class VoiceChannel {
         this.#callbacks.delete(q.conversation);
         return hangUpTwiml();
       }
-      const cb = this.#callbacks.get(q.conversation);
-      const customer = q.customer ?? cb?.customer;
-      const from = q.from ?? (cb ? this.#callerIdOf(cb) : null);
+      const { customer, from } = this.#numbers(q, this.#callbacks.get(q.conversation));
       const agentStillThere = !FINAL_CALL_STATUSES.includes(p.CallStatus);
       if (customer && from && agentStillThere && q.attempt <= this.#o.callbackRetries) {
         const seconds = this.#o.callbackRetrySeconds;
@@ -474,8 +472,15 @@ export class VoiceChannel {
       q.placed !== undefined
         ? this.#placement(conv, q.agent) === q.placed
         : cb !== undefined && cb.agentCallSid === callSid;
+    return { current, ...this.#numbers(q, cb) };
+  }
+
+  /** A call back leg's customer number and the number to call them from: its URL's, else this process's. */
+  #numbers(
+    q: z.output<typeof CallbackQuery>,
+    cb: Callback | undefined,
+  ): { customer: string | null; from: string | null } {
     return {
-      current,
       customer: q.customer ?? cb?.customer ?? null,
       from: q.from ?? (cb ? this.#callerIdOf(cb) : null),
     };
@@ -529,9 +534,12 @@ export class VoiceChannel {
       return;
     }
     if (!callBack) return;
+    // The take-over and a call back rebuilt from the store both look in its messages: read once, when needed.
+    let read: Promise<Message[]> | null = null;
+    const messages = () => (read ??= this.#router.store.listMessages(conversationId));
     // A caller on hold whose process stopped, just offered to an agent by this process's routing.
-    if (conv.status === 'queued' && conv.offer && (await this.#takeOver(conv))) return;
-    const cb = this.#callbacks.get(conversationId) ?? (await this.#storedCallback(conv));
+    if (conv.status === 'queued' && conv.offer && (await this.#takeOver(conv, messages))) return;
+    const cb = this.#callbacks.get(conversationId) ?? (await this.#storedCallback(conv, messages));
     if (cb) await this.#callBack(cb, conv);
   }
 
@@ -562,8 +570,8 @@ export class VoiceChannel {
    * of at the caller's next round of hold music); false when there is none to take (a running process holds
    * it, or the call ended) or it could not be moved.
    */
-  async #takeOver(conv: Conversation): Promise<boolean> {
-    const lastCall = (await this.#router.store.listMessages(conv.id)).findLast(
+  async #takeOver(conv: Conversation, messages: () => Promise<Message[]>): Promise<boolean> {
+    const lastCall = (await messages()).findLast(
       (m) => m.channel === 'voice' && m.direction === 'in' && m.externalId !== undefined,
     );
     const callSid = lastCall?.externalId;
@@ -587,11 +595,11 @@ export class VoiceChannel {
    * The call back the conversation is owed when another process took the request (its customer's phone
    * number, called from ours), kept here from now on; null when none is owed.
    */
-  async #storedCallback(conv: Conversation): Promise<Callback | null> {
+  async #storedCallback(conv: Conversation, messages: () => Promise<Message[]>): Promise<Callback | null> {
     if (!(await this.#router.openCallback(conv.id))) return null;
     // The number they called or texted from on this conversation, else the number we know for them.
     const phone =
-      lastAddress(await this.#router.store.listMessages(conv.id), PHONE_CHANNELS) ??
+      lastAddress(await messages(), PHONE_CHANNELS) ??
       phoneOf(await this.#router.store.getCustomer(conv.customerId));
     if (!phone) {
       this.#o.log.warn(
