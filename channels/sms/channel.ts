@@ -257,9 +257,9 @@ export class SmsChannel {
   async #addresses(message: Message): Promise<{ to: string; from: string } | { error: string }> {
     const store = this.#router.store;
     const conv = await store.getConversation(message.conversationId);
-    const customer = conv ? await store.getCustomer(conv.customerId) : null;
     // The number they last texted or called from on this conversation, else the number we know for them.
     const last = conv ? lastAddress(await store.listMessages(conv.id), PHONE_CHANNELS) : null;
+    const customer = conv && !last ? await store.getCustomer(conv.customerId) : null;
     const to = last ?? phoneOf(customer) ?? customer?.facts.phone?.value ?? null;
     if (!to) return { error: 'the customer has no phone number to text' };
     const from = this.#o.fromNumber ?? this.#ourNumber.get(to) ?? null;
