@@ -343,6 +343,8 @@ export class SlackThreads {
     agent: SlackAgent,
   ): Promise<{ ref: SlackRef; created: boolean; shows: string[] } | null> {
     for (;;) {
+      // The card, then how its opening stands, in that order: read the other way round (or at once), a card
+      // opened between the two reads would look open with no transcript ids, and lines would show twice.
       const existing = await this.#state.thread(conversation.id, agent.id);
       const opened = await this.#state.cardState(conversation.id, agent.id, Date.now());
       if (existing && !opened.opening) return { ref: existing, created: false, shows: opened.shows ?? [] };
