@@ -123,13 +123,7 @@ export class MemorySlackState implements SlackState {
     const list = this.#posts.get(messageId) ?? [];
     if (list.some((r) => r.channel === ref.channel && r.ts === ref.ts)) return;
     list.push({ ...ref });
-    this.#posts.delete(messageId);
-    this.#posts.set(messageId, list);
-    while (this.#posts.size > this.#maxPosts) {
-      const oldest = this.#posts.keys().next().value;
-      if (oldest === undefined) break;
-      this.#posts.delete(oldest);
-    }
+    setNewest(this.#posts, messageId, list, this.#maxPosts);
   }
 
   async posts(messageId: string): Promise<SlackRef[]> {
@@ -156,15 +150,7 @@ export class MemorySlackState implements SlackState {
 
   async endCard(conversationId: string, agentId: string, messageIds: string[] | null): Promise<void> {
     const key = cardKey(conversationId, agentId);
-    if (messageIds) {
-      this.#shows.delete(key);
-      this.#shows.set(key, [...messageIds]);
-      while (this.#shows.size > this.#maxPosts) {
-        const oldest = this.#shows.keys().next().value;
-        if (oldest === undefined) break;
-        this.#shows.delete(oldest);
-      }
-    }
+    if (messageIds) setNewest(this.#shows, key, [...messageIds], this.#maxPosts);
     this.#opening.delete(key);
   }
 
@@ -174,6 +160,17 @@ export class MemorySlackState implements SlackState {
     if (until !== undefined && until <= now) this.#opening.delete(key);
     const shows = this.#shows.get(key);
     return { opening: until !== undefined && until > now, shows: shows ? [...shows] : null };
+  }
+}
+
+/** Set `key` as the newest entry of `map` (Maps iterate in insertion order), dropping the oldest past `max`. */
+function setNewest<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > max) {
+    const oldest = map.keys().next().value;
+    if (oldest === undefined) break;
+    map.delete(oldest);
   }
 }
 
