@@ -11,7 +11,7 @@ export function ackError(err: unknown): Ack {
   return { ok: false, error: { code: 'internal', message: 'something went wrong; please retry' } };
 }
 
-type Logger = { error(obj: object, msg: string): void };
+type Logger = { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 let logger: Logger | null = null;
 /** Where unexpected handler failures are logged. */
 export function setAckLogger(l: Logger | null): void {
@@ -22,7 +22,9 @@ export function setAckLogger(l: Logger | null): void {
 export function withAck(ack: unknown, handler: () => Promise<Ack>): void {
   const reply = typeof ack === 'function' ? (ack as (a: Ack) => void) : () => {};
   handler().then(reply, (err: unknown) => {
+    // Failures on our side are logged with their detail; the client gets the public message (`ackError`).
     if (!(err instanceof SwitchboardError)) logger?.error({ err }, 'socket handler failed');
+    else if (err.status >= 500) logger?.warn({ err }, 'socket request failed');
     reply(ackError(err));
   });
 }

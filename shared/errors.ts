@@ -1,21 +1,29 @@
 // Errors with stable codes. Messages name the entity and the operation; `status`
-// is the HTTP status where the error reaches a client over HTTP.
+// is the HTTP status where the error reaches a client over HTTP. A failure on our
+// side (status 500 and up) reaches clients with a fixed public message
+// (`toJSON`): its detail (a Redis address, a key, a driver's error) is for the
+// server log only.
 
 export class SwitchboardError extends Error {
   readonly code: string;
   readonly status: number;
   readonly field: string | undefined;
-  constructor(code: string, message: string, status: number, field?: string) {
+  /** What a client is told instead of `message` (set for failures on our side). */
+  readonly publicMessage: string | undefined;
+  constructor(code: string, message: string, status: number, field?: string, publicMessage?: string) {
     super(message);
     this.name = new.target.name;
     this.code = code;
     this.status = status;
     this.field = field;
+    this.publicMessage = publicMessage;
   }
+  /** The error as clients see it (HTTP bodies, socket acks). */
   toJSON(): { code: string; message: string; field?: string } {
+    const message = this.publicMessage ?? this.message;
     return this.field === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, field: this.field };
+      ? { code: this.code, message }
+      : { code: this.code, message, field: this.field };
   }
 }
 
@@ -79,13 +87,22 @@ export class RateLimitedError extends SwitchboardError {
 
 export class CorruptRecordError extends SwitchboardError {
   constructor(key: string, detail: string) {
-    super('corrupt_record', `stored record ${key} is unreadable: ${detail}`, 500);
+    super(
+      'corrupt_record',
+      `stored record ${key} is unreadable: ${detail}`,
+      500,
+      undefined,
+      'a stored record could not be read; the server log names it',
+    );
   }
 }
 
+/** What clients are told while the store does not answer. */
+export const STORE_UNAVAILABLE = 'temporarily unavailable; please try again in a moment';
+
 export class StoreUnavailableError extends SwitchboardError {
   constructor(detail: string) {
-    super('store_unavailable', `the store is unavailable: ${detail}`, 503);
+    super('store_unavailable', `the store is unavailable: ${detail}`, 503, undefined, STORE_UNAVAILABLE);
   }
 }
 

@@ -118,6 +118,8 @@ textarea{resize:none;height:40px;max-height:120px}`;
   const errEl = $('error');
   const input = $('input');
 
+  /** Error codes that mean the fault is ours, not the message's. */
+  const OUR_SIDE = new Set(['store_unavailable', 'corrupt_record', 'internal']);
   const showErr = (text) => {
     errEl.textContent = text || '';
     errEl.hidden = !text;
@@ -190,7 +192,12 @@ textarea{resize:none;height:40px;max-height:120px}`;
       } else {
         el?.remove();
         input.value = input.value ? `${p.text}\n${input.value}` : p.text;
-        showErr(a?.error?.message || a?.error?.code || 'Your message was not sent. Please try again.');
+        // A failure on our side gets words for a customer; the others (too long, too fast) say what to change.
+        showErr(
+          OUR_SIDE.has(a?.error?.code) || !a?.error?.message
+            ? 'Your message was not sent: we are briefly unavailable. Please send it again in a moment.'
+            : a.error.message,
+        );
       }
     });
   };

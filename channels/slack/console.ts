@@ -451,6 +451,7 @@ export class SlackConsole {
           return say({ text: USAGE });
       }
     } catch (err) {
+      this.#logFailure(err);
       return say({ text: explanation(err) });
     }
   }
@@ -470,8 +471,14 @@ export class SlackConsole {
     }
   }
 
-  async #explain(err: unknown, channel: string, user: string, threadTs: string | undefined): Promise<void> {
+  /** What the agent is told leaves out a failure's detail on our side (`explanation`): the log keeps it. */
+  #logFailure(err: unknown): void {
     if (!(err instanceof SwitchboardError)) this.#log.error({ err }, 'Slack action failed');
+    else if (err.status >= 500) this.#log.warn({ err }, 'Slack action failed');
+  }
+
+  async #explain(err: unknown, channel: string, user: string, threadTs: string | undefined): Promise<void> {
+    this.#logFailure(err);
     await this.#ephemeral(channel, user, threadTs, explanation(err));
   }
 
@@ -482,7 +489,7 @@ export class SlackConsole {
   }
 
   async #explainInDm(err: unknown, agent: Agent): Promise<void> {
-    if (!(err instanceof SwitchboardError)) this.#log.error({ err }, 'Slack action failed');
+    this.#logFailure(err);
     if (!agent.slackUserId) return;
     const channel = await this.#threads.dm(agent.slackUserId);
     await this.#ephemeral(channel, agent.slackUserId, undefined, explanation(err));
@@ -541,7 +548,7 @@ function explanation(err: unknown): string {
       case 'not_found':
         return 'That conversation no longer exists.';
       default:
-        return `Not done: ${err.message}`;
+        return `Not done: ${err.toJSON().message}`;
     }
   }
   return 'Something went wrong and nothing was changed; please try again.';

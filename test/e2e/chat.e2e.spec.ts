@@ -5,18 +5,33 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { MemoryStore } from '../../routing/store/memory.js';
 import { createSwitchboard, type Switchboard } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import type { Agent } from '../../shared/model.js';
+import { StoreUnavailableError } from '../../shared/errors.js';
+import type { Agent, Channel, Message } from '../../shared/model.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-results';
 const LATENCY_SAMPLES = Number(process.env.SB_E2E_SAMPLES ?? 100);
 
+/** The memory store, which can be made to fail as a Redis store does while Redis is away. */
+class Outage extends MemoryStore {
+  down = false;
+  override async findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null> {
+    if (this.down)
+      throw new StoreUnavailableError(
+        'findMessage: The client is offline (connect ECONNREFUSED 10.1.2.3:6379)',
+      );
+    return super.findMessageByExternalId(channel, externalId);
+  }
+}
+
 describe('e2e: widget and web console in Chromium', function () {
   this.timeout(180_000);
 
   let sb: Switchboard;
+  const store = new Outage();
   let base: string;
   let browser: Browser;
   let ada: Agent;
@@ -36,6 +51,7 @@ describe('e2e: widget and web console in Chromium', function () {
     });
     sb = createSwitchboard({
       config,
+      store,
       logger: pino({ level: 'silent' }),
       chatRateLimit: { burst: 1000, perSecond: 100 },
     });
@@ -280,5 +296,26 @@ describe('e2e: widget and web console in Chromium', function () {
     const text = consoleEl(page, 'message').filter({ hasText: 'photo of the label' });
     await text.waitFor();
     expect(await text.locator('[data-sb="attachments"]').count()).to.equal(0);
+  });
+
+  it('tells a visitor in plain words when a message could not be taken, and keeps their text to send again', async () => {
+    const visitor = await newPage();
+    await visitor.goto(`${base}/`);
+    await widget(visitor, 'launcher').click();
+    store.down = true;
+    try {
+      await visitorSend(visitor, 'Is the shop open on Sunday?');
+      await widget(visitor, 'error').waitFor({ state: 'visible' });
+      expect(await widget(visitor, 'error').textContent()).to.equal(
+        'Your message was not sent: we are briefly unavailable. Please send it again in a moment.',
+      );
+      expect(await widget(visitor, 'input').inputValue()).to.equal('Is the shop open on Sunday?');
+      expect(await widget(visitor, 'message').count()).to.equal(0);
+    } finally {
+      store.down = false;
+    }
+    await widget(visitor, 'send').click();
+    await widget(visitor, 'message').filter({ hasText: 'open on Sunday' }).waitFor();
+    expect(await widget(visitor, 'error').isHidden()).to.equal(true);
   });
 });

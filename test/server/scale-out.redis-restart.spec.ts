@@ -5,6 +5,7 @@
 // themselves, without a restart, and chat works again across the two.
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
+import { STORE_UNAVAILABLE } from '../../shared/errors.js';
 import { Cluster, next, until } from '../support/cluster.js';
 import { RedisServer, uniquePrefix } from '../support/redis-server.js';
 
@@ -67,6 +68,9 @@ describe('scale-out: Redis stops and starts again', function () {
     const ready = await a.get('/readyz');
     expect(ready.status).to.equal(503);
     expect(ready.ms).to.be.lessThan(500);
+    // Neither health checks nor clients are told where Redis is or what failed inside: that is for the log.
+    const inside = /127\.0\.0\.1|ECONNREFUSED|\{sb:|offline/;
+    expect(JSON.stringify(ready.body)).not.to.match(inside);
 
     // Requests that need the store: 503 at once with a JSON error; webhooks too, so their senders retry.
     const t0 = performance.now();
@@ -74,6 +78,7 @@ describe('scale-out: Redis stops and starts again', function () {
     expect(performance.now() - t0).to.be.lessThan(500);
     expect(agents.status).to.equal(503);
     expect(agents.body.error.code).to.equal('store_unavailable');
+    expect(agents.body.error.message).not.to.match(inside);
     const sms = await post(
       `${a.url}/twilio/sms`,
       'application/x-www-form-urlencoded',
@@ -88,6 +93,7 @@ describe('scale-out: Redis stops and starts again', function () {
     const refused = await ack(visitor, 'message', { text: 'During the outage', clientMessageId: 'm2' });
     expect(refused.ok).to.equal(false);
     expect(refused.error.code).to.equal('store_unavailable');
+    expect(refused.error.message).to.equal(STORE_UNAVAILABLE);
 
     // Redis is back on the same port with its data: both processes recover without a restart.
     await redis.start();

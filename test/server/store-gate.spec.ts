@@ -55,6 +55,26 @@ describe('store gate', () => {
   });
 });
 
+describe('/readyz when the store does not answer', () => {
+  /** A store whose ping fails as a Redis driver's does: naming the host and port. */
+  class Unanswering extends MemoryStore {
+    override async ping(): Promise<void> {
+      throw new Error('connect ECONNREFUSED 10.1.2.3:6379');
+    }
+  }
+  it('answers 503 with a fixed reason, not the error the driver gave', async () => {
+    const config = loadConfig({ PORT: '0', ADMIN_TOKEN, TOKEN_SECRET, LOG_LEVEL: 'silent' });
+    const sb = createSwitchboard({ config, logger: pino({ level: 'silent' }), store: new Unanswering() });
+    try {
+      const url = `http://127.0.0.1:${await sb.listen(0, '127.0.0.1')}`;
+      const ready = await request(url).get('/readyz').expect(503);
+      expect(ready.body).to.deep.equal({ status: 'unavailable', error: 'the store does not answer' });
+    } finally {
+      await sb.close();
+    }
+  });
+});
+
 describe('loadConfig: Redis', () => {
   it('REDIS_PREFIX defaults to switchboard and is taken as given', () => {
     expect(loadConfig({}).redisPrefix).to.equal('switchboard');

@@ -10,6 +10,7 @@ import {
   NotFoundError,
   NotOwnerError,
   RateLimitedError,
+  STORE_UNAVAILABLE,
   StoreUnavailableError,
   SwitchboardError,
   UnauthorizedError,
@@ -72,6 +73,18 @@ describe('errors', () => {
       code: 'invalid_state',
       message: 'x',
     });
+  });
+
+  it('a failure on our side reaches clients with a fixed message; its detail stays in `message` for the log', () => {
+    const down = new StoreUnavailableError('GET {sb:x}:conv:cv_1: connect ECONNREFUSED 127.0.0.1:6392');
+    expect(down.toJSON()).to.deep.equal({ code: 'store_unavailable', message: STORE_UNAVAILABLE });
+    expect(down.message).to.contain('ECONNREFUSED 127.0.0.1:6392');
+    const corrupt = new CorruptRecordError('{sb:x}:conv:cv_1', 'not valid JSON');
+    expect(JSON.parse(JSON.stringify(corrupt))).to.deep.equal({
+      code: 'corrupt_record',
+      message: 'a stored record could not be read; the server log names it',
+    });
+    expect(corrupt.message).to.contain('{sb:x}:conv:cv_1');
   });
 
   describe('fromZod', () => {
