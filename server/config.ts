@@ -53,6 +53,8 @@ export interface Config {
   port: number;
   host: string | undefined;
   publicUrl: string;
+  /** PUBLIC_URL was given: what customers reach, not necessarily this process's own address. */
+  publicUrlGiven: boolean;
   redisUrl: string | undefined;
   /** Every Redis key, stream and channel starts with it (one deployment per prefix). */
   redisPrefix: string;
@@ -140,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: e.PORT,
     host: e.HOST,
     publicUrl,
+    publicUrlGiven: e.PUBLIC_URL !== undefined,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX ?? 'switchboard',
     adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),

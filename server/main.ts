@@ -85,8 +85,17 @@ process.on('SIGINT', () => stop('SIGINT'));
 process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
 const port = await sb.listen();
-const base = config.publicUrl.replace(`:${config.port}`, `:${port}`);
-logger.info({ port, store: redis ? 'redis' : 'memory' }, `Switchboard listening on ${base}`);
+// Without PUBLIC_URL, this process's own address; with it, what customers reach (a load balancer, perhaps
+// in front of several processes), which is not where this one listens.
+const base = config.publicUrlGiven
+  ? config.publicUrl
+  : config.publicUrl.replace(`:${config.port}`, `:${port}`);
+logger.info(
+  { port, store: redis ? 'redis' : 'memory' },
+  config.publicUrlGiven
+    ? `Switchboard listening on port ${port}, reached at ${base}`
+    : `Switchboard listening on ${base}`,
+);
 if (config.adminTokenGenerated)
   logger.info(`admin API token (generated; set ADMIN_TOKEN to fix it): ${config.adminToken}`);
 logger.info(`demo page with the chat widget: ${base}/`);

@@ -386,6 +386,31 @@ describe('server/main.ts as a process', function () {
     expect(after.at(-1)).to.equal('stopped');
   });
 
+  it('with PUBLIC_URL: says which port it listens on and the address customers reach, which the links use', async () => {
+    const run = start({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PUBLIC_URL: 'https://support.example.com/',
+      ADMIN_TOKEN: 'process-admin-token-0123',
+      TOKEN_SECRET: 'p'.repeat(40),
+    });
+    running = run;
+    const listening = await run.waitFor((r) => String(r.msg).startsWith('Switchboard listening on '));
+    expect(listening.msg).to.equal(
+      `Switchboard listening on port ${listening.port}, reached at https://support.example.com`,
+    );
+    await run.waitFor((r) => String(r.msg).startsWith('console for demo agent Ada (demo): '));
+    const messages = run.stdout.map((l) => JSON.parse(l).msg as string);
+    expect(messages).to.include('demo page with the chat widget: https://support.example.com/');
+    expect(
+      messages.some((m) =>
+        m.startsWith('console for demo agent Ada (demo): https://support.example.com/console?token='),
+      ),
+    ).to.equal(true);
+    run.child.kill('SIGTERM');
+    expect(await run.exit).to.equal(0);
+  });
+
   it('without ADMIN_TOKEN the generated token is printed and works', async () => {
     const run = start({ PORT: '0', HOST: '127.0.0.1', DEMO_AGENTS: 'off' });
     running = run;
