@@ -346,6 +346,7 @@ export class Router {
     const { capacity, ...rest } = parsed.data;
     const patch = capacity ? { ...rest, capacity: { ...current.capacity, ...capacity } } : rest;
     const agent = await this.store.updateAgent(agentId, patch);
+    this.#emit({ type: 'agent.updated', at: this.clock.now(), agentId });
     await this.#fill(agentId);
     return (await this.store.getAgent(agentId)) ?? agent;
   }

@@ -81,6 +81,8 @@ export const DomainEvent = z.discriminatedUnion('type', [
     status: AgentStatus,
     reason: z.string().optional(),
   }),
+  /** An admin changed the agent's record (name, skills, capacity, contact details); not their status. */
+  z.object({ type: z.literal('agent.updated'), at: Millis, agentId: Id }),
   z.object({ type: z.literal('promise.made'), at: Millis, promise: CustomerPromise }),
   z.object({
     type: z.literal('promise.settled'),

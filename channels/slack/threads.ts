@@ -132,6 +132,7 @@ export class SlackThreads {
         }
         break;
       case 'agent.status':
+      case 'agent.updated':
         this.home(event.agentId);
         break;
       default:

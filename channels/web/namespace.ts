@@ -282,7 +282,8 @@ export class WebConsole {
           this.#to(id).emit('customer.updated', { customer: card });
         break;
       }
-      case 'agent.status': {
+      case 'agent.status':
+      case 'agent.updated': {
         const agent = await store.getAgent(event.agentId);
         if (agent) this.#to(event.agentId).emit('agent', { agent });
         break;

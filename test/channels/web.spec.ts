@@ -176,6 +176,23 @@ describe('/agent namespace', () => {
       expect(view.conversation.id).to.equal(conversationId);
     });
 
+    it('an admin changing the agent (name, capacity) reaches their open console as `agent`', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const pushed = once(ada.socket, 'agent');
+      await h.admin
+        .patch(`/api/agents/${ada.agent.id}`)
+        .send({ name: 'Ada Lovelace', capacity: { chat: 1 } })
+        .expect(200);
+      const { agent } = await pushed;
+      expect([agent.id, agent.name, agent.capacity.chat, agent.capacity.sms]).to.deep.equal([
+        ada.agent.id,
+        'Ada Lovelace',
+        1,
+        ada.agent.capacity.sms,
+      ]);
+    });
+
     it('an unknown status is invalid_input naming status', async () => {
       const h = sb();
       const ada = await agentConsole(h, 'Ada');
