@@ -27,8 +27,7 @@ export function lastAddress(messages: readonly Message[], channels: readonly Cha
 /** E.164, or a ValidationError naming the field. */
 export function normalizePhone(raw: string, defaultCountry: CountryCode = 'US', field = 'phone'): string {
   const parsed = parsePhoneNumberFromString(raw.trim(), defaultCountry);
-  if (!parsed || !parsed.isPossible())
-    throw new ValidationError(`${field}: "${raw}" is not a phone number`, field);
+  if (!parsed?.isPossible()) throw new ValidationError(`${field}: "${raw}" is not a phone number`, field);
   return parsed.number;
 }
 

@@ -1184,7 +1184,7 @@ export class Router {
 
   async #stickyExpired(conversationId: string, now: number): Promise<void> {
     const conv = await this.store.getConversation(conversationId);
-    if (!conv || conv.status !== 'assigned' || !conv.ownerId) return;
+    if (conv?.status !== 'assigned' || !conv.ownerId) return;
     const owner = await this.store.getAgent(conv.ownerId);
     if (owner?.status === 'available') {
       if (conv.waitingForOwnerSince !== null) await this.store.setWaitingForOwner(conversationId, null);
