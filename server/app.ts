@@ -101,11 +101,14 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    // The reason is fixed text: a driver's error names hosts and ports, which the health check's caller does
-    // not need (the Redis client logs them).
+    // The reason is ours to word: a driver's error names hosts and ports, which the health check's caller does
+    // not need (the Redis client logs them); our own errors say what they tell any client (`toJSON`).
     let error: string | null = null;
     if (options.storeReady && !options.storeReady()) error = 'Redis is unreachable';
-    else await withTimeout(store.ping(), 1000).catch(() => (error = 'the store does not answer'));
+    else
+      await withTimeout(store.ping(), 1000).catch((err: unknown) => {
+        error = err instanceof SwitchboardError ? err.toJSON().message : 'the store does not answer';
+      });
     if (error) res.status(503).json({ status: 'unavailable', error });
     else res.json({ status: 'ready' });
   });
