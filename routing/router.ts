@@ -80,20 +80,52 @@ export interface ContactResult {
   created: boolean;
 }
 
-export const NewAgent = z.object({
+/**
+ * An agent as the admin API takes it. Strict: a misspelt field or channel is refused by name rather than
+ * dropped, and the contact details are checked here (the phone and email normalized by the router), since a
+ * wrong one would be stored and only ever fail later (a call that cannot ring, a Slack user never linked).
+ */
+export const NewAgent = z.strictObject({
   name: z.string().trim().min(1).max(200),
   skills: Skills.default({}),
-  capacity: PerChannel.partial().default({}),
+  capacity: PerChannel.partial().strict().default({}),
   status: AgentStatus.default('offline'),
-  slackUserId: z.string().max(64).optional(),
+  slackUserId: z
+    .string()
+    .trim()
+    .regex(
+      /^[UW][A-Z0-9]{2,63}$/,
+      'must be a Slack member ID such as U0123ABCD (a profile in Slack, ⋮, Copy member ID)',
+    )
+    .optional(),
   email: z.string().max(320).optional(),
   phone: z.string().max(32).optional(),
-  clientIdentity: z.string().max(128).optional(),
+  clientIdentity: z
+    .string()
+    .trim()
+    .min(1)
+    .max(128)
+    .regex(
+      // Twilio refuses a client name with spaces, control characters, delimiters or "unwise" characters.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+      /^[^\s\x00-\x1f\x7f<>#%"{}|\\^[\]`]+$/,
+      'must be a Twilio Client identity: no spaces, and none of < > # % " { } | \\ ^ [ ] `',
+    )
+    .optional(),
 });
 export type NewAgent = z.input<typeof NewAgent>;
 
 export const AgentPatch = NewAgent.omit({ status: true }).partial();
 export type AgentPatch = z.input<typeof AgentPatch>;
+
+/** The agent's phone in E.164 and email in lower case; a ValidationError naming the field when either is not one. */
+function contactDetails<T extends { phone?: string | undefined; email?: string | undefined }>(input: T): T {
+  return {
+    ...input,
+    ...(input.phone !== undefined ? { phone: normalizePhone(input.phone, undefined, 'phone') } : {}),
+    ...(input.email !== undefined ? { email: normalizeEmail(input.email, 'email') } : {}),
+  };
+}
 
 export const DEFAULT_CAPACITY = { voice: 1, sms: 3, chat: 3, email: 5 } as const;
 
@@ -325,7 +357,7 @@ export class Router {
     const parsed = NewAgent.safeParse(input);
     if (!parsed.success) throw fromZod(parsed.error, 'agent');
     const now = this.clock.now();
-    const { status, capacity, ...rest } = parsed.data;
+    const { status, capacity, ...rest } = contactDetails(parsed.data);
     const agent = await this.store.createAgent({
       ...rest,
       id: this.#ids.next(ID_PREFIX.agent),
@@ -343,7 +375,7 @@ export class Router {
     const parsed = AgentPatch.safeParse(input);
     if (!parsed.success) throw fromZod(parsed.error, 'agent');
     const current = await this.#agent(agentId);
-    const { capacity, ...rest } = parsed.data;
+    const { capacity, ...rest } = contactDetails(parsed.data);
     const patch = capacity ? { ...rest, capacity: { ...current.capacity, ...capacity } } : rest;
     const agent = await this.store.updateAgent(agentId, patch);
     this.#emit({ type: 'agent.updated', at: this.clock.now(), agentId });

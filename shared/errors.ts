@@ -106,16 +106,26 @@ export class StoreUnavailableError extends SwitchboardError {
   }
 }
 
-/** Turns a zod error into a ValidationError naming the first bad field. */
+/** Turns a zod error into a ValidationError naming the first bad field (an unknown one by its own name). */
 export function fromZod(
-  err: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> },
+  err: {
+    issues: ReadonlyArray<{
+      path: ReadonlyArray<PropertyKey>;
+      message: string;
+      code?: string;
+      keys?: ReadonlyArray<string>;
+    }>;
+  },
   what = 'input',
 ): ValidationError {
   const first = err.issues[0];
   if (!first) return new ValidationError(`${what} is invalid`);
-  const field = first.path.map(String).join('.');
+  const unknown = first.code === 'unrecognized_keys' ? first.keys?.[0] : undefined;
+  const path = unknown === undefined ? first.path.map(String) : [...first.path.map(String), unknown];
+  const field = path.join('.');
+  const message = unknown === undefined ? first.message : 'not a known field';
   return new ValidationError(
-    field ? `${what}: ${field}: ${first.message}` : `${what}: ${first.message}`,
+    field ? `${what}: ${field}: ${message}` : `${what}: ${message}`,
     field || undefined,
   );
 }

@@ -293,6 +293,65 @@ describe('HTTP', () => {
       expect((await h.admin.get('/api/agents').expect(200)).body.agents).to.have.length(1);
     });
 
+    it('400 for what would be stored and never work: a misspelt field or channel, a bad phone, email, Slack or Twilio id', async () => {
+      const h = sb();
+      const bad: Array<[Record<string, unknown>, string, RegExp]> = [
+        [{ name: 'Bo', capacity: { fax: 2 } }, 'capacity.fax', /not a known field/],
+        [{ name: 'Bo', skils: { billing: 3 } }, 'skils', /not a known field/],
+        [{ name: 'Bo', phone: '12' }, 'phone', /not a phone number/],
+        [{ name: 'Bo', email: 'not-an-email' }, 'email', /not an email address/],
+        [{ name: 'Bo', slackUserId: 'ada.lovelace' }, 'slackUserId', /Slack member ID/],
+        [{ name: 'Bo', clientIdentity: 'ada lovelace' }, 'clientIdentity', /Twilio Client identity/],
+      ];
+      for (const [body, field, message] of bad) {
+        const res = await h.admin.post('/api/agents').send(body);
+        expectError(res, 400, 'invalid_input', field);
+        expect(res.body.error.message, field).to.match(message);
+      }
+      expect((await h.admin.get('/api/agents').expect(200)).body.agents).to.deep.equal([]);
+
+      // Good values are kept in their usual form: the phone in E.164, the email in lower case.
+      const bo = (
+        await h.admin
+          .post('/api/agents')
+          .send({
+            name: 'Bo',
+            phone: '(415) 555-0199',
+            email: ' Bo@Example.COM ',
+            slackUserId: 'U0BO00001',
+            clientIdentity: 'bo_desk',
+          })
+          .expect(201)
+      ).body.agent;
+      expect([bo.phone, bo.email, bo.slackUserId, bo.clientIdentity]).to.deep.equal([
+        '+14155550199',
+        'bo@example.com',
+        'U0BO00001',
+        'bo_desk',
+      ]);
+      // The same rules on PATCH, which changes nothing when it refuses.
+      expectError(
+        await h.admin.patch(`/api/agents/${bo.id}`).send({ phone: 'call me' }),
+        400,
+        'invalid_input',
+        'phone',
+      );
+      expectError(
+        await h.admin.patch(`/api/agents/${bo.id}`).send({ id: 'ag_other' }),
+        400,
+        'invalid_input',
+        'id',
+      );
+      const patched = await h.admin
+        .patch(`/api/agents/${bo.id}`)
+        .send({ phone: '+1 415 555 0100' })
+        .expect(200);
+      expect(patched.body.agent.phone).to.equal('+14155550100');
+      expect((await h.admin.get(`/api/agents/${bo.id}`).expect(200)).body.agent.email).to.equal(
+        'bo@example.com',
+      );
+    });
+
     it('400 invalid_json for malformed JSON', async () => {
       const h = sb();
       const res = await h.admin
