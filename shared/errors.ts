@@ -8,7 +8,7 @@ export class SwitchboardError extends Error {
   readonly code: string;
   readonly status: number;
   readonly field: string | undefined;
-  /** What a client is told instead of `message` (set for failures on our side). */
+  /** What a client is told instead of `message` (failures on our side; one without it gets a general line). */
   readonly publicMessage: string | undefined;
   constructor(code: string, message: string, status: number, field?: string, publicMessage?: string) {
     super(message);
@@ -20,7 +20,9 @@ export class SwitchboardError extends Error {
   }
   /** The error as clients see it (HTTP bodies, socket acks). */
   toJSON(): { code: string; message: string; field?: string } {
-    const message = this.publicMessage ?? this.message;
+    const message =
+      this.publicMessage ??
+      (this.status >= 500 ? 'something went wrong on our side; please retry' : this.message);
     return this.field === undefined
       ? { code: this.code, message }
       : { code: this.code, message, field: this.field };

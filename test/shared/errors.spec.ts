@@ -85,6 +85,13 @@ describe('errors', () => {
       message: 'a stored record could not be read; the server log names it',
     });
     expect(corrupt.message).to.contain('{sb:x}:conv:cv_1');
+    // Any other failure on our side too, with a general line.
+    expect(
+      new SwitchboardError('internal', 'redis.call failed at line 12 of resolve', 500).toJSON(),
+    ).to.deep.equal({
+      code: 'internal',
+      message: 'something went wrong on our side; please retry',
+    });
   });
 
   describe('fromZod', () => {
