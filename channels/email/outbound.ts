@@ -6,7 +6,7 @@ import type { SendMailOptions } from 'nodemailer';
 import { humanDuration } from '../../routing/estimate.js';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent } from '../../shared/events.js';
-import type { Conversation, Message } from '../../shared/model.js';
+import type { Customer, Message } from '../../shared/model.js';
 import type { ContentStore } from './content.js';
 import type { EmailLog } from './inbound.js';
 import type { EmailSettings } from './settings.js';
@@ -160,8 +160,11 @@ export class EmailOutbound {
     const lastIn = earlier.findLast((m) => m.direction === 'in');
     const kept = lastIn ? await this.#content.get(lastIn.id) : null;
     // Back to the address of their last mail (kept on the message; the content store for older messages).
-    const to = lastIn?.from ?? kept?.replyTo ?? (await this.#customerAddress(conversation));
-    if (!to) return { error: 'the customer has no email address to reply to' };
+    const customer = await store.getCustomer(conversation.customerId);
+    const address = lastIn?.from ?? kept?.replyTo ?? customerAddress(customer);
+    if (!address) return { error: 'the customer has no email address to reply to' };
+    // By name when we know it, as a person writing back would (nodemailer quotes and encodes it).
+    const to = customer?.name ? { name: customer.name, address } : address;
 
     const domain = this.#settings.domain;
     const idOf = (m: Message) =>
@@ -186,14 +189,6 @@ export class EmailOutbound {
         ? { headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' } }
         : {}),
     };
-  }
-
-  async #customerAddress(conversation: Conversation): Promise<string | null> {
-    const customer = await this.#router.store.getCustomer(conversation.customerId);
-    if (!customer) return null;
-    const emails = customer.identities.filter((i) => i.channel === 'email').map((i) => i.address);
-    const fact = customer.facts.email?.value;
-    return fact && emails.includes(fact) ? fact : (emails[0] ?? null);
   }
 
   async #mark(messageId: string, state: 'sent' | 'failed', reason?: string): Promise<void> {
@@ -231,4 +226,12 @@ export function simpleHtml(text: string): string {
     .filter((p) => p !== '')
     .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>\n')}</p>`);
   return `<!doctype html>\n<html><body style="font-family: sans-serif; font-size: 14px; line-height: 1.5">\n${paragraphs.join('\n')}\n</body></html>\n`;
+}
+
+/** The customer's email: their email fact when it is one of their identities, else their first email identity. */
+function customerAddress(customer: Customer | null): string | null {
+  if (!customer) return null;
+  const emails = customer.identities.filter((i) => i.channel === 'email').map((i) => i.address);
+  const fact = customer.facts.email?.value;
+  return fact && emails.includes(fact) ? fact : (emails[0] ?? null);
 }

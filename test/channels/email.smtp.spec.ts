@@ -44,6 +44,10 @@ describe('email over SMTP (listener in, relay out)', () => {
     await h.settle();
     const out1 = await h.sink.next();
     expect(out1.envelope.to).to.deep.equal([ANA]);
+    // Addressed by name, as a person writing back would.
+    expect(out1.mail.to && !Array.isArray(out1.mail.to) ? out1.mail.to.value : null).to.deep.equal([
+      { address: ANA, name: 'Ana Diaz' },
+    ]);
     expect(out1.mail.from?.value[0]?.address).to.equal(SUPPORT);
     expect(out1.mail.from?.value[0]?.name).to.equal('Support Team');
     expect(out1.mail.subject).to.equal('Re: Order #4471 arrived damaged');
