@@ -2,10 +2,10 @@
 // when it answers, else a redis-server child process on a free port, started in
 // a before() hook and stopped in after() (`useRedis`). Every store a spec makes
 // works under a key prefix of its own and deletes its keys afterwards.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
 import { RedisStore } from '../../routing/store/redis.js';
-import { freePort } from '../support/redis-server.js';
+import { freePort, spawnRedisServer } from '../support/redis-server.js';
 
 let stores = 0;
 
@@ -32,14 +32,21 @@ export async function answers(url: string): Promise<boolean> {
 
 /** A redis-server of our own (no persistence) on `port`; resolves once it answers. */
 export async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
+  const { child, failure } = spawnRedisServer([
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   while (!(await answers(url))) {
+    const failed = failure();
+    if (failed) throw failed;
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`redis-server on port ${port} did not start`);

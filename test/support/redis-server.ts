@@ -10,6 +10,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 
+/**
+ * `redis-server` with `args`, and the reason it could not start when it could not: a missing binary is told in
+ * words (without a listener, the spawn's ENOENT would crash the whole test run).
+ */
+export function spawnRedisServer(args: string[]): { child: ChildProcess; failure: () => Error | null } {
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  let failure: Error | null = null;
+  child.once('error', (err: NodeJS.ErrnoException) => {
+    failure =
+      err.code === 'ENOENT'
+        ? new Error(
+            'redis-server is not installed: the Redis tests need it on PATH (apt-get install -y redis-server), ' +
+              'or REDIS_URL set to a running Redis',
+          )
+        : err;
+  });
+  return { child, failure: () => failure };
+}
+
 /** Whether `port` (0: any) can be listened on at 127.0.0.1; the port listened on, or null. */
 function tryListen(port: number): Promise<number | null> {
   return new Promise((resolve) => {
@@ -87,13 +106,18 @@ export class RedisServer {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.#dir, '--save', ''];
     args.push('--appendonly', this.#persist ? 'yes' : 'no');
     if (this.#persist) args.push('--appendfsync', 'always');
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    const { child, failure } = spawnRedisServer(args);
     this.#child = child;
     child.once('exit', () => {
       if (this.#child === child) this.#child = null;
     });
     const deadline = Date.now() + 10_000;
     while (!(await answers(this.url))) {
+      const failed = failure();
+      if (failed) {
+        this.#child = null;
+        throw failed;
+      }
       if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
       await new Promise((r) => setTimeout(r, 50));
     }
