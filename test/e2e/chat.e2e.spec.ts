@@ -318,4 +318,53 @@ describe('e2e: widget and web console in Chromium', function () {
     await widget(visitor, 'message').filter({ hasText: 'open on Sunday' }).waitFor();
     expect(await widget(visitor, 'error').isHidden()).to.equal(true);
   });
+
+  it('on a phone-sized screen the console stacks its panels without overlap, every control in reach', async () => {
+    const kai = await sb.router.createAgent({ name: 'Kai', skills: { returns: 5 }, status: 'available' });
+    await sb.router.contact({
+      channel: 'sms',
+      from: '+14155550142',
+      text: 'Can I return a kettle without the box?',
+      externalId: 'SM0000000000000000000000000000e2e2',
+      skills: { returns: 5 },
+    });
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${base}/console?token=${sb.tokens.sign('agent', kai.id)}`);
+    await consoleEl(page, 'conversation-item').first().click();
+    await consoleEl(page, 'message').filter({ hasText: 'without the box' }).waitFor();
+    // The panels follow one another down the page: none starts before the one above it ends.
+    const boxes = await page.evaluate(() =>
+      ['.list', '.conversation', '.context'].map((sel) => {
+        const r = document.querySelector(sel)!.getBoundingClientRect();
+        return { top: r.top + window.scrollY, bottom: r.bottom + window.scrollY };
+      }),
+    );
+    expect(boxes[1]!.top).to.be.at.least(boxes[0]!.bottom);
+    expect(boxes[2]!.top).to.be.at.least(boxes[1]!.bottom);
+    // Each control, scrolled to, is the element found at its own centre (nothing lies on top of it).
+    for (const name of [
+      'conversation-item',
+      'reply-input',
+      'reply',
+      'resolve',
+      'consult',
+      'handoff',
+      'promise',
+    ]) {
+      const el = consoleEl(page, name).first();
+      await el.scrollIntoViewIfNeeded();
+      const onTop = await el.evaluate((node) => {
+        const r = node.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return hit === node || node.contains(hit);
+      });
+      expect(onTop, name).to.equal(true);
+    }
+  });
 });
