@@ -1,0 +1,124 @@
+// A Redis Cluster of our own for the specs: three redis-server masters in
+// cluster mode on free ports, joined with `redis-cli --cluster create`. Every key
+// of one store shares a hash tag, so it lives in one slot on one node: `ownerUrl`
+// says which.
+import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createClient } from 'redis';
+import { freePort, spawnRedisServer } from './redis-server.js';
+
+const run = promisify(execFile);
+
+/** What `start` asks of a node while it waits for it. */
+interface NodeClient {
+  ping(): Promise<string>;
+  sendCommand<T>(args: string[]): Promise<T>;
+}
+
+/** `CLUSTER SLOTS`: [first slot, last slot, [host, port, id, …] (the master), replicas…]. */
+type SlotRange = [number, number, [string, number, ...unknown[]], ...unknown[]];
+
+export class RedisCluster {
+  readonly ports: number[];
+  readonly #children: ChildProcess[];
+  readonly #dir: string;
+
+  private constructor(ports: number[], children: ChildProcess[], dir: string) {
+    this.ports = ports;
+    this.#children = children;
+    this.#dir = dir;
+  }
+
+  static async start(nodes = 3): Promise<RedisCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-redis-cluster-'));
+    const ports: number[] = [];
+    const children: ChildProcess[] = [];
+    const cluster = new RedisCluster(ports, children, dir);
+    try {
+      for (let i = 0; i < nodes; i++) {
+        const port = await freePort();
+        // The bus port is chosen too: port + 10000 (Redis's default) may fall in the ephemeral range.
+        const busPort = await freePort();
+        const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1'];
+        args.push('--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir);
+        args.push('--save', '', '--appendonly', 'no');
+        const { child, failure } = spawnRedisServer(args);
+        ports.push(port);
+        children.push(child);
+        await cluster.#waitFor(port, async (c) => (await c.ping()) === 'PONG', failure);
+      }
+      await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes']);
+      for (const port of ports) {
+        await cluster.#waitFor(port, async (c) =>
+          (await c.sendCommand<string>(['CLUSTER', 'INFO'])).includes('cluster_state:ok'),
+        );
+      }
+      return cluster;
+    } catch (err) {
+      await cluster.close();
+      throw err;
+    }
+  }
+
+  async #waitFor(
+    port: number,
+    ready: (client: NodeClient) => Promise<boolean>,
+    failure: () => Error | null = () => null,
+  ): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const failed = failure();
+      if (failed) throw failed;
+      const client = createClient({
+        url: `redis://127.0.0.1:${port}`,
+        socket: { reconnectStrategy: false, connectTimeout: 500 },
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        if (await ready(client)) return;
+      } catch {
+        // not yet
+      } finally {
+        if (client.isOpen) client.destroy();
+      }
+      if (Date.now() > deadline) throw new Error(`redis cluster node on port ${port} not ready`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The URL of the master that holds the slot of `key` (a hash-tagged key: the slot of its tag). */
+  async ownerUrl(key: string): Promise<string> {
+    const client = createClient({ url: `redis://127.0.0.1:${this.ports[0]}` });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const slot = Number(await client.sendCommand(['CLUSTER', 'KEYSLOT', key]));
+      const ranges = (await client.sendCommand(['CLUSTER', 'SLOTS'])) as SlotRange[];
+      const owner = ranges.find(([first, last]) => slot >= first && slot <= last);
+      if (!owner) throw new Error(`no node holds slot ${slot}`);
+      return `redis://${owner[2][0]}:${owner[2][1]}`;
+    } finally {
+      client.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
+              return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
