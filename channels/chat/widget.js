@@ -118,6 +118,8 @@ textarea{resize:none;height:40px;max-height:120px}`;
   const errEl = $('error');
   const input = $('input');
 
+  /** The longest message the server takes. */
+  const MAX_TEXT = 4000;
   /** Error codes that mean the fault is ours, not the message's. */
   const OUR_SIDE = new Set(['store_unavailable', 'corrupt_record', 'internal']);
   const showErr = (text) => {
@@ -205,6 +207,14 @@ textarea{resize:none;height:40px;max-height:120px}`;
   const send = () => {
     const text = input.value.trim();
     if (!text) return;
+    // The server takes at most MAX_TEXT characters (PROTOCOL.md): said here, in words, before anything is sent.
+    if (text.length > MAX_TEXT) {
+      showErr(
+        `Your message is too long: ${text.length.toLocaleString('en-US')} characters, ` +
+          `at most ${MAX_TEXT.toLocaleString('en-US')}. Please shorten it or send it in parts.`,
+      );
+      return;
+    }
     input.value = '';
     input.style.height = '';
     showErr();

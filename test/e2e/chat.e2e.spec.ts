@@ -298,7 +298,7 @@ describe('e2e: widget and web console in Chromium', function () {
     expect(await text.locator('[data-sb="attachments"]').count()).to.equal(0);
   });
 
-  it('tells a visitor in plain words when a message could not be taken, and keeps their text to send again', async () => {
+  it('tells a visitor in plain words when a message could not be taken or is too long, and keeps their text', async () => {
     const visitor = await newPage();
     await visitor.goto(`${base}/`);
     await widget(visitor, 'launcher').click();
@@ -317,6 +317,16 @@ describe('e2e: widget and web console in Chromium', function () {
     await widget(visitor, 'send').click();
     await widget(visitor, 'message').filter({ hasText: 'open on Sunday' }).waitFor();
     expect(await widget(visitor, 'error').isHidden()).to.equal(true);
+
+    // Too long for the server: said in words before anything is sent; the text stays to shorten.
+    const long = 'Here is the whole story. '.repeat(164); // 4,100 characters
+    await visitorSend(visitor, long);
+    await widget(visitor, 'error').waitFor({ state: 'visible' });
+    expect(await widget(visitor, 'error').textContent()).to.equal(
+      'Your message is too long: 4,099 characters, at most 4,000. Please shorten it or send it in parts.',
+    );
+    expect(await widget(visitor, 'input').inputValue()).to.equal(long);
+    expect(await widget(visitor, 'message').count()).to.equal(1);
   });
 
   it('on a phone-sized screen the console stacks its panels without overlap, every control in reach', async () => {
