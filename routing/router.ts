@@ -431,7 +431,7 @@ export class Router {
   ): Promise<Message> {
     const { conversation, agent } = await this.#participant(agentId, conversationId, 'reply to');
     const now = this.clock.now();
-    const clean = checkText(text);
+    const clean = checkText(text, REPLY_MAX[conversation.lastChannel]);
     const { message, duplicate } = await this.store.appendMessage({
       id: this.#ids.next(ID_PREFIX.message),
       conversationId,
@@ -1773,6 +1773,12 @@ export function parseSurveyAnswer(text: string): { rating: number; problem: stri
   const problem = m[2]!.trim().slice(0, 1000);
   return { rating: Number(m[1]), problem: problem === '' ? null : problem };
 }
+
+/**
+ * The longest reply an agent may send, by the channel it goes out on: an email may be long; a chat line, and a
+ * text (split into parts) or a call's follow-up text, at most 4,000 characters.
+ */
+export const REPLY_MAX: Record<Channel, number> = { chat: 4000, sms: 4000, voice: 4000, email: 50_000 };
 
 /** Message text: non-empty, at most `max` characters. */
 function checkText(text: unknown, max = 4000): string {

@@ -1,7 +1,7 @@
 // The built-in web agent console: socket.io namespace `/agent` (PROTOCOL.md).
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
-import type { Router } from '../../routing/router.js';
+import { REPLY_MAX, type Router } from '../../routing/router.js';
 import { fromZod } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
@@ -12,7 +12,11 @@ import { agentConversations, conversationView, participants } from '../views.js'
 const ConvId = z.object({ conversationId: z.string().min(1).max(128) });
 const Schemas = {
   status: z.object({ status: AgentStatus }),
-  reply: ConvId.extend({ text: z.string().max(4000), clientMessageId: z.string().min(1).max(100) }),
+  // The router checks the length for the reply's channel (REPLY_MAX); this is the longest any channel takes.
+  reply: ConvId.extend({
+    text: z.string().max(Math.max(...Object.values(REPLY_MAX))),
+    clientMessageId: z.string().min(1).max(100),
+  }),
   note: ConvId.extend({ text: z.string().max(4000) }),
   resolve: ConvId.extend({ followUpAt: z.number().int().positive().nullable().optional() }),
   consult: ConvId.extend({ agentId: z.string().min(1).max(128) }),

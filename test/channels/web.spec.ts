@@ -202,6 +202,40 @@ describe('/agent namespace', () => {
   });
 
   describe('reply and note', () => {
+    it('a reply may be as long as its channel takes: a long email, but a chat line at most 4,000 characters', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const mail = await h.sb.router.contact({
+        channel: 'email',
+        from: 'pat@example.org',
+        subject: 'Warranty terms',
+        text: 'What exactly does the warranty cover?',
+        externalId: '<warranty-1@example.org>',
+      });
+      expect(mail.conversation.ownerId).to.equal(ada.agent.id);
+      const long = 'The warranty covers the heating element and the lid hinge for two years. '.repeat(150);
+      expect(long.length).to.be.greaterThan(10_000);
+      const sent = await emitAck(ada.socket, 'reply', {
+        conversationId: mail.conversation.id,
+        text: long,
+        clientMessageId: 'long-1',
+      });
+      expect(sent.ok, JSON.stringify(sent.error)).to.equal(true);
+      expect((await h.store.getMessage(sent.messageId))?.text).to.equal(long);
+
+      const { conversationId } = await visitorWrites(h);
+      const refused = await emitAck(ada.socket, 'reply', {
+        conversationId,
+        text: 'x'.repeat(4001),
+        clientMessageId: 'long-2',
+      });
+      expectInvalid(refused, 'text');
+      expect(refused.error.message).to.contain('at most 4000 characters');
+      expect((await h.store.listMessages(conversationId)).filter((m) => m.direction === 'out')).to.deep.equal(
+        [],
+      );
+    });
+
     it('a reply reaches the visitor; a note reaches the agents, never the /chat socket', async () => {
       const h = sb();
       const ada = await agentConsole(h, 'Ada');
