@@ -139,6 +139,9 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   app.get('/console', (_req, res) => {
     staticHeaders(res, 'html');
     res.set('Referrer-Policy', 'no-referrer');
+    // Agents act in it: no other site may frame it (clickjacking). Older browsers read X-Frame-Options.
+    res.set('Content-Security-Policy', "frame-ancestors 'none'");
+    res.set('X-Frame-Options', 'DENY');
     res.send(consoleHtml);
   });
   app.get('/console/console.js', (_req, res) => {

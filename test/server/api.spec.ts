@@ -152,6 +152,9 @@ describe('HTTP', () => {
       const res = await sb().http().get('/console').expect(200);
       expect(res.headers['content-type']).to.match(/^text\/html/);
       expect(res.headers['referrer-policy']).to.equal('no-referrer');
+      // No other site may frame the agents' console (clickjacking).
+      expect(res.headers['content-security-policy']).to.equal("frame-ancestors 'none'");
+      expect(res.headers['x-frame-options']).to.equal('DENY');
       expect(res.text).to.match(/<html/i);
     });
 
