@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
 import { RedisStore } from '../../routing/store/redis.js';
-import { freePort, spawnRedisServer } from '../support/redis-server.js';
+import { freePort, spawnRedisServer, stopRedisServer } from '../support/redis-server.js';
 
 let stores = 0;
 
@@ -14,7 +14,7 @@ export function testPrefix(what: string): string {
   return `test-${what}-${process.pid}-${++stores}`;
 }
 
-export { freePort };
+export { freePort, stopRedisServer };
 
 export async function answers(url: string): Promise<boolean> {
   const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 500 } });
@@ -54,13 +54,6 @@ export async function startRedisServer(port: number): Promise<ChildProcess> {
     await new Promise((r) => setTimeout(r, 30));
   }
   return child;
-}
-
-export async function stopRedisServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 /**

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from 'redis';
-import { freePort, spawnRedisServer } from './redis-server.js';
+import { freePort, spawnRedisServer, stopRedisServer } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -108,17 +108,7 @@ export class RedisCluster {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.#children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
-              return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await Promise.all(this.#children.map(stopRedisServer));
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }

@@ -29,6 +29,14 @@ export function spawnRedisServer(args: string[]): { child: ChildProcess; failure
   return { child, failure: () => failure };
 }
 
+/** Kill a redis-server child with SIGKILL and wait until it is gone (at once when it never started or has exited). */
+export async function stopRedisServer(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 /** Whether `port` (0: any) can be listened on at 127.0.0.1; the port listened on, or null. */
 function tryListen(port: number): Promise<number | null> {
   return new Promise((resolve) => {
