@@ -784,12 +784,18 @@ export class MemoryStore implements Store {
     c.lastContactAt = now;
   }
 
-  async appendMessage(message: Message): Promise<{ message: Message; duplicate: boolean }> {
+  async appendMessage(
+    message: Message,
+    options: { deliveryDueAt?: number } = {},
+  ): Promise<{ message: Message; duplicate: boolean }> {
     const prior = this.#priorMessage(message);
     if (prior) return { message: prior, duplicate: true };
     this.#conversation(message.conversationId);
     this.#checkNewMessage(message);
-    return { message: this.#append(message), duplicate: false };
+    const stored = this.#append(message);
+    if (options.deliveryDueAt !== undefined)
+      this.#timers.schedule({ kind: 'delivery', ref: message.id, dueAt: options.deliveryDueAt });
+    return { message: stored, duplicate: false };
   }
 
   /** The message stored under this one's (channel, externalId), if any. */

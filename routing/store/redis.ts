@@ -13,7 +13,7 @@
 // Every record read back is parsed with its zod schema; one that does not parse,
 // here or inside a script, is a CorruptRecordError naming its key, and a script
 // checks every record it may change before its first write.
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   CapacityError,
   ConflictError,
@@ -76,6 +76,14 @@ import type {
   TimerKind,
   WaitRules,
 } from './store.js';
+import { TIMER_KINDS } from './store.js';
+
+/** A member of the timers sorted set (`kind:ref`) with its score, as read back. */
+const TimerRecord = z.object({
+  kind: z.enum(TIMER_KINDS),
+  ref: z.string().min(1),
+  dueAt: z.number().finite(),
+});
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** Key prefix inside the hash tag: keys are `{sb:<prefix>}:…` (`{sb}:…` when empty). */
@@ -388,12 +396,16 @@ export class RedisStore implements Store {
     return this.#conversation(id, r[1]);
   }
 
-  async appendMessage(message: Message): Promise<{ message: Message; duplicate: boolean }> {
+  async appendMessage(
+    message: Message,
+    options: { deliveryDueAt?: number } = {},
+  ): Promise<{ message: Message; duplicate: boolean }> {
     const external = message.externalId === undefined ? '' : externalKey(message.channel, message.externalId);
+    const due = options.deliveryDueAt;
     const r = await this.#run(
       'appendMessage',
       [this.keys.externalIds, this.keys.conversation(message.conversationId), this.keys.message(message.id)],
-      [message.id, message.conversationId, external, JSON.stringify(message)],
+      [message.id, message.conversationId, external, JSON.stringify(message), due === undefined ? '' : due],
     );
     const id = str(r[3]) ?? message.id;
     return { message: parseRecord(Message, this.keys.message(id), String(r[1])), duplicate: r[2] === 1 };
@@ -705,16 +717,25 @@ export class RedisStore implements Store {
   }
 
   async claimDueTimers(now: number, limit: number): Promise<Timer[]> {
-    const r = await this.#run('claimDueTimers', [this.keys.timers], [now, Math.max(0, Math.floor(limit))]);
+    const r = await this.#run(
+      'claimDueTimers',
+      [this.keys.timers],
+      [now, Math.max(0, Math.floor(limit)), ...TIMER_KINDS],
+    );
     const due: Timer[] = [];
     for (let i = 1; i + 1 < r.length; i += 2) {
       const member = String(r[i]);
       const at = member.indexOf(':');
-      due.push({
-        kind: member.slice(0, at) as TimerKind,
+      const timer = TimerRecord.safeParse({
+        kind: member.slice(0, at),
         ref: member.slice(at + 1),
         dueAt: Number(r[i + 1]),
       });
+      if (!timer.success) {
+        const detail = timer.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ');
+        throw new CorruptRecordError(this.keys.timers, `the timer ${JSON.stringify(member)}: ${detail}`);
+      }
+      due.push(timer.data);
     }
     return due;
   }

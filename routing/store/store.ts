@@ -185,9 +185,20 @@ export interface Answered {
 /**
  * `promise`: a promise is due (ref: promise id). `promise-warn`: shortly before it is due, the at-risk check
  * of a quoted wait or call back, or the owner's reminder of their own promise (ref: promise id).
- * `survey`: the survey after a resolution (ref: conversation id).
+ * `survey`: the survey after a resolution (ref: conversation id). `delivery`: an outbound message a channel
+ * sends itself (a text, an email) is sent again when its send was not seen to finish by then (the process
+ * sending it died) or when its retry is due (ref: message id).
  */
-export type TimerKind = 'offer' | 'sticky' | 'overflow' | 'promise' | 'promise-warn' | 'survey';
+export const TIMER_KINDS = [
+  'offer',
+  'sticky',
+  'overflow',
+  'promise',
+  'promise-warn',
+  'survey',
+  'delivery',
+] as const;
+export type TimerKind = (typeof TIMER_KINDS)[number];
 
 export interface Timer {
   kind: TimerKind;
@@ -288,7 +299,14 @@ export interface Store {
    * Store a message once per (channel, externalId) when it has one.
    * A repeat returns the stored message and `duplicate: true`.
    */
-  appendMessage(message: Message): Promise<{ message: Message; duplicate: boolean }>;
+  /**
+   * Stored once per (channel, externalId) when it has one: a repeat returns the stored message, changes
+   * nothing and schedules nothing. `deliveryDueAt`: in the same step, the message's `delivery` timer.
+   */
+  appendMessage(
+    message: Message,
+    options?: { deliveryDueAt?: number },
+  ): Promise<{ message: Message; duplicate: boolean }>;
   findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null>;
   getMessage(id: string): Promise<Message | null>;
   listMessages(conversationId: string): Promise<Message[]>;

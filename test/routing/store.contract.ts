@@ -940,6 +940,28 @@ export function storeContract(
         expect(await store.findMessageByExternalId('email', 'ext-1')).to.equal(null);
       });
 
+      it('appendMessage schedules its delivery timer in the same step; a repeat schedules nothing', async () => {
+        const out = (id: string, externalId?: string) =>
+          messageRecord(id, 'cv_1', {
+            direction: 'out',
+            channel: 'sms',
+            delivery: { state: 'pending', attempts: 0, at: T0 },
+            ...(externalId ? { externalId } : {}),
+          });
+        await store.appendMessage(out('msg_1', 'wait-ack:1'), { deliveryDueAt: T0 + 2 * MIN });
+        const repeat = await store.appendMessage(out('msg_2', 'wait-ack:1'), { deliveryDueAt: T0 + MIN });
+        expect(repeat.duplicate).to.equal(true);
+        await store.appendMessage(out('msg_3'));
+        expect(await store.claimDueTimers(T0 + MIN, 10)).to.deep.equal([]);
+        expect(await store.claimDueTimers(T0 + 2 * MIN, 10)).to.deep.equal([
+          { kind: 'delivery', ref: 'msg_1', dueAt: T0 + 2 * MIN },
+        ]);
+        // Refused (its conversation is unknown): nothing stored, nothing scheduled.
+        const refused = store.appendMessage(messageRecord('msg_4', 'cv_nobody'), { deliveryDueAt: T0 + MIN });
+        expect((await failure(refused)).code).to.equal('not_found');
+        expect(await store.claimDueTimers(T0 + HOUR, 10)).to.deep.equal([]);
+      });
+
       it('listMessages keeps append order per conversation', async () => {
         await store.appendMessage(messageRecord('msg_b', 'cv_1', { at: T0 + 2 * SEC }));
         await store.appendMessage(messageRecord('msg_x', 'cv_2'));

@@ -400,6 +400,28 @@ describe('RedisStore', () => {
       expect(await raw.hGet(index, 'billing,tech')).to.equal('chat|billing:2,tech:1');
     });
 
+    it('claims only the timer kinds it knows: one from a newer version stays for a process that knows it', async () => {
+      const keys = store.keys;
+      // More unknown ones due first than one claim takes: the known ones behind them are still found.
+      for (let n = 0; n < 5; n++) await raw.zAdd(keys.timers, { score: T0 + n, value: `fax-retry:m${n}` });
+      await store.schedule({ kind: 'sticky', ref: 'cv_1', dueAt: T0 + 10 });
+      await store.schedule({ kind: 'delivery', ref: 'msg_1', dueAt: T0 + 20 });
+      expect(await store.claimDueTimers(T0 + 100, 2)).to.deep.equal([
+        { kind: 'sticky', ref: 'cv_1', dueAt: T0 + 10 },
+        { kind: 'delivery', ref: 'msg_1', dueAt: T0 + 20 },
+      ]);
+      expect(await store.claimDueTimers(T0 + 100, 2)).to.deep.equal([]);
+      expect(await raw.zCard(keys.timers)).to.equal(5);
+    });
+
+    it('a timer member that cannot be read is a CorruptRecordError naming the timers key', async () => {
+      const keys = store.keys;
+      await raw.zAdd(keys.timers, { score: T0, value: 'sticky:' });
+      const err = await rejection<CorruptRecordError>(store.claimDueTimers(T0, 10));
+      expect(err).to.be.instanceOf(CorruptRecordError);
+      expect(err.message).to.contain(keys.timers).and.to.contain('ref');
+    });
+
     it('runs its scripts again after SCRIPT FLUSH (NOSCRIPT: the text is sent once, as EVAL)', async () => {
       await seed();
       await raw.scriptFlush();

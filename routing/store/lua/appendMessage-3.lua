@@ -4,6 +4,8 @@ has one; a repeat returns the stored message.
 KEYS[1]  the external-id hash; KEYS[2] the conversation record; KEYS[3] the message record
 ARGV[1]  key base; ARGV[2] message id; ARGV[3] conversation id
 ARGV[4]  external key (channel:externalId) or ''; ARGV[5] message (JSON, stored as given)
+ARGV[6]  when its delivery timer is due (a message a channel sends itself), or ''
+Also     schedules that timer (`delivery:<id>`) when the message is stored, not for a repeat.
 Result   {0, message, 0 | 1 (duplicate), message id} | NOT_FOUND (conversation) | CONFLICT duplicate_id
 Reaches  the conversation's message list; a repeat's stored message.
 ]]
@@ -18,5 +20,6 @@ return run(function()
   if redis.call('EXISTS', KEYS[2]) == 0 then fail(E.NOT_FOUND, 'conversation', conversationId) end
   checkNewMessage(KEYS[3], id)
   storeMessage(KEYS[1], KEYS[3], id, conversationId, external, raw)
+  if ARGV[6] ~= '' then redis.call('ZADD', K.timers(), tonumber(ARGV[6]), 'delivery:' .. id) end
   return { 0, raw, 0, id }
 end)
