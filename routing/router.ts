@@ -54,6 +54,24 @@ export interface RouterDeps {
   strategy?: RoutingStrategy;
 }
 
+/**
+ * A channel that sends its outbound messages itself (texts, email), as opposed to the chat, whose visitors
+ * read them from the conversation. Each such message has a `delivery` timer in the store, set when it is
+ * stored: the lease of the send under way, then the time of its retry. So a retry happens in whichever
+ * process ticks when it is due, and a message whose process died before its send was seen to finish is sent
+ * by another (at least once: a send that went out just before its process died is sent again).
+ */
+export interface Sender {
+  /** The longest one send attempt may take: its delivery timer is set that far ahead while it runs. */
+  leaseMs: number;
+  /**
+   * The message's delivery timer came due in this process: its retry, or a send whose process died. Start
+   * the next attempt (`message.delivery.attempts + 1`, begun with `Router.beginAttempt`) and return true; do
+   * not wait for it. False when it cannot take it now (closing): the timer is set again.
+   */
+  resume(message: Message): boolean;
+}
+
 /** What happened to an inbound contact: the channel turns this into its reply (TwiML, status, ack). */
 export type ContactOutcome =
   | { type: 'duplicate' }
@@ -144,6 +162,7 @@ export class Router {
   readonly #ids: IdSource;
   readonly #strategy: RoutingStrategy;
   readonly #rules: WaitRules;
+  readonly #senders = new Map<Channel, Sender>();
 
   constructor(deps: RouterDeps) {
     this.store = deps.store;
@@ -432,18 +451,21 @@ export class Router {
     const { conversation, agent } = await this.#participant(agentId, conversationId, 'reply to');
     const now = this.clock.now();
     const clean = checkText(text, REPLY_MAX[conversation.lastChannel]);
-    const { message, duplicate } = await this.store.appendMessage({
-      id: this.#ids.next(ID_PREFIX.message),
-      conversationId,
-      direction: 'out',
-      channel: conversation.lastChannel,
-      author: { type: 'agent', id: agent.id, name: agent.name },
-      text: clean,
-      attachments: [],
-      at: now,
-      delivery: { state: 'pending', attempts: 0, at: now },
-      ...(clientMessageId ? { externalId: `out:${agentId}:${clientMessageId}` } : {}),
-    });
+    const { message, duplicate } = await this.store.appendMessage(
+      {
+        id: this.#ids.next(ID_PREFIX.message),
+        conversationId,
+        direction: 'out',
+        channel: conversation.lastChannel,
+        author: { type: 'agent', id: agent.id, name: agent.name },
+        text: clean,
+        attachments: [],
+        at: now,
+        delivery: { state: 'pending', attempts: 0, at: now },
+        ...(clientMessageId ? { externalId: `out:${agentId}:${clientMessageId}` } : {}),
+      },
+      this.#deliveryTimer(conversation.lastChannel, now),
+    );
     if (!duplicate) this.#emit({ type: 'message.sent', at: now, message });
     return message;
   }
@@ -467,23 +489,78 @@ export class Router {
     return message;
   }
 
+  /**
+   * A channel's news of a message's delivery, told to the agents (`message.delivery`) when the store applied
+   * it. `attempt`: the send attempt it is about; the message's attempts become it, and it is no news once a
+   * later attempt began (a late or repeated report; a retry under way, maybe in another process). Without it,
+   * a failure or a send counts one more attempt. `retryAt`: for a `Sender`'s message, when it tries again
+   * (its delivery timer), or null when it will not (the timer goes).
+   */
   async markDelivery(
     messageId: string,
     state: Message['delivery']['state'],
     reason?: string,
+    options: { attempt?: number; retryAt?: number | null } = {},
   ): Promise<Message> {
     const existing = await this.store.getMessage(messageId);
     if (!existing) throw new NotFoundError('message', messageId);
     const now = this.clock.now();
-    const message = await this.store.updateDelivery(messageId, {
-      state,
-      attempts: existing.delivery.attempts + (state === 'failed' || state === 'sent' ? 1 : 0),
-      at: now,
-      ...(reason !== undefined ? { reason } : {}),
-    });
-    // A late report the store did not apply (delivered stays delivered) is no news.
-    if (message.delivery.state === state) this.#emit({ type: 'message.delivery', at: now, message });
+    const { attempt, retryAt } = options;
+    const counted = existing.delivery.attempts + (state === 'failed' || state === 'sent' ? 1 : 0);
+    const { message, applied } = await this.store.updateDelivery(
+      messageId,
+      { state, attempts: attempt ?? counted, at: now, ...(reason !== undefined ? { reason } : {}) },
+      {
+        ...(attempt !== undefined ? { ifAttemptsAtMost: attempt } : {}),
+        ...(retryAt !== undefined ? { timer: retryAt } : {}),
+      },
+    );
+    if (applied) this.#emit({ type: 'message.delivery', at: now, message });
     return message;
+  }
+
+  /**
+   * Send `channels`' outbound messages with `sender` (see `Sender`): their delivery timers are set when they
+   * are stored and handed to it when due. Returns the undo.
+   */
+  registerSender(channels: Channel[], sender: Sender): () => void {
+    for (const channel of channels) this.#senders.set(channel, sender);
+    return () => {
+      for (const channel of channels)
+        if (this.#senders.get(channel) === sender) this.#senders.delete(channel);
+    };
+  }
+
+  /**
+   * A `Sender` begins send attempt `attempt` of the message (a retry, or a send taken over): its attempts
+   * become it and its delivery timer the lease of this attempt. False when the attempt was begun already
+   * (by another process), or the message is delivered: then it is not sent.
+   */
+  async beginAttempt(message: Message, attempt: number, leaseMs: number): Promise<boolean> {
+    const { applied } = await this.store.updateDelivery(
+      message.id,
+      { ...message.delivery, attempts: attempt },
+      { ifAttemptsAtMost: attempt - 1, timer: this.clock.now() + leaseMs },
+    );
+    return applied && message.delivery.state !== 'delivered';
+  }
+
+  /** The store's options for a new outbound message on `channel`: its delivery timer when a `Sender` sends it. */
+  #deliveryTimer(channel: Channel, now: number): { deliveryDueAt?: number } {
+    const sender = this.#senders.get(channel);
+    return sender ? { deliveryDueAt: now + sender.leaseMs } : {};
+  }
+
+  /** A message's delivery timer came due: its sender resumes it, unless it went out or gave up meanwhile. */
+  async #deliveryDue(messageId: string, now: number): Promise<void> {
+    const message = await this.store.getMessage(messageId);
+    if (message?.direction !== 'out') return;
+    if (message.delivery.state === 'sent' || message.delivery.state === 'delivered') return;
+    const sender = this.#senders.get(message.channel);
+    // None here, or it is closing (or this process runs without that channel): due again, for any process.
+    if (!sender)
+      await this.store.schedule({ kind: 'delivery', ref: messageId, dueAt: now + DELIVERY_RECHECK_MS });
+    else sender.resume(message);
   }
 
   async resolve(agentId: string, conversationId: string, followUpAt?: number | null): Promise<Conversation> {
@@ -775,17 +852,20 @@ export class Router {
   async notify(conversationId: string, text: string): Promise<Message> {
     const conversation = await this.#conversation(conversationId);
     const now = this.clock.now();
-    const { message } = await this.store.appendMessage({
-      id: this.#ids.next(ID_PREFIX.message),
-      conversationId,
-      direction: 'out',
-      channel: conversation.lastChannel,
-      author: { type: 'system' },
-      text: checkText(text, 1000),
-      attachments: [],
-      at: now,
-      delivery: { state: 'pending', attempts: 0, at: now },
-    });
+    const { message } = await this.store.appendMessage(
+      {
+        id: this.#ids.next(ID_PREFIX.message),
+        conversationId,
+        direction: 'out',
+        channel: conversation.lastChannel,
+        author: { type: 'system' },
+        text: checkText(text, 1000),
+        attachments: [],
+        at: now,
+        delivery: { state: 'pending', attempts: 0, at: now },
+      },
+      this.#deliveryTimer(conversation.lastChannel, now),
+    );
     this.#emit({ type: 'message.sent', at: now, message });
     return message;
   }
@@ -841,21 +921,24 @@ export class Router {
           : null;
     if (since === null) return null;
     const now = this.clock.now();
-    const { message, duplicate } = await this.store.appendMessage({
-      id: this.#ids.next(ID_PREFIX.message),
-      conversationId,
-      direction: 'out',
-      channel: conv.lastChannel,
-      author: { type: 'system' },
-      text: checkText(text, 1000),
-      attachments: [],
-      at: now,
-      delivery: options.inReply
-        ? { state: 'sent', attempts: 1, at: now }
-        : { state: 'pending', attempts: 0, at: now },
-      // One per wait: the store keeps one message per (channel, externalId).
-      externalId: `wait-ack:${conversationId}:${since}`,
-    });
+    const { message, duplicate } = await this.store.appendMessage(
+      {
+        id: this.#ids.next(ID_PREFIX.message),
+        conversationId,
+        direction: 'out',
+        channel: conv.lastChannel,
+        author: { type: 'system' },
+        text: checkText(text, 1000),
+        attachments: [],
+        at: now,
+        delivery: options.inReply
+          ? { state: 'sent', attempts: 1, at: now }
+          : { state: 'pending', attempts: 0, at: now },
+        // One per wait: the store keeps one message per (channel, externalId).
+        externalId: `wait-ack:${conversationId}:${since}`,
+      },
+      options.inReply ? {} : this.#deliveryTimer(conv.lastChannel, now),
+    );
     if (duplicate) return null;
     this.#emit({ type: 'message.sent', at: now, message });
     return message;
@@ -908,6 +991,9 @@ export class Router {
             break;
           case 'survey':
             await this.#surveyDue(timer.ref, now);
+            break;
+          case 'delivery':
+            await this.#deliveryDue(timer.ref, now);
             break;
         }
       }
@@ -1507,18 +1593,21 @@ export class Router {
     externalId: string,
   ): Promise<Message | null> {
     const now = this.clock.now();
-    const { message, duplicate } = await this.store.appendMessage({
-      id: this.#ids.next(ID_PREFIX.message),
-      conversationId: conv.id,
-      direction: 'out',
-      channel,
-      author: { type: 'system' },
-      text,
-      attachments: [],
-      at: now,
-      delivery: { state: 'pending', attempts: 0, at: now },
-      externalId,
-    });
+    const { message, duplicate } = await this.store.appendMessage(
+      {
+        id: this.#ids.next(ID_PREFIX.message),
+        conversationId: conv.id,
+        direction: 'out',
+        channel,
+        author: { type: 'system' },
+        text,
+        attachments: [],
+        at: now,
+        delivery: { state: 'pending', attempts: 0, at: now },
+        externalId,
+      },
+      this.#deliveryTimer(channel, now),
+    );
     if (duplicate) return null;
     this.#emit({ type: 'message.sent', at: now, message });
     return message;
@@ -1778,6 +1867,9 @@ export function parseSurveyAnswer(text: string): { rating: number; problem: stri
  * The longest reply an agent may send, by the channel it goes out on: an email may be long; a chat line, and a
  * text (split into parts) or a call's follow-up text, at most 4,000 characters.
  */
+/** When a message's delivery timer comes due in a process that has no sender for its channel: due again then. */
+export const DELIVERY_RECHECK_MS = 60_000;
+
 export const REPLY_MAX: Record<Channel, number> = { chat: 4000, sms: 4000, voice: 4000, email: 50_000 };
 
 /** Message text: non-empty, at most `max` characters. */

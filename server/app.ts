@@ -224,12 +224,11 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
 
   // Timers (offer timeouts, sticky waits, overflow, promises) fire from here.
   // Every process ticks; the store hands each due timer to one of them. A failure is logged once per run of them.
-  let ticking = false;
+  let ticking: Promise<void> | null = null;
   let tickFailing = false;
   const tick = setInterval(() => {
     if (ticking) return;
-    ticking = true;
-    router
+    ticking = router
       .tick()
       .then(
         () => {
@@ -242,7 +241,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         },
       )
       .finally(() => {
-        ticking = false;
+        ticking = null;
       });
   }, config.tickMs);
   tick.unref();
@@ -270,7 +269,10 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     close() {
       closing ??= (async () => {
         clearInterval(tick);
+        // A run of timers under way finishes first: what it hands to a channel is sent, or due again later.
+        await ticking;
         twilio?.close();
+        await twilio?.idle();
         await email?.close();
         await slack?.close();
         chat.close();

@@ -6,7 +6,7 @@ import type { Router } from '../../routing/router.js';
 import { type ContentStore, MemoryContentStore } from './content.js';
 import { inboundRoute } from './http.js';
 import { EmailInbound, type EmailLog, type InboundResult } from './inbound.js';
-import { EmailOutbound, type MailTransport, type RetryPolicy, type Sleep } from './outbound.js';
+import { EmailOutbound, type MailTransport, type RetryPolicy } from './outbound.js';
 import type { Envelope } from './parse.js';
 import type { EmailSettings } from './settings.js';
 import { SmtpListener } from './smtp.js';
@@ -19,7 +19,6 @@ export interface EmailChannelOptions {
   transport?: MailTransport;
   content?: ContentStore;
   retry?: RetryPolicy;
-  sleep?: Sleep;
 }
 
 export class EmailChannel {
@@ -51,7 +50,6 @@ export class EmailChannel {
       transport,
       log,
       ...(options.retry ? { retry: options.retry } : {}),
-      ...(options.sleep ? { sleep: options.sleep } : {}),
     });
     this.#smtp =
       settings.smtpListenPort === null
@@ -92,7 +90,7 @@ export class EmailChannel {
     return this.#smtp?.port ?? null;
   }
 
-  /** Stop the listener, then let replies in progress finish (retry waits are cut short). */
+  /** Stop the listener, then let sends in progress finish (retries wait in the store for the next process). */
   async close(): Promise<void> {
     await this.#smtp?.close();
     await this.outbound.close();

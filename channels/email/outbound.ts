@@ -2,6 +2,10 @@
 // wait acknowledgement) goes out through the SMTP relay, threaded so the
 // customer's mail client keeps it with their mail. Failures are retried with
 // backoff; every failed attempt is shown to the agent as the message's delivery.
+// The channel is the router's `Sender` for email: a retry waits in the store as
+// the message's delivery timer (any process sends it when due, and one that
+// restarts keeps its retries), and a reply whose process died before its send was
+// seen to finish is sent by another.
 import type { SendMailOptions } from 'nodemailer';
 import { humanDuration } from '../../routing/estimate.js';
 import type { Router } from '../../routing/router.js';
@@ -28,22 +32,11 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 30_000, maxDelayMs: 15 * 60_000 };
 
-/** Waits `ms`, or rejects when `signal` aborts. Injected in tests, which never wait on real time. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
-
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/**
+ * How long one send may take before another process sends the mail instead (connecting and the greeting
+ * time out after 15 s each, a silent connection after 60 s).
+ */
+export const EMAIL_LEASE_MS = 5 * 60_000;
 
 export interface OutboundDeps {
   router: Router;
@@ -52,7 +45,6 @@ export interface OutboundDeps {
   transport: MailTransport;
   log: EmailLog;
   retry?: RetryPolicy;
-  sleep?: Sleep;
 }
 
 export class EmailOutbound {
@@ -62,10 +54,10 @@ export class EmailOutbound {
   readonly #transport: MailTransport;
   readonly #log: EmailLog;
   readonly #retry: RetryPolicy;
-  readonly #sleep: Sleep;
-  readonly #stop = new AbortController();
+  #closed = false;
   readonly #inflight = new Set<Promise<void>>();
   readonly #unsubscribe: () => void;
+  readonly #unregister: () => void;
 
   constructor(deps: OutboundDeps) {
     this.#router = deps.router;
@@ -74,11 +66,18 @@ export class EmailOutbound {
     this.#transport = deps.transport;
     this.#log = deps.log;
     this.#retry = deps.retry ?? DEFAULT_RETRY;
-    this.#sleep = deps.sleep ?? realSleep;
     this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
+    this.#unregister = this.#router.registerSender(['email'], {
+      leaseMs: EMAIL_LEASE_MS,
+      resume: (message) => {
+        if (this.#closed) return false;
+        this.#track(this.deliver(message, message.delivery.attempts + 1));
+        return true;
+      },
+    });
   }
 
-  /** Deliveries under way (sending or waiting to retry). */
+  /** Sends under way. */
   get pending(): number {
     return this.#inflight.size;
   }
@@ -88,63 +87,68 @@ export class EmailOutbound {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
-  /** Stop taking new replies, cut retry waits short, and wait for sends in progress. */
+  /** Stop taking new replies and wait for sends in progress; retries not begun stay in the store. */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#unsubscribe();
-    this.#stop.abort(new Error('the email channel is closing'));
+    this.#unregister();
     await this.idle();
     this.#transport.close();
   }
 
   #onEvent(event: DomainEvent): void {
-    if (event.type !== 'message.sent') return;
+    if (event.type !== 'message.sent' || this.#closed) return;
     const m = event.message;
     if (m.channel !== 'email' || m.direction !== 'out') return;
-    const job = this.deliver(m).catch((err) =>
-      this.#log.warn({ err, messageId: m.id }, 'email: delivery failed unexpectedly'),
-    );
+    this.#track(this.deliver(m, 1));
+  }
+
+  #track(p: Promise<void>): void {
+    const job = p.catch((err) => this.#log.warn({ err }, 'email: delivery failed unexpectedly'));
     this.#inflight.add(job);
     void job.finally(() => this.#inflight.delete(job));
   }
 
-  /** Send one stored outbound message, retrying transient failures. */
-  async deliver(message: Message): Promise<void> {
-    const mail = await this.compose(message);
-    if ('error' in mail) {
-      await this.#mark(message.id, 'failed', mail.error);
+  /**
+   * Send attempt `attempt` of one stored outbound message: the first when it was stored (its delivery timer
+   * is the lease already), a later one when its timer came due (begun in the store first: one process sends
+   * it). A temporary failure sets the retry's time as the timer; a refusal or the last attempt ends it.
+   */
+  async deliver(message: Message, attempt: number): Promise<void> {
+    const { attempts } = this.#retry;
+    if (attempt > attempts) {
+      await this.#mark(message.id, 'failed', `not sent after ${attempt - 1} attempts`, attempt - 1, null);
       return;
     }
-    const { attempts } = this.#retry;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#transport.sendMail(mail);
-        await this.#mark(message.id, 'sent');
-        this.#log.info({ messageId: message.id, to: mail.to }, 'email: reply sent');
-        return;
-      } catch (err) {
-        const reason = describe(err);
-        if (isPermanent(err)) {
-          await this.#mark(message.id, 'failed', `the mail server refused it: ${reason}`);
-          return;
-        }
-        if (attempt >= attempts || this.#stop.signal.aborted) {
-          await this.#mark(message.id, 'failed', `not sent after ${attempt} attempts: ${reason}`);
-          return;
-        }
-        const delay = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+    if (attempt > 1 && !(await this.#router.beginAttempt(message, attempt, EMAIL_LEASE_MS))) return;
+    const mail = await this.compose(message);
+    if ('error' in mail) {
+      await this.#mark(message.id, 'failed', mail.error, attempt, null);
+      return;
+    }
+    try {
+      await this.#transport.sendMail(mail);
+    } catch (err) {
+      const reason = describe(err);
+      if (isPermanent(err)) {
+        await this.#mark(message.id, 'failed', `the mail server refused it: ${reason}`, attempt, null);
+      } else if (attempt >= attempts) {
         await this.#mark(
           message.id,
           'failed',
-          `attempt ${attempt} of ${attempts} failed (${reason}); retrying in ${humanDuration(delay / 1000)}`,
+          `not sent after ${attempt} attempts: ${reason}`,
+          attempt,
+          null,
         );
-        try {
-          await this.#sleep(delay, this.#stop.signal);
-        } catch {
-          await this.#mark(message.id, 'failed', `not sent: Switchboard stopped before retrying (${reason})`);
-          return;
-        }
+      } else {
+        const delay = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+        const why = `attempt ${attempt} of ${attempts} failed (${reason}); retrying in ${humanDuration(delay / 1000)}`;
+        await this.#mark(message.id, 'failed', why, attempt, this.#router.clock.now() + delay);
       }
+      return;
     }
+    await this.#mark(message.id, 'sent', undefined, attempt, null);
+    this.#log.info({ messageId: message.id, to: mail.to }, 'email: reply sent');
   }
 
   /** The mail for one outbound message, or why there can be none. */
@@ -191,9 +195,15 @@ export class EmailOutbound {
     };
   }
 
-  async #mark(messageId: string, state: 'sent' | 'failed', reason?: string): Promise<void> {
+  async #mark(
+    messageId: string,
+    state: 'sent' | 'failed',
+    reason: string | undefined,
+    attempt: number,
+    retryAt: number | null,
+  ): Promise<void> {
     try {
-      await this.#router.markDelivery(messageId, state, reason);
+      await this.#router.markDelivery(messageId, state, reason, { attempt, retryAt });
     } catch (err) {
       this.#log.warn({ err, messageId, state }, 'email: could not record the delivery state');
     }

@@ -4,6 +4,9 @@
 // The reply is empty TwiML (no auto-chatter) except one acknowledgement per wait.
 // Replies to the customer (agents' and Switchboard's own) go out through the REST
 // client, with a status callback, retried with backoff; delivery shows on the message.
+// The channel is the router's `Sender` for texts: a retry waits in the store as the
+// message's delivery timer (any process sends it when due), and a text whose
+// process died before its send was seen to finish is sent by another.
 import express, { type Request, type Response } from 'express';
 import twilio from 'twilio';
 import type { z } from 'zod';
@@ -25,24 +28,6 @@ export interface Log {
   error(obj: object, msg: string): void;
 }
 
-/** Waits `ms` (or until `signal` aborts). Injected so tests never sleep on real time. */
-export type Delay = (ms: number, signal: AbortSignal) => Promise<void>;
-
-export const realDelay: Delay = (ms, signal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    timer.unref?.();
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-
 export interface SmsOptions {
   router: Router;
   client: TwilioClient;
@@ -55,12 +40,16 @@ export interface SmsOptions {
   maxAttempts?: number;
   /** Wait before attempt `n + 1` after attempt `n` failed. */
   backoffMs?: (attempt: number) => number;
-  delay?: Delay;
 }
 
 /** One SMS body at most (Twilio refuses longer ones); longer replies go out in parts. */
 export const SMS_PART = 1600;
 const MAX_REMEMBERED = 100_000;
+/**
+ * How long one send may take before another process sends the text instead (the REST client gives up on a
+ * request after 30 s; a long text is several requests).
+ */
+export const SMS_LEASE_MS = 2 * 60_000;
 
 export const defaultBackoffMs = (attempt: number): number => Math.min(60_000, 2000 * 2 ** (attempt - 1));
 
@@ -70,14 +59,12 @@ export class SmsChannel {
   readonly #o: SmsOptions;
   readonly #maxAttempts: number;
   readonly #backoff: (attempt: number) => number;
-  readonly #delay: Delay;
-  readonly #stop = new AbortController();
+  #closed = false;
   /** The number each customer last reached us on, to answer from it. */
   readonly #ourNumber = new Map<string, string>();
-  /** The latest send attempt per message: status callbacks of older attempts are ignored. */
-  readonly #attempt = new Map<string, number>();
   readonly #inflight = new Set<Promise<void>>();
   readonly #unsubscribe: () => void;
+  readonly #unregister: () => void;
 
   constructor(options: SmsOptions) {
     this.#o = options;
@@ -85,16 +72,26 @@ export class SmsChannel {
     this.#client = options.client;
     this.#maxAttempts = options.maxAttempts ?? 4;
     this.#backoff = options.backoffMs ?? defaultBackoffMs;
-    this.#delay = options.delay ?? realDelay;
     this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
+    // Texts to a caller (after a call) go out as texts too.
+    this.#unregister = this.#router.registerSender(['sms', 'voice'], {
+      leaseMs: SMS_LEASE_MS,
+      resume: (message) => {
+        if (this.#closed) return false;
+        this.#track(this.#attempt(message, message.delivery.attempts + 1));
+        return true;
+      },
+    });
   }
 
+  /** No new sends; a retry not begun yet stays in the store for the next process to tick. */
   close(): void {
+    this.#closed = true;
     this.#unsubscribe();
-    this.#stop.abort();
+    this.#unregister();
   }
 
-  /** Every delivery started so far has finished (sent, failed for good, or stopped): for tests and shutdown. */
+  /** Every send begun so far has finished (sent or failed): for tests and shutdown. */
   async idle(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
   }
@@ -153,12 +150,12 @@ export class SmsChannel {
   // ---------------------------------------------------------------- outbound
 
   #onEvent(event: DomainEvent): void {
-    if (event.type !== 'message.sent') return;
+    if (event.type !== 'message.sent' || this.#closed) return;
     const m = event.message;
     if (m.direction !== 'out' || (m.channel !== 'sms' && m.channel !== 'voice')) return;
     // Sent already, in the TwiML answering the customer's text (a wait acknowledgement).
     if (m.delivery.state !== 'pending') return;
-    this.#track(this.#deliver(m, 1));
+    this.#track(this.#attempt(m, 1));
   }
 
   #track(p: Promise<void>): void {
@@ -167,30 +164,37 @@ export class SmsChannel {
     void tracked.finally(() => this.#inflight.delete(tracked));
   }
 
-  /** Send attempt `attempt` and the ones after it while they fail and attempts remain. */
-  async #deliver(message: Message, first: number): Promise<void> {
-    const target = await this.#addresses(message);
-    if ('error' in target) {
-      await this.#mark(message.id, 'failed', target.error);
+  /**
+   * Send attempt `attempt`: the first one when the message was stored (its delivery timer is the lease
+   * already), a later one when its timer came due (begun in the store first: one process sends it). A
+   * failure sets the retry's time as the timer, or ends it after the last attempt.
+   */
+  async #attempt(message: Message, attempt: number): Promise<void> {
+    if (attempt > this.#maxAttempts) {
+      await this.#mark(message.id, 'failed', `not sent after ${attempt - 1} attempts`, attempt - 1, null);
       return;
     }
-    for (let attempt = first; attempt <= this.#maxAttempts; attempt++) {
-      if (this.#stop.signal.aborted) return;
-      this.#attempt.set(message.id, attempt);
-      if (this.#attempt.size > MAX_REMEMBERED) this.#attempt.delete(this.#attempt.keys().next().value!);
-      try {
-        await this.#send(message, target.to, target.from, attempt);
-        await this.#mark(message.id, 'sent');
-        return;
-      } catch (err) {
-        const failure = restFailure(err);
-        const last = failure.permanent || attempt >= this.#maxAttempts;
-        this.#o.log.warn({ messageId: message.id, attempt, reason: failure.reason }, 'sms: send failed');
-        await this.#mark(message.id, 'failed', this.#why(failure.reason, attempt, last));
-        if (last) return;
-        await this.#delay(this.#backoff(attempt), this.#stop.signal);
-      }
+    if (attempt > 1 && !(await this.#router.beginAttempt(message, attempt, SMS_LEASE_MS))) return;
+    const target = await this.#addresses(message);
+    if ('error' in target) {
+      await this.#mark(message.id, 'failed', target.error, attempt, null);
+      return;
     }
+    try {
+      await this.#send(message, target.to, target.from, attempt);
+      await this.#mark(message.id, 'sent', undefined, attempt, null);
+    } catch (err) {
+      const failure = restFailure(err);
+      this.#o.log.warn({ messageId: message.id, attempt, reason: failure.reason }, 'sms: send failed');
+      await this.#failed(message.id, failure.reason, attempt, failure.permanent);
+    }
+  }
+
+  /** Attempt `attempt` failed: shown to the agent, and its retry due after the backoff unless it was the last. */
+  async #failed(messageId: string, reason: string, attempt: number, permanent = false): Promise<void> {
+    const last = permanent || attempt >= this.#maxAttempts;
+    const retryAt = last ? null : this.#router.clock.now() + this.#backoff(attempt);
+    await this.#mark(messageId, 'failed', this.#why(reason, attempt, last), attempt, retryAt);
   }
 
   async #send(message: Message, to: string, from: string, attempt: number): Promise<void> {
@@ -214,18 +218,16 @@ export class SmsChannel {
     }
   }
 
-  /** Twilio's delivery report for one attempt. */
+  /** Twilio's delivery report for one attempt (the store ignores an older attempt's once a later one began). */
   async #status(req: Request): Promise<string> {
     const p = parse(MessageStatus, webhookParams(req), 'message status');
     const q = parse(StatusQuery, req.query, 'query');
-    const latest = this.#attempt.get(q.message);
-    if (latest !== undefined && q.attempt < latest) return empty(); // a later attempt is under way
     const message = await this.#router.store.getMessage(q.message);
     if (!message) return empty();
     switch (p.MessageStatus) {
       case 'delivered':
       case 'read':
-        await this.#mark(message.id, 'delivered');
+        await this.#mark(message.id, 'delivered', undefined, q.attempt, null);
         break;
       case 'failed':
       case 'undelivered': {
@@ -234,17 +236,8 @@ export class SmsChannel {
           `Twilio ${p.ErrorCode ?? ''}: ${p.MessageStatus}${p.ErrorMessage ? ` (${p.ErrorMessage})` : ''}`
             .replace('Twilio :', 'Twilio:')
             .slice(0, 900);
-        const last = q.attempt >= this.#maxAttempts;
-        await this.#mark(message.id, 'failed', this.#why(reason, q.attempt, last));
-        if (!last) {
-          this.#attempt.set(message.id, q.attempt + 1);
-          this.#track(
-            (async () => {
-              await this.#delay(this.#backoff(q.attempt), this.#stop.signal);
-              await this.#deliver(message, q.attempt + 1);
-            })(),
-          );
-        }
+        // A repeated report of the same failure sets the same timer: one retry, in whichever process ticks.
+        await this.#failed(message.id, reason, q.attempt);
         break;
       }
       default:
@@ -289,9 +282,15 @@ export class SmsChannel {
       : `${reason}; retrying (attempt ${attempt} of ${this.#maxAttempts})`;
   }
 
-  async #mark(messageId: string, state: Message['delivery']['state'], reason?: string): Promise<void> {
+  async #mark(
+    messageId: string,
+    state: Message['delivery']['state'],
+    reason: string | undefined,
+    attempt: number,
+    retryAt: number | null,
+  ): Promise<void> {
     try {
-      await this.#router.markDelivery(messageId, state, reason);
+      await this.#router.markDelivery(messageId, state, reason, { attempt, retryAt });
     } catch (err) {
       this.#o.log.warn({ err, messageId }, 'sms: could not record delivery');
     }

@@ -4,7 +4,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type twilio from 'twilio';
 import type { Router } from '../../routing/router.js';
-import { type Delay, SmsChannel } from '../sms/channel.js';
+import { SmsChannel } from '../sms/channel.js';
 import { type Log, VoiceChannel } from '../voice/channel.js';
 import type { CallHolders } from '../voice/holders.js';
 import { createTwilioClient, type TwilioClient } from './client.js';
@@ -25,12 +25,11 @@ export interface TwilioSettings {
 }
 
 /**
- * What the server may hand in: for tests and the bench, an HTTP client for the SDK (a stand-in) and the
- * backoff wait; in Redis mode, who holds each live call.
+ * What the server may hand in: for tests and the bench, an HTTP client for the SDK (a stand-in); in Redis
+ * mode, who holds each live call.
  */
 export interface TwilioHooks {
   httpClient?: twilio.RequestClient;
-  delay?: Delay;
   /** Sends per outbound SMS before giving up. */
   smsAttempts?: number;
   /** Which process moves each live call (channels/voice/holders.ts); this process alone by default. */
@@ -72,7 +71,6 @@ export function createTwilioChannels(options: TwilioChannelsOptions): TwilioChan
     base,
     fromNumber,
     log,
-    ...(options.delay ? { delay: options.delay } : {}),
     ...(options.smsAttempts ? { maxAttempts: options.smsAttempts } : {}),
   });
   const voice = new VoiceChannel({

@@ -33,11 +33,11 @@ import {
   checkFirstMessage,
   checkNewContact,
   claimReason,
+  deliveryApplies,
   FILL_LIMIT,
   HANDLE_TIME_WINDOW,
   isOpen,
   waitingSince,
-  wouldRegress,
 } from './rules.js';
 import type {
   Answered,
@@ -45,6 +45,7 @@ import type {
   Candidate,
   ClaimOutcome,
   ConversationQuery,
+  DeliveryUpdate,
   NewContact,
   OwnerBack,
   QueueSnapshot,
@@ -843,13 +844,21 @@ export class MemoryStore implements Store {
     );
   }
 
-  async updateDelivery(messageId: string, delivery: Message['delivery']): Promise<Message> {
+  async updateDelivery(
+    messageId: string,
+    delivery: Message['delivery'],
+    options: DeliveryUpdate = {},
+  ): Promise<{ message: Message; applied: boolean }> {
     const m = this.#messages.get(messageId);
     if (!m) throw new NotFoundError('message', messageId);
-    if (wouldRegress(m.delivery.state, delivery.state)) return messageOut(m);
+    if (!deliveryApplies(m.delivery, delivery, options.ifAttemptsAtMost))
+      return { message: messageOut(m), applied: false };
     m.delivery = copy(delivery);
     recheck(m, MESSAGE_NESTING);
-    return messageOut(m);
+    if (options.timer === null) this.#timers.cancel('delivery', messageId);
+    else if (options.timer !== undefined)
+      this.#timers.schedule({ kind: 'delivery', ref: messageId, dueAt: options.timer });
+    return { message: messageOut(m), applied: true };
   }
 
   // ------------------------------------------------------------ routing decisions

@@ -61,6 +61,7 @@ import type {
   CameBack,
   ClaimOutcome,
   ConversationQuery,
+  DeliveryUpdate,
   NewContact,
   OwnerBack,
   QueueSnapshot,
@@ -428,10 +429,19 @@ export class RedisStore implements Store {
     return this.#pairs(r, (id, raw) => parseRecord(Message, this.keys.message(id), raw));
   }
 
-  async updateDelivery(messageId: string, delivery: Message['delivery']): Promise<Message> {
+  async updateDelivery(
+    messageId: string,
+    delivery: Message['delivery'],
+    options: DeliveryUpdate = {},
+  ): Promise<{ message: Message; applied: boolean }> {
     const key = this.keys.message(messageId);
-    const r = await this.#run('updateDelivery', [key], [messageId, JSON.stringify(delivery)]);
-    return parseRecord(Message, key, String(r[1]));
+    const { ifAttemptsAtMost: most, timer } = options;
+    const r = await this.#run(
+      'updateDelivery',
+      [key],
+      [messageId, JSON.stringify(delivery), most ?? '', timer === null ? 'cancel' : (timer ?? '')],
+    );
+    return { message: parseRecord(Message, key, String(r[1])), applied: r[2] === 1 };
   }
 
   // ------------------------------------------------------------ routing decisions

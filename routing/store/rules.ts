@@ -70,4 +70,15 @@ export function wouldRegress(current: DeliveryState, next: DeliveryState): boole
   return current === 'delivered' && (next === 'sent' || next === 'pending');
 }
 
-type DeliveryState = Message['delivery']['state'];
+/**
+ * Whether `updateDelivery` applies `next` over `current`: not when it would regress (`wouldRegress`), nor when
+ * it reports on attempt `ifAttemptsAtMost` (or earlier) and a later attempt has begun (a retry under way,
+ * maybe in another process).
+ */
+export function deliveryApplies(current: Delivery, next: Delivery, ifAttemptsAtMost?: number): boolean {
+  if (wouldRegress(current.state, next.state)) return false;
+  return ifAttemptsAtMost === undefined || current.attempts <= ifAttemptsAtMost;
+}
+
+type Delivery = Message['delivery'];
+type DeliveryState = Delivery['state'];

@@ -207,6 +207,12 @@ export interface Timer {
   dueAt: number;
 }
 
+/** What `updateDelivery` also checks and does: see there. */
+export interface DeliveryUpdate {
+  ifAttemptsAtMost?: number;
+  timer?: number | null;
+}
+
 export interface ConversationQuery {
   status?: Conversation['status'];
   ownerId?: string;
@@ -310,7 +316,17 @@ export interface Store {
   findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null>;
   getMessage(id: string): Promise<Message | null>;
   listMessages(conversationId: string): Promise<Message[]>;
-  updateDelivery(messageId: string, delivery: Message['delivery']): Promise<Message>;
+  /**
+   * Replace a message's delivery, unless that would take a delivered message back to sent or pending, or
+   * (`ifAttemptsAtMost`) a later send attempt than that has begun: the stored message, and whether the change
+   * applied. When it applies, in the same step, `timer` sets its `delivery` timer (due then) or cancels it
+   * (null).
+   */
+  updateDelivery(
+    messageId: string,
+    delivery: Message['delivery'],
+    options?: DeliveryUpdate,
+  ): Promise<{ message: Message; applied: boolean }>;
 
   // ---- routing decisions (each one atomic)
   /**

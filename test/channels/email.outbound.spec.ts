@@ -1,13 +1,14 @@
-// Outbound delivery: retries with backoff (an injected delay: no real waiting),
-// permanent refusals, shutdown during a backoff, and what the agent sees.
+// Outbound delivery: retries with backoff (the message's delivery timer in the
+// store, fired by ticking the router on a manual clock: no real waiting),
+// permanent refusals, a restart during a backoff, and what the agent sees.
 import { expect } from 'chai';
 import nodemailer from 'nodemailer';
 import { pino } from 'pino';
 import { MemoryContentStore } from '../../channels/email/content.js';
 import { EmailInbound } from '../../channels/email/inbound.js';
-import { EmailOutbound, realSleep, type Sleep } from '../../channels/email/outbound.js';
+import { EmailOutbound } from '../../channels/email/outbound.js';
 import { loadEmailSettings } from '../../channels/email/settings.js';
-import { Router } from '../../routing/router.js';
+import { DELIVERY_RECHECK_MS, Router } from '../../routing/router.js';
 import { MemoryStore } from '../../routing/store/memory.js';
 import { ManualClock } from '../../shared/clock.js';
 import type { DomainEvent } from '../../shared/events.js';
@@ -18,21 +19,24 @@ const log = pino({ level: 'silent' });
 interface Setup {
   router: Router;
   outbound: EmailOutbound;
-  delays: number[];
+  /** The channel as a process starts it: what a restart does. */
+  start(): EmailOutbound;
+  /** Move the clock on by `ms`, fire the timers then due, and wait for the sends they began. */
+  later(ms: number): Promise<void>;
   deliveries: Array<{ state: string; reason?: string; attempts: number }>;
   /** A conversation opened by a fixture mail and owned by an agent; returns the agent's reply. */
   reply(text?: string): Promise<string>;
 }
 
-async function setup(sinkPort: number, sleep?: Sleep, attempts = 4): Promise<Setup> {
+async function setup(sinkPort: number, attempts = 4): Promise<Setup> {
   const settings = loadEmailSettings({
     EMAIL_INBOUND_TOKEN: 'test-email-inbound-token-0123456789',
     SMTP_URL: `smtp://127.0.0.1:${sinkPort}`,
     EMAIL_FROM: SUPPORT,
   }).settings!;
-  const router = new Router({ store: new MemoryStore(), clock: new ManualClock() });
+  const clock = new ManualClock();
+  const router = new Router({ store: new MemoryStore(), clock });
   const content = new MemoryContentStore(settings.storeMaxBytes);
-  const delays: number[] = [];
   const deliveries: Setup['deliveries'] = [];
   router.events.subscribe((e: DomainEvent) => {
     if (e.type === 'message.delivery') {
@@ -40,24 +44,31 @@ async function setup(sinkPort: number, sleep?: Sleep, attempts = 4): Promise<Set
       deliveries.push({ state, attempts: n, ...(reason ? { reason } : {}) });
     }
   });
-  const outbound = new EmailOutbound({
-    router,
-    settings,
-    content,
-    transport: nodemailer.createTransport({ url: settings.smtpUrl, connectionTimeout: 2000 }),
-    log,
-    retry: { attempts, baseDelayMs: 30_000, maxDelayMs: 90_000 },
-    sleep:
-      sleep ??
-      (async (ms) => {
-        delays.push(ms);
-      }),
-  });
+  const start = () =>
+    new EmailOutbound({
+      router,
+      settings,
+      content,
+      transport: nodemailer.createTransport({ url: settings.smtpUrl, connectionTimeout: 2000 }),
+      log,
+      retry: { attempts, baseDelayMs: 30_000, maxDelayMs: 90_000 },
+    });
+  let outbound = start();
   const inbound = new EmailInbound({ router, settings, content, log });
   return {
     router,
-    outbound,
-    delays,
+    get outbound() {
+      return outbound;
+    },
+    start() {
+      outbound = start();
+      return outbound;
+    },
+    async later(ms) {
+      clock.advance(ms);
+      await router.tick();
+      await outbound.idle();
+    },
     deliveries,
     async reply(text = 'We are on it.') {
       const agent = await router.createAgent({ name: 'Sam', status: 'available' });
@@ -83,7 +94,14 @@ describe('email outbound delivery', () => {
     sink.refuse({ code: 451, message: '4.3.0 try later' }, { code: 421, message: '4.7.0 busy' });
     const id = await s.reply();
     await s.outbound.idle();
-    expect(s.delays).to.deep.equal([30_000, 60_000]);
+    expect(s.deliveries).to.have.length(1);
+    await s.later(29_999);
+    expect(s.deliveries).to.have.length(1);
+    await s.later(1);
+    expect(s.deliveries).to.have.length(2);
+    await s.later(59_999);
+    expect(s.deliveries).to.have.length(2);
+    await s.later(1);
     expect(s.deliveries).to.deep.equal([
       {
         state: 'failed',
@@ -100,6 +118,9 @@ describe('email outbound delivery', () => {
     expect((await s.router.store.getMessage(id))?.delivery.state).to.equal('sent');
     expect(sink.mails).to.have.length(1);
     expect(sink.mails[0]!.mail.text?.trim()).to.equal('We are on it.');
+    // Sent: nothing more is due.
+    await s.later(60 * 60_000);
+    expect(sink.mails).to.have.length(1);
     await s.outbound.close();
   });
 
@@ -108,7 +129,8 @@ describe('email outbound delivery', () => {
     sink.refuse({ code: 554, message: '5.7.1 message rejected as spam' });
     const id = await s.reply();
     await s.outbound.idle();
-    expect(s.delays).to.deep.equal([]);
+    await s.later(60 * 60_000);
+    expect(s.deliveries).to.have.length(1);
     const m = (await s.router.store.getMessage(id))!;
     expect(m.delivery).to.deep.include({
       state: 'failed',
@@ -121,33 +143,50 @@ describe('email outbound delivery', () => {
   it('gives up after the last attempt when the relay cannot be reached, with the backoff capped', async () => {
     const closedPort = sink.port;
     await sink.close();
-    const s = await setup(closedPort, undefined, 4);
+    const s = await setup(closedPort, 4);
     const id = await s.reply();
     await s.outbound.idle();
-    expect(s.delays).to.deep.equal([30_000, 60_000, 90_000]);
+    for (const wait of [30_000, 60_000, 90_000]) {
+      const before = s.deliveries.length;
+      await s.later(wait - 1);
+      expect(s.deliveries).to.have.length(before);
+      await s.later(1);
+      expect(s.deliveries).to.have.length(before + 1);
+    }
     const m = (await s.router.store.getMessage(id))!;
     expect(m.delivery.state).to.equal('failed');
     expect(m.delivery.attempts).to.equal(4);
     expect(m.delivery.reason).to.match(/^not sent after 4 attempts: ESOCKET: .*ECONNREFUSED/);
+    await s.later(60 * 60_000);
+    expect(s.deliveries).to.have.length(4);
     sink = await startSink(); // for afterEach
     await s.outbound.close();
   });
 
-  it('closing during a backoff wait ends it at once and records why the reply was not sent', async () => {
-    const s = await setup(sink.port, realSleep); // a real 30 s timer: close() must cut it short
+  it('a retry waiting when the process stops is sent after it starts again, when due', async () => {
+    const s = await setup(sink.port);
     sink.refuse({ code: 451, message: '4.3.0 try later' });
     const id = await s.reply();
-    const started = Date.now();
-    // Wait until the first failure is recorded (the I/O round trip), then close while it backs off.
-    while (s.deliveries.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await s.outbound.idle();
     await s.outbound.close();
-    expect(Date.now() - started).to.be.lessThan(5000);
-    const m = (await s.router.store.getMessage(id))!;
-    expect(m.delivery.state).to.equal('failed');
-    expect(m.delivery.reason).to.equal(
-      'not sent: Switchboard stopped before retrying (EMESSAGE: 451 4.3.0 try later)',
-    );
     expect(s.outbound.pending).to.equal(0);
+    expect((await s.router.store.getMessage(id))?.delivery).to.deep.include({
+      state: 'failed',
+      reason: 'attempt 1 of 4 failed (EMESSAGE: 451 4.3.0 try later); retrying in 30 seconds',
+    });
+    // Due while no channel sends email here (a process closing): due again a minute later.
+    await s.later(30_000);
+    expect(sink.mails).to.have.length(0);
+    // Started again (this process, or any other on the same store): the retry still due is sent once.
+    s.start();
+    await s.later(DELIVERY_RECHECK_MS - 1);
+    expect(sink.mails).to.have.length(0);
+    await s.later(1);
+    expect(sink.mails).to.have.length(1);
+    expect((await s.router.store.getMessage(id))?.delivery).to.deep.include({ state: 'sent', attempts: 2 });
+    await s.later(60 * 60_000);
+    expect(sink.mails).to.have.length(1);
+    await s.outbound.close();
   });
 
   it('a message on a conversation whose customer has no email address fails with the reason', async () => {
@@ -164,7 +203,7 @@ describe('email outbound delivery', () => {
       ...(await s.router.reply(agent.id, chat.conversation.id, 'hello')),
       channel: 'email' as const,
     };
-    await s.outbound.deliver(message);
+    await s.outbound.deliver(message, 1);
     expect((await s.router.store.getMessage(message.id))?.delivery).to.deep.include({
       state: 'failed',
       reason: 'the customer has no email address to reply to',

@@ -131,9 +131,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
         return new Promise((resolve) => setTimeout(resolve, Math.min(ms, 10)));
       },
     },
-    ...(twilioStandIn
-      ? { twilio: { httpClient: new RedirectingRequestClient(twilioStandIn.url), delay: async () => {} } }
-      : {}),
+    ...(twilioStandIn ? { twilio: { httpClient: new RedirectingRequestClient(twilioStandIn.url) } } : {}),
   });
   const events: DomainEvent[] = [];
   sb.router.events.subscribe((e) => events.push(e));

@@ -3,7 +3,7 @@
 import { request } from 'node:http';
 import { expect } from 'chai';
 import twilio from 'twilio';
-import { messageTwiml } from '../../channels/sms/channel.js';
+import { messageTwiml, SMS_LEASE_MS } from '../../channels/sms/channel.js';
 import { only, verbs } from '../support/twiml.js';
 import {
   AUTH_TOKEN,
@@ -57,6 +57,9 @@ function postChunked(
 }
 
 /** The messages the stand-in accepted, with their SIDs. */
+/** Every messages.create the stand-in answered, failed ones too. */
+const tries = (h: TwilioHarness) => h.standIn.requests.filter((r) => r.resource === 'messages');
+
 function sent(h: TwilioHarness): Array<{ sid: string; params: Record<string, string | string[]> }> {
   return h.standIn.requests
     .filter((r) => r.resource === 'messages' && r.status === 201)
@@ -258,20 +261,30 @@ describe('SMS channel (Twilio)', () => {
       h().standIn.failNext('messages', { status: 503, code: 20503, message: 'Service Unavailable' }, 2);
       const reply = await h().sb.router.reply(agentId, conversationId, 'retry me');
       await h().idle();
-      expect(h().delays).to.deep.equal([2000, 4000]);
+      // The retries wait in the store as the message's delivery timer: 2 s, then 4 s.
+      await h().later(1999);
+      expect(tries(h())).to.have.length(1);
+      await h().later(1);
+      expect(tries(h())).to.have.length(2);
+      await h().later(3999);
+      expect(tries(h())).to.have.length(2);
+      await h().later(1);
       expect(
         h()
           .eventsOf('message.delivery')
-          .map((e) => [e.message.delivery.state, e.message.delivery.reason]),
+          .map((e) => [e.message.delivery.state, e.message.delivery.attempts, e.message.delivery.reason]),
       ).to.deep.equal([
-        ['failed', 'Twilio 20503: Service Unavailable (HTTP 503); retrying (attempt 1 of 4)'],
-        ['failed', 'Twilio 20503: Service Unavailable (HTTP 503); retrying (attempt 2 of 4)'],
-        ['sent', undefined],
+        ['failed', 1, 'Twilio 20503: Service Unavailable (HTTP 503); retrying (attempt 1 of 4)'],
+        ['failed', 2, 'Twilio 20503: Service Unavailable (HTTP 503); retrying (attempt 2 of 4)'],
+        ['sent', 3, undefined],
       ]);
       expect(sent(h()).map((m) => m.params.Body)).to.deep.equal(['retry me']);
       expect(localPath(String(sent(h())[0]!.params.StatusCallback))).to.equal(
         `/twilio/sms/status?message=${reply.id}&attempt=3`,
       );
+      // Sent: nothing more is due.
+      await h().later(60_000);
+      expect(tries(h())).to.have.length(3);
     });
 
     it('a refusal that cannot succeed is not retried; the reason is shown', async () => {
@@ -283,7 +296,8 @@ describe('SMS channel (Twilio)', () => {
       });
       const reply = await h().sb.router.reply(agentId, conversationId, 'hello');
       await h().idle();
-      expect(h().delays).to.deep.equal([]);
+      await h().later(60_000);
+      expect(tries(h())).to.have.length(1);
       const message = await h().store.getMessage(reply.id);
       expect([message?.delivery.state, message?.delivery.reason]).to.deep.equal([
         'failed',
@@ -291,15 +305,19 @@ describe('SMS channel (Twilio)', () => {
       ]);
     });
 
-    it('an undelivered report is retried with a new send; reports of an older attempt are ignored', async () => {
+    it('an undelivered report is retried with a new send, once; reports of an older attempt are ignored', async () => {
       const { agentId, conversationId } = await owned();
       const reply = await h().sb.router.reply(agentId, conversationId, 'are you there?');
       await h().idle();
       const [first] = sent(h());
       const firstCallback = localPath(String(first?.params.StatusCallback));
       await h().twiml(firstCallback, messageStatus(first!.sid, TEXTER, 'undelivered', '30003'));
-      await h().idle();
-      expect(h().delays).to.deep.equal([2000]);
+      // Twilio, or a second process it reached, repeats the report: still one retry.
+      await h().twiml(firstCallback, messageStatus(first!.sid, TEXTER, 'undelivered', '30003'));
+      await h().later(1999);
+      expect(sent(h())).to.have.length(1);
+      await h().later(1);
+      expect(sent(h())).to.have.length(2);
       const second = sent(h())[1];
       expect(localPath(String(second?.params.StatusCallback))).to.equal(
         `/twilio/sms/status?message=${reply.id}&attempt=2`,
@@ -309,15 +327,56 @@ describe('SMS channel (Twilio)', () => {
           .eventsOf('message.delivery')
           .map((e) => e.message.delivery.reason)
           .filter(Boolean),
-      ).to.deep.equal(['Twilio 30003: undelivered; retrying (attempt 1 of 4)']);
+      ).to.deep.equal([
+        'Twilio 30003: undelivered; retrying (attempt 1 of 4)',
+        'Twilio 30003: undelivered; retrying (attempt 1 of 4)',
+      ]);
 
+      // Attempt 2 is under way: a late report of attempt 1 changes nothing and starts no retry.
       await h().twiml(firstCallback, messageStatus(first!.sid, TEXTER, 'failed', '30003'));
       expect((await h().store.getMessage(reply.id))?.delivery.state).to.equal('sent');
+      await h().later(60_000);
+      expect(sent(h())).to.have.length(2);
       await h().twiml(
         localPath(String(second?.params.StatusCallback)),
         messageStatus(second!.sid, TEXTER, 'delivered'),
       );
-      expect((await h().store.getMessage(reply.id))?.delivery.state).to.equal('delivered');
+      expect((await h().store.getMessage(reply.id))?.delivery).to.deep.include({
+        state: 'delivered',
+        attempts: 2,
+      });
+    });
+
+    it('a text whose process died before sending it is sent here when its lease runs out', async () => {
+      const { agentId, conversationId } = await owned();
+      // What a process that died right after storing an agent's reply leaves: the message and its lease.
+      const now = h().clock.now();
+      await h().store.appendMessage(
+        {
+          id: 'msg_orphan',
+          conversationId,
+          direction: 'out',
+          channel: 'sms',
+          author: { type: 'agent', id: agentId, name: 'Ana' },
+          text: 'still there?',
+          attachments: [],
+          at: now,
+          delivery: { state: 'pending', attempts: 0, at: now },
+        },
+        { deliveryDueAt: now + SMS_LEASE_MS },
+      );
+      await h().later(SMS_LEASE_MS - 1);
+      expect(sent(h())).to.have.length(0);
+      await h().later(1);
+      expect(sent(h()).map((m) => [m.params.Body, localPath(String(m.params.StatusCallback))])).to.deep.equal(
+        [['still there?', '/twilio/sms/status?message=msg_orphan&attempt=1']],
+      );
+      expect((await h().store.getMessage('msg_orphan'))?.delivery).to.deep.include({
+        state: 'sent',
+        attempts: 1,
+      });
+      await h().later(SMS_LEASE_MS);
+      expect(sent(h())).to.have.length(1);
     });
 
     it('a reply on a conversation last used by phone goes out as a text to the caller', async () => {

@@ -1,8 +1,8 @@
 // A whole Switchboard with Twilio on, for the voice and SMS specs: webhooks signed
 // the way Twilio signs them (the twilio package, over PUBLIC_URL + path, which is
 // not the address the server listens on), the real REST client pointed at a local
-// stand-in, a manual clock, and an instant backoff that records what it was asked
-// to wait. Parameter sets follow what Twilio documents for each webhook.
+// stand-in, and a manual clock (timers, SMS retries among them, fire when a test
+// moves it on and ticks). Parameter sets follow what Twilio documents for each webhook.
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { pino } from 'pino';
@@ -38,8 +38,6 @@ export interface TwilioHarness {
   standIn: TwilioStandIn;
   /** Where the server really listens (never what Twilio signs). */
   local: string;
-  /** Backoff waits the SMS channel asked for (they return at once). */
-  delays: number[];
   /** Log lines at warn and above, parsed. */
   logs: Array<{ level: number; msg: string; [key: string]: unknown }>;
   /** Every domain event since the start. */
@@ -56,6 +54,8 @@ export interface TwilioHarness {
   agent(name: string, input?: Partial<NewAgent>): Promise<Agent>;
   /** Pushes to live calls and SMS deliveries under way have finished. */
   idle(): Promise<void>;
+  /** Move the clock on by `ms`, fire the timers then due, and wait for the sends they began. */
+  later(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,7 +89,6 @@ export async function startTwilioHarness(options: HarnessOptions = {}): Promise<
   });
   const store = new MemoryStore();
   const clock = new ManualClock();
-  const delays: number[] = [];
   const sb = createSwitchboard({
     config,
     logger: pino({ level: 'warn' }, sink),
@@ -97,9 +96,6 @@ export async function startTwilioHarness(options: HarnessOptions = {}): Promise<
     clock,
     twilio: {
       httpClient: new RedirectingRequestClient(standIn.url),
-      delay: async (ms) => {
-        delays.push(ms);
-      },
     },
   });
   const events: DomainEvent[] = [];
@@ -122,7 +118,6 @@ export async function startTwilioHarness(options: HarnessOptions = {}): Promise<
     clock,
     standIn,
     local,
-    delays,
     logs,
     events,
     eventsOf<T extends EventType>(type: T): EventOf<T>[] {
@@ -143,6 +138,11 @@ export async function startTwilioHarness(options: HarnessOptions = {}): Promise<
       return agent;
     },
     async idle() {
+      await sb.twilio!.idle();
+    },
+    async later(ms) {
+      clock.advance(ms);
+      await sb.router.tick();
       await sb.twilio!.idle();
     },
     async close() {

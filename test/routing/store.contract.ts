@@ -1067,7 +1067,8 @@ export function storeContract(
           }),
         );
         const failed = { state: 'failed', reason: 'carrier rejected', attempts: 1, at: T0 + SEC } as const;
-        expect((await store.updateDelivery('msg_1', failed)).delivery).to.deep.equal(failed);
+        expect(await store.updateDelivery('msg_1', failed)).to.deep.include({ applied: true });
+        expect((await store.getMessage('msg_1'))?.delivery).to.deep.equal(failed);
         const sent = { state: 'sent', attempts: 2, at: T0 + 2 * SEC } as const;
         await store.updateDelivery('msg_1', sent);
         expect((await store.getMessage('msg_1'))?.delivery).to.deep.equal(sent);
@@ -1085,12 +1086,57 @@ export function storeContract(
         await store.updateDelivery('msg_1', delivered);
         // A late "sent" (another process, or a carrier's callbacks out of order) changes nothing.
         const late = await store.updateDelivery('msg_1', { state: 'sent', attempts: 2, at: T0 + 2 * SEC });
-        expect(late.delivery).to.deep.equal(delivered);
+        expect([late.applied, late.message.delivery]).to.deep.equal([false, delivered]);
         await store.updateDelivery('msg_1', { state: 'pending', attempts: 2, at: T0 + 3 * SEC });
         expect((await store.getMessage('msg_1'))?.delivery).to.deep.equal(delivered);
         // A failure is news (a bounce after the hand-over): it applies.
         const bounced = { state: 'failed', reason: 'bounced', attempts: 1, at: T0 + 4 * SEC } as const;
-        expect((await store.updateDelivery('msg_1', bounced)).delivery).to.deep.equal(bounced);
+        expect((await store.updateDelivery('msg_1', bounced)).message.delivery).to.deep.equal(bounced);
+      });
+
+      it('updateDelivery refuses the report of an older attempt once a later attempt began; it sets or cancels the delivery timer when it applies', async () => {
+        await store.appendMessage(
+          messageRecord('msg_1', 'cv_1', {
+            direction: 'out',
+            channel: 'sms',
+            delivery: { state: 'pending', attempts: 0, at: T0 },
+          }),
+          { deliveryDueAt: T0 + 2 * MIN },
+        );
+        const due = async () =>
+          (await store.claimDueTimers(T0 + HOUR, 10)).map((x) => `${x.kind}:${x.ref}@${x.dueAt}`);
+        // Attempt 1 failed: its retry is due in 30 s.
+        const failed = { state: 'failed', reason: 'busy', attempts: 1, at: T0 + SEC } as const;
+        const first = await store.updateDelivery('msg_1', failed, {
+          ifAttemptsAtMost: 1,
+          timer: T0 + 31 * SEC,
+        });
+        expect(first.applied).to.equal(true);
+        // Attempt 2 begins (only once: a second process beginning it too is refused).
+        const begin = { ...failed, attempts: 2 };
+        expect(
+          (await store.updateDelivery('msg_1', begin, { ifAttemptsAtMost: 1, timer: T0 + 3 * MIN })).applied,
+        ).to.equal(true);
+        const again = await store.updateDelivery('msg_1', begin, {
+          ifAttemptsAtMost: 1,
+          timer: T0 + 4 * MIN,
+        });
+        expect([again.applied, again.message.delivery]).to.deep.equal([false, begin]);
+        // A repeated report of attempt 1 is old news: nothing changes, its timer stays.
+        const stale = await store.updateDelivery(
+          'msg_1',
+          { ...failed, at: T0 + 40 * SEC },
+          { ifAttemptsAtMost: 1, timer: T0 + MIN },
+        );
+        expect(stale.applied).to.equal(false);
+        expect(await due()).to.deep.equal([`delivery:msg_1@${T0 + 3 * MIN}`]);
+        // Attempt 2 went out: its timer goes.
+        const sent = { state: 'sent', attempts: 2, at: T0 + 41 * SEC } as const;
+        expect(
+          (await store.updateDelivery('msg_1', sent, { ifAttemptsAtMost: 2, timer: null })).applied,
+        ).to.equal(true);
+        expect(await due()).to.deep.equal([]);
+        expect((await store.getMessage('msg_1'))?.delivery).to.deep.equal(sent);
       });
     });
 

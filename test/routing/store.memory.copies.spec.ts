@@ -196,7 +196,7 @@ describe('memory store: copies in and out', () => {
     await store.addCustomerNote('cu_1', note);
     const linked = await store.linkIdentity('cu_1', identity);
     const patched = await store.updateAgent('ag_1', { skills });
-    const delivered = await store.updateDelivery('msg_1', delivery);
+    const { message: delivered } = await store.updateDelivery('msg_1', delivery);
     survey.extra.deep.push(2);
     fact.extra.deep.push(2);
     note.extra.deep.push(2);

@@ -33,7 +33,7 @@ import {
   queueResult,
   queueWait,
 } from '../channels/twilio-harness.js';
-import { Cluster, type Node, next } from '../support/cluster.js';
+import { Cluster, type Node, next, until } from '../support/cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 import { TwilioStandIn } from '../support/twilio-standin.js';
 import { all, only, parseTwiml, queryOf, type Node as TwimlNode, verbs } from '../support/twiml.js';
@@ -55,7 +55,7 @@ describe('scale-out: Twilio across processes', function () {
     standIn = null;
   });
 
-  async function start(): Promise<{ c: Cluster; twilioApi: TwilioStandIn }> {
+  async function start(env: Record<string, string> = {}): Promise<{ c: Cluster; twilioApi: TwilioStandIn }> {
     const twilioApi = await TwilioStandIn.start(ACCOUNT_SID, AUTH_TOKEN);
     standIn = twilioApi;
     const c = await Cluster.start({
@@ -68,6 +68,7 @@ describe('scale-out: Twilio across processes', function () {
         TWILIO_AUTH_TOKEN: AUTH_TOKEN,
         TWILIO_FROM_NUMBER: OUR_NUMBER,
         TWILIO_API_URL: twilioApi.url,
+        ...env,
       },
     });
     cluster = c;
@@ -386,6 +387,47 @@ describe('scale-out: Twilio across processes', function () {
     const out = messages.filter((m: Json) => m.direction === 'out');
     expect(out.map((m: Json) => [m.text, m.delivery.state])).to.deep.equal([['On its way', 'delivered']]);
     expect(twilioApi.messages()).to.have.length(1);
+  });
+
+  it('a reply whose send failed at A, which then died, is sent again by B when its retry is due', async () => {
+    const { c, twilioApi } = await start({ TICK_MS: '100' });
+    const [a, b] = c.nodes as [Node, Node];
+    const created = await a.api<{ agent: Agent; token: string }>('POST', '/agents', {
+      name: 'Ana',
+      capacity: { sms: 1 },
+      status: 'available',
+    });
+    const console = c.socket(0, '/agent', { token: created.body.token });
+    await next(console, 'hello');
+    const texter = nextPhone();
+    const assigned = next<Json>(console, 'assigned');
+    await twiml(a, '/twilio/sms', incomingSms(newSms(texter, 'Is my order late?')));
+    const conversationId = (await assigned).conversation.id;
+
+    // Twilio is briefly unavailable: A's send fails and its retry is due 2 s later; then A dies.
+    twilioApi.failNext('messages', { status: 503, code: 20503, message: 'Service Unavailable' });
+    const reply = await console.timeout(10_000).emitWithAck('reply', {
+      conversationId,
+      text: 'Checking now',
+      clientMessageId: 'r1',
+    });
+    expect(reply.ok).to.equal(true);
+    const delivery = async () => {
+      const messages = (await b.api<Json>('GET', `/conversations/${conversationId}`)).body.messages;
+      return messages.find((m: Json) => m.id === reply.messageId).delivery;
+    };
+    await until(async () => (await delivery()).state === 'failed', 'the failed send to be recorded');
+    await a.stop('SIGKILL');
+
+    // B takes the retry from Redis when it is due and sends it, once.
+    const sent = await twilioApi.waitFor((r) => r.resource === 'messages' && r.status === 201, 10_000);
+    expect([sent.params.To, sent.params.Body]).to.deep.equal([texter, 'Checking now']);
+    expect(localPath(String(sent.params.StatusCallback))).to.equal(
+      `/twilio/sms/status?message=${reply.messageId}&attempt=2`,
+    );
+    await until(async () => (await delivery()).state === 'sent', 'the retry to be recorded as sent');
+    expect(await delivery()).to.deep.include({ state: 'sent', attempts: 2 });
+    expect(twilioApi.requests.filter((r) => r.resource === 'messages')).to.have.length(2);
   });
 
   it('a texter who has to wait is told so once per wait, whichever process their texts reach', async () => {
