@@ -1493,7 +1493,7 @@ export class Router {
     customer: Customer,
     c: ParsedContact,
     now: number,
-    id = this.#ids.next(ID_PREFIX.message),
+    id = c.messageId ?? this.#ids.next(ID_PREFIX.message),
   ): Message {
     return {
       id,

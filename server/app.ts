@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import { Server as IoServer, type ServerOptions as IoServerOptions } from 'socket.io';
 import { setAckLogger } from '../channels/ack.js';
 import { ChatChannel } from '../channels/chat/namespace.js';
+import { AttachmentLinks } from '../channels/email/attachments.js';
 import { EmailChannel } from '../channels/email/channel.js';
+import type { ContentStore } from '../channels/email/content.js';
 import { SlackConsole, type SlackConsoleOverrides } from '../channels/slack/console.js';
 import { createTwilioChannels, type TwilioChannels, type TwilioHooks } from '../channels/twilio/index.js';
 import { WebConsole } from '../channels/web/namespace.js';
@@ -38,8 +40,10 @@ export interface SwitchboardOptions {
   events?: EventBus;
   /** Visitor rate limit override (tests). */
   chatRateLimit?: { burst: number; perSecond: number };
-  /** Twilio hooks (tests, bench): an HTTP client pointed at a stand-in, the retry backoff wait. */
+  /** Twilio hooks (tests, bench): an HTTP client pointed at a stand-in; who holds each live call. */
   twilio?: TwilioHooks;
+  /** Where email keeps raw messages and attachments (Redis mode: shared by every process); default memory. */
+  emailContent?: ContentStore;
   /**
    * Slack console overrides: the Web API stand-in's URL, message pacing, the outbox's wait (tests); the
    * state (Redis mode: the Redis one, shared by every process; default this process's memory).
@@ -171,7 +175,16 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   if (twilio) app.use('/twilio', twilio.routes);
 
   // Email: raw MIME in (its own body parser), replies out on `message.sent` for the email channel.
-  const email = config.email ? new EmailChannel({ router, settings: config.email, log: logger }) : null;
+  // Attachments: links signed with TOKEN_SECRET, served under /email/attachments from the content store.
+  const email = config.email
+    ? new EmailChannel({
+        router,
+        settings: config.email,
+        log: logger,
+        links: new AttachmentLinks(tokens, config.publicUrl),
+        ...(options.emailContent ? { content: options.emailContent } : {}),
+      })
+    : null;
   const emailRoute = email?.httpRoute();
   if (emailRoute) app.use('/email', emailRoute);
 

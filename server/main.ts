@@ -23,8 +23,8 @@ const logger = pino(
   { level: config.logLevel, base: { service: 'switchboard' } },
   pino.destination({ dest: 1, sync: true }),
 );
-// REDIS_URL: the Redis store, the event bus across processes, the socket.io adapter and the Slack console's
-// state (waits for Redis).
+// REDIS_URL: the Redis store, the event bus across processes, the socket.io adapter, the Slack console's
+// state, who holds each live call and email's kept mail (waits for Redis).
 let redis: RedisMode | null = null;
 if (config.redisUrl) {
   const early = () => process.exit(0); // stopped while waiting for Redis: nothing started yet
@@ -37,6 +37,7 @@ if (config.redisUrl) {
     log: logger,
     slack: config.slack !== null,
     voice: config.twilio !== null,
+    emailMaxBytes: config.email?.storeMaxBytes ?? null,
   });
   process.off('SIGTERM', early).off('SIGINT', early);
 }
@@ -51,6 +52,7 @@ const sb = createSwitchboard({
         storeReady: redis.ready,
         ...(redis.slackState ? { slack: { state: redis.slackState } } : {}),
         ...(redis.callHolders ? { twilio: { holders: redis.callHolders } } : {}),
+        ...(redis.emailContent ? { emailContent: redis.emailContent } : {}),
       }
     : {}),
 });

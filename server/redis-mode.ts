@@ -1,8 +1,10 @@
 // The scale-out mode (REDIS_URL): the Redis store, the Redis event bus, the
-// socket.io Redis streams adapter, (Slack on) the Slack console's state and
-// (Twilio on) who holds each live call, all under one key prefix, and a
+// socket.io Redis streams adapter, (Slack on) the Slack console's state,
+// (Twilio on) who holds each live call and (email on) email's raw messages and
+// attachments, all under one key prefix, and a
 // readiness signal that turns false the moment a connection to Redis drops.
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { RedisContentStore } from '../channels/email/redis-content.js';
 import { RedisSlackState } from '../channels/slack/redis-state.js';
 import { RedisCallHolders } from '../channels/voice/holders.js';
 import { createRedisStore } from '../routing/store/redis.js';
@@ -21,6 +23,8 @@ export interface RedisModeOptions {
   slack?: boolean;
   /** Keep who holds each live call too (Twilio on). Default false. */
   voice?: boolean;
+  /** Keep email's raw messages and attachments, within this many bytes in all (email on). Default: not. */
+  emailMaxBytes?: number | null;
 }
 
 export interface RedisMode {
@@ -32,6 +36,8 @@ export interface RedisMode {
   slackState: RedisSlackState | null;
   /** Which process moves each live call; null with Twilio off. */
   callHolders: RedisCallHolders | null;
+  /** Email's raw messages and attachments, read by every process; null with email off. */
+  emailContent: RedisContentStore | null;
   /** False from the moment a connection to Redis drops until it is back. */
   ready(): boolean;
   /** Close what the Switchboard does not (the adapter's, Slack state's and call holders' clients); after `sb.close()`. */
@@ -51,6 +57,11 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   const callHolders = options.voice
     ? await whenRedisAnswers(log, () => RedisCallHolders.connect({ url, prefix }))
     : null;
+  const { emailMaxBytes } = options;
+  const emailContent =
+    emailMaxBytes != null
+      ? await whenRedisAnswers(log, () => RedisContentStore.connect({ url, prefix, maxBytes: emailMaxBytes }))
+      : null;
   const events = await RedisEventBus.connect({
     client: redisClient(url, 'events', log, false),
     stream: `${prefix}:events`,
@@ -80,15 +91,18 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
     ioAdapter,
     slackState,
     callHolders,
+    emailContent,
     ready: () =>
       events.connected &&
       adapterClient.isReady &&
       (slackState?.ready ?? true) &&
-      (callHolders?.ready ?? true),
+      (callHolders?.ready ?? true) &&
+      (emailContent?.ready ?? true),
     close: async () => {
       await closeRedisClient(adapterClient);
       await slackState?.close();
       await callHolders?.close();
+      await emailContent?.close();
     },
   };
 }

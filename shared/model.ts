@@ -79,6 +79,11 @@ export const Contact = z.object({
   priority: z.number().int().min(0).max(9).optional(),
   /** For channels whose contact is a live session: the conversation to attach to (chat). */
   conversationId: Id.optional(),
+  /**
+   * The id to store its message under, for a channel that needs it beforehand (an email's attachment links
+   * name it); else one is drawn. A repeated delivery keeps the stored message's.
+   */
+  messageId: Id.optional(),
 });
 export type Contact = z.input<typeof Contact>;
 export type ParsedContact = z.output<typeof Contact>;

@@ -2,7 +2,8 @@
 // every process that shares the secret can verify them, and an id cannot be forged.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type TokenPurpose = 'visitor' | 'agent';
+/** `attachment`: the link to a file a customer sent (id: `<message id>:<index>`). */
+export type TokenPurpose = 'visitor' | 'agent' | 'attachment';
 
 export class TokenSigner {
   readonly #secret: string;

@@ -1,8 +1,9 @@
 // The email channel: inbound (SMTP listener and `POST /email/inbound`), outbound
 // (replies over SMTP_URL) and the content store, wired to one router.
-import type express from 'express';
+import express from 'express';
 import nodemailer from 'nodemailer';
 import type { Router } from '../../routing/router.js';
+import { type AttachmentLinks, attachmentRoute } from './attachments.js';
 import { type ContentStore, MemoryContentStore } from './content.js';
 import { inboundRoute } from './http.js';
 import { EmailInbound, type EmailLog, type InboundResult } from './inbound.js';
@@ -19,6 +20,8 @@ export interface EmailChannelOptions {
   transport?: MailTransport;
   content?: ContentStore;
   retry?: RetryPolicy;
+  /** Signs the links to kept attachments, served at `/email/attachments/…` under `publicUrl`. */
+  links?: AttachmentLinks;
 }
 
 export class EmailChannel {
@@ -28,13 +31,21 @@ export class EmailChannel {
   readonly outbound: EmailOutbound;
   readonly #log: EmailChannelOptions['log'];
   readonly #smtp: SmtpListener | null;
+  readonly #links: AttachmentLinks | null;
 
   constructor(options: EmailChannelOptions) {
     const { router, settings, log } = options;
     this.settings = settings;
     this.#log = log;
     this.content = options.content ?? new MemoryContentStore(settings.storeMaxBytes);
-    this.inbound = new EmailInbound({ router, settings, content: this.content, log });
+    this.#links = options.links ?? null;
+    this.inbound = new EmailInbound({
+      router,
+      settings,
+      content: this.content,
+      log,
+      ...(this.#links ? { links: this.#links } : {}),
+    });
     const transport =
       options.transport ??
       nodemailer.createTransport({
@@ -62,16 +73,25 @@ export class EmailChannel {
     return this.inbound.receive(raw, envelope);
   }
 
-  /** `POST /inbound` for mounting under `/email`, or null when EMAIL_INBOUND_TOKEN is not set. */
+  /**
+   * For mounting under `/email`: `POST /inbound` when EMAIL_INBOUND_TOKEN is set, `GET /attachments/…` with
+   * attachment links; null when neither.
+   */
   httpRoute(): express.Router | null {
     const token = this.settings.inboundToken;
-    if (token === null) return null;
-    return inboundRoute({
-      token,
-      maxBytes: this.settings.maxMessageBytes,
-      receive: (raw) => this.receive(raw),
-      log: this.#log,
-    });
+    if (token === null && !this.#links) return null;
+    const route = express.Router();
+    if (this.#links) route.use(attachmentRoute(this.content, this.#links, this.#log));
+    if (token !== null)
+      route.use(
+        inboundRoute({
+          token,
+          maxBytes: this.settings.maxMessageBytes,
+          receive: (raw) => this.receive(raw),
+          log: this.#log,
+        }),
+      );
+    return route;
   }
 
   /** Start the SMTP listener when SMTP_LISTEN_PORT is set; resolves with its port (null without one). */

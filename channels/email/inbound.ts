@@ -5,7 +5,9 @@
 import { humanDuration } from '../../routing/estimate.js';
 import { fillText } from '../../routing/policy.js';
 import type { ContactOutcome, Router } from '../../routing/router.js';
+import { ID_PREFIX, newId } from '../../shared/ids.js';
 import type { Attachment } from '../../shared/model.js';
+import type { AttachmentLinks } from './attachments.js';
 import type { AutomatedKind } from './automated.js';
 import type { ContentStore } from './content.js';
 import { type Envelope, type ParsedEmail, parseEmail } from './parse.js';
@@ -35,6 +37,8 @@ export interface InboundDeps {
   settings: EmailSettings;
   content: ContentStore;
   log: EmailLog;
+  /** Links to the kept attachments (their `url`); without, they are listed by name only. */
+  links?: AttachmentLinks;
 }
 
 export class EmailInbound {
@@ -43,6 +47,7 @@ export class EmailInbound {
   readonly #content: ContentStore;
   readonly #log: EmailLog;
   readonly #ours: string[];
+  readonly #links: AttachmentLinks | null;
 
   constructor(deps: InboundDeps) {
     this.#router = deps.router;
@@ -50,6 +55,7 @@ export class EmailInbound {
     this.#content = deps.content;
     this.#log = deps.log;
     this.#ours = [...new Set([deps.settings.fromAddress, ...deps.settings.addresses])];
+    this.#links = deps.links ?? null;
   }
 
   /** One raw message, from the SMTP listener (with its envelope) or the HTTP route. Throws ValidationError on bad input. */
@@ -72,8 +78,17 @@ export class EmailInbound {
     }
 
     const conversationId = await this.#thread(email, envelope);
-    const attachments: Attachment[] = email.attachments.map(({ name, type, size }) => ({ name, type, size }));
+    // The message's id is drawn here: the links to its kept attachments name it.
+    const messageId = newId(ID_PREFIX.message);
+    const kept = (size: number) => size <= this.#settings.maxAttachmentBytes;
+    const attachments: Attachment[] = email.attachments.map(({ name, type, size }, i) => ({
+      name,
+      type,
+      size,
+      ...(this.#links && kept(size) ? { url: this.#links.url(messageId, i) } : {}),
+    }));
     const result = await this.#router.contact({
+      messageId,
       channel: 'email',
       from: email.from.address,
       ...(email.from.name ? { name: email.from.name } : {}),
@@ -99,7 +114,7 @@ export class EmailInbound {
         name: a.name,
         type: a.type,
         size: a.size,
-        content: a.size <= this.#settings.maxAttachmentBytes ? a.content : null,
+        content: kept(a.size) ? a.content : null,
       })),
     });
 

@@ -244,7 +244,12 @@ export function messageLine(m: Message, customerName: string): string {
   const body = escapeSlack(m.text);
   const extra: string[] = [];
   if (m.subject) extra.push(`_Subject: ${escapeSlack(clip(m.subject, 200))}_`);
-  for (const a of m.attachments) extra.push(`:paperclip: ${escapeSlack(a.name)} (${escapeSlack(a.type)})`);
+  for (const a of m.attachments) {
+    // A link when it has one (a kept email attachment, a text's media): Slack opens it in the browser.
+    const name = escapeSlack(a.name).replace(/\|/g, '¦');
+    const label = a.url && /^https?:\/\/[^\s|<>]+$/.test(a.url) ? `<${a.url}|${name}>` : name;
+    extra.push(`:paperclip: ${label} (${escapeSlack(a.type)})`);
+  }
   const tail = extra.length > 0 ? `\n${extra.join('\n')}` : '';
   switch (m.direction) {
     case 'in':

@@ -172,7 +172,7 @@ export async function connectWithin(client: RedisClient, options: RedisConnectio
 export async function runScript(
   client: RedisClient,
   script: { sha: string; source: string },
-  tail: string[],
+  tail: Array<string | Buffer>,
   fault: (err: unknown) => Error,
 ): Promise<unknown> {
   try {

@@ -2,7 +2,6 @@
 // detector, the threading helpers and the settings.
 import { expect } from 'chai';
 import { automated } from '../../channels/email/automated.js';
-import { MemoryContentStore } from '../../channels/email/content.js';
 import { verifyBearer } from '../../channels/email/http.js';
 import { simpleHtml } from '../../channels/email/outbound.js';
 import { parseEmail } from '../../channels/email/parse.js';
@@ -249,29 +248,6 @@ describe('email threading helpers', () => {
     expect(verifyBearer('Bearer secret-token-12345', 'secret-token-123456')).to.equal(false);
     expect(verifyBearer('secret-token-123456', 'secret-token-123456')).to.equal(false);
     expect(verifyBearer(undefined, 'secret-token-123456')).to.equal(false);
-  });
-});
-
-describe('email content store', () => {
-  const entry = (bytes: number) => ({
-    raw: Buffer.alloc(bytes),
-    messageId: '<x@y>',
-    replyTo: 'a@b.c',
-    references: [],
-    attachments: [],
-  });
-
-  it('stays within its byte budget by dropping the oldest entries', async () => {
-    const store = new MemoryContentStore(1000);
-    await store.put('m1', entry(400));
-    await store.put('m2', entry(400));
-    await store.put('m3', entry(400));
-    expect(await store.get('m1')).to.equal(null);
-    expect((await store.get('m2'))?.raw.length).to.equal(400);
-    expect((await store.get('m3'))?.raw.length).to.equal(400);
-    expect(store.bytes).to.equal(800);
-    await store.put('huge', entry(2000));
-    expect(await store.get('huge')).to.equal(null);
   });
 });
 

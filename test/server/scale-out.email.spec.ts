@@ -129,4 +129,54 @@ describe('scale-out: email across processes', function () {
     await new Promise((r) => setTimeout(r, 300));
     expect(sink.mails).to.have.length(1);
   });
+
+  it('a file a mail brought to A opens from B, after A died', async () => {
+    sink = await startSink();
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('email'),
+      env: {
+        PUBLIC_URL: 'https://support.example.com',
+        EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
+        SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+        EMAIL_FROM: `Support Team <${SUPPORT}>`,
+      },
+    });
+    cluster = c;
+    const [a, b] = c.nodes as [Node, Node];
+    const csv = 'item,qty\nteapot lid,1\n';
+    const raw = [
+      'From: Dee Example <dee@example.com>',
+      `To: ${SUPPORT}`,
+      'Subject: The receipt',
+      'Message-ID: <d3@example.com>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b0undary"',
+      '',
+      '--b0undary',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Receipt attached.',
+      '--b0undary',
+      'Content-Type: text/csv; name="receipt.csv"',
+      'Content-Disposition: attachment; filename="receipt.csv"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from(csv).toString('base64'),
+      '--b0undary--',
+      '',
+    ].join('\r\n');
+    const received = await deliver(a, raw);
+    await a.stop('SIGKILL');
+
+    const conv = (await b.api<Json>('GET', `/conversations/${received.conversationId}`)).body;
+    const [file] = conv.messages[0].attachments;
+    expect([file.name, file.type]).to.deep.equal(['receipt.csv', 'text/csv']);
+    const path = new URL(file.url).pathname;
+    const res = await fetch(`${b.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-disposition')).to.equal('attachment; filename=receipt.csv');
+    expect(await res.text()).to.equal(csv);
+  });
 });

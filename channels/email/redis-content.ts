@@ -1,0 +1,199 @@
+// The email content store in Redis (REDIS_URL): the raw messages and attachment
+// bytes every process reads, so an attachment received by one process opens from
+// any other, and survives the death of the one that received it. The same
+// budget as in memory (EMAIL_STORE_MAX_BYTES), shared by the deployment: the
+// oldest entries go first, in the same script that adds one.
+//
+// Keys start with the Redis store's base (routing/store/redis-keys.ts), under
+// `email:` (no layout of the store starts so). The metadata is read back through
+// zod: an entry that does not parse is a CorruptRecordError naming its key.
+import { createHash } from 'node:crypto';
+import { RESP_TYPES } from 'redis';
+import { z } from 'zod';
+import {
+  closeRedisClient,
+  connectWithin,
+  newRedisClient,
+  parseRecord,
+  type RedisClient,
+  type RedisConnectionOptions,
+  redisFault,
+  runScript,
+} from '../../routing/store/redis-connection.js';
+import { luaKeyFunctions, RedisKeys } from '../../routing/store/redis-keys.js';
+import { CorruptRecordError } from '../../shared/errors.js';
+import type { ContentStore, EmailContent } from './content.js';
+
+/** Key layouts after the store's base: `%` marks an argument. */
+export const EMAIL_KEY_LAYOUTS = {
+  /** Hash per stored message id: `meta` (JSON), `raw` (the message as received), `a<i>` (attachment i's bytes). */
+  content: 'email:content:%',
+  /** Sorted set: message ids with content kept, score = `seq` when kept; the lowest go first. */
+  order: 'email:order',
+  /** String: the counter scoring `order`. */
+  seq: 'email:seq',
+  /** Hash: message id → the bytes its entry counts against the budget. */
+  sizes: 'email:sizes',
+  /** String: the bytes of every entry kept. */
+  total: 'email:total',
+} as const;
+
+const Meta = z.object({
+  messageId: z.string(),
+  replyTo: z.string(),
+  references: z.array(z.string()),
+  attachments: z.array(
+    z.object({ name: z.string(), type: z.string(), size: z.number().int().nonnegative(), kept: z.boolean() }),
+  ),
+});
+
+/**
+ * KEYS: the entry, order, seq, sizes, total. ARGV: base, message id, its bytes, the budget, meta (JSON),
+ * raw, then `a<i>` and the bytes of each kept attachment in turn. Replaces an entry of the same id; drops the
+ * oldest until the new one fits. Answers `{0, 1}` when kept, `{0, 0}` when larger than the whole budget.
+ */
+const PUT = `
+local P = ARGV[1]
+local K = {}
+${luaKeyFunctions(EMAIL_KEY_LAYOUTS).join('\n')}
+local id, bytes, budget = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+if bytes > budget then return {0, 0} end
+local function drop(victim)
+  local size = tonumber(redis.call('HGET', KEYS[4], victim) or '0')
+  redis.call('HDEL', KEYS[4], victim)
+  redis.call('ZREM', KEYS[2], victim)
+  redis.call('DECRBY', KEYS[5], size)
+  redis.call('DEL', K.content(victim))
+end
+if redis.call('HEXISTS', KEYS[4], id) == 1 then drop(id) end
+while tonumber(redis.call('GET', KEYS[5]) or '0') + bytes > budget do
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)
+  if #oldest == 0 then
+    redis.call('SET', KEYS[5], 0)
+    break
+  end
+  drop(oldest[1])
+end
+local fields = {'meta', ARGV[5], 'raw', ARGV[6]}
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), id)
+redis.call('HSET', KEYS[4], id, bytes)
+redis.call('INCRBY', KEYS[5], bytes)
+return {0, 1}
+`;
+const PUT_SCRIPT = { source: PUT, sha: createHash('sha1').update(PUT).digest('hex') };
+
+export interface RedisContentStoreOptions extends RedisConnectionOptions {
+  /** The store's key prefix: keys are `{sb:<prefix>}:email:…` (`{sb}:email:…` when empty). */
+  prefix?: string;
+  /** Bytes kept in all (raw messages and attachments), across every process. */
+  maxBytes: number;
+}
+
+const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
+
+export class RedisContentStore implements ContentStore {
+  readonly #client: RedisClient;
+  readonly #base: string;
+  readonly #maxBytes: number;
+  #lastError: Error | null = null;
+
+  private constructor(client: RedisClient, options: RedisContentStoreOptions) {
+    this.#client = client;
+    this.#base = new RedisKeys(options.prefix ?? '').base;
+    this.#maxBytes = options.maxBytes;
+    // While Redis is away its commands fail (the callers log them) and it reconnects by itself.
+    client.on('error', (err: Error) => {
+      this.#lastError = err;
+    });
+  }
+
+  static async connect(options: RedisContentStoreOptions): Promise<RedisContentStore> {
+    const client = newRedisClient(options);
+    const store = new RedisContentStore(client, options);
+    await connectWithin(client, options);
+    return store;
+  }
+
+  key(name: Exclude<keyof typeof EMAIL_KEY_LAYOUTS, 'content'>): string;
+  key(name: 'content', messageId: string): string;
+  key(name: keyof typeof EMAIL_KEY_LAYOUTS, arg?: string): string {
+    return this.#base + EMAIL_KEY_LAYOUTS[name].replace('%', arg ?? '');
+  }
+
+  get ready(): boolean {
+    return this.#client.isReady;
+  }
+
+  async put(messageId: string, content: EmailContent): Promise<void> {
+    const kept = content.attachments.flatMap((a, i) => (a.content ? [[`a${i}`, a.content] as const] : []));
+    const bytes = content.raw.length + kept.reduce((n, [, b]) => n + b.length, 0);
+    const meta: z.infer<typeof Meta> = {
+      messageId: content.messageId,
+      replyTo: content.replyTo,
+      references: content.references,
+      attachments: content.attachments.map((a) => ({
+        name: a.name,
+        type: a.type,
+        size: a.size,
+        kept: a.content !== null,
+      })),
+    };
+    const keys = [
+      this.key('content', messageId),
+      this.key('order'),
+      this.key('seq'),
+      this.key('sizes'),
+      this.key('total'),
+    ];
+    const args: Array<string | Buffer> = [
+      this.#base,
+      messageId,
+      String(bytes),
+      String(this.#maxBytes),
+      JSON.stringify(meta),
+      content.raw,
+      ...kept.flat(),
+    ];
+    const tail = [String(keys.length), ...keys, ...args];
+    await runScript(this.#client, PUT_SCRIPT, tail, (err) => this.#fault(err, 'put', keys[0]));
+  }
+
+  async get(messageId: string): Promise<EmailContent | null> {
+    const key = this.key('content', messageId);
+    let entry: Record<string, Buffer>;
+    try {
+      entry = (await this.#client.sendCommand(['HGETALL', key], BUFFERS)) as unknown as Record<
+        string,
+        Buffer
+      >;
+    } catch (err) {
+      throw this.#fault(err, 'get', key);
+    }
+    if (!entry || Object.keys(entry).length === 0) return null;
+    const { meta: rawMeta, raw } = entry;
+    if (!rawMeta || !raw) throw new CorruptRecordError(key, 'meta or raw is missing');
+    const meta = parseRecord(Meta, key, rawMeta.toString('utf8'));
+    return {
+      raw,
+      messageId: meta.messageId,
+      replyTo: meta.replyTo,
+      references: meta.references,
+      attachments: meta.attachments.map((a, i) => ({
+        name: a.name,
+        type: a.type,
+        size: a.size,
+        content: a.kept ? (entry[`a${i}`] ?? null) : null,
+      })),
+    };
+  }
+
+  #fault(err: unknown, what: string, key: string | undefined): Error {
+    return redisFault(err, what, key, this.#lastError, 'email content', 'email content ');
+  }
+
+  async close(): Promise<void> {
+    await closeRedisClient(this.#client);
+  }
+}

@@ -1,0 +1,116 @@
+// The email content store (raw messages, attachment bytes, what a reply needs):
+// the same behaviour in memory and in Redis, where every process shares one
+// budget and reads what another process kept.
+import { expect } from 'chai';
+import { createClient } from 'redis';
+import { type ContentStore, type EmailContent, MemoryContentStore } from '../../channels/email/content.js';
+import { RedisContentStore } from '../../channels/email/redis-content.js';
+import { CorruptRecordError } from '../../shared/errors.js';
+import { deletePrefix, sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
+import { rejection } from '../support/rejection.js';
+
+const entry = (bytes: number, attachments: EmailContent['attachments'] = []): EmailContent => ({
+  raw: Buffer.alloc(bytes, 7),
+  messageId: '<x@y>',
+  replyTo: 'a@b.c',
+  references: ['<r1@y>', '<r2@y>'],
+  attachments,
+});
+
+function contract(name: string, make: (maxBytes: number) => Promise<ContentStore>) {
+  describe(`email content store: ${name}`, () => {
+    it('keeps what a reply needs and the bytes, binary as received', async () => {
+      const store = await make(10_000);
+      const bytes = Buffer.from([0, 255, 1, 128, 10, 13]);
+      await store.put('m1', {
+        ...entry(100),
+        attachments: [
+          { name: 'scan.png', type: 'image/png', size: 6, content: bytes },
+          { name: 'huge.mov', type: 'video/quicktime', size: 50_000_000, content: null },
+        ],
+      });
+      const got = await store.get('m1');
+      expect(got?.raw.equals(Buffer.alloc(100, 7))).to.equal(true);
+      expect([got?.messageId, got?.replyTo, got?.references]).to.deep.equal([
+        '<x@y>',
+        'a@b.c',
+        ['<r1@y>', '<r2@y>'],
+      ]);
+      expect(
+        got?.attachments.map((a) => [a.name, a.type, a.size, a.content?.toString('hex') ?? null]),
+      ).to.deep.equal([
+        ['scan.png', 'image/png', 6, '00ff01800a0d'],
+        ['huge.mov', 'video/quicktime', 50_000_000, null],
+      ]);
+      expect(await store.get('m-none')).to.equal(null);
+    });
+
+    it('stays within its byte budget by dropping the oldest entries; one larger than the budget is not kept', async () => {
+      const store = await make(1000);
+      await store.put('m1', entry(400));
+      await store.put(
+        'm2',
+        entry(300, [{ name: 'a', type: 'text/plain', size: 100, content: Buffer.alloc(100) }]),
+      );
+      await store.put('m3', entry(400));
+      expect(await store.get('m1')).to.equal(null);
+      expect((await store.get('m2'))?.raw.length).to.equal(300);
+      expect((await store.get('m3'))?.raw.length).to.equal(400);
+      await store.put('huge', entry(2000));
+      expect(await store.get('huge')).to.equal(null);
+      expect((await store.get('m3'))?.raw.length).to.equal(400);
+      // Put again under the same id: replaced, counted once, and now the newest.
+      await store.put('m3', entry(500));
+      await store.put('m4', entry(200));
+      expect((await store.get('m3'))?.raw.length).to.equal(500);
+      expect(await store.get('m2')).to.equal(null);
+      expect((await store.get('m4'))?.raw.length).to.equal(200);
+    });
+  });
+}
+
+contract('memory', async (maxBytes) => new MemoryContentStore(maxBytes));
+
+describe('email content store in Redis', () => {
+  const opened: Array<{ store: RedisContentStore; prefix: string }> = [];
+  let url: string;
+  before(async () => {
+    url = await sharedRedisUrl();
+  });
+  afterEach(async () => {
+    for (const { store, prefix } of opened.splice(0)) {
+      await store.close();
+      await deletePrefix(url, prefix);
+    }
+  });
+  const open = async (maxBytes: number, prefix = uniquePrefix('email')) => {
+    const store = await RedisContentStore.connect({ url, prefix, maxBytes });
+    opened.push({ store, prefix });
+    return store;
+  };
+
+  contract('redis', (maxBytes) => open(maxBytes));
+
+  it('is shared: what one process kept, another reads, and the budget counts both', async () => {
+    const prefix = uniquePrefix('email');
+    const a = await open(1000, prefix);
+    const b = await open(1000, prefix);
+    await a.put('m1', entry(600));
+    expect((await b.get('m1'))?.raw.length).to.equal(600);
+    await b.put('m2', entry(600));
+    expect(await a.get('m1')).to.equal(null);
+    expect((await a.get('m2'))?.raw.length).to.equal(600);
+  });
+
+  it('an entry whose metadata cannot be read is a CorruptRecordError naming its key', async () => {
+    const store = await open(1000);
+    await store.put('m1', entry(10));
+    const raw = createClient({ url });
+    await raw.connect();
+    await raw.hSet(store.key('content', 'm1'), 'meta', '{"messageId": 5}');
+    raw.destroy();
+    const err = await rejection<CorruptRecordError>(store.get('m1'));
+    expect(err).to.be.instanceOf(CorruptRecordError);
+    expect(err.message).to.contain(store.key('content', 'm1'));
+  });
+});
