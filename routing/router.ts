@@ -851,23 +851,7 @@ export class Router {
   /** A message from Switchboard itself to the customer, on the conversation's last channel. */
   async notify(conversationId: string, text: string): Promise<Message> {
     const conversation = await this.#conversation(conversationId);
-    const now = this.clock.now();
-    const { message } = await this.store.appendMessage(
-      {
-        id: this.#ids.next(ID_PREFIX.message),
-        conversationId,
-        direction: 'out',
-        channel: conversation.lastChannel,
-        author: { type: 'system' },
-        text: checkText(text, 1000),
-        attachments: [],
-        at: now,
-        delivery: { state: 'pending', attempts: 0, at: now },
-      },
-      this.#deliveryTimer(conversation.lastChannel, now),
-    );
-    this.#emit({ type: 'message.sent', at: now, message });
-    return message;
+    return (await this.#systemMessage(conversation, conversation.lastChannel, checkText(text, 1000)))!;
   }
 
   /** A promise an agent makes to the customer ("I'll call you back by 3pm"). */
@@ -920,28 +904,14 @@ export class Router {
           ? conv.waitingForOwnerSince
           : null;
     if (since === null) return null;
-    const now = this.clock.now();
-    const { message, duplicate } = await this.store.appendMessage(
-      {
-        id: this.#ids.next(ID_PREFIX.message),
-        conversationId,
-        direction: 'out',
-        channel: conv.lastChannel,
-        author: { type: 'system' },
-        text: checkText(text, 1000),
-        attachments: [],
-        at: now,
-        delivery: options.inReply
-          ? { state: 'sent', attempts: 1, at: now }
-          : { state: 'pending', attempts: 0, at: now },
-        // One per wait: the store keeps one message per (channel, externalId).
-        externalId: `wait-ack:${conversationId}:${since}`,
-      },
-      options.inReply ? {} : this.#deliveryTimer(conv.lastChannel, now),
+    // One per wait: the store keeps one message per (channel, externalId).
+    return this.#systemMessage(
+      conv,
+      conv.lastChannel,
+      checkText(text, 1000),
+      `wait-ack:${conversationId}:${since}`,
+      options.inReply,
     );
-    if (duplicate) return null;
-    this.#emit({ type: 'message.sent', at: now, message });
-    return message;
   }
 
   /** Where a waiting conversation stands now: position and a pessimistic wait. */
@@ -1585,12 +1555,17 @@ export class Router {
     });
   }
 
-  /** A message from Switchboard to the customer, once per external id; null when already sent. */
+  /**
+   * A message from Switchboard to the customer, for the channel to send (its delivery timer set when a
+   * `Sender` sends it), or sent already in the channel's answer (`sentInReply`); with `externalId`, once per
+   * it: null when already stored.
+   */
   async #systemMessage(
     conv: Conversation,
     channel: Channel,
     text: string,
-    externalId: string,
+    externalId?: string,
+    sentInReply = false,
   ): Promise<Message | null> {
     const now = this.clock.now();
     const { message, duplicate } = await this.store.appendMessage(
@@ -1603,10 +1578,12 @@ export class Router {
         text,
         attachments: [],
         at: now,
-        delivery: { state: 'pending', attempts: 0, at: now },
-        externalId,
+        delivery: sentInReply
+          ? { state: 'sent', attempts: 1, at: now }
+          : { state: 'pending', attempts: 0, at: now },
+        ...(externalId !== undefined ? { externalId } : {}),
       },
-      this.#deliveryTimer(channel, now),
+      sentInReply ? {} : this.#deliveryTimer(channel, now),
     );
     if (duplicate) return null;
     this.#emit({ type: 'message.sent', at: now, message });

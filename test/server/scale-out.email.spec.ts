@@ -54,19 +54,26 @@ describe('scale-out: email across processes', function () {
     sink = null;
   });
 
-  it('a mail at A reaches the agent on B; the reply goes out once, threaded; the answer at B joins it', async () => {
-    sink = await startSink();
-    const c = await Cluster.start({
+  /** Two processes with email on, replies relayed to a local sink. */
+  async function start(env: Record<string, string> = {}): Promise<{ c: Cluster; relay: Sink }> {
+    const relay = await startSink();
+    sink = relay;
+    cluster = await Cluster.start({
       nodes: 2,
       redisUrl: await sharedRedisUrl(),
       prefix: uniquePrefix('email'),
       env: {
         EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
-        SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+        SMTP_URL: `smtp://127.0.0.1:${relay.port}`,
         EMAIL_FROM: `Support Team <${SUPPORT}>`,
+        ...env,
       },
     });
-    cluster = c;
+    return { c: cluster, relay };
+  }
+
+  it('a mail at A reaches the agent on B; the reply goes out once, threaded; the answer at B joins it', async () => {
+    const { c, relay } = await start();
     const [a, b] = c.nodes as [Node, Node];
     const created = await b.api<{ agent: Agent; token: string }>('POST', '/agents', {
       name: 'Sam',
@@ -94,7 +101,7 @@ describe('scale-out: email across processes', function () {
       clientMessageId: 'r1',
     });
     expect(reply.ok, JSON.stringify(reply)).to.equal(true);
-    const out = await sink.next(10_000);
+    const out = await relay.next(10_000);
     expect(out.envelope.to).to.deep.equal(['dee@example.com']);
     expect(out.mail.inReplyTo).to.equal('<d1@example.com>');
     expect(out.mail.subject).to.equal('Re: Order 1234');
@@ -127,23 +134,11 @@ describe('scale-out: email across processes', function () {
       ['in', 'Thanks!'],
     ]);
     await new Promise((r) => setTimeout(r, 300));
-    expect(sink.mails).to.have.length(1);
+    expect(relay.mails).to.have.length(1);
   });
 
   it('a file a mail brought to A opens from B, after A died', async () => {
-    sink = await startSink();
-    const c = await Cluster.start({
-      nodes: 2,
-      redisUrl: await sharedRedisUrl(),
-      prefix: uniquePrefix('email'),
-      env: {
-        PUBLIC_URL: 'https://support.example.com',
-        EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
-        SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
-        EMAIL_FROM: `Support Team <${SUPPORT}>`,
-      },
-    });
-    cluster = c;
+    const { c } = await start({ PUBLIC_URL: 'https://support.example.com' });
     const [a, b] = c.nodes as [Node, Node];
     const csv = 'item,qty\nteapot lid,1\n';
     const raw = [

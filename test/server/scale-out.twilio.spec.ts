@@ -347,10 +347,13 @@ describe('scale-out: Twilio across processes', function () {
     expect(twilioApi.calls()).to.have.length(1);
   });
 
-  it('a text that arrives at B reaches the agent on A, whose reply goes out once, from our number', async () => {
-    const { c, twilioApi } = await start();
-    const [a, b] = c.nodes as [Node, Node];
-    const created = await a.api<{ agent: Agent; token: string }>('POST', '/agents', {
+  /** Ana, with one text line and her console on A (node 0); a new texter's text reaches `at` and her. */
+  async function textToAna(
+    c: Cluster,
+    at: Node,
+    text: string,
+  ): Promise<{ console: Socket; texter: string; view: Json }> {
+    const created = await c.nodes[0]!.api<{ agent: Agent; token: string }>('POST', '/agents', {
       name: 'Ana',
       capacity: { sms: 1 },
       status: 'available',
@@ -358,10 +361,15 @@ describe('scale-out: Twilio across processes', function () {
     const console = c.socket(0, '/agent', { token: created.body.token });
     await next(console, 'hello');
     const texter = nextPhone();
-
     const assigned = next<Json>(console, 'assigned');
-    await twiml(b, '/twilio/sms', incomingSms(newSms(texter, 'Where is my order?')));
-    const view = await assigned;
+    await twiml(at, '/twilio/sms', incomingSms(newSms(texter, text)));
+    return { console, texter, view: await assigned };
+  }
+
+  it('a text that arrives at B reaches the agent on A, whose reply goes out once, from our number', async () => {
+    const { c, twilioApi } = await start();
+    const [a, b] = c.nodes as [Node, Node];
+    const { console, texter, view } = await textToAna(c, b, 'Where is my order?');
     expect(view.messages.map((m: Json) => m.text)).to.include('Where is my order?');
 
     const reply = await console.timeout(10_000).emitWithAck('reply', {
@@ -392,17 +400,8 @@ describe('scale-out: Twilio across processes', function () {
   it('a reply whose send failed at A, which then died, is sent again by B when its retry is due', async () => {
     const { c, twilioApi } = await start({ TICK_MS: '100' });
     const [a, b] = c.nodes as [Node, Node];
-    const created = await a.api<{ agent: Agent; token: string }>('POST', '/agents', {
-      name: 'Ana',
-      capacity: { sms: 1 },
-      status: 'available',
-    });
-    const console = c.socket(0, '/agent', { token: created.body.token });
-    await next(console, 'hello');
-    const texter = nextPhone();
-    const assigned = next<Json>(console, 'assigned');
-    await twiml(a, '/twilio/sms', incomingSms(newSms(texter, 'Is my order late?')));
-    const conversationId = (await assigned).conversation.id;
+    const { console, texter, view } = await textToAna(c, a, 'Is my order late?');
+    const conversationId = view.conversation.id;
 
     // Twilio is briefly unavailable: A's send fails and its retry is due 2 s later; then A dies.
     twilioApi.failNext('messages', { status: 503, code: 20503, message: 'Service Unavailable' });
