@@ -101,10 +101,8 @@ export class EmailInbound {
         : {}),
       ...(conversationId ? { conversationId } : {}),
     });
-    if (result.outcome.type === 'duplicate') {
-      return { status: 'duplicate', messageId: result.message.id, conversationId: result.conversation.id };
-    }
-
+    // Kept under the stored message's id; a repeated delivery keeps it again (the first may have been
+    // answered with an error after its message was stored: the store was briefly away).
     await this.#content.put(result.message.id, {
       raw,
       messageId: email.messageId,
@@ -117,6 +115,9 @@ export class EmailInbound {
         content: kept(a.size) ? a.content : null,
       })),
     });
+    if (result.outcome.type === 'duplicate') {
+      return { status: 'duplicate', messageId: result.message.id, conversationId: result.conversation.id };
+    }
 
     const ack = await this.#acknowledgement(result.outcome);
     if (ack) await this.#router.acknowledgeWait(result.conversation.id, ack);

@@ -10,6 +10,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
 import type { EmailChannel } from '../../channels/email/channel.js';
+import type { ContentStore } from '../../channels/email/content.js';
 import { MemoryStore } from '../../routing/store/memory.js';
 import { createSwitchboard, type Switchboard } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
@@ -128,7 +129,10 @@ export interface EmailHarness {
   close(): Promise<void>;
 }
 
-export async function startEmailHarness(env: Record<string, string> = {}): Promise<EmailHarness> {
+export async function startEmailHarness(
+  env: Record<string, string> = {},
+  content?: ContentStore,
+): Promise<EmailHarness> {
   const sink = await startSink();
   const config = loadConfig({
     PORT: '0',
@@ -146,7 +150,13 @@ export async function startEmailHarness(env: Record<string, string> = {}): Promi
   });
   const store = new MemoryStore();
   const clock = new ManualClock();
-  const sb = createSwitchboard({ config, logger: pino({ level: 'silent' }), store, clock });
+  const sb = createSwitchboard({
+    config,
+    logger: pino({ level: 'silent' }),
+    store,
+    clock,
+    ...(content ? { emailContent: content } : {}),
+  });
   const port = await sb.listen(0, '127.0.0.1');
   const email = sb.email!;
   const customer = nodemailer.createTransport({

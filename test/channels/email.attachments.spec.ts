@@ -4,6 +4,8 @@
 // shown in the browser, anything else downloaded, all sandboxed.
 import { expect } from 'chai';
 import request from 'supertest';
+import { type EmailContent, MemoryContentStore } from '../../channels/email/content.js';
+import { StoreUnavailableError } from '../../shared/errors.js';
 import { type EmailHarness, fixture, INBOUND_TOKEN, startEmailHarness } from './email-harness.js';
 
 const PUBLIC_URL = 'https://support.example.com';
@@ -148,5 +150,39 @@ describe('email attachment links', () => {
     const csv = m.attachments.find((a) => a.name === 'lines.csv')!;
     const res = await open(csv.url!).expect(200);
     expect((res.body as Buffer).toString()).to.equal('item,qty,price\nshipping,1,4.90\nshipping,1,4.90\n');
+  });
+
+  describe('when the content store was away as a mail arrived', () => {
+    /** A content store that is unreachable for its next put, as Redis may briefly be. */
+    class Away extends MemoryContentStore {
+      away = false;
+      override async put(messageId: string, content: EmailContent): Promise<void> {
+        if (this.away) {
+          this.away = false;
+          throw new StoreUnavailableError('email content put: the client is offline');
+        }
+        return super.put(messageId, content);
+      }
+    }
+
+    it('the sender is told to try again, and the repeated delivery keeps the files the first one could not', async () => {
+      await h.close();
+      const content = new Away(1 << 20);
+      h = await startEmailHarness({ PUBLIC_URL, EMAIL_ATTACHMENT_MAX_BYTES: '4096' }, content);
+      content.away = true;
+      const raw = mailWith('links-away', [['a.png', 'image/png', PNG]]);
+      const post = () =>
+        request(h.url)
+          .post('/email/inbound')
+          .set('Content-Type', 'message/rfc822')
+          .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
+          .send(raw);
+      expect((await post()).status).to.equal(503);
+      const again = await post().expect(200);
+      expect(again.body.status).to.equal('duplicate');
+      const m = (await h.store.getMessage(again.body.messageId))!;
+      const res = await open(m.attachments[0]!.url!).expect(200);
+      expect((res.body as Buffer).equals(PNG)).to.equal(true);
+    });
   });
 });
