@@ -533,17 +533,20 @@ export class Router {
 
   /**
    * A `Sender` begins send attempt `attempt` of the message (a retry, or a send taken over): its attempts
-   * become it and its delivery timer the lease of this attempt. False when the attempt was begun already
-   * (by another process), or the message is delivered: then it is not sent.
+   * become it, its state pending, and its delivery timer the lease of this attempt. False when the attempt
+   * was begun already (by another process), or the message is delivered: then it is not sent.
    */
   async beginAttempt(message: Message, attempt: number, leaseMs: number): Promise<boolean> {
+    const now = this.clock.now();
+    // Pending again while it is sent; never over a delivered message (the store keeps delivered).
     const { applied } = await this.store.updateDelivery(
       message.id,
-      { ...message.delivery, attempts: attempt },
-      { ifAttemptsAtMost: attempt - 1, timer: this.clock.now() + leaseMs },
+      { state: 'pending', attempts: attempt, at: now },
+      { ifAttemptsAtMost: attempt - 1, timer: now + leaseMs },
     );
-    return applied && message.delivery.state !== 'delivered';
+    return applied;
   }
+
 
   /** The store's options for a new outbound message on `channel`: its delivery timer when a `Sender` sends it. */
   #deliveryTimer(channel: Channel, now: number): { deliveryDueAt?: number } {

@@ -71,7 +71,7 @@ export class EmailOutbound {
       leaseMs: EMAIL_LEASE_MS,
       resume: (message) => {
         if (this.#closed) return false;
-        this.#track(this.deliver(message, message.delivery.attempts + 1));
+        this.#track(this.deliver(message, message.delivery.attempts + 1, true));
         return true;
       },
     });
@@ -110,17 +110,18 @@ export class EmailOutbound {
   }
 
   /**
-   * Send attempt `attempt` of one stored outbound message: the first when it was stored (its delivery timer
-   * is the lease already), a later one when its timer came due (begun in the store first: one process sends
-   * it). A temporary failure sets the retry's time as the timer; a refusal or the last attempt ends it.
+   * Send attempt `attempt` of one stored outbound message: the first as it was stored (its delivery timer
+   * is the lease already), or one `resumed` when its timer came due (a retry, or a send whose process died:
+   * begun in the store first, so that one process sends it). A temporary failure sets the retry's time as
+   * the timer; a refusal or the last attempt ends it.
    */
-  async deliver(message: Message, attempt: number): Promise<void> {
+  async deliver(message: Message, attempt: number, resumed = false): Promise<void> {
     const { attempts } = this.#retry;
     if (attempt > attempts) {
       await this.#mark(message.id, 'failed', `not sent after ${attempt - 1} attempts`, attempt - 1, null);
       return;
     }
-    if (attempt > 1 && !(await this.#router.beginAttempt(message, attempt, EMAIL_LEASE_MS))) return;
+    if (resumed && !(await this.#router.beginAttempt(message, attempt, EMAIL_LEASE_MS))) return;
     const mail = await this.compose(message);
     if ('error' in mail) {
       await this.#mark(message.id, 'failed', mail.error, attempt, null);

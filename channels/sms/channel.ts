@@ -78,7 +78,7 @@ export class SmsChannel {
       leaseMs: SMS_LEASE_MS,
       resume: (message) => {
         if (this.#closed) return false;
-        this.#track(this.#attempt(message, message.delivery.attempts + 1));
+        this.#track(this.#attempt(message, message.delivery.attempts + 1, true));
         return true;
       },
     });
@@ -165,16 +165,17 @@ export class SmsChannel {
   }
 
   /**
-   * Send attempt `attempt`: the first one when the message was stored (its delivery timer is the lease
-   * already), a later one when its timer came due (begun in the store first: one process sends it). A
-   * failure sets the retry's time as the timer, or ends it after the last attempt.
+   * Send attempt `attempt`: the first one as the message was stored (its delivery timer is the lease
+   * already), or one `resumed` when its timer came due (a retry, or a send whose process died: begun in the
+   * store first, so that one process sends it). A failure sets the retry's time as the timer, or ends it
+   * after the last attempt.
    */
-  async #attempt(message: Message, attempt: number): Promise<void> {
+  async #attempt(message: Message, attempt: number, resumed = false): Promise<void> {
     if (attempt > this.#maxAttempts) {
       await this.#mark(message.id, 'failed', `not sent after ${attempt - 1} attempts`, attempt - 1, null);
       return;
     }
-    if (attempt > 1 && !(await this.#router.beginAttempt(message, attempt, SMS_LEASE_MS))) return;
+    if (resumed && !(await this.#router.beginAttempt(message, attempt, SMS_LEASE_MS))) return;
     const target = await this.#addresses(message);
     if ('error' in target) {
       await this.#mark(message.id, 'failed', target.error, attempt, null);
