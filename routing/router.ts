@@ -547,7 +547,6 @@ export class Router {
     return applied;
   }
 
-
   /** The store's options for a new outbound message on `channel`: its delivery timer when a `Sender` sends it. */
   #deliveryTimer(channel: Channel, now: number): { deliveryDueAt?: number } {
     const sender = this.#senders.get(channel);
