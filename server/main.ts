@@ -86,7 +86,26 @@ process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
-const port = await sb.listen();
+let port: number;
+try {
+  port = await sb.listen();
+} catch (err) {
+  // A port another program holds (a second `npm start`, say), or one this user may not open: said in one
+  // line naming the variable, as for a bad environment, not as a stack trace.
+  const e = err as NodeJS.ErrnoException & { port?: number };
+  const variable = e.port === config.email?.smtpListenPort ? 'SMTP_LISTEN_PORT' : 'PORT';
+  const why =
+    e.code === 'EADDRINUSE'
+      ? `${e.port} is already in use (another Switchboard, or another program): stop it or choose a free port`
+      : e.code === 'EACCES'
+        ? `${e.port} may not be opened by this user (ports below 1024 need privileges): choose another`
+        : null;
+  if (!why) throw err;
+  process.stderr.write(`Switchboard cannot start; fix these environment variables:\n  ${variable}: ${why}\n`);
+  await sb.close().catch(() => {});
+  await redis?.close().catch(() => {});
+  process.exit(1);
+}
 // Without PUBLIC_URL, this process's own address; with it, what customers reach (a load balancer, perhaps
 // in front of several processes), which is not where this one listens.
 const base = config.publicUrlGiven

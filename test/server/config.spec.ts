@@ -1,6 +1,7 @@
 // Configuration from the environment: defaults, one readable line per bad
 // variable, channels off; and `server/main.ts` as a real process.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -321,6 +322,40 @@ describe('server/main.ts as a process', function () {
       '  TWILIO_AUTH_TOKEN: is required when TWILIO_ACCOUNT_SID is set (Twilio voice and SMS)',
     ]);
     expect(running.stdout).to.deep.equal([]);
+  });
+
+  it('a port already in use: exit code 1 and one readable stderr line naming the variable', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const env = {
+        HOST: '127.0.0.1',
+        ADMIN_TOKEN: 'process-admin-token-0123',
+        TOKEN_SECRET: 'p'.repeat(40),
+      };
+      for (const [vars, name] of [
+        [{ PORT: String(port) }, 'PORT'],
+        [
+          {
+            PORT: '0',
+            SMTP_LISTEN_PORT: String(port),
+            SMTP_URL: 'smtp://127.0.0.1:2599',
+            EMAIL_FROM: 'Support <support@example.com>',
+          },
+          'SMTP_LISTEN_PORT',
+        ],
+      ] as const) {
+        running = start({ ...env, ...vars });
+        expect(await running.exit).to.equal(1);
+        expect(running.stderr.join('').trimEnd().split('\n')).to.deep.equal([
+          'Switchboard cannot start; fix these environment variables:',
+          `  ${name}: ${port} is already in use (another Switchboard, or another program): stop it or choose a free port`,
+        ]);
+      }
+    } finally {
+      taken.close();
+    }
   });
 
   it('a good environment: listens, prints the demo console links, answers, stops with 0 on SIGTERM', async () => {
