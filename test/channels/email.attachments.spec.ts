@@ -165,7 +165,7 @@ describe('email attachment links', () => {
       }
     }
 
-    it('the sender is told to try again, and the repeated delivery keeps the files the first one could not', async () => {
+    it('the sender is told to try again; the repeated delivery keeps the files and tells the wait, which the first could not', async () => {
       await h.close();
       const content = new Away(1 << 20);
       h = await startEmailHarness({ PUBLIC_URL, EMAIL_ATTACHMENT_MAX_BYTES: '4096' }, content);
@@ -183,6 +183,11 @@ describe('email attachment links', () => {
       const m = (await h.store.getMessage(again.body.messageId))!;
       const res = await open(m.attachments[0]!.url!).expect(200);
       expect((res.body as Buffer).equals(PNG)).to.equal(true);
+      // Nobody is free: the customer is told the wait once, by the delivery that got that far.
+      await post().expect(200);
+      const told = (await h.store.listMessages(m.conversationId)).filter((x) => x.author.type === 'system');
+      expect(told.map((x) => x.text)).to.have.length(1);
+      expect(told[0]!.text).to.match(/^Thanks for reaching us\. /);
     });
   });
 });

@@ -181,6 +181,25 @@ describe('SMS channel (Twilio)', () => {
       expect((await h().store.getAgent(ana.id))?.load.sms).to.equal(1);
     });
 
+    it('a replayed text still waiting, whose first delivery was not answered, is told the wait once', async () => {
+      const sms = newSms(TEXTER, 'anyone?');
+      // The first delivery was stored and routed (nobody free), and its answer never reached Twilio.
+      await h().sb.router.contact({
+        channel: 'sms',
+        from: TEXTER,
+        to: OUR_NUMBER,
+        text: 'anyone?',
+        externalId: String(sms.MessageSid),
+      });
+      const replay = await h().twiml('/twilio/sms', incomingSms(sms));
+      expect(only(replay, 'Message').text).to.match(/^Everyone is busy right now; /);
+      const again = await h().twiml('/twilio/sms', incomingSms(sms));
+      expect(again.children).to.deep.equal([]);
+      const [conv] = await h().store.listConversations({});
+      const told = (await h().store.listMessages(conv!.id)).filter((m) => m.author.type === 'system');
+      expect(told.map((m) => m.delivery.state)).to.deep.equal(['sent']);
+    });
+
     it('media are listed to the agent as URLs (and kept as attachments)', async () => {
       await h().agent('Ana');
       const media: Array<[string, string]> = [
