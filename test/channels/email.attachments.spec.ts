@@ -152,6 +152,14 @@ describe('email attachment links', () => {
     expect((res.body as Buffer).toString()).to.equal('item,qty,price\nshipping,1,4.90\nshipping,1,4.90\n');
   });
 
+  it('a file on a later mail of the same conversation opens too (the message joins the open conversation)', async () => {
+    const first = await receive(mailWith('links-4a', []));
+    const second = await receive(mailWith('links-4b', [['second.png', 'image/png', PNG]]));
+    expect(second.conversationId).to.equal(first.conversationId);
+    const res = await open(second.attachments[0]!.url!).expect(200);
+    expect((res.body as Buffer).equals(PNG)).to.equal(true);
+  });
+
   describe('when the content store was away as a mail arrived', () => {
     /** A content store that is unreachable for its next put, as Redis may briefly be. */
     class Away extends MemoryContentStore {
