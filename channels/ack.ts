@@ -1,6 +1,6 @@
 // Socket.io acks: `{ok: true, …}` or `{ok: false, error: {code, message, field?}}`.
 // A handler's failure never escapes into the process.
-import { SwitchboardError } from '../shared/errors.js';
+import { logFailure, SwitchboardError } from '../shared/errors.js';
 
 export type Ack =
   | { ok: true; [key: string]: unknown }
@@ -23,8 +23,7 @@ export function withAck(ack: unknown, handler: () => Promise<Ack>): void {
   const reply = typeof ack === 'function' ? (ack as (a: Ack) => void) : () => {};
   handler().then(reply, (err: unknown) => {
     // Failures on our side are logged with their detail; the client gets the public message (`ackError`).
-    if (!(err instanceof SwitchboardError)) logger?.error({ err }, 'socket handler failed');
-    else if (err.status >= 500) logger?.warn({ err }, 'socket request failed');
+    if (logger) logFailure(logger, err, 'socket handler failed');
     reply(ackError(err));
   });
 }

@@ -29,6 +29,19 @@ export class SwitchboardError extends Error {
   }
 }
 
+/**
+ * Log a failure whose detail its client is not shown (`toJSON`): an unexpected one (not a SwitchboardError)
+ * as an error, one on our side (5xx) as a warning; a client's own mistake (4xx) not at all.
+ */
+export function logFailure(
+  log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void },
+  err: unknown,
+  what: string,
+): void {
+  if (!(err instanceof SwitchboardError)) log.error({ err }, what);
+  else if (err.status >= 500) log.warn({ err }, what);
+}
+
 export class NotFoundError extends SwitchboardError {
   constructor(entity: string, id: string) {
     super('not_found', `${entity} ${id} does not exist`, 404);

@@ -11,6 +11,7 @@ import { humanDuration } from '../../routing/estimate.js';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent } from '../../shared/events.js';
 import type { Customer, Message } from '../../shared/model.js';
+import { Sends } from '../sends.js';
 import type { ContentStore } from './content.js';
 import type { EmailLog } from './inbound.js';
 import type { EmailSettings } from './settings.js';
@@ -43,7 +44,7 @@ export interface OutboundDeps {
   settings: EmailSettings;
   content: ContentStore;
   transport: MailTransport;
-  log: EmailLog;
+  log: EmailLog & { error(obj: object, msg: string): void };
   retry?: RetryPolicy;
 }
 
@@ -54,10 +55,8 @@ export class EmailOutbound {
   readonly #transport: MailTransport;
   readonly #log: EmailLog;
   readonly #retry: RetryPolicy;
-  #closed = false;
-  readonly #inflight = new Set<Promise<void>>();
+  readonly #sends: Sends;
   readonly #unsubscribe: () => void;
-  readonly #unregister: () => void;
 
   constructor(deps: OutboundDeps) {
     this.#router = deps.router;
@@ -66,65 +65,52 @@ export class EmailOutbound {
     this.#transport = deps.transport;
     this.#log = deps.log;
     this.#retry = deps.retry ?? DEFAULT_RETRY;
-    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
-    this.#unregister = this.#router.registerSender(['email'], {
+    this.#sends = new Sends({
+      router: this.#router,
+      channels: ['email'],
       leaseMs: EMAIL_LEASE_MS,
-      resume: (message) => {
-        if (this.#closed) return false;
-        this.#track(this.deliver(message, message.delivery.attempts + 1, true));
-        return true;
-      },
+      maxAttempts: this.#retry.attempts,
+      name: 'email',
+      log: deps.log,
+      attempt: (message, attempt) => this.deliver(message, attempt),
     });
+    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
   }
 
   /** Sends under way. */
   get pending(): number {
-    return this.#inflight.size;
+    return this.#sends.pending;
   }
 
   /** Resolves when every delivery under way has finished (tests; shutdown). */
-  async idle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  idle(): Promise<void> {
+    return this.#sends.idle();
   }
 
   /** Stop taking new replies and wait for sends in progress; retries not begun stay in the store. */
   async close(): Promise<void> {
-    this.#closed = true;
     this.#unsubscribe();
-    this.#unregister();
+    this.#sends.close();
     await this.idle();
     this.#transport.close();
   }
 
   #onEvent(event: DomainEvent): void {
-    if (event.type !== 'message.sent' || this.#closed) return;
+    if (event.type !== 'message.sent') return;
     const m = event.message;
     if (m.channel !== 'email' || m.direction !== 'out') return;
-    this.#track(this.deliver(m, 1));
-  }
-
-  #track(p: Promise<void>): void {
-    const job = p.catch((err) => this.#log.warn({ err }, 'email: delivery failed unexpectedly'));
-    this.#inflight.add(job);
-    void job.finally(() => this.#inflight.delete(job));
+    this.#sends.start(m);
   }
 
   /**
-   * Send attempt `attempt` of one stored outbound message: the first as it was stored (its delivery timer
-   * is the lease already), or one `resumed` when its timer came due (a retry, or a send whose process died:
-   * begun in the store first, so that one process sends it). A temporary failure sets the retry's time as
-   * the timer; a refusal or the last attempt ends it.
+   * Send attempt `attempt` of one stored outbound message (`Sends` checked it may be made). A temporary
+   * failure sets the retry's time as its delivery timer; a refusal or the last attempt ends the tries.
    */
-  async deliver(message: Message, attempt: number, resumed = false): Promise<void> {
+  async deliver(message: Message, attempt: number): Promise<void> {
     const { attempts } = this.#retry;
-    if (attempt > attempts) {
-      await this.#mark(message.id, 'failed', `not sent after ${attempt - 1} attempts`, attempt - 1, null);
-      return;
-    }
-    if (resumed && !(await this.#router.beginAttempt(message, attempt, EMAIL_LEASE_MS))) return;
     const mail = await this.compose(message);
     if ('error' in mail) {
-      await this.#mark(message.id, 'failed', mail.error, attempt, null);
+      await this.#sends.mark(message.id, 'failed', mail.error, attempt, null);
       return;
     }
     try {
@@ -132,9 +118,9 @@ export class EmailOutbound {
     } catch (err) {
       const reason = describe(err);
       if (isPermanent(err)) {
-        await this.#mark(message.id, 'failed', `the mail server refused it: ${reason}`, attempt, null);
+        await this.#sends.mark(message.id, 'failed', `the mail server refused it: ${reason}`, attempt, null);
       } else if (attempt >= attempts) {
-        await this.#mark(
+        await this.#sends.mark(
           message.id,
           'failed',
           `not sent after ${attempt} attempts: ${reason}`,
@@ -144,11 +130,11 @@ export class EmailOutbound {
       } else {
         const delay = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
         const why = `attempt ${attempt} of ${attempts} failed (${reason}); retrying in ${humanDuration(delay / 1000)}`;
-        await this.#mark(message.id, 'failed', why, attempt, this.#router.clock.now() + delay);
+        await this.#sends.mark(message.id, 'failed', why, attempt, this.#router.clock.now() + delay);
       }
       return;
     }
-    await this.#mark(message.id, 'sent', undefined, attempt, null);
+    await this.#sends.mark(message.id, 'sent', undefined, attempt, null);
     this.#log.info({ messageId: message.id, to: mail.to }, 'email: reply sent');
   }
 
@@ -194,20 +180,6 @@ export class EmailOutbound {
         ? { headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' } }
         : {}),
     };
-  }
-
-  async #mark(
-    messageId: string,
-    state: 'sent' | 'failed',
-    reason: string | undefined,
-    attempt: number,
-    retryAt: number | null,
-  ): Promise<void> {
-    try {
-      await this.#router.markDelivery(messageId, state, reason, { attempt, retryAt });
-    } catch (err) {
-      this.#log.warn({ err, messageId, state }, 'email: could not record the delivery state');
-    }
   }
 }
 

@@ -23,7 +23,7 @@ import {
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Router } from '../../routing/router.js';
-import { SwitchboardError } from '../../shared/errors.js';
+import { logFailure, SwitchboardError } from '../../shared/errors.js';
 import type { Agent } from '../../shared/model.js';
 import { conversationView } from '../views.js';
 import {
@@ -473,8 +473,7 @@ export class SlackConsole {
 
   /** What the agent is told leaves out a failure's detail on our side (`explanation`): the log keeps it. */
   #logFailure(err: unknown): void {
-    if (!(err instanceof SwitchboardError)) this.#log.error({ err }, 'Slack action failed');
-    else if (err.status >= 500) this.#log.warn({ err }, 'Slack action failed');
+    logFailure(this.#log, err, 'Slack action failed');
   }
 
   async #explain(err: unknown, channel: string, user: string, threadTs: string | undefined): Promise<void> {

@@ -15,6 +15,7 @@ import type { Router } from '../../routing/router.js';
 import { fromZod, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import type { Attachment, Message } from '../../shared/model.js';
+import { Sends } from '../sends.js';
 import { restFailure, type TwilioClient } from '../twilio/client.js';
 import { waitSentence } from '../twilio/notice.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
@@ -59,12 +60,10 @@ export class SmsChannel {
   readonly #o: SmsOptions;
   readonly #maxAttempts: number;
   readonly #backoff: (attempt: number) => number;
-  #closed = false;
   /** The number each customer last reached us on, to answer from it. */
   readonly #ourNumber = new Map<string, string>();
-  readonly #inflight = new Set<Promise<void>>();
+  readonly #sends: Sends;
   readonly #unsubscribe: () => void;
-  readonly #unregister: () => void;
 
   constructor(options: SmsOptions) {
     this.#o = options;
@@ -72,28 +71,28 @@ export class SmsChannel {
     this.#client = options.client;
     this.#maxAttempts = options.maxAttempts ?? 4;
     this.#backoff = options.backoffMs ?? defaultBackoffMs;
-    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
-    // Texts to a caller (after a call) go out as texts too.
-    this.#unregister = this.#router.registerSender(['sms', 'voice'], {
+    this.#sends = new Sends({
+      router: this.#router,
+      // Texts to a caller (after a call) go out as texts too.
+      channels: ['sms', 'voice'],
       leaseMs: SMS_LEASE_MS,
-      resume: (message) => {
-        if (this.#closed) return false;
-        this.#track(this.#attempt(message, message.delivery.attempts + 1, true));
-        return true;
-      },
+      maxAttempts: this.#maxAttempts,
+      name: 'sms',
+      log: options.log,
+      attempt: (message, attempt) => this.#attempt(message, attempt),
     });
+    this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
   }
 
   /** No new sends; a retry not begun yet stays in the store for the next process to tick. */
   close(): void {
-    this.#closed = true;
     this.#unsubscribe();
-    this.#unregister();
+    this.#sends.close();
   }
 
   /** Every send begun so far has finished (sent or failed): for tests and shutdown. */
-  async idle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+  idle(): Promise<void> {
+    return this.#sends.idle();
   }
 
   routes(): express.Router {
@@ -158,40 +157,24 @@ export class SmsChannel {
   // ---------------------------------------------------------------- outbound
 
   #onEvent(event: DomainEvent): void {
-    if (event.type !== 'message.sent' || this.#closed) return;
+    if (event.type !== 'message.sent') return;
     const m = event.message;
     if (m.direction !== 'out' || (m.channel !== 'sms' && m.channel !== 'voice')) return;
     // Sent already, in the TwiML answering the customer's text (a wait acknowledgement).
     if (m.delivery.state !== 'pending') return;
-    this.#track(this.#attempt(m, 1));
+    this.#sends.start(m);
   }
 
-  #track(p: Promise<void>): void {
-    const tracked = p.catch((err) => this.#o.log.error({ err }, 'sms: delivery failed unexpectedly'));
-    this.#inflight.add(tracked);
-    void tracked.finally(() => this.#inflight.delete(tracked));
-  }
-
-  /**
-   * Send attempt `attempt`: the first one as the message was stored (its delivery timer is the lease
-   * already), or one `resumed` when its timer came due (a retry, or a send whose process died: begun in the
-   * store first, so that one process sends it). A failure sets the retry's time as the timer, or ends it
-   * after the last attempt.
-   */
-  async #attempt(message: Message, attempt: number, resumed = false): Promise<void> {
-    if (attempt > this.#maxAttempts) {
-      await this.#mark(message.id, 'failed', `not sent after ${attempt - 1} attempts`, attempt - 1, null);
-      return;
-    }
-    if (resumed && !(await this.#router.beginAttempt(message, attempt, SMS_LEASE_MS))) return;
+  /** Send attempt `attempt` (`Sends` checked it may be made); a failure sets its retry or ends the tries. */
+  async #attempt(message: Message, attempt: number): Promise<void> {
     const target = await this.#addresses(message);
     if ('error' in target) {
-      await this.#mark(message.id, 'failed', target.error, attempt, null);
+      await this.#sends.mark(message.id, 'failed', target.error, attempt, null);
       return;
     }
     try {
       await this.#send(message, target.to, target.from, attempt);
-      await this.#mark(message.id, 'sent', undefined, attempt, null);
+      await this.#sends.mark(message.id, 'sent', undefined, attempt, null);
     } catch (err) {
       const failure = restFailure(err);
       this.#o.log.warn({ messageId: message.id, attempt, reason: failure.reason }, 'sms: send failed');
@@ -203,7 +186,7 @@ export class SmsChannel {
   async #failed(messageId: string, reason: string, attempt: number, permanent = false): Promise<void> {
     const last = permanent || attempt >= this.#maxAttempts;
     const retryAt = last ? null : this.#router.clock.now() + this.#backoff(attempt);
-    await this.#mark(messageId, 'failed', this.#why(reason, attempt, last), attempt, retryAt);
+    await this.#sends.mark(messageId, 'failed', this.#why(reason, attempt, last), attempt, retryAt);
   }
 
   async #send(message: Message, to: string, from: string, attempt: number): Promise<void> {
@@ -236,7 +219,7 @@ export class SmsChannel {
     switch (p.MessageStatus) {
       case 'delivered':
       case 'read':
-        await this.#mark(message.id, 'delivered', undefined, q.attempt, null);
+        await this.#sends.mark(message.id, 'delivered', undefined, q.attempt, null);
         break;
       case 'failed':
       case 'undelivered': {
@@ -289,20 +272,6 @@ export class SmsChannel {
     return last
       ? `${reason}; gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}`
       : `${reason}; retrying (attempt ${attempt} of ${this.#maxAttempts})`;
-  }
-
-  async #mark(
-    messageId: string,
-    state: Message['delivery']['state'],
-    reason: string | undefined,
-    attempt: number,
-    retryAt: number | null,
-  ): Promise<void> {
-    try {
-      await this.#router.markDelivery(messageId, state, reason, { attempt, retryAt });
-    } catch (err) {
-      this.#o.log.warn({ err, messageId }, 'sms: could not record delivery');
-    }
   }
 
   async #handle(req: Request, res: Response, what: string, fn: () => Promise<string>): Promise<void> {
