@@ -560,9 +560,8 @@ export class Router {
     if (message.delivery.state === 'sent' || message.delivery.state === 'delivered') return;
     const sender = this.#senders.get(message.channel);
     // None here, or it is closing (or this process runs without that channel): due again, for any process.
-    if (!sender)
+    if (!sender?.resume(message))
       await this.store.schedule({ kind: 'delivery', ref: messageId, dueAt: now + DELIVERY_RECHECK_MS });
-    else sender.resume(message);
   }
 
   async resolve(agentId: string, conversationId: string, followUpAt?: number | null): Promise<Conversation> {

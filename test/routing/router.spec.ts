@@ -1,6 +1,7 @@
 // Agent actions through the real Router: ringing offers, consults, warm hand-offs,
 // resolving with a follow-up, replies, notes and delivery.
 import { expect } from 'chai';
+import { DELIVERY_RECHECK_MS } from '../../routing/router.js';
 import {
   CapacityError,
   InvalidStateError,
@@ -408,6 +409,39 @@ describe('Router: agent actions', () => {
   });
 
   describe('messages', () => {
+    it("a message's delivery timer goes to its channel's sender; one that cannot take it now gets it again later", async () => {
+      const ana = await h.agent('Ana');
+      const text = await h.contact({ channel: 'sms', from: '4155550100', externalId: 'SM9', text: 'hi' });
+      const resumed: Array<{ id: string; taken: boolean }> = [];
+      let taking = false;
+      h.router.registerSender(['sms'], {
+        leaseMs: MINUTE,
+        resume: (message) => {
+          resumed.push({ id: message.id, taken: taking });
+          return taking;
+        },
+      });
+      const reply = await h.router.reply(ana.id, text.conversation.id, 'On it.');
+      // Nobody sent it within its lease; this sender is closing and leaves it (the timer is set again).
+      h.clock.advance(MINUTE);
+      await h.router.tick();
+      expect(resumed).to.deep.equal([{ id: reply.id, taken: false }]);
+      h.clock.advance(DELIVERY_RECHECK_MS - 1);
+      await h.router.tick();
+      expect(resumed).to.have.length(1);
+      taking = true;
+      h.clock.advance(1);
+      await h.router.tick();
+      expect(resumed).to.deep.equal([
+        { id: reply.id, taken: false },
+        { id: reply.id, taken: true },
+      ]);
+      // Taken: the sender has it now; the timer is the sender's to set again.
+      h.clock.advance(DELIVERY_RECHECK_MS);
+      await h.router.tick();
+      expect(resumed).to.have.length(2);
+    });
+
     it('an inbound contact repeated with the same externalId is stored once', async () => {
       await h.agent('Ana');
       const first = await h.contact({ channel: 'sms', from: '4155550100', externalId: 'SM1', text: 'hi' });
