@@ -1842,12 +1842,15 @@ export function parseSurveyAnswer(text: string): { rating: number; problem: stri
 }
 
 /**
+ * When a message's delivery timer comes due in a process whose sender for its channel cannot take it (none
+ * here, or closing): due again then.
+ */
+export const DELIVERY_RECHECK_MS = 60_000;
+
+/**
  * The longest reply an agent may send, by the channel it goes out on: an email may be long; a chat line, and a
  * text (split into parts) or a call's follow-up text, at most 4,000 characters.
  */
-/** When a message's delivery timer comes due in a process that has no sender for its channel: due again then. */
-export const DELIVERY_RECHECK_MS = 60_000;
-
 export const REPLY_MAX: Record<Channel, number> = { chat: 4000, sms: 4000, voice: 4000, email: 50_000 };
 
 /** Message text: non-empty, at most `max` characters. */
