@@ -235,7 +235,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   });
   const web = new WebConsole(io, { router, tokens });
 
-  // Timers (offer timeouts, sticky waits, overflow, promises) fire from here.
+  // Timers (offer timeouts, sticky waits, overflow, promises, texts' and emails' deliveries) fire from here.
   // Every process ticks; the store hands each due timer to one of them. A failure is logged once per run of them.
   let ticking: Promise<void> | null = null;
   let tickFailing = false;

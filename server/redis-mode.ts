@@ -1,8 +1,8 @@
 // The scale-out mode (REDIS_URL): the Redis store, the Redis event bus, the
-// socket.io Redis streams adapter, (Slack on) the Slack console's state,
-// (Twilio on) who holds each live call and (email on) email's raw messages and
-// attachments, all under one key prefix, and a
-// readiness signal that turns false the moment a connection to Redis drops.
+// socket.io Redis streams adapter, (Slack on) the Slack console's state, (Twilio
+// on) who holds each live call and (email on) email's raw messages and
+// attachments, all under one key prefix, and a readiness signal that turns
+// false the moment a connection to Redis drops.
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { RedisContentStore } from '../channels/email/redis-content.js';
 import { RedisSlackState } from '../channels/slack/redis-state.js';
@@ -40,7 +40,10 @@ export interface RedisMode {
   emailContent: RedisContentStore | null;
   /** False from the moment a connection to Redis drops until it is back. */
   ready(): boolean;
-  /** Close what the Switchboard does not (the adapter's, Slack state's and call holders' clients); after `sb.close()`. */
+  /**
+   * Close what the Switchboard does not (the adapter's, Slack state's, call holders' and email content's
+   * clients); after `sb.close()`.
+   */
   close(): Promise<void>;
 }
 

@@ -302,12 +302,9 @@ export interface Store {
   /** Record a channel the customer used and make it the last one. */
   touchConversation(id: string, channel: Channel, now: number): Promise<Conversation>;
   /**
-   * Store a message once per (channel, externalId) when it has one.
-   * A repeat returns the stored message and `duplicate: true`.
-   */
-  /**
-   * Stored once per (channel, externalId) when it has one: a repeat returns the stored message, changes
-   * nothing and schedules nothing. `deliveryDueAt`: in the same step, the message's `delivery` timer.
+   * Store a message once per (channel, externalId) when it has one: a repeat returns the stored message and
+   * `duplicate: true`, changes nothing and schedules nothing. `deliveryDueAt`: in the same step, the message's
+   * `delivery` timer.
    */
   appendMessage(
     message: Message,
