@@ -736,16 +736,8 @@ export class RedisStore implements Store {
     for (let i = 1; i + 1 < r.length; i += 2) {
       const member = String(r[i]);
       const at = member.indexOf(':');
-      const timer = TimerRecord.safeParse({
-        kind: member.slice(0, at),
-        ref: member.slice(at + 1),
-        dueAt: Number(r[i + 1]),
-      });
-      if (!timer.success) {
-        const detail = timer.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ');
-        throw new CorruptRecordError(this.keys.timers, `the timer ${JSON.stringify(member)}: ${detail}`);
-      }
-      due.push(timer.data);
+      const timer = { kind: member.slice(0, at), ref: member.slice(at + 1), dueAt: Number(r[i + 1]) };
+      due.push(checkRecord(TimerRecord, `${this.keys.timers} member ${JSON.stringify(member)}`, timer));
     }
     return due;
   }
