@@ -298,6 +298,9 @@ function start(env: Record<string, string>): Run {
   };
 }
 
+/** What a process needs to start, on this machine only. */
+const GOOD = { HOST: '127.0.0.1', ADMIN_TOKEN: 'process-admin-token-0123', TOKEN_SECRET: 'p'.repeat(40) };
+
 describe('server/main.ts as a process', function () {
   this.timeout(30_000);
   let running: Run | null = null;
@@ -329,11 +332,6 @@ describe('server/main.ts as a process', function () {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as AddressInfo).port;
     try {
-      const env = {
-        HOST: '127.0.0.1',
-        ADMIN_TOKEN: 'process-admin-token-0123',
-        TOKEN_SECRET: 'p'.repeat(40),
-      };
       for (const [vars, name] of [
         [{ PORT: String(port) }, 'PORT'],
         [
@@ -346,7 +344,7 @@ describe('server/main.ts as a process', function () {
           'SMTP_LISTEN_PORT',
         ],
       ] as const) {
-        running = start({ ...env, ...vars });
+        running = start({ ...GOOD, ...vars });
         expect(await running.exit).to.equal(1);
         expect(running.stderr.join('').trimEnd().split('\n')).to.deep.equal([
           'Switchboard cannot start; fix these environment variables:',
@@ -359,12 +357,7 @@ describe('server/main.ts as a process', function () {
   });
 
   it('a good environment: listens, prints the demo console links, answers, stops with 0 on SIGTERM', async () => {
-    const run = start({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ADMIN_TOKEN: 'process-admin-token-0123',
-      TOKEN_SECRET: 'p'.repeat(40),
-    });
+    const run = start({ ...GOOD, PORT: '0' });
     running = run;
     const listening = await run.waitFor((r) => String(r.msg).startsWith('Switchboard listening on '));
     const port = listening.port as number;
@@ -391,7 +384,7 @@ describe('server/main.ts as a process', function () {
     expect(health.status).to.equal(200);
     expect(await health.json()).to.deep.equal({ status: 'ok' });
     const agents = await fetch(`http://127.0.0.1:${port}/api/agents`, {
-      headers: { authorization: 'Bearer process-admin-token-0123' },
+      headers: { authorization: `Bearer ${GOOD.ADMIN_TOKEN}` },
     });
     expect(
       ((await agents.json()) as { agents: Array<{ name: string }> }).agents.map((a) => a.name).sort(),
@@ -422,13 +415,7 @@ describe('server/main.ts as a process', function () {
   });
 
   it('with PUBLIC_URL: says which port it listens on and the address customers reach, which the links use', async () => {
-    const run = start({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      PUBLIC_URL: 'https://support.example.com/',
-      ADMIN_TOKEN: 'process-admin-token-0123',
-      TOKEN_SECRET: 'p'.repeat(40),
-    });
+    const run = start({ ...GOOD, PORT: '0', PUBLIC_URL: 'https://support.example.com/' });
     running = run;
     const listening = await run.waitFor((r) => String(r.msg).startsWith('Switchboard listening on '));
     expect(listening.msg).to.equal(
