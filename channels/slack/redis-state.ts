@@ -46,10 +46,16 @@ export const SLACK_KEY_LAYOUTS = {
   card: 'slack:card:%',
   /** String kept a day, per `conversation|agent`: the message ids (JSON array) the card's transcript showed. */
   shows: 'slack:shows:%',
+  /** Set per `conversation|agent`: every message id its thread shows; kept 30 days after the last one added. */
+  shown: 'slack:shown:%',
+  /** Sorted set: `conversation|holder` for Slack updates a process has under way, score = until when (ms). */
+  work: 'slack:work',
 } as const;
 
 /** How long a card's transcript ids are kept: only a card being opened, or just opened, needs them. */
 const SHOWS_KEPT_MS = 24 * 3600_000;
+/** How long a thread's shown messages are kept after the last one was added. */
+const SHOWN_KEPT_MS = 30 * 24 * 3600_000;
 
 export type SlackKeyName = keyof typeof SLACK_KEY_LAYOUTS;
 
@@ -60,6 +66,7 @@ export interface RedisSlackStateOptions extends MemorySlackStateOptions, RedisCo
 
 const Ref = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
 const Owner = z.object({ conversationId: z.string().min(1), agentId: z.string().min(1) });
+/** A DM channel id, a message id or a conversation id. */
 const Channel = z.string().min(1);
 const Shows = z.array(z.string().min(1));
 
@@ -139,6 +146,30 @@ if over > 0 then
   for i = 1, #oldest, 2 do redis.call('DEL', K.posts(oldest[i])) end
 end
 return {0, 1}
+`,
+);
+
+/**
+ * KEYS: the work set. ARGV: base, holder, now, until, limit. Holds that ran out by `now` (oldest first, at
+ * most `limit`) go; each of their conversations is the holder's until `until` (a later hold it has stays).
+ * Answers `{0, conversation id, ...}`.
+ */
+const TAKE_OVER_WORK = script(
+  'takeOverWork',
+  ['zset'],
+  `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[5]))
+local out, seen = {0}, {}
+for _, member in ipairs(due) do
+  redis.call('ZREM', KEYS[1], member)
+  local conversation = string.match(member, '^(.+)|[^|]*$')
+  if conversation and not seen[conversation] then
+    seen[conversation] = true
+    out[#out + 1] = conversation
+  end
+end
+for i = 2, #out do redis.call('ZADD', KEYS[1], 'GT', ARGV[4], out[i] .. '|' .. ARGV[2]) end
+return out
 `,
 );
 
@@ -288,8 +319,14 @@ export class RedisSlackState implements SlackState {
     const shows = this.key('shows', arg);
     await this.#command('endCard', card, () => {
       const tx = this.#client.multi();
-      if (messageIds)
+      if (messageIds) {
         tx.set(shows, JSON.stringify(messageIds), { expiration: { type: 'PX', value: SHOWS_KEPT_MS } });
+        if (messageIds.length > 0) {
+          const shown = this.key('shown', arg);
+          tx.sAdd(shown, messageIds);
+          tx.pExpire(shown, SHOWN_KEPT_MS);
+        }
+      }
       return tx.del(card).exec();
     });
   }
@@ -303,6 +340,39 @@ export class RedisSlackState implements SlackState {
       opening: opening !== null && opening !== undefined,
       shows: raw === null || raw === undefined ? null : parseRecord(Shows, shows, raw),
     };
+  }
+
+  async shown(conversationId: string, agentId: string): Promise<Set<string>> {
+    const key = this.key('shown', cardArg(conversationId, agentId));
+    const ids = await this.#command('shown', key, () => this.#client.sMembers(key));
+    return new Set(ids.map((id) => plainId(key, id)));
+  }
+
+  async markShown(conversationId: string, agentId: string, messageIds: string[]): Promise<void> {
+    if (messageIds.length === 0) return;
+    const key = this.key('shown', cardArg(conversationId, agentId));
+    await this.#command('markShown', key, () =>
+      this.#client.multi().sAdd(key, messageIds).pExpire(key, SHOWN_KEPT_MS).exec(),
+    );
+  }
+
+  async holdWork(conversationId: string, holder: string, until: number): Promise<void> {
+    const key = this.key('work');
+    await this.#command('holdWork', key, () =>
+      this.#client.zAdd(key, { score: until, value: workMember(conversationId, holder) }, { GT: true }),
+    );
+  }
+
+  async releaseWork(conversationId: string, holder: string): Promise<void> {
+    const key = this.key('work');
+    await this.#command('releaseWork', key, () => this.#client.zRem(key, workMember(conversationId, holder)));
+  }
+
+  async takeOverWork(holder: string, now: number, until: number, limit: number): Promise<string[]> {
+    workMember('', holder);
+    const key = this.key('work');
+    const reply = await this.#run(TAKE_OVER_WORK, [key], [holder, now, until, limit]);
+    return reply.slice(1).map((id) => plainId(key, id));
   }
 
   // ------------------------------------------------------------ Redis
@@ -342,8 +412,22 @@ function cardArg(conversationId: string, agentId: string): string {
   return `${conversationId}|${agentId}`;
 }
 
+/** A hold's member of the work set: the holder's id is the part after the last `|`, so it has none. */
+function workMember(conversationId: string, holder: string): string {
+  if (holder === '' || holder.includes('|'))
+    throw new RangeError(`slack state: holder id ${holder} is empty or has a |`);
+  return `${conversationId}|${holder}`;
+}
+
 function rootField(ref: SlackRef): string {
   return `${ref.channel}|${ref.ts}`;
+}
+
+/** An id kept as a plain string (a set's member), or a corrupt-record error naming its key. */
+function plainId(key: string, raw: unknown): string {
+  const parsed = Channel.safeParse(raw);
+  if (!parsed.success) throw new CorruptRecordError(`${key} member`, 'not an id');
+  return parsed.data;
 }
 
 /** How an error names one field of a hash. */

@@ -1,7 +1,9 @@
 // What the Slack console remembers: where each conversation's card (and so its
 // thread) is for each agent, the app's DM channel with each Slack user, where a
-// Switchboard message shows in Slack (for delivery marks), and the event ids
-// already processed (Slack retries an event it thinks was not received). One
+// Switchboard message shows in Slack (for delivery marks), which messages each
+// thread shows, the conversations whose Slack updates a process has under way
+// (so that another finishes them if it dies), and the event ids already
+// processed (Slack retries an event it thinks was not received). One
 // small interface, all async, two implementations that keep the same contract
 // (test/channels/slack-state.contract.ts): this process's memory, beside it, for
 // one process; Redis (redis-state.ts), shared by every process on one Redis,
@@ -46,6 +48,26 @@ export interface SlackState {
   endCard(conversationId: string, agentId: string, messageIds: string[] | null): Promise<void>;
   /** Whether a reservation to open the card runs at `now`, and what its transcript showed (null: unknown). */
   cardState(conversationId: string, agentId: string, now: number): Promise<CardState>;
+
+  /**
+   * Every message shown in one agent's thread of a conversation: its card's transcript (`endCard`) and each
+   * line posted or written there since (`markShown`).
+   */
+  shown(conversationId: string, agentId: string): Promise<Set<string>>;
+  markShown(conversationId: string, agentId: string, messageIds: string[]): Promise<void>;
+
+  /**
+   * The process `holder` has Slack updates of a conversation under way (an event it is mirroring) until
+   * `until` (ms), and renews that while it works. Its hold ends with `releaseWork`; one that runs out (the
+   * process died) is another's to finish (`takeOverWork`).
+   */
+  holdWork(conversationId: string, holder: string, until: number): Promise<void>;
+  releaseWork(conversationId: string, holder: string): Promise<void>;
+  /**
+   * Conversations whose holds ran out by `now` (at most `limit`): each is `holder`'s now, until `until`, and
+   * the holds that ran out are gone. One caller gets each, also when several ask at once.
+   */
+  takeOverWork(holder: string, now: number, until: number, limit: number): Promise<string[]>;
 }
 
 export interface CardState {
@@ -71,6 +93,10 @@ export class MemorySlackState implements SlackState {
   readonly #opening = new Map<string, number>();
   /** `conversation|agent` → the messages its card's transcript showed (oldest dropped past `maxPosts`). */
   readonly #shows = new Map<string, string[]>();
+  /** `conversation|agent` → every message its thread shows (oldest threads dropped past `maxPosts`). */
+  readonly #shown = new Map<string, Set<string>>();
+  /** `conversation|holder` → until when the holder's work on it runs. */
+  readonly #work = new Map<string, { conversationId: string; until: number }>();
   readonly #retentionMs: number;
   readonly #maxPosts: number;
 
@@ -150,7 +176,10 @@ export class MemorySlackState implements SlackState {
 
   async endCard(conversationId: string, agentId: string, messageIds: string[] | null): Promise<void> {
     const key = cardKey(conversationId, agentId);
-    if (messageIds) setNewest(this.#shows, key, [...messageIds], this.#maxPosts);
+    if (messageIds) {
+      setNewest(this.#shows, key, [...messageIds], this.#maxPosts);
+      await this.markShown(conversationId, agentId, messageIds);
+    }
     this.#opening.delete(key);
   }
 
@@ -160,6 +189,38 @@ export class MemorySlackState implements SlackState {
     if (until !== undefined && until <= now) this.#opening.delete(key);
     const shows = this.#shows.get(key);
     return { opening: until !== undefined && until > now, shows: shows ? [...shows] : null };
+  }
+
+  async shown(conversationId: string, agentId: string): Promise<Set<string>> {
+    return new Set(this.#shown.get(cardKey(conversationId, agentId)));
+  }
+
+  async markShown(conversationId: string, agentId: string, messageIds: string[]): Promise<void> {
+    const key = cardKey(conversationId, agentId);
+    const ids = this.#shown.get(key) ?? new Set<string>();
+    for (const id of messageIds) ids.add(id);
+    setNewest(this.#shown, key, ids, this.#maxPosts);
+  }
+
+  async holdWork(conversationId: string, holder: string, until: number): Promise<void> {
+    const key = cardKey(conversationId, holder);
+    const held = this.#work.get(key);
+    this.#work.set(key, { conversationId, until: Math.max(until, held?.until ?? until) });
+  }
+
+  async releaseWork(conversationId: string, holder: string): Promise<void> {
+    this.#work.delete(cardKey(conversationId, holder));
+  }
+
+  async takeOverWork(holder: string, now: number, until: number, limit: number): Promise<string[]> {
+    const due = [...this.#work].filter(([, w]) => w.until <= now).sort(([, x], [, y]) => x.until - y.until);
+    const taken: string[] = [];
+    for (const [key, w] of due.slice(0, limit)) {
+      this.#work.delete(key);
+      if (!taken.includes(w.conversationId)) taken.push(w.conversationId);
+    }
+    for (const id of taken) await this.holdWork(id, holder, until);
+    return taken;
   }
 }
 

@@ -178,5 +178,61 @@ export function slackStateContract(
       ]);
       expect(await state.posts('m4')).to.deep.equal([{ channel: 'D', ts: '1.5' }]);
     });
+
+    it('remembers every message a thread shows: its card’s transcript and the lines added since', async () => {
+      const state = await make();
+      expect([...(await state.shown('cv_1', 'ag_a'))]).to.deep.equal([]);
+      await state.reserveCard('cv_1', 'ag_a', Date.now(), 60_000);
+      await state.endCard('cv_1', 'ag_a', ['msg_1', 'msg_2']);
+      await state.markShown('cv_1', 'ag_a', ['msg_3']);
+      await state.markShown('cv_1', 'ag_a', ['msg_3', 'msg_4']);
+      await state.markShown('cv_1', 'ag_a', []);
+      // A failed opening shows nothing; another agent's thread, or another conversation, is its own.
+      await state.endCard('cv_1', 'ag_b', null);
+      await state.markShown('cv_2', 'ag_a', ['msg_9']);
+      expect([...(await state.shown('cv_1', 'ag_a'))].sort()).to.deep.equal([
+        'msg_1',
+        'msg_2',
+        'msg_3',
+        'msg_4',
+      ]);
+      expect([...(await state.shown('cv_1', 'ag_b'))]).to.deep.equal([]);
+      expect([...(await state.shown('cv_2', 'ag_a'))]).to.deep.equal(['msg_9']);
+      (await state.shown('cv_2', 'ag_a')).add('changed');
+      expect([...(await state.shown('cv_2', 'ag_a'))]).to.deep.equal(['msg_9']);
+    });
+
+    it('hands a conversation whose Slack work ran out to one other holder; a renewed or released hold is not handed', async () => {
+      const state = await make();
+      await state.holdWork('cv_1', 'procA', 1_000);
+      await state.holdWork('cv_2', 'procA', 1_000);
+      await state.holdWork('cv_2', 'procB', 1_000);
+      await state.holdWork('cv_3', 'procA', 1_000);
+      // Renewed: later wins, an earlier until does not shorten it.
+      await state.holdWork('cv_3', 'procA', 5_000);
+      await state.holdWork('cv_3', 'procA', 2_000);
+      await state.holdWork('cv_4', 'procA', 1_000);
+      await state.releaseWork('cv_4', 'procA');
+      expect(await state.takeOverWork('procC', 999, 10_000, 10)).to.deep.equal([]);
+      // cv_2 ran out at two holders: handed once.
+      expect((await state.takeOverWork('procC', 1_000, 10_000, 10)).sort()).to.deep.equal(['cv_1', 'cv_2']);
+      expect(await state.takeOverWork('procD', 4_999, 10_000, 10)).to.deep.equal([]);
+      expect(await state.takeOverWork('procD', 5_000, 10_000, 10)).to.deep.equal(['cv_3']);
+      // Now procC's and procD's until 10,000; procC releases cv_1 when done, procD dies with cv_3.
+      await state.releaseWork('cv_1', 'procC');
+      expect((await state.takeOverWork('procE', 10_000, 20_000, 10)).sort()).to.deep.equal(['cv_2', 'cv_3']);
+      expect(await state.takeOverWork('procF', 20_000, 30_000, 1)).to.have.length(1);
+      expect(await state.takeOverWork('procF', 20_000, 30_000, 1)).to.have.length(1);
+      expect(await state.takeOverWork('procF', 20_000, 30_000, 1)).to.deep.equal([]);
+    });
+
+    it('hands each conversation to one of the holders that take over at the same time', async () => {
+      const state = await make();
+      for (let i = 0; i < 10; i++) await state.holdWork(`cv_${i}`, 'dead', 1_000);
+      const taken = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => state.takeOverWork(`proc${i}`, 2_000, 60_000, 3)),
+      );
+      expect(taken.flat().sort()).to.deep.equal(Array.from({ length: 10 }, (_, i) => `cv_${i}`).sort());
+    });
   });
 }

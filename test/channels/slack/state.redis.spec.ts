@@ -124,6 +124,7 @@ describe('RedisSlackState', () => {
     await state.reserveCard('cv_1', 'ag_a', Date.now(), 30_000);
     await state.reserveCard('cv_2', 'ag_a', Date.now(), 30_000);
     await state.endCard('cv_2', 'ag_a', ['msg_1']);
+    await state.holdWork('cv_2', 'proc1', Date.now() + 60_000);
     const base = new RedisKeys(states.prefix).base;
     expect(state.base).to.equal(base);
     const r = await client();
@@ -139,8 +140,10 @@ describe('RedisSlackState', () => {
         'slack:post-seq',
         'slack:posts:msg_1',
         'slack:roots',
+        'slack:shown:cv_2|ag_a',
         'slack:shows:cv_2|ag_a',
         'slack:threads:cv_1',
+        'slack:work',
       ].map((k) => base + k),
     );
     expect(await r.pTTL(`${base}slack:card:cv_1|ag_a`))
@@ -149,6 +152,9 @@ describe('RedisSlackState', () => {
     expect(await r.pTTL(`${base}slack:shows:cv_2|ag_a`))
       .to.be.greaterThan(23 * 3600_000)
       .and.at.most(24 * 3600_000);
+    expect(await r.pTTL(`${base}slack:shown:cv_2|ag_a`))
+      .to.be.greaterThan(29 * 24 * 3600_000)
+      .and.at.most(30 * 24 * 3600_000);
     const ttl = await r.pTTL(`${base}slack:event:Ev1`);
     expect(ttl).to.be.greaterThan(55_000).and.at.most(60_000);
     expect(await r.pTTL(`${base}slack:threads:cv_1`)).to.equal(-1);
@@ -174,6 +180,8 @@ describe('RedisSlackState', () => {
     await r.hSet(`${base}slack:dms`, 'U1', '');
     await r.set(`${base}slack:posts:msg_2`, 'a string, not a list');
     await r.set(`${base}slack:shows:cv_1|ag_a`, JSON.stringify(['msg_1', 7]));
+    await r.set(`${base}slack:shown:cv_1|ag_a`, 'a string, not a set');
+    await r.hSet(`${base}slack:work`, 'cv_1|proc1', '1');
 
     const cases: Array<[Promise<unknown>, string, string]> = [
       [state.thread('cv_1', 'ag_a'), `${base}slack:threads:cv_1 field ag_a`, 'not valid JSON'],
@@ -190,6 +198,8 @@ describe('RedisSlackState', () => {
         'not a Slack message reference',
       ],
       [state.addPost('msg_2', { channel: 'D1', ts: '9.9' }), `${base}slack:posts:msg_2`, 'WRONGTYPE'],
+      [state.shown('cv_1', 'ag_a'), `${base}slack:shown:cv_1|ag_a`, 'WRONGTYPE'],
+      [state.takeOverWork('proc2', Date.now(), Date.now() + 1000, 10), `${base}slack:work`, 'WRONGTYPE'],
     ];
     for (const [promise, key, detail] of cases) {
       const err = await rejection(promise);
