@@ -44,6 +44,7 @@ const Env = z.object({
         'must be an http(s) URL ending in /api/, such as https://slack-gov.com/api/',
       ),
   ),
+  SLACK_TAKEOVER_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEMO_AGENTS: z.enum(['auto', 'on', 'off']).default('auto'),
   TICK_MS: z.coerce.number().int().min(10).max(60_000).default(250),
@@ -62,7 +63,7 @@ export interface Config {
   adminTokenGenerated: boolean;
   tokenSecret: string;
   twilio: TwilioSettings | null;
-  slack: { botToken: string; signingSecret: string; apiUrl: string | null } | null;
+  slack: { botToken: string; signingSecret: string; apiUrl: string | null; takeoverMs: number } | null;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
   demoAgents: boolean;
   tickMs: number;
@@ -164,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           botToken: e.SLACK_BOT_TOKEN!,
           signingSecret: e.SLACK_SIGNING_SECRET!,
           apiUrl: e.SLACK_API_URL ?? null,
+          takeoverMs: e.SLACK_TAKEOVER_SECONDS * 1000,
         }
       : null,
     logLevel: e.LOG_LEVEL,

@@ -58,6 +58,11 @@ export interface SlackSettings {
   signingSecret: string;
   /** Web API base URL ending in `/api/` (`SLACK_API_URL`: GovSlack, a proxy, a stand-in); null: Slack's. */
   apiUrl?: string | null;
+  /**
+   * How long a process's Slack updates of a conversation may go unrenewed before another process takes
+   * them over (`SLACK_TAKEOVER_SECONDS`, in ms here). Default threads.ts TAKEOVER_MS.
+   */
+  takeoverMs?: number;
 }
 
 /** What tests (or a deployment) may change; the defaults talk to Slack itself. */
@@ -70,6 +75,8 @@ export interface SlackConsoleOverrides {
   wait?: Wait;
   /** Where cards, DM channels and processed event ids are kept. Default: this process's memory. */
   state?: SlackState;
+  /** How often the console renews its holds and takes over another process's unfinished work (ms; default 1000). */
+  sweepMs?: number;
 }
 
 export interface SlackConsoleOptions extends SlackConsoleOverrides {
@@ -89,6 +96,9 @@ export class SlackConsole {
   readonly #token: string;
   readonly #threads: SlackThreads;
   readonly #inflight = new Set<Promise<void>>();
+  readonly #sweeper: NodeJS.Timeout;
+  #sweeping: Promise<unknown> | null = null;
+  #sweepFailing = false;
   #identity: Promise<AuthTest> | null = null;
   #closed = false;
 
@@ -120,7 +130,10 @@ export class SlackConsole {
       state: this.#state,
       log: this.#log,
       me: () => this.#me(),
+      ...(options.settings.takeoverMs !== undefined ? { takeoverMs: options.settings.takeoverMs } : {}),
     });
+    this.#sweeper = setInterval(() => void this.sweep(), options.sweepMs ?? 1000);
+    this.#sweeper.unref();
     const receiver = new ExpressReceiver({
       signingSecret: options.settings.signingSecret,
       endpoints: '/',
@@ -164,10 +177,36 @@ export class SlackConsole {
     }
   }
 
+  /**
+   * Renew this process's holds on the Slack updates it has under way, and take over (and bring up to date)
+   * the conversations of a process that stopped with updates unfinished. Runs every `sweepMs`; one run at
+   * a time; a failure is logged once until a run works again. Resolves with the conversations taken over.
+   * `now`: the time it goes by (ms; tests look ahead).
+   */
+  async sweep(now = Date.now()): Promise<string[]> {
+    if (this.#sweeping || this.#closed) return [];
+    const run = this.#threads.sweep(now);
+    this.#sweeping = run;
+    try {
+      const taken = await run;
+      if (this.#sweepFailing) this.#log.info('Slack: taking over unfinished updates works again');
+      this.#sweepFailing = false;
+      return taken;
+    } catch (err) {
+      if (!this.#sweepFailing) logFailure(this.#log, err, 'Slack: could not look for unfinished updates');
+      this.#sweepFailing = true;
+      return [];
+    } finally {
+      this.#sweeping = null;
+    }
+  }
+
   /** Stop listening to events; give queued Slack calls up to `drainMs` to go out. */
   async close(drainMs = 2000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#sweeper);
+    await this.#sweeping?.catch(() => {});
     this.#threads.close();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, drainMs).unref())]);
     this.#outbox.close();

@@ -1,6 +1,14 @@
 // Switchboard → Slack: domain events become cards, thread lines, delivery marks
 // and home tabs. Each conversation's events are handled one at a time, in the
 // order they happened; every Web API call goes through the paced outbox.
+//
+// A process holds each conversation whose Slack updates it has under way in the
+// shared state (renewed while it works, released when done). Should it die with
+// updates queued (Slack paces posts to about one a second per channel), another
+// process takes the conversation over once the hold runs out and brings its
+// Slack side up to date from the store: every participant's card, re-rendered,
+// and every message their thread does not show yet.
+import { randomBytes } from 'node:crypto';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent, EventOf } from '../../shared/events.js';
 import type { Agent, Conversation, Message } from '../../shared/model.js';
@@ -29,7 +37,17 @@ export interface SlackThreadsOptions {
   log: { warn(obj: object, msg: string): void };
   /** Who the app is (auth.test): the workspace URL makes the thread links. */
   me: () => Promise<AuthTest>;
+  /**
+   * How long a process's hold on a conversation's Slack updates runs before another may take them over
+   * (it renews its holds every quarter of that while it works). Default TAKEOVER_MS.
+   */
+  takeoverMs?: number;
 }
+
+/** How long a hold on a conversation's Slack updates runs unless renewed (`SLACK_TAKEOVER_SECONDS`). */
+export const TAKEOVER_MS = 60_000;
+/** How many conversations one sweep takes over from processes that stopped. */
+const TAKEOVER_BATCH = 20;
 
 const MAX_REMEMBERED = 50_000;
 /**
@@ -57,6 +75,11 @@ export class SlackThreads {
    */
   readonly #postedAs = new Set<string>();
   readonly #homeQueued = new Set<string>();
+  /** This process, as the holder of Slack work in the shared state. */
+  readonly #holder = randomBytes(9).toString('hex');
+  readonly #takeoverMs: number;
+  /** When this process last renewed its holds (ms). */
+  #renewedAt = 0;
   #closed = false;
 
   constructor(options: SlackThreadsOptions) {
@@ -65,6 +88,7 @@ export class SlackThreads {
     this.#state = options.state;
     this.#log = options.log;
     this.#me = options.me;
+    this.#takeoverMs = options.takeoverMs ?? TAKEOVER_MS;
     this.#unsubscribe = this.#r.events.subscribe((event) => this.#onEvent(event));
   }
 
@@ -100,35 +124,35 @@ export class SlackThreads {
     if (this.#closed) return;
     switch (event.type) {
       case 'conversation.assigned':
-        this.#serial(event.conversation.id, () => this.#assigned(event));
+        this.#work(event.conversation.id, () => this.#assigned(event));
         break;
       case 'conversation.covered':
-        this.#serial(event.conversation.id, () => this.#covered(event));
+        this.#work(event.conversation.id, () => this.#covered(event));
         break;
       case 'message.received':
       case 'message.sent':
       case 'message.note': {
         // Where it was written in Slack, known now: a reply's id says so; a note was noted just before.
         const origin = this.#originOf(event.message);
-        this.#serial(event.message.conversationId, () => this.#mirror(event.message, origin));
+        this.#work(event.message.conversationId, () => this.#mirror(event.message, origin));
         break;
       }
       case 'message.delivery':
-        this.#serial(event.message.conversationId, () => this.#delivery(event.message));
+        this.#work(event.message.conversationId, () => this.#delivery(event.message));
         break;
       case 'conversation.consult':
-        this.#serial(event.conversation.id, () => this.#consult(event));
+        this.#work(event.conversation.id, () => this.#consult(event));
         break;
       case 'conversation.handoff':
-        this.#serial(event.conversation.id, () => this.#handoff(event));
+        this.#work(event.conversation.id, () => this.#handoff(event));
         break;
       case 'conversation.resolved':
-        this.#serial(event.conversation.id, () => this.#resolved(event.conversation));
+        this.#work(event.conversation.id, () => this.#resolved(event.conversation));
         break;
       case 'promise.made':
       case 'promise.due':
         if (event.promise.kind !== 'wait') {
-          this.#serial(event.promise.conversationId, () => this.#promise(event));
+          this.#work(event.promise.conversationId, () => this.#promise(event));
         }
         break;
       case 'agent.status':
@@ -189,19 +213,89 @@ export class SlackThreads {
     const conversation = await this.#r.store.getConversation(message.conversationId);
     if (!conversation) return;
     if (origin) await this.#state.addPost(message.id, origin);
-    const customer = await this.#r.store.getCustomer(conversation.customerId);
-    const name = customerLabel({
-      customer: customer ?? { id: conversation.customerId, facts: {}, identities: [], notes: [] },
-    });
+    const name = await this.#customerName(conversation);
     for (const agentId of participants(conversation)) {
       const agent = await this.slackAgent(agentId);
       if (!agent) continue;
       const thread = await this.#ensureThread(conversation, agent);
+      // A card just opened (here or by another process) shows it in its transcript.
       if (!thread || thread.created || thread.shows.includes(message.id)) continue;
-      if (origin && origin.channel === thread.ref.channel) continue;
-      const posted = await this.say(thread.ref, messageLine(message, name));
-      if (message.direction === 'out' && posted) await this.#state.addPost(message.id, posted);
+      await this.#showLines(conversation, agent.id, thread.ref, [message], name, origin);
     }
+  }
+
+  /**
+   * Post into one agent's thread each of `messages` it does not show yet, in order, and remember them as
+   * shown; one written in this thread (`origin`, or an agent's reply from it) is shown already.
+   */
+  async #showLines(
+    conversation: Conversation,
+    agentId: string,
+    ref: SlackRef,
+    messages: Message[],
+    name: string,
+    origin: SlackRef | null,
+  ): Promise<void> {
+    const shown = await this.#state.shown(conversation.id, agentId);
+    for (const message of messages) {
+      if (shown.has(message.id)) continue;
+      const writtenHere = (origin ?? this.#originOf(message))?.channel === ref.channel;
+      if (!writtenHere) {
+        const posted = await this.say(ref, messageLine(message, name));
+        if (!posted) continue;
+        if (message.direction === 'out') await this.#state.addPost(message.id, posted);
+      }
+      await this.#state.markShown(conversation.id, agentId, [message.id]);
+    }
+  }
+
+  async #customerName(conversation: Conversation): Promise<string> {
+    const customer = await this.#r.store.getCustomer(conversation.customerId);
+    return customerLabel({
+      customer: customer ?? { id: conversation.customerId, facts: {}, identities: [], notes: [] },
+    });
+  }
+
+  /**
+   * Bring a conversation's Slack side up to date from the store, for work a process that stopped left
+   * unfinished: each participant's card is opened (with its transcript) or re-rendered as things stand,
+   * and every message their thread does not show yet is posted in it; the card of an agent no longer on
+   * it shows that (a former owner's, who owns it now). Lines that are not messages (a hand-off offered, a
+   * promise due) were said once or not at all, and are not said now.
+   */
+  async #catchUp(conversationId: string): Promise<void> {
+    const conversation = await this.#r.store.getConversation(conversationId);
+    if (!conversation) return;
+    const messages = await this.#r.store.listMessages(conversation.id);
+    const name = await this.#customerName(conversation);
+    const current = new Set(participants(conversation));
+    for (const { agentId, ref } of await this.#state.threads(conversation.id)) {
+      const agent = await this.slackAgent(agentId);
+      if (!agent) continue;
+      if (!current.has(agentId)) {
+        const owned = conversation.ownership.some((change) => change.to === agentId);
+        const ownerName = conversation.ownerId
+          ? ((await this.#r.store.getAgent(conversation.ownerId))?.name ?? conversation.ownerId)
+          : null;
+        const role: CardRole = owned && ownerName ? { kind: 'former', ownerName } : { kind: 'left' };
+        await this.#renderCard(
+          conversation,
+          agent,
+          ref,
+          conversation.status === 'resolved' ? undefined : role,
+        );
+        continue;
+      }
+      current.delete(agentId);
+      await this.#renderCard(conversation, agent, ref);
+      await this.#showLines(conversation, agentId, ref, messages, name, null);
+    }
+    // Participants without a card yet: opening it posts the transcript.
+    for (const agentId of current) {
+      const agent = await this.slackAgent(agentId);
+      if (agent) await this.#ensureThread(conversation, agent);
+    }
+    for (const agentId of participants(conversation)) this.home(agentId);
   }
 
   /** Delivery marks on every copy of an outbound message; a failure is said in the threads. */
@@ -543,13 +637,61 @@ export class SlackThreads {
     return (agents.find((a) => a.slackUserId === slackUserId) as SlackAgent | undefined) ?? null;
   }
 
-  /** Run `work` after everything queued before it for the same key; failures are logged, never thrown. */
-  #serial(key: string, work: () => Promise<void>): void {
+  /**
+   * Slack work on a conversation (`#serial` on its id), held in the shared state from now until its chain
+   * of work is done, so that another process finishes it should this one die meanwhile.
+   */
+  #work(conversationId: string, work: () => Promise<void>): void {
+    if (!this.#chains.has(conversationId)) this.#hold(conversationId);
+    this.#serial(conversationId, work, () => {
+      this.#state.releaseWork(conversationId, this.#holder).catch((err: unknown) => this.#failed(err));
+    });
+  }
+
+  #hold(conversationId: string): void {
+    this.#state
+      .holdWork(conversationId, this.#holder, Date.now() + this.#takeoverMs)
+      .catch((err: unknown) => this.#failed(err));
+  }
+
+  /**
+   * Upkeep, called often (every timer tick): renew this process's holds on the conversations it works on
+   * (every quarter of the take-over time), and take over, and bring up to date, those of a process that
+   * stopped (its holds ran out). Resolves once the taken-over work is queued.
+   */
+  async sweep(now = Date.now()): Promise<string[]> {
+    if (this.#closed) return [];
+    if (now - this.#renewedAt >= this.#takeoverMs / 4) {
+      this.#renewedAt = now;
+      for (const key of this.#chains.keys()) if (!key.startsWith('home:')) this.#hold(key);
+    }
+    const taken = await this.#state.takeOverWork(this.#holder, now, now + this.#takeoverMs, TAKEOVER_BATCH);
+    for (const conversationId of taken) {
+      if (this.#closed) break;
+      this.#log.warn({ conversationId }, 'Slack: taking over updates another process left unfinished');
+      this.#work(conversationId, () => this.#catchUp(conversationId));
+    }
+    // Taken over but not queued (closing): released, for another process to take.
+    if (this.#closed) {
+      for (const conversationId of taken) {
+        if (!this.#chains.has(conversationId)) await this.#state.releaseWork(conversationId, this.#holder);
+      }
+    }
+    return taken;
+  }
+
+  /**
+   * Run `work` after everything queued before it for the same key; failures are logged, never thrown.
+   * `done` runs when the key's chain has nothing more queued.
+   */
+  #serial(key: string, work: () => Promise<void>, done?: () => void): void {
     const previous = this.#chains.get(key) ?? Promise.resolve();
     const next = previous.then(work).catch((err: unknown) => this.#failed(err));
     this.#chains.set(key, next);
     void next.then(() => {
-      if (this.#chains.get(key) === next) this.#chains.delete(key);
+      if (this.#chains.get(key) !== next) return;
+      this.#chains.delete(key);
+      done?.();
     });
   }
 

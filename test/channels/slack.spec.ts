@@ -15,6 +15,7 @@ import {
   type SlackHarness,
   sign,
   slashCommand,
+  startSlackHarness,
   useSlackHarness,
   viewSubmission,
 } from './slack-harness.js';
@@ -393,6 +394,93 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(
         threadTexts(h, ADA, OTHER_CARD.ts).some((t) => t.includes('a card was opened meanwhile')),
       ).to.equal(true);
+    });
+  });
+
+  describe('updates another process left unfinished (it stopped)', () => {
+    const TAKEOVER = 60_000;
+    let h: SlackHarness | null = null;
+    afterEach(async () => {
+      await h?.close();
+      h = null;
+    });
+
+    /** A message stored by a process that stopped before its Slack updates went out: no event here. */
+    async function storedElsewhere(harness: SlackHarness, conversationId: string, text: string) {
+      const at = harness.clock.now();
+      return harness.store.appendMessage({
+        id: `msg_elsewhere_${text.length}`,
+        conversationId,
+        direction: 'in',
+        channel: 'chat',
+        author: { type: 'customer' },
+        text,
+        attachments: [],
+        at,
+        delivery: { state: 'delivered', attempts: 0, at },
+      });
+    }
+
+    it('are taken over once the stopped process’s hold runs out: the card brought up to date, each missing line posted once', async () => {
+      const state = new MemorySlackState();
+      h = await startSlackHarness({ state });
+      const { conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      // Ada answers in the thread: it is shown there already.
+      const reply = dmMessage(ADA, dmOf(ADA), 'Looking into it now', threadTs);
+      expect((await h.event(reply)).status).to.equal(200);
+      await h.idle();
+      expect(threadTexts(h, ADA, threadTs)).to.have.length(1);
+
+      await storedElsewhere(h, conversationId, 'is anyone reading this?');
+      await state.holdWork(conversationId, 'stopped-process', Date.now() + TAKEOVER);
+      const updatesBefore = h.slack.ok('chat.update').length;
+      // Its hold still runs: nobody else touches the conversation.
+      expect(await h.sb.slack!.sweep()).to.deep.equal([]);
+      await h.idle();
+      expect(threadTexts(h, ADA, threadTs)).to.have.length(1);
+
+      expect(await h.sb.slack!.sweep(Date.now() + TAKEOVER + 1)).to.deep.equal([conversationId]);
+      await h.idle();
+      const lines = threadTexts(h, ADA, threadTs);
+      expect(lines).to.have.length(2);
+      expect(lines[0]).to.contain('my order #1234 is late');
+      expect(lines[1]).to.contain('is anyone reading this?');
+      expect(lines.join('\n')).not.to.contain('Looking into it now');
+      const updates = h.slack.ok('chat.update').slice(updatesBefore);
+      expect(updates.map((u) => [u.args.channel, u.args.ts])).to.deep.include([dmOf(ADA), threadTs]);
+      // Done: nothing is left to take over, and what is shown is not posted again.
+      expect(await h.sb.slack!.sweep(Date.now() + 2 * TAKEOVER + 2)).to.deep.equal([]);
+      expect(await h.sb.slack!.sweep(Date.now() + 3 * TAKEOVER + 3)).to.deep.equal([]);
+      await h.idle();
+      expect(threadTexts(h, ADA, threadTs)).to.have.length(2);
+    });
+
+    it('a new owner whose card the stopped process never posted gets it, with the whole transcript; the former owner’s card says so', async () => {
+      const state = new MemorySlackState();
+      h = await startSlackHarness({ state });
+      const { ada, conversationId } = await maryWrites(h);
+      const adaTs = cardTsOf(h, ADA);
+      const bob = await h.agent('Bob', BOB);
+      // Ada hands it to Bob on a process that stops right after storing it: no event reaches this one.
+      await h.store.offerHandoff(conversationId, ada.id, bob.id, 'billing question', h.clock.now());
+      await h.store.acceptHandoff(conversationId, bob.id, h.clock.now());
+      await storedElsewhere(h, conversationId, 'thanks, and the refund?');
+      await state.holdWork(conversationId, 'stopped-process', Date.now() - 1);
+      expect(await h.sb.slack!.sweep()).to.deep.equal([conversationId]);
+      await h.idle();
+
+      const bobCard = cardOf(h, BOB);
+      expect(blockTexts(bobCard.args.blocks)).to.contain('Mary Major');
+      const bobLines = threadTexts(h, BOB, String(bobCard.answer.ts)).join('\n');
+      expect(bobLines).to.contain('my order #1234 is late');
+      expect(bobLines).to.contain('thanks, and the refund?');
+      // Ada's card no longer offers her the conversation's buttons; her thread gets no new lines.
+      const adaUpdate = h.slack.ok('chat.update', (a) => a.channel === dmOf(ADA) && a.ts === adaTs).at(-1);
+      expect(adaUpdate, 'Ada’s card updated').to.not.equal(undefined);
+      expect(blockTexts(adaUpdate!.args.blocks)).to.contain('Bob');
+      expect(blockTexts(adaUpdate!.args.blocks)).not.to.contain(ACTION.resolve);
+      expect(threadTexts(h, ADA, adaTs)).to.have.length(1);
     });
   });
 

@@ -85,12 +85,19 @@ describe('loadConfig', () => {
     });
     expect(slack.slack).to.include({ botToken: 'xoxb-1-2-3', signingSecret: 'slack-signing-secret-01' });
     expect(slack.slack?.apiUrl).to.equal(null);
+    expect(slack.slack?.takeoverMs).to.equal(60_000);
     const gov = loadConfig({
       SLACK_BOT_TOKEN: 'xoxb-1-2-3',
       SLACK_SIGNING_SECRET: 'slack-signing-secret-01',
       SLACK_API_URL: 'https://slack-gov.com/api/',
     });
     expect(gov.slack?.apiUrl).to.equal('https://slack-gov.com/api/');
+    const quick = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1-2-3',
+      SLACK_SIGNING_SECRET: 'slack-signing-secret-01',
+      SLACK_TAKEOVER_SECONDS: '5',
+    });
+    expect(quick.slack?.takeoverMs).to.equal(5_000);
   });
 
   describe('one readable line per bad variable', () => {
@@ -150,6 +157,15 @@ describe('loadConfig', () => {
       expect(configLines({ ...slack, SLACK_API_URL: 'slack-gov' })).to.deep.equal([
         'SLACK_API_URL: must be an http(s) URL ending in /api/, such as https://slack-gov.com/api/',
       ]);
+    });
+
+    it('SLACK_TAKEOVER_SECONDS that is not a whole number of seconds from 1 to 3600', () => {
+      const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'slack-signing-secret-01' };
+      for (const bad of ['0', '1.5', 'soon', '3601']) {
+        const lines = configLines({ ...slack, SLACK_TAKEOVER_SECONDS: bad });
+        expect(lines, bad).to.have.length(1);
+        expect(lines[0]).to.match(/^SLACK_TAKEOVER_SECONDS: /);
+      }
     });
 
     it('PUBLIC_URL that is not a URL', () => {
