@@ -91,7 +91,9 @@ describe('scale-out: the Slack console across processes', function () {
     standIn = null;
   });
 
-  async function start(): Promise<{ c: Cluster; slack: SlackStandIn; ada: Agent }> {
+  async function start(
+    env: Record<string, string> = {},
+  ): Promise<{ c: Cluster; slack: SlackStandIn; ada: Agent }> {
     const slack = await SlackStandIn.start(BOT_TOKEN);
     standIn = slack;
     const c = await Cluster.start({
@@ -103,6 +105,7 @@ describe('scale-out: the Slack console across processes', function () {
         SLACK_BOT_TOKEN: BOT_TOKEN,
         SLACK_SIGNING_SECRET: SIGNING_SECRET,
         SLACK_API_URL: slack.apiUrl,
+        ...env,
       },
     });
     cluster = c;
@@ -203,5 +206,47 @@ describe('scale-out: the Slack console across processes', function () {
     await until(() => replies.length > 0, 'the reply at the visitor');
     await new Promise((r) => setTimeout(r, 500));
     expect(replies).to.deep.equal(['Here now, how can I help?']);
+  });
+
+  it('a process SIGKILLed with lines still to post in a thread: another takes its updates over and posts each once', async () => {
+    const { c, slack } = await start({ SLACK_TAKEOVER_SECONDS: '2' });
+    const [a, b] = c.nodes as [Node, Node];
+    const first = await visitorWrites(c, 0, 'first line');
+    const card = await slack.waitFor(
+      'chat.postMessage',
+      (x) => x.thread_ts === undefined && JSON.stringify(x.blocks ?? '').includes(first.id),
+      10_000,
+    );
+    const threadTs = String(card.answer.ts);
+    await until(() => postsWith(slack, ADA, 'first line').length === 1, 'the transcript in Ada’s thread');
+
+    // A's post of the next line reaches Slack but is never answered; the line after waits behind it in A.
+    let heldOnce = false;
+    slack.hold('chat.postMessage', (x) => {
+      if (heldOnce || !String(x.text).includes('second line')) return false;
+      heldOnce = true;
+      return true;
+    });
+    for (const text of ['second line', 'third line']) {
+      expect((await ack(first.visitor, 'message', { text, clientMessageId: `${text}-1` })).ok).to.equal(true);
+    }
+    await slack.waitFor('chat.postMessage', (x) => String(x.text).includes('second line'), 10_000, false);
+    await a.stop('SIGKILL');
+
+    await until(
+      () => postsWith(slack, ADA, 'second line').length > 0 && postsWith(slack, ADA, 'third line').length > 0,
+      'B to post the lines A left',
+      15_000,
+    );
+    await b.waitFor((r) => String(r.msg).startsWith('Slack: taking over'), 5_000);
+    // Given time for anything doubled to show.
+    await new Promise((r) => setTimeout(r, 2_500));
+    for (const text of ['second line', 'third line']) {
+      const lines = postsWith(slack, ADA, text);
+      expect(lines, text).to.have.length(1);
+      expect(lines[0]!.args.thread_ts, text).to.equal(threadTs);
+    }
+    expect(postsWith(slack, ADA, 'first line'), 'the transcript is not posted again').to.have.length(1);
+    expect(cardsFor(slack, ADA, first.id), 'no second card').to.have.length(1);
   });
 });
