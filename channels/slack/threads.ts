@@ -226,7 +226,10 @@ export class SlackThreads {
 
   /**
    * Post into one agent's thread each of `messages` it does not show yet, in order, and remember them as
-   * shown; one written in this thread (`origin`, or an agent's reply from it) is shown already.
+   * shown; one written in this thread (`origin`, or an agent's reply from it) is shown already. With
+   * `afterShown`, only those after the newest one it shows (messages reach a thread in order, so the
+   * earlier ones were seen to; a thread that shows none known, kept from before its shown messages were,
+   * gets none).
    */
   async #showLines(
     conversation: Conversation,
@@ -235,9 +238,20 @@ export class SlackThreads {
     messages: Message[],
     name: string,
     origin: SlackRef | null,
+    afterShown = false,
   ): Promise<void> {
     const shown = await this.#state.shown(conversation.id, agentId);
-    for (const message of messages) {
+    let from = 0;
+    if (afterShown) {
+      from = messages.length;
+      for (let i = messages.length - 1; i >= 0; i--) {
+        if (shown.has(messages[i]!.id)) {
+          from = i + 1;
+          break;
+        }
+      }
+    }
+    for (const message of messages.slice(from)) {
       if (shown.has(message.id)) continue;
       const writtenHere = (origin ?? this.#originOf(message))?.channel === ref.channel;
       if (!writtenHere) {
@@ -259,7 +273,7 @@ export class SlackThreads {
   /**
    * Bring a conversation's Slack side up to date from the store, for work a process that stopped left
    * unfinished: each participant's card is opened (with its transcript) or re-rendered as things stand,
-   * and every message their thread does not show yet is posted in it; the card of an agent no longer on
+   * and the messages after the newest one their thread shows are posted in it; the card of an agent no longer on
    * it shows that (a former owner's, who owns it now). Lines that are not messages (a hand-off offered, a
    * promise due) were said once or not at all, and are not said now.
    */
@@ -288,7 +302,7 @@ export class SlackThreads {
       }
       current.delete(agentId);
       await this.#renderCard(conversation, agent, ref);
-      await this.#showLines(conversation, agentId, ref, messages, name, null);
+      await this.#showLines(conversation, agentId, ref, messages, name, null, true);
     }
     // Participants without a card yet: opening it posts the transcript.
     for (const agentId of current) {

@@ -456,6 +456,27 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(threadTexts(h, ADA, threadTs)).to.have.length(2);
     });
 
+    it('a thread kept from before its shown messages were remembered gets its card updated, not the history again', async () => {
+      class FromBefore extends MemorySlackState {
+        forget = false;
+        override async shown(conversationId: string, agentId: string) {
+          return this.forget ? new Set<string>() : super.shown(conversationId, agentId);
+        }
+      }
+      const state = new FromBefore();
+      h = await startSlackHarness({ state });
+      const { conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      state.forget = true;
+      await storedElsewhere(h, conversationId, 'one more thing');
+      await state.holdWork(conversationId, 'stopped-process', Date.now() - 1);
+      const updatesBefore = h.slack.ok('chat.update').length;
+      expect(await h.sb.slack!.sweep()).to.deep.equal([conversationId]);
+      await h.idle();
+      expect(threadTexts(h, ADA, threadTs)).to.have.length(1);
+      expect(h.slack.ok('chat.update').length).to.be.greaterThan(updatesBefore);
+    });
+
     it('a new owner whose card the stopped process never posted gets it, with the whole transcript; the former owner’s card says so', async () => {
       const state = new MemorySlackState();
       h = await startSlackHarness({ state });
