@@ -132,7 +132,9 @@ export class SlackConsole {
       me: () => this.#me(),
       ...(options.settings.takeoverMs !== undefined ? { takeoverMs: options.settings.takeoverMs } : {}),
     });
-    this.#sweeper = setInterval(() => void this.sweep(), options.sweepMs ?? 1000);
+    this.#sweeper = setInterval(() => {
+      if (!this.#sweeping) void this.sweep();
+    }, options.sweepMs ?? 1000);
     this.#sweeper.unref();
     const receiver = new ExpressReceiver({
       signingSecret: options.settings.signingSecret,
@@ -179,12 +181,13 @@ export class SlackConsole {
 
   /**
    * Renew this process's holds on the Slack updates it has under way, and take over (and bring up to date)
-   * the conversations of a process that stopped with updates unfinished. Runs every `sweepMs`; one run at
-   * a time; a failure is logged once until a run works again. Resolves with the conversations taken over.
-   * `now`: the time it goes by (ms; tests look ahead).
+   * the conversations of a process that stopped with updates unfinished. Runs every `sweepMs` (skipped
+   * while one runs); one run at a time, a call meanwhile waits for it; a failure is logged once until a run
+   * works again. Resolves with the conversations taken over. `now`: the time it goes by (ms; tests look ahead).
    */
   async sweep(now = Date.now()): Promise<string[]> {
-    if (this.#sweeping || this.#closed) return [];
+    while (this.#sweeping) await this.#sweeping.catch(() => {});
+    if (this.#closed) return [];
     const run = this.#threads.sweep(now);
     this.#sweeping = run;
     try {

@@ -669,7 +669,7 @@ export class SlackThreads {
   }
 
   /**
-   * Upkeep, called often (every timer tick): renew this process's holds on the conversations it works on
+   * Upkeep, called often (the console: every second): renew this process's holds on the conversations it works on
    * (every quarter of the take-over time), and take over, and bring up to date, those of a process that
    * stopped (its holds ran out). Resolves once the taken-over work is queued.
    */
@@ -680,16 +680,11 @@ export class SlackThreads {
       for (const key of this.#chains.keys()) if (!key.startsWith('home:')) this.#hold(key);
     }
     const taken = await this.#state.takeOverWork(this.#holder, now, now + this.#takeoverMs, TAKEOVER_BATCH);
+    // Closing meanwhile: what it took is left held, for another process to take when the hold runs out.
+    if (this.#closed) return [];
     for (const conversationId of taken) {
-      if (this.#closed) break;
       this.#log.warn({ conversationId }, 'Slack: taking over updates another process left unfinished');
       this.#work(conversationId, () => this.#catchUp(conversationId));
-    }
-    // Taken over but not queued (closing): released, for another process to take.
-    if (this.#closed) {
-      for (const conversationId of taken) {
-        if (!this.#chains.has(conversationId)) await this.#state.releaseWork(conversationId, this.#holder);
-      }
     }
     return taken;
   }
