@@ -85,6 +85,23 @@ export interface SlackConsoleOptions extends SlackConsoleOverrides {
   log: Logger;
 }
 
+/**
+ * How long an event is held as being processed (its id claimed) before another process may take Slack's
+ * retry of it: under the minute Slack waits before its second retry.
+ */
+const EVENT_LEASE_MS = 30_000;
+/** How long Slack's answer to a message event waits for the reply or note to be stored (Slack allows 3 s). */
+const MESSAGE_STORED_WITHIN_MS = 2_000;
+
+/** Resolves when `work` settles, or after `ms`, whichever comes first. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).catch(
+    () => {},
+  );
+  clearTimeout(timer);
+}
+
 export class SlackConsole {
   /** Mount at `/slack/events`; it reads the raw body itself (no body parser in front of it). */
   readonly router: express.Router;
@@ -141,7 +158,9 @@ export class SlackConsole {
       endpoints: '/',
       router: express.Router(),
       logger,
-      processBeforeResponse: false,
+      // The answer goes once the listeners return: a message's listener returns once the reply or note
+      // is stored (or after MESSAGE_STORED_WITHIN_MS); the others right after their ack.
+      processBeforeResponse: true,
       // A payload Bolt cannot process is acknowledged (Slack would only send it again) and logged;
       // when the app cannot tell who it is (auth.test failed), 503 so that Slack retries later.
       processEventErrorHandler: async ({ error, response }) => {
@@ -222,28 +241,37 @@ export class SlackConsole {
     bolt.error(async (err) => {
       this.#log.warn({ err }, 'Slack request failed');
     });
-    // A retried event (x-slack-retry-num) whose id was seen is acknowledged and dropped.
+    // A retried event (x-slack-retry-num) whose id was seen is acknowledged and dropped. The first is
+    // claimed while it is processed and marked done after: a process that dies before it is done leaves
+    // it to Slack's next retry (a minute later), which any process then takes.
     bolt.use(async ({ body, context, next }) => {
       const envelope = EventEnvelope.safeParse(body);
-      if (envelope.success && !(await this.#state.claimEvent(envelope.data.event_id, this.#now()))) {
-        this.#log.info(
-          { eventId: envelope.data.event_id, retry: context.retryNum },
-          'Slack event already processed',
-        );
+      if (!envelope.success) return next();
+      const eventId = envelope.data.event_id;
+      if (!(await this.#state.claimEvent(eventId, Date.now(), EVENT_LEASE_MS))) {
+        this.#log.info({ eventId, retry: context.retryNum }, 'Slack event already processed');
         return;
       }
       await next();
+      await this.#state.completeEvent(eventId, Date.now());
     });
-    bolt.event('message', async ({ event }) => this.#track(() => this.#onMessage(event)));
+    // An agent's reply or note is stored before Slack is answered (unless that takes longer than
+    // MESSAGE_STORED_WITHIN_MS): what Slack was told arrived is not lost with this process.
+    bolt.event('message', async ({ event }) => {
+      await settledWithin(
+        this.#track(() => this.#onMessage(event)),
+        MESSAGE_STORED_WITHIN_MS,
+      );
+    });
     bolt.event('app_home_opened', async ({ event }) => {
       const parsed = AppHomeOpened.safeParse(event);
       if (parsed.success && (parsed.data.tab ?? 'home') === 'home') {
-        await this.#track(() => this.#threads.publishHome(parsed.data.user));
+        void this.#track(() => this.#threads.publishHome(parsed.data.user));
       }
     });
     bolt.action(/^sb_/, async ({ ack, body }) => {
       await ack();
-      await this.#track(() => this.#onAction(body));
+      void this.#track(() => this.#onAction(body));
     });
     bolt.action(/^(?!sb_)/, async ({ ack }) => {
       await ack();
@@ -257,7 +285,7 @@ export class SlackConsole {
       const errors = await this.#checkHandoff(parsed.data);
       if (errors) return void (await ack({ response_action: 'errors', errors }));
       await ack();
-      await this.#track(() => this.#submitHandoff(parsed.data));
+      void this.#track(() => this.#submitHandoff(parsed.data));
     });
     bolt.view(VIEW.promise, async ({ ack, body }) => {
       const parsed = ViewSubmission.safeParse(body);
@@ -265,11 +293,11 @@ export class SlackConsole {
       const errors = promiseErrors(parsed.data, this.#now());
       if (errors) return void (await ack({ response_action: 'errors', errors }));
       await ack();
-      await this.#track(() => this.#submitPromise(parsed.data));
+      void this.#track(() => this.#submitPromise(parsed.data));
     });
     bolt.command(/.*/, async ({ ack, body, respond }) => {
       await ack();
-      await this.#track(() => this.#onCommand(body, respond));
+      void this.#track(() => this.#onCommand(body, respond));
     });
   }
 

@@ -291,16 +291,26 @@ export class RedisSlackState implements SlackState {
     return list.map((raw, i) => parseRecord(Ref, `${key} item ${i}`, raw));
   }
 
-  /** SET NX PX: the first claim across every process wins; Redis forgets the id after the retention. */
-  async claimEvent(eventId: string, now: number): Promise<boolean> {
+  /**
+   * SET NX PX: the first claim across every process wins; Redis forgets the id after the retention, or
+   * after the lease when the claim is for processing (until `completeEvent` keeps it the retention).
+   */
+  async claimEvent(eventId: string, now: number, leaseMs?: number): Promise<boolean> {
     const key = this.key('event', eventId);
     const reply = await this.#command('claimEvent', key, () =>
       this.#client.set(key, String(now), {
         condition: 'NX',
-        expiration: { type: 'PX', value: this.#retentionMs },
+        expiration: { type: 'PX', value: leaseMs ?? this.#retentionMs },
       }),
     );
     return reply !== null;
+  }
+
+  async completeEvent(eventId: string, now: number): Promise<void> {
+    const key = this.key('event', eventId);
+    await this.#command('completeEvent', key, () =>
+      this.#client.set(key, String(now), { expiration: { type: 'PX', value: this.#retentionMs } }),
+    );
   }
 
   /** SET NX PX: one process across all opens the card; the reservation lapses by Redis's clock (`now` unused). */

@@ -32,8 +32,14 @@ export interface SlackState {
   addPost(messageId: string, ref: SlackRef): Promise<void>;
   posts(messageId: string): Promise<SlackRef[]>;
 
-  /** True the first time a Slack event id is seen (within a retention window); false for a retry. */
-  claimEvent(eventId: string, now: number): Promise<boolean>;
+  /**
+   * True the first time a Slack event id is seen (within a retention window); false for a retry. With
+   * `leaseMs`, the caller is processing it: a retry meanwhile is false, but once `leaseMs` has passed
+   * without `completeEvent` (the process died before it was done) the next one is true again.
+   */
+  claimEvent(eventId: string, now: number, leaseMs?: number): Promise<boolean>;
+  /** A claimed event is processed: a retry is false for the retention window from `now`. */
+  completeEvent(eventId: string, now: number): Promise<void>;
 
   /**
    * Opening one agent's card of a conversation (posting it and its transcript), which one process does
@@ -88,7 +94,10 @@ export class MemorySlackState implements SlackState {
   readonly #threads = new Map<string, Map<string, SlackRef>>();
   readonly #roots = new Map<string, { conversationId: string; agentId: string }>();
   readonly #posts = new Map<string, SlackRef[]>();
+  /** Processed event ids → when (insertion order is time order). */
   readonly #events = new Map<string, number>();
+  /** Event ids being processed → until when their claim runs. */
+  readonly #processing = new Map<string, number>();
   /** `conversation|agent` → until when its card's reservation runs. */
   readonly #opening = new Map<string, number>();
   /** `conversation|agent` → the messages its card's transcript showed (oldest dropped past `maxPosts`). */
@@ -156,15 +165,23 @@ export class MemorySlackState implements SlackState {
     return (this.#posts.get(messageId) ?? []).map((r) => ({ ...r }));
   }
 
-  async claimEvent(eventId: string, now: number): Promise<boolean> {
-    // Forget ids past the retention window (insertion order is time order).
+  async claimEvent(eventId: string, now: number, leaseMs?: number): Promise<boolean> {
+    // Forget ids past the retention window (insertion order is time order), and claims that lapsed.
     for (const [id, at] of this.#events) {
       if (at > now - this.#retentionMs) break;
       this.#events.delete(id);
     }
-    if (this.#events.has(eventId)) return false;
-    this.#events.set(eventId, now);
+    for (const [id, until] of this.#processing) if (until <= now) this.#processing.delete(id);
+    if (this.#events.has(eventId) || this.#processing.has(eventId)) return false;
+    if (leaseMs === undefined) this.#events.set(eventId, now);
+    else this.#processing.set(eventId, now + leaseMs);
     return true;
+  }
+
+  async completeEvent(eventId: string, now: number): Promise<void> {
+    this.#processing.delete(eventId);
+    this.#events.delete(eventId);
+    this.#events.set(eventId, now);
   }
 
   async reserveCard(conversationId: string, agentId: string, now: number, ms: number): Promise<boolean> {

@@ -117,6 +117,21 @@ export function slackStateContract(
       expect(await state.claimEvent('Ev1', Date.now())).to.equal(false);
     });
 
+    it('lets an event claimed for processing be claimed again once its lease lapses, unless it was completed', async () => {
+      const state = await make({ eventRetentionMs: 60_000 });
+      expect(await state.claimEvent('EvA', Date.now(), 150)).to.equal(true);
+      expect(await state.claimEvent('EvB', Date.now(), 150)).to.equal(true);
+      // A retry while it is processed is dropped.
+      expect(await state.claimEvent('EvA', Date.now(), 150)).to.equal(false);
+      expect(await state.claimEvent('EvA', Date.now())).to.equal(false);
+      await state.completeEvent('EvB', Date.now());
+      await sleep(250);
+      // EvA's process died before it was done: the next retry processes it; EvB was done.
+      expect(await state.claimEvent('EvA', Date.now(), 150)).to.equal(true);
+      expect(await state.claimEvent('EvB', Date.now(), 150)).to.equal(false);
+      expect(await state.claimEvent('EvB', Date.now())).to.equal(false);
+    });
+
     it('lets one caller open a card at a time, and tells the others when it is open and what it showed', async () => {
       const state = await make();
       const now = Date.now();

@@ -285,6 +285,53 @@ describe('Slack console (Bolt, /slack/events)', () => {
       ]);
     });
 
+    it('a reply or note written in the thread is stored before Slack is answered, though finding its thread is slow', async () => {
+      // Redis answering slowly: the shared state takes 300 ms to say whose thread it is.
+      class Slow extends MemorySlackState {
+        override async threadOwner(channel: string, ts: string) {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          return super.threadOwner(channel, ts);
+        }
+      }
+      const h = await startSlackHarness({ state: new Slow() });
+      try {
+        const { conversationId } = await maryWrites(h);
+        const threadTs = cardTsOf(h, ADA);
+        await h.event(dmMessage(ADA, dmOf(ADA), 'stored before the answer', threadTs)).expect(200);
+        await h.event(dmMessage(ADA, dmOf(ADA), 'note: and this note too', threadTs)).expect(200);
+        const texts = (await h.store.listMessages(conversationId)).map((m) => m.text);
+        expect(texts).to.include('stored before the answer');
+        expect(texts).to.include('and this note too');
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('a retry of an event whose process stopped before it was done is processed; one being processed or done is not', async () => {
+      const state = new MemorySlackState();
+      const h = await startSlackHarness({ state });
+      try {
+        const { mary } = await maryWrites(h);
+        const threadTs = cardTsOf(h, ADA);
+        // Another process claimed it 31 seconds ago and stopped: its claim (30 s) has lapsed.
+        const lapsed = newEventId();
+        await state.claimEvent(lapsed, Date.now() - 31_000, 30_000);
+        // Another is still processing this one.
+        const busy = newEventId();
+        await state.claimEvent(busy, Date.now(), 30_000);
+        const msg = (text: string) => dmMessage(ADA, dmOf(ADA), text, threadTs);
+        await h.event(msg('the lapsed one'), { eventId: lapsed, retryNum: 2 }).expect(200);
+        await h.event(msg('the busy one'), { eventId: busy, retryNum: 1 }).expect(200);
+        await h.event(msg('the lapsed one'), { eventId: lapsed, retryNum: 3 }).expect(200);
+        await h.idle();
+        expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
+          'the lapsed one',
+        ]);
+      } finally {
+        await h.close();
+      }
+    });
+
     it('someone not linked to an agent is told so, and nothing is sent', async () => {
       const h = sb();
       const { mary } = await maryWrites(h);
