@@ -23,7 +23,7 @@ import {
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Router } from '../../routing/router.js';
-import { logFailure, SwitchboardError } from '../../shared/errors.js';
+import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
 import type { Agent } from '../../shared/model.js';
 import { conversationView } from '../views.js';
 import {
@@ -162,13 +162,19 @@ export class SlackConsole {
       // is stored (or after MESSAGE_STORED_WITHIN_MS); the others right after their ack.
       processBeforeResponse: true,
       // A payload Bolt cannot process is acknowledged (Slack would only send it again) and logged;
-      // when the app cannot tell who it is (auth.test failed), 503 so that Slack retries later.
+      // when the app cannot tell who it is (auth.test failed) or cannot reach Redis to claim an event,
+      // 503 so that Slack retries later.
       processEventErrorHandler: async ({ error, response }) => {
         if (response.headersSent) return false;
-        const temporary = error instanceof AuthorizationError;
+        const original = (error as { original?: unknown }).original ?? error;
+        const temporary = error instanceof AuthorizationError || original instanceof StoreUnavailableError;
         this.#log.warn(
           { err: String(error) },
-          temporary ? 'Slack: not ready (auth.test failed)' : 'Slack: request dropped',
+          error instanceof AuthorizationError
+            ? 'Slack: not ready (auth.test failed)'
+            : temporary
+              ? 'Slack: not ready (the store is unavailable)'
+              : 'Slack: request dropped',
         );
         response.writeHead(temporary ? 503 : 200);
         response.end();
@@ -238,8 +244,9 @@ export class SlackConsole {
 
   #listen(): void {
     const bolt = this.#bolt;
+    // Failures go on to the receiver's processEventErrorHandler, which logs them and answers Slack.
     bolt.error(async (err) => {
-      this.#log.warn({ err }, 'Slack request failed');
+      throw err;
     });
     // A retried event (x-slack-retry-num) whose id was seen is acknowledged and dropped. The first is
     // claimed while it is processed and marked done after: a process that dies before it is done leaves
@@ -253,7 +260,8 @@ export class SlackConsole {
         return;
       }
       await next();
-      await this.#state.completeEvent(eventId, Date.now());
+      // Done either way: should this fail, the claim lapses, and Slack, answered, sends no retry.
+      await this.#state.completeEvent(eventId, Date.now()).catch((err: unknown) => this.#failed(err));
     });
     // An agent's reply or note is stored before Slack is answered (unless that takes longer than
     // MESSAGE_STORED_WITHIN_MS): what Slack was told arrived is not lost with this process.

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
 import { MemorySlackState } from '../../channels/slack/state.js';
+import { StoreUnavailableError } from '../../shared/errors.js';
 import { useHarness } from '../server/harness.js';
 import { BOT_ID, BOT_USER_ID, type SlackCall, WORKSPACE_URL } from '../support/slack-standin.js';
 import {
@@ -330,6 +331,43 @@ describe('Slack console (Bolt, /slack/events)', () => {
       } finally {
         await h.close();
       }
+    });
+
+    it('an event that cannot be claimed (its state unreachable) is answered 503, so Slack sends it again', async () => {
+      class Away extends MemorySlackState {
+        away = false;
+        override async claimEvent(eventId: string, now: number, leaseMs?: number) {
+          if (this.away)
+            throw new StoreUnavailableError('slack claimEvent: no answer from Redis within 1000 ms');
+          return super.claimEvent(eventId, now, leaseMs);
+        }
+      }
+      const state = new Away();
+      const h = await startSlackHarness({ state });
+      try {
+        const { mary } = await maryWrites(h);
+        const threadTs = cardTsOf(h, ADA);
+        const msg = dmMessage(ADA, dmOf(ADA), 'sent again by Slack', threadTs);
+        const eventId = newEventId();
+        state.away = true;
+        await h.event(msg, { eventId }).expect(503);
+        state.away = false;
+        await h.event(msg, { eventId, retryNum: 1 }).expect(200);
+        await h.idle();
+        expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
+          'sent again by Slack',
+        ]);
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('an event that comes while the app cannot tell who it is (auth.test failed) is answered 503', async () => {
+      const h = sb();
+      h.slack.fail('auth.test', 'service_unavailable');
+      const msg = dmMessage(ADA, dmOf(ADA), 'hello?', '1767000000.000001');
+      await h.event(msg).expect(503);
+      await h.event(msg, { retryNum: 1 }).expect(200);
     });
 
     it('someone not linked to an agent is told so, and nothing is sent', async () => {
