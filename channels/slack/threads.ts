@@ -658,6 +658,9 @@ export class SlackThreads {
   #work(conversationId: string, work: () => Promise<void>): void {
     if (!this.#chains.has(conversationId)) this.#hold(conversationId);
     this.#serial(conversationId, work, () => {
+      // Closing: what was queued may have been dropped with the outbox; the hold is left to run out, and
+      // another process (or this one, started again) brings the conversation's Slack side up to date.
+      if (this.#closed) return;
       this.#state.releaseWork(conversationId, this.#holder).catch((err: unknown) => this.#failed(err));
     });
   }

@@ -541,6 +541,31 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(threadTexts(h, ADA, threadTs)).to.have.length(2);
     });
 
+    it('a process that closes with lines still to post leaves them held, for another process to take over', async () => {
+      const state = new MemorySlackState();
+      h = await startSlackHarness({ state });
+      const { mary, conversationId } = await maryWrites(h);
+      h.slack.hold('chat.postMessage', (a) => String(a.text).includes('just before closing'));
+      await mary.say('just before closing');
+      await h.slack.waitFor(
+        'chat.postMessage',
+        (a) => String(a.text).includes('just before closing'),
+        3000,
+        false,
+      );
+      const closing = h.sb.slack!.close(50);
+      await mary.say('and one more');
+      h.slack.release('chat.postMessage');
+      await closing;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(
+        await state.takeOverWork('another-process', Date.now(), Date.now() + TAKEOVER, 10),
+      ).to.deep.equal([]);
+      expect(
+        await state.takeOverWork('another-process', Date.now() + TAKEOVER + 1, Date.now() + 2 * TAKEOVER, 10),
+      ).to.deep.equal([conversationId]);
+    });
+
     it('a thread kept from before its shown messages were remembered gets its card updated, not the history again', async () => {
       class FromBefore extends MemorySlackState {
         forget = false;
