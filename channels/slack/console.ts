@@ -352,9 +352,24 @@ export class SlackConsole {
         }
         return;
       }
-      const conversation = await this.#r.store.getConversation(conversationId);
-      if (conversation?.invited.includes(agent.id)) await this.#r.joinConsult(agent.id, conversationId);
-      await this.#r.reply(agent.id, conversationId, text, `slack:${m.channel}:${m.ts}`);
+      // Files shared in the thread stay in Slack: the text (if any) goes on, and the agent is told.
+      const files = m.files ?? [];
+      const sendsText = text.trim() !== '' || files.length === 0;
+      if (sendsText) {
+        const conversation = await this.#r.store.getConversation(conversationId);
+        if (conversation?.invited.includes(agent.id)) await this.#r.joinConsult(agent.id, conversationId);
+        await this.#r.reply(agent.id, conversationId, text, `slack:${m.channel}:${m.ts}`);
+      }
+      if (files.length > 0) {
+        const names = files.map((f) => `“${escapeSlack(f.name ?? f.title ?? 'file')}”`).join(', ');
+        const verb = files.length === 1 ? 'was' : 'were';
+        await this.#ephemeral(
+          m.channel,
+          m.user,
+          m.thread_ts,
+          `${names} ${verb} not sent to the customer: Switchboard passes on text only, so paste a link to share a file.${sendsText ? ' Your text was sent.' : ''}`,
+        );
+      }
     } catch (err) {
       await this.#explain(err, m.channel, m.user, m.thread_ts);
     }

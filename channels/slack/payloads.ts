@@ -23,6 +23,11 @@ export const MessageEvent = z.object({
   subtype: z.string().max(64).optional(),
   bot_id: z.string().max(64).optional(),
   channel_type: z.string().max(32).optional(),
+  /** Files shared with the message (`file_share`): only their names are read. */
+  files: z
+    .array(z.object({ name: z.string().max(1000).optional(), title: z.string().max(1000).optional() }))
+    .max(100)
+    .optional(),
 });
 export type MessageEvent = z.infer<typeof MessageEvent>;
 

@@ -370,6 +370,35 @@ describe('Slack console (Bolt, /slack/events)', () => {
       await h.event(msg, { retryNum: 1 }).expect(200);
     });
 
+    it('a file shared in the thread stays in Slack: the agent is told, and the text with it still goes', async () => {
+      const h = sb();
+      const { mary } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      const shared = (text: string, names: string[]) => ({
+        ...dmMessage(ADA, dmOf(ADA), text, threadTs),
+        subtype: 'file_share',
+        files: names.map((name, i) => ({
+          id: `F0${i}`,
+          name,
+          mimetype: 'application/pdf',
+          url_private: 'https://files.slack.com/x',
+        })),
+      });
+      await h.event(shared('here is your label', ['label.pdf'])).expect(200);
+      await h.event(shared('', ['a.png', 'b <c>.png'])).expect(200);
+      await h.idle();
+      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
+        'here is your label',
+      ]);
+      const told = h.slack.ok('chat.postEphemeral').map((c) => String(c.args.text));
+      expect(told).to.have.length(2);
+      expect(told[0]).to.contain('“label.pdf” was not sent to the customer');
+      expect(told[0]).to.contain('Your text was sent.');
+      expect(told[1]).to.contain('“a.png”, “b &lt;c&gt;.png” were not sent to the customer');
+      expect(told[1]).not.to.contain('Your text was sent.');
+      expect(h.slack.ok('chat.postEphemeral').every((c) => c.args.thread_ts === threadTs)).to.equal(true);
+    });
+
     it('someone not linked to an agent is told so, and nothing is sent', async () => {
       const h = sb();
       const { mary } = await maryWrites(h);
