@@ -379,7 +379,7 @@ export class RedisSlackState implements SlackState {
   }
 
   async takeOverWork(holder: string, now: number, until: number, limit: number): Promise<string[]> {
-    workMember('', holder);
+    checkHolder(holder);
     const key = this.key('work');
     const reply = await this.#run(TAKE_OVER_WORK, [key], [holder, now, until, limit]);
     return reply.slice(1).map((id) => plainId(key, id));
@@ -422,11 +422,16 @@ function cardArg(conversationId: string, agentId: string): string {
   return `${conversationId}|${agentId}`;
 }
 
-/** A hold's member of the work set: the holder's id is the part after the last `|`, so it has none. */
+/** A hold's member of the work set: the holder's id is the part after the last `|`. */
 function workMember(conversationId: string, holder: string): string {
+  return `${conversationId}|${checkHolder(holder)}`;
+}
+
+/** A holder's id may not be empty nor hold a `|` (the work set's members end with `|<holder>`). */
+function checkHolder(holder: string): string {
   if (holder === '' || holder.includes('|'))
-    throw new RangeError(`slack state: holder id ${holder} is empty or has a |`);
-  return `${conversationId}|${holder}`;
+    throw new RangeError(`slack state: holder id ${JSON.stringify(holder)} is empty or has a |`);
+  return holder;
 }
 
 function rootField(ref: SlackRef): string {
