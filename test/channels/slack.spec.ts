@@ -14,10 +14,12 @@ import {
   newEventId,
   SIGNING_SECRET,
   type SlackHarness,
+  type SlackHarnessOptions,
   sign,
   slashCommand,
   startSlackHarness,
   useSlackHarness,
+  type Visitor,
   viewSubmission,
 } from './slack-harness.js';
 
@@ -58,6 +60,24 @@ function threadTexts(h: SlackHarness, user: string, threadTs: string): string[] 
   return h.slack
     .ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === threadTs)
     .map((c) => String(c.args.text));
+}
+
+/** What reached a chat visitor from Switchboard (its texts, in order). */
+function repliesTo(visitor: Visitor): unknown[] {
+  return visitor.received.filter((m) => m.direction === 'out').map((m) => m.text);
+}
+
+/** Run `body` on a Slack harness of its own (the tests whose state differs), closed after. */
+async function withSlackHarness(
+  options: SlackHarnessOptions,
+  body: (h: SlackHarness) => Promise<void>,
+): Promise<void> {
+  const h = await startSlackHarness(options);
+  try {
+    await body(h);
+  } finally {
+    await h.close();
+  }
 }
 
 function blockTexts(blocks: Json[]): string {
@@ -219,9 +239,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
         `:handshake: Promise by *Ada*: “Call back about the refund” — due <!date^${Math.floor(h.clock.now() / 1000)}^{date_short_pretty} {time}|2026-01-05 09:10 UTC>`,
         ':alarm_clock: Promise due now: “Call back about the refund” (made by *Ada*)',
       ]);
-      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
-        'Written in the web console',
-      ]);
+      expect(repliesTo(mary)).to.deep.equal(['Written in the web console']);
     });
 
     it('a `note:` stays internal: nothing reaches the customer', async () => {
@@ -281,9 +299,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       await h.event(msg, { eventId, retryNum: 1 }).expect(200);
       await h.event(msg, { eventId, retryNum: 2 }).expect(200);
       await h.idle();
-      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
-        'only once please',
-      ]);
+      expect(repliesTo(mary)).to.deep.equal(['only once please']);
     });
 
     it('a reply or note written in the thread is stored before Slack is answered, though finding its thread is slow', async () => {
@@ -294,8 +310,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
           return super.threadOwner(channel, ts);
         }
       }
-      const h = await startSlackHarness({ state: new Slow() });
-      try {
+      await withSlackHarness({ state: new Slow() }, async (h) => {
         const { conversationId } = await maryWrites(h);
         const threadTs = cardTsOf(h, ADA);
         await h.event(dmMessage(ADA, dmOf(ADA), 'stored before the answer', threadTs)).expect(200);
@@ -303,15 +318,12 @@ describe('Slack console (Bolt, /slack/events)', () => {
         const texts = (await h.store.listMessages(conversationId)).map((m) => m.text);
         expect(texts).to.include('stored before the answer');
         expect(texts).to.include('and this note too');
-      } finally {
-        await h.close();
-      }
+      });
     });
 
     it('a retry of an event whose process stopped before it was done is processed; one being processed or done is not', async () => {
       const state = new MemorySlackState();
-      const h = await startSlackHarness({ state });
-      try {
+      await withSlackHarness({ state }, async (h) => {
         const { mary } = await maryWrites(h);
         const threadTs = cardTsOf(h, ADA);
         // Another process claimed it 31 seconds ago and stopped: its claim (30 s) has lapsed.
@@ -325,12 +337,8 @@ describe('Slack console (Bolt, /slack/events)', () => {
         await h.event(msg('the busy one'), { eventId: busy, retryNum: 1 }).expect(200);
         await h.event(msg('the lapsed one'), { eventId: lapsed, retryNum: 3 }).expect(200);
         await h.idle();
-        expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
-          'the lapsed one',
-        ]);
-      } finally {
-        await h.close();
-      }
+        expect(repliesTo(mary)).to.deep.equal(['the lapsed one']);
+      });
     });
 
     it('an event that cannot be claimed (its state unreachable) is answered 503, so Slack sends it again', async () => {
@@ -343,8 +351,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
         }
       }
       const state = new Away();
-      const h = await startSlackHarness({ state });
-      try {
+      await withSlackHarness({ state }, async (h) => {
         const { mary } = await maryWrites(h);
         const threadTs = cardTsOf(h, ADA);
         const msg = dmMessage(ADA, dmOf(ADA), 'sent again by Slack', threadTs);
@@ -354,12 +361,8 @@ describe('Slack console (Bolt, /slack/events)', () => {
         state.away = false;
         await h.event(msg, { eventId, retryNum: 1 }).expect(200);
         await h.idle();
-        expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
-          'sent again by Slack',
-        ]);
-      } finally {
-        await h.close();
-      }
+        expect(repliesTo(mary)).to.deep.equal(['sent again by Slack']);
+      });
     });
 
     it('an event that comes while the app cannot tell who it is (auth.test failed) is answered 503', async () => {
@@ -387,9 +390,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       await h.event(shared('here is your label', ['label.pdf'])).expect(200);
       await h.event(shared('', ['a.png', 'b <c>.png'])).expect(200);
       await h.idle();
-      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
-        'here is your label',
-      ]);
+      expect(repliesTo(mary)).to.deep.equal(['here is your label']);
       const told = h.slack.ok('chat.postEphemeral').map((c) => String(c.args.text));
       expect(told).to.have.length(2);
       expect(told[0]).to.contain('“label.pdf” was not sent to the customer');
@@ -770,9 +771,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
         .event(dmMessage(BOB, dmOf(BOB), 'Bob from billing here: refund is on its way', bobThread))
         .expect(200);
       await h.idle();
-      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
-        'Bob from billing here: refund is on its way',
-      ]);
+      expect(repliesTo(mary)).to.deep.equal(['Bob from billing here: refund is on its way']);
       expect(threadTexts(h, ADA, threadTs).some((t) => t.includes('*Bob* → customer'))).to.equal(true);
       expect((await h.store.getConversation(conversationId))!.consultants).to.deep.equal([bob.id]);
       expect((await h.store.getConversation(conversationId))!.ownerId).to.equal(ada.id);
@@ -889,7 +888,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(threadTexts(h, ADA, threadTs)).to.have.length(adaLinesBefore);
       await h.event(dmMessage(ADA, dmOf(ADA), 'still me', threadTs)).expect(200);
       await h.idle();
-      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([]);
+      expect(repliesTo(mary)).to.deep.equal([]);
       expect(h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).at(-1)!.args.text).to.contain(
         'not on this conversation',
       );
