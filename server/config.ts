@@ -18,6 +18,7 @@ const Env = z.object({
   HOST: optional(z.string()),
   PUBLIC_URL: optional(z.string().url('must be a URL such as https://support.example.com')),
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')),
+  REDIS_CLUSTER: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
   REDIS_PREFIX: optional(
     z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 letters, digits, or _ . : -'),
   ),
@@ -59,6 +60,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Every Redis key, stream and channel starts with it (one deployment per prefix). */
   redisPrefix: string;
+  /** REDIS_URL is a node of a Redis Cluster (server/redis-cluster.ts). */
+  redisCluster: boolean;
   adminToken: string;
   adminTokenGenerated: boolean;
   tokenSecret: string;
@@ -124,6 +127,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     'SLACK_SIGNING_SECRET',
     'Slack console',
   );
+  if (e.REDIS_CLUSTER === 'on' && !e.REDIS_URL) {
+    lines.push('REDIS_URL: is required with REDIS_CLUSTER=on (any node of the cluster)');
+  }
   if (e.REDIS_URL && !e.TOKEN_SECRET) {
     lines.push(
       'TOKEN_SECRET: is required with REDIS_URL (every process must sign and verify the same tokens)',
@@ -146,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrlGiven: e.PUBLIC_URL !== undefined,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX ?? 'switchboard',
+    redisCluster: e.REDIS_CLUSTER === 'on',
     adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: !e.ADMIN_TOKEN,
     tokenSecret: e.TOKEN_SECRET ?? randomBytes(32).toString('base64url'),

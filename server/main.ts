@@ -31,14 +31,23 @@ if (config.redisUrl) {
   process.once('SIGTERM', early).once('SIGINT', early);
   logger.info({ prefix: config.redisPrefix }, 'connecting to Redis');
   const { startRedisMode } = await import('./redis-mode.js');
-  redis = await startRedisMode({
-    url: config.redisUrl,
-    prefix: config.redisPrefix,
-    log: logger,
-    slack: config.slack !== null,
-    voice: config.twilio !== null,
-    emailMaxBytes: config.email?.storeMaxBytes ?? null,
-  });
+  try {
+    redis = await startRedisMode({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      log: logger,
+      slack: config.slack !== null,
+      voice: config.twilio !== null,
+      emailMaxBytes: config.email?.storeMaxBytes ?? null,
+      cluster: config.redisCluster,
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(
+      `Switchboard cannot start; fix these environment variables:\n${err.lines.map((l) => `  ${l}`).join('\n')}\n`,
+    );
+    process.exit(1);
+  }
   process.off('SIGTERM', early).off('SIGINT', early);
 }
 const sb = createSwitchboard({
@@ -60,7 +69,8 @@ const sb = createSwitchboard({
 for (const line of config.off) logger.info(line);
 // Signals are handled from the start, so a stop during start-up is clean too.
 let stopping = false;
-const stop = (signal: string) => {
+/** Stop cleanly; exit with `code` (1: to be started again, as after the cluster slot moved). */
+const stop = (signal: string, code = 0) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down: no new connections, finishing in-flight work');
@@ -74,7 +84,7 @@ const stop = (signal: string) => {
     .then(
       () => {
         logger.info('stopped');
-        process.exit(0);
+        process.exit(code);
       },
       (err) => {
         logger.error({ err }, 'shutdown failed');
@@ -83,6 +93,23 @@ const stop = (signal: string) => {
     );
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
+// On a Redis Cluster: when the deployment's slot moves to another master, stop, to be started again there.
+if (redis?.cluster) {
+  const { SlotWatch, safeUrl } = await import('./redis-cluster.js');
+  const from = redis.cluster.url;
+  new SlotWatch({
+    seedUrl: config.redisUrl!,
+    key: redis.tagKey,
+    owner: redis.cluster,
+    onMoved: (to) => {
+      logger.error(
+        { slot: redis?.cluster?.slot, from: safeUrl(from), to: safeUrl(to) },
+        'redis cluster: the deployment’s slot moved to another master; stopping, to be started again (it then connects there)',
+      );
+      stop('redis cluster slot moved', 1);
+    },
+  });
+}
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 

@@ -2,17 +2,22 @@
 // socket.io Redis streams adapter, (Slack on) the Slack console's state, (Twilio
 // on) who holds each live call and (email on) email's raw messages and
 // attachments, all under one key prefix, and a readiness signal that turns
-// false the moment a connection to Redis drops.
+// false the moment a connection to Redis drops. On a Redis Cluster
+// (`cluster`), every client connects to the master holding the deployment's
+// slot (server/redis-cluster.ts), and the stream and adapter keys take the
+// store's hash tag so that they are in that slot too.
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { RedisContentStore } from '../channels/email/redis-content.js';
 import { RedisSlackState } from '../channels/slack/redis-state.js';
 import { RedisCallHolders } from '../channels/voice/holders.js';
 import { createRedisStore } from '../routing/store/redis.js';
 import { closeRedisClient } from '../routing/store/redis-connection.js';
+import { RedisKeys } from '../routing/store/redis-keys.js';
 import type { Store } from '../routing/store/store.js';
 import { StoreUnavailableError } from '../shared/errors.js';
 import { RedisEventBus } from './redis-bus.js';
 import { type Log, redisClient } from './redis-client.js';
+import { type SlotOwner, safeUrl, slotOwner } from './redis-cluster.js';
 
 export interface RedisModeOptions {
   url: string;
@@ -25,6 +30,8 @@ export interface RedisModeOptions {
   voice?: boolean;
   /** Keep email's raw messages and attachments, within this many bytes in all (email on). Default: not. */
   emailMaxBytes?: number | null;
+  /** `url` is a node of a Redis Cluster: connect to the master holding the deployment's slot. Default false. */
+  cluster?: boolean;
 }
 
 export interface RedisMode {
@@ -38,6 +45,10 @@ export interface RedisMode {
   callHolders: RedisCallHolders | null;
   /** Email's raw messages and attachments, read by every process; null with email off. */
   emailContent: RedisContentStore | null;
+  /** On a Redis Cluster: the deployment's slot and the master every client is connected to; else null. */
+  cluster: SlotOwner | null;
+  /** A key in the deployment's hash tag (what decides its slot). */
+  tagKey: string;
   /** False from the moment a connection to Redis drops until it is back. */
   ready(): boolean;
   /**
@@ -52,7 +63,18 @@ export interface RedisMode {
  * caller logs why).
  */
 export async function startRedisMode(options: RedisModeOptions): Promise<RedisMode> {
-  const { url, prefix, log } = options;
+  const { prefix, log } = options;
+  const base = new RedisKeys(prefix).base;
+  const cluster = options.cluster ? await whenRedisAnswers(log, () => slotOwner(options.url, base)) : null;
+  if (cluster) {
+    log.info(
+      { slot: cluster.slot, node: safeUrl(cluster.url) },
+      'redis cluster: the deployment’s slot is on this master',
+    );
+  }
+  const url = cluster?.url ?? options.url;
+  // One Redis: the names every earlier version used. A cluster: inside the tag, on the slot's master.
+  const names = cluster ? `${base}` : `${prefix}:`;
   const store = await whenRedisAnswers(log, () => createRedisStore({ url, prefix }));
   const slackState = options.slack
     ? await whenRedisAnswers(log, () => RedisSlackState.connect({ url, prefix }))
@@ -67,7 +89,7 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
       : null;
   const events = await RedisEventBus.connect({
     client: redisClient(url, 'events', log, false),
-    stream: `${prefix}:events`,
+    stream: `${names}events`,
     log,
   });
   // The adapter's reader loops on XREAD: with the offline queue on, a read waits for Redis instead of
@@ -80,9 +102,9 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   // biome-ignore lint/complexity/useArrowFunction: socket.io constructs the adapter with `new`
   const ioAdapter = function (nsp: Parameters<ReturnType<typeof createAdapter>>[0]) {
     adapter ??= createAdapter(adapterClient, {
-      streamName: `${prefix}:socket.io`,
-      channelPrefix: `${prefix}:socket.io`,
-      sessionKeyPrefix: `${prefix}:socket.io:session:`,
+      streamName: `${names}socket.io`,
+      channelPrefix: `${names}socket.io`,
+      sessionKeyPrefix: `${names}socket.io:session:`,
       blockTimeInMs: 1000,
       onlyPlaintext: true,
     });
@@ -95,6 +117,8 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
     slackState,
     callHolders,
     emailContent,
+    cluster,
+    tagKey: base,
     ready: () =>
       events.connected &&
       adapterClient.isReady &&

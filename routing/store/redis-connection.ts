@@ -274,7 +274,9 @@ export class ScriptLanes {
   };
 }
 
-const UNAVAILABLE = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
+// MOVED and ASK: on a Redis Cluster, the deployment's slot is moving or has moved to another master; the
+// process follows it (server/redis-cluster.ts) and meanwhile answers as when Redis is away.
+const UNAVAILABLE = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF|MOVED|ASK)\b/;
 
 /**
  * A Redis or connection failure as the error callers handle: unavailable, corrupt, or a bug. `owner`

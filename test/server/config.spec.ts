@@ -159,6 +159,22 @@ describe('loadConfig', () => {
       ]);
     });
 
+    it('REDIS_CLUSTER that is not on or off, or on without REDIS_URL', () => {
+      expect(configLines({ REDIS_CLUSTER: 'yes' })).to.deep.equal(['REDIS_CLUSTER: must be on or off']);
+      expect(configLines({ REDIS_CLUSTER: 'on' })).to.deep.equal([
+        'REDIS_URL: is required with REDIS_CLUSTER=on (any node of the cluster)',
+      ]);
+      expect(loadConfig({}).redisCluster).to.equal(false);
+      expect(
+        loadConfig({
+          REDIS_URL: 'redis://10.0.0.5:7000',
+          REDIS_CLUSTER: 'on',
+          ADMIN_TOKEN: 'a'.repeat(16),
+          TOKEN_SECRET: 't'.repeat(32),
+        }).redisCluster,
+      ).to.equal(true);
+    });
+
     it('SLACK_TAKEOVER_SECONDS that is not a whole number of seconds from 1 to 3600', () => {
       const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'slack-signing-secret-01' };
       for (const bad of ['0', '1.5', 'soon', '3601']) {

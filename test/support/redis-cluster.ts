@@ -107,6 +107,55 @@ export class RedisCluster {
     }
   }
 
+  /** The URL of each master, in port order. */
+  urls(): string[] {
+    return this.ports.map((p) => `redis://127.0.0.1:${p}`);
+  }
+
+  /**
+   * Move `key`'s slot, with its keys, from the master at `fromUrl` to the one at `toUrl`, as a resharding does
+   * (IMPORTING, MIGRATING, MIGRATE, then every master told the new owner).
+   */
+  async moveSlot(key: string, fromUrl: string, toUrl: string): Promise<void> {
+    const open = async (url: string) => {
+      const client = createClient({ url });
+      client.on('error', () => {});
+      await client.connect();
+      return client;
+    };
+    const from = await open(fromUrl);
+    const to = await open(toUrl);
+    const all = await Promise.all(this.urls().map(open));
+    try {
+      const slot = String(await from.sendCommand(['CLUSTER', 'KEYSLOT', key]));
+      const fromId = String(await from.sendCommand(['CLUSTER', 'MYID']));
+      const toId = String(await to.sendCommand(['CLUSTER', 'MYID']));
+      const target = new URL(toUrl);
+      await to.sendCommand(['CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId]);
+      await from.sendCommand(['CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId]);
+      for (;;) {
+        const keys = (await from.sendCommand(['CLUSTER', 'GETKEYSINSLOT', slot, '100'])) as string[];
+        if (keys.length === 0) break;
+        await from.sendCommand([
+          'MIGRATE',
+          target.hostname,
+          target.port,
+          '',
+          '0',
+          '5000',
+          'REPLACE',
+          'KEYS',
+          ...keys,
+        ]);
+      }
+      await to.sendCommand(['CLUSTER', 'SETSLOT', slot, 'NODE', toId]);
+      await from.sendCommand(['CLUSTER', 'SETSLOT', slot, 'NODE', toId]);
+      for (const client of all) await client.sendCommand(['CLUSTER', 'SETSLOT', slot, 'NODE', toId]);
+    } finally {
+      for (const client of [from, to, ...all]) client.destroy();
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.#children.map(stopRedisServer));
     rmSync(this.#dir, { recursive: true, force: true });
