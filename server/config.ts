@@ -17,7 +17,14 @@ const Env = z.object({
   ),
   HOST: optional(z.string()),
   PUBLIC_URL: optional(z.string().url('must be a URL such as https://support.example.com')),
-  REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')),
+  REDIS_URL: optional(
+    z
+      .string()
+      .refine(
+        (v) => v.split(',').every((u) => /^rediss?:\/\/\S+$/.test(u.trim())),
+        'must start with redis:// or rediss:// (with REDIS_CLUSTER=on, several nodes may be given, separated by commas)',
+      ),
+  ),
   REDIS_CLUSTER: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
   REDIS_PREFIX: optional(
     z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 letters, digits, or _ . : -'),
@@ -57,7 +64,10 @@ export interface Config {
   publicUrl: string;
   /** PUBLIC_URL was given: what customers reach, not necessarily this process's own address. */
   publicUrlGiven: boolean;
+  /** The Redis to use; with REDIS_CLUSTER=on, the first node of `redisNodes`. */
   redisUrl: string | undefined;
+  /** REDIS_URL's nodes (one, or with REDIS_CLUSTER=on several, asked in turn for the cluster's layout). */
+  redisNodes: string[];
   /** Every Redis key, stream and channel starts with it (one deployment per prefix). */
   redisPrefix: string;
   /** REDIS_URL is a node of a Redis Cluster (server/redis-cluster.ts). */
@@ -127,6 +137,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     'SLACK_SIGNING_SECRET',
     'Slack console',
   );
+  const redisNodes = e.REDIS_URL ? e.REDIS_URL.split(',').map((u) => u.trim()) : [];
+  if (redisNodes.length > 1 && e.REDIS_CLUSTER !== 'on') {
+    lines.push('REDIS_URL: several nodes are for a Redis Cluster: set REDIS_CLUSTER=on, or give one URL');
+  }
   if (e.REDIS_CLUSTER === 'on' && !e.REDIS_URL) {
     lines.push('REDIS_URL: is required with REDIS_CLUSTER=on (any node of the cluster)');
   }
@@ -150,7 +164,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     publicUrl,
     publicUrlGiven: e.PUBLIC_URL !== undefined,
-    redisUrl: e.REDIS_URL,
+    redisUrl: redisNodes[0],
+    redisNodes,
     redisPrefix: e.REDIS_PREFIX ?? 'switchboard',
     redisCluster: e.REDIS_CLUSTER === 'on',
     adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),

@@ -40,6 +40,7 @@ if (config.redisUrl) {
       voice: config.twilio !== null,
       emailMaxBytes: config.email?.storeMaxBytes ?? null,
       cluster: config.redisCluster,
+      seeds: config.redisNodes,
     });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -98,7 +99,7 @@ if (redis?.cluster) {
   const { SlotWatch, safeUrl } = await import('./redis-cluster.js');
   const from = redis.cluster.url;
   new SlotWatch({
-    seedUrl: config.redisUrl!,
+    seeds: config.redisNodes,
     key: redis.tagKey,
     owner: redis.cluster,
     onMoved: (to) => {

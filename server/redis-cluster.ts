@@ -12,15 +12,17 @@ import { z } from 'zod';
 import { StoreUnavailableError } from '../shared/errors.js';
 import { ConfigError } from './config.js';
 
-/** `CLUSTER SLOTS`: [first, last, [host, port, id?, …] (the master), replicas…] per range. */
-const SlotRanges = z.array(
-  z.tuple([z.number(), z.number(), z.tuple([z.string(), z.number()]).rest(z.unknown())]).rest(z.unknown()),
-);
+/** A node in `CLUSTER SLOTS`: [host, port, id?, …]. */
+const SlotNode = z.tuple([z.string(), z.number()]).rest(z.unknown());
+/** `CLUSTER SLOTS`: [first, last, the master, replicas…] per range. */
+const SlotRanges = z.array(z.tuple([z.number(), z.number(), SlotNode]).rest(SlotNode));
 
 export interface SlotOwner {
   slot: number;
   /** The master's URL, with the scheme, user and password of the URL it was found from. */
   url: string;
+  /** Every node the cluster listed (masters and replicas), as URLs like `url`: where to ask next time. */
+  nodes: string[];
 }
 
 /**
@@ -46,7 +48,9 @@ export async function slotOwner(fromUrl: string, key: string, timeoutMs = 2000):
     const range = ranges.data.find(([first, last]) => slot >= first && slot <= last);
     if (!range) throw new StoreUnavailableError(`redis cluster: no master holds slot ${slot}`);
     const [host, port] = range[2];
-    return { slot, url: nodeUrl(fromUrl, host, port) };
+    const nodes = new Set<string>();
+    for (const [, , ...held] of ranges.data) for (const [h, p] of held) nodes.add(nodeUrl(fromUrl, h, p));
+    return { slot, url: nodeUrl(fromUrl, host, port), nodes: [...nodes] };
   };
   try {
     return await Promise.race([
@@ -78,6 +82,23 @@ export async function slotOwner(fromUrl: string, key: string, timeoutMs = 2000):
   }
 }
 
+/**
+ * The master holding `key`'s slot, asked of each node of `urls` in turn until one answers (the last one's
+ * error when none does).
+ */
+export async function slotOwnerFrom(urls: string[], key: string, timeoutMs = 2000): Promise<SlotOwner> {
+  let last: unknown = new StoreUnavailableError('redis cluster: no node to ask');
+  for (const url of urls) {
+    try {
+      return await slotOwner(url, key, timeoutMs);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
 /** `host:port` as a URL like `base` (scheme, user, password, database kept). An empty host is base's. */
 export function nodeUrl(base: string, host: string, port: number): string {
   const url = new URL(base);
@@ -99,8 +120,8 @@ export function safeUrl(url: string): string {
 }
 
 export interface SlotWatchOptions {
-  /** Where to ask first (REDIS_URL), then the master in use. */
-  seedUrl: string;
+  /** Where to ask first (REDIS_URL's nodes), then the master in use, then every other node the cluster listed. */
+  seeds: string[];
   /** A key in the deployment's tag. */
   key: string;
   /** The master in use. */
@@ -115,12 +136,15 @@ export interface SlotWatchOptions {
 export class SlotWatch {
   readonly #options: SlotWatchOptions;
   readonly #timer: NodeJS.Timeout;
+  /** Every node the cluster listed last: asked in turn when the seed and the master do not answer. */
+  #known: string[];
   #looking = false;
   #seen: string | null = null;
   #done = false;
 
   constructor(options: SlotWatchOptions) {
     this.#options = options;
+    this.#known = options.owner.nodes;
     this.#timer = setInterval(() => void this.check(), options.intervalMs ?? 2000);
     this.#timer.unref();
   }
@@ -130,17 +154,14 @@ export class SlotWatch {
     if (this.#looking || this.#done) return null;
     this.#looking = true;
     try {
-      const { seedUrl, key, owner } = this.#options;
-      let now: SlotOwner | null = null;
-      for (const from of [seedUrl, owner.url]) {
-        try {
-          now = await slotOwner(from, key);
-          break;
-        } catch {
-          // That node does not answer: ask the next; none answering is Redis being away, said elsewhere.
-        }
-      }
+      const { seeds, key, owner } = this.#options;
+      // A node that does not answer (the master that failed, say) is passed over; none answering is Redis
+      // being away, which the clients say.
+      const now = await slotOwnerFrom([...new Set([...seeds, owner.url, ...this.#known])], key).catch(
+        () => null,
+      );
       if (!now) return null;
+      this.#known = now.nodes;
       if (sameNode(now.url, owner.url)) {
         this.#seen = null;
       } else if (this.#seen !== null && sameNode(this.#seen, now.url)) {

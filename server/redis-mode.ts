@@ -17,7 +17,7 @@ import type { Store } from '../routing/store/store.js';
 import { StoreUnavailableError } from '../shared/errors.js';
 import { RedisEventBus } from './redis-bus.js';
 import { type Log, redisClient } from './redis-client.js';
-import { type SlotOwner, safeUrl, slotOwner } from './redis-cluster.js';
+import { type SlotOwner, safeUrl, slotOwnerFrom } from './redis-cluster.js';
 
 export interface RedisModeOptions {
   url: string;
@@ -32,6 +32,8 @@ export interface RedisModeOptions {
   emailMaxBytes?: number | null;
   /** `url` is a node of a Redis Cluster: connect to the master holding the deployment's slot. Default false. */
   cluster?: boolean;
+  /** With `cluster`: more nodes to ask, in turn after `url`, where the deployment's slot is. */
+  seeds?: string[];
 }
 
 export interface RedisMode {
@@ -65,7 +67,8 @@ export interface RedisMode {
 export async function startRedisMode(options: RedisModeOptions): Promise<RedisMode> {
   const { prefix, log } = options;
   const base = new RedisKeys(prefix).base;
-  const cluster = options.cluster ? await whenRedisAnswers(log, () => slotOwner(options.url, base)) : null;
+  const seeds = [options.url, ...(options.seeds ?? []).filter((u) => u !== options.url)];
+  const cluster = options.cluster ? await whenRedisAnswers(log, () => slotOwnerFrom(seeds, base)) : null;
   if (cluster) {
     log.info(
       { slot: cluster.slot, node: safeUrl(cluster.url) },

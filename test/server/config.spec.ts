@@ -159,11 +159,25 @@ describe('loadConfig', () => {
       ]);
     });
 
-    it('REDIS_CLUSTER that is not on or off, or on without REDIS_URL', () => {
+    it('REDIS_CLUSTER that is not on or off, or on without REDIS_URL; several nodes in REDIS_URL only with it', () => {
       expect(configLines({ REDIS_CLUSTER: 'yes' })).to.deep.equal(['REDIS_CLUSTER: must be on or off']);
       expect(configLines({ REDIS_CLUSTER: 'on' })).to.deep.equal([
         'REDIS_URL: is required with REDIS_CLUSTER=on (any node of the cluster)',
       ]);
+      expect(configLines({ REDIS_URL: 'redis://a:7000,redis://b:7000' })).to.include(
+        'REDIS_URL: several nodes are for a Redis Cluster: set REDIS_CLUSTER=on, or give one URL',
+      );
+      expect(configLines({ REDIS_URL: 'redis://a:7000,b:7000', REDIS_CLUSTER: 'on' })[0]).to.match(
+        /^REDIS_URL: must start with redis:\/\/ or rediss:\/\//,
+      );
+      const nodes = loadConfig({
+        REDIS_URL: 'redis://10.0.0.5:7000, redis://10.0.0.6:7000',
+        REDIS_CLUSTER: 'on',
+        ADMIN_TOKEN: 'a'.repeat(16),
+        TOKEN_SECRET: 't'.repeat(32),
+      });
+      expect(nodes.redisNodes).to.deep.equal(['redis://10.0.0.5:7000', 'redis://10.0.0.6:7000']);
+      expect(nodes.redisUrl).to.equal('redis://10.0.0.5:7000');
       expect(loadConfig({}).redisCluster).to.equal(false);
       expect(
         loadConfig({

@@ -141,6 +141,66 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
     await conversationAcross(c, 0, again, 'after the move');
   });
 
+  it('when the slot’s master fails and its replica is promoted, the processes stop saying where the slot went; started again, they work there', async () => {
+    const failing = await RedisCluster.start(3, { replicas: 1, nodeTimeoutMs: 1000 });
+    try {
+      const prefix = uniquePrefix('rfailover');
+      const tag = `{sb:${prefix}}:`;
+      const owner = await failing.ownerUrl(tag);
+      // Given the master itself first, and one other node: once the master is gone, the processes must ask
+      // the others, and so must they when started again with the same environment.
+      const other = failing.urls().find((u) => u !== owner)!;
+      const c = await Cluster.start({
+        nodes: 2,
+        redisUrl: `${owner},${other}`,
+        prefix,
+        env: { REDIS_CLUSTER: 'on' },
+      });
+      cluster = c;
+      const [a, b] = c.nodes as [Node, Node];
+      const created = await b.api<{ agent: Agent; token: string }>('POST', '/agents', {
+        name: 'Rue',
+        capacity: { chat: 2 },
+        status: 'available',
+      });
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      const agent = c.socket(1, '/agent', { token: created.body.token });
+      await next(agent, 'hello');
+      const before = await conversationAcross(c, 0, agent, 'before the failover');
+      // Replication is asynchronous: give the replica a moment to have it all, then the master fails.
+      await new Promise((r) => setTimeout(r, 500));
+      await failing.kill(owner);
+
+      await until(() => !a.alive && !b.alive, 'both processes to stop', 30_000);
+      const promoted = await failing.ownerUrl(tag);
+      expect(promoted).to.not.equal(owner);
+      for (const node of [a, b]) {
+        const said = node.records.find((r) => String(r.msg).includes('slot moved to another master'));
+        expect(said, `node ${node.index} said why it stopped`).to.not.equal(undefined);
+        expect(said!.to).to.equal(promoted);
+      }
+      // Started again by their supervisor, as they were: the first node they were given is gone.
+      await Promise.all([a.start(), b.start()]);
+      for (const node of [a, b]) {
+        const said = await node.waitFor((r) => String(r.msg).startsWith('redis cluster: the deployment'));
+        expect(said.node).to.equal(promoted);
+      }
+      const seen = await a.api<Json>('GET', `/conversations/${before}`);
+      expect(seen.status).to.equal(200);
+      expect(seen.body.messages.map((m: Json) => m.text)).to.deep.equal([
+        'before the failover',
+        're: before the failover',
+      ]);
+      const again = c.socket(1, '/agent', { token: created.body.token });
+      await next(again, 'hello');
+      await conversationAcross(c, 0, again, 'after the failover');
+    } finally {
+      await cluster?.close();
+      cluster = null;
+      await failing.close();
+    }
+  });
+
   it('REDIS_CLUSTER=on with a Redis that is not a cluster node stops at start, naming REDIS_CLUSTER', async () => {
     const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', 'server/main.ts'], {
       cwd: root,

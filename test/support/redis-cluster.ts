@@ -33,29 +33,54 @@ export class RedisCluster {
     this.#dir = dir;
   }
 
-  static async start(nodes = 3): Promise<RedisCluster> {
+  /**
+   * `nodes` masters, each with `replicas` replicas (`nodes * (1 + replicas)` servers); `nodeTimeoutMs`: how
+   * long a master may not answer before its replica is promoted (Redis's default is 15 s).
+   */
+  static async start(
+    nodes = 3,
+    options: { replicas?: number; nodeTimeoutMs?: number } = {},
+  ): Promise<RedisCluster> {
+    const replicas = options.replicas ?? 0;
     const dir = mkdtempSync(join(tmpdir(), 'sb-redis-cluster-'));
     const ports: number[] = [];
     const children: ChildProcess[] = [];
     const cluster = new RedisCluster(ports, children, dir);
     try {
-      for (let i = 0; i < nodes; i++) {
+      for (let i = 0; i < nodes * (1 + replicas); i++) {
         const port = await freePort();
         // The bus port is chosen too: port + 10000 (Redis's default) may fall in the ephemeral range.
         const busPort = await freePort();
         const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1'];
         args.push('--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir);
         args.push('--save', '', '--appendonly', 'no');
+        if (options.nodeTimeoutMs) args.push('--cluster-node-timeout', String(options.nodeTimeoutMs));
+        // A replica's first sync starts at once, not after the 5 s a master waits for others by default.
+        if (replicas > 0) args.push('--repl-diskless-sync-delay', '0');
         const { child, failure } = spawnRedisServer(args);
         ports.push(port);
         children.push(child);
         await cluster.#waitFor(port, async (c) => (await c.ping()) === 'PONG', failure);
       }
-      await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes']);
+      await run('redis-cli', [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ]);
       for (const port of ports) {
         await cluster.#waitFor(port, async (c) =>
           (await c.sendCommand<string>(['CLUSTER', 'INFO'])).includes('cluster_state:ok'),
         );
+      }
+      // Each replica in sync with its master: only then can it be promoted when the master fails.
+      for (const port of ports) {
+        await cluster.#waitFor(port, async (c) => {
+          const info = await c.sendCommand<string>(['INFO', 'replication']);
+          return info.includes('role:master') || info.includes('master_link_status:up');
+        });
       }
       return cluster;
     } catch (err) {
@@ -93,7 +118,10 @@ export class RedisCluster {
 
   /** The URL of the master that holds the slot of `key` (a hash-tagged key: the slot of its tag). */
   async ownerUrl(key: string): Promise<string> {
-    const client = createClient({ url: `redis://127.0.0.1:${this.ports[0]}` });
+    const alive = this.ports.find(
+      (_, i) => this.#children[i]!.exitCode === null && this.#children[i]!.signalCode === null,
+    );
+    const client = createClient({ url: `redis://127.0.0.1:${alive}` });
     client.on('error', () => {});
     await client.connect();
     try {
@@ -107,7 +135,14 @@ export class RedisCluster {
     }
   }
 
-  /** The URL of each master, in port order. */
+  /** Kill the node at `url` (SIGKILL), as a machine failing. */
+  async kill(url: string): Promise<void> {
+    const i = this.ports.indexOf(Number(new URL(url).port));
+    if (i < 0) throw new Error(`no node at ${url}`);
+    await stopRedisServer(this.#children[i]!);
+  }
+
+  /** The URL of each node (masters and replicas), in port order. */
   urls(): string[] {
     return this.ports.map((p) => `redis://127.0.0.1:${p}`);
   }
@@ -150,7 +185,9 @@ export class RedisCluster {
       }
       await to.sendCommand(['CLUSTER', 'SETSLOT', slot, 'NODE', toId]);
       await from.sendCommand(['CLUSTER', 'SETSLOT', slot, 'NODE', toId]);
-      for (const client of all) await client.sendCommand(['CLUSTER', 'SETSLOT', slot, 'NODE', toId]);
+      // Every other master learns it too (a replica refuses: it follows its master).
+      for (const client of all)
+        await client.sendCommand(['CLUSTER', 'SETSLOT', slot, 'NODE', toId]).catch(() => {});
     } finally {
       for (const client of [from, to, ...all]) client.destroy();
     }

@@ -164,9 +164,12 @@ export async function sharedRedisUrl(): Promise<string> {
   return (await shared).url;
 }
 
-/** Delete every key under `prefix` (streams and hashes of the socket.io adapter too). */
+/**
+ * Delete every key under `prefix` (streams and hashes of the socket.io adapter too). A Redis that does not
+ * answer (a node a test killed) fails at once instead of being waited for.
+ */
 export async function deletePrefix(url: string, prefix: string): Promise<void> {
-  const client = createClient({ url });
+  const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
   client.on('error', () => {});
   await client.connect();
   try {
