@@ -5,14 +5,17 @@ import { ConfigError, loadConfig } from './config.js';
 import { createDemoAgents } from './demo.js';
 import type { RedisMode } from './redis-mode.js';
 
+/** Why the process cannot start: one line per environment variable to fix, never a stack trace. */
+function cannotStartText(lines: string[]): string {
+  return `Switchboard cannot start; fix these environment variables:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
+
 let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig(process.env);
 } catch (err) {
   if (err instanceof ConfigError) {
-    process.stderr.write(
-      `Switchboard cannot start; fix these environment variables:\n${err.lines.map((l) => `  ${l}`).join('\n')}\n`,
-    );
+    process.stderr.write(cannotStartText(err.lines));
     process.exit(1);
   }
   throw err;
@@ -43,10 +46,9 @@ if (config.redisUrl) {
       seeds: config.redisNodes,
     });
   } catch (err) {
+    // REDIS_CLUSTER=on with a Redis that is no cluster node: said as a bad environment is.
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(
-      `Switchboard cannot start; fix these environment variables:\n${err.lines.map((l) => `  ${l}`).join('\n')}\n`,
-    );
+    process.stderr.write(cannotStartText(err.lines));
     process.exit(1);
   }
   process.off('SIGTERM', early).off('SIGINT', early);
@@ -129,7 +131,7 @@ try {
         ? `${e.port} may not be opened by this user (ports below 1024 need privileges): choose another`
         : null;
   if (!why) throw err;
-  process.stderr.write(`Switchboard cannot start; fix these environment variables:\n  ${variable}: ${why}\n`);
+  process.stderr.write(cannotStartText([`${variable}: ${why}`]));
   await sb.close().catch(() => {});
   await redis?.close().catch(() => {});
   process.exit(1);
