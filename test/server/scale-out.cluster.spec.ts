@@ -49,12 +49,15 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
     cluster = null;
   });
 
-  /** Two processes given a node that does not hold the deployment's slot; an agent with a console on B. */
-  async function start() {
+  /**
+   * Two processes on the cluster `on`, given as REDIS_URL what `given` makes of the master holding the
+   * deployment's slot (default: another node); an agent with a console on B.
+   */
+  async function start(on = redis, given = (owner: string) => on.urls().find((u) => u !== owner)!) {
     const prefix = uniquePrefix('rcluster');
     const tag = `{sb:${prefix}}:`;
-    const owner = await redis.ownerUrl(tag);
-    const seed = redis.urls().find((u) => u !== owner)!;
+    const owner = await on.ownerUrl(tag);
+    const seed = given(owner);
     const c = await Cluster.start({ nodes: 2, redisUrl: seed, prefix, env: { REDIS_CLUSTER: 'on' } });
     cluster = c;
     const [a, b] = c.nodes as [Node, Node];
@@ -67,6 +70,26 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
     const agent = c.socket(1, '/agent', { token: created.body.token });
     await next(agent, 'hello');
     return { c, a, b, prefix, tag, owner, seed, agent, token: created.body.token };
+  }
+
+  /** Both processes stop, saying the slot went to `to`; started again as they were, they connect there. */
+  async function stopAndComeBack(
+    c: Cluster,
+    to: string | (() => Promise<string>),
+    ms: number,
+  ): Promise<void> {
+    await until(() => c.nodes.every((n) => !n.alive), 'both processes to stop', ms);
+    const where = typeof to === 'string' ? to : await to();
+    for (const node of c.nodes) {
+      const said = node.records.find((r) => String(r.msg).includes('slot moved to another master'));
+      expect(said, `node ${node.index} said why it stopped`).to.not.equal(undefined);
+      expect(said!.to).to.equal(where);
+    }
+    await Promise.all(c.nodes.map((n) => n.start()));
+    for (const node of c.nodes) {
+      const said = await node.waitFor((r) => String(r.msg).startsWith('redis cluster: the deployment'));
+      expect(said.node).to.equal(where);
+    }
   }
 
   /** A visitor on node `on` writes; the agent's console sees it assigned and answers; the visitor gets it. */
@@ -112,23 +135,11 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
   });
 
   it('when the slot moves to another master, the processes stop saying where it went; started again, they work there with nothing lost', async () => {
-    const { c, a, b, tag, owner, agent, token } = await start();
+    const { c, a, tag, owner, agent, token } = await start();
     const before = await conversationAcross(c, 0, agent, 'before the move');
     const to = redis.urls().find((u) => u !== owner)!;
     await redis.moveSlot(tag, owner, to);
-
-    await until(() => !a.alive && !b.alive, 'both processes to stop', 20_000);
-    for (const node of [a, b]) {
-      const said = node.records.find((r) => String(r.msg).includes('slot moved to another master'));
-      expect(said, `node ${node.index} said why it stopped`).to.not.equal(undefined);
-      expect(said!.to).to.equal(to);
-    }
-
-    await Promise.all([a.start(), b.start()]);
-    for (const node of [a, b]) {
-      const said = await node.waitFor((r) => String(r.msg).startsWith('redis cluster: the deployment'));
-      expect(said.node).to.equal(to);
-    }
+    await stopAndComeBack(c, to, 20_000);
     const seen = await a.api<Json>('GET', `/conversations/${before}`);
     expect(seen.status).to.equal(200);
     expect(seen.body.conversation.status).to.equal('assigned');
@@ -144,54 +155,25 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
   it('when the slot’s master fails and its replica is promoted, the processes stop saying where the slot went; started again, they work there', async () => {
     const failing = await RedisCluster.start(3, { replicas: 1, nodeTimeoutMs: 1000 });
     try {
-      const prefix = uniquePrefix('rfailover');
-      const tag = `{sb:${prefix}}:`;
-      const owner = await failing.ownerUrl(tag);
       // Given the master itself first, and one other node: once the master is gone, the processes must ask
       // the others, and so must they when started again with the same environment.
-      const other = failing.urls().find((u) => u !== owner)!;
-      const c = await Cluster.start({
-        nodes: 2,
-        redisUrl: `${owner},${other}`,
-        prefix,
-        env: { REDIS_CLUSTER: 'on' },
-      });
-      cluster = c;
-      const [a, b] = c.nodes as [Node, Node];
-      const created = await b.api<{ agent: Agent; token: string }>('POST', '/agents', {
-        name: 'Rue',
-        capacity: { chat: 2 },
-        status: 'available',
-      });
-      expect(created.status, JSON.stringify(created.body)).to.equal(201);
-      const agent = c.socket(1, '/agent', { token: created.body.token });
-      await next(agent, 'hello');
+      const { c, a, tag, owner, agent, token } = await start(
+        failing,
+        (master) => `${master},${failing.urls().find((u) => u !== master)}`,
+      );
       const before = await conversationAcross(c, 0, agent, 'before the failover');
       // Replication is asynchronous: give the replica a moment to have it all, then the master fails.
       await new Promise((r) => setTimeout(r, 500));
       await failing.kill(owner);
-
-      await until(() => !a.alive && !b.alive, 'both processes to stop', 30_000);
-      const promoted = await failing.ownerUrl(tag);
-      expect(promoted).to.not.equal(owner);
-      for (const node of [a, b]) {
-        const said = node.records.find((r) => String(r.msg).includes('slot moved to another master'));
-        expect(said, `node ${node.index} said why it stopped`).to.not.equal(undefined);
-        expect(said!.to).to.equal(promoted);
-      }
-      // Started again by their supervisor, as they were: the first node they were given is gone.
-      await Promise.all([a.start(), b.start()]);
-      for (const node of [a, b]) {
-        const said = await node.waitFor((r) => String(r.msg).startsWith('redis cluster: the deployment'));
-        expect(said.node).to.equal(promoted);
-      }
+      await stopAndComeBack(c, () => failing.ownerUrl(tag), 30_000);
+      expect(await failing.ownerUrl(tag)).to.not.equal(owner);
       const seen = await a.api<Json>('GET', `/conversations/${before}`);
       expect(seen.status).to.equal(200);
       expect(seen.body.messages.map((m: Json) => m.text)).to.deep.equal([
         'before the failover',
         're: before the failover',
       ]);
-      const again = c.socket(1, '/agent', { token: created.body.token });
+      const again = c.socket(1, '/agent', { token });
       await next(again, 'hello');
       await conversationAcross(c, 0, again, 'after the failover');
     } finally {
