@@ -10,7 +10,6 @@ import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
 import { createRedisStore } from '../../routing/store/redis.js';
 import { SERVER_NODE_FLAGS } from '../../server/runtime.js';
-import type { Agent } from '../../shared/model.js';
 import { Cluster, type Node, next, until } from '../support/cluster.js';
 import { RedisCluster } from '../support/redis-cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
@@ -61,15 +60,8 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
     const c = await Cluster.start({ nodes: 2, redisUrl: seed, prefix, env: { REDIS_CLUSTER: 'on' } });
     cluster = c;
     const [a, b] = c.nodes as [Node, Node];
-    const created = await b.api<{ agent: Agent; token: string }>('POST', '/agents', {
-      name: 'Rue',
-      capacity: { chat: 2 },
-      status: 'available',
-    });
-    expect(created.status, JSON.stringify(created.body)).to.equal(201);
-    const agent = c.socket(1, '/agent', { token: created.body.token });
-    await next(agent, 'hello');
-    return { c, a, b, prefix, tag, owner, seed, agent, token: created.body.token };
+    const { console: agent, token } = await c.agentConsole(1, 'Rue', { chat: 2 });
+    return { c, a, b, prefix, tag, owner, seed, agent, token };
   }
 
   /** Both processes stop, saying the slot went to `to`; started again as they were, they connect there. */
@@ -90,6 +82,20 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
       const said = await node.waitFor((r) => String(r.msg).startsWith('redis cluster: the deployment'));
       expect(said.node).to.equal(where);
     }
+  }
+
+  /**
+   * After the processes came back: the conversation `id` from before is there with its two messages, and
+   * the agent (their console connected again) is reached across the processes as before.
+   */
+  async function stillThere(c: Cluster, id: string, token: string, before: string, after: string) {
+    const seen = await c.nodes[0]!.api<Json>('GET', `/conversations/${id}`);
+    expect(seen.status).to.equal(200);
+    expect(seen.body.conversation.status).to.equal('assigned');
+    expect(seen.body.messages.map((m: Json) => m.text)).to.deep.equal([before, `re: ${before}`]);
+    const again = c.socket(1, '/agent', { token });
+    await next(again, 'hello');
+    await conversationAcross(c, 0, again, after);
   }
 
   /** A visitor on node `on` writes; the agent's console sees it assigned and answers; the visitor gets it. */
@@ -135,21 +141,12 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
   });
 
   it('when the slot moves to another master, the processes stop saying where it went; started again, they work there with nothing lost', async () => {
-    const { c, a, tag, owner, agent, token } = await start();
+    const { c, tag, owner, agent, token } = await start();
     const before = await conversationAcross(c, 0, agent, 'before the move');
     const to = redis.urls().find((u) => u !== owner)!;
     await redis.moveSlot(tag, owner, to);
     await stopAndComeBack(c, to, 20_000);
-    const seen = await a.api<Json>('GET', `/conversations/${before}`);
-    expect(seen.status).to.equal(200);
-    expect(seen.body.conversation.status).to.equal('assigned');
-    expect(seen.body.messages.map((m: Json) => m.text)).to.deep.equal([
-      'before the move',
-      're: before the move',
-    ]);
-    const again = c.socket(1, '/agent', { token });
-    await next(again, 'hello');
-    await conversationAcross(c, 0, again, 'after the move');
+    await stillThere(c, before, token, 'before the move', 'after the move');
   });
 
   it('when the slot’s master fails and its replica is promoted, the processes stop saying where the slot went; started again, they work there', async () => {
@@ -157,7 +154,7 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
     try {
       // Given the master itself first, and one other node: once the master is gone, the processes must ask
       // the others, and so must they when started again with the same environment.
-      const { c, a, tag, owner, agent, token } = await start(
+      const { c, tag, owner, agent, token } = await start(
         failing,
         (master) => `${master},${failing.urls().find((u) => u !== master)}`,
       );
@@ -167,15 +164,7 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
       await failing.kill(owner);
       await stopAndComeBack(c, () => failing.ownerUrl(tag), 30_000);
       expect(await failing.ownerUrl(tag)).to.not.equal(owner);
-      const seen = await a.api<Json>('GET', `/conversations/${before}`);
-      expect(seen.status).to.equal(200);
-      expect(seen.body.messages.map((m: Json) => m.text)).to.deep.equal([
-        'before the failover',
-        're: before the failover',
-      ]);
-      const again = c.socket(1, '/agent', { token });
-      await next(again, 'hello');
-      await conversationAcross(c, 0, again, 'after the failover');
+      await stillThere(c, before, token, 'before the failover', 'after the failover');
     } finally {
       await cluster?.close();
       cluster = null;

@@ -4,7 +4,6 @@
 // process, joins the same conversation. Child processes running server/main.ts;
 // the relay is a local smtp-server sink; mail arrives by `POST /email/inbound`.
 import { expect } from 'chai';
-import type { Agent } from '../../shared/model.js';
 import { INBOUND_TOKEN, type Sink, startSink } from '../channels/email-harness.js';
 import { Cluster, type Node, next, until } from '../support/cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
@@ -75,14 +74,7 @@ describe('scale-out: email across processes', function () {
   it('a mail at A reaches the agent on B; the reply goes out once, threaded; the answer at B joins it', async () => {
     const { c, relay } = await start();
     const [a, b] = c.nodes as [Node, Node];
-    const created = await b.api<{ agent: Agent; token: string }>('POST', '/agents', {
-      name: 'Sam',
-      capacity: { email: 2 },
-      status: 'available',
-    });
-    expect(created.status, JSON.stringify(created.body)).to.equal(201);
-    const console = c.socket(1, '/agent', { token: created.body.token });
-    await next(console, 'hello');
+    const { agent: sam, console } = await c.agentConsole(1, 'Sam', { email: 2 });
 
     const assigned = next<Json>(console, 'assigned');
     const first = await deliver(
@@ -127,7 +119,7 @@ describe('scale-out: email across processes', function () {
     );
     expect(again.messageId).to.equal(answer.messageId);
     const conv = (await a.api<Json>('GET', `/conversations/${view.conversation.id}`)).body;
-    expect(conv.conversation.ownerId).to.equal(created.body.agent.id);
+    expect(conv.conversation.ownerId).to.equal(sam.id);
     expect(conv.messages.map((m: Json) => [m.direction, m.text])).to.deep.equal([
       ['in', 'Where is my order?'],
       ['out', 'It ships today.'],

@@ -223,6 +223,26 @@ export class Cluster {
     return { agent: set.body.agent, token: created.body.token };
   }
 
+  /**
+   * An agent created (available) through node `on`'s admin API with `capacity`, and their web console
+   * connected to that node (its `hello` received).
+   */
+  async agentConsole(
+    on: number,
+    name: string,
+    capacity: Partial<Agent['capacity']>,
+  ): Promise<{ agent: Agent; token: string; console: Socket }> {
+    const created = await this.nodes[on]!.api<{ agent: Agent; token: string }>('POST', '/agents', {
+      name,
+      capacity,
+      status: 'available',
+    });
+    if (created.status !== 201) throw new Error(`creating ${name}: ${JSON.stringify(created.body)}`);
+    const console = this.socket(on, '/agent', { token: created.body.token });
+    await next(console, 'hello');
+    return { ...created.body, console };
+  }
+
   /** A socket.io client on node `on`'s namespace, closed with the cluster. */
   socket(on: number, nsp: '/chat' | '/agent', auth: Record<string, unknown>, reconnect = false): Socket {
     const socket = connect(`${this.nodes[on]!.url}${nsp}`, {
