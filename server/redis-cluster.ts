@@ -2,7 +2,7 @@
 // (`{sb:<prefix>}`), so they live in one slot on one master; the event stream's
 // and the socket.io adapter's keys take the same tag in this mode. Each process
 // therefore connects every client to that master, found at start from REDIS_URL
-// (any node of the cluster), and watches the cluster: when the slot has moved
+// (any node of the cluster, or several, asked in turn), and watches the cluster: when the slot has moved
 // (a failover promoted another node, or a resharding moved it), the process
 // stops, saying where it went, so that its supervisor starts it again and it
 // connects there. Meanwhile the old node's MOVED answers count as Redis being
