@@ -107,7 +107,7 @@ if (redis?.cluster) {
     onMoved: (to) => {
       logger.error(
         { slot: redis?.cluster?.slot, from: safeUrl(from), to: safeUrl(to) },
-        'redis cluster: the deployment’s slot moved to another master; stopping, to be started again (it then connects there)',
+        "redis cluster: the deployment's slot moved to another master; stopping, to be started again (it then connects there)",
       );
       stop('redis cluster slot moved', 1);
     },

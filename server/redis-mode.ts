@@ -72,7 +72,7 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   if (cluster) {
     log.info(
       { slot: cluster.slot, node: safeUrl(cluster.url) },
-      'redis cluster: the deployment’s slot is on this master',
+      "redis cluster: the deployment's slot is on this master",
     );
   }
   const url = cluster?.url ?? options.url;
