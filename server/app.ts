@@ -19,7 +19,7 @@ import { WebConsole } from '../channels/web/namespace.js';
 import { Router } from '../routing/router.js';
 import { MemoryStore } from '../routing/store/memory.js';
 import type { Store } from '../routing/store/store.js';
-import { type Clock, systemClock } from '../shared/clock.js';
+import { type Clock, systemClock, withTimeout } from '../shared/clock.js';
 import { SwitchboardError } from '../shared/errors.js';
 import { type EventBus, LocalEventBus } from '../shared/events.js';
 import { TokenSigner } from '../shared/tokens.js';
@@ -306,20 +306,4 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
       return closing;
     },
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }

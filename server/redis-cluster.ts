@@ -9,6 +9,7 @@
 // away (503s that Twilio and Slack retry).
 import { createClient, ErrorReply } from 'redis';
 import { z } from 'zod';
+import { withTimeout } from '../shared/clock.js';
 import { StoreUnavailableError } from '../shared/errors.js';
 import { ConfigError } from './config.js';
 
@@ -38,7 +39,6 @@ export async function slotOwner(fromUrl: string, key: string, timeoutMs = 2000):
     socket: { connectTimeout: timeoutMs, reconnectStrategy: false },
   });
   client.on('error', () => {});
-  let timer: NodeJS.Timeout | undefined;
   const ask = async (): Promise<SlotOwner> => {
     await client.connect();
     const slot = Number(await client.sendCommand(['CLUSTER', 'KEYSLOT', key]));
@@ -53,20 +53,12 @@ export async function slotOwner(fromUrl: string, key: string, timeoutMs = 2000):
     return { slot, url: nodeUrl(fromUrl, host, port), nodes: [...nodes] };
   };
   try {
-    return await Promise.race([
+    return await withTimeout(
       ask(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new StoreUnavailableError(
-                `redis cluster: no answer from ${safeUrl(fromUrl)} within ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        );
-      }),
-    ]);
+      timeoutMs,
+      () =>
+        new StoreUnavailableError(`redis cluster: no answer from ${safeUrl(fromUrl)} within ${timeoutMs} ms`),
+    );
   } catch (err) {
     if (err instanceof StoreUnavailableError) throw err;
     if (err instanceof ErrorReply && /cluster support disabled/i.test(err.message)) {
@@ -77,7 +69,6 @@ export async function slotOwner(fromUrl: string, key: string, timeoutMs = 2000):
     const message = err instanceof Error ? err.message : String(err);
     throw new StoreUnavailableError(`redis cluster: asking ${safeUrl(fromUrl)}: ${message}`);
   } finally {
-    clearTimeout(timer);
     if (client.isOpen) client.destroy();
   }
 }

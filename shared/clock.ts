@@ -25,3 +25,27 @@ export class ManualClock implements Clock {
     this.#now = at;
   }
 }
+
+/**
+ * `p`'s outcome, or after `ms` of real time (I/O deadlines, not routing time) the error `timeout` makes
+ * (default: "no answer within <ms> ms"). A rejection of `p` after the deadline is handled, never unhandled.
+ */
+export function withTimeout<T>(
+  p: Promise<T>,
+  ms: number,
+  timeout: () => Error = () => new Error(`no answer within ${ms} ms`),
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(timeout()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -23,6 +23,7 @@ import {
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Router } from '../../routing/router.js';
+import { withTimeout } from '../../shared/clock.js';
 import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
 import type { Agent } from '../../shared/model.js';
 import { conversationView } from '../views.js';
@@ -92,15 +93,6 @@ export interface SlackConsoleOptions extends SlackConsoleOverrides {
 const EVENT_LEASE_MS = 30_000;
 /** How long Slack's answer to a message event waits for the reply or note to be stored (Slack allows 3 s). */
 const MESSAGE_STORED_WITHIN_MS = 2_000;
-
-/** Resolves when `work` settles, or after `ms`, whichever comes first. */
-async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).catch(
-    () => {},
-  );
-  clearTimeout(timer);
-}
 
 export class SlackConsole {
   /** Mount at `/slack/events`; it reads the raw body itself (no body parser in front of it). */
@@ -266,10 +258,10 @@ export class SlackConsole {
     // An agent's reply or note is stored before Slack is answered (unless that takes longer than
     // MESSAGE_STORED_WITHIN_MS): what Slack was told arrived is not lost with this process.
     bolt.event('message', async ({ event }) => {
-      await settledWithin(
+      await withTimeout(
         this.#track(() => this.#onMessage(event)),
         MESSAGE_STORED_WITHIN_MS,
-      );
+      ).catch(() => {});
     });
     bolt.event('app_home_opened', async ({ event }) => {
       const parsed = AppHomeOpened.safeParse(event);

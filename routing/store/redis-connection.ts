@@ -6,6 +6,7 @@
 // handle (unavailable, corrupt, or a bug).
 import { createClient, ErrorReply } from 'redis';
 import { z } from 'zod';
+import { withTimeout } from '../../shared/clock.js';
 import { CorruptRecordError, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
 
 export interface RedisConnectionOptions {
@@ -141,26 +142,17 @@ export async function closeRedisClient(client: Closable): Promise<void> {
 /** Connect `client`; when Redis does not answer in time it is destroyed and StoreUnavailableError thrown. */
 export async function connectWithin(client: RedisClient, options: RedisConnectionOptions): Promise<void> {
   const connectTimeout = options.connectTimeoutMs ?? 3000;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const connected = client.connect();
-    connected.catch(() => {});
-    await Promise.race([
-      connected,
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new StoreUnavailableError(`no answer from Redis within ${connectTimeout} ms`)),
-          connectTimeout,
-        );
-      }),
-    ]);
+    await withTimeout(
+      client.connect(),
+      connectTimeout,
+      () => new StoreUnavailableError(`no answer from Redis within ${connectTimeout} ms`),
+    );
   } catch (err) {
     client.destroy();
     throw err instanceof SwitchboardError
       ? err
       : new StoreUnavailableError(`connecting: ${(err as Error).message}`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
