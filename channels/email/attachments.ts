@@ -11,6 +11,7 @@
 import express, { type Request, type Response } from 'express';
 import type { TokenSigner } from '../../shared/tokens.js';
 import type { ContentStore } from './content.js';
+import { fail } from './http.js';
 import type { EmailLog } from './inbound.js';
 
 /** Shown in the browser (`inline`); any other type is downloaded. SVG is left out: it can carry script. */
@@ -37,9 +38,6 @@ export class AttachmentLinks {
     return m ? { messageId: m[1]!, index: Number(m[2]) } : null;
   }
 }
-
-const fail = (res: Response, status: number, code: string, message: string) =>
-  res.status(status).json({ error: { code, message } });
 
 /** `GET /attachments/:token`, for mounting under `/email`. */
 export function attachmentRoute(

@@ -22,7 +22,8 @@ export function verifyBearer(header: unknown, token: string): boolean {
   return m !== null && timingSafeEqual(digest(m[1]!), digest(token));
 }
 
-const fail = (res: Response, status: number, code: string, message: string) =>
+/** An error answer of the email routes: `{error: {code, message}}`. */
+export const fail = (res: Response, status: number, code: string, message: string) =>
   res.status(status).json({ error: { code, message } });
 
 export function inboundRoute(options: InboundRouteOptions): express.Router {
