@@ -449,24 +449,14 @@ export class Router {
     clientMessageId?: string,
   ): Promise<Message> {
     const { conversation, agent } = await this.#participant(agentId, conversationId, 'reply to');
-    const now = this.clock.now();
     const clean = checkText(text, REPLY_MAX[conversation.lastChannel]);
-    const { message, duplicate } = await this.store.appendMessage(
-      {
-        id: this.#ids.next(ID_PREFIX.message),
-        conversationId,
-        direction: 'out',
-        channel: conversation.lastChannel,
-        author: { type: 'agent', id: agent.id, name: agent.name },
-        text: clean,
-        attachments: [],
-        at: now,
-        delivery: { state: 'pending', attempts: 0, at: now },
-        ...(clientMessageId ? { externalId: `out:${agentId}:${clientMessageId}` } : {}),
-      },
-      this.#deliveryTimer(conversation.lastChannel, now),
+    const { message } = await this.#outbound(
+      conversation,
+      conversation.lastChannel,
+      { type: 'agent', id: agent.id, name: agent.name },
+      clean,
+      clientMessageId ? `out:${agentId}:${clientMessageId}` : undefined,
     );
-    if (!duplicate) this.#emit({ type: 'message.sent', at: now, message });
     return message;
   }
 
@@ -1557,9 +1547,8 @@ export class Router {
   }
 
   /**
-   * A message from Switchboard to the customer, for the channel to send (its delivery timer set when a
-   * `Sender` sends it), or sent already in the channel's answer (`sentInReply`); with `externalId`, once per
-   * it: null when already stored.
+   * A message from Switchboard to the customer (see `#outbound`); with `externalId`, once per it: null when
+   * already stored.
    */
   async #systemMessage(
     conv: Conversation,
@@ -1568,14 +1557,38 @@ export class Router {
     externalId?: string,
     sentInReply = false,
   ): Promise<Message | null> {
+    const { message, duplicate } = await this.#outbound(
+      conv,
+      channel,
+      { type: 'system' },
+      text,
+      externalId,
+      sentInReply,
+    );
+    return duplicate ? null : message;
+  }
+
+  /**
+   * A message to the customer, for the channel to send (its delivery timer set when a `Sender` sends it), or
+   * sent already in the channel's answer (`sentInReply`); once per `externalId` when it has one (a repeat
+   * is the stored message, `duplicate`, and no news).
+   */
+  async #outbound(
+    conv: Conversation,
+    channel: Channel,
+    author: Message['author'],
+    text: string,
+    externalId?: string,
+    sentInReply = false,
+  ): Promise<{ message: Message; duplicate: boolean }> {
     const now = this.clock.now();
-    const { message, duplicate } = await this.store.appendMessage(
+    const stored = await this.store.appendMessage(
       {
         id: this.#ids.next(ID_PREFIX.message),
         conversationId: conv.id,
         direction: 'out',
         channel,
-        author: { type: 'system' },
+        author,
         text,
         attachments: [],
         at: now,
@@ -1586,9 +1599,8 @@ export class Router {
       },
       sentInReply ? {} : this.#deliveryTimer(channel, now),
     );
-    if (duplicate) return null;
-    this.#emit({ type: 'message.sent', at: now, message });
-    return message;
+    if (!stored.duplicate) this.#emit({ type: 'message.sent', at: now, message: stored.message });
+    return stored;
   }
 
   /** A note from Switchboard for the agents on a conversation (never sent to the customer). */
