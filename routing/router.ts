@@ -34,6 +34,7 @@ import { humanDuration, quoteWaitSeconds } from './estimate.js';
 import { defaultPolicy, fillText, type RoutingPolicy } from './policy.js';
 import { FILL_LIMIT, waitingSince } from './store/rules.js';
 import type {
+  AppendOptions,
   ClaimOutcome,
   ContinuedContact,
   NewContact,
@@ -538,7 +539,7 @@ export class Router {
   }
 
   /** The store's options for a new outbound message on `channel`: its delivery timer when a `Sender` sends it. */
-  #deliveryTimer(channel: Channel, now: number): { deliveryDueAt?: number } {
+  #deliveryTimer(channel: Channel, now: number): AppendOptions {
     const sender = this.#senders.get(channel);
     return sender ? { deliveryDueAt: now + sender.leaseMs } : {};
   }

@@ -41,6 +41,7 @@ import {
 } from './rules.js';
 import type {
   Answered,
+  AppendOptions,
   CameBack,
   Candidate,
   ClaimOutcome,
@@ -787,7 +788,7 @@ export class MemoryStore implements Store {
 
   async appendMessage(
     message: Message,
-    options: { deliveryDueAt?: number } = {},
+    options: AppendOptions = {},
   ): Promise<{ message: Message; duplicate: boolean }> {
     const prior = this.#priorMessage(message);
     if (prior) return { message: prior, duplicate: true };

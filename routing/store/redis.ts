@@ -58,6 +58,7 @@ import { redisScripts, type Script } from './redis-scripts.js';
 import { checkFirstMessage, checkNewContact, FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
 import type {
   Answered,
+  AppendOptions,
   CameBack,
   ClaimOutcome,
   ConversationQuery,
@@ -399,7 +400,7 @@ export class RedisStore implements Store {
 
   async appendMessage(
     message: Message,
-    options: { deliveryDueAt?: number } = {},
+    options: AppendOptions = {},
   ): Promise<{ message: Message; duplicate: boolean }> {
     const external = message.externalId === undefined ? '' : externalKey(message.channel, message.externalId);
     const due = options.deliveryDueAt;

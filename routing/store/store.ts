@@ -207,6 +207,11 @@ export interface Timer {
   dueAt: number;
 }
 
+/** What `appendMessage` also does: see there. */
+export interface AppendOptions {
+  deliveryDueAt?: number;
+}
+
 /** What `updateDelivery` also checks and does: see there. */
 export interface DeliveryUpdate {
   ifAttemptsAtMost?: number;
@@ -306,10 +311,7 @@ export interface Store {
    * `duplicate: true`, changes nothing and schedules nothing. `deliveryDueAt`: in the same step, the message's
    * `delivery` timer.
    */
-  appendMessage(
-    message: Message,
-    options?: { deliveryDueAt?: number },
-  ): Promise<{ message: Message; duplicate: boolean }>;
+  appendMessage(message: Message, options?: AppendOptions): Promise<{ message: Message; duplicate: boolean }>;
   findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null>;
   getMessage(id: string): Promise<Message | null>;
   listMessages(conversationId: string): Promise<Message[]>;
