@@ -67,7 +67,7 @@ export interface RedisMode {
 export async function startRedisMode(options: RedisModeOptions): Promise<RedisMode> {
   const { prefix, log } = options;
   const base = new RedisKeys(prefix).base;
-  const seeds = [options.url, ...(options.seeds ?? []).filter((u) => u !== options.url)];
+  const seeds = [...new Set([options.url, ...(options.seeds ?? [])])];
   const cluster = options.cluster ? await whenRedisAnswers(log, () => slotOwnerFrom(seeds, base)) : null;
   if (cluster) {
     log.info(
@@ -77,7 +77,7 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   }
   const url = cluster?.url ?? options.url;
   // One Redis: the names every earlier version used. A cluster: inside the tag, on the slot's master.
-  const names = cluster ? `${base}` : `${prefix}:`;
+  const names = cluster ? base : `${prefix}:`;
   const store = await whenRedisAnswers(log, () => createRedisStore({ url, prefix }));
   const slackState = options.slack
     ? await whenRedisAnswers(log, () => RedisSlackState.connect({ url, prefix }))

@@ -283,21 +283,22 @@ export class SlackThreads {
     const messages = await this.#r.store.listMessages(conversation.id);
     const name = await this.#customerName(conversation);
     const current = new Set(participants(conversation));
+    const ownerName = conversation.ownerId
+      ? ((await this.#r.store.getAgent(conversation.ownerId))?.name ?? conversation.ownerId)
+      : null;
     for (const { agentId, ref } of await this.#state.threads(conversation.id)) {
       const agent = await this.slackAgent(agentId);
       if (!agent) continue;
       if (!current.has(agentId)) {
+        // No longer on it: a resolved card as any; else who has it now (a former owner), or that they left.
         const owned = conversation.ownership.some((change) => change.to === agentId);
-        const ownerName = conversation.ownerId
-          ? ((await this.#r.store.getAgent(conversation.ownerId))?.name ?? conversation.ownerId)
-          : null;
-        const role: CardRole = owned && ownerName ? { kind: 'former', ownerName } : { kind: 'left' };
-        await this.#renderCard(
-          conversation,
-          agent,
-          ref,
-          conversation.status === 'resolved' ? undefined : role,
-        );
+        const role: CardRole | undefined =
+          conversation.status === 'resolved'
+            ? undefined
+            : owned && ownerName
+              ? { kind: 'former', ownerName }
+              : { kind: 'left' };
+        await this.#renderCard(conversation, agent, ref, role);
         continue;
       }
       current.delete(agentId);
