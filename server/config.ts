@@ -10,6 +10,9 @@ import { SwitchboardError } from '../shared/errors.js';
 const optional = (schema: z.ZodString) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 
+/** REDIS_URL's nodes: one URL, or (REDIS_CLUSTER=on) several separated by commas. */
+const redisNodesOf = (value: string) => value.split(',').map((u) => u.trim());
+
 const Env = z.object({
   PORT: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
@@ -21,7 +24,7 @@ const Env = z.object({
     z
       .string()
       .refine(
-        (v) => v.split(',').every((u) => /^rediss?:\/\/\S+$/.test(u.trim())),
+        (v) => redisNodesOf(v).every((u) => /^rediss?:\/\/\S+$/.test(u)),
         'must start with redis:// or rediss:// (with REDIS_CLUSTER=on, several nodes may be given, separated by commas)',
       ),
   ),
@@ -137,7 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     'SLACK_SIGNING_SECRET',
     'Slack console',
   );
-  const redisNodes = e.REDIS_URL ? e.REDIS_URL.split(',').map((u) => u.trim()) : [];
+  const redisNodes = e.REDIS_URL ? redisNodesOf(e.REDIS_URL) : [];
   if (redisNodes.length > 1 && e.REDIS_CLUSTER !== 'on') {
     lines.push('REDIS_URL: several nodes are for a Redis Cluster: set REDIS_CLUSTER=on, or give one URL');
   }
