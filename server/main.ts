@@ -96,25 +96,25 @@ const stop = (signal: string, code = 0) => {
     );
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 // On a Redis Cluster: when the deployment's slot moves to another master, stop, to be started again there.
 if (redis?.cluster) {
   const { SlotWatch, safeUrl } = await import('./redis-cluster.js');
-  const from = redis.cluster.url;
+  const { slot, url: from } = redis.cluster;
   new SlotWatch({
     seeds: config.redisNodes,
     key: redis.tagKey,
     owner: redis.cluster,
     onMoved: (to) => {
       logger.error(
-        { slot: redis?.cluster?.slot, from: safeUrl(from), to: safeUrl(to) },
+        { slot, from: safeUrl(from), to: safeUrl(to) },
         "redis cluster: the deployment's slot moved to another master; stopping, to be started again (it then connects there)",
       );
       stop('redis cluster slot moved', 1);
     },
   });
 }
-process.on('SIGINT', () => stop('SIGINT'));
-process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
 let port: number;
 try {
