@@ -6,8 +6,9 @@
 // that card's thread: customer messages come in there, what the agent writes
 // there goes to the customer (or stays internal with `note:`).
 //
-// This file is the Slack → Switchboard half: requests are acknowledged first and
-// the work is done after. The Switchboard → Slack half (cards, thread lines,
+// This file is the Slack → Switchboard half: Slack is answered once what the
+// agent did is stored (or after STORED_WITHIN_MS), and the Slack work after it
+// (cards, ephemeral messages) goes on through the outbox. The Switchboard → Slack half (cards, thread lines,
 // delivery marks, home tabs) is threads.ts; every Web API call of either goes
 // through the paced outbox (outbox.ts).
 import {
@@ -91,8 +92,12 @@ export interface SlackConsoleOptions extends SlackConsoleOverrides {
  * retry of it: under the minute Slack waits before its second retry.
  */
 const EVENT_LEASE_MS = 30_000;
-/** How long Slack's answer to a message event waits for the reply or note to be stored (Slack allows 3 s). */
-const MESSAGE_STORED_WITHIN_MS = 2_000;
+/**
+ * How long Slack's answer waits for what the agent did (a reply or note, a button, a form, the slash command)
+ * to be stored: Slack allows 3 s. A process that dies before then leaves the agent told by Slack that it did
+ * not go through (a message event is sent again; a button, form or command shows an error to press again).
+ */
+const STORED_WITHIN_MS = 2_000;
 
 export class SlackConsole {
   /** Mount at `/slack/events`; it reads the raw body itself (no body parser in front of it). */
@@ -150,8 +155,8 @@ export class SlackConsole {
       endpoints: '/',
       router: express.Router(),
       logger,
-      // The answer goes once the listeners return: a message's listener returns once the reply or note
-      // is stored (or after MESSAGE_STORED_WITHIN_MS); the others right after their ack.
+      // The answer goes once the listeners return: once what the agent did is stored, or after
+      // STORED_WITHIN_MS (`#storedBeforeAnswer`); an opened home tab at once.
       processBeforeResponse: true,
       // A payload Bolt cannot process is acknowledged (Slack would only send it again) and logged;
       // when the app cannot tell who it is (auth.test failed) or cannot reach Redis to claim an event,
@@ -255,13 +260,10 @@ export class SlackConsole {
       // Done either way: should this fail, the claim lapses, and Slack, answered, sends no retry.
       await this.#state.completeEvent(eventId, Date.now()).catch((err: unknown) => this.#failed(err));
     });
-    // An agent's reply or note is stored before Slack is answered (unless that takes longer than
-    // MESSAGE_STORED_WITHIN_MS): what Slack was told arrived is not lost with this process.
+    // What an agent does is stored before Slack is answered (`#storedBeforeAnswer`): what Slack was told
+    // went through is not lost with this process.
     bolt.event('message', async ({ event }) => {
-      await withTimeout(
-        this.#track(() => this.#onMessage(event)),
-        MESSAGE_STORED_WITHIN_MS,
-      ).catch(() => {});
+      await this.#storedBeforeAnswer(() => this.#onMessage(event));
     });
     bolt.event('app_home_opened', async ({ event }) => {
       const parsed = AppHomeOpened.safeParse(event);
@@ -271,7 +273,7 @@ export class SlackConsole {
     });
     bolt.action(/^sb_/, async ({ ack, body }) => {
       await ack();
-      void this.#track(() => this.#onAction(body));
+      await this.#storedBeforeAnswer(() => this.#onAction(body));
     });
     bolt.action(/^(?!sb_)/, async ({ ack }) => {
       await ack();
@@ -285,7 +287,7 @@ export class SlackConsole {
       const errors = await this.#checkHandoff(parsed.data);
       if (errors) return void (await ack({ response_action: 'errors', errors }));
       await ack();
-      void this.#track(() => this.#submitHandoff(parsed.data));
+      await this.#storedBeforeAnswer(() => this.#submitHandoff(parsed.data));
     });
     bolt.view(VIEW.promise, async ({ ack, body }) => {
       const parsed = ViewSubmission.safeParse(body);
@@ -293,11 +295,11 @@ export class SlackConsole {
       const errors = promiseErrors(parsed.data, this.#now());
       if (errors) return void (await ack({ response_action: 'errors', errors }));
       await ack();
-      void this.#track(() => this.#submitPromise(parsed.data));
+      await this.#storedBeforeAnswer(() => this.#submitPromise(parsed.data));
     });
     bolt.command(/.*/, async ({ ack, body, respond }) => {
       await ack();
-      void this.#track(() => this.#onCommand(body, respond));
+      await this.#storedBeforeAnswer(() => this.#onCommand(body, respond));
     });
   }
 
@@ -605,6 +607,14 @@ export class SlackConsole {
 
   #now(): number {
     return this.#r.clock.now();
+  }
+
+  /**
+   * Do `work` (tracked) and return once it is done or STORED_WITHIN_MS has passed, whichever comes first: the
+   * listener's return is what lets Bolt answer Slack (`processBeforeResponse`), with the ack already given.
+   */
+  #storedBeforeAnswer(work: () => Promise<void>): Promise<void> {
+    return withTimeout(this.#track(work), STORED_WITHIN_MS).catch(() => {});
   }
 
   #track(work: () => Promise<void>): Promise<void> {

@@ -95,6 +95,8 @@ export interface SlackHarnessOptions {
   paceMs?: number;
   /** What the console remembers (default: this process's memory). */
   state?: SlackState;
+  /** The store (default: a new MemoryStore). */
+  store?: MemoryStore;
 }
 
 export async function startSlackHarness(options: SlackHarnessOptions = {}): Promise<SlackHarness> {
@@ -114,7 +116,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
       ? { TWILIO_ACCOUNT_SID: TWILIO_SID, TWILIO_AUTH_TOKEN: TWILIO_TOKEN, TWILIO_FROM_NUMBER: OUR_NUMBER }
       : {}),
   });
-  const store = new MemoryStore();
+  const store = options.store ?? new MemoryStore();
   const clock = new ManualClock();
   const waits: number[] = [];
   const sb = createSwitchboard({

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
 import { MemorySlackState } from '../../channels/slack/state.js';
+import { MemoryStore } from '../../routing/store/memory.js';
 import { StoreUnavailableError } from '../../shared/errors.js';
 import { useHarness } from '../server/harness.js';
 import { BOT_ID, BOT_USER_ID, type SlackCall, WORKSPACE_URL } from '../support/slack-standin.js';
@@ -318,6 +319,40 @@ describe('Slack console (Bolt, /slack/events)', () => {
         const texts = (await h.store.listMessages(conversationId)).map((m) => m.text);
         expect(texts).to.include('stored before the answer');
         expect(texts).to.include('and this note too');
+      });
+    });
+
+    it('a button, a form and the slash command are stored before Slack is answered, though finding the agent is slow', async () => {
+      // Redis answering slowly: looking up who pressed takes 300 ms once the world is set up.
+      class Slow extends MemoryStore {
+        slow = false;
+        override async listAgents(...args: Parameters<MemoryStore['listAgents']>) {
+          if (this.slow) await new Promise((resolve) => setTimeout(resolve, 300));
+          return super.listAgents(...args);
+        }
+      }
+      const store = new Slow();
+      await withSlackHarness({ store }, async (h) => {
+        const { ada, conversationId } = await maryWrites(h);
+        const bob = await h.agent('Bob', BOB);
+        const threadTs = cardTsOf(h, ADA);
+        await h.idle();
+        store.slow = true;
+        const note = {
+          [FIELD.handoffTarget.block]: {
+            [FIELD.handoffTarget.action]: { type: 'users_select', selected_user: BOB },
+          },
+          [FIELD.handoffNote.block]: { [FIELD.handoffNote.action]: { type: 'plain_text_input', value: 'yours?' } },
+        };
+        await h.interact(viewSubmission(ADA, VIEW.handoff, conversationId, note)).expect(200);
+        expect((await h.store.getConversation(conversationId))!.handoff?.to).to.equal(bob.id);
+        const press = (actionId: string) =>
+          blockActions({ user: ADA, actionId, value: conversationId, channel: dmOf(ADA), messageTs: threadTs });
+        await h.interact(press(ACTION.resolve)).expect(200);
+        expect((await h.store.getConversation(conversationId))!.status).to.equal('resolved');
+        await h.command(slashCommand(ADA, 'away', h.slack.responseUrl())).expect(200);
+        expect((await h.store.getAgent(ada.id))!.status).to.equal('away');
+        await h.idle();
       });
     });
 
