@@ -80,6 +80,9 @@ export class SlackThreads {
   readonly #takeoverMs: number;
   /** When this process last renewed its holds (ms). */
   #renewedAt = 0;
+  /** Slack user → agent id (`agentBySlackUser`); null: to be built. */
+  #bySlackUser: Map<string, string> | null = null;
+  readonly #forgetSlackUsers: () => void;
   #closed = false;
 
   constructor(options: SlackThreadsOptions) {
@@ -90,6 +93,12 @@ export class SlackThreads {
     this.#me = options.me;
     this.#takeoverMs = options.takeoverMs ?? TAKEOVER_MS;
     this.#unsubscribe = this.#r.events.subscribe((event) => this.#onEvent(event));
+    this.#forgetSlackUsers = this.#r.events.subscribe(
+      (event) => {
+        if (event.type === 'agent.updated') this.#bySlackUser = null;
+      },
+      { remote: true },
+    );
   }
 
   /** Resolves when the work queued for events so far is done (new work may queue meanwhile). */
@@ -103,6 +112,7 @@ export class SlackThreads {
   close(): void {
     this.#closed = true;
     this.#unsubscribe();
+    this.#forgetSlackUsers();
   }
 
   /**
@@ -647,9 +657,25 @@ export class SlackThreads {
     return opened.channel.id;
   }
 
+  /**
+   * The agent linked to a Slack user: the first, in creation order, whose `slackUserId` it is. Every event,
+   * button and command asks, so the answer comes from a map of Slack users to agent ids, checked against
+   * the agent's record (one read); the map is built from every agent (`listAgents`, costly with many)
+   * only when it does not know the user or its agent no longer has that link, and forgotten when any
+   * agent's profile changes (`agent.updated`, from any process).
+   */
   async agentBySlackUser(slackUserId: string): Promise<SlackAgent | null> {
+    const id = this.#bySlackUser?.get(slackUserId);
+    if (id) {
+      const agent = await this.#r.store.getAgent(id);
+      if (agent?.slackUserId === slackUserId) return agent as SlackAgent;
+    }
     const agents = await this.#r.store.listAgents();
-    return (agents.find((a) => a.slackUserId === slackUserId) as SlackAgent | undefined) ?? null;
+    const map = new Map<string, string>();
+    for (const a of agents) if (a.slackUserId && !map.has(a.slackUserId)) map.set(a.slackUserId, a.id);
+    this.#bySlackUser = map;
+    const found = map.get(slackUserId);
+    return (agents.find((a) => a.id === found) as SlackAgent | undefined) ?? null;
   }
 
   /**

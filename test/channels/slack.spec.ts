@@ -342,12 +342,20 @@ describe('Slack console (Bolt, /slack/events)', () => {
           [FIELD.handoffTarget.block]: {
             [FIELD.handoffTarget.action]: { type: 'users_select', selected_user: BOB },
           },
-          [FIELD.handoffNote.block]: { [FIELD.handoffNote.action]: { type: 'plain_text_input', value: 'yours?' } },
+          [FIELD.handoffNote.block]: {
+            [FIELD.handoffNote.action]: { type: 'plain_text_input', value: 'yours?' },
+          },
         };
         await h.interact(viewSubmission(ADA, VIEW.handoff, conversationId, note)).expect(200);
         expect((await h.store.getConversation(conversationId))!.handoff?.to).to.equal(bob.id);
         const press = (actionId: string) =>
-          blockActions({ user: ADA, actionId, value: conversationId, channel: dmOf(ADA), messageTs: threadTs });
+          blockActions({
+            user: ADA,
+            actionId,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: threadTs,
+          });
         await h.interact(press(ACTION.resolve)).expect(200);
         expect((await h.store.getConversation(conversationId))!.status).to.equal('resolved');
         await h.command(slashCommand(ADA, 'away', h.slack.responseUrl())).expect(200);
@@ -433,6 +441,40 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(told[1]).to.contain('“a.png”, “b &lt;c&gt;.png” were not sent to the customer');
       expect(told[1]).not.to.contain('Your text was sent.');
       expect(h.slack.ok('chat.postEphemeral').every((c) => c.args.thread_ts === threadTs)).to.equal(true);
+    });
+
+    it('finds who wrote without reading every agent each time, and follows a link moved to another Slack user', async () => {
+      class Counting extends MemoryStore {
+        listed = 0;
+        override async listAgents(...args: Parameters<MemoryStore['listAgents']>) {
+          this.listed++;
+          return super.listAgents(...args);
+        }
+      }
+      const store = new Counting();
+      await withSlackHarness({ store }, async (h) => {
+        const { ada, mary } = await maryWrites(h);
+        const threadTs = cardTsOf(h, ADA);
+        await h.idle();
+        const before = store.listed;
+        for (const text of ['one', 'two', 'three']) {
+          await h.event(dmMessage(ADA, dmOf(ADA), text, threadTs)).expect(200);
+        }
+        await h.idle();
+        expect(repliesTo(mary)).to.deep.equal(['one', 'two', 'three']);
+        expect(store.listed - before).to.be.at.most(1);
+        // Ada's agent is now linked to another Slack user: the old one is a stranger, the new one is Ada.
+        const ADA2 = 'U0ADA00002';
+        await h.sb.router.updateAgent(ada.id, { slackUserId: ADA2 });
+        await h.event(dmMessage(ADA, dmOf(ADA), 'from the old account', threadTs)).expect(200);
+        await h.event(dmMessage(ADA2, dmOf(ADA), 'from the new account', threadTs)).expect(200);
+        await h.idle();
+        expect(repliesTo(mary)).to.deep.equal(['one', 'two', 'three', 'from the new account']);
+        const told = h.slack.ok('chat.postEphemeral').map((c) => [c.args.user, String(c.args.text)]);
+        expect(told).to.have.length(1);
+        expect(told[0]![0]).to.equal(ADA);
+        expect(told[0]![1]).to.contain('not linked');
+      });
     });
 
     it('someone not linked to an agent is told so, and nothing is sent', async () => {
