@@ -36,7 +36,13 @@ export function startOfDay(now: number): number {
 export async function agentFigures(router: Router, agentId: string, now: number): Promise<AgentFigures> {
   const store = router.store;
   const since = startOfDay(now);
-  const all = await store.listConversations({ limit: 20_000 });
+  // What the agent did today, and what they own now: every conversation a figure below can count.
+  const [touched, assigned, queued] = await Promise.all([
+    store.conversationsTouchedBy(agentId, since),
+    store.listConversations({ ownerId: agentId, status: 'assigned' }),
+    store.listConversations({ ownerId: agentId, status: 'queued' }),
+  ]);
+  const all = new Map([...touched, ...assigned, ...queued].map((c) => [c.id, c])).values();
   const figures: AgentFigures = {
     taken: 0,
     resolved: 0,

@@ -30,6 +30,7 @@ import {
 } from '../../shared/model.js';
 import {
   bucketKey,
+  byCreation,
   checkFirstMessage,
   checkNewContact,
   claimReason,
@@ -772,6 +773,18 @@ export class MemoryStore implements Store {
     }
     found.sort(byCreation);
     return found.slice(-limit).map(conversationOut);
+  }
+
+  async conversationsTouchedBy(agentId: string, since: number): Promise<Conversation[]> {
+    const found: Conversation[] = [];
+    for (const c of this.#conversations.values()) {
+      const touched =
+        c.ownership.some((o) => (o.to === agentId || o.from === agentId) && o.at >= since) ||
+        (c.status === 'resolved' && c.ownerId === agentId && c.resolvedAt !== null && c.resolvedAt >= since);
+      if (touched) found.push(c);
+    }
+    found.sort(byCreation);
+    return found.map(conversationOut);
   }
 
   async touchConversation(id: string, channel: Channel, now: number): Promise<Conversation> {
@@ -1959,11 +1972,6 @@ function sameIdentity(a: Identity, b: Identity): boolean {
 
 function externalKey(channel: Channel, externalId: string): string {
   return `${channel}:${externalId}`;
-}
-
-/** `listConversations`' order: created first, then by id. */
-function byCreation(x: Conversation, y: Conversation): number {
-  return x.createdAt - y.createdAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
 }
 
 /** A quoted wait not settled yet (what "answering" settles, and what a queued route reports as quoted). */

@@ -51,6 +51,11 @@ export const KEY_LAYOUTS = {
   openByCustomer: 'convs:open:%',
   /** Sorted set: the open (queued or assigned) conversation ids an agent owns, score createdAt. */
   openByOwner: 'convs:owneropen:%',
+  /**
+   * Sorted set: conversation ids an agent took, passed on or resolved as owner, score the latest time they
+   * did (their figures: `conversationsTouchedBy`). Entries older than 8 days go when they resolve one.
+   */
+  touchedBy: 'convs:touched:%',
   /** String: a message record (JSON). */
   message: 'msg:%',
   /** List: a conversation's message ids in append order. */
@@ -144,6 +149,9 @@ export class RedisKeys {
   }
   openByOwner(agentId: string): string {
     return this.key('openByOwner', agentId);
+  }
+  touchedBy(agentId: string): string {
+    return this.key('touchedBy', agentId);
   }
   message(id: string): string {
     return this.key('message', id);

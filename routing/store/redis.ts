@@ -55,7 +55,7 @@ import {
 } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisScripts, type Script } from './redis-scripts.js';
-import { checkFirstMessage, checkNewContact, FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
+import { byCreation, checkFirstMessage, checkNewContact, FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
 import type {
   Answered,
   AppendOptions,
@@ -391,6 +391,12 @@ export class RedisStore implements Store {
       [query.status ?? '', query.ownerId ?? '', query.customerId ?? '', Math.max(0, query.limit ?? 1000)],
     );
     return this.#pairs(r, (id, raw) => parseRecord(Conversation, this.keys.conversation(id), raw));
+  }
+
+  async conversationsTouchedBy(agentId: string, since: number): Promise<Conversation[]> {
+    const r = await this.#run('conversationsTouchedBy', [this.keys.touchedBy(agentId)], [since]);
+    const found = this.#pairs(r, (id, raw) => parseRecord(Conversation, this.keys.conversation(id), raw));
+    return found.sort(byCreation);
   }
 
   async touchConversation(id: string, channel: Channel, now: number): Promise<Conversation> {

@@ -36,6 +36,11 @@ export function checkNewContact(contact: NewContact): void {
   }
 }
 
+/** `listConversations`' order: created first, then by id. */
+export function byCreation(x: Conversation, y: Conversation): number {
+  return x.createdAt - y.createdAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
+}
+
 export function isOpen(c: Conversation): boolean {
   return c.status === 'queued' || c.status === 'assigned';
 }

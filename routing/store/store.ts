@@ -304,6 +304,12 @@ export interface Store {
   /** The customer's open (queued or assigned) conversation that was active last, if any. */
   openConversationOf(customerId: string): Promise<Conversation | null>;
   listConversations(query: ConversationQuery): Promise<Conversation[]>;
+  /**
+   * The conversations `agentId` took, passed on (any ownership change from them) or resolved as their owner
+   * at or after `since`, oldest first (createdAt, then id): what their figures of a day are counted from.
+   * Meant for the last few days: a Redis store keeps a week of it.
+   */
+  conversationsTouchedBy(agentId: string, since: number): Promise<Conversation[]>;
   /** Record a channel the customer used and make it the last one. */
   touchConversation(id: string, channel: Channel, now: number): Promise<Conversation>;
   /**

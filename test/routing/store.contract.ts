@@ -2441,6 +2441,34 @@ export function storeContract(
     });
 
     describe('figures', () => {
+      it('conversationsTouchedBy: what an agent took, passed on or resolved as owner since a time, oldest first', async () => {
+        for (const id of ['cu_1', 'cu_2', 'cu_3', 'cu_4', 'cu_5']) await addCustomer(id);
+        await addAgent('ag_1');
+        await addAgent('ag_2', { idleSince: T0 + SEC });
+        const day = T0 + 12 * HOUR;
+        // The day before: taken by ag_1 and resolved.
+        await addOwned('cv_old', 'ag_1', { customerId: 'cu_1' }, T0);
+        await store.resolve('cv_old', T0 + MIN, null);
+        // Taken the day before, resolved by ag_1 on the day.
+        await addOwned('cv_long', 'ag_1', { customerId: 'cu_2', createdAt: T0 + 2 * MIN }, T0 + 2 * MIN);
+        // Taken by ag_1 on the day and handed off to ag_2.
+        await addOwned('cv_moved', 'ag_1', { customerId: 'cu_3', createdAt: day + MIN }, day + MIN);
+        await store.offerHandoff('cv_moved', 'ag_1', 'ag_2', 'yours', day + 2 * MIN);
+        await store.acceptHandoff('cv_moved', 'ag_2', day + 3 * MIN);
+        await store.resolve('cv_long', day + 4 * MIN, null);
+        // Only ag_2's; and one that waits, nobody's.
+        await addOwned('cv_other', 'ag_2', { customerId: 'cu_4', createdAt: day + 5 * MIN }, day + 5 * MIN);
+        await addWaiting('cv_waiting', { customerId: 'cu_5', createdAt: day + 6 * MIN, queuedAt: day + 6 * MIN });
+
+        expect(ids(await store.conversationsTouchedBy('ag_1', day))).to.deep.equal(['cv_long', 'cv_moved']);
+        expect(ids(await store.conversationsTouchedBy('ag_2', day))).to.deep.equal(['cv_moved', 'cv_other']);
+        expect(ids(await store.conversationsTouchedBy('ag_1', T0))).to.deep.equal(['cv_old', 'cv_long', 'cv_moved']);
+        expect(ids(await store.conversationsTouchedBy('ag_2', day + 4 * MIN))).to.deep.equal(['cv_other']);
+        expect(await store.conversationsTouchedBy('ag_nobody', T0)).to.deep.equal([]);
+        const moved = (await store.conversationsTouchedBy('ag_2', day)).find((c) => c.id === 'cv_moved');
+        expect(moved).to.deep.equal(await conversationNow('cv_moved'));
+      });
+
       it('keeps a bounded window of recent handle times per channel, newest last', async () => {
         for (let n = 1; n <= HANDLE_TIME_WINDOW + 5; n++) await store.recordHandleTime('chat', n * SEC);
         await store.recordHandleTime('sms', 7 * SEC);

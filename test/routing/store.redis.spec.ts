@@ -135,6 +135,24 @@ describe('RedisStore', () => {
       expect(new RedisKeys('').base).to.equal('{sb}:');
     });
 
+    it('keeps a week of what an agent did: resolving one drops their entries older than 8 days', async () => {
+      const DAY = 24 * 3600 * 1000;
+      await seed();
+      await store.resolveCustomer({ channel: 'chat', address: 'v2' }, customer('cu_2'));
+      await store.createConversation({ ...conversation('cv_2', 'cu_2'), createdAt: T0 + 9 * DAY });
+      await assignChat(store, 'cv_1', T0);
+      await store.resolve('cv_1', T0 + 60_000, null);
+      const touched = store.keys.touchedBy('ag_1');
+      expect(await raw.zRangeWithScores(touched, 0, -1)).to.deep.equal([{ value: 'cv_1', score: T0 + 60_000 }]);
+      await assignChat(store, 'cv_2', T0 + 9 * DAY);
+      expect(await raw.zCard(touched)).to.equal(2);
+      await store.resolve('cv_2', T0 + 9 * DAY + 60_000, null);
+      expect(await raw.zRangeWithScores(touched, 0, -1)).to.deep.equal([
+        { value: 'cv_2', score: T0 + 9 * DAY + 60_000 },
+      ]);
+      expect((await store.conversationsTouchedBy('ag_1', T0)).map((c) => c.id)).to.deep.equal(['cv_2']);
+    });
+
     it('quotes from a handle-time list written before its sum was kept, and keeps the sum from then on', async () => {
       await seed();
       await store.route({

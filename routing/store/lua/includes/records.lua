@@ -170,7 +170,10 @@ end
 
 local function remember(kind, record)
   if kind == 'conversation' then
-    WAS[record] = { status = record.status, ownerId = record.ownerId, customerId = record.customerId }
+    WAS[record] = {
+      status = record.status, ownerId = record.ownerId, customerId = record.customerId,
+      ownerships = #record.ownership,
+    }
   elseif kind == 'agent' then
     WAS[record] = {
       status = record.status, skills = copyTable(record.skills), capacity = copyTable(record.capacity),
@@ -294,6 +297,25 @@ local function isOpenStatus(status)
   return status == 'queued' or status == 'assigned'
 end
 
+-- How long an agent's touched index (`indexTouched`) keeps an entry: a week of figures and a day to spare.
+local TOUCHED_KEEP_MS = 8 * 24 * 3600 * 1000
+-- What agents did with a conversation, for their figures: each ownership change since `was` (nil: every one)
+-- marks it for the agent it went to and the one it left, and its resolving for its owner, each at the
+-- latest time (ZADD GT). Resolving one also drops the owner's entries older than TOUCHED_KEEP_MS.
+local function indexTouched(c, was)
+  local id = c.id
+  for i = (was and was.ownerships or 0) + 1, #c.ownership do
+    local m = c.ownership[i]
+    redis.call('ZADD', K.touchedBy(m.to), 'GT', m.at, id)
+    if not isnull(m.from) and m.from ~= m.to then redis.call('ZADD', K.touchedBy(m.from), 'GT', m.at, id) end
+  end
+  if c.status == 'resolved' and (not was or was.status ~= 'resolved') and not isnull(c.ownerId)
+    and type(c.resolvedAt) == 'number' then
+    local key = K.touchedBy(c.ownerId)
+    redis.call('ZADD', key, 'GT', c.resolvedAt, id)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', c.resolvedAt - TOUCHED_KEEP_MS))
+  end
+end
 -- A conversation's index entries, from `was` (nil: not indexed yet) to now.
 local function indexConversation(c, was)
   local id, at = c.id, c.createdAt
@@ -332,6 +354,7 @@ local function indexConversation(c, was)
       redis.call('ZREM', K.openByCustomer(c.customerId), id)
     end
   end
+  indexTouched(c, was)
 end
 
 -- A new conversation from its JSON (stored as given): checked, and refused when its id is taken (before the first
