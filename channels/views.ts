@@ -2,7 +2,7 @@
 // (who the customer is, what is already known, earlier conversations, open
 // promises) and the messages. Shared by the web console and the Slack console.
 import type { Store } from '../routing/store/store.js';
-import type { Agent, Conversation, Customer, CustomerPromise, Message } from '../shared/model.js';
+import type { Conversation, Customer, CustomerPromise, Message } from '../shared/model.js';
 
 export type Role = 'owner' | 'cover' | 'consultant' | 'invited' | 'none';
 
@@ -89,10 +89,4 @@ export async function conversationView(
     role: roleOf(conversation, agentId),
     ...(ownerName ? { ownerName } : {}),
   };
-}
-
-/** The open conversations an agent works on: owned, covering, consulting, invited. */
-export async function agentConversations(store: Store, agent: Agent): Promise<Conversation[]> {
-  const open = [...(await store.listConversations({ status: 'assigned' }))];
-  return open.filter((c) => roleOf(c, agent.id) !== 'none');
 }

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent, EventOf } from '../../shared/events.js';
 import type { Agent, Conversation, Message } from '../../shared/model.js';
-import { agentConversations, conversationView, participants, roleOf } from '../views.js';
+import { conversationView, participants, roleOf } from '../views.js';
 import {
   type CardRole,
   card,
@@ -611,7 +611,7 @@ export class SlackThreads {
       const fresh = (await this.#r.store.getAgent(agent.id)) ?? agent;
       const me = await this.#me().catch(() => null);
       const conversations = [];
-      for (const c of await agentConversations(this.#r.store, fresh)) {
+      for (const c of await this.#r.store.listAgentConversations(fresh.id)) {
         const view = await conversationView(this.#r.store, c, fresh.id);
         const ref = await this.#state.thread(c.id, fresh.id);
         const since = waitingSinceLastAsk(view.messages);

@@ -7,7 +7,7 @@ import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
-import { agentConversations, conversationView, participants } from '../views.js';
+import { conversationView, participants } from '../views.js';
 
 const ConvId = z.object({ conversationId: z.string().min(1).max(128) });
 const Schemas = {
@@ -178,7 +178,7 @@ export class WebConsole {
   async #hello(socket: Socket, agentId: string): Promise<void> {
     const agent = await this.#router.store.getAgent(agentId);
     if (!agent) return void socket.disconnect(true);
-    const conversations = await agentConversations(this.#router.store, agent);
+    const conversations = await this.#router.store.listAgentConversations(agent.id);
     const views = await Promise.all(
       conversations.map((c) => conversationView(this.#router.store, c, agentId)),
     );

@@ -775,6 +775,23 @@ export class MemoryStore implements Store {
     return found.slice(-limit).map(conversationOut);
   }
 
+  async listAgentConversations(agentId: string): Promise<Conversation[]> {
+    const found: Conversation[] = [];
+    for (const c of this.#conversations.values()) {
+      if (c.status !== 'assigned') continue;
+      if (
+        c.ownerId === agentId ||
+        c.cover?.agentId === agentId ||
+        c.consultants.includes(agentId) ||
+        c.invited.includes(agentId) ||
+        c.handoff?.to === agentId
+      )
+        found.push(c);
+    }
+    found.sort(byCreation);
+    return found.map(conversationOut);
+  }
+
   async conversationsTouchedBy(agentId: string, since: number): Promise<Conversation[]> {
     const found: Conversation[] = [];
     for (const c of this.#conversations.values()) {

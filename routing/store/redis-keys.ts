@@ -56,6 +56,13 @@ export const KEY_LAYOUTS = {
    * did (their figures: `conversationsTouchedBy`). Entries older than 8 days go when they resolve one.
    */
   touchedBy: 'convs:touched:%',
+  /**
+   * Sorted set: conversation ids an agent is on without owning them (covering, consulting, invited, offered a
+   * hand-off), score createdAt (`listAgentConversations`).
+   */
+  helpingIn: 'convs:with:%',
+  /** String: set once `helpingIn` was built for the conversations stored before it was kept. */
+  helpingIndexed: 'withindexed',
   /** String: a message record (JSON). */
   message: 'msg:%',
   /** List: a conversation's message ids in append order. */
@@ -152,6 +159,9 @@ export class RedisKeys {
   }
   touchedBy(agentId: string): string {
     return this.key('touchedBy', agentId);
+  }
+  helpingIn(agentId: string): string {
+    return this.key('helpingIn', agentId);
   }
   message(id: string): string {
     return this.key('message', id);

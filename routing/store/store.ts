@@ -310,6 +310,11 @@ export interface Store {
    * Meant for the last few days: a Redis store keeps a week of it.
    */
   conversationsTouchedBy(agentId: string, since: number): Promise<Conversation[]>;
+  /**
+   * The assigned conversations `agentId` is on: owns, covers, consults on, is invited to or is offered (a
+   * hand-off); oldest first (createdAt, then id). Their console's list and home tab.
+   */
+  listAgentConversations(agentId: string): Promise<Conversation[]>;
   /** Record a channel the customer used and make it the last one. */
   touchConversation(id: string, channel: Channel, now: number): Promise<Conversation>;
   /**

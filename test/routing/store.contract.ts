@@ -2441,6 +2441,51 @@ export function storeContract(
     });
 
     describe('figures', () => {
+      it('listAgentConversations: the assigned conversations an agent owns, covers, consults on, is invited to or offered', async () => {
+        for (const id of ['cu_1', 'cu_2', 'cu_3', 'cu_4', 'cu_5']) await addCustomer(id);
+        await addAgent('ag_1', { capacity: { voice: 1, sms: 3, chat: 4, email: 5 } });
+        await addAgent('ag_2', { idleSince: T0 + SEC });
+        await addAgent('ag_3', { status: 'away' });
+        const onList = async (agentId: string) => ids(await store.listAgentConversations(agentId));
+        await addOwned('cv_owned', 'ag_1', { customerId: 'cu_1' });
+        await addOwned('cv_consult', 'ag_1', { customerId: 'cu_2', createdAt: T0 + MIN }, T0 + MIN);
+        await addOwned('cv_offered', 'ag_1', { customerId: 'cu_3', createdAt: T0 + 2 * MIN }, T0 + 2 * MIN);
+        await addOwned('cv_done', 'ag_1', { customerId: 'cu_4', createdAt: T0 + 3 * MIN }, T0 + 3 * MIN);
+        await addWaiting('cv_waiting', {
+          customerId: 'cu_5',
+          createdAt: T0 + 4 * MIN,
+          queuedAt: T0 + 4 * MIN,
+        });
+        await store.inviteConsultant('cv_consult', 'ag_3');
+        await store.inviteConsultant('cv_done', 'ag_3');
+        await store.setAgentStatus('ag_3', 'available', undefined, T0 + 5 * MIN);
+        await store.offerHandoff('cv_offered', 'ag_1', 'ag_3', 'yours?', T0 + 5 * MIN);
+        await store.resolve('cv_done', T0 + 6 * MIN, null);
+        // A colleague answers the call for the owner.
+        await store.touchConversation('cv_owned', 'voice', T0 + 7 * MIN);
+        await route('cv_owned', [one('ag_2', 'routed')], {
+          mode: { type: 'cover' },
+          now: T0 + 7 * MIN,
+          channel: 'voice',
+        });
+        expect((await conversationNow('cv_owned')).cover?.agentId).to.equal('ag_2');
+
+        expect(await onList('ag_1')).to.deep.equal(['cv_owned', 'cv_consult', 'cv_offered']);
+        expect(await onList('ag_2')).to.deep.equal(['cv_owned']);
+        expect(await onList('ag_3')).to.deep.equal(['cv_consult', 'cv_offered']);
+        await store.joinConsult('cv_consult', 'ag_3');
+        await store.declineHandoff('cv_offered', 'ag_3');
+        expect(await onList('ag_3')).to.deep.equal(['cv_consult']);
+        await store.leaveConsult('cv_consult', 'ag_3');
+        await store.resolve('cv_owned', T0 + 9 * MIN, null);
+        expect(await onList('ag_3')).to.deep.equal([]);
+        expect(await onList('ag_2')).to.deep.equal([]);
+        expect(await onList('ag_1')).to.deep.equal(['cv_consult', 'cv_offered']);
+        const [first] = await store.listAgentConversations('ag_1');
+        expect(first).to.deep.equal(await conversationNow('cv_consult'));
+        expect(await onList('ag_nobody')).to.deep.equal([]);
+      });
+
       it('conversationsTouchedBy: what an agent took, passed on or resolved as owner since a time, oldest first', async () => {
         for (const id of ['cu_1', 'cu_2', 'cu_3', 'cu_4', 'cu_5']) await addCustomer(id);
         await addAgent('ag_1');
@@ -2458,11 +2503,19 @@ export function storeContract(
         await store.resolve('cv_long', day + 4 * MIN, null);
         // Only ag_2's; and one that waits, nobody's.
         await addOwned('cv_other', 'ag_2', { customerId: 'cu_4', createdAt: day + 5 * MIN }, day + 5 * MIN);
-        await addWaiting('cv_waiting', { customerId: 'cu_5', createdAt: day + 6 * MIN, queuedAt: day + 6 * MIN });
+        await addWaiting('cv_waiting', {
+          customerId: 'cu_5',
+          createdAt: day + 6 * MIN,
+          queuedAt: day + 6 * MIN,
+        });
 
         expect(ids(await store.conversationsTouchedBy('ag_1', day))).to.deep.equal(['cv_long', 'cv_moved']);
         expect(ids(await store.conversationsTouchedBy('ag_2', day))).to.deep.equal(['cv_moved', 'cv_other']);
-        expect(ids(await store.conversationsTouchedBy('ag_1', T0))).to.deep.equal(['cv_old', 'cv_long', 'cv_moved']);
+        expect(ids(await store.conversationsTouchedBy('ag_1', T0))).to.deep.equal([
+          'cv_old',
+          'cv_long',
+          'cv_moved',
+        ]);
         expect(ids(await store.conversationsTouchedBy('ag_2', day + 4 * MIN))).to.deep.equal(['cv_other']);
         expect(await store.conversationsTouchedBy('ag_nobody', T0)).to.deep.equal([]);
         const moved = (await store.conversationsTouchedBy('ag_2', day)).find((c) => c.id === 'cv_moved');

@@ -135,6 +135,22 @@ describe('RedisStore', () => {
       expect(new RedisKeys('').base).to.equal('{sb}:');
     });
 
+    it('builds the index of conversations agents help in for a store written before it was kept, once', async () => {
+      await seed();
+      await store.createAgent({ ...agent('ag_2'), idleSince: T0 + 1 });
+      await assignChat(store, 'cv_1', T0);
+      await store.inviteConsultant('cv_1', 'ag_2');
+      // As an older Switchboard left it: no index, no marker; and an assigned record that cannot be read.
+      await raw.del([store.keys.helpingIn('ag_2'), store.keys.key('helpingIndexed')]);
+      await raw.zAdd(store.keys.conversationsByStatus('assigned'), { score: T0, value: 'cv_bad' });
+      await raw.set(store.keys.conversation('cv_bad'), '{"id":');
+      expect((await store.listAgentConversations('ag_2')).map((c) => c.id)).to.deep.equal(['cv_1']);
+      expect(await raw.get(store.keys.key('helpingIndexed'))).to.equal('1');
+      // Built once: what is not in the index now is not found by reading every conversation again.
+      await raw.del(store.keys.helpingIn('ag_2'));
+      expect(await store.listAgentConversations('ag_2')).to.deep.equal([]);
+    });
+
     it('keeps a week of what an agent did: resolving one drops their entries older than 8 days', async () => {
       const DAY = 24 * 3600 * 1000;
       await seed();
@@ -143,7 +159,9 @@ describe('RedisStore', () => {
       await assignChat(store, 'cv_1', T0);
       await store.resolve('cv_1', T0 + 60_000, null);
       const touched = store.keys.touchedBy('ag_1');
-      expect(await raw.zRangeWithScores(touched, 0, -1)).to.deep.equal([{ value: 'cv_1', score: T0 + 60_000 }]);
+      expect(await raw.zRangeWithScores(touched, 0, -1)).to.deep.equal([
+        { value: 'cv_1', score: T0 + 60_000 },
+      ]);
       await assignChat(store, 'cv_2', T0 + 9 * DAY);
       expect(await raw.zCard(touched)).to.equal(2);
       await store.resolve('cv_2', T0 + 9 * DAY + 60_000, null);

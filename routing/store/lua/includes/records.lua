@@ -168,11 +168,30 @@ local function copyTable(t)
   return out
 end
 
+-- The agents on a conversation besides its owner (covering, consulting, invited, offered a hand-off), as a
+-- set; nil when there are none.
+local function helpersOf(c)
+  local out
+  if not isnull(c.cover) then out = { [c.cover.agentId] = true } end
+  for _, id in ipairs(c.consultants) do
+    out = out or {}
+    out[id] = true
+  end
+  for _, id in ipairs(c.invited) do
+    out = out or {}
+    out[id] = true
+  end
+  if not isnull(c.handoff) then
+    out = out or {}
+    out[c.handoff.to] = true
+  end
+  return out
+end
 local function remember(kind, record)
   if kind == 'conversation' then
     WAS[record] = {
       status = record.status, ownerId = record.ownerId, customerId = record.customerId,
-      ownerships = #record.ownership,
+      ownerships = #record.ownership, helpers = helpersOf(record),
     }
   elseif kind == 'agent' then
     WAS[record] = {
@@ -355,6 +374,17 @@ local function indexConversation(c, was)
     end
   end
   indexTouched(c, was)
+  local helpers, before = helpersOf(c), was and was.helpers
+  if before then
+    for agentId in pairs(before) do
+      if not (helpers and helpers[agentId]) then redis.call('ZREM', K.helpingIn(agentId), id) end
+    end
+  end
+  if helpers then
+    for agentId in pairs(helpers) do
+      if not (before and before[agentId]) then redis.call('ZADD', K.helpingIn(agentId), at, id) end
+    end
+  end
 end
 
 -- A new conversation from its JSON (stored as given): checked, and refused when its id is taken (before the first
