@@ -6,12 +6,13 @@ import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
 import { fromZod, NotFoundError, UnauthorizedError } from '../shared/errors.js';
 import { AgentStatus, ConversationStatus } from '../shared/model.js';
 import type { TokenSigner } from '../shared/tokens.js';
-import { computeFigures } from './figures.js';
+import type { FiguresCache } from './figures.js';
 
 export interface ApiOptions {
   router: Router;
   tokens: TokenSigner;
   adminToken: string;
+  figures: FiguresCache;
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -27,7 +28,7 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-export function adminApi({ router, tokens, adminToken }: ApiOptions): express.Router {
+export function adminApi({ router, tokens, adminToken, figures }: ApiOptions): express.Router {
   const api = express.Router();
   const expected = Buffer.from(adminToken);
   api.use((req: Request, _res: Response, next: NextFunction) => {
@@ -99,7 +100,7 @@ export function adminApi({ router, tokens, adminToken }: ApiOptions): express.Ro
   });
 
   api.get('/stats', async (_req, res) => {
-    res.json(await computeFigures(store, router.clock.now()));
+    res.json(await figures.get());
   });
 
   api.use((_req, _res, next) => next(new NotFoundError('route', _req.path)));

@@ -25,6 +25,7 @@ import { type EventBus, LocalEventBus } from '../shared/events.js';
 import { TokenSigner } from '../shared/tokens.js';
 import { adminApi } from './api.js';
 import type { Config } from './config.js';
+import { FiguresCache } from './figures.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { rightsRoute } from './rights.js';
 import { storeGate } from './store-gate.js';
@@ -119,7 +120,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.get('/rights', rightsRoute(router, { holdMusicUrl: config.twilio?.holdMusicUrl ?? null }));
+  const figures = new FiguresCache(store, () => router.clock.now());
+  app.get('/rights', rightsRoute(router, figures, { holdMusicUrl: config.twilio?.holdMusicUrl ?? null }));
 
   const widget = asset('channels/chat/widget.js');
   const demo = asset('channels/chat/demo.html');
@@ -159,7 +161,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
 
   // Requests that need the store answer 503 at once while it is unreachable (webhook senders retry).
   if (options.storeReady) app.use(['/api', '/twilio', '/slack', '/email'], storeGate(options.storeReady));
-  app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken }));
+  app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken, figures }));
 
   // Twilio voice and SMS: signed webhooks under /twilio (their own urlencoded parser); replies to
   // customers on `message.sent` for the sms and voice channels.

@@ -1,5 +1,7 @@
 // Current figures for /api/stats and /rights, computed from the store (the source
-// of truth shared by every process).
+// of truth shared by every process). Counting them reads the whole day's
+// conversations, so a process counts at most once per FIGURES_MAX_AGE_MS
+// (`FiguresCache`); what waits and the agents by status are read for every request.
 
 import type { Store } from '../routing/store/store.js';
 import type { Conversation, Customer, CustomerPromise } from '../shared/model.js';
@@ -48,7 +50,6 @@ export async function computeFigures(
   const byReason: Record<string, number> = {};
   let changes = 0;
   const counts = { queued: 0, assigned: 0, resolved: 0, abandoned: 0 };
-  const promiseLists: CustomerPromise[][] = [];
   for (const c of recent) {
     counts[c.status]++;
     for (const move of c.ownership) {
@@ -57,8 +58,8 @@ export async function computeFigures(
         byReason[move.reason] = (byReason[move.reason] ?? 0) + 1;
       }
     }
-    promiseLists.push(await store.listPromises(c.id));
   }
+  const promiseLists = await inBatches(recent, (c) => store.listPromises(c.id));
   let kept = 0;
   let broken = 0;
   let open = 0;
@@ -136,11 +137,12 @@ async function promiseFigures(
   const firstSeen = new Map<string, number>();
   for (const c of all)
     firstSeen.set(c.customerId, Math.min(firstSeen.get(c.customerId) ?? c.createdAt, c.createdAt));
-  const customers = new Map<string, Customer | null>();
+  const returning = recent.filter((c) => (firstSeen.get(c.customerId) ?? c.createdAt) < c.createdAt);
+  const ids = [...new Set(returning.map((c) => c.customerId))];
+  const found = await inBatches(ids, (id) => store.getCustomer(id));
+  const customers = new Map<string, Customer | null>(ids.map((id, i) => [id, found[i] ?? null]));
   const factsReused = { conversations: 0, facts: 0 };
-  for (const c of recent) {
-    if ((firstSeen.get(c.customerId) ?? c.createdAt) >= c.createdAt) continue;
-    if (!customers.has(c.customerId)) customers.set(c.customerId, await store.getCustomer(c.customerId));
+  for (const c of returning) {
     const known = Object.values(customers.get(c.customerId)?.facts ?? {}).filter((f) => f.at < c.createdAt);
     if (known.length > 0) {
       factsReused.conversations++;
@@ -163,6 +165,58 @@ async function promiseFigures(
     repeatContacts,
     factsReused,
   };
+}
+
+/** `read` for every item, BATCH at a time (the store pipelines them), in the items' order. */
+async function inBatches<T, R>(items: readonly T[], read: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += BATCH)
+    out.push(...(await Promise.all(items.slice(i, i + BATCH).map(read))));
+  return out;
+}
+
+const BATCH = 256;
+
+/** How long a count of the day's figures is reused. */
+export const FIGURES_MAX_AGE_MS = 15_000;
+
+/**
+ * The figures, counted at most once per `maxAgeMs` (by `now`, the router's clock) in this process: requests in
+ * between, and at the same time, share the last count, so a page anyone may open (`/rights`) cannot make
+ * the process read the day's conversations over and over. What waits and the agents by status are read
+ * afresh for each request.
+ */
+export class FiguresCache {
+  readonly #store: Store;
+  readonly #now: () => number;
+  readonly #maxAgeMs: number;
+  #last: { at: number; figures: Promise<Figures> } | null = null;
+
+  constructor(store: Store, now: () => number, maxAgeMs = FIGURES_MAX_AGE_MS) {
+    this.#store = store;
+    this.#now = now;
+    this.#maxAgeMs = maxAgeMs;
+  }
+
+  async get(): Promise<Figures> {
+    const now = this.#now();
+    if (!this.#last || now - this.#last.at >= this.#maxAgeMs || now < this.#last.at) {
+      const figures = computeFigures(this.#store, now);
+      const last = { at: now, figures };
+      this.#last = last;
+      // A failed count is not kept: the next request counts again.
+      figures.catch(() => {
+        if (this.#last === last) this.#last = null;
+      });
+    }
+    const [figures, stats] = await Promise.all([this.#last.figures, this.#store.stats()]);
+    return {
+      ...figures,
+      waiting: stats.waiting,
+      waitingByChannel: stats.waitingByChannel,
+      agents: stats.agentsByStatus,
+    };
+  }
 }
 
 /** Nearest-rank percentile of sorted values. */

@@ -3,7 +3,7 @@
 import type { Request, Response } from 'express';
 import { humanDuration } from '../routing/estimate.js';
 import type { Router } from '../routing/router.js';
-import { computeFigures, type Figures } from './figures.js';
+import type { Figures, FiguresCache } from './figures.js';
 
 export interface Right {
   id: string;
@@ -123,9 +123,9 @@ function hostOf(url: string): string {
   }
 }
 
-export function rightsRoute(router: Router, options: RightsOptions = {}) {
+export function rightsRoute(router: Router, cache: FiguresCache, options: RightsOptions = {}) {
   return async (req: Request, res: Response) => {
-    const figures = await computeFigures(router.store, router.clock.now());
+    const figures = await cache.get();
     const list = rights(router, figures, options);
     if (req.accepts(['html', 'json']) === 'json') {
       res.json({ rights: list, figures });

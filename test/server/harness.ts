@@ -26,6 +26,8 @@ export interface HarnessOptions {
   /** Extra environment for loadConfig (ROUTING_POLICY, …). */
   env?: Record<string, string>;
   chatRateLimit?: { burst: number; perSecond: number };
+  /** The store (default: a new MemoryStore). */
+  store?: MemoryStore;
 }
 
 export interface Harness {
@@ -148,7 +150,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const store = new MemoryStore();
+  const store = options.store ?? new MemoryStore();
   const clock = new ManualClock();
   const sb = createSwitchboard({
     config,

@@ -1,6 +1,7 @@
 // /rights: the seven rights, each with its configured limit and today's live figure,
 // after real traffic through the chat socket and the agent console.
 import { expect } from 'chai';
+import { MemoryStore } from '../../routing/store/memory.js';
 import { emitAck, type Harness, type Json, once, SECOND, startHarness, useHarness } from './harness.js';
 
 const MINUTE = 60 * SECOND;
@@ -52,6 +53,37 @@ describe('GET /rights', () => {
       problems: 0,
     });
     expect([figures.repeatContacts, figures.factsReused]).to.deep.equal([0, { conversations: 0, facts: 0 }]);
+  });
+
+  it('counts the day at most once per 15 seconds however many ask at once; what waits is read afresh each time', async () => {
+    class Counting extends MemoryStore {
+      counted = 0;
+      override async listConversations(...args: Parameters<MemoryStore['listConversations']>) {
+        // The day's count reads every conversation (no filter); routing's own reads filter.
+        if (Object.keys(args[0]).every((k) => k === 'limit')) this.counted++;
+        return super.listConversations(...args);
+      }
+    }
+    const store = new Counting();
+    const h = await startHarness({ store });
+    try {
+      const answers = await Promise.all(Array.from({ length: 5 }, () => rightsJson(h)));
+      expect(store.counted).to.equal(1);
+      for (const a of answers) expect(a).to.deep.equal(answers[0]);
+      const mary = h.visitor();
+      await once(mary, 'session');
+      await emitAck(mary, 'message', { text: 'anyone there?', clientMessageId: 'm-1' });
+      h.clock.advance(14 * SECOND);
+      let stats = (await h.admin.get('/api/stats').expect(200)).body;
+      expect(store.counted).to.equal(1);
+      expect([stats.waiting, stats.conversations.queued]).to.deep.equal([1, 0]);
+      h.clock.advance(SECOND);
+      stats = (await h.admin.get('/api/stats').expect(200)).body;
+      expect(store.counted).to.equal(2);
+      expect([stats.waiting, stats.conversations.queued]).to.deep.equal([1, 1]);
+    } finally {
+      await h.close();
+    }
   });
 
   it('shows live figures: quotes kept and their pessimism, follow-ups kept, surveys, repeat contacts, facts reused', async () => {
