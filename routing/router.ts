@@ -1763,6 +1763,8 @@ export class Router {
   }
 
   async #duplicate(message: Message): Promise<ContactResult> {
+    // The first try may have stored it and stopped before telling anyone (its process died): told again.
+    this.#emit({ type: 'message.received', at: this.clock.now(), message, again: true });
     let conversation = await this.#conversation(message.conversationId);
     // The first try stored the message and stopped before routing it (its process died): route it now.
     if (await this.#stranded(conversation)) {

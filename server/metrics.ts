@@ -150,7 +150,7 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
         repeats.inc({ channel: event.conversation.lastChannel });
         break;
       case 'message.received':
-        messages.inc({ channel: event.message.channel, direction: 'in' });
+        if (!event.again) messages.inc({ channel: event.message.channel, direction: 'in' });
         break;
       case 'message.sent':
         messages.inc({ channel: event.message.channel, direction: 'out' });

@@ -70,7 +70,17 @@ export const DomainEvent = z.discriminatedUnion('type', [
     position: z.number().int().positive(),
     etaSeconds: z.number().nonnegative().nullable(),
   }),
-  z.object({ type: z.literal('message.received'), at: Millis, message: Message }),
+  z.object({
+    type: z.literal('message.received'),
+    at: Millis,
+    message: Message,
+    /**
+     * The customer sent it again (a retry) and it was stored already: told again because the process that
+     * stored it may have stopped before telling anyone. Consoles show a message once by its id; counters
+     * skip it.
+     */
+    again: z.literal(true).optional(),
+  }),
   z.object({ type: z.literal('message.sent'), at: Millis, message: Message }),
   z.object({ type: z.literal('message.note'), at: Millis, message: Message }),
   z.object({ type: z.literal('message.delivery'), at: Millis, message: Message }),

@@ -1,7 +1,8 @@
 // Agent actions through the real Router: ringing offers, consults, warm hand-offs,
 // resolving with a follow-up, replies, notes and delivery.
 import { expect } from 'chai';
-import { DELIVERY_RECHECK_MS } from '../../routing/router.js';
+import { parsePolicy } from '../../routing/policy.js';
+import { DELIVERY_RECHECK_MS, Router } from '../../routing/router.js';
 import {
   CapacityError,
   InvalidStateError,
@@ -10,6 +11,8 @@ import {
   type SwitchboardError,
   ValidationError,
 } from '../../shared/errors.js';
+import type { DomainEvent } from '../../shared/events.js';
+import { sequentialIds } from '../../shared/ids.js';
 import { rejection } from '../support/rejection.js';
 import { type Harness, harness, MINUTE, SECOND } from './harness.js';
 
@@ -450,10 +453,45 @@ describe('Router: agent actions', () => {
       expect(again.message.id).to.equal(first.message.id);
       expect(again.created).to.equal(false);
       expect((await h.store.listMessages(first.conversation.id)).map((m) => m.text)).to.deep.equal(['hi']);
-      expect(h.eventsOf('message.received').length).to.equal(1);
+      // Told again, marked so (the process that stored it may have died before telling anyone).
+      expect(h.eventsOf('message.received').map((e) => [e.message.id, e.again ?? false])).to.deep.equal([
+        [first.message.id, false],
+        [first.message.id, true],
+      ]);
       // The same id on another channel is another message.
       const mail = await h.contact({ channel: 'email', from: 'a@example.com', externalId: 'SM1' });
       expect(mail.outcome.type).to.equal('assigned');
+    });
+
+    it('a contact stored by a process that stopped before telling anyone is told by the one its retry reaches', async () => {
+      const ana = await h.agent('Ana');
+      const first = await h.contact({
+        channel: 'sms',
+        from: '4155550100',
+        externalId: 'SM7',
+        text: 'still there?',
+      });
+      expect(first.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      // A second process over the same store: the first one's events never reached it (that process died).
+      const other = new Router({
+        store: h.store,
+        clock: h.clock,
+        policy: parsePolicy({}),
+        ids: sequentialIds(),
+      });
+      const heard: DomainEvent[] = [];
+      other.events.subscribe((e) => heard.push(e));
+      h.clock.advance(SECOND);
+      const again = await other.contact({
+        channel: 'sms',
+        from: '4155550100',
+        externalId: 'SM7',
+        text: 'still there?',
+      });
+      expect(again.outcome).to.deep.equal({ type: 'duplicate' });
+      expect(heard).to.deep.equal([
+        { type: 'message.received', at: h.clock.now(), message: first.message, again: true },
+      ]);
     });
 
     it('a reply with a client message id is stored and sent once, on the channel the customer last used', async () => {
