@@ -39,7 +39,8 @@ const ALL = 1_000_000;
  *   never exceeds capacity;
  * - no available agent with free capacity on a channel idles while a conversation they may serve
  *   (skills met, or waited past overflow; not declined by them; not their own) waits on it;
- * - each conversation's fields agree with its status.
+ * - each conversation's fields agree with its status;
+ * - each agent's own lists (on, touched) agree with the conversations' records.
  */
 export async function checkInvariants(store: Store, ctx: InvariantContext): Promise<string[]> {
   const problems: string[] = [];
@@ -103,6 +104,34 @@ export async function checkInvariants(store: Store, ctx: InvariantContext): Prom
           `waiting ${Math.round((ctx.now - waitingSince(c)) / 1000)}s) waits on ${channel}`,
       );
     }
+  }
+
+  // Each agent's own lists (kept as indexes in Redis) say what every conversation's record says.
+  const since = ctx.now - 7 * 24 * 3600 * 1000;
+  for (const a of agents) {
+    const on = conversations
+      .filter(
+        (c) =>
+          c.status === 'assigned' &&
+          (c.ownerId === a.id ||
+            c.cover?.agentId === a.id ||
+            c.consultants.includes(a.id) ||
+            c.invited.includes(a.id) ||
+            c.handoff?.to === a.id),
+      )
+      .map((c) => c.id);
+    const listed = (await store.listAgentConversations(a.id)).map((c) => c.id);
+    if (listed.join() !== on.join())
+      problems.push(`agent ${a.id} is listed on [${listed}] but is on [${on}]`);
+    const did = conversations
+      .filter(
+        (c) =>
+          c.ownership.some((m) => (m.to === a.id || m.from === a.id) && m.at >= since) ||
+          (c.status === 'resolved' && c.ownerId === a.id && (c.resolvedAt ?? -1) >= since),
+      )
+      .map((c) => c.id);
+    const touched = (await store.conversationsTouchedBy(a.id, since)).map((c) => c.id);
+    if (touched.join() !== did.join()) problems.push(`agent ${a.id} touched [${touched}] but did [${did}]`);
   }
 
   const inLine = [...snapshots.values()].filter((s) => s !== null).length;
