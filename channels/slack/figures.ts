@@ -94,7 +94,8 @@ function median(values: number[]): number | null {
 /** What waits now that this agent could take: skills met and capacity on its channel; longest wait first. */
 export async function waitingFor(router: Router, agent: Agent, now: number): Promise<Waiting[]> {
   const store = router.store;
-  const queued = await store.listConversations({ status: 'queued' });
+  // The whole line: the longest waits are the oldest conversations, which a newest-first limit would leave out.
+  const queued = await store.listConversations({ status: 'queued', limit: 0 });
   const mine = queued.filter(
     (c) => meetsSkills(agent.skills, c.skills) && (agent.capacity[c.lastChannel as Channel] ?? 0) > 0,
   );

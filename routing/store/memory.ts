@@ -772,7 +772,7 @@ export class MemoryStore implements Store {
       found.push(c);
     }
     found.sort(byCreation);
-    return found.slice(-limit).map(conversationOut);
+    return (limit === 0 ? found : found.slice(-limit)).map(conversationOut);
   }
 
   async listAgentConversations(agentId: string): Promise<Conversation[]> {

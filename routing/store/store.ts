@@ -222,6 +222,7 @@ export interface ConversationQuery {
   status?: Conversation['status'];
   ownerId?: string;
   customerId?: string;
+  /** The last (newest) this many of them. Default 1000; 0: all. */
   limit?: number;
 }
 

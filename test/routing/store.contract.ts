@@ -888,6 +888,8 @@ export function storeContract(
           [],
         );
         expect(ids(await store.listConversations({ limit: 2 }))).to.deep.equal(['cv_2', 'cv_3']);
+        expect(ids(await store.listConversations({ limit: 0 }))).to.deep.equal(['cv_1', 'cv_2', 'cv_3']);
+        expect(ids(await store.listConversations({ status: 'queued', limit: 0 }))).to.deep.equal(['cv_1']);
         expect(ids(await store.listConversations({ ownerId: 'ag_nobody' }))).to.deep.equal([]);
       });
 
