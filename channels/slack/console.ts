@@ -8,9 +8,9 @@
 //
 // This file is the Slack → Switchboard half: Slack is answered once what the
 // agent did is stored (or after STORED_WITHIN_MS), and the Slack work after it
-// (cards, ephemeral messages) goes on through the outbox. The Switchboard → Slack half (cards, thread lines,
-// delivery marks, home tabs) is threads.ts; every Web API call of either goes
-// through the paced outbox (outbox.ts).
+// (ephemeral messages, modals) goes on. The Switchboard → Slack half (cards,
+// thread lines, delivery marks, home tabs) is threads.ts; every Web API call of
+// either goes through the paced outbox (outbox.ts).
 import {
   App,
   AuthorizationError,
