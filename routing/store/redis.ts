@@ -154,6 +154,7 @@ export class RedisStore implements Store {
     try {
       if (failed) throw failed.reason;
       await store.#loadScripts();
+      await store.#run('markFreshStore', [keys.conversations, keys.key('helpingIndexed')], []);
     } catch (err) {
       for (const client of clients) if (client.isOpen) client.destroy();
       throw err instanceof SwitchboardError

@@ -135,6 +135,10 @@ describe('RedisStore', () => {
       expect(new RedisKeys('').base).to.equal('{sb}:');
     });
 
+    it('a store with no conversation yet is marked as having the helpers index from its start', async () => {
+      expect(await raw.get(store.keys.key('helpingIndexed'))).to.equal('1');
+    });
+
     it('builds the index of conversations agents help in for a store written before it was kept, once', async () => {
       await seed();
       await store.createAgent({ ...agent('ag_2'), idleSince: T0 + 1 });
@@ -146,6 +150,13 @@ describe('RedisStore', () => {
       await raw.set(store.keys.conversation('cv_bad'), '{"id":');
       expect((await store.listAgentConversations('ag_2')).map((c) => c.id)).to.deep.equal(['cv_1']);
       expect(await raw.get(store.keys.key('helpingIndexed'))).to.equal('1');
+      // A process connecting to a store that has conversations leaves the mark as it is.
+      await raw.del(store.keys.key('helpingIndexed'));
+      const prefix = store.keys.base.slice('{sb:'.length, -'}:'.length);
+      const another = await RedisStore.connect({ url: redis.url(), prefix });
+      expect(await raw.exists(store.keys.key('helpingIndexed'))).to.equal(0);
+      await another.close();
+      expect((await store.listAgentConversations('ag_2')).map((c) => c.id)).to.deep.equal(['cv_1']);
       // Built once: what is not in the index now is not found by reading every conversation again.
       await raw.del(store.keys.helpingIn('ag_2'));
       expect(await store.listAgentConversations('ag_2')).to.deep.equal([]);
