@@ -11,7 +11,7 @@
 //           lookup: a map checked against the agent's record), against reading every agent
 //           (`listAgents`), as every event did before
 //   centre  one count of the day for `/rights` and `/api/stats` (`computeFigures`), which a
-//           process makes at most once every 15 seconds
+//           process makes at most once a minute
 // Prints the median and the largest time of each, in ms, over `--samples` agents (default 25).
 import { agentFigures } from '../channels/slack/figures.js';
 import { computeFigures } from '../server/figures.js';

@@ -41,8 +41,7 @@ export async function computeFigures(
   since = now - 24 * 3600 * 1000,
 ): Promise<Figures> {
   const stats = await store.stats();
-  const all = await store.listConversations({ limit: 20_000 });
-  const recent = all.filter((c) => c.createdAt >= since);
+  const recent = await store.listConversations({ createdSince: since, limit: 0 });
   const waits = recent
     .filter((c): c is Conversation & { firstAssignedAt: number } => c.firstAssignedAt !== null)
     .map((c) => (c.firstAssignedAt - c.createdAt) / 1000)
@@ -68,7 +67,7 @@ export async function computeFigures(
     else if (p.state === 'broken') broken++;
     else if (p.state === 'open') open++;
   }
-  const extra = await promiseFigures(store, all, recent, promiseLists);
+  const extra = await promiseFigures(store, recent, promiseLists);
   return {
     waiting: stats.waiting,
     waitingByChannel: stats.waitingByChannel,
@@ -85,7 +84,6 @@ export async function computeFigures(
 /** Quotes, follow-ups, agents' own promises, surveys, repeat contacts and facts reused. */
 async function promiseFigures(
   store: Store,
-  all: readonly Conversation[],
   recent: readonly Conversation[],
   promiseLists: readonly CustomerPromise[][],
 ): Promise<
@@ -134,9 +132,18 @@ async function promiseFigures(
     if (c.survey.problem) problems++;
   }
   // A returning customer (an earlier conversation) whose facts were on file before this one started.
+  // When each customer of the day was first seen: their oldest conversation, of the day or before it.
   const firstSeen = new Map<string, number>();
-  for (const c of all)
+  for (const c of recent)
     firstSeen.set(c.customerId, Math.min(firstSeen.get(c.customerId) ?? c.createdAt, c.createdAt));
+  const customerIds = [...firstSeen.keys()];
+  const histories = await inBatches(customerIds, (id) =>
+    store.listConversations({ customerId: id, limit: 0 }),
+  );
+  customerIds.forEach((id, i) => {
+    const oldest = histories[i]?.[0];
+    if (oldest && oldest.createdAt < firstSeen.get(id)!) firstSeen.set(id, oldest.createdAt);
+  });
   const returning = recent.filter((c) => (firstSeen.get(c.customerId) ?? c.createdAt) < c.createdAt);
   const ids = [...new Set(returning.map((c) => c.customerId))];
   const found = await inBatches(ids, (id) => store.getCustomer(id));
@@ -178,7 +185,7 @@ async function inBatches<T, R>(items: readonly T[], read: (item: T) => Promise<R
 const BATCH = 256;
 
 /** How long a count of the day's figures is reused. */
-export const FIGURES_MAX_AGE_MS = 15_000;
+export const FIGURES_MAX_AGE_MS = 60_000;
 
 /**
  * The figures, counted at most once per `maxAgeMs` (by `now`, the router's clock) in this process: requests in

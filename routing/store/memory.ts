@@ -769,6 +769,7 @@ export class MemoryStore implements Store {
     for (const c of source) {
       if (query.status !== undefined && c.status !== query.status) continue;
       if (query.ownerId !== undefined && c.ownerId !== query.ownerId) continue;
+      if (query.createdSince !== undefined && c.createdAt < query.createdSince) continue;
       found.push(c);
     }
     found.sort(byCreation);

@@ -389,7 +389,13 @@ export class RedisStore implements Store {
     const r = await this.#run(
       'listConversations',
       [this.keys.conversations],
-      [query.status ?? '', query.ownerId ?? '', query.customerId ?? '', Math.max(0, query.limit ?? 1000)],
+      [
+        query.status ?? '',
+        query.ownerId ?? '',
+        query.customerId ?? '',
+        Math.max(0, query.limit ?? 1000),
+        query.createdSince ?? '',
+      ],
     );
     return this.#pairs(r, (id, raw) => parseRecord(Conversation, this.keys.conversation(id), raw));
   }

@@ -222,6 +222,8 @@ export interface ConversationQuery {
   status?: Conversation['status'];
   ownerId?: string;
   customerId?: string;
+  /** Only those created at or after this time (ms). */
+  createdSince?: number;
   /** The last (newest) this many of them. Default 1000; 0: all. */
   limit?: number;
 }

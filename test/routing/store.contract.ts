@@ -889,6 +889,16 @@ export function storeContract(
         );
         expect(ids(await store.listConversations({ limit: 2 }))).to.deep.equal(['cv_2', 'cv_3']);
         expect(ids(await store.listConversations({ limit: 0 }))).to.deep.equal(['cv_1', 'cv_2', 'cv_3']);
+        // Created at or after a time (cv_1 at T0, cv_2 a second later, cv_3 two).
+        const since = (createdSince: number, query = {}) =>
+          store.listConversations({ ...query, createdSince, limit: 0 }).then(ids);
+        expect(await since(T0 + SEC)).to.deep.equal(['cv_2', 'cv_3']);
+        expect(await since(T0 + SEC + 1)).to.deep.equal(['cv_3']);
+        expect(await since(T0 + 3 * SEC)).to.deep.equal([]);
+        expect(await since(T0 + SEC, { ownerId: 'ag_1' })).to.deep.equal(['cv_2', 'cv_3']);
+        expect(await since(T0, { status: 'queued' })).to.deep.equal(['cv_1']);
+        expect(await since(T0 + SEC, { customerId: 'cu_1' })).to.deep.equal(['cv_2']);
+        expect(ids(await store.listConversations({ createdSince: T0, limit: 1 }))).to.deep.equal(['cv_3']);
         expect(ids(await store.listConversations({ status: 'queued', limit: 0 }))).to.deep.equal(['cv_1']);
         expect(ids(await store.listConversations({ ownerId: 'ag_nobody' }))).to.deep.equal([]);
       });

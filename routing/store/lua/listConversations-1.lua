@@ -4,7 +4,7 @@ the narrowest index (customer, owner, status, all) from its newest end.
 
 KEYS[1]  the conversations index
 ARGV[1]  key base; ARGV[2] status or ''; ARGV[3] owner id or ''; ARGV[4] customer id or ''
-ARGV[5]  limit (0: all)
+ARGV[5]  limit (0: all); ARGV[6] created at or after (ms), or '' (any time)
 Result   {0, id1, conversation1, id2, conversation2, ...} oldest first
 ]]
 --!include keys.lua
@@ -24,10 +24,15 @@ return run(function()
   elseif byStatus then
     index, byStatus = K.conversationsByStatus(status), false
   end
+  -- Every index is scored by createdAt: those created since are its newest `count`.
+  local count = -1
+  if ARGV[6] ~= '' then count = redis.call('ZCOUNT', index, ARGV[6], '+inf') end
   local found = {}
   local start = 0
-  while limit == 0 or #found < limit do
-    local ids = redis.call('ZREVRANGE', index, start, start + 255)
+  while (limit == 0 or #found < limit) and (count < 0 or start < count) do
+    local last = start + 255
+    if count >= 0 then last = math.min(last, count - 1) end
+    local ids = redis.call('ZREVRANGE', index, start, last)
     for _, id in ipairs(ids) do
       if byStatus or byOwner then
         local c = loadConversation(id)
