@@ -52,7 +52,8 @@ export async function agentFigures(router: Router, agentId: string, now: number)
     promisesKept: 0,
     promisesBroken: 0,
   };
-  const firstReplies: number[] = [];
+  // Conversations they worked on today, each with the first time they took it today (if they did).
+  const worked: Array<{ c: Conversation; first: number | null }> = [];
   for (const c of all) {
     if (c.status === 'assigned' && c.ownerId === agentId) figures.open++;
     if (c.status === 'resolved' && c.ownerId === agentId && (c.resolvedAt ?? 0) >= since) figures.resolved++;
@@ -61,24 +62,32 @@ export async function agentFigures(router: Router, agentId: string, now: number)
     figures.handedOff += c.ownership.filter(
       (o) => o.from === agentId && o.to !== agentId && o.reason === 'handoff' && o.at >= since,
     ).length;
-    const touched = takes.length > 0 || c.ownerId === agentId;
-    if (touched && c.lastContactAt >= since) {
-      const first = takes[0];
-      if (first) {
-        const messages = await store.listMessages(c.id);
-        const reply = messages.find(
-          (m) =>
-            m.direction === 'out' && m.author.type === 'agent' && m.author.id === agentId && m.at >= first.at,
-        );
-        if (reply) firstReplies.push((reply.at - first.at) / 1000);
-      }
-      for (const p of await store.listPromises(c.id)) {
-        if (p.agentId !== agentId || p.settledAt === null || p.settledAt < since) continue;
-        if (p.state === 'kept') figures.promisesKept++;
-        else if (p.state === 'broken') figures.promisesBroken++;
-      }
-    }
+    if ((takes.length > 0 || c.ownerId === agentId) && c.lastContactAt >= since)
+      worked.push({ c, first: takes[0]?.at ?? null });
   }
+  // Their messages and promises, read at once (the store pipelines them).
+  const read = await Promise.all(
+    worked.map(({ c, first }) =>
+      Promise.all([first === null ? [] : store.listMessages(c.id), store.listPromises(c.id)]),
+    ),
+  );
+  const firstReplies: number[] = [];
+  worked.forEach(({ first }, i) => {
+    const [messages, promises] = read[i]!;
+    const reply =
+      first === null
+        ? undefined
+        : messages.find(
+            (m) =>
+              m.direction === 'out' && m.author.type === 'agent' && m.author.id === agentId && m.at >= first,
+          );
+    if (reply && first !== null) firstReplies.push((reply.at - first) / 1000);
+    for (const p of promises) {
+      if (p.agentId !== agentId || p.settledAt === null || p.settledAt < since) continue;
+      if (p.state === 'kept') figures.promisesKept++;
+      else if (p.state === 'broken') figures.promisesBroken++;
+    }
+  });
   figures.firstReplySeconds = median(firstReplies);
   return figures;
 }
