@@ -387,6 +387,11 @@ export class MemoryStore implements Store {
   readonly #ownerConversations = new Map<string, Set<string>>();
   /** The open ones (queued or assigned) among them, kept by `#trackOpen` as owner and status change. */
   readonly #ownerOpen = new Map<string, Set<Conversation>>();
+  /**
+   * Per agent: conversation id → the latest time they took it, passed it on or resolved it as owner
+   * (`conversationsTouchedBy`); kept by `#recordMove`, `#noteTouched` on resolving, and on creation.
+   */
+  readonly #touched = new Map<string, Map<string, number>>();
   readonly #messages = new Map<string, Message>();
   readonly #conversationMessages = new Map<string, string[]>();
   readonly #externalIds = new Map<string, string>();
@@ -718,6 +723,9 @@ export class MemoryStore implements Store {
     this.#conversationSet(c.customerId).add(c.id);
     if (c.ownerId !== null) this.#indexOwner(c.id, c.ownerId);
     this.#trackOpen(c);
+    for (const move of c.ownership) this.#noteMoved(c.id, move);
+    if (c.status === 'resolved' && c.ownerId !== null && c.resolvedAt !== null)
+      this.#noteTouched(c.ownerId, c.id, c.resolvedAt);
     return conversationOut(c);
   }
 
@@ -778,16 +786,19 @@ export class MemoryStore implements Store {
 
   async listAgentConversations(agentId: string): Promise<Conversation[]> {
     const found: Conversation[] = [];
-    for (const c of this.#conversations.values()) {
-      if (c.status !== 'assigned') continue;
-      if (
-        c.ownerId === agentId ||
-        c.cover?.agentId === agentId ||
-        c.consultants.includes(agentId) ||
-        c.invited.includes(agentId) ||
-        c.handoff?.to === agentId
-      )
-        found.push(c);
+    // Every assigned conversation has an owner: the open ones of every owner hold them all.
+    for (const open of this.#ownerOpen.values()) {
+      for (const c of open) {
+        if (c.status !== 'assigned') continue;
+        if (
+          c.ownerId === agentId ||
+          c.cover?.agentId === agentId ||
+          c.consultants.includes(agentId) ||
+          c.invited.includes(agentId) ||
+          c.handoff?.to === agentId
+        )
+          found.push(c);
+      }
     }
     found.sort(byCreation);
     return found.map(conversationOut);
@@ -795,11 +806,9 @@ export class MemoryStore implements Store {
 
   async conversationsTouchedBy(agentId: string, since: number): Promise<Conversation[]> {
     const found: Conversation[] = [];
-    for (const c of this.#conversations.values()) {
-      const touched =
-        c.ownership.some((o) => (o.to === agentId || o.from === agentId) && o.at >= since) ||
-        (c.status === 'resolved' && c.ownerId === agentId && c.resolvedAt !== null && c.resolvedAt >= since);
-      if (touched) found.push(c);
+    for (const [id, at] of this.#touched.get(agentId) ?? []) {
+      const c = this.#conversations.get(id);
+      if (c && at >= since) found.push(c);
     }
     found.sort(byCreation);
     return found.map(conversationOut);
@@ -1201,6 +1210,7 @@ export class MemoryStore implements Store {
     conv.status = 'resolved';
     this.#trackOpen(conv);
     conv.resolvedAt = now;
+    if (conv.ownerId !== null) this.#noteTouched(conv.ownerId, conv.id, now);
     conv.followUpAt = followUpAt;
     conv.waitingForOwnerSince = null;
     if (conv.consultants.length > 0) conv.consultants = [];
@@ -1282,7 +1292,7 @@ export class MemoryStore implements Store {
     const previous = conv.ownerId ? this.#agents.get(conv.ownerId) : undefined;
     if (channel && previous) this.#releaseSlot(previous, channel);
     if (channel) this.#takeSlot(target, channel, now, false);
-    conv.ownership.push({ from: conv.ownerId, to: agentId, reason: 'handoff', at: now });
+    this.#recordMove(conv, agentId, 'handoff', now);
     this.#setOwner(conv, agentId);
     conv.handoff = null;
     conv.consultants = conv.consultants.filter((id) => id !== agentId);
@@ -1628,6 +1638,27 @@ export class MemoryStore implements Store {
     this.#lines.get(bucket.channel)!.refresh(bucket);
   }
 
+  /** The ownership move to `agentId`, in the conversation's history and in both agents' touched ones. */
+  #recordMove(conv: Conversation, agentId: string, reason: OwnershipReason, now: number): void {
+    const move = { from: conv.ownerId, to: agentId, reason, at: now };
+    conv.ownership.push(move);
+    this.#noteMoved(conv.id, move);
+  }
+
+  #noteMoved(conversationId: string, move: Conversation['ownership'][number]): void {
+    this.#noteTouched(move.to, conversationId, move.at);
+    if (move.from !== null && move.from !== move.to) this.#noteTouched(move.from, conversationId, move.at);
+  }
+
+  #noteTouched(agentId: string, conversationId: string, at: number): void {
+    let touched = this.#touched.get(agentId);
+    if (!touched) {
+      touched = new Map();
+      this.#touched.set(agentId, touched);
+    }
+    if ((touched.get(conversationId) ?? Number.NEGATIVE_INFINITY) < at) touched.set(conversationId, at);
+  }
+
   /** Change a conversation's owner, keeping the owner index. */
   #setOwner(conv: Conversation, agentId: string): void {
     if (conv.ownerId === agentId) return;
@@ -1665,7 +1696,7 @@ export class MemoryStore implements Store {
   /** Make `agentId` the owner (capacity already held) and take it out of the line. */
   #own(conv: Conversation, agentId: string, channel: Channel, reason: OwnershipReason, now: number): void {
     this.#dequeue(conv.id);
-    conv.ownership.push({ from: conv.ownerId, to: agentId, reason, at: now });
+    this.#recordMove(conv, agentId, reason, now);
     this.#setOwner(conv, agentId);
     conv.slotChannel = channel;
     conv.status = 'assigned';
