@@ -55,6 +55,8 @@ const MAX_REMEMBERED = 50_000;
  * one that died meanwhile is taken over after this.
  */
 const CARD_OPENING_MS = 120_000;
+/** How long a Slack user found linked to no agent is answered so without reading every agent again. */
+const UNLINKED_KEPT_MS = 30_000;
 /** How often a process waiting for a card another one opens looks again. */
 const CARD_POLL_MS = 100;
 
@@ -82,6 +84,8 @@ export class SlackThreads {
   #renewedAt = 0;
   /** Slack user → agent id (`agentBySlackUser`); null: to be built. */
   #bySlackUser: Map<string, string> | null = null;
+  /** Slack users linked to no agent when last looked for → until when that answer is kept (ms). */
+  readonly #unlinked = new Map<string, number>();
   readonly #forgetSlackUsers: () => void;
   #closed = false;
 
@@ -95,7 +99,11 @@ export class SlackThreads {
     this.#unsubscribe = this.#r.events.subscribe((event) => this.#onEvent(event));
     this.#forgetSlackUsers = this.#r.events.subscribe(
       (event) => {
-        if (event.type === 'agent.updated') this.#bySlackUser = null;
+        // A link may have been made or moved (a new agent's status is set when it is created).
+        if (event.type === 'agent.updated' || event.type === 'agent.status') {
+          this.#bySlackUser = null;
+          this.#unlinked.clear();
+        }
       },
       { remote: true },
     );
@@ -662,7 +670,9 @@ export class SlackThreads {
    * button and command asks, so the answer comes from a map of Slack users to agent ids, checked against
    * the agent's record (one read); the map is built from every agent (`listAgents`, costly with many)
    * only when it does not know the user or its agent no longer has that link, and forgotten when any
-   * agent's profile changes (`agent.updated`, from any process).
+   * agent's profile or status changes (`agent.updated`, `agent.status`, from any process). A user linked to
+   * nobody (a colleague who opens the app's home) is answered so for UNLINKED_KEPT_MS without looking
+   * again, unless such a change comes first.
    */
   async agentBySlackUser(slackUserId: string): Promise<SlackAgent | null> {
     const id = this.#bySlackUser?.get(slackUserId);
@@ -670,12 +680,19 @@ export class SlackThreads {
       const agent = await this.#r.store.getAgent(id);
       if (agent?.slackUserId === slackUserId) return agent as SlackAgent;
     }
+    const now = this.#now();
+    if ((this.#unlinked.get(slackUserId) ?? 0) > now) return null;
     const agents = await this.#r.store.listAgents();
     const map = new Map<string, string>();
     for (const a of agents) if (a.slackUserId && !map.has(a.slackUserId)) map.set(a.slackUserId, a.id);
     this.#bySlackUser = map;
     const found = map.get(slackUserId);
-    return (agents.find((a) => a.id === found) as SlackAgent | undefined) ?? null;
+    const agent = (agents.find((a) => a.id === found) as SlackAgent | undefined) ?? null;
+    if (!agent) {
+      for (const [user, until] of this.#unlinked) if (until <= now) this.#unlinked.delete(user);
+      this.#unlinked.set(slackUserId, now + UNLINKED_KEPT_MS);
+    }
+    return agent;
   }
 
   /**

@@ -477,6 +477,34 @@ describe('Slack console (Bolt, /slack/events)', () => {
       });
     });
 
+    it('a colleague linked to no agent is looked for once, not on each visit, until an agent changes', async () => {
+      class Counting extends MemoryStore {
+        listed = 0;
+        override async listAgents(...args: Parameters<MemoryStore['listAgents']>) {
+          this.listed++;
+          return super.listAgents(...args);
+        }
+      }
+      const store = new Counting();
+      await withSlackHarness({ store }, async (h) => {
+        const grace = await h.agent('Grace', null);
+        await h.idle();
+        const before = store.listed;
+        for (let i = 0; i < 3; i++) await h.event(appHomeOpened('U0GRACE001')).expect(200);
+        await h.idle();
+        expect(store.listed - before).to.equal(1);
+        const homes = h.slack.ok('views.publish', (a) => a.user_id === 'U0GRACE001');
+        expect(homes).to.have.length(3);
+        expect(blockTexts(homes[2]!.args.view.blocks)).to.contain('slackUserId');
+        // An admin links her: her next visit finds her at once.
+        await h.sb.router.updateAgent(grace.id, { slackUserId: 'U0GRACE001' });
+        await h.event(appHomeOpened('U0GRACE001')).expect(200);
+        await h.idle();
+        const last = h.slack.ok('views.publish', (a) => a.user_id === 'U0GRACE001').at(-1)!;
+        expect(blockTexts(last.args.view.blocks)).to.contain('You are *available*');
+      });
+    });
+
     it('someone not linked to an agent is told so, and nothing is sent', async () => {
       const h = sb();
       const { mary } = await maryWrites(h);
