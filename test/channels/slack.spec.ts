@@ -24,6 +24,15 @@ import {
   viewSubmission,
 } from './slack-harness.js';
 
+/** A memory store that counts how often every agent is read (what a Slack event must not need). */
+class CountingAgents extends MemoryStore {
+  listed = 0;
+  override async listAgents(...args: Parameters<MemoryStore['listAgents']>) {
+    this.listed++;
+    return super.listAgents(...args);
+  }
+}
+
 const ADA = 'U0ADA00001';
 const BOB = 'U0BOB00001';
 const CAT = 'U0CAT00001';
@@ -444,14 +453,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
     });
 
     it('finds who wrote without reading every agent each time, and follows a link moved to another Slack user', async () => {
-      class Counting extends MemoryStore {
-        listed = 0;
-        override async listAgents(...args: Parameters<MemoryStore['listAgents']>) {
-          this.listed++;
-          return super.listAgents(...args);
-        }
-      }
-      const store = new Counting();
+      const store = new CountingAgents();
       await withSlackHarness({ store }, async (h) => {
         const { ada, mary } = await maryWrites(h);
         const threadTs = cardTsOf(h, ADA);
@@ -478,14 +480,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
     });
 
     it('a colleague linked to no agent is looked for once, not on each visit, until an agent changes', async () => {
-      class Counting extends MemoryStore {
-        listed = 0;
-        override async listAgents(...args: Parameters<MemoryStore['listAgents']>) {
-          this.listed++;
-          return super.listAgents(...args);
-        }
-      }
-      const store = new Counting();
+      const store = new CountingAgents();
       await withSlackHarness({ store }, async (h) => {
         const grace = await h.agent('Grace', null);
         await h.idle();
