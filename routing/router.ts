@@ -726,6 +726,17 @@ export class Router {
 
   // ================================================================ live contacts (calls)
 
+  /**
+   * What a channel tells the sender of a contact: its outcome; for a repeated one (`duplicate`, the first
+   * delivery perhaps answered with an error) that still waits in line, its place now. The store keeps one
+   * acknowledgement per wait, so a wait the first delivery told is not told again.
+   */
+  async outcomeToTell(result: ContactResult): Promise<ContactOutcome> {
+    if (result.outcome.type !== 'duplicate') return result.outcome;
+    const quote = await this.quote(result.conversation.id);
+    return quote ? { type: 'queued', ...quote } : result.outcome;
+  }
+
   /** Where a conversation stands now, as `contact()` would report it: a channel re-renders a live contact from it. */
   async outcome(conversationId: string): Promise<ContactOutcome> {
     return this.#waitingOutcome(await this.#conversation(conversationId));

@@ -116,11 +116,7 @@ export class EmailInbound {
       })),
     });
     // A repeated delivery still waiting is told so, unless the first was (once per wait: the store keeps one).
-    const outcome: ContactOutcome | null =
-      result.outcome.type === 'duplicate'
-        ? await this.#router.quote(result.conversation.id).then((q) => (q ? { type: 'queued', ...q } : null))
-        : result.outcome;
-    const ack = outcome && (await this.#acknowledgement(outcome));
+    const ack = await this.#acknowledgement(await this.#router.outcomeToTell(result));
     if (ack) await this.#router.acknowledgeWait(result.conversation.id, ack);
     if (result.outcome.type === 'duplicate') {
       return { status: 'duplicate', messageId: result.message.id, conversationId: result.conversation.id };

@@ -130,12 +130,7 @@ export class SmsChannel {
     const { conversation } = result;
     // A webhook Twilio repeats (the first answered with an error) still waiting is told so, unless the first
     // was: the store keeps one acknowledgement per wait.
-    const outcome =
-      result.outcome.type === 'duplicate'
-        ? await this.#router
-            .quote(conversation.id)
-            .then((q) => (q ? { type: 'queued' as const, ...q } : result.outcome))
-        : result.outcome;
+    const outcome = await this.#router.outcomeToTell(result);
     if (outcome.type !== 'queued' && outcome.type !== 'waiting_for_owner') return empty();
     // One acknowledgement per wait, with the place and the pessimistic wait: in this answer's TwiML, and in
     // the conversation's history (the store keeps one per wait, whichever process the texts reach).
