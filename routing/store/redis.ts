@@ -397,17 +397,17 @@ export class RedisStore implements Store {
         query.createdSince ?? '',
       ],
     );
-    return this.#pairs(r, (id, raw) => parseRecord(Conversation, this.keys.conversation(id), raw));
+    return this.#pairs(r, (id, raw) => this.#conversation(id, raw));
   }
 
   async listAgentConversations(agentId: string): Promise<Conversation[]> {
     const r = await this.#run('listAgentConversations', [this.keys.openByOwner(agentId)], [agentId]);
-    return this.#pairs(r, (id, raw) => parseRecord(Conversation, this.keys.conversation(id), raw));
+    return this.#pairs(r, (id, raw) => this.#conversation(id, raw));
   }
 
   async conversationsTouchedBy(agentId: string, since: number): Promise<Conversation[]> {
     const r = await this.#run('conversationsTouchedBy', [this.keys.touchedBy(agentId)], [since]);
-    const found = this.#pairs(r, (id, raw) => parseRecord(Conversation, this.keys.conversation(id), raw));
+    const found = this.#pairs(r, (id, raw) => this.#conversation(id, raw));
     return found.sort(byCreation);
   }
 
