@@ -709,9 +709,10 @@ export class SlackThreads {
     });
   }
 
-  #hold(conversationId: string): void {
+  /** Hold a conversation's Slack work from `now` (ms, real time) for the take-over time. */
+  #hold(conversationId: string, now = Date.now()): void {
     this.#state
-      .holdWork(conversationId, this.#holder, Date.now() + this.#takeoverMs)
+      .holdWork(conversationId, this.#holder, now + this.#takeoverMs)
       .catch((err: unknown) => this.#failed(err));
   }
 
@@ -724,7 +725,7 @@ export class SlackThreads {
     if (this.#closed) return [];
     if (now - this.#renewedAt >= this.#takeoverMs / 4) {
       this.#renewedAt = now;
-      for (const key of this.#chains.keys()) if (!key.startsWith('home:')) this.#hold(key);
+      for (const key of this.#chains.keys()) if (!key.startsWith('home:')) this.#hold(key, now);
     }
     const taken = await this.#state.takeOverWork(this.#holder, now, now + this.#takeoverMs, TAKEOVER_BATCH);
     // Closing meanwhile: what it took is left held, for another process to take when the hold runs out.
