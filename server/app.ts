@@ -70,6 +70,8 @@ export interface Switchboard {
   email: EmailChannel | null;
   /** The Slack agent console; null when Slack is off. */
   slack: SlackConsole | null;
+  /** The built-in web agent console (socket.io namespace `/agent`). */
+  web: WebConsole;
   /** Listen; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight work, close the store. */
@@ -235,7 +237,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     log: logger,
     ...(options.chatRateLimit ? { rateLimit: options.chatRateLimit } : {}),
   });
-  const web = new WebConsole(io, { router, tokens });
+  const web = new WebConsole(io, { router, tokens, log: logger });
 
   // Timers (offer timeouts, sticky waits, overflow, promises, texts' and emails' deliveries) fire from here.
   // Every process ticks; the store hands each due timer to one of them. A failure is logged once per run of them.
@@ -273,6 +275,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     metrics,
     email,
     slack,
+    web,
     async listen(port = config.port, host = config.host) {
       const bound = await new Promise<number>((resolve, reject) => {
         http.once('error', reject);

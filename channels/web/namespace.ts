@@ -1,8 +1,9 @@
 // The built-in web agent console: socket.io namespace `/agent` (PROTOCOL.md).
+import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { REPLY_MAX, type Router } from '../../routing/router.js';
-import { fromZod } from '../../shared/errors.js';
+import { fromZod, logFailure } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
@@ -37,15 +38,34 @@ function parse<S extends z.ZodType>(schema: S, payload: unknown, what: string): 
 export interface WebConsoleOptions {
   router: Router;
   tokens: TokenSigner;
+  log: Logger;
+  /** How often the consoles connected here are checked against the store (`catchUp`); default 30 s. */
+  catchUpMs?: number;
+}
+
+/** Whether a conversation is on the agent's list: assigned, and they own, cover, consult on, are invited to or offered it. */
+function onList(conversation: Conversation, agentId: string): boolean {
+  return conversation.status === 'assigned' && participants(conversation).includes(agentId);
 }
 
 export class WebConsole {
   readonly #nsp: Namespace;
   readonly #router: Router;
   readonly #unsubscribe: () => void;
+  readonly #log: Logger;
+  /**
+   * Per agent with a console on this process: the conversations their consoles were told are on their list
+   * (`hello`, `assigned`, `conversation.updated`), as `catchUp` compares them with the store.
+   */
+  readonly #shown = new Map<string, Set<string>>();
+  readonly #catchUpTimer: NodeJS.Timeout;
+  #catchingUp: Promise<number> | null = null;
+  #catchUpFailing = false;
+  #closed = false;
 
   constructor(io: Server, options: WebConsoleOptions) {
     this.#router = options.router;
+    this.#log = options.log;
     this.#nsp = io.of('/agent');
     this.#nsp.use((socket, next) => {
       const agentId = options.tokens.verify(
@@ -70,16 +90,109 @@ export class WebConsole {
       },
       { remote: true },
     );
+    this.#catchUpTimer = setInterval(() => {
+      if (!this.#catchingUp) void this.catchUp();
+    }, options.catchUpMs ?? 30_000);
+    this.#catchUpTimer.unref();
   }
 
   close(): void {
+    this.#closed = true;
+    clearInterval(this.#catchUpTimer);
     this.#unsubscribe();
+  }
+
+  /**
+   * Bring every console connected here up to date with the store: a conversation on the agent's list that
+   * their consoles were never told of is sent (`assigned` when they own or cover it, else
+   * `conversation.updated`), and one they were told of that has left their list (resolved, moved) is sent as
+   * it is now. Events normally do this; this covers one that never came: a process that died between
+   * storing an assignment and telling anyone, or a view that could not be read when the event came. Runs
+   * every `catchUpMs` (skipped while one runs); one run at a time, a call meanwhile waits for it; a failure
+   * is logged once until a run works again. Resolves with how many conversations it sent.
+   */
+  async catchUp(): Promise<number> {
+    while (this.#catchingUp) await this.#catchingUp.catch(() => {});
+    if (this.#closed) return 0;
+    const run = this.#catchUpAll();
+    this.#catchingUp = run;
+    try {
+      const sent = await run;
+      if (this.#catchUpFailing) this.#log.info('web console: catching up with the store works again');
+      this.#catchUpFailing = false;
+      return sent;
+    } catch (err) {
+      // (A run cut short by closing, its store closed under it, is no failure.)
+      if (!this.#catchUpFailing && !this.#closed)
+        logFailure(this.#log, err, 'web console: could not catch up with the store');
+      this.#catchUpFailing = true;
+      return 0;
+    } finally {
+      this.#catchingUp = null;
+    }
+  }
+
+  async #catchUpAll(): Promise<number> {
+    let sent = 0;
+    // One agent after another: a gentle, steady load on the store rather than one burst per period.
+    for (const agentId of [...this.#shown.keys()]) {
+      if (this.#closed) break;
+      if (!this.#here(agentId)) {
+        this.#shown.delete(agentId);
+        continue;
+      }
+      sent += await this.#catchUpAgent(agentId);
+    }
+    return sent;
+  }
+
+  async #catchUpAgent(agentId: string): Promise<number> {
+    const store = this.#router.store;
+    const list = await store.listAgentConversations(agentId);
+    const shown = this.#shown.get(agentId);
+    if (!shown) return 0;
+    let sent = 0;
+    for (const conversation of list) {
+      if (shown.has(conversation.id)) continue;
+      if (conversation.ownerId === agentId || conversation.cover?.agentId === agentId) {
+        this.#to(agentId).emit('assigned', await conversationView(store, conversation, agentId));
+      } else {
+        this.#to(agentId).emit('conversation.updated', { conversation });
+      }
+      shown.add(conversation.id);
+      sent++;
+    }
+    const listed = new Set(list.map((c) => c.id));
+    for (const id of [...shown]) {
+      if (listed.has(id)) continue;
+      // Read again: it may have come onto the list (and its event in) since the list was read.
+      const conversation = await store.getConversation(id);
+      if (conversation && onList(conversation, agentId)) continue;
+      shown.delete(id);
+      if (conversation) {
+        this.#to(agentId).emit('conversation.updated', { conversation });
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** Note what an agent's consoles here were told of a conversation (see `#shown`). */
+  #tell(agentId: string, conversation: Conversation): void {
+    const shown = this.#shown.get(agentId);
+    if (!shown) return;
+    if (onList(conversation, agentId)) shown.add(conversation.id);
+    else shown.delete(conversation.id);
   }
 
   #connected(socket: Socket): void {
     const agentId = socket.data.agentId as string;
     const r = this.#router;
     socket.join(`agent:${agentId}`);
+    if (!this.#shown.has(agentId)) this.#shown.set(agentId, new Set());
+    socket.on('disconnect', () => {
+      if (!this.#here(agentId)) this.#shown.delete(agentId);
+    });
     const on = (event: string, handler: (payload: unknown) => Promise<Ack>) =>
       socket.on(event, (payload: unknown, ack?: unknown) => withAck(ack, () => handler(payload)));
 
@@ -182,6 +295,7 @@ export class WebConsole {
     const views = await Promise.all(
       conversations.map((c) => conversationView(this.#router.store, c, agentId)),
     );
+    for (const c of conversations) this.#tell(agentId, c);
     socket.emit('hello', { agent, conversations: views });
   }
 
@@ -202,8 +316,10 @@ export class WebConsole {
       case 'conversation.assigned':
       case 'conversation.covered': {
         const agentId = event.agentId;
-        if (this.#here(agentId))
+        if (this.#here(agentId)) {
           this.#to(agentId).emit('assigned', await conversationView(store, event.conversation, agentId));
+          this.#tell(agentId, event.conversation);
+        }
         this.#updated(event.conversation, [agentId]);
         if (
           event.type === 'conversation.assigned' &&
@@ -211,6 +327,7 @@ export class WebConsole {
           event.previousOwnerId !== agentId
         ) {
           this.#to(event.previousOwnerId).emit('conversation.updated', { conversation: event.conversation });
+          this.#tell(event.previousOwnerId, event.conversation);
         }
         break;
       }
@@ -222,6 +339,8 @@ export class WebConsole {
         if (!conversation) return;
         for (const id of participants(conversation)) {
           this.#to(id).emit('message', { conversationId: conversation.id, message: event.message });
+          // A console that did not know the conversation opens it from the message.
+          this.#tell(id, conversation);
         }
         break;
       }
@@ -309,6 +428,10 @@ export class WebConsole {
   /** `conversation.updated` to everyone on it, except `skip`, plus `extra`. */
   #updated(conversation: Conversation, skip: string[] = [], extra: string[] = []): void {
     const ids = new Set([...participants(conversation), ...extra]);
-    for (const id of ids) if (!skip.includes(id)) this.#to(id).emit('conversation.updated', { conversation });
+    for (const id of ids) {
+      if (skip.includes(id)) continue;
+      this.#to(id).emit('conversation.updated', { conversation });
+      this.#tell(id, conversation);
+    }
   }
 }

@@ -1,6 +1,7 @@
 // The web agent console: socket.io namespace /agent, against a real server.
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
+import { Router } from '../../routing/router.js';
 import type { Agent } from '../../shared/model.js';
 import {
   emitAck,
@@ -501,6 +502,67 @@ describe('/agent namespace', () => {
         await emitAck(ada.socket, 'handoff', { conversationId, toAgentId: grace.agent.id, note: '  ' }),
         'note',
       );
+    });
+  });
+
+  describe('catching up with the store', () => {
+    it('an assignment or a resolve whose event never came is sent by the next catch-up, once', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const told = await visitorWrites(h);
+      expect((await once(ada.socket, 'assigned')).conversation.id).to.equal(told.conversationId);
+      // A second process over the same store: its events never reach this one (it died before telling anyone).
+      const other = new Router({ store: h.store, clock: h.clock });
+      const lost = await other.contact({
+        channel: 'sms',
+        from: '4155550123',
+        externalId: 'SM1',
+        text: 'anyone?',
+      });
+      expect(lost.outcome).to.deep.equal({ type: 'assigned', agentId: ada.agent.id });
+      await flush(ada.socket);
+      expect(pending(ada.socket, 'assigned')).to.deep.equal([]);
+
+      expect(await h.sb.web.catchUp()).to.equal(1);
+      const view = await once(ada.socket, 'assigned', (v) => v.conversation.id === lost.conversation.id);
+      expect(view.role).to.equal('owner');
+      expect(view.messages.map((m: Json) => m.text)).to.deep.equal(['anyone?']);
+      expect(await h.sb.web.catchUp()).to.equal(0);
+      await flush(ada.socket);
+      expect(pending(ada.socket, 'assigned')).to.deep.equal([]);
+
+      await other.resolve(ada.agent.id, lost.conversation.id, null);
+      expect(await h.sb.web.catchUp()).to.equal(1);
+      const resolved = await once(
+        ada.socket,
+        'conversation.updated',
+        (u) => u.conversation.id === lost.conversation.id,
+      );
+      expect(resolved.conversation.status).to.equal('resolved');
+      expect(await h.sb.web.catchUp()).to.equal(0);
+    });
+
+    it('what the events told is not sent again, and a colleague consulted without an event is told of it', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      const grace = await agentConsole(h, 'Grace', { status: 'away' });
+      expect(await h.sb.web.catchUp()).to.equal(0);
+
+      const other = new Router({ store: h.store, clock: h.clock });
+      await other.consult(ada.agent.id, conversationId, grace.agent.id);
+      expect(await h.sb.web.catchUp()).to.equal(1);
+      const update = await once(
+        grace.socket,
+        'conversation.updated',
+        (u) => u.conversation.id === conversationId,
+      );
+      expect(update.conversation.invited).to.deep.equal([grace.agent.id]);
+      // Ada's console heard nothing of it, and is not sent it again: she knows the conversation.
+      await flush(ada.socket);
+      expect(pending(ada.socket, 'conversation.updated')).to.deep.equal([]);
+      expect(await h.sb.web.catchUp()).to.equal(0);
     });
   });
 
