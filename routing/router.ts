@@ -403,6 +403,17 @@ export class Router {
     return (await this.store.getAgent(agentId)) ?? agent;
   }
 
+  /**
+   * Renew the agent's console links: the token version goes up, so every link signed before stops working
+   * (the consoles open on one are closed by `agent.updated`). For a lost link, or an agent who left.
+   */
+  async renewAgentToken(agentId: string): Promise<Agent> {
+    const current = await this.#agent(agentId);
+    const agent = await this.store.updateAgent(agentId, { tokenVersion: (current.tokenVersion ?? 0) + 1 });
+    this.#emit({ type: 'agent.updated', at: this.clock.now(), agentId });
+    return agent;
+  }
+
   async setAgentStatus(agentId: string, status: AgentStatus, reason?: string): Promise<Agent> {
     const parsedStatus = AgentStatus.safeParse(status);
     if (!parsedStatus.success)

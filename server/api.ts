@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
 import { fromZod, NotFoundError, UnauthorizedError } from '../shared/errors.js';
 import { AgentStatus, ConversationStatus } from '../shared/model.js';
-import type { TokenSigner } from '../shared/tokens.js';
+import { agentToken, type TokenSigner } from '../shared/tokens.js';
 import type { FiguresCache } from './figures.js';
 
 export interface ApiOptions {
@@ -50,7 +50,13 @@ export function adminApi({ router, tokens, adminToken, figures }: ApiOptions): e
 
   api.post('/agents', async (req, res) => {
     const agent = await router.createAgent(parse(NewAgent, req.body, 'agent'));
-    res.status(201).json({ agent, token: tokens.sign('agent', agent.id) });
+    res.status(201).json({ agent, token: agentToken(tokens, agent) });
+  });
+  // A new console link for the agent; every earlier one stops working, and consoles open on one are closed.
+  api.post('/agents/:id/token', async (req, res) => {
+    await agentOr404(req.params.id!);
+    const agent = await router.renewAgentToken(req.params.id!);
+    res.json({ agent, token: agentToken(tokens, agent) });
   });
   api.get('/agents', async (_req, res) => {
     res.json({ agents: await store.listAgents() });

@@ -126,6 +126,11 @@ export const Agent = z.object({
   phone: z.string().max(32).optional(),
   /** Twilio Client identity for browser calls. */
   clientIdentity: z.string().max(128).optional(),
+  /**
+   * How many times an admin renewed the agent's console links (absent: never). A console token signs it, so
+   * renewing makes every earlier link stop working (shared/tokens.ts `agentToken`).
+   */
+  tokenVersion: z.number().int().min(1).optional(),
   createdAt: Millis,
 });
 export type Agent = z.infer<typeof Agent>;

@@ -5,6 +5,30 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /** `attachment`: the link to a file a customer sent (id: `<message id>:<index>`). */
 export type TokenPurpose = 'visitor' | 'agent' | 'attachment';
 
+/** An agent's web console token: their id, and once their links were renewed, `<id>:<version>` (Agent.tokenVersion). */
+export function agentToken(
+  tokens: TokenSigner,
+  agent: { id: string; tokenVersion?: number | undefined },
+): string {
+  return tokens.sign('agent', agent.tokenVersion ? `${agent.id}:${agent.tokenVersion}` : agent.id);
+}
+
+/**
+ * The agent and version a valid console token names, or null. The caller checks the version against the
+ * agent's record: a token from before the links were last renewed no longer opens the console.
+ */
+export function readAgentToken(
+  tokens: TokenSigner,
+  token: unknown,
+): { agentId: string; version: number } | null {
+  const signed = tokens.verify('agent', token);
+  if (!signed) return null;
+  const versioned = /^(.+):([1-9]\d{0,8})$/.exec(signed);
+  return versioned
+    ? { agentId: versioned[1]!, version: Number(versioned[2]) }
+    : { agentId: signed, version: 0 };
+}
+
 export class TokenSigner {
   readonly #secret: string;
   constructor(secret: string) {

@@ -6,7 +6,7 @@ import { REPLY_MAX, type Router } from '../../routing/router.js';
 import { fromZod, logFailure } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
-import type { TokenSigner } from '../../shared/tokens.js';
+import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
 import { conversationView, participants } from '../views.js';
 
@@ -68,15 +68,18 @@ export class WebConsole {
     this.#log = options.log;
     this.#nsp = io.of('/agent');
     this.#nsp.use((socket, next) => {
-      const agentId = options.tokens.verify(
-        'agent',
+      const signed = readAgentToken(
+        options.tokens,
         (socket.handshake.auth as { token?: unknown } | undefined)?.token,
       );
-      if (!agentId) return next(new Error('unauthorized'));
+      if (!signed) return next(new Error('unauthorized'));
+      const { agentId, version } = signed;
       this.#router.store.getAgent(agentId).then(
         (agent) => {
-          if (!agent) return next(new Error('unauthorized'));
+          // A link from before the agent's links were renewed no longer opens the console.
+          if (!agent || (agent.tokenVersion ?? 0) !== version) return next(new Error('unauthorized'));
           socket.data.agentId = agentId;
+          socket.data.tokenVersion = version;
           next();
         },
         () => next(new Error('unavailable')),
@@ -408,7 +411,14 @@ export class WebConsole {
       case 'agent.status':
       case 'agent.updated': {
         const agent = await store.getAgent(event.agentId);
-        if (agent) this.#to(event.agentId).emit('agent', { agent });
+        if (!agent) break;
+        // Consoles opened with a link from before the agent's links were renewed are closed (reconnecting, the
+        // link is refused: the console says so and asks for a new one).
+        for (const socket of this.#nsp.sockets.values()) {
+          if (socket.data.agentId === agent.id && socket.data.tokenVersion !== (agent.tokenVersion ?? 0))
+            socket.disconnect(true);
+        }
+        this.#to(event.agentId).emit('agent', { agent });
         break;
       }
       // An agent's own promises (and follow-ups): reminded before due, told how each one ended.

@@ -41,6 +41,7 @@ import {
   waitingSince,
 } from './rules.js';
 import type {
+  AgentProfilePatch,
   Answered,
   AppendOptions,
   CameBack,
@@ -648,12 +649,7 @@ export class MemoryStore implements Store {
     return [...this.#agents.values()].map(agentOut);
   }
 
-  async updateAgent(
-    id: string,
-    patch: Partial<
-      Pick<Agent, 'name' | 'skills' | 'capacity' | 'slackUserId' | 'email' | 'phone' | 'clientIdentity'>
-    >,
-  ): Promise<Agent> {
+  async updateAgent(id: string, patch: AgentProfilePatch): Promise<Agent> {
     const a = this.#agent(id);
     const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
     this.#unindexAgent(a);

@@ -57,6 +57,7 @@ import { RedisKeys } from './redis-keys.js';
 import { redisScripts, type Script } from './redis-scripts.js';
 import { byCreation, checkFirstMessage, checkNewContact, FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
 import type {
+  AgentProfilePatch,
   Answered,
   AppendOptions,
   CameBack,
@@ -321,12 +322,7 @@ export class RedisStore implements Store {
     return this.#pairs(r, (id, raw) => parseRecord(Agent, this.keys.agent(id), raw));
   }
 
-  async updateAgent(
-    id: string,
-    patch: Partial<
-      Pick<Agent, 'name' | 'skills' | 'capacity' | 'slackUserId' | 'email' | 'phone' | 'clientIdentity'>
-    >,
-  ): Promise<Agent> {
+  async updateAgent(id: string, patch: AgentProfilePatch): Promise<Agent> {
     const r = await this.#run('updateAgent', [this.keys.agent(id)], [id, JSON.stringify(patch)]);
     return this.#record(Agent, 'agent', id, r[1]);
   }

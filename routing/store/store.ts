@@ -19,6 +19,14 @@ import type {
   Survey,
 } from '../../shared/model.js';
 
+/** The profile fields `updateAgent` changes. */
+export type AgentProfilePatch = Partial<
+  Pick<
+    Agent,
+    'name' | 'skills' | 'capacity' | 'slackUserId' | 'email' | 'phone' | 'clientIdentity' | 'tokenVersion'
+  >
+>;
+
 /** Who to try, in order. Built by a pure routing strategy. */
 export type Candidate =
   | { kind: 'agent'; agentId: string; reason: OwnershipReason }
@@ -285,13 +293,11 @@ export interface Store {
   createAgent(agent: Agent): Promise<Agent>;
   getAgent(id: string): Promise<Agent | null>;
   listAgents(): Promise<Agent[]>;
-  /** Change profile fields (name, skills, capacity, console addresses); load and status are the store's. */
-  updateAgent(
-    id: string,
-    patch: Partial<
-      Pick<Agent, 'name' | 'skills' | 'capacity' | 'slackUserId' | 'email' | 'phone' | 'clientIdentity'>
-    >,
-  ): Promise<Agent>;
+  /**
+   * Change profile fields (name, skills, capacity, console addresses, the console token's version); load and
+   * status are the store's.
+   */
+  updateAgent(id: string, patch: AgentProfilePatch): Promise<Agent>;
   setAgentStatus(id: string, status: AgentStatus, reason: string | undefined, now: number): Promise<Agent>;
 
   // ---- conversations and messages

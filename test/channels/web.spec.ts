@@ -89,6 +89,37 @@ describe('/agent namespace', () => {
       }
     });
 
+    it("renewing an agent's links closes the consoles open on the old one and refuses it; the new one opens", async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const grace = await agentConsole(h, 'Grace');
+      const renewed = await h.admin.post(`/api/agents/${ada.agent.id}/token`).expect(200);
+      expect(renewed.body.agent.id).to.equal(ada.agent.id);
+      expect(renewed.body.agent.tokenVersion).to.equal(1);
+      const token = renewed.body.token as string;
+      expect(token).to.not.equal(ada.token);
+
+      expect(await once(ada.socket, 'disconnect')).to.equal('io server disconnect');
+      const old = h.agentSocket(ada.token);
+      expect((await once<Error>(old, 'connect_error')).message).to.equal('unauthorized');
+      const fresh = h.agentSocket(token);
+      expect((await once(fresh, 'hello')).agent.id).to.equal(ada.agent.id);
+      // A colleague's console stays open.
+      await flush(grace.socket);
+      expect(grace.socket.connected).to.equal(true);
+
+      // Renewed again: the link just given stops working too.
+      const again = await h.admin.post(`/api/agents/${ada.agent.id}/token`).expect(200);
+      expect(again.body.agent.tokenVersion).to.equal(2);
+      await once(fresh, 'disconnect');
+      expect((await once<Error>(h.agentSocket(token), 'connect_error')).message).to.equal('unauthorized');
+      expect((await once(h.agentSocket(again.body.token), 'hello')).agent.id).to.equal(ada.agent.id);
+      // Still the same agent, with the same status and nothing else changed.
+      expect((await h.admin.get(`/api/agents/${ada.agent.id}`).expect(200)).body.agent.status).to.equal(
+        'available',
+      );
+    });
+
     it('hello {agent, conversations} on connect', async () => {
       const h = sb();
       const ada = await agentConsole(h, 'Ada', { skills: { billing: 4 } });

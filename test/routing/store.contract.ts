@@ -762,6 +762,19 @@ export function storeContract(
         expect((await failure(store.updateAgent('ag_nobody', { name: 'x' }))).code).to.equal('not_found');
       });
 
+      it('updateAgent keeps the console token version, and a later status change or profile change keeps it', async () => {
+        await addAgent('ag_1');
+        expect((await store.getAgent('ag_1'))?.tokenVersion).to.equal(undefined);
+        expect((await store.updateAgent('ag_1', { tokenVersion: 1 })).tokenVersion).to.equal(1);
+        expect((await store.updateAgent('ag_1', { tokenVersion: 2 })).tokenVersion).to.equal(2);
+        await store.setAgentStatus('ag_1', 'away', 'lunch', T0 + SEC);
+        await store.updateAgent('ag_1', { name: 'Grace' });
+        const agent = await store.getAgent('ag_1');
+        expect(agent?.tokenVersion).to.equal(2);
+        expect(agent?.name).to.equal('Grace');
+        expect((await store.listAgents()).find((a) => a.id === 'ag_1')?.tokenVersion).to.equal(2);
+      });
+
       it('updated skills and capacity take effect in routing', async () => {
         await addCustomer('cu_1');
         await addAgent('ag_1', { capacity: { voice: 0, sms: 0, chat: 0, email: 0 } });

@@ -385,6 +385,27 @@ describe('HTTP', () => {
         404,
         'not_found',
       );
+      expectError(await h.admin.post('/api/agents/ag_missing/token'), 404, 'not_found');
+    });
+
+    it('POST /api/agents/:id/token → {agent, token}: a new console link, changing nothing else; 401 without the admin token', async () => {
+      const h = sb();
+      const { agent } = await h.createAgent('Ada', { skills: { billing: 3 } });
+      await h.http().post(`/api/agents/${agent.id}/token`).expect(401);
+      const res = await h.admin.post(`/api/agents/${agent.id}/token`).expect(200);
+      expect(Object.keys(res.body).sort()).to.deep.equal(['agent', 'token']);
+      expect(res.body.agent).to.deep.equal({ ...agent, tokenVersion: 1 });
+      expect(res.body.token).to.equal(h.sb.tokens.sign('agent', `${agent.id}:1`));
+      expect((await h.admin.get(`/api/agents/${agent.id}`).expect(200)).body.agent.tokenVersion).to.equal(1);
+      // What an admin patches keeps the version (it is not a profile field anyone sends).
+      const patched = await h.admin.patch(`/api/agents/${agent.id}`).send({ name: 'Ada L.' }).expect(200);
+      expect(patched.body.agent.tokenVersion).to.equal(1);
+      expectError(
+        await h.admin.patch(`/api/agents/${agent.id}`).send({ tokenVersion: 0 }),
+        400,
+        'invalid_input',
+        'tokenVersion',
+      );
     });
   });
 

@@ -1,5 +1,6 @@
 --[[ updateAgent-1.lua: change an agent's profile (name, skills, capacity,
-console addresses); load and status stay. Pools and servers follow.
+console addresses, the console token's version); load and status stay. Pools
+and servers follow.
 
 KEYS[1]  the agent record
 ARGV[1]  key base; ARGV[2] agent id; ARGV[3] patch (JSON)
@@ -13,6 +14,7 @@ Reaches  pools, servers.
 
 local PROFILE = {
   name = true, skills = true, capacity = true, slackUserId = true, email = true, phone = true, clientIdentity = true,
+  tokenVersion = true,
 }
 
 return run(function()
