@@ -104,11 +104,10 @@ export interface ContactResult {
  * dropped, and the contact details are checked here (the phone and email normalized by the router), since a
  * wrong one would be stored and only ever fail later (a call that cannot ring, a Slack user never linked).
  */
-export const NewAgent = z.strictObject({
+const AgentProfile = z.strictObject({
   name: z.string().trim().min(1).max(200),
-  skills: Skills.default({}),
-  capacity: PerChannel.partial().strict().default({}),
-  status: AgentStatus.default('offline'),
+  skills: Skills,
+  capacity: PerChannel.partial().strict(),
   slackUserId: z
     .string()
     .trim()
@@ -132,9 +131,16 @@ export const NewAgent = z.strictObject({
     )
     .optional(),
 });
+
+export const NewAgent = AgentProfile.extend({
+  skills: Skills.default({}),
+  capacity: PerChannel.partial().strict().default({}),
+  status: AgentStatus.default('offline'),
+});
 export type NewAgent = z.input<typeof NewAgent>;
 
-export const AgentPatch = NewAgent.omit({ status: true }).partial();
+/** What an admin changes: only the fields given (no defaults, so a field left out is left alone). */
+export const AgentPatch = AgentProfile.partial();
 export type AgentPatch = z.input<typeof AgentPatch>;
 
 /** The agent's phone in E.164 and email in lower case; a ValidationError naming the field when either is not one. */

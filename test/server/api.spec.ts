@@ -235,7 +235,7 @@ describe('HTTP', () => {
       const a = (
         await h.admin
           .post('/api/agents')
-          .send({ name: 'Ada', capacity: { chat: 2 } })
+          .send({ name: 'Ada', skills: { billing: 3 }, capacity: { chat: 2 } })
           .expect(201)
       ).body.agent;
       const res = await h.admin
@@ -244,8 +244,17 @@ describe('HTTP', () => {
         .expect(200);
       expect(res.body.agent.name).to.equal('Ada L.');
       expect(res.body.agent.capacity).to.deep.equal({ voice: 1, sms: 3, chat: 2, email: 9 });
-      expect(res.body.agent.skills).to.deep.equal({});
+      expect(res.body.agent.skills).to.deep.equal({ billing: 3 });
       expect((await h.admin.get(`/api/agents/${a.id}`).expect(200)).body.agent.name).to.equal('Ada L.');
+      // Linking Slack (as the README's setup does) changes nothing else: skills and capacity stay.
+      const linked = await h.admin
+        .patch(`/api/agents/${a.id}`)
+        .send({ slackUserId: 'U0123ABCD' })
+        .expect(200);
+      expect(linked.body.agent).to.deep.equal({ ...res.body.agent, slackUserId: 'U0123ABCD' });
+      expect((await h.admin.get(`/api/agents/${a.id}`).expect(200)).body.agent).to.deep.equal(
+        linked.body.agent,
+      );
     });
 
     it('PUT status sets available, away (with reason) and offline', async () => {
