@@ -139,16 +139,26 @@ export const NewAgent = AgentProfile.extend({
 });
 export type NewAgent = z.input<typeof NewAgent>;
 
-/** What an admin changes: only the fields given (no defaults, so a field left out is left alone). */
-export const AgentPatch = AgentProfile.partial();
+/**
+ * What an admin changes: only the fields given (no defaults, so a field left out is left alone); `null` takes
+ * a console address away (an agent who left Slack, a phone that is no longer theirs).
+ */
+export const AgentPatch = AgentProfile.extend({
+  slackUserId: AgentProfile.shape.slackUserId.unwrap().nullable(),
+  email: AgentProfile.shape.email.unwrap().nullable(),
+  phone: AgentProfile.shape.phone.unwrap().nullable(),
+  clientIdentity: AgentProfile.shape.clientIdentity.unwrap().nullable(),
+}).partial();
 export type AgentPatch = z.input<typeof AgentPatch>;
 
 /** The agent's phone in E.164 and email in lower case; a ValidationError naming the field when either is not one. */
-function contactDetails<T extends { phone?: string | undefined; email?: string | undefined }>(input: T): T {
+function contactDetails<T extends { phone?: string | null | undefined; email?: string | null | undefined }>(
+  input: T,
+): T {
   return {
     ...input,
-    ...(input.phone !== undefined ? { phone: normalizePhone(input.phone, undefined, 'phone') } : {}),
-    ...(input.email !== undefined ? { email: normalizeEmail(input.email, 'email') } : {}),
+    ...(typeof input.phone === 'string' ? { phone: normalizePhone(input.phone, undefined, 'phone') } : {}),
+    ...(typeof input.email === 'string' ? { email: normalizeEmail(input.email, 'email') } : {}),
   };
 }
 

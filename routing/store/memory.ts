@@ -64,6 +64,7 @@ import type {
   TimerKind,
   WaitRules,
 } from './store.js';
+import { REMOVABLE_AGENT_FIELDS } from './store.js';
 
 /**
  * A deep copy, as `structuredClone` makes it, of the plain records this store
@@ -653,7 +654,14 @@ export class MemoryStore implements Store {
     const a = this.#agent(id);
     const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
     this.#unindexAgent(a);
-    Object.assign(a, copy(patch));
+    const { slackUserId, email, phone, clientIdentity, ...profile } = patch;
+    const addresses = { slackUserId, email, phone, clientIdentity };
+    Object.assign(a, copy(profile));
+    for (const field of REMOVABLE_AGENT_FIELDS) {
+      const value = addresses[field];
+      if (value === null) delete a[field];
+      else if (value !== undefined) a[field] = value;
+    }
     recheck(a, AGENT_NESTING);
     this.#indexAgent(a);
     this.#adjustServers(before, a);

@@ -19,13 +19,13 @@ import type {
   Survey,
 } from '../../shared/model.js';
 
-/** The profile fields `updateAgent` changes. */
-export type AgentProfilePatch = Partial<
-  Pick<
-    Agent,
-    'name' | 'skills' | 'capacity' | 'slackUserId' | 'email' | 'phone' | 'clientIdentity' | 'tokenVersion'
-  >
->;
+/** The console addresses an agent may be without: `null` in an `updateAgent` patch takes one away. */
+export const REMOVABLE_AGENT_FIELDS = ['slackUserId', 'email', 'phone', 'clientIdentity'] as const;
+
+/** The profile fields `updateAgent` changes (`null`: the console address is taken away). */
+export type AgentProfilePatch = Partial<Pick<Agent, 'name' | 'skills' | 'capacity' | 'tokenVersion'>> & {
+  [K in (typeof REMOVABLE_AGENT_FIELDS)[number]]?: string | null;
+};
 
 /** Who to try, in order. Built by a pure routing strategy. */
 export type Candidate =

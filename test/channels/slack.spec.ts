@@ -476,6 +476,15 @@ describe('Slack console (Bolt, /slack/events)', () => {
         expect(told).to.have.length(1);
         expect(told[0]![0]).to.equal(ADA);
         expect(told[0]![1]).to.contain('not linked');
+        // The link taken away (the agent left): the Slack user no longer acts for the agent.
+        await h.sb.router.updateAgent(ada.id, { slackUserId: null });
+        await h.event(dmMessage(ADA2, dmOf(ADA), 'after leaving', threadTs)).expect(200);
+        await h.idle();
+        expect(repliesTo(mary)).to.deep.equal(['one', 'two', 'three', 'from the new account']);
+        const last = h.slack.ok('chat.postEphemeral').map((c) => [c.args.user, String(c.args.text)]);
+        expect(last).to.have.length(2);
+        expect(last[1]![0]).to.equal(ADA2);
+        expect(last[1]![1]).to.contain('not linked');
       });
     });
 

@@ -762,6 +762,25 @@ export function storeContract(
         expect((await failure(store.updateAgent('ag_nobody', { name: 'x' }))).code).to.equal('not_found');
       });
 
+      it('updateAgent takes a console address away with null, and leaves the ones not given', async () => {
+        await addAgent('ag_1');
+        await store.updateAgent('ag_1', {
+          slackUserId: 'U0123ABCD',
+          email: 'ada@example.com',
+          phone: '+14155550100',
+          clientIdentity: 'ada',
+        });
+        const updated = await store.updateAgent('ag_1', { slackUserId: null, phone: null, name: 'Ada L.' });
+        expect(updated).to.not.have.property('slackUserId');
+        expect(updated).to.not.have.property('phone');
+        expect(updated.email).to.equal('ada@example.com');
+        expect(updated.clientIdentity).to.equal('ada');
+        expect(updated.name).to.equal('Ada L.');
+        expect(await store.getAgent('ag_1')).to.deep.equal(updated);
+        // Taking away what it does not have is no change.
+        expect(await store.updateAgent('ag_1', { slackUserId: null })).to.deep.equal(updated);
+      });
+
       it('updateAgent keeps the console token version, and a later status change or profile change keeps it', async () => {
         await addAgent('ag_1');
         expect((await store.getAgent('ag_1'))?.tokenVersion).to.equal(undefined);

@@ -255,6 +255,15 @@ describe('HTTP', () => {
       expect((await h.admin.get(`/api/agents/${a.id}`).expect(200)).body.agent).to.deep.equal(
         linked.body.agent,
       );
+      // null takes a console address away (an agent who left Slack); the name cannot be taken away.
+      const unlinked = await h.admin.patch(`/api/agents/${a.id}`).send({ slackUserId: null }).expect(200);
+      expect(unlinked.body.agent).to.deep.equal(res.body.agent);
+      expectError(
+        await h.admin.patch(`/api/agents/${a.id}`).send({ name: null }),
+        400,
+        'invalid_input',
+        'name',
+      );
     });
 
     it('PUT status sets available, away (with reason) and offline', async () => {

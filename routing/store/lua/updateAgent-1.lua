@@ -1,6 +1,6 @@
 --[[ updateAgent-1.lua: change an agent's profile (name, skills, capacity,
 console addresses, the console token's version); load and status stay. Pools
-and servers follow.
+and servers follow. A console address given as null is taken away.
 
 KEYS[1]  the agent record
 ARGV[1]  key base; ARGV[2] agent id; ARGV[3] patch (JSON)
@@ -22,10 +22,12 @@ return run(function()
   local patch = cjson.decode(ARGV[3])
   local patched = copyTable(a)
   for field, value in pairs(patch) do
+    if value == NULL then value = nil end
     if PROFILE[field] then patched[field] = value end
   end
   checkAgent(KEYS[1], patched)
   for field, value in pairs(patch) do
+    if value == NULL then value = nil end
     if PROFILE[field] then a[field] = value end
   end
   changed('agent', a)
