@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fromZod, ValidationError } from '../shared/errors.js';
 import { CHANNELS, type Channel } from '../shared/model.js';
+import { humanDuration } from './estimate.js';
+import { OpeningHours } from './hours.js';
 
 /** Greeting and hold texts are capped so nobody is kept listening or reading. */
 export const TEXT_CAP = 200;
@@ -71,6 +73,11 @@ export const RoutingPolicy = z
     surveyLowRating: z.number().int().min(0).max(4).default(2),
     /** A new conversation within this long after the previous one was resolved is a repeat contact. */
     repeatWindowSeconds: Seconds.default(7 * 24 * 3600),
+    /**
+     * When the team works (routing/hours.ts). A customer who waits outside them, with no agent available, is
+     * told when the team is back (`texts.closed`) instead of "everyone is busy". Absent: no hours known.
+     */
+    hours: OpeningHours.optional(),
     texts: z
       .object({
         greeting: ShortText.default('Thanks for reaching us.'),
@@ -80,6 +87,14 @@ export const RoutingPolicy = z
         ),
         noEstimate: ShortText.default(
           'Everyone is busy right now; a person will answer as soon as one is free.',
+        ),
+        /** Outside the opening hours with nobody available; `{wait}` is how long until they open. */
+        closed: ShortText.default(
+          'We are closed right now and open again in {wait}; a person will answer then. You keep your place.',
+        ),
+        /** No agent available or away at all (and no opening hours say when they are back). */
+        nobodyWorking: ShortText.default(
+          'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
         ),
         hold: ShortText.default('Please hold; you keep your place.'),
         /** A quoted wait about to break; `{wait}` is the new honest wait. */
@@ -100,6 +115,10 @@ export const RoutingPolicy = z
         greeting: 'Thanks for reaching us.',
         waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
         noEstimate: 'Everyone is busy right now; a person will answer as soon as one is free.',
+        closed:
+          'We are closed right now and open again in {wait}; a person will answer then. You keep your place.',
+        nobodyWorking:
+          'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
         hold: 'Please hold; you keep your place.',
         atRisk: 'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
         atRiskNoEstimate:
@@ -155,6 +174,24 @@ export function loadPolicy(env: Record<string, string | undefined>): RoutingPoli
     throw new ValidationError(`${what}: not valid JSON: ${(err as Error).message}`, what.split(' ')[0]);
   }
   return parsePolicy(json, what);
+}
+
+/**
+ * The one honest sentence a waiting customer is told: their place and the pessimistic wait; with no wait to
+ * quote, that everyone is busy, or, when nobody works now, when the team is back. Held under the cap.
+ */
+export function waitSentence(
+  policy: RoutingPolicy,
+  quote: { position: number; etaSeconds: number | null; closed?: { opensInSeconds: number | null } },
+): string {
+  const texts = policy.texts;
+  if (quote.etaSeconds !== null)
+    return fillText(texts.waitNotice, { position: quote.position, wait: humanDuration(quote.etaSeconds) });
+  if (!quote.closed) return fillText(texts.noEstimate, {});
+  const opens = quote.closed.opensInSeconds;
+  return opens === null
+    ? fillText(texts.nobodyWorking, {})
+    : fillText(texts.closed, { wait: humanDuration(opens) });
 }
 
 /** Fill `{position}` and `{wait}` into a notice, keeping it under the cap. */

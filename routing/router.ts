@@ -31,7 +31,8 @@ import {
 } from '../shared/model.js';
 import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds } from './estimate.js';
-import { defaultPolicy, fillText, type RoutingPolicy } from './policy.js';
+import { opensInMs } from './hours.js';
+import { defaultPolicy, fillText, type RoutingPolicy, waitSentence } from './policy.js';
 import { FILL_LIMIT, waitingSince } from './store/rules.js';
 import type {
   AppendOptions,
@@ -86,9 +87,23 @@ export type ContactOutcome =
   | { type: 'covered'; agentId: string; ownerId: string }
   /** Waiting for its owner to come back, up to `until`. */
   | { type: 'waiting_for_owner'; ownerId: string; until: number }
-  | { type: 'queued'; position: number; etaSeconds: number | null }
+  | ({ type: 'queued' } & WaitQuote)
   /** The answer to the survey sent after a resolution: stored on that conversation, not routed. */
   | { type: 'survey'; rating: number };
+
+/**
+ * Where a waiting customer stands: their place, a pessimistic wait (null: none can be worked out, nobody who
+ * could serve them is available) and, when nobody works now, when a person is back.
+ */
+export interface WaitQuote {
+  position: number;
+  etaSeconds: number | null;
+  /**
+   * Nobody works now: outside the opening hours with no agent available, or no agent available or away at
+   * all. `opensInSeconds`: until the opening hours start again (null: not known). Only with no `etaSeconds`.
+   */
+  closed?: { opensInSeconds: number | null };
+}
 
 export interface ContactResult {
   customer: Customer;
@@ -844,7 +859,8 @@ export class Router {
     const open = await this.openCallback(conversationId);
     if (open) return open;
     const quote = await this.quote(conversationId);
-    const seconds = quote?.etaSeconds ?? this.policy.hardCapSeconds;
+    // With no wait to quote, the longest anyone waits; when nobody works now, that long after they are back.
+    const seconds = quote?.etaSeconds ?? (quote?.closed?.opensInSeconds ?? 0) + this.policy.hardCapSeconds;
     return this.#makePromise(conversationId, 'callback', this.clock.now() + seconds * 1000, {
       text: 'call the customer back',
     });
@@ -944,22 +960,44 @@ export class Router {
     );
   }
 
-  /** Where a waiting conversation stands now: position and a pessimistic wait. */
-  async quote(conversationId: string): Promise<{ position: number; etaSeconds: number | null } | null> {
+  /** Where a waiting conversation stands now: position, a pessimistic wait, and whether anybody works. */
+  async quote(conversationId: string): Promise<WaitQuote | null> {
     const snap = await this.store.queueSnapshot(conversationId);
-    return snap ? this.#quoteOf(snap) : null;
+    return snap ? this.#quoteOf(snap, this.clock.now()) : null;
   }
 
-  /** Position and a pessimistic wait, from where it waits. */
-  #quoteOf(snap: QueueSnapshot): { position: number; etaSeconds: number | null } {
-    const etaSeconds = quoteWaitSeconds({
-      position: snap.position,
-      servers: snap.servers,
-      handled: snap.handled,
-      defaultHandleMs: this.policy.defaultHandleSeconds[snap.channel] * 1000,
-      percentile: this.policy.quotePercentile,
-    });
-    return { position: snap.position, etaSeconds };
+  /** Position and a pessimistic wait, from where it waits; with no wait to quote, whether anybody works. */
+  async #quoteOf(snap: QueueSnapshot | null, now: number): Promise<WaitQuote> {
+    const position = snap?.position ?? 1;
+    const etaSeconds = snap
+      ? quoteWaitSeconds({
+          position: snap.position,
+          servers: snap.servers,
+          handled: snap.handled,
+          defaultHandleMs: this.policy.defaultHandleSeconds[snap.channel] * 1000,
+          percentile: this.policy.quotePercentile,
+        })
+      : null;
+    if (etaSeconds !== null) return { position, etaSeconds };
+    const closed = await this.#closed(now);
+    return closed ? { position, etaSeconds, closed } : { position, etaSeconds };
+  }
+
+  /**
+   * Whether nobody works now (see WaitQuote.closed): outside the opening hours, no agent available; within
+   * them (or with none set), no agent available or away. An agent left away overnight does not make the
+   * team open; one on a break in the day does (they are back soon: "everyone is busy" is then the truth).
+   */
+  async #closed(now: number): Promise<WaitQuote['closed']> {
+    const hours = this.policy.hours;
+    const opensIn = hours ? opensInMs(hours, now) : 0;
+    const { agentsByStatus } = await this.store.stats();
+    if (opensIn !== 0) {
+      if (agentsByStatus.available > 0) return undefined;
+      return { opensInSeconds: opensIn === null ? null : Math.ceil(opensIn / 1000) };
+    }
+    if (agentsByStatus.available > 0 || agentsByStatus.away > 0) return undefined;
+    return { opensInSeconds: null };
   }
 
   // ================================================================ timers
@@ -1192,7 +1230,7 @@ export class Router {
     { conversation: conv, snapshot, waitQuoted }: Extract<RouteOutcome, { type: 'queued' }>,
     now: number,
   ): Promise<ContactOutcome> {
-    const quote = snapshot ? this.#quoteOf(snapshot) : { position: 1, etaSeconds: null };
+    const quote = await this.#quoteOf(snapshot, now);
     // A follow-up touchpoint is ours to answer: the customer is not waiting, nothing is quoted.
     if (!waitQuoted && quote.etaSeconds !== null && !conv.followUpOf)
       await this.#makePromise(conv.id, 'wait', now + quote.etaSeconds * 1000, { text: 'a person answers' });
@@ -1215,7 +1253,7 @@ export class Router {
       }
       return { type: 'owner', agentId: conv.ownerId };
     }
-    const quote = (await this.quote(conv.id)) ?? { position: 1, etaSeconds: null };
+    const quote = (await this.quote(conv.id)) ?? (await this.#quoteOf(null, this.clock.now()));
     return { type: 'queued', ...quote };
   }
 
@@ -1372,9 +1410,12 @@ export class Router {
     ).length;
     if (told >= this.policy.atRiskMaxNotices) return;
     const texts = this.policy.texts;
+    // Nobody works now: said as it is, with when they are back.
     const text =
       eta === null
-        ? texts.atRiskNoEstimate
+        ? quote?.closed
+          ? waitSentence(this.policy, quote)
+          : texts.atRiskNoEstimate
         : fillText(p.kind === 'callback' ? texts.callbackAtRisk : texts.atRisk, { wait: humanDuration(eta) });
     // Once per promise: the timer fires once, and the store keeps one message per external id.
     const message = await this.#systemMessage(conv, conv.lastChannel, text, `at-risk:${p.id}`);

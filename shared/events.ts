@@ -19,6 +19,8 @@ export const DomainEvent = z.discriminatedUnion('type', [
     conversation: Conversation,
     position: z.number().int().positive(),
     etaSeconds: z.number().nonnegative().nullable(),
+    /** Nobody works now (routing/router.ts WaitQuote): until the opening hours start again, if known. */
+    closed: z.object({ opensInSeconds: z.number().nonnegative().nullable() }).optional(),
   }),
   z.object({
     type: z.literal('conversation.assigned'),

@@ -230,6 +230,11 @@ export class ChatChannel {
       if (quote) {
         status.position = quote.position;
         if (quote.etaSeconds !== null) status.etaSeconds = quote.etaSeconds;
+        else if (quote.closed) {
+          // Nobody works now: when they are back, to the minute (a status is sent again only when it changes).
+          const opens = quote.closed.opensInSeconds;
+          status.closed = { opensInSeconds: opens === null ? null : Math.ceil(opens / 60) * 60 };
+        }
       }
     }
     const agentId = conv.cover?.agentId ?? (conv.status === 'assigned' ? conv.ownerId : null);

@@ -227,15 +227,30 @@ textarea{resize:none;height:40px;max-height:120px}`;
     emitMessage(p);
   };
 
+  // "3 minutes", "5 hours", "2 days": rounded up, as a wait is quoted.
+  const inWords = (seconds) => {
+    const [n, unit] =
+      seconds <= 90 * 60
+        ? [Math.max(1, Math.ceil(seconds / 60)), 'minute']
+        : seconds <= 36 * 3600
+          ? [Math.ceil(seconds / 3600), 'hour']
+          : [Math.ceil(seconds / 86400), 'day'];
+    return `${n} ${unit}${n > 1 ? 's' : ''}`;
+  };
+
   const statusText = (s) => {
     if (s.state === 'queued') {
       const eta = s.etaSeconds;
-      const min = Math.max(1, Math.ceil(eta / 60));
+      const opens = s.closed?.opensInSeconds;
       return (
         (s.position ? `You are number ${s.position} in line. ` : 'You are in line. ') +
-        (eta == null
-          ? 'A person will answer as soon as one is free.'
-          : `A person will answer within about ${min} minute${min > 1 ? 's' : ''}.`)
+        (eta != null
+          ? `A person will answer within about ${inWords(eta)}.`
+          : !s.closed
+            ? 'A person will answer as soon as one is free.'
+            : opens == null
+              ? 'Nobody is working right now; a person will answer as soon as someone is back.'
+              : `We are closed right now and open again in about ${inWords(opens)}; a person will answer then.`)
       );
     }
     if (s.state === 'assigned') return `You're chatting with ${s.agent?.name || 'a member of our team'}`;

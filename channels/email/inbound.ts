@@ -3,7 +3,7 @@
 // SMTP listener and `POST /email/inbound` end here.
 
 import { humanDuration } from '../../routing/estimate.js';
-import { fillText } from '../../routing/policy.js';
+import { waitSentence } from '../../routing/policy.js';
 import type { ContactOutcome, Router } from '../../routing/router.js';
 import { ID_PREFIX, newId } from '../../shared/ids.js';
 import type { Attachment } from '../../shared/model.js';
@@ -157,16 +157,7 @@ export class EmailInbound {
   /** The one sentence a waiting customer gets: position and a pessimistic wait. */
   async #acknowledgement(outcome: ContactOutcome): Promise<string | null> {
     const texts = this.#router.policy.texts;
-    if (outcome.type === 'queued') {
-      const notice =
-        outcome.etaSeconds === null
-          ? texts.noEstimate
-          : fillText(texts.waitNotice, {
-              position: outcome.position,
-              wait: humanDuration(outcome.etaSeconds),
-            });
-      return `${texts.greeting} ${notice}`;
-    }
+    if (outcome.type === 'queued') return `${texts.greeting} ${waitSentence(this.#router.policy, outcome)}`;
     if (outcome.type === 'waiting_for_owner') {
       const owner = await this.#router.store.getAgent(outcome.ownerId);
       const seconds = Math.max(60, (outcome.until - this.#router.clock.now()) / 1000);

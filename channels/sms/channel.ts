@@ -11,13 +11,13 @@ import express, { type Request, type Response } from 'express';
 import twilio from 'twilio';
 import type { z } from 'zod';
 import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
+import { waitSentence } from '../../routing/policy.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import type { Attachment, Message } from '../../shared/model.js';
 import { Sends } from '../sends.js';
 import { restFailure, type TwilioClient } from '../twilio/client.js';
-import { waitSentence } from '../twilio/notice.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
 import { IncomingSms, MessageStatus, mediaOf, StatusQuery } from './params.js';
 

@@ -14,12 +14,13 @@
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
-import type { ContactOutcome, Router } from '../../routing/router.js';
+import { humanDuration } from '../../routing/estimate.js';
+import { waitSentence } from '../../routing/policy.js';
+import type { ContactOutcome, Router, WaitQuote } from '../../routing/router.js';
 import { fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
 import type { Conversation, Message } from '../../shared/model.js';
 import type { TwilioClient } from '../twilio/client.js';
-import { waitSentence } from '../twilio/notice.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
 import { type CallHolders, LocalCallHolders } from './holders.js';
 import {
@@ -110,6 +111,18 @@ interface Callback {
 
 /** Position and wait are repeated only when they changed, at most this often. */
 export const NOTICE_EVERY_MS = 60_000;
+
+/**
+ * What a caller on hold was last told, to tell them again only when it changed: their place and wait; with
+ * nobody working, the time until the team is back as spoken ("9 hours"), not to the second.
+ */
+function holdKey(quote: WaitQuote): string {
+  const opens = quote.closed?.opensInSeconds;
+  const closed = quote.closed
+    ? `:${opens === null || opens === undefined ? 'nobody' : humanDuration(opens)}`
+    : '';
+  return `${quote.position}:${quote.etaSeconds}${closed}`;
+}
 /** One round of silent hold before Twilio asks the wait URL again. */
 const HOLD_PAUSE_SECONDS = 20;
 /** How long the customer's phone rings on a call back. */
@@ -249,7 +262,7 @@ export class VoiceChannel {
       let sentence: string | null = null;
       const quote = await this.#router.quote(q.conversation);
       if (quote) {
-        const key = `${quote.position}:${quote.etaSeconds}`;
+        const key = holdKey(quote);
         if (!call.told) call.told = { key, at: now };
         else if (key !== call.told.key && now - call.told.at >= NOTICE_EVERY_MS) {
           sentence = waitSentence(this.#router.policy, quote);
@@ -701,7 +714,7 @@ export class VoiceChannel {
       );
     }
     const quote = (await this.#router.quote(call.conversationId)) ?? { position: 1, etaSeconds: null };
-    call.told = { key: `${quote.position}:${quote.etaSeconds}`, at: this.#router.clock.now() };
+    call.told = { key: holdKey(quote), at: this.#router.clock.now() };
     const query = { conversation: call.conversationId };
     return this.#give(
       call,

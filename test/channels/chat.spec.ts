@@ -332,6 +332,7 @@ describe('/chat namespace', () => {
         conversationId: ack.conversationId,
         state: 'queued',
         position: 1,
+        closed: { opensInSeconds: null },
       });
     });
   });
@@ -339,12 +340,25 @@ describe('/chat namespace', () => {
   describe('status', () => {
     it('queued with a position, without an estimate, when nobody can serve it', async () => {
       const h = sb();
+      await h.createAgent('Ada', { status: 'away' });
       const { v } = await connected(h);
       const ack = await emitAck(v, 'message', { text: 'anyone?', clientMessageId: 'c-1' });
       expect(await once(v, 'status')).to.deep.equal({
         conversationId: ack.conversationId,
         state: 'queued',
         position: 1,
+      });
+    });
+
+    it('queued with closed: nobody working, and when the opening hours start again', async () => {
+      const h = sb();
+      const { v } = await connected(h);
+      const ack = await emitAck(v, 'message', { text: 'anyone?', clientMessageId: 'c-1' });
+      expect(await once(v, 'status')).to.deep.equal({
+        conversationId: ack.conversationId,
+        state: 'queued',
+        position: 1,
+        closed: { opensInSeconds: null },
       });
     });
 
@@ -391,15 +405,18 @@ describe('/chat namespace', () => {
       h.clock.advance(SECOND);
       const b = await connected(h);
       const ackB = await emitAck(b.v, 'message', { text: 'second', clientMessageId: 'c-1' });
+      // Nobody works yet: they are told so.
       expect(await once(a.v, 'status')).to.deep.equal({
         conversationId: ackA.conversationId,
         state: 'queued',
         position: 1,
+        closed: { opensInSeconds: null },
       });
       expect(await once(b.v, 'status')).to.deep.equal({
         conversationId: ackB.conversationId,
         state: 'queued',
         position: 2,
+        closed: { opensInSeconds: null },
       });
 
       h.clock.advance(30 * SECOND);
@@ -553,4 +570,46 @@ describe('/chat namespace: rate limit', () => {
       expect(ack.error.code).to.equal('rate_limited');
     });
   }
+});
+
+describe('/chat namespace: opening hours', () => {
+  // The manual clock starts on Monday 5 January 2026, 09:00 UTC: 04:00 in New York, which opens at 09:00.
+  const hours = { timeZone: 'America/New_York', week: { mon: '09:00-17:00', tue: '09:00-17:00' } };
+  const sb = useHarness({ env: { ROUTING_POLICY: JSON.stringify({ hours }) } });
+
+  it('outside them with nobody available, a visitor is told when the team opens; an agent left away does not count', async () => {
+    const h = sb();
+    await h.createAgent('Ada', { status: 'away' });
+    const { v } = await connected(h);
+    const ack = await emitAck(v, 'message', { text: 'anyone?', clientMessageId: 'c-1' });
+    expect(await once(v, 'status')).to.deep.equal({
+      conversationId: ack.conversationId,
+      state: 'queued',
+      position: 1,
+      closed: { opensInSeconds: 5 * 3600 },
+    });
+  });
+
+  it('within them, an agent on a break means everyone is busy; with nobody at all, nobody is working', async () => {
+    const h = sb();
+    h.clock.advance(5 * 3600 * SECOND); // 09:00 in New York
+    const ada = await h.createAgent('Ada', { status: 'away' });
+    const a = await connected(h);
+    const ackA = await emitAck(a.v, 'message', { text: 'first', clientMessageId: 'c-1' });
+    expect(await once(a.v, 'status')).to.deep.equal({
+      conversationId: ackA.conversationId,
+      state: 'queued',
+      position: 1,
+    });
+    await h.admin.put(`/api/agents/${ada.agent.id}/status`).send({ status: 'offline' }).expect(200);
+    h.clock.advance(SECOND);
+    const b = await connected(h);
+    const ackB = await emitAck(b.v, 'message', { text: 'second', clientMessageId: 'c-1' });
+    expect(await once(b.v, 'status', (s) => s.conversationId === ackB.conversationId)).to.deep.equal({
+      conversationId: ackB.conversationId,
+      state: 'queued',
+      position: 2,
+      closed: { opensInSeconds: null },
+    });
+  });
 });

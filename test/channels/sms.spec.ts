@@ -164,8 +164,17 @@ describe('SMS channel (Twilio)', () => {
     });
 
     it('with nobody who can answer, the acknowledgement says so without inventing a wait', async () => {
+      // The only agent is on a break: everyone is busy.
+      await h().agent('Ana', { status: 'away' });
       const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
       expect(only(root, 'Message').text).to.equal(h().sb.router.policy.texts.noEstimate);
+    });
+
+    it('with nobody working at all, the acknowledgement says so', async () => {
+      const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
+      expect(only(root, 'Message').text).to.equal(
+        'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
+      );
     });
 
     it('a replayed MessageSid is stored and routed once', async () => {
@@ -197,7 +206,7 @@ describe('SMS channel (Twilio)', () => {
         externalId: String(sms.MessageSid),
       });
       const replay = await h().twiml('/twilio/sms', incomingSms(sms));
-      expect(only(replay, 'Message').text).to.match(/^Everyone is busy right now; /);
+      expect(only(replay, 'Message').text).to.match(/^Nobody is working right now; /);
       const again = await h().twiml('/twilio/sms', incomingSms(sms));
       expect(again.children).to.deep.equal([]);
       const [conv] = await h().store.listConversations({});
@@ -496,5 +505,24 @@ describe('SMS channel: Twilio off', () => {
     expect(h().sb.twilio).to.equal(null);
     const res = await h().webhook('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
     expect([res.status, res.body.error?.code]).to.deep.equal([404, 'not_found']);
+  });
+});
+
+describe('SMS channel (Twilio): opening hours', () => {
+  // The manual clock starts on Monday 5 January 2026, 09:00 UTC: 10:00 in Berlin, which opens on Tuesdays only.
+  const h = useTwilioHarness({
+    env: {
+      ROUTING_POLICY: JSON.stringify({ hours: { timeZone: 'Europe/Berlin', week: { tue: '08:30-17:00' } } }),
+    },
+  });
+
+  it('a text outside them, with nobody available, is told when a person will be there and no wait is promised', async () => {
+    const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
+    // Tuesday 08:30 in Berlin is 22 h 30 min away, said rounded up as every wait is.
+    expect(only(root, 'Message').text).to.equal(
+      'We are closed right now and open again in 23 hours; a person will answer then. You keep your place.',
+    );
+    const [conv] = await h().store.listConversations({});
+    expect(await h().store.listPromises(conv!.id)).to.deep.equal([]);
   });
 });

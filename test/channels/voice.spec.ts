@@ -420,3 +420,32 @@ describe('Voice channel: hold music', () => {
     ]);
   });
 });
+
+describe('Voice channel: opening hours', () => {
+  // The manual clock starts on Monday 5 January 2026, 09:00 UTC: 04:00 in New York, which opens at 09:00.
+  const hours = { timeZone: 'America/New_York', week: { mon: '09:00-17:00' } };
+  const h = useTwilioHarness({ env: { ROUTING_POLICY: JSON.stringify({ hours }) } });
+
+  it('a caller outside them hears when the team opens, then quiet hold: said again only when the hours said change', async () => {
+    const call = newCall(CALLER);
+    let root = await h().twiml('/twilio/voice', incomingCall(call));
+    expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
+    expect(only(root, 'Say').text).to.equal(
+      'We are closed right now and open again in 5 hours; a person will answer then. You keep your place.',
+    );
+    const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
+    const waitPath = `/twilio/voice/wait?conversation=${conversationId}`;
+    root = await h().twiml(waitPath, queueWait(call, 1));
+    expect(all(root, 'Say').map((n) => n.text)).to.deep.equal([SAY.callbackOffer]);
+    // Minutes go by: "5 hours" is still what it would say, so nothing is said.
+    h().clock.advance(10 * MINUTE);
+    root = await h().twiml(waitPath, queueWait(call, 1));
+    expect(all(root, 'Say')).to.deep.equal([]);
+    // An hour on, the hours said are fewer: told once more.
+    h().clock.advance(60 * MINUTE);
+    root = await h().twiml(waitPath, queueWait(call, 1));
+    expect(all(root, 'Say').map((n) => n.text)[0]).to.equal(
+      'We are closed right now and open again in 4 hours; a person will answer then. You keep your place.',
+    );
+  });
+});

@@ -43,6 +43,10 @@ describe('routing policy', () => {
           greeting: 'Thanks for reaching us.',
           waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
           noEstimate: 'Everyone is busy right now; a person will answer as soon as one is free.',
+          closed:
+            'We are closed right now and open again in {wait}; a person will answer then. You keep your place.',
+          nobodyWorking:
+            'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
           hold: 'Please hold; you keep your place.',
           atRisk: 'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
           atRiskNoEstimate:

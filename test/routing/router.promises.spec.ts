@@ -142,12 +142,25 @@ describe('router: the promise ledger', () => {
 
     it('when nobody can serve it any more: told without a time, and no new promise', async () => {
       const { ana, waiting } = await oneWaiting();
-      await h.router.setAgentStatus(ana.id, 'offline');
+      // On a break: the team still works, everyone is busy.
+      await h.router.setAgentStatus(ana.id, 'away');
       await h.advance(885 * SECOND);
       const [risk] = h.eventsOf('promise.at_risk');
       expect(risk?.revised).to.equal(null);
       expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([
         'chat: Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
+      ]);
+      expect(stateOf(await h.store.listPromises(waiting.conversation.id))).to.deep.equal([['wait', 'open']]);
+    });
+
+    it('when nobody works any more (the last agent went offline): told so, and no new promise', async () => {
+      const { ana, waiting } = await oneWaiting();
+      await h.router.setAgentStatus(ana.id, 'offline');
+      await h.advance(885 * SECOND);
+      const [risk] = h.eventsOf('promise.at_risk');
+      expect(risk?.revised).to.equal(null);
+      expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([
+        'chat: Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
       ]);
       expect(stateOf(await h.store.listPromises(waiting.conversation.id))).to.deep.equal([['wait', 'open']]);
     });

@@ -1,0 +1,121 @@
+// Opening hours: when the team works, in its own time zone, and how long until it
+// opens again. A customer who writes or calls while nobody works is told so, with
+// when a person will be there, instead of "everyone is busy".
+import { z } from 'zod';
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const MINUTES_PER_DAY = 24 * 60;
+const RANGE = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$/;
+
+/** `09:00-17:00`, or several joined by commas (`09:00-12:30,13:30-17:00`): minutes of the day, [start, end). */
+const DayHours = z
+  .string()
+  .max(200)
+  .transform((text, ctx) => {
+    const ranges: Array<[number, number]> = [];
+    for (const part of text.split(',').map((s) => s.trim())) {
+      const m = RANGE.exec(part);
+      const start = m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+      const end = m ? Number(m[3]) * 60 + Number(m[4]) : 0;
+      if (!m || end <= start || end > MINUTES_PER_DAY) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${part}" is not a time range such as 09:00-17:00 (24-hour clock, the end after the start)`,
+        });
+        return z.NEVER;
+      }
+      ranges.push([start, end]);
+    }
+    return ranges.sort((a, b) => a[0] - b[0]);
+  });
+
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `{"timeZone": "Europe/Berlin", "week": {"mon": "09:00-17:00", …}}`: a day left out of `week` is closed.
+ */
+export const OpeningHours = z.strictObject({
+  timeZone: z
+    .string()
+    .refine(validTimeZone, 'must be an IANA time zone such as Europe/Berlin or America/New_York'),
+  week: z.strictObject(
+    Object.fromEntries(WEEKDAYS.map((d) => [d, DayHours.optional()])) as {
+      [D in Weekday]: z.ZodOptional<typeof DayHours>;
+    },
+  ),
+});
+export type OpeningHours = z.output<typeof OpeningHours>;
+export type OpeningHoursInput = z.input<typeof OpeningHours>;
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** The weekday and minute of the day (with its fraction) at `at` in `timeZone`. */
+export function localTime(timeZone: string, at: number): { day: number; minute: number } {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formats.set(timeZone, format);
+  }
+  let day = 0;
+  let minute = 0;
+  for (const part of format.formatToParts(at)) {
+    if (part.type === 'weekday') day = WEEKDAYS.indexOf(part.value.toLowerCase().slice(0, 3) as Weekday);
+    else if (part.type === 'hour') minute += Number(part.value) * 60;
+    else if (part.type === 'minute') minute += Number(part.value);
+    else if (part.type === 'second') minute += Number(part.value) / 60;
+  }
+  return { day, minute };
+}
+
+function rangesOf(hours: OpeningHours, day: number): Array<[number, number]> {
+  return hours.week[WEEKDAYS[((day % 7) + 7) % 7]!] ?? [];
+}
+
+/** Whether the team works at `at`. */
+export function isOpen(hours: OpeningHours, at: number): boolean {
+  const { day, minute } = localTime(hours.timeZone, at);
+  return rangesOf(hours, day).some(([start, end]) => minute >= start && minute < end);
+}
+
+/**
+ * How long from `at` until the team next opens, in ms: 0 while open; null when `week` opens on no day. Exact
+ * to the second across daylight-saving changes (the local clock is read again at the opening found).
+ */
+export function opensInMs(hours: OpeningHours, at: number): number | null {
+  const { day, minute } = localTime(hours.timeZone, at);
+  if (rangesOf(hours, day).some(([start, end]) => minute >= start && minute < end)) return 0;
+  for (let ahead = 0; ahead <= 7; ahead++) {
+    for (const [start] of rangesOf(hours, day + ahead)) {
+      const localAhead = ahead * MINUTES_PER_DAY + start - minute;
+      if (localAhead <= 0) continue;
+      // The local clock moves with daylight saving: where the local time lands is read back and the
+      // difference (an hour, at most twice a year) taken out.
+      let when = at + localAhead * 60_000;
+      for (let i = 0; i < 2; i++) {
+        const there = localTime(hours.timeZone, when);
+        const off = (there.day - ((day + ahead) % 7) + 7) % 7;
+        const drift = (off > 3 ? off - 7 : off) * MINUTES_PER_DAY + there.minute - start;
+        if (Math.abs(drift) < 1 / 120) break;
+        when -= drift * 60_000;
+      }
+      return Math.max(1000, Math.round(when - at));
+    }
+  }
+  return null;
+}
