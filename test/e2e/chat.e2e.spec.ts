@@ -329,6 +329,26 @@ describe('e2e: widget and web console in Chromium', function () {
     expect(await widget(visitor, 'message').count()).to.equal(1);
   });
 
+  it('tells a visitor when nobody is working, then who has them once someone is back', async () => {
+    // Every agent of the earlier tests goes offline for this one, and back as they were after it.
+    const before = await sb.store.listAgents();
+    for (const a of before) await sb.router.setAgentStatus(a.id, 'offline');
+    try {
+      const visitor = await newPage();
+      await visitor.goto(`${base}/`);
+      await widget(visitor, 'launcher').click();
+      await visitorSend(visitor, 'Anyone there this late?');
+      await widget(visitor, 'status').filter({ hasText: 'Nobody is working right now' }).waitFor();
+      expect(await widget(visitor, 'status').textContent()).to.match(
+        /^You are number \d+ in line\. Nobody is working right now; a person will answer as soon as someone is back\.$/,
+      );
+      await sb.router.setAgentStatus(ada.id, 'available');
+      await widget(visitor, 'status').filter({ hasText: 'Ada' }).waitFor();
+    } finally {
+      for (const a of before) await sb.router.setAgentStatus(a.id, a.status);
+    }
+  });
+
   it('on a phone-sized screen the console stacks its panels without overlap, every control in reach', async () => {
     const kai = await sb.router.createAgent({ name: 'Kai', skills: { returns: 5 }, status: 'available' });
     await sb.router.contact({
