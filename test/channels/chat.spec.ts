@@ -6,6 +6,7 @@ import {
   emitAck,
   flush,
   type Harness,
+  type Json,
   once,
   pending,
   SECOND,
@@ -24,6 +25,15 @@ async function connected(h: Harness, token?: string): Promise<{ v: Socket; sessi
   const v = h.visitor(token);
   const session = await once<Session>(v, 'session');
   return { v, session };
+}
+
+/** A new visitor writes once: the status they are sent, without its conversation id (checked here). */
+async function firstStatus(h: Harness): Promise<Json> {
+  const { v } = await connected(h);
+  const ack = await emitAck(v, 'message', { text: 'anyone?', clientMessageId: 'c-1' });
+  const { conversationId, ...status } = await once(v, 'status');
+  expect(conversationId).to.equal(ack.conversationId);
+  return status;
 }
 
 /** An agent console connected and greeted. */
@@ -341,21 +351,11 @@ describe('/chat namespace', () => {
     it('queued with a position, without an estimate, when nobody can serve it', async () => {
       const h = sb();
       await h.createAgent('Ada', { status: 'away' });
-      const { v } = await connected(h);
-      const ack = await emitAck(v, 'message', { text: 'anyone?', clientMessageId: 'c-1' });
-      expect(await once(v, 'status')).to.deep.equal({
-        conversationId: ack.conversationId,
-        state: 'queued',
-        position: 1,
-      });
+      expect(await firstStatus(h)).to.deep.equal({ state: 'queued', position: 1 });
     });
 
-    it('queued with closed: nobody working, and when the opening hours start again', async () => {
-      const h = sb();
-      const { v } = await connected(h);
-      const ack = await emitAck(v, 'message', { text: 'anyone?', clientMessageId: 'c-1' });
-      expect(await once(v, 'status')).to.deep.equal({
-        conversationId: ack.conversationId,
+    it('queued with closed when nobody works at all: no agent available or away', async () => {
+      expect(await firstStatus(sb())).to.deep.equal({
         state: 'queued',
         position: 1,
         closed: { opensInSeconds: null },
@@ -580,10 +580,7 @@ describe('/chat namespace: opening hours', () => {
   it('outside them with nobody available, a visitor is told when the team opens; an agent left away does not count', async () => {
     const h = sb();
     await h.createAgent('Ada', { status: 'away' });
-    const { v } = await connected(h);
-    const ack = await emitAck(v, 'message', { text: 'anyone?', clientMessageId: 'c-1' });
-    expect(await once(v, 'status')).to.deep.equal({
-      conversationId: ack.conversationId,
+    expect(await firstStatus(h)).to.deep.equal({
       state: 'queued',
       position: 1,
       closed: { opensInSeconds: 5 * 3600 },

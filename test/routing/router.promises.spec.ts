@@ -140,30 +140,29 @@ describe('router: the promise ledger', () => {
       ]);
     });
 
-    it('when nobody can serve it any more: told without a time, and no new promise', async () => {
-      const { ana, waiting } = await oneWaiting();
-      // On a break: the team still works, everyone is busy.
-      await h.router.setAgentStatus(ana.id, 'away');
-      await h.advance(885 * SECOND);
-      const [risk] = h.eventsOf('promise.at_risk');
-      expect(risk?.revised).to.equal(null);
-      expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([
-        'chat: Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
-      ]);
-      expect(stateOf(await h.store.listPromises(waiting.conversation.id))).to.deep.equal([['wait', 'open']]);
-    });
-
-    it('when nobody works any more (the last agent went offline): told so, and no new promise', async () => {
-      const { ana, waiting } = await oneWaiting();
-      await h.router.setAgentStatus(ana.id, 'offline');
-      await h.advance(885 * SECOND);
-      const [risk] = h.eventsOf('promise.at_risk');
-      expect(risk?.revised).to.equal(null);
-      expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([
-        'chat: Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
-      ]);
-      expect(stateOf(await h.store.listPromises(waiting.conversation.id))).to.deep.equal([['wait', 'open']]);
-    });
+    // The only agent on a break: the team still works, everyone is busy. Gone offline: nobody works.
+    for (const [status, told] of [
+      [
+        'away',
+        'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
+      ],
+      [
+        'offline',
+        'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
+      ],
+    ] as const) {
+      it(`when nobody can serve it any more (the only agent ${status}): told without a time, and no new promise`, async () => {
+        const { ana, waiting } = await oneWaiting();
+        await h.router.setAgentStatus(ana.id, status);
+        await h.advance(885 * SECOND);
+        const [risk] = h.eventsOf('promise.at_risk');
+        expect(risk?.revised).to.equal(null);
+        expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([`chat: ${told}`]);
+        expect(stateOf(await h.store.listPromises(waiting.conversation.id))).to.deep.equal([
+          ['wait', 'open'],
+        ]);
+      });
+    }
 
     it('never spam: the new time is told about too, but at most twice per wait (atRiskMaxNotices)', async () => {
       const { waiting } = await oneWaiting();
