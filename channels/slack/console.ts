@@ -27,6 +27,7 @@ import type { Router } from '../../routing/router.js';
 import { withTimeout } from '../../shared/clock.js';
 import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
 import type { Agent } from '../../shared/model.js';
+import { OneRunAtATime } from '../../shared/runs.js';
 import { conversationView } from '../views.js';
 import {
   ACTION,
@@ -111,14 +112,19 @@ export class SlackConsole {
   readonly #threads: SlackThreads;
   readonly #inflight = new Set<Promise<void>>();
   readonly #sweeper: NodeJS.Timeout;
-  #sweeping: Promise<unknown> | null = null;
-  #sweepFailing = false;
+  readonly #sweeps: OneRunAtATime<string[]>;
   #identity: Promise<AuthTest> | null = null;
   #closed = false;
 
   constructor(options: SlackConsoleOptions) {
     this.#r = options.router;
     this.#log = options.log.child({ component: 'slack' });
+    this.#sweeps = new OneRunAtATime({
+      log: this.#log,
+      failed: 'Slack: could not look for unfinished updates',
+      works: 'Slack: taking over unfinished updates works again',
+      stopped: () => this.#closed,
+    });
     this.#state = options.state ?? new MemorySlackState();
     this.#token = options.settings.botToken;
     const logger = boltLogger(this.#log);
@@ -147,7 +153,7 @@ export class SlackConsole {
       ...(options.settings.takeoverMs !== undefined ? { takeoverMs: options.settings.takeoverMs } : {}),
     });
     this.#sweeper = setInterval(() => {
-      if (!this.#sweeping) void this.sweep();
+      if (!this.#sweeps.busy) void this.sweep();
     }, options.sweepMs ?? 1000);
     this.#sweeper.unref();
     const receiver = new ExpressReceiver({
@@ -208,22 +214,7 @@ export class SlackConsole {
    * works again. Resolves with the conversations taken over. `now`: the time it goes by (ms; tests look ahead).
    */
   async sweep(now = Date.now()): Promise<string[]> {
-    while (this.#sweeping) await this.#sweeping.catch(() => {});
-    if (this.#closed) return [];
-    const run = this.#threads.sweep(now);
-    this.#sweeping = run;
-    try {
-      const taken = await run;
-      if (this.#sweepFailing) this.#log.info('Slack: taking over unfinished updates works again');
-      this.#sweepFailing = false;
-      return taken;
-    } catch (err) {
-      if (!this.#sweepFailing) logFailure(this.#log, err, 'Slack: could not look for unfinished updates');
-      this.#sweepFailing = true;
-      return [];
-    } finally {
-      this.#sweeping = null;
-    }
+    return this.#sweeps.run(() => this.#threads.sweep(now), []);
   }
 
   /** Stop listening to events; give queued Slack calls up to `drainMs` to go out. */
@@ -231,7 +222,7 @@ export class SlackConsole {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
-    await this.#sweeping?.catch(() => {});
+    await this.#sweeps.idle();
     this.#threads.close();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, drainMs).unref())]);
     this.#outbox.close();

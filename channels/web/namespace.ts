@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { REPLY_MAX, type Router } from '../../routing/router.js';
-import { fromZod, logFailure } from '../../shared/errors.js';
+import { fromZod } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
+import { OneRunAtATime } from '../../shared/runs.js';
 import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
 import { conversationView, participants } from '../views.js';
@@ -59,13 +60,18 @@ export class WebConsole {
    */
   readonly #shown = new Map<string, Set<string>>();
   readonly #catchUpTimer: NodeJS.Timeout;
-  #catchingUp: Promise<number> | null = null;
-  #catchUpFailing = false;
+  readonly #catchUps: OneRunAtATime<number>;
   #closed = false;
 
   constructor(io: Server, options: WebConsoleOptions) {
     this.#router = options.router;
     this.#log = options.log;
+    this.#catchUps = new OneRunAtATime({
+      log: this.#log,
+      failed: 'web console: could not catch up with the store',
+      works: 'web console: catching up with the store works again',
+      stopped: () => this.#closed,
+    });
     this.#nsp = io.of('/agent');
     this.#nsp.use((socket, next) => {
       const signed = readAgentToken(
@@ -94,7 +100,7 @@ export class WebConsole {
       { remote: true },
     );
     this.#catchUpTimer = setInterval(() => {
-      if (!this.#catchingUp) void this.catchUp();
+      if (!this.#catchUps.busy) void this.catchUp();
     }, options.catchUpMs ?? 30_000);
     this.#catchUpTimer.unref();
   }
@@ -115,24 +121,7 @@ export class WebConsole {
    * is logged once until a run works again. Resolves with how many conversations it sent.
    */
   async catchUp(): Promise<number> {
-    while (this.#catchingUp) await this.#catchingUp.catch(() => {});
-    if (this.#closed) return 0;
-    const run = this.#catchUpAll();
-    this.#catchingUp = run;
-    try {
-      const sent = await run;
-      if (this.#catchUpFailing) this.#log.info('web console: catching up with the store works again');
-      this.#catchUpFailing = false;
-      return sent;
-    } catch (err) {
-      // (A run cut short by closing, its store closed under it, is no failure.)
-      if (!this.#catchUpFailing && !this.#closed)
-        logFailure(this.#log, err, 'web console: could not catch up with the store');
-      this.#catchUpFailing = true;
-      return 0;
-    } finally {
-      this.#catchingUp = null;
-    }
+    return this.#catchUps.run(() => this.#catchUpAll(), 0);
   }
 
   async #catchUpAll(): Promise<number> {
