@@ -74,6 +74,12 @@ export const RoutingPolicy = z
     /** A new conversation within this long after the previous one was resolved is a repeat contact. */
     repeatWindowSeconds: Seconds.default(7 * 24 * 3600),
     /**
+     * An available agent whose last web console closed this long ago (and who has no Slack link to work from)
+     * is set away, so that nothing more is given to someone who is not there; their next console sets them
+     * available again. 0: never.
+     */
+    consoleAwaySeconds: Seconds.default(60),
+    /**
      * When the team works (routing/hours.ts). A customer who waits outside them, with no agent available, is
      * told when the team is back (`texts.closed`) instead of "everyone is busy". Absent: no hours known.
      */

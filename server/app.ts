@@ -54,6 +54,8 @@ export interface SwitchboardOptions {
   ioAdapter?: IoServerOptions['adapter'];
   /** Whether the store's backing service is reachable right now (Redis mode); off → 503 at once. */
   storeReady?: () => boolean;
+  /** The web console's periodic runs (tests: long, so that only the test's own calls run them). */
+  web?: { catchUpMs?: number; presenceMs?: number };
 }
 
 export interface Switchboard {
@@ -237,7 +239,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     log: logger,
     ...(options.chatRateLimit ? { rateLimit: options.chatRateLimit } : {}),
   });
-  const web = new WebConsole(io, { router, tokens, log: logger });
+  const web = new WebConsole(io, { router, tokens, log: logger, ...options.web });
 
   // Timers (offer timeouts, sticky waits, overflow, promises, texts' and emails' deliveries) fire from here.
   // Every process ticks; the store hands each due timer to one of them. A failure is logged once per run of them.

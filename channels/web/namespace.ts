@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { REPLY_MAX, type Router } from '../../routing/router.js';
-import { fromZod } from '../../shared/errors.js';
+import { fromZod, logFailure } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
@@ -42,7 +42,12 @@ export interface WebConsoleOptions {
   log: Logger;
   /** How often the consoles connected here are checked against the store (`catchUp`); default 30 s. */
   catchUpMs?: number;
+  /** How often agents whose last console closed are looked at (`awayWhenGone`); default 5 s. */
+  presenceMs?: number;
 }
+
+/** The status reason of an agent Switchboard set away because their last web console closed. */
+export const CONSOLE_CLOSED = 'console closed';
 
 /** Whether a conversation is on the agent's list: assigned, and they own, cover, consult on, are invited to or offered it. */
 function onList(conversation: Conversation, agentId: string): boolean {
@@ -61,6 +66,10 @@ export class WebConsole {
   readonly #shown = new Map<string, Set<string>>();
   readonly #catchUpTimer: NodeJS.Timeout;
   readonly #catchUps: OneRunAtATime<number>;
+  /** Agents whose last console on this process closed, and when (router clock): see `awayWhenGone`. */
+  readonly #gone = new Map<string, number>();
+  readonly #presenceTimer: NodeJS.Timeout;
+  readonly #presence: OneRunAtATime<string[]>;
   #closed = false;
 
   constructor(io: Server, options: WebConsoleOptions) {
@@ -70,6 +79,12 @@ export class WebConsole {
       log: this.#log,
       failed: 'web console: could not catch up with the store',
       works: 'web console: catching up with the store works again',
+      stopped: () => this.#closed,
+    });
+    this.#presence = new OneRunAtATime({
+      log: this.#log,
+      failed: 'web console: could not look at agents whose console closed',
+      works: 'web console: looking at agents whose console closed works again',
       stopped: () => this.#closed,
     });
     this.#nsp = io.of('/agent');
@@ -103,11 +118,16 @@ export class WebConsole {
       if (!this.#catchUps.busy) void this.catchUp();
     }, options.catchUpMs ?? 30_000);
     this.#catchUpTimer.unref();
+    this.#presenceTimer = setInterval(() => {
+      if (!this.#presence.busy && this.#gone.size > 0) void this.awayWhenGone();
+    }, options.presenceMs ?? 5000);
+    this.#presenceTimer.unref();
   }
 
   close(): void {
     this.#closed = true;
     clearInterval(this.#catchUpTimer);
+    clearInterval(this.#presenceTimer);
     this.#unsubscribe();
   }
 
@@ -169,6 +189,53 @@ export class WebConsole {
     return sent;
   }
 
+  /**
+   * Set away (reason `console closed`) each agent whose last console closed `consoleAwaySeconds` ago, has no
+   * console on any process now, is still available and has no Slack link to work from: nothing more is
+   * given to someone who is not there, and what they own waits for them as for any away owner (then goes to
+   * colleagues). Their next console sets them available again. Runs every `presenceMs` while some agent's
+   * console here has closed; one run at a time. Resolves with the agents set away.
+   */
+  async awayWhenGone(): Promise<string[]> {
+    return this.#presence.run(async () => {
+      const after = this.#router.policy.consoleAwaySeconds * 1000;
+      const now = this.#router.clock.now();
+      const set: string[] = [];
+      for (const [agentId, at] of [...this.#gone]) {
+        if (after === 0 || this.#here(agentId)) {
+          this.#gone.delete(agentId);
+          continue;
+        }
+        if (now - at < after || this.#closed) continue;
+        // A console of theirs on another process (or one opened again meanwhile) keeps them as they are.
+        if (await this.#anywhere(agentId)) {
+          this.#gone.delete(agentId);
+          continue;
+        }
+        const agent = await this.#router.store.getAgent(agentId);
+        this.#gone.delete(agentId);
+        if (!agent || agent.status !== 'available' || agent.slackUserId) continue;
+        await this.#router.setAgentStatus(agentId, 'away', CONSOLE_CLOSED);
+        set.push(agentId);
+        // Opened again elsewhere while they were being set away: available again.
+        if (await this.#anywhere(agentId)) await this.#backFromClosed(agentId);
+      }
+      return set;
+    }, []);
+  }
+
+  /** Whether the agent has a console on any process (the adapter asks the others in Redis mode). */
+  async #anywhere(agentId: string): Promise<boolean> {
+    return (await this.#nsp.in(`agent:${agentId}`).fetchSockets()).length > 0;
+  }
+
+  /** An agent Switchboard set away when their last console closed is available again (their console is back). */
+  async #backFromClosed(agentId: string): Promise<void> {
+    const agent = await this.#router.store.getAgent(agentId);
+    if (agent?.status === 'away' && agent.statusReason === CONSOLE_CLOSED)
+      await this.#router.setAgentStatus(agentId, 'available');
+  }
+
   /** Note what an agent's consoles here were told of a conversation (see `#shown`). */
   #tell(agentId: string, conversation: Conversation): void {
     const shown = this.#shown.get(agentId);
@@ -182,8 +249,11 @@ export class WebConsole {
     const r = this.#router;
     socket.join(`agent:${agentId}`);
     if (!this.#shown.has(agentId)) this.#shown.set(agentId, new Set());
+    this.#gone.delete(agentId);
     socket.on('disconnect', () => {
-      if (!this.#here(agentId)) this.#shown.delete(agentId);
+      if (this.#here(agentId)) return;
+      this.#shown.delete(agentId);
+      this.#gone.set(agentId, this.#router.clock.now());
     });
     const on = (event: string, handler: (payload: unknown) => Promise<Ack>) =>
       socket.on(event, (payload: unknown, ack?: unknown) => withAck(ack, () => handler(payload)));
@@ -277,7 +347,13 @@ export class WebConsole {
       return { ok: true, view: await conversationView(r.store, conversation, agentId) };
     });
 
-    void this.#hello(socket, agentId).catch(() => socket.disconnect(true));
+    void this.#hello(socket, agentId).then(
+      () =>
+        this.#backFromClosed(agentId).catch((err) =>
+          logFailure(this.#log, err, 'web console: could not set an agent available again'),
+        ),
+      () => socket.disconnect(true),
+    );
   }
 
   async #hello(socket: Socket, agentId: string): Promise<void> {

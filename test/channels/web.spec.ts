@@ -597,6 +597,71 @@ describe('/agent namespace', () => {
     });
   });
 
+  describe("when an agent's last console closes", () => {
+    /** Until the server has seen the socket go (its disconnect handler has run). */
+    async function gone(h: Harness, socket: Socket): Promise<void> {
+      const id = socket.id;
+      socket.disconnect();
+      for (let i = 0; i < 200 && id && h.sb.io.of('/agent').sockets.has(id); i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const statusOf = async (h: Harness, id: string) => {
+      const { agent } = (await h.admin.get(`/api/agents/${id}`).expect(200)).body;
+      return [agent.status, agent.statusReason ?? null];
+    };
+
+    it('an available agent is set away a minute after it closed, and available again by her next console', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      await agentConsole(h, 'Grace');
+      await gone(h, ada.socket);
+      h.clock.advance(59 * SECOND);
+      expect(await h.sb.web.awayWhenGone()).to.deep.equal([]);
+      expect(await statusOf(h, ada.agent.id)).to.deep.equal(['available', null]);
+      h.clock.advance(1 * SECOND);
+      expect(await h.sb.web.awayWhenGone()).to.deep.equal([ada.agent.id]);
+      expect(await statusOf(h, ada.agent.id)).to.deep.equal(['away', 'console closed']);
+      // Nothing more goes to her: a visitor who writes now reaches Grace.
+      const { conversationId } = await visitorWrites(h);
+      expect((await h.store.getConversation(conversationId))?.ownerId).to.not.equal(ada.agent.id);
+
+      const back = h.agentSocket(ada.token);
+      expect((await once(back, 'hello')).agent.status).to.equal('away');
+      expect((await once(back, 'agent', (e) => e.agent.status === 'available')).agent.id).to.equal(
+        ada.agent.id,
+      );
+      expect(await statusOf(h, ada.agent.id)).to.deep.equal(['available', null]);
+    });
+
+    it('a reload keeps her available; an agent away on her own, or linked to Slack, is left as she is', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const bea = await agentConsole(h, 'Bea');
+      const cy = await agentConsole(h, 'Cy', { slackUserId: 'U0CY00001' });
+      // Ada reloads: her console is back before the minute is up.
+      await gone(h, ada.socket);
+      await once(h.agentSocket(ada.token), 'hello');
+      // Bea goes to lunch, then closes her console; Cy closes hers (she works in Slack too).
+      await h.admin
+        .put(`/api/agents/${bea.agent.id}/status`)
+        .send({ status: 'away', reason: 'lunch' })
+        .expect(200);
+      await gone(h, bea.socket);
+      await gone(h, cy.socket);
+      h.clock.advance(2 * 60 * SECOND);
+      expect(await h.sb.web.awayWhenGone()).to.deep.equal([]);
+      expect(await statusOf(h, ada.agent.id)).to.deep.equal(['available', null]);
+      expect(await statusOf(h, bea.agent.id)).to.deep.equal(['away', 'lunch']);
+      expect(await statusOf(h, cy.agent.id)).to.deep.equal(['available', null]);
+      // Bea's next console does not end her lunch.
+      const again = h.agentSocket(bea.token);
+      await once(again, 'hello');
+      await flush(again, 'agents', {});
+      expect(await statusOf(h, bea.agent.id)).to.deep.equal(['away', 'lunch']);
+    });
+  });
+
   describe('the owner going offline (timers on the manual clock)', () => {
     it('a chat waits 120 s for its owner, then moves to a colleague, who gets assigned', async () => {
       const h = sb();

@@ -39,6 +39,7 @@ describe('routing policy', () => {
         surveyAnswerSeconds: 172_800,
         surveyLowRating: 2,
         repeatWindowSeconds: 604_800,
+        consoleAwaySeconds: 60,
         texts: {
           greeting: 'Thanks for reaching us.',
           waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
