@@ -121,4 +121,35 @@ describe('scale-out: two processes on one Redis', function () {
     const conv = (await b!.api<Json>('GET', `/conversations/${sent.conversationId}`)).body.conversation;
     expect(conv.offer.agentId).to.equal([first, second][other]!.agent.id);
   });
+
+  it("an agent's console open on B keeps her available when her console on A closes; the last one closed sets her away", async () => {
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('presence'),
+      // A second, not a minute, for the test; each process looks every 5 s (its default).
+      env: { ROUTING_POLICY: JSON.stringify({ consoleAwaySeconds: 1 }) },
+    });
+    cluster = c;
+    const b = c.nodes[1]!;
+    const { agent, token, console: onA } = await c.agentConsole(0, 'Ada', { chat: 2 });
+    const onB = c.socket(1, '/agent', { token });
+    await next(onB, 'hello');
+    const statusOf = async () => {
+      const { body } = await b.api<Json>('GET', `/agents/${agent.id}`);
+      return `${body.agent.status}${body.agent.statusReason ? ` (${body.agent.statusReason})` : ''}`;
+    };
+
+    c.forget(onA);
+    // A looks (within 5 s of the minute, here the second) and finds her console on B: she stays available.
+    await new Promise((r) => setTimeout(r, 8000));
+    expect(await statusOf()).to.equal('available');
+
+    c.forget(onB);
+    await until(async () => (await statusOf()) === 'away (console closed)', 'her to be set away', 15_000);
+    // Her console back, on A: available again.
+    const back = c.socket(0, '/agent', { token });
+    await next(back, 'hello');
+    await until(async () => (await statusOf()) === 'available', 'her to be available again');
+  });
 });
