@@ -214,7 +214,7 @@ export class WebConsole {
         }
         const agent = await this.#router.store.getAgent(agentId);
         this.#gone.delete(agentId);
-        if (!agent || agent.status !== 'available' || agent.slackUserId) continue;
+        if (agent?.status !== 'available' || agent.slackUserId) continue;
         await this.#router.setAgentStatus(agentId, 'away', CONSOLE_CLOSED);
         set.push(agentId);
         // Opened again elsewhere while they were being set away: available again.
