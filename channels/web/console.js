@@ -7,6 +7,7 @@
   const TYPING_IDLE = 2_000;
   const STATUS_LABEL = { available: 'Available', away: 'Away', offline: 'Offline' };
   const CONV_STATUS = { queued: 'Waiting', assigned: 'Open', resolved: 'Resolved', abandoned: 'Abandoned' };
+  const CHANNEL_NAMES = { voice: 'calls', sms: 'texts', chat: 'chat', email: 'email' };
   const ROLE_LABEL = {
     owner: 'Yours',
     consultant: 'Consulting',
@@ -265,6 +266,7 @@
     socket.on('customer.updated', onCustomerUpdated);
     socket.on('typing', onTyping);
     socket.on('agent', onAgent);
+    socket.on('queue', onQueue);
     socket.on('consult.invite', (e) => addBanner('consult', e));
     socket.on('handoff.offer', (e) => addBanner('handoff', e));
     socket.on('promise.reminder', onPromiseReminder);
@@ -536,6 +538,18 @@
       onPromiseUpdated({ promise: res.promise });
       notify(res.promise.state === 'kept' ? 'Marked kept.' : 'It was already past due: recorded as broken.');
     });
+  }
+
+  /** What waits, for everyone: "Nobody waiting" or "3 waiting (chat 2, email 1)". */
+  function onQueue({ waiting, waitingByChannel } = {}) {
+    if (typeof waiting !== 'number') return;
+    const parts = Object.entries(waitingByChannel || {})
+      .filter(([, n]) => n > 0)
+      .map(([channel, n]) => `${CHANNEL_NAMES[channel] || channel} ${n}`);
+    const el = sb('queue');
+    el.textContent =
+      waiting === 0 ? 'Nobody waiting' : `${waiting} waiting${parts.length ? ` (${parts.join(', ')})` : ''}`;
+    el.classList.toggle('busy', waiting > 0);
   }
 
   function onAgent({ agent }) {

@@ -44,6 +44,14 @@ export interface WebConsoleOptions {
   catchUpMs?: number;
   /** How often agents whose last console closed are looked at (`awayWhenGone`); default 5 s. */
   presenceMs?: number;
+  /** After a change to the waiting lines, how long before the consoles are told (`queue`); default 2 s. */
+  queueMs?: number;
+}
+
+/** What waits: the `queue` event every console gets on connect and when it changes. */
+interface QueueFigures {
+  waiting: number;
+  waitingByChannel: Record<string, number>;
 }
 
 /** The status reason of an agent Switchboard set away because their last web console closed. */
@@ -70,11 +78,16 @@ export class WebConsole {
   readonly #gone = new Map<string, number>();
   readonly #presenceTimer: NodeJS.Timeout;
   readonly #presence: OneRunAtATime<string[]>;
+  readonly #queueMs: number;
+  /** The consoles' `queue` to send after a change (one read per `queueMs` at most), and the last one sent. */
+  #queueTimer: NodeJS.Timeout | null = null;
+  #lastQueue = '';
   #closed = false;
 
   constructor(io: Server, options: WebConsoleOptions) {
     this.#router = options.router;
     this.#log = options.log;
+    this.#queueMs = options.queueMs ?? 2000;
     this.#catchUps = new OneRunAtATime({
       log: this.#log,
       failed: 'web console: could not catch up with the store',
@@ -128,6 +141,7 @@ export class WebConsole {
     this.#closed = true;
     clearInterval(this.#catchUpTimer);
     clearInterval(this.#presenceTimer);
+    if (this.#queueTimer) clearTimeout(this.#queueTimer);
     this.#unsubscribe();
   }
 
@@ -365,6 +379,7 @@ export class WebConsole {
     );
     for (const c of conversations) this.#tell(agentId, c);
     socket.emit('hello', { agent, conversations: views });
+    socket.emit('queue', await this.#queueFigures());
   }
 
   #to(agentId: string) {
@@ -376,9 +391,36 @@ export class WebConsole {
     return this.#nsp.adapter.rooms.has(`agent:${agentId}`);
   }
 
+  /** What waits now, from the store's counters (one small read). */
+  async #queueFigures(): Promise<QueueFigures> {
+    const stats = await this.#router.store.stats();
+    return { waiting: stats.waiting, waitingByChannel: stats.waitingByChannel };
+  }
+
+  /** The waiting lines may have changed: every console here is told what waits, once it settles, if it changed. */
+  #queueChanged(): void {
+    if (this.#queueTimer || this.#closed) return;
+    this.#queueTimer = setTimeout(() => {
+      this.#queueTimer = null;
+      if (this.#nsp.sockets.size === 0) return;
+      this.#queueFigures().then(
+        (figures) => {
+          const key = JSON.stringify(figures);
+          if (key === this.#lastQueue) return;
+          this.#lastQueue = key;
+          this.#nsp.local.emit('queue', figures);
+        },
+        // Told with the next change, or at the next connect.
+        () => {},
+      );
+    }, this.#queueMs);
+    this.#queueTimer.unref();
+  }
+
   async #onEvent(event: DomainEvent): Promise<void> {
     // No console connected here: nothing to mirror (and no store reads for it).
     if (this.#nsp.sockets.size === 0) return;
+    if (event.type.startsWith('conversation.')) this.#queueChanged();
     const store = this.#router.store;
     switch (event.type) {
       case 'conversation.assigned':

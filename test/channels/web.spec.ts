@@ -536,6 +536,28 @@ describe('/agent namespace', () => {
     });
   });
 
+  describe('queue', () => {
+    it('every console is told what waits on connect, and again when it changes', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada', { status: 'away' });
+      const none = { waiting: 0, waitingByChannel: { voice: 0, sms: 0, chat: 0, email: 0 } };
+      expect(await once(ada.socket, 'queue')).to.deep.equal(none);
+      const { conversationId } = await visitorWrites(h);
+      expect(await once(ada.socket, 'queue')).to.deep.equal({
+        waiting: 1,
+        waitingByChannel: { voice: 0, sms: 0, chat: 1, email: 0 },
+      });
+      // A colleague connecting is told at once.
+      const grace = await agentConsole(h, 'Grace', { status: 'away' });
+      expect((await once(grace.socket, 'queue')).waiting).to.equal(1);
+      // Ada is back and takes it: nobody waits.
+      await emitAck(ada.socket, 'status', { status: 'available' });
+      expect((await once(ada.socket, 'assigned')).conversation.id).to.equal(conversationId);
+      expect(await once(ada.socket, 'queue')).to.deep.equal(none);
+      expect(await once(grace.socket, 'queue')).to.deep.equal(none);
+    });
+  });
+
   describe('catching up with the store', () => {
     it('an assignment or a resolve whose event never came is sent by the next catch-up, once', async () => {
       const h = sb();

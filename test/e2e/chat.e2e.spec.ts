@@ -342,6 +342,11 @@ describe('e2e: widget and web console in Chromium', function () {
       expect(await widget(visitor, 'status').textContent()).to.match(
         /^You are number \d+ in line\. Nobody is working right now; a person will answer as soon as someone is back\.$/,
       );
+      // Ada's console, opened meanwhile, shows what waits.
+      const adaPage = await newPage();
+      await adaPage.goto(`${base}/console?token=${adaToken}`);
+      await consoleEl(adaPage, 'queue').filter({ hasText: 'waiting' }).waitFor();
+      expect(await consoleEl(adaPage, 'queue').textContent()).to.match(/^\d+ waiting \(chat \d+\)$/);
       await sb.router.setAgentStatus(ada.id, 'available');
       await widget(visitor, 'status').filter({ hasText: 'Ada' }).waitFor();
     } finally {

@@ -159,7 +159,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock,
     ...(options.chatRateLimit ? { chatRateLimit: options.chatRateLimit } : {}),
     // The web console's catch-up and presence runs happen when a test calls them.
-    web: { catchUpMs: 3_600_000, presenceMs: 3_600_000 },
+    web: { catchUpMs: 3_600_000, presenceMs: 3_600_000, queueMs: 5 },
   });
   const port = await sb.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
