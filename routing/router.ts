@@ -1864,13 +1864,18 @@ export class Router {
       this.#conversation(conversationId),
       this.#agent(agentId),
     ]);
-    const allowed =
-      conversation.status === 'assigned' &&
-      (conversation.ownerId === agentId ||
-        conversation.cover?.agentId === agentId ||
-        conversation.consultants.includes(agentId) ||
-        conversation.invited.includes(agentId));
-    if (!allowed) throw new NotOwnerError(agentId, conversationId, operation);
+    const on =
+      conversation.ownerId === agentId ||
+      conversation.cover?.agentId === agentId ||
+      conversation.consultants.includes(agentId) ||
+      conversation.invited.includes(agentId);
+    // Its owner after it ended is told so, not that it is not theirs.
+    if (on && conversation.status !== 'assigned') {
+      throw new InvalidStateError(
+        `agent ${agentId} may not ${operation} conversation ${conversationId}: it is ${conversation.status}${conversation.status === 'queued' ? ', waiting for a person' : ''}`,
+      );
+    }
+    if (!on) throw new NotOwnerError(agentId, conversationId, operation);
     return { conversation, agent };
   }
 

@@ -740,6 +740,30 @@ describe('/agent namespace', () => {
       expect(resolved!.resolvedAt).to.equal(h.clock.now());
     });
 
+    it('a reply to a conversation she resolved tells its owner it is resolved, not that it is not hers', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const { conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      await emitAck(ada.socket, 'resolve', { conversationId });
+      expect(
+        await emitAck(ada.socket, 'reply', {
+          conversationId,
+          text: 'one more thing',
+          clientMessageId: 'r-9',
+        }),
+      ).to.deep.equal({
+        ok: false,
+        error: {
+          code: 'invalid_state',
+          message: `agent ${ada.agent.id} may not reply to conversation ${conversationId}: it is resolved`,
+        },
+      });
+      expect((await h.store.listMessages(conversationId)).map((m) => m.text)).to.deep.equal([
+        'my order is late',
+      ]);
+    });
+
     it('resolve with a follow-up makes a follow-up promise; a past followUpAt is refused', async () => {
       const h = sb();
       const ada = await agentConsole(h, 'Ada');
