@@ -379,7 +379,11 @@ export class WebConsole {
     );
     for (const c of conversations) this.#tell(agentId, c);
     socket.emit('hello', { agent, conversations: views });
-    socket.emit('queue', await this.#queueFigures());
+    // What waits: with the next change when it cannot be read now (the console is open all the same).
+    this.#queueFigures().then(
+      (figures) => socket.emit('queue', figures),
+      () => {},
+    );
   }
 
   #to(agentId: string) {
