@@ -399,7 +399,35 @@ export class Router {
     const now = this.clock.now();
     const customer = await this.store.mergeCustomers(keepId, otherId, now);
     this.#emit({ type: 'customer.merged', at: now, customerId: customer.id, mergedId: otherId });
+    await this.#mergedOpenConversations(customer.id, now);
     return customer;
+  }
+
+  /**
+   * A merged customer may have had an open conversation on each side: one customer, two conversations. The
+   * next message goes to the one active last; the agents on each are told of the other (an internal note),
+   * so that they agree who answers and resolve the other.
+   */
+  async #mergedOpenConversations(customerId: string, now: number): Promise<void> {
+    const [queued, assigned] = await Promise.all([
+      this.store.listConversations({ customerId, status: 'queued', limit: 0 }),
+      this.store.listConversations({ customerId, status: 'assigned', limit: 0 }),
+    ]);
+    const open = [...queued, ...assigned];
+    if (open.length < 2) return;
+    const holder = async (c: Conversation) =>
+      c.ownerId ? `with ${await this.#agentName(c.ownerId)}` : 'waiting for a person';
+    const described = await Promise.all(
+      open.map(async (c) => `${c.id} (${c.lastChannel}, ${await holder(c)})`),
+    );
+    for (const [i, conv] of open.entries()) {
+      const others = described.filter((_, j) => j !== i).join(', ');
+      await this.#internalNote(
+        conv,
+        `This customer was merged with another and also has the open conversation ${others}: agree who answers, and resolve the other. Their next message goes to the one active last.`,
+        now,
+      );
+    }
   }
 
   // ================================================================ agents

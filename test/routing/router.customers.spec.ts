@@ -235,6 +235,23 @@ describe('Router: customers', () => {
         [chat.conversation.id, phone.customer.id, 'assigned', bea.id],
       ]);
       expect(await h.store.listConversations({ customerId: chat.customer.id })).to.deep.equal([]);
+      // One customer, two open conversations: the agents on each are told of the other (an internal note).
+      const told = async (id: string) =>
+        (await h.store.listMessages(id))
+          .filter((m) => m.direction === 'internal' && m.author.type === 'system')
+          .map((m) => m.text);
+      const note = (other: string) =>
+        `This customer was merged with another and also has the open conversation ${other}: agree who answers, and resolve the other. Their next message goes to the one active last.`;
+      expect(await told(phone.conversation.id)).to.deep.equal([
+        note(`${chat.conversation.id} (chat, with Bea)`),
+      ]);
+      expect(await told(chat.conversation.id)).to.deep.equal([
+        note(`${phone.conversation.id} (sms, with Ana)`),
+      ]);
+      expect(h.eventsOf('message.note').map((e) => e.message.conversationId)).to.deep.equal([
+        phone.conversation.id,
+        chat.conversation.id,
+      ]);
       // The old id keeps working: it follows the merge.
       expect((await h.store.getCustomer(chat.customer.id))?.id).to.equal(phone.customer.id);
 
