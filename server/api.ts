@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
-import { fromZod, NotFoundError, UnauthorizedError } from '../shared/errors.js';
+import { fromZod, NotFoundError, UnauthorizedError, ValidationError } from '../shared/errors.js';
 import { AgentStatus, ConversationStatus } from '../shared/model.js';
 import { agentToken, type TokenSigner } from '../shared/tokens.js';
 import type { FiguresCache } from './figures.js';
@@ -23,8 +23,12 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 
 const StatusBody = z.object({ status: AgentStatus, reason: z.string().max(200).optional() });
 const MergeBody = z.object({ otherCustomerId: z.string().min(1).max(128) });
-const ListQuery = z.object({
+const ListQuery = z.strictObject({
   status: ConversationStatus.optional(),
+  /** The conversations this agent owns (or owned). */
+  agent: z.string().min(1).max(128).optional(),
+  /** The page before this conversation (the `next` of the previous page). */
+  before: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -74,13 +78,25 @@ export function adminApi({ router, tokens, adminToken, figures }: ApiOptions): e
     res.json({ agent: await router.setAgentStatus(req.params.id!, body.status, body.reason) });
   });
 
+  // Newest first in pages: the `limit` newest (oldest first within the page), then `?before=<next>` for the
+  // page before, until a page comes without `next`.
   api.get('/conversations', async (req, res) => {
     const q = parse(ListQuery, req.query, 'query');
+    let createdBefore: { at: number; id: string } | undefined;
+    if (q.before !== undefined) {
+      const from = await store.getConversation(q.before);
+      if (!from) throw new ValidationError(`before: no conversation ${q.before}`, 'before');
+      createdBefore = { at: from.createdAt, id: from.id };
+    }
+    const conversations = await store.listConversations({
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.agent ? { ownerId: q.agent } : {}),
+      ...(createdBefore ? { createdBefore } : {}),
+      limit: q.limit,
+    });
     res.json({
-      conversations: await store.listConversations({
-        ...(q.status ? { status: q.status } : {}),
-        limit: q.limit,
-      }),
+      conversations,
+      ...(conversations.length === q.limit ? { next: conversations[0]!.id } : {}),
     });
   });
   api.get('/conversations/:id', async (req, res) => {

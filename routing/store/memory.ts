@@ -782,6 +782,8 @@ export class MemoryStore implements Store {
       if (query.status !== undefined && c.status !== query.status) continue;
       if (query.ownerId !== undefined && c.ownerId !== query.ownerId) continue;
       if (query.createdSince !== undefined && c.createdAt < query.createdSince) continue;
+      const before = query.createdBefore;
+      if (before && byCreation(c, { createdAt: before.at, id: before.id }) >= 0) continue;
       found.push(c);
     }
     found.sort(byCreation);

@@ -391,6 +391,8 @@ export class RedisStore implements Store {
         query.customerId ?? '',
         Math.max(0, query.limit ?? 1000),
         query.createdSince ?? '',
+        query.createdBefore ? String(query.createdBefore.at) : '',
+        query.createdBefore?.id ?? '',
       ],
     );
     return this.#pairs(r, (id, raw) => this.#conversation(id, raw));

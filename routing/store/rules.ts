@@ -37,7 +37,10 @@ export function checkNewContact(contact: NewContact): void {
 }
 
 /** `listConversations`' order: created first, then by id. */
-export function byCreation(x: Conversation, y: Conversation): number {
+export function byCreation(
+  x: Pick<Conversation, 'createdAt' | 'id'>,
+  y: Pick<Conversation, 'createdAt' | 'id'>,
+): number {
   return x.createdAt - y.createdAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
 }
 

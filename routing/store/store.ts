@@ -232,6 +232,11 @@ export interface ConversationQuery {
   customerId?: string;
   /** Only those created at or after this time (ms). */
   createdSince?: number;
+  /**
+   * Only those before this one in creation order (created earlier, or at the same time with a lower id): the
+   * next page back, from the oldest of a page.
+   */
+  createdBefore?: { at: number; id: string };
   /** The last (newest) this many of them. Default 1000; 0: all. */
   limit?: number;
 }

@@ -935,6 +935,43 @@ export function storeContract(
         expect(ids(await store.listConversations({ ownerId: 'ag_nobody' }))).to.deep.equal([]);
       });
 
+      it('listConversations pages back from a conversation (createdBefore), equal times going by id', async () => {
+        await addAgent('ag_1');
+        await addConversation('cv_1', { createdAt: T0 });
+        await addConversation('cv_3', { createdAt: T0 + SEC });
+        await addConversation('cv_2', { createdAt: T0 + SEC });
+        await addOwned('cv_4', 'ag_1', { createdAt: T0 + 2 * SEC });
+        await addConversation('cv_5', { createdAt: T0 + 3 * SEC });
+        const page = (createdBefore: { at: number; id: string } | undefined, query = {}) =>
+          store
+            .listConversations({ ...query, ...(createdBefore ? { createdBefore } : {}), limit: 2 })
+            .then(ids);
+        // Newest two, then the two before the oldest of those, and so on: every one once.
+        expect(await page(undefined)).to.deep.equal(['cv_4', 'cv_5']);
+        expect(await page({ at: T0 + 2 * SEC, id: 'cv_4' })).to.deep.equal(['cv_2', 'cv_3']);
+        expect(await page({ at: T0 + SEC, id: 'cv_2' })).to.deep.equal(['cv_1']);
+        expect(await page({ at: T0, id: 'cv_1' })).to.deep.equal([]);
+        // The same second, a later id: the one with the lower id is before it.
+        expect(await page({ at: T0 + SEC, id: 'cv_3' })).to.deep.equal(['cv_1', 'cv_2']);
+        // With the other filters and a lower bound.
+        expect(await page({ at: T0 + 3 * SEC, id: 'cv_5' }, { status: 'queued' })).to.deep.equal([
+          'cv_2',
+          'cv_3',
+        ]);
+        expect(await page({ at: T0 + 3 * SEC, id: 'cv_5' }, { ownerId: 'ag_1' })).to.deep.equal(['cv_4']);
+        expect(await page({ at: T0 + 3 * SEC, id: 'cv_5' }, { createdSince: T0 + SEC })).to.deep.equal([
+          'cv_3',
+          'cv_4',
+        ]);
+        expect(await page({ at: T0 + 2 * SEC, id: 'cv_4' }, { createdSince: T0 + SEC })).to.deep.equal([
+          'cv_2',
+          'cv_3',
+        ]);
+        expect(
+          ids(await store.listConversations({ createdBefore: { at: T0 + 2 * SEC, id: 'cv_4' }, limit: 0 })),
+        ).to.deep.equal(['cv_1', 'cv_2', 'cv_3']);
+      });
+
       it('touchConversation records the channel once and makes it the last one', async () => {
         await addConversation('cv_1');
         const t1 = await store.touchConversation('cv_1', 'sms', T0 + 30 * SEC);

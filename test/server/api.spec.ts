@@ -454,6 +454,34 @@ describe('HTTP', () => {
       expect(limited.body.conversations).to.have.length(1);
     });
 
+    it('GET conversations pages back with before=<next>, each once; filters by agent; refuses what it does not know', async () => {
+      const h = sb();
+      const { agent } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+      const made: string[] = [];
+      for (let i = 1; i <= 5; i++) {
+        made.push((await visitorWrites(h, `visitor ${i}`)).conversationId);
+        h.clock.advance(SECOND);
+      }
+      const seen: string[] = [];
+      let path = '/api/conversations?limit=2';
+      for (let pages = 0; pages < 5; pages++) {
+        const page = (await h.admin.get(path).expect(200)).body;
+        seen.unshift(...page.conversations.map((c: { id: string }) => c.id));
+        if (!page.next) break;
+        expect(page.next).to.equal(page.conversations[0].id);
+        path = `/api/conversations?limit=2&before=${page.next}`;
+      }
+      expect(seen).to.deep.equal(made);
+      // Ada has the first two (her chat capacity), the others wait.
+      const hers = (await h.admin.get(`/api/conversations?agent=${agent.id}`).expect(200)).body;
+      expect(hers.conversations.map((c: { id: string }) => c.id)).to.deep.equal(made.slice(0, 2));
+      expect(hers).to.not.have.property('next');
+      expectError(await h.admin.get('/api/conversations?before=cv_nobody'), 400, 'invalid_input', 'before');
+      // A misspelt filter is refused by name, not dropped (which would list every conversation).
+      const typo = await h.admin.get('/api/conversations?stauts=queued');
+      expectError(typo, 400, 'invalid_input', 'stauts');
+    });
+
     it('GET one conversation with its messages and ownership history', async () => {
       const h = sb();
       const { conversationId, customerId } = await visitorWrites(h, 'my order is late');

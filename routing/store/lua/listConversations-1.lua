@@ -5,6 +5,8 @@ the narrowest index (customer, owner, status, all) from its newest end.
 KEYS[1]  the conversations index
 ARGV[1]  key base; ARGV[2] status or ''; ARGV[3] owner id or ''; ARGV[4] customer id or ''
 ARGV[5]  limit (0: all); ARGV[6] created at or after (ms), or '' (any time)
+ARGV[7]  created before (ms), or '' (up to the newest); ARGV[8] with ARGV[7]: the id that, created at that very
+         time, bounds it (those with a lower id, in byte order, are before it)
 Result   {0, id1, conversation1, id2, conversation2, ...} oldest first
 ]]
 --!include keys.lua
@@ -29,6 +31,13 @@ return run(function()
   if ARGV[6] ~= '' then count = redis.call('ZCOUNT', index, ARGV[6], '+inf') end
   local found = {}
   local start = 0
+  -- Before a (time, id): pass over the newest entries that are not, as an index orders equal times (by id).
+  if ARGV[7] ~= '' then
+    start = redis.call('ZCOUNT', index, '(' .. ARGV[7], '+inf')
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', index, ARGV[7], ARGV[7])) do
+      if not bytesLess(id, ARGV[8]) then start = start + 1 end
+    end
+  end
   while (limit == 0 or #found < limit) and (count < 0 or start < count) do
     local last = start + 255
     if count >= 0 then last = math.min(last, count - 1) end
