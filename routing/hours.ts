@@ -83,6 +83,26 @@ export function localTime(timeZone: string, at: number): { day: number; minute: 
   return { day, minute };
 }
 
+const DAY_NAMES: Record<Weekday, string> = {
+  sun: 'Sun',
+  mon: 'Mon',
+  tue: 'Tue',
+  wed: 'Wed',
+  thu: 'Thu',
+  fri: 'Fri',
+  sat: 'Sat',
+};
+
+/** The week in words, Monday first: "Mon 09:00–17:00, Tue 09:00–12:30 and 13:30–17:00 (Europe/Berlin)". */
+export function hoursText(hours: OpeningHours): string {
+  const clock = (minute: number) =>
+    `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+  const days = [...WEEKDAYS.slice(1), WEEKDAYS[0]]
+    .filter((d) => (hours.week[d] ?? []).length > 0)
+    .map((d) => `${DAY_NAMES[d]} ${hours.week[d]!.map(([a, b]) => `${clock(a)}–${clock(b)}`).join(' and ')}`);
+  return `${days.length > 0 ? days.join(', ') : 'never open'} (${hours.timeZone})`;
+}
+
 function rangesOf(hours: OpeningHours, day: number): Array<[number, number]> {
   return hours.week[WEEKDAYS[((day % 7) + 7) % 7]!] ?? [];
 }

@@ -2,6 +2,7 @@
 // figure that shows whether it is kept. HTML, or JSON with Accept: application/json.
 import type { Request, Response } from 'express';
 import { humanDuration } from '../routing/estimate.js';
+import { hoursText } from '../routing/hours.js';
 import type { Router } from '../routing/router.js';
 import type { Figures, FiguresCache } from './figures.js';
 
@@ -64,7 +65,11 @@ export function rights(router: Router, f: Figures, options: RightsOptions = {}):
       id: 'honest-wait',
       title: 'We tell you the honest wait',
       promise: 'Every wait we quote is a promise: a pessimistic estimate, and we tell you before it breaks.',
-      limit: `quotes are the ${Math.round(p.quotePercentile * 100)}th percentile of the predicted wait; a quote at risk is told, once, ${lead} before it is due, with a new time`,
+      limit: `quotes are the ${Math.round(p.quotePercentile * 100)}th percentile of the predicted wait; a quote at risk is told, once, ${lead} before it is due, with a new time; ${
+        p.hours
+          ? `outside our opening hours, ${hoursText(p.hours)}, we say we are closed and when we open`
+          : 'when nobody is working we say so'
+      }`,
       figure: kept,
     },
     {

@@ -36,7 +36,7 @@ describe('GET /rights', () => {
     for (const r of rights)
       expect(Object.keys(r).sort()).to.deep.equal(['figure', 'id', 'limit', 'promise', 'title']);
     expect(byId(rights, 'honest-wait').limit).to.equal(
-      'quotes are the 90th percentile of the predicted wait; a quote at risk is told, once, 20 % of the quoted time (at least 30 seconds) before it is due, with a new time',
+      'quotes are the 90th percentile of the predicted wait; a quote at risk is told, once, 20 % of the quoted time (at least 30 seconds) before it is due, with a new time; when nobody is working we say so',
     );
     expect(byId(rights, 'honest-wait').figure).to.equal('no quotes settled yet');
     expect(byId(rights, 'follow-up').limit).to.equal(
@@ -195,5 +195,20 @@ describe('GET /rights', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('GET /rights with opening hours', () => {
+  const hours = {
+    timeZone: 'Europe/Berlin',
+    week: { sun: '10:00-14:00', mon: '09:00-17:00', tue: '09:00-12:30,13:30-17:00' },
+  };
+  const sb = useHarness({ env: { ROUTING_POLICY: JSON.stringify({ hours }) } });
+
+  it("names them, in the team's time zone, Monday first", async () => {
+    const { rights } = await rightsJson(sb());
+    expect(byId(rights, 'honest-wait').limit).to.match(
+      /; outside our opening hours, Mon 09:00–17:00, Tue 09:00–12:30 and 13:30–17:00, Sun 10:00–14:00 \(Europe\/Berlin\), we say we are closed and when we open$/,
+    );
   });
 });
