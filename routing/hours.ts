@@ -54,7 +54,6 @@ export const OpeningHours = z.strictObject({
   ),
 });
 export type OpeningHours = z.output<typeof OpeningHours>;
-export type OpeningHoursInput = z.input<typeof OpeningHours>;
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
@@ -83,23 +82,16 @@ export function localTime(timeZone: string, at: number): { day: number; minute: 
   return { day, minute };
 }
 
-const DAY_NAMES: Record<Weekday, string> = {
-  sun: 'Sun',
-  mon: 'Mon',
-  tue: 'Tue',
-  wed: 'Wed',
-  thu: 'Thu',
-  fri: 'Fri',
-  sat: 'Sat',
-};
-
 /** The week in words, Monday first: "Mon 09:00–17:00, Tue 09:00–12:30 and 13:30–17:00 (Europe/Berlin)". */
 export function hoursText(hours: OpeningHours): string {
   const clock = (minute: number) =>
     `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
   const days = [...WEEKDAYS.slice(1), WEEKDAYS[0]]
     .filter((d) => (hours.week[d] ?? []).length > 0)
-    .map((d) => `${DAY_NAMES[d]} ${hours.week[d]!.map(([a, b]) => `${clock(a)}–${clock(b)}`).join(' and ')}`);
+    .map(
+      (d) =>
+        `${d[0]!.toUpperCase()}${d.slice(1)} ${hours.week[d]!.map(([a, b]) => `${clock(a)}–${clock(b)}`).join(' and ')}`,
+    );
   return `${days.length > 0 ? days.join(', ') : 'never open'} (${hours.timeZone})`;
 }
 
@@ -107,10 +99,14 @@ function rangesOf(hours: OpeningHours, day: number): Array<[number, number]> {
   return hours.week[WEEKDAYS[((day % 7) + 7) % 7]!] ?? [];
 }
 
+/** Whether the team works at a local weekday and minute of the day. */
+function openAt(hours: OpeningHours, { day, minute }: { day: number; minute: number }): boolean {
+  return rangesOf(hours, day).some(([start, end]) => minute >= start && minute < end);
+}
+
 /** Whether the team works at `at`. */
 export function isOpen(hours: OpeningHours, at: number): boolean {
-  const { day, minute } = localTime(hours.timeZone, at);
-  return rangesOf(hours, day).some(([start, end]) => minute >= start && minute < end);
+  return openAt(hours, localTime(hours.timeZone, at));
 }
 
 /**
@@ -118,8 +114,9 @@ export function isOpen(hours: OpeningHours, at: number): boolean {
  * to the second across daylight-saving changes (the local clock is read again at the opening found).
  */
 export function opensInMs(hours: OpeningHours, at: number): number | null {
-  const { day, minute } = localTime(hours.timeZone, at);
-  if (rangesOf(hours, day).some(([start, end]) => minute >= start && minute < end)) return 0;
+  const now = localTime(hours.timeZone, at);
+  if (openAt(hours, now)) return 0;
+  const { day, minute } = now;
   for (let ahead = 0; ahead <= 7; ahead++) {
     for (const [start] of rangesOf(hours, day + ahead)) {
       const localAhead = ahead * MINUTES_PER_DAY + start - minute;
