@@ -5,6 +5,20 @@
 // rate servers/h. The customer at place k waits for the k-th freed slot: an
 // Erlang(k, servers/h) time. The quote is its `percentile` quantile.
 
+/**
+ * Where a waiting customer stands: their place, a pessimistic wait (null: none can be worked out, nobody who
+ * could serve them is available) and, when nobody works now, when a person is back.
+ */
+export interface WaitQuote {
+  position: number;
+  etaSeconds: number | null;
+  /**
+   * Nobody works now: outside the opening hours with no agent available, or no agent available or away at
+   * all. `opensInSeconds`: until the opening hours start again (null: not known). Only with no `etaSeconds`.
+   */
+  closed?: { opensInSeconds: number | null };
+}
+
 export interface QuoteInput {
   /** 1-based place in line. */
   position: number;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fromZod, ValidationError } from '../shared/errors.js';
 import { CHANNELS, type Channel } from '../shared/model.js';
-import { humanDuration } from './estimate.js';
+import { humanDuration, type WaitQuote } from './estimate.js';
 import { OpeningHours } from './hours.js';
 
 /** Greeting and hold texts are capped so nobody is kept listening or reading. */
@@ -186,10 +186,7 @@ export function loadPolicy(env: Record<string, string | undefined>): RoutingPoli
  * The one honest sentence a waiting customer is told: their place and the pessimistic wait; with no wait to
  * quote, that everyone is busy, or, when nobody works now, when the team is back. Held under the cap.
  */
-export function waitSentence(
-  policy: RoutingPolicy,
-  quote: { position: number; etaSeconds: number | null; closed?: { opensInSeconds: number | null } },
-): string {
+export function waitSentence(policy: RoutingPolicy, quote: WaitQuote): string {
   const texts = policy.texts;
   if (quote.etaSeconds !== null)
     return fillText(texts.waitNotice, { position: quote.position, wait: humanDuration(quote.etaSeconds) });

@@ -30,7 +30,7 @@ import {
   zeroPerChannel,
 } from '../shared/model.js';
 import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
-import { humanDuration, quoteWaitSeconds } from './estimate.js';
+import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import { defaultPolicy, fillText, type RoutingPolicy, waitSentence } from './policy.js';
 import { FILL_LIMIT, waitingSince } from './store/rules.js';
@@ -91,19 +91,7 @@ export type ContactOutcome =
   /** The answer to the survey sent after a resolution: stored on that conversation, not routed. */
   | { type: 'survey'; rating: number };
 
-/**
- * Where a waiting customer stands: their place, a pessimistic wait (null: none can be worked out, nobody who
- * could serve them is available) and, when nobody works now, when a person is back.
- */
-export interface WaitQuote {
-  position: number;
-  etaSeconds: number | null;
-  /**
-   * Nobody works now: outside the opening hours with no agent available, or no agent available or away at
-   * all. `opensInSeconds`: until the opening hours start again (null: not known). Only with no `etaSeconds`.
-   */
-  closed?: { opensInSeconds: number | null };
-}
+export type { WaitQuote };
 
 export interface ContactResult {
   customer: Customer;
