@@ -654,14 +654,9 @@ export class MemoryStore implements Store {
     const a = this.#agent(id);
     const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
     this.#unindexAgent(a);
-    const { slackUserId, email, phone, clientIdentity, ...profile } = patch;
-    const addresses = { slackUserId, email, phone, clientIdentity };
-    Object.assign(a, copy(profile));
-    for (const field of REMOVABLE_AGENT_FIELDS) {
-      const value = addresses[field];
-      if (value === null) delete a[field];
-      else if (value !== undefined) a[field] = value;
-    }
+    Object.assign(a, copy(patch));
+    // A console address given as null is taken away.
+    for (const field of REMOVABLE_AGENT_FIELDS) if (patch[field] === null) delete a[field];
     recheck(a, AGENT_NESTING);
     this.#indexAgent(a);
     this.#adjustServers(before, a);

@@ -22,14 +22,13 @@ return run(function()
   local patch = cjson.decode(ARGV[3])
   local patched = copyTable(a)
   for field, value in pairs(patch) do
-    if value == NULL then value = nil end
-    if PROFILE[field] then patched[field] = value end
+    if PROFILE[field] then
+      if value == NULL then value = nil end
+      patched[field] = value
+    end
   end
   checkAgent(KEYS[1], patched)
-  for field, value in pairs(patch) do
-    if value == NULL then value = nil end
-    if PROFILE[field] then a[field] = value end
-  end
+  for field in pairs(PROFILE) do a[field] = patched[field] end
   changed('agent', a)
   flush()
   return { 0, json(a) }
