@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { REPLY_MAX, type Router } from '../../routing/router.js';
+import { onAgentList } from '../../routing/store/rules.js';
 import { fromZod, logFailure } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
@@ -56,11 +57,6 @@ interface QueueFigures {
 
 /** The status reason of an agent Switchboard set away because their last web console closed. */
 export const CONSOLE_CLOSED = 'console closed';
-
-/** Whether a conversation is on the agent's list: assigned, and they own, cover, consult on, are invited to or offered it. */
-function onList(conversation: Conversation, agentId: string): boolean {
-  return conversation.status === 'assigned' && participants(conversation).includes(agentId);
-}
 
 export class WebConsole {
   readonly #nsp: Namespace;
@@ -193,7 +189,7 @@ export class WebConsole {
       if (listed.has(id)) continue;
       // Read again: it may have come onto the list (and its event in) since the list was read.
       const conversation = await store.getConversation(id);
-      if (conversation && onList(conversation, agentId)) continue;
+      if (conversation && onAgentList(conversation, agentId)) continue;
       shown.delete(id);
       if (conversation) {
         this.#to(agentId).emit('conversation.updated', { conversation });
@@ -254,7 +250,7 @@ export class WebConsole {
   #tell(agentId: string, conversation: Conversation): void {
     const shown = this.#shown.get(agentId);
     if (!shown) return;
-    if (onList(conversation, agentId)) shown.add(conversation.id);
+    if (onAgentList(conversation, agentId)) shown.add(conversation.id);
     else shown.delete(conversation.id);
   }
 

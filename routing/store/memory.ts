@@ -38,6 +38,7 @@ import {
   FILL_LIMIT,
   HANDLE_TIME_WINDOW,
   isOpen,
+  onAgentList,
   waitingSince,
 } from './rules.js';
 import type {
@@ -789,17 +790,7 @@ export class MemoryStore implements Store {
     const found: Conversation[] = [];
     // Every assigned conversation has an owner: the open ones of every owner hold them all.
     for (const open of this.#ownerOpen.values()) {
-      for (const c of open) {
-        if (c.status !== 'assigned') continue;
-        if (
-          c.ownerId === agentId ||
-          c.cover?.agentId === agentId ||
-          c.consultants.includes(agentId) ||
-          c.invited.includes(agentId) ||
-          c.handoff?.to === agentId
-        )
-          found.push(c);
-      }
+      for (const c of open) if (onAgentList(c, agentId)) found.push(c);
     }
     found.sort(byCreation);
     return found.map(conversationOut);

@@ -44,6 +44,21 @@ export function byCreation(
   return x.createdAt - y.createdAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
 }
 
+/**
+ * Whether a conversation is on an agent's list (`listAgentConversations`): assigned, and they own, cover,
+ * consult on, are invited to or are offered it (a hand-off).
+ */
+export function onAgentList(c: Conversation, agentId: string): boolean {
+  return (
+    c.status === 'assigned' &&
+    (c.ownerId === agentId ||
+      c.cover?.agentId === agentId ||
+      c.consultants.includes(agentId) ||
+      c.invited.includes(agentId) ||
+      c.handoff?.to === agentId)
+  );
+}
+
 export function isOpen(c: Conversation): boolean {
   return c.status === 'queued' || c.status === 'assigned';
 }
