@@ -472,7 +472,10 @@ describe('Slack console (Bolt, /slack/events)', () => {
         await h.event(dmMessage(ADA2, dmOf(ADA), 'from the new account', threadTs)).expect(200);
         await h.idle();
         expect(repliesTo(mary)).to.deep.equal(['one', 'two', 'three', 'from the new account']);
-        const told = h.slack.ok('chat.postEphemeral').map((c) => [c.args.user, String(c.args.text)]);
+        /** Who was told something only they see, and what. */
+        const ephemerals = () =>
+          h.slack.ok('chat.postEphemeral').map((c) => [c.args.user, String(c.args.text)]);
+        const told = ephemerals();
         expect(told).to.have.length(1);
         expect(told[0]![0]).to.equal(ADA);
         expect(told[0]![1]).to.contain('not linked');
@@ -481,7 +484,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
         await h.event(dmMessage(ADA2, dmOf(ADA), 'after leaving', threadTs)).expect(200);
         await h.idle();
         expect(repliesTo(mary)).to.deep.equal(['one', 'two', 'three', 'from the new account']);
-        const last = h.slack.ok('chat.postEphemeral').map((c) => [c.args.user, String(c.args.text)]);
+        const last = ephemerals();
         expect(last).to.have.length(2);
         expect(last[1]![0]).to.equal(ADA2);
         expect(last[1]![1]).to.contain('not linked');
