@@ -521,9 +521,9 @@ export class WebConsole {
         if (!agent) break;
         // Consoles opened with a link from before the agent's links were renewed are closed (reconnecting, the
         // link is refused: the console says so and asks for a new one).
-        for (const socket of this.#nsp.sockets.values()) {
-          if (socket.data.agentId === agent.id && socket.data.tokenVersion !== (agent.tokenVersion ?? 0))
-            socket.disconnect(true);
+        for (const id of [...(this.#nsp.adapter.rooms.get(`agent:${agent.id}`) ?? [])]) {
+          const socket = this.#nsp.sockets.get(id);
+          if (socket && socket.data.tokenVersion !== (agent.tokenVersion ?? 0)) socket.disconnect(true);
         }
         this.#to(event.agentId).emit('agent', { agent });
         break;
