@@ -2,8 +2,12 @@
 // every process that shares the secret can verify them, and an id cannot be forged.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** `attachment`: the link to a file a customer sent (id: `<message id>:<index>`). */
-export type TokenPurpose = 'visitor' | 'agent' | 'attachment';
+/**
+ * `attachment`: the link to a file a customer emailed (id: `<message id>:<index>`); `file`: the link to a file
+ * a chat visitor sent (id: `<upload id>:0`); `upload`: a visitor's own handle on their upload, which only they
+ * may attach to a message (id: `<visitor id>:<upload id>`).
+ */
+export type TokenPurpose = 'visitor' | 'agent' | 'attachment' | 'file' | 'upload';
 
 /** An agent's web console token: their id, and once their links were renewed, `<id>:<version>` (Agent.tokenVersion). */
 export function agentToken(

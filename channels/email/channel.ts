@@ -3,8 +3,8 @@
 import express from 'express';
 import nodemailer from 'nodemailer';
 import type { Router } from '../../routing/router.js';
-import { type AttachmentLinks, attachmentRoute } from './attachments.js';
-import { type ContentStore, MemoryContentStore } from './content.js';
+import { type AttachmentLinks, fileRoute } from '../attachments.js';
+import { type ContentStore, MemoryContentStore } from '../content.js';
 import { inboundRoute } from './http.js';
 import { EmailInbound, type EmailLog, type InboundResult } from './inbound.js';
 import { EmailOutbound, type MailTransport, type RetryPolicy } from './outbound.js';
@@ -81,7 +81,21 @@ export class EmailChannel {
     const token = this.settings.inboundToken;
     if (token === null && !this.#links) return null;
     const route = express.Router();
-    if (this.#links) route.use(attachmentRoute(this.content, this.#links, this.#log));
+    if (this.#links)
+      route.use(
+        fileRoute({
+          path: '/attachments/:token',
+          content: this.content,
+          links: this.#links,
+          log: this.#log,
+          gone: {
+            tooLarge:
+              'this file was too large to keep (EMAIL_ATTACHMENT_MAX_BYTES); the customer can send it again',
+            dropped:
+              'this file is no longer kept (the oldest go first once EMAIL_STORE_MAX_BYTES is reached)',
+          },
+        }),
+      );
     if (token !== null)
       route.use(
         inboundRoute({

@@ -4,7 +4,7 @@
 // shown in the browser, anything else downloaded, all sandboxed.
 import { expect } from 'chai';
 import request from 'supertest';
-import { type EmailContent, MemoryContentStore } from '../../channels/email/content.js';
+import { type EmailContent, MemoryContentStore } from '../../channels/content.js';
 import { StoreUnavailableError } from '../../shared/errors.js';
 import { type EmailHarness, fixture, INBOUND_TOKEN, startEmailHarness } from './email-harness.js';
 

@@ -3,8 +3,8 @@
 // budget and reads what another process kept.
 import { expect } from 'chai';
 import { createClient } from 'redis';
-import { type ContentStore, type EmailContent, MemoryContentStore } from '../../channels/email/content.js';
-import { RedisContentStore } from '../../channels/email/redis-content.js';
+import { type ContentStore, type EmailContent, MemoryContentStore } from '../../channels/content.js';
+import { RedisContentStore } from '../../channels/redis-content.js';
 import { CorruptRecordError } from '../../shared/errors.js';
 import { deletePrefix, sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 import { rejection } from '../support/rejection.js';

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import nodemailer from 'nodemailer';
 import { pino } from 'pino';
-import { MemoryContentStore } from '../../channels/email/content.js';
+import { MemoryContentStore } from '../../channels/content.js';
 import { EmailInbound } from '../../channels/email/inbound.js';
 import { EmailOutbound } from '../../channels/email/outbound.js';
 import { loadEmailSettings } from '../../channels/email/settings.js';

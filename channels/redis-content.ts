@@ -1,12 +1,14 @@
-// The email content store in Redis (REDIS_URL): the raw messages and attachment
-// bytes every process reads, so an attachment received by one process opens from
-// any other, and survives the death of the one that received it. The same
-// budget as in memory (EMAIL_STORE_MAX_BYTES), shared by the deployment: the
-// oldest entries go first, in the same script that adds one.
+// A content store in Redis (REDIS_URL): the raw messages and attachment bytes
+// every process reads, so a file received by one process opens from any other,
+// and survives the death of the one that received it. The same budget as in
+// memory (EMAIL_STORE_MAX_BYTES for email, CHAT_FILES_STORE_MAX_BYTES for chat
+// uploads), shared by the deployment: the oldest entries go first, in the same
+// script that adds one.
 //
 // Keys start with the Redis store's base (routing/store/redis-keys.ts), under
-// `email:` (no layout of the store starts so). The metadata is read back through
-// zod: an entry that does not parse is a CorruptRecordError naming its key.
+// the namespace, `email:` or `chat:` (no layout of the store starts so). The
+// metadata is read back through zod: an entry that does not parse is a
+// CorruptRecordError naming its key.
 import { createHash } from 'node:crypto';
 import { RESP_TYPES } from 'redis';
 import { z } from 'zod';
@@ -19,24 +21,30 @@ import {
   type RedisConnectionOptions,
   redisFault,
   runScript,
-} from '../../routing/store/redis-connection.js';
-import { luaKeyFunctions, RedisKeys } from '../../routing/store/redis-keys.js';
-import { CorruptRecordError } from '../../shared/errors.js';
+} from '../routing/store/redis-connection.js';
+import { luaKeyFunctions, RedisKeys } from '../routing/store/redis-keys.js';
+import { CorruptRecordError } from '../shared/errors.js';
 import type { ContentStore, EmailContent } from './content.js';
 
+/** What a store keeps: an email's content, or a chat visitor's uploads. */
+export type ContentNamespace = 'email' | 'chat';
+
 /** Key layouts after the store's base: `%` marks an argument. */
-export const EMAIL_KEY_LAYOUTS = {
-  /** Hash per stored message id: `meta` (JSON), `raw` (the message as received), `a<i>` (attachment i's bytes). */
-  content: 'email:content:%',
-  /** Sorted set: message ids with content kept, score = `seq` when kept; the lowest go first. */
-  order: 'email:order',
-  /** String: the counter scoring `order`. */
-  seq: 'email:seq',
-  /** Hash: message id → the bytes its entry counts against the budget. */
-  sizes: 'email:sizes',
-  /** String: the bytes of every entry kept. */
-  total: 'email:total',
-} as const;
+function keyLayouts(ns: ContentNamespace) {
+  return {
+    /** Hash per stored entry id: `meta` (JSON), `raw` (the message as received), `a<i>` (attachment i's bytes). */
+    content: `${ns}:content:%`,
+    /** Sorted set: entry ids with content kept, score = `seq` when kept; the lowest go first. */
+    order: `${ns}:order`,
+    /** String: the counter scoring `order`. */
+    seq: `${ns}:seq`,
+    /** Hash: entry id → the bytes its entry counts against the budget. */
+    sizes: `${ns}:sizes`,
+    /** String: the bytes of every entry kept. */
+    total: `${ns}:total`,
+  } as const;
+}
+type KeyLayouts = ReturnType<typeof keyLayouts>;
 
 const Meta = z.object({
   messageId: z.string(),
@@ -52,10 +60,10 @@ const Meta = z.object({
  * raw, then `a<i>` and the bytes of each kept attachment in turn. Replaces an entry of the same id; drops the
  * oldest until the new one fits. Answers `{0, 1}` when kept, `{0, 0}` when larger than the whole budget.
  */
-const PUT = `
+const put = (layouts: KeyLayouts) => `
 local P = ARGV[1]
 local K = {}
-${luaKeyFunctions(EMAIL_KEY_LAYOUTS).join('\n')}
+${luaKeyFunctions(layouts).join('\n')}
 local id, bytes, budget = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if bytes > budget then return {0, 0} end
 local function drop(victim)
@@ -82,11 +90,16 @@ redis.call('HSET', KEYS[4], id, bytes)
 redis.call('INCRBY', KEYS[5], bytes)
 return {0, 1}
 `;
-const PUT_SCRIPT = { source: PUT, sha: createHash('sha1').update(PUT).digest('hex') };
+function putScript(layouts: KeyLayouts): { source: string; sha: string } {
+  const source = put(layouts);
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
 
 export interface RedisContentStoreOptions extends RedisConnectionOptions {
-  /** The store's key prefix: keys are `{sb:<prefix>}:email:…` (`{sb}:email:…` when empty). */
+  /** The store's key prefix: keys are `{sb:<prefix>}:<namespace>:…` (`{sb}:<namespace>:…` when empty). */
   prefix?: string;
+  /** What it keeps (default `email`). */
+  namespace?: ContentNamespace;
   /** Bytes kept in all (raw messages and attachments), across every process. */
   maxBytes: number;
 }
@@ -97,12 +110,18 @@ export class RedisContentStore implements ContentStore {
   readonly #client: RedisClient;
   readonly #base: string;
   readonly #maxBytes: number;
+  readonly #namespace: ContentNamespace;
+  readonly #layouts: KeyLayouts;
+  readonly #put: { source: string; sha: string };
   #lastError: Error | null = null;
 
   private constructor(client: RedisClient, options: RedisContentStoreOptions) {
     this.#client = client;
     this.#base = new RedisKeys(options.prefix ?? '').base;
     this.#maxBytes = options.maxBytes;
+    this.#namespace = options.namespace ?? 'email';
+    this.#layouts = keyLayouts(this.#namespace);
+    this.#put = putScript(this.#layouts);
     // While Redis is away its commands fail (the callers log them) and it reconnects by itself.
     client.on('error', (err: Error) => {
       this.#lastError = err;
@@ -116,10 +135,10 @@ export class RedisContentStore implements ContentStore {
     return store;
   }
 
-  key(name: Exclude<keyof typeof EMAIL_KEY_LAYOUTS, 'content'>): string;
+  key(name: Exclude<keyof KeyLayouts, 'content'>): string;
   key(name: 'content', messageId: string): string;
-  key(name: keyof typeof EMAIL_KEY_LAYOUTS, arg?: string): string {
-    return this.#base + EMAIL_KEY_LAYOUTS[name].replace('%', arg ?? '');
+  key(name: keyof KeyLayouts, arg?: string): string {
+    return this.#base + this.#layouts[name].replace('%', arg ?? '');
   }
 
   get ready(): boolean {
@@ -157,7 +176,7 @@ export class RedisContentStore implements ContentStore {
       ...kept.flat(),
     ];
     const tail = [String(keys.length), ...keys, ...args];
-    await runScript(this.#client, PUT_SCRIPT, tail, (err) => this.#fault(err, 'put', keys[0]));
+    await runScript(this.#client, this.#put, tail, (err) => this.#fault(err, 'put', keys[0]));
   }
 
   async get(messageId: string): Promise<EmailContent | null> {
@@ -190,7 +209,8 @@ export class RedisContentStore implements ContentStore {
   }
 
   #fault(err: unknown, what: string, key: string | undefined): Error {
-    return redisFault(err, what, key, this.#lastError, 'email content', 'email content ');
+    const owner = this.#namespace === 'email' ? 'email content' : 'chat files';
+    return redisFault(err, what, key, this.#lastError, owner, `${owner} `);
   }
 
   async close(): Promise<void> {
