@@ -9,10 +9,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { Server as IoServer, type ServerOptions as IoServerOptions } from 'socket.io';
 import { setAckLogger } from '../channels/ack.js';
+import { AttachmentLinks } from '../channels/attachments.js';
+import { ChatFiles } from '../channels/chat/files.js';
 import { ChatChannel } from '../channels/chat/namespace.js';
-import { AttachmentLinks } from '../channels/email/attachments.js';
+import { type ContentStore, MemoryContentStore } from '../channels/content.js';
 import { EmailChannel } from '../channels/email/channel.js';
-import type { ContentStore } from '../channels/email/content.js';
 import { SlackConsole, type SlackConsoleOverrides } from '../channels/slack/console.js';
 import { createTwilioChannels, type TwilioChannels, type TwilioHooks } from '../channels/twilio/index.js';
 import { WebConsole } from '../channels/web/namespace.js';
@@ -45,6 +46,8 @@ export interface SwitchboardOptions {
   twilio?: TwilioHooks;
   /** Where email keeps raw messages and attachments (Redis mode: shared by every process); default memory. */
   emailContent?: ContentStore;
+  /** Where chat visitors' files are kept (Redis mode: shared by every process); default memory. */
+  chatFiles?: ContentStore;
   /**
    * Slack console overrides: the Web API stand-in's URL, message pacing, the outbox's wait (tests); the
    * state (Redis mode: the Redis one, shared by every process; default this process's memory).
@@ -164,8 +167,21 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   });
 
   // Requests that need the store answer 503 at once while it is unreachable (webhook senders retry).
-  if (options.storeReady) app.use(['/api', '/twilio', '/slack', '/email'], storeGate(options.storeReady));
+  if (options.storeReady)
+    app.use(['/api', '/twilio', '/slack', '/email', '/chat'], storeGate(options.storeReady));
   app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken, figures }));
+
+  // Chat visitors' files: uploaded to /chat/files, served from there by signed links (channels/chat/files.ts).
+  const chatFiles = config.chatFiles
+    ? new ChatFiles({
+        content: options.chatFiles ?? new MemoryContentStore(config.chatFiles.storeMaxBytes),
+        tokens,
+        publicUrl: config.publicUrl,
+        maxBytes: config.chatFiles.maxBytes,
+        log: logger,
+      })
+    : null;
+  if (chatFiles) app.use('/chat', chatFiles.routes());
 
   // Twilio voice and SMS: signed webhooks under /twilio (their own urlencoded parser); replies to
   // customers on `message.sent` for the sms and voice channels.
@@ -237,6 +253,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     router,
     tokens,
     log: logger,
+    ...(chatFiles ? { files: chatFiles } : {}),
     ...(options.chatRateLimit ? { rateLimit: options.chatRateLimit } : {}),
   });
   const web = new WebConsole(io, { router, tokens, log: logger, ...options.web });

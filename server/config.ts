@@ -13,6 +13,18 @@ const optional = (schema: z.ZodString) =>
 /** REDIS_URL's nodes: one URL, or (REDIS_CLUSTER=on) several separated by commas. */
 const redisNodesOf = (value: string) => value.split(',').map((u) => u.trim());
 
+const MB = 1024 * 1024;
+const byteCount = (fallback: number, min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce
+      .number({ message: 'must be a number of bytes' })
+      .int('must be a whole number of bytes')
+      .min(min, `must be at least ${min} bytes`)
+      .max(max, `must be at most ${max / MB} MB`)
+      .default(fallback),
+  );
+
 const Env = z.object({
   PORT: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
@@ -59,6 +71,8 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEMO_AGENTS: z.enum(['auto', 'on', 'off']).default('auto'),
   TICK_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  CHAT_FILE_MAX_BYTES: byteCount(10 * MB, 0, 100 * MB),
+  CHAT_FILES_STORE_MAX_BYTES: byteCount(200 * MB, 1024, 1024 * MB),
 });
 
 export interface Config {
@@ -86,6 +100,8 @@ export interface Config {
   policy: RoutingPolicy;
   /** Email in (SMTP listener, POST /email/inbound) and out (SMTP relay); null when off. */
   email: EmailSettings | null;
+  /** Files chat visitors send: the largest taken, the bytes kept in all; null when off (CHAT_FILE_MAX_BYTES=0). */
+  chatFiles: { maxBytes: number; storeMaxBytes: number } | null;
   /** Channels that are off, each with the reason (printed at start). */
   off: string[];
 }
@@ -160,6 +176,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       'TWILIO_FROM_NUMBER: is required with REDIS_URL and Twilio (a text or a call back may go out from any process, which cannot know the number a customer reached on another)',
     );
   }
+  if (e.CHAT_FILE_MAX_BYTES > e.CHAT_FILES_STORE_MAX_BYTES) {
+    lines.push('CHAT_FILES_STORE_MAX_BYTES: must be at least CHAT_FILE_MAX_BYTES');
+  }
   if (lines.length > 0 || !policy) throw new ConfigError(lines);
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return {
@@ -198,6 +217,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tickMs: e.TICK_MS,
     policy,
     email: email.settings,
+    chatFiles:
+      e.CHAT_FILE_MAX_BYTES > 0
+        ? { maxBytes: e.CHAT_FILE_MAX_BYTES, storeMaxBytes: e.CHAT_FILES_STORE_MAX_BYTES }
+        : null,
     off,
   };
 }

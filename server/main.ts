@@ -42,6 +42,7 @@ if (config.redisUrl) {
       slack: config.slack !== null,
       voice: config.twilio !== null,
       emailMaxBytes: config.email?.storeMaxBytes ?? null,
+      chatFilesMaxBytes: config.chatFiles?.storeMaxBytes ?? null,
       cluster: config.redisCluster,
       seeds: config.redisNodes,
     });
@@ -65,6 +66,7 @@ const sb = createSwitchboard({
         ...(redis.slackState ? { slack: { state: redis.slackState } } : {}),
         ...(redis.callHolders ? { twilio: { holders: redis.callHolders } } : {}),
         ...(redis.emailContent ? { emailContent: redis.emailContent } : {}),
+        ...(redis.chatFiles ? { chatFiles: redis.chatFiles } : {}),
       }
     : {}),
 });

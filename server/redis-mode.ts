@@ -7,7 +7,7 @@
 // slot (server/redis-cluster.ts), and the stream and adapter keys take the
 // store's hash tag so that they are in that slot too.
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { RedisContentStore } from '../channels/email/redis-content.js';
+import { RedisContentStore } from '../channels/redis-content.js';
 import { RedisSlackState } from '../channels/slack/redis-state.js';
 import { RedisCallHolders } from '../channels/voice/holders.js';
 import { createRedisStore } from '../routing/store/redis.js';
@@ -30,6 +30,8 @@ export interface RedisModeOptions {
   voice?: boolean;
   /** Keep email's raw messages and attachments, within this many bytes in all (email on). Default: not. */
   emailMaxBytes?: number | null;
+  /** Keep chat visitors' files, within this many bytes in all (chat files on). Default: not. */
+  chatFilesMaxBytes?: number | null;
   /** `url` is a node of a Redis Cluster: connect to the master holding the deployment's slot. Default false. */
   cluster?: boolean;
   /** With `cluster`: more nodes to ask, in turn after `url`, where the deployment's slot is. */
@@ -47,6 +49,8 @@ export interface RedisMode {
   callHolders: RedisCallHolders | null;
   /** Email's raw messages and attachments, read by every process; null with email off. */
   emailContent: RedisContentStore | null;
+  /** Chat visitors' files, read by every process; null with chat files off. */
+  chatFiles: RedisContentStore | null;
   /** On a Redis Cluster: the deployment's slot and the master every client is connected to; else null. */
   cluster: SlotOwner | null;
   /** A key in the deployment's hash tag (what decides its slot). */
@@ -54,8 +58,8 @@ export interface RedisMode {
   /** False from the moment a connection to Redis drops until it is back. */
   ready(): boolean;
   /**
-   * Close what the Switchboard does not (the adapter's, Slack state's, call holders' and email content's
-   * clients); after `sb.close()`.
+   * Close what the Switchboard does not (the adapter's, Slack state's, call holders', email content's and chat
+   * files' clients); after `sb.close()`.
    */
   close(): Promise<void>;
 }
@@ -90,6 +94,13 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
     emailMaxBytes != null
       ? await whenRedisAnswers(log, () => RedisContentStore.connect({ url, prefix, maxBytes: emailMaxBytes }))
       : null;
+  const { chatFilesMaxBytes } = options;
+  const chatFiles =
+    chatFilesMaxBytes != null
+      ? await whenRedisAnswers(log, () =>
+          RedisContentStore.connect({ url, prefix, maxBytes: chatFilesMaxBytes, namespace: 'chat' }),
+        )
+      : null;
   const events = await RedisEventBus.connect({
     client: redisClient(url, 'events', log, false),
     stream: `${names}events`,
@@ -120,6 +131,7 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
     slackState,
     callHolders,
     emailContent,
+    chatFiles,
     cluster,
     tagKey: base,
     ready: () =>
@@ -127,12 +139,14 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
       adapterClient.isReady &&
       (slackState?.ready ?? true) &&
       (callHolders?.ready ?? true) &&
-      (emailContent?.ready ?? true),
+      (emailContent?.ready ?? true) &&
+      (chatFiles?.ready ?? true),
     close: async () => {
       await closeRedisClient(adapterClient);
       await slackState?.close();
       await callHolders?.close();
       await emailContent?.close();
+      await chatFiles?.close();
     },
   };
 }

@@ -6,23 +6,31 @@ import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { humanDuration } from '../../routing/estimate.js';
 import type { Router } from '../../routing/router.js';
-import { fromZod, RateLimitedError } from '../../shared/errors.js';
+import { fromZod, RateLimitedError, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
 import type { Conversation, Message } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
+import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from './files.js';
 
 export const CHAT_TEXT_CAP = 4000;
 /** Facts the pre-chat form may ask for, in order. */
 export const PRECHAT_FACTS = ['name', 'email'] as const;
 
-const MessageIn = z.object({
-  text: z
-    .string()
-    .max(CHAT_TEXT_CAP, `must be at most ${CHAT_TEXT_CAP} characters`)
-    .refine((t) => t.trim().length > 0, 'must not be empty'),
-  clientMessageId: z.string().min(1).max(100),
-});
+const MessageIn = z
+  .object({
+    text: z.string().max(CHAT_TEXT_CAP, `must be at most ${CHAT_TEXT_CAP} characters`).default(''),
+    clientMessageId: z.string().min(1).max(100),
+    /** `upload` handles from `POST /chat/files` (files.ts). */
+    files: z
+      .array(z.string().min(1).max(300))
+      .max(CHAT_FILES_PER_MESSAGE, `at most ${CHAT_FILES_PER_MESSAGE} files a message`)
+      .default([]),
+  })
+  .refine((m) => m.text.trim().length > 0 || m.files.length > 0, {
+    message: 'must not be empty',
+    path: ['text'],
+  });
 const IdentifyIn = z.object({
   name: z.string().trim().min(1).max(200).optional(),
   email: z.string().trim().min(3).max(320).optional(),
@@ -35,6 +43,8 @@ export interface ChatOptions {
   tokens: TokenSigner;
   /** Messages a visitor may send in a burst, and how fast the allowance refills. */
   rateLimit?: { burst: number; perSecond: number };
+  /** Visitors' files; without, a message with files is refused. */
+  files?: ChatFiles;
   log?: { warn(obj: object, msg: string): void };
 }
 
@@ -59,6 +69,7 @@ export function widgetMessage(m: Message): object {
     author,
     text: m.text,
     at: m.at,
+    ...(m.attachments.length > 0 ? { attachments: m.attachments } : {}),
   };
 }
 
@@ -73,12 +84,14 @@ export class ChatChannel {
   #refreshTimer: NodeJS.Timeout | null = null;
   readonly #unsubscribe: () => void;
   readonly #log: ChatOptions['log'];
+  readonly #files: ChatFiles | null;
 
   constructor(io: Server, options: ChatOptions) {
     this.#router = options.router;
     this.#tokens = options.tokens;
     this.#rate = options.rateLimit ?? { burst: 10, perSecond: 0.5 };
     this.#log = options.log;
+    this.#files = options.files ?? null;
     this.#nsp = io.of('/chat');
     this.#nsp.use((socket, next) => {
       const given = (socket.handshake.auth as { visitorToken?: unknown } | undefined)?.visitorToken;
@@ -160,10 +173,15 @@ export class ChatChannel {
     const externalId = `${state.visitorId}:${parsed.data.clientMessageId}`;
     // A retry of a message already stored is answered with it, never rate limited.
     if (!(await this.#router.store.findMessageByExternalId('chat', externalId))) this.#spend(state.visitorId);
+    const { files } = parsed.data;
+    if (files.length > 0 && !this.#files)
+      throw new ValidationError('files: this chat takes no files (CHAT_FILE_MAX_BYTES is 0)', 'files');
+    const attachments = this.#files ? await this.#files.attachments(state.visitorId, files) : [];
     const result = await this.#router.contact({
       channel: 'chat',
       from: state.visitorId,
       text: parsed.data.text,
+      attachments,
       externalId,
     });
     const conversationId = result.conversation.id;

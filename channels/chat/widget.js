@@ -78,7 +78,11 @@ input,textarea{width:100%;padding:7px 9px;border:1px solid #b7bfca;border-radius
 .f div{display:flex;gap:8px}
 .f .k{background:none;color:#2451b8}
 .c{display:flex;gap:8px;padding:10px 16px;border-top:1px solid #dde1e8;align-items:flex-end}
-textarea{resize:none;height:40px;max-height:120px}`;
+textarea{resize:none;height:40px;max-height:120px}
+.c .a{background:none;color:#2451b8;padding:8px 4px}
+.a svg{width:20px;height:20px;fill:currentColor;vertical-align:middle}
+.g a{color:inherit;display:block;margin-top:4px;text-decoration:underline}
+.g img{display:block;max-width:100%;max-height:200px;border-radius:6px}`;
 
   let sock;
   let started;
@@ -103,7 +107,7 @@ textarea{resize:none;height:40px;max-height:120px}`;
 <div class="t" data-sb="typing" hidden></div>
 <form class="f" data-sb="prechat" hidden></form>
 <div class="e" data-sb="error" role="alert" hidden></div>
-<form class="c"><textarea data-sb="input" aria-label="Message" placeholder="Write a message…"></textarea><button data-sb="send">Send</button></form>
+<form class="c"><button type="button" class="a" data-sb="attach" aria-label="Attach a file" title="Attach a file"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg></button><input type="file" data-sb="file" hidden><textarea data-sb="input" aria-label="Message" placeholder="Write a message…"></textarea><button data-sb="send">Send</button></form>
 </div>
 <button type="button" class="l" data-sb="launcher" aria-label="Open chat" aria-expanded="false" aria-controls="p"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>
 </div>`;
@@ -117,6 +121,7 @@ textarea{resize:none;height:40px;max-height:120px}`;
   const pre = $('prechat');
   const errEl = $('error');
   const input = $('input');
+  const fileInput = $('file');
 
   /** The longest message the server takes. */
   const MAX_TEXT = 4000;
@@ -153,8 +158,22 @@ textarea{resize:none;height:40px;max-height:120px}`;
     });
     if (m.direction === 'out' && !sys) el.append(h('b', { text: m.author?.name || 'Support' }));
     el.append(m.text);
+    // Files: a picture shows; anything else is a link that opens it (served sandboxed, never run).
+    for (const a of m.attachments || []) {
+      if (!/^https?:\/\//i.test(a?.url || '')) continue;
+      const pic = /^image\/(png|jpeg|gif|webp)$/i.test(a.type || '');
+      el.append(
+        h(
+          'a',
+          { href: a.url, target: '_blank', rel: 'noopener noreferrer', 'data-sb': 'attachment' },
+          pic ? h('img', { src: a.url, alt: a.name || 'picture' }) : `📎 ${a.name || 'file'}`,
+        ),
+      );
+    }
     return el;
   };
+  /** What a message shows of itself, to tell our own echoed back (text and file names). */
+  const sig = (text, names) => `${`${text || ''}`.trim()}\n${(names || []).join('\n')}`;
 
   const setOpen = (open, focus) => {
     panel.hidden = !open;
@@ -180,7 +199,7 @@ textarea{resize:none;height:40px;max-height:120px}`;
 
   const emitMessage = (p) => {
     if (!sock?.connected) return; // sent on (re)connect
-    sock.emit('message', { text: p.text, clientMessageId: p.id }, (a) => {
+    sock.emit('message', { text: p.text, clientMessageId: p.id, files: p.files || [] }, (a) => {
       if (pending.get(p.id) !== p) return;
       pending.delete(p.id);
       const key = `c:${p.id}`;
@@ -193,7 +212,7 @@ textarea{resize:none;height:40px;max-height:120px}`;
         } else el?.remove();
       } else {
         el?.remove();
-        input.value = input.value ? `${p.text}\n${input.value}` : p.text;
+        if (p.text) input.value = input.value ? `${p.text}\n${input.value}` : p.text;
         // A failure on our side gets words for a customer; the others (too long, too fast) say what to change.
         showErr(
           OUR_SIDE.has(a?.error?.code) || !a?.error?.message
@@ -224,6 +243,49 @@ textarea{resize:none;height:40px;max-height:120px}`;
     put(`c:${p.id}`, Math.max(Date.now(), lastAt + 1), bubble({ direction: 'in', text }, true));
     list.scrollTop = list.scrollHeight;
     start();
+    emitMessage(p);
+  };
+
+  /** Upload a file (POST /chat/files with the visitor token), then send it as a message. */
+  const sendFile = async (file) => {
+    const token = store(TOKEN);
+    if (!token) {
+      start();
+      return showErr('Not connected yet. Please try again in a moment.');
+    }
+    showErr();
+    const p = { id: uuid(), text: '', names: [file.name] };
+    const key = `c:${p.id}`;
+    put(
+      key,
+      Math.max(Date.now(), lastAt + 1),
+      bubble({ direction: 'in', text: `Sending ${file.name}…` }, true),
+    );
+    list.scrollTop = list.scrollHeight;
+    let answer;
+    try {
+      const res = await fetch(`${ORIGIN}/chat/files`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': file.type || 'application/octet-stream',
+          'X-File-Name': encodeURIComponent(file.name),
+        },
+        body: file,
+      });
+      answer = await res.json().catch(() => ({}));
+      if (!res.ok) throw answer;
+    } catch (e) {
+      byId.get(key)?.remove();
+      byId.delete(key);
+      return showErr(
+        e?.error?.message && !OUR_SIDE.has(e.error.code)
+          ? `${file.name} was not sent: ${e.error.message}.`
+          : `${file.name} was not sent: we are briefly unavailable. Please try again in a moment.`,
+      );
+    }
+    p.files = [answer.file.upload];
+    pending.set(p.id, p);
     emitMessage(p);
   };
 
@@ -327,8 +389,12 @@ textarea{resize:none;height:40px;max-height:120px}`;
       lastAt = Math.max(lastAt, at);
       if (m.direction === 'in') {
         // Our own message echoed back: it replaces the "sending" bubble.
+        const mine = sig(
+          m.text,
+          (m.attachments || []).map((a) => a.name),
+        );
         for (const p of pending.values())
-          if (p.text === `${m.text}`.trim() && byId.has(`c:${p.id}`)) {
+          if (sig(p.text, p.names) === mine && byId.has(`c:${p.id}`)) {
             byId.get(`c:${p.id}`).remove();
             byId.delete(`c:${p.id}`);
             break;
@@ -377,6 +443,12 @@ textarea{resize:none;height:40px;max-height:120px}`;
       setOpen(false, true);
     }
   });
+  $('attach').onclick = () => fileInput.click();
+  fileInput.onchange = () => {
+    const file = fileInput.files?.[0];
+    fileInput.value = '';
+    if (file) sendFile(file);
+  };
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();

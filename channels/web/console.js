@@ -954,7 +954,7 @@
               .filter(Boolean)
               .join(' · '),
           }),
-          last ? h('span', { class: 'item-last', text: last.text }) : null,
+          last ? h('span', { class: 'item-last', text: lastLine(last) }) : null,
         ),
       );
     });
@@ -1005,6 +1005,12 @@
       h('div', { class: 'msg-text', text: m.text }),
       attachmentsElement(m),
     );
+  }
+
+  /** A message in one line of the list: its text, else the files it brought. */
+  function lastLine(m) {
+    if ((m.text || '').trim()) return m.text;
+    return (m.attachments || []).map((a) => `📎 ${a.name}`).join(', ');
   }
 
   /** What came with a message (an email's files, a text's media): name, type and size, a link when it has one. */

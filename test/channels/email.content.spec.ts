@@ -83,8 +83,12 @@ describe('email content store in Redis', () => {
       await deletePrefix(url, prefix);
     }
   });
-  const open = async (maxBytes: number, prefix = uniquePrefix('email')) => {
-    const store = await RedisContentStore.connect({ url, prefix, maxBytes });
+  const open = async (
+    maxBytes: number,
+    prefix = uniquePrefix('email'),
+    namespace: 'email' | 'chat' = 'email',
+  ) => {
+    const store = await RedisContentStore.connect({ url, prefix, maxBytes, namespace });
     opened.push({ store, prefix });
     return store;
   };
@@ -100,6 +104,20 @@ describe('email content store in Redis', () => {
     await b.put('m2', entry(600));
     expect(await a.get('m1')).to.equal(null);
     expect((await a.get('m2'))?.raw.length).to.equal(600);
+  });
+
+  it("chat visitors' files are kept apart from email, each within its own budget", async () => {
+    const prefix = uniquePrefix('email');
+    const email = await open(1000, prefix);
+    const chat = await open(1000, prefix, 'chat');
+    expect(chat.key('content', 'up_1')).to.match(/:chat:content:up_1$/);
+    await email.put('same', entry(600));
+    await chat.put('same', entry(700));
+    expect((await email.get('same'))?.raw.length).to.equal(600);
+    expect((await chat.get('same'))?.raw.length).to.equal(700);
+    await chat.put('up_2', entry(600));
+    expect(await chat.get('same')).to.equal(null);
+    expect((await email.get('same'))?.raw.length).to.equal(600);
   });
 
   it('an entry whose metadata cannot be read is a CorruptRecordError naming its key', async () => {

@@ -2,6 +2,7 @@
 // widget; agents answer in the web console. Headless Chromium from Debian's
 // package, driven by playwright-core. Screenshots go to test-results/ (git-ignored).
 import { existsSync, mkdirSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -14,6 +15,18 @@ import type { Agent, Channel, Message } from '../../shared/model.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-results';
 const LATENCY_SAMPLES = Number(process.env.SB_E2E_SAMPLES ?? 100);
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 /** The memory store, which can be made to fail as a Redis store does while Redis is away. */
 class Outage extends MemoryStore {
@@ -44,7 +57,11 @@ describe('e2e: widget and web console in Chromium', function () {
     if (!existsSync(CHROMIUM))
       throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
     mkdirSync(SHOTS, { recursive: true });
+    // Links to files name PUBLIC_URL: the port is chosen first, so that they are this server's own.
+    const port = await freePort();
     const config = loadConfig({
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
       ADMIN_TOKEN: 'e2e-admin-token-0123456789',
       TOKEN_SECRET: 'e2e-token-secret-0123456789-0123456789',
       DEMO_AGENTS: 'off',
@@ -55,7 +72,7 @@ describe('e2e: widget and web console in Chromium', function () {
       logger: pino({ level: 'silent' }),
       chatRateLimit: { burst: 1000, perSecond: 100 },
     });
-    const port = await sb.listen(0, '127.0.0.1');
+    await sb.listen(port, '127.0.0.1');
     base = `http://127.0.0.1:${port}`;
     ada = await sb.router.createAgent({ name: 'Ada', skills: { support: 5 }, status: 'available' });
     grace = await sb.router.createAgent({ name: 'Grace', skills: { support: 5 }, status: 'available' });
@@ -296,6 +313,46 @@ describe('e2e: widget and web console in Chromium', function () {
     const text = consoleEl(page, 'message').filter({ hasText: 'photo of the label' });
     await text.waitFor();
     expect(await text.locator('[data-sb="attachments"]').count()).to.equal(0);
+  });
+
+  it('a visitor sends a picture from the widget: it shows in their chat, and opens from the console', async () => {
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const visitor = await newPage();
+    await visitor.goto(`${base}/`);
+    await widget(visitor, 'launcher').click();
+    await visitorSend(visitor, 'The lid came cracked, photo follows');
+    await widget(visitor, 'message').filter({ hasText: 'The lid came cracked' }).waitFor();
+    await widget(visitor, 'file').setInputFiles({ name: 'lid.png', mimeType: 'image/png', buffer: png });
+    // The picture shows in the visitor's own chat, loaded from Switchboard.
+    const picture = widget(visitor, 'attachment').locator('img[alt="lid.png"]');
+    await picture.waitFor();
+    await visitor.waitForFunction(() => {
+      const host = document.querySelector('#switchboard-widget');
+      const img = host?.shadowRoot?.querySelector('img[alt="lid.png"]') as HTMLImageElement | null;
+      return !!img?.complete && img.naturalWidth === 1;
+    });
+    expect(await widget(visitor, 'error').isVisible()).to.equal(false);
+
+    let withFile: Message | undefined;
+    for (const c of await sb.store.listConversations({ status: 'assigned' }))
+      withFile ??= (await sb.store.listMessages(c.id)).find((m) => m.attachments[0]?.name === 'lid.png');
+    expect(withFile!.attachments[0]).to.include({ type: 'image/png', size: png.length });
+    expect(withFile!.text).to.equal('');
+    const owner = (await sb.store.getConversation(withFile!.conversationId))!.ownerId!;
+    const page = await newPage();
+    await page.goto(`${base}/console?token=${sb.tokens.sign('agent', owner)}`);
+    await consoleEl(page, 'conversation-item').filter({ hasText: 'lid.png' }).first().click();
+    const link = consoleEl(page, 'attachment').locator('a').filter({ hasText: 'lid.png' });
+    await link.waitFor();
+    expect(await link.textContent()).to.equal(`lid.png (image/png, ${png.length} B)`);
+    const href = (await link.getAttribute('href'))!;
+    expect(href.startsWith(`${base}/chat/files/`)).to.equal(true);
+    const res = await fetch(href);
+    expect(Buffer.compare(Buffer.from(await res.arrayBuffer()), png)).to.equal(0);
+    await visitor.screenshot({ path: `${SHOTS}/widget-file.png` });
   });
 
   it('tells a visitor in plain words when a message could not be taken or is too long, and keeps their text', async () => {

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
     expect(config.demoAgents).to.equal(true);
     expect(config.tickMs).to.equal(250);
     expect(config.policy.texts.greeting).to.equal('Thanks for reaching us.');
+    expect(config.chatFiles).to.deep.equal({ maxBytes: 10 * 1024 * 1024, storeMaxBytes: 200 * 1024 * 1024 });
   });
 
   it('two loads without ADMIN_TOKEN generate different tokens', () => {
@@ -117,6 +118,16 @@ describe('loadConfig', () => {
       expect(configLines({ ADMIN_TOKEN: 'short' })).to.deep.equal([
         'ADMIN_TOKEN: must be at least 16 characters',
       ]);
+    });
+
+    it('chat files: sizes that are not whole bytes, or a store smaller than one file; 0 turns them off', () => {
+      expect(configLines({ CHAT_FILE_MAX_BYTES: '1.5' })).to.deep.equal([
+        'CHAT_FILE_MAX_BYTES: must be a whole number of bytes',
+      ]);
+      expect(configLines({ CHAT_FILE_MAX_BYTES: '5000', CHAT_FILES_STORE_MAX_BYTES: '4096' })).to.deep.equal([
+        'CHAT_FILES_STORE_MAX_BYTES: must be at least CHAT_FILE_MAX_BYTES',
+      ]);
+      expect(loadConfig({ CHAT_FILE_MAX_BYTES: '0' }).chatFiles).to.equal(null);
     });
 
     it('TOKEN_SECRET too short', () => {

@@ -152,4 +152,45 @@ describe('scale-out: two processes on one Redis', function () {
     await next(back, 'hello');
     await until(async () => (await statusOf()) === 'available', 'her to be available again');
   });
+
+  it('a file a visitor uploaded to A is attached through B and opens from B, after A died', async () => {
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('files'),
+    });
+    cluster = c;
+    const [a, b] = c.nodes;
+    const visitor = c.socket(1, '/chat', {});
+    const { visitorToken } = await next<Json>(visitor, 'session');
+    const bytes = Buffer.from('order 1234: lid cracked\n');
+    const up = await fetch(`${a!.url}/chat/files`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${visitorToken}`,
+        'content-type': 'text/plain',
+        'x-file-name': 'note.txt',
+      },
+      body: bytes,
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(up.status).to.equal(201);
+    const { file } = (await up.json()) as Json;
+    await a!.stop('SIGKILL');
+
+    const sent = await ack(visitor, 'message', {
+      text: 'see the note',
+      clientMessageId: 'f1',
+      files: [file.upload],
+    });
+    expect(sent.ok, JSON.stringify(sent)).to.equal(true);
+    const conv = (await b!.api<Json>('GET', `/conversations/${sent.conversationId}`)).body;
+    const [kept] = conv.messages[0].attachments;
+    expect([kept.name, kept.type, kept.size]).to.deep.equal(['note.txt', 'text/plain', bytes.length]);
+    const res = await fetch(`${b!.url}${new URL(kept.url).pathname}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(res.status).to.equal(200);
+    expect(await res.text()).to.equal(bytes.toString());
+  });
 });

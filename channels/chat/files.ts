@@ -1,0 +1,219 @@
+// Files a chat visitor sends (a screenshot, a receipt, a photo of the damage),
+// so the agent sees them instead of asking for them by email:
+//
+// - `POST /chat/files` takes one file's bytes (the body; `Content-Type` its type,
+//   `X-File-Name` its name, URI-encoded), `Authorization: Bearer <visitor token>`.
+//   It is kept in a content store (memory, or Redis with REDIS_URL so that any
+//   process serves it), and the answer is `201 {file: {upload, name, type, size}}`.
+// - `upload` is the visitor's own handle on it, signed over their visitor id: the
+//   widget sends it in `message` `files` (namespace.ts), and only that visitor can
+//   attach it. The message then carries the file as an attachment whose `url` is
+//   `<PUBLIC_URL>/chat/files/<token>`, opened from the consoles and the widget
+//   (channels/attachments.ts: sandboxed, never sniffed).
+//
+// The widget lives on other websites: the upload answers CORS for any origin (no
+// cookies are involved; the visitor token is the credential).
+import { randomBytes } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { RateLimitedError, ValidationError } from '../../shared/errors.js';
+import type { Attachment } from '../../shared/model.js';
+import type { TokenSigner } from '../../shared/tokens.js';
+import { AttachmentLinks, fileRoute } from '../attachments.js';
+import type { ContentStore } from '../content.js';
+
+/** Files one message may carry. */
+export const CHAT_FILES_PER_MESSAGE = 5;
+
+export interface ChatFilesOptions {
+  content: ContentStore;
+  tokens: TokenSigner;
+  /** Where visitors and agents reach Switchboard (PUBLIC_URL). */
+  publicUrl: string;
+  /** Largest file taken (CHAT_FILE_MAX_BYTES). */
+  maxBytes: number;
+  /** Uploads a visitor may make in an hour. */
+  perHour?: number;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+const FileName = z
+  .string()
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it takes out
+  .transform((s) => s.replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim())
+  .pipe(z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters'));
+const FileType = z
+  .string()
+  .transform((s) => s.split(';')[0]!.trim().toLowerCase())
+  .pipe(z.string().regex(/^[a-z0-9][\w.+-]*\/[\w.+-]+$/, 'must be a media type such as image/png'));
+
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'POST',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, X-File-Name',
+  'Access-Control-Max-Age': '600',
+};
+
+const fail = (res: Response, status: number, code: string, message: string, field?: string) =>
+  res.status(status).json({ error: { code, message, ...(field ? { field } : {}) } });
+
+export class ChatFiles {
+  readonly links: AttachmentLinks;
+  readonly #content: ContentStore;
+  readonly #tokens: TokenSigner;
+  readonly #maxBytes: number;
+  readonly #perHour: number;
+  readonly #log: ChatFilesOptions['log'];
+  /** Uploads per visitor in the current hour. */
+  readonly #spent = new Map<string, { hour: number; count: number }>();
+
+  constructor(options: ChatFilesOptions) {
+    this.#content = options.content;
+    this.#tokens = options.tokens;
+    this.#maxBytes = options.maxBytes;
+    this.#perHour = options.perHour ?? 60;
+    this.#log = options.log;
+    this.links = new AttachmentLinks(options.tokens, options.publicUrl, '/chat/files/', 'file');
+  }
+
+  /** For mounting under `/chat`: `POST /files` (and its CORS preflight), `GET /files/:token`. */
+  routes(): express.Router {
+    const route = express.Router();
+    route.options('/files', (_req, res) => {
+      res.set(CORS).status(204).end();
+    });
+    route.post(
+      '/files',
+      (req: Request, res: Response, next: NextFunction) => {
+        res.set(CORS);
+        const visitorId = this.#visitor(req.get('authorization'));
+        if (!visitorId) {
+          fail(res, 401, 'unauthorized', 'Authorization: Bearer <visitor token> is required');
+          return;
+        }
+        const declared = Number(req.get('content-length'));
+        if (declared > this.#maxBytes) {
+          fail(res, 413, 'too_large', `the file is larger than ${sizeText(this.#maxBytes)}`);
+          return;
+        }
+        res.locals.visitorId = visitorId;
+        next();
+      },
+      express.raw({ type: () => true, limit: this.#maxBytes }),
+      (req: Request, res: Response, next: NextFunction) => {
+        this.#upload(req, res).catch(next);
+      },
+      // The body parser's own refusals (a body longer than it said), answered here with CORS.
+      (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+        const e = err as { type?: string };
+        if (e?.type === 'entity.too.large') {
+          fail(res, 413, 'too_large', `the file is larger than ${sizeText(this.#maxBytes)}`);
+          return;
+        }
+        next(err);
+      },
+    );
+    route.use(
+      fileRoute({
+        path: '/files/:token',
+        content: this.#content,
+        links: this.links,
+        log: this.#log,
+        gone: {
+          tooLarge: 'this file was too large to keep',
+          dropped:
+            'this file is no longer kept (the oldest go first once CHAT_FILES_STORE_MAX_BYTES is reached)',
+        },
+      }),
+    );
+    return route;
+  }
+
+  async #upload(req: Request, res: Response): Promise<void> {
+    const visitorId = res.locals.visitorId as string;
+    let rawName: string;
+    try {
+      rawName = decodeURIComponent(req.get('x-file-name') ?? '');
+    } catch {
+      fail(res, 400, 'invalid_input', 'X-File-Name: must be URI-encoded', 'X-File-Name');
+      return;
+    }
+    const name = FileName.safeParse(rawName);
+    if (!name.success) {
+      fail(res, 400, 'invalid_input', `X-File-Name: ${name.error.issues[0]!.message}`, 'X-File-Name');
+      return;
+    }
+    const type = FileType.safeParse(req.get('content-type') ?? 'application/octet-stream');
+    if (!type.success) {
+      fail(res, 400, 'invalid_input', `Content-Type: ${type.error.issues[0]!.message}`, 'Content-Type');
+      return;
+    }
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (body.length === 0) {
+      fail(res, 400, 'invalid_input', 'the file is empty', 'body');
+      return;
+    }
+    try {
+      this.#spend(visitorId);
+    } catch (err) {
+      fail(res, 429, 'rate_limited', (err as Error).message);
+      return;
+    }
+    const uploadId = `up_${randomBytes(12).toString('base64url')}`;
+    await this.#content.put(uploadId, {
+      raw: Buffer.alloc(0),
+      messageId: '',
+      replyTo: '',
+      references: [],
+      attachments: [{ name: name.data, type: type.data, size: body.length, content: body }],
+    });
+    this.#log.info({ uploadId, bytes: body.length, type: type.data }, 'chat: file uploaded');
+    res.status(201).json({
+      file: {
+        upload: this.#tokens.sign('upload', `${visitorId}:${uploadId}`),
+        name: name.data,
+        type: type.data,
+        size: body.length,
+      },
+    });
+  }
+
+  /**
+   * The attachments a visitor's message carries, from the `upload` handles they were given: refused by field
+   * (`files.<i>`) when one is not theirs or no longer kept.
+   */
+  async attachments(visitorId: string, uploads: readonly string[]): Promise<Attachment[]> {
+    const out: Attachment[] = [];
+    for (const [i, upload] of uploads.entries()) {
+      const signed = this.#tokens.verify('upload', upload);
+      if (!signed?.startsWith(`${visitorId}:`))
+        throw new ValidationError(`files.${i}: is not a file this visitor uploaded`, `files.${i}`);
+      const uploadId = signed.slice(visitorId.length + 1);
+      const file = (await this.#content.get(uploadId))?.attachments[0];
+      if (!file?.content)
+        throw new ValidationError(`files.${i}: is no longer kept; upload it again`, `files.${i}`);
+      out.push({ name: file.name, type: file.type, size: file.size, url: this.links.url(uploadId, 0) });
+    }
+    return out;
+  }
+
+  #visitor(header: string | undefined): string | null {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    return m ? this.#tokens.verify('visitor', m[1]) : null;
+  }
+
+  #spend(visitorId: string): void {
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const spent = this.#spent.get(visitorId);
+    const count = spent && spent.hour === hour ? spent.count : 0;
+    if (count >= this.#perHour)
+      throw new RateLimitedError(`at most ${this.#perHour} files an hour; try again in a while`);
+    this.#spent.delete(visitorId);
+    this.#spent.set(visitorId, { hour, count: count + 1 });
+    if (this.#spent.size > 50_000) this.#spent.delete(this.#spent.keys().next().value!);
+  }
+}
+
+function sizeText(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB` : `${bytes} bytes`;
+}

@@ -1,0 +1,184 @@
+// Files a chat visitor sends: uploaded over HTTP (POST /chat/files), attached to a message by the handle the
+// upload answered with, shown to the agent and the visitor as a signed link, served sandboxed.
+import { expect } from 'chai';
+import type { Socket } from 'socket.io-client';
+import { emitAck, type Harness, type Json, once, pending, useHarness } from '../server/harness.js';
+
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+async function visitor(h: Harness): Promise<{ v: Socket; token: string }> {
+  const v = h.visitor();
+  const session = await once<{ visitorToken: string }>(v, 'session');
+  return { v, token: session.visitorToken };
+}
+
+function upload(h: Harness, token: string | null, body: Buffer, name = 'receipt.png', type = 'image/png') {
+  const req = h
+    .http()
+    .post('/chat/files')
+    .set('Content-Type', type)
+    .set('X-File-Name', encodeURIComponent(name));
+  if (token !== null) req.set('Authorization', `Bearer ${token}`);
+  return req.send(body);
+}
+
+const pathOf = (url: string) => new URL(url).pathname;
+
+describe('/chat files', () => {
+  describe('on (here at most 2,048 bytes a file)', () => {
+    const sb = useHarness({ env: { CHAT_FILE_MAX_BYTES: '2048' } });
+
+    it('a visitor uploads a picture and sends it: the agent gets it as a link that opens it, and so does the visitor', async () => {
+      const h = sb();
+      const { agent, token: agentToken } = await h.createAgent('Ada');
+      const ada = h.agentSocket(agentToken);
+      await once(ada, 'hello');
+      const { v, token } = await visitor(h);
+      const up = await upload(h, token, PNG, 'damaged box.png').expect(201);
+      expect(up.headers['access-control-allow-origin']).to.equal('*');
+      expect(up.body.file).to.include({ name: 'damaged box.png', type: 'image/png', size: PNG.length });
+      expect(up.body.file.upload).to.be.a('string');
+
+      const ack = await emitAck(v, 'message', {
+        text: 'it came like this',
+        clientMessageId: 'f-1',
+        files: [up.body.file.upload],
+      });
+      expect(ack.ok).to.equal(true);
+      const view = await once(ada, 'assigned');
+      expect(view.conversation.ownerId).to.equal(agent.id);
+      const [file] = view.messages[0].attachments;
+      expect(file).to.include({ name: 'damaged box.png', type: 'image/png', size: PNG.length });
+      expect(file.url).to.match(/^http:\/\/localhost:\d+\/chat\/files\/\S+$/);
+
+      // The visitor's own message, echoed back, carries it too.
+      const echoed = pending<Json>(v, 'message').find((m) => m.id === ack.messageId);
+      expect(echoed?.attachments).to.deep.equal([file]);
+
+      const got = await h.http().get(pathOf(file.url)).buffer(true).expect(200);
+      expect(Buffer.compare(got.body as Buffer, PNG)).to.equal(0);
+      expect(got.headers['content-type']).to.equal('image/png');
+      expect(got.headers['content-disposition']).to.match(/^inline; filename="damaged box.png"/);
+      expect(got.headers['content-security-policy']).to.contain('sandbox');
+      expect(got.headers['x-content-type-options']).to.equal('nosniff');
+      expect(got.headers['cross-origin-resource-policy']).to.equal('cross-origin');
+
+      // Stored with the message: the API shows it as the consoles do.
+      const stored = (await h.admin.get(`/api/conversations/${ack.conversationId}`).expect(200)).body;
+      expect(stored.messages[0].attachments).to.deep.equal([file]);
+    });
+
+    it('a file alone is a message; anything but a picture or plain text downloads', async () => {
+      const h = sb();
+      const { v, token } = await visitor(h);
+      const pdf = Buffer.from('%PDF-1.4 not really');
+      const up = await upload(h, token, pdf, 'invoice.pdf', 'application/pdf').expect(201);
+      const ack = await emitAck(v, 'message', { clientMessageId: 'f-2', files: [up.body.file.upload] });
+      expect(ack.ok).to.equal(true);
+      const [message] = (await h.admin.get(`/api/conversations/${ack.conversationId}`).expect(200)).body
+        .messages;
+      expect(message.text).to.equal('');
+      const got = await h.http().get(pathOf(message.attachments[0].url)).buffer(true).expect(200);
+      expect(got.headers['content-type']).to.equal('application/octet-stream');
+      expect(got.headers['content-disposition']).to.match(/^attachment; filename="?invoice\.pdf"?/);
+    });
+
+    it('refuses an upload without a visitor token, too large, empty, or badly named, and says which', async () => {
+      const h = sb();
+      const { token } = await visitor(h);
+      const none = await upload(h, null, PNG).expect(401);
+      expect(none.body.error.code).to.equal('unauthorized');
+      expect(none.headers['access-control-allow-origin']).to.equal('*');
+      await upload(h, 'v_forged.abc', PNG).expect(401);
+      const big = await upload(h, token, Buffer.alloc(2049, 1)).expect(413);
+      expect(big.body.error).to.deep.equal({
+        code: 'too_large',
+        message: 'the file is larger than 2048 bytes',
+      });
+      const empty = await upload(h, token, Buffer.alloc(0)).expect(400);
+      expect(empty.body.error.field).to.equal('body');
+      const unnamed = await upload(h, token, PNG, '').expect(400);
+      expect(unnamed.body.error).to.include({
+        field: 'X-File-Name',
+        message: 'X-File-Name: must not be empty',
+      });
+      const typed = await upload(h, token, PNG, 'a.png', 'not a type').expect(400);
+      expect(typed.body.error.field).to.equal('Content-Type');
+      // A name with a path in it keeps only a name.
+      const pathy = await upload(h, token, PNG, '../../etc/passwd').expect(201);
+      expect(pathy.body.file.name).to.equal('.._.._etc_passwd');
+    });
+
+    it('answers the browser preflight of another website', async () => {
+      const h = sb();
+      const res = await h
+        .http()
+        .options('/chat/files')
+        .set('Origin', 'https://shop.example.com')
+        .set('Access-Control-Request-Method', 'POST')
+        .set('Access-Control-Request-Headers', 'authorization, content-type, x-file-name')
+        .expect(204);
+      expect(res.headers['access-control-allow-origin']).to.equal('*');
+      expect(res.headers['access-control-allow-headers']).to.match(/X-File-Name/);
+    });
+
+    it("a visitor cannot attach another visitor's upload, nor a forged handle, and nothing is stored", async () => {
+      const h = sb();
+      const a = await visitor(h);
+      const b = await visitor(h);
+      const up = await upload(h, a.token, PNG).expect(201);
+      const theirs = await emitAck(b.v, 'message', {
+        text: 'look',
+        clientMessageId: 'x',
+        files: [up.body.file.upload],
+      });
+      expect(theirs.ok).to.equal(false);
+      expect(theirs.error).to.include({ code: 'invalid_input', field: 'files.0' });
+      const forged = await emitAck(a.v, 'message', {
+        text: 'look',
+        clientMessageId: 'y',
+        files: ['up_x.forged'],
+      });
+      expect(forged.error.field).to.equal('files.0');
+      const tooMany = await emitAck(a.v, 'message', { clientMessageId: 'z', files: Array(6).fill('f') });
+      expect(tooMany.error.field).to.equal('files');
+      const blank = await emitAck(a.v, 'message', { text: '  ', clientMessageId: 'w' });
+      expect(blank.error).to.include({ field: 'text', message: 'message: text: must not be empty' });
+      expect((await h.admin.get('/api/conversations').expect(200)).body.conversations).to.have.length(0);
+    });
+
+    it('a link that is not ours is 404; an upload the store no longer keeps is 410 and cannot be attached', async () => {
+      const h = sb();
+      await h.http().get('/chat/files/nope.nope').expect(404);
+      // A link signed for an email attachment opens no chat file.
+      const emailLink = h.sb.tokens.sign('attachment', 'up_x:0');
+      await h.http().get(`/chat/files/${emailLink}`).expect(404);
+      const missing = h.sb.tokens.sign('file', 'up_gone:0');
+      const gone = await h.http().get(`/chat/files/${missing}`).expect(410);
+      expect(gone.body.error.message).to.contain('CHAT_FILES_STORE_MAX_BYTES');
+      const { v, token } = await visitor(h);
+      const visitorId = h.sb.tokens.verify('visitor', token)!;
+      const stale = h.sb.tokens.sign('upload', `${visitorId}:up_gone`);
+      const ack = await emitAck(v, 'message', { clientMessageId: 's', files: [stale] });
+      expect(ack.error).to.include({
+        field: 'files.0',
+        message: 'files.0: is no longer kept; upload it again',
+      });
+    });
+  });
+
+  describe('off (CHAT_FILE_MAX_BYTES=0)', () => {
+    const sb = useHarness({ env: { CHAT_FILE_MAX_BYTES: '0' } });
+
+    it('there is no upload route and a message with files is refused by name', async () => {
+      const h = sb();
+      const { v, token } = await visitor(h);
+      await upload(h, token, PNG).expect(404);
+      const ack = await emitAck(v, 'message', { text: 'hi', clientMessageId: 'o', files: ['x'] });
+      expect(ack.error.field).to.equal('files');
+    });
+  });
+});
