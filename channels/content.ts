@@ -1,7 +1,10 @@
-// What the Message record does not hold: the raw MIME, attachment bytes and the
-// addressing a reply needs. Kept per stored message id, in memory, bounded by a
-// byte budget (the oldest go first). Replies fall back to the Store's records when
-// an entry is gone, so losing one costs the raw bytes, never the thread.
+// What the Message record does not hold: an email's raw MIME, attachment bytes
+// and the addressing a reply needs, kept per stored message id; and (a store of
+// its own, chat/files.ts) the files sent in conversations, one entry per upload
+// with an empty raw. In memory, bounded by a byte budget (the oldest go first).
+// Replies fall back to the Store's records when an entry is gone, so losing one
+// costs the raw bytes, never the thread.
+import type { Attachment } from '../shared/model.js';
 
 export interface KeptAttachment {
   name: string;
@@ -22,6 +25,9 @@ export interface EmailContent {
   references: string[];
   attachments: KeptAttachment[];
 }
+
+/** The bytes of a file a message carries, read by its link, or null when no longer kept. */
+export type FileBytes = (file: Attachment) => Promise<Buffer | null>;
 
 export interface ContentStore {
   put(messageId: string, content: EmailContent): Promise<void>;

@@ -16,6 +16,7 @@ import { ID_PREFIX, type IdSource, randomIds } from '../shared/ids.js';
 import {
   type Agent,
   AgentStatus,
+  type Attachment,
   type Channel,
   Contact,
   type Conversation,
@@ -501,20 +502,30 @@ export class Router {
 
   // ================================================================ agent actions
 
+  /**
+   * The agent answers on the conversation's channel; with `attachments` (files kept by the channels, each with
+   * its link), the text may be empty, and a call, which cannot carry a file, refuses them.
+   */
   async reply(
     agentId: string,
     conversationId: string,
     text: string,
     clientMessageId?: string,
+    attachments: Attachment[] = [],
   ): Promise<Message> {
     const { conversation, agent } = await this.#participant(agentId, conversationId, 'reply to');
-    const clean = checkText(text, REPLY_MAX[conversation.lastChannel]);
+    const channel = conversation.lastChannel;
+    if (attachments.length > 0 && channel === 'voice')
+      throw new ValidationError('files: a call cannot carry files; send them by text or email', 'files');
+    const clean = attachments.length > 0 && text.trim() === '' ? '' : checkText(text, REPLY_MAX[channel]);
     const { message } = await this.#outbound(
       conversation,
-      conversation.lastChannel,
+      channel,
       { type: 'agent', id: agent.id, name: agent.name },
       clean,
       clientMessageId ? `out:${agentId}:${clientMessageId}` : undefined,
+      false,
+      attachments,
     );
     return message;
   }
@@ -1676,6 +1687,7 @@ export class Router {
     text: string,
     externalId?: string,
     sentInReply = false,
+    attachments: Attachment[] = [],
   ): Promise<{ message: Message; duplicate: boolean }> {
     const now = this.clock.now();
     const stored = await this.store.appendMessage(
@@ -1686,7 +1698,7 @@ export class Router {
         channel,
         author,
         text,
-        attachments: [],
+        attachments,
         at: now,
         delivery: sentInReply
           ? { state: 'sent', attempts: 1, at: now }

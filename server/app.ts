@@ -16,7 +16,7 @@ import { type ContentStore, MemoryContentStore } from '../channels/content.js';
 import { EmailChannel } from '../channels/email/channel.js';
 import { SlackConsole, type SlackConsoleOverrides } from '../channels/slack/console.js';
 import { createTwilioChannels, type TwilioChannels, type TwilioHooks } from '../channels/twilio/index.js';
-import { WebConsole } from '../channels/web/namespace.js';
+import { consoleAgent, WebConsole } from '../channels/web/namespace.js';
 import { Router } from '../routing/router.js';
 import { MemoryStore } from '../routing/store/memory.js';
 import type { Store } from '../routing/store/store.js';
@@ -77,6 +77,8 @@ export interface Switchboard {
   slack: SlackConsole | null;
   /** The built-in web agent console (socket.io namespace `/agent`). */
   web: WebConsole;
+  /** Files sent in conversations (POST /chat/files); null when off (CHAT_FILE_MAX_BYTES=0). */
+  files: ChatFiles | null;
   /** Listen; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight work, close the store. */
@@ -179,6 +181,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         publicUrl: config.publicUrl,
         maxBytes: config.chatFiles.maxBytes,
         log: logger,
+        agentOf: async (token) => (await consoleAgent(tokens, store, token))?.agentId ?? null,
       })
     : null;
   if (chatFiles) app.use('/chat', chatFiles.routes());
@@ -204,6 +207,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         settings: config.email,
         log: logger,
         links: new AttachmentLinks(tokens, config.publicUrl),
+        ...(chatFiles ? { files: (file) => chatFiles.bytes(file) } : {}),
         ...(options.emailContent ? { content: options.emailContent } : {}),
       })
     : null;
@@ -256,7 +260,13 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     ...(chatFiles ? { files: chatFiles } : {}),
     ...(options.chatRateLimit ? { rateLimit: options.chatRateLimit } : {}),
   });
-  const web = new WebConsole(io, { router, tokens, log: logger, ...options.web });
+  const web = new WebConsole(io, {
+    router,
+    tokens,
+    log: logger,
+    ...(chatFiles ? { files: chatFiles } : {}),
+    ...options.web,
+  });
 
   // Timers (offer timeouts, sticky waits, overflow, promises, texts' and emails' deliveries) fire from here.
   // Every process ticks; the store hands each due timer to one of them. A failure is logged once per run of them.
@@ -295,6 +305,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     email,
     slack,
     web,
+    files: chatFiles,
     async listen(port = config.port, host = config.host) {
       const bound = await new Promise<number>((resolve, reject) => {
         http.once('error', reject);

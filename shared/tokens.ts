@@ -4,8 +4,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * `attachment`: the link to a file a customer emailed (id: `<message id>:<index>`); `file`: the link to a file
- * a chat visitor sent (id: `<upload id>:0`); `upload`: a visitor's own handle on their upload, which only they
- * may attach to a message (id: `<visitor id>:<upload id>`).
+ * a chat visitor or an agent sent (id: `<upload id>:0`); `upload`: the sender's own handle on their upload,
+ * which only they may attach to a message (id: `visitor:<visitor id>:<upload id>` or `agent:<agent id>:<upload id>`).
  */
 export type TokenPurpose = 'visitor' | 'agent' | 'attachment' | 'file' | 'upload';
 

@@ -1,15 +1,20 @@
-// Files a chat visitor sends (a screenshot, a receipt, a photo of the damage),
-// so the agent sees them instead of asking for them by email:
+// Files sent in a conversation: a chat visitor's (a screenshot, a receipt, a
+// photo of the damage, so the agent sees it instead of asking for it by email),
+// and an agent's from the web console (a form, a label), to a customer on chat,
+// SMS (as MMS) or email:
 //
 // - `POST /chat/files` takes one file's bytes (the body; `Content-Type` its type,
-//   `X-File-Name` its name, URI-encoded), `Authorization: Bearer <visitor token>`.
-//   It is kept in a content store (memory, or Redis with REDIS_URL so that any
-//   process serves it), and the answer is `201 {file: {upload, name, type, size}}`.
-// - `upload` is the visitor's own handle on it, signed over their visitor id: the
-//   widget sends it in `message` `files` (namespace.ts), and only that visitor can
-//   attach it. The message then carries the file as an attachment whose `url` is
+//   `X-File-Name` its name, URI-encoded), `Authorization: Bearer <visitor token>`
+//   or `Bearer <agent console token>`. It is kept in a content store (memory, or
+//   Redis with REDIS_URL so that any process serves it), and the answer is
+//   `201 {file: {upload, name, type, size}}`.
+// - `upload` is the sender's own handle on it, signed over who they are: the
+//   widget sends it in `message` `files` (namespace.ts), the console in `reply`
+//   `files` (web/namespace.ts), and only its sender can attach it. The message
+//   then carries the file as an attachment whose `url` is
 //   `<PUBLIC_URL>/chat/files/<token>`, opened from the consoles and the widget
-//   (channels/attachments.ts: sandboxed, never sniffed).
+//   (channels/attachments.ts: sandboxed, never sniffed), fetched by Twilio for an
+//   MMS, read from the store for an email.
 //
 // The widget lives on other websites: the upload answers CORS for any origin (no
 // cookies are involved; the visitor token is the credential).
@@ -32,8 +37,10 @@ export interface ChatFilesOptions {
   publicUrl: string;
   /** Largest file taken (CHAT_FILE_MAX_BYTES). */
   maxBytes: number;
-  /** Uploads a visitor may make in an hour. */
+  /** Uploads a visitor or agent may make in an hour. */
   perHour?: number;
+  /** The agent a web console token stands for (checked against their renewed links), or null. */
+  agentOf?: (token: string) => Promise<string | null>;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -57,6 +64,10 @@ const CORS = {
 const fail = (res: Response, status: number, code: string, message: string, field?: string) =>
   res.status(status).json({ error: { code, message, ...(field ? { field } : {}) } });
 
+/** Who uploads: a chat visitor (their visitor id) or an agent (their id). */
+export type Sender = { visitor: string } | { agent: string };
+const senderKey = (s: Sender) => ('visitor' in s ? `visitor:${s.visitor}` : `agent:${s.agent}`);
+
 export class ChatFiles {
   readonly links: AttachmentLinks;
   readonly #content: ContentStore;
@@ -64,7 +75,8 @@ export class ChatFiles {
   readonly #maxBytes: number;
   readonly #perHour: number;
   readonly #log: ChatFilesOptions['log'];
-  /** Uploads per visitor in the current hour. */
+  readonly #agentOf: ChatFilesOptions['agentOf'];
+  /** Uploads per sender in the current hour. */
   readonly #spent = new Map<string, { hour: number; count: number }>();
 
   constructor(options: ChatFilesOptions) {
@@ -73,6 +85,7 @@ export class ChatFiles {
     this.#maxBytes = options.maxBytes;
     this.#perHour = options.perHour ?? 60;
     this.#log = options.log;
+    this.#agentOf = options.agentOf;
     this.links = new AttachmentLinks(options.tokens, options.publicUrl, '/chat/files/', 'file');
   }
 
@@ -86,18 +99,19 @@ export class ChatFiles {
       '/files',
       (req: Request, res: Response, next: NextFunction) => {
         res.set(CORS);
-        const visitorId = this.#visitor(req.get('authorization'));
-        if (!visitorId) {
-          fail(res, 401, 'unauthorized', 'Authorization: Bearer <visitor token> is required');
-          return;
-        }
-        const declared = Number(req.get('content-length'));
-        if (declared > this.#maxBytes) {
-          fail(res, 413, 'too_large', `the file is larger than ${sizeText(this.#maxBytes)}`);
-          return;
-        }
-        res.locals.visitorId = visitorId;
-        next();
+        this.#sender(req.get('authorization')).then((sender) => {
+          if (!sender) {
+            fail(res, 401, 'unauthorized', 'Authorization: Bearer <visitor or agent token> is required');
+            return;
+          }
+          const declared = Number(req.get('content-length'));
+          if (declared > this.#maxBytes) {
+            fail(res, 413, 'too_large', `the file is larger than ${sizeText(this.#maxBytes)}`);
+            return;
+          }
+          res.locals.sender = sender;
+          next();
+        }, next);
       },
       express.raw({ type: () => true, limit: this.#maxBytes }),
       (req: Request, res: Response, next: NextFunction) => {
@@ -130,7 +144,7 @@ export class ChatFiles {
   }
 
   async #upload(req: Request, res: Response): Promise<void> {
-    const visitorId = res.locals.visitorId as string;
+    const sender = res.locals.sender as Sender;
     let rawName: string;
     try {
       rawName = decodeURIComponent(req.get('x-file-name') ?? '');
@@ -154,7 +168,7 @@ export class ChatFiles {
       return;
     }
     try {
-      this.#spend(visitorId);
+      this.#spend(senderKey(sender));
     } catch (err) {
       fail(res, 429, 'rate_limited', (err as Error).message);
       return;
@@ -170,7 +184,7 @@ export class ChatFiles {
     this.#log.info({ uploadId, bytes: body.length, type: type.data }, 'chat: file uploaded');
     res.status(201).json({
       file: {
-        upload: this.#tokens.sign('upload', `${visitorId}:${uploadId}`),
+        upload: this.#tokens.sign('upload', `${senderKey(sender)}:${uploadId}`),
         name: name.data,
         type: type.data,
         size: body.length,
@@ -179,16 +193,17 @@ export class ChatFiles {
   }
 
   /**
-   * The attachments a visitor's message carries, from the `upload` handles they were given: refused by field
+   * The attachments a message carries, from the `upload` handles its sender was given: refused by field
    * (`files.<i>`) when one is not theirs or no longer kept.
    */
-  async attachments(visitorId: string, uploads: readonly string[]): Promise<Attachment[]> {
+  async attachments(sender: Sender, uploads: readonly string[]): Promise<Attachment[]> {
     const out: Attachment[] = [];
+    const key = senderKey(sender);
     for (const [i, upload] of uploads.entries()) {
       const signed = this.#tokens.verify('upload', upload);
-      if (!signed?.startsWith(`${visitorId}:`))
-        throw new ValidationError(`files.${i}: is not a file this visitor uploaded`, `files.${i}`);
-      const uploadId = signed.slice(visitorId.length + 1);
+      if (!signed?.startsWith(`${key}:`))
+        throw new ValidationError(`files.${i}: is not a file you uploaded`, `files.${i}`);
+      const uploadId = signed.slice(key.length + 1);
       const file = (await this.#content.get(uploadId))?.attachments[0];
       if (!file?.content)
         throw new ValidationError(`files.${i}: is no longer kept; upload it again`, `files.${i}`);
@@ -197,19 +212,32 @@ export class ChatFiles {
     return out;
   }
 
-  #visitor(header: string | undefined): string | null {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    return m ? this.#tokens.verify('visitor', m[1]) : null;
+  /** The bytes of a file sent in a conversation, by its link (`FileBytes`); null when not one of ours or gone. */
+  async bytes(file: Attachment): Promise<Buffer | null> {
+    const token = /\/chat\/files\/([^/?#]+)$/.exec(file.url ?? '')?.[1];
+    const at = this.links.parse(token);
+    if (!at) return null;
+    return (await this.#content.get(at.entryId))?.attachments[at.index]?.content ?? null;
   }
 
-  #spend(visitorId: string): void {
+  async #sender(header: string | undefined): Promise<Sender | null> {
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+    if (!token) return null;
+    const visitor = this.#tokens.verify('visitor', token);
+    if (visitor) return { visitor };
+    const agent = this.#agentOf ? await this.#agentOf(token) : null;
+    return agent ? { agent } : null;
+  }
+
+  /** One more upload for `who` this hour, or RateLimitedError. */
+  #spend(who: string): void {
     const hour = Math.floor(Date.now() / 3_600_000);
-    const spent = this.#spent.get(visitorId);
+    const spent = this.#spent.get(who);
     const count = spent && spent.hour === hour ? spent.count : 0;
     if (count >= this.#perHour)
       throw new RateLimitedError(`at most ${this.#perHour} files an hour; try again in a while`);
-    this.#spent.delete(visitorId);
-    this.#spent.set(visitorId, { hour, count: count + 1 });
+    this.#spent.delete(who);
+    this.#spent.set(who, { hour, count: count + 1 });
     if (this.#spent.size > 50_000) this.#spent.delete(this.#spent.keys().next().value!);
   }
 }

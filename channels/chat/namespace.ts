@@ -176,7 +176,7 @@ export class ChatChannel {
     const { files } = parsed.data;
     if (files.length > 0 && !this.#files)
       throw new ValidationError('files: this chat takes no files (CHAT_FILE_MAX_BYTES is 0)', 'files');
-    const attachments = this.#files ? await this.#files.attachments(state.visitorId, files) : [];
+    const attachments = this.#files ? await this.#files.attachments({ visitor: state.visitorId }, files) : [];
     const result = await this.#router.contact({
       channel: 'chat',
       from: state.visitorId,

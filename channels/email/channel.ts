@@ -4,7 +4,7 @@ import express from 'express';
 import nodemailer from 'nodemailer';
 import type { Router } from '../../routing/router.js';
 import { type AttachmentLinks, fileRoute } from '../attachments.js';
-import { type ContentStore, MemoryContentStore } from '../content.js';
+import { type ContentStore, type FileBytes, MemoryContentStore } from '../content.js';
 import { inboundRoute } from './http.js';
 import { EmailInbound, type EmailLog, type InboundResult } from './inbound.js';
 import { EmailOutbound, type MailTransport, type RetryPolicy } from './outbound.js';
@@ -22,6 +22,8 @@ export interface EmailChannelOptions {
   retry?: RetryPolicy;
   /** Signs the links to kept attachments, served at `/email/attachments/…` under `publicUrl`. */
   links?: AttachmentLinks;
+  /** The bytes of a file an agent sends with a reply (chat/files.ts `bytes`); without, such a reply fails. */
+  files?: FileBytes;
 }
 
 export class EmailChannel {
@@ -61,6 +63,7 @@ export class EmailChannel {
       transport,
       log,
       ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.files ? { files: options.files } : {}),
     });
     this.#smtp =
       settings.smtpListenPort === null

@@ -11,7 +11,7 @@ import { humanDuration } from '../../routing/estimate.js';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent } from '../../shared/events.js';
 import type { Customer, Message } from '../../shared/model.js';
-import type { ContentStore } from '../content.js';
+import type { ContentStore, FileBytes } from '../content.js';
 import { Sends } from '../sends.js';
 import type { EmailLog } from './inbound.js';
 import type { EmailSettings } from './settings.js';
@@ -46,6 +46,8 @@ export interface OutboundDeps {
   transport: MailTransport;
   log: EmailLog & { error(obj: object, msg: string): void };
   retry?: RetryPolicy;
+  /** The bytes of the files an agent's reply carries. */
+  files?: FileBytes;
 }
 
 export class EmailOutbound {
@@ -56,6 +58,7 @@ export class EmailOutbound {
   readonly #log: EmailLog;
   readonly #retry: RetryPolicy;
   readonly #sends: Sends;
+  readonly #files: FileBytes | null;
   readonly #unsubscribe: () => void;
 
   constructor(deps: OutboundDeps) {
@@ -65,6 +68,7 @@ export class EmailOutbound {
     this.#transport = deps.transport;
     this.#log = deps.log;
     this.#retry = deps.retry ?? DEFAULT_RETRY;
+    this.#files = deps.files ?? null;
     this.#sends = new Sends({
       router: this.#router,
       channels: ['email'],
@@ -166,6 +170,13 @@ export class EmailOutbound {
     const inReplyTo = real(lastIn?.externalId) ? lastIn.externalId : undefined;
     const subject = replySubject(lastIn?.subject ?? earlier.find((m) => m.subject)?.subject);
     const automatic = message.author.type === 'system';
+    // An agent's files, attached: their bytes from where they are kept.
+    const attachments: NonNullable<SendMailOptions['attachments']> = [];
+    for (const file of message.attachments) {
+      const content = this.#files ? await this.#files(file) : null;
+      if (!content) return { error: `the file ${file.name} is no longer kept; send it again` };
+      attachments.push({ filename: file.name, contentType: file.type, content });
+    }
     return {
       from: this.#settings.from,
       to,
@@ -175,6 +186,7 @@ export class EmailOutbound {
       ...(chain.length > 0 ? { references: referencesFor(chain) } : {}),
       text: message.text,
       html: simpleHtml(message.text),
+      ...(attachments.length > 0 ? { attachments } : {}),
       // RFC 3834: our acknowledgement is automatic, so auto-responders do not answer it.
       ...(automatic
         ? { headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' } }

@@ -186,6 +186,8 @@ export class SmsChannel {
 
   async #send(message: Message, to: string, from: string, attempt: number): Promise<void> {
     const parts = split(message.text, SMS_PART);
+    // An agent's files go as MMS with the last part: Twilio fetches each from its link (PUBLIC_URL).
+    const media = message.attachments.flatMap((a) => (a.url && /^https?:\/\//.test(a.url) ? [a.url] : []));
     for (let i = 0; i < parts.length; i++) {
       const lastPart = i === parts.length - 1;
       await this.#client.messages.create({
@@ -195,6 +197,7 @@ export class SmsChannel {
         // Delivery of the last part stands for the message.
         ...(lastPart
           ? {
+              ...(media.length > 0 ? { mediaUrl: media } : {}),
               statusCallback: `${this.#o.base}/sms/status?${new URLSearchParams({
                 message: message.id,
                 attempt: String(attempt),

@@ -238,6 +238,7 @@
     setConn('Connecting…');
     const socket = window.io('/agent', { auth: { token } });
     S.socket = socket;
+    S.token = token;
 
     socket.on('connect', () => {
       setConn('Connected', true);
@@ -629,6 +630,7 @@
       conversationId: p.conversationId,
       text: p.text,
       clientMessageId: p.clientMessageId,
+      ...(p.files ? { files: p.files } : {}),
     });
     p.inFlight = false;
     if (res.ok) {
@@ -650,6 +652,39 @@
       if (code !== 'timeout') S.pending.delete(p.clientMessageId);
       showError(res.error);
     }
+  }
+
+  /** Send a file to the customer: uploaded (POST /chat/files with this console's token), then a reply of its own. */
+  async function sendFile(file) {
+    const v = current();
+    if (!v || !file) return;
+    await busy(sb('attach'), async () => {
+      let answer;
+      try {
+        const res = await fetch('/chat/files', {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${S.token}`,
+            'Content-Type': file.type || 'application/octet-stream',
+            'X-File-Name': encodeURIComponent(file.name),
+          },
+          body: file,
+        });
+        answer = await res.json().catch(() => ({}));
+        if (!res.ok) {
+          showError({
+            message: `${file.name} was not sent: ${answer?.error?.message || `error ${res.status}`}.`,
+          });
+          return;
+        }
+      } catch {
+        showError({ message: `${file.name} was not sent: the server could not be reached. Try again.` });
+        return;
+      }
+      const p = { clientMessageId: uuid(), conversationId: v.id, text: '', files: [answer.file.upload] };
+      S.pending.set(p.clientMessageId, p);
+      await deliverReply(p);
+    });
   }
 
   async function sendNote() {
@@ -1010,7 +1045,8 @@
   /** A message in one line of the list: its text, else the files it brought. */
   function lastLine(m) {
     if ((m.text || '').trim()) return m.text;
-    return (m.attachments || []).map((a) => `📎 ${a.name}`).join(', ');
+    const files = (m.attachments || []).map((a) => a.name);
+    return files.length > 0 ? `File: ${files.join(', ')}` : '';
   }
 
   /** What came with a message (an email's files, a text's media): name, type and size, a link when it has one. */
@@ -1389,6 +1425,12 @@
     sendReply();
   });
   sb('note').addEventListener('click', sendNote);
+  sb('attach').addEventListener('click', () => sb('file').click());
+  sb('file').addEventListener('change', () => {
+    const file = sb('file').files?.[0];
+    sb('file').value = '';
+    sendFile(file);
+  });
   els.reply.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !e.isComposing) {
       e.preventDefault();

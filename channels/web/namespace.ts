@@ -4,12 +4,14 @@ import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { REPLY_MAX, type Router } from '../../routing/router.js';
 import { onAgentList } from '../../routing/store/rules.js';
-import { fromZod, logFailure } from '../../shared/errors.js';
+import type { Store } from '../../routing/store/store.js';
+import { fromZod, logFailure, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
+import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import { conversationView, participants } from '../views.js';
 
 const ConvId = z.object({ conversationId: z.string().min(1).max(128) });
@@ -17,8 +19,16 @@ const Schemas = {
   status: z.object({ status: AgentStatus }),
   // The router checks the length for the reply's channel (REPLY_MAX); this is the longest any channel takes.
   reply: ConvId.extend({
-    text: z.string().max(Math.max(...Object.values(REPLY_MAX))),
+    text: z
+      .string()
+      .max(Math.max(...Object.values(REPLY_MAX)))
+      .default(''),
     clientMessageId: z.string().min(1).max(100),
+    /** `upload` handles from `POST /chat/files` (chat/files.ts). */
+    files: z
+      .array(z.string().min(1).max(300))
+      .max(CHAT_FILES_PER_MESSAGE, `at most ${CHAT_FILES_PER_MESSAGE} files a message`)
+      .default([]),
   }),
   note: ConvId.extend({ text: z.string().max(4000) }),
   resolve: ConvId.extend({ followUpAt: z.number().int().positive().nullable().optional() }),
@@ -37,10 +47,27 @@ function parse<S extends z.ZodType>(schema: S, payload: unknown, what: string): 
   return result.data;
 }
 
+/**
+ * The agent a web console token stands for, and the version of their links it is from, or null: a token from
+ * before the agent's links were renewed (Agent.tokenVersion) no longer stands for them.
+ */
+export async function consoleAgent(
+  tokens: TokenSigner,
+  store: Store,
+  token: unknown,
+): Promise<{ agentId: string; version: number } | null> {
+  const signed = readAgentToken(tokens, token);
+  if (!signed) return null;
+  const agent = await store.getAgent(signed.agentId);
+  return agent && (agent.tokenVersion ?? 0) === signed.version ? signed : null;
+}
+
 export interface WebConsoleOptions {
   router: Router;
   tokens: TokenSigner;
   log: Logger;
+  /** Files agents send (and customers sent); without, a reply with files is refused. */
+  files?: ChatFiles;
   /** How often the consoles connected here are checked against the store (`catchUp`); default 30 s. */
   catchUpMs?: number;
   /** How often agents whose last console closed are looked at (`awayWhenGone`); default 5 s. */
@@ -79,9 +106,11 @@ export class WebConsole {
   #queueTimer: NodeJS.Timeout | null = null;
   #lastQueue = '';
   #closed = false;
+  readonly #files: ChatFiles | null;
 
   constructor(io: Server, options: WebConsoleOptions) {
     this.#router = options.router;
+    this.#files = options.files ?? null;
     this.#log = options.log;
     this.#queueMs = options.queueMs ?? 2000;
     this.#catchUps = new OneRunAtATime({
@@ -98,18 +127,12 @@ export class WebConsole {
     });
     this.#nsp = io.of('/agent');
     this.#nsp.use((socket, next) => {
-      const signed = readAgentToken(
-        options.tokens,
-        (socket.handshake.auth as { token?: unknown } | undefined)?.token,
-      );
-      if (!signed) return next(new Error('unauthorized'));
-      const { agentId, version } = signed;
-      this.#router.store.getAgent(agentId).then(
-        (agent) => {
-          // A link from before the agent's links were renewed no longer opens the console.
-          if (!agent || (agent.tokenVersion ?? 0) !== version) return next(new Error('unauthorized'));
-          socket.data.agentId = agentId;
-          socket.data.tokenVersion = version;
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      consoleAgent(options.tokens, this.#router.store, token).then(
+        (signed) => {
+          if (!signed) return next(new Error('unauthorized'));
+          socket.data.agentId = signed.agentId;
+          socket.data.tokenVersion = signed.version;
           next();
         },
         () => next(new Error('unavailable')),
@@ -273,8 +296,11 @@ export class WebConsole {
       return { ok: true, agent: await r.setAgentStatus(agentId, status) };
     });
     on('reply', async (p) => {
-      const { conversationId, text, clientMessageId } = parse(Schemas.reply, p, 'reply');
-      const message = await r.reply(agentId, conversationId, text, clientMessageId);
+      const { conversationId, text, clientMessageId, files } = parse(Schemas.reply, p, 'reply');
+      if (files.length > 0 && !this.#files)
+        throw new ValidationError('files: files cannot be sent here (CHAT_FILE_MAX_BYTES is 0)', 'files');
+      const attachments = this.#files ? await this.#files.attachments({ agent: agentId }, files) : [];
+      const message = await r.reply(agentId, conversationId, text, clientMessageId, attachments);
       return { ok: true, messageId: message.id };
     });
     on('note', async (p) => {

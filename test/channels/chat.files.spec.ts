@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import { emitAck, type Harness, type Json, once, pending, useHarness } from '../server/harness.js';
+import { INBOUND_TOKEN, type Sink, SUPPORT, startSink } from './email-harness.js';
 
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
@@ -161,12 +162,133 @@ describe('/chat files', () => {
       expect(gone.body.error.message).to.contain('CHAT_FILES_STORE_MAX_BYTES');
       const { v, token } = await visitor(h);
       const visitorId = h.sb.tokens.verify('visitor', token)!;
-      const stale = h.sb.tokens.sign('upload', `${visitorId}:up_gone`);
+      const stale = h.sb.tokens.sign('upload', `visitor:${visitorId}:up_gone`);
       const ack = await emitAck(v, 'message', { clientMessageId: 's', files: [stale] });
       expect(ack.error).to.include({
         field: 'files.0',
         message: 'files.0: is no longer kept; upload it again',
       });
+    });
+  });
+
+  describe('sent by an agent from the web console', () => {
+    let sink: Sink;
+    before(async () => {
+      sink = await startSink();
+    });
+    after(async () => {
+      await sink.close();
+    });
+    const sb = useHarness({
+      env: {
+        CHAT_FILE_MAX_BYTES: '2048',
+        EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
+        EMAIL_FROM: SUPPORT,
+        get SMTP_URL() {
+          return `smtp://127.0.0.1:${sink.port}`;
+        },
+      },
+    });
+
+    /** An agent with a console, and a conversation of theirs that came in on `channel`. */
+    async function owned(h: Harness, channel: 'chat' | 'voice' | 'email') {
+      const { agent, token } = await h.createAgent('Ada', {
+        capacity: { chat: 3, voice: 1, sms: 3, email: 3 },
+      });
+      const ada = h.agentSocket(token);
+      await once(ada, 'hello');
+      let v: Socket | null = null;
+      let conversationId: string;
+      if (channel === 'chat') {
+        v = (await visitor(h)).v;
+        conversationId = (await emitAck(v, 'message', { text: 'which form?', clientMessageId: 'q' }))
+          .conversationId;
+      } else {
+        const from = channel === 'voice' ? '+14155550123' : 'dee@example.com';
+        const result = await h.sb.router.contact({
+          channel,
+          from,
+          text: 'which form?',
+          externalId: `ext-${channel}`,
+        });
+        conversationId = result.conversation.id;
+      }
+      // A call rings first: she answers it.
+      if (channel === 'voice')
+        expect((await emitAck(ada, 'offer.accept', { conversationId })).ok).to.equal(true);
+      await once(ada, 'assigned');
+      return { agent, token, ada, v, conversationId };
+    }
+
+    it('the visitor gets it in the widget; the file opens; a visitor cannot attach it, nor the agent theirs', async () => {
+      const h = sb();
+      const { token, ada, v, conversationId } = await owned(h, 'chat');
+      const up = await upload(h, token, PNG, 'label.png').expect(201);
+      const sent = await emitAck(ada, 'reply', {
+        conversationId,
+        text: 'Print this label',
+        clientMessageId: 'r1',
+        files: [up.body.file.upload],
+      });
+      expect(sent.ok, JSON.stringify(sent)).to.equal(true);
+      const shown = await once<Json>(v!, 'message', (m) => m.direction === 'out');
+      expect(shown.text).to.equal('Print this label');
+      expect(shown.attachments[0]).to.include({ name: 'label.png', type: 'image/png', size: PNG.length });
+      const got = await h.http().get(pathOf(shown.attachments[0].url)).buffer(true).expect(200);
+      expect(Buffer.compare(got.body as Buffer, PNG)).to.equal(0);
+
+      const theirs = await emitAck(v!, 'message', { clientMessageId: 'steal', files: [up.body.file.upload] });
+      expect(theirs.error.field).to.equal('files.0');
+      const { visitorToken } = await once<Json>(h.visitor(), 'session');
+      const visitorUpload = await upload(h, visitorToken, PNG).expect(201);
+      const notMine = await emitAck(ada, 'reply', {
+        conversationId,
+        clientMessageId: 'r2',
+        files: [visitorUpload.body.file.upload],
+      });
+      expect(notMine.error).to.include({ field: 'files.0', message: 'files.0: is not a file you uploaded' });
+    });
+
+    it('a console link renewed since cannot upload', async () => {
+      const h = sb();
+      const { agent, token } = await owned(h, 'chat');
+      await h.admin.post(`/api/agents/${agent.id}/token`).expect(200);
+      await upload(h, token, PNG).expect(401);
+    });
+
+    it('a call cannot carry a file: refused by name, nothing sent', async () => {
+      const h = sb();
+      const { token, ada, conversationId } = await owned(h, 'voice');
+      const up = await upload(h, token, PNG).expect(201);
+      const refused = await emitAck(ada, 'reply', {
+        conversationId,
+        clientMessageId: 'r',
+        files: [up.body.file.upload],
+      });
+      expect(refused.error).to.include({
+        field: 'files',
+        message: 'files: a call cannot carry files; send them by text or email',
+      });
+      const stored = await h.sb.store.listMessages(conversationId);
+      expect(stored.filter((m) => m.direction === 'out')).to.have.length(0);
+    });
+
+    it('by email it goes as an attachment of the reply', async () => {
+      const h = sb();
+      const { token, ada, conversationId } = await owned(h, 'email');
+      const csv = Buffer.from('sku,qty\nlid,1\n');
+      const up = await upload(h, token, csv, 'order.csv', 'text/csv').expect(201);
+      const sent = await emitAck(ada, 'reply', {
+        conversationId,
+        clientMessageId: 'e1',
+        files: [up.body.file.upload],
+      });
+      expect(sent.ok, JSON.stringify(sent)).to.equal(true);
+      const { mail } = await sink.next();
+      expect(mail.to && 'text' in mail.to ? mail.to.text : '').to.contain('dee@example.com');
+      const [file] = mail.attachments;
+      expect([file?.filename, file?.contentType]).to.deep.equal(['order.csv', 'text/csv']);
+      expect(file?.content.toString()).to.equal(csv.toString());
     });
   });
 

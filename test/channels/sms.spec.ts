@@ -2,6 +2,7 @@
 // read as XML, replies through the real REST client against the local stand-in.
 import { request } from 'node:http';
 import { expect } from 'chai';
+import supertest from 'supertest';
 import twilio from 'twilio';
 import { messageTwiml, SMS_LEASE_MS } from '../../channels/sms/channel.js';
 import { only, verbs } from '../support/twiml.js';
@@ -263,6 +264,32 @@ describe('SMS channel (Twilio)', () => {
       const [conv] = await h().store.listConversations({});
       return { agentId: ana.id, conversationId: conv!.id };
     }
+
+    it("an agent's file goes out as MMS: Twilio is given its link under PUBLIC_URL, which opens it", async () => {
+      const { agentId, conversationId } = await owned();
+      const form = Buffer.from('%PDF-1.4 returns form');
+      const token = h().sb.tokens.sign('agent', agentId);
+      const up = await supertest(h().local)
+        .post('/chat/files')
+        .set('Authorization', `Bearer ${token}`)
+        .set('Content-Type', 'application/pdf')
+        .set('X-File-Name', 'returns form.pdf')
+        .send(form)
+        .expect(201);
+      const files = await h().sb.files!.attachments({ agent: agentId }, [up.body.file.upload]);
+      await h().sb.router.reply(agentId, conversationId, 'The form to fill in', 'r-mms', files);
+      await h().idle();
+      const [out] = sent(h());
+      expect(out?.params.Body).to.equal('The form to fill in');
+      const media = [out?.params.MediaUrl].flat();
+      expect(media).to.have.length(1);
+      expect(String(media[0]).startsWith(`${PUBLIC_URL}/chat/files/`)).to.equal(true);
+      const got = await supertest(h().local)
+        .get(localPath(String(media[0])))
+        .buffer(true)
+        .expect(200);
+      expect(Buffer.compare(got.body as Buffer, form)).to.equal(0);
+    });
 
     it('an agent reply goes out with messages.create and a status callback; delivery updates the message', async () => {
       const { agentId, conversationId } = await owned();

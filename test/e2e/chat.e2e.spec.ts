@@ -352,6 +352,18 @@ describe('e2e: widget and web console in Chromium', function () {
     expect(href.startsWith(`${base}/chat/files/`)).to.equal(true);
     const res = await fetch(href);
     expect(Buffer.compare(Buffer.from(await res.arrayBuffer()), png)).to.equal(0);
+
+    // The agent sends a file back from the console: the visitor gets it as a link in the chat.
+    await consoleEl(page, 'file').setInputFiles({
+      name: 'returns-label.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from('%PDF-1.4 label'),
+    });
+    const label = widget(visitor, 'attachment').filter({ hasText: 'returns-label.pdf' });
+    await label.waitFor();
+    expect(await label.getAttribute('href')).to.match(new RegExp(`^${base}/chat/files/`));
+    await consoleEl(page, 'attachment').filter({ hasText: 'returns-label.pdf' }).waitFor();
+    expect(await consoleEl(page, 'error').isVisible()).to.equal(false);
     await visitor.screenshot({ path: `${SHOTS}/widget-file.png` });
   });
 
