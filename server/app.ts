@@ -216,7 +216,13 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
 
   // Slack: Bolt verifies the signature over the raw body, so no body parser may run before it.
   const slack = config.slack
-    ? new SlackConsole({ router, settings: config.slack, log: logger, ...options.slack })
+    ? new SlackConsole({
+        router,
+        settings: config.slack,
+        log: logger,
+        ...(chatFiles ? { files: chatFiles } : {}),
+        ...options.slack,
+      })
     : null;
   if (slack) app.use('/slack/events', slack.router);
 

@@ -173,15 +173,7 @@ export class ChatFiles {
       fail(res, 429, 'rate_limited', (err as Error).message);
       return;
     }
-    const uploadId = `up_${randomBytes(12).toString('base64url')}`;
-    await this.#content.put(uploadId, {
-      raw: Buffer.alloc(0),
-      messageId: '',
-      replyTo: '',
-      references: [],
-      attachments: [{ name: name.data, type: type.data, size: body.length, content: body }],
-    });
-    this.#log.info({ uploadId, bytes: body.length, type: type.data }, 'chat: file uploaded');
+    const uploadId = await this.#put(name.data, type.data, body);
     res.status(201).json({
       file: {
         upload: this.#tokens.sign('upload', `${senderKey(sender)}:${uploadId}`),
@@ -210,6 +202,43 @@ export class ChatFiles {
       out.push({ name: file.name, type: file.type, size: file.size, url: this.links.url(uploadId, 0) });
     }
     return out;
+  }
+
+  /**
+   * Keep a file an agent sends from elsewhere (a file shared in a Slack thread): the attachment for their reply.
+   * `name` and `type` are checked as an upload's are; a file over CHAT_FILE_MAX_BYTES is refused.
+   */
+  async keep(sender: Sender, file: { name: string; type: string; content: Buffer }): Promise<Attachment> {
+    if (file.content.length > this.#maxBytes)
+      throw new ValidationError(`the file is larger than ${sizeText(this.#maxBytes)}`, 'files');
+    const name = FileName.safeParse(file.name);
+    const type = FileType.safeParse(file.type);
+    this.#spend(senderKey(sender));
+    const kept = {
+      name: name.success ? name.data : 'file',
+      type: type.success ? type.data : 'application/octet-stream',
+      size: file.content.length,
+    };
+    const uploadId = await this.#put(kept.name, kept.type, file.content);
+    return { ...kept, url: this.links.url(uploadId, 0) };
+  }
+
+  /** The largest file taken (CHAT_FILE_MAX_BYTES). */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  async #put(name: string, type: string, content: Buffer): Promise<string> {
+    const uploadId = `up_${randomBytes(12).toString('base64url')}`;
+    await this.#content.put(uploadId, {
+      raw: Buffer.alloc(0),
+      messageId: '',
+      replyTo: '',
+      references: [],
+      attachments: [{ name, type, size: content.length, content }],
+    });
+    this.#log.info({ uploadId, bytes: content.length, type }, 'chat: file kept');
+    return uploadId;
   }
 
   /** The bytes of a file sent in a conversation, by its link (`FileBytes`); null when not one of ours or gone. */

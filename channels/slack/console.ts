@@ -26,8 +26,9 @@ import type { Logger } from 'pino';
 import type { Router } from '../../routing/router.js';
 import { withTimeout } from '../../shared/clock.js';
 import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
-import type { Agent } from '../../shared/model.js';
+import type { Agent, Attachment } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
+import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import { conversationView } from '../views.js';
 import {
   ACTION,
@@ -42,6 +43,7 @@ import {
   VIEW,
 } from './blocks.js';
 import { agentFigures, waitingFor } from './figures.js';
+import { readSlackFile, type SharedFile } from './files.js';
 import { SlackOutbox, type Wait } from './outbox.js';
 import {
   AppHomeOpened,
@@ -86,6 +88,8 @@ export interface SlackConsoleOptions extends SlackConsoleOverrides {
   router: Router;
   settings: SlackSettings;
   log: Logger;
+  /** Where files agents share in a thread are kept for the customer; without, they stay in Slack. */
+  files?: ChatFiles;
 }
 
 /**
@@ -115,6 +119,8 @@ export class SlackConsole {
   readonly #sweeps: OneRunAtATime<string[]>;
   #identity: Promise<AuthTest> | null = null;
   #closed = false;
+  readonly #files: ChatFiles | null;
+  readonly #apiUrl: string | null;
 
   constructor(options: SlackConsoleOptions) {
     this.#r = options.router;
@@ -129,6 +135,8 @@ export class SlackConsole {
     this.#token = options.settings.botToken;
     const logger = boltLogger(this.#log);
     const apiUrl = options.apiUrl ?? options.settings.apiUrl;
+    this.#apiUrl = apiUrl ?? null;
+    this.#files = options.files ?? null;
     const clientOptions = {
       ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
       // The outbox retries (after Retry-After, with backoff): the client itself never waits.
@@ -337,27 +345,63 @@ export class SlackConsole {
         }
         return;
       }
-      // Files shared in the thread stay in Slack: the text (if any) goes on, and the agent is told.
-      const files = m.files ?? [];
-      const sendsText = text.trim() !== '' || files.length === 0;
-      if (sendsText) {
-        const conversation = await this.#r.store.getConversation(conversationId);
+      // Files shared in the thread go to the customer with the text; one that cannot stays in Slack, and the
+      // agent is told why.
+      const conversation = await this.#r.store.getConversation(conversationId);
+      const { attachments, unsent } = await this.#sharedFiles(
+        agent.id,
+        m.files ?? [],
+        conversation?.lastChannel === 'voice',
+      );
+      const sends = text.trim() !== '' || attachments.length > 0;
+      if (sends) {
         if (conversation?.invited.includes(agent.id)) await this.#r.joinConsult(agent.id, conversationId);
-        await this.#r.reply(agent.id, conversationId, text, `slack:${m.channel}:${m.ts}`);
+        await this.#r.reply(agent.id, conversationId, text, `slack:${m.channel}:${m.ts}`, attachments);
       }
-      if (files.length > 0) {
-        const names = files.map((f) => `“${escapeSlack(f.name ?? f.title ?? 'file')}”`).join(', ');
-        const verb = files.length === 1 ? 'was' : 'were';
-        await this.#ephemeral(
-          m.channel,
-          m.user,
-          m.thread_ts,
-          `${names} ${verb} not sent to the customer: Switchboard passes on text only, so paste a link to share a file.${sendsText ? ' Your text was sent.' : ''}`,
-        );
+      if (unsent.length > 0) {
+        const lines = unsent.map((u) => `“${escapeSlack(u.name)}” was not sent to the customer: ${u.why}.`);
+        if (sends) lines.push(attachments.length > 0 ? 'The rest was sent.' : 'Your text was sent.');
+        await this.#ephemeral(m.channel, m.user, m.thread_ts, lines.join('\n'));
       }
     } catch (err) {
       await this.#explain(err, m.channel, m.user, m.thread_ts);
     }
+  }
+
+  /** The files shared with an agent's thread message, kept for the customer; those that cannot be, and why. */
+  async #sharedFiles(
+    agentId: string,
+    files: SharedFile[],
+    onCall: boolean,
+  ): Promise<{ attachments: Attachment[]; unsent: Array<{ name: string; why: string }> }> {
+    const attachments: Attachment[] = [];
+    const unsent: Array<{ name: string; why: string }> = [];
+    for (const file of files) {
+      const name = file.name ?? file.title ?? 'file';
+      if (onCall) {
+        unsent.push({ name, why: 'a call cannot carry files; send them by text or email' });
+      } else if (!this.#files) {
+        unsent.push({ name, why: 'files are off here (CHAT_FILE_MAX_BYTES is 0); paste a link instead' });
+      } else if (attachments.length >= CHAT_FILES_PER_MESSAGE) {
+        unsent.push({ name, why: `at most ${CHAT_FILES_PER_MESSAGE} files go with one message` });
+      } else {
+        const read = await readSlackFile(file, {
+          token: this.#token,
+          apiUrl: this.#apiUrl,
+          maxBytes: this.#files.maxBytes,
+        });
+        if ('error' in read) unsent.push({ name, why: read.error });
+        else {
+          try {
+            attachments.push(await this.#files.keep({ agent: agentId }, read));
+          } catch (err) {
+            if (!(err instanceof SwitchboardError) || err.status >= 500) throw err;
+            unsent.push({ name, why: err.toJSON().message });
+          }
+        }
+      }
+    }
+    return { attachments, unsent };
   }
 
   async #onAction(body: unknown): Promise<void> {

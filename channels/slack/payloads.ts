@@ -23,9 +23,18 @@ export const MessageEvent = z.object({
   subtype: z.string().max(64).optional(),
   bot_id: z.string().max(64).optional(),
   channel_type: z.string().max(32).optional(),
-  /** Files shared with the message (`file_share`): only their names are read. */
+  /** Files shared with the message (`file_share`): read from Slack and sent on with the reply (files.ts). */
   files: z
-    .array(z.object({ name: z.string().max(1000).optional(), title: z.string().max(1000).optional() }))
+    .array(
+      z.object({
+        name: z.string().max(1000).optional(),
+        title: z.string().max(1000).optional(),
+        mimetype: z.string().max(200).optional(),
+        size: z.number().int().nonnegative().optional(),
+        url_private: z.string().max(2000).optional(),
+        url_private_download: z.string().max(2000).optional(),
+      }),
+    )
     .max(100)
     .optional(),
 });

@@ -10,6 +10,7 @@ import { useHarness } from '../server/harness.js';
 import { BOT_ID, BOT_USER_ID, type SlackCall, WORKSPACE_URL } from '../support/slack-standin.js';
 import {
   appHomeOpened,
+  BOT_TOKEN,
   blockActions,
   dmMessage,
   newEventId,
@@ -425,30 +426,60 @@ describe('Slack console (Bolt, /slack/events)', () => {
       await h.event(msg, { retryNum: 1 }).expect(200);
     });
 
-    it('a file shared in the thread stays in Slack: the agent is told, and the text with it still goes', async () => {
+    it('a file shared in the thread goes to the customer with the text, read from Slack with the bot token', async () => {
+      const h = sb();
+      const { mary, conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      const pdf = Buffer.from('%PDF-1.4 returns label');
+      const shared = {
+        ...dmMessage(ADA, dmOf(ADA), 'here is your label', threadTs),
+        subtype: 'file_share',
+        files: [h.slack.addFile('label.pdf', 'application/pdf', pdf)],
+      };
+      await h.event(shared).expect(200);
+      await h.idle();
+      expect(repliesTo(mary)).to.deep.equal(['here is your label']);
+      const [reply] = mary.received.filter((m) => m.direction === 'out');
+      const [file] = (reply as Json).attachments;
+      expect([file.name, file.type, file.size]).to.deep.equal(['label.pdf', 'application/pdf', pdf.length]);
+      const got = await fetch(`${h.url}${new URL(file.url).pathname}`);
+      expect(Buffer.compare(Buffer.from(await got.arrayBuffer()), pdf)).to.equal(0);
+      expect(h.slack.fileReads.map((r) => r.token)).to.deep.equal([BOT_TOKEN]);
+      expect(h.slack.ok('chat.postEphemeral')).to.have.length(0);
+      const stored = await h.store.listMessages(conversationId);
+      expect(stored.at(-1)?.attachments.map((a) => a.name)).to.deep.equal(['label.pdf']);
+    });
+
+    it('a file Slack does not hand over, too large, or linked elsewhere stays in Slack: the agent is told why', async () => {
       const h = sb();
       const { mary } = await maryWrites(h);
       const threadTs = cardTsOf(h, ADA);
-      const shared = (text: string, names: string[]) => ({
+      const share = (text: string, files: Json[], ts: string) => ({
         ...dmMessage(ADA, dmOf(ADA), text, threadTs),
+        ts,
         subtype: 'file_share',
-        files: names.map((name, i) => ({
-          id: `F0${i}`,
-          name,
-          mimetype: 'application/pdf',
-          url_private: 'https://files.slack.com/x',
-        })),
+        files,
       });
-      await h.event(shared('here is your label', ['label.pdf'])).expect(200);
-      await h.event(shared('', ['a.png', 'b <c>.png'])).expect(200);
+      const png = h.slack.addFile('a.png', 'image/png', Buffer.from('png'));
+      const big = {
+        ...h.slack.addFile('b <c>.png', 'image/png', Buffer.from('big')),
+        size: 11 * 1024 * 1024,
+      };
+      const elsewhere = { ...png, name: 'd.png', url_private_download: 'https://evil.example.com/steal' };
+      await h.event(share('', [big, elsewhere], '1767000100.000001')).expect(200);
+      h.slack.filesScope = false;
+      await h.event(share('the form', [png], '1767000100.000002')).expect(200);
       await h.idle();
-      expect(repliesTo(mary)).to.deep.equal(['here is your label']);
+      expect(repliesTo(mary)).to.deep.equal(['the form']);
+      // The bot token went to no other host.
+      expect(h.slack.fileReads).to.have.length(1);
       const told = h.slack.ok('chat.postEphemeral').map((c) => String(c.args.text));
-      expect(told).to.have.length(2);
-      expect(told[0]).to.contain('“label.pdf” was not sent to the customer');
-      expect(told[0]).to.contain('Your text was sent.');
-      expect(told[1]).to.contain('“a.png”, “b &lt;c&gt;.png” were not sent to the customer');
-      expect(told[1]).not.to.contain('Your text was sent.');
+      expect(told).to.deep.equal([
+        '“b &lt;c&gt;.png” was not sent to the customer: it is larger than 10 MB.\n' +
+          '“d.png” was not sent to the customer: Slack gave a link outside its file hosts.',
+        '“a.png” was not sent to the customer: Slack did not hand it over (the app needs the files:read scope).\n' +
+          'Your text was sent.',
+      ]);
       expect(h.slack.ok('chat.postEphemeral').every((c) => c.args.thread_ts === threadTs)).to.equal(true);
     });
 

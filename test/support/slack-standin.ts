@@ -4,7 +4,8 @@
 // `blocks`/`view`, or JSON), answers in Slack's format (`{ok: true, …}` or
 // `{ok: false, error}`), and records every call. A method can be told to answer
 // 429 with a Retry-After, or fail, the next times it is called. Response URLs
-// (slash commands, actions) are served under `/respond/<id>` and recorded too.
+// (slash commands, actions) are served under `/respond/<id>` and recorded too,
+// and files shared in Slack under `/files-pri/…`, to the bot token only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
@@ -59,6 +60,12 @@ export class SlackStandIn {
   #ts = 0;
   #responseUrls = 0;
   #url = '';
+  /** Files shared in Slack, served under `/files-pri/<id>/<name>` to the bot token (`addFile`). */
+  readonly #files = new Map<string, { type: string; bytes: Buffer }>();
+  /** Whether the app was given `files:read`: without, a file's link answers Slack's sign-in page. */
+  filesScope = true;
+  /** Requests for files, with the bearer token they carried. */
+  readonly fileReads: Array<{ path: string; token: string | null }> = [];
 
   private constructor(token: string) {
     this.#token = token;
@@ -80,6 +87,22 @@ export class SlackStandIn {
   /** The Web API base for the client's `slackApiUrl` option. */
   get apiUrl(): string {
     return `${this.#url}/api/`;
+  }
+
+  /** A file as a `file_share` message event lists it, its link served here. */
+  addFile(name: string, mimetype: string, bytes: Buffer) {
+    const id = `F${String(this.#files.size + 1).padStart(8, '0')}`;
+    const path = `/files-pri/${TEAM_ID}-${id}/${encodeURIComponent(name)}`;
+    this.#files.set(path, { type: mimetype, bytes });
+    return {
+      id,
+      name,
+      title: name,
+      mimetype,
+      size: bytes.length,
+      url_private: `${this.#url}${path}`,
+      url_private_download: `${this.#url}${path}?download=1`,
+    };
   }
 
   /** A fresh response URL (what Slack puts in `response_url`). */
@@ -179,6 +202,22 @@ export class SlackStandIn {
       req.on('error', reject);
     });
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'GET' && path.startsWith('/files-pri/')) {
+      const auth = String(req.headers.authorization ?? '');
+      const token = auth.startsWith('Bearer ') ? auth.slice(7) : null;
+      this.fileReads.push({ path, token });
+      const file = this.#files.get(path);
+      if (!file) return void res.writeHead(404).end();
+      // As Slack: a request it does not accept gets the sign-in page, with 200.
+      if (token !== this.#token || !this.filesScope)
+        return void res
+          .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+          .end('<html>Sign in</html>');
+      res
+        .writeHead(200, { 'Content-Type': file.type, 'Content-Length': String(file.bytes.length) })
+        .end(file.bytes);
+      return;
+    }
     if (req.method === 'POST' && path.startsWith('/respond/')) {
       this.responses.push({ path, body: raw ? JSON.parse(raw) : null });
       this.#notify();
