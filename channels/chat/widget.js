@@ -451,6 +451,22 @@ textarea{resize:none;height:40px;max-height:120px}
     }
   });
   $('attach').onclick = () => fileInput.click();
+  // A screenshot pasted into the message box, or a file dropped on the chat, is sent as with the paperclip.
+  input.addEventListener('paste', (e) => {
+    const file = e.clipboardData?.files?.[0];
+    if (file) {
+      e.preventDefault();
+      sendFile(file);
+    }
+  });
+  panel.addEventListener('dragover', (e) => e.preventDefault());
+  panel.addEventListener('drop', (e) => {
+    const file = e.dataTransfer?.files?.[0];
+    if (file) {
+      e.preventDefault();
+      sendFile(file);
+    }
+  });
   fileInput.onchange = () => {
     const file = fileInput.files?.[0];
     fileInput.value = '';

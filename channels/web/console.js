@@ -1426,6 +1426,22 @@
   });
   sb('note').addEventListener('click', sendNote);
   sb('attach').addEventListener('click', () => sb('file').click());
+  // A screenshot pasted into the reply box, or a file dropped on it, is sent as with "Send a file…".
+  els.reply.addEventListener('paste', (e) => {
+    const file = e.clipboardData?.files?.[0];
+    if (file) {
+      e.preventDefault();
+      sendFile(file);
+    }
+  });
+  els.reply.addEventListener('dragover', (e) => e.preventDefault());
+  els.reply.addEventListener('drop', (e) => {
+    const file = e.dataTransfer?.files?.[0];
+    if (file) {
+      e.preventDefault();
+      sendFile(file);
+    }
+  });
   sb('file').addEventListener('change', () => {
     const file = sb('file').files?.[0];
     sb('file').value = '';

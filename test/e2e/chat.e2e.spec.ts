@@ -336,6 +336,19 @@ describe('e2e: widget and web console in Chromium', function () {
     });
     expect(await widget(visitor, 'error').isVisible()).to.equal(false);
 
+    // A screenshot pasted into the message box goes the same way.
+    await visitor.evaluate((b64) => {
+      const host = document.querySelector('#switchboard-widget')!;
+      const box = host.shadowRoot!.querySelector('[data-sb="input"]')!;
+      const data = new DataTransfer();
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      data.items.add(new File([bytes], 'pasted.png', { type: 'image/png' }));
+      box.dispatchEvent(
+        new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }),
+      );
+    }, png.toString('base64'));
+    await widget(visitor, 'attachment').locator('img[alt="pasted.png"]').waitFor();
+
     let withFile: Message | undefined;
     for (const c of await sb.store.listConversations({ status: 'assigned' }))
       withFile ??= (await sb.store.listMessages(c.id)).find((m) => m.attachments[0]?.name === 'lid.png');
@@ -344,7 +357,7 @@ describe('e2e: widget and web console in Chromium', function () {
     const owner = (await sb.store.getConversation(withFile!.conversationId))!.ownerId!;
     const page = await newPage();
     await page.goto(`${base}/console?token=${sb.tokens.sign('agent', owner)}`);
-    await consoleEl(page, 'conversation-item').filter({ hasText: 'lid.png' }).first().click();
+    await consoleEl(page, 'conversation-item').filter({ hasText: 'File: pasted.png' }).first().click();
     const link = consoleEl(page, 'attachment').locator('a').filter({ hasText: 'lid.png' });
     await link.waitFor();
     expect(await link.textContent()).to.equal(`lid.png (image/png, ${png.length} B)`);
