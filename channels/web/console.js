@@ -1060,10 +1060,17 @@
       listed.map((a) => {
         const label = `${a.name} (${[a.type, a.size ? byteSize(a.size) : null].filter(Boolean).join(', ')})`;
         const link = a.url && /^https?:\/\//i.test(a.url);
+        // A picture kept by Switchboard (a visitor's photo, an emailed one) shows beside its name.
+        const thumb =
+          link &&
+          a.url.startsWith(`${location.origin}/`) &&
+          /^image\/(png|jpeg|gif|webp)$/i.test(a.type || '')
+            ? h('img', { class: 'msg-thumb', src: a.url, alt: a.name, loading: 'lazy' })
+            : null;
         return h(
           'li',
           { 'data-sb': 'attachment' },
-          link ? h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer', text: label }) : label,
+          link ? h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer' }, label, thumb) : label,
         );
       }),
     );

@@ -361,6 +361,13 @@ describe('e2e: widget and web console in Chromium', function () {
     const link = consoleEl(page, 'attachment').locator('a').filter({ hasText: 'lid.png' });
     await link.waitFor();
     expect(await link.textContent()).to.equal(`lid.png (image/png, ${png.length} B)`);
+    // The picture shows in the console too, loaded from Switchboard.
+    await page.waitForFunction(() => {
+      const img = [...document.querySelectorAll('img.msg-thumb')].find(
+        (i) => i.getAttribute('alt') === 'lid.png',
+      );
+      return !!img && (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth === 1;
+    });
     const href = (await link.getAttribute('href'))!;
     expect(href.startsWith(`${base}/chat/files/`)).to.equal(true);
     const res = await fetch(href);
