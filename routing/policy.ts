@@ -80,6 +80,12 @@ export const RoutingPolicy = z
      */
     consoleAwaySeconds: Seconds.default(60),
     /**
+     * A chat visitor who left the page before an agent's reply reached them, and who gave an email address,
+     * gets the replies they have not seen by email this long after the first of them (`texts.unseenChat`), so
+     * an answer never waits on a closed tab. Needs email on. 0: never.
+     */
+    unseenChatEmailSeconds: Seconds.default(300),
+    /**
      * When the team works (routing/hours.ts). A customer who waits outside them, with no agent available, is
      * told when the team is back (`texts.closed`) instead of "everyone is busy". Absent: no hours known.
      */
@@ -116,6 +122,10 @@ export const RoutingPolicy = z
         ),
         survey: ShortText.default('How did we do? Reply with 1-5 (5 is best), then one thing we should fix.'),
         surveyThanks: ShortText.default('Thank you. We read every answer.'),
+        /** Heads the email of chat replies a visitor did not see (the replies follow, each with its author). */
+        unseenChat: ShortText.default(
+          'You left our chat before our answer reached you, so here it is. Reply to this email to carry on, or come back to the chat.',
+        ),
       })
       .default({
         greeting: 'Thanks for reaching us.',
@@ -132,6 +142,8 @@ export const RoutingPolicy = z
         callbackAtRisk: 'Sorry, our call back is running late. We will call you within {wait}.',
         survey: 'How did we do? Reply with 1-5 (5 is best), then one thing we should fix.',
         surveyThanks: 'Thank you. We read every answer.',
+        unseenChat:
+          'You left our chat before our answer reached you, so here it is. Reply to this email to carry on, or come back to the chat.',
       }),
   })
   .superRefine((p, ctx) => {

@@ -1060,6 +1060,9 @@ export class Router {
           case 'delivery':
             await this.#deliveryDue(timer.ref, now);
             break;
+          case 'unseen':
+            await this.#unseenDue(timer.ref);
+            break;
         }
       }
     }
@@ -1555,6 +1558,52 @@ export class Router {
     this.#emit({ type: 'survey.sent', at: now, conversation: updated });
   }
 
+  /**
+   * The chat replies a visitor left before seeing (still `sent`, never `delivered` to a widget), by email, when
+   * they gave an address and email is on: once per batch (the email's external id names the last reply in it),
+   * whichever process fires it. Agents see the email in the conversation.
+   */
+  async #unseenDue(conversationId: string): Promise<void> {
+    if (!this.#senders.has('email')) return;
+    const conv = await this.store.getConversation(conversationId);
+    if (!conv) return;
+    const unseen = unseenReplies(await this.store.listMessages(conv.id));
+    if (unseen.length === 0) return;
+    const customer = await this.store.getCustomer(conv.customerId);
+    if (!customer?.identities.some((i) => i.channel === 'email')) return;
+    const replies = unseen.map((m) => {
+      const files = m.attachments.map((a) => `${a.name}: ${a.url ?? '(not kept)'}`);
+      return [`${m.author.name ?? 'Our team'}: ${m.text}`.trimEnd(), ...files].join('\n');
+    });
+    const text = [this.policy.texts.unseenChat, ...replies].join('\n\n');
+    await this.#systemMessage(conv, 'email', text, `unseen:${unseen.at(-1)!.id}`);
+  }
+
+  /**
+   * A chat reply found no widget of the visitor's open (`message`: the reply): unless one shows it before
+   * then, it goes by email `unseenChatEmailSeconds` later (see `#unseenDue`).
+   */
+  async chatUnseen(message: Message): Promise<void> {
+    const seconds = this.policy.unseenChatEmailSeconds;
+    if (seconds === 0 || message.channel !== 'chat' || message.author.type !== 'agent') return;
+    // An earlier reply not seen either set the time already: the email goes that long after the first.
+    const unseen = unseenReplies(await this.store.listMessages(message.conversationId));
+    if (unseen.some((m) => m.id !== message.id)) return;
+    await this.store.schedule({
+      kind: 'unseen',
+      ref: message.conversationId,
+      dueAt: this.clock.now() + seconds * 1000,
+    });
+  }
+
+  /** The visitor's widget showed the conversation (its history re-sent): its replies are delivered now. */
+  async chatSeen(conversationId: string): Promise<void> {
+    for (const m of await this.store.listMessages(conversationId)) {
+      if (m.channel === 'chat' && m.direction === 'out' && m.delivery.state === 'sent')
+        await this.markDelivery(m.id, 'delivered');
+    }
+  }
+
   /** The customer's message as stored: delivered to us, keyed by the channel's id for it. */
   #inbound(
     conversationId: string,
@@ -1981,6 +2030,24 @@ export const DELIVERY_RECHECK_MS = 60_000;
 export const REPLY_MAX: Record<Channel, number> = { chat: 4000, sms: 4000, voice: 4000, email: 50_000 };
 
 /** Message text: non-empty, at most `max` characters. */
+/**
+ * Agents' chat replies no widget has shown (still `sent`), after those an earlier email of unseen replies
+ * carried (its external id, `unseen:<message id>`, names the last one it carried).
+ */
+function unseenReplies(messages: readonly Message[]): Message[] {
+  const lastCopy = messages.findLast((m) => m.channel === 'email' && m.externalId?.startsWith('unseen:'));
+  const after = lastCopy ? messages.findIndex((m) => `unseen:${m.id}` === lastCopy.externalId) : -1;
+  return messages
+    .slice(after + 1)
+    .filter(
+      (m) =>
+        m.channel === 'chat' &&
+        m.direction === 'out' &&
+        m.author.type === 'agent' &&
+        m.delivery.state === 'sent',
+    );
+}
+
 function checkText(text: unknown, max = 4000): string {
   if (typeof text !== 'string' || text.trim() === '')
     throw new ValidationError('text must not be empty', 'text');

@@ -162,6 +162,8 @@ export class ChatChannel {
       for (const m of await this.#router.store.listMessages(shown.id)) {
         if (m.direction !== 'internal') socket.emit('message', widgetMessage(m));
       }
+      // Replies sent while the visitor was away are seen now (and no longer go by email).
+      await this.#router.chatSeen(shown.id);
       socket.emit('status', await this.#status(shown));
     }
     return state;
@@ -355,6 +357,8 @@ export class ChatChannel {
     if (origin === 'remote' && !online) return;
     try {
       await this.#router.markDelivery(message.id, online ? 'delivered' : 'sent');
+      // Nobody to show it to here: unless a widget shows it soon, it goes by email (router `chatUnseen`).
+      if (!online) await this.#router.chatUnseen(message);
     } catch (err) {
       this.#log?.warn({ err, messageId: message.id }, 'chat: delivery update failed');
     }

@@ -195,7 +195,8 @@ export interface Answered {
  * of a quoted wait or call back, or the owner's reminder of their own promise (ref: promise id).
  * `survey`: the survey after a resolution (ref: conversation id). `delivery`: an outbound message a channel
  * sends itself (a text, an email) is sent again when its send was not seen to finish by then (the process
- * sending it died) or when its retry is due (ref: message id).
+ * sending it died) or when its retry is due (ref: message id). `unseen`: the chat replies a visitor who left
+ * did not see go by email (ref: conversation id).
  */
 export const TIMER_KINDS = [
   'offer',
@@ -205,6 +206,7 @@ export const TIMER_KINDS = [
   'promise-warn',
   'survey',
   'delivery',
+  'unseen',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
