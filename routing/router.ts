@@ -1596,9 +1596,9 @@ export class Router {
     });
   }
 
-  /** The visitor's widget showed the conversation (its history re-sent): its replies are delivered now. */
-  async chatSeen(conversationId: string): Promise<void> {
-    for (const m of await this.store.listMessages(conversationId)) {
+  /** The visitor's widget showed these messages of a conversation (its history): its replies are delivered now. */
+  async chatSeen(messages: readonly Message[]): Promise<void> {
+    for (const m of messages) {
       if (m.channel === 'chat' && m.direction === 'out' && m.delivery.state === 'sent')
         await this.markDelivery(m.id, 'delivered');
     }

@@ -159,11 +159,12 @@ export class ChatChannel {
     if (shown) {
       // A resolved one too: the survey about it, and the thanks for the answer, arrive here.
       socket.join(`conv:${shown.id}`);
-      for (const m of await this.#router.store.listMessages(shown.id)) {
+      const history = await this.#router.store.listMessages(shown.id);
+      for (const m of history) {
         if (m.direction !== 'internal') socket.emit('message', widgetMessage(m));
       }
       // Replies sent while the visitor was away are seen now (and no longer go by email).
-      await this.#router.chatSeen(shown.id);
+      await this.#router.chatSeen(history);
       socket.emit('status', await this.#status(shown));
     }
     return state;
