@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import { emitAck, type Harness, type Json, once, pending, useHarness } from '../server/harness.js';
-import { INBOUND_TOKEN, type Sink, SUPPORT, startSink } from './email-harness.js';
+import { INBOUND_TOKEN, SUPPORT, useSink } from './email-harness.js';
 
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
@@ -172,20 +172,14 @@ describe('/chat files', () => {
   });
 
   describe('sent by an agent from the web console', () => {
-    let sink: Sink;
-    before(async () => {
-      sink = await startSink();
-    });
-    after(async () => {
-      await sink.close();
-    });
+    const sink = useSink();
     const sb = useHarness({
       env: {
         CHAT_FILE_MAX_BYTES: '2048',
         EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
         EMAIL_FROM: SUPPORT,
         get SMTP_URL() {
-          return `smtp://127.0.0.1:${sink.port}`;
+          return `smtp://127.0.0.1:${sink().port}`;
         },
       },
     });
@@ -284,7 +278,7 @@ describe('/chat files', () => {
         files: [up.body.file.upload],
       });
       expect(sent.ok, JSON.stringify(sent)).to.equal(true);
-      const { mail } = await sink.next();
+      const { mail } = await sink().next();
       expect(mail.to && 'text' in mail.to ? mail.to.text : '').to.contain('dee@example.com');
       const [file] = mail.attachments;
       expect([file?.filename, file?.contentType]).to.deep.equal(['order.csv', 'text/csv']);

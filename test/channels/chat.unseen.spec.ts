@@ -4,23 +4,17 @@
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import { emitAck, type Harness, type Json, once, SECOND, useHarness } from '../server/harness.js';
-import { INBOUND_TOKEN, type Sink, SUPPORT, startSink } from './email-harness.js';
+import { INBOUND_TOKEN, SUPPORT, useSink } from './email-harness.js';
 
 const AFTER = 300 * SECOND;
 
 describe('/chat replies a visitor did not see go by email', () => {
-  let sink: Sink;
-  before(async () => {
-    sink = await startSink();
-  });
-  after(async () => {
-    await sink.close();
-  });
+  const sink = useSink();
   const env = (extra: Record<string, string> = {}) => ({
     EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
     EMAIL_FROM: SUPPORT,
     get SMTP_URL() {
-      return `smtp://127.0.0.1:${sink.port}`;
+      return `smtp://127.0.0.1:${sink().port}`;
     },
     ...extra,
   });
@@ -75,11 +69,11 @@ describe('/chat replies a visitor did not see go by email', () => {
       expect(first.delivery.state).to.equal('sent');
       await later(h, 60 * SECOND);
       await reply(h, ada, conversationId, 'Tracking: 1Z999.', 'r2');
-      const before = sink.mails.length;
+      const before = sink().mails.length;
       await later(h, AFTER - 60 * SECOND - 1);
-      expect(sink.mails.length).to.equal(before);
+      expect(sink().mails.length).to.equal(before);
       await later(h, 1);
-      const { envelope, mail } = await sink.next();
+      const { envelope, mail } = await sink().next();
       expect(envelope.to).to.deep.equal(['dee@example.com']);
       expect(mail.text).to.contain('You left our chat before our answer reached you');
       expect(mail.text).to.contain('Ada: It ships today.');
@@ -91,11 +85,11 @@ describe('/chat replies a visitor did not see go by email', () => {
       // A later reply, unseen again: the next email carries it alone.
       await reply(h, ada, conversationId, 'Delivered tomorrow.', 'r3');
       await later(h, AFTER);
-      const next = await sink.next();
+      const next = await sink().next();
       expect(next.mail.text).to.contain('Ada: Delivered tomorrow.');
       expect(next.mail.text).not.to.contain('It ships today.');
       await later(h, AFTER);
-      expect(sink.mails.length).to.equal(before + 2);
+      expect(sink().mails.length).to.equal(before + 2);
       // Dee answers the email: it joins the same conversation, Ada gets it, and her answer goes by email.
       const answer = [
         'From: Dee <dee@example.com>',
@@ -120,7 +114,7 @@ describe('/chat replies a visitor did not see go by email', () => {
       expect((await got).conversationId).to.equal(conversationId);
       const byEmail = await emitAck(ada, 'reply', { conversationId, text: 'UPS.', clientMessageId: 'r4' });
       expect(byEmail.ok).to.equal(true);
-      expect((await sink.next()).mail.text).to.contain('UPS.');
+      expect((await sink().next()).mail.text).to.contain('UPS.');
     });
 
     it('a visitor who comes back in time sees them in the chat: no email', async () => {
@@ -134,9 +128,9 @@ describe('/chat replies a visitor did not see go by email', () => {
       expect(shown.text).to.equal('It ships today.');
       await once(back, 'status');
       expect((await h.sb.store.getMessage(r.id))?.delivery.state).to.equal('delivered');
-      const before = sink.mails.length;
+      const before = sink().mails.length;
       await later(h, AFTER);
-      expect(sink.mails.length).to.equal(before);
+      expect(sink().mails.length).to.equal(before);
     });
 
     it('a visitor who gave no email address: nothing to send, and nothing fails', async () => {
@@ -144,9 +138,9 @@ describe('/chat replies a visitor did not see go by email', () => {
       const { ada, v, conversationId } = await chatting(h, null);
       await leaves(h, v, conversationId);
       await reply(h, ada, conversationId, 'It ships today.', 'r1');
-      const before = sink.mails.length;
+      const before = sink().mails.length;
       await later(h, AFTER);
-      expect(sink.mails.length).to.equal(before);
+      expect(sink().mails.length).to.equal(before);
       expect((await h.sb.store.listMessages(conversationId)).some((m) => m.channel === 'email')).to.equal(
         false,
       );
@@ -161,9 +155,9 @@ describe('/chat replies a visitor did not see go by email', () => {
       const { ada, v, conversationId } = await chatting(h, 'dee@example.com');
       await leaves(h, v, conversationId);
       await reply(h, ada, conversationId, 'It ships today.', 'r1');
-      const before = sink.mails.length;
+      const before = sink().mails.length;
       await later(h, 24 * 3600 * SECOND);
-      expect(sink.mails.length).to.equal(before);
+      expect(sink().mails.length).to.equal(before);
     });
   });
 });

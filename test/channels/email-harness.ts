@@ -47,6 +47,21 @@ export interface Sink {
   close(): Promise<void>;
 }
 
+/** A sink for the enclosing `describe`: started before its first test, closed after its last. */
+export function useSink(): () => Sink {
+  let sink: Sink | null = null;
+  before(async () => {
+    sink = await startSink();
+  });
+  after(async () => {
+    await sink?.close();
+  });
+  return () => {
+    if (!sink) throw new Error('useSink: no sink outside its describe');
+    return sink;
+  };
+}
+
 /** The outbound relay stand-in: an smtp-server on 127.0.0.1, port 0. */
 export async function startSink(): Promise<Sink> {
   const mails: SinkMail[] = [];
