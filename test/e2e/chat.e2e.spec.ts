@@ -2,7 +2,6 @@
 // widget; agents answer in the web console. Headless Chromium from Debian's
 // package, driven by playwright-core. Screenshots go to test-results/ (git-ignored).
 import { existsSync, mkdirSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -11,22 +10,11 @@ import { createSwitchboard, type Switchboard } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { StoreUnavailableError } from '../../shared/errors.js';
 import type { Agent, Channel, Message } from '../../shared/model.js';
+import { freePort } from '../support/redis-server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-results';
 const LATENCY_SAMPLES = Number(process.env.SB_E2E_SAMPLES ?? 100);
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** The memory store, which can be made to fail as a Redis store does while Redis is away. */
 class Outage extends MemoryStore {

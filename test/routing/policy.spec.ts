@@ -40,6 +40,7 @@ describe('routing policy', () => {
         surveyLowRating: 2,
         repeatWindowSeconds: 604_800,
         consoleAwaySeconds: 60,
+        unseenChatEmailSeconds: 300,
         texts: {
           greeting: 'Thanks for reaching us.',
           waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
@@ -55,6 +56,8 @@ describe('routing policy', () => {
           callbackAtRisk: 'Sorry, our call back is running late. We will call you within {wait}.',
           survey: 'How did we do? Reply with 1-5 (5 is best), then one thing we should fix.',
           surveyThanks: 'Thank you. We read every answer.',
+          unseenChat:
+            'You left our chat before our answer reached you, so here it is. Reply to this email to carry on, or come back to the chat.',
         },
       });
       expect(parsePolicy(undefined)).to.deep.equal(defaultPolicy());

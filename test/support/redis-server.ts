@@ -57,11 +57,21 @@ function tryListen(port: number): Promise<number | null> {
 export async function freePort(): Promise<number> {
   for (let tries = 0; tries < 50; tries++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if ((await tryListen(port)) !== null) return port;
+    if (!handedOut.has(port) && (await tryListen(port)) !== null) return handOut(port);
   }
   const any = await tryListen(0);
   if (any === null) throw new Error('no free TCP port on 127.0.0.1');
-  return any;
+  return handOut(any);
+}
+
+/**
+ * Ports given out already in this test process: a port is free when probed, but taken only when what it is
+ * for starts (a server process, a Redis), so the same one must not go to two of them (the nodes of one cluster).
+ */
+const handedOut = new Set<number>();
+function handOut(port: number): number {
+  handedOut.add(port);
+  return port;
 }
 
 /** A prefix no other test uses. */
