@@ -2029,7 +2029,6 @@ export const DELIVERY_RECHECK_MS = 60_000;
  */
 export const REPLY_MAX: Record<Channel, number> = { chat: 4000, sms: 4000, voice: 4000, email: 50_000 };
 
-/** Message text: non-empty, at most `max` characters. */
 /**
  * Agents' chat replies no widget has shown (still `sent`), after those an earlier email of unseen replies
  * carried (its external id, `unseen:<message id>`, names the last one it carried).
@@ -2048,6 +2047,7 @@ function unseenReplies(messages: readonly Message[]): Message[] {
     );
 }
 
+/** Message text: non-empty, at most `max` characters. */
 function checkText(text: unknown, max = 4000): string {
   if (typeof text !== 'string' || text.trim() === '')
     throw new ValidationError('text must not be empty', 'text');

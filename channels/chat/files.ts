@@ -30,6 +30,23 @@ import type { ContentStore } from '../content.js';
 /** Files one message may carry. */
 export const CHAT_FILES_PER_MESSAGE = 5;
 
+/** A message's `files`: `upload` handles from `POST /chat/files`. */
+export const FileHandles = z
+  .array(z.string().min(1).max(300))
+  .max(CHAT_FILES_PER_MESSAGE, `at most ${CHAT_FILES_PER_MESSAGE} files a message`)
+  .default([]);
+
+/** The attachments `uploads` stand for (see `ChatFiles.attachments`); with files off (null), refused by name. */
+export async function attachedFiles(
+  files: ChatFiles | null,
+  sender: Sender,
+  uploads: readonly string[],
+): Promise<Attachment[]> {
+  if (uploads.length === 0) return [];
+  if (!files) throw new ValidationError('files: files are off here (CHAT_FILE_MAX_BYTES is 0)', 'files');
+  return files.attachments(sender, uploads);
+}
+
 export interface ChatFilesOptions {
   content: ContentStore;
   tokens: TokenSigner;

@@ -6,12 +6,12 @@ import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { humanDuration } from '../../routing/estimate.js';
 import type { Router } from '../../routing/router.js';
-import { fromZod, RateLimitedError, ValidationError } from '../../shared/errors.js';
+import { fromZod, RateLimitedError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
 import type { Conversation, Message } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
-import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from './files.js';
+import { attachedFiles, type ChatFiles, FileHandles } from './files.js';
 
 export const CHAT_TEXT_CAP = 4000;
 /** Facts the pre-chat form may ask for, in order. */
@@ -21,11 +21,7 @@ const MessageIn = z
   .object({
     text: z.string().max(CHAT_TEXT_CAP, `must be at most ${CHAT_TEXT_CAP} characters`).default(''),
     clientMessageId: z.string().min(1).max(100),
-    /** `upload` handles from `POST /chat/files` (files.ts). */
-    files: z
-      .array(z.string().min(1).max(300))
-      .max(CHAT_FILES_PER_MESSAGE, `at most ${CHAT_FILES_PER_MESSAGE} files a message`)
-      .default([]),
+    files: FileHandles,
   })
   .refine((m) => m.text.trim().length > 0 || m.files.length > 0, {
     message: 'must not be empty',
@@ -176,10 +172,7 @@ export class ChatChannel {
     const externalId = `${state.visitorId}:${parsed.data.clientMessageId}`;
     // A retry of a message already stored is answered with it, never rate limited.
     if (!(await this.#router.store.findMessageByExternalId('chat', externalId))) this.#spend(state.visitorId);
-    const { files } = parsed.data;
-    if (files.length > 0 && !this.#files)
-      throw new ValidationError('files: this chat takes no files (CHAT_FILE_MAX_BYTES is 0)', 'files');
-    const attachments = this.#files ? await this.#files.attachments({ visitor: state.visitorId }, files) : [];
+    const attachments = await attachedFiles(this.#files, { visitor: state.visitorId }, parsed.data.files);
     const result = await this.#router.contact({
       channel: 'chat',
       from: state.visitorId,

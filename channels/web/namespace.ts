@@ -5,13 +5,13 @@ import { z } from 'zod';
 import { REPLY_MAX, type Router } from '../../routing/router.js';
 import { onAgentList } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
-import { fromZod, logFailure, ValidationError } from '../../shared/errors.js';
+import { fromZod, logFailure } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
-import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
+import { attachedFiles, type ChatFiles, FileHandles } from '../chat/files.js';
 import { conversationView, participants } from '../views.js';
 
 const ConvId = z.object({ conversationId: z.string().min(1).max(128) });
@@ -24,11 +24,7 @@ const Schemas = {
       .max(Math.max(...Object.values(REPLY_MAX)))
       .default(''),
     clientMessageId: z.string().min(1).max(100),
-    /** `upload` handles from `POST /chat/files` (chat/files.ts). */
-    files: z
-      .array(z.string().min(1).max(300))
-      .max(CHAT_FILES_PER_MESSAGE, `at most ${CHAT_FILES_PER_MESSAGE} files a message`)
-      .default([]),
+    files: FileHandles,
   }),
   note: ConvId.extend({ text: z.string().max(4000) }),
   resolve: ConvId.extend({ followUpAt: z.number().int().positive().nullable().optional() }),
@@ -297,9 +293,7 @@ export class WebConsole {
     });
     on('reply', async (p) => {
       const { conversationId, text, clientMessageId, files } = parse(Schemas.reply, p, 'reply');
-      if (files.length > 0 && !this.#files)
-        throw new ValidationError('files: files cannot be sent here (CHAT_FILE_MAX_BYTES is 0)', 'files');
-      const attachments = this.#files ? await this.#files.attachments({ agent: agentId }, files) : [];
+      const attachments = await attachedFiles(this.#files, { agent: agentId }, files);
       const message = await r.reply(agentId, conversationId, text, clientMessageId, attachments);
       return { ok: true, messageId: message.id };
     });
