@@ -184,6 +184,8 @@ export class Router {
   readonly #strategy: RoutingStrategy;
   readonly #rules: WaitRules;
   readonly #senders = new Map<Channel, Sender>();
+  /** What a `console` timer does (the web console's: see `onConsoleTimer`). */
+  #consoleTimer: ((agentId: string) => Promise<void>) | null = null;
 
   constructor(deps: RouterDeps) {
     this.store = deps.store;
@@ -588,6 +590,17 @@ export class Router {
     return () => {
       for (const channel of channels)
         if (this.#senders.get(channel) === sender) this.#senders.delete(channel);
+    };
+  }
+
+  /**
+   * What happens when a `console` timer is due (ref: agent id): the web console, which knows where consoles
+   * are, sets it when an agent's last console closes. Returns the undo.
+   */
+  onConsoleTimer(handler: (agentId: string) => Promise<void>): () => void {
+    this.#consoleTimer = handler;
+    return () => {
+      if (this.#consoleTimer === handler) this.#consoleTimer = null;
     };
   }
 
@@ -1062,6 +1075,9 @@ export class Router {
             break;
           case 'unseen':
             await this.#unseenDue(timer.ref);
+            break;
+          case 'console':
+            await this.#consoleTimer?.(timer.ref);
             break;
         }
       }

@@ -58,7 +58,7 @@ export interface SwitchboardOptions {
   /** Whether the store's backing service is reachable right now (Redis mode); off → 503 at once. */
   storeReady?: () => boolean;
   /** The web console's periodic runs (tests: long, so that only the test's own calls run them). */
-  web?: { catchUpMs?: number; presenceMs?: number; queueMs?: number };
+  web?: { catchUpMs?: number; queueMs?: number };
 }
 
 export interface Switchboard {

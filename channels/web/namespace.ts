@@ -66,8 +66,6 @@ export interface WebConsoleOptions {
   files?: ChatFiles;
   /** How often the consoles connected here are checked against the store (`catchUp`); default 30 s. */
   catchUpMs?: number;
-  /** How often agents whose last console closed are looked at (`awayWhenGone`); default 5 s. */
-  presenceMs?: number;
   /** After a change to the waiting lines, how long before the consoles are told (`queue`); default 2 s. */
   queueMs?: number;
 }
@@ -93,10 +91,7 @@ export class WebConsole {
   readonly #shown = new Map<string, Set<string>>();
   readonly #catchUpTimer: NodeJS.Timeout;
   readonly #catchUps: OneRunAtATime<number>;
-  /** Agents whose last console on this process closed, and when (router clock): see `awayWhenGone`. */
-  readonly #gone = new Map<string, number>();
-  readonly #presenceTimer: NodeJS.Timeout;
-  readonly #presence: OneRunAtATime<string[]>;
+  readonly #undoConsoleTimer: () => void;
   readonly #queueMs: number;
   /** The consoles' `queue` to send after a change (one read per `queueMs` at most), and the last one sent. */
   #queueTimer: NodeJS.Timeout | null = null;
@@ -115,12 +110,7 @@ export class WebConsole {
       works: 'web console: catching up with the store works again',
       stopped: () => this.#closed,
     });
-    this.#presence = new OneRunAtATime({
-      log: this.#log,
-      failed: 'web console: could not look at agents whose console closed',
-      works: 'web console: looking at agents whose console closed works again',
-      stopped: () => this.#closed,
-    });
+    this.#undoConsoleTimer = this.#router.onConsoleTimer((agentId) => this.#consoleGone(agentId));
     this.#nsp = io.of('/agent');
     this.#nsp.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
@@ -146,16 +136,12 @@ export class WebConsole {
       if (!this.#catchUps.busy) void this.catchUp();
     }, options.catchUpMs ?? 30_000);
     this.#catchUpTimer.unref();
-    this.#presenceTimer = setInterval(() => {
-      if (!this.#presence.busy && this.#gone.size > 0) void this.awayWhenGone();
-    }, options.presenceMs ?? 5000);
-    this.#presenceTimer.unref();
   }
 
   close(): void {
     this.#closed = true;
     clearInterval(this.#catchUpTimer);
-    clearInterval(this.#presenceTimer);
+    this.#undoConsoleTimer();
     if (this.#queueTimer) clearTimeout(this.#queueTimer);
     this.#unsubscribe();
   }
@@ -219,38 +205,25 @@ export class WebConsole {
   }
 
   /**
-   * Set away (reason `console closed`) each agent whose last console closed `consoleAwaySeconds` ago, has no
-   * console on any process now, is still available and has no Slack link to work from: nothing more is
-   * given to someone who is not there, and what they own waits for them as for any away owner (then goes to
-   * colleagues). Their next console sets them available again. Runs every `presenceMs` while some agent's
-   * console here has closed; one run at a time. Resolves with the agents set away.
+   * An agent's `console` timer is due (set when their last console on some process closed, `consoleAwaySeconds`
+   * before; whichever process ticks first runs it, and it fires although that process died since): with no
+   * console of theirs on any process, and no Slack link to work from, an available agent is set away (reason
+   * CONSOLE_CLOSED), so nothing more is given to someone who is not there. Their next console sets them
+   * available again.
    */
-  async awayWhenGone(): Promise<string[]> {
-    return this.#presence.run(async () => {
-      const after = this.#router.policy.consoleAwaySeconds * 1000;
-      const now = this.#router.clock.now();
-      const set: string[] = [];
-      for (const [agentId, at] of [...this.#gone]) {
-        if (after === 0 || this.#here(agentId)) {
-          this.#gone.delete(agentId);
-          continue;
-        }
-        if (now - at < after || this.#closed) continue;
-        // A console of theirs on another process (or one opened again meanwhile) keeps them as they are.
-        if (await this.#anywhere(agentId)) {
-          this.#gone.delete(agentId);
-          continue;
-        }
-        const agent = await this.#router.store.getAgent(agentId);
-        this.#gone.delete(agentId);
-        if (agent?.status !== 'available' || agent.slackUserId) continue;
-        await this.#router.setAgentStatus(agentId, 'away', CONSOLE_CLOSED);
-        set.push(agentId);
-        // Opened again elsewhere while they were being set away: available again.
-        if (await this.#anywhere(agentId)) await this.#backFromClosed(agentId);
-      }
-      return set;
-    }, []);
+  async #consoleGone(agentId: string): Promise<void> {
+    try {
+      // A console of theirs on another process (or one opened again meanwhile) keeps them as they are.
+      if (this.#closed || (await this.#anywhere(agentId))) return;
+      const agent = await this.#router.store.getAgent(agentId);
+      if (agent?.status !== 'available' || agent.slackUserId) return;
+      await this.#router.setAgentStatus(agentId, 'away', CONSOLE_CLOSED);
+      this.#log.info({ agentId }, 'web console: an agent whose last console closed is set away');
+      // Opened again elsewhere while they were being set away: available again.
+      if (await this.#anywhere(agentId)) await this.#backFromClosed(agentId);
+    } catch (err) {
+      logFailure(this.#log, err, `web console: could not set away agent ${agentId}, whose console closed`);
+    }
   }
 
   /** Whether the agent has a console on any process (the adapter asks the others in Redis mode). */
@@ -278,11 +251,19 @@ export class WebConsole {
     const r = this.#router;
     socket.join(`agent:${agentId}`);
     if (!this.#shown.has(agentId)) this.#shown.set(agentId, new Set());
-    this.#gone.delete(agentId);
+    // A console of theirs is open: whatever a closed one set to look at later is moot.
+    void r.store.cancelTimer('console', agentId).catch(() => {});
     socket.on('disconnect', () => {
       if (this.#here(agentId)) return;
       this.#shown.delete(agentId);
-      this.#gone.set(agentId, this.#router.clock.now());
+      // Their last console here closed: in the store, so that whichever process is running then looks.
+      const after = r.policy.consoleAwaySeconds * 1000;
+      if (after > 0 && !this.#closed)
+        void r.store
+          .schedule({ kind: 'console', ref: agentId, dueAt: r.clock.now() + after })
+          .catch((err: unknown) =>
+            logFailure(this.#log, err, `web console: could not note that agent ${agentId}'s console closed`),
+          );
     });
     const on = (event: string, handler: (payload: unknown) => Promise<Ack>) =>
       socket.on(event, (payload: unknown, ack?: unknown) => withAck(ack, () => handler(payload)));

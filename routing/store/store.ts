@@ -196,7 +196,8 @@ export interface Answered {
  * `survey`: the survey after a resolution (ref: conversation id). `delivery`: an outbound message a channel
  * sends itself (a text, an email) is sent again when its send was not seen to finish by then (the process
  * sending it died) or when its retry is due (ref: message id). `unseen`: the chat replies a visitor who left
- * did not see go by email (ref: conversation id).
+ * did not see go by email (ref: conversation id). `console`: an agent's last web console closed; whether
+ * they are still gone is looked at then (ref: agent id; channels/web/namespace.ts).
  */
 export const TIMER_KINDS = [
   'offer',
@@ -207,6 +208,7 @@ export const TIMER_KINDS = [
   'survey',
   'delivery',
   'unseen',
+  'console',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 

@@ -639,10 +639,10 @@ describe('/agent namespace', () => {
       await agentConsole(h, 'Grace');
       await gone(h, ada.socket);
       h.clock.advance(59 * SECOND);
-      expect(await h.sb.web.awayWhenGone()).to.deep.equal([]);
+      await h.sb.router.tick();
       expect(await statusOf(h, ada.agent.id)).to.deep.equal(['available', null]);
       h.clock.advance(1 * SECOND);
-      expect(await h.sb.web.awayWhenGone()).to.deep.equal([ada.agent.id]);
+      expect(await h.sb.router.tick()).to.equal(1);
       expect(await statusOf(h, ada.agent.id)).to.deep.equal(['away', 'console closed']);
       // Nothing more goes to her: a visitor who writes now reaches Grace.
       const { conversationId } = await visitorWrites(h);
@@ -672,7 +672,7 @@ describe('/agent namespace', () => {
       await gone(h, bea.socket);
       await gone(h, cy.socket);
       h.clock.advance(2 * 60 * SECOND);
-      expect(await h.sb.web.awayWhenGone()).to.deep.equal([]);
+      await h.sb.router.tick();
       expect(await statusOf(h, ada.agent.id)).to.deep.equal(['available', null]);
       expect(await statusOf(h, bea.agent.id)).to.deep.equal(['away', 'lunch']);
       expect(await statusOf(h, cy.agent.id)).to.deep.equal(['available', null]);

@@ -158,8 +158,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     store,
     clock,
     ...(options.chatRateLimit ? { chatRateLimit: options.chatRateLimit } : {}),
-    // The web console's catch-up and presence runs happen when a test calls them.
-    web: { catchUpMs: 3_600_000, presenceMs: 3_600_000, queueMs: 5 },
+    // The web console's catch-up runs when a test calls it; a closed console's look, when a test ticks.
+    web: { catchUpMs: 3_600_000, queueMs: 5 },
   });
   const port = await sb.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;

@@ -2,8 +2,10 @@
 // with REDIS_URL): events and sockets across processes, and timers that fire
 // although the process that set them died.
 import { expect } from 'chai';
+import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
-import { Cluster, next, until } from '../support/cluster.js';
+import { RedisKeys } from '../../routing/store/redis-keys.js';
+import { Cluster, type Node, next, until } from '../support/cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
@@ -122,35 +124,47 @@ describe('scale-out: two processes on one Redis', function () {
     expect(conv.offer.agentId).to.equal([first, second][other]!.agent.id);
   });
 
-  it("an agent's console open on B keeps her available when her console on A closes; the last one closed sets her away", async () => {
+  it("an agent's console open on B keeps her available when her console on A closes; the last one closed sets her away, though its process died", async () => {
     const c = await Cluster.start({
       nodes: 2,
       redisUrl: await sharedRedisUrl(),
       prefix: uniquePrefix('presence'),
-      // A second, not a minute, for the test; each process looks every 5 s (its default).
+      // A second, not a minute, for the test.
       env: { ROUTING_POLICY: JSON.stringify({ consoleAwaySeconds: 1 }) },
     });
     cluster = c;
-    const b = c.nodes[1]!;
+    const [a, b] = c.nodes as [Node, Node];
     const { agent, token, console: onA } = await c.agentConsole(0, 'Ada', { chat: 2 });
     const onB = c.socket(1, '/agent', { token });
     await next(onB, 'hello');
-    const statusOf = async () => {
-      const { body } = await b.api<Json>('GET', `/agents/${agent.id}`);
+    const statusOf = async (on: Node) => {
+      const { body } = await on.api<Json>('GET', `/agents/${agent.id}`);
       return `${body.agent.status}${body.agent.statusReason ? ` (${body.agent.statusReason})` : ''}`;
     };
+    const redis = createClient({ url: c.redisUrl });
+    await redis.connect();
+    const timers = new RedisKeys(c.prefix).key('timers');
+    const noted = async () => (await redis.zScore(timers, `console:${agent.id}`)) !== null;
 
-    c.forget(onA);
-    // A looks (within 5 s of the minute, here the second) and finds her console on B: she stays available.
-    await new Promise((r) => setTimeout(r, 8000));
-    expect(await statusOf()).to.equal('available');
+    try {
+      // Her console on A closes: a second later a process looks, finds her console on B, and leaves her be.
+      c.forget(onA);
+      await until(noted, 'the closed console noted in the store');
+      await until(async () => !(await noted()), 'the look taken');
+      expect(await statusOf(a)).to.equal('available');
 
-    c.forget(onB);
-    await until(async () => (await statusOf()) === 'away (console closed)', 'her to be set away', 15_000);
+      // Her last console, on B, closes, and B dies at once: A sets her away all the same.
+      c.forget(onB);
+      await until(noted, 'the closed console noted in the store');
+      await b.stop('SIGKILL');
+      await until(async () => (await statusOf(a)) === 'away (console closed)', 'her to be set away', 15_000);
+    } finally {
+      redis.destroy();
+    }
     // Her console back, on A: available again.
     const back = c.socket(0, '/agent', { token });
     await next(back, 'hello');
-    await until(async () => (await statusOf()) === 'available', 'her to be available again');
+    await until(async () => (await statusOf(a)) === 'available', 'her to be available again');
   });
 
   it('a file a visitor uploaded to A is attached through B and opens from B, after A died', async () => {
