@@ -29,10 +29,27 @@ export interface EmailContent {
 /** The bytes of a file a message carries, read by its link, or null when no longer kept. */
 export type FileBytes = (file: Attachment) => Promise<Buffer | null>;
 
+/** An entry's files without their bytes: `kept` when the bytes are there. */
+export interface FileFacts {
+  name: string;
+  type: string;
+  size: number;
+  kept: boolean;
+}
+
 export interface ContentStore {
   put(messageId: string, content: EmailContent): Promise<void>;
   get(messageId: string): Promise<EmailContent | null>;
+  /** The entry's files, without reading their bytes; null when the entry is not kept. */
+  files(messageId: string): Promise<FileFacts[] | null>;
 }
+
+const factsOf = (a: KeptAttachment): FileFacts => ({
+  name: a.name,
+  type: a.type,
+  size: a.size,
+  kept: a.content !== null,
+});
 
 export class MemoryContentStore implements ContentStore {
   readonly #entries = new Map<string, { content: EmailContent; bytes: number }>();
@@ -68,5 +85,9 @@ export class MemoryContentStore implements ContentStore {
 
   async get(messageId: string): Promise<EmailContent | null> {
     return this.#entries.get(messageId)?.content ?? null;
+  }
+
+  async files(messageId: string): Promise<FileFacts[] | null> {
+    return this.#entries.get(messageId)?.content.attachments.map(factsOf) ?? null;
   }
 }

@@ -24,7 +24,7 @@ import {
 } from '../routing/store/redis-connection.js';
 import { luaKeyFunctions, RedisKeys } from '../routing/store/redis-keys.js';
 import { CorruptRecordError } from '../shared/errors.js';
-import type { ContentStore, EmailContent } from './content.js';
+import type { ContentStore, EmailContent, FileFacts } from './content.js';
 
 /** What a store keeps: an email's content, or a chat visitor's uploads. */
 export type ContentNamespace = 'email' | 'chat';
@@ -206,6 +206,17 @@ export class RedisContentStore implements ContentStore {
         content: a.kept ? (entry[`a${i}`] ?? null) : null,
       })),
     };
+  }
+
+  async files(messageId: string): Promise<FileFacts[] | null> {
+    const key = this.key('content', messageId);
+    let raw: string | null;
+    try {
+      raw = (await this.#client.hGet(key, 'meta')) ?? null;
+    } catch (err) {
+      throw this.#fault(err, 'files', key);
+    }
+    return raw === null ? null : parseRecord(Meta, key, raw).attachments;
   }
 
   #fault(err: unknown, what: string, key: string | undefined): Error {

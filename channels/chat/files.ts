@@ -117,12 +117,15 @@ export class ChatFiles {
       (req: Request, res: Response, next: NextFunction) => {
         res.set(CORS);
         this.#sender(req.get('authorization')).then((sender) => {
+          // Refused before its body is read: the connection closes rather than take the rest of it.
           if (!sender) {
+            res.set('Connection', 'close');
             fail(res, 401, 'unauthorized', 'Authorization: Bearer <visitor or agent token> is required');
             return;
           }
           const declared = Number(req.get('content-length'));
           if (declared > this.#maxBytes) {
+            res.set('Connection', 'close');
             fail(res, 413, 'too_large', `the file is larger than ${sizeText(this.#maxBytes)}`);
             return;
           }
@@ -213,8 +216,8 @@ export class ChatFiles {
       if (!signed?.startsWith(`${key}:`))
         throw new ValidationError(`files.${i}: is not a file you uploaded`, `files.${i}`);
       const uploadId = signed.slice(key.length + 1);
-      const file = (await this.#content.get(uploadId))?.attachments[0];
-      if (!file?.content)
+      const file = (await this.#content.files(uploadId))?.[0];
+      if (!file?.kept)
         throw new ValidationError(`files.${i}: is no longer kept; upload it again`, `files.${i}`);
       out.push({ name: file.name, type: file.type, size: file.size, url: this.links.url(uploadId, 0) });
     }

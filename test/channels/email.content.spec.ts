@@ -43,6 +43,12 @@ function contract(name: string, make: (maxBytes: number) => Promise<ContentStore
         ['huge.mov', 'video/quicktime', 50_000_000, null],
       ]);
       expect(await store.get('m-none')).to.equal(null);
+      // What files it holds, without their bytes.
+      expect(await store.files('m1')).to.deep.equal([
+        { name: 'scan.png', type: 'image/png', size: 6, kept: true },
+        { name: 'huge.mov', type: 'video/quicktime', size: 50_000_000, kept: false },
+      ]);
+      expect(await store.files('m-none')).to.equal(null);
     });
 
     it('stays within its byte budget by dropping the oldest entries; one larger than the budget is not kept', async () => {
