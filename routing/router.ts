@@ -366,6 +366,11 @@ export class Router {
     this.#emit({ type: 'typing', at: this.clock.now(), conversationId, who: 'customer', typing });
   }
 
+  /** A chat visitor opened the page of their conversation (`online`) or left it: the agents on it see it. */
+  visitorPresence(conversationId: string, online: boolean): void {
+    this.#emit({ type: 'visitor.presence', at: this.clock.now(), conversationId, online });
+  }
+
   /** An agent on the conversation is typing: the customer's widget shows it. */
   async agentTyping(agentId: string, conversationId: string, typing: boolean): Promise<void> {
     const { agent } = await this.#participant(agentId, conversationId, 'type on');

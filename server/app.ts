@@ -270,6 +270,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     router,
     tokens,
     log: logger,
+    visitorOnline: (customerId) => chat.visitorOnline(customerId),
     ...(chatFiles ? { files: chatFiles } : {}),
     ...options.web,
   });

@@ -145,6 +145,13 @@ export const DomainEvent = z.discriminatedUnion('type', [
     mergedId: Id,
   }),
   z.object({ type: z.literal('customer.facts'), at: Millis, customerId: Id, keys: z.array(z.string()) }),
+  /** A chat visitor's page: open (a widget connected) or left (their last widget, on any process, closed). */
+  z.object({
+    type: z.literal('visitor.presence'),
+    at: Millis,
+    conversationId: Id,
+    online: z.boolean(),
+  }),
   z.object({
     type: z.literal('typing'),
     at: Millis,

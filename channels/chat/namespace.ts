@@ -141,7 +141,12 @@ export class ChatChannel {
     const customer = await this.#router.visitor(visitorId);
     const state: VisitorState = { visitorId, customerId: customer.id };
     socket.join(`cust:${customer.id}`);
+    socket.on('disconnect', () => {
+      this.#left(customer.id).catch((err) => this.#log?.warn({ err }, 'chat: presence update failed'));
+    });
     const open = await this.#router.store.openConversationOf(customer.id);
+    // The agents on their open conversation see the visitor is on the page.
+    if (open) this.#router.visitorPresence(open.id, true);
     socket.emit('session', {
       visitorToken: this.#tokens.sign('visitor', visitorId),
       customerId: customer.id,
@@ -212,6 +217,18 @@ export class ChatChannel {
     const open = await this.#router.store.openConversationOf(state.customerId);
     if (open) this.#router.customerTyping(open.id, parsed.data.typing);
     return { ok: true };
+  }
+
+  /** Whether a widget of this customer is open on any process (the adapter asks the others in Redis mode). */
+  async visitorOnline(customerId: string): Promise<boolean> {
+    return (await this.#nsp.in(`cust:${customerId}`).fetchSockets()).length > 0;
+  }
+
+  /** A widget of this customer closed: when it was their last anywhere, the agents see they left. */
+  async #left(customerId: string): Promise<void> {
+    if (await this.visitorOnline(customerId)) return;
+    const open = await this.#router.store.openConversationOf(customerId);
+    if (open) this.#router.visitorPresence(open.id, false);
   }
 
   /** Token bucket per visitor: a burst, then a steady allowance. */

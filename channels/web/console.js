@@ -119,6 +119,10 @@
     pending: new Map(),
     /** The agent's own typing signal. */
     myTyping: { conversationId: null, on: false, at: 0, timer: 0 },
+    /** conversationId → {online, at}: whether a chat visitor is on the page (asked on select, then told). */
+    presence: new Map(),
+    /** Conversations whose visitor's presence was asked already (once each: events tell the rest). */
+    presenceAsked: new Set(),
   };
 
   const els = {
@@ -266,6 +270,11 @@
     socket.on('conversation.updated', onConversationUpdated);
     socket.on('customer.updated', onCustomerUpdated);
     socket.on('typing', onTyping);
+    socket.on('presence', (e) => {
+      if (!e?.conversationId) return;
+      S.presence.set(e.conversationId, { online: !!e.online, at: e.at || null });
+      if (e.conversationId === S.selected) renderConversation();
+    });
     socket.on('agent', onAgent);
     socket.on('queue', onQueue);
     socket.on('consult.invite', (e) => addBanner('consult', e));
@@ -293,6 +302,8 @@
     session.set(null);
     S.me = null;
     S.views.clear();
+    S.presence.clear();
+    S.presenceAsked.clear();
     S.unread.clear();
     S.banners.clear();
     S.pending.clear();
@@ -433,6 +444,9 @@
     els.me.hidden = false;
     els.signin.hidden = true;
     const keep = new Set((conversations || []).map((v) => v.conversation.id));
+    // (Re)connected: what was heard of visitors' presence may be stale; asked again when shown.
+    S.presence.clear();
+    S.presenceAsked.clear();
     for (const id of [...S.views.keys()]) {
       if (!keep.has(id) && id !== S.selected) S.views.delete(id);
     }
@@ -921,6 +935,19 @@
     renderAll(true);
   }
 
+  /** Whether the visitor of a chat conversation is on the page: asked when it is opened, then told by events. */
+  async function askPresence(id) {
+    if (!id || S.presenceAsked.has(id) || S.views.get(id)?.conversation.lastChannel !== 'chat') return;
+    S.presenceAsked.add(id);
+    const res = await call('presence', { conversationId: id });
+    if (!res.ok || typeof res.online !== 'boolean') return;
+    const known = S.presence.get(id);
+    // An event that came meanwhile is newer than this answer.
+    if (known && known.online === res.online) return;
+    S.presence.set(id, { online: res.online, at: null });
+    if (id === S.selected) renderConversation();
+  }
+
   // ------------------------------------------------------------------ rendering
 
   function sortedViews() {
@@ -1106,6 +1133,14 @@
     const others = (c.consultants || []).filter((id) => id !== S.me?.id);
     if (others.length) bits.push(`consulting: ${others.map(agentName).join(', ')}`);
     if (role && role !== 'owner') bits.push(ROLE_LABEL[role]);
+    if (!S.presence.has(v.id)) askPresence(v.id);
+    const here = c.lastChannel === 'chat' ? S.presence.get(v.id) : null;
+    if (here)
+      bits.push(
+        here.online
+          ? 'visitor on the page'
+          : `visitor left the page${here.at ? ` at ${formatTime(here.at)}` : ''}`,
+      );
     els.meta.textContent = bits.join(' · ');
 
     box.replaceChildren(

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { REPLY_MAX, type Router } from '../../routing/router.js';
 import { onAgentList } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
-import { fromZod, logFailure } from '../../shared/errors.js';
+import { fromZod, logFailure, NotOwnerError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, type Conversation } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
@@ -64,6 +64,8 @@ export interface WebConsoleOptions {
   log: Logger;
   /** Files agents send (and customers sent); without, a reply with files is refused. */
   files?: ChatFiles;
+  /** Whether a chat visitor's widget is open anywhere (chat/namespace.ts `visitorOnline`). */
+  visitorOnline?: (customerId: string) => Promise<boolean>;
   /** How often the consoles connected here are checked against the store (`catchUp`); default 30 s. */
   catchUpMs?: number;
   /** After a change to the waiting lines, how long before the consoles are told (`queue`); default 2 s. */
@@ -98,10 +100,12 @@ export class WebConsole {
   #lastQueue = '';
   #closed = false;
   readonly #files: ChatFiles | null;
+  readonly #visitorOnline: WebConsoleOptions['visitorOnline'];
 
   constructor(io: Server, options: WebConsoleOptions) {
     this.#router = options.router;
     this.#files = options.files ?? null;
+    this.#visitorOnline = options.visitorOnline;
     this.#log = options.log;
     this.#queueMs = options.queueMs ?? 2000;
     this.#catchUps = new OneRunAtATime({
@@ -346,16 +350,24 @@ export class WebConsole {
       const agents = (await r.store.listAgents()).map((a) => ({ id: a.id, name: a.name, status: a.status }));
       return { ok: true, agents: agents.filter((a) => a.id !== agentId) };
     });
+    /** A conversation this agent is on (else not_owner: nobody sees a conversation they are not on). */
+    const onIt = async (conversationId: string, what: string) => {
+      const conversation = await r.store.getConversation(conversationId);
+      if (!conversation || !participants(conversation).includes(agentId))
+        throw new NotOwnerError(agentId, conversationId, what);
+      return conversation;
+    };
     on('conversation', async (p) => {
       const { conversationId } = parse(ConvId, p, 'conversation');
-      const conversation = await r.store.getConversation(conversationId);
-      if (!conversation || !participants(conversation).includes(agentId)) {
-        return {
-          ok: false,
-          error: { code: 'not_owner', message: `agent ${agentId} is not on conversation ${conversationId}` },
-        };
-      }
+      const conversation = await onIt(conversationId, 'view');
       return { ok: true, view: await conversationView(r.store, conversation, agentId) };
+    });
+    // Whether the visitor of a chat conversation is on the page now (null: not a chat, or not known here).
+    on('presence', async (p) => {
+      const { conversationId } = parse(ConvId, p, 'presence');
+      const conversation = await onIt(conversationId, 'look at');
+      const ask = conversation.lastChannel === 'chat' ? this.#visitorOnline : undefined;
+      return { ok: true, online: ask ? await ask(conversation.customerId) : null };
     });
 
     void this.#hello(socket, agentId).then(
@@ -491,6 +503,18 @@ export class WebConsole {
           await conversationView(store, event.conversation, event.agentId),
         );
         break;
+      case 'visitor.presence': {
+        const conversation = await store.getConversation(event.conversationId);
+        if (!conversation) return;
+        for (const id of participants(conversation)) {
+          this.#to(id).emit('presence', {
+            conversationId: event.conversationId,
+            online: event.online,
+            at: event.at,
+          });
+        }
+        break;
+      }
       case 'typing':
         if (event.who === 'customer') {
           const conversation = await store.getConversation(event.conversationId);

@@ -619,6 +619,71 @@ describe('/agent namespace', () => {
     });
   });
 
+  describe('the visitor of a chat, on the page or not', () => {
+    it('the agents on it are told when the visitor leaves the page and comes back, and can ask', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const grace = await agentConsole(h, 'Grace', { status: 'away' });
+      const { v, conversationId } = await visitorWrites(h);
+      await once(ada.socket, 'assigned');
+      expect(await emitAck(ada.socket, 'presence', { conversationId })).to.deep.equal({
+        ok: true,
+        online: true,
+      });
+      // Only those on the conversation may ask (or see it).
+      const refused = await emitAck(grace.socket, 'presence', { conversationId });
+      expect(refused.error.code).to.equal('not_owner');
+      expect((await emitAck(grace.socket, 'conversation', { conversationId })).error.code).to.equal(
+        'not_owner',
+      );
+      const view = (await emitAck(ada.socket, 'conversation', { conversationId })).view;
+      expect(view.conversation.id).to.equal(conversationId);
+
+      v.disconnect();
+      const left = await once(ada.socket, 'presence', (e) => e.online === false);
+      expect(left).to.deep.equal({ conversationId, online: false, at: h.clock.now() });
+      expect(await emitAck(ada.socket, 'presence', { conversationId })).to.deep.equal({
+        ok: true,
+        online: false,
+      });
+      expect(pending(grace.socket, 'presence')).to.deep.equal([]);
+    });
+
+    it('a second tab closing is not leaving; the last one is; a reload comes back', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const v = h.visitor();
+      const { visitorToken } = await once(v, 'session');
+      const { conversationId } = await emitAck(v, 'message', { text: 'hello', clientMessageId: 'p-1' });
+      await once(ada.socket, 'assigned');
+      const tab = h.visitor(visitorToken);
+      expect((await once(ada.socket, 'presence')).online).to.equal(true);
+      tab.disconnect();
+      v.disconnect();
+      // One "left" only, when the last tab closed.
+      await once(ada.socket, 'presence', (e) => e.online === false);
+      const back = h.visitor(visitorToken);
+      await once(back, 'session');
+      expect(await once(ada.socket, 'presence')).to.deep.include({ conversationId, online: true });
+      await flush(ada.socket);
+      expect(pending(ada.socket, 'presence')).to.deep.equal([]);
+    });
+
+    it('asked about a conversation that is not a chat: not known (null)', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const sent = await h.sb.router.contact({
+        channel: 'email',
+        from: 'dee@example.com',
+        text: 'hello',
+        externalId: '<p-1@example.com>',
+      });
+      await once(ada.socket, 'assigned');
+      const asked = await emitAck(ada.socket, 'presence', { conversationId: sent.conversation.id });
+      expect(asked).to.deep.equal({ ok: true, online: null });
+    });
+  });
+
   describe("when an agent's last console closes", () => {
     /** Until the server has seen the socket go (its disconnect handler has run). */
     async function gone(h: Harness, socket: Socket): Promise<void> {

@@ -373,6 +373,11 @@ describe('e2e: widget and web console in Chromium', function () {
     await consoleEl(page, 'attachment').filter({ hasText: 'returns-label.pdf' }).waitFor();
     expect(await consoleEl(page, 'error').isVisible()).to.equal(false);
     await visitor.screenshot({ path: `${SHOTS}/widget-file.png` });
+
+    // The console says whether the visitor is on the page: they close it, and it says they left.
+    await page.locator('#conv-meta').filter({ hasText: 'visitor on the page' }).waitFor();
+    await visitor.close();
+    await page.locator('#conv-meta').filter({ hasText: 'visitor left the page at' }).waitFor();
   });
 
   it('tells a visitor in plain words when a message could not be taken or is too long, and keeps their text', async () => {
