@@ -85,6 +85,19 @@ describe('scale-out: two processes on one Redis', function () {
       const reply = conv.messages.find((m: Json) => m.id === r1.messageId);
       return reply?.delivery.state === 'delivered';
     }, 'the reply to be marked delivered');
+
+    // The console on A knows the visitor on B is on the page, and hears it when they leave.
+    expect(await ack(console, 'presence', { conversationId: sent.conversationId })).to.deep.equal({
+      ok: true,
+      online: true,
+    });
+    const left = next<Json>(console, 'presence', (e) => e.online === false);
+    c.forget(visitor);
+    expect((await left).conversationId).to.equal(sent.conversationId);
+    expect(await ack(console, 'presence', { conversationId: sent.conversationId })).to.deep.equal({
+      ok: true,
+      online: false,
+    });
   });
 
   it('a timer set by a process that died fires in another: an unanswered offer moves on', async () => {
