@@ -2,6 +2,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { identityOf } from '../routing/addresses.js';
 import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
 import { fromZod, NotFoundError, UnauthorizedError, ValidationError } from '../shared/errors.js';
 import { AgentStatus, ConversationStatus } from '../shared/model.js';
@@ -23,6 +24,17 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 
 const StatusBody = z.object({ status: AgentStatus, reason: z.string().max(200).optional() });
 const MergeBody = z.object({ otherCustomerId: z.string().min(1).max(128) });
+/** Who has this phone number, email address or chat visitor id: exactly one of them. */
+const FindQuery = z
+  .strictObject({
+    phone: z.string().min(1).max(64).optional(),
+    email: z.string().min(1).max(320).optional(),
+    visitor: z.string().min(1).max(128).optional(),
+  })
+  .refine((q) => Object.keys(q).length === 1, {
+    message: 'give one of phone, email or visitor',
+  });
+const FIND_WHAT = { phone: 'a phone number', email: 'an email address', visitor: 'a visitor id' } as const;
 const ListQuery = z.strictObject({
   status: ConversationStatus.optional(),
   /** The conversations this agent owns (or owned). */
@@ -110,6 +122,26 @@ export function adminApi({ router, tokens, adminToken, figures }: ApiOptions): e
     res.json({ conversation, ownership: conversation.ownership, messages, promises, customer });
   });
 
+  api.get('/customers', async (req, res) => {
+    const q = parse(FindQuery, req.query, 'query');
+    const [field, channel, value] =
+      q.phone !== undefined
+        ? (['phone', 'sms', q.phone] as const)
+        : q.email !== undefined
+          ? (['email', 'email', q.email] as const)
+          : (['visitor', 'chat', q.visitor!] as const);
+    let identity: ReturnType<typeof identityOf>;
+    try {
+      identity = identityOf(channel, value);
+    } catch {
+      // Said of the parameter the caller gave.
+      throw new ValidationError(`${field}: "${value}" is not ${FIND_WHAT[field]}`, field);
+    }
+    const customer = await store.findCustomer(identity);
+    if (!customer) throw new NotFoundError('customer', `${identity.channel}:${identity.address}`);
+    const conversations = await store.listConversations({ customerId: customer.id });
+    res.json({ customer, conversations });
+  });
   api.get('/customers/:id', async (req, res) => {
     const customer = await store.getCustomer(req.params.id!);
     if (!customer) throw new NotFoundError('customer', req.params.id!);

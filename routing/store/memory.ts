@@ -439,6 +439,11 @@ export class MemoryStore implements Store {
     return this.#resolveCustomer(identity, init);
   }
 
+  async findCustomer(identity: Identity): Promise<Customer | null> {
+    const id = this.#identities.get(identityKey(identity));
+    return id ? this.getCustomer(id) : null;
+  }
+
   async startContact(contact: NewContact): Promise<StartedContact> {
     checkNewContact(contact);
     const prior = this.#storedExternal(contact.channel, contact.externalId);

@@ -185,6 +185,11 @@ export class RedisStore implements Store {
     return r.length > 1 ? this.#customer(r[1], r[2]) : null;
   }
 
+  async findCustomer(identity: Identity): Promise<Customer | null> {
+    const r = await this.#run('findCustomer', [this.keys.identities], [identityKey(identity)]);
+    return r.length > 1 ? this.#customer(r[1], r[2]) : null;
+  }
+
   async resolveCustomer(
     identity: Identity,
     init: Customer,

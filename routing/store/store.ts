@@ -273,6 +273,8 @@ export interface StoreStats {
 export interface Store {
   // ---- customers
   getCustomer(id: string): Promise<Customer | null>;
+  /** The customer who has this identity (a merged one's: the customer it was merged into), or null. */
+  findCustomer(identity: Identity): Promise<Customer | null>;
   /** Find the customer who owns this identity, or create `init` with it. Atomic. */
   resolveCustomer(identity: Identity, init: Customer): Promise<{ customer: Customer; created: boolean }>;
   /**

@@ -270,6 +270,15 @@ export function storeContract(
         expect(await store.getCustomer('cu_1')).to.deep.equal(first.customer);
       });
 
+      it('findCustomer finds who has an identity, linked later too, and nobody for one nobody has', async () => {
+        const { customer } = await store.resolveCustomer(phone(1), customerRecord('cu_1'));
+        expect(await store.findCustomer(phone(1))).to.deep.equal(customer);
+        expect(await store.findCustomer(phone(2))).to.equal(null);
+        await store.linkIdentity('cu_1', email('dee'));
+        expect((await store.findCustomer(email('dee')))?.id).to.equal('cu_1');
+        expect(await store.findCustomer({ channel: 'chat', address: phone(1).address })).to.equal(null);
+      });
+
       it("startContact is the stored message of a repeated delivery; a known customer's contact creates nothing of a new customer's", async () => {
         const first = await store.startContact(newContact(1));
         expect([first.duplicate, !first.duplicate && first.created]).to.deep.equal([false, true]);
@@ -650,6 +659,9 @@ export function storeContract(
 
         it('moves identities, facts, notes and conversations onto the kept customer', async () => {
           const merged = await store.mergeCustomers('cu_keep', 'cu_other', T0 + MIN);
+          // The other's identities find the kept customer now.
+          expect(await store.findCustomer(email('other'))).to.deep.equal(merged);
+          expect((await store.findCustomer(visitor('v9')))?.id).to.equal('cu_keep');
           expect(merged.id).to.equal('cu_keep');
           expect(merged.name).to.equal('Olga');
           expect([...merged.identities].sort(byAddress)).to.deep.equal(

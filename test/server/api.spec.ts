@@ -516,6 +516,48 @@ describe('HTTP', () => {
       expect(missing.body.error.message).to.equal('customer cu_missing does not exist');
     });
 
+    it('GET /api/customers finds who has a phone number, email address or visitor id, as customers write them', async () => {
+      const h = sb();
+      const { conversationId, customerId } = await visitorWrites(h);
+      const visitorId = (await h.admin.get(`/api/customers/${customerId}`).expect(200)).body.customer
+        .identities[0].address;
+      // The visitor gives their email in the pre-chat form: found by it in any case, and by their visitor id.
+      await h.sb.router.identify(customerId, { email: 'mary@example.com' }, 'chat:prechat');
+      const byEmail = await h.admin.get('/api/customers').query({ email: 'MARY@example.com' }).expect(200);
+      expect(byEmail.body.customer.id).to.equal(customerId);
+      expect(byEmail.body.conversations.map((c: { id: string }) => c.id)).to.deep.equal([conversationId]);
+      const byVisitor = await h.admin.get('/api/customers').query({ visitor: visitorId }).expect(200);
+      expect(byVisitor.body.customer.id).to.equal(customerId);
+      // A texter, found by their number however it is written.
+      const texted = await h.sb.router.contact({
+        channel: 'sms',
+        from: '+14155550142',
+        text: 'hi',
+        externalId: 'SM00000000000000000000000000000042',
+      });
+      const byPhone = await h.admin.get('/api/customers').query({ phone: '(415) 555-0142' }).expect(200);
+      expect(byPhone.body.customer.id).to.equal(texted.customer.id);
+
+      const nobody = await h.admin.get('/api/customers').query({ email: 'nobody@example.com' });
+      expectError(nobody, 404, 'not_found');
+      expect(nobody.body.error.message).to.equal('customer email:nobody@example.com does not exist');
+      const bad = await h.admin.get('/api/customers').query({ phone: 'call me' });
+      expectError(bad, 400, 'invalid_input', 'phone');
+      expect(bad.body.error).to.include({
+        field: 'phone',
+        message: 'phone: "call me" is not a phone number',
+      });
+      expectError(await h.admin.get('/api/customers'), 400, 'invalid_input');
+      expectError(
+        await h.admin.get('/api/customers').query({ email: 'a@b.co', phone: '+14155550142' }),
+        400,
+        'invalid_input',
+      );
+      const unknown = await h.admin.get('/api/customers').query({ emial: 'a@b.co' });
+      expectError(unknown, 400, 'invalid_input', 'emial');
+      await h.http().get('/api/customers').query({ email: 'a@b.co' }).expect(401);
+    });
+
     it('POST merge folds one customer into another', async () => {
       const h = sb();
       const a = await visitorWrites(h, 'from laptop');
