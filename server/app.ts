@@ -46,7 +46,7 @@ export interface SwitchboardOptions {
   twilio?: TwilioHooks;
   /** Where email keeps raw messages and attachments (Redis mode: shared by every process); default memory. */
   emailContent?: ContentStore;
-  /** Where chat visitors' files are kept (Redis mode: shared by every process); default memory. */
+  /** Where the files sent in conversations are kept (Redis mode: shared by every process); default memory. */
   chatFiles?: ContentStore;
   /**
    * Slack console overrides: the Web API stand-in's URL, message pacing, the outbox's wait (tests); the
@@ -173,7 +173,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     app.use(['/api', '/twilio', '/slack', '/email', '/chat'], storeGate(options.storeReady));
   app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken, figures }));
 
-  // Chat visitors' files: uploaded to /chat/files, served from there by signed links (channels/chat/files.ts).
+  // Files sent in conversations, by visitors and agents: uploaded to /chat/files, served from there by signed
+  // links (channels/chat/files.ts), sent on by the channels that carry them.
   const chatFiles = config.chatFiles
     ? new ChatFiles({
         content: options.chatFiles ?? new MemoryContentStore(config.chatFiles.storeMaxBytes),
@@ -275,7 +276,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     ...options.web,
   });
 
-  // Timers (offer timeouts, sticky waits, overflow, promises, texts' and emails' deliveries) fire from here.
+  // Timers (offer timeouts, sticky waits, overflow, promises, texts' and emails' deliveries, unseen chat replies,
+  // closed consoles) fire from here.
   // Every process ticks; the store hands each due timer to one of them. A failure is logged once per run of them.
   let ticking: Promise<void> | null = null;
   let tickFailing = false;

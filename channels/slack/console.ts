@@ -353,7 +353,8 @@ export class SlackConsole {
         m.files ?? [],
         conversation?.lastChannel === 'voice',
       );
-      const sends = text.trim() !== '' || attachments.length > 0;
+      // Nothing but files that could not go: nothing is sent (an empty message is refused, and said so).
+      const sends = text.trim() !== '' || attachments.length > 0 || unsent.length === 0;
       if (sends) {
         if (conversation?.invited.includes(agent.id)) await this.#r.joinConsult(agent.id, conversationId);
         await this.#r.reply(agent.id, conversationId, text, `slack:${m.channel}:${m.ts}`, attachments);
