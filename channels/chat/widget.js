@@ -285,11 +285,15 @@ textarea{resize:none;height:40px;max-height:120px}
     } catch (e) {
       byId.get(key)?.remove();
       byId.delete(key);
-      return showErr(
-        e?.error?.message && !OUR_SIDE.has(e.error.code)
-          ? `${file.name} was not sent: ${e.error.message}.`
-          : `${file.name} was not sent: we are briefly unavailable. Please try again in a moment.`,
-      );
+      // What to change (too large, too many) is said; a fault on our side, or a session to renew, is not.
+      const code = e?.error?.code;
+      const why =
+        code === 'not_found'
+          ? 'this chat does not take files'
+          : e?.error?.message && !OUR_SIDE.has(code) && code !== 'unauthorized'
+            ? e.error.message
+            : 'we are briefly unavailable. Please try again in a moment';
+      return showErr(`${file.name} was not sent: ${why}.`);
     }
     p.files = [answer.file.upload];
     pending.set(p.id, p);

@@ -941,9 +941,8 @@
     S.presenceAsked.add(id);
     const res = await call('presence', { conversationId: id });
     if (!res.ok || typeof res.online !== 'boolean') return;
-    const known = S.presence.get(id);
     // An event that came meanwhile is newer than this answer.
-    if (known && known.online === res.online) return;
+    if (S.presence.has(id)) return;
     S.presence.set(id, { online: res.online, at: null });
     if (id === S.selected) renderConversation();
   }

@@ -336,6 +336,15 @@ describe('e2e: widget and web console in Chromium', function () {
       );
     }, png.toString('base64'));
     await widget(visitor, 'attachment').locator('img[alt="pasted.png"]').waitFor();
+    // A file over the limit is not sent, and the visitor is told why in words.
+    await widget(visitor, 'file').setInputFiles({
+      name: 'video.mov',
+      mimeType: 'video/quicktime',
+      buffer: Buffer.alloc(10 * 1024 * 1024 + 1),
+    });
+    await widget(visitor, 'error')
+      .filter({ hasText: 'video.mov was not sent: the file is larger than 10 MB.' })
+      .waitFor();
 
     let withFile: Message | undefined;
     for (const c of await sb.store.listConversations({ status: 'assigned' }))
