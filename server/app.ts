@@ -130,7 +130,13 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   const figures = new FiguresCache(store, () => router.clock.now());
-  app.get('/rights', rightsRoute(router, figures, { holdMusicUrl: config.twilio?.holdMusicUrl ?? null }));
+  app.get(
+    '/rights',
+    rightsRoute(router, figures, {
+      holdMusicUrl: config.twilio?.holdMusicUrl ?? null,
+      emailOut: config.email !== null,
+    }),
+  );
 
   const widget = asset('channels/chat/widget.js');
   const demo = asset('channels/chat/demo.html');

@@ -17,6 +17,8 @@ export interface Right {
 export interface RightsOptions {
   /** Hold music for callers (HOLD_MUSIC_URL); null or absent: silence. */
   holdMusicUrl?: string | null;
+  /** Email goes out (SMTP_URL): chat replies a visitor did not see can follow them there. */
+  emailOut?: boolean;
 }
 
 export function rights(router: Router, f: Figures, options: RightsOptions = {}): Right[] {
@@ -77,7 +79,11 @@ export function rights(router: Router, f: Figures, options: RightsOptions = {}):
       title: 'We answer on your channel',
       promise:
         'Replies go out on the channel you last used; switching channel keeps the same conversation and person.',
-      limit: 'phone, SMS, chat and email are one conversation',
+      limit: `phone, SMS, chat and email are one conversation${
+        options.emailOut && p.unseenChatEmailSeconds > 0
+          ? `; if you leave our chat before our answer reaches you, and gave us your email, the answer follows you there ${span(p.unseenChatEmailSeconds)} later`
+          : ''
+      }`,
       figure: `${f.conversations.assigned} conversations being answered now, ${f.waiting} waiting`,
     },
     {

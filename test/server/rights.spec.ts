@@ -19,6 +19,23 @@ async function rightsJson(h: Harness): Promise<{ rights: Json[]; figures: Json }
 
 const byId = (rights: Json[], id: string) => rights.find((r: Json) => r.id === id);
 
+describe('GET /rights with email on', () => {
+  const sb = useHarness({
+    env: {
+      EMAIL_INBOUND_TOKEN: 'test-email-inbound-token-0123456789',
+      SMTP_URL: 'smtp://127.0.0.1:9',
+      EMAIL_FROM: 'support@example.com',
+    },
+  });
+
+  it('promises that a chat answer a visitor left before seeing follows them by email', async () => {
+    const { rights } = await rightsJson(sb());
+    expect(byId(rights, 'your-channel').limit).to.equal(
+      'phone, SMS, chat and email are one conversation; if you leave our chat before our answer reaches you, and gave us your email, the answer follows you there 5 minutes later',
+    );
+  });
+});
+
 describe('GET /rights', () => {
   const sb = useHarness({ env: { TICK_MS: '60000' } });
 
@@ -39,6 +56,8 @@ describe('GET /rights', () => {
       'quotes are the 90th percentile of the predicted wait; a quote at risk is told, once, 20 % of the quoted time (at least 30 seconds) before it is due, with a new time; when nobody is working we say so',
     );
     expect(byId(rights, 'honest-wait').figure).to.equal('no quotes settled yet');
+    // Without email, a chat answer cannot follow a visitor who left: not promised.
+    expect(byId(rights, 'your-channel').limit).to.equal('phone, SMS, chat and email are one conversation');
     expect(byId(rights, 'follow-up').limit).to.equal(
       'a follow-up reaches a person within 60 minutes of its time; one short survey 10 minutes after we are done; a rating of 2 or less is followed up by the owner',
     );
