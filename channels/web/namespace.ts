@@ -404,6 +404,13 @@ export class WebConsole {
     return this.#nsp.adapter.rooms.has(`agent:${agentId}`);
   }
 
+  /** `payload` as `event` to the consoles of the agents on a conversation (read to know who they are). */
+  async #toParticipants(conversationId: string, event: string, payload: object): Promise<void> {
+    const conversation = await this.#router.store.getConversation(conversationId);
+    if (!conversation) return;
+    for (const id of participants(conversation)) this.#to(id).emit(event, payload);
+  }
+
   /** What waits now, from the store's counters (one small read). */
   async #queueFigures(): Promise<QueueFigures> {
     const stats = await this.#router.store.stats();
@@ -503,25 +510,19 @@ export class WebConsole {
           await conversationView(store, event.conversation, event.agentId),
         );
         break;
-      case 'visitor.presence': {
-        const conversation = await store.getConversation(event.conversationId);
-        if (!conversation) return;
-        for (const id of participants(conversation)) {
-          this.#to(id).emit('presence', {
-            conversationId: event.conversationId,
-            online: event.online,
-            at: event.at,
-          });
-        }
+      case 'visitor.presence':
+        await this.#toParticipants(event.conversationId, 'presence', {
+          conversationId: event.conversationId,
+          online: event.online,
+          at: event.at,
+        });
         break;
-      }
       case 'typing':
         if (event.who === 'customer') {
-          const conversation = await store.getConversation(event.conversationId);
-          if (!conversation) return;
-          for (const id of participants(conversation)) {
-            this.#to(id).emit('typing', { conversationId: event.conversationId, typing: event.typing });
-          }
+          await this.#toParticipants(event.conversationId, 'typing', {
+            conversationId: event.conversationId,
+            typing: event.typing,
+          });
         }
         break;
       case 'customer.facts':
