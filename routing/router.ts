@@ -1606,7 +1606,14 @@ export class Router {
    */
   async chatUnseen(message: Message): Promise<void> {
     const seconds = this.policy.unseenChatEmailSeconds;
-    if (seconds === 0 || message.channel !== 'chat' || message.author.type !== 'agent') return;
+    // Email off: nothing would go, so no timer and no read of the conversation for it.
+    if (
+      seconds === 0 ||
+      !this.#senders.has('email') ||
+      message.channel !== 'chat' ||
+      message.author.type !== 'agent'
+    )
+      return;
     // An earlier reply not seen either set the time already: the email goes that long after the first.
     const unseen = unseenReplies(await this.store.listMessages(message.conversationId));
     if (unseen.some((m) => m.id !== message.id)) return;
