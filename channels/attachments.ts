@@ -12,6 +12,7 @@
 import express, { type Request, type Response } from 'express';
 import type { TokenPurpose, TokenSigner } from '../shared/tokens.js';
 import type { ContentStore } from './content.js';
+import { fail } from './http.js';
 
 /** Shown in the browser (`inline`); any other type is downloaded. SVG is left out: it can carry script. */
 const INLINE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'text/plain']);
@@ -61,9 +62,6 @@ export interface FileRouteOptions {
   /** What a 410 says: the file was too large to keep; it is no longer kept. */
   gone: { tooLarge: string; dropped: string };
 }
-
-const fail = (res: Response, status: number, code: string, message: string) =>
-  res.status(status).json({ error: { code, message } });
 
 /** `GET <path>`: the file a signed link names, from the content store. */
 export function fileRoute(options: FileRouteOptions): express.Router {

@@ -26,6 +26,7 @@ import type { Attachment } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { AttachmentLinks, fileRoute } from '../attachments.js';
 import type { ContentStore } from '../content.js';
+import { bearerToken, fail } from '../http.js';
 
 /** Files one message may carry. */
 export const CHAT_FILES_PER_MESSAGE = 5;
@@ -78,9 +79,6 @@ const CORS = {
   'Access-Control-Max-Age': '600',
 };
 
-const fail = (res: Response, status: number, code: string, message: string, field?: string) =>
-  res.status(status).json({ error: { code, message, ...(field ? { field } : {}) } });
-
 /** Who uploads: a chat visitor (their visitor id) or an agent (their id). */
 export type Sender = { visitor: string } | { agent: string };
 const senderKey = (s: Sender) => ('visitor' in s ? `visitor:${s.visitor}` : `agent:${s.agent}`);
@@ -90,6 +88,8 @@ export class ChatFiles {
   readonly #content: ContentStore;
   readonly #tokens: TokenSigner;
   readonly #maxBytes: number;
+  /** What a file over the limit is told. */
+  readonly #tooLarge: string;
   readonly #perHour: number;
   readonly #log: ChatFilesOptions['log'];
   readonly #agentOf: ChatFilesOptions['agentOf'];
@@ -100,6 +100,7 @@ export class ChatFiles {
     this.#content = options.content;
     this.#tokens = options.tokens;
     this.#maxBytes = options.maxBytes;
+    this.#tooLarge = `the file is larger than ${sizeText(options.maxBytes)}`;
     this.#perHour = options.perHour ?? 60;
     this.#log = options.log;
     this.#agentOf = options.agentOf;
@@ -126,7 +127,7 @@ export class ChatFiles {
           const declared = Number(req.get('content-length'));
           if (declared > this.#maxBytes) {
             res.set('Connection', 'close');
-            fail(res, 413, 'too_large', `the file is larger than ${sizeText(this.#maxBytes)}`);
+            fail(res, 413, 'too_large', this.#tooLarge);
             return;
           }
           res.locals.sender = sender;
@@ -141,7 +142,7 @@ export class ChatFiles {
       (err: unknown, _req: Request, res: Response, next: NextFunction) => {
         const e = err as { type?: string };
         if (e?.type === 'entity.too.large') {
-          fail(res, 413, 'too_large', `the file is larger than ${sizeText(this.#maxBytes)}`);
+          fail(res, 413, 'too_large', this.#tooLarge);
           return;
         }
         next(err);
@@ -229,8 +230,7 @@ export class ChatFiles {
    * `name` and `type` are checked as an upload's are; a file over CHAT_FILE_MAX_BYTES is refused.
    */
   async keep(sender: Sender, file: { name: string; type: string; content: Buffer }): Promise<Attachment> {
-    if (file.content.length > this.#maxBytes)
-      throw new ValidationError(`the file is larger than ${sizeText(this.#maxBytes)}`, 'files');
+    if (file.content.length > this.#maxBytes) throw new ValidationError(this.#tooLarge, 'files');
     const name = FileName.safeParse(file.name);
     const type = FileType.safeParse(file.type);
     this.#spend(senderKey(sender));
@@ -270,7 +270,7 @@ export class ChatFiles {
   }
 
   async #sender(header: string | undefined): Promise<Sender | null> {
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+    const token = bearerToken(header);
     if (!token) return null;
     const visitor = this.#tokens.verify('visitor', token);
     if (visitor) return { visitor };
@@ -291,6 +291,7 @@ export class ChatFiles {
   }
 }
 
-function sizeText(bytes: number): string {
+/** A byte limit as people say it: `10 MB`, `2048 bytes`. */
+export function sizeText(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB` : `${bytes} bytes`;
 }

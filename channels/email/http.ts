@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { SwitchboardError } from '../../shared/errors.js';
+import { bearerToken, fail } from '../http.js';
 import type { EmailLog, InboundResult } from './inbound.js';
 
 export interface InboundRouteOptions {
@@ -17,14 +18,9 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** True when the Authorization header carries the token (constant time). A pure function. */
 export function verifyBearer(header: unknown, token: string): boolean {
-  if (typeof header !== 'string') return false;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m !== null && timingSafeEqual(digest(m[1]!), digest(token));
+  const given = bearerToken(header);
+  return given !== null && timingSafeEqual(digest(given), digest(token));
 }
-
-/** An error answer of the email routes: `{error: {code, message}}`. */
-export const fail = (res: Response, status: number, code: string, message: string) =>
-  res.status(status).json({ error: { code, message } });
 
 export function inboundRoute(options: InboundRouteOptions): express.Router {
   const route = express.Router();

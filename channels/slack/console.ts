@@ -43,7 +43,7 @@ import {
   VIEW,
 } from './blocks.js';
 import { agentFigures, waitingFor } from './figures.js';
-import { readSlackFile, type SharedFile } from './files.js';
+import { readSlackFile, type SharedFile, sharedFileName } from './files.js';
 import { SlackOutbox, type Wait } from './outbox.js';
 import {
   AppHomeOpened,
@@ -378,7 +378,7 @@ export class SlackConsole {
     const attachments: Attachment[] = [];
     const unsent: Array<{ name: string; why: string }> = [];
     for (const file of files) {
-      const name = file.name ?? file.title ?? 'file';
+      const name = sharedFileName(file);
       if (onCall) {
         unsent.push({ name, why: 'a call cannot carry files; send them by text or email' });
       } else if (!this.#files) {

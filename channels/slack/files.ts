@@ -2,6 +2,7 @@
 // the app needs the `files:read` scope), so that they go to the customer with the reply (chat/files.ts keeps
 // them). The bot token goes only to Slack's file hosts (or the host of SLACK_API_URL: GovSlack, a proxy, a
 // stand-in), never to another address an event might name.
+import { sizeText } from '../chat/files.js';
 import type { MessageEvent } from './payloads.js';
 
 export type SharedFile = NonNullable<MessageEvent['files']>[number];
@@ -15,15 +16,18 @@ export interface FileRead {
   content: Buffer;
 }
 
+/** A shared file's name, as the agent is told of it. */
+export const sharedFileName = (file: SharedFile) => file.name ?? file.title ?? 'file';
+
 /** The file's bytes, or why they could not be read (words for the agent). */
 export async function readSlackFile(
   file: SharedFile,
   options: { token: string; apiUrl: string | null; maxBytes: number; timeoutMs?: number },
 ): Promise<FileRead | { error: string }> {
-  const name = file.name ?? file.title ?? 'file';
+  const name = sharedFileName(file);
+  const tooLarge = { error: `it is larger than ${sizeText(options.maxBytes)}` };
   const type = file.mimetype ?? 'application/octet-stream';
-  if (file.size !== undefined && file.size > options.maxBytes)
-    return { error: `it is larger than ${Math.round(options.maxBytes / 1024 / 1024)} MB` };
+  if (file.size !== undefined && file.size > options.maxBytes) return tooLarge;
   const link = file.url_private_download ?? file.url_private;
   let url: URL;
   try {
@@ -55,7 +59,7 @@ export async function readSlackFile(
     size += chunk.length;
     if (size > options.maxBytes) {
       await res.body?.cancel();
-      return { error: `it is larger than ${Math.round(options.maxBytes / 1024 / 1024)} MB` };
+      return tooLarge;
     }
     chunks.push(Buffer.from(chunk));
   }
