@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { identityOf } from '../routing/addresses.js';
 import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
 import { fromZod, NotFoundError, UnauthorizedError, ValidationError } from '../shared/errors.js';
-import { AgentStatus, ConversationStatus } from '../shared/model.js';
+import { AgentStatus, ConversationStatus, type Customer } from '../shared/model.js';
 import { agentToken, type TokenSigner } from '../shared/tokens.js';
 import type { FiguresCache } from './figures.js';
 
@@ -34,7 +34,12 @@ const FindQuery = z
   .refine((q) => Object.keys(q).length === 1, {
     message: 'give one of phone, email or visitor',
   });
-const FIND_WHAT = { phone: 'a phone number', email: 'an email address', visitor: 'a visitor id' } as const;
+/** Per parameter: the channel whose identity it is, and what it must be. */
+const FIND_BY = {
+  phone: { channel: 'sms', what: 'a phone number' },
+  email: { channel: 'email', what: 'an email address' },
+  visitor: { channel: 'chat', what: 'a visitor id' },
+} as const;
 const ListQuery = z.strictObject({
   status: ConversationStatus.optional(),
   /** The conversations this agent owns (or owned). */
@@ -58,6 +63,10 @@ export function adminApi({ router, tokens, adminToken, figures }: ApiOptions): e
   api.use(express.json({ limit: '64kb' }));
 
   const store = router.store;
+  const withConversations = async (customer: Customer) => ({
+    customer,
+    conversations: await store.listConversations({ customerId: customer.id }),
+  });
   const agentOr404 = async (id: string) => {
     const agent = await store.getAgent(id);
     if (!agent) throw new NotFoundError('agent', id);
@@ -123,30 +132,26 @@ export function adminApi({ router, tokens, adminToken, figures }: ApiOptions): e
   });
 
   api.get('/customers', async (req, res) => {
-    const q = parse(FindQuery, req.query, 'query');
-    const [field, channel, value] =
-      q.phone !== undefined
-        ? (['phone', 'sms', q.phone] as const)
-        : q.email !== undefined
-          ? (['email', 'email', q.email] as const)
-          : (['visitor', 'chat', q.visitor!] as const);
+    // Exactly one parameter (FindQuery).
+    const [field, value] = Object.entries(parse(FindQuery, req.query, 'query'))[0] as [
+      keyof typeof FIND_BY,
+      string,
+    ];
     let identity: ReturnType<typeof identityOf>;
     try {
-      identity = identityOf(channel, value);
+      identity = identityOf(FIND_BY[field].channel, value);
     } catch {
       // Said of the parameter the caller gave.
-      throw new ValidationError(`${field}: "${value}" is not ${FIND_WHAT[field]}`, field);
+      throw new ValidationError(`${field}: "${value}" is not ${FIND_BY[field].what}`, field);
     }
     const customer = await store.findCustomer(identity);
     if (!customer) throw new NotFoundError('customer', `${identity.channel}:${identity.address}`);
-    const conversations = await store.listConversations({ customerId: customer.id });
-    res.json({ customer, conversations });
+    res.json(await withConversations(customer));
   });
   api.get('/customers/:id', async (req, res) => {
     const customer = await store.getCustomer(req.params.id!);
     if (!customer) throw new NotFoundError('customer', req.params.id!);
-    const conversations = await store.listConversations({ customerId: customer.id });
-    res.json({ customer, conversations });
+    res.json(await withConversations(customer));
   });
   api.post('/customers/:id/merge', async (req, res) => {
     const body = parse(MergeBody, req.body, 'merge');
