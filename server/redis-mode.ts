@@ -7,7 +7,7 @@
 // slot (server/redis-cluster.ts), and the stream and adapter keys take the
 // store's hash tag so that they are in that slot too.
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { RedisContentStore } from '../channels/redis-content.js';
+import { type ContentNamespace, RedisContentStore } from '../channels/redis-content.js';
 import { RedisSlackState } from '../channels/slack/redis-state.js';
 import { RedisCallHolders } from '../channels/voice/holders.js';
 import { createRedisStore } from '../routing/store/redis.js';
@@ -89,18 +89,13 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   const callHolders = options.voice
     ? await whenRedisAnswers(log, () => RedisCallHolders.connect({ url, prefix }))
     : null;
-  const { emailMaxBytes } = options;
-  const emailContent =
-    emailMaxBytes != null
-      ? await whenRedisAnswers(log, () => RedisContentStore.connect({ url, prefix, maxBytes: emailMaxBytes }))
+  // A content store when its channel is on (a byte budget given), else none.
+  const contentStore = (maxBytes: number | null | undefined, namespace: ContentNamespace) =>
+    maxBytes != null
+      ? whenRedisAnswers(log, () => RedisContentStore.connect({ url, prefix, maxBytes, namespace }))
       : null;
-  const { chatFilesMaxBytes } = options;
-  const chatFiles =
-    chatFilesMaxBytes != null
-      ? await whenRedisAnswers(log, () =>
-          RedisContentStore.connect({ url, prefix, maxBytes: chatFilesMaxBytes, namespace: 'chat' }),
-        )
-      : null;
+  const emailContent = await contentStore(options.emailMaxBytes, 'email');
+  const chatFiles = await contentStore(options.chatFilesMaxBytes, 'chat');
   const events = await RedisEventBus.connect({
     client: redisClient(url, 'events', log, false),
     stream: `${names}events`,
