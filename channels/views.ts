@@ -2,7 +2,8 @@
 // (who the customer is, what is already known, earlier conversations, open
 // promises) and the messages. Shared by the web console and the Slack console.
 import type { Store } from '../routing/store/store.js';
-import type { Conversation, Customer, CustomerPromise, Message } from '../shared/model.js';
+import { NotOwnerError } from '../shared/errors.js';
+import type { Channel, Conversation, Customer, CustomerPromise, Message } from '../shared/model.js';
 
 export type Role = 'owner' | 'cover' | 'consultant' | 'invited' | 'none';
 
@@ -10,16 +11,27 @@ export interface ConversationView {
   conversation: Conversation;
   customer: Pick<Customer, 'id' | 'name' | 'facts' | 'identities' | 'notes'>;
   messages: Message[];
-  history: Array<{
-    id: string;
-    status: Conversation['status'];
-    createdAt: number;
-    resolvedAt: number | null;
-    ownerName?: string;
-  }>;
+  history: ConversationSummary[];
   promises: CustomerPromise[];
   role: Role;
   ownerName?: string;
+}
+
+/** An earlier conversation of the customer, as the context card lists it. */
+export interface ConversationSummary {
+  id: string;
+  status: Conversation['status'];
+  lastChannel: Channel;
+  createdAt: number;
+  resolvedAt: number | null;
+  ownerName?: string;
+}
+
+/** An earlier conversation to read: what the card lists of it, and everything said in it. */
+export interface Transcript {
+  conversation: ConversationSummary;
+  customer: ConversationView['customer'];
+  messages: Message[];
 }
 
 export function roleOf(conversation: Conversation, agentId: string): Role {
@@ -53,40 +65,85 @@ export async function conversationView(
     store.listPromises(conversation.id),
     store.listConversations({ customerId: conversation.customerId, limit: 20 }),
   ]);
-  const names = new Map<string, string>();
-  const nameOf = async (id: string | null): Promise<string | undefined> => {
-    if (!id) return undefined;
-    if (!names.has(id)) names.set(id, (await store.getAgent(id))?.name ?? id);
-    return names.get(id);
-  };
-  const history: ConversationView['history'] = [];
+  const nameOf = agentNames(store);
+  const history: ConversationSummary[] = [];
   for (const c of earlier) {
-    if (c.id === conversation.id) continue;
-    const ownerName = await nameOf(c.ownerId);
-    history.push({
-      id: c.id,
-      status: c.status,
-      createdAt: c.createdAt,
-      resolvedAt: c.resolvedAt,
-      ...(ownerName ? { ownerName } : {}),
-    });
+    if (c.id !== conversation.id) history.push(await summary(c, nameOf));
   }
   const ownerName = await nameOf(conversation.ownerId);
   return {
     conversation,
-    customer: customer
-      ? {
-          id: customer.id,
-          name: customer.name,
-          facts: customer.facts,
-          identities: customer.identities,
-          notes: customer.notes,
-        }
-      : { id: conversation.customerId, facts: {}, identities: [], notes: [] },
+    customer: customerCard(customer, conversation.customerId),
     messages,
     history: history.reverse(),
     promises: promises.filter((p) => p.state === 'open'),
     role: roleOf(conversation, agentId),
     ...(ownerName ? { ownerName } : {}),
   };
+}
+
+/**
+ * One of the customer's conversations, to read in full ("never asked twice": what they told us before is
+ * there to read). An agent may read a conversation they are on or were on (its owner), and any conversation
+ * of a customer they serve now (on one of that customer's open conversations); anyone else gets not_owner.
+ */
+export async function readConversation(
+  store: Store,
+  agentId: string,
+  conversationId: string,
+): Promise<Transcript> {
+  const refused = () => new NotOwnerError(agentId, conversationId, 'read');
+  const conversation = await store.getConversation(conversationId);
+  if (!conversation) throw refused();
+  if (!participants(conversation).includes(agentId)) {
+    const serving = await store.listAgentConversations(agentId);
+    if (!serving.some((c) => c.customerId === conversation.customerId)) throw refused();
+  }
+  const [messages, customer] = await Promise.all([
+    store.listMessages(conversation.id),
+    store.getCustomer(conversation.customerId),
+  ]);
+  return {
+    conversation: await summary(conversation, agentNames(store)),
+    customer: customerCard(customer, conversation.customerId),
+    messages,
+  };
+}
+
+/** Agent names by id, each read once (an unknown id stands for itself). */
+function agentNames(store: Store): (id: string | null) => Promise<string | undefined> {
+  const names = new Map<string, string>();
+  return async (id) => {
+    if (!id) return undefined;
+    if (!names.has(id)) names.set(id, (await store.getAgent(id))?.name ?? id);
+    return names.get(id);
+  };
+}
+
+async function summary(
+  c: Conversation,
+  nameOf: (id: string | null) => Promise<string | undefined>,
+): Promise<ConversationSummary> {
+  const ownerName = await nameOf(c.ownerId);
+  return {
+    id: c.id,
+    status: c.status,
+    lastChannel: c.lastChannel,
+    createdAt: c.createdAt,
+    resolvedAt: c.resolvedAt,
+    ...(ownerName ? { ownerName } : {}),
+  };
+}
+
+/** What a card shows of a customer (`id` when the record is gone). */
+function customerCard(customer: Customer | null, id: string): ConversationView['customer'] {
+  return customer
+    ? {
+        id: customer.id,
+        name: customer.name,
+        facts: customer.facts,
+        identities: customer.identities,
+        notes: customer.notes,
+      }
+    : { id, facts: {}, identities: [], notes: [] };
 }

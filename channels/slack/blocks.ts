@@ -3,7 +3,7 @@
 // pickers and modals. Pure functions of what to show; nothing here talks to Slack.
 import type { types } from '@slack/bolt';
 import type { Agent, Message } from '../../shared/model.js';
-import type { ConversationView } from '../views.js';
+import type { ConversationSummary, ConversationView } from '../views.js';
 import type { AgentFigures, Waiting } from './figures.js';
 import { CHANNEL_NAMES, clip, duration, escapeSlack, slackDate } from './text.js';
 
@@ -21,6 +21,7 @@ export const ACTION = {
   promise: 'sb_promise',
   status: 'sb_status',
   open: 'sb_open',
+  read: 'sb_read',
 } as const;
 
 export const VIEW = { handoff: 'sb_handoff_submit', promise: 'sb_promise_submit' } as const;
@@ -185,6 +186,16 @@ export function card(view: ConversationView, role: CardRole, now: number): CardM
         type: 'mrkdwn',
         text: clip(`*Earlier conversations*\n${lines.join('\n')}${more}`, MAX_SECTION),
       },
+      // Read one: what was said in it, to this agent alone (the newest 25, as a select holds at most 100).
+      accessory: {
+        type: 'static_select',
+        action_id: ACTION.read,
+        placeholder: { type: 'plain_text', text: 'Read one' },
+        options: view.history.slice(0, 25).map((h) => ({
+          text: { type: 'plain_text', text: clip(summaryText(h), 75) },
+          value: h.id,
+        })),
+      },
     });
   }
   if (view.promises.length > 0) {
@@ -265,8 +276,19 @@ export function messageLine(m: Message, customerName: string): string {
   }
 }
 
-/** The conversation so far, in as few messages as fit (each at most ~3,500 characters). */
-export function transcript(messages: readonly Message[], customerName: string): string[] {
+/** An earlier conversation in plain words (a select's option, a transcript's heading): when, where, how it ended. */
+export function summaryText(h: ConversationSummary): string {
+  const when = `${new Date(h.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const who = h.ownerName ? ` with ${h.ownerName}` : '';
+  return `${when} · ${CHANNEL_NAMES[h.lastChannel] ?? h.lastChannel} · ${h.status}${who}`;
+}
+
+/** The conversation so far, in as few messages as fit (each at most ~3,500 characters), the first under `heading`. */
+export function transcript(
+  messages: readonly Message[],
+  customerName: string,
+  heading = '*So far:*',
+): string[] {
   const chunks: string[] = [];
   let current = '';
   for (const m of messages) {
@@ -278,7 +300,7 @@ export function transcript(messages: readonly Message[], customerName: string): 
     current = current ? `${current}\n\n${line}` : line;
   }
   if (current) chunks.push(`${current}`);
-  if (chunks.length > 0) chunks[0] = `*So far:*\n${chunks[0]}`;
+  if (chunks.length > 0) chunks[0] = `${heading}\n${chunks[0]}`;
   return chunks;
 }
 

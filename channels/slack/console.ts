@@ -29,7 +29,7 @@ import { logFailure, StoreUnavailableError, SwitchboardError } from '../../share
 import type { Agent, Attachment } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
-import { conversationView } from '../views.js';
+import { conversationView, readConversation } from '../views.js';
 import {
   ACTION,
   consultPicker,
@@ -39,6 +39,8 @@ import {
   promiseModal,
   queueMessage,
   statsMessage,
+  summaryText,
+  transcript,
   USAGE,
   VIEW,
 } from './blocks.js';
@@ -92,6 +94,8 @@ export interface SlackConsoleOptions extends SlackConsoleOverrides {
   files?: ChatFiles;
 }
 
+/** The most ephemeral messages an earlier conversation is read in (its newest part; ~3,500 characters each). */
+const READ_CHUNKS = 8;
 /**
  * How long an event is held as being processed (its id claimed) before another process may take Slack's
  * retry of it: under the minute Slack waits before its second retry.
@@ -473,6 +477,20 @@ export class SlackConsole {
               ? handoffModal(conversationId, customerLabel(view))
               : promiseModal(conversationId, this.#now());
           await this.#outbox.call('views.open', { trigger_id: payload.trigger_id, view: modal });
+          return;
+        }
+        case ACTION.read: {
+          // An earlier conversation of the customer, to this agent alone, in the thread they picked it from.
+          const picked = action.selected_option?.value;
+          if (!picked || !channel) return;
+          const read = await readConversation(this.#r.store, agent.id, picked);
+          const heading = `*Earlier conversation* · ${escapeSlack(summaryText(read.conversation))}`;
+          const chunks = transcript(read.messages, customerLabel(read), heading);
+          const shown = chunks.slice(-READ_CHUNKS);
+          if (shown.length < chunks.length)
+            shown[0] = `${heading}\n_The first ${chunks.length - shown.length} part(s) are not shown: too long for Slack._\n\n${shown[0]!}`;
+          for (const text of shown.length > 0 ? shown : [`${heading}\nNothing was said in it.`])
+            await this.#ephemeral(channel, userId, threadTs, text);
           return;
         }
         case ACTION.accept:

@@ -52,6 +52,8 @@ export const BlockAction = z.object({
   block_id: z.string().max(255).optional(),
   value: z.string().max(2000).optional(),
   selected_user: SlackId.optional(),
+  /** A static select's pick. */
+  selected_option: z.object({ value: z.string().max(150) }).optional(),
 });
 
 export const BlockActions = z.object({

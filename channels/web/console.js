@@ -105,6 +105,8 @@
     /** conversationId → ConversationView (messages kept sorted and unique by id). */
     views: new Map(),
     selected: null,
+    /** The earlier conversation being read in the context card: {viewId, conversation, messages}, or null. */
+    transcript: null,
     unread: new Map(),
     /** conversationId → timer while the customer is typing. */
     typing: new Map(),
@@ -929,6 +931,7 @@
     if (S.selected) S.drafts.set(S.selected, els.reply.value);
     myTyping(false);
     S.selected = id;
+    S.transcript = null;
     if (id) S.unread.delete(id);
     els.reply.value = (id && S.drafts.get(id)) || '';
     togglePanel(null);
@@ -1169,6 +1172,62 @@
     els.typing.textContent = on ? `${customerName(current())} is typing…` : '';
   }
 
+  /** An earlier conversation in one line: when, on what, how it stands, with whom. */
+  function summaryLine(x) {
+    return [
+      formatTime(x.createdAt),
+      CHANNEL_NAMES[x.lastChannel] || x.lastChannel,
+      CONV_STATUS[x.status] || x.status,
+      x.ownerName ? `with ${x.ownerName}` : '',
+      x.resolvedAt ? `closed ${formatTime(x.resolvedAt)}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
+  }
+
+  /** Read one of the customer's earlier conversations under the list (again: put it away). */
+  async function readTranscript(button, viewId, conversationId) {
+    if (S.transcript?.conversation.id === conversationId) {
+      S.transcript = null;
+      renderContext();
+      return;
+    }
+    await busy(button, async () => {
+      const res = await act('transcript', { conversationId });
+      if (!res.ok || S.selected !== viewId) return;
+      S.transcript = { viewId, conversation: res.conversation, messages: res.messages || [] };
+      renderContext();
+      els.context.querySelector('[data-sb="transcript"]')?.scrollIntoView({ block: 'nearest' });
+    });
+  }
+
+  /** The earlier conversation being read, every message as the thread shows it; nothing to change in it. */
+  function transcriptElement(v) {
+    const t = S.transcript;
+    if (!t || t.viewId !== v.id) return null;
+    return h(
+      'div',
+      { class: 'transcript', 'data-sb': 'transcript', role: 'region', 'aria-label': 'Earlier conversation' },
+      h(
+        'div',
+        { class: 'transcript-head' },
+        h('strong', { text: summaryLine(t.conversation) }),
+        h('button', {
+          type: 'button',
+          class: 'quiet',
+          text: 'Close',
+          onclick: () => {
+            S.transcript = null;
+            renderContext();
+          },
+        }),
+      ),
+      t.messages.length
+        ? h('div', { class: 'transcript-messages' }, ...t.messages.map((m) => messageElement(v, m)))
+        : h('p', { class: 'empty', text: 'Nothing was said in it.' }),
+    );
+  }
+
   function section(title, ...body) {
     return h('section', { class: 'ctx-section' }, h('h3', { text: title }), ...body);
   }
@@ -1273,19 +1332,23 @@
               'ul',
               { class: 'plain' },
               history.map((x) =>
-                h('li', {
-                  text: [
-                    formatTime(x.createdAt),
-                    CONV_STATUS[x.status] || x.status,
-                    x.ownerName ? `with ${x.ownerName}` : '',
-                    x.resolvedAt ? `closed ${formatTime(x.resolvedAt)}` : '',
-                  ]
-                    .filter(Boolean)
-                    .join(' · '),
-                }),
+                h(
+                  'li',
+                  { 'data-sb': 'history' },
+                  h('span', { text: `${summaryLine(x)} ` }),
+                  h('button', {
+                    type: 'button',
+                    class: 'quiet',
+                    'data-sb': 'history-read',
+                    text: S.transcript?.conversation.id === x.id ? 'Reading' : 'Read',
+                    'aria-pressed': S.transcript?.conversation.id === x.id ? 'true' : 'false',
+                    onclick: (e) => readTranscript(e.currentTarget, v.id, x.id),
+                  }),
+                ),
               ),
             )
           : h('p', { class: 'empty', text: 'None.' }),
+        transcriptElement(v),
       ),
     );
 

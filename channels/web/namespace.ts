@@ -12,7 +12,7 @@ import { OneRunAtATime } from '../../shared/runs.js';
 import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
 import { attachedFiles, type ChatFiles, FileHandles } from '../chat/files.js';
-import { conversationView, participants } from '../views.js';
+import { conversationView, participants, readConversation } from '../views.js';
 
 const ConvId = z.object({ conversationId: z.string().min(1).max(128) });
 const Schemas = {
@@ -361,6 +361,11 @@ export class WebConsole {
       const { conversationId } = parse(ConvId, p, 'conversation');
       const conversation = await onIt(conversationId, 'view');
       return { ok: true, view: await conversationView(r.store, conversation, agentId) };
+    });
+    // One of the customer's conversations to read (an earlier one, or the other open one of a merged customer).
+    on('transcript', async (p) => {
+      const { conversationId } = parse(ConvId, p, 'transcript');
+      return { ok: true, ...(await readConversation(r.store, agentId, conversationId)) };
     });
     // Whether the visitor of a chat conversation is on the page now (null: not a chat, or not known here).
     on('presence', async (p) => {

@@ -336,6 +336,8 @@ export interface ActionInput {
   blockId?: string;
   /** users_select: the picked user. */
   selectedUser?: string;
+  /** static_select: the picked option's value. */
+  selectedOption?: string;
   /** The message the element is on (omit for the home tab). */
   channel?: string;
   messageTs?: string;
@@ -346,22 +348,34 @@ export interface ActionInput {
 /** A `block_actions` payload: a button or a users select on a message (or on the home tab). */
 export function blockActions(input: ActionInput): Record<string, unknown> {
   const action =
-    input.selectedUser !== undefined
+    input.selectedOption !== undefined
       ? {
-          type: 'users_select',
+          type: 'static_select',
           action_id: input.actionId,
           block_id: input.blockId ?? 'b',
-          selected_user: input.selectedUser,
+          selected_option: {
+            text: { type: 'plain_text', text: input.selectedOption },
+            value: input.selectedOption,
+          },
+          placeholder: { type: 'plain_text', text: 'Read one' },
           action_ts: newTs(),
         }
-      : {
-          type: 'button',
-          action_id: input.actionId,
-          block_id: input.blockId ?? 'card:owner',
-          text: { type: 'plain_text', text: input.actionId, emoji: true },
-          value: input.value,
-          action_ts: newTs(),
-        };
+      : input.selectedUser !== undefined
+        ? {
+            type: 'users_select',
+            action_id: input.actionId,
+            block_id: input.blockId ?? 'b',
+            selected_user: input.selectedUser,
+            action_ts: newTs(),
+          }
+        : {
+            type: 'button',
+            action_id: input.actionId,
+            block_id: input.blockId ?? 'card:owner',
+            text: { type: 'plain_text', text: input.actionId, emoji: true },
+            value: input.value,
+            action_ts: newTs(),
+          };
   const onMessage = input.channel !== undefined && input.messageTs !== undefined;
   return {
     type: 'block_actions',

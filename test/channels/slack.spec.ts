@@ -832,6 +832,69 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(threadTexts(h, ADA, threadTs).at(-1)).to.contain('Resolved by *Ada*');
     });
 
+    it('Read one: an earlier conversation of the customer, to the agent alone in the thread; refused to one who does not serve them', async () => {
+      const h = sb();
+      const { ada, mary, conversationId: earlier } = await maryWrites(h);
+      await h.agent('Bob', BOB);
+      await h.sb.router.reply(ada.id, earlier, 'A new one is on its way.');
+      await h.sb.router.resolve(ada.id, earlier);
+      h.clock.advance(3_600_000);
+      const again = await mary.say('still nothing');
+      await h.idle();
+      const cards = h.slack.ok(
+        'chat.postMessage',
+        (a) => a.channel === dmOf(ADA) && a.thread_ts === undefined && Array.isArray(a.blocks),
+      );
+      const card = cards.find((c) => JSON.stringify(c.args.blocks).includes(again.conversationId))!;
+      const select = (card.args.blocks as Json[]).find(
+        (b) => b.accessory?.action_id === ACTION.read,
+      )!.accessory;
+      expect(select.type).to.equal('static_select');
+      expect(select.options.map((o: Json) => o.value)).to.deep.equal([earlier]);
+      expect(select.options[0].text.text).to.match(
+        /^\d{4}-\d\d-\d\d \d\d:\d\d UTC · chat · resolved with Ada$/,
+      );
+      const cardTs = String(card.answer.ts);
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.read,
+            selectedOption: earlier,
+            channel: dmOf(ADA),
+            messageTs: cardTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      const told = h.slack.ok('chat.postEphemeral', (a) => a.user === ADA);
+      expect(told).to.have.length(1);
+      expect(told[0]!.args.thread_ts).to.equal(cardTs);
+      const text = String(told[0]!.args.text);
+      expect(text).to.match(/^\*Earlier conversation\* · .* · chat · resolved with Ada\n/);
+      expect(text).to.contain('my order #1234 is late');
+      expect(text).to.contain('A new one is on its way.');
+      expect(text).not.to.contain('still nothing');
+
+      // Bob serves neither conversation: refused, with the reason, and nothing of it shown.
+      await h
+        .interact(
+          blockActions({
+            user: BOB,
+            actionId: ACTION.read,
+            selectedOption: earlier,
+            channel: dmOf(BOB),
+            messageTs: cardTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      const refused = h.slack.ok('chat.postEphemeral', (a) => a.user === BOB);
+      expect(refused).to.have.length(1);
+      expect(String(refused[0]!.args.text)).to.contain('not on this conversation');
+      expect(String(refused[0]!.args.text)).not.to.contain('my order');
+    });
+
     it('a button pressed by someone who may not is refused with an explanation', async () => {
       const h = sb();
       const { conversationId } = await maryWrites(h);

@@ -684,6 +684,103 @@ describe('/agent namespace', () => {
     });
   });
 
+  describe("reading the customer's earlier conversations", () => {
+    it('the agent serving a customer reads what was said before; nobody else may, and the owner reads her own', async () => {
+      const h = sb();
+      const grace = await agentConsole(h, 'Grace');
+      const first = await visitorWrites(h, 'the parcel never came');
+      await once(grace.socket, 'assigned');
+      await emitAck(grace.socket, 'reply', {
+        conversationId: first.conversationId,
+        text: 'A new one is on its way.',
+        clientMessageId: 'g-1',
+      });
+      await emitAck(grace.socket, 'resolve', { conversationId: first.conversationId });
+      await emitAck(grace.socket, 'status', { status: 'away' });
+      const ada = await agentConsole(h, 'Ada');
+      const lin = await agentConsole(h, 'Lin', { capacity: { chat: 0 } });
+      h.clock.advance(3_600 * SECOND);
+      const again = await emitAck(first.v, 'message', { text: 'still nothing', clientMessageId: 'c-2' });
+      const assigned = await once(ada.socket, 'assigned');
+      expect(assigned.conversation.id).to.equal(again.conversationId);
+      expect(assigned.history).to.deep.equal([
+        {
+          id: first.conversationId,
+          status: 'resolved',
+          lastChannel: 'chat',
+          createdAt: h.clock.now() - 3_600 * SECOND,
+          resolvedAt: h.clock.now() - 3_600 * SECOND,
+          ownerName: 'Grace',
+        },
+      ]);
+
+      const read = await emitAck(ada.socket, 'transcript', { conversationId: first.conversationId });
+      expect(read.ok).to.equal(true);
+      expect(read.conversation).to.deep.equal(assigned.history[0]);
+      expect(read.customer).to.deep.include({ id: first.customerId, name: 'Mary Major' });
+      expect(read.messages.map((m: Json) => [m.direction, m.text])).to.deep.equal([
+        ['in', 'the parcel never came'],
+        ['out', 'A new one is on its way.'],
+      ]);
+      // Her own conversation too.
+      const own = await emitAck(ada.socket, 'transcript', { conversationId: again.conversationId });
+      expect(own.messages.map((m: Json) => [m.direction, m.text])).to.deep.equal([
+        ['in', 'still nothing'],
+        [
+          'internal',
+          "Repeat contact: this customer's previous conversation with Grace was resolved 60 minutes ago.",
+        ],
+      ]);
+
+      // Grace owned the earlier one and may read it again; not the customer's conversation with Ada.
+      const hers = await emitAck(grace.socket, 'transcript', { conversationId: first.conversationId });
+      expect(hers.messages).to.have.length(2);
+      expectNotOwner(
+        await emitAck(grace.socket, 'transcript', { conversationId: again.conversationId }),
+        grace.agent.id,
+        again.conversationId,
+        'read',
+      );
+      // Lin serves neither: nothing to read, and an unknown id says no more than that.
+      expectNotOwner(
+        await emitAck(lin.socket, 'transcript', { conversationId: first.conversationId }),
+        lin.agent.id,
+        first.conversationId,
+        'read',
+      );
+      expectNotOwner(
+        await emitAck(lin.socket, 'transcript', { conversationId: 'cv_nope' }),
+        lin.agent.id,
+        'cv_nope',
+        'read',
+      );
+      expectInvalid(await emitAck(ada.socket, 'transcript', {}), 'conversationId');
+    });
+
+    it("once she resolves it, the customer's other conversations are closed to her again", async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada', { capacity: { chat: 1 } });
+      const first = await visitorWrites(h, 'first');
+      await once(ada.socket, 'assigned');
+      await emitAck(ada.socket, 'resolve', { conversationId: first.conversationId });
+      await emitAck(ada.socket, 'status', { status: 'away' });
+      const lin = await agentConsole(h, 'Lin');
+      h.clock.advance(3_600 * SECOND);
+      const again = await emitAck(first.v, 'message', { text: 'second', clientMessageId: 'c-2' });
+      await once(lin.socket, 'assigned');
+      expect((await emitAck(lin.socket, 'transcript', { conversationId: first.conversationId })).ok).to.equal(
+        true,
+      );
+      await emitAck(lin.socket, 'resolve', { conversationId: again.conversationId });
+      expectNotOwner(
+        await emitAck(lin.socket, 'transcript', { conversationId: first.conversationId }),
+        lin.agent.id,
+        first.conversationId,
+        'read',
+      );
+    });
+  });
+
   describe("when an agent's last console closes", () => {
     /** Until the server has seen the socket go (its disconnect handler has run). */
     async function gone(h: Harness, socket: Socket): Promise<void> {

@@ -303,6 +303,51 @@ describe('e2e: widget and web console in Chromium', function () {
     expect(await text.locator('[data-sb="attachments"]').count()).to.equal(0);
   });
 
+  it("reads a returning customer's earlier conversation from the context card, and puts it away", async () => {
+    const kim = await sb.router.createAgent({ name: 'Kim', skills: { returns: 5 }, status: 'available' });
+    const first = await sb.router.contact({
+      channel: 'email',
+      from: 'rae@example.com',
+      subject: 'Return',
+      text: 'The kettle leaks; may I send it back?',
+      externalId: '<return-1@example.com>',
+      skills: { returns: 5 },
+    });
+    expect(first.conversation.ownerId).to.equal(kim.id);
+    await sb.router.note(kim.id, first.conversation.id, 'Return label RL-4471 issued.');
+    await sb.router.resolve(kim.id, first.conversation.id);
+    const again = await sb.router.contact({
+      channel: 'email',
+      from: 'rae@example.com',
+      subject: 'Return, again',
+      text: 'Where do I post it?',
+      externalId: '<return-2@example.com>',
+      skills: { returns: 5 },
+    });
+    expect(again.conversation.id).not.to.equal(first.conversation.id);
+    expect(again.conversation.ownerId).to.equal(kim.id);
+
+    const page = await newPage();
+    await page.goto(`${base}/console?token=${sb.tokens.sign('agent', kim.id)}`);
+    // Her one open conversation: the second.
+    await consoleEl(page, 'conversation-item').first().click();
+    const earlier = consoleEl(page, 'history');
+    await earlier.waitFor();
+    expect(await earlier.textContent()).to.match(/email · Resolved · with Kim · closed .*Read$/);
+    await earlier.locator('[data-sb="history-read"]').click();
+    const transcript = consoleEl(page, 'transcript');
+    await transcript.waitFor();
+    expect(await transcript.locator('[data-sb="message"] .msg-text').allTextContents()).to.deep.equal([
+      'The kettle leaks; may I send it back?',
+      'Return label RL-4471 issued.',
+    ]);
+    expect(await earlier.locator('[data-sb="history-read"]').getAttribute('aria-pressed')).to.equal('true');
+    await transcript.getByRole('button', { name: 'Close' }).click();
+    await transcript.waitFor({ state: 'detached' });
+    // The conversation itself is untouched: its own message is where it was.
+    expect(await consoleEl(page, 'message').filter({ hasText: 'Where do I post it?' }).count()).to.equal(1);
+  });
+
   it('a visitor sends a picture from the widget: it shows in their chat, and opens from the console', async () => {
     const png = Buffer.from(
       'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
