@@ -304,14 +304,14 @@ describe('e2e: widget and web console in Chromium', function () {
   });
 
   it("reads a returning customer's earlier conversation from the context card, and puts it away", async () => {
-    const kim = await sb.router.createAgent({ name: 'Kim', skills: { returns: 5 }, status: 'available' });
+    const kim = await sb.router.createAgent({ name: 'Kim', skills: { kettles: 5 }, status: 'available' });
     const first = await sb.router.contact({
       channel: 'email',
       from: 'rae@example.com',
       subject: 'Return',
       text: 'The kettle leaks; may I send it back?',
       externalId: '<return-1@example.com>',
-      skills: { returns: 5 },
+      skills: { kettles: 5 },
     });
     expect(first.conversation.ownerId).to.equal(kim.id);
     await sb.router.note(kim.id, first.conversation.id, 'Return label RL-4471 issued.');
@@ -322,7 +322,7 @@ describe('e2e: widget and web console in Chromium', function () {
       subject: 'Return, again',
       text: 'Where do I post it?',
       externalId: '<return-2@example.com>',
-      skills: { returns: 5 },
+      skills: { kettles: 5 },
     });
     expect(again.conversation.id).not.to.equal(first.conversation.id);
     expect(again.conversation.ownerId).to.equal(kim.id);
