@@ -1030,7 +1030,9 @@
   function messageElement(v, m) {
     const internal = m.direction === 'internal';
     const who = internal
-      ? `Internal note · ${m.author?.name || agentName(m.author?.id) || 'agent'}`
+      ? m.author?.type === 'system'
+        ? 'Internal note · Switchboard'
+        : `Internal note · ${m.author?.name || agentName(m.author?.id) || 'agent'}`
       : m.author?.type === 'customer'
         ? customerName(v)
         : m.author?.type === 'system'

@@ -344,6 +344,10 @@ describe('e2e: widget and web console in Chromium', function () {
     expect(await earlier.locator('[data-sb="history-read"]').getAttribute('aria-pressed')).to.equal('true');
     await transcript.getByRole('button', { name: 'Close' }).click();
     await transcript.waitFor({ state: 'detached' });
+    // Switchboard's own note (a repeat contact) says it is Switchboard's, not some agent's.
+    expect(
+      await consoleEl(page, 'message').filter({ hasText: 'Repeat contact' }).locator('.who').textContent(),
+    ).to.equal('Internal note · Switchboard');
     // The conversation itself is untouched: its own message is where it was.
     expect(await consoleEl(page, 'message').filter({ hasText: 'Where do I post it?' }).count()).to.equal(1);
   });
