@@ -90,6 +90,20 @@ export const RoutingPolicy = z
      * told when the team is back (`texts.closed`) instead of "everyone is busy". Absent: no hours known.
      */
     hours: OpeningHours.optional(),
+    /**
+     * The team's saved replies: an agent picks one by name in the web console (it fills the message box, to
+     * change before sending) or in Slack (a form with the text, to change, then Send). At most 100 (what a
+     * Slack select holds), names unique.
+     */
+    savedReplies: z
+      .array(
+        z.object({
+          name: z.string().trim().min(1).max(60, 'must be at most 60 characters'),
+          text: z.string().trim().min(1).max(4000, 'must be at most 4000 characters'),
+        }),
+      )
+      .max(100, 'at most 100 saved replies')
+      .default([]),
     texts: z
       .object({
         greeting: ShortText.default('Thanks for reaching us.'),
@@ -154,6 +168,17 @@ export const RoutingPolicy = z
         message: 'must be at least overflowAfterSeconds',
       });
     }
+    const names = new Set<string>();
+    p.savedReplies.forEach((r, i) => {
+      const name = r.name.toLowerCase();
+      if (names.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['savedReplies', i, 'name'],
+          message: `${r.name} names another saved reply already`,
+        });
+      names.add(name);
+    });
   });
 export type RoutingPolicy = z.output<typeof RoutingPolicy>;
 export type RoutingPolicyInput = z.input<typeof RoutingPolicy>;

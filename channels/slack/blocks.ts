@@ -22,9 +22,14 @@ export const ACTION = {
   status: 'sb_status',
   open: 'sb_open',
   read: 'sb_read',
+  saved: 'sb_saved_reply',
 } as const;
 
-export const VIEW = { handoff: 'sb_handoff_submit', promise: 'sb_promise_submit' } as const;
+export const VIEW = {
+  handoff: 'sb_handoff_submit',
+  promise: 'sb_promise_submit',
+  savedReply: 'sb_saved_reply_submit',
+} as const;
 
 /** Block and action ids inside the modals (what view_submission's `state.values` is keyed by). */
 export const FIELD = {
@@ -32,7 +37,14 @@ export const FIELD = {
   handoffNote: { block: 'note', action: 'text' },
   promiseDue: { block: 'due', action: 'at' },
   promiseText: { block: 'text', action: 'text' },
+  replyText: { block: 'reply', action: 'text' },
 } as const;
+
+/** One of the team's saved replies (the routing policy's `savedReplies`). */
+export interface SavedReply {
+  name: string;
+  text: string;
+}
 
 /** What a card says about the agent's part in the conversation. */
 export type CardRole =
@@ -92,7 +104,7 @@ function roleLine(role: CardRole, view: ConversationView): string {
   }
 }
 
-function roleActions(role: CardRole, conversationId: string): Block | null {
+function roleActions(role: CardRole, conversationId: string, saved: readonly SavedReply[]): Block | null {
   const button = (text: string, action_id: string, style?: 'primary' | 'danger'): types.Button => ({
     type: 'button',
     text: { type: 'plain_text', text },
@@ -100,7 +112,23 @@ function roleActions(role: CardRole, conversationId: string): Block | null {
     value: conversationId,
     ...(style ? { style } : {}),
   });
-  const actions = (elements: types.Button[]): Block => ({
+  // Those who may reply pick a saved reply here: a form with its text opens, to change and send (the option
+  // names the conversation and the reply, as a select has no value of its own).
+  const savedPicker = (): types.StaticSelect[] =>
+    saved.length === 0
+      ? []
+      : [
+          {
+            type: 'static_select',
+            action_id: ACTION.saved,
+            placeholder: { type: 'plain_text', text: 'Saved reply' },
+            options: saved.slice(0, 100).map((r) => ({
+              text: { type: 'plain_text', text: clip(r.name, 75) },
+              value: `${conversationId}#${r.name}`,
+            })),
+          },
+        ];
+  const actions = (elements: Array<types.Button | types.StaticSelect>): Block => ({
     type: 'actions',
     block_id: `card:${role.kind}`,
     elements,
@@ -119,12 +147,13 @@ function roleActions(role: CardRole, conversationId: string): Block | null {
         button('Consult', ACTION.consult),
         button('Hand off', ACTION.handoff),
         button('Promise', ACTION.promise),
+        ...savedPicker(),
       ]);
     }
     case 'consult':
-      return actions([button('Promise', ACTION.promise), button('Leave', ACTION.leave)]);
+      return actions([button('Promise', ACTION.promise), button('Leave', ACTION.leave), ...savedPicker()]);
     case 'cover':
-      return actions([button('Promise', ACTION.promise)]);
+      return actions([button('Promise', ACTION.promise), ...savedPicker()]);
     case 'offer':
       return actions([
         button('Accept', ACTION.accept, 'primary'),
@@ -136,7 +165,12 @@ function roleActions(role: CardRole, conversationId: string): Block | null {
 }
 
 /** The context card: who the customer is and what is known, so nobody asks twice. */
-export function card(view: ConversationView, role: CardRole, now: number): CardMessage {
+export function card(
+  view: ConversationView,
+  role: CardRole,
+  now: number,
+  saved: readonly SavedReply[] = [],
+): CardMessage {
   const name = customerLabel(view);
   const conv = view.conversation;
   const blocks: Block[] = [
@@ -215,7 +249,7 @@ export function card(view: ConversationView, role: CardRole, now: number): CardM
       text: { type: 'mrkdwn', text: clip(`*Notes*\n${lines.join('\n')}`, MAX_SECTION) },
     });
   }
-  const actions = roleActions(role, conv.id);
+  const actions = roleActions(role, conv.id, saved);
   if (actions) blocks.push(actions);
   return { text: cardText(name, role, view), blocks };
 }
@@ -357,6 +391,32 @@ export function handoffModal(conversationId: string, customerName: string): type
           action_id: FIELD.handoffNote.action,
           multiline: true,
           max_length: 2000,
+        },
+      },
+    ],
+  };
+}
+
+/** A saved reply to change and send: its text in a box (Send replies to the customer on their channel). */
+export function savedReplyModal(conversationId: string, reply: SavedReply): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: VIEW.savedReply,
+    private_metadata: conversationId,
+    title: { type: 'plain_text', text: 'Saved reply' },
+    submit: { type: 'plain_text', text: 'Send' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: FIELD.replyText.block,
+        label: { type: 'plain_text', text: `${reply.name}: change what you need, then Send` },
+        element: {
+          type: 'plain_text_input',
+          action_id: FIELD.replyText.action,
+          multiline: true,
+          max_length: 4000,
+          initial_value: reply.text,
         },
       },
     ],

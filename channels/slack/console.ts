@@ -38,6 +38,7 @@ import {
   handoffModal,
   promiseModal,
   queueMessage,
+  savedReplyModal,
   statsMessage,
   summaryText,
   transcript,
@@ -300,6 +301,18 @@ export class SlackConsole {
       await ack();
       await this.#storedBeforeAnswer(() => this.#submitPromise(parsed.data));
     });
+    bolt.view(VIEW.savedReply, async ({ ack, body }) => {
+      const parsed = ViewSubmission.safeParse(body);
+      if (!parsed.success) return void (await ack());
+      const text = replyTextOf(parsed.data);
+      if (text.trim() === '')
+        return void (await ack({
+          response_action: 'errors',
+          errors: { [FIELD.replyText.block]: 'Write what the customer should read.' },
+        }));
+      await ack();
+      await this.#storedBeforeAnswer(() => this.#submitSavedReply(parsed.data));
+    });
     bolt.command(/.*/, async ({ ack, body, respond }) => {
       await ack();
       await this.#storedBeforeAnswer(() => this.#onCommand(body, respond));
@@ -493,6 +506,22 @@ export class SlackConsole {
             await this.#ephemeral(channel, userId, threadTs, text);
           return;
         }
+        case ACTION.saved: {
+          // "<conversation id>#<name>": the form opens with the reply's text, to change and send.
+          const picked = action.selected_option?.value ?? '';
+          const cut = picked.indexOf('#');
+          const reply = this.#r.policy.savedReplies.find((r) => r.name === picked.slice(cut + 1));
+          if (cut < 1 || !payload.trigger_id) return;
+          if (!reply) {
+            const why =
+              'That saved reply is no longer there: the team changed them. Write your reply in the thread.';
+            if (channel) await this.#ephemeral(channel, userId, threadTs, why);
+            return;
+          }
+          const modal = savedReplyModal(picked.slice(0, cut), reply);
+          await this.#outbox.call('views.open', { trigger_id: payload.trigger_id, view: modal });
+          return;
+        }
         case ACTION.accept:
           await this.#r.acceptHandoff(agent.id, conversationId);
           return;
@@ -553,6 +582,18 @@ export class SlackConsole {
     const conversationId = submission.view.private_metadata;
     try {
       await this.#r.promise(agent.id, conversationId, at * 1000, text);
+    } catch (err) {
+      await this.#explainInThread(err, agent, conversationId);
+    }
+  }
+
+  /** A saved reply, as the agent changed it in the form: to the customer, as a reply in the thread goes. */
+  async #submitSavedReply(submission: ViewSubmission): Promise<void> {
+    const agent = await this.#threads.agentBySlackUser(submission.user.id);
+    if (!agent) return;
+    const conversationId = submission.view.private_metadata;
+    try {
+      await this.#r.reply(agent.id, conversationId, replyTextOf(submission));
     } catch (err) {
       await this.#explainInThread(err, agent, conversationId);
     }
@@ -700,6 +741,11 @@ function explanation(err: unknown): string {
     }
   }
   return 'Something went wrong and nothing was changed; please try again.';
+}
+
+/** The text of a saved-reply form as submitted. */
+function replyTextOf(submission: ViewSubmission): string {
+  return submission.view.state.values[FIELD.replyText.block]?.[FIELD.replyText.action]?.value ?? '';
 }
 
 function promiseErrors(submission: ViewSubmission, now: number): Record<string, string> | null {

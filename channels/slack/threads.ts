@@ -504,7 +504,7 @@ export class SlackThreads {
     try {
       const view = await conversationView(this.#r.store, conversation, agent.id);
       const channel = await this.dm(agent.slackUserId);
-      const message = card(view, role, this.#now());
+      const message = card(view, role, this.#now(), this.#r.policy.savedReplies);
       const posted = Posted.parse(
         await this.#outbox.post('chat.postMessage', {
           channel,
@@ -533,7 +533,7 @@ export class SlackThreads {
     const shown = role ?? (await this.#roleFor(conversation, agent.id));
     if (!shown) return;
     const view = await conversationView(this.#r.store, conversation, agent.id);
-    const message = card(view, shown, this.#now());
+    const message = card(view, shown, this.#now(), this.#r.policy.savedReplies);
     try {
       await this.#outbox.post('chat.update', { channel: ref.channel, ts: ref.ts, ...message });
     } catch (err) {

@@ -105,6 +105,8 @@
     /** conversationId → ConversationView (messages kept sorted and unique by id). */
     views: new Map(),
     selected: null,
+    /** The team's saved replies ({name, text}), from hello. */
+    savedReplies: [],
     /** The earlier conversation being read in the context card: {viewId, conversation, messages}, or null. */
     transcript: null,
     unread: new Map(),
@@ -440,8 +442,9 @@
 
   // ------------------------------------------------------------------ server → agent
 
-  function onHello({ agent, conversations }) {
+  function onHello({ agent, conversations, savedReplies }) {
     S.me = agent;
+    renderSavedReplies(Array.isArray(savedReplies) ? savedReplies : []);
     els.app.hidden = false;
     els.me.hidden = false;
     els.signin.hidden = true;
@@ -1174,6 +1177,33 @@
     els.typing.textContent = on ? `${customerName(current())} is typing…` : '';
   }
 
+  /** The team's saved replies, by name, in the picker beside Reply (hidden when there are none). */
+  function renderSavedReplies(replies) {
+    const picker = sb('saved-replies');
+    S.savedReplies = replies;
+    picker.replaceChildren(
+      h('option', { value: '', text: 'Saved reply…' }),
+      ...replies.map((r, i) => h('option', { value: String(i), text: r.name })),
+    );
+    picker.hidden = replies.length === 0;
+  }
+
+  /** A saved reply picked: into the message box at the cursor (on a line of its own), to change before sending. */
+  function useSavedReply(picker) {
+    const reply = S.savedReplies[Number(picker.value)];
+    picker.value = '';
+    if (!reply) return;
+    const box = els.reply;
+    const at = box.selectionStart ?? box.value.length;
+    const before = box.value.slice(0, at);
+    const after = box.value.slice(box.selectionEnd ?? at);
+    const lead = before && !before.endsWith('\n') ? '\n' : '';
+    box.value = `${before}${lead}${reply.text}${after}`;
+    const cursor = before.length + lead.length + reply.text.length;
+    box.focus();
+    box.setSelectionRange(cursor, cursor);
+  }
+
   /** An earlier conversation in one line: when, on what, how it stands, with whom. */
   function summaryLine(x) {
     return [
@@ -1532,6 +1562,7 @@
   });
   sb('note').addEventListener('click', sendNote);
   sb('attach').addEventListener('click', () => sb('file').click());
+  sb('saved-replies').addEventListener('change', (e) => useSavedReply(e.currentTarget));
   // A screenshot pasted into the reply box, or a file dropped on it, is sent as with "Send a file…".
   els.reply.addEventListener('paste', (e) => {
     const file = e.clipboardData?.files?.[0];

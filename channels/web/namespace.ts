@@ -392,7 +392,7 @@ export class WebConsole {
       conversations.map((c) => conversationView(this.#router.store, c, agentId)),
     );
     for (const c of conversations) this.#tell(agentId, c);
-    socket.emit('hello', { agent, conversations: views });
+    socket.emit('hello', { agent, conversations: views, savedReplies: this.#router.policy.savedReplies });
     // What waits: with the next change when it cannot be read now (the console is open all the same).
     this.#queueFigures().then(
       (figures) => socket.emit('queue', figures),

@@ -97,6 +97,8 @@ export interface SlackHarnessOptions {
   state?: SlackState;
   /** The store (default: a new MemoryStore). */
   store?: MemoryStore;
+  /** Extra environment for loadConfig (ROUTING_POLICY, …). */
+  env?: Record<string, string>;
 }
 
 export async function startSlackHarness(options: SlackHarnessOptions = {}): Promise<SlackHarness> {
@@ -115,6 +117,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
     ...(options.twilio
       ? { TWILIO_ACCOUNT_SID: TWILIO_SID, TWILIO_AUTH_TOKEN: TWILIO_TOKEN, TWILIO_FROM_NUMBER: OUR_NUMBER }
       : {}),
+    ...options.env,
   });
   const store = options.store ?? new MemoryStore();
   const clock = new ManualClock();

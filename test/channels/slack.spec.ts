@@ -1180,6 +1180,104 @@ describe('Slack console (Bolt, /slack/events)', () => {
     });
   });
 
+  describe('saved replies', () => {
+    const replies = [
+      { name: 'Refund sent', text: 'Your refund is on its way: 3 to 5 working days.' },
+      { name: 'Address', text: 'Could you confirm the delivery address?' },
+    ];
+    const env = { ROUTING_POLICY: JSON.stringify({ savedReplies: replies }) };
+    const values = (text: string) => ({
+      [FIELD.replyText.block]: { [FIELD.replyText.action]: { type: 'plain_text_input', value: text } },
+    });
+
+    it('picked on the card, a form opens with its text; what the agent sends from it reaches the customer', async () => {
+      await withSlackHarness({ env }, async (h) => {
+        const { mary, conversationId, card } = await maryWrites(h);
+        const picker = (card.args.blocks as Json[])
+          .find((b) => b.type === 'actions')!
+          .elements.find((e: Json) => e.action_id === ACTION.saved);
+        expect(picker.type).to.equal('static_select');
+        expect(picker.options.map((o: Json) => [o.text.text, o.value])).to.deep.equal([
+          ['Refund sent', `${conversationId}#Refund sent`],
+          ['Address', `${conversationId}#Address`],
+        ]);
+        const threadTs = cardTsOf(h, ADA);
+        await h
+          .interact(
+            blockActions({
+              user: ADA,
+              actionId: ACTION.saved,
+              selectedOption: `${conversationId}#Refund sent`,
+              channel: dmOf(ADA),
+              messageTs: threadTs,
+            }),
+          )
+          .expect(200);
+        await h.idle();
+        const form = h.slack.ok('views.open')[0]!.args.view;
+        expect(form.callback_id).to.equal(VIEW.savedReply);
+        expect(form.private_metadata).to.equal(conversationId);
+        expect(form.blocks[0].element.initial_value).to.equal(replies[0]!.text);
+
+        // Emptied: refused in the form, nothing sent.
+        const refused = await h
+          .interact(viewSubmission(ADA, VIEW.savedReply, conversationId, values('  ')))
+          .expect(200);
+        expect(refused.body).to.deep.equal({
+          response_action: 'errors',
+          errors: { [FIELD.replyText.block]: 'Write what the customer should read.' },
+        });
+        const changed = 'Your refund is on its way: 3 to 5 working days. The reference is R-88.';
+        await h.interact(viewSubmission(ADA, VIEW.savedReply, conversationId, values(changed))).expect(200);
+        await h.idle();
+        expect(repliesTo(mary)).to.deep.equal([changed]);
+        expect((await h.store.listMessages(conversationId)).at(-1)).to.deep.include({
+          direction: 'out',
+          text: changed,
+        });
+      });
+    });
+
+    it('a colleague who may not reply is refused in the thread; a reply the team has since removed is said to be gone', async () => {
+      await withSlackHarness({ env }, async (h) => {
+        const { conversationId } = await maryWrites(h);
+        await h.agent('Bob', BOB);
+        await h
+          .interact(viewSubmission(BOB, VIEW.savedReply, conversationId, values('Hello from Bob')))
+          .expect(200);
+        await h.idle();
+        expect((await h.store.listMessages(conversationId)).map((m) => m.text)).not.to.include(
+          'Hello from Bob',
+        );
+        expect(String(h.slack.ok('chat.postEphemeral', (a) => a.user === BOB).at(-1)?.args.text)).to.contain(
+          'not on this conversation',
+        );
+        await h
+          .interact(
+            blockActions({
+              user: ADA,
+              actionId: ACTION.saved,
+              selectedOption: `${conversationId}#Old greeting`,
+              channel: dmOf(ADA),
+              messageTs: cardTsOf(h, ADA),
+            }),
+          )
+          .expect(200);
+        await h.idle();
+        expect(h.slack.ok('views.open')).to.have.length(0);
+        expect(String(h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).at(-1)?.args.text)).to.contain(
+          'no longer there',
+        );
+      });
+    });
+
+    it('without saved replies the card has no picker', async () => {
+      const h = sb();
+      const { card } = await maryWrites(h);
+      expect(JSON.stringify(card.args.blocks)).not.to.contain(ACTION.saved);
+    });
+  });
+
   describe('slash command /switchboard', () => {
     it('available, away, offline set the status; queue and stats answer; anything else shows the usage', async () => {
       const h = sb();

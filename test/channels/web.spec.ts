@@ -18,7 +18,7 @@ interface Console {
   agent: Agent;
   token: string;
   socket: Socket;
-  hello: { agent: Agent; conversations: Json[] };
+  hello: { agent: Agent; conversations: Json[]; savedReplies: Array<{ name: string; text: string }> };
 }
 
 async function agentConsole(
@@ -66,6 +66,19 @@ function expectNotOwner(ack: Json, agentId: string, conversationId: string, oper
 
 describe('/agent namespace', () => {
   const sb = useHarness();
+
+  describe("the team's saved replies", () => {
+    const replies = [
+      { name: 'Refund sent', text: 'Your refund is on its way: 3 to 5 working days.' },
+      { name: 'Address', text: 'Could you confirm the delivery address?' },
+    ];
+    const withReplies = useHarness({ env: { ROUTING_POLICY: JSON.stringify({ savedReplies: replies }) } });
+
+    it('come with hello, in the order the policy gives them', async () => {
+      const ada = await agentConsole(withReplies(), 'Ada');
+      expect(ada.hello.savedReplies).to.deep.equal(replies);
+    });
+  });
 
   describe('connecting', () => {
     it('a bad token is refused with unauthorized', async () => {
@@ -123,7 +136,8 @@ describe('/agent namespace', () => {
     it('hello {agent, conversations} on connect', async () => {
       const h = sb();
       const ada = await agentConsole(h, 'Ada', { skills: { billing: 4 } });
-      expect(Object.keys(ada.hello).sort()).to.deep.equal(['agent', 'conversations']);
+      expect(Object.keys(ada.hello).sort()).to.deep.equal(['agent', 'conversations', 'savedReplies']);
+      expect(ada.hello.savedReplies).to.deep.equal([]);
       expect(ada.hello.agent.id).to.equal(ada.agent.id);
       expect(ada.hello.agent.name).to.equal('Ada');
       expect(ada.hello.agent.status).to.equal('available');

@@ -53,6 +53,15 @@ describe('e2e: widget and web console in Chromium', function () {
       ADMIN_TOKEN: 'e2e-admin-token-0123456789',
       TOKEN_SECRET: 'e2e-token-secret-0123456789-0123456789',
       DEMO_AGENTS: 'off',
+      ROUTING_POLICY: JSON.stringify({
+        savedReplies: [
+          {
+            name: 'Return label',
+            text: 'Your return label is attached; drop the parcel at any post office.',
+          },
+          { name: 'Thanks', text: 'Thank you for your patience.' },
+        ],
+      }),
     });
     sb = createSwitchboard({
       config,
@@ -350,6 +359,43 @@ describe('e2e: widget and web console in Chromium', function () {
     ).to.equal('Internal note · Switchboard');
     // The conversation itself is untouched: its own message is where it was.
     expect(await consoleEl(page, 'message').filter({ hasText: 'Where do I post it?' }).count()).to.equal(1);
+  });
+
+  it('a saved reply fills the message box at the cursor, on a line of its own, to change before sending', async () => {
+    const noor = await sb.router.createAgent({ name: 'Noor', skills: { parcels: 5 }, status: 'available' });
+    await sb.router.contact({
+      channel: 'email',
+      from: 'sam@example.com',
+      subject: 'Returning a parcel',
+      text: 'How do I send it back?',
+      externalId: '<saved-1@example.com>',
+      skills: { parcels: 5 },
+    });
+    const page = await newPage();
+    await page.goto(`${base}/console?token=${sb.tokens.sign('agent', noor.id)}`);
+    await consoleEl(page, 'conversation-item').first().click();
+    const picker = consoleEl(page, 'saved-replies');
+    expect(await picker.locator('option').allTextContents()).to.deep.equal([
+      'Saved reply…',
+      'Return label',
+      'Thanks',
+    ]);
+    const box = consoleEl(page, 'reply-input');
+    await box.fill('Hello Sam,');
+    await picker.selectOption({ label: 'Return label' });
+    expect(await box.inputValue()).to.equal(
+      'Hello Sam,\nYour return label is attached; drop the parcel at any post office.',
+    );
+    // The picker is ready for the next one; the cursor is after the text, where typing goes on.
+    expect(await picker.inputValue()).to.equal('');
+    await box.press('End');
+    await page.keyboard.type(' Sorry for the trouble.');
+    await picker.selectOption({ label: 'Thanks' });
+    expect(await box.inputValue()).to.equal(
+      'Hello Sam,\nYour return label is attached; drop the parcel at any post office. Sorry for the trouble.\nThank you for your patience.',
+    );
+    await consoleEl(page, 'note').click();
+    await consoleEl(page, 'message').filter({ hasText: 'Thank you for your patience.' }).waitFor();
   });
 
   it('a visitor sends a picture from the widget: it shows in their chat, and opens from the console', async () => {

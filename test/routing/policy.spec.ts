@@ -41,6 +41,7 @@ describe('routing policy', () => {
         repeatWindowSeconds: 604_800,
         consoleAwaySeconds: 60,
         unseenChatEmailSeconds: 300,
+        savedReplies: [],
         texts: {
           greeting: 'Thanks for reaching us.',
           waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
@@ -95,6 +96,38 @@ describe('routing policy', () => {
 
     it('an empty text is rejected', () => {
       expect(thrown(() => parsePolicy({ texts: { waitNotice: '' } })).field).to.equal('texts.waitNotice');
+    });
+
+    it('saved replies: trimmed; an empty, too long or repeated name (any case) or text is rejected naming it', () => {
+      const replies = [
+        { name: ' Refund sent ', text: 'Your refund is on its way: 3 to 5 working days.\n' },
+        { name: 'Address', text: 'Could you confirm the delivery address?' },
+      ];
+      expect(parsePolicy({ savedReplies: replies }).savedReplies).to.deep.equal([
+        { name: 'Refund sent', text: 'Your refund is on its way: 3 to 5 working days.' },
+        { name: 'Address', text: 'Could you confirm the delivery address?' },
+      ]);
+      const twice = thrown(() =>
+        parsePolicy({ savedReplies: [...replies, { name: 'refund SENT', text: 'x' }] }),
+      );
+      expect(twice.field).to.equal('savedReplies.2.name');
+      expect(twice.message).to.equal(
+        'routing policy: savedReplies.2.name: refund SENT names another saved reply already',
+      );
+      expect(thrown(() => parsePolicy({ savedReplies: [{ name: '  ', text: 'x' }] })).field).to.equal(
+        'savedReplies.0.name',
+      );
+      expect(
+        thrown(() => parsePolicy({ savedReplies: [{ name: 'n'.repeat(61), text: 'x' }] })).message,
+      ).to.equal('routing policy: savedReplies.0.name: must be at most 60 characters');
+      expect(thrown(() => parsePolicy({ savedReplies: [{ name: 'Empty', text: '' }] })).field).to.equal(
+        'savedReplies.0.text',
+      );
+      expect(
+        thrown(() => parsePolicy({ savedReplies: [{ name: 'Long', text: 'x'.repeat(4001) }] })).field,
+      ).to.equal('savedReplies.0.text');
+      const many = Array.from({ length: 101 }, (_, i) => ({ name: `r${i}`, text: 'x' }));
+      expect(thrown(() => parsePolicy({ savedReplies: many })).field).to.equal('savedReplies');
     });
 
     it('hardCapSeconds below overflowAfterSeconds is rejected naming hardCapSeconds', () => {
