@@ -164,6 +164,8 @@ export class SlackConsole {
       log: this.#log,
       me: () => this.#me(),
       ...(options.settings.takeoverMs !== undefined ? { takeoverMs: options.settings.takeoverMs } : {}),
+      ...(options.files ? { pictures: (file: Attachment) => options.files!.bytes(file) } : {}),
+      apiUrl,
     });
     this.#sweeper = setInterval(() => {
       if (!this.#sweeps.busy) void this.sweep();

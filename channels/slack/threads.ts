@@ -11,7 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent, EventOf } from '../../shared/events.js';
-import type { Agent, Conversation, Message } from '../../shared/model.js';
+import type { Agent, Attachment, Conversation, Message } from '../../shared/model.js';
+import type { FileBytes } from '../content.js';
 import { conversationView, participants, roleOf } from '../views.js';
 import {
   type CardRole,
@@ -23,6 +24,7 @@ import {
   waitingSinceLastAsk,
 } from './blocks.js';
 import { agentFigures } from './figures.js';
+import { PREVIEW_MAX_BYTES, PREVIEWED_TYPES, sharePicture } from './files.js';
 import { type SlackOutbox, slackErrorCode } from './outbox.js';
 import { type AuthTest, Opened, Posted } from './payloads.js';
 import type { SlackRef, SlackState } from './state.js';
@@ -42,6 +44,10 @@ export interface SlackThreadsOptions {
    * (it renews its holds every quarter of that while it works). Default TAKEOVER_MS.
    */
   takeoverMs?: number;
+  /** The bytes of a file Switchboard keeps (a chat upload): a customer's picture is shared in the thread. */
+  pictures?: FileBytes;
+  /** SLACK_API_URL, when set: where else than Slack's file hosts an upload may go. */
+  apiUrl?: string | null;
 }
 
 /** How long a hold on a conversation's Slack updates runs unless renewed (`SLACK_TAKEOVER_SECONDS`). */
@@ -59,9 +65,19 @@ const CARD_OPENING_MS = 120_000;
 const UNLINKED_KEPT_MS = 30_000;
 /** How often a process waiting for a card another one opens looks again. */
 const CARD_POLL_MS = 100;
+/** A new card shares the pictures of this many of the newest customer messages that have any. */
+const CARD_PICTURED = 3;
+
+/** A file Slack shows as a picture, small enough to share. */
+const previewed = (file: Attachment): boolean =>
+  PREVIEWED_TYPES.has(file.type) && file.size <= PREVIEW_MAX_BYTES;
 
 export class SlackThreads {
   readonly #r: Router;
+  readonly #pictures: FileBytes | null;
+  readonly #apiUrl: string | null;
+  /** Slack refused uploads (no files:write): not tried again by this process. */
+  #uploadsRefused = false;
   readonly #outbox: SlackOutbox;
   readonly #state: SlackState;
   readonly #log: SlackThreadsOptions['log'];
@@ -91,6 +107,8 @@ export class SlackThreads {
 
   constructor(options: SlackThreadsOptions) {
     this.#r = options.router;
+    this.#pictures = options.pictures ?? null;
+    this.#apiUrl = options.apiUrl ?? null;
     this.#outbox = options.outbox;
     this.#state = options.state;
     this.#log = options.log;
@@ -276,8 +294,41 @@ export class SlackThreads {
         const posted = await this.say(ref, messageLine(message, name));
         if (!posted) continue;
         if (message.direction === 'out') await this.#state.addPost(message.id, posted);
+        if (message.direction === 'in') await this.#sharePictures(ref, message);
       }
       await this.#state.markShown(conversation.id, agentId, [message.id]);
+    }
+  }
+
+  /**
+   * The customer's pictures that Switchboard keeps, shared in the thread under the message's line, so that the
+   * agent sees them there (the line keeps the link). Without the `files:write` scope this is said once in the
+   * log and not tried again by this process; any other failure leaves the link, as before.
+   */
+  async #sharePictures(ref: SlackRef, message: Message): Promise<void> {
+    const read = this.#pictures;
+    if (!read || this.#uploadsRefused) return;
+    for (const file of message.attachments) {
+      if (!previewed(file)) continue;
+      try {
+        const content = await read(file);
+        if (!content) continue;
+        await sharePicture(this.#outbox, ref, { name: file.name, content }, { apiUrl: this.#apiUrl });
+      } catch (err) {
+        const code = slackErrorCode(err);
+        if (code === 'missing_scope' || code === 'not_allowed_token_type') {
+          this.#uploadsRefused = true;
+          this.#log.warn(
+            { error: code },
+            "Slack: customers' pictures are not shown in threads (only linked): the app needs the files:write scope",
+          );
+          return;
+        }
+        this.#log.warn(
+          { err: String(err), messageId: message.id },
+          'Slack: could not share a picture in a thread',
+        );
+      }
     }
   }
 
@@ -518,6 +569,9 @@ export class SlackThreads {
       shows = view.messages.map((m) => m.id);
       this.#remember(this.#postedAs, `${agent.id}|${conversation.id}|${conversation.ownership.length}`);
       for (const chunk of transcript(view.messages, customerLabel(view))) await this.say(ref, chunk);
+      // The pictures of the newest customer messages so far, under the transcript.
+      const pictured = view.messages.filter((m) => m.direction === 'in' && m.attachments.some(previewed));
+      for (const m of pictured.slice(-CARD_PICTURED)) await this.#sharePictures(ref, m);
       return { ref, created: true, shows };
     } finally {
       await this.#state.endCard(conversation.id, agent.id, shows);

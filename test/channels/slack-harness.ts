@@ -50,6 +50,11 @@ export interface Visitor {
   /** Every `message` the widget received. */
   received: Array<Record<string, unknown>>;
   say(text: string): Promise<{ messageId: string; conversationId: string }>;
+  /** Upload files (POST /chat/files, with the visitor's token) and send them with `text`. */
+  sendFiles(
+    text: string,
+    files: Array<{ name: string; type: string; content: Buffer }>,
+  ): Promise<{ messageId: string; conversationId: string }>;
   identify(input: Record<string, string>): Promise<void>;
 }
 
@@ -204,7 +209,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
       sockets.push(socket);
       const received: Array<Record<string, unknown>> = [];
       socket.on('message', (m: Record<string, unknown>) => received.push(m));
-      const session = await new Promise<{ customerId: string }>((resolve, reject) => {
+      const session = await new Promise<{ customerId: string; visitorToken: string }>((resolve, reject) => {
         socket.once('session', resolve);
         socket.once('connect_error', reject);
       });
@@ -214,6 +219,29 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
         received,
         async say(text: string) {
           const ack = await socket.timeout(3000).emitWithAck('message', { text, clientMessageId: newTs() });
+          if (!ack.ok) throw new Error(`chat message refused: ${JSON.stringify(ack)}`);
+          return ack as { messageId: string; conversationId: string };
+        },
+        async sendFiles(text: string, files: Array<{ name: string; type: string; content: Buffer }>) {
+          const handles: string[] = [];
+          for (const file of files) {
+            const res = await fetch(`${local}/chat/files`, {
+              method: 'POST',
+              headers: {
+                Authorization: `Bearer ${session.visitorToken}`,
+                'Content-Type': file.type,
+                'X-File-Name': encodeURIComponent(file.name),
+              },
+              body: new Uint8Array(file.content),
+            });
+            const body = (await res.json()) as { file?: { upload?: string } };
+            if (res.status !== 201 || !body.file?.upload)
+              throw new Error(`upload refused: ${JSON.stringify(body)}`);
+            handles.push(body.file.upload);
+          }
+          const ack = await socket
+            .timeout(3000)
+            .emitWithAck('message', { text, clientMessageId: newTs(), files: handles });
           if (!ack.ok) throw new Error(`chat message refused: ${JSON.stringify(ack)}`);
           return ack as { messageId: string; conversationId: string };
         },

@@ -576,6 +576,69 @@ describe('Slack console (Bolt, /slack/events)', () => {
     });
   });
 
+  describe("a customer's pictures in the thread", () => {
+    const PNG = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+      'base64',
+    );
+
+    it('a picture a visitor sends is shared in the thread under its line (as Slack uploads), a PDF stays a link', async () => {
+      const h = sb();
+      const { mary } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      await mary.sendFiles('the box, and the invoice', [
+        { name: 'box.png', type: 'image/png', content: PNG },
+        { name: 'invoice.pdf', type: 'application/pdf', content: Buffer.from('%PDF-1.4 invoice') },
+      ]);
+      await h.idle();
+      const line = threadTexts(h, ADA, threadTs).at(-1)!;
+      expect(line).to.contain('the box, and the invoice');
+      expect(line).to.contain('box.png');
+      expect(line).to.contain('invoice.pdf');
+      const asked = h.slack.ok('files.getUploadURLExternal');
+      expect(asked.map((c) => [c.args.filename, Number(c.args.length)])).to.deep.equal([
+        ['box.png', PNG.length],
+      ]);
+      const [upload] = [...h.slack.uploads.values()];
+      expect(upload!.bytes!.equals(PNG)).to.equal(true);
+      expect(upload!.shared).to.deep.equal({ channel: dmOf(ADA), thread_ts: threadTs, title: 'box.png' });
+      // Shared after the line that names it.
+      const lineAt = h.slack.ok('chat.postMessage', (a) =>
+        String(a.text).includes('the box, and the invoice'),
+      )[0]!;
+      expect(h.slack.ok('files.completeUploadExternal')[0]!.at).to.be.at.least(lineAt.at);
+    });
+
+    it("a first message with a picture: shared under the new card's transcript", async () => {
+      const h = sb();
+      await h.agent('Ada', ADA);
+      const mary = await h.visitor();
+      await mary.sendFiles('hello, see this', [{ name: 'first.png', type: 'image/png', content: PNG }]);
+      await h.idle();
+      const threadTs = cardTsOf(h, ADA);
+      expect([...h.slack.uploads.values()].map((u) => [u.filename, u.shared])).to.deep.equal([
+        ['first.png', { channel: dmOf(ADA), thread_ts: threadTs, title: 'first.png' }],
+      ]);
+    });
+
+    it('without files:write the line keeps the link, and the next picture is not tried', async () => {
+      const h = sb();
+      h.slack.filesWriteScope = false;
+      const { mary } = await maryWrites(h);
+      await mary.sendFiles('first', [{ name: 'one.png', type: 'image/png', content: PNG }]);
+      await h.idle();
+      await mary.sendFiles('second', [{ name: 'two.png', type: 'image/png', content: PNG }]);
+      await h.idle();
+      expect(
+        threadTexts(h, ADA, cardTsOf(h, ADA))
+          .slice(-2)
+          .map((t) => t.includes('.png')),
+      ).to.deep.equal([true, true]);
+      expect(h.slack.calls.filter((c) => c.method === 'files.getUploadURLExternal')).to.have.length(1);
+      expect(h.slack.uploads.size).to.equal(0);
+    });
+  });
+
   describe('acknowledging and pacing', () => {
     it('acknowledges a button at once and does the Slack work after', async () => {
       const h = sb();

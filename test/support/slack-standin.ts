@@ -5,7 +5,10 @@
 // `{ok: false, error}`), and records every call. A method can be told to answer
 // 429 with a Retry-After, or fail, the next times it is called. Response URLs
 // (slash commands, actions) are served under `/respond/<id>` and recorded too,
-// and files shared in Slack under `/files-pri/…`, to the bot token only.
+// and files shared in Slack under `/files-pri/…`, to the bot token only. Files the app
+// uploads go as Slack's upload flow has them: `files.getUploadURLExternal` gives an
+// upload URL (served here under `/upload/<file id>`), the bytes are POSTed to it, and
+// `files.completeUploadExternal` shares them in a channel or thread (`uploads`).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
@@ -66,6 +69,18 @@ export class SlackStandIn {
   filesScope = true;
   /** Requests for files, with the bearer token they carried. */
   readonly fileReads: Array<{ path: string; token: string | null }> = [];
+  /** Whether the app was given `files:write`: without, the upload flow answers `missing_scope`. */
+  filesWriteScope = true;
+  /** Files the app uploaded, by file id: as asked for, the bytes POSTed, and where they were shared. */
+  readonly uploads = new Map<
+    string,
+    {
+      filename: string;
+      length: number;
+      bytes: Buffer | null;
+      shared: { channel: string; thread_ts?: string; title?: string } | null;
+    }
+  >();
 
   private constructor(token: string) {
     this.#token = token;
@@ -195,13 +210,23 @@ export class SlackStandIn {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await new Promise<string>((resolve, reject) => {
+    const body = await new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('end', () => resolve(Buffer.concat(chunks)));
       req.on('error', reject);
     });
+    const raw = body.toString('utf8');
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'POST' && path.startsWith('/upload/')) {
+      // As Slack's upload URL: the bytes as the body, answered "OK - <length>"; no token needed.
+      const upload = this.uploads.get(path.slice('/upload/'.length));
+      if (!upload) return void res.writeHead(404).end();
+      upload.bytes = body;
+      this.#notify();
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end(`OK - ${body.length}`);
+      return;
+    }
     if (req.method === 'GET' && path.startsWith('/files-pri/')) {
       const auth = String(req.headers.authorization ?? '');
       const token = auth.startsWith('Bearer ') ? auth.slice(7) : null;
@@ -336,6 +361,40 @@ export class SlackStandIn {
         if (!args.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
         if (args.view?.type !== 'modal') return { ok: false, error: 'invalid_arguments' };
         return { ok: true, view: { id: 'V0MODAL001', team_id: TEAM_ID, ...args.view } };
+      case 'files.getUploadURLExternal': {
+        if (!this.filesWriteScope) return { ok: false, error: 'missing_scope', needed: 'files:write' };
+        const length = Number(args.length);
+        if (!args.filename || !Number.isInteger(length) || length < 1)
+          return { ok: false, error: 'invalid_arguments' };
+        const id = `F0UP${String(this.uploads.size + 1).padStart(6, '0')}`;
+        this.uploads.set(id, { filename: String(args.filename), length, bytes: null, shared: null });
+        return { ok: true, upload_url: `${this.#url}/upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        if (!this.filesWriteScope) return { ok: false, error: 'missing_scope', needed: 'files:write' };
+        let files: Array<{ id?: string; title?: string }>;
+        try {
+          files = typeof args.files === 'string' ? JSON.parse(args.files) : args.files;
+        } catch {
+          return { ok: false, error: 'invalid_arguments' };
+        }
+        if (!Array.isArray(files) || files.length === 0) return { ok: false, error: 'invalid_arguments' };
+        if (args.channel_id !== undefined && !channelOk(args.channel_id))
+          return { ok: false, error: 'channel_not_found' };
+        for (const f of files) {
+          const upload = this.uploads.get(String(f.id));
+          // Slack refuses a file whose bytes never came, or came to another length than asked.
+          if (!upload || upload.bytes?.length !== upload.length)
+            return { ok: false, error: 'file_not_found' };
+          if (args.channel_id)
+            upload.shared = {
+              channel: args.channel_id,
+              ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
+              ...(f.title ? { title: f.title } : {}),
+            };
+        }
+        return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title ?? '' })) };
+      }
       default:
         return { ok: false, error: 'unknown_method' };
     }
