@@ -10,6 +10,7 @@
 // without running anything (pictures, plain text) open in the browser;
 // everything else (PDF too: Chromium will not show one in a sandbox) downloads.
 import express, { type Request, type Response } from 'express';
+import type { Attachment } from '../shared/model.js';
 import type { TokenPurpose, TokenSigner } from '../shared/tokens.js';
 import type { ContentStore } from './content.js';
 import { fail } from './http.js';
@@ -25,6 +26,7 @@ export class AttachmentLinks {
   readonly #tokens: TokenSigner;
   readonly #base: string;
   readonly #purpose: TokenPurpose;
+  readonly #path: string;
 
   /**
    * `publicUrl`: where customers and agents reach Switchboard (PUBLIC_URL); `path`: where the files are
@@ -39,6 +41,15 @@ export class AttachmentLinks {
     this.#tokens = tokens;
     this.#base = `${publicUrl.replace(/\/+$/, '')}${path}`;
     this.#purpose = purpose;
+    this.#path = path;
+  }
+
+  /** The token in a link of this kind (whatever host it was made for), or null for another link. */
+  tokenOf(url: string | undefined): string | null {
+    if (!url || !URL.canParse(url)) return null;
+    const { pathname } = new URL(url);
+    const token = pathname.startsWith(this.#path) ? pathname.slice(this.#path.length) : '';
+    return token && !token.includes('/') ? token : null;
   }
 
   url(entryId: string, index: number): string {
@@ -51,6 +62,17 @@ export class AttachmentLinks {
     const m = id === null ? null : /^(.+):(\d{1,4})$/.exec(id);
     return m ? { entryId: m[1]!, index: Number(m[2]) } : null;
   }
+}
+
+/** The bytes of a kept file by its link (a `FileBytes`): null when the link is not one of `links`' kind or it is gone. */
+export async function keptBytes(
+  links: AttachmentLinks,
+  content: ContentStore,
+  file: Attachment,
+): Promise<Buffer | null> {
+  const at = links.parse(links.tokenOf(file.url));
+  if (!at) return null;
+  return (await content.get(at.entryId))?.attachments[at.index]?.content ?? null;
 }
 
 export interface FileRouteOptions {

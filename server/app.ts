@@ -228,6 +228,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         settings: config.slack,
         log: logger,
         ...(chatFiles ? { files: chatFiles } : {}),
+        // A customer's picture, kept as a chat upload or an email attachment, is shown in the agent's thread.
+        pictures: async (file) => (await chatFiles?.bytes(file)) ?? (await email?.bytes(file)) ?? null,
         ...options.slack,
       })
     : null;

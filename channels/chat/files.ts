@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { RateLimitedError, ValidationError } from '../../shared/errors.js';
 import type { Attachment } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
-import { AttachmentLinks, fileRoute } from '../attachments.js';
+import { AttachmentLinks, fileRoute, keptBytes } from '../attachments.js';
 import type { ContentStore } from '../content.js';
 import { bearerToken, fail } from '../http.js';
 
@@ -262,11 +262,8 @@ export class ChatFiles {
   }
 
   /** The bytes of a file sent in a conversation, by its link (`FileBytes`); null when not one of ours or gone. */
-  async bytes(file: Attachment): Promise<Buffer | null> {
-    const token = /\/chat\/files\/([^/?#]+)$/.exec(file.url ?? '')?.[1];
-    const at = this.links.parse(token);
-    if (!at) return null;
-    return (await this.#content.get(at.entryId))?.attachments[at.index]?.content ?? null;
+  bytes(file: Attachment): Promise<Buffer | null> {
+    return keptBytes(this.links, this.#content, file);
   }
 
   async #sender(header: string | undefined): Promise<Sender | null> {

@@ -3,7 +3,8 @@
 import express from 'express';
 import nodemailer from 'nodemailer';
 import type { Router } from '../../routing/router.js';
-import { type AttachmentLinks, fileRoute } from '../attachments.js';
+import type { Attachment } from '../../shared/model.js';
+import { type AttachmentLinks, fileRoute, keptBytes } from '../attachments.js';
 import { type ContentStore, type FileBytes, MemoryContentStore } from '../content.js';
 import { inboundRoute } from './http.js';
 import { EmailInbound, type EmailLog, type InboundResult } from './inbound.js';
@@ -72,6 +73,11 @@ export class EmailChannel {
   }
 
   /** One raw message, as the listener and the HTTP route hand it over. */
+  /** The bytes of an attachment a customer emailed, by its link (`FileBytes`); null when not one of ours or gone. */
+  async bytes(file: Attachment): Promise<Buffer | null> {
+    return this.#links ? keptBytes(this.#links, this.content, file) : null;
+  }
+
   receive(raw: Buffer, envelope?: Envelope): Promise<InboundResult> {
     return this.inbound.receive(raw, envelope);
   }

@@ -29,6 +29,7 @@ import { logFailure, StoreUnavailableError, SwitchboardError } from '../../share
 import type { Agent, Attachment } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
+import type { FileBytes } from '../content.js';
 import { conversationView, readConversation } from '../views.js';
 import {
   ACTION,
@@ -93,6 +94,8 @@ export interface SlackConsoleOptions extends SlackConsoleOverrides {
   log: Logger;
   /** Where files agents share in a thread are kept for the customer; without, they stay in Slack. */
   files?: ChatFiles;
+  /** The bytes of a customer's file Switchboard keeps (a chat upload, an email attachment): pictures shown in threads. */
+  pictures?: FileBytes;
 }
 
 /** The most ephemeral messages an earlier conversation is read in (its newest part; ~3,500 characters each). */
@@ -164,7 +167,7 @@ export class SlackConsole {
       log: this.#log,
       me: () => this.#me(),
       ...(options.settings.takeoverMs !== undefined ? { takeoverMs: options.settings.takeoverMs } : {}),
-      ...(options.files ? { pictures: (file: Attachment) => options.files!.bytes(file) } : {}),
+      ...(options.pictures ? { pictures: options.pictures } : {}),
       apiUrl,
     });
     this.#sweeper = setInterval(() => {

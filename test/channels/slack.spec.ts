@@ -621,6 +621,56 @@ describe('Slack console (Bolt, /slack/events)', () => {
       ]);
     });
 
+    it("a picture a customer emailed is shown too (its kept attachment's bytes)", async () => {
+      const token = 'test-email-inbound-token-0123456789';
+      await withSlackHarness(
+        // Replies are not sent here: the SMTP server is never reached.
+        {
+          env: {
+            EMAIL_INBOUND_TOKEN: token,
+            SMTP_URL: 'smtp://127.0.0.1:9',
+            EMAIL_FROM: 'support@support.example.com',
+          },
+        },
+        async (h) => {
+          await h.agent('Ada', ADA);
+          const mail = [
+            'From: Lee Chen <lee.chen@example.com>',
+            'To: support@support.example.com',
+            'Message-ID: <pic-1@example.com>',
+            'Subject: Photos of the damage',
+            'MIME-Version: 1.0',
+            'Content-Type: multipart/mixed; boundary="b0undary"',
+            '',
+            '--b0undary',
+            'Content-Type: text/plain; charset=UTF-8',
+            '',
+            'See the attached.',
+            '--b0undary',
+            'Content-Type: image/png; name="dent.png"',
+            'Content-Disposition: attachment; filename="dent.png"',
+            'Content-Transfer-Encoding: base64',
+            '',
+            PNG.toString('base64'),
+            '--b0undary--',
+            '',
+          ].join('\r\n');
+          const res = await fetch(`${h.url}/email/inbound`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'message/rfc822', Authorization: `Bearer ${token}` },
+            body: mail,
+          });
+          expect(res.status).to.equal(202);
+          await h.idle();
+          const uploads = [...h.slack.uploads.values()];
+          expect(uploads.map((u) => [u.filename, u.shared?.thread_ts])).to.deep.equal([
+            ['dent.png', cardTsOf(h, ADA)],
+          ]);
+          expect(uploads[0]!.bytes!.equals(PNG)).to.equal(true);
+        },
+      );
+    });
+
     it('without files:write the line keeps the link, and the next picture is not tried', async () => {
       const h = sb();
       h.slack.filesWriteScope = false;
