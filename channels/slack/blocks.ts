@@ -360,96 +360,91 @@ export function consultPicker(conversationId: string, customerName: string): Car
   };
 }
 
-export function handoffModal(conversationId: string, customerName: string): types.ModalView {
+/** A form about a conversation (its id rides along as the view's private metadata), with Cancel. */
+function modal(
+  callbackId: string,
+  conversationId: string,
+  title: string,
+  submit: string,
+  blocks: types.ModalView['blocks'],
+): types.ModalView {
   return {
     type: 'modal',
-    callback_id: VIEW.handoff,
+    callback_id: callbackId,
     private_metadata: conversationId,
-    title: { type: 'plain_text', text: 'Hand off' },
-    submit: { type: 'plain_text', text: 'Offer' },
+    title: { type: 'plain_text', text: title },
+    submit: { type: 'plain_text', text: submit },
     close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      {
-        type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text: `Offer *${escapeSlack(clip(customerName, 200))}* to a colleague. It stays yours until they accept.`,
-        },
-      },
-      {
-        type: 'input',
-        block_id: FIELD.handoffTarget.block,
-        label: { type: 'plain_text', text: 'To' },
-        element: { type: 'users_select', action_id: FIELD.handoffTarget.action },
-      },
-      {
-        type: 'input',
-        block_id: FIELD.handoffNote.block,
-        label: { type: 'plain_text', text: 'What they need to know' },
-        element: {
-          type: 'plain_text_input',
-          action_id: FIELD.handoffNote.action,
-          multiline: true,
-          max_length: 2000,
-        },
-      },
-    ],
+    blocks,
   };
+}
+
+export function handoffModal(conversationId: string, customerName: string): types.ModalView {
+  return modal(VIEW.handoff, conversationId, 'Hand off', 'Offer', [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `Offer *${escapeSlack(clip(customerName, 200))}* to a colleague. It stays yours until they accept.`,
+      },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.handoffTarget.block,
+      label: { type: 'plain_text', text: 'To' },
+      element: { type: 'users_select', action_id: FIELD.handoffTarget.action },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.handoffNote.block,
+      label: { type: 'plain_text', text: 'What they need to know' },
+      element: {
+        type: 'plain_text_input',
+        action_id: FIELD.handoffNote.action,
+        multiline: true,
+        max_length: 2000,
+      },
+    },
+  ]);
 }
 
 /** A saved reply to change and send: its text in a box (Send replies to the customer on their channel). */
 export function savedReplyModal(conversationId: string, reply: SavedReply): types.ModalView {
-  return {
-    type: 'modal',
-    callback_id: VIEW.savedReply,
-    private_metadata: conversationId,
-    title: { type: 'plain_text', text: 'Saved reply' },
-    submit: { type: 'plain_text', text: 'Send' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      {
-        type: 'input',
-        block_id: FIELD.replyText.block,
-        label: { type: 'plain_text', text: `${reply.name}: change what you need, then Send` },
-        element: {
-          type: 'plain_text_input',
-          action_id: FIELD.replyText.action,
-          multiline: true,
-          max_length: 4000,
-          initial_value: reply.text,
-        },
+  return modal(VIEW.savedReply, conversationId, 'Saved reply', 'Send', [
+    {
+      type: 'input',
+      block_id: FIELD.replyText.block,
+      label: { type: 'plain_text', text: `${reply.name}: change what you need, then Send` },
+      element: {
+        type: 'plain_text_input',
+        action_id: FIELD.replyText.action,
+        multiline: true,
+        max_length: 4000,
+        initial_value: reply.text,
       },
-    ],
-  };
+    },
+  ]);
 }
 
 export function promiseModal(conversationId: string, now: number): types.ModalView {
-  return {
-    type: 'modal',
-    callback_id: VIEW.promise,
-    private_metadata: conversationId,
-    title: { type: 'plain_text', text: 'Promise' },
-    submit: { type: 'plain_text', text: 'Promise' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      {
-        type: 'input',
-        block_id: FIELD.promiseText.block,
-        label: { type: 'plain_text', text: 'What you promise the customer' },
-        element: { type: 'plain_text_input', action_id: FIELD.promiseText.action, max_length: 1000 },
+  return modal(VIEW.promise, conversationId, 'Promise', 'Promise', [
+    {
+      type: 'input',
+      block_id: FIELD.promiseText.block,
+      label: { type: 'plain_text', text: 'What you promise the customer' },
+      element: { type: 'plain_text_input', action_id: FIELD.promiseText.action, max_length: 1000 },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.promiseDue.block,
+      label: { type: 'plain_text', text: 'By when' },
+      element: {
+        type: 'datetimepicker',
+        action_id: FIELD.promiseDue.action,
+        initial_date_time: Math.floor(now / 1000) + 3600,
       },
-      {
-        type: 'input',
-        block_id: FIELD.promiseDue.block,
-        label: { type: 'plain_text', text: 'By when' },
-        element: {
-          type: 'datetimepicker',
-          action_id: FIELD.promiseDue.action,
-          initial_date_time: Math.floor(now / 1000) + 3600,
-        },
-      },
-    ],
-  };
+    },
+  ]);
 }
 
 export interface HomeConversation {

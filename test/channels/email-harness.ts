@@ -206,3 +206,33 @@ export async function startEmailHarness(
     },
   };
 }
+
+/** A mail from Lee with the given parts after its text: [file name, MIME type, bytes]. */
+export function mailWith(id: string, files: Array<[string, string, Buffer]>): string {
+  const parts = files.map(([name, type, bytes]) =>
+    [
+      '--b0undary',
+      `Content-Type: ${type}; name="${name}"`,
+      `Content-Disposition: attachment; filename="${name}"`,
+      'Content-Transfer-Encoding: base64',
+      '',
+      bytes.toString('base64'),
+    ].join('\r\n'),
+  );
+  return [
+    'From: Lee Chen <lee.chen@example.com>',
+    'To: support@support.example.com',
+    `Message-ID: <${id}@example.com>`,
+    'Subject: Photos of the damage',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b0undary"',
+    '',
+    '--b0undary',
+    'Content-Type: text/plain; charset=UTF-8',
+    '',
+    'See the attached.',
+    ...parts,
+    '--b0undary--',
+    '',
+  ].join('\r\n');
+}

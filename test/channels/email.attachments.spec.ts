@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { type EmailContent, MemoryContentStore } from '../../channels/content.js';
 import { StoreUnavailableError } from '../../shared/errors.js';
-import { type EmailHarness, fixture, INBOUND_TOKEN, startEmailHarness } from './email-harness.js';
+import { type EmailHarness, fixture, INBOUND_TOKEN, mailWith, startEmailHarness } from './email-harness.js';
 
 const PUBLIC_URL = 'https://support.example.com';
 // A 1×1 transparent PNG.
@@ -14,36 +14,6 @@ const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
   'base64',
 );
-
-/** A mail from Lee with the given parts after its text: [file name, MIME type, bytes]. */
-function mailWith(id: string, files: Array<[string, string, Buffer]>): string {
-  const parts = files.map(([name, type, bytes]) =>
-    [
-      '--b0undary',
-      `Content-Type: ${type}; name="${name}"`,
-      `Content-Disposition: attachment; filename="${name}"`,
-      'Content-Transfer-Encoding: base64',
-      '',
-      bytes.toString('base64'),
-    ].join('\r\n'),
-  );
-  return [
-    'From: Lee Chen <lee.chen@example.com>',
-    'To: support@support.example.com',
-    `Message-ID: <${id}@example.com>`,
-    'Subject: Photos of the damage',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/mixed; boundary="b0undary"',
-    '',
-    '--b0undary',
-    'Content-Type: text/plain; charset=UTF-8',
-    '',
-    'See the attached.',
-    ...parts,
-    '--b0undary--',
-    '',
-  ].join('\r\n');
-}
 
 describe('email attachment links', () => {
   let h: EmailHarness;

@@ -8,6 +8,7 @@ import { MemoryStore } from '../../routing/store/memory.js';
 import { StoreUnavailableError } from '../../shared/errors.js';
 import { useHarness } from '../server/harness.js';
 import { BOT_ID, BOT_USER_ID, type SlackCall, WORKSPACE_URL } from '../support/slack-standin.js';
+import { mailWith } from './email-harness.js';
 import {
   appHomeOpened,
   BOT_TOKEN,
@@ -93,6 +94,12 @@ async function withSlackHarness(
 
 function blockTexts(blocks: Json[]): string {
   return JSON.stringify(blocks);
+}
+
+/** A button pressed or an option picked, answered 200, and what it started done. */
+async function press(h: SlackHarness, input: Parameters<typeof blockActions>[0]): Promise<void> {
+  await h.interact(blockActions(input)).expect(200);
+  await h.idle();
 }
 
 describe('Slack console off', () => {
@@ -634,27 +641,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
         },
         async (h) => {
           await h.agent('Ada', ADA);
-          const mail = [
-            'From: Lee Chen <lee.chen@example.com>',
-            'To: support@support.example.com',
-            'Message-ID: <pic-1@example.com>',
-            'Subject: Photos of the damage',
-            'MIME-Version: 1.0',
-            'Content-Type: multipart/mixed; boundary="b0undary"',
-            '',
-            '--b0undary',
-            'Content-Type: text/plain; charset=UTF-8',
-            '',
-            'See the attached.',
-            '--b0undary',
-            'Content-Type: image/png; name="dent.png"',
-            'Content-Disposition: attachment; filename="dent.png"',
-            'Content-Transfer-Encoding: base64',
-            '',
-            PNG.toString('base64'),
-            '--b0undary--',
-            '',
-          ].join('\r\n');
+          const mail = mailWith('pic-1', [['dent.png', 'image/png', PNG]]);
           const res = await fetch(`${h.url}/email/inbound`, {
             method: 'POST',
             headers: { 'Content-Type': 'message/rfc822', Authorization: `Bearer ${token}` },
@@ -968,18 +955,13 @@ describe('Slack console (Bolt, /slack/events)', () => {
         /^\d{4}-\d\d-\d\d \d\d:\d\d UTC · chat · resolved with Ada$/,
       );
       const cardTs = String(card.answer.ts);
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.read,
-            selectedOption: earlier,
-            channel: dmOf(ADA),
-            messageTs: cardTs,
-          }),
-        )
-        .expect(200);
-      await h.idle();
+      await press(h, {
+        user: ADA,
+        actionId: ACTION.read,
+        selectedOption: earlier,
+        channel: dmOf(ADA),
+        messageTs: cardTs,
+      });
       const told = h.slack.ok('chat.postEphemeral', (a) => a.user === ADA);
       expect(told).to.have.length(1);
       expect(told[0]!.args.thread_ts).to.equal(cardTs);
@@ -990,18 +972,13 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(text).not.to.contain('still nothing');
 
       // Bob serves neither conversation: refused, with the reason, and nothing of it shown.
-      await h
-        .interact(
-          blockActions({
-            user: BOB,
-            actionId: ACTION.read,
-            selectedOption: earlier,
-            channel: dmOf(BOB),
-            messageTs: cardTs,
-          }),
-        )
-        .expect(200);
-      await h.idle();
+      await press(h, {
+        user: BOB,
+        actionId: ACTION.read,
+        selectedOption: earlier,
+        channel: dmOf(BOB),
+        messageTs: cardTs,
+      });
       const refused = h.slack.ok('chat.postEphemeral', (a) => a.user === BOB);
       expect(refused).to.have.length(1);
       expect(String(refused[0]!.args.text)).to.contain('not on this conversation');
@@ -1315,18 +1292,13 @@ describe('Slack console (Bolt, /slack/events)', () => {
           ['Address', `${conversationId}#Address`],
         ]);
         const threadTs = cardTsOf(h, ADA);
-        await h
-          .interact(
-            blockActions({
-              user: ADA,
-              actionId: ACTION.saved,
-              selectedOption: `${conversationId}#Refund sent`,
-              channel: dmOf(ADA),
-              messageTs: threadTs,
-            }),
-          )
-          .expect(200);
-        await h.idle();
+        await press(h, {
+          user: ADA,
+          actionId: ACTION.saved,
+          selectedOption: `${conversationId}#Refund sent`,
+          channel: dmOf(ADA),
+          messageTs: threadTs,
+        });
         const form = h.slack.ok('views.open')[0]!.args.view;
         expect(form.callback_id).to.equal(VIEW.savedReply);
         expect(form.private_metadata).to.equal(conversationId);
@@ -1365,18 +1337,13 @@ describe('Slack console (Bolt, /slack/events)', () => {
         expect(String(h.slack.ok('chat.postEphemeral', (a) => a.user === BOB).at(-1)?.args.text)).to.contain(
           'not on this conversation',
         );
-        await h
-          .interact(
-            blockActions({
-              user: ADA,
-              actionId: ACTION.saved,
-              selectedOption: `${conversationId}#Old greeting`,
-              channel: dmOf(ADA),
-              messageTs: cardTsOf(h, ADA),
-            }),
-          )
-          .expect(200);
-        await h.idle();
+        await press(h, {
+          user: ADA,
+          actionId: ACTION.saved,
+          selectedOption: `${conversationId}#Old greeting`,
+          channel: dmOf(ADA),
+          messageTs: cardTsOf(h, ADA),
+        });
         expect(h.slack.ok('views.open')).to.have.length(0);
         expect(String(h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).at(-1)?.args.text)).to.contain(
           'no longer there',
