@@ -497,10 +497,12 @@ function redisLines(results: Result[]): string[] {
   return results
     .filter((r) => r.redis)
     .map((r) => {
-      const scripts = r.redis!.filter((c) => c.command.startsWith('eval'));
+      // A script runs as EVALSHA (EVAL when Redis forgot it) or, as a Redis Function, FCALL.
+      const isScript = (command: string) => command.startsWith('eval') || command === 'fcall';
+      const scripts = r.redis!.filter((c) => isScript(c.command));
       const scriptUs = scripts.reduce((n, c) => n + c.usec, 0);
       const scriptCalls = scripts.reduce((n, c) => n + c.calls, 0);
-      const inner = r.redis!.filter((c) => !c.command.startsWith('eval'));
+      const inner = r.redis!.filter((c) => !isScript(c.command));
       const innerCalls = inner.reduce((n, c) => n + c.calls, 0);
       const innerUs = inner.reduce((n, c) => n + c.usec, 0);
       const each = inner

@@ -163,10 +163,12 @@ export async function connectWithin(client: RedisClient, options: RedisConnectio
  */
 export async function runScript(
   client: RedisClient,
-  script: { sha: string; source: string },
+  script: { sha: string; source: string; fn?: string; library?: string },
   tail: Array<string | Buffer>,
   fault: (err: unknown) => Error,
+  functions = false,
 ): Promise<unknown> {
+  if (functions && script.fn && script.library) return runFunction(client, script, tail, fault);
   try {
     return await client.sendCommand(['EVALSHA', script.sha, ...tail]);
   } catch (err) {
@@ -176,6 +178,31 @@ export async function runScript(
     } catch (again) {
       throw fault(again);
     }
+  }
+}
+
+/**
+ * Run a script as its Redis Function (FCALL). When Redis forgot it (a restart, a FUNCTION FLUSH) its library
+ * is loaded again for the next calls and this call sends the script's text (EVAL), which no flush racing
+ * with it can make fail.
+ */
+async function runFunction(
+  client: RedisClient,
+  script: { source: string; fn?: string; library?: string },
+  tail: Array<string | Buffer>,
+  fault: (err: unknown) => Error,
+): Promise<unknown> {
+  try {
+    return await client.sendCommand(['FCALL', script.fn!, ...tail]);
+  } catch (err) {
+    if (!(err instanceof ErrorReply && /function not found/i.test(err.message))) throw fault(err);
+  }
+  // Another process may be loading it too ("already exists"): either way, this call does not wait on it.
+  await client.sendCommand(['FUNCTION', 'LOAD', script.library!]).catch(() => {});
+  try {
+    return await client.sendCommand(['EVAL', script.source, ...tail]);
+  } catch (again) {
+    throw fault(again);
   }
 }
 

@@ -23,6 +23,14 @@ export interface Script {
   keys: number;
   source: string;
   sha: string;
+  /**
+   * The same script as a Redis Function (Redis 7): a library named `fn` (from the text's SHA, so that
+   * processes of two versions never meet each other's) registering one function, also named `fn`. Its
+   * helpers are built once, when it is loaded, not on every call; what a run keeps (record caches, the key
+   * base, …) starts afresh on every call.
+   */
+  library: string;
+  fn: string;
 }
 
 const DIR = new URL('./lua/', import.meta.url);
@@ -38,9 +46,12 @@ export function redisScripts(): Map<string, Script> {
   for (const file of readdirSync(DIR).sort()) {
     const match = FILE.exec(file);
     if (!match) continue;
-    const source = assemble(file, readFileSync(new URL(file, DIR), 'utf8'));
+    const parts = assembleParts(file, readFileSync(new URL(file, DIR), 'utf8'));
+    const source = [...parts.header, ...parts.kept, ...parts.body].join('\n');
     const sha = createHash('sha1').update(source).digest('hex');
-    out.set(match[1]!, { name: match[1]!, file, keys: Number(match[2]), source, sha });
+    const fn = `sb_${match[1]!}_${sha.slice(0, 16)}`;
+    const library = libraryOf(fn, parts);
+    out.set(match[1]!, { name: match[1]!, file, keys: Number(match[2]), source, sha, library, fn });
   }
   loaded = out;
   return out;
@@ -60,9 +71,62 @@ interface Chunk {
 
 /** The script's header, the definitions it uses from its includes, then its body. */
 export function assemble(file: string, text: string): string {
+  const parts = assembleParts(file, text);
+  return [...parts.header, ...parts.kept, ...parts.body].join('\n');
+}
+
+interface Parts {
+  /** The comment that names KEYS, ARGV and the result. */
+  header: string[];
+  /** The top-level definitions kept from the includes, in order. */
+  kept: string[];
+  /** What the script itself runs. */
+  body: string[];
+}
+
+/**
+ * A script as a function library: its header, `ARGV` and `KEYS` (set on every call), its functions defined
+ * once, and every other top-level value of its includes (`local NAME = <not a function>`: the key base,
+ * caches, records loaded, tables of constants) declared once and given its value again at the start of every
+ * call, so that nothing of one call is seen by the next. `K` (the key builder's functions) is the one table
+ * kept: it holds functions only, and they read the key base from `P`.
+ */
+function libraryOf(fn: string, parts: Parts): string {
+  const defined: string[] = [];
+  const reset: string[] = [];
+  for (const text of parts.kept) {
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => !l.startsWith('--'));
+    const value = /^local\s+(\w+)\s*=\s*(?!function\b)/.exec(lines[at] ?? '');
+    if (!value || value[1] === 'K') {
+      defined.push(text);
+      continue;
+    }
+    defined.push(`local ${value[1]}`);
+    reset.push(
+      [...lines.slice(0, at), lines[at]!.replace(/^local\s+/, ''), ...lines.slice(at + 1)].join('\n'),
+    );
+  }
+  return [
+    `#!lua name=${fn}`,
+    ...parts.header,
+    'local ARGV, KEYS',
+    ...defined,
+    'local function __start(keys, args)',
+    '  KEYS, ARGV = keys, args',
+    ...reset,
+    'end',
+    `redis.register_function('${fn}', function(keys, args)`,
+    '  __start(keys, args)',
+    ...parts.body,
+    'end)',
+  ].join('\n');
+}
+
+function assembleParts(file: string, text: string): Parts {
   const lines = text.split('\n');
   const first = lines.findIndex((l) => INCLUDE.test(l));
-  if (first < 0) return text;
+  if (first < 0) return { header: [], kept: [], body: lines };
   const header: string[] = lines.slice(0, first);
   const body: string[] = [];
   const chunks: Chunk[] = [];
@@ -105,7 +169,7 @@ export function assemble(file: string, text: string): string {
     }
     kept.push(chunk.text);
   });
-  return [...header, ...kept, ...body].join('\n');
+  return { header, kept, body };
 }
 
 /** Top-level definitions of an include, each with the comment lines before it. */

@@ -5,14 +5,18 @@
 // test/routing/store.contract.ts.
 //
 // The store owns its connection: `RedisStore.connect({ url, prefix })` (or
-// `createRedisStore`) connects, loads the scripts once (SCRIPT LOAD) and runs
-// them by SHA (EVALSHA), sending the text (EVAL) when Redis answers NOSCRIPT (a restart, a
-// SCRIPT FLUSH). Commands fail fast while Redis is unreachable
+// `createRedisStore`) connects and loads each script once: as a Redis Function
+// library named by the script's SHA (FUNCTION LOAD; run with FCALL, its helpers
+// built once instead of on every call), sending the script's text (EVAL) when
+// Redis has forgotten it (a restart, a FUNCTION FLUSH) and loading it again. Where
+// Redis has no functions or may not load them, the scripts themselves (SCRIPT LOAD,
+// EVALSHA; EVAL on NOSCRIPT). Commands fail fast while Redis is unreachable
 // (StoreUnavailableError within about a second); the client reconnects by itself.
 //
 // Every record read back is parsed with its zod schema; one that does not parse,
 // here or inside a script, is a CorruptRecordError naming its key, and a script
 // checks every record it may change before its first write.
+import { ErrorReply } from 'redis';
 import { z } from 'zod';
 import {
   CapacityError,
@@ -127,6 +131,8 @@ export class RedisStore implements Store {
   readonly #client: RedisClient;
   readonly #lanes: ScriptLanes;
   readonly #scripts: Map<string, Script>;
+  /** Scripts run as Redis Functions (FCALL), their helpers built once; else by SHA (EVALSHA). */
+  #functions = false;
   #closed = false;
   #lastError: Error | null = null;
 
@@ -830,11 +836,52 @@ export class RedisStore implements Store {
 
   // ------------------------------------------------------------ internals
 
-  /** Load what Redis does not have yet (SCRIPT EXISTS, then SCRIPT LOAD each missing one). */
+  /**
+   * Load what Redis does not have yet: each script's function library (Redis 7; FUNCTION LIST, then FUNCTION
+   * LOAD each missing one), or, where Redis has no functions or may not load them (an older Redis, an ACL
+   * without FUNCTION), the scripts themselves (SCRIPT EXISTS, then SCRIPT LOAD each missing one).
+   */
   async #loadScripts(): Promise<void> {
     const all = [...this.#scripts.values()];
+    if (await this.#loadFunctions(all)) return;
     const known = await this.#client.scriptExists(all.map((s) => s.sha));
     await Promise.all(all.filter((_, i) => !known[i]).map((s) => this.#load(s)));
+  }
+
+  /** Whether every script runs as a function: their libraries are loaded (those Redis lacks). */
+  async #loadFunctions(all: Script[]): Promise<boolean> {
+    this.#functions = false;
+    let listed: unknown;
+    try {
+      listed = await this.#client.sendCommand(['FUNCTION', 'LIST', 'LIBRARYNAME', 'sb_*']);
+    } catch (err) {
+      if (err instanceof ErrorReply) return false;
+      throw err;
+    }
+    const have = new Set<string>();
+    for (const entry of Array.isArray(listed) ? listed : []) {
+      // RESP2: a flat list of field, value; RESP3: a map.
+      const name = Array.isArray(entry)
+        ? entry[entry.indexOf('library_name') + 1]
+        : (entry as Record<string, unknown> | null)?.library_name;
+      if (typeof name === 'string') have.add(name);
+    }
+    try {
+      await Promise.all(
+        all
+          .filter((s) => !have.has(s.fn))
+          .map((s) =>
+            this.#client.sendCommand(['FUNCTION', 'LOAD', s.library]).catch((err: unknown) => {
+              if (!(err instanceof ErrorReply && /already exists/i.test(err.message))) throw err;
+            }),
+          ),
+      );
+    } catch (err) {
+      if (err instanceof ErrorReply) return false;
+      throw err;
+    }
+    this.#functions = true;
+    return true;
   }
 
   async #load(script: Script): Promise<void> {
@@ -852,7 +899,7 @@ export class RedisStore implements Store {
     const tail = [String(keys.length), ...keys, this.keys.base, ...args.map(String)];
     const fault = (err: unknown) => this.#fault(err, name);
     const reply = await this.#lanes
-      .run((client) => runScript(client, script, tail, fault))
+      .run((client) => runScript(client, script, tail, fault, this.#functions))
       .catch((err: unknown) => {
         throw fault(err);
       });

@@ -469,15 +469,63 @@ describe('RedisStore', () => {
       expect(err.message).to.contain(keys.timers).and.to.contain('ref');
     });
 
-    it('runs its scripts again after SCRIPT FLUSH (NOSCRIPT: the text is sent once, as EVAL)', async () => {
+    it('runs each script as a Redis Function (FCALL), and again after FUNCTION FLUSH (its text once, as EVAL, and its library loaded again)', async () => {
       await seed();
-      await raw.scriptFlush();
+      const calls = async (command: string) =>
+        Number(
+          /calls=(\d+)/.exec(
+            String(await raw.sendCommand(['INFO', 'commandstats']))
+              .split('\n')
+              .find((l) => l.startsWith(`cmdstat_${command}:`)) ?? '',
+          )?.[1] ?? 0,
+        );
+      const before = { fcall: await calls('fcall'), evalsha: await calls('evalsha') };
+      await store.stats();
+      expect(await calls('fcall')).to.equal(before.fcall + 1);
+      expect(await calls('evalsha')).to.equal(before.evalsha);
+      await raw.sendCommand(['FUNCTION', 'FLUSH']);
       const out = await assignChat(store, 'cv_1', T0);
       expect(out.type).to.equal('assigned');
-      await raw.scriptFlush();
+      await raw.sendCommand(['FUNCTION', 'FLUSH']);
       const [a, b] = await Promise.all([store.stats(), store.getCustomer('cu_1')]);
       expect(a.agentsByStatus.available).to.equal(1);
       expect(b?.id).to.equal('cu_1');
+      const listed = JSON.stringify(await raw.sendCommand(['FUNCTION', 'LIST', 'LIBRARYNAME', 'sb_stats_*']));
+      expect(listed).to.contain('sb_stats_');
+    });
+
+    it('where Redis will not load functions (an ACL without them), runs its scripts by SHA, and again after SCRIPT FLUSH (NOSCRIPT: the text once, as EVAL)', async () => {
+      const user = `sb-scripts-${process.pid}`;
+      await raw.sendCommand([
+        'ACL',
+        'SETUSER',
+        user,
+        'on',
+        '>scripts-only',
+        '~*',
+        '&*',
+        '+@all',
+        '-function',
+      ]);
+      const scripted = await RedisStore.connect({
+        url: redis.url().replace('redis://', `redis://${user}:scripts-only@`),
+        prefix: testPrefix('scripts'),
+      });
+      try {
+        await scripted.resolveCustomer({ channel: 'chat', address: 'v1' }, customer('cu_1'));
+        await scripted.createAgent(agent('ag_1'));
+        await scripted.createConversation(conversation('cv_1', 'cu_1'));
+        await raw.scriptFlush();
+        expect((await assignChat(scripted, 'cv_1', T0)).type).to.equal('assigned');
+        await raw.scriptFlush();
+        const [a, b] = await Promise.all([scripted.stats(), scripted.getCustomer('cu_1')]);
+        expect(a.agentsByStatus.available).to.equal(1);
+        expect(b?.id).to.equal('cu_1');
+      } finally {
+        await scripted.flushPrefix();
+        await scripted.close();
+        await raw.sendCommand(['ACL', 'DELUSER', user]);
+      }
     });
 
     it('answers concurrent decisions from two connections once each', async () => {
