@@ -72,12 +72,12 @@ export class EmailChannel {
         : new SmtpListener(settings, (raw, envelope) => this.receive(raw, envelope), log);
   }
 
-  /** One raw message, as the listener and the HTTP route hand it over. */
   /** The bytes of an attachment a customer emailed, by its link (`FileBytes`); null when not one of ours or gone. */
   async bytes(file: Attachment): Promise<Buffer | null> {
     return this.#links ? keptBytes(this.#links, this.content, file) : null;
   }
 
+  /** One raw message, as the listener and the HTTP route hand it over. */
   receive(raw: Buffer, envelope?: Envelope): Promise<InboundResult> {
     return this.inbound.receive(raw, envelope);
   }

@@ -44,7 +44,7 @@ export interface SlackThreadsOptions {
    * (it renews its holds every quarter of that while it works). Default TAKEOVER_MS.
    */
   takeoverMs?: number;
-  /** The bytes of a file Switchboard keeps (a chat upload): a customer's picture is shared in the thread. */
+  /** The bytes of a file Switchboard keeps (a chat upload, an email attachment): a customer's picture is shared in the thread. */
   pictures?: FileBytes;
   /** SLACK_API_URL, when set: where else than Slack's file hosts an upload may go. */
   apiUrl?: string | null;

@@ -1217,13 +1217,20 @@
       .join(' · ');
   }
 
+  /** The earlier conversation being read in this view's context card, or null. */
+  function transcriptIn(viewId) {
+    return S.transcript?.viewId === viewId ? S.transcript : null;
+  }
+
+  /** Put away the earlier conversation being read. */
+  function closeTranscript() {
+    S.transcript = null;
+    renderContext();
+  }
+
   /** Read one of the customer's earlier conversations under the list (again: put it away). */
   async function readTranscript(button, viewId, conversationId) {
-    if (S.transcript?.conversation.id === conversationId) {
-      S.transcript = null;
-      renderContext();
-      return;
-    }
+    if (transcriptIn(viewId)?.conversation.id === conversationId) return closeTranscript();
     await busy(button, async () => {
       const res = await act('transcript', { conversationId });
       if (!res.ok || S.selected !== viewId) return;
@@ -1235,8 +1242,8 @@
 
   /** The earlier conversation being read, every message as the thread shows it; nothing to change in it. */
   function transcriptElement(v) {
-    const t = S.transcript;
-    if (!t || t.viewId !== v.id) return null;
+    const t = transcriptIn(v.id);
+    if (!t) return null;
     return h(
       'div',
       { class: 'transcript', 'data-sb': 'transcript', role: 'region', 'aria-label': 'Earlier conversation' },
@@ -1244,15 +1251,7 @@
         'div',
         { class: 'transcript-head' },
         h('strong', { text: summaryLine(t.conversation) }),
-        h('button', {
-          type: 'button',
-          class: 'quiet',
-          text: 'Close',
-          onclick: () => {
-            S.transcript = null;
-            renderContext();
-          },
-        }),
+        h('button', { type: 'button', class: 'quiet', text: 'Close', onclick: closeTranscript }),
       ),
       t.messages.length
         ? h('div', { class: 'transcript-messages' }, ...t.messages.map((m) => messageElement(v, m)))
@@ -1363,8 +1362,9 @@
           ? h(
               'ul',
               { class: 'plain' },
-              history.map((x) =>
-                h(
+              history.map((x) => {
+                const reading = transcriptIn(v.id)?.conversation.id === x.id;
+                return h(
                   'li',
                   { 'data-sb': 'history' },
                   h('span', { text: `${summaryLine(x)} ` }),
@@ -1372,12 +1372,12 @@
                     type: 'button',
                     class: 'quiet',
                     'data-sb': 'history-read',
-                    text: S.transcript?.conversation.id === x.id ? 'Reading' : 'Read',
-                    'aria-pressed': S.transcript?.conversation.id === x.id ? 'true' : 'false',
+                    text: reading ? 'Reading' : 'Read',
+                    'aria-pressed': reading ? 'true' : 'false',
                     onclick: (e) => readTranscript(e.currentTarget, v.id, x.id),
                   }),
-                ),
-              ),
+                );
+              }),
             )
           : h('p', { class: 'empty', text: 'None.' }),
         transcriptElement(v),

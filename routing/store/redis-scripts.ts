@@ -47,7 +47,7 @@ export function redisScripts(): Map<string, Script> {
     const match = FILE.exec(file);
     if (!match) continue;
     const parts = assembleParts(file, readFileSync(new URL(file, DIR), 'utf8'));
-    const source = [...parts.header, ...parts.kept, ...parts.body].join('\n');
+    const source = sourceOf(parts);
     const sha = createHash('sha1').update(source).digest('hex');
     const fn = `sb_${match[1]!}_${sha.slice(0, 16)}`;
     const library = libraryOf(fn, parts);
@@ -71,7 +71,11 @@ interface Chunk {
 
 /** The script's header, the definitions it uses from its includes, then its body. */
 export function assemble(file: string, text: string): string {
-  const parts = assembleParts(file, text);
+  return sourceOf(assembleParts(file, text));
+}
+
+/** A script's text as EVAL runs it: its header, the definitions it uses, its body. */
+function sourceOf(parts: Parts): string {
   return [...parts.header, ...parts.kept, ...parts.body].join('\n');
 }
 

@@ -850,23 +850,16 @@ export class RedisStore implements Store {
 
   /** Whether every script runs as a function: their libraries are loaded (those Redis lacks). */
   async #loadFunctions(all: Script[]): Promise<boolean> {
-    this.#functions = false;
-    let listed: unknown;
     try {
-      listed = await this.#client.sendCommand(['FUNCTION', 'LIST', 'LIBRARYNAME', 'sb_*']);
-    } catch (err) {
-      if (err instanceof ErrorReply) return false;
-      throw err;
-    }
-    const have = new Set<string>();
-    for (const entry of Array.isArray(listed) ? listed : []) {
-      // RESP2: a flat list of field, value; RESP3: a map.
-      const name = Array.isArray(entry)
-        ? entry[entry.indexOf('library_name') + 1]
-        : (entry as Record<string, unknown> | null)?.library_name;
-      if (typeof name === 'string') have.add(name);
-    }
-    try {
+      const listed = await this.#client.sendCommand(['FUNCTION', 'LIST', 'LIBRARYNAME', 'sb_*']);
+      const have = new Set<string>();
+      for (const entry of Array.isArray(listed) ? listed : []) {
+        // RESP2: a flat list of field, value; RESP3: a map.
+        const name = Array.isArray(entry)
+          ? entry[entry.indexOf('library_name') + 1]
+          : (entry as Record<string, unknown> | null)?.library_name;
+        if (typeof name === 'string') have.add(name);
+      }
       await Promise.all(
         all
           .filter((s) => !have.has(s.fn))
@@ -877,6 +870,7 @@ export class RedisStore implements Store {
           ),
       );
     } catch (err) {
+      // No functions here (Redis before 7.0), or not for us (an ACL without FUNCTION): scripts by SHA.
       if (err instanceof ErrorReply) return false;
       throw err;
     }
