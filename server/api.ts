@@ -8,12 +8,14 @@ import { fromZod, NotFoundError, UnauthorizedError, ValidationError } from '../s
 import { AgentStatus, ConversationStatus, type Customer } from '../shared/model.js';
 import { agentToken, type TokenSigner } from '../shared/tokens.js';
 import type { FiguresCache } from './figures.js';
+import type { LiveCache } from './live.js';
 
 export interface ApiOptions {
   router: Router;
   tokens: TokenSigner;
   adminToken: string;
   figures: FiguresCache;
+  live: LiveCache;
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -49,7 +51,7 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-export function adminApi({ router, tokens, adminToken, figures }: ApiOptions): express.Router {
+export function adminApi({ router, tokens, adminToken, figures, live }: ApiOptions): express.Router {
   const api = express.Router();
   const expected = Buffer.from(adminToken);
   api.use((req: Request, _res: Response, next: NextFunction) => {
@@ -160,6 +162,9 @@ export function adminApi({ router, tokens, adminToken, figures }: ApiOptions): e
 
   api.get('/stats', async (_req, res) => {
     res.json(await figures.get());
+  });
+  api.get('/live', async (_req, res) => {
+    res.json(await live.get());
   });
 
   api.use((_req, _res, next) => next(new NotFoundError('route', _req.path)));

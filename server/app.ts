@@ -27,6 +27,7 @@ import { TokenSigner } from '../shared/tokens.js';
 import { adminApi } from './api.js';
 import type { Config } from './config.js';
 import { FiguresCache } from './figures.js';
+import { LiveCache } from './live.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { rightsRoute } from './rights.js';
 import { storeGate } from './store-gate.js';
@@ -142,6 +143,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   const demo = asset('channels/chat/demo.html');
   const consoleHtml = asset('channels/web/console.html');
   const consoleJs = asset('channels/web/console.js');
+  const teamHtml = asset('channels/web/team.html');
+  const teamJs = asset('channels/web/team.js');
   const consoleCss = asset('channels/web/console.css');
   const staticHeaders = (res: Response, type: string) => {
     res.type(type);
@@ -157,14 +160,16 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     res.set('Access-Control-Allow-Origin', '*');
     res.send(widget);
   });
-  app.get('/console', (_req, res) => {
+  // A page people act in (the console, the team view): no referrer leaves it, and no other site may frame it
+  // (clickjacking; older browsers read X-Frame-Options).
+  const actingPage = (res: Response, html: string) => {
     staticHeaders(res, 'html');
     res.set('Referrer-Policy', 'no-referrer');
-    // Agents act in it: no other site may frame it (clickjacking). Older browsers read X-Frame-Options.
     res.set('Content-Security-Policy', "frame-ancestors 'none'");
     res.set('X-Frame-Options', 'DENY');
-    res.send(consoleHtml);
-  });
+    res.send(html);
+  };
+  app.get('/console', (_req, res) => actingPage(res, consoleHtml));
   app.get('/console/console.js', (_req, res) => {
     staticHeaders(res, 'application/javascript');
     res.send(consoleJs);
@@ -173,11 +178,18 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     staticHeaders(res, 'text/css');
     res.send(consoleCss);
   });
+  // The team's live view: the admin token is typed in the page or given in its #fragment, never sent in a URL.
+  app.get('/team', (_req, res) => actingPage(res, teamHtml));
+  app.get('/team/team.js', (_req, res) => {
+    staticHeaders(res, 'application/javascript');
+    res.send(teamJs);
+  });
 
   // Requests that need the store answer 503 at once while it is unreachable (webhook senders retry).
   if (options.storeReady)
     app.use(['/api', '/twilio', '/slack', '/email', '/chat'], storeGate(options.storeReady));
-  app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken, figures }));
+  const live = new LiveCache(store, figures, () => router.clock.now());
+  app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken, figures, live }));
 
   // Files sent in conversations, by visitors and agents: uploaded to /chat/files, served from there by signed
   // links (channels/chat/files.ts), sent on by the channels that carry them.

@@ -188,35 +188,51 @@ const BATCH = 256;
 export const FIGURES_MAX_AGE_MS = 60_000;
 
 /**
- * The figures, counted at most once per `maxAgeMs` (by `now`, the router's clock) in this process: requests in
- * between, and at the same time, share the last count, so a page anyone may open (`/rights`) cannot make
- * the process read the day's conversations over and over. What waits and the agents by status are read
- * afresh for each request.
+ * A value computed at most once per `maxAgeMs` (by `now`, the router's clock) in this process: requests in
+ * between, and at the same time, share the last one. A failed computation is not kept: the next request
+ * computes again.
  */
-export class FiguresCache {
-  readonly #store: Store;
+export class Reused<T> {
+  readonly #compute: (now: number) => Promise<T>;
   readonly #now: () => number;
   readonly #maxAgeMs: number;
-  #last: { at: number; figures: Promise<Figures> } | null = null;
+  #last: { at: number; value: Promise<T> } | null = null;
 
-  constructor(store: Store, now: () => number, maxAgeMs = FIGURES_MAX_AGE_MS) {
-    this.#store = store;
+  constructor(compute: (now: number) => Promise<T>, now: () => number, maxAgeMs: number) {
+    this.#compute = compute;
     this.#now = now;
     this.#maxAgeMs = maxAgeMs;
   }
 
-  async get(): Promise<Figures> {
+  get(): Promise<T> {
     const now = this.#now();
     if (!this.#last || now - this.#last.at >= this.#maxAgeMs || now < this.#last.at) {
-      const figures = computeFigures(this.#store, now);
-      const last = { at: now, figures };
+      const last = { at: now, value: this.#compute(now) };
       this.#last = last;
-      // A failed count is not kept: the next request counts again.
-      figures.catch(() => {
+      last.value.catch(() => {
         if (this.#last === last) this.#last = null;
       });
     }
-    const [figures, stats] = await Promise.all([this.#last.figures, this.#store.stats()]);
+    return this.#last.value;
+  }
+}
+
+/**
+ * The figures, counted at most once per `maxAgeMs` in this process (`Reused`), so a page anyone may open
+ * (`/rights`) cannot make the process read the day's conversations over and over. What waits and the agents
+ * by status are read afresh for each request.
+ */
+export class FiguresCache {
+  readonly #store: Store;
+  readonly #counted: Reused<Figures>;
+
+  constructor(store: Store, now: () => number, maxAgeMs = FIGURES_MAX_AGE_MS) {
+    this.#store = store;
+    this.#counted = new Reused((at) => computeFigures(store, at), now, maxAgeMs);
+  }
+
+  async get(): Promise<Figures> {
+    const [figures, stats] = await Promise.all([this.#counted.get(), this.#store.stats()]);
     return {
       ...figures,
       waiting: stats.waiting,

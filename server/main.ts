@@ -152,6 +152,12 @@ logger.info(
 if (config.adminTokenGenerated)
   logger.info(`admin API token (generated; set ADMIN_TOKEN to fix it): ${config.adminToken}`);
 logger.info(`demo page with the chat widget: ${base}/`);
+// The admin token rides in the fragment, which browsers never send: it stays out of access logs and referrers.
+logger.info(
+  config.adminTokenGenerated
+    ? `the team's live view: ${base}/team#token=${config.adminToken}`
+    : `the team's live view (sign in with ADMIN_TOKEN): ${base}/team`,
+);
 if (config.demoAgents && (await sb.store.listAgents()).length === 0) {
   for (const { agent, token } of await createDemoAgents(sb.router, sb.tokens)) {
     logger.info(`console for demo agent ${agent.name}: ${base}/console?token=${token}`);

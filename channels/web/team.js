@@ -1,0 +1,274 @@
+// The team's live view (/team): what waits, for how long and what each customer
+// was told, and every agent's status and load, from GET /api/live every
+// POLL_MS. The admin token comes from the page's #token= fragment (kept out of
+// server logs and referrers) or the sign-in form, and stays in this tab's
+// sessionStorage. Plain script, no build step; text goes in as text, never as HTML.
+(() => {
+  const POLL_MS = 2000;
+  const TOKEN_KEY = 'switchboard.team.token';
+  const CHANNELS = ['voice', 'sms', 'chat', 'email'];
+  const CHANNEL_NAMES = { voice: 'Voice', sms: 'SMS', chat: 'Chat', email: 'Email' };
+  const STATUS_NAMES = { available: 'Available', away: 'Away', offline: 'Offline' };
+
+  const $ = (sel) => document.querySelector(sel);
+  const el = (tag, props = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (k === 'class') node.className = v;
+      else if (k === 'sb') node.dataset.sb = v;
+      else if (k.startsWith('aria-')) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const c of children) node.append(c);
+    return node;
+  };
+
+  let token = null;
+  let timer = null;
+  /** Agent id → its row, kept between polls so that a status picker in use is not rebuilt under the pointer. */
+  const agentRows = new Map();
+
+  /** 45s, 3m 05s, 1h 02m. */
+  function duration(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return `${s}s`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+    return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  }
+
+  function clock(ms) {
+    return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  function showError(text) {
+    $('#error-text').textContent = text;
+    $('[data-sb=error]').hidden = !text;
+  }
+
+  function signedOut(message) {
+    token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    clearTimeout(timer);
+    agentRows.clear();
+    $('[data-sb=agents] tbody').replaceChildren();
+    $('#team').hidden = true;
+    $('#bar').hidden = true;
+    $('#signin').hidden = false;
+    showError(message || '');
+    $('#signin-token').focus();
+  }
+
+  function signedIn(value) {
+    token = value;
+    sessionStorage.setItem(TOKEN_KEY, value);
+    $('#signin').hidden = true;
+    $('#bar').hidden = false;
+    showError('');
+    poll();
+  }
+
+  async function api(method, path, body) {
+    const res = await fetch(path, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body ? { 'Content-Type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = await res.json().catch(() => null);
+    if (res.status === 401) {
+      signedOut('That admin token was not accepted. Sign in with the current one.');
+      return null;
+    }
+    if (!res.ok) throw new Error(json?.error?.message || json?.error || `the server answered ${res.status}`);
+    return json;
+  }
+
+  async function poll() {
+    clearTimeout(timer);
+    if (!token) return;
+    try {
+      const view = await api('GET', '/api/live');
+      if (!view) return;
+      render(view);
+      showError('');
+    } catch (err) {
+      showError(`Could not read the team's view (${err.message}); trying again.`);
+    }
+    if (token) timer = setTimeout(poll, POLL_MS);
+  }
+
+  function renderChannels(view) {
+    const late = new Set(view.waiting.filter((w) => w.quoted?.late).map((w) => w.channel));
+    const tiles = CHANNELS.map((ch) => {
+      const c = view.channels[ch];
+      const free =
+        c.agentsFree === 0
+          ? 'nobody free'
+          : `${c.agentsFree} ${c.agentsFree === 1 ? 'agent' : 'agents'} free · ${c.freeSlots} ${c.freeSlots === 1 ? 'slot' : 'slots'}`;
+      return el(
+        'div',
+        { class: late.has(ch) ? 'tile slow' : 'tile', sb: `channel-${ch}` },
+        el('h3', {}, CHANNEL_NAMES[ch]),
+        el('div', { class: 'big', sb: 'channel-waiting' }, String(c.waiting)),
+        el(
+          'p',
+          {},
+          c.waiting === 0 ? 'nobody waiting' : `waiting · longest ${duration(c.longestWaitSeconds)}`,
+        ),
+        el('p', {}, free),
+        el('p', {}, `${c.inProgress} in progress`),
+      );
+    });
+    $('[data-sb=channels]').replaceChildren(...tiles);
+  }
+
+  function told(w, now) {
+    if (!w.quoted) return el('span', {}, '—');
+    if (w.quoted.late)
+      return el('span', { class: 'late' }, `late by ${duration((now - w.quoted.dueAt) / 1000)}`);
+    return el('span', {}, `by ${clock(w.quoted.dueAt)} (in ${duration((w.quoted.dueAt - now) / 1000)})`);
+  }
+
+  function waitsFor(w) {
+    if (w.owner) return `${w.owner.name} (owner, ${STATUS_NAMES[w.owner.status] || 'gone'})`;
+    if (w.offeredTo) return `ringing ${w.offeredTo.name}`;
+    return 'anyone';
+  }
+
+  function needs(w) {
+    const parts = Object.entries(w.skills).map(([name, level]) => `${name} ${level}`);
+    if (w.priority > 0) parts.push(`priority ${w.priority}`);
+    return parts.join(', ') || '—';
+  }
+
+  function renderWaiting(view) {
+    const rows = view.waiting.map((w) =>
+      el(
+        'tr',
+        { sb: 'waiting-row' },
+        el('td', {}, w.customer),
+        el('td', {}, CHANNEL_NAMES[w.channel] || w.channel),
+        el('td', { class: 'num' }, duration(w.waitedSeconds)),
+        el('td', {}, told(w, view.at)),
+        el('td', {}, waitsFor(w)),
+        el('td', {}, needs(w)),
+      ),
+    );
+    $('[data-sb=waiting] tbody').replaceChildren(...rows);
+    $('[data-sb=waiting]').hidden = rows.length === 0;
+    $('[data-sb=waiting-empty]').hidden = rows.length > 0;
+    const more = view.waitingTotal - view.waiting.length;
+    $('[data-sb=waiting-count]').textContent =
+      view.waitingTotal === 0
+        ? ''
+        : more > 0
+          ? `the ${view.waiting.length} longest of ${view.waitingTotal}`
+          : `${view.waitingTotal}`;
+  }
+
+  async function setStatus(agent, select) {
+    select.disabled = true;
+    try {
+      await api('PUT', `/api/agents/${encodeURIComponent(agent)}/status`, {
+        status: select.value,
+        reason: 'set from the team view',
+      });
+      await poll();
+    } catch (err) {
+      select.value = agentRows.get(agent)?.status ?? select.value;
+      showError(`Could not change the status (${err.message}).`);
+    } finally {
+      select.disabled = false;
+    }
+  }
+
+  function agentRow(a) {
+    let row = agentRows.get(a.id);
+    if (!row) {
+      const select = el(
+        'select',
+        { 'aria-label': `Status of ${a.name}` },
+        ...Object.entries(STATUS_NAMES).map(([value, text]) => el('option', { value }, text)),
+      );
+      select.addEventListener('change', () => setStatus(a.id, select));
+      const cells = {
+        name: el('td'),
+        status: el('td', {}, select, el('div', { class: 'updated' })),
+        ...Object.fromEntries(CHANNELS.map((ch) => [ch, el('td', { class: 'num' })])),
+        idle: el('td', { class: 'num' }),
+      };
+      row = { tr: el('tr', { sb: 'agent-row' }, ...Object.values(cells)), cells, select };
+      agentRows.set(a.id, row);
+    }
+    const { cells, select } = row;
+    row.status = a.status;
+    row.tr.dataset.agent = a.id;
+    cells.name.textContent = a.name;
+    cells.status.className = `status-${a.status}`;
+    // Not while someone has it open: their choice stays until they make it.
+    if (document.activeElement !== select) select.value = a.status;
+    cells.status.lastChild.textContent = a.statusReason || '';
+    for (const ch of CHANNELS) {
+      const cap = a.capacity[ch];
+      cells[ch].textContent = cap === 0 ? '—' : `${a.load[ch]} / ${cap}`;
+      cells[ch].classList.toggle('full', cap > 0 && a.load[ch] >= cap);
+    }
+    cells.idle.textContent = a.idleSeconds === null ? '' : duration(a.idleSeconds);
+    return row.tr;
+  }
+
+  function renderAgents(view) {
+    const seen = new Set(view.agents.map((a) => a.id));
+    for (const id of agentRows.keys()) if (!seen.has(id)) agentRows.delete(id);
+    const rows = view.agents.map(agentRow);
+    const body = $('[data-sb=agents] tbody');
+    // Rows move only when the order changed: moving a row would take the focus off its status picker.
+    if (rows.length !== body.children.length || rows.some((tr, i) => body.children[i] !== tr))
+      body.replaceChildren(...rows);
+    $('[data-sb=agents]').hidden = view.agents.length === 0;
+    $('[data-sb=agents-empty]').hidden = view.agents.length > 0;
+    const available = view.agents.filter((a) => a.status === 'available').length;
+    $('[data-sb=agents-count]').textContent = `${available} of ${view.agents.length} available`;
+  }
+
+  function renderDay(view) {
+    const d = view.day;
+    const t = d.timeToHumanSeconds;
+    const parts = [
+      t.samples === 0
+        ? 'Nobody answered yet'
+        : `Time to a person: median ${duration(t.p50)}, 90% within ${duration(t.p90)} (${t.samples} answered)`,
+      d.quotes.keptShare === null
+        ? 'no quoted waits settled'
+        : `quoted waits kept: ${Math.round(d.quotes.keptShare * 100)}% (${d.quotes.kept} of ${d.quotes.kept + d.quotes.broken})`,
+      `resolved: ${d.conversations.resolved}`,
+      `abandoned: ${d.conversations.abandoned}`,
+    ];
+    $('[data-sb=day]').textContent = parts.join(' · ');
+  }
+
+  function render(view) {
+    renderChannels(view);
+    renderWaiting(view);
+    renderAgents(view);
+    renderDay(view);
+    $('#team').hidden = false;
+    $('[data-sb=updated]').textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  }
+
+  $('#signin').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const value = $('#signin-token').value.trim();
+    if (value) signedIn(value);
+  });
+  $('#signout').addEventListener('click', () => signedOut(''));
+  $('#error-close').addEventListener('click', () => showError(''));
+
+  const fromFragment = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromFragment) history.replaceState(null, '', location.pathname + location.search);
+  const saved = fromFragment || sessionStorage.getItem(TOKEN_KEY);
+  if (saved) signedIn(saved);
+  else signedOut('');
+})();

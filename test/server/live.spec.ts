@@ -1,0 +1,146 @@
+// The team's live view, GET /api/live, through the real express app: what waits and for whom, what each
+// customer was told, the agents' status and load, and a process reading it at most once a second.
+import { expect } from 'chai';
+import type { Socket } from 'socket.io-client';
+import { emitAck, type Harness, type Json, once, SECOND, useHarness } from './harness.js';
+
+/** A chat visitor writes; their socket stays open to write again. */
+async function visitor(h: Harness, text: string): Promise<{ socket: Socket; conversationId: string }> {
+  const socket = h.visitor();
+  await once(socket, 'session');
+  const ack = await emitAck(socket, 'message', { text, clientMessageId: `${text}-1` });
+  expect(ack.ok).to.equal(true);
+  return { socket, conversationId: ack.conversationId };
+}
+
+const live = async (h: Harness): Promise<Json> => (await h.admin.get('/api/live').expect(200)).body;
+const only = (chat: number, email = 0) => ({ voice: 0, sms: 0, chat, email });
+
+describe('GET /api/live (the team view)', () => {
+  const sb = useHarness();
+
+  it('401 without the admin token, in the error shape', async () => {
+    const res = await sb().http().get('/api/live').expect(401);
+    expect(res.body.error.code).to.equal('unauthorized');
+  });
+
+  it('what waits, for whom and for how long, what each was told, and every agent', async () => {
+    const h = sb();
+    const { agent: ada } = await h.createAgent('Ada', { capacity: only(1) });
+    const { agent: grace } = await h.createAgent('Grace', { status: 'away', capacity: only(2) });
+    const { agent: ken } = await h.createAgent('Ken', { capacity: only(0, 1) });
+    await h.createAgent('Linus', { status: 'offline' });
+
+    const one = await visitor(h, 'one');
+    expect((await emitAck(one.socket, 'identify', { name: 'Mia Jones' })).ok).to.equal(true);
+    h.clock.advance(5 * SECOND);
+    const two = await visitor(h, 'two');
+    const twoSince = h.clock.now();
+    h.clock.advance(90 * SECOND);
+
+    let view = await live(h);
+    expect(view.at).to.equal(h.clock.now());
+    expect(view.waitingTotal).to.equal(1);
+    expect(view.channels.chat).to.deep.equal({
+      waiting: 1,
+      longestWaitSeconds: 90,
+      agentsFree: 0,
+      freeSlots: 0,
+      inProgress: 1,
+    });
+    expect(view.channels.email).to.deep.equal({
+      waiting: 0,
+      longestWaitSeconds: null,
+      agentsFree: 1,
+      freeSlots: 1,
+      inProgress: 0,
+    });
+    expect(view.waiting).to.have.length(1);
+    const waiting = view.waiting[0];
+    expect(waiting).to.include({
+      conversationId: two.conversationId,
+      customer: 'Website visitor',
+      channel: 'chat',
+      priority: 0,
+      waitedSeconds: 90,
+      owner: null,
+      offeredTo: null,
+    });
+    // Ada was busy: the customer was told a wait, not yet broken.
+    expect(waiting.quoted.late).to.equal(false);
+    expect(waiting.quoted.dueAt).to.be.above(h.clock.now());
+    // Available first, then away, then offline; Ken (nothing held) idle since he became available.
+    expect(view.agents.map((a: Json) => [a.name, a.status, a.holding, a.idleSeconds])).to.deep.equal([
+      ['Ada', 'available', 1, null],
+      ['Ken', 'available', 0, 95],
+      ['Grace', 'away', 0, null],
+      ['Linus', 'offline', 0, null],
+    ]);
+    expect(view.agents[0]).to.deep.include({ id: ada.id, load: only(1), capacity: only(1) });
+    expect(view.day.conversations).to.deep.equal({ queued: 1, assigned: 1, resolved: 0, abandoned: 0 });
+    expect(view.day.timeToHumanSeconds).to.deep.equal({ p50: 0, p90: 0, samples: 1 });
+
+    // Past the time it was told, nobody having answered: late.
+    h.clock.set(waiting.quoted.dueAt + 30 * SECOND);
+    view = await live(h);
+    expect(view.waiting[0].quoted).to.deep.equal({ dueAt: waiting.quoted.dueAt, late: true });
+
+    // Ada steps away and Mia writes again: she waits for Ada (and in line for a colleague to cover).
+    await h.admin.put(`/api/agents/${ada.id}/status`).send({ status: 'away', reason: 'lunch' }).expect(200);
+    h.clock.advance(10 * SECOND);
+    expect(
+      (await emitAck(one.socket, 'message', { text: 'still there?', clientMessageId: 'one-2' })).ok,
+    ).to.equal(true);
+    h.clock.advance(4 * SECOND);
+    view = await live(h);
+    expect(view.waitingTotal).to.equal(2);
+    expect(view.channels.chat.waiting).to.equal(2);
+    expect(
+      view.waiting.map((w: Json) => [w.conversationId, w.customer, w.waitedSeconds, w.owner]),
+    ).to.deep.equal([
+      [two.conversationId, 'Website visitor', (h.clock.now() - twoSince) / SECOND, null],
+      [one.conversationId, 'Mia Jones', 4, { id: ada.id, name: 'Ada', status: 'away' }],
+    ]);
+    expect(view.agents.find((a: Json) => a.id === ada.id)).to.include({
+      status: 'away',
+      statusReason: 'lunch',
+    });
+
+    // Grace comes back and takes the longest wait; Mia still waits for Ada, her owner, for the sticky wait.
+    await h.admin.put(`/api/agents/${grace.id}/status`).send({ status: 'available' }).expect(200);
+    h.clock.advance(SECOND);
+    view = await live(h);
+    expect(view.waiting.map((w: Json) => [w.conversationId, w.owner?.name ?? null])).to.deep.equal([
+      [one.conversationId, 'Ada'],
+    ]);
+    expect(view.channels.chat).to.include({ waiting: 1, longestWaitSeconds: 5, inProgress: 2 });
+    expect(view.agents.find((a: Json) => a.id === grace.id)).to.deep.include({ holding: 1, load: only(1) });
+
+    // Ada is back: nobody waits.
+    await h.admin.put(`/api/agents/${ada.id}/status`).send({ status: 'available' }).expect(200);
+    h.clock.advance(SECOND);
+    view = await live(h);
+    expect(view.waitingTotal).to.equal(0);
+    expect(view.waiting).to.deep.equal([]);
+    expect(view.channels.chat).to.deep.equal({
+      waiting: 0,
+      longestWaitSeconds: null,
+      agentsFree: 1,
+      freeSlots: 1,
+      inProgress: 2,
+    });
+    expect(view.agents.find((a: Json) => a.id === ken.id).idleSeconds).to.be.above(95);
+  });
+
+  it('a process reads it at most once a second, however many ask', async () => {
+    const h = sb();
+    const { agent: ada } = await h.createAgent('Ada');
+    expect((await live(h)).agents[0].status).to.equal('available');
+    await h.admin.put(`/api/agents/${ada.id}/status`).send({ status: 'away' }).expect(200);
+    // The same second: the same view.
+    h.clock.advance(999);
+    expect((await live(h)).agents[0].status).to.equal('available');
+    h.clock.advance(1);
+    expect((await live(h)).agents[0].status).to.equal('away');
+  });
+});
