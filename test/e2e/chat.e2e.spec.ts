@@ -1,18 +1,18 @@
 // End to end in a real browser: a visitor on the demo page chats through the
 // widget; agents answer in the web console. Headless Chromium from Debian's
 // package, driven by playwright-core. Screenshots go to test-results/ (git-ignored).
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { MemoryStore } from '../../routing/store/memory.js';
 import { createSwitchboard, type Switchboard } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { StoreUnavailableError } from '../../shared/errors.js';
 import type { Agent, Channel, Message } from '../../shared/model.js';
+import { launchChromium } from '../support/chromium.js';
 import { freePort } from '../support/redis-server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-results';
 const LATENCY_SAMPLES = Number(process.env.SB_E2E_SAMPLES ?? 100);
 
@@ -42,8 +42,6 @@ describe('e2e: widget and web console in Chromium', function () {
   const contexts: BrowserContext[] = [];
 
   before(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
     mkdirSync(SHOTS, { recursive: true });
     // Links to files name PUBLIC_URL: the port is chosen first, so that they are this server's own.
     const port = await freePort();
@@ -75,18 +73,7 @@ describe('e2e: widget and web console in Chromium', function () {
     grace = await sb.router.createAgent({ name: 'Grace', skills: { support: 5 }, status: 'available' });
     adaToken = sb.tokens.sign('agent', ada.id);
     graceToken = sb.tokens.sign('agent', grace.id);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

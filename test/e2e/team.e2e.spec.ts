@@ -1,0 +1,132 @@
+// The team's live view (/team) in a real browser: a supervisor signs in with the admin token (from the
+// link's #fragment, which then leaves the address bar), sees who waits, for whom, and what they were told,
+// and every agent; sets an agent available from it, and the wait ends on the page. Headless Chromium from
+// Debian's package, driven by playwright-core.
+import { mkdirSync } from 'node:fs';
+import { expect } from 'chai';
+import { pino } from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { io, type Socket } from 'socket.io-client';
+import { createSwitchboard, type Switchboard } from '../../server/app.js';
+import { loadConfig } from '../../server/config.js';
+import type { Agent } from '../../shared/model.js';
+import { launchChromium } from '../support/chromium.js';
+
+const ADMIN = 'e2e-team-admin-token-0123456789';
+const SHOTS = 'test-results';
+
+describe('e2e: the team view in Chromium', function () {
+  this.timeout(120_000);
+
+  let sb: Switchboard;
+  let base: string;
+  let browser: Browser;
+  let ada: Agent;
+  let grace: Agent;
+  const sockets: Socket[] = [];
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const config = loadConfig({
+      ADMIN_TOKEN: ADMIN,
+      TOKEN_SECRET: 'e2e-team-token-secret-0123456789-0123456789',
+      DEMO_AGENTS: 'off',
+    });
+    sb = createSwitchboard({ config, logger: pino({ level: 'silent' }) });
+    const port = await sb.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${port}`;
+    const chatOnly = { voice: 0, sms: 0, chat: 1, email: 0 };
+    ada = await sb.router.createAgent({ name: 'Ada', capacity: chatOnly, status: 'available' });
+    grace = await sb.router.createAgent({ name: 'Grace', capacity: chatOnly, status: 'away' });
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    for (const s of sockets) s.disconnect();
+    await browser?.close();
+    await sb?.close();
+  });
+
+  /** A chat visitor writes (through the real /chat namespace); resolves with their conversation. */
+  async function visitorWrites(text: string, name?: string): Promise<string> {
+    const socket = io(`${base}/chat`, { transports: ['websocket'], forceNew: true, reconnection: false });
+    sockets.push(socket);
+    await new Promise((resolve) => socket.once('session', resolve));
+    if (name) await socket.emitWithAck('identify', { name });
+    const ack = await socket.emitWithAck('message', { text, clientMessageId: `${text}-1` });
+    expect(ack.ok).to.equal(true);
+    return ack.conversationId;
+  }
+
+  async function newPage(): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    return page;
+  }
+
+  const el = (page: Page, name: string) => page.locator(`[data-sb="${name}"]`);
+
+  it('shows who waits and the team, and a status set there ends the wait', async () => {
+    const first = await visitorWrites('Where is my parcel?', 'Mia Jones');
+    const second = await visitorWrites('Can I change my order?');
+    expect((await sb.store.getConversation(first))!.ownerId).to.equal(ada.id);
+    expect((await sb.store.getConversation(second))!.status).to.equal('queued');
+
+    const page = await newPage();
+    await page.goto(`${base}/team#token=${ADMIN}`);
+    await el(page, 'waiting-row').first().waitFor();
+    // The token left the address bar (and was never sent to the server: it is a fragment).
+    expect(page.url()).to.equal(`${base}/team`);
+
+    const row = el(page, 'waiting-row');
+    expect(await row.count()).to.equal(1);
+    const cells = await row.locator('td').allTextContents();
+    expect(cells[0]).to.equal('Website visitor');
+    expect(cells[1]).to.equal('Chat');
+    expect(cells[2]).to.match(/^\d+s$/);
+    // Ada was busy: the customer was told a time, not yet passed.
+    expect(cells[3]).to.match(/^by \d\d:\d\d.* \(in (\d+s|\d+m \d\ds|\d+h \d\dm)\)$/);
+    expect(cells[4]).to.equal('anyone');
+    expect(await el(page, 'channel-chat').locator('[data-sb="channel-waiting"]').textContent()).to.equal('1');
+    expect(await el(page, 'channel-chat').textContent()).to.include('nobody free');
+
+    const agents = el(page, 'agent-row');
+    expect(await agents.locator('td:first-child').allTextContents()).to.deep.equal(['Ada', 'Grace']);
+    expect(await agents.nth(0).locator('select').inputValue()).to.equal('available');
+    expect(await agents.nth(0).locator('td').nth(4).textContent()).to.equal('1 / 1');
+    expect(await agents.nth(1).locator('select').inputValue()).to.equal('away');
+    expect(await el(page, 'agents-count').textContent()).to.equal('1 of 2 available');
+    await page.screenshot({ path: `${SHOTS}/team-waiting.png`, fullPage: true });
+
+    // Grace is set available from the view: she takes the waiting customer, and the page shows nobody waiting.
+    await agents.nth(1).locator('select').selectOption('available');
+    await el(page, 'waiting-empty').waitFor({ state: 'visible' });
+    const taken = (await sb.store.getConversation(second))!;
+    expect(taken.ownerId).to.equal(grace.id);
+    const graceNow = (await sb.store.getAgent(grace.id))!;
+    expect(graceNow.status).to.equal('available');
+    expect(graceNow.statusReason).to.equal('set from the team view');
+    await page.waitForFunction(
+      () => document.querySelector('[data-sb="agents-count"]')?.textContent === '2 of 2 available',
+    );
+    expect(await el(page, 'channel-chat').locator('[data-sb="channel-waiting"]').textContent()).to.equal('0');
+    expect(await el(page, 'day').textContent()).to.match(/Time to a person: median \d+s/);
+
+    // Signing out forgets the token in this tab; a wrong one is refused with a word.
+    await page.locator('#signout').click();
+    await el(page, 'signin').waitFor({ state: 'visible' });
+    await page.reload();
+    await el(page, 'signin').waitFor({ state: 'visible' });
+    await page.locator('#signin-token').fill('not-the-admin-token');
+    await page.locator('#signin button[type=submit]').click();
+    await page.locator('#error-text', { hasText: 'not accepted' }).waitFor();
+    expect(await el(page, 'signin').isVisible()).to.equal(true);
+    expect(await page.locator('#team').isVisible()).to.equal(false);
+    await page.locator('#signin-token').fill(ADMIN);
+    await page.locator('#signin button[type=submit]').click();
+    await el(page, 'agent-row').first().waitFor();
+    await page.close();
+  });
+});
