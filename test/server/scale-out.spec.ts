@@ -100,6 +100,35 @@ describe('scale-out: two processes on one Redis', function () {
     });
   });
 
+  it("the team's live view on either process shows the whole team: who waits at A, seen from B", async () => {
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('live'),
+    });
+    cluster = c;
+    const { agent } = await c.createAgent(0, 'Ada', { voice: 0, sms: 0, chat: 1, email: 0 });
+    const sent: string[] = [];
+    for (const text of ['first', 'second']) {
+      const visitor = c.socket(0, '/chat', {});
+      await next(visitor, 'session');
+      const ok = await ack(visitor, 'message', { text, clientMessageId: text });
+      expect(ok.ok).to.equal(true);
+      sent.push(ok.conversationId);
+    }
+    const live = (await c.nodes[1]!.api<Json>('GET', '/live')).body;
+    expect(live.waitingTotal).to.equal(1);
+    expect(live.waiting.map((w: Json) => [w.conversationId, w.channel, w.owner])).to.deep.equal([
+      [sent[1], 'chat', null],
+    ]);
+    // Ada was busy: the second was told a wait.
+    expect(live.waiting[0].quoted.late).to.equal(false);
+    expect(live.channels.chat).to.include({ waiting: 1, agentsFree: 0, inProgress: 1 });
+    expect(live.agents.map((a: Json) => [a.id, a.status, a.holding])).to.deep.equal([
+      [agent.id, 'available', 1],
+    ]);
+  });
+
   it('a timer set by a process that died fires in another: an unanswered offer moves on', async () => {
     const c = await Cluster.start({
       nodes: 2,
