@@ -242,6 +242,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         ...(chatFiles ? { files: chatFiles } : {}),
         // A customer's picture, kept as a chat upload or an email attachment, is shown in the agent's thread.
         pictures: async (file) => (await chatFiles?.bytes(file)) ?? (await email?.bytes(file)) ?? null,
+        team: () => live.get(),
         ...options.slack,
       })
     : null;

@@ -3,7 +3,8 @@
 // pickers and modals. Pure functions of what to show; nothing here talks to Slack.
 import type { types } from '@slack/bolt';
 import type { RoutingPolicy } from '../../routing/policy.js';
-import type { Agent, Message } from '../../shared/model.js';
+import { type Agent, CHANNELS, type Message } from '../../shared/model.js';
+import type { LiveAgent, LiveView, LiveWaiting } from '../team.js';
 import type { ConversationSummary, ConversationView } from '../views.js';
 import type { AgentFigures, Waiting } from './figures.js';
 import { CHANNEL_NAMES, clip, duration, escapeSlack, slackDate } from './text.js';
@@ -564,5 +565,79 @@ export function queueMessage(waiting: Waiting[]): CardMessage {
   };
 }
 
+/** The longest waits `/switchboard team` lists. */
+const TEAM_WAITS_SHOWN = 10;
+
+function teamWait(w: LiveWaiting, now: number): string {
+  const told = !w.quoted
+    ? ''
+    : w.quoted.late
+      ? ` · *late by ${duration(now - w.quoted.dueAt)}*`
+      : ` · told by ${slackDate(w.quoted.dueAt)}`;
+  const who = w.owner
+    ? ` · for ${escapeSlack(w.owner.name)} (owner, ${w.owner.status ?? 'gone'})`
+    : w.offeredTo
+      ? ` · ringing ${escapeSlack(w.offeredTo.name)}`
+      : '';
+  return `• *${escapeSlack(w.customer)}* · ${CHANNEL_NAMES[w.channel]} · waiting ${duration(w.waitedSeconds * 1000)}${told}${who}`;
+}
+
+function teamAgent(a: LiveAgent): string {
+  const held = CHANNELS.filter((c) => a.capacity[c] > 0 || a.load[c] > 0)
+    .map((c) => `${CHANNEL_NAMES[c]} ${a.load[c]}/${a.capacity[c]}`)
+    .join(', ');
+  const idle = a.idleSeconds === null ? '' : ` · idle ${duration(a.idleSeconds * 1000)}`;
+  const reason = a.statusReason ? ` (${escapeSlack(a.statusReason)})` : '';
+  return `• ${escapeSlack(a.name)}${reason}${held ? ` · ${held}` : ''}${idle}`;
+}
+
+/** `/switchboard team`: the team's live view in Slack (what the /team page shows). */
+export function teamMessage(view: LiveView): CardMessage {
+  const channels = CHANNELS.filter((c) => {
+    const ch = view.channels[c];
+    return ch.waiting > 0 || ch.inProgress > 0 || ch.agentsFree > 0;
+  }).map((c) => {
+    const ch = view.channels[c];
+    const waiting =
+      ch.waiting === 0
+        ? 'nobody waiting'
+        : `*${ch.waiting} waiting*, longest ${duration((ch.longestWaitSeconds ?? 0) * 1000)}`;
+    const free =
+      ch.agentsFree === 0
+        ? 'nobody free'
+        : `${ch.agentsFree} free (${ch.freeSlots} ${ch.freeSlots === 1 ? 'slot' : 'slots'})`;
+    return `• ${CHANNEL_NAMES[c]}: ${waiting} · ${free} · ${ch.inProgress} in progress`;
+  });
+  const late = view.waiting.filter((w) => w.quoted?.late).length;
+  const head =
+    view.waitingTotal === 0
+      ? 'Nobody is waiting.'
+      : `*${view.waitingTotal} waiting*${late > 0 ? ` · :warning: ${late} past the wait they were told` : ''}`;
+  const waits = view.waiting.slice(0, TEAM_WAITS_SHOWN).map((w) => teamWait(w, view.at));
+  const more = view.waitingTotal - waits.length;
+  const groups = (['available', 'away', 'offline'] as const).map((status) => {
+    const agents = view.agents.filter((a) => a.status === status);
+    const title = `*${status[0]!.toUpperCase()}${status.slice(1)} (${agents.length})*`;
+    // Offline agents holding nothing are only counted.
+    const listed = status === 'offline' ? agents.filter((a) => a.holding > 0) : agents;
+    return [title, ...listed.map(teamAgent)].join('\n');
+  });
+  const section = (text: string): Block => ({
+    type: 'section',
+    text: { type: 'mrkdwn', text: clip(text, MAX_SECTION) },
+  });
+  return {
+    text:
+      view.waitingTotal === 0 ? 'The team now: nobody waiting' : `The team now: ${view.waitingTotal} waiting`,
+    blocks: [
+      section(`*The team now*\n${head}${channels.length > 0 ? `\n${channels.join('\n')}` : ''}`),
+      ...(waits.length > 0
+        ? [section(`*Longest waits*\n${waits.join('\n')}${more > 0 ? `\n…and ${more} more` : ''}`)]
+        : []),
+      section(groups.join('\n')),
+    ],
+  };
+}
+
 export const USAGE =
-  'Usage: `/switchboard available`, `/switchboard away`, `/switchboard offline`, `/switchboard queue` (what waits that you can serve), `/switchboard stats` (your figures today).';
+  'Usage: `/switchboard available`, `/switchboard away`, `/switchboard offline`, `/switchboard queue` (what waits that you can serve), `/switchboard stats` (your figures today), `/switchboard team` (who waits and the whole team now).';

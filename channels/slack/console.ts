@@ -30,6 +30,7 @@ import type { Agent, Attachment } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import type { FileBytes } from '../content.js';
+import type { LiveView } from '../team.js';
 import { conversationView, readConversation } from '../views.js';
 import {
   ACTION,
@@ -42,6 +43,7 @@ import {
   savedReplyModal,
   statsMessage,
   summaryText,
+  teamMessage,
   transcript,
   USAGE,
   VIEW,
@@ -96,6 +98,8 @@ export interface SlackConsoleOptions extends SlackConsoleOverrides {
   files?: ChatFiles;
   /** The bytes of a customer's file Switchboard keeps (a chat upload, an email attachment): pictures shown in threads. */
   pictures?: FileBytes;
+  /** The team's live view (`/switchboard team`); without, the command says it is not available. */
+  team?: () => Promise<LiveView>;
 }
 
 /** The most ephemeral messages an earlier conversation is read in (its newest part; ~3,500 characters each). */
@@ -129,6 +133,7 @@ export class SlackConsole {
   #closed = false;
   readonly #files: ChatFiles | null;
   readonly #apiUrl: string | null;
+  readonly #team: (() => Promise<LiveView>) | null;
 
   constructor(options: SlackConsoleOptions) {
     this.#r = options.router;
@@ -170,6 +175,7 @@ export class SlackConsole {
       ...(options.pictures ? { pictures: options.pictures } : {}),
       apiUrl,
     });
+    this.#team = options.team ?? null;
     this.#sweeper = setInterval(() => {
       if (!this.#sweeps.busy) void this.sweep();
     }, options.sweepMs ?? 1000);
@@ -634,6 +640,9 @@ export class SlackConsole {
           return say(queueMessage(await waitingFor(this.#r, agent, this.#now())));
         case 'stats':
           return say(statsMessage(agent, await agentFigures(this.#r, agent.id, this.#now())));
+        case 'team':
+          if (!this.#team) return say({ text: 'The team view is not available here.' });
+          return say(teamMessage(await this.#team()));
         default:
           return say({ text: USAGE });
       }

@@ -1389,6 +1389,53 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect((await answer('offline')).text).to.equal('You are now *offline*.');
     });
 
+    it('team shows who waits, for how long and for whom, and the whole team', async () => {
+      const h = sb();
+      const ada = await h.agent('Ada', ADA, { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+      const grace = await h.agent('Grace', BOB, { capacity: { voice: 0, sms: 0, chat: 2, email: 0 } });
+      await h.sb.router.setAgentStatus(grace.id, 'away', 'training');
+      const mary = await h.visitor();
+      await mary.identify({ name: 'Mary Major' });
+      await mary.say('first');
+      const joe = await h.visitor();
+      await joe.identify({ name: 'Joe Bloggs' });
+      await joe.say('second');
+      h.clock.advance(125_000);
+      const url = h.slack.responseUrl();
+      await h.command(slashCommand(BOB, 'team', url)).expect(200);
+      await h.idle();
+      const got = h.slack.responses.filter((r) => url.endsWith(r.path));
+      expect(got).to.have.length(1);
+      const body = got[0]!.body;
+      expect(body.response_type).to.equal('ephemeral');
+      expect(body.text).to.equal('The team now: 1 waiting');
+      const text = (body.blocks as Json[]).map((b) => b.text.text).join('\n');
+      expect(text).to.contain(
+        '*The team now*\n*1 waiting*\n• chat: *1 waiting*, longest 2 min · nobody free · 1 in progress',
+      );
+      expect(text).to.match(
+        /\*Longest waits\*\n• \*Joe Bloggs\* · chat · waiting 2 min · told by <!date\^\d+\^/,
+      );
+      expect(text).to.contain(
+        '*Available (1)*\n• Ada · chat 1/1\n*Away (1)*\n• Grace (training) · chat 0/2\n*Offline (0)*',
+      );
+      expect(text).not.to.contain('Mary Major');
+      // Past the time Joe was told: said so.
+      const [told] = (await h.store.listConversations({ status: 'queued' })).map((c) => c.id);
+      const due = (await h.store.listPromises(told!)).find((p) => p.kind === 'wait')!.dueAt;
+      h.clock.set(due + 60_000);
+      const later = h.slack.responseUrl();
+      await h.command(slashCommand(BOB, 'team', later)).expect(200);
+      await h.idle();
+      const lateText = (h.slack.responses.find((r) => later.endsWith(r.path))!.body.blocks as Json[])
+        .map((b) => b.text.text)
+        .join('\n');
+      expect(lateText).to.contain('*1 waiting* · :warning: 1 past the wait they were told');
+      expect(lateText).to.contain('• *Joe Bloggs* · chat · waiting');
+      expect(lateText).to.contain('*late by 1 min*');
+      expect((await h.store.getAgent(ada.id))!.load.chat).to.equal(1);
+    });
+
     it('tells an unlinked Slack user how to get linked', async () => {
       const h = sb();
       const url = h.slack.responseUrl();

@@ -1,0 +1,209 @@
+// The team's live view (`GET /api/live`, shown by the /team page and Slack's
+// `/switchboard team`): what waits, for how long and what it was told, and every
+// agent's status and load, read from the store (the source of truth every
+// process shares), so any process answers for the whole team. server/live.ts
+// reads it at most once a second per process.
+
+import { waitingSince } from '../routing/store/rules.js';
+import type { Store } from '../routing/store/store.js';
+import {
+  AGENT_STATUSES,
+  type Agent,
+  type AgentStatus,
+  CHANNELS,
+  type Channel,
+  type Conversation,
+  type Customer,
+  type PerChannel,
+  type Skills,
+} from '../shared/model.js';
+
+/** How many of the longest waits the view lists (it counts them all). */
+export const LIVE_SHOWN = 50;
+
+/** The last 24 hours' figures the view carries (server/figures.ts counts them). */
+export interface DayFigures {
+  since: number;
+  timeToHumanSeconds: { p50: number | null; p90: number | null; samples: number };
+  quotes: { kept: number; broken: number; keptShare: number | null; pessimism: number | null };
+  conversations: { queued: number; assigned: number; resolved: number; abandoned: number };
+}
+
+export interface LiveChannel {
+  /** Conversations waiting on it: for anyone in line, or for their owner who is away. */
+  waiting: number;
+  longestWaitSeconds: number | null;
+  /** Available agents with room left on it, and that room (free slots). */
+  agentsFree: number;
+  freeSlots: number;
+  /** Conversations held on it by any agent. */
+  inProgress: number;
+}
+
+export interface LiveWaiting {
+  conversationId: string;
+  customerId: string;
+  /** The customer's name, else an address they wrote from, else "Website visitor". */
+  customer: string;
+  /** The channel it waits on (the customer's last). */
+  channel: Channel;
+  priority: number;
+  skills: Skills;
+  /** When this wait began (its place in line), ms. */
+  since: number;
+  waitedSeconds: number;
+  /** It waits for its owner, who is away or offline (null: for anyone who can take it). */
+  owner: { id: string; name: string; status: AgentStatus | null } | null;
+  /** It rings an agent now (an offer not yet answered). */
+  offeredTo: { id: string; name: string } | null;
+  /** The wait the customer was told (their open quoted wait): when, and whether it is broken already. */
+  quoted: { dueAt: number; late: boolean } | null;
+}
+
+export interface LiveAgent {
+  id: string;
+  name: string;
+  status: AgentStatus;
+  statusReason: string | null;
+  load: PerChannel;
+  capacity: PerChannel;
+  /** Conversations held (the sum of `load`). */
+  holding: number;
+  /** Available and holding nothing: for how long (since their last assignment or return). */
+  idleSeconds: number | null;
+}
+
+export interface LiveView {
+  at: number;
+  channels: Record<Channel, LiveChannel>;
+  /** Every waiting conversation, counted. */
+  waitingTotal: number;
+  /** The LIVE_SHOWN longest waits, longest first. */
+  waiting: LiveWaiting[];
+  /** Available first, then away, then offline; by name within each. */
+  agents: LiveAgent[];
+  /** The last 24 hours (as `/api/stats` counts them). */
+  day: DayFigures;
+}
+
+/** How a customer is named to the team. */
+export function customerName(customer: Customer | null): string {
+  if (!customer) return 'A customer';
+  if (customer.name) return customer.name;
+  const fact = customer.facts.name?.value;
+  if (fact) return fact;
+  return customer.identities.find((i) => i.channel !== 'chat')?.address ?? 'Website visitor';
+}
+
+const seconds = (ms: number): number => Math.max(0, Math.round(ms / 1000));
+const sum = (p: PerChannel): number => CHANNELS.reduce((n, c) => n + p[c], 0);
+
+/**
+ * The conversations that wait: those in line (queued, ringing or not), and those that wait for an owner who is
+ * not available (assigned, not covered). An owner holds their conversations' capacity while away, so only
+ * agents holding some are asked for theirs.
+ */
+async function waitingConversations(store: Store, agents: readonly Agent[]): Promise<Conversation[]> {
+  const away = agents.filter((a) => a.status !== 'available' && sum(a.load) > 0);
+  const [queued, ...owned] = await Promise.all([
+    store.listConversations({ status: 'queued', limit: 0 }),
+    ...away.map((a) => store.listConversations({ ownerId: a.id, status: 'assigned', limit: 0 })),
+  ]);
+  const forOwner = owned.flat().filter((c) => c.waitingForOwnerSince !== null && c.cover === null);
+  return [...queued!, ...forOwner];
+}
+
+/** The live view at `now`; `dayFigures`: the last 24 hours'. */
+export async function readLiveView(
+  store: Store,
+  dayFigures: () => Promise<DayFigures>,
+  now: number,
+): Promise<LiveView> {
+  const [agents, day] = await Promise.all([store.listAgents(), dayFigures()]);
+  const byId = new Map(agents.map((a) => [a.id, a]));
+  const nameOf = (id: string) => byId.get(id)?.name ?? id;
+  const waiting = (await waitingConversations(store, agents))
+    .map((c) => ({ c, since: waitingSince(c) }))
+    .sort((x, y) => x.since - y.since || (x.c.id < y.c.id ? -1 : 1));
+
+  const channels = Object.fromEntries(
+    CHANNELS.map((ch) => [
+      ch,
+      { waiting: 0, longestWaitSeconds: null, agentsFree: 0, freeSlots: 0, inProgress: 0 },
+    ]),
+  ) as Record<Channel, LiveChannel>;
+  for (const { c, since } of waiting) {
+    const line = channels[c.lastChannel];
+    line.waiting++;
+    line.longestWaitSeconds ??= seconds(now - since);
+  }
+  for (const a of agents) {
+    for (const ch of CHANNELS) {
+      channels[ch].inProgress += a.load[ch];
+      const room = a.capacity[ch] - a.load[ch];
+      if (a.status === 'available' && room > 0) {
+        channels[ch].agentsFree++;
+        channels[ch].freeSlots += room;
+      }
+    }
+  }
+
+  const shown = waiting.slice(0, LIVE_SHOWN);
+  const details = await Promise.all(
+    shown.map(({ c }) => Promise.all([store.getCustomer(c.customerId), store.listPromises(c.id)])),
+  );
+  const rows: LiveWaiting[] = shown.map(({ c, since }, i) => {
+    const [customer, promises] = details[i]!;
+    const told = promises
+      .filter((p) => p.kind === 'wait' && p.state === 'open')
+      .sort((x, y) => y.dueAt - x.dueAt)[0];
+    const owner =
+      c.status === 'assigned' && c.ownerId
+        ? { id: c.ownerId, name: nameOf(c.ownerId), status: byId.get(c.ownerId)?.status ?? null }
+        : null;
+    return {
+      conversationId: c.id,
+      customerId: c.customerId,
+      customer: customerName(customer),
+      channel: c.lastChannel,
+      priority: c.priority,
+      skills: c.skills,
+      since,
+      waitedSeconds: seconds(now - since),
+      owner,
+      offeredTo: c.offer ? { id: c.offer.agentId, name: nameOf(c.offer.agentId) } : null,
+      quoted: told ? { dueAt: told.dueAt, late: now > told.dueAt } : null,
+    };
+  });
+
+  const rank = (s: AgentStatus) => AGENT_STATUSES.indexOf(s);
+  const team: LiveAgent[] = [...agents]
+    .sort((x, y) => rank(x.status) - rank(y.status) || x.name.localeCompare(y.name) || (x.id < y.id ? -1 : 1))
+    .map((a) => {
+      const holding = sum(a.load);
+      return {
+        id: a.id,
+        name: a.name,
+        status: a.status,
+        statusReason: a.statusReason ?? null,
+        load: a.load,
+        capacity: a.capacity,
+        holding,
+        idleSeconds: a.status === 'available' && holding === 0 ? seconds(now - a.idleSince) : null,
+      };
+    });
+
+  return {
+    at: now,
+    channels,
+    waitingTotal: waiting.length,
+    waiting: rows,
+    agents: team,
+    day: {
+      since: day.since,
+      timeToHumanSeconds: day.timeToHumanSeconds,
+      quotes: day.quotes,
+      conversations: day.conversations,
+    },
+  };
+}
