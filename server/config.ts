@@ -68,6 +68,9 @@ const Env = z.object({
       ),
   ),
   SLACK_TAKEOVER_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  SLACK_TEAM_CHANNEL: optional(
+    z.string().regex(/^[CG][A-Z0-9]{8,}$/, "must be a Slack channel's ID (C0123ABCD), not its name"),
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEMO_AGENTS: z.enum(['auto', 'on', 'off']).default('auto'),
   TICK_MS: z.coerce.number().int().min(10).max(60_000).default(250),
@@ -93,7 +96,13 @@ export interface Config {
   adminTokenGenerated: boolean;
   tokenSecret: string;
   twilio: TwilioSettings | null;
-  slack: { botToken: string; signingSecret: string; apiUrl: string | null; takeoverMs: number } | null;
+  slack: {
+    botToken: string;
+    signingSecret: string;
+    apiUrl: string | null;
+    takeoverMs: number;
+    teamChannel: string | null;
+  } | null;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
   demoAgents: boolean;
   tickMs: number;
@@ -156,6 +165,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     'SLACK_SIGNING_SECRET',
     'Slack console',
   );
+  if (e.SLACK_TEAM_CHANNEL && !slackOn) {
+    lines.push('SLACK_TEAM_CHANNEL: needs the Slack console (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)');
+  }
   const redisNodes = e.REDIS_URL ? redisNodesOf(e.REDIS_URL) : [];
   if (redisNodes.length > 1 && e.REDIS_CLUSTER !== 'on') {
     lines.push('REDIS_URL: several nodes are for a Redis Cluster: set REDIS_CLUSTER=on, or give one URL');
@@ -210,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           signingSecret: e.SLACK_SIGNING_SECRET!,
           apiUrl: e.SLACK_API_URL ?? null,
           takeoverMs: e.SLACK_TAKEOVER_SECONDS * 1000,
+          teamChannel: e.SLACK_TEAM_CHANNEL ?? null,
         }
       : null,
     logLevel: e.LOG_LEVEL,

@@ -32,6 +32,7 @@ import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import type { FileBytes } from '../content.js';
 import type { LiveView } from '../team.js';
 import { conversationView, readConversation } from '../views.js';
+import { TeamAlerts } from './alerts.js';
 import {
   ACTION,
   consultPicker,
@@ -74,6 +75,8 @@ export interface SlackSettings {
    * them over (`SLACK_TAKEOVER_SECONDS`, in ms here). Default threads.ts TAKEOVER_MS.
    */
   takeoverMs?: number;
+  /** The team's channel (`SLACK_TEAM_CHANNEL`): told when a customer will wait past the time they were told. */
+  teamChannel?: string | null;
 }
 
 /** What tests (or a deployment) may change; the defaults talk to Slack itself. */
@@ -134,6 +137,7 @@ export class SlackConsole {
   readonly #files: ChatFiles | null;
   readonly #apiUrl: string | null;
   readonly #team: (() => Promise<LiveView>) | null;
+  readonly #alerts: TeamAlerts | null;
 
   constructor(options: SlackConsoleOptions) {
     this.#r = options.router;
@@ -176,6 +180,15 @@ export class SlackConsole {
       apiUrl,
     });
     this.#team = options.team ?? null;
+    this.#alerts = options.settings.teamChannel
+      ? new TeamAlerts({
+          router: this.#r,
+          outbox: this.#outbox,
+          channel: options.settings.teamChannel,
+          team: this.#team,
+          log: this.#log,
+        })
+      : null;
     this.#sweeper = setInterval(() => {
       if (!this.#sweeps.busy) void this.sweep();
     }, options.sweepMs ?? 1000);
@@ -226,8 +239,9 @@ export class SlackConsole {
       const requests = [...this.#inflight];
       await Promise.allSettled(requests);
       const events = await this.#threads.settle();
+      const alerts = (await this.#alerts?.idle()) ?? false;
       await this.#outbox.idle();
-      if (requests.length === 0 && !events && this.#inflight.size === 0) return;
+      if (requests.length === 0 && !events && !alerts && this.#inflight.size === 0) return;
     }
   }
 
@@ -248,6 +262,7 @@ export class SlackConsole {
     clearInterval(this.#sweeper);
     await this.#sweeps.idle();
     this.#threads.close();
+    this.#alerts?.close();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, drainMs).unref())]);
     this.#outbox.close();
   }

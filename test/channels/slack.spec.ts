@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
 import { MemorySlackState } from '../../channels/slack/state.js';
+import { slackDate } from '../../channels/slack/text.js';
 import { MemoryStore } from '../../routing/store/memory.js';
 import { StoreUnavailableError } from '../../shared/errors.js';
 import { useHarness } from '../server/harness.js';
@@ -1490,5 +1491,66 @@ describe('Slack console (Bolt, /slack/events)', () => {
       await h.idle();
       expect(blockTexts(h.slack.ok('views.publish')[0]!.args.view.blocks)).to.contain('slackUserId');
     });
+  });
+});
+
+describe('Slack team channel (SLACK_TEAM_CHANNEL)', () => {
+  const TEAM = 'C0TEAM0001';
+  const sb = useSlackHarness({ env: { SLACK_TEAM_CHANNEL: TEAM } });
+
+  /** Ada (room for one chat) has Mary; Joe waits, told 1106 s; 885 s on, his wait is at risk (told anew). */
+  async function joeAtRisk(h: SlackHarness) {
+    await h.agent('Ada', ADA, { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+    const mary = await h.visitor();
+    await mary.say('first');
+    const joe = await h.visitor();
+    await joe.identify({ name: 'Joe Bloggs' });
+    const sent = await joe.say('second');
+    await h.idle();
+    h.clock.advance(885_000);
+    await h.sb.router.tick();
+    await h.idle();
+    return sent.conversationId;
+  }
+
+  it('hears when a customer will wait past the time they were told, with how their channel stands', async () => {
+    const h = sb();
+    const conversationId = await joeAtRisk(h);
+    const [quote, revised] = await h.store.listPromises(conversationId);
+    const posts = h.slack.ok('chat.postMessage', (a) => a.channel === TEAM);
+    expect(posts).to.have.length(1);
+    const text = String(posts[0]!.args.text);
+    expect(text).to.equal(
+      [
+        `:hourglass_flowing_sand: *Joe Bloggs* (chat) will wait for a person past the time they were told (${slackDate(quote!.dueAt)}). They were told ${slackDate(revised!.dueAt)} now.`,
+        'chat now: 1 waiting, longest 14 min · nobody free. `/switchboard team` shows the whole team.',
+      ].join('\n'),
+    );
+    // Told once: a second look at the same promise says nothing more.
+    await h.sb.router.tick();
+    await h.idle();
+    expect(h.slack.ok('chat.postMessage', (a) => a.channel === TEAM)).to.have.length(1);
+  });
+
+  it('a team channel the app is not in is tried once; the console goes on', async () => {
+    const h = sb();
+    h.slack.notInChannels.add(TEAM);
+    const conversationId = await joeAtRisk(h);
+    const tried = h.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === TEAM);
+    expect(tried).to.have.length(1);
+    expect(tried[0]!.answer.error).to.equal('not_in_channel');
+    // Joe's wait at risk again (its revised time; he is told again): not tried again.
+    h.clock.advance(900_000);
+    await h.sb.router.tick();
+    await h.idle();
+    const notices = (await h.store.listMessages(conversationId)).filter((m) =>
+      m.externalId?.startsWith('at-risk:'),
+    );
+    expect(notices).to.have.length(2);
+    expect(
+      h.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === TEAM),
+    ).to.have.length(1);
+    // Ada's card and thread work as ever.
+    expect(h.slack.ok('chat.postMessage', (a) => a.channel === dmOf(ADA)).length).to.be.above(0);
   });
 });

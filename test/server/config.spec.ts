@@ -99,6 +99,13 @@ describe('loadConfig', () => {
       SLACK_TAKEOVER_SECONDS: '5',
     });
     expect(quick.slack?.takeoverMs).to.equal(5_000);
+    expect(quick.slack?.teamChannel).to.equal(null);
+    const team = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1-2-3',
+      SLACK_SIGNING_SECRET: 'slack-signing-secret-01',
+      SLACK_TEAM_CHANNEL: 'C0123ABCD',
+    });
+    expect(team.slack?.teamChannel).to.equal('C0123ABCD');
   });
 
   describe('one readable line per bad variable', () => {
@@ -167,6 +174,16 @@ describe('loadConfig', () => {
       ]);
       expect(configLines({ ...slack, SLACK_API_URL: 'slack-gov' })).to.deep.equal([
         'SLACK_API_URL: must be an http(s) URL ending in /api/, such as https://slack-gov.com/api/',
+      ]);
+    });
+
+    it("SLACK_TEAM_CHANNEL that is a channel's name, or without the Slack console", () => {
+      const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'slack-signing-secret-01' };
+      expect(configLines({ ...slack, SLACK_TEAM_CHANNEL: '#support-leads' })).to.deep.equal([
+        "SLACK_TEAM_CHANNEL: must be a Slack channel's ID (C0123ABCD), not its name",
+      ]);
+      expect(configLines({ SLACK_TEAM_CHANNEL: 'C0123ABCD' })).to.deep.equal([
+        'SLACK_TEAM_CHANNEL: needs the Slack console (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)',
       ]);
     });
 

@@ -71,6 +71,8 @@ export class SlackStandIn {
   readonly fileReads: Array<{ path: string; token: string | null }> = [];
   /** Whether the app was given `files:write`: without, the upload flow answers `missing_scope`. */
   filesWriteScope = true;
+  /** Channels the app was never invited to: posting there is refused (`not_in_channel`). */
+  readonly notInChannels = new Set<string>();
   /** Files the app uploaded, by file id: as asked for, the bytes POSTed, and where they were shared. */
   readonly uploads = new Map<
     string,
@@ -318,6 +320,7 @@ export class SlackStandIn {
       }
       case 'chat.postMessage': {
         if (!channelOk(args.channel)) return { ok: false, error: 'channel_not_found' };
+        if (this.notInChannels.has(args.channel)) return { ok: false, error: 'not_in_channel' };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
         if (args.thread_ts !== undefined && !/^\d+\.\d+$/.test(String(args.thread_ts)))
           return { ok: false, error: 'invalid_thread_ts' };

@@ -1,0 +1,116 @@
+// The team's channel in Slack (SLACK_TEAM_CHANNEL) hears when a customer will wait
+// past the time they were told: a quoted wait or a call back at risk, the moment
+// Switchboard tells the customer so (with a new honest time when it has one). The
+// post says who, on which channel, for whom they wait, and how that channel
+// stands now (from the team's live view), so that someone can step in. Posted by
+// the process that told the customer (a domain event of its own: other processes
+// do not get it), once per promise (the router tells each at most once).
+import type { Logger } from 'pino';
+import type { Router } from '../../routing/router.js';
+import type { DomainEvent } from '../../shared/events.js';
+import type { Conversation } from '../../shared/model.js';
+import { customerName, type LiveView } from '../team.js';
+import { type SlackOutbox, slackErrorCode } from './outbox.js';
+import { CHANNEL_NAMES, duration, escapeSlack, slackDate } from './text.js';
+
+type AtRisk = Extract<DomainEvent, { type: 'promise.at_risk' }>;
+
+export interface TeamAlertsOptions {
+  router: Router;
+  outbox: SlackOutbox;
+  /** The team channel's ID. */
+  channel: string;
+  /** The team's live view, for how the channel stands (null: not said). */
+  team: (() => Promise<LiveView>) | null;
+  log: Logger;
+}
+
+/** What the team channel is told about a customer who will wait past the time they were told. */
+export function atRiskText(
+  event: AtRisk,
+  conversation: Conversation | null,
+  name: string,
+  view: LiveView | null,
+): string {
+  const channel = conversation?.lastChannel ?? event.message.channel;
+  const what = event.promise.kind === 'callback' ? 'the call back they were promised' : 'a person';
+  const revised = event.revised
+    ? ` They were told ${slackDate(event.revised.dueAt)} now.`
+    : ' No new time could be given: nobody is working who could answer.';
+  const lines = [
+    `:hourglass_flowing_sand: *${escapeSlack(name)}* (${CHANNEL_NAMES[channel]}) will wait for ${what} past the time they were told (${slackDate(event.promise.dueAt)}).${revised}`,
+  ];
+  if (
+    conversation?.status === 'assigned' &&
+    conversation.ownerId &&
+    conversation.waitingForOwnerSince !== null
+  ) {
+    const owner = view?.agents.find((a) => a.id === conversation.ownerId);
+    lines.push(
+      `They wait for ${escapeSlack(owner?.name ?? 'their owner')}${owner ? ` (${owner.status})` : ''}.`,
+    );
+  }
+  const now = view?.channels[channel];
+  if (now) {
+    const free = now.agentsFree === 0 ? 'nobody free' : `${now.agentsFree} free`;
+    const longest =
+      now.longestWaitSeconds === null ? '' : `, longest ${duration(now.longestWaitSeconds * 1000)}`;
+    lines.push(
+      `${CHANNEL_NAMES[channel]} now: ${now.waiting} waiting${longest} · ${free}. \`/switchboard team\` shows the whole team.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export class TeamAlerts {
+  readonly #o: TeamAlertsOptions;
+  readonly #pending = new Set<Promise<void>>();
+  readonly #unsubscribe: () => void;
+  /** The channel refused us (not invited, archived): said once in the log, not tried again. */
+  #refused = false;
+
+  constructor(options: TeamAlertsOptions) {
+    this.#o = options;
+    this.#unsubscribe = options.router.events.subscribe((event) => {
+      if (event.type !== 'promise.at_risk' || this.#refused) return;
+      const done = this.#post(event).catch((err: unknown) => this.#failed(err));
+      this.#pending.add(done);
+      void done.then(() => this.#pending.delete(done));
+    });
+  }
+
+  async #post(event: AtRisk): Promise<void> {
+    const store = this.#o.router.store;
+    const conversation = await store.getConversation(event.promise.conversationId);
+    const [customer, view] = await Promise.all([
+      conversation ? store.getCustomer(conversation.customerId) : null,
+      this.#o.team ? this.#o.team() : null,
+    ]);
+    const text = atRiskText(event, conversation, customerName(customer), view);
+    await this.#o.outbox.post('chat.postMessage', { channel: this.#o.channel, text, unfurl_links: false });
+  }
+
+  #failed(err: unknown): void {
+    const code = slackErrorCode(err);
+    if (code === 'not_in_channel' || code === 'channel_not_found' || code === 'is_archived') {
+      this.#refused = true;
+      this.#o.log.warn(
+        { channel: this.#o.channel, error: code },
+        'Slack: the team channel refused the alert (invite the Switchboard app to it, then restart); no more alerts are tried',
+      );
+      return;
+    }
+    this.#o.log.warn({ err: String(err) }, 'Slack: could not tell the team channel');
+  }
+
+  /** Resolves when every alert so far has been posted (or failed). */
+  async idle(): Promise<boolean> {
+    if (this.#pending.size === 0) return false;
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    return true;
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+}
