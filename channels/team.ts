@@ -4,6 +4,7 @@
 // process shares), so any process answers for the whole team. server/live.ts
 // reads it at most once a second per process.
 
+import { type OpeningHours, opensInMs } from '../routing/hours.js';
 import { waitingSince } from '../routing/store/rules.js';
 import type { Store } from '../routing/store/store.js';
 import {
@@ -75,6 +76,8 @@ export interface LiveAgent {
 
 export interface LiveView {
   at: number;
+  /** With opening hours set: whether the team works now, and in how long it opens (null: never). */
+  hours: { open: boolean; opensInSeconds: number | null } | null;
   channels: Record<Channel, LiveChannel>;
   /** Every waiting conversation, counted. */
   waitingTotal: number;
@@ -113,10 +116,11 @@ async function waitingConversations(store: Store, agents: readonly Agent[]): Pro
   return [...queued!, ...forOwner];
 }
 
-/** The live view at `now`; `dayFigures`: the last 24 hours'. */
+/** The live view at `now`; `dayFigures`: the last 24 hours'; `hours`: the policy's opening hours. */
 export async function readLiveView(
   store: Store,
   dayFigures: () => Promise<DayFigures>,
+  hours: OpeningHours | null,
   now: number,
 ): Promise<LiveView> {
   const [agents, day] = await Promise.all([store.listAgents(), dayFigures()]);
@@ -193,8 +197,12 @@ export async function readLiveView(
       };
     });
 
+  const opensIn = hours ? opensInMs(hours, now) : 0;
   return {
     at: now,
+    hours: hours
+      ? { open: opensIn === 0, opensInSeconds: opensIn === null ? null : Math.ceil(opensIn / 1000) }
+      : null,
     channels,
     waitingTotal: waiting.length,
     waiting: rows,

@@ -188,7 +188,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   // Requests that need the store answer 503 at once while it is unreachable (webhook senders retry).
   if (options.storeReady)
     app.use(['/api', '/twilio', '/slack', '/email', '/chat'], storeGate(options.storeReady));
-  const live = new LiveCache(store, figures, () => router.clock.now());
+  const live = new LiveCache(router, figures);
   app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken, figures, live }));
 
   // Files sent in conversations, by visitors and agents: uploaded to /chat/files, served from there by signed

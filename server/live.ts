@@ -1,7 +1,7 @@
 // The team's live view (channels/team.ts) as GET /api/live and Slack's `/switchboard team` read it: at most
 // once per LIVE_MAX_AGE_MS in this process, however many pages watch.
 import { type LiveView, readLiveView } from '../channels/team.js';
-import type { Store } from '../routing/store/store.js';
+import type { Router } from '../routing/router.js';
 import { type FiguresCache, Reused } from './figures.js';
 
 /** How long a process reuses the view it read. */
@@ -10,8 +10,12 @@ export const LIVE_MAX_AGE_MS = 1000;
 export class LiveCache {
   readonly #reused: Reused<LiveView>;
 
-  constructor(store: Store, figures: FiguresCache, now: () => number, maxAgeMs = LIVE_MAX_AGE_MS) {
-    this.#reused = new Reused((at) => readLiveView(store, () => figures.get(), at), now, maxAgeMs);
+  constructor(router: Router, figures: FiguresCache, maxAgeMs = LIVE_MAX_AGE_MS) {
+    this.#reused = new Reused(
+      (at) => readLiveView(router.store, () => figures.get(), router.policy.hours ?? null, at),
+      () => router.clock.now(),
+      maxAgeMs,
+    );
   }
 
   get(): Promise<LiveView> {

@@ -609,10 +609,17 @@ export function teamMessage(view: LiveView): CardMessage {
     return `• ${CHANNEL_NAMES[c]}: ${waiting} · ${free} · ${ch.inProgress} in progress`;
   });
   const late = view.waiting.filter((w) => w.quoted?.late).length;
-  const head =
+  const closed =
+    view.hours && !view.hours.open
+      ? view.hours.opensInSeconds === null
+        ? 'Closed: the opening hours open on no day.\n'
+        : `Closed now: opens in ${duration(view.hours.opensInSeconds * 1000)}.\n`
+      : '';
+  const head = `${closed}${
     view.waitingTotal === 0
       ? 'Nobody is waiting.'
-      : `*${view.waitingTotal} waiting*${late > 0 ? ` · :warning: ${late} past the wait they were told` : ''}`;
+      : `*${view.waitingTotal} waiting*${late > 0 ? ` · :warning: ${late} past the wait they were told` : ''}`
+  }`;
   const waits = view.waiting.slice(0, TEAM_WAITS_SHOWN).map((w) => teamWait(w, view.at));
   const more = view.waitingTotal - waits.length;
   const groups = (['available', 'away', 'offline'] as const).map((status) => {

@@ -249,7 +249,18 @@
     $('[data-sb=day]').textContent = parts.join(' · ');
   }
 
+  function renderHours(view) {
+    const closed = view.hours && !view.hours.open;
+    $('[data-sb=hours]').hidden = !closed;
+    if (!closed) return;
+    $('[data-sb=hours]').textContent =
+      view.hours.opensInSeconds === null
+        ? 'Closed: the opening hours open on no day'
+        : `Closed now · opens in ${duration(view.hours.opensInSeconds)}`;
+  }
+
   function render(view) {
+    renderHours(view);
     renderChannels(view);
     renderWaiting(view);
     renderAgents(view);

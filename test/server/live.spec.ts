@@ -40,6 +40,8 @@ describe('GET /api/live (the team view)', () => {
 
     let view = await live(h);
     expect(view.at).to.equal(h.clock.now());
+    // No opening hours set: nothing said about them.
+    expect(view.hours).to.equal(null);
     expect(view.waitingTotal).to.equal(1);
     expect(view.channels.chat).to.deep.equal({
       waiting: 1,
@@ -142,5 +144,19 @@ describe('GET /api/live (the team view)', () => {
     expect((await live(h)).agents[0].status).to.equal('available');
     h.clock.advance(1);
     expect((await live(h)).agents[0].status).to.equal('away');
+  });
+});
+
+describe('GET /api/live with opening hours', () => {
+  // The harness clock starts on Monday 5 January 2026, 09:00 UTC: an hour before the team opens.
+  const sb = useHarness({
+    env: { ROUTING_POLICY: JSON.stringify({ hours: { timeZone: 'UTC', week: { mon: '10:00-17:00' } } }) },
+  });
+
+  it('says the team is closed and when it opens, then open', async () => {
+    const h = sb();
+    expect((await live(h)).hours).to.deep.equal({ open: false, opensInSeconds: 3600 });
+    h.clock.advance(3600 * SECOND);
+    expect((await live(h)).hours).to.deep.equal({ open: true, opensInSeconds: 0 });
   });
 });
