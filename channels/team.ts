@@ -57,8 +57,11 @@ export interface LiveWaiting {
   owner: { id: string; name: string; status: AgentStatus | null } | null;
   /** It rings an agent now (an offer not yet answered). */
   offeredTo: { id: string; name: string } | null;
-  /** The wait the customer was told (their open quoted wait): when, and whether it is broken already. */
-  quoted: { dueAt: number; late: boolean } | null;
+  /**
+   * The time the customer was told (their latest open quoted wait, or call back for a caller who asked for
+   * one): when, which, and whether it has passed already.
+   */
+  quoted: { dueAt: number; kind: 'wait' | 'callback'; late: boolean } | null;
 }
 
 export interface LiveAgent {
@@ -158,9 +161,12 @@ export async function readLiveView(
   );
   const rows: LiveWaiting[] = shown.map(({ c, since }, i) => {
     const [customer, promises] = details[i]!;
-    const told = promises
-      .filter((p) => p.kind === 'wait' && p.state === 'open')
-      .sort((x, y) => y.dueAt - x.dueAt)[0];
+    // A caller waiting for a call back was told its time (and hears about that one only).
+    const open = promises.filter((p) => p.state === 'open');
+    const callbacks = open.filter((p) => p.kind === 'callback');
+    const told = (callbacks.length > 0 ? callbacks : open.filter((p) => p.kind === 'wait')).sort(
+      (x, y) => y.dueAt - x.dueAt,
+    )[0];
     const owner =
       c.status === 'assigned' && c.ownerId
         ? { id: c.ownerId, name: nameOf(c.ownerId), status: byId.get(c.ownerId)?.status ?? null }
@@ -176,7 +182,9 @@ export async function readLiveView(
       waitedSeconds: seconds(now - since),
       owner,
       offeredTo: c.offer ? { id: c.offer.agentId, name: nameOf(c.offer.agentId) } : null,
-      quoted: told ? { dueAt: told.dueAt, late: now > told.dueAt } : null,
+      quoted: told
+        ? { dueAt: told.dueAt, kind: told.kind === 'callback' ? 'callback' : 'wait', late: now > told.dueAt }
+        : null,
     };
   });
 

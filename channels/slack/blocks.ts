@@ -572,8 +572,8 @@ function teamWait(w: LiveWaiting, now: number): string {
   const told = !w.quoted
     ? ''
     : w.quoted.late
-      ? ` · *late by ${duration(now - w.quoted.dueAt)}*`
-      : ` · told by ${slackDate(w.quoted.dueAt)}`;
+      ? ` · *${w.quoted.kind === 'callback' ? 'call back ' : ''}late by ${duration(now - w.quoted.dueAt)}*`
+      : ` · told ${w.quoted.kind === 'callback' ? 'a call back ' : ''}by ${slackDate(w.quoted.dueAt)}`;
   const who = w.owner
     ? ` · for ${escapeSlack(w.owner.name)} (owner, ${w.owner.status ?? 'gone'})`
     : w.offeredTo

@@ -70,6 +70,7 @@ describe('GET /api/live (the team view)', () => {
     });
     // Ada was busy: the customer was told a wait, not yet broken.
     expect(waiting.quoted.late).to.equal(false);
+    expect(waiting.quoted.kind).to.equal('wait');
     expect(waiting.quoted.dueAt).to.be.above(h.clock.now());
     // Available first, then away, then offline; Ken (nothing held) idle since he became available.
     expect(view.agents.map((a: Json) => [a.name, a.status, a.holding, a.idleSeconds])).to.deep.equal([
@@ -85,7 +86,7 @@ describe('GET /api/live (the team view)', () => {
     // Past the time it was told, nobody having answered: late.
     h.clock.set(waiting.quoted.dueAt + 30 * SECOND);
     view = await live(h);
-    expect(view.waiting[0].quoted).to.deep.equal({ dueAt: waiting.quoted.dueAt, late: true });
+    expect(view.waiting[0].quoted).to.deep.equal({ dueAt: waiting.quoted.dueAt, kind: 'wait', late: true });
 
     // Ada steps away and Mia writes again: she waits for Ada (and in line for a colleague to cover).
     await h.admin.put(`/api/agents/${ada.id}/status`).send({ status: 'away', reason: 'lunch' }).expect(200);

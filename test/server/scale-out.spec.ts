@@ -122,7 +122,7 @@ describe('scale-out: two processes on one Redis', function () {
       [sent[1], 'chat', null],
     ]);
     // Ada was busy: the second was told a wait.
-    expect(live.waiting[0].quoted.late).to.equal(false);
+    expect(live.waiting[0].quoted).to.include({ kind: 'wait', late: false });
     expect(live.channels.chat).to.include({ waiting: 1, agentsFree: 0, inProgress: 1 });
     expect(live.agents.map((a: Json) => [a.id, a.status, a.holding])).to.deep.equal([
       [agent.id, 'available', 1],
