@@ -12,8 +12,12 @@
 //           (`listAgents`), as every event did before
 //   centre  one count of the day for `/rights` and `/api/stats` (`computeFigures`), which a
 //           process makes at most once a minute
+//   team    one read of the team's live view (`readLiveView`, without the day's count, which is
+//           centre's): `GET /api/live`, the /team page and `/switchboard team`, at most once a
+//           second per process
 // Prints the median and the largest time of each, in ms, over `--samples` agents (default 25).
 import { agentFigures } from '../channels/slack/figures.js';
+import { readLiveView } from '../channels/team.js';
 import { computeFigures } from '../server/figures.js';
 import { CHANNELS } from '../shared/model.js';
 import { median } from './stats.js';
@@ -91,7 +95,9 @@ async function main(): Promise<void> {
         `  who     ${await timed(opts.samples, (i) => store.getAgent(pick(i).id))} (one agent read)`,
       );
       console.log(`          ${await timed(opts.samples, () => store.listAgents())} (every agent read)`);
+      const day = computeFigures(store, now);
       console.log(`  centre  ${await timed(3, () => computeFigures(store, now))}`);
+      console.log(`  team    ${await timed(opts.samples, () => readLiveView(store, () => day, null, now))}`);
     } finally {
       await close();
     }
