@@ -5,6 +5,8 @@
 // sessionStorage. Plain script, no build step; text goes in as text, never as HTML.
 (() => {
   const POLL_MS = 2000;
+  /** While the tab is hidden: read less often, and at once when it shows again. */
+  const HIDDEN_POLL_MS = 30_000;
   const TOKEN_KEY = 'switchboard.team.token';
   const CHANNELS = ['voice', 'sms', 'chat', 'email'];
   const CHANNEL_NAMES = { voice: 'Voice', sms: 'SMS', chat: 'Chat', email: 'Email' };
@@ -85,18 +87,36 @@
     return json;
   }
 
+  /** One read at a time: a read asked for meanwhile (a status set, the tab shown again) follows it. */
+  let reading = false;
+  let readAgain = false;
+
   async function poll() {
     clearTimeout(timer);
     if (!token) return;
+    if (reading) {
+      readAgain = true;
+      return;
+    }
+    reading = true;
     try {
       const view = await api('GET', '/api/live');
-      if (!view) return;
-      render(view);
-      showError('');
+      // Signed out meanwhile: nothing shows.
+      if (view && token) {
+        render(view);
+        showError('');
+      }
     } catch (err) {
       showError(`Could not read the team's view (${err.message}); trying again.`);
+    } finally {
+      reading = false;
     }
-    if (token) timer = setTimeout(poll, POLL_MS);
+    if (!token) return;
+    if (readAgain) {
+      readAgain = false;
+      return poll();
+    }
+    timer = setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
   }
 
   function renderChannels(view) {
@@ -276,6 +296,9 @@
   });
   $('#signout').addEventListener('click', () => signedOut(''));
   $('#error-close').addEventListener('click', () => showError(''));
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && token) poll();
+  });
 
   const fromFragment = new URLSearchParams(location.hash.slice(1)).get('token');
   if (fromFragment) history.replaceState(null, '', location.pathname + location.search);
