@@ -4,16 +4,21 @@
 // post says who, on which channel, for whom they wait, and how that channel
 // stands now (from the team's live view), so that someone can step in. Posted by
 // the process that told the customer (a domain event of its own: other processes
-// do not get it), once per promise (the router tells each at most once).
+// do not get it), once per promise (the router tells each at most once), and at
+// most once a minute per customer channel: the ones in between are counted and
+// said in the next post, so a bad hour is a few posts, not one per customer.
 import type { Logger } from 'pino';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent } from '../../shared/events.js';
-import type { Conversation } from '../../shared/model.js';
+import type { Channel, Conversation } from '../../shared/model.js';
 import { customerName, type LiveView } from '../team.js';
 import { type SlackOutbox, slackErrorCode } from './outbox.js';
 import { CHANNEL_NAMES, duration, escapeSlack, slackDate } from './text.js';
 
 type AtRisk = Extract<DomainEvent, { type: 'promise.at_risk' }>;
+
+/** At most one post per customer channel this often (ms, the router's clock). */
+export const ALERT_EVERY_MS = 60_000;
 
 export interface TeamAlertsOptions {
   router: Router;
@@ -31,8 +36,9 @@ export function atRiskText(
   conversation: Conversation | null,
   name: string,
   view: LiveView | null,
+  unposted?: { count: number; since: number },
 ): string {
-  const channel = conversation?.lastChannel ?? event.message.channel;
+  const channel = channelOf(event, conversation);
   const what = event.promise.kind === 'callback' ? 'the call back they were promised' : 'a person';
   const revised = event.revised
     ? ` They were told ${slackDate(event.revised.dueAt)} now.`
@@ -59,7 +65,18 @@ export function atRiskText(
       `${CHANNEL_NAMES[channel]} now: ${now.waiting} waiting${longest} · ${free}. \`/switchboard team\` shows the whole team.`,
     );
   }
+  if (unposted && unposted.count > 0) {
+    const more = unposted.count === 1 ? '1 more customer' : `${unposted.count} more customers`;
+    lines.push(
+      `Since ${slackDate(unposted.since)}, ${more} on ${CHANNEL_NAMES[channel]} came to wait past the time they were told (not posted one by one).`,
+    );
+  }
   return lines.join('\n');
+}
+
+/** The channel the customer waits on. */
+function channelOf(event: AtRisk, conversation: Conversation | null): Channel {
+  return conversation?.lastChannel ?? event.message.channel;
 }
 
 export class TeamAlerts {
@@ -68,6 +85,8 @@ export class TeamAlerts {
   readonly #unsubscribe: () => void;
   /** The channel refused us (not invited, archived): said once in the log, not tried again. */
   #refused = false;
+  /** Per customer channel: when the last post went, and how many came since without one. */
+  readonly #last = new Map<Channel, { at: number; unposted: number }>();
 
   constructor(options: TeamAlertsOptions) {
     this.#o = options;
@@ -86,7 +105,16 @@ export class TeamAlerts {
       conversation ? store.getCustomer(conversation.customerId) : null,
       this.#o.team ? this.#o.team() : null,
     ]);
-    const text = atRiskText(event, conversation, customerName(customer), view);
+    const channel = channelOf(event, conversation);
+    const now = this.#o.router.clock.now();
+    const last = this.#last.get(channel);
+    if (last && now >= last.at && now - last.at < ALERT_EVERY_MS) {
+      last.unposted++;
+      return;
+    }
+    this.#last.set(channel, { at: now, unposted: 0 });
+    const unposted = last ? { count: last.unposted, since: last.at } : undefined;
+    const text = atRiskText(event, conversation, customerName(customer), view, unposted);
     await this.#o.outbox.post('chat.postMessage', { channel: this.#o.channel, text, unfurl_links: false });
   }
 

@@ -1532,6 +1532,30 @@ describe('Slack team channel (SLACK_TEAM_CHANNEL)', () => {
     expect(h.slack.ok('chat.postMessage', (a) => a.channel === TEAM)).to.have.length(1);
   });
 
+  it('at most one post a minute per customer channel; the next one counts those in between', async () => {
+    const h = sb();
+    await joeAtRisk(h);
+    const first = h.events.find((e) => e.type === 'promise.at_risk')!;
+    const posted = () => h.slack.ok('chat.postMessage', (a) => a.channel === TEAM);
+    expect(posted()).to.have.length(1);
+    const firstAt = h.clock.now();
+    // Two more customers' waits on chat at risk within the minute (the event as the router tells it): no post.
+    for (let i = 0; i < 2; i++) {
+      h.clock.advance(20_000);
+      h.sb.router.events.publish({ ...first, at: h.clock.now() });
+      await h.idle();
+    }
+    expect(posted()).to.have.length(1);
+    // A minute after the first post: the next one is posted, and says how many came in between.
+    h.clock.advance(20_000);
+    h.sb.router.events.publish({ ...first, at: h.clock.now() });
+    await h.idle();
+    expect(posted()).to.have.length(2);
+    expect(String(posted()[1]!.args.text)).to.contain(
+      `Since ${slackDate(firstAt)}, 2 more customers on chat came to wait past the time they were told (not posted one by one).`,
+    );
+  });
+
   it('a team channel the app is not in is tried once; the console goes on', async () => {
     const h = sb();
     h.slack.notInChannels.add(TEAM);
