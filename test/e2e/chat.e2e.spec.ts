@@ -100,6 +100,14 @@ describe('e2e: widget and web console in Chromium', function () {
     await widget(page, 'send').click();
   }
 
+  /**
+   * Until the widget shows the visitor's message as taken (acknowledged: stored and routed). It shows a sent
+   * message at once, marked as going (class q), so seeing its text alone says nothing about the store yet.
+   */
+  async function taken(page: Page, text: string): Promise<void> {
+    await page.locator('#switchboard-widget [data-sb="message"]:not(.q)', { hasText: text }).waitFor();
+  }
+
   it('a visitor reaches an agent, keeps history across reloads, and is consulted on, handed off and resolved', async () => {
     // The visitor opens the demo page and the widget.
     const visitor = await newPage();
@@ -107,7 +115,7 @@ describe('e2e: widget and web console in Chromium', function () {
     await widget(visitor, 'launcher').click();
     await expect(await widget(visitor, 'panel').isVisible()).to.equal(true);
     await visitorSend(visitor, 'Hello, my order #1234 never arrived');
-    await widget(visitor, 'message').filter({ hasText: 'my order #1234' }).waitFor();
+    await taken(visitor, 'my order #1234');
 
     // Whoever got it (longest idle first) sees it in the console with the context card.
     const conversation = (await sb.store.listConversations({ status: 'assigned' }))[0]!;
@@ -202,7 +210,7 @@ describe('e2e: widget and web console in Chromium', function () {
     await visitor.goto(`${base}/`);
     await widget(visitor, 'launcher').click();
     await visitorSend(visitor, 'latency warm-up');
-    await widget(visitor, 'message').filter({ hasText: 'latency warm-up' }).waitFor();
+    await taken(visitor, 'latency warm-up');
     const conversation = (await sb.store.listConversations({ status: 'assigned' })).at(-1)!;
     const ownerPage = await newPage();
     await ownerPage.goto(`${base}/console?token=${conversation.ownerId === ada.id ? adaToken : graceToken}`);
@@ -394,7 +402,7 @@ describe('e2e: widget and web console in Chromium', function () {
     await visitor.goto(`${base}/`);
     await widget(visitor, 'launcher').click();
     await visitorSend(visitor, 'The lid came cracked, photo follows');
-    await widget(visitor, 'message').filter({ hasText: 'The lid came cracked' }).waitFor();
+    await taken(visitor, 'The lid came cracked');
     await widget(visitor, 'file').setInputFiles({ name: 'lid.png', mimeType: 'image/png', buffer: png });
     // The picture shows in the visitor's own chat, loaded from Switchboard.
     const picture = widget(visitor, 'attachment').locator('img[alt="lid.png"]');
