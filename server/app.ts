@@ -213,6 +213,16 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         settings: config.twilio,
         publicUrl: config.publicUrl,
         log: logger,
+        // A customer's texted pictures and files are kept as files sent in conversations are.
+        ...(chatFiles
+          ? {
+              files: {
+                maxBytes: chatFiles.maxBytes,
+                keep: (from: string, file: { name: string; type: string; content: Buffer }) =>
+                  chatFiles.keep({ texter: from }, file),
+              },
+            }
+          : {}),
         ...options.twilio,
       })
     : null;

@@ -79,9 +79,10 @@ const CORS = {
   'Access-Control-Max-Age': '600',
 };
 
-/** Who uploads: a chat visitor (their visitor id) or an agent (their id). */
-export type Sender = { visitor: string } | { agent: string };
-const senderKey = (s: Sender) => ('visitor' in s ? `visitor:${s.visitor}` : `agent:${s.agent}`);
+/** Who sends a file: a chat visitor (their visitor id), an agent (their id), or a customer texting (MMS: their number). */
+export type Sender = { visitor: string } | { agent: string } | { texter: string };
+const senderKey = (s: Sender) =>
+  'visitor' in s ? `visitor:${s.visitor}` : 'agent' in s ? `agent:${s.agent}` : `texter:${s.texter}`;
 
 export class ChatFiles {
   readonly links: AttachmentLinks;
@@ -226,7 +227,8 @@ export class ChatFiles {
   }
 
   /**
-   * Keep a file an agent sends from elsewhere (a file shared in a Slack thread): the attachment for their reply.
+   * Keep a file sent from elsewhere (an agent's shared in a Slack thread, a customer's texted picture): the
+   * attachment for its message.
    * `name` and `type` are checked as an upload's are; a file over CHAT_FILE_MAX_BYTES is refused.
    */
   async keep(sender: Sender, file: { name: string; type: string; content: Buffer }): Promise<Attachment> {

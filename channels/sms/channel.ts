@@ -19,6 +19,7 @@ import type { Attachment, Message } from '../../shared/model.js';
 import { Sends } from '../sends.js';
 import { restFailure, type TwilioClient } from '../twilio/client.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
+import { mediaFileName, type TwilioMedia } from './media.js';
 import { IncomingSms, MessageStatus, mediaOf, StatusQuery } from './params.js';
 
 const { MessagingResponse } = twilio.twiml;
@@ -41,6 +42,15 @@ export interface SmsOptions {
   maxAttempts?: number;
   /** Wait before attempt `n + 1` after attempt `n` failed. */
   backoffMs?: (attempt: number) => number;
+  /**
+   * What a customer texts besides words (MMS), fetched from Twilio and kept as files sent in conversations are;
+   * without, each stays a link to Twilio.
+   */
+  media?: {
+    fetcher: TwilioMedia;
+    /** Keep a file the customer at `from` sent: the attachment for their message. */
+    keep(from: string, file: { name: string; type: string; content: Buffer }): Promise<Attachment>;
+  };
 }
 
 /** One SMS body at most (Twilio refuses longer ones); longer replies go out in parts. */
@@ -104,18 +114,45 @@ export class SmsChannel {
 
   // ---------------------------------------------------------------- inbound
 
+  /** A media item of an incoming message: kept by Switchboard, or else a link to Twilio's copy. */
+  async #attachment(
+    p: IncomingSms,
+    m: { url: string; type: string },
+    i: number,
+  ): Promise<{ attachment: Attachment; kept: boolean }> {
+    const linked = { attachment: { name: `media ${i + 1}`, type: m.type, size: 0, url: m.url }, kept: false };
+    const media = this.#o.media;
+    if (!media) return linked;
+    const got = await media.fetcher.fetch(m.url);
+    if ('refused' in got) {
+      this.#o.log.warn(
+        { messageSid: p.MessageSid, media: i, reason: got.refused },
+        'sms: media not kept; linked',
+      );
+      return linked;
+    }
+    // The type the webhook named is Twilio's word for it; the file host's may be generic.
+    const type = m.type !== 'application/octet-stream' ? m.type : got.type;
+    try {
+      const file = { name: mediaFileName(i, type), type, content: got.content };
+      return { attachment: await media.keep(p.From, file), kept: true };
+    } catch (err) {
+      this.#o.log.warn(
+        { messageSid: p.MessageSid, media: i, err: String(err) },
+        'sms: media not kept; linked',
+      );
+      return linked;
+    }
+  }
+
   async #incoming(req: Request): Promise<string> {
     const p = parse(IncomingSms, webhookParams(req), 'message');
     if (this.#o.fromNumber && p.From === this.#o.fromNumber) return empty(); // our own echo
     const media = mediaOf(p);
-    const attachments: Attachment[] = media.map((m, i) => ({
-      name: `media ${i + 1}`,
-      type: m.type,
-      size: 0,
-      url: m.url,
-    }));
-    // The agent sees each media item as a link.
-    const lines = media.map((m) => `[${m.type}] ${m.url}`);
+    const got = await Promise.all(media.map((m, i) => this.#attachment(p, m, i)));
+    const attachments = got.map((g) => g.attachment);
+    // What could not be kept is a link to Twilio, in the text too (as it was before files were kept).
+    const lines = got.flatMap((g, i) => (g.kept ? [] : [`[${g.attachment.type}] ${media[i]!.url}`]));
     const text = [p.Body, ...lines].filter((s) => s.length > 0).join('\n');
     const result = await this.#router.contact({
       channel: 'sms',

@@ -4,7 +4,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type twilio from 'twilio';
 import type { Router } from '../../routing/router.js';
+import type { Attachment } from '../../shared/model.js';
 import { SmsChannel } from '../sms/channel.js';
+import { TwilioMedia } from '../sms/media.js';
 import { type Log, VoiceChannel } from '../voice/channel.js';
 import type { CallHolders } from '../voice/holders.js';
 import { createTwilioClient, type TwilioClient } from './client.js';
@@ -41,6 +43,11 @@ export interface TwilioChannelsOptions extends TwilioHooks {
   settings: TwilioSettings;
   publicUrl: string;
   log: Log;
+  /** Where what customers text besides words (MMS) is kept (the files sent in conversations); else linked. */
+  files?: {
+    maxBytes: number;
+    keep(from: string, file: { name: string; type: string; content: Buffer }): Promise<Attachment>;
+  };
 }
 
 export interface TwilioChannels {
@@ -72,6 +79,19 @@ export function createTwilioChannels(options: TwilioChannelsOptions): TwilioChan
     fromNumber,
     log,
     ...(options.smsAttempts ? { maxAttempts: options.smsAttempts } : {}),
+    ...(options.files
+      ? {
+          media: {
+            fetcher: new TwilioMedia({
+              accountSid: settings.accountSid,
+              authToken: settings.authToken,
+              apiUrl: settings.apiUrl,
+              maxBytes: options.files.maxBytes,
+            }),
+            keep: options.files.keep,
+          },
+        }
+      : {}),
   });
   const voice = new VoiceChannel({
     router,

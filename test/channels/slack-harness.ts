@@ -120,7 +120,13 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
     LOG_LEVEL: 'silent',
     DEMO_AGENTS: 'off',
     ...(options.twilio
-      ? { TWILIO_ACCOUNT_SID: TWILIO_SID, TWILIO_AUTH_TOKEN: TWILIO_TOKEN, TWILIO_FROM_NUMBER: OUR_NUMBER }
+      ? {
+          TWILIO_ACCOUNT_SID: TWILIO_SID,
+          TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
+          TWILIO_FROM_NUMBER: OUR_NUMBER,
+          // Media of incoming texts are fetched from the stand-in, Twilio's host here.
+          TWILIO_API_URL: twilioStandIn!.url,
+        }
       : {}),
     ...options.env,
   });

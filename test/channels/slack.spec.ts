@@ -22,6 +22,7 @@ import {
   sign,
   slashCommand,
   startSlackHarness,
+  TWILIO_SID,
   useSlackHarness,
   type Visitor,
   viewSubmission,
@@ -657,6 +658,32 @@ describe('Slack console (Bolt, /slack/events)', () => {
           expect(uploads[0]!.bytes!.equals(PNG)).to.equal(true);
         },
       );
+    });
+
+    it('a picture a customer texted (MMS) is shown too: Switchboard fetched and kept it', async () => {
+      await withSlackHarness({ twilio: true }, async (h) => {
+        await h.agent('Ada', ADA);
+        const sid = `SM${'1'.repeat(32)}`;
+        const res = await h
+          .twilioWebhook('/twilio/sms', {
+            MessageSid: sid,
+            AccountSid: TWILIO_SID,
+            From: '+14155550142',
+            To: '+14155550100',
+            Body: 'the dent',
+            NumMedia: '1',
+            MediaUrl0: h.twilio!.addMedia(PNG, 'image/png', sid),
+            MediaContentType0: 'image/png',
+          })
+          .expect(200);
+        expect(res.text).to.contain('<Response');
+        await h.idle();
+        const uploads = [...h.slack.uploads.values()];
+        expect(uploads.map((u) => [u.filename, u.shared?.thread_ts])).to.deep.equal([
+          ['mms-1.png', cardTsOf(h, ADA)],
+        ]);
+        expect(uploads[0]!.bytes!.equals(PNG)).to.equal(true);
+      });
     });
 
     it('without files:write the line keeps the link, and the next picture is not tried', async () => {

@@ -7,6 +7,7 @@ import twilio from 'twilio';
 import { messageTwiml, SMS_LEASE_MS } from '../../channels/sms/channel.js';
 import { only, verbs } from '../support/twiml.js';
 import {
+  ACCOUNT_SID,
   AUTH_TOKEN,
   dialResult,
   incomingCall,
@@ -215,19 +216,68 @@ describe('SMS channel (Twilio)', () => {
       expect(told.map((m) => m.delivery.state)).to.deep.equal(['sent']);
     });
 
-    it('media are listed to the agent as URLs (and kept as attachments)', async () => {
+    it('texted pictures and files are fetched from Twilio and kept: the message carries them as files', async () => {
       await h().agent('Ana');
+      const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+      const pdf = Buffer.from('%PDF-1.4 a receipt');
+      const sms = newSms(TEXTER, 'see attached');
       const media: Array<[string, string]> = [
-        ['https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1', 'image/jpeg'],
-        ['https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2', 'application/pdf'],
+        [h().standIn.addMedia(png, 'image/png', String(sms.MessageSid)), 'image/png'],
+        [h().standIn.addMedia(pdf, 'application/pdf', String(sms.MessageSid)), 'application/pdf'],
       ];
-      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'see attached'), media));
+      await h().twiml('/twilio/sms', incomingSms(sms, media));
+      const [conv] = await h().store.listConversations({});
+      const [message] = await h().store.listMessages(conv!.id);
+      // The files are the message's; the text is the customer's words alone.
+      expect(message?.text).to.equal('see attached');
+      expect(message?.attachments.map((a) => [a.name, a.type, a.size])).to.deep.equal([
+        ['mms-1.png', 'image/png', png.length],
+        ['mms-2.pdf', 'application/pdf', pdf.length],
+      ]);
+      for (const [i, bytes] of [png, pdf].entries()) {
+        const url = message!.attachments[i]!.url!;
+        expect(url.startsWith(`${PUBLIC_URL}/chat/files/`)).to.equal(true);
+        const got = await supertest(h().local).get(localPath(url)).buffer(true).expect(200);
+        expect(Buffer.compare(got.body as Buffer, bytes)).to.equal(0);
+      }
+      // The credentials went to Twilio's API link, never to the file host it redirected to.
+      const asked = (resource: string) =>
+        h()
+          .standIn.requests.filter((r) => r.resource === resource)
+          .map((r) => [r.status, r.authorized]);
+      expect(asked('media')).to.deep.equal([
+        [307, true],
+        [307, true],
+      ]);
+      expect(asked('media-file')).to.deep.equal([
+        [200, false],
+        [200, false],
+      ]);
+    });
+
+    it("media Switchboard cannot keep (not Twilio's host, gone from Twilio) stay links, listed in the text", async () => {
+      await h().agent('Ana');
+      const sms = newSms(TEXTER, 'see attached');
+      const gone = `${h().standIn.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/${sms.MessageSid}/Media/ME${'0'.repeat(32)}`;
+      const media: Array<[string, string]> = [
+        ['https://media.example.com/Media/ME1', 'image/jpeg'],
+        [gone, 'application/pdf'],
+      ];
+      await h().twiml('/twilio/sms', incomingSms(sms, media));
       const [conv] = await h().store.listConversations({});
       const [message] = await h().store.listMessages(conv!.id);
       expect(message?.text).to.equal(
         `see attached\n[image/jpeg] ${media[0]![0]}\n[application/pdf] ${media[1]![0]}`,
       );
-      expect(message?.attachments.map((a) => [a.type, a.url])).to.deep.equal(media.map(([u, t]) => [t, u]));
+      expect(message?.attachments.map((a) => [a.type, a.url, a.size])).to.deep.equal(
+        media.map(([u, t]) => [t, u, 0]),
+      );
+      // Nothing was asked of the other host; Twilio's answered 404.
+      expect(
+        h()
+          .standIn.requests.filter((r) => r.resource === 'media')
+          .map((r) => r.status),
+      ).to.deep.equal([404]);
     });
 
     it('our own number writing to us is dropped as an echo', async () => {

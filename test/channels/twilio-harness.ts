@@ -74,6 +74,8 @@ export async function startTwilioHarness(options: HarnessOptions = {}): Promise<
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
     TWILIO_FROM_NUMBER: OUR_NUMBER,
+    // The stand-in is Twilio's host: the media of incoming messages are fetched from it with the credentials.
+    TWILIO_API_URL: standIn.url,
     LOG_LEVEL: 'warn',
     DEMO_AGENTS: 'off',
     // Timers fire only when a test ticks the router itself.

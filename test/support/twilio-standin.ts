@@ -1,7 +1,10 @@
 // A local stand-in for the Twilio REST API (2010-04-01): Messages.json, Calls.json
 // and Calls/{Sid}.json, with HTTP Basic auth, Twilio's JSON resource shapes and
 // Twilio's error format. It records every request so tests can assert on what the
-// real SDK sent. Failures can be scripted per resource.
+// real SDK sent. Failures can be scripted per resource. It also serves the media of
+// incoming messages (MMS) as Twilio does: the API link (basic auth, when the
+// account enforces it) answers 307 to the file on the file host (a server of its
+// own here, on another port: another host), which takes none.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +12,9 @@ import type { AddressInfo } from 'node:net';
 export type Resource = 'messages' | 'calls' | 'call-update';
 
 export interface Recorded {
-  resource: Resource | 'unknown';
+  resource: Resource | 'media' | 'media-file' | 'unknown';
+  /** Whether the request carried an Authorization header. */
+  authorized?: boolean;
   method: string;
   path: string;
   /** Form parameters as sent (a repeated key becomes an array). */
@@ -34,11 +39,16 @@ export function newSid(prefix: string): string {
 export class TwilioStandIn {
   readonly requests: Recorded[] = [];
   readonly #server: Server;
+  /** The file host media links redirect to. */
+  readonly #files: Server;
+  #filesUrl = '';
   readonly #accountSid: string;
   readonly #authToken: string;
   readonly #failures: Record<Resource, ScriptedFailure[]> = { messages: [], calls: [], 'call-update': [] };
   readonly #ended = new Set<string>();
   readonly #waiters: Array<{ match: (r: Recorded) => boolean; resolve: (r: Recorded) => void }> = [];
+  /** Media of incoming messages, by its ME sid. */
+  readonly #media = new Map<string, { content: Buffer; type: string }>();
   #url = '';
 
   private constructor(accountSid: string, authToken: string) {
@@ -50,18 +60,31 @@ export class TwilioStandIn {
         res.end();
       });
     });
+    this.#files = createServer((req, res) => this.#file(req, res));
   }
 
   static async start(accountSid: string, authToken: string): Promise<TwilioStandIn> {
     const standIn = new TwilioStandIn(accountSid, authToken);
     await new Promise<void>((resolve) => standIn.#server.listen(0, '127.0.0.1', resolve));
     standIn.#url = `http://127.0.0.1:${(standIn.#server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => standIn.#files.listen(0, '127.0.0.1', resolve));
+    standIn.#filesUrl = `http://127.0.0.1:${(standIn.#files.address() as AddressInfo).port}`;
     return standIn;
   }
 
   /** Base URL to send `https://api.twilio.com/…` requests to. */
   get url(): string {
     return this.#url;
+  }
+
+  /**
+   * A media item of an incoming message: its link as Twilio gives it in `MediaUrl<n>` (under the API; basic
+   * auth), which redirects to the file on the file host (`/cdn/<sid>`, no auth).
+   */
+  addMedia(content: Buffer, type: string, messageSid = newSid('MM')): string {
+    const sid = newSid('ME');
+    this.#media.set(sid, { content, type });
+    return `${this.#url}${API}/${this.#accountSid}/Messages/${messageSid}/Media/${sid}`;
   }
 
   /** Parameters of the messages created (`messages.create`), in order. */
@@ -114,10 +137,31 @@ export class TwilioStandIn {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
+    for (const server of [this.#server, this.#files]) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  }
+
+  /** The file host: a media item's bytes by `/cdn/<ME sid>`, asking no credentials. */
+  #file(req: IncomingMessage, res: ServerResponse): void {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const sid = req.method === 'GET' ? path.match(/^\/cdn\/(ME[0-9a-f]{32})$/)?.[1] : undefined;
+    const file = sid ? this.#media.get(sid) : undefined;
+    this.requests.push({
+      resource: 'media-file',
+      authorized: req.headers.authorization !== undefined,
+      method: req.method ?? '',
+      path,
+      params: {},
+      sid: sid ?? null,
+      status: file ? 200 : 404,
     });
+    if (!file) return send(res, 404, twilioError(404, 20404, `The requested resource ${path} was not found`));
+    res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.content.length });
+    res.end(file.content);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -141,6 +185,26 @@ export class TwilioStandIn {
       return send(res, 401, twilioError(401, 20003, 'Authenticate'));
     }
     const base = `${API}/${this.#accountSid}`;
+    const media =
+      req.method === 'GET'
+        ? path.match(new RegExp(`^${base}/Messages/(?:MM|SM)[0-9a-f]{32}/Media/(ME[0-9a-f]{32})$`))
+        : null;
+    if (media) {
+      const known = this.#media.has(media[1]!);
+      this.requests.push({
+        resource: 'media',
+        authorized: true,
+        method: 'GET',
+        path,
+        params,
+        sid: media[1]!,
+        status: known ? 307 : 404,
+      });
+      if (!known)
+        return send(res, 404, twilioError(404, 20404, `The requested resource ${path} was not found`));
+      res.writeHead(307, { Location: `${this.#filesUrl}/cdn/${media[1]!}`, 'Content-Length': 0 });
+      return void res.end();
+    }
     const callUpdate = path.match(new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})\\.json$`));
     let resource: Resource | null = null;
     if (req.method === 'POST' && path === `${base}/Messages.json`) resource = 'messages';
