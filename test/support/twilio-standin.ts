@@ -159,7 +159,10 @@ export class TwilioStandIn {
       sid: sid ?? null,
       status: file ? 200 : 404,
     });
-    if (!file) return send(res, 404, twilioError(404, 20404, `The requested resource ${path} was not found`));
+    if (!file) {
+      send(res, 404, twilioError(404, 20404, `The requested resource ${path} was not found`));
+      return;
+    }
     res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.content.length });
     res.end(file.content);
   }
