@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fromZod, ValidationError } from '../shared/errors.js';
-import { CHANNELS, type Channel } from '../shared/model.js';
+import { CHANNELS, type Channel, SavedReplies } from '../shared/model.js';
 import { humanDuration, type WaitQuote } from './estimate.js';
 import { OpeningHours } from './hours.js';
 
@@ -95,15 +95,7 @@ export const RoutingPolicy = z
      * change before sending) or in Slack (a form with the text, to change, then Send). At most 100 (what a
      * Slack select holds), names unique.
      */
-    savedReplies: z
-      .array(
-        z.object({
-          name: z.string().trim().min(1).max(60, 'must be at most 60 characters'),
-          text: z.string().trim().min(1).max(4000, 'must be at most 4000 characters'),
-        }),
-      )
-      .max(100, 'at most 100 saved replies')
-      .default([]),
+    savedReplies: SavedReplies.default([]),
     texts: z
       .object({
         greeting: ShortText.default('Thanks for reaching us.'),
@@ -168,17 +160,6 @@ export const RoutingPolicy = z
         message: 'must be at least overflowAfterSeconds',
       });
     }
-    const names = new Set<string>();
-    p.savedReplies.forEach((r, i) => {
-      const name = r.name.toLowerCase();
-      if (names.has(name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['savedReplies', i, 'name'],
-          message: `${r.name} names another saved reply already`,
-        });
-      names.add(name);
-    });
   });
 export type RoutingPolicy = z.output<typeof RoutingPolicy>;
 export type RoutingPolicyInput = z.input<typeof RoutingPolicy>;

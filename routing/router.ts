@@ -27,6 +27,8 @@ import {
   type Message,
   type ParsedContact,
   PerChannel,
+  SavedReplies,
+  type SavedReply,
   Skills,
   zeroPerChannel,
 } from '../shared/model.js';
@@ -147,6 +149,9 @@ export type NewAgent = z.input<typeof NewAgent>;
  * What an admin changes: only the fields given (no defaults, so a field left out is left alone); `null` takes
  * a console address away (an agent who left Slack, a phone that is no longer theirs).
  */
+/** The team's saved replies as an admin sets them: whole, named `savedReplies` in what is refused. */
+const SavedRepliesInput = z.object({ savedReplies: SavedReplies });
+
 export const AgentPatch = AgentProfile.extend({
   slackUserId: AgentProfile.shape.slackUserId.unwrap().nullable(),
   email: AgentProfile.shape.email.unwrap().nullable(),
@@ -456,6 +461,24 @@ export class Router {
     this.#emit({ type: 'agent.updated', at: this.clock.now(), agentId });
     await this.#fill(agentId);
     return (await this.store.getAgent(agentId)) ?? agent;
+  }
+
+  /** The team's saved replies: as an admin last set them, else the policy's. */
+  async savedReplies(): Promise<SavedReply[]> {
+    return (await this.store.getSavedReplies()) ?? this.policy.savedReplies;
+  }
+
+  /**
+   * Replace the team's saved replies, whole (refused naming the field: `savedReplies.<i>.name`); every console
+   * on every process is told (`saved_replies.updated`).
+   */
+  async setSavedReplies(input: unknown): Promise<SavedReply[]> {
+    const parsed = SavedRepliesInput.safeParse({ savedReplies: input });
+    if (!parsed.success) throw fromZod(parsed.error, 'saved replies');
+    const { savedReplies } = parsed.data;
+    await this.store.setSavedReplies(savedReplies);
+    this.#emit({ type: 'saved_replies.updated', at: this.clock.now(), savedReplies });
+    return savedReplies;
   }
 
   /**

@@ -26,6 +26,8 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 
 const StatusBody = z.object({ status: AgentStatus, reason: z.string().max(200).optional() });
 const MergeBody = z.object({ otherCustomerId: z.string().min(1).max(128) });
+/** The router checks the list itself (names `savedReplies.<i>.<field>`); here only the body's shape. */
+const SavedRepliesBody = z.strictObject({ savedReplies: z.unknown() });
 /** Who has this phone number, email address or chat visitor id: exactly one of them. */
 const FindQuery = z
   .strictObject({
@@ -165,6 +167,14 @@ export function adminApi({ router, tokens, adminToken, figures, live }: ApiOptio
   });
   api.get('/live', async (_req, res) => {
     res.json(await live.get());
+  });
+  api.get('/saved-replies', async (_req, res) => {
+    const stored = await router.store.getSavedReplies();
+    res.json({ savedReplies: stored ?? router.policy.savedReplies, from: stored ? 'api' : 'policy' });
+  });
+  api.put('/saved-replies', async (req, res) => {
+    const body = parse(SavedRepliesBody, req.body, 'saved replies');
+    res.json({ savedReplies: await router.setSavedReplies(body.savedReplies), from: 'api' });
   });
 
   api.use((_req, _res, next) => next(new NotFoundError('route', _req.path)));

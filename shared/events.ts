@@ -10,6 +10,7 @@ import {
   Message,
   Millis,
   OwnershipReason,
+  SavedReplies,
 } from './model.js';
 
 export const DomainEvent = z.discriminatedUnion('type', [
@@ -95,6 +96,8 @@ export const DomainEvent = z.discriminatedUnion('type', [
   }),
   /** An admin changed the agent's record (name, skills, capacity, contact details); not their status. */
   z.object({ type: z.literal('agent.updated'), at: Millis, agentId: Id }),
+  /** An admin replaced the team's saved replies (`PUT /api/saved-replies`). */
+  z.object({ type: z.literal('saved_replies.updated'), at: Millis, savedReplies: SavedReplies }),
   z.object({ type: z.literal('promise.made'), at: Millis, promise: CustomerPromise }),
   z.object({
     type: z.literal('promise.settled'),

@@ -322,3 +322,28 @@ export function meetsSkills(agentSkills: Skills, required: Skills): boolean {
   }
   return true;
 }
+
+/** One of the team's saved replies: picked by name in the consoles, its text changed before it is sent. */
+export const SavedReply = z.object({
+  name: z.string().trim().min(1).max(60, 'must be at most 60 characters'),
+  text: z.string().trim().min(1).max(4000, 'must be at most 4000 characters'),
+});
+export type SavedReply = z.output<typeof SavedReply>;
+
+/** The team's saved replies: at most 100 (what a Slack select holds), names unique in any case. */
+export const SavedReplies = z
+  .array(SavedReply)
+  .max(100, 'at most 100 saved replies')
+  .superRefine((replies, ctx) => {
+    const names = new Set<string>();
+    replies.forEach((r, i) => {
+      const name = r.name.toLowerCase();
+      if (names.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'name'],
+          message: `${r.name} names another saved reply already`,
+        });
+      names.add(name);
+    });
+  });

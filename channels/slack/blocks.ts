@@ -2,8 +2,7 @@
 // conversation's thread), the lines posted in the thread, the App Home, the
 // pickers and modals. Pure functions of what to show; nothing here talks to Slack.
 import type { types } from '@slack/bolt';
-import type { RoutingPolicy } from '../../routing/policy.js';
-import { type Agent, CHANNELS, type Message } from '../../shared/model.js';
+import { type Agent, CHANNELS, type Message, type SavedReply } from '../../shared/model.js';
 import type { LiveAgent, LiveView, LiveWaiting } from '../team.js';
 import type { ConversationSummary, ConversationView } from '../views.js';
 import type { AgentFigures, Waiting } from './figures.js';
@@ -41,9 +40,6 @@ export const FIELD = {
   promiseText: { block: 'text', action: 'text' },
   replyText: { block: 'reply', action: 'text' },
 } as const;
-
-/** One of the team's saved replies (the routing policy's `savedReplies`). */
-export type SavedReply = RoutingPolicy['savedReplies'][number];
 
 /** What a card says about the agent's part in the conversation. */
 export type CardRole =

@@ -536,7 +536,7 @@ export class SlackConsole {
           // "<conversation id>#<name>": the form opens with the reply's text, to change and send.
           const picked = action.selected_option?.value ?? '';
           const cut = picked.indexOf('#');
-          const reply = this.#r.policy.savedReplies.find((r) => r.name === picked.slice(cut + 1));
+          const reply = (await this.#r.savedReplies()).find((r) => r.name === picked.slice(cut + 1));
           if (cut < 1 || !payload.trigger_id) return;
           if (!reply) {
             const why =

@@ -555,7 +555,7 @@ export class SlackThreads {
     try {
       const view = await conversationView(this.#r.store, conversation, agent.id);
       const channel = await this.dm(agent.slackUserId);
-      const message = card(view, role, this.#now(), this.#r.policy.savedReplies);
+      const message = card(view, role, this.#now(), await this.#r.savedReplies());
       const posted = Posted.parse(
         await this.#outbox.post('chat.postMessage', {
           channel,
@@ -587,7 +587,7 @@ export class SlackThreads {
     const shown = role ?? (await this.#roleFor(conversation, agent.id));
     if (!shown) return;
     const view = await conversationView(this.#r.store, conversation, agent.id);
-    const message = card(view, shown, this.#now(), this.#r.policy.savedReplies);
+    const message = card(view, shown, this.#now(), await this.#r.savedReplies());
     try {
       await this.#outbox.post('chat.update', { channel: ref.channel, ts: ref.ts, ...message });
     } catch (err) {

@@ -281,6 +281,10 @@
     });
     socket.on('agent', onAgent);
     socket.on('queue', onQueue);
+    // The team's saved replies changed (an admin set them): the picker follows.
+    socket.on('saved_replies', (p) =>
+      renderSavedReplies(Array.isArray(p?.savedReplies) ? p.savedReplies : []),
+    );
     socket.on('consult.invite', (e) => addBanner('consult', e));
     socket.on('handoff.offer', (e) => addBanner('handoff', e));
     socket.on('promise.reminder', onPromiseReminder);

@@ -392,7 +392,8 @@ export class WebConsole {
       conversations.map((c) => conversationView(this.#router.store, c, agentId)),
     );
     for (const c of conversations) this.#tell(agentId, c);
-    socket.emit('hello', { agent, conversations: views, savedReplies: this.#router.policy.savedReplies });
+    const savedReplies = await this.#router.savedReplies();
+    socket.emit('hello', { agent, conversations: views, savedReplies });
     // What waits: with the next change when it cannot be read now (the console is open all the same).
     this.#queueFigures().then(
       (figures) => socket.emit('queue', figures),
@@ -559,6 +560,10 @@ export class WebConsole {
         this.#to(event.agentId).emit('agent', { agent });
         break;
       }
+      // The team's saved replies changed: every console on this process gets the new list.
+      case 'saved_replies.updated':
+        this.#nsp.local.emit('saved_replies', { savedReplies: event.savedReplies });
+        break;
       // An agent's own promises (and follow-ups): reminded before due, told how each one ended.
       case 'promise.reminder':
         if (event.promise.agentId)

@@ -25,6 +25,7 @@ import {
   type Note,
   type OwnershipReason,
   type PromiseState,
+  type SavedReply,
   type Skills,
   type Survey,
 } from '../../shared/model.js';
@@ -417,6 +418,8 @@ export class MemoryStore implements Store {
   readonly #bound: [number, number, number] = [0, 0, 0];
   readonly #seedBound: [number, number, number] = [0, 0, 0];
   #closed = false;
+  /** The team's saved replies as last set; null: never set. */
+  #savedReplies: SavedReply[] | null = null;
 
   constructor() {
     for (const c of CHANNELS) {
@@ -1427,6 +1430,14 @@ export class MemoryStore implements Store {
     const agentsByStatus: Record<AgentStatus, number> = { available: 0, away: 0, offline: 0 };
     for (const a of this.#agents.values()) agentsByStatus[a.status]++;
     return { waiting: this.#waiting.size, waitingByChannel, agentsByStatus };
+  }
+
+  async getSavedReplies(): Promise<SavedReply[] | null> {
+    return this.#savedReplies ? this.#savedReplies.map((r) => ({ ...r })) : null;
+  }
+
+  async setSavedReplies(replies: SavedReply[]): Promise<void> {
+    this.#savedReplies = replies.map((r) => ({ name: r.name, text: r.text }));
   }
 
   async ping(): Promise<void> {

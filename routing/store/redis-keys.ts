@@ -101,6 +101,8 @@ export const KEY_LAYOUTS = {
   handleTimes: 'handle:%',
   /** Hash: channel → the sum of its kept handle times (ms). */
   handleTotals: 'handle-totals',
+  /** String: the team's saved replies (a JSON array), as an admin last set them. */
+  savedReplies: 'saved-replies',
 } as const;
 
 export type KeyName = keyof typeof KEY_LAYOUTS;
@@ -186,6 +188,9 @@ export class RedisKeys {
   }
   get identities(): string {
     return this.key('identities');
+  }
+  get savedReplies(): string {
+    return this.key('savedReplies');
   }
   get agents(): string {
     return this.key('agents');

@@ -42,6 +42,8 @@ import {
   Message,
   type Note,
   type PromiseState,
+  SavedReplies,
+  type SavedReply,
   type Survey,
 } from '../../shared/model.js';
 import {
@@ -811,6 +813,18 @@ export class RedisStore implements Store {
     const key = this.keys.handleTimes(channel);
     const list = await this.#command('recentHandleTimes', () => this.#client.lRange(key, 0, -1));
     return list.map(Number);
+  }
+
+  async getSavedReplies(): Promise<SavedReply[] | null> {
+    const key = this.keys.savedReplies;
+    const raw = await this.#get(key);
+    return raw === null ? null : parseRecord(SavedReplies, key, raw);
+  }
+
+  async setSavedReplies(replies: SavedReply[]): Promise<void> {
+    const key = this.keys.savedReplies;
+    const raw = JSON.stringify(SavedReplies.parse(replies));
+    await this.#command(`SET ${key}`, () => this.#client.set(key, raw), key);
   }
 
   async stats(): Promise<StoreStats> {

@@ -15,6 +15,7 @@ import type {
   Note,
   OwnershipReason,
   PromiseState,
+  SavedReply,
   Skills,
   Survey,
 } from '../../shared/model.js';
@@ -449,6 +450,12 @@ export interface Store {
   /** The most recent handle times on a channel, newest last (bounded window). */
   recentHandleTimes(channel: Channel): Promise<number[]>;
   stats(): Promise<StoreStats>;
+
+  // ---- the team's settings
+  /** The team's saved replies as last set (`setSavedReplies`); null when never set (the policy's hold). */
+  getSavedReplies(): Promise<SavedReply[] | null>;
+  /** Replace the team's saved replies, whole. */
+  setSavedReplies(replies: SavedReply[]): Promise<void>;
 
   /** Answers when the backing service is reachable. */
   ping(): Promise<void>;

@@ -1379,6 +1379,25 @@ describe('Slack console (Bolt, /slack/events)', () => {
       });
     });
 
+    it('the ones an admin set since (PUT /api/saved-replies) are what cards offer and forms fill', async () => {
+      const h = sb();
+      const set = [{ name: 'Opening hours', text: 'We answer every day from 8 to 20.' }];
+      await h.sb.router.setSavedReplies(set);
+      const { conversationId, card } = await maryWrites(h);
+      const picker = (card.args.blocks as Json[])
+        .find((b) => b.type === 'actions')!
+        .elements.find((e: Json) => e.action_id === ACTION.saved);
+      expect(picker.options.map((o: Json) => o.text.text)).to.deep.equal(['Opening hours']);
+      await press(h, {
+        user: ADA,
+        actionId: ACTION.saved,
+        selectedOption: `${conversationId}#Opening hours`,
+        channel: dmOf(ADA),
+        messageTs: cardTsOf(h, ADA),
+      });
+      expect(h.slack.ok('views.open')[0]!.args.view.blocks[0].element.initial_value).to.equal(set[0]!.text);
+    });
+
     it('without saved replies the card has no picker', async () => {
       const h = sb();
       const { card } = await maryWrites(h);

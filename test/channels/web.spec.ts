@@ -78,6 +78,56 @@ describe('/agent namespace', () => {
       const ada = await agentConsole(withReplies(), 'Ada');
       expect(ada.hello.savedReplies).to.deep.equal(replies);
     });
+
+    it('an admin replaces them (PUT /api/saved-replies): open consoles get the new list, new ones too', async () => {
+      const h = withReplies();
+      expect((await h.admin.get('/api/saved-replies').expect(200)).body).to.deep.equal({
+        savedReplies: replies,
+        from: 'policy',
+      });
+      const ada = await agentConsole(h, 'Ada');
+      const next = [
+        { name: 'Refund sent', text: 'Your refund left us today: 3 to 5 working days.' },
+        { name: 'Opening hours', text: 'We answer every day from 8 to 20.' },
+      ];
+      const pushed = once(ada.socket, 'saved_replies');
+      const res = await h.admin.put('/api/saved-replies').send({ savedReplies: next }).expect(200);
+      expect(res.body).to.deep.equal({ savedReplies: next, from: 'api' });
+      expect(await pushed).to.deep.equal({ savedReplies: next });
+      expect((await h.admin.get('/api/saved-replies').expect(200)).body).to.deep.equal({
+        savedReplies: next,
+        from: 'api',
+      });
+      const grace = await agentConsole(h, 'Grace');
+      expect(grace.hello.savedReplies).to.deep.equal(next);
+      // Emptied: none, not the policy's again.
+      await h.admin.put('/api/saved-replies').send({ savedReplies: [] }).expect(200);
+      expect((await agentConsole(h, 'Linus')).hello.savedReplies).to.deep.equal([]);
+    });
+
+    it('a list that is not one is refused naming the field, and nothing changes', async () => {
+      const h = withReplies();
+      const refused = async (body: unknown, field: string) => {
+        const res = await h.admin
+          .put('/api/saved-replies')
+          .send(body as object)
+          .expect(400);
+        expect(res.body.error.field, JSON.stringify(body)).to.equal(field);
+      };
+      await refused(
+        { savedReplies: [replies[0], { name: 'refund SENT', text: 'again' }] },
+        'savedReplies.1.name',
+      );
+      await refused({ savedReplies: [{ name: 'Long', text: 'x'.repeat(4001) }] }, 'savedReplies.0.text');
+      await refused({ savedReplies: [{ name: '  ', text: 'no name' }] }, 'savedReplies.0.name');
+      await refused({ savedReplies: 'Refund sent' }, 'savedReplies');
+      await refused({}, 'savedReplies');
+      await refused({ savedReplies: [], extra: 1 }, 'extra');
+      const many = Array.from({ length: 101 }, (_, i) => ({ name: `Reply ${i}`, text: 'text' }));
+      await refused({ savedReplies: many }, 'savedReplies');
+      expect((await h.admin.get('/api/saved-replies').expect(200)).body.from).to.equal('policy');
+      await h.http().put('/api/saved-replies').send({ savedReplies: [] }).expect(401);
+    });
   });
 
   describe('connecting', () => {

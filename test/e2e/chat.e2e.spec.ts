@@ -391,6 +391,25 @@ describe('e2e: widget and web console in Chromium', function () {
     );
     await consoleEl(page, 'note').click();
     await consoleEl(page, 'message').filter({ hasText: 'Thank you for your patience.' }).waitFor();
+
+    // An admin changes the team's saved replies: the open console's picker follows at once.
+    const put = (savedReplies: unknown) =>
+      fetch(`${base}/api/saved-replies`, {
+        method: 'PUT',
+        headers: { Authorization: 'Bearer e2e-admin-token-0123456789', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ savedReplies }),
+      });
+    const before = sb.router.policy.savedReplies;
+    expect(
+      (await put([{ name: 'Opening hours', text: 'We answer every day from 8 to 20.' }])).status,
+    ).to.equal(200);
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('[data-sb="saved-replies"] option')]
+          .map((o) => o.textContent)
+          .join('|') === 'Saved reply…|Opening hours',
+    );
+    expect((await put(before)).status).to.equal(200);
   });
 
   it('a visitor sends a picture from the widget: it shows in their chat, and opens from the console', async () => {

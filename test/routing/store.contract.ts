@@ -2644,6 +2644,21 @@ export function storeContract(
         });
       });
 
+      it("the team's saved replies: none set, then set whole, then replaced; a copy comes back", async () => {
+        expect(await store.getSavedReplies()).to.equal(null);
+        const replies = [
+          { name: 'Return label', text: 'Your return label is attached.' },
+          { name: 'Thanks', text: 'Thank you for your patience.' },
+        ];
+        await store.setSavedReplies(replies);
+        const got = await store.getSavedReplies();
+        expect(got).to.deep.equal(replies);
+        got![0]!.text = 'changed by the caller';
+        expect((await store.getSavedReplies())![0]!.text).to.equal('Your return label is attached.');
+        await store.setSavedReplies([]);
+        expect(await store.getSavedReplies()).to.deep.equal([]);
+      });
+
       it('ping answers while open; close ends it', async () => {
         expect(await store.ping()).to.equal(undefined);
         const extra = await makeStore();

@@ -213,6 +213,16 @@ describe('RedisStore', () => {
       });
     });
 
+    it('corrupt saved replies are a CorruptRecordError naming their key; setting them anew mends it', async () => {
+      const key = store.keys.savedReplies;
+      await raw.set(key, JSON.stringify([{ name: '', text: 'no name' }]));
+      const read = await rejection(store.getSavedReplies());
+      expect(read).to.be.instanceOf(CorruptRecordError);
+      expect(read.message).to.include(key);
+      await store.setSavedReplies([{ name: 'Hello', text: 'Hello!' }]);
+      expect(await store.getSavedReplies()).to.deep.equal([{ name: 'Hello', text: 'Hello!' }]);
+    });
+
     it('a corrupt record is a CorruptRecordError naming its key, and nothing is half written', async () => {
       await seed();
       const key = store.keys.conversation('cv_1');
