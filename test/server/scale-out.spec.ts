@@ -129,6 +129,25 @@ describe('scale-out: two processes on one Redis', function () {
     ]);
   });
 
+  it("saved replies an admin sets through A reach a console on B at once, and B's next hello", async () => {
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('saved'),
+    });
+    cluster = c;
+    const { token } = await c.createAgent(0, 'Ada', { chat: 1 });
+    const console = c.socket(1, '/agent', { token });
+    expect((await next<Json>(console, 'hello')).savedReplies).to.deep.equal([]);
+    const replies = [{ name: 'Opening hours', text: 'We answer every day from 8 to 20.' }];
+    const pushed = next<Json>(console, 'saved_replies');
+    const put = await c.nodes[0]!.api<Json>('PUT', '/saved-replies', { savedReplies: replies });
+    expect(put.status).to.equal(200);
+    expect((await pushed).savedReplies).to.deep.equal(replies);
+    const again = c.socket(1, '/agent', { token });
+    expect((await next<Json>(again, 'hello')).savedReplies).to.deep.equal(replies);
+  });
+
   it('a timer set by a process that died fires in another: an unanswered offer moves on', async () => {
     const c = await Cluster.start({
       nodes: 2,
