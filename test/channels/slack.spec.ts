@@ -1304,6 +1304,20 @@ describe('Slack console (Bolt, /slack/events)', () => {
       { name: 'Address', text: 'Could you confirm the delivery address?' },
     ];
     const env = { ROUTING_POLICY: JSON.stringify({ savedReplies: replies }) };
+    /** The card's saved-reply select. */
+    const savedPicker = (card: SlackCall): Json =>
+      (card.args.blocks as Json[])
+        .find((b) => b.type === 'actions')!
+        .elements.find((e: Json) => e.action_id === ACTION.saved);
+    /** A saved reply picked on Ada's card: its form opens. */
+    const pick = (h: SlackHarness, conversationId: string, name: string) =>
+      press(h, {
+        user: ADA,
+        actionId: ACTION.saved,
+        selectedOption: `${conversationId}#${name}`,
+        channel: dmOf(ADA),
+        messageTs: cardTsOf(h, ADA),
+      });
     const values = (text: string) => ({
       [FIELD.replyText.block]: { [FIELD.replyText.action]: { type: 'plain_text_input', value: text } },
     });
@@ -1311,22 +1325,13 @@ describe('Slack console (Bolt, /slack/events)', () => {
     it('picked on the card, a form opens with its text; what the agent sends from it reaches the customer', async () => {
       await withSlackHarness({ env }, async (h) => {
         const { mary, conversationId, card } = await maryWrites(h);
-        const picker = (card.args.blocks as Json[])
-          .find((b) => b.type === 'actions')!
-          .elements.find((e: Json) => e.action_id === ACTION.saved);
+        const picker = savedPicker(card);
         expect(picker.type).to.equal('static_select');
         expect(picker.options.map((o: Json) => [o.text.text, o.value])).to.deep.equal([
           ['Refund sent', `${conversationId}#Refund sent`],
           ['Address', `${conversationId}#Address`],
         ]);
-        const threadTs = cardTsOf(h, ADA);
-        await press(h, {
-          user: ADA,
-          actionId: ACTION.saved,
-          selectedOption: `${conversationId}#Refund sent`,
-          channel: dmOf(ADA),
-          messageTs: threadTs,
-        });
+        await pick(h, conversationId, 'Refund sent');
         const form = h.slack.ok('views.open')[0]!.args.view;
         expect(form.callback_id).to.equal(VIEW.savedReply);
         expect(form.private_metadata).to.equal(conversationId);
@@ -1365,13 +1370,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
         expect(String(h.slack.ok('chat.postEphemeral', (a) => a.user === BOB).at(-1)?.args.text)).to.contain(
           'not on this conversation',
         );
-        await press(h, {
-          user: ADA,
-          actionId: ACTION.saved,
-          selectedOption: `${conversationId}#Old greeting`,
-          channel: dmOf(ADA),
-          messageTs: cardTsOf(h, ADA),
-        });
+        await pick(h, conversationId, 'Old greeting');
         expect(h.slack.ok('views.open')).to.have.length(0);
         expect(String(h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).at(-1)?.args.text)).to.contain(
           'no longer there',
@@ -1384,17 +1383,9 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const set = [{ name: 'Opening hours', text: 'We answer every day from 8 to 20.' }];
       await h.sb.router.setSavedReplies(set);
       const { conversationId, card } = await maryWrites(h);
-      const picker = (card.args.blocks as Json[])
-        .find((b) => b.type === 'actions')!
-        .elements.find((e: Json) => e.action_id === ACTION.saved);
+      const picker = savedPicker(card);
       expect(picker.options.map((o: Json) => o.text.text)).to.deep.equal(['Opening hours']);
-      await press(h, {
-        user: ADA,
-        actionId: ACTION.saved,
-        selectedOption: `${conversationId}#Opening hours`,
-        channel: dmOf(ADA),
-        messageTs: cardTsOf(h, ADA),
-      });
+      await pick(h, conversationId, 'Opening hours');
       expect(h.slack.ok('views.open')[0]!.args.view.blocks[0].element.initial_value).to.equal(set[0]!.text);
     });
 
