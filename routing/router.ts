@@ -145,13 +145,13 @@ export const NewAgent = AgentProfile.extend({
 });
 export type NewAgent = z.input<typeof NewAgent>;
 
+/** The team's saved replies as an admin sets them: whole, named `savedReplies` in what is refused. */
+const SavedRepliesInput = z.object({ savedReplies: SavedReplies });
+
 /**
  * What an admin changes: only the fields given (no defaults, so a field left out is left alone); `null` takes
  * a console address away (an agent who left Slack, a phone that is no longer theirs).
  */
-/** The team's saved replies as an admin sets them: whole, named `savedReplies` in what is refused. */
-const SavedRepliesInput = z.object({ savedReplies: SavedReplies });
-
 export const AgentPatch = AgentProfile.extend({
   slackUserId: AgentProfile.shape.slackUserId.unwrap().nullable(),
   email: AgentProfile.shape.email.unwrap().nullable(),
