@@ -119,10 +119,12 @@ export class SmsChannel {
     p: IncomingSms,
     m: { url: string; type: string },
     i: number,
+    repeated: boolean,
   ): Promise<{ attachment: Attachment; kept: boolean }> {
     const linked = { attachment: { name: `media ${i + 1}`, type: m.type, size: 0, url: m.url }, kept: false };
     const media = this.#o.media;
-    if (!media) return linked;
+    // A text Twilio delivers again is stored already, with its files: nothing is fetched or kept twice.
+    if (!media || repeated) return linked;
     const got = await media.fetcher.fetch(m.url);
     if ('refused' in got) {
       this.#o.log.warn(
@@ -149,7 +151,9 @@ export class SmsChannel {
     const p = parse(IncomingSms, webhookParams(req), 'message');
     if (this.#o.fromNumber && p.From === this.#o.fromNumber) return empty(); // our own echo
     const media = mediaOf(p);
-    const got = await Promise.all(media.map((m, i) => this.#attachment(p, m, i)));
+    const repeated =
+      media.length > 0 && (await this.#router.store.findMessageByExternalId('sms', p.MessageSid)) !== null;
+    const got = await Promise.all(media.map((m, i) => this.#attachment(p, m, i, repeated)));
     const attachments = got.map((g) => g.attachment);
     // What could not be kept is a link to Twilio, in the text too (as it was before files were kept).
     const lines = got.flatMap((g, i) => (g.kept ? [] : [`[${g.attachment.type}] ${media[i]!.url}`]));

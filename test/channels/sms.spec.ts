@@ -240,6 +240,9 @@ describe('SMS channel (Twilio)', () => {
         const got = await supertest(h().local).get(localPath(url)).buffer(true).expect(200);
         expect(Buffer.compare(got.body as Buffer, bytes)).to.equal(0);
       }
+      // Twilio delivering the text again: the same message, nothing fetched or kept again.
+      await h().twiml('/twilio/sms', incomingSms(sms, media));
+      expect(await h().store.listMessages(conv!.id)).to.have.length(1);
       // The credentials went to Twilio's API link, never to the file host it redirected to.
       const asked = (resource: string) =>
         h()
