@@ -4,6 +4,7 @@
 // stand-in), never to another address an event might name.
 import { z } from 'zod';
 import { sizeText } from '../chat/files.js';
+import { readAtMost } from '../http.js';
 import type { SlackOutbox } from './outbox.js';
 import type { MessageEvent } from './payloads.js';
 import type { SlackRef } from './state.js';
@@ -58,17 +59,8 @@ export async function readSlackFile(
     await res.body?.cancel();
     return { error: 'Slack did not hand it over (the app needs the files:read scope)' };
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body ?? []) {
-    size += chunk.length;
-    if (size > options.maxBytes) {
-      await res.body?.cancel();
-      return tooLarge;
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return { name, type, content: Buffer.concat(chunks) };
+  const content = await readAtMost(res, options.maxBytes);
+  return content ? { name, type, content } : tooLarge;
 }
 
 // ---------------------------------------------------------------- pictures to a thread

@@ -6,6 +6,7 @@
 // enforces it): they are sent only to Twilio's API host (or TWILIO_API_URL's), and
 // the redirect Twilio answers with (to its file host) is followed without them. A
 // file that cannot be fetched in time, or is too large, stays a link to Twilio.
+import { readAtMost } from '../http.js';
 
 /** How long fetching one media item may take (Twilio waits 15 s for the webhook's answer). */
 export const MEDIA_TIMEOUT_MS = 5_000;
@@ -79,22 +80,6 @@ export class TwilioMedia {
 
 function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
-}
-
-/** The body, or null once it passes `max` bytes (the rest is not read). */
-async function readAtMost(res: Response, max: number): Promise<Buffer | null> {
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += chunk.length;
-    if (size > max) {
-      await res.body.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
 }
 
 /** A kept media item's file name: `mms-1.jpeg` from its type. */
