@@ -465,7 +465,15 @@ export class Router {
 
   /** The team's saved replies: as an admin last set them, else the policy's. */
   async savedReplies(): Promise<SavedReply[]> {
-    return (await this.store.getSavedReplies()) ?? this.policy.savedReplies;
+    return (await this.savedRepliesFrom()).savedReplies;
+  }
+
+  /** The team's saved replies, and where they come from: the admin API, or the policy (none set yet). */
+  async savedRepliesFrom(): Promise<{ savedReplies: SavedReply[]; from: 'api' | 'policy' }> {
+    const stored = await this.store.getSavedReplies();
+    return stored
+      ? { savedReplies: stored, from: 'api' }
+      : { savedReplies: this.policy.savedReplies, from: 'policy' };
   }
 
   /**

@@ -169,8 +169,7 @@ export function adminApi({ router, tokens, adminToken, figures, live }: ApiOptio
     res.json(await live.get());
   });
   api.get('/saved-replies', async (_req, res) => {
-    const stored = await router.store.getSavedReplies();
-    res.json({ savedReplies: stored ?? router.policy.savedReplies, from: stored ? 'api' : 'policy' });
+    res.json(await router.savedRepliesFrom());
   });
   api.put('/saved-replies', async (req, res) => {
     const body = parse(SavedRepliesBody, req.body, 'saved replies');

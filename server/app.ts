@@ -218,8 +218,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
           ? {
               files: {
                 maxBytes: chatFiles.maxBytes,
-                keep: (from: string, file: { name: string; type: string; content: Buffer }) =>
-                  chatFiles.keep({ texter: from }, file),
+                keep: (from, file) => chatFiles.keep({ texter: from }, file),
               },
             }
           : {}),

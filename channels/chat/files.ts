@@ -84,6 +84,13 @@ export type Sender = { visitor: string } | { agent: string } | { texter: string 
 const senderKey = (s: Sender) =>
   'visitor' in s ? `visitor:${s.visitor}` : 'agent' in s ? `agent:${s.agent}` : `texter:${s.texter}`;
 
+/** A file to keep that came from elsewhere (`ChatFiles.keep`): its name and type as given, and its bytes. */
+export interface FileToKeep {
+  name: string;
+  type: string;
+  content: Buffer;
+}
+
 export class ChatFiles {
   readonly links: AttachmentLinks;
   readonly #content: ContentStore;
@@ -231,7 +238,7 @@ export class ChatFiles {
    * attachment for its message.
    * `name` and `type` are checked as an upload's are; a file over CHAT_FILE_MAX_BYTES is refused.
    */
-  async keep(sender: Sender, file: { name: string; type: string; content: Buffer }): Promise<Attachment> {
+  async keep(sender: Sender, file: FileToKeep): Promise<Attachment> {
     if (file.content.length > this.#maxBytes) throw new ValidationError(this.#tooLarge, 'files');
     const name = FileName.safeParse(file.name);
     const type = FileType.safeParse(file.type);

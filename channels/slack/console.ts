@@ -536,8 +536,8 @@ export class SlackConsole {
           // "<conversation id>#<name>": the form opens with the reply's text, to change and send.
           const picked = action.selected_option?.value ?? '';
           const cut = picked.indexOf('#');
-          const reply = (await this.#r.savedReplies()).find((r) => r.name === picked.slice(cut + 1));
           if (cut < 1 || !payload.trigger_id) return;
+          const reply = (await this.#r.savedReplies()).find((r) => r.name === picked.slice(cut + 1));
           if (!reply) {
             const why =
               'That saved reply is no longer there: the team changed them. Write your reply in the thread.';

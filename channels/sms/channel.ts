@@ -16,6 +16,7 @@ import type { Router } from '../../routing/router.js';
 import { fromZod, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import type { Attachment, Message } from '../../shared/model.js';
+import type { FileToKeep } from '../chat/files.js';
 import { Sends } from '../sends.js';
 import { restFailure, type TwilioClient } from '../twilio/client.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
@@ -48,10 +49,12 @@ export interface SmsOptions {
    */
   media?: {
     fetcher: TwilioMedia;
-    /** Keep a file the customer at `from` sent: the attachment for their message. */
-    keep(from: string, file: { name: string; type: string; content: Buffer }): Promise<Attachment>;
+    keep: KeepTexted;
   };
 }
+
+/** Keep a file the customer at `from` texted: the attachment for their message. */
+export type KeepTexted = (from: string, file: FileToKeep) => Promise<Attachment>;
 
 /** One SMS body at most (Twilio refuses longer ones); longer replies go out in parts. */
 export const SMS_PART = 1600;

@@ -4,8 +4,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type twilio from 'twilio';
 import type { Router } from '../../routing/router.js';
-import type { Attachment } from '../../shared/model.js';
-import { SmsChannel } from '../sms/channel.js';
+import { type KeepTexted, SmsChannel } from '../sms/channel.js';
 import { TwilioMedia } from '../sms/media.js';
 import { type Log, VoiceChannel } from '../voice/channel.js';
 import type { CallHolders } from '../voice/holders.js';
@@ -46,7 +45,7 @@ export interface TwilioChannelsOptions extends TwilioHooks {
   /** Where what customers text besides words (MMS) is kept (the files sent in conversations); else linked. */
   files?: {
     maxBytes: number;
-    keep(from: string, file: { name: string; type: string; content: Buffer }): Promise<Attachment>;
+    keep: KeepTexted;
   };
 }
 
