@@ -591,6 +591,13 @@ describe('Slack console (Bolt, /slack/events)', () => {
       'base64',
     );
 
+    /** The one picture uploaded: `name`, its bytes PNG's, shared in Ada's card thread. */
+    const sharedUnderCard = (h: SlackHarness, name: string) => {
+      const uploads = [...h.slack.uploads.values()];
+      expect(uploads.map((u) => [u.filename, u.shared?.thread_ts])).to.deep.equal([[name, cardTsOf(h, ADA)]]);
+      expect(uploads[0]!.bytes!.equals(PNG)).to.equal(true);
+    };
+
     it('a picture a visitor sends is shared in the thread under its line (as Slack uploads), a PDF stays a link', async () => {
       const h = sb();
       const { mary } = await maryWrites(h);
@@ -651,11 +658,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
           });
           expect(res.status).to.equal(202);
           await h.idle();
-          const uploads = [...h.slack.uploads.values()];
-          expect(uploads.map((u) => [u.filename, u.shared?.thread_ts])).to.deep.equal([
-            ['dent.png', cardTsOf(h, ADA)],
-          ]);
-          expect(uploads[0]!.bytes!.equals(PNG)).to.equal(true);
+          sharedUnderCard(h, 'dent.png');
         },
       );
     });
@@ -678,11 +681,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
           .expect(200);
         expect(res.text).to.contain('<Response');
         await h.idle();
-        const uploads = [...h.slack.uploads.values()];
-        expect(uploads.map((u) => [u.filename, u.shared?.thread_ts])).to.deep.equal([
-          ['mms-1.png', cardTsOf(h, ADA)],
-        ]);
-        expect(uploads[0]!.bytes!.equals(PNG)).to.equal(true);
+        sharedUnderCard(h, 'mms-1.png');
       });
     });
 
