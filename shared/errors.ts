@@ -42,6 +42,15 @@ export function logFailure(
   else if (err.status >= 500) log.warn({ err }, what);
 }
 
+/** The sender is a customer the team blocked: nothing they send is routed or stored. */
+export class BlockedError extends SwitchboardError {
+  readonly customerId: string;
+  constructor(customerId: string) {
+    super('blocked', `customer ${customerId} is blocked`, 403, undefined, 'this conversation is closed');
+    this.customerId = customerId;
+  }
+}
+
 export class NotFoundError extends SwitchboardError {
   constructor(entity: string, id: string) {
     super('not_found', `${entity} ${id} does not exist`, 404);

@@ -35,6 +35,17 @@ export type Fact = z.infer<typeof Fact>;
 export const Note = z.object({ text: z.string().max(4000), by: z.string().max(200), at: Millis });
 export type Note = z.infer<typeof Note>;
 
+/**
+ * A customer the team blocked: what they send on any of their identities is not routed, not stored and not
+ * answered. `by`: the agent's id, or `admin` (the admin API).
+ */
+export const CustomerBlock = z.object({
+  at: Millis,
+  by: z.string().min(1).max(128),
+  reason: z.string().max(500),
+});
+export type CustomerBlock = z.infer<typeof CustomerBlock>;
+
 export const Customer = z.object({
   id: Id,
   name: z.string().max(200).optional(),
@@ -45,6 +56,7 @@ export const Customer = z.object({
   lastOwnerAt: Millis.optional(),
   /** Set when this customer was merged into another; lookups follow it. */
   mergedInto: Id.optional(),
+  blocked: CustomerBlock.optional(),
   createdAt: Millis,
 });
 export type Customer = z.infer<typeof Customer>;

@@ -17,6 +17,7 @@ import {
   type Channel,
   type Conversation,
   type Customer,
+  type CustomerBlock,
   type CustomerPromise,
   type Fact,
   type Identity,
@@ -133,7 +134,12 @@ const CONVERSATION_NESTING = nesting({
   survey: 'flat',
 });
 const AGENT_NESTING = nesting({ skills: 'flat', capacity: 'flat', load: 'flat' });
-const CUSTOMER_NESTING = nesting({ identities: 'flats', facts: 'flatMap', notes: 'flats' });
+const CUSTOMER_NESTING = nesting({
+  identities: 'flats',
+  facts: 'flatMap',
+  notes: 'flats',
+  blocked: 'flat',
+});
 const MESSAGE_NESTING = nesting({ author: 'flat', attachments: 'flats', delivery: 'flat' });
 const PROMISE_NESTING = nesting({});
 
@@ -257,6 +263,7 @@ function fastCustomer(c: Customer): Customer {
     o.facts = facts;
   }
   if (c.notes != null) o.notes = copyFlats(c.notes);
+  if (c.blocked != null) o.blocked = { ...c.blocked };
   return o;
 }
 
@@ -452,7 +459,13 @@ export class MemoryStore implements Store {
     const prior = this.#storedExternal(contact.channel, contact.externalId);
     if (prior) return { duplicate: true, message: prior };
     const existing = this.#identities.get(identityKey(contact.identity));
-    if (existing) return this.#continueContact(this.#customer(existing), contact);
+    if (existing) {
+      const customer = this.#customer(existing);
+      if (customer.blocked) {
+        return { duplicate: false, created: false, blocked: true, customer: customerOut(customer) };
+      }
+      return this.#continueContact(customer, contact);
+    }
     const { conversation, first } = contact;
     // Its customer is created below (checkNewContact: the new customer's).
     this.#checkConversationId(conversation.id);
@@ -482,6 +495,7 @@ export class MemoryStore implements Store {
       return {
         duplicate: false,
         created: false,
+        blocked: false,
         customer: customerOut(customer),
         continued: null,
         latest: latest ? conversationOut(latest) : null,
@@ -502,6 +516,7 @@ export class MemoryStore implements Store {
     return {
       duplicate: false,
       created: false,
+      blocked: false,
       customer: customerOut(customer),
       continued: {
         conversation: conversationOut(open),
@@ -582,6 +597,14 @@ export class MemoryStore implements Store {
     return customerOut(customer);
   }
 
+  async setCustomerBlock(customerId: string, block: CustomerBlock | null): Promise<Customer> {
+    const customer = this.#customer(customerId);
+    if (block === null) delete customer.blocked;
+    else if (!customer.blocked) customer.blocked = { ...block };
+    recheck(customer, CUSTOMER_NESTING);
+    return customerOut(customer);
+  }
+
   async mergeCustomers(keepId: string, otherId: string, now: number): Promise<Customer> {
     if (keepId === otherId)
       throw new ValidationError('a customer cannot be merged into itself', 'otherCustomerId');
@@ -616,6 +639,8 @@ export class MemoryStore implements Store {
     keep.notes.push(...other.notes);
     keep.notes.push({ text: `merged customer ${other.id} into this one`, by: 'system', at: now });
     if (!keep.name && other.name) keep.name = other.name;
+    // Whom the team blocked stays blocked, under whichever id.
+    if (!keep.blocked && other.blocked) keep.blocked = other.blocked;
     if (
       other.lastOwnerAt !== undefined &&
       (keep.lastOwnerAt === undefined || other.lastOwnerAt > keep.lastOwnerAt)

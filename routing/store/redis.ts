@@ -36,6 +36,7 @@ import {
   Channel as ChannelName,
   Conversation,
   Customer,
+  type CustomerBlock,
   CustomerPromise,
   type Fact,
   type Identity,
@@ -246,14 +247,16 @@ export class RedisStore implements Store {
       };
     }
     const customer = this.#record(Customer, 'customer', null, r[2]);
+    if (r[3] === 3) return { duplicate: false, created: false, blocked: true, customer };
     if (r[3] === 0) {
       const latest = r[4] ? this.#record(Conversation, 'conversation', null, r[4]) : null;
-      return { duplicate: false, created: false, customer, continued: null, latest };
+      return { duplicate: false, created: false, blocked: false, customer, continued: null, latest };
     }
     if (r[3] === 2) {
       return {
         duplicate: false,
         created: false,
+        blocked: false,
         customer,
         continued: {
           conversation: this.#record(Conversation, 'conversation', null, r[5]),
@@ -300,6 +303,15 @@ export class RedisStore implements Store {
       'addCustomerNote',
       [this.keys.customer(customerId)],
       [customerId, JSON.stringify(note)],
+    );
+    return this.#record(Customer, 'customer', null, r[1]);
+  }
+
+  async setCustomerBlock(customerId: string, block: CustomerBlock | null): Promise<Customer> {
+    const r = await this.#run(
+      'setCustomerBlock',
+      [this.keys.customer(customerId)],
+      [customerId, block === null ? '' : JSON.stringify(block)],
     );
     return this.#record(Customer, 'customer', null, r[1]);
   }

@@ -8,6 +8,7 @@ import type {
   Channel,
   Conversation,
   Customer,
+  CustomerBlock,
   CustomerPromise,
   Fact,
   Identity,
@@ -125,10 +126,13 @@ export type StartedContact =
   | {
       duplicate: false;
       created: false;
+      blocked: false;
       customer: Customer;
       continued: ContinuedContact | null;
       latest: Conversation | null;
     }
+  /** The identity's customer is blocked (`Customer.blocked`): nothing was stored or learnt. */
+  | { duplicate: false; created: false; blocked: true; customer: Customer }
   /** A new customer, their conversation started (`outcome.conversation`) and routed. */
   | { duplicate: false; created: true; customer: Customer; message: Message; outcome: RouteOutcome };
 
@@ -298,6 +302,11 @@ export interface Store {
   /** Record facts; later facts replace earlier ones per key. Also sets `name` when given. */
   recordFacts(customerId: string, facts: Record<string, Fact>, name?: string): Promise<Customer>;
   addCustomerNote(customerId: string, note: Note): Promise<Customer>;
+  /**
+   * Block the customer (following merges), or with null lift their block: their contacts on any identity are
+   * refused by `startContact` until then. Blocking one blocked already keeps the first block.
+   */
+  setCustomerBlock(customerId: string, block: CustomerBlock | null): Promise<Customer>;
   /** Move identities, facts, notes and conversations of `otherId` onto `keepId`; nothing is lost. */
   mergeCustomers(keepId: string, otherId: string, now: number): Promise<Customer>;
 

@@ -291,6 +291,7 @@ export function storeContract(
         expect(known).to.deep.equal({
           duplicate: false,
           created: false,
+          blocked: false,
           customer: customerRecord('cu_n1', [phone(1)]),
           continued: {
             conversation: await conversationNow('cv_n1'),
@@ -350,6 +351,7 @@ export function storeContract(
         expect(started).to.deep.equal({
           duplicate: false,
           created: false,
+          blocked: false,
           customer: learnt,
           continued: null,
           latest: await conversationNow('cv_last'),
@@ -399,6 +401,7 @@ export function storeContract(
         expect(sms).to.deep.equal({
           duplicate: false,
           created: false,
+          blocked: false,
           // Its last owner, as owning it set.
           customer: customerRecord('cu_1', [phone(1)], { name: 'Bea', lastOwnerId: 'ag_1', lastOwnerAt: T0 }),
           continued: {
@@ -422,7 +425,7 @@ export function storeContract(
         const waiting = await conversationNow('cv_wait');
         expect(waiting.lastContactAt).to.equal(T0);
         expect(named).to.deep.include({ duplicate: false, created: false, latest: null });
-        expect(!named.duplicate && !named.created && named.continued).to.deep.equal({
+        expect(!named.duplicate && !named.created && !named.blocked && named.continued).to.deep.equal({
           conversation: waiting,
           message: fromBea('msg_n2', 'cv_wait', contactMessage('CHb', 'chat')),
           switched: false,
@@ -733,6 +736,94 @@ export function storeContract(
           expect((await failure(store.mergeCustomers('cu_keep', 'cu_nobody', T0))).code).to.equal(
             'not_found',
           );
+        });
+
+        it('keeps a block of either customer on the kept one', async () => {
+          const block = { at: T0 + SEC, by: 'ag_2', reason: 'abuse' };
+          await store.setCustomerBlock('cu_other', block);
+          const merged = await store.mergeCustomers('cu_keep', 'cu_other', T0 + MIN);
+          expect(merged.blocked).to.deep.equal(block);
+          // The other's identities are the kept customer's now, blocked with them.
+          const refused = await store.startContact({ ...newContact(7), identity: visitor('v9') });
+          expect(refused).to.deep.equal({
+            duplicate: false,
+            created: false,
+            blocked: true,
+            customer: merged,
+          });
+        });
+      });
+
+      describe('setCustomerBlock', () => {
+        const block = { at: T0 + MIN, by: 'ag_1', reason: 'threats' };
+
+        it("refuses the customer's contacts on any identity, storing and learning nothing, until lifted", async () => {
+          const first = await store.startContact(newContact(1));
+          expect(!first.duplicate && first.created).to.equal(true);
+          await store.linkIdentity('cu_n1', email('n1'));
+          const blocked = await store.setCustomerBlock('cu_n1', block);
+          expect(blocked).to.deep.equal({ ...(await store.getCustomer('cu_n1')), blocked: block });
+          expect(await store.getCustomer('cu_n1')).to.deep.equal(blocked);
+          const before = await store.listMessages('cv_n1');
+          const conversationBefore = await conversationNow('cv_n1');
+
+          // By the phone, then by the email linked to them; what the contact would teach is not learnt.
+          for (const identity of [phone(1), email('n1')]) {
+            const contact = newContact(2);
+            const refused = await store.startContact({
+              ...contact,
+              identity,
+              customer: {
+                ...contact.customer,
+                name: 'Mallory',
+                facts: { name: { value: 'Mallory', source: 'sms:profile', at: T0 } },
+              },
+            });
+            expect(refused).to.deep.equal({
+              duplicate: false,
+              created: false,
+              blocked: true,
+              customer: blocked,
+            });
+          }
+          await expectNothingOf(2);
+          expect(await store.listMessages('cv_n1')).to.deep.equal(before);
+          expect(await conversationNow('cv_n1')).to.deep.equal(conversationBefore);
+          expect(await store.findMessageByExternalId('sms', 'SM2')).to.equal(null);
+          expect(await store.getCustomer('cu_n1')).to.deep.equal(blocked);
+
+          // Lifted: the next contact continues their open conversation as before.
+          const lifted = await store.setCustomerBlock('cu_n1', null);
+          expect(lifted.blocked).to.equal(undefined);
+          expect('blocked' in lifted).to.equal(false);
+          const back = await store.startContact({ ...newContact(3), identity: phone(1) });
+          expect(
+            !back.duplicate && !back.created && !back.blocked && back.continued?.conversation.id,
+          ).to.equal('cv_n1');
+        });
+
+        it('a repeated delivery of a message stored before the block is still that message', async () => {
+          await store.startContact(newContact(1));
+          const stored = await store.getMessage('msg_n1');
+          await store.setCustomerBlock('cu_n1', block);
+          const again = await store.startContact(newContact(1));
+          expect(again).to.deep.equal({ duplicate: true, message: stored });
+        });
+
+        it('keeps the first block when blocked again, follows merges, and fails with not_found for nobody', async () => {
+          await addCustomer('cu_1', phone(1));
+          await store.setCustomerBlock('cu_1', block);
+          const again = await store.setCustomerBlock('cu_1', {
+            at: T0 + 2 * MIN,
+            by: 'admin',
+            reason: 'other',
+          });
+          expect(again.blocked).to.deep.equal(block);
+          await addCustomer('cu_2', phone(2));
+          await store.mergeCustomers('cu_1', 'cu_2', T0 + 3 * MIN);
+          expect((await store.setCustomerBlock('cu_2', null)).id).to.equal('cu_1');
+          expect((await store.getCustomer('cu_1'))?.blocked).to.equal(undefined);
+          expect((await failure(store.setCustomerBlock('cu_nobody', block))).code).to.equal('not_found');
         });
       });
     });

@@ -310,6 +310,18 @@ describe('RedisStore', () => {
       expect(ownerErr.message).to.include(ownerKey);
       expect(await raw.get(key)).to.equal(owned);
       expect(await store.listMessages('cv_1')).to.deep.equal([]);
+
+      // The customer's block, malformed: corrupt, named by key and field, in Lua and in TypeScript.
+      await raw.set(ownerKey, JSON.stringify(agent('ag_1')));
+      const customerKey = store.keys.customer('cu_1');
+      const badBlock = JSON.stringify({ ...JSON.parse(customerBefore!), blocked: 'yes' });
+      await raw.set(customerKey, badBlock);
+      const blockErr = await rejection(store.startContact(contact(1)));
+      expect(blockErr).to.be.instanceOf(CorruptRecordError);
+      expect(blockErr.message).to.include(customerKey).and.to.include('blocked');
+      expect((await rejection(store.getCustomer('cu_1'))).message).to.include(customerKey);
+      expect(await raw.get(customerKey)).to.equal(badBlock);
+      expect(await store.listMessages('cv_1')).to.deep.equal([]);
     });
 
     it('reads an empty list the scripts wrote as {} as the empty list; a list holding anything else is corrupt', async () => {

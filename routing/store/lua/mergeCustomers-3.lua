@@ -53,6 +53,8 @@ return run(function()
   for _, note in ipairs(other.notes) do keep.notes[#keep.notes + 1] = note end
   keep.notes[#keep.notes + 1] = { text = 'merged customer ' .. other.id .. ' into this one', by = 'system', at = now }
   if (keep.name == nil or keep.name == '') and other.name ~= nil and other.name ~= '' then keep.name = other.name end
+  -- Whom the team blocked stays blocked, under whichever id.
+  if keep.blocked == nil and other.blocked ~= nil then keep.blocked = other.blocked end
   if other.lastOwnerAt ~= nil and (keep.lastOwnerAt == nil or other.lastOwnerAt > keep.lastOwnerAt) then
     if other.lastOwnerId ~= nil then keep.lastOwnerId = other.lastOwnerId end
     keep.lastOwnerAt = other.lastOwnerAt

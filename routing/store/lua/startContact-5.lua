@@ -30,6 +30,7 @@ Result   {0, 1 (duplicate), stored message, its id}
          | {0, 0, customer, 2 (found, continued), message, conversation, 1 | 0 (it was last on another
            channel), 1 | 0 (it waits in a line), its owner's agent record | false}
          | {0, 0, customer, 1 (created), message, <route-1.lua's result after its 0>}
+         | {0, 0, customer, 3 (found, blocked: nothing stored or learnt)}
          | CONFLICT duplicate_id | identity_taken | INVALID_INPUT (the conversation is another customer's)
 Reaches  the found customer (following merges), their conversations and the owner of the open one; a
          repeat's stored message; what route-1.lua reaches.
@@ -82,6 +83,7 @@ return run(function()
   local stored, prior = priorMessage(KEYS[3], external)
   if stored then return { 0, 1, stored, prior } end
   local found = identityCustomer(KEYS[1], ARGV[2])
+  if found and found.blocked ~= nil then return { 0, 0, customerJson(found), 3 } end
   if found then return continueContact(found, external) end
   local c = checkConversationJson(KEYS[4], ARGV[6])
   checkNewMessage(KEYS[5], ARGV[7])

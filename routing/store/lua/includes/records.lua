@@ -149,6 +149,11 @@ local function checkCustomer(key, c)
   if not absentOr(c.lastOwnerId, 'string') then return corrupt(key, 'lastOwnerId') end
   if not absentOr(c.lastOwnerAt, 'number') then return corrupt(key, 'lastOwnerAt') end
   if not absentOr(c.mergedInto, 'string') then return corrupt(key, 'mergedInto') end
+  local b = c.blocked
+  if not (b == nil or (type(b) == 'table' and type(b.at) == 'number' and type(b.by) == 'string'
+    and type(b.reason) == 'string')) then
+    return corrupt(key, 'blocked')
+  end
   if type(c.createdAt) ~= 'number' then return corrupt(key, 'createdAt') end
 end
 
