@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
 import {
+  BlockedError,
   fromZod,
   InvalidStateError,
   NotFoundError,
@@ -147,6 +148,8 @@ export type NewAgent = z.input<typeof NewAgent>;
 
 /** The team's saved replies as an admin sets them: whole, named `savedReplies` in what is refused. */
 const SavedRepliesInput = z.object({ savedReplies: SavedReplies });
+/** Why a customer is blocked (kept on the customer and in a note agents see); may be empty. */
+const BlockInput = z.object({ reason: z.string().trim().max(500) });
 
 /**
  * What an admin changes: only the fields given (no defaults, so a field left out is left alone); `null` takes
@@ -244,6 +247,12 @@ export class Router {
         message,
         created: true,
       };
+    }
+    if (resolved.blocked) {
+      // Not stored, not routed, not answered: the channel says nothing more to the sender.
+      const customerId = resolved.customer.id;
+      this.#emit({ type: 'contact.blocked', at: now, customerId, channel: c.channel });
+      throw new BlockedError(customerId);
     }
     // A customer known already, who learnt what the contact teaches in the same step.
     const { customer, continued } = resolved;
@@ -677,24 +686,130 @@ export class Router {
     const now = this.clock.now();
     if (followUpAt != null && followUpAt <= now)
       throw new ValidationError('followUpAt must be in the future', 'followUpAt');
-    // In one step: only its owner may (NotOwnerError), its sticky timer goes, the survey is scheduled,
-    // and the owner's freed capacity goes to who waits next.
+    const resolved = await this.#resolve(conversationId, agentId, now, {
+      followUpAt: followUpAt ?? null,
+      survey: this.policy.surveys,
+    });
+    if (followUpAt != null) {
+      await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: 'follow up', agentId });
+    }
+    return resolved;
+  }
+
+  /**
+   * Resolve it as its owner `ownerId` would, in one step: only they may (NotOwnerError), its sticky timer goes,
+   * the survey is scheduled when asked, and the owner's freed capacity goes to who waits next.
+   */
+  async #resolve(
+    conversationId: string,
+    ownerId: string,
+    now: number,
+    { followUpAt, survey }: { followUpAt: number | null; survey: boolean },
+  ): Promise<Conversation> {
     const {
       conversation: resolved,
       coverer,
       claims,
-    } = await this.store.resolve(conversationId, now, followUpAt ?? null, {
-      by: agentId,
-      surveyAt: this.policy.surveys ? now + this.policy.surveyDelaySeconds * 1000 : null,
+    } = await this.store.resolve(conversationId, now, followUpAt, {
+      by: ownerId,
+      surveyAt: survey ? now + this.policy.surveyDelaySeconds * 1000 : null,
       fill: this.#rules,
     });
     this.#emit({ type: 'conversation.resolved', at: now, conversation: resolved });
-    if (followUpAt != null) {
-      await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: 'follow up', agentId });
-    }
-    await this.#filled(agentId, claims, now);
+    await this.#filled(ownerId, claims, now);
     if (coverer) await this.#fill(coverer);
     return resolved;
+  }
+
+  // ================================================================ blocking
+
+  /**
+   * Block a customer (`by`: the agent's id, or `admin`): from now on what they send on any of their identities
+   * is refused (`contact` throws BlockedError; channels answer nothing). Their open conversations close: an
+   * owned one is resolved for its owner (no survey), a waiting one leaves the line (abandoned). The reason is
+   * kept on the customer and in a note agents see. Blocking one blocked already keeps the first block and
+   * closes what is open.
+   */
+  async blockCustomer(
+    customerId: string,
+    by: string,
+    reason: string,
+  ): Promise<{ customer: Customer; closed: Conversation[] }> {
+    const input = BlockInput.safeParse({ reason });
+    if (!input.success) throw fromZod(input.error, 'block');
+    const why = input.data.reason;
+    const now = this.clock.now();
+    const before = await this.#customer(customerId);
+    let customer = await this.store.setCustomerBlock(before.id, { at: now, by, reason: why });
+    if (!before.blocked) {
+      const who = by === 'admin' ? 'the admin' : await this.#agentName(by);
+      customer = await this.store.addCustomerNote(customer.id, {
+        text: why ? `blocked by ${who}: ${why}` : `blocked by ${who}`,
+        by,
+        at: now,
+      });
+      this.#emit({ type: 'customer.blocked', at: now, customerId: customer.id, by, blocked: true });
+    }
+    const closed: Conversation[] = [];
+    const open = await Promise.all([
+      this.store.listConversations({ customerId: customer.id, status: 'assigned', limit: 0 }),
+      this.store.listConversations({ customerId: customer.id, status: 'queued', limit: 0 }),
+    ]);
+    for (const conv of open.flat()) {
+      closed.push(
+        conv.status === 'assigned' && conv.ownerId !== null
+          ? await this.#resolve(conv.id, conv.ownerId, now, { followUpAt: null, survey: false })
+          : await this.#abandon(conv.id, true),
+      );
+    }
+    return { customer, closed };
+  }
+
+  /**
+   * An agent blocks the customer of a conversation they own (see `blockCustomer`): NotOwnerError when it is not
+   * theirs.
+   */
+  async blockFromConversation(
+    agentId: string,
+    conversationId: string,
+    reason: string,
+  ): Promise<{ customer: Customer; closed: Conversation[] }> {
+    const conv = await this.#conversation(conversationId);
+    if (conv.ownerId !== agentId || conv.status !== 'assigned') {
+      throw new NotOwnerError(agentId, conversationId, 'block the customer of');
+    }
+    return this.blockCustomer(conv.customerId, agentId, reason);
+  }
+
+  /**
+   * Whether what `from` sends on `channel` would be refused as a blocked customer's: for a channel to check
+   * before it keeps anything of a contact (a texted picture, a chat visitor's file). An address that is not
+   * one (`contact` will refuse it) is not blocked.
+   */
+  async isBlocked(channel: Channel, from: string): Promise<boolean> {
+    let identity: Identity;
+    try {
+      identity = identityOf(channel, from);
+    } catch {
+      return false;
+    }
+    return (await this.store.findCustomer(identity))?.blocked !== undefined;
+  }
+
+  /** Lift a customer's block: what they send is routed again. */
+  async unblockCustomer(customerId: string, by: string): Promise<Customer> {
+    const now = this.clock.now();
+    const before = await this.#customer(customerId);
+    if (!before.blocked) return before;
+    const who = by === 'admin' ? 'the admin' : await this.#agentName(by);
+    await this.store.setCustomerBlock(before.id, null);
+    const customer = await this.store.addCustomerNote(before.id, {
+      text: `unblocked by ${who}`,
+      by,
+      at: now,
+    });
+    this.#emit({ type: 'customer.blocked', at: now, customerId: customer.id, by, blocked: false });
+    return customer;
   }
 
   async consult(agentId: string, conversationId: string, colleagueId: string): Promise<Conversation> {
@@ -827,6 +942,11 @@ export class Router {
 
   /** The customer left before a person answered (hung up while waiting). */
   async abandon(conversationId: string): Promise<Conversation> {
+    return this.#abandon(conversationId, false);
+  }
+
+  /** The customer left before a person answered, or (`blocked`) the team blocked them. */
+  async #abandon(conversationId: string, blocked: boolean): Promise<Conversation> {
     const now = this.clock.now();
     const before = await this.#conversation(conversationId);
     const offeredTo = before.offer?.agentId ?? null;
@@ -837,7 +957,12 @@ export class Router {
       if (p.state === 'open' && p.kind === 'wait')
         await this.#settle(p, now > p.dueAt ? 'broken' : 'void', now);
     }
-    this.#emit({ type: 'conversation.abandoned', at: now, conversation: conv });
+    this.#emit({
+      type: 'conversation.abandoned',
+      at: now,
+      conversation: conv,
+      ...(blocked ? { blocked: true as const } : {}),
+    });
     if (offeredTo) await this.#fill(offeredTo);
     return conv;
   }

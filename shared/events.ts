@@ -48,7 +48,13 @@ export const DomainEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('conversation.covered'), at: Millis, conversation: Conversation, agentId: Id }),
   z.object({ type: z.literal('conversation.updated'), at: Millis, conversation: Conversation }),
   z.object({ type: z.literal('conversation.resolved'), at: Millis, conversation: Conversation }),
-  z.object({ type: z.literal('conversation.abandoned'), at: Millis, conversation: Conversation }),
+  z.object({
+    type: z.literal('conversation.abandoned'),
+    at: Millis,
+    conversation: Conversation,
+    /** Closed because its customer was blocked (they did not leave). */
+    blocked: z.literal(true).optional(),
+  }),
   z.object({
     type: z.literal('conversation.consult'),
     at: Millis,
@@ -148,6 +154,16 @@ export const DomainEvent = z.discriminatedUnion('type', [
     mergedId: Id,
   }),
   z.object({ type: z.literal('customer.facts'), at: Millis, customerId: Id, keys: z.array(z.string()) }),
+  /** The team blocked a customer (`by`: an agent's id or `admin`), or lifted the block. */
+  z.object({
+    type: z.literal('customer.blocked'),
+    at: Millis,
+    customerId: Id,
+    by: z.string(),
+    blocked: z.boolean(),
+  }),
+  /** A blocked customer's contact, refused: nothing was stored. */
+  z.object({ type: z.literal('contact.blocked'), at: Millis, customerId: Id, channel: Channel }),
   /** A chat visitor's page: open (a widget connected) or left (their last widget, on any process, closed). */
   z.object({
     type: z.literal('visitor.presence'),
