@@ -26,6 +26,8 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 
 const StatusBody = z.object({ status: AgentStatus, reason: z.string().max(200).optional() });
 const MergeBody = z.object({ otherCustomerId: z.string().min(1).max(128) });
+/** The router checks the reason itself (`reason`); here only the body's shape. */
+const BlockBody = z.strictObject({ reason: z.string().default('') });
 /** The router checks the list itself (names `savedReplies.<i>.<field>`); here only the body's shape. */
 const SavedRepliesBody = z.strictObject({ savedReplies: z.unknown() });
 /** Who has this phone number, email address or chat visitor id: exactly one of them. */
@@ -160,6 +162,14 @@ export function adminApi({ router, tokens, adminToken, figures, live }: ApiOptio
   api.post('/customers/:id/merge', async (req, res) => {
     const body = parse(MergeBody, req.body, 'merge');
     res.json({ customer: await router.mergeCustomers(req.params.id!, body.otherCustomerId) });
+  });
+
+  api.post('/customers/:id/block', async (req, res) => {
+    const body = parse(BlockBody, req.body ?? {}, 'block');
+    res.json(await router.blockCustomer(req.params.id!, 'admin', body.reason));
+  });
+  api.delete('/customers/:id/block', async (req, res) => {
+    res.json({ customer: await router.unblockCustomer(req.params.id!, 'admin') });
   });
 
   api.get('/stats', async (_req, res) => {

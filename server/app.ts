@@ -201,6 +201,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         maxBytes: config.chatFiles.maxBytes,
         log: logger,
         agentOf: async (token) => (await consoleAgent(tokens, store, token))?.agentId ?? null,
+        visitorBlocked: (visitorId) => router.isBlocked('chat', visitorId),
       })
     : null;
   if (chatFiles) app.use('/chat', chatFiles.routes());

@@ -58,6 +58,12 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
     labelNames: ['channel'],
     registers: [registry],
   });
+  const blocked = new client.Counter({
+    name: 'switchboard_blocked_contacts_total',
+    help: 'Contacts from blocked customers, refused (not stored, not answered), by channel',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
   const pessimism = new client.Histogram({
     name: 'switchboard_quote_pessimism',
     help: 'Quoted wait divided by the actual wait, when a person answers (above 1: the quote was pessimistic, kept)',
@@ -159,7 +165,10 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
         messages.inc({ channel: event.message.channel, direction: 'internal' });
         break;
       case 'conversation.abandoned':
-        abandoned.inc({ channel: event.conversation.lastChannel });
+        if (!event.blocked) abandoned.inc({ channel: event.conversation.lastChannel });
+        break;
+      case 'contact.blocked':
+        blocked.inc({ channel: event.channel });
         break;
       default:
         break;

@@ -21,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { RateLimitedError, ValidationError } from '../../shared/errors.js';
+import { BlockedError, RateLimitedError, ValidationError } from '../../shared/errors.js';
 import type { Attachment } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { AttachmentLinks, fileRoute, keptBytes } from '../attachments.js';
@@ -59,6 +59,8 @@ export interface ChatFilesOptions {
   perHour?: number;
   /** The agent a web console token stands for (checked against their renewed links), or null. */
   agentOf?: (token: string) => Promise<string | null>;
+  /** Whether a visitor is a blocked customer (their files are refused, as their messages are). */
+  visitorBlocked?: (visitorId: string) => Promise<boolean>;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -101,6 +103,7 @@ export class ChatFiles {
   readonly #perHour: number;
   readonly #log: ChatFilesOptions['log'];
   readonly #agentOf: ChatFilesOptions['agentOf'];
+  readonly #visitorBlocked: ChatFilesOptions['visitorBlocked'];
   /** Uploads per sender in the current hour. */
   readonly #spent = new Map<string, { hour: number; count: number }>();
 
@@ -112,6 +115,7 @@ export class ChatFiles {
     this.#perHour = options.perHour ?? 60;
     this.#log = options.log;
     this.#agentOf = options.agentOf;
+    this.#visitorBlocked = options.visitorBlocked;
     this.links = new AttachmentLinks(options.tokens, options.publicUrl, '/chat/files/', 'file');
   }
 
@@ -125,22 +129,33 @@ export class ChatFiles {
       '/files',
       (req: Request, res: Response, next: NextFunction) => {
         res.set(CORS);
-        this.#sender(req.get('authorization')).then((sender) => {
-          // Refused before its body is read: the connection closes rather than take the rest of it.
-          if (!sender) {
-            res.set('Connection', 'close');
-            fail(res, 401, 'unauthorized', 'Authorization: Bearer <visitor or agent token> is required');
-            return;
-          }
-          const declared = Number(req.get('content-length'));
-          if (declared > this.#maxBytes) {
-            res.set('Connection', 'close');
-            fail(res, 413, 'too_large', this.#tooLarge);
-            return;
-          }
-          res.locals.sender = sender;
-          next();
-        }, next);
+        this.#sender(req.get('authorization'))
+          .then(async (sender) => {
+            // Refused before its body is read: the connection closes rather than take the rest of it.
+            if (!sender) {
+              res.set('Connection', 'close');
+              fail(res, 401, 'unauthorized', 'Authorization: Bearer <visitor or agent token> is required');
+              return;
+            }
+            if ('visitor' in sender && this.#visitorBlocked) {
+              const blocked = await this.#visitorBlocked(sender.visitor);
+              if (blocked) {
+                res.set('Connection', 'close');
+                const refusal = new BlockedError(sender.visitor).toJSON();
+                fail(res, 403, refusal.code, refusal.message);
+                return;
+              }
+            }
+            const declared = Number(req.get('content-length'));
+            if (declared > this.#maxBytes) {
+              res.set('Connection', 'close');
+              fail(res, 413, 'too_large', this.#tooLarge);
+              return;
+            }
+            res.locals.sender = sender;
+            next();
+          })
+          .catch(next);
       },
       express.raw({ type: () => true, limit: this.#maxBytes }),
       (req: Request, res: Response, next: NextFunction) => {

@@ -4,9 +4,10 @@
 
 import { humanDuration } from '../../routing/estimate.js';
 import { waitSentence } from '../../routing/policy.js';
-import type { ContactOutcome, Router } from '../../routing/router.js';
+import type { ContactOutcome, ContactResult, Router } from '../../routing/router.js';
+import { BlockedError } from '../../shared/errors.js';
 import { ID_PREFIX, newId } from '../../shared/ids.js';
-import type { Attachment } from '../../shared/model.js';
+import type { Attachment, Contact } from '../../shared/model.js';
 import type { AttachmentLinks } from '../attachments.js';
 import type { ContentStore } from '../content.js';
 import type { AutomatedKind } from './automated.js';
@@ -30,7 +31,7 @@ export type InboundResult =
       outcome: ContactOutcome['type'];
     }
   | { status: 'duplicate'; messageId: string; conversationId: string }
-  | { status: 'ignored'; kind: AutomatedKind | 'echo'; reason: string };
+  | { status: 'ignored'; kind: AutomatedKind | 'echo' | 'blocked'; reason: string };
 
 export interface InboundDeps {
   router: Router;
@@ -87,7 +88,7 @@ export class EmailInbound {
       size,
       ...(this.#links && kept(size) ? { url: this.#links.url(messageId, i) } : {}),
     }));
-    const result = await this.#router.contact({
+    const result = await this.#contact({
       messageId,
       channel: 'email',
       from: email.from.address,
@@ -101,6 +102,13 @@ export class EmailInbound {
         : {}),
       ...(conversationId ? { conversationId } : {}),
     });
+    if (result === 'blocked') {
+      this.#log.info(
+        { messageId: email.messageId },
+        'email: from a blocked customer; not stored, not answered',
+      );
+      return { status: 'ignored', kind: 'blocked', reason: 'the sender is a blocked customer' };
+    }
     // Kept under the stored message's id; a repeated delivery keeps it again (the first may have been
     // answered with an error after its message was stored: the store was briefly away).
     await this.#content.put(result.message.id, {
@@ -129,6 +137,16 @@ export class EmailInbound {
       created: result.created,
       outcome: result.outcome.type,
     };
+  }
+
+  /** The router's `contact`, or 'blocked' when the sender is a blocked customer (nothing was stored). */
+  async #contact(contact: Contact): Promise<ContactResult | 'blocked'> {
+    try {
+      return await this.#router.contact(contact);
+    } catch (err) {
+      if (err instanceof BlockedError) return 'blocked';
+      throw err;
+    }
   }
 
   /**

@@ -24,12 +24,14 @@ export const ACTION = {
   open: 'sb_open',
   read: 'sb_read',
   saved: 'sb_saved_reply',
+  block: 'sb_block',
 } as const;
 
 export const VIEW = {
   handoff: 'sb_handoff_submit',
   promise: 'sb_promise_submit',
   savedReply: 'sb_saved_reply_submit',
+  block: 'sb_block_submit',
 } as const;
 
 /** Block and action ids inside the modals (what view_submission's `state.values` is keyed by). */
@@ -39,6 +41,7 @@ export const FIELD = {
   promiseDue: { block: 'due', action: 'at' },
   promiseText: { block: 'text', action: 'text' },
   replyText: { block: 'reply', action: 'text' },
+  blockReason: { block: 'reason', action: 'text' },
 } as const;
 
 /** What a card says about the agent's part in the conversation. */
@@ -142,6 +145,7 @@ function roleActions(role: CardRole, conversationId: string, saved: readonly Sav
         button('Consult', ACTION.consult),
         button('Hand off', ACTION.handoff),
         button('Promise', ACTION.promise),
+        button('Block…', ACTION.block, 'danger'),
         ...savedPicker(),
       ]);
     }
@@ -438,6 +442,28 @@ export function promiseModal(conversationId: string, now: number): types.ModalVi
         action_id: FIELD.promiseDue.action,
         initial_date_time: Math.floor(now / 1000) + 3600,
       },
+    },
+  ]);
+}
+
+/** Blocking the conversation's customer: what it does, and why (optional, kept in the customer's notes). */
+export function blockModal(conversationId: string, customerName: string): types.ModalView {
+  return modal(VIEW.block, conversationId, 'Block customer', 'Block and close', [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text:
+          `Block *${escapeSlack(customerName)}*: what they send on any channel is no longer routed, stored or ` +
+          'answered, and their open conversations close. The admin can lift it.',
+      },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.blockReason.block,
+      optional: true,
+      label: { type: 'plain_text', text: "Why (colleagues see it in the customer's notes)" },
+      element: { type: 'plain_text_input', action_id: FIELD.blockReason.action, max_length: 500 },
     },
   ]);
 }

@@ -35,6 +35,7 @@ import { conversationView, readConversation } from '../views.js';
 import { TeamAlerts } from './alerts.js';
 import {
   ACTION,
+  blockModal,
   consultPicker,
   customerLabel,
   FIELD,
@@ -327,6 +328,11 @@ export class SlackConsole {
       await ack();
       await this.#storedBeforeAnswer(() => this.#submitPromise(parsed.data));
     });
+    bolt.view(VIEW.block, async ({ ack, body }) => {
+      const parsed = ViewSubmission.safeParse(body);
+      await ack();
+      if (parsed.success) await this.#storedBeforeAnswer(() => this.#submitBlock(parsed.data));
+    });
     bolt.view(VIEW.savedReply, async ({ ack, body }) => {
       const parsed = ViewSubmission.safeParse(body);
       if (!parsed.success) return void (await ack());
@@ -506,6 +512,7 @@ export class SlackConsole {
           await this.#r.leaveConsult(agent.id, conversationId);
           return;
         case ACTION.handoff:
+        case ACTION.block:
         case ACTION.promise: {
           if (!payload.trigger_id) return;
           const conversation = await this.#r.store.getConversation(conversationId);
@@ -514,7 +521,9 @@ export class SlackConsole {
           const modal =
             action.action_id === ACTION.handoff
               ? handoffModal(conversationId, customerLabel(view))
-              : promiseModal(conversationId, this.#now());
+              : action.action_id === ACTION.block
+                ? blockModal(conversationId, customerLabel(view))
+                : promiseModal(conversationId, this.#now());
           await this.#outbox.call('views.open', { trigger_id: payload.trigger_id, view: modal });
           return;
         }
@@ -608,6 +617,20 @@ export class SlackConsole {
     const conversationId = submission.view.private_metadata;
     try {
       await this.#r.promise(agent.id, conversationId, at * 1000, text);
+    } catch (err) {
+      await this.#explainInThread(err, agent, conversationId);
+    }
+  }
+
+  /** The agent blocks the customer of a conversation they own (the form's reason, maybe empty). */
+  async #submitBlock(submission: ViewSubmission): Promise<void> {
+    const agent = await this.#threads.agentBySlackUser(submission.user.id);
+    if (!agent) return;
+    const values = submission.view.state.values;
+    const reason = values[FIELD.blockReason.block]?.[FIELD.blockReason.action]?.value ?? '';
+    const conversationId = submission.view.private_metadata;
+    try {
+      await this.#r.blockFromConversation(agent.id, conversationId, reason);
     } catch (err) {
       await this.#explainInThread(err, agent, conversationId);
     }

@@ -12,8 +12,8 @@ import twilio from 'twilio';
 import type { z } from 'zod';
 import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
 import { waitSentence } from '../../routing/policy.js';
-import type { Router } from '../../routing/router.js';
-import { fromZod, ValidationError } from '../../shared/errors.js';
+import type { ContactResult, Router } from '../../routing/router.js';
+import { BlockedError, fromZod, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import type { Attachment, Message } from '../../shared/model.js';
 import type { FileToKeep } from '../chat/files.js';
@@ -153,7 +153,8 @@ export class SmsChannel {
   async #incoming(req: Request): Promise<string> {
     const p = parse(IncomingSms, webhookParams(req), 'message');
     if (this.#o.fromNumber && p.From === this.#o.fromNumber) return empty(); // our own echo
-    const media = mediaOf(p);
+    // A blocked customer's pictures are not fetched, let alone kept: the router refuses their text below.
+    const media = mediaOf(p).length > 0 && (await this.#router.isBlocked('sms', p.From)) ? [] : mediaOf(p);
     const repeated =
       media.length > 0 && (await this.#router.store.findMessageByExternalId('sms', p.MessageSid)) !== null;
     const got = await Promise.all(media.map((m, i) => this.#attachment(p, m, i, repeated)));
@@ -161,15 +162,22 @@ export class SmsChannel {
     // What could not be kept is a link to Twilio, in the text too (as it was before files were kept).
     const lines = got.flatMap((g, i) => (g.kept ? [] : [`[${g.attachment.type}] ${media[i]!.url}`]));
     const text = [p.Body, ...lines].filter((s) => s.length > 0).join('\n');
-    const result = await this.#router.contact({
-      channel: 'sms',
-      from: p.From,
-      to: p.To,
-      text,
-      attachments,
-      externalId: p.MessageSid,
-      ...(p.ProfileName ? { name: p.ProfileName } : {}),
-    });
+    let result: ContactResult;
+    try {
+      result = await this.#router.contact({
+        channel: 'sms',
+        from: p.From,
+        to: p.To,
+        text,
+        attachments,
+        externalId: p.MessageSid,
+        ...(p.ProfileName ? { name: p.ProfileName } : {}),
+      });
+    } catch (err) {
+      // A blocked customer's text: not stored, not answered (empty TwiML, so Twilio does not retry).
+      if (err instanceof BlockedError) return empty();
+      throw err;
+    }
     if (!this.#o.fromNumber) this.#learnNumber(p.From, p.To);
     const { conversation } = result;
     // A webhook Twilio repeats (the first answered with an error) still waiting is told so, unless the first

@@ -17,7 +17,7 @@ import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../rout
 import { humanDuration } from '../../routing/estimate.js';
 import { waitSentence } from '../../routing/policy.js';
 import type { ContactOutcome, Router, WaitQuote } from '../../routing/router.js';
-import { fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
+import { BlockedError, fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
 import type { Conversation, Message } from '../../shared/model.js';
 import type { TwilioClient } from '../twilio/client.js';
@@ -47,6 +47,7 @@ import {
   hangUpTwiml,
   leaveTwiml,
   redirectTwiml,
+  rejectTwiml,
   SAY,
   sayAndHangUp,
   waitTwiml,
@@ -224,6 +225,8 @@ export class VoiceChannel {
     } catch (err) {
       // A hidden or unusable caller id: nobody to keep a place for.
       if (err instanceof ValidationError && err.field === 'from') return sayAndHangUp(SAY.hiddenNumber);
+      // A blocked customer: not answered, nothing stored.
+      if (err instanceof BlockedError) return rejectTwiml();
       throw err;
     }
     const conversationId = result.conversation.id;

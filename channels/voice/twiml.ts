@@ -153,6 +153,13 @@ export function hangUpTwiml(): string {
   return response.toString();
 }
 
+/** Refuse the call unanswered (a blocked customer's): the caller hears it ring busy, nothing is billed. */
+export function rejectTwiml(): string {
+  const response = new VoiceResponse();
+  response.reject({ reason: 'busy' });
+  return response.toString();
+}
+
 export function emptyTwiml(): string {
   return new VoiceResponse().toString();
 }

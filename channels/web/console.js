@@ -158,6 +158,7 @@
     consult: { button: sb('consult'), panel: byId('consult-panel') },
     handoff: { button: sb('handoff'), panel: byId('handoff-panel') },
     promise: { button: sb('promise'), panel: byId('promise-panel') },
+    block: { button: sb('block'), panel: byId('block-panel') },
   };
 
   // ------------------------------------------------------------------ messages to the agent
@@ -809,6 +810,8 @@
           due.min = localInputValue(Date.now());
           if (!due.value) due.value = localInputValue(Date.now() + 60 * 60_000);
           byId('promise-text').focus();
+        } else if (k === 'block') {
+          byId('block-reason').focus();
         } else {
           openPicker(k);
           sb(`${k}-pick`).focus();
@@ -852,6 +855,21 @@
       togglePanel('handoff', false);
       PANELS.handoff.button.focus();
       renderAll();
+    });
+  }
+
+  async function blockCustomer(e) {
+    e.preventDefault();
+    const v = current();
+    if (!v) return;
+    const reason = byId('block-reason').value.trim();
+    await busy(sb('block-send'), async () => {
+      const res = await act('block', { conversationId: v.id, reason });
+      if (!res.ok) return;
+      byId('block-reason').value = '';
+      notify('Customer blocked. Their open conversations are closed.');
+      togglePanel('block', false);
+      if (await fetchView(v.id)) renderAll();
     });
   }
 
@@ -1278,6 +1296,15 @@
     const cu = v.customer || { facts: {}, identities: [] };
     const c = v.conversation;
     const parts = [h('p', { class: 'ctx-name', text: cu.name || 'Name not known yet' })];
+    if (cu.blocked) {
+      parts.push(
+        h('p', {
+          class: 'handoff-note',
+          'data-sb': 'blocked',
+          text: `Blocked ${formatTime(cu.blocked.at)}${cu.blocked.reason ? `: ${cu.blocked.reason}` : ''}. What they send is not routed.`,
+        }),
+      );
+    }
     if (c.repeatOf) {
       parts.push(
         h('p', {
@@ -1609,6 +1636,7 @@
   byId('consult-panel').addEventListener('submit', consult);
   byId('handoff-panel').addEventListener('submit', handoff);
   byId('promise-panel').addEventListener('submit', makePromise);
+  byId('block-panel').addEventListener('submit', blockCustomer);
   sb('consult-leave').addEventListener('click', leaveConsult);
 
   // Refresh relative labels (overdue promises, "today" times) now and then.

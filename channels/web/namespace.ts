@@ -28,6 +28,8 @@ const Schemas = {
   }),
   note: ConvId.extend({ text: z.string().max(4000) }),
   resolve: ConvId.extend({ followUpAt: z.number().int().positive().nullable().optional() }),
+  // The router checks the reason's length (`reason`).
+  block: ConvId.extend({ reason: z.string().default('') }),
   consult: ConvId.extend({ agentId: z.string().min(1).max(128) }),
   handoff: ConvId.extend({ toAgentId: z.string().min(1).max(128), note: z.string().max(2000) }),
   promise: ConvId.extend({ dueAt: z.number().int().positive(), text: z.string().max(1000) }),
@@ -291,6 +293,11 @@ export class WebConsole {
       const { conversationId, followUpAt } = parse(Schemas.resolve, p, 'resolve');
       await r.resolve(agentId, conversationId, followUpAt ?? null);
       return { ok: true };
+    });
+    on('block', async (p) => {
+      const { conversationId, reason } = parse(Schemas.block, p, 'block');
+      const { closed } = await r.blockFromConversation(agentId, conversationId, reason);
+      return { ok: true, closed: closed.map((c) => c.id) };
     });
     on('consult', async (p) => {
       const { conversationId, agentId: colleague } = parse(Schemas.consult, p, 'consult');

@@ -72,6 +72,46 @@ describe('/chat files', () => {
       expect(stored.messages[0].attachments).to.deep.equal([file]);
     });
 
+    it("the owner blocks the visitor from the console: the conversation closes; the visitor's messages and files are refused", async () => {
+      const h = sb();
+      const { agent, token: agentToken } = await h.createAgent('Ada');
+      const ada = h.agentSocket(agentToken);
+      await once(ada, 'hello');
+      const { v, token } = await visitor(h);
+      const first = await emitAck(v, 'message', { text: 'you are useless', clientMessageId: 'b-1' });
+      const view = await once(ada, 'assigned');
+      expect(view.conversation.id).to.equal(first.conversationId);
+
+      // Nobody but its owner may block from it, and a reason too long is named.
+      const long = await emitAck(ada, 'block', {
+        conversationId: first.conversationId,
+        reason: 'x'.repeat(501),
+      });
+      expect(long).to.deep.include({ ok: false });
+      expect(long.error).to.include({ code: 'invalid_input', field: 'reason' });
+      const blocked = await emitAck(ada, 'block', {
+        conversationId: first.conversationId,
+        reason: 'insults',
+      });
+      expect(blocked).to.deep.equal({ ok: true, closed: [first.conversationId] });
+      const conversation = await h.store.getConversation(first.conversationId);
+      expect(conversation?.status).to.equal('resolved');
+      const customer = await h.store.getCustomer(conversation!.customerId);
+      expect(customer?.blocked).to.include({ by: agent.id, reason: 'insults' });
+
+      const refused = await emitAck(v, 'message', { text: 'hello?', clientMessageId: 'b-2' });
+      expect(refused).to.deep.equal({
+        ok: false,
+        error: { code: 'blocked', message: 'this conversation is closed' },
+      });
+      const up = await upload(h, token, PNG).expect(403);
+      expect(up.body.error).to.deep.include({ code: 'blocked' });
+      expect((await h.store.listMessages(first.conversationId)).map((m) => m.text)).to.deep.equal([
+        'you are useless',
+      ]);
+      expect(await h.store.listConversations({})).to.have.length(1);
+    });
+
     it('a file alone is a message; anything but a picture or plain text downloads', async () => {
       const h = sb();
       const { v, token } = await visitor(h);

@@ -112,6 +112,25 @@ describe('POST /email/inbound', () => {
     expect(await h.store.listConversations({})).to.deep.equal([]);
   });
 
+  it("a blocked customer's mail is accepted and ignored: 202 with the reason; nothing stored, not answered", async () => {
+    const sam = await h.agent('Sam');
+    const first = await post(h, fixture('multipart-alternative.eml')).expect(202);
+    await h.sb.router.blockFromConversation(sam.id, first.body.conversationId, 'harassment');
+    const before = await h.store.listConversations({});
+    const raw = fixture('attachment.eml')
+      .toString()
+      .replace(/^From: .*$/m, 'From: Ana Diaz <Ana.Diaz@example.org>')
+      .replace(/^Message-ID: .*$/im, 'Message-ID: <blocked-1@example.org>');
+    const res = await post(h, raw).expect(202);
+    expect(res.body).to.deep.equal({
+      status: 'ignored',
+      kind: 'blocked',
+      reason: 'the sender is a blocked customer',
+    });
+    expect(await h.store.listConversations({})).to.deep.equal(before);
+    expect(await h.store.findMessageByExternalId('email', '<blocked-1@example.org>')).to.equal(null);
+  });
+
   it('the text the agent sees is the new text only (Gmail- and Outlook-style replies)', async () => {
     const gmail = await post(h, fixture('gmail-reply.eml')).expect(202);
     expect((await h.store.getMessage(gmail.body.messageId))?.text).to.equal(

@@ -189,6 +189,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
         ['Consult', ACTION.consult],
         ['Hand off', ACTION.handoff],
         ['Promise', ACTION.promise],
+        ['Block…', ACTION.block],
       ]);
       const threadTs = cardTsOf(h, ADA);
       const lines = threadTexts(h, ADA, threadTs);
@@ -1199,7 +1200,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
         (bobCard.args.blocks as Json[])
           .find((b) => b.type === 'actions')
           .elements.map((e: Json) => e.action_id),
-      ).to.deep.equal([ACTION.resolve, ACTION.consult, ACTION.handoff, ACTION.promise]);
+      ).to.deep.equal([ACTION.resolve, ACTION.consult, ACTION.handoff, ACTION.promise, ACTION.block]);
       expect(blockTexts(h.slack.ok('chat.update', (a) => a.ts === threadTs).at(-1)!.args.blocks)).to.contain(
         'Now owned by *Bob*',
       );
@@ -1294,6 +1295,39 @@ describe('Slack console (Bolt, /slack/events)', () => {
         ['I will call you back with the label', (now + 7200) * 1000, 'open'],
       ]);
       expect(threadTexts(h, ADA, threadTs).at(-1)).to.contain('I will call you back with the label');
+    });
+
+    it('Block…: a modal saying what it does; submitted, the customer is blocked with the reason and the conversation closes', async () => {
+      const h = sb();
+      const { conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.block,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      const view = h.slack.ok('views.open')[0]!.args.view;
+      expect(view.callback_id).to.equal(VIEW.block);
+      expect(blockTexts(view.blocks)).to.contain('Block *Mary Major*');
+      const reason = (text: string | null) => ({
+        [FIELD.blockReason.block]: { [FIELD.blockReason.action]: { type: 'plain_text_input', value: text } },
+      });
+      await h
+        .interact(viewSubmission(ADA, VIEW.block, conversationId, reason('threatened staff')))
+        .expect(200);
+      await h.idle();
+      const conv = await h.store.getConversation(conversationId);
+      expect(conv!.status).to.equal('resolved');
+      const customer = await h.store.getCustomer(conv!.customerId);
+      expect(customer!.blocked).to.include({ reason: 'threatened staff' });
+      expect(customer!.notes.at(-1)!.text).to.equal('blocked by Ada: threatened staff');
     });
   });
 

@@ -258,6 +258,40 @@ describe('SMS channel (Twilio)', () => {
       ]);
     });
 
+    it("a blocked customer's text is answered with empty TwiML: not stored, not routed, its pictures never fetched", async () => {
+      const ana = await h().agent('Ana');
+      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'first')));
+      const [conv] = await h().store.listConversations({});
+      await h().sb.router.blockFromConversation(ana.id, conv!.id, 'spam');
+      const before = await h().store.listMessages(conv!.id);
+
+      const plain = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'again')));
+      expect(plain.children).to.deep.equal([]);
+      const sms = newSms(TEXTER, 'and a picture');
+      const picture = h().standIn.addMedia(
+        Buffer.from('89504e47', 'hex'),
+        'image/png',
+        String(sms.MessageSid),
+      );
+      const withMedia = await h().twiml('/twilio/sms', incomingSms(sms, [[picture, 'image/png']]));
+      expect(withMedia.children).to.deep.equal([]);
+
+      expect((await h().store.listConversations({})).map((c) => [c.id, c.status])).to.deep.equal([
+        [conv!.id, 'resolved'],
+      ]);
+      expect(await h().store.listMessages(conv!.id)).to.deep.equal(before);
+      expect(h().standIn.requests.filter((r) => r.resource === 'media')).to.deep.equal([]);
+      expect(
+        h()
+          .eventsOf('contact.blocked')
+          .map((e) => e.channel),
+      ).to.deep.equal(['sms', 'sms']);
+      // Lifted: their next text is a conversation again.
+      await h().sb.router.unblockCustomer(conv!.customerId, 'admin');
+      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'sorry')));
+      expect(await h().store.listConversations({ status: 'assigned' })).to.have.length(1);
+    });
+
     it("media Switchboard cannot keep (not Twilio's host, gone from Twilio) stay links, listed in the text", async () => {
       await h().agent('Ana');
       const sms = newSms(TEXTER, 'see attached');

@@ -1,6 +1,7 @@
 // Phone calls through Twilio: signed webhooks in Twilio's parameter sets, TwiML
 // read as XML, the real REST client against the local stand-in.
 import { expect } from 'chai';
+import supertest from 'supertest';
 import { SAY } from '../../channels/voice/twiml.js';
 import { TEXT_CAP } from '../../routing/policy.js';
 import type { Agent } from '../../shared/model.js';
@@ -157,6 +158,23 @@ describe('Voice channel (Twilio)', () => {
       ).to.have.length(1);
       expect(h().eventsOf('conversation.offered')).to.have.length(1);
       expect((await h().store.getAgent(ana.id))?.load.voice).to.equal(1);
+    });
+
+    it('from a blocked customer is rejected unanswered (<Reject reason="busy">), nothing stored, and counted', async () => {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+      const first = await h().twiml('/twilio/voice', incomingCall(newCall(CALLER)));
+      const conversationId = queryOf(only(first, 'Dial').attrs.action).conversation!;
+      await h().sb.router.acceptOffer(ana.id, conversationId);
+      await h().sb.router.blockFromConversation(ana.id, conversationId, 'abusive');
+      const before = await h().store.listConversations({});
+
+      const root = await h().twiml('/twilio/voice', incomingCall(newCall(CALLER)));
+      expect(verbs(root)).to.deep.equal(['Reject']);
+      expect(only(root, 'Reject').attrs.reason).to.equal('busy');
+      expect(await h().store.listConversations({})).to.deep.equal(before);
+      expect(await h().store.listMessages(conversationId)).to.have.length(1);
+      const metrics = await supertest(h().local).get('/metrics').expect(200);
+      expect(metrics.text).to.include('switchboard_blocked_contacts_total{channel="voice"} 1');
     });
   });
 

@@ -604,6 +604,47 @@ describe('HTTP', () => {
         'not_found',
       );
     });
+
+    it('POST block closes what is open and refuses what they send; DELETE lifts it', async () => {
+      const h = sb();
+      const a = await visitorWrites(h, 'first');
+      const res = await h.admin
+        .post(`/api/customers/${a.customerId}/block`)
+        .send({ reason: 'fraud attempts' })
+        .expect(200);
+      expect(res.body.customer.blocked).to.include({ by: 'admin', reason: 'fraud attempts' });
+      expect(res.body.closed.map((c: { id: string; status: string }) => [c.id, c.status])).to.deep.equal([
+        [a.conversationId, 'abandoned'],
+      ]);
+      const after = await h.admin.get(`/api/customers/${a.customerId}`).expect(200);
+      expect(after.body.customer.blocked.reason).to.equal('fraud attempts');
+      expect(after.body.customer.notes.at(-1).text).to.equal('blocked by the admin: fraud attempts');
+
+      // Refusals name the field; nothing changes.
+      expectError(
+        await h.admin.post(`/api/customers/${a.customerId}/block`).send({ reason: 'x'.repeat(501) }),
+        400,
+        'invalid_input',
+        'reason',
+      );
+      expectError(
+        await h.admin.post(`/api/customers/${a.customerId}/block`).send({ why: 'x' }),
+        400,
+        'invalid_input',
+        'why',
+      );
+      expectError(await h.admin.post('/api/customers/cu_missing/block').send({}), 404, 'not_found');
+      await h.http().post(`/api/customers/${a.customerId}/block`).send({}).expect(401);
+
+      const lifted = await h.admin.delete(`/api/customers/${a.customerId}/block`).expect(200);
+      expect(lifted.body.customer.blocked).to.equal(undefined);
+      expect(lifted.body.customer.notes.at(-1).text).to.equal('unblocked by the admin');
+      // Without a body, a block with no reason.
+      const again = await h.admin.post(`/api/customers/${a.customerId}/block`).expect(200);
+      expect(again.body.customer.blocked.reason).to.equal('');
+      expect(again.body.closed).to.deep.equal([]);
+      expectError(await h.admin.delete('/api/customers/cu_missing/block'), 404, 'not_found');
+    });
   });
 
   describe('GET /api/stats', () => {

@@ -42,6 +42,7 @@ export interface Harness {
     post(path: string): request.Test;
     patch(path: string): request.Test;
     put(path: string): request.Test;
+    delete(path: string): request.Test;
   };
   /** Plain requests (no token). */
   http(): ReturnType<typeof request>;
@@ -171,13 +172,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sockets.push(socket);
     return socket;
   };
-  const withToken = (m: 'get' | 'post' | 'patch' | 'put') => (path: string) =>
+  const withToken = (m: 'get' | 'post' | 'patch' | 'put' | 'delete') => (path: string) =>
     request(url)[m](path).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
   const admin = {
     get: withToken('get'),
     post: withToken('post'),
     patch: withToken('patch'),
     put: withToken('put'),
+    delete: withToken('delete'),
   };
   return {
     sb,
