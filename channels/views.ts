@@ -9,7 +9,7 @@ export type Role = 'owner' | 'cover' | 'consultant' | 'invited' | 'none';
 
 export interface ConversationView {
   conversation: Conversation;
-  customer: Pick<Customer, 'id' | 'name' | 'facts' | 'identities' | 'notes'>;
+  customer: Pick<Customer, 'id' | 'name' | 'facts' | 'identities' | 'notes' | 'blocked'>;
   messages: Message[];
   history: ConversationSummary[];
   promises: CustomerPromise[];
@@ -144,6 +144,7 @@ function customerCard(customer: Customer | null, id: string): ConversationView['
         facts: customer.facts,
         identities: customer.identities,
         notes: customer.notes,
+        ...(customer.blocked ? { blocked: customer.blocked } : {}),
       }
     : { id, facts: {}, identities: [], notes: [] };
 }

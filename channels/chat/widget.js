@@ -222,9 +222,11 @@ textarea{resize:none;height:40px;max-height:120px}
         if (p.text) input.value = input.value ? `${p.text}\n${input.value}` : p.text;
         // A failure on our side gets words for a customer; the others (too long, too fast) say what to change.
         showErr(
-          OUR_SIDE.has(a?.error?.code) || !a?.error?.message
-            ? 'Your message was not sent: we are briefly unavailable. Please send it again in a moment.'
-            : a.error.message,
+          a?.error?.code === 'blocked'
+            ? 'Your message was not sent: this conversation is closed.'
+            : OUR_SIDE.has(a?.error?.code) || !a?.error?.message
+              ? 'Your message was not sent: we are briefly unavailable. Please send it again in a moment.'
+              : a.error.message,
         );
       }
     });

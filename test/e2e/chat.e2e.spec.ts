@@ -9,7 +9,7 @@ import { MemoryStore } from '../../routing/store/memory.js';
 import { createSwitchboard, type Switchboard } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { StoreUnavailableError } from '../../shared/errors.js';
-import type { Agent, Channel, Message } from '../../shared/model.js';
+import type { Agent, Channel, Conversation, Message } from '../../shared/model.js';
 import { launchChromium } from '../support/chromium.js';
 import { freePort } from '../support/redis-server.js';
 
@@ -527,6 +527,42 @@ describe('e2e: widget and web console in Chromium', function () {
     );
     expect(await widget(visitor, 'input').inputValue()).to.equal(long);
     expect(await widget(visitor, 'message').count()).to.equal(1);
+  });
+
+  it('the owner blocks a visitor from the console: the conversation closes, and the visitor is told their next message was not sent', async () => {
+    const visitor = await newPage();
+    await visitor.goto(`${base}/`);
+    await widget(visitor, 'launcher').click();
+    await visitorSend(visitor, 'You are all useless and I will keep writing');
+    await taken(visitor, 'keep writing');
+    let mine: Conversation | undefined;
+    for (const c of await sb.store.listConversations({ status: 'assigned' })) {
+      if ((await sb.store.listMessages(c.id)).some((m) => m.text.includes('keep writing'))) mine = c;
+    }
+    if (!mine) throw new Error('the visitor has no open conversation');
+    // Whoever has it (an earlier test may have added agents).
+    const owner = (await sb.store.getAgent(mine.ownerId!))!;
+    const ownerPage = await newPage();
+    await ownerPage.goto(`${base}/console?token=${sb.tokens.sign('agent', owner.id)}`);
+    await consoleEl(ownerPage, 'agent-name').filter({ hasText: owner.name }).waitFor();
+    await ownerPage.locator(`[data-sb="conversation-item"][data-conversation-id="${mine.id}"]`).click();
+    await consoleEl(ownerPage, 'block').click();
+    await consoleEl(ownerPage, 'block-reason').fill('insults staff');
+    await consoleEl(ownerPage, 'block-send').click();
+    await ownerPage.locator('#notice').filter({ hasText: 'Customer blocked' }).waitFor();
+    await consoleEl(ownerPage, 'blocked').filter({ hasText: 'insults staff' }).waitFor();
+    expect((await sb.store.getConversation(mine.id))?.status).to.equal('resolved');
+    await widget(visitor, 'status')
+      .filter({ hasText: /closed/i })
+      .waitFor();
+
+    await visitorSend(visitor, 'Hello??');
+    await widget(visitor, 'error').filter({ hasText: 'this conversation is closed' }).waitFor();
+    expect(await widget(visitor, 'error').textContent()).to.equal(
+      'Your message was not sent: this conversation is closed.',
+    );
+    expect(await widget(visitor, 'input').inputValue()).to.equal('Hello??');
+    expect((await sb.store.listMessages(mine.id)).filter((m) => m.direction === 'in')).to.have.length(1);
   });
 
   it('tells a visitor when nobody is working, then who has them once someone is back', async () => {
