@@ -176,6 +176,27 @@ describe('Voice channel (Twilio)', () => {
       const metrics = await supertest(h().local).get('/metrics').expect(200);
       expect(metrics.text).to.include('switchboard_blocked_contacts_total{channel="voice"} 1');
     });
+
+    it('a caller on hold whose customer is blocked is hung up; the hold loop ends the call too', async () => {
+      await busyAgent(h(), 'Ana', 'ana');
+      const waiting = await waitingCaller(h());
+      const { customerId } = (await h().store.getConversation(waiting.conversationId))!;
+      await h().sb.router.blockCustomer(customerId, 'admin', 'fraud');
+      await h().idle();
+      const updates = h().standIn.callUpdates();
+      expect(updates.map((u) => [u.sid, u.params.Status])).to.deep.equal([
+        [waiting.call.CallSid, 'completed'],
+      ]);
+      expect((await h().store.getConversation(waiting.conversationId))?.status).to.equal('abandoned');
+      const root = await h().twiml(
+        `/twilio/voice/wait?conversation=${waiting.conversationId}`,
+        queueWait(waiting.call, 1),
+      );
+      expect(verbs(root)).to.deep.equal(['Hangup']);
+      // Not counted as a caller who gave up.
+      const metrics = await supertest(h().local).get('/metrics').expect(200);
+      expect(metrics.text).to.not.match(/switchboard_abandoned_total\{channel="voice"\} [1-9]/);
+    });
   });
 
   describe('the wait', () => {
