@@ -55,6 +55,21 @@ async function maryWrites(h: SlackHarness, text = 'my order #1234 is late') {
   return { ada, mary, conversationId: sent.conversationId, card: cardOf(h, ADA) };
 }
 
+/** `user` presses a button of the card in their DM (`threadTs`) for `conversationId`; Slack gets 200. */
+async function pressOnCard(
+  h: SlackHarness,
+  user: string,
+  actionId: string,
+  conversationId: string,
+  threadTs: string,
+): Promise<void> {
+  await h
+    .interact(
+      blockActions({ user, actionId, value: conversationId, channel: dmOf(user), messageTs: threadTs }),
+    )
+    .expect(200);
+}
+
 /** The context card posted in a user's DM (a top-level message with blocks). */
 function cardOf(h: SlackHarness, user: string): SlackCall {
   const card = h.slack.ok(
@@ -711,17 +726,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const threadTs = cardTsOf(h, ADA);
       h.slack.hold('chat.update');
       const started = Date.now();
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.resolve,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
+      await pressOnCard(h, ADA, ACTION.resolve, conversationId, threadTs);
       expect(Date.now() - started).to.be.lessThan(3000);
       // Answered while the card update is still waiting on Slack.
       await h.slack.waitFor('chat.update', () => true, 3000, false);
@@ -940,17 +945,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const h = sb();
       const { conversationId } = await maryWrites(h);
       const threadTs = cardTsOf(h, ADA);
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.resolve,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
+      await pressOnCard(h, ADA, ACTION.resolve, conversationId, threadTs);
       await h.idle();
       expect((await h.store.getConversation(conversationId))!.status).to.equal('resolved');
       const update = h.slack.ok('chat.update', (a) => a.ts === threadTs)[0]!;
@@ -1018,17 +1013,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const { conversationId } = await maryWrites(h);
       await h.agent('Bob', BOB);
       const threadTs = cardTsOf(h, ADA);
-      await h
-        .interact(
-          blockActions({
-            user: BOB,
-            actionId: ACTION.resolve,
-            value: conversationId,
-            channel: dmOf(BOB),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
+      await pressOnCard(h, BOB, ACTION.resolve, conversationId, threadTs);
       await h.idle();
       expect((await h.store.getConversation(conversationId))!.status).to.equal('assigned');
       const eph = h.slack.ok('chat.postEphemeral', (a) => a.user === BOB);
@@ -1041,17 +1026,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const { ada, mary, conversationId } = await maryWrites(h);
       const bob = await h.agent('Bob', BOB);
       const threadTs = cardTsOf(h, ADA);
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.consult,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
+      await pressOnCard(h, ADA, ACTION.consult, conversationId, threadTs);
       await h.idle();
       const picker = h.slack.ok(
         'chat.postMessage',
@@ -1126,17 +1101,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const bob = await h.agent('Bob', BOB);
       await h.agent('Cat', CAT);
       const threadTs = cardTsOf(h, ADA);
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.handoff,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
+      await pressOnCard(h, ADA, ACTION.handoff, conversationId, threadTs);
       await h.idle();
       const open = h.slack.ok('views.open')[0]!;
       expect(open.args.view.callback_id).to.equal(VIEW.handoff);
@@ -1252,17 +1217,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const h = sb();
       const { conversationId } = await maryWrites(h);
       const threadTs = cardTsOf(h, ADA);
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.promise,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
+      await pressOnCard(h, ADA, ACTION.promise, conversationId, threadTs);
       await h.idle();
       expect(h.slack.ok('views.open')[0]!.args.view.callback_id).to.equal(VIEW.promise);
       const values = (at: number, text: string) => ({
@@ -1301,17 +1256,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const h = sb();
       const { conversationId } = await maryWrites(h);
       const threadTs = cardTsOf(h, ADA);
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.block,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
+      await pressOnCard(h, ADA, ACTION.block, conversationId, threadTs);
       await h.idle();
       const view = h.slack.ok('views.open')[0]!.args.view;
       expect(view.callback_id).to.equal(VIEW.block);
