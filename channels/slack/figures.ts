@@ -4,6 +4,7 @@
 import type { Router } from '../../routing/router.js';
 import { waitingSince } from '../../routing/store/rules.js';
 import { type Agent, type Channel, type Conversation, meetsSkills } from '../../shared/model.js';
+import { customerName } from '../team.js';
 
 export interface AgentFigures {
   /** Conversations that became theirs today (first assignment, hand-off, return). */
@@ -115,7 +116,8 @@ export async function waitingFor(router: Router, agent: Agent, now: number): Pro
     const quote = await router.quote(conversation.id);
     out.push({
       conversation,
-      customerName: customer?.name ?? customer?.identities[0]?.address ?? 'a customer',
+      // Named as the team's live view names them (a chat visitor's id is no name).
+      customerName: customerName(customer),
       waitedMs: now - waitingSince(conversation),
       position: quote?.position ?? null,
       etaSeconds: quote?.etaSeconds ?? null,

@@ -1405,6 +1405,19 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect((await answer('offline')).text).to.equal('You are now *offline*.');
     });
 
+    it('queue names a visitor who gave no name as the team view does, never by their visitor id', async () => {
+      const h = sb();
+      await h.agent('Ada', ADA, { status: 'away' });
+      const anon = await h.visitor();
+      await anon.say('hello?');
+      const url = h.slack.responseUrl();
+      await h.command(slashCommand(ADA, 'queue', url)).expect(200);
+      await h.idle();
+      const text = blockTexts(h.slack.responses.find((r) => url.endsWith(r.path))!.body.blocks);
+      expect(text).to.contain('*Website visitor* · chat');
+      expect(text).to.not.contain('visitor-');
+    });
+
     it('team shows who waits, for how long and for whom, and the whole team', async () => {
       const h = sb();
       const ada = await h.agent('Ada', ADA, { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
