@@ -26,6 +26,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 
 const StatusBody = z.object({ status: AgentStatus, reason: z.string().max(200).optional() });
 const MergeBody = z.object({ otherCustomerId: z.string().min(1).max(128) });
+const BlockedQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 /** The router checks the reason itself (`reason`); here only the body's shape. */
 const BlockBody = z.strictObject({ reason: z.string().default('') });
 /** The router checks the list itself (names `savedReplies.<i>.<field>`); here only the body's shape. */
@@ -153,6 +154,10 @@ export function adminApi({ router, tokens, adminToken, figures, live }: ApiOptio
     const customer = await store.findCustomer(identity);
     if (!customer) throw new NotFoundError('customer', `${identity.channel}:${identity.address}`);
     res.json(await withConversations(customer));
+  });
+  api.get('/customers/blocked', async (req, res) => {
+    const { limit } = parse(BlockedQuery, req.query, 'query');
+    res.json({ customers: await store.listBlockedCustomers(limit) });
   });
   api.get('/customers/:id', async (req, res) => {
     const customer = await store.getCustomer(req.params.id!);

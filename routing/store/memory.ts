@@ -605,6 +605,13 @@ export class MemoryStore implements Store {
     return customerOut(customer);
   }
 
+  async listBlockedCustomers(limit: number): Promise<Customer[]> {
+    const blocked = [...this.#customers.values()].filter((c) => c.blocked && !c.mergedInto);
+    // The latest blocked first; the same moment, by id (as Redis orders equal scores, reversed).
+    blocked.sort((a, b) => b.blocked!.at - a.blocked!.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    return blocked.slice(0, limit).map(customerOut);
+  }
+
   async mergeCustomers(keepId: string, otherId: string, now: number): Promise<Customer> {
     if (keepId === otherId)
       throw new ValidationError('a customer cannot be merged into itself', 'otherCustomerId');

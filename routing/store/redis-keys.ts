@@ -103,6 +103,8 @@ export const KEY_LAYOUTS = {
   handleTotals: 'handle-totals',
   /** String: the team's saved replies (a JSON array), as an admin last set them. */
   savedReplies: 'saved-replies',
+  /** Sorted set: the blocked customers' ids (never a merged-away one), score when they were blocked. */
+  blockedCustomers: 'blocked',
 } as const;
 
 export type KeyName = keyof typeof KEY_LAYOUTS;
@@ -191,6 +193,9 @@ export class RedisKeys {
   }
   get savedReplies(): string {
     return this.key('savedReplies');
+  }
+  get blockedCustomers(): string {
+    return this.key('blockedCustomers');
   }
   get agents(): string {
     return this.key('agents');

@@ -194,6 +194,13 @@ export class RedisStore implements Store {
     return r.length > 1 ? this.#customer(r[1], r[2]) : null;
   }
 
+  async listBlockedCustomers(limit: number): Promise<Customer[]> {
+    const r = await this.#run('listBlockedCustomers', [this.keys.blockedCustomers], [limit]);
+    const out: Customer[] = [];
+    for (let i = 1; i < r.length; i += 2) out.push(this.#customer(r[i], r[i + 1]));
+    return out;
+  }
+
   async findCustomer(identity: Identity): Promise<Customer | null> {
     const r = await this.#run('findCustomer', [this.keys.identities], [identityKey(identity)]);
     return r.length > 1 ? this.#customer(r[1], r[2]) : null;

@@ -307,6 +307,8 @@ export interface Store {
    * refused by `startContact` until then. Blocking one blocked already keeps the first block.
    */
   setCustomerBlock(customerId: string, block: CustomerBlock | null): Promise<Customer>;
+  /** The blocked customers, the latest blocked first, at most `limit`. */
+  listBlockedCustomers(limit: number): Promise<Customer[]>;
   /** Move identities, facts, notes and conversations of `otherId` onto `keepId`; nothing is lost. */
   mergeCustomers(keepId: string, otherId: string, now: number): Promise<Customer>;
 

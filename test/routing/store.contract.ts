@@ -810,6 +810,24 @@ export function storeContract(
           expect(again).to.deep.equal({ duplicate: true, message: stored });
         });
 
+        it('lists the blocked customers, the latest blocked first, up to a limit; lifted or merged away, gone', async () => {
+          for (const n of [1, 2, 3, 4]) await addCustomer(`cu_${n}`, phone(n));
+          await store.setCustomerBlock('cu_1', { ...block, at: T0 + 1 * MIN });
+          await store.setCustomerBlock('cu_3', { ...block, at: T0 + 3 * MIN });
+          await store.setCustomerBlock('cu_2', { ...block, at: T0 + 2 * MIN });
+          const listed = await store.listBlockedCustomers(10);
+          expect(ids(listed)).to.deep.equal(['cu_3', 'cu_2', 'cu_1']);
+          expect(listed[0]).to.deep.equal(await store.getCustomer('cu_3'));
+          expect(ids(await store.listBlockedCustomers(2))).to.deep.equal(['cu_3', 'cu_2']);
+          await store.setCustomerBlock('cu_2', null);
+          // cu_1, blocked, merged into cu_4: cu_4 is listed with cu_1's block, cu_1 no longer.
+          await store.mergeCustomers('cu_4', 'cu_1', T0 + 4 * MIN);
+          const after = await store.listBlockedCustomers(10);
+          expect(ids(after)).to.deep.equal(['cu_3', 'cu_4']);
+          expect(after[1]!.blocked).to.deep.equal({ ...block, at: T0 + 1 * MIN });
+          expect(await store.listBlockedCustomers(0)).to.deep.equal([]);
+        });
+
         it('keeps the first block when blocked again, follows merges, and fails with not_found for nobody', async () => {
           await addCustomer('cu_1', phone(1));
           await store.setCustomerBlock('cu_1', block);

@@ -636,6 +636,25 @@ describe('HTTP', () => {
       expectError(await h.admin.post('/api/customers/cu_missing/block').send({}), 404, 'not_found');
       await h.http().post(`/api/customers/${a.customerId}/block`).send({}).expect(401);
 
+      // The blocked customers, the latest blocked first.
+      const b = await visitorWrites(h, 'second');
+      h.clock.advance(1000);
+      await h.admin.post(`/api/customers/${b.customerId}/block`).send({ reason: 'spam' }).expect(200);
+      const listed = await h.admin.get('/api/customers/blocked').expect(200);
+      expect(listed.body.customers.map((c: { id: string }) => c.id)).to.deep.equal([
+        b.customerId,
+        a.customerId,
+      ]);
+      const one = await h.admin.get('/api/customers/blocked').query({ limit: 1 }).expect(200);
+      expect(one.body.customers.map((c: { id: string }) => c.id)).to.deep.equal([b.customerId]);
+      expectError(
+        await h.admin.get('/api/customers/blocked').query({ limit: 0 }),
+        400,
+        'invalid_input',
+        'limit',
+      );
+      await h.admin.delete(`/api/customers/${b.customerId}/block`).expect(200);
+
       const lifted = await h.admin.delete(`/api/customers/${a.customerId}/block`).expect(200);
       expect(lifted.body.customer.blocked).to.equal(undefined);
       expect(lifted.body.customer.notes.at(-1).text).to.equal('unblocked by the admin');
@@ -644,6 +663,7 @@ describe('HTTP', () => {
       expect(again.body.customer.blocked.reason).to.equal('');
       expect(again.body.closed).to.deep.equal([]);
       expectError(await h.admin.delete('/api/customers/cu_missing/block'), 404, 'not_found');
+      expect((await h.admin.get('/api/customers/blocked').expect(200)).body.customers).to.have.length(1);
     });
   });
 

@@ -5,7 +5,8 @@ note). The merged customer keeps its record, marked `mergedInto`.
 KEYS[1]  the kept customer's record; KEYS[2] the other's record; KEYS[3] the identities hash
 ARGV[1]  key base; ARGV[2] kept customer id; ARGV[3] other customer id; ARGV[4] now
 Result   {0, kept customer} | INVALID_INPUT (into itself) | NOT_FOUND
-Reaches  the other's conversations, both customers' conversation indexes and last owners.
+Reaches  the other's conversations, both customers' conversation indexes and last owners, the blocked
+         customers' index.
 ]]
 --!include keys.lua
 --!include base.lua
@@ -54,7 +55,11 @@ return run(function()
   keep.notes[#keep.notes + 1] = { text = 'merged customer ' .. other.id .. ' into this one', by = 'system', at = now }
   if (keep.name == nil or keep.name == '') and other.name ~= nil and other.name ~= '' then keep.name = other.name end
   -- Whom the team blocked stays blocked, under whichever id.
-  if keep.blocked == nil and other.blocked ~= nil then keep.blocked = other.blocked end
+  if keep.blocked == nil and other.blocked ~= nil then
+    keep.blocked = other.blocked
+    redis.call('ZADD', K.blockedCustomers(), keep.blocked.at, keep.id)
+  end
+  redis.call('ZREM', K.blockedCustomers(), other.id)
   if other.lastOwnerAt ~= nil and (keep.lastOwnerAt == nil or other.lastOwnerAt > keep.lastOwnerAt) then
     if other.lastOwnerId ~= nil then keep.lastOwnerId = other.lastOwnerId end
     keep.lastOwnerAt = other.lastOwnerAt
