@@ -956,6 +956,8 @@ export class Router {
     for (const p of await this.store.listPromises(conversationId)) {
       if (p.state === 'open' && p.kind === 'wait')
         await this.#settle(p, now > p.dueAt ? 'broken' : 'void', now);
+      // A blocked caller is not called back.
+      else if (blocked && p.state === 'open' && p.kind === 'callback') await this.#settle(p, 'void', now);
     }
     this.#emit({
       type: 'conversation.abandoned',
@@ -1644,6 +1646,8 @@ export class Router {
     const deadline = p.dueAt + this.policy.followUpGraceSeconds * 1000;
     const origin = await this.store.getConversation(p.conversationId);
     if (!origin) return this.#settle(p, 'void', now);
+    // Nobody reaches out to a blocked customer.
+    if ((await this.store.getCustomer(origin.customerId))?.blocked) return this.#settle(p, 'void', now);
     // The grace time is over and the touchpoint is still open: nobody had it in time.
     if (now >= deadline && (await this.#touchpointOf(origin.customerId, p.id))) {
       return this.#settle(p, 'broken', now);
@@ -1720,6 +1724,8 @@ export class Router {
   async #surveyDue(conversationId: string, now: number): Promise<void> {
     const conv = await this.store.getConversation(conversationId);
     if (conv?.status !== 'resolved' || conv.survey || conv.firstAssignedAt === null) return;
+    // A blocked customer is asked nothing (blocked after the conversation closed).
+    if ((await this.store.getCustomer(conv.customerId))?.blocked) return;
     // Talking to us again, or a later conversation: that one is asked about instead.
     if (await this.store.openConversationOf(conv.customerId)) return;
     const [latest] = await this.store.listConversations({ customerId: conv.customerId, limit: 1 });
@@ -1747,7 +1753,8 @@ export class Router {
     const unseen = unseenReplies(await this.store.listMessages(conv.id));
     if (unseen.length === 0) return;
     const customer = await this.store.getCustomer(conv.customerId);
-    if (!customer?.identities.some((i) => i.channel === 'email')) return;
+    // A blocked customer is sent nothing.
+    if (!customer?.identities.some((i) => i.channel === 'email') || customer.blocked) return;
     const replies = unseen.map((m) => {
       const files = m.attachments.map((a) => `${a.name}: ${a.url ?? '(not kept)'}`);
       return [`${m.author.name ?? 'Our team'}: ${m.text}`.trimEnd(), ...files].join('\n');
