@@ -5,7 +5,8 @@
 // stands now (from the team's live view), so that someone can step in. Posted by
 // the process that told the customer (a domain event of its own: other processes
 // do not get it), once per promise (the router tells each at most once), and at
-// most once a minute per customer channel: the ones in between are counted and
+// most once a minute per customer channel across every process (the Slack state
+// keeps the window: in Redis with REDIS_URL): the ones in between are counted and
 // said in the next post, so a bad hour is a few posts, not one per customer.
 import type { Logger } from 'pino';
 import type { Router } from '../../routing/router.js';
@@ -13,6 +14,7 @@ import type { DomainEvent } from '../../shared/events.js';
 import type { Channel, Conversation } from '../../shared/model.js';
 import { customerName, type LiveView } from '../team.js';
 import { type SlackOutbox, slackErrorCode } from './outbox.js';
+import type { SlackState } from './state.js';
 import { CHANNEL_NAMES, duration, escapeSlack, slackDate } from './text.js';
 
 type AtRisk = Extract<DomainEvent, { type: 'promise.at_risk' }>;
@@ -23,6 +25,8 @@ export const ALERT_EVERY_MS = 60_000;
 export interface TeamAlertsOptions {
   router: Router;
   outbox: SlackOutbox;
+  /** Keeps each customer channel's alert window, for every process. */
+  state: SlackState;
   /** The team channel's ID. */
   channel: string;
   /** The team's live view, for how the channel stands (null: not said). */
@@ -85,8 +89,6 @@ export class TeamAlerts {
   readonly #unsubscribe: () => void;
   /** The channel refused us (not invited, archived): said once in the log, not tried again. */
   #refused = false;
-  /** Per customer channel: when the last post went, and how many came since without one. */
-  readonly #last = new Map<Channel, { at: number; unposted: number }>();
 
   constructor(options: TeamAlertsOptions) {
     this.#o = options;
@@ -101,19 +103,15 @@ export class TeamAlerts {
   async #post(event: AtRisk): Promise<void> {
     const store = this.#o.router.store;
     const conversation = await store.getConversation(event.promise.conversationId);
+    const channel = channelOf(event, conversation);
+    const now = this.#o.router.clock.now();
+    const window = await this.#o.state.alertWindow(channel, now, ALERT_EVERY_MS);
+    if (!window.post) return;
     const [customer, view] = await Promise.all([
       conversation ? store.getCustomer(conversation.customerId) : null,
       this.#o.team ? this.#o.team() : null,
     ]);
-    const channel = channelOf(event, conversation);
-    const now = this.#o.router.clock.now();
-    const last = this.#last.get(channel);
-    if (last && now >= last.at && now - last.at < ALERT_EVERY_MS) {
-      last.unposted++;
-      return;
-    }
-    this.#last.set(channel, { at: now, unposted: 0 });
-    const unposted = last ? { count: last.unposted, since: last.at } : undefined;
+    const unposted = window.since === null ? undefined : { count: window.unposted, since: window.since };
     const text = atRiskText(event, conversation, customerName(customer), view, unposted);
     await this.#o.outbox.post('chat.postMessage', { channel: this.#o.channel, text, unfurl_links: false });
   }

@@ -185,6 +185,7 @@ export class SlackConsole {
       ? new TeamAlerts({
           router: this.#r,
           outbox: this.#outbox,
+          state: this.#state,
           channel: options.settings.teamChannel,
           team: this.#team,
           log: this.#log,

@@ -24,7 +24,7 @@ import {
 } from '../../routing/store/redis-connection.js';
 import { luaKeyFunctions, RedisKeys } from '../../routing/store/redis-keys.js';
 import { CorruptRecordError } from '../../shared/errors.js';
-import type { CardState, MemorySlackStateOptions, SlackRef, SlackState } from './state.js';
+import type { AlertWindow, CardState, MemorySlackStateOptions, SlackRef, SlackState } from './state.js';
 
 /** Key layouts after the store's base: `%` marks an argument. */
 export const SLACK_KEY_LAYOUTS = {
@@ -50,10 +50,17 @@ export const SLACK_KEY_LAYOUTS = {
   shown: 'slack:shown:%',
   /** Sorted set: `conversation|holder` for Slack updates a process has under way, score = until when (ms). */
   work: 'slack:work',
+  /**
+   * Hash per alert topic (a customer channel), kept an hour after the last alert: `at` when the team channel
+   * was last told, `unposted` how many alerts were held back since.
+   */
+  alert: 'slack:alert:%',
 } as const;
 
 /** How long a card's transcript ids are kept: only a card being opened, or just opened, needs them. */
 const SHOWS_KEPT_MS = 24 * 3600_000;
+/** How long an alert topic's window is kept after its last alert went. */
+const ALERT_KEPT_MS = 3600_000;
 /** How long a thread's shown messages are kept after the last one was added. */
 const SHOWN_KEPT_MS = 30 * 24 * 3600_000;
 
@@ -154,6 +161,31 @@ return {0, 1}
  * most `limit`) go; each of their conversations is the holder's until `until` (a later hold it has stays).
  * Answers `{0, conversation id, ...}`.
  */
+/**
+ * KEYS: the topic's alert hash. ARGV: base, now, every (ms), how long to keep the hash (ms). Answers
+ * `{0, 1, unposted, since | -1}` when the alert goes now (the window starts again), `{0, 0, unposted, since}`
+ * when it is held back (counted), `{-6, key, detail}` for a hash that does not hold numbers.
+ */
+const ALERT_WINDOW = script(
+  'alertWindow',
+  ['hash'],
+  `
+local at, unposted = redis.call('HGET', KEYS[1], 'at'), redis.call('HGET', KEYS[1], 'unposted')
+local now, every = tonumber(ARGV[2]), tonumber(ARGV[3])
+if (at and not tonumber(at)) or (unposted and not tonumber(unposted)) then
+  return {-6, KEYS[1], 'at and unposted must be numbers'}
+end
+at, unposted = tonumber(at), tonumber(unposted) or 0
+if at and now >= at and now - at < every then
+  redis.call('HINCRBY', KEYS[1], 'unposted', 1)
+  return {0, 0, unposted + 1, at}
+end
+redis.call('HSET', KEYS[1], 'at', ARGV[2], 'unposted', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {0, 1, unposted, at or -1}
+`,
+);
+
 const TAKE_OVER_WORK = script(
   'takeOverWork',
   ['zset'],
@@ -383,6 +415,13 @@ export class RedisSlackState implements SlackState {
     const key = this.key('work');
     const reply = await this.#run(TAKE_OVER_WORK, [key], [holder, now, until, limit]);
     return reply.slice(1).map((id) => plainId(key, id));
+  }
+
+  async alertWindow(topic: string, now: number, everyMs: number): Promise<AlertWindow> {
+    const key = this.key('alert', topic);
+    const reply = await this.#run(ALERT_WINDOW, [key], [now, everyMs, Math.max(everyMs, ALERT_KEPT_MS)]);
+    const since = Number(reply[3]);
+    return { post: reply[1] === 1, unposted: Number(reply[2]), since: since < 0 ? null : since };
   }
 
   // ------------------------------------------------------------ Redis

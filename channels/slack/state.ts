@@ -74,6 +74,19 @@ export interface SlackState {
    * the holds that ran out are gone. One caller gets each, also when several ask at once.
    */
   takeOverWork(holder: string, now: number, until: number, limit: number): Promise<string[]>;
+
+  /**
+   * The team channel's alerts about `topic` (a customer channel) at most once per `everyMs`, across every
+   * process: `post` true for the one caller whose alert goes now, with how many were held back since the
+   * last post (`unposted`, at `since`: null when there was none); false for the ones in between, counted.
+   */
+  alertWindow(topic: string, now: number, everyMs: number): Promise<AlertWindow>;
+}
+
+export interface AlertWindow {
+  post: boolean;
+  unposted: number;
+  since: number | null;
 }
 
 export interface CardState {
@@ -106,6 +119,8 @@ export class MemorySlackState implements SlackState {
   readonly #shown = new Map<string, Set<string>>();
   /** `conversation|holder` → until when the holder's work on it runs. */
   readonly #work = new Map<string, { conversationId: string; until: number }>();
+  /** Alert topic → when its last alert went, and how many were held back since. */
+  readonly #alerts = new Map<string, { at: number; unposted: number }>();
   readonly #retentionMs: number;
   readonly #maxPosts: number;
 
@@ -116,6 +131,16 @@ export class MemorySlackState implements SlackState {
 
   async dmChannel(slackUserId: string): Promise<string | null> {
     return this.#dms.get(slackUserId) ?? null;
+  }
+
+  async alertWindow(topic: string, now: number, everyMs: number): Promise<AlertWindow> {
+    const last = this.#alerts.get(topic);
+    if (last && now >= last.at && now - last.at < everyMs) {
+      last.unposted++;
+      return { post: false, unposted: last.unposted, since: last.at };
+    }
+    this.#alerts.set(topic, { at: now, unposted: 0 });
+    return { post: true, unposted: last?.unposted ?? 0, since: last?.at ?? null };
   }
 
   async rememberDmChannel(slackUserId: string, channel: string): Promise<void> {

@@ -249,5 +249,52 @@ export function slackStateContract(
       );
       expect(taken.flat().sort()).to.deep.equal(Array.from({ length: 10 }, (_, i) => `cv_${i}`).sort());
     });
+
+    it('lets one team alert per topic go per window, counting the ones held back for the next', async () => {
+      const state = await make();
+      const every = 60_000;
+      expect(await state.alertWindow('chat', 1_000, every)).to.deep.equal({
+        post: true,
+        unposted: 0,
+        since: null,
+      });
+      expect(await state.alertWindow('chat', 2_000, every)).to.deep.equal({
+        post: false,
+        unposted: 1,
+        since: 1_000,
+      });
+      expect(await state.alertWindow('chat', 60_999, every)).to.deep.equal({
+        post: false,
+        unposted: 2,
+        since: 1_000,
+      });
+      // Another topic has a window of its own.
+      expect(await state.alertWindow('sms', 3_000, every)).to.deep.equal({
+        post: true,
+        unposted: 0,
+        since: null,
+      });
+      expect(await state.alertWindow('chat', 61_000, every)).to.deep.equal({
+        post: true,
+        unposted: 2,
+        since: 1_000,
+      });
+      expect(await state.alertWindow('chat', 62_000, every)).to.deep.equal({
+        post: false,
+        unposted: 1,
+        since: 61_000,
+      });
+      // A clock that went back (another process's) does not hold alerts back.
+      expect((await state.alertWindow('chat', 30_000, every)).post).to.equal(true);
+    });
+
+    it('lets exactly one of the alerts that come at the same time go', async () => {
+      const state = await make();
+      const got = await Promise.all(
+        Array.from({ length: 8 }, () => state.alertWindow('voice', 5_000, 60_000)),
+      );
+      expect(got.filter((w) => w.post)).to.have.length(1);
+      expect(got.map((w) => w.unposted).sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+    });
   });
 }

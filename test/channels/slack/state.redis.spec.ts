@@ -182,6 +182,8 @@ describe('RedisSlackState', () => {
     await r.set(`${base}slack:shows:cv_1|ag_a`, JSON.stringify(['msg_1', 7]));
     await r.set(`${base}slack:shown:cv_1|ag_a`, 'a string, not a set');
     await r.hSet(`${base}slack:work`, 'cv_1|proc1', '1');
+    await r.hSet(`${base}slack:alert:chat`, { at: 'yesterday', unposted: '0' });
+    await r.set(`${base}slack:alert:sms`, 'a string, not a hash');
 
     const cases: Array<[Promise<unknown>, string, string]> = [
       [state.thread('cv_1', 'ag_a'), `${base}slack:threads:cv_1 field ag_a`, 'not valid JSON'],
@@ -200,6 +202,8 @@ describe('RedisSlackState', () => {
       [state.addPost('msg_2', { channel: 'D1', ts: '9.9' }), `${base}slack:posts:msg_2`, 'WRONGTYPE'],
       [state.shown('cv_1', 'ag_a'), `${base}slack:shown:cv_1|ag_a`, 'WRONGTYPE'],
       [state.takeOverWork('proc2', Date.now(), Date.now() + 1000, 10), `${base}slack:work`, 'WRONGTYPE'],
+      [state.alertWindow('chat', Date.now(), 60_000), `${base}slack:alert:chat`, 'must be numbers'],
+      [state.alertWindow('sms', Date.now(), 60_000), `${base}slack:alert:sms`, 'WRONGTYPE'],
     ];
     for (const [promise, key, detail] of cases) {
       const err = await rejection(promise);
