@@ -167,8 +167,9 @@ export async function runScript(
   tail: Array<string | Buffer>,
   fault: (err: unknown) => Error,
   functions = false,
+  beforeReload?: () => Promise<void>,
 ): Promise<unknown> {
-  if (functions && script.fn && script.library) return runFunction(client, script, tail, fault);
+  if (functions && script.fn && script.library) return runFunction(client, script, tail, fault, beforeReload);
   try {
     return await client.sendCommand(['EVALSHA', script.sha, ...tail]);
   } catch (err) {
@@ -183,20 +184,23 @@ export async function runScript(
 
 /**
  * Run a script as its Redis Function (FCALL). When Redis forgot it (a restart, a FUNCTION FLUSH) its library
- * is loaded again for the next calls and this call sends the script's text (EVAL), which no flush racing
- * with it can make fail.
+ * is loaded again for the next calls (after `beforeReload`: the store says its version runs again, see
+ * redis-functions.ts) and this call sends the script's text (EVAL), which no flush racing with it can make
+ * fail.
  */
 async function runFunction(
   client: RedisClient,
   script: { source: string; fn?: string; library?: string },
   tail: Array<string | Buffer>,
   fault: (err: unknown) => Error,
+  beforeReload?: () => Promise<void>,
 ): Promise<unknown> {
   try {
     return await client.sendCommand(['FCALL', script.fn!, ...tail]);
   } catch (err) {
     if (!(err instanceof ErrorReply && /function not found/i.test(err.message))) throw fault(err);
   }
+  await beforeReload?.().catch(() => {});
   // Another process may be loading it too ("already exists"): either way, this call does not wait on it.
   await client.sendCommand(['FUNCTION', 'LOAD', script.library!]).catch(() => {});
   try {

@@ -60,6 +60,13 @@ import {
   runScript,
   ScriptLanes,
 } from './redis-connection.js';
+import {
+  FUNCTIONS_HEARTBEAT_MS,
+  FUNCTIONS_KEEP_MS,
+  listLibraries,
+  markVersion,
+  pruneLibraries,
+} from './redis-functions.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisScripts, type Script } from './redis-scripts.js';
 import { byCreation, checkFirstMessage, checkNewContact, FILL_LIMIT, HANDLE_TIME_WINDOW } from './rules.js';
@@ -137,6 +144,8 @@ export class RedisStore implements Store {
   /** Scripts run as Redis Functions (FCALL), their helpers built once; else by SHA (EVALSHA). */
   #functions = false;
   #closed = false;
+  /** The hourly `maintainFunctions`. */
+  #heartbeat: NodeJS.Timeout | null = null;
   #lastError: Error | null = null;
 
   private constructor(clients: RedisClient[], keys: RedisKeys, waitMs: number) {
@@ -165,6 +174,12 @@ export class RedisStore implements Store {
       if (failed) throw failed.reason;
       await store.#loadScripts();
       await store.#run('markFreshStore', [keys.conversations, keys.key('helpingIndexed')], []);
+      if (store.#functions) {
+        // Once now (a failure waits for the next turn), then every hour in the background.
+        await store.maintainFunctions(Date.now()).catch(() => {});
+        store.#heartbeat = setInterval(() => store.#maintainSoon(), FUNCTIONS_HEARTBEAT_MS);
+        store.#heartbeat.unref();
+      }
     } catch (err) {
       for (const client of clients) if (client.isOpen) client.destroy();
       throw err instanceof SwitchboardError
@@ -864,7 +879,38 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     await Promise.all(this.#lanes.clients.map(closeRedisClient));
+  }
+
+  /**
+   * Say that this version runs (its marker, redis-functions.ts) and delete the function libraries no version
+   * that ran within `keepMs` uses. Done at connect and every hour; answers the names deleted. Nothing to do
+   * where the scripts run by SHA.
+   */
+  async maintainFunctions(now: number, keepMs = FUNCTIONS_KEEP_MS): Promise<string[]> {
+    if (!this.#functions) return [];
+    const ours = [...this.#scripts.values()].map((s) => s.fn);
+    try {
+      await markVersion(this.#client, ours, now);
+      return await pruneLibraries(this.#client, ours, now, keepMs);
+    } catch (err) {
+      throw this.#fault(err, 'maintainFunctions');
+    }
+  }
+
+  /** Say that this version runs (when Redis forgot its functions, before they are loaded again). */
+  readonly #markVersion = (): Promise<void> =>
+    markVersion(
+      this.#client,
+      [...this.#scripts.values()].map((s) => s.fn),
+      Date.now(),
+    );
+
+  /** `maintainFunctions` in the background: a failure (Redis away) waits for the next turn. */
+  #maintainSoon(): void {
+    if (this.#closed) return;
+    this.maintainFunctions(Date.now()).catch(() => {});
   }
 
   // ------------------------------------------------------------ internals
@@ -884,15 +930,13 @@ export class RedisStore implements Store {
   /** Whether every script runs as a function: their libraries are loaded (those Redis lacks). */
   async #loadFunctions(all: Script[]): Promise<boolean> {
     try {
-      const listed = await this.#client.sendCommand(['FUNCTION', 'LIST', 'LIBRARYNAME', 'sb_*']);
-      const have = new Set<string>();
-      for (const entry of Array.isArray(listed) ? listed : []) {
-        // RESP2: a flat list of field, value; RESP3: a map.
-        const name = Array.isArray(entry)
-          ? entry[entry.indexOf('library_name') + 1]
-          : (entry as Record<string, unknown> | null)?.library_name;
-        if (typeof name === 'string') have.add(name);
-      }
+      // This version's marker first: a prune from now on (another process's) keeps the libraries it names.
+      await markVersion(
+        this.#client,
+        all.map((s) => s.fn),
+        Date.now(),
+      );
+      const have = new Set(await listLibraries(this.#client));
       await Promise.all(
         all
           .filter((s) => !have.has(s.fn))
@@ -926,7 +970,7 @@ export class RedisStore implements Store {
     const tail = [String(keys.length), ...keys, this.keys.base, ...args.map(String)];
     const fault = (err: unknown) => this.#fault(err, name);
     const reply = await this.#lanes
-      .run((client) => runScript(client, script, tail, fault, this.#functions))
+      .run((client) => runScript(client, script, tail, fault, this.#functions, this.#markVersion))
       .catch((err: unknown) => {
         throw fault(err);
       });

@@ -5,7 +5,10 @@
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import { RedisStore } from '../../routing/store/redis.js';
+import type { RedisClient } from '../../routing/store/redis-connection.js';
+import { listLibraries, versionMarker } from '../../routing/store/redis-functions.js';
 import { KEY_LAYOUTS, luaKeyBuilder, RedisKeys } from '../../routing/store/redis-keys.js';
+import { redisScripts } from '../../routing/store/redis-scripts.js';
 import { HANDLE_TIME_WINDOW } from '../../routing/store/rules.js';
 import type { NewContact, Store } from '../../routing/store/store.js';
 import { CorruptRecordError, StoreUnavailableError, type SwitchboardError } from '../../shared/errors.js';
@@ -514,6 +517,12 @@ describe('RedisStore', () => {
       expect(b?.id).to.equal('cu_1');
       const listed = JSON.stringify(await raw.sendCommand(['FUNCTION', 'LIST', 'LIBRARYNAME', 'sb_stats_*']));
       expect(listed).to.contain('sb_stats_');
+      // Its version's marker is back too (redis-functions.ts): another process's prune keeps its libraries.
+      const marker = versionMarker(
+        [...redisScripts().values()].map((s) => s.fn),
+        0,
+      ).name;
+      expect(await listLibraries(raw as unknown as RedisClient)).to.include(marker);
     });
 
     it('where Redis will not load functions (an ACL without them), runs its scripts by SHA, and again after SCRIPT FLUSH (NOSCRIPT: the text once, as EVAL)', async () => {
@@ -547,6 +556,56 @@ describe('RedisStore', () => {
         await scripted.flushPrefix();
         await scripted.close();
         await raw.sendCommand(['ACL', 'DELUSER', user]);
+      }
+    });
+
+    it("deletes the function libraries no version that ran within a day uses, never its own or a running version's", async () => {
+      const now = Date.now();
+      const DAY = 24 * 3600_000;
+      const library = (name: string) =>
+        `#!lua name=${name}\nredis.register_function('${name}', function() return 1 end)`;
+      const names = () => listLibraries(raw as unknown as RedisClient);
+      // From before markers; a version that stopped two days ago; one that runs (heard of an hour ago).
+      const old = 'sb_route_00000000000000aa';
+      const stopped = 'sb_claimNext_00000000000000bb';
+      const running = 'sb_resolve_00000000000000cc';
+      for (const name of [old, stopped, running]) {
+        await raw.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', library(name)]);
+      }
+      const stoppedMarker = versionMarker([stopped], now - 2 * DAY);
+      const runningMarker = versionMarker([running], now - 3600_000);
+      for (const m of [stoppedMarker, runningMarker])
+        await raw.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', m.code]);
+      // A marker Redis cannot run: no version's.
+      const broken = 'sb__v_000000000000bad0';
+      await raw.sendCommand([
+        'FUNCTION',
+        'LOAD',
+        'REPLACE',
+        `#!lua name=${broken}\nredis.register_function('${broken}', function() error('broken') end)`,
+      ]);
+      try {
+        const deleted = await store.maintainFunctions(now);
+        expect([...deleted].sort()).to.deep.equal([old, stopped, stoppedMarker.name, broken].sort());
+        const left = await names();
+        expect(left).to.include.members([running, runningMarker.name]);
+        expect(left).to.not.include.members([old, stopped, stoppedMarker.name]);
+        // This version's own libraries stay, and it works as before.
+        for (const s of redisScripts().values()) expect(left).to.include(s.fn);
+        await seed();
+        expect((await store.getCustomer('cu_1'))?.id).to.equal('cu_1');
+        // Its marker says it runs now: another process's prune keeps its libraries.
+        const ours = versionMarker(
+          [...redisScripts().values()].map((s) => s.fn),
+          now,
+        ).name;
+        const said = (await raw.sendCommand(['FCALL', ours, '0'])) as string[];
+        expect(Number(said[0])).to.equal(now);
+        expect(said.slice(1).sort()).to.deep.equal([...redisScripts().values()].map((s) => s.fn).sort());
+      } finally {
+        for (const name of [running, runningMarker.name]) {
+          await raw.sendCommand(['FUNCTION', 'DELETE', name]).catch(() => {});
+        }
       }
     });
 
