@@ -7,6 +7,9 @@
   const POLL_MS = 2000;
   /** While the tab is hidden: read less often, and at once when it shows again. */
   const HIDDEN_POLL_MS = 30_000;
+  /** Who is blocked changes seldom: read with every this-many-th view (and after a block is lifted here). */
+  const BLOCKED_EVERY = 15;
+  const BLOCKED_SHOWN = 50;
   const TOKEN_KEY = 'switchboard.team.token';
   const CHANNELS = ['voice', 'sms', 'chat', 'email'];
   const CHANNEL_NAMES = { voice: 'Voice', sms: 'SMS', chat: 'Chat', email: 'Email' };
@@ -27,6 +30,9 @@
 
   let token = null;
   let timer = null;
+  /** Views read since the blocked customers were; agent id → name, from the last view. */
+  let sinceBlocked = BLOCKED_EVERY;
+  const agentNames = new Map();
   /** Agent id → its row, kept between polls so that a status picker in use is not rebuilt under the pointer. */
   const agentRows = new Map();
 
@@ -53,6 +59,8 @@
     clearTimeout(timer);
     agentRows.clear();
     $('[data-sb=agents] tbody').replaceChildren();
+    $('[data-sb=blocked] tbody').replaceChildren();
+    sinceBlocked = BLOCKED_EVERY;
     $('#team').hidden = true;
     $('#bar').hidden = true;
     $('#signin').hidden = false;
@@ -105,6 +113,13 @@
       if (view && token) {
         render(view);
         showError('');
+      }
+      if (view && token && ++sinceBlocked >= BLOCKED_EVERY) {
+        const blocked = await api('GET', `/api/customers/blocked?limit=${BLOCKED_SHOWN}`);
+        if (blocked && token) {
+          sinceBlocked = 0;
+          renderBlocked(blocked.customers);
+        }
       }
     } catch (err) {
       showError(`Could not read the team's view (${err.message}); trying again.`);
@@ -241,6 +256,7 @@
 
   function renderAgents(view) {
     const seen = new Set(view.agents.map((a) => a.id));
+    for (const a of view.agents) agentNames.set(a.id, a.name);
     for (const id of agentRows.keys()) if (!seen.has(id)) agentRows.delete(id);
     const rows = view.agents.map(agentRow);
     const body = $('[data-sb=agents] tbody');
@@ -251,6 +267,52 @@
     $('[data-sb=agents-empty]').hidden = view.agents.length > 0;
     const available = view.agents.filter((a) => a.status === 'available').length;
     $('[data-sb=agents-count]').textContent = `${available} of ${view.agents.length} available`;
+  }
+
+  /** As the server names a customer to the team (channels/team.ts `customerName`). */
+  function customerName(c) {
+    return (
+      c.name ||
+      c.facts?.name?.value ||
+      c.identities.find((i) => i.channel !== 'chat')?.address ||
+      'Website visitor'
+    );
+  }
+
+  async function lift(customer, button) {
+    button.disabled = true;
+    try {
+      await api('DELETE', `/api/customers/${encodeURIComponent(customer.id)}/block`);
+      sinceBlocked = BLOCKED_EVERY;
+      await poll();
+    } catch (err) {
+      showError(`Could not lift the block (${err.message}).`);
+      button.disabled = false;
+    }
+  }
+
+  function renderBlocked(customers) {
+    const rows = customers.map((c) => {
+      const b = c.blocked;
+      const by = b.by === 'admin' ? 'the admin' : agentNames.get(b.by) || b.by;
+      const button = el('button', { type: 'button', class: 'secondary' }, 'Lift the block');
+      button.setAttribute('aria-label', `Lift the block on ${customerName(c)}`);
+      button.addEventListener('click', () => lift(c, button));
+      return el(
+        'tr',
+        { sb: 'blocked-row' },
+        el('td', {}, customerName(c)),
+        el('td', {}, `${new Date(b.at).toLocaleDateString()} ${clock(b.at)}`),
+        el('td', {}, by),
+        el('td', {}, b.reason || '—'),
+        el('td', {}, button),
+      );
+    });
+    $('[data-sb=blocked] tbody').replaceChildren(...rows);
+    $('[data-sb=blocked]').hidden = rows.length === 0;
+    $('[data-sb=blocked-empty]').hidden = rows.length > 0;
+    $('[data-sb=blocked-count]').textContent =
+      rows.length === 0 ? '' : rows.length === BLOCKED_SHOWN ? `the latest ${rows.length}` : `${rows.length}`;
   }
 
   function renderDay(view) {

@@ -129,4 +129,31 @@ describe('e2e: the team view in Chromium', function () {
     await el(page, 'agent-row').first().waitFor();
     await page.close();
   });
+
+  it('lists the blocked customers (who, when, by whom, why), and a block lifted there lets them write again', async () => {
+    const conversationId = await visitorWrites('You people are useless', 'Max Troll');
+    // Both agents are busy, so it waits; it is blocked in Ada's name.
+    const { customerId } = (await sb.store.getConversation(conversationId))!;
+    await sb.router.blockCustomer(customerId, ada.id, 'insults agents');
+
+    const page = await newPage();
+    await page.goto(`${base}/team#token=${ADMIN}`);
+    const row = el(page, 'blocked-row');
+    await row.first().waitFor();
+    expect(await row.count()).to.equal(1);
+    const cells = await row.locator('td').allTextContents();
+    expect(cells[0]).to.equal('Max Troll');
+    expect(cells[1]).to.match(/\d\d:\d\d/);
+    expect(cells[2]).to.equal('Ada');
+    expect(cells[3]).to.equal('insults agents');
+    expect(await el(page, 'blocked-empty').isVisible()).to.equal(false);
+
+    await row.getByRole('button', { name: 'Lift the block on Max Troll' }).click();
+    await el(page, 'blocked-empty').waitFor({ state: 'visible' });
+    expect(await el(page, 'blocked-row').count()).to.equal(0);
+    const customer = (await sb.store.getCustomer(customerId))!;
+    expect(customer.blocked).to.equal(undefined);
+    expect(customer.notes.at(-1)?.text).to.equal('unblocked by the admin');
+    await page.close();
+  });
 });
