@@ -268,6 +268,10 @@ export class ChatChannel {
         }
       }
     }
+    // Closed for good while the team blocks them: not invited to write again.
+    if (state === 'resolved' && (await this.#router.store.getCustomer(conv.customerId))?.blocked) {
+      status.blocked = true;
+    }
     const agentId = conv.cover?.agentId ?? (conv.status === 'assigned' ? conv.ownerId : null);
     if (agentId) {
       const agent = await this.#router.store.getAgent(agentId);

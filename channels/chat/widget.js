@@ -329,7 +329,8 @@ textarea{resize:none;height:40px;max-height:120px}
       );
     }
     if (s.state === 'assigned') return `You're chatting with ${s.agent?.name || 'a member of our team'}`;
-    return s.state === 'resolved' ? 'This conversation is closed. Write again any time.' : '';
+    if (s.state !== 'resolved') return '';
+    return s.blocked ? 'This conversation is closed.' : 'This conversation is closed. Write again any time.';
   };
 
   const showPrechat = (ask) => {

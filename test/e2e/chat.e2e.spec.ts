@@ -555,6 +555,8 @@ describe('e2e: widget and web console in Chromium', function () {
     await widget(visitor, 'status')
       .filter({ hasText: /closed/i })
       .waitFor();
+    // Not invited to write again.
+    expect(await widget(visitor, 'status').textContent()).to.equal('This conversation is closed.');
 
     await visitorSend(visitor, 'Hello??');
     await widget(visitor, 'error').filter({ hasText: 'this conversation is closed' }).waitFor();
