@@ -253,37 +253,22 @@ export function slackStateContract(
     it('lets one team alert per topic go per window, counting the ones held back for the next', async () => {
       const state = await make();
       const every = 60_000;
-      expect(await state.alertWindow('chat', 1_000, every)).to.deep.equal({
-        post: true,
-        unposted: 0,
-        since: null,
-      });
-      expect(await state.alertWindow('chat', 2_000, every)).to.deep.equal({
-        post: false,
-        unposted: 1,
-        since: 1_000,
-      });
-      expect(await state.alertWindow('chat', 60_999, every)).to.deep.equal({
-        post: false,
-        unposted: 2,
-        since: 1_000,
-      });
-      // Another topic has a window of its own.
-      expect(await state.alertWindow('sms', 3_000, every)).to.deep.equal({
-        post: true,
-        unposted: 0,
-        since: null,
-      });
-      expect(await state.alertWindow('chat', 61_000, every)).to.deep.equal({
-        post: true,
-        unposted: 2,
-        since: 1_000,
-      });
-      expect(await state.alertWindow('chat', 62_000, every)).to.deep.equal({
-        post: false,
-        unposted: 1,
-        since: 61_000,
-      });
+      // [topic, now] → [post, unposted, since], in order: another topic has a window of its own.
+      const steps: Array<[string, number, boolean, number, number | null]> = [
+        ['chat', 1_000, true, 0, null],
+        ['chat', 2_000, false, 1, 1_000],
+        ['chat', 60_999, false, 2, 1_000],
+        ['sms', 3_000, true, 0, null],
+        ['chat', 61_000, true, 2, 1_000],
+        ['chat', 62_000, false, 1, 61_000],
+      ];
+      for (const [topic, now, post, unposted, since] of steps) {
+        expect(await state.alertWindow(topic, now, every), `${topic} at ${now}`).to.deep.equal({
+          post,
+          unposted,
+          since,
+        });
+      }
       // A clock that went back (another process's) does not hold alerts back.
       expect((await state.alertWindow('chat', 30_000, every)).post).to.equal(true);
     });
