@@ -146,6 +146,8 @@ export class RedisStore implements Store {
   #closed = false;
   /** The hourly `maintainFunctions`. */
   #heartbeat: NodeJS.Timeout | null = null;
+  /** The names of this version's function libraries (redis-scripts.ts `Script.fn`). */
+  readonly #libraries: string[];
   #lastError: Error | null = null;
 
   private constructor(clients: RedisClient[], keys: RedisKeys, waitMs: number) {
@@ -153,6 +155,7 @@ export class RedisStore implements Store {
     this.#lanes = new ScriptLanes(clients, waitMs);
     this.keys = keys;
     this.#scripts = redisScripts();
+    this.#libraries = [...this.#scripts.values()].map((s) => s.fn);
     for (const client of clients) {
       client.on('error', (err: Error) => {
         this.#lastError = err;
@@ -890,22 +893,16 @@ export class RedisStore implements Store {
    */
   async maintainFunctions(now: number, keepMs = FUNCTIONS_KEEP_MS): Promise<string[]> {
     if (!this.#functions) return [];
-    const ours = [...this.#scripts.values()].map((s) => s.fn);
     try {
-      await markVersion(this.#client, ours, now);
-      return await pruneLibraries(this.#client, ours, now, keepMs);
+      await markVersion(this.#client, this.#libraries, now);
+      return await pruneLibraries(this.#client, this.#libraries, now, keepMs);
     } catch (err) {
       throw this.#fault(err, 'maintainFunctions');
     }
   }
 
   /** Say that this version runs (when Redis forgot its functions, before they are loaded again). */
-  readonly #markVersion = (): Promise<void> =>
-    markVersion(
-      this.#client,
-      [...this.#scripts.values()].map((s) => s.fn),
-      Date.now(),
-    );
+  readonly #markVersion = (): Promise<void> => markVersion(this.#client, this.#libraries, Date.now());
 
   /** `maintainFunctions` in the background: a failure (Redis away) waits for the next turn. */
   #maintainSoon(): void {
@@ -931,11 +928,7 @@ export class RedisStore implements Store {
   async #loadFunctions(all: Script[]): Promise<boolean> {
     try {
       // This version's marker first: a prune from now on (another process's) keeps the libraries it names.
-      await markVersion(
-        this.#client,
-        all.map((s) => s.fn),
-        Date.now(),
-      );
+      await markVersion(this.#client, this.#libraries, Date.now());
       const have = new Set(await listLibraries(this.#client));
       await Promise.all(
         all
