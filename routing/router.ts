@@ -1760,7 +1760,9 @@ export class Router {
       return [`${m.author.name ?? 'Our team'}: ${m.text}`.trimEnd(), ...files].join('\n');
     });
     const text = [this.policy.texts.unseenChat, ...replies].join('\n\n');
-    await this.#systemMessage(conv, 'email', text, `unseen:${unseen.at(-1)!.id}`);
+    // The files go with it too, attached (where still kept), as the agent's reply by email would carry them.
+    const files = unseen.flatMap((m) => m.attachments.filter((a) => a.url !== undefined));
+    await this.#systemMessage(conv, 'email', text, `unseen:${unseen.at(-1)!.id}`, false, files);
   }
 
   /**
@@ -1903,6 +1905,7 @@ export class Router {
     text: string,
     externalId?: string,
     sentInReply = false,
+    attachments: Attachment[] = [],
   ): Promise<Message | null> {
     const { message, duplicate } = await this.#outbound(
       conv,
@@ -1911,6 +1914,7 @@ export class Router {
       text,
       externalId,
       sentInReply,
+      attachments,
     );
     return duplicate ? null : message;
   }

@@ -170,10 +170,13 @@ export class EmailOutbound {
     const inReplyTo = real(lastIn?.externalId) ? lastIn.externalId : undefined;
     const subject = replySubject(lastIn?.subject ?? earlier.find((m) => m.subject)?.subject);
     const automatic = message.author.type === 'system';
-    // An agent's files, attached: their bytes from where they are kept.
+    // The files, attached: their bytes from where they are kept. An agent's that is gone stops the send (they
+    // send it again); one that Switchboard's own message carries (the replies a chat visitor did not see) is
+    // left out, its link still in the text.
     const attachments: NonNullable<SendMailOptions['attachments']> = [];
     for (const file of message.attachments) {
       const content = this.#files ? await this.#files(file) : null;
+      if (!content && automatic) continue;
       if (!content) return { error: `the file ${file.name} is no longer kept; send it again` };
       attachments.push({ filename: file.name, contentType: file.type, content });
     }

@@ -29,7 +29,7 @@ describe('/chat replies a visitor did not see go by email', () => {
     const sent = await emitAck(v, 'message', { text: 'my order is late', clientMessageId: 'm1' });
     if (email) expect((await emitAck(v, 'identify', { name: 'Dee', email })).ok).to.equal(true);
     await once(ada, 'assigned');
-    return { ada, v, visitorToken, conversationId: sent.conversationId as string };
+    return { ada, token, v, visitorToken, conversationId: sent.conversationId as string };
   }
 
   /** The visitor closes the page: their socket is gone on the server's side too. */
@@ -144,6 +144,45 @@ describe('/chat replies a visitor did not see go by email', () => {
       expect((await h.sb.store.listMessages(conversationId)).some((m) => m.channel === 'email')).to.equal(
         false,
       );
+    });
+  });
+
+  describe('with files (a store that keeps at most 1 KiB of them)', () => {
+    const sb = useHarness({ env: env({ CHAT_FILE_MAX_BYTES: '1024', CHAT_FILES_STORE_MAX_BYTES: '1024' }) });
+
+    it("the agent's files go attached where still kept; one no longer kept stays a link, and the email still goes", async () => {
+      const h = sb();
+      const { ada, token, v, conversationId } = await chatting(h, 'dee@example.com');
+      await leaves(h, v, conversationId);
+      const sendFile = async (name: string, fill: string, id: string) => {
+        const up = await h
+          .http()
+          .post('/chat/files')
+          .set('Authorization', `Bearer ${token}`)
+          .set('Content-Type', 'text/plain')
+          .set('X-File-Name', name)
+          .send(Buffer.from(fill.repeat(700)))
+          .expect(201);
+        const ack = await emitAck(ada, 'reply', {
+          conversationId,
+          clientMessageId: id,
+          files: [up.body.file.upload],
+        });
+        expect(ack.ok, JSON.stringify(ack)).to.equal(true);
+      };
+      await reply(h, ada, conversationId, 'Here are your two receipts.', 'r1');
+      await sendFile('receipt-1.txt', 'a', 'f1');
+      // The second takes the first's place in the 1 KiB store.
+      await sendFile('receipt-2.txt', 'b', 'f2');
+      await later(h, AFTER);
+      const { mail } = await sink().next();
+      expect(mail.text).to.contain('Ada: Here are your two receipts.');
+      expect(mail.text).to.match(/receipt-1\.txt: http:\/\/\S+\/chat\/files\//);
+      expect(mail.attachments.map((a) => [a.filename, a.content.toString()])).to.deep.equal([
+        ['receipt-2.txt', 'b'.repeat(700)],
+      ]);
+      const copy = (await h.sb.store.listMessages(conversationId)).find((m) => m.channel === 'email')!;
+      expect(copy.delivery.state).to.not.equal('failed');
     });
   });
 
