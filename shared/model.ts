@@ -336,11 +336,48 @@ export function meetsSkills(agentSkills: Skills, required: Skills): boolean {
 }
 
 /** One of the team's saved replies: picked by name in the consoles, its text changed before it is sent. */
+/** What a saved reply's text may name, filled in when an agent picks it (`fillSavedReply`). */
+export const SAVED_REPLY_PLACEHOLDERS = ['name', 'agent'] as const;
+const PLACEHOLDER = /\{(\w+)\}/g;
+
 export const SavedReply = z.object({
   name: z.string().trim().min(1).max(60, 'must be at most 60 characters'),
-  text: z.string().trim().min(1).max(4000, 'must be at most 4000 characters'),
+  text: z
+    .string()
+    .trim()
+    .min(1)
+    .max(4000, 'must be at most 4000 characters')
+    .superRefine((text, ctx) => {
+      for (const [, word] of text.matchAll(PLACEHOLDER)) {
+        if (!(SAVED_REPLY_PLACEHOLDERS as readonly string[]).includes(word!))
+          ctx.addIssue({
+            code: 'custom',
+            message: `{${word}} is not a placeholder: use {name} (the customer's first name) or {agent} (yours)`,
+          });
+      }
+    }),
 });
 export type SavedReply = z.output<typeof SavedReply>;
+
+/** A first name: the first word of a name, or null when there is none. */
+function firstName(name: string | null | undefined): string | null {
+  return name?.trim().split(/\s+/)[0] || null;
+}
+
+/**
+ * A saved reply's text as the agent sees it when they pick it: `{name}` the customer's first name ("there" when
+ * not known: "Hi {name}," reads "Hi there,"), `{agent}` the agent's first name. (channels/web/console.js fills
+ * them the same way.)
+ */
+export function fillSavedReply(text: string, who: { customer: string | null; agent: string | null }): string {
+  return text.replace(PLACEHOLDER, (whole, word: string) =>
+    word === 'name'
+      ? (firstName(who.customer) ?? 'there')
+      : word === 'agent'
+        ? (firstName(who.agent) ?? whole)
+        : whole,
+  );
+}
 
 /** The team's saved replies: at most 100 (what a Slack select holds), names unique in any case. */
 export const SavedReplies = z

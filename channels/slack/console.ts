@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import type { Router } from '../../routing/router.js';
 import { withTimeout } from '../../shared/clock.js';
 import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
-import type { Agent, Attachment } from '../../shared/model.js';
+import { type Agent, type Attachment, fillSavedReply } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import type { FileBytes } from '../content.js';
@@ -554,7 +554,14 @@ export class SlackConsole {
             if (channel) await this.#ephemeral(channel, userId, threadTs, why);
             return;
           }
-          const modal = savedReplyModal(picked.slice(0, cut), reply);
+          // Its placeholders filled for this customer and agent, as the web console fills them.
+          const conversation = await this.#r.store.getConversation(picked.slice(0, cut));
+          const customer = conversation ? await this.#r.store.getCustomer(conversation.customerId) : null;
+          const text = fillSavedReply(reply.text, {
+            customer: customer?.name ?? customer?.facts.name?.value ?? null,
+            agent: agent.name,
+          });
+          const modal = savedReplyModal(picked.slice(0, cut), { ...reply, text });
           await this.#outbox.call('views.open', { trigger_id: payload.trigger_id, view: modal });
           return;
         }

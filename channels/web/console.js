@@ -1210,11 +1210,25 @@
     picker.hidden = replies.length === 0;
   }
 
+  /**
+   * A saved reply's text for this conversation, as shared/model.ts `fillSavedReply` fills it: {name} the
+   * customer's first name ("there" when not known), {agent} yours.
+   */
+  function fillSavedReply(text, v) {
+    const first = (name) => (name || '').trim().split(/\s+/)[0] || null;
+    const customer = first(v?.customer?.name || v?.customer?.facts?.name?.value);
+    const agent = first(S.me?.name);
+    return text.replace(/\{(\w+)\}/g, (whole, word) =>
+      word === 'name' ? customer || 'there' : word === 'agent' ? agent || whole : whole,
+    );
+  }
+
   /** A saved reply picked: into the message box at the cursor (on a line of its own), to change before sending. */
   function useSavedReply(picker) {
-    const reply = S.savedReplies[Number(picker.value)];
+    const saved = S.savedReplies[Number(picker.value)];
     picker.value = '';
-    if (!reply) return;
+    if (!saved) return;
+    const reply = { ...saved, text: fillSavedReply(saved.text, current()) };
     const box = els.reply;
     const at = box.selectionStart ?? box.value.length;
     const before = box.value.slice(0, at);

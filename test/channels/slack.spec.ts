@@ -1280,6 +1280,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
     const replies = [
       { name: 'Refund sent', text: 'Your refund is on its way: 3 to 5 working days.' },
       { name: 'Address', text: 'Could you confirm the delivery address?' },
+      { name: 'Greeting', text: 'Hi {name}, {agent} here.' },
     ];
     const env = { ROUTING_POLICY: JSON.stringify({ savedReplies: replies }) };
     /** The card's saved-reply select. */
@@ -1308,12 +1309,18 @@ describe('Slack console (Bolt, /slack/events)', () => {
         expect(picker.options.map((o: Json) => [o.text.text, o.value])).to.deep.equal([
           ['Refund sent', `${conversationId}#Refund sent`],
           ['Address', `${conversationId}#Address`],
+          ['Greeting', `${conversationId}#Greeting`],
         ]);
         await pick(h, conversationId, 'Refund sent');
         const form = h.slack.ok('views.open')[0]!.args.view;
         expect(form.callback_id).to.equal(VIEW.savedReply);
         expect(form.private_metadata).to.equal(conversationId);
         expect(form.blocks[0].element.initial_value).to.equal(replies[0]!.text);
+        // Placeholders come filled: the customer's first name and the agent's.
+        await pick(h, conversationId, 'Greeting');
+        expect(h.slack.ok('views.open')[1]!.args.view.blocks[0].element.initial_value).to.equal(
+          'Hi Mary, Ada here.',
+        );
 
         // Emptied: refused in the form, nothing sent.
         const refused = await h

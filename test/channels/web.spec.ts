@@ -120,6 +120,13 @@ describe('/agent namespace', () => {
       );
       await refused({ savedReplies: [{ name: 'Long', text: 'x'.repeat(4001) }] }, 'savedReplies.0.text');
       await refused({ savedReplies: [{ name: '  ', text: 'no name' }] }, 'savedReplies.0.name');
+      // A placeholder it does not know (a typo) is named, with the ones there are.
+      const typo = await h.admin
+        .put('/api/saved-replies')
+        .send({ savedReplies: [{ name: 'Hi', text: 'Hello {nmae}!' }] })
+        .expect(400);
+      expect(typo.body.error).to.include({ field: 'savedReplies.0.text' });
+      expect(typo.body.error.message).to.contain('{nmae} is not a placeholder: use {name}');
       await refused({ savedReplies: 'Refund sent' }, 'savedReplies');
       await refused({}, 'savedReplies');
       await refused({ savedReplies: [], extra: 1 }, 'extra');

@@ -401,14 +401,23 @@ describe('e2e: widget and web console in Chromium', function () {
       });
     const before = sb.router.policy.savedReplies;
     expect(
-      (await put([{ name: 'Opening hours', text: 'We answer every day from 8 to 20.' }])).status,
+      (
+        await put([
+          { name: 'Opening hours', text: 'We answer every day from 8 to 20.' },
+          { name: 'Greeting', text: 'Hi {name}, this is {agent}.' },
+        ])
+      ).status,
     ).to.equal(200);
     await page.waitForFunction(
       () =>
         [...document.querySelectorAll('[data-sb="saved-replies"] option')]
           .map((o) => o.textContent)
-          .join('|') === 'Saved reply…|Opening hours',
+          .join('|') === 'Saved reply…|Opening hours|Greeting',
     );
+    // Its placeholders filled: the agent's first name, and "there" for a customer whose name is not known.
+    await box.fill('');
+    await picker.selectOption({ label: 'Greeting' });
+    expect(await box.inputValue()).to.equal('Hi there, this is Noor.');
     expect((await put(before)).status).to.equal(200);
   });
 
