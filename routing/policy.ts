@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fromZod, ValidationError } from '../shared/errors.js';
-import { CHANNELS, type Channel, SavedReplies } from '../shared/model.js';
+import { CHANNELS, type Channel, NewSavedReplies } from '../shared/model.js';
 import { humanDuration, type WaitQuote } from './estimate.js';
 import { OpeningHours } from './hours.js';
 
@@ -95,7 +95,7 @@ export const RoutingPolicy = z
      * change before sending) or in Slack (a form with the text, to change, then Send). At most 100 (what a
      * Slack select holds), names unique.
      */
-    savedReplies: SavedReplies.default([]),
+    savedReplies: NewSavedReplies.default([]),
     texts: z
       .object({
         greeting: ShortText.default('Thanks for reaching us.'),

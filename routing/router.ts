@@ -26,9 +26,9 @@ import {
   type Fact,
   type Identity,
   type Message,
+  NewSavedReplies,
   type ParsedContact,
   PerChannel,
-  SavedReplies,
   type SavedReply,
   Skills,
   zeroPerChannel,
@@ -147,7 +147,7 @@ export const NewAgent = AgentProfile.extend({
 export type NewAgent = z.input<typeof NewAgent>;
 
 /** The team's saved replies as an admin sets them: whole, named `savedReplies` in what is refused. */
-const SavedRepliesInput = z.object({ savedReplies: SavedReplies });
+const SavedRepliesInput = z.object({ savedReplies: NewSavedReplies });
 /** Why a customer is blocked (kept on the customer and in a note agents see); may be empty. */
 const BlockInput = z.object({ reason: z.string().trim().max(500) });
 

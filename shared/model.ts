@@ -342,20 +342,7 @@ const PLACEHOLDER = /\{(\w+)\}/g;
 
 export const SavedReply = z.object({
   name: z.string().trim().min(1).max(60, 'must be at most 60 characters'),
-  text: z
-    .string()
-    .trim()
-    .min(1)
-    .max(4000, 'must be at most 4000 characters')
-    .superRefine((text, ctx) => {
-      for (const [, word] of text.matchAll(PLACEHOLDER)) {
-        if (!(SAVED_REPLY_PLACEHOLDERS as readonly string[]).includes(word!))
-          ctx.addIssue({
-            code: 'custom',
-            message: `{${word}} is not a placeholder: use {name} (the customer's first name) or {agent} (yours)`,
-          });
-      }
-    }),
+  text: z.string().trim().min(1).max(4000, 'must be at most 4000 characters'),
 });
 export type SavedReply = z.output<typeof SavedReply>;
 
@@ -396,3 +383,21 @@ export const SavedReplies = z
       names.add(name);
     });
   });
+
+/**
+ * Saved replies as the team sets them (the policy, `PUT /api/saved-replies`): as `SavedReplies`, and their text
+ * names no placeholder but {name} and {agent} (a typo is refused by name). Lists stored before placeholders
+ * existed are read with `SavedReplies` alone: an unknown `{word}` in them stays as it is written.
+ */
+export const NewSavedReplies = SavedReplies.superRefine((replies, ctx) => {
+  replies.forEach((r, i) => {
+    for (const [, word] of r.text.matchAll(PLACEHOLDER)) {
+      if (!(SAVED_REPLY_PLACEHOLDERS as readonly string[]).includes(word!))
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'text'],
+          message: `{${word}} is not a placeholder: use {name} (the customer's first name) or {agent} (yours)`,
+        });
+    }
+  });
+});

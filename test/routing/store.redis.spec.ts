@@ -224,6 +224,10 @@ describe('RedisStore', () => {
       expect(read.message).to.include(key);
       await store.setSavedReplies([{ name: 'Hello', text: 'Hello!' }]);
       expect(await store.getSavedReplies()).to.deep.equal([{ name: 'Hello', text: 'Hello!' }]);
+      // A list stored before placeholders were checked, with a `{word}` that is none: read as it is written.
+      const older = [{ name: 'Order', text: 'Your order {order} ships today.' }];
+      await raw.set(key, JSON.stringify(older));
+      expect(await store.getSavedReplies()).to.deep.equal(older);
     });
 
     it('a corrupt record is a CorruptRecordError naming its key, and nothing is half written', async () => {
