@@ -178,8 +178,9 @@ export class RedisStore implements Store {
       await store.#loadScripts();
       await store.#run('markFreshStore', [keys.conversations, keys.key('helpingIndexed')], []);
       if (store.#functions) {
-        // Once now (a failure waits for the next turn), then every hour in the background.
-        await store.maintainFunctions(Date.now()).catch(() => {});
+        // Its marker is loaded (#loadFunctions): what no version uses goes now (a failure waits for the next
+        // turn), then marker and prune every hour in the background.
+        await pruneLibraries(store.#client, store.#libraries, Date.now()).catch(() => {});
         store.#heartbeat = setInterval(() => store.#maintainSoon(), FUNCTIONS_HEARTBEAT_MS);
         store.#heartbeat.unref();
       }
@@ -888,8 +889,8 @@ export class RedisStore implements Store {
 
   /**
    * Say that this version runs (its marker, redis-functions.ts) and delete the function libraries no version
-   * that ran within `keepMs` uses. Done at connect and every hour; answers the names deleted. Nothing to do
-   * where the scripts run by SHA.
+   * that ran within `keepMs` uses. Done every hour (at connect, loading the scripts says it and `connect`
+   * prunes); answers the names deleted. Nothing to do where the scripts run by SHA.
    */
   async maintainFunctions(now: number, keepMs = FUNCTIONS_KEEP_MS): Promise<string[]> {
     if (!this.#functions) return [];
@@ -928,7 +929,7 @@ export class RedisStore implements Store {
   async #loadFunctions(all: Script[]): Promise<boolean> {
     try {
       // This version's marker first: a prune from now on (another process's) keeps the libraries it names.
-      await markVersion(this.#client, this.#libraries, Date.now());
+      await this.#markVersion();
       const have = new Set(await listLibraries(this.#client));
       await Promise.all(
         all
