@@ -92,12 +92,16 @@ export interface LiveView {
   day: DayFigures;
 }
 
+/** The customer's name when known: given, or told as a fact (null otherwise). */
+export function knownName(customer: Customer | null): string | null {
+  return customer?.name || customer?.facts.name?.value || null;
+}
+
 /** How a customer is named to the team. */
 export function customerName(customer: Customer | null): string {
   if (!customer) return 'A customer';
-  if (customer.name) return customer.name;
-  const fact = customer.facts.name?.value;
-  if (fact) return fact;
+  const known = knownName(customer);
+  if (known) return known;
   return customer.identities.find((i) => i.channel !== 'chat')?.address ?? 'Website visitor';
 }
 

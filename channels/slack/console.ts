@@ -30,7 +30,7 @@ import { type Agent, type Attachment, fillSavedReply } from '../../shared/model.
 import { OneRunAtATime } from '../../shared/runs.js';
 import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import type { FileBytes } from '../content.js';
-import type { LiveView } from '../team.js';
+import { knownName, type LiveView } from '../team.js';
 import { conversationView, readConversation } from '../views.js';
 import { TeamAlerts } from './alerts.js';
 import {
@@ -558,7 +558,7 @@ export class SlackConsole {
           const conversation = await this.#r.store.getConversation(picked.slice(0, cut));
           const customer = conversation ? await this.#r.store.getCustomer(conversation.customerId) : null;
           const text = fillSavedReply(reply.text, {
-            customer: customer?.name ?? customer?.facts.name?.value ?? null,
+            customer: knownName(customer),
             agent: agent.name,
           });
           const modal = savedReplyModal(picked.slice(0, cut), { ...reply, text });

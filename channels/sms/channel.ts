@@ -154,7 +154,8 @@ export class SmsChannel {
     const p = parse(IncomingSms, webhookParams(req), 'message');
     if (this.#o.fromNumber && p.From === this.#o.fromNumber) return empty(); // our own echo
     // A blocked customer's pictures are not fetched, let alone kept: the router refuses their text below.
-    const media = mediaOf(p).length > 0 && (await this.#router.isBlocked('sms', p.From)) ? [] : mediaOf(p);
+    const offered = mediaOf(p);
+    const media = offered.length > 0 && (await this.#router.isBlocked('sms', p.From)) ? [] : offered;
     const repeated =
       media.length > 0 && (await this.#router.store.findMessageByExternalId('sms', p.MessageSid)) !== null;
     const got = await Promise.all(media.map((m, i) => this.#attachment(p, m, i, repeated)));

@@ -349,11 +349,16 @@
     return null;
   }
 
+  /** The customer's name when known: given, or told as a fact (null otherwise). */
+  function knownName(v) {
+    return v?.customer?.name || v?.customer?.facts?.name?.value || null;
+  }
+
   function customerName(v) {
     const c = v?.customer;
     if (!c) return 'Customer';
-    if (c.name) return c.name;
-    if (c.facts?.name?.value) return c.facts.name.value;
+    const known = knownName(v);
+    if (known) return known;
     const id = c.identities?.find((i) => i.channel !== 'chat');
     return id ? id.address : 'Website visitor';
   }
@@ -1216,7 +1221,7 @@
    */
   function fillSavedReply(text, v) {
     const first = (name) => (name || '').trim().split(/\s+/)[0] || null;
-    const customer = first(v?.customer?.name || v?.customer?.facts?.name?.value);
+    const customer = first(knownName(v));
     const agent = first(S.me?.name);
     return text.replace(/\{(\w+)\}/g, (whole, word) =>
       word === 'name' ? customer || 'there' : word === 'agent' ? agent || whole : whole,
