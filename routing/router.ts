@@ -742,7 +742,7 @@ export class Router {
     const before = await this.#customer(customerId);
     let customer = await this.store.setCustomerBlock(before.id, { at: now, by, reason: why });
     if (!before.blocked) {
-      const who = by === 'admin' ? 'the admin' : await this.#agentName(by);
+      const who = await this.#blockerName(by);
       customer = await this.store.addCustomerNote(customer.id, {
         text: why ? `blocked by ${who}: ${why}` : `blocked by ${who}`,
         by,
@@ -796,12 +796,17 @@ export class Router {
     return (await this.store.findCustomer(identity))?.blocked !== undefined;
   }
 
+  /** Who set or lifted a block, as the customer's note says it: an agent's name, or "the admin". */
+  async #blockerName(by: string): Promise<string> {
+    return by === 'admin' ? 'the admin' : this.#agentName(by);
+  }
+
   /** Lift a customer's block: what they send is routed again. */
   async unblockCustomer(customerId: string, by: string): Promise<Customer> {
     const now = this.clock.now();
     const before = await this.#customer(customerId);
     if (!before.blocked) return before;
-    const who = by === 'admin' ? 'the admin' : await this.#agentName(by);
+    const who = await this.#blockerName(by);
     await this.store.setCustomerBlock(before.id, null);
     const customer = await this.store.addCustomerNote(before.id, {
       text: `unblocked by ${who}`,
