@@ -26,7 +26,6 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 
 const StatusBody = z.object({ status: AgentStatus, reason: z.string().max(200).optional() });
 const MergeBody = z.object({ otherCustomerId: z.string().min(1).max(128) });
-const BlockedQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 /** The router checks the reason itself (`reason`); here only the body's shape. */
 const BlockBody = z.strictObject({ reason: z.string().default('') });
 /** The router checks the list itself (names `savedReplies.<i>.<field>`); here only the body's shape. */
@@ -55,6 +54,8 @@ const ListQuery = z.strictObject({
   before: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+/** Who is blocked: the latest `limit`, as a conversation list's page. */
+const BlockedQuery = z.strictObject({ limit: ListQuery.shape.limit });
 
 export function adminApi({ router, tokens, adminToken, figures, live }: ApiOptions): express.Router {
   const api = express.Router();
