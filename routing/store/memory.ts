@@ -52,6 +52,7 @@ import type {
   ClaimOutcome,
   ConversationQuery,
   DeliveryUpdate,
+  ErasedCustomer,
   NewContact,
   OwnerBack,
   QueueSnapshot,
@@ -67,7 +68,7 @@ import type {
   TimerKind,
   WaitRules,
 } from './store.js';
-import { REMOVABLE_AGENT_FIELDS } from './store.js';
+import { agentsOn, CONVERSATION_TIMERS, REMOVABLE_AGENT_FIELDS } from './store.js';
 
 /**
  * A deep copy, as `structuredClone` makes it, of the plain records this store
@@ -668,6 +669,55 @@ export class MemoryStore implements Store {
     // What moved over from the other customer may nest as theirs did.
     if (irregular.has(other)) irregular.add(keep);
     return customerOut(keep);
+  }
+
+  async eraseCustomer(customerId: string): Promise<ErasedCustomer> {
+    const keep = this.#customer(customerId);
+    // The ones merged into it, directly or through another: every record whose merges lead to it.
+    const merged = [...this.#customers.values()].filter(
+      (c) => c !== keep && this.#customer(c.id, false) === keep,
+    );
+    const conversations = [...(this.#customerConversations.get(keep.id) ?? [])]
+      .map((id) => this.#conversations.get(id)!)
+      .sort(byCreation);
+    const open = conversations.find(isOpen);
+    if (open)
+      throw new ConflictError(
+        'open_conversation',
+        `customer ${keep.id} has conversation ${open.id} ${open.status}: close it before erasing them`,
+      );
+    const messages: Message[] = [];
+    for (const c of conversations) {
+      for (const id of this.#conversationMessages.get(c.id) ?? []) {
+        const m = this.#messages.get(id)!;
+        messages.push(messageOut(m));
+        this.#messages.delete(id);
+        if (m.externalId !== undefined) this.#externalIds.delete(externalKey(m.channel, m.externalId));
+        this.#timers.cancel('delivery', id);
+      }
+      this.#conversationMessages.delete(c.id);
+      for (const p of this.#conversationPromises.get(c.id) ?? []) {
+        this.#promises.delete(p.id);
+        this.#timers.cancel('promise', p.id);
+        this.#timers.cancel('promise-warn', p.id);
+      }
+      this.#conversationPromises.delete(c.id);
+      for (const kind of CONVERSATION_TIMERS) this.#timers.cancel(kind, c.id);
+      if (c.ownerId !== null) this.#ownerConversations.get(c.ownerId)?.delete(c.id);
+      for (const agentId of agentsOn(c)) this.#touched.get(agentId)?.delete(c.id);
+      this.#conversations.delete(c.id);
+    }
+    this.#customerConversations.delete(keep.id);
+    for (const identity of keep.identities) this.#identities.delete(identityKey(identity));
+    for (const c of [keep, ...merged]) {
+      this.#customers.delete(c.id);
+      irregular.delete(c);
+    }
+    return {
+      customerIds: [keep.id, ...merged.map((c) => c.id)],
+      conversationIds: conversations.map((c) => c.id),
+      messages,
+    };
   }
 
   // ------------------------------------------------------------ agents

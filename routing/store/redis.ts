@@ -78,6 +78,7 @@ import type {
   ClaimOutcome,
   ConversationQuery,
   DeliveryUpdate,
+  ErasedCustomer,
   NewContact,
   OwnerBack,
   QueueSnapshot,
@@ -93,7 +94,9 @@ import type {
   TimerKind,
   WaitRules,
 } from './store.js';
-import { TIMER_KINDS } from './store.js';
+import { CONVERSATION_TIMERS, TIMER_KINDS } from './store.js';
+
+const IdList = z.array(z.string());
 
 /** A member of the timers sorted set (`kind:ref`) with its score, as read back. */
 const TimerRecord = z.object({
@@ -349,6 +352,20 @@ export class RedisStore implements Store {
       [keepId, otherId, now],
     );
     return this.#record(Customer, 'customer', null, r[1]);
+  }
+
+  async eraseCustomer(customerId: string): Promise<ErasedCustomer> {
+    const key = this.keys.customer(customerId);
+    const r = await this.#run('eraseCustomer', [key], [customerId, CONVERSATION_TIMERS.join(',')]);
+    const messages: Message[] = [];
+    for (let i = 3; i < r.length; i += 2) {
+      messages.push(parseRecord(Message, this.keys.message(String(r[i])), String(r[i + 1])));
+    }
+    return {
+      customerIds: parseRecord(IdList, key, String(r[1])),
+      conversationIds: parseRecord(IdList, key, String(r[2])),
+      messages,
+    };
   }
 
   // ------------------------------------------------------------ agents

@@ -217,6 +217,26 @@ export const TIMER_KINDS = [
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
+/** The timers whose ref is a conversation id. */
+export const CONVERSATION_TIMERS = [
+  'offer',
+  'sticky',
+  'overflow',
+  'survey',
+  'unseen',
+] as const satisfies readonly TimerKind[];
+
+/** Every agent a conversation's figures name: its owner and each side of every ownership move. */
+export function agentsOn(c: Conversation): Set<string> {
+  const out = new Set<string>();
+  if (c.ownerId !== null) out.add(c.ownerId);
+  for (const move of c.ownership) {
+    out.add(move.to);
+    if (move.from !== null) out.add(move.from);
+  }
+  return out;
+}
+
 export interface Timer {
   kind: TimerKind;
   /** What it is about: a conversation id or a promise id. One timer per (kind, ref). */
@@ -267,6 +287,16 @@ export interface StoreStats {
   agentsByStatus: Record<AgentStatus, number>;
 }
 
+/** What `eraseCustomer` erased: for the caller to erase what it keeps beside the store (files, mail). */
+export interface ErasedCustomer {
+  /** The customer's id, then the ids merged into it, in the order they were erased. */
+  customerIds: string[];
+  /** Their conversations, oldest first. */
+  conversationIds: string[];
+  /** Those conversations' messages as they were stored (their attachments name the files to erase). */
+  messages: Message[];
+}
+
 /**
  * Answering. A routing decision commits everything that follows from it in the same step, so that one
  * decision is one Redis script: when a person answers a waiting conversation (`route` or `claimNext`
@@ -311,6 +341,16 @@ export interface Store {
   listBlockedCustomers(limit: number): Promise<Customer[]>;
   /** Move identities, facts, notes and conversations of `otherId` onto `keepId`; nothing is lost. */
   mergeCustomers(keepId: string, otherId: string, now: number): Promise<Customer>;
+  /**
+   * Erase a customer (following merges) and everything kept about them, in one step: their record and the
+   * records of the customers merged into it, their identities (what they send next starts a new customer),
+   * their last owner and block, their conversations with every index entry, timer and waiting place, the
+   * conversations' messages (and the external ids a repeat delivery is known by) and promises with their
+   * timers. Refused with ConflictError `open_conversation` while one of their conversations is queued or
+   * assigned (close it first), before anything is erased. Agents, their figures' handle times and the
+   * Prometheus counters keep what they counted.
+   */
+  eraseCustomer(customerId: string): Promise<ErasedCustomer>;
 
   // ---- agents
   createAgent(agent: Agent): Promise<Agent>;

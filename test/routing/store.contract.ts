@@ -844,6 +844,129 @@ export function storeContract(
           expect((await failure(store.setCustomerBlock('cu_nobody', block))).code).to.equal('not_found');
         });
       });
+
+      describe('eraseCustomer', () => {
+        /** Everything the store answers about customer n's records: nothing of it must be left. */
+        const expectErased = async (
+          customerIds: string[],
+          conversationIds: string[],
+          messageIds: string[],
+        ) => {
+          for (const id of customerIds) expect(await store.getCustomer(id), id).to.equal(null);
+          for (const id of conversationIds) {
+            expect(await store.getConversation(id), id).to.equal(null);
+            expect(await store.listMessages(id), id).to.deep.equal([]);
+            expect(await store.listPromises(id), id).to.deep.equal([]);
+          }
+          for (const id of messageIds) expect(await store.getMessage(id), id).to.equal(null);
+        };
+
+        it('erases the customer, those merged into it and everything about them, and no one else', async () => {
+          await addAgent('ag_1', { status: 'available' });
+          await addAgent('ag_2', { status: 'available' });
+          // cu_n1: an SMS answered and resolved (its survey due), a reply waiting to be sent, a promise, an email.
+          await store.startContact(newContact(1));
+          await store.appendMessage(
+            messageRecord('msg_out1', 'cv_n1', {
+              direction: 'out',
+              channel: 'sms',
+              author: { type: 'agent', id: 'ag_1' },
+              externalId: 'SMout1',
+              delivery: { state: 'pending', attempts: 0, at: T0 },
+            }),
+            { deliveryDueAt: T0 + HOUR },
+          );
+          await store.addPromise(promiseRecord('pr_1', 'cv_n1', { kind: 'agent', dueAt: T0 + HOUR }));
+          await store.schedule({ kind: 'promise', ref: 'pr_1', dueAt: T0 + HOUR });
+          await store.linkIdentity('cu_n1', email('n1'));
+          await store.resolve('cv_n1', T0 + MIN, null, { surveyAt: T0 + HOUR });
+          // cu_n2, with its own conversation handed from ag_1 to ag_2, merged into cu_n1 and blocked.
+          await store.startContact(newContact(2));
+          const owner = (await conversationNow('cv_n2')).ownerId!;
+          const other = owner === 'ag_1' ? 'ag_2' : 'ag_1';
+          await store.offerHandoff('cv_n2', owner, other, 'yours', T0 + 2 * MIN);
+          await store.acceptHandoff('cv_n2', other, T0 + 2 * MIN);
+          await store.resolve('cv_n2', T0 + 3 * MIN, null);
+          await store.mergeCustomers('cu_n1', 'cu_n2', T0 + 4 * MIN);
+          await store.setCustomerBlock('cu_n1', { at: T0 + 5 * MIN, by: 'admin', reason: '' });
+          // cu_n3: someone else, who keeps everything.
+          await store.startContact(newContact(3));
+          await store.resolve('cv_n3', T0 + MIN, null, { surveyAt: T0 + 2 * HOUR });
+          const kept = {
+            customer: await store.getCustomer('cu_n3'),
+            conversation: await store.getConversation('cv_n3'),
+            messages: await store.listMessages('cv_n3'),
+          };
+          const messages = [...(await store.listMessages('cv_n1')), ...(await store.listMessages('cv_n2'))];
+
+          const erased = await store.eraseCustomer('cu_n2');
+          expect(erased).to.deep.equal({
+            customerIds: ['cu_n1', 'cu_n2'],
+            conversationIds: ['cv_n1', 'cv_n2'],
+            messages,
+          });
+          expect(ids(erased.messages)).to.deep.equal(['msg_n1', 'msg_out1', 'msg_n2']);
+
+          await expectErased(['cu_n1', 'cu_n2'], ['cv_n1', 'cv_n2'], ['msg_n1', 'msg_out1', 'msg_n2']);
+          for (const identity of [phone(1), phone(2), email('n1')]) {
+            expect(await store.findCustomer(identity)).to.equal(null);
+          }
+          expect(await store.findMessageByExternalId('sms', 'SM1')).to.equal(null);
+          expect(await store.findMessageByExternalId('sms', 'SMout1')).to.equal(null);
+          expect(await store.getPromise('pr_1')).to.equal(null);
+          expect(await store.listConversations({ customerId: 'cu_n1' })).to.deep.equal([]);
+          expect(ids(await store.listConversations({}))).to.deep.equal(['cv_n3']);
+          expect(ids(await store.listConversations({ status: 'resolved' }))).to.deep.equal(['cv_n3']);
+          for (const agent of ['ag_1', 'ag_2']) {
+            const theirs = ids(await store.conversationsTouchedBy(agent, 0));
+            expect(
+              theirs.filter((id) => id !== 'cv_n3'),
+              agent,
+            ).to.deep.equal([]);
+            const owned = ids(await store.listConversations({ ownerId: agent }));
+            expect(
+              owned.filter((id) => id !== 'cv_n3'),
+              agent,
+            ).to.deep.equal([]);
+          }
+          expect(await store.listBlockedCustomers(10)).to.deep.equal([]);
+          // Their timers went (the survey, the reply's send, the promise); cu_n3's survey stays.
+          const due = await store.claimDueTimers(T0 + 3 * HOUR, 100);
+          expect(due.map((t) => `${t.kind}:${t.ref}`)).to.deep.equal(['survey:cv_n3']);
+          expect({
+            customer: await store.getCustomer('cu_n3'),
+            conversation: await store.getConversation('cv_n3'),
+            messages: await store.listMessages('cv_n3'),
+          }).to.deep.equal(kept);
+
+          // Writing again, they are someone new: the same message id from the channel is a new message.
+          const again = await store.startContact(newContact(1));
+          expect(!again.duplicate && again.created).to.equal(true);
+          expect(ids(await store.listMessages('cv_n1'))).to.deep.equal(['msg_n1']);
+        });
+
+        it('refuses while a conversation of theirs is open, erasing nothing, and answers not_found for nobody', async () => {
+          await store.startContact(newContact(1));
+          const customer = await store.getCustomer('cu_n1');
+          const messages = await store.listMessages('cv_n1');
+          const refused = await failure(store.eraseCustomer('cu_n1'));
+          expect(refused.code).to.equal('open_conversation');
+          expect(refused.status).to.equal(409);
+          expect(refused.message).to.contain('cv_n1');
+          expect(await store.getCustomer('cu_n1')).to.deep.equal(customer);
+          expect(await store.listMessages('cv_n1')).to.deep.equal(messages);
+          expect((await store.findCustomer(phone(1)))?.id).to.equal('cu_n1');
+          expect((await failure(store.eraseCustomer('cu_nobody'))).code).to.equal('not_found');
+          // A customer with no conversation at all.
+          await addCustomer('cu_2', phone(2));
+          expect(await store.eraseCustomer('cu_2')).to.deep.equal({
+            customerIds: ['cu_2'],
+            conversationIds: [],
+            messages: [],
+          });
+          expect(await store.findCustomer(phone(2))).to.equal(null);
+        });
+      });
     });
 
     // ================================================================ agents

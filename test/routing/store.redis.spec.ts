@@ -120,6 +120,138 @@ describe('RedisStore', () => {
       expect(await store.getConversation('cv_1')).to.equal(null);
     });
 
+    /** Every key under the store's prefix with what it holds, as text: to look for a name in all of it. */
+    const everything = async (): Promise<Map<string, string>> => {
+      const out = new Map<string, string>();
+      for await (const batch of raw.scanIterator({ MATCH: store.keys.pattern, COUNT: 1000 })) {
+        for (const key of batch) {
+          const type = await raw.type(key);
+          const held =
+            type === 'string'
+              ? await raw.get(key)
+              : type === 'hash'
+                ? await raw.hGetAll(key)
+                : type === 'zset'
+                  ? await raw.zRange(key, 0, -1)
+                  : type === 'list'
+                    ? await raw.lRange(key, 0, -1)
+                    : type === 'set'
+                      ? await raw.sMembers(key)
+                      : type;
+          out.set(key, JSON.stringify(held));
+        }
+      }
+      return out;
+    };
+
+    it('erasing a customer leaves no key and no entry that names them, their conversations or messages', async () => {
+      await store.createAgent({ ...agent('ag_1'), status: 'available' });
+      await store.createAgent({ ...agent('ag_2'), status: 'available' });
+      const gone = ['cu_x1', 'cu_x2', 'cv_x1', 'cv_x2', 'msg_x1', 'msg_x2', 'pr_x1', '+14155550001', 'SMx1'];
+      // Two customers merged, each with a conversation that was waited for, promised, handed over, consulted
+      // on and resolved; the kept one blocked. Then a third customer beside them, who stays.
+      for (const n of [1, 2, 3]) {
+        await store.resolveCustomer(
+          { channel: 'phone', address: `+1415555000${n}` },
+          {
+            ...customer(`cu_x${n}`),
+            facts: { phone: { value: `+1415555000${n}`, source: 'sms:from', at: T0 } },
+          },
+        );
+        await store.createConversation({
+          ...conversation(`cv_x${n}`, `cu_x${n}`),
+          lastChannel: 'sms',
+          channels: ['sms'],
+        });
+        await store.appendMessage(
+          {
+            id: `msg_x${n}`,
+            conversationId: `cv_x${n}`,
+            direction: 'in',
+            channel: 'sms',
+            author: { type: 'customer', id: `cu_x${n}` },
+            text: 'hello',
+            attachments: [],
+            at: T0,
+            delivery: { state: 'delivered', attempts: 0, at: T0 },
+            externalId: `SMx${n}`,
+            from: `+1415555000${n}`,
+          },
+          { deliveryDueAt: T0 + 60_000 },
+        );
+        await store.route({
+          conversationId: `cv_x${n}`,
+          channel: 'sms',
+          candidates: [],
+          mode: { type: 'assign' },
+          now: T0,
+          score: T0,
+        });
+        await store.addPromise({
+          id: `pr_x${n}`,
+          conversationId: `cv_x${n}`,
+          kind: 'wait',
+          dueAt: T0 + 60_000,
+          createdAt: T0,
+          state: 'open',
+          settledAt: null,
+        });
+        await store.schedule({ kind: 'promise', ref: `pr_x${n}`, dueAt: T0 + 60_000 });
+        await store.schedule({ kind: 'overflow', ref: `cv_x${n}`, dueAt: T0 + 60_000 });
+        const claim = await store.claimNext('ag_1', T0 + 1000, {
+          overflowAfterMs: 1,
+          hardCapMs: 1,
+          offerTimeoutMs: {},
+        });
+        expect(claim?.conversation.id).to.equal(`cv_x${n}`);
+        await store.offerHandoff(`cv_x${n}`, 'ag_1', 'ag_2', 'yours', T0 + 2000);
+        await store.acceptHandoff(`cv_x${n}`, 'ag_2', T0 + 2000);
+        await store.inviteConsultant(`cv_x${n}`, 'ag_1');
+        await store.resolve(`cv_x${n}`, T0 + 3000, null, { surveyAt: T0 + 60_000 });
+      }
+      await store.mergeCustomers('cu_x1', 'cu_x2', T0 + 4000);
+      await store.setCustomerBlock('cu_x1', { at: T0 + 5000, by: 'admin', reason: 'abuse' });
+      const before = await everything();
+      expect(
+        [...before].some(([key, held]) => gone.some((x) => key.includes(x) || held.includes(x))),
+      ).to.equal(true);
+
+      await store.eraseCustomer('cu_x1');
+      const after = await everything();
+      const left = [...after].filter(([key, held]) => gone.some((x) => key.includes(x) || held.includes(x)));
+      expect(left).to.deep.equal([]);
+      // The third customer keeps every key of theirs as it was, and their entries in the shared ones.
+      const theirs = ['cu_x3', 'cv_x3', 'msg_x3', 'pr_x3', '+14155550003'];
+      for (const [key, held] of before) {
+        if (theirs.some((x) => key.includes(x))) expect(after.get(key), key).to.equal(held);
+        for (const x of theirs) if (held.includes(x)) expect(after.get(key), key).to.include(x);
+      }
+    });
+
+    it('erasing stops before anything goes at a message it cannot read, naming its key', async () => {
+      await seed();
+      await store.appendMessage({
+        id: 'msg_1',
+        conversationId: 'cv_1',
+        direction: 'in',
+        channel: 'chat',
+        author: { type: 'customer', id: 'cu_1' },
+        text: 'hello',
+        attachments: [],
+        at: T0,
+        delivery: { state: 'delivered', attempts: 0, at: T0 },
+      });
+      await assignChat(store, 'cv_1', T0);
+      await store.resolve('cv_1', T0 + 1000, null);
+      const before = await everything();
+      const key = store.keys.message('msg_1');
+      await raw.set(key, 'not json {');
+      const err = await rejection(store.eraseCustomer('cu_1'));
+      expect(err).to.be.instanceOf(CorruptRecordError);
+      expect(err.message).to.include(key);
+      expect(await everything()).to.deep.equal(new Map([...before, [key, JSON.stringify('not json {')]]));
+    });
+
     it('builds the same keys in Lua as in TypeScript', async () => {
       const keys = new RedisKeys('p-1');
       const calls = Object.entries(KEY_LAYOUTS).map(([name, layout]) => {
