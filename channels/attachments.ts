@@ -75,6 +75,24 @@ export async function keptBytes(
   return (await content.get(at.entryId))?.attachments[at.index]?.content ?? null;
 }
 
+/**
+ * Forget the kept files these attachments link to (links of another kind are passed over) and the entries
+ * `entryIds` (an email's own content, by its message id): how many entries were kept.
+ */
+export function forgetFiles(
+  links: AttachmentLinks,
+  content: ContentStore,
+  files: readonly Attachment[],
+  entryIds: readonly string[] = [],
+): Promise<number> {
+  const ids = new Set(entryIds);
+  for (const file of files) {
+    const at = links.parse(links.tokenOf(file.url));
+    if (at) ids.add(at.entryId);
+  }
+  return content.delete([...ids]);
+}
+
 export interface FileRouteOptions {
   /** The route's path, with `:token`: `/attachments/:token` under `/email`. */
   path: string;

@@ -42,6 +42,8 @@ export interface ContentStore {
   get(messageId: string): Promise<EmailContent | null>;
   /** The entry's files, without reading their bytes; null when the entry is not kept. */
   files(messageId: string): Promise<FileFacts[] | null>;
+  /** Forget these entries (those not kept are passed over): how many were kept. */
+  delete(entryIds: readonly string[]): Promise<number>;
 }
 
 const factsOf = (a: KeptAttachment): FileFacts => ({
@@ -89,5 +91,17 @@ export class MemoryContentStore implements ContentStore {
 
   async files(messageId: string): Promise<FileFacts[] | null> {
     return this.#entries.get(messageId)?.content.attachments.map(factsOf) ?? null;
+  }
+
+  async delete(entryIds: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const id of entryIds) {
+      const entry = this.#entries.get(id);
+      if (!entry) continue;
+      this.#entries.delete(id);
+      this.#bytes -= entry.bytes;
+      deleted++;
+    }
+    return deleted;
   }
 }

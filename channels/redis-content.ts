@@ -61,18 +61,9 @@ const Meta = z.object({
  * oldest until the new one fits. Answers `{0, 1}` when kept, `{0, 0}` when larger than the whole budget.
  */
 const put = (layouts: KeyLayouts) => `
-local P = ARGV[1]
-local K = {}
-${luaKeyFunctions(layouts).join('\n')}
+${prelude(layouts)}
 local id, bytes, budget = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if bytes > budget then return {0, 0} end
-local function drop(victim)
-  local size = tonumber(redis.call('HGET', KEYS[4], victim) or '0')
-  redis.call('HDEL', KEYS[4], victim)
-  redis.call('ZREM', KEYS[2], victim)
-  redis.call('DECRBY', KEYS[5], size)
-  redis.call('DEL', K.content(victim))
-end
 if redis.call('HEXISTS', KEYS[4], id) == 1 then drop(id) end
 while tonumber(redis.call('GET', KEYS[5]) or '0') + bytes > budget do
   local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)
@@ -90,8 +81,36 @@ redis.call('HSET', KEYS[4], id, bytes)
 redis.call('INCRBY', KEYS[5], bytes)
 return {0, 1}
 `;
-function putScript(layouts: KeyLayouts): { source: string; sha: string } {
-  const source = put(layouts);
+/**
+ * What both scripts start with: the key builder, and `drop(id)`, which forgets entry `id` and the bytes it
+ * counted (KEYS[2] order, KEYS[4] sizes, KEYS[5] total, as `put`'s).
+ */
+const prelude = (layouts: KeyLayouts) => `
+local P = ARGV[1]
+local K = {}
+${luaKeyFunctions(layouts).join('\n')}
+local function drop(victim)
+  local size = tonumber(redis.call('HGET', KEYS[4], victim) or '0')
+  redis.call('HDEL', KEYS[4], victim)
+  redis.call('ZREM', KEYS[2], victim)
+  redis.call('DECRBY', KEYS[5], size)
+  redis.call('DEL', K.content(victim))
+end`;
+
+/** KEYS as `put`'s (the first unused). ARGV: base, then the entry ids. Answers `{0, how many were kept}`. */
+const forget = (layouts: KeyLayouts) => `
+${prelude(layouts)}
+local n = 0
+for i = 2, #ARGV do
+  if redis.call('HEXISTS', KEYS[4], ARGV[i]) == 1 or redis.call('EXISTS', K.content(ARGV[i])) == 1 then
+    drop(ARGV[i])
+    n = n + 1
+  end
+end
+return {0, n}
+`;
+
+function script(source: string): { source: string; sha: string } {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
@@ -113,6 +132,7 @@ export class RedisContentStore implements ContentStore {
   readonly #namespace: ContentNamespace;
   readonly #layouts: KeyLayouts;
   readonly #put: { source: string; sha: string };
+  readonly #forget: { source: string; sha: string };
   #lastError: Error | null = null;
 
   private constructor(client: RedisClient, options: RedisContentStoreOptions) {
@@ -121,7 +141,8 @@ export class RedisContentStore implements ContentStore {
     this.#maxBytes = options.maxBytes;
     this.#namespace = options.namespace ?? 'email';
     this.#layouts = keyLayouts(this.#namespace);
-    this.#put = putScript(this.#layouts);
+    this.#put = script(put(this.#layouts));
+    this.#forget = script(forget(this.#layouts));
     // While Redis is away its commands fail (the callers log them) and it reconnects by itself.
     client.on('error', (err: Error) => {
       this.#lastError = err;
@@ -217,6 +238,26 @@ export class RedisContentStore implements ContentStore {
       throw this.#fault(err, 'files', key);
     }
     return raw === null ? null : parseRecord(Meta, key, raw).attachments;
+  }
+
+  async delete(entryIds: readonly string[]): Promise<number> {
+    const keys = [
+      this.key('content', ''),
+      this.key('order'),
+      this.key('seq'),
+      this.key('sizes'),
+      this.key('total'),
+    ];
+    let deleted = 0;
+    // A script per 256 entries: an erased customer's files never hold Redis long.
+    for (let from = 0; from < entryIds.length; from += 256) {
+      const tail = [String(keys.length), ...keys, this.#base, ...entryIds.slice(from, from + 256)];
+      const r = await runScript(this.#client, this.#forget, tail, (err) =>
+        this.#fault(err, 'delete', keys[1]),
+      );
+      deleted += Number((r as unknown[])[1]);
+    }
+    return deleted;
   }
 
   #fault(err: unknown, what: string, key: string | undefined): Error {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
 import {
   BlockedError,
+  ConflictError,
   fromZod,
   InvalidStateError,
   NotFoundError,
@@ -37,11 +38,12 @@ import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import { defaultPolicy, fillText, type RoutingPolicy, waitSentence } from './policy.js';
-import { FILL_LIMIT, waitingSince } from './store/rules.js';
+import { byCreation, FILL_LIMIT, waitingSince } from './store/rules.js';
 import type {
   AppendOptions,
   ClaimOutcome,
   ContinuedContact,
+  ErasedCustomer,
   NewContact,
   OwnerBack,
   QueueSnapshot,
@@ -148,6 +150,9 @@ export type NewAgent = z.input<typeof NewAgent>;
 
 /** The team's saved replies as an admin sets them: whole, named `savedReplies` in what is refused. */
 const SavedRepliesInput = z.object({ savedReplies: NewSavedReplies });
+/** Why the team closes a customer's open conversations: they are blocked, or their data is erased. */
+type TeamClose = 'blocked' | 'erased';
+
 /** Why a customer is blocked (kept on the customer and in a note agents see); may be empty. */
 const BlockInput = z.object({ reason: z.string().trim().max(500) });
 
@@ -750,19 +755,28 @@ export class Router {
       });
       this.#emit({ type: 'customer.blocked', at: now, customerId: customer.id, by, blocked: true });
     }
+    return { customer, closed: await this.#closeOpen(customer.id, 'blocked', now) };
+  }
+
+  /**
+   * Close a customer's open conversations because the team closes them (`why`), not because the customer left:
+   * an owned one is resolved for its owner (no survey; their freed capacity goes to who waits next), a waiting
+   * one leaves the line (abandoned, its event saying why). What they are as now closed, oldest first.
+   */
+  async #closeOpen(customerId: string, why: TeamClose, now: number): Promise<Conversation[]> {
     const closed: Conversation[] = [];
     const open = await Promise.all([
-      this.store.listConversations({ customerId: customer.id, status: 'assigned', limit: 0 }),
-      this.store.listConversations({ customerId: customer.id, status: 'queued', limit: 0 }),
+      this.store.listConversations({ customerId, status: 'assigned', limit: 0 }),
+      this.store.listConversations({ customerId, status: 'queued', limit: 0 }),
     ]);
-    for (const conv of open.flat()) {
+    for (const conv of open.flat().sort(byCreation)) {
       closed.push(
         conv.status === 'assigned' && conv.ownerId !== null
           ? await this.#resolve(conv.id, conv.ownerId, now, { followUpAt: null, survey: false })
-          : await this.#abandon(conv.id, true),
+          : await this.#abandon(conv.id, why),
       );
     }
-    return { customer, closed };
+    return closed;
   }
 
   /**
@@ -815,6 +829,40 @@ export class Router {
     });
     this.#emit({ type: 'customer.blocked', at: now, customerId: customer.id, by, blocked: false });
     return customer;
+  }
+
+  // ================================================================ erasing
+
+  /**
+   * Erase a customer and everything Switchboard keeps about them (a person's request to be forgotten): their
+   * open conversations close first as a block closes them, then the store erases the customer, the customers
+   * merged into it, their identities, conversations, messages and promises (`Store.eraseCustomer`), and
+   * `customer.erased` tells every process, so that what channels keep beside the store (files, mail, Slack
+   * posts) goes too. What they send afterwards starts a new customer. `by`: an agent's id or `admin`.
+   */
+  async eraseCustomer(customerId: string, by: string): Promise<ErasedCustomer & { closed: Conversation[] }> {
+    const now = this.clock.now();
+    const customer = await this.#customer(customerId);
+    const closed: Conversation[] = [];
+    // A contact that opens a conversation between the closing and the erasing is closed in turn.
+    for (let attempt = 1; ; attempt++) {
+      closed.push(...(await this.#closeOpen(customer.id, 'erased', now)));
+      try {
+        const erased = await this.store.eraseCustomer(customer.id);
+        this.#emit({
+          type: 'customer.erased',
+          at: now,
+          customerId: customer.id,
+          by,
+          customerIds: erased.customerIds,
+          conversationIds: erased.conversationIds,
+          messages: erased.messages.map((m) => ({ id: m.id, attachments: m.attachments })),
+        });
+        return { ...erased, closed };
+      } catch (err) {
+        if (!(err instanceof ConflictError && err.code === 'open_conversation') || attempt === 3) throw err;
+      }
+    }
   }
 
   async consult(agentId: string, conversationId: string, colleagueId: string): Promise<Conversation> {
@@ -947,11 +995,11 @@ export class Router {
 
   /** The customer left before a person answered (hung up while waiting). */
   async abandon(conversationId: string): Promise<Conversation> {
-    return this.#abandon(conversationId, false);
+    return this.#abandon(conversationId, null);
   }
 
-  /** The customer left before a person answered, or (`blocked`) the team blocked them. */
-  async #abandon(conversationId: string, blocked: boolean): Promise<Conversation> {
+  /** The customer left before a person answered (`why` null), or the team closed it (see `#closeOpen`). */
+  async #abandon(conversationId: string, why: TeamClose | null): Promise<Conversation> {
     const now = this.clock.now();
     const before = await this.#conversation(conversationId);
     const offeredTo = before.offer?.agentId ?? null;
@@ -961,14 +1009,14 @@ export class Router {
     for (const p of await this.store.listPromises(conversationId)) {
       if (p.state === 'open' && p.kind === 'wait')
         await this.#settle(p, now > p.dueAt ? 'broken' : 'void', now);
-      // A blocked caller is not called back.
-      else if (blocked && p.state === 'open' && p.kind === 'callback') await this.#settle(p, 'void', now);
+      // A caller the team closed on is not called back.
+      else if (why && p.state === 'open' && p.kind === 'callback') await this.#settle(p, 'void', now);
     }
     this.#emit({
       type: 'conversation.abandoned',
       at: now,
       conversation: conv,
-      ...(blocked ? { blocked: true as const } : {}),
+      ...(why ? { [why]: true as const } : {}),
     });
     if (offeredTo) await this.#fill(offeredTo);
     return conv;

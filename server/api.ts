@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { identityOf } from '../routing/addresses.js';
 import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
 import { fromZod, NotFoundError, UnauthorizedError, ValidationError } from '../shared/errors.js';
-import { AgentStatus, ConversationStatus, type Customer } from '../shared/model.js';
+import { AgentStatus, type Attachment, ConversationStatus, type Customer } from '../shared/model.js';
 import { agentToken, type TokenSigner } from '../shared/tokens.js';
 import type { FiguresCache } from './figures.js';
 import type { LiveCache } from './live.js';
@@ -16,6 +16,11 @@ export interface ApiOptions {
   adminToken: string;
   figures: FiguresCache;
   live: LiveCache;
+  /**
+   * Forget the files and mail kept beside the store for these messages (an erased customer's): how many were
+   * kept. Without it, only the store is erased.
+   */
+  forgetFiles?: (messages: ReadonlyArray<{ id: string; attachments: Attachment[] }>) => Promise<number>;
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -57,7 +62,8 @@ const ListQuery = z.strictObject({
 /** Who is blocked: the latest `limit`, as a conversation list's page. */
 const BlockedQuery = z.strictObject({ limit: ListQuery.shape.limit });
 
-export function adminApi({ router, tokens, adminToken, figures, live }: ApiOptions): express.Router {
+export function adminApi(options: ApiOptions): express.Router {
+  const { router, tokens, adminToken, figures, live } = options;
   const api = express.Router();
   const expected = Buffer.from(adminToken);
   api.use((req: Request, _res: Response, next: NextFunction) => {
@@ -176,6 +182,42 @@ export function adminApi({ router, tokens, adminToken, figures, live }: ApiOptio
   });
   api.delete('/customers/:id/block', async (req, res) => {
     res.json({ customer: await router.unblockCustomer(req.params.id!, 'admin') });
+  });
+
+  // A person's right of access: everything kept about them, as one JSON file.
+  api.get('/customers/:id/export', async (req, res) => {
+    const customer = await store.getCustomer(req.params.id!);
+    if (!customer) throw new NotFoundError('customer', req.params.id!);
+    const conversations = await store.listConversations({ customerId: customer.id, limit: 0 });
+    const exported = {
+      exportedAt: new Date(router.clock.now()).toISOString(),
+      customer,
+      conversations: await Promise.all(
+        conversations.map(async (conversation) => {
+          const [messages, promises] = await Promise.all([
+            store.listMessages(conversation.id),
+            store.listPromises(conversation.id),
+          ]);
+          return { conversation, messages, promises };
+        }),
+      ),
+    };
+    res.attachment(`switchboard-customer-${customer.id}.json`);
+    res.json(exported);
+  });
+  // A person's right to be forgotten: their open conversations close, then everything about them goes.
+  api.delete('/customers/:id', async (req, res) => {
+    const erased = await router.eraseCustomer(req.params.id!, 'admin');
+    const files = options.forgetFiles ? await options.forgetFiles(erased.messages) : 0;
+    res.json({
+      erased: {
+        customerIds: erased.customerIds,
+        conversationIds: erased.conversationIds,
+        messages: erased.messages.length,
+        files,
+      },
+      closed: erased.closed,
+    });
   });
 
   api.get('/stats', async (_req, res) => {

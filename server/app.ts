@@ -189,7 +189,20 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   if (options.storeReady)
     app.use(['/api', '/twilio', '/slack', '/email', '/chat'], storeGate(options.storeReady));
   const live = new LiveCache(router, figures);
-  app.use('/api', adminApi({ router, tokens, adminToken: config.adminToken, figures, live }));
+  app.use(
+    '/api',
+    adminApi({
+      router,
+      tokens,
+      adminToken: config.adminToken,
+      figures,
+      live,
+      // An erased customer's files and mail, kept beside the store (the channels are set up below).
+      forgetFiles: async (messages) =>
+        (chatFiles ? await chatFiles.forget(messages.flatMap((m) => m.attachments)) : 0) +
+        (email ? await email.forget(messages) : 0),
+    }),
+  );
 
   // Files sent in conversations, by visitors and agents: uploaded to /chat/files, served from there by signed
   // links (channels/chat/files.ts), sent on by the channels that carry them.

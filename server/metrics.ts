@@ -165,7 +165,8 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
         messages.inc({ channel: event.message.channel, direction: 'internal' });
         break;
       case 'conversation.abandoned':
-        if (!event.blocked) abandoned.inc({ channel: event.conversation.lastChannel });
+        // Closed by the team (a block, an erasure): the customer did not leave.
+        if (!event.blocked && !event.erased) abandoned.inc({ channel: event.conversation.lastChannel });
         break;
       case 'contact.blocked':
         blocked.inc({ channel: event.channel });

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import {
   AgentStatus,
+  Attachment,
   Channel,
   Conversation,
   CustomerPromise,
@@ -54,6 +55,8 @@ export const DomainEvent = z.discriminatedUnion('type', [
     conversation: Conversation,
     /** Closed because its customer was blocked (they did not leave). */
     blocked: z.literal(true).optional(),
+    /** Closed because its customer's data is being erased (they did not leave). */
+    erased: z.literal(true).optional(),
   }),
   z.object({
     type: z.literal('conversation.consult'),
@@ -161,6 +164,20 @@ export const DomainEvent = z.discriminatedUnion('type', [
     customerId: Id,
     by: z.string(),
     blocked: z.boolean(),
+  }),
+  /**
+   * A customer was erased (`by`: an agent's id or `admin`): `customerIds` (theirs, then those merged into it),
+   * their conversations and messages are no longer kept; each message with its files, for what channels keep
+   * beside the store.
+   */
+  z.object({
+    type: z.literal('customer.erased'),
+    at: Millis,
+    customerId: Id,
+    by: z.string(),
+    customerIds: z.array(Id),
+    conversationIds: z.array(Id),
+    messages: z.array(z.object({ id: Id, attachments: z.array(Attachment) })),
   }),
   /** A blocked customer's contact, refused: nothing was stored. */
   z.object({ type: z.literal('contact.blocked'), at: Millis, customerId: Id, channel: Channel }),

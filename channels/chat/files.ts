@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { BlockedError, RateLimitedError, ValidationError } from '../../shared/errors.js';
 import type { Attachment } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
-import { AttachmentLinks, fileRoute, keptBytes } from '../attachments.js';
+import { AttachmentLinks, fileRoute, forgetFiles, keptBytes } from '../attachments.js';
 import type { ContentStore } from '../content.js';
 import { bearerToken, fail } from '../http.js';
 
@@ -283,6 +283,11 @@ export class ChatFiles {
     });
     this.#log.info({ uploadId, bytes: content.length, type }, 'chat: file kept');
     return uploadId;
+  }
+
+  /** Forget the files these attachments link to (an erased customer's): how many were kept. */
+  forget(files: readonly Attachment[]): Promise<number> {
+    return forgetFiles(this.links, this.#content, files);
   }
 
   /** The bytes of a file sent in a conversation, by its link (`FileBytes`); null when not one of ours or gone. */

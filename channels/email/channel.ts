@@ -4,7 +4,7 @@ import express from 'express';
 import nodemailer from 'nodemailer';
 import type { Router } from '../../routing/router.js';
 import type { Attachment } from '../../shared/model.js';
-import { type AttachmentLinks, fileRoute, keptBytes } from '../attachments.js';
+import { type AttachmentLinks, fileRoute, forgetFiles, keptBytes } from '../attachments.js';
 import { type ContentStore, type FileBytes, MemoryContentStore } from '../content.js';
 import { inboundRoute } from './http.js';
 import { EmailInbound, type EmailLog, type InboundResult } from './inbound.js';
@@ -78,6 +78,13 @@ export class EmailChannel {
   }
 
   /** One raw message, as the listener and the HTTP route hand it over. */
+  /** Forget what is kept of these messages (an erased customer's): the mail as received and its files. */
+  forget(messages: ReadonlyArray<{ id: string; attachments: readonly Attachment[] }>): Promise<number> {
+    const files = messages.flatMap((m) => m.attachments);
+    const ids = messages.map((m) => m.id);
+    return this.#links ? forgetFiles(this.#links, this.content, files, ids) : this.content.delete(ids);
+  }
+
   receive(raw: Buffer, envelope?: Envelope): Promise<InboundResult> {
     return this.inbound.receive(raw, envelope);
   }

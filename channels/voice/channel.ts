@@ -254,9 +254,9 @@ export class VoiceChannel {
     const q = parse(ConversationQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
       const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
-      // No longer waiting for anyone (its customer was blocked while on hold): the call ends.
-      if ((await this.#router.store.getConversation(q.conversation))?.status === 'abandoned')
-        return hangUpTwiml();
+      // No longer waiting for anyone (its customer was blocked or erased while on hold): the call ends.
+      const conv = await this.#router.store.getConversation(q.conversation);
+      if (!conv || conv.status === 'abandoned') return hangUpTwiml();
       const outcome = await this.#router.outcome(q.conversation);
       if (call.target === 'queue' && agentOf(outcome) !== null) {
         // Someone can take it and the REST update did not reach the call: leave the queue; the
@@ -533,9 +533,9 @@ export class VoiceChannel {
         return;
       }
       case 'conversation.abandoned': {
-        // A caller on hold whose customer the team blocked: the call ends (their hold would never end).
+        // A caller on hold whose customer the team blocked or erased: the call ends (their hold would never end).
         const id = event.conversation.id;
-        const callSid = event.blocked ? this.#callOf.get(id) : undefined;
+        const callSid = event.blocked || event.erased ? this.#callOf.get(id) : undefined;
         if (callSid) void this.#serial(id, () => this.#hangUp(callSid));
         return;
       }
@@ -548,7 +548,7 @@ export class VoiceChannel {
     try {
       await this.#client.calls(callSid).update({ status: 'completed' });
     } catch (err) {
-      this.#o.log.warn({ err, callSid }, "voice: could not end a blocked customer's call");
+      this.#o.log.warn({ err, callSid }, 'voice: could not end the call of a customer the team closed on');
     }
   }
 

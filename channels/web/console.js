@@ -273,6 +273,7 @@
     socket.on('assigned', onAssigned);
     socket.on('message', onMessage);
     socket.on('conversation.updated', onConversationUpdated);
+    socket.on('conversation.erased', onConversationErased);
     socket.on('customer.updated', onCustomerUpdated);
     socket.on('typing', onTyping);
     socket.on('presence', (e) => {
@@ -520,6 +521,21 @@
     }
     syncBanners(conversation);
     if (!roleOf(v) && id !== S.selected) S.views.delete(id);
+    renderAll();
+  }
+
+  /** A customer's data was erased at their request: what this console shows of their conversations goes. */
+  function onConversationErased({ conversationIds }) {
+    if (!Array.isArray(conversationIds)) return;
+    let shown = false;
+    for (const id of conversationIds) {
+      S.views.delete(id);
+      if (id === S.selected) shown = true;
+    }
+    if (shown) {
+      S.selected = null;
+      notify('That conversation was erased at the customer’s request.');
+    }
     renderAll();
   }
 

@@ -568,6 +568,10 @@ export class WebConsole {
         break;
       }
       // The team's saved replies changed: every console on this process gets the new list.
+      case 'customer.erased':
+        // Every console drops what it shows of them (each process tells its own consoles).
+        this.#nsp.local.emit('conversation.erased', { conversationIds: event.conversationIds });
+        break;
       case 'saved_replies.updated':
         this.#nsp.local.emit('saved_replies', { savedReplies: event.savedReplies });
         break;

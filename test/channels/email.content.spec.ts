@@ -72,6 +72,30 @@ function contract(name: string, make: (maxBytes: number) => Promise<ContentStore
       expect(await store.get('m2')).to.equal(null);
       expect((await store.get('m4'))?.raw.length).to.equal(200);
     });
+
+    it('forgets entries on request, and their bytes no longer count against the budget', async () => {
+      const store = await make(1000);
+      await store.put('m1', entry(400));
+      await store.put(
+        'm2',
+        entry(300, [{ name: 'a', type: 'text/plain', size: 100, content: Buffer.alloc(100) }]),
+      );
+      await store.put('m3', entry(200));
+      expect(await store.delete(['m2', 'm-none', 'm3'])).to.equal(2);
+      expect(await store.get('m2')).to.equal(null);
+      expect(await store.files('m3')).to.equal(null);
+      expect(await store.delete([])).to.equal(0);
+      // 400 are held: 600 more fit without m1 going.
+      await store.put('m4', entry(600));
+      expect((await store.get('m1'))?.raw.length).to.equal(400);
+      expect((await store.get('m4'))?.raw.length).to.equal(600);
+      // Many at once (the Redis store deletes 256 a script).
+      const many = Array.from({ length: 300 }, (_, i) => `x${i}`);
+      for (const id of many.slice(0, 3)) await store.put(id, entry(0));
+      expect(await store.delete(['m1', ...many])).to.equal(4);
+      await store.put('m5', entry(400));
+      expect((await store.get('m4'))?.raw.length).to.equal(600);
+    });
   });
 }
 

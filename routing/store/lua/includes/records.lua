@@ -291,8 +291,8 @@ local function lastOwnerOf(id)
 end
 
 -- The customer's last owner is now `agentId` (see `lastOwnerOf`). Called with a conversation's customer, which
--- exists: a conversation is stored only for an existing customer (createConversation-2.lua), and customers
--- are never deleted (a merged one keeps its record).
+-- exists: a conversation is stored only for an existing customer (createConversation-2.lua), a merged one
+-- keeps its record, and an erased one (eraseCustomer-1.lua) goes with every conversation of theirs.
 local function setLastOwner(customerId, agentId, now)
   redis.call('HSET', K.lastOwners(), customerId, string.format('%d', now) .. '|' .. agentId)
 end

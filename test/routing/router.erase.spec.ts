@@ -1,0 +1,75 @@
+// Erasing a customer through the real Router: what is open closes as the team closes it, the store forgets
+// them, every process hears it, and nothing promised to them goes out afterwards.
+import { expect } from 'chai';
+import { NotFoundError } from '../../shared/errors.js';
+import { rejection } from '../support/rejection.js';
+import { type Harness, harness, MINUTE } from './harness.js';
+
+describe('Router: erasing a customer', () => {
+  let h: Harness;
+  beforeEach(() => {
+    h = harness({ surveys: true, surveyDelaySeconds: 60 });
+  });
+  afterEach(() => {
+    expect(h.invalidEvents()).to.deep.equal([]);
+  });
+
+  it('closes what is open (the owner gets the next in line), forgets them, and says so to every process', async () => {
+    const ada = await h.agent('Ada', { capacity: { sms: 1, chat: 0, email: 0, voice: 0 } });
+    const owned = await h.contact({ channel: 'sms', from: '+14155550100' });
+    expect(owned.conversation.ownerId).to.equal(ada.id);
+    const next = await h.contact({ channel: 'sms', from: '+14155550101' });
+    expect(next.outcome.type).to.equal('queued');
+    h.clearEvents();
+
+    const erased = await h.router.eraseCustomer(owned.customer.id, 'admin');
+    expect(erased.closed.map((c) => [c.id, c.status])).to.deep.equal([[owned.conversation.id, 'resolved']]);
+    expect(erased.customerIds).to.deep.equal([owned.customer.id]);
+    expect(erased.conversationIds).to.deep.equal([owned.conversation.id]);
+    expect(erased.messages.map((m) => m.text)).to.deep.equal([owned.message.text]);
+    expect((await h.conversation(next.conversation.id)).ownerId).to.equal(ada.id);
+    expect(h.eventsOf('customer.erased')).to.deep.equal([
+      {
+        type: 'customer.erased',
+        at: h.clock.now(),
+        customerId: owned.customer.id,
+        by: 'admin',
+        customerIds: [owned.customer.id],
+        conversationIds: [owned.conversation.id],
+        messages: erased.messages.map((m) => ({ id: m.id, attachments: m.attachments })),
+      },
+    ]);
+    expect(await h.store.getCustomer(owned.customer.id)).to.equal(null);
+    expect(await h.store.getConversation(owned.conversation.id)).to.equal(null);
+    // Their number texting again is a new customer.
+    const back = await h.contact({ channel: 'sms', from: '+14155550100' });
+    expect(back.created).to.equal(true);
+    expect(back.customer.id).to.not.equal(owned.customer.id);
+  });
+
+  it('nothing promised to them goes out afterwards: no survey, no follow-up, no call back', async () => {
+    const ada = await h.agent('Ada', { capacity: { sms: 1, chat: 0, email: 0, voice: 0 } });
+    const first = await h.contact({ channel: 'sms', from: '+14155550100' });
+    await h.router.resolve(ada.id, first.conversation.id, h.clock.now() + 60 * MINUTE);
+    const caller = await h.contact({ channel: 'voice', from: '+14155550111' });
+    expect(caller.outcome.type).to.equal('queued');
+    await h.router.requestCallback(caller.conversation.id);
+    await h.router.eraseCustomer(first.customer.id, 'admin');
+    const callerErased = await h.router.eraseCustomer(caller.customer.id, 'admin');
+    expect(callerErased.closed.map((c) => c.status)).to.deep.equal(['abandoned']);
+    expect(h.eventsOf('conversation.abandoned').at(-1)).to.deep.include({ erased: true });
+
+    h.clearEvents();
+    await h.advance(2 * MINUTE);
+    await h.advance(60 * MINUTE);
+    expect(h.eventsOf('survey.sent')).to.deep.equal([]);
+    expect(h.eventsOf('followup.opened')).to.deep.equal([]);
+    expect(h.eventsOf('message.sent')).to.deep.equal([]);
+    expect(await h.store.listConversations({})).to.deep.equal([]);
+  });
+
+  it('an unknown customer is not found', async () => {
+    expect(await rejection(h.router.eraseCustomer('cu_nobody', 'admin'))).to.be.instanceOf(NotFoundError);
+    expect(h.eventsOf('customer.erased')).to.deep.equal([]);
+  });
+});
