@@ -115,3 +115,21 @@ export type AuthTest = z.infer<typeof AuthTest>;
 export const Posted = z.object({ channel: SlackId.optional(), ts: Ts });
 
 export const Opened = z.object({ channel: z.object({ id: SlackId }) });
+
+/** A page of a thread (`conversations.replies`): who wrote each message, and the files it shares. */
+export const Replies = z.object({
+  messages: z.array(
+    z
+      .object({
+        ts: Ts,
+        user: SlackId.optional(),
+        bot_id: SlackId.optional(),
+        files: z
+          .array(z.object({ id: SlackId }))
+          .max(100)
+          .optional(),
+      })
+      .loose(),
+  ),
+  response_metadata: z.object({ next_cursor: z.string().max(500).optional() }).optional(),
+});

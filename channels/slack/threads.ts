@@ -26,7 +26,7 @@ import {
 import { agentFigures } from './figures.js';
 import { PREVIEW_MAX_BYTES, PREVIEWED_TYPES, sharePicture } from './files.js';
 import { type SlackOutbox, slackErrorCode } from './outbox.js';
-import { type AuthTest, Opened, Posted } from './payloads.js';
+import { type AuthTest, Opened, Posted, Replies } from './payloads.js';
 import type { SlackRef, SlackState } from './state.js';
 import { CHANNEL_NAMES, escapeSlack, slackDate } from './text.js';
 
@@ -195,8 +195,71 @@ export class SlackThreads {
       case 'agent.updated':
         this.home(event.agentId);
         break;
+      case 'customer.erased':
+        for (const id of event.conversationIds) this.#work(id, () => this.#erase(id));
+        break;
       default:
         break;
+    }
+  }
+
+  /**
+   * An erased customer's conversation: what the app posted of it goes from every agent's thread (the card,
+   * its transcript, the lines, the pictures it shared), replies first, the card last. What agents wrote
+   * themselves is theirs (the app cannot delete it). A thread it cannot read or clear is said in the log.
+   */
+  async #erase(conversationId: string): Promise<void> {
+    const me = await this.#me();
+    const ours = (m: { user?: string | undefined; bot_id?: string | undefined }) =>
+      m.user === me.user_id || m.bot_id === me.bot_id;
+    for (const { agentId, ref } of await this.#state.threads(conversationId)) {
+      try {
+        const posts: Array<{ ts: string; files: string[] }> = [];
+        let cursor = '';
+        do {
+          const page = Replies.parse(
+            await this.#outbox.call(
+              'conversations.replies',
+              { channel: ref.channel, ts: ref.ts, limit: 200, ...(cursor ? { cursor } : {}) },
+              { key: `replies:${ref.channel}` },
+            ),
+          );
+          for (const m of page.messages) {
+            if (ours(m)) posts.push({ ts: m.ts, files: (m.files ?? []).map((f) => f.id) });
+          }
+          cursor = page.response_metadata?.next_cursor ?? '';
+        } while (cursor);
+        posts.sort((a, b) => Number(a.ts === ref.ts) - Number(b.ts === ref.ts));
+        for (const post of posts) {
+          // A file goes with the message sharing it.
+          for (const file of post.files) await this.#gone(this.#outbox.call('files.delete', { file }));
+          if (post.files.length === 0 || post.ts === ref.ts) {
+            await this.#gone(
+              this.#outbox.call(
+                'chat.delete',
+                { channel: ref.channel, ts: post.ts },
+                { key: `channel:${ref.channel}`, paced: true },
+              ),
+            );
+          }
+        }
+      } catch (err) {
+        this.#log.warn(
+          { err, conversationId, agentId },
+          "slack: could not clear an erased customer's thread",
+        );
+      }
+      this.home(agentId);
+    }
+  }
+
+  /** A deletion, done or already done (Slack says the message or file is not found). */
+  async #gone(deletion: Promise<unknown>): Promise<void> {
+    try {
+      await deletion;
+    } catch (err) {
+      const code = slackErrorCode(err);
+      if (code !== 'message_not_found' && code !== 'file_not_found') throw err;
     }
   }
 

@@ -1613,3 +1613,54 @@ describe('Slack team channel (SLACK_TEAM_CHANNEL)', () => {
     expect(h.slack.ok('chat.postMessage', (a) => a.channel === dmOf(ADA)).length).to.be.above(0);
   });
 });
+
+describe('Slack console: erasing a customer', () => {
+  const sb = useSlackHarness();
+  const PNG = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  /** What a thread in Ada's DM holds now (the card first), as [who, text, files]. */
+  const thread = (h: SlackHarness, ts: string) =>
+    h.slack.messages
+      .filter((m) => m.channel === dmOf(ADA) && (m.ts === ts || m.thread_ts === ts))
+      .map((m) => [m.user, m.text, (m.files ?? []).length]);
+
+  it("clears what the app posted of their conversation from the agent's thread, the picture too; the agent's own words stay", async () => {
+    const h = sb();
+    const { mary } = await maryWrites(h);
+    const threadTs = cardTsOf(h, ADA);
+    await mary.sendFiles('the box', [{ name: 'box.png', type: 'image/png', content: PNG }]);
+    await h.idle();
+    // Ada answers in her thread: her own message in Slack.
+    const said = dmMessage(ADA, dmOf(ADA), 'Sorry about that, a new one is on its way.', threadTs);
+    h.slack.addPeopleMessage(dmOf(ADA), threadTs, ADA, String(said.text), String(said.ts));
+    await h.event(said).expect(200);
+    await h.idle();
+    // Someone else writes too: their card, in Ada's DM as well.
+    const lee = await h.visitor();
+    await lee.say('where is my refund?');
+    await h.idle();
+    const leeTs = String(
+      h.slack
+        .ok(
+          'chat.postMessage',
+          (a) => a.channel === dmOf(ADA) && a.thread_ts === undefined && Array.isArray(a.blocks),
+        )
+        .at(-1)!.answer.ts,
+    );
+    expect(leeTs).to.not.equal(threadTs);
+    expect(thread(h, threadTs).filter(([user]) => user === BOT_USER_ID).length).to.be.above(2);
+    expect(h.slack.uploads.size).to.equal(1);
+    const leeBefore = thread(h, leeTs);
+
+    await h.sb.router.eraseCustomer(mary.customerId, 'admin');
+    await h.idle();
+    expect(thread(h, threadTs)).to.deep.equal([[ADA, 'Sorry about that, a new one is on its way.', 0]]);
+    expect(h.slack.uploads.size).to.equal(0);
+    expect(thread(h, leeTs)).to.deep.equal(leeBefore);
+    // Ada's home tab was drawn again without it.
+    const home = h.slack.ok('views.publish', (a) => a.user_id === ADA).at(-1)!;
+    expect(blockTexts(home.args.view.blocks)).to.not.contain('Mary');
+  });
+});

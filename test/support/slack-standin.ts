@@ -84,6 +84,33 @@ export class SlackStandIn {
     }
   >();
 
+  /**
+   * What each channel holds, as `conversations.replies` answers it: the messages the app posted, the files it
+   * shared in a thread, and those added as people's (`addPeopleMessage`); `chat.delete` and `files.delete`
+   * take them away.
+   */
+  readonly messages: Array<{
+    channel: string;
+    ts: string;
+    thread_ts?: string;
+    user: string;
+    bot_id?: string;
+    text: string;
+    files?: Array<{ id: string }>;
+  }> = [];
+
+  /** A message a person wrote in a channel (an agent in their thread): the app cannot delete it. */
+  addPeopleMessage(
+    channel: string,
+    threadTs: string,
+    user: string,
+    text: string,
+    ts = this.#nextTs(),
+  ): string {
+    this.messages.push({ channel, ts, thread_ts: threadTs, user, text });
+    return ts;
+  }
+
   private constructor(token: string) {
     this.#token = token;
     this.#server = createServer((req, res) => {
@@ -328,6 +355,14 @@ export class SlackStandIn {
         const channel = String(args.channel).startsWith('U')
           ? `D${String(args.channel).slice(1)}`
           : args.channel;
+        this.messages.push({
+          channel,
+          ts,
+          ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
+          user: BOT_USER_ID,
+          bot_id: BOT_ID,
+          text: args.text ?? '',
+        });
         return {
           ok: true,
           channel,
@@ -389,14 +424,59 @@ export class SlackStandIn {
           // Slack refuses a file whose bytes never came, or came to another length than asked.
           if (!upload || upload.bytes?.length !== upload.length)
             return { ok: false, error: 'file_not_found' };
-          if (args.channel_id)
+          if (args.channel_id) {
             upload.shared = {
               channel: args.channel_id,
               ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
               ...(f.title ? { title: f.title } : {}),
             };
+            // Shared, the file shows as a message of the app's in the channel or thread.
+            this.messages.push({
+              channel: args.channel_id,
+              ts: this.#nextTs(),
+              ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
+              user: BOT_USER_ID,
+              bot_id: BOT_ID,
+              text: '',
+              files: [{ id: String(f.id) }],
+            });
+          }
         }
         return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title ?? '' })) };
+      }
+      case 'conversations.replies': {
+        if (!channelOk(args.channel)) return { ok: false, error: 'channel_not_found' };
+        const thread = this.messages
+          .filter((m) => m.channel === args.channel && (m.ts === args.ts || m.thread_ts === args.ts))
+          .sort((a, b) => Number(a.ts) - Number(b.ts));
+        if (!thread.some((m) => m.ts === args.ts)) return { ok: false, error: 'thread_not_found' };
+        const from = Number(args.cursor ?? 0);
+        const limit = Math.min(Number(args.limit ?? 100), 1000);
+        const page = thread.slice(from, from + limit);
+        const more = from + limit < thread.length;
+        return {
+          ok: true,
+          messages: page.map((m) => ({ type: 'message', ...m })),
+          has_more: more,
+          response_metadata: { next_cursor: more ? String(from + limit) : '' },
+        };
+      }
+      case 'chat.delete': {
+        if (!channelOk(args.channel)) return { ok: false, error: 'channel_not_found' };
+        const at = this.messages.findIndex((m) => m.channel === args.channel && m.ts === args.ts);
+        if (at < 0) return { ok: false, error: 'message_not_found' };
+        if (this.messages[at]!.user !== BOT_USER_ID) return { ok: false, error: 'cant_delete_message' };
+        this.messages.splice(at, 1);
+        return { ok: true, channel: args.channel, ts: args.ts };
+      }
+      case 'files.delete': {
+        if (!this.filesWriteScope) return { ok: false, error: 'missing_scope', needed: 'files:write' };
+        if (!this.uploads.delete(String(args.file))) return { ok: false, error: 'file_not_found' };
+        // Its shares go with it.
+        for (let i = this.messages.length - 1; i >= 0; i--) {
+          if (this.messages[i]!.files?.some((f) => f.id === args.file)) this.messages.splice(i, 1);
+        }
+        return { ok: true };
       }
       default:
         return { ok: false, error: 'unknown_method' };
