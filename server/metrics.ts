@@ -64,6 +64,11 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
     labelNames: ['channel'],
     registers: [registry],
   });
+  const erased = new client.Counter({
+    name: 'switchboard_customers_erased_total',
+    help: 'Customers erased at their request (with the customers merged into them, counted once)',
+    registers: [registry],
+  });
   const pessimism = new client.Histogram({
     name: 'switchboard_quote_pessimism',
     help: 'Quoted wait divided by the actual wait, when a person answers (above 1: the quote was pessimistic, kept)',
@@ -170,6 +175,9 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
         break;
       case 'contact.blocked':
         blocked.inc({ channel: event.channel });
+        break;
+      case 'customer.erased':
+        erased.inc();
         break;
       default:
         break;

@@ -61,6 +61,11 @@
     $('[data-sb=agents] tbody').replaceChildren();
     $('[data-sb=blocked] tbody').replaceChildren();
     sinceBlocked = BLOCKED_EVERY;
+    // What was found of a customer is not left on the page.
+    found = null;
+    $('[data-sb=found]').hidden = true;
+    $('[data-sb=erase-confirm]').hidden = true;
+    dataResult('');
     $('#team').hidden = true;
     $('#bar').hidden = true;
     $('#signin').hidden = false;
@@ -314,6 +319,118 @@
     $('[data-sb=blocked-count]').textContent =
       rows.length === 0 ? '' : rows.length === BLOCKED_SHOWN ? `the latest ${rows.length}` : `${rows.length}`;
   }
+
+  // ---- a customer's data: found by an address they wrote from, downloaded, or erased at their request.
+
+  /** The customer found (with their conversations), or null. */
+  let found = null;
+
+  /** Which of GET /api/customers' parameters an address is: an email has an @, a phone number digits. */
+  function findParam(address) {
+    if (address.includes('@')) return 'email';
+    if (/^\+?[\d\s().-]{6,}$/.test(address)) return 'phone';
+    return 'visitor';
+  }
+
+  function dataResult(text) {
+    $('[data-sb=data-result]').textContent = text;
+  }
+
+  async function find(address) {
+    found = null;
+    $('[data-sb=found]').hidden = true;
+    $('[data-sb=erase-confirm]').hidden = true;
+    dataResult('');
+    const param = findParam(address);
+    const res = await fetch(`/api/customers?${param}=${encodeURIComponent(address)}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    if (res.status === 401)
+      return signedOut('That admin token was not accepted. Sign in with the current one.');
+    const json = await res.json().catch(() => null);
+    if (res.status === 404) return dataResult(`Nobody wrote from ${address}.`);
+    if (!res.ok) return dataResult(`Could not look them up (${json?.error?.message || res.status}).`);
+    found = json;
+    const c = json.customer;
+    const ways = c.identities.map((i) => (i.channel === 'chat' ? 'the website chat' : i.address)).join(', ');
+    const n = json.conversations.length;
+    $('[data-sb=found-who]').textContent =
+      `${customerName(c)}: ${ways || 'no address kept'}; ${n} conversation${n === 1 ? '' : 's'}` +
+      (c.blocked ? '; blocked' : '');
+    $('[data-sb=found]').hidden = false;
+  }
+
+  async function download() {
+    if (!found) return;
+    const id = found.customer.id;
+    const res = await fetch(`/api/customers/${encodeURIComponent(id)}/export`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    if (!res.ok) return dataResult(`Could not export their data (the server answered ${res.status}).`);
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a', { href: url, download: `switchboard-customer-${id}.json` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    dataResult(`Their data is downloaded as switchboard-customer-${id}.json.`);
+  }
+
+  async function erase() {
+    if (!found) return;
+    const c = found.customer;
+    try {
+      const res = await api('DELETE', `/api/customers/${encodeURIComponent(c.id)}`);
+      if (!res) return;
+      const e = res.erased;
+      found = null;
+      $('[data-sb=found]').hidden = true;
+      $('#find-address').value = '';
+      dataResult(
+        `${customerName(c)} is erased: ${e.conversationIds.length} conversation(s), ${e.messages} message(s) and ${e.files} file(s) are no longer kept.`,
+      );
+      sinceBlocked = BLOCKED_EVERY;
+      await poll();
+    } catch (err) {
+      dataResult(`Could not erase them (${err.message}).`);
+    }
+  }
+
+  $('[data-sb=find]').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const address = $('#find-address').value.trim();
+    if (address && token)
+      find(address).catch((err) => dataResult(`Could not look them up (${err.message}).`));
+  });
+  $('[data-sb=download]').addEventListener('click', () => {
+    download().catch((err) => dataResult(`Could not export their data (${err.message}).`));
+  });
+  $('[data-sb=erase]').addEventListener('click', () => {
+    if (!found) return;
+    const n = found.conversations.length;
+    const open = found.conversations.filter((c) => c.status === 'queued' || c.status === 'assigned').length;
+    $('[data-sb=erase-what]').textContent =
+      `This erases ${customerName(found.customer)} and everything Switchboard keeps about them: ` +
+      `${n} conversation${n === 1 ? '' : 's'} with their messages, files and notes` +
+      (open ? ` (${open} still open: closed first)` : '') +
+      '. It cannot be undone; download their data first if they asked for it.';
+    $('[data-sb=erase-confirm]').hidden = false;
+    $('#erase-word').value = '';
+    $('#erase-word').focus();
+  });
+  $('[data-sb=erase-cancel]').addEventListener('click', () => {
+    $('[data-sb=erase-confirm]').hidden = true;
+  });
+  $('[data-sb=erase-confirm]').addEventListener('submit', (e) => {
+    e.preventDefault();
+    if ($('#erase-word').value.trim() !== 'ERASE') {
+      dataResult('Type ERASE (in capitals) to confirm.');
+      $('#erase-word').focus();
+      return;
+    }
+    $('[data-sb=erase-confirm]').hidden = true;
+    erase();
+  });
 
   function renderDay(view) {
     const d = view.day;

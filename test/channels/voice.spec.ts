@@ -197,6 +197,23 @@ describe('Voice channel (Twilio)', () => {
       const metrics = await supertest(h().local).get('/metrics').expect(200);
       expect(metrics.text).to.not.match(/switchboard_abandoned_total\{channel="voice"\} [1-9]/);
     });
+
+    it('a caller on hold whose customer is erased is hung up; the hold loop, finding nothing, ends the call too', async () => {
+      await busyAgent(h(), 'Ana', 'ana');
+      const waiting = await waitingCaller(h());
+      const { customerId } = (await h().store.getConversation(waiting.conversationId))!;
+      await h().sb.router.eraseCustomer(customerId, 'admin');
+      await h().idle();
+      expect(h().standIn.callUpdates().map((u) => [u.sid, u.params.Status])).to.deep.equal([
+        [waiting.call.CallSid, 'completed'],
+      ]);
+      expect(await h().store.getConversation(waiting.conversationId)).to.equal(null);
+      const root = await h().twiml(
+        `/twilio/voice/wait?conversation=${waiting.conversationId}`,
+        queueWait(waiting.call, 1),
+      );
+      expect(verbs(root)).to.deep.equal(['Hangup']);
+    });
   });
 
   describe('the wait', () => {

@@ -2,7 +2,7 @@
 // link's #fragment, which then leaves the address bar), sees who waits, for whom, and what they were told,
 // and every agent; sets an agent available from it, and the wait ends on the page. Headless Chromium from
 // Debian's package, driven by playwright-core.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
@@ -48,11 +48,11 @@ describe('e2e: the team view in Chromium', function () {
   });
 
   /** A chat visitor writes (through the real /chat namespace); resolves with their conversation. */
-  async function visitorWrites(text: string, name?: string): Promise<string> {
+  async function visitorWrites(text: string, name?: string, email?: string): Promise<string> {
     const socket = io(`${base}/chat`, { transports: ['websocket'], forceNew: true, reconnection: false });
     sockets.push(socket);
     await new Promise((resolve) => socket.once('session', resolve));
-    if (name) await socket.emitWithAck('identify', { name });
+    if (name) await socket.emitWithAck('identify', { name, ...(email ? { email } : {}) });
     const ack = await socket.emitWithAck('message', { text, clientMessageId: `${text}-1` });
     expect(ack.ok).to.equal(true);
     return ack.conversationId;
@@ -154,6 +154,60 @@ describe('e2e: the team view in Chromium', function () {
     const customer = (await sb.store.getCustomer(customerId))!;
     expect(customer.blocked).to.equal(undefined);
     expect(customer.notes.at(-1)?.text).to.equal('unblocked by the admin');
+    await page.close();
+  });
+
+  it('finds a customer by an address, downloads their data, and erases them once ERASE is typed', async () => {
+    const conversationId = await visitorWrites(
+      'Please delete everything you have about me',
+      'Rosa Diaz',
+      'rosa@example.com',
+    );
+    const { customerId } = (await sb.store.getConversation(conversationId))!;
+    const page = await newPage();
+    await page.goto(`${base}/team#token=${ADMIN}`);
+    await page.getByLabel('Phone, email or visitor id').fill('Rosa@Example.com');
+    await page.getByRole('button', { name: 'Find', exact: true }).click();
+    await el(page, 'found').waitFor({ state: 'visible' });
+    expect(await el(page, 'found-who').textContent()).to.equal(
+      'Rosa Diaz: the website chat, rosa@example.com; 1 conversation',
+    );
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download their data' }).click(),
+    ]);
+    expect(download.suggestedFilename()).to.equal(`switchboard-customer-${customerId}.json`);
+    const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    expect(exported.customer.name).to.equal('Rosa Diaz');
+    expect(exported.conversations[0].messages[0].text).to.equal('Please delete everything you have about me');
+
+    await page.getByRole('button', { name: 'Erase…' }).click();
+    expect(await el(page, 'erase-what').textContent()).to.contain('1 conversation with their messages');
+    expect(await el(page, 'erase-what').textContent()).to.contain('(1 still open: closed first)');
+    await el(page, 'found').screenshot({ path: `${SHOTS}/team-erase-confirm.png` });
+    await page.getByLabel('Type ERASE to confirm').fill('erase');
+    await page.getByRole('button', { name: 'Erase them' }).click();
+    expect(await el(page, 'data-result').textContent()).to.equal('Type ERASE (in capitals) to confirm.');
+    expect(await sb.store.getCustomer(customerId)).to.not.equal(null);
+    await page.getByLabel('Type ERASE to confirm').fill('ERASE');
+    await page.getByRole('button', { name: 'Erase them' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-sb="data-result"]')?.textContent?.includes('is erased'),
+    );
+    expect(await el(page, 'data-result').textContent()).to.equal(
+      'Rosa Diaz is erased: 1 conversation(s), 1 message(s) and 0 file(s) are no longer kept.',
+    );
+    expect(await sb.store.getCustomer(customerId)).to.equal(null);
+    expect(await sb.store.getConversation(conversationId)).to.equal(null);
+
+    await page.getByLabel('Phone, email or visitor id').fill('rosa@example.com');
+    await page.getByRole('button', { name: 'Find', exact: true }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-sb="data-result"]')?.textContent?.startsWith('Nobody'),
+    );
+    expect(await el(page, 'data-result').textContent()).to.equal('Nobody wrote from rosa@example.com.');
+    await page.screenshot({ path: `${SHOTS}/team-erase.png`, fullPage: true });
     await page.close();
   });
 });

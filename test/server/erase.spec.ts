@@ -174,6 +174,7 @@ describe('erasing a customer who waits', () => {
     const metrics = (await h.http().get('/metrics').expect(200)).text;
     expect(metrics).to.include('switchboard_conversations_waiting 1\n');
     expect(metrics).to.not.match(/switchboard_abandoned_total\{[^}]*\} [1-9]/);
+    expect(metrics).to.include('switchboard_customers_erased_total 1\n');
     // The one left waits first in line, and is the next an agent gets.
     const { agent } = await h.createAgent('Ada');
     const theirs = (await h.admin.get('/api/conversations').query({ agent: agent.id }).expect(200)).body;
