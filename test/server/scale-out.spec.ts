@@ -268,4 +268,49 @@ describe('scale-out: two processes on one Redis', function () {
     expect(res.status).to.equal(200);
     expect(await res.text()).to.equal(bytes.toString());
   });
+
+  it("a customer erased through A is gone everywhere: B's console drops the conversation, their file no longer opens from B", async () => {
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('erase'),
+    });
+    cluster = c;
+    const [a, b] = c.nodes;
+    const { token } = await c.createAgent(1, 'Ada', { chat: 2 });
+    const console = c.socket(1, '/agent', { token });
+    await next(console, 'hello');
+    const visitor = c.socket(1, '/chat', {});
+    const { visitorToken, customerId } = await next<Json>(visitor, 'session');
+    const up = await fetch(`${b!.url}/chat/files`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${visitorToken}`,
+        'content-type': 'text/plain',
+        'x-file-name': 'id.txt',
+      },
+      body: Buffer.from('passport number 123'),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const { file } = (await up.json()) as Json;
+    const assigned = next<Json>(console, 'assigned');
+    const sent = await ack(visitor, 'message', {
+      text: 'my id',
+      clientMessageId: 'e1',
+      files: [file.upload],
+    });
+    expect(sent.ok, JSON.stringify(sent)).to.equal(true);
+    const view = await assigned;
+    const link = new URL(view.messages[0].attachments[0].url).pathname;
+    expect((await fetch(`${b!.url}${link}`, { signal: AbortSignal.timeout(10_000) })).status).to.equal(200);
+
+    const dropped = next<Json>(console, 'conversation.erased');
+    const erased = await a!.api<Json>('DELETE', `/customers/${customerId}`);
+    expect(erased.status).to.equal(200);
+    expect(erased.body.erased).to.deep.include({ customerIds: [customerId], messages: 1, files: 1 });
+    expect((await dropped).conversationIds).to.deep.equal([sent.conversationId]);
+    expect((await fetch(`${b!.url}${link}`, { signal: AbortSignal.timeout(10_000) })).status).to.equal(410);
+    expect((await b!.api<Json>('GET', `/customers/${customerId}`)).status).to.equal(404);
+    expect((await b!.api<Json>('GET', `/conversations/${sent.conversationId}`)).status).to.equal(404);
+  });
 });
