@@ -407,11 +407,13 @@ export class SlackThreads {
    * unfinished: each participant's card is opened (with its transcript) or re-rendered as things stand,
    * and the messages after the newest one their thread shows are posted in it; the card of an agent no longer on
    * it shows that (a former owner's, who owns it now). Lines that are not messages (a hand-off offered, a
-   * promise due) were said once or not at all, and are not said now.
+   * promise due) were said once or not at all, and are not said now. A conversation no longer stored (its
+   * customer erased) has its threads cleared (`#erase`).
    */
   async #catchUp(conversationId: string): Promise<void> {
     const conversation = await this.#r.store.getConversation(conversationId);
-    if (!conversation) return;
+    // Gone from the store: its customer was erased, and the process clearing its threads stopped first.
+    if (!conversation) return this.#erase(conversationId);
     const messages = await this.#r.store.listMessages(conversation.id);
     const name = await this.#customerName(conversation);
     const current = new Set(participants(conversation));

@@ -847,6 +847,22 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(threadTexts(h, ADA, threadTs)).to.have.length(2);
     });
 
+    it('a conversation erased by a process that stopped before clearing its threads: the taker clears them', async () => {
+      const state = new MemorySlackState();
+      h = await startSlackHarness({ state });
+      const { mary, conversationId } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      await h.sb.router.resolve((await h.store.getConversation(conversationId))!.ownerId!, conversationId);
+      await h.idle();
+      // Erased in the store by a process that then stopped: no event here, its hold left to run out.
+      await h.store.eraseCustomer(mary.customerId);
+      await state.holdWork(conversationId, 'stopped-process', Date.now() - 1);
+      expect(h.slack.messages.some((m) => m.ts === threadTs)).to.equal(true);
+      expect(await h.sb.slack!.sweep()).to.deep.equal([conversationId]);
+      await h.idle();
+      expect(h.slack.messages.filter((m) => m.ts === threadTs || m.thread_ts === threadTs)).to.deep.equal([]);
+    });
+
     it('a process that closes with lines still to post leaves them held, for another process to take over', async () => {
       const state = new MemorySlackState();
       h = await startSlackHarness({ state });

@@ -204,9 +204,11 @@ describe('Voice channel (Twilio)', () => {
       const { customerId } = (await h().store.getConversation(waiting.conversationId))!;
       await h().sb.router.eraseCustomer(customerId, 'admin');
       await h().idle();
-      expect(h().standIn.callUpdates().map((u) => [u.sid, u.params.Status])).to.deep.equal([
-        [waiting.call.CallSid, 'completed'],
-      ]);
+      expect(
+        h()
+          .standIn.callUpdates()
+          .map((u) => [u.sid, u.params.Status]),
+      ).to.deep.equal([[waiting.call.CallSid, 'completed']]);
       expect(await h().store.getConversation(waiting.conversationId)).to.equal(null);
       const root = await h().twiml(
         `/twilio/voice/wait?conversation=${waiting.conversationId}`,
