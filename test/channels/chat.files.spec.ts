@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import { emitAck, type Harness, type Json, once, pending, useHarness } from '../server/harness.js';
-import { INBOUND_TOKEN, SUPPORT, useSink } from './email-harness.js';
+import { emailEnv, useSink } from './email-harness.js';
 
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
@@ -213,16 +213,7 @@ describe('/chat files', () => {
 
   describe('sent by an agent from the web console', () => {
     const sink = useSink();
-    const sb = useHarness({
-      env: {
-        CHAT_FILE_MAX_BYTES: '2048',
-        EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
-        EMAIL_FROM: SUPPORT,
-        get SMTP_URL() {
-          return `smtp://127.0.0.1:${sink().port}`;
-        },
-      },
-    });
+    const sb = useHarness({ env: emailEnv(sink, { CHAT_FILE_MAX_BYTES: '2048' }) });
 
     /** An agent with a console, and a conversation of theirs that came in on `channel`. */
     async function owned(h: Harness, channel: 'chat' | 'voice' | 'email') {

@@ -4,20 +4,13 @@
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import { emitAck, type Harness, type Json, once, SECOND, useHarness } from '../server/harness.js';
-import { INBOUND_TOKEN, SUPPORT, useSink } from './email-harness.js';
+import { emailEnv, INBOUND_TOKEN, SUPPORT, useSink } from './email-harness.js';
 
 const AFTER = 300 * SECOND;
 
 describe('/chat replies a visitor did not see go by email', () => {
   const sink = useSink();
-  const env = (extra: Record<string, string> = {}) => ({
-    EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
-    EMAIL_FROM: SUPPORT,
-    get SMTP_URL() {
-      return `smtp://127.0.0.1:${sink().port}`;
-    },
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}) => emailEnv(sink, extra);
 
   /** A visitor who wrote (and gave `email`), Ada's console, and the visitor's token. */
   async function chatting(h: Harness, email: string | null) {

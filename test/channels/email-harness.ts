@@ -62,6 +62,21 @@ export function useSink(): () => Sink {
   };
 }
 
+/**
+ * The environment that turns email on for a harness (`useHarness({env})`): the inbound token, the address
+ * replies come from, and `extra`; SMTP_URL is the sink's, read when the harness starts (the sink is up by then).
+ */
+export function emailEnv(sink: () => Sink, extra: Record<string, string> = {}): Record<string, string> {
+  return Object.defineProperty(
+    { EMAIL_INBOUND_TOKEN: INBOUND_TOKEN, EMAIL_FROM: SUPPORT, ...extra },
+    'SMTP_URL',
+    {
+      enumerable: true,
+      get: () => `smtp://127.0.0.1:${sink().port}`,
+    },
+  );
+}
+
 /** The outbound relay stand-in: an smtp-server on 127.0.0.1, port 0. */
 export async function startSink(): Promise<Sink> {
   const mails: SinkMail[] = [];

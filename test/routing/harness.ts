@@ -1,13 +1,14 @@
 // A router over the memory store with a manual clock and deterministic ids,
 // recording every domain event it emits. Shared by the router specs.
 
+import { expect } from 'chai';
 import { parsePolicy, type RoutingPolicyInput } from '../../routing/policy.js';
 import { type ContactResult, type NewAgent, Router } from '../../routing/router.js';
 import { MemoryStore } from '../../routing/store/memory.js';
 import { ManualClock } from '../../shared/clock.js';
 import { DomainEvent, type EventOf, type EventType } from '../../shared/events.js';
 import { sequentialIds } from '../../shared/ids.js';
-import type { Agent, Channel, Contact, Conversation } from '../../shared/model.js';
+import type { Agent, Channel, Contact, Conversation, CustomerPromise } from '../../shared/model.js';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -84,4 +85,33 @@ export function harness(policy: RoutingPolicyInput = {}): Harness {
       return a;
     },
   };
+}
+
+/**
+ * After the team closes on a customer (`close`: a block, an erasure), nothing promised to them goes out: a
+ * texter resolved with a follow-up promised and a survey due, and a caller who waits for a call back, are
+ * closed on; an hour later no survey, follow-up or call back went. Answers what the caller's closing gave.
+ */
+export async function nothingGoesOutAfter(
+  h: Harness,
+  close: (customerId: string) => Promise<unknown>,
+): Promise<{ first: Conversation; caller: Conversation; callback: CustomerPromise }> {
+  const ada = await h.agent('Ada', { capacity: { sms: 1, chat: 1, email: 0, voice: 0 } });
+  // Resolved with a follow-up promised in an hour; the survey is due in a minute.
+  const first = await h.contact({ channel: 'sms', from: '+14155550100' });
+  await h.router.resolve(ada.id, first.conversation.id, h.clock.now() + 60 * MINUTE);
+  // A caller who waits and asked to be called back.
+  const caller = await h.contact({ channel: 'voice', from: '+14155550111' });
+  expect(caller.outcome.type).to.equal('queued');
+  const callback = await h.router.requestCallback(caller.conversation.id);
+  await close(first.customer.id);
+  await close(caller.customer.id);
+
+  h.clearEvents();
+  await h.advance(2 * MINUTE);
+  await h.advance(60 * MINUTE);
+  expect(h.eventsOf('survey.sent')).to.deep.equal([]);
+  expect(h.eventsOf('followup.opened')).to.deep.equal([]);
+  expect(h.eventsOf('message.sent')).to.deep.equal([]);
+  return { first: first.conversation, caller: caller.conversation, callback };
 }

@@ -3,7 +3,7 @@
 // uploaded in chat and the mail and attachments they sent, which live beside the store.
 import { expect } from 'chai';
 import request from 'supertest';
-import { INBOUND_TOKEN, mailWith, SUPPORT, useSink } from '../channels/email-harness.js';
+import { emailEnv, INBOUND_TOKEN, mailWith, useSink } from '../channels/email-harness.js';
 import { emitAck, type Harness, type Json, once, useHarness } from './harness.js';
 
 const PNG = Buffer.from(
@@ -23,16 +23,7 @@ function mail(h: Harness, body: string) {
 
 describe("a customer's data: export and erasure", () => {
   const sink = useSink();
-  const sb = useHarness({
-    env: {
-      CHAT_FILE_MAX_BYTES: '2048',
-      EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
-      EMAIL_FROM: SUPPORT,
-      get SMTP_URL() {
-        return `smtp://127.0.0.1:${sink().port}`;
-      },
-    },
-  });
+  const sb = useHarness({ env: emailEnv(sink, { CHAT_FILE_MAX_BYTES: '2048' }) });
 
   /** Lee writes in the chat with a picture, gives their email, then mails a photo: one customer, one conversation. */
   async function lee(h: Harness) {
