@@ -205,10 +205,22 @@ export function adminApi(options: ApiOptions): express.Router {
     res.attachment(`switchboard-customer-${customer.id}.json`);
     res.json(exported);
   });
-  // A person's right to be forgotten: their open conversations close, then everything about them goes.
+  // A person's right to be forgotten: their open conversations close, then everything about them goes. The
+  // files and mail kept beside the store go first, so that a process stopping after the store forgot them
+  // leaves nothing behind (erasing again finds them gone); then those of messages that came meanwhile.
   api.delete('/customers/:id', async (req, res) => {
-    const erased = await router.eraseCustomer(req.params.id!, 'admin');
-    const files = options.forgetFiles ? await options.forgetFiles(erased.messages) : 0;
+    const customer = await store.getCustomer(req.params.id!);
+    if (!customer) throw new NotFoundError('customer', req.params.id!);
+    const forget = options.forgetFiles ?? (async () => 0);
+    const known = new Set<string>();
+    let files = 0;
+    for (const conversation of await store.listConversations({ customerId: customer.id, limit: 0 })) {
+      const messages = await store.listMessages(conversation.id);
+      for (const m of messages) known.add(m.id);
+      files += await forget(messages);
+    }
+    const erased = await router.eraseCustomer(customer.id, 'admin');
+    files += await forget(erased.messages.filter((m) => !known.has(m.id)));
     res.json({
       erased: {
         customerIds: erased.customerIds,
