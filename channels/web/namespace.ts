@@ -567,11 +567,11 @@ export class WebConsole {
         this.#to(event.agentId).emit('agent', { agent });
         break;
       }
-      // The team's saved replies changed: every console on this process gets the new list.
+      // A customer erased: every console drops what it shows of them (each process tells its own consoles).
       case 'customer.erased':
-        // Every console drops what it shows of them (each process tells its own consoles).
         this.#nsp.local.emit('conversation.erased', { conversationIds: event.conversationIds });
         break;
+      // The team's saved replies changed: every console on this process gets the new list.
       case 'saved_replies.updated':
         this.#nsp.local.emit('saved_replies', { savedReplies: event.savedReplies });
         break;
