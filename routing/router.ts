@@ -139,6 +139,8 @@ const AgentProfile = z.strictObject({
       'must be a Twilio Client identity: no spaces, and none of < > # % " { } | \\ ^ [ ] `',
     )
     .optional(),
+  /** A team lead (their console link also opens the team's live view). */
+  lead: z.boolean().optional(),
 });
 
 export const NewAgent = AgentProfile.extend({

@@ -2,9 +2,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { consoleAgent } from '../channels/web/namespace.js';
 import { identityOf } from '../routing/addresses.js';
 import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
-import { fromZod, NotFoundError, UnauthorizedError, ValidationError } from '../shared/errors.js';
+import {
+  ForbiddenError,
+  fromZod,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '../shared/errors.js';
 import { AgentStatus, type Attachment, ConversationStatus, type Customer } from '../shared/model.js';
 import { agentToken, type TokenSigner } from '../shared/tokens.js';
 import type { FiguresCache } from './figures.js';
@@ -62,16 +69,46 @@ const ListQuery = z.strictObject({
 /** Who is blocked: the latest `limit`, as a conversation list's page. */
 const BlockedQuery = z.strictObject({ limit: ListQuery.shape.limit });
 
+/** Who calls: the admin (ADMIN_TOKEN), or a team lead by their console link (`LEAD_ROUTES` only). */
+export type Viewer = { role: 'admin' } | { role: 'lead'; id: string; name: string };
+
+/** What a team lead may do: read the team's live view, set an agent's status, see and lift blocks. */
+const LEAD_ROUTES: ReadonlyArray<[string, RegExp]> = [
+  ['GET', /^\/live$/],
+  ['PUT', /^\/agents\/[^/]+\/status$/],
+  ['GET', /^\/customers\/blocked$/],
+  ['DELETE', /^\/customers\/[^/]+\/block$/],
+];
+
 export function adminApi(options: ApiOptions): express.Router {
   const { router, tokens, adminToken, figures, live } = options;
   const api = express.Router();
   const expected = Buffer.from(adminToken);
-  api.use((req: Request, _res: Response, next: NextFunction) => {
+  api.use(async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return next(new UnauthorizedError('Authorization: Bearer <ADMIN_TOKEN> is required'));
+    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const given = Buffer.from(token);
+    if (given.length === expected.length && timingSafeEqual(given, expected)) {
+      res.locals.viewer = { role: 'admin' } satisfies Viewer;
+      return next();
     }
+    // A team lead's console link: the team's live view and what it does, nothing else.
+    const signed = token ? await consoleAgent(tokens, router.store, token) : null;
+    const agent = signed ? await router.store.getAgent(signed.agentId) : null;
+    if (!agent) return next(new UnauthorizedError('Authorization: Bearer <ADMIN_TOKEN> is required'));
+    if (!agent.lead) {
+      return next(
+        new ForbiddenError("an agent's console link opens the team's live view only for a team lead"),
+      );
+    }
+    if (!LEAD_ROUTES.some(([method, path]) => req.method === method && path.test(req.path))) {
+      return next(
+        new ForbiddenError(
+          "a team lead's console link opens the team's live view; this needs the admin token",
+        ),
+      );
+    }
+    res.locals.viewer = { role: 'lead', id: agent.id, name: agent.name } satisfies Viewer;
     next();
   });
   api.use(express.json({ limit: '64kb' }));
@@ -110,7 +147,13 @@ export function adminApi(options: ApiOptions): express.Router {
   api.put('/agents/:id/status', async (req, res) => {
     await agentOr404(req.params.id!);
     const body = parse(StatusBody, req.body, 'status');
-    res.json({ agent: await router.setAgentStatus(req.params.id!, body.status, body.reason) });
+    // A lead's change says who made it ("set from the team view by Grace").
+    const viewer = res.locals.viewer as Viewer;
+    const reason =
+      viewer.role === 'lead' && body.reason !== undefined
+        ? `${body.reason} by ${viewer.name}`.slice(0, 200)
+        : body.reason;
+    res.json({ agent: await router.setAgentStatus(req.params.id!, body.status, reason) });
   });
 
   // Newest first in pages: the `limit` newest (oldest first within the page), then `?before=<next>` for the
@@ -181,7 +224,10 @@ export function adminApi(options: ApiOptions): express.Router {
     res.json(await router.blockCustomer(req.params.id!, 'admin', body.reason));
   });
   api.delete('/customers/:id/block', async (req, res) => {
-    res.json({ customer: await router.unblockCustomer(req.params.id!, 'admin') });
+    const viewer = res.locals.viewer as Viewer;
+    res.json({
+      customer: await router.unblockCustomer(req.params.id!, viewer.role === 'lead' ? viewer.id : 'admin'),
+    });
   });
 
   // A person's right of access: everything kept about them, as one JSON file.
@@ -236,7 +282,7 @@ export function adminApi(options: ApiOptions): express.Router {
     res.json(await figures.get());
   });
   api.get('/live', async (_req, res) => {
-    res.json(await live.get());
+    res.json({ ...(await live.get()), viewer: res.locals.viewer as Viewer });
   });
   api.get('/saved-replies', async (_req, res) => {
     res.json(await router.savedRepliesFrom());

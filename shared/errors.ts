@@ -103,6 +103,12 @@ export class UnauthorizedError extends SwitchboardError {
   }
 }
 
+export class ForbiddenError extends SwitchboardError {
+  constructor(message: string) {
+    super('forbidden', message, 403);
+  }
+}
+
 export class RateLimitedError extends SwitchboardError {
   constructor(message: string) {
     super('rate_limited', message, 429);

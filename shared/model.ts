@@ -143,6 +143,8 @@ export const Agent = z.object({
    * renewing makes every earlier link stop working (shared/tokens.ts `agentToken`).
    */
   tokenVersion: z.number().int().min(1).optional(),
+  /** A team lead: their console link also opens the team's live view (absent: not one). */
+  lead: z.boolean().optional(),
   createdAt: Millis,
 });
 export type Agent = z.infer<typeof Agent>;

@@ -1016,6 +1016,10 @@
   function renderMe() {
     if (!S.me) return;
     sb('agent-name').textContent = S.me.name || '';
+    // A team lead's link opens the team's live view too (the token rides in the fragment, never sent).
+    const team = sb('team-link');
+    team.hidden = !S.me.lead;
+    team.href = S.me.lead ? `/team#token=${encodeURIComponent(S.token)}` : '/team';
     for (const s of ['available', 'away', 'offline']) {
       sb(`status-${s}`).setAttribute('aria-pressed', String(S.me.status === s));
     }

@@ -96,6 +96,11 @@
       signedOut('That admin token was not accepted. Sign in with the current one.');
       return null;
     }
+    if (res.status === 403 && path === '/api/live') {
+      // An agent's console link, not a team lead's (or no longer one).
+      signedOut(json?.error?.message || 'That link does not open the team view.');
+      return null;
+    }
     if (!res.ok) throw new Error(json?.error?.message || json?.error || `the server answered ${res.status}`);
     return json;
   }
@@ -459,6 +464,10 @@
   }
 
   function render(view) {
+    // A team lead signed in with their console link: their name shows, and what only the admin does does not.
+    const lead = view.viewer?.role === 'lead';
+    $('[data-sb=viewer]').textContent = lead ? `${view.viewer.name} (team lead)` : '';
+    $('[data-sb=customer-data]').hidden = lead;
     renderHours(view);
     renderChannels(view);
     renderWaiting(view);

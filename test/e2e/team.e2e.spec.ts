@@ -210,4 +210,35 @@ describe('e2e: the team view in Chromium', function () {
     await page.screenshot({ path: `${SHOTS}/team-erase.png`, fullPage: true });
     await page.close();
   });
+
+  it("a team lead opens it from their console: their name shows, and the customer data section (the admin's) does not", async () => {
+    const lead = await sb.router.createAgent({
+      name: 'Lena',
+      capacity: { voice: 0, sms: 0, chat: 1, email: 0 },
+      lead: true,
+    });
+    const page = await newPage();
+    await page.goto(`${base}/console?token=${sb.tokens.sign('agent', lead.id)}`);
+    const link = page.getByRole('link', { name: 'Team view' });
+    await link.waitFor();
+    await page.locator('header').screenshot({ path: `${SHOTS}/console-lead.png` });
+    // An agent who is not a lead has no such link.
+    const other = await newPage();
+    await other.goto(`${base}/console?token=${sb.tokens.sign('agent', ada.id)}`);
+    await other.locator('[data-sb="agent-name"]').filter({ hasText: 'Ada' }).waitFor();
+    expect(await other.getByRole('link', { name: 'Team view' }).isVisible()).to.equal(false);
+    await other.close();
+
+    const [team] = await Promise.all([page.context().waitForEvent('page'), link.click()]);
+    team.on('pageerror', (err) => {
+      throw err;
+    });
+    await team.locator('[data-sb="viewer"]').filter({ hasText: 'Lena (team lead)' }).waitFor();
+    // The token left the address bar.
+    expect(team.url()).to.equal(`${base}/team`);
+    expect(await team.locator('[data-sb="customer-data"]').isVisible()).to.equal(false);
+    expect(await team.locator('[data-sb="agent-row"]').count()).to.be.greaterThan(1);
+    await team.close();
+    await page.close();
+  });
 });

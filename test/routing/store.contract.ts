@@ -995,8 +995,12 @@ export function storeContract(
           skills: { tech: 4 },
           capacity: { voice: 2, sms: 1, chat: 4, email: 0 },
           email: 'grace@example.com',
+          lead: true,
         });
         expect(updated.name).to.equal('Grace');
+        expect(updated.lead).to.equal(true);
+        expect((await store.updateAgent('ag_1', { lead: false })).lead).to.equal(false);
+        expect((await store.updateAgent('ag_1', { lead: true })).lead).to.equal(true);
         expect(updated.skills).to.deep.equal({ tech: 4 });
         expect(updated.capacity).to.deep.equal({ voice: 2, sms: 1, chat: 4, email: 0 });
         expect(updated.email).to.equal('grace@example.com');

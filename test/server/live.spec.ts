@@ -161,3 +161,82 @@ describe('GET /api/live with opening hours', () => {
     expect((await live(h)).hours).to.deep.equal({ open: true, opensInSeconds: 0 });
   });
 });
+
+describe("the team view by a team lead's console link", () => {
+  const sb = useHarness();
+  const as = (h: Harness, token: string) => ({
+    get: (path: string) => h.http().get(path).set('Authorization', `Bearer ${token}`),
+    put: (path: string) => h.http().put(path).set('Authorization', `Bearer ${token}`),
+    post: (path: string) => h.http().post(path).set('Authorization', `Bearer ${token}`),
+    delete: (path: string) => h.http().delete(path).set('Authorization', `Bearer ${token}`),
+  });
+
+  it('opens the live view, sets statuses and lifts blocks in the lead’s name; nothing else', async () => {
+    const h = sb();
+    const { agent: grace, token } = await h.createAgent('Grace', { lead: true, capacity: only(0) });
+    const { agent: ada } = await h.createAgent('Ada', { status: 'away', capacity: only(1) });
+    const lead = as(h, token);
+
+    const view = (await lead.get('/api/live').expect(200)).body;
+    expect(view.viewer).to.deep.equal({ role: 'lead', id: grace.id, name: 'Grace' });
+    expect(view.agents.map((a: Json) => a.name)).to.include.members(['Ada', 'Grace']);
+    expect((await live(h)).viewer).to.deep.equal({ role: 'admin' });
+
+    const set = await lead
+      .put(`/api/agents/${ada.id}/status`)
+      .send({ status: 'available', reason: 'set from the team view' })
+      .expect(200);
+    expect(set.body.agent).to.include({
+      status: 'available',
+      statusReason: 'set from the team view by Grace',
+    });
+
+    const mal = await visitor(h, 'you are all useless');
+    const { customerId } = (await h.store.getConversation(mal.conversationId))!;
+    await h.admin.post(`/api/customers/${customerId}/block`).send({ reason: 'insults' }).expect(200);
+    expect((await lead.get('/api/customers/blocked').expect(200)).body.customers).to.have.length(1);
+    const lifted = await lead.delete(`/api/customers/${customerId}/block`).expect(200);
+    expect(lifted.body.customer.notes.at(-1).text).to.equal('unblocked by Grace');
+
+    // What only the admin does: refused, by name, changing nothing.
+    for (const refused of [
+      await lead.post('/api/agents').send({ name: 'Mallory' }),
+      await lead.get(`/api/customers/${customerId}`),
+      await lead.get(`/api/customers/${customerId}/export`),
+      await lead.delete(`/api/customers/${customerId}`),
+      await lead.get('/api/conversations'),
+      await lead.get('/api/stats'),
+    ]) {
+      expect(refused.status).to.equal(403);
+      expect(refused.body.error.code).to.equal('forbidden');
+      expect(refused.body.error.message).to.contain('needs the admin token');
+    }
+    expect(await h.store.getCustomer(customerId)).to.not.equal(null);
+    expect((await h.admin.get('/api/agents').expect(200)).body.agents).to.have.length(2);
+  });
+
+  it("an agent who is not a lead is refused; a lead's renewed link and a lead no longer one too", async () => {
+    const h = sb();
+    const { agent: ada, token: adaToken } = await h.createAgent('Ada');
+    const refused = await as(h, adaToken).get('/api/live').expect(403);
+    expect(refused.body.error.message).to.contain('only for a team lead');
+    await as(h, adaToken).put(`/api/agents/${ada.id}/status`).send({ status: 'away' }).expect(403);
+
+    const { agent: grace, token } = await h.createAgent('Grace', { lead: true });
+    await as(h, token).get('/api/live').expect(200);
+    // No longer a lead: refused.
+    const patched = await h.admin.patch(`/api/agents/${grace.id}`).send({ lead: false }).expect(200);
+    expect(patched.body.agent.lead).to.equal(false);
+    await as(h, token).get('/api/live').expect(403);
+    await h.admin.patch(`/api/agents/${grace.id}`).send({ lead: true }).expect(200);
+    await as(h, token).get('/api/live').expect(200);
+    // A renewed link: the old one no longer opens anything.
+    const renewed = await h.admin.post(`/api/agents/${grace.id}/token`).expect(200);
+    await as(h, token).get('/api/live').expect(401);
+    await as(h, renewed.body.token).get('/api/live').expect(200);
+    // `lead` must be true or false.
+    const bad = await h.admin.patch(`/api/agents/${grace.id}`).send({ lead: 'yes' }).expect(400);
+    expect(bad.body.error.field).to.equal('lead');
+    await as(h, 'not a token at all').get('/api/live').expect(401);
+  });
+});

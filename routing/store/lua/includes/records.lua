@@ -123,6 +123,7 @@ local function checkAgent(key, a)
   if not absentOr(a.phone, 'string') then return corrupt(key, 'phone') end
   if not absentOr(a.clientIdentity, 'string') then return corrupt(key, 'clientIdentity') end
   if not absentOr(a.tokenVersion, 'number') then return corrupt(key, 'tokenVersion') end
+  if not absentOr(a.lead, 'boolean') then return corrupt(key, 'lead') end
   if type(a.createdAt) ~= 'number' then return corrupt(key, 'createdAt') end
 end
 
