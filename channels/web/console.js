@@ -475,6 +475,86 @@
     loadAgents().then(() => renderAll());
   }
 
+  // ------------------------------------------------------------------ alerts
+  // A new conversation, a ringing offer, or a customer's message while the agent looks elsewhere (another tab or
+  // window, another conversation): a short chime and, with the browser's permission, a desktop notification
+  // that brings the conversation up. On unless the agent turns them off (kept in this browser).
+
+  const ALERTS_KEY = 'switchboard.console.alerts';
+  const stored = (() => {
+    try {
+      return window.localStorage;
+    } catch {
+      return null; // storage refused (a private window's setting): alerts stay on for this page
+    }
+  })();
+  const alerts = { on: stored?.getItem(ALERTS_KEY) !== 'off', audio: null };
+
+  /** The browser plays sound only after the page was used: the audio starts on the first click or key. */
+  function wakeAudio() {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return;
+    alerts.audio = alerts.audio || new Ctx();
+    if (alerts.audio.state === 'suspended') alerts.audio.resume().catch(() => {});
+  }
+  for (const type of ['pointerdown', 'keydown']) document.addEventListener(type, wakeAudio, { once: true });
+
+  /** Two short soft tones. */
+  function chime() {
+    const ctx = alerts.audio;
+    if (ctx?.state !== 'running') return;
+    const start = ctx.currentTime;
+    [880, 1320].forEach((frequency, i) => {
+      const at = start + i * 0.16;
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.15, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.15);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(at);
+      osc.stop(at + 0.16);
+    });
+  }
+
+  function alertAgent(conversationId, title, body) {
+    if (!alerts.on) return;
+    const away = document.hidden || !document.hasFocus();
+    if (!away && conversationId === S.selected) return;
+    chime();
+    if (!away || !('Notification' in window) || Notification.permission !== 'granted') return;
+    const shown = new Notification(title, { body: String(body || '').slice(0, 140), tag: conversationId });
+    shown.onclick = () => {
+      window.focus();
+      if (S.views.has(conversationId)) select(conversationId);
+      shown.close();
+    };
+  }
+
+  function renderAlerts() {
+    const button = sb('alerts');
+    button.textContent = alerts.on ? 'Alerts on' : 'Alerts off';
+    button.setAttribute('aria-pressed', String(alerts.on));
+  }
+
+  sb('alerts').addEventListener('click', () => {
+    alerts.on = !alerts.on;
+    stored?.setItem(ALERTS_KEY, alerts.on ? 'on' : 'off');
+    // Turned on: the browser is asked once whether this page may show desktop notifications.
+    if (alerts.on && 'Notification' in window && Notification.permission === 'default') {
+      Notification.requestPermission().catch(() => {});
+    }
+    renderAlerts();
+  });
+  renderAlerts();
+
+  /** What the customer said last in a view, for an alert. */
+  function lastSaid(v) {
+    const m = [...(v.messages || [])].reverse().find((x) => x.direction === 'in');
+    return m ? m.text || (m.attachments?.length ? 'sent a file' : '') : '';
+  }
+
   function onAssigned(view) {
     if (!view?.conversation) return;
     const known = S.views.has(view.conversation.id);
@@ -484,6 +564,7 @@
     if (!known) {
       bumpUnread(v.id, v.messages.filter((m) => m.direction === 'in').length || 1);
       notify(`New conversation with ${customerName(v)}.`);
+      alertAgent(v.id, `New conversation: ${customerName(v)}`, lastSaid(v));
     } else bumpUnread(v.id, added);
     renderAll();
   }
@@ -497,6 +578,9 @@
     }
     const isNew = insertMessage(v, message);
     if (isNew && message.author?.id !== S.me?.id && message.direction !== 'out') bumpUnread(v.id, 1);
+    if (isNew && message.direction === 'in' && roleOf(v)) {
+      alertAgent(v.id, `${customerName(v)} wrote`, message.text || 'sent a file');
+    }
     if (message.direction === 'in') setCustomerTyping(conversationId, false);
     renderAll();
   }
@@ -618,6 +702,7 @@
       customer: customerName(view),
       expiresAt: c.offer?.expiresAt,
     });
+    alertAgent(c.id, `For you: ${customerName(view)}`, lastSaid(view) || 'Take it or pass');
     renderBanners();
     updateTitle();
   }

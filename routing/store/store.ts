@@ -25,7 +25,9 @@ import type {
 export const REMOVABLE_AGENT_FIELDS = ['slackUserId', 'email', 'phone', 'clientIdentity'] as const;
 
 /** The profile fields `updateAgent` changes (`null`: the console address is taken away). */
-export type AgentProfilePatch = Partial<Pick<Agent, 'name' | 'skills' | 'capacity' | 'tokenVersion' | 'lead'>> & {
+export type AgentProfilePatch = Partial<
+  Pick<Agent, 'name' | 'skills' | 'capacity' | 'tokenVersion' | 'lead'>
+> & {
   [K in (typeof REMOVABLE_AGENT_FIELDS)[number]]?: string | null;
 };
 
