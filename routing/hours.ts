@@ -10,26 +10,45 @@ const MINUTES_PER_DAY = 24 * 60;
 const RANGE = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$/;
 
 /** `09:00-17:00`, or several joined by commas (`09:00-12:30,13:30-17:00`): minutes of the day, [start, end). */
-const DayHours = z
+function ranges(text: string, ctx: z.RefinementCtx): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const part of text.split(',').map((s) => s.trim())) {
+    const m = RANGE.exec(part);
+    const start = m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+    const end = m ? Number(m[3]) * 60 + Number(m[4]) : 0;
+    if (!m || end <= start || end > MINUTES_PER_DAY) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${part}" is not a time range such as 09:00-17:00 (24-hour clock, the end after the start)`,
+      });
+      return [];
+    }
+    out.push([start, end]);
+  }
+  return out.sort((a, b) => a[0] - b[0]);
+}
+
+const DayHours = z.string().max(200).transform(ranges);
+
+/** A dated day's hours: as a weekday's, or `closed` (or empty) for a day the team does not work. */
+const DatedHours = z
   .string()
   .max(200)
-  .transform((text, ctx) => {
-    const ranges: Array<[number, number]> = [];
-    for (const part of text.split(',').map((s) => s.trim())) {
-      const m = RANGE.exec(part);
-      const start = m ? Number(m[1]) * 60 + Number(m[2]) : 0;
-      const end = m ? Number(m[3]) * 60 + Number(m[4]) : 0;
-      if (!m || end <= start || end > MINUTES_PER_DAY) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `"${part}" is not a time range such as 09:00-17:00 (24-hour clock, the end after the start)`,
-        });
-        return z.NEVER;
-      }
-      ranges.push([start, end]);
-    }
-    return ranges.sort((a, b) => a[0] - b[0]);
-  });
+  .transform((text, ctx) => (text.trim() === '' || text.trim() === 'closed' ? [] : ranges(text, ctx)));
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** `2026-12-25`, a real calendar date. */
+function validDate(text: string): boolean {
+  const m = DATE.exec(text);
+  return !!m && new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!)).toISOString().slice(0, 10) === text;
+}
+
+/** The calendar date `n` days after `date` (YYYY-MM-DD). */
+function addDays(date: string, n: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+}
 
 function validTimeZone(zone: string): boolean {
   try {
@@ -41,7 +60,9 @@ function validTimeZone(zone: string): boolean {
 }
 
 /**
- * `{"timeZone": "Europe/Berlin", "week": {"mon": "09:00-17:00", …}}`: a day left out of `week` is closed.
+ * `{"timeZone": "Europe/Berlin", "week": {"mon": "09:00-17:00", …}, "dates": {"2026-12-25": "closed", …}}`: a
+ * day left out of `week` is closed; a date in `dates` (the team's local date) has its own hours instead of its
+ * weekday's (a public holiday closed, a short Christmas Eve).
  */
 export const OpeningHours = z.strictObject({
   timeZone: z
@@ -52,19 +73,37 @@ export const OpeningHours = z.strictObject({
       [D in Weekday]: z.ZodOptional<typeof DayHours>;
     },
   ),
+  dates: z
+    .record(z.string(), DatedHours)
+    .superRefine((dates, ctx) => {
+      const keys = Object.keys(dates);
+      if (keys.length > 1000) ctx.addIssue({ code: 'custom', message: 'at most 1,000 dates' });
+      for (const key of keys) {
+        if (!validDate(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `"${key}" must be a date such as 2026-12-25`,
+          });
+      }
+    })
+    .optional(),
 });
 export type OpeningHours = z.output<typeof OpeningHours>;
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
-/** The weekday and minute of the day (with its fraction) at `at` in `timeZone`. */
-export function localTime(timeZone: string, at: number): { day: number; minute: number } {
+/** The weekday, the date (YYYY-MM-DD) and the minute of the day (with its fraction) at `at` in `timeZone`. */
+export function localTime(timeZone: string, at: number): { day: number; date: string; minute: number } {
   let format = formats.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {
       timeZone,
       hourCycle: 'h23',
       weekday: 'short',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
       hour: '2-digit',
       minute: '2-digit',
       second: '2-digit',
@@ -73,13 +112,16 @@ export function localTime(timeZone: string, at: number): { day: number; minute: 
   }
   let day = 0;
   let minute = 0;
+  const ymd = { year: '', month: '', day: '' };
   for (const part of format.formatToParts(at)) {
     if (part.type === 'weekday') day = WEEKDAYS.indexOf(part.value.toLowerCase().slice(0, 3) as Weekday);
+    else if (part.type === 'year' || part.type === 'month' || part.type === 'day')
+      ymd[part.type] = part.value;
     else if (part.type === 'hour') minute += Number(part.value) * 60;
     else if (part.type === 'minute') minute += Number(part.value);
     else if (part.type === 'second') minute += Number(part.value) / 60;
   }
-  return { day, minute };
+  return { day, date: `${ymd.year.padStart(4, '0')}-${ymd.month}-${ymd.day}`, minute };
 }
 
 /** The week in words, Monday first: "Mon 09:00–17:00, Tue 09:00–12:30 and 13:30–17:00 (Europe/Berlin)". */
@@ -92,16 +134,28 @@ export function hoursText(hours: OpeningHours): string {
       (d) =>
         `${d[0]!.toUpperCase()}${d.slice(1)} ${hours.week[d]!.map(([a, b]) => `${clock(a)}–${clock(b)}`).join(' and ')}`,
     );
-  return `${days.length > 0 ? days.join(', ') : 'never open'} (${hours.timeZone})`;
+  const dated = Object.entries(hours.dates ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([date, ranges]) =>
+      ranges.length === 0
+        ? `${date} closed`
+        : `${date} ${ranges.map(([a, b]) => `${clock(a)}–${clock(b)}`).join(' and ')}`,
+    );
+  const week = days.length > 0 ? days.join(', ') : 'never open';
+  return `${week}${dated.length > 0 ? `; ${dated.join(', ')}` : ''} (${hours.timeZone})`;
 }
 
-function rangesOf(hours: OpeningHours, day: number): Array<[number, number]> {
-  return hours.week[WEEKDAYS[((day % 7) + 7) % 7]!] ?? [];
+/** The hours of a local date: its own, when `dates` has it, else its weekday's. */
+function rangesOf(hours: OpeningHours, day: number, date: string): Array<[number, number]> {
+  return hours.dates?.[date] ?? hours.week[WEEKDAYS[((day % 7) + 7) % 7]!] ?? [];
 }
 
-/** Whether the team works at a local weekday and minute of the day. */
-function openAt(hours: OpeningHours, { day, minute }: { day: number; minute: number }): boolean {
-  return rangesOf(hours, day).some(([start, end]) => minute >= start && minute < end);
+/** Whether the team works at a local weekday, date and minute of the day. */
+function openAt(
+  hours: OpeningHours,
+  { day, date, minute }: { day: number; date: string; minute: number },
+): boolean {
+  return rangesOf(hours, day, date).some(([start, end]) => minute >= start && minute < end);
 }
 
 /** Whether the team works at `at`. */
@@ -110,15 +164,17 @@ export function isOpen(hours: OpeningHours, at: number): boolean {
 }
 
 /**
- * How long from `at` until the team next opens, in ms: 0 while open; null when `week` opens on no day. Exact
- * to the second across daylight-saving changes (the local clock is read again at the opening found).
+ * How long from `at` until the team next opens, in ms: 0 while open; null when it opens on no day (within a
+ * year and a week, with `dates`). Exact to the second across daylight-saving changes (the local clock is read
+ * again at the opening found).
  */
 export function opensInMs(hours: OpeningHours, at: number): number | null {
   const now = localTime(hours.timeZone, at);
   if (openAt(hours, now)) return 0;
-  const { day, minute } = now;
-  for (let ahead = 0; ahead <= 7; ahead++) {
-    for (const [start] of rangesOf(hours, day + ahead)) {
+  const { day, date, minute } = now;
+  const horizon = hours.dates ? 373 : 7;
+  for (let ahead = 0; ahead <= horizon; ahead++) {
+    for (const [start] of rangesOf(hours, day + ahead, hours.dates ? addDays(date, ahead) : date)) {
       const localAhead = ahead * MINUTES_PER_DAY + start - minute;
       if (localAhead <= 0) continue;
       // The local clock moves with daylight saving: where the local time lands is read back and the

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isOpen, localTime, OpeningHours, opensInMs } from '../../routing/hours.js';
+import { hoursText, isOpen, localTime, OpeningHours, opensInMs } from '../../routing/hours.js';
 import { parsePolicy, waitSentence } from '../../routing/policy.js';
 
 const HOUR = 3600_000;
@@ -36,8 +36,12 @@ describe('opening hours', () => {
   it('reads the local weekday and time in the zone', () => {
     // Sunday 6 December 2026, 13:00 UTC: 14:00 in Berlin, 08:00 in New York.
     const at = Date.UTC(2026, 11, 6, 13, 0);
-    expect(localTime('Europe/Berlin', at)).to.deep.equal({ day: 0, minute: 14 * 60 });
-    expect(localTime('America/New_York', at)).to.deep.equal({ day: 0, minute: 8 * 60 });
+    expect(localTime('Europe/Berlin', at)).to.deep.equal({ day: 0, date: '2026-12-06', minute: 14 * 60 });
+    expect(localTime('America/New_York', at)).to.deep.equal({ day: 0, date: '2026-12-06', minute: 8 * 60 });
+    // 23:30 UTC on the 6th is already the 7th in Berlin, still the 6th in New York.
+    const late = Date.UTC(2026, 11, 6, 23, 30);
+    expect(localTime('Europe/Berlin', late)).to.deep.equal({ day: 1, date: '2026-12-07', minute: 30 });
+    expect(localTime('America/New_York', late).date).to.equal('2026-12-06');
   });
 
   it('is open inside a range and closed at its end, in the lunch break and on a day left out', () => {
@@ -71,6 +75,71 @@ describe('opening hours', () => {
     // Saturday 24 October 2026, 12:00 (UTC+2); clocks go back; Monday 09:00 is UTC+1.
     const autumn = Date.UTC(2026, 9, 24, 10, 0);
     expect(autumn + opensInMs(berlin, autumn)!).to.equal(Date.UTC(2026, 9, 26, 8, 0));
+  });
+
+  describe('dates with their own hours (holidays)', () => {
+    // Weekdays 09:00-17:00; Christmas Eve (Thursday) until noon, Christmas Day and the Monday after closed, and
+    // one Sunday open.
+    const holidays = OpeningHours.parse({
+      timeZone: 'Europe/Berlin',
+      week: {
+        mon: '09:00-17:00',
+        tue: '09:00-17:00',
+        wed: '09:00-17:00',
+        thu: '09:00-17:00',
+        fri: '09:00-17:00',
+      },
+      dates: {
+        '2026-12-24': '09:00-12:00',
+        '2026-12-25': 'closed',
+        '2026-12-28': '',
+        '2026-12-20': '10:00-14:00',
+      },
+    });
+
+    it('parses them: a range as a weekday, closed or empty as closed', () => {
+      expect(holidays.dates).to.deep.equal({
+        '2026-12-24': [[540, 720]],
+        '2026-12-25': [],
+        '2026-12-28': [],
+        '2026-12-20': [[600, 840]],
+      });
+      expect(hoursText(holidays)).to.equal(
+        'Mon 09:00–17:00, Tue 09:00–17:00, Wed 09:00–17:00, Thu 09:00–17:00, Fri 09:00–17:00; ' +
+          '2026-12-20 10:00–14:00, 2026-12-24 09:00–12:00, 2026-12-25 closed, 2026-12-28 closed (Europe/Berlin)',
+      );
+    });
+
+    it('refuses a date that is not one, or hours that are not, naming the date', () => {
+      const issue = (dates: unknown) =>
+        OpeningHours.safeParse({ timeZone: 'UTC', week: {}, dates }).error?.issues[0];
+      expect(issue({ '2026-02-30': 'closed' })?.path).to.deep.equal(['dates', '2026-02-30']);
+      expect(issue({ '2026-02-30': 'closed' })?.message).to.contain('such as 2026-12-25');
+      expect(issue({ '25.12.2026': 'closed' })?.path).to.deep.equal(['dates', '25.12.2026']);
+      expect(issue({ '2026-12-24': 'morning' })?.path).to.deep.equal(['dates', '2026-12-24']);
+      expect(() =>
+        parsePolicy({ hours: { timeZone: 'UTC', week: {}, dates: { '2026-13-01': 'closed' } } }),
+      ).to.throw(/hours\.dates\.2026-13-01/);
+    });
+
+    it('a date’s hours replace its weekday’s, and the next opening skips the closed days', () => {
+      expect(isOpen(holidays, Date.UTC(2026, 11, 24, 10, 0))).to.equal(true); // Thu 24th 11:00
+      expect(isOpen(holidays, Date.UTC(2026, 11, 24, 12, 0))).to.equal(false); // Thu 24th 13:00
+      expect(isOpen(holidays, Date.UTC(2026, 11, 25, 9, 0))).to.equal(false); // Fri 25th 10:00
+      expect(isOpen(holidays, Date.UTC(2026, 11, 23, 9, 0))).to.equal(true); // Wed 23rd, as any Wednesday
+      expect(isOpen(holidays, Date.UTC(2026, 11, 20, 11, 0))).to.equal(true); // Sunday 20th 12:00
+      // Christmas Eve 13:00 → Tuesday the 29th 09:00 (the 25th, the weekend and the 28th closed).
+      expect(opensInMs(holidays, Date.UTC(2026, 11, 24, 12, 0))).to.equal((4 * 24 + 20) * HOUR);
+      // Saturday the 19th 12:00 → Sunday the 20th 10:00.
+      expect(opensInMs(holidays, Date.UTC(2026, 11, 19, 11, 0))).to.equal(22 * HOUR);
+      // Only dated openings, far ahead: found; none at all: null.
+      const once = OpeningHours.parse({ timeZone: 'UTC', week: {}, dates: { '2027-03-01': '09:00-10:00' } });
+      expect(opensInMs(once, Date.UTC(2026, 11, 24, 9, 0))).to.equal(
+        Date.UTC(2027, 2, 1, 9, 0) - Date.UTC(2026, 11, 24, 9, 0),
+      );
+      const never = OpeningHours.parse({ timeZone: 'UTC', week: {}, dates: { '2026-12-24': 'closed' } });
+      expect(opensInMs(never, Date.UTC(2026, 11, 24, 9, 0))).to.equal(null);
+    });
   });
 
   it('the policy takes them under hours, and the wait sentence says when a person is back', () => {
