@@ -640,3 +640,26 @@ describe('SMS channel (Twilio): opening hours', () => {
     expect(await h().store.listPromises(conv!.id)).to.deep.equal([]);
   });
 });
+
+describe('SMS channel (Twilio): opening hours with a public holiday', () => {
+  // Monday 5 January 2026, 10:00 in Berlin; open Tuesdays and Wednesdays, but Tuesday the 6th is a holiday.
+  const h = useTwilioHarness({
+    env: {
+      ROUTING_POLICY: JSON.stringify({
+        hours: {
+          timeZone: 'Europe/Berlin',
+          week: { tue: '08:30-17:00', wed: '08:30-17:00' },
+          dates: { '2026-01-06': 'closed' },
+        },
+      }),
+    },
+  });
+
+  it('a text the day before the holiday is told the day after it, not the holiday', async () => {
+    const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
+    // Wednesday 08:30 in Berlin is 46 h 30 min away.
+    expect(only(root, 'Message').text).to.equal(
+      'We are closed right now and open again in 47 hours; a person will answer then. You keep your place.',
+    );
+  });
+});
