@@ -132,6 +132,8 @@ export const RoutingPolicy = z
         unseenChat: ShortText.default(
           'You left our chat before our answer reached you, so here it is. Reply to this email to carry on, or come back to the chat.',
         ),
+        /** Heads the email of a chat a visitor asked for (the conversation follows, each message with its author). */
+        transcript: ShortText.default('Here is our conversation, as you asked. Reply to this email to carry on.'),
       })
       .default({
         greeting: 'Thanks for reaching us.',
@@ -150,6 +152,7 @@ export const RoutingPolicy = z
         surveyThanks: 'Thank you. We read every answer.',
         unseenChat:
           'You left our chat before our answer reached you, so here it is. Reply to this email to carry on, or come back to the chat.',
+        transcript: 'Here is our conversation, as you asked. Reply to this email to carry on.',
       }),
   })
   .superRefine((p, ctx) => {

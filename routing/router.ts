@@ -152,6 +152,9 @@ export type NewAgent = z.input<typeof NewAgent>;
 
 /** The team's saved replies as an admin sets them: whole, named `savedReplies` in what is refused. */
 const SavedRepliesInput = z.object({ savedReplies: NewSavedReplies });
+/** A customer's conversation by email goes at most once in this long (`emailTranscript`). */
+export const TRANSCRIPT_WINDOW_MS = 10 * 60_000;
+
 /** Why the team closes a customer's open conversations: they are blocked, or their data is erased. */
 type TeamClose = 'blocked' | 'erased';
 
@@ -1818,6 +1821,48 @@ export class Router {
     // The files go with it too, attached (where still kept), as the agent's reply by email would carry them.
     const files = unseen.flatMap((m) => m.attachments.filter((a) => a.url !== undefined));
     await this.#systemMessage(conv, 'email', text, `unseen:${unseen.at(-1)!.id}`, false, files);
+  }
+
+  /** Whether email goes out (a sender for the email channel is registered). */
+  get sendsEmail(): boolean {
+    return this.#senders.has('email');
+  }
+
+  /**
+   * A customer asks for their latest conversation by email (a chat visitor's widget): every message they wrote or
+   * were sent, internal notes never, with who said it and when (in the opening hours' time zone, else UTC), to
+   * the address they gave, as a message of the conversation (agents see it went). Once per conversation in
+   * TRANSCRIPT_WINDOW_MS: asked again meanwhile, nothing more goes (`sent: false`). Refused with `email_off`
+   * when email is not on, `no_email` when they gave no address, `no_conversation` before they wrote, and for a
+   * blocked customer.
+   */
+  async emailTranscript(customerId: string): Promise<{ sent: boolean; to: string }> {
+    if (!this.sendsEmail) {
+      throw new ConflictError('email_off', 'a conversation goes by email, which is not on here');
+    }
+    const customer = await this.#customer(customerId);
+    if (customer.blocked) throw new BlockedError(customer.id);
+    const to = customer.identities.find((i) => i.channel === 'email')?.address;
+    if (!to) throw new ConflictError('no_email', 'give your email address first, and it goes there');
+    const [conv] = await this.store.listConversations({ customerId: customer.id, limit: 1 });
+    if (!conv) throw new ConflictError('no_conversation', 'there is no conversation to send yet');
+    const now = this.clock.now();
+    const when = new Intl.DateTimeFormat('en-GB', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+      timeZone: this.policy.hours?.timeZone ?? 'UTC',
+    });
+    const lines = (await this.store.listMessages(conv.id))
+      .filter((m) => m.direction !== 'internal' && !m.externalId?.startsWith('transcript:'))
+      .map((m) => {
+        const who = m.author.type === 'customer' ? 'You' : (m.author.name ?? 'Our team');
+        const files = m.attachments.map((a) => `${a.name}: ${a.url ?? '(not kept)'}`);
+        return [`${who}, ${when.format(m.at)}: ${m.text}`.trimEnd(), ...files].join('\n');
+      });
+    const text = [this.policy.texts.transcript, ...lines].join('\n\n');
+    const window = Math.floor(now / TRANSCRIPT_WINDOW_MS);
+    const sent = await this.#systemMessage(conv, 'email', text, `transcript:${conv.id}:${window}`);
+    return { sent: sent !== null, to };
   }
 
   /**

@@ -33,6 +33,8 @@ const IdentifyIn = z.object({
   phone: z.string().trim().min(3).max(32).optional(),
 });
 const TypingIn = z.object({ typing: z.boolean() });
+/** Asking for the conversation by email takes nothing. */
+const TranscriptIn = z.strictObject({}).nullish();
 
 export interface ChatOptions {
   router: Router;
@@ -47,6 +49,18 @@ export interface ChatOptions {
 interface VisitorState {
   visitorId: string;
   customerId: string;
+}
+
+/**
+ * Whether the widget shows a message: never an internal note, nor what Switchboard itself sent on another
+ * channel (the email of replies a visitor did not see, the conversation they asked for by email: copies of
+ * what the chat shows already).
+ */
+export function shownInWidget(m: Message): boolean {
+  return (
+    m.direction !== 'internal' &&
+    !(m.author.type === 'system' && m.direction === 'out' && m.channel !== 'chat')
+  );
 }
 
 /** Wire shape of a message for the widget: never internal notes. */
@@ -134,6 +148,9 @@ export class ChatChannel {
     socket.on('typing', (payload: unknown, ack?: unknown) =>
       withAck(ack, async () => this.#typing(await ready, payload)),
     );
+    socket.on('transcript.email', (payload: unknown, ack?: unknown) =>
+      withAck(ack, async () => this.#transcript(await ready, payload)),
+    );
     await ready;
   }
 
@@ -151,6 +168,8 @@ export class ChatChannel {
       visitorToken: this.#tokens.sign('visitor', visitorId),
       customerId: customer.id,
       conversationId: open?.id ?? null,
+      // Whether the visitor may ask for the conversation by email (`transcript.email`).
+      transcripts: this.#router.sendsEmail,
     });
     const ask = await this.#router.missingFacts(customer.id, PRECHAT_FACTS);
     socket.emit('prechat', { ask });
@@ -162,7 +181,7 @@ export class ChatChannel {
       socket.join(`conv:${shown.id}`);
       const history = await this.#router.store.listMessages(shown.id);
       for (const m of history) {
-        if (m.direction !== 'internal') socket.emit('message', widgetMessage(m));
+        if (shownInWidget(m)) socket.emit('message', widgetMessage(m));
       }
       // Replies sent while the visitor was away are seen now (and no longer go by email).
       await this.#router.chatSeen(history);
@@ -195,6 +214,7 @@ export class ChatChannel {
           visitorToken: this.#tokens.sign('visitor', state.visitorId),
           customerId: result.customer.id,
           conversationId,
+          transcripts: this.#router.sendsEmail,
         });
       }
       await this.#sendStatus(result.conversation, true);
@@ -209,6 +229,15 @@ export class ChatChannel {
     const ask = PRECHAT_FACTS.filter((k) => !customer.facts[k]);
     socket.emit('prechat', { ask });
     return { ok: true };
+  }
+
+  /** The visitor asks for their conversation by email (router `emailTranscript`). */
+  async #transcript(state: VisitorState, payload: unknown): Promise<Ack> {
+    const parsed = TranscriptIn.safeParse(payload);
+    if (!parsed.success) throw fromZod(parsed.error, 'transcript.email');
+    this.#spend(state.visitorId);
+    const { sent, to } = await this.#router.emailTranscript(state.customerId);
+    return { ok: true, sent, to };
   }
 
   async #typing(state: VisitorState, payload: unknown): Promise<Ack> {
@@ -315,9 +344,11 @@ export class ChatChannel {
   #onEvent(event: DomainEvent, origin: EventOrigin): void {
     switch (event.type) {
       case 'message.sent':
-        this.#nsp.local
-          .to(`conv:${event.message.conversationId}`)
-          .emit('message', widgetMessage(event.message));
+        if (shownInWidget(event.message)) {
+          this.#nsp.local
+            .to(`conv:${event.message.conversationId}`)
+            .emit('message', widgetMessage(event.message));
+        }
         if (event.message.channel === 'chat') void this.#deliver(event.message, origin);
         break;
       case 'message.received':

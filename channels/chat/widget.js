@@ -59,6 +59,8 @@ button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px soli
 header{display:flex;align-items:center;justify-content:space-between;padding:10px 8px 10px 16px;background:#2451b8}
 h2{margin:0;font-size:16px;font-weight:600;color:#fff}
 header button{font-size:22px;line-height:1;padding:2px 10px}
+header .x{margin-left:auto;padding:2px 6px}
+.x svg{width:20px;height:20px;fill:#fff;vertical-align:middle}
 .s{padding:8px 16px;background:#f2f4f8;border-bottom:1px solid #dde1e8;font-size:13px}
 .s:empty{display:none}
 .r{padding:6px 16px;background:#fff3cd;font-size:13px}
@@ -101,7 +103,7 @@ textarea{resize:none;height:40px;max-height:120px}
   const root = host.attachShadow({ mode: 'open' });
   root.innerHTML = `<style>${CSS}</style><div class="w">
 <div class="p" id="p" data-sb="panel" role="dialog" aria-label="Chat with us" hidden>
-<header><h2>Chat with us</h2><button type="button" aria-label="Close chat">×</button></header>
+<header><h2>Chat with us</h2><button type="button" class="x" data-sb="transcript" aria-label="Email me this chat" title="Email me this chat" hidden><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 5h18a1 1 0 0 1 1 1v12a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1zm1 2.4V17h16V7.4l-8 5.3zM5.2 7l6.8 4.5L18.8 7z"/></svg></button><button type="button" data-sb="close" aria-label="Close chat">×</button></header>
 <div class="r" data-sb="reconnecting" role="status" hidden>Connection lost. Reconnecting…</div>
 <div class="s" data-sb="status" role="status"></div>
 <div class="m" data-sb="messages" role="log" aria-live="polite"></div>
@@ -385,6 +387,8 @@ textarea{resize:none;height:40px;max-height:120px}
     });
     sock.on('session', (s) => {
       if (s?.visitorToken) store(TOKEN, s.visitorToken);
+      // Once there is a conversation, and when email is on, it can be sent by email.
+      $('transcript').hidden = !(s?.transcripts && s.conversationId);
     });
     sock.on('prechat', (p) => showPrechat(p?.ask));
     sock.on('error_notice', (e) => showErr(e?.message));
@@ -450,7 +454,23 @@ textarea{resize:none;height:40px;max-height:120px}
   }
 
   launcher.onclick = () => setOpen(panel.hidden, true);
-  root.querySelector('header button').onclick = () => setOpen(false, true);
+  $('close').onclick = () => setOpen(false, true);
+  // The conversation by email, to the address the visitor gave (asked for first when there is none).
+  $('transcript').onclick = () => {
+    if (!sock?.connected) return showErr('Not connected yet. Please try again in a moment.');
+    sock.emit('transcript.email', {}, (a) => {
+      if (a?.ok) {
+        showErr();
+        const text = a.sent ? `We sent this chat to ${a.to}.` : `This chat went to ${a.to} a moment ago.`;
+        put(`transcript-${Date.now()}`, Date.now(), h('div', { class: 'g y', 'data-sb': 'notice', text }));
+      } else if (a?.error?.code === 'no_email') {
+        showErr('Give us your email address below, then press the envelope again.');
+        skipped = false;
+        showPrechat(['email']);
+        pre.querySelector('input')?.focus();
+      } else showErr(a?.error?.message || 'That did not work. Please try again.');
+    });
+  };
   panel.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
       e.preventDefault();

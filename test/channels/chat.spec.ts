@@ -18,6 +18,7 @@ interface Session {
   visitorToken: string;
   customerId: string;
   conversationId: string | null;
+  transcripts: boolean;
 }
 
 /** A visitor connected and past the session event. */
@@ -53,8 +54,15 @@ describe('/chat namespace', () => {
     it('a new visitor gets a signed token, a customer and no conversation yet', async () => {
       const h = sb();
       const { session } = await connected(h);
-      expect(Object.keys(session).sort()).to.deep.equal(['conversationId', 'customerId', 'visitorToken']);
+      expect(Object.keys(session).sort()).to.deep.equal([
+        'conversationId',
+        'customerId',
+        'transcripts',
+        'visitorToken',
+      ]);
       expect(session.conversationId).to.equal(null);
+      // Email is off here: the conversation cannot be asked for by email.
+      expect(session.transcripts).to.equal(false);
       expect(session.customerId).to.be.a('string').and.match(/^\S+$/);
       const visitorId = h.sb.tokens.verify('visitor', session.visitorToken);
       expect(visitorId).to.be.a('string');
