@@ -133,7 +133,9 @@ export const RoutingPolicy = z
           'You left our chat before our answer reached you, so here it is. Reply to this email to carry on, or come back to the chat.',
         ),
         /** Heads the email of a chat a visitor asked for (the conversation follows, each message with its author). */
-        transcript: ShortText.default('Here is our conversation, as you asked. Reply to this email to carry on.'),
+        transcript: ShortText.default(
+          'Here is our conversation, as you asked. Reply to this email to carry on.',
+        ),
       })
       .default({
         greeting: 'Thanks for reaching us.',
