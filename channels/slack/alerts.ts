@@ -14,6 +14,7 @@ import type { DomainEvent } from '../../shared/events.js';
 import type { Channel, Conversation } from '../../shared/model.js';
 import { customerName, type LiveView } from '../team.js';
 import { type SlackOutbox, slackErrorCode } from './outbox.js';
+import { Posted } from './payloads.js';
 import type { SlackState } from './state.js';
 import { CHANNEL_NAMES, duration, escapeSlack, slackDate } from './text.js';
 
@@ -78,6 +79,9 @@ export function atRiskText(
   return lines.join('\n');
 }
 
+/** Where the team channel's alerts about a conversation are kept among the Slack posts (`SlackState.addPost`). */
+const alertKey = (conversationId: string) => `alert:${conversationId}`;
+
 /** The channel the customer waits on. */
 function channelOf(event: AtRisk, conversation: Conversation | null): Channel {
   return conversation?.lastChannel ?? event.message.channel;
@@ -93,11 +97,34 @@ export class TeamAlerts {
   constructor(options: TeamAlertsOptions) {
     this.#o = options;
     this.#unsubscribe = options.router.events.subscribe((event) => {
-      if (event.type !== 'promise.at_risk' || this.#refused) return;
-      const done = this.#post(event).catch((err: unknown) => this.#failed(err));
+      let done: Promise<void>;
+      if (event.type === 'promise.at_risk' && !this.#refused) {
+        done = this.#post(event).catch((err: unknown) => this.#failed(err));
+      } else if (event.type === 'customer.erased') {
+        done = this.#erase(event.conversationIds).catch((err: unknown) =>
+          this.#o.log.warn({ err: String(err) }, "Slack: could not delete an erased customer's alerts"),
+        );
+      } else return;
       this.#pending.add(done);
       void done.then(() => this.#pending.delete(done));
     });
+  }
+
+  /** An erased customer's alerts go from the team channel (their name is in them). */
+  async #erase(conversationIds: readonly string[]): Promise<void> {
+    for (const id of conversationIds) {
+      for (const ref of await this.#o.state.posts(alertKey(id))) {
+        try {
+          await this.#o.outbox.call(
+            'chat.delete',
+            { channel: ref.channel, ts: ref.ts },
+            { key: `channel:${ref.channel}`, paced: true },
+          );
+        } catch (err) {
+          if (slackErrorCode(err) !== 'message_not_found') throw err;
+        }
+      }
+    }
   }
 
   async #post(event: AtRisk): Promise<void> {
@@ -113,7 +140,16 @@ export class TeamAlerts {
     ]);
     const unposted = window.since === null ? undefined : { count: window.unposted, since: window.since };
     const text = atRiskText(event, conversation, customerName(customer), view, unposted);
-    await this.#o.outbox.post('chat.postMessage', { channel: this.#o.channel, text, unfurl_links: false });
+    const posted = Posted.safeParse(
+      await this.#o.outbox.post('chat.postMessage', { channel: this.#o.channel, text, unfurl_links: false }),
+    );
+    // Kept by the conversation, so that erasing its customer deletes it too.
+    if (posted.success && conversation) {
+      await this.#o.state.addPost(alertKey(conversation.id), {
+        channel: posted.data.channel ?? this.#o.channel,
+        ts: posted.data.ts,
+      });
+    }
   }
 
   #failed(err: unknown): void {

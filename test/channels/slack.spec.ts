@@ -1583,6 +1583,19 @@ describe('Slack team channel (SLACK_TEAM_CHANNEL)', () => {
     expect(h.slack.ok('chat.postMessage', (a) => a.channel === TEAM)).to.have.length(1);
   });
 
+  it("erasing the customer deletes the team channel's alert about them", async () => {
+    const h = sb();
+    const conversationId = await joeAtRisk(h);
+    const inTeam = () => h.slack.messages.filter((m) => m.channel === TEAM).map((m) => m.text);
+    expect(inTeam()).to.have.length(1);
+    expect(inTeam()[0]).to.contain('Joe Bloggs');
+    const { customerId } = (await h.store.getConversation(conversationId))!;
+    await h.sb.router.eraseCustomer(customerId, 'admin');
+    await h.idle();
+    expect(inTeam()).to.deep.equal([]);
+    expect(h.slack.ok('chat.delete', (a) => a.channel === TEAM)).to.have.length(1);
+  });
+
   it('at most one post a minute per customer channel; the next one counts those in between', async () => {
     const h = sb();
     await joeAtRisk(h);
