@@ -59,6 +59,7 @@ describe('routing policy', () => {
           surveyThanks: 'Thank you. We read every answer.',
           unseenChat:
             'You left our chat before our answer reached you, so here it is. Reply to this email to carry on, or come back to the chat.',
+          transcript: 'Here is our conversation, as you asked. Reply to this email to carry on.',
         },
       });
       expect(parsePolicy(undefined)).to.deep.equal(defaultPolicy());
