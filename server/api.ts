@@ -150,9 +150,9 @@ export function adminApi(options: ApiOptions): express.Router {
     // A lead's change says who made it ("set from the team view by Grace").
     const viewer = res.locals.viewer as Viewer;
     const reason =
-      viewer.role === 'lead' && body.reason !== undefined
-        ? `${body.reason} by ${viewer.name}`.slice(0, 200)
-        : body.reason;
+      viewer.role !== 'lead'
+        ? body.reason
+        : (body.reason ? `${body.reason} by ${viewer.name}` : `set by ${viewer.name}`).slice(0, 200);
     res.json({ agent: await router.setAgentStatus(req.params.id!, body.status, reason) });
   });
 

@@ -524,7 +524,12 @@
     if (!away && conversationId === S.selected) return;
     chime();
     if (!away || !('Notification' in window) || Notification.permission !== 'granted') return;
-    const shown = new Notification(title, { body: String(body || '').slice(0, 140), tag: conversationId });
+    let shown;
+    try {
+      shown = new Notification(title, { body: String(body || '').slice(0, 140), tag: conversationId });
+    } catch {
+      return; // a browser that shows notifications only from a service worker: the chime said it
+    }
     shown.onclick = () => {
       window.focus();
       if (S.views.has(conversationId)) select(conversationId);

@@ -190,6 +190,9 @@ describe("the team view by a team lead's console link", () => {
       status: 'available',
       statusReason: 'set from the team view by Grace',
     });
+    const bare = await lead.put(`/api/agents/${ada.id}/status`).send({ status: 'away' }).expect(200);
+    expect(bare.body.agent.statusReason).to.equal('set by Grace');
+    await lead.put(`/api/agents/${ada.id}/status`).send({ status: 'available' }).expect(200);
 
     const mal = await visitor(h, 'you are all useless');
     const { customerId } = (await h.store.getConversation(mal.conversationId))!;
