@@ -534,10 +534,12 @@ textarea{resize:none;height:40px;max-height:120px}
 
   w.Switchboard = { open: () => setOpen(true, true), close: () => setOpen(false) };
 
+  // A page view alone connects nothing (and so stores no visitor): the chat connects when it is opened, or at
+  // once for a returning visitor, whose token brings their conversation (and its unread replies) back.
   const init = () => {
     d.body.append(host);
     if (store(OPEN) === '1') setOpen(true);
-    start();
+    else if (store(TOKEN)) start();
   };
   if (d.body) init();
   else d.addEventListener('DOMContentLoaded', init);

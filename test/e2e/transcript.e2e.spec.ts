@@ -1,5 +1,6 @@
-// The chat widget's envelope in a real browser: once there is a conversation and email is on, the visitor asks
-// for it by email; without an address on file they are asked for one first, then it goes.
+// The chat widget in a real browser, on a server of its own: a page view alone connects nothing and stores no
+// visitor; and its envelope: once there is a conversation and email is on, the visitor asks for it by email
+// (without an address on file they are asked for one first, then it goes).
 import { expect } from 'chai';
 import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
@@ -39,6 +40,36 @@ describe('e2e: the conversation by email from the widget in Chromium', function 
   });
 
   const widget = (page: Page, name: string) => page.locator(`#switchboard-widget [data-sb="${name}"]`);
+
+  it('a page view alone connects nothing; opening the chat does, and a returning visitor connects at once', async () => {
+    const chat = sb.io.of('/chat');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${base}/`, { waitUntil: 'load' });
+    await widget(page, 'launcher').waitFor();
+    // Loaded, and the socket.io client was not even fetched: the widget starts none.
+    expect(await page.evaluate(() => document.querySelector('script[src*="socket.io"]') === null)).to.equal(
+      true,
+    );
+    expect(chat.sockets.size).to.equal(0);
+    expect(await page.evaluate(() => localStorage.getItem('switchboard.visitorToken'))).to.equal(null);
+
+    await widget(page, 'launcher').click();
+    await page.waitForFunction(() => localStorage.getItem('switchboard.visitorToken') !== null);
+    expect(chat.sockets.size).to.equal(1);
+    // Closed and loaded again: a returning visitor connects at once (their replies come back to them).
+    await widget(page, 'launcher').click();
+    await page.reload();
+    await widget(page, 'launcher').waitFor();
+    // Until its connection reaches the server (at most 2 s).
+    for (let i = 0; i < 100 && chat.sockets.size !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(chat.sockets.size).to.equal(1);
+    expect(await widget(page, 'panel').isVisible()).to.equal(false);
+    await context.close();
+  });
 
   it('asks for an address when none is on file, then sends the chat there and says so', async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
