@@ -227,3 +227,58 @@ export async function readLiveView(
     },
   };
 }
+
+/** One conversation an agent is on, as a lead sees it (`agentConversations`). */
+export interface AgentConversation {
+  id: string;
+  customer: string;
+  channel: Channel;
+  /** Their part in it: they own it, cover for its owner, consult on it, are invited or offered it. */
+  role: 'owner' | 'cover' | 'consultant' | 'invited' | 'offered';
+  /** Since when they have it (its owner: assigned; otherwise when it was created). */
+  sinceSeconds: number;
+  /** The customer wrote last and waits for an answer: for how long (null: answered, or nothing yet). */
+  waitingForReplySeconds: number | null;
+}
+
+/**
+ * What an agent is on now, for a lead to see who is left waiting for an answer: each assigned conversation with
+ * the customer's name, their part, and how long the customer has waited since they last wrote when nobody
+ * answered since (longest first, then the others oldest first).
+ */
+export async function agentConversations(
+  store: Store,
+  agent: Agent,
+  now: number,
+): Promise<AgentConversation[]> {
+  const out: AgentConversation[] = [];
+  for (const c of await store.listAgentConversations(agent.id)) {
+    const [customer, messages] = await Promise.all([
+      store.getCustomer(c.customerId),
+      store.listMessages(c.id),
+    ]);
+    const last = messages.filter((m) => m.direction !== 'internal').at(-1);
+    const role: AgentConversation['role'] =
+      c.ownerId === agent.id
+        ? 'owner'
+        : c.cover?.agentId === agent.id
+          ? 'cover'
+          : c.consultants.includes(agent.id)
+            ? 'consultant'
+            : c.invited.includes(agent.id)
+              ? 'invited'
+              : 'offered';
+    out.push({
+      id: c.id,
+      customer: customerName(customer),
+      channel: c.lastChannel,
+      role,
+      sinceSeconds: seconds(now - (role === 'owner' ? (c.assignedAt ?? c.createdAt) : c.createdAt)),
+      waitingForReplySeconds: last?.direction === 'in' ? seconds(now - last.at) : null,
+    });
+  }
+  return out.sort(
+    (a, b) =>
+      (b.waitingForReplySeconds ?? -1) - (a.waitingForReplySeconds ?? -1) || b.sinceSeconds - a.sinceSeconds,
+  );
+}

@@ -2,6 +2,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { agentConversations } from '../channels/team.js';
 import { consoleAgent } from '../channels/web/namespace.js';
 import { identityOf } from '../routing/addresses.js';
 import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
@@ -72,10 +73,11 @@ const BlockedQuery = z.strictObject({ limit: ListQuery.shape.limit });
 /** Who calls: the admin (ADMIN_TOKEN), or a team lead by their console link (`LEAD_ROUTES` only). */
 export type Viewer = { role: 'admin' } | { role: 'lead'; id: string; name: string };
 
-/** What a team lead may do: read the team's live view, set an agent's status, see and lift blocks. */
+/** What a team lead may do: read the team's live view and what an agent is on, set an agent's status, see and lift blocks. */
 const LEAD_ROUTES: ReadonlyArray<[string, RegExp]> = [
   ['GET', /^\/live$/],
   ['PUT', /^\/agents\/[^/]+\/status$/],
+  ['GET', /^\/agents\/[^/]+\/conversations$/],
   ['GET', /^\/customers\/blocked$/],
   ['DELETE', /^\/customers\/[^/]+\/block$/],
 ];
@@ -143,6 +145,14 @@ export function adminApi(options: ApiOptions): express.Router {
   api.patch('/agents/:id', async (req, res) => {
     await agentOr404(req.params.id!);
     res.json({ agent: await router.updateAgent(req.params.id!, parse(AgentPatch, req.body, 'agent')) });
+  });
+  // What an agent is on now, and who of their customers waits for an answer (the team view's drill-down).
+  api.get('/agents/:id/conversations', async (req, res) => {
+    const agent = await agentOr404(req.params.id!);
+    res.json({
+      agent: { id: agent.id, name: agent.name },
+      conversations: await agentConversations(store, agent, router.clock.now()),
+    });
   });
   api.put('/agents/:id/status', async (req, res) => {
     await agentOr404(req.params.id!);

@@ -123,6 +123,7 @@
       if (view && token) {
         render(view);
         showError('');
+        if (heldAgent) await renderHeld();
       }
       if (view && token && ++sinceBlocked >= BLOCKED_EVERY) {
         const blocked = await api('GET', `/api/customers/blocked?limit=${BLOCKED_SHOWN}`);
@@ -238,8 +239,10 @@
         ...Object.entries(STATUS_NAMES).map(([value, text]) => el('option', { value }, text)),
       );
       select.addEventListener('change', () => setStatus(a.id, select));
+      const name = el('button', { type: 'button', class: 'link' });
+      name.addEventListener('click', () => showHeld(a.id));
       const cells = {
-        name: el('td'),
+        name: el('td', {}, name),
         status: el('td', {}, select, el('div', { class: 'updated' })),
         ...Object.fromEntries(CHANNELS.map((ch) => [ch, el('td', { class: 'num' })])),
         idle: el('td', { class: 'num' }),
@@ -250,7 +253,8 @@
     const { cells, select } = row;
     row.status = a.status;
     row.tr.dataset.agent = a.id;
-    cells.name.textContent = a.name;
+    cells.name.firstChild.textContent = a.name;
+    cells.name.firstChild.setAttribute('aria-label', `What ${a.name} is on`);
     cells.status.className = `status-${a.status}`;
     // Not while someone has it open: their choice stays until they make it.
     if (document.activeElement !== select) select.value = a.status;
@@ -278,6 +282,55 @@
     const available = view.agents.filter((a) => a.status === 'available').length;
     $('[data-sb=agents-count]').textContent = `${available} of ${view.agents.length} available`;
   }
+
+  // ---- what one agent is on, and who of their customers waits for an answer (read with every view while shown).
+
+  let heldAgent = null;
+  const PARTS = {
+    owner: 'owns',
+    cover: 'covers',
+    consultant: 'consults',
+    invited: 'invited',
+    offered: 'offered',
+  };
+
+  async function showHeld(agentId) {
+    heldAgent = agentId;
+    await renderHeld();
+    $('[data-sb=held]').scrollIntoView({ block: 'nearest' });
+  }
+
+  async function renderHeld() {
+    if (!heldAgent) return;
+    const id = heldAgent;
+    const res = await api('GET', `/api/agents/${encodeURIComponent(id)}/conversations`);
+    if (!res || heldAgent !== id) return;
+    $('[data-sb=held-title]').textContent = `${res.agent.name} is on`;
+    const rows = res.conversations.map((c) =>
+      el(
+        'tr',
+        { sb: 'held-row' },
+        el('td', {}, c.customer),
+        el('td', {}, CHANNEL_NAMES[c.channel] || c.channel),
+        el('td', {}, PARTS[c.role] || c.role),
+        el('td', { class: 'num' }, duration(c.sinceSeconds)),
+        el(
+          'td',
+          { class: c.waitingForReplySeconds === null ? 'num' : 'num late' },
+          c.waitingForReplySeconds === null ? '—' : duration(c.waitingForReplySeconds),
+        ),
+      ),
+    );
+    $('[data-sb=held-table] tbody').replaceChildren(...rows);
+    $('[data-sb=held-table]').hidden = rows.length === 0;
+    $('[data-sb=held-empty]').hidden = rows.length > 0;
+    $('[data-sb=held]').hidden = false;
+  }
+
+  $('[data-sb=held-close]').addEventListener('click', () => {
+    heldAgent = null;
+    $('[data-sb=held]').hidden = true;
+  });
 
   /** As the server names a customer to the team (channels/team.ts `customerName`). */
   function customerName(c) {

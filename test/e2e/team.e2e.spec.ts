@@ -100,6 +100,17 @@ describe('e2e: the team view in Chromium', function () {
     expect(await el(page, 'agents-count').textContent()).to.equal('1 of 2 available');
     await page.screenshot({ path: `${SHOTS}/team-waiting.png`, fullPage: true });
 
+    // What Ada is on: Mia, who wrote last and waits for her answer.
+    await page.getByRole('button', { name: 'What Ada is on' }).click();
+    await el(page, 'held-row').first().waitFor();
+    expect(await el(page, 'held-title').textContent()).to.equal('Ada is on');
+    const held = await el(page, 'held-row').locator('td').allTextContents();
+    expect(held.slice(0, 3)).to.deep.equal(['Mia Jones', 'Chat', 'owns']);
+    expect(held[3]).to.match(/^\d+s$/);
+    expect(held[4]).to.match(/^\d+s$/);
+    await el(page, 'held-close').click();
+    expect(await el(page, 'held').isVisible()).to.equal(false);
+
     // Grace is set available from the view: she takes the waiting customer, and the page shows nobody waiting.
     await agents.nth(1).locator('select').selectOption('available');
     await el(page, 'waiting-empty').waitFor({ state: 'visible' });

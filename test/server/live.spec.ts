@@ -243,3 +243,65 @@ describe("the team view by a team lead's console link", () => {
     await as(h, 'not a token at all').get('/api/live').expect(401);
   });
 });
+
+describe('GET /api/agents/:id/conversations (what an agent is on)', () => {
+  const sb = useHarness();
+
+  it('each conversation with the customer, the part, and how long the customer waits for an answer', async () => {
+    const h = sb();
+    const { agent: ada, token } = await h.createAgent('Ada', { capacity: only(2) });
+    const console = h.agentSocket(token);
+    await once(console, 'hello');
+    const mia = await visitor(h, 'my parcel is late');
+    expect((await emitAck(mia.socket, 'identify', { name: 'Mia Jones' })).ok).to.equal(true);
+    h.clock.advance(30 * SECOND);
+    const bo = await visitor(h, 'can I change my address?');
+    h.clock.advance(60 * SECOND);
+    // Ada answers Mia; Bo has waited 60 s, Mia not at all now.
+    const reply = await emitAck(console, 'reply', {
+      conversationId: mia.conversationId,
+      text: 'It ships today.',
+      clientMessageId: 'r1',
+    });
+    expect(reply.ok).to.equal(true);
+    const res = await h.admin.get(`/api/agents/${ada.id}/conversations`).expect(200);
+    expect(res.body.agent).to.deep.equal({ id: ada.id, name: 'Ada' });
+    expect(res.body.conversations).to.deep.equal([
+      {
+        id: bo.conversationId,
+        customer: 'Website visitor',
+        channel: 'chat',
+        role: 'owner',
+        sinceSeconds: 60,
+        waitingForReplySeconds: 60,
+      },
+      {
+        id: mia.conversationId,
+        customer: 'Mia Jones',
+        channel: 'chat',
+        role: 'owner',
+        sinceSeconds: 90,
+        waitingForReplySeconds: null,
+      },
+    ]);
+    // Internal notes are no answer: Bo still waits.
+    await emitAck(console, 'note', { conversationId: bo.conversationId, text: 'checking the address rules' });
+    h.clock.advance(15 * SECOND);
+    const later = (await h.admin.get(`/api/agents/${ada.id}/conversations`).expect(200)).body;
+    expect(later.conversations[0].waitingForReplySeconds).to.equal(75);
+
+    const { token: leadToken } = await h.createAgent('Lena', { lead: true, capacity: only(0) });
+    await h
+      .http()
+      .get(`/api/agents/${ada.id}/conversations`)
+      .set('Authorization', `Bearer ${leadToken}`)
+      .expect(200);
+    await h
+      .http()
+      .get(`/api/agents/${ada.id}/conversations`)
+      .set('Authorization', `Bearer ${token}`)
+      .expect(403);
+    const missing = await h.admin.get('/api/agents/ag_nobody/conversations').expect(404);
+    expect(missing.body.error.code).to.equal('not_found');
+  });
+});
