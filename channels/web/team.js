@@ -123,7 +123,8 @@
       if (view && token) {
         render(view);
         showError('');
-        if (heldAgent) await renderHeld();
+        // What an agent is on reads each of their conversations' messages: again every fifth view (10 s).
+        if (heldAgent && ++sinceHeld >= HELD_EVERY) await renderHeld();
       }
       if (view && token && ++sinceBlocked >= BLOCKED_EVERY) {
         const blocked = await api('GET', `/api/customers/blocked?limit=${BLOCKED_SHOWN}`);
@@ -286,6 +287,8 @@
   // ---- what one agent is on, and who of their customers waits for an answer (read with every view while shown).
 
   let heldAgent = null;
+  const HELD_EVERY = 5;
+  let sinceHeld = 0;
   const PARTS = {
     owner: 'owns',
     cover: 'covers',
@@ -303,6 +306,7 @@
   async function renderHeld() {
     if (!heldAgent) return;
     const id = heldAgent;
+    sinceHeld = 0;
     const res = await api('GET', `/api/agents/${encodeURIComponent(id)}/conversations`);
     if (!res || heldAgent !== id) return;
     $('[data-sb=held-title]').textContent = `${res.agent.name} is on`;
