@@ -16,7 +16,11 @@ export interface WaitQuote {
    * Nobody works now: outside the opening hours with no agent available, or no agent available or away at
    * all. `opensInSeconds`: until the opening hours start again (null: not known). Only with no `etaSeconds`.
    */
-  closed?: { opensInSeconds: number | null };
+  closed?: {
+    opensInSeconds: number | null;
+    /** When they open (ms), with the opening hours' time zone: said as a day and time when it is far off. */
+    opensAt?: { at: number; timeZone: string };
+  };
 }
 
 export interface QuoteInput {

@@ -106,9 +106,12 @@ export const RoutingPolicy = z
         noEstimate: ShortText.default(
           'Everyone is busy right now; a person will answer as soon as one is free.',
         ),
-        /** Outside the opening hours with nobody available; `{wait}` is how long until they open. */
+        /**
+         * Outside the opening hours with nobody available; `{opens}` is when they open ("in 2 hours", or further
+         * off "on Wednesday 7 January at 08:30 (Berlin time)"), `{wait}` how long until then.
+         */
         closed: ShortText.default(
-          'We are closed right now and open again in {wait}; a person will answer then. You keep your place.',
+          'We are closed right now and open again {opens}; a person will answer then. You keep your place.',
         ),
         /** No agent available or away at all (and no opening hours say when they are back). */
         nobodyWorking: ShortText.default(
@@ -142,7 +145,7 @@ export const RoutingPolicy = z
         waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
         noEstimate: 'Everyone is busy right now; a person will answer as soon as one is free.',
         closed:
-          'We are closed right now and open again in {wait}; a person will answer then. You keep your place.',
+          'We are closed right now and open again {opens}; a person will answer then. You keep your place.',
         nobodyWorking:
           'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
         hold: 'Please hold; you keep your place.',
@@ -217,7 +220,32 @@ export function waitSentence(policy: RoutingPolicy, quote: WaitQuote): string {
   const opens = quote.closed.opensInSeconds;
   return opens === null
     ? fillText(texts.nobodyWorking, {})
-    : fillText(texts.closed, { wait: humanDuration(opens) });
+    : fillText(texts.closed, { wait: humanDuration(opens), opens: opensPhrase(quote.closed) });
+}
+
+/** Closed this long or longer: when they open is said as a day and time, not as hours to count. */
+export const OPENS_AS_DAY_SECONDS = 12 * 3600;
+
+/**
+ * When a closed team opens, as a customer reads it: "in 2 hours"; from OPENS_AS_DAY_SECONDS on, "on Wednesday
+ * 7 January at 08:30 (Berlin time)" (in the opening hours' time zone, named by its city).
+ */
+export function opensPhrase(closed: NonNullable<WaitQuote['closed']>): string {
+  const seconds = closed.opensInSeconds ?? 0;
+  if (seconds < OPENS_AS_DAY_SECONDS || !closed.opensAt) return `in ${humanDuration(seconds)}`;
+  const { at, timeZone } = closed.opensAt;
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  const city = timeZone === 'UTC' ? 'UTC' : `${timeZone.split('/').at(-1)!.replaceAll('_', ' ')} time`;
+  return `on ${part('weekday')} ${part('day')} ${part('month')} at ${part('hour')}:${part('minute')} (${city})`;
 }
 
 /** Fill `{position}` and `{wait}` into a notice, keeping it under the cap. */

@@ -1255,7 +1255,12 @@ export class Router {
     const { agentsByStatus } = await this.store.stats();
     if (opensIn !== 0) {
       if (agentsByStatus.available > 0) return undefined;
-      return { opensInSeconds: opensIn === null ? null : Math.ceil(opensIn / 1000) };
+      return opensIn === null || !hours
+        ? { opensInSeconds: null }
+        : {
+            opensInSeconds: Math.ceil(opensIn / 1000),
+            opensAt: { at: now + opensIn, timeZone: hours.timeZone },
+          };
     }
     if (agentsByStatus.available > 0 || agentsByStatus.away > 0) return undefined;
     return { opensInSeconds: null };

@@ -22,7 +22,12 @@ export const DomainEvent = z.discriminatedUnion('type', [
     position: z.number().int().positive(),
     etaSeconds: z.number().nonnegative().nullable(),
     /** Nobody works now (routing/router.ts WaitQuote): until the opening hours start again, if known. */
-    closed: z.object({ opensInSeconds: z.number().nonnegative().nullable() }).optional(),
+    closed: z
+      .object({
+        opensInSeconds: z.number().nonnegative().nullable(),
+        opensAt: z.object({ at: Millis, timeZone: z.string().max(100) }).optional(),
+      })
+      .optional(),
   }),
   z.object({
     type: z.literal('conversation.assigned'),

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { humanDuration } from '../../routing/estimate.js';
+import { OPENS_AS_DAY_SECONDS, opensPhrase } from '../../routing/policy.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, RateLimitedError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
@@ -293,7 +294,11 @@ export class ChatChannel {
         else if (quote.closed) {
           // Nobody works now: when they are back, to the minute (a status is sent again only when it changes).
           const opens = quote.closed.opensInSeconds;
-          status.closed = { opensInSeconds: opens === null ? null : Math.ceil(opens / 60) * 60 };
+          status.closed = {
+            opensInSeconds: opens === null ? null : Math.ceil(opens / 60) * 60,
+            // Far off, the day and time they open ("on Wednesday 7 January at 08:30 (Berlin time)").
+            ...(opens !== null && opens >= OPENS_AS_DAY_SECONDS ? { opens: opensPhrase(quote.closed) } : {}),
+          };
         }
       }
     }

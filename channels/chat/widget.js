@@ -327,7 +327,7 @@ textarea{resize:none;height:40px;max-height:120px}
             ? 'A person will answer as soon as one is free.'
             : opens == null
               ? 'Nobody is working right now; a person will answer as soon as someone is back.'
-              : `We are closed right now and open again in about ${inWords(opens)}; a person will answer then.`)
+              : `We are closed right now and open again ${s.closed.opens || `in about ${inWords(opens)}`}; a person will answer then.`)
       );
     }
     if (s.state === 'assigned') return `You're chatting with ${s.agent?.name || 'a member of our team'}`;

@@ -595,6 +595,20 @@ describe('/chat namespace: opening hours', () => {
     });
   });
 
+  it('far off (12 hours or more), the status also says the day and time they open, in the team’s zone', async () => {
+    const h = sb();
+    // Tuesday 17:30 in New York: next open Monday 12 January 09:00 (the week has Mondays and Tuesdays only).
+    h.clock.advance((24 + 13.5) * 3600 * SECOND);
+    expect(await firstStatus(h)).to.deep.equal({
+      state: 'queued',
+      position: 1,
+      closed: {
+        opensInSeconds: (5 * 24 + 15.5) * 3600,
+        opens: 'on Monday 12 January at 09:00 (New York time)',
+      },
+    });
+  });
+
   it('within them, an agent on a break means everyone is busy; with nobody at all, nobody is working', async () => {
     const h = sb();
     h.clock.advance(5 * 3600 * SECOND); // 09:00 in New York

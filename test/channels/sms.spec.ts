@@ -632,9 +632,9 @@ describe('SMS channel (Twilio): opening hours', () => {
 
   it('a text outside them, with nobody available, is told when a person will be there and no wait is promised', async () => {
     const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
-    // Tuesday 08:30 in Berlin is 22 h 30 min away, said rounded up as every wait is.
+    // Tuesday 08:30 in Berlin is 22 h 30 min away: far enough off to be said as a day and time.
     expect(only(root, 'Message').text).to.equal(
-      'We are closed right now and open again in 23 hours; a person will answer then. You keep your place.',
+      'We are closed right now and open again on Tuesday 6 January at 08:30 (Berlin time); a person will answer then. You keep your place.',
     );
     const [conv] = await h().store.listConversations({});
     expect(await h().store.listPromises(conv!.id)).to.deep.equal([]);
@@ -659,7 +659,7 @@ describe('SMS channel (Twilio): opening hours with a public holiday', () => {
     const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
     // Wednesday 08:30 in Berlin is 46 h 30 min away.
     expect(only(root, 'Message').text).to.equal(
-      'We are closed right now and open again in 47 hours; a person will answer then. You keep your place.',
+      'We are closed right now and open again on Wednesday 7 January at 08:30 (Berlin time); a person will answer then. You keep your place.',
     );
   });
 });

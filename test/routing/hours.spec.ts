@@ -160,5 +160,25 @@ describe('opening hours', () => {
     expect(
       waitSentence(policy, { position: 2, etaSeconds: null, closed: { opensInSeconds: null } }),
     ).to.equal(policy.texts.nobodyWorking);
+    // Far off (12 hours or more), a day and time in the team's zone, named by its city; a custom text may
+    // still say {wait}.
+    const far = {
+      opensInSeconds: 3 * 86400,
+      opensAt: { at: Date.UTC(2026, 11, 28, 8, 0), timeZone: 'America/New_York' },
+    };
+    expect(waitSentence(policy, { position: 2, etaSeconds: null, closed: far })).to.equal(
+      'We are closed right now and open again on Monday 28 December at 03:00 (New York time); a person will answer then. You keep your place.',
+    );
+    expect(
+      waitSentence(policy, {
+        position: 2,
+        etaSeconds: null,
+        closed: { opensInSeconds: 13 * 3600, opensAt: { at: Date.UTC(2026, 11, 28, 8, 0), timeZone: 'UTC' } },
+      }),
+    ).to.contain('open again on Monday 28 December at 08:00 (UTC);');
+    const custom = parsePolicy({ texts: { closed: 'Back in {wait}.' } });
+    expect(waitSentence(custom, { position: 1, etaSeconds: null, closed: far })).to.equal(
+      'Back in 72 hours.',
+    );
   });
 });

@@ -47,7 +47,7 @@ describe('routing policy', () => {
           waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
           noEstimate: 'Everyone is busy right now; a person will answer as soon as one is free.',
           closed:
-            'We are closed right now and open again in {wait}; a person will answer then. You keep your place.',
+            'We are closed right now and open again {opens}; a person will answer then. You keep your place.',
           nobodyWorking:
             'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
           hold: 'Please hold; you keep your place.',
