@@ -1838,8 +1838,9 @@ export class Router {
    * were sent, internal notes never, with who said it and when (in the opening hours' time zone, else UTC), to
    * the address they gave, as a message of the conversation (agents see it went). Once per conversation in
    * TRANSCRIPT_WINDOW_MS: asked again meanwhile, nothing more goes (`sent: false`). Refused with `email_off`
-   * when email is not on, `no_email` when they gave no address, `no_conversation` before they wrote, and for a
-   * blocked customer.
+   * when email is not on, `no_email` when they gave no address, `no_conversation` before they wrote,
+   * `not_answered` before a person answered in it (the address is not verified: nobody may have what they typed
+   * sent to any address from us unanswered), and for a blocked customer.
    */
   async emailTranscript(customerId: string): Promise<{ sent: boolean; to: string }> {
     if (!this.sendsEmail) {
@@ -1857,7 +1858,12 @@ export class Router {
       timeStyle: 'short',
       timeZone: this.policy.hours?.timeZone ?? 'UTC',
     });
-    const lines = (await this.store.listMessages(conv.id))
+    const messages = await this.store.listMessages(conv.id);
+    // Not before a person answered: else anyone could have any address sent what they typed, from us.
+    if (!messages.some((m) => m.author.type === 'agent' && m.direction === 'out')) {
+      throw new ConflictError('not_answered', 'the conversation goes by email once a person has answered in it');
+    }
+    const lines = messages
       .filter((m) => m.direction !== 'internal' && !m.externalId?.startsWith('transcript:'))
       .map((m) => {
         const who = m.author.type === 'customer' ? 'You' : (m.author.name ?? 'Our team');

@@ -76,6 +76,9 @@ describe('/chat: the conversation by email', () => {
       expect((await emitAck(early, 'transcript.email', {})).error.code).to.equal('no_email');
       await emitAck(early, 'identify', { email: 'early@example.com' });
       expect((await emitAck(early, 'transcript.email', {})).error.code).to.equal('no_conversation');
+      // Written, but nobody answered yet: nothing goes (the address is not verified).
+      await emitAck(early, 'message', { text: 'BUY CHEAP WATCHES at example.net', clientMessageId: 'spam' });
+      expect((await emitAck(early, 'transcript.email', {})).error.code).to.equal('not_answered');
 
       const { v, session } = await chatted(h, null);
       const noEmail = await emitAck(v, 'transcript.email', {});

@@ -90,12 +90,19 @@ describe('e2e: the conversation by email from the widget in Chromium', function 
     await widget(page, 'input').fill('Where is my order 1234?');
     await widget(page, 'send').click();
     await envelope.waitFor();
-
+    // No address on file: asked for one.
     await envelope.click();
     await widget(page, 'error').filter({ hasText: 'Give us your email address below' }).waitFor();
     await widget(page, 'prechat').getByLabel('Email').fill('pat@example.com');
     await widget(page, 'prechat').getByRole('button', { name: 'Continue' }).click();
     await widget(page, 'prechat').waitFor({ state: 'hidden' });
+    // Before a person answered, nothing goes (the address a visitor types is not verified).
+    await envelope.click();
+    await widget(page, 'error').filter({ hasText: 'once a person has answered' }).waitFor();
+    const ada = await sb.router.createAgent({ name: 'Ada', status: 'available' });
+    const [conversation] = await sb.store.listConversations({ status: 'assigned' });
+    await sb.router.reply(ada.id, conversation!.id, 'It left our warehouse this morning.');
+    await widget(page, 'messages').getByText('It left our warehouse').waitFor();
     await envelope.click();
     await widget(page, 'notice').filter({ hasText: 'We sent this chat to pat@example.com.' }).waitFor();
     await widget(page, 'panel').screenshot({ path: 'test-results/widget-transcript.png' });
@@ -105,6 +112,7 @@ describe('e2e: the conversation by email from the widget in Chromium', function 
     const { envelope: to, mail } = await sink.next();
     expect(to.to).to.deep.equal(['pat@example.com']);
     expect(mail.text).to.contain('Where is my order 1234?');
+    expect(mail.text).to.contain('Ada, ');
     await page.close();
   });
 });
