@@ -1861,7 +1861,10 @@ export class Router {
     const messages = await this.store.listMessages(conv.id);
     // Not before a person answered: else anyone could have any address sent what they typed, from us.
     if (!messages.some((m) => m.author.type === 'agent' && m.direction === 'out')) {
-      throw new ConflictError('not_answered', 'the conversation goes by email once a person has answered in it');
+      throw new ConflictError(
+        'not_answered',
+        'the conversation goes by email once a person has answered in it',
+      );
     }
     const lines = messages
       .filter((m) => m.direction !== 'internal' && !m.externalId?.startsWith('transcript:'))
