@@ -345,8 +345,15 @@ const PLACEHOLDER = /\{(\w+)\}/g;
 export const SavedReply = z.object({
   name: z.string().trim().min(1).max(60, 'must be at most 60 characters'),
   text: z.string().trim().min(1).max(4000, 'must be at most 4000 characters'),
+  /** Offered only to agents with one of these skills (at any level): a team's own replies. Absent: to everyone. */
+  skills: z.array(SkillName).min(1).max(20).optional(),
 });
 export type SavedReply = z.output<typeof SavedReply>;
+
+/** The saved replies offered to an agent: those for everyone, and those for a skill of theirs (console.js mirrors it). */
+export function savedRepliesFor(replies: readonly SavedReply[], agent: { skills: Skills }): SavedReply[] {
+  return replies.filter((r) => !r.skills || r.skills.some((skill) => agent.skills[skill] !== undefined));
+}
 
 /** A first name: the first word of a name, or null when there is none. */
 function firstName(name: string | null | undefined): string | null {

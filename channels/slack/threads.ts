@@ -11,7 +11,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent, EventOf } from '../../shared/events.js';
-import type { Agent, Attachment, Conversation, Message } from '../../shared/model.js';
+import {
+  type Agent,
+  type Attachment,
+  type Conversation,
+  type Message,
+  savedRepliesFor,
+} from '../../shared/model.js';
 import type { FileBytes } from '../content.js';
 import { conversationView, participants, roleOf } from '../views.js';
 import {
@@ -620,7 +626,7 @@ export class SlackThreads {
     try {
       const view = await conversationView(this.#r.store, conversation, agent.id);
       const channel = await this.dm(agent.slackUserId);
-      const message = card(view, role, this.#now(), await this.#r.savedReplies());
+      const message = card(view, role, this.#now(), savedRepliesFor(await this.#r.savedReplies(), agent));
       const posted = Posted.parse(
         await this.#outbox.post('chat.postMessage', {
           channel,
@@ -652,7 +658,7 @@ export class SlackThreads {
     const shown = role ?? (await this.#roleFor(conversation, agent.id));
     if (!shown) return;
     const view = await conversationView(this.#r.store, conversation, agent.id);
-    const message = card(view, shown, this.#now(), await this.#r.savedReplies());
+    const message = card(view, shown, this.#now(), savedRepliesFor(await this.#r.savedReplies(), agent));
     try {
       await this.#outbox.post('chat.update', { channel: ref.channel, ts: ref.ts, ...message });
     } catch (err) {

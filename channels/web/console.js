@@ -692,6 +692,8 @@
     if (agent.id === S.me?.id) {
       S.me = { ...S.me, ...agent };
       renderMe();
+      // Their skills may have changed: the saved replies offered follow.
+      renderSavedReplies();
     } else {
       S.agents.set(agent.id, { ...S.agents.get(agent.id), ...agent });
     }
@@ -1315,14 +1317,23 @@
   }
 
   /** The team's saved replies, by name, in the picker beside Reply (hidden when there are none). */
+  /**
+   * The team's saved replies (all of them, as the server sends them), and the picker with those for me: for
+   * everyone, and for a skill of mine (shared/model.ts `savedRepliesFor`).
+   */
   function renderSavedReplies(replies) {
+    if (replies) S.allSavedReplies = replies;
+    const skills = S.me?.skills || {};
+    const mine = (S.allSavedReplies || []).filter(
+      (r) => !Array.isArray(r.skills) || r.skills.some((skill) => skills[skill] !== undefined),
+    );
     const picker = sb('saved-replies');
-    S.savedReplies = replies;
+    S.savedReplies = mine;
     picker.replaceChildren(
       h('option', { value: '', text: 'Saved reply…' }),
-      ...replies.map((r, i) => h('option', { value: String(i), text: r.name })),
+      ...mine.map((r, i) => h('option', { value: String(i), text: r.name })),
     );
-    picker.hidden = replies.length === 0;
+    picker.hidden = mine.length === 0;
   }
 
   /**

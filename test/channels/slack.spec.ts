@@ -1297,6 +1297,8 @@ describe('Slack console (Bolt, /slack/events)', () => {
       { name: 'Refund sent', text: 'Your refund is on its way: 3 to 5 working days.' },
       { name: 'Address', text: 'Could you confirm the delivery address?' },
       { name: 'Greeting', text: 'Hi {name}, {agent} here.' },
+      // Offered only to agents with the skill: not to Ada, who has none.
+      { name: 'Chargeback', text: 'Your bank has opened a chargeback.', skills: ['billing'] },
     ];
     const env = { ROUTING_POLICY: JSON.stringify({ savedReplies: replies }) };
     /** The card's saved-reply select. */

@@ -127,6 +127,12 @@ describe('/agent namespace', () => {
         .expect(400);
       expect(typo.body.error).to.include({ field: 'savedReplies.0.text' });
       expect(typo.body.error.message).to.contain('{nmae} is not a placeholder: use {name}');
+      // A team's own replies name skills as agents have them.
+      await refused(
+        { savedReplies: [{ name: 'Hola', text: 'Hola', skills: ['es pañol'] }] },
+        'savedReplies.0.skills.0',
+      );
+      await refused({ savedReplies: [{ name: 'Hola', text: 'Hola', skills: [] }] }, 'savedReplies.0.skills');
       await refused({ savedReplies: 'Refund sent' }, 'savedReplies');
       await refused({}, 'savedReplies');
       await refused({ savedReplies: [], extra: 1 }, 'extra');

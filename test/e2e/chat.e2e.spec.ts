@@ -405,6 +405,8 @@ describe('e2e: widget and web console in Chromium', function () {
         await put([
           { name: 'Opening hours', text: 'We answer every day from 8 to 20.' },
           { name: 'Greeting', text: 'Hi {name}, this is {agent}.' },
+          // The Spanish team's own: offered to agents with the skill only.
+          { name: 'Saludo', text: 'Hola {name}, soy {agent}.', skills: ['spanish'] },
         ])
       ).status,
     ).to.equal(200);
@@ -418,6 +420,17 @@ describe('e2e: widget and web console in Chromium', function () {
     await box.fill('');
     await picker.selectOption({ label: 'Greeting' });
     expect(await box.inputValue()).to.equal('Hi there, this is Noor.');
+    // Noor is given the skill: the Spanish reply is offered to her at once.
+    await sb.router.updateAgent(noor.id, { skills: { parcels: 5, spanish: 2 } });
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('[data-sb="saved-replies"] option')]
+          .map((o) => o.textContent)
+          .join('|') === 'Saved reply…|Opening hours|Greeting|Saludo',
+    );
+    await box.fill('');
+    await picker.selectOption({ label: 'Saludo' });
+    expect(await box.inputValue()).to.equal('Hola there, soy Noor.');
     expect((await put(before)).status).to.equal(200);
   });
 
