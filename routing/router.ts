@@ -152,6 +152,15 @@ export type NewAgent = z.input<typeof NewAgent>;
 
 /** The team's saved replies as an admin sets them: whole, named `savedReplies` in what is refused. */
 const SavedRepliesInput = z.object({ savedReplies: NewSavedReplies });
+/**
+ * A message as an email of the conversation shows it (the unseen chat replies, the conversation asked for):
+ * `heading: text`, then each file as `name: link` ("(not kept)" without one).
+ */
+function emailedLine(heading: string, m: Message): string {
+  const files = m.attachments.map((a) => `${a.name}: ${a.url ?? '(not kept)'}`);
+  return [`${heading}: ${m.text}`.trimEnd(), ...files].join('\n');
+}
+
 /** A customer's conversation by email goes at most once in this long (`emailTranscript`). */
 export const TRANSCRIPT_WINDOW_MS = 10 * 60_000;
 
@@ -842,8 +851,9 @@ export class Router {
    * Erase a customer and everything Switchboard keeps about them (a person's request to be forgotten): their
    * open conversations close first as a block closes them, then the store erases the customer, the customers
    * merged into it, their identities, conversations, messages and promises (`Store.eraseCustomer`), and
-   * `customer.erased` tells every process, so that what channels keep beside the store (files, mail, Slack
-   * posts) goes too. What they send afterwards starts a new customer. `by`: an agent's id or `admin`.
+   * `customer.erased` tells every process, so that what consoles and Slack show of them goes too; the messages
+   * come back for the caller to erase the files and mail kept beside the store. What they send afterwards
+   * starts a new customer. `by`: an agent's id or `admin`.
    */
   async eraseCustomer(customerId: string, by: string): Promise<ErasedCustomer & { closed: Conversation[] }> {
     const now = this.clock.now();
@@ -861,7 +871,6 @@ export class Router {
           by,
           customerIds: erased.customerIds,
           conversationIds: erased.conversationIds,
-          messages: erased.messages.map((m) => ({ id: m.id, attachments: m.attachments })),
         });
         return { ...erased, closed };
       } catch (err) {
@@ -1810,7 +1819,7 @@ export class Router {
    * whichever process fires it. Agents see the email in the conversation.
    */
   async #unseenDue(conversationId: string): Promise<void> {
-    if (!this.#senders.has('email')) return;
+    if (!this.sendsEmail) return;
     const conv = await this.store.getConversation(conversationId);
     if (!conv) return;
     const unseen = unseenReplies(await this.store.listMessages(conv.id));
@@ -1818,10 +1827,7 @@ export class Router {
     const customer = await this.store.getCustomer(conv.customerId);
     // A blocked customer is sent nothing.
     if (!customer?.identities.some((i) => i.channel === 'email') || customer.blocked) return;
-    const replies = unseen.map((m) => {
-      const files = m.attachments.map((a) => `${a.name}: ${a.url ?? '(not kept)'}`);
-      return [`${m.author.name ?? 'Our team'}: ${m.text}`.trimEnd(), ...files].join('\n');
-    });
+    const replies = unseen.map((m) => emailedLine(m.author.name ?? 'Our team', m));
     const text = [this.policy.texts.unseenChat, ...replies].join('\n\n');
     // The files go with it too, attached (where still kept), as the agent's reply by email would carry them.
     const files = unseen.flatMap((m) => m.attachments.filter((a) => a.url !== undefined));
@@ -1870,8 +1876,7 @@ export class Router {
       .filter((m) => m.direction !== 'internal' && !m.externalId?.startsWith('transcript:'))
       .map((m) => {
         const who = m.author.type === 'customer' ? 'You' : (m.author.name ?? 'Our team');
-        const files = m.attachments.map((a) => `${a.name}: ${a.url ?? '(not kept)'}`);
-        return [`${who}, ${when.format(m.at)}: ${m.text}`.trimEnd(), ...files].join('\n');
+        return emailedLine(`${who}, ${when.format(m.at)}`, m);
       });
     const text = [this.policy.texts.transcript, ...lines].join('\n\n');
     const window = Math.floor(now / TRANSCRIPT_WINDOW_MS);
@@ -1886,12 +1891,7 @@ export class Router {
   async chatUnseen(message: Message): Promise<void> {
     const seconds = this.policy.unseenChatEmailSeconds;
     // Email off: nothing would go, so no timer and no read of the conversation for it.
-    if (
-      seconds === 0 ||
-      !this.#senders.has('email') ||
-      message.channel !== 'chat' ||
-      message.author.type !== 'agent'
-    )
+    if (seconds === 0 || !this.sendsEmail || message.channel !== 'chat' || message.author.type !== 'agent')
       return;
     // An earlier reply not seen either set the time already: the email goes that long after the first.
     const unseen = unseenReplies(await this.store.listMessages(message.conversationId));

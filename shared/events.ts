@@ -3,7 +3,6 @@
 import { z } from 'zod';
 import {
   AgentStatus,
-  Attachment,
   Channel,
   Conversation,
   CustomerPromise,
@@ -171,9 +170,9 @@ export const DomainEvent = z.discriminatedUnion('type', [
     blocked: z.boolean(),
   }),
   /**
-   * A customer was erased (`by`: an agent's id or `admin`): `customerIds` (theirs, then those merged into it),
-   * their conversations and messages are no longer kept; each message with its files, for what channels keep
-   * beside the store.
+   * A customer was erased (`by`: an agent's id or `admin`): `customerIds` (theirs, then those merged into it)
+   * and their conversations are no longer kept; every process drops what it shows of them (consoles, Slack).
+   * (Their files and mail go by the erasing request itself: server/api.ts.)
    */
   z.object({
     type: z.literal('customer.erased'),
@@ -182,7 +181,6 @@ export const DomainEvent = z.discriminatedUnion('type', [
     by: z.string(),
     customerIds: z.array(Id),
     conversationIds: z.array(Id),
-    messages: z.array(z.object({ id: Id, attachments: z.array(Attachment) })),
   }),
   /** A blocked customer's contact, refused: nothing was stored. */
   z.object({ type: z.literal('contact.blocked'), at: Millis, customerId: Id, channel: Channel }),
