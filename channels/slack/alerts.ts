@@ -113,17 +113,7 @@ export class TeamAlerts {
   /** An erased customer's alerts go from the team channel (their name is in them). */
   async #erase(conversationIds: readonly string[]): Promise<void> {
     for (const id of conversationIds) {
-      for (const ref of await this.#o.state.posts(alertKey(id))) {
-        try {
-          await this.#o.outbox.call(
-            'chat.delete',
-            { channel: ref.channel, ts: ref.ts },
-            { key: `channel:${ref.channel}`, paced: true },
-          );
-        } catch (err) {
-          if (slackErrorCode(err) !== 'message_not_found') throw err;
-        }
-      }
+      for (const ref of await this.#o.state.posts(alertKey(id))) await this.#o.outbox.deleteMessage(ref);
     }
   }
 

@@ -112,6 +112,22 @@ export class SlackOutbox {
     return this.call<T>(method, args, { key: `channel:${args.channel}`, paced: true });
   }
 
+  /** Delete one of the app's messages (paced as posts to its channel); one already gone is no error. */
+  async deleteMessage(ref: { channel: string; ts: string }): Promise<void> {
+    await alreadyGone(
+      this.call(
+        'chat.delete',
+        { channel: ref.channel, ts: ref.ts },
+        { key: `channel:${ref.channel}`, paced: true },
+      ),
+    );
+  }
+
+  /** Delete a file the app shared, and its shares; one already gone is no error. */
+  async deleteFile(file: string): Promise<void> {
+    await alreadyGone(this.call('files.delete', { file }));
+  }
+
   /** Resolves when no call is queued or running. */
   idle(): Promise<void> {
     if (this.#busy() === 0) return Promise.resolve();
@@ -224,6 +240,16 @@ function transient(err: unknown): boolean {
 }
 
 /** The Slack error code of a failed call (`channel_not_found`, …), if it was one. */
+/** A deletion, done or already done (Slack says the message or file is not found). */
+async function alreadyGone(deletion: Promise<unknown>): Promise<void> {
+  try {
+    await deletion;
+  } catch (err) {
+    const code = slackErrorCode(err);
+    if (code !== 'message_not_found' && code !== 'file_not_found') throw err;
+  }
+}
+
 export function slackErrorCode(err: unknown): string | null {
   if (err instanceof webApi.WebAPIPlatformError) return String(err.data.error);
   return null;

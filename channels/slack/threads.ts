@@ -238,15 +238,9 @@ export class SlackThreads {
         posts.sort((a, b) => Number(a.ts === ref.ts) - Number(b.ts === ref.ts));
         for (const post of posts) {
           // A file goes with the message sharing it.
-          for (const file of post.files) await this.#gone(this.#outbox.call('files.delete', { file }));
+          for (const file of post.files) await this.#outbox.deleteFile(file);
           if (post.files.length === 0 || post.ts === ref.ts) {
-            await this.#gone(
-              this.#outbox.call(
-                'chat.delete',
-                { channel: ref.channel, ts: post.ts },
-                { key: `channel:${ref.channel}`, paced: true },
-              ),
-            );
+            await this.#outbox.deleteMessage({ channel: ref.channel, ts: post.ts });
           }
         }
       } catch (err) {
@@ -256,16 +250,6 @@ export class SlackThreads {
         );
       }
       this.home(agentId);
-    }
-  }
-
-  /** A deletion, done or already done (Slack says the message or file is not found). */
-  async #gone(deletion: Promise<unknown>): Promise<void> {
-    try {
-      await deletion;
-    } catch (err) {
-      const code = slackErrorCode(err);
-      if (code !== 'message_not_found' && code !== 'file_not_found') throw err;
     }
   }
 
