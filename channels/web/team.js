@@ -101,7 +101,11 @@
       signedOut(json?.error?.message || 'That link does not open the team view.');
       return null;
     }
-    if (!res.ok) throw new Error(json?.error?.message || json?.error || `the server answered ${res.status}`);
+    if (!res.ok) {
+      const err = new Error(json?.error?.message || json?.error || `the server answered ${res.status}`);
+      err.status = res.status;
+      throw err;
+    }
     return json;
   }
 
@@ -403,15 +407,15 @@
     $('[data-sb=found]').hidden = true;
     $('[data-sb=erase-confirm]').hidden = true;
     dataResult('');
-    const param = findParam(address);
-    const res = await fetch(`/api/customers?${param}=${encodeURIComponent(address)}`, {
-      headers: { Authorization: `Bearer ${token}` },
-    });
-    if (res.status === 401)
-      return signedOut('That admin token was not accepted. Sign in with the current one.');
-    const json = await res.json().catch(() => null);
-    if (res.status === 404) return dataResult(`Nobody wrote from ${address}.`);
-    if (!res.ok) return dataResult(`Could not look them up (${json?.error?.message || res.status}).`);
+    let json;
+    try {
+      json = await api('GET', `/api/customers?${findParam(address)}=${encodeURIComponent(address)}`);
+    } catch (err) {
+      return dataResult(
+        err.status === 404 ? `Nobody wrote from ${address}.` : `Could not look them up (${err.message}).`,
+      );
+    }
+    if (!json) return;
     found = json;
     const c = json.customer;
     const ways = c.identities.map((i) => (i.channel === 'chat' ? 'the website chat' : i.address)).join(', ');
@@ -425,11 +429,9 @@
   async function download() {
     if (!found) return;
     const id = found.customer.id;
-    const res = await fetch(`/api/customers/${encodeURIComponent(id)}/export`, {
-      headers: { Authorization: `Bearer ${token}` },
-    });
-    if (!res.ok) return dataResult(`Could not export their data (the server answered ${res.status}).`);
-    const url = URL.createObjectURL(await res.blob());
+    const exported = await api('GET', `/api/customers/${encodeURIComponent(id)}/export`);
+    if (!exported) return;
+    const url = URL.createObjectURL(new Blob([JSON.stringify(exported)], { type: 'application/json' }));
     const a = el('a', { href: url, download: `switchboard-customer-${id}.json` });
     document.body.append(a);
     a.click();
