@@ -36,6 +36,12 @@ export interface Script {
 const DIR = new URL('./lua/', import.meta.url);
 const FILE = /^([A-Za-z]+)-(\d+)\.lua$/;
 const INCLUDE = /^--!include\s+(\S+)\s*$/;
+/**
+ * Marks (on a line of its own, among the comment lines above it) a top-level value of an include that a
+ * function library builds once and keeps across calls: a cache of what follows from its key alone, never from
+ * the data or the key base (a line's channel and skills from the line's name).
+ */
+const KEEP = '--!keep';
 
 let loaded: Map<string, Script> | null = null;
 
@@ -92,8 +98,8 @@ interface Parts {
  * A script as a function library: its header, `ARGV` and `KEYS` (set on every call), its functions defined
  * once, and every other top-level value of its includes (`local NAME = <not a function>`: the key base,
  * caches, records loaded, tables of constants) declared once and given its value again at the start of every
- * call, so that nothing of one call is seen by the next. `K` (the key builder's functions) is the one table
- * kept: it holds functions only, and they read the key base from `P`.
+ * call, so that nothing of one call is seen by the next. Kept across calls: `K` (the key builder's functions,
+ * which read the key base from `P`) and the values marked `--!keep` (caches of pure functions of their key).
  */
 function libraryOf(fn: string, parts: Parts): string {
   const defined: string[] = [];
@@ -102,7 +108,7 @@ function libraryOf(fn: string, parts: Parts): string {
     const lines = text.split('\n');
     const at = lines.findIndex((l) => !l.startsWith('--'));
     const value = /^local\s+(\w+)\s*=\s*(?!function\b)/.exec(lines[at] ?? '');
-    if (!value || value[1] === 'K') {
+    if (!value || value[1] === 'K' || lines.slice(0, at).includes(KEEP)) {
       defined.push(text);
       continue;
     }

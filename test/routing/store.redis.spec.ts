@@ -661,6 +661,20 @@ describe('RedisStore', () => {
       expect(await listLibraries(raw as unknown as RedisClient)).to.include(marker);
     });
 
+    it('a function library builds again on every call what a call keeps, and keeps only the caches marked --!keep (a line name read into its channel and skills)', () => {
+      const { library } = redisScripts().get('comeBack')!;
+      const start = library.slice(
+        library.indexOf('local function __start'),
+        library.indexOf('redis.register_function'),
+      );
+      // Records loaded, changed records, their snapshots: afresh each call.
+      for (const name of ['CACHE', 'RAW', 'WAS', 'DIRTY'])
+        expect(start).to.match(new RegExp(`^${name} = `, 'm'));
+      // What follows from a line's name alone: built once, when the library is loaded.
+      expect(start).not.to.contain('LINE_INFO');
+      expect(library).to.match(/^local LINE_INFO = /m);
+    });
+
     it('where Redis will not load functions (an ACL without them), runs its scripts by SHA, and again after SCRIPT FLUSH (NOSCRIPT: the text once, as EVAL)', async () => {
       const user = `sb-scripts-${process.pid}`;
       await raw.sendCommand([

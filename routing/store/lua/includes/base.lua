@@ -95,13 +95,10 @@ local function skillsKey(skills)
   return table.concat(parts, ',')
 end
 
-local PARSED_SKILLS = {}
+-- A set of skills from `name:level,…` (never to be changed: it may be shared).
 local function parseSkills(text)
-  local skills = PARSED_SKILLS[text]
-  if skills then return skills end
-  skills = {}
+  local skills = {}
   for name, level in string.gmatch(text, '([^,:]+):([^,]+)') do skills[name] = tonumber(level) end
-  PARSED_SKILLS[text] = skills
   return skills
 end
 
@@ -113,13 +110,28 @@ local function meets(have, required)
   return true
 end
 
--- A waiting line's bucket key is `channel|skill:level,…`.
-local function lineChannel(bucket)
-  return string.match(bucket, '^([^|]*)|')
+-- A waiting line's bucket key is `channel|skill:level,…`. Its channel and skills, read from the key once per
+-- function library (a status change looks at every line the agent may serve; the same few hundred lines
+-- come back call after call). Bounded: it starts afresh past 4,096 keys.
+--!keep
+local LINE_INFO = { n = 0, of = {} }
+local function lineInfo(bucket)
+  local info = LINE_INFO.of[bucket]
+  if info then return info end
+  info = { channel = string.match(bucket, '^([^|]*)|'), skills = parseSkills(string.match(bucket, '|(.*)$')) }
+  if LINE_INFO.n >= 4096 then LINE_INFO.n, LINE_INFO.of = 0, {} end
+  LINE_INFO.n = LINE_INFO.n + 1
+  LINE_INFO.of[bucket] = info
+  return info
 end
 
+local function lineChannel(bucket)
+  return lineInfo(bucket).channel
+end
+
+-- The line's required skills (shared: never to be changed).
 local function lineSkills(bucket)
-  return parseSkills(string.match(bucket, '|(.*)$'))
+  return lineInfo(bucket).skills
 end
 
 local function bucketKey(channel, skills)

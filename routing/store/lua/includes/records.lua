@@ -449,11 +449,11 @@ local function addServing(shape, sign)
       if redis.call('HINCRBY', key, profile, sign * cap) == 0 then redis.call('HDEL', key, profile) end
     end
   end
+  local servers = K.servers()
   for _, bucket in ipairs(linesFor(shape.skills)) do
-    local cap = shape.capacity[lineChannel(bucket)]
-    if cap ~= 0 and meets(shape.skills, lineSkills(bucket)) then
-      redis.call('HINCRBY', K.servers(), bucket, sign * cap)
-    end
+    local line = lineInfo(bucket)
+    local cap = shape.capacity[line.channel]
+    if cap ~= 0 and meets(shape.skills, line.skills) then redis.call('HINCRBY', servers, bucket, sign * cap) end
   end
 end
 
