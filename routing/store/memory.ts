@@ -51,8 +51,10 @@ import type {
   Candidate,
   ClaimOutcome,
   ConversationQuery,
+  CustomerActivity,
   DeliveryUpdate,
   ErasedCustomer,
+  EraseOptions,
   NewContact,
   OwnerBack,
   QueueSnapshot,
@@ -387,6 +389,8 @@ export class MemoryStore implements Store {
   readonly #customers = new Map<string, Customer>();
   readonly #identities = new Map<string, string>();
   readonly #customerConversations = new Map<string, Set<string>>();
+  /** Customer id → when they were last active (`inactiveCustomers`); merged customers have none. */
+  readonly #activity = new Map<string, number>();
   readonly #agents = new Map<string, Agent>();
   /** Free agents per channel (available, with capacity left), longest idle first. */
   readonly #pools = new Map<Channel, Pool>();
@@ -562,6 +566,7 @@ export class MemoryStore implements Store {
     }
     this.#customers.set(customer.id, customer);
     for (const i of customer.identities) this.#identities.set(identityKey(i), customer.id);
+    this.#active(customer.id, customer.createdAt);
     return { customer: customerOut(customer), created: true };
   }
 
@@ -664,6 +669,9 @@ export class MemoryStore implements Store {
       mine.add(id);
     }
     this.#customerConversations.delete(other.id);
+    const otherActive = this.#activity.get(other.id);
+    if (otherActive !== undefined) this.#active(keep.id, otherActive);
+    this.#activity.delete(other.id);
     other.identities = [];
     other.mergedInto = keep.id;
     // What moved over from the other customer may nest as theirs did.
@@ -671,8 +679,11 @@ export class MemoryStore implements Store {
     return customerOut(keep);
   }
 
-  async eraseCustomer(customerId: string): Promise<ErasedCustomer> {
+  async eraseCustomer(customerId: string, options: EraseOptions = {}): Promise<ErasedCustomer> {
     const keep = this.#customer(customerId);
+    const active = this.#activity.get(keep.id);
+    if (options.inactiveBefore !== undefined && active !== undefined && active >= options.inactiveBefore)
+      throw new ConflictError('active', `customer ${keep.id} was active at ${active}`);
     // The ones merged into it, directly or through another: every record whose merges lead to it.
     const merged = [...this.#customers.values()].filter(
       (c) => c !== keep && this.#customer(c.id, false) === keep,
@@ -711,6 +722,7 @@ export class MemoryStore implements Store {
     for (const identity of keep.identities) this.#identities.delete(identityKey(identity));
     for (const c of [keep, ...merged]) {
       this.#customers.delete(c.id);
+      this.#activity.delete(c.id);
       irregular.delete(c);
     }
     return {
@@ -718,6 +730,31 @@ export class MemoryStore implements Store {
       conversationIds: conversations.map((c) => c.id),
       messages,
     };
+  }
+
+  async inactiveCustomers(
+    before: number,
+    limit: number,
+    after?: { lastActiveAt: number; id: string },
+  ): Promise<CustomerActivity[]> {
+    const found: CustomerActivity[] = [];
+    for (const [id, lastActiveAt] of this.#activity) {
+      if (lastActiveAt >= before) continue;
+      if (
+        after &&
+        (lastActiveAt < after.lastActiveAt || (lastActiveAt === after.lastActiveAt && id <= after.id))
+      )
+        continue;
+      found.push({ id, lastActiveAt });
+    }
+    // As Redis orders a sorted set: by score, then by member.
+    found.sort((a, b) => a.lastActiveAt - b.lastActiveAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return found.slice(0, limit);
+  }
+
+  async learnCustomerActivity(_limit: number): Promise<boolean> {
+    // Kept from the start: nothing to learn.
+    return true;
   }
 
   // ------------------------------------------------------------ agents
@@ -949,7 +986,15 @@ export class MemoryStore implements Store {
     }
     list.push(m.id);
     if (m.externalId !== undefined) this.#externalIds.set(externalKey(m.channel, m.externalId), m.id);
+    const conversation = this.#conversations.get(m.conversationId);
+    if (conversation) this.#active(conversation.customerId, m.at);
     return messageOut(m);
+  }
+
+  /** The customer was active at `at` (a later activity they had stands). */
+  #active(customerId: string, at: number): void {
+    const was = this.#activity.get(customerId);
+    if (was === undefined || at > was) this.#activity.set(customerId, at);
   }
 
   async findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null> {

@@ -105,6 +105,15 @@ export const KEY_LAYOUTS = {
   savedReplies: 'saved-replies',
   /** Sorted set: the blocked customers' ids (never a merged-away one), score when they were blocked. */
   blockedCustomers: 'blocked',
+  /**
+   * Sorted set: customer ids (never a merged-away one), score when they were last active: created, or a message
+   * to or from them stored (`inactiveCustomers`).
+   */
+  customerActivity: 'customers:active',
+  /** String: set once every customer is in `customerActivity` (from its start, or learned: learnActivity-1.lua). */
+  activityLearned: 'activity:learned',
+  /** String: while learning, the HSCAN cursor over `identities` the next step starts from. */
+  activityCursor: 'activity:cursor',
 } as const;
 
 export type KeyName = keyof typeof KEY_LAYOUTS;

@@ -77,8 +77,10 @@ import type {
   CameBack,
   ClaimOutcome,
   ConversationQuery,
+  CustomerActivity,
   DeliveryUpdate,
   ErasedCustomer,
+  EraseOptions,
   NewContact,
   OwnerBack,
   QueueSnapshot,
@@ -119,6 +121,9 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
 export const DEFAULT_CONNECTIONS = 4;
 
 // ---------------------------------------------------------------- scripts
+
+/** A page of the customers' activity index, as ZRANGEBYSCORE … WITHSCORES answers it. */
+const ActivityPage = z.array(z.union([z.string(), z.tuple([z.string(), z.union([z.string(), z.number()])])]));
 
 /** Lua's negative error codes (includes/base.lua `E`), each to the error the memory store throws. */
 const SCRIPT_ERRORS: Record<number, (a: string, b: string | null) => SwitchboardError> = {
@@ -179,7 +184,11 @@ export class RedisStore implements Store {
     try {
       if (failed) throw failed.reason;
       await store.#loadScripts();
-      await store.#run('markFreshStore', [keys.conversations, keys.key('helpingIndexed')], []);
+      await store.#run(
+        'markFreshStore',
+        [keys.conversations, keys.key('helpingIndexed'), keys.identities, keys.key('activityLearned')],
+        [],
+      );
       if (store.#functions) {
         // Its marker is loaded (#loadFunctions): what no version uses goes now (a failure waits for the next
         // turn), then marker and prune every hour in the background.
@@ -354,9 +363,13 @@ export class RedisStore implements Store {
     return this.#record(Customer, 'customer', null, r[1]);
   }
 
-  async eraseCustomer(customerId: string): Promise<ErasedCustomer> {
+  async eraseCustomer(customerId: string, options: EraseOptions = {}): Promise<ErasedCustomer> {
     const key = this.keys.customer(customerId);
-    const r = await this.#run('eraseCustomer', [key], [customerId, CONVERSATION_TIMERS.join(',')]);
+    const r = await this.#run(
+      'eraseCustomer',
+      [key],
+      [customerId, CONVERSATION_TIMERS.join(','), options.inactiveBefore ?? ''],
+    );
     const messages: Message[] = [];
     for (let i = 3; i < r.length; i += 2) {
       messages.push(parseRecord(Message, this.keys.message(String(r[i])), String(r[i + 1])));
@@ -366,6 +379,50 @@ export class RedisStore implements Store {
       conversationIds: parseRecord(IdList, key, String(r[2])),
       messages,
     };
+  }
+
+  async inactiveCustomers(
+    before: number,
+    limit: number,
+    after?: { lastActiveAt: number; id: string },
+  ): Promise<CustomerActivity[]> {
+    const key = this.keys.key('customerActivity');
+    const out: CustomerActivity[] = [];
+    if (limit <= 0) return out;
+    // From the last of the previous page's score: those with its score are passed over up to its id.
+    const min = after ? String(after.lastActiveAt) : '-inf';
+    const page = limit + 64;
+    for (let offset = 0; ; offset += page) {
+      const got = await this.#command(`ZRANGEBYSCORE ${key}`, () =>
+        this.#client.sendCommand<string[]>([
+          'ZRANGEBYSCORE',
+          key,
+          min,
+          `(${before}`,
+          'WITHSCORES',
+          'LIMIT',
+          String(offset),
+          String(page),
+        ]),
+      );
+      // RESP2 answers id, score, id, score…; RESP3 [id, score] pairs.
+      const entries = parseRecord(ActivityPage, key, JSON.stringify(got)).flat().map(String);
+      for (let i = 0; i < entries.length; i += 2) {
+        const id = entries[i]!;
+        const lastActiveAt = Number(entries[i + 1]);
+        if (!Number.isFinite(lastActiveAt))
+          throw new CorruptRecordError(key, `the score of ${id} is not a time`);
+        if (after && lastActiveAt === after.lastActiveAt && id <= after.id) continue;
+        out.push({ id, lastActiveAt });
+        if (out.length === limit) return out;
+      }
+      if (entries.length < page * 2) return out;
+    }
+  }
+
+  async learnCustomerActivity(limit: number): Promise<boolean> {
+    const r = await this.#run('learnActivity', [this.keys.identities], [Math.max(1, Math.floor(limit))]);
+    return r[1] === 1;
   }
 
   // ------------------------------------------------------------ agents

@@ -216,6 +216,8 @@ export const TIMER_KINDS = [
   'delivery',
   'unseen',
   'console',
+  /** Erasing the customers inactive for longer than the policy keeps them (ref: `sweep`). */
+  'retention',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
@@ -290,6 +292,18 @@ export interface StoreStats {
 }
 
 /** What `eraseCustomer` erased: for the caller to erase what it keeps beside the store (files, mail). */
+/** A customer and when they were last active (`Store.inactiveCustomers`). */
+export interface CustomerActivity {
+  id: string;
+  /** Their latest message, either way, on any of their conversations; else when they were created (ms). */
+  lastActiveAt: number;
+}
+
+export interface EraseOptions {
+  /** Erase only a customer last active before this time (ms): retention, which must not meet one who just wrote. */
+  inactiveBefore?: number;
+}
+
 export interface ErasedCustomer {
   /** The customer's id, then the ids merged into it, in the order they were erased. */
   customerIds: string[];
@@ -350,9 +364,27 @@ export interface Store {
    * conversations' messages (and the external ids a repeat delivery is known by) and promises with their
    * timers. Refused with ConflictError `open_conversation` while one of their conversations is queued or
    * assigned (close it first), before anything is erased. Agents, their figures' handle times and the
-   * Prometheus counters keep what they counted.
+   * Prometheus counters keep what they counted. With `inactiveBefore`, only a customer last active before that
+   * time (`inactiveCustomers`): one active since is refused with ConflictError `active`, in the same step.
    */
-  eraseCustomer(customerId: string): Promise<ErasedCustomer>;
+  eraseCustomer(customerId: string, options?: EraseOptions): Promise<ErasedCustomer>;
+  /**
+   * The customers last active before `before` (ms), least recently active first (the same moment: by id), at
+   * most `limit`, after `after` when given (the last of a previous page). A customer is active when created and
+   * whenever a message to or from them is stored (any direction, any channel, notes too); one merged into
+   * another counts as the other, whose activity is the later of the two. Blocked customers are among them.
+   */
+  inactiveCustomers(
+    before: number,
+    limit: number,
+    after?: { lastActiveAt: number; id: string },
+  ): Promise<CustomerActivity[]>;
+  /**
+   * Whether `inactiveCustomers` knows every customer. A store written before it kept customers' activity learns
+   * theirs a step at a time (at most `limit` customers per call, each from their messages and conversations)
+   * and answers true once it has all of them; a store that kept it from its start answers true at once.
+   */
+  learnCustomerActivity(limit: number): Promise<boolean>;
 
   // ---- agents
   createAgent(agent: Agent): Promise<Agent>;

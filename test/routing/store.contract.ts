@@ -967,6 +967,106 @@ export function storeContract(
           expect(await store.findCustomer(phone(2))).to.equal(null);
         });
       });
+
+      describe('inactiveCustomers', () => {
+        const customerAt = (id: string, n: number, at: number) =>
+          store.resolveCustomer(phone(n), customerRecord(id, [], { createdAt: at }));
+        const activity = async (before: number, limit = 100, after?: { lastActiveAt: number; id: string }) =>
+          (await store.inactiveCustomers(before, limit, after)).map(
+            (c) => `${c.id}@${(c.lastActiveAt - T0) / MIN}`,
+          );
+
+        it('a customer is active when created and at every message to or from them; the least recently active first, before a time, by pages', async () => {
+          await customerAt('cu_a', 1, T0);
+          await customerAt('cu_b', 2, T0 + MIN);
+          await customerAt('cu_c', 3, T0 + 2 * MIN);
+          await customerAt('cu_d', 4, T0 + 2 * MIN);
+          await addConversation('cv_a', { customerId: 'cu_a' });
+          await store.appendMessage(messageRecord('msg_a', 'cv_a', { at: T0 + 10 * MIN }));
+          // An agent's reply counts too, and an earlier message does not take a later activity back.
+          await addConversation('cv_b', { customerId: 'cu_b' });
+          await store.appendMessage(
+            messageRecord('msg_b', 'cv_b', {
+              direction: 'out',
+              author: { type: 'agent', id: 'ag_1' },
+              at: T0 + 5 * MIN,
+            }),
+          );
+          await store.appendMessage(messageRecord('msg_b0', 'cv_b', { at: T0 + 3 * MIN }));
+          // A new customer's first contact: created, and their message.
+          await store.startContact({
+            ...newContact(5),
+            customer: customerRecord('cu_n5', [], { createdAt: T0 + 20 * MIN }),
+            first: messageRecord('msg_n5', 'cv_n5', { channel: 'sms', externalId: 'SM5', at: T0 + 21 * MIN }),
+          });
+          // A known customer's next message, on their open conversation.
+          await store.startContact({
+            ...newContact(5),
+            externalId: 'SM5b',
+            first: messageRecord('msg_n5b', 'cv_n5', {
+              channel: 'sms',
+              externalId: 'SM5b',
+              at: T0 + 22 * MIN,
+            }),
+          });
+          await store.startConversation(
+            conversationRecord('cv_c', 'cu_c'),
+            messageRecord('msg_c', 'cv_c', { at: T0 + 4 * MIN }),
+          );
+
+          expect(await activity(T0 + HOUR)).to.deep.equal([
+            'cu_d@2',
+            'cu_c@4',
+            'cu_b@5',
+            'cu_a@10',
+            'cu_n5@22',
+          ]);
+          // Strictly before; equal times by id.
+          expect(await activity(T0 + 5 * MIN)).to.deep.equal(['cu_d@2', 'cu_c@4']);
+          await store.appendMessage(messageRecord('msg_c2', 'cv_c', { at: T0 + 2 * MIN }));
+          await customerAt('cu_0', 6, T0 + 2 * MIN);
+          expect(await activity(T0 + 3 * MIN)).to.deep.equal(['cu_0@2', 'cu_d@2']);
+          // Pages: from the last one of the page before.
+          const first = await store.inactiveCustomers(T0 + HOUR, 2);
+          expect(first.map((c) => c.id)).to.deep.equal(['cu_0', 'cu_d']);
+          expect(await activity(T0 + HOUR, 2, first[1])).to.deep.equal(['cu_c@4', 'cu_b@5']);
+          expect(await activity(T0 + HOUR, 10, { lastActiveAt: T0 + 5 * MIN, id: 'cu_b' })).to.deep.equal([
+            'cu_a@10',
+            'cu_n5@22',
+          ]);
+          expect(await store.inactiveCustomers(T0 + HOUR, 0)).to.deep.equal([]);
+          expect(await store.learnCustomerActivity(10)).to.equal(true);
+        });
+
+        it('a merged customer counts as the one kept, at the later activity of the two; blocked ones stay; erased ones go', async () => {
+          await customerAt('cu_a', 1, T0);
+          await customerAt('cu_b', 2, T0 + MIN);
+          await customerAt('cu_c', 3, T0 + 2 * MIN);
+          await addConversation('cv_a', { customerId: 'cu_a', status: 'abandoned', queuedAt: null });
+          await store.appendMessage(messageRecord('msg_a', 'cv_a', { at: T0 + 10 * MIN }));
+          await store.mergeCustomers('cu_b', 'cu_a', T0 + 11 * MIN);
+          expect(await activity(T0 + HOUR)).to.deep.equal(['cu_c@2', 'cu_b@10']);
+          // Merged into one active earlier: the kept one's own later activity stands.
+          await store.mergeCustomers('cu_b', 'cu_c', T0 + 12 * MIN);
+          expect(await activity(T0 + HOUR)).to.deep.equal(['cu_b@10']);
+          // A message on a conversation that moved over counts for the kept one.
+          await store.appendMessage(messageRecord('msg_a2', 'cv_a', { at: T0 + 30 * MIN }));
+          expect(await activity(T0 + HOUR)).to.deep.equal(['cu_b@30']);
+          await store.setCustomerBlock('cu_b', { at: T0 + 31 * MIN, by: 'admin', reason: '' });
+          expect(await activity(T0 + HOUR)).to.deep.equal(['cu_b@30']);
+          await customerAt('cu_d', 4, T0 + 40 * MIN);
+          await store.eraseCustomer('cu_a');
+          expect(await activity(T0 + HOUR)).to.deep.equal(['cu_d@40']);
+          // Only when inactive since a time: one active at or after it is refused, and keeps everything.
+          const refused = await failure(store.eraseCustomer('cu_d', { inactiveBefore: T0 + 40 * MIN }));
+          expect([refused.code, refused.status]).to.deep.equal(['active', 409]);
+          expect((await store.getCustomer('cu_d'))?.id).to.equal('cu_d');
+          expect(
+            (await store.eraseCustomer('cu_d', { inactiveBefore: T0 + 41 * MIN })).customerIds,
+          ).to.deep.equal(['cu_d']);
+          expect(await activity(T0 + HOUR)).to.deep.equal([]);
+        });
+      });
     });
 
     // ================================================================ agents

@@ -297,6 +297,79 @@ describe('RedisStore', () => {
       expect(await store.listAgentConversations('ag_2')).to.deep.equal([]);
     });
 
+    it('learns when every customer was last active for a store written before it kept that, a step at a time, once', async () => {
+      // Three customers (one with two identities, one merged into another), conversations and messages.
+      const at = (id: string, n: number, createdAt: number) =>
+        store.resolveCustomer(
+          { channel: 'phone', address: `+1415555000${n}` },
+          { ...customer(id), createdAt },
+        );
+      await at('cu_1', 1, T0);
+      await store.linkIdentity('cu_1', { channel: 'email', address: 'one@example.com' });
+      await at('cu_2', 2, T0 + 60_000);
+      await at('cu_3', 3, T0 + 120_000);
+      await at('cu_4', 4, T0 + 180_000);
+      await store.createConversation({
+        ...conversation('cv_1', 'cu_1'),
+        status: 'abandoned',
+        queuedAt: null,
+      });
+      const message = (id: string, conversationId: string, when: number) => ({
+        id,
+        conversationId,
+        direction: 'in' as const,
+        channel: 'chat' as const,
+        author: { type: 'customer' as const },
+        text: id,
+        attachments: [],
+        at: when,
+        delivery: { state: 'delivered' as const, attempts: 0, at: when },
+      });
+      await store.appendMessage(message('msg_1', 'cv_1', T0 + 600_000));
+      await store.createConversation(conversation('cv_3', 'cu_3'));
+      await store.appendMessage(message('msg_3a', 'cv_3', T0 + 900_000));
+      await store.mergeCustomers('cu_4', 'cu_2', T0 + 200_000);
+      const known = await store.inactiveCustomers(T0 + 3_600_000, 10);
+      expect(known.map((c) => `${c.id}@${(c.lastActiveAt - T0) / 60_000}`)).to.deep.equal([
+        'cu_4@3',
+        'cu_1@10',
+        'cu_3@15',
+      ]);
+      expect(await store.learnCustomerActivity(10)).to.equal(true);
+
+      // As an older Switchboard left it: no activity, no mark; and a customer record that cannot be read.
+      await raw.del([store.keys.key('customerActivity'), store.keys.key('activityLearned')]);
+      await raw.hSet(store.keys.identities, 'phone:+14155550009', 'cu_bad');
+      await raw.set(store.keys.customer('cu_bad'), '{"id":');
+      expect(await store.inactiveCustomers(T0 + 3_600_000, 10)).to.deep.equal([]);
+      // A process connecting to a store that has customers leaves the mark unset.
+      const prefix = store.keys.base.slice('{sb:'.length, -'}:'.length);
+      const another = await RedisStore.connect({ url: redis.url(), prefix });
+      await another.close();
+      expect(await raw.exists(store.keys.key('activityLearned'))).to.equal(0);
+      // Enough identities that the walk takes steps (a small hash is walked whole at once).
+      const many: Record<string, string> = {};
+      for (let i = 0; i < 1000; i++) many[`chat:visitor-${i}`] = 'cu_1';
+      await raw.hSet(store.keys.identities, many);
+      let steps = 0;
+      while (!(await store.learnCustomerActivity(50))) steps++;
+      expect(steps).to.be.greaterThan(3);
+      expect(await raw.exists(store.keys.key('activityCursor'))).to.equal(0);
+      // The same as kept from the start (the merged one counts as the one kept, the unreadable one not at all).
+      expect(await store.inactiveCustomers(T0 + 3_600_000, 10)).to.deep.equal(known);
+      // Learned once: what is missing now is not learned again.
+      await raw.zRem(store.keys.key('customerActivity'), 'cu_3');
+      expect(await store.learnCustomerActivity(10)).to.equal(true);
+      expect((await store.inactiveCustomers(T0 + 3_600_000, 10)).map((c) => c.id)).to.deep.equal([
+        'cu_4',
+        'cu_1',
+      ]);
+    });
+
+    it("a store with no customer yet is marked as knowing every customer's activity from its start", async () => {
+      expect(await raw.get(store.keys.key('activityLearned'))).to.equal('1');
+    });
+
     it('keeps a week of what an agent did: resolving one drops their entries older than 8 days', async () => {
       const DAY = 24 * 3600 * 1000;
       await seed();

@@ -7,19 +7,22 @@ ARGV[4]  external key (channel:externalId) or ''; ARGV[5] message (JSON, stored 
 ARGV[6]  when its delivery timer is due (a message a channel sends itself), or ''
 Also     schedules that timer (`delivery:<id>`) when the message is stored, not for a repeat.
 Result   {0, message, 0 | 1 (duplicate), message id} | NOT_FOUND (conversation) | CONFLICT duplicate_id
-Reaches  the conversation's message list; a repeat's stored message.
+Reaches  the conversation's message list, its customer's activity; a repeat's stored message.
 ]]
 --!include keys.lua
 --!include base.lua
+--!include records.lua
 --!include messages.lua
 
 return run(function()
   local id, conversationId, external, raw = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
   local stored, prior = priorMessage(KEYS[1], external)
   if stored then return { 0, stored, 1, prior } end
-  if redis.call('EXISTS', KEYS[2]) == 0 then fail(E.NOT_FOUND, 'conversation', conversationId) end
+  local c = loadConversation(conversationId)
+  if not c then fail(E.NOT_FOUND, 'conversation', conversationId) end
   checkNewMessage(KEYS[3], id)
-  storeMessage(KEYS[1], KEYS[3], id, conversationId, external, raw)
+  local at = messageTime(KEYS[3], raw)
+  storeMessage(KEYS[1], KEYS[3], id, conversationId, external, raw, c.customerId, at)
   if ARGV[6] ~= '' then redis.call('ZADD', K.timers(), tonumber(ARGV[6]), 'delivery:' .. id) end
   return { 0, raw, 0, id }
 end)

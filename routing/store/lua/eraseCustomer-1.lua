@@ -5,9 +5,10 @@ external ids, and their promises with their timers. Everything is read and check
 
 KEYS[1]  the customer record (of the id as given)
 ARGV[1]  key base; ARGV[2] customer id; ARGV[3] the timer kinds whose ref is a conversation id (comma-separated)
+ARGV[4]  only when last active before this time (ms), or '' (whenever)
 Result   {0, customer ids (JSON array), conversation ids (JSON array, oldest first), id1, message1, id2, message2, ...}
-         | CONFLICT open_conversation (one is queued or assigned) | NOT_FOUND | CORRUPT
-Reaches  the customers merged into it, the identities, last owners and blocked customers' indexes, their
+         | CONFLICT open_conversation (one is queued or assigned) | CONFLICT active (ARGV[4]) | NOT_FOUND | CORRUPT
+Reaches  the customers merged into it, the identities, last owners, activity and blocked customers' indexes, their
          conversations and every index of them, the messages and external ids, the promises, the timers.
 ]]
 --!include keys.lua
@@ -16,6 +17,12 @@ Reaches  the customers merged into it, the identities, last owners and blocked c
 
 return run(function()
   local keep = mustCustomer(ARGV[2])
+  if ARGV[4] ~= '' then
+    local at = tonumber(redis.call('ZSCORE', K.customerActivity(), keep.id))
+    if at and at >= tonumber(ARGV[4]) then
+      fail(E.CONFLICT, 'active', 'customer ' .. keep.id .. ' was active at ' .. string.format('%d', at))
+    end
+  end
   -- The customers merged into it: every merge notes "merged customer <id> into this one" (by system) on the one
   -- kept, and a later merge carries that customer's notes over, so the kept one names every id merged into it,
   -- directly or not. Only an id whose merges lead here is taken.
@@ -103,6 +110,7 @@ return run(function()
     redis.call('DEL', K.customer(id))
     redis.call('HDEL', K.lastOwners(), id)
     redis.call('ZREM', K.blockedCustomers(), id)
+    redis.call('ZREM', K.customerActivity(), id)
   end
   out[2], out[3] = cjson.encode(ids), cjson.encode(conversationIds)
   -- cjson writes an empty list as {}.

@@ -5,8 +5,8 @@ note). The merged customer keeps its record, marked `mergedInto`.
 KEYS[1]  the kept customer's record; KEYS[2] the other's record; KEYS[3] the identities hash
 ARGV[1]  key base; ARGV[2] kept customer id; ARGV[3] other customer id; ARGV[4] now
 Result   {0, kept customer} | INVALID_INPUT (into itself) | NOT_FOUND
-Reaches  the other's conversations, both customers' conversation indexes and last owners, the blocked
-         customers' index.
+Reaches  the other's conversations, both customers' conversation indexes, last owners and activity, the
+         blocked customers' index.
 ]]
 --!include keys.lua
 --!include base.lua
@@ -76,6 +76,10 @@ return run(function()
     setLastOwner(keep.id, keep.lastOwnerId, keep.lastOwnerAt)
   end
   redis.call('HDEL', K.lastOwners(), other.id)
+  -- One activity for the two: the later of theirs, under the kept id.
+  local otherActive = redis.call('ZSCORE', K.customerActivity(), other.id)
+  if otherActive then active(keep.id, tonumber(otherActive)) end
+  redis.call('ZREM', K.customerActivity(), other.id)
   keep.lastOwnerId, keep.lastOwnerAt, other.lastOwnerId, other.lastOwnerAt = nil, nil, nil, nil
   changed('customer', keep)
   changed('customer', other)

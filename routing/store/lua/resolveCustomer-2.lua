@@ -5,7 +5,7 @@ KEYS[1]  the identities hash; KEYS[2] the new customer's record
 ARGV[1]  key base; ARGV[2] identity key (channel:address); ARGV[3] identity (JSON)
 ARGV[4]  the customer to create (JSON)
 Result   {0, customer, 0 | 1 (created)} | CONFLICT duplicate_id | identity_taken
-Reaches  the found customer (following merges).
+Reaches  the found customer (following merges); the customers' activity (a new one's).
 ]]
 --!include keys.lua
 --!include base.lua

@@ -60,6 +60,8 @@ local function continueContact(customer, external)
   end
   checkNewMessage(KEYS[5], ARGV[7])
   local message = cjson.decode(ARGV[8])
+  local at = message.at
+  if type(at) ~= 'number' then fail(E.INVALID_INPUT, 'the message has no time', 'first.at') end
   local owner = false
   if c.status == 'assigned' and not isnull(c.ownerId) then owner = loadAgent(c.ownerId) or false end
   local switched = c.lastChannel ~= message.channel
@@ -72,7 +74,7 @@ local function continueContact(customer, external)
   message.conversationId = c.id
   message.author = { type = 'customer', id = customer.id, name = name }
   local raw = encode(message)
-  storeMessage(KEYS[3], KEYS[5], ARGV[7], c.id, external, raw)
+  storeMessage(KEYS[3], KEYS[5], ARGV[7], c.id, external, raw, customer.id, at)
   return {
     0, 0, customerJson(customer), 2, raw, json(c), switched and 1 or 0, inLine and 1 or 0, owner and json(owner) or false,
   }
@@ -87,6 +89,7 @@ return run(function()
   if found then return continueContact(found, external) end
   local c = checkConversationJson(KEYS[4], ARGV[6])
   checkNewMessage(KEYS[5], ARGV[7])
+  local at = messageTime(KEYS[5], ARGV[8])
   local customer, customerRaw = checkNewCustomer(KEYS[1], KEYS[2], ARGV[3], ARGV[4])
   if c.customerId ~= customer.id then
     fail(E.INVALID_INPUT, 'the conversation must be the new customer\'s', 'conversation.customerId')
@@ -94,7 +97,7 @@ return run(function()
   local candidates, mode = cjson.decode(ARGV[9]), cjson.decode(ARGV[10])
   storeNewCustomer(KEYS[1], KEYS[2], customer, customerRaw)
   storeNewConversation(KEYS[4], ARGV[6], c)
-  storeMessage(KEYS[3], KEYS[5], ARGV[7], c.id, external, ARGV[8])
+  storeMessage(KEYS[3], KEYS[5], ARGV[7], c.id, external, ARGV[8], customer.id, at)
   local routed = routeDecision(c.id, c.lastChannel, candidates, mode, tonumber(ARGV[11]), ARGV[12], tonumber(ARGV[14]))
   local out = { 0, 0, customerRaw, 1, ARGV[8] }
   for i = 2, #routed do out[#out + 1] = routed[i] end

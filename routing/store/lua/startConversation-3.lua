@@ -8,7 +8,8 @@ ARGV[3]  message id; ARGV[4] external key (channel:externalId) or ''; ARGV[5] me
          its conversation being this one)
 Result   {0, 0, conversation, message, message id} | {0, 1 (duplicate), false, stored message, its id}
          | CONFLICT duplicate_id (conversation or message) | NOT_FOUND (customer)
-Reaches  the customer (following merges), the conversation indexes, its message list; a repeat's stored message.
+Reaches  the customer (following merges), the conversation indexes, its message list, the customers' activity;
+         a repeat's stored message.
 ]]
 --!include keys.lua
 --!include base.lua
@@ -21,7 +22,8 @@ return run(function()
   if stored then return { 0, 1, false, stored, prior } end
   local c = checkNewConversation(KEYS[1], raw)
   checkNewMessage(KEYS[3], id)
+  local at = messageTime(KEYS[3], message)
   storeNewConversation(KEYS[1], raw, c)
-  storeMessage(KEYS[2], KEYS[3], id, c.id, external, message)
+  storeMessage(KEYS[2], KEYS[3], id, c.id, external, message, c.customerId, at)
   return { 0, 0, raw, message, id }
 end)

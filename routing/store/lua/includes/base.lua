@@ -53,6 +53,12 @@ local function decode(key, raw)
   return value
 end
 
+-- Customer `customerId` was active at `at` (ms): created, or a message to or from them stored. A later activity
+-- they had stands (keys.lua `customerActivity`).
+local function active(customerId, at)
+  redis.call('ZADD', K.customerActivity(), 'GT', string.format('%d', at), customerId)
+end
+
 local function contains(list, value)
   for _, v in ipairs(list) do
     if v == value then return true end

@@ -17,9 +17,18 @@ local function checkNewMessage(key, id)
   if redis.call('EXISTS', key) == 1 then fail(E.CONFLICT, 'duplicate_id', 'message ' .. id .. ' already exists') end
 end
 
--- Store message `id` (JSON, as given) under `key`, last in its conversation's list, found by its external key.
-local function storeMessage(externalIds, key, id, conversationId, external, raw)
+-- Store message `id` (JSON, as given) under `key`, last in its conversation's list, found by its external key;
+-- the conversation's customer `customerId` active at the message's time `at`.
+local function storeMessage(externalIds, key, id, conversationId, external, raw, customerId, at)
   redis.call('SET', key, raw)
   redis.call('RPUSH', K.messagesOf(conversationId), id)
   if external ~= '' then redis.call('HSET', externalIds, external, id) end
+  active(customerId, at)
+end
+
+-- A message's time, from its JSON (a message as the store keeps it always has one).
+local function messageTime(key, raw)
+  local m = decode(key, raw)
+  if type(m.at) ~= 'number' then fail(E.CORRUPT, key, 'field at is missing or has the wrong type') end
+  return m.at
 end
