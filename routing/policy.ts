@@ -86,6 +86,12 @@ export const RoutingPolicy = z
      */
     unseenChatEmailSeconds: Seconds.default(300),
     /**
+     * A customer, and everything kept about them (conversations, messages, files, mail), is erased this many days
+     * after they were last active: created, or a message to or from them. One blocked, or with a conversation
+     * open or a follow-up still to come, is kept until that ends. Absent: kept until erased on request.
+     */
+    retentionDays: z.number().int().min(1).max(3650).optional(),
+    /**
      * When the team works (routing/hours.ts). A customer who waits outside them, with no agent available, is
      * told when the team is back (`texts.closed`) instead of "everyone is busy". Absent: no hours known.
      */

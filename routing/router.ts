@@ -43,7 +43,9 @@ import type {
   AppendOptions,
   ClaimOutcome,
   ContinuedContact,
+  CustomerActivity,
   ErasedCustomer,
+  EraseOptions,
   NewContact,
   OwnerBack,
   QueueSnapshot,
@@ -202,6 +204,17 @@ export const IdentifyInput = z.object({
 });
 export type IdentifyInput = z.infer<typeof IdentifyInput>;
 
+/** How often customers past the policy's retention are looked for. */
+export const RETENTION_SWEEP_MS = 3600_000;
+/** At most this many customers looked at per look; more to look at: the next look is a second later. */
+export const RETENTION_PER_SWEEP = 500;
+/** A store still learning its customers' activity learns this many identities per second. */
+const RETENTION_LEARN_STEP = 500;
+const DAY_MS = 24 * 3600_000;
+
+/** A customer erased, with what closed first and how many files and mails kept beside the store went. */
+export type Erased = ErasedCustomer & { closed: Conversation[]; files: number };
+
 export class Router {
   readonly store: Store;
   readonly clock: Clock;
@@ -213,6 +226,10 @@ export class Router {
   readonly #senders = new Map<Channel, Sender>();
   /** What a `console` timer does (the web console's: see `onConsoleTimer`). */
   #consoleTimer: ((agentId: string) => Promise<void>) | null = null;
+  /** Deletes the files and mail kept beside the store for erased messages (see `onForgetFiles`). */
+  #forgetFiles: ((messages: readonly Message[]) => Promise<number>) | null = null;
+  /** Where a look for customers past the retention that stopped at its limit goes on from (this process's). */
+  #retentionAfter: CustomerActivity | null = null;
 
   constructor(deps: RouterDeps) {
     this.store = deps.store;
@@ -848,22 +865,33 @@ export class Router {
   // ================================================================ erasing
 
   /**
-   * Erase a customer and everything Switchboard keeps about them (a person's request to be forgotten): their
-   * open conversations close first as a block closes them, then the store erases the customer, the customers
-   * merged into it, their identities, conversations, messages and promises (`Store.eraseCustomer`), and
-   * `customer.erased` tells every process, so that what consoles and Slack show of them goes too; the messages
-   * come back for the caller to erase the files and mail kept beside the store. What they send afterwards
-   * starts a new customer. `by`: an agent's id or `admin`.
+   * Erase a customer and everything Switchboard keeps about them (a person's request to be forgotten, or the
+   * policy's retention): their open conversations close first as a block closes them; the files and mail kept
+   * beside the store for their messages go (`onForgetFiles`), so that a process stopping after the store forgot
+   * them leaves nothing behind (erasing again finds them gone); then the store erases the customer, the
+   * customers merged into it, their identities, conversations, messages and promises (`Store.eraseCustomer`),
+   * the files of messages that came meanwhile go, and `customer.erased` tells every process, so that what
+   * consoles and Slack show of them goes too. What they send afterwards starts a new customer. `by`: an agent's
+   * id, `admin` or `retention`. With `inactiveBefore` (retention), nothing is closed: a customer with a
+   * conversation open, or active since then, is refused (ConflictError `open_conversation`, `active`).
    */
-  async eraseCustomer(customerId: string, by: string): Promise<ErasedCustomer & { closed: Conversation[] }> {
+  async eraseCustomer(customerId: string, by: string, options: EraseOptions = {}): Promise<Erased> {
     const now = this.clock.now();
     const customer = await this.#customer(customerId);
     const closed: Conversation[] = [];
+    const forgotten = new Set<string>();
+    let files = 0;
     // A contact that opens a conversation between the closing and the erasing is closed in turn.
     for (let attempt = 1; ; attempt++) {
-      closed.push(...(await this.#closeOpen(customer.id, 'erased', now)));
+      if (options.inactiveBefore === undefined) {
+        closed.push(...(await this.#closeOpen(customer.id, 'erased', now)));
+      }
+      for (const conv of await this.store.listConversations({ customerId: customer.id, limit: 0 })) {
+        files += await this.#forget(await this.store.listMessages(conv.id), forgotten);
+      }
       try {
-        const erased = await this.store.eraseCustomer(customer.id);
+        const erased = await this.store.eraseCustomer(customer.id, options);
+        files += await this.#forget(erased.messages, forgotten);
         this.#emit({
           type: 'customer.erased',
           at: now,
@@ -872,10 +900,111 @@ export class Router {
           customerIds: erased.customerIds,
           conversationIds: erased.conversationIds,
         });
-        return { ...erased, closed };
+        return { ...erased, closed, files };
       } catch (err) {
-        if (!(err instanceof ConflictError && err.code === 'open_conversation') || attempt === 3) throw err;
+        const retry = err instanceof ConflictError && err.code === 'open_conversation';
+        if (!retry || attempt === 3 || options.inactiveBefore !== undefined) throw err;
       }
+    }
+  }
+
+  /**
+   * What deletes the files and mail kept beside the store (chat uploads, texted pictures, inbound mail and its
+   * attachments) for messages being erased: the server sets it once the channels are up; it answers how many
+   * went. Returns the undo.
+   */
+  onForgetFiles(handler: (messages: readonly Message[]) => Promise<number>): () => void {
+    this.#forgetFiles = handler;
+    return () => {
+      if (this.#forgetFiles === handler) this.#forgetFiles = null;
+    };
+  }
+
+  /** The files of the messages not forgotten yet (`forgotten` learns them). */
+  async #forget(messages: readonly Message[], forgotten: Set<string>): Promise<number> {
+    const fresh = messages.filter((m) => !forgotten.has(m.id));
+    for (const m of fresh) forgotten.add(m.id);
+    return fresh.length > 0 && this.#forgetFiles ? this.#forgetFiles(fresh) : 0;
+  }
+
+  /**
+   * Begin erasing the customers past the policy's retention (`retentionDays`): the first look is due now, then
+   * one every hour (`retention` timer: one look at a time across every process). Nothing without retention.
+   */
+  async startRetention(): Promise<void> {
+    if (this.policy.retentionDays === undefined) return;
+    await this.store.schedule({ kind: 'retention', ref: 'sweep', dueAt: this.clock.now() });
+  }
+
+  /**
+   * A look for customers past the retention: the least recently active first, each erased unless blocked, with
+   * a conversation open or a follow-up or other promise still to come, or active since (the store checks that
+   * in the erasing step itself). At most RETENTION_PER_SWEEP customers, the next look a second later when there are more; a
+   * store still learning its customers' activity learns first. `retention.swept` tells how it went.
+   */
+  async #retentionDue(now: number): Promise<void> {
+    const days = this.policy.retentionDays;
+    // Retention turned off since the timer was set: no more looks.
+    if (days === undefined) return;
+    let next = now + RETENTION_SWEEP_MS;
+    try {
+      if (!(await this.store.learnCustomerActivity(RETENTION_LEARN_STEP))) {
+        next = now + 1000;
+        return;
+      }
+      const cutoff = now - days * DAY_MS;
+      const report = {
+        examined: 0,
+        erased: 0,
+        kept: 0,
+        failed: [] as Array<{ customerId: string; error: string }>,
+      };
+      let after = this.#retentionAfter ?? undefined;
+      this.#retentionAfter = null;
+      for (;;) {
+        const page = await this.store.inactiveCustomers(cutoff, 100, after);
+        for (const candidate of page) {
+          report.examined++;
+          after = candidate;
+          try {
+            if (await this.#expire(candidate.id, cutoff, now)) report.erased++;
+            else report.kept++;
+          } catch (err) {
+            report.failed.push({ customerId: candidate.id, error: (err as Error).message });
+          }
+        }
+        if (page.length < 100) break;
+        if (report.examined >= RETENTION_PER_SWEEP) {
+          this.#retentionAfter = after ?? null;
+          next = now + 1000;
+          break;
+        }
+      }
+      this.#emit({ type: 'retention.swept', at: now, ...report });
+    } finally {
+      await this.store.schedule({ kind: 'retention', ref: 'sweep', dueAt: next });
+    }
+  }
+
+  /** Erase a customer past the retention (see `#retentionDue`): true when erased, false when kept. */
+  async #expire(customerId: string, cutoff: number, now: number): Promise<boolean> {
+    const customer = await this.store.getCustomer(customerId);
+    if (!customer || customer.mergedInto !== undefined || customer.blocked) return false;
+    // Kept while something is still to happen for them: an open conversation, a follow-up or another promise.
+    for (const c of await this.store.listConversations({ customerId, limit: 0 })) {
+      if (c.status === 'queued' || c.status === 'assigned' || (c.followUpAt !== null && c.followUpAt > now)) {
+        return false;
+      }
+      if ((await this.store.listPromises(c.id)).some((p) => p.state === 'open')) return false;
+    }
+    try {
+      await this.eraseCustomer(customerId, 'retention', { inactiveBefore: cutoff });
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      if (err instanceof ConflictError && (err.code === 'active' || err.code === 'open_conversation'))
+        return false;
+      throw err;
     }
   }
 
@@ -1313,6 +1442,9 @@ export class Router {
             break;
           case 'console':
             await this.#consoleTimer?.(timer.ref);
+            break;
+          case 'retention':
+            await this.#retentionDue(now);
             break;
         }
       }

@@ -170,9 +170,9 @@ export const DomainEvent = z.discriminatedUnion('type', [
     blocked: z.boolean(),
   }),
   /**
-   * A customer was erased (`by`: an agent's id or `admin`): `customerIds` (theirs, then those merged into it)
-   * and their conversations are no longer kept; every process drops what it shows of them (consoles, Slack).
-   * (Their files and mail go by the erasing request itself: server/api.ts.)
+   * A customer was erased (`by`: an agent's id, `admin`, or `retention` when the policy's retention ran out):
+   * `customerIds` (theirs, then those merged into it) and their conversations are no longer kept; every process
+   * drops what it shows of them (consoles, Slack). (Their files and mail went before: Router `eraseCustomer`.)
    */
   z.object({
     type: z.literal('customer.erased'),
@@ -181,6 +181,19 @@ export const DomainEvent = z.discriminatedUnion('type', [
     by: z.string(),
     customerIds: z.array(Id),
     conversationIds: z.array(Id),
+  }),
+  /**
+   * A look for customers past the policy's retention (`retentionDays`) ended: how many it looked at, erased and
+   * kept (blocked, with a conversation open or a follow-up to come, or active meanwhile), and the ones it could
+   * not erase, with why (they are looked at again next time).
+   */
+  z.object({
+    type: z.literal('retention.swept'),
+    at: Millis,
+    examined: z.number().int().nonnegative(),
+    erased: z.number().int().nonnegative(),
+    kept: z.number().int().nonnegative(),
+    failed: z.array(z.object({ customerId: Id, error: z.string() })),
   }),
   /** A blocked customer's contact, refused: nothing was stored. */
   z.object({ type: z.literal('contact.blocked'), at: Millis, customerId: Id, channel: Channel }),

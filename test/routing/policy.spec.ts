@@ -140,6 +140,16 @@ describe('routing policy', () => {
       expect(thrown(() => parsePolicy({ hardCapSeconds: 60 })).field).to.equal('hardCapSeconds');
     });
 
+    it('retentionDays: absent by default (kept until erased on request); whole days from 1 to 3650, else refused naming it', () => {
+      expect(defaultPolicy().retentionDays).to.equal(undefined);
+      expect(parsePolicy({ retentionDays: 365 }).retentionDays).to.equal(365);
+      for (const bad of [0, 1.5, 3651, '30']) {
+        expect(thrown(() => parsePolicy({ retentionDays: bad })).field, String(bad)).to.equal(
+          'retentionDays',
+        );
+      }
+    });
+
     it('rejects a mean quote percentile, negative times and unknown channels, naming each field', () => {
       expect(thrown(() => parsePolicy({ quotePercentile: 0.5 })).field).to.equal('quotePercentile');
       expect(thrown(() => parsePolicy({ quotePercentile: 1 })).field).to.equal('quotePercentile');

@@ -1,0 +1,112 @@
+// The policy's retention through the real Router: customers are erased retentionDays after they were last
+// active, one look an hour, and kept while blocked, with a conversation open or a follow-up to come.
+import { expect } from 'chai';
+import { RETENTION_PER_SWEEP, RETENTION_SWEEP_MS } from '../../routing/router.js';
+import type { Message } from '../../shared/model.js';
+import { type Harness, harness, MINUTE } from './harness.js';
+
+const DAY = 24 * 60 * MINUTE;
+
+describe('Router: retention', () => {
+  let h: Harness;
+  let forgotten: string[][];
+  beforeEach(() => {
+    h = harness({ retentionDays: 30, surveys: false });
+    forgotten = [];
+    h.router.onForgetFiles(async (messages: readonly Message[]) => {
+      forgotten.push(messages.map((m) => m.text));
+      return messages.length;
+    });
+  });
+  afterEach(() => {
+    expect(h.invalidEvents()).to.deep.equal([]);
+  });
+
+  const swept = () =>
+    h
+      .eventsOf('retention.swept')
+      .map(({ examined, erased, kept, failed }) => ({ examined, erased, kept, failed }));
+  const erased = () => h.eventsOf('customer.erased').map((e) => [e.customerId, e.by]);
+
+  it('erases a customer retentionDays after they were last active; keeps the blocked, the open, one with a follow-up to come, and the active', async () => {
+    const ada = await h.agent('Ada', { capacity: { sms: 5, chat: 5, email: 0, voice: 0 } });
+    await h.router.startRetention();
+    await h.advance(0);
+    expect(swept()).to.deep.equal([{ examined: 0, erased: 0, kept: 0, failed: [] }]);
+
+    const done = await h.contact({ channel: 'sms', from: '+14155550100', text: 'old question' });
+    await h.router.resolve(ada.id, done.conversation.id);
+    const blocked = await h.contact({ channel: 'sms', from: '+14155550101' });
+    await h.router.blockCustomer(blocked.customer.id, 'admin', 'abuse');
+    const open = await h.contact({ channel: 'sms', from: '+14155550102' });
+    const later = await h.contact({ channel: 'sms', from: '+14155550103' });
+    await h.router.resolve(ada.id, later.conversation.id, h.clock.now() + 45 * DAY);
+    // A chat visitor who opened the widget and never wrote.
+    const visitor = await h.router.visitor('visitor-1');
+    await h.advance(20 * DAY);
+    const recent = await h.contact({ channel: 'sms', from: '+14155550104' });
+    await h.router.resolve(ada.id, recent.conversation.id);
+
+    h.clearEvents();
+    // Thirty days on, not yet (they were active a moment after the first look); a day later, they go.
+    await h.advance(10 * DAY);
+    expect(erased()).to.deep.equal([]);
+    await h.advance(DAY);
+    expect(erased()).to.deep.equal([
+      [done.customer.id, 'retention'],
+      [visitor.id, 'retention'],
+    ]);
+    expect(swept().at(-1)).to.deep.equal({ examined: 5, erased: 2, kept: 3, failed: [] });
+    expect(forgotten).to.deep.equal([['old question']]);
+    expect(await h.store.getCustomer(done.customer.id)).to.equal(null);
+    expect(await h.store.getConversation(done.conversation.id)).to.equal(null);
+    expect(await h.store.getCustomer(visitor.id)).to.equal(null);
+    for (const kept of [blocked, open, later, recent]) {
+      expect((await h.store.getCustomer(kept.customer.id))?.id).to.equal(kept.customer.id);
+    }
+    expect((await h.conversation(open.conversation.id)).status).to.equal('assigned');
+
+    // An hour later: one look, the same ones kept.
+    h.clearEvents();
+    await h.advance(RETENTION_SWEEP_MS);
+    expect(swept()).to.deep.equal([{ examined: 3, erased: 0, kept: 3, failed: [] }]);
+    // The recent customer goes 30 days after their last message; the block lifted, that customer goes too.
+    await h.router.unblockCustomer(blocked.customer.id, 'admin');
+    h.clearEvents();
+    await h.advance(20 * DAY);
+    expect(erased()).to.deep.equal([
+      [blocked.customer.id, 'retention'],
+      [recent.customer.id, 'retention'],
+    ]);
+  });
+
+  it('one look takes at most RETENTION_PER_SWEEP customers; the next goes on a second later', async () => {
+    await h.router.startRetention();
+    const n = RETENTION_PER_SWEEP + 12;
+    for (let i = 0; i < n; i++) await h.router.visitor(`visitor-${i}`);
+    await h.advance(31 * DAY);
+    expect(swept()).to.deep.equal([
+      { examined: RETENTION_PER_SWEEP, erased: RETENTION_PER_SWEEP, kept: 0, failed: [] },
+    ]);
+    await h.advance(1000);
+    expect(swept().at(-1)).to.deep.equal({ examined: 12, erased: 12, kept: 0, failed: [] });
+    expect(erased().length).to.equal(n);
+    // Then an hour until the next look.
+    await h.advance(1000);
+    expect(swept().length).to.equal(2);
+    await h.advance(RETENTION_SWEEP_MS);
+    expect(swept().length).to.equal(3);
+  });
+
+  it('without retentionDays nothing is looked for, and a look set before it was turned off is the last', async () => {
+    const off = harness({ surveys: false });
+    await off.router.startRetention();
+    expect(await off.store.claimDueTimers(off.clock.now() + 2 * RETENTION_SWEEP_MS, 10)).to.deep.equal([]);
+    await off.store.schedule({ kind: 'retention', ref: 'sweep', dueAt: off.clock.now() });
+    await off.router.visitor('visitor-1');
+    await off.advance(400 * DAY);
+    expect(off.eventsOf('retention.swept')).to.deep.equal([]);
+    expect(await off.store.claimDueTimers(off.clock.now() + 2 * RETENTION_SWEEP_MS, 10)).to.deep.equal([]);
+    expect((await off.store.inactiveCustomers(off.clock.now(), 10)).length).to.equal(1);
+  });
+});
