@@ -13,7 +13,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../shared/errors.js';
-import { AgentStatus, type Attachment, ConversationStatus, type Customer } from '../shared/model.js';
+import { AgentStatus, ConversationStatus, type Customer } from '../shared/model.js';
 import { agentToken, type TokenSigner } from '../shared/tokens.js';
 import type { FiguresCache } from './figures.js';
 import type { LiveCache } from './live.js';
@@ -24,11 +24,6 @@ export interface ApiOptions {
   adminToken: string;
   figures: FiguresCache;
   live: LiveCache;
-  /**
-   * Forget the files and mail kept beside the store for these messages (an erased customer's): how many were
-   * kept. Without it, only the store is erased.
-   */
-  forgetFiles?: (messages: ReadonlyArray<{ id: string; attachments: Attachment[] }>) => Promise<number>;
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -261,28 +256,18 @@ export function adminApi(options: ApiOptions): express.Router {
     res.attachment(`switchboard-customer-${customer.id}.json`);
     res.json(exported);
   });
-  // A person's right to be forgotten: their open conversations close, then everything about them goes. The
-  // files and mail kept beside the store go first, so that a process stopping after the store forgot them
-  // leaves nothing behind (erasing again finds them gone); then those of messages that came meanwhile.
+  // A person's right to be forgotten: their open conversations close, then everything about them goes, the
+  // files and mail kept beside the store too (Router `eraseCustomer`).
   api.delete('/customers/:id', async (req, res) => {
     const customer = await store.getCustomer(req.params.id!);
     if (!customer) throw new NotFoundError('customer', req.params.id!);
-    const forget = options.forgetFiles ?? (async () => 0);
-    const known = new Set<string>();
-    let files = 0;
-    for (const conversation of await store.listConversations({ customerId: customer.id, limit: 0 })) {
-      const messages = await store.listMessages(conversation.id);
-      for (const m of messages) known.add(m.id);
-      files += await forget(messages);
-    }
     const erased = await router.eraseCustomer(customer.id, 'admin');
-    files += await forget(erased.messages.filter((m) => !known.has(m.id)));
     res.json({
       erased: {
         customerIds: erased.customerIds,
         conversationIds: erased.conversationIds,
         messages: erased.messages.length,
-        files,
+        files: erased.files,
       },
       closed: erased.closed,
     });

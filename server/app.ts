@@ -130,7 +130,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  const figures = new FiguresCache(store, () => router.clock.now());
+  const figures = new FiguresCache(store, () => router.clock.now(), undefined, config.policy.retentionDays);
   app.get(
     '/rights',
     rightsRoute(router, figures, {
@@ -197,11 +197,13 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
       adminToken: config.adminToken,
       figures,
       live,
-      // An erased customer's files and mail, kept beside the store (the channels are set up below).
-      forgetFiles: async (messages) =>
-        (chatFiles ? await chatFiles.forget(messages.flatMap((m) => m.attachments)) : 0) +
-        (email ? await email.forget(messages) : 0),
     }),
+  );
+  // An erased customer's files and mail, kept beside the store (the channels are set up below).
+  const undoForgetFiles = router.onForgetFiles(
+    async (messages) =>
+      (chatFiles ? await chatFiles.forget(messages.flatMap((m) => m.attachments)) : 0) +
+      (email ? await email.forget(messages) : 0),
   );
 
   // Files sent in conversations, by visitors and agents: uploaded to /chat/files, served from there by signed
@@ -320,8 +322,21 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     ...options.web,
   });
 
+  // What a look for customers past the retention did, in the log of the process that looked.
+  const undoRetentionLog = events.subscribe((event) => {
+    if (event.type !== 'retention.swept') return;
+    if (event.failed.length > 0)
+      logger.warn({ failed: event.failed }, 'retention: customers could not be erased');
+    if (event.erased > 0) {
+      logger.info(
+        { erased: event.erased, examined: event.examined, kept: event.kept },
+        'retention: customers erased',
+      );
+    }
+  });
+
   // Timers (offer timeouts, sticky waits, overflow, promises, texts' and emails' deliveries, unseen chat replies,
-  // closed consoles) fire from here.
+  // closed consoles, retention) fire from here.
   // Every process ticks; the store hands each due timer to one of them. A failure is logged once per run of them.
   let ticking: Promise<void> | null = null;
   let tickFailing = false;
@@ -365,6 +380,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         http.listen(port, host, () => resolve((http.address() as AddressInfo).port));
       });
       await email?.start(host);
+      // Customers past the policy's retention: the first look now, then every hour (one process at a time).
+      await router.startRetention();
       return bound;
     },
     close() {
@@ -378,6 +395,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         await slack?.close();
         chat.close();
         web.close();
+        undoForgetFiles();
+        undoRetentionLog();
         metrics.detach();
         await new Promise<void>((resolve) => {
           io.close(() => resolve());

@@ -31,14 +31,23 @@ export interface Figures {
   /** Conversations that started with facts about the customer already on file, and how many facts. */
   factsReused: { conversations: number; facts: number };
   conversations: { queued: number; assigned: number; resolved: number; abandoned: number };
+  /**
+   * With the policy's retention: the customers last active longer ago than it who are still kept (blocked,
+   * something still to happen for them, or the hourly look not come yet), counted up to RETENTION_COUNT_CAP.
+   */
+  retention: { days: number; pastDue: number } | null;
   since: number;
 }
+
+/** The most customers past the retention that the figures count. */
+export const RETENTION_COUNT_CAP = 10_000;
 
 /** Figures over conversations created since `since` (default: the last 24 hours). */
 export async function computeFigures(
   store: Store,
   now: number,
   since = now - 24 * 3600 * 1000,
+  retentionDays?: number,
 ): Promise<Figures> {
   const stats = await store.stats();
   const recent = await store.listConversations({ createdSince: since, limit: 0 });
@@ -77,8 +86,28 @@ export async function computeFigures(
     promises: { kept, broken, open, keptShare: kept + broken > 0 ? kept / (kept + broken) : null },
     ...extra,
     conversations: counts,
+    retention:
+      retentionDays === undefined
+        ? null
+        : {
+            days: retentionDays,
+            pastDue: await pastRetention(store, now - retentionDays * 24 * 3600 * 1000),
+          },
     since,
   };
+}
+
+/** How many customers were last active before `cutoff` (up to RETENTION_COUNT_CAP). */
+async function pastRetention(store: Store, cutoff: number): Promise<number> {
+  let count = 0;
+  let after: { lastActiveAt: number; id: string } | undefined;
+  while (count < RETENTION_COUNT_CAP) {
+    const page = await store.inactiveCustomers(cutoff, 1000, after);
+    count += page.length;
+    if (page.length < 1000) break;
+    after = page.at(-1);
+  }
+  return Math.min(count, RETENTION_COUNT_CAP);
 }
 
 /** Quotes, follow-ups, agents' own promises, surveys, repeat contacts and facts reused. */
@@ -226,9 +255,9 @@ export class FiguresCache {
   readonly #store: Store;
   readonly #counted: Reused<Figures>;
 
-  constructor(store: Store, now: () => number, maxAgeMs = FIGURES_MAX_AGE_MS) {
+  constructor(store: Store, now: () => number, maxAgeMs = FIGURES_MAX_AGE_MS, retentionDays?: number) {
     this.#store = store;
-    this.#counted = new Reused((at) => computeFigures(store, at), now, maxAgeMs);
+    this.#counted = new Reused((at) => computeFigures(store, at, undefined, retentionDays), now, maxAgeMs);
   }
 
   async get(): Promise<Figures> {

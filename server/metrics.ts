@@ -69,6 +69,16 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
     help: 'Customers erased at their request (with the customers merged into them, counted once)',
     registers: [registry],
   });
+  const expired = new client.Counter({
+    name: 'switchboard_customers_expired_total',
+    help: "Customers erased when the policy's retention ran out (retentionDays after they were last active)",
+    registers: [registry],
+  });
+  const retentionFailures = new client.Counter({
+    name: 'switchboard_retention_failures_total',
+    help: 'Customers past the retention that could not be erased (looked at again at the next look)',
+    registers: [registry],
+  });
   const pessimism = new client.Histogram({
     name: 'switchboard_quote_pessimism',
     help: 'Quoted wait divided by the actual wait, when a person answers (above 1: the quote was pessimistic, kept)',
@@ -177,7 +187,11 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
         blocked.inc({ channel: event.channel });
         break;
       case 'customer.erased':
-        erased.inc();
+        if (event.by === 'retention') expired.inc();
+        else erased.inc();
+        break;
+      case 'retention.swept':
+        if (event.failed.length > 0) retentionFailures.inc(event.failed.length);
         break;
       default:
         break;

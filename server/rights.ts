@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { humanDuration } from '../routing/estimate.js';
 import { hoursText } from '../routing/hours.js';
 import type { Router } from '../routing/router.js';
-import type { Figures, FiguresCache } from './figures.js';
+import { type Figures, type FiguresCache, RETENTION_COUNT_CAP } from './figures.js';
 
 export interface Right {
   id: string;
@@ -115,6 +115,21 @@ export function rights(router: Router, f: Figures, options: RightsOptions = {}):
           : 'no surveys'
       }`,
       figure: `${followUps}; ${surveys}; repeat contacts (back within ${span(p.repeatWindowSeconds)} of a resolution): ${f.repeatContacts}`,
+    },
+    {
+      id: 'your-data',
+      title: 'Your data is yours',
+      promise:
+        'You can have everything we keep about you, or have all of it erased: conversations, messages, files and mail.',
+      limit:
+        p.retentionDays === undefined
+          ? 'on request; otherwise kept until you ask'
+          : `on request, and by itself ${span(p.retentionDays * 86_400)} after the last message between us (unless you are blocked, or something is still to happen for you)`,
+      figure: f.retention
+        ? `${f.retention.pastDue === RETENTION_COUNT_CAP ? `${RETENTION_COUNT_CAP} or more` : f.retention.pastDue} ${
+            f.retention.pastDue === 1 ? 'customer' : 'customers'
+          } kept past ${span(f.retention.days * 86_400)} since they were last active (blocked, something still to happen for them, or the hourly erasing not come yet)`
+        : 'no retention set: kept until erased on request',
     },
   ];
 }

@@ -113,7 +113,7 @@ describe('HTTP', () => {
       expect(res.text).to.include('hold text: &quot;Please hold; you keep your place.&quot;');
     });
 
-    it('JSON with Accept: application/json: seven rights and the live figures', async () => {
+    it('JSON with Accept: application/json: eight rights and the live figures', async () => {
       const res = await sb().http().get('/rights').set('Accept', 'application/json').expect(200);
       expect(res.headers['content-type']).to.match(/^application\/json/);
       expect(res.body.rights.map((r: { id: string }) => r.id)).to.deep.equal([
@@ -124,6 +124,7 @@ describe('HTTP', () => {
         'ask-once',
         'no-adverts',
         'follow-up',
+        'your-data',
       ]);
       expect(res.body.rights[0].figure).to.equal(
         'time to a human: median no data yet, 90th percentile no data yet (0 conversations, last 24 h)',

@@ -21,48 +21,47 @@ function mail(h: Harness, body: string) {
     .send(Buffer.from(body));
 }
 
+/** Lee writes in the chat with a picture, gives their email, then mails a photo: one customer, one conversation. */
+async function lee(h: Harness) {
+  const { agent, token } = await h.createAgent('Ada');
+  const ada = h.agentSocket(token);
+  await once(ada, 'hello');
+  const v = h.visitor();
+  const session = await once<Json>(v, 'session');
+  const up = await request(h.url)
+    .post('/chat/files')
+    .set('Content-Type', 'image/png')
+    .set('X-File-Name', 'box.png')
+    .set('Authorization', `Bearer ${session.visitorToken}`)
+    .send(PNG)
+    .expect(201);
+  const ack = await emitAck(v, 'message', {
+    text: 'it came broken',
+    clientMessageId: 'c1',
+    files: [up.body.file.upload],
+  });
+  expect(ack.ok).to.equal(true);
+  expect(await emitAck(v, 'identify', { name: 'Lee Chen', email: 'lee.chen@example.com' })).to.deep.equal({
+    ok: true,
+  });
+  await mail(h, mailWith('photo-1', [['damage.png', 'image/png', PNG]])).expect(202);
+  const messages = (await h.admin.get(`/api/conversations/${ack.conversationId}`).expect(200)).body.messages;
+  const links: string[] = messages.flatMap((m: Json) => m.attachments.map((a: Json) => pathOf(a.url)));
+  expect(links).to.have.length(2);
+  for (const link of links) await h.http().get(link).expect(200);
+  return {
+    agent,
+    ada,
+    v,
+    customerId: session.customerId as string,
+    conversationId: ack.conversationId as string,
+    links,
+  };
+}
+
 describe("a customer's data: export and erasure", () => {
   const sink = useSink();
   const sb = useHarness({ env: emailEnv(sink, { CHAT_FILE_MAX_BYTES: '2048' }) });
-
-  /** Lee writes in the chat with a picture, gives their email, then mails a photo: one customer, one conversation. */
-  async function lee(h: Harness) {
-    const { agent, token } = await h.createAgent('Ada');
-    const ada = h.agentSocket(token);
-    await once(ada, 'hello');
-    const v = h.visitor();
-    const session = await once<Json>(v, 'session');
-    const up = await request(h.url)
-      .post('/chat/files')
-      .set('Content-Type', 'image/png')
-      .set('X-File-Name', 'box.png')
-      .set('Authorization', `Bearer ${session.visitorToken}`)
-      .send(PNG)
-      .expect(201);
-    const ack = await emitAck(v, 'message', {
-      text: 'it came broken',
-      clientMessageId: 'c1',
-      files: [up.body.file.upload],
-    });
-    expect(ack.ok).to.equal(true);
-    expect(await emitAck(v, 'identify', { name: 'Lee Chen', email: 'lee.chen@example.com' })).to.deep.equal({
-      ok: true,
-    });
-    await mail(h, mailWith('photo-1', [['damage.png', 'image/png', PNG]])).expect(202);
-    const messages = (await h.admin.get(`/api/conversations/${ack.conversationId}`).expect(200)).body
-      .messages;
-    const links: string[] = messages.flatMap((m: Json) => m.attachments.map((a: Json) => pathOf(a.url)));
-    expect(links).to.have.length(2);
-    for (const link of links) await h.http().get(link).expect(200);
-    return {
-      agent,
-      ada,
-      v,
-      customerId: session.customerId as string,
-      conversationId: ack.conversationId as string,
-      links,
-    };
-  }
 
   it('exports everything kept about them as one JSON file', async () => {
     const h = sb();
@@ -138,6 +137,53 @@ describe("a customer's data: export and erasure", () => {
     expect(found.body.conversations).to.have.length(1);
 
     expectError(await h.admin.delete(`/api/customers/${customerId}`), 404, 'not_found');
+  });
+});
+
+describe("the policy's retention", () => {
+  const sink = useSink();
+  const sb = useHarness({
+    env: emailEnv(sink, {
+      CHAT_FILE_MAX_BYTES: '2048',
+      ROUTING_POLICY: JSON.stringify({ retentionDays: 30 }),
+    }),
+  });
+  const DAY = 24 * 3600_000;
+
+  it('erases a customer 30 days after their last message, files and mail too, and the consoles drop them; /rights says so', async () => {
+    const h = sb();
+    const { ada, customerId, conversationId, links, agent } = await lee(h);
+    await emitAck(ada, 'resolve', { conversationId });
+    // Someone who wrote later is kept.
+    const v2 = h.visitor();
+    await once<Json>(v2, 'session');
+    h.clock.advance(20 * DAY);
+    const later = await emitAck(v2, 'message', { text: 'me too', clientMessageId: 'm1' });
+    await emitAck(ada, 'resolve', { conversationId: later.conversationId });
+
+    h.clock.advance(10 * DAY + 3600_000);
+    await h.sb.router.tick();
+    expect((await once<Json>(ada, 'conversation.erased')).conversationIds).to.deep.equal([conversationId]);
+    expectError(await h.admin.get(`/api/customers/${customerId}`), 404, 'not_found');
+    expectError(await h.admin.get(`/api/conversations/${conversationId}`), 404, 'not_found');
+    for (const link of links) await h.http().get(link).expect(410);
+    expectError(
+      await h.admin.get('/api/customers').query({ email: 'lee.chen@example.com' }),
+      404,
+      'not_found',
+    );
+    const kept = (await h.admin.get(`/api/conversations/${later.conversationId}`).expect(200)).body;
+    expect(kept.messages[0].text).to.equal('me too');
+    expect((await h.admin.get(`/api/agents/${agent.id}`).expect(200)).body.agent.id).to.equal(agent.id);
+    const metrics = (await h.http().get('/metrics').expect(200)).text;
+    expect(metrics).to.include('switchboard_customers_expired_total 1\n');
+    expect(metrics).to.include('switchboard_customers_erased_total 0\n');
+    const rights = (await h.http().get('/rights').set('Accept', 'application/json').expect(200)).body.rights;
+    const yours = rights.find((r: Json) => r.id === 'your-data');
+    expect(yours.limit).to.equal(
+      'on request, and by itself 30 days after the last message between us (unless you are blocked, or something is still to happen for you)',
+    );
+    expect(yours.figure).to.match(/^0 customers kept past 30 days since they were last active/);
   });
 });
 

@@ -39,7 +39,7 @@ describe('GET /rights with email on', () => {
 describe('GET /rights', () => {
   const sb = useHarness({ env: { TICK_MS: '60000' } });
 
-  it('lists the seven rights with their configured limits, before any traffic', async () => {
+  it('lists the eight rights with their configured limits, before any traffic', async () => {
     const { rights, figures } = await rightsJson(sb());
     expect(rights.map((r: Json) => r.id)).to.deep.equal([
       'person-answers',
@@ -49,6 +49,7 @@ describe('GET /rights', () => {
       'ask-once',
       'no-adverts',
       'follow-up',
+      'your-data',
     ]);
     for (const r of rights)
       expect(Object.keys(r).sort()).to.deep.equal(['figure', 'id', 'limit', 'promise', 'title']);
@@ -64,6 +65,11 @@ describe('GET /rights', () => {
     expect(byId(rights, 'no-adverts').figure).to.equal(
       'hold plays silence (no hold music configured); no advertising',
     );
+    expect([byId(rights, 'your-data').limit, byId(rights, 'your-data').figure]).to.deep.equal([
+      'on request; otherwise kept until you ask',
+      'no retention set: kept until erased on request',
+    ]);
+    expect(figures.retention).to.equal(null);
     expect(figures.surveys).to.deep.equal({
       sent: 0,
       answered: 0,
