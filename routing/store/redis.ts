@@ -276,6 +276,7 @@ export class RedisStore implements Store {
         route.score,
         contact.conversationId ?? '',
         route.overflowAt ?? '',
+        first.at,
       ],
     );
     if (r[1] === 1) {
@@ -483,7 +484,7 @@ export class RedisStore implements Store {
     const r = await this.#run(
       'startConversation',
       [this.keys.conversation(conversation.id), this.keys.externalIds, this.keys.message(first.id)],
-      [JSON.stringify(conversation), first.id, external, JSON.stringify(first)],
+      [JSON.stringify(conversation), first.id, external, JSON.stringify(first), first.at],
     );
     const messageId = String(r[4]);
     const message = parseRecord(Message, this.keys.message(messageId), String(r[3]));
@@ -548,7 +549,14 @@ export class RedisStore implements Store {
     const r = await this.#run(
       'appendMessage',
       [this.keys.externalIds, this.keys.conversation(message.conversationId), this.keys.message(message.id)],
-      [message.id, message.conversationId, external, JSON.stringify(message), due === undefined ? '' : due],
+      [
+        message.id,
+        message.conversationId,
+        external,
+        JSON.stringify(message),
+        due === undefined ? '' : due,
+        message.at,
+      ],
     );
     const id = str(r[3]) ?? message.id;
     return { message: parseRecord(Message, this.keys.message(id), String(r[1])), duplicate: r[2] === 1 };

@@ -25,6 +25,7 @@ ARGV[7]  the message id; ARGV[8] the message (JSON, stored as given, its convers
 ARGV[9]  candidates, ARGV[10] mode, ARGV[11] now, ARGV[12] score: as route-1.lua's ARGV[4] to ARGV[7]
          (now is the contact's time too)
 ARGV[13] the conversation the contact names, or ''; ARGV[14] as route-1.lua's ARGV[8]
+ARGV[15] the message's time (ms), when the customer is active
 Result   {0, 1 (duplicate), stored message, its id}
          | {0, 0, customer, 0 (found), their latest conversation | false}
          | {0, 0, customer, 2 (found, continued), message, conversation, 1 | 0 (it was last on another
@@ -60,8 +61,7 @@ local function continueContact(customer, external)
   end
   checkNewMessage(KEYS[5], ARGV[7])
   local message = cjson.decode(ARGV[8])
-  local at = message.at
-  if type(at) ~= 'number' then fail(E.INVALID_INPUT, 'the message has no time', 'first.at') end
+  local at = messageTime(ARGV[15])
   local owner = false
   if c.status == 'assigned' and not isnull(c.ownerId) then owner = loadAgent(c.ownerId) or false end
   local switched = c.lastChannel ~= message.channel
@@ -89,15 +89,15 @@ return run(function()
   if found then return continueContact(found, external) end
   local c = checkConversationJson(KEYS[4], ARGV[6])
   checkNewMessage(KEYS[5], ARGV[7])
-  local at = messageTime(KEYS[5], ARGV[8])
+  local at = tonumber(messageTime(ARGV[15]))
   local customer, customerRaw = checkNewCustomer(KEYS[1], KEYS[2], ARGV[3], ARGV[4])
   if c.customerId ~= customer.id then
     fail(E.INVALID_INPUT, 'the conversation must be the new customer\'s', 'conversation.customerId')
   end
   local candidates, mode = cjson.decode(ARGV[9]), cjson.decode(ARGV[10])
-  storeNewCustomer(KEYS[1], KEYS[2], customer, customerRaw)
+  storeNewCustomer(KEYS[1], KEYS[2], customer, customerRaw, at)
   storeNewConversation(KEYS[4], ARGV[6], c)
-  storeMessage(KEYS[3], KEYS[5], ARGV[7], c.id, external, ARGV[8], customer.id, at)
+  storeMessage(KEYS[3], KEYS[5], ARGV[7], c.id, external, ARGV[8])
   local routed = routeDecision(c.id, c.lastChannel, candidates, mode, tonumber(ARGV[11]), ARGV[12], tonumber(ARGV[14]))
   local out = { 0, 0, customerRaw, 1, ARGV[8] }
   for i = 2, #routed do out[#out + 1] = routed[i] end

@@ -53,10 +53,11 @@ local function decode(key, raw)
   return value
 end
 
--- Customer `customerId` was active at `at` (ms): created, or a message to or from them stored. A later activity
--- they had stands (keys.lua `customerActivity`).
+-- Customer `customerId` was active at `at` (ms; a number, or a string of digits as given): created, or a message
+-- to or from them stored. A later activity they had stands (keys.lua `customerActivity`).
 local function active(customerId, at)
-  redis.call('ZADD', K.customerActivity(), 'GT', string.format('%d', at), customerId)
+  if type(at) == 'number' then at = string.format('%d', at) end
+  redis.call('ZADD', K.customerActivity(), 'GT', at, customerId)
 end
 
 local function contains(list, value)

@@ -37,13 +37,16 @@ local function checkNewCustomer(identities, customerKey, identityRaw, customerRa
   return customer, has and customerRaw or encode(customer)
 end
 
--- Store the customer `checkNewCustomer` answered, found by each of their identities, active from their creation.
-local function storeNewCustomer(identities, customerKey, customer, raw)
+-- Store the customer `checkNewCustomer` answered, found by each of their identities, active from their creation
+-- (or from `activeAt`, the later time of their first message, when given).
+local function storeNewCustomer(identities, customerKey, customer, raw, activeAt)
   redis.call('SET', customerKey, raw)
   for _, i in ipairs(customer.identities) do
     redis.call('HSET', identities, i.channel .. ':' .. i.address, customer.id)
   end
-  if type(customer.createdAt) == 'number' then active(customer.id, customer.createdAt) end
+  local at = activeAt
+  if type(customer.createdAt) == 'number' and (not at or customer.createdAt > at) then at = customer.createdAt end
+  if at then active(customer.id, at) end
 end
 
 -- The owner of `identityKey` as JSON, and 0; or the customer `customerRaw` created with the identity, and 1

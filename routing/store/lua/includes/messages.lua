@@ -18,17 +18,17 @@ local function checkNewMessage(key, id)
 end
 
 -- Store message `id` (JSON, as given) under `key`, last in its conversation's list, found by its external key;
--- the conversation's customer `customerId` active at the message's time `at`.
+-- the conversation's customer `customerId` active at the message's time `at` (nil: the caller says so).
 local function storeMessage(externalIds, key, id, conversationId, external, raw, customerId, at)
   redis.call('SET', key, raw)
   redis.call('RPUSH', K.messagesOf(conversationId), id)
   if external ~= '' then redis.call('HSET', externalIds, external, id) end
-  active(customerId, at)
+  if customerId then active(customerId, at) end
 end
 
--- A message's time, from its JSON (a message as the store keeps it always has one).
-local function messageTime(key, raw)
-  local m = decode(key, raw)
-  if type(m.at) ~= 'number' then fail(E.CORRUPT, key, 'field at is missing or has the wrong type') end
-  return m.at
+-- A message's time as the caller passed it beside the message (`arg`: whole milliseconds), checked before the
+-- first write.
+local function messageTime(arg)
+  if not string.match(arg, '^%d+$') then fail(E.INVALID_INPUT, 'the message time must be whole milliseconds', 'at') end
+  return arg
 end
