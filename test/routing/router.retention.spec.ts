@@ -1,9 +1,14 @@
 // The policy's retention through the real Router: customers are erased retentionDays after they were last
 // active, one look an hour, and kept while blocked, with a conversation open or a follow-up to come.
 import { expect } from 'chai';
-import { RETENTION_PER_SWEEP, RETENTION_SWEEP_MS } from '../../routing/router.js';
+import { parsePolicy } from '../../routing/policy.js';
+import { RETENTION_PER_SWEEP, RETENTION_SWEEP_MS, Router } from '../../routing/router.js';
+import { RedisStore } from '../../routing/store/redis.js';
+import { ManualClock } from '../../shared/clock.js';
+import { randomIds } from '../../shared/ids.js';
 import type { Message } from '../../shared/model.js';
 import { type Harness, harness, MINUTE } from './harness.js';
+import { useRedis } from './redis-harness.js';
 
 const DAY = 24 * 60 * MINUTE;
 
@@ -108,5 +113,45 @@ describe('Router: retention', () => {
     expect(off.eventsOf('retention.swept')).to.deep.equal([]);
     expect(await off.store.claimDueTimers(off.clock.now() + 2 * RETENTION_SWEEP_MS, 10)).to.deep.equal([]);
     expect((await off.store.inactiveCustomers(off.clock.now(), 10)).length).to.equal(1);
+  });
+});
+
+describe('Router: retention on Redis, two processes', () => {
+  const redis = useRedis();
+
+  it('one look at a time across processes: each customer erased once, by whichever holds the timer', async () => {
+    const a = await redis.connect('retention');
+    const prefix = a.keys.base.slice('{sb:'.length, -'}:'.length);
+    const b = await RedisStore.connect({ url: redis.url(), prefix });
+    const clock = new ManualClock();
+    const routers = [a, b].map(
+      (store) => new Router({ store, clock, policy: parsePolicy({ retentionDays: 30 }), ids: randomIds }),
+    );
+    const erased: string[] = [];
+    const looks: number[] = [];
+    for (const r of routers) {
+      r.events.subscribe((e) => {
+        if (e.type === 'customer.erased') erased.push(e.customerId);
+        if (e.type === 'retention.swept') looks.push(e.erased);
+      });
+    }
+    try {
+      for (let i = 0; i < 30; i++) await routers[i % 2]!.visitor(`visitor-${i}`);
+      await Promise.all(routers.map((r) => r.startRetention()));
+      clock.advance(31 * DAY);
+      await Promise.all(routers.map((r) => r.tick()));
+      expect(looks).to.deep.equal([30]);
+      expect(new Set(erased).size).to.equal(30);
+      expect(erased.length).to.equal(30);
+      expect(await a.inactiveCustomers(clock.now() + 1, 100)).to.deep.equal([]);
+      // The next look, an hour later, on one of them.
+      clock.advance(RETENTION_SWEEP_MS);
+      await Promise.all(routers.map((r) => r.tick()));
+      expect(looks).to.deep.equal([30, 0]);
+    } finally {
+      await a.flushPrefix();
+      await a.close();
+      await b.close();
+    }
   });
 });
