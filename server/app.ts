@@ -17,7 +17,7 @@ import { EmailChannel } from '../channels/email/channel.js';
 import { SlackConsole, type SlackConsoleOverrides } from '../channels/slack/console.js';
 import { createTwilioChannels, type TwilioChannels, type TwilioHooks } from '../channels/twilio/index.js';
 import { consoleAgent, WebConsole } from '../channels/web/namespace.js';
-import { Router } from '../routing/router.js';
+import { RETENTION_SWEEP_MS, Router } from '../routing/router.js';
 import { MemoryStore } from '../routing/store/memory.js';
 import type { Store } from '../routing/store/store.js';
 import { type Clock, systemClock, withTimeout } from '../shared/clock.js';
@@ -322,6 +322,13 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     ...options.web,
   });
 
+  // Customers past the policy's retention: each process asks for a look every hour besides the one at its start
+  // (`listen`), so that a look whose next one could not be set (the store down at that moment) is not the last.
+  const retention = setInterval(() => {
+    router.startRetention().catch((err) => logger.warn({ err }, 'retention: the next look could not be set'));
+  }, RETENTION_SWEEP_MS);
+  retention.unref();
+
   // What a look for customers past the retention did, in the log of the process that looked.
   const undoRetentionLog = events.subscribe((event) => {
     if (event.type !== 'retention.swept') return;
@@ -387,6 +394,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     close() {
       closing ??= (async () => {
         clearInterval(tick);
+        clearInterval(retention);
         // A run of timers under way finishes first: what it hands to a channel is sent, or due again later.
         await ticking;
         twilio?.close();
