@@ -164,6 +164,7 @@ export const OWNERSHIP_REASONS = [
   'handoff', // warm hand-off accepted
   'owner_offline', // owner gone for good after stickyWait
   'merge',
+  'outbound', // the agent wrote to the customer first (Router `writeTo`)
 ] as const;
 export const OwnershipReason = z.enum(OWNERSHIP_REASONS);
 export type OwnershipReason = z.infer<typeof OwnershipReason>;

@@ -824,6 +824,30 @@ export class MemoryStore implements Store {
     return this.#createConversation(conversation);
   }
 
+  async startOwned(conversation: Conversation, agentId: string, now: number): Promise<Conversation> {
+    this.#checkNewConversation(conversation);
+    if (conversation.status !== 'queued' || conversation.ownerId !== null)
+      throw new ValidationError(
+        "a conversation an agent starts is new: waiting and nobody's",
+        'conversation.status',
+      );
+    const open = this.#openOf(this.#customer(conversation.customerId).id);
+    if (open)
+      throw new ConflictError(
+        'open_conversation',
+        `customer ${conversation.customerId} has conversation ${open.id} open`,
+      );
+    const agent = this.#agent(agentId);
+    const channel = conversation.lastChannel;
+    if (agent.load[channel] >= agent.capacity[channel])
+      throw new CapacityError(agentId, `agent ${agentId} has no capacity left on ${channel}`);
+    this.#createConversation(conversation);
+    const c = this.#conversations.get(conversation.id)!;
+    this.#takeSlot(agent, channel, now);
+    this.#own(c, agentId, channel, 'outbound', now);
+    return conversationOut(c);
+  }
+
   async startConversation(conversation: Conversation, first: Message): Promise<StartedConversation> {
     checkFirstMessage(conversation, first);
     const prior = this.#priorMessage(first);

@@ -478,6 +478,15 @@ export class RedisStore implements Store {
     return this.#conversation(conversation.id, r[1]);
   }
 
+  async startOwned(conversation: Conversation, agentId: string, now: number): Promise<Conversation> {
+    const r = await this.#run(
+      'startOwned',
+      [this.keys.conversation(conversation.id), this.keys.agent(agentId)],
+      [JSON.stringify(conversation), agentId, now],
+    );
+    return this.#conversation(conversation.id, r[1]);
+  }
+
   async startConversation(conversation: Conversation, first: Message): Promise<StartedConversation> {
     checkFirstMessage(conversation, first);
     const external = first.externalId === undefined ? '' : externalKey(first.channel, first.externalId);

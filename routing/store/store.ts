@@ -400,6 +400,14 @@ export interface Store {
   // ---- conversations and messages
   createConversation(conversation: Conversation): Promise<Conversation>;
   /**
+   * A conversation an agent starts, writing to its customer first: `conversation` (new: waiting, nobody's)
+   * stored and assigned to `agentId` at once (reason `outbound`), holding one unit of their capacity on its last
+   * channel, in one step. Refused before anything is stored: ConflictError `duplicate_id`, NotFoundError (its
+   * customer, the agent), ConflictError `open_conversation` when the customer has one open (the agent continues
+   * there, or asks its owner), CapacityError when the agent has none left on that channel.
+   */
+  startOwned(conversation: Conversation, agentId: string, now: number): Promise<Conversation>;
+  /**
    * A new conversation with its first message, stored in one step. When the message's (channel, externalId) is
    * stored already (a delivery repeated), nothing is created: the stored message comes back, `duplicate: true`.
    * Refused as `createConversation` and `appendMessage` refuse, before anything is stored; the message must

@@ -1184,6 +1184,73 @@ export function storeContract(
     // ================================================================ conversations and messages
 
     describe('conversations', () => {
+      it('startOwned: a conversation an agent starts is theirs at once, holding their capacity; refused before anything is stored', async () => {
+        await addCustomer('cu_o1', phone(91));
+        await addCustomer('cu_o2', phone(92));
+        await addAgent('ag_o1', { capacity: { voice: 0, sms: 1, chat: 0, email: 0 } });
+        const started = await store.startOwned(
+          conversationRecord('cv_o1', 'cu_o1', { lastChannel: 'sms', createdAt: T0 + MIN }),
+          'ag_o1',
+          T0 + MIN,
+        );
+        expect(started).to.include({
+          status: 'assigned',
+          ownerId: 'ag_o1',
+          slotChannel: 'sms',
+          assignedAt: T0 + MIN,
+          firstAssignedAt: T0 + MIN,
+          queuedAt: null,
+        });
+        expect(started.ownership).to.deep.equal([
+          { from: null, to: 'ag_o1', reason: 'outbound', at: T0 + MIN },
+        ]);
+        expect(await store.getConversation('cv_o1')).to.deep.equal(started);
+        expect((await agentNow('ag_o1')).load.sms).to.equal(1);
+        expect((await store.openConversationOf('cu_o1'))?.id).to.equal('cv_o1');
+        expect(ids(await store.listConversations({ ownerId: 'ag_o1', status: 'assigned' }))).to.deep.equal([
+          'cv_o1',
+        ]);
+        expect(ids(await store.listAgentConversations('ag_o1'))).to.deep.equal(['cv_o1']);
+        expect((await store.getCustomer('cu_o1'))?.lastOwnerId).to.equal('ag_o1');
+
+        const refusals: Array<[() => Promise<unknown>, string]> = [
+          [
+            () => store.startOwned(conversationRecord('cv_o2', 'cu_o1', { lastChannel: 'sms' }), 'ag_o1', T0),
+            'open_conversation',
+          ],
+          [
+            () => store.startOwned(conversationRecord('cv_o2', 'cu_o2', { lastChannel: 'sms' }), 'ag_o1', T0),
+            'no_capacity',
+          ],
+          [
+            () => store.startOwned(conversationRecord('cv_o2', 'cu_o2', { lastChannel: 'sms' }), 'ag_ox', T0),
+            'not_found',
+          ],
+          [
+            () => store.startOwned(conversationRecord('cv_o1', 'cu_o2', { lastChannel: 'sms' }), 'ag_o1', T0),
+            'duplicate_id',
+          ],
+          [
+            () => store.startOwned(conversationRecord('cv_o2', 'cu_ox', { lastChannel: 'sms' }), 'ag_o1', T0),
+            'not_found',
+          ],
+        ];
+        for (const [attempt, code] of refusals) expect((await failure(attempt())).code).to.equal(code);
+        expect(await store.getConversation('cv_o2')).to.equal(null);
+        expect(await store.openConversationOf('cu_o2')).to.equal(null);
+        expect((await agentNow('ag_o1')).load.sms).to.equal(1);
+
+        // Resolved, the capacity comes back and the customer may be written to again.
+        await store.resolve('cv_o1', T0 + 2 * MIN, null);
+        expect((await agentNow('ag_o1')).load.sms).to.equal(0);
+        const again = await store.startOwned(
+          conversationRecord('cv_o2', 'cu_o1', { lastChannel: 'sms' }),
+          'ag_o1',
+          T0 + 3 * MIN,
+        );
+        expect(again.ownerId).to.equal('ag_o1');
+      });
+
       beforeEach(async () => {
         await addCustomer('cu_1');
         await addCustomer('cu_2');
