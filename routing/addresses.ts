@@ -15,13 +15,16 @@ export const PHONE_CHANNELS: readonly Channel[] = ['voice', 'sms'];
 
 /**
  * The address the customer's latest message on one of `channels` came from (a conversation's messages, in
- * order), or null: where a reply on those channels goes, though the customer may have other addresses.
+ * order), or, before they wrote, the one the agent who started the conversation wrote to (`to`), or null: where
+ * a reply on those channels goes, though the customer may have other addresses.
  */
 export function lastAddress(messages: readonly Message[], channels: readonly Channel[]): string | null {
-  return (
-    messages.findLast((m) => m.direction === 'in' && m.from !== undefined && channels.includes(m.channel))
-      ?.from ?? null
+  const last = messages.findLast(
+    (m) =>
+      channels.includes(m.channel) &&
+      ((m.direction === 'in' && m.from !== undefined) || (m.direction === 'out' && m.to !== undefined)),
   );
+  return last?.from ?? last?.to ?? null;
 }
 
 /** E.164, or a ValidationError naming the field. */

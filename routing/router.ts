@@ -204,6 +204,27 @@ export const IdentifyInput = z.object({
 });
 export type IdentifyInput = z.infer<typeof IdentifyInput>;
 
+/**
+ * What an agent writes to a customer first (`writeTo`): on `channel`, to `to` (a phone number or email address:
+ * its customer, or a new one) or to the known customer `customerId` (at their number or address on the channel).
+ */
+export const WriteToInput = z
+  .object({
+    channel: z.enum(['sms', 'email']),
+    to: z.string().trim().min(1).max(320).optional(),
+    customerId: z.string().trim().min(1).max(100).optional(),
+    text: z.string(),
+    /** Email: the subject (default: the text's first line). */
+    subject: z.string().trim().min(1).max(200).optional(),
+    /** As a reply's: the same id again is the same message, stored once. */
+    clientMessageId: z.string().min(1).max(100).optional(),
+  })
+  .refine((v) => (v.to === undefined) !== (v.customerId === undefined), {
+    message: 'give either to (a number or address) or customerId',
+    path: ['to'],
+  });
+export type WriteToInput = z.input<typeof WriteToInput>;
+
 /** How often customers past the policy's retention are looked for. */
 export const RETENTION_SWEEP_MS = 3600_000;
 /** At most this many customers looked at per look; more to look at: the next look is a second later. */
@@ -918,6 +939,99 @@ export class Router {
     return () => {
       if (this.#forgetFiles === handler) this.#forgetFiles = null;
     };
+  }
+
+  /**
+   * An agent writes to a customer first, by text or email: a new conversation, theirs at once (ownership reason
+   * `outbound`, holding one unit of their capacity on the channel), with their message, sent as a reply is. The
+   * customer's answer comes back to it and to them. Refused, before anything goes: `channel_off` when that
+   * channel does not send here; a `to` that is not a number or address (naming `to`); a known customer without
+   * one on the channel (give `to`); `blocked`; `open_conversation` when the customer has one open (write there,
+   * or ask its owner); `no_capacity` when the agent has none left on the channel. The same `clientMessageId`
+   * again answers the message it started (`duplicate: true`).
+   */
+  async writeTo(
+    agentId: string,
+    input: WriteToInput,
+  ): Promise<{ conversation: Conversation; message: Message; duplicate: boolean }> {
+    const parsed = WriteToInput.safeParse(input);
+    if (!parsed.success) throw fromZod(parsed.error, 'write');
+    const { channel, subject, clientMessageId } = parsed.data;
+    const agent = await this.#agent(agentId);
+    if (!this.#senders.has(channel)) {
+      throw new ConflictError(
+        'channel_off',
+        `${channel === 'sms' ? 'texts do' : 'email does'} not go out here`,
+      );
+    }
+    const externalId = clientMessageId === undefined ? undefined : `out:${agentId}:${clientMessageId}`;
+    if (externalId !== undefined) {
+      const prior = await this.store.findMessageByExternalId(channel, externalId);
+      if (prior) {
+        return {
+          conversation: await this.#conversation(prior.conversationId),
+          message: prior,
+          duplicate: true,
+        };
+      }
+    }
+    const text = checkText(parsed.data.text, REPLY_MAX[channel]);
+    const now = this.clock.now();
+    const { customer, address } = await this.#recipient(channel, parsed.data, now);
+    if (customer.blocked) throw new BlockedError(customer.id);
+    const conversation = await this.store.startOwned(
+      this.#newConversation(customer.id, { channel }, now),
+      agentId,
+      now,
+    );
+    this.#emit({
+      type: 'conversation.assigned',
+      at: now,
+      conversation,
+      agentId,
+      reason: 'outbound',
+      previousOwnerId: null,
+    });
+    const { message } = await this.#outbound(
+      conversation,
+      channel,
+      { type: 'agent', id: agent.id, name: agent.name },
+      text,
+      externalId,
+      false,
+      [],
+      {
+        to: address,
+        ...(channel === 'email' ? { subject: subject ?? firstLine(text) } : {}),
+      },
+    );
+    return { conversation, message, duplicate: false };
+  }
+
+  /** Whom `writeTo` writes to, and at which address: found by it, created with it, or a known customer's. */
+  async #recipient(
+    channel: 'sms' | 'email',
+    input: { to?: string | undefined; customerId?: string | undefined },
+    now: number,
+  ): Promise<{ customer: Customer; address: string }> {
+    if (input.customerId !== undefined) {
+      const customer = await this.#customer(input.customerId);
+      const known = customer.identities.find((i) => i.channel === (channel === 'sms' ? 'phone' : 'email'));
+      if (!known) {
+        throw new ValidationError(
+          `customer ${customer.id} has no ${channel === 'sms' ? 'phone number' : 'email address'}: give one in to`,
+          'to',
+        );
+      }
+      return { customer, address: known.address };
+    }
+    const to = input.to!;
+    const identity: Identity =
+      channel === 'sms'
+        ? { channel: 'phone', address: normalizePhone(to, 'US', 'to') }
+        : { channel: 'email', address: normalizeEmail(to, 'to') };
+    const { customer } = await this.store.resolveCustomer(identity, this.#newCustomer(identity, now));
+    return { customer, address: identity.address };
   }
 
   /** The files of the messages not forgotten yet (`forgotten` learns them). */
@@ -1971,6 +2085,11 @@ export class Router {
     return this.#senders.has('email');
   }
 
+  /** The channels an agent may write to a customer first on (`writeTo`): texts and email, when they go out. */
+  get writesOn(): Array<'sms' | 'email'> {
+    return (['sms', 'email'] as const).filter((c) => this.#senders.has(c));
+  }
+
   /**
    * A customer asks for their latest conversation by email (a chat visitor's widget): every message they wrote or
    * were sent, internal notes never, with who said it and when (in the opening hours' time zone, else UTC), to
@@ -2178,6 +2297,7 @@ export class Router {
     externalId?: string,
     sentInReply = false,
     attachments: Attachment[] = [],
+    extra: Pick<Message, 'to' | 'subject'> = {},
   ): Promise<{ message: Message; duplicate: boolean }> {
     const now = this.clock.now();
     const stored = await this.store.appendMessage(
@@ -2189,6 +2309,7 @@ export class Router {
         author,
         text,
         attachments,
+        ...extra,
         at: now,
         delivery: sentInReply
           ? { state: 'sent', attempts: 1, at: now }
@@ -2489,6 +2610,12 @@ function unseenReplies(messages: readonly Message[]): Message[] {
 }
 
 /** Message text: non-empty, at most `max` characters. */
+/** A text's first line, as an email's subject (at most 78 characters). */
+function firstLine(text: string): string {
+  const line = text.trim().split('\n')[0]!.trim();
+  return line.length <= 78 ? line : `${line.slice(0, 77)}…`;
+}
+
 function checkText(text: unknown, max = 4000): string {
   if (typeof text !== 'string' || text.trim() === '')
     throw new ValidationError('text must not be empty', 'text');

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { agentConversations } from '../channels/team.js';
 import { consoleAgent } from '../channels/web/namespace.js';
 import { identityOf } from '../routing/addresses.js';
-import { AgentPatch, NewAgent, type Router } from '../routing/router.js';
+import { AgentPatch, NewAgent, type Router, type WriteToInput } from '../routing/router.js';
 import {
   ForbiddenError,
   fromZod,
@@ -31,6 +31,9 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   if (!result.success) throw fromZod(result.error, what);
   return result.data;
 }
+
+/** `POST /api/conversations`: the agent who writes, and what `writeTo` takes (it checks the rest). */
+const WriteBody = z.object({ agentId: z.string().min(1).max(100) }).passthrough();
 
 const StatusBody = z.object({ status: AgentStatus, reason: z.string().max(200).optional() });
 const MergeBody = z.object({ otherCustomerId: z.string().min(1).max(128) });
@@ -271,6 +274,13 @@ export function adminApi(options: ApiOptions): express.Router {
       },
       closed: erased.closed,
     });
+  });
+
+  // An agent writes to a customer first (Router `writeTo`): for integrations (a shop's "text the customer").
+  api.post('/conversations', async (req, res) => {
+    const { agentId, ...input } = parse(WriteBody, req.body, 'write');
+    const wrote = await router.writeTo(agentId, input as WriteToInput);
+    res.status(wrote.duplicate ? 200 : 201).json(wrote);
   });
 
   api.get('/stats', async (_req, res) => {

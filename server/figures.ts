@@ -4,7 +4,7 @@
 // (`FiguresCache`); what waits and the agents by status are read for every request.
 
 import type { Store } from '../routing/store/store.js';
-import type { Conversation, Customer, CustomerPromise } from '../shared/model.js';
+import { type Conversation, type Customer, type CustomerPromise, startedByAgent } from '../shared/model.js';
 
 export interface Figures {
   waiting: number;
@@ -51,8 +51,12 @@ export async function computeFigures(
 ): Promise<Figures> {
   const stats = await store.stats();
   const recent = await store.listConversations({ createdSince: since, limit: 0 });
+  // A conversation an agent started (writing first) kept nobody waiting: not a time to a human.
   const waits = recent
-    .filter((c): c is Conversation & { firstAssignedAt: number } => c.firstAssignedAt !== null)
+    .filter(
+      (c): c is Conversation & { firstAssignedAt: number } =>
+        c.firstAssignedAt !== null && !startedByAgent(c),
+    )
     .map((c) => (c.firstAssignedAt - c.createdAt) / 1000)
     .sort((a, b) => a - b);
   const byReason: Record<string, number> = {};
@@ -173,7 +177,9 @@ async function promiseFigures(
     const oldest = histories[i]?.[0];
     if (oldest && oldest.createdAt < firstSeen.get(id)!) firstSeen.set(id, oldest.createdAt);
   });
-  const returning = recent.filter((c) => (firstSeen.get(c.customerId) ?? c.createdAt) < c.createdAt);
+  const returning = recent.filter(
+    (c) => !startedByAgent(c) && (firstSeen.get(c.customerId) ?? c.createdAt) < c.createdAt,
+  );
   const ids = [...new Set(returning.map((c) => c.customerId))];
   const found = await inBatches(ids, (id) => store.getCustomer(id));
   const customers = new Map<string, Customer | null>(ids.map((id, i) => [id, found[i] ?? null]));

@@ -137,6 +137,8 @@ export function createMetrics(events: EventBus, store: Store): Metrics {
     switch (event.type) {
       case 'conversation.assigned': {
         const c = event.conversation;
+        // An agent writing first kept nobody waiting: not a time to a human.
+        if (event.reason === 'outbound') break;
         if (event.previousOwnerId === null && c.firstAssignedAt === event.at) {
           timeToHuman.observe({ channel: c.lastChannel }, Math.max(0, event.at - c.createdAt) / 1000);
         } else if (event.previousOwnerId !== null && event.previousOwnerId !== event.agentId) {

@@ -300,6 +300,11 @@ export const Message = z.object({
    * visitor id). A reply on its channel goes back there, though the customer may have other addresses.
    */
   from: z.string().max(320).optional(),
+  /**
+   * An agent's message starting a conversation (Router `writeTo`): the address it goes to, normalized. Until the
+   * customer answers from somewhere, replies on its channel go there too.
+   */
+  to: z.string().max(320).optional(),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -328,6 +333,11 @@ export type CustomerPromise = z.infer<typeof CustomerPromise>;
 // ---------------------------------------------------------------- helpers
 
 export const zeroPerChannel = (): PerChannel => ({ voice: 0, sms: 0, chat: 0, email: 0 });
+
+/** Whether an agent started the conversation, writing to the customer first (nobody waited for a person). */
+export function startedByAgent(c: Pick<Conversation, 'ownership'>): boolean {
+  return c.ownership[0]?.reason === 'outbound';
+}
 
 /** True when every required skill is met at its minimum level. */
 export function meetsSkills(agentSkills: Skills, required: Skills): boolean {

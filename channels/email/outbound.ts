@@ -154,9 +154,15 @@ export class EmailOutbound {
     );
     const lastIn = earlier.findLast((m) => m.direction === 'in');
     const kept = lastIn ? await this.#content.get(lastIn.id) : null;
-    // Back to the address of their last mail (kept on the message; the content store for older messages).
+    // Back to the address of their last mail (kept on the message; the content store for older messages); before
+    // they wrote, where the agent who started the conversation wrote to.
     const customer = await store.getCustomer(conversation.customerId);
-    const address = lastIn?.from ?? kept?.replyTo ?? customerAddress(customer);
+    const address =
+      message.to ??
+      lastIn?.from ??
+      kept?.replyTo ??
+      earlier.findLast((m) => m.direction === 'out' && m.to !== undefined)?.to ??
+      customerAddress(customer);
     if (!address) return { error: 'the customer has no email address to reply to' };
     // By name when we know it, as a person writing back would (nodemailer quotes and encodes it).
     const to = customer?.name ? { name: customer.name, address } : address;
@@ -168,7 +174,9 @@ export class EmailOutbound {
       id !== undefined && /^<[^<>\s]+@[^<>\s]+>$/.test(id) && !id.endsWith('@switchboard.invalid>');
     const chain = [...(kept?.references ?? []), ...earlier.map(idOf)].filter(real);
     const inReplyTo = real(lastIn?.externalId) ? lastIn.externalId : undefined;
-    const subject = replySubject(lastIn?.subject ?? earlier.find((m) => m.subject)?.subject);
+    // A conversation an agent starts by mail has the subject they gave; the rest answers the first one.
+    const first = earlier.find((m) => m.subject)?.subject;
+    const subject = !first && message.subject ? message.subject : replySubject(lastIn?.subject ?? first);
     const automatic = message.author.type === 'system';
     // The files, attached: their bytes from where they are kept. An agent's that is gone stops the send (they
     // send it again); one that Switchboard's own message carries (the replies a chat visitor did not see) is

@@ -669,4 +669,4 @@ export function teamMessage(view: LiveView): CardMessage {
 }
 
 export const USAGE =
-  'Usage: `/switchboard available`, `/switchboard away`, `/switchboard offline`, `/switchboard queue` (what waits that you can serve), `/switchboard stats` (your figures today), `/switchboard team` (who waits and the whole team now).';
+  'Usage: `/switchboard available`, `/switchboard away`, `/switchboard offline`, `/switchboard queue` (what waits that you can serve), `/switchboard stats` (your figures today), `/switchboard team` (who waits and the whole team now), `/switchboard write <phone number or email address> <message>` (write to a customer first: the conversation is yours).';

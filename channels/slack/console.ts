@@ -689,6 +689,21 @@ export class SlackConsole {
         case 'team':
           if (!this.#team) return say({ text: 'The team view is not available here.' });
           return say(teamMessage(await this.#team()));
+        case 'write': {
+          // `/switchboard write <number or address> <message>`: by email to an address, else by text.
+          const m = /^\s*\S+\s+(\S+)\s+([\s\S]+)$/.exec(command.text);
+          if (!m) return say({ text: USAGE });
+          const [to, text] = [m[1]!, m[2]!.trim()];
+          const wrote = await this.#r.writeTo(agent.id, {
+            channel: to.includes('@') ? 'email' : 'sms',
+            to,
+            text,
+          });
+          const by = wrote.conversation.lastChannel === 'email' ? 'Emailed' : 'Texted';
+          return say({
+            text: `${by} ${wrote.message.to ?? to}. The conversation is yours: its thread is in your DMs.`,
+          });
+        }
         default:
           return say({ text: USAGE });
       }

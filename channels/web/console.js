@@ -453,9 +453,10 @@
 
   // ------------------------------------------------------------------ server → agent
 
-  function onHello({ agent, conversations, savedReplies }) {
+  function onHello({ agent, conversations, savedReplies, writesOn }) {
     S.me = agent;
     renderSavedReplies(Array.isArray(savedReplies) ? savedReplies : []);
+    renderWrite(Array.isArray(writesOn) ? writesOn : []);
     els.app.hidden = false;
     els.me.hidden = false;
     els.signin.hidden = true;
@@ -566,6 +567,13 @@
     const [v, added] = upsertView(view);
     S.banners.delete(`handoff:${v.id}`);
     if (!S.selected) S.selected = v.id;
+    // One this agent started, writing first: nothing new to them.
+    const started =
+      v.conversation.ownership?.[0]?.reason === 'outbound' && v.conversation.ownerId === S.me?.id;
+    if (started) {
+      renderAll();
+      return;
+    }
     if (!known) {
       bumpUnread(v.id, v.messages.filter((m) => m.direction === 'in').length || 1);
       notify(`New conversation with ${customerName(v)}.`);
@@ -967,6 +975,86 @@
       notify(`Hand-off offered to ${agentName(toAgentId)}. You stay the owner until they accept.`);
       togglePanel('handoff', false);
       PANELS.handoff.button.focus();
+      renderAll();
+    });
+  }
+
+  // ------------------------------------------------------------------ writing to a customer first
+
+  const WRITE_BY = {
+    sms: { option: 'Text message', to: 'To (phone number)', placeholder: '+1 415 555 0100' },
+    email: { option: 'Email', to: 'To (email address)', placeholder: 'name@example.com' },
+  };
+
+  /** The channels the agent may write first on (from `hello`): none, no button. */
+  function renderWrite(channels) {
+    const usable = channels.filter((c) => WRITE_BY[c]);
+    const select = sb('write-channel');
+    const chosen = select.value;
+    select.replaceChildren(...usable.map((c) => h('option', { value: c, text: WRITE_BY[c].option })));
+    if (usable.includes(chosen)) select.value = chosen;
+    sb('write').hidden = usable.length === 0;
+    if (usable.length === 0) toggleWrite(false);
+    renderWriteChannel();
+  }
+
+  function renderWriteChannel() {
+    const by = WRITE_BY[sb('write-channel').value];
+    if (!by) return;
+    sb('write-to-label').textContent = by.to;
+    sb('write-to').placeholder = by.placeholder;
+    const email = sb('write-channel').value === 'email';
+    sb('write-subject').hidden = !email;
+    sb('write-subject-label').hidden = !email;
+  }
+
+  function toggleWrite(force) {
+    const panel = byId('write-panel');
+    const open = force ?? panel.hidden;
+    panel.hidden = !open;
+    sb('write').setAttribute('aria-expanded', String(open));
+    if (open) sb('write-to').focus();
+  }
+
+  /** A retry of the same message (a lost ack) is the same message: its id holds until the form is sent. */
+  let writeId = uuid();
+
+  async function writeFirst(e) {
+    e.preventDefault();
+    const channel = sb('write-channel').value;
+    const to = sb('write-to').value.trim();
+    const text = sb('write-text').value;
+    const subject = sb('write-subject').value.trim();
+    const focusOn = { to: 'write-to', text: 'write-text', subject: 'write-subject' };
+    if (!to) {
+      showError('Give the number or address to write to.');
+      return sb('write-to').focus();
+    }
+    if (!text.trim()) {
+      showError('Write the message.');
+      return sb('write-text').focus();
+    }
+    await busy(sb('write-send'), async () => {
+      const payload = { channel, to, text, clientMessageId: writeId };
+      if (channel === 'email' && subject) payload.subject = subject;
+      const res = await call('conversation.start', payload);
+      if (!res.ok) {
+        showError({ message: res.error?.message || res.error?.code });
+        const field = focusOn[res.error?.field];
+        if (field) sb(field).focus();
+        return;
+      }
+      clearError();
+      writeId = uuid();
+      sb('write-to').value = '';
+      sb('write-subject').value = '';
+      sb('write-text').value = '';
+      toggleWrite(false);
+      if (!S.views.has(res.conversationId)) await fetchView(res.conversationId);
+      S.selected = res.conversationId;
+      notify(
+        res.duplicate ? 'Already sent.' : 'Sent. The conversation is yours; their answer comes back to it.',
+      );
       renderAll();
     });
   }
@@ -1775,6 +1863,9 @@
   }
   byId('consult-panel').addEventListener('submit', consult);
   byId('handoff-panel').addEventListener('submit', handoff);
+  sb('write').addEventListener('click', () => toggleWrite());
+  sb('write-channel').addEventListener('change', renderWriteChannel);
+  byId('write-panel').addEventListener('submit', writeFirst);
   byId('promise-panel').addEventListener('submit', makePromise);
   byId('block-panel').addEventListener('submit', blockCustomer);
   sb('consult-leave').addEventListener('click', leaveConsult);

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
-import { REPLY_MAX, type Router } from '../../routing/router.js';
+import { REPLY_MAX, type Router, type WriteToInput } from '../../routing/router.js';
 import { onAgentList } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
 import { fromZod, logFailure, NotOwnerError } from '../../shared/errors.js';
@@ -284,6 +284,16 @@ export class WebConsole {
       const message = await r.reply(agentId, conversationId, text, clientMessageId, attachments);
       return { ok: true, messageId: message.id };
     });
+    // The agent writes to a customer first: a new conversation, theirs (Router `writeTo`).
+    on('conversation.start', async (p) => {
+      const wrote = await r.writeTo(agentId, (p ?? {}) as WriteToInput);
+      return {
+        ok: true,
+        conversationId: wrote.conversation.id,
+        messageId: wrote.message.id,
+        duplicate: wrote.duplicate,
+      };
+    });
     on('note', async (p) => {
       const { conversationId, text } = parse(Schemas.note, p, 'note');
       const message = await r.note(agentId, conversationId, text);
@@ -400,7 +410,7 @@ export class WebConsole {
     );
     for (const c of conversations) this.#tell(agentId, c);
     const savedReplies = await this.#router.savedReplies();
-    socket.emit('hello', { agent, conversations: views, savedReplies });
+    socket.emit('hello', { agent, conversations: views, savedReplies, writesOn: this.#router.writesOn });
     // What waits: with the next change when it cannot be read now (the console is open all the same).
     this.#queueFigures().then(
       (figures) => socket.emit('queue', figures),

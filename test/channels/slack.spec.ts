@@ -9,7 +9,7 @@ import { MemoryStore } from '../../routing/store/memory.js';
 import { StoreUnavailableError } from '../../shared/errors.js';
 import { useHarness } from '../server/harness.js';
 import { BOT_ID, BOT_USER_ID, type SlackCall, WORKSPACE_URL } from '../support/slack-standin.js';
-import { mailWith } from './email-harness.js';
+import { emailEnv, mailWith, useSink } from './email-harness.js';
 import {
   appHomeOpened,
   BOT_TOKEN,
@@ -1693,5 +1693,53 @@ describe('Slack console: erasing a customer', () => {
     // Ada's home tab was drawn again without it.
     const home = h.slack.ok('views.publish', (a) => a.user_id === ADA).at(-1)!;
     expect(blockTexts(home.args.view.blocks)).to.not.contain('Mary');
+  });
+});
+
+describe('Slack console: writing to a customer first', () => {
+  const sink = useSink();
+  const sb = useSlackHarness({ env: emailEnv(sink) });
+
+  it("/switchboard write <address> <message>: the mail goes, the conversation is the agent's with its card in their DM; refused by name", async () => {
+    const h = sb();
+    const ada = await h.agent('Ada', ADA, { capacity: { voice: 0, sms: 0, chat: 1, email: 2 } });
+    const url = h.slack.responseUrl();
+    await h
+      .command(
+        slashCommand(ADA, 'write Lee.Chen@example.com Your order shipped today.\nIt comes Friday.', url),
+      )
+      .expect(200);
+    await h.idle();
+    const said = h.slack.responses.find((r) => url.endsWith(r.path))!.body;
+    expect(said.text).to.equal(
+      'Emailed lee.chen@example.com. The conversation is yours: its thread is in your DMs.',
+    );
+    const mail = await sink().next();
+    expect([mail.envelope.to, mail.mail.subject, mail.mail.text?.trim()]).to.deep.equal([
+      ['lee.chen@example.com'],
+      'Your order shipped today.',
+      'Your order shipped today.\nIt comes Friday.',
+    ]);
+    const [conversation] = await h.sb.store.listConversations({ ownerId: ada.id });
+    expect(conversation?.ownership.map((m) => m.reason)).to.deep.equal(['outbound']);
+    // Its card, in Ada's DM.
+    expect(
+      h.slack.ok(
+        'chat.postMessage',
+        (a) => a.channel === dmOf(ADA) && a.thread_ts === undefined && Array.isArray(a.blocks),
+      ),
+    ).to.have.length(1);
+
+    const refusals: Array<[string, string]> = [
+      ['write lee.chen@example.com again', 'open'],
+      ['write +14155550100 by text', 'texts do not go out here'],
+      ['write someone', 'Usage:'],
+    ];
+    for (const [text, expected] of refusals) {
+      const at = h.slack.responseUrl();
+      await h.command(slashCommand(ADA, text, at)).expect(200);
+      await h.idle();
+      expect(h.slack.responses.find((r) => at.endsWith(r.path))!.body.text, text).to.contain(expected);
+    }
   });
 });

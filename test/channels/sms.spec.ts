@@ -378,6 +378,47 @@ describe('SMS channel (Twilio)', () => {
       expect(Buffer.compare(got.body as Buffer, form)).to.equal(0);
     });
 
+    it('an agent writes first by text: messages.create to the number they gave (the customer has two), the next message there too, and the answer comes back to them', async () => {
+      const ana = await h().agent('Ana');
+      await h().agent('Bea');
+      // A customer known by two numbers: the text goes to the one Ana gives.
+      const known = await h().sb.router.contact({
+        channel: 'sms',
+        from: '+14155550177',
+        text: 'hi',
+        externalId: 'k1',
+      });
+      await h().sb.router.resolve(known.conversation.ownerId!, known.conversation.id);
+      await h().sb.store.linkIdentity(known.customer.id, { channel: 'phone', address: TEXTER });
+      const wrote = await h().sb.router.writeTo(ana.id, {
+        channel: 'sms',
+        to: '(415) 555-0142',
+        text: 'Your parcel is here.',
+      });
+      expect(wrote.conversation.customerId).to.equal(known.customer.id);
+      await h().idle();
+      const out = sent(h()).at(-1);
+      expect([out?.params.To, out?.params.From, out?.params.Body]).to.deep.equal([
+        TEXTER,
+        OUR_NUMBER,
+        'Your parcel is here.',
+      ]);
+      // A second message before they answer goes to the same number.
+      await h().sb.router.reply(ana.id, wrote.conversation.id, 'At the front desk.');
+      await h().idle();
+      expect(sent(h()).at(-1)?.params.To).to.equal(TEXTER);
+      const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'Thanks!')));
+      expect(verbs(root)).to.deep.equal([]);
+      const conv = await h().store.getConversation(wrote.conversation.id);
+      expect([conv?.ownerId, conv?.status]).to.deep.equal([ana.id, 'assigned']);
+      const texts = (await h().store.listMessages(wrote.conversation.id)).map((m) => [m.direction, m.text]);
+      expect(texts).to.deep.equal([
+        ['out', 'Your parcel is here.'],
+        ['out', 'At the front desk.'],
+        ['in', 'Thanks!'],
+      ]);
+    });
+
     it('an agent reply goes out with messages.create and a status callback; delivery updates the message', async () => {
       const { agentId, conversationId } = await owned();
       const reply = await h().sb.router.reply(agentId, conversationId, 'On it!', 'r1');

@@ -18,7 +18,12 @@ interface Console {
   agent: Agent;
   token: string;
   socket: Socket;
-  hello: { agent: Agent; conversations: Json[]; savedReplies: Array<{ name: string; text: string }> };
+  hello: {
+    agent: Agent;
+    conversations: Json[];
+    savedReplies: Array<{ name: string; text: string }>;
+    writesOn: string[];
+  };
 }
 
 async function agentConsole(
@@ -199,8 +204,15 @@ describe('/agent namespace', () => {
     it('hello {agent, conversations} on connect', async () => {
       const h = sb();
       const ada = await agentConsole(h, 'Ada', { skills: { billing: 4 } });
-      expect(Object.keys(ada.hello).sort()).to.deep.equal(['agent', 'conversations', 'savedReplies']);
+      expect(Object.keys(ada.hello).sort()).to.deep.equal([
+        'agent',
+        'conversations',
+        'savedReplies',
+        'writesOn',
+      ]);
       expect(ada.hello.savedReplies).to.deep.equal([]);
+      // Neither texts nor email go out here: no writing to a customer first.
+      expect(ada.hello.writesOn).to.deep.equal([]);
       expect(ada.hello.agent.id).to.equal(ada.agent.id);
       expect(ada.hello.agent.name).to.equal('Ada');
       expect(ada.hello.agent.status).to.equal('available');
