@@ -32,6 +32,7 @@ import {
   PerChannel,
   type SavedReply,
   Skills,
+  startedByAgent,
   zeroPerChannel,
 } from '../shared/model.js';
 import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
@@ -979,6 +980,20 @@ export class Router {
     const now = this.clock.now();
     const { customer, address } = await this.#recipient(channel, parsed.data, now);
     if (customer.blocked) throw new BlockedError(customer.id);
+    // One open already: the agent writes there, or asks its owner (the store checks again in its step).
+    const open = await this.store.openConversationOf(customer.id);
+    if (open) {
+      const whose =
+        open.ownerId === agentId
+          ? 'yours'
+          : open.ownerId
+            ? `${await this.#agentName(open.ownerId)}'s`
+            : 'waiting for a person';
+      throw new ConflictError(
+        'open_conversation',
+        `${customer.name ?? address} has a conversation open (${open.id}, ${whose}): write there`,
+      );
+    }
     const conversation = await this.store.startOwned(
       this.#newConversation(customer.id, { channel }, now),
       agentId,
@@ -2042,6 +2057,9 @@ export class Router {
   async #surveyDue(conversationId: string, now: number): Promise<void> {
     const conv = await this.store.getConversation(conversationId);
     if (conv?.status !== 'resolved' || conv.survey || conv.firstAssignedAt === null) return;
+    // An agent wrote to them first and they never answered: they asked nothing of us.
+    if (startedByAgent(conv) && !(await this.store.listMessages(conv.id)).some((m) => m.direction === 'in'))
+      return;
     // A blocked customer is asked nothing (blocked after the conversation closed).
     if ((await this.store.getCustomer(conv.customerId))?.blocked) return;
     // Talking to us again, or a later conversation: that one is asked about instead.

@@ -136,6 +136,12 @@ describe('Router: an agent writes to a customer first', () => {
         undefined,
       ],
     ];
+    const named = await rejection<SwitchboardError>(
+      h.router.writeTo(bo.id, { channel: 'sms', to: '+14155550100', text: 'x' }),
+    );
+    expect(named.message).to.equal(
+      `+14155550100 has a conversation open (${open.conversation.id}, ${open.conversation.ownerId === ada.id ? 'Ada' : 'Bo'}'s): write there`,
+    );
     for (const [attempt, code, field] of cases) {
       const err = await rejection<SwitchboardError>(attempt());
       expect([err.code, err.field], `${code} ${field}`).to.deep.equal([code, field]);
@@ -152,5 +158,26 @@ describe('Router: an agent writes to a customer first', () => {
     expect(await rejection(h.router.writeTo(ada.id, { channel: 'sms', text: 'x' }))).to.be.instanceOf(
       ValidationError,
     );
+  });
+
+  it('a survey follows only when the customer answered: written to and silent, they are asked nothing', async () => {
+    const s = harness({ surveys: true, surveyDelaySeconds: 60 });
+    s.router.registerSender(['sms'], { leaseMs: MINUTE, resume: () => true });
+    const ada = await s.agent('Ada');
+    const silent = await s.router.writeTo(ada.id, {
+      channel: 'sms',
+      to: '+14155550101',
+      text: 'Your parcel is here.',
+    });
+    await s.router.resolve(ada.id, silent.conversation.id);
+    const answered = await s.router.writeTo(ada.id, {
+      channel: 'sms',
+      to: '+14155550102',
+      text: 'Your parcel is here.',
+    });
+    await s.contact({ channel: 'sms', from: '+14155550102', text: 'Thanks' });
+    await s.router.resolve(ada.id, answered.conversation.id);
+    await s.advance(2 * MINUTE);
+    expect(s.eventsOf('survey.sent').map((e) => e.conversation.id)).to.deep.equal([answered.conversation.id]);
   });
 });
