@@ -102,6 +102,8 @@
   const S = {
     socket: null,
     me: null,
+    /** The channels the agent may write to a customer first on (from hello): 'sms', 'email'. */
+    writesOn: [],
     /** conversationId → ConversationView (messages kept sorted and unique by id). */
     views: new Map(),
     selected: null,
@@ -989,6 +991,7 @@
   /** The channels the agent may write first on (from `hello`): none, no button. */
   function renderWrite(channels) {
     const usable = channels.filter((c) => WRITE_BY[c]);
+    S.writesOn = usable;
     const select = sb('write-channel');
     const chosen = select.value;
     select.replaceChildren(...usable.map((c) => h('option', { value: c, text: WRITE_BY[c].option })));
@@ -1014,6 +1017,15 @@
     panel.hidden = !open;
     sb('write').setAttribute('aria-expanded', String(open));
     if (open) sb('write-to').focus();
+  }
+
+  /** The form, ready to write to this customer again (from the context card of a closed conversation). */
+  function writeAgain(channel, address) {
+    sb('write-channel').value = channel;
+    renderWriteChannel();
+    sb('write-to').value = address;
+    toggleWrite(true);
+    sb('write-text').focus();
   }
 
   /** A retry of the same message (a lost ack) is the same message: its id holds until the form is sent. */
@@ -1603,11 +1615,27 @@
           ? h(
               'ul',
               { class: 'plain' },
-              ids.map((i) =>
-                h('li', {
-                  text: i.channel === 'chat' ? 'chat: website visitor' : `${i.channel}: ${i.address}`,
-                }),
-              ),
+              ids.map((i) => {
+                // A closed conversation: the agent may write to them again, on a channel that goes out.
+                const by = i.channel === 'phone' ? 'sms' : i.channel === 'email' ? 'email' : null;
+                const again = by && S.writesOn.includes(by) && !isOpen(v) && !cu.blocked;
+                return h(
+                  'li',
+                  {},
+                  h('span', {
+                    text: i.channel === 'chat' ? 'chat: website visitor' : `${i.channel}: ${i.address} `,
+                  }),
+                  again
+                    ? h('button', {
+                        type: 'button',
+                        class: 'quiet',
+                        'data-sb': 'write-again',
+                        text: by === 'sms' ? 'Text them' : 'Email them',
+                        onclick: () => writeAgain(by, i.address),
+                      })
+                    : null,
+                );
+              }),
             )
           : null,
       ),

@@ -80,6 +80,29 @@ describe('e2e: writing to a customer first from the web console in Chromium', fu
     expect(await el('write-to').inputValue()).to.equal('');
     const [conversation] = await sb.store.listConversations({ ownerId: ada.id });
     expect(conversation?.ownership.map((m) => m.reason)).to.deep.equal(['outbound']);
+    await el('write').click();
+
+    // Resolved, the customer card offers to write to them again: the form comes ready, to their address.
+    expect(await el('write-again').count()).to.equal(0);
+    await el('resolve').click();
+    await el('write-again').waitFor();
+    expect(await el('write-again').textContent()).to.equal('Email them');
+    await el('write-again').click();
+    expect(await page.locator('#write-panel').isVisible()).to.equal(true);
+    expect([await el('write-channel').inputValue(), await el('write-to').inputValue()]).to.deep.equal([
+      'email',
+      'lee.chen@example.com',
+    ]);
+    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('write-text');
+    await el('write-text').fill('One more thing: the invoice is attached to your account.');
+    await el('write-send').click();
+    const second = await sink.next();
+    expect([second.envelope.to, second.mail.subject]).to.deep.equal([
+      ['lee.chen@example.com'],
+      'One more thing: the invoice is attached to your account.',
+    ]);
+    await page.locator('[data-sb="messages"]', { hasText: 'One more thing' }).waitFor();
+    expect(await sb.store.listConversations({ ownerId: ada.id })).to.have.length(2);
     await page.close();
   });
 });
