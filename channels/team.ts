@@ -239,6 +239,8 @@ export interface AgentConversation {
   sinceSeconds: number;
   /** The customer wrote last and waits for an answer: for how long (null: answered, or nothing yet). */
   waitingForReplySeconds: number | null;
+  /** A hand-off offered and not yet accepted: to whom (their name), else null. */
+  handoffTo: string | null;
 }
 
 /**
@@ -253,9 +255,10 @@ export async function agentConversations(
 ): Promise<AgentConversation[]> {
   const out: AgentConversation[] = [];
   for (const c of await store.listAgentConversations(agent.id)) {
-    const [customer, messages] = await Promise.all([
+    const [customer, messages, offered] = await Promise.all([
       store.getCustomer(c.customerId),
       store.listMessages(c.id),
+      c.handoff ? store.getAgent(c.handoff.to) : null,
     ]);
     const last = messages.filter((m) => m.direction !== 'internal').at(-1);
     const role: AgentConversation['role'] =
@@ -275,6 +278,7 @@ export async function agentConversations(
       role,
       sinceSeconds: seconds(now - (role === 'owner' ? (c.assignedAt ?? c.createdAt) : c.createdAt)),
       waitingForReplySeconds: last?.direction === 'in' ? seconds(now - last.at) : null,
+      handoffTo: c.handoff ? (offered?.name ?? c.handoff.to) : null,
     });
   }
   return out.sort(

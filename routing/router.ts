@@ -1168,19 +1168,42 @@ export class Router {
     const conv = await this.#conversation(conversationId);
     if (conv.ownerId !== agentId || conv.status !== 'assigned')
       throw new NotOwnerError(agentId, conversationId, 'hand off');
-    if (typeof note !== 'string' || note.trim() === '') {
-      throw new ValidationError('a hand-off needs a note for the colleague', 'note');
+    return this.#offerHandoff(conv, agentId, toAgentId, handoffNote(note));
+  }
+
+  /**
+   * A team lead (or the admin), from the team view, offers an agent's conversation to a colleague in its owner's
+   * stead (the owner is swamped, or gone for the day): the same warm hand-off as the owner's own, which the
+   * colleague accepts or declines, the owner staying owner until then; the note says who offered it (`by`: their
+   * name). InvalidStateError unless the conversation is assigned.
+   */
+  async handoffFor(
+    by: string,
+    conversationId: string,
+    toAgentId: string,
+    note: string,
+  ): Promise<Conversation> {
+    const conv = await this.#conversation(conversationId);
+    if (conv.status !== 'assigned' || conv.ownerId === null) {
+      throw new InvalidStateError(
+        `conversation ${conversationId} is ${conv.status}: only one a person owns can be handed off`,
+      );
     }
+    const said = `${handoffNote(note, 1500)} (offered by ${by.slice(0, 200)}, team view)`;
+    return this.#offerHandoff(conv, conv.ownerId, toAgentId, said);
+  }
+
+  async #offerHandoff(conv: Conversation, from: string, to: string, note: string): Promise<Conversation> {
     const now = this.clock.now();
-    const updated = await this.store.offerHandoff(conversationId, agentId, toAgentId, note.trim(), now);
+    const updated = await this.store.offerHandoff(conv.id, from, to, note, now);
     this.#emit({
       type: 'conversation.handoff',
       at: now,
       conversation: updated,
-      from: agentId,
-      to: toAgentId,
+      from,
+      to,
       action: 'offered',
-      note: note.trim(),
+      note,
     });
     return updated;
   }
@@ -2628,6 +2651,15 @@ function unseenReplies(messages: readonly Message[]): Message[] {
 }
 
 /** Message text: non-empty, at most `max` characters. */
+/** A hand-off's note, trimmed: one is needed, so that the colleague need not ask again. */
+function handoffNote(note: unknown, max = 2000): string {
+  if (typeof note !== 'string' || note.trim() === '') {
+    throw new ValidationError('a hand-off needs a note for the colleague', 'note');
+  }
+  if (note.trim().length > max) throw new ValidationError(`note must be at most ${max} characters`, 'note');
+  return note.trim();
+}
+
 /** A text's first line, as an email's subject (at most 78 characters). */
 function firstLine(text: string): string {
   const line = text.trim().split('\n')[0]!.trim();

@@ -32,6 +32,9 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   return result.data;
 }
 
+/** `POST /api/conversations/:id/handoff`: to whom, and the note for them. */
+const HandoffBody = z.object({ toAgentId: z.string().min(1).max(100), note: z.string().max(1500) });
+
 /** `POST /api/conversations`: the agent who writes, and what `writeTo` takes (it checks the rest). */
 const WriteBody = z.object({ agentId: z.string().min(1).max(100) }).passthrough();
 
@@ -71,13 +74,17 @@ const BlockedQuery = z.strictObject({ limit: ListQuery.shape.limit });
 /** Who calls: the admin (ADMIN_TOKEN), or a team lead by their console link (`LEAD_ROUTES` only). */
 export type Viewer = { role: 'admin' } | { role: 'lead'; id: string; name: string };
 
-/** What a team lead may do: read the team's live view and what an agent is on, set an agent's status, see and lift blocks. */
+/**
+ * What a team lead may do: read the team's live view and what an agent is on, set an agent's status, offer an
+ * agent's conversation to a colleague, see and lift blocks.
+ */
 const LEAD_ROUTES: ReadonlyArray<[string, RegExp]> = [
   ['GET', /^\/live$/],
   ['PUT', /^\/agents\/[^/]+\/status$/],
   ['GET', /^\/agents\/[^/]+\/conversations$/],
   ['GET', /^\/customers\/blocked$/],
   ['DELETE', /^\/customers\/[^/]+\/block$/],
+  ['POST', /^\/conversations\/[^/]+\/handoff$/],
 ];
 
 export function adminApi(options: ApiOptions): express.Router {
@@ -274,6 +281,14 @@ export function adminApi(options: ApiOptions): express.Router {
       },
       closed: erased.closed,
     });
+  });
+
+  // A lead or the admin offers an agent's conversation to a colleague in the owner's stead (the team view).
+  api.post('/conversations/:id/handoff', async (req, res) => {
+    const { toAgentId, note } = parse(HandoffBody, req.body, 'handoff');
+    const viewer = res.locals.viewer as Viewer;
+    const by = viewer.role === 'lead' ? viewer.name : 'the admin';
+    res.json({ conversation: await router.handoffFor(by, req.params.id!, toAgentId, note) });
   });
 
   // An agent writes to a customer first (Router `writeTo`): for integrations (a shop's "text the customer").

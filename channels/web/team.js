@@ -33,6 +33,8 @@
   /** Views read since the blocked customers were; agent id → name, from the last view. */
   let sinceBlocked = BLOCKED_EVERY;
   const agentNames = new Map();
+  /** The agents of the last view ({id, name, status}), for the hand-off's picker. */
+  let agentList = [];
   /** Agent id → its row, kept between polls so that a status picker in use is not rebuilt under the pointer. */
   const agentRows = new Map();
 
@@ -276,6 +278,7 @@
   function renderAgents(view) {
     const seen = new Set(view.agents.map((a) => a.id));
     for (const a of view.agents) agentNames.set(a.id, a.name);
+    agentList = view.agents;
     for (const id of agentRows.keys()) if (!seen.has(id)) agentRows.delete(id);
     const rows = view.agents.map(agentRow);
     const body = $('[data-sb=agents] tbody');
@@ -327,6 +330,24 @@
           { class: c.waitingForReplySeconds === null ? 'num' : 'num late' },
           c.waitingForReplySeconds === null ? '—' : duration(c.waitingForReplySeconds),
         ),
+        el(
+          'td',
+          {},
+          c.handoffTo
+            ? `offered to ${c.handoffTo}`
+            : c.role === 'owner'
+              ? el(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'quiet',
+                    sb: 'held-handoff',
+                    onclick: () => askHandoff(res.agent, c),
+                  },
+                  'Hand off…',
+                )
+              : '',
+        ),
       ),
     );
     $('[data-sb=held-table] tbody').replaceChildren(...rows);
@@ -338,6 +359,50 @@
   $('[data-sb=held-close]').addEventListener('click', () => {
     heldAgent = null;
     $('[data-sb=held]').hidden = true;
+    $('[data-sb=handoff-form]').hidden = true;
+  });
+
+  // ---- a hand-off in the owner's stead: the colleague accepts or declines it, as the owner's own.
+
+  let handingOff = null;
+
+  function askHandoff(owner, c) {
+    handingOff = { conversationId: c.id, ownerId: owner.id };
+    $('[data-sb=handoff-what]').textContent =
+      `Offer ${owner.name}'s conversation with ${c.customer} to a colleague. ${owner.name} stays the owner until they accept.`;
+    const colleagues = agentList.filter((a) => a.id !== owner.id);
+    $('[data-sb=handoff-to]').replaceChildren(
+      ...colleagues.map((a) => el('option', { value: a.id }, `${a.name} (${a.status})`)),
+    );
+    $('[data-sb=handoff-note]').value = '';
+    $('[data-sb=handoff-form]').hidden = false;
+    $('[data-sb=handoff-note]').focus();
+  }
+
+  $('[data-sb=handoff-cancel]').addEventListener('click', () => {
+    handingOff = null;
+    $('[data-sb=handoff-form]').hidden = true;
+  });
+
+  $('[data-sb=handoff-form]').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!handingOff) return;
+    const button = $('[data-sb=handoff-send]');
+    button.disabled = true;
+    try {
+      await api('POST', `/api/conversations/${encodeURIComponent(handingOff.conversationId)}/handoff`, {
+        toAgentId: $('[data-sb=handoff-to]').value,
+        note: $('[data-sb=handoff-note]').value,
+      });
+      handingOff = null;
+      $('[data-sb=handoff-form]').hidden = true;
+      showError('');
+      await renderHeld();
+    } catch (err) {
+      showError(`Could not offer the hand-off (${err.message}).`);
+    } finally {
+      button.disabled = false;
+    }
   });
 
   /** As the server names a customer to the team (channels/team.ts `customerName`). */

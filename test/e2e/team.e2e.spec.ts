@@ -125,6 +125,27 @@ describe('e2e: the team view in Chromium', function () {
     expect(await el(page, 'channel-chat').locator('[data-sb="channel-waiting"]').textContent()).to.equal('0');
     expect(await el(page, 'day').textContent()).to.match(/Time to a person: median \d+s/);
 
+    // Mia's conversation offered to Grace in Ada's stead: the row says so, and Grace is offered the hand-off.
+    await page.getByRole('button', { name: 'What Ada is on' }).click();
+    await el(page, 'held-handoff').first().click();
+    expect(await el(page, 'handoff-what').textContent()).to.contain(
+      "Offer Ada's conversation with Mia Jones",
+    );
+    expect(await el(page, 'handoff-to').locator('option').allTextContents()).to.deep.equal([
+      'Grace (available)',
+    ]);
+    await el(page, 'handoff-note').fill('Ada leaves at five; the parcel number is in the thread.');
+    await el(page, 'handoff-send').click();
+    await page.locator('[data-sb="held-row"] td', { hasText: 'offered to Grace' }).waitFor();
+    expect(await el(page, 'handoff-form').isVisible()).to.equal(false);
+    const offered = (await sb.store.getConversation(first))!;
+    expect([offered.ownerId, offered.handoff?.to, offered.handoff?.note]).to.deep.equal([
+      ada.id,
+      grace.id,
+      'Ada leaves at five; the parcel number is in the thread. (offered by the admin, team view)',
+    ]);
+    await el(page, 'held-close').click();
+
     // Signing out forgets the token in this tab; a wrong one is refused with a word.
     await page.locator('#signout').click();
     await el(page, 'signin').waitFor({ state: 'visible' });

@@ -218,6 +218,65 @@ describe("the team view by a team lead's console link", () => {
     expect((await h.admin.get('/api/agents').expect(200)).body.agents).to.have.length(2);
   });
 
+  it("offers an agent's conversation to a colleague in the owner's stead: they accept as a hand-off of the owner's own", async () => {
+    const h = sb();
+    const { token } = await h.createAgent('Grace', { lead: true, capacity: only(0) });
+    const { agent: ada, token: adaToken } = await h.createAgent('Ada', { capacity: only(1) });
+    const adaConsole = h.agentSocket(adaToken);
+    await once(adaConsole, 'hello');
+    const mia = await visitor(h, 'my parcel is late');
+    const { agent: bo, token: boToken } = await h.createAgent('Bo', { capacity: only(1) });
+    const boConsole = h.agentSocket(boToken);
+    await once(boConsole, 'hello');
+    const lead = as(h, token);
+
+    const offer = once<Json>(boConsole, 'handoff.offer');
+    const res = await lead
+      .post(`/api/conversations/${mia.conversationId}/handoff`)
+      .send({ toAgentId: bo.id, note: 'Ada is off at five; the parcel number is in the thread.' })
+      .expect(200);
+    expect(res.body.conversation.ownerId).to.equal(ada.id);
+    expect(res.body.conversation.handoff).to.include({
+      from: ada.id,
+      to: bo.id,
+      note: 'Ada is off at five; the parcel number is in the thread. (offered by Grace, team view)',
+    });
+    expect((await offer).from.id).to.equal(ada.id);
+    // What Ada is on shows it offered.
+    const held = (await lead.get(`/api/agents/${ada.id}/conversations`).expect(200)).body.conversations;
+    expect(held.map((c: Json) => c.handoffTo)).to.deep.equal(['Bo']);
+    expect((await emitAck(boConsole, 'handoff.accept', { conversationId: mia.conversationId })).ok).to.equal(
+      true,
+    );
+    const after = (await h.store.getConversation(mia.conversationId))!;
+    expect([after.ownerId, after.ownership.at(-1)?.reason]).to.deep.equal([bo.id, 'handoff']);
+
+    // The admin may too; refused by name: no note, one nobody owns, an agent's own link.
+    const second = await visitor(h, 'and my refund?');
+    const byAdmin = await h.admin
+      .post(`/api/conversations/${second.conversationId}/handoff`)
+      .send({ toAgentId: bo.id, note: 'Refunds are yours.' })
+      .expect(200);
+    expect(byAdmin.body.conversation.handoff.note).to.equal(
+      'Refunds are yours. (offered by the admin, team view)',
+    );
+    const noNote = await lead
+      .post(`/api/conversations/${second.conversationId}/handoff`)
+      .send({ toAgentId: bo.id, note: ' ' })
+      .expect(400);
+    expect(noNote.body.error.field).to.equal('note');
+    const waits = await visitor(h, 'anyone?');
+    const queued = await lead
+      .post(`/api/conversations/${waits.conversationId}/handoff`)
+      .send({ toAgentId: bo.id, note: 'yours' })
+      .expect(409);
+    expect(queued.body.error.code).to.equal('invalid_state');
+    await as(h, adaToken)
+      .post(`/api/conversations/${second.conversationId}/handoff`)
+      .send({ toAgentId: bo.id, note: 'x' })
+      .expect(403);
+  });
+
   it("an agent who is not a lead is refused; a lead's renewed link and a lead no longer one too", async () => {
     const h = sb();
     const { agent: ada, token: adaToken } = await h.createAgent('Ada');
@@ -274,6 +333,7 @@ describe('GET /api/agents/:id/conversations (what an agent is on)', () => {
         role: 'owner',
         sinceSeconds: 60,
         waitingForReplySeconds: 60,
+        handoffTo: null,
       },
       {
         id: mia.conversationId,
@@ -282,6 +342,7 @@ describe('GET /api/agents/:id/conversations (what an agent is on)', () => {
         role: 'owner',
         sinceSeconds: 90,
         waitingForReplySeconds: null,
+        handoffTo: null,
       },
     ]);
     // Internal notes are no answer: Bo still waits.
