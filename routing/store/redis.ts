@@ -125,6 +125,9 @@ export const DEFAULT_CONNECTIONS = 4;
 /** A page of the customers' activity index, as ZRANGEBYSCORE … WITHSCORES answers it. */
 const ActivityPage = z.array(z.union([z.string(), z.tuple([z.string(), z.union([z.string(), z.number()])])]));
 
+/** How many conversations one `listConversations` script reads at most (a longer list takes several). */
+export const LIST_PAGE = 250;
+
 /** Lua's negative error codes (includes/base.lua `E`), each to the error the memory store throws. */
 const SCRIPT_ERRORS: Record<number, (a: string, b: string | null) => SwitchboardError> = {
   [-1]: (entity, id) => new NotFoundError(entity, id ?? ''),
@@ -516,21 +519,39 @@ export class RedisStore implements Store {
     return r.length > 1 ? this.#record(Conversation, 'conversation', null, r[1]) : null;
   }
 
+  /**
+   * Read in pages of LIST_PAGE, newest page first, each a script of its own: a long list (every conversation
+   * waiting, the day's for the figures) never holds Redis for the whole of it, so routing decisions go on
+   * between pages. Not one snapshot, then: a conversation that changes while the pages are read is seen as one
+   * page found it (the memory store answers in one step).
+   */
   async listConversations(query: ConversationQuery): Promise<Conversation[]> {
-    const r = await this.#run(
-      'listConversations',
-      [this.keys.conversations],
-      [
-        query.status ?? '',
-        query.ownerId ?? '',
-        query.customerId ?? '',
-        Math.max(0, query.limit ?? 1000),
-        query.createdSince ?? '',
-        query.createdBefore ? String(query.createdBefore.at) : '',
-        query.createdBefore?.id ?? '',
-      ],
-    );
-    return this.#pairs(r, (id, raw) => this.#conversation(id, raw));
+    const wanted = Math.max(0, query.limit ?? 1000);
+    const pages: Conversation[][] = [];
+    let before = query.createdBefore;
+    let got = 0;
+    for (;;) {
+      const size = wanted === 0 ? LIST_PAGE : Math.min(LIST_PAGE, wanted - got);
+      const r = await this.#run(
+        'listConversations',
+        [this.keys.conversations],
+        [
+          query.status ?? '',
+          query.ownerId ?? '',
+          query.customerId ?? '',
+          size,
+          query.createdSince ?? '',
+          before ? String(before.at) : '',
+          before?.id ?? '',
+        ],
+      );
+      const page = this.#pairs(r, (id, raw) => this.#conversation(id, raw));
+      pages.push(page);
+      got += page.length;
+      if (page.length < size || (wanted !== 0 && got >= wanted)) break;
+      before = { at: page[0]!.createdAt, id: page[0]!.id };
+    }
+    return pages.reverse().flat();
   }
 
   async listAgentConversations(agentId: string): Promise<Conversation[]> {

@@ -4,7 +4,7 @@
 // going away and coming back.
 import { expect } from 'chai';
 import { createClient } from 'redis';
-import { RedisStore } from '../../routing/store/redis.js';
+import { LIST_PAGE, RedisStore } from '../../routing/store/redis.js';
 import type { RedisClient } from '../../routing/store/redis-connection.js';
 import { listLibraries, versionMarker } from '../../routing/store/redis-functions.js';
 import { KEY_LAYOUTS, luaKeyBuilder, RedisKeys } from '../../routing/store/redis-keys.js';
@@ -368,6 +368,37 @@ describe('RedisStore', () => {
 
     it("a store with no customer yet is marked as knowing every customer's activity from its start", async () => {
       expect(await raw.get(store.keys.key('activityLearned'))).to.equal('1');
+    });
+
+    it('reads a long list of conversations in pages of LIST_PAGE, a script each, as one list in order', async () => {
+      await store.resolveCustomer({ channel: 'chat', address: 'v1' }, customer('cu_1'));
+      const n = LIST_PAGE * 2 + 17;
+      // Some at the same moment, so that the pages' bounds meet ties (ordered by id).
+      for (let i = 0; i < n; i++) {
+        const id = `cv_${String(i).padStart(4, '0')}`;
+        await store.createConversation({ ...conversation(id, 'cu_1'), createdAt: T0 + Math.floor(i / 3) });
+      }
+      const scripts = async () =>
+        Number(
+          /cmdstat_fcall:calls=(\d+)/.exec(String(await raw.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0,
+        );
+      const before = await scripts();
+      const all = await store.listConversations({ status: 'queued', limit: 0 });
+      expect(await scripts()).to.equal(before + 3);
+      expect(all.map((c) => c.id)).to.deep.equal(
+        Array.from({ length: n }, (_, i) => `cv_${String(i).padStart(4, '0')}`),
+      );
+      const newest = await store.listConversations({ limit: LIST_PAGE + 5 });
+      expect(newest.map((c) => c.id)).to.deep.equal(all.slice(-(LIST_PAGE + 5)).map((c) => c.id));
+      const since = await store.listConversations({ createdSince: T0 + 100, limit: 0 });
+      expect(since.map((c) => c.id)).to.deep.equal(
+        all.filter((c) => c.createdAt >= T0 + 100).map((c) => c.id),
+      );
+      const page = await store.listConversations({
+        limit: 10,
+        createdBefore: { at: all[300]!.createdAt, id: all[300]!.id },
+      });
+      expect(page.map((c) => c.id)).to.deep.equal(all.slice(290, 300).map((c) => c.id));
     });
 
     it('keeps a week of what an agent did: resolving one drops their entries older than 8 days', async () => {
