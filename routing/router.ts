@@ -231,7 +231,7 @@ export const RETENTION_SWEEP_MS = 3600_000;
 /** At most this many customers looked at per look; more to look at: the next look is a second later. */
 export const RETENTION_PER_SWEEP = 500;
 /** A store still learning its customers' activity learns this many identities per second. */
-const RETENTION_LEARN_STEP = 500;
+const RETENTION_LEARN_STEP = 200;
 const DAY_MS = 24 * 3600_000;
 
 /** A customer erased, with what closed first and how many files and mails kept beside the store went. */
