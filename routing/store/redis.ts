@@ -446,9 +446,16 @@ export class RedisStore implements Store {
     return raw === null ? null : parseRecord(Agent, key, raw);
   }
 
+  /** Page by page (LIST_PAGE agents a script), as `listConversations` reads a long list. */
   async listAgents(): Promise<Agent[]> {
-    const r = await this.#run('listAgents', [this.keys.agents], []);
-    return this.#pairs(r, (id, raw) => parseRecord(Agent, this.keys.agent(id), raw));
+    const out: Agent[] = [];
+    for (let first = 0; ; first += LIST_PAGE) {
+      const r = await this.#run('listAgents', [this.keys.agents], [first, LIST_PAGE]);
+      const page = this.#pairs(r, (id, raw) => parseRecord(Agent, this.keys.agent(id), raw));
+      out.push(...page);
+      // A page is short only at the end (a missing record is left out of it: the list's length decides).
+      if ((r.length - 1) / 2 < LIST_PAGE) return out;
+    }
   }
 
   async updateAgent(id: string, patch: AgentProfilePatch): Promise<Agent> {

@@ -370,7 +370,7 @@ describe('RedisStore', () => {
       expect(await raw.get(store.keys.key('activityLearned'))).to.equal('1');
     });
 
-    it('reads a long list of conversations in pages of LIST_PAGE, a script each, as one list in order', async () => {
+    it('reads a long list of conversations (and of agents) in pages of LIST_PAGE, a script each, as one list in order', async () => {
       await store.resolveCustomer({ channel: 'chat', address: 'v1' }, customer('cu_1'));
       const n = LIST_PAGE * 2 + 17;
       // Some at the same moment, so that the pages' bounds meet ties (ordered by id).
@@ -393,6 +393,15 @@ describe('RedisStore', () => {
       const since = await store.listConversations({ createdSince: T0 + 100, limit: 0 });
       expect(since.map((c) => c.id)).to.deep.equal(
         all.filter((c) => c.createdAt >= T0 + 100).map((c) => c.id),
+      );
+      // The agents too.
+      for (let i = 0; i < LIST_PAGE + 3; i++)
+        await store.createAgent(agent(`ag_${String(i).padStart(4, '0')}`));
+      const agentsBefore = await scripts();
+      const agents = await store.listAgents();
+      expect(await scripts()).to.equal(agentsBefore + 2);
+      expect(agents.map((a) => a.id)).to.deep.equal(
+        Array.from({ length: LIST_PAGE + 3 }, (_, i) => `ag_${String(i).padStart(4, '0')}`),
       );
       const page = await store.listConversations({
         limit: 10,
