@@ -2,53 +2,24 @@
 // visitor; and its envelope: once there is a conversation and email is on, the visitor asks for it by email
 // (without an address on file they are asked for one first, then it goes).
 import { expect } from 'chai';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
-import { createSwitchboard, type Switchboard } from '../../server/app.js';
-import { loadConfig } from '../../server/config.js';
-import { INBOUND_TOKEN, type Sink, SUPPORT, startSink } from '../channels/email-harness.js';
-import { launchChromium } from '../support/chromium.js';
+import type { Page } from 'playwright-core';
+import { useEmailServer } from './email-server.js';
 
 describe('e2e: the conversation by email from the widget in Chromium', function () {
   this.timeout(120_000);
 
-  let sb: Switchboard;
-  let sink: Sink;
-  let base: string;
-  let browser: Browser;
-
-  before(async () => {
-    sink = await startSink();
-    const config = loadConfig({
-      ADMIN_TOKEN: 'e2e-transcript-admin-token-0123456789',
-      TOKEN_SECRET: 'e2e-transcript-token-secret-0123456789-0123456789',
-      DEMO_AGENTS: 'off',
-      EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
-      EMAIL_FROM: SUPPORT,
-      SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
-    });
-    sb = createSwitchboard({ config, logger: pino({ level: 'silent' }) });
-    const port = await sb.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${port}`;
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await sb?.close();
-    await sink?.close();
-  });
+  const ctx = useEmailServer('transcript');
 
   const widget = (page: Page, name: string) => page.locator(`#switchboard-widget [data-sb="${name}"]`);
 
   it('a page view alone connects nothing; opening the chat does, and a returning visitor connects at once', async () => {
-    const chat = sb.io.of('/chat');
-    const context = await browser.newContext();
+    const chat = ctx.sb.io.of('/chat');
+    const context = await ctx.browser.newContext();
     const page = await context.newPage();
     page.on('pageerror', (err) => {
       throw err;
     });
-    await page.goto(`${base}/`, { waitUntil: 'load' });
+    await page.goto(`${ctx.base}/`, { waitUntil: 'load' });
     await widget(page, 'launcher').waitFor();
     // Loaded, and the socket.io client was not even fetched: the widget starts none.
     expect(await page.evaluate(() => document.querySelector('script[src*="socket.io"]') === null)).to.equal(
@@ -75,11 +46,11 @@ describe('e2e: the conversation by email from the widget in Chromium', function 
   });
 
   it('asks for an address when none is on file, then sends the chat there and says so', async () => {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    const page = await ctx.browser.newPage({ viewport: { width: 1000, height: 800 } });
     page.on('pageerror', (err) => {
       throw err;
     });
-    await page.goto(`${base}/`);
+    await page.goto(`${ctx.base}/`);
     await widget(page, 'launcher').click();
     const envelope = page.getByRole('button', { name: 'Email me this chat' });
     // Nothing to send yet.
@@ -99,17 +70,17 @@ describe('e2e: the conversation by email from the widget in Chromium', function 
     // Before a person answered, nothing goes (the address a visitor types is not verified).
     await envelope.click();
     await widget(page, 'error').filter({ hasText: 'once a person has answered' }).waitFor();
-    const ada = await sb.router.createAgent({ name: 'Ada', status: 'available' });
-    const [conversation] = await sb.store.listConversations({ status: 'assigned' });
-    await sb.router.reply(ada.id, conversation!.id, 'It left our warehouse this morning.');
+    const ada = await ctx.sb.router.createAgent({ name: 'Ada', status: 'available' });
+    const [conversation] = await ctx.sb.store.listConversations({ status: 'assigned' });
+    await ctx.sb.router.reply(ada.id, conversation!.id, 'It left our warehouse this morning.');
     await widget(page, 'messages').getByText('It left our warehouse').waitFor();
     await envelope.click();
     await widget(page, 'notice').filter({ hasText: 'We sent this chat to pat@example.com.' }).waitFor();
     await widget(page, 'panel').screenshot({ path: 'test-results/widget-transcript.png' });
 
-    await sb.router.tick();
-    await sb.email!.outbound.idle();
-    const { envelope: to, mail } = await sink.next();
+    await ctx.sb.router.tick();
+    await ctx.sb.email!.outbound.idle();
+    const { envelope: to, mail } = await ctx.sink.next();
     expect(to.to).to.deep.equal(['pat@example.com']);
     expect(mail.text).to.contain('Where is my order 1234?');
     expect(mail.text).to.contain('Ada, ');
