@@ -250,8 +250,6 @@ export class Router {
   #consoleTimer: ((agentId: string) => Promise<void>) | null = null;
   /** Deletes the files and mail kept beside the store for erased messages (see `onForgetFiles`). */
   #forgetFiles: ((messages: readonly Message[]) => Promise<number>) | null = null;
-  /** Where a look for customers past the retention that stopped at its limit goes on from (this process's). */
-  #retentionAfter: CustomerActivity | null = null;
 
   constructor(deps: RouterDeps) {
     this.store = deps.store;
@@ -1068,17 +1066,23 @@ export class Router {
   /**
    * A look for customers past the retention: the least recently active first, each erased unless blocked, with
    * a conversation open or a follow-up or other promise still to come, or active since (the store checks that
-   * in the erasing step itself). At most RETENTION_PER_SWEEP customers, the next look a second later when there are more; a
-   * store still learning its customers' activity learns first. `retention.swept` tells how it went.
+   * in the erasing step itself). The hourly look (`ref` `sweep`) starts from the least recently active and sets
+   * the next; a look stops after RETENTION_PER_SWEEP customers, and one goes on a second later from where it
+   * stopped (`ref` `after:<lastActiveAt>:<id>`: whichever process claims it). A store still learning its
+   * customers' activity learns first. `retention.swept` tells how each look went.
    */
-  async #retentionDue(now: number): Promise<void> {
+  async #retentionDue(now: number, ref: string): Promise<void> {
     const days = this.policy.retentionDays;
     // Retention turned off since the timer was set: no more looks.
     if (days === undefined) return;
-    let next = now + RETENTION_SWEEP_MS;
+    const from = /^after:(\d+):(.+)$/.exec(ref);
+    let goOn: CustomerActivity | null = null;
+    // The hourly look's next; a second from now while the store learns.
+    let nextSweep = now + RETENTION_SWEEP_MS;
     try {
       if (!(await this.store.learnCustomerActivity(RETENTION_LEARN_STEP))) {
-        next = now + 1000;
+        if (from) await this.store.schedule({ kind: 'retention', ref, dueAt: now + 1000 });
+        else nextSweep = now + 1000;
         return;
       }
       const cutoff = now - days * DAY_MS;
@@ -1088,8 +1092,9 @@ export class Router {
         kept: 0,
         failed: [] as Array<{ customerId: string; error: string }>,
       };
-      let after = this.#retentionAfter ?? undefined;
-      this.#retentionAfter = null;
+      let after: CustomerActivity | undefined = from
+        ? { lastActiveAt: Number(from[1]), id: from[2]! }
+        : undefined;
       for (;;) {
         const page = await this.store.inactiveCustomers(cutoff, 100, after);
         for (const candidate of page) {
@@ -1104,14 +1109,21 @@ export class Router {
         }
         if (page.length < 100) break;
         if (report.examined >= RETENTION_PER_SWEEP) {
-          this.#retentionAfter = after ?? null;
-          next = now + 1000;
+          goOn = after ?? null;
           break;
         }
       }
       this.#emit({ type: 'retention.swept', at: now, ...report });
+      if (goOn) {
+        await this.store.schedule({
+          kind: 'retention',
+          ref: `after:${goOn.lastActiveAt}:${goOn.id}`,
+          dueAt: now + 1000,
+        });
+      }
     } finally {
-      await this.store.schedule({ kind: 'retention', ref: 'sweep', dueAt: next });
+      // The hourly look sets the next, whatever happened to this one.
+      if (!from) await this.store.schedule({ kind: 'retention', ref: 'sweep', dueAt: nextSweep });
     }
   }
 
@@ -1596,7 +1608,7 @@ export class Router {
             await this.#consoleTimer?.(timer.ref);
             break;
           case 'retention':
-            await this.#retentionDue(now);
+            await this.#retentionDue(now, timer.ref);
             break;
         }
       }

@@ -103,6 +103,39 @@ describe('Router: retention', () => {
     expect(swept().length).to.equal(3);
   });
 
+  it('a look that stops goes on from there in whichever process claims the next: past 500 kept customers to the ones to erase', async () => {
+    // A second process on the same store: the look that goes on may be either's.
+    const other = new Router({
+      store: h.store,
+      clock: h.clock,
+      policy: parsePolicy({ retentionDays: 30, surveys: false }),
+      ids: randomIds,
+    });
+    const otherSwept: number[] = [];
+    other.events.subscribe((e) => {
+      if (e.type === 'retention.swept') otherSwept.push(e.erased);
+    });
+    for (let i = 0; i < RETENTION_PER_SWEEP; i++) {
+      const kept = await h.router.visitor(`blocked-${i}`);
+      await h.router.blockCustomer(kept.id, 'admin', 'abuse');
+    }
+    h.clock.advance(1);
+    for (let i = 0; i < 12; i++) await h.router.visitor(`visitor-${i}`);
+    await h.router.startRetention();
+    h.clock.advance(31 * DAY);
+    await h.router.tick();
+    expect(swept()).to.deep.equal([
+      { examined: RETENTION_PER_SWEEP, erased: 0, kept: RETENTION_PER_SWEEP, failed: [] },
+    ]);
+    h.clock.advance(1000);
+    await other.tick();
+    expect(otherSwept).to.deep.equal([12]);
+    // Left: the blocked ones.
+    const left = await h.store.inactiveCustomers(h.clock.now(), 1000);
+    expect(left.length).to.equal(RETENTION_PER_SWEEP);
+    for (const c of left) expect((await h.store.getCustomer(c.id))?.blocked).to.not.equal(undefined);
+  });
+
   it('without retentionDays nothing is looked for, and a look set before it was turned off is the last', async () => {
     const off = harness({ surveys: false });
     await off.router.startRetention();
