@@ -25,6 +25,7 @@ export const ACTION = {
   read: 'sb_read',
   saved: 'sb_saved_reply',
   block: 'sb_block',
+  write: 'sb_write',
 } as const;
 
 export const VIEW = {
@@ -32,6 +33,7 @@ export const VIEW = {
   promise: 'sb_promise_submit',
   savedReply: 'sb_saved_reply_submit',
   block: 'sb_block_submit',
+  write: 'sb_write_submit',
 } as const;
 
 /** Block and action ids inside the modals (what view_submission's `state.values` is keyed by). */
@@ -42,7 +44,14 @@ export const FIELD = {
   promiseText: { block: 'text', action: 'text' },
   replyText: { block: 'reply', action: 'text' },
   blockReason: { block: 'reason', action: 'text' },
+  writeBy: { block: 'by', action: 'channel' },
+  writeTo: { block: 'to', action: 'text' },
+  writeSubject: { block: 'subject', action: 'text' },
+  writeText: { block: 'message', action: 'text' },
 } as const;
+
+/** How the write form names the channels an agent may write first on. */
+export const WRITE_BY = { sms: 'Text message', email: 'Email' } as const;
 
 /** What a card says about the agent's part in the conversation. */
 export type CardRole =
@@ -468,6 +477,60 @@ export function blockModal(conversationId: string, customerName: string): types.
   ]);
 }
 
+/** Writing to a customer first (the home tab's button): by text or email, to whom, what (an email's subject). */
+export function writeModal(channels: ReadonlyArray<'sms' | 'email'>): types.ModalView {
+  const options = channels.map((c) => ({
+    text: { type: 'plain_text' as const, text: WRITE_BY[c] },
+    value: c,
+  }));
+  return modal(VIEW.write, '', 'Write to a customer', 'Send', [
+    {
+      type: 'input',
+      block_id: FIELD.writeBy.block,
+      label: { type: 'plain_text', text: 'By' },
+      element: {
+        type: 'static_select',
+        action_id: FIELD.writeBy.action,
+        options,
+        ...(options[0] ? { initial_option: options[0] } : {}),
+      },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.writeTo.block,
+      label: { type: 'plain_text', text: 'To (a phone number or email address)' },
+      element: { type: 'plain_text_input', action_id: FIELD.writeTo.action, max_length: 320 },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.writeSubject.block,
+      optional: true,
+      label: { type: 'plain_text', text: 'Subject (email; else its first line)' },
+      element: { type: 'plain_text_input', action_id: FIELD.writeSubject.action, max_length: 200 },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.writeText.block,
+      label: { type: 'plain_text', text: 'Message' },
+      element: {
+        type: 'plain_text_input',
+        action_id: FIELD.writeText.action,
+        multiline: true,
+        max_length: 3000,
+      },
+    },
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: 'The conversation is yours: its card comes to your DMs, and their answer to its thread.',
+        },
+      ],
+    },
+  ]);
+}
+
 export interface HomeConversation {
   name: string;
   channel: string;
@@ -481,6 +544,8 @@ export function homeView(input: {
   slackUserId: string;
   conversations: HomeConversation[];
   figures: AgentFigures | null;
+  /** The channels the agent may write to a customer first on: the button, when any. */
+  writesOn?: ReadonlyArray<'sms' | 'email'>;
 }): types.HomeView {
   const { agent } = input;
   if (!agent) {
@@ -524,6 +589,19 @@ export function homeView(input: {
   ];
   if (input.conversations.length === 0) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Nothing open right now.' }] });
+  }
+  if ((input.writesOn ?? []).length > 0) {
+    blocks.push({
+      type: 'actions',
+      block_id: 'home:write',
+      elements: [
+        {
+          type: 'button',
+          text: { type: 'plain_text', text: 'Write to a customer…' },
+          action_id: ACTION.write,
+        },
+      ],
+    });
   }
   for (const c of input.conversations.slice(0, 40)) {
     const wait = c.waitingMs === null ? '' : ` · waiting ${duration(c.waitingMs)}`;

@@ -23,6 +23,7 @@ import {
 } from '@slack/bolt';
 import express from 'express';
 import type { Logger } from 'pino';
+import { normalizeEmail, normalizePhone } from '../../routing/addresses.js';
 import type { Router } from '../../routing/router.js';
 import { withTimeout } from '../../shared/clock.js';
 import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
@@ -49,6 +50,7 @@ import {
   transcript,
   USAGE,
   VIEW,
+  writeModal,
 } from './blocks.js';
 import { agentFigures, waitingFor } from './figures.js';
 import { readSlackFile, type SharedFile, sharedFileName } from './files.js';
@@ -334,6 +336,14 @@ export class SlackConsole {
       await ack();
       if (parsed.success) await this.#storedBeforeAnswer(() => this.#submitBlock(parsed.data));
     });
+    bolt.view(VIEW.write, async ({ ack, body }) => {
+      const parsed = ViewSubmission.safeParse(body);
+      if (!parsed.success) return void (await ack());
+      const errors = writeErrors(parsed.data, this.#r.writesOn);
+      if (errors) return void (await ack({ response_action: 'errors', errors }));
+      await ack();
+      await this.#storedBeforeAnswer(() => this.#submitWrite(parsed.data));
+    });
     bolt.view(VIEW.savedReply, async ({ ack, body }) => {
       const parsed = ViewSubmission.safeParse(body);
       if (!parsed.success) return void (await ack());
@@ -565,6 +575,13 @@ export class SlackConsole {
           await this.#outbox.call('views.open', { trigger_id: payload.trigger_id, view: modal });
           return;
         }
+        case ACTION.write:
+          if (!payload.trigger_id) return;
+          await this.#outbox.call('views.open', {
+            trigger_id: payload.trigger_id,
+            view: writeModal(this.#r.writesOn),
+          });
+          return;
         case ACTION.accept:
           await this.#r.acceptHandoff(agent.id, conversationId);
           return;
@@ -627,6 +644,23 @@ export class SlackConsole {
       await this.#r.promise(agent.id, conversationId, at * 1000, text);
     } catch (err) {
       await this.#explainInThread(err, agent, conversationId);
+    }
+  }
+
+  /** The agent writes to a customer first (the home tab's form, checked by `writeErrors`). */
+  async #submitWrite(submission: ViewSubmission): Promise<void> {
+    const agent = await this.#threads.agentBySlackUser(submission.user.id);
+    if (!agent) return;
+    const form = writeForm(submission);
+    try {
+      await this.#r.writeTo(agent.id, {
+        channel: form.channel as 'sms' | 'email',
+        to: form.to,
+        text: form.text,
+        ...(form.channel === 'email' && form.subject ? { subject: form.subject } : {}),
+      });
+    } catch (err) {
+      await this.#explainInDm(err, agent);
     }
   }
 
@@ -821,6 +855,49 @@ function explanation(err: unknown): string {
 /** The text of a saved-reply form as submitted. */
 function replyTextOf(submission: ViewSubmission): string {
   return submission.view.state.values[FIELD.replyText.block]?.[FIELD.replyText.action]?.value ?? '';
+}
+
+/** The write form as submitted. */
+function writeForm(submission: ViewSubmission): {
+  channel: string;
+  to: string;
+  subject: string;
+  text: string;
+} {
+  const values = submission.view.state.values;
+  const text = (field: { block: string; action: string }) => values[field.block]?.[field.action]?.value ?? '';
+  return {
+    channel: values[FIELD.writeBy.block]?.[FIELD.writeBy.action]?.selected_option?.value ?? '',
+    to: text(FIELD.writeTo).trim(),
+    subject: text(FIELD.writeSubject).trim(),
+    text: text(FIELD.writeText),
+  };
+}
+
+/**
+ * What the write form gets wrong, shown on it before anything goes: a channel that does not send here, a `to`
+ * that is not a number or address for it, no message. (What only the store knows, a conversation open, comes
+ * after, in the agent's DMs.)
+ */
+function writeErrors(
+  submission: ViewSubmission,
+  writesOn: ReadonlyArray<'sms' | 'email'>,
+): Record<string, string> | null {
+  const form = writeForm(submission);
+  const errors: Record<string, string> = {};
+  const channel = writesOn.find((c) => c === form.channel);
+  if (!channel) errors[FIELD.writeBy.block] = 'Pick how to write: that one does not go out here.';
+  else {
+    try {
+      if (channel === 'sms') normalizePhone(form.to, 'US', 'to');
+      else normalizeEmail(form.to, 'to');
+    } catch {
+      errors[FIELD.writeTo.block] =
+        channel === 'sms' ? 'Give a phone number to text.' : 'Give an email address to write to.';
+    }
+  }
+  if (form.text.trim() === '') errors[FIELD.writeText.block] = 'Write the message.';
+  return Object.keys(errors).length > 0 ? errors : null;
 }
 
 function promiseErrors(submission: ViewSubmission, now: number): Record<string, string> | null {

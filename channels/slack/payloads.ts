@@ -79,6 +79,10 @@ const StateValue = z.object({
   value: z.string().max(5000).nullable().optional(),
   selected_user: SlackId.nullable().optional(),
   selected_date_time: z.number().int().nullable().optional(),
+  selected_option: z
+    .object({ value: z.string().max(100) })
+    .nullable()
+    .optional(),
 });
 
 export const ViewSubmission = z.object({

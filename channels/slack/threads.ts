@@ -745,6 +745,7 @@ export class SlackThreads {
         slackUserId,
         conversations,
         figures: await agentFigures(this.#r, fresh.id, now),
+        writesOn: this.#r.writesOn,
       });
     }
     try {

@@ -1742,4 +1742,75 @@ describe('Slack console: writing to a customer first', () => {
       expect(h.slack.responses.find((r) => at.endsWith(r.path))!.body.text, text).to.contain(expected);
     }
   });
+
+  it('the home tab has Write to a customer…: the form, its mistakes shown on it, and sent', async () => {
+    const h = sb();
+    await h.agent('Ada', ADA, { capacity: { voice: 0, sms: 0, chat: 1, email: 2 } });
+    await h.event(appHomeOpened(ADA)).expect(200);
+    await h.idle();
+    const home = h.slack.ok('views.publish', (a) => a.user_id === ADA).at(-1)!;
+    const button = (home.args.view.blocks as Json[])
+      .flatMap((b) => (b.elements as Json[] | undefined) ?? [])
+      .find((e) => e.action_id === ACTION.write);
+    expect(button?.text.text).to.equal('Write to a customer…');
+
+    await h.interact(blockActions({ user: ADA, actionId: ACTION.write })).expect(200);
+    await h.idle();
+    const form = h.slack.ok('views.open').at(-1)!.args.view;
+    expect(form.callback_id).to.equal(VIEW.write);
+    // Email is on here, texts are not: the one way offered, chosen already.
+    const by = (form.blocks as Json[]).find((b) => b.block_id === FIELD.writeBy.block)!;
+    expect(by.element.options.map((o: Json) => o.value)).to.deep.equal(['email']);
+    expect(by.element.initial_option.value).to.equal('email');
+
+    const values = (channel: string, to: string, text: string, subject = '') => ({
+      [FIELD.writeBy.block]: {
+        [FIELD.writeBy.action]: { type: 'static_select', selected_option: { value: channel } },
+      },
+      [FIELD.writeTo.block]: { [FIELD.writeTo.action]: { type: 'plain_text_input', value: to } },
+      [FIELD.writeSubject.block]: {
+        [FIELD.writeSubject.action]: { type: 'plain_text_input', value: subject },
+      },
+      [FIELD.writeText.block]: { [FIELD.writeText.action]: { type: 'plain_text_input', value: text } },
+    });
+    const refused = await h
+      .interact(viewSubmission(ADA, VIEW.write, '', values('email', 'lee', ' ')))
+      .expect(200);
+    expect(refused.body.response_action).to.equal('errors');
+    expect(Object.keys(refused.body.errors).sort()).to.deep.equal(
+      [FIELD.writeText.block, FIELD.writeTo.block].sort(),
+    );
+    const noSms = await h
+      .interact(viewSubmission(ADA, VIEW.write, '', values('sms', '+14155550100', 'hi')))
+      .expect(200);
+    expect(Object.keys(noSms.body.errors)).to.deep.equal([FIELD.writeBy.block]);
+
+    await h
+      .interact(
+        viewSubmission(
+          ADA,
+          VIEW.write,
+          '',
+          values('email', 'kim@example.com', 'Your refund went out.', 'Refund'),
+        ),
+      )
+      .expect(200);
+    await h.idle();
+    const mail = await sink().next();
+    expect([mail.envelope.to, mail.mail.subject]).to.deep.equal([['kim@example.com'], 'Refund']);
+    // Its card, in Ada's DMs.
+    expect(
+      h.slack.ok(
+        'chat.postMessage',
+        (a) => a.channel === dmOf(ADA) && a.thread_ts === undefined && Array.isArray(a.blocks),
+      ),
+    ).to.have.length(1);
+    // Writing to them again while it is open: said in Ada's DMs, nothing sent.
+    await h
+      .interact(viewSubmission(ADA, VIEW.write, '', values('email', 'kim@example.com', 'And another thing')))
+      .expect(200);
+    await h.idle();
+    const said = h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).at(-1)!;
+    expect(String(said.args.text)).to.contain('has a conversation open');
+  });
 });
