@@ -41,19 +41,27 @@ export function normalizeEmail(raw: string, field = 'email'): string {
   return email;
 }
 
-/** The identity a contact on `channel` from `from` belongs to. */
-export function identityOf(channel: Channel, from: string, defaultCountry?: CountryCode): Identity {
+/**
+ * The identity a contact on `channel` from `from` belongs to (or that a message written to `from` reaches); a
+ * ValidationError naming `field` when it is not one.
+ */
+export function identityOf(
+  channel: Channel,
+  from: string,
+  defaultCountry?: CountryCode,
+  field = 'from',
+): Identity {
   switch (channel) {
     case 'voice':
     case 'sms':
       // Voice and SMS share the number: the same phone is one identity.
-      return { channel: 'phone', address: normalizePhone(from, defaultCountry, 'from') };
+      return { channel: 'phone', address: normalizePhone(from, defaultCountry, field) };
     case 'email':
-      return { channel: 'email', address: normalizeEmail(from, 'from') };
+      return { channel: 'email', address: normalizeEmail(from, field) };
     case 'chat': {
       const id = from.trim();
       if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(id))
-        throw new ValidationError(`from: "${from}" is not a visitor id`, 'from');
+        throw new ValidationError(`${field}: "${from}" is not a visitor id`, field);
       return { channel: 'chat', address: id };
     }
   }

@@ -1038,11 +1038,7 @@ export class Router {
       }
       return { customer, address: known.address };
     }
-    const to = input.to!;
-    const identity: Identity =
-      channel === 'sms'
-        ? { channel: 'phone', address: normalizePhone(to, 'US', 'to') }
-        : { channel: 'email', address: normalizeEmail(to, 'to') };
+    const identity = identityOf(channel, input.to!, undefined, 'to');
     const { customer } = await this.store.resolveCustomer(identity, this.#newCustomer(identity, now));
     return { customer, address: identity.address };
   }

@@ -23,7 +23,7 @@ import {
 } from '@slack/bolt';
 import express from 'express';
 import type { Logger } from 'pino';
-import { normalizeEmail, normalizePhone } from '../../routing/addresses.js';
+import { identityOf } from '../../routing/addresses.js';
 import type { Router } from '../../routing/router.js';
 import { withTimeout } from '../../shared/clock.js';
 import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
@@ -889,8 +889,7 @@ function writeErrors(
   if (!channel) errors[FIELD.writeBy.block] = 'Pick how to write: that one does not go out here.';
   else {
     try {
-      if (channel === 'sms') normalizePhone(form.to, 'US', 'to');
-      else normalizeEmail(form.to, 'to');
+      identityOf(channel, form.to, undefined, 'to');
     } catch {
       errors[FIELD.writeTo.block] =
         channel === 'sms' ? 'Give a phone number to text.' : 'Give an email address to write to.';
