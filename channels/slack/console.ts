@@ -347,7 +347,7 @@ export class SlackConsole {
     bolt.view(VIEW.savedReply, async ({ ack, body }) => {
       const parsed = ViewSubmission.safeParse(body);
       if (!parsed.success) return void (await ack());
-      const text = replyTextOf(parsed.data);
+      const text = fieldText(parsed.data, FIELD.replyText);
       if (text.trim() === '')
         return void (await ack({
           response_action: 'errors',
@@ -605,9 +605,8 @@ export class SlackConsole {
   }
 
   async #checkHandoff(submission: ViewSubmission): Promise<Record<string, string> | null> {
-    const values = submission.view.state.values;
-    const target = values[FIELD.handoffTarget.block]?.[FIELD.handoffTarget.action]?.selected_user ?? null;
-    const note = values[FIELD.handoffNote.block]?.[FIELD.handoffNote.action]?.value ?? '';
+    const target = fieldState(submission, FIELD.handoffTarget)?.selected_user ?? null;
+    const note = fieldText(submission, FIELD.handoffNote);
     const errors: Record<string, string> = {};
     const colleague = target ? await this.#threads.agentBySlackUser(target) : null;
     if (!colleague)
@@ -620,9 +619,8 @@ export class SlackConsole {
 
   async #submitHandoff(submission: ViewSubmission): Promise<void> {
     const agent = await this.#threads.agentBySlackUser(submission.user.id);
-    const values = submission.view.state.values;
-    const target = values[FIELD.handoffTarget.block]?.[FIELD.handoffTarget.action]?.selected_user ?? '';
-    const note = values[FIELD.handoffNote.block]?.[FIELD.handoffNote.action]?.value ?? '';
+    const target = fieldState(submission, FIELD.handoffTarget)?.selected_user ?? '';
+    const note = fieldText(submission, FIELD.handoffNote);
     const colleague = await this.#threads.agentBySlackUser(target);
     if (!agent || !colleague) return;
     const conversationId = submission.view.private_metadata;
@@ -636,9 +634,8 @@ export class SlackConsole {
   async #submitPromise(submission: ViewSubmission): Promise<void> {
     const agent = await this.#threads.agentBySlackUser(submission.user.id);
     if (!agent) return;
-    const values = submission.view.state.values;
-    const text = values[FIELD.promiseText.block]?.[FIELD.promiseText.action]?.value ?? '';
-    const at = values[FIELD.promiseDue.block]?.[FIELD.promiseDue.action]?.selected_date_time ?? 0;
+    const text = fieldText(submission, FIELD.promiseText);
+    const at = fieldState(submission, FIELD.promiseDue)?.selected_date_time ?? 0;
     const conversationId = submission.view.private_metadata;
     try {
       await this.#r.promise(agent.id, conversationId, at * 1000, text);
@@ -668,8 +665,7 @@ export class SlackConsole {
   async #submitBlock(submission: ViewSubmission): Promise<void> {
     const agent = await this.#threads.agentBySlackUser(submission.user.id);
     if (!agent) return;
-    const values = submission.view.state.values;
-    const reason = values[FIELD.blockReason.block]?.[FIELD.blockReason.action]?.value ?? '';
+    const reason = fieldText(submission, FIELD.blockReason);
     const conversationId = submission.view.private_metadata;
     try {
       await this.#r.blockFromConversation(agent.id, conversationId, reason);
@@ -684,7 +680,7 @@ export class SlackConsole {
     if (!agent) return;
     const conversationId = submission.view.private_metadata;
     try {
-      await this.#r.reply(agent.id, conversationId, replyTextOf(submission));
+      await this.#r.reply(agent.id, conversationId, fieldText(submission, FIELD.replyText));
     } catch (err) {
       await this.#explainInThread(err, agent, conversationId);
     }
@@ -852,9 +848,14 @@ function explanation(err: unknown): string {
   return 'Something went wrong and nothing was changed; please try again.';
 }
 
-/** The text of a saved-reply form as submitted. */
-function replyTextOf(submission: ViewSubmission): string {
-  return submission.view.state.values[FIELD.replyText.block]?.[FIELD.replyText.action]?.value ?? '';
+/** What a submitted form holds in one of its fields (FIELD's block and action ids). */
+function fieldState(submission: ViewSubmission, field: { block: string; action: string }) {
+  return submission.view.state.values[field.block]?.[field.action];
+}
+
+/** The text typed in one of a submitted form's fields ('' when none). */
+function fieldText(submission: ViewSubmission, field: { block: string; action: string }): string {
+  return fieldState(submission, field)?.value ?? '';
 }
 
 /** The write form as submitted. */
@@ -864,13 +865,11 @@ function writeForm(submission: ViewSubmission): {
   subject: string;
   text: string;
 } {
-  const values = submission.view.state.values;
-  const text = (field: { block: string; action: string }) => values[field.block]?.[field.action]?.value ?? '';
   return {
-    channel: values[FIELD.writeBy.block]?.[FIELD.writeBy.action]?.selected_option?.value ?? '',
-    to: text(FIELD.writeTo).trim(),
-    subject: text(FIELD.writeSubject).trim(),
-    text: text(FIELD.writeText),
+    channel: fieldState(submission, FIELD.writeBy)?.selected_option?.value ?? '',
+    to: fieldText(submission, FIELD.writeTo).trim(),
+    subject: fieldText(submission, FIELD.writeSubject).trim(),
+    text: fieldText(submission, FIELD.writeText),
   };
 }
 
@@ -900,9 +899,8 @@ function writeErrors(
 }
 
 function promiseErrors(submission: ViewSubmission, now: number): Record<string, string> | null {
-  const values = submission.view.state.values;
-  const text = values[FIELD.promiseText.block]?.[FIELD.promiseText.action]?.value ?? '';
-  const at = values[FIELD.promiseDue.block]?.[FIELD.promiseDue.action]?.selected_date_time ?? null;
+  const text = fieldText(submission, FIELD.promiseText);
+  const at = fieldState(submission, FIELD.promiseDue)?.selected_date_time ?? null;
   const errors: Record<string, string> = {};
   if (text.trim() === '') errors[FIELD.promiseText.block] = 'Say what you promise.';
   if (at === null || at * 1000 <= now) errors[FIELD.promiseDue.block] = 'Pick a time in the future.';
