@@ -387,6 +387,28 @@ function modal(
   };
 }
 
+/** A form's text field (FIELD's block and action ids), at most `max` characters. */
+function textInput(
+  field: { block: string; action: string },
+  label: string,
+  max: number,
+  options: { multiline?: boolean; optional?: boolean; initial?: string } = {},
+): types.InputBlock {
+  return {
+    type: 'input',
+    block_id: field.block,
+    ...(options.optional ? { optional: true } : {}),
+    label: { type: 'plain_text', text: label },
+    element: {
+      type: 'plain_text_input',
+      action_id: field.action,
+      ...(options.multiline ? { multiline: true } : {}),
+      max_length: max,
+      ...(options.initial !== undefined ? { initial_value: options.initial } : {}),
+    },
+  };
+}
+
 export function handoffModal(conversationId: string, customerName: string): types.ModalView {
   return modal(VIEW.handoff, conversationId, 'Hand off', 'Offer', [
     {
@@ -402,46 +424,23 @@ export function handoffModal(conversationId: string, customerName: string): type
       label: { type: 'plain_text', text: 'To' },
       element: { type: 'users_select', action_id: FIELD.handoffTarget.action },
     },
-    {
-      type: 'input',
-      block_id: FIELD.handoffNote.block,
-      label: { type: 'plain_text', text: 'What they need to know' },
-      element: {
-        type: 'plain_text_input',
-        action_id: FIELD.handoffNote.action,
-        multiline: true,
-        max_length: 2000,
-      },
-    },
+    textInput(FIELD.handoffNote, 'What they need to know', 2000, { multiline: true }),
   ]);
 }
 
 /** A saved reply to change and send: its text in a box (Send replies to the customer on their channel). */
 export function savedReplyModal(conversationId: string, reply: SavedReply): types.ModalView {
   return modal(VIEW.savedReply, conversationId, 'Saved reply', 'Send', [
-    {
-      type: 'input',
-      block_id: FIELD.replyText.block,
-      label: { type: 'plain_text', text: `${reply.name}: change what you need, then Send` },
-      element: {
-        type: 'plain_text_input',
-        action_id: FIELD.replyText.action,
-        multiline: true,
-        max_length: 4000,
-        initial_value: reply.text,
-      },
-    },
+    textInput(FIELD.replyText, `${reply.name}: change what you need, then Send`, 4000, {
+      multiline: true,
+      initial: reply.text,
+    }),
   ]);
 }
 
 export function promiseModal(conversationId: string, now: number): types.ModalView {
   return modal(VIEW.promise, conversationId, 'Promise', 'Promise', [
-    {
-      type: 'input',
-      block_id: FIELD.promiseText.block,
-      label: { type: 'plain_text', text: 'What you promise the customer' },
-      element: { type: 'plain_text_input', action_id: FIELD.promiseText.action, max_length: 1000 },
-    },
+    textInput(FIELD.promiseText, 'What you promise the customer', 1000),
     {
       type: 'input',
       block_id: FIELD.promiseDue.block,
@@ -467,13 +466,7 @@ export function blockModal(conversationId: string, customerName: string): types.
           'answered, and their open conversations close. The admin can lift it.',
       },
     },
-    {
-      type: 'input',
-      block_id: FIELD.blockReason.block,
-      optional: true,
-      label: { type: 'plain_text', text: "Why (colleagues see it in the customer's notes)" },
-      element: { type: 'plain_text_input', action_id: FIELD.blockReason.action, max_length: 500 },
-    },
+    textInput(FIELD.blockReason, "Why (colleagues see it in the customer's notes)", 500, { optional: true }),
   ]);
 }
 
@@ -495,30 +488,9 @@ export function writeModal(channels: ReadonlyArray<'sms' | 'email'>): types.Moda
         ...(options[0] ? { initial_option: options[0] } : {}),
       },
     },
-    {
-      type: 'input',
-      block_id: FIELD.writeTo.block,
-      label: { type: 'plain_text', text: 'To (a phone number or email address)' },
-      element: { type: 'plain_text_input', action_id: FIELD.writeTo.action, max_length: 320 },
-    },
-    {
-      type: 'input',
-      block_id: FIELD.writeSubject.block,
-      optional: true,
-      label: { type: 'plain_text', text: 'Subject (email; else its first line)' },
-      element: { type: 'plain_text_input', action_id: FIELD.writeSubject.action, max_length: 200 },
-    },
-    {
-      type: 'input',
-      block_id: FIELD.writeText.block,
-      label: { type: 'plain_text', text: 'Message' },
-      element: {
-        type: 'plain_text_input',
-        action_id: FIELD.writeText.action,
-        multiline: true,
-        max_length: 3000,
-      },
-    },
+    textInput(FIELD.writeTo, 'To (a phone number or email address)', 320),
+    textInput(FIELD.writeSubject, 'Subject (email; else its first line)', 200, { optional: true }),
+    textInput(FIELD.writeText, 'Message', 3000, { multiline: true }),
     {
       type: 'context',
       elements: [
