@@ -166,9 +166,21 @@
   // ------------------------------------------------------------------ messages to the agent
 
   let noticeTimer = 0;
+  // The server's refusals name the agent and the conversation by id, for API callers; here they are the agent
+  // at the screen and the conversation on it, said in words.
+  const REFUSED = /^agent \S+ may not (.+?) conversation \S+: (.+)$/;
+  const MISSING = /^conversation \S+ does not exist$/;
+  function plainMessage(message) {
+    const refused = REFUSED.exec(message);
+    if (refused)
+      return refused[2] === 'not its owner'
+        ? `You may not ${refused[1]} this conversation: it is not yours.`
+        : `You may not ${refused[1]} this conversation: ${refused[2]}.`;
+    return MISSING.test(message) ? 'That conversation no longer exists.' : message;
+  }
   function showError(error) {
     const e = typeof error === 'string' ? { message: error } : error || {};
-    els.errorText.textContent = e.message || e.code || 'Something went wrong.';
+    els.errorText.textContent = (e.message && plainMessage(e.message)) || e.code || 'Something went wrong.';
     els.error.hidden = false;
     const input = FIELD_INPUT[e.field] && byId(FIELD_INPUT[e.field]);
     if (input && input.offsetParent !== null) input.focus();
@@ -939,6 +951,8 @@
           openPicker(k);
           sb(`${k}-pick`).focus();
         }
+        // The whole form in sight, its button too, when the window is short (the work area scrolls).
+        p.panel.scrollIntoView({ block: 'nearest' });
       }
     }
   }
@@ -1240,7 +1254,7 @@
           h(
             'span',
             { class: 'item-top' },
-            h('span', { class: 'item-name', text: customerName(v) }),
+            h('span', { class: 'item-name', dir: 'auto', text: customerName(v) }),
             unread
               ? h('span', {
                   class: 'badge',
@@ -1260,7 +1274,7 @@
               .filter(Boolean)
               .join(' · '),
           }),
-          last ? h('span', { class: 'item-last', text: lastLine(last) }) : null,
+          last ? h('span', { class: 'item-last', dir: 'auto', text: lastLine(last) }) : null,
         ),
       );
     });
@@ -1283,7 +1297,7 @@
     const meta = h(
       'div',
       { class: 'msg-meta' },
-      h('span', { class: 'who', text: who }),
+      h('span', { class: 'who', dir: 'auto', text: who }),
       h('time', { datetime: m.at ? new Date(m.at).toISOString() : null, text: formatTime(m.at) }),
       m.channel ? h('span', { class: 'channel', text: m.channel }) : null,
     );
@@ -1309,8 +1323,8 @@
         'data-direction': m.direction,
       },
       meta,
-      m.subject ? h('div', { class: 'msg-subject', text: m.subject }) : null,
-      h('div', { class: 'msg-text', text: m.text }),
+      m.subject ? h('div', { class: 'msg-subject', dir: 'auto', text: m.subject }) : null,
+      h('div', { class: 'msg-text', dir: 'auto', text: m.text }),
       attachmentsElement(m),
     );
   }
@@ -1396,7 +1410,10 @@
     );
     if (stick) box.scrollTop = box.scrollHeight;
 
-    const canWrite = role === 'owner' || role === 'consultant' || role === 'cover';
+    // Only an open conversation is written to (the server refuses the rest): a resolved one keeps its history
+    // here, and the customer card offers to write to them afresh.
+    const canWrite =
+      (role === 'owner' || role === 'consultant' || role === 'cover') && c.status === 'assigned';
     els.work.hidden = !canWrite;
     els.ownerActions.hidden = role !== 'owner' || !isOpen(v);
     els.consultantActions.hidden = role !== 'consultant';
@@ -1535,7 +1552,7 @@
     }
     const cu = v.customer || { facts: {}, identities: [] };
     const c = v.conversation;
-    const parts = [h('p', { class: 'ctx-name', text: cu.name || 'Name not known yet' })];
+    const parts = [h('p', { class: 'ctx-name', dir: 'auto', text: cu.name || 'Name not known yet' })];
     if (cu.blocked) {
       parts.push(
         h('p', {
