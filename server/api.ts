@@ -10,6 +10,7 @@ import {
   ForbiddenError,
   fromZod,
   NotFoundError,
+  SwitchboardError,
   UnauthorizedError,
   ValidationError,
 } from '../shared/errors.js';
@@ -87,6 +88,24 @@ const LEAD_ROUTES: ReadonlyArray<[string, RegExp]> = [
   ['POST', /^\/conversations\/[^/]+\/handoff$/],
 ];
 
+/** A route of an express router, as its stack holds it (express 5's `router` package). */
+interface RouteLayer {
+  route?: { methods: Record<string, boolean> };
+  match(path: string): boolean;
+}
+
+/** The methods the routes of `router` that match `path` take (a 405's Allow), in upper case. */
+function methodsOf(router: express.Router, path: string): string[] {
+  const methods = new Set<string>();
+  for (const layer of (router as unknown as { stack: RouteLayer[] }).stack) {
+    if (!layer.route || typeof layer.match !== 'function' || !layer.match(path)) continue;
+    for (const [method, on] of Object.entries(layer.route.methods))
+      if (on && method !== '_all') methods.add(method.toUpperCase());
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}
+
 export function adminApi(options: ApiOptions): express.Router {
   const { router, tokens, adminToken, figures, live } = options;
   const api = express.Router();
@@ -119,6 +138,22 @@ export function adminApi(options: ApiOptions): express.Router {
     next();
   });
   api.use(express.json({ limit: '64kb' }));
+  // A body that is not JSON (a form, plain text) would reach the routes as no body at all, and be refused
+  // for its first field: said as what it is instead.
+  api.use((req: Request, _res: Response, next: NextFunction) => {
+    const length = req.get('content-length');
+    const body = req.get('transfer-encoding') !== undefined || (length !== undefined && Number(length) > 0);
+    if (body && !req.is('application/json')) {
+      return next(
+        new SwitchboardError(
+          'unsupported_media_type',
+          `the body must be JSON, sent with Content-Type: application/json (it came as ${req.get('content-type') ?? 'no Content-Type'})`,
+          415,
+        ),
+      );
+    }
+    next();
+  });
 
   const store = router.store;
   const withConversations = async (customer: Customer) => ({
@@ -161,7 +196,7 @@ export function adminApi(options: ApiOptions): express.Router {
   });
   api.put('/agents/:id/status', async (req, res) => {
     await agentOr404(req.params.id!);
-    const body = parse(StatusBody, req.body, 'status');
+    const body = parse(StatusBody, req.body, 'status change');
     // A lead's change says who made it ("set from the team view by Grace").
     const viewer = res.locals.viewer as Viewer;
     const reason =
@@ -181,6 +216,7 @@ export function adminApi(options: ApiOptions): express.Router {
       if (!from) throw new ValidationError(`before: no conversation ${q.before}`, 'before');
       createdBefore = { at: from.createdAt, id: from.id };
     }
+    if (q.agent) await agentOr404(q.agent);
     const conversations = await store.listConversations({
       ...(q.status ? { status: q.status } : {}),
       ...(q.agent ? { ownerId: q.agent } : {}),
@@ -312,6 +348,19 @@ export function adminApi(options: ApiOptions): express.Router {
     res.json({ savedReplies: await router.setSavedReplies(body.savedReplies), from: 'api' });
   });
 
-  api.use((_req, _res, next) => next(new NotFoundError('route', _req.path)));
+  // A path the API has, asked with a method it does not take: 405 with the ones it does; else 404.
+  api.use((req, res, next) => {
+    const allowed = methodsOf(api, req.path);
+    if (allowed.length === 0)
+      return next(new SwitchboardError('not_found', `no route ${req.method} ${req.path}`, 404));
+    res.set('Allow', allowed.join(', '));
+    next(
+      new SwitchboardError(
+        'method_not_allowed',
+        `${req.method} ${req.path}: this path takes ${allowed.join(', ')}`,
+        405,
+      ),
+    );
+  });
   return api;
 }

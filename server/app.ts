@@ -284,7 +284,10 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     }
     const e = err as { type?: string; status?: number; message?: string };
     if (e?.type === 'entity.parse.failed') {
-      res.status(400).json({ error: { code: 'invalid_json', message: 'the body is not valid JSON' } });
+      // JSON, but not an object or a list (`null`, `"text"`, `3`): said so, not that it is not JSON.
+      const raw = (err as { body?: unknown }).body;
+      const message = isJson(raw) ? 'the body must be a JSON object' : 'the body is not valid JSON';
+      res.status(400).json({ error: { code: 'invalid_json', message } });
       return;
     }
     if (e?.type === 'entity.too.large') {
@@ -421,4 +424,15 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
       return closing;
     },
   };
+}
+
+/** Whether `raw` (a request body as text) parses as JSON. */
+function isJson(raw: unknown): boolean {
+  if (typeof raw !== 'string') return false;
+  try {
+    JSON.parse(raw);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -13,7 +13,7 @@ export interface Metrics {
 
 export function createMetrics(events: EventBus, store: Store): Metrics {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'switchboard_process_' });
+  client.collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
 
   const timeToHuman = new client.Histogram({
     name: 'switchboard_time_to_human_seconds',

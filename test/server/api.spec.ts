@@ -382,6 +382,42 @@ describe('HTTP', () => {
         .send('{"name": "Ada",');
       expectError(res, 400, 'invalid_json');
       expect(res.body.error.message).to.equal('the body is not valid JSON');
+      // JSON, but not an object: said so.
+      const nothing = await h.admin.post('/api/agents').set('Content-Type', 'application/json').send('null');
+      expectError(nothing, 400, 'invalid_json');
+      expect(nothing.body.error.message).to.equal('the body must be a JSON object');
+      expect((await h.admin.get('/api/agents').expect(200)).body.agents).to.deep.equal([]);
+    });
+
+    it('415 for a body that is not JSON (a form, plain text), naming the Content-Type to send', async () => {
+      const h = sb();
+      const text = await h.admin
+        .post('/api/agents')
+        .set('Content-Type', 'text/plain')
+        .send('{"name": "Ada"}');
+      expectError(text, 415, 'unsupported_media_type');
+      expect(text.body.error.message).to.equal(
+        'the body must be JSON, sent with Content-Type: application/json (it came as text/plain)',
+      );
+      const form = await h.admin.post('/api/agents').type('form').send({ name: 'Ada' });
+      expectError(form, 415, 'unsupported_media_type');
+      expect((await h.admin.get('/api/agents').expect(200)).body.agents).to.deep.equal([]);
+      // No body at all is not refused for its type: POST /api/agents/:id/token takes none.
+      const { agent } = await h.createAgent('Ada');
+      await h.admin.post(`/api/agents/${agent.id}/token`).expect(200);
+    });
+
+    it('405 with Allow for a path the API has, asked with a method it does not take; 404 for a path it has not', async () => {
+      const h = sb();
+      const { agent } = await h.createAgent('Ada');
+      const del = await h.admin.delete(`/api/agents/${agent.id}`);
+      expectError(del, 405, 'method_not_allowed');
+      expect(del.headers.allow).to.equal('GET, HEAD, PATCH');
+      expect(del.body.error.message).to.equal(`DELETE /agents/${agent.id}: this path takes GET, HEAD, PATCH`);
+      expect((await h.admin.get(`/api/agents/${agent.id}`).expect(200)).body.agent.id).to.equal(agent.id);
+      const none = await h.admin.get('/api/nowhere');
+      expectError(none, 404, 'not_found');
+      expect(none.body.error.message).to.equal('no route GET /nowhere');
     });
 
     it('413 too_large for a body over 64 kB; 400 for a body that is not an object', async () => {
@@ -405,6 +441,9 @@ describe('HTTP', () => {
         'not_found',
       );
       expectError(await h.admin.post('/api/agents/ag_missing/token'), 404, 'not_found');
+      const listed = await h.admin.get('/api/conversations?agent=ag_missing');
+      expectError(listed, 404, 'not_found');
+      expect(listed.body.error.message).to.equal('agent ag_missing does not exist');
     });
 
     it('POST /api/agents/:id/token → {agent, token}: a new console link, changing nothing else; 401 without the admin token', async () => {
