@@ -63,8 +63,22 @@ export type Customer = z.infer<typeof Customer>;
 
 // ---------------------------------------------------------------- contacts
 
+/**
+ * Characters nobody types, which can only mislead whoever reads a customer's text: control characters (NUL,
+ * escape, …; tab and line breaks stay) and the bidirectional overrides, embeddings and isolates (U+202A–U+202E,
+ * U+2066–U+2069), with which a text or a file name shows other than it is ("invoice<U+202E>fdp.exe" shows as
+ * "invoiceexe.pdf"). Right-to-left writing needs none of them; the consoles show each text in its own direction.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it takes out
+const UNTYPED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/g;
+
+/** `text` without the characters nobody types (UNTYPED). */
+export function typedText(text: string): string {
+  return text.replace(UNTYPED, '');
+}
+
 export const Attachment = z.object({
-  name: z.string().max(500),
+  name: z.string().max(500).transform(typedText),
   type: z.string().max(200),
   size: z.number().int().nonnegative(),
   url: z.string().max(2000).optional(),
@@ -77,15 +91,15 @@ export const Contact = z.object({
   /** Raw address as the channel gave it; normalized during customer resolution. */
   from: z.string().min(1).max(320),
   to: z.string().max(320).optional(),
-  text: z.string().max(100_000).default(''),
-  subject: z.string().max(1000).optional(),
+  text: z.string().max(100_000).default('').transform(typedText),
+  subject: z.string().max(1000).transform(typedText).optional(),
   attachments: z.array(Attachment).default([]),
   /** CallSid, MessageSid, Message-ID, client message id: a repeat is stored once. */
   externalId: z.string().min(1).max(500),
   /** Channel thread reference (email In-Reply-To etc.). */
   threadRef: z.string().max(2000).optional(),
   /** A display name the channel knows (email From name, SMS profile, …). */
-  name: z.string().max(200).optional(),
+  name: z.string().max(200).transform(typedText).optional(),
   /** Skills the contact needs (from the entry point). */
   skills: z.record(z.string(), z.number().int().min(0).max(10)).optional(),
   priority: z.number().int().min(0).max(9).optional(),

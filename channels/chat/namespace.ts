@@ -9,7 +9,7 @@ import { OPENS_AS_DAY_SECONDS, opensPhrase } from '../../routing/policy.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, RateLimitedError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
-import type { Conversation, Message } from '../../shared/model.js';
+import { type Conversation, type Message, typedText } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
 import { attachedFiles, type ChatFiles, FileHandles } from './files.js';
@@ -20,7 +20,11 @@ export const PRECHAT_FACTS = ['name', 'email'] as const;
 
 const MessageIn = z
   .object({
-    text: z.string().max(CHAT_TEXT_CAP, `must be at most ${CHAT_TEXT_CAP} characters`).default(''),
+    text: z
+      .string()
+      .max(CHAT_TEXT_CAP, `must be at most ${CHAT_TEXT_CAP} characters`)
+      .default('')
+      .transform(typedText),
     clientMessageId: z.string().min(1).max(100),
     files: FileHandles,
   })
@@ -28,8 +32,8 @@ const MessageIn = z
     message: 'must not be empty',
     path: ['text'],
   });
-const IdentifyIn = z.object({
-  name: z.string().trim().min(1).max(200).optional(),
+const IdentifyIn = z.strictObject({
+  name: z.string().transform(typedText).pipe(z.string().trim().min(1).max(200)).optional(),
   email: z.string().trim().min(3).max(320).optional(),
   phone: z.string().trim().min(3).max(32).optional(),
 });
@@ -288,6 +292,16 @@ export class ChatChannel {
       (conv.status === 'assigned' && conv.waitingForOwnerSince !== null && !conv.cover)
     ) {
       const quote = await this.#router.quote(conv.id);
+      // Owned, its owner away: the widget says so instead of "chatting with" them.
+      if (conv.status === 'assigned') status.ownerAway = true;
+      const since = conv.waitingForOwnerSince;
+      if (!quote && conv.status === 'assigned' && since !== null) {
+        // Its owner is away and it waits for them, in no line: the wait is what is left of the sticky wait,
+        // when a colleague takes it up if they are not back (the same words a text gets).
+        const until = since + this.#router.policy.stickyWaitSeconds[conv.lastChannel] * 1000;
+        status.position = 1;
+        status.etaSeconds = Math.max(1, Math.ceil((until - this.#router.clock.now()) / 1000));
+      }
       if (quote) {
         status.position = quote.position;
         if (quote.etaSeconds !== null) status.etaSeconds = quote.etaSeconds;

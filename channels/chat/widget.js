@@ -13,6 +13,8 @@
   const TOKEN = 'switchboard.visitorToken';
   const OPEN = 'switchboard.open';
   const SKIP = 'switchboard.prechatSkipped';
+  /** The visitor wrote without answering the questions: they stay offered, as one line. */
+  const LATER = 'switchboard.prechatLater';
   const FIELDS = {
     name: ['Name', 'text', 'name'],
     email: ['Email', 'email', 'email'],
@@ -79,6 +81,8 @@ label{display:grid;gap:2px;font-size:12px;color:#59636e}
 input,textarea{width:100%;padding:7px 9px;border:1px solid #b7bfca;border-radius:6px;background:#fff}
 .f div{display:flex;gap:8px}
 .f .k{background:none;color:#2451b8}
+.f.o{padding:0;border:0;margin:0 16px 6px}
+.f.o .k{padding:2px 0;font-size:13px;text-align:left}
 .c{display:flex;gap:8px;padding:10px 16px;border-top:1px solid #dde1e8;align-items:flex-end}
 textarea{resize:none;height:40px;max-height:120px}
 .c .a{background:none;color:#2451b8;padding:8px 4px}
@@ -135,6 +139,16 @@ textarea{resize:none;height:40px;max-height:120px}
     errEl.hidden = !text;
   };
   const atBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  // The newest message stays in sight when the list's box shrinks under it (the status line, the questions or
+  // an error appearing), unless the visitor scrolled up to read.
+  let pinned = true;
+  list.addEventListener('scroll', () => {
+    pinned = atBottom();
+  });
+  if (w.ResizeObserver)
+    new ResizeObserver(() => {
+      if (pinned) list.scrollTop = list.scrollHeight;
+    }).observe(list);
 
   /** Insert or replace a bubble under `key`, keeping the list ordered by `at`. */
   const put = (key, at, el) => {
@@ -157,6 +171,7 @@ textarea{resize:none;height:40px;max-height:120px}
       'data-sb': 'message',
       'data-direction': m.direction,
       class: `g${sys ? ' y' : ''}${queued ? ' q' : ''}`,
+      dir: 'auto',
       title: m.at ? new Date(m.at).toLocaleString() : null,
     });
     if (m.direction === 'out' && !sys) el.append(h('b', { text: m.author?.name || 'Support' }));
@@ -249,6 +264,15 @@ textarea{resize:none;height:40px;max-height:120px}
     input.style.height = '';
     showErr();
     setTyping(false);
+    // Written to us with the questions left blank: they fold away (still offered).
+    if (
+      !pre.hidden &&
+      !pre.classList.contains('o') &&
+      ![...pre.querySelectorAll('input')].some((el) => el.value.trim())
+    ) {
+      store(LATER, '1');
+      showPrechat(asked);
+    }
     const p = { id: uuid(), text };
     pending.set(p.id, p);
     put(`c:${p.id}`, Math.max(Date.now(), lastAt + 1), bubble({ direction: 'in', text }, true));
@@ -315,28 +339,59 @@ textarea{resize:none;height:40px;max-height:120px}
     return `${n} ${unit}${n > 1 ? 's' : ''}`;
   };
 
+  /** When a person answers: the quoted wait, or when the team is back. */
+  const waitText = (s) => {
+    const eta = s.etaSeconds;
+    const opens = s.closed?.opensInSeconds;
+    return eta != null
+      ? `A person will answer within about ${inWords(eta)}.`
+      : !s.closed
+        ? 'A person will answer as soon as one is free.'
+        : opens == null
+          ? 'Nobody is working right now; a person will answer as soon as someone is back.'
+          : `We are closed right now and open again ${s.closed.opens || `in about ${inWords(opens)}`}; a person will answer then.`;
+  };
+
   const statusText = (s) => {
-    if (s.state === 'queued') {
-      const eta = s.etaSeconds;
-      const opens = s.closed?.opensInSeconds;
-      return (
-        (s.position ? `You are number ${s.position} in line. ` : 'You are in line. ') +
-        (eta != null
-          ? `A person will answer within about ${inWords(eta)}.`
-          : !s.closed
-            ? 'A person will answer as soon as one is free.'
-            : opens == null
-              ? 'Nobody is working right now; a person will answer as soon as someone is back.'
-              : `We are closed right now and open again ${s.closed.opens || `in about ${inWords(opens)}`}; a person will answer then.`)
-      );
-    }
-    if (s.state === 'assigned') return `You're chatting with ${s.agent?.name || 'a member of our team'}`;
+    if (s.state === 'queued')
+      return (s.position ? `You are number ${s.position} in line. ` : 'You are in line. ') + waitText(s);
+    const name = s.agent?.name || 'a member of our team';
+    // Their person stepped away: what they write waits for them, and a colleague answers if they are not back.
+    if (s.state === 'assigned' && s.ownerAway) return `${name} is away right now. ${waitText(s)}`;
+    if (s.state === 'assigned') return `You're chatting with ${name}`;
     if (s.state !== 'resolved') return '';
     return s.blocked ? 'This conversation is closed.' : 'This conversation is closed. Write again any time.';
   };
 
+  /** "name and email", "name, email and phone". */
+  const inList = (words) =>
+    words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+  let asked = [];
   const showPrechat = (ask) => {
     const keys = (ask || []).filter((k) => FIELDS[k]);
+    asked = keys;
+    pre.hidden = skipped || !keys.length;
+    // Folded to one line once the visitor writes without it: the conversation keeps the room.
+    const later = store(LATER) === '1';
+    pre.classList.toggle('o', later);
+    if (later) {
+      const open = () => {
+        store(LATER, null);
+        showPrechat(asked);
+        pre.querySelector('input')?.focus();
+      };
+      const what = inList(keys.map((k) => FIELDS[k][0].toLowerCase()));
+      pre.replaceChildren(
+        h('button', {
+          type: 'button',
+          class: 'k',
+          'data-sb': 'prechat-open',
+          text: `Add your ${what} (optional)`,
+          onclick: open,
+        }),
+      );
+      return;
+    }
     pre.replaceChildren(
       h('p', { text: 'So we know who we are talking to (optional):' }),
       ...keys.map((k) =>
@@ -349,7 +404,6 @@ textarea{resize:none;height:40px;max-height:120px}
         h('button', { type: 'button', class: 'k', text: 'Skip', onclick: () => hidePrechat(true) }),
       ),
     );
-    pre.hidden = skipped || !keys.length;
   };
   const hidePrechat = (skip) => {
     skipped = skip;
@@ -394,6 +448,8 @@ textarea{resize:none;height:40px;max-height:120px}
     sock.on('error_notice', (e) => showErr(e?.message));
     sock.on('status', (s) => {
       statusEl.textContent = statusText(s || {});
+      // What went wrong with a file or a message belongs to the conversation that just closed.
+      if (s?.state === 'resolved') showErr();
     });
     sock.on('typing', (t) => {
       clearTimeout(theirTypingTimer);
@@ -466,6 +522,7 @@ textarea{resize:none;height:40px;max-height:120px}
       } else if (a?.error?.code === 'no_email') {
         showErr('Give us your email address below, then press the envelope again.');
         skipped = false;
+        store(LATER, null);
         showPrechat(['email']);
         pre.querySelector('input')?.focus();
       } else showErr(a?.error?.message || 'That did not work. Please try again.');

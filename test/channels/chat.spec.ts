@@ -336,6 +336,28 @@ describe('/chat namespace', () => {
       ).to.deep.equal([html, back]);
     });
 
+    it('characters nobody types (NUL, escape, bidi overrides) are taken out; one made of nothing else is empty', async () => {
+      const h = sb();
+      const { v, session } = await connected(h);
+      const ack = await emitAck(v, 'message', {
+        text: 'see invoice\u202Efdp.exe\u0000 \u05E9\u05DC\u05D5\u05DD\tok\nbye\u001B',
+        clientMessageId: 'c-1',
+      });
+      // Hebrew (right to left) and tabs and line breaks stay.
+      expect((await h.store.listMessages(ack.conversationId))[0]!.text).to.equal(
+        'see invoicefdp.exe \u05E9\u05DC\u05D5\u05DD\tok\nbye',
+      );
+      expect(
+        await emitAck(v, 'message', { text: '\u0000\u202E\u2066', clientMessageId: 'c-2' }),
+      ).to.deep.equal({
+        ok: false,
+        error: { code: 'invalid_input', message: 'message: text: must not be empty', field: 'text' },
+      });
+      expect(await h.store.listMessages(ack.conversationId)).to.have.length(1);
+      await emitAck(v, 'identify', { name: 'Eve\u202Egnp.tab' });
+      expect((await h.store.getCustomer(session.customerId))?.facts.name?.value).to.equal('Evegnp.tab');
+    });
+
     it('another tab of the same visitor follows the conversation from its first message', async () => {
       const h = sb();
       const a = await connected(h);
@@ -460,6 +482,36 @@ describe('/chat namespace', () => {
       expect(
         (await once<Session>(v, 'session', (s) => s.conversationId === next.conversationId)).conversationId,
       ).to.equal(next.conversationId);
+    });
+
+    it('its owner away: told so, with what is left of the wait for them; chatting with them again when back', async () => {
+      const h = sb();
+      const { socket: ada } = await console_(h, 'Ada');
+      const { v } = await connected(h);
+      const ack = await emitAck(v, 'message', { text: 'hi', clientMessageId: 'c-1' });
+      await once(v, 'status', (s) => s.state === 'assigned');
+      expect(await emitAck(ada, 'status', { status: 'away' })).to.include({ ok: true });
+      h.clock.advance(30 * SECOND);
+      await emitAck(v, 'message', { text: 'are you still there?', clientMessageId: 'c-2' });
+      // The chat's sticky wait, 120 s from this message, after which a colleague takes it up if she is not back.
+      const away = {
+        conversationId: ack.conversationId,
+        state: 'assigned',
+        ownerAway: true,
+        position: 1,
+        etaSeconds: 120,
+        agent: { name: 'Ada' },
+      };
+      expect(await once(v, 'status', (s) => s.ownerAway === true)).to.deep.equal(away);
+      h.clock.advance(30 * SECOND);
+      await emitAck(v, 'message', { text: 'hello?', clientMessageId: 'c-3' });
+      expect(await once(v, 'status', (s) => s.etaSeconds === 90)).to.deep.equal({ ...away, etaSeconds: 90 });
+      expect(await emitAck(ada, 'status', { status: 'available' })).to.include({ ok: true });
+      expect(await once(v, 'status', (s) => s.ownerAway === undefined)).to.deep.equal({
+        conversationId: ack.conversationId,
+        state: 'assigned',
+        agent: { name: 'Ada' },
+      });
     });
   });
 

@@ -132,6 +132,10 @@ describe('e2e: widget and web console in Chromium', function () {
 
     await widget(visitor, 'status').filter({ hasText: owner.name }).waitFor();
 
+    // The visitor wrote without answering the pre-chat questions: they are folded to one line, still offered.
+    await widget(visitor, 'prechat-open').filter({ hasText: 'Add your name and email (optional)' }).waitFor();
+    expect(await widget(visitor, 'prechat').locator('input').count()).to.equal(0);
+    await widget(visitor, 'prechat-open').click();
     // The visitor gives their name and email in the pre-chat form; the agent's context card
     // shows them with their source, and the form never asks for them again.
     await widget(visitor, 'prechat').locator('input[name="name"]').fill('Dana Scully');
@@ -165,6 +169,18 @@ describe('e2e: widget and web console in Chromium', function () {
     await consoleEl(ownerPage, 'message').filter({ hasText: 'blue kettle' }).waitFor();
     const again = await sb.store.getConversation(conversation.id);
     expect(again?.ownerId).to.equal(owner.id);
+
+    // The owner steps away: the visitor who writes meanwhile is told so and how long a person may take, not
+    // that they are chatting with them; back, they are.
+    await consoleEl(ownerPage, 'status-away').click();
+    await visitorSend(visitor, 'Are you still there?');
+    await widget(visitor, 'status')
+      .filter({ hasText: `${owner.name} is away right now. A person will answer within about 2 minutes.` })
+      .waitFor();
+    await consoleEl(ownerPage, 'status-available').click();
+    await widget(visitor, 'status')
+      .filter({ hasText: `You're chatting with ${owner.name}` })
+      .waitFor();
 
     // Consult: the colleague is invited, joins and writes; ownership does not change.
     const colleaguePage = await newPage();

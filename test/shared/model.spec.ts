@@ -31,4 +31,20 @@ describe('model', () => {
     a.chat = 2;
     expect(zeroPerChannel()).to.deep.equal({ voice: 0, sms: 0, chat: 0, email: 0 });
   });
+
+  it('a contact from any channel loses the characters nobody types: in its text, subject, name and file names', () => {
+    const c = Contact.parse({
+      channel: 'email',
+      from: 'eve@example.com',
+      externalId: '<m1@example.com>',
+      text: 'Pay\u0000 now\u001B[31m\r\n\u0627\u0644\u062F\u0641\u0639',
+      subject: 'Invoice \u2067overdue\u2069',
+      name: 'Eve\u202D',
+      attachments: [{ name: 'invoice\u202Efdp.exe', type: 'application/octet-stream', size: 3 }],
+    });
+    expect(c.text).to.equal('Pay now[31m\r\n\u0627\u0644\u062F\u0641\u0639');
+    expect(c.subject).to.equal('Invoice overdue');
+    expect(c.name).to.equal('Eve');
+    expect(c.attachments[0]!.name).to.equal('invoicefdp.exe');
+  });
 });
