@@ -159,6 +159,11 @@ export const Agent = z.object({
   tokenVersion: z.number().int().min(1).optional(),
   /** A team lead: their console link also opens the team's live view (absent: not one). */
   lead: z.boolean().optional(),
+  /**
+   * When they left the team (absent: on it). Kept for the names in the conversations they worked on; offline for
+   * good, on no list, given nothing, and no console link of theirs opens.
+   */
+  leftAt: Millis.optional(),
   createdAt: Millis,
 });
 export type Agent = z.infer<typeof Agent>;

@@ -40,6 +40,7 @@ import {
   FILL_LIMIT,
   HANDLE_TIME_WINDOW,
   isOpen,
+  leftTheTeam,
   onAgentList,
   waitingSince,
 } from './rules.js';
@@ -802,6 +803,7 @@ export class MemoryStore implements Store {
 
   #setAgentStatus(id: string, status: AgentStatus, reason: string | undefined, now: number): Agent {
     let a = this.#agent(id);
+    if (a.leftAt !== undefined && status !== 'offline') throw leftTheTeam(id);
     const before: ServerShape = { status: a.status, skills: a.skills, capacity: a.capacity };
     if (status === 'available' && a.status !== 'available') {
       a.availableSince = now;
@@ -1247,7 +1249,9 @@ export class MemoryStore implements Store {
     const agent = this.#agents.get(agentId);
     if (agent) {
       this.#releaseSlot(agent, offer.channel);
-      if (agentStatus) await this.setAgentStatus(agentId, agentStatus.status, agentStatus.reason, now);
+      // One who left the team meanwhile stays offline.
+      if (agentStatus && agent.leftAt === undefined)
+        await this.setAgentStatus(agentId, agentStatus.status, agentStatus.reason, now);
     }
     return conversationOut(conv);
   }

@@ -1,7 +1,12 @@
 // Small rules both Store implementations share (the Redis scripts mirror them).
-import { ValidationError } from '../../shared/errors.js';
+import { InvalidStateError, ValidationError } from '../../shared/errors.js';
 import type { Channel, Conversation, Message, OwnershipReason, Skills } from '../../shared/model.js';
 import type { NewContact } from './store.js';
+
+/** An agent who left the team is offline for good: any other status is refused (the Redis scripts say the same). */
+export function leftTheTeam(agentId: string): InvalidStateError {
+  return new InvalidStateError(`agent ${agentId} left the team`);
+}
 
 /** How many recent handle times per channel feed the wait estimate. */
 export const HANDLE_TIME_WINDOW = 200;

@@ -26,7 +26,7 @@ export const REMOVABLE_AGENT_FIELDS = ['slackUserId', 'email', 'phone', 'clientI
 
 /** The profile fields `updateAgent` changes (`null`: the console address is taken away). */
 export type AgentProfilePatch = Partial<
-  Pick<Agent, 'name' | 'skills' | 'capacity' | 'tokenVersion' | 'lead'>
+  Pick<Agent, 'name' | 'skills' | 'capacity' | 'tokenVersion' | 'lead' | 'leftAt'>
 > & {
   [K in (typeof REMOVABLE_AGENT_FIELDS)[number]]?: string | null;
 };

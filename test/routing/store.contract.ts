@@ -1142,6 +1142,29 @@ export function storeContract(
         expect((await store.listAgents()).find((a) => a.id === 'ag_1')?.tokenVersion).to.equal(2);
       });
 
+      it('one who left the team (leftAt) stays offline: any other status is refused, a coming back too, nothing changed', async () => {
+        await addCustomer('cu_1');
+        await addAgent('ag_1');
+        await addWaiting('cv_1');
+        await store.setAgentStatus('ag_1', 'offline', 'left the team', T0 + SEC);
+        const left = await store.updateAgent('ag_1', { leftAt: T0 + SEC });
+        expect(left.leftAt).to.equal(T0 + SEC);
+        expect(await store.getAgent('ag_1')).to.deep.equal(left);
+        for (const status of ['available', 'away'] as const) {
+          const refused = await failure(store.setAgentStatus('ag_1', status, undefined, T0 + 2 * SEC));
+          expect(refused.code).to.equal('invalid_state');
+          expect(refused.message).to.equal('agent ag_1 left the team');
+        }
+        const back = await failure(store.comeBack('ag_1', undefined, T0 + 2 * SEC, ['voice'], RULES));
+        expect(back.code).to.equal('invalid_state');
+        expect(await store.getAgent('ag_1')).to.deep.equal(left);
+        // Nothing was claimed for them.
+        expect((await conversationNow('cv_1')).status).to.equal('queued');
+        expect(await store.setAgentStatus('ag_1', 'offline', 'left the team', T0 + 3 * SEC)).to.deep.equal(
+          left,
+        );
+      });
+
       it('updated skills and capacity take effect in routing', async () => {
         await addCustomer('cu_1');
         await addAgent('ag_1', { capacity: { voice: 0, sms: 0, chat: 0, email: 0 } });
@@ -2182,6 +2205,20 @@ export function storeContract(
         expect(a.status).to.equal('away');
         expect(a.statusReason).to.equal('missed_offer');
         expect((await store.queueSnapshot('cv_1'))?.position).to.equal(1);
+      });
+
+      it('withdrawOffer leaves one who left the team meanwhile offline, not away', async () => {
+        await store.setAgentStatus('ag_1', 'offline', 'left the team', T0 + 10 * SEC);
+        await store.updateAgent('ag_1', { leftAt: T0 + 10 * SEC });
+        const c = await store.withdrawOffer('cv_1', 'ag_1', T0 + 20 * SEC, {
+          status: 'away',
+          reason: 'missed_offer',
+        });
+        expect(c?.offer).to.equal(null);
+        const a = await agentNow('ag_1');
+        expect(a.status).to.equal('offline');
+        expect(a.statusReason).to.equal('left the team');
+        expect(a.load.voice).to.equal(0);
       });
 
       it('withdrawOffer returns null for an agent who has no offer on it', async () => {

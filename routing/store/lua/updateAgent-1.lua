@@ -1,5 +1,5 @@
 --[[ updateAgent-1.lua: change an agent's profile (name, skills, capacity,
-console addresses, the console token's version, team lead); load and status stay. Pools
+console addresses, the console token's version, team lead, when they left the team); load and status stay. Pools
 and servers follow. A console address given as null is taken away.
 
 KEYS[1]  the agent record
@@ -14,7 +14,7 @@ Reaches  pools, servers.
 
 local PROFILE = {
   name = true, skills = true, capacity = true, slackUserId = true, email = true, phone = true, clientIdentity = true,
-  tokenVersion = true, lead = true,
+  tokenVersion = true, lead = true, leftAt = true,
 }
 
 return run(function()

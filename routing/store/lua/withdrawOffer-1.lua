@@ -25,7 +25,8 @@ return run(function()
   changed('conversation', c)
   if agent then
     releaseSlot(agent, channel)
-    if status ~= '' then setStatus(agent, status, reason, now) end
+    -- One who left the team meanwhile stays offline.
+    if status ~= '' and not agent.leftAt then setStatus(agent, status, reason, now) end
   end
   flush()
   return { 0, json(c) }

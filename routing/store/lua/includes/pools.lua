@@ -16,6 +16,7 @@ local function releaseSlot(a, channel)
 end
 
 local function setStatus(a, status, reason, now)
+  if a.leftAt and status ~= 'offline' then fail(E.INVALID_STATE, 'agent ' .. a.id .. ' left the team') end
   if status == 'available' and a.status ~= 'available' then
     a.availableSince = now
     a.idleSince = now

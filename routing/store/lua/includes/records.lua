@@ -124,6 +124,7 @@ local function checkAgent(key, a)
   if not absentOr(a.clientIdentity, 'string') then return corrupt(key, 'clientIdentity') end
   if not absentOr(a.tokenVersion, 'number') then return corrupt(key, 'tokenVersion') end
   if not absentOr(a.lead, 'boolean') then return corrupt(key, 'lead') end
+  if not absentOr(a.leftAt, 'number') then return corrupt(key, 'leftAt') end
   if type(a.createdAt) ~= 'number' then return corrupt(key, 'createdAt') end
 end
 
