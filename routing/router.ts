@@ -39,7 +39,7 @@ import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import { defaultPolicy, fillText, type RoutingPolicy, waitSentence } from './policy.js';
-import { byCreation, FILL_LIMIT, waitingSince } from './store/rules.js';
+import { byCreation, FILL_LIMIT, leftTheTeam, waitingSince } from './store/rules.js';
 import type {
   AppendOptions,
   ClaimOutcome,
@@ -519,7 +519,7 @@ export class Router {
   async updateAgent(agentId: string, input: AgentPatch): Promise<Agent> {
     const parsed = AgentPatch.safeParse(input);
     if (!parsed.success) throw fromZod(parsed.error, 'agent');
-    const current = await this.#agent(agentId);
+    const current = await this.#onTeam(agentId);
     const { capacity, ...rest } = contactDetails(parsed.data);
     const patch = capacity ? { ...rest, capacity: { ...current.capacity, ...capacity } } : rest;
     const agent = await this.store.updateAgent(agentId, patch);
@@ -559,9 +559,61 @@ export class Router {
    * (the consoles open on one are closed by `agent.updated`). For a lost link, or an agent who left.
    */
   async renewAgentToken(agentId: string): Promise<Agent> {
-    const current = await this.#agent(agentId);
+    const current = await this.#onTeam(agentId);
     const agent = await this.store.updateAgent(agentId, { tokenVersion: (current.tokenVersion ?? 0) + 1 });
     this.#emit({ type: 'agent.updated', at: this.clock.now(), agentId });
+    return agent;
+  }
+
+  /**
+   * An agent leaves the team (they left the company, or gave up their seat). Their record stays, for the names
+   * in the conversations they worked on, marked `leftAt`: offline for good (the store refuses any other status,
+   * in the step that would set it), on no list, given nothing; every console link of theirs stops working, and
+   * their console addresses (Slack user, email, phone, Twilio Client) and lead role go, so that nothing reaches
+   * them. What they had moves on at once, as when an owner is gone for good: each conversation they owned back
+   * in line for a colleague (the move recorded, `owner_offline`), one they covered covered again or waiting, the
+   * consultations and hand-offs offered to them let go, a conversation ringing for them offered to the next.
+   * Leaving again changes nothing.
+   */
+  async leaveTeam(agentId: string): Promise<Agent> {
+    const before = await this.#agent(agentId);
+    if (before.leftAt !== undefined) return before;
+    const now = this.clock.now();
+    await this.store.updateAgent(agentId, {
+      leftAt: now,
+      tokenVersion: (before.tokenVersion ?? 0) + 1,
+      lead: false,
+      slackUserId: null,
+      email: null,
+      phone: null,
+      clientIdentity: null,
+    });
+    this.#emit({ type: 'agent.updated', at: now, agentId });
+    await this.setAgentStatus(agentId, 'offline', 'left the team');
+    for (const conv of await this.store.listAgentConversations(agentId)) {
+      if (conv.ownerId === agentId) await this.#ownerGone(conv, now);
+      else if (conv.cover?.agentId === agentId) {
+        const { conversation } = await this.store.endCover(conv.id, now);
+        this.#emit({ type: 'conversation.updated', at: now, conversation });
+        await this.#ownedContact(conversation, conversation.lastChannel);
+      } else if (conv.handoff?.to === agentId) await this.declineHandoff(agentId, conv.id);
+      else if (conv.consultants.includes(agentId) || conv.invited.includes(agentId))
+        await this.leaveConsult(agentId, conv.id);
+    }
+    for (const conv of await this.store.listConversations({ status: 'queued' })) {
+      if (conv.offer?.agentId !== agentId) continue;
+      const withdrawn = await this.store.withdrawOffer(conv.id, agentId, now, null);
+      if (!withdrawn) continue;
+      this.#emit({ type: 'conversation.offer_expired', at: now, conversation: withdrawn, agentId });
+      await this.#route(withdrawn);
+    }
+    return this.#agent(agentId);
+  }
+
+  /** `#agent`, refused (InvalidStateError) when they left the team. */
+  async #onTeam(id: string): Promise<Agent> {
+    const agent = await this.#agent(id);
+    if (agent.leftAt !== undefined) throw leftTheTeam(id);
     return agent;
   }
 
@@ -956,7 +1008,7 @@ export class Router {
     const parsed = WriteToInput.safeParse(input);
     if (!parsed.success) throw fromZod(parsed.error, 'write');
     const { channel, subject, clientMessageId } = parsed.data;
-    const agent = await this.#agent(agentId);
+    const agent = await this.#onTeam(agentId);
     if (!this.#senders.has(channel)) {
       throw new ConflictError(
         'channel_off',
@@ -1149,6 +1201,7 @@ export class Router {
     const conv = await this.#conversation(conversationId);
     if (conv.ownerId !== agentId || conv.status !== 'assigned')
       throw new NotOwnerError(agentId, conversationId, 'consult on');
+    await this.#onTeam(colleagueId);
     const updated = await this.store.inviteConsultant(conversationId, colleagueId);
     this.#consultEvent(updated, colleagueId, 'invited', agentId);
     return updated;
@@ -1202,6 +1255,7 @@ export class Router {
   }
 
   async #offerHandoff(conv: Conversation, from: string, to: string, note: string): Promise<Conversation> {
+    await this.#onTeam(to);
     const now = this.clock.now();
     const updated = await this.store.offerHandoff(conv.id, from, to, note, now);
     this.#emit({
@@ -1919,16 +1973,17 @@ export class Router {
       if (conv.waitingForOwnerSince !== null) await this.store.setWaitingForOwner(conversationId, null);
       return;
     }
-    if (!owner || owner.status === 'offline') {
-      // Gone for good: the conversation goes to someone else, and the move is recorded.
-      const requeued = await this.store.requeue(conversationId, now, this.#score(conv));
-      this.#emit({ type: 'conversation.updated', at: now, conversation: requeued });
-      await this.#route(requeued);
-      // The colleague who covered it is free again.
-      if (conv.cover) await this.#fill(conv.cover.agentId);
-      return;
-    }
+    if (!owner || owner.status === 'offline') return this.#ownerGone(conv, now);
     if (conv.waitingForOwnerSince !== null && !conv.cover) await this.#cover(conv);
+  }
+
+  /** Its owner is gone for good: the conversation goes to someone else, and the move is recorded. */
+  async #ownerGone(conv: Conversation, now: number): Promise<void> {
+    const requeued = await this.store.requeue(conv.id, now, this.#score(conv));
+    this.#emit({ type: 'conversation.updated', at: now, conversation: requeued });
+    await this.#route(requeued);
+    // The colleague who covered it is free again.
+    if (conv.cover) await this.#fill(conv.cover.agentId);
   }
 
   async #overflowDue(conversationId: string): Promise<void> {

@@ -359,6 +359,80 @@ describe('Router: agent actions', () => {
     });
   });
 
+  describe('leaving the team', () => {
+    it('what they had moves on at once; they are offline for good, unreachable, and refused as a colleague', async () => {
+      const ana = await h.agent('Ana', {
+        capacity: { voice: 1, chat: 3 },
+        slackUserId: 'U0ANA',
+        email: 'ana@example.com',
+        phone: '+14155550111',
+        lead: true,
+      });
+      const bea = await h.agent('Bea', { capacity: { voice: 0, chat: 3 } });
+      const cy = await h.agent('Cy', { capacity: { voice: 0, chat: 3 } });
+      const owned = await h.contact({ channel: 'chat', from: 'v1' });
+      expect(owned.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      const consulted = await h.contact({ channel: 'chat', from: 'v2' });
+      expect(consulted.outcome).to.deep.equal({ type: 'assigned', agentId: bea.id });
+      await h.router.consult(bea.id, consulted.conversation.id, ana.id);
+      const offered = await h.contact({ channel: 'chat', from: 'v3' });
+      expect(offered.outcome).to.deep.equal({ type: 'assigned', agentId: cy.id });
+      await h.router.handoff(cy.id, offered.conversation.id, ana.id, 'She asked for Ana');
+      const call = await h.contact({ channel: 'voice', from: '4155550100' });
+      expect(call.outcome.type).to.equal('offered');
+      h.clearEvents();
+
+      const t = h.clock.now();
+      const left = await h.router.leaveTeam(ana.id);
+      expect(left.leftAt).to.equal(t);
+      expect([left.status, left.statusReason, left.tokenVersion, left.lead]).to.deep.equal([
+        'offline',
+        'left the team',
+        1,
+        false,
+      ]);
+      for (const field of ['slackUserId', 'email', 'phone'] as const)
+        expect(left).to.not.have.property(field);
+      expect(left.load).to.deep.equal({ voice: 0, sms: 0, chat: 0, email: 0 });
+      // Their conversation went to a colleague at once, the move recorded.
+      const moved = await h.conversation(owned.conversation.id);
+      expect(moved.ownerId).to.be.oneOf([bea.id, cy.id]);
+      expect(moved.ownership.at(-1)).to.deep.include({ from: ana.id, reason: 'owner_offline', at: t });
+      // Asked to consult, or offered a hand-off: let go; the call ringing for them waits for the next.
+      expect((await h.conversation(consulted.conversation.id)).invited).to.deep.equal([]);
+      const notHandedOff = await h.conversation(offered.conversation.id);
+      expect([notHandedOff.handoff, notHandedOff.ownerId]).to.deep.equal([null, cy.id]);
+      const ringing = await h.conversation(call.conversation.id);
+      expect([ringing.status, ringing.offer, ringing.declinedBy]).to.deep.equal(['queued', null, [ana.id]]);
+      expect(h.eventsOf('agent.status').map((e) => [e.agentId, e.status])).to.deep.equal([
+        [ana.id, 'offline'],
+      ]);
+      expect(h.invalidEvents()).to.deep.equal([]);
+
+      // Offline for good.
+      for (const status of ['available', 'away'] as const) {
+        const refused = await rejection<SwitchboardError>(h.router.setAgentStatus(ana.id, status));
+        expect([refused.code, refused.message]).to.deep.equal([
+          'invalid_state',
+          `agent ${ana.id} left the team`,
+        ]);
+      }
+      // Nobody consults them, hands them a conversation, changes them or renews their link; they write to nobody.
+      const refusals = await Promise.all([
+        rejection<SwitchboardError>(h.router.consult(bea.id, consulted.conversation.id, ana.id)),
+        rejection<SwitchboardError>(h.router.handoff(cy.id, offered.conversation.id, ana.id, 'again')),
+        rejection<SwitchboardError>(h.router.updateAgent(ana.id, { name: 'Ana B.' })),
+        rejection<SwitchboardError>(h.router.renewAgentToken(ana.id)),
+      ]);
+      for (const refused of refusals) expect(refused.message).to.equal(`agent ${ana.id} left the team`);
+      expect(await h.agentNow(ana.id)).to.deep.equal(left);
+      // Leaving again changes nothing.
+      h.clearEvents();
+      expect(await h.router.leaveTeam(ana.id)).to.deep.equal(left);
+      expect(h.events).to.deep.equal([]);
+    });
+  });
+
   describe('resolve', () => {
     it('with followUpAt: a follow-up promise is made and announced when due', async () => {
       const ana = await h.agent('Ana');
