@@ -193,7 +193,9 @@ export async function readLiveView(
   });
 
   const rank = (s: AgentStatus) => AGENT_STATUSES.indexOf(s);
-  const team: LiveAgent[] = [...agents]
+  // Who left the team is on no list (their name still shows where they worked).
+  const team: LiveAgent[] = agents
+    .filter((a) => a.leftAt === undefined)
     .sort((x, y) => rank(x.status) - rank(y.status) || x.name.localeCompare(y.name) || (x.id < y.id ? -1 : 1))
     .map((a) => {
       const holding = sum(a.load);

@@ -69,6 +69,13 @@ const ListQuery = z.strictObject({
   before: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+/** The agent list: the team (the default), or with `left=true` those who left it. */
+const AgentsQuery = z.strictObject({
+  left: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
+});
 /** Who is blocked: the latest `limit`, as a conversation list's page. */
 const BlockedQuery = z.strictObject({ limit: ListQuery.shape.limit });
 
@@ -176,8 +183,15 @@ export function adminApi(options: ApiOptions): express.Router {
     const agent = await router.renewAgentToken(req.params.id!);
     res.json({ agent, token: agentToken(tokens, agent) });
   });
-  api.get('/agents', async (_req, res) => {
-    res.json({ agents: await store.listAgents() });
+  // The team; `?left=true`: those who left it.
+  api.get('/agents', async (req, res) => {
+    const { left } = parse(AgentsQuery, req.query, 'query');
+    res.json({ agents: (await store.listAgents()).filter((a) => (a.leftAt !== undefined) === left) });
+  });
+  // An agent leaves the team: their record stays (names in history), everything else goes (router `leaveTeam`).
+  api.delete('/agents/:id', async (req, res) => {
+    await agentOr404(req.params.id!);
+    res.json({ agent: await router.leaveTeam(req.params.id!) });
   });
   api.get('/agents/:id', async (req, res) => {
     res.json({ agent: await agentOr404(req.params.id!) });

@@ -364,8 +364,11 @@ export class WebConsole {
       return { ok: true };
     });
     on('agents', async () => {
-      const agents = (await r.store.listAgents()).map((a) => ({ id: a.id, name: a.name, status: a.status }));
-      return { ok: true, agents: agents.filter((a) => a.id !== agentId) };
+      // Colleagues to consult or hand off to: the team, without this agent and those who left it.
+      const agents = (await r.store.listAgents())
+        .filter((a) => a.id !== agentId && a.leftAt === undefined)
+        .map((a) => ({ id: a.id, name: a.name, status: a.status }));
+      return { ok: true, agents };
     });
     /** A conversation this agent is on (else not_owner: nobody sees a conversation they are not on). */
     const onIt = async (conversationId: string, what: string) => {

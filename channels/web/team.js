@@ -354,12 +354,54 @@
     $('[data-sb=held-table]').hidden = rows.length === 0;
     $('[data-sb=held-empty]').hidden = rows.length > 0;
     $('[data-sb=held]').hidden = false;
+    // Taking someone off the team is the admin's (not a lead's).
+    $('[data-sb=leave-row]').hidden = !admin;
+    held = res;
   }
 
-  $('[data-sb=held-close]').addEventListener('click', () => {
+  function closeHeld() {
     heldAgent = null;
     $('[data-sb=held]').hidden = true;
     $('[data-sb=handoff-form]').hidden = true;
+    $('[data-sb=leave-confirm]').hidden = true;
+  }
+  $('[data-sb=held-close]').addEventListener('click', closeHeld);
+
+  // ---- an agent who left the team (DELETE /api/agents/:id): what they had goes to colleagues now.
+
+  let admin = false;
+  let held = null;
+  $('[data-sb=leave]').addEventListener('click', () => {
+    if (!held) return;
+    const owned = held.conversations.filter((c) => c.role === 'owner').length;
+    $('[data-sb=leave-what]').textContent =
+      `${held.agent.name} leaves the team: ` +
+      (owned === 1
+        ? 'the conversation they own goes to a colleague now, '
+        : owned > 1
+          ? `the ${owned} conversations they own go to colleagues now, `
+          : '') +
+      'their console link stops working and nothing is given to them again. ' +
+      'Their name stays in the conversations they worked on. It cannot be undone (create them again to bring them back).';
+    $('[data-sb=leave-confirm]').hidden = false;
+    $('[data-sb=leave-send]').focus();
+  });
+  $('[data-sb=leave-cancel]').addEventListener('click', () => {
+    $('[data-sb=leave-confirm]').hidden = true;
+  });
+  $('[data-sb=leave-confirm]').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!held) return;
+    const { id, name } = held.agent;
+    try {
+      const res = await api('DELETE', `/api/agents/${encodeURIComponent(id)}`);
+      if (!res) return;
+      closeHeld();
+      $('[data-sb=leave-result]').textContent = `${name} has left the team.`;
+      await poll();
+    } catch (err) {
+      showError(`Could not take ${name} off the team (${err.message}).`);
+    }
   });
 
   // ---- a hand-off in the owner's stead: the colleague accepts or declines it, as the owner's own.
@@ -592,6 +634,7 @@
     const lead = view.viewer?.role === 'lead';
     $('[data-sb=viewer]').textContent = lead ? `${view.viewer.name} (team lead)` : '';
     $('[data-sb=customer-data]').hidden = lead;
+    admin = view.viewer?.role === 'admin';
     renderHours(view);
     renderChannels(view);
     renderWaiting(view);

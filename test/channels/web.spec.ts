@@ -201,6 +201,53 @@ describe('/agent namespace', () => {
       );
     });
 
+    it('DELETE /api/agents/:id: the agent leaves the team; their console closes, their link is refused, they are on no list', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const grace = await agentConsole(h, 'Grace');
+      const gone = await h.admin.delete(`/api/agents/${ada.agent.id}`).expect(200);
+      expect(gone.body.agent).to.deep.include({
+        id: ada.agent.id,
+        name: 'Ada',
+        status: 'offline',
+        tokenVersion: 1,
+      });
+      expect(gone.body.agent.leftAt).to.be.a('number');
+      expect(await once(ada.socket, 'disconnect')).to.equal('io server disconnect');
+      expect((await once<Error>(h.agentSocket(ada.token), 'connect_error')).message).to.equal('unauthorized');
+      // The team is who is left; the record stays, listed among those who left.
+      const team = (await h.admin.get('/api/agents').expect(200)).body.agents;
+      expect(team.map((a: { name: string }) => a.name)).to.deep.equal(['Grace']);
+      const left = (await h.admin.get('/api/agents?left=true').expect(200)).body.agents;
+      expect(left.map((a: { name: string }) => a.name)).to.deep.equal(['Ada']);
+      expect((await h.admin.get(`/api/agents/${ada.agent.id}`).expect(200)).body.agent.leftAt).to.equal(
+        gone.body.agent.leftAt,
+      );
+      const maybe = await h.admin.get('/api/agents?left=maybe');
+      expect([maybe.status, maybe.body.error.code, maybe.body.error.field]).to.deep.equal([
+        400,
+        'invalid_input',
+        'left',
+      ]);
+      // Colleagues no longer offer them to consult or hand off to; the team view does not list them.
+      expect((await emitAck(grace.socket, 'agents', {})).agents).to.deep.equal([]);
+      const live = (await h.admin.get('/api/live').expect(200)).body;
+      expect(live.agents.map((a: { name: string }) => a.name)).to.deep.equal(['Grace']);
+      // Nobody sets them available, nor renews their link; leaving again is the same record.
+      const back = await h.admin.put(`/api/agents/${ada.agent.id}/status`).send({ status: 'available' });
+      expect([back.status, back.body.error.code, back.body.error.message]).to.deep.equal([
+        409,
+        'invalid_state',
+        `agent ${ada.agent.id} left the team`,
+      ]);
+      const renewed = await h.admin.post(`/api/agents/${ada.agent.id}/token`);
+      expect([renewed.status, renewed.body.error.code]).to.deep.equal([409, 'invalid_state']);
+      expect((await h.admin.delete(`/api/agents/${ada.agent.id}`).expect(200)).body.agent).to.deep.equal(
+        gone.body.agent,
+      );
+      expect((await h.admin.delete('/api/agents/ag_nobody')).status).to.equal(404);
+    });
+
     it('hello {agent, conversations} on connect', async () => {
       const h = sb();
       const ada = await agentConsole(h, 'Ada', { skills: { billing: 4 } });

@@ -270,7 +270,47 @@ describe('e2e: the team view in Chromium', function () {
     expect(team.url()).to.equal(`${base}/team`);
     expect(await team.locator('[data-sb="customer-data"]').isVisible()).to.equal(false);
     expect(await team.locator('[data-sb="agent-row"]').count()).to.be.greaterThan(1);
+    // Taking someone off the team is the admin's: the lead is not offered it.
+    await team.getByRole('button', { name: 'What Ada is on' }).click();
+    await team.locator('[data-sb="held-title"]').filter({ hasText: 'Ada is on' }).waitFor();
+    expect(await team.locator('[data-sb="leave-row"]').isVisible()).to.equal(false);
     await team.close();
+    await page.close();
+  });
+
+  it('the admin takes an agent who left off the team: their conversation goes to a colleague, and they leave the list', async () => {
+    const chatOnly = { voice: 0, sms: 0, chat: 1, email: 0 };
+    // Ben alone takes the next chat, then Cleo alone is free for it.
+    for (const id of [ada.id, grace.id]) await sb.router.setAgentStatus(id, 'away');
+    const ben = await sb.router.createAgent({ name: 'Ben', capacity: chatOnly, status: 'available' });
+    const conversationId = await visitorWrites('My invoice is wrong', 'Noor Haddad');
+    expect((await sb.store.getConversation(conversationId))!.ownerId).to.equal(ben.id);
+    const cleo = await sb.router.createAgent({ name: 'Cleo', capacity: chatOnly, status: 'available' });
+
+    const page = await newPage();
+    await page.goto(`${base}/team#token=${ADMIN}`);
+    await page.getByRole('button', { name: 'What Ben is on' }).click();
+    await el(page, 'held-row').filter({ hasText: 'Noor Haddad' }).waitFor();
+    await el(page, 'leave').click();
+    expect(await el(page, 'leave-what').textContent()).to.equal(
+      'Ben leaves the team: the conversation they own goes to a colleague now, their console link stops working ' +
+        'and nothing is given to them again. Their name stays in the conversations they worked on. It cannot be ' +
+        'undone (create them again to bring them back).',
+    );
+    await el(page, 'leave-send').click();
+    await el(page, 'leave-result').filter({ hasText: 'Ben has left the team.' }).waitFor();
+    expect(await el(page, 'held').isVisible()).to.equal(false);
+    await page.waitForFunction(
+      () =>
+        ![...document.querySelectorAll('[data-sb="agent-row"] td:first-child')].some(
+          (td) => td.textContent === 'Ben',
+        ),
+    );
+    const moved = (await sb.store.getConversation(conversationId))!;
+    expect([moved.ownerId, moved.ownership.at(-1)?.reason]).to.deep.equal([cleo.id, 'owner_offline']);
+    const gone = (await sb.store.getAgent(ben.id))!;
+    expect([gone.status, typeof gone.leftAt]).to.deep.equal(['offline', 'number']);
+    await page.screenshot({ path: `${SHOTS}/team-left.png`, fullPage: true });
     await page.close();
   });
 });

@@ -410,10 +410,12 @@ describe('HTTP', () => {
     it('405 with Allow for a path the API has, asked with a method it does not take; 404 for a path it has not', async () => {
       const h = sb();
       const { agent } = await h.createAgent('Ada');
-      const del = await h.admin.delete(`/api/agents/${agent.id}`);
-      expectError(del, 405, 'method_not_allowed');
-      expect(del.headers.allow).to.equal('GET, HEAD, PATCH');
-      expect(del.body.error.message).to.equal(`DELETE /agents/${agent.id}: this path takes GET, HEAD, PATCH`);
+      const put = await h.admin.put(`/api/agents/${agent.id}`).send({ name: 'Ada L.' });
+      expectError(put, 405, 'method_not_allowed');
+      expect(put.headers.allow).to.equal('DELETE, GET, HEAD, PATCH');
+      expect(put.body.error.message).to.equal(
+        `PUT /agents/${agent.id}: this path takes DELETE, GET, HEAD, PATCH`,
+      );
       expect((await h.admin.get(`/api/agents/${agent.id}`).expect(200)).body.agent.id).to.equal(agent.id);
       const none = await h.admin.get('/api/nowhere');
       expectError(none, 404, 'not_found');
