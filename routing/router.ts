@@ -573,22 +573,23 @@ export class Router {
    * them. What they had moves on at once, as when an owner is gone for good: each conversation they owned back
    * in line for a colleague (the move recorded, `owner_offline`), one they covered covered again or waiting, the
    * consultations and hand-offs offered to them let go, a conversation ringing for them offered to the next.
-   * Leaving again changes nothing.
+   * Asked again, it finishes what a failure (the store away) left undone, and otherwise changes nothing.
    */
   async leaveTeam(agentId: string): Promise<Agent> {
     const before = await this.#agent(agentId);
-    if (before.leftAt !== undefined) return before;
     const now = this.clock.now();
-    await this.store.updateAgent(agentId, {
-      leftAt: now,
-      tokenVersion: (before.tokenVersion ?? 0) + 1,
-      lead: false,
-      slackUserId: null,
-      email: null,
-      phone: null,
-      clientIdentity: null,
-    });
-    this.#emit({ type: 'agent.updated', at: now, agentId });
+    if (before.leftAt === undefined) {
+      await this.store.updateAgent(agentId, {
+        leftAt: now,
+        tokenVersion: (before.tokenVersion ?? 0) + 1,
+        lead: false,
+        slackUserId: null,
+        email: null,
+        phone: null,
+        clientIdentity: null,
+      });
+      this.#emit({ type: 'agent.updated', at: now, agentId });
+    }
     await this.setAgentStatus(agentId, 'offline', 'left the team');
     for (const conv of await this.store.listAgentConversations(agentId)) {
       if (conv.ownerId === agentId) await this.#ownerGone(conv, now);

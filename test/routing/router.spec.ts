@@ -431,6 +431,22 @@ describe('Router: agent actions', () => {
       expect(await h.router.leaveTeam(ana.id)).to.deep.equal(left);
       expect(h.events).to.deep.equal([]);
     });
+
+    it('asked again after it stopped halfway (marked left, the rest undone), it finishes', async () => {
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea');
+      const owned = await h.contact({ channel: 'chat', from: 'v1' });
+      expect(owned.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      // The first step went through, then the store went away.
+      await h.store.updateAgent(ana.id, { leftAt: h.clock.now(), tokenVersion: 1 });
+      const left = await h.router.leaveTeam(ana.id);
+      expect([left.status, left.statusReason, left.tokenVersion]).to.deep.equal([
+        'offline',
+        'left the team',
+        1,
+      ]);
+      expect((await h.conversation(owned.conversation.id)).ownerId).to.equal(bea.id);
+    });
   });
 
   describe('resolve', () => {
