@@ -433,6 +433,8 @@ export class MemoryStore implements Store {
   #closed = false;
   /** The team's saved replies as last set; null: never set. */
   #savedReplies: SavedReply[] | null = null;
+  /** Texting number → when it opted out. */
+  readonly #textOptOuts = new Map<string, number>();
 
   constructor() {
     for (const c of CHANNELS) {
@@ -842,7 +844,7 @@ export class MemoryStore implements Store {
     const agent = this.#agent(agentId);
     const channel = conversation.lastChannel;
     if (agent.load[channel] >= agent.capacity[channel])
-      throw new CapacityError(agentId, `agent ${agentId} has no capacity left on ${channel}`);
+      throw new CapacityError(agentId, `no ${channel} capacity left`);
     this.#createConversation(conversation);
     const c = this.#conversations.get(conversation.id)!;
     this.#takeSlot(agent, channel, now);
@@ -1593,6 +1595,15 @@ export class MemoryStore implements Store {
 
   async setSavedReplies(replies: SavedReply[]): Promise<void> {
     this.#savedReplies = replies.map((r) => ({ name: r.name, text: r.text }));
+  }
+
+  async textOptOut(address: string): Promise<number | null> {
+    return this.#textOptOuts.get(address) ?? null;
+  }
+
+  async setTextOptOut(address: string, at: number | null): Promise<void> {
+    if (at === null) this.#textOptOuts.delete(address);
+    else this.#textOptOuts.set(address, at);
   }
 
   async ping(): Promise<void> {

@@ -103,6 +103,8 @@ export const KEY_LAYOUTS = {
   handleTotals: 'handle-totals',
   /** String: the team's saved replies (a JSON array), as an admin last set them. */
   savedReplies: 'saved-replies',
+  /** Hash: texting number (E.164) → when it opted out of texts (ms). */
+  textOptOuts: 'text-optouts',
   /** Sorted set: the blocked customers' ids (never a merged-away one), score when they were blocked. */
   blockedCustomers: 'blocked',
   /**
@@ -202,6 +204,9 @@ export class RedisKeys {
   }
   get savedReplies(): string {
     return this.key('savedReplies');
+  }
+  get textOptOuts(): string {
+    return this.key('textOptOuts');
   }
   get blockedCustomers(): string {
     return this.key('blockedCustomers');

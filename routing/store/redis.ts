@@ -98,6 +98,8 @@ import type {
 } from './store.js';
 import { CONVERSATION_TIMERS, TIMER_KINDS } from './store.js';
 
+/** When a texting number opted out (`textOptOuts`), as stored. */
+const OptOutTime = z.number().int().nonnegative();
 const IdList = z.array(z.string());
 
 /** A member of the timers sorted set (`kind:ref`) with its score, as read back. */
@@ -982,6 +984,22 @@ export class RedisStore implements Store {
     const key = this.keys.savedReplies;
     const raw = JSON.stringify(SavedReplies.parse(replies));
     await this.#command(`SET ${key}`, () => this.#client.set(key, raw), key);
+  }
+
+  async textOptOut(address: string): Promise<number | null> {
+    const key = this.keys.textOptOuts;
+    const raw = await this.#command(`HGET ${key}`, () => this.#client.hGet(key, address), key);
+    if (raw === null || raw === undefined) return null;
+    return parseRecord(OptOutTime, `${key} ${address}`, String(raw));
+  }
+
+  async setTextOptOut(address: string, at: number | null): Promise<void> {
+    const key = this.keys.textOptOuts;
+    await this.#command(
+      `${at === null ? 'HDEL' : 'HSET'} ${key}`,
+      () => (at === null ? this.#client.hDel(key, address) : this.#client.hSet(key, address, String(at))),
+      key,
+    );
   }
 
   async stats(): Promise<StoreStats> {

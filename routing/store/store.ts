@@ -550,6 +550,15 @@ export interface Store {
   /** Replace the team's saved replies, whole. */
   setSavedReplies(replies: SavedReply[]): Promise<void>;
 
+  // ---- texting numbers that opted out
+  /**
+   * When the number `address` (E.164) last opted out of texts (texted STOP) with no opt-in (START) since; null
+   * when it did not. Kept whatever happens to the customer (an erasure too): carriers require it.
+   */
+  textOptOut(address: string): Promise<number | null>;
+  /** Record that `address` opted out of texts at `at`, or opted in again (`null`). */
+  setTextOptOut(address: string, at: number | null): Promise<void>;
+
   /** Answers when the backing service is reachable. */
   ping(): Promise<void>;
   close(): Promise<void>;

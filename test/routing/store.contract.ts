@@ -3099,6 +3099,19 @@ export function storeContract(
         expect(await store.getSavedReplies()).to.deep.equal([]);
       });
 
+      it('texting numbers that opted out: when, until they opt in again; another number is its own', async () => {
+        expect(await store.textOptOut('+14155550100')).to.equal(null);
+        await store.setTextOptOut('+14155550100', T0 + SEC);
+        expect(await store.textOptOut('+14155550100')).to.equal(T0 + SEC);
+        expect(await store.textOptOut('+14155550199')).to.equal(null);
+        // Opting out again moves the time; opting in forgets it, twice is once.
+        await store.setTextOptOut('+14155550100', T0 + 5 * SEC);
+        expect(await store.textOptOut('+14155550100')).to.equal(T0 + 5 * SEC);
+        await store.setTextOptOut('+14155550100', null);
+        await store.setTextOptOut('+14155550100', null);
+        expect(await store.textOptOut('+14155550100')).to.equal(null);
+      });
+
       it('ping answers while open; close ends it', async () => {
         expect(await store.ping()).to.equal(undefined);
         const extra = await makeStore();

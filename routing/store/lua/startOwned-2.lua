@@ -31,7 +31,7 @@ return run(function()
   local agent = mustAgent(agentId)
   local channel = c.lastChannel
   if agent.load[channel] >= agent.capacity[channel] then
-    fail(E.NO_CAPACITY, agentId, 'agent ' .. agentId .. ' has no capacity left on ' .. channel)
+    fail(E.NO_CAPACITY, agentId, 'no ' .. channel .. ' capacity left')
   end
   storeNewConversation(KEYS[1], raw, c)
   takeSlot(agent, channel, now)
