@@ -19,6 +19,10 @@ export interface SendsOptions {
   log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** Attempt `attempt` of the message (past the checks here); it records what came of it with `mark`. */
   attempt(message: Message, attempt: number): Promise<void>;
+  /** `Sender.cannotStart`: why a conversation cannot start on these channels here, or null. */
+  cannotStart?: () => string | null;
+  /** `Sender.refusesTo`: why a message to the address would not go, or null. */
+  refusesTo?: (address: string) => Promise<string | null>;
 }
 
 export class Sends {
@@ -29,8 +33,11 @@ export class Sends {
 
   constructor(options: SendsOptions) {
     this.#o = options;
+    const { cannotStart, refusesTo } = options;
     this.#unregister = options.router.registerSender(options.channels, {
       leaseMs: options.leaseMs,
+      ...(cannotStart ? { cannotStart } : {}),
+      ...(refusesTo ? { refusesTo } : {}),
       resume: (message) => {
         if (this.#closed) return false;
         this.#track(this.#run(message, message.delivery.attempts + 1, true));

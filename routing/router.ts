@@ -81,6 +81,10 @@ export interface Sender {
    * not wait for it. False when it cannot take it now (closing): the timer is set again.
    */
   resume(message: Message): boolean;
+  /** Why it cannot start a conversation here (`writeTo`: no number to text from), or null when it can. */
+  cannotStart?(): string | null;
+  /** Why a message to `address` would not go (a number that texted STOP), or null. */
+  refusesTo?(address: string): Promise<string | null>;
 }
 
 /** What happened to an inbound contact: the channel turns this into its reply (TwiML, status, ack). */
@@ -900,6 +904,35 @@ export class Router {
   }
 
   /**
+   * A texting number opted out of texts (it texted STOP: `optedOut`) or in again (START). Kept (Store
+   * `setTextOptOut`, whatever happens to the customer), and when it changes, the agents on the customer's open
+   * conversation are told in a note: texts to that number then fail at once saying why, and writing to it first
+   * is refused (`opted_out`), until it opts in. An address that is not a phone number changes nothing.
+   */
+  async textOptOut(from: string, optedOut: boolean): Promise<void> {
+    let identity: Identity;
+    try {
+      identity = identityOf('sms', from);
+    } catch {
+      return;
+    }
+    const now = this.clock.now();
+    const before = await this.store.textOptOut(identity.address);
+    await this.store.setTextOptOut(identity.address, optedOut ? now : null);
+    if ((before !== null) === optedOut) return;
+    const customer = await this.store.findCustomer(identity);
+    const open = customer ? await this.store.openConversationOf(customer.id) : null;
+    if (!open) return;
+    await this.#internalNote(
+      open,
+      optedOut
+        ? `The customer texted STOP from ${identity.address}: no text goes to that number until they text START. Answer them another way, or wait for them.`
+        : `The customer texted START from ${identity.address}: texts to that number go out again.`,
+      now,
+    );
+  }
+
+  /**
    * Whether what `from` sends on `channel` would be refused as a blocked customer's: for a channel to check
    * before it keeps anything of a contact (a texted picture, a chat visitor's file). An address that is not
    * one (`contact` will refuse it) is not blocked.
@@ -1010,12 +1043,15 @@ export class Router {
     if (!parsed.success) throw fromZod(parsed.error, 'write');
     const { channel, subject, clientMessageId } = parsed.data;
     const agent = await this.#onTeam(agentId);
-    if (!this.#senders.has(channel)) {
+    const sender = this.#senders.get(channel);
+    if (!sender) {
       throw new ConflictError(
         'channel_off',
         `${channel === 'sms' ? 'texts do' : 'email does'} not go out here`,
       );
     }
+    const off = sender.cannotStart?.() ?? null;
+    if (off) throw new ConflictError('channel_off', off);
     const externalId = clientMessageId === undefined ? undefined : `out:${agentId}:${clientMessageId}`;
     if (externalId !== undefined) {
       const prior = await this.store.findMessageByExternalId(channel, externalId);
@@ -1029,7 +1065,7 @@ export class Router {
     }
     const text = checkText(parsed.data.text, REPLY_MAX[channel]);
     const now = this.clock.now();
-    const { customer, address } = await this.#recipient(channel, parsed.data, now);
+    const { customer, address } = await this.#recipient(channel, parsed.data, now, sender);
     if (customer.blocked) throw new BlockedError(customer.id);
     // One open already: the agent writes there, or asks its owner (the store checks again in its step).
     const open = await this.store.openConversationOf(customer.id);
@@ -1079,7 +1115,13 @@ export class Router {
     channel: 'sms' | 'email',
     input: { to?: string | undefined; customerId?: string | undefined },
     now: number,
+    sender: Sender,
   ): Promise<{ customer: Customer; address: string }> {
+    // Refused before anything is stored (a number that texted STOP).
+    const writable = async (address: string) => {
+      const refused = (await sender.refusesTo?.(address)) ?? null;
+      if (refused) throw new ConflictError('opted_out', refused);
+    };
     if (input.customerId !== undefined) {
       const customer = await this.#customer(input.customerId);
       const known = customer.identities.find((i) => i.channel === (channel === 'sms' ? 'phone' : 'email'));
@@ -1089,9 +1131,13 @@ export class Router {
           'to',
         );
       }
+      await writable(known.address);
       return { customer, address: known.address };
     }
-    const identity = identityOf(channel, input.to!, undefined, 'to');
+    // An address as a mail client copies it ("Zed <zed@example.org>") is its address.
+    const to = channel === 'email' ? (/<([^<>\s]+)>\s*$/.exec(input.to!)?.[1] ?? input.to!) : input.to!;
+    const identity = identityOf(channel, to, undefined, 'to');
+    await writable(identity.address);
     const { customer } = await this.store.resolveCustomer(identity, this.#newCustomer(identity, now));
     return { customer, address: identity.address };
   }
@@ -2192,7 +2238,10 @@ export class Router {
 
   /** The channels an agent may write to a customer first on (`writeTo`): texts and email, when they go out. */
   get writesOn(): Array<'sms' | 'email'> {
-    return (['sms', 'email'] as const).filter((c) => this.#senders.has(c));
+    return (['sms', 'email'] as const).filter((c) => {
+      const sender = this.#senders.get(c);
+      return sender !== undefined && !sender.cannotStart?.();
+    });
   }
 
   /**

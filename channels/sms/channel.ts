@@ -21,7 +21,7 @@ import { Sends } from '../sends.js';
 import { restFailure, type TwilioClient } from '../twilio/client.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
 import { mediaFileName, type TwilioMedia } from './media.js';
-import { IncomingSms, MessageStatus, mediaOf, StatusQuery } from './params.js';
+import { IncomingSms, MessageStatus, mediaOf, optKeyword, StatusQuery } from './params.js';
 
 const { MessagingResponse } = twilio.twiml;
 
@@ -93,6 +93,11 @@ export class SmsChannel {
       name: 'sms',
       log: options.log,
       attempt: (message, attempt) => this.#attempt(message, attempt),
+      cannotStart: () =>
+        this.#o.fromNumber
+          ? null
+          : 'texts cannot start here: set TWILIO_FROM_NUMBER, the number they go out from',
+      refusesTo: (address) => this.#optedOut(address),
     });
     this.#unsubscribe = this.#router.events.subscribe((event) => this.#onEvent(event));
   }
@@ -153,6 +158,13 @@ export class SmsChannel {
   async #incoming(req: Request): Promise<string> {
     const p = parse(IncomingSms, webhookParams(req), 'message');
     if (this.#o.fromNumber && p.From === this.#o.fromNumber) return empty(); // our own echo
+    // STOP and START: Twilio answers them itself (and, after STOP, lets nothing more through). Kept, the agents
+    // told; neither is a question for a person. YES opts in too, and goes on as any text: it may answer one.
+    const keyword = optKeyword(p);
+    if (keyword) {
+      await this.#router.textOptOut(p.From, keyword === 'out');
+      if (keyword === 'out' || p.Body.trim().toUpperCase() !== 'YES') return empty();
+    }
     // A blocked customer's pictures are not fetched, let alone kept: the router refuses their text below.
     const offered = mediaOf(p);
     const media = offered.length > 0 && (await this.#router.isBlocked('sms', p.From)) ? [] : offered;
@@ -218,6 +230,12 @@ export class SmsChannel {
     const target = await this.#addresses(message);
     if ('error' in target) {
       await this.#sends.mark(message.id, 'failed', target.error, attempt, null);
+      return;
+    }
+    // Not sent to a number that texted STOP (Twilio would refuse it, 21610): said at once, not retried.
+    const stopped = await this.#optedOut(target.to);
+    if (stopped) {
+      await this.#sends.mark(message.id, 'failed', stopped, attempt, null);
       return;
     }
     try {
@@ -289,6 +307,18 @@ export class SmsChannel {
     return empty();
   }
 
+  /** Why no text goes to `address`: it texted STOP (with no START since); else null. */
+  async #optedOut(address: string): Promise<string | null> {
+    let phone: string;
+    try {
+      phone = normalizePhone(address);
+    } catch {
+      return null;
+    }
+    const at = await this.#router.store.textOptOut(phone);
+    return at === null ? null : `${phone} texted STOP: no text goes to it until they text START`;
+  }
+
   /** Who the message goes to (the customer's phone) and the number it comes from. */
   async #addresses(message: Message): Promise<{ to: string; from: string } | { error: string }> {
     const store = this.#router.store;
@@ -330,7 +360,8 @@ export class SmsChannel {
       sendTwiml(res, await fn());
     } catch (err) {
       if (err instanceof ValidationError) {
-        this.#o.log.warn({ path: req.path, field: err.field }, `sms: ${what}: ${err.message}`);
+        // The message names what was refused ("message status: MessageStatus: …").
+        this.#o.log.warn({ path: req.path, field: err.field }, `sms: ${err.message}`);
         res.status(400).type('text/plain').send(err.message);
         return;
       }

@@ -342,6 +342,23 @@ describe('SMS channel (Twilio)', () => {
       expect(await h().store.listConversations({})).to.deep.equal([]);
       expect(twilio.validateRequest(AUTH_TOKEN, forged, `${PUBLIC_URL}/twilio/sms`, params)).to.equal(false);
     });
+
+    it('a webhook set to HTTP GET gets 405 saying to set POST; media counted without links get 400; nothing is stored', async () => {
+      const get = await supertest(h().local)
+        .get('/twilio/sms')
+        .query(incomingSms(newSms(TEXTER, 'hi')));
+      expect([get.status, get.headers.allow, get.text]).to.deep.equal([
+        405,
+        'POST',
+        "Switchboard takes Twilio's webhooks as HTTP POST: set the number's webhook method to POST",
+      ]);
+      const counted = await h().webhook('/twilio/sms', { ...incomingSms(newSms(TEXTER, '')), NumMedia: '2' });
+      expect([counted.status, counted.text]).to.deep.equal([
+        400,
+        'message: MediaUrl0: must be a link (NumMedia is 2)',
+      ]);
+      expect(await h().store.listConversations({})).to.deep.equal([]);
+    });
   });
 
   describe('outgoing', () => {
@@ -417,6 +434,63 @@ describe('SMS channel (Twilio)', () => {
         ['out', 'At the front desk.'],
         ['in', 'Thanks!'],
       ]);
+    });
+
+    it('STOP: kept, not routed, the agent told; a reply fails at once saying why, writing first is refused; START lifts it', async () => {
+      const { agentId, conversationId } = await owned();
+      const stop = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, ' stop ')));
+      // No wait sentence, nothing routed: Twilio confirms the opt-out to them itself.
+      expect(verbs(stop)).to.deep.equal([]);
+      expect(await h().store.textOptOut(TEXTER)).to.be.a('number');
+      const messages = await h().store.listMessages(conversationId);
+      expect(messages.map((m) => [m.direction, m.text])).to.deep.equal([
+        ['in', 'help'],
+        [
+          'internal',
+          `The customer texted STOP from ${TEXTER}: no text goes to that number until they text START. Answer them another way, or wait for them.`,
+        ],
+      ]);
+      expect((await h().store.listConversations({})).length).to.equal(1);
+
+      const before = tries(h()).length;
+      const reply = await h().sb.router.reply(agentId, conversationId, 'Are you still there?');
+      await h().idle();
+      expect(tries(h()).length).to.equal(before);
+      const failed = await h().store.getMessage(reply.id);
+      expect([failed?.delivery.state, failed?.delivery.reason]).to.deep.equal([
+        'failed',
+        `${TEXTER} texted STOP: no text goes to it until they text START`,
+      ]);
+      await h().sb.router.resolve(agentId, conversationId);
+      const refused = await h()
+        .sb.router.writeTo(agentId, { channel: 'sms', to: TEXTER, text: 'One more thing' })
+        .then(
+          () => null,
+          (err: { code: string; message: string }) => [err.code, err.message],
+        );
+      expect(refused).to.deep.equal([
+        'opted_out',
+        `${TEXTER} texted STOP: no text goes to it until they text START`,
+      ]);
+      expect((await h().store.listConversations({})).length).to.equal(1);
+
+      // Advanced Opt-Out names its own keyword: START by OptOutType, whatever the word.
+      const start = await h().twiml('/twilio/sms', {
+        ...incomingSms(newSms(TEXTER, 'ARRIBA')),
+        OptOutType: 'START',
+      });
+      expect(verbs(start)).to.deep.equal([]);
+      expect(await h().store.textOptOut(TEXTER)).to.equal(null);
+      const wrote = await h().sb.router.writeTo(agentId, {
+        channel: 'sms',
+        to: TEXTER,
+        text: 'Welcome back',
+      });
+      await h().idle();
+      expect((await h().store.getMessage(wrote.message.id))?.delivery.state).to.equal('sent');
+      // HELP is a question for a person: routed as any text.
+      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'HELP')));
+      expect((await h().store.listMessages(wrote.conversation.id)).at(-1)?.text).to.equal('HELP');
     });
 
     it('an agent reply goes out with messages.create and a status callback; delivery updates the message', async () => {
@@ -702,5 +776,27 @@ describe('SMS channel (Twilio): opening hours with a public holiday', () => {
     expect(only(root, 'Message').text).to.equal(
       'We are closed right now and open again on Wednesday 7 January at 08:30 (Berlin time); a person will answer then. You keep your place.',
     );
+  });
+});
+
+describe('SMS channel (Twilio) without TWILIO_FROM_NUMBER', () => {
+  const h = useTwilioHarness({ env: { TWILIO_FROM_NUMBER: '' } });
+
+  it('answers texts, but an agent cannot start one: not offered, and refused by name (channel_off)', async () => {
+    const ana = await h().agent('Ana');
+    const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
+    expect(verbs(root)).to.deep.equal([]);
+    expect(h().sb.router.writesOn).to.not.include('sms');
+    const refused = await h()
+      .sb.router.writeTo(ana.id, { channel: 'sms', to: '+14155550199', text: 'Hello' })
+      .then(
+        () => null,
+        (err: { code: string; message: string }) => [err.code, err.message],
+      );
+    expect(refused).to.deep.equal([
+      'channel_off',
+      'texts cannot start here: set TWILIO_FROM_NUMBER, the number they go out from',
+    ]);
+    expect((await h().store.listConversations({})).length).to.equal(1);
   });
 });
