@@ -62,6 +62,15 @@ export function inboundRoute(options: InboundRouteOptions): express.Router {
     },
   );
 
+  route.all('/inbound', (_req: Request, res: Response) => {
+    res.set('Allow', 'POST');
+    fail(
+      res,
+      405,
+      'method_not_allowed',
+      'POST the raw message (Content-Type: message/rfc822) to /email/inbound',
+    );
+  });
   route.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number };
     if (e?.type === 'entity.too.large') {

@@ -114,7 +114,8 @@ export class EmailInbound {
     await this.#content.put(result.message.id, {
       raw,
       messageId: email.messageId,
-      replyTo: email.from.address,
+      // Where they asked replies to go (Reply-To), else where they wrote from.
+      replyTo: email.replyTo ?? email.from.address,
       references: [...email.references, ...email.inReplyTo.filter((id) => !email.references.includes(id))],
       attachments: email.attachments.map((a) => ({
         name: a.name,

@@ -121,6 +121,8 @@ export class EmailOutbound {
       await this.#transport.sendMail(mail);
     } catch (err) {
       const reason = describe(err);
+      // As a text's: the operator sees a relay in trouble in the log, not only the agent in the console.
+      this.#log.warn({ messageId: message.id, attempt, reason }, 'email: send failed');
       if (isPermanent(err)) {
         await this.#sends.mark(message.id, 'failed', `the mail server refused it: ${reason}`, attempt, null);
       } else if (attempt >= attempts) {
@@ -154,13 +156,14 @@ export class EmailOutbound {
     );
     const lastIn = earlier.findLast((m) => m.direction === 'in');
     const kept = lastIn ? await this.#content.get(lastIn.id) : null;
-    // Back to the address of their last mail (kept on the message; the content store for older messages); before
-    // they wrote, where the agent who started the conversation wrote to.
+    // Back to where their last mail asked replies to go (its Reply-To, kept with its content), else to the
+    // address it came from (kept on the message); before they wrote, where the agent who started the
+    // conversation wrote to.
     const customer = await store.getCustomer(conversation.customerId);
     const address =
       message.to ??
-      lastIn?.from ??
       kept?.replyTo ??
+      lastIn?.from ??
       earlier.findLast((m) => m.direction === 'out' && m.to !== undefined)?.to ??
       customerAddress(customer);
     if (!address) return { error: 'the customer has no email address to reply to' };

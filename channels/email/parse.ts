@@ -18,6 +18,8 @@ const Address = z.string().min(3).max(320);
 export const ParsedEmail = z.object({
   messageId: z.string().min(3).max(500),
   from: z.object({ address: Address, name: z.string().max(200).optional() }),
+  /** Where the sender asks replies to go (Reply-To), when it is not From. */
+  replyTo: Address.optional(),
   /** To, Cc and Delivered-To addresses, lower-cased. */
   recipients: z.array(Address),
   subject: z.string().max(1000).optional(),
@@ -70,6 +72,8 @@ export async function parseEmail(raw: Buffer, envelope?: Envelope): Promise<Pars
     );
   }
   const name = fromEntry?.name?.trim().slice(0, 200);
+  const replyEntry = flatten(mail.replyTo)[0];
+  const replyTo = replyEntry?.address ? bareAddress(replyEntry.address) : null;
   const recipients = [
     ...flatten(mail.to),
     ...flatten(mail.cc),
@@ -91,6 +95,7 @@ export async function parseEmail(raw: Buffer, envelope?: Envelope): Promise<Pars
   const checked = ParsedEmail.safeParse({
     messageId: inboundMessageId(mail.messageId, raw),
     from: { address: fromAddress, ...(name ? { name } : {}) },
+    ...(replyTo && replyTo !== fromAddress ? { replyTo } : {}),
     recipients: [...new Set(recipients)],
     ...(mail.subject?.trim() ? { subject: mail.subject.trim().slice(0, 1000) } : {}),
     text: text.length > TEXT_CAP ? `${text.slice(0, TEXT_CAP - 1)}…` : text,

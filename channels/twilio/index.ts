@@ -106,6 +106,15 @@ export function createTwilioChannels(options: TwilioChannelsOptions): TwilioChan
   });
 
   const routes = express.Router();
+  // A webhook set to HTTP GET in Twilio's console is said to be so (its signature would not be the trouble).
+  routes.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'POST') return next();
+    res
+      .status(405)
+      .set('Allow', 'POST')
+      .type('text/plain')
+      .send("Switchboard takes Twilio's webhooks as HTTP POST: set the number's webhook method to POST");
+  });
   routes.use(twilioWebhook({ authToken: settings.authToken, publicUrl, log }));
   routes.use(voice.routes());
   routes.use(sms.routes());

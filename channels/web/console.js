@@ -1264,16 +1264,21 @@
                 })
               : null,
           ),
-          h('span', {
-            class: 'item-meta',
-            text: [
+          h(
+            'span',
+            { class: 'item-meta' },
+            [
               v.conversation.lastChannel,
               CONV_STATUS[v.conversation.status],
               role !== 'owner' && ROLE_LABEL[role],
             ]
               .filter(Boolean)
               .join(' · '),
-          }),
+            // The latest answer has not reached the customer (failed, retrying or given up): seen from the list.
+            notDelivered(v)
+              ? h('span', { class: 'undelivered', 'data-sb': 'undelivered', text: ' · Not delivered' })
+              : null,
+          ),
           last ? h('span', { class: 'item-last', dir: 'auto', text: lastLine(last) }) : null,
         ),
       );
@@ -1281,6 +1286,12 @@
     els.list.replaceChildren(...items);
     els.listEmpty.hidden = items.length > 0;
     if (focused) els.list.querySelector(`[data-conversation-id="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  /** Whether the conversation's latest message to the customer failed to go (it shows why, inside). */
+  function notDelivered(v) {
+    const out = v.messages.findLast((m) => m.direction === 'out');
+    return out?.delivery?.state === 'failed';
   }
 
   function messageElement(v, m) {

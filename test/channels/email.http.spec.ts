@@ -48,6 +48,8 @@ describe('POST /email/inbound', () => {
       .send({ from: 'ana@example.org' })
       .expect(415);
     expect(json.body.error.code).to.equal('unsupported_media_type');
+    const get = await request(h.url).get('/email/inbound').expect(405);
+    expect([get.headers.allow, get.body.error.code]).to.deep.equal(['POST', 'method_not_allowed']);
     expect(await h.store.listConversations({})).to.deep.equal([]);
   });
 

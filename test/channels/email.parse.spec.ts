@@ -188,6 +188,12 @@ describe('email robots', () => {
     expect(automated(input({}, 'MAILER-DAEMON@mx.example.org'.toLowerCase()))?.kind).to.equal('bounce');
     expect(automated(input({ 'return-path': '<>' }))?.kind).to.equal('bounce');
     expect(automated(input({ 'x-autoreply': 'yes' }))?.kind).to.equal('auto-reply');
+    // Out-of-office replies that say so only in Precedence (or X-Precedence).
+    expect(automated(input({ precedence: 'auto_reply' }))).to.deep.equal({
+      kind: 'auto-reply',
+      reason: 'precedence: auto_reply',
+    });
+    expect(automated(input({ 'x-precedence': 'Auto_Reply' }))?.kind).to.equal('auto-reply');
     expect(automated(input({}, 'no-reply@shop.example.com'))?.kind).to.equal('auto-reply');
     expect(automated(input({}, 'ana@example.org', 'ana@example.org'))).to.equal(null);
   });

@@ -444,4 +444,27 @@ describe('email replies without the kept mail', () => {
     expect(out.envelope.to).to.deep.equal([home]);
     expect(out.mail.inReplyTo).to.equal('<h2@home>');
   });
+
+  it('a reply goes where the customer’s mail asked replies to go (Reply-To); they stay who they wrote as', async () => {
+    const sam = await h.agent('Sam');
+    await h.customer.sendMail({
+      from: 'Rita <rita@work.example.com>',
+      replyTo: 'Rita <rita.home@example.org>',
+      to: SUPPORT,
+      subject: 'Refund',
+      messageId: '<r1@work>',
+      text: 'Please answer at home',
+    });
+    const first = await h.inbound('<r1@work>');
+    const conv = (await h.store.getConversation(first.conversationId))!;
+    expect(conv.ownerId).to.equal(sam.id);
+    expect((await h.store.getCustomer(conv.customerId))!.identities.map((i) => i.address)).to.deep.equal([
+      'rita@work.example.com',
+    ]);
+    await h.sb.router.reply(sam.id, conv.id, 'Answering at home');
+    await h.settle();
+    const out = await h.sink.next();
+    expect(out.envelope.to).to.deep.equal(['rita.home@example.org']);
+    expect(out.mail.inReplyTo).to.equal('<r1@work>');
+  });
 });

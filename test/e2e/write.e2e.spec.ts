@@ -76,6 +76,15 @@ describe('e2e: writing to a customer first from the web console in Chromium', fu
     ]);
     await page.locator('[data-sb="messages"]', { hasText: 'One more thing' }).waitFor();
     expect(await ctx.sb.store.listConversations({ ownerId: ada.id })).to.have.length(2);
+
+    // The relay refuses the next one for good: the list flags the conversation, the message says why.
+    expect(await el('undelivered').count()).to.equal(0);
+    ctx.sink.refuse({ code: 550, message: 'mailbox unavailable' });
+    await el('reply-input').fill('And the receipt.');
+    await el('reply').click();
+    await el('undelivered').waitFor();
+    expect(await el('undelivered').textContent()).to.equal(' · Not delivered');
+    await page.locator('[data-sb="delivery"][data-state="failed"]', { hasText: 'mailbox unavailable' }).waitFor();
     await page.close();
   });
 });
