@@ -84,7 +84,9 @@ describe('e2e: writing to a customer first from the web console in Chromium', fu
     await el('reply').click();
     await el('undelivered').waitFor();
     expect(await el('undelivered').textContent()).to.equal(' · Not delivered');
-    await page.locator('[data-sb="delivery"][data-state="failed"]', { hasText: 'mailbox unavailable' }).waitFor();
+    await page
+      .locator('[data-sb="delivery"][data-state="failed"]', { hasText: 'mailbox unavailable' })
+      .waitFor();
     await page.close();
   });
 });
