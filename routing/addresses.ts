@@ -27,6 +27,22 @@ export function lastAddress(messages: readonly Message[], channels: readonly Cha
   return last?.from ?? last?.to ?? null;
 }
 
+/**
+ * A number a person typed (an agent writing to a customer first), in E.164: `region`'s when it has no country
+ * code. Stricter than `normalizePhone`: a number that no country dials, such as one written without its
+ * country code for another country than `region` ("0612345678" read as a US number), is refused naming the field.
+ */
+export function dialledNumber(raw: string, region: CountryCode, field: string): string {
+  const parsed = parsePhoneNumberFromString(raw.trim(), region);
+  if (!parsed?.isValid()) {
+    throw new ValidationError(
+      `${field}: "${raw}" is not a phone number${raw.trim().startsWith('+') ? '' : ` in ${region}: give it with its country code (+…)`}`,
+      field,
+    );
+  }
+  return parsed.number;
+}
+
 /** E.164, or a ValidationError naming the field. */
 export function normalizePhone(raw: string, defaultCountry: CountryCode = 'US', field = 'phone'): string {
   const parsed = parsePhoneNumberFromString(raw.trim(), defaultCountry);

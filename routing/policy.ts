@@ -1,6 +1,7 @@
 // The routing policy: a zod-validated configuration with defaults. Routing code
 // receives it as a value; nothing reads settings from globals.
 import { readFileSync } from 'node:fs';
+import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
 import { fromZod, ValidationError } from '../shared/errors.js';
 import { CHANNELS, type Channel, NewSavedReplies } from '../shared/model.js';
@@ -91,6 +92,15 @@ export const RoutingPolicy = z
      * open or a follow-up still to come, is kept until that ends. Absent: kept until erased on request.
      */
     retentionDays: z.number().int().min(1).max(3650).optional(),
+    /**
+     * The country whose numbers an agent may write without their country code ("Write to a customer…" by text):
+     * ISO 3166 two letters. Numbers from Twilio always come with theirs.
+     */
+    phoneRegion: z
+      .custom<CountryCode>((v) => typeof v === 'string' && isSupportedCountry(v), {
+        message: 'must be a country as two capital letters (ISO 3166: US, GB, DE, …)',
+      })
+      .default('US'),
     /**
      * When the team works (routing/hours.ts). A customer who waits outside them, with no agent available, is
      * told when the team is back (`texts.closed`) instead of "everyone is busy". Absent: no hours known.

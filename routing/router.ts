@@ -35,7 +35,7 @@ import {
   startedByAgent,
   zeroPerChannel,
 } from '../shared/model.js';
-import { identityOf, normalizeEmail, normalizePhone } from './addresses.js';
+import { dialledNumber, identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import { defaultPolicy, fillText, type RoutingPolicy, waitSentence } from './policy.js';
@@ -1110,6 +1110,17 @@ export class Router {
     return { conversation, message, duplicate: false };
   }
 
+  /**
+   * Who `to` is, as `writeTo` reads it (a ValidationError naming `to` when it is no address): an address as a mail
+   * client copies it ("Zed <zed@example.org>") is its address; a number as an agent dials it, in the policy's
+   * country (`phoneRegion`) unless it says its own, and one that no country dials is refused.
+   */
+  writeAddress(channel: 'sms' | 'email', to: string): Identity {
+    return channel === 'email'
+      ? identityOf(channel, /<([^<>\s]+)>\s*$/.exec(to)?.[1] ?? to, undefined, 'to')
+      : { channel: 'phone', address: dialledNumber(to, this.policy.phoneRegion, 'to') };
+  }
+
   /** Whom `writeTo` writes to, and at which address: found by it, created with it, or a known customer's. */
   async #recipient(
     channel: 'sms' | 'email',
@@ -1134,9 +1145,7 @@ export class Router {
       await writable(known.address);
       return { customer, address: known.address };
     }
-    // An address as a mail client copies it ("Zed <zed@example.org>") is its address.
-    const to = channel === 'email' ? (/<([^<>\s]+)>\s*$/.exec(input.to!)?.[1] ?? input.to!) : input.to!;
-    const identity = identityOf(channel, to, undefined, 'to');
+    const identity = this.writeAddress(channel, input.to!);
     await writable(identity.address);
     const { customer } = await this.store.resolveCustomer(identity, this.#newCustomer(identity, now));
     return { customer, address: identity.address };

@@ -23,7 +23,6 @@ import {
 } from '@slack/bolt';
 import express from 'express';
 import type { Logger } from 'pino';
-import { identityOf } from '../../routing/addresses.js';
 import type { Router } from '../../routing/router.js';
 import { withTimeout } from '../../shared/clock.js';
 import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
@@ -339,7 +338,9 @@ export class SlackConsole {
     bolt.view(VIEW.write, async ({ ack, body }) => {
       const parsed = ViewSubmission.safeParse(body);
       if (!parsed.success) return void (await ack());
-      const errors = writeErrors(parsed.data, this.#r.writesOn);
+      const errors = writeErrors(parsed.data, this.#r.writesOn, (channel, to) =>
+        this.#r.writeAddress(channel, to),
+      );
       if (errors) return void (await ack({ response_action: 'errors', errors }));
       await ack();
       await this.#storedBeforeAnswer(() => this.#submitWrite(parsed.data));
@@ -881,6 +882,7 @@ function writeForm(submission: ViewSubmission): {
 function writeErrors(
   submission: ViewSubmission,
   writesOn: ReadonlyArray<'sms' | 'email'>,
+  address: (channel: 'sms' | 'email', to: string) => unknown,
 ): Record<string, string> | null {
   const form = writeForm(submission);
   const errors: Record<string, string> = {};
@@ -888,10 +890,12 @@ function writeErrors(
   if (!channel) errors[FIELD.writeBy.block] = 'Pick how to write: that one does not go out here.';
   else {
     try {
-      identityOf(channel, form.to, undefined, 'to');
+      address(channel, form.to);
     } catch {
       errors[FIELD.writeTo.block] =
-        channel === 'sms' ? 'Give a phone number to text.' : 'Give an email address to write to.';
+        channel === 'sms'
+          ? 'Give a phone number to text (with its country code when it is not from here).'
+          : 'Give an email address to write to.';
     }
   }
   if (form.text.trim() === '') errors[FIELD.writeText.block] = 'Write the message.';

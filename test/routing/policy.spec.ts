@@ -23,6 +23,7 @@ describe('routing policy', () => {
         stickyWaitSeconds: { voice: 0, sms: 600, chat: 120, email: 14_400 },
         preferLastOwnerForSeconds: 604_800,
         overflowAfterSeconds: 120,
+        phoneRegion: 'US',
         agingStepSeconds: 60,
         hardCapSeconds: 600,
         offerTimeoutSeconds: { voice: 20 },
@@ -147,6 +148,17 @@ describe('routing policy', () => {
         expect(thrown(() => parsePolicy({ retentionDays: bad })).field, String(bad)).to.equal(
           'retentionDays',
         );
+      }
+    });
+
+    it('phoneRegion: US unless given; a country Switchboard cannot dial is refused naming it', () => {
+      expect(parsePolicy({ phoneRegion: 'FR' }).phoneRegion).to.equal('FR');
+      for (const bad of ['fr', 'XX', 'France', 33]) {
+        const err = thrown(() => parsePolicy({ phoneRegion: bad }));
+        expect([err.field, err.message], String(bad)).to.deep.equal([
+          'phoneRegion',
+          'routing policy: phoneRegion: must be a country as two capital letters (ISO 3166: US, GB, DE, …)',
+        ]);
       }
     });
 

@@ -104,6 +104,12 @@ describe('Router: an agent writes to a customer first', () => {
         'to',
       ],
       [() => h.router.writeTo(ada.id, { channel: 'email', to: 'nobody', text: 'x' }), 'invalid_input', 'to'],
+      // A French number written without its country code is no US number.
+      [
+        () => h.router.writeTo(ada.id, { channel: 'sms', to: '06 12 34 56 78', text: 'x' }),
+        'invalid_input',
+        'to',
+      ],
       [() => h.router.writeTo(ada.id, { channel: 'sms', text: 'x' }), 'invalid_input', 'to'],
       [
         () =>
@@ -180,5 +186,20 @@ describe('Router: an agent writes to a customer first', () => {
     await s.router.resolve(ada.id, answered.conversation.id);
     await s.advance(2 * MINUTE);
     expect(s.eventsOf('survey.sent').map((e) => e.conversation.id)).to.deep.equal([answered.conversation.id]);
+  });
+
+  it("a number without its country code is the policy's country's (phoneRegion); the refusal says to give one", async () => {
+    const fr = harness({ phoneRegion: 'FR' });
+    fr.router.registerSender(['sms'], { leaseMs: MINUTE, resume: () => true });
+    const ada = await fr.agent('Ada');
+    const wrote = await fr.router.writeTo(ada.id, { channel: 'sms', to: '06 12 34 56 78', text: 'Bonjour' });
+    expect(wrote.message.to).to.equal('+33612345678');
+    const us = await rejection<SwitchboardError>(
+      h.router.writeTo((await h.agent('Bo')).id, { channel: 'sms', to: '06 12 34 56 78', text: 'x' }),
+    );
+    expect([us.field, us.message]).to.deep.equal([
+      'to',
+      'to: "06 12 34 56 78" is not a phone number in US: give it with its country code (+…)',
+    ]);
   });
 });
