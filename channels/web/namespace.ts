@@ -94,6 +94,8 @@ export class WebConsole {
    */
   readonly #shown = new Map<string, Set<string>>();
   readonly #catchUpTimer: NodeJS.Timeout;
+  /** Renews the `console` timers of the agents with a console here (`#renewLeases`). */
+  readonly #leaseTimer: NodeJS.Timeout | null;
   readonly #catchUps: OneRunAtATime<number>;
   readonly #undoConsoleTimer: () => void;
   readonly #queueMs: number;
@@ -142,11 +144,15 @@ export class WebConsole {
       if (!this.#catchUps.busy) void this.catchUp();
     }, options.catchUpMs ?? 30_000);
     this.#catchUpTimer.unref();
+    const renew = this.#leaseRenewMs();
+    this.#leaseTimer = renew > 0 ? setInterval(() => void this.#renewLeases(), renew) : null;
+    this.#leaseTimer?.unref();
   }
 
   close(): void {
     this.#closed = true;
     clearInterval(this.#catchUpTimer);
+    if (this.#leaseTimer) clearInterval(this.#leaseTimer);
     this.#undoConsoleTimer();
     if (this.#queueTimer) clearTimeout(this.#queueTimer);
     this.#unsubscribe();
@@ -212,7 +218,8 @@ export class WebConsole {
 
   /**
    * An agent's `console` timer is due (set when their last console on some process closed, `consoleAwaySeconds`
-   * before; whichever process ticks first runs it, and it fires although that process died since): with no
+   * before, or the lease of a process with a console of theirs that stopped renewing it: it died; whichever
+   * process ticks first runs it, and it fires although the process that set it died since): with no
    * console of theirs on any process, and no Slack link to work from, an available agent is set away (reason
    * CONSOLE_CLOSED), so nothing more is given to someone who is not there. Their next console sets them
    * available again.
@@ -257,8 +264,11 @@ export class WebConsole {
     const r = this.#router;
     socket.join(`agent:${agentId}`);
     if (!this.#shown.has(agentId)) this.#shown.set(agentId, new Set());
-    // A console of theirs is open: whatever a closed one set to look at later is moot.
-    void r.store.cancelTimer('console', agentId).catch(() => {});
+    // A console of theirs is open here: their `console` timer is this process's lease on them, renewed while it
+    // stays open, so that it fires (and someone looks) if this process dies without closing it.
+    void this.#lease(agentId).catch((err: unknown) =>
+      logFailure(this.#log, err, `web console: could not take the lease on agent ${agentId}'s console`),
+    );
     socket.on('disconnect', () => {
       if (this.#here(agentId)) return;
       this.#shown.delete(agentId);
@@ -423,6 +433,33 @@ export class WebConsole {
 
   #to(agentId: string) {
     return this.#nsp.local.to(`agent:${agentId}`);
+  }
+
+  /** How often the consoles here renew their agents' leases (0: agents are never set away when consoles close). */
+  #leaseRenewMs(): number {
+    return Math.min(this.#router.policy.consoleAwaySeconds * 1000, 30_000);
+  }
+
+  /**
+   * Push agent `agentId`'s `console` timer to a renewal and `consoleAwaySeconds` from now: while a console of theirs
+   * is open here it never comes due; if this process dies (even by SIGKILL, when no console "closes"), another
+   * fires it at most that long after, finds no console of theirs anywhere, and sets them away (`#consoleGone`).
+   */
+  async #lease(agentId: string): Promise<void> {
+    const renew = this.#leaseRenewMs();
+    if (renew === 0 || this.#closed) return;
+    const r = this.#router;
+    const dueAt = r.clock.now() + r.policy.consoleAwaySeconds * 1000 + renew;
+    await r.store.schedule({ kind: 'console', ref: agentId, dueAt });
+  }
+
+  /** Every agent with a console here: their lease renewed (`#lease`); a failure (the store away) said once a round. */
+  async #renewLeases(): Promise<void> {
+    try {
+      for (const agentId of [...this.#shown.keys()]) if (this.#here(agentId)) await this.#lease(agentId);
+    } catch (err) {
+      logFailure(this.#log, err, "web console: could not renew the leases on the agents' consoles");
+    }
   }
 
   /** Whether the agent has a console on this process (else a view for them is not worth building here). */
