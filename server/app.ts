@@ -276,9 +276,14 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'no such route' } });
   });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // Which request, for the operator reading the log.
+    const where = { method: req.method, path: req.path };
     if (err instanceof SwitchboardError) {
-      if (err.status >= 500) logger.error({ err }, 'request failed');
+      // The store away (503) is an outage the readiness check reports, not a fault here: a line, no stack.
+      if (err.status === 503)
+        logger.warn({ ...where, code: err.code, reason: err.message }, 'request failed');
+      else if (err.status >= 500) logger.error({ err, ...where }, 'request failed');
       res.status(err.status).json({ error: err.toJSON() });
       return;
     }
@@ -298,7 +303,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
       res.status(e.status).json({ error: { code: 'bad_request', message: e.message ?? 'bad request' } });
       return;
     }
-    logger.error({ err }, 'request failed');
+    logger.error({ err, ...where }, 'request failed');
     res.status(500).json({ error: { code: 'internal', message: 'something went wrong' } });
   });
 

@@ -15,6 +15,8 @@ import { type Ack, withAck } from '../ack.js';
 import { attachedFiles, type ChatFiles, FileHandles } from './files.js';
 
 export const CHAT_TEXT_CAP = 4000;
+/** At most one log line per this long for visitors' sessions that could not be set up. */
+const SETUP_LOG_MS = 10_000;
 /** Facts the pre-chat form may ask for, in order. */
 export const PRECHAT_FACTS = ['name', 'email'] as const;
 
@@ -97,6 +99,9 @@ export class ChatChannel {
   /** Last status sent per waiting conversation, to send only changes. */
   readonly #lastStatus = new Map<string, string>();
   #refreshTimer: NodeJS.Timeout | null = null;
+  /** When a failed session setup was last logged, and how many failed since (`#setupFailed`). */
+  #setupLoggedAt = 0;
+  #setupUnlogged = 0;
   readonly #unsubscribe: () => void;
   readonly #log: ChatOptions['log'];
   readonly #files: ChatFiles | null;
@@ -121,7 +126,7 @@ export class ChatChannel {
     });
     this.#nsp.on('connection', (socket) => {
       this.#connected(socket).catch((err) => {
-        this.#log?.warn({ err }, 'chat: session setup failed');
+        this.#setupFailed(err);
         socket.emit('error_notice', {
           code: 'unavailable',
           message: 'Chat is unavailable right now; please retry.',
@@ -133,6 +138,24 @@ export class ChatChannel {
     this.#unsubscribe = this.#router.events.subscribe((event, origin) => this.#onEvent(event, origin), {
       remote: true,
     });
+  }
+
+  /**
+   * A visitor's session could not be set up (the store away): logged at most once in SETUP_LOG_MS, with how many
+   * more failed meanwhile, so that an outage with many widgets open is a line, not a flood.
+   */
+  #setupFailed(err: unknown): void {
+    const now = Date.now();
+    if (now - this.#setupLoggedAt < SETUP_LOG_MS) {
+      this.#setupUnlogged++;
+      return;
+    }
+    this.#log?.warn(
+      { err: err instanceof Error ? err.message : String(err), alsoFailedSinceLastLine: this.#setupUnlogged },
+      'chat: session setup failed',
+    );
+    this.#setupLoggedAt = now;
+    this.#setupUnlogged = 0;
   }
 
   close(): void {

@@ -93,6 +93,9 @@ textarea{resize:none;height:40px;max-height:120px}
 
   let sock;
   let started;
+  /** The pause before connecting again after the server could not set the chat up, and whether it said so. */
+  let retryMs = 1000;
+  let unavailableShown = false;
   let skipped = store(SKIP) === '1';
   let lastAt = 0;
   let typingOn = false;
@@ -102,6 +105,8 @@ textarea{resize:none;height:40px;max-height:120px}
   const byId = new Map();
   /** Sent messages whose ack has not arrived: resent with the same clientMessageId after a reconnect. */
   const pending = new Map();
+  /** The last text the server did not take, with its id: the same text sent again keeps it. */
+  let unsent = null;
 
   const host = h('div', { id: 'switchboard-widget' });
   const root = host.attachShadow({ mode: 'open' });
@@ -237,6 +242,9 @@ textarea{resize:none;height:40px;max-height:120px}
       } else {
         el?.remove();
         if (p.text) input.value = input.value ? `${p.text}\n${input.value}` : p.text;
+        // Sent again as it is, it goes with the same id: had the server stored it after all (a store that
+        // answered too late), it is stored once.
+        if (p.text) unsent = { text: p.text, id: p.id };
         // A failure on our side gets words for a customer; the others (too long, too fast) say what to change.
         showErr(
           a?.error?.code === 'blocked'
@@ -264,6 +272,8 @@ textarea{resize:none;height:40px;max-height:120px}
     input.style.height = '';
     showErr();
     setTyping(false);
+    const id = unsent?.text === text ? unsent.id : uuid();
+    unsent = null;
     // Written to us with the questions left blank: they fold away (still offered).
     if (
       !pre.hidden &&
@@ -273,7 +283,7 @@ textarea{resize:none;height:40px;max-height:120px}
       store(LATER, '1');
       showPrechat(asked);
     }
-    const p = { id: uuid(), text };
+    const p = { id, text };
     pending.set(p.id, p);
     put(`c:${p.id}`, Math.max(Date.now(), lastAt + 1), bubble({ direction: 'in', text }, true));
     list.scrollTop = list.scrollHeight;
@@ -430,7 +440,12 @@ textarea{resize:none;height:40px;max-height:120px}
     });
     sock.on('disconnect', (reason) => {
       down();
-      if (reason === 'io server disconnect') sock.connect();
+      // The server could not set the chat up (its store away): again after a pause that doubles up to 30 s,
+      // not at once (a tab would knock thousands of times a minute).
+      if (reason === 'io server disconnect') {
+        setTimeout(() => sock.connect(), retryMs);
+        retryMs = Math.min(retryMs * 2, 30_000);
+      }
     });
     sock.io.on('reconnect_attempt', down);
     sock.on('connect_error', (err) => {
@@ -440,12 +455,21 @@ textarea{resize:none;height:40px;max-height:120px}
       } else down();
     });
     sock.on('session', (s) => {
+      retryMs = 1000;
+      // The notice of a failed setup is over once a session comes.
+      if (unavailableShown) {
+        unavailableShown = false;
+        showErr();
+      }
       if (s?.visitorToken) store(TOKEN, s.visitorToken);
       // Once there is a conversation, and when email is on, it can be sent by email.
       $('transcript').hidden = !(s?.transcripts && s.conversationId);
     });
     sock.on('prechat', (p) => showPrechat(p?.ask));
-    sock.on('error_notice', (e) => showErr(e?.message));
+    sock.on('error_notice', (e) => {
+      unavailableShown = true;
+      showErr(e?.message);
+    });
     sock.on('status', (s) => {
       statusEl.textContent = statusText(s || {});
       // What went wrong with a file or a message belongs to the conversation that just closed.

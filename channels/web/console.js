@@ -292,7 +292,7 @@
     socket.on('typing', onTyping);
     socket.on('presence', (e) => {
       if (!e?.conversationId) return;
-      S.presence.set(e.conversationId, { online: !!e.online, at: e.at || null });
+      S.presence.set(e.conversationId, { online: !!e.online, at: e.at || null, heard: Date.now() });
       if (e.conversationId === S.selected) renderConversation();
     });
     socket.on('agent', onAgent);
@@ -808,7 +808,8 @@
     if (code === 'offline') {
       showError('Not connected. Your reply stays in the box and is sent when the connection is back.');
     } else {
-      if (code !== 'timeout') S.pending.delete(p.clientMessageId);
+      // No answer, or the store away (it may have stored it after all): the same text sent again keeps its id.
+      if (code !== 'timeout' && code !== 'store_unavailable') S.pending.delete(p.clientMessageId);
       showError(res.error);
     }
   }
@@ -1191,14 +1192,22 @@
   }
 
   /** Whether the visitor of a chat conversation is on the page: asked when it is opened, then told by events. */
-  async function askPresence(id) {
-    if (!id || S.presenceAsked.has(id) || S.views.get(id)?.conversation.lastChannel !== 'chat') return;
+  /**
+   * Ask whether the visitor is on the page (once per conversation shown; `again`: the open one's, now and then,
+   * since a visitor whose widget was on a process that died never "left").
+   */
+  async function askPresence(id, again = false) {
+    if (!id || (!again && S.presenceAsked.has(id)) || S.views.get(id)?.conversation.lastChannel !== 'chat')
+      return;
     S.presenceAsked.add(id);
+    const asked = Date.now();
     const res = await call('presence', { conversationId: id });
     if (!res.ok || typeof res.online !== 'boolean') return;
     // An event that came meanwhile is newer than this answer.
-    if (S.presence.has(id)) return;
-    S.presence.set(id, { online: res.online, at: null });
+    const known = S.presence.get(id);
+    if (known && (known.heard ?? 0) >= asked) return;
+    if (known && known.online === res.online) return;
+    S.presence.set(id, { online: res.online, at: null, heard: asked });
     if (id === S.selected) renderConversation();
   }
 
@@ -1930,6 +1939,11 @@
   setInterval(() => {
     if (S.me) renderContext();
   }, 60_000);
+  // Whether the visitor of the open chat is still on the page, asked again now and then.
+  setInterval(() => {
+    const v = S.selected && S.views.get(S.selected);
+    if (S.me && v && isOpen(v)) void askPresence(v.id, true);
+  }, 30_000);
 
   // ------------------------------------------------------------------ start
 

@@ -173,6 +173,10 @@ export class RedisStore implements Store {
       client.on('error', (err: Error) => {
         this.#lastError = err;
       });
+      // Connected again: the last error is history, not the cause of what fails next (a stall, say).
+      client.on('ready', () => {
+        this.#lastError = null;
+      });
     }
   }
 

@@ -19,6 +19,14 @@ const LATENCY_SAMPLES = Number(process.env.SB_E2E_SAMPLES ?? 100);
 /** The memory store, which can be made to fail as a Redis store does while Redis is away. */
 class Outage extends MemoryStore {
   down = false;
+  /** A visitor's session cannot be set up either. */
+  sessionsDown = false;
+  override async resolveCustomer(
+    ...args: Parameters<MemoryStore['resolveCustomer']>
+  ): ReturnType<MemoryStore['resolveCustomer']> {
+    if (this.sessionsDown) throw new StoreUnavailableError('resolveCustomer: The client is offline');
+    return super.resolveCustomer(...args);
+  }
   override async findMessageByExternalId(channel: Channel, externalId: string): Promise<Message | null> {
     if (this.down)
       throw new StoreUnavailableError(
@@ -536,8 +544,49 @@ describe('e2e: widget and web console in Chromium', function () {
     await page.locator('#conv-meta').filter({ hasText: 'visitor left the page at' }).waitFor();
   });
 
+  it('a chat that cannot be set up (the store away) says so, knocks again after a pause that doubles, and recovers by itself', async () => {
+    const visitor = await newPage();
+    // Each new socket.io session begins with a polling handshake without a session id.
+    const handshakes: number[] = [];
+    visitor.on('request', (r) => {
+      const url = r.url();
+      if (url.includes('/socket.io/') && url.includes('transport=polling') && !url.includes('sid='))
+        handshakes.push(Date.now());
+    });
+    store.sessionsDown = true;
+    try {
+      await visitor.goto(`${base}/`);
+      await widget(visitor, 'launcher').click();
+      await widget(visitor, 'error')
+        .filter({ hasText: 'Chat is unavailable right now; please retry.' })
+        .waitFor();
+      const deadline = Date.now() + 15_000;
+      while (handshakes.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(handshakes.length).to.be.at.least(3);
+      // A second, then two: not at once (it knocked about fifty times a second).
+      expect(handshakes[1]! - handshakes[0]!).to.be.at.least(900);
+      expect(handshakes[2]! - handshakes[1]!).to.be.at.least(1800);
+    } finally {
+      store.sessionsDown = false;
+    }
+    // The store back: the next knock sets the chat up, and the notice goes.
+    await widget(visitor, 'error').waitFor({ state: 'hidden', timeout: 15_000 });
+    await visitorSend(visitor, 'Back again');
+    await taken(visitor, 'Back again');
+    await visitor.close();
+  });
+
   it('tells a visitor in plain words when a message could not be taken or is too long, and keeps their text', async () => {
     const visitor = await newPage();
+    // The clientMessageId of every message the widget emits, over websocket or polling.
+    const ids: string[] = [];
+    const seen = (payload: string) => {
+      for (const m of payload.matchAll(/"message",\{[^}]*"clientMessageId":"([^"]+)"/g)) ids.push(m[1]!);
+    };
+    visitor.on('websocket', (ws) => ws.on('framesent', (f) => seen(String(f.payload))));
+    visitor.on('request', (r) => {
+      if (r.url().includes('/socket.io/') && r.method() === 'POST') seen(r.postData() ?? '');
+    });
     await visitor.goto(`${base}/`);
     await widget(visitor, 'launcher').click();
     store.down = true;
@@ -555,6 +604,9 @@ describe('e2e: widget and web console in Chromium', function () {
     await widget(visitor, 'send').click();
     await widget(visitor, 'message').filter({ hasText: 'open on Sunday' }).waitFor();
     expect(await widget(visitor, 'error').isHidden()).to.equal(true);
+    // Sent again as it was, with the same id: had the store taken it after all, it would be stored once.
+    expect(ids).to.have.length(2);
+    expect(ids[1]).to.equal(ids[0]);
 
     // Too long for the server: said in words before anything is sent; the text stays to shorten.
     const long = 'Here is the whole story. '.repeat(164); // 4,100 characters
