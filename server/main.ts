@@ -45,6 +45,7 @@ if (config.redisUrl) {
       chatFilesMaxBytes: config.chatFiles?.storeMaxBytes ?? null,
       cluster: config.redisCluster,
       seeds: config.redisNodes,
+      secrets: { tokenSecret: config.tokenSecret, adminToken: config.adminToken },
     });
   } catch (err) {
     // REDIS_CLUSTER=on with a Redis that is no cluster node: said as a bad environment is.

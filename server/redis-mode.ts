@@ -15,9 +15,11 @@ import { closeRedisClient } from '../routing/store/redis-connection.js';
 import { RedisKeys } from '../routing/store/redis-keys.js';
 import type { Store } from '../routing/store/store.js';
 import { StoreUnavailableError } from '../shared/errors.js';
+import { ConfigError } from './config.js';
 import { RedisEventBus } from './redis-bus.js';
 import { type Log, redisClient } from './redis-client.js';
 import { type SlotOwner, safeUrl, slotOwnerFrom } from './redis-cluster.js';
+import { differLines, renewSecrets, type SharedSecrets, stateSecrets } from './shared-secrets.js';
 
 export interface RedisModeOptions {
   url: string;
@@ -36,6 +38,11 @@ export interface RedisModeOptions {
   cluster?: boolean;
   /** With `cluster`: more nodes to ask, in turn after `url`, where the deployment's slot is. */
   seeds?: string[];
+  /**
+   * TOKEN_SECRET and ADMIN_TOKEN, which every process of the deployment must share: a process whose differ from
+   * those of the others running stops at start (ConfigError naming the variable). Default: not checked.
+   */
+  secrets?: SharedSecrets;
 }
 
 export interface RedisMode {
@@ -83,6 +90,21 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   // One Redis: the names every earlier version used. A cluster: inside the tag, on the slot's master.
   const names = cluster ? base : `${prefix}:`;
   const store = await whenRedisAnswers(log, () => createRedisStore({ url, prefix }));
+  // The adapter's reader loops on XREAD: with the offline queue on, a read waits for Redis instead of
+  // failing at once in a tight loop while it is down.
+  const adapterClient = redisClient(url, 'socket.io', log, true);
+  await adapterClient.connect();
+  const secretsKey = `${base}:secrets`;
+  let stopRenewing = () => {};
+  if (options.secrets) {
+    const differ = await stateSecrets(adapterClient, secretsKey, options.secrets);
+    if (differ.length > 0) {
+      await closeRedisClient(adapterClient);
+      await store.close();
+      throw new ConfigError(differLines(differ, prefix));
+    }
+    stopRenewing = renewSecrets(adapterClient, secretsKey, options.secrets, log);
+  }
   const slackState = options.slack
     ? await whenRedisAnswers(log, () => RedisSlackState.connect({ url, prefix }))
     : null;
@@ -101,10 +123,6 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
     stream: `${names}events`,
     log,
   });
-  // The adapter's reader loops on XREAD: with the offline queue on, a read waits for Redis instead of
-  // failing at once in a tight loop while it is down.
-  const adapterClient = redisClient(url, 'socket.io', log, true);
-  await adapterClient.connect();
   // The adapter opens connections of its own as soon as it is made, and closes them when the last namespace
   // using it closes (io.close()): made on first use, so a RedisMode never handed to a server leaves none open.
   let adapter: ReturnType<typeof createAdapter> | null = null;
@@ -137,6 +155,7 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
       (emailContent?.ready ?? true) &&
       (chatFiles?.ready ?? true),
     close: async () => {
+      stopRenewing();
       await closeRedisClient(adapterClient);
       await slackState?.close();
       await callHolders?.close();

@@ -1,12 +1,18 @@
 // Several server processes on one Redis (child processes running server/main.ts
 // with REDIS_URL): events and sockets across processes, and timers that fire
 // although the process that set them died.
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
 import { RedisKeys } from '../../routing/store/redis-keys.js';
-import { Cluster, type Node, next, until } from '../support/cluster.js';
+import { SERVER_NODE_FLAGS } from '../../server/runtime.js';
+import { ADMIN_TOKEN, Cluster, type Node, next, TOKEN_SECRET, until } from '../support/cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
 type Json = any;
@@ -313,5 +319,51 @@ describe('scale-out: two processes on one Redis', function () {
     expect((await fetch(`${b!.url}${link}`, { signal: AbortSignal.timeout(10_000) })).status).to.equal(410);
     expect((await b!.api<Json>('GET', `/customers/${customerId}`)).status).to.equal(404);
     expect((await b!.api<Json>('GET', `/conversations/${sent.conversationId}`)).status).to.equal(404);
+  });
+
+  it('a process whose TOKEN_SECRET or ADMIN_TOKEN differs from the running ones stops at start, naming it', async () => {
+    const c = await Cluster.start({
+      nodes: 1,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('secrets'),
+    });
+    cluster = c;
+    const start = async (env: Record<string, string>) => {
+      const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', 'server/main.ts'], {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? '',
+          PORT: '0',
+          REDIS_URL: c.redisUrl,
+          REDIS_PREFIX: c.prefix,
+          ADMIN_TOKEN,
+          TOKEN_SECRET,
+          LOG_LEVEL: 'silent',
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      return { code, stderr };
+    };
+    const other = await start({ TOKEN_SECRET: 'another-token-secret-0123456789-abcdefghijkl' });
+    expect(other.code).to.equal(1);
+    expect(other.stderr).to.contain('Switchboard cannot start; fix these environment variables:');
+    expect(other.stderr).to.contain(
+      `TOKEN_SECRET: differs from the one the other processes on this Redis (REDIS_PREFIX=${c.prefix}) use; every process must share it`,
+    );
+    expect(other.stderr).not.to.contain('ADMIN_TOKEN');
+    const both = await start({
+      TOKEN_SECRET: 'another-token-secret-0123456789-abcdefghijkl',
+      ADMIN_TOKEN: 'another-admin-token-0123456789',
+    });
+    expect(both.code).to.equal(1);
+    expect(both.stderr).to.contain('ADMIN_TOKEN: differs');
+    // The running process is as it was.
+    expect((await c.nodes[0]!.api<Json>('GET', '/agents')).status).to.equal(200);
   });
 });
