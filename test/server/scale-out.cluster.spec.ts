@@ -2,22 +2,16 @@
 // own (test/support/redis-cluster.ts); the processes are given a node that does
 // not hold the deployment's slot, and find the one that does. Child processes
 // running server/main.ts, as in the other scale-out specs.
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
 import { createRedisStore } from '../../routing/store/redis.js';
-import { SERVER_NODE_FLAGS } from '../../server/runtime.js';
-import { Cluster, type Node, next, until } from '../support/cluster.js';
+import { Cluster, type Node, next, runUntilExit, until } from '../support/cluster.js';
 import { RedisCluster } from '../support/redis-cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
 type Json = any;
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Every key on the node at `url` with `prefix` in its name. */
 async function keysOn(url: string, prefix: string): Promise<string[]> {
@@ -173,24 +167,7 @@ describe('scale-out on a Redis Cluster (REDIS_CLUSTER=on)', function () {
   });
 
   it('REDIS_CLUSTER=on with a Redis that is not a cluster node stops at start, naming REDIS_CLUSTER', async () => {
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', 'server/main.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        PORT: '0',
-        REDIS_URL: await sharedRedisUrl(),
-        REDIS_CLUSTER: 'on',
-        ADMIN_TOKEN: 'cluster-admin-token-0123456789',
-        TOKEN_SECRET: 'cluster-token-secret-0123456789-abcdefghijkl',
-        LOG_LEVEL: 'silent',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stderr } = await runUntilExit({ REDIS_URL: await sharedRedisUrl(), REDIS_CLUSTER: 'on' });
     expect(code).to.equal(1);
     expect(stderr).to.contain('Switchboard cannot start; fix these environment variables:');
     expect(stderr).to.match(

@@ -1,18 +1,12 @@
 // Several server processes on one Redis (child processes running server/main.ts
 // with REDIS_URL): events and sockets across processes, and timers that fire
 // although the process that set them died.
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
 import { RedisKeys } from '../../routing/store/redis-keys.js';
-import { SERVER_NODE_FLAGS } from '../../server/runtime.js';
-import { ADMIN_TOKEN, Cluster, type Node, next, TOKEN_SECRET, until } from '../support/cluster.js';
+import { Cluster, type Node, next, runUntilExit, until } from '../support/cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
 type Json = any;
@@ -328,28 +322,8 @@ describe('scale-out: two processes on one Redis', function () {
       prefix: uniquePrefix('secrets'),
     });
     cluster = c;
-    const start = async (env: Record<string, string>) => {
-      const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', 'server/main.ts'], {
-        cwd: root,
-        env: {
-          PATH: process.env.PATH ?? '',
-          PORT: '0',
-          REDIS_URL: c.redisUrl,
-          REDIS_PREFIX: c.prefix,
-          ADMIN_TOKEN,
-          TOKEN_SECRET,
-          LOG_LEVEL: 'silent',
-          ...env,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      return { code, stderr };
-    };
+    const start = (env: Record<string, string>) =>
+      runUntilExit({ REDIS_URL: c.redisUrl, REDIS_PREFIX: c.prefix, ...env });
     const other = await start({ TOKEN_SECRET: 'another-token-secret-0123456789-abcdefghijkl' });
     expect(other.code).to.equal(1);
     expect(other.stderr).to.contain('Switchboard cannot start; fix these environment variables:');

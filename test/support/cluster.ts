@@ -17,6 +17,26 @@ export const TOKEN_SECRET = 'cluster-token-secret-0123456789-abcdefghijkl';
 
 type LogRecord = Record<string, unknown>;
 
+/**
+ * server/main.ts as a child process that should stop at start (a bad environment): its exit code and what it
+ * wrote to stderr. `env` is all it is given besides PATH and the cluster's secrets.
+ */
+export async function runUntilExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', 'server/main.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', ADMIN_TOKEN, TOKEN_SECRET, LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stderr };
+}
+
 /** One server process. */
 export class Node {
   readonly index: number;
