@@ -57,6 +57,15 @@ export function normalizeEmail(raw: string, field = 'email'): string {
   return email;
 }
 
+/** `identityOf`, or null when `from` is no address on `channel`: for a look-up, which finds nobody then. */
+export function identityIfAny(channel: Channel, from: string): Identity | null {
+  try {
+    return identityOf(channel, from);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The identity a contact on `channel` from `from` belongs to (or that a message written to `from` reaches); a
  * ValidationError naming `field` when it is not one.

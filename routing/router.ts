@@ -35,7 +35,7 @@ import {
   startedByAgent,
   zeroPerChannel,
 } from '../shared/model.js';
-import { dialledNumber, identityOf, normalizeEmail, normalizePhone } from './addresses.js';
+import { dialledNumber, identityIfAny, identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import { defaultPolicy, fillText, type RoutingPolicy, waitSentence } from './policy.js';
@@ -910,12 +910,8 @@ export class Router {
    * is refused (`opted_out`), until it opts in. An address that is not a phone number changes nothing.
    */
   async textOptOut(from: string, optedOut: boolean): Promise<void> {
-    let identity: Identity;
-    try {
-      identity = identityOf('sms', from);
-    } catch {
-      return;
-    }
+    const identity = identityIfAny('sms', from);
+    if (!identity) return;
     const now = this.clock.now();
     const before = await this.store.textOptOut(identity.address);
     await this.store.setTextOptOut(identity.address, optedOut ? now : null);
@@ -938,13 +934,8 @@ export class Router {
    * one (`contact` will refuse it) is not blocked.
    */
   async isBlocked(channel: Channel, from: string): Promise<boolean> {
-    let identity: Identity;
-    try {
-      identity = identityOf(channel, from);
-    } catch {
-      return false;
-    }
-    return (await this.store.findCustomer(identity))?.blocked !== undefined;
+    const identity = identityIfAny(channel, from);
+    return identity !== null && (await this.store.findCustomer(identity))?.blocked !== undefined;
   }
 
   /** Who set or lifted a block, as the customer's note says it: an agent's name, or "the admin". */
@@ -2772,7 +2763,6 @@ function unseenReplies(messages: readonly Message[]): Message[] {
     );
 }
 
-/** Message text: non-empty, at most `max` characters. */
 /** A hand-off's note, trimmed: one is needed, so that the colleague need not ask again. */
 function handoffNote(note: unknown, max = 2000): string {
   if (typeof note !== 'string' || note.trim() === '') {
@@ -2788,6 +2778,7 @@ function firstLine(text: string): string {
   return line.length <= 78 ? line : `${line.slice(0, 77)}…`;
 }
 
+/** Message text: non-empty, at most `max` characters. */
 function checkText(text: unknown, max = 4000): string {
   if (typeof text !== 'string' || text.trim() === '')
     throw new ValidationError('text must not be empty', 'text');

@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import { agentConversations } from '../channels/team.js';
 import { consoleAgent } from '../channels/web/namespace.js';
-import { identityOf } from '../routing/addresses.js';
+import { identityIfAny } from '../routing/addresses.js';
 import { AgentPatch, NewAgent, type Router, type WriteToInput } from '../routing/router.js';
 import {
   ForbiddenError,
@@ -190,7 +190,6 @@ export function adminApi(options: ApiOptions): express.Router {
   });
   // An agent leaves the team: their record stays (names in history), everything else goes (router `leaveTeam`).
   api.delete('/agents/:id', async (req, res) => {
-    await agentOr404(req.params.id!);
     res.json({ agent: await router.leaveTeam(req.params.id!) });
   });
   api.get('/agents/:id', async (req, res) => {
@@ -259,13 +258,9 @@ export function adminApi(options: ApiOptions): express.Router {
       keyof typeof FIND_BY,
       string,
     ];
-    let identity: ReturnType<typeof identityOf>;
-    try {
-      identity = identityOf(FIND_BY[field].channel, value);
-    } catch {
-      // Said of the parameter the caller gave.
-      throw new ValidationError(`${field}: "${value}" is not ${FIND_BY[field].what}`, field);
-    }
+    const identity = identityIfAny(FIND_BY[field].channel, value);
+    // Said of the parameter the caller gave.
+    if (!identity) throw new ValidationError(`${field}: "${value}" is not ${FIND_BY[field].what}`, field);
     const customer = await store.findCustomer(identity);
     if (!customer) throw new NotFoundError('customer', `${identity.channel}:${identity.address}`);
     res.json(await withConversations(customer));

@@ -10,7 +10,13 @@
 import express, { type Request, type Response } from 'express';
 import twilio from 'twilio';
 import type { z } from 'zod';
-import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
+import {
+  identityIfAny,
+  lastAddress,
+  normalizePhone,
+  PHONE_CHANNELS,
+  phoneOf,
+} from '../../routing/addresses.js';
 import { waitSentence } from '../../routing/policy.js';
 import type { ContactResult, Router } from '../../routing/router.js';
 import { BlockedError, fromZod, ValidationError } from '../../shared/errors.js';
@@ -309,12 +315,8 @@ export class SmsChannel {
 
   /** Why no text goes to `address`: it texted STOP (with no START since); else null. */
   async #optedOut(address: string): Promise<string | null> {
-    let phone: string;
-    try {
-      phone = normalizePhone(address);
-    } catch {
-      return null;
-    }
+    const phone = identityIfAny('sms', address)?.address;
+    if (!phone) return null;
     const at = await this.#router.store.textOptOut(phone);
     return at === null ? null : `${phone} texted STOP: no text goes to it until they text START`;
   }

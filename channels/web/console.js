@@ -1191,10 +1191,9 @@
     renderAll(true);
   }
 
-  /** Whether the visitor of a chat conversation is on the page: asked when it is opened, then told by events. */
   /**
-   * Ask whether the visitor is on the page (once per conversation shown; `again`: the open one's, now and then,
-   * since a visitor whose widget was on a process that died never "left").
+   * Whether the visitor of a chat conversation is on the page: asked when it is opened, then told by events, and
+   * asked `again` now and then for the open one (a visitor whose widget was on a process that died never "left").
    */
   async function askPresence(id, again = false) {
     if (!id || (!again && S.presenceAsked.has(id)) || S.views.get(id)?.conversation.lastChannel !== 'chat')

@@ -266,20 +266,16 @@ export class WebConsole {
     if (!this.#shown.has(agentId)) this.#shown.set(agentId, new Set());
     // A console of theirs is open here: their `console` timer is this process's lease on them, renewed while it
     // stays open, so that it fires (and someone looks) if this process dies without closing it.
-    void this.#lease(agentId).catch((err: unknown) =>
+    void this.#consoleDue(agentId, this.#leaseRenewMs()).catch((err: unknown) =>
       logFailure(this.#log, err, `web console: could not take the lease on agent ${agentId}'s console`),
     );
     socket.on('disconnect', () => {
       if (this.#here(agentId)) return;
       this.#shown.delete(agentId);
       // Their last console here closed: in the store, so that whichever process is running then looks.
-      const after = r.policy.consoleAwaySeconds * 1000;
-      if (after > 0 && !this.#closed)
-        void r.store
-          .schedule({ kind: 'console', ref: agentId, dueAt: r.clock.now() + after })
-          .catch((err: unknown) =>
-            logFailure(this.#log, err, `web console: could not note that agent ${agentId}'s console closed`),
-          );
+      void this.#consoleDue(agentId, 0).catch((err: unknown) =>
+        logFailure(this.#log, err, `web console: could not note that agent ${agentId}'s console closed`),
+      );
     });
     const on = (event: string, handler: (payload: unknown) => Promise<Ack>) =>
       socket.on(event, (payload: unknown, ack?: unknown) => withAck(ack, () => handler(payload)));
@@ -441,22 +437,25 @@ export class WebConsole {
   }
 
   /**
-   * Push agent `agentId`'s `console` timer to a renewal and `consoleAwaySeconds` from now: while a console of theirs
-   * is open here it never comes due; if this process dies (even by SIGKILL, when no console "closes"), another
-   * fires it at most that long after, finds no console of theirs anywhere, and sets them away (`#consoleGone`).
+   * Agent `agentId`'s `console` timer: `consoleAwaySeconds` and `extraMs` from now (nothing when that is 0, or
+   * this console is closing). Set when their last console here closes (`extraMs` 0), and, while one is open here,
+   * a renewal ahead (`extraMs` the renewal: this process's lease on them): it never comes due while the process
+   * renews it; if the process dies (even by SIGKILL, when no console "closes"), another fires it at most that long
+   * after, finds no console of theirs anywhere, and sets them away (`#consoleGone`).
    */
-  async #lease(agentId: string): Promise<void> {
-    const renew = this.#leaseRenewMs();
-    if (renew === 0 || this.#closed) return;
+  async #consoleDue(agentId: string, extraMs: number): Promise<void> {
     const r = this.#router;
-    const dueAt = r.clock.now() + r.policy.consoleAwaySeconds * 1000 + renew;
-    await r.store.schedule({ kind: 'console', ref: agentId, dueAt });
+    const after = r.policy.consoleAwaySeconds * 1000;
+    if (after === 0 || this.#closed) return;
+    await r.store.schedule({ kind: 'console', ref: agentId, dueAt: r.clock.now() + after + extraMs });
   }
 
-  /** Every agent with a console here: their lease renewed (`#lease`); a failure (the store away) said once a round. */
+  /** Every agent with a console here: their lease renewed (`#consoleDue`); a failure (the store away) said once a round. */
   async #renewLeases(): Promise<void> {
+    const renew = this.#leaseRenewMs();
     try {
-      for (const agentId of [...this.#shown.keys()]) if (this.#here(agentId)) await this.#lease(agentId);
+      for (const agentId of [...this.#shown.keys()])
+        if (this.#here(agentId)) await this.#consoleDue(agentId, renew);
     } catch (err) {
       logFailure(this.#log, err, "web console: could not renew the leases on the agents' consoles");
     }
