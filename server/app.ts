@@ -30,6 +30,7 @@ import { FiguresCache } from './figures.js';
 import { LiveCache } from './live.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { rightsRoute } from './rights.js';
+import { handOver } from './starting.js';
 import { storeGate } from './store-gate.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,6 +59,11 @@ export interface SwitchboardOptions {
   ioAdapter?: IoServerOptions['adapter'];
   /** Whether the store's backing service is reachable right now (Redis mode); off → 503 at once. */
   storeReady?: () => boolean;
+  /**
+   * An HTTP server already listening (main.ts answers health checks on it while it waits for Redis,
+   * starting.ts): the app takes it over at once, and `listen` keeps its port.
+   */
+  server?: HttpServer;
   /** The web console's periodic runs (tests: long, so that only the test's own calls run them). */
   web?: { catchUpMs?: number; queueMs?: number };
 }
@@ -80,7 +86,7 @@ export interface Switchboard {
   web: WebConsole;
   /** Files sent in conversations (POST /chat/files); null when off (CHAT_FILE_MAX_BYTES=0). */
   files: ChatFiles | null;
-  /** Listen; resolves with the bound port. */
+  /** Listen (a server handed over listens already); resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** Stop accepting, finish in-flight work, close the store. */
   close(): Promise<void>;
@@ -307,7 +313,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     res.status(500).json({ error: { code: 'internal', message: 'something went wrong' } });
   });
 
-  const http = createServer(app);
+  const http = options.server ?? createServer(app);
+  if (options.server) handOver(options.server, app);
   const io = new IoServer(http, {
     cors: { origin: true, credentials: false },
     maxHttpBufferSize: 64 * 1024,
@@ -390,10 +397,13 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     web,
     files: chatFiles,
     async listen(port = config.port, host = config.host) {
-      const bound = await new Promise<number>((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(port, host, () => resolve((http.address() as AddressInfo).port));
-      });
+      // A server handed over (`server`) listens already, on its own port.
+      const bound = http.listening
+        ? (http.address() as AddressInfo).port
+        : await new Promise<number>((resolve, reject) => {
+            http.once('error', reject);
+            http.listen(port, host, () => resolve((http.address() as AddressInfo).port));
+          });
       await email?.start(host);
       // Customers past the policy's retention: the first look now, then every hour (one process at a time).
       await router.startRetention();

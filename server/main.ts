@@ -1,9 +1,11 @@
 // `npm start`: configuration from the environment, then the whole server in one process.
+import type { Server as HttpServer } from 'node:http';
 import { pino } from 'pino';
 import { createSwitchboard } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDemoAgents } from './demo.js';
 import type { RedisMode } from './redis-mode.js';
+import { listenWhileStarting } from './starting.js';
 
 /** Why the process cannot start: one line per environment variable to fix, never a stack trace. */
 function cannotStartText(lines: string[]): string {
@@ -26,12 +28,35 @@ const logger = pino(
   { level: config.logLevel, base: { service: 'switchboard' } },
   pino.destination({ dest: 1, sync: true }),
 );
+/**
+ * Exit when `err` is a port this process cannot listen on (another program holds it, a second `npm start`
+ * say, or this user may not open it), said in one line naming the variable, as for a bad environment, not as
+ * a stack trace; `closing` first. Any other error is thrown again.
+ */
+async function cannotListen(err: unknown, closing?: () => Promise<unknown>): Promise<never> {
+  const e = err as NodeJS.ErrnoException & { port?: number };
+  const variable = e.port === config.email?.smtpListenPort ? 'SMTP_LISTEN_PORT' : 'PORT';
+  const why =
+    e.code === 'EADDRINUSE'
+      ? `${e.port} is already in use (another Switchboard, or another program): stop it or choose a free port`
+      : e.code === 'EACCES'
+        ? `${e.port} may not be opened by this user (ports below 1024 need privileges): choose another`
+        : null;
+  if (!why) throw err;
+  process.stderr.write(cannotStartText([`${variable}: ${why}`]));
+  await closing?.().catch(() => {});
+  process.exit(1);
+}
+
 // REDIS_URL: the Redis store, the event bus across processes, the socket.io adapter, the Slack console's
 // state, who holds each live call and email's kept mail (waits for Redis).
 let redis: RedisMode | null = null;
+// With REDIS_URL, listening starts before Redis answers: health checks see a process that waits (starting.ts).
+let server: HttpServer | undefined;
 if (config.redisUrl) {
   const early = () => process.exit(0); // stopped while waiting for Redis: nothing started yet
   process.once('SIGTERM', early).once('SIGINT', early);
+  server = await listenWhileStarting(config.port, config.host).catch((err: unknown) => cannotListen(err));
   logger.info({ prefix: config.redisPrefix }, 'connecting to Redis');
   const { startRedisMode } = await import('./redis-mode.js');
   try {
@@ -58,6 +83,7 @@ if (config.redisUrl) {
 const sb = createSwitchboard({
   config,
   logger,
+  ...(server ? { server } : {}),
   ...(redis
     ? {
         store: redis.store,
@@ -119,26 +145,12 @@ if (redis?.cluster) {
   });
 }
 
-let port: number;
-try {
-  port = await sb.listen();
-} catch (err) {
-  // A port another program holds (a second `npm start`, say), or one this user may not open: said in one
-  // line naming the variable, as for a bad environment, not as a stack trace.
-  const e = err as NodeJS.ErrnoException & { port?: number };
-  const variable = e.port === config.email?.smtpListenPort ? 'SMTP_LISTEN_PORT' : 'PORT';
-  const why =
-    e.code === 'EADDRINUSE'
-      ? `${e.port} is already in use (another Switchboard, or another program): stop it or choose a free port`
-      : e.code === 'EACCES'
-        ? `${e.port} may not be opened by this user (ports below 1024 need privileges): choose another`
-        : null;
-  if (!why) throw err;
-  process.stderr.write(cannotStartText([`${variable}: ${why}`]));
-  await sb.close().catch(() => {});
-  await redis?.close().catch(() => {});
-  process.exit(1);
-}
+const port = await sb.listen().catch((err: unknown) =>
+  cannotListen(err, async () => {
+    await sb.close();
+    await redis?.close();
+  }),
+);
 // Without PUBLIC_URL, this process's own address; with it, what customers reach (a load balancer, perhaps
 // in front of several processes), which is not where this one listens.
 const base = config.publicUrlGiven

@@ -3,11 +3,12 @@
 // once (/readyz 503, requests 503 with a JSON error, webhooks 503 so their senders
 // retry, chat messages refused and not stored); when it is back they recover by
 // themselves, without a restart, and chat works again across the two.
+import { createServer } from 'node:net';
 import { expect } from 'chai';
-import type { Socket } from 'socket.io-client';
+import { io as connect, type Socket } from 'socket.io-client';
 import { STORE_UNAVAILABLE } from '../../shared/errors.js';
-import { Cluster, next, until } from '../support/cluster.js';
-import { RedisServer, uniquePrefix } from '../support/redis-server.js';
+import { Cluster, Node, next, runUntilExit, until } from '../support/cluster.js';
+import { freePort, RedisServer, uniquePrefix } from '../support/redis-server.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
 type Json = any;
@@ -139,5 +140,93 @@ describe('scale-out: Redis stops and starts again', function () {
     const sent = await ack(another, 'message', { text: 'New after the outage', clientMessageId: 'n1' });
     expect(sent.ok).to.equal(true);
     expect((await second).conversation.id).to.equal(sent.conversationId);
+  });
+});
+
+describe('scale-out: a process started before its Redis', function () {
+  this.timeout(120_000);
+  let redis: RedisServer | null = null;
+  let node: Node | null = null;
+  let visitor: Socket | null = null;
+  afterEach(async () => {
+    visitor?.close();
+    await node?.stop('SIGKILL');
+    await redis?.close();
+    [visitor, node, redis] = [null, null, null];
+  });
+
+  it('listens at once: /healthz 200, /readyz and requests 503; ready by itself on the same port once Redis answers', async () => {
+    redis = await RedisServer.start();
+    await redis.stop('SIGKILL'); // its port is known, and nothing answers there yet
+    const n = new Node(0, await freePort(), { REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('early') });
+    node = n;
+    n.launch();
+    await n.waitFor((r) => r.msg === 'redis: unreachable; waiting for it', 30_000);
+
+    // Alive, not ready: what a liveness probe and a load balancer's check each need to tell.
+    await until(
+      async () => (await n.get('/healthz').catch(() => null))?.status === 200,
+      '/healthz 200',
+      10_000,
+    );
+    expect((await n.get('/healthz')).body).to.deep.equal({ status: 'ok' });
+    const head = await fetch(`${n.url}/healthz`, { method: 'HEAD' });
+    expect(head.status).to.equal(200);
+    const ready = await n.get('/readyz');
+    expect([ready.status, ready.body]).to.deep.equal([
+      503,
+      { status: 'unavailable', error: 'waiting for Redis' },
+    ]);
+    // Requests and webhooks: the store's usual 503, so that their senders retry.
+    const t0 = performance.now();
+    const res = await fetch(`${n.url}/api/agents`, { headers: { authorization: 'Bearer x' } });
+    expect(performance.now() - t0).to.be.lessThan(500);
+    expect([res.status, res.headers.get('retry-after')]).to.deep.equal([503, '1']);
+    expect(((await res.json()) as Json).error).to.deep.equal({
+      code: 'store_unavailable',
+      message: STORE_UNAVAILABLE,
+    });
+    const sms = await post(
+      `${n.url}/twilio/sms`,
+      'application/x-www-form-urlencoded',
+      'From=%2B15550100&Body=hi',
+    );
+    expect([sms.status, sms.body.error.code]).to.deep.equal([503, 'store_unavailable']);
+    // A widget opened meanwhile is turned away, and keeps trying.
+    visitor = connect(`${n.url}/chat`, {
+      forceNew: true,
+      transports: ['websocket'],
+      reconnectionDelay: 200,
+      reconnectionDelayMax: 500,
+    });
+    await new Promise((resolve) => visitor!.once('connect_error', resolve));
+
+    // Redis comes: the app takes the same server over; no restart, no other port.
+    const session = next<Json>(visitor, 'session', () => true, 30_000);
+    const pid = n.pid;
+    await redis.start();
+    await n.waitFor((r) => String(r.msg).startsWith('Switchboard listening on'), 30_000);
+    expect(n.pid).to.equal(pid);
+    expect((await n.get('/readyz')).status).to.equal(200);
+    expect((await n.api('GET', '/agents')).status).to.equal(200);
+    expect((await session).visitorToken).to.be.a('string');
+  });
+
+  it('stops at once, naming PORT, when its port is taken (not after waiting for Redis)', async () => {
+    redis = await RedisServer.start();
+    await redis.stop('SIGKILL');
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)),
+    );
+    try {
+      const t0 = Date.now();
+      const run = await runUntilExit({ REDIS_URL: redis.url, PORT: String(port), HOST: '127.0.0.1' });
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.include(`PORT: ${port} is already in use`);
+      expect(Date.now() - t0).to.be.lessThan(20_000);
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -69,8 +69,14 @@ export class Node {
     return this.#records;
   }
 
-  /** Start the process; resolves once it listens. */
+  /** Start the process; resolves once the app listens. */
   async start(): Promise<void> {
+    this.launch();
+    await this.waitFor((r) => String(r.msg).startsWith('Switchboard listening on'), 30_000);
+  }
+
+  /** Start the process, not waiting for anything. */
+  launch(): void {
     if (this.#child) throw new Error(`node ${this.index} is running`);
     this.#records = [];
     this.#stderr = '';
@@ -113,7 +119,6 @@ export class Node {
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.#stderr += chunk;
     });
-    await this.waitFor((r) => String(r.msg).startsWith('Switchboard listening on'), 30_000);
   }
 
   /** The first log record matching, waiting for it. */
