@@ -1247,7 +1247,6 @@ export class MemoryStore implements Store {
     const offer = conv?.offer;
     if (!conv || !offer || offer.agentId !== agentId) return null;
     conv.offer = null;
-    if (!conv.declinedBy.includes(agentId)) conv.declinedBy.push(agentId);
     const agent = this.#agents.get(agentId);
     if (agent) {
       this.#releaseSlot(agent, offer.channel);
@@ -1255,6 +1254,10 @@ export class MemoryStore implements Store {
       if (agentStatus && agent.leftAt === undefined)
         await this.setAgentStatus(agentId, agentStatus.status, agentStatus.reason, now);
     }
+    // Only one who stays available is passed over for the rest of this wait: one set away (a missed ring) is
+    // asked again once back, or a caller could wait for ever beside an agent with nothing to do.
+    const status = this.#agents.get(agentId)?.status ?? 'available';
+    if (status === 'available' && !conv.declinedBy.includes(agentId)) conv.declinedBy.push(agentId);
     return conversationOut(conv);
   }
 
@@ -1761,7 +1764,7 @@ export class MemoryStore implements Store {
     return false;
   }
 
-  /** Whether a waiting conversation may go to this agent: not ringing, not missed by them, not their own. */
+  /** Whether a waiting conversation may go to this agent: not ringing, not declined by them, not their own. */
   #eligible(conv: Conversation, agentId: string): boolean {
     return (
       conv.offer === null &&
@@ -2118,7 +2121,7 @@ function meetsNeed(skills: Skills, need: ReadonlyArray<[string, number]>): boole
   return true;
 }
 
-/** Whoever missed an offer for this wait is not asked again; an owner never covers for themselves. */
+/** Whoever declined this wait and stayed available is not asked again; an owner never covers for themselves. */
 function excludedFrom(conv: Conversation, agentId: string): boolean {
   return conv.declinedBy.includes(agentId) || (conv.status === 'assigned' && agentId === conv.ownerId);
 }

@@ -50,7 +50,8 @@ describe('Router: agent actions', () => {
       const ringing = await h.conversation(id);
       expect(ringing.offer?.agentId).to.equal(bea.id);
       expect(ringing.offer?.expiresAt).to.equal(t + 40 * SECOND);
-      expect(ringing.declinedBy).to.deep.equal([ana.id]);
+      // Set away by the missed ring, Ana is not passed over: she may be rung again once back.
+      expect(ringing.declinedBy).to.deep.equal([]);
       expect(ringing.queuedAt).to.equal(t);
       const missed = await h.agentNow(ana.id);
       expect([missed.status, missed.statusReason, missed.load.voice]).to.deep.equal([
@@ -109,6 +110,21 @@ describe('Router: agent actions', () => {
       expect([answered.ownerId, answered.ownership[0]?.reason]).to.deep.equal([bea.id, 'routed']);
     });
 
+    it('a caller whose only agent missed the ring is rung to her again once she is back', async () => {
+      const ana = await h.agent('Ana');
+      const call = await h.contact({ channel: 'voice', from: '4155550100' });
+      const id = call.conversation.id;
+      await h.advance(20 * SECOND); // unanswered: Ana is set away, the caller holds
+      expect((await h.agentNow(ana.id)).status).to.equal('away');
+      expect((await h.conversation(id)).offer).to.equal(null);
+      await h.advance(30 * SECOND);
+      await h.router.setAgentStatus(ana.id, 'available');
+      const rung = await h.conversation(id);
+      expect([rung.status, rung.offer?.agentId]).to.deep.equal(['queued', ana.id]);
+      const answered = await h.router.acceptOffer(ana.id, id);
+      expect([answered.status, answered.ownerId]).to.deep.equal(['assigned', ana.id]);
+    });
+
     it('declineOffer rings the next agent; the decliner stays available and is not rung again', async () => {
       const ana = await h.agent('Ana');
       const bea = await h.agent('Bea');
@@ -133,10 +149,13 @@ describe('Router: agent actions', () => {
       const beaNow = await h.agentNow(bea.id);
       expect([beaNow.status, beaNow.statusReason]).to.deep.equal(['away', 'on break']);
 
-      // Nobody left to ring: the caller waits, and Ana is not rung again for this wait.
+      // Nobody left to ring: the caller waits, and Ana and Cy, who declined and stayed available, are not rung
+      // again for this wait. Bea, set away, is once she is back.
       const afterCy = await h.router.declineOffer(cy.id, id);
       expect([afterCy.status, afterCy.offer]).to.deep.equal(['queued', null]);
-      expect(afterCy.declinedBy).to.deep.equal([ana.id, bea.id, cy.id]);
+      expect(afterCy.declinedBy).to.deep.equal([ana.id, cy.id]);
+      await h.router.setAgentStatus(bea.id, 'available');
+      expect((await h.conversation(id)).offer?.agentId).to.equal(bea.id);
       expect(h.eventsOf('conversation.offer_expired').map((e) => e.agentId)).to.deep.equal([
         ana.id,
         bea.id,
@@ -403,7 +422,8 @@ describe('Router: agent actions', () => {
       const notHandedOff = await h.conversation(offered.conversation.id);
       expect([notHandedOff.handoff, notHandedOff.ownerId]).to.deep.equal([null, cy.id]);
       const ringing = await h.conversation(call.conversation.id);
-      expect([ringing.status, ringing.offer, ringing.declinedBy]).to.deep.equal(['queued', null, [ana.id]]);
+      // Offline for good, she needs no passing over (declinedBy is for those who stay available).
+      expect([ringing.status, ringing.offer, ringing.declinedBy]).to.deep.equal(['queued', null, []]);
       expect(h.eventsOf('agent.status').map((e) => [e.agentId, e.status])).to.deep.equal([
         [ana.id, 'offline'],
       ]);

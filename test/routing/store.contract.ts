@@ -1936,7 +1936,27 @@ export function storeContract(
         expect((await agentNow('ag_2')).load).to.deep.equal({ voice: 0, sms: 0, chat: 1, email: 0 });
       });
 
-      it('never offers again to an agent who declined this wait', async () => {
+      it('offers again to an agent set away by a missed ring, once they are back', async () => {
+        await addAgent('ag_1', { idleSince: T0 });
+        await addConversation('cv_1', { lastChannel: 'voice', channels: ['voice'] });
+        const first = await route('cv_1', [pool()], { mode: ring(T0 + 20 * SEC) });
+        expect(first.type === 'offered' ? first.agentId : first.type).to.equal('ag_1');
+        const missed = await store.withdrawOffer('cv_1', 'ag_1', T0 + 20 * SEC, {
+          status: 'away',
+          reason: 'missed_offer',
+        });
+        expect(missed?.declinedBy).to.deep.equal([]);
+        const meanwhile = await route('cv_1', [pool()], { mode: ring(T0 + 45 * SEC), now: T0 + 25 * SEC });
+        expect(meanwhile.type).to.equal('queued');
+        await store.setAgentStatus('ag_1', 'available', undefined, T0 + 30 * SEC);
+        const back = await route('cv_1', [one('ag_1'), pool()], {
+          mode: ring(T0 + 50 * SEC),
+          now: T0 + 30 * SEC,
+        });
+        expect(back.type === 'offered' ? back.agentId : back.type).to.equal('ag_1');
+      });
+
+      it('never offers again to an agent who declined this wait and stayed available', async () => {
         await addAgent('ag_1', { idleSince: T0 });
         await addAgent('ag_2', { idleSince: T0 + SEC });
         await addConversation('cv_1', { lastChannel: 'voice', channels: ['voice'] });
@@ -2192,14 +2212,15 @@ export function storeContract(
         expect((await conversationNow('cv_1')).offer?.agentId).to.equal('ag_1');
       });
 
-      it('withdrawOffer frees the capacity, excludes the agent, can set them away, and keeps the place', async () => {
+      it('withdrawOffer frees the capacity, can set the agent away, and keeps the place', async () => {
         const c = await store.withdrawOffer('cv_1', 'ag_1', T0 + 20 * SEC, {
           status: 'away',
           reason: 'missed_offer',
         });
         expect(c?.offer).to.equal(null);
         expect(c?.status).to.equal('queued');
-        expect(c?.declinedBy).to.deep.equal(['ag_1']);
+        // Set away, they are not passed over: once back, they may be asked again.
+        expect(c?.declinedBy).to.deep.equal([]);
         const a = await agentNow('ag_1');
         expect(a.load.voice).to.equal(0);
         expect(a.status).to.equal('away');

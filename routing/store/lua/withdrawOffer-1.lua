@@ -1,6 +1,6 @@
 --[[ withdrawOffer-1.lua: an unanswered offer ends: the agent's capacity comes
-back, they are not asked again for this wait, and may be set away. The
-conversation keeps its place in line.
+back, and they may be set away; one who stays available is not asked again for
+this wait (one set away is, once back). The conversation keeps its place in line.
 
 KEYS[1]  the conversation record
 ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] agent id; ARGV[4] now
@@ -21,12 +21,15 @@ return run(function()
   local agent = loadAgent(agentId)
   local channel = c.offer.channel
   c.offer = NULL
-  if not contains(c.declinedBy, agentId) then c.declinedBy[#c.declinedBy + 1] = agentId end
   changed('conversation', c)
   if agent then
     releaseSlot(agent, channel)
     -- One who left the team meanwhile stays offline.
     if status ~= '' and not agent.leftAt then setStatus(agent, status, reason, now) end
+  end
+  -- As memory.ts withdrawOffer: only one who stays available is passed over for the rest of this wait.
+  if (not agent or agent.status == 'available') and not contains(c.declinedBy, agentId) then
+    c.declinedBy[#c.declinedBy + 1] = agentId
   end
   flush()
   return { 0, json(c) }

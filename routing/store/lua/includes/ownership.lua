@@ -57,7 +57,7 @@ local function claimReason(c, matched)
   return 'routed'
 end
 
--- Whether a waiting conversation may go to this agent: not ringing, not missed by them, not their own.
+-- Whether a waiting conversation may go to this agent: not ringing, not declined by them, not their own.
 local function eligible(c, agentId)
   return isnull(c.offer)
     and not contains(c.declinedBy, agentId)

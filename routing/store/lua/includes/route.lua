@@ -12,7 +12,7 @@ local function routeDecision(id, channel, candidates, mode, now, score, overflow
     routable = c.status == 'queued' and isnull(c.offer)
   end
   if not routable then return { 0, 'skipped', json(c) } end
-  -- Whoever missed an offer for this wait is not asked again; an owner never covers for themselves.
+  -- Whoever declined this wait and stayed available is not asked again; an owner never covers for themselves.
   local function excluded(agentId)
     return contains(c.declinedBy, agentId) or (c.status == 'assigned' and agentId == c.ownerId)
   end
