@@ -233,18 +233,19 @@ export class VoiceChannel {
     if (p.To && !this.#o.fromNumber) this.#o.onCaller?.(p.From, p.To);
     return this.#serial(conversationId, async () => {
       const call = await this.#remember(p.CallSid, conversationId, p.From, p.To ?? null);
-      const pending = this.#callbacks.get(conversationId);
-      if (
-        result.outcome.type !== 'duplicate' &&
-        (pending || (await this.#router.openCallback(conversationId)))
-      ) {
-        // They reached us before we called back (whichever process owed it): it no longer applies.
-        this.#callbacks.delete(conversationId);
-        if (pending?.agentCallSid) await this.#cancel(pending.agentCallSid);
-        await this.#router.settleCallback(conversationId, 'void');
-      }
       if (result.outcome.type === 'duplicate' && call.target !== null && call.twiml) return call.twiml;
-      return this.#render(call, await this.#router.outcome(conversationId));
+      // Calling again while a call back is owed (whichever process owes it): it stands until a person answers
+      // this call (`#answered`), so a caller who only rang to check, and hangs up, is still called back. Their
+      // place is the call back's: this call is put through instead of ringing the agent for a call back.
+      const pending = this.#callbacks.get(conversationId);
+      const owed = pending !== undefined || (await this.#router.openCallback(conversationId)) !== null;
+      if (pending?.agentCallSid) {
+        const leg = pending.agentCallSid;
+        pending.agentCallSid = null;
+        pending.agentId = null;
+        await this.#cancel(leg);
+      }
+      return this.#render(call, await this.#router.outcome(conversationId), owed);
     });
   }
 
@@ -381,6 +382,14 @@ export class VoiceChannel {
           'voice: an agent answered a call no longer offered to them',
         );
       }
+      // A person answered the customer's own call: a call back still owed them is no longer needed.
+      if (
+        call?.connected &&
+        (this.#callbacks.has(q.conversation) || (await this.#router.openCallback(q.conversation)))
+      ) {
+        this.#callbacks.delete(q.conversation);
+        await this.#router.settleCallback(q.conversation, 'void');
+      }
       return emptyTwiml();
     });
   }
@@ -489,7 +498,7 @@ export class VoiceChannel {
   ): { current: boolean; customer: string | null; from: string | null } {
     const current =
       q.placed !== undefined
-        ? this.#placement(conv, q.agent) === q.placed
+        ? this.#placement(conv, q.agent) === q.placed || acceptedOffer(conv, q.agent, q.placed)
         : cb !== undefined && cb.agentCallSid === callSid;
     return { current, ...this.#numbers(q, cb) };
   }
@@ -707,7 +716,7 @@ export class VoiceChannel {
   // ---------------------------------------------------------------- helpers
 
   /** TwiML for where the conversation stands: straight to a person, or one sentence and quiet hold. */
-  async #render(call: LiveCall, first: ContactOutcome): Promise<string> {
+  async #render(call: LiveCall, first: ContactOutcome, callbackOwed = false): Promise<string> {
     let outcome = first;
     for (let tries = 0; tries < 50; tries++) {
       if (outcome.type === 'duplicate') {
@@ -741,6 +750,7 @@ export class VoiceChannel {
       call,
       'queue',
       enqueueTwiml(waitSentence(this.#router.policy, quote), {
+        ...(callbackOwed ? { before: SAY.callbackStands } : {}),
         action: this.#url('/voice/queue', query),
         waitUrl: this.#url('/voice/wait', query),
       }),
@@ -1005,4 +1015,15 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.
   const result = schema.safeParse(input);
   if (!result.success) throw fromZod(result.error, what);
   return result.data;
+}
+
+/**
+ * Whether a call back leg placed for an offer (`placed`: `offer-<its time>`) was for the offer the agent then
+ * accepted elsewhere (the web console's Accept before they picked the leg up): the conversation is theirs since.
+ */
+function acceptedOffer(conv: Conversation, agentId: string, placed: string): boolean {
+  const at = /^offer-(\d+)$/.exec(placed);
+  if (!at || conv.status !== 'assigned' || conv.ownerId !== agentId || conv.cover !== null) return false;
+  const taken = conv.ownership.at(-1);
+  return taken?.to === agentId && taken.at >= Number(at[1]);
 }

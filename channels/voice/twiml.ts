@@ -15,6 +15,8 @@ export const QUEUE_NAME = 'switchboard';
 export const SAY = {
   callbackOffer: 'Press 1 for a call back; you keep your place.',
   callbackConfirm: 'We will call you back at this number when it is your turn; you keep your place.',
+  callbackStands:
+    'We still owe you a call back: stay on the line, or hang up and we will call you back when it is your turn.',
   hiddenNumber: 'Sorry, we need your number to keep your place; please call again with caller ID shown.',
   callbackTaken: 'This call back has gone to a colleague; thank you.',
   callbackConnecting: 'Calling the customer back now.',
@@ -79,11 +81,14 @@ export interface EnqueueOptions {
   /** `<Enqueue action>`: asked when the call leaves the queue. */
   action: string;
   waitUrl: string;
+  /** A sentence said first (a call back still owed), on its own. */
+  before?: string;
 }
 
 /** Nobody free: exactly one short sentence (position and the pessimistic wait), then quiet hold. */
 export function enqueueTwiml(sentence: string, options: EnqueueOptions): string {
   const response = new VoiceResponse();
+  if (options.before) response.say(capped(options.before));
   response.say(capped(sentence));
   response.enqueue(
     { action: options.action, method: 'POST', waitUrl: options.waitUrl, waitUrlMethod: 'POST' },

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { CALLBACK_FAILED_TEXT, SAY } from '../../channels/voice/twiml.js';
 import type { Agent } from '../../shared/model.js';
-import { only, pathOf, queryOf, verbs } from '../support/twiml.js';
+import { only, parseTwiml, pathOf, queryOf, verbs } from '../support/twiml.js';
 import {
   type Call,
   callStatus,
@@ -213,17 +213,63 @@ describe('Voice channel: call back', () => {
     expect(only(late, 'Say').text).to.equal(SAY.callbackTaken);
   });
 
-  it('a call back still owed when the customer calls again no longer applies', async () => {
-    await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+  it('a customer who calls again while owed a call back is told it stands; hanging up keeps it, being answered ends it', async () => {
+    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
     const waiting = await waitingCaller(h());
     await pressOne(h(), waiting);
-    const again = await h().twiml('/twilio/voice', incomingCall(newCall(waiting.call.From)));
-    expect(verbs(again)).to.deep.equal(['Say', 'Enqueue']);
+    const callbacks = async () =>
+      (await h().store.listPromises(waiting.conversationId))
+        .filter((x) => x.kind === 'callback')
+        .map((x) => x.state);
+
+    // A call to check: told the call back stands, then hangs up. Nothing is lost: not abandoned, still owed.
+    const check = newCall(waiting.call.From);
+    const again = await h().twiml('/twilio/voice', incomingCall(check));
+    expect(verbs(again)).to.deep.equal(['Say', 'Say', 'Enqueue']);
+    expect(again.children[0]!.text).to.equal(SAY.callbackStands);
     expect(queryOf(only(again, 'Enqueue').attrs.waitUrl).conversation).to.equal(waiting.conversationId);
-    const promises = (await h().store.listPromises(waiting.conversationId)).filter(
-      (x) => x.kind === 'callback',
-    );
-    expect(promises.map((x) => x.state)).to.deep.equal(['void']);
+    await h().twiml('/twilio/voice/status', callStatus(check, 'completed'));
+    expect((await h().store.getConversation(waiting.conversationId))?.status).to.equal('queued');
+    expect(await callbacks()).to.deep.equal(['open']);
+    expect(h().eventsOf('conversation.abandoned')).to.deep.equal([]);
+
+    // Calling again and holding this time: the free agent is put through to this call, not called back.
+    const holding = newCall(waiting.call.From);
+    expect(verbs(await h().twiml('/twilio/voice', incomingCall(holding)))).to.deep.equal([
+      'Say',
+      'Say',
+      'Enqueue',
+    ]);
+    await h().sb.router.resolve(ana.id, busy);
+    await h().idle();
+    expect(h().standIn.calls()).to.deep.equal([]);
+    const [moved] = h().standIn.callUpdates();
+    expect(moved?.sid).to.equal(holding.CallSid);
+    const client = only(parseTwiml(String(moved!.params.Twiml)), 'Client');
+    expect(client.text).to.equal('ana');
+    // Still owed until a person answers this call.
+    expect(await callbacks()).to.deep.equal(['open']);
+    await h().twiml(localPath(client.attrs.statusCallback!), callStatus(holding, 'in-progress'));
+    expect(await callbacks()).to.deep.equal(['void']);
+    const owned = await h().store.getConversation(waiting.conversationId);
+    expect([owned?.status, owned?.ownerId]).to.deep.equal(['assigned', ana.id]);
+  });
+
+  it('an agent who accepts a call back in the console, then picks up, is put through to the customer', async () => {
+    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+    const waiting = await waitingCaller(h());
+    await pressOne(h(), waiting);
+    await h().sb.router.resolve(ana.id, busy);
+    await h().idle();
+    const [leg] = h().standIn.calls();
+    expect(leg?.params.To).to.equal('client:ana');
+    // The console's Accept comes first (what the web console's `offer.accept` does).
+    h().clock.advance(2 * SECOND);
+    await h().sb.router.acceptOffer(ana.id, waiting.conversationId);
+    const onAgentLeg = await agentAnswers(h(), leg!);
+    expect(verbs(onAgentLeg)).to.deep.equal(['Say', 'Dial']);
+    expect(only(onAgentLeg, 'Say').text).to.equal(SAY.callbackConnecting);
+    expect(only(onAgentLeg, 'Number').text).to.equal(waiting.call.From);
   });
 
   it('a queue Twilio cannot hold the caller in turns into a call back', async () => {
