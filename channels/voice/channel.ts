@@ -32,6 +32,7 @@ import {
   DialParams,
   FINAL_CALL_STATUSES,
   GatherParams,
+  hiddenCaller,
   QueueResultParams,
   StatusParams,
   WaitParams,
@@ -213,6 +214,8 @@ export class VoiceChannel {
   /** A call comes in: the caller is resolved by `From`, and the TwiML connects them to a person or holds them. */
   async #incoming(req: Request): Promise<string> {
     const p = parse(CallParams, webhookParams(req), 'call');
+    // A withheld number: nobody to keep a place for or call back.
+    if (hiddenCaller(p.From)) return sayAndHangUp(SAY.hiddenNumber);
     let result: Awaited<ReturnType<Router['contact']>>;
     try {
       result = await this.#router.contact({

@@ -110,3 +110,19 @@ export const CallbackQuery = AgentQuery.extend({
 export const CallbackAttemptQuery = CallbackQuery.extend({
   attempt: z.coerce.number().int().min(1).max(20),
 });
+
+/**
+ * What Twilio passes as `From` for a caller whose number is withheld: `anonymous`, or the words the network
+ * sent spelled on a keypad (ANONYMOUS, UNAVAILABLE, RESTRICTED, BLOCKED, UNKNOWN). Some pass as real numbers
+ * (+86282452253 could be Chinese): taken for one, every such caller would be one customer sharing a history.
+ */
+const HIDDEN_CALLER_IDS = new Set(['+266696687', '+86282452253', '+7378742833', '+2562533', '+8656696']);
+
+/** Whether `from` is a withheld number rather than the caller's own. */
+export function hiddenCaller(from: string): boolean {
+  const trimmed = from.trim();
+  return (
+    HIDDEN_CALLER_IDS.has(trimmed) ||
+    /^(anonymous|restricted|unavailable|unknown|blocked|private)$/i.test(trimmed)
+  );
+}
