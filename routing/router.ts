@@ -2092,8 +2092,11 @@ export class Router {
           ? waitSentence(this.policy, quote)
           : texts.atRiskNoEstimate
         : fillText(p.kind === 'callback' ? texts.callbackAtRisk : texts.atRisk, { wait: humanDuration(eta) });
-    // Once per promise: the timer fires once, and the store keeps one message per external id.
-    const message = await this.#systemMessage(conv, conv.lastChannel, text, `at-risk:${p.id}`);
+    // Once per promise: the timer fires once, and the store keeps one message per external id. A caller waiting
+    // on the line hears it there, at their next round of hold (the voice channel, on `promise.at_risk`), not as
+    // a text to the phone they are holding on.
+    const onTheLine = p.kind === 'wait' && conv.lastChannel === 'voice';
+    const message = await this.#systemMessage(conv, conv.lastChannel, text, `at-risk:${p.id}`, onTheLine);
     if (!message) return;
     const revised =
       eta === null

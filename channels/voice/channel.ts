@@ -98,6 +98,8 @@ interface LiveCall {
   offeredCallback: boolean;
   /** An agent picked up: routing no longer moves this call (a hand-off changes the owner, not the call). */
   connected: boolean;
+  /** What routing has to tell the caller (a wait that runs late, said with its new time) at the next round. */
+  notice?: string;
 }
 
 interface Callback {
@@ -271,7 +273,12 @@ export class VoiceChannel {
       const now = this.#router.clock.now();
       let sentence: string | null = null;
       const quote = await this.#router.quote(q.conversation);
-      if (quote) {
+      if (call.notice) {
+        // A wait running late: the apology and its new time, once; the place is said again only when it moves.
+        sentence = call.notice;
+        call.notice = undefined;
+        if (quote) call.told = { key: holdKey(quote), at: now };
+      } else if (quote) {
         const key = holdKey(quote);
         if (!call.told) call.told = { key, at: now };
         else if (key !== call.told.key && now - call.told.at >= NOTICE_EVERY_MS) {
@@ -526,6 +533,15 @@ export class VoiceChannel {
    */
   #onEvent(event: DomainEvent, origin: EventOrigin): void {
     switch (event.type) {
+      case 'promise.at_risk': {
+        // Said on the line, by the process holding the call (routing stored it as said: router.ts `#atRiskCheck`).
+        const { message } = event;
+        if (message.channel !== 'voice' || message.delivery.state !== 'sent') return;
+        const callSid = this.#callOf.get(message.conversationId);
+        const call = callSid ? this.#calls.get(callSid) : undefined;
+        if (call && !call.connected) call.notice = message.text;
+        return;
+      }
       case 'conversation.offered':
       case 'conversation.assigned':
       case 'conversation.covered':

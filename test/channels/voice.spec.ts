@@ -267,6 +267,26 @@ describe('Voice channel (Twilio)', () => {
       expect(all(await h().twiml(waitPath, queueWait(second.call, 1)), 'Say')).to.have.length(2);
     });
 
+    it('a wait that runs late is said to the caller on the line with its new time, not texted to the phone they hold on', async () => {
+      await busyAgent(h(), 'Ana', 'ana');
+      const waiting = await waitingCaller(h());
+      const waitPath = `/twilio/voice/wait?conversation=${waiting.conversationId}`;
+      await h().twiml(waitPath, queueWait(waiting.call, 1));
+      for (let i = 0; i < 120 && h().eventsOf('promise.at_risk').length === 0; i++)
+        await h().later(30 * SECOND);
+      const [risk] = h().eventsOf('promise.at_risk');
+      expect(risk?.message.channel).to.equal('voice');
+      expect(risk?.message.delivery.state).to.equal('sent');
+      expect(risk?.message.text).to.match(/^Sorry, this is taking longer than we said\./);
+      await h().idle();
+      expect(h().standIn.messages()).to.deep.equal([]);
+      // The next round of hold says it, once.
+      const root = await h().twiml(waitPath, queueWait(waiting.call, 1));
+      expect(all(root, 'Say').map((n) => n.text)[0]).to.equal(risk?.message.text);
+      h().clock.advance(2 * MINUTE);
+      expect(all(await h().twiml(waitPath, queueWait(waiting.call, 1)), 'Say')).to.deep.equal([]);
+    });
+
     it('any key other than 1 goes back to holding', async () => {
       await busyAgent(h(), 'Ana', 'ana');
       const waiting = await waitingCaller(h());
