@@ -81,7 +81,7 @@ export interface VoiceOptions {
 }
 
 /** Where a live call's TwiML points it: an agent, the hold queue, a call back, or nowhere any more. */
-type Target = `agent:${string}` | 'queue' | 'callback' | 'done' | 'ended';
+type Target = `agent:${string}` | 'queue' | 'callback' | 'closing' | 'done' | 'ended';
 
 interface LiveCall {
   callSid: string;
@@ -100,6 +100,8 @@ interface LiveCall {
   connected: boolean;
   /** What routing has to tell the caller (a wait that runs late, said with its new time) at the next round. */
   notice?: string;
+  /** Closed for a while: offered a call back instead of holding (with the hours, or nobody working), once. */
+  closedOffer?: 'hours' | 'nobody';
 }
 
 interface Callback {
@@ -129,6 +131,12 @@ function holdKey(quote: WaitQuote): string {
 }
 /** One round of silent hold before Twilio asks the wait URL again. */
 const HOLD_PAUSE_SECONDS = 20;
+/**
+ * A team that opens again within this long is waited for on hold; later than that (or with nobody working and
+ * no hours to say when), nobody holds on for it: the caller is offered a call back for one round, then the call
+ * ends with a goodbye.
+ */
+const CLOSED_HOLD_SECONDS = 15 * 60;
 /** How long the customer's phone rings on a call back. */
 const CUSTOMER_RING_SECONDS = 30;
 /** Live calls remembered at most (a call whose status callback never comes is forgotten). */
@@ -286,6 +294,25 @@ export class VoiceChannel {
           call.told = { key, at: now };
         }
       }
+      const closed = quote?.closed;
+      if (closed && (closed.opensInSeconds === null || closed.opensInSeconds > CLOSED_HOLD_SECONDS)) {
+        // The round after the offer: no call back asked for, so the call ends (`#queueResult`).
+        if (call.closedOffer) {
+          call.target = 'closing';
+          return leaveTwiml();
+        }
+        call.closedOffer = closed.opensInSeconds === null ? 'nobody' : 'hours';
+        call.offeredCallback = true;
+        return waitTwiml({
+          sentence,
+          offerCallback: true,
+          offerText: SAY.closedOffer(call.closedOffer === 'hours'),
+          gatherAction: this.#url('/voice/gather', { conversation: q.conversation }),
+          holdMusicUrl: this.#o.holdMusicUrl,
+          pauseSeconds: HOLD_PAUSE_SECONDS,
+        });
+      }
+      call.closedOffer = undefined;
       const offerCallback = !call.offeredCallback || sentence !== null;
       call.offeredCallback = true;
       return waitTwiml({
@@ -323,6 +350,8 @@ export class VoiceChannel {
         case 'leave':
           if (call.target === 'callback')
             return this.#give(call, 'callback', sayAndHangUp(SAY.callbackConfirm));
+          if (call.target === 'closing')
+            return this.#give(call, 'done', sayAndHangUp(SAY.closedGoodbye(call.closedOffer !== 'nobody')));
           return this.#render(call, await this.#router.outcome(q.conversation));
         case 'hangup':
           await this.#ended(call.callSid, q.conversation);

@@ -24,6 +24,11 @@ export const SAY = {
   callbackFailed:
     'The customer could not be reached; we sent them a text, and the conversation stays with you.',
   unavailable: 'Sorry, we cannot take your call right now; please call again in a few minutes.',
+  /** Closed for a while (`opens`: the team has hours and opens again), instead of `callbackOffer`. */
+  closedOffer: (opens: boolean) =>
+    `Press 1 and we will call you back ${opens ? 'when we are open' : 'when someone is back'}; otherwise this call will end.`,
+  closedGoodbye: (opens: boolean) =>
+    `Thank you for calling; please call again ${opens ? 'when we are open' : 'a little later'}.`,
 } as const;
 
 /** The text a customer gets when every call-back attempt failed. */
@@ -102,6 +107,8 @@ export interface WaitOptions {
   sentence: string | null;
   /** Offer a call back (said with the sentence, and on the first wait). */
   offerCallback: boolean;
+  /** What the offer says, when not `SAY.callbackOffer`. */
+  offerText?: string;
   /** `<Gather action>`: a key pressed while holding. */
   gatherAction: string;
   /** A music URL to play, or null for silence. */
@@ -125,7 +132,7 @@ export function waitTwiml(options: WaitOptions): string {
     actionOnEmptyResult: false,
   });
   if (options.sentence) gather.say(capped(options.sentence));
-  if (options.offerCallback) gather.say(SAY.callbackOffer);
+  if (options.offerCallback) gather.say(options.offerText ?? SAY.callbackOffer);
   if (options.holdMusicUrl) gather.play(options.holdMusicUrl);
   else gather.pause({ length: options.pauseSeconds });
   return response.toString();

@@ -148,6 +148,11 @@ describe('Voice channel: signatures and bad input', () => {
       SAY.callbackRetry(120),
       SAY.callbackFailed,
       SAY.unavailable,
+      SAY.callbackStands,
+      SAY.closedOffer(true),
+      SAY.closedOffer(false),
+      SAY.closedGoodbye(true),
+      SAY.closedGoodbye(false),
     ]) {
       expect(text.length, text).to.be.at.most(TEXT_CAP);
     }

@@ -10,6 +10,7 @@ import {
   type Call,
   callStatus,
   dialResult,
+  gathered,
   incomingCall,
   localPath,
   MINUTE,
@@ -504,7 +505,7 @@ describe('Voice channel: opening hours', () => {
   const hours = { timeZone: 'America/New_York', week: { mon: '09:00-17:00' } };
   const h = useTwilioHarness({ env: { ROUTING_POLICY: JSON.stringify({ hours }) } });
 
-  it('a caller outside them hears when the team opens, then quiet hold: said again only when the hours said change', async () => {
+  it('a caller outside them hears when the team opens and is offered a call back; not taken, the call ends with a goodbye', async () => {
     const call = newCall(CALLER);
     let root = await h().twiml('/twilio/voice', incomingCall(call));
     expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
@@ -513,17 +514,56 @@ describe('Voice channel: opening hours', () => {
     );
     const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
     const waitPath = `/twilio/voice/wait?conversation=${conversationId}`;
+    // Nobody holds five hours on a phone: one round with the offer of a call back…
+    root = await h().twiml(waitPath, queueWait(call, 1));
+    expect(all(root, 'Say').map((n) => n.text)).to.deep.equal([SAY.closedOffer(true)]);
+    expect(SAY.closedOffer(true)).to.equal(
+      'Press 1 and we will call you back when we are open; otherwise this call will end.',
+    );
+    // …then, no key pressed, the call leaves the queue and ends politely.
+    root = await h().twiml(waitPath, queueWait(call, 1));
+    expect(verbs(root)).to.deep.equal(['Leave']);
+    root = await h().twiml(`/twilio/voice/queue?conversation=${conversationId}`, queueResult(call, 'leave'));
+    expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
+    expect(only(root, 'Say').text).to.equal('Thank you for calling; please call again when we are open.');
+  });
+
+  it('a caller outside them who presses 1 is called back once the team is open', async () => {
+    const call = newCall(CALLER);
+    const root = await h().twiml('/twilio/voice', incomingCall(call));
+    const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
+    await h().twiml(`/twilio/voice/wait?conversation=${conversationId}`, queueWait(call, 1));
+    expect(
+      verbs(await h().twiml(`/twilio/voice/gather?conversation=${conversationId}`, gathered(call, '1'))),
+    ).to.deep.equal(['Leave']);
+    const bye = await h().twiml(
+      `/twilio/voice/queue?conversation=${conversationId}`,
+      queueResult(call, 'leave'),
+    );
+    expect(only(bye, 'Say').text).to.equal(SAY.callbackConfirm);
+    const promise = await h().sb.router.openCallback(conversationId);
+    // Due after the opening (5 hours), not before.
+    expect(promise!.dueAt - h().clock.now()).to.be.greaterThan(5 * 60 * MINUTE);
+  });
+
+  it('a caller a few minutes before the opening holds on, and is told again when the minutes said change', async () => {
+    h().clock.advance((4 * 60 + 50) * MINUTE); // 08:50 in New York
+    const call = newCall(CALLER);
+    let root = await h().twiml('/twilio/voice', incomingCall(call));
+    expect(only(root, 'Say').text).to.equal(
+      'We are closed right now and open again in 10 minutes; a person will answer then. You keep your place.',
+    );
+    const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
+    const waitPath = `/twilio/voice/wait?conversation=${conversationId}`;
     root = await h().twiml(waitPath, queueWait(call, 1));
     expect(all(root, 'Say').map((n) => n.text)).to.deep.equal([SAY.callbackOffer]);
-    // Minutes go by: "5 hours" is still what it would say, so nothing is said.
-    h().clock.advance(10 * MINUTE);
+    h().clock.advance(20 * SECOND);
     root = await h().twiml(waitPath, queueWait(call, 1));
-    expect(all(root, 'Say')).to.deep.equal([]);
-    // An hour on, the hours said are fewer: told once more.
-    h().clock.advance(60 * MINUTE);
+    expect(verbs(root)).to.deep.equal(['Gather']);
+    h().clock.advance(5 * MINUTE);
     root = await h().twiml(waitPath, queueWait(call, 1));
-    expect(all(root, 'Say').map((n) => n.text)[0]).to.equal(
-      'We are closed right now and open again in 4 hours; a person will answer then. You keep your place.',
+    expect(all(root, 'Say').map((n) => n.text)[0]).to.match(
+      /^We are closed right now and open again in [45] minutes/,
     );
   });
 });
