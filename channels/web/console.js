@@ -730,6 +730,8 @@
       channel: c.offer?.channel || c.lastChannel,
       customer: customerName(view),
       expiresAt: c.offer?.expiresAt,
+      // A caller who asked to be called back, and hung up: the agent's phone rings first, then theirs.
+      callback: (view.promises || []).some((p) => p.kind === 'callback' && p.state === 'open'),
     });
     alertAgent(c.id, `For you: ${customerName(view)}`, lastSaid(view) || 'Take it or pass');
     renderBanners();
@@ -1771,8 +1773,12 @@
       let text;
       if (b.kind === 'offer') {
         buttons.length = 0;
+        const by = b.expiresAt ? ` — answer by ${formatTime(b.expiresAt)}` : '';
         text = h('p', {
-          text: `Incoming ${b.channel} from ${b.customer}${b.expiresAt ? ` — answer by ${formatTime(b.expiresAt)}` : ''}.`,
+          'data-sb': 'offer-text',
+          text: b.callback
+            ? `Call back ${b.customer}: your phone rings now; pick it up and Switchboard dials them${by}.`
+            : `Incoming ${b.channel === 'voice' ? 'call' : b.channel} from ${b.customer}${by}.`,
         });
         buttons.push(
           h('button', {

@@ -1,0 +1,79 @@
+// The web console in a real browser, with calls through Twilio (the stand-in): a call ringing the agent says it is
+// a call, and a call back says so, since picking it up rings the customer next; accepting it in the console and
+// then picking up the phone puts the agent through to the customer.
+import { expect } from 'chai';
+import type { Browser } from 'playwright-core';
+import { SAY } from '../../channels/voice/twiml.js';
+import {
+  callStatus,
+  gathered,
+  incomingCall,
+  localPath,
+  newCall,
+  outboundLeg,
+  queueResult,
+  SECOND,
+  useTwilioHarness,
+} from '../channels/twilio-harness.js';
+import { launchChromium } from '../support/chromium.js';
+import { only, queryOf, verbs } from '../support/twiml.js';
+
+describe('e2e: calls in the web console in Chromium', function () {
+  this.timeout(120_000);
+  const h = useTwilioHarness();
+  let browser: Browser;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('says "Incoming call", and for a call back says the phone rings first; Accept then picking up dials the customer', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana', capacity: { voice: 1 } });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${h().local}/console?token=${h().sb.tokens.sign('agent', ana.id)}`);
+    const el = (name: string) => page.locator(`[data-sb="${name}"]`);
+    await el('agent-name').filter({ hasText: 'Ana' }).waitFor();
+
+    // A live call rings her.
+    const busy = only(await h().twiml('/twilio/voice', incomingCall(newCall('+14155550181'))), 'Dial');
+    const busyId = queryOf(busy.attrs.action).conversation!;
+    await el('offer-text').waitFor();
+    expect(await el('offer-text').textContent()).to.match(/^Incoming call from \+14155550181 — answer by /);
+    await el('offer-accept').click();
+    await el('offer-text').waitFor({ state: 'detached' });
+
+    // A second caller asks for a call back and hangs up.
+    const caller = newCall('+14155550182');
+    const enqueue = only(await h().twiml('/twilio/voice', incomingCall(caller)), 'Enqueue');
+    const waitingId = queryOf(enqueue.attrs.waitUrl).conversation!;
+    h().clock.advance(SECOND);
+    await h().twiml(`/twilio/voice/gather?conversation=${waitingId}`, gathered(caller, '1'));
+    await h().twiml(`/twilio/voice/queue?conversation=${waitingId}`, queueResult(caller, 'leave'));
+    await h().twiml('/twilio/voice/status', callStatus(caller, 'completed'));
+
+    // Ana resolves the first: the call back is offered to her, and her phone is rung for it.
+    await h().sb.router.resolve(ana.id, busyId);
+    await h().idle();
+    await el('offer-text').waitFor();
+    expect(await el('offer-text').textContent()).to.match(
+      /^Call back \+14155550182: your phone rings now; pick it up and Switchboard dials them — answer by /,
+    );
+    const [leg] = h().standIn.calls();
+    expect(leg?.params.To).to.equal('client:ana');
+    await el('offer-accept').click();
+    await el('offer-text').waitFor({ state: 'detached' });
+    // Then she picks up: put through to the customer.
+    const onLeg = await h().twiml(
+      localPath(String(leg!.params.Url)),
+      outboundLeg(leg!.sid, String(leg!.params.To), 'in-progress'),
+    );
+    expect(verbs(onLeg)).to.deep.equal(['Say', 'Dial']);
+    expect(only(onLeg, 'Say').text).to.equal(SAY.callbackConnecting);
+    expect(only(onLeg, 'Number').text).to.equal(caller.From);
+  });
+});
