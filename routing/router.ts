@@ -1890,7 +1890,8 @@ export class Router {
       direction: 'internal',
       channel: conv.lastChannel,
       author: { type: 'system' },
-      text: `${coverer?.name ?? agentId} answered the ${conv.lastChannel} contact while ${owner?.name ?? 'the owner'} was ${owner?.status ?? 'away'}; ${owner?.name ?? 'the owner'} stays the owner.`,
+      // Said when the cover is given, before they have answered anything.
+      text: `${coverer?.name ?? agentId} covers the ${conv.lastChannel} contact while ${owner?.name ?? 'the owner'} is ${owner?.status ?? 'away'}; ${owner?.name ?? 'the owner'} stays the owner.`,
       attachments: [],
       at: now,
       delivery: { state: 'sent', attempts: 0, at: now },

@@ -2,11 +2,17 @@
 // conversation's thread), the lines posted in the thread, the App Home, the
 // pickers and modals. Pure functions of what to show; nothing here talks to Slack.
 import type { types } from '@slack/bolt';
-import { type Agent, CHANNELS, type Message, type SavedReply } from '../../shared/model.js';
+import {
+  type Agent,
+  CHANNELS,
+  type CustomerPromise,
+  type Message,
+  type SavedReply,
+} from '../../shared/model.js';
 import type { LiveAgent, LiveView, LiveWaiting } from '../team.js';
 import type { ConversationSummary, ConversationView } from '../views.js';
 import type { AgentFigures, Waiting } from './figures.js';
-import { CHANNEL_NAMES, clip, duration, escapeSlack, slackDate } from './text.js';
+import { CHANNEL_NAMES, clip, count, cutAt, duration, escapedUpTo, escapeSlack, slackDate } from './text.js';
 
 export type Block = types.KnownBlock;
 
@@ -20,6 +26,7 @@ export const ACTION = {
   accept: 'sb_handoff_accept',
   decline: 'sb_handoff_decline',
   promise: 'sb_promise',
+  keep: 'sb_promise_keep',
   status: 'sb_status',
   open: 'sb_open',
   read: 'sb_read',
@@ -70,6 +77,13 @@ export interface CardMessage {
 }
 
 const MAX_SECTION = 2900;
+/** The most a form's text field takes in Slack (`max_length`, and what it may be filled with): more is refused. */
+export const FORM_TEXT_MAX = 3000;
+/**
+ * The longest line a message gets in a thread: Slack refuses a message over 40,000 characters and folds a
+ * long one away ("Show more") well before; the rest is read in the web console.
+ */
+export const LINE_MAX = 3500;
 
 export function customerLabel(view: Pick<ConversationView, 'customer'>): string {
   const c = view.customer;
@@ -172,12 +186,48 @@ function roleActions(role: CardRole, conversationId: string, saved: readonly Sav
   }
 }
 
-/** The context card: who the customer is and what is known, so nobody asks twice. */
+/** The open promises a card lists one by one, each with its Mark kept when the agent may mark it. */
+const PROMISES_LISTED = 10;
+
+/** Whether `agentId` may mark the promise kept (as the router allows: the agent who made it, or the owner). */
+export function keepable(p: CustomerPromise, agentId: string, ownerId: string | null): boolean {
+  return p.kind === 'agent' && p.state === 'open' && (p.agentId === agentId || ownerId === agentId);
+}
+
+/** The button that marks an agent's promise kept (its value: the promise's id). */
+export function keepButton(promiseId: string): types.Button {
+  return {
+    type: 'button',
+    text: { type: 'plain_text', text: 'Mark kept' },
+    action_id: ACTION.keep,
+    value: promiseId,
+  };
+}
+
+/** A line about a promise in a thread, with Mark kept when `keep` names the promise the agent may mark. */
+export function promiseLine(text: string, keep: string | null): CardMessage {
+  return {
+    text,
+    blocks: [
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: clip(text, MAX_SECTION) },
+        ...(keep ? { accessory: keepButton(keep) } : {}),
+      },
+    ],
+  };
+}
+
+/**
+ * The context card: who the customer is and what is known, so nobody asks twice. `agentId`: whose card it
+ * is (their own open promises get Mark kept).
+ */
 export function card(
   view: ConversationView,
   role: CardRole,
   now: number,
   saved: readonly SavedReply[] = [],
+  agentId: string | null = null,
 ): CardMessage {
   const name = customerLabel(view);
   const conv = view.conversation;
@@ -241,14 +291,32 @@ export function card(
     });
   }
   if (view.promises.length > 0) {
-    const lines = view.promises.map(
-      (p) =>
-        `• ${promiseKind(p.kind)}${p.text ? `: ${escapeSlack(clip(p.text, 200))}` : ''} — due ${slackDate(p.dueAt)}`,
-    );
-    blocks.push({
-      type: 'section',
-      text: { type: 'mrkdwn', text: clip(`*Open promises*\n${lines.join('\n')}`, MAX_SECTION) },
-    });
+    const line = (p: CustomerPromise) =>
+      `• ${promiseKind(p.kind)}${p.text ? `: ${escapeSlack(clip(p.text, 200))}` : ''} — due ${slackDate(p.dueAt)}`;
+    const mine = (p: CustomerPromise) =>
+      agentId !== null && role.kind !== 'resolved' && keepable(p, agentId, conv.ownerId);
+    if (!view.promises.some(mine)) {
+      blocks.push({
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: clip(`*Open promises*\n${view.promises.map(line).join('\n')}`, MAX_SECTION),
+        },
+      });
+    } else {
+      // One section each, so that the agent's own carry their Mark kept.
+      const listed = view.promises.slice(0, PROMISES_LISTED);
+      const more = view.promises.length - listed.length;
+      listed.forEach((p, i) => {
+        const head = i === 0 ? '*Open promises*\n' : '';
+        const tail = i === listed.length - 1 && more > 0 ? `\n…and ${more} more` : '';
+        blocks.push({
+          type: 'section',
+          text: { type: 'mrkdwn', text: clip(`${head}${line(p)}${tail}`, MAX_SECTION) },
+          ...(mine(p) ? { accessory: keepButton(p.id) } : {}),
+        });
+      });
+    }
   }
   if (view.customer.notes.length > 0) {
     const lines = view.customer.notes.slice(-3).map((n) => `• ${escapeSlack(clip(n.text, 300))}`);
@@ -291,10 +359,12 @@ function promiseKind(kind: string): string {
   }
 }
 
-/** One message as a line in a thread. */
-export function messageLine(m: Message, customerName: string): string {
+/**
+ * One message as a line in a thread, at most about `max` characters: a longer text is cut (never inside an
+ * escape or an emoji) and says how much more there is and where to read it all.
+ */
+export function messageLine(m: Message, customerName: string, max = LINE_MAX): string {
   const channel = CHANNEL_NAMES[m.channel] ?? m.channel;
-  const body = escapeSlack(m.text);
   const extra: string[] = [];
   if (m.subject) extra.push(`_Subject: ${escapeSlack(clip(m.subject, 200))}_`);
   for (const a of m.attachments) {
@@ -304,6 +374,12 @@ export function messageLine(m: Message, customerName: string): string {
     extra.push(`:paperclip: ${label} (${escapeSlack(a.type)})`);
   }
   const tail = extra.length > 0 ? `\n${extra.join('\n')}` : '';
+  // Room for the heading, the attachments and the note of what is left out.
+  const shown = escapedUpTo(m.text, Math.max(500, max - tail.length - 250));
+  const body =
+    shown.left === 0
+      ? shown.text
+      : `${shown.text}…\n_(${count(shown.left)} more characters not shown: too long for Slack. Read the whole message in the web console.)_`;
   switch (m.direction) {
     case 'in':
       return `:speech_balloon: *${escapeSlack(customerName)}* · ${channel}\n${body}${tail}`;
@@ -334,7 +410,7 @@ export function transcript(
   const chunks: string[] = [];
   let current = '';
   for (const m of messages) {
-    const line = clip(messageLine(m, customerName), 3400);
+    const line = clip(messageLine(m, customerName, 3400), 3400);
     if (current && current.length + line.length + 2 > 3500) {
       chunks.push(current);
       current = '';
@@ -428,14 +504,50 @@ export function handoffModal(conversationId: string, customerName: string): type
   ]);
 }
 
-/** A saved reply to change and send: its text in a box (Send replies to the customer on their channel). */
+/**
+ * A saved reply to change and send: its text in a box (Send replies to the customer on their channel). One
+ * longer than Slack's forms take (saved replies may have 4,000 characters) cannot be put in a box, which
+ * Slack would refuse, nor cut, which would send less than the team wrote: the form says so, where it can be
+ * sent, and shows the text to read or copy, with no Send.
+ */
 export function savedReplyModal(conversationId: string, reply: SavedReply): types.ModalView {
-  return modal(VIEW.savedReply, conversationId, 'Saved reply', 'Send', [
-    textInput(FIELD.replyText, `${reply.name}: change what you need, then Send`, 4000, {
-      multiline: true,
-      initial: reply.text,
-    }),
-  ]);
+  if (reply.text.length <= FORM_TEXT_MAX) {
+    return modal(VIEW.savedReply, conversationId, 'Saved reply', 'Send', [
+      textInput(FIELD.replyText, `${reply.name}: change what you need, then Send`, FORM_TEXT_MAX, {
+        multiline: true,
+        initial: reply.text,
+      }),
+    ]);
+  }
+  const parts: string[] = [];
+  for (let rest = reply.text; rest.length > 0; ) {
+    const part = cutAt(rest, MAX_SECTION);
+    parts.push(part);
+    rest = rest.slice(part.length);
+  }
+  return {
+    type: 'modal',
+    callback_id: VIEW.savedReply,
+    private_metadata: conversationId,
+    title: { type: 'plain_text', text: 'Saved reply' },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text:
+            `*${escapeSlack(clip(reply.name, 200))}* is ${count(reply.text.length)} characters long, longer than ` +
+            `Slack's forms take (${count(FORM_TEXT_MAX)} characters), so it cannot be changed and sent from here. ` +
+            'Pick it in the web console and send it there, or copy it from below into the thread as your reply.',
+        },
+      },
+      { type: 'divider' },
+      ...parts.map(
+        (part): Block => ({ type: 'section', text: { type: 'plain_text', text: part, emoji: false } }),
+      ),
+    ],
+  };
 }
 
 export function promiseModal(conversationId: string, now: number): types.ModalView {

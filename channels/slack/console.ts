@@ -485,7 +485,15 @@ export class SlackConsole {
     try {
       switch (action.action_id) {
         case ACTION.resolve:
-          await this.#r.resolve(agent.id, conversationId);
+          try {
+            await this.#r.resolve(agent.id, conversationId);
+          } catch (err) {
+            // Pressed again (or by a second device): done already, which is what the agent wanted.
+            const conversation = await this.#r.store.getConversation(conversationId);
+            if (conversation?.status !== 'resolved' || !(err instanceof SwitchboardError)) throw err;
+            if (channel)
+              await this.#ephemeral(channel, userId, threadTs, 'This conversation is already resolved.');
+          }
           return;
         case ACTION.consult: {
           const ref = await this.#state.thread(conversationId, agent.id);
@@ -583,6 +591,19 @@ export class SlackConsole {
             view: writeModal(this.#r.writesOn),
           });
           return;
+        case ACTION.keep: {
+          // The button's value is the promise's id; the router checks the agent may mark it (made it, or owns
+          // the conversation) and that it is still open. Kept is said in the threads (`promise.settled`).
+          const kept = await this.#r.keepPromise(agent.id, action.value ?? '');
+          if (kept.state !== 'kept' && channel)
+            await this.#ephemeral(
+              channel,
+              userId,
+              threadTs,
+              'It was already past its due time, so it counts as broken.',
+            );
+          return;
+        }
         case ACTION.accept:
           await this.#r.acceptHandoff(agent.id, conversationId);
           return;
@@ -834,17 +855,92 @@ function notLinked(slackUserId: string): string {
   return `Your Slack account (${slackUserId}) is not linked to a Switchboard agent. Ask an admin to set \`slackUserId\` on your agent.`;
 }
 
-/** What went wrong, in words for the agent. */
+/**
+ * The router's refusals in words for the agent at the keyboard, about the conversation or promise they
+ * pressed on: the router names agents, conversations and promises by id (for API callers), which mean
+ * nothing here (the web console rewords them the same way, `plainMessage` in console.js).
+ */
+const REWORDED: Array<[RegExp, (...parts: string[]) => string]> = [
+  [
+    /^agent \S+ may not (.+?) conversation \S+: it is (\w+)(, waiting for a person)?$/,
+    (operation, status) =>
+      status === 'resolved'
+        ? `This conversation is already resolved, so you can no longer ${operation} it.`
+        : `You may not ${operation} this conversation: it is ${status}${status === 'queued' ? ', waiting for a person' : ''}.`,
+  ],
+  [
+    /^agent \S+ may not (.+?) conversation \S+: (.+)$/,
+    (operation, why) => `You may not ${operation} this conversation: ${why}.`,
+  ],
+  [
+    /^conversation \S+ is resolved; only an assigned one can be resolved$/,
+    () => 'This conversation is already resolved.',
+  ],
+  [
+    /^conversation \S+ is (\w+)[;:] only (?:an assigned one|one a person owns) can be (.+)$/,
+    (status, what) => `This conversation is ${status}: only one a person owns can be ${what}.`,
+  ],
+  [
+    /^conversation \S+ has no hand-off pending for agent \S+$/,
+    () => 'This hand-off is no longer offered to you: it was answered or withdrawn.',
+  ],
+  [
+    /^conversation \S+ has no open offer for agent \S+$/,
+    () => 'This conversation is no longer offered to you.',
+  ],
+  [
+    /^conversation \S+ already has a hand-off pending$/,
+    () => 'This conversation is already offered to a colleague: wait for their answer.',
+  ],
+  [/^conversation \S+ is not assigned$/, () => 'Nobody owns this conversation right now.'],
+  [/^agent \S+ does not own conversation \S+$/, () => 'This conversation is not yours (any more).'],
+  [
+    /^agent \S+ is offline and cannot take a hand-off$/,
+    () => 'That colleague is offline and cannot take a hand-off.',
+  ],
+  [
+    /^agent \S+ was not invited to consult on conversation \S+$/,
+    () => 'You are not asked to help on this conversation (any more).',
+  ],
+  [
+    /^agent \S+: no (\w+) capacity left.*$/,
+    (channel) => `You have no room for another ${channel} conversation now.`,
+  ],
+  [/^promise \S+ is already kept$/, () => 'That promise is already marked kept.'],
+  [
+    /^promise \S+ is already broken$/,
+    () => 'That promise already counts as broken: its due time had passed.',
+  ],
+  [/^promise \S+ is already void$/, () => 'That promise no longer applies.'],
+  [
+    /^promise \S+ is an? \S+ promise; Switchboard settles it itself$/,
+    () => 'Switchboard settles that promise itself: it is not one to mark kept.',
+  ],
+  [
+    /^(.+) has a conversation open \(\S+, (.+)\): write there$/,
+    (who, whose) =>
+      whose === 'yours'
+        ? `${who} has a conversation open already, yours: write in its thread.`
+        : `${who} has a conversation open already (${whose}): write there, or ask its owner.`,
+  ],
+  [
+    /^(conversation|promise|agent|customer|message) \S+ does not exist$/,
+    (entity) => `That ${entity} no longer exists.`,
+  ],
+];
+
+/** What went wrong, in words for the agent (never an id). */
 function explanation(err: unknown): string {
   if (err instanceof SwitchboardError) {
-    switch (err.code) {
-      case 'not_owner':
-        return 'You are not on this conversation (any more), so nothing was sent or changed.';
-      case 'not_found':
-        return 'That conversation no longer exists.';
-      default:
-        return `Not done: ${err.toJSON().message}`;
+    if (err.code === 'not_owner')
+      return 'You are not on this conversation (any more), so nothing was sent or changed.';
+    const message = err.toJSON().message;
+    for (const [pattern, words] of REWORDED) {
+      const m = pattern.exec(message);
+      if (m) return escapeSlack(words(...m.slice(1).map((part) => part ?? '')));
     }
+    // Anything else as the router said it, its ids left out.
+    return `Not done: ${escapeSlack(message.replace(/\s*\b(?:cv|cu|ag|pr|msg)_[A-Za-z0-9]+\b/g, ''))}`;
   }
   return 'Something went wrong and nothing was changed; please try again.';
 }

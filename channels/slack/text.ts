@@ -39,6 +39,37 @@ export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 14)}… (truncated)`;
 }
 
+/** At most `max` UTF-16 units of `text`, never half of a surrogate pair (an emoji cut in two). */
+export function cutAt(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
+/**
+ * Outside text escaped for Slack (`escapeSlack`) in at most `max` characters: as much of it from the start as
+ * fits whole, so an escape (`&amp;`) or an emoji is never cut in two. `left`: how many characters of `text`
+ * did not fit (0: all of it).
+ */
+export function escapedUpTo(text: string, max: number): { text: string; left: number } {
+  let size = 0;
+  let end = 0;
+  while (end < text.length) {
+    const code = text.charCodeAt(end);
+    const width = code >= 0xd800 && code <= 0xdbff && end + 1 < text.length ? 2 : 1;
+    const grows = code === 38 ? 5 : code === 60 || code === 62 ? 4 : width;
+    if (size + grows > max) break;
+    size += grows;
+    end += width;
+  }
+  return { text: escapeSlack(text.slice(0, end)), left: text.length - end };
+}
+
+/** "12,345": a count as people read it. */
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 /** "45 s", "3 min", "2 h 5 min", "3 d 4 h". */
 export function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

@@ -25,7 +25,9 @@ import {
   card,
   customerLabel,
   homeView,
+  keepable,
   messageLine,
+  promiseLine,
   transcript,
   waitingSinceLastAsk,
 } from './blocks.js';
@@ -34,7 +36,7 @@ import { PREVIEW_MAX_BYTES, PREVIEWED_TYPES, sharePicture } from './files.js';
 import { type SlackOutbox, slackErrorCode } from './outbox.js';
 import { type AuthTest, Opened, Posted, Replies } from './payloads.js';
 import type { SlackRef, SlackState } from './state.js';
-import { CHANNEL_NAMES, escapeSlack, slackDate } from './text.js';
+import { CHANNEL_NAMES, escapedUpTo, escapeSlack, slackDate } from './text.js';
 
 export type SlackAgent = Agent & { slackUserId: string };
 
@@ -71,6 +73,8 @@ const CARD_OPENING_MS = 120_000;
 const UNLINKED_KEPT_MS = 30_000;
 /** How often a process waiting for a card another one opens looks again. */
 const CARD_POLL_MS = 100;
+/** How much of a reply a delivery line quotes. */
+const QUOTED_MAX = 500;
 /** A new card shares the pictures of this many of the newest customer messages that have any. */
 const CARD_PICTURED = 3;
 
@@ -193,6 +197,8 @@ export class SlackThreads {
         break;
       case 'promise.made':
       case 'promise.due':
+      case 'promise.reminder':
+      case 'promise.settled':
         if (event.promise.kind !== 'wait') {
           this.#work(event.promise.conversationId, () => this.#promise(event));
         }
@@ -437,34 +443,49 @@ export class SlackThreads {
     for (const agentId of participants(conversation)) this.home(agentId);
   }
 
-  /** Delivery marks on every copy of an outbound message; a failure is said in the threads. */
+  /**
+   * Delivery marks on every copy of an outbound message, and what agents should know said in the threads: a
+   * first failed attempt that its channel tries again (its reason says "retrying") is not delivered yet, not
+   * failed, so it gets no ❌; the last failure is; a message sent after failed attempts says so, so that
+   * nobody writes to the customer again for nothing.
+   */
   async #delivery(message: Message): Promise<void> {
-    const state = message.delivery.state;
-    const reaction = { sent: 'outbox_tray', delivered: 'white_check_mark', failed: 'x' }[state as string];
-    if (!reaction || message.direction !== 'out') return;
-    for (const post of await this.#state.posts(message.id)) {
-      try {
-        await this.#outbox.call(
-          'reactions.add',
-          { channel: post.channel, timestamp: post.ts, name: reaction },
-          { key: `channel:${post.channel}` },
-        );
-      } catch (err) {
-        if (slackErrorCode(err) !== 'already_reacted')
-          this.#log.warn({ err: String(err) }, 'Slack: delivery mark failed');
+    if (message.direction !== 'out') return;
+    const { state, reason, attempts } = message.delivery;
+    const retrying = state === 'failed' && /\bretrying\b/.test(reason ?? '');
+    const reaction = retrying
+      ? undefined
+      : { sent: 'outbox_tray', delivered: 'white_check_mark', failed: 'x' }[state as string];
+    if (!reaction && !retrying) return;
+    if (reaction) {
+      for (const post of await this.#state.posts(message.id)) {
+        try {
+          await this.#outbox.call(
+            'reactions.add',
+            { channel: post.channel, timestamp: post.ts, name: reaction },
+            { key: `channel:${post.channel}` },
+          );
+        } catch (err) {
+          if (slackErrorCode(err) !== 'already_reacted')
+            this.#log.warn({ err: String(err) }, 'Slack: delivery mark failed');
+        }
       }
     }
-    if (state === 'failed') {
-      const conversation = await this.#r.store.getConversation(message.conversationId);
-      if (!conversation) return;
-      const channel = CHANNEL_NAMES[message.channel];
-      const why = message.delivery.reason ? `: ${escapeSlack(message.delivery.reason)}` : '';
-      for (const { ref } of await this.#participantThreads(conversation)) {
-        await this.say(
-          ref,
-          `:warning: Not delivered to the customer by ${channel}${why}\n> ${escapeSlack(message.text.slice(0, 200))}`,
-        );
-      }
+    const channel = CHANNEL_NAMES[message.channel];
+    const why = reason ? `: ${escapeSlack(reason)}` : '';
+    const said =
+      retrying && attempts <= 1
+        ? `:hourglass_flowing_sand: Not sent to the customer by ${channel} yet; Switchboard tries again by itself${why}.`
+        : state === 'failed' && !retrying
+          ? `:warning: Not delivered to the customer by ${channel}${why}`
+          : state === 'sent' && attempts > 1
+            ? `:outbox_tray: Sent to the customer by ${channel} after all, on attempt ${attempts}.`
+            : null;
+    if (!said) return;
+    const conversation = await this.#r.store.getConversation(message.conversationId);
+    if (!conversation) return;
+    for (const { ref } of await this.#participantThreads(conversation)) {
+      await this.say(ref, `${said}\n${quoted(message.text)}`);
     }
   }
 
@@ -551,17 +572,64 @@ export class SlackThreads {
     }
   }
 
-  async #promise(event: EventOf<'promise.made'> | EventOf<'promise.due'>): Promise<void> {
+  /**
+   * A promise in the threads, and in the cards' open promises. Made: said to everyone on the conversation;
+   * the agent who made it and the owner get Mark kept with it. Soon due (`promise.reminder`): the agent who
+   * made it is reminded, with Mark kept. Due: said to everyone; an agent's own promise not marked kept by
+   * then counts as broken, and the line says so. Marked kept: said to everyone.
+   */
+  async #promise(
+    event: EventOf<'promise.made' | 'promise.due' | 'promise.reminder' | 'promise.settled'>,
+  ): Promise<void> {
     const p = event.promise;
     const conversation = await this.#r.store.getConversation(p.conversationId);
     if (!conversation) return;
     const by = p.agentId ? (await this.#r.store.getAgent(p.agentId))?.name : undefined;
     const what = p.text ? `“${escapeSlack(p.text)}”` : p.kind;
-    const text =
-      event.type === 'promise.made'
-        ? `:handshake: Promise${by ? ` by *${escapeSlack(by)}*` : ''}: ${what} — due ${slackDate(p.dueAt)}`
-        : `:alarm_clock: Promise due now: ${what}${by ? ` (made by *${escapeSlack(by)}*)` : ''}`;
-    for (const { ref } of await this.#participantThreads(conversation)) await this.say(ref, text);
+    const made = by ? ` (made by *${escapeSlack(by)}*)` : '';
+    const threads = await this.#participantThreads(conversation);
+    // The cards' open promises as they stand now.
+    if (event.type === 'promise.made' || event.type === 'promise.settled') {
+      for (const { agentId, ref } of threads) {
+        const agent = await this.slackAgent(agentId);
+        if (agent) await this.#renderCard(conversation, agent, ref);
+      }
+    }
+    switch (event.type) {
+      case 'promise.made':
+        for (const { agentId, ref } of threads) {
+          const keep = keepable(p, agentId, conversation.ownerId) ? p.id : null;
+          await this.say(
+            ref,
+            promiseLine(
+              `:handshake: Promise${by ? ` by *${escapeSlack(by)}*` : ''}: ${what} — due ${slackDate(p.dueAt)}`,
+              keep,
+            ),
+          );
+        }
+        return;
+      case 'promise.reminder': {
+        const to = threads.filter((t) => t.agentId === (p.agentId ?? conversation.ownerId));
+        for (const { agentId, ref } of to) {
+          const keep = keepable(p, agentId, conversation.ownerId) ? p.id : null;
+          const text = `:hourglass_flowing_sand: Your promise ${what} is due ${slackDate(p.dueAt)}.${keep ? ' Mark it kept once it is done: one not marked kept by then counts as broken.' : ''}`;
+          await this.say(ref, promiseLine(text, keep));
+        }
+        return;
+      }
+      case 'promise.due': {
+        // The router counts an agent's own promise broken at its due time unless it was marked kept.
+        const broken = p.kind === 'agent' ? ': not marked kept, so it counts as broken' : '';
+        for (const { ref } of threads)
+          await this.say(ref, `:alarm_clock: Promise due now: ${what}${made}${broken}.`);
+        return;
+      }
+      case 'promise.settled':
+        if (p.state !== 'kept' || p.kind !== 'agent') return;
+        for (const { ref } of threads)
+          await this.say(ref, `:white_check_mark: Promise kept: ${what}${made}.`);
+        return;
+    }
   }
 
   // ================================================================ threads and cards
@@ -610,7 +678,13 @@ export class SlackThreads {
     try {
       const view = await conversationView(this.#r.store, conversation, agent.id);
       const channel = await this.dm(agent.slackUserId);
-      const message = card(view, role, this.#now(), savedRepliesFor(await this.#r.savedReplies(), agent));
+      const message = card(
+        view,
+        role,
+        this.#now(),
+        savedRepliesFor(await this.#r.savedReplies(), agent),
+        agent.id,
+      );
       const posted = Posted.parse(
         await this.#outbox.post('chat.postMessage', {
           channel,
@@ -642,7 +716,13 @@ export class SlackThreads {
     const shown = role ?? (await this.#roleFor(conversation, agent.id));
     if (!shown) return;
     const view = await conversationView(this.#r.store, conversation, agent.id);
-    const message = card(view, shown, this.#now(), savedRepliesFor(await this.#r.savedReplies(), agent));
+    const message = card(
+      view,
+      shown,
+      this.#now(),
+      savedRepliesFor(await this.#r.savedReplies(), agent),
+      agent.id,
+    );
     try {
       await this.#outbox.post('chat.update', { channel: ref.channel, ts: ref.ts, ...message });
     } catch (err) {
@@ -686,14 +766,14 @@ export class SlackThreads {
     if (ref) await this.say(ref, text);
   }
 
-  /** A line in a thread; the posted message's ref, or null when Slack refused it. */
-  async say(thread: SlackRef, text: string): Promise<SlackRef | null> {
+  /** A line in a thread (text, or blocks with it); the posted message's ref, or null when Slack refused it. */
+  async say(thread: SlackRef, line: string | { text: string; blocks: unknown[] }): Promise<SlackRef | null> {
     try {
       const posted = Posted.parse(
         await this.#outbox.post('chat.postMessage', {
           channel: thread.channel,
           thread_ts: thread.ts,
-          text,
+          ...(typeof line === 'string' ? { text: line } : line),
           unfurl_links: false,
           unfurl_media: false,
         }),
@@ -877,6 +957,15 @@ export class SlackThreads {
   #failed(err: unknown): void {
     this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack console: work failed');
   }
+}
+
+/** What the customer was sent, quoted in a thread: every line of its start. */
+function quoted(text: string): string {
+  const start = escapedUpTo(text, QUOTED_MAX);
+  return `${start.text}${start.left > 0 ? '…' : ''}`
+    .split('\n')
+    .map((line) => `> ${line}`)
+    .join('\n');
 }
 
 function noteKey(agentId: string, conversationId: string, text: string): string {

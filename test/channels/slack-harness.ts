@@ -504,3 +504,32 @@ export function slashCommand(user: string, text: string, responseUrl: string): R
     trigger_id: `${Date.now()}.${randomBytes(6).toString('hex')}`,
   };
 }
+
+// ---------------------------------------------------------------- what Slack was sent
+
+/** The DM channel the stand-in gives a user (`conversations.open`). */
+export function dmOf(user: string): string {
+  return `D${user.slice(1)}`;
+}
+
+/** The ts of the context card posted in a user's DM (its thread holds everything about the conversation). */
+export function cardTsOf(h: SlackHarness, user: string): string {
+  const card = h.slack.ok(
+    'chat.postMessage',
+    (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
+  )[0];
+  if (!card) throw new Error(`no card in ${user}'s DM`);
+  return String(card.answer.ts);
+}
+
+/** The texts posted in a user's thread, in order. */
+export function threadTexts(h: SlackHarness, user: string, threadTs: string): string[] {
+  return h.slack
+    .ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === threadTs)
+    .map((c) => String(c.args.text));
+}
+
+/** What Slack refused with `error` (any method). */
+export function refusedWith(h: SlackHarness, error: string): string[] {
+  return h.slack.calls.filter((c) => c.answer.error === error).map((c) => c.method);
+}

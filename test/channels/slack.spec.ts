@@ -273,7 +273,9 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(lines.slice(1).map((l) => l.split('\n')[0])).to.deep.equal([
         '*Ada* → customer · chat',
         `:handshake: Promise by *Ada*: “Call back about the refund” — due <!date^${Math.floor(h.clock.now() / 1000)}^{date_short_pretty} {time}|2026-01-05 09:10 UTC>`,
-        ':alarm_clock: Promise due now: “Call back about the refund” (made by *Ada*)',
+        // The reminder came due in the same tick: the clock jumped past it.
+        `:hourglass_flowing_sand: Your promise “Call back about the refund” is due <!date^${Math.floor(h.clock.now() / 1000)}^{date_short_pretty} {time}|2026-01-05 09:10 UTC>. Mark it kept once it is done: one not marked kept by then counts as broken.`,
+        ':alarm_clock: Promise due now: “Call back about the refund” (made by *Ada*): not marked kept, so it counts as broken.',
       ]);
       expect(repliesTo(mary)).to.deep.equal(['Written in the web console']);
     });

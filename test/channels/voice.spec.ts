@@ -470,7 +470,7 @@ describe('Voice channel (Twilio)', () => {
         (m) => m.direction === 'internal',
       );
       expect(notes.map((n) => n.text)).to.deep.equal([
-        'Bea answered the voice contact while Ana was away; Ana stays the owner.',
+        'Bea covers the voice contact while Ana is away; Ana stays the owner.',
       ]);
 
       // The call ends: Bea is free again, Ana still owns it.

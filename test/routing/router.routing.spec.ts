@@ -173,7 +173,7 @@ describe('Router: routing order', () => {
       expect(h.eventsOf('conversation.covered').map((e) => e.agentId)).to.deep.equal([bea.id]);
       const notes = (await h.store.listMessages(id)).filter((m) => m.direction === 'internal');
       expect(notes.map((m) => [m.author.type, m.text])).to.deep.equal([
-        ['system', 'Bea answered the sms contact while Ana was away; Ana stays the owner.'],
+        ['system', 'Bea covers the sms contact while Ana is away; Ana stays the owner.'],
       ]);
       expect((await h.agentNow(bea.id)).load.sms).to.equal(1);
       // The colleague may answer the customer.
@@ -323,7 +323,7 @@ describe('Router: routing order', () => {
         (m) => m.direction === 'internal',
       );
       expect(notes.map((m) => m.text)).to.deep.equal([
-        'Bea answered the voice contact while Ana was away; Ana stays the owner.',
+        'Bea covers the voice contact while Ana is away; Ana stays the owner.',
       ]);
       expect(h.eventsOf('conversation.waiting_for_owner')).to.deep.equal([]);
 

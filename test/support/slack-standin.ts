@@ -9,6 +9,9 @@
 // uploads go as Slack's upload flow has them: `files.getUploadURLExternal` gives an
 // upload URL (served here under `/upload/<file id>`), the bytes are POSTed to it, and
 // `files.completeUploadExternal` shares them in a channel or thread (`uploads`).
+// What Slack refuses for its size is refused here too, with Slack's error: a message's
+// text over 40,000 characters (`msg_too_long`), a form whose text field may take or
+// holds more than Slack's forms take (`invalid_arguments`, see `viewRefusal`).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
@@ -46,6 +49,31 @@ interface Scripted {
 }
 
 const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata']);
+
+/** The longest `text` Slack takes in a message (longer: `msg_too_long`). */
+export const SLACK_TEXT_MAX = 40_000;
+/** The longest a form's text field may be set to take, and a section's text. */
+export const SLACK_INPUT_MAX = 3000;
+
+/**
+ * Why Slack would refuse a view as `invalid_arguments` (null: it would not): a text field allowed more than
+ * 3,000 characters, or filled with more than it allows; a section's text over 3,000.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as sent
+export function viewRefusal(view: any): string | null {
+  for (const block of Array.isArray(view?.blocks) ? view.blocks : []) {
+    const element = block?.element;
+    if (block?.type === 'input' && element?.type === 'plain_text_input') {
+      const max = element.max_length ?? SLACK_INPUT_MAX;
+      if (max > SLACK_INPUT_MAX) return `max_length ${max} is over ${SLACK_INPUT_MAX}`;
+      if (typeof element.initial_value === 'string' && element.initial_value.length > max)
+        return `initial_value is ${element.initial_value.length} characters, over ${max}`;
+    }
+    if (block?.type === 'section' && String(block.text?.text ?? '').length > SLACK_INPUT_MAX)
+      return `a section's text is over ${SLACK_INPUT_MAX}`;
+  }
+  return null;
+}
 
 export class SlackStandIn {
   readonly calls: SlackCall[] = [];
@@ -347,6 +375,7 @@ export class SlackStandIn {
       }
       case 'chat.postMessage': {
         if (!channelOk(args.channel)) return { ok: false, error: 'channel_not_found' };
+        if (String(args.text ?? '').length > SLACK_TEXT_MAX) return { ok: false, error: 'msg_too_long' };
         if (this.notInChannels.has(args.channel)) return { ok: false, error: 'not_in_channel' };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
         if (args.thread_ts !== undefined && !/^\d+\.\d+$/.test(String(args.thread_ts)))
@@ -381,6 +410,7 @@ export class SlackStandIn {
       case 'chat.update':
         if (!channelOk(args.channel)) return { ok: false, error: 'channel_not_found' };
         if (!args.ts) return { ok: false, error: 'message_not_found' };
+        if (String(args.text ?? '').length > SLACK_TEXT_MAX) return { ok: false, error: 'msg_too_long' };
         return { ok: true, channel: args.channel, ts: args.ts, text: args.text ?? '' };
       case 'chat.postEphemeral':
         if (!channelOk(args.channel) || !args.user) return { ok: false, error: 'channel_not_found' };
@@ -396,9 +426,16 @@ export class SlackStandIn {
         if (!args.user_id || args.view?.type !== 'home') return { ok: false, error: 'invalid_arguments' };
         return { ok: true, view: { id: 'V0HOME0001', team_id: TEAM_ID, ...args.view } };
       case 'views.open':
+      case 'views.push':
         if (!args.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
-        if (args.view?.type !== 'modal') return { ok: false, error: 'invalid_arguments' };
+        if (args.view?.type !== 'modal' || viewRefusal(args.view))
+          return { ok: false, error: 'invalid_arguments' };
         return { ok: true, view: { id: 'V0MODAL001', team_id: TEAM_ID, ...args.view } };
+      case 'views.update':
+        if (!args.view_id && !args.external_id) return { ok: false, error: 'not_found' };
+        if (args.view?.type !== 'modal' || viewRefusal(args.view))
+          return { ok: false, error: 'invalid_arguments' };
+        return { ok: true, view: { id: args.view_id ?? 'V0MODAL001', team_id: TEAM_ID, ...args.view } };
       case 'files.getUploadURLExternal': {
         if (!this.filesWriteScope) return { ok: false, error: 'missing_scope', needed: 'files:write' };
         const length = Number(args.length);
