@@ -349,7 +349,7 @@ export class VoiceChannel {
       switch (p.QueueResult) {
         case 'leave':
           if (call.target === 'callback')
-            return this.#give(call, 'callback', sayAndHangUp(SAY.callbackConfirm));
+            return this.#give(call, 'callback', sayAndHangUp(await this.#callbackConfirmed(call)));
           if (call.target === 'closing')
             return this.#give(call, 'done', sayAndHangUp(SAY.closedGoodbye(call.closedOffer !== 'nobody')));
           return this.#render(call, await this.#router.outcome(q.conversation));
@@ -367,7 +367,7 @@ export class VoiceChannel {
         case 'error': {
           // Twilio could not hold the call: keep the place with a call back instead.
           if (await this.#askCallback(call))
-            return this.#give(call, 'callback', sayAndHangUp(SAY.callbackConfirm));
+            return this.#give(call, 'callback', sayAndHangUp(await this.#callbackConfirmed(call)));
           const outcome = await this.#router.outcome(q.conversation);
           if (agentOf(outcome) !== null) return this.#render(call, outcome);
           return sayAndHangUp(SAY.unavailable);
@@ -489,7 +489,7 @@ export class VoiceChannel {
           callerId: from,
           action: this.#callbackUrl('/voice/callback/customer', q, { customer, from }, q.attempt + 1),
           timeoutSeconds: CUSTOMER_RING_SECONDS,
-          say: SAY.callbackRetry(seconds),
+          say: SAY.callbackRetry(seconds, p.DialCallStatus === 'busy'),
           pauseSeconds: seconds,
         });
       }
@@ -855,6 +855,25 @@ export class VoiceChannel {
     });
     call.target = 'callback';
     return true;
+  }
+
+  /**
+   * What a caller hears when their call back is taken: the number it goes to (its last four digits, the one
+   * they call from) and when, so that one calling from a switchboard's line knows to call again from their own.
+   */
+  async #callbackConfirmed(call: LiveCall): Promise<string> {
+    const digits = (this.#callbacks.get(call.conversationId)?.customer ?? call.caller)
+      .replace(/\D/g, '')
+      .slice(-4);
+    const promise = await this.#router.openCallback(call.conversationId);
+    const quote = await this.#router.quote(call.conversationId);
+    if (!promise || digits.length < 4) return SAY.callbackConfirm;
+    const when = quote?.closed
+      ? quote.closed.opensInSeconds === null
+        ? 'when someone is back'
+        : 'when we are open'
+      : `within about ${humanDuration(Math.max(60, (promise.dueAt - this.#router.clock.now()) / 1000))}`;
+    return SAY.callbackConfirmed(digits, when);
   }
 
   /** The call is over: routing hears it once. */

@@ -15,12 +15,19 @@ export const QUEUE_NAME = 'switchboard';
 export const SAY = {
   callbackOffer: 'Press 1 for a call back; you keep your place.',
   callbackConfirm: 'We will call you back at this number when it is your turn; you keep your place.',
+  /**
+   * The call back confirmed with the number's last four digits, said one by one ("0 1 8 2"), and when (`within
+   * about 12 minutes`, `when we are open`).
+   */
+  callbackConfirmed: (lastDigits: string, when: string) =>
+    `We will call you back at the number ending in ${lastDigits.split('').join(' ')}, ${when}; you keep your place.`,
   callbackStands:
     'We still owe you a call back: stay on the line, or hang up and we will call you back when it is your turn.',
   hiddenNumber: 'Sorry, we need your number to keep your place; please call again with caller ID shown.',
   callbackTaken: 'This call back has gone to a colleague; thank you.',
   callbackConnecting: 'Calling the customer back now.',
-  callbackRetry: (seconds: number) => `The customer did not answer; trying again in ${seconds} seconds.`,
+  callbackRetry: (seconds: number, busy = false) =>
+    `${busy ? "The customer's line is busy" : 'The customer did not answer'}; trying again in ${seconds} seconds.`,
   callbackFailed:
     'The customer could not be reached; we sent them a text, and the conversation stays with you.',
   unavailable: 'Sorry, we cannot take your call right now; please call again in a few minutes.',

@@ -52,7 +52,13 @@ async function pressOne(h: TwilioHarness, waiting: { call: Call; conversationId:
     queueResult(waiting.call, 'leave'),
   );
   expect(verbs(bye)).to.deep.equal(['Say', 'Hangup']);
-  expect(only(bye, 'Say').text).to.equal(SAY.callbackConfirm);
+  // The number read back by its last four digits, one by one, and when.
+  const digits = waiting.call.From.slice(-4).split('').join(' ');
+  expect(only(bye, 'Say').text).to.match(
+    new RegExp(
+      `^We will call you back at the number ending in ${digits}, within about \\d+ minutes; you keep your place\\.$`,
+    ),
+  );
   await h.twiml('/twilio/voice/status', callStatus(waiting.call, 'completed'));
 }
 
@@ -150,14 +156,15 @@ describe('Voice channel: call back', () => {
     const leg = { CallSid: placed!.sid, From: OUR_NUMBER, To: '+14155550177' };
 
     const first = only(await agentAnswers(h(), placed!), 'Dial');
-    const retry = await h().twiml(localPath(first.attrs.action), dialResult(leg, 'no-answer'));
+    const retry = await h().twiml(localPath(first.attrs.action), dialResult(leg, 'busy'));
     expect(verbs(retry)).to.deep.equal(['Say', 'Pause', 'Dial']);
-    expect(only(retry, 'Say').text).to.equal(SAY.callbackRetry(15));
+    // Told as it is: a busy line is not "did not answer".
+    expect(only(retry, 'Say').text).to.equal("The customer's line is busy; trying again in 15 seconds.");
     expect(only(retry, 'Pause').attrs.length).to.equal('15');
     expect(queryOf(only(retry, 'Dial').attrs.action).attempt).to.equal('2');
     expect(only(retry, 'Number').text).to.equal(waiting.call.From);
 
-    const gaveUp = await h().twiml(localPath(only(retry, 'Dial').attrs.action), dialResult(leg, 'busy'));
+    const gaveUp = await h().twiml(localPath(only(retry, 'Dial').attrs.action), dialResult(leg, 'no-answer'));
     expect(verbs(gaveUp)).to.deep.equal(['Say', 'Hangup']);
     expect(only(gaveUp, 'Say').text).to.equal(SAY.callbackFailed);
     await h().idle();
@@ -280,7 +287,9 @@ describe('Voice channel: call back', () => {
       queueResult(waiting.call, 'queue-full'),
     );
     expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
-    expect(only(root, 'Say').text).to.equal(SAY.callbackConfirm);
+    expect(only(root, 'Say').text).to.match(
+      /^We will call you back at the number ending in (\d ){3}\d, within about/,
+    );
     expect((await h().sb.router.openCallback(waiting.conversationId))?.state).to.equal('open');
   });
 

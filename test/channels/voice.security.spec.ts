@@ -146,6 +146,8 @@ describe('Voice channel: signatures and bad input', () => {
       SAY.callbackTaken,
       SAY.callbackConnecting,
       SAY.callbackRetry(120),
+      SAY.callbackRetry(120, true),
+      SAY.callbackConfirmed('0123', 'within about 119 minutes'),
       SAY.callbackFailed,
       SAY.unavailable,
       SAY.callbackStands,

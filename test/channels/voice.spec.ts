@@ -540,7 +540,9 @@ describe('Voice channel: opening hours', () => {
       `/twilio/voice/queue?conversation=${conversationId}`,
       queueResult(call, 'leave'),
     );
-    expect(only(bye, 'Say').text).to.equal(SAY.callbackConfirm);
+    expect(only(bye, 'Say').text).to.equal(
+      'We will call you back at the number ending in 0 1 2 3, when we are open; you keep your place.',
+    );
     const promise = await h().sb.router.openCallback(conversationId);
     // Due after the opening (5 hours), not before.
     expect(promise!.dueAt - h().clock.now()).to.be.greaterThan(5 * 60 * MINUTE);
