@@ -357,6 +357,7 @@ export class VoiceChannel {
           await this.#ended(call.callSid, q.conversation);
           return emptyTwiml();
         case 'redirected':
+        case 'redirected-from-bridged':
           // Sent somewhere by a REST update: that TwiML runs; answer the same.
           return call.twiml || emptyTwiml();
         case 'bridged':

@@ -61,6 +61,7 @@ export const QueueResultParams = CallParams.extend({
     'error',
     'hangup',
     'redirected',
+    'redirected-from-bridged',
     'leave',
   ]),
   QueueSid: sid('QU').optional(),

@@ -329,6 +329,12 @@ describe('Voice channel (Twilio)', () => {
         queueResult(older.call, 'redirected'),
       );
       expect(redirected).to.deep.equal(twiml);
+      // Twilio's other word for it, for a call it had bridged: the same answer, not a 400.
+      const fromBridged = await h().twiml(
+        `/twilio/voice/queue?conversation=${older.conversationId}`,
+        queueResult(older.call, 'redirected-from-bridged'),
+      );
+      expect(fromBridged).to.deep.equal(twiml);
     });
 
     it('when the update does not reach the call, its next wait round leaves the queue and the action dials the agent', async () => {
