@@ -69,7 +69,12 @@ export type CardRole =
   | { kind: 'declined' }
   | { kind: 'left' }
   | { kind: 'former'; ownerName: string }
-  | { kind: 'resolved' };
+  /** A colleague covered for the owner, and no longer does (`back`: the owner is available again). */
+  | { kind: 'cover-ended'; ownerName: string; back: boolean }
+  /** The agent left the team (DELETE /api/agents/:id): what they had went on to colleagues. */
+  | { kind: 'gone' }
+  /** `blocked`: closed because the customer was blocked (by whom, and why when said). */
+  | { kind: 'resolved'; byName?: string | undefined; blocked?: { byName: string; reason: string } };
 
 export interface CardMessage {
   text: string;
@@ -85,9 +90,16 @@ export const FORM_TEXT_MAX = 3000;
  */
 export const LINE_MAX = 3500;
 
+/**
+ * How a customer is named in Slack: their name, else a number or address they wrote from. A chat visitor who
+ * gave neither is "Chat visitor" and the end of their customer id (several in one DM stay apart), never their
+ * visitor id, which means nothing to anyone (the team view says "Website visitor").
+ */
 export function customerLabel(view: Pick<ConversationView, 'customer'>): string {
   const c = view.customer;
-  return c.name ?? c.facts.name?.value ?? c.identities[0]?.address ?? 'A customer';
+  const known = c.name || c.facts.name?.value || c.identities.find((i) => i.channel !== 'chat')?.address;
+  if (known) return known;
+  return c.identities.length > 0 ? `Chat visitor ${c.id.slice(-4)}` : 'A customer';
 }
 
 function channelList(view: ConversationView): string {
@@ -120,9 +132,22 @@ function roleLine(role: CardRole, view: ConversationView): string {
       return 'You left this conversation.';
     case 'former':
       return `Now owned by *${escapeSlack(role.ownerName)}*. This thread no longer gets updates.`;
+    case 'cover-ended':
+      return role.back
+        ? `Cover ended: *${escapeSlack(role.ownerName)}* is back; new messages go to them.`
+        : `Your cover ended; *${escapeSlack(role.ownerName)}* stays the owner.`;
+    case 'gone':
+      return 'You left the team; this conversation went on to your colleagues.';
     case 'resolved':
-      return `Resolved${view.conversation.resolvedAt ? ` ${slackDate(view.conversation.resolvedAt)}` : ''}.`;
+      if (role.blocked) return `:no_entry: ${blockedLine(customerLabel(view), role.blocked)}`;
+      return `Resolved${role.byName ? ` by *${escapeSlack(role.byName)}*` : ''}${view.conversation.resolvedAt ? ` ${slackDate(view.conversation.resolvedAt)}` : ''}.`;
   }
+}
+
+/** What a blocked customer's thread and card say: who blocked them, and why (as given, escaped). */
+export function blockedLine(customerName: string, blocked: { byName: string; reason: string }): string {
+  const why = blocked.reason.trim() ? `: “${escapeSlack(clip(blocked.reason, 500))}”` : '';
+  return `*${escapeSlack(blocked.byName)}* blocked *${escapeSlack(customerName)}*${why}. The conversation is closed; what they send is no longer routed.`;
 }
 
 function roleActions(role: CardRole, conversationId: string, saved: readonly SavedReply[]): Block | null {

@@ -63,6 +63,7 @@ import {
   SlashCommand,
   ViewSubmission,
 } from './payloads.js';
+import { slackRequestGuard } from './requests.js';
 import { MemorySlackState, type SlackState } from './state.js';
 import { escapeSlack, noteText, slackToPlain } from './text.js';
 import { SlackThreads } from './threads.js';
@@ -196,10 +197,14 @@ export class SlackConsole {
       if (!this.#sweeps.busy) void this.sweep();
     }, options.sweepMs ?? 1000);
     this.#sweeper.unref();
+    // The signature and the body's shape are checked before Bolt's route (requests.ts): Bolt verifies the
+    // signature again over the same bytes.
+    const router = express.Router();
+    router.post('/', slackRequestGuard({ signingSecret: options.settings.signingSecret, log: this.#log }));
     const receiver = new ExpressReceiver({
       signingSecret: options.settings.signingSecret,
       endpoints: '/',
-      router: express.Router(),
+      router,
       logger,
       // The answer goes once the listeners return: once what the agent did is stored, or after
       // STORED_WITHIN_MS (`#storedBeforeAnswer`); an opened home tab at once.
@@ -387,7 +392,7 @@ export class SlackConsole {
     if (!thread) return;
     const agent = await this.#threads.agentBySlackUser(m.user);
     if (!agent) {
-      await this.#ephemeral(m.channel, m.user, m.thread_ts, notLinked(m.user));
+      await this.#ephemeral(m.channel, m.user, m.thread_ts, await this.#notLinkedWhy(m.user, thread.agentId));
       return;
     }
     const conversationId = thread.conversationId;
@@ -477,7 +482,9 @@ export class SlackConsole {
       payload.container?.thread_ts ?? payload.message?.thread_ts ?? payload.container?.message_ts;
     const agent = await this.#threads.agentBySlackUser(userId);
     if (!agent) {
-      if (channel) await this.#ephemeral(channel, userId, threadTs, notLinked(userId));
+      const card = channel && threadTs ? await this.#state.threadOwner(channel, threadTs) : null;
+      if (channel)
+        await this.#ephemeral(channel, userId, threadTs, await this.#notLinkedWhy(userId, card?.agentId));
       else await this.#threads.publishHome(userId);
       return;
     }
@@ -766,6 +773,17 @@ export class SlackConsole {
   }
 
   // ================================================================ answering the agent
+
+  /**
+   * What a Slack user linked to no agent is told, in a thread whose card was `cardAgentId`'s: that they are no
+   * longer on the team when that agent left it (their Slack link went with them); else how to get linked.
+   */
+  async #notLinkedWhy(slackUserId: string, cardAgentId: string | undefined): Promise<string> {
+    const was = cardAgentId ? await this.#r.store.getAgent(cardAgentId) : null;
+    if (was?.leftAt !== undefined)
+      return 'You are no longer on the team, so nothing you do here reaches Switchboard. If that is a mistake, ask an admin.';
+    return notLinked(slackUserId);
+  }
 
   async #ephemeral(channel: string, user: string, threadTs: string | undefined, text: string): Promise<void> {
     try {

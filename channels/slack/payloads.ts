@@ -78,7 +78,8 @@ const StateValue = z.object({
   type: z.string().max(64),
   value: z.string().max(5000).nullable().optional(),
   selected_user: SlackId.nullable().optional(),
-  selected_date_time: z.number().int().nullable().optional(),
+  // Unix seconds, within what a date can hold (a larger one failed deep in the work, said to nobody).
+  selected_date_time: z.number().int().min(0).max(8_640_000_000_000).nullable().optional(),
   selected_option: z
     .object({ value: z.string().max(100) })
     .nullable()

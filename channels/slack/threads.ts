@@ -21,6 +21,7 @@ import {
 import type { FileBytes } from '../content.js';
 import { conversationView, participants, roleOf } from '../views.js';
 import {
+  blockedLine,
   type CardRole,
   card,
   customerLabel,
@@ -77,6 +78,15 @@ const CARD_POLL_MS = 100;
 const QUOTED_MAX = 500;
 /** A new card shares the pictures of this many of the newest customer messages that have any. */
 const CARD_PICTURED = 3;
+
+/**
+ * What a card showed that ended without an event naming it, kept among what its thread shows (the state's
+ * `markShown`, shared by every process): a cover (`cover:<since>`) and its end (`ended:cover:<since>`); the
+ * card of an agent who left the team, said so once.
+ */
+const COVER = 'cover:';
+const COVER_ENDED = 'ended:';
+const GONE = 'left-the-team';
 
 /** A file Slack shows as a picture, small enough to share. */
 const previewed = (file: Attachment): boolean =>
@@ -195,6 +205,9 @@ export class SlackThreads {
       case 'conversation.resolved':
         this.#work(event.conversation.id, () => this.#resolved(event.conversation));
         break;
+      case 'conversation.updated':
+        this.#work(event.conversation.id, () => this.#partsEnded(event.conversation.id));
+        break;
       case 'promise.made':
       case 'promise.due':
       case 'promise.reminder':
@@ -206,6 +219,14 @@ export class SlackThreads {
       case 'agent.status':
       case 'agent.updated':
         this.home(event.agentId);
+        break;
+      case 'customer.facts':
+      case 'customer.merged':
+        // What is known of them, and so their name, changed: the cards of their open conversation show it.
+        this.#serial(`customer:${event.customerId}`, async () => {
+          const open = await this.#r.store.openConversationOf(event.customerId);
+          if (open) this.#work(open.id, () => this.#refreshCards(open.id));
+        });
         break;
       case 'customer.erased':
         for (const id of event.conversationIds) this.#work(id, () => this.#erase(id));
@@ -300,7 +321,61 @@ export class SlackThreads {
     const existing = await this.#state.thread(conversation.id, agent.id);
     if (existing) await this.#renderCard(conversation, agent, existing);
     else await this.#ensureThread(conversation, agent);
+    // Its end comes as a plain update of the conversation, which no longer names the cover: remembered here.
+    if (conversation.cover?.agentId === agent.id)
+      await this.#state.markShown(conversation.id, agent.id, [`${COVER}${conversation.cover.since}`]);
     this.home(agent.id);
+  }
+
+  /**
+   * A conversation changed (`conversation.updated`): the cards whose part in it ended with that, which no event of
+   * their own tells: a cover that ended (the owner back, the call over) says so on the card and in its thread;
+   * an agent who left the team has their card say so, its buttons gone. Each once (marked among what the
+   * thread shows).
+   */
+  async #partsEnded(conversationId: string): Promise<void> {
+    const conversation = await this.#r.store.getConversation(conversationId);
+    if (!conversation || conversation.status === 'resolved') return;
+    const current = new Set(participants(conversation));
+    for (const { agentId, ref } of await this.#state.threads(conversation.id)) {
+      const agent = await this.#r.store.getAgent(agentId);
+      if (!agent) continue;
+      const shown = await this.#state.shown(conversation.id, agentId);
+      if (agent.leftAt !== undefined) {
+        if (shown.has(GONE)) continue;
+        await this.#renderCard(conversation, agent, ref, { kind: 'gone' });
+        await this.#state.markShown(conversation.id, agentId, [GONE]);
+        continue;
+      }
+      if (conversation.cover?.agentId === agentId) continue;
+      const ended = [...shown].filter((id) => id.startsWith(COVER) && !shown.has(`${COVER_ENDED}${id}`));
+      if (ended.length === 0) continue;
+      const owner = conversation.ownerId ? await this.#r.store.getAgent(conversation.ownerId) : null;
+      const ownerName = owner?.name ?? 'the owner';
+      const back = owner?.status === 'available' && conversation.status === 'assigned';
+      // Still on it otherwise (asked to help meanwhile): the card shows that part; the line says the cover ended.
+      await this.#renderCard(
+        conversation,
+        agent,
+        ref,
+        current.has(agentId) ? undefined : { kind: 'cover-ended', ownerName, back },
+      );
+      if (agent.slackUserId)
+        await this.say(
+          ref,
+          back
+            ? `Cover ended: *${escapeSlack(ownerName)}* is back and answers from here.`
+            : `Your cover ended; *${escapeSlack(ownerName)}* stays the owner.`,
+        );
+      await this.#state.markShown(
+        conversation.id,
+        agentId,
+        ended.map((id) => `${COVER_ENDED}${id}`),
+      );
+      if (back)
+        await this.#toOwner(conversation, `*${escapeSlack(agent.name)}* no longer covers: you answer again.`);
+      this.home(agentId);
+    }
   }
 
   /** A message on a conversation: into every participant's thread (but not back where it was written). */
@@ -510,10 +585,22 @@ export class SlackThreads {
         await this.#toOwner(conversation, `*${name}* joined the conversation.`);
         break;
       case 'left': {
-        const ref = slackColleague ? await this.#state.thread(conversation.id, slackColleague.id) : null;
-        if (slackColleague && ref)
-          await this.#renderCard(conversation, slackColleague, ref, { kind: 'left' });
-        await this.#toOwner(conversation, `*${name}* left the conversation.`);
+        // Their card, also when they left the team (their Slack link gone with it).
+        const ref = colleague ? await this.#state.thread(conversation.id, colleague.id) : null;
+        // Pressed Leave on a conversation resolved meanwhile: the owner's thread is done with.
+        const resolved = conversation.status === 'resolved';
+        if (colleague && ref)
+          await this.#renderCard(
+            conversation,
+            colleague,
+            ref,
+            resolved
+              ? await this.#resolvedRole(conversation)
+              : colleague.leftAt !== undefined
+                ? { kind: 'gone' }
+                : { kind: 'left' },
+          );
+        if (!resolved) await this.#toOwner(conversation, `*${name}* left the conversation.`);
         if (slackColleague) this.home(slackColleague.id);
         break;
       }
@@ -541,8 +628,15 @@ export class SlackThreads {
         await this.#toOwner(conversation, `Offered to *${name}*. It stays yours until they accept.`);
         break;
       case 'declined': {
-        const ref = slackTarget ? await this.#state.thread(conversation.id, slackTarget.id) : null;
-        if (slackTarget && ref) await this.#renderCard(conversation, slackTarget, ref, { kind: 'declined' });
+        // Their card, also when they left the team (their Slack link gone with it).
+        const ref = target ? await this.#state.thread(conversation.id, target.id) : null;
+        if (target && ref)
+          await this.#renderCard(
+            conversation,
+            target,
+            ref,
+            target.leftAt !== undefined ? { kind: 'gone' } : { kind: 'declined' },
+          );
         await this.#toOwner(conversation, `*${name}* declined the hand-off; it stays yours.`);
         break;
       }
@@ -552,24 +646,57 @@ export class SlackThreads {
     }
   }
 
-  async #resolved(event: Conversation): Promise<void> {
-    const conversation = (await this.#r.store.getConversation(event.id)) ?? event;
-    const ownerName = conversation.ownerId
-      ? (await this.#r.store.getAgent(conversation.ownerId))?.name
-      : undefined;
-    const current = new Set(participants(conversation));
-    for (const { agentId, ref } of await this.#state.threads(conversation.id)) {
+  /**
+   * Every card of the conversation turns into a resolved one, with no buttons: the owner's, and those of
+   * colleagues whose part ended with it (a hand-off offered, a consultation, a cover) or before. Each thread
+   * hears it, but a former owner's (it gets no more updates) and a leaver's.
+   */
+  /** Every card of those on the conversation now, re-rendered as things stand. */
+  async #refreshCards(conversationId: string): Promise<void> {
+    const conversation = await this.#r.store.getConversation(conversationId);
+    if (!conversation) return;
+    for (const { agentId, ref } of await this.#participantThreads(conversation)) {
       const agent = await this.slackAgent(agentId);
-      if (!agent) continue;
-      if (current.has(agentId)) {
-        await this.#renderCard(conversation, agent, ref, { kind: 'resolved' });
-        await this.say(
-          ref,
-          `:white_check_mark: Resolved${ownerName ? ` by *${escapeSlack(ownerName)}*` : ''}.`,
-        );
-      }
+      if (agent) await this.#renderCard(conversation, agent, ref);
       this.home(agentId);
     }
+  }
+
+  async #resolved(event: Conversation): Promise<void> {
+    const conversation = (await this.#r.store.getConversation(event.id)) ?? event;
+    const role = await this.#resolvedRole(conversation);
+    const formerOwners = new Set(conversation.ownership.map((change) => change.from));
+    for (const { agentId, ref } of await this.#state.threads(conversation.id)) {
+      const agent = await this.#r.store.getAgent(agentId);
+      if (!agent) continue;
+      await this.#renderCard(conversation, agent, ref, role);
+      const former = agentId !== conversation.ownerId && formerOwners.has(agentId);
+      if (agent.slackUserId && !former)
+        await this.say(
+          ref,
+          role.blocked
+            ? `:no_entry: ${blockedLine(await this.#customerName(conversation), role.blocked)}`
+            : `:white_check_mark: Resolved${role.byName ? ` by *${escapeSlack(role.byName)}*` : ''}.`,
+        );
+      this.home(agentId);
+    }
+  }
+
+  /**
+   * A resolved conversation's card: by its owner; or, closed by the customer's block (blocking resolves what is
+   * open at the time the block is set), who blocked them and why.
+   */
+  async #resolvedRole(conversation: Conversation): Promise<CardRole & { kind: 'resolved' }> {
+    const owner = conversation.ownerId ? await this.#r.store.getAgent(conversation.ownerId) : null;
+    const block = (await this.#r.store.getCustomer(conversation.customerId))?.blocked;
+    if (block && block.at === conversation.resolvedAt) {
+      const byName =
+        block.by === 'admin'
+          ? 'The admin'
+          : ((await this.#r.store.getAgent(block.by))?.name ?? 'A colleague');
+      return { kind: 'resolved', byName: owner?.name, blocked: { byName, reason: block.reason } };
+    }
+    return { kind: 'resolved', byName: owner?.name };
   }
 
   /**
@@ -707,12 +834,7 @@ export class SlackThreads {
     }
   }
 
-  async #renderCard(
-    conversation: Conversation,
-    agent: SlackAgent,
-    ref: SlackRef,
-    role?: CardRole,
-  ): Promise<void> {
+  async #renderCard(conversation: Conversation, agent: Agent, ref: SlackRef, role?: CardRole): Promise<void> {
     const shown = role ?? (await this.#roleFor(conversation, agent.id));
     if (!shown) return;
     const view = await conversationView(this.#r.store, conversation, agent.id);
@@ -733,7 +855,7 @@ export class SlackThreads {
   async #roleFor(conversation: Conversation, agentId: string): Promise<CardRole | null> {
     const nameOf = async (id: string | null) =>
       id ? ((await this.#r.store.getAgent(id))?.name ?? id) : 'the owner';
-    if (conversation.status === 'resolved') return { kind: 'resolved' };
+    if (conversation.status === 'resolved') return this.#resolvedRole(conversation);
     if (conversation.handoff?.to === agentId) {
       return {
         kind: 'offer',

@@ -6,7 +6,7 @@
 // making them short, so no test sleeps for real seconds. Optionally Twilio is on
 // too (the REST client pointed at the Twilio stand-in) for the end-to-end specs.
 import { createHmac, randomBytes } from 'node:crypto';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { io as connect, type Socket } from 'socket.io-client';
 import request from 'supertest';
 import twilio from 'twilio';
@@ -104,6 +104,8 @@ export interface SlackHarnessOptions {
   store?: MemoryStore;
   /** Extra environment for loadConfig (ROUTING_POLICY, …). */
   env?: Record<string, string>;
+  /** Where the Switchboard logs (default: nowhere). */
+  logger?: Logger;
 }
 
 export async function startSlackHarness(options: SlackHarnessOptions = {}): Promise<SlackHarness> {
@@ -135,7 +137,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
   const waits: number[] = [];
   const sb = createSwitchboard({
     config,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     store,
     clock,
     slack: {

@@ -1,0 +1,142 @@
+// Colleagues' cards once their part is over: a hand-off offered, a consultation,
+// a cover, when the owner resolves or comes back; what the card and the thread
+// say then. Through the real app, Bolt and the Slack stand-in.
+import { expect } from 'chai';
+import { ACTION } from '../../channels/slack/blocks.js';
+import { blockActions, SECOND, type SlackHarness, useSlackHarness } from './slack-harness.js';
+
+const ADA = 'U0ADA00001';
+const BOB = 'U0BOB00001';
+const dmOf = (user: string) => `D${user.slice(1)}`;
+
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
+type Json = any;
+
+/** The card (thread root) posted in a user's DM. */
+function cardTs(h: SlackHarness, user: string): string {
+  const card = h.slack.ok(
+    'chat.postMessage',
+    (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
+  )[0];
+  if (!card) throw new Error(`no card in ${user}'s DM`);
+  return String(card.answer.ts);
+}
+
+/** The card as last shown: posted, or last updated. */
+function shownCard(h: SlackHarness, user: string): { text: string; blocks: Json[] } {
+  const ts = cardTs(h, user);
+  const last =
+    h.slack.ok('chat.update', (a) => a.channel === dmOf(user) && a.ts === ts).at(-1) ??
+    h.slack.ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === undefined)[0]!;
+  return { text: String(last.args.text), blocks: last.args.blocks as Json[] };
+}
+
+function buttons(card: { blocks: Json[] }): string[] {
+  return card.blocks
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => b.elements.map((e: Json) => e.action_id));
+}
+
+function roleLineOf(card: { blocks: Json[] }): string {
+  return String(card.blocks.find((b) => b.type === 'context')?.elements[0].text);
+}
+
+function threadTexts(h: SlackHarness, user: string): string[] {
+  const ts = cardTs(h, user);
+  return h.slack
+    .ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === ts)
+    .map((c) => String(c.args.text));
+}
+
+/** Ada owns Mary's chat (her card posted); Bob is on the team. */
+async function adaOwnsMary(h: SlackHarness) {
+  const ada = await h.agent('Ada', ADA);
+  const mary = await h.visitor();
+  await mary.identify({ name: 'Mary Major' });
+  const sent = await mary.say('my parcel is late');
+  await h.idle();
+  const bob = await h.agent('Bob', BOB);
+  await h.idle();
+  return { ada, bob, mary, conversationId: sent.conversationId };
+}
+
+async function press(h: SlackHarness, user: string, actionId: string, conversationId: string) {
+  await h
+    .interact(
+      blockActions({
+        user,
+        actionId,
+        value: conversationId,
+        channel: dmOf(user),
+        messageTs: cardTs(h, user),
+      }),
+    )
+    .expect(200);
+  await h.idle();
+}
+
+describe('Slack cards of colleagues whose part is over', () => {
+  const sb = useSlackHarness();
+
+  it('a hand-off still offered when the owner resolves: the offered card loses Accept/Decline and says resolved, in its thread too', async () => {
+    const h = sb();
+    const { ada, bob, conversationId } = await adaOwnsMary(h);
+    await h.sb.router.handoff(ada.id, conversationId, bob.id, 'can you take this?');
+    await h.idle();
+    expect(buttons(shownCard(h, BOB))).to.deep.equal([ACTION.accept, ACTION.decline]);
+    await press(h, ADA, ACTION.resolve, conversationId);
+    const card = shownCard(h, BOB);
+    expect(buttons(card)).to.deep.equal([]);
+    expect(roleLineOf(card)).to.match(/^Resolved by \*Ada\*/);
+    expect(threadTexts(h, BOB).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
+    expect(threadTexts(h, ADA).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
+  });
+
+  it("a consultant's card when the owner resolves: resolved, no Promise or Leave; a late Leave says nothing in the owner's thread", async () => {
+    const h = sb();
+    const { ada, bob, conversationId } = await adaOwnsMary(h);
+    await h.sb.router.consult(ada.id, conversationId, bob.id);
+    await h.idle();
+    expect(shownCard(h, BOB).text).to.equal('Ada asks for your help with Mary Major (chat)');
+    await press(h, ADA, ACTION.resolve, conversationId);
+    const card = shownCard(h, BOB);
+    expect(buttons(card)).to.deep.equal([]);
+    expect(roleLineOf(card)).to.match(/^Resolved by \*Ada\*/);
+    expect(threadTexts(h, BOB).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
+    // Leave pressed on the card as it was before it changed.
+    const adaLines = threadTexts(h, ADA).length;
+    await press(h, BOB, ACTION.leave, conversationId);
+    expect(threadTexts(h, ADA)).to.have.length(adaLines);
+    expect(roleLineOf(shownCard(h, BOB))).to.match(/^Resolved by \*Ada\*/);
+  });
+
+  it('a cover whose owner comes back: the card says the cover ended, without buttons, both threads say so; resolved later, it says resolved', async () => {
+    const h = sb();
+    const { ada, mary, conversationId } = await adaOwnsMary(h);
+    await h.sb.router.setAgentStatus(ada.id, 'away', 'lunch');
+    await mary.say('hello? anyone there?');
+    await h.idle();
+    h.clock.advance(121 * SECOND);
+    await h.sb.router.tick();
+    await h.idle();
+    expect(shownCard(h, BOB).text).to.equal('Answer Mary Major (chat) for Ada');
+    expect(buttons(shownCard(h, BOB))).to.include(ACTION.promise);
+    // Ada is back: the cover ends.
+    await h.sb.router.setAgentStatus(ada.id, 'available');
+    await h.idle();
+    expect((await h.store.getConversation(conversationId))!.cover).to.equal(null);
+    const ended = shownCard(h, BOB);
+    expect(buttons(ended)).to.deep.equal([]);
+    expect(roleLineOf(ended)).to.equal('Cover ended: *Ada* is back; new messages go to them.');
+    expect(threadTexts(h, BOB).at(-1)).to.equal('Cover ended: *Ada* is back and answers from here.');
+    expect(threadTexts(h, ADA).at(-1)).to.equal('*Bob* no longer covers: you answer again.');
+    // Said once: another change of the conversation does not say it again.
+    const bobLines = threadTexts(h, BOB).length;
+    await h.sb.router.setAgentStatus(ada.id, 'away');
+    await h.sb.router.setAgentStatus(ada.id, 'available');
+    await h.idle();
+    expect(threadTexts(h, BOB)).to.have.length(bobLines);
+    await press(h, ADA, ACTION.resolve, conversationId);
+    expect(roleLineOf(shownCard(h, BOB))).to.match(/^Resolved by \*Ada\*/);
+  });
+});

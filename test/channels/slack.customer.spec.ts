@@ -1,0 +1,112 @@
+// What a card says of the customer: the name and facts they give (the chat
+// widget's identify) as they give them, a visitor who gave none, a block. Through
+// the real app, Bolt and the Slack stand-in.
+import { expect } from 'chai';
+import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
+import { blockActions, type SlackHarness, useSlackHarness, viewSubmission } from './slack-harness.js';
+
+const ADA = 'U0ADA00001';
+const dmOf = (user: string) => `D${user.slice(1)}`;
+
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
+type Json = any;
+
+function cardPost(h: SlackHarness, user: string) {
+  const card = h.slack.ok(
+    'chat.postMessage',
+    (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
+  )[0];
+  if (!card) throw new Error(`no card in ${user}'s DM`);
+  return card;
+}
+
+/** The card as last shown: posted, or last updated. */
+function shownCard(h: SlackHarness, user: string): { text: string; blocks: Json[] } {
+  const posted = cardPost(h, user);
+  const last =
+    h.slack.ok('chat.update', (a) => a.channel === dmOf(user) && a.ts === posted.answer.ts).at(-1) ?? posted;
+  return { text: String(last.args.text), blocks: last.args.blocks as Json[] };
+}
+
+function threadTexts(h: SlackHarness, user: string): string[] {
+  const ts = cardPost(h, user).answer.ts;
+  return h.slack
+    .ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === ts)
+    .map((c) => String(c.args.text));
+}
+
+describe('Slack cards: who the customer is', () => {
+  const sb = useSlackHarness();
+
+  it('a chat visitor who gave no name is "Chat visitor" and a short tag on the card, never their visitor id', async () => {
+    const h = sb();
+    await h.agent('Ada', ADA);
+    const visitor = await h.visitor();
+    await visitor.say('hello');
+    await h.idle();
+    const card = shownCard(h, ADA);
+    const tag = visitor.customerId.slice(-4);
+    expect(card.text).to.equal(`Chat visitor ${tag} (chat) is yours`);
+    expect(card.blocks[0].text.text).to.equal(`Chat visitor ${tag}`);
+    const everything = JSON.stringify(h.slack.calls.map((c) => c.args));
+    const customer = await h.store.getCustomer(visitor.customerId);
+    const visitorId = customer!.identities.find((i) => i.channel === 'chat')!.address;
+    expect(everything).not.to.contain(visitorId);
+  });
+
+  it('what the visitor says of themselves (identify) shows on the card: the name in its header, the facts under Already known', async () => {
+    const h = sb();
+    await h.agent('Ada', ADA);
+    const visitor = await h.visitor();
+    await visitor.say('hello');
+    await h.idle();
+    expect(shownCard(h, ADA).blocks.some((b) => JSON.stringify(b).includes('Already known'))).to.equal(false);
+    await visitor.identify({ name: 'Mary Major', email: 'mary@example.com', phone: '+14155550123' });
+    await h.idle();
+    const card = shownCard(h, ADA);
+    expect(card.text).to.equal('Mary Major (chat) is yours');
+    expect(card.blocks[0].text.text).to.equal('Mary Major');
+    const known = JSON.stringify(card.blocks.find((b) => JSON.stringify(b).includes('Already known')));
+    expect(known).to.contain('mary@example.com');
+    expect(known).to.contain('+14155550123');
+  });
+
+  it('Block… from Slack: the card and the thread say who blocked the customer and why (escaped), not that it was resolved', async () => {
+    const h = sb();
+    await h.agent('Ada', ADA);
+    const mary = await h.visitor();
+    await mary.identify({ name: 'Mary Major' });
+    const { conversationId } = await mary.say('you are all useless');
+    await h.idle();
+    const threadTs = String(cardPost(h, ADA).answer.ts);
+    await h
+      .interact(
+        blockActions({
+          user: ADA,
+          actionId: ACTION.block,
+          value: conversationId,
+          channel: dmOf(ADA),
+          messageTs: threadTs,
+        }),
+      )
+      .expect(200);
+    await h
+      .interact(
+        viewSubmission(ADA, VIEW.block, conversationId, {
+          [FIELD.blockReason.block]: {
+            [FIELD.blockReason.action]: { type: 'plain_text_input', value: 'abusive <language> & threats' },
+          },
+        }),
+      )
+      .expect(200);
+    await h.idle();
+    expect((await h.store.getConversation(conversationId))!.status).to.equal('resolved');
+    const said =
+      '*Ada* blocked *Mary Major*: “abusive &lt;language&gt; &amp; threats”. The conversation is closed; what they send is no longer routed.';
+    expect(threadTexts(h, ADA).at(-1)).to.equal(`:no_entry: ${said}`);
+    expect(threadTexts(h, ADA).some((t) => t.includes('Resolved'))).to.equal(false);
+    const card = shownCard(h, ADA);
+    expect(card.blocks.find((b) => b.type === 'context').elements[0].text).to.equal(`:no_entry: ${said}`);
+    expect(card.blocks.some((b) => b.type === 'actions')).to.equal(false);
+  });
+});
