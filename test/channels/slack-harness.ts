@@ -516,12 +516,17 @@ export function dmOf(user: string): string {
 
 /** The ts of the context card posted in a user's DM (its thread holds everything about the conversation). */
 export function cardTsOf(h: SlackHarness, user: string): string {
+  return String(cardOf(h, user).answer.ts);
+}
+
+/** The call that posted a user's context card (a top-level message with blocks in their DM). */
+export function cardOf(h: SlackHarness, user: string) {
   const card = h.slack.ok(
     'chat.postMessage',
     (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
   )[0];
   if (!card) throw new Error(`no card in ${user}'s DM`);
-  return String(card.answer.ts);
+  return card;
 }
 
 /** The texts posted in a user's thread, in order. */
@@ -529,6 +534,21 @@ export function threadTexts(h: SlackHarness, user: string, threadTs: string): st
   return h.slack
     .ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === threadTs)
     .map((c) => String(c.args.text));
+}
+
+/** A user's card as last shown (posted, or last updated): its text and Block Kit blocks. */
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
+export function shownCard(h: SlackHarness, user: string): { text: string; blocks: any[] } {
+  const posted = cardOf(h, user);
+  const ts = String(posted.answer.ts);
+  const last = h.slack.ok('chat.update', (a) => a.channel === dmOf(user) && a.ts === ts).at(-1) ?? posted;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  return { text: String(last.args.text), blocks: last.args.blocks as any[] };
+}
+
+/** The texts posted in the thread of a user's card, in order. */
+export function cardThreadTexts(h: SlackHarness, user: string): string[] {
+  return threadTexts(h, user, cardTsOf(h, user));
 }
 
 /** What Slack refused with `error` (any method). */

@@ -3,33 +3,22 @@
 // say then. Through the real app, Bolt and the Slack stand-in.
 import { expect } from 'chai';
 import { ACTION } from '../../channels/slack/blocks.js';
-import { blockActions, SECOND, type SlackHarness, useSlackHarness } from './slack-harness.js';
+import {
+  blockActions,
+  cardThreadTexts,
+  cardTsOf,
+  dmOf,
+  SECOND,
+  type SlackHarness,
+  shownCard,
+  useSlackHarness,
+} from './slack-harness.js';
 
 const ADA = 'U0ADA00001';
 const BOB = 'U0BOB00001';
-const dmOf = (user: string) => `D${user.slice(1)}`;
 
 // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
 type Json = any;
-
-/** The card (thread root) posted in a user's DM. */
-function cardTs(h: SlackHarness, user: string): string {
-  const card = h.slack.ok(
-    'chat.postMessage',
-    (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
-  )[0];
-  if (!card) throw new Error(`no card in ${user}'s DM`);
-  return String(card.answer.ts);
-}
-
-/** The card as last shown: posted, or last updated. */
-function shownCard(h: SlackHarness, user: string): { text: string; blocks: Json[] } {
-  const ts = cardTs(h, user);
-  const last =
-    h.slack.ok('chat.update', (a) => a.channel === dmOf(user) && a.ts === ts).at(-1) ??
-    h.slack.ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === undefined)[0]!;
-  return { text: String(last.args.text), blocks: last.args.blocks as Json[] };
-}
 
 function buttons(card: { blocks: Json[] }): string[] {
   return card.blocks
@@ -39,13 +28,6 @@ function buttons(card: { blocks: Json[] }): string[] {
 
 function roleLineOf(card: { blocks: Json[] }): string {
   return String(card.blocks.find((b) => b.type === 'context')?.elements[0].text);
-}
-
-function threadTexts(h: SlackHarness, user: string): string[] {
-  const ts = cardTs(h, user);
-  return h.slack
-    .ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === ts)
-    .map((c) => String(c.args.text));
 }
 
 /** Ada owns Mary's chat (her card posted); Bob is on the team. */
@@ -68,7 +50,7 @@ async function press(h: SlackHarness, user: string, actionId: string, conversati
         actionId,
         value: conversationId,
         channel: dmOf(user),
-        messageTs: cardTs(h, user),
+        messageTs: cardTsOf(h, user),
       }),
     )
     .expect(200);
@@ -88,8 +70,8 @@ describe('Slack cards of colleagues whose part is over', () => {
     const card = shownCard(h, BOB);
     expect(buttons(card)).to.deep.equal([]);
     expect(roleLineOf(card)).to.match(/^Resolved by \*Ada\*/);
-    expect(threadTexts(h, BOB).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
-    expect(threadTexts(h, ADA).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
+    expect(cardThreadTexts(h, BOB).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
+    expect(cardThreadTexts(h, ADA).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
   });
 
   it("a consultant's card when the owner resolves: resolved, no Promise or Leave; a late Leave says nothing in the owner's thread", async () => {
@@ -102,11 +84,11 @@ describe('Slack cards of colleagues whose part is over', () => {
     const card = shownCard(h, BOB);
     expect(buttons(card)).to.deep.equal([]);
     expect(roleLineOf(card)).to.match(/^Resolved by \*Ada\*/);
-    expect(threadTexts(h, BOB).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
+    expect(cardThreadTexts(h, BOB).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
     // Leave pressed on the card as it was before it changed.
-    const adaLines = threadTexts(h, ADA).length;
+    const adaLines = cardThreadTexts(h, ADA).length;
     await press(h, BOB, ACTION.leave, conversationId);
-    expect(threadTexts(h, ADA)).to.have.length(adaLines);
+    expect(cardThreadTexts(h, ADA)).to.have.length(adaLines);
     expect(roleLineOf(shownCard(h, BOB))).to.match(/^Resolved by \*Ada\*/);
   });
 
@@ -128,14 +110,14 @@ describe('Slack cards of colleagues whose part is over', () => {
     const ended = shownCard(h, BOB);
     expect(buttons(ended)).to.deep.equal([]);
     expect(roleLineOf(ended)).to.equal('Cover ended: *Ada* is back; new messages go to them.');
-    expect(threadTexts(h, BOB).at(-1)).to.equal('Cover ended: *Ada* is back and answers from here.');
-    expect(threadTexts(h, ADA).at(-1)).to.equal('*Bob* no longer covers: you answer again.');
+    expect(cardThreadTexts(h, BOB).at(-1)).to.equal('Cover ended: *Ada* is back and answers from here.');
+    expect(cardThreadTexts(h, ADA).at(-1)).to.equal('*Bob* no longer covers: you answer again.');
     // Said once: another change of the conversation does not say it again.
-    const bobLines = threadTexts(h, BOB).length;
+    const bobLines = cardThreadTexts(h, BOB).length;
     await h.sb.router.setAgentStatus(ada.id, 'away');
     await h.sb.router.setAgentStatus(ada.id, 'available');
     await h.idle();
-    expect(threadTexts(h, BOB)).to.have.length(bobLines);
+    expect(cardThreadTexts(h, BOB)).to.have.length(bobLines);
     await press(h, ADA, ACTION.resolve, conversationId);
     expect(roleLineOf(shownCard(h, BOB))).to.match(/^Resolved by \*Ada\*/);
   });

@@ -3,37 +3,17 @@
 // the real app, Bolt and the Slack stand-in.
 import { expect } from 'chai';
 import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
-import { blockActions, type SlackHarness, useSlackHarness, viewSubmission } from './slack-harness.js';
+import {
+  blockActions,
+  cardThreadTexts,
+  cardTsOf,
+  dmOf,
+  shownCard,
+  useSlackHarness,
+  viewSubmission,
+} from './slack-harness.js';
 
 const ADA = 'U0ADA00001';
-const dmOf = (user: string) => `D${user.slice(1)}`;
-
-// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
-type Json = any;
-
-function cardPost(h: SlackHarness, user: string) {
-  const card = h.slack.ok(
-    'chat.postMessage',
-    (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
-  )[0];
-  if (!card) throw new Error(`no card in ${user}'s DM`);
-  return card;
-}
-
-/** The card as last shown: posted, or last updated. */
-function shownCard(h: SlackHarness, user: string): { text: string; blocks: Json[] } {
-  const posted = cardPost(h, user);
-  const last =
-    h.slack.ok('chat.update', (a) => a.channel === dmOf(user) && a.ts === posted.answer.ts).at(-1) ?? posted;
-  return { text: String(last.args.text), blocks: last.args.blocks as Json[] };
-}
-
-function threadTexts(h: SlackHarness, user: string): string[] {
-  const ts = cardPost(h, user).answer.ts;
-  return h.slack
-    .ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === ts)
-    .map((c) => String(c.args.text));
-}
 
 describe('Slack cards: who the customer is', () => {
   const sb = useSlackHarness();
@@ -78,7 +58,7 @@ describe('Slack cards: who the customer is', () => {
     await mary.identify({ name: 'Mary Major' });
     const { conversationId } = await mary.say('you are all useless');
     await h.idle();
-    const threadTs = String(cardPost(h, ADA).answer.ts);
+    const threadTs = cardTsOf(h, ADA);
     await h
       .interact(
         blockActions({
@@ -103,8 +83,8 @@ describe('Slack cards: who the customer is', () => {
     expect((await h.store.getConversation(conversationId))!.status).to.equal('resolved');
     const said =
       '*Ada* blocked *Mary Major*: “abusive &lt;language&gt; &amp; threats”. The conversation is closed; what they send is no longer routed.';
-    expect(threadTexts(h, ADA).at(-1)).to.equal(`:no_entry: ${said}`);
-    expect(threadTexts(h, ADA).some((t) => t.includes('Resolved'))).to.equal(false);
+    expect(cardThreadTexts(h, ADA).at(-1)).to.equal(`:no_entry: ${said}`);
+    expect(cardThreadTexts(h, ADA).some((t) => t.includes('Resolved'))).to.equal(false);
     const card = shownCard(h, ADA);
     expect(card.blocks.find((b) => b.type === 'context').elements[0].text).to.equal(`:no_entry: ${said}`);
     expect(card.blocks.some((b) => b.type === 'actions')).to.equal(false);

@@ -4,10 +4,11 @@
 // Twilio client pointed at the Twilio stand-in.
 import { expect } from 'chai';
 import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
-import type { SlackCall } from '../support/slack-standin.js';
 import {
   blockActions,
+  cardOf,
   dmMessage,
+  dmOf,
   newEventId,
   OUR_NUMBER,
   type SlackHarness,
@@ -20,16 +21,6 @@ const ADA = 'U0ADA00001';
 const BOB = 'U0BOB00001';
 const CAT = 'U0CAT00001';
 const MARY = '+14155550123';
-const dmOf = (user: string) => `D${user.slice(1)}`;
-
-function cardOf(h: SlackHarness, user: string): SlackCall {
-  const card = h.slack.ok(
-    'chat.postMessage',
-    (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
-  )[0];
-  if (!card) throw new Error(`no card in ${user}'s DM`);
-  return card;
-}
 
 const threadTs = (h: SlackHarness, user: string) => String(cardOf(h, user).answer.ts);
 

@@ -4,32 +4,21 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { ACTION } from '../../channels/slack/blocks.js';
-import { blockActions, dmMessage, type SlackHarness, useSlackHarness } from './slack-harness.js';
+import {
+  blockActions,
+  cardTsOf,
+  dmMessage,
+  dmOf,
+  type SlackHarness,
+  shownCard,
+  useSlackHarness,
+} from './slack-harness.js';
 
 const ADA = 'U0ADA00001';
 const BOB = 'U0BOB00001';
-const dmOf = (user: string) => `D${user.slice(1)}`;
 
 // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
 type Json = any;
-
-function cardTs(h: SlackHarness, user: string): string {
-  const card = h.slack.ok(
-    'chat.postMessage',
-    (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
-  )[0];
-  if (!card) throw new Error(`no card in ${user}'s DM`);
-  return String(card.answer.ts);
-}
-
-/** The card's blocks as last shown: posted, or last updated. */
-function shownBlocks(h: SlackHarness, user: string): Json[] {
-  const ts = cardTs(h, user);
-  const last =
-    h.slack.ok('chat.update', (a) => a.channel === dmOf(user) && a.ts === ts).at(-1) ??
-    h.slack.ok('chat.postMessage', (a) => a.channel === dmOf(user) && a.thread_ts === undefined)[0]!;
-  return last.args.blocks as Json[];
-}
 
 const roleLine = (blocks: Json[]) => String(blocks.find((b) => b.type === 'context')?.elements[0].text);
 const hasButtons = (blocks: Json[]) => blocks.some((b) => b.type === 'actions');
@@ -51,15 +40,15 @@ describe('Slack cards of an agent who left the team', () => {
     const mary = await h.visitor();
     const { conversationId } = await mary.say('hello');
     await h.idle();
-    expect(hasButtons(shownBlocks(h, ADA))).to.equal(true);
+    expect(hasButtons(shownCard(h, ADA).blocks)).to.equal(true);
     await h.agent('Bob', BOB);
     await leaves(h, ada.id);
     const conversation = await h.store.getConversation(conversationId);
     expect(conversation!.ownerId).to.not.equal(ada.id);
-    const blocks = shownBlocks(h, ADA);
+    const blocks = shownCard(h, ADA).blocks;
     expect(hasButtons(blocks)).to.equal(false);
     expect(roleLine(blocks)).to.equal('You left the team; this conversation went on to your colleagues.');
-    const threadTs = cardTs(h, ADA);
+    const threadTs = cardTsOf(h, ADA);
     await h
       .interact(
         blockActions({
@@ -89,9 +78,9 @@ describe('Slack cards of an agent who left the team', () => {
     const bob = await h.agent('Bob', BOB);
     await h.sb.router.consult(ada.id, conversationId, bob.id);
     await h.idle();
-    expect(hasButtons(shownBlocks(h, BOB))).to.equal(true);
+    expect(hasButtons(shownCard(h, BOB).blocks)).to.equal(true);
     await leaves(h, bob.id);
-    const blocks = shownBlocks(h, BOB);
+    const blocks = shownCard(h, BOB).blocks;
     expect(hasButtons(blocks)).to.equal(false);
     expect(roleLine(blocks)).to.equal('You left the team; this conversation went on to your colleagues.');
   });

@@ -14,7 +14,10 @@ import {
   appHomeOpened,
   BOT_TOKEN,
   blockActions,
+  cardOf,
+  cardTsOf,
   dmMessage,
+  dmOf,
   newEventId,
   SIGNING_SECRET,
   type SlackHarness,
@@ -40,7 +43,6 @@ class CountingAgents extends MemoryStore {
 const ADA = 'U0ADA00001';
 const BOB = 'U0BOB00001';
 const CAT = 'U0CAT00001';
-const dmOf = (user: string) => `D${user.slice(1)}`;
 
 // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
 type Json = any;
@@ -68,21 +70,6 @@ async function pressOnCard(
       blockActions({ user, actionId, value: conversationId, channel: dmOf(user), messageTs: threadTs }),
     )
     .expect(200);
-}
-
-/** The context card posted in a user's DM (a top-level message with blocks). */
-function cardOf(h: SlackHarness, user: string): SlackCall {
-  const card = h.slack.ok(
-    'chat.postMessage',
-    (a) => a.channel === dmOf(user) && a.thread_ts === undefined && Array.isArray(a.blocks),
-  )[0];
-  if (!card) throw new Error(`no card in ${user}'s DM`);
-  return card;
-}
-
-/** The card's ts as Slack answered it: the thread everything about the conversation lives in. */
-function cardTsOf(h: SlackHarness, user: string): string {
-  return String(cardOf(h, user).answer.ts);
 }
 
 function threadTexts(h: SlackHarness, user: string, threadTs: string): string[] {
