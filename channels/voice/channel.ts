@@ -15,7 +15,7 @@ import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
 import { humanDuration } from '../../routing/estimate.js';
-import { waitSentence } from '../../routing/policy.js';
+import { opensPhrase, waitSentence } from '../../routing/policy.js';
 import type { ContactOutcome, Router, WaitQuote } from '../../routing/router.js';
 import { BlockedError, fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
@@ -113,6 +113,8 @@ interface Callback {
   agentId: string | null;
   agentCallSid: string | null;
   placed?: string | null;
+  /** The agent picked that leg up (it dials the customer): ended, not canceled, when the customer calls in. */
+  answered?: boolean;
 }
 
 /** Position and wait are repeated only when they changed, at most this often. */
@@ -254,9 +256,14 @@ export class VoiceChannel {
       const owed = pending !== undefined || (await this.#router.openCallback(conversationId)) !== null;
       if (pending?.agentCallSid) {
         const leg = pending.agentCallSid;
+        const answered = pending.answered === true;
         pending.agentCallSid = null;
         pending.agentId = null;
-        await this.#cancel(leg);
+        pending.answered = false;
+        // Ringing: canceled. Picked up (it is dialling the customer, whose line is busy calling us): the agent
+        // is told, and their leg ends so that this call can ring them.
+        if (answered) await this.#endLeg(leg, SAY.callbackCustomerCalling);
+        else await this.#cancel(leg);
       }
       return this.#render(call, await this.#router.outcome(conversationId), owed);
     });
@@ -294,8 +301,13 @@ export class VoiceChannel {
           call.told = { key, at: now };
         }
       }
-      const closed = quote?.closed;
-      if (closed && (closed.opensInSeconds === null || closed.opensInSeconds > CLOSED_HOLD_SECONDS)) {
+      const closed = quote && closedLong(quote);
+      if (closed) {
+        // Owed a call back already (they called again): it stands; the call ends with it said (`#queueResult`).
+        if (this.#callbacks.has(q.conversation) || (await this.#router.openCallback(q.conversation))) {
+          call.target = 'callback';
+          return leaveTwiml();
+        }
         // The round after the offer: no call back asked for, so the call ends (`#queueResult`).
         if (call.closedOffer) {
           call.target = 'closing';
@@ -304,7 +316,8 @@ export class VoiceChannel {
         call.closedOffer = closed.opensInSeconds === null ? 'nobody' : 'hours';
         call.offeredCallback = true;
         return waitTwiml({
-          sentence,
+          // Nobody holds on for it: said without "you keep your place".
+          sentence: sentence === null ? null : closedSentence(closed),
           offerCallback: true,
           offerText: SAY.closedOffer(call.closedOffer === 'hours'),
           gatherAction: this.#url('/voice/gather', { conversation: q.conversation }),
@@ -460,6 +473,8 @@ export class VoiceChannel {
       const { customer, from } = legs;
       if (!customer || !from || !(await this.#accept(q.agent, q.conversation)))
         return sayAndHangUp(SAY.callbackTaken);
+      const cb = this.#callbacks.get(q.conversation);
+      if (cb?.agentCallSid === p.CallSid) cb.answered = true;
       return callbackDialTwiml({
         customer,
         callerId: from,
@@ -481,6 +496,8 @@ export class VoiceChannel {
         this.#callbacks.delete(q.conversation);
         return hangUpTwiml();
       }
+      // Not reached because they are calling us at this moment: their call rings the agent instead.
+      if (this.#callOf.has(q.conversation)) return sayAndHangUp(SAY.callbackCustomerCalling);
       const { customer, from } = this.#numbers(q, this.#callbacks.get(q.conversation));
       const agentStillThere = !FINAL_CALL_STATUSES.includes(p.CallStatus);
       if (customer && from && agentStillThere && q.attempt <= this.#o.callbackRetries) {
@@ -514,6 +531,9 @@ export class VoiceChannel {
         if (cb && !(await this.#router.openCallback(q.conversation))) this.#callbacks.delete(q.conversation);
         return;
       }
+      // Only the REST API cancels an outbound call: this process (or another) stopped ringing the agent itself
+      // (routing moved on, the customer called in). Not a ring the agent missed.
+      if (p.CallStatus === 'canceled') return;
       const conv = await this.#router.store.getConversation(q.conversation);
       if (!conv || !this.#legs(q, p.CallSid, conv, cb).current) return;
       this.#o.log.info(
@@ -614,7 +634,7 @@ export class VoiceChannel {
    * Bring the live call this process holds in line with where routing put the conversation; else, with
    * `callBack`, place the call back it owes, if it does.
    */
-  async #sync(conversationId: string, callBack: boolean): Promise<void> {
+  async #sync(conversationId: string, callBack: boolean, takeOver = true): Promise<void> {
     const conv = await this.#router.store.getConversation(conversationId);
     if (!conv || conv.status === 'resolved' || conv.status === 'abandoned') return;
     const callSid = this.#callOf.get(conversationId);
@@ -630,7 +650,7 @@ export class VoiceChannel {
     let read: Promise<Message[]> | null = null;
     const messages = () => (read ??= this.#router.store.listMessages(conversationId));
     // A caller on hold whose process stopped, just offered to an agent by this process's routing.
-    if (conv.status === 'queued' && conv.offer && (await this.#takeOver(conv, messages))) return;
+    if (takeOver && conv.status === 'queued' && conv.offer && (await this.#takeOver(conv, messages))) return;
     const cb = this.#callbacks.get(conversationId) ?? (await this.#storedCallback(conv, messages));
     if (cb) await this.#callBack(cb, conv);
   }
@@ -795,10 +815,11 @@ export class VoiceChannel {
     const quote = (await this.#router.quote(call.conversationId)) ?? { position: 1, etaSeconds: null };
     call.told = { key: holdKey(quote), at: this.#router.clock.now() };
     const query = { conversation: call.conversationId };
+    const closed = closedLong(quote);
     return this.#give(
       call,
       'queue',
-      enqueueTwiml(waitSentence(this.#router.policy, quote), {
+      enqueueTwiml(closed ? closedSentence(closed) : waitSentence(this.#router.policy, quote), {
         ...(callbackOwed ? { before: SAY.callbackStands } : {}),
         action: this.#url('/voice/queue', query),
         waitUrl: this.#url('/voice/wait', query),
@@ -820,6 +841,15 @@ export class VoiceChannel {
       }
     }
     return conv.status === 'assigned' && (conv.ownerId === agentId || conv.cover?.agentId === agentId);
+  }
+
+  /** End a call back leg the agent picked up, telling them why. */
+  async #endLeg(callSid: string, say: string): Promise<void> {
+    try {
+      await this.#client.calls(callSid).update({ twiml: sayAndHangUp(say) });
+    } catch (err) {
+      this.#o.log.warn({ err }, 'voice: could not end a call back the customer called in on');
+    }
   }
 
   async #cancel(callSid: string): Promise<void> {
@@ -884,7 +914,13 @@ export class VoiceChannel {
     if (call) call.target = 'ended';
     this.#forget(callSid);
     await this.#release(callSid);
-    await this.#router.liveContactEnded(conversationId);
+    const after = await this.#router.liveContactEnded(conversationId);
+    // A customer owed a call back hung up (while their call rang an agent, say): the call back is placed now
+    // for whoever routing has for it, rather than their ring timing out unheard.
+    if (after.status === 'queued' || after.status === 'assigned') {
+      if (this.#callbacks.has(conversationId) || (await this.#router.openCallback(conversationId)))
+        await this.#sync(conversationId, true, false);
+    }
   }
 
   /**
@@ -1094,4 +1130,18 @@ function acceptedOffer(conv: Conversation, agentId: string, placed: string): boo
   if (!at || conv.status !== 'assigned' || conv.ownerId !== agentId || conv.cover !== null) return false;
   const taken = conv.ownership.at(-1);
   return taken?.to === agentId && taken.at >= Number(at[1]);
+}
+
+/** Closed for longer than a caller holds on for (see CLOSED_HOLD_SECONDS): what the quote says of it, else null. */
+function closedLong(quote: WaitQuote): NonNullable<WaitQuote['closed']> | null {
+  const closed = quote.closed;
+  if (!closed) return null;
+  return closed.opensInSeconds === null || closed.opensInSeconds > CLOSED_HOLD_SECONDS ? closed : null;
+}
+
+/** The closed team said to a caller who will not hold on for it: when it opens, with no place to keep. */
+function closedSentence(closed: NonNullable<WaitQuote['closed']>): string {
+  return closed.opensInSeconds === null
+    ? 'Nobody is working right now.'
+    : `We are closed right now and open again ${opensPhrase(closed)}.`;
 }

@@ -26,6 +26,7 @@ export const SAY = {
   hiddenNumber: 'Sorry, we need your number to keep your place; please call again with caller ID shown.',
   callbackTaken: 'This call back has gone to a colleague; thank you.',
   callbackConnecting: 'Calling the customer back now.',
+  callbackCustomerCalling: 'The customer is calling in right now; their call rings through to you instead.',
   callbackRetry: (seconds: number, busy = false) =>
     `${busy ? "The customer's line is busy" : 'The customer did not answer'}; trying again in ${seconds} seconds.`,
   callbackFailed:

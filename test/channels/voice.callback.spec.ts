@@ -262,6 +262,86 @@ describe('Voice channel: call back', () => {
     expect([owned?.status, owned?.ownerId]).to.deep.equal(['assigned', ana.id]);
   });
 
+  it('the customer calling in while the call back rings the agent: that leg is canceled, not a ring she missed; their call rings her', async () => {
+    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+    const waiting = await waitingCaller(h());
+    await pressOne(h(), waiting);
+    await h().sb.router.resolve(ana.id, busy);
+    await h().idle();
+    const [leg] = h().standIn.calls();
+    expect(leg?.params.To).to.equal('client:ana');
+    const again = newCall(waiting.call.From);
+    const root = await h().twiml('/twilio/voice', incomingCall(again));
+    expect(only(root, 'Client').text).to.equal('ana');
+    expect(
+      h()
+        .standIn.callUpdates()
+        .map((u) => [u.sid, u.params.Status]),
+    ).to.deep.equal([[leg!.sid, 'canceled']]);
+    // Twilio reports the leg canceled: ours, not a ring she missed.
+    await h().twiml(
+      localPath(String(leg!.params.StatusCallback)),
+      outboundLeg(leg!.sid, 'client:ana', 'canceled'),
+    );
+    const anaNow = await h().store.getAgent(ana.id);
+    expect([anaNow?.status, anaNow?.statusReason]).to.deep.equal(['available', undefined]);
+    expect((await h().store.getConversation(waiting.conversationId))?.offer?.agentId).to.equal(ana.id);
+  });
+
+  it('the customer calling in while the agent is on the call back leg: the leg ends with a word to her, no retry and no text', async () => {
+    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+    const waiting = await waitingCaller(h());
+    await pressOne(h(), waiting);
+    await h().sb.router.resolve(ana.id, busy);
+    await h().idle();
+    const [leg] = h().standIn.calls();
+    const dial = only(await agentAnswers(h(), leg!), 'Dial');
+    // Their line is busy calling us.
+    await h().twiml('/twilio/voice', incomingCall(newCall(waiting.call.From)));
+    const [ended] = h().standIn.callUpdates();
+    expect(ended?.sid).to.equal(leg!.sid);
+    expect(only(parseTwiml(String(ended!.params.Twiml)), 'Say').text).to.equal(SAY.callbackCustomerCalling);
+    const afterDial = await h().twiml(
+      localPath(dial.attrs.action),
+      dialResult({ CallSid: leg!.sid, From: OUR_NUMBER, To: 'client:ana' }, 'busy'),
+    );
+    expect(verbs(afterDial)).to.deep.equal(['Say', 'Hangup']);
+    expect(only(afterDial, 'Say').text).to.equal(SAY.callbackCustomerCalling);
+    await h().idle();
+    expect(h().standIn.messages()).to.deep.equal([]);
+    const states = (await h().store.listPromises(waiting.conversationId)).filter(
+      (x) => x.kind === 'callback',
+    );
+    expect(states.map((x) => x.state)).to.deep.equal(['open']);
+  });
+
+  it('a customer owed a call back who hangs up while their call rings the agent is called back at once', async () => {
+    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+    const waiting = await waitingCaller(h());
+    await pressOne(h(), waiting);
+    const holding = newCall(waiting.call.From);
+    await h().twiml('/twilio/voice', incomingCall(holding));
+    await h().sb.router.resolve(ana.id, busy);
+    await h().idle();
+    expect(
+      h()
+        .standIn.callUpdates()
+        .map((u) => u.sid),
+    ).to.deep.equal([holding.CallSid]);
+    expect(h().standIn.calls()).to.deep.equal([]);
+    await h().twiml('/twilio/voice/status', callStatus(holding, 'completed'));
+    await h().idle();
+    // The leg for the call back rings her now, once; nothing more is sent to the call that ended.
+    const legs = h().standIn.calls();
+    expect(legs.map((c) => c.params.To)).to.deep.equal(['client:ana']);
+    expect(
+      h()
+        .standIn.callUpdates()
+        .map((u) => u.sid),
+    ).to.deep.equal([holding.CallSid]);
+    expect((await h().store.getAgent(ana.id))?.status).to.equal('available');
+  });
+
   it('an agent who accepts a call back in the console, then picks up, is put through to the customer', async () => {
     const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
     const waiting = await waitingCaller(h());

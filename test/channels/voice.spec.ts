@@ -515,12 +515,11 @@ describe('Voice channel: opening hours', () => {
     const call = newCall(CALLER);
     let root = await h().twiml('/twilio/voice', incomingCall(call));
     expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
-    expect(only(root, 'Say').text).to.equal(
-      'We are closed right now and open again in 5 hours; a person will answer then. You keep your place.',
-    );
+    // Nobody holds five hours on a phone: no place to keep is promised…
+    expect(only(root, 'Say').text).to.equal('We are closed right now and open again in 5 hours.');
     const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
     const waitPath = `/twilio/voice/wait?conversation=${conversationId}`;
-    // Nobody holds five hours on a phone: one round with the offer of a call back…
+    // …one round with the offer of a call back…
     root = await h().twiml(waitPath, queueWait(call, 1));
     expect(all(root, 'Say').map((n) => n.text)).to.deep.equal([SAY.closedOffer(true)]);
     expect(SAY.closedOffer(true)).to.equal(
@@ -552,6 +551,36 @@ describe('Voice channel: opening hours', () => {
     const promise = await h().sb.router.openCallback(conversationId);
     // Due after the opening (5 hours), not before.
     expect(promise!.dueAt - h().clock.now()).to.be.greaterThan(5 * 60 * MINUTE);
+  });
+
+  it('a caller owed a call back who calls again outside them is told it stands, and when, and the call ends', async () => {
+    const first = newCall(CALLER);
+    const root = await h().twiml('/twilio/voice', incomingCall(first));
+    const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
+    await h().twiml(`/twilio/voice/wait?conversation=${conversationId}`, queueWait(first, 1));
+    await h().twiml(`/twilio/voice/gather?conversation=${conversationId}`, gathered(first, '1'));
+    await h().twiml(`/twilio/voice/queue?conversation=${conversationId}`, queueResult(first, 'leave'));
+    await h().twiml('/twilio/voice/status', callStatus(first, 'completed'));
+
+    const again = newCall(CALLER);
+    const greeting = await h().twiml('/twilio/voice', incomingCall(again));
+    expect(all(greeting, 'Say').map((n) => n.text)).to.deep.equal([
+      SAY.callbackStands,
+      'We are closed right now and open again in 5 hours.',
+    ]);
+    // Not offered a call back again: it stands, said with its number and time, and the call ends.
+    const round = await h().twiml(`/twilio/voice/wait?conversation=${conversationId}`, queueWait(again, 1));
+    expect(verbs(round)).to.deep.equal(['Leave']);
+    const bye = await h().twiml(
+      `/twilio/voice/queue?conversation=${conversationId}`,
+      queueResult(again, 'leave'),
+    );
+    expect(only(bye, 'Say').text).to.equal(
+      'We will call you back at the number ending in 0 1 2 3, when we are open; you keep your place.',
+    );
+    await h().twiml('/twilio/voice/status', callStatus(again, 'completed'));
+    expect((await h().sb.router.openCallback(conversationId))?.state).to.equal('open');
+    expect((await h().store.getConversation(conversationId))?.status).to.equal('queued');
   });
 
   it('a caller a few minutes before the opening holds on, and is told again when the minutes said change', async () => {
