@@ -1593,11 +1593,14 @@ export class MemoryStore implements Store {
   }
 
   async getSavedReplies(): Promise<SavedReply[] | null> {
-    return this.#savedReplies ? this.#savedReplies.map((r) => ({ ...r })) : null;
+    return this.#savedReplies
+      ? this.#savedReplies.map((r) => ({ ...r, ...(r.skills ? { skills: [...r.skills] } : {}) }))
+      : null;
   }
 
   async setSavedReplies(replies: SavedReply[]): Promise<void> {
-    this.#savedReplies = replies.map((r) => ({ name: r.name, text: r.text }));
+    // A copy, with whom each is for (`skills`): a reply for the Spanish team stays theirs.
+    this.#savedReplies = replies.map((r) => ({ ...r, ...(r.skills ? { skills: [...r.skills] } : {}) }));
   }
 
   async textOptOut(address: string): Promise<number | null> {

@@ -3110,6 +3110,8 @@ export function storeContract(
         const replies = [
           { name: 'Return label', text: 'Your return label is attached.' },
           { name: 'Thanks', text: 'Thank you for your patience.' },
+          // Whom it is for stays with it.
+          { name: 'Saludo', text: 'Hola {name}', skills: ['spanish'] },
         ];
         await store.setSavedReplies(replies);
         const got = await store.getSavedReplies();
