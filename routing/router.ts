@@ -687,6 +687,18 @@ export class Router {
       false,
       attachments,
     );
+    // The owner answered while away (from their phone, say): the customer no longer waits for them, nor for a
+    // colleague to cover what the owner has answered.
+    if (
+      conversation.ownerId === agent.id &&
+      conversation.waitingForOwnerSince !== null &&
+      !conversation.cover
+    ) {
+      const now = this.clock.now();
+      const updated = await this.store.setWaitingForOwner(conversation.id, null);
+      await this.store.cancelTimer('sticky', conversation.id);
+      this.#emit({ type: 'conversation.updated', at: now, conversation: updated });
+    }
     return message;
   }
 

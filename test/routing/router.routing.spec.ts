@@ -207,6 +207,28 @@ describe('Router: routing order', () => {
       });
     });
 
+    it('an away owner who answers the customer ends their wait: nobody covers what the owner answered', async () => {
+      h = harness({ stickyWaitSeconds: { sms: 300 } });
+      const ana = await h.agent('Ana');
+      await h.agent('Bea');
+      const first = await h.contact({ channel: 'sms', from: '4155550100' });
+      const id = first.conversation.id;
+      await h.router.setAgentStatus(ana.id, 'away', 'lunch');
+      const waiting = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(waiting.outcome.type).to.equal('waiting_for_owner');
+      h.clock.advance(3 * SECOND);
+      await h.router.reply(ana.id, id, 'On my way back; I have your order here.');
+      const answered = await h.conversation(id);
+      expect([answered.waitingForOwnerSince, answered.cover]).to.deep.equal([null, null]);
+      expect(await h.store.queueSnapshot(id)).to.equal(null);
+      await h.advance(400 * SECOND);
+      expect(h.eventsOf('conversation.covered')).to.deep.equal([]);
+      expect((await h.conversation(id)).ownerId).to.equal(ana.id);
+      // The customer writing again waits for her again, as before.
+      const again = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(again.outcome.type).to.equal('waiting_for_owner');
+    });
+
     it('an owner back within stickyWait gets the conversation; nobody covers', async () => {
       h = harness();
       const ana = await h.agent('Ana');
