@@ -237,7 +237,7 @@ export interface AgentConversation {
   channel: Channel;
   /** Their part in it: they own it, cover for its owner, consult on it, are invited or offered it. */
   role: 'owner' | 'cover' | 'consultant' | 'invited' | 'offered';
-  /** Since when they have it (its owner: assigned; otherwise when it was created). */
+  /** Since when they have it (its owner: since it became theirs, by a hand-off too; its cover: since the cover). */
   sinceSeconds: number;
   /** The customer wrote last and waits for an answer: for how long (null: answered, or nothing yet). */
   waitingForReplySeconds: number | null;
@@ -278,7 +278,7 @@ export async function agentConversations(
       customer: customerName(customer),
       channel: c.lastChannel,
       role,
-      sinceSeconds: seconds(now - (role === 'owner' ? (c.assignedAt ?? c.createdAt) : c.createdAt)),
+      sinceSeconds: seconds(now - since(c, agent.id, role)),
       waitingForReplySeconds: last?.direction === 'in' ? seconds(now - last.at) : null,
       handoffTo: c.handoff ? (offered?.name ?? c.handoff.to) : null,
     });
@@ -287,4 +287,12 @@ export async function agentConversations(
     (a, b) =>
       (b.waitingForReplySeconds ?? -1) - (a.waitingForReplySeconds ?? -1) || b.sinceSeconds - a.sinceSeconds,
   );
+}
+
+/** When the agent came to have the conversation in their part: the last move of it to them, the cover's start. */
+function since(c: Conversation, agentId: string, role: AgentConversation['role']): number {
+  if (role === 'owner')
+    return c.ownership.findLast((m) => m.to === agentId)?.at ?? c.assignedAt ?? c.createdAt;
+  if (role === 'cover' && c.cover) return c.cover.since;
+  return c.createdAt;
 }

@@ -365,4 +365,20 @@ describe('GET /api/agents/:id/conversations (what an agent is on)', () => {
     const missing = await h.admin.get('/api/agents/ag_nobody/conversations').expect(404);
     expect(missing.body.error.code).to.equal('not_found');
   });
+
+  it('a conversation handed to an agent counts from when it became theirs, not from its first assignment', async () => {
+    const h = sb();
+    const { agent: ada } = await h.createAgent('Ada', { capacity: only(2) });
+    const mia = await visitor(h, 'my parcel is late');
+    h.clock.advance(120 * SECOND);
+    const { agent: bo } = await h.createAgent('Bo', { capacity: only(2) });
+    await h.sb.router.handoff(ada.id, mia.conversationId, bo.id, 'she needs a refund');
+    h.clock.advance(5 * SECOND);
+    await h.sb.router.acceptHandoff(bo.id, mia.conversationId);
+    h.clock.advance(10 * SECOND);
+    const held = (await h.admin.get(`/api/agents/${bo.id}/conversations`).expect(200)).body.conversations;
+    expect(held.map((c: { id: string; sinceSeconds: number }) => [c.id, c.sinceSeconds])).to.deep.equal([
+      [mia.conversationId, 10],
+    ]);
+  });
 });
