@@ -30,6 +30,7 @@ export interface Figures {
   repeatContacts: number;
   /** Conversations that started with facts about the customer already on file, and how many facts. */
   factsReused: { conversations: number; facts: number };
+  /** By status; `abandoned` leaves out the waits closed by a block (the customer did not give up). */
   conversations: { queued: number; assigned: number; resolved: number; abandoned: number };
   /**
    * With the policy's retention: the customers last active longer ago than it who are still kept (blocked,
@@ -62,7 +63,15 @@ export async function computeFigures(
   const byReason: Record<string, number> = {};
   let changes = 0;
   const counts = { queued: 0, assigned: 0, resolved: 0, abandoned: 0 };
+  // Closed because the team blocked the customer (in the blocking step, at its time): nobody gave up waiting, as
+  // `switchboard_abandoned_total` does not count it either.
+  const gaveUp = recent.filter((c) => c.status === 'abandoned');
+  const customersOf = await inBatches(gaveUp, (c) => store.getCustomer(c.customerId));
+  const byBlock = new Set(
+    gaveUp.filter((c, i) => customersOf[i]?.blocked?.at === c.resolvedAt).map((c) => c.id),
+  );
   for (const c of recent) {
+    if (byBlock.has(c.id)) continue;
     counts[c.status]++;
     for (const move of c.ownership) {
       if (move.from !== null && move.from !== move.to) {

@@ -204,6 +204,26 @@ describe('GET /rights', () => {
     expect(figures.factsReused).to.deep.equal({ conversations: 1, facts: 1 });
   });
 
+  it('a wait the team closed by blocking the customer is not counted as one that gave up, as in the metrics', async () => {
+    const h = sb();
+    const mary = h.visitor();
+    await once(mary, 'session');
+    const sent = await emitAck(mary, 'message', { text: 'hello?', clientMessageId: 'm-1' });
+    const other = h.visitor();
+    await once(other, 'session');
+    const left = await emitAck(other, 'message', { text: 'anyone?', clientMessageId: 'o-1' });
+    h.clock.advance(SECOND);
+    const conv = await h.sb.store.getConversation(sent.conversationId);
+    await h.sb.router.blockCustomer(conv!.customerId, 'admin', 'abuse');
+    // The other visitor gives up waiting: that one is abandoned.
+    await h.sb.router.abandon(left.conversationId);
+    await tick(h, 2 * MINUTE);
+    const { figures } = await rightsJson(h);
+    expect(figures.conversations).to.deep.equal({ queued: 0, assigned: 0, resolved: 0, abandoned: 1 });
+    const stats = (await h.admin.get('/api/stats').expect(200)).body;
+    expect(stats.conversations.abandoned).to.equal(1);
+  });
+
   it('names the hold music host when one is configured', async () => {
     const h = await startHarness({
       env: {
