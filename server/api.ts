@@ -34,13 +34,13 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 }
 
 /** `POST /api/conversations/:id/handoff`: to whom, and the note for them. */
-const HandoffBody = z.object({ toAgentId: z.string().min(1).max(100), note: z.string().max(1500) });
+const HandoffBody = z.strictObject({ toAgentId: z.string().min(1).max(100), note: z.string().max(1500) });
 
 /** `POST /api/conversations`: the agent who writes, and what `writeTo` takes (it checks the rest). */
 const WriteBody = z.object({ agentId: z.string().min(1).max(100) }).passthrough();
 
-const StatusBody = z.object({ status: AgentStatus, reason: z.string().max(200).optional() });
-const MergeBody = z.object({ otherCustomerId: z.string().min(1).max(128) });
+const StatusBody = z.strictObject({ status: AgentStatus, reason: z.string().max(200).optional() });
+const MergeBody = z.strictObject({ otherCustomerId: z.string().min(1).max(128) });
 /** The router checks the reason itself (`reason`); here only the body's shape. */
 const BlockBody = z.strictObject({ reason: z.string().default('') });
 /** The router checks the list itself (names `savedReplies.<i>.<field>`); here only the body's shape. */

@@ -405,30 +405,35 @@ export function fillSavedReply(text: string, who: { customer: string | null; age
   );
 }
 
-/** The team's saved replies: at most 100 (what a Slack select holds), names unique in any case. */
-export const SavedReplies = z
-  .array(SavedReply)
-  .max(100, 'at most 100 saved replies')
-  .superRefine((replies, ctx) => {
-    const names = new Set<string>();
-    replies.forEach((r, i) => {
-      const name = r.name.toLowerCase();
-      if (names.has(name))
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'name'],
-          message: `${r.name} names another saved reply already`,
-        });
-      names.add(name);
+/** A list of saved replies: at most 100 (what a Slack select holds), names unique in any case. */
+const savedReplyList = (item: typeof SavedReply) =>
+  z
+    .array(item)
+    .max(100, 'at most 100 saved replies')
+    .superRefine((replies, ctx) => {
+      const names = new Set<string>();
+      replies.forEach((r, i) => {
+        const name = r.name.toLowerCase();
+        if (names.has(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `${r.name} names another saved reply already`,
+          });
+        names.add(name);
+      });
     });
-  });
+
+/** The team's saved replies as stored: at most 100, names unique in any case. */
+export const SavedReplies = savedReplyList(SavedReply);
 
 /**
- * Saved replies as the team sets them (the policy, `PUT /api/saved-replies`): as `SavedReplies`, and their text
- * names no placeholder but {name} and {agent} (a typo is refused by name). Lists stored before placeholders
+ * Saved replies as the team sets them (the policy, `PUT /api/saved-replies`): as `SavedReplies`, with no field
+ * it does not know (a typo is refused by name, not dropped), and their text names no placeholder but {name} and
+ * {agent} (a typo is refused by name). Lists stored before placeholders
  * existed are read with `SavedReplies` alone: an unknown `{word}` in them stays as it is written.
  */
-export const NewSavedReplies = SavedReplies.superRefine((replies, ctx) => {
+export const NewSavedReplies = savedReplyList(SavedReply.strict()).superRefine((replies, ctx) => {
   replies.forEach((r, i) => {
     for (const [, word] of r.text.matchAll(PLACEHOLDER)) {
       if (!(SAVED_REPLY_PLACEHOLDERS as readonly string[]).includes(word!))

@@ -431,6 +431,26 @@ describe('HTTP', () => {
       expect((await h.admin.get('/api/agents').expect(200)).body.agents).to.deep.equal([]);
     });
 
+    it('a field a route does not know is refused by its name, not dropped (a typo loses nothing quietly)', async () => {
+      const h = sb();
+      const { agent } = await h.createAgent('Ada', {});
+      const status = await h.admin
+        .put(`/api/agents/${agent.id}/status`)
+        .send({ status: 'away', reson: 'lunch' });
+      expectError(status, 400, 'invalid_input', 'reson');
+      expect((await h.admin.get(`/api/agents/${agent.id}`).expect(200)).body.agent.status).not.to.equal(
+        'away',
+      );
+      const replies = await h.admin
+        .put('/api/saved-replies')
+        .send({ savedReplies: [{ name: 'Hi', text: 'Hello {name}', tag: 'greeting' }] });
+      expectError(replies, 400, 'invalid_input', 'savedReplies.0.tag');
+      const handoff = await h.admin
+        .post('/api/conversations/cv_any/handoff')
+        .send({ toAgentId: agent.id, note: 'n', urgent: true });
+      expectError(handoff, 400, 'invalid_input', 'urgent');
+    });
+
     it('404 for unknown agent ids', async () => {
       const h = sb();
       const get = await h.admin.get('/api/agents/ag_missing');
