@@ -33,6 +33,7 @@ import {
   type SavedReply,
   Skills,
   startedByAgent,
+  typedText,
   zeroPerChannel,
 } from '../shared/model.js';
 import { dialledNumber, identityIfAny, identityOf, normalizeEmail, normalizePhone } from './addresses.js';
@@ -121,7 +122,8 @@ export interface ContactResult {
  * wrong one would be stored and only ever fail later (a call that cannot ring, a Slack user never linked).
  */
 const AgentProfile = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  // Shown to customers: no control characters or bidi overrides (as customers' own text, `typedText`).
+  name: z.string().transform(typedText).pipe(z.string().trim().min(1, 'must not be empty').max(200)),
   skills: Skills,
   capacity: PerChannel.partial().strict(),
   slackUserId: z

@@ -451,6 +451,23 @@ describe('HTTP', () => {
       expectError(handoff, 400, 'invalid_input', 'urgent');
     });
 
+    it("an agent's name, which customers see, loses control characters and bidi overrides; none left is refused", async () => {
+      const h = sb();
+      const res = await h.admin.post('/api/agents').send({ name: 'Bad\u202Egnp.exe' }).expect(201);
+      expect(res.body.agent.name).to.equal('Badgnp.exe');
+      const patched = await h.admin
+        .patch(`/api/agents/${res.body.agent.id}`)
+        .send({ name: 'Ada\u0007' })
+        .expect(200);
+      expect(patched.body.agent.name).to.equal('Ada');
+      expectError(
+        await h.admin.post('/api/agents').send({ name: '\u202E\u2066' }),
+        400,
+        'invalid_input',
+        'name',
+      );
+    });
+
     it('404 for unknown agent ids', async () => {
       const h = sb();
       const get = await h.admin.get('/api/agents/ag_missing');
