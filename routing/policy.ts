@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
 import { fromZod, ValidationError } from '../shared/errors.js';
-import { CHANNELS, type Channel, NewSavedReplies } from '../shared/model.js';
+import { CHANNELS, type Channel, NewSavedReplies, Skills } from '../shared/model.js';
+import { normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, type WaitQuote } from './estimate.js';
 import { OpeningHours } from './hours.js';
 
@@ -26,6 +27,48 @@ const perChannelSeconds = (defaults: Record<Channel, number>) =>
     .default(defaults);
 
 const ShortText = z.string().min(1).max(TEXT_CAP, `must be at most ${TEXT_CAP} characters`);
+
+/** A chat widget's topic (its script tag's `data-topic`): what a page is about, such as `billing`. */
+export const Topic = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1 to 40 letters, digits, _ or -');
+
+/**
+ * Where a contact comes in decides what it needs: the number a caller or texter reached, the address a mail was
+ * sent to, or the topic of the page a chat started on gives a new conversation its required skills and priority
+ * (the first entry point that fits; one with neither `to` nor `topic` fits every contact on its channel). A
+ * conversation keeps what it started with: later contacts on it change nothing, so nobody is bounced.
+ */
+const EntryPoint = z
+  .strictObject({
+    channel: z.enum(CHANNELS),
+    /** voice, sms: the number called or texted; email: the address written to. */
+    to: z.string().trim().min(1).max(320).optional(),
+    /** chat: the widget's `data-topic`. */
+    topic: Topic.optional(),
+    skills: Skills.default({}),
+    priority: z.number().int().min(0).max(9).default(0),
+  })
+  .transform((e, ctx) => {
+    if (e.topic !== undefined && e.channel !== 'chat') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['topic'],
+        message: 'is for chat; calls, texts and mail go by `to`',
+      });
+      return z.NEVER;
+    }
+    if (e.to === undefined) return e;
+    try {
+      if (e.channel === 'chat')
+        throw new ValidationError('is for calls, texts and mail; chat goes by `topic`', 'to');
+      const to = e.channel === 'email' ? normalizeEmail(e.to, 'to') : normalizePhone(e.to, 'US', 'to');
+      return { ...e, to };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      ctx.addIssue({ code: 'custom', path: ['to'], message: err.message.replace(/^to: /, '') });
+      return z.NEVER;
+    }
+  });
+export type EntryPoint = z.output<typeof EntryPoint>;
 
 export const RoutingPolicy = z
   .object({
@@ -112,6 +155,8 @@ export const RoutingPolicy = z
      * Slack select holds), names unique.
      */
     savedReplies: NewSavedReplies.default([]),
+    /** What a new conversation needs, by where it came in (see EntryPoint). At most 100, tried in order. */
+    entryPoints: z.array(EntryPoint).max(100, 'at most 100 entry points').default([]),
     texts: z
       .object({
         greeting: ShortText.default('Thanks for reaching us.'),
@@ -268,4 +313,32 @@ export function opensPhrase(closed: NonNullable<WaitQuote['closed']>): string {
 export function fillText(template: string, values: Record<string, string | number>): string {
   const text = template.replace(/\{(\w+)\}/g, (m, k: string) => (k in values ? String(values[k]) : m));
   return text.length > TEXT_CAP ? `${text.slice(0, TEXT_CAP - 1)}…` : text;
+}
+
+/**
+ * The entry point a contact came in by: the first of `entryPoints` on its channel whose `to` (its number or
+ * address, normalized as the policy's) or `topic` is the contact's `to`, or that names neither; undefined when
+ * none fits.
+ */
+export function entryPointOf(
+  entryPoints: readonly EntryPoint[],
+  channel: Channel,
+  to: string | undefined,
+): EntryPoint | undefined {
+  let reached: string | null = null;
+  if (to !== undefined) {
+    try {
+      reached =
+        channel === 'email' ? normalizeEmail(to) : channel === 'chat' ? to : normalizePhone(to, 'US', 'to');
+    } catch {
+      reached = null; // not an address we can read: only a catch-all fits
+    }
+  }
+  return entryPoints.find(
+    (e) =>
+      e.channel === channel &&
+      (e.to === undefined && e.topic === undefined
+        ? true
+        : reached !== null && (e.to ?? e.topic) === reached),
+  );
 }

@@ -39,7 +39,7 @@ import {
 import { dialledNumber, identityIfAny, identityOf, normalizeEmail, normalizePhone } from './addresses.js';
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
-import { defaultPolicy, fillText, type RoutingPolicy, waitSentence } from './policy.js';
+import { defaultPolicy, entryPointOf, fillText, type RoutingPolicy, waitSentence } from './policy.js';
 import { byCreation, FILL_LIMIT, leftTheTeam, waitingSince } from './store/rules.js';
 import type {
   AppendOptions,
@@ -288,7 +288,17 @@ export class Router {
     // A repeated delivery is its stored message. Else a new customer's whole contact is one step: the customer
     // created with what the contact teaches, their conversation started with its first message, and routed.
     const init = this.#newCustomer(identity, now, this.#taught(c, identity, {}, now));
-    const start = this.#newConversation(init.id, c, now);
+    // A new conversation needs what its entry point says (the number reached, the address written to, the chat's
+    // topic), unless the channel said itself; an open one keeps what it started with.
+    const entry =
+      c.skills === undefined && c.priority === undefined
+        ? entryPointOf(this.policy.entryPoints, c.channel, c.to)
+        : undefined;
+    const start = this.#newConversation(
+      init.id,
+      { channel: c.channel, skills: c.skills ?? entry?.skills, priority: c.priority ?? entry?.priority },
+      now,
+    );
     const first = this.#inbound(start.id, init, c, now);
     const resolved = await this.store.startContact({
       channel: c.channel,

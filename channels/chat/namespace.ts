@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { humanDuration } from '../../routing/estimate.js';
-import { OPENS_AS_DAY_SECONDS, opensPhrase } from '../../routing/policy.js';
+import { OPENS_AS_DAY_SECONDS, opensPhrase, Topic } from '../../routing/policy.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, RateLimitedError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
@@ -114,6 +114,14 @@ export class ChatChannel {
     this.#files = options.files ?? null;
     this.#nsp = io.of('/chat');
     this.#nsp.use((socket, next) => {
+      // The page's topic (the widget's `data-topic`): a new conversation's entry point (policy `entryPoints`).
+      const topic = (socket.handshake.auth as { topic?: unknown } | undefined)?.topic;
+      if (topic !== undefined && topic !== null && topic !== '') {
+        const parsed = Topic.safeParse(topic);
+        if (!parsed.success)
+          return next(new Error(`invalid_topic: topic ${parsed.error.issues[0]!.message}`));
+        socket.data.topic = parsed.data;
+      }
       const given = (socket.handshake.auth as { visitorToken?: unknown } | undefined)?.visitorToken;
       if (given === undefined || given === null || given === '') {
         socket.data.visitorId = `v_${randomBytes(12).toString('base64url')}`;
@@ -225,9 +233,11 @@ export class ChatChannel {
     // A retry of a message already stored is answered with it, never rate limited.
     if (!(await this.#router.store.findMessageByExternalId('chat', externalId))) this.#spend(state.visitorId);
     const attachments = await attachedFiles(this.#files, { visitor: state.visitorId }, parsed.data.files);
+    const topic = socket.data.topic as string | undefined;
     const result = await this.#router.contact({
       channel: 'chat',
       from: state.visitorId,
+      ...(topic ? { to: topic } : {}),
       text: parsed.data.text,
       attachments,
       externalId,

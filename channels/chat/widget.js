@@ -427,7 +427,9 @@ textarea{resize:none;height:40px;max-height:120px}
     sock = w.io(`${ORIGIN}/chat`, {
       auth: (cb) => {
         const t = store(TOKEN);
-        cb(t ? { visitorToken: t } : {});
+        // What the page is about (`data-topic` on this script tag): the team's entry point for a new chat.
+        const topic = me?.dataset?.topic;
+        cb({ ...(t ? { visitorToken: t } : {}), ...(topic ? { topic } : {}) });
       },
     });
     const down = () => {

@@ -88,10 +88,13 @@ export class EmailInbound {
       size,
       ...(this.#links && kept(size) ? { url: this.#links.url(messageId, i) } : {}),
     }));
+    // The address it was sent to (the envelope's, else the headers' first): its entry point (policy `entryPoints`).
+    const to = envelope?.rcptTo?.[0] ?? email.recipients[0];
     const result = await this.#contact({
       messageId,
       channel: 'email',
       from: email.from.address,
+      ...(to ? { to } : {}),
       ...(email.from.name ? { name: email.from.name } : {}),
       ...(email.subject !== undefined ? { subject: email.subject } : {}),
       text: newText(email.text),

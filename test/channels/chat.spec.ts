@@ -632,6 +632,30 @@ describe('/chat namespace: rate limit', () => {
   }
 });
 
+describe('/chat namespace: entry points', () => {
+  const entryPoints = [{ channel: 'chat', topic: 'billing', skills: { billing: 1 }, priority: 2 }];
+  const sb = useHarness({ env: { ROUTING_POLICY: JSON.stringify({ entryPoints }) } });
+
+  it("a chat started on a page with a topic needs what the topic's entry point says; a malformed topic is refused by name", async () => {
+    const h = sb();
+    const v = h.visitor(undefined, { topic: 'billing' });
+    await once(v, 'session');
+    const ack = await emitAck(v, 'message', { text: 'my invoice is wrong', clientMessageId: 'c-1' });
+    const conv = await h.sb.store.getConversation(ack.conversationId);
+    expect([conv?.skills, conv?.priority]).to.deep.equal([{ billing: 1 }, 2]);
+    // Without one: what the policy says of chat without a topic (here, nothing).
+    const plain = h.visitor();
+    await once(plain, 'session');
+    const other = await emitAck(plain, 'message', { text: 'hello', clientMessageId: 'c-1' });
+    expect((await h.sb.store.getConversation(other.conversationId))?.skills).to.deep.equal({});
+    for (const topic of ['a b', 'x'.repeat(41), 42]) {
+      const bad = h.visitor(undefined, { topic });
+      const err = await once<Error>(bad, 'connect_error');
+      expect(err.message, JSON.stringify(topic)).to.match(/^invalid_topic: topic /);
+    }
+  });
+});
+
 describe('/chat namespace: opening hours', () => {
   // The manual clock starts on Monday 5 January 2026, 09:00 UTC: 04:00 in New York, which opens at 09:00.
   const hours = { timeZone: 'America/New_York', week: { mon: '09:00-17:00', tue: '09:00-17:00' } };

@@ -145,6 +145,35 @@ describe('POST /email/inbound', () => {
   });
 });
 
+describe('POST /email/inbound with entry points', () => {
+  it('a mail to the billing address needs what that entry point says; one to another address does not', async () => {
+    const entryPoints = [
+      { channel: 'email', to: 'billing@example.com', skills: { billing: 1 }, priority: 1 },
+    ];
+    const h = await startEmailHarness({ ROUTING_POLICY: JSON.stringify({ entryPoints }) });
+    try {
+      const mail = (to: string, id: string, from = 'Ana Diaz <ana.diaz@example.org>') =>
+        [
+          `From: ${from}`,
+          `To: ${to}`,
+          'Subject: Invoice',
+          `Message-ID: <${id}@example.org>`,
+          'Content-Type: text/plain',
+          '',
+          'The invoice is wrong.',
+        ].join('\r\n');
+      const billing = await post(h, mail('Billing <Billing@example.com>', 'b-1')).expect(202);
+      const conv = await h.store.getConversation(billing.body.conversationId);
+      expect([conv?.skills, conv?.priority]).to.deep.equal([{ billing: 1 }, 1]);
+      const other = await post(h, mail('someone@example.com', 'o-1', 'Bo <bo@example.org>')).expect(202);
+      expect(other.body.conversationId).not.to.equal(billing.body.conversationId);
+      expect((await h.store.getConversation(other.body.conversationId))?.skills).to.deep.equal({});
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('POST /email/inbound size limit', () => {
   let h: EmailHarness;
   beforeEach(async () => {

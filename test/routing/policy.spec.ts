@@ -43,6 +43,7 @@ describe('routing policy', () => {
         consoleAwaySeconds: 60,
         unseenChatEmailSeconds: 300,
         savedReplies: [],
+        entryPoints: [],
         texts: {
           greeting: 'Thanks for reaching us.',
           waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
@@ -83,6 +84,39 @@ describe('routing policy', () => {
   });
 
   describe('validation', () => {
+    it('entry points: numbers and addresses read as routing reads them; a topic is for chat, `to` for the rest', () => {
+      const p = parsePolicy({
+        entryPoints: [
+          { channel: 'voice', to: '(415) 555-0100', skills: { spanish: 1 }, priority: 2 },
+          { channel: 'email', to: 'Billing@Example.com', skills: { billing: 1 } },
+          { channel: 'chat', topic: 'billing', skills: { billing: 1 } },
+          { channel: 'sms' },
+        ],
+      });
+      expect(p.entryPoints).to.deep.equal([
+        { channel: 'voice', to: '+14155550100', skills: { spanish: 1 }, priority: 2 },
+        { channel: 'email', to: 'billing@example.com', skills: { billing: 1 }, priority: 0 },
+        { channel: 'chat', topic: 'billing', skills: { billing: 1 }, priority: 0 },
+        { channel: 'sms', skills: {}, priority: 0 },
+      ]);
+      expect(thrown(() => parsePolicy({ entryPoints: [{ channel: 'voice', topic: 'x' }] })).field).to.equal(
+        'entryPoints.0.topic',
+      );
+      expect(thrown(() => parsePolicy({ entryPoints: [{ channel: 'chat', to: 'x' }] })).field).to.equal(
+        'entryPoints.0.to',
+      );
+      expect(
+        thrown(() => parsePolicy({ entryPoints: [{ channel: 'sms' }, { channel: 'email', to: 'nobody' }] }))
+          .field,
+      ).to.equal('entryPoints.1.to');
+      expect(thrown(() => parsePolicy({ entryPoints: [{ channel: 'chat', topic: 'a b' }] })).field).to.equal(
+        'entryPoints.0.topic',
+      );
+      expect(thrown(() => parsePolicy({ entryPoints: [{ channel: 'chat', skils: {} }] })).field).to.equal(
+        'entryPoints.0.skils',
+      );
+    });
+
     it('a greeting over 200 characters is rejected naming the field', () => {
       expect(TEXT_CAP).to.equal(200);
       const err = thrown(() => parsePolicy({ texts: { greeting: 'x'.repeat(201) } }));

@@ -1,6 +1,7 @@
 // DESIGN.md's order of preference, one rule per spec: owner → last owner → skills
 // and capacity, longest idle first → overflow. Through the real Router and MemoryStore.
 import { expect } from 'chai';
+import type { Conversation } from '../../shared/model.js';
 import { type Harness, harness, MINUTE, SECOND } from './harness.js';
 
 describe('Router: routing order', () => {
@@ -205,6 +206,36 @@ describe('Router: routing order', () => {
         ownerId: ana.id,
         until: t + 900 * SECOND,
       });
+    });
+
+    it('a new conversation needs what its entry point says: the number reached, the address, the chat topic', async () => {
+      h = harness({
+        entryPoints: [
+          { channel: 'voice', to: '+14155550199', skills: { spanish: 1 }, priority: 3 },
+          { channel: 'email', to: 'billing@example.com', skills: { billing: 2 } },
+          { channel: 'chat', topic: 'billing', skills: { billing: 1 } },
+          { channel: 'chat', priority: 1 },
+        ],
+      });
+      const needs = (c: Conversation) => [c.skills, c.priority];
+      const call = await h.contact({ channel: 'voice', from: '4155550100', to: '(415) 555-0199' });
+      expect(needs(call.conversation)).to.deep.equal([{ spanish: 1 }, 3]);
+      const other = await h.contact({ channel: 'voice', from: '4155550101', to: '+14155550000' });
+      expect(needs(other.conversation)).to.deep.equal([{}, 0]);
+      const mail = await h.contact({ channel: 'email', from: 'dee@example.org', to: 'Billing@example.com' });
+      expect(needs(mail.conversation)).to.deep.equal([{ billing: 2 }, 0]);
+      const page = await h.contact({ channel: 'chat', from: 'v_1', to: 'billing' });
+      expect(needs(page.conversation)).to.deep.equal([{ billing: 1 }, 0]);
+      // No topic, or one no entry point names: the channel's catch-all, the first that fits.
+      const plain = await h.contact({ channel: 'chat', from: 'v_2' });
+      expect(needs(plain.conversation)).to.deep.equal([{}, 1]);
+      // A conversation keeps what it started with: the same customer writing from another topic changes nothing.
+      const later = await h.contact({ channel: 'chat', from: 'v_2', to: 'billing' });
+      expect(later.conversation.id).to.equal(plain.conversation.id);
+      expect(needs(later.conversation)).to.deep.equal([{}, 1]);
+      // What the channel says itself wins.
+      const said = await h.contact({ channel: 'chat', from: 'v_3', to: 'billing', skills: { vip: 1 } });
+      expect(needs(said.conversation)).to.deep.equal([{ vip: 1 }, 0]);
     });
 
     it('an away owner who answers the customer ends their wait: nobody covers what the owner answered', async () => {

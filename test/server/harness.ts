@@ -47,7 +47,8 @@ export interface Harness {
   /** Plain requests (no token). */
   http(): ReturnType<typeof request>;
   /** A /chat socket, connecting; pass a visitor token to resume. */
-  visitor(token?: unknown): Socket;
+  /** A chat visitor's socket; `auth`: more of the handshake, such as the page's `topic`. */
+  visitor(token?: unknown, auth?: Record<string, unknown>): Socket;
   /** An /agent socket, connecting. */
   agentSocket(token: unknown): Socket;
   /** Create an agent through the admin API (available unless told otherwise). */
@@ -189,7 +190,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     url,
     admin,
     http: () => request(url),
-    visitor: (token?: unknown) => open('/chat', token === undefined ? {} : { visitorToken: token }),
+    visitor: (token?: unknown, auth: Record<string, unknown> = {}) =>
+      open('/chat', token === undefined ? auth : { ...auth, visitorToken: token }),
     agentSocket: (token: unknown) => open('/agent', { token }),
     async createAgent(name, input = {}) {
       const { status = 'available', ...rest } = input;
