@@ -67,7 +67,7 @@ export function rights(router: Router, f: Figures, options: RightsOptions = {}):
       id: 'honest-wait',
       title: 'We tell you the honest wait',
       promise: 'Every wait we quote is a promise: a pessimistic estimate, and we tell you before it breaks.',
-      limit: `quotes are the ${Math.round(p.quotePercentile * 100)}th percentile of the predicted wait; a quote at risk is told, once, ${lead} before it is due, with a new time; ${
+      limit: `quotes are the ${Math.round(p.quotePercentile * 100)}th percentile of the predicted wait; ${p.atRiskMaxNotices === 0 ? 'a quote at risk is not told in advance' : `a quote at risk is told ${lead} before it is due, with a new time (${p.atRiskMaxNotices === 1 ? 'once' : `at most ${p.atRiskMaxNotices} times`} a wait)`}; ${
         p.hours
           ? `outside our opening hours, ${hoursText(p.hours)}, we say we are closed and when we open`
           : 'when nobody is working we say so'

@@ -1588,7 +1588,8 @@ export class MemoryStore implements Store {
     const waitingByChannel: Record<Channel, number> = { voice: 0, sms: 0, chat: 0, email: 0 };
     for (const { bucket } of this.#waiting.values()) waitingByChannel[bucket.channel]++;
     const agentsByStatus: Record<AgentStatus, number> = { available: 0, away: 0, offline: 0 };
-    for (const a of this.#agents.values()) agentsByStatus[a.status]++;
+    // The team: one who left it is counted nowhere.
+    for (const a of this.#agents.values()) if (a.leftAt === undefined) agentsByStatus[a.status]++;
     return { waiting: this.#waiting.size, waitingByChannel, agentsByStatus };
   }
 

@@ -288,6 +288,7 @@ export interface QueueSnapshot {
 export interface StoreStats {
   waiting: number;
   waitingByChannel: Record<Channel, number>;
+  /** The team by status: an agent who left it (`leftAt`) is counted nowhere. */
   agentsByStatus: Record<AgentStatus, number>;
 }
 

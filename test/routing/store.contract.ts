@@ -3103,6 +3103,10 @@ export function storeContract(
           waitingByChannel: { voice: 1, sms: 0, chat: 2, email: 0 },
           agentsByStatus: { available: 2, away: 1, offline: 1 },
         });
+        // The team: one who leaves it is counted nowhere.
+        await store.setAgentStatus('ag_3', 'offline', 'left the team', T0 + SEC);
+        await store.updateAgent('ag_3', { leftAt: T0 + SEC });
+        expect((await store.stats()).agentsByStatus).to.deep.equal({ available: 2, away: 0, offline: 1 });
       });
 
       it("the team's saved replies: none set, then set whole, then replaced; a copy comes back", async () => {

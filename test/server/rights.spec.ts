@@ -54,7 +54,7 @@ describe('GET /rights', () => {
     for (const r of rights)
       expect(Object.keys(r).sort()).to.deep.equal(['figure', 'id', 'limit', 'promise', 'title']);
     expect(byId(rights, 'honest-wait').limit).to.equal(
-      'quotes are the 90th percentile of the predicted wait; a quote at risk is told, once, 20 % of the quoted time (at least 30 seconds) before it is due, with a new time; when nobody is working we say so',
+      'quotes are the 90th percentile of the predicted wait; a quote at risk is told 20 % of the quoted time (at least 30 seconds) before it is due, with a new time (at most 2 times a wait); when nobody is working we say so',
     );
     expect(byId(rights, 'honest-wait').figure).to.equal('no quotes settled yet');
     // Without email, a chat answer cannot follow a visitor who left: not promised.

@@ -205,6 +205,7 @@ local function remember(kind, record)
     WAS[record] = {
       status = record.status, skills = copyTable(record.skills), capacity = copyTable(record.capacity),
       ['load'] = copyTable(record.load), idleSince = record.idleSince, -- (a key, not the function `load`)
+      leftAt = record.leftAt,
     }
   end
 end
@@ -468,11 +469,13 @@ local function adjustServers(was, a)
   if after then addServing(after, 1) end
 end
 
+-- The agents by status count the team: one who left it (leftAt) is in none.
 local function indexAgentStatus(a, was)
-  local old = was and was.status
-  if old ~= a.status then
+  local old = was and not was.leftAt and was.status or nil
+  local new = not a.leftAt and a.status or nil
+  if old ~= new then
     if old then redis.call('SREM', K.agentsByStatus(old), a.id) end
-    redis.call('SADD', K.agentsByStatus(a.status), a.id)
+    if new then redis.call('SADD', K.agentsByStatus(new), a.id) end
   end
   adjustServers(was, a)
 end
