@@ -61,7 +61,11 @@ interface Refusal {
   problem: string;
 }
 
-type Checked = { ok: true } | { ok: false; status: 200 } | ({ ok: false; status: 400 } & Refusal);
+/** `say`: answered to the person who typed a slash command, as Slack shows a command's answer (to them alone). */
+type Checked =
+  | { ok: true }
+  | { ok: false; status: 200; say?: string }
+  | ({ ok: false; status: 400 } & Refusal);
 
 /**
  * The middleware in front of Bolt's route. It reads the body (handing Bolt the same bytes), checks the
@@ -98,7 +102,8 @@ export function slackRequestGuard(options: { signingSecret: string; log: Logger 
       const checked = media === 'application/x-www-form-urlencoded' ? checkForm(text) : checkJson(text);
       if (checked.ok) return next();
       if (checked.status === 200) {
-        res.status(200).end();
+        if (checked.say) res.status(200).json({ response_type: 'ephemeral', text: checked.say });
+        else res.status(200).end();
         return;
       }
       options.log.warn(
@@ -159,8 +164,19 @@ function checkForm(text: string): Checked {
   }
   // Slack checks a slash command's certificate with `ssl_check=1`: Bolt answers it.
   if (form.ssl_check !== undefined && form.command === undefined) return { ok: true };
-  return shaped(Command, form, '');
+  const checked = shaped(Command, form, '');
+  // A command Slack sent whole but too long to take: the person who typed it is told, not left with nothing.
+  if (!checked.ok && checked.status === 400 && checked.field === 'text' && typeof form.text === 'string')
+    return {
+      ok: false,
+      status: 200,
+      say: `That is ${form.text.length.toLocaleString('en-US')} characters after the command, more than Switchboard takes (${COMMAND_TEXT_MAX.toLocaleString('en-US')}). Write it in the conversation's thread, or in the web console.`,
+    };
+  return checked;
 }
+
+/** The most a slash command's text may hold (payloads.ts `SlashCommand`). */
+const COMMAND_TEXT_MAX = 4000;
 
 function checkInteraction(payload: unknown): Checked {
   if (!isObject(payload)) return refused('payload', 'expected a JSON object');

@@ -637,7 +637,12 @@ export class SlackThreads {
             ref,
             target.leftAt !== undefined ? { kind: 'gone' } : { kind: 'declined' },
           );
-        await this.#toOwner(conversation, `*${name}* declined the hand-off; it stays yours.`);
+        await this.#toOwner(
+          conversation,
+          target?.leftAt !== undefined
+            ? `*${name}* left the team, so the hand-off is off; it stays yours.`
+            : `*${name}* declined the hand-off; it stays yours.`,
+        );
         break;
       }
       case 'accepted':

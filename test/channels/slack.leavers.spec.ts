@@ -6,6 +6,7 @@ import request from 'supertest';
 import { ACTION } from '../../channels/slack/blocks.js';
 import {
   blockActions,
+  cardThreadTexts,
   cardTsOf,
   dmMessage,
   dmOf,
@@ -83,5 +84,21 @@ describe('Slack cards of an agent who left the team', () => {
     const blocks = shownCard(h, BOB).blocks;
     expect(hasButtons(blocks)).to.equal(false);
     expect(roleLine(blocks)).to.equal('You left the team; this conversation went on to your colleagues.');
+  });
+
+  it('a colleague offered a hand-off who leaves: the owner is told they left, not that they declined', async () => {
+    const h = sb();
+    const ada = await h.agent('Ada', ADA);
+    const mary = await h.visitor();
+    const { conversationId } = await mary.say('hello');
+    await h.idle();
+    const bob = await h.agent('Bob', BOB);
+    await h.sb.router.handoff(ada.id, conversationId, bob.id, 'refund due');
+    await h.idle();
+    await leaves(h, bob.id);
+    expect(cardThreadTexts(h, ADA)).to.include(
+      '*Bob* left the team, so the hand-off is off; it stays yours.',
+    );
+    expect(cardThreadTexts(h, ADA).some((t) => t.includes('declined'))).to.equal(false);
   });
 });

@@ -156,6 +156,18 @@ describe('Slack requests that are not what Slack sends', () => {
     expect(h.slack.responses).to.deep.equal([]);
   });
 
+  it('a slash command too long to take is answered to its author in words, and nothing is done', async () => {
+    await h.agent('Ada', ADA);
+    const long = slashCommand(ADA, `write someone@example.org ${'x'.repeat(4100)}`, h.slack.responseUrl());
+    const res = await h.command(long).expect(200);
+    expect(res.body.response_type).to.equal('ephemeral');
+    expect(res.body.text).to.match(
+      /^That is 4,126 characters after the command, more than Switchboard takes \(4,000\)\./,
+    );
+    await h.idle();
+    expect(await h.store.listConversations({})).to.deep.equal([]);
+  });
+
   it('interactions Switchboard does not use (shortcut, message_action, view_closed, block_suggestion) are answered 200 at once, and nothing is done', async () => {
     const { conversationId } = await adaOwns();
     const before = h.slack.calls.length;
