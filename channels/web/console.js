@@ -923,10 +923,12 @@
       .map((status) => {
         const list = colleagues.filter((a) => (a.status || 'offline') === status);
         if (!list.length) return null;
+        // An offline colleague cannot take a hand-off (the server refuses it): shown, not offered.
+        const closed = kind === 'handoff' && status === 'offline';
         return h(
           'optgroup',
-          { label: STATUS_LABEL[status] },
-          list.map((a) => h('option', { value: a.id, text: a.name })),
+          { label: closed ? `${STATUS_LABEL[status]} (cannot take a hand-off)` : STATUS_LABEL[status] },
+          list.map((a) => h('option', { value: a.id, text: a.name, ...(closed ? { disabled: true } : {}) })),
         );
       })
       .filter(Boolean);

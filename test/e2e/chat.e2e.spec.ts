@@ -206,8 +206,13 @@ describe('e2e: widget and web console in Chromium', function () {
     // The note is internal: the visitor never sees it.
     expect(await widget(visitor, 'message').filter({ hasText: 'other warehouse' }).count()).to.equal(0);
 
-    // Warm hand-off: the colleague accepts and becomes the owner.
+    // Warm hand-off: the colleague accepts and becomes the owner. One who is offline is listed, not offered (the
+    // server would refuse them).
+    const olly = await sb.router.createAgent({ name: 'Olly', status: 'offline' });
     await consoleEl(ownerPage, 'handoff').click();
+    const ollyOption = consoleEl(ownerPage, 'handoff-pick').locator(`option[value="${olly.id}"]`);
+    expect(await ollyOption.isDisabled()).to.equal(true);
+    await sb.router.leaveTeam(olly.id);
     await consoleEl(ownerPage, 'handoff-pick').selectOption(colleague.id);
     await consoleEl(ownerPage, 'handoff-note').fill('Customer wants a refund for the blue kettle');
     await consoleEl(ownerPage, 'handoff-send').click();
