@@ -237,6 +237,8 @@ export const RETENTION_SWEEP_MS = 3600_000;
 /** At most this many customers looked at per look; more to look at: the next look is a second later. */
 export const RETENTION_PER_SWEEP = 500;
 /** A store still learning its customers' activity learns this many identities per second. */
+/** The least time between two notices that a customer's wait runs late. */
+const AT_RISK_SPACING_MS = 60_000;
 const RETENTION_LEARN_STEP = 200;
 const DAY_MS = 24 * 3600_000;
 
@@ -2103,12 +2105,19 @@ export class Router {
       if (p.dueAt - half >= 5000) await this.store.schedule({ kind: 'promise-warn', ref: p.id, dueAt: half });
       return;
     }
-    // Never spam: a few notices per wait at most, then the ledger alone records what breaks.
+    // Never spam: a few notices per wait at most, then the ledger alone records what breaks; and a minute at
+    // least between two (a short new time would otherwise be told late again seconds after it was said).
     const since = waitingSince(conv);
-    const told = (await this.store.listMessages(conv.id)).filter(
+    const notices = (await this.store.listMessages(conv.id)).filter(
       (m) => m.externalId?.startsWith('at-risk:') && m.at >= since,
-    ).length;
-    if (told >= this.policy.atRiskMaxNotices) return;
+    );
+    if (notices.length >= this.policy.atRiskMaxNotices) return;
+    const lastTold = notices.at(-1)?.at;
+    if (lastTold !== undefined && now - lastTold < AT_RISK_SPACING_MS) {
+      const again = lastTold + AT_RISK_SPACING_MS;
+      if (again < p.dueAt) await this.store.schedule({ kind: 'promise-warn', ref: p.id, dueAt: again });
+      return;
+    }
     const texts = this.policy.texts;
     // Nobody works now: said as it is, with when they are back.
     const text =

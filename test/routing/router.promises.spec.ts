@@ -140,6 +140,20 @@ describe('router: the promise ledger', () => {
       ]);
     });
 
+    it('a short new time is not told late again within a minute of the last notice', async () => {
+      const { waiting, t0 } = await oneWaiting();
+      for (let i = 0; i < 20; i++) await h.store.recordHandleTime('chat', 20 * SECOND);
+      const until = async (seconds: number) => {
+        while (h.clock.now() - t0 < seconds * SECOND) await h.advance(SECOND);
+      };
+      await until(1079);
+      expect(h.eventsOf('promise.at_risk')).to.have.length(1);
+      // The new time, 47 s, would be checked halfway (23 s on) and found late again: not told within a minute.
+      await until(1079 + 59);
+      expect(h.eventsOf('promise.at_risk')).to.have.length(1);
+      expect(await sentTo(h, waiting.conversation.id)).to.have.length(1);
+    });
+
     // The only agent on a break: the team still works, everyone is busy. Gone offline: nobody works.
     for (const [status, told] of [
       [
