@@ -134,7 +134,9 @@ export function adminApi(options: ApiOptions): express.Router {
         new ForbiddenError("an agent's console link opens the team's live view only for a team lead"),
       );
     }
-    if (!LEAD_ROUTES.some(([method, path]) => req.method === method && path.test(req.path))) {
+    // HEAD is a GET without its body: a lead may ask it of what they may read.
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (!LEAD_ROUTES.some(([m, path]) => method === m && path.test(req.path))) {
       return next(
         new ForbiddenError(
           "a team lead's console link opens the team's live view; this needs the admin token",

@@ -166,6 +166,7 @@ describe("the team view by a team lead's console link", () => {
   const sb = useHarness();
   const as = (h: Harness, token: string) => ({
     get: (path: string) => h.http().get(path).set('Authorization', `Bearer ${token}`),
+    head: (path: string) => h.http().head(path).set('Authorization', `Bearer ${token}`),
     put: (path: string) => h.http().put(path).set('Authorization', `Bearer ${token}`),
     post: (path: string) => h.http().post(path).set('Authorization', `Bearer ${token}`),
     delete: (path: string) => h.http().delete(path).set('Authorization', `Bearer ${token}`),
@@ -292,6 +293,8 @@ describe("the team view by a team lead's console link", () => {
     await as(h, token).get('/api/live').expect(403);
     await h.admin.patch(`/api/agents/${grace.id}`).send({ lead: true }).expect(200);
     await as(h, token).get('/api/live').expect(200);
+    // HEAD, as a monitor asks: what the lead may GET.
+    await as(h, token).head('/api/live').expect(200);
     // A renewed link: the old one no longer opens anything.
     const renewed = await h.admin.post(`/api/agents/${grace.id}/token`).expect(200);
     await as(h, token).get('/api/live').expect(401);
