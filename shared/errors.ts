@@ -153,7 +153,9 @@ export function fromZod(
   const unknown = first.code === 'unrecognized_keys' ? first.keys?.[0] : undefined;
   const path = unknown === undefined ? first.path.map(String) : [...first.path.map(String), unknown];
   const field = path.join('.');
-  const message = unknown === undefined ? first.message : 'not a known field';
+  // A field left out is said as such, not as the type it lacks ("expected nonoptional, received undefined").
+  const missing = first.code === 'invalid_type' && / received undefined$/.test(first.message);
+  const message = unknown !== undefined ? 'not a known field' : missing ? 'is required' : first.message;
   return new ValidationError(
     field ? `${what}: ${field}: ${message}` : `${what}: ${message}`,
     field || undefined,

@@ -65,10 +65,7 @@ describe('Voice channel: signatures and bad input', () => {
   it('a signed request without a CallSid, or with a malformed one, gets 400 naming the field', async () => {
     const { CallSid: _omit, ...noSid } = incomingCall(newCall(CALLER));
     const missing = await h().webhook('/twilio/voice', noSid);
-    expect([missing.status, missing.text]).to.deep.equal([
-      400,
-      'call: CallSid: Invalid input: expected string, received undefined',
-    ]);
+    expect([missing.status, missing.text]).to.deep.equal([400, 'call: CallSid: is required']);
     const bad = await h().webhook(
       '/twilio/voice',
       incomingCall({ CallSid: 'CA123', From: CALLER, To: '+14155550100' }),

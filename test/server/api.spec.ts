@@ -445,6 +445,9 @@ describe('HTTP', () => {
         .put('/api/saved-replies')
         .send({ savedReplies: [{ name: 'Hi', text: 'Hello {name}', tag: 'greeting' }] });
       expectError(replies, 400, 'invalid_input', 'savedReplies.0.tag');
+      const none = await h.admin.put('/api/saved-replies').send({});
+      expectError(none, 400, 'invalid_input', 'savedReplies');
+      expect(none.body.error.message).to.equal('saved replies: savedReplies: is required');
       const handoff = await h.admin
         .post('/api/conversations/cv_any/handoff')
         .send({ toAgentId: agent.id, note: 'n', urgent: true });
