@@ -31,6 +31,8 @@ export interface DayFigures {
 }
 
 export interface LiveChannel {
+  /** Whether this deployment takes it (Twilio for calls and texts, email settings for email; chat always). */
+  on: boolean;
   /** Conversations waiting on it: for anyone in line, or for their owner who is away. */
   waiting: number;
   longestWaitSeconds: number | null;
@@ -123,12 +125,16 @@ async function waitingConversations(store: Store, agents: readonly Agent[]): Pro
   return [...queued!, ...forOwner];
 }
 
-/** The live view at `now`; `dayFigures`: the last 24 hours'; `hours`: the policy's opening hours. */
+/**
+ * The live view at `now`; `dayFigures`: the last 24 hours'; `hours`: the policy's opening hours; `channelsOn`: the
+ * channels this deployment takes.
+ */
 export async function readLiveView(
   store: Store,
   dayFigures: () => Promise<DayFigures>,
   hours: OpeningHours | null,
   now: number,
+  channelsOn: ReadonlySet<Channel> = new Set(CHANNELS),
 ): Promise<LiveView> {
   const [agents, day] = await Promise.all([store.listAgents(), dayFigures()]);
   const byId = new Map(agents.map((a) => [a.id, a]));
@@ -140,7 +146,14 @@ export async function readLiveView(
   const channels = Object.fromEntries(
     CHANNELS.map((ch) => [
       ch,
-      { waiting: 0, longestWaitSeconds: null, agentsFree: 0, freeSlots: 0, inProgress: 0 },
+      {
+        on: channelsOn.has(ch),
+        waiting: 0,
+        longestWaitSeconds: null,
+        agentsFree: 0,
+        freeSlots: 0,
+        inProgress: 0,
+      },
     ]),
   ) as Record<Channel, LiveChannel>;
   for (const { c, since } of waiting) {

@@ -23,6 +23,7 @@ import type { Store } from '../routing/store/store.js';
 import { type Clock, systemClock, withTimeout } from '../shared/clock.js';
 import { SwitchboardError } from '../shared/errors.js';
 import { type EventBus, LocalEventBus } from '../shared/events.js';
+import type { Channel } from '../shared/model.js';
 import { TokenSigner } from '../shared/tokens.js';
 import { adminApi } from './api.js';
 import type { Config } from './config.js';
@@ -194,7 +195,13 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   // Requests that need the store answer 503 at once while it is unreachable (webhook senders retry).
   if (options.storeReady)
     app.use(['/api', '/twilio', '/slack', '/email', '/chat'], storeGate(options.storeReady));
-  const live = new LiveCache(router, figures);
+  // The channels this deployment takes, as the live view shows them: chat always; calls and texts with Twilio.
+  const channelsOn = new Set<Channel>([
+    'chat',
+    ...(config.twilio ? (['voice', 'sms'] as const) : []),
+    ...(config.email ? (['email'] as const) : []),
+  ]);
+  const live = new LiveCache(router, figures, channelsOn);
   app.use(
     '/api',
     adminApi({

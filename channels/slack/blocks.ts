@@ -804,7 +804,7 @@ function teamAgent(a: LiveAgent): string {
 export function teamMessage(view: LiveView): CardMessage {
   const channels = CHANNELS.filter((c) => {
     const ch = view.channels[c];
-    return ch.waiting > 0 || ch.inProgress > 0 || ch.agentsFree > 0;
+    return ch.waiting > 0 || ch.inProgress > 0 || (ch.on !== false && ch.agentsFree > 0);
   }).map((c) => {
     const ch = view.channels[c];
     const waiting =

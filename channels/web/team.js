@@ -154,7 +154,12 @@
 
   function renderChannels(view) {
     const late = new Set(view.waiting.filter((w) => w.quoted?.late).map((w) => w.channel));
-    const tiles = CHANNELS.map((ch) => {
+    // A channel this deployment does not take is left out, unless something is on it still.
+    const shown = CHANNELS.filter((ch) => {
+      const c = view.channels[ch];
+      return c.on !== false || c.waiting > 0 || c.inProgress > 0;
+    });
+    const tiles = shown.map((ch) => {
       const c = view.channels[ch];
       const free =
         c.agentsFree === 0

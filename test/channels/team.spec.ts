@@ -34,6 +34,7 @@ describe('the team view (channels/team.ts)', () => {
       ],
     ]);
     expect(view.channels.voice).to.deep.equal({
+      on: true,
       waiting: 1,
       longestWaitSeconds: 0,
       agentsFree: 0,

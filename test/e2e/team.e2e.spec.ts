@@ -91,6 +91,9 @@ describe('e2e: the team view in Chromium', function () {
     expect(cells[4]).to.equal('anyone');
     expect(await el(page, 'channel-chat').locator('[data-sb="channel-waiting"]').textContent()).to.equal('1');
     expect(await el(page, 'channel-chat').textContent()).to.include('nobody free');
+    // Calls, texts and email are not set up here: no tiles for them ("2 agents free" on a channel nobody reaches).
+    for (const off of ['voice', 'sms', 'email'])
+      expect(await el(page, `channel-${off}`).count(), off).to.equal(0);
 
     const agents = el(page, 'agent-row');
     expect(await agents.locator('td:first-child').allTextContents()).to.deep.equal(['Ada', 'Grace']);

@@ -44,13 +44,16 @@ describe('GET /api/live (the team view)', () => {
     expect(view.hours).to.equal(null);
     expect(view.waitingTotal).to.equal(1);
     expect(view.channels.chat).to.deep.equal({
+      on: true,
       waiting: 1,
       longestWaitSeconds: 90,
       agentsFree: 0,
       freeSlots: 0,
       inProgress: 1,
     });
+    // Email is not set up here: said so, for the page to leave it out (its figures still stand).
     expect(view.channels.email).to.deep.equal({
+      on: false,
       waiting: 0,
       longestWaitSeconds: null,
       agentsFree: 1,
@@ -126,6 +129,7 @@ describe('GET /api/live (the team view)', () => {
     expect(view.waitingTotal).to.equal(0);
     expect(view.waiting).to.deep.equal([]);
     expect(view.channels.chat).to.deep.equal({
+      on: true,
       waiting: 0,
       longestWaitSeconds: null,
       agentsFree: 1,
