@@ -62,6 +62,21 @@ async function pressOne(h: TwilioHarness, waiting: { call: Call; conversationId:
   await h.twiml('/twilio/voice/status', callStatus(waiting.call, 'completed'));
 }
 
+/**
+ * Ana (a Twilio Client) is on a call, a second caller asks for a call back and hangs up, Ana resolves hers: the
+ * call back's leg rings her. Ana, the waiting caller and that leg.
+ */
+async function callBackRinging(h: TwilioHarness) {
+  const { agent: ana, conversationId: busy } = await busyAgent(h, 'Ana', { clientIdentity: 'ana' });
+  const waiting = await waitingCaller(h);
+  await pressOne(h, waiting);
+  await h.sb.router.resolve(ana.id, busy);
+  await h.idle();
+  const [leg] = h.standIn.calls();
+  if (!leg) throw new Error('no call back leg was placed');
+  return { ana, waiting, leg };
+}
+
 /** The agent leg Switchboard placed picks up: the TwiML it gets. */
 async function agentAnswers(h: TwilioHarness, placed: { sid: string; params: Record<string, unknown> }) {
   return h.twiml(
@@ -263,12 +278,7 @@ describe('Voice channel: call back', () => {
   });
 
   it('the customer calling in while the call back rings the agent: that leg is canceled, not a ring she missed; their call rings her', async () => {
-    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
-    const waiting = await waitingCaller(h());
-    await pressOne(h(), waiting);
-    await h().sb.router.resolve(ana.id, busy);
-    await h().idle();
-    const [leg] = h().standIn.calls();
+    const { ana, waiting, leg } = await callBackRinging(h());
     expect(leg?.params.To).to.equal('client:ana');
     const again = newCall(waiting.call.From);
     const root = await h().twiml('/twilio/voice', incomingCall(again));
@@ -277,11 +287,11 @@ describe('Voice channel: call back', () => {
       h()
         .standIn.callUpdates()
         .map((u) => [u.sid, u.params.Status]),
-    ).to.deep.equal([[leg!.sid, 'canceled']]);
+    ).to.deep.equal([[leg.sid, 'canceled']]);
     // Twilio reports the leg canceled: ours, not a ring she missed.
     await h().twiml(
-      localPath(String(leg!.params.StatusCallback)),
-      outboundLeg(leg!.sid, 'client:ana', 'canceled'),
+      localPath(String(leg.params.StatusCallback)),
+      outboundLeg(leg.sid, 'client:ana', 'canceled'),
     );
     const anaNow = await h().store.getAgent(ana.id);
     expect([anaNow?.status, anaNow?.statusReason]).to.deep.equal(['available', undefined]);
@@ -289,21 +299,16 @@ describe('Voice channel: call back', () => {
   });
 
   it('the customer calling in while the agent is on the call back leg: the leg ends with a word to her, no retry and no text', async () => {
-    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
-    const waiting = await waitingCaller(h());
-    await pressOne(h(), waiting);
-    await h().sb.router.resolve(ana.id, busy);
-    await h().idle();
-    const [leg] = h().standIn.calls();
-    const dial = only(await agentAnswers(h(), leg!), 'Dial');
+    const { waiting, leg } = await callBackRinging(h());
+    const dial = only(await agentAnswers(h(), leg), 'Dial');
     // Their line is busy calling us.
     await h().twiml('/twilio/voice', incomingCall(newCall(waiting.call.From)));
     const [ended] = h().standIn.callUpdates();
-    expect(ended?.sid).to.equal(leg!.sid);
+    expect(ended?.sid).to.equal(leg.sid);
     expect(only(parseTwiml(String(ended!.params.Twiml)), 'Say').text).to.equal(SAY.callbackCustomerCalling);
     const afterDial = await h().twiml(
       localPath(dial.attrs.action),
-      dialResult({ CallSid: leg!.sid, From: OUR_NUMBER, To: 'client:ana' }, 'busy'),
+      dialResult({ CallSid: leg.sid, From: OUR_NUMBER, To: 'client:ana' }, 'busy'),
     );
     expect(verbs(afterDial)).to.deep.equal(['Say', 'Hangup']);
     expect(only(afterDial, 'Say').text).to.equal(SAY.callbackCustomerCalling);
@@ -343,17 +348,12 @@ describe('Voice channel: call back', () => {
   });
 
   it('an agent who accepts a call back in the console, then picks up, is put through to the customer', async () => {
-    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
-    const waiting = await waitingCaller(h());
-    await pressOne(h(), waiting);
-    await h().sb.router.resolve(ana.id, busy);
-    await h().idle();
-    const [leg] = h().standIn.calls();
+    const { ana, waiting, leg } = await callBackRinging(h());
     expect(leg?.params.To).to.equal('client:ana');
     // The console's Accept comes first (what the web console's `offer.accept` does).
     h().clock.advance(2 * SECOND);
     await h().sb.router.acceptOffer(ana.id, waiting.conversationId);
-    const onAgentLeg = await agentAnswers(h(), leg!);
+    const onAgentLeg = await agentAnswers(h(), leg);
     expect(verbs(onAgentLeg)).to.deep.equal(['Say', 'Dial']);
     expect(only(onAgentLeg, 'Say').text).to.equal(SAY.callbackConnecting);
     expect(only(onAgentLeg, 'Number').text).to.equal(waiting.call.From);
