@@ -5,7 +5,7 @@ import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
 import { fromZod, ValidationError } from '../shared/errors.js';
 import { CHANNELS, type Channel, NewSavedReplies, Skills } from '../shared/model.js';
-import { normalizeEmail, normalizePhone } from './addresses.js';
+import { identityIfAny, identityOf } from './addresses.js';
 import { humanDuration, type WaitQuote } from './estimate.js';
 import { OpeningHours } from './hours.js';
 
@@ -60,8 +60,8 @@ const EntryPoint = z
     try {
       if (e.channel === 'chat')
         throw new ValidationError('is for calls, texts and mail; chat goes by `topic`', 'to');
-      const to = e.channel === 'email' ? normalizeEmail(e.to, 'to') : normalizePhone(e.to, 'US', 'to');
-      return { ...e, to };
+      // Read as routing reads the contact's (`entryPointOf`).
+      return { ...e, to: identityOf(e.channel, e.to, undefined, 'to').address };
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       ctx.addIssue({ code: 'custom', path: ['to'], message: err.message.replace(/^to: /, '') });
@@ -325,15 +325,8 @@ export function entryPointOf(
   channel: Channel,
   to: string | undefined,
 ): EntryPoint | undefined {
-  let reached: string | null = null;
-  if (to !== undefined) {
-    try {
-      reached =
-        channel === 'email' ? normalizeEmail(to) : channel === 'chat' ? to : normalizePhone(to, 'US', 'to');
-    } catch {
-      reached = null; // not an address we can read: only a catch-all fits
-    }
-  }
+  // Not an address we can read: only a catch-all fits.
+  const reached = to === undefined ? null : (identityIfAny(channel, to)?.address ?? null);
   return entryPoints.find(
     (e) =>
       e.channel === channel &&
