@@ -253,7 +253,7 @@ export class VoiceChannel {
       // this call (`#answered`), so a caller who only rang to check, and hangs up, is still called back. Their
       // place is the call back's: this call is put through instead of ringing the agent for a call back.
       const pending = this.#callbacks.get(conversationId);
-      const owed = pending !== undefined || (await this.#router.openCallback(conversationId)) !== null;
+      const owed = await this.#owesCallback(conversationId);
       if (pending?.agentCallSid) {
         const leg = pending.agentCallSid;
         const answered = pending.answered === true;
@@ -304,7 +304,7 @@ export class VoiceChannel {
       const closed = quote && closedLong(quote);
       if (closed) {
         // Owed a call back already (they called again): it stands; the call ends with it said (`#queueResult`).
-        if (this.#callbacks.has(q.conversation) || (await this.#router.openCallback(q.conversation))) {
+        if (await this.#owesCallback(q.conversation)) {
           call.target = 'callback';
           return leaveTwiml();
         }
@@ -436,10 +436,7 @@ export class VoiceChannel {
         );
       }
       // A person answered the customer's own call: a call back still owed them is no longer needed.
-      if (
-        call?.connected &&
-        (this.#callbacks.has(q.conversation) || (await this.#router.openCallback(q.conversation)))
-      ) {
+      if (call?.connected && (await this.#owesCallback(q.conversation))) {
         this.#callbacks.delete(q.conversation);
         await this.#router.settleCallback(q.conversation, 'void');
       }
@@ -843,6 +840,11 @@ export class VoiceChannel {
     return conv.status === 'assigned' && (conv.ownerId === agentId || conv.cover?.agentId === agentId);
   }
 
+  /** Whether the conversation is owed a call back: one this process keeps, else an open promise in the store. */
+  async #owesCallback(conversationId: string): Promise<boolean> {
+    return this.#callbacks.has(conversationId) || (await this.#router.openCallback(conversationId)) !== null;
+  }
+
   /** End a call back leg the agent picked up, telling them why. */
   async #endLeg(callSid: string, say: string): Promise<void> {
     try {
@@ -896,8 +898,10 @@ export class VoiceChannel {
     const digits = (this.#callbacks.get(call.conversationId)?.customer ?? call.caller)
       .replace(/\D/g, '')
       .slice(-4);
-    const promise = await this.#router.openCallback(call.conversationId);
-    const quote = await this.#router.quote(call.conversationId);
+    const [promise, quote] = await Promise.all([
+      this.#router.openCallback(call.conversationId),
+      this.#router.quote(call.conversationId),
+    ]);
     if (!promise || digits.length < 4) return SAY.callbackConfirm;
     const when = quote?.closed
       ? quote.closed.opensInSeconds === null
@@ -918,8 +922,7 @@ export class VoiceChannel {
     // A customer owed a call back hung up (while their call rang an agent, say): the call back is placed now
     // for whoever routing has for it, rather than their ring timing out unheard.
     if (after.status === 'queued' || after.status === 'assigned') {
-      if (this.#callbacks.has(conversationId) || (await this.#router.openCallback(conversationId)))
-        await this.#sync(conversationId, true, false);
+      if (await this.#owesCallback(conversationId)) await this.#sync(conversationId, true, false);
     }
   }
 
