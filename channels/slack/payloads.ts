@@ -97,9 +97,12 @@ export const ViewSubmission = z.object({
 });
 export type ViewSubmission = z.infer<typeof ViewSubmission>;
 
+/** The most a slash command's text may hold. */
+export const COMMAND_TEXT_MAX = 4000;
+
 export const SlashCommand = z.object({
   command: z.string().max(64),
-  text: z.string().max(4000).default(''),
+  text: z.string().max(COMMAND_TEXT_MAX).default(''),
   user_id: SlackId,
   channel_id: SlackId.optional(),
   response_url: z.string().url().max(2000).optional(),

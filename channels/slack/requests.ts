@@ -12,7 +12,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { fail } from '../http.js';
-import { BlockActions, SlashCommand, ViewSubmission } from './payloads.js';
+import { BlockActions, COMMAND_TEXT_MAX, SlashCommand, ViewSubmission } from './payloads.js';
+import { count } from './text.js';
 
 /** How far a request's timestamp may be from now, either way (Slack's own rule for replays). */
 export const SIGNED_WITHIN_S = 5 * 60;
@@ -170,13 +171,10 @@ function checkForm(text: string): Checked {
     return {
       ok: false,
       status: 200,
-      say: `That is ${form.text.length.toLocaleString('en-US')} characters after the command, more than Switchboard takes (${COMMAND_TEXT_MAX.toLocaleString('en-US')}). Write it in the conversation's thread, or in the web console.`,
+      say: `That is ${count(form.text.length)} characters after the command, more than Switchboard takes (${count(COMMAND_TEXT_MAX)}). Write it in the conversation's thread, or in the web console.`,
     };
   return checked;
 }
-
-/** The most a slash command's text may hold (payloads.ts `SlashCommand`). */
-const COMMAND_TEXT_MAX = 4000;
 
 function checkInteraction(payload: unknown): Checked {
   if (!isObject(payload)) return refused('payload', 'expected a JSON object');

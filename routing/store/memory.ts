@@ -1594,14 +1594,11 @@ export class MemoryStore implements Store {
   }
 
   async getSavedReplies(): Promise<SavedReply[] | null> {
-    return this.#savedReplies
-      ? this.#savedReplies.map((r) => ({ ...r, ...(r.skills ? { skills: [...r.skills] } : {}) }))
-      : null;
+    return this.#savedReplies ? this.#savedReplies.map(copyReply) : null;
   }
 
   async setSavedReplies(replies: SavedReply[]): Promise<void> {
-    // A copy, with whom each is for (`skills`): a reply for the Spanish team stays theirs.
-    this.#savedReplies = replies.map((r) => ({ ...r, ...(r.skills ? { skills: [...r.skills] } : {}) }));
+    this.#savedReplies = replies.map(copyReply);
   }
 
   async textOptOut(address: string): Promise<number | null> {
@@ -2555,4 +2552,9 @@ class SortedKeys<T> {
     }
     return lo;
   }
+}
+
+/** A saved reply as a copy, with whom it is for (`skills`): a reply for the Spanish team stays theirs. */
+function copyReply(r: SavedReply): SavedReply {
+  return { ...r, ...(r.skills ? { skills: [...r.skills] } : {}) };
 }
