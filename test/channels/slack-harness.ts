@@ -551,6 +551,21 @@ export function cardThreadTexts(h: SlackHarness, user: string): string[] {
   return threadTexts(h, user, cardTsOf(h, user));
 }
 
+/**
+ * Ada (Slack user `ada`) owns the chat of a visitor, Mary Major, her card posted; Bob (Slack user `bob`) is on
+ * the team. Ada, Bob, Mary and the conversation's id.
+ */
+export async function adaOwnsMary(h: SlackHarness, ada: string, bob: string) {
+  const adaAgent = await h.agent('Ada', ada);
+  const mary = await h.visitor();
+  await mary.identify({ name: 'Mary Major' });
+  const sent = await mary.say('my parcel is late');
+  await h.idle();
+  const bobAgent = await h.agent('Bob', bob);
+  await h.idle();
+  return { ada: adaAgent, bob: bobAgent, mary, conversationId: sent.conversationId };
+}
+
 /** What Slack refused with `error` (any method). */
 export function refusedWith(h: SlackHarness, error: string): string[] {
   return h.slack.calls.filter((c) => c.answer.error === error).map((c) => c.method);

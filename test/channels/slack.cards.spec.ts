@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { ACTION } from '../../channels/slack/blocks.js';
 import {
+  adaOwnsMary,
   blockActions,
   cardThreadTexts,
   cardTsOf,
@@ -30,18 +31,6 @@ function roleLineOf(card: { blocks: Json[] }): string {
   return String(card.blocks.find((b) => b.type === 'context')?.elements[0].text);
 }
 
-/** Ada owns Mary's chat (her card posted); Bob is on the team. */
-async function adaOwnsMary(h: SlackHarness) {
-  const ada = await h.agent('Ada', ADA);
-  const mary = await h.visitor();
-  await mary.identify({ name: 'Mary Major' });
-  const sent = await mary.say('my parcel is late');
-  await h.idle();
-  const bob = await h.agent('Bob', BOB);
-  await h.idle();
-  return { ada, bob, mary, conversationId: sent.conversationId };
-}
-
 async function press(h: SlackHarness, user: string, actionId: string, conversationId: string) {
   await h
     .interact(
@@ -62,7 +51,7 @@ describe('Slack cards of colleagues whose part is over', () => {
 
   it('a hand-off still offered when the owner resolves: the offered card loses Accept/Decline and says resolved, in its thread too', async () => {
     const h = sb();
-    const { ada, bob, conversationId } = await adaOwnsMary(h);
+    const { ada, bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
     await h.sb.router.handoff(ada.id, conversationId, bob.id, 'can you take this?');
     await h.idle();
     expect(buttons(shownCard(h, BOB))).to.deep.equal([ACTION.accept, ACTION.decline]);
@@ -76,7 +65,7 @@ describe('Slack cards of colleagues whose part is over', () => {
 
   it("a consultant's card when the owner resolves: resolved, no Promise or Leave; a late Leave says nothing in the owner's thread", async () => {
     const h = sb();
-    const { ada, bob, conversationId } = await adaOwnsMary(h);
+    const { ada, bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
     await h.sb.router.consult(ada.id, conversationId, bob.id);
     await h.idle();
     expect(shownCard(h, BOB).text).to.equal('Ada asks for your help with Mary Major (chat)');
@@ -94,7 +83,7 @@ describe('Slack cards of colleagues whose part is over', () => {
 
   it('a cover whose owner comes back: the card says the cover ended, without buttons, both threads say so; resolved later, it says resolved', async () => {
     const h = sb();
-    const { ada, mary, conversationId } = await adaOwnsMary(h);
+    const { ada, mary, conversationId } = await adaOwnsMary(h, ADA, BOB);
     await h.sb.router.setAgentStatus(ada.id, 'away', 'lunch');
     await mary.say('hello? anyone there?');
     await h.idle();

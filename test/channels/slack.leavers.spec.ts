@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { ACTION } from '../../channels/slack/blocks.js';
 import {
+  adaOwnsMary,
   blockActions,
   cardThreadTexts,
   cardTsOf,
@@ -37,12 +38,8 @@ describe('Slack cards of an agent who left the team', () => {
 
   it('an owner who leaves: their card loses its buttons and says so; a press or a reply there is told they are no longer on the team', async () => {
     const h = sb();
-    const ada = await h.agent('Ada', ADA);
-    const mary = await h.visitor();
-    const { conversationId } = await mary.say('hello');
-    await h.idle();
+    const { ada, mary, conversationId } = await adaOwnsMary(h, ADA, BOB);
     expect(hasButtons(shownCard(h, ADA).blocks)).to.equal(true);
-    await h.agent('Bob', BOB);
     await leaves(h, ada.id);
     const conversation = await h.store.getConversation(conversationId);
     expect(conversation!.ownerId).to.not.equal(ada.id);
@@ -72,11 +69,7 @@ describe('Slack cards of an agent who left the team', () => {
 
   it('a colleague asked to help who leaves: their card loses Promise and Leave and says they left the team', async () => {
     const h = sb();
-    const ada = await h.agent('Ada', ADA);
-    const mary = await h.visitor();
-    const { conversationId } = await mary.say('hello');
-    await h.idle();
-    const bob = await h.agent('Bob', BOB);
+    const { ada, bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
     await h.sb.router.consult(ada.id, conversationId, bob.id);
     await h.idle();
     expect(hasButtons(shownCard(h, BOB).blocks)).to.equal(true);
@@ -88,11 +81,7 @@ describe('Slack cards of an agent who left the team', () => {
 
   it('a colleague offered a hand-off who leaves: the owner is told they left, not that they declined', async () => {
     const h = sb();
-    const ada = await h.agent('Ada', ADA);
-    const mary = await h.visitor();
-    const { conversationId } = await mary.say('hello');
-    await h.idle();
-    const bob = await h.agent('Bob', BOB);
+    const { ada, bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
     await h.sb.router.handoff(ada.id, conversationId, bob.id, 'refund due');
     await h.idle();
     await leaves(h, bob.id);
