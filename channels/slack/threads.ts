@@ -808,15 +808,8 @@ export class SlackThreads {
   ): Promise<{ ref: SlackRef; created: true; shows: string[] }> {
     let shows: string[] | null = null;
     try {
-      const view = await conversationView(this.#r.store, conversation, agent.id);
+      const { view, message } = await this.#cardFor(conversation, agent, role);
       const channel = await this.dm(agent.slackUserId);
-      const message = card(
-        view,
-        role,
-        this.#now(),
-        savedRepliesFor(await this.#r.savedReplies(), agent),
-        agent.id,
-      );
       const posted = Posted.parse(
         await this.#outbox.post('chat.postMessage', {
           channel,
@@ -839,17 +832,17 @@ export class SlackThreads {
     }
   }
 
+  /** The agent's card of the conversation in `role`, with the saved replies offered to them, and its view. */
+  async #cardFor(conversation: Conversation, agent: Agent, role: CardRole) {
+    const view = await conversationView(this.#r.store, conversation, agent.id);
+    const saved = savedRepliesFor(await this.#r.savedReplies(), agent);
+    return { view, message: card(view, role, this.#now(), saved, agent.id) };
+  }
+
   async #renderCard(conversation: Conversation, agent: Agent, ref: SlackRef, role?: CardRole): Promise<void> {
     const shown = role ?? (await this.#roleFor(conversation, agent.id));
     if (!shown) return;
-    const view = await conversationView(this.#r.store, conversation, agent.id);
-    const message = card(
-      view,
-      shown,
-      this.#now(),
-      savedRepliesFor(await this.#r.savedReplies(), agent),
-      agent.id,
-    );
+    const { message } = await this.#cardFor(conversation, agent, shown);
     try {
       await this.#outbox.post('chat.update', { channel: ref.channel, ts: ref.ts, ...message });
     } catch (err) {
