@@ -46,7 +46,7 @@ export interface LiveChannel {
 export interface LiveWaiting {
   conversationId: string;
   customerId: string;
-  /** The customer's name, else an address they wrote from, else "Website visitor". */
+  /** The customer's name, else an address they wrote from, else "Hidden number" (a withheld one) or "Website visitor". */
   customer: string;
   /** The channel it waits on (the customer's last). */
   channel: Channel;
@@ -104,7 +104,10 @@ export function customerName(customer: Customer | null): string {
   if (!customer) return 'A customer';
   const known = knownName(customer);
   if (known) return known;
-  return customer.identities.find((i) => i.channel !== 'chat')?.address ?? 'Website visitor';
+  const reach = customer.identities.find((i) => i.channel === 'phone' || i.channel === 'email');
+  if (reach) return reach.address;
+  // A caller who withheld their number: their identity is the call's id, which means nothing to anyone.
+  return customer.identities.some((i) => i.channel === 'call') ? 'Hidden number' : 'Website visitor';
 }
 
 const seconds = (ms: number): number => Math.max(0, Math.round(ms / 1000));

@@ -57,6 +57,23 @@ export function normalizeEmail(raw: string, field = 'email'): string {
   return email;
 }
 
+/** The identity of a call whose caller withheld their number: the call's id (Twilio's CallSid). */
+export function withheldCall(callSid: string, field = 'from'): Identity {
+  const id = callSid.trim();
+  if (!/^[A-Za-z0-9]{2,64}$/.test(id))
+    throw new ValidationError(`${field}: "${callSid}" is not a call id`, field);
+  return { channel: 'call', address: id };
+}
+
+/** The identity a contact comes from: its address on its channel, or its call when the number was withheld. */
+export function contactIdentity(c: {
+  channel: Channel;
+  from: string;
+  withheld?: true | undefined;
+}): Identity {
+  return c.withheld ? withheldCall(c.from) : identityOf(c.channel, c.from);
+}
+
 /** `identityOf`, or null when `from` is no address on `channel`: for a look-up, which finds nobody then. */
 export function identityIfAny(channel: Channel, from: string): Identity | null {
   try {

@@ -36,7 +36,16 @@ import {
   typedText,
   zeroPerChannel,
 } from '../shared/model.js';
-import { dialledNumber, identityIfAny, identityOf, normalizeEmail, normalizePhone } from './addresses.js';
+import {
+  contactIdentity,
+  dialledNumber,
+  identityIfAny,
+  identityOf,
+  normalizeEmail,
+  normalizePhone,
+  PHONE_CHANNELS,
+  phoneOf,
+} from './addresses.js';
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import { defaultPolicy, entryPointOf, fillText, type RoutingPolicy, waitSentence } from './policy.js';
@@ -286,7 +295,7 @@ export class Router {
     const c: ParsedContact = parsed.data;
     const now = this.clock.now();
 
-    const identity = identityOf(c.channel, c.from);
+    const identity = contactIdentity(c);
     // A repeated delivery is its stored message. Else a new customer's whole contact is one step: the customer
     // created with what the contact teaches, their conversation started with its first message, and routed.
     const init = this.#newCustomer(identity, now, this.#taught(c, identity, {}, now));
@@ -2230,8 +2239,11 @@ export class Router {
     // An agent wrote to them first and they never answered: they asked nothing of us.
     if (startedByAgent(conv) && !(await this.store.listMessages(conv.id)).some((m) => m.direction === 'in'))
       return;
+    const customer = await this.store.getCustomer(conv.customerId);
     // A blocked customer is asked nothing (blocked after the conversation closed).
-    if ((await this.store.getCustomer(conv.customerId))?.blocked) return;
+    if (customer?.blocked) return;
+    // A caller who withheld their number (and gave none since): no text can reach them.
+    if (PHONE_CHANNELS.includes(conv.lastChannel) && !phoneOf(customer) && !customer?.facts.phone) return;
     // Talking to us again, or a later conversation: that one is asked about instead.
     if (await this.store.openConversationOf(conv.customerId)) return;
     const [latest] = await this.store.listConversations({ customerId: conv.customerId, limit: 1 });
@@ -2373,7 +2385,8 @@ export class Router {
       at: now,
       delivery: { state: 'delivered', attempts: 0, at: now },
       externalId: c.externalId,
-      from: identityOf(c.channel, c.from).address,
+      // A withheld number: nothing to answer to but the call itself.
+      ...(c.withheld ? {} : { from: identityOf(c.channel, c.from).address }),
     };
   }
 

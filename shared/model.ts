@@ -13,13 +13,17 @@ export const Id = z.string().min(1).max(128);
 
 // ---------------------------------------------------------------- customers
 
-/** Voice and SMS share one identity: the phone number. */
-export const IdentityChannel = z.enum(['phone', 'email', 'chat']);
+/**
+ * Voice and SMS share one identity: the phone number. `call`: a caller who withheld their number, known by
+ * that call alone (its CallSid): nobody can call or text them back, and their next call is another customer
+ * until an agent merges the two.
+ */
+export const IdentityChannel = z.enum(['phone', 'email', 'chat', 'call']);
 export type IdentityChannel = z.infer<typeof IdentityChannel>;
 
 export const Identity = z.object({
   channel: IdentityChannel,
-  /** Normalized: E.164 for phone, lower-cased for email, the visitor id for chat. */
+  /** Normalized: E.164 for phone, lower-cased for email, the visitor id for chat, the CallSid for call. */
   address: z.string().min(1).max(320),
 });
 export type Identity = z.infer<typeof Identity>;
@@ -86,31 +90,38 @@ export const Attachment = z.object({
 export type Attachment = z.infer<typeof Attachment>;
 
 /** One normalized inbound event from any channel. */
-export const Contact = z.object({
-  channel: Channel,
-  /** Raw address as the channel gave it; normalized during customer resolution. */
-  from: z.string().min(1).max(320),
-  to: z.string().max(320).optional(),
-  text: z.string().max(100_000).default('').transform(typedText),
-  subject: z.string().max(1000).transform(typedText).optional(),
-  attachments: z.array(Attachment).default([]),
-  /** CallSid, MessageSid, Message-ID, client message id: a repeat is stored once. */
-  externalId: z.string().min(1).max(500),
-  /** Channel thread reference (email In-Reply-To etc.). */
-  threadRef: z.string().max(2000).optional(),
-  /** A display name the channel knows (email From name, SMS profile, …). */
-  name: z.string().max(200).transform(typedText).optional(),
-  /** Skills the contact needs (from the entry point). */
-  skills: z.record(z.string(), z.number().int().min(0).max(10)).optional(),
-  priority: z.number().int().min(0).max(9).optional(),
-  /** For channels whose contact is a live session: the conversation to attach to (chat). */
-  conversationId: Id.optional(),
-  /**
-   * The id to store its message under, for a channel that needs it beforehand (an email's attachment links
-   * name it); else one is drawn. A repeated delivery keeps the stored message's.
-   */
-  messageId: Id.optional(),
-});
+export const Contact = z
+  .object({
+    channel: Channel,
+    /** Raw address as the channel gave it; normalized during customer resolution. */
+    from: z.string().min(1).max(320),
+    /** A call whose caller withheld their number: `from` is the call's id (CallSid), their only identity. */
+    withheld: z.literal(true).optional(),
+    to: z.string().max(320).optional(),
+    text: z.string().max(100_000).default('').transform(typedText),
+    subject: z.string().max(1000).transform(typedText).optional(),
+    attachments: z.array(Attachment).default([]),
+    /** CallSid, MessageSid, Message-ID, client message id: a repeat is stored once. */
+    externalId: z.string().min(1).max(500),
+    /** Channel thread reference (email In-Reply-To etc.). */
+    threadRef: z.string().max(2000).optional(),
+    /** A display name the channel knows (email From name, SMS profile, …). */
+    name: z.string().max(200).transform(typedText).optional(),
+    /** Skills the contact needs (from the entry point). */
+    skills: z.record(z.string(), z.number().int().min(0).max(10)).optional(),
+    priority: z.number().int().min(0).max(9).optional(),
+    /** For channels whose contact is a live session: the conversation to attach to (chat). */
+    conversationId: Id.optional(),
+    /**
+     * The id to store its message under, for a channel that needs it beforehand (an email's attachment links
+     * name it); else one is drawn. A repeated delivery keeps the stored message's.
+     */
+    messageId: Id.optional(),
+  })
+  .refine((c) => c.withheld === undefined || c.channel === 'voice', {
+    message: 'only a call can come from a withheld number',
+    path: ['withheld'],
+  });
 export type Contact = z.input<typeof Contact>;
 export type ParsedContact = z.output<typeof Contact>;
 

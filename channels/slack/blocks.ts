@@ -92,13 +92,18 @@ export const LINE_MAX = 3500;
 
 /**
  * How a customer is named in Slack: their name, else a number or address they wrote from. A chat visitor who
- * gave neither is "Chat visitor" and the end of their customer id (several in one DM stay apart), never their
- * visitor id, which means nothing to anyone (the team view says "Website visitor").
+ * gave neither is "Chat visitor" and a caller who withheld their number "Hidden number", each with the end of
+ * their customer id (several in one DM stay apart), never their visitor or call id, which means nothing to
+ * anyone (the team view says "Website visitor", "Hidden number").
  */
 export function customerLabel(view: Pick<ConversationView, 'customer'>): string {
   const c = view.customer;
-  const known = c.name || c.facts.name?.value || c.identities.find((i) => i.channel !== 'chat')?.address;
+  const known =
+    c.name ||
+    c.facts.name?.value ||
+    c.identities.find((i) => i.channel === 'phone' || i.channel === 'email')?.address;
   if (known) return known;
+  if (c.identities.some((i) => i.channel === 'call')) return `Hidden number ${c.id.slice(-4)}`;
   return c.identities.length > 0 ? `Chat visitor ${c.id.slice(-4)}` : 'A customer';
 }
 

@@ -329,7 +329,12 @@ export class SmsChannel {
     const last = conv ? lastAddress(await store.listMessages(conv.id), PHONE_CHANNELS) : null;
     const customer = conv && !last ? await store.getCustomer(conv.customerId) : null;
     const to = last ?? phoneOf(customer) ?? customer?.facts.phone?.value ?? null;
-    if (!to) return { error: 'the customer has no phone number to text' };
+    if (!to)
+      return {
+        error: customer?.identities.some((i) => i.channel === 'call')
+          ? 'the caller withheld their number: no text can reach them'
+          : 'the customer has no phone number to text',
+      };
     const from = this.#o.fromNumber ?? this.#ourNumber.get(to) ?? null;
     if (!from) return { error: 'no Twilio number to send from: set TWILIO_FROM_NUMBER' };
     return { to, from };

@@ -13,7 +13,7 @@
 // all that any process needs to answer them.
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
-import { lastAddress, normalizePhone, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
+import { lastAddress, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
 import { humanDuration } from '../../routing/estimate.js';
 import { opensPhrase, waitSentence } from '../../routing/policy.js';
 import type { ContactOutcome, Router, WaitQuote } from '../../routing/router.js';
@@ -29,10 +29,10 @@ import {
   CallbackQuery,
   CallParams,
   ConversationQuery,
+  callerNumber,
   DialParams,
   FINAL_CALL_STATUSES,
   GatherParams,
-  hiddenCaller,
   QueueResultParams,
   StatusParams,
   WaitParams,
@@ -226,26 +226,25 @@ export class VoiceChannel {
   /** A call comes in: the caller is resolved by `From`, and the TwiML connects them to a person or holds them. */
   async #incoming(req: Request): Promise<string> {
     const p = parse(CallParams, webhookParams(req), 'call');
-    // A withheld number: nobody to keep a place for or call back.
-    if (hiddenCaller(p.From)) return sayAndHangUp(SAY.hiddenNumber);
+    // A withheld number (or a caller id that is no number): answered all the same, as a customer of this call
+    // alone, with no call back to offer.
+    const withheld = callerNumber(p.From) === null;
     let result: Awaited<ReturnType<Router['contact']>>;
     try {
       result = await this.#router.contact({
         channel: 'voice',
-        from: p.From,
+        ...(withheld ? { from: p.CallSid, withheld: true } : { from: p.From }),
         ...(p.To ? { to: p.To } : {}),
         text: 'Phone call',
         externalId: p.CallSid,
       });
     } catch (err) {
-      // A hidden or unusable caller id: nobody to keep a place for.
-      if (err instanceof ValidationError && err.field === 'from') return sayAndHangUp(SAY.hiddenNumber);
       // A blocked customer: not answered, nothing stored.
       if (err instanceof BlockedError) return rejectTwiml();
       throw err;
     }
     const conversationId = result.conversation.id;
-    if (p.To && !this.#o.fromNumber) this.#o.onCaller?.(p.From, p.To);
+    if (p.To && !this.#o.fromNumber && !withheld) this.#o.onCaller?.(p.From, p.To);
     return this.#serial(conversationId, async () => {
       const call = await this.#remember(p.CallSid, conversationId, p.From, p.To ?? null);
       if (result.outcome.type === 'duplicate' && call.target !== null && call.twiml) return call.twiml;
@@ -308,8 +307,10 @@ export class VoiceChannel {
           call.target = 'callback';
           return leaveTwiml();
         }
-        // The round after the offer: no call back asked for, so the call ends (`#queueResult`).
-        if (call.closedOffer) {
+        // The round after the offer (no call back asked for), or a withheld number (none to offer): the call
+        // ends (`#queueResult`).
+        if (call.closedOffer || callerNumber(call.caller) === null) {
+          call.closedOffer ??= closed.opensInSeconds === null ? 'nobody' : 'hours';
           call.target = 'closing';
           return leaveTwiml();
         }
@@ -326,7 +327,9 @@ export class VoiceChannel {
         });
       }
       call.closedOffer = undefined;
-      const offerCallback = !call.offeredCallback || sentence !== null;
+      // No call back for a withheld number: nothing to call.
+      const offerCallback =
+        (!call.offeredCallback || sentence !== null) && callerNumber(call.caller) !== null;
       call.offeredCallback = true;
       return waitTwiml({
         sentence,
@@ -343,7 +346,8 @@ export class VoiceChannel {
     const p = parse(GatherParams, webhookParams(req), 'gather');
     const q = parse(ConversationQuery, req.query, 'query');
     const waitUrl = this.#url('/voice/wait', { conversation: q.conversation });
-    if (p.Digits.trim() !== '1') return redirectTwiml(waitUrl);
+    // A withheld number has no call back to ask for (none was offered): holding on.
+    if (p.Digits.trim() !== '1' || callerNumber(p.From) === null) return redirectTwiml(waitUrl);
     return this.#serial(q.conversation, async () => {
       const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
       // Either way the call leaves the Twilio queue: its Enqueue action confirms the call back, or
@@ -871,9 +875,9 @@ export class VoiceChannel {
 
   /** Ask for a call back for a waiting caller; false when they are no longer waiting. */
   async #askCallback(call: LiveCall): Promise<boolean> {
-    let customer: string;
+    const customer = callerNumber(call.caller);
+    if (customer === null) return false; // withheld: nothing to call
     try {
-      customer = normalizePhone(call.caller);
       await this.#router.requestCallback(call.conversationId);
     } catch (err) {
       if (err instanceof SwitchboardError && err.status < 500) return false;

@@ -1,6 +1,7 @@
 // Zod schemas for the voice webhooks, in Twilio's parameter names. They run after
 // the signature is verified on the raw form, and strip whatever Twilio adds later.
 import { z } from 'zod';
+import { normalizePhone } from '../../routing/addresses.js';
 import { Id } from '../../shared/model.js';
 
 const sid = (prefix: string) =>
@@ -126,4 +127,17 @@ export function hiddenCaller(from: string): boolean {
     HIDDEN_CALLER_IDS.has(trimmed) ||
     /^(anonymous|restricted|unavailable|unknown|blocked|private)$/i.test(trimmed)
   );
+}
+
+/**
+ * The caller's number (E.164), or null when there is none to call or text back: a withheld number, or a caller
+ * id that is no phone number (a SIP or Twilio Client caller).
+ */
+export function callerNumber(from: string): string | null {
+  if (hiddenCaller(from)) return null;
+  try {
+    return normalizePhone(from, undefined, 'From');
+  } catch {
+    return null;
+  }
 }

@@ -23,7 +23,6 @@ export const SAY = {
     `We will call you back at the number ending in ${lastDigits.split('').join(' ')}, ${when}; you keep your place.`,
   callbackStands:
     'We still owe you a call back: stay on the line, or hang up and we will call you back when it is your turn.',
-  hiddenNumber: 'Sorry, we need your number to keep your place; please call again with caller ID shown.',
   callbackTaken: 'This call back has gone to a colleague; thank you.',
   callbackConnecting: 'Calling the customer back now.',
   callbackCustomerCalling: 'The customer is calling in right now; their call rings through to you instead.',

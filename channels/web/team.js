@@ -457,8 +457,8 @@
     return (
       c.name ||
       c.facts?.name?.value ||
-      c.identities.find((i) => i.channel !== 'chat')?.address ||
-      'Website visitor'
+      c.identities.find((i) => i.channel === 'phone' || i.channel === 'email')?.address ||
+      (c.identities.some((i) => i.channel === 'call') ? 'Hidden number' : 'Website visitor')
     );
   }
 
@@ -530,7 +530,15 @@
     if (!json) return;
     found = json;
     const c = json.customer;
-    const ways = c.identities.map((i) => (i.channel === 'chat' ? 'the website chat' : i.address)).join(', ');
+    const ways = c.identities
+      .map((i) =>
+        i.channel === 'chat'
+          ? 'the website chat'
+          : i.channel === 'call'
+            ? 'a call from a hidden number'
+            : i.address,
+      )
+      .join(', ');
     const n = json.conversations.length;
     $('[data-sb=found-who]').textContent =
       `${customerName(c)}: ${ways || 'no address kept'}; ${n} conversation${n === 1 ? '' : 's'}` +

@@ -9,6 +9,8 @@ import {
   cardTsOf,
   dmOf,
   shownCard,
+  startSlackHarness,
+  TWILIO_SID,
   useSlackHarness,
   viewSubmission,
 } from './slack-harness.js';
@@ -32,6 +34,35 @@ describe('Slack cards: who the customer is', () => {
     const customer = await h.store.getCustomer(visitor.customerId);
     const visitorId = customer!.identities.find((i) => i.channel === 'chat')!.address;
     expect(everything).not.to.contain(visitorId);
+  });
+
+  it('a caller who withheld their number is "Hidden number" and a short tag on the card, never the call id', async () => {
+    const h = await startSlackHarness({ twilio: true });
+    try {
+      const ada = await h.agent('Ada', ADA, { clientIdentity: 'ada' });
+      const callSid = `CA${'7'.repeat(32)}`;
+      await h
+        .twilioWebhook('/twilio/voice', {
+          CallSid: callSid,
+          AccountSid: TWILIO_SID,
+          From: 'anonymous',
+          To: '+14155550100',
+          CallStatus: 'ringing',
+          Direction: 'inbound',
+          ApiVersion: '2010-04-01',
+        })
+        .expect(200);
+      const [conversation] = await h.store.listConversations({});
+      await h.sb.router.acceptOffer(ada.id, conversation!.id);
+      await h.idle();
+      const tag = conversation!.customerId.slice(-4);
+      const card = shownCard(h, ADA);
+      expect(card.text).to.equal(`Hidden number ${tag} (phone) is yours`);
+      expect(card.blocks[0].text.text).to.equal(`Hidden number ${tag}`);
+      expect(JSON.stringify(h.slack.calls.map((c) => c.args))).not.to.contain(callSid);
+    } finally {
+      await h.close();
+    }
   });
 
   it('what the visitor says of themselves (identify) shows on the card: the name in its header, the facts under Already known', async () => {

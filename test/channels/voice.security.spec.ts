@@ -6,7 +6,7 @@ import request from 'supertest';
 import twilio from 'twilio';
 import { SAY } from '../../channels/voice/twiml.js';
 import { parsePolicy, TEXT_CAP } from '../../routing/policy.js';
-import { all, only, verbs } from '../support/twiml.js';
+import { all, verbs } from '../support/twiml.js';
 import { AUTH_TOKEN, incomingCall, newCall, PUBLIC_URL, useTwilioHarness } from './twilio-harness.js';
 
 const CALLER = '+14155550123';
@@ -111,25 +111,6 @@ describe('Voice channel: signatures and bad input', () => {
     expect(verbs(ok)).to.deep.equal(['Say', 'Enqueue']);
   });
 
-  it('a caller with a hidden number hears one sentence; nothing is stored', async () => {
-    // `anonymous`, and the keypad spellings Twilio passes for a withheld number: UNAVAILABLE (+86282452253)
-    // would otherwise pass for a Chinese number, every such caller one customer with one history.
-    for (const from of [
-      'anonymous',
-      'Restricted',
-      '+266696687',
-      '+86282452253',
-      '+7378742833',
-      '+2562533',
-      '+8656696',
-    ]) {
-      const root = await h().twiml('/twilio/voice', incomingCall(newCall(from)));
-      expect(verbs(root), from).to.deep.equal(['Say', 'Hangup']);
-      expect(only(root, 'Say').text).to.equal(SAY.hiddenNumber);
-    }
-    await nothingStored();
-  });
-
   it('an unknown path under /twilio is 403 unsigned and 404 signed', async () => {
     expect((await h().webhook('/twilio/nope', {}, { signature: null })).status).to.equal(403);
     expect((await h().webhook('/twilio/nope', { a: 'b' })).status).to.equal(404);
@@ -139,7 +120,6 @@ describe('Voice channel: signatures and bad input', () => {
     for (const text of [
       SAY.callbackOffer,
       SAY.callbackConfirm,
-      SAY.hiddenNumber,
       SAY.callbackTaken,
       SAY.callbackConnecting,
       SAY.callbackRetry(120),

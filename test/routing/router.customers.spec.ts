@@ -70,6 +70,29 @@ describe('Router: customers', () => {
       expect(h.events).to.deep.equal([]);
     });
 
+    it('a call from a withheld number is a customer of that call alone, with nothing to call or text back', async () => {
+      const sid = `CA${'1'.repeat(32)}`;
+      const a = await h.contact({ channel: 'voice', from: sid, withheld: true, externalId: sid });
+      expect(a.customer.identities).to.deep.equal([{ channel: 'call', address: sid }]);
+      expect(a.customer.facts).to.deep.equal({});
+      expect(a.message.from).to.equal(undefined);
+      // Found again by that call (Twilio asking again), never by another: a second hidden caller is someone else.
+      const again = await h.contact({ channel: 'voice', from: sid, withheld: true, externalId: sid });
+      expect(again.customer.id).to.equal(a.customer.id);
+      const other = await h.contact({ channel: 'voice', from: `CA${'2'.repeat(32)}`, withheld: true });
+      expect(other.customer.id).to.not.equal(a.customer.id);
+      const onSms = await rejection<unknown>(h.contact({ channel: 'sms', from: sid, withheld: true }));
+      expect((onSms as ValidationError).field).to.equal('withheld');
+      expect((onSms as ValidationError).message).to.contain('only a call can come from a withheld number');
+      const badSid = await rejection<unknown>(
+        h.contact({ channel: 'voice', from: 'not a call!', withheld: true }),
+      );
+      expect([(badSid as ValidationError).field, (badSid as ValidationError).message]).to.deep.equal([
+        'from',
+        'from: "not a call!" is not a call id',
+      ]);
+    });
+
     it('a bad email address is a ValidationError naming the field', async () => {
       const err = await rejection<unknown>(h.contact({ channel: 'email', from: 'ana@' }));
       expect(err).to.be.instanceOf(ValidationError);

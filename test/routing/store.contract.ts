@@ -279,6 +279,16 @@ export function storeContract(
         expect(await store.findCustomer({ channel: 'chat', address: phone(1).address })).to.equal(null);
       });
 
+      it('a withheld caller, known by their call, is stored, read back and found by it as any identity', async () => {
+        const call: Identity = { channel: 'call', address: `CA${'3'.repeat(32)}` };
+        const started = await store.startContact({ ...newContact(1), identity: call });
+        expect(!started.duplicate && started.created).to.equal(true);
+        const found = await store.findCustomer(call);
+        expect(found?.identities).to.deep.equal([call]);
+        expect(await store.getCustomer(found!.id)).to.deep.equal(found);
+        expect(await store.findCustomer({ channel: 'phone', address: call.address })).to.equal(null);
+      });
+
       it("startContact is the stored message of a repeated delivery; a known customer's contact creates nothing of a new customer's", async () => {
         const first = await store.startContact(newContact(1));
         expect([first.duplicate, !first.duplicate && first.created]).to.deep.equal([false, true]);
