@@ -41,6 +41,7 @@ import {
   dialledNumber,
   identityIfAny,
   identityOf,
+  lastAddress,
   normalizeEmail,
   normalizePhone,
   PHONE_CHANNELS,
@@ -254,6 +255,20 @@ const DAY_MS = 24 * 3600_000;
 /** A customer erased, with what closed first and how many files and mails kept beside the store went. */
 export type Erased = ErasedCustomer & { closed: Conversation[]; files: number };
 
+/**
+ * What phones a customer from an agent's phone (the voice channel, with Twilio): it rings the agent, and
+ * dials the customer from that call once they pick up. Outcomes come back as `Router.callNote`.
+ */
+export interface Caller {
+  /** Why no call goes out here (no number to call from), or null when one can. */
+  cannotCall(): string | null;
+  /**
+   * Ring `agentId` (refused by name when they have nothing to ring), then dial `to` from their call, for the
+   * conversation. Resolves once Twilio took the call.
+   */
+  call(request: { conversationId: string; agentId: string; to: string }): Promise<void>;
+}
+
 export class Router {
   readonly store: Store;
   readonly clock: Clock;
@@ -263,6 +278,7 @@ export class Router {
   readonly #strategy: RoutingStrategy;
   readonly #rules: WaitRules;
   readonly #senders = new Map<Channel, Sender>();
+  #caller: Caller | null = null;
   /** What a `console` timer does (the web console's: see `onConsoleTimer`). */
   #consoleTimer: ((agentId: string) => Promise<void>) | null = null;
   /** Deletes the files and mail kept beside the store for erased messages (see `onForgetFiles`). */
@@ -784,6 +800,78 @@ export class Router {
       for (const channel of channels)
         if (this.#senders.get(channel) === sender) this.#senders.delete(channel);
     };
+  }
+
+  /** The voice channel phones customers for agents (`callCustomer`). Returns the undo. */
+  registerCaller(caller: Caller): () => void {
+    this.#caller = caller;
+    return () => {
+      if (this.#caller === caller) this.#caller = null;
+    };
+  }
+
+  /** Whether an agent can phone a customer from here (`callCustomer`). */
+  get callsOut(): boolean {
+    return this.#caller !== null && this.#caller.cannotCall() === null;
+  }
+
+  /**
+   * The owner of a conversation (or the colleague covering it) phones its customer: their own phone or
+   * browser rings, and the customer is dialled from it, at the number they last called or texted from on it,
+   * else the one on file. Whatever channel they wrote on stays the one replies go out on: the call is
+   * recorded as internal notes (placed, then how it went: `callNote`). Refused by name: `channel_off` (no
+   * calls here), `no_phone` (no number to call, or one they withheld), 403 for a blocked customer, and the
+   * caller's own refusals (`agent_unreachable`: nothing to ring the agent on).
+   */
+  async callCustomer(agentId: string, conversationId: string): Promise<{ to: string; message: Message }> {
+    const caller = this.#caller;
+    const off = caller ? caller.cannotCall() : 'calls do not go out here';
+    if (!caller || off) throw new ConflictError('channel_off', off ?? 'calls do not go out here');
+    const { conversation, agent } = await this.#participant(agentId, conversationId, 'phone the customer of');
+    if (conversation.ownerId !== agentId && conversation.cover?.agentId !== agentId)
+      throw new NotOwnerError(agentId, conversationId, 'phone the customer of');
+    const customer = await this.#customer(conversation.customerId);
+    if (customer.blocked) throw new BlockedError(customer.id);
+    const to = await this.#phoneToCall(conversation, customer);
+    if (!to) {
+      throw new ConflictError(
+        'no_phone',
+        customer.identities.some((i) => i.channel === 'call')
+          ? 'the caller withheld their number: there is no number to call'
+          : 'the customer has no phone number to call',
+      );
+    }
+    await caller.call({ conversationId, agentId, to });
+    const now = this.clock.now();
+    const { message } = await this.store.appendMessage({
+      id: this.#ids.next(ID_PREFIX.message),
+      conversationId,
+      direction: 'internal',
+      channel: conversation.lastChannel,
+      author: { type: 'agent', id: agent.id, name: agent.name },
+      text: `Phoning the customer at ${to}: ${agent.name}'s phone rings first.`,
+      attachments: [],
+      at: now,
+      delivery: { state: 'sent', attempts: 0, at: now },
+    });
+    this.#emit({ type: 'message.note', at: now, message });
+    return { to, message };
+  }
+
+  /** How a call `callCustomer` placed went, for the agents on the conversation (never sent to the customer). */
+  async callNote(conversationId: string, text: string): Promise<void> {
+    const conversation = await this.store.getConversation(conversationId);
+    if (conversation) await this.#internalNote(conversation, text, this.clock.now());
+  }
+
+  /** The number to phone a conversation's customer at: the one they last called or texted from on it, else on file. */
+  async #phoneToCall(conversation: Conversation, customer: Customer): Promise<string | null> {
+    const last = lastAddress(await this.store.listMessages(conversation.id), PHONE_CHANNELS);
+    for (const raw of [last, phoneOf(customer), customer.facts.phone?.value]) {
+      const phone = raw ? identityIfAny('voice', raw) : null;
+      if (phone) return phone.address;
+    }
+    return null;
   }
 
   /**

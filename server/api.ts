@@ -39,6 +39,8 @@ const HandoffBody = z.strictObject({ toAgentId: z.string().min(1).max(100), note
 /** `POST /api/conversations`: the agent who writes, and what `writeTo` takes (it checks the rest). */
 const WriteBody = z.object({ agentId: z.string().min(1).max(100) }).passthrough();
 
+/** `POST /api/conversations/:id/call`: the agent (its owner, or the colleague covering it) whose phone rings. */
+const CallBody = z.strictObject({ agentId: z.string().min(1).max(128) });
 const StatusBody = z.strictObject({ status: AgentStatus, reason: z.string().max(200).optional() });
 const MergeBody = z.strictObject({ otherCustomerId: z.string().min(1).max(128) });
 /** The router checks the reason itself (`reason`); here only the body's shape. */
@@ -343,6 +345,13 @@ export function adminApi(options: ApiOptions): express.Router {
     const { agentId, ...input } = parse(WriteBody, req.body, 'write');
     const wrote = await router.writeTo(agentId, input as WriteToInput);
     res.status(wrote.duplicate ? 200 : 201).json(wrote);
+  });
+
+  // The agent's phone rings, then the customer's (Router `callCustomer`): for integrations, as the consoles do.
+  api.post('/conversations/:id/call', async (req, res) => {
+    const { agentId } = parse(CallBody, req.body, 'call');
+    const { to, message } = await router.callCustomer(agentId, req.params.id!);
+    res.status(202).json({ to, message });
   });
 
   api.get('/stats', async (_req, res) => {

@@ -33,6 +33,7 @@ export const ACTION = {
   saved: 'sb_saved_reply',
   block: 'sb_block',
   write: 'sb_write',
+  call: 'sb_call',
 } as const;
 
 export const VIEW = {
@@ -155,7 +156,16 @@ export function blockedLine(customerName: string, blocked: { byName: string; rea
   return `*${escapeSlack(blocked.byName)}* blocked *${escapeSlack(customerName)}*${why}. The conversation is closed; what they send is no longer routed.`;
 }
 
-function roleActions(role: CardRole, conversationId: string, saved: readonly SavedReply[]): Block | null {
+/**
+ * The card's buttons for the agent's part. `call`: **Call** too (calls go out here and the customer has a number;
+ * the owner and a covering colleague may phone them).
+ */
+function roleActions(
+  role: CardRole,
+  conversationId: string,
+  saved: readonly SavedReply[],
+  call = false,
+): Block | null {
   const button = (text: string, action_id: string, style?: 'primary' | 'danger'): types.Button => ({
     type: 'button',
     text: { type: 'plain_text', text },
@@ -198,6 +208,7 @@ function roleActions(role: CardRole, conversationId: string, saved: readonly Sav
         button('Consult', ACTION.consult),
         button('Hand off', ACTION.handoff),
         button('Promise', ACTION.promise),
+        ...(call ? [button('Call', ACTION.call)] : []),
         button('Block…', ACTION.block, 'danger'),
         ...savedPicker(),
       ]);
@@ -205,7 +216,11 @@ function roleActions(role: CardRole, conversationId: string, saved: readonly Sav
     case 'consult':
       return actions([button('Promise', ACTION.promise), button('Leave', ACTION.leave), ...savedPicker()]);
     case 'cover':
-      return actions([button('Promise', ACTION.promise), ...savedPicker()]);
+      return actions([
+        button('Promise', ACTION.promise),
+        ...(call ? [button('Call', ACTION.call)] : []),
+        ...savedPicker(),
+      ]);
     case 'offer':
       return actions([
         button('Accept', ACTION.accept, 'primary'),
@@ -258,6 +273,7 @@ export function card(
   now: number,
   saved: readonly SavedReply[] = [],
   agentId: string | null = null,
+  callsOut = false,
 ): CardMessage {
   const name = customerLabel(view);
   const conv = view.conversation;
@@ -355,7 +371,8 @@ export function card(
       text: { type: 'mrkdwn', text: clip(`*Notes*\n${lines.join('\n')}`, MAX_SECTION) },
     });
   }
-  const actions = roleActions(role, conv.id, saved);
+  const phone = view.customer.identities.some((i) => i.channel === 'phone') || !!view.customer.facts.phone;
+  const actions = roleActions(role, conv.id, saved, callsOut && phone);
   if (actions) blocks.push(actions);
   return { text: cardText(name, role, view), blocks };
 }

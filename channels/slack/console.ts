@@ -538,6 +538,18 @@ export class SlackConsole {
         case ACTION.leave:
           await this.#r.leaveConsult(agent.id, conversationId);
           return;
+        case ACTION.call: {
+          // The agent's own phone rings first; the thread gets the notes of how it went.
+          const { to } = await this.#r.callCustomer(agent.id, conversationId);
+          if (channel)
+            await this.#ephemeral(
+              channel,
+              userId,
+              threadTs,
+              `Your phone rings now: pick it up and Switchboard dials the customer at ${escapeSlack(to)}.`,
+            );
+          return;
+        }
         case ACTION.handoff:
         case ACTION.block:
         case ACTION.promise: {

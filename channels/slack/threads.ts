@@ -836,7 +836,7 @@ export class SlackThreads {
   async #cardFor(conversation: Conversation, agent: Agent, role: CardRole) {
     const view = await conversationView(this.#r.store, conversation, agent.id);
     const saved = savedRepliesFor(await this.#r.savedReplies(), agent);
-    return { view, message: card(view, role, this.#now(), saved, agent.id) };
+    return { view, message: card(view, role, this.#now(), saved, agent.id, this.#r.callsOut) };
   }
 
   async #renderCard(conversation: Conversation, agent: Agent, ref: SlackRef, role?: CardRole): Promise<void> {

@@ -17,10 +17,16 @@ import { lastAddress, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js
 import { humanDuration } from '../../routing/estimate.js';
 import { opensPhrase, waitSentence } from '../../routing/policy.js';
 import type { ContactOutcome, Router, WaitQuote } from '../../routing/router.js';
-import { BlockedError, fromZod, SwitchboardError, ValidationError } from '../../shared/errors.js';
+import {
+  BlockedError,
+  ConflictError,
+  fromZod,
+  SwitchboardError,
+  ValidationError,
+} from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
 import type { Conversation, Message } from '../../shared/model.js';
-import type { TwilioClient } from '../twilio/client.js';
+import { restFailure, type TwilioClient } from '../twilio/client.js';
 import { sendTwiml, webhookParams } from '../twilio/signature.js';
 import { type CallHolders, LocalCallHolders } from './holders.js';
 import {
@@ -33,6 +39,7 @@ import {
   DialParams,
   FINAL_CALL_STATUSES,
   GatherParams,
+  OutboundQuery,
   QueueResultParams,
   StatusParams,
   WaitParams,
@@ -131,6 +138,13 @@ function holdKey(quote: WaitQuote): string {
     : '';
   return `${quote.position}:${quote.etaSeconds}${closed}`;
 }
+/** How long a call lasted, as a note says it: seconds under a minute, else whole minutes to the nearest. */
+function talkedFor(seconds: number): string {
+  if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  const minutes = Math.round(seconds / 60);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
 /** One round of silent hold before Twilio asks the wait URL again. */
 const HOLD_PAUSE_SECONDS = 20;
 /**
@@ -155,6 +169,7 @@ export class VoiceChannel {
   readonly #callbacks = new Map<string, Callback>();
   readonly #chains = new Map<string, Promise<void>>();
   readonly #unsubscribe: () => void;
+  readonly #unregisterCaller: () => void;
 
   constructor(options: VoiceOptions) {
     this.#o = options;
@@ -165,10 +180,16 @@ export class VoiceChannel {
     this.#unsubscribe = this.#router.events.subscribe((event, origin) => this.#onEvent(event, origin), {
       remote: true,
     });
+    // Agents phone customers from a conversation (Router `callCustomer`).
+    this.#unregisterCaller = this.#router.registerCaller({
+      cannotCall: () => (this.#o.fromNumber ? null : 'no number to call from: set TWILIO_FROM_NUMBER'),
+      call: (request) => this.#callOut(request),
+    });
   }
 
   close(): void {
     this.#unsubscribe();
+    this.#unregisterCaller();
   }
 
   /** Pending work (pushes to live calls) is done: for tests and shutdown. */
@@ -217,6 +238,18 @@ export class VoiceChannel {
     r.post(
       '/voice/callback/customer',
       this.#handle('call back: customer', (req) => this.#callbackCustomer(req)),
+    );
+    r.post(
+      '/voice/out/agent',
+      this.#handle('phoning a customer: agent', (req) => this.#outAgent(req)),
+    );
+    r.post(
+      '/voice/out/agent-status',
+      this.#handle('phoning a customer: agent status', (req) => this.#outAgentStatus(req), emptyTwiml),
+    );
+    r.post(
+      '/voice/out/customer',
+      this.#handle('phoning a customer: customer', (req) => this.#outCustomer(req)),
     );
     return r;
   }
@@ -573,6 +606,107 @@ export class VoiceChannel {
       customer: q.customer ?? cb?.customer ?? null,
       from: q.from ?? (cb ? this.#callerIdOf(cb) : null),
     };
+  }
+
+  // ---------------------------------------------------------------- an agent phones a customer
+
+  /**
+   * Ring the agent for a call to the customer (Router `callCustomer`); whichever process Twilio reaches
+   * answers its webhooks from what their URLs say.
+   */
+  async #callOut(request: { conversationId: string; agentId: string; to: string }): Promise<void> {
+    const agent = await this.#router.store.getAgent(request.agentId);
+    const address = agent ? dialAddress(agent) : null;
+    if (!address) {
+      throw new ConflictError(
+        'agent_unreachable',
+        `${agent?.name ?? request.agentId} has ${NO_ADDRESS}: set their Twilio Client identity or phone`,
+      );
+    }
+    const from = this.#o.fromNumber;
+    if (!from) throw new ConflictError('channel_off', 'no number to call from: set TWILIO_FROM_NUMBER');
+    const query = {
+      conversation: request.conversationId,
+      agent: request.agentId,
+      customer: request.to,
+      from,
+    };
+    try {
+      await this.#client.calls.create({
+        to: callTo(address),
+        from,
+        url: this.#url('/voice/out/agent', query),
+        method: 'POST',
+        statusCallback: this.#url('/voice/out/agent-status', query),
+        statusCallbackMethod: 'POST',
+        statusCallbackEvent: ['completed'],
+        timeout: this.#ringSeconds(),
+      });
+    } catch (err) {
+      const failure = restFailure(err);
+      this.#o.log.warn(
+        { conversationId: request.conversationId, reason: failure.reason },
+        'voice: could not place a call',
+      );
+      const said = `the call could not be placed: ${failure.reason}`;
+      throw new SwitchboardError('call_failed', said, 502, undefined, said);
+    }
+  }
+
+  /** The agent picked up: the customer is dialled from their call, if the conversation is still theirs. */
+  async #outAgent(req: Request): Promise<string> {
+    parse(CallParams, webhookParams(req), 'phoning a customer');
+    const q = parse(OutboundQuery, req.query, 'query');
+    const conv = await this.#router.store.getConversation(q.conversation);
+    const theirs =
+      conv?.status === 'assigned' && (conv.ownerId === q.agent || conv.cover?.agentId === q.agent);
+    if (!theirs) return sayAndHangUp(SAY.outNotYours);
+    return callbackDialTwiml({
+      customer: q.customer,
+      callerId: q.from,
+      action: this.#url('/voice/out/customer', q),
+      timeoutSeconds: CUSTOMER_RING_SECONDS,
+      say: SAY.outConnecting,
+    });
+  }
+
+  /** How the dial to the customer ended: said to the agent, and noted on the conversation. */
+  async #outCustomer(req: Request): Promise<string> {
+    const p = parse(DialParams, webhookParams(req), 'phoning a customer: dial');
+    const q = parse(OutboundQuery, req.query, 'query');
+    const agentStillThere = !FINAL_CALL_STATUSES.includes(p.CallStatus);
+    if (p.DialCallStatus === 'completed' || p.DialCallStatus === 'answered') {
+      const seconds = p.DialCallDuration ?? 0;
+      await this.#router.callNote(
+        q.conversation,
+        `Phoned the customer at ${q.customer}: they talked for ${talkedFor(seconds)}.`,
+      );
+      return hangUpTwiml();
+    }
+    const busy = p.DialCallStatus === 'busy';
+    await this.#router.callNote(
+      q.conversation,
+      `Phoned the customer at ${q.customer}: ${busy ? 'their line was busy' : p.DialCallStatus === 'failed' ? 'the call did not go through' : 'no answer'}.`,
+    );
+    return agentStillThere ? sayAndHangUp(busy ? SAY.outBusy : SAY.outNoAnswer) : emptyTwiml();
+  }
+
+  /** The agent's own phone did not pick up: the customer was not called, and the agent's notes say so. */
+  async #outAgentStatus(req: Request): Promise<string> {
+    const p = parse(StatusParams, webhookParams(req), 'phoning a customer: status');
+    const q = parse(OutboundQuery, req.query, 'query');
+    if (!FINAL_CALL_STATUSES.includes(p.CallStatus) || p.CallStatus === 'completed') return emptyTwiml();
+    const reason =
+      p.CallStatus === 'busy'
+        ? 'was busy'
+        : p.CallStatus === 'failed'
+          ? 'could not be rung'
+          : 'was not picked up';
+    await this.#router.callNote(
+      q.conversation,
+      `The call to the customer at ${q.customer} did not go out: the agent's phone ${reason}.`,
+    );
+    return emptyTwiml();
   }
 
   // ---------------------------------------------------------------- routing moved a call

@@ -109,6 +109,8 @@ export const CallbackQuery = AgentQuery.extend({
     .regex(/^(offer|cover|owner)-\d{1,16}$/, 'must be offer-, cover- or owner- and a time')
     .optional(),
 });
+/** A call an agent places to a customer (Router `callCustomer`): its legs' URLs carry the numbers, as a call back's. */
+export const OutboundQuery = AgentQuery.extend({ customer: E164, from: E164 });
 export const CallbackAttemptQuery = CallbackQuery.extend({
   attempt: z.coerce.number().int().min(1).max(20),
 });

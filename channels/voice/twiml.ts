@@ -31,6 +31,11 @@ export const SAY = {
   callbackFailed:
     'The customer could not be reached; we sent them a text, and the conversation stays with you.',
   unavailable: 'Sorry, we cannot take your call right now; please call again in a few minutes.',
+  /** To an agent phoning a customer from a conversation (Router `callCustomer`). */
+  outConnecting: 'Calling the customer now.',
+  outNoAnswer: 'The customer did not answer; it is noted in the conversation.',
+  outBusy: "The customer's line is busy; it is noted in the conversation.",
+  outNotYours: 'This conversation is no longer yours, so the customer was not called.',
   /** Closed for a while (`opens`: the team has hours and opens again), instead of `callbackOffer`. */
   closedOffer: (opens: boolean) =>
     `Press 1 and we will call you back ${opens ? 'when we are open' : 'when someone is back'}; otherwise this call will end.`,

@@ -300,6 +300,12 @@ export class WebConsole {
         duplicate: wrote.duplicate,
       };
     });
+    // The agent phones the conversation's customer: their own phone rings first (Router `callCustomer`).
+    on('call', async (p) => {
+      const { conversationId } = parse(ConvId, p, 'call');
+      const { to } = await r.callCustomer(agentId, conversationId);
+      return { ok: true, to };
+    });
     on('note', async (p) => {
       const { conversationId, text } = parse(Schemas.note, p, 'note');
       const message = await r.note(agentId, conversationId, text);
@@ -419,7 +425,13 @@ export class WebConsole {
     );
     for (const c of conversations) this.#tell(agentId, c);
     const savedReplies = await this.#router.savedReplies();
-    socket.emit('hello', { agent, conversations: views, savedReplies, writesOn: this.#router.writesOn });
+    socket.emit('hello', {
+      agent,
+      conversations: views,
+      savedReplies,
+      writesOn: this.#router.writesOn,
+      callsOut: this.#router.callsOut,
+    });
     // What waits: with the next change when it cannot be read now (the console is open all the same).
     this.#queueFigures().then(
       (figures) => socket.emit('queue', figures),

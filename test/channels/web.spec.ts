@@ -253,13 +253,15 @@ describe('/agent namespace', () => {
       const ada = await agentConsole(h, 'Ada', { skills: { billing: 4 } });
       expect(Object.keys(ada.hello).sort()).to.deep.equal([
         'agent',
+        'callsOut',
         'conversations',
         'savedReplies',
         'writesOn',
       ]);
       expect(ada.hello.savedReplies).to.deep.equal([]);
-      // Neither texts nor email go out here: no writing to a customer first.
+      // Neither texts nor email go out here: no writing to a customer first, and no phoning them.
       expect(ada.hello.writesOn).to.deep.equal([]);
+      expect(ada.hello.callsOut).to.equal(false);
       expect(ada.hello.agent.id).to.equal(ada.agent.id);
       expect(ada.hello.agent.name).to.equal('Ada');
       expect(ada.hello.agent.status).to.equal('available');

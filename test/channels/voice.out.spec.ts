@@ -1,0 +1,251 @@
+// An agent phones a conversation's customer: their own phone rings first (a call
+// placed through the real REST client against the Twilio stand-in), then the
+// customer is dialled from it; how it went is noted in the conversation. The
+// webhooks are signed as Twilio signs them; the console asks over socket.io.
+import { expect } from 'chai';
+import { io, type Socket } from 'socket.io-client';
+import request from 'supertest';
+import { SAY } from '../../channels/voice/twiml.js';
+import type { Message } from '../../shared/model.js';
+import { agentToken } from '../../shared/tokens.js';
+import { only, pathOf, queryOf, verbs } from '../support/twiml.js';
+import {
+  dialResult,
+  incomingCall,
+  incomingSms,
+  localPath,
+  newCall,
+  newSms,
+  OUR_NUMBER,
+  outboundLeg,
+  type TwilioHarness,
+  useTwilioHarness,
+} from './twilio-harness.js';
+
+const TEXTER = '+14155550142';
+
+describe('Voice channel: an agent phones a customer', () => {
+  const h = useTwilioHarness();
+
+  /** A texter's conversation, owned by Ana (who has a Twilio Client identity). */
+  async function anaOwnsText(harness: TwilioHarness = h()) {
+    const ana = await harness.agent('Ana', { clientIdentity: 'ana' });
+    await harness.twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'please call me about my order')));
+    const [conversation] = await harness.store.listConversations({});
+    expect(conversation?.ownerId).to.equal(ana.id);
+    return { ana, conversationId: conversation!.id };
+  }
+
+  const notes = async (conversationId: string): Promise<string[]> =>
+    (await h().store.listMessages(conversationId))
+      .filter((m) => m.direction === 'internal')
+      .map((m) => m.text);
+
+  /** The agent's leg picks up: the TwiML Twilio runs on it. */
+  async function agentPicksUp(placed: { sid: string; params: Record<string, unknown> }) {
+    return h().twiml(
+      localPath(String(placed.params.Url)),
+      outboundLeg(placed.sid, String(placed.params.To), 'in-progress'),
+    );
+  }
+
+  it("rings the agent's own phone, then dials the customer from it; the call is noted, replies stay texts", async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    const { to, message } = await h().sb.router.callCustomer(ana.id, conversationId);
+    expect(to).to.equal(TEXTER);
+    expect([message.direction, message.author.type, message.text]).to.deep.equal([
+      'internal',
+      'agent',
+      `Phoning the customer at ${TEXTER}: Ana's phone rings first.`,
+    ]);
+    const [placed, ...more] = h().standIn.calls();
+    expect(more).to.deep.equal([]);
+    const p = placed!.params;
+    expect([p.To, p.From, p.Method, p.Timeout, p.StatusCallbackEvent]).to.deep.equal([
+      'client:ana',
+      OUR_NUMBER,
+      'POST',
+      '20',
+      'completed',
+    ]);
+    expect(pathOf(String(p.Url))).to.equal('/twilio/voice/out/agent');
+    expect(queryOf(String(p.Url))).to.deep.equal({
+      conversation: conversationId,
+      agent: ana.id,
+      customer: TEXTER,
+      from: OUR_NUMBER,
+    });
+
+    const root = await agentPicksUp(placed!);
+    expect(verbs(root)).to.deep.equal(['Say', 'Dial']);
+    expect(only(root, 'Say').text).to.equal(SAY.outConnecting);
+    const dial = only(root, 'Dial');
+    expect(dial.attrs.callerId).to.equal(OUR_NUMBER);
+    expect(only(root, 'Number').text).to.equal(TEXTER);
+    expect(pathOf(dial.attrs.action)).to.equal('/twilio/voice/out/customer');
+
+    const leg = { CallSid: placed!.sid, From: OUR_NUMBER, To: 'client:ana' };
+    const done = await h().twiml(
+      localPath(dial.attrs.action),
+      dialResult(leg, 'completed', { DialCallDuration: '200' }),
+    );
+    expect(verbs(done)).to.deep.equal(['Hangup']);
+    expect(await notes(conversationId)).to.deep.equal([
+      `Phoning the customer at ${TEXTER}: Ana's phone rings first.`,
+      `Phoned the customer at ${TEXTER}: they talked for 3 minutes.`,
+    ]);
+    // The customer chose texts: the call changed nothing about where replies go.
+    const conversation = await h().store.getConversation(conversationId);
+    expect(conversation?.lastChannel).to.equal('sms');
+    expect(conversation?.status).to.equal('assigned');
+  });
+
+  it('no answer or a busy line: the agent hears it and the conversation notes it', async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    for (const [status, said, noted] of [
+      ['no-answer', SAY.outNoAnswer, 'no answer'],
+      ['busy', SAY.outBusy, 'their line was busy'],
+    ] as const) {
+      await h().sb.router.callCustomer(ana.id, conversationId);
+      const placed = h().standIn.calls().at(-1)!;
+      const dial = only(await agentPicksUp(placed), 'Dial');
+      const leg = { CallSid: placed.sid, From: OUR_NUMBER, To: 'client:ana' };
+      const root = await h().twiml(localPath(dial.attrs.action), dialResult(leg, status));
+      expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
+      expect(only(root, 'Say').text).to.equal(said);
+      expect((await notes(conversationId)).at(-1)).to.equal(`Phoned the customer at ${TEXTER}: ${noted}.`);
+    }
+  });
+
+  it("the agent's own phone not picked up: the customer is not called, and the note says so", async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    const [placed] = h().standIn.calls();
+    await h().twiml(
+      localPath(String(placed!.params.StatusCallback)),
+      outboundLeg(placed!.sid, 'client:ana', 'no-answer'),
+    );
+    expect((await notes(conversationId)).at(-1)).to.equal(
+      `The call to the customer at ${TEXTER} did not go out: the agent's phone was not picked up.`,
+    );
+    // A call that ended after it went through says nothing more (the dial's result said it).
+    await h().twiml(
+      localPath(String(placed!.params.StatusCallback)),
+      outboundLeg(placed!.sid, 'client:ana', 'completed'),
+    );
+    expect(await notes(conversationId)).to.have.length(2);
+  });
+
+  it('handed to a colleague while the phone rang: the customer is not dialled', async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    const ben = await h().agent('Ben', { clientIdentity: 'ben' });
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    const [placed] = h().standIn.calls();
+    await h().sb.router.handoff(ana.id, conversationId, ben.id, 'Ben knows this order');
+    await h().sb.router.acceptHandoff(ben.id, conversationId);
+    const root = await agentPicksUp(placed!);
+    expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
+    expect(only(root, 'Say').text).to.equal(SAY.outNotYours);
+  });
+
+  it('refused by name before anything rings', async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    const refusal = (agentId: string, id: string) =>
+      h()
+        .sb.router.callCustomer(agentId, id)
+        .then(
+          () => null,
+          (err: { code: string; status: number; message: string }) => [err.code, err.status, err.message],
+        );
+    // Nothing to ring the agent on.
+    const cy = await h().agent('Cy', { capacity: { sms: 3 } });
+    await h().sb.router.handoff(ana.id, conversationId, cy.id, 'over to you');
+    await h().sb.router.acceptHandoff(cy.id, conversationId);
+    expect(await refusal(cy.id, conversationId)).to.deep.equal([
+      'agent_unreachable',
+      409,
+      'Cy has no phone or Twilio Client identity to ring: set their Twilio Client identity or phone',
+    ]);
+    // Not theirs (any more).
+    expect((await refusal(ana.id, conversationId))?.[0]).to.equal('not_owner');
+    // A caller who withheld their number.
+    const withheld = only(await h().twiml('/twilio/voice', incomingCall(newCall('anonymous'))), 'Dial');
+    const hidden = queryOf(withheld.attrs.action).conversation!;
+    await h().sb.router.acceptOffer(ana.id, hidden);
+    expect(await refusal(ana.id, hidden)).to.deep.equal([
+      'no_phone',
+      409,
+      'the caller withheld their number: there is no number to call',
+    ]);
+    // Twilio refuses the call: its reason, as a failure upstream. (Ana's one voice slot is taken: Dee answers.)
+    const dee = await h().agent('Dee', { clientIdentity: 'dee' });
+    const ok = only(await h().twiml('/twilio/voice', incomingCall(newCall('+14155550155'))), 'Dial');
+    const caller = queryOf(ok.attrs.action).conversation!;
+    await h().sb.router.acceptOffer(dee.id, caller);
+    const before = h().standIn.calls().length;
+    h().standIn.failNext('calls', { status: 400, code: 21215, message: 'Geo permission not enabled' });
+    const failed = await refusal(dee.id, caller);
+    expect(failed?.slice(0, 2)).to.deep.equal(['call_failed', 502]);
+    expect(failed?.[2]).to.contain('Geo permission not enabled');
+    expect(h().standIn.calls()).to.have.length(before);
+    expect((await h().store.listMessages(caller)).filter((m) => m.direction === 'internal')).to.deep.equal(
+      [],
+    );
+  });
+
+  it('over the API: 202 with the note; a malformed body is refused naming the field', async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    const admin = (path: string) =>
+      request(h().local).post(path).set('Authorization', `Bearer ${h().config.adminToken}`);
+    const bad = await admin(`/api/conversations/${conversationId}/call`).send({ agent: ana.id }).expect(400);
+    expect(bad.body.error.field).to.equal('agentId');
+    const res = await admin(`/api/conversations/${conversationId}/call`)
+      .send({ agentId: ana.id })
+      .expect(202);
+    expect(res.body.to).to.equal(TEXTER);
+    expect((res.body.message as Message).text).to.equal(
+      `Phoning the customer at ${TEXTER}: Ana's phone rings first.`,
+    );
+    expect(h().standIn.calls()).to.have.length(1);
+  });
+
+  it('from the web console: hello says calls go out, and `call` rings the agent', async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    const socket: Socket = io(`${h().local}/agent`, {
+      auth: { token: agentToken(h().sb.tokens, ana) },
+      transports: ['websocket'],
+      forceNew: true,
+    });
+    try {
+      const hello = await new Promise<{ callsOut: boolean }>((resolve) => socket.once('hello', resolve));
+      expect(hello.callsOut).to.equal(true);
+      const ack = await socket.emitWithAck('call', { conversationId });
+      expect(ack).to.deep.equal({ ok: true, to: TEXTER });
+      const bad = await socket.emitWithAck('call', {});
+      expect(bad.ok).to.equal(false);
+      expect(bad.error.code).to.equal('invalid_input');
+      expect(h().standIn.calls()).to.have.length(1);
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+describe('Voice channel: phoning a customer without a number to call from', () => {
+  const h = useTwilioHarness({ env: { TWILIO_FROM_NUMBER: '' } });
+
+  it('is refused as channel_off, and the console is told calls do not go out', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+    await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'call me')));
+    const [conversation] = await h().store.listConversations({});
+    const err = await h()
+      .sb.router.callCustomer(ana.id, conversation!.id)
+      .then(
+        () => null,
+        (e: { code: string; message: string }) => [e.code, e.message],
+      );
+    expect(err).to.deep.equal(['channel_off', 'no number to call from: set TWILIO_FROM_NUMBER']);
+    expect(h().sb.router.callsOut).to.equal(false);
+    expect(h().standIn.calls()).to.deep.equal([]);
+  });
+});
