@@ -5,6 +5,7 @@
 // reads it at most once a second per process.
 
 import { type OpeningHours, opensInMs } from '../routing/hours.js';
+import { SERVICE_LEVEL_DEFAULTS } from '../routing/policy.js';
 import { waitingSince } from '../routing/store/rules.js';
 import type { Store } from '../routing/store/store.js';
 import {
@@ -28,6 +29,61 @@ export interface DayFigures {
   timeToHumanSeconds: { p50: number | null; p90: number | null; samples: number };
   quotes: { kept: number; broken: number; keptShare: number | null; pessimism: number | null };
   conversations: { queued: number; assigned: number; resolved: number; abandoned: number };
+}
+
+/**
+ * One channel's last 24 hours for the team (server/figures.ts counts them). A conversation counts on the
+ * channel the customer came in on.
+ */
+export interface ChannelDay {
+  /**
+   * The service level: of the waits for a person that ended (answered, or the customer hung up after
+   * SHORT_ABANDON_SECONDS) or are still waiting past the target, the share a person had within
+   * `targetSeconds` (null: none counted). Conversations an agent started or Switchboard opened (a follow-up),
+   * and waits closed by a block, are no waits.
+   */
+  serviceLevel: {
+    targetSeconds: number;
+    share: number | null;
+    /** Answered within the target. */
+    inTime: number;
+    /** What the share is of: answered + abandoned + waitingPast. */
+    counted: number;
+    answered: number;
+    /** The customer left before a person had them, after SHORT_ABANDON_SECONDS. */
+    abandoned: number;
+    /** Left sooner than that (a misdial, a change of mind): not counted. */
+    shortAbandons: number;
+    /** Still waiting, and already past the target. */
+    waitingPast: number;
+  };
+  /**
+   * The conversations resolved in the day (by when they were resolved, whenever they started) and their
+   * average handle time: from its assignment to a person to its resolution, hand-offs between agents included
+   * (the handle time the store records for wait estimates). Time open, not time typing: it includes waiting
+   * for the customer's answers.
+   */
+  handled: { resolved: number; averageHandleSeconds: number | null };
+}
+
+/**
+ * What an agent resolved in the last 24 hours (as its owner at the end), and their average handle time: from
+ * when each became theirs (assignment, or a hand-off to them) to its resolution.
+ */
+export interface AgentDay {
+  resolved: number;
+  averageHandleSeconds: number | null;
+}
+
+/** The last 24 hours as the team view adds them to the day's figures (server/figures.ts counts them). */
+export interface TeamDay {
+  /** The share of waits the team aims to answer within each channel's target (the policy's `serviceLevel`). */
+  serviceLevelGoal: number;
+  /** Callers who left within this many seconds are left out of the service level. */
+  shortAbandonSeconds: number;
+  channels: Record<Channel, ChannelDay>;
+  /** By agent id; an agent who resolved nothing is not listed. */
+  agents: Record<string, AgentDay>;
 }
 
 export interface LiveChannel {
@@ -77,6 +133,8 @@ export interface LiveAgent {
   holding: number;
   /** Available and holding nothing: for how long (since their last assignment or return). */
   idleSeconds: number | null;
+  /** What they resolved in the last 24 hours, and their average handle time. */
+  day: AgentDay;
 }
 
 export interface LiveView {
@@ -90,8 +148,8 @@ export interface LiveView {
   waiting: LiveWaiting[];
   /** Available first, then away, then offline; by name within each. */
   agents: LiveAgent[];
-  /** The last 24 hours (as `/api/stats` counts them). */
-  day: DayFigures;
+  /** The last 24 hours (as `/api/stats` counts them), with each channel's service level and handle time. */
+  day: DayFigures & Omit<TeamDay, 'agents'>;
 }
 
 /** The customer's name when known: given, or told as a fact (null otherwise). */
@@ -128,9 +186,36 @@ async function waitingConversations(store: Store, agents: readonly Agent[]): Pro
   return [...queued!, ...forOwner];
 }
 
+/** Callers who hang up this soon are left out of the service level (a misdial, a change of mind). */
+export const SHORT_ABANDON_SECONDS = 5;
+
+/** A day with nothing counted: no waits, no resolutions (`readLiveView` without a count of them). */
+export function emptyTeamDay(targetSeconds: Record<Channel, number>, goal: number): TeamDay {
+  const channels = Object.fromEntries(
+    CHANNELS.map((ch) => [
+      ch,
+      {
+        serviceLevel: {
+          targetSeconds: targetSeconds[ch],
+          share: null,
+          inTime: 0,
+          counted: 0,
+          answered: 0,
+          abandoned: 0,
+          shortAbandons: 0,
+          waitingPast: 0,
+        },
+        handled: { resolved: 0, averageHandleSeconds: null },
+      },
+    ]),
+  ) as Record<Channel, ChannelDay>;
+  return { serviceLevelGoal: goal, shortAbandonSeconds: SHORT_ABANDON_SECONDS, channels, agents: {} };
+}
+
 /**
  * The live view at `now`; `dayFigures`: the last 24 hours'; `hours`: the policy's opening hours; `channelsOn`: the
- * channels this deployment takes.
+ * channels this deployment takes; `teamDay`: the last 24 hours' service levels and handle times (without it,
+ * nothing counted: see `emptyTeamDay`).
  */
 export async function readLiveView(
   store: Store,
@@ -138,8 +223,10 @@ export async function readLiveView(
   hours: OpeningHours | null,
   now: number,
   channelsOn: ReadonlySet<Channel> = new Set(CHANNELS),
+  teamDay: () => Promise<TeamDay> = async () =>
+    emptyTeamDay(SERVICE_LEVEL_DEFAULTS.targetSeconds, SERVICE_LEVEL_DEFAULTS.goal),
 ): Promise<LiveView> {
-  const [agents, day] = await Promise.all([store.listAgents(), dayFigures()]);
+  const [agents, day, counted] = await Promise.all([store.listAgents(), dayFigures(), teamDay()]);
   const byId = new Map(agents.map((a) => [a.id, a]));
   const nameOf = (id: string) => byId.get(id)?.name ?? id;
   const waiting = (await waitingConversations(store, agents))
@@ -224,6 +311,7 @@ export async function readLiveView(
         capacity: a.capacity,
         holding,
         idleSeconds: a.status === 'available' && holding === 0 ? seconds(now - a.idleSince) : null,
+        day: counted.agents[a.id] ?? { resolved: 0, averageHandleSeconds: null },
       };
     });
 
@@ -242,6 +330,9 @@ export async function readLiveView(
       timeToHumanSeconds: day.timeToHumanSeconds,
       quotes: day.quotes,
       conversations: day.conversations,
+      serviceLevelGoal: counted.serviceLevelGoal,
+      shortAbandonSeconds: counted.shortAbandonSeconds,
+      channels: counted.channels,
     },
   };
 }

@@ -1,10 +1,26 @@
-// Current figures for /api/stats and /rights, computed from the store (the source
-// of truth shared by every process). Counting them reads the whole day's
-// conversations, so a process counts at most once per FIGURES_MAX_AGE_MS
+// Current figures for /api/stats and /rights, and the team view's service levels
+// and handle times, computed from the store (the source of truth shared by every
+// process). Counting them reads the whole day's conversations and what each agent
+// resolved, so a process counts at most once per FIGURES_MAX_AGE_MS
 // (`FiguresCache`); what waits and the agents by status are read for every request.
 
+import {
+  type AgentDay,
+  type ChannelDay,
+  emptyTeamDay,
+  SHORT_ABANDON_SECONDS,
+  type TeamDay,
+} from '../channels/team.js';
+import type { ServiceLevel } from '../routing/policy.js';
 import type { Store } from '../routing/store/store.js';
-import { type Conversation, type Customer, type CustomerPromise, startedByAgent } from '../shared/model.js';
+import {
+  type Agent,
+  type Channel,
+  type Conversation,
+  type Customer,
+  type CustomerPromise,
+  startedByAgent,
+} from '../shared/model.js';
 
 export interface Figures {
   waiting: number;
@@ -43,13 +59,25 @@ export interface Figures {
 /** The most customers past the retention that the figures count. */
 export const RETENTION_COUNT_CAP = 10_000;
 
+const DAY_MS = 24 * 3600 * 1000;
+
 /** Figures over conversations created since `since` (default: the last 24 hours). */
 export async function computeFigures(
   store: Store,
   now: number,
-  since = now - 24 * 3600 * 1000,
+  since = now - DAY_MS,
   retentionDays?: number,
 ): Promise<Figures> {
+  return (await count(store, now, since, retentionDays)).figures;
+}
+
+/** The figures, and the conversations of the day they were counted from (less those closed by a block). */
+async function count(
+  store: Store,
+  now: number,
+  since: number,
+  retentionDays: number | undefined,
+): Promise<{ figures: Figures; waited: Conversation[] }> {
   const stats = await store.stats();
   const recent = await store.listConversations({ createdSince: since, limit: 0 });
   // A conversation an agent started (writing first) kept nobody waiting: not a time to a human.
@@ -90,7 +118,7 @@ export async function computeFigures(
     else if (p.state === 'open') open++;
   }
   const extra = await promiseFigures(store, recent, promiseLists);
-  return {
+  const figures: Figures = {
     waiting: stats.waiting,
     waitingByChannel: stats.waitingByChannel,
     agents: stats.agentsByStatus,
@@ -104,10 +132,124 @@ export async function computeFigures(
         ? null
         : {
             days: retentionDays,
-            pastDue: await pastRetention(store, now - retentionDays * 24 * 3600 * 1000),
+            pastDue: await pastRetention(store, now - retentionDays * DAY_MS),
           },
     since,
   };
+  return { figures, waited: recent.filter((c) => !byBlock.has(c.id)) };
+}
+
+/** How one of the day's waits for a person ended, for the service level (`dayWaits`). */
+export interface DayWait {
+  /** The channel the customer came in on. */
+  channel: Channel;
+  /** How long it waited: until a person had it, until the customer left, or (still waiting) until the count. */
+  seconds: number;
+  outcome: 'answered' | 'abandoned' | 'waiting';
+}
+
+/**
+ * The first wait for a person of each conversation of the day: a conversation an agent started (writing first)
+ * or Switchboard opened (a follow-up touchpoint) kept nobody waiting, and is left out.
+ */
+export function dayWaits(conversations: readonly Conversation[], now: number): DayWait[] {
+  const out: DayWait[] = [];
+  for (const c of conversations) {
+    if (startedByAgent(c) || c.followUpOf !== undefined) continue;
+    const channel = c.channels[0] ?? c.lastChannel;
+    const wait = (outcome: DayWait['outcome'], until: number) =>
+      out.push({ channel, seconds: Math.max(0, until - c.createdAt) / 1000, outcome });
+    if (c.firstAssignedAt !== null) wait('answered', c.firstAssignedAt);
+    else if (c.status === 'abandoned') wait('abandoned', c.resolvedAt ?? now);
+    else if (c.status === 'queued') wait('waiting', now);
+  }
+  return out;
+}
+
+/** A conversation resolved in the day: who owned it then, the channel it came in on, and two handle times. */
+export interface DayResolution {
+  agentId: string;
+  channel: Channel;
+  /**
+   * The store's handle time (`recordHandleTime`, what wait estimates learn from): from its assignment to a
+   * person to its resolution, hand-offs between them included.
+   */
+  handleMs: number;
+  /** The part of the owner who resolved it: from when it became theirs (assignment, hand-off) to its resolution. */
+  ownerMs: number;
+}
+
+/**
+ * The conversations resolved at or after `since`, whenever they started (a mail answered over two days counts
+ * on the day it is resolved): each agent's, from the conversations they resolved as owner
+ * (`conversationsTouchedBy`).
+ */
+export async function resolvedSince(
+  store: Store,
+  agents: readonly Agent[],
+  since: number,
+): Promise<DayResolution[]> {
+  // Who left the team before the day resolved nothing in it.
+  const owners = agents.filter((a) => a.leftAt === undefined || a.leftAt >= since);
+  const lists = await inBatches(owners, (a) => store.conversationsTouchedBy(a.id, since));
+  const out: DayResolution[] = [];
+  const seen = new Set<string>();
+  owners.forEach((agent, i) => {
+    for (const c of lists[i] ?? []) {
+      if (c.status !== 'resolved' || c.ownerId !== agent.id || seen.has(c.id)) continue;
+      if (c.resolvedAt === null || c.resolvedAt < since || c.assignedAt === null) continue;
+      seen.add(c.id);
+      const theirs = c.ownership.findLast((m) => m.to === agent.id)?.at ?? c.assignedAt;
+      out.push({
+        agentId: agent.id,
+        channel: c.channels[0] ?? c.lastChannel,
+        handleMs: Math.max(0, c.resolvedAt - c.assignedAt),
+        ownerMs: Math.max(0, c.resolvedAt - Math.max(theirs, c.assignedAt)),
+      });
+    }
+  });
+  return out;
+}
+
+/** Each channel's service level and handle time, and each agent's resolutions, from the day's waits and resolutions. */
+export function teamDay(
+  waits: readonly DayWait[],
+  resolutions: readonly DayResolution[],
+  serviceLevel: ServiceLevel,
+): TeamDay {
+  const day = emptyTeamDay(serviceLevel.targetSeconds, serviceLevel.goal);
+  for (const w of waits) {
+    const sl = day.channels[w.channel].serviceLevel;
+    if (w.outcome === 'answered') {
+      sl.answered++;
+      if (w.seconds <= sl.targetSeconds) sl.inTime++;
+    } else if (w.outcome === 'abandoned') {
+      if (w.seconds < SHORT_ABANDON_SECONDS) sl.shortAbandons++;
+      else sl.abandoned++;
+    } else if (w.seconds > sl.targetSeconds) sl.waitingPast++;
+  }
+  const handled = (rs: readonly DayResolution[], ms: (r: DayResolution) => number): AgentDay => {
+    const total = rs.reduce((sum, r) => sum + ms(r), 0);
+    const averageHandleSeconds = rs.length > 0 ? Math.round(total / rs.length / 1000) : null;
+    return { resolved: rs.length, averageHandleSeconds };
+  };
+  for (const [channel, c] of Object.entries(day.channels) as Array<[Channel, ChannelDay]>) {
+    const sl = c.serviceLevel;
+    sl.counted = sl.answered + sl.abandoned + sl.waitingPast;
+    sl.share = sl.counted > 0 ? sl.inTime / sl.counted : null;
+    c.handled = handled(
+      resolutions.filter((r) => r.channel === channel),
+      (r) => r.handleMs,
+    );
+  }
+  const byAgent = new Map<string, DayResolution[]>();
+  for (const r of resolutions) {
+    const theirs = byAgent.get(r.agentId);
+    if (theirs) theirs.push(r);
+    else byAgent.set(r.agentId, [r]);
+  }
+  for (const [agentId, rs] of byAgent) day.agents[agentId] = handled(rs, (r) => r.ownerMs);
+  return day;
 }
 
 /** How many customers were last active before `cutoff` (up to RETENTION_COUNT_CAP). */
@@ -261,28 +403,53 @@ export class Reused<T> {
   }
 }
 
+/** One count of the day: the figures, and for the team view its waits and resolutions. */
+interface DayCount {
+  figures: Figures;
+  waits: DayWait[];
+  resolutions: DayResolution[];
+}
+
 /**
  * The figures, counted at most once per `maxAgeMs` in this process (`Reused`), so a page anyone may open
  * (`/rights`) cannot make the process read the day's conversations over and over. What waits and the agents
- * by status are read afresh for each request.
+ * by status are read afresh for each request. The same count gives the team view its service levels and
+ * handle times (`team`).
  */
 export class FiguresCache {
   readonly #store: Store;
-  readonly #counted: Reused<Figures>;
+  readonly #counted: Reused<DayCount>;
 
   constructor(store: Store, now: () => number, maxAgeMs = FIGURES_MAX_AGE_MS, retentionDays?: number) {
     this.#store = store;
-    this.#counted = new Reused((at) => computeFigures(store, at, undefined, retentionDays), now, maxAgeMs);
+    this.#counted = new Reused(
+      async (at) => {
+        const since = at - DAY_MS;
+        const [{ figures, waited }, resolutions] = await Promise.all([
+          count(store, at, since, retentionDays),
+          store.listAgents().then((agents) => resolvedSince(store, agents, since)),
+        ]);
+        return { figures, waits: dayWaits(waited, at), resolutions };
+      },
+      now,
+      maxAgeMs,
+    );
   }
 
   async get(): Promise<Figures> {
-    const [figures, stats] = await Promise.all([this.#counted.get(), this.#store.stats()]);
+    const [counted, stats] = await Promise.all([this.#counted.get(), this.#store.stats()]);
     return {
-      ...figures,
+      ...counted.figures,
       waiting: stats.waiting,
       waitingByChannel: stats.waitingByChannel,
       agents: stats.agentsByStatus,
     };
+  }
+
+  /** The last 24 hours' service levels against `serviceLevel`, handle times and each agent's resolutions. */
+  async team(serviceLevel: ServiceLevel): Promise<TeamDay> {
+    const { waits, resolutions } = await this.#counted.get();
+    return teamDay(waits, resolutions, serviceLevel);
   }
 }
 

@@ -18,7 +18,15 @@ export class LiveCache {
     maxAgeMs = LIVE_MAX_AGE_MS,
   ) {
     this.#reused = new Reused(
-      (at) => readLiveView(router.store, () => figures.get(), router.policy.hours ?? null, at, channelsOn),
+      (at) =>
+        readLiveView(
+          router.store,
+          () => figures.get(),
+          router.policy.hours ?? null,
+          at,
+          channelsOn,
+          () => figures.team(router.policy.serviceLevel),
+        ),
       () => router.clock.now(),
       maxAgeMs,
     );

@@ -155,12 +155,10 @@
   function renderChannels(view) {
     const late = new Set(view.waiting.filter((w) => w.quoted?.late).map((w) => w.channel));
     // A channel this deployment does not take is left out, unless something is on it still.
-    const shown = CHANNELS.filter((ch) => {
-      const c = view.channels[ch];
-      return c.on !== false || c.waiting > 0 || c.inProgress > 0;
-    });
+    const shown = shownChannels(view);
     const tiles = shown.map((ch) => {
       const c = view.channels[ch];
+      const sl = view.day.channels?.[ch]?.serviceLevel;
       const free =
         c.agentsFree === 0
           ? 'nobody free'
@@ -177,9 +175,42 @@
         ),
         el('p', {}, free),
         el('p', {}, `${c.inProgress} in progress`),
+        ...(sl && sl.share !== null
+          ? [
+              el(
+                'p',
+                { sb: 'channel-service', class: belowGoal(sl, view.day) ? 'late' : '' },
+                `${percent(sl.share)} answered within ${duration(sl.targetSeconds)} (24h)`,
+              ),
+            ]
+          : []),
       );
     });
     $('[data-sb=channels]').replaceChildren(...tiles);
+  }
+
+  /** 67%: a share as a whole percentage. */
+  function percent(share) {
+    return `${Math.round(share * 100)}%`;
+  }
+
+  /** A channel's service level below the share the team aims for. */
+  function belowGoal(sl, day) {
+    return sl.share !== null && sl.share < day.serviceLevelGoal;
+  }
+
+  /** The channels the view shows: those this deployment takes, and any other with something on it or counted. */
+  function shownChannels(view) {
+    return CHANNELS.filter((ch) => {
+      const c = view.channels[ch];
+      const d = view.day.channels?.[ch];
+      return (
+        c.on !== false ||
+        c.waiting > 0 ||
+        c.inProgress > 0 ||
+        (d && (d.serviceLevel.counted > 0 || d.serviceLevel.shortAbandons > 0 || d.handled.resolved > 0))
+      );
+    });
   }
 
   function told(w, now) {
@@ -257,7 +288,10 @@
         name: el('td', {}, name),
         status: el('td', {}, select, el('div', { class: 'updated' })),
         ...Object.fromEntries(CHANNELS.map((ch) => [ch, el('td', { class: 'num' })])),
+        holds: el('td', { class: 'num' }),
         idle: el('td', { class: 'num' }),
+        resolved: el('td', { class: 'num' }),
+        handle: el('td', { class: 'num' }),
       };
       row = { tr: el('tr', { sb: 'agent-row' }, ...Object.values(cells)), cells, select };
       agentRows.set(a.id, row);
@@ -276,7 +310,14 @@
       cells[ch].textContent = cap === 0 ? '—' : `${a.load[ch]} / ${cap}`;
       cells[ch].classList.toggle('full', cap > 0 && a.load[ch] >= cap);
     }
+    // What they hold of all they can hold, full when nothing more can be given to them.
+    const room = CHANNELS.reduce((n, ch) => n + a.capacity[ch], 0);
+    cells.holds.textContent = `${a.holding} of ${room}`;
+    cells.holds.classList.toggle('full', room > 0 && a.holding >= room);
     cells.idle.textContent = a.idleSeconds === null ? '' : duration(a.idleSeconds);
+    const day = a.day || { resolved: 0, averageHandleSeconds: null };
+    cells.resolved.textContent = String(day.resolved);
+    cells.handle.textContent = day.averageHandleSeconds === null ? '—' : duration(day.averageHandleSeconds);
     return row.tr;
   }
 
@@ -630,6 +671,54 @@
       `abandoned: ${d.conversations.abandoned}`,
     ];
     $('[data-sb=day]').textContent = parts.join(' · ');
+    renderDayChannels(view);
+  }
+
+  /** Per channel: the service level against its target, who hung up, what was resolved and how long it took. */
+  function renderDayChannels(view) {
+    const d = view.day;
+    if (!d.channels) return;
+    const rows = shownChannels(view).map((ch) => {
+      const { serviceLevel: sl, handled } = d.channels[ch];
+      const within =
+        sl.counted === 0
+          ? 'none yet'
+          : `${sl.inTime} of ${sl.counted} within ${duration(sl.targetSeconds)}` +
+            (sl.waitingPast > 0 ? `; ${sl.waitingPast} still waiting past it` : '');
+      return el(
+        'tr',
+        { sb: 'day-channel-row' },
+        el('td', {}, CHANNEL_NAMES[ch]),
+        el(
+          'td',
+          { class: belowGoal(sl, d) ? 'num late' : 'num' },
+          sl.share === null ? '—' : percent(sl.share),
+        ),
+        el('td', {}, within),
+        el(
+          'td',
+          { class: 'num' },
+          sl.shortAbandons > 0
+            ? `${sl.abandoned} (and ${sl.shortAbandons} within ${d.shortAbandonSeconds}s, left out)`
+            : String(sl.abandoned),
+        ),
+        el('td', { class: 'num' }, String(handled.resolved)),
+        el(
+          'td',
+          { class: 'num' },
+          handled.averageHandleSeconds === null ? '—' : duration(handled.averageHandleSeconds),
+        ),
+      );
+    });
+    $('[data-sb=day-channels] tbody').replaceChildren(...rows);
+    $('[data-sb=day-channels]').hidden = rows.length === 0;
+    $('[data-sb=day-goal]').textContent =
+      `Service level: of the waits for a person that were answered, abandoned or are still waiting past the ` +
+      `channel's target, the share answered within it; the team aims for ${percent(d.serviceLevelGoal)} ` +
+      `(shown in red below it). Callers who hang up within ${d.shortAbandonSeconds}s are left out. ` +
+      `Resolved: in the last 24 hours, however long before they started. Handle time: from a person getting ` +
+      `the conversation to its resolution (time open, waiting for the customer included); an agent's own, ` +
+      `from when it became theirs. Counted once a minute.`;
   }
 
   function renderHours(view) {

@@ -23,6 +23,7 @@ interface Console {
     conversations: Json[];
     savedReplies: Array<{ name: string; text: string }>;
     writesOn: string[];
+    callsOut: boolean;
   };
 }
 

@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { createSwitchboard, type Switchboard } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
+import { ManualClock } from '../../shared/clock.js';
 import type { Agent } from '../../shared/model.js';
 import { launchChromium } from '../support/chromium.js';
 
@@ -163,6 +164,92 @@ describe('e2e: the team view in Chromium', function () {
     await page.locator('#signin button[type=submit]').click();
     await el(page, 'agent-row').first().waitFor();
     await page.close();
+  });
+
+  it("shows each channel's service level and handle time, and each agent's load and day", async () => {
+    // A team of its own, on a clock the test moves: the day's figures are exactly what happened.
+    const clock = new ManualClock();
+    const day = createSwitchboard({
+      config: loadConfig({
+        ADMIN_TOKEN: ADMIN,
+        TOKEN_SECRET: 'e2e-team-day-secret-0123456789-0123456789',
+        DEMO_AGENTS: 'off',
+      }),
+      logger: pino({ level: 'silent' }),
+      clock,
+    });
+    try {
+      const dayBase = `http://127.0.0.1:${await day.listen(0, '127.0.0.1')}`;
+      const chatOnly = { voice: 0, sms: 0, chat: 1, email: 0 };
+      const ann = await day.router.createAgent({ name: 'Ann', capacity: chatOnly, status: 'available' });
+      clock.advance(1000);
+      await day.router.createAgent({ name: 'Ben', capacity: chatOnly, status: 'available' });
+      const chat = async (from: string) =>
+        (await day.router.contact({ channel: 'chat', from, text: 'hello', externalId: `${from}-1` }))
+          .conversation.id;
+      const first = await chat('visitor-a');
+      await chat('visitor-b');
+      const third = await chat('visitor-c');
+      // Ann resolves after 45 s; the visitor who waited those 45 s (past chat's 30 s) is hers next.
+      clock.advance(45_000);
+      await day.router.resolve(ann.id, first);
+      expect((await day.store.getConversation(third))!.ownerId).to.equal(ann.id);
+
+      const page = await newPage();
+      await page.goto(`${dayBase}/team#token=${ADMIN}`);
+      await el(page, 'day-channel-row').first().waitFor();
+      // Two of the three chats had a person within 30 s: 67%, below the 80% aimed for, so in red.
+      const service = el(page, 'channel-chat').locator('[data-sb="channel-service"]');
+      expect(await service.textContent()).to.equal('67% answered within 30s (24h)');
+      expect(await service.getAttribute('class')).to.equal('late');
+      const color = (name: string) =>
+        page
+          .locator(name)
+          .first()
+          .evaluate((e) => getComputedStyle(e).color);
+      expect(await color('[data-sb="channel-service"]')).to.not.equal(
+        await color('[data-sb="channel-chat"] p'),
+      );
+      const rows = el(page, 'day-channel-row');
+      expect(await rows.count()).to.equal(1);
+      expect(await rows.locator('td').allTextContents()).to.deep.equal([
+        'Chat',
+        '67%',
+        '2 of 3 within 30s',
+        '0',
+        '1',
+        '45s',
+      ]);
+      expect(await el(page, 'day-goal').textContent()).to.contain('the team aims for 80%');
+      // Both hold all they can; Ann resolved one in 45 s, Ben none yet.
+      const agents = el(page, 'agent-row');
+      expect(await agents.locator('td:first-child').allTextContents()).to.deep.equal(['Ann', 'Ben']);
+      // Voice, SMS, Chat, Email, Holds, Idle, Resolved (24h), Average handle (24h).
+      expect((await agents.nth(0).locator('td').allTextContents()).slice(2)).to.deep.equal([
+        '—',
+        '—',
+        '1 / 1',
+        '—',
+        '1 of 1',
+        '',
+        '1',
+        '45s',
+      ]);
+      expect((await agents.nth(1).locator('td').allTextContents()).slice(6)).to.deep.equal([
+        '1 of 1',
+        '',
+        '0',
+        '—',
+      ]);
+      expect(await agents.nth(0).locator('td').nth(6).getAttribute('class')).to.equal('num full');
+      await page.screenshot({ path: `${SHOTS}/team-day.png`, fullPage: true });
+      await page
+        .locator('section[aria-labelledby="day-title"]')
+        .screenshot({ path: `${SHOTS}/team-day-channels.png` });
+      await page.close();
+    } finally {
+      await day.close();
+    }
   });
 
   it('lists the blocked customers (who, when, by whom, why), and a block lifted there lets them write again', async () => {

@@ -43,6 +43,7 @@ describe('routing policy', () => {
         consoleAwaySeconds: 60,
         unseenChatEmailSeconds: 300,
         savedReplies: [],
+        serviceLevel: { targetSeconds: { voice: 20, sms: 120, chat: 30, email: 3600 }, goal: 0.8 },
         entryPoints: [],
         texts: {
           greeting: 'Thanks for reaching us.',
