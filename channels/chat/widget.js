@@ -53,18 +53,19 @@
 [hidden]{display:none!important}
 .w{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;flex-direction:column;align-items:flex-end;gap:12px}
 button{cursor:pointer;border:0;border-radius:8px;padding:8px 14px;background:#2451b8;color:#fff;font-weight:600}
-button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #e8a317;outline-offset:2px}
+button:focus-visible,textarea:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #e8a317;outline-offset:2px}
+.v{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .l{width:56px;height:56px;border-radius:50%;padding:0;box-shadow:0 4px 14px #0004;position:relative}
 .l svg{width:26px;height:26px;fill:#fff;vertical-align:middle}
 .l.u:after{content:"";position:absolute;top:3px;right:3px;width:12px;height:12px;border-radius:50%;background:#cf222e;border:2px solid #fff}
-.p{width:min(370px,calc(100vw - 40px));height:min(560px,calc(100vh - 110px));background:#fff;border-radius:12px;box-shadow:0 8px 30px #0004;display:flex;flex-direction:column;overflow:hidden}
+.p{width:min(370px,calc(100vw - 40px));height:min(560px,calc(100vh - 110px));background:#fff;border-radius:12px;box-shadow:0 8px 30px #0004;display:flex;flex-direction:column;overflow:hidden;overflow-wrap:anywhere}
 header{display:flex;align-items:center;justify-content:space-between;padding:10px 8px 10px 16px;background:#2451b8}
 h2{margin:0;font-size:16px;font-weight:600;color:#fff}
 header button{font-size:22px;line-height:1;padding:2px 10px}
 header .x{margin-left:auto;padding:2px 6px}
 .x svg{width:20px;height:20px;fill:#fff;vertical-align:middle}
 .s{padding:8px 16px;background:#f2f4f8;border-bottom:1px solid #dde1e8;font-size:13px}
-.s:empty{display:none}
+.s:empty,.r:empty{padding:0;border:0}
 .r{padding:6px 16px;background:#fff3cd;font-size:13px}
 .m{flex:1;overflow-y:auto;padding:12px 16px;display:flex;flex-direction:column;gap:8px}
 .m:empty:before{content:"Hi! Write us a message and a person will answer.";color:#59636e;margin:auto;text-align:center}
@@ -75,7 +76,7 @@ header .x{margin-left:auto;padding:2px 6px}
 .g b{display:block;font-size:12px;font-weight:600;color:#59636e}
 .t{padding:0 16px 6px;font-size:12px;color:#59636e;font-style:italic}
 .e{margin:0 16px 8px;padding:6px 10px;border-radius:6px;background:#ffebe9;color:#a40e26;font-size:13px}
-.f{margin:0 16px 10px;padding:10px;border:1px solid #dde1e8;border-radius:8px;display:grid;gap:8px}
+.f{margin:0 16px 10px;padding:10px;border:1px solid #dde1e8;border-radius:8px;display:grid;gap:8px;min-height:0;overflow-y:auto}
 .f p{margin:0}
 label{display:grid;gap:2px;font-size:12px;color:#59636e}
 input,textarea{width:100%;padding:7px 9px;border:1px solid #b7bfca;border-radius:6px;background:#fff}
@@ -85,6 +86,7 @@ input,textarea{width:100%;padding:7px 9px;border:1px solid #b7bfca;border-radius
 .f.o .k{padding:2px 0;font-size:13px;text-align:left}
 .c{display:flex;gap:8px;padding:10px 16px;border-top:1px solid #dde1e8;align-items:flex-end}
 textarea{resize:none;height:40px;max-height:120px}
+@media (max-width:480px){input,textarea{font-size:16px}}
 .c .a{background:none;color:#2451b8;padding:8px 4px}
 .a svg{width:20px;height:20px;fill:currentColor;vertical-align:middle}
 .g a{color:inherit;display:block;margin-top:4px;text-decoration:underline}
@@ -113,14 +115,15 @@ textarea{resize:none;height:40px;max-height:120px}
   root.innerHTML = `<style>${CSS}</style><div class="w">
 <div class="p" id="p" data-sb="panel" role="dialog" aria-label="Chat with us" hidden>
 <header><h2>Chat with us</h2><button type="button" class="x" data-sb="transcript" aria-label="Email me this chat" title="Email me this chat" hidden><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 5h18a1 1 0 0 1 1 1v12a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1zm1 2.4V17h16V7.4l-8 5.3zM5.2 7l6.8 4.5L18.8 7z"/></svg></button><button type="button" data-sb="close" aria-label="Close chat">×</button></header>
-<div class="r" data-sb="reconnecting" role="status" hidden>Connection lost. Reconnecting…</div>
+<div class="r" data-sb="reconnecting" role="status"></div>
 <div class="s" data-sb="status" role="status"></div>
-<div class="m" data-sb="messages" role="log" aria-live="polite"></div>
+<div class="m" data-sb="messages" role="log" aria-label="Messages" aria-live="off"></div>
 <div class="t" data-sb="typing" hidden></div>
 <form class="f" data-sb="prechat" hidden></form>
 <div class="e" data-sb="error" role="alert" hidden></div>
 <form class="c"><button type="button" class="a" data-sb="attach" aria-label="Attach a file" title="Attach a file"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg></button><input type="file" data-sb="file" hidden><textarea data-sb="input" aria-label="Message" placeholder="Write a message…"></textarea><button data-sb="send">Send</button></form>
 </div>
+<div class="v" data-sb="announce" aria-live="polite"></div>
 <button type="button" class="l" data-sb="launcher" aria-label="Open chat" aria-expanded="false" aria-controls="p"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>
 </div>`;
   const $ = (n) => root.querySelector(`[data-sb=${n}]`);
@@ -134,11 +137,32 @@ textarea{resize:none;height:40px;max-height:120px}
   const errEl = $('error');
   const input = $('input');
   const fileInput = $('file');
+  const announcer = $('announce');
+  const wrap = root.querySelector('.w');
 
   /** The longest message the server takes. */
   const MAX_TEXT = 4000;
   /** Error codes that mean the fault is ours, not the message's. */
   const OUR_SIDE = new Set(['store_unavailable', 'corrupt_record', 'internal']);
+  /**
+   * Said once, politely, to a screen reader: a new message, also while the chat is closed. The log itself is quiet,
+   * so the history a reload or a reconnect brings back, and the visitor's own words echoed, are not read again.
+   */
+  const announce = (text) => {
+    announcer.append(h('p', { text }));
+    while (announcer.childElementCount > 3) announcer.firstElementChild.remove();
+  };
+  /** Whether the history of a (re)connect is arriving: until its status, nothing in it is new. */
+  let replaying = false;
+  const reconnecting = (on) => {
+    const text = on ? 'Connection lost. Reconnecting…' : '';
+    if (rec.textContent !== text) rec.textContent = text;
+  };
+  /** The launcher says in words what its red dot shows: a reply came while the chat was closed. */
+  const unread = (on) => {
+    launcher.classList.toggle('u', on);
+    launcher.setAttribute('aria-label', on ? 'Open chat (new message)' : 'Open chat');
+  };
   const showErr = (text) => {
     errEl.textContent = text || '';
     errEl.hidden = !text;
@@ -157,8 +181,11 @@ textarea{resize:none;height:40px;max-height:120px}
 
   /** Insert or replace a bubble under `key`, keeping the list ordered by `at`. */
   const put = (key, at, el) => {
+    const old = byId.get(key);
+    // The same message again (the history a reconnect brings back): its bubble stays, and the focus in it.
+    if (old?.isConnected && old.at === at && el.sig && old.sig === el.sig) return;
     const stick = atBottom();
-    byId.get(key)?.remove();
+    old?.remove();
     byId.set(key, el);
     el.at = at;
     let next = null;
@@ -179,7 +206,10 @@ textarea{resize:none;height:40px;max-height:120px}
       dir: 'auto',
       title: m.at ? new Date(m.at).toLocaleString() : null,
     });
+    el.sig = JSON.stringify([m.direction, m.author, m.text, m.attachments, !!queued]);
     if (m.direction === 'out' && !sys) el.append(h('b', { text: m.author?.name || 'Support' }));
+    // Who wrote it, in words and not only by side and colour.
+    else if (m.direction === 'in') el.append(h('span', { class: 'v', text: 'You: ' }));
     el.append(m.text);
     // Files: a picture shows; anything else is a link that opens it (served sandboxed, never run).
     for (const a of m.attachments || []) {
@@ -201,6 +231,13 @@ textarea{resize:none;height:40px;max-height:120px}
     }
     return el;
   };
+  /** A message as a screen reader says it when it arrives. */
+  const spoken = (m) => {
+    const files = (m.attachments || []).map((a) => `File: ${a?.name || 'file'}`);
+    const what = [m.text, ...files].filter(Boolean).join('. ');
+    const who = m.author?.type === 'system' ? '' : `${m.author?.name || 'Support'}: `;
+    return `${panel.hidden ? 'New message. ' : ''}${who}${what}`;
+  };
   /** What a message shows of itself, to tell our own echoed back (text and file names). */
   const sig = (text, names) => `${`${text || ''}`.trim()}\n${(names || []).join('\n')}`;
 
@@ -209,7 +246,7 @@ textarea{resize:none;height:40px;max-height:120px}
     launcher.setAttribute('aria-expanded', open);
     store(OPEN, open ? '1' : '0');
     if (open) {
-      launcher.classList.remove('u');
+      unread(false);
       start();
       list.scrollTop = list.scrollHeight;
       if (focus) input.focus();
@@ -272,6 +309,7 @@ textarea{resize:none;height:40px;max-height:120px}
     input.style.height = '';
     showErr();
     setTyping(false);
+    replaying = false;
     const id = unsent?.text === text ? unsent.id : uuid();
     unsent = null;
     // Written to us with the questions left blank: they fold away (still offered).
@@ -432,11 +470,9 @@ textarea{resize:none;height:40px;max-height:120px}
         cb({ ...(t ? { visitorToken: t } : {}), ...(topic ? { topic } : {}) });
       },
     });
-    const down = () => {
-      rec.hidden = false;
-    };
+    const down = () => reconnecting(true);
     sock.on('connect', () => {
-      rec.hidden = true;
+      reconnecting(false);
       typingOn = false;
       for (const p of pending.values()) emitMessage(p);
     });
@@ -458,6 +494,7 @@ textarea{resize:none;height:40px;max-height:120px}
     });
     sock.on('session', (s) => {
       retryMs = 1000;
+      replaying = true;
       // The notice of a failed setup is over once a session comes.
       if (unavailableShown) {
         unavailableShown = false;
@@ -473,7 +510,10 @@ textarea{resize:none;height:40px;max-height:120px}
       showErr(e?.message);
     });
     sock.on('status', (s) => {
-      statusEl.textContent = statusText(s || {});
+      replaying = false;
+      // Said once: the same status again (a reconnect, the next message) is not read out again.
+      const text = statusText(s || {});
+      if (statusEl.textContent !== text) statusEl.textContent = text;
       // What went wrong with a file or a message belongs to the conversation that just closed.
       if (s?.state === 'resolved') showErr();
     });
@@ -487,6 +527,7 @@ textarea{resize:none;height:40px;max-height:120px}
       if (!m?.id) return;
       const at = Number(m.at) || Date.now();
       lastAt = Math.max(lastAt, at);
+      const known = byId.has(m.id);
       if (m.direction === 'in') {
         // Our own message echoed back: it replaces the "sending" bubble.
         const mine = sig(
@@ -501,7 +542,8 @@ textarea{resize:none;height:40px;max-height:120px}
           }
       } else {
         typingEl.hidden = true;
-        if (panel.hidden && !byId.has(m.id)) launcher.classList.add('u');
+        if (panel.hidden && !known) unread(true);
+        if (!known && !replaying) announce(spoken(m));
       }
       put(m.id, at, bubble(m));
     });
@@ -528,7 +570,7 @@ textarea{resize:none;height:40px;max-height:120px}
         onerror: () => {
           restore();
           started = false;
-          rec.hidden = false;
+          reconnecting(true);
           setTimeout(start, 5000);
         },
       }),
@@ -545,6 +587,7 @@ textarea{resize:none;height:40px;max-height:120px}
         showErr();
         const text = a.sent ? `We sent this chat to ${a.to}.` : `This chat went to ${a.to} a moment ago.`;
         put(`transcript-${Date.now()}`, Date.now(), h('div', { class: 'g y', 'data-sb': 'notice', text }));
+        announce(text);
       } else if (a?.error?.code === 'no_email') {
         showErr('Give us your email address below, then press the envelope again.');
         skipped = false;
@@ -554,12 +597,24 @@ textarea{resize:none;height:40px;max-height:120px}
       } else showErr(a?.error?.message || 'That did not work. Please try again.');
     });
   };
-  panel.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') {
+  // Escape closes the chat from anywhere in it, the launcher too; the focus goes back to the launcher.
+  wrap.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !e.isComposing && !panel.hidden) {
       e.preventDefault();
       setOpen(false, true);
     }
   });
+  // A phone's on-screen keyboard covers the bottom of the page without making it shorter: the chat moves up above
+  // it and keeps to what is left, so the message box, Send and the close button stay in sight. Zooming in (the
+  // scale grows) is left alone.
+  const vv = w.visualViewport;
+  const fit = () => {
+    const covered = Math.abs(vv.scale - 1) < 0.01 ? Math.round(w.innerHeight - vv.height - vv.offsetTop) : 0;
+    wrap.style.bottom = covered > 0 ? `${covered + 20}px` : '';
+    panel.style.height = covered > 0 ? `${Math.max(120, Math.min(560, vv.height - 110))}px` : '';
+  };
+  vv?.addEventListener('resize', fit);
+  vv?.addEventListener('scroll', fit);
   $('attach').onclick = () => fileInput.click();
   // A screenshot pasted into the message box, or a file dropped on the chat, is sent as with the paperclip.
   input.addEventListener('paste', (e) => {

@@ -192,10 +192,54 @@
   function notify(text) {
     clearTimeout(noticeTimer);
     els.notice.textContent = text;
-    els.notice.hidden = false;
     noticeTimer = setTimeout(() => {
-      els.notice.hidden = true;
+      els.notice.textContent = '';
     }, 6000);
+  }
+
+  /**
+   * Said once, politely, to a screen reader: a new message, an offer, an invitation. The messages' log is quiet
+   * (it is drawn again as conversations change and are switched), so nothing in it is read out twice.
+   */
+  function announce(text) {
+    const region = byId('announce');
+    region.append(h('p', { text }));
+    while (region.childElementCount > 3) region.firstElementChild.remove();
+  }
+
+  /** What has the focus, and whether it is still there to have it (not removed, not hidden). */
+  function shown(el) {
+    return !!el?.isConnected && el.getClientRects().length > 0;
+  }
+
+  /**
+   * The focus was on `was` and fell to the page (what had it was answered, closed or hidden): back on it if it is
+   * still there, else on the message box, else on the conversation's title. Focus that went elsewhere stays.
+   */
+  function refocus(was) {
+    if (!was || was === document.body) return;
+    const gone = !shown(was);
+    const now = document.activeElement;
+    if (now && now !== document.body && !(now === was && gone)) return;
+    if (!gone) was.focus();
+    else if (shown(els.reply)) els.reply.focus();
+    else els.title.focus();
+  }
+
+  /**
+   * Draw `container` again with `render`, the focus kept on the same control: found by its conversation, its
+   * data-sb name (else its words) and its place among those alike.
+   */
+  function keepFocus(container, render) {
+    const was = document.activeElement;
+    const key = (el) =>
+      `${el.closest('[data-conversation-id]')?.dataset.conversationId || ''}|${el.tagName}|${el.dataset.sb || el.textContent}`;
+    const alike = (k) =>
+      [...container.querySelectorAll('button, a, input, select, textarea')].filter((el) => key(el) === k);
+    const k = was && was !== container && container.contains(was) ? key(was) : null;
+    const at = k ? alike(k).indexOf(was) : -1;
+    render();
+    if (k && !was.isConnected) alike(k)[at]?.focus();
   }
 
   // ------------------------------------------------------------------ socket
@@ -238,6 +282,7 @@
   /** Disable a button while its action runs. */
   async function busy(button, fn) {
     if (button.disabled) return;
+    const focused = document.activeElement === button;
     button.disabled = true;
     button.setAttribute('aria-busy', 'true');
     try {
@@ -245,6 +290,7 @@
     } finally {
       button.disabled = false;
       button.removeAttribute('aria-busy');
+      if (focused) refocus(button);
     }
   }
 
@@ -605,6 +651,12 @@
     }
     const isNew = insertMessage(v, message);
     if (isNew && message.author?.id !== S.me?.id && message.direction !== 'out') bumpUnread(v.id, 1);
+    // Said once: what someone else wrote in a conversation of mine (the customer, a colleague, Switchboard).
+    if (isNew && message.author?.id !== S.me?.id && roleOf(v)) {
+      const what = lastLine(message);
+      if (v.id === S.selected) announce(`${messageAuthor(v, message)}: ${what}`);
+      else if (message.direction === 'in') announce(`New message from ${customerName(v)}: ${what}`);
+    }
     if (isNew && message.direction === 'in' && roleOf(v)) {
       alertAgent(v.id, `${customerName(v)} wrote`, message.text || 'sent a file');
     }
@@ -1223,12 +1275,14 @@
   }
 
   function renderAll(scrollToEnd) {
+    const was = document.activeElement;
     renderMe();
     renderList();
     renderConversation(scrollToEnd);
     renderContext();
     renderBanners();
     updateTitle();
+    refocus(was);
   }
 
   function renderMe() {
@@ -1306,9 +1360,10 @@
     return out?.delivery?.state === 'failed';
   }
 
-  function messageElement(v, m) {
+  /** Who wrote a message, as its header says. */
+  function messageAuthor(v, m) {
     const internal = m.direction === 'internal';
-    const who = internal
+    return internal
       ? m.author?.type === 'system'
         ? 'Internal note · Switchboard'
         : `Internal note · ${m.author?.name || agentName(m.author?.id) || 'agent'}`
@@ -1317,6 +1372,10 @@
         : m.author?.type === 'system'
           ? 'Automatic message'
           : m.author?.name || agentName(m.author?.id) || 'Agent';
+  }
+
+  function messageElement(v, m) {
+    const who = messageAuthor(v, m);
     const meta = h(
       'div',
       { class: 'msg-meta' },
@@ -1399,7 +1458,7 @@
     if (!v) {
       els.title.textContent = 'No conversation selected';
       els.meta.textContent = S.views.size ? 'Pick a conversation on the left.' : '';
-      box.replaceChildren();
+      reconcile(box, []);
       els.work.hidden = true;
       els.standby.textContent =
         S.me?.status === 'available'
@@ -1426,10 +1485,11 @@
       );
     els.meta.textContent = bits.join(' · ');
 
-    box.replaceChildren(
-      ...(v.messages.length
+    reconcile(
+      box,
+      v.messages.length
         ? v.messages.map((m) => messageElement(v, m))
-        : [h('p', { class: 'empty', text: 'No messages yet.' })]),
+        : [h('p', { class: 'empty', text: 'No messages yet.' })],
     );
     if (stick) box.scrollTop = box.scrollHeight;
 
@@ -1448,6 +1508,22 @@
     else if (!isOpen(v)) standby = `This conversation is ${CONV_STATUS[c.status].toLowerCase()}.`;
     els.standby.textContent = standby;
     renderTyping();
+  }
+
+  /**
+   * Make `box`'s children the `wanted` elements, keeping each one already there that looks the same (the
+   * message a link in it has the focus of, or a screen reader is reading): only what changed is drawn again.
+   */
+  function reconcile(box, wanted) {
+    const had = new Map();
+    for (const el of box.children) had.set(el.outerHTML, [...(had.get(el.outerHTML) || []), el]);
+    const next = wanted.map((el) => had.get(el.outerHTML)?.shift() || el);
+    for (const left of had.values()) for (const el of left) el.remove();
+    let at = box.firstElementChild;
+    for (const el of next) {
+      if (el === at) at = at.nextElementSibling;
+      else box.insertBefore(el, at);
+    }
   }
 
   function renderTyping() {
@@ -1566,6 +1642,10 @@
   }
 
   function renderContext() {
+    keepFocus(els.context, drawContext);
+  }
+
+  function drawContext() {
     const v = current();
     if (!v) {
       els.context.replaceChildren(
@@ -1764,7 +1844,24 @@
     els.context.replaceChildren(...parts);
   }
 
+  /** The banners said already (each is said once, when it comes). */
+  const bannersSaid = new Set();
+
   function renderBanners() {
+    keepFocus(els.banners, drawBanners);
+    const now = new Set();
+    for (const el of els.banners.children) {
+      const key = `${el.dataset.kind}:${el.dataset.conversationId}`;
+      now.add(key);
+      // The offer, the invitation or the hand-off and its note, in the banner's words.
+      if (!bannersSaid.has(key))
+        announce(`${el.getAttribute('aria-label')}: ${el.firstElementChild?.textContent}`);
+    }
+    bannersSaid.clear();
+    for (const key of now) bannersSaid.add(key);
+  }
+
+  function drawBanners() {
     const items = [...S.banners.values()].map((b) => {
       const v = S.views.get(b.conversationId);
       const from = b.from?.name || 'A colleague';
@@ -1893,7 +1990,23 @@
   });
   sb('note').addEventListener('click', sendNote);
   sb('attach').addEventListener('click', () => sb('file').click());
-  sb('saved-replies').addEventListener('change', (e) => useSavedReply(e.currentTarget));
+  // With the list closed, the arrow keys go through the saved replies (the browser says "changed" at each);
+  // Enter puts the one shown in the message box. A pick from the open list, by mouse or key, puts it in at once.
+  let browsingReplies = false;
+  sb('saved-replies').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && e.currentTarget.value) {
+      e.preventDefault();
+      useSavedReply(e.currentTarget);
+      return;
+    }
+    browsingReplies = true;
+    setTimeout(() => {
+      browsingReplies = false;
+    });
+  });
+  sb('saved-replies').addEventListener('change', (e) => {
+    if (!browsingReplies) useSavedReply(e.currentTarget);
+  });
   // A screenshot pasted into the reply box, or a file dropped on it, is sent as with "Send a file…".
   els.reply.addEventListener('paste', (e) => {
     const file = e.clipboardData?.files?.[0];
@@ -1936,6 +2049,12 @@
   byId('consult-panel').addEventListener('submit', consult);
   byId('handoff-panel').addEventListener('submit', handoff);
   sb('write').addEventListener('click', () => toggleWrite());
+  byId('write-panel').addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      toggleWrite(false);
+      sb('write').focus();
+    }
+  });
   sb('write-channel').addEventListener('change', renderWriteChannel);
   byId('write-panel').addEventListener('submit', writeFirst);
   byId('promise-panel').addEventListener('submit', makePromise);

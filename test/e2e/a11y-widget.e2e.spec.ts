@@ -1,0 +1,297 @@
+// The chat widget as a visitor who uses the keyboard, a screen reader or a small phone finds it, in Chromium.
+// What a screen reader would say is read from the page: every node or text added inside a live region (one whose
+// politeness is not "off"), recorded by a MutationObserver in the widget's shadow root from the page's start.
+import { expect } from 'chai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Socket } from 'socket.io-client';
+import { emitAck, useHarness } from '../server/harness.js';
+import { launchChromium } from '../support/chromium.js';
+
+/** In the page, before its scripts: `window.__said`, what was added to the widget's live regions. */
+const RECORDER = `
+  window.__said = [];
+  const watch = (root) => new MutationObserver((records) => {
+    for (const r of records) {
+      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      const live = el && el.closest('[aria-live],[role=log],[role=status],[role=alert]');
+      if (!live || live.getAttribute('aria-live') === 'off') continue;
+      const text = r.type === 'characterData' ? r.target.data : [...r.addedNodes].map((n) => n.textContent).join('');
+      if (text) window.__said.push(live.dataset.sb + ': ' + text);
+    }
+  }).observe(root, { subtree: true, childList: true, characterData: true });
+  new MutationObserver((_, self) => {
+    const host = document.getElementById('switchboard-widget');
+    if (host && host.shadowRoot) { watch(host.shadowRoot); self.disconnect(); }
+  }).observe(document, { subtree: true, childList: true });
+`;
+
+/**
+ * The widget's socket, kept as `window.__socket` when the socket.io client it loads creates it, with a count of the
+ * statuses it received (the last event of the history a connection brings).
+ */
+const SOCKET = `
+  let real;
+  Object.defineProperty(window, 'io', {
+    configurable: true,
+    get: () => real && Object.assign((...args) => {
+      const socket = real(...args);
+      window.__statuses = 0;
+      socket.on('status', () => { window.__statuses += 1; });
+      window.__socket = socket;
+      return socket;
+    }, real),
+    set: (v) => { real = v; },
+  });
+`;
+
+/** A stand-in for the browser's visual viewport, so that a test can show an on-screen keyboard. */
+const KEYBOARD = `
+  const vv = new EventTarget();
+  Object.assign(vv, { width: innerWidth, height: innerHeight, offsetTop: 0, offsetLeft: 0, pageTop: 0, pageLeft: 0, scale: 1 });
+  Object.defineProperty(window, 'visualViewport', { get: () => vv, configurable: true });
+  window.__keyboard = (px) => { vv.height = innerHeight - px; vv.dispatchEvent(new Event('resize')); };
+`;
+
+describe('e2e: the chat widget with the keyboard, a screen reader and a phone (a11y)', function () {
+  this.timeout(120_000);
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  before(async () => {
+    browser = await launchChromium();
+  });
+  // Before the harness's own (registered below, so run after this): its server waits for the pages' sockets.
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close().catch(() => {});
+  });
+  const sb = useHarness({ env: { CHAT_FILE_MAX_BYTES: '200' } });
+  after(async () => {
+    await browser?.close();
+  });
+
+  async function open(
+    viewport = { width: 1280, height: 800 },
+    scripts: string[] = [RECORDER],
+    deviceScaleFactor = 1,
+  ): Promise<Page> {
+    const context = await browser.newContext({ viewport, deviceScaleFactor });
+    contexts.push(context);
+    for (const content of scripts) await context.addInitScript({ content });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${sb().url}/`);
+    return page;
+  }
+  const w = (page: Page, name: string) => page.locator(`#switchboard-widget [data-sb="${name}"]`);
+  /** What the widget inside the shadow root has focused: its data-sb name. */
+  const focused = (page: Page) =>
+    page.evaluate(
+      () =>
+        (document.getElementById('switchboard-widget')?.shadowRoot?.activeElement as HTMLElement | null)
+          ?.dataset.sb ?? null,
+    );
+  const said = (page: Page) => page.evaluate(() => (window as unknown as { __said: string[] }).__said);
+  const hush = (page: Page) =>
+    page.evaluate(() => {
+      (window as unknown as { __said: string[] }).__said = [];
+    });
+  /** Until the visitor's message is taken by the server (no longer marked as going). */
+  const taken = (page: Page, text: string) =>
+    page.locator('#switchboard-widget [data-sb="message"]:not(.q)', { hasText: text }).waitFor();
+
+  /** An agent who takes the chat; `reply` answers in the visitor's conversation. */
+  async function agent(): Promise<{ socket: Socket; reply: (text: string) => Promise<void> }> {
+    const { token } = await sb().createAgent('Ada', { capacity: { chat: 3 } });
+    const socket = sb().agentSocket(token);
+    return {
+      socket,
+      async reply(text) {
+        const [conv] = await sb().store.listConversations({ status: 'assigned' });
+        const ack = await emitAck(socket, 'reply', {
+          conversationId: conv!.id,
+          text,
+          clientMessageId: `r-${text}`,
+        });
+        expect(ack.ok).to.equal(true);
+      },
+    };
+  }
+
+  it('is used with the keyboard alone: Tab to the launcher, type, send, attach; Escape closes it from the launcher too', async () => {
+    const page = await open();
+    // The file chooser, once opened, is answered with a file (set up first: the browser is told to hand it over).
+    page.on('filechooser', (chooser) => {
+      void chooser.setFiles({ name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') });
+    });
+    await page.keyboard.press('Tab'); // the demo page's link
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).to.equal('launcher');
+    expect(await w(page, 'launcher').evaluate((el) => el.matches(':focus-visible'))).to.equal(true);
+    expect(await w(page, 'launcher').evaluate((el) => getComputedStyle(el).outlineStyle)).to.equal('solid');
+    await page.keyboard.press('Enter');
+    expect(await focused(page)).to.equal('input');
+    expect(await w(page, 'panel').getAttribute('role')).to.equal('dialog');
+    await page.keyboard.type('Hello from the keyboard');
+    await page.keyboard.press('Enter');
+    await taken(page, 'Hello from the keyboard');
+
+    // Shift+Tab from the message box reaches the paperclip; Enter there opens the file chooser.
+    await page.keyboard.press('Shift+Tab');
+    expect(await focused(page)).to.equal('attach');
+    await page.keyboard.press('Enter');
+    await page.locator('#switchboard-widget [data-sb="message"]:not(.q)', { hasText: 'note.txt' }).waitFor();
+
+    // Escape in the message box closes the chat and the focus goes back to the launcher …
+    await w(page, 'input').focus();
+    await page.keyboard.press('Escape');
+    expect(await w(page, 'panel').isHidden()).to.equal(true);
+    expect(await focused(page)).to.equal('launcher');
+    // … and with the focus on the launcher of an open chat (Tab from Send), Escape closes it as well.
+    await page.keyboard.press('Enter');
+    expect(await focused(page)).to.equal('input');
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).to.equal('send');
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).to.equal('launcher');
+    await page.keyboard.press('Escape');
+    expect(await w(page, 'panel').isHidden()).to.equal(true);
+    expect(await w(page, 'launcher').getAttribute('aria-expanded')).to.equal('false');
+  });
+
+  it("says a reply once; never the visitor's own words, a status said already, or the history a reload or a reconnect brings back", async () => {
+    const ada = await agent();
+    const page = await open(undefined, [RECORDER, SOCKET]);
+    await w(page, 'launcher').click();
+    // The status line is in the accessibility tree while empty, so that its first words are said.
+    expect(await w(page, 'status').evaluate((el) => getComputedStyle(el).display)).to.not.equal('none');
+    await w(page, 'input').fill('Where is my parcel?');
+    await w(page, 'send').click();
+    await taken(page, 'Where is my parcel?');
+    await w(page, 'status').filter({ hasText: "You're chatting with Ada" }).waitFor();
+    expect(await said(page)).to.deep.equal(["status: You're chatting with Ada"]);
+    // The log is there to be read, not to be read out (the announcements are).
+    expect(await w(page, 'messages').getAttribute('role')).to.equal('log');
+
+    await hush(page);
+    await ada.reply('It left the warehouse today.');
+    await w(page, 'message').filter({ hasText: 'It left the warehouse today.' }).waitFor();
+    expect(await said(page)).to.deep.equal(['announce: Ada: It left the warehouse today.']);
+
+    // The visitor writes again: their words are not read back to them, nor the same status again.
+    await hush(page);
+    await w(page, 'input').fill('Thank you');
+    await w(page, 'send').click();
+    await taken(page, 'Thank you');
+    await ada.reply('You are welcome.');
+    await w(page, 'message').filter({ hasText: 'You are welcome.' }).waitFor();
+    expect(await said(page)).to.deep.equal(['announce: Ada: You are welcome.']);
+
+    // The connection drops and comes back: the history sent again is not read again.
+    await hush(page);
+    const statuses = await page.evaluate(() => (window as unknown as { __statuses: number }).__statuses);
+    // The bubbles on screen stay the same nodes (a screen reader reading one, or the focus in it, is not thrown off).
+    await w(page, 'message')
+      .first()
+      .evaluate((el) => {
+        (el as HTMLElement & { kept?: boolean }).kept = true;
+      });
+    for (const s of sb().sb.io.of('/chat').sockets.values()) s.conn.close();
+    await w(page, 'reconnecting').filter({ hasText: 'Reconnecting' }).waitFor();
+    // The history comes again, then the status.
+    await page.waitForFunction((n) => (window as unknown as { __statuses: number }).__statuses > n, statuses);
+    expect(await w(page, 'message').count()).to.equal(4);
+    expect(
+      await w(page, 'message')
+        .first()
+        .evaluate((el) => (el as HTMLElement & { kept?: boolean }).kept),
+    ).to.equal(true);
+    expect((await said(page)).filter((s) => !s.startsWith('reconnecting:'))).to.deep.equal([]);
+
+    // A reload shows the history without reading it; the status is said once.
+    await page.reload();
+    await w(page, 'message').filter({ hasText: 'You are welcome.' }).waitFor();
+    await w(page, 'status').filter({ hasText: 'Ada' }).waitFor();
+    expect(await said(page)).to.deep.equal(["status: You're chatting with Ada"]);
+
+    // Closed, a reply is said as new, and the launcher says so in words, not only with its red dot.
+    await hush(page);
+    await w(page, 'close').click();
+    await ada.reply('It arrives tomorrow.');
+    await page.locator('#switchboard-widget [data-sb="launcher"].u').waitFor();
+    expect(await w(page, 'launcher').getAttribute('aria-label')).to.equal('Open chat (new message)');
+    expect(await said(page)).to.deep.equal(['announce: New message. Ada: It arrives tomorrow.']);
+    await w(page, 'launcher').click();
+    expect(await w(page, 'launcher').getAttribute('aria-label')).to.equal('Open chat');
+    // Who wrote what is in words too: the visitor's own messages say "You".
+    expect(await page.getByRole('log', { name: 'Messages' }).getByText('You: Thank you').count()).to.equal(1);
+  });
+
+  it('fits a 360×640 phone: no sideways scroll, long words wrap, a 16px message box, the close button in reach', async () => {
+    await agent();
+    const page = await open({ width: 360, height: 640 });
+    await w(page, 'launcher').click();
+    const url = `https://example.com/${'a'.repeat(200)}`;
+    await w(page, 'input').fill(`See ${url}`);
+    await w(page, 'send').click();
+    await taken(page, url);
+    // A file too large for this server: the notice names it, however long its name.
+    await w(page, 'file').setInputFiles({
+      name: `${'invoice'.repeat(12)}.pdf`,
+      mimeType: 'application/pdf',
+      buffer: Buffer.alloc(500),
+    });
+    await w(page, 'error').filter({ hasText: 'was not sent' }).waitFor();
+    const overflow = await page.evaluate(() => {
+      const root = document.getElementById('switchboard-widget')!.shadowRoot!;
+      return [...root.querySelectorAll<HTMLElement>('.p *')]
+        .filter((el) => el.offsetParent && el.scrollWidth > el.clientWidth + 1 && !el.matches('textarea, .v'))
+        .map((el) => el.dataset.sb || el.className);
+    });
+    expect(overflow).to.deep.equal([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.equal(360);
+    for (const name of ['close', 'input', 'send', 'attach']) {
+      const box = (await w(page, name).boundingBox())!;
+      expect(
+        box.x >= 0 && box.y >= 0 && box.x + box.width <= 360 && box.y + box.height <= 640,
+        name,
+      ).to.equal(true);
+    }
+    // Under 16px a phone's browser zooms the page in when the box is focused.
+    expect(
+      await w(page, 'input').evaluate((el) => Number.parseFloat(getComputedStyle(el).fontSize)),
+    ).to.be.at.least(16);
+  });
+
+  it('at 200% zoom, with the questions open, keeps the message box and Send inside the chat', async () => {
+    // 1280×800 at 200%: 640×400 CSS pixels.
+    const page = await open({ width: 640, height: 400 }, [RECORDER], 2);
+    await w(page, 'launcher').click();
+    await w(page, 'prechat').locator('input[name="name"]').waitFor();
+    const panel = (await w(page, 'panel').boundingBox())!;
+    for (const name of ['close', 'input', 'send']) {
+      const box = (await w(page, name).boundingBox())!;
+      expect(box.y >= panel.y && box.y + box.height <= panel.y + panel.height, name).to.equal(true);
+      expect(box.y + box.height <= 400, name).to.equal(true);
+    }
+    // The questions scroll within their own box.
+    await w(page, 'prechat').getByRole('button', { name: 'Skip' }).scrollIntoViewIfNeeded();
+    await w(page, 'prechat').getByRole('button', { name: 'Skip' }).click();
+    await w(page, 'prechat').waitFor({ state: 'hidden' });
+  });
+
+  it("moves above a phone's on-screen keyboard: the message box and the close button stay in sight", async () => {
+    const page = await open({ width: 360, height: 640 }, [RECORDER, KEYBOARD]);
+    await w(page, 'launcher').click();
+    await w(page, 'input').focus();
+    await page.evaluate(() => (window as unknown as { __keyboard: (px: number) => void }).__keyboard(300));
+    // 340 pixels are left above the keyboard.
+    for (const name of ['close', 'input', 'send']) {
+      const box = (await w(page, name).boundingBox())!;
+      expect(box.y >= 0 && box.y + box.height <= 340, name).to.equal(true);
+    }
+    await page.evaluate(() => (window as unknown as { __keyboard: (px: number) => void }).__keyboard(0));
+    const box = (await w(page, 'input').boundingBox())!;
+    expect(box.y + box.height).to.be.greaterThan(500);
+  });
+});
