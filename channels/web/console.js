@@ -104,6 +104,8 @@
     me: null,
     /** The channels the agent may write to a customer first on (from hello): 'sms', 'email'. */
     writesOn: [],
+    /** Whether calls go out here (an agent may phone a conversation's customer). */
+    callsOut: false,
     /** conversationId → ConversationView (messages kept sorted and unique by id). */
     views: new Map(),
     selected: null,
@@ -420,8 +422,10 @@
     if (!c) return 'Customer';
     const known = knownName(v);
     if (known) return known;
-    const id = c.identities?.find((i) => i.channel !== 'chat');
-    return id ? id.address : 'Website visitor';
+    const id = c.identities?.find((i) => i.channel === 'phone' || i.channel === 'email');
+    if (id) return id.address;
+    // A caller who withheld their number: the call's id means nothing to anyone.
+    return c.identities?.some((i) => i.channel === 'call') ? 'Hidden number' : 'Website visitor';
   }
 
   function agentName(id) {
@@ -513,8 +517,9 @@
 
   // ------------------------------------------------------------------ server → agent
 
-  function onHello({ agent, conversations, savedReplies, writesOn }) {
+  function onHello({ agent, conversations, savedReplies, writesOn, callsOut }) {
     S.me = agent;
+    S.callsOut = callsOut === true;
     renderSavedReplies(Array.isArray(savedReplies) ? savedReplies : []);
     renderWrite(Array.isArray(writesOn) ? writesOn : []);
     els.app.hidden = false;
@@ -932,6 +937,16 @@
     t.at = now;
     t.conversationId = conversationId;
     call('typing', { conversationId, typing: on });
+  }
+
+  /** Phone the customer: the agent's own phone or browser rings, then Switchboard dials the customer from it. */
+  async function callThem() {
+    const v = current();
+    if (!v) return;
+    await busy(sb('call'), async () => {
+      const res = await act('call', { conversationId: v.id });
+      if (res.ok) notify(`Your phone rings now: pick it up and Switchboard dials the customer at ${res.to}.`);
+    });
   }
 
   async function resolve() {
@@ -1498,6 +1513,10 @@
     const canWrite =
       (role === 'owner' || role === 'consultant' || role === 'cover') && c.status === 'assigned';
     els.work.hidden = !canWrite;
+    // The owner or the colleague covering may phone a customer who has a number (their own phone rings first).
+    const cu = v.customer || { facts: {}, identities: [] };
+    const hasPhone = (cu.identities || []).some((i) => i.channel === 'phone') || !!cu.facts?.phone;
+    sb('call').hidden = !(S.callsOut && canWrite && (role === 'owner' || role === 'cover') && hasPhone);
     els.ownerActions.hidden = role !== 'owner' || !isOpen(v);
     els.consultantActions.hidden = role !== 'consultant';
     let standby = '';
@@ -1743,7 +1762,12 @@
                   'li',
                   {},
                   h('span', {
-                    text: i.channel === 'chat' ? 'chat: website visitor' : `${i.channel}: ${i.address} `,
+                    text:
+                      i.channel === 'chat'
+                        ? 'chat: website visitor'
+                        : i.channel === 'call'
+                          ? 'phone: hidden number (one call)'
+                          : `${i.channel}: ${i.address} `,
                   }),
                   again
                     ? h('button', {
@@ -2037,6 +2061,7 @@
   els.reply.addEventListener('input', () => myTyping(!!els.reply.value.trim()));
 
   sb('resolve').addEventListener('click', resolve);
+  sb('call').addEventListener('click', callThem);
   for (const kind of Object.keys(PANELS)) {
     PANELS[kind].button.addEventListener('click', () => togglePanel(kind));
     PANELS[kind].panel.addEventListener('keydown', (e) => {

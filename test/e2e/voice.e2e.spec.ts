@@ -8,8 +8,10 @@ import {
   callStatus,
   gathered,
   incomingCall,
+  incomingSms,
   localPath,
   newCall,
+  newSms,
   outboundLeg,
   queueResult,
   SECOND,
@@ -75,5 +77,45 @@ describe('e2e: calls in the web console in Chromium', function () {
     expect(verbs(onLeg)).to.deep.equal(['Say', 'Dial']);
     expect(only(onLeg, 'Say').text).to.equal(SAY.callbackConnecting);
     expect(only(onLeg, 'Number').text).to.equal(caller.From);
+  });
+
+  it('names a caller who hid their number "Hidden number"; Call them rings the agent for a customer with a number', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana', capacity: { voice: 1, sms: 3 } });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${h().local}/console?token=${h().sb.tokens.sign('agent', ana.id)}`);
+    const el = (name: string) => page.locator(`[data-sb="${name}"]`);
+    await el('agent-name').filter({ hasText: 'Ana' }).waitFor();
+
+    // A caller who withheld their number rings her: said as such, never by the call's id.
+    const hidden = newCall('anonymous');
+    const dial = only(await h().twiml('/twilio/voice', incomingCall(hidden)), 'Dial');
+    const hiddenId = queryOf(dial.attrs.action).conversation!;
+    await el('offer-text').waitFor();
+    expect(await el('offer-text').textContent()).to.match(/^Incoming call from Hidden number — answer by /);
+    await el('offer-accept').click();
+    await page.locator('#conv-title', { hasText: 'Hidden number' }).waitFor();
+    expect(await page.locator('body').textContent()).not.to.contain(hidden.CallSid);
+    // Nobody to call back.
+    expect(await el('call').isHidden()).to.equal(true);
+    await h().sb.router.resolve(ana.id, hiddenId);
+
+    // A texter: she can phone them.
+    await h().twiml('/twilio/sms', incomingSms(newSms('+14155550190', 'can you ring me?')));
+    const [texted] = await h().store.listConversations({ status: 'assigned' });
+    await page.locator(`[data-conversation-id="${texted!.id}"]`).click();
+    await page.locator('#conv-title', { hasText: '+14155550190' }).waitFor();
+    await el('call').waitFor();
+    await el('call').click();
+    await page
+      .locator('#notice', {
+        hasText: 'Your phone rings now: pick it up and Switchboard dials the customer at +14155550190.',
+      })
+      .waitFor();
+    const [leg] = h().standIn.calls();
+    expect(leg?.params.To).to.equal('client:ana');
+    await page.locator('[data-sb="messages"]', { hasText: "Ana's phone rings first" }).waitFor();
   });
 });
