@@ -1,7 +1,11 @@
 // Raw MIME → one checked, normalized email: mailparser does the MIME (charsets,
 // transfer encodings, multiparts); zod checks what comes out before anything
-// downstream relies on it.
+// downstream relies on it. Mail with no text part is read from its HTML, converted
+// here (html-to-text) so that agents read rows of a table, links and quotes as the
+// customer saw them.
 
+import { compile, type DomNode, type FormatCallback } from 'html-to-text';
+import { Parser } from 'htmlparser2';
 import type { AddressObject, ParsedMail } from 'mailparser';
 import { simpleParser } from 'mailparser';
 import { z } from 'zod';
@@ -12,6 +16,13 @@ import { inboundMessageId, messageIds } from './threading.js';
 
 /** Longest text handed on: the rest stays in the raw message. */
 export const TEXT_CAP = 50_000;
+/** Longest HTML converted to text; a longer one leaves the text empty (the HTML stays in the raw message). */
+const HTML_CAP = 2_000_000;
+/**
+ * Deepest element nesting converted. Parsing is quadratic in the depth and the conversion recurses
+ * once per level; real mail stays far below this (browsers flatten anything past 512 levels).
+ */
+const HTML_DEPTH_CAP = 1000;
 
 const Address = z.string().min(3).max(320);
 
@@ -56,7 +67,9 @@ export async function parseEmail(raw: Buffer, envelope?: Envelope): Promise<Pars
       keepCidLinks: true,
       skipTextToHtml: true,
       skipTextLinks: true,
-      maxHtmlLengthToParse: 2_000_000,
+      // HTML is converted here (htmlText), with Switchboard's options and guards.
+      skipHtmlToText: true,
+      maxHtmlLengthToParse: HTML_CAP,
     });
   } catch (err) {
     throw new ValidationError(`message: not a MIME message (${(err as Error).message})`, 'body');
@@ -81,7 +94,7 @@ export async function parseEmail(raw: Buffer, envelope?: Envelope): Promise<Pars
   ]
     .map((a) => (a.address ? bareAddress(a.address) : null))
     .filter((a): a is string => a !== null);
-  const text = (mail.text ?? '').replace(/\r\n?/g, '\n');
+  const text = bodyText(mail);
   const attachments = mail.attachments
     .filter((a) => !(a.related && a.contentDisposition !== 'attachment'))
     .map((a, i) => ({
@@ -145,3 +158,300 @@ function headerReader(mail: ParsedMail): (name: string) => string | undefined {
       .trim();
   };
 }
+
+/**
+ * The text agents read: the text parts as sent; with none (or only blank ones), the HTML converted.
+ * mailparser's own conversion ran table cells together, skipped HTML inside a multipart with no text
+ * part (next to an inline logo or an attached PDF), and could take a minute on 2 MB of unclosed cells.
+ */
+function bodyText(mail: ParsedMail): string {
+  const text = mail.text ?? '';
+  const html = typeof mail.html === 'string' && !/\S/.test(text) ? mail.html : '';
+  return (html ? htmlText(html) : text).replace(/\r\n?/g, '\n');
+}
+
+/** HTML as text: empty when it is too long or too deeply nested to convert (the raw message keeps it). */
+function htmlText(html: string): string {
+  if (html.length > HTML_CAP || nestedDeeperThan(html, HTML_DEPTH_CAP)) return '';
+  let text: string;
+  try {
+    text = convertHtml(html);
+  } catch {
+    return '';
+  }
+  return text
+    .split('\n')
+    .map((line) => {
+      // &nbsp; runs (Outlook spaces and indents with them) read as one space; an indent keeps its width.
+      const indent = /^[ \u00a0]*/.exec(line)?.[0] ?? '';
+      const rest = line.slice(indent.length).replace(/[ \u00a0]*\u00a0[ \u00a0]*/g, ' ');
+      return `${' '.repeat(indent.length)}${rest}`.trimEnd();
+    })
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+/** Whether elements nest deeper than `limit`, as the converter's parser will build them (it stops there). */
+function nestedDeeperThan(html: string, limit: number): boolean {
+  let depth = 0;
+  let deeper = false;
+  const parser: Parser = new Parser({
+    onopentag() {
+      depth++;
+      if (depth > limit) {
+        deeper = true;
+        parser.pause();
+      }
+    },
+    onclosetag() {
+      depth--;
+    },
+  });
+  parser.write(html);
+  return deeper;
+}
+
+/**
+ * A table of data (an order, an invoice, a form's answers) is one line per row, its cells separated by
+ * " | ", the header row kept; a table that lays out the message or a signature is read cell by cell.
+ */
+const table: FormatCallback = (elem, walk, builder, options) => {
+  const rows = dataRows(elem);
+  if (!rows) {
+    builder.openBlock({ leadingLineBreaks: 1 });
+    walk(elem.children, builder);
+    builder.closeBlock({ trailingLineBreaks: 1 });
+    return;
+  }
+  for (const caption of elem.children.filter((c) => c.name === 'caption')) {
+    builder.openBlock({ leadingLineBreaks: options.leadingLineBreaks ?? 2 });
+    walk(caption.children, builder);
+    builder.closeBlock({ trailingLineBreaks: 1 });
+  }
+  builder.openTable();
+  for (const row of rows) {
+    builder.openTableRow();
+    for (const cell of row) {
+      builder.openTableCell();
+      walk(cell.children, builder);
+      builder.closeTableCell();
+    }
+    builder.closeTableRow();
+  }
+  builder.closeTable({
+    leadingLineBreaks: options.leadingLineBreaks ?? 2,
+    trailingLineBreaks: options.trailingLineBreaks ?? 2,
+    tableToString: (cells) =>
+      cells
+        .map((row) => {
+          const all = row.map((c) => c.text.replace(/\s*\n\s*/g, ' ').trim());
+          // Empty cells at either end (spacers) go; inside a row they keep the columns in place.
+          const first = all.findIndex((t) => t !== '');
+          const last = all.findLastIndex((t) => t !== '');
+          const texts = first < 0 ? [] : all.slice(first, last + 1);
+          // "Name:" and its answer read as one: a form's label needs no separator.
+          return texts
+            .map((t, i) => (i === 0 ? t : `${/:$/.test(texts[i - 1]!) ? ' ' : ' | '}${t}`))
+            .join('');
+        })
+        .filter((line) => line !== '')
+        .join('\n'),
+  });
+};
+
+const TABLE_PARTS = new Set(['caption', 'colgroup', 'col', 'thead', 'tbody', 'tfoot', 'tr']);
+const ROW_GROUPS = new Set(['thead', 'tbody', 'tfoot']);
+
+/**
+ * The rows of a data table, or null for a layout table: one marked as presentation, one holding another
+ * table or anything but rows, one with a single column, or a single row with no header (a signature:
+ * logo | name and phone).
+ */
+function dataRows(table: DomNode): DomNode[][] | null {
+  const role = String(table.attribs?.role ?? '').toLowerCase();
+  if (role === 'presentation' || role === 'none') return null;
+  const rows: DomNode[][] = [];
+  let header = false;
+  const collect = (nodes: DomNode[]): boolean => {
+    for (const n of nodes) {
+      if (n.type === 'text' && !/\S/.test(n.data ?? '')) continue;
+      if (n.type === 'comment') continue;
+      if (n.type !== 'tag' || !TABLE_PARTS.has(n.name ?? '')) return false;
+      if (n.name === 'thead') header = true;
+      if (ROW_GROUPS.has(n.name ?? '') && !collect(n.children)) return false;
+      if (n.name !== 'tr') continue;
+      const cells = n.children.filter((c) => c.type === 'tag' && (c.name === 'td' || c.name === 'th'));
+      if (cells.some((c) => c.name === 'th')) header = true;
+      if (cells.some(holdsTable)) return false;
+      rows.push(cells);
+    }
+    return true;
+  };
+  if (!collect(table.children)) return null;
+  const wide = rows.filter((r) => r.length >= 2).length;
+  return wide >= (header ? 1 : 2) ? rows : null;
+}
+
+/** Whether a table sits anywhere inside (stops at the first). */
+function holdsTable(node: DomNode): boolean {
+  const stack = [...node.children];
+  for (let n = stack.pop(); n; n = stack.pop()) {
+    if (n.type !== 'tag') continue;
+    if (n.name === 'table') return true;
+    for (const c of n.children) stack.push(c);
+  }
+  return false;
+}
+
+/** A link is its text, then its address in brackets when the text says something else. */
+const link: FormatCallback = (elem, walk, builder) => {
+  walk(elem.children, builder);
+  const href = String(elem.attribs?.href ?? '').trim();
+  if (!/^((https?|ftp):\/\/|mailto:|tel:)\S/i.test(href) || insideLink(elem)) return;
+  const text = visibleText(elem, href.length + 40);
+  if (text === '' || (text !== null && sameAddress(text, href))) return;
+  const shown = href.replace(/^mailto:/i, '');
+  builder.addInline(` (${shown.length > 2000 ? `${shown.slice(0, 1999)}…` : shown})`, {
+    noWordTransform: true,
+  });
+};
+
+function insideLink(elem: DomNode): boolean {
+  for (let p = elem.parent; p; p = p.parent) if (p.name === 'a') return true;
+  return false;
+}
+
+/** The text a link shows (images by their alt text); null when it is longer than `max` or too big to read. */
+function visibleText(elem: DomNode, max: number): string | null {
+  let text = '';
+  let visited = 0;
+  const stack = [...elem.children].reverse();
+  for (let n = stack.pop(); n; n = stack.pop()) {
+    if (++visited > 500) return null;
+    if (n.type === 'text') text += n.data ?? '';
+    else if (n.name === 'img') text += String(n.attribs?.alt ?? '');
+    else for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!);
+    if (text.length > max) return null;
+  }
+  return text.replace(/[\s\u00a0\u200b]+/g, ' ').trim();
+}
+
+/** "www.example.com/" for http://www.example.com, "ana@example.org" for mailto:, a number as dialled. */
+function sameAddress(text: string, href: string): boolean {
+  if (/^tel:/i.test(href)) {
+    const digits = (s: string) => s.replace(/[^\d+]/g, '');
+    return digits(text) === digits(href.slice(4));
+  }
+  const bare = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/^mailto:/, '')
+      .replace(/^[a-z][a-z0-9+.-]*:\/\//, '')
+      .replace(/^www\./, '')
+      .replace(/\/+$/, '');
+  return bare(text) === bare(href);
+}
+
+/** An image is its alt text; one without (a tracking pixel, a spacer) is nothing. */
+const image: FormatCallback = (elem, _walk, builder) => {
+  const alt = String(elem.attribs?.alt ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (alt) builder.addInline(`[image: ${alt}]`, { noWordTransform: true });
+};
+
+/**
+ * Quotes and lists prefix every line they hold, once per level: past ten levels (a long thread quoted
+ * in full) the prefixes stop growing, so that the work stays in proportion to the HTML. The count is of
+ * the levels open around the element being converted (a conversion runs start to end, synchronously).
+ */
+const PREFIX_CAP = 10;
+let prefixLevels = 0;
+const prefixing =
+  (format: string): FormatCallback =>
+  (elem, walk, builder, options) => {
+    if (prefixLevels >= PREFIX_CAP) {
+      builder.openBlock({ leadingLineBreaks: 1 });
+      for (const child of elem.children) {
+        if (child.name !== 'li') {
+          walk([child], builder);
+          continue;
+        }
+        builder.openBlock({ leadingLineBreaks: 1 });
+        walk(child.children, builder);
+        builder.closeBlock({ trailingLineBreaks: 1 });
+      }
+      builder.closeBlock({ trailingLineBreaks: 1 });
+      return;
+    }
+    prefixLevels++;
+    try {
+      builder.options.formatters[format]!(elem, walk, builder, options);
+    } finally {
+      prefixLevels--;
+    }
+  };
+
+/** A block after a blank line, also when it starts with a block of its own (whose spacing would win). */
+const apart: FormatCallback = (elem, walk, builder) => {
+  builder.openBlock({ leadingLineBreaks: 2 });
+  walk(elem.children, builder);
+  builder.closeBlock({ trailingLineBreaks: 1, blockTransform: (text) => `\n${text}` });
+};
+
+const lineBlock = { format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } };
+
+const convertHtml = compile({
+  wordwrap: false,
+  limits: { maxDepth: HTML_DEPTH_CAP },
+  formatters: {
+    emailTable: table,
+    emailLink: link,
+    emailImage: image,
+    emailApart: apart,
+    emailQuote: prefixing('blockquote'),
+    emailBullets: prefixing('unorderedList'),
+    emailNumbers: prefixing('orderedList'),
+  },
+  selectors: [
+    { selector: 'blockquote', format: 'emailQuote' },
+    { selector: 'ul', format: 'emailBullets' },
+    { selector: 'ol', format: 'emailNumbers' },
+    { selector: 'a', format: 'emailLink' },
+    { selector: 'img', format: 'emailImage' },
+    { selector: 'table', format: 'emailTable' },
+    // Read in a layout table; a data table reads its cells itself.
+    { selector: 'tr', ...lineBlock },
+    { selector: 'td', ...lineBlock },
+    { selector: 'th', ...lineBlock },
+    { selector: 'caption', ...lineBlock },
+    // Outlook writes each line as a paragraph without margins (an empty one, `&nbsp;`, is a blank line).
+    ...[
+      'p[class^="Mso"]',
+      'p[style*="margin:0"i]',
+      'p[style*="margin: 0"i]',
+      'p[style*="margin-bottom:0"i]',
+      'p[style*="margin-bottom: 0"i]',
+    ].map((selector) => ({ selector, ...lineBlock })),
+    // The quoted message starts on a line of its own, apart from the reply, so that trim.ts finds its
+    // attribution ("On … wrote:") and header block.
+    ...['div.gmail_quote', 'div.yahoo_quoted', 'div.moz-cite-prefix', 'div#divRplyFwdMsg'].map(
+      (selector) => ({
+        selector,
+        format: 'emailApart',
+      }),
+    ),
+    // Outlook's rule above the quoted message, as its text part writes it (trim.ts cuts there).
+    ...['div#appendonsend + hr', 'hr[tabindex="-1"]'].map((selector) => ({
+      selector,
+      format: 'blockString',
+      options: { string: '_'.repeat(32), leadingLineBreaks: 2, trailingLineBreaks: 2 },
+    })),
+    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((h) => ({ selector: h, options: { uppercase: false } })),
+    ...['head', 'style', 'script', 'template', 'title'].map((t) => ({ selector: t, format: 'skip' })),
+    // Hidden text (a preview line, a tracking note) is not what the customer saw.
+    { selector: '[style*="display:none"i]', format: 'skip' },
+    { selector: '[style*="display: none"i]', format: 'skip' },
+  ],
+});

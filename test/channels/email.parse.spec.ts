@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { automated } from '../../channels/email/automated.js';
 import { verifyBearer } from '../../channels/email/http.js';
 import { simpleHtml } from '../../channels/email/outbound.js';
-import { parseEmail } from '../../channels/email/parse.js';
+import { parseEmail, TEXT_CAP } from '../../channels/email/parse.js';
 import { loadEmailSettings } from '../../channels/email/settings.js';
 import {
   inboundMessageId,
@@ -136,6 +136,182 @@ describe('email parsing (fixtures)', () => {
         expect((err as Error).message).to.equal(message);
       }
     }
+  });
+});
+
+const HEAD =
+  'From: Ana Diaz <ana.diaz@example.org>\r\nTo: support@support.example.com\r\nSubject: Help\r\nMessage-ID: <html@example.org>\r\nMIME-Version: 1.0\r\n';
+
+/** A message whose only body is `html`. */
+function htmlMail(html: string): Buffer {
+  return Buffer.from(
+    `${HEAD}Content-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${html}\r\n`,
+  );
+}
+
+/** The text handed on for an HTML-only message. */
+async function read(html: string): Promise<string> {
+  return (await parseEmail(htmlMail(html))).text;
+}
+
+describe('email parsing: HTML-only mail', () => {
+  it('an order table is a row per line, cells apart, header kept; lists, links, images, &nbsp; and breaks read as written', async () => {
+    const e = await parseEmail(fixture('html-order.eml'));
+    const text = [
+      'Hello,',
+      '',
+      'my order #4471 arrived on Friday, but two things are wrong:',
+      '',
+      ' * The mugs are the wrong colour',
+      '   * I ordered green,',
+      '   * I got grey.',
+      ' * One saucer was broken in transit.',
+      '',
+      'Here is what I ordered:',
+      '',
+      'Item | Qty | Price',
+      'Mug, green | 4 | 7,50 €',
+      'Saucer “Ölberg” | 2 | 3,20 €',
+      'Teapot | 1 | 24,90 €',
+      'Total | 61,30 €',
+      '',
+      'The order page (https://shop.example.com/orders/4471?utm_source=email) still says “delivered”. Tracking: https://track.example.net/4471',
+      '',
+      'A photo of the saucer: [image: broken saucer]',
+      '',
+      'Vielen Dank und schöne Grüße,',
+      'Jürgen Müller',
+    ].join('\n');
+    expect(e.text).to.equal(text);
+    expect(newText(e.text)).to.equal(text);
+  });
+
+  it("Outlook's Word HTML: a paragraph is a line, the list keeps its numbers, the signature and the quoted message go", async () => {
+    const e = await parseEmail(fixture('html-outlook-reply.eml'));
+    expect(e.text).to.include('Kim Morgan\nPurchasing | Contoso Ltd\n+44 20 7946 0000\n\nFrom: Support');
+    expect(newText(e.text)).to.equal(
+      'Hi Sam,\n\nClearing the cache worked, but two things are still off:\n1. the invoice still shows the old address,\n2. the password reset mail never came.\n\nKind regards\nKim Morgan',
+    );
+  });
+
+  it('HTML beside an inline logo (multipart/related, no text part) is read; the signature table cell by cell', async () => {
+    const e = await parseEmail(fixture('html-gmail-related.eml'));
+    expect(e.text).to.include(
+      'Ana\n\n--\n\n[image: Diaz Ceramics]\nAna Diaz\nDiaz Ceramics\nwww.diaz-ceramics.example\n\nOn Mon, Jan 5, 2026 at 10:45 AM Support Team <support@support.example.com> wrote:\n\n> Hello Ana,',
+    );
+    expect(newText(e.text)).to.equal('Yes please, the blue one is fine too.\n\nAna');
+  });
+
+  it("HTML beside an attached PDF (multipart/mixed): a form's label and answer on one line; Outlook's rule and header block go", async () => {
+    const e = await parseEmail(fixture('html-with-attachment.eml'));
+    expect(e.attachments.map((a) => a.name)).to.deep.equal(['receipt-5521.pdf']);
+    expect(e.text).to.include('Lee\n\n________________________________\n\nFrom: Support');
+    expect(newText(e.text)).to.equal(
+      'Hello,\n\nI sent the return form below and the receipt is attached. Please refund the order.\n\nName: Lee Chen\nOrder: #5521\nReason: Damaged in transit\n\nThanks,\nLee',
+    );
+  });
+
+  it('a link is its text, with the address in brackets only when the text says something else', async () => {
+    expect(
+      await read(
+        '<p><a href="https://shop.example.com/orders/1">my order</a>, <a href="https://shop.example.com/track">https://shop.example.com/track</a>, ' +
+          '<a href="http://www.example.com/">www.example.com</a>, <a href="mailto:ana@example.org">ana@example.org</a>, ' +
+          '<a href="mailto:ana@example.org">Ana</a>, <a href="tel:+4930123456">+49 30 123456</a>, <a href="#top">top</a>, ' +
+          '<a href="javascript:void(0)">menu</a>, <a href="cid:logo@x">logo</a>, <a href="/relative">here</a>, ' +
+          '<a href="https://shop.example.com/app"><img src="badge.png" alt="Get the app"></a><a href="https://x.example.com/"><img src="icon.png"></a></p>',
+      ),
+    ).to.equal(
+      'my order (https://shop.example.com/orders/1), https://shop.example.com/track, www.example.com, ana@example.org, ' +
+        'Ana (ana@example.org), +49 30 123456, top, menu, logo, here, [image: Get the app] (https://shop.example.com/app)',
+    );
+  });
+
+  it('an image is its alt text, never its address; one without alt (a tracking pixel, a spacer) is nothing', async () => {
+    expect(
+      await read(
+        '<p><img src="https://shop.example.com/logo.png" alt="ACME Shop"></p><p>Photo: <img src="cid:p1@x" alt=" broken\n lid "></p>' +
+          '<img src="https://t.example.com/o.gif" width="1" height="1" alt=""><img src="spacer.gif"><p>Ana</p>',
+      ),
+    ).to.equal('[image: ACME Shop]\n\nPhoto: [image: broken lid]\n\nAna');
+  });
+
+  it('a table that lays out (a signature row, role=presentation, one holding a table) is read cell by cell', async () => {
+    expect(
+      await read(
+        '<p>Please cancel my subscription.</p><table><tr><td><img src="l.png" alt="ACME"></td><td><b>Maria Rossi</b><br>ACME Srl</td></tr></table>',
+      ),
+    ).to.equal('Please cancel my subscription.\n\n[image: ACME]\nMaria Rossi\nACME Srl');
+    expect(
+      await read(
+        '<table role="presentation"><tr><td>Hi,</td><td>the parcel</td></tr><tr><td>never</td><td>came.</td></tr></table>',
+      ),
+    ).to.equal('Hi,\nthe parcel\nnever\ncame.');
+    expect(
+      await read(
+        '<table width="100%"><tr><td><p>My order:</p><table><tr><th>Item</th><th>Qty</th></tr><tr><td>Mug</td><td>2</td></tr></table></td><td>Ana</td></tr></table>',
+      ),
+    ).to.equal('My order:\n\nItem | Qty\nMug | 2\n\nAna');
+  });
+
+  it('a quoted message wrapped in a div starts after a blank line, so its attribution is cut', async () => {
+    const text = await read(
+      '<div class="yahoo-style-wrap"><div>I still have not received the refund.</div></div><div class="yahoo_quoted"><div><div>On Monday, January 5, 2026, 09:00:00 AM GMT+1, Support &lt;support@support.example.com&gt; wrote:</div><div><br></div><div>The refund was sent.</div></div></div>',
+    );
+    expect(text).to.include('refund.\n\nOn Monday');
+    expect(newText(text)).to.equal('I still have not received the refund.');
+  });
+
+  it('hidden text, styles, scripts and the head are not read', async () => {
+    expect(
+      await read(
+        '<html><head><title>Mail</title><style>p{color:red}</style></head><body><div style="display: none">Preview line</div><span style="DISPLAY:NONE">x</span><p>Visible.</p><script>alert(1)</script></body></html>',
+      ),
+    ).to.equal('Visible.');
+  });
+
+  it('a blank text part does not hide the HTML; a text part is used as sent', async () => {
+    const alternative = (text: string) =>
+      Buffer.from(
+        `${HEAD}Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n${text}\r\n--b\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<table><tr><th>Item</th><th>Qty</th></tr><tr><td>Mug</td><td>2</td></tr></table>\r\n--b--\r\n`,
+      );
+    expect((await parseEmail(alternative(' \r\n'))).text).to.equal('Item | Qty\nMug | 2');
+    expect((await parseEmail(alternative('Item  Qty\r\nMug   2'))).text).to.equal('Item  Qty\nMug   2');
+  });
+
+  it('HTML from outside never fails the parse; 2 MB converts in seconds; too deep or too long leaves the text empty', async () => {
+    for (const html of [
+      '<p>Unclosed <b>bold <i>italic<table><tr><td>a<td>b<tr><td>c<td>d</table></span></div></p>&amp &lt;3 &bogus;',
+      '<<<>>><p<p>x</p></</><!-- never closed',
+      '<table><tr><td colspan="99999999" rowspan="-1">a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>',
+      '<a href="https://x.example.com/">' + '<b></b>'.repeat(2000) + '</a>',
+      '<a href="mailto:">x</a><a href="https://">https://</a><img alt>',
+    ]) {
+      expect(await read(html)).to.be.a('string');
+    }
+    expect(await read('<p>a<td>b<tr>c</table>&amp &lt;3 &bogus;')).to.equal('a\nb\nc& <3 &bogus;');
+    // 2 MB of unclosed cells took mailparser's own conversion over a minute.
+    const started = performance.now();
+    const big = await read(
+      `<p>Rows:</p><table><tr><th>n</th><th>x</th></tr>${'<tr><td>1<td>two'.repeat(115_000)}</table>`,
+    );
+    expect(performance.now() - started).to.be.below(15_000);
+    expect(big).to.have.length(TEXT_CAP);
+    expect(big.startsWith('Rows:\n\nn | x\n1 | two\n1 | two\n')).to.equal(true);
+    expect(big.endsWith('…')).to.equal(true);
+    // Quotes and lists nested hundreds deep around 2 MB of lines (each level prefixes every line).
+    for (const [open, prefix] of [
+      ['<blockquote>', '> '.repeat(10)],
+      ['<ul><li>', ' '.repeat(21)],
+    ] as const) {
+      const begun = performance.now();
+      const nested = await read(`${open.repeat(400)}${'line<br>'.repeat(240_000)}`);
+      expect(performance.now() - begun).to.be.below(15_000);
+      expect(nested).to.have.length(TEXT_CAP);
+      expect(nested.split('\n')[5]).to.equal(`${prefix}line`);
+    }
+    expect(await read(`${'<div>'.repeat(300_000)}deep`)).to.equal('');
+    expect(await read(`${'<div>'.repeat(999)}deep enough`)).to.equal('deep enough');
+    expect(await read(`<p>long</p>${'x'.repeat(2_000_000)}`)).to.equal('');
   });
 });
 
