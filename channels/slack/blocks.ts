@@ -5,6 +5,7 @@ import type { types } from '@slack/bolt';
 import {
   type Agent,
   CHANNELS,
+  type Channel,
   type CustomerPromise,
   type Message,
   type SavedReply,
@@ -819,14 +820,32 @@ function teamAgent(a: LiveAgent): string {
     .join(', ');
   const idle = a.idleSeconds === null ? '' : ` · idle ${duration(a.idleSeconds * 1000)}`;
   const reason = a.statusReason ? ` (${escapeSlack(a.statusReason)})` : '';
-  return `• ${escapeSlack(a.name)}${reason}${held ? ` · ${held}` : ''}${idle}`;
+  // What they resolved in the last 24 hours, and their average handle time (as the /team page shows).
+  const day =
+    a.day.resolved === 0
+      ? ''
+      : ` · resolved ${a.day.resolved} (24h)${a.day.averageHandleSeconds === null ? '' : `, handle ${duration(a.day.averageHandleSeconds * 1000)} on average`}`;
+  return `• ${escapeSlack(a.name)}${reason}${held ? ` · ${held}` : ''}${idle}${day}`;
+}
+
+/** A channel's service level over the last 24 hours, as the /team page says it ('' when nothing counted yet). */
+function serviceLevelLine(view: LiveView, channel: Channel): string {
+  const sl = view.day.channels[channel].serviceLevel;
+  if (sl.share === null) return '';
+  const said = `${Math.round(sl.share * 100)}% answered within ${duration(sl.targetSeconds * 1000)} (24h)`;
+  return ` · ${sl.share < view.day.serviceLevelGoal ? `:warning: *${said}*` : said}`;
 }
 
 /** `/switchboard team`: the team's live view in Slack (what the /team page shows). */
 export function teamMessage(view: LiveView): CardMessage {
   const channels = CHANNELS.filter((c) => {
     const ch = view.channels[c];
-    return ch.waiting > 0 || ch.inProgress > 0 || (ch.on !== false && ch.agentsFree > 0);
+    return (
+      ch.waiting > 0 ||
+      ch.inProgress > 0 ||
+      (ch.on !== false && ch.agentsFree > 0) ||
+      view.day.channels[c].serviceLevel.share !== null
+    );
   }).map((c) => {
     const ch = view.channels[c];
     const waiting =
@@ -837,7 +856,7 @@ export function teamMessage(view: LiveView): CardMessage {
       ch.agentsFree === 0
         ? 'nobody free'
         : `${ch.agentsFree} free (${ch.freeSlots} ${ch.freeSlots === 1 ? 'slot' : 'slots'})`;
-    return `• ${CHANNEL_NAMES[c]}: ${waiting} · ${free} · ${ch.inProgress} in progress`;
+    return `• ${CHANNEL_NAMES[c]}: ${waiting} · ${free} · ${ch.inProgress} in progress${serviceLevelLine(view, c)}`;
   });
   const late = view.waiting.filter((w) => w.quoted?.late).length;
   const closed =

@@ -1453,8 +1453,9 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(body.response_type).to.equal('ephemeral');
       expect(body.text).to.equal('The team now: 1 waiting');
       const text = (body.blocks as Json[]).map((b) => b.text.text).join('\n');
+      // Mary was answered at once, Joe waits past chat's 30 s: half in time, under the 80 % goal.
       expect(text).to.contain(
-        '*The team now*\n*1 waiting*\n• chat: *1 waiting*, longest 2 min · nobody free · 1 in progress',
+        '*The team now*\n*1 waiting*\n• chat: *1 waiting*, longest 2 min · nobody free · 1 in progress · :warning: *50% answered within 30 s (24h)*',
       );
       expect(text).to.match(
         /\*Longest waits\*\n• \*Joe Bloggs\* · chat · waiting 2 min · told by <!date\^\d+\^/,
@@ -1477,6 +1478,18 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(lateText).to.contain('• *Joe Bloggs* · chat · waiting');
       expect(lateText).to.contain('*late by 1 min*');
       expect((await h.store.getAgent(ada.id))!.load.chat).to.equal(1);
+      // Ada resolves Mary's chat (Joe's comes to her): her day shows beside her (counted once a minute, as the
+      // /team page's).
+      const [marys] = await h.store.listConversations({ status: 'assigned' });
+      await h.sb.router.resolve(ada.id, marys!.id);
+      h.clock.advance(61_000);
+      const after = h.slack.responseUrl();
+      await h.command(slashCommand(BOB, 'team', after)).expect(200);
+      await h.idle();
+      const afterText = (h.slack.responses.find((r) => after.endsWith(r.path))!.body.blocks as Json[])
+        .map((b) => b.text.text)
+        .join('\n');
+      expect(afterText).to.match(/• Ada · chat 1\/1 · resolved 1 \(24h\), handle \d+ min on average\n/);
     });
 
     it('tells an unlinked Slack user how to get linked', async () => {
