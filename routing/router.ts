@@ -744,20 +744,12 @@ export class Router {
   /** An internal note: seen by the agents on the conversation, never sent to the customer. */
   async note(agentId: string, conversationId: string, text: string): Promise<Message> {
     const { conversation, agent } = await this.#participant(agentId, conversationId, 'write a note on');
-    const now = this.clock.now();
-    const { message } = await this.store.appendMessage({
-      id: this.#ids.next(ID_PREFIX.message),
-      conversationId,
-      direction: 'internal',
-      channel: conversation.lastChannel,
-      author: { type: 'agent', id: agent.id, name: agent.name },
-      text: checkText(text),
-      attachments: [],
-      at: now,
-      delivery: { state: 'sent', attempts: 0, at: now },
-    });
-    this.#emit({ type: 'message.note', at: now, message });
-    return message;
+    return this.#appendNote(
+      conversation,
+      { type: 'agent', id: agent.id, name: agent.name },
+      checkText(text),
+      this.clock.now(),
+    );
   }
 
   /**
@@ -842,19 +834,12 @@ export class Router {
       );
     }
     await caller.call({ conversationId, agentId, to });
-    const now = this.clock.now();
-    const { message } = await this.store.appendMessage({
-      id: this.#ids.next(ID_PREFIX.message),
-      conversationId,
-      direction: 'internal',
-      channel: conversation.lastChannel,
-      author: { type: 'agent', id: agent.id, name: agent.name },
-      text: `Phoning the customer at ${to}: ${agent.name}'s phone rings first.`,
-      attachments: [],
-      at: now,
-      delivery: { state: 'sent', attempts: 0, at: now },
-    });
-    this.#emit({ type: 'message.note', at: now, message });
+    const message = await this.#appendNote(
+      conversation,
+      { type: 'agent', id: agent.id, name: agent.name },
+      `Phoning the customer at ${to}: ${agent.name}'s phone rings first.`,
+      this.clock.now(),
+    );
     return { to, message };
   }
 
@@ -2007,19 +1992,12 @@ export class Router {
       conv.ownerId ? this.store.getAgent(conv.ownerId) : null,
       this.store.getAgent(agentId),
     ]);
-    const { message } = await this.store.appendMessage({
-      id: this.#ids.next(ID_PREFIX.message),
-      conversationId: conv.id,
-      direction: 'internal',
-      channel: conv.lastChannel,
-      author: { type: 'system' },
-      // Said when the cover is given, before they have answered anything.
-      text: `${coverer?.name ?? agentId} covers the ${conv.lastChannel} contact while ${owner?.name ?? 'the owner'} is ${owner?.status ?? 'away'}; ${owner?.name ?? 'the owner'} stays the owner.`,
-      attachments: [],
-      at: now,
-      delivery: { state: 'sent', attempts: 0, at: now },
-    });
-    this.#emit({ type: 'message.note', at: now, message });
+    // Said when the cover is given, before they have answered anything.
+    await this.#internalNote(
+      conv,
+      `${coverer?.name ?? agentId} covers the ${conv.lastChannel} contact while ${owner?.name ?? 'the owner'} is ${owner?.status ?? 'away'}; ${owner?.name ?? 'the owner'} stays the owner.`,
+      now,
+    );
     this.#emit({ type: 'conversation.covered', at: now, conversation: conv, agentId });
   }
 
@@ -2616,18 +2594,29 @@ export class Router {
 
   /** A note from Switchboard for the agents on a conversation (never sent to the customer). */
   async #internalNote(conv: Conversation, text: string, now: number): Promise<void> {
+    await this.#appendNote(conv, { type: 'system' }, text, now);
+  }
+
+  /** An internal note by `author`, stored and told to the agents on the conversation. */
+  async #appendNote(
+    conv: Conversation,
+    author: Message['author'],
+    text: string,
+    now: number,
+  ): Promise<Message> {
     const { message } = await this.store.appendMessage({
       id: this.#ids.next(ID_PREFIX.message),
       conversationId: conv.id,
       direction: 'internal',
       channel: conv.lastChannel,
-      author: { type: 'system' },
+      author,
       text,
       attachments: [],
       at: now,
       delivery: { state: 'sent', attempts: 0, at: now },
     });
     this.#emit({ type: 'message.note', at: now, message });
+    return message;
   }
 
   async #agentName(agentId: string): Promise<string> {
