@@ -199,58 +199,34 @@ export class VoiceChannel {
 
   routes(): express.Router {
     const r = express.Router();
-    r.post(
-      '/voice',
-      this.#handle('incoming call', (req) => this.#incoming(req)),
-    );
-    r.post(
-      '/voice/wait',
-      this.#handle('queue wait', (req) => this.#wait(req)),
-    );
-    r.post(
-      '/voice/gather',
-      this.#handle('gather', (req) => this.#gather(req)),
-    );
-    r.post(
-      '/voice/queue',
-      this.#handle('queue result', (req) => this.#queueResult(req)),
-    );
-    r.post(
-      '/voice/dial',
-      this.#handle('dial result', (req) => this.#dialResult(req)),
-    );
-    r.post(
-      '/voice/answered',
-      this.#handle('answered', (req) => this.#answered(req), emptyTwiml),
-    );
-    r.post(
-      '/voice/status',
-      this.#handle('call status', (req) => this.#status(req), emptyTwiml),
-    );
-    r.post(
-      '/voice/callback/agent',
-      this.#handle('call back: agent', (req) => this.#callbackAgent(req)),
-    );
-    r.post(
-      '/voice/callback/agent-status',
-      this.#handle('call back: agent status', (req) => this.#callbackAgentStatus(req), emptyTwiml),
-    );
-    r.post(
-      '/voice/callback/customer',
-      this.#handle('call back: customer', (req) => this.#callbackCustomer(req)),
-    );
-    r.post(
-      '/voice/out/agent',
-      this.#handle('phoning a customer: agent', (req) => this.#outAgent(req)),
-    );
-    r.post(
-      '/voice/out/agent-status',
-      this.#handle('phoning a customer: agent status', (req) => this.#outAgentStatus(req), emptyTwiml),
-    );
-    r.post(
-      '/voice/out/customer',
-      this.#handle('phoning a customer: customer', (req) => this.#outCustomer(req)),
-    );
+    // Path, what it is (for the log), its handler, and what a failure answers (a caller hears a sentence;
+    // a status callback gets empty TwiML).
+    const routes: Array<[string, string, (req: Request) => Promise<string>, (() => string)?]> = [
+      ['/voice', 'incoming call', (req) => this.#incoming(req)],
+      ['/voice/wait', 'queue wait', (req) => this.#wait(req)],
+      ['/voice/gather', 'gather', (req) => this.#gather(req)],
+      ['/voice/queue', 'queue result', (req) => this.#queueResult(req)],
+      ['/voice/dial', 'dial result', (req) => this.#dialResult(req)],
+      ['/voice/answered', 'answered', (req) => this.#answered(req), emptyTwiml],
+      ['/voice/status', 'call status', (req) => this.#status(req), emptyTwiml],
+      ['/voice/callback/agent', 'call back: agent', (req) => this.#callbackAgent(req)],
+      [
+        '/voice/callback/agent-status',
+        'call back: agent status',
+        (req) => this.#callbackAgentStatus(req),
+        emptyTwiml,
+      ],
+      ['/voice/callback/customer', 'call back: customer', (req) => this.#callbackCustomer(req)],
+      ['/voice/out/agent', 'phoning a customer: agent', (req) => this.#outAgent(req)],
+      [
+        '/voice/out/agent-status',
+        'phoning a customer: agent status',
+        (req) => this.#outAgentStatus(req),
+        emptyTwiml,
+      ],
+      ['/voice/out/customer', 'phoning a customer: customer', (req) => this.#outCustomer(req)],
+    ];
+    for (const [path, what, fn, fallback] of routes) r.post(path, this.#handle(what, fn, fallback));
     return r;
   }
 
