@@ -109,6 +109,8 @@ interface LiveCall {
   notice?: string;
   /** Closed for a while: offered a call back instead of holding (with the hours, or nobody working), once. */
   closedOffer?: 'hours' | 'nobody';
+  /** The colleague a hand-off went to whom the call could not be put through (said once, not tried again). */
+  notPutThrough?: string;
 }
 
 interface Callback {
@@ -750,7 +752,10 @@ export class VoiceChannel {
     if (!conv || conv.status === 'resolved' || conv.status === 'abandoned') return;
     const callSid = this.#callOf.get(conversationId);
     const call = callSid ? this.#calls.get(callSid) : undefined;
-    if (call?.connected) return;
+    if (call?.connected) {
+      await this.#putThrough(call, conv);
+      return;
+    }
     if (call && !(await this.#stillHolds(call))) return;
     if (call) {
       await this.#move(call);
@@ -764,6 +769,58 @@ export class VoiceChannel {
     if (takeOver && conv.status === 'queued' && conv.offer && (await this.#takeOver(conv, messages))) return;
     const cb = this.#callbacks.get(conversationId) ?? (await this.#storedCallback(conv, messages));
     if (cb) await this.#callBack(cb, conv);
+  }
+
+  /**
+   * A call in progress whose agent handed the conversation to a colleague, who accepted: the caller is put
+   * through to the colleague (their call gets new TwiML over the REST API, which ends the agent's leg). Any other
+   * change of a connected call (a consult, a cover of another channel) leaves it where it is.
+   */
+  async #putThrough(call: LiveCall, conv: Conversation): Promise<void> {
+    const on = call.target?.startsWith('agent:') ? call.target.slice('agent:'.length) : null;
+    const last = conv.ownership.at(-1);
+    const to = conv.status === 'assigned' ? conv.ownerId : null;
+    if (!on || !to || to === on || last?.reason !== 'handoff' || last.to !== to || last.from !== on) return;
+    if (call.notPutThrough === to || !(await this.#stillHolds(call))) return;
+    const agent = await this.#router.store.getAgent(to);
+    const address = agent ? dialAddress(agent) : null;
+    if (!address) {
+      call.notPutThrough = to;
+      await this.#router.callNote(
+        conv.id,
+        `The caller stays on the line with ${await this.#agentName(on)}: ${agent?.name ?? to} has ${NO_ADDRESS}.`,
+      );
+      return;
+    }
+    const query = { conversation: conv.id, agent: to };
+    const twiml = dialTwiml(address, {
+      action: this.#url('/voice/dial', query),
+      answered: this.#url('/voice/answered', query),
+      timeoutSeconds: this.#ringSeconds(),
+      say: SAY.puttingThrough(agent!.name),
+    });
+    try {
+      await this.#client.calls(call.callSid).update({ twiml });
+    } catch (err) {
+      this.#o.log.warn(
+        { err, conversationId: conv.id },
+        'voice: could not put the call through to the colleague',
+      );
+      call.notPutThrough = to;
+      await this.#router.callNote(
+        conv.id,
+        `The caller could not be put through to ${agent!.name}; they are still on the line with ${await this.#agentName(on)}.`,
+      );
+      return;
+    }
+    call.target = `agent:${to}`;
+    call.twiml = twiml;
+    call.connected = false;
+    await this.#router.callNote(conv.id, `The caller is put through to ${agent!.name}.`);
+  }
+
+  async #agentName(agentId: string): Promise<string> {
+    return (await this.#router.store.getAgent(agentId))?.name ?? agentId;
   }
 
   /**

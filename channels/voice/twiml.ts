@@ -36,6 +36,8 @@ export const SAY = {
   outNoAnswer: 'The customer did not answer; it is noted in the conversation.',
   outBusy: "The customer's line is busy; it is noted in the conversation.",
   outNotYours: 'This conversation is no longer yours, so the customer was not called.',
+  /** To a caller whose agent handed the conversation to a colleague during the call. */
+  puttingThrough: (name: string) => `Putting you through to ${name} now.`,
   /** Closed for a while (`opens`: the team has hours and opens again), instead of `callbackOffer`. */
   closedOffer: (opens: boolean) =>
     `Press 1 and we will call you back ${opens ? 'when we are open' : 'when someone is back'}; otherwise this call will end.`,
@@ -73,11 +75,14 @@ export interface DialOptions {
   /** Asked when the agent picks up (status callback `answered`). */
   answered: string;
   timeoutSeconds: number;
+  /** A sentence the caller hears first (put through to a colleague). */
+  say?: string;
 }
 
 /** Straight to a person: `<Dial>` the agent, the caller hearing it ring until they answer. */
 export function dialTwiml(address: DialAddress, options: DialOptions): string {
   const response = new VoiceResponse();
+  if (options.say) response.say(capped(options.say));
   const dial = response.dial({
     action: options.action,
     method: 'POST',

@@ -108,7 +108,7 @@ describe('Voice channel (Twilio)', () => {
       expect(h().eventsOf('conversation.abandoned')).to.deep.equal([]);
     });
 
-    it('once the agent has picked up, routing never moves the call (a hand-off changes the owner only)', async () => {
+    it('once the agent has picked up, routing never moves the call: a consult or a colleague offered it leaves it', async () => {
       const ana = await h().agent('Ana', { clientIdentity: 'ana' });
       const bea = await h().agent('Bea', { clientIdentity: 'bea' });
       const call = newCall(CALLER);
@@ -118,10 +118,13 @@ describe('Voice channel (Twilio)', () => {
         localPath(only(root, 'Client').attrs.statusCallback),
         callStatus(newCall(CALLER, 'client:ana'), 'in-progress', { ParentCallSid: call.CallSid }),
       );
+      await h().sb.router.consult(ana.id, conversationId, bea.id);
+      await h().sb.router.joinConsult(bea.id, conversationId);
+      await h().sb.router.leaveConsult(bea.id, conversationId);
       await h().sb.router.handoff(ana.id, conversationId, bea.id, 'billing question');
-      await h().sb.router.acceptHandoff(bea.id, conversationId);
+      await h().sb.router.declineHandoff(bea.id, conversationId);
       await h().idle();
-      expect((await h().store.getConversation(conversationId))?.ownerId).to.equal(bea.id);
+      expect((await h().store.getConversation(conversationId))?.ownerId).to.equal(ana.id);
       expect(h().standIn.callUpdates()).to.deep.equal([]);
     });
   });
