@@ -140,6 +140,11 @@ function holdKey(quote: WaitQuote): string {
     : '';
   return `${quote.position}:${quote.etaSeconds}${closed}`;
 }
+/** The leases of an agent's call to a customer: the conversation's, and the agent's. */
+function outLeases(q: { conversation: string; agent: string }): [string, string] {
+  return [`out:conversation:${q.conversation}`, `out:agent:${q.agent}`];
+}
+
 /** How long a call lasted, as a note says it: seconds under a minute, else whole minutes to the nearest. */
 function talkedFor(seconds: number): string {
   if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`;
@@ -157,6 +162,13 @@ const HOLD_PAUSE_SECONDS = 20;
 const CLOSED_HOLD_SECONDS = 15 * 60;
 /** How long the customer's phone rings on a call back. */
 const CUSTOMER_RING_SECONDS = 30;
+/**
+ * A call an agent places to a customer holds two leases (one call at a time for the conversation, and for the
+ * agent): while it rings (the agent, then the customer, and a margin), then, once the customer picks up, while
+ * they talk (at most this long); given up when it ends.
+ */
+const OUT_RING_MARGIN_SECONDS = 30;
+const OUT_TALK_SECONDS = 4 * 60 * 60;
 /** Live calls remembered at most (a call whose status callback never comes is forgotten). */
 const MAX_CALLS = 20_000;
 const NO_ADDRESS = 'no phone or Twilio Client identity to ring';
@@ -177,7 +189,7 @@ export class VoiceChannel {
     this.#o = options;
     this.#router = options.router;
     this.#client = options.client;
-    this.#holders = options.holders ?? new LocalCallHolders();
+    this.#holders = options.holders ?? new LocalCallHolders(() => this.#router.clock.now());
     // Routing decided in another process (an agent freed up there) moves the calls this process holds too.
     this.#unsubscribe = this.#router.events.subscribe((event, origin) => this.#onEvent(event, origin), {
       remote: true,
@@ -227,6 +239,7 @@ export class VoiceChannel {
         emptyTwiml,
       ],
       ['/voice/out/customer', 'phoning a customer: customer', (req) => this.#outCustomer(req)],
+      ['/voice/out/answered', 'phoning a customer: answered', (req) => this.#outAnswered(req), emptyTwiml],
     ];
     for (const [path, what, fn, fallback] of routes) r.post(path, this.#handle(what, fn, fallback));
     return r;
@@ -609,6 +622,19 @@ export class VoiceChannel {
       customer: request.to,
       from,
     };
+    // One at a time: a second press (or a second device) while a call to this customer, or one of this agent's,
+    // rings or is under way is refused.
+    const [forCustomer, forAgent] = outLeases(query);
+    const ringing = this.#ringSeconds() + CUSTOMER_RING_SECONDS + OUT_RING_MARGIN_SECONDS;
+    if (!(await this.#holders.lease(forCustomer, ringing)))
+      throw new ConflictError('call_under_way', 'a call to this customer is under way already');
+    if (!(await this.#holders.lease(forAgent, ringing))) {
+      await this.#holders.free(forCustomer);
+      throw new ConflictError(
+        'call_under_way',
+        `${agent!.name} is phoning a customer already: one call at a time`,
+      );
+    }
     try {
       await this.#client.calls.create({
         to: callTo(address),
@@ -626,8 +652,20 @@ export class VoiceChannel {
         { conversationId: request.conversationId, reason: failure.reason },
         'voice: could not place a call',
       );
+      await this.#endOut(query);
       const said = `the call could not be placed: ${failure.reason}`;
       throw new SwitchboardError('call_failed', said, 502, undefined, said);
+    }
+  }
+
+  /** The agent's call to the customer is over (or never went out): its leases go. */
+  async #endOut(q: { conversation: string; agent: string }): Promise<void> {
+    for (const name of outLeases(q)) {
+      try {
+        await this.#holders.free(name);
+      } catch (err) {
+        this.#o.log.warn({ err, lease: name }, 'voice: could not give a call lease up; it lapses by itself');
+      }
     }
   }
 
@@ -638,14 +676,35 @@ export class VoiceChannel {
     const conv = await this.#router.store.getConversation(q.conversation);
     const theirs =
       conv?.status === 'assigned' && (conv.ownerId === q.agent || conv.cover?.agentId === q.agent);
-    if (!theirs) return sayAndHangUp(SAY.outNotYours);
+    if (!theirs) {
+      await this.#endOut(q);
+      const why = !conv
+        ? 'the conversation is gone'
+        : conv.status !== 'assigned'
+          ? `the conversation was ${conv.status === 'resolved' ? 'resolved' : 'closed'} meanwhile`
+          : `the conversation is no longer ${await this.#agentName(q.agent)}'s`;
+      await this.#router.callNote(
+        q.conversation,
+        `The call to the customer at ${q.customer} did not go out: ${why}.`,
+      );
+      return sayAndHangUp(conv?.status === 'assigned' ? SAY.outNotYours : SAY.outClosed);
+    }
     return callbackDialTwiml({
       customer: q.customer,
       callerId: q.from,
       action: this.#url('/voice/out/customer', q),
+      answered: this.#url('/voice/out/answered', q),
       timeoutSeconds: CUSTOMER_RING_SECONDS,
       say: SAY.outConnecting,
     });
+  }
+
+  /** The customer picked up: the call's leases last while they talk. */
+  async #outAnswered(req: Request): Promise<string> {
+    parse(StatusParams, webhookParams(req), 'phoning a customer: answered');
+    const q = parse(OutboundQuery, req.query, 'query');
+    for (const name of outLeases(q)) await this.#holders.renew(name, OUT_TALK_SECONDS);
+    return emptyTwiml();
   }
 
   /** How the dial to the customer ended: said to the agent, and noted on the conversation. */
@@ -653,6 +712,7 @@ export class VoiceChannel {
     const p = parse(DialParams, webhookParams(req), 'phoning a customer: dial');
     const q = parse(OutboundQuery, req.query, 'query');
     const agentStillThere = !FINAL_CALL_STATUSES.includes(p.CallStatus);
+    await this.#endOut(q);
     if (p.DialCallStatus === 'completed' || p.DialCallStatus === 'answered') {
       const seconds = p.DialCallDuration ?? 0;
       await this.#router.callNote(
@@ -662,10 +722,14 @@ export class VoiceChannel {
       return hangUpTwiml();
     }
     const busy = p.DialCallStatus === 'busy';
-    await this.#router.callNote(
-      q.conversation,
-      `Phoned the customer at ${q.customer}: ${busy ? 'their line was busy' : p.DialCallStatus === 'failed' ? 'the call did not go through' : 'no answer'}.`,
-    );
+    const how = busy
+      ? 'their line was busy'
+      : p.DialCallStatus === 'failed'
+        ? 'the call did not go through'
+        : p.DialCallStatus === 'canceled' || !agentStillThere
+          ? 'the agent hung up before they answered'
+          : 'no answer';
+    await this.#router.callNote(q.conversation, `Phoned the customer at ${q.customer}: ${how}.`);
     return agentStillThere ? sayAndHangUp(busy ? SAY.outBusy : SAY.outNoAnswer) : emptyTwiml();
   }
 
@@ -673,7 +737,9 @@ export class VoiceChannel {
   async #outAgentStatus(req: Request): Promise<string> {
     const p = parse(StatusParams, webhookParams(req), 'phoning a customer: status');
     const q = parse(OutboundQuery, req.query, 'query');
-    if (!FINAL_CALL_STATUSES.includes(p.CallStatus) || p.CallStatus === 'completed') return emptyTwiml();
+    if (!FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml();
+    await this.#endOut(q);
+    if (p.CallStatus === 'completed') return emptyTwiml();
     const reason =
       p.CallStatus === 'busy'
         ? 'was busy'
@@ -819,6 +885,16 @@ export class VoiceChannel {
     await this.#router.callNote(conv.id, `The caller is put through to ${agent!.name}.`);
   }
 
+  /** Whether the agent is on a call they placed to a customer (when that cannot be read: not). */
+  async #phoningOut(agentId: string): Promise<boolean> {
+    try {
+      return await this.#holders.leased(outLeases({ conversation: '', agent: agentId })[1]);
+    } catch (err) {
+      this.#o.log.warn({ err, agentId }, 'voice: could not read whether the agent is on a call');
+      return false;
+    }
+  }
+
   async #agentName(agentId: string): Promise<string> {
     return (await this.#router.store.getAgent(agentId))?.name ?? agentId;
   }
@@ -962,6 +1038,12 @@ export class VoiceChannel {
       }
       const agentId = agentOf(outcome);
       if (agentId === null) break;
+      // On a call they placed to a customer: a call offered to them goes to the next (they stay available).
+      if (outcome.type === 'offered' && (await this.#phoningOut(agentId))) {
+        await this.#router.declineOffer(agentId, call.conversationId);
+        outcome = await this.#router.outcome(call.conversationId);
+        continue;
+      }
       const agent = await this.#router.store.getAgent(agentId);
       const address = agent ? dialAddress(agent) : null;
       if (!address) {

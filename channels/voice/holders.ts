@@ -31,9 +31,29 @@ export interface CallHolders {
    * now; false when a running process holds it, or nobody does (it ended, or was never held).
    */
   adopt(callSid: string): Promise<boolean>;
+  /**
+   * Take the lease `name` for `seconds` (a call an agent places to a customer: one at a time for the
+   * conversation, and for the agent): true when it was free, false when someone holds it.
+   */
+  lease(name: string, seconds: number): Promise<boolean>;
+  /** Hold the lease `name` (taken) for `seconds` from now. */
+  renew(name: string, seconds: number): Promise<void>;
+  /** Whether someone holds the lease `name`. */
+  leased(name: string): Promise<boolean>;
+  /** Give the lease `name` up. */
+  free(name: string): Promise<void>;
 }
 
 export class LocalCallHolders implements CallHolders {
+  /** Leases by name: when each lapses (ms, on `now`). */
+  readonly #leases = new Map<string, number>();
+  readonly #now: () => number;
+
+  /** `now`: the clock leases lapse on (the router's). */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
   async hold(_callSid: string): Promise<void> {}
 
   async holds(_callSid: string): Promise<boolean> {
@@ -45,6 +65,33 @@ export class LocalCallHolders implements CallHolders {
   /** One process: a call it does not know is not live here, and no other process has it. */
   async adopt(_callSid: string): Promise<boolean> {
     return false;
+  }
+
+  async lease(name: string, seconds: number): Promise<boolean> {
+    // Checked and taken in one step (nothing awaited between): two at once get one lease.
+    if (this.#held(name)) return false;
+    this.#leases.set(name, this.#now() + seconds * 1000);
+    return true;
+  }
+
+  async renew(name: string, seconds: number): Promise<void> {
+    this.#leases.set(name, this.#now() + seconds * 1000);
+  }
+
+  async leased(name: string): Promise<boolean> {
+    return this.#held(name);
+  }
+
+  #held(name: string): boolean {
+    const until = this.#leases.get(name);
+    if (until === undefined) return false;
+    if (until > this.#now()) return true;
+    this.#leases.delete(name);
+    return false;
+  }
+
+  async free(name: string): Promise<void> {
+    this.#leases.delete(name);
   }
 }
 
@@ -78,6 +125,7 @@ export class RedisCallHolders implements CallHolders {
   readonly #client: RedisClient;
   readonly #base: string;
   readonly #aliveBase: string;
+  readonly #leaseBase: string;
   #heartbeat: NodeJS.Timeout | null = null;
 
   private constructor(client: RedisClient, prefix: string) {
@@ -85,6 +133,7 @@ export class RedisCallHolders implements CallHolders {
     const base = new RedisKeys(prefix).base;
     this.#base = `${base}voice:holder:`;
     this.#aliveBase = `${base}voice:alive:`;
+    this.#leaseBase = `${base}voice:lease:`;
     // While Redis is away its commands fail (the caller logs them) and it reconnects by itself; an
     // 'error' event nobody listens to would end the process.
     client.on('error', () => {});
@@ -143,6 +192,26 @@ export class RedisCallHolders implements CallHolders {
       redisFault(err, 'taking a call over', this.key(callSid), null, 'voice call holders'),
     );
     return reply === 1;
+  }
+
+  async lease(name: string, seconds: number): Promise<boolean> {
+    const set = await this.#client.set(this.#leaseBase + name, this.id, {
+      condition: 'NX',
+      expiration: { type: 'EX', value: seconds },
+    });
+    return set === 'OK';
+  }
+
+  async renew(name: string, seconds: number): Promise<void> {
+    await this.#client.set(this.#leaseBase + name, this.id, { expiration: { type: 'EX', value: seconds } });
+  }
+
+  async leased(name: string): Promise<boolean> {
+    return (await this.#client.exists(this.#leaseBase + name)) === 1;
+  }
+
+  async free(name: string): Promise<void> {
+    await this.#client.del(this.#leaseBase + name);
   }
 
   async close(): Promise<void> {

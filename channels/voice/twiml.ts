@@ -36,6 +36,7 @@ export const SAY = {
   outNoAnswer: 'The customer did not answer; it is noted in the conversation.',
   outBusy: "The customer's line is busy; it is noted in the conversation.",
   outNotYours: 'This conversation is no longer yours, so the customer was not called.',
+  outClosed: 'This conversation was closed meanwhile, so the customer was not called.',
   /** To a caller whose agent handed the conversation to a colleague during the call. */
   puttingThrough: (name: string) => `Putting you through to ${name} now.`,
   /** Closed for a while (`opens`: the team has hours and opens again), instead of `callbackOffer`. */
@@ -204,6 +205,8 @@ export interface CallbackDialOptions {
   /** Before dialing: spoken to the agent (and a pause before a retry). */
   say: string;
   pauseSeconds?: number;
+  /** Asked when the customer picks up (the number's status callback `answered`). */
+  answered?: string;
 }
 
 /** On the agent's leg of a call back: tell them, then dial the customer. */
@@ -217,6 +220,11 @@ export function callbackDialTwiml(options: CallbackDialOptions): string {
     callerId: options.callerId,
     timeout: options.timeoutSeconds,
   });
-  dial.number(options.customer);
+  if (options.answered)
+    dial.number(
+      { statusCallback: options.answered, statusCallbackEvent: ['answered'], statusCallbackMethod: 'POST' },
+      options.customer,
+    );
+  else dial.number(options.customer);
   return response.toString();
 }

@@ -21,6 +21,21 @@ describe('Voice call holders', () => {
     expect(await local.adopt(newSid('CA'))).to.equal(false);
   });
 
+  it('a lease in one process: taken once, on its clock, until given up or lapsed', async () => {
+    let now = 1_000_000;
+    const local = new LocalCallHolders(() => now);
+    expect(await Promise.all([local.lease('x', 10), local.lease('x', 10)])).to.deep.equal([true, false]);
+    expect(await local.leased('x')).to.equal(true);
+    now += 10_000;
+    expect(await local.leased('x')).to.equal(false);
+    expect(await local.lease('x', 10)).to.equal(true);
+    await local.renew('x', 60);
+    now += 30_000;
+    expect(await local.lease('x', 10)).to.equal(false);
+    await local.free('x');
+    expect(await local.lease('x', 10)).to.equal(true);
+  });
+
   describe('in Redis', () => {
     let url = '';
     let prefix = '';
@@ -49,6 +64,29 @@ describe('Voice call holders', () => {
       expect([await a.holds(call), await b.holds(call)]).to.deep.equal([false, true]);
       // Another call is not affected.
       expect(await a.holds(newSid('CA'))).to.equal(true);
+    });
+
+    it('a lease is taken by one process of several at once, held while renewed, and free once given up', async () => {
+      const [a, b] = [await connect(), await connect()];
+      expect(
+        await Promise.all([a.lease('out:x', 30), b.lease('out:x', 30)]).then((r) => r.sort()),
+      ).to.deep.equal([false, true]);
+      expect([await a.leased('out:x'), await b.leased('out:x'), await a.leased('out:y')]).to.deep.equal([
+        true,
+        true,
+        false,
+      ]);
+      await a.renew('out:x', 3600);
+      const raw = createClient({ url });
+      await raw.connect();
+      try {
+        const ttl = await raw.ttl(`${new RedisKeys(prefix).base}voice:lease:out:x`);
+        expect(ttl).to.be.within(3500, 3600);
+      } finally {
+        await raw.close();
+      }
+      await b.free('out:x');
+      expect(await a.lease('out:x', 30)).to.equal(true);
     });
 
     it('a call whose holder stopped running is taken over once; an ended call by nobody', async () => {

@@ -8,16 +8,19 @@ import request from 'supertest';
 import { SAY } from '../../channels/voice/twiml.js';
 import type { Message } from '../../shared/model.js';
 import { agentToken } from '../../shared/tokens.js';
+import { newSid } from '../support/twilio-standin.js';
 import { only, pathOf, queryOf, verbs } from '../support/twiml.js';
 import {
   dialResult,
   incomingCall,
   incomingSms,
   localPath,
+  MINUTE,
   newCall,
   newSms,
   OUR_NUMBER,
   outboundLeg,
+  SECOND,
   type TwilioHarness,
   useTwilioHarness,
 } from './twilio-harness.js';
@@ -146,6 +149,74 @@ describe('Voice channel: an agent phones a customer', () => {
     const root = await agentPicksUp(placed!);
     expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
     expect(only(root, 'Say').text).to.equal(SAY.outNotYours);
+  });
+
+  it('one call at a time: a second press while it rings or while they talk is refused, and ends with the call', async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    const press = () =>
+      h()
+        .sb.router.callCustomer(ana.id, conversationId)
+        .then(
+          () => 'placed',
+          (err: { code: string; message: string }) => `${err.code}: ${err.message}`,
+        );
+    // Two presses at once (a double tap, two devices): one call.
+    expect((await Promise.all([press(), press()])).sort()).to.deep.equal([
+      'call_under_way: a call to this customer is under way already',
+      'placed',
+    ]);
+    expect(h().standIn.calls()).to.have.length(1);
+    const placed = h().standIn.calls()[0]!;
+    const dial = only(await agentPicksUp(placed), 'Dial');
+    // The customer picks up: the call stays under way while they talk, long past the ringing.
+    const number = only(await agentPicksUp(placed), 'Number');
+    expect(pathOf(number.attrs.statusCallback)).to.equal('/twilio/voice/out/answered');
+    await h().twiml(
+      localPath(number.attrs.statusCallback),
+      outboundLeg(newSid('CA'), TEXTER, 'in-progress', { ParentCallSid: placed.sid }),
+    );
+    h().clock.advance(20 * MINUTE);
+    expect(await press()).to.equal('call_under_way: a call to this customer is under way already');
+    // It ends: the next press calls again.
+    const leg = { CallSid: placed.sid, From: OUR_NUMBER, To: 'client:ana' };
+    await h().twiml(localPath(dial.attrs.action), dialResult(leg, 'completed', { DialCallDuration: '1200' }));
+    expect(await press()).to.equal('placed');
+    // One that nothing more is heard of (its webhooks lost) lapses once its ringing is surely over.
+    h().clock.advance(MINUTE + 30 * SECOND);
+    expect(await press()).to.equal('placed');
+  });
+
+  it('an agent phoning a customer is not rung for a caller meanwhile, and stays available', async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    const root = await h().twiml('/twilio/voice', incomingCall(newCall('+14155550166')));
+    // Nobody else to take it: the caller holds their place, and Ana is neither rung nor set away.
+    expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
+    const after = await h().store.getAgent(ana.id);
+    expect([after?.status, after?.statusReason]).to.deep.equal(['available', undefined]);
+  });
+
+  it("resolved while the agent's phone rang, or the agent hanging up first: the customer is not called, and noted", async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    const [placed] = h().standIn.calls();
+    const dial = only(await agentPicksUp(placed!), 'Dial');
+    const leg = { CallSid: placed!.sid, From: OUR_NUMBER, To: 'client:ana' };
+    await h().twiml(localPath(dial.attrs.action), {
+      ...dialResult(leg, 'no-answer'),
+      CallStatus: 'completed',
+    });
+    expect((await notes(conversationId)).at(-1)).to.equal(
+      `Phoned the customer at ${TEXTER}: the agent hung up before they answered.`,
+    );
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    await h().sb.router.resolve(ana.id, conversationId);
+    const root = await agentPicksUp(h().standIn.calls()[1]!);
+    expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
+    expect(only(root, 'Say').text).to.equal(SAY.outClosed);
+    expect((await notes(conversationId)).at(-1)).to.equal(
+      `The call to the customer at ${TEXTER} did not go out: the conversation was resolved meanwhile.`,
+    );
   });
 
   it('refused by name before anything rings', async () => {
