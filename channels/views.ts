@@ -135,14 +135,19 @@ async function summary(
   };
 }
 
-/** What a card shows of a customer (`id` when the record is gone). */
-function customerCard(customer: Customer | null, id: string): ConversationView['customer'] {
+/**
+ * What a card shows of a customer (`id` when the record is gone). A caller who withheld their number is known by
+ * their call's id, which means nothing to an agent: it is shown as `withheld`.
+ */
+export function customerCard(customer: Customer | null, id: string): ConversationView['customer'] {
   return customer
     ? {
         id: customer.id,
         name: customer.name,
         facts: customer.facts,
-        identities: customer.identities,
+        identities: customer.identities.map((i) =>
+          i.channel === 'call' ? { channel: 'call' as const, address: 'withheld' } : i,
+        ),
         notes: customer.notes,
         ...(customer.blocked ? { blocked: customer.blocked } : {}),
       }

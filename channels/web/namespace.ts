@@ -12,7 +12,7 @@ import { OneRunAtATime } from '../../shared/runs.js';
 import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
 import { attachedFiles, type ChatFiles, FileHandles } from '../chat/files.js';
-import { conversationView, participants, readConversation } from '../views.js';
+import { conversationView, customerCard, participants, readConversation } from '../views.js';
 
 const ConvId = z.object({ conversationId: z.string().min(1).max(128) });
 const Schemas = {
@@ -603,13 +603,7 @@ export class WebConsole {
       case 'customer.merged': {
         const customer = await store.getCustomer(event.customerId);
         if (!customer) return;
-        const card = {
-          id: customer.id,
-          name: customer.name,
-          facts: customer.facts,
-          identities: customer.identities,
-          notes: customer.notes,
-        };
+        const card = customerCard(customer, customer.id);
         const open = await store.openConversationOf(customer.id);
         for (const id of open ? participants(open) : [])
           this.#to(id).emit('customer.updated', { customer: card });

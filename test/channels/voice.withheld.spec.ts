@@ -2,8 +2,10 @@
 // a customer of its own (known by its CallSid), nothing is offered that needs a
 // number (a call back, a text), and the agents see "Hidden number".
 import { expect } from 'chai';
+import { io } from 'socket.io-client';
 import request from 'supertest';
 import { SAY } from '../../channels/voice/twiml.js';
+import { agentToken } from '../../shared/tokens.js';
 import { all, only, queryOf, verbs } from '../support/twiml.js';
 import {
   gathered,
@@ -53,6 +55,41 @@ describe('Voice channel: callers who withhold their number', () => {
     }
     // Two callers who both hide their number are two customers, never one shared history.
     expect(seen.size).to.equal(HIDDEN.length + 1);
+  });
+
+  it("the agent's console is never sent the call's id as who the customer is: the identity reads withheld", async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+    const socket = io(`${h().local}/agent`, {
+      auth: { token: agentToken(h().sb.tokens, ana) },
+      transports: ['websocket'],
+      forceNew: true,
+    });
+    const heard: Array<[string, unknown[]]> = [];
+    socket.onAny((event, ...args) => heard.push([event, args]));
+    try {
+      await new Promise((resolve) => socket.once('hello', resolve));
+      const call = newCall('anonymous');
+      const dial = only(await h().twiml('/twilio/voice', incomingCall(call)), 'Dial');
+      const conversationId = queryOf(dial.attrs.action).conversation!;
+      await h().sb.router.acceptOffer(ana.id, conversationId);
+      const view = await socket.emitWithAck('conversation', { conversationId });
+      expect(view.view.customer.identities).to.deep.equal([{ channel: 'call', address: 'withheld' }]);
+      expect(heard.map(([event]) => event)).to.include('offer');
+      // What the console shows of the customer (their message keeps the call's id as its external id, as every
+      // call's does).
+      const customers = heard.flatMap(([, args]) =>
+        args.flatMap((a) => {
+          const v = a as { view?: { customer?: unknown }; customer?: unknown };
+          const c = v.view?.customer ?? v.customer;
+          return c ? [c] : [];
+        }),
+      );
+      customers.push(view.view.customer);
+      expect(customers).to.have.length.above(1);
+      expect(JSON.stringify(customers)).not.to.contain(call.CallSid);
+    } finally {
+      socket.close();
+    }
   });
 
   it('a webhook Twilio sends again for the same call is the same customer and the same answer', async () => {
