@@ -949,7 +949,8 @@ export class Router {
    * is refused (`contact` throws BlockedError; channels answer nothing). Their open conversations close: an
    * owned one is resolved for its owner (no survey), a waiting one leaves the line (abandoned). The reason is
    * kept on the customer and in a note agents see. Blocking one blocked already keeps the first block and
-   * closes what is open.
+   * closes what is open. A caller known only by a call whose number they withheld cannot be blocked
+   * (`cannot_block`): their next call is someone new, whom no block could reach.
    */
   async blockCustomer(
     customerId: string,
@@ -961,6 +962,12 @@ export class Router {
     const why = input.data.reason;
     const now = this.clock.now();
     const before = await this.#customer(customerId);
+    if (before.identities.length > 0 && before.identities.every((i) => i.channel === 'call')) {
+      throw new ConflictError(
+        'cannot_block',
+        'a caller who withheld their number cannot be blocked: their next call would be someone new to Switchboard; resolve the conversation to end it',
+      );
+    }
     let customer = await this.store.setCustomerBlock(before.id, { at: now, by, reason: why });
     if (!before.blocked) {
       const who = await this.#blockerName(by);

@@ -166,6 +166,7 @@ function roleActions(
   conversationId: string,
   saved: readonly SavedReply[],
   call = false,
+  blockable = true,
 ): Block | null {
   const button = (text: string, action_id: string, style?: 'primary' | 'danger'): types.Button => ({
     type: 'button',
@@ -210,7 +211,7 @@ function roleActions(
         button('Hand off', ACTION.handoff),
         button('Promise', ACTION.promise),
         ...(call ? [button('Call', ACTION.call)] : []),
-        button('Block…', ACTION.block, 'danger'),
+        ...(blockable ? [button('Block…', ACTION.block, 'danger')] : []),
         ...savedPicker(),
       ]);
     }
@@ -373,7 +374,10 @@ export function card(
     });
   }
   const phone = view.customer.identities.some((i) => i.channel === 'phone') || !!view.customer.facts.phone;
-  const actions = roleActions(role, conv.id, saved, callsOut && phone);
+  // A caller who withheld their number cannot be blocked: their next call is someone new.
+  const ids = view.customer.identities;
+  const blockable = !(ids.length > 0 && ids.every((i) => i.channel === 'call'));
+  const actions = roleActions(role, conv.id, saved, callsOut && phone, blockable);
   if (actions) blocks.push(actions);
   return { text: cardText(name, role, view), blocks };
 }

@@ -1517,6 +1517,9 @@
     const cu = v.customer || { facts: {}, identities: [] };
     const hasPhone = (cu.identities || []).some((i) => i.channel === 'phone') || !!cu.facts?.phone;
     sb('call').hidden = !(S.callsOut && canWrite && (role === 'owner' || role === 'cover') && hasPhone);
+    // A caller who withheld their number cannot be blocked: their next call is someone new.
+    const ids = cu.identities || [];
+    sb('block').hidden = ids.length > 0 && ids.every((i) => i.channel === 'call');
     els.ownerActions.hidden = role !== 'owner' || !isOpen(v);
     els.consultantActions.hidden = role !== 'consultant';
     let standby = '';

@@ -92,6 +92,30 @@ describe('Voice channel: callers who withhold their number', () => {
     }
   });
 
+  it('cannot be blocked, by their agent or the admin: their next call would be someone new', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+    const dial = only(await h().twiml('/twilio/voice', incomingCall(newCall('anonymous'))), 'Dial');
+    const conversationId = queryOf(dial.attrs.action).conversation!;
+    await h().sb.router.acceptOffer(ana.id, conversationId);
+    const refused = await h()
+      .sb.router.blockFromConversation(ana.id, conversationId, 'abusive')
+      .then(
+        () => null,
+        (err: { code: string; status: number }) => [err.code, err.status],
+      );
+    expect(refused).to.deep.equal(['cannot_block', 409]);
+    const conversation = await h().store.getConversation(conversationId);
+    const res = await request(h().local)
+      .post(`/api/customers/${conversation!.customerId}/block`)
+      .set('Authorization', `Bearer ${h().config.adminToken}`)
+      .send({ reason: 'abusive' })
+      .expect(409);
+    expect(res.body.error.code).to.equal('cannot_block');
+    expect(res.body.error.message).to.contain('their next call would be someone new');
+    expect((await h().store.getCustomer(conversation!.customerId))?.blocked).to.equal(undefined);
+    expect((await h().store.getConversation(conversationId))?.status).to.equal('assigned');
+  });
+
   it('a webhook Twilio sends again for the same call is the same customer and the same answer', async () => {
     await h().agent('Ana', { clientIdentity: 'ana' });
     const call = newCall('anonymous');

@@ -98,8 +98,9 @@ describe('e2e: calls in the web console in Chromium', function () {
     await el('offer-accept').click();
     await page.locator('#conv-title', { hasText: 'Hidden number' }).waitFor();
     expect(await page.locator('body').textContent()).not.to.contain(hidden.CallSid);
-    // Nobody to call back.
+    // Nobody to call back, nor a block that could reach their next call.
     expect(await el('call').isHidden()).to.equal(true);
+    expect(await el('block').isHidden()).to.equal(true);
     await h().sb.router.resolve(ana.id, hiddenId);
 
     // A texter: she can phone them.
