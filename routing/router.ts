@@ -1522,7 +1522,7 @@ export class Router {
     const now = this.clock.now();
     const before = await this.#conversation(conversationId);
     const offeredTo = before.offer?.agentId ?? null;
-    const conv = await this.store.abandon(conversationId, now);
+    const conv = await this.store.abandon(conversationId, now, why === 'blocked' ? 'block' : undefined);
     await this.store.cancelTimer('offer', conversationId);
     await this.store.cancelTimer('overflow', conversationId);
     for (const p of await this.store.listPromises(conversationId)) {

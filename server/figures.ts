@@ -91,13 +91,16 @@ async function count(
   const byReason: Record<string, number> = {};
   let changes = 0;
   const counts = { queued: 0, assigned: 0, resolved: 0, abandoned: 0 };
-  // Closed because the team blocked the customer (in the blocking step, at its time): nobody gave up waiting, as
-  // `switchboard_abandoned_total` does not count it either.
+  // Closed because the team blocked the customer: nobody gave up waiting, as `switchboard_abandoned_total` does not
+  // count it either. Marked so (closedBy); one closed before the mark was kept is known by its customer's block
+  // still standing since that very moment.
   const gaveUp = recent.filter((c) => c.status === 'abandoned');
-  const customersOf = await inBatches(gaveUp, (c) => store.getCustomer(c.customerId));
-  const byBlock = new Set(
-    gaveUp.filter((c, i) => customersOf[i]?.blocked?.at === c.resolvedAt).map((c) => c.id),
-  );
+  const unmarked = gaveUp.filter((c) => c.closedBy === undefined);
+  const customersOf = await inBatches(unmarked, (c) => store.getCustomer(c.customerId));
+  const byBlock = new Set([
+    ...gaveUp.filter((c) => c.closedBy === 'block').map((c) => c.id),
+    ...unmarked.filter((c, i) => customersOf[i]?.blocked?.at === c.resolvedAt).map((c) => c.id),
+  ]);
   for (const c of recent) {
     if (byBlock.has(c.id)) continue;
     counts[c.status]++;
@@ -189,9 +192,23 @@ export async function resolvedSince(
   agents: readonly Agent[],
   since: number,
 ): Promise<DayResolution[]> {
+  return (await touchedSince(store, agents, since)).resolutions;
+}
+
+/**
+ * What the agents did since `since`: the conversations resolved (`resolvedSince`), and every conversation one of
+ * them took, passed on or resolved in that time (`touched`, each once).
+ */
+async function touchedSince(
+  store: Store,
+  agents: readonly Agent[],
+  since: number,
+): Promise<{ resolutions: DayResolution[]; touched: Conversation[] }> {
   // Who left the team before the day resolved nothing in it.
   const owners = agents.filter((a) => a.leftAt === undefined || a.leftAt >= since);
   const lists = await inBatches(owners, (a) => store.conversationsTouchedBy(a.id, since));
+  const touched = new Map<string, Conversation>();
+  for (const list of lists) for (const c of list ?? []) if (!touched.has(c.id)) touched.set(c.id, c);
   const out: DayResolution[] = [];
   const seen = new Set<string>();
   owners.forEach((agent, i) => {
@@ -208,7 +225,7 @@ export async function resolvedSince(
       });
     }
   });
-  return out;
+  return { resolutions: out, touched: [...touched.values()] };
 }
 
 /** Each channel's service level and handle time, and each agent's resolutions, from the day's waits and resolutions. */
@@ -425,11 +442,18 @@ export class FiguresCache {
     this.#counted = new Reused(
       async (at) => {
         const since = at - DAY_MS;
-        const [{ figures, waited }, resolutions] = await Promise.all([
+        const [{ figures, waited }, { resolutions, touched }, queued] = await Promise.all([
           count(store, at, since, retentionDays),
-          store.listAgents().then((agents) => resolvedSince(store, agents, since)),
+          store.listAgents().then((agents) => touchedSince(store, agents, since)),
+          store.listConversations({ status: 'queued', limit: 0 }),
         ]);
-        return { figures, waits: dayWaits(waited, at), resolutions };
+        // The day's waits are those of its conversations, and, of older ones, a wait that ended in the day (a
+        // person had it) or still goes on: the longest waits count the most, however long ago they began.
+        const older = [
+          ...touched.filter((c) => c.createdAt < since && (c.firstAssignedAt ?? -1) >= since),
+          ...queued.filter((c) => c.createdAt < since && c.firstAssignedAt === null),
+        ];
+        return { figures, waits: dayWaits([...waited, ...older], at), resolutions };
       },
       now,
       maxAgeMs,

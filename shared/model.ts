@@ -290,6 +290,8 @@ export const Conversation = z.object({
   followUpOf: FollowUpOf.optional(),
   /** The survey sent after resolution, and its answer. */
   survey: Survey.optional(),
+  /** An abandoned wait the team closed by blocking the customer (they did not give up). */
+  closedBy: z.literal('block').optional(),
 });
 export type Conversation = z.infer<typeof Conversation>;
 

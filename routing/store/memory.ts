@@ -1386,7 +1386,7 @@ export class MemoryStore implements Store {
     return { conversation: out, coverer, claims };
   }
 
-  async abandon(conversationId: string, now: number): Promise<Conversation> {
+  async abandon(conversationId: string, now: number, closedBy?: 'block'): Promise<Conversation> {
     const conv = this.#conversation(conversationId);
     if (conv.status !== 'queued') {
       throw new InvalidStateError(
@@ -1402,6 +1402,7 @@ export class MemoryStore implements Store {
     conv.status = 'abandoned';
     this.#trackOpen(conv);
     conv.resolvedAt = now;
+    if (closedBy) conv.closedBy = closedBy;
     return conversationOut(conv);
   }
 

@@ -839,8 +839,8 @@ export class RedisStore implements Store {
     };
   }
 
-  async abandon(conversationId: string, now: number): Promise<Conversation> {
-    return this.#conversationScript('abandon', conversationId, [now]);
+  async abandon(conversationId: string, now: number, closedBy?: 'block'): Promise<Conversation> {
+    return this.#conversationScript('abandon', conversationId, [now, closedBy ?? '']);
   }
 
   async offerHandoff(

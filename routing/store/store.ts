@@ -508,7 +508,8 @@ export interface Store {
     followUpAt: number | null,
     options?: ResolveOptions,
   ): Promise<Resolved>;
-  abandon(conversationId: string, now: number): Promise<Conversation>;
+  /** The customer left a wait (abandoned); `closedBy`: the team closed it by blocking them instead. */
+  abandon(conversationId: string, now: number, closedBy?: 'block'): Promise<Conversation>;
   offerHandoff(
     conversationId: string,
     from: string,

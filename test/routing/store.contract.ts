@@ -2343,6 +2343,14 @@ export function storeContract(
         expect(c.resolvedAt).to.equal(T0 + MIN);
         expect(await store.queueSnapshot('cv_1')).to.equal(null);
         expect((await store.stats()).waiting).to.equal(0);
+        expect(c.closedBy).to.equal(undefined);
+      });
+
+      it('abandon by a block is kept as closed by the block, read back so', async () => {
+        await addWaiting('cv_1');
+        const c = await store.abandon('cv_1', T0 + MIN, 'block');
+        expect([c.status, c.closedBy]).to.deep.equal(['abandoned', 'block']);
+        expect((await conversationNow('cv_1')).closedBy).to.equal('block');
       });
 
       it('abandon of a ringing conversation frees the ringing agent', async () => {

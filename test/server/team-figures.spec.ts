@@ -149,6 +149,38 @@ async function aDay({ sb, clock, live }: Running): Promise<void> {
   expect(view.day.timeToHumanSeconds.samples).to.equal(4);
 }
 
+/**
+ * Waits the day must not lose: a chat blocked while it waited, then the block lifted (and set again); a chat
+ * still waiting after a day and a half, then answered.
+ */
+async function waitsKept({ sb, clock, live }: Running): Promise<void> {
+  const router = sb.router;
+  const blocked = await router.contact({ channel: 'chat', from: 'visitor-b', text: 'hi', externalId: 'b1' });
+  clock.advance(10 * SECOND);
+  await router.blockCustomer(blocked.customer.id, 'admin', 'abuse');
+  await router.unblockCustomer(blocked.customer.id, 'admin');
+  clock.advance(61 * SECOND);
+  let view = await live();
+  expect(view.day.conversations.abandoned).to.equal(0);
+  expect(view.day.channels.chat.serviceLevel).to.include({ abandoned: 0, counted: 0 });
+  await router.blockCustomer(blocked.customer.id, 'admin', 'again');
+  clock.advance(61 * SECOND);
+  view = await live();
+  expect(view.day.conversations.abandoned).to.equal(0);
+  expect(view.day.channels.chat.serviceLevel).to.include({ abandoned: 0, counted: 0 });
+
+  // Nobody works chat for a day and a half: the wait still counts against the day, and when answered.
+  const long = await router.contact({ channel: 'chat', from: 'visitor-l', text: 'hello?', externalId: 'l1' });
+  clock.advance(36 * HOUR);
+  view = await live();
+  expect(view.day.channels.chat.serviceLevel).to.include({ waitingPast: 1, counted: 1, share: 0 });
+  await router.createAgent({ name: 'Ada', status: 'available' });
+  expect((await sb.store.getConversation(long.conversation.id))?.status).to.equal('assigned');
+  clock.advance(61 * SECOND);
+  view = await live();
+  expect(view.day.channels.chat.serviceLevel).to.include({ answered: 1, inTime: 0, counted: 1, share: 0 });
+}
+
 describe('GET /api/live: service level, handle times and each agent’s day', () => {
   describe('with the memory store', () => {
     let running: Running | null = null;
@@ -160,6 +192,11 @@ describe('GET /api/live: service level, handle times and each agent’s day', ()
     it('counts the day from the store', async () => {
       running = await start(new MemoryStore());
       await aDay(running);
+    });
+
+    it('keeps a wait closed by a block out after the block is lifted, and one older than the day in', async () => {
+      running = await start(new MemoryStore());
+      await waitsKept(running);
     });
 
     it('a day counted once a minute: a resolution shows at the next count, the agents’ load at once', async () => {
@@ -235,6 +272,12 @@ describe('GET /api/live: service level, handle times and each agent’s day', ()
       store = await redis.connect('team-figures');
       running = await start(store);
       await aDay(running);
+    });
+
+    it('keeps the same waits in and out in Redis', async () => {
+      store = await redis.connect('team-figures-kept');
+      running = await start(store);
+      await waitsKept(running);
     });
   });
 });

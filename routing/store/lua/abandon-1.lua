@@ -2,7 +2,8 @@
 agent's capacity comes back.
 
 KEYS[1]  the conversation record
-ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] now
+ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] now; ARGV[4] 'block' when the team closed it by blocking
+         the customer (kept as closedBy), else ''
 Result   {0, conversation} | INVALID_STATE when not waiting | NOT_FOUND
 Reaches  its waiting line, the ringing agent, pools, indexes.
 ]]
@@ -26,6 +27,7 @@ return run(function()
   end
   c.status = 'abandoned'
   c.resolvedAt = now
+  if ARGV[4] == 'block' then c.closedBy = 'block' end
   changed('conversation', c)
   flush()
   return { 0, json(c) }

@@ -105,6 +105,7 @@ local function checkConversation(key, c)
   if not absentOr(c.repeatOf, 'string') then return corrupt(key, 'repeatOf') end
   if not absentOr(c.followUpOf, 'table') then return corrupt(key, 'followUpOf') end
   if not absentOr(c.survey, 'table') then return corrupt(key, 'survey') end
+  if not absentOr(c.closedBy, 'string') then return corrupt(key, 'closedBy') end
 end
 
 local function checkAgent(key, a)
