@@ -270,6 +270,8 @@ export class VoiceChannel {
     const conversationId = result.conversation.id;
     if (p.To && !this.#o.fromNumber && !withheld) this.#o.onCaller?.(p.From, p.To);
     return this.#serial(conversationId, async () => {
+      // Twilio asking again after the team closed on the customer (blocked or erased meanwhile): not rung again.
+      if (result.outcome.type === 'duplicate' && result.conversation.status === 'abandoned') return rejectTwiml();
       const call = await this.#remember(p.CallSid, conversationId, p.From, p.To ?? null);
       if (result.outcome.type === 'duplicate' && call.target !== null && call.twiml) return call.twiml;
       // Calling again while a call back is owed (whichever process owes it): it stands until a person answers

@@ -181,6 +181,16 @@ describe('Voice channel (Twilio)', () => {
       expect(metrics.text).to.include('switchboard_blocked_contacts_total{channel="voice"} 1');
     });
 
+    it('asked again after the customer was blocked, it is rejected, not rung again', async () => {
+      await h().agent('Ana', { clientIdentity: 'ana' });
+      const call = newCall(CALLER);
+      expect(verbs(await h().twiml('/twilio/voice', incomingCall(call)))).to.deep.equal(['Dial']);
+      const [conversation] = await h().store.listConversations({});
+      await h().sb.router.blockCustomer(conversation!.customerId, 'admin', 'abuse');
+      const again = await h().twiml('/twilio/voice', incomingCall(call));
+      expect(verbs(again)).to.deep.equal(['Reject']);
+    });
+
     it('a caller on hold whose customer is blocked is hung up; the hold loop ends the call too', async () => {
       await busyAgent(h(), 'Ana', 'ana');
       const waiting = await waitingCaller(h());
