@@ -417,6 +417,15 @@
     return v?.customer?.name || v?.customer?.facts?.name?.value || null;
   }
 
+  /** Where a reply on the conversation goes: a call's as a text, none for a caller who withheld their number. */
+  function repliesGo(c, ids) {
+    if (c.lastChannel !== 'voice') return `replies go out on ${c.lastChannel}`;
+    const phone = ids.some((i) => i.channel === 'phone');
+    if (!phone && ids.some((i) => i.channel === 'call'))
+      return 'the caller withheld their number: no reply can reach them; internal notes are for colleagues';
+    return 'replies go out as texts to their phone';
+  }
+
   function customerName(v) {
     const c = v?.customer;
     if (!c) return 'Customer';
@@ -1751,7 +1760,7 @@
         'Channels',
         h('p', {
           class: 'muted',
-          text: `This conversation: ${(c.channels || [c.lastChannel]).join(', ')} (replies go out on ${c.lastChannel})`,
+          text: `This conversation: ${(c.channels || [c.lastChannel]).join(', ')} (${repliesGo(c, ids)})`,
         }),
         ids.length
           ? h(

@@ -101,6 +101,9 @@ describe('e2e: calls in the web console in Chromium', function () {
     // Nobody to call back, nor a block that could reach their next call.
     expect(await el('call').isHidden()).to.equal(true);
     expect(await el('block').isHidden()).to.equal(true);
+    expect(await page.locator('body').textContent()).to.contain(
+      'the caller withheld their number: no reply can reach them',
+    );
     await h().sb.router.resolve(ana.id, hiddenId);
 
     // A texter: she can phone them.
