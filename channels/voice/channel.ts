@@ -172,6 +172,8 @@ const OUT_TALK_SECONDS = 4 * 60 * 60;
 /** Live calls remembered at most (a call whose status callback never comes is forgotten). */
 const MAX_CALLS = 20_000;
 const NO_ADDRESS = 'no phone or Twilio Client identity to ring';
+/** The status reason of an agent on a call they placed to a customer (away until it ends). */
+export const PHONING_OUT = 'on a call to a customer';
 
 export class VoiceChannel {
   readonly #router: Router;
@@ -271,7 +273,8 @@ export class VoiceChannel {
     if (p.To && !this.#o.fromNumber && !withheld) this.#o.onCaller?.(p.From, p.To);
     return this.#serial(conversationId, async () => {
       // Twilio asking again after the team closed on the customer (blocked or erased meanwhile): not rung again.
-      if (result.outcome.type === 'duplicate' && result.conversation.status === 'abandoned') return rejectTwiml();
+      if (result.outcome.type === 'duplicate' && result.conversation.status === 'abandoned')
+        return rejectTwiml();
       const call = await this.#remember(p.CallSid, conversationId, p.From, p.To ?? null);
       if (result.outcome.type === 'duplicate' && call.target !== null && call.twiml) return call.twiml;
       // Calling again while a call back is owed (whichever process owes it): it stands until a person answers
@@ -430,6 +433,9 @@ export class VoiceChannel {
       switch (p.DialCallStatus) {
         case 'completed':
         case 'answered': {
+          // Put through to a colleague meanwhile (a hand-off): Twilio asks this action when the call is moved
+          // to new TwiML, and the call goes on with the colleague.
+          if (call.target !== `agent:${q.agent}`) return call.twiml || emptyTwiml();
           // They talked. Ownership holds even if the `answered` callback was lost.
           await this.#accept(q.agent, q.conversation);
           return this.#give(call, 'done', hangUpTwiml());
@@ -625,7 +631,7 @@ export class VoiceChannel {
       from,
     };
     // One at a time: a second press (or a second device) while a call to this customer, or one of this agent's,
-    // rings or is under way is refused.
+    // rings or is under way is refused (until it ends, or the agent makes themselves available: `#onEvent`).
     const [forCustomer, forAgent] = outLeases(query);
     const ringing = this.#ringSeconds() + CUSTOMER_RING_SECONDS + OUT_RING_MARGIN_SECONDS;
     if (!(await this.#holders.lease(forCustomer, ringing)))
@@ -634,7 +640,7 @@ export class VoiceChannel {
       await this.#holders.free(forCustomer);
       throw new ConflictError(
         'call_under_way',
-        `${agent!.name} is phoning a customer already: one call at a time`,
+        'you are on a call to a customer already: one call at a time (make yourself available once it has ended)',
       );
     }
     try {
@@ -658,9 +664,32 @@ export class VoiceChannel {
       const said = `the call could not be placed: ${failure.reason}`;
       throw new SwitchboardError('call_failed', said, 502, undefined, said);
     }
+    // On the phone from now until the call ends: not offered anything meanwhile (their own customers wait for
+    // them, or a colleague covers a caller), and the team sees why.
+    if (agent!.status === 'available') {
+      try {
+        await this.#router.setAgentStatus(request.agentId, 'away', PHONING_OUT);
+      } catch (err) {
+        this.#o.log.warn({ err, agentId: request.agentId }, 'voice: could not set an agent on a call away');
+      }
+    }
   }
 
-  /** The agent's call to the customer is over (or never went out): its leases go. */
+  /** The leases of an agent's calls to customers: theirs, and those of the open conversations they are on. */
+  async #releaseOut(agentId: string): Promise<void> {
+    const [, forAgent] = outLeases({ conversation: '', agent: agentId });
+    if (!(await this.#holders.leased(forAgent))) return;
+    await this.#holders.free(forAgent);
+    for (const conv of await this.#router.store.listAgentConversations(agentId)) {
+      if (conv.ownerId === agentId || conv.cover?.agentId === agentId)
+        await this.#holders.free(outLeases({ conversation: conv.id, agent: agentId })[0]);
+    }
+  }
+
+  /**
+   * The agent's call to the customer is over (or never went out): its leases go, and an agent Switchboard set
+   * away for it is available again (one who changed their status meanwhile keeps it).
+   */
   async #endOut(q: { conversation: string; agent: string }): Promise<void> {
     for (const name of outLeases(q)) {
       try {
@@ -668,6 +697,16 @@ export class VoiceChannel {
       } catch (err) {
         this.#o.log.warn({ err, lease: name }, 'voice: could not give a call lease up; it lapses by itself');
       }
+    }
+    try {
+      const agent = await this.#router.store.getAgent(q.agent);
+      if (agent?.status === 'away' && agent.statusReason === PHONING_OUT)
+        await this.#router.setAgentStatus(q.agent, 'available');
+    } catch (err) {
+      this.#o.log.warn(
+        { err, agentId: q.agent },
+        'voice: could not make an agent available after their call',
+      );
     }
   }
 
@@ -791,6 +830,15 @@ export class VoiceChannel {
         );
         return;
       }
+      case 'agent.status': {
+        // An agent available again (by their own hand, or their call's end): a call of theirs whose end went
+        // unheard no longer holds them, nor the conversations they are on.
+        if (event.status !== 'available' || origin !== 'local') return;
+        void this.#serial(`agent:${event.agentId}`, () => this.#releaseOut(event.agentId)).catch((err) =>
+          this.#o.log.warn({ err, agentId: event.agentId }, 'voice: could not release a call lease'),
+        );
+        return;
+      }
       case 'conversation.abandoned': {
         // A caller on hold whose customer the team blocked or erased: the call ends (their hold would never end).
         const id = event.conversation.id;
@@ -875,9 +923,13 @@ export class VoiceChannel {
         'voice: could not put the call through to the colleague',
       );
       call.notPutThrough = to;
+      // Twilio's 21220: the call is no longer in progress (they hung up just now).
+      const ended = (err as { code?: unknown }).code === 21220;
       await this.#router.callNote(
         conv.id,
-        `The caller could not be put through to ${agent!.name}; they are still on the line with ${await this.#agentName(on)}.`,
+        ended
+          ? `The caller hung up before they could be put through to ${agent!.name}.`
+          : `The caller could not be put through to ${agent!.name}; they are still on the line with ${await this.#agentName(on)}.`,
       );
       return;
     }
@@ -885,16 +937,6 @@ export class VoiceChannel {
     call.twiml = twiml;
     call.connected = false;
     await this.#router.callNote(conv.id, `The caller is put through to ${agent!.name}.`);
-  }
-
-  /** Whether the agent is on a call they placed to a customer (when that cannot be read: not). */
-  async #phoningOut(agentId: string): Promise<boolean> {
-    try {
-      return await this.#holders.leased(outLeases({ conversation: '', agent: agentId })[1]);
-    } catch (err) {
-      this.#o.log.warn({ err, agentId }, 'voice: could not read whether the agent is on a call');
-      return false;
-    }
   }
 
   async #agentName(agentId: string): Promise<string> {
@@ -1040,12 +1082,6 @@ export class VoiceChannel {
       }
       const agentId = agentOf(outcome);
       if (agentId === null) break;
-      // On a call they placed to a customer: a call offered to them goes to the next (they stay available).
-      if (outcome.type === 'offered' && (await this.#phoningOut(agentId))) {
-        await this.#router.declineOffer(agentId, call.conversationId);
-        outcome = await this.#router.outcome(call.conversationId);
-        continue;
-      }
       const agent = await this.#router.store.getAgent(agentId);
       const address = agent ? dialAddress(agent) : null;
       if (!address) {

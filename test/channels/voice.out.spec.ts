@@ -5,11 +5,12 @@
 import { expect } from 'chai';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
+import { PHONING_OUT } from '../../channels/voice/channel.js';
 import { SAY } from '../../channels/voice/twiml.js';
 import type { Message } from '../../shared/model.js';
 import { agentToken } from '../../shared/tokens.js';
 import { newSid } from '../support/twilio-standin.js';
-import { only, pathOf, queryOf, verbs } from '../support/twiml.js';
+import { only, parseTwiml, pathOf, queryOf, verbs } from '../support/twiml.js';
 import {
   dialResult,
   incomingCall,
@@ -186,14 +187,64 @@ describe('Voice channel: an agent phones a customer', () => {
     expect(await press()).to.equal('placed');
   });
 
-  it('an agent phoning a customer is not rung for a caller meanwhile, and stays available', async () => {
+  it('an agent phoning a customer is away meanwhile: a caller holds and is put through to them once it ends', async () => {
     const { ana, conversationId } = await anaOwnsText();
     await h().sb.router.callCustomer(ana.id, conversationId);
-    const root = await h().twiml('/twilio/voice', incomingCall(newCall('+14155550166')));
-    // Nobody else to take it: the caller holds their place, and Ana is neither rung nor set away.
+    const during = await h().store.getAgent(ana.id);
+    expect([during?.status, during?.statusReason]).to.deep.equal(['away', PHONING_OUT]);
+    const caller = newCall('+14155550166');
+    const root = await h().twiml('/twilio/voice', incomingCall(caller));
+    // Nobody else to take it: the caller holds their place; Ana is not rung, nor set away busy.
     expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
+    const placed = h().standIn.calls()[0]!;
+    const dial = only(await agentPicksUp(placed), 'Dial');
+    const leg = { CallSid: placed.sid, From: OUR_NUMBER, To: 'client:ana' };
+    await h().twiml(localPath(dial.attrs.action), dialResult(leg, 'completed', { DialCallDuration: '90' }));
+    await h().idle();
+    // The call is over: available again, and the caller who held is put through to her.
+    expect((await h().store.getAgent(ana.id))?.status).to.equal('available');
+    const [moved] = h().standIn.callUpdates();
+    expect(moved?.sid).to.equal(caller.CallSid);
+    expect(only(parseTwiml(String(moved!.params.Twiml)), 'Client').text).to.equal('ana');
+  });
+
+  it('their own customer calling in meanwhile is covered by a colleague, not rung through to their busy phone', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana', capacity: { voice: 1, sms: 3 } });
+    await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'please call me about my order')));
+    const [texted] = await h().store.listConversations({});
+    const ben = await h().agent('Ben', { clientIdentity: 'ben' });
+    await h().sb.router.callCustomer(ana.id, texted!.id);
+    const root = await h().twiml('/twilio/voice', incomingCall(newCall(TEXTER)));
+    expect(verbs(root)).to.deep.equal(['Dial']);
+    expect(only(root, 'Client').text).to.equal('ben');
+    expect(queryOf(only(root, 'Dial').attrs.action).agent).to.equal(ben.id);
     const after = await h().store.getAgent(ana.id);
-    expect([after?.status, after?.statusReason]).to.deep.equal(['available', undefined]);
+    expect([after?.status, after?.statusReason]).to.deep.equal(['away', PHONING_OUT]);
+  });
+
+  it('a call whose end went unheard holds the agent until they make themselves available', async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    const placed = h().standIn.calls()[0]!;
+    const number = only(await agentPicksUp(placed), 'Number');
+    await h().twiml(
+      localPath(number.attrs.statusCallback),
+      outboundLeg(newSid('CA'), TEXTER, 'in-progress', { ParentCallSid: placed.sid }),
+    );
+    // Nothing more is heard of it: an hour on, she is still away on it, and another call is refused.
+    h().clock.advance(60 * MINUTE);
+    const refused = await h()
+      .sb.router.callCustomer(ana.id, conversationId)
+      .then(
+        () => null,
+        (err: { code: string; message: string }) => [err.code, err.message],
+      );
+    expect(refused).to.deep.equal(['call_under_way', 'a call to this customer is under way already']);
+    // She says she is done: available, and she may call again.
+    await h().sb.router.setAgentStatus(ana.id, 'available');
+    await h().idle();
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    expect(h().standIn.calls()).to.have.length(2);
   });
 
   it("resolved while the agent's phone rang, or the agent hanging up first: the customer is not called, and noted", async () => {

@@ -30,7 +30,7 @@ describe('Voice channel: a hand-off during a call puts the caller through', () =
       localPath(only(root, 'Client').attrs.statusCallback),
       callStatus(newCall(CALLER, 'client:ana'), 'in-progress', { ParentCallSid: call.CallSid }),
     );
-    return { call, conversationId: queryOf(dial.attrs.action).conversation! };
+    return { call, conversationId: queryOf(dial.attrs.action).conversation!, anaDial: dial.attrs.action };
   }
 
   const notes = async (conversationId: string) =>
@@ -78,10 +78,13 @@ describe('Voice channel: a hand-off during a call puts the caller through', () =
   it('the colleague does not pick up: they are set away, and the caller is not left ringing', async () => {
     const ana = await h().agent('Ana', { clientIdentity: 'ana' });
     const bea = await h().agent('Bea', { clientIdentity: 'bea' });
-    const { call, conversationId } = await onTheLineWithAna(h(), ana);
+    const { call, conversationId, anaDial } = await onTheLineWithAna(h(), ana);
     await h().sb.router.handoff(ana.id, conversationId, bea.id, 'billing question');
     await h().sb.router.acceptHandoff(bea.id, conversationId);
     await h().idle();
+    // Twilio asks Ana's <Dial action> as the call moves to the new TwiML: it goes on with Bea's.
+    const moved = await h().twiml(localPath(anaDial), dialResult(call, 'completed'));
+    expect(verbs(moved)).to.deep.equal(['Say', 'Dial']);
     const twiml = parseTwiml(String(h().standIn.callUpdates()[0]!.params.Twiml));
     const next = await h().twiml(localPath(only(twiml, 'Dial').attrs.action), dialResult(call, 'no-answer'));
     expect((await h().store.getAgent(bea.id))?.status).to.equal('away');
@@ -90,6 +93,29 @@ describe('Voice channel: a hand-off during a call puts the caller through', () =
     expect(only(next, 'Client').text).to.equal('ana');
     const conv = await h().store.getConversation(conversationId);
     expect([conv?.ownerId, conv?.cover?.agentId]).to.deep.equal([bea.id, ana.id]);
+  });
+
+  it('handed on again: the colleague who picked up hands it to a third, and the caller is put through again', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+    const bea = await h().agent('Bea', { clientIdentity: 'bea' });
+    const cy = await h().agent('Cy', { clientIdentity: 'cy' });
+    const { call, conversationId, anaDial } = await onTheLineWithAna(h(), ana);
+    await h().sb.router.handoff(ana.id, conversationId, bea.id, 'billing question');
+    await h().sb.router.acceptHandoff(bea.id, conversationId);
+    await h().idle();
+    await h().twiml(localPath(anaDial), dialResult(call, 'completed'));
+    const toBea = parseTwiml(String(h().standIn.callUpdates()[0]!.params.Twiml));
+    await h().twiml(
+      localPath(only(toBea, 'Client').attrs.statusCallback),
+      callStatus(newCall(CALLER, 'client:bea'), 'in-progress', { ParentCallSid: call.CallSid }),
+    );
+    await h().sb.router.handoff(bea.id, conversationId, cy.id, 'refund');
+    await h().sb.router.acceptHandoff(cy.id, conversationId);
+    await h().idle();
+    const updates = h().standIn.callUpdates();
+    expect(updates).to.have.length(2);
+    expect(only(parseTwiml(String(updates[1]!.params.Twiml)), 'Client').text).to.equal('cy');
+    expect((await notes(conversationId)).at(-1)).to.equal('The caller is put through to Cy.');
   });
 
   it('a colleague with nothing to ring, or Twilio refusing the update: the caller stays with the agent, noted once', async () => {
@@ -120,5 +146,18 @@ describe('Voice channel: a hand-off during a call puts the caller through', () =
     expect((await notes(conversationId)).filter((t) => t.startsWith('The caller could not'))).to.deep.equal([
       'The caller could not be put through to Bea; they are still on the line with Ana.',
     ]);
+  });
+
+  it('the caller hangs up just as the colleague accepts: noted as such, not as still on the line', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+    const bea = await h().agent('Bea', { clientIdentity: 'bea' });
+    const { call, conversationId } = await onTheLineWithAna(h(), ana);
+    h().standIn.endCall(call.CallSid);
+    await h().sb.router.handoff(ana.id, conversationId, bea.id, 'billing question');
+    await h().sb.router.acceptHandoff(bea.id, conversationId);
+    await h().idle();
+    expect((await notes(conversationId)).at(-1)).to.equal(
+      'The caller hung up before they could be put through to Bea.',
+    );
   });
 });
