@@ -803,6 +803,8 @@ export function queueMessage(waiting: Waiting[]): CardMessage {
 
 /** The longest waits `/switchboard team` lists. */
 const TEAM_WAITS_SHOWN = 10;
+/** The most sections its agents take (Slack takes 50 blocks in a message). */
+const TEAM_AGENT_SECTIONS = 40;
 
 function teamWait(w: LiveWaiting, now: number): string {
   const told = !w.quoted
@@ -876,13 +878,29 @@ export function teamMessage(view: LiveView): CardMessage {
   }`;
   const waits = view.waiting.slice(0, TEAM_WAITS_SHOWN).map((w) => teamWait(w, view.at));
   const more = view.waitingTotal - waits.length;
-  const groups = (['available', 'away', 'offline'] as const).map((status) => {
+  const lines = (['available', 'away', 'offline'] as const).flatMap((status) => {
     const agents = view.agents.filter((a) => a.status === status);
     const title = `*${status[0]!.toUpperCase()}${status.slice(1)} (${agents.length})*`;
     // Offline agents holding nothing are only counted.
     const listed = status === 'offline' ? agents.filter((a) => a.holding > 0) : agents;
-    return [title, ...listed.map(teamAgent)].join('\n');
+    return [title, ...listed.map(teamAgent)];
   });
+  // The agents over as many sections as they need (one holds MAX_SECTION characters), within Slack's 50 blocks.
+  const agentSections: string[] = [];
+  let shown = 0;
+  for (const line of lines) {
+    const last = agentSections.at(-1);
+    if (last !== undefined && last.length + 1 + line.length <= MAX_SECTION)
+      agentSections[agentSections.length - 1] = `${last}\n${line}`;
+    else if (agentSections.length < TEAM_AGENT_SECTIONS) agentSections.push(line);
+    else break;
+    shown++;
+  }
+  if (shown < lines.length) {
+    const more = `…and ${lines.length - shown} more lines: the /team page lists everyone.`;
+    agentSections[agentSections.length - 1] =
+      `${cutAt(agentSections.at(-1)!, MAX_SECTION - more.length - 1)}\n${more}`;
+  }
   const section = (text: string): Block => ({
     type: 'section',
     text: { type: 'mrkdwn', text: clip(text, MAX_SECTION) },
@@ -895,7 +913,7 @@ export function teamMessage(view: LiveView): CardMessage {
       ...(waits.length > 0
         ? [section(`*Longest waits*\n${waits.join('\n')}${more > 0 ? `\n…and ${more} more` : ''}`)]
         : []),
-      section(groups.join('\n')),
+      ...agentSections.map(section),
     ],
   };
 }

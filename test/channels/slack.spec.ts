@@ -1419,6 +1419,31 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect((await answer('offline')).text).to.equal('You are now *offline*.');
     });
 
+    it('team lists every agent of a large team over several sections, none cut off', async () => {
+      const h = sb();
+      await h.agent('Bob', BOB);
+      const statuses = ['available', 'away', 'offline'] as const;
+      for (let i = 0; i < 60; i++) {
+        const agent = await h.sb.router.createAgent({
+          name: `Agent number ${i} with a rather long name from the night shift`,
+          status: statuses[i % 3]!,
+        });
+        if (i % 3 === 2) await h.sb.router.setAgentStatus(agent.id, 'offline');
+      }
+      const url = h.slack.responseUrl();
+      await h.command(slashCommand(BOB, 'team', url)).expect(200);
+      await h.idle();
+      const body = h.slack.responses.find((r) => url.endsWith(r.path))!.body;
+      const texts = (body.blocks as Json[]).map((b) => String(b.text.text));
+      expect(texts.every((t) => t.length <= 3000)).to.equal(true);
+      const all = texts.join('\n');
+      expect(all).not.to.contain('(truncated)');
+      expect(all).to.contain('*Available (21)*');
+      expect(all).to.contain('*Away (20)*');
+      expect(all).to.contain('*Offline (20)*');
+      for (let i = 0; i < 60; i += 3) expect(all).to.contain(`Agent number ${i} with`);
+    });
+
     it('queue names a visitor who gave no name as the team view does, never by their visitor id', async () => {
       const h = sb();
       await h.agent('Ada', ADA, { status: 'away' });
