@@ -172,12 +172,15 @@
   // at the screen and the conversation on it, said in words.
   const REFUSED = /^agent \S+ may not (.+?) conversation \S+: (.+)$/;
   const MISSING = /^conversation \S+ does not exist$/;
+  const NO_ROOM = /^agent \S+: no (\w+) capacity left/;
   function plainMessage(message) {
     const refused = REFUSED.exec(message);
     if (refused)
       return refused[2] === 'not its owner'
         ? `You may not ${refused[1]} this conversation: it is not yours.`
         : `You may not ${refused[1]} this conversation: ${refused[2]}.`;
+    const full = NO_ROOM.exec(message);
+    if (full) return `You have no room for another ${full[1]} conversation now.`;
     return MISSING.test(message) ? 'That conversation no longer exists.' : message;
   }
   function showError(error) {

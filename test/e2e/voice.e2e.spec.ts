@@ -122,4 +122,28 @@ describe('e2e: calls in the web console in Chromium', function () {
     expect(leg?.params.To).to.equal('client:ana');
     await page.locator('[data-sb="messages"]', { hasText: "Ana's phone rings first" }).waitFor();
   });
+
+  it('accepting a hand-off with no room left says so in words, not with ids', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana', capacity: { voice: 1 } });
+    const first = only(await h().twiml('/twilio/voice', incomingCall(newCall('+14155550191'))), 'Dial');
+    await h().sb.router.acceptOffer(ana.id, queryOf(first.attrs.action).conversation!);
+    const bea = await h().agent('Bea', { clientIdentity: 'bea', capacity: { voice: 1 } });
+    const second = only(await h().twiml('/twilio/voice', incomingCall(newCall('+14155550192'))), 'Dial');
+    const secondId = queryOf(second.attrs.action).conversation!;
+    await h().sb.router.acceptOffer(bea.id, secondId);
+    // Bea's one voice slot is taken: Ana offers her the other call anyway.
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${h().local}/console?token=${h().sb.tokens.sign('agent', bea.id)}`);
+    const el = (name: string) => page.locator(`[data-sb="${name}"]`);
+    await el('agent-name').filter({ hasText: 'Bea' }).waitFor();
+    await h().sb.router.handoff(ana.id, queryOf(first.attrs.action).conversation!, bea.id, 'your customer');
+    await el('handoff-accept').click();
+    await el('error').waitFor();
+    expect(await page.locator('#error-text').textContent()).to.equal(
+      'You have no room for another voice conversation now.',
+    );
+  });
 });
