@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
 import { SAY } from '../../channels/voice/twiml.js';
+import type { Agent } from '../../shared/model.js';
 import {
   callStatus,
   gathered,
@@ -31,15 +32,21 @@ describe('e2e: calls in the web console in Chromium', function () {
     await browser?.close();
   });
 
-  it('says "Incoming call", and for a call back says the phone rings first; Accept then picking up dials the customer', async () => {
-    const ana = await h().agent('Ana', { clientIdentity: 'ana', capacity: { voice: 1 } });
+  /** The agent's web console, open in Chromium once it greets them; `el` finds its parts by data-sb. */
+  async function consoleOf(agent: Agent) {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('pageerror', (err) => {
       throw err;
     });
-    await page.goto(`${h().local}/console?token=${h().sb.tokens.sign('agent', ana.id)}`);
+    await page.goto(`${h().local}/console?token=${h().sb.tokens.sign('agent', agent.id)}`);
     const el = (name: string) => page.locator(`[data-sb="${name}"]`);
-    await el('agent-name').filter({ hasText: 'Ana' }).waitFor();
+    await el('agent-name').filter({ hasText: agent.name }).waitFor();
+    return { page, el };
+  }
+
+  it('says "Incoming call", and for a call back says the phone rings first; Accept then picking up dials the customer', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana', capacity: { voice: 1 } });
+    const { el } = await consoleOf(ana);
 
     // A live call rings her.
     const busy = only(await h().twiml('/twilio/voice', incomingCall(newCall('+14155550181'))), 'Dial');
@@ -81,13 +88,7 @@ describe('e2e: calls in the web console in Chromium', function () {
 
   it('names a caller who hid their number "Hidden number"; Call them rings the agent for a customer with a number', async () => {
     const ana = await h().agent('Ana', { clientIdentity: 'ana', capacity: { voice: 1, sms: 3 } });
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.on('pageerror', (err) => {
-      throw err;
-    });
-    await page.goto(`${h().local}/console?token=${h().sb.tokens.sign('agent', ana.id)}`);
-    const el = (name: string) => page.locator(`[data-sb="${name}"]`);
-    await el('agent-name').filter({ hasText: 'Ana' }).waitFor();
+    const { page, el } = await consoleOf(ana);
 
     // A caller who withheld their number rings her: said as such, never by the call's id.
     const hidden = newCall('anonymous');
@@ -132,13 +133,7 @@ describe('e2e: calls in the web console in Chromium', function () {
     const secondId = queryOf(second.attrs.action).conversation!;
     await h().sb.router.acceptOffer(bea.id, secondId);
     // Bea's one voice slot is taken: Ana offers her the other call anyway.
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.on('pageerror', (err) => {
-      throw err;
-    });
-    await page.goto(`${h().local}/console?token=${h().sb.tokens.sign('agent', bea.id)}`);
-    const el = (name: string) => page.locator(`[data-sb="${name}"]`);
-    await el('agent-name').filter({ hasText: 'Bea' }).waitFor();
+    const { page, el } = await consoleOf(bea);
     await h().sb.router.handoff(ana.id, queryOf(first.attrs.action).conversation!, bea.id, 'your customer');
     await el('handoff-accept').click();
     await el('error').waitFor();
