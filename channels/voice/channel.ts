@@ -830,6 +830,27 @@ export class VoiceChannel {
         );
         return;
       }
+      case 'conversation.handoff': {
+        // Offered while its caller talks to the agent: the colleague learns that accepting puts the caller
+        // through to them now (said by the process that holds the call).
+        if (event.action !== 'offered') return;
+        const callSid = this.#callOf.get(event.conversation.id);
+        const call = callSid ? this.#calls.get(callSid) : undefined;
+        if (!call?.connected || call.target !== `agent:${event.from}`) return;
+        void this.#serial(event.conversation.id, async () => {
+          const [from, to] = await Promise.all([this.#agentName(event.from), this.#agentName(event.to)]);
+          await this.#router.callNote(
+            event.conversation.id,
+            `The caller is on the line with ${from}: if ${to} accepts, their phone rings for the caller at once.`,
+          );
+        }).catch((err) =>
+          this.#o.log.warn(
+            { err, conversationId: event.conversation.id },
+            'voice: could not note the caller',
+          ),
+        );
+        return;
+      }
       case 'agent.status': {
         // An agent available again (by their own hand, or their call's end): a call of theirs whose end went
         // unheard no longer holds them, nor the conversations they are on.

@@ -45,6 +45,10 @@ describe('Voice channel: a hand-off during a call puts the caller through', () =
     await h().sb.router.handoff(ana.id, conversationId, bea.id, 'billing question');
     await h().idle();
     expect(h().standIn.callUpdates()).to.deep.equal([]); // offered only: still with Ana
+    // Bea, offered it, learns a caller is on the line.
+    expect((await notes(conversationId)).at(-1)).to.equal(
+      'The caller is on the line with Ana: if Bea accepts, their phone rings for the caller at once.',
+    );
     await h().sb.router.acceptHandoff(bea.id, conversationId);
     await h().idle();
 
