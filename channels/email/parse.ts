@@ -14,6 +14,12 @@ import { type Automated, automated } from './automated.js';
 import { bareAddress } from './settings.js';
 import { inboundMessageId, messageIds } from './threading.js';
 
+/** An inline picture of a mail's body this large or larger was pasted in (a screenshot), not its layout's. */
+const PASTED_PICTURE_BYTES = 20_000;
+/** A text part some senders put beside their HTML saying only that the mail is HTML. */
+const PLACEHOLDER_TEXT =
+  /^\s*(this is a multi-?part message in mime format|your (e-?mail|mail) (reader|client|program|software) does not (support|understand|display))/i;
+
 /** Longest text handed on: the rest stays in the raw message. */
 export const TEXT_CAP = 50_000;
 /** Longest HTML converted to text; a longer one leaves the text empty (the HTML stays in the raw message). */
@@ -96,7 +102,9 @@ export async function parseEmail(raw: Buffer, envelope?: Envelope): Promise<Pars
     .filter((a): a is string => a !== null);
   const text = bodyText(mail);
   const attachments = mail.attachments
-    .filter((a) => !(a.related && a.contentDisposition !== 'attachment'))
+    // A picture in the body's layout (a logo, an icon) is not a file the customer sent; one pasted into the body
+    // (a screenshot), large beside those, is.
+    .filter((a) => !(a.related && a.contentDisposition !== 'attachment' && a.size < PASTED_PICTURE_BYTES))
     .map((a, i) => ({
       name: (a.filename?.trim() || `attachment-${i + 1}`).slice(0, 500),
       type: (a.contentType || 'application/octet-stream').slice(0, 200),
@@ -166,12 +174,21 @@ function headerReader(mail: ParsedMail): (name: string) => string | undefined {
  */
 function bodyText(mail: ParsedMail): string {
   const text = mail.text ?? '';
-  const html = typeof mail.html === 'string' && !/\S/.test(text) ? mail.html : '';
+  const useHtml = !/\S/.test(text) || PLACEHOLDER_TEXT.test(text);
+  const html = typeof mail.html === 'string' && useHtml ? mail.html : '';
   return (html ? htmlText(html) : text).replace(/\r\n?/g, '\n');
 }
 
 /** HTML as text: empty when it is too long or too deeply nested to convert (the raw message keeps it). */
-function htmlText(html: string): string {
+function htmlText(raw: string): string {
+  // Pictures written into the HTML itself (data: URIs, a pasted screenshot) are not text: out before the size
+  // is weighed. A fragment (no document of its own) that holds a pasted whole document is read whole, not only
+  // that document's body.
+  let html = raw
+    .replace(/(\bsrc\s*=\s*)(["'])data:[^"']*\2/gi, '$1$2$2')
+    .replace(/(\bsrc\s*=\s*)data:[^\s>]*/gi, '$1""');
+  if (!/^\s*(<!doctype[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<(html|head|body)\b/i.test(html))
+    html = html.replace(/<head\b[\s\S]*?<\/head\s*>/gi, '').replace(/<\/?(html|body)\b[^>]*>/gi, '');
   if (html.length > HTML_CAP || nestedDeeperThan(html, HTML_DEPTH_CAP)) return '';
   let text: string;
   try {

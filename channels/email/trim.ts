@@ -24,11 +24,14 @@ const SIGN_OFF =
 export function newText(text: string): string {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
   let cut = lines.length;
+  // Where the quoted message starts after an attribution line ("On … wrote:"), if the cut is one.
+  let quoted = -1;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     const next = (lines[i + 1] ?? '').trim();
     if (ATTRIBUTION.some((re) => re.test(line))) {
       cut = i;
+      quoted = i + 1;
       break;
     }
     // Gmail wraps a long attribution over two lines.
@@ -38,6 +41,7 @@ export function newText(text: string): string {
       /^(>|$)/.test((lines[i + 2] ?? '').trim())
     ) {
       cut = i;
+      quoted = i + 2;
       break;
     }
     if (OUTLOOK_RULE.some((re) => re.test(line))) {
@@ -53,10 +57,25 @@ export function newText(text: string): string {
       break;
     }
   }
+  // The customer answered between the lines they quoted, or below them: their lines there are theirs too.
+  let mine = lines.slice(0, cut);
+  if (quoted >= 0) {
+    const rest = lines.slice(quoted);
+    const first = rest.findIndex((l) => /^\s*>/.test(l));
+    const answers = first < 0 ? [] : rest.slice(first).filter((l) => !/^\s*>/.test(l));
+    if (answers.some((l) => l.trim() !== '' && !SIGN_OFF.test(l.trim()) && !SIGNATURE.test(l)))
+      mine = [...mine, '', ...signedOff(answers)];
+  }
   // Whatever is left: drop quoted lines (an inline reply keeps its own lines between them).
-  const kept = dropSignature(lines.slice(0, cut).filter((l) => !/^\s*>/.test(l)));
+  const kept = dropSignature(mine.filter((l) => !/^\s*>/.test(l)));
   const result = collapse(kept);
   return result === '' ? collapse(lines) : result;
+}
+
+/** Lines up to a signature separator or a mobile sign-off. */
+function signedOff(lines: readonly string[]): string[] {
+  const end = lines.findIndex((l) => SIGNATURE.test(l) || SIGN_OFF.test(l.trim()));
+  return end < 0 ? [...lines] : lines.slice(0, end);
 }
 
 /** A `From:` line followed within a few lines by `Sent:`/`Date:` and `To:`/`Subject:` (a forwarded header block). */
@@ -86,7 +105,10 @@ function dropSignature(lines: string[]): string[] {
     const hasName = i + 1 < end && next !== '' && next.length <= 60 && !/[.?!:]$/.test(next);
     const name = hasName ? i + 2 : i + 1;
     const rest = lines.slice(name, end);
-    const signature = rest.every((l) => l.trim().length <= 80 && !/[?]\s*$/.test(l));
+    // A P.S. is the customer's, not a signature's.
+    const signature = rest.every(
+      (l) => l.trim().length <= 80 && !/[?]\s*$/.test(l) && !/^\s*p\.?\s?s\.?(\s|:|$)/i.test(l),
+    );
     return rest.length <= 6 && signature ? lines.slice(0, name) : lines;
   }
   return lines;

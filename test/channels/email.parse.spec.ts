@@ -346,6 +346,71 @@ describe('email reply trimming', () => {
   it('when everything looks quoted, the whole text is kept rather than nothing', () => {
     expect(newText('> only a quote')).to.equal('> only a quote');
   });
+
+  it('answers written between the quoted lines after an attribution, or below them, are kept', () => {
+    const text = [
+      'Answers below.',
+      '',
+      'On Mon, 7 Dec 2026 at 09:00, Support Team <support@support.example.com> wrote:',
+      '> What is your order number?',
+      'It is #88231.',
+      '> Would you like a refund or a replacement?',
+      'A refund please, to my Visa.',
+      '>',
+      '> Kind regards, Support',
+      '',
+      'Sent from my iPhone',
+    ].join('\n');
+    expect(newText(text)).to.equal('Answers below.\n\nIt is #88231.\nA refund please, to my Visa.');
+    // Quoted history with nothing of theirs in it is still cut.
+    expect(newText('Thanks!\n\nOn Mon, 7 Dec 2026, Support <s@x.com> wrote:\n> hello\n> bye')).to.equal(
+      'Thanks!',
+    );
+  });
+
+  it("a P.S. after the sign-off is the customer's, not a signature", () => {
+    const text =
+      'The parcel is still missing.\n\nThanks,\nAna\n\nP.S. I moved last week: the new address is 21 High St.';
+    expect(newText(text)).to.equal(text);
+  });
+});
+
+describe('email parsing: what hides the words', () => {
+  it('a placeholder text part ("This is a multi-part message in MIME format") does not hide the HTML', async () => {
+    const raw = Buffer.from(
+      `${HEAD}Content-Type: multipart/alternative; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nThis is a multi-part message in MIME format. Your mail reader does not understand MIME.\r\n--b\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<p>Please deliver on Thursday after 5 pm, the gate code is 4491.</p>\r\n--b--\r\n`,
+    );
+    expect((await parseEmail(raw)).text).to.equal(
+      'Please deliver on Thursday after 5 pm, the gate code is 4491.',
+    );
+  });
+
+  it('a fragment holding a pasted whole document keeps the words around it', async () => {
+    const text = await read(
+      '<div>This order never arrived. Can you check where it is?</div><html><head><title>Shop</title></head><body><p>Order 5531 shipped.</p></body></html>',
+    );
+    expect(text).to.contain('This order never arrived. Can you check where it is?');
+    expect(text).to.contain('Order 5531 shipped.');
+    expect(text).not.to.contain('Shop');
+  });
+
+  it('a screenshot written into the HTML (a data: URI) does not push the words over the size limit', async () => {
+    const picture = 'A'.repeat(2_100_000);
+    const text = await read(
+      `<html><body><p>The payment fails with this error. Order 5531.</p><p><img src="data:image/png;base64,${picture}" alt="screenshot"></p></body></html>`,
+    );
+    expect(text).to.contain('The payment fails with this error. Order 5531.');
+  });
+
+  it('a screenshot pasted into the body is kept as a file; a small logo of the layout is not', async () => {
+    const png = (bytes: number) => Buffer.alloc(bytes, 7).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const raw = Buffer.from(
+      `${HEAD}Content-Type: multipart/related; boundary="r"\r\n\r\n--r\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<p>The checkout shows this error:</p><img src="cid:shot"><p>Ana</p><img src="cid:logo" alt="">\r\n--r\r\nContent-Type: image/png; name="image.png"\r\nContent-Disposition: inline; filename="image.png"\r\nContent-ID: <shot>\r\nContent-Transfer-Encoding: base64\r\n\r\n${png(40_000)}\r\n--r\r\nContent-Type: image/png; name="logo.png"\r\nContent-Disposition: inline; filename="logo.png"\r\nContent-ID: <logo>\r\nContent-Transfer-Encoding: base64\r\n\r\n${png(3_000)}\r\n--r--\r\n`,
+    );
+    const e = await parseEmail(raw);
+    expect(e.attachments.map((a) => [a.name, a.size])).to.deep.equal([['image.png', 40_000]]);
+    expect(e.text).to.contain('The checkout shows this error:');
+  });
 });
 
 describe('email robots', () => {
