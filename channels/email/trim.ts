@@ -13,9 +13,10 @@ const OUTLOOK_RULE = [
   /^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original)\s*-{2,}\s*$/i,
   /^_{20,}\s*$/,
 ];
-const HEADER_BLOCK_START = /^\*?(from|von|de|van):\*?\s+\S/i;
+// French Outlook writes a space before the colon ("De :"); Dutch and Italian have their own words.
+const HEADER_BLOCK_START = /^\*?(from|von|de|van|da)\s?:\*?\s+\S/i;
 const HEADER_BLOCK_NEXT =
-  /^\*?(sent|date|to|subject|cc|gesendet|datum|an|betreff|envoyé|à|objet|enviado|para|asunto):\*?\s/i;
+  /^\*?(sent|date|to|subject|cc|gesendet|datum|an|betreff|envoyé|à|objet|enviado|para|asunto|verzonden|aan|onderwerp|inviato|a|oggetto)\s?:\*?\s/i;
 /** RFC 3676 signature separator, and the usual mobile sign-offs. */
 const SIGNATURE = /^--\s?$/;
 const SIGN_OFF =

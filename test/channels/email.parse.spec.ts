@@ -368,6 +368,25 @@ describe('email reply trimming', () => {
     );
   });
 
+  it("Outlook's quoted header block in French (a space before the colon), Dutch and Italian is cut", () => {
+    for (const [reply, block] of [
+      [
+        'Merci, c’est réglé.',
+        'De : Support <support@example.com>\nEnvoyé : lundi 7 décembre 2026 09:00\nÀ : Ana\nObjet : Votre commande',
+      ],
+      [
+        'Dank u, het is gelukt.',
+        'Van: Support <support@example.com>\nVerzonden: maandag 7 december 2026 09:00\nAan: Ana\nOnderwerp: Uw bestelling',
+      ],
+      [
+        'Grazie, tutto a posto.',
+        'Da: Support <support@example.com>\nInviato: lunedì 7 dicembre 2026 09:00\nA: Ana\nOggetto: Il suo ordine',
+      ],
+    ]) {
+      expect(newText(`${reply}\n\n${block}\n\nThe card number ends in 4242.`)).to.equal(reply);
+    }
+  });
+
   it("a P.S. after the sign-off is the customer's, not a signature", () => {
     const text =
       'The parcel is still missing.\n\nThanks,\nAna\n\nP.S. I moved last week: the new address is 21 High St.';
