@@ -813,7 +813,8 @@ export class Router {
    * else the one on file. Whatever channel they wrote on stays the one replies go out on: the call is
    * recorded as internal notes (placed, then how it went: `callNote`). Refused by name: `channel_off` (no
    * calls here), `no_phone` (no number to call, or one they withheld), 403 for a blocked customer, and the
-   * caller's own refusals (`agent_unreachable`: nothing to ring the agent on).
+   * caller's own refusals (`agent_unreachable`: nothing to ring the agent on; `call_under_way`: one rings or
+   * goes on already; `call_failed`: Twilio refused it).
    */
   async callCustomer(agentId: string, conversationId: string): Promise<{ to: string; message: Message }> {
     const caller = this.#caller;
