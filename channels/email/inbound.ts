@@ -97,7 +97,7 @@ export class EmailInbound {
       ...(to ? { to } : {}),
       ...(email.from.name ? { name: email.from.name } : {}),
       ...(email.subject !== undefined ? { subject: email.subject } : {}),
-      text: newText(email.text),
+      text: newText(email.text, email.subject),
       attachments,
       externalId: email.messageId,
       ...((email.inReplyTo[0] ?? email.references.at(-1))

@@ -22,8 +22,19 @@ const SIGNATURE = /^--\s?$/;
 const SIGN_OFF =
   /^(sent from my \w+|sent from (mail|outlook) for \w+|get outlook for (ios|android)|sent from yahoo mail|envoyé de mon \w+|von meinem \w+ gesendet)/i;
 
-export function newText(text: string): string {
+/**
+ * A subject that says the mail forwards another ("Fwd:", Outlook's "FW:", German "WG:", French "TR:", …); a reply
+ * to a forward ("Re: Fwd: …") is a reply.
+ */
+const FORWARD_SUBJECT = /^\s*(fwd?|wg|tr|rv|enc)\s*:/i;
+
+/**
+ * What the customer just wrote (`subject`: the mail's). A forward is read whole: the message forwarded, quoted
+ * or below Outlook's header block, is what the customer wants us to read.
+ */
+export function newText(text: string, subject?: string): string {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  if (subject !== undefined && FORWARD_SUBJECT.test(subject)) return collapse(lines);
   let cut = lines.length;
   // Where the quoted message starts after an attribution line ("On … wrote:"), if the cut is one.
   let quoted = -1;

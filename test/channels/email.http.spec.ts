@@ -78,6 +78,32 @@ describe('POST /email/inbound', () => {
     expect(customer?.facts.email?.source).to.equal('email:from');
   });
 
+  it("a forward reaches the agent whole: the order the customer forwarded, below Outlook's header block", async () => {
+    await h.agent('Sam');
+    const raw = [
+      'From: Ana Diaz <ana.diaz@example.org>',
+      'To: support@support.example.com',
+      'Subject: FW: Your Contoso Shop order #5521 has shipped',
+      'Message-ID: <fw-5521@example.org>',
+      'Content-Type: text/plain; charset=UTF-8',
+      '',
+      'See the confirmation below: I ordered the blue kettle.',
+      '',
+      '________________________________',
+      'From: Contoso Shop <orders@contoso.example>',
+      'Sent: Monday, December 7, 2026 9:00 AM',
+      'To: Ana Diaz',
+      'Subject: Your Contoso Shop order #5521 has shipped',
+      '',
+      'Red kettle 1.7 L, 1, 39.90',
+      '',
+    ].join('\r\n');
+    const res = await post(h, raw).expect(202);
+    const [message] = await h.store.listMessages(res.body.conversationId);
+    expect(message?.text).to.contain('See the confirmation below: I ordered the blue kettle.');
+    expect(message?.text).to.contain('Red kettle 1.7 L, 1, 39.90');
+  });
+
   it('keeps the raw message and the attachments (size-capped); the message lists name, type and size', async () => {
     const raw = fixture('attachment.eml');
     const res = await post(h, raw).expect(202);

@@ -387,6 +387,19 @@ describe('email reply trimming', () => {
     }
   });
 
+  it('a forward (Outlook FW:, Apple Fwd: with the message quoted) is read whole', () => {
+    const outlook =
+      'See the confirmation below: I ordered the blue kettle.\n\n________________________________\nFrom: Contoso Shop <orders@contoso.example>\nSent: Monday, December 7, 2026 9:00 AM\nTo: Ana\nSubject: Your order #5521 has shipped\n\nBlue kettle 1.7 L | 1 | €39.90';
+    expect(newText(outlook, 'FW: Your Contoso Shop order #5521 has shipped')).to.equal(outlook);
+    const apple =
+      'They charged me twice.\n\nBegin forwarded message:\n\n> From: Shop <orders@shop.example>\n> Subject: Order confirmation #A-7781\n>\n> Total charged: €129.00';
+    expect(newText(apple, 'Fwd: Order confirmation #A-7781')).to.equal(apple);
+    // A reply is still trimmed.
+    expect(newText('Done.\n\nOn Mon, 7 Dec 2026, Shop <s@x.com> wrote:\n> hi', 'Re: Fwd: order')).to.equal(
+      'Done.',
+    );
+  });
+
   it("a P.S. after the sign-off is the customer's, not a signature", () => {
     const text =
       'The parcel is still missing.\n\nThanks,\nAna\n\nP.S. I moved last week: the new address is 21 High St.';
