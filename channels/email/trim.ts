@@ -20,7 +20,7 @@ const HEADER_BLOCK_NEXT =
 /** RFC 3676 signature separator, and the usual mobile sign-offs. */
 const SIGNATURE = /^--\s?$/;
 const SIGN_OFF =
-  /^(sent from my \w+|sent from (mail|outlook) for \w+|get outlook for (ios|android)|sent from yahoo mail|envoyé de mon \w+|von meinem \w+ gesendet)/i;
+  /^(sent from my \w+|sent from (mail|outlook) for \w+|get outlook for (ios|android)|sent from yahoo mail|envoyé de mon \w+|von meinem \w+ gesendet|enviado desde mi \w+|enviado do meu \w+|inviato da(l mio)? \w+|verzonden (vanaf|met) mijn \w+|отправлено с \w+)/i;
 
 /**
  * A subject that says the mail forwards another ("Fwd:", Outlook's "FW:", German "WG:", French "TR:", …); a reply

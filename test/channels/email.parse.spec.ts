@@ -323,6 +323,13 @@ describe('email reply trimming', () => {
   it('cuts at the RFC 3676 signature separator and at a mobile sign-off', () => {
     expect(newText('Thanks for the help.\n-- \nAna Diaz\nACME Corp')).to.equal('Thanks for the help.');
     expect(newText('Will do.\n\nSent from my iPhone\n\n> On Monday you wrote')).to.equal('Will do.');
+    for (const signOff of [
+      'Enviado desde mi iPhone',
+      'Inviato da iPhone',
+      'Verzonden vanaf mijn iPhone',
+      'Отправлено с iPhone',
+    ])
+      expect(newText(`Perfecto.\n\n${signOff}`), signOff).to.equal('Perfecto.');
   });
 
   it('cuts at "-----Original Message-----" and a German attribution', () => {
