@@ -226,14 +226,17 @@ function describe(err: unknown): string {
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** Paragraphs and line breaks, nothing else: it reads the same as the plain text. */
+/**
+ * Paragraphs and line breaks, nothing else: it reads the same as the plain text. Each paragraph runs in the
+ * direction of its own words (`dir="auto"`): a reply in Arabic or Hebrew reads right to left.
+ */
 export function simpleHtml(text: string): string {
   const paragraphs = text
     .replace(/\r\n?/g, '\n')
     .split(/\n{2,}/)
     .map((p) => p.trim())
     .filter((p) => p !== '')
-    .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>\n')}</p>`);
+    .map((p) => `<p dir="auto">${escapeHtml(p).replace(/\n/g, '<br>\n')}</p>`);
   return `<!doctype html>\n<html><body style="font-family: sans-serif; font-size: 14px; line-height: 1.5">\n${paragraphs.join('\n')}\n</body></html>\n`;
 }
 

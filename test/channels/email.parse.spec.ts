@@ -522,9 +522,9 @@ describe('email threading helpers', () => {
     expect(isOurAddress('sales@support.example.com', ours)).to.equal(false);
   });
 
-  it('the HTML part is escaped paragraphs and line breaks', () => {
+  it('the HTML part is escaped paragraphs and line breaks, each in the direction of its words', () => {
     expect(simpleHtml('Hi <b>Ana</b>,\nline two\n\nBye & thanks')).to.include(
-      '<p>Hi &lt;b&gt;Ana&lt;/b&gt;,<br>\nline two</p>\n<p>Bye &amp; thanks</p>',
+      '<p dir="auto">Hi &lt;b&gt;Ana&lt;/b&gt;,<br>\nline two</p>\n<p dir="auto">Bye &amp; thanks</p>',
     );
   });
 

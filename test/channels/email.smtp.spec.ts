@@ -55,7 +55,7 @@ describe('email over SMTP (listener in, relay out)', () => {
     expect(out1.mail.inReplyTo).to.equal('<m1@example.org>');
     expect(out1.mail.references).to.equal('<m1@example.org>');
     expect(out1.mail.text?.trim()).to.equal('Sorry about that! Same colour?');
-    expect(out1.mail.html).to.include('<p>Sorry about that! Same colour?</p>');
+    expect(out1.mail.html).to.include('<p dir="auto">Sorry about that! Same colour?</p>');
     expect((await h.store.getMessage(reply1.id))?.delivery.state).to.equal('sent');
 
     await h.customer.sendMail({
