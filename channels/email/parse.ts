@@ -370,12 +370,16 @@ function sameAddress(text: string, href: string): boolean {
   return bare(text) === bare(href);
 }
 
-/** An image is its alt text; one without (a tracking pixel, a spacer) is nothing. */
+/**
+ * An image is its alt text; one without (a tracking pixel, a spacer), or with only the words Outlook writes for
+ * itself ("A picture containing text, logo Description automatically generated"), is nothing.
+ */
 const image: FormatCallback = (elem, _walk, builder) => {
   const alt = String(elem.attribs?.alt ?? '')
     .replace(/\s+/g, ' ')
     .trim();
-  if (alt) builder.addInline(`[image: ${alt}]`, { noWordTransform: true });
+  if (alt && !/description automatically generated\s*$/i.test(alt))
+    builder.addInline(`[image: ${alt}]`, { noWordTransform: true });
 };
 
 /**

@@ -424,6 +424,13 @@ describe('email parsing: what hides the words', () => {
     );
   });
 
+  it('Outlook\'s own words for a picture ("… Description automatically generated") are not read out', async () => {
+    const text = await read(
+      '<p>Kind regards,<br>Kim</p><img src="cid:logo" alt="A picture containing text, logo Description automatically generated"><img src="cid:map" alt="Map to our shop">',
+    );
+    expect(text).to.equal('Kind regards,\nKim\n\n[image: Map to our shop]');
+  });
+
   it('a fragment holding a pasted whole document keeps the words around it', async () => {
     const text = await read(
       '<div>This order never arrived. Can you check where it is?</div><html><head><title>Shop</title></head><body><p>Order 5531 shipped.</p></body></html>',
