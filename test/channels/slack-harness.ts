@@ -546,6 +546,20 @@ export function shownCard(h: SlackHarness, user: string): { text: string; blocks
   return { text: String(last.args.text), blocks: last.args.blocks as any[] };
 }
 
+/** The action ids of a card's buttons and pickers, in order. */
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
+export function cardButtons(card: { blocks: any[] }): string[] {
+  return card.blocks
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => (b.elements ?? []).map((e: { action_id: string }) => e.action_id));
+}
+
+/** The line under a card's header: what the agent's part is now. */
+// biome-ignore lint/suspicious/noExplicitAny: as above
+export function cardRoleLine(card: { blocks: any[] }): string {
+  return String(card.blocks.find((b) => b.type === 'context')?.elements[0].text);
+}
+
 /** The texts posted in the thread of a user's card, in order. */
 export function cardThreadTexts(h: SlackHarness, user: string): string[] {
   return threadTexts(h, user, cardTsOf(h, user));

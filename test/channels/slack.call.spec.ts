@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { ACTION } from '../../channels/slack/blocks.js';
 import {
   blockActions,
+  cardButtons,
   cardThreadTexts,
   cardTsOf,
   dmOf,
@@ -16,10 +17,6 @@ import {
 
 const ADA = 'U0ADA00001';
 const TEXTER = '+14155550142';
-
-/** The ids of the buttons on Ada's card. */
-const buttons = (card: { blocks: Array<{ type: string; elements?: Array<{ action_id?: string }> }> }) =>
-  card.blocks.filter((b) => b.type === 'actions').flatMap((b) => (b.elements ?? []).map((e) => e.action_id));
 
 describe('Slack cards: phoning the customer', () => {
   it('the owner presses Call: their phone rings, they are told so, and the thread gets the note', async () => {
@@ -37,7 +34,7 @@ describe('Slack cards: phoning the customer', () => {
         })
         .expect(200);
       await h.idle();
-      expect(buttons(shownCard(h, ADA))).to.include(ACTION.call);
+      expect(cardButtons(shownCard(h, ADA))).to.include(ACTION.call);
       const [conversation] = await h.store.listConversations({});
       await h
         .interact(
@@ -76,8 +73,8 @@ describe('Slack cards: phoning the customer', () => {
       await visitor.identify({ name: 'Mary Major', phone: '+14155550123' });
       await visitor.say('hello');
       await h.idle();
-      expect(buttons(shownCard(h, ADA))).to.include(ACTION.resolve);
-      expect(buttons(shownCard(h, ADA))).not.to.include(ACTION.call);
+      expect(cardButtons(shownCard(h, ADA))).to.include(ACTION.resolve);
+      expect(cardButtons(shownCard(h, ADA))).not.to.include(ACTION.call);
     } finally {
       await h.close();
     }
@@ -87,11 +84,11 @@ describe('Slack cards: phoning the customer', () => {
       const visitor = await t.visitor();
       await visitor.say('hello');
       await t.idle();
-      expect(buttons(shownCard(t, ADA))).not.to.include(ACTION.call);
+      expect(cardButtons(shownCard(t, ADA))).not.to.include(ACTION.call);
       // Once they give a number, the card (refreshed by what they say of themselves) offers it.
       await visitor.identify({ phone: '+14155550123' });
       await t.idle();
-      expect(buttons(shownCard(t, ADA))).to.include(ACTION.call);
+      expect(cardButtons(shownCard(t, ADA))).to.include(ACTION.call);
     } finally {
       await t.close();
     }

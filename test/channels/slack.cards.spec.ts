@@ -6,6 +6,8 @@ import { ACTION } from '../../channels/slack/blocks.js';
 import {
   adaOwnsMary,
   blockActions,
+  cardButtons,
+  cardRoleLine,
   cardThreadTexts,
   cardTsOf,
   dmOf,
@@ -17,19 +19,6 @@ import {
 
 const ADA = 'U0ADA00001';
 const BOB = 'U0BOB00001';
-
-// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
-type Json = any;
-
-function buttons(card: { blocks: Json[] }): string[] {
-  return card.blocks
-    .filter((b) => b.type === 'actions')
-    .flatMap((b) => b.elements.map((e: Json) => e.action_id));
-}
-
-function roleLineOf(card: { blocks: Json[] }): string {
-  return String(card.blocks.find((b) => b.type === 'context')?.elements[0].text);
-}
 
 async function press(h: SlackHarness, user: string, actionId: string, conversationId: string) {
   await h
@@ -54,11 +43,11 @@ describe('Slack cards of colleagues whose part is over', () => {
     const { ada, bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
     await h.sb.router.handoff(ada.id, conversationId, bob.id, 'can you take this?');
     await h.idle();
-    expect(buttons(shownCard(h, BOB))).to.deep.equal([ACTION.accept, ACTION.decline]);
+    expect(cardButtons(shownCard(h, BOB))).to.deep.equal([ACTION.accept, ACTION.decline]);
     await press(h, ADA, ACTION.resolve, conversationId);
     const card = shownCard(h, BOB);
-    expect(buttons(card)).to.deep.equal([]);
-    expect(roleLineOf(card)).to.match(/^Resolved by \*Ada\*/);
+    expect(cardButtons(card)).to.deep.equal([]);
+    expect(cardRoleLine(card)).to.match(/^Resolved by \*Ada\*/);
     expect(cardThreadTexts(h, BOB).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
     expect(cardThreadTexts(h, ADA).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
   });
@@ -71,14 +60,14 @@ describe('Slack cards of colleagues whose part is over', () => {
     expect(shownCard(h, BOB).text).to.equal('Ada asks for your help with Mary Major (chat)');
     await press(h, ADA, ACTION.resolve, conversationId);
     const card = shownCard(h, BOB);
-    expect(buttons(card)).to.deep.equal([]);
-    expect(roleLineOf(card)).to.match(/^Resolved by \*Ada\*/);
+    expect(cardButtons(card)).to.deep.equal([]);
+    expect(cardRoleLine(card)).to.match(/^Resolved by \*Ada\*/);
     expect(cardThreadTexts(h, BOB).at(-1)).to.equal(':white_check_mark: Resolved by *Ada*.');
     // Leave pressed on the card as it was before it changed.
     const adaLines = cardThreadTexts(h, ADA).length;
     await press(h, BOB, ACTION.leave, conversationId);
     expect(cardThreadTexts(h, ADA)).to.have.length(adaLines);
-    expect(roleLineOf(shownCard(h, BOB))).to.match(/^Resolved by \*Ada\*/);
+    expect(cardRoleLine(shownCard(h, BOB))).to.match(/^Resolved by \*Ada\*/);
   });
 
   it('a cover whose owner comes back: the card says the cover ended, without buttons, both threads say so; resolved later, it says resolved', async () => {
@@ -91,14 +80,14 @@ describe('Slack cards of colleagues whose part is over', () => {
     await h.sb.router.tick();
     await h.idle();
     expect(shownCard(h, BOB).text).to.equal('Answer Mary Major (chat) for Ada');
-    expect(buttons(shownCard(h, BOB))).to.include(ACTION.promise);
+    expect(cardButtons(shownCard(h, BOB))).to.include(ACTION.promise);
     // Ada is back: the cover ends.
     await h.sb.router.setAgentStatus(ada.id, 'available');
     await h.idle();
     expect((await h.store.getConversation(conversationId))!.cover).to.equal(null);
     const ended = shownCard(h, BOB);
-    expect(buttons(ended)).to.deep.equal([]);
-    expect(roleLineOf(ended)).to.equal('Cover ended: *Ada* is back; new messages go to them.');
+    expect(cardButtons(ended)).to.deep.equal([]);
+    expect(cardRoleLine(ended)).to.equal('Cover ended: *Ada* is back; new messages go to them.');
     expect(cardThreadTexts(h, BOB).at(-1)).to.equal('Cover ended: *Ada* is back and answers from here.');
     expect(cardThreadTexts(h, ADA).at(-1)).to.equal('*Bob* no longer covers: you answer again.');
     // Said once: another change of the conversation does not say it again.
@@ -108,6 +97,6 @@ describe('Slack cards of colleagues whose part is over', () => {
     await h.idle();
     expect(cardThreadTexts(h, BOB)).to.have.length(bobLines);
     await press(h, ADA, ACTION.resolve, conversationId);
-    expect(roleLineOf(shownCard(h, BOB))).to.match(/^Resolved by \*Ada\*/);
+    expect(cardRoleLine(shownCard(h, BOB))).to.match(/^Resolved by \*Ada\*/);
   });
 });

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
 import {
   blockActions,
+  cardButtons,
   cardThreadTexts,
   cardTsOf,
   dmOf,
@@ -60,11 +61,8 @@ describe('Slack cards: who the customer is', () => {
       expect(card.text).to.equal(`Hidden number ${tag} (phone) is yours`);
       expect(card.blocks[0].text.text).to.equal(`Hidden number ${tag}`);
       // No Block…: their next call would be someone new.
-      const buttons = card.blocks
-        .filter((b: { type: string }) => b.type === 'actions')
-        .flatMap((b: { elements: Array<{ action_id: string }> }) => b.elements.map((e) => e.action_id));
-      expect(buttons).to.include(ACTION.resolve);
-      expect(buttons).not.to.include(ACTION.block);
+      expect(cardButtons(card)).to.include(ACTION.resolve);
+      expect(cardButtons(card)).not.to.include(ACTION.block);
       expect(JSON.stringify(h.slack.calls.map((c) => c.args))).not.to.contain(callSid);
     } finally {
       await h.close();
