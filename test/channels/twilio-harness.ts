@@ -277,6 +277,17 @@ export function callStatus(call: Call, status: string, extra: Params = {}): Para
   };
 }
 
+/** A leg Switchboard placed (`standIn.calls()`: a call back's, or an agent's call to a customer) picks up: the TwiML it runs. */
+export function legPicksUp(
+  h: TwilioHarness,
+  placed: { sid: string; params: Record<string, unknown> },
+): Promise<Node> {
+  return h.twiml(
+    localPath(String(placed.params.Url)),
+    outboundLeg(placed.sid, String(placed.params.To), 'in-progress'),
+  );
+}
+
 /** A leg Switchboard placed (a call back to an agent, a dialed agent leg): its own params. */
 export function outboundLeg(callSid: string, to: string, status: string, extra: Params = {}): Params {
   return {

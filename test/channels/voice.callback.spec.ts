@@ -11,6 +11,7 @@ import {
   dialResult,
   gathered,
   incomingCall,
+  legPicksUp,
   localPath,
   newCall,
   OUR_NUMBER,
@@ -77,14 +78,6 @@ async function callBackRinging(h: TwilioHarness) {
   return { ana, waiting, leg };
 }
 
-/** The agent leg Switchboard placed picks up: the TwiML it gets. */
-async function agentAnswers(h: TwilioHarness, placed: { sid: string; params: Record<string, unknown> }) {
-  return h.twiml(
-    localPath(String(placed.params.Url)),
-    outboundLeg(placed.sid, String(placed.params.To), 'in-progress'),
-  );
-}
-
 describe('Voice channel: call back', () => {
   const h = useTwilioHarness({ env: { CALLBACK_RETRIES: '1', CALLBACK_RETRY_SECONDS: '15' } });
 
@@ -132,7 +125,7 @@ describe('Voice channel: call back', () => {
     // The second caller, still on the line, was not moved.
     expect(h().standIn.callUpdates()).to.deep.equal([]);
 
-    const onAgentLeg = await agentAnswers(h(), placed[0]!);
+    const onAgentLeg = await legPicksUp(h(), placed[0]!);
     expect(verbs(onAgentLeg)).to.deep.equal(['Say', 'Dial']);
     expect(only(onAgentLeg, 'Say').text).to.equal(SAY.callbackConnecting);
     const dial = only(onAgentLeg, 'Dial');
@@ -170,7 +163,7 @@ describe('Voice channel: call back', () => {
     expect(placed?.params.To).to.equal('+14155550177');
     const leg = { CallSid: placed!.sid, From: OUR_NUMBER, To: '+14155550177' };
 
-    const first = only(await agentAnswers(h(), placed!), 'Dial');
+    const first = only(await legPicksUp(h(), placed!), 'Dial');
     const retry = await h().twiml(localPath(first.attrs.action), dialResult(leg, 'busy'));
     expect(verbs(retry)).to.deep.equal(['Say', 'Pause', 'Dial']);
     // Told as it is: a busy line is not "did not answer".
@@ -230,7 +223,7 @@ describe('Voice channel: call back', () => {
         .map((c) => c.params.To),
     ).to.deep.equal(['client:ana', 'client:bea']);
     // A late answer on Ana's old leg is turned away.
-    const late = await agentAnswers(h(), toAna!);
+    const late = await legPicksUp(h(), toAna!);
     expect(verbs(late)).to.deep.equal(['Say', 'Hangup']);
     expect(only(late, 'Say').text).to.equal(SAY.callbackTaken);
   });
@@ -300,7 +293,7 @@ describe('Voice channel: call back', () => {
 
   it('the customer calling in while the agent is on the call back leg: the leg ends with a word to her, no retry and no text', async () => {
     const { waiting, leg } = await callBackRinging(h());
-    const dial = only(await agentAnswers(h(), leg), 'Dial');
+    const dial = only(await legPicksUp(h(), leg), 'Dial');
     // Their line is busy calling us.
     await h().twiml('/twilio/voice', incomingCall(newCall(waiting.call.From)));
     const [ended] = h().standIn.callUpdates();
@@ -353,7 +346,7 @@ describe('Voice channel: call back', () => {
     // The console's Accept comes first (what the web console's `offer.accept` does).
     h().clock.advance(2 * SECOND);
     await h().sb.router.acceptOffer(ana.id, waiting.conversationId);
-    const onAgentLeg = await agentAnswers(h(), leg);
+    const onAgentLeg = await legPicksUp(h(), leg);
     expect(verbs(onAgentLeg)).to.deep.equal(['Say', 'Dial']);
     expect(only(onAgentLeg, 'Say').text).to.equal(SAY.callbackConnecting);
     expect(only(onAgentLeg, 'Number').text).to.equal(waiting.call.From);
@@ -402,7 +395,7 @@ describe('Voice channel: call back', () => {
     const [placed] = h().standIn.calls();
     expect(placed?.params.To).to.equal('client:bea');
     expect(queryOf(String(placed!.params.Url)).placed).to.equal(`cover-${conv?.cover?.since}`);
-    const onLeg = await agentAnswers(h(), placed!);
+    const onLeg = await legPicksUp(h(), placed!);
     expect(verbs(onLeg)).to.deep.equal(['Say', 'Dial']);
     expect(only(onLeg, 'Number').text).to.equal(caller);
   });

@@ -15,6 +15,7 @@ import {
   dialResult,
   incomingCall,
   incomingSms,
+  legPicksUp,
   localPath,
   MINUTE,
   newCall,
@@ -45,14 +46,6 @@ describe('Voice channel: an agent phones a customer', () => {
       .filter((m) => m.direction === 'internal')
       .map((m) => m.text);
 
-  /** The agent's leg picks up: the TwiML Twilio runs on it. */
-  async function agentPicksUp(placed: { sid: string; params: Record<string, unknown> }) {
-    return h().twiml(
-      localPath(String(placed.params.Url)),
-      outboundLeg(placed.sid, String(placed.params.To), 'in-progress'),
-    );
-  }
-
   it("rings the agent's own phone, then dials the customer from it; the call is noted, replies stay texts", async () => {
     const { ana, conversationId } = await anaOwnsText();
     const { to, message } = await h().sb.router.callCustomer(ana.id, conversationId);
@@ -80,7 +73,7 @@ describe('Voice channel: an agent phones a customer', () => {
       from: OUR_NUMBER,
     });
 
-    const root = await agentPicksUp(placed!);
+    const root = await legPicksUp(h(), placed!);
     expect(verbs(root)).to.deep.equal(['Say', 'Dial']);
     expect(only(root, 'Say').text).to.equal(SAY.outConnecting);
     const dial = only(root, 'Dial');
@@ -112,7 +105,7 @@ describe('Voice channel: an agent phones a customer', () => {
     ] as const) {
       await h().sb.router.callCustomer(ana.id, conversationId);
       const placed = h().standIn.calls().at(-1)!;
-      const dial = only(await agentPicksUp(placed), 'Dial');
+      const dial = only(await legPicksUp(h(), placed), 'Dial');
       const leg = { CallSid: placed.sid, From: OUR_NUMBER, To: 'client:ana' };
       const root = await h().twiml(localPath(dial.attrs.action), dialResult(leg, status));
       expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
@@ -147,7 +140,7 @@ describe('Voice channel: an agent phones a customer', () => {
     const [placed] = h().standIn.calls();
     await h().sb.router.handoff(ana.id, conversationId, ben.id, 'Ben knows this order');
     await h().sb.router.acceptHandoff(ben.id, conversationId);
-    const root = await agentPicksUp(placed!);
+    const root = await legPicksUp(h(), placed!);
     expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
     expect(only(root, 'Say').text).to.equal(SAY.outNotYours);
   });
@@ -168,9 +161,9 @@ describe('Voice channel: an agent phones a customer', () => {
     ]);
     expect(h().standIn.calls()).to.have.length(1);
     const placed = h().standIn.calls()[0]!;
-    const dial = only(await agentPicksUp(placed), 'Dial');
+    const dial = only(await legPicksUp(h(), placed), 'Dial');
     // The customer picks up: the call stays under way while they talk, long past the ringing.
-    const number = only(await agentPicksUp(placed), 'Number');
+    const number = only(await legPicksUp(h(), placed), 'Number');
     expect(pathOf(number.attrs.statusCallback)).to.equal('/twilio/voice/out/answered');
     await h().twiml(
       localPath(number.attrs.statusCallback),
@@ -197,7 +190,7 @@ describe('Voice channel: an agent phones a customer', () => {
     // Nobody else to take it: the caller holds their place; Ana is not rung, nor set away busy.
     expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
     const placed = h().standIn.calls()[0]!;
-    const dial = only(await agentPicksUp(placed), 'Dial');
+    const dial = only(await legPicksUp(h(), placed), 'Dial');
     const leg = { CallSid: placed.sid, From: OUR_NUMBER, To: 'client:ana' };
     await h().twiml(localPath(dial.attrs.action), dialResult(leg, 'completed', { DialCallDuration: '90' }));
     await h().idle();
@@ -226,7 +219,7 @@ describe('Voice channel: an agent phones a customer', () => {
     const { ana, conversationId } = await anaOwnsText();
     await h().sb.router.callCustomer(ana.id, conversationId);
     const placed = h().standIn.calls()[0]!;
-    const number = only(await agentPicksUp(placed), 'Number');
+    const number = only(await legPicksUp(h(), placed), 'Number');
     await h().twiml(
       localPath(number.attrs.statusCallback),
       outboundLeg(newSid('CA'), TEXTER, 'in-progress', { ParentCallSid: placed.sid }),
@@ -251,7 +244,7 @@ describe('Voice channel: an agent phones a customer', () => {
     const { ana, conversationId } = await anaOwnsText();
     await h().sb.router.callCustomer(ana.id, conversationId);
     const [placed] = h().standIn.calls();
-    const dial = only(await agentPicksUp(placed!), 'Dial');
+    const dial = only(await legPicksUp(h(), placed!), 'Dial');
     const leg = { CallSid: placed!.sid, From: OUR_NUMBER, To: 'client:ana' };
     await h().twiml(localPath(dial.attrs.action), {
       ...dialResult(leg, 'no-answer'),
@@ -262,7 +255,7 @@ describe('Voice channel: an agent phones a customer', () => {
     );
     await h().sb.router.callCustomer(ana.id, conversationId);
     await h().sb.router.resolve(ana.id, conversationId);
-    const root = await agentPicksUp(h().standIn.calls()[1]!);
+    const root = await legPicksUp(h(), h().standIn.calls()[1]!);
     expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
     expect(only(root, 'Say').text).to.equal(SAY.outClosed);
     expect((await notes(conversationId)).at(-1)).to.equal(

@@ -10,10 +10,9 @@ import {
   gathered,
   incomingCall,
   incomingSms,
-  localPath,
+  legPicksUp,
   newCall,
   newSms,
-  outboundLeg,
   queueResult,
   SECOND,
   useTwilioHarness,
@@ -77,10 +76,7 @@ describe('e2e: calls in the web console in Chromium', function () {
     await el('offer-accept').click();
     await el('offer-text').waitFor({ state: 'detached' });
     // Then she picks up: put through to the customer.
-    const onLeg = await h().twiml(
-      localPath(String(leg!.params.Url)),
-      outboundLeg(leg!.sid, String(leg!.params.To), 'in-progress'),
-    );
+    const onLeg = await legPicksUp(h(), leg!);
     expect(verbs(onLeg)).to.deep.equal(['Say', 'Dial']);
     expect(only(onLeg, 'Say').text).to.equal(SAY.callbackConnecting);
     expect(only(onLeg, 'Number').text).to.equal(caller.From);
