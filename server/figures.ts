@@ -183,21 +183,9 @@ export interface DayResolution {
 }
 
 /**
- * The conversations resolved at or after `since`, whenever they started (a mail answered over two days counts
- * on the day it is resolved): each agent's, from the conversations they resolved as owner
- * (`conversationsTouchedBy`).
- */
-export async function resolvedSince(
-  store: Store,
-  agents: readonly Agent[],
-  since: number,
-): Promise<DayResolution[]> {
-  return (await touchedSince(store, agents, since)).resolutions;
-}
-
-/**
- * What the agents did since `since`: the conversations resolved (`resolvedSince`), and every conversation one of
- * them took, passed on or resolved in that time (`touched`, each once).
+ * What the agents did since `since` (`conversationsTouchedBy`): the conversations resolved then, whenever they
+ * started (a mail answered over two days counts on the day it is resolved), each for the agent who resolved it
+ * as owner; and every conversation one of them took, passed on or resolved in that time (`touched`, each once).
  */
 async function touchedSince(
   store: Store,

@@ -329,6 +329,8 @@ export class VoiceChannel {
           call.told = { key, at: now };
         }
       }
+      // A withheld number: no call back to offer.
+      const withheld = callerNumber(call.caller) === null;
       const closed = quote && closedLong(quote);
       if (closed) {
         // Owed a call back already (they called again): it stands; the call ends with it said (`#queueResult`).
@@ -338,7 +340,7 @@ export class VoiceChannel {
         }
         // The round after the offer (no call back asked for), or a withheld number (none to offer): the call
         // ends (`#queueResult`).
-        if (call.closedOffer || callerNumber(call.caller) === null) {
+        if (call.closedOffer || withheld) {
           call.closedOffer ??= closed.opensInSeconds === null ? 'nobody' : 'hours';
           call.target = 'closing';
           return leaveTwiml();
@@ -356,9 +358,7 @@ export class VoiceChannel {
         });
       }
       call.closedOffer = undefined;
-      // No call back for a withheld number: nothing to call.
-      const offerCallback =
-        (!call.offeredCallback || sentence !== null) && callerNumber(call.caller) !== null;
+      const offerCallback = (!call.offeredCallback || sentence !== null) && !withheld;
       call.offeredCallback = true;
       return waitTwiml({
         sentence,
