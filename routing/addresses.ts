@@ -57,6 +57,11 @@ export function normalizeEmail(raw: string, field = 'email'): string {
   return email;
 }
 
+/** A customer known only by calls whose number they withheld: nobody to call, text or block. */
+export function withheldOnly(customer: { identities: readonly Identity[] }): boolean {
+  return customer.identities.length > 0 && customer.identities.every((i) => i.channel === 'call');
+}
+
 /** The identity of a call whose caller withheld their number: the call's id (Twilio's CallSid). */
 export function withheldCall(callSid: string, field = 'from'): Identity {
   const id = callSid.trim();

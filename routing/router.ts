@@ -46,6 +46,7 @@ import {
   normalizePhone,
   PHONE_CHANNELS,
   phoneOf,
+  withheldOnly,
 } from './addresses.js';
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
@@ -963,7 +964,7 @@ export class Router {
     const why = input.data.reason;
     const now = this.clock.now();
     const before = await this.#customer(customerId);
-    if (before.identities.length > 0 && before.identities.every((i) => i.channel === 'call')) {
+    if (withheldOnly(before)) {
       throw new ConflictError(
         'cannot_block',
         'a caller who withheld their number cannot be blocked: their next call would be someone new to Switchboard; resolve the conversation to end it',

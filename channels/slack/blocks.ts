@@ -2,6 +2,7 @@
 // conversation's thread), the lines posted in the thread, the App Home, the
 // pickers and modals. Pure functions of what to show; nothing here talks to Slack.
 import type { types } from '@slack/bolt';
+import { withheldOnly } from '../../routing/addresses.js';
 import {
   type Agent,
   CHANNELS,
@@ -375,8 +376,7 @@ export function card(
   }
   const phone = view.customer.identities.some((i) => i.channel === 'phone') || !!view.customer.facts.phone;
   // A caller who withheld their number cannot be blocked: their next call is someone new.
-  const ids = view.customer.identities;
-  const blockable = !(ids.length > 0 && ids.every((i) => i.channel === 'call'));
+  const blockable = !withheldOnly(view.customer);
   const actions = roleActions(role, conv.id, saved, callsOut && phone, blockable);
   if (actions) blocks.push(actions);
   return { text: cardText(name, role, view), blocks };
