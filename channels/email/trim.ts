@@ -13,10 +13,21 @@ const OUTLOOK_RULE = [
   /^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original)\s*-{2,}\s*$/i,
   /^_{20,}\s*$/,
 ];
-// French Outlook writes a space before the colon ("De :"); Dutch and Italian have their own words.
+/**
+ * Gmail's attribution in any language (Russian, Japanese, Chinese, Arabic, Hebrew, …): the address in angle
+ * brackets and a colon at the end (a full-width one in Chinese and Japanese), direction marks allowed around
+ * them. Taken as one only when a quoted line follows.
+ */
+const ANY_ATTRIBUTION = /<[^<>\s]+@[^<>\s]+>.{0,100}[:：][\s\u200e\u200f\u202a-\u202e\u2066-\u2069]*$/;
+// Outlook's quoted header block: French writes a space before the colon ("De :"); Dutch, Italian, Spanish and
+// Portuguese have their own words.
 const HEADER_BLOCK_START = /^\*?(from|von|de|van|da)\s?:\*?\s+\S/i;
-const HEADER_BLOCK_NEXT =
-  /^\*?(sent|date|to|subject|cc|gesendet|datum|an|betreff|envoyé|à|objet|enviado|para|asunto|verzonden|aan|onderwerp|inviato|a|oggetto)\s?:\*?\s/i;
+const HEADER_FIELD = (words: string) => new RegExp(`^\\*?(${words})\\s?:\\*?(\\s|$)`, 'i');
+const HEADER_DATE = HEADER_FIELD(
+  'sent|date|gesendet|datum|envoyé|enviado(?: el)?|enviada(?: em)?|verzonden|inviato|data',
+);
+const HEADER_SUBJECT = HEADER_FIELD('subject|betreff|objet|asunto|assunto|onderwerp|oggetto');
+const HEADER_OTHER = HEADER_FIELD('to|cc|an|à|para|aan|a');
 /** RFC 3676 signature separator, and the usual mobile sign-offs. */
 const SIGNATURE = /^--\s?$/;
 const SIGN_OFF =
@@ -56,6 +67,22 @@ export function newText(text: string, subject?: string): string {
       quoted = i + 2;
       break;
     }
+    if (ANY_ATTRIBUTION.test(line) && quotedNext(lines, i + 1)) {
+      cut = i;
+      quoted = i + 1;
+      break;
+    }
+    // Wrapped over two lines, after a blank one as Gmail writes it.
+    if (
+      line.length > 0 &&
+      (lines[i - 1] ?? '').trim() === '' &&
+      ANY_ATTRIBUTION.test(`${line} ${next}`) &&
+      quotedNext(lines, i + 2)
+    ) {
+      cut = i;
+      quoted = i + 2;
+      break;
+    }
     if (OUTLOOK_RULE.some((re) => re.test(line))) {
       cut = i;
       break;
@@ -90,13 +117,28 @@ function signedOff(lines: readonly string[]): string[] {
   return end < 0 ? [...lines] : lines.slice(0, end);
 }
 
-/** A `From:` line followed within a few lines by `Sent:`/`Date:` and `To:`/`Subject:` (a forwarded header block). */
+/** Whether the first line from `from` on that is not blank is a quoted one. */
+function quotedNext(lines: readonly string[], from: number): boolean {
+  const next = lines.slice(from).find((l) => l.trim() !== '');
+  return next !== undefined && /^\s*>/.test(next);
+}
+
+/**
+ * A `From:` line heading a quoted message's header block: a `Sent:`/`Date:` line and a `Subject:` line among the
+ * lines up to the next blank one (a long `To:` or `Cc:` wraps over several). A customer's own lines shaped like
+ * headers ("From: Madrid warehouse / To: Lisbon / Date: Monday") have no subject, and are theirs.
+ */
 function isHeaderBlock(lines: readonly string[], start: number): boolean {
-  let seen = 0;
-  for (let j = start + 1; j < Math.min(lines.length, start + 6); j++) {
-    if (HEADER_BLOCK_NEXT.test(lines[j]!.trim())) seen++;
+  let date = false;
+  let subject = false;
+  for (let j = start + 1; j < Math.min(lines.length, start + 12); j++) {
+    const line = lines[j]!.trim();
+    if (line === '') break;
+    if (HEADER_DATE.test(line)) date = true;
+    else if (HEADER_SUBJECT.test(line)) subject = true;
+    else if (!HEADER_OTHER.test(line) && j === start + 1) return false;
   }
-  return seen >= 2;
+  return date && subject;
 }
 
 /** A sign-off on a line of its own ("Kind regards", "Thanks,", "Cheers!"). */

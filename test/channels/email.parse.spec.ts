@@ -407,6 +407,52 @@ describe('email reply trimming', () => {
     );
   });
 
+  it("Gmail's attribution in Russian, Japanese, Chinese, Arabic and Hebrew is cut with the quote under it", () => {
+    for (const attribution of [
+      'пн, 7 дек. 2026 г. в 10:00, Switchboard Support <support@example.com>:',
+      '2026年12月7日(月) 10:00 Switchboard Support <support@example.com>:',
+      'Switchboard Support <support@example.com> 于2026年12月7日周一 10:00写道：',
+      '\u202bفي الاثنين، 7 ديسمبر 2026 في 10:00 ص، كتب Switchboard Support <support@example.com>:\u202c',
+      '\u202bבתאריך יום ב׳, 7 בדצמ׳ 2026 ב-10:00 מאת \u202aSwitchboard Support\u202c\u200f <\u202asupport@example.com\u202c\u200f>:\u202c',
+    ]) {
+      const text = `Спасибо, всё пришло.\n\n${attribution}\n\n> Your parcel is on its way.\n> Card ending 4242`;
+      expect(newText(text), attribution).to.equal('Спасибо, всё пришло.');
+    }
+    // Wrapped over two lines, as Gmail wraps a long one.
+    expect(
+      newText(
+        'Готово.\n\nпн, 7 дек. 2026 г. в 10:00, Служба поддержки интернет-магазина Switchboard\n<support@example.com>:\n> Ваш заказ',
+      ),
+    ).to.equal('Готово.');
+    // A line of the customer's naming an address, with no quote under it, is theirs.
+    const own = 'Please write to our accountant, Bob Stone <bob@example.org>:\nhe has the invoices.';
+    expect(newText(own)).to.equal(own);
+  });
+
+  it("a customer's own lines shaped like mail headers are kept; Outlook's block, wrapped or in Spanish, is cut", () => {
+    const own =
+      'The parcel was sent wrongly:\nFrom: Madrid warehouse\nTo: Lisbon store\nDate: Monday 7 December\n\nIt should have gone to Porto. Can you send it on?';
+    expect(newText(own)).to.equal(own);
+    const wrapped = [
+      'Yes, Thursday suits us.',
+      '',
+      'From: Switchboard Support <support@example.com>',
+      'Sent: Monday, December 7, 2026 9:00 AM',
+      'To: Ana Diaz <ana@example.org>; Bea Stone <bea@example.org>; Carl Ode',
+      '<carl@example.org>',
+      'Cc: Orders <orders@example.org>',
+      'Subject: RE: Delivery date',
+      '',
+      'When shall we deliver? Your card ending 4242 was charged.',
+    ].join('\n');
+    expect(newText(wrapped)).to.equal('Yes, Thursday suits us.');
+    expect(
+      newText(
+        'Sí, el jueves.\n\nDe: Soporte <support@example.com>\nEnviado el: lunes, 7 de diciembre de 2026 9:00\nPara: Ana\nAsunto: Entrega\n\n¿Cuándo entregamos?',
+      ),
+    ).to.equal('Sí, el jueves.');
+  });
+
   it("a P.S. after the sign-off is the customer's, not a signature", () => {
     const text =
       'The parcel is still missing.\n\nThanks,\nAna\n\nP.S. I moved last week: the new address is 21 High St.';
