@@ -7,12 +7,19 @@ import twilio from 'twilio';
 
 type RequestOptions<TData> = Parameters<twilio.RequestClient['request']>[0] & { data?: TData };
 
+/**
+ * Twilio's 429 (too many requests at once: nothing was done) is tried again by the SDK, up to 3 times after
+ * 0.1-3 s with jitter, before it is a failure (a call that could not be placed, a text that waits for its retry).
+ * Other failures are not: a 5xx on a create may have placed the call or sent the text.
+ */
+export const TWILIO_RETRY = { autoRetry: true, maxRetries: 3, maxRetryDelay: 3000 } as const;
+
 export class RedirectingRequestClient extends twilio.RequestClient {
   readonly #base: URL;
 
   /** `baseUrl`: where `https://*.twilio.com/…` requests go instead, e.g. `http://127.0.0.1:4010`. */
   constructor(baseUrl: string, opts?: ConstructorParameters<typeof twilio.RequestClient>[0]) {
-    super({ keepAlive: true, ...opts });
+    super({ keepAlive: true, ...TWILIO_RETRY, ...opts });
     this.#base = new URL(baseUrl);
   }
 
@@ -38,7 +45,7 @@ export type TwilioClient = twilio.Twilio;
 export function createTwilioClient(options: TwilioClientOptions): TwilioClient {
   const httpClient =
     options.httpClient ?? (options.apiUrl ? new RedirectingRequestClient(options.apiUrl) : undefined);
-  return twilio(options.accountSid, options.authToken, httpClient ? { httpClient } : {});
+  return twilio(options.accountSid, options.authToken, httpClient ? { httpClient } : { ...TWILIO_RETRY });
 }
 
 /** A readable reason from a REST failure (Twilio's code and message when it gave them). */

@@ -546,6 +546,17 @@ describe('SMS channel (Twilio)', () => {
       expect(tries(h())).to.have.length(3);
     });
 
+    it('too many requests at once (429) is tried again at once by the SDK, not shown as a failure', async () => {
+      const { agentId, conversationId } = await owned();
+      h().standIn.failNext('messages', { status: 429, code: 20429, message: 'Too Many Requests' }, 2);
+      const reply = await h().sb.router.reply(agentId, conversationId, 'busy line');
+      await h().idle();
+      const message = await h().store.getMessage(reply.id);
+      expect([message?.delivery.state, message?.delivery.attempts]).to.deep.equal(['sent', 1]);
+      expect(tries(h())).to.have.length(3);
+      expect(sent(h()).map((m) => m.params.Body)).to.deep.equal(['busy line']);
+    });
+
     it('a refusal that cannot succeed is not retried; the reason is shown', async () => {
       const { agentId, conversationId } = await owned();
       h().standIn.failNext('messages', {

@@ -306,6 +306,10 @@ describe('Voice channel: an agent phones a customer', () => {
     expect((await h().store.listMessages(caller)).filter((m) => m.direction === 'internal')).to.deep.equal(
       [],
     );
+    // Too many requests at once (429): tried again, and placed.
+    h().standIn.failNext('calls', { status: 429, code: 20429, message: 'Too Many Requests' }, 2);
+    expect(await refusal(dee.id, caller)).to.equal(null);
+    expect(h().standIn.calls()).to.have.length(before + 1);
   });
 
   it('over the API: 202 with the note; a malformed body is refused naming the field', async () => {
