@@ -175,20 +175,65 @@ export function opensInMs(hours: OpeningHours, at: number): number | null {
   const horizon = hours.dates ? 373 : 7;
   for (let ahead = 0; ahead <= horizon; ahead++) {
     for (const [start] of rangesOf(hours, day + ahead, hours.dates ? addDays(date, ahead) : date)) {
-      const localAhead = ahead * MINUTES_PER_DAY + start - minute;
-      if (localAhead <= 0) continue;
-      // The local clock moves with daylight saving: where the local time lands is read back and the
-      // difference (an hour, at most twice a year) taken out.
-      let when = at + localAhead * 60_000;
-      for (let i = 0; i < 2; i++) {
-        const there = localTime(hours.timeZone, when);
-        const off = (there.day - ((day + ahead) % 7) + 7) % 7;
-        const drift = (off > 3 ? off - 7 : off) * MINUTES_PER_DAY + there.minute - start;
-        if (Math.abs(drift) < 1 / 120) break;
-        when -= drift * 60_000;
-      }
-      return Math.max(1000, Math.round(when - at));
+      if (ahead * MINUTES_PER_DAY + start - minute <= 0) continue;
+      return Math.max(1000, Math.round(instantOf(hours, at, now, ahead, start) - at));
     }
   }
   return null;
+}
+
+/**
+ * The instant of local minute `target` (up to 24:00), `ahead` days after the local day of `at` (read as `now`).
+ * The local clock moves with daylight saving: where the local time lands is read back and the difference (an
+ * hour, at most twice a year) taken out.
+ */
+function instantOf(
+  hours: OpeningHours,
+  at: number,
+  now: { day: number; minute: number },
+  ahead: number,
+  target: number,
+): number {
+  let when = at + (ahead * MINUTES_PER_DAY + target - now.minute) * 60_000;
+  for (let i = 0; i < 2; i++) {
+    const there = localTime(hours.timeZone, when);
+    const off = (there.day - ((now.day + ahead) % 7) + 7) % 7;
+    const drift = (off > 3 ? off - 7 : off) * MINUTES_PER_DAY + there.minute - target;
+    if (Math.abs(drift) < 1 / 120) break;
+    when -= drift * 60_000;
+  }
+  return when;
+}
+
+/** How long from `at` until the opening hours it falls in end, in ms (at least 1); 0 when closed at `at`. */
+export function closesInMs(hours: OpeningHours, at: number): number {
+  const now = localTime(hours.timeZone, at);
+  const range = rangesOf(hours, now.day, now.date).find(
+    ([start, end]) => now.minute >= start && now.minute < end,
+  );
+  if (!range) return 0;
+  return Math.max(1, Math.round(instantOf(hours, at, now, 0, range[1]) - at));
+}
+
+/**
+ * How much of the time from `from` to `to` falls within the opening hours, in ms: what a customer who wrote at
+ * night and was answered soon after the team opened waited for the team (service levels count only that).
+ */
+export function openMsBetween(hours: OpeningHours, from: number, to: number): number {
+  let open = 0;
+  let at = from;
+  // Each turn passes an opening or a closing: a day has few of them.
+  for (let turn = 0; at < to && turn < 200; turn++) {
+    const closes = closesInMs(hours, at);
+    if (closes > 0) {
+      const end = Math.min(to, at + closes);
+      open += end - at;
+      at = end;
+      continue;
+    }
+    const opens = opensInMs(hours, at);
+    if (opens === null) break;
+    at += opens;
+  }
+  return open;
 }

@@ -137,7 +137,13 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  const figures = new FiguresCache(store, () => router.clock.now(), undefined, config.policy.retentionDays);
+  const figures = new FiguresCache(
+    store,
+    () => router.clock.now(),
+    undefined,
+    config.policy.retentionDays,
+    config.policy.hours,
+  );
   app.get(
     '/rights',
     rightsRoute(router, figures, {

@@ -11,6 +11,7 @@ import {
   SHORT_ABANDON_SECONDS,
   type TeamDay,
 } from '../channels/team.js';
+import { type OpeningHours, openMsBetween } from '../routing/hours.js';
 import type { ServiceLevel } from '../routing/policy.js';
 import type { Store } from '../routing/store/store.js';
 import {
@@ -146,22 +147,32 @@ async function count(
 export interface DayWait {
   /** The channel the customer came in on. */
   channel: Channel;
-  /** How long it waited: until a person had it, until the customer left, or (still waiting) until the count. */
+  /**
+   * How long it waited: until a person had it, until the customer left, or (still waiting) until the count; with
+   * opening hours, only the time the team was open (a mail written at night and answered at 9:05 waited 5 minutes).
+   */
   seconds: number;
   outcome: 'answered' | 'abandoned' | 'waiting';
 }
 
 /**
  * The first wait for a person of each conversation of the day: a conversation an agent started (writing first)
- * or Switchboard opened (a follow-up touchpoint) kept nobody waiting, and is left out.
+ * or Switchboard opened (a follow-up touchpoint) kept nobody waiting, and is left out. With the team's opening
+ * hours, a wait counts the time they were open only.
  */
-export function dayWaits(conversations: readonly Conversation[], now: number): DayWait[] {
+export function dayWaits(
+  conversations: readonly Conversation[],
+  now: number,
+  hours?: OpeningHours | undefined,
+): DayWait[] {
   const out: DayWait[] = [];
   for (const c of conversations) {
     if (startedByAgent(c) || c.followUpOf !== undefined) continue;
     const channel = c.channels[0] ?? c.lastChannel;
-    const wait = (outcome: DayWait['outcome'], until: number) =>
-      out.push({ channel, seconds: Math.max(0, until - c.createdAt) / 1000, outcome });
+    const wait = (outcome: DayWait['outcome'], until: number) => {
+      const ms = hours ? openMsBetween(hours, c.createdAt, until) : until - c.createdAt;
+      out.push({ channel, seconds: Math.max(0, ms) / 1000, outcome });
+    };
     if (c.firstAssignedAt !== null) wait('answered', c.firstAssignedAt);
     else if (c.status === 'abandoned') wait('abandoned', c.resolvedAt ?? now);
     else if (c.status === 'queued') wait('waiting', now);
@@ -425,7 +436,14 @@ export class FiguresCache {
   readonly #store: Store;
   readonly #counted: Reused<DayCount>;
 
-  constructor(store: Store, now: () => number, maxAgeMs = FIGURES_MAX_AGE_MS, retentionDays?: number) {
+  /** `hours`: the team's opening hours; a wait counts only the time within them (`dayWaits`). */
+  constructor(
+    store: Store,
+    now: () => number,
+    maxAgeMs = FIGURES_MAX_AGE_MS,
+    retentionDays?: number,
+    hours?: OpeningHours,
+  ) {
     this.#store = store;
     this.#counted = new Reused(
       async (at) => {
@@ -441,7 +459,7 @@ export class FiguresCache {
           ...touched.filter((c) => c.createdAt < since && (c.firstAssignedAt ?? -1) >= since),
           ...queued.filter((c) => c.createdAt < since && c.firstAssignedAt === null),
         ];
-        return { figures, waits: dayWaits([...waited, ...older], at), resolutions };
+        return { figures, waits: dayWaits([...waited, ...older], at, hours), resolutions };
       },
       now,
       maxAgeMs,

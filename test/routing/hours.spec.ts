@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { hoursText, isOpen, localTime, OpeningHours, opensInMs } from '../../routing/hours.js';
+import {
+  closesInMs,
+  hoursText,
+  isOpen,
+  localTime,
+  OpeningHours,
+  openMsBetween,
+  opensInMs,
+} from '../../routing/hours.js';
 import { parsePolicy, waitSentence } from '../../routing/policy.js';
 
 const HOUR = 3600_000;
@@ -75,6 +83,36 @@ describe('opening hours', () => {
     // Saturday 24 October 2026, 12:00 (UTC+2); clocks go back; Monday 09:00 is UTC+1.
     const autumn = Date.UTC(2026, 9, 24, 10, 0);
     expect(autumn + opensInMs(berlin, autumn)!).to.equal(Date.UTC(2026, 9, 26, 8, 0));
+  });
+
+  it('says how long until it closes, and how much of a span it was open, across lunch, nights and a clock change', () => {
+    // Monday 10:00 → 17:00; closed: 0.
+    expect(closesInMs(berlin, Date.UTC(2026, 11, 7, 9, 0))).to.equal(7 * HOUR);
+    expect(closesInMs(berlin, Date.UTC(2026, 11, 7, 16, 0))).to.equal(0);
+    // Tuesday 11:00 → the lunch break at 12:00.
+    expect(closesInMs(berlin, Date.UTC(2026, 11, 8, 10, 0))).to.equal(HOUR);
+    // Friday's hours run to midnight, Saturday's start at it: open on till Saturday's close.
+    const weekend = OpeningHours.parse({ timeZone: 'UTC', week: { fri: '20:00-24:00', sat: '00:00-02:00' } });
+    expect(closesInMs(weekend, Date.UTC(2026, 11, 11, 23, 0))).to.equal(HOUR);
+    expect(openMsBetween(weekend, Date.UTC(2026, 11, 11, 23, 0), Date.UTC(2026, 11, 12, 5, 0))).to.equal(
+      3 * HOUR,
+    );
+    // Written Sunday 22:00, answered Monday 09:05: five minutes of the team's time.
+    expect(openMsBetween(berlin, Date.UTC(2026, 11, 6, 21, 0), Date.UTC(2026, 11, 7, 8, 5))).to.equal(
+      5 * MINUTE,
+    );
+    // Tuesday 11:30 to 13:30: 30 minutes before lunch and 30 after.
+    expect(openMsBetween(berlin, Date.UTC(2026, 11, 8, 10, 30), Date.UTC(2026, 11, 8, 12, 30))).to.equal(
+      HOUR,
+    );
+    // All within the hours: all of it; all outside: none.
+    expect(openMsBetween(berlin, Date.UTC(2026, 11, 7, 9, 0), Date.UTC(2026, 11, 7, 9, 0, 20))).to.equal(
+      20_000,
+    );
+    expect(openMsBetween(berlin, Date.UTC(2026, 11, 6, 9, 0), Date.UTC(2026, 11, 6, 20, 0))).to.equal(0);
+    expect(openMsBetween(OpeningHours.parse({ timeZone: 'UTC', week: {} }), 0, HOUR)).to.equal(0);
+    // Saturday to Monday 10:00 over the spring change (Monday opens 09:00 at UTC+2): one hour.
+    expect(openMsBetween(berlin, Date.UTC(2026, 2, 28, 11, 0), Date.UTC(2026, 2, 30, 8, 0))).to.equal(HOUR);
   });
 
   describe('dates with their own hours (holidays)', () => {

@@ -229,6 +229,28 @@ describe('GET /api/live: service level, handle times and each agent’s day', ()
       expect(view.day.channels.chat.serviceLevel.counted).to.equal(0);
     });
 
+    it('with opening hours, a wait counts only the time the team was open', async () => {
+      const hours = { timeZone: 'UTC', week: { mon: '09:00-17:00', tue: '09:00-17:00' } };
+      running = await start(new MemoryStore(), { ...POLICY, hours });
+      const { sb, clock, live } = running;
+      // Monday 16:59: a chat nobody takes before closing; 22:00: another, written at night.
+      clock.set(Date.UTC(2026, 0, 5, 16, 59));
+      const late = await sb.router.contact({ channel: 'chat', from: 'visitor-late', externalId: 'l1' });
+      clock.set(Date.UTC(2026, 0, 5, 22, 0));
+      const night = await sb.router.contact({ channel: 'chat', from: 'visitor-night', externalId: 'n1' });
+      // Tuesday 09:00:30 the first agent is in and takes both: 90 s and 30 s of the team's time.
+      clock.set(Date.UTC(2026, 0, 6, 9, 0, 30));
+      const ada = await sb.router.createAgent({
+        name: 'Ada',
+        capacity: { voice: 0, sms: 0, chat: 2, email: 0 },
+        status: 'available',
+      });
+      for (const c of [late, night])
+        expect((await sb.store.getConversation(c.conversation.id))?.ownerId).to.equal(ada.id);
+      const chat = (await live()).day.channels.chat.serviceLevel;
+      expect(chat).to.deep.include({ targetSeconds: 60, answered: 2, inTime: 1, counted: 2, share: 0.5 });
+    });
+
     it('/api/stats is as it was: the new figures are the team view’s', async () => {
       running = await start(new MemoryStore());
       const stats = await request(running.sb.http)
