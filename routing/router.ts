@@ -465,6 +465,29 @@ export class Router {
     return { customer, conflicts };
   }
 
+  /**
+   * What the customer told an agent on a conversation they are on (their name, email, phone): kept as facts from
+   * that agent, so nobody asks again; the email and phone link to the customer when no other customer has them
+   * (a caller who withheld their number can be called and texted back from then on), else a note says whose they
+   * are, for an admin to merge (`conflicts`).
+   */
+  async recordDetails(
+    agentId: string,
+    conversationId: string,
+    input: IdentifyInput,
+  ): Promise<{ customer: Customer; conflicts: Array<{ identity: Identity; customerId: string }> }> {
+    const parsed = IdentifyInput.safeParse(input);
+    if (!parsed.success) throw fromZod(parsed.error, 'details');
+    if (!parsed.data.name && !parsed.data.email && !parsed.data.phone)
+      throw new ValidationError('details: give a name, an email address or a phone number', 'name');
+    const { conversation, agent } = await this.#participant(
+      agentId,
+      conversationId,
+      'record the customer details of',
+    );
+    return this.identify(conversation.customerId, parsed.data, `agent ${agent.name}`);
+  }
+
   /** The customer behind a chat visitor id (created on first sight). */
   async visitor(visitorId: string): Promise<Customer> {
     const identity = identityOf('chat', visitorId);

@@ -36,6 +36,7 @@ export const ACTION = {
   block: 'sb_block',
   write: 'sb_write',
   call: 'sb_call',
+  details: 'sb_details',
 } as const;
 
 export const VIEW = {
@@ -44,6 +45,7 @@ export const VIEW = {
   savedReply: 'sb_saved_reply_submit',
   block: 'sb_block_submit',
   write: 'sb_write_submit',
+  details: 'sb_details_submit',
 } as const;
 
 /** Block and action ids inside the modals (what view_submission's `state.values` is keyed by). */
@@ -54,6 +56,9 @@ export const FIELD = {
   promiseText: { block: 'text', action: 'text' },
   replyText: { block: 'reply', action: 'text' },
   blockReason: { block: 'reason', action: 'text' },
+  detailsName: { block: 'name', action: 'text' },
+  detailsEmail: { block: 'email', action: 'text' },
+  detailsPhone: { block: 'phone', action: 'text' },
   writeBy: { block: 'by', action: 'channel' },
   writeTo: { block: 'to', action: 'text' },
   writeSubject: { block: 'subject', action: 'text' },
@@ -211,6 +216,7 @@ function roleActions(
         button('Consult', ACTION.consult),
         button('Hand off', ACTION.handoff),
         button('Promise', ACTION.promise),
+        button('Details…', ACTION.details),
         ...(call ? [button('Call', ACTION.call)] : []),
         ...(blockable ? [button('Block…', ACTION.block, 'danger')] : []),
         ...savedPicker(),
@@ -631,6 +637,25 @@ export function blockModal(conversationId: string, customerName: string): types.
       },
     },
     textInput(FIELD.blockReason, "Why (colleagues see it in the customer's notes)", 500, { optional: true }),
+  ]);
+}
+
+/** What the customer told the agent about themselves: name, email, phone (each optional; one is needed). */
+export function detailsModal(conversationId: string, customerName: string): types.ModalView {
+  return modal(VIEW.details, conversationId, 'Customer details', 'Save', [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text:
+          `What *${escapeSlack(customerName)}* told you about themselves, kept so that nobody asks again. An ` +
+          'email address or a phone number is linked to them: a caller who hid their number can then be called ' +
+          'or texted back.',
+      },
+    },
+    textInput(FIELD.detailsName, 'Name', 200, { optional: true }),
+    textInput(FIELD.detailsEmail, 'Email address', 320, { optional: true }),
+    textInput(FIELD.detailsPhone, 'Phone number', 32, { optional: true }),
   ]);
 }
 

@@ -23,6 +23,7 @@ import {
 } from '@slack/bolt';
 import express from 'express';
 import type { Logger } from 'pino';
+import { normalizeEmail, normalizePhone } from '../../routing/addresses.js';
 import type { Router } from '../../routing/router.js';
 import { withTimeout } from '../../shared/clock.js';
 import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
@@ -38,6 +39,7 @@ import {
   blockModal,
   consultPicker,
   customerLabel,
+  detailsModal,
   FIELD,
   handoffModal,
   promiseModal,
@@ -340,6 +342,14 @@ export class SlackConsole {
       await ack();
       if (parsed.success) await this.#storedBeforeAnswer(() => this.#submitBlock(parsed.data));
     });
+    bolt.view(VIEW.details, async ({ ack, body }) => {
+      const parsed = ViewSubmission.safeParse(body);
+      if (!parsed.success) return void (await ack());
+      const errors = detailsErrors(parsed.data);
+      if (errors) return void (await ack({ response_action: 'errors', errors }));
+      await ack();
+      await this.#storedBeforeAnswer(() => this.#submitDetails(parsed.data));
+    });
     bolt.view(VIEW.write, async ({ ack, body }) => {
       const parsed = ViewSubmission.safeParse(body);
       if (!parsed.success) return void (await ack());
@@ -552,6 +562,7 @@ export class SlackConsole {
         }
         case ACTION.handoff:
         case ACTION.block:
+        case ACTION.details:
         case ACTION.promise: {
           if (!payload.trigger_id) return;
           const conversation = await this.#r.store.getConversation(conversationId);
@@ -562,7 +573,9 @@ export class SlackConsole {
               ? handoffModal(conversationId, customerLabel(view))
               : action.action_id === ACTION.block
                 ? blockModal(conversationId, customerLabel(view))
-                : promiseModal(conversationId, this.#now());
+                : action.action_id === ACTION.details
+                  ? detailsModal(conversationId, customerLabel(view))
+                  : promiseModal(conversationId, this.#now());
           await this.#outbox.call('views.open', { trigger_id: payload.trigger_id, view: modal });
           return;
         }
@@ -710,6 +723,32 @@ export class SlackConsole {
     const conversationId = submission.view.private_metadata;
     try {
       await this.#r.blockFromConversation(agent.id, conversationId, reason);
+    } catch (err) {
+      await this.#explainInThread(err, agent, conversationId);
+    }
+  }
+
+  /**
+   * What the customer told the agent (the form, checked by `detailsErrors`): kept on the customer, the card
+   * follows (`customer.facts`); an address another customer has is said in the thread, for an admin to merge.
+   */
+  async #submitDetails(submission: ViewSubmission): Promise<void> {
+    const agent = await this.#threads.agentBySlackUser(submission.user.id);
+    if (!agent) return;
+    const conversationId = submission.view.private_metadata;
+    const given = (field: { block: string; action: string }) =>
+      fieldText(submission, field).trim() || undefined;
+    try {
+      const { conflicts } = await this.#r.recordDetails(agent.id, conversationId, {
+        name: given(FIELD.detailsName),
+        email: given(FIELD.detailsEmail),
+        phone: given(FIELD.detailsPhone),
+      });
+      const ref = await this.#state.thread(conversationId, agent.id);
+      for (const c of conflicts) {
+        const said = `${escapeSlack(c.identity.address)} is also another customer's (${c.customerId}): an admin can merge them if they are the same person.`;
+        if (ref && agent.slackUserId) await this.#ephemeral(ref.channel, agent.slackUserId, ref.ts, said);
+      }
     } catch (err) {
       await this.#explainInThread(err, agent, conversationId);
     }
@@ -1026,6 +1065,31 @@ function writeErrors(
   }
   if (form.text.trim() === '') errors[FIELD.writeText.block] = 'Write the message.';
   return Object.keys(errors).length > 0 ? errors : null;
+}
+
+/** The details form: one field at least, and an email address and a phone number that are ones. */
+function detailsErrors(submission: ViewSubmission): Record<string, string> | null {
+  const name = fieldText(submission, FIELD.detailsName).trim();
+  const email = fieldText(submission, FIELD.detailsEmail).trim();
+  const phone = fieldText(submission, FIELD.detailsPhone).trim();
+  const errors: Record<string, string> = {};
+  if (!name && !email && !phone)
+    errors[FIELD.detailsName.block] = 'Fill in a name, an email address or a phone number.';
+  if (email && !valid(() => normalizeEmail(email)))
+    errors[FIELD.detailsEmail.block] = 'That is not an email address.';
+  if (phone && !valid(() => normalizePhone(phone)))
+    errors[FIELD.detailsPhone.block] =
+      'Give a phone number (with its country code when it is not from here).';
+  return Object.keys(errors).length > 0 ? errors : null;
+}
+
+function valid(check: () => unknown): boolean {
+  try {
+    check();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function promiseErrors(submission: ViewSubmission, now: number): Record<string, string> | null {

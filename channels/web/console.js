@@ -30,6 +30,10 @@
     toAgentId: 'handoff-pick',
     dueAt: 'promise-due',
     followUpAt: 'followup',
+    // What the customer told the agent (Details…).
+    name: 'details-name',
+    email: 'details-email',
+    phone: 'details-phone',
   };
 
   // ------------------------------------------------------------------ helpers
@@ -162,6 +166,7 @@
     consult: { button: sb('consult'), panel: byId('consult-panel') },
     handoff: { button: sb('handoff'), panel: byId('handoff-panel') },
     promise: { button: sb('promise'), panel: byId('promise-panel') },
+    details: { button: sb('details'), panel: byId('details-panel') },
     block: { button: sb('block'), panel: byId('block-panel') },
   };
 
@@ -1031,6 +1036,8 @@
           byId('promise-text').focus();
         } else if (k === 'block') {
           byId('block-reason').focus();
+        } else if (k === 'details') {
+          byId('details-name').focus();
         } else {
           openPicker(k);
           sb(`${k}-pick`).focus();
@@ -1181,6 +1188,35 @@
       notify('Customer blocked. Their open conversations are closed.');
       togglePanel('block', false);
       if (await fetchView(v.id)) renderAll();
+    });
+  }
+
+  /** What the customer told the agent (name, email, phone): kept on the customer, nobody asks again. */
+  async function saveDetails(e) {
+    e.preventDefault();
+    const v = current();
+    if (!v) return;
+    const fields = ['name', 'email', 'phone'];
+    const given = {};
+    for (const f of fields) {
+      const value = byId(`details-${f}`).value.trim();
+      if (value) given[f] = value;
+    }
+    if (Object.keys(given).length === 0)
+      return showError({ message: 'Fill in a name, an email address or a phone number.', field: 'name' });
+    await busy(sb('details-send'), async () => {
+      const res = await act('customer.details', { conversationId: v.id, ...given });
+      if (!res.ok) return;
+      for (const f of fields) byId(`details-${f}`).value = '';
+      togglePanel('details', false);
+      PANELS.details.button.focus();
+      if (res.customer) v.customer = res.customer;
+      const taken = (res.conflicts || []).map(
+        (c) =>
+          `${c.address} is also another customer's (${c.customerId}): an admin can merge them if they are the same person.`,
+      );
+      notify(['Details saved.', ...taken].join(' '));
+      renderAll();
     });
   }
 
@@ -2099,6 +2135,7 @@
   byId('write-panel').addEventListener('submit', writeFirst);
   byId('promise-panel').addEventListener('submit', makePromise);
   byId('block-panel').addEventListener('submit', blockCustomer);
+  byId('details-panel').addEventListener('submit', saveDetails);
   sb('consult-leave').addEventListener('click', leaveConsult);
 
   // Refresh relative labels (overdue promises, "today" times) now and then.

@@ -35,6 +35,12 @@ const Schemas = {
   promise: ConvId.extend({ dueAt: z.number().int().positive(), text: z.string().max(1000) }),
   promiseKeep: z.object({ promiseId: z.string().min(1).max(128) }),
   typing: ConvId.extend({ typing: z.boolean() }),
+  // The router checks each field (IdentifyInput) and that one is given.
+  details: ConvId.extend({
+    name: z.string().max(200).optional(),
+    email: z.string().max(320).optional(),
+    phone: z.string().max(32).optional(),
+  }),
   offer: ConvId,
   none: z.object({}).optional(),
 };
@@ -305,6 +311,21 @@ export class WebConsole {
       const { conversationId } = parse(ConvId, p, 'call');
       const { to } = await r.callCustomer(agentId, conversationId);
       return { ok: true, to };
+    });
+    // What the customer told the agent: name, email, phone (Router `recordDetails`).
+    on('customer.details', async (p) => {
+      const { conversationId, name, email, phone } = parse(Schemas.details, p, 'customer.details');
+      const blank = (v: string | undefined) => (v?.trim() ? v : undefined);
+      const { customer, conflicts } = await r.recordDetails(agentId, conversationId, {
+        name: blank(name),
+        email: blank(email),
+        phone: blank(phone),
+      });
+      return {
+        ok: true,
+        customer: customerCard(customer, customer.id),
+        conflicts: conflicts.map((c) => ({ ...c.identity, customerId: c.customerId })),
+      };
     });
     on('note', async (p) => {
       const { conversationId, text } = parse(Schemas.note, p, 'note');

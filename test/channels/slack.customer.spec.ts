@@ -86,6 +86,68 @@ describe('Slack cards: who the customer is', () => {
     expect(known).to.contain('+14155550123');
   });
 
+  it('Details… from Slack: what the customer told the agent shows on the card; a bad field or an address taken is said', async () => {
+    const h = sb();
+    await h.agent('Ada', ADA);
+    // Another customer already gave this address.
+    const bob = await h.visitor();
+    await bob.identify({ email: 'bob@example.com' });
+    const mary = await h.visitor();
+    const { conversationId } = await mary.say('hi, this is Mary Major, 415 555 0123');
+    await h.idle();
+    const threadTs = cardTsOf(h, ADA);
+    expect(cardButtons(shownCard(h, ADA))).to.include(ACTION.details);
+    await h
+      .interact(
+        blockActions({
+          user: ADA,
+          actionId: ACTION.details,
+          value: conversationId,
+          channel: dmOf(ADA),
+          messageTs: threadTs,
+        }),
+      )
+      .expect(200);
+    expect(h.slack.ok('views.open').at(-1)!.args.view.callback_id).to.equal(VIEW.details);
+    const form = (name: string, email: string, phone: string) =>
+      viewSubmission(ADA, VIEW.details, conversationId, {
+        [FIELD.detailsName.block]: { [FIELD.detailsName.action]: { type: 'plain_text_input', value: name } },
+        [FIELD.detailsEmail.block]: {
+          [FIELD.detailsEmail.action]: { type: 'plain_text_input', value: email },
+        },
+        [FIELD.detailsPhone.block]: {
+          [FIELD.detailsPhone.action]: { type: 'plain_text_input', value: phone },
+        },
+      });
+    // Nothing, or an address that is none: the form says which, and nothing is kept.
+    const empty = await h.interact(form('', ' ', '')).expect(200);
+    expect(empty.body).to.deep.equal({
+      response_action: 'errors',
+      errors: { [FIELD.detailsName.block]: 'Fill in a name, an email address or a phone number.' },
+    });
+    const bad = await h.interact(form('Mary Major', 'mary at home', 'soon')).expect(200);
+    expect(Object.keys(bad.body.errors).sort()).to.deep.equal([
+      FIELD.detailsEmail.block,
+      FIELD.detailsPhone.block,
+    ]);
+    expect((await h.store.getCustomer(mary.customerId))!.facts).to.deep.equal({});
+
+    await h.interact(form('Mary Major', 'bob@example.com', '415 555 0123')).expect(200);
+    await h.idle();
+    const card = shownCard(h, ADA);
+    expect(card.text).to.equal('Mary Major (chat) is yours');
+    const known = JSON.stringify(card.blocks.find((b) => JSON.stringify(b).includes('Already known')));
+    expect(known).to.contain('+14155550123');
+    expect(known).to.contain('agent Ada');
+    const customer = (await h.store.getCustomer(mary.customerId))!;
+    expect(customer.identities).to.deep.include({ channel: 'phone', address: '+14155550123' });
+    expect(customer.identities.some((i) => i.channel === 'email')).to.equal(false);
+    const told = h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).map((c) => String(c.args.text));
+    expect(told).to.include(
+      `bob@example.com is also another customer's (${bob.customerId}): an admin can merge them if they are the same person.`,
+    );
+  });
+
   it('Block… from Slack: the card and the thread say who blocked the customer and why (escaped), not that it was resolved', async () => {
     const h = sb();
     await h.agent('Ada', ADA);

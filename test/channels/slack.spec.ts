@@ -191,6 +191,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
         ['Consult', ACTION.consult],
         ['Hand off', ACTION.handoff],
         ['Promise', ACTION.promise],
+        ['Details…', ACTION.details],
         ['Block…', ACTION.block],
       ]);
       const threadTs = cardTsOf(h, ADA);
@@ -1170,7 +1171,14 @@ describe('Slack console (Bolt, /slack/events)', () => {
         (bobCard.args.blocks as Json[])
           .find((b) => b.type === 'actions')
           .elements.map((e: Json) => e.action_id),
-      ).to.deep.equal([ACTION.resolve, ACTION.consult, ACTION.handoff, ACTION.promise, ACTION.block]);
+      ).to.deep.equal([
+        ACTION.resolve,
+        ACTION.consult,
+        ACTION.handoff,
+        ACTION.promise,
+        ACTION.details,
+        ACTION.block,
+      ]);
       expect(blockTexts(h.slack.ok('chat.update', (a) => a.ts === threadTs).at(-1)!.args.blocks)).to.contain(
         'Now owned by *Bob*',
       );

@@ -292,6 +292,13 @@ describe('Voice channel: an agent phones a customer', () => {
       409,
       'the caller withheld their number: there is no number to call',
     ]);
+    // Once they tell Ana their number and she keeps it, she can call them back on it.
+    const told = await h().sb.router.recordDetails(ana.id, hidden, { phone: '+14155550177' });
+    expect(told.conflicts).to.deep.equal([]);
+    const placedBefore = h().standIn.calls().length;
+    expect(await refusal(ana.id, hidden)).to.equal(null);
+    expect(h().standIn.calls()).to.have.length(placedBefore + 1);
+    await h().sb.router.liveContactEnded(hidden);
     // Twilio refuses the call: its reason, as a failure upstream. (Ana's one voice slot is taken: Dee answers.)
     const dee = await h().agent('Dee', { clientIdentity: 'dee' });
     const ok = only(await h().twiml('/twilio/voice', incomingCall(newCall('+14155550155'))), 'Dial');

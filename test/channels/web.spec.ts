@@ -331,6 +331,75 @@ describe('/agent namespace', () => {
     });
   });
 
+  describe('what the customer tells the agent (customer.details)', () => {
+    it('kept as facts from the agent and linked; an address another customer has is noted, not taken', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada');
+      const bo = await agentConsole(h, 'Bo', { capacity: { voice: 0, sms: 0, chat: 0, email: 0 } });
+      // Another visitor already gave this address.
+      const other = h.visitor();
+      const otherSession = await once(other, 'session');
+      await emitAck(other, 'identify', { email: 'bob@example.com' });
+      // A visitor who said nothing about themselves in the form writes; Ada has it.
+      const v = h.visitor();
+      const session = await once(v, 'session');
+      const { conversationId } = await emitAck(v, 'message', {
+        text: 'hi, Mary here',
+        clientMessageId: 'c-1',
+      });
+      await once(ada.socket, 'assigned');
+      const t0 = h.clock.now();
+
+      const updated = once(ada.socket, 'customer.updated');
+      const ack = await emitAck(ada.socket, 'customer.details', {
+        conversationId,
+        name: ' Mary Major ',
+        phone: '+1 (415) 555-0100',
+        email: '',
+      });
+      expect(ack.ok).to.equal(true);
+      expect(ack.conflicts).to.deep.equal([]);
+      expect(ack.customer.name).to.equal('Mary Major');
+      expect(ack.customer.facts).to.deep.equal({
+        name: { value: 'Mary Major', source: 'agent Ada', at: t0 },
+        phone: { value: '+14155550100', source: 'agent Ada', at: t0 },
+      });
+      expect(ack.customer.identities).to.deep.include({ channel: 'phone', address: '+14155550100' });
+      expect((await updated).customer.facts.phone.value).to.equal('+14155550100');
+      // Nobody asks again: the widget's form no longer wants the name.
+      expect(await h.sb.router.missingFacts(session.customerId, ['name', 'email'])).to.deep.equal(['email']);
+
+      // Bob's address: noted for an admin to merge, not linked.
+      const taken = await emitAck(ada.socket, 'customer.details', {
+        conversationId,
+        email: 'Bob@Example.com',
+      });
+      expect(taken.ok).to.equal(true);
+      expect(taken.conflicts).to.deep.equal([
+        { channel: 'email', address: 'bob@example.com', customerId: otherSession.customerId },
+      ]);
+      expect(taken.customer.identities.map((i: { channel: string }) => i.channel)).to.not.include('email');
+      expect(taken.customer.notes.at(-1).text).to.contain(otherSession.customerId);
+
+      // Nothing given, or given wrong: refused naming the field; a colleague not on it: not_owner.
+      expectInvalid(await emitAck(ada.socket, 'customer.details', { conversationId, name: ' ' }), 'name');
+      expectInvalid(
+        await emitAck(ada.socket, 'customer.details', { conversationId, email: 'nope' }),
+        'email',
+      );
+      expectInvalid(
+        await emitAck(ada.socket, 'customer.details', { conversationId, phone: 'call me' }),
+        'phone',
+      );
+      expectNotOwner(
+        await emitAck(bo.socket, 'customer.details', { conversationId, name: 'X' }),
+        bo.agent.id,
+        conversationId,
+        'record the customer details of',
+      );
+    });
+  });
+
   describe('status', () => {
     it('ack with the agent; away stops new assignments, available takes what waits', async () => {
       const h = sb();

@@ -662,6 +662,47 @@ describe('e2e: widget and web console in Chromium', function () {
     expect((await sb.store.listMessages(mine.id)).filter((m) => m.direction === 'in')).to.have.length(1);
   });
 
+  it('the owner keeps what a visitor told them (Details…): the card shows it from them, and the form is not asked again', async () => {
+    const visitor = await newPage();
+    await visitor.goto(`${base}/`);
+    await widget(visitor, 'launcher').click();
+    await visitorSend(visitor, 'Hi, I am Noor Haddad, noor@example.org, about order 5521');
+    await taken(visitor, 'order 5521');
+    let mine: Conversation | undefined;
+    for (const c of await sb.store.listConversations({ status: 'assigned' })) {
+      if ((await sb.store.listMessages(c.id)).some((m) => m.text.includes('order 5521'))) mine = c;
+    }
+    if (!mine) throw new Error('the visitor has no open conversation');
+    const owner = (await sb.store.getAgent(mine.ownerId!))!;
+    const ownerPage = await newPage();
+    await ownerPage.goto(`${base}/console?token=${sb.tokens.sign('agent', owner.id)}`);
+    await consoleEl(ownerPage, 'agent-name').filter({ hasText: owner.name }).waitFor();
+    await ownerPage.locator(`[data-sb="conversation-item"][data-conversation-id="${mine.id}"]`).click();
+    await consoleEl(ownerPage, 'details').click();
+    // Nothing filled in: said, and nothing sent.
+    await consoleEl(ownerPage, 'details-send').click();
+    await consoleEl(ownerPage, 'error').filter({ hasText: 'Fill in a name' }).waitFor();
+    // A phone number that is none: the server's reason, the field to mend in focus.
+    await consoleEl(ownerPage, 'details-phone').fill('call me');
+    await consoleEl(ownerPage, 'details-send').click();
+    await consoleEl(ownerPage, 'error').filter({ hasText: /phone/ }).waitFor();
+    await ownerPage.waitForFunction(() => document.activeElement?.id === 'details-phone');
+    await consoleEl(ownerPage, 'details-phone').fill('');
+    await consoleEl(ownerPage, 'details-name').fill('Noor Haddad');
+    await consoleEl(ownerPage, 'details-email').fill('noor@example.org');
+    await consoleEl(ownerPage, 'details-send').click();
+    await ownerPage.locator('#notice').filter({ hasText: 'Details saved.' }).waitFor();
+    expect(await ownerPage.locator('#details-panel').isHidden()).to.equal(true);
+    await ownerPage.locator('.ctx-name').filter({ hasText: 'Noor Haddad' }).waitFor();
+    const email = consoleEl(ownerPage, 'fact').filter({ hasText: 'noor@example.org' });
+    await email.waitFor();
+    expect(await email.textContent()).to.contain(`from agent ${owner.name}`);
+    const customer = await sb.store.getCustomer(mine.customerId);
+    expect(customer?.identities).to.deep.include({ channel: 'email', address: 'noor@example.org' });
+    // The widget, opened again, asks for neither.
+    expect(await sb.router.missingFacts(mine.customerId, ['name', 'email'])).to.deep.equal([]);
+  });
+
   it('tells a visitor when nobody is working, then who has them once someone is back', async () => {
     // Every agent of the earlier tests goes offline for this one, and back as they were after it.
     const before = await sb.store.listAgents();
