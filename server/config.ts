@@ -73,6 +73,8 @@ const Env = z.object({
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEMO_AGENTS: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** `production` (the Docker image's): `DEMO_AGENTS=auto` creates no demo agents. */
+  NODE_ENV: optional(z.string().max(100)),
   TICK_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   CHAT_FILE_MAX_BYTES: byteCount(10 * MB, 0, 100 * MB),
   CHAT_FILES_STORE_MAX_BYTES: byteCount(200 * MB, 1024, 1024 * MB),
@@ -226,7 +228,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         }
       : null,
     logLevel: e.LOG_LEVEL,
-    demoAgents: e.DEMO_AGENTS === 'on' || (e.DEMO_AGENTS === 'auto' && !e.REDIS_URL),
+    // `auto`: a first try (memory store, nothing set up); never where real customers may come in.
+    demoAgents:
+      e.DEMO_AGENTS === 'on' ||
+      (e.DEMO_AGENTS === 'auto' && !e.REDIS_URL && !e.ADMIN_TOKEN && e.NODE_ENV !== 'production'),
     tickMs: e.TICK_MS,
     policy,
     email: email.settings,

@@ -172,7 +172,12 @@ logger.info(
     : `the team's live view (sign in with ADMIN_TOKEN): ${base}/team`,
 );
 if (config.demoAgents && (await sb.store.listAgents()).length === 0) {
-  for (const { agent, token } of await createDemoAgents(sb.router, sb.tokens)) {
+  const demo = await createDemoAgents(sb.router, sb.tokens);
+  for (const { agent, token } of demo) {
     logger.info(`console for demo agent ${agent.name}: ${base}/console?token=${token}`);
   }
+  logger.warn(
+    `the demo agents ${demo.map((d) => d.agent.name).join(' and ')} are available and take customers: ` +
+      'set DEMO_AGENTS=off (or ADMIN_TOKEN) before real customers come in',
+  );
 }

@@ -42,6 +42,15 @@ describe('loadConfig', () => {
     expect(config.chatFiles).to.deep.equal({ maxBytes: 10 * 1024 * 1024, storeMaxBytes: 200 * 1024 * 1024 });
   });
 
+  it('demo agents (DEMO_AGENTS=auto) only for a first try: not with ADMIN_TOKEN, NODE_ENV=production or Redis', () => {
+    expect(loadConfig({}).demoAgents).to.equal(true);
+    expect(loadConfig({ NODE_ENV: 'development' }).demoAgents).to.equal(true);
+    expect(loadConfig({ ADMIN_TOKEN: 'a'.repeat(24) }).demoAgents).to.equal(false);
+    expect(loadConfig({ NODE_ENV: 'production' }).demoAgents).to.equal(false);
+    expect(loadConfig({ NODE_ENV: 'production', DEMO_AGENTS: 'on' }).demoAgents).to.equal(true);
+    expect(loadConfig({ DEMO_AGENTS: 'off' }).demoAgents).to.equal(false);
+  });
+
   it('two loads without ADMIN_TOKEN generate different tokens', () => {
     expect(loadConfig({}).adminToken).to.not.equal(loadConfig({}).adminToken);
   });
@@ -431,7 +440,7 @@ describe('server/main.ts as a process', function () {
   });
 
   it('a good environment: listens, prints the demo console links, answers, stops with 0 on SIGTERM', async () => {
-    const run = start({ ...GOOD, PORT: '0' });
+    const run = start({ ...GOOD, PORT: '0', DEMO_AGENTS: 'on' });
     running = run;
     const listening = await run.waitFor((r) => String(r.msg).startsWith('Switchboard listening on '));
     const port = listening.port as number;
@@ -447,6 +456,12 @@ describe('server/main.ts as a process', function () {
     expect(String(ada.msg)).to.match(linkPattern);
     expect(String(grace.msg)).to.match(linkPattern);
     const adaToken = decodeURIComponent(linkPattern.exec(String(ada.msg))![2]!);
+    // Said plainly: they take real customers too.
+    const warned = await run.waitFor((r) => String(r.msg).startsWith('the demo agents '));
+    expect(warned.level).to.equal(40);
+    expect(warned.msg).to.equal(
+      'the demo agents Ada (demo) and Grace (demo) are available and take customers: set DEMO_AGENTS=off (or ADMIN_TOKEN) before real customers come in',
+    );
 
     const messages = run.stdout.map((l) => JSON.parse(l).msg as string);
     expect(messages).to.include(TWILIO_OFF);
@@ -489,7 +504,7 @@ describe('server/main.ts as a process', function () {
   });
 
   it('with PUBLIC_URL: says which port it listens on and the address customers reach, which the links use', async () => {
-    const run = start({ ...GOOD, PORT: '0', PUBLIC_URL: 'https://support.example.com/' });
+    const run = start({ ...GOOD, PORT: '0', PUBLIC_URL: 'https://support.example.com/', DEMO_AGENTS: 'on' });
     running = run;
     const listening = await run.waitFor((r) => String(r.msg).startsWith('Switchboard listening on '));
     expect(listening.msg).to.equal(
