@@ -20,7 +20,7 @@ describe('POST /email/inbound', () => {
   it('without the token, or with another one, is 401 and stores nothing', async () => {
     const missing = await post(h, fixture('multipart-alternative.eml'), null).expect(401);
     expect(missing.body.error.code).to.equal('unauthorized');
-    expect(missing.headers['www-authenticate']).to.equal('Bearer realm="email"');
+    expect(missing.headers['www-authenticate']).to.equal('Bearer realm="email", Basic realm="email"');
     await post(h, fixture('multipart-alternative.eml'), 'not-the-token-at-all').expect(401);
     await request(h.url)
       .post('/email/inbound')
@@ -51,6 +51,57 @@ describe('POST /email/inbound', () => {
     const get = await request(h.url).get('/email/inbound').expect(405);
     expect([get.headers.allow, get.body.error.code]).to.deep.equal(['POST', 'method_not_allowed']);
     expect(await h.store.listConversations({})).to.deep.equal([]);
+  });
+
+  it('as SendGrid (raw mode, field email) and Mailgun (field body-mime) post it: a form, the token as basic auth', async () => {
+    await h.agent('Sam');
+    // SendGrid's raw mode: the message beside its own fields; no header of ours, the token in the URL's basic auth.
+    const sendgrid = await request(h.url)
+      .post('/email/inbound')
+      .auth('inbound', INBOUND_TOKEN)
+      .field('headers', 'From: Ana Diaz <ana.diaz@example.org>')
+      .field(
+        'envelope',
+        JSON.stringify({ to: ['support@support.example.com'], from: 'ana.diaz@example.org' }),
+      )
+      .field('charsets', JSON.stringify({ to: 'UTF-8', from: 'UTF-8' }))
+      .field('email', fixture('multipart-alternative.eml').toString('utf8'))
+      .field('spam_score', '0.1')
+      .expect(202);
+    expect(sendgrid.body).to.include({ status: 'accepted', created: true, outcome: 'assigned' });
+    // Mailgun's mime forward, with a file part beside it (read past).
+    const mailgun = await request(h.url)
+      .post('/email/inbound')
+      .auth('api', INBOUND_TOKEN)
+      .field('recipient', 'support@support.example.com')
+      .field('body-mime', fixture('base64.eml').toString('utf8'))
+      .attach('attachment-1', Buffer.from('%PDF-1.4'), 'invoice.pdf')
+      .expect(202);
+    expect(mailgun.body.status).to.equal('accepted');
+    expect(await h.store.listConversations({})).to.have.length(2);
+    // The same message again is a duplicate, however it comes.
+    await request(h.url)
+      .post('/email/inbound')
+      .auth('inbound', INBOUND_TOKEN)
+      .field('email', fixture('multipart-alternative.eml').toString('utf8'))
+      .expect(200);
+    // A wrong password is refused; a form without the message says which fields it reads.
+    await request(h.url)
+      .post('/email/inbound')
+      .auth('inbound', 'not-the-token-at-all')
+      .field('email', 'x')
+      .expect(401);
+    const none = await request(h.url)
+      .post('/email/inbound')
+      .auth('inbound', INBOUND_TOKEN)
+      .field('text', 'only the text part')
+      .expect(400);
+    expect(none.body.error).to.deep.equal({
+      code: 'invalid_input',
+      message: 'the form has no raw message: send it as the field "email" or "body-mime"',
+      field: 'email',
+    });
+    expect(await h.store.listConversations({})).to.have.length(2);
   });
 
   it('a duplicate Message-ID is stored once: 202 then 200 with the same message', async () => {
@@ -216,6 +267,18 @@ describe('POST /email/inbound size limit', () => {
       code: 'too_large',
       message: 'the message is larger than the 2048 bytes accepted (EMAIL_MAX_BYTES)',
     });
+    expect(await h.store.listConversations({})).to.deep.equal([]);
+    // In a form: the field too large, or the form far larger than a message may be.
+    const field = await request(h.url)
+      .post('/email/inbound')
+      .auth('inbound', INBOUND_TOKEN)
+      .field('email', big.toString('utf8'))
+      .expect(413);
+    expect(field.body.error.code).to.equal('too_large');
+    const padded = request(h.url).post('/email/inbound').auth('inbound', INBOUND_TOKEN);
+    for (let i = 0; i < 8; i++) padded.field(`pad${i}`, 'y'.repeat(64 * 1024));
+    const form = await padded.field('email', fixture('base64.eml').toString('utf8')).ok(() => true);
+    expect(form.status).to.equal(413);
     expect(await h.store.listConversations({})).to.deep.equal([]);
   });
 });
