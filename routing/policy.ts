@@ -305,7 +305,12 @@ export function loadPolicy(env: Record<string, string | undefined>): RoutingPoli
   } catch (err) {
     throw new ValidationError(`${what}: not valid JSON: ${(err as Error).message}`, what.split(' ')[0]);
   }
-  return parsePolicy(json, what);
+  const result = RoutingPolicy.safeParse(json ?? {});
+  if (result.success) return result.data;
+  // Every mistake at once, one line each, so that a start refused names them all.
+  const lines = result.error.issues.map((issue) => fromZod({ issues: [issue] }, what).message);
+  const first = fromZod(result.error, what);
+  throw new ValidationError([...new Set(lines)].join('\n'), first.field);
 }
 
 /**

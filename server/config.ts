@@ -28,10 +28,32 @@ const byteCount = (fallback: number, min: number, max: number) =>
 const Env = z.object({
   PORT: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-    z.coerce.number().int().min(0).max(65535).default(3000),
+    z.coerce
+      .number({ message: 'must be a port number from 0 to 65535' })
+      .int('must be a port number from 0 to 65535')
+      .min(0, 'must be a port number from 0 to 65535')
+      .max(65535, 'must be a port number from 0 to 65535')
+      .default(3000),
   ),
   HOST: optional(z.string()),
-  PUBLIC_URL: optional(z.string().url('must be a URL such as https://support.example.com')),
+  PUBLIC_URL: optional(
+    z
+      .string()
+      .url('must be a URL such as https://support.example.com')
+      // (Each check passes what is no URL at all: `url` says that one.)
+      .refine(
+        (u) => !URL.canParse(u) || /^https?:$/.test(new URL(u).protocol),
+        'must start with https:// (or http://)',
+      )
+      .refine(
+        (u) => !URL.canParse(u) || (!u.includes('?') && !u.includes('#')),
+        'must have no ?query or #fragment: links and webhook addresses are built on it',
+      )
+      .refine(
+        (u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''),
+        'must have no user name or password in it',
+      ),
+  ),
   REDIS_URL: optional(
     z
       .string()
@@ -141,7 +163,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   try {
     policy = loadPolicy(env);
   } catch (err) {
-    lines.push(err instanceof SwitchboardError ? err.message : String(err));
+    lines.push(...(err instanceof SwitchboardError ? err.message : String(err)).split('\n'));
   }
   const off: string[] = [];
   const email = loadEmailSettings(env);

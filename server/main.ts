@@ -34,16 +34,21 @@ const logger = pino(
  * a stack trace; `closing` first. Any other error is thrown again.
  */
 async function cannotListen(err: unknown, closing?: () => Promise<unknown>): Promise<never> {
-  const e = err as NodeJS.ErrnoException & { port?: number };
-  const variable = e.port === config.email?.smtpListenPort ? 'SMTP_LISTEN_PORT' : 'PORT';
-  const why =
+  const e = err as NodeJS.ErrnoException & { port?: number; hostname?: string };
+  const portVariable = e.port === config.email?.smtpListenPort ? 'SMTP_LISTEN_PORT' : 'PORT';
+  const host = config.host ?? e.hostname ?? '';
+  const line =
     e.code === 'EADDRINUSE'
-      ? `${e.port} is already in use (another Switchboard, or another program): stop it or choose a free port`
+      ? `${portVariable}: ${e.port} is already in use (another Switchboard, or another program): stop it or choose a free port`
       : e.code === 'EACCES'
-        ? `${e.port} may not be opened by this user (ports below 1024 need privileges): choose another`
-        : null;
-  if (!why) throw err;
-  process.stderr.write(cannotStartText([`${variable}: ${why}`]));
+        ? `${portVariable}: ${e.port} may not be opened by this user (ports below 1024 need privileges): choose another`
+        : e.code === 'EADDRNOTAVAIL'
+          ? `HOST: ${host} is not an address of this machine: give one of its own (0.0.0.0 for all), or leave HOST unset`
+          : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || e.code === 'EAI_NONAME'
+            ? `HOST: ${host} is no address or host name this machine can find: give an address of its own (0.0.0.0 for all), or leave HOST unset`
+            : null;
+  if (!line) throw err;
+  process.stderr.write(cannotStartText([line]));
   await closing?.().catch(() => {});
   process.exit(1);
 }

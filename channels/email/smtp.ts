@@ -50,7 +50,10 @@ export class SmtpListener {
         );
       },
     });
-    this.#server.on('error', (err) => this.#log.warn({ err }, 'email: SMTP listener error'));
+    // Before it listens, a failure to listen is `listen`'s to say (a port in use is one readable line at start).
+    this.#server.on('error', (err) => {
+      if (this.#port !== null) this.#log.warn({ err }, 'email: SMTP listener error');
+    });
   }
 
   /** The bound port once listening. */

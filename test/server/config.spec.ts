@@ -235,6 +235,39 @@ describe('loadConfig', () => {
       }
     });
 
+    it('PUBLIC_URL that is no http(s) address links can be built on', () => {
+      expect(configLines({ PUBLIC_URL: 'ftp://x.example.com' })).to.deep.equal([
+        'PUBLIC_URL: must start with https:// (or http://)',
+      ]);
+      for (const url of [
+        'https://x.example.com?a=b',
+        'https://x.example.com/#top',
+        'https://x.example.com/?',
+      ])
+        expect(configLines({ PUBLIC_URL: url }), url).to.deep.equal([
+          'PUBLIC_URL: must have no ?query or #fragment: links and webhook addresses are built on it',
+        ]);
+      expect(configLines({ PUBLIC_URL: 'https://me:secret@x.example.com' })).to.deep.equal([
+        'PUBLIC_URL: must have no user name or password in it',
+      ]);
+      // A path is fine (behind a proxy at /support).
+      expect(loadConfig({ PUBLIC_URL: 'https://x.example.com/support/' }).publicUrl).to.equal(
+        'https://x.example.com/support',
+      );
+    });
+
+    it('PORT that is no port number, and every mistake in ROUTING_POLICY, each on a line of its own', () => {
+      for (const port of ['abc', '70000', '1.5'])
+        expect(configLines({ PORT: port }), port).to.deep.equal([
+          'PORT: must be a port number from 0 to 65535',
+        ]);
+      expect(
+        configLines({
+          ROUTING_POLICY: JSON.stringify({ stickyWaitSeconds: { chat: -1 }, quotePercentile: 7 }),
+        }),
+      ).to.have.length(2);
+    });
+
     it('PUBLIC_URL that is not a URL', () => {
       expect(configLines({ PUBLIC_URL: 'support dot example' })).to.deep.equal([
         'PUBLIC_URL: must be a URL such as https://support.example.com',
@@ -410,6 +443,20 @@ describe('server/main.ts as a process', function () {
     expect(running.stdout).to.deep.equal([]);
   });
 
+  it("a HOST that is not this machine's, or not found: exit code 1 and one readable line naming HOST", async () => {
+    for (const [host, why] of [
+      ['10.255.255.1', 'is not an address of this machine'],
+      ['no-such-host.invalid', 'is no address or host name this machine can find'],
+    ] as const) {
+      running = start({ ...GOOD, PORT: '0', HOST: host });
+      expect(await running.exit).to.equal(1);
+      const lines = running.stderr.join('').trimEnd().split('\n');
+      expect(lines).to.have.length(2);
+      expect(lines[0]).to.equal('Switchboard cannot start; fix these environment variables:');
+      expect(lines[1]).to.match(new RegExp(`^ {2}HOST: ${host.replace(/\./g, '\\.')} ${why}`));
+    }
+  });
+
   it('a port already in use: exit code 1 and one readable stderr line naming the variable', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
@@ -429,6 +476,10 @@ describe('server/main.ts as a process', function () {
       ] as const) {
         running = start({ ...GOOD, ...vars });
         expect(await running.exit).to.equal(1);
+        // Nothing but that line: no stack trace logged before it.
+        expect(
+          running.stdout.filter((l) => l.includes('"level":40') || l.includes('"level":50')),
+        ).to.deep.equal([]);
         expect(running.stderr.join('').trimEnd().split('\n')).to.deep.equal([
           'Switchboard cannot start; fix these environment variables:',
           `  ${name}: ${port} is already in use (another Switchboard, or another program): stop it or choose a free port`,
