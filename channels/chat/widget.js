@@ -85,6 +85,8 @@ input,textarea{width:100%;padding:7px 9px;border:1px solid #b7bfca;border-radius
 .f.o{padding:0;border:0;margin:0 16px 6px}
 .f.o .k{padding:2px 0;font-size:13px;text-align:left}
 .c{display:flex;gap:8px;padding:10px 16px;border-top:1px solid #dde1e8;align-items:flex-end}
+.c button{flex:none;white-space:nowrap}
+.c textarea{flex:1;min-width:0}
 textarea{resize:none;height:40px;max-height:120px}
 @media (max-width:480px){input,textarea{font-size:16px}}
 .c .a{background:none;color:#2451b8;padding:8px 4px}

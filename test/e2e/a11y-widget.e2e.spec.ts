@@ -263,6 +263,22 @@ describe('e2e: the chat widget with the keyboard, a screen reader and a phone (a
     ).to.be.at.least(16);
   });
 
+  it('the buttons beside the message box say their word on one line, on a desktop and on a phone', async () => {
+    for (const viewport of [
+      { width: 1280, height: 720 },
+      { width: 360, height: 640 },
+    ]) {
+      const page = await open(viewport);
+      await w(page, 'launcher').click();
+      const lines = await w(page, 'send').evaluate((el) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      });
+      expect(lines, `${viewport.width}×${viewport.height}`).to.equal(1);
+    }
+  });
+
   it('at 200% zoom, with the questions open, keeps the message box and Send inside the chat', async () => {
     // 1280×800 at 200%: 640×400 CSS pixels.
     const page = await open({ width: 640, height: 400 }, [RECORDER], 2);
