@@ -2108,7 +2108,15 @@ export class Router {
 
   /** An owner is available again (the store did owner-back in `comeBack`): tell what changed, and fill the colleagues freed. */
   async #ownerBack({ updated, freed }: OwnerBack, now: number): Promise<void> {
-    for (const conversation of updated) this.#emit({ type: 'conversation.updated', at: now, conversation });
+    for (const conversation of updated) {
+      this.#emit({ type: 'conversation.updated', at: now, conversation });
+      // It left the line (or its cover ended) for its owner, a person who has it again: the wait quoted while
+      // it waited for a colleague is answered, kept when within its time (as when a colleague takes it).
+      for (const p of await this.store.listPromises(conversation.id)) {
+        if (p.state === 'open' && p.kind === 'wait')
+          await this.#settle(p, now <= p.dueAt ? 'kept' : 'broken', now, now - p.createdAt);
+      }
+    }
     // A colleague whose cover ended has room again.
     for (const colleague of freed) await this.#fill(colleague);
   }

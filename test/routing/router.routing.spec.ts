@@ -279,6 +279,33 @@ describe('Router: routing order', () => {
       expect(next.outcome).to.deep.equal({ type: 'owner', agentId: ana.id });
     });
 
+    it('an owner back after their customer was told a wait in line: the wait is kept, not left to break', async () => {
+      h = harness({ stickyWaitSeconds: { sms: 300 } });
+      const ana = await h.agent('Ana', { capacity: { voice: 0, sms: 1, chat: 0, email: 0 } });
+      const first = await h.contact({ channel: 'sms', from: '4155550100' });
+      const id = first.conversation.id;
+      // Bea works, but is full.
+      const bea = await h.agent('Bea', { capacity: { voice: 0, sms: 1, chat: 0, email: 0 } });
+      const busy = await h.contact({ channel: 'sms', from: '4155550199' });
+      expect(busy.outcome).to.deep.equal({ type: 'assigned', agentId: bea.id });
+      await h.router.setAgentStatus(ana.id, 'away', 'lunch');
+      await h.contact({ channel: 'sms', from: '4155550100' });
+      // Nobody free to cover: in line, with a wait quoted.
+      await h.advance(300 * SECOND);
+      const quoted = (await h.store.listPromises(id)).filter((p) => p.kind === 'wait' && p.state === 'open');
+      expect(quoted).to.have.length(1);
+      h.clock.advance(60 * SECOND);
+      await h.router.setAgentStatus(ana.id, 'available');
+      const settled = (await h.store.listPromises(id)).find((p) => p.id === quoted[0]!.id)!;
+      expect([settled.state, settled.settledAt]).to.deep.equal(['kept', h.clock.now()]);
+      expect(
+        h.eventsOf('promise.settled').map((e) => [e.promise.id, e.promise.state, e.waitedMs]),
+      ).to.deep.equal([[quoted[0]!.id, 'kept', h.clock.now() - quoted[0]!.createdAt]]);
+      // Past its due time nothing more happens to it.
+      await h.advance(3600 * SECOND);
+      expect((await h.store.listPromises(id)).find((p) => p.id === quoted[0]!.id)!.state).to.equal('kept');
+    });
+
     it('an offline owner: their conversations wait stickyWait, then move on with reason owner_offline', async () => {
       h = harness();
       const ana = await h.agent('Ana');
