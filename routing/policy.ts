@@ -218,6 +218,17 @@ export const RoutingPolicy = z
           'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
         ),
         hold: ShortText.default('Please hold; you keep your place.'),
+        /**
+         * The customer's person stepped away (`{owner}`, their name) and what they write waits for them up to
+         * `{wait}` (the sticky wait left), then goes to the next free colleague: no promise of a time beyond it.
+         */
+        ownerAway: ShortText.default(
+          '{owner} is away right now. If they are not back within {wait}, your message goes to the next free colleague.',
+        ),
+        /** As `ownerAway`, their person has gone offline: in `{wait}` it goes to the next free colleague. */
+        ownerOffline: ShortText.default(
+          '{owner} is not available right now. In about {wait}, your message goes to the next free colleague.',
+        ),
         /** A quoted wait about to break; `{wait}` is the new honest wait. */
         atRisk: ShortText.default(
           'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
@@ -249,6 +260,10 @@ export const RoutingPolicy = z
         nobodyWorking:
           'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
         hold: 'Please hold; you keep your place.',
+        ownerAway:
+          '{owner} is away right now. If they are not back within {wait}, your message goes to the next free colleague.',
+        ownerOffline:
+          '{owner} is not available right now. In about {wait}, your message goes to the next free colleague.',
         atRisk: 'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
         atRiskNoEstimate:
           'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
@@ -326,6 +341,22 @@ export function waitSentence(policy: RoutingPolicy, quote: WaitQuote): string {
   return opens === null
     ? fillText(texts.nobodyWorking, {})
     : fillText(texts.closed, { wait: humanDuration(opens), opens: opensPhrase(quote.closed) });
+}
+
+/**
+ * What a customer whose person is away or offline is told (`ownerAway`, `ownerOffline`): who, and how long what
+ * they write waits for them before the next free colleague takes it, never a time a colleague will answer by.
+ */
+export function ownerWaitSentence(
+  policy: RoutingPolicy,
+  owner: { name: string; status: string } | null,
+  seconds: number,
+): string {
+  const text = owner?.status === 'offline' ? policy.texts.ownerOffline : policy.texts.ownerAway;
+  return fillText(text, {
+    owner: owner?.name ?? 'The person looking after your conversation',
+    wait: humanDuration(Math.max(1, seconds)),
+  });
 }
 
 /** Closed this long or longer: when they open is said as a day and time, not as hours to count. */

@@ -325,15 +325,19 @@ export class ChatChannel {
       (conv.status === 'assigned' && conv.waitingForOwnerSince !== null && !conv.cover)
     ) {
       const quote = await this.#router.quote(conv.id);
-      // Owned, its owner away: the widget says so instead of "chatting with" them.
-      if (conv.status === 'assigned') status.ownerAway = true;
+      // Owned, its owner away (or offline: `ownerOffline`): the widget says so instead of "chatting with" them.
+      if (conv.status === 'assigned') {
+        status.ownerAway = true;
+        const owner = conv.ownerId ? await this.#router.store.getAgent(conv.ownerId) : null;
+        if (owner?.status === 'offline') status.ownerOffline = true;
+      }
       const since = conv.waitingForOwnerSince;
       if (!quote && conv.status === 'assigned' && since !== null) {
-        // Its owner is away and it waits for them, in no line: the wait is what is left of the sticky wait,
-        // when a colleague takes it up if they are not back (the same words a text gets).
+        // Its owner is away and it waits for them, in no line: `handOverSeconds` is what is left of the sticky
+        // wait, when it goes to the next free colleague if they are not back (the same words a text gets). No
+        // time a colleague answers by is promised: the line's quote comes once it is in line.
         const until = since + this.#router.policy.stickyWaitSeconds[conv.lastChannel] * 1000;
-        status.position = 1;
-        status.etaSeconds = Math.max(1, Math.ceil((until - this.#router.clock.now()) / 1000));
+        status.handOverSeconds = Math.max(1, Math.ceil((until - this.#router.clock.now()) / 1000));
       }
       if (quote) {
         status.position = quote.position;

@@ -406,8 +406,16 @@ textarea{resize:none;height:40px;max-height:120px}
     if (s.state === 'queued')
       return (s.position ? `You are number ${s.position} in line. ` : 'You are in line. ') + waitText(s);
     const name = s.agent?.name || 'a member of our team';
-    // Their person stepped away: what they write waits for them, and a colleague answers if they are not back.
-    if (s.state === 'assigned' && s.ownerAway) return `${name} is away right now. ${waitText(s)}`;
+    // Their person stepped away: what they write waits for them, then goes to the next free colleague if they
+    // are not back (no time a colleague answers by is promised until it is in line and quoted).
+    if (s.state === 'assigned' && s.ownerAway) {
+      const gone = s.ownerOffline ? `${name} is not available right now.` : `${name} is away right now.`;
+      if (s.handOverSeconds != null)
+        return s.ownerOffline
+          ? `${gone} In about ${inWords(s.handOverSeconds)}, your message goes to the next free colleague.`
+          : `${gone} If they are not back within ${inWords(s.handOverSeconds)}, your message goes to the next free colleague.`;
+      return `${gone} ${s.position ? `You are number ${s.position} in line for a colleague. ` : ''}${waitText(s)}`;
+    }
     if (s.state === 'assigned') return `You're chatting with ${name}`;
     if (s.state !== 'resolved') return '';
     return s.blocked ? 'This conversation is closed.' : 'This conversation is closed. Write again any time.';

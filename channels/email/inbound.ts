@@ -2,8 +2,7 @@
 // find the thread, normalize to one Contact and hand it to the router. Both the
 // SMTP listener and `POST /email/inbound` end here.
 
-import { humanDuration } from '../../routing/estimate.js';
-import { waitSentence } from '../../routing/policy.js';
+import { ownerWaitSentence, waitSentence } from '../../routing/policy.js';
 import type { ContactOutcome, ContactResult, Router } from '../../routing/router.js';
 import { BlockedError } from '../../shared/errors.js';
 import { ID_PREFIX, newId } from '../../shared/ids.js';
@@ -183,7 +182,7 @@ export class EmailInbound {
     if (outcome.type === 'waiting_for_owner') {
       const owner = await this.#router.store.getAgent(outcome.ownerId);
       const seconds = Math.max(60, (outcome.until - this.#router.clock.now()) / 1000);
-      return `${texts.greeting} ${owner?.name ?? 'The person looking after your conversation'} will reply within ${humanDuration(seconds)}.`;
+      return `${texts.greeting} ${ownerWaitSentence(this.#router.policy, owner, seconds)}`;
     }
     return null;
   }

@@ -17,7 +17,7 @@ import {
   PHONE_CHANNELS,
   phoneOf,
 } from '../../routing/addresses.js';
-import { waitSentence } from '../../routing/policy.js';
+import { ownerWaitSentence, waitSentence } from '../../routing/policy.js';
 import type { ContactResult, Router } from '../../routing/router.js';
 import { BlockedError, fromZod, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
@@ -205,18 +205,16 @@ export class SmsChannel {
     if (outcome.type !== 'queued' && outcome.type !== 'waiting_for_owner') return empty();
     // One acknowledgement per wait, with the place and the pessimistic wait: in this answer's TwiML, and in
     // the conversation's history (the store keeps one per wait, whichever process the texts reach).
-    const quote =
+    // Their person is away or offline: how long it waits for them, then a colleague; no time promised beyond.
+    const said =
       outcome.type === 'queued'
-        ? outcome
-        : {
-            position: 1,
-            etaSeconds: Math.max(1, Math.ceil((outcome.until - this.#router.clock.now()) / 1000)),
-          };
-    const ack = await this.#router.acknowledgeWait(
-      conversation.id,
-      waitSentence(this.#router.policy, quote),
-      { inReply: true },
-    );
+        ? waitSentence(this.#router.policy, outcome)
+        : ownerWaitSentence(
+            this.#router.policy,
+            await this.#router.store.getAgent(outcome.ownerId),
+            Math.ceil((outcome.until - this.#router.clock.now()) / 1000),
+          );
+    const ack = await this.#router.acknowledgeWait(conversation.id, said, { inReply: true });
     return ack ? messageTwiml(ack.text) : empty();
   }
 

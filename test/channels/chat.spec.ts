@@ -493,19 +493,22 @@ describe('/chat namespace', () => {
       expect(await emitAck(ada, 'status', { status: 'away' })).to.include({ ok: true });
       h.clock.advance(30 * SECOND);
       await emitAck(v, 'message', { text: 'are you still there?', clientMessageId: 'c-2' });
-      // The chat's sticky wait, 120 s from this message, after which a colleague takes it up if she is not back.
+      // The chat's sticky wait, 120 s from this message, after which it goes to the next free colleague if she
+      // is not back: no time a colleague answers by (not a place in a line it is not in).
       const away = {
         conversationId: ack.conversationId,
         state: 'assigned',
         ownerAway: true,
-        position: 1,
-        etaSeconds: 120,
+        handOverSeconds: 120,
         agent: { name: 'Ada' },
       };
       expect(await once(v, 'status', (s) => s.ownerAway === true)).to.deep.equal(away);
       h.clock.advance(30 * SECOND);
       await emitAck(v, 'message', { text: 'hello?', clientMessageId: 'c-3' });
-      expect(await once(v, 'status', (s) => s.etaSeconds === 90)).to.deep.equal({ ...away, etaSeconds: 90 });
+      expect(await once(v, 'status', (s) => s.handOverSeconds === 90)).to.deep.equal({
+        ...away,
+        handOverSeconds: 90,
+      });
       expect(await emitAck(ada, 'status', { status: 'available' })).to.include({ ok: true });
       expect(await once(v, 'status', (s) => s.ownerAway === undefined)).to.deep.equal({
         conversationId: ack.conversationId,

@@ -152,6 +152,35 @@ describe('email over SMTP (listener in, relay out)', () => {
     expect(next.mail.references).to.deep.equal(['<r1@example.org>', out.mail.messageId, '<r2@example.org>']);
   });
 
+  it('a customer whose person is away is told how long it waits for them, then a colleague; not that they will reply', async () => {
+    const sam = await h.agent('Sam');
+    await h.customer.sendMail({
+      from: ANA,
+      to: SUPPORT,
+      subject: 'Refund',
+      messageId: '<o1@example.org>',
+      text: 'Where is my refund?',
+    });
+    const conv = (await h.inbound('<o1@example.org>')).conversationId;
+    expect((await h.store.getConversation(conv))?.ownerId).to.equal(sam.id);
+    await h.sb.router.setAgentStatus(sam.id, 'away', 'lunch');
+    await h.customer.sendMail({
+      from: ANA,
+      to: SUPPORT,
+      subject: 'Re: Refund',
+      messageId: '<o2@example.org>',
+      inReplyTo: '<o1@example.org>',
+      text: 'Any news?',
+    });
+    expect((await h.inbound('<o2@example.org>')).conversationId).to.equal(conv);
+    await h.settle();
+    const ack = await h.sink.next();
+    const wait = humanDuration(h.sb.router.policy.stickyWaitSeconds.email);
+    expect(ack.mail.text?.trim()).to.equal(
+      `Thanks for reaching us. Sam is away right now. If they are not back within ${wait}, your message goes to the next free colleague.`,
+    );
+  });
+
   it('a waiting customer gets one acknowledgement per wait, with the pessimistic time', async () => {
     const sam = await h.agent('Sam');
     await h.sb.router.updateAgent(sam.id, { capacity: { email: 1 } });

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import supertest from 'supertest';
 import twilio from 'twilio';
 import { messageTwiml, SMS_LEASE_MS } from '../../channels/sms/channel.js';
+import { humanDuration } from '../../routing/estimate.js';
 import { only, verbs } from '../support/twiml.js';
 import {
   ACCOUNT_SID,
@@ -139,6 +140,26 @@ describe('SMS channel (Twilio)', () => {
       expect(root.children).to.deep.equal([]);
       const [conv] = await h().store.listConversations({});
       expect([conv?.status, conv?.ownerId]).to.deep.equal(['assigned', ana.id]);
+    });
+
+    it('a texter whose person is away or offline is told how long it waits for them, then a colleague; no time promised beyond', async () => {
+      const ana = await h().agent('Ana');
+      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
+      await h().sb.router.setAgentStatus(ana.id, 'away', 'lunch');
+      const away = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'are you there?')));
+      const sticky = h().sb.router.policy.stickyWaitSeconds.sms;
+      const wait = humanDuration(sticky);
+      expect(only(away, 'Message').text).to.equal(
+        `Ana is away right now. If they are not back within ${wait}, your message goes to the next free colleague.`,
+      );
+      // Back and gone again, offline this time: a new wait, said as such.
+      await h().sb.router.setAgentStatus(ana.id, 'available');
+      h().clock.advance(60 * SECOND);
+      await h().sb.router.setAgentStatus(ana.id, 'offline');
+      const offline = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hello?')));
+      expect(only(offline, 'Message').text).to.equal(
+        `Ana is not available right now. In about ${wait}, your message goes to the next free colleague.`,
+      );
     });
 
     it('one acknowledgement with the place and the pessimistic wait when it has to wait, once per wait', async () => {

@@ -178,12 +178,22 @@ describe('e2e: widget and web console in Chromium', function () {
     const again = await sb.store.getConversation(conversation.id);
     expect(again?.ownerId).to.equal(owner.id);
 
-    // The owner steps away: the visitor who writes meanwhile is told so and how long a person may take, not
-    // that they are chatting with them; back, they are.
+    // The owner steps away: the visitor who writes meanwhile is told so and how long it waits for them before
+    // the next free colleague has it (no time a colleague answers by), not that they are chatting with them;
+    // offline, that they are not available; back, they are.
     await consoleEl(ownerPage, 'status-away').click();
     await visitorSend(visitor, 'Are you still there?');
     await widget(visitor, 'status')
-      .filter({ hasText: `${owner.name} is away right now. A person will answer within about 2 minutes.` })
+      .filter({
+        hasText: `${owner.name} is away right now. If they are not back within 2 minutes, your message goes to the next free colleague.`,
+      })
+      .waitFor();
+    await sb.router.setAgentStatus(owner.id, 'offline');
+    await visitorSend(visitor, 'Hello?');
+    await widget(visitor, 'status')
+      .filter({
+        hasText: `${owner.name} is not available right now. In about 2 minutes, your message goes to the next free colleague.`,
+      })
       .waitFor();
     await consoleEl(ownerPage, 'status-available').click();
     await widget(visitor, 'status')

@@ -54,6 +54,10 @@ describe('routing policy', () => {
           nobodyWorking:
             'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
           hold: 'Please hold; you keep your place.',
+          ownerAway:
+            '{owner} is away right now. If they are not back within {wait}, your message goes to the next free colleague.',
+          ownerOffline:
+            '{owner} is not available right now. In about {wait}, your message goes to the next free colleague.',
           atRisk: 'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
           atRiskNoEstimate:
             'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
