@@ -2162,8 +2162,29 @@ export class Router {
       if (conv.waitingForOwnerSince !== null) await this.store.setWaitingForOwner(conversationId, null);
       return;
     }
-    if (!owner || owner.status === 'offline') return this.#ownerGone(conv, now);
+    if (!owner || owner.status === 'offline') {
+      // A customer who waits for nothing (their person spoke last) stays theirs: put in line now, they would go
+      // ahead of customers who wait, and be told a wait they never asked for. Should they write again before
+      // their person is back, it waits stickyWait for them and then moves on.
+      if (owner && !(await this.#customerWaits(conv))) return;
+      return this.#ownerGone(conv, now);
+    }
     if (conv.waitingForOwnerSince !== null && !conv.cover) await this.#cover(conv);
+  }
+
+  /**
+   * Whether the customer waits for a person: on a call, waiting for their owner, or their last message came
+   * after the last a person (not Switchboard) sent them.
+   */
+  async #customerWaits(conv: Conversation): Promise<boolean> {
+    if (conv.lastChannel === 'voice' || conv.waitingForOwnerSince !== null) return true;
+    const messages = await this.store.listMessages(conv.id);
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i]!;
+      if (m.direction === 'in') return true;
+      if (m.direction === 'out' && m.author.type === 'agent') return false;
+    }
+    return true;
   }
 
   /** Its owner is gone for good: the conversation goes to someone else, and the move is recorded. */

@@ -338,6 +338,31 @@ describe('Router: routing order', () => {
       expect(next.outcome).to.deep.equal({ type: 'owner', agentId: bea.id });
     });
 
+    it('an offline owner: a customer they answered last stays theirs (behind nobody), until the customer writes again', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea', { status: 'away' });
+      const answered = await h.contact({ channel: 'sms', from: '4155550100' });
+      await h.router.reply(ana.id, answered.conversation.id, 'Your refund went out today.');
+      const waiting = await h.contact({ channel: 'sms', from: '4155550101' });
+      await h.router.setAgentStatus(ana.id, 'offline');
+      await h.router.setAgentStatus(bea.id, 'available');
+      await h.advance(600 * SECOND);
+      // The one waiting for an answer moves on; the one answered stays with Ana, in no line.
+      expect((await h.conversation(waiting.conversation.id)).ownerId).to.equal(bea.id);
+      const kept = await h.conversation(answered.conversation.id);
+      expect([kept.status, kept.ownerId]).to.deep.equal(['assigned', ana.id]);
+      expect(await h.store.queueSnapshot(kept.id)).to.equal(null);
+      expect((await h.store.listPromises(kept.id)).filter((p) => p.kind === 'wait')).to.deep.equal([]);
+      // The customer writes again: it waits stickyWait for Ana, then a colleague has it.
+      await h.advance(3600 * SECOND);
+      const again = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(again.outcome.type).to.equal('waiting_for_owner');
+      await h.advance(600 * SECOND);
+      const moved = await h.conversation(answered.conversation.id);
+      expect([moved.ownerId, moved.ownership.at(-1)?.reason]).to.deep.equal([bea.id, 'owner_offline']);
+    });
+
     it('an offline owner: each conversation waits the stickyWait of its own channel', async () => {
       h = harness();
       const ana = await h.agent('Ana');
