@@ -1760,6 +1760,18 @@ export class Router {
     );
   }
 
+  /**
+   * A waiting customer is shown a time to wait (the chat widget's status) where none was promised in this wait:
+   * none could be given when it began (nobody was working). The time shown becomes the wait promised, kept to,
+   * warned about and seen by the team lead like one quoted at the start.
+   */
+  async waitShown(conversationId: string, etaSeconds: number): Promise<void> {
+    const now = this.clock.now();
+    const promises = await this.store.listPromises(conversationId);
+    if (promises.some((p) => p.state === 'open' && p.kind === 'wait')) return;
+    await this.#makePromise(conversationId, 'wait', now + etaSeconds * 1000, { text: 'a person answers' });
+  }
+
   /** Where a waiting conversation stands now: position, a pessimistic wait, and whether anybody works. */
   async quote(conversationId: string): Promise<WaitQuote | null> {
     const snap = await this.store.queueSnapshot(conversationId);

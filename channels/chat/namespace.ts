@@ -370,7 +370,11 @@ export class ChatChannel {
     if (!this.#nsp.adapter.rooms.has(`conv:${conv.id}`)) return;
     const status = await this.#status(conv);
     const key = JSON.stringify(status);
-    if (!force && this.#lastStatus.get(conv.id) === key) return;
+    const before = this.#lastStatus.get(conv.id);
+    if (!force && before === key) return;
+    // A time shown where the last status had none (nobody was working): it is the wait promised from now on.
+    if (typeof status.etaSeconds === 'number' && before !== undefined && !before.includes('"etaSeconds"'))
+      await this.#router.waitShown(conv.id, status.etaSeconds);
     this.#lastStatus.set(conv.id, key);
     if (status.state === 'resolved') this.#lastStatus.delete(conv.id);
     this.#nsp.local.to(`conv:${conv.id}`).emit('status', status);

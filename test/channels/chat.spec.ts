@@ -462,6 +462,12 @@ describe('/chat namespace', () => {
         position: 1,
         etaSeconds: CHAT_ETA_ONE_SERVER,
       });
+      // Nobody could say a time when they came; the first time shown is the wait promised (kept to, warned
+      // about, seen by the lead).
+      const waits = (await h.store.listPromises(ackB.conversationId)).filter((p) => p.kind === 'wait');
+      expect(waits.map((p) => [p.state, p.dueAt])).to.deep.equal([
+        ['open', h.clock.now() + CHAT_ETA_ONE_SERVER * SECOND],
+      ]);
     });
 
     it('resolved when the agent resolves; the next message starts a new conversation', async () => {
