@@ -5,7 +5,7 @@
 // reads it at most once a second per process.
 
 import { type OpeningHours, opensInMs } from '../routing/hours.js';
-import { SERVICE_LEVEL_DEFAULTS } from '../routing/policy.js';
+import { defaultPolicy, type RoutingPolicy, SERVICE_LEVEL_DEFAULTS } from '../routing/policy.js';
 import { waitingSince } from '../routing/store/rules.js';
 import type { Store } from '../routing/store/store.js';
 import {
@@ -131,6 +131,13 @@ export interface LiveAgent {
   capacity: PerChannel;
   /** Conversations held (the sum of `load`). */
   holding: number;
+  /**
+   * All they can hold: their capacity on the channels this deployment takes (a channel switched off brings
+   * nothing), and what they still hold on one switched off.
+   */
+  room: number;
+  /** Nothing more can be given to them: full on every channel this deployment takes that they serve. */
+  full: boolean;
   /** Available and holding nothing: for how long (since their last assignment or return). */
   idleSeconds: number | null;
   /** What they resolved in the last 24 hours, and their average handle time. */
@@ -144,7 +151,10 @@ export interface LiveView {
   channels: Record<Channel, LiveChannel>;
   /** Every waiting conversation, counted. */
   waitingTotal: number;
-  /** The LIVE_SHOWN longest waits, longest first. */
+  /**
+   * The first LIVE_SHOWN of them in the order they will be served (`servingOrder`): those in line as an agent who
+   * can serve them all takes them, then those waiting for their own owner, longest first.
+   */
   waiting: LiveWaiting[];
   /** Available first, then away, then offline; by name within each. */
   agents: LiveAgent[];
@@ -168,6 +178,11 @@ export function customerName(customer: Customer | null): string {
   return customer.identities.some((i) => i.channel === 'call') ? 'Hidden number' : 'Website visitor';
 }
 
+const LINE_DEFAULTS: LineRules = (({ agingStepSeconds, hardCapSeconds }) => ({
+  agingStepSeconds,
+  hardCapSeconds,
+}))(defaultPolicy());
+
 const seconds = (ms: number): number => Math.max(0, Math.round(ms / 1000));
 const sum = (p: PerChannel): number => CHANNELS.reduce((n, c) => n + p[c], 0);
 
@@ -184,6 +199,32 @@ async function waitingConversations(store: Store, agents: readonly Agent[]): Pro
   ]);
   const forOwner = owned.flat().filter((c) => c.waitingForOwnerSince !== null && c.cover === null);
   return [...queued!, ...forOwner];
+}
+
+/** What orders the line (the routing policy's): the credit of a priority, and the wait past which age comes first. */
+export type LineRules = Pick<RoutingPolicy, 'agingStepSeconds' | 'hardCapSeconds'>;
+
+/**
+ * The waiting conversations in the order they will be served, as the store's claim takes them (Router `#score`,
+ * `Store.claim`): those in line past the hard cap first, longest first; then the rest by place in line (the time
+ * their wait began less the credit of their priority), then by when it began. Skills aside: an agent takes only
+ * what they are skilled for until it overflows. Those waiting for their own owner (away) are not in line: last,
+ * longest first.
+ */
+export function servingOrder<T extends { c: Conversation; since: number }>(
+  waiting: readonly T[],
+  rules: LineRules,
+  now: number,
+): T[] {
+  const key = ({ c, since }: T): [number, number, number] => {
+    if (c.status !== 'queued') return [2, since, since];
+    if (now - since >= rules.hardCapSeconds * 1000) return [0, since, since];
+    return [1, since - c.priority * rules.agingStepSeconds * 1000, since];
+  };
+  return waiting
+    .map((w) => ({ w, k: key(w) }))
+    .sort((x, y) => x.k[0] - y.k[0] || x.k[1] - y.k[1] || x.k[2] - y.k[2] || (x.w.c.id < y.w.c.id ? -1 : 1))
+    .map(({ w }) => w);
 }
 
 /** Callers who hang up this soon are left out of the service level (a misdial, a change of mind). */
@@ -215,7 +256,8 @@ export function emptyTeamDay(targetSeconds: Record<Channel, number>, goal: numbe
 /**
  * The live view at `now`; `dayFigures`: the last 24 hours'; `hours`: the policy's opening hours; `channelsOn`: the
  * channels this deployment takes; `teamDay`: the last 24 hours' service levels and handle times (without it,
- * nothing counted: see `emptyTeamDay`).
+ * nothing counted: see `emptyTeamDay`); `line`: the policy's rules of the line, for the serving order (the
+ * default policy's without it).
  */
 export async function readLiveView(
   store: Store,
@@ -225,13 +267,16 @@ export async function readLiveView(
   channelsOn: ReadonlySet<Channel> = new Set(CHANNELS),
   teamDay: () => Promise<TeamDay> = async () =>
     emptyTeamDay(SERVICE_LEVEL_DEFAULTS.targetSeconds, SERVICE_LEVEL_DEFAULTS.goal),
+  line: LineRules = LINE_DEFAULTS,
 ): Promise<LiveView> {
   const [agents, day, counted] = await Promise.all([store.listAgents(), dayFigures(), teamDay()]);
   const byId = new Map(agents.map((a) => [a.id, a]));
   const nameOf = (id: string) => byId.get(id)?.name ?? id;
-  const waiting = (await waitingConversations(store, agents))
-    .map((c) => ({ c, since: waitingSince(c) }))
-    .sort((x, y) => x.since - y.since || (x.c.id < y.c.id ? -1 : 1));
+  const waiting = servingOrder(
+    (await waitingConversations(store, agents)).map((c) => ({ c, since: waitingSince(c) })),
+    line,
+    now,
+  );
 
   const channels = Object.fromEntries(
     CHANNELS.map((ch) => [
@@ -249,7 +294,7 @@ export async function readLiveView(
   for (const { c, since } of waiting) {
     const line = channels[c.lastChannel];
     line.waiting++;
-    line.longestWaitSeconds ??= seconds(now - since);
+    line.longestWaitSeconds = Math.max(line.longestWaitSeconds ?? 0, seconds(now - since));
   }
   for (const a of agents) {
     for (const ch of CHANNELS) {
@@ -302,6 +347,8 @@ export async function readLiveView(
     .sort((x, y) => rank(x.status) - rank(y.status) || x.name.localeCompare(y.name) || (x.id < y.id ? -1 : 1))
     .map((a) => {
       const holding = sum(a.load);
+      const on = CHANNELS.filter((ch) => channelsOn.has(ch));
+      const serves = on.filter((ch) => a.capacity[ch] > 0);
       return {
         id: a.id,
         name: a.name,
@@ -310,6 +357,8 @@ export async function readLiveView(
         load: a.load,
         capacity: a.capacity,
         holding,
+        room: CHANNELS.reduce((n, ch) => n + (channelsOn.has(ch) ? a.capacity[ch] : a.load[ch]), 0),
+        full: serves.length > 0 && serves.every((ch) => a.load[ch] >= a.capacity[ch]),
         idleSeconds: a.status === 'available' && holding === 0 ? seconds(now - a.idleSince) : null,
         day: counted.agents[a.id] ?? { resolved: 0, averageHandleSeconds: null },
       };

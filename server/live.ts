@@ -26,6 +26,7 @@ export class LiveCache {
           at,
           channelsOn,
           () => figures.team(router.policy.serviceLevel),
+          router.policy,
         ),
       () => router.clock.now(),
       maxAgeMs,

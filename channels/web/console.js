@@ -359,6 +359,7 @@
     );
     socket.on('consult.invite', (e) => addBanner('consult', e));
     socket.on('handoff.offer', (e) => addBanner('handoff', e));
+    socket.on('handoff.update', onHandoffUpdate);
     socket.on('promise.reminder', onPromiseReminder);
     socket.on('promise.updated', onPromiseUpdated);
     // Not in PROTOCOL.md yet: a conversation offered to this agent (a ringing call) to accept or decline.
@@ -534,8 +535,10 @@
 
   // ------------------------------------------------------------------ server → agent
 
-  function onHello({ agent, conversations, savedReplies, writesOn, callsOut }) {
+  function onHello({ agent, conversations, savedReplies, writesOn, callsOut, stickyWaitSeconds }) {
     S.me = agent;
+    S.stickyWaitSeconds =
+      stickyWaitSeconds && typeof stickyWaitSeconds === 'object' ? stickyWaitSeconds : null;
     S.callsOut = callsOut === true;
     renderSavedReplies(Array.isArray(savedReplies) ? savedReplies : []);
     renderWrite(Array.isArray(writesOn) ? writesOn : []);
@@ -664,13 +667,16 @@
     renderAll();
   }
 
-  async function onMessage({ conversationId, message }) {
+  async function onMessage({ conversationId, message, lastChannel, channels }) {
     if (!message) return;
     let v = S.views.get(conversationId);
     if (!v) {
       v = await fetchView(conversationId);
       if (!v) return;
     }
+    // The customer wrote on another channel (an email joining their chat): replies go out there now.
+    if (typeof lastChannel === 'string' && Array.isArray(channels))
+      v.conversation = { ...v.conversation, lastChannel, channels };
     const isNew = insertMessage(v, message);
     if (isNew && message.author?.id !== S.me?.id && message.direction !== 'out') bumpUnread(v.id, 1);
     // Said once: what someone else wrote in a conversation of mine (the customer, a colleague, Switchboard).
@@ -705,8 +711,42 @@
       if (!v) return;
     }
     syncBanners(conversation);
-    if (!roleOf(v) && id !== S.selected) S.views.delete(id);
+    if (roleOf(v)) delete v.unsent;
+    else keepUnsent(v);
+    if (!roleOf(v) && id !== S.selected && !v.unsent) S.views.delete(id);
     renderAll();
+  }
+
+  /**
+   * The conversation is no longer mine (handed on, moved) while I was writing a reply in it: the reply was not
+   * sent, and is kept on it (shown, to copy or pass on) rather than lost with it.
+   */
+  function keepUnsent(v) {
+    if (v.unsent) return;
+    const typed = (S.selected === v.id ? els.reply.value : S.drafts.get(v.id) || '').trim();
+    const waiting = [...S.pending.values()].find((p) => p.conversationId === v.id && p.text)?.text || '';
+    const text = typed || waiting;
+    if (text) v.unsent = text;
+  }
+
+  /** How a hand-off of a conversation of mine goes, said in words: offered in my stead, declined, accepted. */
+  function onHandoffUpdate(e) {
+    if (!e?.conversationId || !e.to) return;
+    const v = S.views.get(e.conversationId);
+    const customer = (v && customerName(v)) || e.customer || 'the customer';
+    const to = e.to.name || agentName(e.to.id);
+    if (e.to.id && e.to.name) S.agents.set(e.to.id, { ...S.agents.get(e.to.id), ...e.to });
+    if (e.action === 'declined') notify(`${to} declined the hand-off of ${customer}: it stays with you.`);
+    else if (e.action === 'offered') {
+      const by = e.by ? e.by.charAt(0).toUpperCase() + e.by.slice(1) : 'A team lead';
+      notify(`${by} offered ${customer}'s conversation to ${to}. It is yours until they accept.`);
+    } else if (e.action === 'accepted') {
+      if (v) keepUnsent(v);
+      notify(
+        `${customer}'s conversation is now ${to}'s.${v?.unsent ? ' Your reply was not sent: it is kept with the conversation.' : ''}`,
+      );
+      renderAll();
+    }
   }
 
   /** A customer's data was erased at their request: what this console shows of their conversations goes. */
@@ -760,6 +800,15 @@
     if (!v?.promises) return;
     v.promises = v.promises.map((p) => (p.id === promise.id ? promise : p));
     if (S.selected === v.id) renderContext();
+  }
+
+  /**
+   * Whether this agent may mark an agent's promise kept, as the router allows it (Router `keepPromise`): the
+   * agent who made it, or the conversation's owner now (who took it over: its maker left, or handed it on).
+   */
+  function canKeep(p, c) {
+    const me = S.me?.id;
+    return !!me && p.kind === 'agent' && p.state === 'open' && (p.agentId === me || c.ownerId === me);
   }
 
   async function keepPromise(button, promiseId) {
@@ -836,6 +885,50 @@
 
   function current() {
     return S.selected ? S.views.get(S.selected) : null;
+  }
+
+  /** 2 minutes, 4 hours, 90 seconds: a policy's wait in words. */
+  function span(seconds) {
+    const unit = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    if (seconds % 3600 === 0) return unit(seconds / 3600, 'hour');
+    if (seconds % 60 === 0) return unit(seconds / 60, 'minute');
+    return unit(seconds, 'second');
+  }
+
+  /**
+   * Going offline while holding open conversations: the agent is told first, in the page, that they go to
+   * colleagues after the wait the policy gives (per channel), and may cancel. False when there is nothing to say.
+   */
+  function askOffline() {
+    const me = S.me?.id;
+    if (!me || S.me.status === 'offline') return false;
+    const held = [...S.views.values()].filter(
+      (v) => v.conversation.ownerId === me && v.conversation.status === 'assigned',
+    );
+    if (held.length === 0) return false;
+    const byChannel = new Map();
+    for (const v of held) {
+      const ch = v.conversation.slotChannel || v.conversation.lastChannel;
+      byChannel.set(ch, (byChannel.get(ch) || 0) + 1);
+    }
+    const when = [...byChannel].map(([ch, n]) => {
+      const wait = S.stickyWaitSeconds?.[ch];
+      const after =
+        typeof wait !== 'number' ? 'after a wait' : wait === 0 ? 'at once' : `after ${span(wait)}`;
+      return `${byChannel.size > 1 || held.length > 1 ? `${n} ${CHANNEL_NAMES[ch] || ch} ` : ''}${after}`.trim();
+    });
+    const n = held.length;
+    sb('offline-what').textContent =
+      `You hold ${n} open conversation${n === 1 ? '' : 's'}. If you go offline, ${n === 1 ? 'it waits' : 'they wait'} ` +
+      `for you, then ${n === 1 ? 'goes' : 'go'} to colleagues: ${when.join(', ')}.`;
+    byId('offline-confirm').hidden = false;
+    sb('offline-send').focus();
+    return true;
+  }
+
+  function closeOffline(refocusButton) {
+    byId('offline-confirm').hidden = true;
+    if (refocusButton) sb('status-offline').focus();
   }
 
   async function setStatus(status) {
@@ -1333,7 +1426,7 @@
 
   function sortedViews() {
     return [...S.views.values()]
-      .filter((v) => roleOf(v) || v.id === S.selected)
+      .filter((v) => roleOf(v) || v.id === S.selected || v.unsent)
       .sort((a, b) => Number(isOpen(b)) - Number(isOpen(a)) || lastAt(b) - lastAt(a));
   }
 
@@ -1518,6 +1611,7 @@
     const v = current();
     const box = els.messages;
     const stick = scrollToEnd || box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    if (!v) renderUnsent(null, null);
     if (!v) {
       els.title.textContent = 'No conversation selected';
       els.meta.textContent = S.views.size ? 'Pick a conversation on the left.' : '';
@@ -1574,10 +1668,24 @@
     if (role === 'invited') standby = 'You are invited to consult. Join from the banner above to write here.';
     else if (role === 'offered')
       standby = 'This conversation is offered to you. Accept or decline from the banner above.';
-    else if (!role) standby = 'You no longer work on this conversation.';
+    else if (!role)
+      standby = `You no longer work on this conversation${c.ownerId ? `: it is ${agentName(c.ownerId)}'s now` : ''}.`;
     else if (!isOpen(v)) standby = `This conversation is ${CONV_STATUS[c.status].toLowerCase()}.`;
     els.standby.textContent = standby;
+    renderUnsent(v, role);
     renderTyping();
+  }
+
+  /** A reply that was not sent because the conversation left me: kept in sight, to copy or pass on. */
+  function renderUnsent(v, role) {
+    const box = sb('unsent');
+    const text = v && !role ? v.unsent : null;
+    box.hidden = !text;
+    if (!text) return;
+    sb('unsent-text').textContent =
+      'Your reply was not sent: the conversation is no longer yours. What you wrote is kept here to copy or pass on.';
+    const area = sb('unsent-reply');
+    if (area.value !== text) area.value = text;
   }
 
   /**
@@ -1884,7 +1992,7 @@
                     text: `${p.dueAt < now ? 'Overdue since' : 'Due'} ${formatTime(p.dueAt)}`,
                   }),
                   h('span', { text: ` · ${PROMISE_KIND[p.kind] || p.kind}${p.text ? `: ${p.text}` : ''}` }),
-                  p.kind === 'agent' && p.agentId === S.me?.id
+                  canKeep(p, c)
                     ? h('button', {
                         type: 'button',
                         class: 'quiet',
@@ -2056,8 +2164,20 @@
   byId('error-close').addEventListener('click', clearError);
 
   for (const s of ['available', 'away', 'offline']) {
-    sb(`status-${s}`).addEventListener('click', (e) => busy(e.currentTarget, () => setStatus(s)));
+    sb(`status-${s}`).addEventListener('click', (e) => {
+      if (s === 'offline' && askOffline()) return;
+      busy(e.currentTarget, () => setStatus(s));
+    });
   }
+  byId('offline-confirm').addEventListener('submit', (e) => {
+    e.preventDefault();
+    closeOffline(false);
+    busy(sb('status-offline'), () => setStatus('offline'));
+  });
+  sb('offline-cancel').addEventListener('click', () => closeOffline(true));
+  byId('offline-confirm').addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') closeOffline(true);
+  });
 
   byId('compose').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -2137,6 +2257,17 @@
   byId('block-panel').addEventListener('submit', blockCustomer);
   byId('details-panel').addEventListener('submit', saveDetails);
   sb('consult-leave').addEventListener('click', leaveConsult);
+  // The reply kept from a conversation that is no longer mine, put away.
+  sb('unsent-dismiss').addEventListener('click', () => {
+    const v = current();
+    if (!v) return;
+    delete v.unsent;
+    S.drafts.delete(v.id);
+    if (!roleOf(v)) {
+      S.views.delete(v.id);
+      select(null);
+    } else renderAll();
+  });
 
   // Refresh relative labels (overdue promises, "today" times) now and then.
   setInterval(() => {

@@ -12,6 +12,7 @@ import { OneRunAtATime } from '../../shared/runs.js';
 import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
 import { attachedFiles, type ChatFiles, FileHandles } from '../chat/files.js';
+import { customerName } from '../team.js';
 import { conversationView, customerCard, participants, readConversation } from '../views.js';
 
 const ConvId = z.object({ conversationId: z.string().min(1).max(128) });
@@ -85,6 +86,9 @@ interface QueueFigures {
   waiting: number;
   waitingByChannel: Record<string, number>;
 }
+
+/** How Router `handoffFor` ends the note of a hand-off a team lead offered in the owner's stead: the lead's name. */
+const LEAD_NOTE = /.*\(offered by (.+), team view\)$/s;
 
 /** The status reason of an agent Switchboard set away because their last web console closed. */
 export const CONSOLE_CLOSED = 'console closed';
@@ -452,6 +456,9 @@ export class WebConsole {
       savedReplies,
       writesOn: this.#router.writesOn,
       callsOut: this.#router.callsOut,
+      // How long an owner's conversations wait for them once they go offline, per channel (then colleagues'):
+      // the console says so before the agent goes offline.
+      stickyWaitSeconds: this.#router.policy.stickyWaitSeconds,
     });
     // What waits: with the next change when it cannot be read now (the console is open all the same).
     this.#queueFigures().then(
@@ -562,8 +569,16 @@ export class WebConsole {
       case 'message.delivery': {
         const conversation = await store.getConversation(event.message.conversationId);
         if (!conversation) return;
+        // The channels with it: a customer who wrote on another channel (an email joining their chat) switched the
+        // conversation, and its replies go out there now; the consoles follow at once.
+        const payload = {
+          conversationId: conversation.id,
+          message: event.message,
+          lastChannel: conversation.lastChannel,
+          channels: conversation.channels,
+        };
         for (const id of participants(conversation)) {
-          this.#to(id).emit('message', { conversationId: conversation.id, message: event.message });
+          this.#to(id).emit('message', payload);
           // A console that did not know the conversation opens it from the message.
           this.#tell(id, conversation);
         }
@@ -590,6 +605,9 @@ export class WebConsole {
           });
         }
         this.#updated(event.conversation, [], [event.from, event.to]);
+        await this.#handoffUpdate(event).catch((err: unknown) =>
+          logFailure(this.#log, err, 'web console: could not tell an owner how their hand-off went'),
+        );
         break;
       }
       case 'conversation.resolved':
@@ -663,6 +681,29 @@ export class WebConsole {
       default:
         break;
     }
+  }
+
+  /**
+   * The owner told how a hand-off of their conversation goes (`handoff.update`): declined (it stays theirs),
+   * accepted (it is the colleague's now), and offered when a team lead offered it in their stead (the note
+   * says who: Router `handoffFor`); their own offer they know of. By event, so whichever process it happened on.
+   */
+  async #handoffUpdate(event: Extract<DomainEvent, { type: 'conversation.handoff' }>): Promise<void> {
+    const lead = LEAD_NOTE.exec(event.note)?.[1] ?? null;
+    if (event.from === event.to || !this.#here(event.from)) return;
+    if (event.action === 'offered' && lead === null) return;
+    const store = this.#router.store;
+    const [to, customer] = await Promise.all([
+      store.getAgent(event.to),
+      store.getCustomer(event.conversation.customerId),
+    ]);
+    this.#to(event.from).emit('handoff.update', {
+      conversationId: event.conversation.id,
+      action: event.action,
+      to: { id: event.to, name: to?.name ?? event.to },
+      by: lead,
+      customer: customerName(customer),
+    });
   }
 
   /** `conversation.updated` to everyone on it, except `skip`, plus `extra`. */

@@ -248,12 +248,13 @@
     $('[data-sb=waiting] tbody').replaceChildren(...rows);
     $('[data-sb=waiting]').hidden = rows.length === 0;
     $('[data-sb=waiting-empty]').hidden = rows.length > 0;
+    $('[data-sb=waiting-order]').hidden = rows.length === 0;
     const more = view.waitingTotal - view.waiting.length;
     $('[data-sb=waiting-count]').textContent =
       view.waitingTotal === 0
         ? ''
         : more > 0
-          ? `the ${view.waiting.length} longest of ${view.waitingTotal}`
+          ? `the first ${view.waiting.length} of ${view.waitingTotal}`
           : `${view.waitingTotal}`;
   }
 
@@ -273,7 +274,7 @@
     }
   }
 
-  function agentRow(a) {
+  function agentRow(a, view) {
     let row = agentRows.get(a.id);
     if (!row) {
       const select = el(
@@ -307,13 +308,21 @@
     cells.status.lastChild.textContent = a.statusReason || '';
     for (const ch of CHANNELS) {
       const cap = a.capacity[ch];
-      cells[ch].textContent = cap === 0 ? '—' : `${a.load[ch]} / ${cap}`;
-      cells[ch].classList.toggle('full', cap > 0 && a.load[ch] >= cap);
+      // A channel this deployment has switched off gives nobody anything: its capacity counts for nothing.
+      const off = view.channels[ch]?.on === false;
+      cells[ch].textContent =
+        cap === 0 && a.load[ch] === 0
+          ? '—'
+          : off
+            ? a.load[ch] > 0
+              ? `${a.load[ch]} (off)`
+              : 'off'
+            : `${a.load[ch]} / ${cap}`;
+      cells[ch].classList.toggle('full', !off && cap > 0 && a.load[ch] >= cap);
     }
-    // What they hold of all they can hold, full when nothing more can be given to them.
-    const room = CHANNELS.reduce((n, ch) => n + a.capacity[ch], 0);
-    cells.holds.textContent = `${a.holding} of ${room}`;
-    cells.holds.classList.toggle('full', room > 0 && a.holding >= room);
+    // What they hold of all they can hold on the channels taken here, full when nothing more can be given to them.
+    cells.holds.textContent = `${a.holding} of ${a.room}`;
+    cells.holds.classList.toggle('full', a.full === true);
     cells.idle.textContent = a.idleSeconds === null ? '' : duration(a.idleSeconds);
     const day = a.day || { resolved: 0, averageHandleSeconds: null };
     cells.resolved.textContent = String(day.resolved);
@@ -326,7 +335,7 @@
     for (const a of view.agents) agentNames.set(a.id, a.name);
     agentList = view.agents;
     for (const id of agentRows.keys()) if (!seen.has(id)) agentRows.delete(id);
-    const rows = view.agents.map(agentRow);
+    const rows = view.agents.map((a) => agentRow(a, view));
     const body = $('[data-sb=agents] tbody');
     // Rows move only when the order changed: moving a row would take the focus off its status picker.
     if (rows.length !== body.children.length || rows.some((tr, i) => body.children[i] !== tr))

@@ -257,6 +257,7 @@ describe('/agent namespace', () => {
         'callsOut',
         'conversations',
         'savedReplies',
+        'stickyWaitSeconds',
         'writesOn',
       ]);
       expect(ada.hello.savedReplies).to.deep.equal([]);
