@@ -845,9 +845,10 @@ function teamWait(w: LiveWaiting, now: number): string {
   return `• *${escapeSlack(w.customer)}* · ${CHANNEL_NAMES[w.channel]} · waiting ${duration(w.waitedSeconds * 1000)}${told}${who}`;
 }
 
-function teamAgent(a: LiveAgent): string {
-  const held = CHANNELS.filter((c) => a.capacity[c] > 0 || a.load[c] > 0)
-    .map((c) => `${CHANNEL_NAMES[c]} ${a.load[c]}/${a.capacity[c]}`)
+/** An agent's line in the team summary: what they hold of their room on the channels this deployment takes. */
+function teamAgent(a: LiveAgent, on: (c: Channel) => boolean): string {
+  const held = CHANNELS.filter((c) => (on(c) && a.capacity[c] > 0) || a.load[c] > 0)
+    .map((c) => `${CHANNEL_NAMES[c]} ${a.load[c]}/${on(c) ? a.capacity[c] : 'off'}`)
     .join(', ');
   const idle = a.idleSeconds === null ? '' : ` · idle ${duration(a.idleSeconds * 1000)}`;
   const reason = a.statusReason ? ` (${escapeSlack(a.statusReason)})` : '';
@@ -901,6 +902,7 @@ export function teamMessage(view: LiveView): CardMessage {
       ? 'Nobody is waiting.'
       : `*${view.waitingTotal} waiting*${late > 0 ? ` · :warning: ${late} past the wait they were told` : ''}`
   }`;
+  // The first to be served (the live view's order).
   const waits = view.waiting.slice(0, TEAM_WAITS_SHOWN).map((w) => teamWait(w, view.at));
   const more = view.waitingTotal - waits.length;
   const lines = (['available', 'away', 'offline'] as const).flatMap((status) => {
@@ -908,7 +910,7 @@ export function teamMessage(view: LiveView): CardMessage {
     const title = `*${status[0]!.toUpperCase()}${status.slice(1)} (${agents.length})*`;
     // Offline agents holding nothing are only counted.
     const listed = status === 'offline' ? agents.filter((a) => a.holding > 0) : agents;
-    return [title, ...listed.map(teamAgent)];
+    return [title, ...listed.map((a) => teamAgent(a, (c) => view.channels[c].on))];
   });
   // The agents over as many sections as they need (one holds MAX_SECTION characters), within Slack's 50 blocks.
   const agentSections: string[] = [];
@@ -936,7 +938,7 @@ export function teamMessage(view: LiveView): CardMessage {
     blocks: [
       section(`*The team now*\n${head}${channels.length > 0 ? `\n${channels.join('\n')}` : ''}`),
       ...(waits.length > 0
-        ? [section(`*Longest waits*\n${waits.join('\n')}${more > 0 ? `\n…and ${more} more` : ''}`)]
+        ? [section(`*Next in line*\n${waits.join('\n')}${more > 0 ? `\n…and ${more} more` : ''}`)]
         : []),
       ...agentSections.map(section),
     ],
