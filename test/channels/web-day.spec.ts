@@ -1,27 +1,8 @@
 // The web console through a busy day, at the socket: a customer who switches channel, hand-offs declined,
 // accepted or offered by a team lead in the owner's stead, and what an agent going offline is told.
 import { expect } from 'chai';
-import type { Socket } from 'socket.io-client';
-import type { Agent } from '../../shared/model.js';
-import { emitAck, type Harness, type Json, once, useHarness } from '../server/harness.js';
-
-interface Console {
-  agent: Agent;
-  token: string;
-  socket: Socket;
-  hello: Json;
-}
-
-async function agentConsole(
-  h: Harness,
-  name: string,
-  input: Parameters<Harness['createAgent']>[1] = {},
-): Promise<Console> {
-  const { agent, token } = await h.createAgent(name, input);
-  const socket = h.agentSocket(token);
-  const hello = await once(socket, 'hello');
-  return { agent, token, socket, hello };
-}
+import { emitAck, type Harness, once, useHarness } from '../server/harness.js';
+import { agentConsole, type Console } from './web-console.js';
 
 /** Mary, a chat visitor who gave her email address, writes; Ada (the only one free) has it. */
 async function maryWrites(h: Harness, ada: Console): Promise<string> {

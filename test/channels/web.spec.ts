@@ -2,7 +2,6 @@
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import { Router } from '../../routing/router.js';
-import type { Agent } from '../../shared/model.js';
 import {
   emitAck,
   flush,
@@ -13,30 +12,7 @@ import {
   SECOND,
   useHarness,
 } from '../server/harness.js';
-
-interface Console {
-  agent: Agent;
-  token: string;
-  socket: Socket;
-  hello: {
-    agent: Agent;
-    conversations: Json[];
-    savedReplies: Array<{ name: string; text: string }>;
-    writesOn: string[];
-    callsOut: boolean;
-  };
-}
-
-async function agentConsole(
-  h: Harness,
-  name: string,
-  input: Parameters<Harness['createAgent']>[1] = {},
-): Promise<Console> {
-  const { agent, token } = await h.createAgent(name, input);
-  const socket = h.agentSocket(token);
-  const hello = await once(socket, 'hello');
-  return { agent, token, socket, hello };
-}
+import { agentConsole } from './web-console.js';
 
 /** A visitor who has given name and email, then writes; resolves with ids and the socket. */
 async function visitorWrites(h: Harness, text = 'my order is late') {

@@ -634,23 +634,34 @@ describe('e2e: widget and web console in Chromium', function () {
     expect(await widget(visitor, 'message').count()).to.equal(1);
   });
 
-  it('the owner blocks a visitor from the console: the conversation closes, and the visitor is told their next message was not sent', async () => {
+  /**
+   * A new visitor writes `text` and a person has it: the visitor's page, the conversation (found by `marker` in
+   * its messages), its owner (whoever: an earlier test may have added agents) and their console open on it.
+   */
+  async function ownerOfNewChat(text: string, marker: string) {
     const visitor = await newPage();
     await visitor.goto(`${base}/`);
     await widget(visitor, 'launcher').click();
-    await visitorSend(visitor, 'You are all useless and I will keep writing');
-    await taken(visitor, 'keep writing');
+    await visitorSend(visitor, text);
+    await taken(visitor, marker);
     let mine: Conversation | undefined;
     for (const c of await sb.store.listConversations({ status: 'assigned' })) {
-      if ((await sb.store.listMessages(c.id)).some((m) => m.text.includes('keep writing'))) mine = c;
+      if ((await sb.store.listMessages(c.id)).some((m) => m.text.includes(marker))) mine = c;
     }
     if (!mine) throw new Error('the visitor has no open conversation');
-    // Whoever has it (an earlier test may have added agents).
     const owner = (await sb.store.getAgent(mine.ownerId!))!;
     const ownerPage = await newPage();
     await ownerPage.goto(`${base}/console?token=${sb.tokens.sign('agent', owner.id)}`);
     await consoleEl(ownerPage, 'agent-name').filter({ hasText: owner.name }).waitFor();
     await ownerPage.locator(`[data-sb="conversation-item"][data-conversation-id="${mine.id}"]`).click();
+    return { visitor, mine, owner, ownerPage };
+  }
+
+  it('the owner blocks a visitor from the console: the conversation closes, and the visitor is told their next message was not sent', async () => {
+    const { visitor, mine, ownerPage } = await ownerOfNewChat(
+      'You are all useless and I will keep writing',
+      'keep writing',
+    );
     await consoleEl(ownerPage, 'block').click();
     await consoleEl(ownerPage, 'block-reason').fill('insults staff');
     await consoleEl(ownerPage, 'block-send').click();
@@ -673,21 +684,10 @@ describe('e2e: widget and web console in Chromium', function () {
   });
 
   it('the owner keeps what a visitor told them (Details…): the card shows it from them, and the form is not asked again', async () => {
-    const visitor = await newPage();
-    await visitor.goto(`${base}/`);
-    await widget(visitor, 'launcher').click();
-    await visitorSend(visitor, 'Hi, I am Noor Haddad, noor@example.org, about order 5521');
-    await taken(visitor, 'order 5521');
-    let mine: Conversation | undefined;
-    for (const c of await sb.store.listConversations({ status: 'assigned' })) {
-      if ((await sb.store.listMessages(c.id)).some((m) => m.text.includes('order 5521'))) mine = c;
-    }
-    if (!mine) throw new Error('the visitor has no open conversation');
-    const owner = (await sb.store.getAgent(mine.ownerId!))!;
-    const ownerPage = await newPage();
-    await ownerPage.goto(`${base}/console?token=${sb.tokens.sign('agent', owner.id)}`);
-    await consoleEl(ownerPage, 'agent-name').filter({ hasText: owner.name }).waitFor();
-    await ownerPage.locator(`[data-sb="conversation-item"][data-conversation-id="${mine.id}"]`).click();
+    const { mine, owner, ownerPage } = await ownerOfNewChat(
+      'Hi, I am Noor Haddad, noor@example.org, about order 5521',
+      'order 5521',
+    );
     await consoleEl(ownerPage, 'details').click();
     // Nothing filled in: said, and nothing sent.
     await consoleEl(ownerPage, 'details-send').click();
