@@ -1437,11 +1437,19 @@ export class Router {
         `conversation ${conversationId} is ${conv.status}: only one a person owns can be handed off`,
       );
     }
-    const said = `${handoffNote(note, 1500)} (offered by ${by.slice(0, 200)}, team view)`;
-    return this.#offerHandoff(conv, conv.ownerId, toAgentId, said);
+    const name = by.slice(0, 200);
+    const said = `${handoffNote(note, 1500)} (offered by ${name}, team view)`;
+    return this.#offerHandoff(conv, conv.ownerId, toAgentId, said, name);
   }
 
-  async #offerHandoff(conv: Conversation, from: string, to: string, note: string): Promise<Conversation> {
+  /** `offeredBy`: the lead who offers it in the owner's stead. */
+  async #offerHandoff(
+    conv: Conversation,
+    from: string,
+    to: string,
+    note: string,
+    offeredBy?: string,
+  ): Promise<Conversation> {
     await this.#onTeam(to);
     const now = this.clock.now();
     const updated = await this.store.offerHandoff(conv.id, from, to, note, now);
@@ -1453,6 +1461,7 @@ export class Router {
       to,
       action: 'offered',
       note,
+      ...(offeredBy !== undefined ? { offeredBy } : {}),
     });
     return updated;
   }

@@ -78,6 +78,8 @@ export const DomainEvent = z.discriminatedUnion('type', [
     to: Id,
     action: z.enum(['offered', 'accepted', 'declined']),
     note: z.string(),
+    /** `offered` by a team lead (or the admin) in the owner's stead: their name (Router `handoffFor`). */
+    offeredBy: z.string().max(200).optional(),
   }),
   z.object({
     type: z.literal('conversation.position'),

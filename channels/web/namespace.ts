@@ -87,9 +87,6 @@ interface QueueFigures {
   waitingByChannel: Record<string, number>;
 }
 
-/** How Router `handoffFor` ends the note of a hand-off a team lead offered in the owner's stead: the lead's name. */
-const LEAD_NOTE = /.*\(offered by (.+), team view\)$/s;
-
 /** The status reason of an agent Switchboard set away because their last web console closed. */
 export const CONSOLE_CLOSED = 'console closed';
 
@@ -685,11 +682,11 @@ export class WebConsole {
 
   /**
    * The owner told how a hand-off of their conversation goes (`handoff.update`): declined (it stays theirs),
-   * accepted (it is the colleague's now), and offered when a team lead offered it in their stead (the note
-   * says who: Router `handoffFor`); their own offer they know of. By event, so whichever process it happened on.
+   * accepted (it is the colleague's now), and offered when a team lead offered it in their stead (`offeredBy`:
+   * Router `handoffFor`); their own offer they know of. By event, so whichever process it happened on.
    */
   async #handoffUpdate(event: Extract<DomainEvent, { type: 'conversation.handoff' }>): Promise<void> {
-    const lead = LEAD_NOTE.exec(event.note)?.[1] ?? null;
+    const lead = event.offeredBy ?? null;
     if (event.from === event.to || !this.#here(event.from)) return;
     if (event.action === 'offered' && lead === null) return;
     const store = this.#router.store;

@@ -91,7 +91,7 @@ describe('/agent namespace through a busy day', () => {
       conversationId,
       action: 'accepted',
       to: { id: grace.agent.id, name: 'Grace' },
-      by: 'Lena',
+      by: null,
       customer: 'Mary Major',
     });
   });
