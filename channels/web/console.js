@@ -1105,7 +1105,14 @@
         return h(
           'optgroup',
           { label: closed ? `${STATUS_LABEL[status]} (cannot take a hand-off)` : STATUS_LABEL[status] },
-          list.map((a) => h('option', { value: a.id, text: a.name, ...(closed ? { disabled: true } : {}) })),
+          list.map((a) => {
+            // A colleague with no place free on its channel cannot accept until one frees (and a freed place
+            // goes to whoever waits in line first): said beside their name.
+            const ch = v && (v.conversation.slotChannel || v.conversation.lastChannel);
+            const full = kind === 'handoff' && !closed && ch && a.room && a.room[ch] === 0;
+            const text = full ? `${a.name} (no room for another ${ch} conversation now)` : a.name;
+            return h('option', { value: a.id, text, ...(closed ? { disabled: true } : {}) });
+          }),
         );
       })
       .filter(Boolean);

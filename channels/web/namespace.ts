@@ -7,7 +7,7 @@ import { onAgentList } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
 import { fromZod, logFailure, NotOwnerError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
-import { AgentStatus, type Conversation } from '../../shared/model.js';
+import { AgentStatus, CHANNELS, type Conversation } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
@@ -401,7 +401,13 @@ export class WebConsole {
       // Colleagues to consult or hand off to: the team, without this agent and those who left it.
       const agents = (await r.store.listAgents())
         .filter((a) => a.id !== agentId && a.leftAt === undefined)
-        .map((a) => ({ id: a.id, name: a.name, status: a.status }));
+        // `room`: places free per channel, so that a hand-off picker can say who has none now.
+        .map((a) => ({
+          id: a.id,
+          name: a.name,
+          status: a.status,
+          room: Object.fromEntries(CHANNELS.map((c) => [c, Math.max(0, a.capacity[c] - a.load[c])])),
+        }));
       return { ok: true, agents };
     });
     /** A conversation this agent is on (else not_owner: nobody sees a conversation they are not on). */

@@ -106,6 +106,29 @@ describe('e2e: the web console through a busy day', function () {
     );
   });
 
+  it("says in the hand-off picker who has no room on the conversation's channel now", async () => {
+    const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const conversationId = await maryWrites();
+    // Linus's one chat place is taken; Grace has room.
+    const linus = await h.createAgent('Linus', { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+    await h.sb.router.setAgentStatus(ada.agent.id, 'away');
+    const joe = h.visitor();
+    await once(joe, 'session');
+    await emitAck(joe, 'message', { text: 'hello', clientMessageId: 'c-1' });
+    expect((await h.store.getAgent(linus.agent.id))?.load.chat).to.equal(1);
+    await h.sb.router.setAgentStatus(ada.agent.id, 'available');
+    await h.createAgent('Grace', { capacity: { chat: 2 } });
+    const page = await consolePage(ada.token, 'Ada');
+    await page.locator(`[data-sb="conversation-item"][data-conversation-id="${conversationId}"]`).click();
+    await el(page, 'handoff').click();
+    const options = el(page, 'handoff-pick').locator('option');
+    await options.filter({ hasText: 'Grace' }).waitFor({ state: 'attached' });
+    expect(await options.allTextContents()).to.include.members([
+      'Linus (no room for another chat conversation now)',
+      'Grace',
+    ]);
+  });
+
   it('tells the owner in words when a colleague declines their hand-off', async () => {
     const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
     const conversationId = await maryWrites();
