@@ -135,6 +135,18 @@ async function summary(
   };
 }
 
+/** Where a fact came from, in words for an agent: "the chat form", "their text", "their email", "agent Ana". */
+export function factSource(source: string): string {
+  const words: Record<string, string> = {
+    'chat:prechat': 'the chat form',
+    'voice:from': 'their call',
+    'sms:from': 'their text',
+    'email:from': 'their email',
+    'chat:from': 'the chat',
+  };
+  return words[source] ?? source;
+}
+
 /**
  * What a card shows of a customer (`id` when the record is gone). A caller who withheld their number is known by
  * their call's id, which means nothing to an agent: it is shown as `withheld`.

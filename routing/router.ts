@@ -222,6 +222,13 @@ export const IdentifyInput = z.object({
 });
 export type IdentifyInput = z.infer<typeof IdentifyInput>;
 
+/** An address given for one customer that another already has (not linked): who, and their name when known. */
+export interface IdentityConflict {
+  identity: Identity;
+  customerId: string;
+  name?: string;
+}
+
 /**
  * What an agent writes to a customer first (`writeTo`): on `channel`, to `to` (a phone number or email address:
  * its customer, or a new one) or to the known customer `customerId` (at their number or address on the channel).
@@ -428,7 +435,7 @@ export class Router {
     customerId: string,
     input: IdentifyInput,
     source: string,
-  ): Promise<{ customer: Customer; conflicts: Array<{ identity: Identity; customerId: string }> }> {
+  ): Promise<{ customer: Customer; conflicts: IdentityConflict[] }> {
     const parsed = IdentifyInput.safeParse(input);
     if (!parsed.success) throw fromZod(parsed.error, 'identify');
     const now = this.clock.now();
@@ -446,14 +453,17 @@ export class Router {
       identities.push({ channel: 'phone', address: phone });
     }
     let customer = await this.store.recordFacts(customerId, facts, parsed.data.name);
-    const conflicts: Array<{ identity: Identity; customerId: string }> = [];
+    const conflicts: IdentityConflict[] = [];
     for (const identity of identities) {
       const linked = await this.store.linkIdentity(customer.id, identity);
       customer = linked.customer;
       if (linked.takenBy) {
-        conflicts.push({ identity, customerId: linked.takenBy });
+        // Named in words where a name is known: agents read the note (an admin finds them by the address).
+        const other = await this.store.getCustomer(linked.takenBy);
+        const name = other?.name ?? other?.facts.name?.value;
+        conflicts.push({ identity, customerId: linked.takenBy, ...(name ? { name } : {}) });
         customer = await this.store.addCustomerNote(customer.id, {
-          text: `${identity.channel} ${identity.address} also belongs to customer ${linked.takenBy}; merge them if they are the same person`,
+          text: `${identity.channel} ${identity.address} also belongs to another customer${name ? `, ${name}` : ''}; an admin can merge them if they are the same person`,
           by: 'system',
           at: now,
         });
@@ -475,7 +485,7 @@ export class Router {
     agentId: string,
     conversationId: string,
     input: IdentifyInput,
-  ): Promise<{ customer: Customer; conflicts: Array<{ identity: Identity; customerId: string }> }> {
+  ): Promise<{ customer: Customer; conflicts: IdentityConflict[] }> {
     const parsed = IdentifyInput.safeParse(input);
     if (!parsed.success) throw fromZod(parsed.error, 'details');
     if (!parsed.data.name && !parsed.data.email && !parsed.data.phone)

@@ -12,7 +12,7 @@ import {
   type SavedReply,
 } from '../../shared/model.js';
 import type { LiveAgent, LiveView, LiveWaiting } from '../team.js';
-import type { ConversationSummary, ConversationView } from '../views.js';
+import { type ConversationSummary, type ConversationView, factSource } from '../views.js';
 import type { AgentFigures, Waiting } from './figures.js';
 import { CHANNEL_NAMES, clip, count, cutAt, duration, escapedUpTo, escapeSlack, slackDate } from './text.js';
 
@@ -290,7 +290,11 @@ export function card(
     { type: 'header', text: { type: 'plain_text', text: clip(name, 150) } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: clip(roleLine(role, view), MAX_SECTION) }] },
   ];
-  const waitFrom = waitingSinceLastAsk(view.messages);
+  // How long the customer has waited is said only on a card the agent still works from: a finished one (resolved,
+  // handed on, cover ended, left) keeps no clock that reads as someone still waiting on it.
+  const open = conv.status === 'assigned' || conv.status === 'queued';
+  const live = ['owner', 'cover', 'consult', 'offer'].includes(role.kind) && open;
+  const waitFrom = live ? waitingSinceLastAsk(view.messages) : null;
   blocks.push({
     type: 'section',
     fields: [
@@ -300,8 +304,9 @@ export function card(
       },
       {
         type: 'mrkdwn',
-        text:
-          waitFrom === null
+        text: !live
+          ? `*Status*\n${open ? 'with a colleague now' : conv.status === 'resolved' ? 'resolved' : 'closed'}`
+          : waitFrom === null
             ? '*Waiting*\nnothing unanswered'
             : `*Waiting so far*\n${duration(now - waitFrom)}`,
       },
@@ -311,7 +316,7 @@ export function card(
   if (facts.length > 0) {
     const lines = facts.map(
       ([key, f]) =>
-        `• *${escapeSlack(key)}*: ${escapeSlack(clip(f.value, 300))}  _(${escapeSlack(f.source)})_`,
+        `• *${escapeSlack(key)}*: ${escapeSlack(clip(f.value, 300))}  _(${escapeSlack(factSource(f.source))})_`,
     );
     blocks.push({
       type: 'section',

@@ -746,7 +746,7 @@ export class SlackConsole {
       });
       const ref = await this.#state.thread(conversationId, agent.id);
       for (const c of conflicts) {
-        const said = `${escapeSlack(c.identity.address)} is also another customer's (${c.customerId}): an admin can merge them if they are the same person.`;
+        const said = `${escapeSlack(c.identity.address)} is also another customer's${c.name ? ` (${escapeSlack(c.name)})` : ''}: it is not linked here; an admin can merge the two if they are the same person.`;
         if (ref && agent.slackUserId) await this.#ephemeral(ref.channel, agent.slackUserId, ref.ts, said);
       }
     } catch (err) {
@@ -921,7 +921,7 @@ export class SlackConsole {
 }
 
 function notLinked(slackUserId: string): string {
-  return `Your Slack account (${slackUserId}) is not linked to a Switchboard agent. Ask an admin to set \`slackUserId\` on your agent.`;
+  return `Your Slack account is not linked to a Switchboard agent (someone who left the team is no longer linked). To be linked, ask an admin to set your agent's \`slackUserId\` to ${slackUserId}.`;
 }
 
 /**

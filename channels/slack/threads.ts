@@ -935,7 +935,16 @@ export class SlackThreads {
         conversations.push({
           name: customerLabel(view),
           channel: CHANNEL_NAMES[c.lastChannel] ?? c.lastChannel,
-          role: view.role === 'owner' ? 'yours' : view.role === 'cover' ? 'covering' : 'helping',
+          role:
+            view.role === 'owner'
+              ? 'yours'
+              : view.role === 'cover'
+                ? 'covering'
+                : c.handoff?.to === fresh.id
+                  ? 'offered to you'
+                  : view.role === 'invited'
+                    ? 'invited to consult'
+                    : 'helping',
           waitingMs: since === null ? null : now - since,
           link: ref && me?.url ? permalink(me.url, ref) : null,
         });

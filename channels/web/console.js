@@ -8,6 +8,14 @@
   const STATUS_LABEL = { available: 'Available', away: 'Away', offline: 'Offline' };
   const CONV_STATUS = { queued: 'Waiting', assigned: 'Open', resolved: 'Resolved', abandoned: 'Abandoned' };
   const CHANNEL_NAMES = { voice: 'calls', sms: 'texts', chat: 'chat', email: 'email' };
+  // Where a fact came from, in words (as channels/views.ts `factSource` says it on Slack cards).
+  const FACT_SOURCE = {
+    'chat:prechat': 'the chat form',
+    'voice:from': 'their call',
+    'sms:from': 'their text',
+    'email:from': 'their email',
+    'chat:from': 'the chat',
+  };
   const ROLE_LABEL = {
     owner: 'Yours',
     consultant: 'Consulting',
@@ -1313,7 +1321,7 @@
       if (res.customer) v.customer = res.customer;
       const taken = (res.conflicts || []).map(
         (c) =>
-          `${c.address} is also another customer's (${c.customerId}): an admin can merge them if they are the same person.`,
+          `${c.address} is also another customer's${c.name ? ` (${c.name})` : ''}: it is not linked here; an admin can merge the two if they are the same person.`,
       );
       notify(['Details saved.', ...taken].join(' '));
       renderAll();
@@ -1898,7 +1906,7 @@
                     h('dd', {}, h('span', { class: 'fact-value', text: f.value })),
                     h('dd', {
                       class: 'fact-source',
-                      text: `from ${f.source}${f.at ? `, ${formatTime(f.at)}` : ''}`,
+                      text: `from ${FACT_SOURCE[f.source] || f.source}${f.at ? `, ${formatTime(f.at)}` : ''}`,
                     }),
                   ),
                 ),

@@ -325,7 +325,11 @@ export class WebConsole {
       return {
         ok: true,
         customer: customerCard(customer, customer.id),
-        conflicts: conflicts.map((c) => ({ ...c.identity, customerId: c.customerId })),
+        conflicts: conflicts.map((c) => ({
+          ...c.identity,
+          customerId: c.customerId,
+          ...(c.name ? { name: c.name } : {}),
+        })),
       };
     });
     on('note', async (p) => {

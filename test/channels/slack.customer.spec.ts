@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
 import {
+  appHomeOpened,
   blockActions,
   cardButtons,
   cardThreadTexts,
@@ -17,6 +18,7 @@ import {
 } from './slack-harness.js';
 
 const ADA = 'U0ADA00001';
+const BOB = 'U0BOB00001';
 
 describe('Slack cards: who the customer is', () => {
   const sb = useSlackHarness();
@@ -91,7 +93,7 @@ describe('Slack cards: who the customer is', () => {
     await h.agent('Ada', ADA);
     // Another customer already gave this address.
     const bob = await h.visitor();
-    await bob.identify({ email: 'bob@example.com' });
+    await bob.identify({ name: 'Bob Stone', email: 'bob@example.com' });
     const mary = await h.visitor();
     const { conversationId } = await mary.say('hi, this is Mary Major, 415 555 0123');
     await h.idle();
@@ -143,9 +145,37 @@ describe('Slack cards: who the customer is', () => {
     expect(customer.identities).to.deep.include({ channel: 'phone', address: '+14155550123' });
     expect(customer.identities.some((i) => i.channel === 'email')).to.equal(false);
     const told = h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).map((c) => String(c.args.text));
+    // Named in words, never by id.
+    expect(told.join('\n')).not.to.contain(bob.customerId);
     expect(told).to.include(
-      `bob@example.com is also another customer's (${bob.customerId}): an admin can merge them if they are the same person.`,
+      "bob@example.com is also another customer's (Bob Stone): it is not linked here; an admin can merge the two if they are the same person.",
     );
+  });
+
+  it('a finished card keeps no waiting clock; Home says a hand-off offered is offered, not helping; facts say where from in words', async () => {
+    const h = sb();
+    const ada = await h.agent('Ada', ADA);
+    const bob = await h.agent('Bob', BOB);
+    const mary = await h.visitor();
+    await mary.identify({ name: 'Mary Major' });
+    const { conversationId } = await mary.say('my parcel is late');
+    await h.idle();
+    const open = JSON.stringify(shownCard(h, ADA).blocks);
+    expect(open).to.contain('Waiting so far');
+    expect(open).to.contain('_(the chat form)_');
+    await h.sb.router.handoff(ada.id, conversationId, bob.id, 'parcels are yours');
+    await h.event(appHomeOpened(BOB)).expect(200);
+    await h.idle();
+    const home = JSON.stringify(h.slack.ok('views.publish', (a) => a.user_id === BOB).at(-1)!.args.view);
+    expect(home).to.contain('offered to you');
+    expect(home).not.to.contain('helping');
+    await h.sb.router.declineHandoff(bob.id, conversationId);
+    h.clock.advance(20 * 60_000);
+    await h.sb.router.resolve(ada.id, conversationId);
+    await h.idle();
+    const done = JSON.stringify(shownCard(h, ADA).blocks);
+    expect(done).not.to.contain('Waiting so far');
+    expect(done).to.contain('*Status*\\nresolved');
   });
 
   it('Block… from Slack: the card and the thread say who blocked the customer and why (escaped), not that it was resolved', async () => {

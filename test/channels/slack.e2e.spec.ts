@@ -52,7 +52,8 @@ describe('Slack console end to end: SMS in, Slack thread, SMS out', () => {
     expect(card.args.text).to.equal(`${MARY} (SMS) is yours`);
     const blocks = JSON.stringify(card.args.blocks);
     expect(blocks).to.contain('Already known');
-    expect(blocks).to.contain('sms:from');
+    expect(blocks).to.contain('their text');
+    expect(blocks).not.to.contain('sms:from');
     expect(blocks).to.contain('SMS (last: SMS)');
     expect(threadTexts(h, ADA)).to.have.length(1);
     expect(threadTexts(h, ADA)[0]).to.contain('Hi, my parcel never arrived');

@@ -182,7 +182,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const text = blockTexts(blocks);
       expect(text).to.contain('Already known');
       expect(text).to.contain('mary@example.com');
-      expect(text).to.contain('chat:prechat');
+      expect(text).to.contain('(the chat form)');
       expect(text).to.contain('Channels used');
       expect(text).to.contain('Waiting so far');
       const actions = blocks.find((b) => b.type === 'actions')!;

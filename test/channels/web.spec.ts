@@ -316,7 +316,7 @@ describe('/agent namespace', () => {
       // Another visitor already gave this address.
       const other = h.visitor();
       const otherSession = await once(other, 'session');
-      await emitAck(other, 'identify', { email: 'bob@example.com' });
+      await emitAck(other, 'identify', { name: 'Bob Stone', email: 'bob@example.com' });
       // A visitor who said nothing about themselves in the form writes; Ada has it.
       const v = h.visitor();
       const session = await once(v, 'session');
@@ -353,10 +353,17 @@ describe('/agent namespace', () => {
       });
       expect(taken.ok).to.equal(true);
       expect(taken.conflicts).to.deep.equal([
-        { channel: 'email', address: 'bob@example.com', customerId: otherSession.customerId },
+        {
+          channel: 'email',
+          address: 'bob@example.com',
+          customerId: otherSession.customerId,
+          name: 'Bob Stone',
+        },
       ]);
       expect(taken.customer.identities.map((i: { channel: string }) => i.channel)).to.not.include('email');
-      expect(taken.customer.notes.at(-1).text).to.contain(otherSession.customerId);
+      expect(taken.customer.notes.at(-1).text).to.equal(
+        'email bob@example.com also belongs to another customer, Bob Stone; an admin can merge them if they are the same person',
+      );
 
       // Nothing given, or given wrong: refused naming the field; a colleague not on it: not_owner.
       expectInvalid(await emitAck(ada.socket, 'customer.details', { conversationId, name: ' ' }), 'name');

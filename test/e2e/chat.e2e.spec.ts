@@ -152,7 +152,7 @@ describe('e2e: widget and web console in Chromium', function () {
     await consoleEl(ownerPage, 'fact').filter({ hasText: 'dana@example.com' }).waitFor();
     const nameFact = consoleEl(ownerPage, 'fact').filter({ hasText: 'Dana Scully' });
     await nameFact.waitFor();
-    expect(await nameFact.textContent()).to.include('chat:prechat');
+    expect(await nameFact.textContent()).to.include('from the chat form');
     await widget(visitor, 'prechat').waitFor({ state: 'hidden' });
 
     // The agent replies; the visitor sees it.

@@ -192,7 +192,7 @@ describe('Router: customers', () => {
       expect(customer.identities).to.deep.equal([{ channel: 'chat', address: 'visitor-4' }]);
       expect(customer.notes).to.deep.equal([
         {
-          text: `phone +14155550100 also belongs to customer ${bySms.customer.id}; merge them if they are the same person`,
+          text: 'phone +14155550100 also belongs to another customer; an admin can merge them if they are the same person',
           by: 'system',
           at: h.clock.now(),
         },
