@@ -1504,6 +1504,30 @@ export class Router {
     return updated;
   }
 
+  /**
+   * The owner takes back a hand-off they offered, not yet answered (the colleague has no room to accept it, or
+   * is not there): it stays theirs, and they may offer it to someone else.
+   */
+  async withdrawHandoff(agentId: string, conversationId: string): Promise<Conversation> {
+    const before = await this.#conversation(conversationId);
+    if (before.ownerId !== agentId)
+      throw new NotOwnerError(agentId, conversationId, 'take back the hand-off of');
+    const offered = before.handoff;
+    if (!offered) throw new InvalidStateError(`conversation ${conversationId} has no hand-off offered`);
+    const now = this.clock.now();
+    const updated = await this.store.declineHandoff(conversationId, offered.to);
+    this.#emit({
+      type: 'conversation.handoff',
+      at: now,
+      conversation: updated,
+      from: agentId,
+      to: offered.to,
+      action: 'withdrawn',
+      note: offered.note,
+    });
+    return updated;
+  }
+
   async declineHandoff(agentId: string, conversationId: string): Promise<Conversation> {
     const before = await this.#conversation(conversationId);
     const now = this.clock.now();

@@ -76,7 +76,8 @@ export const DomainEvent = z.discriminatedUnion('type', [
     conversation: Conversation,
     from: Id,
     to: Id,
-    action: z.enum(['offered', 'accepted', 'declined']),
+    /** `withdrawn`: the owner took the offer back (`from` is the owner, `to` the colleague it was offered to). */
+    action: z.enum(['offered', 'accepted', 'declined', 'withdrawn']),
     note: z.string(),
     /** `offered` by a team lead (or the admin) in the owner's stead: their name (Router `handoffFor`). */
     offeredBy: z.string().max(200).optional(),

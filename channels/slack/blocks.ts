@@ -37,6 +37,7 @@ export const ACTION = {
   write: 'sb_write',
   call: 'sb_call',
   details: 'sb_details',
+  withdraw: 'sb_handoff_withdraw',
 } as const;
 
 export const VIEW = {
@@ -75,6 +76,8 @@ export type CardRole =
   | { kind: 'consult'; fromName: string }
   | { kind: 'offer'; fromName: string; note: string }
   | { kind: 'declined' }
+  /** The owner took back the hand-off they had offered this agent. */
+  | { kind: 'withdrawn'; ownerName: string }
   | { kind: 'left' }
   | { kind: 'former'; ownerName: string }
   /** A colleague covered for the owner, and no longer does (`back`: the owner is available again). */
@@ -141,6 +144,8 @@ function roleLine(role: CardRole, view: ConversationView): string {
       return `*${escapeSlack(role.fromName)}* offers you this conversation: “${escapeSlack(clip(role.note, 1500))}”. It becomes yours only if you accept.`;
     case 'declined':
       return 'You declined this hand-off.';
+    case 'withdrawn':
+      return `*${escapeSlack(role.ownerName)}* took this hand-off back; it stays theirs.`;
     case 'left':
       return 'You left this conversation.';
     case 'former':
@@ -173,6 +178,7 @@ function roleActions(
   saved: readonly SavedReply[],
   call = false,
   blockable = true,
+  handoffPending = false,
 ): Block | null {
   const button = (text: string, action_id: string, style?: 'primary' | 'danger'): types.Button => ({
     type: 'button',
@@ -214,7 +220,8 @@ function roleActions(
       return actions([
         resolve,
         button('Consult', ACTION.consult),
-        button('Hand off', ACTION.handoff),
+        // Offered and not yet answered: taken back here (the colleague may have no room to accept it).
+        handoffPending ? button('Take back hand-off', ACTION.withdraw) : button('Hand off', ACTION.handoff),
         button('Promise', ACTION.promise),
         button('Details…', ACTION.details),
         ...(call ? [button('Call', ACTION.call)] : []),
@@ -388,7 +395,7 @@ export function card(
   const phone = view.customer.identities.some((i) => i.channel === 'phone') || !!view.customer.facts.phone;
   // A caller who withheld their number cannot be blocked: their next call is someone new.
   const blockable = !withheldOnly(view.customer);
-  const actions = roleActions(role, conv.id, saved, callsOut && phone, blockable);
+  const actions = roleActions(role, conv.id, saved, callsOut && phone, blockable, conv.handoff !== null);
   if (actions) blocks.push(actions);
   return { text: cardText(name, role, view), blocks };
 }

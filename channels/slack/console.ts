@@ -548,6 +548,9 @@ export class SlackConsole {
         case ACTION.leave:
           await this.#r.leaveConsult(agent.id, conversationId);
           return;
+        case ACTION.withdraw:
+          await this.#r.withdrawHandoff(agent.id, conversationId);
+          return;
         case ACTION.call: {
           // The agent's own phone rings first; the thread gets the notes of how it went.
           const { to } = await this.#r.callCustomer(agent.id, conversationId);

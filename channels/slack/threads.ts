@@ -626,6 +626,7 @@ export class SlackThreads {
           this.home(slackTarget.id);
         }
         await this.#toOwner(conversation, `Offered to *${name}*. It stays yours until they accept.`);
+        await this.#ownerCard(conversation);
         break;
       case 'declined': {
         // Their card, also when they left the team (their Slack link gone with it).
@@ -643,6 +644,19 @@ export class SlackThreads {
             ? `*${name}* left the team, so the hand-off is off; it stays yours.`
             : `*${name}* declined the hand-off; it stays yours.`,
         );
+        await this.#ownerCard(conversation);
+        break;
+      }
+      case 'withdrawn': {
+        const ref = target ? await this.#state.thread(conversation.id, target.id) : null;
+        const owner = await this.#r.store.getAgent(event.from);
+        if (target && ref)
+          await this.#renderCard(conversation, target, ref, {
+            kind: 'withdrawn',
+            ownerName: owner?.name ?? event.from,
+          });
+        await this.#toOwner(conversation, `You took back the hand-off to *${name}*; it stays yours.`);
+        await this.#ownerCard(conversation);
         break;
       }
       case 'accepted':
@@ -884,6 +898,16 @@ export class SlackThreads {
     if (!conversation.ownerId) return;
     const ref = await this.#state.thread(conversation.id, conversation.ownerId);
     if (ref) await this.say(ref, text);
+  }
+
+  /** The owner's card drawn again as things stand (a hand-off offered or ended changes its buttons). */
+  async #ownerCard(conversation: Conversation): Promise<void> {
+    if (!conversation.ownerId) return;
+    const [owner, ref] = await Promise.all([
+      this.#r.store.getAgent(conversation.ownerId),
+      this.#state.thread(conversation.id, conversation.ownerId),
+    ]);
+    if (owner && ref) await this.#renderCard(conversation, owner, ref);
   }
 
   /** A line in a thread (text, or blocks with it); the posted message's ref, or null when Slack refused it. */

@@ -745,6 +745,8 @@
     const to = e.to.name || agentName(e.to.id);
     if (e.to.id && e.to.name) S.agents.set(e.to.id, { ...S.agents.get(e.to.id), ...e.to });
     if (e.action === 'declined') notify(`${to} declined the hand-off of ${customer}: it stays with you.`);
+    else if (e.action === 'withdrawn')
+      notify(`${e.by || 'Its owner'} took back the hand-off of ${customer}.`);
     else if (e.action === 'offered') {
       const by = e.by ? e.by.charAt(0).toUpperCase() + e.by.slice(1) : 'A team lead';
       notify(`${by} offered ${customer}'s conversation to ${to}. It is yours until they accept.`);
@@ -1296,6 +1298,16 @@
       notify('Customer blocked. Their open conversations are closed.');
       togglePanel('block', false);
       if (await fetchView(v.id)) renderAll();
+    });
+  }
+
+  /** The owner takes back their hand-off offer: the conversation stays theirs, to offer to someone else. */
+  async function withdrawHandoff(button, conversationId) {
+    await busy(button, async () => {
+      const res = await act('handoff.withdraw', { conversationId });
+      if (!res.ok) return;
+      notify('Hand-off taken back: the conversation stays yours.');
+      if (await fetchView(conversationId)) renderAll();
     });
   }
 
@@ -1877,7 +1889,25 @@
       );
     }
 
-    if (c.handoff) {
+    if (c.handoff && c.ownerId === S.me?.id) {
+      // Their own offer, not yet answered: to whom, and a way to take it back (the colleague may have no room).
+      parts.push(
+        h(
+          'div',
+          { class: 'handoff-note', 'data-sb': 'handoff-pending' },
+          h('span', {
+            text: `Offered to ${agentName(c.handoff.to)}: it stays yours until they accept. `,
+          }),
+          h('button', {
+            type: 'button',
+            class: 'quiet',
+            'data-sb': 'handoff-withdraw',
+            text: 'Take it back',
+            onclick: (e) => withdrawHandoff(e.currentTarget, v.id),
+          }),
+        ),
+      );
+    } else if (c.handoff) {
       parts.push(
         h(
           'div',

@@ -372,6 +372,12 @@ export class WebConsole {
       await r.acceptHandoff(agentId, conversationId);
       return { ok: true };
     });
+    // The owner takes back a hand-off not yet answered (Router `withdrawHandoff`).
+    on('handoff.withdraw', async (p) => {
+      const { conversationId } = parse(ConvId, p, 'handoff.withdraw');
+      await r.withdrawHandoff(agentId, conversationId);
+      return { ok: true };
+    });
     on('handoff.decline', async (p) => {
       const { conversationId } = parse(ConvId, p, 'handoff.decline');
       await r.declineHandoff(agentId, conversationId);
@@ -697,6 +703,22 @@ export class WebConsole {
    */
   async #handoffUpdate(event: Extract<DomainEvent, { type: 'conversation.handoff' }>): Promise<void> {
     const lead = event.offeredBy ?? null;
+    if (event.action === 'withdrawn') {
+      // The colleague it was offered to is told it was taken back (the owner did it: they know).
+      if (!this.#here(event.to)) return;
+      const [owner, customer] = await Promise.all([
+        this.#router.store.getAgent(event.from),
+        this.#router.store.getCustomer(event.conversation.customerId),
+      ]);
+      this.#to(event.to).emit('handoff.update', {
+        conversationId: event.conversation.id,
+        action: event.action,
+        to: { id: event.to, name: (await this.#router.store.getAgent(event.to))?.name ?? event.to },
+        by: owner?.name ?? event.from,
+        customer: customerName(customer),
+      });
+      return;
+    }
     if (event.from === event.to || !this.#here(event.from)) return;
     if (event.action === 'offered' && lead === null) return;
     const store = this.#router.store;

@@ -7,6 +7,7 @@ import {
   appHomeOpened,
   blockActions,
   cardButtons,
+  cardRoleLine,
   cardThreadTexts,
   cardTsOf,
   dmOf,
@@ -176,6 +177,40 @@ describe('Slack cards: who the customer is', () => {
     const done = JSON.stringify(shownCard(h, ADA).blocks);
     expect(done).not.to.contain('Waiting so far');
     expect(done).to.contain('*Status*\\nresolved');
+  });
+
+  it("a hand-off not yet answered is taken back from the card: the colleague's card says so, the owner may offer it again", async () => {
+    const h = sb();
+    const ada = await h.agent('Ada', ADA);
+    const bob = await h.agent('Bob', BOB);
+    const mary = await h.visitor();
+    await mary.identify({ name: 'Mary Major' });
+    const { conversationId } = await mary.say('refund please');
+    await h.idle();
+    await h.sb.router.handoff(ada.id, conversationId, bob.id, 'refunds are yours');
+    await h.idle();
+    expect(cardButtons(shownCard(h, ADA)))
+      .to.include(ACTION.withdraw)
+      .and.not.include(ACTION.handoff);
+    await h
+      .interact(
+        blockActions({
+          user: ADA,
+          actionId: ACTION.withdraw,
+          value: conversationId,
+          channel: dmOf(ADA),
+          messageTs: cardTsOf(h, ADA),
+        }),
+      )
+      .expect(200);
+    await h.idle();
+    expect((await h.store.getConversation(conversationId))?.handoff).to.equal(null);
+    expect(cardRoleLine(shownCard(h, BOB))).to.equal('*Ada* took this hand-off back; it stays theirs.');
+    expect(cardButtons(shownCard(h, BOB))).to.deep.equal([]);
+    expect(cardButtons(shownCard(h, ADA)))
+      .to.include(ACTION.handoff)
+      .and.not.include(ACTION.withdraw);
+    expect(cardThreadTexts(h, ADA).at(-1)).to.equal('You took back the hand-off to *Bob*; it stays yours.');
   });
 
   it('Block… from Slack: the card and the thread say who blocked the customer and why (escaped), not that it was resolved', async () => {

@@ -138,12 +138,23 @@ describe('e2e: the web console through a busy day', function () {
     const linusSocket = await agentSocket(linus.token);
     const adaSocket = await agentSocket(ada.token);
     await emitAck(adaSocket, 'handoff', { conversationId, toAgentId: linus.agent.id, note: 'Refund' });
-    await page.locator('.handoff-note').filter({ hasText: 'Hand-off note' }).waitFor();
+    await el(page, 'handoff-pending').filter({ hasText: 'Offered to Linus' }).waitFor();
     expect(await emitAck(linusSocket, 'handoff.decline', { conversationId })).to.deep.equal({ ok: true });
     await page
       .locator('#notice')
       .filter({ hasText: 'Linus declined the hand-off of Mary Major: it stays with you.' })
       .waitFor();
+    // Offered again, and taken back from the page (Linus has not answered): his offer goes, he is told.
+    await emitAck(adaSocket, 'handoff', { conversationId, toAgentId: linus.agent.id, note: 'Refund, again' });
+    await once(linusSocket, 'handoff.offer');
+    const told = once(linusSocket, 'handoff.update');
+    await el(page, 'handoff-withdraw').click();
+    await page.locator('#notice').filter({ hasText: 'Hand-off taken back' }).waitFor();
+    expect(await told).to.deep.include({ action: 'withdrawn', by: 'Ada', customer: 'Mary Major' });
+    expect((await h.store.getConversation(conversationId))?.handoff).to.equal(null);
+    expect(await el(page, 'handoff-pending').count()).to.equal(0);
+    const late = await emitAck(linusSocket, 'handoff.accept', { conversationId });
+    expect(late.ok).to.equal(false);
   });
 
   it("tells the owner of a team lead's hand-off at the offer and when it moves, and keeps the reply they were writing", async () => {

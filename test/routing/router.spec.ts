@@ -321,6 +321,40 @@ describe('Router: agent actions', () => {
       expect(reply.author.id).to.equal(bea.id);
     });
 
+    it('taken back by its owner (the colleague has no room to accept it): it stays theirs, to offer again', async () => {
+      const ana = await h.agent('Ana');
+      const bea = await h.agent('Bea', { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+      const cy = await h.agent('Cy');
+      const r = await h.contact({ channel: 'chat', from: 'v1' });
+      const id = r.conversation.id;
+      // Bea is full: she cannot accept it.
+      await h.router.setAgentStatus(ana.id, 'away');
+      await h.router.setAgentStatus(cy.id, 'away');
+      await h.contact({ channel: 'chat', from: 'v2' });
+      await h.router.setAgentStatus(ana.id, 'available');
+      await h.router.handoff(ana.id, id, bea.id, 'refund, yours');
+      expect((await rejection<SwitchboardError>(h.router.acceptHandoff(bea.id, id))).code).to.equal(
+        'no_capacity',
+      );
+      // Only its owner takes it back; then it can go to someone with room.
+      const notHers = await rejection<SwitchboardError>(h.router.withdrawHandoff(bea.id, id));
+      expect(notHers.code).to.equal('not_owner');
+      const back = await h.router.withdrawHandoff(ana.id, id);
+      expect([back.ownerId, back.handoff]).to.deep.equal([ana.id, null]);
+      expect(h.eventsOf('conversation.handoff').map((e) => [e.action, e.from, e.to])).to.deep.equal([
+        ['offered', ana.id, bea.id],
+        ['withdrawn', ana.id, bea.id],
+      ]);
+      const none = await rejection<SwitchboardError>(h.router.withdrawHandoff(ana.id, id));
+      expect(none.code).to.equal('invalid_state');
+      expect((await rejection<SwitchboardError>(h.router.acceptHandoff(bea.id, id))).code).to.equal(
+        'invalid_state',
+      );
+      await h.router.setAgentStatus(cy.id, 'available');
+      await h.router.handoff(ana.id, id, cy.id, 'refund, yours');
+      expect((await h.router.acceptHandoff(cy.id, id)).ownerId).to.equal(cy.id);
+    });
+
     it('declined: nothing moves', async () => {
       const ana = await h.agent('Ana');
       const bea = await h.agent('Bea');
