@@ -155,7 +155,7 @@ function roleLine(role: CardRole, view: ConversationView): string {
         ? `Cover ended: *${escapeSlack(role.ownerName)}* is back; new messages go to them.`
         : `Your cover ended; *${escapeSlack(role.ownerName)}* stays the owner.`;
     case 'gone':
-      return 'You left the team; this conversation went on to your colleagues.';
+      return 'You left the team, so you no longer work on this conversation.';
     case 'resolved':
       if (role.blocked) return `:no_entry: ${blockedLine(customerLabel(view), role.blocked)}`;
       return `Resolved${role.byName ? ` by *${escapeSlack(role.byName)}*` : ''}${view.conversation.resolvedAt ? ` ${slackDate(view.conversation.resolvedAt)}` : ''}.`;

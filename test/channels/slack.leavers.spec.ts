@@ -41,7 +41,7 @@ describe('Slack cards of an agent who left the team', () => {
     expect(conversation!.ownerId).to.not.equal(ada.id);
     const card = shownCard(h, ADA);
     expect(cardButtons(card).length > 0).to.equal(false);
-    expect(cardRoleLine(card)).to.equal('You left the team; this conversation went on to your colleagues.');
+    expect(cardRoleLine(card)).to.equal('You left the team, so you no longer work on this conversation.');
     const threadTs = cardTsOf(h, ADA);
     await h
       .interact(
@@ -72,7 +72,7 @@ describe('Slack cards of an agent who left the team', () => {
     await leaves(h, bob.id);
     const card = shownCard(h, BOB);
     expect(cardButtons(card).length > 0).to.equal(false);
-    expect(cardRoleLine(card)).to.equal('You left the team; this conversation went on to your colleagues.');
+    expect(cardRoleLine(card)).to.equal('You left the team, so you no longer work on this conversation.');
   });
 
   it('a colleague offered a hand-off who leaves: the owner is told they left, not that they declined', async () => {
