@@ -87,6 +87,8 @@ const CARD_PICTURED = 3;
 const COVER = 'cover:';
 const COVER_ENDED = 'ended:';
 const GONE = 'left-the-team';
+/** Among what a thread shows: a line with Mark kept, `keep:<promise id>:<its ts>`. */
+const KEEP_LINE = 'keep:';
 
 /** A file Slack shows as a picture, small enough to share. */
 const previewed = (file: Attachment): boolean =>
@@ -745,13 +747,8 @@ export class SlackThreads {
       case 'promise.made':
         for (const { agentId, ref } of threads) {
           const keep = keepable(p, agentId, conversation.ownerId) ? p.id : null;
-          await this.say(
-            ref,
-            promiseLine(
-              `:handshake: Promise${by ? ` by *${escapeSlack(by)}*` : ''}: ${what} — due ${slackDate(p.dueAt)}`,
-              keep,
-            ),
-          );
+          const text = `:handshake: Promise${by ? ` by *${escapeSlack(by)}*` : ''}: ${what} — due ${slackDate(p.dueAt)}`;
+          await this.#keepLine(conversation.id, agentId, await this.say(ref, promiseLine(text, keep)), keep);
         }
         return;
       case 'promise.reminder': {
@@ -759,7 +756,7 @@ export class SlackThreads {
         for (const { agentId, ref } of to) {
           const keep = keepable(p, agentId, conversation.ownerId) ? p.id : null;
           const text = `:hourglass_flowing_sand: Your promise ${what} is due ${slackDate(p.dueAt)}.${keep ? ' Mark it kept once it is done: one not marked kept by then counts as broken.' : ''}`;
-          await this.say(ref, promiseLine(text, keep));
+          await this.#keepLine(conversation.id, agentId, await this.say(ref, promiseLine(text, keep)), keep);
         }
         return;
       }
@@ -771,10 +768,40 @@ export class SlackThreads {
         return;
       }
       case 'promise.settled':
+        // Its lines with Mark kept lose the button: what became of it instead.
+        await this.#settledLines(conversation.id, p.id, `${what}${made}`, p.state);
         if (p.state !== 'kept' || p.kind !== 'agent') return;
         for (const { ref } of threads)
           await this.say(ref, `:white_check_mark: Promise kept: ${what}${made}.`);
         return;
+    }
+  }
+
+  /** A line posted with Mark kept (`keep`: the promise's id): where it is, kept among what the thread shows. */
+  async #keepLine(conversationId: string, agentId: string, posted: SlackRef | null, keep: string | null) {
+    if (posted && keep)
+      await this.#state.markShown(conversationId, agentId, [`${KEEP_LINE}${keep}:${posted.ts}`]);
+  }
+
+  /** The lines with Mark kept for promise `promiseId`, in every thread of the conversation, now without it. */
+  async #settledLines(conversationId: string, promiseId: string, what: string, state: string): Promise<void> {
+    const said = state === 'kept' ? 'kept' : state === 'broken' ? 'counts as broken' : 'no longer needed';
+    for (const { agentId, ref } of await this.#state.threads(conversationId)) {
+      const prefix = `${KEEP_LINE}${promiseId}:`;
+      for (const entry of await this.#state.shown(conversationId, agentId)) {
+        if (!entry.startsWith(prefix)) continue;
+        const text = `:handshake: Promise ${what}: ${said}.`;
+        try {
+          await this.#outbox.post('chat.update', {
+            channel: ref.channel,
+            ts: entry.slice(prefix.length),
+            text,
+            blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
+          });
+        } catch (err) {
+          this.#log.warn({ err: String(err) }, 'Slack: could not update a promise line');
+        }
+      }
     }
   }
 

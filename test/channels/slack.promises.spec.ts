@@ -101,6 +101,10 @@ describe('Slack console: promises', () => {
       ':white_check_mark: Promise kept: “Call the courier” (made by *Ada*).',
     );
     expect(JSON.stringify(latestCard(h, ADA, threadTs))).not.to.contain('Open promises');
+    // The line that carried Mark kept no longer does: it says what became of it.
+    const line = h.slack.ok('chat.update', (a) => a.ts === made.answer.ts).at(-1)!;
+    expect(keepButtons(line)).to.deep.equal([]);
+    expect(line.args.text).to.equal(':handshake: Promise “Call the courier” (made by *Ada*): kept.');
 
     // Its due time comes: nothing more is said, it stays kept.
     h.clock.advance(3_600_000);
@@ -135,6 +139,17 @@ describe('Slack console: promises', () => {
       ':alarm_clock: Promise due now: “Call the courier” (made by *Ada*): not marked kept, so it counts as broken.',
     );
     expect((await h.store.getPromise(promise.id))!.state).to.equal('broken');
+    // The promise's line and its reminder no longer carry Mark kept.
+    for (const ts of [
+      lines(h, ADA, threadTs).find((c) => keepButtons(c).length > 0)!.answer.ts,
+      reminder.answer.ts,
+    ]) {
+      const updated = h.slack.ok('chat.update', (a) => a.ts === ts).at(-1)!;
+      expect(keepButtons(updated)).to.deep.equal([]);
+      expect(updated.args.text).to.equal(
+        ':handshake: Promise “Call the courier” (made by *Ada*): counts as broken.',
+      );
+    }
     // Pressed after: said as it is.
     await pressKeep(h, ADA, promise.id, threadTs, String(reminder.answer.ts));
     expect(String(h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).at(-1)!.args.text)).to.equal(
