@@ -44,8 +44,12 @@ local function lineHead(bucket, agent, now, rules, skip)
   local matched = meets(agent.skills, lineSkills(bucket))
   -- Not skilled for it and nothing here has overflowed yet: nothing for this agent.
   if not matched and now - oldest < rules.overflowAfterMs then return nil end
+  -- The oldest, read already, is what the two arrival-order searches below find first: taken as it is (a
+  -- claim passes over ids in `skip` only after it found them not eligible, so this is the common case).
+  local firstId = first[1]
   -- Hard cap first: whoever has waited longest past the cap, in arrival order.
   if now - oldest >= rules.hardCapMs then
+    if not skip[firstId] then return firstId, matched, { 0, oldest, oldest }, oldest end
     for id, arrival in ordered(byArrival) do
       if now - arrival < rules.hardCapMs then break end
       if not matched and now - arrival < rules.overflowAfterMs then break end
@@ -63,7 +67,12 @@ local function lineHead(bucket, agent, now, rules, skip)
     end
     return nil
   end
-  -- Not skilled for this line: only what has overflowed to the whole team, oldest first.
+  -- Not skilled for this line: only what has overflowed to the whole team, oldest first (the oldest has: see
+  -- above).
+  if not skip[firstId] then
+    local score = redis.call('ZSCORE', K.lineByScore(bucket), pad(oldest) .. firstId)
+    return firstId, matched, { 1, tonumber(score), oldest }, oldest
+  end
   for id, arrival in ordered(byArrival) do
     if now - arrival < rules.overflowAfterMs then break end
     if not skip[id] then
