@@ -95,7 +95,7 @@ const ServiceLevel = z.strictObject({
       chat: TargetSeconds.default(SERVICE_LEVEL_DEFAULTS.targetSeconds.chat),
       email: TargetSeconds.default(SERVICE_LEVEL_DEFAULTS.targetSeconds.email),
     })
-    .default({ ...SERVICE_LEVEL_DEFAULTS.targetSeconds }),
+    .prefault({}),
   goal: z
     .number()
     .gt(0, 'must be a share above 0 and at most 1, such as 0.8')
@@ -190,10 +190,7 @@ export const RoutingPolicy = z
      */
     savedReplies: NewSavedReplies.default([]),
     /** The team view's service level: a target per channel and the share aimed for (see ServiceLevel). */
-    serviceLevel: ServiceLevel.default({
-      targetSeconds: { ...SERVICE_LEVEL_DEFAULTS.targetSeconds },
-      goal: SERVICE_LEVEL_DEFAULTS.goal,
-    }),
+    serviceLevel: ServiceLevel.prefault({}),
     /** What a new conversation needs, by where it came in (see EntryPoint). At most 100, tried in order. */
     entryPoints: z.array(EntryPoint).max(100, 'at most 100 entry points').default([]),
     texts: z
@@ -251,29 +248,8 @@ export const RoutingPolicy = z
           'Here is our conversation, as you asked. Reply to this email to carry on.',
         ),
       })
-      .default({
-        greeting: 'Thanks for reaching us.',
-        waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
-        noEstimate: 'Everyone is busy right now; a person will answer as soon as one is free.',
-        closed:
-          'We are closed right now and open again {opens}; a person will answer then. You keep your place.',
-        nobodyWorking:
-          'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
-        hold: 'Please hold; you keep your place.',
-        ownerAway:
-          '{owner} is away right now. If they are not back within {wait}, your message goes to the next free colleague.',
-        ownerOffline:
-          '{owner} is not available right now. In about {wait}, your message goes to the next free colleague.',
-        atRisk: 'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
-        atRiskNoEstimate:
-          'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
-        callbackAtRisk: 'Sorry, our call back is running late. We will call you within {wait}.',
-        survey: 'How did we do? Reply with 1-5 (5 is best), then one thing we should fix.',
-        surveyThanks: 'Thank you. We read every answer.',
-        unseenChat:
-          'You left our chat before our answer reached you, so here it is. Reply to this email to carry on, or come back to the chat.',
-        transcript: 'Here is our conversation, as you asked. Reply to this email to carry on.',
-      }),
+      // Each text's own default, so they are spelled once.
+      .prefault({}),
   })
   .superRefine((p, ctx) => {
     if (p.hardCapSeconds < p.overflowAfterSeconds) {
@@ -287,10 +263,12 @@ export const RoutingPolicy = z
 export type RoutingPolicy = z.output<typeof RoutingPolicy>;
 export type RoutingPolicyInput = z.input<typeof RoutingPolicy>;
 
+/** The policy from `input`; refused naming every mistake, one line each, the first one's field as the field. */
 export function parsePolicy(input: unknown, what = 'routing policy'): RoutingPolicy {
   const result = RoutingPolicy.safeParse(input ?? {});
-  if (!result.success) throw fromZod(result.error, what);
-  return result.data;
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => fromZod({ issues: [issue] }, what).message);
+  throw new ValidationError([...new Set(lines)].join('\n'), fromZod(result.error, what).field);
 }
 
 export const defaultPolicy = (): RoutingPolicy => parsePolicy({});
@@ -320,12 +298,8 @@ export function loadPolicy(env: Record<string, string | undefined>): RoutingPoli
   } catch (err) {
     throw new ValidationError(`${what}: not valid JSON: ${(err as Error).message}`, what.split(' ')[0]);
   }
-  const result = RoutingPolicy.safeParse(json ?? {});
-  if (result.success) return result.data;
   // Every mistake at once, one line each, so that a start refused names them all.
-  const lines = result.error.issues.map((issue) => fromZod({ issues: [issue] }, what).message);
-  const first = fromZod(result.error, what);
-  throw new ValidationError([...new Set(lines)].join('\n'), first.field);
+  return parsePolicy(json, what);
 }
 
 /**
