@@ -19,7 +19,7 @@ import {
   savedRepliesFor,
 } from '../../shared/model.js';
 import type { FileBytes } from '../content.js';
-import { conversationView, participants, roleOf } from '../views.js';
+import { conversationView, participants, type Role, roleOf } from '../views.js';
 import {
   blockedLine,
   type CardRole,
@@ -87,6 +87,15 @@ const CARD_PICTURED = 3;
 const COVER = 'cover:';
 const COVER_ENDED = 'ended:';
 const GONE = 'left-the-team';
+/** An agent's part in a conversation as the Home tab lists it (`offered`: a hand-off waits for their answer). */
+function homeRole(role: Role, offered: boolean): string {
+  if (role === 'owner') return 'yours';
+  if (role === 'cover') return 'covering';
+  // `invited` stands for a hand-off offered too (views.ts `roleOf`).
+  if (offered) return 'offered to you';
+  return role === 'invited' ? 'invited to consult' : 'helping';
+}
+
 /** Among what a thread shows: a line with Mark kept, `keep:<promise id>:<its ts>`. */
 const KEEP_LINE = 'keep:';
 
@@ -627,8 +636,7 @@ export class SlackThreads {
           } else await this.#ensureThread(conversation, slackTarget);
           this.home(slackTarget.id);
         }
-        await this.#toOwner(conversation, `Offered to *${name}*. It stays yours until they accept.`);
-        await this.#ownerCard(conversation);
+        await this.#toOwnerCard(conversation, `Offered to *${name}*. It stays yours until they accept.`);
         break;
       case 'declined': {
         // Their card, also when they left the team (their Slack link gone with it).
@@ -640,13 +648,12 @@ export class SlackThreads {
             ref,
             target.leftAt !== undefined ? { kind: 'gone' } : { kind: 'declined' },
           );
-        await this.#toOwner(
+        await this.#toOwnerCard(
           conversation,
           target?.leftAt !== undefined
             ? `*${name}* left the team, so the hand-off is off; it stays yours.`
             : `*${name}* declined the hand-off; it stays yours.`,
         );
-        await this.#ownerCard(conversation);
         break;
       }
       case 'withdrawn': {
@@ -657,8 +664,7 @@ export class SlackThreads {
             kind: 'withdrawn',
             ownerName: owner?.name ?? event.from,
           });
-        await this.#toOwner(conversation, `You took back the hand-off to *${name}*; it stays yours.`);
-        await this.#ownerCard(conversation);
+        await this.#toOwnerCard(conversation, `You took back the hand-off to *${name}*; it stays yours.`);
         break;
       }
       case 'accepted':
@@ -786,11 +792,11 @@ export class SlackThreads {
   /** The lines with Mark kept for promise `promiseId`, in every thread of the conversation, now without it. */
   async #settledLines(conversationId: string, promiseId: string, what: string, state: string): Promise<void> {
     const said = state === 'kept' ? 'kept' : state === 'broken' ? 'counts as broken' : 'no longer needed';
+    const text = `:handshake: Promise ${what}: ${said}.`;
+    const prefix = `${KEEP_LINE}${promiseId}:`;
     for (const { agentId, ref } of await this.#state.threads(conversationId)) {
-      const prefix = `${KEEP_LINE}${promiseId}:`;
       for (const entry of await this.#state.shown(conversationId, agentId)) {
         if (!entry.startsWith(prefix)) continue;
-        const text = `:handshake: Promise ${what}: ${said}.`;
         try {
           await this.#outbox.post('chat.update', {
             channel: ref.channel,
@@ -927,14 +933,16 @@ export class SlackThreads {
     if (ref) await this.say(ref, text);
   }
 
-  /** The owner's card drawn again as things stand (a hand-off offered or ended changes its buttons). */
-  async #ownerCard(conversation: Conversation): Promise<void> {
+  /** A line in the owner's thread, and their card drawn again as things stand (a hand-off changes its buttons). */
+  async #toOwnerCard(conversation: Conversation, text: string): Promise<void> {
     if (!conversation.ownerId) return;
     const [owner, ref] = await Promise.all([
       this.#r.store.getAgent(conversation.ownerId),
       this.#state.thread(conversation.id, conversation.ownerId),
     ]);
-    if (owner && ref) await this.#renderCard(conversation, owner, ref);
+    if (!ref) return;
+    await this.say(ref, text);
+    if (owner) await this.#renderCard(conversation, owner, ref);
   }
 
   /** A line in a thread (text, or blocks with it); the posted message's ref, or null when Slack refused it. */
@@ -986,16 +994,7 @@ export class SlackThreads {
         conversations.push({
           name: customerLabel(view),
           channel: CHANNEL_NAMES[c.lastChannel] ?? c.lastChannel,
-          role:
-            view.role === 'owner'
-              ? 'yours'
-              : view.role === 'cover'
-                ? 'covering'
-                : c.handoff?.to === fresh.id
-                  ? 'offered to you'
-                  : view.role === 'invited'
-                    ? 'invited to consult'
-                    : 'helping',
+          role: homeRole(view.role, c.handoff?.to === fresh.id),
           waitingMs: since === null ? null : now - since,
           link: ref && me?.url ? permalink(me.url, ref) : null,
         });
