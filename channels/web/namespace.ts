@@ -699,38 +699,27 @@ export class WebConsole {
   /**
    * The owner told how a hand-off of their conversation goes (`handoff.update`): declined (it stays theirs),
    * accepted (it is the colleague's now), and offered when a team lead offered it in their stead (`offeredBy`:
-   * Router `handoffFor`); their own offer they know of. By event, so whichever process it happened on.
+   * Router `handoffFor`); their own offer they know of. And the colleague, when the owner took an offer back. By
+   * event, so whichever process it happened on.
    */
   async #handoffUpdate(event: Extract<DomainEvent, { type: 'conversation.handoff' }>): Promise<void> {
-    const lead = event.offeredBy ?? null;
-    if (event.action === 'withdrawn') {
-      // The colleague it was offered to is told it was taken back (the owner did it: they know).
-      if (!this.#here(event.to)) return;
-      const [owner, customer] = await Promise.all([
-        this.#router.store.getAgent(event.from),
-        this.#router.store.getCustomer(event.conversation.customerId),
-      ]);
-      this.#to(event.to).emit('handoff.update', {
-        conversationId: event.conversation.id,
-        action: event.action,
-        to: { id: event.to, name: (await this.#router.store.getAgent(event.to))?.name ?? event.to },
-        by: owner?.name ?? event.from,
-        customer: customerName(customer),
-      });
-      return;
-    }
-    if (event.from === event.to || !this.#here(event.from)) return;
-    if (event.action === 'offered' && lead === null) return;
+    // Withdrawn: the colleague it was offered to is told (the owner did it: they know), `by` the owner. Otherwise
+    // the owner, `by` the lead who offered it in their stead (their own offer they know of).
+    const withdrawn = event.action === 'withdrawn';
+    const told = withdrawn ? event.to : event.from;
+    if (!this.#here(told)) return;
+    if (!withdrawn && (event.from === event.to || (event.action === 'offered' && !event.offeredBy))) return;
     const store = this.#router.store;
-    const [to, customer] = await Promise.all([
+    const [to, owner, customer] = await Promise.all([
       store.getAgent(event.to),
+      withdrawn ? store.getAgent(event.from) : null,
       store.getCustomer(event.conversation.customerId),
     ]);
-    this.#to(event.from).emit('handoff.update', {
+    this.#to(told).emit('handoff.update', {
       conversationId: event.conversation.id,
       action: event.action,
       to: { id: event.to, name: to?.name ?? event.to },
-      by: lead,
+      by: withdrawn ? (owner?.name ?? event.from) : (event.offeredBy ?? null),
       customer: customerName(customer),
     });
   }
