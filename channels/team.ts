@@ -6,7 +6,7 @@
 
 import { type OpeningHours, opensInMs } from '../routing/hours.js';
 import { defaultPolicy, type RoutingPolicy, SERVICE_LEVEL_DEFAULTS } from '../routing/policy.js';
-import { waitingSince } from '../routing/store/rules.js';
+import { placeScore, waitingSince } from '../routing/store/rules.js';
 import type { Store } from '../routing/store/store.js';
 import {
   AGENT_STATUSES,
@@ -219,7 +219,7 @@ export function servingOrder<T extends { c: Conversation; since: number }>(
   const key = ({ c, since }: T): [number, number, number] => {
     if (c.status !== 'queued') return [2, since, since];
     if (now - since >= rules.hardCapSeconds * 1000) return [0, since, since];
-    return [1, since - c.priority * rules.agingStepSeconds * 1000, since];
+    return [1, placeScore(c, rules.agingStepSeconds), since];
   };
   return waiting
     .map((w) => ({ w, k: key(w) }))

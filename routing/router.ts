@@ -51,7 +51,7 @@ import {
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import { defaultPolicy, entryPointOf, fillText, type RoutingPolicy, waitSentence } from './policy.js';
-import { byCreation, FILL_LIMIT, leftTheTeam, waitingSince } from './store/rules.js';
+import { byCreation, FILL_LIMIT, leftTheTeam, placeScore, waitingSince } from './store/rules.js';
 import type {
   AppendOptions,
   ClaimOutcome,
@@ -2805,7 +2805,7 @@ export class Router {
 
   /** Place in line: arrival minus the credit of its priority (aging: the longer it waits, the further ahead). */
   #score(conv: Conversation): number {
-    return waitingSince(conv) - conv.priority * this.policy.agingStepSeconds * 1000;
+    return placeScore(conv, this.policy.agingStepSeconds);
   }
 
   /** The facts a contact teaches that are not `known` yet: the address it came from, the name it gave. */

@@ -82,6 +82,14 @@ export function waitingSince(c: Conversation): number {
   return c.queuedAt ?? c.createdAt;
 }
 
+/**
+ * Its place in line (the route score): when its wait began, less the credit of its priority (aging: each priority
+ * step is `agingStepSeconds` ahead).
+ */
+export function placeScore(c: Conversation, agingStepSeconds: number): number {
+  return waitingSince(c) - c.priority * agingStepSeconds * 1000;
+}
+
 /** Why an agent freeing up takes a waiting conversation. */
 export function claimReason(c: Conversation, matchedSkills: boolean): OwnershipReason {
   if (c.status === 'queued' && c.ownerId !== null) return 'owner_offline';
