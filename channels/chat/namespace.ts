@@ -320,6 +320,9 @@ export class ChatChannel {
   async #status(conv: Conversation): Promise<Record<string, unknown>> {
     const state = conv.status === 'assigned' ? 'assigned' : conv.status === 'queued' ? 'queued' : 'resolved';
     const status: Record<string, unknown> = { conversationId: conv.id, state };
+    // Who has it: the colleague covering, else its owner (read once: named below, and an owner's absence said).
+    const agentId = conv.cover?.agentId ?? (conv.status === 'assigned' ? conv.ownerId : null);
+    const agent = agentId ? await this.#router.store.getAgent(agentId) : null;
     if (
       conv.status === 'queued' ||
       (conv.status === 'assigned' && conv.waitingForOwnerSince !== null && !conv.cover)
@@ -328,8 +331,8 @@ export class ChatChannel {
       // Owned, its owner away (or offline: `ownerOffline`): the widget says so instead of "chatting with" them.
       if (conv.status === 'assigned') {
         status.ownerAway = true;
-        const owner = conv.ownerId ? await this.#router.store.getAgent(conv.ownerId) : null;
-        if (owner?.status === 'offline') status.ownerOffline = true;
+        // Not covered here: `agent` is its owner.
+        if (agent?.status === 'offline') status.ownerOffline = true;
       }
       const since = conv.waitingForOwnerSince;
       if (!quote && conv.status === 'assigned' && since !== null) {
@@ -357,11 +360,7 @@ export class ChatChannel {
     if (state === 'resolved' && (await this.#router.store.getCustomer(conv.customerId))?.blocked) {
       status.blocked = true;
     }
-    const agentId = conv.cover?.agentId ?? (conv.status === 'assigned' ? conv.ownerId : null);
-    if (agentId) {
-      const agent = await this.#router.store.getAgent(agentId);
-      if (agent) status.agent = { name: agent.name };
-    }
+    if (agent) status.agent = { name: agent.name };
     return status;
   }
 
