@@ -1082,8 +1082,11 @@ export class RedisStore implements Store {
           ),
       );
     } catch (err) {
-      // No functions here (Redis before 7.0), or not for us (an ACL without FUNCTION): scripts by SHA.
-      if (err instanceof ErrorReply) return false;
+      // No functions here (Redis before 7.0), or not for us (an ACL without FUNCTION): scripts by SHA. A library
+      // Redis refuses (one that does not register) is a defect of this version, not a Redis without functions:
+      // it stops the start, named, instead of every call running by SHA unseen.
+      if (err instanceof ErrorReply && /unknown command|NOPERM/i.test(err.message)) return false;
+      if (err instanceof ErrorReply) throw new Error(`redis store: a script library did not load: ${err.message}`);
       throw err;
     }
     this.#functions = true;

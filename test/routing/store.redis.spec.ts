@@ -788,6 +788,13 @@ describe('RedisStore', () => {
       expect(library).to.match(/^local LINE_INFO = /m);
     });
 
+    it('every script is a function once the store has started: a library Redis refused would leave its calls on EVAL unseen', async () => {
+      await seed();
+      const loaded = new Set(await listLibraries(raw as unknown as RedisClient));
+      const missing = [...redisScripts().values()].map((s) => s.fn).filter((fn) => !loaded.has(fn));
+      expect(missing).to.deep.equal([]);
+    });
+
     it('where Redis will not load functions (an ACL without them), runs its scripts by SHA, and again after SCRIPT FLUSH (NOSCRIPT: the text once, as EVAL)', async () => {
       const user = `sb-scripts-${process.pid}`;
       await raw.sendCommand([
