@@ -38,8 +38,9 @@ const FILE = /^([A-Za-z]+)-(\d+)\.lua$/;
 const INCLUDE = /^--!include\s+(\S+)\s*$/;
 /**
  * Marks (on a line of its own, among the comment lines above it) a top-level value of an include that a
- * function library builds once and keeps across calls: a cache of what follows from its key alone, never from
- * the data or the key base (a line's channel and skills from the line's name).
+ * function library builds once and keeps across calls: a constant no script changes (the error codes, the
+ * channels), or a cache of what follows from its key alone, never from the data or the key base (a line's
+ * channel and skills from the line's name).
  */
 const KEEP = '--!keep';
 
@@ -97,9 +98,10 @@ interface Parts {
 /**
  * A script as a function library: its header, `ARGV` and `KEYS` (set on every call), its functions defined
  * once, and every other top-level value of its includes (`local NAME = <not a function>`: the key base,
- * caches, records loaded, tables of constants) declared once and given its value again at the start of every
+ * records loaded, caches of one call) declared once and given its value again at the start of every
  * call, so that nothing of one call is seen by the next. Kept across calls: `K` (the key builder's functions,
- * which read the key base from `P`) and the values marked `--!keep` (caches of pure functions of their key).
+ * which read the key base from `P`) and the values marked `--!keep` (constants, and caches of pure functions
+ * of their key).
  */
 function libraryOf(fn: string, parts: Parts): string {
   const defined: string[] = [];

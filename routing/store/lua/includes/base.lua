@@ -3,10 +3,13 @@
 -- builder, are inlined before this by the loader.)
 
 local NULL = cjson.null
+-- Constants: a function library builds them once.
+--!keep
 local CHANNELS = { 'voice', 'sms', 'chat', 'email' }
 
 -- Error codes: routing/store/redis.ts maps each to an error class (SCRIPT_ERRORS).
 -- A script returns { code, a, b } for an error and { 0, ... } for a result.
+--!keep
 local E = {
   NOT_FOUND = -1, -- a = entity, b = id
   INVALID_STATE = -2, -- a = message

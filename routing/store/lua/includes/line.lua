@@ -104,7 +104,9 @@ local function placeInLine(id)
   return bucket, rank
 end
 
--- Members and scores of a sorted set in order, a page at a time: `for member, score in ordered(key)`.
+-- Members and scores of a sorted set in order, a page at a time: `for member, score in ordered(key)`. Pages
+-- start at 4 entries and double up to 64: most loops stop within the first few (a claim's search of the
+-- lines' heads stops at the first head that cannot win), and every entry read costs a reply converted.
 local function ordered(key)
   local start, size, page, i = 0, 4, {}, 1
   return function()
@@ -112,7 +114,7 @@ local function ordered(key)
       if #page > 0 and #page < 2 * size then return nil end
       if #page > 0 then
         start = start + size
-        size = 64
+        size = math.min(2 * size, 64)
       end
       page = redis.call('ZRANGE', key, start, start + size - 1, 'WITHSCORES')
       i = 1

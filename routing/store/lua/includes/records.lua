@@ -168,7 +168,10 @@ local CACHE = { conversation = {}, agent = {}, customer = {} }
 local RAW = {}
 local WAS = {}
 
+-- Per kind, its key and its check (the key builder's functions read the key base when called).
+--!keep
 local KEY_OF = { conversation = K.conversation, agent = K.agent, customer = K.customer }
+--!keep
 local CHECK_OF = { conversation = checkConversation, agent = checkAgent, customer = checkCustomer }
 
 local function copyTable(t)
@@ -203,10 +206,13 @@ local function remember(kind, record)
       ownerships = #record.ownership, helpers = helpersOf(record),
     }
   elseif kind == 'agent' then
+    -- Skills and capacity are never changed in place (updateAgent-1.lua gives the record new tables): the
+    -- tables themselves are what they were. The load is (includes/pools.lua `takeSlot`): a copy.
+    local l = record.load
     WAS[record] = {
-      status = record.status, skills = copyTable(record.skills), capacity = copyTable(record.capacity),
-      ['load'] = copyTable(record.load), idleSince = record.idleSince, -- (a key, not the function `load`)
-      leftAt = record.leftAt,
+      status = record.status, skills = record.skills, capacity = record.capacity,
+      ['load'] = { voice = l.voice, sms = l.sms, chat = l.chat, email = l.email }, -- (a key, not the function)
+      idleSince = record.idleSince, leftAt = record.leftAt,
     }
   end
 end
@@ -327,6 +333,7 @@ local function isOpenStatus(status)
 end
 
 -- How long an agent's touched index (`indexTouched`) keeps an entry: a week of figures and a day to spare.
+--!keep
 local TOUCHED_KEEP_MS = 8 * 24 * 3600 * 1000
 -- What agents did with a conversation, for their figures: each ownership change since `was` (nil: every one)
 -- marks it for the agent it went to and the one it left, and its resolving for its owner, each at the
