@@ -406,6 +406,14 @@ export class Router {
       created: false,
     });
     if (conversation.status !== 'assigned') {
+      // A caller on hold who writes on another channel (a text, say) is still on the line: they keep their place
+      // in the call's line, which stays their conversation's channel, and whoever answers the call reads what
+      // they wrote. Their written channel is where they wait again if they hang up (`liveContactEnded`).
+      const holding = switched && inLine ? await this.#holdingOn(conversation, channel) : null;
+      if (holding) {
+        const kept = await this.store.touchConversation(conversation.id, holding, now);
+        return { customer, conversation: kept, message, outcome: await this.#waitingOutcome(kept), created: false };
+      }
       // Switched to another channel, or stranded (`isStranded`): this contact routes it.
       if ((switched && conversation.offer === null) || isStranded(conversation, inLine)) {
         // The route left both records as they now stand, so they are not read again.
@@ -428,6 +436,18 @@ export class Router {
       outcome,
       created: false,
     };
+  }
+
+  /**
+   * The live channel (a call's) where a customer who just wrote on `channel` waits on the line, or null: they wait
+   * in a live channel's line and are not owed a call back (then they hung up, and wait for that instead).
+   */
+  async #holdingOn(conv: Conversation, channel: Channel): Promise<Channel | null> {
+    const live = this.policy.liveChannels;
+    if (live.includes(channel)) return null;
+    const line = await this.store.queueSnapshot(conv.id);
+    if (!line || !live.includes(line.channel)) return null;
+    return (await this.openCallback(conv.id)) ? null : line.channel;
   }
 
   /** Facts a visitor (or an agent) gives: stored with their source, identities linked when free. */

@@ -81,6 +81,59 @@ describe('Router: live contacts', () => {
     });
   });
 
+  describe('a caller on hold who writes', () => {
+    it('keeps their place in the call\'s line: the text is theirs to read for whoever answers, nobody texting takes it', async () => {
+      const before = await h.contact({ channel: 'voice', from: '+14155550125' });
+      h.clock.advance(SECOND);
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      expect(call.outcome.type).to.equal('queued');
+      const sam = await h.agent('Sam', { capacity: { voice: 0, sms: 1 } });
+
+      h.clock.advance(20 * SECOND);
+      const text = await h.contact({ channel: 'sms', from: PHONE, text: 'my order is 4411' });
+      expect(text.conversation.id).to.equal(call.conversation.id);
+      expect(text.outcome).to.deep.include({ type: 'queued', position: 2 });
+      const conv = await h.conversation(call.conversation.id);
+      expect([conv.status, conv.lastChannel, conv.channels]).to.deep.equal(['queued', 'voice', ['voice', 'sms']]);
+      expect((await h.router.store.queueSnapshot(call.conversation.id))?.channel).to.equal('voice');
+      expect((await h.agentNow(sam.id)).load.sms).to.equal(0);
+
+      // The first voice agent rings for the caller ahead, then for them: on the phone, with their text.
+      const ana = await h.agent('Ana', { capacity: { voice: 1, sms: 0 } });
+      expect((await h.conversation(before.conversation.id)).offer?.agentId).to.equal(ana.id);
+      await h.router.acceptOffer(ana.id, before.conversation.id);
+      await h.router.resolve(ana.id, before.conversation.id);
+      const offered = await h.conversation(call.conversation.id);
+      expect([offered.offer?.agentId, offered.offer?.channel]).to.deep.equal([ana.id, 'voice']);
+      const texts = (await h.router.store.listMessages(call.conversation.id)).filter((m) => m.channel === 'sms');
+      expect(texts.map((m) => m.text)).to.include('my order is 4411');
+    });
+
+    it('rung for already, stays on the call\'s line when the agent does not answer', async () => {
+      const ana = await h.agent('Ana', { capacity: { voice: 1, sms: 0 } });
+      const bea = await h.agent('Bea', { capacity: { voice: 1, sms: 0 } });
+      const sam = await h.agent('Sam', { capacity: { voice: 0, sms: 1 } });
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      expect(call.outcome).to.deep.include({ type: 'offered', agentId: ana.id });
+      await h.contact({ channel: 'sms', from: PHONE, text: 'still here' });
+      const outcome = await h.router.missedLiveContact(ana.id, call.conversation.id, 'no-answer');
+      expect(outcome).to.deep.include({ type: 'offered', agentId: bea.id });
+      expect((await h.conversation(call.conversation.id)).lastChannel).to.equal('voice');
+      expect((await h.agentNow(sam.id)).load.sms).to.equal(0);
+    });
+
+    it('owed a call back (they hung up), waits on the channel they wrote on', async () => {
+      const sam = await h.agent('Sam', { capacity: { voice: 0, sms: 1 } });
+      await h.router.setAgentStatus(sam.id, 'away');
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      await h.router.requestCallback(call.conversation.id);
+      await h.router.liveContactEnded(call.conversation.id);
+      await h.router.setAgentStatus(sam.id, 'available');
+      const text = await h.contact({ channel: 'sms', from: PHONE, text: 'or just text me' });
+      expect(text.outcome).to.deep.equal({ type: 'assigned', agentId: sam.id });
+    });
+  });
+
   describe('liveContactEnded', () => {
     it('a caller who hangs up while waiting abandons', async () => {
       const call = await h.contact({ channel: 'voice', from: PHONE });
