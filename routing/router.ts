@@ -412,7 +412,13 @@ export class Router {
       const holding = switched && inLine ? await this.#holdingOn(conversation, channel) : null;
       if (holding) {
         const kept = await this.store.touchConversation(conversation.id, holding, now);
-        return { customer, conversation: kept, message, outcome: await this.#waitingOutcome(kept), created: false };
+        return {
+          customer,
+          conversation: kept,
+          message,
+          outcome: await this.#waitingOutcome(kept),
+          created: false,
+        };
       }
       // Switched to another channel, or stranded (`isStranded`): this contact routes it.
       if ((switched && conversation.offer === null) || isStranded(conversation, inLine)) {

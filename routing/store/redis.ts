@@ -1086,7 +1086,8 @@ export class RedisStore implements Store {
       // Redis refuses (one that does not register) is a defect of this version, not a Redis without functions:
       // it stops the start, named, instead of every call running by SHA unseen.
       if (err instanceof ErrorReply && /unknown command|NOPERM/i.test(err.message)) return false;
-      if (err instanceof ErrorReply) throw new Error(`redis store: a script library did not load: ${err.message}`);
+      if (err instanceof ErrorReply)
+        throw new Error(`redis store: a script library did not load: ${err.message}`);
       throw err;
     }
     this.#functions = true;

@@ -82,7 +82,7 @@ describe('Router: live contacts', () => {
   });
 
   describe('a caller on hold who writes', () => {
-    it('keeps their place in the call\'s line: the text is theirs to read for whoever answers, nobody texting takes it', async () => {
+    it("keeps their place in the call's line: the text is theirs to read for whoever answers, nobody texting takes it", async () => {
       const before = await h.contact({ channel: 'voice', from: '+14155550125' });
       h.clock.advance(SECOND);
       const call = await h.contact({ channel: 'voice', from: PHONE });
@@ -94,7 +94,11 @@ describe('Router: live contacts', () => {
       expect(text.conversation.id).to.equal(call.conversation.id);
       expect(text.outcome).to.deep.include({ type: 'queued', position: 2 });
       const conv = await h.conversation(call.conversation.id);
-      expect([conv.status, conv.lastChannel, conv.channels]).to.deep.equal(['queued', 'voice', ['voice', 'sms']]);
+      expect([conv.status, conv.lastChannel, conv.channels]).to.deep.equal([
+        'queued',
+        'voice',
+        ['voice', 'sms'],
+      ]);
       expect((await h.router.store.queueSnapshot(call.conversation.id))?.channel).to.equal('voice');
       expect((await h.agentNow(sam.id)).load.sms).to.equal(0);
 
@@ -105,11 +109,13 @@ describe('Router: live contacts', () => {
       await h.router.resolve(ana.id, before.conversation.id);
       const offered = await h.conversation(call.conversation.id);
       expect([offered.offer?.agentId, offered.offer?.channel]).to.deep.equal([ana.id, 'voice']);
-      const texts = (await h.router.store.listMessages(call.conversation.id)).filter((m) => m.channel === 'sms');
+      const texts = (await h.router.store.listMessages(call.conversation.id)).filter(
+        (m) => m.channel === 'sms',
+      );
       expect(texts.map((m) => m.text)).to.include('my order is 4411');
     });
 
-    it('rung for already, stays on the call\'s line when the agent does not answer', async () => {
+    it("rung for already, stays on the call's line when the agent does not answer", async () => {
       const ana = await h.agent('Ana', { capacity: { voice: 1, sms: 0 } });
       const bea = await h.agent('Bea', { capacity: { voice: 1, sms: 0 } });
       const sam = await h.agent('Sam', { capacity: { voice: 0, sms: 1 } });
