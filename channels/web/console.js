@@ -906,8 +906,25 @@
   }
 
   /**
-   * Going offline while holding open conversations: the agent is told first, in the page, that they go to
-   * colleagues after the wait the policy gives (per channel), and may cancel. False when there is nothing to say.
+   * Whether the customer waits for a person, as the server decides when its owner is offline (router.ts
+   * `#customerWaits`): on a call, waiting for their owner, or they wrote after the last reply a person sent.
+   */
+  function customerWaits(v) {
+    const c = v.conversation;
+    if (c.lastChannel === 'voice' || c.waitingForOwnerSince != null) return true;
+    for (let i = v.messages.length - 1; i >= 0; i--) {
+      const m = v.messages[i];
+      if (m.direction === 'in') return true;
+      if (m.direction === 'out' && m.author?.type === 'agent') return false;
+    }
+    return true;
+  }
+
+  /**
+   * Going offline while holding open conversations: the agent is told first, in the page, what happens to them,
+   * and may cancel. Those whose customer waits for a reply go to colleagues after the wait the policy gives (per
+   * channel); those they answered last stay theirs until the customer writes again. False when there is nothing
+   * to say.
    */
   function askOffline() {
     const me = S.me?.id;
@@ -916,8 +933,9 @@
       (v) => v.conversation.ownerId === me && v.conversation.status === 'assigned',
     );
     if (held.length === 0) return false;
+    const waiting = held.filter(customerWaits);
     const byChannel = new Map();
-    for (const v of held) {
+    for (const v of waiting) {
       const ch = v.conversation.slotChannel || v.conversation.lastChannel;
       byChannel.set(ch, (byChannel.get(ch) || 0) + 1);
     }
@@ -925,12 +943,37 @@
       const wait = S.stickyWaitSeconds?.[ch];
       const after =
         typeof wait !== 'number' ? 'after a wait' : wait === 0 ? 'at once' : `after ${span(wait)}`;
-      return `${byChannel.size > 1 || held.length > 1 ? `${n} ${CHANNEL_NAMES[ch] || ch} ` : ''}${after}`.trim();
+      return `${byChannel.size > 1 || waiting.length > 1 ? `${n} ${CHANNEL_NAMES[ch] || ch} ` : ''}${after}`.trim();
     });
     const n = held.length;
-    sb('offline-what').textContent =
-      `You hold ${n} open conversation${n === 1 ? '' : 's'}. If you go offline, ${n === 1 ? 'it waits' : 'they wait'} ` +
-      `for you, then ${n === 1 ? 'goes' : 'go'} to colleagues: ${when.join(', ')}.`;
+    const w = waiting.length;
+    const answered = n - w;
+    const parts = [`You hold ${n} open conversation${n === 1 ? '' : 's'}.`];
+    if (w > 0) {
+      const which =
+        w === n
+          ? n === 1
+            ? 'it waits'
+            : 'they wait'
+          : w === 1
+            ? 'the 1 whose customer waits for a reply waits'
+            : `the ${w} whose customers wait for a reply wait`;
+      parts.push(
+        `If you go offline, ${which} for you, then ${w === 1 ? 'goes' : 'go'} to colleagues: ${when.join(', ')}.`,
+      );
+    }
+    if (answered > 0) {
+      const which =
+        answered === n
+          ? n === 1
+            ? 'You answered it last: it stays'
+            : 'You answered each of them last: they stay'
+          : answered === 1
+            ? 'The 1 you answered last stays'
+            : `The ${answered} you answered last stay`;
+      parts.push(`${which} yours while you are offline, until the customer writes again.`);
+    }
+    sb('offline-what').textContent = parts.join(' ');
     byId('offline-confirm').hidden = false;
     sb('offline-send').focus();
     return true;

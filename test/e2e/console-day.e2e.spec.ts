@@ -191,6 +191,31 @@ describe('e2e: the web console through a busy day', function () {
     expect(snapshot).to.contain('textbox "Your reply was not sent');
   });
 
+  it('says before going offline that a conversation the agent answered last stays theirs until the customer writes again', async () => {
+    const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    await maryWrites();
+    const joe = h.visitor();
+    await once(joe, 'session');
+    await emitAck(joe, 'identify', { name: 'Joe Bloggs', email: 'joe@example.com' });
+    const asked = await emitAck(joe, 'message', { text: 'can I change my address?', clientMessageId: 'j-1' });
+    const adaSocket = await agentSocket(ada.token);
+    const replied = await emitAck(adaSocket, 'reply', {
+      conversationId: asked.conversationId,
+      text: 'Yes: it is changed.',
+      clientMessageId: 'a-1',
+    });
+    expect(replied.ok).to.equal(true);
+    const page = await consolePage(ada.token, 'Ada');
+    await el(page, 'conversation-item').nth(1).waitFor();
+    await el(page, 'status-offline').click();
+    await el(page, 'offline-confirm').waitFor();
+    expect(await el(page, 'offline-what').textContent()).to.equal(
+      'You hold 2 open conversations. If you go offline, the 1 whose customer waits for a reply waits for you, ' +
+        'then goes to colleagues: after 2 minutes. The 1 you answered last stays yours while you are offline, ' +
+        'until the customer writes again.',
+    );
+  });
+
   it('asks before going offline with open conversations, saying when they go to colleagues; Cancel keeps the status', async () => {
     const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
     await maryWrites();
