@@ -6,7 +6,7 @@
 
 import { type OpeningHours, opensInMs } from '../routing/hours.js';
 import { defaultPolicy, type RoutingPolicy, SERVICE_LEVEL_DEFAULTS } from '../routing/policy.js';
-import { placeScore, waitingSince } from '../routing/store/rules.js';
+import { freePlaces, placeScore, waitingSince } from '../routing/store/rules.js';
 import type { Store } from '../routing/store/store.js';
 import {
   AGENT_STATUSES,
@@ -299,7 +299,7 @@ export async function readLiveView(
   for (const a of agents) {
     for (const ch of CHANNELS) {
       channels[ch].inProgress += a.load[ch];
-      const room = a.capacity[ch] - a.load[ch];
+      const room = freePlaces(a, ch);
       if (a.status === 'available' && room > 0) {
         channels[ch].agentsFree++;
         channels[ch].freeSlots += room;
@@ -358,7 +358,7 @@ export async function readLiveView(
         capacity: a.capacity,
         holding,
         room: CHANNELS.reduce((n, ch) => n + (channelsOn.has(ch) ? a.capacity[ch] : a.load[ch]), 0),
-        full: serves.length > 0 && serves.every((ch) => a.load[ch] >= a.capacity[ch]),
+        full: serves.length > 0 && serves.every((ch) => freePlaces(a, ch) <= 0),
         idleSeconds: a.status === 'available' && holding === 0 ? seconds(now - a.idleSince) : null,
         day: counted.agents[a.id] ?? { resolved: 0, averageHandleSeconds: null },
       };

@@ -991,6 +991,7 @@ export class Router {
     const {
       conversation: resolved,
       coverer,
+      keptFor,
       claims,
     } = await this.store.resolve(conversationId, now, followUpAt, {
       by: ownerId,
@@ -1000,6 +1001,8 @@ export class Router {
     this.#emit({ type: 'conversation.resolved', at: now, conversation: resolved });
     await this.#filled(ownerId, claims, now);
     if (coverer) await this.#fill(coverer);
+    // A colleague offered its hand-off had a place kept for it: free now, for who waits next.
+    if (keptFor) await this.#fill(keptFor);
     return resolved;
   }
 
@@ -1551,6 +1554,8 @@ export class Router {
       action: 'withdrawn',
       note: offered.note,
     });
+    // The place kept on the colleague is free: for who waits next.
+    if (offered.channel) await this.#fill(offered.to);
     return updated;
   }
 
@@ -1567,6 +1572,8 @@ export class Router {
       action: 'declined',
       note: before.handoff?.note ?? '',
     });
+    // The place kept for it is free: for who waits next.
+    if (before.handoff?.channel) await this.#fill(agentId);
     return updated;
   }
 
@@ -2273,8 +2280,9 @@ export class Router {
     const requeued = await this.store.requeue(conv.id, now, this.#score(conv));
     this.#emit({ type: 'conversation.updated', at: now, conversation: requeued });
     await this.#route(requeued);
-    // The colleague who covered it is free again.
+    // The colleague who covered it is free again, and so is a place a hand-off offered on it kept.
     if (conv.cover) await this.#fill(conv.cover.agentId);
+    if (conv.handoff?.channel) await this.#fill(conv.handoff.to);
   }
 
   async #overflowDue(conversationId: string): Promise<void> {

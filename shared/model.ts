@@ -155,6 +155,11 @@ export const Agent = z.object({
   status: AgentStatus,
   statusReason: z.string().max(200).optional(),
   load: PerChannel,
+  /**
+   * Places kept for hand-offs offered to them, per channel (absent: none). Routing gives them nothing from the
+   * line, nor a new contact, in a place kept: the hand-off can be accepted as soon as a place is free.
+   */
+  reserved: PerChannel.optional(),
   /** When the agent last became available or last got a conversation: the pool orders by it (longest idle first). */
   idleSince: Millis,
   availableSince: Millis.optional(),
@@ -222,6 +227,8 @@ export const Handoff = z.object({
   to: Id,
   note: z.string().max(2000),
   at: Millis,
+  /** The channel on which a place is kept for it on the colleague (`Agent.reserved`); absent: none is. */
+  channel: Channel.optional(),
 });
 export type Handoff = z.infer<typeof Handoff>;
 

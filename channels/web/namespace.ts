@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { REPLY_MAX, type Router, type WriteToInput } from '../../routing/router.js';
-import { onAgentList } from '../../routing/store/rules.js';
+import { freePlaces, onAgentList } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
 import { fromZod, logFailure, NotOwnerError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
@@ -411,12 +411,13 @@ export class WebConsole {
       // Colleagues to consult or hand off to: the team, without this agent and those who left it.
       const agents = (await r.store.listAgents())
         .filter((a) => a.id !== agentId && a.leftAt === undefined)
-        // `room`: places free per channel, so that a hand-off picker can say who has none now.
+        // `room`: places free per channel (less those kept for hand-offs), so that a hand-off picker can say who
+        // has none now.
         .map((a) => ({
           id: a.id,
           name: a.name,
           status: a.status,
-          room: Object.fromEntries(CHANNELS.map((c) => [c, Math.max(0, a.capacity[c] - a.load[c])])),
+          room: Object.fromEntries(CHANNELS.map((c) => [c, Math.max(0, freePlaces(a, c))])),
         }));
       return { ok: true, agents };
     });

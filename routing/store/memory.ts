@@ -38,6 +38,7 @@ import {
   claimReason,
   deliveryApplies,
   FILL_LIMIT,
+  freePlaces,
   HANDLE_TIME_WINDOW,
   isOpen,
   leftTheTeam,
@@ -137,7 +138,7 @@ const CONVERSATION_NESTING = nesting({
   followUpOf: 'flat',
   survey: 'flat',
 });
-const AGENT_NESTING = nesting({ skills: 'flat', capacity: 'flat', load: 'flat' });
+const AGENT_NESTING = nesting({ skills: 'flat', capacity: 'flat', load: 'flat', reserved: 'flat' });
 const CUSTOMER_NESTING = nesting({
   identities: 'flats',
   facts: 'flatMap',
@@ -255,6 +256,7 @@ function fastAgent(a: Agent): Agent {
   if (a.skills != null) o.skills = { ...a.skills };
   if (a.capacity != null) o.capacity = { ...a.capacity };
   if (a.load != null) o.load = { ...a.load };
+  if (a.reserved != null) o.reserved = { ...a.reserved };
   return o;
 }
 
@@ -282,6 +284,9 @@ function fastMessage(m: Message): Message {
 /** Copies of stored records for callers: the fast copy for the model's nesting, `copy` for the rest. */
 const conversationOut = (c: Conversation): Conversation => (irregular.has(c) ? copy(c) : fastConversation(c));
 const agentOut = (a: Agent): Agent => (irregular.has(a) ? copy(a) : fastAgent(a));
+
+/** Whether routing may give the agent something on the channel: a place free that no hand-off keeps. */
+const hasRoom = (a: Agent, channel: Channel): boolean => freePlaces(a, channel) > 0;
 const customerOut = (c: Customer): Customer => (irregular.has(c) ? copy(c) : fastCustomer(c));
 const messageOut = (m: Message): Message => (irregular.has(m) ? copy(m) : fastMessage(m));
 const promiseOut = (p: CustomerPromise): CustomerPromise => (irregular.has(p) ? copy(p) : flatCopy(p));
@@ -1160,7 +1165,7 @@ export class MemoryStore implements Store {
     for (let pass = 0; pass < 2; pass++) {
       for (let c = 0; c < CHANNELS.length; c++) {
         const channel = CHANNELS[c]!;
-        if (agent.load[channel] >= agent.capacity[channel]) continue;
+        if (!hasRoom(agent, channel)) continue;
         const line = this.#lines.get(channel)!;
         const { buckets, oldest, headScore, headArrival } = line;
         for (let i = 0; i < buckets.length; i++) {
@@ -1339,7 +1344,7 @@ export class MemoryStore implements Store {
     conv.queuedAt = conv.waitingForOwnerSince ?? now;
     conv.waitingForOwnerSince = null;
     conv.assignedAt = null;
-    conv.handoff = null;
+    this.#endHandoff(conv);
     conv.declinedBy = [];
     this.#enqueue(conv, conv.lastChannel, score);
     return conversationOut(conv);
@@ -1363,6 +1368,7 @@ export class MemoryStore implements Store {
     const surveyAt = options.surveyAt ?? null;
     if (surveyAt !== null) this.#timers.schedule({ kind: 'survey', ref: conv.id, dueAt: surveyAt });
     const coverer = conv.cover?.agentId ?? null;
+    const keptFor = conv.handoff?.channel ? conv.handoff.to : null;
     if (conv.slotChannel && conv.assignedAt !== null)
       this.#recordHandle(conv.slotChannel, now - conv.assignedAt);
     this.#releaseHolders(conv);
@@ -1375,7 +1381,7 @@ export class MemoryStore implements Store {
     conv.waitingForOwnerSince = null;
     if (conv.consultants.length > 0) conv.consultants = [];
     if (conv.invited.length > 0) conv.invited = [];
-    conv.handoff = null;
+    this.#endHandoff(conv);
     const customer = this.#customers.get(conv.customerId);
     if (customer && conv.ownerId) {
       customer.lastOwnerId = conv.ownerId;
@@ -1383,7 +1389,7 @@ export class MemoryStore implements Store {
     }
     const out = conversationOut(conv);
     const claims = options.fill && conv.ownerId ? this.#fill(conv.ownerId, now, options.fill) : [];
-    return { conversation: out, coverer, claims };
+    return { conversation: out, coverer, keptFor, claims };
   }
 
   async abandon(conversationId: string, now: number, closedBy?: 'block'): Promise<Conversation> {
@@ -1423,7 +1429,9 @@ export class MemoryStore implements Store {
       throw new InvalidStateError(`agent ${to} is offline and cannot take a hand-off`);
     if (conv.handoff)
       throw new InvalidStateError(`conversation ${conversationId} already has a hand-off pending`);
-    conv.handoff = { from, to, note, at: now };
+    const channel = conv.slotChannel;
+    conv.handoff = channel ? { from, to, note, at: now, channel } : { from, to, note, at: now };
+    if (channel) this.#keepPlace(target, channel, 1);
     return conversationOut(conv);
   }
 
@@ -1451,11 +1459,11 @@ export class MemoryStore implements Store {
       conv.cover = null;
     }
     const previous = conv.ownerId ? this.#agents.get(conv.ownerId) : undefined;
+    this.#endHandoff(conv);
     if (channel && previous) this.#releaseSlot(previous, channel);
     if (channel) this.#takeSlot(target, channel, now, false);
     this.#recordMove(conv, agentId, 'handoff', now);
     this.#setOwner(conv, agentId);
-    conv.handoff = null;
     conv.consultants = conv.consultants.filter((id) => id !== agentId);
     conv.invited = conv.invited.filter((id) => id !== agentId);
     return conversationOut(conv);
@@ -1468,7 +1476,7 @@ export class MemoryStore implements Store {
         `conversation ${conversationId} has no hand-off pending for agent ${agentId}`,
       );
     }
-    conv.handoff = null;
+    this.#endHandoff(conv);
     return conversationOut(conv);
   }
 
@@ -1691,12 +1699,7 @@ export class MemoryStore implements Store {
     for (const candidate of candidates) {
       if (candidate.kind === 'agent') {
         const a = this.#agents.get(candidate.agentId);
-        if (
-          a &&
-          a.status === 'available' &&
-          a.load[channel] < a.capacity[channel] &&
-          !excludedFrom(conv, a.id)
-        ) {
+        if (a && a.status === 'available' && hasRoom(a, channel) && !excludedFrom(conv, a.id)) {
           return { agent: a, reason: candidate.reason };
         }
         continue;
@@ -1903,6 +1906,23 @@ export class MemoryStore implements Store {
   }
 
   /** Release the owner's and the covering agent's capacity. */
+  /** A hand-off offered on the conversation ends (accepted, declined, taken back or moot): its kept place frees. */
+  #endHandoff(conv: Conversation): void {
+    const handoff = conv.handoff;
+    if (!handoff) return;
+    conv.handoff = null;
+    const target = handoff.channel ? this.#agents.get(handoff.to) : undefined;
+    if (target && handoff.channel) this.#keepPlace(target, handoff.channel, -1);
+  }
+
+  /** Keep one more (`delta` 1) or one fewer (-1) place on the channel for a hand-off to the agent. */
+  #keepPlace(agent: Agent, channel: Channel, delta: 1 | -1): void {
+    const reserved = agent.reserved ?? { voice: 0, sms: 0, chat: 0, email: 0 };
+    reserved[channel] = Math.max(0, reserved[channel] + delta);
+    agent.reserved = reserved;
+    this.#indexAgent(agent);
+  }
+
   #releaseHolders(conv: Conversation): void {
     if (conv.ownerId && conv.slotChannel) {
       const owner = this.#agents.get(conv.ownerId);
@@ -1966,7 +1986,7 @@ export class MemoryStore implements Store {
     for (let i = 0; i < CHANNELS.length; i++) {
       const channel = CHANNELS[i]!;
       const at = pools.at[i]!;
-      if (available && a.load[channel] < a.capacity[channel]) {
+      if (available && hasRoom(a, channel)) {
         if (at === a.idleSince) continue;
         leavePools(pools, i);
         const entry = { agent: a, live: true };

@@ -835,7 +835,8 @@ export class RedisStore implements Store {
     return {
       conversation: this.#conversation(conversationId, r[1]),
       coverer: str(r[2]),
-      claims: this.#claimsFrom(r, 3),
+      keptFor: str(r[3]),
+      claims: this.#claimsFrom(r, 4),
     };
   }
 

@@ -1,11 +1,19 @@
 // Small rules both Store implementations share (the Redis scripts mirror them).
 import { InvalidStateError, ValidationError } from '../../shared/errors.js';
-import type { Channel, Conversation, Message, OwnershipReason, Skills } from '../../shared/model.js';
+import type { Agent, Channel, Conversation, Message, OwnershipReason, Skills } from '../../shared/model.js';
 import type { NewContact } from './store.js';
 
 /** An agent who left the team is offline for good: any other status is refused (the Redis scripts say the same). */
 export function leftTheTeam(agentId: string): InvalidStateError {
   return new InvalidStateError(`agent ${agentId} left the team`);
+}
+
+/**
+ * The places routing may still fill for the agent on the channel: capacity less what they hold and what is kept
+ * for hand-offs offered to them (`Agent.reserved`; includes/base.lua `hasRoom` says the same). May be below 0.
+ */
+export function freePlaces(a: Pick<Agent, 'capacity' | 'load' | 'reserved'>, channel: Channel): number {
+  return a.capacity[channel] - a.load[channel] - (a.reserved?.[channel] ?? 0);
 }
 
 /** How many recent handle times per channel feed the wait estimate. */

@@ -172,6 +172,8 @@ export interface ResolveOptions {
 export interface Resolved {
   conversation: Conversation;
   coverer: string | null;
+  /** The colleague a hand-off offered on it kept a place on (`Agent.reserved`): that place is free now. */
+  keptFor: string | null;
   claims: ClaimOutcome[];
 }
 

@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parsePolicy, type RoutingPolicyInput } from '../../routing/policy.js';
 import { type ContactResult, Router } from '../../routing/router.js';
-import { waitingSince } from '../../routing/store/rules.js';
+import { freePlaces, waitingSince } from '../../routing/store/rules.js';
 import type { QueueSnapshot, Store } from '../../routing/store/store.js';
 import { ManualClock } from '../../shared/clock.js';
 import { SwitchboardError } from '../../shared/errors.js';
@@ -51,6 +51,12 @@ export async function checkInvariants(store: Store, ctx: InvariantContext): Prom
   ]);
   const agentById = new Map(agents.map((a) => [a.id, a]));
   const holders = new Map<string, string[]>();
+  /** Per agent and channel: the conversations whose hand-off keeps a place on them. */
+  const keeps = new Map<string, string[]>();
+  const keep = (agentId: string, channel: Channel, id: string) => {
+    const k = `${agentId}|${channel}`;
+    keeps.set(k, [...(keeps.get(k) ?? []), id]);
+  };
   const hold = (agentId: string, channel: Channel, what: string) => {
     const key = `${agentId}|${channel}`;
     const list = holders.get(key) ?? [];
@@ -69,6 +75,7 @@ export async function checkInvariants(store: Store, ctx: InvariantContext): Prom
       hold(c.ownerId, c.slotChannel, `${c.id} owned`);
     if (c.cover) hold(c.cover.agentId, c.cover.channel, `${c.id} covered`);
     if (c.offer) hold(c.offer.agentId, c.offer.channel, `${c.id} offered`);
+    if (c.handoff?.channel) keep(c.handoff.to, c.handoff.channel, c.id);
   }
 
   for (const a of agents) {
@@ -78,6 +85,12 @@ export async function checkInvariants(store: Store, ctx: InvariantContext): Prom
       if (a.load[channel] !== held.length) {
         problems.push(
           `agent ${a.id}: ${channel} load is ${a.load[channel]} but ${held.length} hold it [${held.join(', ')}]`,
+        );
+      }
+      const kept = keeps.get(`${a.id}|${channel}`) ?? [];
+      if ((a.reserved?.[channel] ?? 0) !== kept.length) {
+        problems.push(
+          `agent ${a.id}: ${a.reserved?.[channel] ?? 0} ${channel} places kept but ${kept.length} hand-offs keep one [${kept.join(', ')}]`,
         );
       }
       if (a.load[channel] > a.capacity[channel]) {
@@ -94,7 +107,8 @@ export async function checkInvariants(store: Store, ctx: InvariantContext): Prom
     const channel = c.lastChannel;
     const overflowed = ctx.now - waitingSince(c) >= ctx.overflowAfterMs;
     for (const a of agents) {
-      if (a.status !== 'available' || a.load[channel] >= a.capacity[channel]) continue;
+      // A place kept for a hand-off offered to them is not free.
+      if (a.status !== 'available' || freePlaces(a, channel) <= 0) continue;
       if (c.declinedBy.includes(a.id)) continue;
       if (c.status === 'assigned' && c.ownerId === a.id) continue;
       if (!overflowed && !meetsSkills(a.skills, c.skills)) continue;

@@ -265,6 +265,38 @@ describe('Router: agent actions', () => {
   });
 
   describe('warm hand-off', () => {
+    it('to a colleague with no room: a place of theirs that frees is kept for it, not given to the line, and they accept', async () => {
+      const ana = await h.agent('Ana', { capacity: { chat: 1 } });
+      const mine = await h.contact({ channel: 'chat', from: 'v1' });
+      const grace = await h.agent('Grace', { capacity: { chat: 1 } });
+      const hers = await h.contact({ channel: 'chat', from: 'v2' });
+      expect(hers.outcome).to.deep.equal({ type: 'assigned', agentId: grace.id });
+      const mary = await h.contact({ channel: 'chat', from: 'v3' });
+      expect(mary.outcome.type).to.equal('queued');
+
+      await h.router.handoff(ana.id, mine.conversation.id, grace.id, 'billing, she knows it');
+      h.clock.advance(MINUTE);
+      await h.router.resolve(grace.id, hers.conversation.id);
+      expect((await h.conversation(mary.conversation.id)).status).to.equal('queued');
+      expect((await h.agentNow(grace.id)).load.chat).to.equal(0);
+
+      const taken = await h.router.acceptHandoff(grace.id, mine.conversation.id);
+      expect(taken.ownerId).to.equal(grace.id);
+      // Ana's place, freed by the hand-off, goes to who waits.
+      expect((await h.conversation(mary.conversation.id)).ownerId).to.equal(ana.id);
+    });
+
+    it('a place kept for a hand-off goes to the line once the hand-off is declined', async () => {
+      const ana = await h.agent('Ana', { capacity: { chat: 1 } });
+      const mine = await h.contact({ channel: 'chat', from: 'v1' });
+      const grace = await h.agent('Grace', { capacity: { chat: 1 } });
+      await h.router.handoff(ana.id, mine.conversation.id, grace.id, 'n');
+      const mary = await h.contact({ channel: 'chat', from: 'v3' });
+      expect(mary.outcome.type).to.equal('queued');
+      await h.router.declineHandoff(grace.id, mine.conversation.id);
+      expect((await h.conversation(mary.conversation.id)).ownerId).to.equal(grace.id);
+    });
+
     it('accepted: ownership moves with reason handoff and the old owner takes the next waiting one', async () => {
       const ana = await h.agent('Ana', { skills: { billing: 1 }, capacity: { chat: 1 } });
       const bea = await h.agent('Bea', { capacity: { chat: 2 } });
@@ -286,6 +318,7 @@ describe('Router: agent actions', () => {
         to: bea.id,
         note: 'Card expired; customer is waiting on a new one.',
         at: h.clock.now(),
+        channel: 'chat',
       });
       expect(offered.ownerId).to.equal(ana.id);
 

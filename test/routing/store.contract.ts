@@ -2380,9 +2380,56 @@ export function storeContract(
 
       it('offerHandoff records the pending hand-off; ownership does not move yet', async () => {
         const c = await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'billing question', T0 + MIN);
-        expect(c.handoff).to.deep.equal({ from: 'ag_1', to: 'ag_2', note: 'billing question', at: T0 + MIN });
+        expect(c.handoff).to.deep.equal({
+          from: 'ag_1',
+          to: 'ag_2',
+          note: 'billing question',
+          at: T0 + MIN,
+          channel: 'chat',
+        });
         expect(c.ownerId).to.equal('ag_1');
-        expect((await agentNow('ag_2')).load.chat).to.equal(0);
+        const colleague = await agentNow('ag_2');
+        expect(colleague.load.chat).to.equal(0);
+        expect(colleague.reserved?.chat).to.equal(1);
+      });
+
+      it('a hand-off keeps a place on the colleague: the line does not take it, so the hand-off can be accepted once one frees', async () => {
+        await addOwned('cv_2', 'ag_2');
+        await addCustomer('cu_3');
+        await addWaiting('cv_3', { customerId: 'cu_3' });
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'over to you', T0 + MIN);
+        const { claims } = await store.resolve('cv_2', T0 + 2 * MIN, null, { fill: RULES });
+        expect(claims).to.deep.equal([]);
+        expect(await store.claimNext('ag_2', T0 + 2 * MIN, RULES)).to.equal(null);
+        expect((await conversationNow('cv_3')).status).to.equal('queued');
+        const c = await store.acceptHandoff('cv_1', 'ag_2', T0 + 3 * MIN);
+        expect(c.ownerId).to.equal('ag_2');
+        const colleague = await agentNow('ag_2');
+        expect([colleague.load.chat, colleague.reserved?.chat]).to.deep.equal([1, 0]);
+      });
+
+      it('a place kept for a hand-off takes the colleague out of the free pool until the hand-off ends', async () => {
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'n', T0 + MIN);
+        await store.setAgentStatus('ag_1', 'away', undefined, T0 + MIN);
+        await addCustomer('cu_3');
+        await addConversation('cv_3', { customerId: 'cu_3' });
+        expect((await route('cv_3', [pool()], { now: T0 + 2 * MIN })).type).to.equal('queued');
+        await store.declineHandoff('cv_1', 'ag_2');
+        expect((await agentNow('ag_2')).reserved?.chat).to.equal(0);
+        expect((await store.claimNext('ag_2', T0 + 3 * MIN, RULES))?.conversation.id).to.equal('cv_3');
+      });
+
+      it('resolving or requeueing a conversation frees the place its hand-off kept', async () => {
+        await addAgent('ag_3');
+        await addCustomer('cu_2');
+        await addOwned('cv_2', 'ag_1', { customerId: 'cu_2' });
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'n', T0 + MIN);
+        await store.offerHandoff('cv_2', 'ag_1', 'ag_3', 'n', T0 + MIN);
+        await store.resolve('cv_1', T0 + 2 * MIN, null);
+        await store.requeue('cv_2', T0 + 2 * MIN, 0);
+        expect((await agentNow('ag_2')).reserved?.chat).to.equal(0);
+        expect((await agentNow('ag_3')).reserved?.chat).to.equal(0);
+        expect((await conversationNow('cv_2')).handoff).to.equal(null);
       });
 
       it('offerHandoff refuses a non-owner, oneself, an offline or unknown colleague, and a second one', async () => {

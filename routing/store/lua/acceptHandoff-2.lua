@@ -11,6 +11,7 @@ Reaches  the previous owner, pools, servers, the conversation indexes.
 --!include base.lua
 --!include records.lua
 --!include pools.lua
+--!include ownership.lua
 
 return run(function()
   local id, agentId, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -35,11 +36,11 @@ return run(function()
     releaseSlot(target, covering.channel)
     c.cover = NULL
   end
+  endHandoff(c)
   if channel and previous then releaseSlot(previous, channel) end
   if channel then takeSlot(target, channel, now, false) end
   c.ownership[#c.ownership + 1] = { from = c.ownerId, to = agentId, reason = 'handoff', at = now }
   c.ownerId = agentId
-  c.handoff = NULL
   c.consultants = without(c.consultants, agentId)
   c.invited = without(c.invited, agentId)
   changed('conversation', c)

@@ -3,10 +3,13 @@
 KEYS[1]  the conversation record
 ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] agent id
 Result   {0, conversation} | INVALID_STATE (no hand-off for them) | NOT_FOUND
+Reaches  the colleague's record (the place it kept frees), pools.
 ]]
 --!include keys.lua
 --!include base.lua
 --!include records.lua
+--!include pools.lua
+--!include ownership.lua
 
 return run(function()
   local id, agentId = ARGV[2], ARGV[3]
@@ -14,8 +17,8 @@ return run(function()
   if isnull(c.handoff) or c.handoff.to ~= agentId then
     fail(E.INVALID_STATE, 'conversation ' .. id .. ' has no hand-off pending for agent ' .. agentId)
   end
-  c.handoff = NULL
-  changed('conversation', c)
+  loadHolders(c)
+  endHandoff(c)
   flush()
   return { 0, json(c) }
 end)

@@ -24,7 +24,7 @@ return run(function()
   if isnull(c.waitingForOwnerSince) then c.queuedAt = now else c.queuedAt = c.waitingForOwnerSince end
   c.waitingForOwnerSince = NULL
   c.assignedAt = NULL
-  c.handoff = NULL
+  endHandoff(c)
   c.declinedBy = {}
   enqueue(c, c.lastChannel, score)
   flush()

@@ -8,7 +8,8 @@ ARGV[7]  the agent who must be its owner, or '' (anyone)
 ARGV[8]  rules (JSON, as claimNext-1.lua's ARGV[4]) to fill the owner's freed capacity, or ''
 ARGV[9]  the most claims to make for the owner (see includes/claim.lua)
 Also     cancels its sticky timer and schedules its survey timer (with ARGV[6]).
-Result   {0, conversation, covering agent id | false, claim, claim, ...} (claims as claimNext-1.lua's)
+Result   {0, conversation, covering agent id | false, the colleague whose place a hand-off kept, freed now | false,
+         claim, claim, ...} (claims as claimNext-1.lua's)
          | NOT_OWNER when ARGV[7] is not its owner
          | INVALID_STATE when not assigned | NOT_FOUND
 Reaches  the holders' agent records, pools, handle times, its waiting line, the customers' last owners, indexes.
@@ -39,6 +40,7 @@ return run(function()
     recordHandle(c.slotChannel, math.max(0, now - c.assignedAt), window)
   end
   local coverer = (not isnull(c.cover)) and c.cover.agentId
+  local keptFor = (not isnull(c.handoff)) and c.handoff.channel and c.handoff.to or false
   releaseHolders(c)
   dequeue(c.id)
   c.status = 'resolved'
@@ -47,7 +49,7 @@ return run(function()
   c.waitingForOwnerSince = NULL
   c.consultants = {}
   c.invited = {}
-  c.handoff = NULL
+  endHandoff(c)
   if not isnull(c.ownerId) then setLastOwner(c.customerId, c.ownerId, now) end
   redis.call('ZREM', K.timers(), 'sticky:' .. id)
   if ARGV[6] ~= '' then redis.call('ZADD', K.timers(), tonumber(ARGV[6]), 'survey:' .. id) end
@@ -58,7 +60,7 @@ return run(function()
     if owner then claimUpTo(owner, now, cjson.decode(ARGV[8]), tonumber(ARGV[9]), claims) end
   end
   flush()
-  local out = { 0, json(c), coverer }
-  for i = 1, #claims do out[i + 3] = claims[i] end
+  local out = { 0, json(c), coverer, keptFor }
+  for i = 1, #claims do out[i + 4] = claims[i] end
   return out
 end)

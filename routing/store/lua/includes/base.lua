@@ -112,6 +112,13 @@ local function parseSkills(text)
   return skills
 end
 
+-- Whether routing may give the agent (or an agent's snapshot) something on the channel: a place free that no
+-- hand-off keeps (`reserved`, absent: none kept).
+local function hasRoom(a, channel)
+  local kept = a.reserved and a.reserved[channel] or 0
+  return a.load[channel] + kept < a.capacity[channel]
+end
+
 -- True when every required skill is met at its minimum level.
 local function meets(have, required)
   for name, min in pairs(required) do

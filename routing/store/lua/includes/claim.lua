@@ -88,7 +88,7 @@ end
 local function bestHead(agent, now, rules, skip)
   local best
   for channelIndex, channel in ipairs(CHANNELS) do
-    if agent.load[channel] < agent.capacity[channel] then
+    if hasRoom(agent, channel) then
       local seen = {}
       local function consider(bucket)
         seen[bucket] = true

@@ -28,10 +28,23 @@ local function coverConversation(c, agentId, channel, now, at)
   changed('conversation', c)
 end
 
--- Load the agents whose capacity `releaseHolders` gives back (before the first write).
+-- Load the agents whose capacity `releaseHolders` gives back, and the colleague a hand-off keeps a place on
+-- (`endHandoff`), before the first write.
 local function loadHolders(c)
   if not isnull(c.ownerId) then loadAgent(c.ownerId) end
   if not isnull(c.cover) then loadAgent(c.cover.agentId) end
+  if not isnull(c.handoff) and c.handoff.channel then loadAgent(c.handoff.to) end
+end
+
+-- A hand-off offered on the conversation ends (accepted, declined, taken back or moot): the place it kept on
+-- the colleague frees (their record loaded already: `loadHolders`).
+local function endHandoff(c)
+  local handoff = c.handoff
+  if isnull(handoff) then return end
+  c.handoff = NULL
+  changed('conversation', c)
+  local target = handoff.channel and loadAgent(handoff.to)
+  if target then keepPlace(target, handoff.channel, -1) end
 end
 
 -- Give back the owner's and the covering agent's capacity.

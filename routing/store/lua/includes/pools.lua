@@ -10,6 +10,14 @@ local function takeSlot(a, channel, now, touchIdle)
   changed('agent', a)
 end
 
+-- Keep one more (`delta` 1) or one fewer (-1) place on `channel` for a hand-off offered to the agent.
+local function keepPlace(a, channel, delta)
+  local r = a.reserved or { voice = 0, sms = 0, chat = 0, email = 0 }
+  r[channel] = math.max(0, r[channel] + delta)
+  a.reserved = r
+  changed('agent', a)
+end
+
 local function releaseSlot(a, channel)
   a.load[channel] = math.max(0, a.load[channel] - 1)
   changed('agent', a)

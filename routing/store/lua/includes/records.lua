@@ -62,7 +62,7 @@ end
 
 local function isHandoff(v)
   return v == NULL or (type(v) == 'table' and type(v.from) == 'string' and type(v.to) == 'string'
-    and type(v.note) == 'string' and type(v.at) == 'number')
+    and type(v.note) == 'string' and type(v.at) == 'number' and (v.channel == nil or isChannel(v.channel)))
 end
 
 local function isOwnership(v)
@@ -117,6 +117,7 @@ local function checkAgent(key, a)
   if s ~= 'available' and s ~= 'away' and s ~= 'offline' then return corrupt(key, 'status') end
   if not absentOr(a.statusReason, 'string') then return corrupt(key, 'statusReason') end
   if not isPerChannel(a.load) then return corrupt(key, 'load') end
+  if not (a.reserved == nil or isPerChannel(a.reserved)) then return corrupt(key, 'reserved') end
   if type(a.idleSince) ~= 'number' then return corrupt(key, 'idleSince') end
   if not absentOr(a.availableSince, 'number') then return corrupt(key, 'availableSince') end
   if not absentOr(a.slackUserId, 'string') then return corrupt(key, 'slackUserId') end
@@ -208,10 +209,11 @@ local function remember(kind, record)
   elseif kind == 'agent' then
     -- Skills and capacity are never changed in place (updateAgent-1.lua gives the record new tables): the
     -- tables themselves are what they were. The load is (includes/pools.lua `takeSlot`): a copy.
-    local l = record.load
+    local l, r = record.load, record.reserved
     WAS[record] = {
       status = record.status, skills = record.skills, capacity = record.capacity,
       ['load'] = { voice = l.voice, sms = l.sms, chat = l.chat, email = l.email }, -- (a key, not the function)
+      reserved = r and { voice = r.voice, sms = r.sms, chat = r.chat, email = r.email },
       idleSince = record.idleSince, leftAt = record.leftAt,
     }
   end
@@ -492,7 +494,7 @@ end
 -- idle first). An agent is in a channel's pools while available with capacity left on it.
 
 local function inPool(shape, channel)
-  return shape.status == 'available' and shape.load[channel] < shape.capacity[channel]
+  return shape.status == 'available' and hasRoom(shape, channel)
 end
 
 -- An agent changed from `was` (nil: just created) to `a`: out of the pools they left, into the ones they

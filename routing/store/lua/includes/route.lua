@@ -20,7 +20,7 @@ local function routeDecision(id, channel, candidates, mode, now, score, overflow
   for _, candidate in ipairs(candidates) do
     if candidate.kind == 'agent' then
       local a = loadAgent(candidate.agentId)
-      if a and a.status == 'available' and a.load[channel] < a.capacity[channel] and not excluded(a.id) then
+      if a and a.status == 'available' and hasRoom(a, channel) and not excluded(a.id) then
         agent = a
       end
     else
