@@ -975,6 +975,11 @@ const REWORDED: Array<[RegExp, (...parts: string[]) => string]> = [
     () => 'You are not asked to help on this conversation (any more).',
   ],
   [
+    /^agent \S+: no (\w+) capacity left to accept conversation \S+$/,
+    (channel) =>
+      `You have no room for another ${channel} conversation now. A place is kept for it: accept once you finish one.`,
+  ],
+  [
     /^agent \S+: no (\w+) capacity left.*$/,
     (channel) => `You have no room for another ${channel} conversation now.`,
   ],

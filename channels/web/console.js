@@ -185,7 +185,7 @@
   // at the screen and the conversation on it, said in words.
   const REFUSED = /^agent \S+ may not (.+?) conversation \S+: (.+)$/;
   const MISSING = /^conversation \S+ does not exist$/;
-  const NO_ROOM = /^agent \S+: no (\w+) capacity left/;
+  const NO_ROOM = /^agent \S+: no (\w+) capacity left( to accept)?/;
   function plainMessage(message) {
     const refused = REFUSED.exec(message);
     if (refused)
@@ -193,7 +193,10 @@
         ? `You may not ${refused[1]} this conversation: it is not yours.`
         : `You may not ${refused[1]} this conversation: ${refused[2]}.`;
     const full = NO_ROOM.exec(message);
-    if (full) return `You have no room for another ${full[1]} conversation now.`;
+    if (full)
+      return full[2]
+        ? `You have no room for another ${full[1]} conversation now. A place is kept for it: accept once you finish one.`
+        : `You have no room for another ${full[1]} conversation now.`;
     return MISSING.test(message) ? 'That conversation no longer exists.' : message;
   }
   function showError(error) {
@@ -1159,11 +1162,13 @@
           'optgroup',
           { label: closed ? `${STATUS_LABEL[status]} (cannot take a hand-off)` : STATUS_LABEL[status] },
           list.map((a) => {
-            // A colleague with no place free on its channel cannot accept until one frees (and a freed place
-            // goes to whoever waits in line first): said beside their name.
+            // A colleague with no place free on its channel cannot accept until one frees (the next one they free
+            // is kept for the hand-off): said beside their name.
             const ch = v && (v.conversation.slotChannel || v.conversation.lastChannel);
             const full = kind === 'handoff' && !closed && ch && a.room && a.room[ch] === 0;
-            const text = full ? `${a.name} (no room for another ${ch} conversation now)` : a.name;
+            const text = full
+              ? `${a.name} (no ${ch} place free now: the next one they free is kept for it)`
+              : a.name;
             return h('option', { value: a.id, text, ...(closed ? { disabled: true } : {}) });
           }),
         );

@@ -124,7 +124,7 @@ describe('e2e: the web console through a busy day', function () {
     const options = el(page, 'handoff-pick').locator('option');
     await options.filter({ hasText: 'Grace' }).waitFor({ state: 'attached' });
     expect(await options.allTextContents()).to.include.members([
-      'Linus (no room for another chat conversation now)',
+      'Linus (no chat place free now: the next one they free is kept for it)',
       'Grace',
     ]);
   });

@@ -134,7 +134,7 @@ describe('e2e: calls in the web console in Chromium', function () {
     await el('handoff-accept').click();
     await el('error').waitFor();
     expect(await page.locator('#error-text').textContent()).to.equal(
-      'You have no room for another voice conversation now.',
+      'You have no room for another voice conversation now. A place is kept for it: accept once you finish one.',
     );
   });
 });
