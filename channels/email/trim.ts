@@ -72,11 +72,12 @@ export function newText(text: string, subject?: string): string {
       quoted = i + 1;
       break;
     }
-    // Wrapped over two lines, after a blank one as Gmail writes it.
+    // Wrapped over two lines, after a blank one as Gmail writes it; a long address may be split inside its
+    // angle brackets (joined again without the space).
     if (
       line.length > 0 &&
       (lines[i - 1] ?? '').trim() === '' &&
-      ANY_ATTRIBUTION.test(`${line} ${next}`) &&
+      (ANY_ATTRIBUTION.test(`${line} ${next}`) || ANY_ATTRIBUTION.test(`${line}${next}`)) &&
       quotedNext(lines, i + 2)
     ) {
       cut = i;

@@ -424,6 +424,12 @@ describe('email reply trimming', () => {
         'Готово.\n\nпн, 7 дек. 2026 г. в 10:00, Служба поддержки интернет-магазина Switchboard\n<support@example.com>:\n> Ваш заказ',
       ),
     ).to.equal('Готово.');
+    // Its long address split inside the angle brackets.
+    expect(
+      newText(
+        'Готово.\n\nпн, 7 дек. 2026 г. в 10:00, Служба поддержки <support-team-international@shop.exa\nmple.com>:\n> Ваш заказ',
+      ),
+    ).to.equal('Готово.');
     // A line of the customer's naming an address, with no quote under it, is theirs.
     const own = 'Please write to our accountant, Bob Stone <bob@example.org>:\nhe has the invoices.';
     expect(newText(own)).to.equal(own);
