@@ -951,29 +951,30 @@
     const n = held.length;
     const w = waiting.length;
     const answered = n - w;
+    // How a sentence names `k` of the `n` held: all of them (one, many), or some (one, many).
+    const naming = (k, all, allMany, some, someMany) =>
+      k === n ? (n === 1 ? all : allMany) : k === 1 ? some : someMany;
     const parts = [`You hold ${n} open conversation${n === 1 ? '' : 's'}.`];
     if (w > 0) {
-      const which =
-        w === n
-          ? n === 1
-            ? 'it waits'
-            : 'they wait'
-          : w === 1
-            ? 'the 1 whose customer waits for a reply waits'
-            : `the ${w} whose customers wait for a reply wait`;
+      const which = naming(
+        w,
+        'it waits',
+        'they wait',
+        'the 1 whose customer waits for a reply waits',
+        `the ${w} whose customers wait for a reply wait`,
+      );
       parts.push(
         `If you go offline, ${which} for you, then ${w === 1 ? 'goes' : 'go'} to colleagues: ${when.join(', ')}.`,
       );
     }
     if (answered > 0) {
-      const which =
-        answered === n
-          ? n === 1
-            ? 'You answered it last: it stays'
-            : 'You answered each of them last: they stay'
-          : answered === 1
-            ? 'The 1 you answered last stays'
-            : `The ${answered} you answered last stay`;
+      const which = naming(
+        answered,
+        'You answered it last: it stays',
+        'You answered each of them last: they stay',
+        'The 1 you answered last stays',
+        `The ${answered} you answered last stay`,
+      );
       parts.push(`${which} yours while you are offline, until the customer writes again.`);
     }
     sb('offline-what').textContent = parts.join(' ');
