@@ -405,21 +405,22 @@ export class Router {
       outcome,
       created: false,
     });
+    // A caller on hold who writes on another channel (a text, say) is still on the line: they keep their place in
+    // the call's line (for a person, or for a colleague to cover their away owner), which stays their
+    // conversation's channel, and whoever answers the call reads what they wrote. Their written channel is where
+    // they wait if they hang up (`liveContactEnded`).
+    const holding = switched && inLine ? await this.#holdingOn(conversation, channel) : null;
+    if (holding) {
+      const kept = await this.store.touchConversation(conversation.id, holding, now);
+      return {
+        customer,
+        conversation: kept,
+        message,
+        outcome: await this.#waitingOutcome(kept),
+        created: false,
+      };
+    }
     if (conversation.status !== 'assigned') {
-      // A caller on hold who writes on another channel (a text, say) is still on the line: they keep their place
-      // in the call's line, which stays their conversation's channel, and whoever answers the call reads what
-      // they wrote. Their written channel is where they wait again if they hang up (`liveContactEnded`).
-      const holding = switched && inLine ? await this.#holdingOn(conversation, channel) : null;
-      if (holding) {
-        const kept = await this.store.touchConversation(conversation.id, holding, now);
-        return {
-          customer,
-          conversation: kept,
-          message,
-          outcome: await this.#waitingOutcome(kept),
-          created: false,
-        };
-      }
       // Switched to another channel, or stranded (`isStranded`): this contact routes it.
       if ((switched && conversation.offer === null) || isStranded(conversation, inLine)) {
         // The route left both records as they now stand, so they are not read again.
@@ -1715,7 +1716,15 @@ export class Router {
     if (conv.status !== 'assigned') return conv;
     if (conv.cover && live.includes(conv.cover.channel)) return this.endCover(conversationId);
     if (conv.cover === null && conv.waitingForOwnerSince !== null && !callback) {
-      // It waited for a colleague to cover the call: out of the line, nobody waits for the owner now.
+      // It waited for a colleague to cover the call, and they wrote to us while on hold: they wait for a colleague
+      // on that channel now, in the same place.
+      const last = (await this.store.listMessages(conversationId)).findLast((m) => m.direction === 'in');
+      if (last && !live.includes(last.channel)) {
+        const moved = await this.store.touchConversation(conversationId, last.channel, this.clock.now());
+        await this.#ownedContact(moved, last.channel);
+        return (await this.store.getConversation(conversationId)) ?? moved;
+      }
+      // Else out of the line: nobody waits for the owner now.
       const now = this.clock.now();
       await this.store.endCover(conversationId, now);
       const updated = await this.store.setWaitingForOwner(conversationId, null);

@@ -81,7 +81,7 @@ describe('routing invariants: scenarios found by the random sequences', () => {
     expect(await problems()).to.deep.equal([]);
   });
 
-  it('a covered customer who texts while waiting for cover waits on sms', async () => {
+  it('a caller who texts while on hold for a colleague to cover keeps waiting on the call; hung up, waits on sms', async () => {
     const { router, contact, agent, problems, conversation } = setup();
     const owner = await agent('Olga', { voice: 0, sms: 1, chat: 0, email: 0 });
     const first = await contact('sms', ANN);
@@ -90,9 +90,19 @@ describe('routing invariants: scenarios found by the random sequences', () => {
     const smsOnly = await agent('Sam', { voice: 0, sms: 1, chat: 0, email: 0 });
     expect((await contact('voice', ANN)).outcome.type).to.equal('queued');
     expect(await problems()).to.deep.equal([]);
+    // Still on the phone: nobody who only texts covers them (their call would hold on, unanswered).
     const text = await contact('sms', ANN);
-    expect(text.outcome).to.deep.equal({ type: 'covered', agentId: smsOnly.id, ownerId: owner.id });
-    expect((await conversation(first.conversation.id)).cover?.channel).to.equal('sms');
+    expect(text.outcome.type).to.not.equal('covered');
+    const holding = await conversation(first.conversation.id);
+    expect([holding.cover, holding.lastChannel]).to.deep.equal([null, 'voice']);
+    expect(await problems()).to.deep.equal([]);
+    // They hang up: what they wrote waits for a colleague on sms.
+    const ended = await router.liveContactEnded(first.conversation.id);
+    expect([ended.cover?.agentId, ended.cover?.channel, ended.ownerId]).to.deep.equal([
+      smsOnly.id,
+      'sms',
+      owner.id,
+    ]);
     expect(await problems()).to.deep.equal([]);
   });
 
