@@ -788,6 +788,35 @@ describe('RedisStore', () => {
       expect(library).to.match(/^local LINE_INFO = /m);
     });
 
+    it('a place left kept with no hand-off keeping it (an older process ended one) is given back at a status change', async () => {
+      await seed();
+      await store.createAgent({ ...agent('ag_2'), capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+      await assignChat(store, 'cv_1', T0);
+      const owner = (await store.getConversation('cv_1'))!.ownerId!;
+      const colleague = owner === 'ag_1' ? 'ag_2' : 'ag_1';
+      // One hand-off keeps a place: counted again, it stays.
+      await store.offerHandoff('cv_1', owner, colleague, 'n', T0 + 1000);
+      await store.setAgentStatus(colleague, 'away', undefined, T0 + 2000);
+      expect((await store.getAgent(colleague))!.reserved?.chat).to.equal(1);
+      // Ended the way an older process ends it: the hand-off gone, the place left kept.
+      const key = store.keys.conversation('cv_1');
+      const record = JSON.parse((await raw.get(key))!);
+      await raw.set(key, JSON.stringify({ ...record, handoff: null }));
+      const back = await store.setAgentStatus(colleague, 'available', undefined, T0 + 3000);
+      expect(back.reserved).to.deep.equal({ voice: 0, sms: 0, chat: 0, email: 0 });
+      await store.setAgentStatus(colleague, 'away', undefined, T0 + 4000);
+      await raw.set(
+        store.keys.agent(colleague),
+        JSON.stringify({
+          ...(await store.getAgent(colleague)),
+          reserved: { voice: 0, sms: 0, chat: 1, email: 0 },
+        }),
+      );
+      const rules = { overflowAfterMs: 60_000, hardCapMs: 600_000, offerTimeoutMs: {} };
+      await store.comeBack(colleague, undefined, T0 + 5000, ['voice'], rules);
+      expect((await store.getAgent(colleague))!.reserved?.chat).to.equal(0);
+    });
+
     it('every script is a function once the store has started: a library Redis refused would leave its calls on EVAL unseen', async () => {
       await seed();
       const loaded = new Set(await listLibraries(raw as unknown as RedisClient));

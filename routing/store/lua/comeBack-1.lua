@@ -27,6 +27,7 @@ return run(function()
   local reason = nil
   if ARGV[7] == '1' then reason = ARGV[8] end
   local a = mustAgent(agentId)
+  recountKept(a)
   local out = { 0, a.status, a.statusReason or false }
   local held = ownerBackReads(agentId)
   setStatus(a, 'available', reason, now)

@@ -18,6 +18,27 @@ local function keepPlace(a, channel, delta)
   changed('agent', a)
 end
 
+-- The places kept on the agent, counted again from the hand-offs offered to them (their helping index), when any
+-- is kept: a place that a process of an older version left kept (it ended the hand-off without giving the place
+-- back) is given back. A conversation that cannot be read keeps nothing. Before the first write.
+local function recountKept(a)
+  local r = a.reserved
+  if not r or (r.voice == 0 and r.sms == 0 and r.chat == 0 and r.email == 0) then return end
+  local counts = { voice = 0, sms = 0, chat = 0, email = 0 }
+  for _, id in ipairs(redis.call('ZRANGE', K.helpingIn(a.id), 0, -1)) do
+    local ok, c = pcall(loadConversation, id)
+    local h = ok and c and c.status == 'assigned' and c.handoff
+    if h and not isnull(h) and h.to == a.id and h.channel then counts[h.channel] = counts[h.channel] + 1 end
+  end
+  for _, channel in ipairs(CHANNELS) do
+    if counts[channel] ~= r[channel] then
+      a.reserved = counts
+      changed('agent', a)
+      return
+    end
+  end
+end
+
 local function releaseSlot(a, channel)
   a.load[channel] = math.max(0, a.load[channel] - 1)
   changed('agent', a)
