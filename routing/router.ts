@@ -2628,7 +2628,7 @@ export class Router {
     const asked = latest.survey;
     if (latest.status !== 'resolved' || !asked || asked.answeredAt !== undefined) return null;
     if (now - asked.askedAt > this.policy.surveyAnswerSeconds * 1000) return null;
-    const answer = parseSurveyAnswer(c.text);
+    const answer = parseSurveyAnswer(c.text, this.policy.surveyLowRating);
     if (!answer) return null;
     const { message, duplicate } = await this.store.appendMessage(this.#inbound(latest.id, customer, c, now));
     if (duplicate) return this.#duplicate(message);
@@ -3006,17 +3006,32 @@ function isWaiting(c: Conversation): boolean {
 }
 
 /**
- * A survey answer: a rating 1-5 first ("4", "4/5", "4 stars", "2 - the hold was long"), then, optionally,
- * the one thing to fix. Null when the text does not start with a rating.
+ * A survey answer: a rating 1-5 first ("4", "4/5", "4 stars", "2 - the hold was long", "2\nthe music"), then,
+ * optionally, the one thing to fix. Null when the text does not read as a rating: a message that only starts
+ * with a number ("3 of the items arrived broken", "4 days later and still no jacket") is a request, and goes to
+ * a person. Without a rating's form ("/5", "stars") or a mark after the number, only one short word may follow
+ * it ("5 thanks"), unless the rating is low (at most `lowRating`): then what follows is what to fix, and it
+ * reaches the owner as a follow-up either way ("2 nobody told me it was late").
  */
-export function parseSurveyAnswer(text: string): { rating: number; problem: string | null } | null {
-  const m =
-    /^\s*([1-5])(?![.,]\d)(?:\s*(?:\/|out of)\s*5)?(?:\s*stars?)?(?=$|[\s\-–—.,:;!)])[\s\-–—.,:;!)]*([\s\S]*)$/i.exec(
-      text,
-    );
+export function parseSurveyAnswer(
+  text: string,
+  lowRating = 2,
+): { rating: number; problem: string | null } | null {
+  const m = /^\s*([1-5])(?![.,]?\d)(\s*(?:\/|out of)\s*5)?(\s*stars?\b)?/i.exec(text);
   if (!m) return null;
-  const problem = m[2]!.trim().slice(0, 1000);
-  return { rating: Number(m[1]), problem: problem === '' ? null : problem };
+  const rest = text.slice(m[0].length);
+  const rating = Number(m[1]);
+  const problem = (s: string) => {
+    const p = s.trim().slice(0, 1000);
+    return { rating, problem: p === '' ? null : p };
+  };
+  if (rest.trim() === '') return problem('');
+  // A mark or a new line after the rating: what follows is the one thing to fix.
+  const marked = /^[ \t]*(?:[-–—.,:;!)]+|\r?\n)/.exec(rest);
+  if (marked) return problem(rest.slice(marked[0].length));
+  if (!/^\s/.test(rest)) return null;
+  if (m[2] || m[3] || rating <= lowRating) return problem(rest);
+  return /^\s+[^\s\d]{1,20}[\s!.]*$/u.test(rest) ? problem(rest.replace(/[!.\s]+$/, '')) : null;
 }
 
 /**

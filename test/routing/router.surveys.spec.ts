@@ -129,6 +129,17 @@ describe('router: surveys and repeat contacts', () => {
       expect(h.eventsOf('survey.answered')).to.have.length(1);
     });
 
+    it('a request that starts with a number, written after the survey, reaches a person and is no rating', async () => {
+      const { conversation } = await resolvedText();
+      await h.advance(10 * MINUTE);
+      const text = '3 of the items in parcel 5566 arrived broken, I need a replacement please';
+      const r = await h.contact({ channel: 'sms', from: PHONE, text });
+      expect(r.outcome.type).to.not.equal('survey');
+      expect(['assigned', 'owner', 'queued', 'offered']).to.include(r.outcome.type);
+      expect((await h.conversation(conversation.id)).survey?.answeredAt).to.equal(undefined);
+      expect(h.eventsOf('survey.answered')).to.deep.equal([]);
+    });
+
     it('a low rating opens a follow-up routed to the owner, telling them what to fix', async () => {
       const { ana, conversation, customer } = await resolvedText();
       await h.agent('Bea'); // idle longer than Ana by now
@@ -189,9 +200,26 @@ describe('router: surveys and repeat contacts', () => {
       expect(parseSurveyAnswer('1 out of 5: rude')).to.deep.equal({ rating: 1, problem: 'rude' });
       expect(parseSurveyAnswer('5 stars!')).to.deep.equal({ rating: 5, problem: null });
       expect(parseSurveyAnswer('2\nthe music')).to.deep.equal({ rating: 2, problem: 'the music' });
-      for (const text of ['hello', '0', '6', '10', '4.5', '1st of all', 'I give it 4']) {
+      expect(parseSurveyAnswer('5 thanks!')).to.deep.equal({ rating: 5, problem: 'thanks' });
+      expect(parseSurveyAnswer('4 stars great service')).to.deep.equal({
+        rating: 4,
+        problem: 'great service',
+      });
+      for (const text of ['hello', '0', '6', '10', '4.5', '1st of all', 'I give it 4', '35']) {
         expect(parseSurveyAnswer(text), text).to.equal(null);
       }
+      // A request that starts with a number is not a rating: it goes to a person.
+      for (const text of [
+        '3 of the items in parcel 5566 arrived broken, I need a replacement please',
+        '4 days later and still no jacket. Also there was no return label',
+        '3 items arrived broken',
+        '5 more days?',
+      ]) {
+        expect(parseSurveyAnswer(text), text).to.equal(null);
+      }
+      // A low rating's words are what to fix: they reach the owner as a follow-up.
+      expect(parseSurveyAnswer('1 item missing')).to.deep.equal({ rating: 1, problem: 'item missing' });
+      expect(parseSurveyAnswer('3 slow', 3)).to.deep.equal({ rating: 3, problem: 'slow' });
     });
   });
 
