@@ -746,6 +746,11 @@ export class Router {
     const agent = await this.store.setAgentStatus(agentId, status, reason, now);
     announce(before);
     if (status === 'offline' && before.status !== 'offline') {
+      // A hand-off offered to them is declined (nobody offline can take one, and its owner is told so), which
+      // frees the place it kept.
+      for (const conv of await this.store.listAgentConversations(agentId)) {
+        if (conv.handoff?.to === agentId) await this.declineHandoff(agentId, conv.id);
+      }
       // Their open conversations wait for them up to stickyWait, then move on.
       for (const conv of await this.store.listConversations({ ownerId: agentId, status: 'assigned' })) {
         const channel = conv.slotChannel ?? conv.lastChannel;

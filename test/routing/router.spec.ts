@@ -286,6 +286,21 @@ describe('Router: agent actions', () => {
       expect((await h.conversation(mary.conversation.id)).ownerId).to.equal(ana.id);
     });
 
+    it('offered to a colleague who then goes offline, is declined: the owner is told and may offer it again', async () => {
+      const ana = await h.agent('Ana', { capacity: { chat: 1 } });
+      const mine = await h.contact({ channel: 'chat', from: 'v1' });
+      const grace = await h.agent('Grace', { capacity: { chat: 1 } });
+      await h.router.handoff(ana.id, mine.conversation.id, grace.id, 'n');
+      await h.router.setAgentStatus(grace.id, 'offline');
+      expect((await h.conversation(mine.conversation.id)).handoff).to.equal(null);
+      expect((await h.agentNow(grace.id)).reserved?.chat ?? 0).to.equal(0);
+      const told = h.eventsOf('conversation.handoff').map((e) => [e.action, e.to]);
+      expect(told).to.deep.equal([
+        ['offered', grace.id],
+        ['declined', grace.id],
+      ]);
+    });
+
     it('a place kept for a hand-off goes to the line once the hand-off is declined', async () => {
       const ana = await h.agent('Ana', { capacity: { chat: 1 } });
       const mine = await h.contact({ channel: 'chat', from: 'v1' });
