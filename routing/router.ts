@@ -3011,13 +3011,31 @@ function isWaiting(c: Conversation): boolean {
 }
 
 /**
- * A survey answer: a rating 1-5 first ("4", "4/5", "4 stars", "2 - the hold was long", "2\nthe music"), then,
- * optionally, the one thing to fix. Null when the text does not read as a rating: a message that only starts
- * with a number ("3 of the items arrived broken", "4 days later and still no jacket") is a request, and goes to
- * a person. Without a rating's form ("/5", "stars") or a mark after the number, only one short word may follow
- * it ("5 thanks"), unless the rating is low (at most `lowRating`): then what follows is what to fix, and it
- * reaches the owner as a follow-up either way ("2 nobody told me it was late").
+ * A survey answer: a rating 1-5 first ("4", "4/5", "4 stars", "2 - the hold was long", "4 the hold was long"),
+ * then, optionally, the one thing to fix. Null when the text does not read as a rating: a message that only
+ * starts with a number is a request, and goes to a person. Without a mark or a rating's form ("/5", "stars")
+ * after a number above `lowRating`, words that count something ("3 of the items", "4 days later", "3 items")
+ * or ask for something (a question, "please", "need", "still", an order number…) make it a request. A low
+ * rating's words are what to fix, and reach the owner as a follow-up either way ("2 nobody told me").
  */
+/** Words ending in s that count nothing ("4 thanks", "5 always helpful"). */
+const NOT_PLURAL = new Set([
+  'thanks',
+  'was',
+  'has',
+  'this',
+  'its',
+  'yes',
+  'always',
+  'less',
+  'perhaps',
+  'plus',
+  'as',
+]);
+/** What asks for something: a question, a request's words, an order or parcel number. */
+const REQUEST_WORDS =
+  /\?|\b(please|pls|need|want|still|help|where|when|why|how|can you|could you|would you|refund|replace|replacement|cancel|missing|broken|wrong|never arrived|not arrived)\b|\d{3,}/i;
+
 export function parseSurveyAnswer(
   text: string,
   lowRating = 2,
@@ -3036,7 +3054,9 @@ export function parseSurveyAnswer(
   if (marked) return problem(rest.slice(marked[0].length));
   if (!/^\s/.test(rest)) return null;
   if (m[2] || m[3] || rating <= lowRating) return problem(rest);
-  return /^\s+[^\s\d]{1,20}[\s!.]*$/u.test(rest) ? problem(rest.replace(/[!.\s]+$/, '')) : null;
+  const next = /^\s+([^\s,.;:!?]+)/.exec(rest)?.[1]?.toLowerCase() ?? '';
+  const counts = next === 'of' || next === 'more' || (/^[a-z]{3,}s$/.test(next) && !NOT_PLURAL.has(next));
+  return counts || REQUEST_WORDS.test(rest) ? null : problem(rest);
 }
 
 /**

@@ -200,7 +200,12 @@ describe('router: surveys and repeat contacts', () => {
       expect(parseSurveyAnswer('1 out of 5: rude')).to.deep.equal({ rating: 1, problem: 'rude' });
       expect(parseSurveyAnswer('5 stars!')).to.deep.equal({ rating: 5, problem: null });
       expect(parseSurveyAnswer('2\nthe music')).to.deep.equal({ rating: 2, problem: 'the music' });
-      expect(parseSurveyAnswer('5 thanks!')).to.deep.equal({ rating: 5, problem: 'thanks' });
+      expect(parseSurveyAnswer('5 thanks!')).to.deep.equal({ rating: 5, problem: 'thanks!' });
+      expect(parseSurveyAnswer('4 the hold was long')).to.deep.equal({
+        rating: 4,
+        problem: 'the hold was long',
+      });
+      expect(parseSurveyAnswer('5 always helpful')).to.deep.equal({ rating: 5, problem: 'always helpful' });
       expect(parseSurveyAnswer('4 stars great service')).to.deep.equal({
         rating: 4,
         problem: 'great service',
@@ -214,6 +219,8 @@ describe('router: surveys and repeat contacts', () => {
         '4 days later and still no jacket. Also there was no return label',
         '3 items arrived broken',
         '5 more days?',
+        '3 Where is my refund',
+        '4 hours on hold and nobody answered, please call me',
       ]) {
         expect(parseSurveyAnswer(text), text).to.equal(null);
       }
