@@ -2291,7 +2291,11 @@ export class Router {
 
   /** Its owner is gone for good: the conversation goes to someone else, and the move is recorded. */
   async #ownerGone(conv: Conversation, now: number): Promise<void> {
-    const requeued = await this.store.requeue(conv.id, now, this.#score(conv));
+    // Its place in line: since the customer began waiting (for their owner, or since they wrote last); a
+    // customer who waits for nothing (a person wrote last) goes behind those who do.
+    const since = (await this.#customerWaits(conv)) ? waitingSince(conv) : now;
+    const score = placeScore(conv, this.policy.agingStepSeconds, since);
+    const requeued = await this.store.requeue(conv.id, now, score, since);
     this.#emit({ type: 'conversation.updated', at: now, conversation: requeued });
     await this.#route(requeued);
     // The colleague who covered it is free again, and so is a place a hand-off offered on it kept.

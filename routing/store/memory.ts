@@ -1335,13 +1335,13 @@ export class MemoryStore implements Store {
     return { conversation: conversationOut(conv), agentId: cover.agentId };
   }
 
-  async requeue(conversationId: string, now: number, score: number): Promise<Conversation> {
+  async requeue(conversationId: string, _now: number, score: number, since?: number): Promise<Conversation> {
     const conv = this.#conversation(conversationId);
     if (conv.status !== 'assigned')
       throw new InvalidStateError(`conversation ${conversationId} is not assigned`);
     this.#releaseHolders(conv);
     conv.status = 'queued';
-    conv.queuedAt = conv.waitingForOwnerSince ?? now;
+    conv.queuedAt = since ?? conv.waitingForOwnerSince ?? conv.lastContactAt;
     conv.waitingForOwnerSince = null;
     conv.assignedAt = null;
     this.#endHandoff(conv);

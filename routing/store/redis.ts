@@ -807,8 +807,8 @@ export class RedisStore implements Store {
     };
   }
 
-  async requeue(conversationId: string, now: number, score: number): Promise<Conversation> {
-    return this.#conversationScript('requeue', conversationId, [now, score]);
+  async requeue(conversationId: string, now: number, score: number, since?: number): Promise<Conversation> {
+    return this.#conversationScript('requeue', conversationId, [now, score, since ?? '']);
   }
 
   async resolve(

@@ -91,11 +91,11 @@ export function waitingSince(c: Conversation): number {
 }
 
 /**
- * Its place in line (the route score): when its wait began, less the credit of its priority (aging: each priority
- * step is `agingStepSeconds` ahead).
+ * Its place in line (the route score): when its wait began (`since`, by default as it stands now), less the credit
+ * of its priority (aging: each priority step is `agingStepSeconds` ahead).
  */
-export function placeScore(c: Conversation, agingStepSeconds: number): number {
-  return waitingSince(c) - c.priority * agingStepSeconds * 1000;
+export function placeScore(c: Conversation, agingStepSeconds: number, since = waitingSince(c)): number {
+  return since - c.priority * agingStepSeconds * 1000;
 }
 
 /** Why an agent freeing up takes a waiting conversation. */

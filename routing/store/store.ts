@@ -496,8 +496,11 @@ export interface Store {
     conversationId: string,
     now: number,
   ): Promise<{ conversation: Conversation; agentId: string | null }>;
-  /** The owner is gone for good: release their capacity and put the conversation back in line. */
-  requeue(conversationId: string, now: number, score: number): Promise<Conversation>;
+  /**
+   * The owner is gone for good: release their capacity and put the conversation back in line with `score`, its
+   * wait (`queuedAt`) begun at `since`: absent, when it began waiting for its owner, else at its last contact.
+   */
+  requeue(conversationId: string, now: number, score: number, since?: number): Promise<Conversation>;
   /**
    * The owner is done: capacity back, the handle time recorded, its `sticky` timer cancelled, and with
    * `surveyAt` the `survey` timer scheduled, in one step. With `by`, only that agent as its owner may

@@ -363,6 +363,39 @@ describe('Router: routing order', () => {
       expect([moved.ownerId, moved.ownership.at(-1)?.reason]).to.deep.equal([bea.id, 'owner_offline']);
     });
 
+    it('an offline owner: an unanswered customer goes back in line at the place their wait began, shown so', async () => {
+      h = harness();
+      const ana = await h.agent('Ana', { capacity: { sms: 1 } });
+      const unanswered = await h.contact({ channel: 'sms', from: '4155550100' });
+      expect(unanswered.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      await h.advance(300 * SECOND);
+      const later = await h.contact({ channel: 'sms', from: '4155550101' });
+      expect(later.outcome.type).to.equal('queued');
+      await h.router.setAgentStatus(ana.id, 'offline');
+      await h.advance(600 * SECOND);
+      const back = await h.conversation(unanswered.conversation.id);
+      // Waiting since they wrote, 15 minutes ago: first in line, ahead of the one who wrote 5 minutes later.
+      expect([back.status, back.queuedAt]).to.deep.equal(['queued', unanswered.conversation.createdAt]);
+      expect((await h.router.quote(back.id))?.position).to.equal(1);
+      expect((await h.router.quote(later.conversation.id))?.position).to.equal(2);
+    });
+
+    it('an agent who leaves the team: a customer who waits for nothing goes behind those who wait', async () => {
+      h = harness();
+      const ana = await h.agent('Ana', { capacity: { sms: 1 } });
+      const answered = await h.contact({ channel: 'sms', from: '4155550100' });
+      await h.router.reply(ana.id, answered.conversation.id, 'Your refund went out today.');
+      await h.advance(300 * SECOND);
+      const waiting = await h.contact({ channel: 'sms', from: '4155550101' });
+      expect(waiting.outcome.type).to.equal('queued');
+      await h.advance(60 * SECOND);
+      await h.router.leaveTeam(ana.id);
+      const moved = await h.conversation(answered.conversation.id);
+      expect([moved.status, moved.queuedAt]).to.deep.equal(['queued', h.clock.now()]);
+      expect((await h.router.quote(waiting.conversation.id))?.position).to.equal(1);
+      expect((await h.router.quote(moved.id))?.position).to.equal(2);
+    });
+
     it('an offline owner: each conversation waits the stickyWait of its own channel', async () => {
       h = harness();
       const ana = await h.agent('Ana');

@@ -2270,9 +2270,10 @@ export function storeContract(
       it('requeue releases the gone owner and puts the conversation back in line as owner_offline', async () => {
         await addOwned('cv_1', 'ag_1');
         await store.setAgentStatus('ag_1', 'offline', undefined, T0 + MIN);
-        const c = await store.requeue('cv_1', T0 + 10 * MIN, T0 + 10 * MIN);
+        const c = await store.requeue('cv_1', T0 + 10 * MIN, T0);
         expect(c.status).to.equal('queued');
-        expect(c.queuedAt).to.equal(T0 + 10 * MIN);
+        // Its customer's wait began at their last contact.
+        expect(c.queuedAt).to.equal(T0);
         expect(c.assignedAt).to.equal(null);
         expect(c.slotChannel).to.equal(null);
         expect((await agentNow('ag_1')).load.chat).to.equal(0);
@@ -2285,6 +2286,14 @@ export function storeContract(
           { from: 'ag_1', to: 'ag_2', reason: 'owner_offline', at: T0 + 11 * MIN },
         ]);
         expect(claimed?.conversation.firstAssignedAt).to.equal(T0);
+      });
+
+      it('requeue puts it in line with the wait begun when the caller says (a customer who waits for nothing: now)', async () => {
+        await addOwned('cv_1', 'ag_1');
+        await store.setAgentStatus('ag_1', 'offline', undefined, T0 + MIN);
+        const c = await store.requeue('cv_1', T0 + 10 * MIN, T0 + 10 * MIN, T0 + 10 * MIN);
+        expect(c.queuedAt).to.equal(T0 + 10 * MIN);
+        expect((await store.queueSnapshot('cv_1'))?.position).to.equal(1);
       });
 
       it('requeue keeps the place of a contact that was already waiting for its owner', async () => {

@@ -3,7 +3,8 @@ colleague's) capacity comes back and the conversation waits in line again,
 keeping the place of a contact that already waited for the owner.
 
 KEYS[1]  the conversation record
-ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] now; ARGV[4] score
+ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] now; ARGV[4] score; ARGV[5] when its wait began, or ''
+         (then when it began waiting for its owner, else its last contact)
 Result   {0, conversation} | INVALID_STATE when not assigned | NOT_FOUND
 Reaches  the holders' agent records, pools, waiting lines, indexes.
 ]]
@@ -15,13 +16,19 @@ Reaches  the holders' agent records, pools, waiting lines, indexes.
 --!include ownership.lua
 
 return run(function()
-  local id, now, score = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+  local id, score = ARGV[2], ARGV[4]
   local c = mustConversation(id)
   if c.status ~= 'assigned' then fail(E.INVALID_STATE, 'conversation ' .. id .. ' is not assigned') end
   loadHolders(c)
   releaseHolders(c)
   c.status = 'queued'
-  if isnull(c.waitingForOwnerSince) then c.queuedAt = now else c.queuedAt = c.waitingForOwnerSince end
+  if ARGV[5] ~= '' then
+    c.queuedAt = tonumber(ARGV[5])
+  elseif isnull(c.waitingForOwnerSince) then
+    c.queuedAt = c.lastContactAt
+  else
+    c.queuedAt = c.waitingForOwnerSince
+  end
   c.waitingForOwnerSince = NULL
   c.assignedAt = NULL
   endHandoff(c)
