@@ -138,6 +138,8 @@ export interface LiveAgent {
   room: number;
   /** Nothing more can be given to them: full on every channel this deployment takes that they serve. */
   full: boolean;
+  /** Places kept for hand-offs offered to them, per channel (routing gives them nothing there meanwhile). */
+  kept: PerChannel;
   /** Available and holding nothing: for how long (since their last assignment or return). */
   idleSeconds: number | null;
   /** What they resolved in the last 24 hours, and their average handle time. */
@@ -359,6 +361,7 @@ export async function readLiveView(
         holding,
         room: CHANNELS.reduce((n, ch) => n + (channelsOn.has(ch) ? a.capacity[ch] : a.load[ch]), 0),
         full: serves.length > 0 && serves.every((ch) => freePlaces(a, ch) <= 0),
+        kept: a.reserved ?? { voice: 0, sms: 0, chat: 0, email: 0 },
         idleSeconds: a.status === 'available' && holding === 0 ? seconds(now - a.idleSince) : null,
         day: counted.agents[a.id] ?? { resolved: 0, averageHandleSeconds: null },
       };

@@ -50,8 +50,15 @@
     return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   }
 
-  function showError(text) {
-    $('#error-text').textContent = text;
+  // Whether the error shown is the view's own read failing (the next good read clears it); an action's error
+  // stays until it is dismissed or another action is tried.
+  let readError = false;
+  function showError(text, read = false) {
+    readError = read && Boolean(text);
+    // Agents by name, not by id ("agent ag_… is offline" reads "Cleo is offline").
+    $('#error-text').textContent = text.replace(/\bagent (ag_[A-Za-z0-9_-]+)/g, (whole, id) =>
+      agentNames.has(id) ? agentNames.get(id) : whole,
+    );
     $('[data-sb=error]').hidden = !text;
   }
 
@@ -128,7 +135,7 @@
       // Signed out meanwhile: nothing shows.
       if (view && token) {
         render(view);
-        showError('');
+        if (readError) showError('');
         // What an agent is on reads each of their conversations' messages: again every fifth view (10 s).
         if (heldAgent && ++sinceHeld >= HELD_EVERY) await renderHeld();
       }
@@ -140,7 +147,7 @@
         }
       }
     } catch (err) {
-      showError(`Could not read the team's view (${err.message}); trying again.`);
+      showError(`Could not read the team's view (${err.message}); trying again.`, true);
     } finally {
       reading = false;
     }
@@ -317,8 +324,8 @@
             ? a.load[ch] > 0
               ? `${a.load[ch]} (off)`
               : 'off'
-            : `${a.load[ch]} / ${cap}`;
-      cells[ch].classList.toggle('full', !off && cap > 0 && a.load[ch] >= cap);
+            : `${a.load[ch]} / ${cap}${a.kept?.[ch] ? ` (${a.kept[ch]} kept for a hand-off)` : ''}`;
+      cells[ch].classList.toggle('full', !off && cap > 0 && a.load[ch] + (a.kept?.[ch] || 0) >= cap);
     }
     // What they hold of all they can hold on the channels taken here, full when nothing more can be given to them.
     cells.holds.textContent = `${a.holding} of ${a.room}`;
@@ -468,9 +475,18 @@
     $('[data-sb=handoff-what]').textContent =
       `Offer ${owner.name}'s conversation with ${c.customer} to a colleague. ${owner.name} stays the owner until they accept.`;
     const colleagues = agentList.filter((a) => a.id !== owner.id);
+    // Nobody offline can take a hand-off (the server refuses it): shown, not offered.
     $('[data-sb=handoff-to]').replaceChildren(
-      ...colleagues.map((a) => el('option', { value: a.id }, `${a.name} (${a.status})`)),
+      ...colleagues.map((a) =>
+        el(
+          'option',
+          { value: a.id, disabled: a.status === 'offline' },
+          a.status === 'offline' ? `${a.name} (offline: cannot take a hand-off)` : `${a.name} (${a.status})`,
+        ),
+      ),
     );
+    const first = colleagues.find((a) => a.status !== 'offline');
+    if (first) $('[data-sb=handoff-to]').value = first.id;
     $('[data-sb=handoff-note]').value = '';
     $('[data-sb=handoff-form]').hidden = false;
     $('[data-sb=handoff-note]').focus();

@@ -77,4 +77,37 @@ describe('e2e: the team view on a busy day', function () {
       'In the order they will be served',
     );
   });
+
+  it('shows a place kept for a hand-off, and an offer the server refuses stays said, by name, past the next read', async () => {
+    const ada = await h.createAgent('Ada', { capacity: { chat: 1 } });
+    const v = h.visitor();
+    await once(v, 'session');
+    const sent = await emitAck(v, 'message', { text: 'hello', clientMessageId: 'm-1' });
+    const grace = await h.createAgent('Grace', { capacity: { chat: 1 } });
+    const w = h.visitor();
+    await once(w, 'session');
+    await emitAck(w, 'message', { text: 'hi', clientMessageId: 'w-1' });
+    const cleo = await h.createAgent('Cleo', { capacity: { chat: 1 } });
+    await h.sb.router.handoff(ada.agent.id, sent.conversationId as string, grace.agent.id, 'billing');
+
+    const p = await teamPage();
+    const graceRow = p.locator('[data-sb="agent-row"]', { hasText: 'Grace' });
+    // Agent, Status, Voice, SMS, Chat.
+    await graceRow.locator('td').nth(4).filter({ hasText: '1 / 1 (1 kept for a hand-off)' }).waitFor();
+
+    // Grace's own conversation, offered to Cleo, who goes offline while the lead chooses her: the server
+    // refuses, and the words stay.
+    await p.getByRole('button', { name: 'What Grace is on' }).click();
+    await p.locator('[data-sb="held-handoff"]').first().click();
+    await p.locator('[data-sb="handoff-to"]').selectOption(cleo.agent.id);
+    await h.sb.router.setAgentStatus(cleo.agent.id, 'offline');
+    await p.locator('[data-sb="handoff-note"]').fill('over to you');
+    await p.locator('[data-sb="handoff-send"]').click();
+    const error = p.locator('#error-text');
+    await error.filter({ hasText: 'Could not offer the hand-off' }).waitFor();
+    expect(await error.textContent()).to.contain('Cleo is offline');
+    await p.waitForResponse((r) => r.url().endsWith('/api/live') && r.ok());
+    await p.waitForResponse((r) => r.url().endsWith('/api/live') && r.ok());
+    expect(await p.locator('[data-sb="error"]').isVisible()).to.equal(true);
+  });
 });
