@@ -1995,6 +1995,32 @@
       ),
     );
 
+    // What colleagues and Switchboard noted about the customer (a block's reason, an address that belongs to
+    // another customer too): the latest few, newest first.
+    const notes = (cu.notes || []).slice(-5).reverse();
+    if (notes.length) {
+      parts.push(
+        section(
+          'Notes',
+          h(
+            'ul',
+            { class: 'plain' },
+            notes.map((n) =>
+              h(
+                'li',
+                { 'data-sb': 'customer-note' },
+                h('span', { text: `${n.text} ` }),
+                h('span', {
+                  class: 'muted',
+                  text: `(${n.by === 'system' ? 'Switchboard' : n.by === 'admin' ? 'the admin' : agentName(n.by)}${n.at ? `, ${formatTime(n.at)}` : ''})`,
+                }),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+
     const ids = cu.identities || [];
     parts.push(
       section(

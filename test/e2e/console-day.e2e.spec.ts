@@ -191,6 +191,22 @@ describe('e2e: the web console through a busy day', function () {
     expect(snapshot).to.contain('textbox "Your reply was not sent');
   });
 
+  it("shows the customer's notes: an address given that belongs to another customer is said beside the conversation", async () => {
+    const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    await maryWrites();
+    const mallory = h.visitor();
+    await once(mallory, 'session');
+    await emitAck(mallory, 'identify', { name: 'Mallory', email: 'mary@example.com' });
+    await emitAck(mallory, 'message', { text: 'my refund, please', clientMessageId: 'x-1' });
+    const page = await consolePage(ada.token, 'Ada');
+    await el(page, 'conversation-item').filter({ hasText: 'Mallory' }).click();
+    const note = el(page, 'customer-note').first();
+    await note.waitFor();
+    expect(await note.textContent()).to.match(
+      /^email mary@example\.com also belongs to another customer, Mary Major; an admin can merge them if they are the same person \(Switchboard, /,
+    );
+  });
+
   it('says before going offline that a conversation the agent answered last stays theirs until the customer writes again', async () => {
     const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
     await maryWrites();
