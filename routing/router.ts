@@ -32,6 +32,7 @@ import {
   PerChannel,
   type SavedReply,
   Skills,
+  showsText,
   startedByAgent,
   typedText,
   zeroPerChannel,
@@ -3110,7 +3111,7 @@ function firstLine(text: string): string {
 
 /** Message text: non-empty, at most `max` characters. */
 function checkText(text: unknown, max = 4000): string {
-  if (typeof text !== 'string' || text.trim() === '')
+  if (typeof text !== 'string' || !showsText(text))
     throw new ValidationError('text must not be empty', 'text');
   if (text.length > max) throw new ValidationError(`text must be at most ${max} characters`, 'text');
   return text;

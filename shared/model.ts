@@ -81,6 +81,18 @@ export function typedText(text: string): string {
   return text.replace(UNTYPED, '');
 }
 
+/**
+ * Spaces and the characters that show nothing on their own: zero-width space, joiners and the word joiner, the
+ * byte-order mark, the soft hyphen, the blank fillers (Hangul, Braille). Joiners belong inside words (Persian,
+ * Indic scripts, emoji), so they are kept; a text made of nothing else is empty.
+ */
+const INVISIBLE = /[\s\u00AD\u115F\u1160\u180E\u200B-\u200D\u2060\u2800\u3164\uFEFF\uFFA0]/g;
+
+/** Whether `text` shows something: more than spaces and invisible characters (INVISIBLE). */
+export function showsText(text: string): boolean {
+  return text.replace(INVISIBLE, '') !== '';
+}
+
 export const Attachment = z.object({
   name: z.string().max(500).transform(typedText),
   type: z.string().max(200),

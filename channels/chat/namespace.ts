@@ -9,7 +9,7 @@ import { OPENS_AS_DAY_SECONDS, opensPhrase, Topic } from '../../routing/policy.j
 import type { Router } from '../../routing/router.js';
 import { fromZod, RateLimitedError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
-import { type Conversation, type Message, typedText } from '../../shared/model.js';
+import { type Conversation, type Message, showsText, typedText } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
 import { attachedFiles, type ChatFiles, FileHandles } from './files.js';
@@ -30,7 +30,7 @@ const MessageIn = z
     clientMessageId: z.string().min(1).max(100),
     files: FileHandles,
   })
-  .refine((m) => m.text.trim().length > 0 || m.files.length > 0, {
+  .refine((m) => showsText(m.text) || m.files.length > 0, {
     message: 'must not be empty',
     path: ['text'],
   });

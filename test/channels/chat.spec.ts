@@ -353,7 +353,17 @@ describe('/chat namespace', () => {
         ok: false,
         error: { code: 'invalid_input', message: 'message: text: must not be empty', field: 'text' },
       });
+      // Nothing but invisible characters (zero-width spaces and joiners, a byte-order mark) is empty too; a
+      // joiner inside an emoji sequence stays.
+      expect(
+        await emitAck(v, 'message', { text: '\u200B\u200B \u200D\uFEFF', clientMessageId: 'c-3' }),
+      ).to.deep.equal({
+        ok: false,
+        error: { code: 'invalid_input', message: 'message: text: must not be empty', field: 'text' },
+      });
       expect(await h.store.listMessages(ack.conversationId)).to.have.length(1);
+      await emitAck(v, 'message', { text: '\u{1F469}\u200D\u{1F4BB}', clientMessageId: 'c-4' });
+      expect((await h.store.listMessages(ack.conversationId))[1]!.text).to.equal('\u{1F469}\u200D\u{1F4BB}');
       await emitAck(v, 'identify', { name: 'Eve\u202Egnp.tab' });
       expect((await h.store.getCustomer(session.customerId))?.facts.name?.value).to.equal('Evegnp.tab');
     });
