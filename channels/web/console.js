@@ -1535,7 +1535,10 @@
     const items = sortedViews().map((v) => {
       const role = roleOf(v);
       const unread = S.unread.get(v.id) || 0;
-      const last = v.messages[v.messages.length - 1];
+      // What a person wrote last (the customer, or an agent): Switchboard's own lines (a wait told, a survey's
+      // thanks) would hide it.
+      const last =
+        v.messages.findLast((m) => m.author?.type !== 'system') || v.messages[v.messages.length - 1];
       return h(
         'li',
         {},

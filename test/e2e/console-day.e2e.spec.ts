@@ -191,6 +191,18 @@ describe('e2e: the web console through a busy day', function () {
     expect(snapshot).to.contain('textbox "Your reply was not sent');
   });
 
+  it("the list shows what a person wrote last, not Switchboard's own line after it", async () => {
+    // Mary waits (nobody works yet) and is told so; then Ada starts and has her.
+    const conversationId = await maryWrites('where is parcel 5566?');
+    expect(await h.sb.router.acknowledgeWait(conversationId, 'You are number 1 in line.')).to.not.equal(null);
+    const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    expect((await h.store.getConversation(conversationId))?.ownerId).to.equal(ada.agent.id);
+    const page = await consolePage(ada.token, 'Ada');
+    const item = el(page, 'conversation-item').first();
+    await item.waitFor();
+    expect(await item.locator('.item-last').textContent()).to.contain('where is parcel 5566?');
+  });
+
   it("shows the customer's notes: an address given that belongs to another customer is said beside the conversation", async () => {
     const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
     await maryWrites();
