@@ -2225,7 +2225,9 @@
           'div',
           {},
           h('p', {
-            text: `${from} offers you a hand-off of a conversation${about}. It becomes yours once you accept.`,
+            text: b.offeredBy
+              ? `${b.offeredBy[0].toUpperCase()}${b.offeredBy.slice(1)} offers you ${from}'s conversation${about}. It becomes yours once you accept.`
+              : `${from} offers you a hand-off of a conversation${about}. It becomes yours once you accept.`,
           }),
           b.note ? h('blockquote', { text: b.note }) : null,
         );

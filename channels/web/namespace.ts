@@ -616,6 +616,8 @@ export class WebConsole {
             conversationId: event.conversation.id,
             from: { id: event.from, name: from?.name ?? event.from },
             note: event.note,
+            // A team lead (or the admin) offered it in the owner's stead: who.
+            ...(event.offeredBy ? { offeredBy: event.offeredBy } : {}),
           });
         }
         this.#updated(event.conversation, [], [event.from, event.to]);

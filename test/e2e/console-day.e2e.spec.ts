@@ -164,6 +164,8 @@ describe('e2e: the web console through a busy day', function () {
     const lena = await h.createAgent('Lena', { capacity: { chat: 0 }, lead: true });
     const page = await consolePage(ada.token, 'Ada');
     await el(page, 'reply-input').fill('Your parcel left our depot this morning and');
+    // Grace's console says who offers it: the lead, in Ada's stead.
+    const gracePage = await consolePage(grace.token, 'Grace');
 
     await h
       .http()
@@ -175,6 +177,8 @@ describe('e2e: the web console through a busy day', function () {
       .locator('#notice')
       .filter({ hasText: "Lena offered Mary Major's conversation to Grace." })
       .waitFor();
+    await gracePage.getByText("Lena offers you Ada's conversation").first().waitFor();
+    await gracePage.context().close();
 
     const graceSocket = await agentSocket(grace.token);
     expect(await emitAck(graceSocket, 'handoff.accept', { conversationId })).to.deep.equal({ ok: true });
