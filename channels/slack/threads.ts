@@ -758,10 +758,13 @@ export class SlackThreads {
         }
         return;
       case 'promise.reminder': {
-        const to = threads.filter((t) => t.agentId === (p.agentId ?? conversation.ownerId));
+        // The agent who made it, and whoever has the conversation now (a hand-off moved it: keeping it is theirs).
+        const to = threads.filter((t) => t.agentId === p.agentId || t.agentId === conversation.ownerId);
         for (const { agentId, ref } of to) {
           const keep = keepable(p, agentId, conversation.ownerId) ? p.id : null;
-          const text = `:hourglass_flowing_sand: Your promise ${what} is due ${slackDate(p.dueAt)}.${keep ? ' Mark it kept once it is done: one not marked kept by then counts as broken.' : ''}`;
+          const whose =
+            !p.agentId || agentId === p.agentId ? `Your promise ${what}` : `The promise ${what}${made}`;
+          const text = `:hourglass_flowing_sand: ${whose} is due ${slackDate(p.dueAt)}.${keep ? ' Mark it kept once it is done: one not marked kept by then counts as broken.' : ''}`;
           await this.#keepLine(conversation.id, agentId, await this.say(ref, promiseLine(text, keep)), keep);
         }
         return;

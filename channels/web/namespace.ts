@@ -685,15 +685,19 @@ export class WebConsole {
       case 'saved_replies.updated':
         this.#nsp.local.emit('saved_replies', { savedReplies: event.savedReplies });
         break;
-      // An agent's own promises (and follow-ups): reminded before due, told how each one ended.
+      // An agent's own promises (and follow-ups): reminded before due, told how each one ended; the agent who
+      // made it, and whoever has the conversation now (a hand-off moved it: keeping it is theirs).
       case 'promise.reminder':
-        if (event.promise.agentId)
-          this.#to(event.promise.agentId).emit('promise.reminder', { promise: event.promise });
+      case 'promise.settled': {
+        const p = event.promise;
+        if (!p.agentId) break;
+        const conv = await store.getConversation(p.conversationId);
+        const owner = conv?.status === 'assigned' ? conv.ownerId : null;
+        const name = event.type === 'promise.reminder' ? 'promise.reminder' : 'promise.updated';
+        for (const agentId of new Set([p.agentId, owner ?? p.agentId]))
+          this.#to(agentId).emit(name, { promise: p });
         break;
-      case 'promise.settled':
-        if (event.promise.agentId)
-          this.#to(event.promise.agentId).emit('promise.updated', { promise: event.promise });
-        break;
+      }
       default:
         break;
     }

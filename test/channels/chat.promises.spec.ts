@@ -196,4 +196,39 @@ describe('/chat and /agent: the promise ledger, follow-ups, surveys', () => {
     const broken = await once(ada.socket, 'promise.updated', (u: Json) => u.promise.id === late.promise.id);
     expect(broken.promise.state).to.equal('broken');
   });
+
+  it('a promise of a conversation handed off: its reminder reaches whoever has the conversation now, and its maker', async () => {
+    const h = sb();
+    const ada = await agentConsole(h, 'Ada');
+    const visit = await visitorWrites(h, 'please send the invoice');
+    await once(ada.socket, 'assigned');
+    const ben = await agentConsole(h, 'Ben');
+    const made = await emitAck(ada.socket, 'promise', {
+      conversationId: visit.conversationId,
+      dueAt: h.clock.now() + HOUR,
+      text: 'send the invoice',
+    });
+    expect(
+      (
+        await emitAck(ada.socket, 'handoff', {
+          conversationId: visit.conversationId,
+          toAgentId: ben.agent.id,
+          note: 'invoice',
+        })
+      ).ok,
+    ).to.equal(true);
+    expect(
+      (await emitAck(ben.socket, 'handoff.accept', { conversationId: visit.conversationId })).ok,
+    ).to.equal(true);
+    const [toBen, toAda] = await Promise.all([
+      once(ben.socket, 'promise.reminder'),
+      once(ada.socket, 'promise.reminder'),
+      tick(h, 45 * MINUTE),
+    ]);
+    expect([toBen.promise.id, toAda.promise.id]).to.deep.equal([made.promise.id, made.promise.id]);
+    const kept = await emitAck(ben.socket, 'promise.keep', { promiseId: made.promise.id });
+    expect(kept.ok).to.equal(true);
+    const updated = await once(ben.socket, 'promise.updated');
+    expect(updated.promise.state).to.equal('kept');
+  });
 });

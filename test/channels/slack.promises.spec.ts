@@ -13,6 +13,7 @@ import {
 } from './slack-harness.js';
 
 const ADA = 'U0ADA00001';
+const BEN = 'U0BEN00001';
 const BOB = 'U0BOB00001';
 // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
 type Json = any;
@@ -117,6 +118,24 @@ describe('Slack console: promises', () => {
     await pressKeep(h, ADA, promise.id, threadTs, String(made.answer.ts));
     const told = String(h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).at(-1)!.args.text);
     expect(told).to.equal('That promise is already marked kept.');
+  });
+
+  it('a promise of a conversation handed off: the new owner is reminded in their thread, with Mark kept', async () => {
+    const h = sb();
+    const { ada, conversationId, promise } = await adaPromises(h);
+    const ben = await h.agent('Ben', BEN);
+    await h.sb.router.handoff(ada.id, conversationId, ben.id, 'the courier');
+    await h.sb.router.acceptHandoff(ben.id, conversationId);
+    await h.idle();
+    h.clock.advance(3_000_000);
+    await h.sb.router.tick();
+    await h.idle();
+    const threadTs = cardTsOf(h, BEN);
+    const reminder = lines(h, BEN, threadTs).at(-1)!;
+    expect(String(reminder.args.text)).to.match(
+      /^:hourglass_flowing_sand: The promise “Call the courier” \(made by \*Ada\*\) is due .*\. Mark it kept once it is done/,
+    );
+    expect(keepButtons(reminder)).to.deep.equal([promise.id]);
   });
 
   it('a reminder before it is due comes with Mark kept; not marked by the due time, the thread says it counts as broken', async () => {
