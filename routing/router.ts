@@ -746,6 +746,7 @@ export class Router {
     const before = await this.#agent(agentId);
     const agent = await this.store.setAgentStatus(agentId, status, reason, now);
     announce(before);
+    if (status === 'away' && before.status === 'available') await this.#customersWaitFor(agentId);
     if (status === 'offline' && before.status !== 'offline') {
       // A hand-off offered to them is declined (nobody offline can take one, and its owner is told so), which
       // frees the place it kept.
@@ -2207,6 +2208,20 @@ export class Router {
       return { type: 'waiting_for_owner', ownerId, until: now + stickyMs };
     }
     return { type: 'waiting_for_owner', ownerId, until: conv.waitingForOwnerSince + stickyMs };
+  }
+
+  /**
+   * An owner stepped away: each customer of theirs who waits for an answer (they wrote after the last reply a
+   * person sent) waits for them as if they had just written (`#ownedContact`): told so, on the team's Waiting
+   * list, and covered by a colleague after the sticky wait. A call under way stays where it is. (An owner gone
+   * offline: their conversations have their sticky timers, `setAgentStatus`.)
+   */
+  async #customersWaitFor(ownerId: string): Promise<void> {
+    const live = this.policy.liveChannels;
+    for (const conv of await this.store.listConversations({ ownerId, status: 'assigned' })) {
+      if (conv.waitingForOwnerSince !== null || conv.cover || live.includes(conv.lastChannel)) continue;
+      if (await this.#customerWaits(conv)) await this.#ownedContact(conv, conv.lastChannel);
+    }
   }
 
   /** An owner is available again (the store did owner-back in `comeBack`): tell what changed, and fill the colleagues freed. */

@@ -443,11 +443,32 @@ describe('Router: routing order', () => {
       expect(taken.ownership.at(-1)?.from).to.equal(ana.id);
     });
 
+    it('an owner who steps away with a customer unanswered: the customer waits for them, told so, then a colleague covers', async () => {
+      h = harness();
+      const ana = await h.agent('Ana');
+      const unanswered = await h.contact({ channel: 'sms', from: '4155550100' });
+      const answered = await h.contact({ channel: 'sms', from: '4155550101' });
+      await h.router.reply(ana.id, answered.conversation.id, 'Your refund went out today.');
+      const bea = await h.agent('Bea', { status: 'away' });
+      await h.router.setAgentStatus(ana.id, 'away');
+      const told = h.eventsOf('conversation.waiting_for_owner');
+      expect(told.map((e) => e.conversation.id)).to.deep.equal([unanswered.conversation.id]);
+      expect((await h.conversation(unanswered.conversation.id)).waitingForOwnerSince).to.equal(h.clock.now());
+      await h.router.setAgentStatus(bea.id, 'available');
+      await h.advance(600 * SECOND);
+      const covered = await h.conversation(unanswered.conversation.id);
+      expect([covered.ownerId, covered.cover?.agentId]).to.deep.equal([ana.id, bea.id]);
+      // The one Ana answered last waits for nothing: hers, uncovered.
+      expect((await h.conversation(answered.conversation.id)).cover).to.equal(null);
+    });
+
     it('a live call while the owner is away is covered at once; the owner stays owner', async () => {
       h = harness();
       const ana = await h.agent('Ana');
       const bea = await h.agent('Bea');
       const first = await h.contact({ channel: 'sms', from: '4155550100' });
+      // Answered before Ana steps away: the text waits for nothing.
+      await h.router.reply(ana.id, first.conversation.id, 'Noted, thank you.');
       await h.router.setAgentStatus(ana.id, 'away');
       const t = h.clock.now();
       const call = await h.contact({ channel: 'voice', from: '+14155550100' });

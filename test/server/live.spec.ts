@@ -91,7 +91,8 @@ describe('GET /api/live (the team view)', () => {
     view = await live(h);
     expect(view.waiting[0].quoted).to.deep.equal({ dueAt: waiting.quoted.dueAt, kind: 'wait', late: true });
 
-    // Ada steps away and Mia writes again: she waits for Ada (and in line for a colleague to cover).
+    // Ada steps away with Mia unanswered: Mia waits for her from then on (and in line for a colleague to cover);
+    // she writes again meanwhile.
     await h.admin.put(`/api/agents/${ada.id}/status`).send({ status: 'away', reason: 'lunch' }).expect(200);
     h.clock.advance(10 * SECOND);
     expect(
@@ -105,7 +106,7 @@ describe('GET /api/live (the team view)', () => {
       view.waiting.map((w: Json) => [w.conversationId, w.customer, w.waitedSeconds, w.owner]),
     ).to.deep.equal([
       [two.conversationId, 'Website visitor', (h.clock.now() - twoSince) / SECOND, null],
-      [one.conversationId, 'Mia Jones', 4, { id: ada.id, name: 'Ada', status: 'away' }],
+      [one.conversationId, 'Mia Jones', 14, { id: ada.id, name: 'Ada', status: 'away' }],
     ]);
     expect(view.agents.find((a: Json) => a.id === ada.id)).to.include({
       status: 'away',
