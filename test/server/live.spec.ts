@@ -120,7 +120,7 @@ describe('GET /api/live (the team view)', () => {
     expect(view.waiting.map((w: Json) => [w.conversationId, w.owner?.name ?? null])).to.deep.equal([
       [one.conversationId, 'Ada'],
     ]);
-    expect(view.channels.chat).to.include({ waiting: 1, longestWaitSeconds: 5, inProgress: 2 });
+    expect(view.channels.chat).to.include({ waiting: 1, longestWaitSeconds: 15, inProgress: 2 });
     expect(view.agents.find((a: Json) => a.id === grace.id)).to.deep.include({ holding: 1, load: only(1) });
 
     // Ada is back: nobody waits.
