@@ -179,7 +179,13 @@ export class EmailOutbound {
     const inReplyTo = real(lastIn?.externalId) ? lastIn.externalId : undefined;
     // A conversation an agent starts by mail has the subject they gave; the rest answers the first one.
     const first = earlier.find((m) => m.subject)?.subject;
-    const subject = !first && message.subject ? message.subject : replySubject(lastIn?.subject ?? first);
+    // A conversation that began in the chat has no mail to answer: its mails say what they are about.
+    const subject =
+      !first && message.subject
+        ? message.subject
+        : !lastIn && !first && conversation.channels[0] === 'chat'
+          ? `Your chat with ${senderName(this.#settings.from)}`
+          : replySubject(lastIn?.subject ?? first);
     const automatic = message.author.type === 'system';
     // The files, attached: their bytes from where they are kept. An agent's that is gone stops the send (they
     // send it again); one that Switchboard's own message carries (the replies a chat visitor did not see) is
@@ -207,6 +213,13 @@ export class EmailOutbound {
         : {}),
     };
   }
+}
+
+/** Who the mail is from, in words: the From's display name (`Acme Support <…>`), else its domain. */
+function senderName(from: string): string {
+  const named = /^\s*"?([^"<]+?)"?\s*</.exec(from)?.[1]?.trim();
+  if (named) return named;
+  return from.trim().replace(/^.*@/, '').replace(/>$/, '') || 'us';
 }
 
 /** 5xx from the server: retrying the same mail will not help. */

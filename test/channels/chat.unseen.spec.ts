@@ -69,6 +69,8 @@ describe('/chat replies a visitor did not see go by email', () => {
       const { envelope, mail } = await sink().next();
       expect(envelope.to).to.deep.equal(['dee@example.com']);
       expect(mail.text).to.contain('You left our chat before our answer reached you');
+      // What it is about, not a reply to a mail they never sent.
+      expect(mail.subject).to.equal(`Your chat with ${SUPPORT.replace(/^.*@/, '')}`);
       expect(mail.text).to.contain('Ada: It ships today.');
       expect(mail.text).to.contain('Ada: Tracking: 1Z999.');
       // The agents see what went: a message on the email channel in the conversation.
