@@ -498,7 +498,20 @@ textarea{resize:none;height:40px;max-height:120px}
     sock.io.on('reconnect_attempt', down);
     sock.on('connect_error', (err) => {
       if (err?.message === 'invalid_visitor_token') {
+        // The server cannot take this chat back (it was started again without its keys, say): what shows
+        // goes, and the visitor is told the chat starts afresh, not left reading a thread nobody sees.
         store(TOKEN, null);
+        if (list.children.length > 0) {
+          list.replaceChildren();
+          byId.clear();
+          const note = {
+            direction: 'out',
+            author: { type: 'system' },
+            text: 'This chat could not be continued, so it starts afresh: write again and a person will answer.',
+            at: Date.now(),
+          };
+          put('afresh', note.at, bubble(note));
+        }
         sock.connect();
       } else down();
     });

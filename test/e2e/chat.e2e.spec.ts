@@ -244,6 +244,19 @@ describe('e2e: widget and web console in Chromium', function () {
     expect((await sb.store.getConversation(conversation.id))?.status).to.equal('resolved');
   });
 
+  it('a chat the server can no longer take back (its token refused) starts afresh in the widget, saying so', async () => {
+    const visitor = await newPage();
+    await visitor.goto(`${base}/`);
+    await widget(visitor, 'launcher').click();
+    await visitorSend(visitor, 'Where is parcel 7781?');
+    await taken(visitor, 'parcel 7781');
+    // The server forgets it (as one started again with new keys would): the token no longer holds.
+    await visitor.evaluate(() => localStorage.setItem('switchboard.visitorToken', 'not-a-token-any-more'));
+    sb.io.of('/chat').disconnectSockets(true);
+    await widget(visitor, 'message').filter({ hasText: 'This chat could not be continued' }).waitFor();
+    expect(await widget(visitor, 'message').filter({ hasText: 'parcel 7781' }).count()).to.equal(0);
+  });
+
   it(`measures visitor send → agent screen latency (median over ${LATENCY_SAMPLES})`, async () => {
     const visitor = await newPage();
     await visitor.goto(`${base}/`);
