@@ -29,7 +29,7 @@ export interface ApiOptions {
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw fromZod(result.error, what);
+  if (!result.success) throw fromZod(result.error, what, value);
   return result.data;
 }
 

@@ -137,6 +137,16 @@ export class StoreUnavailableError extends SwitchboardError {
 }
 
 /** Turns a zod error into a ValidationError naming the first bad field (an unknown one by its own name). */
+/** The value at `path` in `input`, or undefined where there is none. */
+function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let at: unknown = input;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
+}
+
 export function fromZod(
   err: {
     issues: ReadonlyArray<{
@@ -147,14 +157,18 @@ export function fromZod(
     }>;
   },
   what = 'input',
+  input?: unknown,
 ): ValidationError {
   const first = err.issues[0];
   if (!first) return new ValidationError(`${what} is invalid`);
   const unknown = first.code === 'unrecognized_keys' ? first.keys?.[0] : undefined;
   const path = unknown === undefined ? first.path.map(String) : [...first.path.map(String), unknown];
   const field = path.join('.');
-  // A field left out is said as such, not as the type it lacks ("expected nonoptional, received undefined").
-  const missing = first.code === 'invalid_type' && / received undefined$/.test(first.message);
+  // A field left out is said as such, not as the type it lacks ("expected nonoptional, received undefined"),
+  // nor as the values it may take ("Invalid option: expected one of …", when the input is at hand).
+  const missing =
+    (first.code === 'invalid_type' && / received undefined$/.test(first.message)) ||
+    (input !== undefined && first.path.length > 0 && valueAt(input, first.path) === undefined);
   const message = unknown !== undefined ? 'not a known field' : missing ? 'is required' : first.message;
   return new ValidationError(
     field ? `${what}: ${field}: ${message}` : `${what}: ${message}`,

@@ -1432,7 +1432,7 @@ function targetOf(outcome: ContactOutcome): Target {
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
-  if (!result.success) throw fromZod(result.error, what);
+  if (!result.success) throw fromZod(result.error, what, input);
   return result.data;
 }
 

@@ -48,7 +48,7 @@ const Schemas = {
 
 function parse<S extends z.ZodType>(schema: S, payload: unknown, what: string): z.output<S> {
   const result = schema.safeParse(payload);
-  if (!result.success) throw fromZod(result.error, what);
+  if (!result.success) throw fromZod(result.error, what, payload);
   return result.data;
 }
 

@@ -305,7 +305,10 @@ describe('HTTP', () => {
         'invalid_input',
         'status',
       );
-      expectError(await h.admin.put(`/api/agents/${a.id}/status`).send({}), 400, 'invalid_input', 'status');
+      const noStatus = await h.admin.put(`/api/agents/${a.id}/status`).send({});
+      expectError(noStatus, 400, 'invalid_input', 'status');
+      // Left out, said so: not as the values it may take.
+      expect(noStatus.body.error.message).to.equal('status change: status: is required');
       expectError(
         await h.admin.patch(`/api/agents/${a.id}`).send({ capacity: { voice: 101 } }),
         400,
