@@ -17,6 +17,19 @@ async function agentConsole(h: Harness, name: string, input: Parameters<Harness[
   return { agent, token, socket };
 }
 
+/** Ada has a visitor's conversation and promises to send the invoice within the hour. */
+async function invoicePromised(h: Harness) {
+  const ada = await agentConsole(h, 'Ada');
+  const visit = await visitorWrites(h, 'please send the invoice');
+  await once(ada.socket, 'assigned');
+  const made = await emitAck(ada.socket, 'promise', {
+    conversationId: visit.conversationId,
+    dueAt: h.clock.now() + HOUR,
+    text: 'send the invoice',
+  });
+  return { ada, visit, made };
+}
+
 /** A visitor who writes once; resolves with the socket, the token and the conversation id. */
 async function visitorWrites(h: Harness, text: string, id = 'c-1', token?: string) {
   const v = h.visitor(token);
@@ -162,15 +175,8 @@ describe('/chat and /agent: the promise ledger, follow-ups, surveys', () => {
 
   it("an agent's own promise: reminded on the console before it is due, marked kept with promise.keep", async () => {
     const h = sb();
-    const ada = await agentConsole(h, 'Ada');
-    const visit = await visitorWrites(h, 'please send the invoice');
-    await once(ada.socket, 'assigned');
+    const { ada, visit, made } = await invoicePromised(h);
     const grace = await agentConsole(h, 'Grace');
-    const made = await emitAck(ada.socket, 'promise', {
-      conversationId: visit.conversationId,
-      dueAt: h.clock.now() + HOUR,
-      text: 'send the invoice',
-    });
     await tick(h, 45 * MINUTE);
     const reminder = await once(ada.socket, 'promise.reminder');
     expect([reminder.promise.id, reminder.promise.text]).to.deep.equal([made.promise.id, 'send the invoice']);
@@ -199,15 +205,8 @@ describe('/chat and /agent: the promise ledger, follow-ups, surveys', () => {
 
   it('a promise of a conversation handed off: its reminder reaches whoever has the conversation now, and its maker', async () => {
     const h = sb();
-    const ada = await agentConsole(h, 'Ada');
-    const visit = await visitorWrites(h, 'please send the invoice');
-    await once(ada.socket, 'assigned');
+    const { ada, visit, made } = await invoicePromised(h);
     const ben = await agentConsole(h, 'Ben');
-    const made = await emitAck(ada.socket, 'promise', {
-      conversationId: visit.conversationId,
-      dueAt: h.clock.now() + HOUR,
-      text: 'send the invoice',
-    });
     expect(
       (
         await emitAck(ada.socket, 'handoff', {

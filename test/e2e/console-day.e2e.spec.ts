@@ -45,15 +45,18 @@ describe('e2e: the web console through a busy day', function () {
   }
   const el = (page: Page, name: string) => page.locator(`[data-sb="${name}"]`);
 
-  /** Mary (a chat visitor who gave her email address) writes; resolves with her conversation. */
-  async function maryWrites(text = 'my order is late'): Promise<string> {
+  /** A chat visitor who gives their name and email address writes; resolves with their conversation. */
+  async function visitorWrites(name: string, email: string, text: string): Promise<string> {
     const v = h.visitor();
     await once(v, 'session');
-    await emitAck(v, 'identify', { name: 'Mary Major', email: 'mary@example.com' });
+    await emitAck(v, 'identify', { name, email });
     const ack = await emitAck(v, 'message', { text, clientMessageId: 'c-1' });
     expect(ack.ok).to.equal(true);
     return ack.conversationId as string;
   }
+
+  /** Mary (a chat visitor who gave her email address) writes; resolves with her conversation. */
+  const maryWrites = (text = 'my order is late') => visitorWrites('Mary Major', 'mary@example.com', text);
 
   /** An agent's console as a plain socket (another tab of theirs, or a colleague's). */
   async function agentSocket(token: string): Promise<Socket> {
@@ -210,10 +213,7 @@ describe('e2e: the web console through a busy day', function () {
   it("shows the customer's notes: an address given that belongs to another customer is said beside the conversation", async () => {
     const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
     await maryWrites();
-    const mallory = h.visitor();
-    await once(mallory, 'session');
-    await emitAck(mallory, 'identify', { name: 'Mallory', email: 'mary@example.com' });
-    await emitAck(mallory, 'message', { text: 'my refund, please', clientMessageId: 'x-1' });
+    await visitorWrites('Mallory', 'mary@example.com', 'my refund, please');
     const page = await consolePage(ada.token, 'Ada');
     await el(page, 'conversation-item').filter({ hasText: 'Mallory' }).click();
     const note = el(page, 'customer-note').first();
@@ -226,13 +226,10 @@ describe('e2e: the web console through a busy day', function () {
   it('says before going offline that a conversation the agent answered last stays theirs until the customer writes again', async () => {
     const ada = await h.createAgent('Ada', { capacity: { chat: 2 } });
     await maryWrites();
-    const joe = h.visitor();
-    await once(joe, 'session');
-    await emitAck(joe, 'identify', { name: 'Joe Bloggs', email: 'joe@example.com' });
-    const asked = await emitAck(joe, 'message', { text: 'can I change my address?', clientMessageId: 'j-1' });
+    const asked = await visitorWrites('Joe Bloggs', 'joe@example.com', 'can I change my address?');
     const adaSocket = await agentSocket(ada.token);
     const replied = await emitAck(adaSocket, 'reply', {
-      conversationId: asked.conversationId,
+      conversationId: asked,
       text: 'Yes: it is changed.',
       clientMessageId: 'a-1',
     });
