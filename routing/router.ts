@@ -2212,15 +2212,18 @@ export class Router {
 
   /**
    * An owner stepped away: each customer of theirs who waits for an answer (they wrote after the last reply a
-   * person sent) waits for them as if they had just written (`#ownedContact`): told so, on the team's Waiting
-   * list, and covered by a colleague after the sticky wait. A call under way stays where it is. (An owner gone
-   * offline: their conversations have their sticky timers, `setAgentStatus`.)
+   * person sent) gets the sticky wait's timer, as a customer who writes to an away owner does; still away then,
+   * a colleague covers (`#stickyExpired`). A short break changes nothing else. A call under way stays where it
+   * is. (An owner gone offline: all their conversations have the timer, `setAgentStatus`.)
    */
   async #customersWaitFor(ownerId: string): Promise<void> {
     const live = this.policy.liveChannels;
+    const now = this.clock.now();
     for (const conv of await this.store.listConversations({ ownerId, status: 'assigned' })) {
       if (conv.waitingForOwnerSince !== null || conv.cover || live.includes(conv.lastChannel)) continue;
-      if (await this.#customerWaits(conv)) await this.#ownedContact(conv, conv.lastChannel);
+      if (!(await this.#customerWaits(conv))) continue;
+      const dueAt = now + this.policy.stickyWaitSeconds[conv.lastChannel] * 1000;
+      await this.store.schedule({ kind: 'sticky', ref: conv.id, dueAt });
     }
   }
 
@@ -2287,7 +2290,11 @@ export class Router {
       if (owner && !(await this.#customerWaits(conv))) return;
       return this.#ownerGone(conv, now);
     }
-    if (conv.waitingForOwnerSince !== null && !conv.cover) await this.#cover(conv);
+    if (conv.cover) return;
+    if (conv.waitingForOwnerSince !== null) await this.#cover(conv);
+    // Left unanswered when its owner stepped away (`#customersWaitFor`), and still so: a colleague covers.
+    else if (await this.#customerWaits(conv))
+      await this.#cover(await this.store.setWaitingForOwner(conv.id, now));
   }
 
   /**
