@@ -1448,6 +1448,12 @@ export class Router {
   }
 
   async leaveConsult(agentId: string, conversationId: string): Promise<Conversation> {
+    // Nobody leaves what they were not on: no "left" is told to the others for them.
+    const conv = await this.#conversation(conversationId);
+    if (!conv.consultants.includes(agentId) && !conv.invited.includes(agentId))
+      throw new InvalidStateError(
+        `agent ${agentId} was not invited to consult on conversation ${conversationId}`,
+      );
     const updated = await this.store.leaveConsult(conversationId, agentId);
     this.#consultEvent(updated, agentId, 'left', agentId);
     return updated;

@@ -192,6 +192,8 @@
       return refused[2] === 'not its owner'
         ? `You may not ${refused[1]} this conversation: it is not yours.`
         : `You may not ${refused[1]} this conversation: ${refused[2]}.`;
+    if (/^agent \S+ was not invited to consult on conversation \S+$/.test(message))
+      return 'You are not asked to help on this conversation (any more).';
     const full = NO_ROOM.exec(message);
     if (full)
       return full[2]

@@ -236,6 +236,12 @@ describe('Router: agent actions', () => {
         [bea.id, 'joined', bea.id],
         [bea.id, 'left', bea.id],
       ]);
+      // Leaving again, or leaving what one was never on, is refused, and nobody is told of it.
+      for (const who of [bea.id, cy.id]) {
+        const err = await h.router.leaveConsult(who, id).catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(InvalidStateError);
+      }
+      expect(h.eventsOf('conversation.consult')).to.have.length(3);
       // Consulting takes none of the colleague's capacity.
       expect((await h.agentNow(bea.id)).load.chat).to.equal(0);
 
