@@ -296,6 +296,14 @@ textarea{resize:none;height:40px;max-height:120px}
     });
   };
 
+  /** The details typed in the questions, or null when none is. */
+  const typedDetails = () => {
+    const body = {};
+    for (const el of pre.querySelectorAll('input')) if (el.value.trim()) body[el.name] = el.value.trim();
+    return Object.keys(body).length ? body : null;
+  };
+  /** Details typed before the chat was connected, given once it is. */
+  let detailsLater = null;
   const send = () => {
     const text = input.value.trim();
     if (!text) return;
@@ -314,6 +322,11 @@ textarea{resize:none;height:40px;max-height:120px}
     replaying = false;
     const id = unsent?.text === text ? unsent.id : uuid();
     unsent = null;
+    // What they typed in the questions goes with the message, though they pressed Send and not Continue.
+    if (!pre.hidden && typedDetails()) {
+      if (sock?.connected) pre.requestSubmit();
+      else detailsLater = typedDetails();
+    }
     // Written to us with the questions left blank: they fold away (still offered).
     if (
       !pre.hidden &&
@@ -518,6 +531,10 @@ textarea{resize:none;height:40px;max-height:120px}
     sock.on('session', (s) => {
       retryMs = 1000;
       replaying = true;
+      if (detailsLater) {
+        identify(detailsLater);
+        detailsLater = null;
+      }
       // The notice of a failed setup is over once a session comes.
       if (unavailableShown) {
         unavailableShown = false;
@@ -678,10 +695,13 @@ textarea{resize:none;height:40px;max-height:120px}
   };
   pre.onsubmit = (e) => {
     e.preventDefault();
-    const body = {};
-    for (const el of pre.querySelectorAll('input')) if (el.value.trim()) body[el.name] = el.value.trim();
-    if (!Object.keys(body).length) return hidePrechat(true);
+    const body = typedDetails();
+    if (!body) return hidePrechat(true);
     if (!sock?.connected) return showErr('Not connected yet. Please try again in a moment.');
+    identify(body);
+  };
+  /** The identify of the details typed, once there is a session: the form folds when they are taken. */
+  const identify = (body) =>
     sock.emit('identify', body, (a) => {
       if (a?.ok) {
         showErr();
@@ -691,7 +711,6 @@ textarea{resize:none;height:40px;max-height:120px}
         if (FIELDS[a?.error?.field]) pre.querySelector(`[name=${a.error.field}]`)?.focus();
       }
     });
-  };
 
   w.Switchboard = { open: () => setOpen(true, true), close: () => setOpen(false) };
 

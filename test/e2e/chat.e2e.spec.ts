@@ -244,6 +244,27 @@ describe('e2e: widget and web console in Chromium', function () {
     expect((await sb.store.getConversation(conversation.id))?.status).to.equal('resolved');
   });
 
+  it('a name typed in the questions goes with the first message, though the visitor pressed Send', async () => {
+    const visitor = await newPage();
+    await visitor.goto(`${base}/`);
+    await widget(visitor, 'launcher').click();
+    await widget(visitor, 'prechat').locator('input[name="name"]').fill('Fox Mulder');
+    await visitorSend(visitor, 'Is my order shipped?');
+    await taken(visitor, 'Is my order shipped?');
+    // Taken: the questions go away.
+    await widget(visitor, 'prechat').waitFor({ state: 'hidden' });
+    const named = async () =>
+      (await sb.store.listConversations({ status: 'assigned' }))
+        .map((c) => c.customerId)
+        .map((id) => sb.store.getCustomer(id));
+    for (let i = 0; i < 50; i++) {
+      const names = (await Promise.all(await named())).map((c) => c?.facts.name?.value);
+      if (names.includes('Fox Mulder')) return;
+      await visitor.waitForTimeout(50);
+    }
+    expect.fail('the name typed was not given');
+  });
+
   it('a chat the server can no longer take back (its token refused) starts afresh in the widget, saying so', async () => {
     const visitor = await newPage();
     await visitor.goto(`${base}/`);
