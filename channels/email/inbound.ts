@@ -6,7 +6,7 @@ import { ownerWaitSentence, waitSentence } from '../../routing/policy.js';
 import type { ContactOutcome, ContactResult, Router } from '../../routing/router.js';
 import { BlockedError } from '../../shared/errors.js';
 import { ID_PREFIX, newId } from '../../shared/ids.js';
-import type { Attachment, Contact } from '../../shared/model.js';
+import { type Attachment, type Contact, showsText } from '../../shared/model.js';
 import type { AttachmentLinks } from '../attachments.js';
 import type { ContentStore } from '../content.js';
 import type { AutomatedKind } from './automated.js';
@@ -30,7 +30,7 @@ export type InboundResult =
       outcome: ContactOutcome['type'];
     }
   | { status: 'duplicate'; messageId: string; conversationId: string }
-  | { status: 'ignored'; kind: AutomatedKind | 'echo' | 'blocked'; reason: string };
+  | { status: 'ignored'; kind: AutomatedKind | 'echo' | 'blocked' | 'empty'; reason: string };
 
 export interface InboundDeps {
   router: Router;
@@ -75,6 +75,11 @@ export class EmailInbound {
         'email: automated mail ignored (no conversation, no reply)',
       );
       return { status: 'ignored', ...email.automated };
+    }
+    // Nothing in it (no subject, no text, no file): sent by mistake, with nothing to answer.
+    if (!showsText(email.subject ?? '') && !showsText(email.text) && email.attachments.length === 0) {
+      this.#log.info({ messageId: email.messageId }, 'email: empty mail ignored');
+      return { status: 'ignored', kind: 'empty', reason: 'no subject, no text and no file' };
     }
 
     const conversationId = await this.#thread(email, envelope);

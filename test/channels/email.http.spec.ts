@@ -191,6 +191,31 @@ describe('POST /email/inbound', () => {
     expect(await h.store.listConversations({})).to.deep.equal([]);
   });
 
+  it('a mail with no subject, no text and no file is accepted and ignored: 202, no conversation', async () => {
+    const raw = [
+      'From: x@example.com',
+      'To: support@example.com',
+      'Subject: ',
+      'Message-ID: <empty-1@example.com>',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      '',
+    ].join('\r\n');
+    const res = await post(h, raw).expect(202);
+    expect(res.body).to.deep.equal({
+      status: 'ignored',
+      kind: 'empty',
+      reason: 'no subject, no text and no file',
+    });
+    expect(await h.store.listConversations({})).to.deep.equal([]);
+    // A subject alone is something to answer.
+    const titled = await post(
+      h,
+      raw.replace('Subject: ', 'Subject: Refund').replace('empty-1', 'empty-2'),
+    ).expect(202);
+    expect(titled.body.status).to.equal('accepted');
+  });
+
   it("a blocked customer's mail is accepted and ignored: 202 with the reason; nothing stored, not answered", async () => {
     const sam = await h.agent('Sam');
     const first = await post(h, fixture('multipart-alternative.eml')).expect(202);
