@@ -8,8 +8,8 @@ import { identityIfAny } from '../routing/addresses.js';
 import { AgentPatch, NewAgent, type Router, type WriteToInput } from '../routing/router.js';
 import {
   ForbiddenError,
-  fromZod,
   NotFoundError,
+  parseInput,
   SwitchboardError,
   UnauthorizedError,
   ValidationError,
@@ -25,12 +25,6 @@ export interface ApiOptions {
   adminToken: string;
   figures: FiguresCache;
   live: LiveCache;
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw fromZod(result.error, what, value);
-  return result.data;
 }
 
 /** `POST /api/conversations/:id/handoff`: to whom, and the note for them. */
@@ -178,7 +172,7 @@ export function adminApi(options: ApiOptions): express.Router {
   };
 
   api.post('/agents', async (req, res) => {
-    const agent = await router.createAgent(parse(NewAgent, req.body, 'agent'));
+    const agent = await router.createAgent(parseInput(NewAgent, req.body, 'agent'));
     res.status(201).json({ agent, token: agentToken(tokens, agent) });
   });
   // A new console link for the agent; every earlier one stops working, and consoles open on one are closed.
@@ -189,7 +183,7 @@ export function adminApi(options: ApiOptions): express.Router {
   });
   // The team; `?left=true`: those who left it.
   api.get('/agents', async (req, res) => {
-    const { left } = parse(AgentsQuery, req.query, 'query');
+    const { left } = parseInput(AgentsQuery, req.query, 'query');
     res.json({ agents: (await store.listAgents()).filter((a) => (a.leftAt !== undefined) === left) });
   });
   // An agent leaves the team: their record stays (names in history), everything else goes (router `leaveTeam`).
@@ -201,7 +195,7 @@ export function adminApi(options: ApiOptions): express.Router {
   });
   api.patch('/agents/:id', async (req, res) => {
     await agentOr404(req.params.id!);
-    res.json({ agent: await router.updateAgent(req.params.id!, parse(AgentPatch, req.body, 'agent')) });
+    res.json({ agent: await router.updateAgent(req.params.id!, parseInput(AgentPatch, req.body, 'agent')) });
   });
   // What an agent is on now, and who of their customers waits for an answer (the team view's drill-down).
   api.get('/agents/:id/conversations', async (req, res) => {
@@ -213,7 +207,7 @@ export function adminApi(options: ApiOptions): express.Router {
   });
   api.put('/agents/:id/status', async (req, res) => {
     await agentOr404(req.params.id!);
-    const body = parse(StatusBody, req.body, 'status change');
+    const body = parseInput(StatusBody, req.body, 'status change');
     // A lead's change says who made it ("set from the team view by Grace").
     const viewer = res.locals.viewer as Viewer;
     const reason =
@@ -226,7 +220,7 @@ export function adminApi(options: ApiOptions): express.Router {
   // Newest first in pages: the `limit` newest (oldest first within the page), then `?before=<next>` for the
   // page before, until a page comes without `next`.
   api.get('/conversations', async (req, res) => {
-    const q = parse(ListQuery, req.query, 'query');
+    const q = parseInput(ListQuery, req.query, 'query');
     let createdBefore: { at: number; id: string } | undefined;
     if (q.before !== undefined) {
       const from = await store.getConversation(q.before);
@@ -258,7 +252,7 @@ export function adminApi(options: ApiOptions): express.Router {
 
   api.get('/customers', async (req, res) => {
     // Exactly one parameter (FindQuery).
-    const [field, value] = Object.entries(parse(FindQuery, req.query, 'query'))[0] as [
+    const [field, value] = Object.entries(parseInput(FindQuery, req.query, 'query'))[0] as [
       keyof typeof FIND_BY,
       string,
     ];
@@ -270,7 +264,7 @@ export function adminApi(options: ApiOptions): express.Router {
     res.json(await withConversations(customer));
   });
   api.get('/customers/blocked', async (req, res) => {
-    const { limit } = parse(BlockedQuery, req.query, 'query');
+    const { limit } = parseInput(BlockedQuery, req.query, 'query');
     res.json({ customers: await store.listBlockedCustomers(limit) });
   });
   api.get('/customers/:id', async (req, res) => {
@@ -279,12 +273,12 @@ export function adminApi(options: ApiOptions): express.Router {
     res.json(await withConversations(customer));
   });
   api.post('/customers/:id/merge', async (req, res) => {
-    const body = parse(MergeBody, req.body, 'merge');
+    const body = parseInput(MergeBody, req.body, 'merge');
     res.json({ customer: await router.mergeCustomers(req.params.id!, body.otherCustomerId) });
   });
 
   api.post('/customers/:id/block', async (req, res) => {
-    const body = parse(BlockBody, req.body ?? {}, 'block');
+    const body = parseInput(BlockBody, req.body ?? {}, 'block');
     res.json(await router.blockCustomer(req.params.id!, 'admin', body.reason));
   });
   api.delete('/customers/:id/block', async (req, res) => {
@@ -334,7 +328,7 @@ export function adminApi(options: ApiOptions): express.Router {
 
   // A lead or the admin offers an agent's conversation to a colleague in the owner's stead (the team view).
   api.post('/conversations/:id/handoff', async (req, res) => {
-    const { toAgentId, note } = parse(HandoffBody, req.body, 'handoff');
+    const { toAgentId, note } = parseInput(HandoffBody, req.body, 'handoff');
     const viewer = res.locals.viewer as Viewer;
     const by = viewer.role === 'lead' ? viewer.name : 'the admin';
     res.json({ conversation: await router.handoffFor(by, req.params.id!, toAgentId, note) });
@@ -342,14 +336,14 @@ export function adminApi(options: ApiOptions): express.Router {
 
   // An agent writes to a customer first (Router `writeTo`): for integrations (a shop's "text the customer").
   api.post('/conversations', async (req, res) => {
-    const { agentId, ...input } = parse(WriteBody, req.body, 'write');
+    const { agentId, ...input } = parseInput(WriteBody, req.body, 'write');
     const wrote = await router.writeTo(agentId, input as WriteToInput);
     res.status(wrote.duplicate ? 200 : 201).json(wrote);
   });
 
   // The agent's phone rings, then the customer's (Router `callCustomer`): for integrations, as the consoles do.
   api.post('/conversations/:id/call', async (req, res) => {
-    const { agentId } = parse(CallBody, req.body, 'call');
+    const { agentId } = parseInput(CallBody, req.body, 'call');
     const { to, message } = await router.callCustomer(agentId, req.params.id!);
     res.status(202).json({ to, message });
   });
@@ -364,7 +358,7 @@ export function adminApi(options: ApiOptions): express.Router {
     res.json(await router.savedRepliesFrom());
   });
   api.put('/saved-replies', async (req, res) => {
-    const body = parse(SavedRepliesBody, req.body, 'saved replies');
+    const body = parseInput(SavedRepliesBody, req.body, 'saved replies');
     res.json({ savedReplies: await router.setSavedReplies(body.savedReplies), from: 'api' });
   });
 

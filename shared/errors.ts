@@ -4,6 +4,7 @@
 // (`toJSON`): its detail (a Redis address, a key, a driver's error) is for the
 // server log only.
 
+import type { z } from 'zod';
 export class SwitchboardError extends Error {
   readonly code: string;
   readonly status: number;
@@ -137,6 +138,13 @@ export class StoreUnavailableError extends SwitchboardError {
 }
 
 /** Turns a zod error into a ValidationError naming the first bad field (an unknown one by its own name). */
+/** `value` read with `schema`, or the ValidationError that names its first mistake (`what`: what it is). */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZod(result.error, what, value);
+  return result.data;
+}
+
 /** The value at `path` in `input`, or undefined where there is none. */
 function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   let at: unknown = input;

@@ -9,7 +9,6 @@
 // process died before its send was seen to finish is sent by another.
 import express, { type Request, type Response } from 'express';
 import twilio from 'twilio';
-import type { z } from 'zod';
 import {
   identityIfAny,
   lastAddress,
@@ -19,7 +18,7 @@ import {
 } from '../../routing/addresses.js';
 import { ownerWaitSentence, waitSentence } from '../../routing/policy.js';
 import type { ContactResult, Router } from '../../routing/router.js';
-import { BlockedError, fromZod, ValidationError } from '../../shared/errors.js';
+import { BlockedError, parseInput, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import type { Attachment, Message } from '../../shared/model.js';
 import type { FileToKeep } from '../chat/files.js';
@@ -162,7 +161,7 @@ export class SmsChannel {
   }
 
   async #incoming(req: Request): Promise<string> {
-    const p = parse(IncomingSms, webhookParams(req), 'message');
+    const p = parseInput(IncomingSms, webhookParams(req), 'message');
     if (this.#o.fromNumber && p.From === this.#o.fromNumber) return empty(); // our own echo
     // STOP and START: Twilio answers them itself (and, after STOP, lets nothing more through). Kept, the agents
     // told; neither is a question for a person. YES opts in too, and goes on as any text: it may answer one.
@@ -285,8 +284,8 @@ export class SmsChannel {
 
   /** Twilio's delivery report for one attempt (the store ignores an older attempt's once a later one began). */
   async #status(req: Request): Promise<string> {
-    const p = parse(MessageStatus, webhookParams(req), 'message status');
-    const q = parse(StatusQuery, req.query, 'query');
+    const p = parseInput(MessageStatus, webhookParams(req), 'message status');
+    const q = parseInput(StatusQuery, req.query, 'query');
     const message = await this.#router.store.getMessage(q.message);
     if (!message) return empty();
     switch (p.MessageStatus) {
@@ -418,10 +417,4 @@ export function split(text: string, size: number): string[] {
   }
   if (rest.length > 0) parts.push(rest);
   return parts;
-}
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(input);
-  if (!result.success) throw fromZod(result.error, what, input);
-  return result.data;
 }

@@ -20,7 +20,7 @@ import type { ContactOutcome, Router, WaitQuote } from '../../routing/router.js'
 import {
   BlockedError,
   ConflictError,
-  fromZod,
+  parseInput,
   SwitchboardError,
   ValidationError,
 } from '../../shared/errors.js';
@@ -251,7 +251,7 @@ export class VoiceChannel {
 
   /** A call comes in: the caller is resolved by `From`, and the TwiML connects them to a person or holds them. */
   async #incoming(req: Request): Promise<string> {
-    const p = parse(CallParams, webhookParams(req), 'call');
+    const p = parseInput(CallParams, webhookParams(req), 'call');
     // A withheld number (or a caller id that is no number): answered all the same, as a customer of this call
     // alone, with no call back to offer.
     const withheld = callerNumber(p.From) === null;
@@ -299,8 +299,8 @@ export class VoiceChannel {
 
   /** The queue's wait URL: quiet hold, the place in line only when it changed (at most once a minute). */
   async #wait(req: Request): Promise<string> {
-    const p = parse(WaitParams, webhookParams(req), 'queue wait');
-    const q = parse(ConversationQuery, req.query, 'query');
+    const p = parseInput(WaitParams, webhookParams(req), 'queue wait');
+    const q = parseInput(ConversationQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
       const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
       // No longer waiting for anyone (its customer was blocked or erased while on hold): the call ends.
@@ -372,8 +372,8 @@ export class VoiceChannel {
 
   /** A key pressed while holding: "1" asks for a call back and keeps the place; anything else holds on. */
   async #gather(req: Request): Promise<string> {
-    const p = parse(GatherParams, webhookParams(req), 'gather');
-    const q = parse(ConversationQuery, req.query, 'query');
+    const p = parseInput(GatherParams, webhookParams(req), 'gather');
+    const q = parseInput(ConversationQuery, req.query, 'query');
     const waitUrl = this.#url('/voice/wait', { conversation: q.conversation });
     // A withheld number has no call back to ask for (none was offered): holding on.
     if (p.Digits.trim() !== '1' || callerNumber(p.From) === null) return redirectTwiml(waitUrl);
@@ -388,8 +388,8 @@ export class VoiceChannel {
 
   /** The call left the Twilio queue. */
   async #queueResult(req: Request): Promise<string> {
-    const p = parse(QueueResultParams, webhookParams(req), 'queue result');
-    const q = parse(ConversationQuery, req.query, 'query');
+    const p = parseInput(QueueResultParams, webhookParams(req), 'queue result');
+    const q = parseInput(ConversationQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
       const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, 'queue');
       switch (p.QueueResult) {
@@ -425,8 +425,8 @@ export class VoiceChannel {
 
   /** How the `<Dial>` to an agent ended. */
   async #dialResult(req: Request): Promise<string> {
-    const p = parse(DialParams, webhookParams(req), 'dial result');
-    const q = parse(AgentQuery, req.query, 'query');
+    const p = parseInput(DialParams, webhookParams(req), 'dial result');
+    const q = parseInput(AgentQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
       const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, `agent:${q.agent}`);
       if (FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml(); // the caller is gone
@@ -459,8 +459,8 @@ export class VoiceChannel {
 
   /** The agent picked up: the offer becomes ownership. */
   async #answered(req: Request): Promise<string> {
-    parse(StatusParams, webhookParams(req), 'answered');
-    const q = parse(AgentQuery, req.query, 'query');
+    parseInput(StatusParams, webhookParams(req), 'answered');
+    const q = parseInput(AgentQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
       const callSid = this.#callOf.get(q.conversation);
       const call = callSid ? this.#calls.get(callSid) : undefined;
@@ -482,7 +482,7 @@ export class VoiceChannel {
 
   /** The number's call status callback: a caller who hung up while waiting abandoned; a finished call stays open. */
   async #status(req: Request): Promise<string> {
-    const p = parse(StatusParams, webhookParams(req), 'call status');
+    const p = parseInput(StatusParams, webhookParams(req), 'call status');
     if (!FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml();
     const known = this.#calls.get(p.CallSid)?.conversationId;
     const conversationId =
@@ -496,8 +496,8 @@ export class VoiceChannel {
 
   /** The agent answered the call back: tell them, then dial the customer. */
   async #callbackAgent(req: Request): Promise<string> {
-    const p = parse(CallParams, webhookParams(req), 'call back');
-    const q = parse(CallbackQuery, req.query, 'query');
+    const p = parseInput(CallParams, webhookParams(req), 'call back');
+    const q = parseInput(CallbackQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
       const conv = await this.#router.store.getConversation(q.conversation);
       const legs = conv ? this.#legs(q, p.CallSid, conv) : null;
@@ -520,8 +520,8 @@ export class VoiceChannel {
 
   /** How the dial to the customer ended: connected, retried, or given up with a text to the customer. */
   async #callbackCustomer(req: Request): Promise<string> {
-    const p = parse(DialParams, webhookParams(req), 'call back dial');
-    const q = parse(CallbackAttemptQuery, req.query, 'query');
+    const p = parseInput(DialParams, webhookParams(req), 'call back dial');
+    const q = parseInput(CallbackAttemptQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
       if (p.DialCallStatus === 'completed' || p.DialCallStatus === 'answered') {
         const connectedAt = this.#router.clock.now() - (p.DialCallDuration ?? 0) * 1000;
@@ -551,8 +551,8 @@ export class VoiceChannel {
 
   /** The agent's leg of a call back ended; unanswered, the next agent is tried and the customer keeps their place. */
   async #callbackAgentStatus(req: Request): Promise<string> {
-    const p = parse(StatusParams, webhookParams(req), 'call back status');
-    const q = parse(CallbackQuery, req.query, 'query');
+    const p = parseInput(StatusParams, webhookParams(req), 'call back status');
+    const q = parseInput(CallbackQuery, req.query, 'query');
     if (!FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml();
     await this.#serial(q.conversation, async () => {
       const cb = this.#callbacks.get(q.conversation);
@@ -712,8 +712,8 @@ export class VoiceChannel {
 
   /** The agent picked up: the customer is dialled from their call, if the conversation is still theirs. */
   async #outAgent(req: Request): Promise<string> {
-    parse(CallParams, webhookParams(req), 'phoning a customer');
-    const q = parse(OutboundQuery, req.query, 'query');
+    parseInput(CallParams, webhookParams(req), 'phoning a customer');
+    const q = parseInput(OutboundQuery, req.query, 'query');
     const conv = await this.#router.store.getConversation(q.conversation);
     const theirs =
       conv?.status === 'assigned' && (conv.ownerId === q.agent || conv.cover?.agentId === q.agent);
@@ -742,16 +742,16 @@ export class VoiceChannel {
 
   /** The customer picked up: the call's leases last while they talk. */
   async #outAnswered(req: Request): Promise<string> {
-    parse(StatusParams, webhookParams(req), 'phoning a customer: answered');
-    const q = parse(OutboundQuery, req.query, 'query');
+    parseInput(StatusParams, webhookParams(req), 'phoning a customer: answered');
+    const q = parseInput(OutboundQuery, req.query, 'query');
     for (const name of outLeases(q)) await this.#holders.renew(name, OUT_TALK_SECONDS);
     return emptyTwiml();
   }
 
   /** How the dial to the customer ended: said to the agent, and noted on the conversation. */
   async #outCustomer(req: Request): Promise<string> {
-    const p = parse(DialParams, webhookParams(req), 'phoning a customer: dial');
-    const q = parse(OutboundQuery, req.query, 'query');
+    const p = parseInput(DialParams, webhookParams(req), 'phoning a customer: dial');
+    const q = parseInput(OutboundQuery, req.query, 'query');
     const agentStillThere = !FINAL_CALL_STATUSES.includes(p.CallStatus);
     await this.#endOut(q);
     if (p.DialCallStatus === 'completed' || p.DialCallStatus === 'answered') {
@@ -776,8 +776,8 @@ export class VoiceChannel {
 
   /** The agent's own phone did not pick up: the customer was not called, and the agent's notes say so. */
   async #outAgentStatus(req: Request): Promise<string> {
-    const p = parse(StatusParams, webhookParams(req), 'phoning a customer: status');
-    const q = parse(OutboundQuery, req.query, 'query');
+    const p = parseInput(StatusParams, webhookParams(req), 'phoning a customer: status');
+    const q = parseInput(OutboundQuery, req.query, 'query');
     if (!FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml();
     await this.#endOut(q);
     if (p.CallStatus === 'completed') return emptyTwiml();
@@ -1428,12 +1428,6 @@ function isWithAgent(conv: Conversation): boolean {
 function targetOf(outcome: ContactOutcome): Target {
   const agentId = agentOf(outcome);
   return agentId === null ? 'queue' : `agent:${agentId}`;
-}
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(input);
-  if (!result.success) throw fromZod(result.error, what, input);
-  return result.data;
 }
 
 /**

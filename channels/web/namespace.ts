@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { REPLY_MAX, type Router, type WriteToInput } from '../../routing/router.js';
 import { freePlaces, onAgentList } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
-import { fromZod, logFailure, NotOwnerError } from '../../shared/errors.js';
+import { logFailure, NotOwnerError, parseInput } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { AgentStatus, CHANNELS, type Conversation } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
@@ -45,12 +45,6 @@ const Schemas = {
   offer: ConvId,
   none: z.object({}).optional(),
 };
-
-function parse<S extends z.ZodType>(schema: S, payload: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(payload);
-  if (!result.success) throw fromZod(result.error, what, payload);
-  return result.data;
-}
 
 /**
  * The agent a web console token stands for, and the version of their links it is from, or null: a token from
@@ -288,11 +282,11 @@ export class WebConsole {
       socket.on(event, (payload: unknown, ack?: unknown) => withAck(ack, () => handler(payload)));
 
     on('status', async (p) => {
-      const { status } = parse(Schemas.status, p, 'status');
+      const { status } = parseInput(Schemas.status, p, 'status');
       return { ok: true, agent: await r.setAgentStatus(agentId, status) };
     });
     on('reply', async (p) => {
-      const { conversationId, text, clientMessageId, files } = parse(Schemas.reply, p, 'reply');
+      const { conversationId, text, clientMessageId, files } = parseInput(Schemas.reply, p, 'reply');
       const attachments = await attachedFiles(this.#files, { agent: agentId }, files);
       const message = await r.reply(agentId, conversationId, text, clientMessageId, attachments);
       return { ok: true, messageId: message.id };
@@ -309,13 +303,13 @@ export class WebConsole {
     });
     // The agent phones the conversation's customer: their own phone rings first (Router `callCustomer`).
     on('call', async (p) => {
-      const { conversationId } = parse(ConvId, p, 'call');
+      const { conversationId } = parseInput(ConvId, p, 'call');
       const { to } = await r.callCustomer(agentId, conversationId);
       return { ok: true, to };
     });
     // What the customer told the agent: name, email, phone (Router `recordDetails`).
     on('customer.details', async (p) => {
-      const { conversationId, name, email, phone } = parse(Schemas.details, p, 'customer.details');
+      const { conversationId, name, email, phone } = parseInput(Schemas.details, p, 'customer.details');
       const blank = (v: string | undefined) => (v?.trim() ? v : undefined);
       const { customer, conflicts } = await r.recordDetails(agentId, conversationId, {
         name: blank(name),
@@ -333,77 +327,77 @@ export class WebConsole {
       };
     });
     on('note', async (p) => {
-      const { conversationId, text } = parse(Schemas.note, p, 'note');
+      const { conversationId, text } = parseInput(Schemas.note, p, 'note');
       const message = await r.note(agentId, conversationId, text);
       return { ok: true, messageId: message.id };
     });
     on('resolve', async (p) => {
-      const { conversationId, followUpAt } = parse(Schemas.resolve, p, 'resolve');
+      const { conversationId, followUpAt } = parseInput(Schemas.resolve, p, 'resolve');
       await r.resolve(agentId, conversationId, followUpAt ?? null);
       return { ok: true };
     });
     on('block', async (p) => {
-      const { conversationId, reason } = parse(Schemas.block, p, 'block');
+      const { conversationId, reason } = parseInput(Schemas.block, p, 'block');
       const { closed } = await r.blockFromConversation(agentId, conversationId, reason);
       return { ok: true, closed: closed.map((c) => c.id) };
     });
     on('consult', async (p) => {
-      const { conversationId, agentId: colleague } = parse(Schemas.consult, p, 'consult');
+      const { conversationId, agentId: colleague } = parseInput(Schemas.consult, p, 'consult');
       await r.consult(agentId, conversationId, colleague);
       return { ok: true };
     });
     on('consult.join', async (p) => {
-      const { conversationId } = parse(ConvId, p, 'consult.join');
+      const { conversationId } = parseInput(ConvId, p, 'consult.join');
       const conversation = await r.joinConsult(agentId, conversationId);
       return { ok: true, view: await conversationView(r.store, conversation, agentId) };
     });
     on('consult.leave', async (p) => {
-      const { conversationId } = parse(ConvId, p, 'consult.leave');
+      const { conversationId } = parseInput(ConvId, p, 'consult.leave');
       await r.leaveConsult(agentId, conversationId);
       return { ok: true };
     });
     on('handoff', async (p) => {
-      const { conversationId, toAgentId, note } = parse(Schemas.handoff, p, 'handoff');
+      const { conversationId, toAgentId, note } = parseInput(Schemas.handoff, p, 'handoff');
       await r.handoff(agentId, conversationId, toAgentId, note);
       return { ok: true };
     });
     on('handoff.accept', async (p) => {
-      const { conversationId } = parse(ConvId, p, 'handoff.accept');
+      const { conversationId } = parseInput(ConvId, p, 'handoff.accept');
       await r.acceptHandoff(agentId, conversationId);
       return { ok: true };
     });
     // The owner takes back a hand-off not yet answered (Router `withdrawHandoff`).
     on('handoff.withdraw', async (p) => {
-      const { conversationId } = parse(ConvId, p, 'handoff.withdraw');
+      const { conversationId } = parseInput(ConvId, p, 'handoff.withdraw');
       await r.withdrawHandoff(agentId, conversationId);
       return { ok: true };
     });
     on('handoff.decline', async (p) => {
-      const { conversationId } = parse(ConvId, p, 'handoff.decline');
+      const { conversationId } = parseInput(ConvId, p, 'handoff.decline');
       await r.declineHandoff(agentId, conversationId);
       return { ok: true };
     });
     on('promise', async (p) => {
-      const { conversationId, dueAt, text } = parse(Schemas.promise, p, 'promise');
+      const { conversationId, dueAt, text } = parseInput(Schemas.promise, p, 'promise');
       const promise = await r.promise(agentId, conversationId, dueAt, text);
       return { ok: true, promise };
     });
     on('promise.keep', async (p) => {
-      const { promiseId } = parse(Schemas.promiseKeep, p, 'promise.keep');
+      const { promiseId } = parseInput(Schemas.promiseKeep, p, 'promise.keep');
       return { ok: true, promise: await r.keepPromise(agentId, promiseId) };
     });
     on('typing', async (p) => {
-      const { conversationId, typing } = parse(Schemas.typing, p, 'typing');
+      const { conversationId, typing } = parseInput(Schemas.typing, p, 'typing');
       await r.agentTyping(agentId, conversationId, typing);
       return { ok: true };
     });
     on('offer.accept', async (p) => {
-      const { conversationId } = parse(Schemas.offer, p, 'offer.accept');
+      const { conversationId } = parseInput(Schemas.offer, p, 'offer.accept');
       await r.acceptOffer(agentId, conversationId);
       return { ok: true };
     });
     on('offer.decline', async (p) => {
-      const { conversationId } = parse(Schemas.offer, p, 'offer.decline');
+      const { conversationId } = parseInput(Schemas.offer, p, 'offer.decline');
       await r.declineOffer(agentId, conversationId);
       return { ok: true };
     });
@@ -429,18 +423,18 @@ export class WebConsole {
       return conversation;
     };
     on('conversation', async (p) => {
-      const { conversationId } = parse(ConvId, p, 'conversation');
+      const { conversationId } = parseInput(ConvId, p, 'conversation');
       const conversation = await onIt(conversationId, 'view');
       return { ok: true, view: await conversationView(r.store, conversation, agentId) };
     });
     // One of the customer's conversations to read (an earlier one, or the other open one of a merged customer).
     on('transcript', async (p) => {
-      const { conversationId } = parse(ConvId, p, 'transcript');
+      const { conversationId } = parseInput(ConvId, p, 'transcript');
       return { ok: true, ...(await readConversation(r.store, agentId, conversationId)) };
     });
     // Whether the visitor of a chat conversation is on the page now (null: not a chat, or not known here).
     on('presence', async (p) => {
-      const { conversationId } = parse(ConvId, p, 'presence');
+      const { conversationId } = parseInput(ConvId, p, 'presence');
       const conversation = await onIt(conversationId, 'look at');
       const ask = conversation.lastChannel === 'chat' ? this.#visitorOnline : undefined;
       return { ok: true, online: ask ? await ask(conversation.customerId) : null };
