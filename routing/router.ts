@@ -2293,8 +2293,9 @@ export class Router {
       // A customer who waits for nothing (their person spoke last) stays theirs: put in line now, they would go
       // ahead of customers who wait, and be told a wait they never asked for. Should they write again before
       // their person is back, it waits stickyWait for them and then moves on.
-      if (owner && !(await this.#customerWaits(conv))) return;
-      return this.#ownerGone(conv, now);
+      const waits = await this.#customerWaits(conv);
+      if (owner && !waits) return;
+      return this.#ownerGone(conv, now, waits);
     }
     if (conv.cover) return;
     if (conv.waitingForOwnerSince !== null) await this.#cover(conv);
@@ -2319,10 +2320,11 @@ export class Router {
   }
 
   /** Its owner is gone for good: the conversation goes to someone else, and the move is recorded. */
-  async #ownerGone(conv: Conversation, now: number): Promise<void> {
+  async #ownerGone(conv: Conversation, now: number, waits?: boolean): Promise<void> {
     // Its place in line: since the customer began waiting (for their owner, or since they wrote last); a
-    // customer who waits for nothing (a person wrote last) goes behind those who do.
-    const since = (await this.#customerWaits(conv)) ? waitingSince(conv) : now;
+    // customer who waits for nothing (a person wrote last) goes behind those who do. `waits`: as the caller
+    // read it already (`#customerWaits`).
+    const since = (waits ?? (await this.#customerWaits(conv))) ? waitingSince(conv) : now;
     const score = placeScore(conv, this.policy.agingStepSeconds, since);
     const requeued = await this.store.requeue(conv.id, now, score, since);
     this.#emit({ type: 'conversation.updated', at: now, conversation: requeued });
