@@ -6,7 +6,7 @@
 
 import { type OpeningHours, opensInMs } from '../routing/hours.js';
 import { defaultPolicy, type RoutingPolicy, SERVICE_LEVEL_DEFAULTS } from '../routing/policy.js';
-import { freePlaces, placeScore, waitingSince } from '../routing/store/rules.js';
+import { customerWaits, freePlaces, placeScore, waitingSince } from '../routing/store/rules.js';
 import type { Store } from '../routing/store/store.js';
 import {
   AGENT_STATUSES,
@@ -180,31 +180,48 @@ export function customerName(customer: Customer | null): string {
   return customer.identities.some((i) => i.channel === 'call') ? 'Hidden number' : 'Website visitor';
 }
 
-const LINE_DEFAULTS: LineRules = (({ agingStepSeconds, hardCapSeconds }) => ({
+const LINE_DEFAULTS: LineRules = (({ agingStepSeconds, hardCapSeconds, liveChannels }) => ({
   agingStepSeconds,
   hardCapSeconds,
+  liveChannels,
 }))(defaultPolicy());
 
 const seconds = (ms: number): number => Math.max(0, Math.round(ms / 1000));
 const sum = (p: PerChannel): number => CHANNELS.reduce((n, c) => n + p[c], 0);
 
 /**
- * The conversations that wait: those in line (queued, ringing or not), and those that wait for an owner who is
- * not available (assigned, not covered). An owner holds their conversations' capacity while away, so only
- * agents holding some are asked for theirs.
+ * The conversations that wait: those in line (queued, ringing or not), and those whose customer waits for an owner
+ * who is not available (assigned, not covered): written to while the owner was away or offline, or left
+ * unanswered when the owner went (they wrote after the last reply a person sent; a call under way on a live
+ * channel is not waiting). An owner holds their conversations' capacity while away, so only agents holding some
+ * are asked for theirs.
  */
-async function waitingConversations(store: Store, agents: readonly Agent[]): Promise<Conversation[]> {
+async function waitingConversations(
+  store: Store,
+  agents: readonly Agent[],
+  liveChannels: readonly Channel[],
+): Promise<Conversation[]> {
   const away = agents.filter((a) => a.status !== 'available' && sum(a.load) > 0);
   const [queued, ...owned] = await Promise.all([
     store.listConversations({ status: 'queued', limit: 0 }),
     ...away.map((a) => store.listConversations({ ownerId: a.id, status: 'assigned', limit: 0 })),
   ]);
-  const forOwner = owned.flat().filter((c) => c.waitingForOwnerSince !== null && c.cover === null);
-  return [...queued!, ...forOwner];
+  const uncovered = owned.flat().filter((c) => c.cover === null);
+  const unanswered = await Promise.all(
+    uncovered.map(async (c) => {
+      if (c.waitingForOwnerSince !== null) return true;
+      if (liveChannels.includes(c.lastChannel)) return false;
+      return customerWaits(c, await store.listMessages(c.id));
+    }),
+  );
+  return [...queued!, ...uncovered.filter((_, i) => unanswered[i])];
 }
 
-/** What orders the line (the routing policy's): the credit of a priority, and the wait past which age comes first. */
-export type LineRules = Pick<RoutingPolicy, 'agingStepSeconds' | 'hardCapSeconds'>;
+/**
+ * What orders the line (the routing policy's): the credit of a priority, and the wait past which age comes first;
+ * and the live channels (on which an owner's conversation waits for them only when the customer reached out).
+ */
+export type LineRules = Pick<RoutingPolicy, 'agingStepSeconds' | 'hardCapSeconds' | 'liveChannels'>;
 
 /**
  * The waiting conversations in the order they will be served, as the store's claim takes them (Router `#score`,
@@ -275,7 +292,7 @@ export async function readLiveView(
   const byId = new Map(agents.map((a) => [a.id, a]));
   const nameOf = (id: string) => byId.get(id)?.name ?? id;
   const waiting = servingOrder(
-    (await waitingConversations(store, agents)).map((c) => ({ c, since: waitingSince(c) })),
+    (await waitingConversations(store, agents, line.liveChannels)).map((c) => ({ c, since: waitingSince(c) })),
     line,
     now,
   );

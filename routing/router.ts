@@ -52,7 +52,7 @@ import {
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import { defaultPolicy, entryPointOf, fillText, type RoutingPolicy, waitSentence } from './policy.js';
-import { byCreation, FILL_LIMIT, leftTheTeam, placeScore, waitingSince } from './store/rules.js';
+import { byCreation, customerWaits, FILL_LIMIT, leftTheTeam, placeScore, waitingSince } from './store/rules.js';
 import type {
   AppendOptions,
   ClaimOutcome,
@@ -2304,19 +2304,10 @@ export class Router {
       await this.#cover(await this.store.setWaitingForOwner(conv.id, now));
   }
 
-  /**
-   * Whether the customer waits for a person: on a call, waiting for their owner, or their last message came
-   * after the last a person (not Switchboard) sent them.
-   */
+  /** Whether the customer waits for a person (rules.ts `customerWaits`), reading the messages only when it matters. */
   async #customerWaits(conv: Conversation): Promise<boolean> {
     if (conv.lastChannel === 'voice' || conv.waitingForOwnerSince !== null) return true;
-    const messages = await this.store.listMessages(conv.id);
-    for (let i = messages.length - 1; i >= 0; i--) {
-      const m = messages[i]!;
-      if (m.direction === 'in') return true;
-      if (m.direction === 'out' && m.author.type === 'agent') return false;
-    }
-    return true;
+    return customerWaits(conv, await this.store.listMessages(conv.id));
   }
 
   /** Its owner is gone for good: the conversation goes to someone else, and the move is recorded. */

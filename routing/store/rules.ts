@@ -91,6 +91,20 @@ export function waitingSince(c: Conversation): number {
 }
 
 /**
+ * Whether the customer waits for a person: on a call, waiting for their owner, or their last message came after the
+ * last a person (not Switchboard) sent them. `messages`: the conversation's, oldest first.
+ */
+export function customerWaits(c: Conversation, messages: readonly Message[]): boolean {
+  if (c.lastChannel === 'voice' || c.waitingForOwnerSince !== null) return true;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.direction === 'in') return true;
+    if (m.direction === 'out' && m.author.type === 'agent') return false;
+  }
+  return true;
+}
+
+/**
  * Its place in line (the route score): when its wait began (`since`, by default as it stands now), less the credit
  * of its priority (aging: each priority step is `agingStepSeconds` ahead).
  */

@@ -139,6 +139,41 @@ describe('GET /api/live (the team view)', () => {
     expect(view.agents.find((a: Json) => a.id === ken.id).idleSeconds).to.be.above(95);
   });
 
+  it('lists the customers an owner left unanswered when they stepped away or went offline, not those answered', async () => {
+    const h = sb();
+    const { agent: ada } = await h.createAgent('Ada', { capacity: only(2) });
+    const first = await visitor(h, 'my order is late');
+    const mia = await visitor(h, 'hello');
+    const { agent: ken } = await h.createAgent('Ken', { capacity: only(1) });
+    const sam = await visitor(h, 'where is my refund?');
+    const seen = (await live(h)).waiting.map((w: Json) => w.conversationId);
+    expect(seen).to.deep.equal([]);
+    const owners = await Promise.all(
+      [first, mia, sam].map(async (v) => (await h.store.getConversation(v.conversationId))!.ownerId),
+    );
+    expect(owners).to.deep.equal([ada.id, ada.id, ken.id]);
+    // Ada answers the first; Mia's hello waits for an answer. Ken answers nobody.
+    await h.sb.router.reply(ada.id, first.conversationId, 'Let me look.');
+    h.clock.advance(30 * SECOND);
+
+    await h.admin.put(`/api/agents/${ada.id}/status`).send({ status: 'away', reason: 'lunch' }).expect(200);
+    await h.admin.put(`/api/agents/${ken.id}/status`).send({ status: 'offline' }).expect(200);
+    h.clock.advance(20 * SECOND);
+    const view = await live(h);
+    // Mia and Sam wait for their owners from when they wrote (50 s ago); the answered customer waits for nothing.
+    expect(view.waitingTotal).to.equal(2);
+    expect(view.channels.chat).to.include({ waiting: 2, longestWaitSeconds: 50 });
+    expect(view.waiting.map((w: Json) => [w.conversationId, w.waitedSeconds, w.owner])).to.have.deep.members([
+      [mia.conversationId, 50, { id: ada.id, name: 'Ada', status: 'away' }],
+      [sam.conversationId, 50, { id: ken.id, name: 'Ken', status: 'offline' }],
+    ]);
+
+    // Ada answers Mia from her phone while away: Mia waits no more.
+    await h.sb.router.reply(ada.id, mia.conversationId, 'Hi Mia, back shortly.');
+    h.clock.advance(SECOND);
+    expect((await live(h)).waiting.map((w: Json) => w.conversationId)).to.deep.equal([sam.conversationId]);
+  });
+
   it('a process reads it at most once a second, however many ask', async () => {
     const h = sb();
     const { agent: ada } = await h.createAgent('Ada');
