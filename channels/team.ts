@@ -102,7 +102,7 @@ export interface LiveChannel {
 export interface LiveWaiting {
   conversationId: string;
   customerId: string;
-  /** The customer's name, else an address they wrote from, else "Hidden number" (a withheld one) or "Website visitor". */
+  /** How the team knows the customer (`customerName`): their name, an address they wrote from, "Website visitor 7k2q". */
   customer: string;
   /** The channel it waits on (the customer's last). */
   channel: Channel;
@@ -165,19 +165,27 @@ export interface LiveView {
 }
 
 /** The customer's name when known: given, or told as a fact (null otherwise). */
-export function knownName(customer: Customer | null): string | null {
+export function knownName(customer: Pick<Customer, 'name' | 'facts'> | null): string | null {
   return customer?.name || customer?.facts.name?.value || null;
 }
 
-/** How a customer is named to the team. */
-export function customerName(customer: Customer | null): string {
+/**
+ * How a customer is named to the team, the same in the team view, the web console and Slack: their name, else a
+ * number or address they wrote from. A chat visitor who gave neither is "Website visitor" and a caller who
+ * withheld their number "Hidden number", each with the end of their customer id, so that several stay apart
+ * (never their visitor or call id, which means nothing to anyone).
+ */
+export function customerName(
+  customer: Pick<Customer, 'id' | 'name' | 'facts' | 'identities'> | null,
+): string {
   if (!customer) return 'A customer';
   const known = knownName(customer);
   if (known) return known;
   const reach = customer.identities.find((i) => i.channel === 'phone' || i.channel === 'email');
   if (reach) return reach.address;
-  // A caller who withheld their number: their identity is the call's id, which means nothing to anyone.
-  return customer.identities.some((i) => i.channel === 'call') ? 'Hidden number' : 'Website visitor';
+  const end = customer.id.slice(-4);
+  if (customer.identities.some((i) => i.channel === 'call')) return `Hidden number ${end}`;
+  return customer.identities.length > 0 ? `Website visitor ${end}` : 'A customer';
 }
 
 const LINE_DEFAULTS: LineRules = (({ agingStepSeconds, hardCapSeconds, liveChannels }) => ({
@@ -292,7 +300,10 @@ export async function readLiveView(
   const byId = new Map(agents.map((a) => [a.id, a]));
   const nameOf = (id: string) => byId.get(id)?.name ?? id;
   const waiting = servingOrder(
-    (await waitingConversations(store, agents, line.liveChannels)).map((c) => ({ c, since: waitingSince(c) })),
+    (await waitingConversations(store, agents, line.liveChannels)).map((c) => ({
+      c,
+      since: waitingSince(c),
+    })),
     line,
     now,
   );

@@ -11,7 +11,7 @@ import {
   type Message,
   type SavedReply,
 } from '../../shared/model.js';
-import type { LiveAgent, LiveView, LiveWaiting } from '../team.js';
+import { customerName, type LiveAgent, type LiveView, type LiveWaiting } from '../team.js';
 import { type ConversationSummary, type ConversationView, factSource } from '../views.js';
 import type { AgentFigures, Waiting } from './figures.js';
 import { CHANNEL_NAMES, clip, count, cutAt, duration, escapedUpTo, escapeSlack, slackDate } from './text.js';
@@ -101,21 +101,9 @@ export const FORM_TEXT_MAX = 3000;
  */
 export const LINE_MAX = 3500;
 
-/**
- * How a customer is named in Slack: their name, else a number or address they wrote from. A chat visitor who
- * gave neither is "Chat visitor" and a caller who withheld their number "Hidden number", each with the end of
- * their customer id (several in one DM stay apart), never their visitor or call id, which means nothing to
- * anyone (the team view says "Website visitor", "Hidden number").
- */
+/** How a customer is named in Slack: as everywhere the team sees them (channels/team.ts `customerName`). */
 export function customerLabel(view: Pick<ConversationView, 'customer'>): string {
-  const c = view.customer;
-  const known =
-    c.name ||
-    c.facts.name?.value ||
-    c.identities.find((i) => i.channel === 'phone' || i.channel === 'email')?.address;
-  if (known) return known;
-  if (c.identities.some((i) => i.channel === 'call')) return `Hidden number ${c.id.slice(-4)}`;
-  return c.identities.length > 0 ? `Chat visitor ${c.id.slice(-4)}` : 'A customer';
+  return customerName(view.customer);
 }
 
 function channelList(view: ConversationView): string {

@@ -455,8 +455,11 @@
     if (known) return known;
     const id = c.identities?.find((i) => i.channel === 'phone' || i.channel === 'email');
     if (id) return id.address;
-    // A caller who withheld their number: the call's id means nothing to anyone.
-    return c.identities?.some((i) => i.channel === 'call') ? 'Hidden number' : 'Website visitor';
+    // As the server names them (channels/team.ts `customerName`): the end of their customer id keeps several
+    // apart; a visitor or call id means nothing to anyone.
+    const end = String(c.id || '').slice(-4);
+    if (c.identities?.some((i) => i.channel === 'call')) return `Hidden number ${end}`;
+    return c.identities?.length ? `Website visitor ${end}` : 'Customer';
   }
 
   function agentName(id) {

@@ -524,7 +524,11 @@
       c.name ||
       c.facts?.name?.value ||
       c.identities.find((i) => i.channel === 'phone' || i.channel === 'email')?.address ||
-      (c.identities.some((i) => i.channel === 'call') ? 'Hidden number' : 'Website visitor')
+      (c.identities.some((i) => i.channel === 'call')
+        ? `Hidden number ${c.id.slice(-4)}`
+        : c.identities.length > 0
+          ? `Website visitor ${c.id.slice(-4)}`
+          : 'A customer')
     );
   }
 

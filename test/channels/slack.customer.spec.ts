@@ -24,7 +24,7 @@ const BOB = 'U0BOB00001';
 describe('Slack cards: who the customer is', () => {
   const sb = useSlackHarness();
 
-  it('a chat visitor who gave no name is "Chat visitor" and a short tag on the card, never their visitor id', async () => {
+  it('a chat visitor who gave no name is "Website visitor" and a short tag on the card, never their visitor id', async () => {
     const h = sb();
     await h.agent('Ada', ADA);
     const visitor = await h.visitor();
@@ -32,8 +32,8 @@ describe('Slack cards: who the customer is', () => {
     await h.idle();
     const card = shownCard(h, ADA);
     const tag = visitor.customerId.slice(-4);
-    expect(card.text).to.equal(`Chat visitor ${tag} (chat) is yours`);
-    expect(card.blocks[0].text.text).to.equal(`Chat visitor ${tag}`);
+    expect(card.text).to.equal(`Website visitor ${tag} (chat) is yours`);
+    expect(card.blocks[0].text.text).to.equal(`Website visitor ${tag}`);
     const everything = JSON.stringify(h.slack.calls.map((c) => c.args));
     const customer = await h.store.getCustomer(visitor.customerId);
     const visitorId = customer!.identities.find((i) => i.channel === 'chat')!.address;

@@ -1461,7 +1461,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       await h.command(slashCommand(ADA, 'queue', url)).expect(200);
       await h.idle();
       const text = blockTexts(h.slack.responses.find((r) => url.endsWith(r.path))!.body.blocks);
-      expect(text).to.contain('*Website visitor* · chat');
+      expect(text).to.contain(`*Website visitor ${anon.customerId.slice(-4)}* · chat`);
       expect(text).to.not.contain('visitor-');
     });
 

@@ -140,7 +140,17 @@ describe('Voice channel: callers who withhold their number', () => {
       .get('/api/live')
       .set('Authorization', `Bearer ${h().config.adminToken}`)
       .expect(200);
-    expect(live.body.waiting.map((w: { customer: string }) => w.customer)).to.deep.equal(['Hidden number']);
+    expect(
+      live.body.waiting.map((w: { customer: string; customerId: string }) => [
+        w.customer,
+        w.customerId.slice(-4),
+      ]),
+    ).to.deep.equal([
+      [
+        `Hidden number ${live.body.waiting[0].customerId.slice(-4)}`,
+        live.body.waiting[0].customerId.slice(-4),
+      ],
+    ]);
     root = await h().twiml(`/twilio/voice/wait?conversation=${conversationId}`, queueWait(call, 1));
     expect(verbs(root)).to.deep.equal(['Gather']);
     expect(all(root, 'Say')).to.deep.equal([]);

@@ -89,6 +89,10 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
       },
     };
   }
+  /** The end of a conversation's customer id: how an anonymous visitor is told apart ("Website visitor 7k2q"). */
+  async function tagOf(conversationId: string): Promise<string> {
+    return (await h.store.getConversation(conversationId))!.customerId.slice(-4);
+  }
   /** Tab from the Sign out button: the first control after the header. */
   async function tabFromHeader(page: Page): Promise<void> {
     await page.locator('#signout').focus();
@@ -108,7 +112,9 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     await el(page, 'offer-accept').waitFor();
     const offer = (await said(page)).filter((s) => s.startsWith('announce:'));
     expect(offer).to.have.length(1);
-    expect(offer[0]).to.match(/^announce: Incoming contact: Incoming chat from Website visitor — answer by /);
+    expect(offer[0]).to.match(
+      /^announce: Incoming contact: Incoming chat from Website visitor \w{4} — answer by /,
+    );
     await tabFromHeader(page);
     expect(await focused(page)).to.equal('offer-accept');
     await page.keyboard.press('Enter');
@@ -122,15 +128,15 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     // A second chat rings while she works on the first; her focus on its Accept stays there when Dana writes
     // (the page is drawn again), and Dana's words are said once, not the whole conversation again.
     const lee = visitor();
-    await lee.say('Hi, question about my bill');
+    const leeTag = await tagOf(await lee.say('Hi, question about my bill'));
     await el(page, 'offer-accept').waitFor();
     await tabFromHeader(page);
     expect(await focused(page)).to.equal('offer-accept');
     await hush(page);
-    await dana.say('Thanks, I am waiting');
+    const danaTag = await tagOf(await dana.say('Thanks, I am waiting'));
     await el(page, 'message').filter({ hasText: 'Thanks, I am waiting' }).waitFor();
     expect(await focused(page)).to.equal('offer-accept');
-    expect(await said(page)).to.deep.equal(['announce: Website visitor: Thanks, I am waiting']);
+    expect(await said(page)).to.deep.equal([`announce: Website visitor ${danaTag}: Thanks, I am waiting`]);
     // Presence and typing change what is shown, and say nothing.
     await hush(page);
     await emitAck(dana.socket, 'typing', { typing: true });
@@ -139,7 +145,7 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
 
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.activeElement?.id === 'reply-input');
-    expect(await page.locator('#conv-title').textContent()).to.equal('Website visitor');
+    expect(await page.locator('#conv-title').textContent()).to.equal(`Website visitor ${leeTag}`);
     expect(await el(page, 'message').filter({ hasText: 'question about my bill' }).count()).to.equal(1);
 
     // Resolve from the keyboard: the form goes, and the focus goes to the conversation's title, not the page.
@@ -183,10 +189,10 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     await el(page, 'offer-accept').click();
     await el(page, 'message').filter({ hasText: 'Hello there' }).waitFor();
     await hush(page);
-    await dana.say('Are you there?');
+    const tag = await tagOf(await dana.say('Are you there?'));
     await el(page, 'message').filter({ hasText: 'Are you there?' }).waitFor();
     // One message, said once; the log is not read out again.
-    expect(await said(page)).to.deep.equal(['announce: Website visitor: Are you there?']);
+    expect(await said(page)).to.deep.equal([`announce: Website visitor ${tag}: Are you there?`]);
     const snapshot = await page.locator('body').ariaSnapshot();
     const unnamed = snapshot
       .split('\n')

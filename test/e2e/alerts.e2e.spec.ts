@@ -111,9 +111,10 @@ describe('e2e: the web console alerts the agent in Chromium', function () {
 
     const first = await visitor();
     const one = await first('Hello, my parcel never came');
+    const name = `Website visitor ${(await sb.store.getConversation(one))!.customerId.slice(-4)}`;
     await untilShown(page, 1);
     expect(await shown(page)).to.deep.equal([
-      { title: 'New conversation: Website visitor', body: 'Hello, my parcel never came', tag: one },
+      { title: `New conversation: ${name}`, body: 'Hello, my parcel never came', tag: one },
     ]);
     expect(await chimes(page)).to.equal(2);
 
@@ -137,7 +138,7 @@ describe('e2e: the web console alerts the agent in Chromium', function () {
     await first('Any news?');
     await untilShown(page, 2);
     expect((await shown(page))[1]).to.deep.equal({
-      title: 'Website visitor wrote',
+      title: `${name} wrote`,
       body: 'Any news?',
       tag: one,
     });

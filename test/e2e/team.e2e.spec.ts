@@ -84,7 +84,9 @@ describe('e2e: the team view in Chromium', function () {
     const row = el(page, 'waiting-row');
     expect(await row.count()).to.equal(1);
     const cells = await row.locator('td').allTextContents();
-    expect(cells[0]).to.equal('Website visitor');
+    expect(cells[0]).to.equal(
+      `Website visitor ${(await sb.store.getConversation(second))!.customerId.slice(-4)}`,
+    );
     expect(cells[1]).to.equal('Chat');
     expect(cells[2]).to.match(/^\d+s$/);
     // Ada was busy: the customer was told a time, not yet passed.

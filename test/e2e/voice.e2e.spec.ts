@@ -91,9 +91,13 @@ describe('e2e: calls in the web console in Chromium', function () {
     const dial = only(await h().twiml('/twilio/voice', incomingCall(hidden)), 'Dial');
     const hiddenId = queryOf(dial.attrs.action).conversation!;
     await el('offer-text').waitFor();
-    expect(await el('offer-text').textContent()).to.match(/^Incoming call from Hidden number — answer by /);
+    // Told apart from other hidden callers by the end of their customer id.
+    const hiddenName = `Hidden number ${(await h().store.getConversation(hiddenId))!.customerId.slice(-4)}`;
+    expect(await el('offer-text').textContent()).to.match(
+      new RegExp(`^Incoming call from ${hiddenName} — answer by `),
+    );
     await el('offer-accept').click();
-    await page.locator('#conv-title', { hasText: 'Hidden number' }).waitFor();
+    await page.locator('#conv-title', { hasText: hiddenName }).waitFor();
     expect(await page.locator('body').textContent()).not.to.contain(hidden.CallSid);
     // Nobody to call back, nor a block that could reach their next call.
     expect(await el('call').isHidden()).to.equal(true);

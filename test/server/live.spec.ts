@@ -64,7 +64,7 @@ describe('GET /api/live (the team view)', () => {
     const waiting = view.waiting[0];
     expect(waiting).to.include({
       conversationId: two.conversationId,
-      customer: 'Website visitor',
+      customer: `Website visitor ${waiting.customerId.slice(-4)}`,
       channel: 'chat',
       priority: 0,
       waitedSeconds: 90,
@@ -104,7 +104,12 @@ describe('GET /api/live (the team view)', () => {
     expect(
       view.waiting.map((w: Json) => [w.conversationId, w.customer, w.waitedSeconds, w.owner]),
     ).to.deep.equal([
-      [two.conversationId, 'Website visitor', (h.clock.now() - twoSince) / SECOND, null],
+      [
+        two.conversationId,
+        `Website visitor ${waiting.customerId.slice(-4)}`,
+        (h.clock.now() - twoSince) / SECOND,
+        null,
+      ],
       [one.conversationId, 'Mia Jones', 4, { id: ada.id, name: 'Ada', status: 'away' }],
     ]);
     expect(view.agents.find((a: Json) => a.id === ada.id)).to.include({
@@ -370,7 +375,7 @@ describe('GET /api/agents/:id/conversations (what an agent is on)', () => {
     expect(res.body.conversations).to.deep.equal([
       {
         id: bo.conversationId,
-        customer: 'Website visitor',
+        customer: `Website visitor ${(await h.store.getConversation(bo.conversationId))!.customerId.slice(-4)}`,
         channel: 'chat',
         role: 'owner',
         sinceSeconds: 60,
