@@ -52,7 +52,14 @@ import {
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import { defaultPolicy, entryPointOf, fillText, type RoutingPolicy, waitSentence } from './policy.js';
-import { byCreation, customerWaits, FILL_LIMIT, leftTheTeam, placeScore, waitingSince } from './store/rules.js';
+import {
+  byCreation,
+  customerWaits,
+  FILL_LIMIT,
+  leftTheTeam,
+  placeScore,
+  waitingSince,
+} from './store/rules.js';
 import type {
   AppendOptions,
   ClaimOutcome,
