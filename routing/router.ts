@@ -3047,9 +3047,11 @@ function isWaiting(c: Conversation): boolean {
  * A survey answer: a rating 1-5 first ("4", "4/5", "4 stars", "2 - the hold was long", "4 the hold was long"),
  * then, optionally, the one thing to fix. Null when the text does not read as a rating: a message that only
  * starts with a number is a request, and goes to a person. Without a mark or a rating's form ("/5", "stars")
- * after a number above `lowRating`, words that count something ("3 of the items", "4 days later", "3 items")
- * or ask for something (a question, "please", "need", "still", an order number…) make it a request. A low
- * rating's words are what to fix, and reach the owner as a follow-up either way ("2 nobody told me").
+ * after the number, words that count something ("3 of the items", "4 days later", "2 items", "1 more thing")
+ * or ask for something (a question, "please", "need", "can I", a refund, an order number…) make it a request.
+ * After a low rating (`lowRating` or below), a complaint's words stay what to fix, and reach the owner as a
+ * follow-up ("2 nobody told me", "1 item missing"); after a higher one they are a request too ("still",
+ * "missing", "broken"…).
  */
 /** Words ending in s that count nothing ("4 thanks", "5 always helpful"). */
 const NOT_PLURAL = new Set([
@@ -3066,8 +3068,10 @@ const NOT_PLURAL = new Set([
   'as',
 ]);
 /** What asks for something: a question, a request's words, an order or parcel number. */
-const REQUEST_WORDS =
-  /\?|\b(please|pls|need|want|still|help|where|when|why|how|can you|could you|would you|refund|replace|replacement|cancel|missing|broken|wrong|never arrived|not arrived)\b|\d{3,}/i;
+const ASKING =
+  /\?|\b(please|pls|need|want|help|where|when|why|how|can (?:i|you|we|someone)|could (?:i|you|someone)|would you|refund|replace|replacement|cancel|call me)\b|\d{3,}/i;
+/** What a complaint says (after a rating above the low ones, a request). */
+const COMPLAINING = /\b(still|missing|broken|wrong|never arrived|not arrived)\b/i;
 
 export function parseSurveyAnswer(
   text: string,
@@ -3086,10 +3090,11 @@ export function parseSurveyAnswer(
   const marked = /^[ \t]*(?:[-–—.,:;!)]+|\r?\n)/.exec(rest);
   if (marked) return problem(rest.slice(marked[0].length));
   if (!/^\s/.test(rest)) return null;
-  if (m[2] || m[3] || rating <= lowRating) return problem(rest);
+  if (m[2] || m[3]) return problem(rest);
   const next = /^\s+([^\s,.;:!?]+)/.exec(rest)?.[1]?.toLowerCase() ?? '';
   const counts = next === 'of' || next === 'more' || (/^[a-z]{3,}s$/.test(next) && !NOT_PLURAL.has(next));
-  return counts || REQUEST_WORDS.test(rest) ? null : problem(rest);
+  const asks = ASKING.test(rest) || (rating > lowRating && COMPLAINING.test(rest));
+  return counts || asks ? null : problem(rest);
 }
 
 /**

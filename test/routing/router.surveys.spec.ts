@@ -224,8 +224,25 @@ describe('router: surveys and repeat contacts', () => {
       ]) {
         expect(parseSurveyAnswer(text), text).to.equal(null);
       }
-      // A low rating's words are what to fix: they reach the owner as a follow-up.
+      // So after a low rating, when they count something or ask for something.
+      for (const text of [
+        '1 of the cups broke, can I get a replacement',
+        '2 items were missing from the box',
+        '1 more thing, the charger is missing too',
+        '2 can someone call me back',
+      ]) {
+        expect(parseSurveyAnswer(text), text).to.equal(null);
+      }
+      // A low rating's complaint is what to fix: it reaches the owner as a follow-up.
       expect(parseSurveyAnswer('1 item missing')).to.deep.equal({ rating: 1, problem: 'item missing' });
+      expect(parseSurveyAnswer('2 nobody told me anything')).to.deep.equal({
+        rating: 2,
+        problem: 'nobody told me anything',
+      });
+      expect(parseSurveyAnswer('1 wrong answer and still no parcel')).to.deep.equal({
+        rating: 1,
+        problem: 'wrong answer and still no parcel',
+      });
       expect(parseSurveyAnswer('3 slow', 3)).to.deep.equal({ rating: 3, problem: 'slow' });
     });
   });
