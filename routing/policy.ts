@@ -237,6 +237,13 @@ export const RoutingPolicy = z
         callbackAtRisk: ShortText.default(
           'Sorry, our call back is running late. We will call you within {wait}.',
         ),
+        /**
+         * A message to our number from another messaging app Twilio carries (WhatsApp, Messenger: `{app}`), which
+         * Switchboard does not take: answered in that app, nothing stored.
+         */
+        otherApp: ShortText.default(
+          'Sorry, we cannot answer {app} messages here. Please send us a text message (SMS) or call this number.',
+        ),
         survey: ShortText.default('How did we do? Reply with 1-5 (5 is best), then one thing we should fix.'),
         surveyThanks: ShortText.default('Thank you. We read every answer.'),
         /** Heads the email of chat replies a visitor did not see (the replies follow, each with its author). */

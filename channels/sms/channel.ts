@@ -16,11 +16,11 @@ import {
   PHONE_CHANNELS,
   phoneOf,
 } from '../../routing/addresses.js';
-import { ownerWaitSentence, waitSentence } from '../../routing/policy.js';
+import { fillText, ownerWaitSentence, waitSentence } from '../../routing/policy.js';
 import type { ContactResult, Router } from '../../routing/router.js';
 import { BlockedError, parseInput, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
-import type { Attachment, Message } from '../../shared/model.js';
+import { type Attachment, type Message, showsText } from '../../shared/model.js';
 import type { FileToKeep } from '../chat/files.js';
 import { Sends } from '../sends.js';
 import { restFailure, type TwilioClient } from '../twilio/client.js';
@@ -64,6 +64,9 @@ export type KeepTexted = (from: string, file: FileToKeep) => Promise<Attachment>
 /** One SMS body at most (Twilio refuses longer ones); longer replies go out in parts. */
 export const SMS_PART = 1600;
 const MAX_REMEMBERED = 100_000;
+
+/** The messaging apps Twilio carries to a number, as their senders know them ("whatsapp:+1…"). */
+const APP_NAMES: Record<string, string> = { whatsapp: 'WhatsApp', messenger: 'Messenger', rcs: 'RCS' };
 /**
  * How long one send may take before another process sends the text instead (the REST client gives up on a
  * request after 30 s; a long text is several requests).
@@ -163,6 +166,17 @@ export class SmsChannel {
   async #incoming(req: Request): Promise<string> {
     const p = parseInput(IncomingSms, webhookParams(req), 'message');
     if (this.#o.fromNumber && p.From === this.#o.fromNumber) return empty(); // our own echo
+    // Another app Twilio carries to this number ("whatsapp:+1…"): its replies would go out as texts the sender
+    // never sees there. Told so, there; nothing stored or routed.
+    const app = /^([a-z]+):/i.exec(p.From)?.[1];
+    if (app) {
+      const name = APP_NAMES[app.toLowerCase()] ?? app;
+      this.#o.log.info(
+        { messageSid: p.MessageSid, app: name },
+        'sms: a message from another app, answered there',
+      );
+      return messageTwiml(fillText(this.#router.policy.texts.otherApp, { app: name }));
+    }
     // STOP and START: Twilio answers them itself (and, after STOP, lets nothing more through). Kept, the agents
     // told; neither is a question for a person. YES opts in too, and goes on as any text: it may answer one.
     const keyword = optKeyword(p);
@@ -172,6 +186,11 @@ export class SmsChannel {
     }
     // A blocked customer's pictures are not fetched, let alone kept: the router refuses their text below.
     const offered = mediaOf(p);
+    // Nothing to read (an empty or blank text, no picture): nothing to answer, nobody to take a place for it.
+    if (!showsText(p.Body) && offered.length === 0) {
+      this.#o.log.info({ messageSid: p.MessageSid }, 'sms: an empty text, ignored');
+      return empty();
+    }
     const media = offered.length > 0 && (await this.#router.isBlocked('sms', p.From)) ? [] : offered;
     const repeated =
       media.length > 0 && (await this.#router.store.findMessageByExternalId('sms', p.MessageSid)) !== null;

@@ -142,6 +142,31 @@ describe('SMS channel (Twilio)', () => {
       expect([conv?.status, conv?.ownerId]).to.deep.equal(['assigned', ana.id]);
     });
 
+    it('an empty or blank text with no picture is ignored: nothing stored, no place taken, nothing said', async () => {
+      await h().agent('Ana', { capacity: { voice: 0, sms: 0, chat: 0, email: 0 } });
+      for (const body of ['', '   ', '\u200b\n']) {
+        const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, body)));
+        expect(root.children, JSON.stringify(body)).to.deep.equal([]);
+      }
+      expect(await h().store.listConversations({})).to.deep.equal([]);
+      // Words are read, and wait for a person.
+      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'still there?')));
+      expect(await h().store.listConversations({})).to.have.length(1);
+    });
+
+    it('a WhatsApp message to our number is answered there that we cannot take it; nothing stored or routed', async () => {
+      await h().agent('Ana');
+      const root = await h().twiml(
+        '/twilio/sms',
+        incomingSms(newSms('whatsapp:+14155553001', 'hi, where is my order?')),
+      );
+      expect(only(root, 'Message').text).to.equal(
+        'Sorry, we cannot answer WhatsApp messages here. Please send us a text message (SMS) or call this number.',
+      );
+      expect(await h().store.listConversations({})).to.deep.equal([]);
+      expect(await h().store.findCustomer({ channel: 'phone', address: '+14155553001' })).to.equal(null);
+    });
+
     it('a texter whose person is away or offline is told how long it waits for them, then a colleague; no time promised beyond', async () => {
       const ana = await h().agent('Ana');
       await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
