@@ -2650,6 +2650,7 @@ export class Router {
       externalId: c.externalId,
       // A withheld number: nothing to answer to but the call itself.
       ...(c.withheld ? {} : { from: identityOf(c.channel, c.from).address }),
+      ...(c.to ? { via: c.to } : {}),
     };
   }
 

@@ -356,6 +356,11 @@ export const Message = z.object({
    * customer answers from somewhere, replies on its channel go there too.
    */
   to: z.string().max(320).optional(),
+  /**
+   * A customer's message: the address of ours it reached, as the channel gave it (the Twilio number texted or
+   * called, the address written to). A text answering it goes out from that number.
+   */
+  via: z.string().max(320).optional(),
 });
 export type Message = z.infer<typeof Message>;
 

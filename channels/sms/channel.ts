@@ -83,6 +83,11 @@ export class SmsChannel {
   readonly #backoff: (attempt: number) => number;
   /** The number each customer last reached us on, to answer from it. */
   readonly #ourNumber = new Map<string, string>();
+  /**
+   * A reply of several parts whose send failed after some left: how many did (by message id), so that its retry in
+   * this process sends only the rest. (Retried by another process, after this one stopped, it goes whole.)
+   */
+  readonly #partsSent = new Map<string, number>();
   readonly #sends: Sends;
   readonly #unsubscribe: () => void;
 
@@ -281,7 +286,7 @@ export class SmsChannel {
     const parts = split(message.text, SMS_PART);
     // An agent's files go as MMS with the last part: Twilio fetches each from its link (PUBLIC_URL).
     const media = message.attachments.flatMap((a) => (a.url && /^https?:\/\//.test(a.url) ? [a.url] : []));
-    for (let i = 0; i < parts.length; i++) {
+    for (let i = this.#partsSent.get(message.id) ?? 0; i < parts.length; i++) {
       const lastPart = i === parts.length - 1;
       await this.#client.messages.create({
         to,
@@ -298,6 +303,12 @@ export class SmsChannel {
             }
           : {}),
       });
+      if (lastPart) this.#partsSent.delete(message.id);
+      else {
+        this.#partsSent.set(message.id, i + 1);
+        if (this.#partsSent.size > MAX_REMEMBERED)
+          this.#partsSent.delete(this.#partsSent.keys().next().value!);
+      }
     }
   }
 
@@ -342,7 +353,8 @@ export class SmsChannel {
     const store = this.#router.store;
     const conv = await store.getConversation(message.conversationId);
     // The number they last texted or called from on this conversation, else the number we know for them.
-    const last = conv ? lastAddress(await store.listMessages(conv.id), PHONE_CHANNELS) : null;
+    const messages = conv ? await store.listMessages(conv.id) : [];
+    const last = lastAddress(messages, PHONE_CHANNELS);
     const customer = conv && !last ? await store.getCustomer(conv.customerId) : null;
     const to = last ?? phoneOf(customer) ?? customer?.facts.phone?.value ?? null;
     if (!to)
@@ -351,7 +363,12 @@ export class SmsChannel {
           ? 'the caller withheld their number: no text can reach them'
           : 'the customer has no phone number to text',
       };
-    const from = this.#o.fromNumber ?? this.#ourNumber.get(to) ?? null;
+    // The number of ours they last texted or called on this conversation (several numbers route to it: each
+    // answers its own texters), else ours, else the one this process saw them reach.
+    const reached = messages.findLast(
+      (m) => m.direction === 'in' && PHONE_CHANNELS.includes(m.channel) && m.via !== undefined,
+    )?.via;
+    const from = reached ?? this.#o.fromNumber ?? this.#ourNumber.get(to) ?? null;
     if (!from) return { error: 'no Twilio number to send from: set TWILIO_FROM_NUMBER' };
     return { to, from };
   }
@@ -430,10 +447,29 @@ export function split(text: string, size: number): string[] {
   let rest = text;
   while (rest.length > size) {
     let cut = rest.lastIndexOf(' ', size);
-    if (cut < size * 0.8) cut = size;
+    if (cut < size * 0.8) cut = characterStart(rest, size);
     parts.push(rest.slice(0, cut));
     rest = rest.slice(cut).replace(/^ /, '');
   }
   if (rest.length > 0) parts.push(rest);
   return parts;
+}
+
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * Where a cut at `at` (a UTF-16 offset) may go without splitting what a reader sees as one character (an emoji,
+ * its skin tone or family joined, a letter and its accent): the start of the character `at` falls in, or `at`
+ * itself at a boundary. A character longer than the whole part is cut between its code points.
+ */
+function characterStart(text: string, at: number): number {
+  let start = 0;
+  for (const { index } of GRAPHEMES.segment(text.slice(0, at + 64))) {
+    if (index > at) break;
+    start = index;
+  }
+  if (start > 0) return start;
+  // One character as long as the part (no boundary before `at`): at least no lone surrogate.
+  const code = text.charCodeAt(at - 1);
+  return code >= 0xd800 && code <= 0xdbff ? at - 1 : at;
 }

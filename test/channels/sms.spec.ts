@@ -709,6 +709,24 @@ describe('SMS channel (Twilio)', () => {
       ]);
     });
 
+    it('a reply goes out from the number of ours the customer texted, not TWILIO_FROM_NUMBER, in any process', async () => {
+      const ana = await h().agent('Ana');
+      const spanish = '+14155550111';
+      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hola, mi pedido no llegó', spanish)));
+      const [conv] = await h().store.listConversations({});
+      expect((await h().store.listMessages(conv!.id)).map((m) => m.via)).to.deep.equal([spanish]);
+      await h().sb.router.reply(ana.id, conv!.id, 'Lo miro ahora.');
+      await h().idle();
+      // They write to our main number next: the answer comes from it.
+      await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'and in English?')));
+      await h().sb.router.reply(ana.id, conv!.id, 'Of course.');
+      await h().idle();
+      expect(sent(h()).map((m) => [m.params.From, m.params.To, m.params.Body])).to.deep.equal([
+        [spanish, TEXTER, 'Lo miro ahora.'],
+        [OUR_NUMBER, TEXTER, 'Of course.'],
+      ]);
+    });
+
     it('a reply goes to the number the customer last texted from, though they have another', async () => {
       const { agentId, conversationId } = await owned();
       const [conv] = await h().store.listConversations({});
