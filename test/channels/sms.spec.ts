@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { expect } from 'chai';
 import supertest from 'supertest';
 import twilio from 'twilio';
-import { messageTwiml, SMS_LEASE_MS } from '../../channels/sms/channel.js';
+import { messageTwiml, SMS_LEASE_MS, split } from '../../channels/sms/channel.js';
 import { humanDuration } from '../../routing/estimate.js';
 import { only, verbs } from '../support/twiml.js';
 import {
@@ -756,6 +756,33 @@ describe('SMS channel (Twilio)', () => {
       expect(parts.map((p) => String(p.params.Body).length <= 1600)).to.deep.equal([true, true]);
       expect(parts.map((p) => p.params.Body).join(' ')).to.equal(text.replace(/\s+/g, ' '));
       expect(parts.map((p) => p.params.StatusCallback === undefined)).to.deep.equal([true, false]);
+    });
+
+    it('a reply in parts whose second part fails is retried from that part: the first is not sent twice', async () => {
+      const { agentId, conversationId } = await owned();
+      h().standIn.failNext('messages', { status: 503, code: 20503, message: 'Service Unavailable' }, 1, 1);
+      const text = `${'word '.repeat(400)}end`;
+      await h().sb.router.reply(agentId, conversationId, text);
+      await h().idle();
+      await h().later(2000);
+      const parts = sent(h()).map((p) => String(p.params.Body));
+      expect(parts).to.have.length(2);
+      expect(parts.join(' ')).to.equal(text.replace(/\s+/g, ' '));
+      expect(tries(h())).to.have.length(3);
+    });
+
+    it('a long reply is never cut inside an emoji or an accented letter', () => {
+      const family = '👩‍👩‍👧‍👦';
+      const text = `a${family.repeat(200)}`;
+      const parts = split(text, 1600);
+      expect(parts.join('')).to.equal(text);
+      for (const part of parts) {
+        expect(part.length).to.be.at.most(1600);
+        // Each part is whole families (after the first letter): no lone half of one.
+        expect(part.replace(/^a/, '').split(family).join('')).to.equal('');
+      }
+      const accented = `${'e\u0301'.repeat(1000)}`;
+      for (const part of split(accented, 1600)) expect(part.startsWith('\u0301')).to.equal(false);
     });
 
     it('a status report with an unknown status is refused with 400 and changes nothing', async () => {

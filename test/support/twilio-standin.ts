@@ -44,7 +44,12 @@ export class TwilioStandIn {
   #filesUrl = '';
   readonly #accountSid: string;
   readonly #authToken: string;
-  readonly #failures: Record<Resource, ScriptedFailure[]> = { messages: [], calls: [], 'call-update': [] };
+  /** The next requests' scripted answers, in order: a failure, or null to answer as usual. */
+  readonly #failures: Record<Resource, Array<ScriptedFailure | null>> = {
+    messages: [],
+    calls: [],
+    'call-update': [],
+  };
   readonly #ended = new Set<string>();
   readonly #waiters: Array<{ match: (r: Recorded) => boolean; resolve: (r: Recorded) => void }> = [];
   /** Media of incoming messages, by its ME sid. */
@@ -106,8 +111,9 @@ export class TwilioStandIn {
       .map((r) => ({ sid: r.sid!, params: r.params }));
   }
 
-  /** The next `count` requests to `resource` fail with Twilio's error format. */
-  failNext(resource: Resource, failure: ScriptedFailure, count = 1): void {
+  /** The next `count` requests to `resource` (after `after` answered as usual) fail with Twilio's error format. */
+  failNext(resource: Resource, failure: ScriptedFailure, count = 1, after = 0): void {
+    for (let i = 0; i < after; i++) this.#failures[resource].push(null);
     for (let i = 0; i < count; i++) this.#failures[resource].push(failure);
   }
 
