@@ -25,6 +25,18 @@ const byteCount = (fallback: number, min: number, max: number) =>
       .default(fallback),
   );
 
+/** A whole number from `min` to `max` (`unit`: what it counts), `fallback` when unset or blank. */
+const wholeNumber = (fallback: number, min: number, max: number, unit: string) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce
+      .number({ message: `must be a whole number of ${unit} from ${min} to ${max}` })
+      .int(`must be a whole number of ${unit} from ${min} to ${max}`)
+      .min(min, `must be a whole number of ${unit} from ${min} to ${max}`)
+      .max(max, `must be a whole number of ${unit} from ${min} to ${max}`)
+      .default(fallback),
+  );
+
 const Env = z.object({
   PORT: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
@@ -77,8 +89,8 @@ const Env = z.object({
   ),
   TWILIO_API_URL: optional(z.string().url('must be a URL (where Twilio REST requests go instead)')),
   HOLD_MUSIC_URL: optional(z.string().url('must be the URL of an audio file (MP3 or WAV)')),
-  CALLBACK_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
-  CALLBACK_RETRY_SECONDS: z.coerce.number().int().min(0).max(120).default(20),
+  CALLBACK_RETRIES: wholeNumber(2, 0, 5, 'retries'),
+  CALLBACK_RETRY_SECONDS: wholeNumber(20, 0, 120, 'seconds'),
   SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must start with xoxb-')),
   SLACK_SIGNING_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
   SLACK_API_URL: optional(
@@ -89,7 +101,7 @@ const Env = z.object({
         'must be an http(s) URL ending in /api/, such as https://slack-gov.com/api/',
       ),
   ),
-  SLACK_TAKEOVER_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  SLACK_TAKEOVER_SECONDS: wholeNumber(60, 1, 3600, 'seconds'),
   SLACK_TEAM_CHANNEL: optional(
     z.string().regex(/^[CG][A-Z0-9]{8,}$/, "must be a Slack channel's ID (C0123ABCD), not its name"),
   ),
@@ -97,7 +109,7 @@ const Env = z.object({
   DEMO_AGENTS: z.enum(['auto', 'on', 'off']).default('auto'),
   /** `production` (the Docker image's): `DEMO_AGENTS=auto` creates no demo agents. */
   NODE_ENV: optional(z.string().max(100)),
-  TICK_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  TICK_MS: wholeNumber(250, 10, 60_000, 'milliseconds'),
   CHAT_FILE_MAX_BYTES: byteCount(10 * MB, 0, 100 * MB),
   CHAT_FILES_STORE_MAX_BYTES: byteCount(200 * MB, 1024, 1024 * MB),
 });
@@ -212,7 +224,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       'TWILIO_FROM_NUMBER: is required with REDIS_URL and Twilio (a text or a call back may go out from any process, which cannot know the number a customer reached on another)',
     );
   }
-  if (e.CHAT_FILE_MAX_BYTES > e.CHAT_FILES_STORE_MAX_BYTES) {
+  // (Compared only when both parsed: the raw values are text.)
+  if (parsed.success && e.CHAT_FILE_MAX_BYTES > e.CHAT_FILES_STORE_MAX_BYTES) {
     lines.push('CHAT_FILES_STORE_MAX_BYTES: must be at least CHAT_FILE_MAX_BYTES');
   }
   if (lines.length > 0 || !policy) throw new ConfigError(lines);

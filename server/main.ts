@@ -167,20 +167,24 @@ logger.info(
     ? `Switchboard listening on port ${port}, reached at ${base}`
     : `Switchboard listening on ${base}`,
 );
+/**
+ * A line that is the only way in (a generated admin token, the demo agents' consoles): said at info, or, with
+ * LOG_LEVEL above it, on stderr all the same; else nobody could reach the API or answer the demo's customers.
+ */
+const wayIn = (line: string): void => {
+  if (logger.isLevelEnabled('info')) logger.info(line);
+  else process.stderr.write(`${line}\n`);
+};
 if (config.adminTokenGenerated)
-  logger.info(`admin API token (generated; set ADMIN_TOKEN to fix it): ${config.adminToken}`);
+  wayIn(`admin API token (generated; set ADMIN_TOKEN to fix it): ${config.adminToken}`);
 logger.info(`demo page with the chat widget: ${base}/`);
 // The admin token rides in the fragment, which browsers never send: it stays out of access logs and referrers.
-logger.info(
-  config.adminTokenGenerated
-    ? `the team's live view: ${base}/team#token=${config.adminToken}`
-    : `the team's live view (sign in with ADMIN_TOKEN): ${base}/team`,
-);
+if (config.adminTokenGenerated) wayIn(`the team's live view: ${base}/team#token=${config.adminToken}`);
+else logger.info(`the team's live view (sign in with ADMIN_TOKEN): ${base}/team`);
 if (config.demoAgents && (await sb.store.listAgents()).length === 0) {
   const demo = await createDemoAgents(sb.router, sb.tokens);
-  for (const { agent, token } of demo) {
-    logger.info(`console for demo agent ${agent.name}: ${base}/console?token=${token}`);
-  }
+  for (const { agent, token } of demo)
+    wayIn(`console for demo agent ${agent.name}: ${base}/console?token=${token}`);
   logger.warn(
     `the demo agents ${demo.map((d) => d.agent.name).join(' and ')} are available and take customers: ` +
       'set DEMO_AGENTS=off (or ADMIN_TOKEN) before real customers come in',

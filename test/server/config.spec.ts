@@ -74,6 +74,19 @@ describe('loadConfig', () => {
     expect(config.adminTokenGenerated).to.equal(true);
     expect(config.twilio).to.equal(null);
     expect(config.publicUrl).to.equal('http://localhost:3000');
+    // Numbers too (`docker run -e VAR=`): their defaults, not 0 nor a refusal.
+    const twilio = { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: 'twilio-auth-token-01' };
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'slack-signing-secret-01' };
+    const blank = loadConfig({
+      ...twilio,
+      ...slack,
+      CALLBACK_RETRIES: '',
+      CALLBACK_RETRY_SECONDS: ' ',
+      TICK_MS: '',
+      SLACK_TAKEOVER_SECONDS: '',
+    });
+    expect([blank.twilio?.callbackRetries, blank.twilio?.callbackRetrySeconds]).to.deep.equal([2, 20]);
+    expect([blank.tickMs, blank.slack?.takeoverMs]).to.deep.equal([250, 60_000]);
   });
 
   it('lists every channel whose credentials are absent as off, naming the variables', () => {
@@ -224,6 +237,21 @@ describe('loadConfig', () => {
           TOKEN_SECRET: 't'.repeat(32),
         }).redisCluster,
       ).to.equal(true);
+    });
+
+    it('CALLBACK_RETRIES and TICK_MS that are not whole numbers say what they must be', () => {
+      expect(configLines({ TICK_MS: 'abc' })).to.deep.equal([
+        'TICK_MS: must be a whole number of milliseconds from 10 to 60000',
+      ]);
+      expect(configLines({ CALLBACK_RETRIES: '9' })).to.deep.equal([
+        'CALLBACK_RETRIES: must be a whole number of retries from 0 to 5',
+      ]);
+    });
+
+    it('a bad variable elsewhere adds no false line about the chat file sizes', () => {
+      expect(
+        configLines({ CHAT_FILE_MAX_BYTES: '9', CHAT_FILES_STORE_MAX_BYTES: '10000', LOG_LEVEL: 'bad' }),
+      ).to.have.length(1);
     });
 
     it('SLACK_TAKEOVER_SECONDS that is not a whole number of seconds from 1 to 3600', () => {
@@ -586,6 +614,22 @@ describe('server/main.ts as a process', function () {
     });
     expect(res.status).to.equal(200);
     expect(await res.json()).to.deep.equal({ agents: [] });
+    run.child.kill('SIGTERM');
+    expect(await run.exit).to.equal(0);
+  });
+
+  it('with LOG_LEVEL=warn the generated token and the demo consoles are still printed (on stderr)', async () => {
+    const run = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DEMO_AGENTS: 'on' });
+    running = run;
+    await run.waitFor((r) => String(r.msg).startsWith('the demo agents '));
+    const said = run.stderr.join('');
+    expect(said).to.match(/^admin API token \(generated; set ADMIN_TOKEN to fix it\): \S+$/m);
+    expect(said).to.match(/^the team's live view: http:\/\/localhost:\d+\/team#token=\S+$/m);
+    expect(said).to.match(
+      /^console for demo agent Ada \(demo\): http:\/\/localhost:\d+\/console\?token=\S+$/m,
+    );
+    // Nothing at info on stdout.
+    expect(run.stdout.map((l) => JSON.parse(l).level as number).every((level) => level >= 40)).to.equal(true);
     run.child.kill('SIGTERM');
     expect(await run.exit).to.equal(0);
   });
