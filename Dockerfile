@@ -16,5 +16,7 @@ COPY routing ./routing
 COPY shared ./shared
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+# Healthy when it can serve: /readyz answers 503 while the store (Redis) does not answer, /healthz only that the
+# process is alive.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
 CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "server/main.ts"]

@@ -167,6 +167,11 @@ logger.info(
     ? `Switchboard listening on port ${port}, reached at ${base}`
     : `Switchboard listening on ${base}`,
 );
+if (process.env.NODE_ENV === 'production' && !config.publicUrlGiven)
+  logger.warn(
+    `PUBLIC_URL is not set: links to files, consoles and webhooks are built on ${base}, which customers and ` +
+      'Twilio cannot reach; set it to the address they reach (https://support.example.com)',
+  );
 /**
  * A line that is the only way in (a generated admin token, the demo agents' consoles): said at info, or, with
  * LOG_LEVEL above it, on stderr all the same; else nobody could reach the API or answer the demo's customers.

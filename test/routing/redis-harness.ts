@@ -1,7 +1,10 @@
-// Real Redis for the Redis store specs: REDIS_URL when set, else 127.0.0.1:6379
+// Real Redis for the Redis store specs: TEST_REDIS_URL when set, else 127.0.0.1:6379
 // when it answers, else a redis-server child process on a free port, started in
 // a before() hook and stopped in after() (`useRedis`). Every store a spec makes
-// works under a key prefix of its own and deletes its keys afterwards.
+// works under a key prefix of its own and deletes its keys afterwards. Specs that
+// act on the whole server (FUNCTION FLUSH, CLIENT PAUSE) ask for a redis-server of
+// their own (`useRedis({ own: true })`): never a Redis someone else uses.
+// (Not REDIS_URL: an operator's shell may hold the production one.)
 import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
 import { RedisStore } from '../../routing/store/redis.js';
@@ -60,17 +63,21 @@ export async function startRedisServer(port: number): Promise<ChildProcess> {
  * Call inside a describe(): a Redis for its tests. `url()` is valid from the
  * tests on (the before() hook finds or starts it; after() stops what it started).
  */
-export function useRedis(): { url: () => string; connect: (what: string) => Promise<RedisStore> } {
+export function useRedis(options: { own?: boolean } = {}): {
+  url: () => string;
+  connect: (what: string) => Promise<RedisStore>;
+} {
   let url: string | null = null;
   let child: ChildProcess | null = null;
   before(async function () {
     this.timeout(15_000);
-    const given = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    if (await answers(given)) {
+    const given = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    if (!options.own && (await answers(given))) {
       url = given;
       return;
     }
-    if (process.env.REDIS_URL) throw new Error(`REDIS_URL ${given} does not answer`);
+    if (!options.own && process.env.TEST_REDIS_URL)
+      throw new Error(`TEST_REDIS_URL ${given} does not answer`);
     const port = await freePort();
     child = await startRedisServer(port);
     url = `redis://127.0.0.1:${port}`;

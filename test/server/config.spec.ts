@@ -618,6 +618,15 @@ describe('server/main.ts as a process', function () {
     expect(await run.exit).to.equal(0);
   });
 
+  it('in production without PUBLIC_URL: warns that links are built on an address nobody outside reaches', async () => {
+    const run = start({ PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', ADMIN_TOKEN: 'a'.repeat(16) });
+    running = run;
+    const warned = await run.waitFor((r) => String(r.msg).startsWith('PUBLIC_URL is not set: '));
+    expect(warned.level).to.equal(40);
+    run.child.kill('SIGTERM');
+    expect(await run.exit).to.equal(0);
+  });
+
   it('with LOG_LEVEL=warn the generated token and the demo consoles are still printed (on stderr)', async () => {
     const run = start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DEMO_AGENTS: 'on' });
     running = run;

@@ -159,10 +159,13 @@ export class RedisServer {
 
 let shared: Promise<{ url: string; server: RedisServer | null }> | null = null;
 
-/** The Redis the specs share: REDIS_URL, else a local one on 6379, else one started for this run. */
+/**
+ * The Redis the specs share (each under key prefixes of its own): TEST_REDIS_URL, else a local one on 6379, else
+ * one started for this run. Not REDIS_URL: an operator's shell may hold the production one.
+ */
 export async function sharedRedisUrl(): Promise<string> {
   shared ??= (async () => {
-    const given = process.env.REDIS_URL;
+    const given = process.env.TEST_REDIS_URL;
     if (given) return { url: given, server: null };
     if (await answers('redis://127.0.0.1:6379')) return { url: 'redis://127.0.0.1:6379', server: null };
     const server = await RedisServer.start();
