@@ -191,7 +191,7 @@ if (config.demoAgents && (await sb.store.listAgents()).length === 0) {
   for (const { agent, token } of demo)
     wayIn(`console for demo agent ${agent.name}: ${base}/console?token=${token}`);
   logger.warn(
-    `the demo agents ${demo.map((d) => d.agent.name).join(' and ')} are available and take customers: ` +
+    `the demo agents ${demo.map((d) => d.agent.name).join(' and ')} take customers while their console is open: ` +
       'set DEMO_AGENTS=off (or ADMIN_TOKEN) before real customers come in',
   );
 }

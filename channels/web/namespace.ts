@@ -88,6 +88,7 @@ export class WebConsole {
   readonly #nsp: Namespace;
   readonly #router: Router;
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeStatus: () => void;
   readonly #log: Logger;
   /**
    * Per agent with a console on this process: the conversations their consoles were told are on their list
@@ -141,6 +142,19 @@ export class WebConsole {
       },
       { remote: true },
     );
+    // An agent made available (at creation, by the API, from the team view) with no console of theirs open anywhere:
+    // the timer of a console that closed, so that nobody who is not there keeps being given customers. (Events of
+    // this process: the one that made the change arms it.)
+    this.#unsubscribeStatus = this.#router.events.subscribe((event) => {
+      if (event.type === 'agent.status' && event.status === 'available') void this.#unattended(event.agentId);
+    });
+    // Those available already when this process starts (set so by an older version, or while it was down).
+    void this.#router.store.listAgents().then(
+      (agents) => {
+        for (const a of agents) if (a.status === 'available' && !a.slackUserId) void this.#unattended(a.id);
+      },
+      () => {},
+    );
     this.#catchUpTimer = setInterval(() => {
       if (!this.#catchUps.busy) void this.catchUp();
     }, options.catchUpMs ?? 30_000);
@@ -157,6 +171,7 @@ export class WebConsole {
     this.#undoConsoleTimer();
     if (this.#queueTimer) clearTimeout(this.#queueTimer);
     this.#unsubscribe();
+    this.#unsubscribeStatus();
   }
 
   /**
@@ -237,6 +252,20 @@ export class WebConsole {
       if (await this.#anywhere(agentId)) await this.#backFromClosed(agentId);
     } catch (err) {
       logFailure(this.#log, err, `web console: could not set away agent ${agentId}, whose console closed`);
+    }
+  }
+
+  /**
+   * Agent `agentId` is available: with no console of theirs on any process, their `console` timer is set as if
+   * one had just closed (`#consoleGone` sets them away when it comes due with still none open, unless they work in
+   * Slack). With one open, its process keeps the timer a lease ahead already.
+   */
+  async #unattended(agentId: string): Promise<void> {
+    try {
+      if (this.#closed || this.#here(agentId) || (await this.#anywhere(agentId))) return;
+      await this.#consoleDue(agentId, 0);
+    } catch (err) {
+      logFailure(this.#log, err, `web console: could not set the console timer of agent ${agentId}`);
     }
   }
 

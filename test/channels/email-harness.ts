@@ -176,6 +176,8 @@ export async function startEmailHarness(
     SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
     EMAIL_FROM: `Support Team <${SUPPORT}>`,
     EMAIL_ADDRESSES: `${SUPPORT},help@${DOMAIN}`,
+    // Its agents work without a console of theirs (the specs act for them): never set away for having none.
+    ROUTING_POLICY: JSON.stringify({ consoleAwaySeconds: 0 }),
     ...env,
   });
   const store = new MemoryStore();

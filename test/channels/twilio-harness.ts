@@ -80,6 +80,8 @@ export async function startTwilioHarness(options: HarnessOptions = {}): Promise<
     DEMO_AGENTS: 'off',
     // Timers fire only when a test ticks the router itself.
     TICK_MS: '60000',
+    // Its agents work without a console of theirs (the specs act for them): never set away for having none.
+    ROUTING_POLICY: JSON.stringify({ consoleAwaySeconds: 0 }),
     ...options.env,
   });
   const logs: TwilioHarness['logs'] = [];

@@ -1010,6 +1010,34 @@ describe('/agent namespace', () => {
       expect(await statusOf(h, ada.agent.id)).to.deep.equal(['available', null]);
     });
 
+    it('an agent made available with no console open anywhere is set away a minute later; her first console makes her available', async () => {
+      const h = sb();
+      // Created available through the API, and set available from the team view: nobody has opened a console.
+      const { agent: lin, token } = await h.createAgent('Lin');
+      const { agent: max } = await h.createAgent('Max', { status: 'away' });
+      await h.admin.put(`/api/agents/${max.id}/status`).send({ status: 'available' }).expect(200);
+      // One who works in Slack, and one with a console open, are left available.
+      const { agent: sam } = await h.createAgent('Sam', { slackUserId: 'U0SAM0001' });
+      const ada = await agentConsole(h, 'Ada');
+      h.clock.advance(59 * SECOND);
+      await h.sb.router.tick();
+      expect(await statusOf(h, lin.id)).to.deep.equal(['available', null]);
+      h.clock.advance(1 * SECOND);
+      await h.sb.router.tick();
+      expect(await statusOf(h, lin.id)).to.deep.equal(['away', 'console closed']);
+      expect(await statusOf(h, max.id)).to.deep.equal(['away', 'console closed']);
+      expect(await statusOf(h, sam.id)).to.deep.equal(['available', null]);
+      expect(await statusOf(h, ada.agent.id)).to.deep.equal(['available', null]);
+      // A visitor reaches someone who is there.
+      const { conversationId } = await visitorWrites(h);
+      expect((await h.store.getConversation(conversationId))?.ownerId).to.be.oneOf([ada.agent.id, sam.id]);
+      // Lin opens her console: available.
+      const first = h.agentSocket(token);
+      await once(first, 'hello');
+      await once(first, 'agent', (e) => e.agent.status === 'available');
+      expect(await statusOf(h, lin.id)).to.deep.equal(['available', null]);
+    });
+
     it('a reload keeps her available; an agent away on her own, or linked to Slack, is left as she is', async () => {
       const h = sb();
       const ada = await agentConsole(h, 'Ada');

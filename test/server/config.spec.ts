@@ -539,7 +539,7 @@ describe('server/main.ts as a process', function () {
     const warned = await run.waitFor((r) => String(r.msg).startsWith('the demo agents '));
     expect(warned.level).to.equal(40);
     expect(warned.msg).to.equal(
-      'the demo agents Ada (demo) and Grace (demo) are available and take customers: set DEMO_AGENTS=off (or ADMIN_TOKEN) before real customers come in',
+      'the demo agents Ada (demo) and Grace (demo) take customers while their console is open: set DEMO_AGENTS=off (or ADMIN_TOKEN) before real customers come in',
     );
 
     const messages = run.stdout.map((l) => JSON.parse(l).msg as string);
@@ -554,9 +554,17 @@ describe('server/main.ts as a process', function () {
     const agents = await fetch(`http://127.0.0.1:${port}/api/agents`, {
       headers: { authorization: `Bearer ${GOOD.ADMIN_TOKEN}` },
     });
+    // Away until their console opens: no customer goes to a demo agent nobody looks at.
     expect(
-      ((await agents.json()) as { agents: Array<{ name: string }> }).agents.map((a) => a.name).sort(),
-    ).to.deep.equal(['Ada (demo)', 'Grace (demo)']);
+      (
+        (await agents.json()) as { agents: Array<{ name: string; status: string; statusReason?: string }> }
+      ).agents
+        .map((a) => [a.name, a.status, a.statusReason])
+        .sort(),
+    ).to.deep.equal([
+      ['Ada (demo)', 'away', 'console closed'],
+      ['Grace (demo)', 'away', 'console closed'],
+    ]);
 
     // The printed link's token opens the console as that agent.
     const socket = connect(`http://127.0.0.1:${port}/agent`, {
@@ -565,12 +573,19 @@ describe('server/main.ts as a process', function () {
       reconnection: false,
       auth: { token: adaToken },
     });
+    const available = new Promise<void>((resolve) =>
+      socket.on('agent', (e: { agent: { status: string } }) => {
+        if (e.agent.status === 'available') resolve();
+      }),
+    );
     try {
       const hello = await new Promise<{ agent: { name: string } }>((resolve, reject) => {
         socket.once('hello', resolve);
         socket.once('connect_error', reject);
       });
       expect(hello.agent.name).to.equal('Ada (demo)');
+      // Her console open, she is available.
+      await available;
     } finally {
       socket.disconnect();
     }
