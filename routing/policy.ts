@@ -233,6 +233,13 @@ export const RoutingPolicy = z
         atRiskNoEstimate: ShortText.default(
           'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
         ),
+        /**
+         * A customer owed a call back who writes (a text): it still stands, and their place with it; `{wait}` is
+         * when it comes, the time they were told or, later than that, the honest wait now.
+         */
+        callbackOwed: ShortText.default(
+          'We still owe you a call back, within {wait}; you keep your place, and the person who calls will have read this.',
+        ),
         /** A call back about to be late; `{wait}` is the new honest time. */
         callbackAtRisk: ShortText.default(
           'Sorry, our call back is running late. We will call you within {wait}.',
@@ -311,10 +318,20 @@ export function loadPolicy(env: Record<string, string | undefined>): RoutingPoli
 
 /**
  * The one honest sentence a waiting customer is told: their place and the pessimistic wait; with no wait to
- * quote, that everyone is busy, or, when nobody works now, when the team is back. Held under the cap.
+ * quote, that everyone is busy, or, when nobody works now, when the team is back. Held under the cap. A customer
+ * owed a call back (`callbackInSeconds`: when it is due) is told it stands.
  */
-export function waitSentence(policy: RoutingPolicy, quote: WaitQuote): string {
+export function waitSentence(
+  policy: RoutingPolicy,
+  quote: WaitQuote,
+  callbackInSeconds: number | null = null,
+): string {
   const texts = policy.texts;
+  // Owed a call back: that, by the time they were told or the honest wait now, whichever is later.
+  if (callbackInSeconds !== null)
+    return fillText(texts.callbackOwed, {
+      wait: humanDuration(Math.max(callbackInSeconds, quote.etaSeconds ?? 0, 60)),
+    });
   if (quote.etaSeconds !== null)
     return fillText(texts.waitNotice, { position: quote.position, wait: humanDuration(quote.etaSeconds) });
   if (!quote.closed) return fillText(texts.noEstimate, {});

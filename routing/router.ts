@@ -416,7 +416,7 @@ export class Router {
     // A caller on hold who writes on another channel (a text, say) is still on the line: they keep their place in
     // the call's line (for a person, or for a colleague to cover their away owner), which stays their
     // conversation's channel, and whoever answers the call reads what they wrote. Their written channel is where
-    // they wait if they hang up (`liveContactEnded`).
+    // they wait if they hang up (`liveContactEnded`). So does a caller owed a call back: it is still theirs.
     const holding = switched && inLine ? await this.#holdingOn(conversation, channel) : null;
     if (holding) {
       const kept = await this.store.touchConversation(conversation.id, holding, now);
@@ -454,15 +454,15 @@ export class Router {
   }
 
   /**
-   * The live channel (a call's) where a customer who just wrote on `channel` waits on the line, or null: they wait
-   * in a live channel's line and are not owed a call back (then they hung up, and wait for that instead).
+   * The live channel (a call's) where a customer who just wrote on `channel` waits, or null: on the line, or owed a
+   * call back (they hung up after asking for one): they keep their place for it, and the call back is made from
+   * that line, with what they wrote to read.
    */
   async #holdingOn(conv: Conversation, channel: Channel): Promise<Channel | null> {
     const live = this.policy.liveChannels;
     if (live.includes(channel)) return null;
     const line = await this.store.queueSnapshot(conv.id);
-    if (!line || !live.includes(line.channel)) return null;
-    return (await this.openCallback(conv.id)) ? null : line.channel;
+    return line && live.includes(line.channel) ? line.channel : null;
   }
 
   /** Facts a visitor (or an agent) gives: stored with their source, identities linked when free. */

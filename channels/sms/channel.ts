@@ -229,13 +229,20 @@ export class SmsChannel {
     // One acknowledgement per wait, with the place and the pessimistic wait: in this answer's TwiML, and in
     // the conversation's history (the store keeps one per wait, whichever process the texts reach).
     // Their person is away or offline: how long it waits for them, then a colleague; no time promised beyond.
+    // A caller owed a call back who texts keeps it (and their place): said so, with its time.
+    const callback = outcome.type === 'queued' ? await this.#router.openCallback(conversation.id) : null;
+    const now = this.#router.clock.now();
     const said =
       outcome.type === 'queued'
-        ? waitSentence(this.#router.policy, outcome)
+        ? waitSentence(
+            this.#router.policy,
+            outcome,
+            callback ? Math.ceil((callback.dueAt - now) / 1000) : null,
+          )
         : ownerWaitSentence(
             this.#router.policy,
             await this.#router.store.getAgent(outcome.ownerId),
-            Math.ceil((outcome.until - this.#router.clock.now()) / 1000),
+            Math.ceil((outcome.until - now) / 1000),
           );
     const ack = await this.#router.acknowledgeWait(conversation.id, said, { inReply: true });
     return ack ? messageTwiml(ack.text) : empty();

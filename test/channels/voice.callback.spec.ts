@@ -11,9 +11,11 @@ import {
   dialResult,
   gathered,
   incomingCall,
+  incomingSms,
   legPicksUp,
   localPath,
   newCall,
+  newSms,
   OUR_NUMBER,
   outboundLeg,
   queueResult,
@@ -151,6 +153,27 @@ describe('Voice channel: call back', () => {
       outboundLeg(placed[0]!.sid, 'client:ana', 'completed'),
     );
     expect(h().standIn.messages()).to.deep.equal([]);
+  });
+
+  it('a caller owed a call back who texts keeps it: told so by text, and a free texting agent does not take it', async () => {
+    const { agent: ana, conversationId: busy } = await busyAgent(h(), 'Ana', { clientIdentity: 'ana' });
+    const waiting = await waitingCaller(h());
+    await pressOne(h(), waiting);
+    const sam = await h().agent('Sam', { capacity: { voice: 0, sms: 2 } });
+    const answer = await h().twiml(
+      '/twilio/sms',
+      incomingSms(newSms(waiting.call.From, 'Hi, still waiting for my call back')),
+    );
+    const told = only(answer, 'Message').text;
+    expect(told, told).to.match(
+      /^We still owe you a call back, within \d+ minutes; you keep your place, and the person who calls will have read this\.$/,
+    );
+    expect((await h().store.getAgent(sam.id))?.load.sms).to.equal(0);
+    expect((await h().sb.router.store.queueSnapshot(waiting.conversationId))?.channel).to.equal('voice');
+    // Ana is free: the call back's leg rings her.
+    await h().sb.router.resolve(ana.id, busy);
+    await h().idle();
+    expect(h().standIn.calls()).to.have.length(1);
   });
 
   it('a missed call back is retried; when that fails too, the customer is told by text', async () => {

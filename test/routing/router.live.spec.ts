@@ -128,15 +128,24 @@ describe('Router: live contacts', () => {
       expect((await h.agentNow(sam.id)).load.sms).to.equal(0);
     });
 
-    it('owed a call back (they hung up), waits on the channel they wrote on', async () => {
+    it('owed a call back (they hung up), keeps their place for it: the first phone agent calls them, with the text to read', async () => {
       const sam = await h.agent('Sam', { capacity: { voice: 0, sms: 1 } });
+      const ana = await h.agent('Ana', { capacity: { voice: 1, sms: 0 } });
+      await h.router.setAgentStatus(ana.id, 'away');
       await h.router.setAgentStatus(sam.id, 'away');
       const call = await h.contact({ channel: 'voice', from: PHONE });
-      await h.router.requestCallback(call.conversation.id);
+      const promise = await h.router.requestCallback(call.conversation.id);
       await h.router.liveContactEnded(call.conversation.id);
       await h.router.setAgentStatus(sam.id, 'available');
-      const text = await h.contact({ channel: 'sms', from: PHONE, text: 'or just text me' });
-      expect(text.outcome).to.deep.equal({ type: 'assigned', agentId: sam.id });
+      const text = await h.contact({ channel: 'sms', from: PHONE, text: 'still waiting for my call back' });
+      expect(text.outcome.type).to.equal('queued');
+      expect((await h.router.store.queueSnapshot(call.conversation.id))?.channel).to.equal('voice');
+      expect((await h.agentNow(sam.id)).load.sms).to.equal(0);
+      expect((await h.router.openCallback(call.conversation.id))?.id).to.equal(promise.id);
+      // Ana is back: the call back rings her.
+      await h.router.setAgentStatus(ana.id, 'available');
+      const offered = await h.conversation(call.conversation.id);
+      expect([offered.offer?.agentId, offered.offer?.channel]).to.deep.equal([ana.id, 'voice']);
     });
   });
 
