@@ -1848,19 +1848,21 @@ export class Router {
     options: { inReply?: boolean } = {},
   ): Promise<Message | null> {
     const conv = await this.#conversation(conversationId);
-    const since =
+    // A wait for the owner and the wait in line that may follow it begin at the same time (the line keeps the
+    // customer's place): each is told once.
+    const wait =
       conv.status === 'queued'
-        ? waitingSince(conv)
+        ? `${waitingSince(conv)}`
         : conv.status === 'assigned' && conv.waitingForOwnerSince !== null && !conv.cover
-          ? conv.waitingForOwnerSince
+          ? `${conv.waitingForOwnerSince}:owner`
           : null;
-    if (since === null) return null;
+    if (wait === null) return null;
     // One per wait: the store keeps one message per (channel, externalId).
     return this.#systemMessage(
       conv,
       conv.lastChannel,
       checkText(text, 1000),
-      `wait-ack:${conversationId}:${since}`,
+      `wait-ack:${conversationId}:${wait}`,
       options.inReply,
     );
   }
@@ -2322,11 +2324,16 @@ export class Router {
     // Its place in line: since the customer began waiting (for their owner, or since they wrote last); a
     // customer who waits for nothing (a person wrote last) goes behind those who do. `waits`: as the caller
     // read it already (`#customerWaits`).
-    const since = (waits ?? (await this.#customerWaits(conv))) ? waitingSince(conv) : now;
+    const waiting = waits ?? (await this.#customerWaits(conv));
+    const since = waiting ? waitingSince(conv) : now;
     const score = placeScore(conv, this.policy.agingStepSeconds, since);
     const requeued = await this.store.requeue(conv.id, now, score, since);
     this.#emit({ type: 'conversation.updated', at: now, conversation: requeued });
-    await this.#route(requeued);
+    const outcome = await this.#route(requeued);
+    // A customer who waits, told their message would go to a colleague, and in line for one now: told their place
+    // and the wait (the one promised), by text or email, as a customer who writes to a busy team is.
+    if (waiting && outcome.type === 'queued' && !this.policy.liveChannels.includes(requeued.lastChannel))
+      await this.acknowledgeWait(conv.id, waitSentence(this.policy, outcome));
     // The colleague who covered it is free again, and so is a place a hand-off offered on it kept.
     if (conv.cover) await this.#fill(conv.cover.agentId);
     if (conv.handoff?.channel) await this.#fill(conv.handoff.to);

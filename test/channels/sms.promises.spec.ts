@@ -36,6 +36,30 @@ describe('SMS channel: promises, surveys, follow-ups (Twilio)', () => {
     return { ana, conversationId: conv!.id };
   }
 
+  it('a texter whose person went offline is told when their message moves to the line, and their place there', async () => {
+    const ana = await h().agent('Ana', { capacity: { sms: 1 } });
+    await h().agent('Bea', { capacity: { sms: 1 } });
+    await h().twiml('/twilio/sms', incomingSms(newSms(OTHER, 'first')));
+    await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'my parcel is lost')));
+    const conv = (await h().store.listConversations({})).find((c) => c.ownerId === ana.id)!;
+    const texter = (await h().store.getCustomer(conv.customerId))!.identities[0]!.address;
+    await h().sb.router.reply(ana.id, conv.id, 'Looking into it.');
+    await h().idle();
+    expect(textsTo(texter)).to.deep.equal(['Looking into it.']);
+    await h().sb.router.setAgentStatus(ana.id, 'offline');
+    const away = await h().twiml('/twilio/sms', incomingSms(newSms(texter, 'any news?')));
+    expect(verbs(away)).to.deep.equal(['Message']);
+    // Ten minutes on, it goes to the line; Bea is busy: the texter is told their place and the wait, once.
+    await tick(10 * MINUTE + SECOND);
+    expect((await h().store.getConversation(conv.id))?.status).to.equal('queued');
+    const moved = textsTo(texter).slice(1);
+    expect(moved).to.have.length(1);
+    expect(moved[0]).to.match(/^You are number 1 in line; a person will be with you within \d+ minutes\.$/);
+    // Writing again in the same wait tells nothing new.
+    const again = await h().twiml('/twilio/sms', incomingSms(newSms(texter, 'hello? is anyone there?')));
+    expect(verbs(again)).to.deep.equal([]);
+  });
+
   it('a texter whose quoted wait is about to break is told once, by text, with a new honest time', async () => {
     await h().agent('Ana', { capacity: { sms: 1 } });
     await h().twiml('/twilio/sms', incomingSms(newSms(OTHER, 'first')));
