@@ -180,7 +180,7 @@ export class ChatFiles {
         gone: {
           tooLarge: 'this file was too large to keep',
           dropped:
-            'this file is no longer kept (the oldest go first once CHAT_FILES_STORE_MAX_BYTES is reached)',
+            'this file is no longer kept: the customer’s data was erased, or it was among the oldest, which go first once CHAT_FILES_STORE_MAX_BYTES is reached',
         },
       }),
     );

@@ -1,4 +1,4 @@
-// The website chat channel: socket.io namespace `/chat` (PROTOCOL.md).
+// The website chat channel: socket.io namespace `/chat` (README, API).
 // A thin edge: verify the visitor token, parse each event with zod, hand the
 // contact to the router, and mirror domain events back to the visitor's sockets.
 import { randomBytes } from 'node:crypto';

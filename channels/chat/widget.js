@@ -1,5 +1,5 @@
 /*! Switchboard chat widget. Embed with: <script src="https://HOST/widget.js" async></script>
- * Plain browser script, no build step. Speaks the /chat namespace of PROTOCOL.md.
+ * Plain browser script, no build step. Speaks the /chat namespace (README, API).
  * Every piece of server text is rendered with textContent, never as HTML. */
 (() => {
   const w = window;
@@ -307,7 +307,7 @@ textarea{resize:none;height:40px;max-height:120px}
   const send = () => {
     const text = input.value.trim();
     if (!text) return;
-    // The server takes at most MAX_TEXT characters (PROTOCOL.md): said here, in words, before anything is sent.
+    // The server takes at most MAX_TEXT characters: said here, in words, before anything is sent.
     if (text.length > MAX_TEXT) {
       showErr(
         `Your message is too long: ${text.length.toLocaleString('en-US')} characters, ` +

@@ -108,7 +108,7 @@ export class EmailChannel {
             tooLarge:
               'this file was too large to keep (EMAIL_ATTACHMENT_MAX_BYTES); the customer can send it again',
             dropped:
-              'this file is no longer kept (the oldest go first once EMAIL_STORE_MAX_BYTES is reached)',
+              'this file is no longer kept: the customer’s data was erased, or it was among the oldest, which go first once EMAIL_STORE_MAX_BYTES is reached',
           },
         }),
       );

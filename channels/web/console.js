@@ -1,5 +1,5 @@
 // Switchboard web agent console. Plain browser script, no build step; speaks the
-// /agent namespace of PROTOCOL.md. Everything that comes from the server or a
+// /agent namespace (README, API). Everything that comes from the server or a
 // customer is rendered with textContent, never as HTML.
 (() => {
   const TOKEN_KEY = 'switchboard.agentToken';
@@ -375,7 +375,7 @@
     socket.on('handoff.update', onHandoffUpdate);
     socket.on('promise.reminder', onPromiseReminder);
     socket.on('promise.updated', onPromiseUpdated);
-    // Not in PROTOCOL.md yet: a conversation offered to this agent (a ringing call) to accept or decline.
+    // An extension of the base protocol: a conversation offered to this agent (a ringing call) to accept or decline.
     socket.on('offer', onOffer);
   }
 

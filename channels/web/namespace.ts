@@ -1,4 +1,4 @@
-// The built-in web agent console: socket.io namespace `/agent` (PROTOCOL.md).
+// The built-in web agent console: socket.io namespace `/agent` (README, API).
 import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';

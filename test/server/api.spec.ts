@@ -1,10 +1,10 @@
 // The HTTP surface through the real express app on a real port: health, metrics,
-// rights, the static pages and every /api route of PROTOCOL.md.
+// rights, the static pages and every /api route of the API (README).
 import { expect } from 'chai';
 import type { Response } from 'supertest';
 import { ADMIN_TOKEN, emitAck, type Harness, once, SECOND, useHarness } from './harness.js';
 
-/** The error body shape of PROTOCOL.md, exactly. */
+/** The error body shape of the API (README), exactly. */
 function expectError(res: Response, status: number, code: string, field?: string): void {
   expect(res.status).to.equal(status);
   expect(res.headers['content-type']).to.match(/^application\/json/);

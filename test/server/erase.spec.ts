@@ -122,7 +122,11 @@ describe("a customer's data: export and erasure", () => {
       404,
       'not_found',
     );
-    for (const link of links) await h.http().get(link).expect(410);
+    for (const link of links) {
+      const gone = await h.http().get(link).expect(410);
+      // Said as it is: erased (or, for another file, dropped for room), not only "the oldest go first".
+      expect(gone.body.error.message).to.contain('the customer’s data was erased');
+    }
     const all = (await h.admin.get('/api/conversations').expect(200)).body.conversations;
     expect(all).to.deep.equal([]);
 
