@@ -1518,9 +1518,17 @@ export class MemoryStore implements Store {
     const waiting = this.#waiting.get(conversationId);
     if (!waiting) return null;
     const handled = this.#handleTimes.get(waiting.bucket.channel);
+    const rank = waiting.bucket.byScore.rankOf(waiting.score);
+    // Of those ahead (the first RINGING_LOOKAHEAD), the ones ringing an agent are being answered, not waiting.
+    let ringing = 0;
+    let seen = 0;
+    for (const key of waiting.bucket.byScore.entries()) {
+      if (seen++ >= Math.min(rank, RINGING_LOOKAHEAD)) break;
+      if (key.ref.conv.offer) ringing++;
+    }
     return {
       channel: waiting.bucket.channel,
-      position: waiting.bucket.byScore.rankOf(waiting.score) + 1,
+      position: rank - ringing + 1,
       servers: this.#servers(waiting.bucket),
       handled: { count: handled?.count ?? 0, totalMs: handled?.totalMs ?? 0 },
     };
@@ -2426,6 +2434,12 @@ interface SortKey<T> {
 
 /** Keys per chunk of a `SortedKeys`: a chunk splits past twice this, and merges with a neighbour below a quarter. */
 const CHUNK = 64;
+
+/**
+ * How many of those ahead of a waiting conversation in its line are checked for ringing an agent (`queueSnapshot`:
+ * those are not counted as waiting ahead). The Redis store checks as many (includes/handle.lua).
+ */
+const RINGING_LOOKAHEAD = 64;
 
 const compareKeys = <T>(x: SortKey<T>, y: SortKey<T>): number =>
   x.a !== y.a ? x.a - y.a : x.b !== y.b ? x.b - y.b : x.id < y.id ? -1 : x.id > y.id ? 1 : 0;

@@ -279,7 +279,10 @@ export interface ConversationQuery {
 export interface QueueSnapshot {
   /** The channel it waits on. */
   channel: Channel;
-  /** 1-based place among the conversations waiting for the same agents. */
+  /**
+   * 1-based place among the conversations waiting for the same agents. Those ahead that ring an agent now (an offer
+   * not yet answered; checked among the first 64 ahead) are being answered, and do not count.
+   */
   position: number;
   /** How many agents could serve it, weighted by their capacity on its channel (servers). */
   servers: number;

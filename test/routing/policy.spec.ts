@@ -61,7 +61,11 @@ describe('routing policy', () => {
           atRisk: 'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
           atRiskNoEstimate:
             'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
+          callbackOwed:
+            'We still owe you a call back, within {wait}; you keep your place, and the person who calls will have read this.',
           callbackAtRisk: 'Sorry, our call back is running late. We will call you within {wait}.',
+          otherApp:
+            'Sorry, we cannot answer {app} messages here. Please send us a text message (SMS) or call this number.',
           survey: 'How did we do? Reply with 1-5 (5 is best), then one thing we should fix.',
           surveyThanks: 'Thank you. We read every answer.',
           unseenChat:

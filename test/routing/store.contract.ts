@@ -2621,6 +2621,32 @@ export function storeContract(
         expect((await store.queueSnapshot('cv_c1'))?.position).to.equal(2);
       });
 
+      it('those ahead that ring an agent (an offer not yet answered) do not count: they are being answered', async () => {
+        await addAgent('ag_1', { capacity: { voice: 1, sms: 0, chat: 0, email: 0 } });
+        await addAgent('ag_2', { capacity: { voice: 1, sms: 0, chat: 0, email: 0 } });
+        const call = { lastChannel: 'voice' as const, channels: ['voice' as const] };
+        for (const [id, at] of [
+          ['cv_1', T0],
+          ['cv_2', T0 + SEC],
+          ['cv_3', T0 + 2 * SEC],
+        ] as const) {
+          await addConversation(id, { ...call, createdAt: at, lastContactAt: at });
+          await route(id, [pool()], { mode: ring(at + 20 * SEC), now: at, score: at });
+        }
+        // Two ring Ana and Bo; the third is the only one waiting: first in line.
+        expect([
+          (await conversationNow('cv_1')).offer?.agentId,
+          (await conversationNow('cv_2')).offer?.agentId,
+        ]).to.have.members(['ag_1', 'ag_2']);
+        expect((await conversationNow('cv_3')).offer).to.equal(null);
+        expect((await store.queueSnapshot('cv_3'))?.position).to.equal(1);
+        // The first ring goes unanswered (the offer is withdrawn): it waits again, ahead of the third.
+        const rung = (await conversationNow('cv_1')).offer!.agentId;
+        await store.withdrawOffer('cv_1', rung, T0 + 21 * SEC, null);
+        expect((await store.queueSnapshot('cv_3'))?.position).to.equal(2);
+        expect((await store.queueSnapshot('cv_1'))?.position).to.equal(1);
+      });
+
       it("an agent's status change moves the servers of every line they are skilled for, however many skills they have", async () => {
         await addWaiting('cv_none', {}, T0 + 1 * SEC);
         await addWaiting('cv_b1', { skills: { billing: 1 } }, T0 + 2 * SEC);

@@ -32,5 +32,7 @@ return run(function()
     c.declinedBy[#c.declinedBy + 1] = agentId
   end
   flush()
+  -- Its timer goes with it: a conversation with one is ringing (includes/handle.lua `waitSnapshot`).
+  redis.call('ZREM', K.timers(), 'offer:' .. id)
   return { 0, json(c) }
 end)

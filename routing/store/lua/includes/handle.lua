@@ -25,11 +25,27 @@ local function recordHandle(channel, ms, window)
   redis.call('HSET', K.handleTotals(), channel, string.format('%.17g', total))
 end
 
+-- How many of those ahead in line a place is checked against for ringing (memory.ts RINGING_LOOKAHEAD).
+--!keep
+local RINGING_LOOKAHEAD = 64
+
 -- Where a waiting conversation stands (queueSnapshot-1.lua's result after its 0): its 1-based place in its line, the
 -- servers, its channel, how many handle times the channel keeps and their sum; nil when it is not in line.
 local function waitSnapshot(id)
   local bucket, rank = placeInLine(id)
   if not bucket then return nil end
+  -- Of those ahead (the first RINGING_LOOKAHEAD), the ones ringing an agent (an offer timer set) are being
+  -- answered: not counted as waiting ahead (store.ts `QueueSnapshot.position`).
+  local ahead = math.min(rank, RINGING_LOOKAHEAD)
+  if ahead > 0 then
+    local names = {}
+    for i, member in ipairs(redis.call('ZRANGE', K.lineByScore(bucket), 0, ahead - 1)) do
+      names[i] = 'offer:' .. string.sub(member, 17)
+    end
+    for _, score in ipairs(redis.call('ZMSCORE', K.timers(), unpack(names))) do
+      if score then rank = rank - 1 end
+    end
+  end
   local servers = tonumber(redis.call('HGET', K.servers(), bucket) or '0')
   local channel = lineChannel(bucket)
   local count = redis.call('LLEN', K.handleTimes(channel))
