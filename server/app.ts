@@ -182,7 +182,17 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     res.set('X-Frame-Options', 'DENY');
     res.send(html);
   };
-  app.get('/console', (_req, res) => actingPage(res, consoleHtml));
+  // Its files are linked relative to it (so that it works under a path, PUBLIC_URL https://example.com/help): asked
+  // for with a trailing slash, it is sent to its own address, with the query (a console's token) kept.
+  const page = (name: string, html: string) => (req: Request, res: Response) => {
+    if (req.path.endsWith('/')) {
+      const query = req.originalUrl.indexOf('?');
+      res.redirect(301, `../${name}${query >= 0 ? req.originalUrl.slice(query) : ''}`);
+      return;
+    }
+    actingPage(res, html);
+  };
+  app.get('/console', page('console', consoleHtml));
   app.get('/console/console.js', (_req, res) => {
     staticHeaders(res, 'application/javascript');
     res.send(consoleJs);
@@ -192,7 +202,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     res.send(consoleCss);
   });
   // The team's live view: the admin token is typed in the page or given in its #fragment, never sent in a URL.
-  app.get('/team', (_req, res) => actingPage(res, teamHtml));
+  app.get('/team', page('team', teamHtml));
   app.get('/team/team.js', (_req, res) => {
     staticHeaders(res, 'application/javascript');
     res.send(teamJs);

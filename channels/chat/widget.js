@@ -10,6 +10,10 @@
     d.currentScript ||
     [...d.querySelectorAll('script[src]')].reverse().find((s) => /\/widget\.js([?#].*)?$/.test(s.src));
   const ORIGIN = new URL(me ? me.src : location.href).origin;
+  // Where Switchboard is reached, with its path when it sits under one (https://example.com/help): its routes and
+  // its socket.io path are under it too.
+  const PREFIX = me ? new URL(me.src).pathname.replace(/\/widget\.js$/, '') : '';
+  const BASE = `${ORIGIN}${PREFIX}`;
   const TOKEN = 'switchboard.visitorToken';
   const OPEN = 'switchboard.open';
   const SKIP = 'switchboard.prechatSkipped';
@@ -362,7 +366,7 @@ textarea{resize:none;height:40px;max-height:120px}
     list.scrollTop = list.scrollHeight;
     let answer;
     try {
-      const res = await fetch(`${ORIGIN}/chat/files`, {
+      const res = await fetch(`${BASE}/chat/files`, {
         method: 'POST',
         headers: {
           Authorization: `Bearer ${token}`,
@@ -486,6 +490,7 @@ textarea{resize:none;height:40px;max-height:120px}
 
   const connect = () => {
     sock = w.io(`${ORIGIN}/chat`, {
+      path: `${PREFIX}/socket.io`,
       auth: (cb) => {
         const t = store(TOKEN);
         // What the page is about (`data-topic` on this script tag): the team's entry point for a new chat.
@@ -602,7 +607,7 @@ textarea{resize:none;height:40px;max-height:120px}
     };
     d.head.append(
       h('script', {
-        src: `${ORIGIN}/socket.io/socket.io.min.js`,
+        src: `${BASE}/socket.io/socket.io.min.js`,
         onload: () => {
           restore();
           connect();

@@ -2,6 +2,8 @@
 // /agent namespace (README, API). Everything that comes from the server or a
 // customer is rendered with textContent, never as HTML.
 (() => {
+  // Where Switchboard is reached, with its path when it sits under one (https://example.com/help/console).
+  const BASE = location.pathname.replace(/\/console\/?$/, '');
   const TOKEN_KEY = 'switchboard.agentToken';
   const ACK_TIMEOUT = 10_000;
   const TYPING_IDLE = 2_000;
@@ -328,7 +330,7 @@
     clearError();
     els.signin.hidden = true;
     setConn('Connecting…');
-    const socket = window.io('/agent', { auth: { token } });
+    const socket = window.io('/agent', { path: `${BASE}/socket.io`, auth: { token } });
     S.socket = socket;
     S.token = token;
 
@@ -1052,7 +1054,7 @@
     await busy(sb('attach'), async () => {
       let answer;
       try {
-        const res = await fetch('/chat/files', {
+        const res = await fetch(`${BASE}/chat/files`, {
           method: 'POST',
           headers: {
             Authorization: `Bearer ${S.token}`,
@@ -1528,7 +1530,7 @@
     // A team lead's link opens the team's live view too (the token rides in the fragment, never sent).
     const team = sb('team-link');
     team.hidden = !S.me.lead;
-    team.href = S.me.lead ? `/team#token=${encodeURIComponent(S.token)}` : '/team';
+    team.href = S.me.lead ? `${BASE}/team#token=${encodeURIComponent(S.token)}` : `${BASE}/team`;
     for (const s of ['available', 'away', 'offline']) {
       sb(`status-${s}`).setAttribute('aria-pressed', String(S.me.status === s));
     }

@@ -4,6 +4,8 @@
 // server logs and referrers) or the sign-in form, and stays in this tab's
 // sessionStorage. Plain script, no build step; text goes in as text, never as HTML.
 (() => {
+  // Where Switchboard is reached, with its path when it sits under one (https://example.com/help/team).
+  const BASE = location.pathname.replace(/\/team\/?$/, '');
   const POLL_MS = 2000;
   /** While the tab is hidden: read less often, and at once when it shows again. */
   const HIDDEN_POLL_MS = 30_000;
@@ -92,7 +94,7 @@
   }
 
   async function api(method, path, body) {
-    const res = await fetch(path, {
+    const res = await fetch(`${BASE}${path}`, {
       method,
       headers: {
         Authorization: `Bearer ${token}`,
