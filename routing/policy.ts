@@ -108,6 +108,12 @@ export const RoutingPolicy = z
   .object({
     /** How long an open conversation waits for its own owner when they are away or offline. */
     stickyWaitSeconds: perChannelSeconds({ voice: 0, sms: 600, chat: 120, email: 4 * 3600 }),
+    /**
+     * After a call (a live channel's contact) ends, its owner has this long for after-call work (notes, a text to
+     * the customer) before the conversation is resolved for them, freeing their place for the next caller; what is
+     * written in it meanwhile gives them this long again. 0: never (the owner resolves it).
+     */
+    wrapUpSeconds: Seconds.default(120),
     /** A returning customer is offered to their last owner first for this long after the last conversation. */
     preferLastOwnerForSeconds: Seconds.default(7 * 24 * 3600),
     /** After this long waiting, the whole team (any available agent with capacity) may take it. */

@@ -1751,7 +1751,39 @@ export class Router {
       this.#emit({ type: 'conversation.updated', at: now, conversation: updated });
       return updated;
     }
+    // The owner's call ended: their after-call work time starts (`#wrapUpDue`).
+    const wrapUpMs = this.policy.wrapUpSeconds * 1000;
+    if (conv.cover === null && live.includes(conv.lastChannel) && wrapUpMs > 0)
+      await this.store.schedule({ kind: 'wrapup', ref: conversationId, dueAt: this.clock.now() + wrapUpMs });
     return conv;
+  }
+
+  /**
+   * A call's after-call work time is up (`wrapUpSeconds` after it ended): the conversation is resolved for its
+   * owner, who has its place for the next caller, with a note saying so. Not when it moved on meanwhile (resolved,
+   * covered, passed on, a text or a new call since); something written in it within that time (a note, a text)
+   * gives the owner that long again from then.
+   */
+  async #wrapUpDue(conversationId: string, now: number): Promise<void> {
+    const conv = await this.store.getConversation(conversationId);
+    const wrapUpMs = this.policy.wrapUpSeconds * 1000;
+    if (conv?.status !== 'assigned' || !conv.ownerId || conv.cover || wrapUpMs === 0) return;
+    if (!this.policy.liveChannels.includes(conv.lastChannel)) return;
+    // A new call since this one ended: its own end sets the time again.
+    if (conv.lastContactAt > now - wrapUpMs) return;
+    const last = (await this.store.listMessages(conversationId)).at(-1);
+    if (last && last.at > now - wrapUpMs) {
+      await this.store.schedule({ kind: 'wrapup', ref: conversationId, dueAt: last.at + wrapUpMs });
+      return;
+    }
+    const owner = await this.store.getAgent(conv.ownerId);
+    const minutes = humanDuration(this.policy.wrapUpSeconds);
+    await this.#internalNote(
+      conv,
+      `Resolved for ${owner?.name ?? 'its owner'} ${minutes} after the call ended (the after-call work time): their place is free for the next caller. If the customer writes or calls again, it comes to them first.`,
+      now,
+    );
+    await this.resolve(conv.ownerId, conversationId);
   }
 
   /** A caller asked to be called back: they keep their place in line, and the call back is a promise. */
@@ -1965,6 +1997,9 @@ export class Router {
             break;
           case 'retention':
             await this.#retentionDue(now, timer.ref);
+            break;
+          case 'wrapup':
+            await this.#wrapUpDue(timer.ref, now);
             break;
         }
       }

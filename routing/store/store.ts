@@ -220,6 +220,8 @@ export const TIMER_KINDS = [
   'console',
   /** Erasing the customers inactive for longer than the policy keeps them (ref: `sweep`). */
   'retention',
+  /** A call ended: its owner's after-call work time is up (ref: conversation id; policy `wrapUpSeconds`). */
+  'wrapup',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
@@ -230,6 +232,7 @@ export const CONVERSATION_TIMERS = [
   'overflow',
   'survey',
   'unseen',
+  'wrapup',
 ] as const satisfies readonly TimerKind[];
 
 /** Every agent a conversation's figures name: its owner and each side of every ownership move. */

@@ -21,6 +21,7 @@ describe('routing policy', () => {
     it('has the documented values', () => {
       expect(defaultPolicy()).to.deep.equal({
         stickyWaitSeconds: { voice: 0, sms: 600, chat: 120, email: 14_400 },
+        wrapUpSeconds: 120,
         preferLastOwnerForSeconds: 604_800,
         overflowAfterSeconds: 120,
         phoneRegion: 'US',

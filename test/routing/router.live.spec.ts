@@ -149,6 +149,51 @@ describe('Router: live contacts', () => {
     });
   });
 
+  describe('after the call: the owner’s after-call work time (wrapUpSeconds)', () => {
+    it('resolves the call for its owner two minutes after it ended, with a note; the next caller rings them', async () => {
+      const ana = await h.agent('Ana', { capacity: { voice: 1, sms: 0 } });
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      await h.router.acceptOffer(ana.id, call.conversation.id);
+      await h.router.liveContactEnded(call.conversation.id);
+      const next = await h.contact({ channel: 'voice', from: '+14155550199' });
+      expect(next.outcome.type).to.equal('queued');
+      await h.advance(119 * SECOND);
+      expect((await h.conversation(call.conversation.id)).status).to.equal('assigned');
+      await h.advance(1 * SECOND);
+      expect((await h.conversation(call.conversation.id)).status).to.equal('resolved');
+      const notes = (await h.router.store.listMessages(call.conversation.id)).filter(
+        (m) => m.direction === 'internal',
+      );
+      expect(notes.map((m) => m.text)).to.deep.equal([
+        'Resolved for Ana 2 minutes after the call ended (the after-call work time): their place is free for the next caller. If the customer writes or calls again, it comes to them first.',
+      ]);
+      expect((await h.conversation(next.conversation.id)).offer?.agentId).to.equal(ana.id);
+    });
+
+    it('a note written in that time gives the owner that long again; a new call keeps it theirs', async () => {
+      const ana = await h.agent('Ana', { capacity: { voice: 1, sms: 1 } });
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      await h.router.acceptOffer(ana.id, call.conversation.id);
+      await h.router.liveContactEnded(call.conversation.id);
+      await h.advance(90 * SECOND);
+      await h.router.note(ana.id, call.conversation.id, 'Refund approved, 12.40');
+      await h.advance(60 * SECOND);
+      expect((await h.conversation(call.conversation.id)).status).to.equal('assigned');
+      await h.advance(60 * SECOND);
+      expect((await h.conversation(call.conversation.id)).status).to.equal('resolved');
+
+      // Another call: the caller rings back within the time: it is not resolved under them.
+      const again = await h.contact({ channel: 'voice', from: '+14155550177' });
+      await h.router.acceptOffer(ana.id, again.conversation.id);
+      await h.router.liveContactEnded(again.conversation.id);
+      await h.advance(100 * SECOND);
+      const back = await h.contact({ channel: 'voice', from: '+14155550177' });
+      expect(back.conversation.id).to.equal(again.conversation.id);
+      await h.advance(60 * SECOND);
+      expect((await h.conversation(again.conversation.id)).status).to.equal('assigned');
+    });
+  });
+
   describe('liveContactEnded', () => {
     it('a caller who hangs up while waiting abandons', async () => {
       const call = await h.contact({ channel: 'voice', from: PHONE });

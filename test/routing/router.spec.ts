@@ -93,8 +93,8 @@ describe('Router: agent actions', () => {
       expect(first.outcome.type).to.equal('offered');
       h.clock.advance(5 * SECOND);
       const second = await h.contact({ channel: 'voice', from: '4155550101' });
-      // Ana's voice line is held by the ringing call: the second caller waits behind the first.
-      expect(second.outcome).to.deep.equal({ type: 'queued', position: 2, etaSeconds: 1167 });
+      // The first rings Ana (being answered, not waiting): the second caller is the first who waits.
+      expect(second.outcome).to.deep.equal({ type: 'queued', position: 1, etaSeconds: 691 });
 
       await h.advance(15 * SECOND); // Ana's ring times out; nobody else is free.
       const waiting = await h.conversation(first.conversation.id);
