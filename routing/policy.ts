@@ -158,6 +158,11 @@ export const RoutingPolicy = z
     /** A new conversation within this long after the previous one was resolved is a repeat contact. */
     repeatWindowSeconds: Seconds.default(7 * 24 * 3600),
     /**
+     * A customer who gave up a wait (hung up on hold, closed the chat) and reaches out again within this long keeps
+     * their place: the new wait counts from when the one they gave up began. 0: a new wait starts at the back.
+     */
+    rejoinSeconds: Seconds.default(600),
+    /**
      * An available agent whose last web console closed this long ago (and who has no Slack link to work from)
      * is set away, so that nothing more is given to someone who is not there; their next console sets them
      * available again. 0: never.

@@ -378,8 +378,21 @@ export class Router {
     const answer = latest ? await this.#surveyAnswer(customer, latest, c, now) : null;
     if (answer) return answer;
     const repeatOf = latest && this.#isRepeatOf(latest, now) ? latest : null;
+    // Back soon after giving up a wait (hung up on hold, say): their place is kept, from when that wait began.
+    const rejoined =
+      latest?.status === 'abandoned' &&
+      latest.closedBy === undefined &&
+      latest.resolvedAt !== null &&
+      now - latest.resolvedAt <= this.policy.rejoinSeconds * 1000
+        ? latest
+        : null;
     // The ids drawn for a new customer's conversation and message serve here.
-    const record = { ...start, customerId: customer.id, ...(repeatOf ? { repeatOf: repeatOf.id } : {}) };
+    const record = {
+      ...start,
+      customerId: customer.id,
+      ...(repeatOf ? { repeatOf: repeatOf.id } : {}),
+      ...(rejoined ? { queuedAt: waitingSince(rejoined) } : {}),
+    };
     // The conversation and its first message in one step: a repeated delivery creates nothing.
     const started = await this.store.startConversation(
       record,
@@ -389,6 +402,15 @@ export class Router {
     const { conversation, message } = started;
     this.#emit({ type: 'message.received', at: now, message });
     if (repeatOf) await this.#repeatContact(conversation, repeatOf, now);
+    if (rejoined) {
+      const gaveUp = humanDuration((now - (rejoined.resolvedAt ?? now)) / 1000);
+      const began = humanDuration((now - waitingSince(rejoined)) / 1000);
+      await this.#internalNote(
+        conversation,
+        `Back ${gaveUp} after giving up a wait (${GAVE_UP[rejoined.lastChannel]}): their place in line is kept from when it began, ${began} ago.`,
+        now,
+      );
+    }
     // Routed here: the route left both records as they now stand (nothing after it changes them), so they are not
     // read again.
     return { ...(await this.#routed(conversation, customer)), message, created: true };
@@ -3096,6 +3118,14 @@ function isWaiting(c: Conversation): boolean {
  * follow-up ("2 nobody told me", "1 item missing"); after a higher one they are a request too ("still",
  * "missing", "broken"…).
  */
+/** How a customer gave up a wait on each channel (a note when they are back: `rejoinSeconds`). */
+const GAVE_UP: Record<Channel, string> = {
+  voice: 'they hung up on hold',
+  sms: 'by text',
+  chat: 'they left the chat',
+  email: 'by email',
+};
+
 /** Words ending in s that count nothing ("4 thanks", "5 always helpful"). */
 const NOT_PLURAL = new Set([
   'thanks',

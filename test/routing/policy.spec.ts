@@ -41,6 +41,7 @@ describe('routing policy', () => {
         surveyAnswerSeconds: 172_800,
         surveyLowRating: 2,
         repeatWindowSeconds: 604_800,
+        rejoinSeconds: 600,
         consoleAwaySeconds: 60,
         unseenChatEmailSeconds: 300,
         savedReplies: [],
@@ -237,6 +238,8 @@ describe('routing policy', () => {
         'surveyDelaySeconds',
         'surveyAnswerSeconds',
         'repeatWindowSeconds',
+        'rejoinSeconds',
+        'wrapUpSeconds',
       ]) {
         expect(thrown(() => parsePolicy({ [key]: -1 })).field).to.equal(key);
       }

@@ -194,6 +194,42 @@ describe('Router: live contacts', () => {
     });
   });
 
+  describe('back soon after giving up a wait (rejoinSeconds)', () => {
+    it('a caller who hung up on hold and texts within ten minutes keeps their place; later, a new wait starts', async () => {
+      await h.agent('Sam', { capacity: { voice: 0, sms: 1 }, status: 'away' });
+      const t = h.clock.now();
+      const call = await h.contact({ channel: 'voice', from: PHONE });
+      h.clock.advance(4 * MINUTE);
+      const other = await h.contact({ channel: 'sms', from: '+14155550188', text: 'where is my order?' });
+      h.clock.advance(1 * MINUTE);
+      expect((await h.router.liveContactEnded(call.conversation.id)).status).to.equal('abandoned');
+      h.clock.advance(1 * MINUTE);
+      const text = await h.contact({
+        channel: 'sms',
+        from: PHONE,
+        text: 'I was on hold forever and got cut off',
+      });
+      expect(text.created).to.equal(true);
+      expect(text.conversation.queuedAt).to.equal(t);
+      expect((await h.router.quote(text.conversation.id))?.position).to.equal(1);
+      expect((await h.router.quote(other.conversation.id))?.position).to.equal(2);
+      const notes = (await h.router.store.listMessages(text.conversation.id)).filter(
+        (m) => m.direction === 'internal',
+      );
+      expect(notes.map((m) => m.text)).to.deep.equal([
+        'Back 1 minute after giving up a wait (they hung up on hold): their place in line is kept from when it began, 6 minutes ago.',
+      ]);
+
+      // Another caller gives up, and writes eleven minutes later: behind those who wait.
+      const late = await h.contact({ channel: 'voice', from: '+14155550166' });
+      await h.router.liveContactEnded(late.conversation.id);
+      h.clock.advance(11 * MINUTE);
+      const back = await h.contact({ channel: 'sms', from: '+14155550166', text: 'hello?' });
+      expect(back.conversation.queuedAt).to.equal(h.clock.now());
+      expect((await h.router.quote(back.conversation.id))?.position).to.equal(3);
+    });
+  });
+
   describe('liveContactEnded', () => {
     it('a caller who hangs up while waiting abandons', async () => {
       const call = await h.contact({ channel: 'voice', from: PHONE });
