@@ -148,13 +148,7 @@ export class WebConsole {
     this.#unsubscribeStatus = this.#router.events.subscribe((event) => {
       if (event.type === 'agent.status' && event.status === 'available') void this.#unattended(event.agentId);
     });
-    // Those available already when this process starts (set so by an older version, or while it was down).
-    void this.#router.store.listAgents().then(
-      (agents) => {
-        for (const a of agents) if (a.status === 'available' && !a.slackUserId) void this.#unattended(a.id);
-      },
-      () => {},
-    );
+    void this.#unattendedAtStart();
     this.#catchUpTimer = setInterval(() => {
       if (!this.#catchUps.busy) void this.catchUp();
     }, options.catchUpMs ?? 30_000);
@@ -267,6 +261,15 @@ export class WebConsole {
     } catch (err) {
       logFailure(this.#log, err, `web console: could not set the console timer of agent ${agentId}`);
     }
+  }
+
+  /**
+   * Those available already when this process starts (set so by an older version, or while it was down): each as
+   * `#unattended`, one at a time, so that a large team does not ask every other process at once.
+   */
+  async #unattendedAtStart(): Promise<void> {
+    const agents = await this.#router.store.listAgents().catch(() => []);
+    for (const a of agents) if (a.status === 'available' && !a.slackUserId) await this.#unattended(a.id);
   }
 
   /** Whether the agent has a console on any process (the adapter asks the others in Redis mode). */

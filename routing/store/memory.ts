@@ -1520,12 +1520,10 @@ export class MemoryStore implements Store {
     const handled = this.#handleTimes.get(waiting.bucket.channel);
     const rank = waiting.bucket.byScore.rankOf(waiting.score);
     // Of those ahead (the first RINGING_LOOKAHEAD), the ones ringing an agent are being answered, not waiting.
-    let ringing = 0;
-    let seen = 0;
-    for (const key of waiting.bucket.byScore.entries()) {
-      if (seen++ >= Math.min(rank, RINGING_LOOKAHEAD)) break;
-      if (key.ref.conv.offer) ringing++;
-    }
+    const ringing = waiting.bucket.byScore.countAmongFirst(
+      Math.min(rank, RINGING_LOOKAHEAD),
+      (key) => key.ref.conv.offer !== null,
+    );
     return {
       channel: waiting.bucket.channel,
       position: rank - ringing + 1,
@@ -2501,6 +2499,20 @@ class SortedKeys<T> {
   /** Keys in order, lowest first; stop iterating early to keep it cheap. Do not change the keys while iterating. */
   *entries(): Generator<SortKey<T>> {
     for (const chunk of this.#chunks) for (const key of chunk.keys) yield key;
+  }
+
+  /** How many of the first `limit` keys pass `test` (a plain loop: cheaper than `entries`). */
+  countAmongFirst(limit: number, test: (key: SortKey<T>) => boolean): number {
+    let n = 0;
+    let left = limit;
+    for (const chunk of this.#chunks) {
+      const keys = chunk.keys;
+      const upTo = Math.min(keys.length, left);
+      for (let i = 0; i < upTo; i++) if (test(keys[i]!)) n++;
+      left -= upTo;
+      if (left <= 0) break;
+    }
+    return n;
   }
 
   /** 0-based rank of `key`, which is in. */
