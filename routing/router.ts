@@ -11,6 +11,7 @@ import {
   InvalidStateError,
   NotFoundError,
   NotOwnerError,
+  SwitchboardError,
   ValidationError,
 } from '../shared/errors.js';
 import { type DomainEvent, type EventBus, LocalEventBus } from '../shared/events.js';
@@ -1800,12 +1801,18 @@ export class Router {
     }
     const owner = await this.store.getAgent(conv.ownerId);
     const minutes = humanDuration(this.policy.wrapUpSeconds);
+    try {
+      await this.resolve(conv.ownerId, conversationId);
+    } catch (err) {
+      // Moved on meanwhile (resolved or passed on by a process of its own): nothing more to do.
+      if (err instanceof SwitchboardError) return;
+      throw err;
+    }
     await this.#internalNote(
       conv,
       `Resolved for ${owner?.name ?? 'its owner'} ${minutes} after the call ended (the after-call work time): their place is free for the next caller. If the customer writes or calls again, it comes to them first.`,
       now,
     );
-    await this.resolve(conv.ownerId, conversationId);
   }
 
   /** A caller asked to be called back: they keep their place in line, and the call back is a promise. */
