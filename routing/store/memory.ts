@@ -1252,6 +1252,8 @@ export class MemoryStore implements Store {
     const offer = conv?.offer;
     if (!conv || !offer || offer.agentId !== agentId) return null;
     conv.offer = null;
+    // Its timer goes with it (as the Redis store's withdrawOffer-1.lua).
+    this.#timers.cancel('offer', conv.id);
     const agent = this.#agents.get(agentId);
     if (agent) {
       this.#releaseSlot(agent, offer.channel);
@@ -1404,6 +1406,8 @@ export class MemoryStore implements Store {
       const agent = this.#agents.get(conv.offer.agentId);
       if (agent) this.#releaseSlot(agent, conv.offer.channel);
       conv.offer = null;
+      // Its timer goes with it (as the Redis store's abandon-1.lua).
+      this.#timers.cancel('offer', conv.id);
     }
     conv.status = 'abandoned';
     this.#trackOpen(conv);
@@ -1519,10 +1523,11 @@ export class MemoryStore implements Store {
     if (!waiting) return null;
     const handled = this.#handleTimes.get(waiting.bucket.channel);
     const rank = waiting.bucket.byScore.rankOf(waiting.score);
-    // Of those ahead (the first RINGING_LOOKAHEAD), the ones ringing an agent are being answered, not waiting.
-    const ringing = waiting.bucket.byScore.countAmongFirst(
-      Math.min(rank, RINGING_LOOKAHEAD),
-      (key) => key.ref.conv.offer !== null,
+    // Of those ahead (the first RINGING_LOOKAHEAD), the ones ringing an agent are being answered, not waiting: those
+    // whose offer timer is set, as the Redis store tells them (an offer whose time is up and whose timer a tick took
+    // is about to be withdrawn: waiting).
+    const ringing = waiting.bucket.byScore.countAmongFirst(Math.min(rank, RINGING_LOOKAHEAD), (key) =>
+      this.#timers.has('offer', key.ref.conv.id),
     );
     return {
       channel: waiting.bucket.channel,
@@ -2354,6 +2359,11 @@ class TimerQueue {
     byRef.set(timer.ref, timer);
     this.#push({ dueAt: timer.dueAt, key: `${timer.kind}:${timer.ref}`, timer });
     this.#compact();
+  }
+
+  /** Whether a timer of `kind` for `ref` is set (not yet claimed). */
+  has(kind: TimerKind, ref: string): boolean {
+    return this.#live.get(kind)?.has(ref) ?? false;
   }
 
   cancel(kind: TimerKind, ref: string): void {

@@ -24,6 +24,8 @@ return run(function()
   if not isnull(c.offer) then
     if agent then releaseSlot(agent, c.offer.channel) end
     c.offer = NULL
+    -- Its timer goes with it: a conversation with one rings (includes/handle.lua `waitSnapshot`).
+    redis.call('ZREM', K.timers(), 'offer:' .. id)
   end
   c.status = 'abandoned'
   c.resolvedAt = now
