@@ -480,7 +480,10 @@ export class VoiceChannel {
     });
   }
 
-  /** The number's call status callback: a caller who hung up while waiting abandoned; a finished call stays open. */
+  /**
+   * The number's call status callback: a caller who hung up while waiting abandoned; a finished call stays open for
+   * its owner's after-call work (Router `#wrapUpDue`).
+   */
   async #status(req: Request): Promise<string> {
     const p = parseInput(StatusParams, webhookParams(req), 'call status');
     if (!FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml();
