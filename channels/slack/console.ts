@@ -67,7 +67,7 @@ import {
 } from './payloads.js';
 import { slackRequestGuard } from './requests.js';
 import { MemorySlackState, type SlackState } from './state.js';
-import { escapeSlack, noteText, slackToPlain } from './text.js';
+import { escapeSlack, mentionedUsers, noteText, slackToPlain } from './text.js';
 import { SlackThreads } from './threads.js';
 
 export interface SlackSettings {
@@ -406,7 +406,7 @@ export class SlackConsole {
       return;
     }
     const conversationId = thread.conversationId;
-    const text = slackToPlain(m.text ?? '');
+    const text = await this.#plain(m.text ?? '');
     const note = noteText(text);
     try {
       if (note !== null) {
@@ -806,7 +806,8 @@ export class SlackConsole {
           // `/switchboard write <number or address> <message>`: by email to an address, else by text.
           const m = /^\s*\S+\s+(\S+)\s+([\s\S]+)$/.exec(command.text);
           if (!m) return say({ text: USAGE });
-          const [to, text] = [m[1]!, m[2]!.trim()];
+          // As Slack sends them: `&`, `<`, `>` escaped, an address or number as a link, emoji by name.
+          const [to, text] = [slackToPlain(m[1]!), await this.#plain(m[2]!)];
           const wrote = await this.#r.writeTo(agent.id, {
             channel: to.includes('@') ? 'email' : 'sms',
             to,
@@ -832,6 +833,16 @@ export class SlackConsole {
    * What a Slack user linked to no agent is told, in a thread whose card was `cardAgentId`'s: that they are no
    * longer on the team when that agent left it (their Slack link went with them); else how to get linked.
    */
+  /** What an agent wrote in Slack as plain text for the customer (`slackToPlain`), colleagues mentioned by name. */
+  async #plain(text: string): Promise<string> {
+    const names = new Map<string, string>();
+    for (const id of mentionedUsers(text)) {
+      const agent = await this.#threads.agentBySlackUser(id);
+      if (agent) names.set(id, agent.name);
+    }
+    return slackToPlain(text, (id) => names.get(id));
+  }
+
   async #notLinkedWhy(slackUserId: string, cardAgentId: string | undefined): Promise<string> {
     const was = cardAgentId ? await this.#r.store.getAgent(cardAgentId) : null;
     if (was?.leftAt !== undefined)

@@ -2,29 +2,82 @@
 // wraps mentions and links in angle brackets; the customer gets plain text. Text
 // a customer wrote is escaped before it goes into Slack, so it can never mention
 // `@channel` or fake a link.
+import { createRequire } from 'node:module';
 
 /** Customer (or any outside) text made safe for Slack mrkdwn. */
 export function escapeSlack(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
-/** What an agent wrote in Slack, as plain text for the customer. */
-export function slackToPlain(text: string): string {
+/** Slack's emoji names (those of iamcal's emoji-data, which Slack uses): name → the emoji, read once. */
+let EMOJI: Map<string, string> | null = null;
+function emojiByName(): Map<string, string> {
+  if (EMOJI) return EMOJI;
+  const byCode = createRequire(import.meta.url)('emojibase-data/en/shortcodes/iamcal.json') as Record<
+    string,
+    string | string[]
+  >;
+  EMOJI = new Map();
+  for (const [hexcode, names] of Object.entries(byCode)) {
+    const emoji = String.fromCodePoint(...hexcode.split('-').map((h) => Number.parseInt(h, 16)));
+    for (const name of Array.isArray(names) ? names : [names]) EMOJI.set(name, emoji);
+  }
+  return EMOJI;
+}
+
+/** `:skin-tone-2:` to `:skin-tone-6:`: the Fitzpatrick modifiers Slack appends to an emoji name. */
+const SKIN_TONES: Record<string, string> = {
+  '2': '\u{1F3FB}',
+  '3': '\u{1F3FC}',
+  '4': '\u{1F3FD}',
+  '5': '\u{1F3FE}',
+  '6': '\u{1F3FF}',
+};
+
+/**
+ * What an agent wrote in Slack, as plain text for the customer: links as their text (and address), a colleague
+ * mentioned by name (`names`: Slack user id → the agent's name; "a colleague" when unknown), `@channel` and the
+ * like left out, emoji names (`:+1:`, `:tada::skin-tone-3:`) as the emoji, and Slack's *bold*, _italic_,
+ * ~strike~ and `code` marks taken off. A custom emoji of the workspace stays as its name.
+ */
+export function slackToPlain(
+  text: string,
+  names: (userId: string) => string | undefined = () => undefined,
+): string {
   const plain = text.replace(/<([^<>]*)>/g, (_whole, inner: string) => {
     const bar = inner.indexOf('|');
     const target = bar >= 0 ? inner.slice(0, bar) : inner;
     const label = bar >= 0 ? inner.slice(bar + 1) : '';
-    if (target.startsWith('@') || target.startsWith('#')) return label ? `${target[0]}${label}` : target;
+    if (target.startsWith('@')) return names(target.slice(1)) ?? (label || 'a colleague');
+    if (target.startsWith('#')) return label ? `#${label}` : '';
     if (target.startsWith('!')) {
       const special = target.slice(1).split('^')[0] ?? '';
       if (special === 'date') return label || '';
-      return label || `@${special}`;
+      return label;
     }
     if (target.startsWith('mailto:')) return label || target.slice('mailto:'.length);
+    if (target.startsWith('tel:')) return label || target.slice('tel:'.length);
     if (!label || label === target) return target;
     return `${label} (${target})`;
   });
-  return plain.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+  const emoji = emojiByName();
+  const unmarked = plain
+    // Code blocks and spans: their text.
+    .replace(/```\n?([\s\S]*?)\n?```/g, '$1')
+    .replace(/`([^`\n]+)`/g, '$1')
+    // Marks at word edges, as Slack reads them: *bold*, _italic_, ~strike~.
+    .replace(/(^|[\s(["'])([*_~])(?=\S)([^\n]*?\S)\2(?=$|[\s.,;:!?)\]"'])/gm, '$1$3')
+    .replace(/:([a-z0-9_+-]+):(?::skin-tone-([2-6]):)?/g, (whole, name: string, tone?: string) => {
+      const found = emoji.get(name);
+      if (!found) return whole;
+      return tone ? `${found.replace(/\uFE0F$/, '')}${SKIN_TONES[tone]}` : found;
+    });
+  return unmarked.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&').trim();
+}
+
+/** The Slack users a message mentions (`<@U…>`), to name them (`slackToPlain`'s `names`). */
+export function mentionedUsers(text: string): string[] {
+  return [...new Set([...text.matchAll(/<@([A-Z0-9]+)(?:\|[^>]*)?>/g)].map((m) => m[1]!))];
 }
 
 const NOTE = /^\s*note\s*:\s*/i;

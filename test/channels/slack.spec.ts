@@ -212,6 +212,23 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(lines[1]).to.contain('hello &lt;!channel&gt; &amp; &lt;@U0BOB00001&gt;');
     });
 
+    it('a reply with a colleague mentioned, emoji and marks reaches the customer as they would read it', async () => {
+      const h = sb();
+      const { mary } = await maryWrites(h);
+      await h.agent('Bob', 'U0BOB00001', { status: 'away' });
+      const msg = dmMessage(
+        ADA,
+        dmOf(ADA),
+        'My colleague <@U0BOB00001> will call you :+1::skin-tone-2: *now*, <@U0NOBODY1> too :tada:',
+        cardTsOf(h, ADA),
+      );
+      await h.event(msg).expect(200);
+      await h.idle();
+      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
+        'My colleague Bob will call you 👍🏻 now, a colleague too 🎉',
+      ]);
+    });
+
     it('a reply in the thread goes to the customer and the thread shows it was delivered', async () => {
       const h = sb();
       const { mary, conversationId } = await maryWrites(h);

@@ -35,10 +35,33 @@ describe('Slack text', () => {
       'see tracking (https://example.com/t/1) or https://example.com',
     );
     expect(slackToPlain('mail <mailto:help@example.com|help@example.com>')).to.equal('mail help@example.com');
-    expect(slackToPlain('ask <@U0BOB00001|bob> in <#C01|billing>, <!here>')).to.equal(
-      'ask @bob in #billing, @here',
+    // A colleague by name (else the label Slack gave, else "a colleague"); never a member id nor @here.
+    expect(
+      slackToPlain('ask <@U0BOB00001|bob> in <#C01|billing>, <!here>', (id) =>
+        id === 'U0BOB00001' ? 'Bob Ray' : undefined,
+      ),
+    ).to.equal('ask Bob Ray in #billing,');
+    expect(slackToPlain('My colleague <@U0BOB00001> will call you')).to.equal(
+      'My colleague a colleague will call you',
     );
     expect(slackToPlain('by <!date^1767604200^{date}|5 Jan>')).to.equal('by 5 Jan');
+    expect(slackToPlain('call <tel:+14155550100|+1 415 555 0100>')).to.equal('call +1 415 555 0100');
+  });
+
+  it('emoji names become emoji, and Slack’s marks come off, as the customer reads them', () => {
+    expect(slackToPlain('Sure :+1: :thumbsup: :tada: :white_check_mark: :slightly_smiling_face:')).to.equal(
+      'Sure 👍 👍 🎉 ✅ 🙂',
+    );
+    expect(slackToPlain(':wave::skin-tone-3: hi')).to.equal('👋🏼 hi');
+    // A custom emoji of the workspace, and a time, stay as they are.
+    expect(slackToPlain(':partyparrot: at 10:30:45')).to.equal(':partyparrot: at 10:30:45');
+    expect(slackToPlain('*now*, _right now_, ~40~ 50, `ORD-1`, ```line 1\nline 2```')).to.equal(
+      'now, right now, 40 50, ORD-1, line 1\nline 2',
+    );
+    // Not marks: inside words and sums.
+    expect(slackToPlain('snake_case_name and 5*3*2 and file_name.txt')).to.equal(
+      'snake_case_name and 5*3*2 and file_name.txt',
+    );
   });
 
   it('`note:` (any case, leading spaces) marks an internal note', () => {
