@@ -134,7 +134,7 @@ export function normalQuantile(p: number): number {
   );
 }
 
-/** "45 seconds", "3 minutes", "2 hours": rounded up, as a customer reads it. */
+/** "45 seconds", "3 minutes", "2 hours", "3 days" (from 72 hours): rounded up, as a customer reads it. */
 export function humanDuration(seconds: number): string {
   if (seconds < 60) {
     const whole = Math.max(1, Math.ceil(seconds));
@@ -143,5 +143,6 @@ export function humanDuration(seconds: number): string {
   const minutes = Math.ceil(seconds / 60);
   if (minutes < 120) return minutes === 1 ? '1 minute' : `${minutes} minutes`;
   const hours = Math.ceil(minutes / 60);
-  return `${hours} hours`;
+  if (hours < 72) return `${hours} hours`;
+  return `${Math.ceil(hours / 24)} days`;
 }

@@ -2537,10 +2537,12 @@ export class Router {
       },
     });
     const by = p.agentId ? await this.#agentName(p.agentId) : null;
+    // Which conversation, in words (an id means nothing to an agent): when it was resolved.
+    const ago = humanDuration(Math.max(0, now - (origin.resolvedAt ?? origin.createdAt)) / 1000);
     const text =
       reason === 'survey' && survey
-        ? `Follow-up: the customer rated conversation ${origin.id} ${survey.rating}/5${survey.problem ? ` and said we should fix: "${survey.problem}"` : ''}. Reach out to them on ${channel}.`
-        : `Follow-up${by ? ` promised by ${by}` : ''} when conversation ${origin.id} was resolved${p.text && p.text !== 'follow up' ? `: ${p.text}` : ''}. Reach out to the customer on ${channel}.`;
+        ? `Follow-up: the customer rated their conversation resolved ${ago} ago ${survey.rating}/5${survey.problem ? ` and said we should fix: "${survey.problem}"` : ''}. Reach out to them on ${channel}.`
+        : `Follow-up${by ? ` promised by ${by}` : ''} when their conversation was resolved, ${ago} ago${p.text && p.text !== 'follow up' ? `: ${p.text}` : ''}. Reach out to the customer on ${channel}.`;
     await this.#internalNote(conv, text, now);
     this.#emit({ type: 'followup.opened', at: now, conversation: conv, promise: p, reason });
     await this.#route(conv);

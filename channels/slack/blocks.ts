@@ -201,7 +201,10 @@ function roleActions(
       const resolve = button('Resolve', ACTION.resolve, 'primary');
       resolve.confirm = {
         title: { type: 'plain_text', text: 'Resolve?' },
-        text: { type: 'plain_text', text: 'The customer is told the conversation is done.' },
+        text: {
+          type: 'plain_text',
+          text: 'It leaves your list, and your place goes to whoever waits next. If the customer writes again, it comes back to you first.',
+        },
         confirm: { type: 'plain_text', text: 'Resolve' },
         deny: { type: 'plain_text', text: 'Not yet' },
       };
@@ -388,17 +391,22 @@ export function card(
   return { text: cardText(name, role, view), blocks };
 }
 
-function cardText(name: string, role: CardRole, view: ConversationView): string {
+/**
+ * The card's notification (and fallback) text: names escaped like any customer text, since a name a visitor typed
+ * could otherwise mention `@channel` or fake a link in a notification.
+ */
+function cardText(rawName: string, role: CardRole, view: ConversationView): string {
   const channel = CHANNEL_NAMES[view.conversation.lastChannel];
+  const name = escapeSlack(rawName);
   switch (role.kind) {
     case 'owner':
       return `${name} (${channel}) is yours`;
     case 'cover':
-      return `Answer ${name} (${channel}) for ${role.ownerName}`;
+      return `Answer ${name} (${channel}) for ${escapeSlack(role.ownerName)}`;
     case 'consult':
-      return `${role.fromName} asks for your help with ${name} (${channel})`;
+      return `${escapeSlack(role.fromName)} asks for your help with ${name} (${channel})`;
     case 'offer':
-      return `${role.fromName} offers you ${name} (${channel})`;
+      return `${escapeSlack(role.fromName)} offers you ${name} (${channel})`;
     default:
       return `${name} (${channel})`;
   }

@@ -382,7 +382,9 @@ export class SlackConsole {
     const parsed = MessageEvent.safeParse(event);
     if (!parsed.success) return;
     const m = parsed.data;
-    // Only people's plain messages: no edits, joins or other bots (and never our own).
+    // An agent's edit or deletion in a conversation's thread does not reach the customer: they are told so.
+    if (m.subtype === 'message_changed' || m.subtype === 'message_deleted') return this.#changedInThread(m);
+    // Only people's plain messages: no joins or other bots (and never our own).
     if (m.subtype !== undefined && m.subtype !== 'file_share' && m.subtype !== 'thread_broadcast') return;
     if (m.bot_id !== undefined || m.user === undefined) return;
     const me = await this.#me();
@@ -833,6 +835,29 @@ export class SlackConsole {
    * What a Slack user linked to no agent is told, in a thread whose card was `cardAgentId`'s: that they are no
    * longer on the team when that agent left it (their Slack link went with them); else how to get linked.
    */
+  /**
+   * An agent edited or deleted their message in a conversation's thread: what they first wrote went to the customer
+   * (or stays a note) as it was, and a customer's copy cannot be changed: said to them in the thread.
+   */
+  async #changedInThread(m: MessageEvent): Promise<void> {
+    const edited = m.subtype === 'message_changed';
+    const which = edited ? m.message : m.previous_message;
+    if (!which?.user || which.bot_id !== undefined || !which.thread_ts || which.thread_ts === which.ts)
+      return;
+    // Slack reports a reply's thread growing as an edit of its parent too: only the agent's own messages count.
+    const me = await this.#me();
+    if (which.user === me.user_id) return;
+    if (!(await this.#state.threadOwner(m.channel, which.thread_ts))) return;
+    await this.#ephemeral(
+      m.channel,
+      which.user,
+      which.thread_ts,
+      edited
+        ? 'Edits made here do not reach Switchboard: what you first wrote stands (sent to the customer, or kept as a note). To correct it, write again in the thread.'
+        : 'Deleting a message here does not take it back: what you wrote stands (sent to the customer, or kept as a note). To correct it, write again in the thread.',
+    );
+  }
+
   /** What an agent wrote in Slack as plain text for the customer (`slackToPlain`), colleagues mentioned by name. */
   async #plain(text: string): Promise<string> {
     const names = new Map<string, string>();
@@ -1022,6 +1047,8 @@ function explanation(err: unknown): string {
   if (err instanceof SwitchboardError) {
     if (err.code === 'not_owner')
       return 'You are not on this conversation (any more), so nothing was sent or changed.';
+    if (err.code === 'blocked')
+      return 'This customer is blocked, so nothing was sent. A team lead can lift the block in the team view.';
     const message = err.toJSON().message;
     for (const [pattern, words] of REWORDED) {
       const m = pattern.exec(message);

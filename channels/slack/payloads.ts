@@ -37,6 +37,24 @@ export const MessageEvent = z.object({
     )
     .max(100)
     .optional(),
+  /** An edit (`message_changed`): the message as it stands now. */
+  message: z
+    .object({
+      user: SlackId.optional(),
+      ts: Ts,
+      thread_ts: Ts.optional(),
+      bot_id: z.string().max(64).optional(),
+    })
+    .optional(),
+  /** A deletion (`message_deleted`): the message as it was. */
+  previous_message: z
+    .object({
+      user: SlackId.optional(),
+      ts: Ts,
+      thread_ts: Ts.optional(),
+      bot_id: z.string().max(64).optional(),
+    })
+    .optional(),
 });
 export type MessageEvent = z.infer<typeof MessageEvent>;
 

@@ -94,7 +94,7 @@ describe('/chat and /agent: the promise ledger, follow-ups, surveys', () => {
     expect(view.messages.map((m: Json) => [m.direction, m.text])).to.deep.equal([
       [
         'internal',
-        `Follow-up promised by Ada when conversation ${visit.conversationId} was resolved. Reach out to the customer on chat.`,
+        'Follow-up promised by Ada when their conversation was resolved, 7 days ago. Reach out to the customer on chat.',
       ],
     ]);
     // The widget follows the touchpoint: its status, then Ada's words.
@@ -143,7 +143,7 @@ describe('/chat and /agent: the promise ledger, follow-ups, surveys', () => {
     // Ada gets the follow-up with what to fix.
     const view = await once(ada.socket, 'assigned', (v: Json) => v.conversation.followUpOf !== undefined);
     expect(view.messages.map((m: Json) => m.text)).to.deep.equal([
-      `Follow-up: the customer rated conversation ${visit.conversationId} 2/5 and said we should fix: "it took three tries". Reach out to them on chat.`,
+      'Follow-up: the customer rated their conversation resolved 10 minutes ago 2/5 and said we should fix: "it took three tries". Reach out to them on chat.',
     ]);
     const metrics = (await h.http().get('/metrics').expect(200)).text;
     expect(metrics).to.include('switchboard_survey_ratings_total{rating="2"} 1\n');

@@ -24,6 +24,18 @@ const BOB = 'U0BOB00001';
 describe('Slack cards: who the customer is', () => {
   const sb = useSlackHarness();
 
+  it("a name a visitor typed cannot mention @channel or fake a link in the card's notification", async () => {
+    const h = sb();
+    await h.agent('Ada', ADA);
+    const visitor = await h.visitor();
+    await visitor.identify({ name: '<!channel> <https://evil.example.com|Your manager> *urgent*' });
+    await visitor.say('hello');
+    await h.idle();
+    expect(shownCard(h, ADA).text).to.equal(
+      '&lt;!channel&gt; &lt;https://evil.example.com|Your manager&gt; *urgent* (chat) is yours',
+    );
+  });
+
   it('a chat visitor who gave no name is "Website visitor" and a short tag on the card, never their visitor id', async () => {
     const h = sb();
     await h.agent('Ada', ADA);

@@ -229,6 +229,45 @@ describe('Slack console (Bolt, /slack/events)', () => {
       ]);
     });
 
+    it('an agent who edits or deletes a reply in the thread is told it does not reach the customer', async () => {
+      const h = sb();
+      const { mary } = await maryWrites(h);
+      const threadTs = cardTsOf(h, ADA);
+      const sent = dmMessage(ADA, dmOf(ADA), 'Price is 40', threadTs);
+      await h.event(sent).expect(200);
+      await h.idle();
+      const edit = {
+        type: 'message',
+        subtype: 'message_changed',
+        channel: dmOf(ADA),
+        channel_type: 'im',
+        ts: `${Number(sent.ts) + 1}`,
+        hidden: true,
+        message: { type: 'message', user: ADA, text: 'Price is 50', ts: sent.ts, thread_ts: threadTs },
+        previous_message: {
+          type: 'message',
+          user: ADA,
+          text: 'Price is 40',
+          ts: sent.ts,
+          thread_ts: threadTs,
+        },
+      };
+      await h.event(edit).expect(200);
+      await h.event({ ...edit, subtype: 'message_deleted', message: undefined }).expect(200);
+      await h.idle();
+      expect(mary.received.filter((m) => m.direction === 'out').map((m) => m.text)).to.deep.equal([
+        'Price is 40',
+      ]);
+      const told = h.slack
+        .ok('chat.postEphemeral')
+        .filter((c) => c.args.user === ADA && c.args.thread_ts === threadTs)
+        .map((c) => String(c.args.text));
+      expect(told).to.deep.equal([
+        'Edits made here do not reach Switchboard: what you first wrote stands (sent to the customer, or kept as a note). To correct it, write again in the thread.',
+        'Deleting a message here does not take it back: what you wrote stands (sent to the customer, or kept as a note). To correct it, write again in the thread.',
+      ]);
+    });
+
     it('a reply in the thread goes to the customer and the thread shows it was delivered', async () => {
       const h = sb();
       const { mary, conversationId } = await maryWrites(h);
@@ -1794,6 +1833,28 @@ describe('Slack console: writing to a customer first', () => {
       await h.idle();
       expect(h.slack.responses.find((r) => at.endsWith(r.path))!.body.text, text).to.contain(expected);
     }
+  });
+
+  it('/switchboard write reads the address and text as Slack sends them; a blocked customer is said to be blocked', async () => {
+    const h = sb();
+    await h.agent('Ada', ADA, { capacity: { voice: 0, sms: 0, chat: 1, email: 2 } });
+    const url = h.slack.responseUrl();
+    // Slack sends an address as a mailto link, and & < > escaped.
+    await h
+      .command(slashCommand(ADA, 'write <mailto:tom@example.com|tom@example.com> Tom &amp; Jerry :+1:', url))
+      .expect(200);
+    await h.idle();
+    const mail = await sink().next();
+    expect([mail.envelope.to, mail.mail.text?.trim()]).to.deep.equal([['tom@example.com'], 'Tom & Jerry 👍']);
+    const [conversation] = await h.sb.store.listConversations({});
+    await h.sb.router.resolve(conversation!.ownerId!, conversation!.id);
+    await h.sb.router.blockCustomer(conversation!.customerId, 'admin', 'abusive');
+    const again = h.slack.responseUrl();
+    await h.command(slashCommand(ADA, 'write tom@example.com are you ok?', again)).expect(200);
+    await h.idle();
+    expect(h.slack.responses.find((r) => again.endsWith(r.path))!.body.text).to.equal(
+      'This customer is blocked, so nothing was sent. A team lead can lift the block in the team view.',
+    );
   });
 
   it('the home tab has Write to a customer…: the form, its mistakes shown on it, and sent', async () => {

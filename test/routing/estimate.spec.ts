@@ -167,6 +167,9 @@ describe('estimate', () => {
       expect(humanDuration(119 * 60)).to.equal('119 minutes');
       expect(humanDuration(120 * 60)).to.equal('2 hours');
       expect(humanDuration(121 * 60)).to.equal('3 hours');
+      expect(humanDuration(71 * 3600)).to.equal('71 hours');
+      expect(humanDuration(72 * 3600)).to.equal('3 days');
+      expect(humanDuration(7 * 24 * 3600)).to.equal('7 days');
     });
   });
 });

@@ -215,8 +215,6 @@ describe('opening hours', () => {
       }),
     ).to.contain('open again on Monday 28 December at 08:00 (UTC);');
     const custom = parsePolicy({ texts: { closed: 'Back in {wait}.' } });
-    expect(waitSentence(custom, { position: 1, etaSeconds: null, closed: far })).to.equal(
-      'Back in 72 hours.',
-    );
+    expect(waitSentence(custom, { position: 1, etaSeconds: null, closed: far })).to.equal('Back in 3 days.');
   });
 });

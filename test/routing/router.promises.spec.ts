@@ -351,7 +351,7 @@ describe('router: the promise ledger', () => {
       expect(opened?.reason).to.equal('promised');
       const notes = (await h.store.listMessages(touch.id)).filter((m) => m.direction === 'internal');
       expect(notes.map((m) => m.text)).to.deep.equal([
-        `Follow-up promised by Ana when conversation ${r.conversation.id} was resolved. Reach out to the customer on sms.`,
+        'Follow-up promised by Ana when their conversation was resolved, 24 hours ago. Reach out to the customer on sms.',
       ]);
       // Not a quote: the customer is not waiting.
       expect(stateOf(await h.store.listPromises(touch.id))).to.deep.equal([]);

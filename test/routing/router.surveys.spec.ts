@@ -157,7 +157,7 @@ describe('router: surveys and repeat contacts', () => {
       ]);
       const notes = (await h.store.listMessages(touch.id)).filter((m) => m.direction === 'internal');
       expect(notes.map((m) => m.text)).to.deep.equal([
-        `Follow-up: the customer rated conversation ${conversation.id} 2/5 and said we should fix: "nobody told me it was late". Reach out to them on sms.`,
+        'Follow-up: the customer rated their conversation resolved 11 minutes ago 2/5 and said we should fix: "nobody told me it was late". Reach out to them on sms.',
       ]);
       const [promise] = await h.store.listPromises(conversation.id);
       expect([promise?.kind, promise?.state, promise?.agentId, promise?.text]).to.deep.equal([
