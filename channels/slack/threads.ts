@@ -759,7 +759,13 @@ export class SlackThreads {
         return;
       case 'promise.reminder': {
         // The agent who made it, and whoever has the conversation now (a hand-off moved it: keeping it is theirs).
+        // Its maker is reminded in their own thread of it though no longer on it (handed on, a consult ended): the
+        // promise is theirs to keep, and counts against them.
         const to = threads.filter((t) => t.agentId === p.agentId || t.agentId === conversation.ownerId);
+        if (p.agentId && !to.some((t) => t.agentId === p.agentId)) {
+          const theirs = (await this.#state.threads(conversation.id)).find((t) => t.agentId === p.agentId);
+          if (theirs) to.push(theirs);
+        }
         for (const { agentId, ref } of to) {
           const keep = keepable(p, agentId, conversation.ownerId) ? p.id : null;
           const whose =

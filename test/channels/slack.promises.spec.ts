@@ -136,6 +136,12 @@ describe('Slack console: promises', () => {
       /^:hourglass_flowing_sand: The promise “Call the courier” \(made by \*Ada\*\) is due .*\. Mark it kept once it is done/,
     );
     expect(keepButtons(reminder)).to.deep.equal([promise.id]);
+    // Ada, who made it and is no longer on the conversation, is reminded in her own thread of it too: hers to keep.
+    const hers = lines(h, ADA, cardTsOf(h, ADA)).at(-1)!;
+    expect(String(hers.args.text)).to.match(
+      /^:hourglass_flowing_sand: Your promise “Call the courier” is due .*\. Mark it kept once it is done/,
+    );
+    expect(keepButtons(hers)).to.deep.equal([promise.id]);
   });
 
   it('a reminder before it is due comes with Mark kept; not marked by the due time, the thread says it counts as broken', async () => {
