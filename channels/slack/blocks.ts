@@ -81,7 +81,7 @@ export type CardRole =
   | { kind: 'left' }
   | { kind: 'former'; ownerName: string }
   /** A colleague covered for the owner, and no longer does (`back`: the owner is available again). */
-  | { kind: 'cover-ended'; ownerName: string; back: boolean }
+  | { kind: 'cover-ended'; ownerName: string; back: boolean; inLine?: boolean }
   /** The agent left the team (DELETE /api/agents/:id): what they had went on to colleagues. */
   | { kind: 'gone' }
   /** `blocked`: closed because the customer was blocked (by whom, and why when said). */
@@ -139,6 +139,8 @@ function roleLine(role: CardRole, view: ConversationView): string {
     case 'former':
       return `Now owned by *${escapeSlack(role.ownerName)}*. This thread no longer gets updates.`;
     case 'cover-ended':
+      if (role.inLine)
+        return 'Your cover ended: its owner is gone, and it waits for the next free colleague.';
       return role.back
         ? `Cover ended: *${escapeSlack(role.ownerName)}* is back; new messages go to them.`
         : `Your cover ended; *${escapeSlack(role.ownerName)}* stays the owner.`;

@@ -361,6 +361,30 @@ export class SlackThreads {
       if (conversation.cover?.agentId === agentId) continue;
       const ended = [...shown].filter((id) => id.startsWith(COVER) && !shown.has(`${COVER_ENDED}${id}`));
       if (ended.length === 0) continue;
+      const endedShown = ended.map((id) => `${COVER_ENDED}${id}`);
+      // The cover became theirs (a hand-off accepted, or given to them): no cover ended, their card says it is theirs.
+      if (conversation.ownerId === agentId && conversation.status === 'assigned') {
+        await this.#state.markShown(conversation.id, agentId, endedShown);
+        continue;
+      }
+      // Its owner is gone and it waits in line for the next free colleague (who may be them): said as such.
+      if (conversation.status === 'queued') {
+        if (!current.has(agentId))
+          await this.#renderCard(conversation, agent, ref, {
+            kind: 'cover-ended',
+            ownerName: '',
+            back: false,
+            inLine: true,
+          });
+        if (agent.slackUserId)
+          await this.say(
+            ref,
+            'Your cover ended: its owner is gone, and it waits for the next free colleague.',
+          );
+        await this.#state.markShown(conversation.id, agentId, endedShown);
+        this.home(agentId);
+        continue;
+      }
       const owner = conversation.ownerId ? await this.#r.store.getAgent(conversation.ownerId) : null;
       const ownerName = owner?.name ?? 'the owner';
       const back = owner?.status === 'available' && conversation.status === 'assigned';
@@ -378,11 +402,7 @@ export class SlackThreads {
             ? `Cover ended: *${escapeSlack(ownerName)}* is back and answers from here.`
             : `Your cover ended; *${escapeSlack(ownerName)}* stays the owner.`,
         );
-      await this.#state.markShown(
-        conversation.id,
-        agentId,
-        ended.map((id) => `${COVER_ENDED}${id}`),
-      );
+      await this.#state.markShown(conversation.id, agentId, endedShown);
       if (back)
         await this.#toOwner(conversation, `*${escapeSlack(agent.name)}* no longer covers: you answer again.`);
       this.home(agentId);

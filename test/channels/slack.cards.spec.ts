@@ -70,6 +70,46 @@ describe('Slack cards of colleagues whose part is over', () => {
     expect(cardRoleLine(shownCard(h, BOB))).to.match(/^Resolved by \*Ada\*/);
   });
 
+  it('a cover that becomes the colleague’s own (a hand-off accepted) says no "cover ended"; one whose owner went offline says it waits in line', async () => {
+    const h = sb();
+    const { ada, bob, mary, conversationId } = await adaOwnsMary(h, ADA, BOB);
+    await h.sb.router.handoff(ada.id, conversationId, bob.id, 'the refund');
+    await h.sb.router.setAgentStatus(ada.id, 'away', 'lunch');
+    await mary.say('hello? anyone there?');
+    await h.idle();
+    h.clock.advance(121 * SECOND);
+    await h.sb.router.tick();
+    await h.idle();
+    expect((await h.store.getConversation(conversationId))!.cover?.agentId).to.equal(bob.id);
+    await h.sb.router.acceptHandoff(bob.id, conversationId);
+    await h.idle();
+    await mary.say('thanks Bob');
+    await h.sb.router.setAgentStatus(bob.id, 'offline');
+    await h.sb.router.setAgentStatus(bob.id, 'available');
+    await h.idle();
+    expect(cardThreadTexts(h, BOB).filter((t) => /cover ended/i.test(t))).to.deep.equal([]);
+    expect(cardRoleLine(shownCard(h, BOB))).to.not.match(/cover ended/i);
+
+    // Bob covers Mary for Ada again (Ada owns it once more), and Ada goes offline: it waits for a colleague.
+    await h.sb.router.handoff(bob.id, conversationId, ada.id, 'back to you');
+    await h.sb.router.setAgentStatus(ada.id, 'available');
+    await h.sb.router.acceptHandoff(ada.id, conversationId);
+    await h.sb.router.setAgentStatus(bob.id, 'away');
+    await h.sb.router.setAgentStatus(ada.id, 'away');
+    await h.sb.router.setAgentStatus(bob.id, 'available');
+    await mary.say('still there?');
+    await h.idle();
+    h.clock.advance(121 * SECOND);
+    await h.sb.router.tick();
+    await h.idle();
+    expect((await h.store.getConversation(conversationId))!.cover?.agentId).to.equal(bob.id);
+    await h.sb.router.setAgentStatus(ada.id, 'offline');
+    h.clock.advance(121 * SECOND);
+    await h.sb.router.tick();
+    await h.idle();
+    expect(cardThreadTexts(h, BOB).filter((t) => /^Your cover ended; /.test(t))).to.deep.equal([]);
+  });
+
   it('a cover whose owner comes back: the card says the cover ended, without buttons, both threads say so; resolved later, it says resolved', async () => {
     const h = sb();
     const { ada, mary, conversationId } = await adaOwnsMary(h, ADA, BOB);
