@@ -1571,6 +1571,12 @@ export class Router {
       reason: 'handoff',
       previousOwnerId: from,
     });
+    // The note that came with it stays with the conversation, for its new owner to read again.
+    const note = before.handoff?.note.trim();
+    if (note) {
+      const by = before.handoff!.from;
+      await this.#internalNote(updated, `Handed on by ${await this.#agentName(by)}: ${note}`, now);
+    }
     await this.#fill(from);
     // Their cover ended as they took ownership: that slot is free again.
     if (before.cover?.agentId === agentId) await this.#fill(agentId);

@@ -114,6 +114,8 @@
   // ------------------------------------------------------------------ state
 
   const S = {
+    /** The status this console is setting now (its own change is not announced back to it). */
+    settingStatus: null,
     socket: null,
     me: null,
     /** The channels the agent may write to a customer first on (from hello): 'sms', 'email'. */
@@ -855,8 +857,16 @@
   function onAgent({ agent }) {
     if (!agent) return;
     if (agent.id === S.me?.id) {
+      const was = S.me.status;
       S.me = { ...S.me, ...agent };
       renderMe();
+      // What the page says with no conversation open follows the status.
+      if (!S.selected) renderConversation();
+      // Set by someone or something else, with why (a team lead, a missed ring): said, not only shown.
+      if (agent.status !== was && agent.statusReason && agent.status !== S.settingStatus)
+        notify(
+          `You are ${STATUS_LABEL[agent.status] || agent.status} now: ${agent.statusReason.replace(/_/g, ' ')}.`,
+        );
       // Their skills may have changed: the saved replies offered follow.
       renderSavedReplies();
     } else {
@@ -996,10 +1006,13 @@
   }
 
   async function setStatus(status) {
+    S.settingStatus = status;
     const res = await act('status', { status });
+    S.settingStatus = null;
     if (res.ok) {
       S.me = { ...S.me, ...(res.agent || {}), status: res.agent?.status || status };
       renderMe();
+      if (!S.selected) renderConversation();
     }
   }
 
@@ -2277,7 +2290,11 @@
 
   function updateTitle() {
     let total = 0;
-    for (const n of S.unread.values()) total += n;
+    // Only what the list still shows: a conversation that left it (resolved, handed on) takes its count along.
+    for (const [id, n] of S.unread) {
+      if (S.views.has(id)) total += n;
+      else S.unread.delete(id);
+    }
     const invites = S.banners.size;
     const count = total + invites;
     document.title = `${count ? `(${count}) ` : ''}Switchboard console`;

@@ -759,7 +759,10 @@ export class WebConsole {
 
   /** `conversation.updated` to everyone on it, except `skip`, plus `extra`. */
   #updated(conversation: Conversation, skip: string[] = [], extra: string[] = []): void {
+    // Those on it now, and those whose consoles here still show it (a cover that ended, a consult the resolve
+    // closed): told at once that it is no longer theirs, not at the next catch-up.
     const ids = new Set([...participants(conversation), ...extra]);
+    for (const [agentId, shown] of this.#shown) if (shown.has(conversation.id)) ids.add(agentId);
     for (const id of ids) {
       if (skip.includes(id)) continue;
       this.#to(id).emit('conversation.updated', { conversation });

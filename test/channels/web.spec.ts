@@ -973,6 +973,40 @@ describe('/agent namespace', () => {
     });
   });
 
+  describe('a colleague taken off a conversation', () => {
+    it('is told at once when their cover ends, and when a conversation they consult on is resolved', async () => {
+      const h = sb();
+      const ada = await agentConsole(h, 'Ada', { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+      const { conversationId, v } = await visitorWrites(h);
+      const grace = await agentConsole(h, 'Grace', { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+      // Ada steps away; the visitor writes; two minutes on, Grace covers.
+      await h.admin.put(`/api/agents/${ada.agent.id}/status`).send({ status: 'away' }).expect(200);
+      await emitAck(v, 'message', { text: 'hello?', clientMessageId: 'c-2' });
+      h.clock.advance(121 * SECOND);
+      await h.sb.router.tick();
+      await once(grace.socket, 'assigned', (e) => e.conversation.id === conversationId);
+      // Ada is back: Grace's console hears the cover ended, without waiting for a catch-up.
+      await h.admin.put(`/api/agents/${ada.agent.id}/status`).send({ status: 'available' }).expect(200);
+      const ended = await once(
+        grace.socket,
+        'conversation.updated',
+        (e) => e.conversation.id === conversationId && e.conversation.cover === null,
+      );
+      expect(ended.conversation.ownerId).to.equal(ada.agent.id);
+
+      // Grace is asked to help; Ada resolves: Grace's console hears it, though she is no longer on it.
+      await h.sb.router.consult(ada.agent.id, conversationId, grace.agent.id);
+      await h.sb.router.joinConsult(grace.agent.id, conversationId);
+      await h.sb.router.resolve(ada.agent.id, conversationId);
+      const resolved = await once(
+        grace.socket,
+        'conversation.updated',
+        (e) => e.conversation.id === conversationId && e.conversation.status === 'resolved',
+      );
+      expect(resolved.conversation.consultants).to.deep.equal([]);
+    });
+  });
+
   describe("when an agent's last console closes", () => {
     /** Until the server has seen the socket go (its disconnect handler has run). */
     async function gone(h: Harness, socket: Socket): Promise<void> {

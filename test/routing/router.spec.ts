@@ -352,6 +352,11 @@ describe('Router: agent actions', () => {
         'chat',
       ]);
       expect(accepted.ownership.at(-1)).to.deep.equal({ from: ana.id, to: bea.id, reason: 'handoff', at: t });
+      // The note stays with the conversation, for its new owner to read again.
+      const notes = (await h.router.store.listMessages(id)).filter((m) => m.direction === 'internal');
+      expect(notes.map((m) => m.text).at(-1)).to.equal(
+        'Handed on by Ana: Card expired; customer is waiting on a new one.',
+      );
       expect(h.eventsOf('conversation.handoff').map((e) => [e.action, e.from, e.to, e.note])).to.deep.equal([
         ['offered', ana.id, bea.id, 'Card expired; customer is waiting on a new one.'],
         ['accepted', ana.id, bea.id, 'Card expired; customer is waiting on a new one.'],
