@@ -1488,6 +1488,9 @@
   }
 
   function select(id) {
+    // An invitation dismissed from its banner comes back when its conversation is opened: Join is there.
+    const invited = id && S.views.get(id);
+    if (invited && S.dismissed.delete(`consult:${id}`)) syncBanners(invited.conversation, invited.ownerName);
     if (S.selected === id) return renderAll();
     if (S.selected) S.drafts.set(S.selected, els.reply.value);
     myTyping(false);
@@ -1764,7 +1767,7 @@
     els.ownerActions.hidden = role !== 'owner' || !isOpen(v);
     els.consultantActions.hidden = role !== 'consultant';
     let standby = '';
-    if (role === 'invited') standby = 'You are invited to consult. Join from the banner above to write here.';
+    if (role === 'invited') standby = 'You are invited to consult: Join in the banner above to write here.';
     else if (role === 'offered')
       standby = 'This conversation is offered to you. Accept or decline from the banner above.';
     else if (!role)
