@@ -13,6 +13,14 @@ export const EventEnvelope = z.object({
   event: z.object({ type: z.string() }).loose(),
 });
 
+/** The message an edit or a deletion is about: who wrote it, and where. */
+const ChangedMessage = z.object({
+  user: SlackId.optional(),
+  ts: Ts,
+  thread_ts: Ts.optional(),
+  bot_id: z.string().max(64).optional(),
+});
+
 export const MessageEvent = z.object({
   type: z.literal('message'),
   channel: SlackId,
@@ -38,23 +46,9 @@ export const MessageEvent = z.object({
     .max(100)
     .optional(),
   /** An edit (`message_changed`): the message as it stands now. */
-  message: z
-    .object({
-      user: SlackId.optional(),
-      ts: Ts,
-      thread_ts: Ts.optional(),
-      bot_id: z.string().max(64).optional(),
-    })
-    .optional(),
+  message: ChangedMessage.optional(),
   /** A deletion (`message_deleted`): the message as it was. */
-  previous_message: z
-    .object({
-      user: SlackId.optional(),
-      ts: Ts,
-      thread_ts: Ts.optional(),
-      bot_id: z.string().max(64).optional(),
-    })
-    .optional(),
+  previous_message: ChangedMessage.optional(),
 });
 export type MessageEvent = z.infer<typeof MessageEvent>;
 

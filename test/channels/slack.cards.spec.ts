@@ -35,6 +35,13 @@ async function press(h: SlackHarness, user: string, actionId: string, conversati
   await h.idle();
 }
 
+/** `ms` later: the timers due fire, and what they changed reaches Slack. */
+async function later(h: SlackHarness, ms: number): Promise<void> {
+  h.clock.advance(ms);
+  await h.sb.router.tick();
+  await h.idle();
+}
+
 describe('Slack cards of colleagues whose part is over', () => {
   const sb = useSlackHarness();
 
@@ -77,9 +84,7 @@ describe('Slack cards of colleagues whose part is over', () => {
     await h.sb.router.setAgentStatus(ada.id, 'away', 'lunch');
     await mary.say('hello? anyone there?');
     await h.idle();
-    h.clock.advance(121 * SECOND);
-    await h.sb.router.tick();
-    await h.idle();
+    await later(h, 121 * SECOND);
     expect((await h.store.getConversation(conversationId))!.cover?.agentId).to.equal(bob.id);
     await h.sb.router.acceptHandoff(bob.id, conversationId);
     await h.idle();
@@ -99,14 +104,10 @@ describe('Slack cards of colleagues whose part is over', () => {
     await h.sb.router.setAgentStatus(bob.id, 'available');
     await mary.say('still there?');
     await h.idle();
-    h.clock.advance(121 * SECOND);
-    await h.sb.router.tick();
-    await h.idle();
+    await later(h, 121 * SECOND);
     expect((await h.store.getConversation(conversationId))!.cover?.agentId).to.equal(bob.id);
     await h.sb.router.setAgentStatus(ada.id, 'offline');
-    h.clock.advance(121 * SECOND);
-    await h.sb.router.tick();
-    await h.idle();
+    await later(h, 121 * SECOND);
     expect(cardThreadTexts(h, BOB).filter((t) => /^Your cover ended; /.test(t))).to.deep.equal([]);
   });
 
@@ -116,9 +117,7 @@ describe('Slack cards of colleagues whose part is over', () => {
     await h.sb.router.setAgentStatus(ada.id, 'away', 'lunch');
     await mary.say('hello? anyone there?');
     await h.idle();
-    h.clock.advance(121 * SECOND);
-    await h.sb.router.tick();
-    await h.idle();
+    await later(h, 121 * SECOND);
     expect(shownCard(h, BOB).text).to.equal('Answer Mary Major (chat) for Ada');
     expect(cardButtons(shownCard(h, BOB))).to.include(ACTION.promise);
     // Ada is back: the cover ends.

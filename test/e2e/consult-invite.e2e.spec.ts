@@ -1,20 +1,13 @@
 // The web console in a real browser: an invitation to consult dismissed from its banner is offered again when the
 // colleague opens the conversation, so they can still join.
 import { expect } from 'chai';
-import type { Browser } from 'playwright-core';
 import { emitAck, once, useHarness } from '../server/harness.js';
-import { launchChromium } from '../support/chromium.js';
+import { useChromium } from '../support/chromium.js';
 
 describe('e2e: an invitation to consult in the web console, in Chromium', function () {
   this.timeout(120_000);
   const sb = useHarness();
-  let browser: Browser;
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   it('dismissed from its banner, it comes back when the conversation is opened, and Join works', async () => {
     const h = sb();
@@ -26,7 +19,7 @@ describe('e2e: an invitation to consult in the web console, in Chromium', functi
     const conversationId = ack.conversationId as string;
     expect((await h.store.getConversation(conversationId))?.ownerId).to.equal(ada.id);
 
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     page.on('pageerror', (err) => {
       throw err;
     });

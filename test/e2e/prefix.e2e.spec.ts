@@ -4,9 +4,8 @@
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { expect } from 'chai';
-import type { Browser } from 'playwright-core';
 import { useHarness } from '../server/harness.js';
-import { launchChromium } from '../support/chromium.js';
+import { useChromium } from '../support/chromium.js';
 
 const PREFIX = '/help';
 
@@ -63,21 +62,15 @@ async function prefixProxy(target: string): Promise<{ url: string; close: () => 
 describe('e2e: Switchboard under a path (behind a proxy), in Chromium', function () {
   this.timeout(120_000);
   const sb = useHarness();
-  let browser: Browser;
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   it('the demo page, the widget, the console and the team view all work under /help', async () => {
     const h = sb();
     const proxy = await prefixProxy(h.url);
     const { agent: ada, token } = await h.createAgent('Ada', { capacity: { chat: 1 } });
-    const visitor = await browser.newPage();
-    const console = await browser.newPage();
-    const team = await browser.newPage();
+    const visitor = await browser().newPage();
+    const console = await browser().newPage();
+    const team = await browser().newPage();
     for (const page of [visitor, console, team])
       page.on('pageerror', (err) => {
         throw err;

@@ -21,3 +21,19 @@ export async function launchChromium(): Promise<Browser> {
     ],
   });
 }
+
+/** Call inside a describe(): one browser for its tests, launched before them and closed after. */
+export function useChromium(): () => Browser {
+  let browser: Browser | null = null;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    browser = null;
+  });
+  return () => {
+    if (!browser) throw new Error('the browser is not launched: call useChromium() inside a describe()');
+    return browser;
+  };
+}
