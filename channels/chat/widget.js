@@ -16,6 +16,8 @@
   const BASE = `${ORIGIN}${PREFIX}`;
   const TOKEN = 'switchboard.visitorToken';
   const OPEN = 'switchboard.open';
+  /** What the visitor was typing, kept for this tab (sessionStorage) so that a reload does not lose it. */
+  const DRAFT = 'switchboard.draft';
   const SKIP = 'switchboard.prechatSkipped';
   /** The visitor wrote without answering the questions: they stay offered, as one line. */
   const LATER = 'switchboard.prechatLater';
@@ -33,6 +35,14 @@
       if (v === null) localStorage.removeItem(k);
       else localStorage.setItem(k, v);
     } catch {}
+  };
+  const draft = (v) => {
+    try {
+      if (v === undefined) return sessionStorage.getItem(DRAFT) || '';
+      if (v) sessionStorage.setItem(DRAFT, v);
+      else sessionStorage.removeItem(DRAFT);
+    } catch {}
+    return '';
   };
   const uuid = () =>
     crypto.randomUUID
@@ -320,6 +330,7 @@ textarea{resize:none;height:40px;max-height:120px}
       return;
     }
     input.value = '';
+    draft('');
     input.style.height = '';
     showErr();
     setTyping(false);
@@ -689,6 +700,7 @@ textarea{resize:none;height:40px;max-height:120px}
     }
   });
   input.addEventListener('input', () => {
+    draft(input.value);
     input.style.height = '';
     input.style.height = `${Math.min(input.scrollHeight + 2, 120)}px`;
     setTyping(!!input.value.trim());
@@ -723,6 +735,8 @@ textarea{resize:none;height:40px;max-height:120px}
   // once for a returning visitor, whose token brings their conversation (and its unread replies) back.
   const init = () => {
     d.body.append(host);
+    // What they were typing before a reload, back in the box.
+    if (!input.value) input.value = draft();
     if (store(OPEN) === '1') setOpen(true);
     else if (store(TOKEN)) start();
   };
