@@ -404,7 +404,7 @@ export class Router {
     this.#emit({ type: 'message.received', at: now, message });
     if (repeatOf) await this.#repeatContact(conversation, repeatOf, now);
     if (rejoined) {
-      const gaveUp = humanDuration((now - (rejoined.resolvedAt ?? now)) / 1000);
+      const gaveUp = humanDuration((now - rejoined.resolvedAt!) / 1000);
       const began = humanDuration((now - waitingSince(rejoined)) / 1000);
       await this.#internalNote(
         conversation,
@@ -1644,7 +1644,6 @@ export class Router {
     const conv = await this.store.withdrawOffer(conversationId, agentId, now, away);
     if (!conv)
       throw new InvalidStateError(`conversation ${conversationId} has no open offer for agent ${agentId}`);
-    await this.store.cancelTimer('offer', conversationId);
     this.#emit({ type: 'conversation.offer_expired', at: now, conversation: conv, agentId });
     if (away) this.#emit({ type: 'agent.status', at: now, agentId, status: 'away', reason: away.reason });
     await this.#route(conv);
@@ -1674,7 +1673,6 @@ export class Router {
     const before = await this.#conversation(conversationId);
     const offeredTo = before.offer?.agentId ?? null;
     const conv = await this.store.abandon(conversationId, now, why === 'blocked' ? 'block' : undefined);
-    await this.store.cancelTimer('offer', conversationId);
     await this.store.cancelTimer('overflow', conversationId);
     for (const p of await this.store.listPromises(conversationId)) {
       if (p.state === 'open' && p.kind === 'wait')
@@ -1753,7 +1751,6 @@ export class Router {
       if (conv.offer) {
         const { agentId } = conv.offer;
         const withdrawn = await this.store.withdrawOffer(conversationId, agentId, now, null);
-        await this.store.cancelTimer('offer', conversationId);
         if (withdrawn)
           this.#emit({ type: 'conversation.offer_expired', at: now, conversation: withdrawn, agentId });
         await this.#fill(agentId);
@@ -3123,16 +3120,6 @@ function isWaiting(c: Conversation): boolean {
   );
 }
 
-/**
- * A survey answer: a rating 1-5 first ("4", "4/5", "4 stars", "2 - the hold was long", "4 the hold was long"),
- * then, optionally, the one thing to fix. Null when the text does not read as a rating: a message that only
- * starts with a number is a request, and goes to a person. Without a mark or a rating's form ("/5", "stars")
- * after the number, words that count something ("3 of the items", "4 days later", "2 items", "1 more thing")
- * or ask for something (a question, "please", "need", "can I", a refund, an order number…) make it a request.
- * After a low rating (`lowRating` or below), a complaint's words stay what to fix, and reach the owner as a
- * follow-up ("2 nobody told me", "1 item missing"); after a higher one they are a request too ("still",
- * "missing", "broken"…).
- */
 /** How a customer gave up a wait on each channel (a note when they are back: `rejoinSeconds`). */
 const GAVE_UP: Record<Channel, string> = {
   voice: 'they hung up on hold',
@@ -3161,6 +3148,16 @@ const ASKING =
 /** What a complaint says (after a rating above the low ones, a request). */
 const COMPLAINING = /\b(still|missing|broken|wrong|never arrived|not arrived)\b/i;
 
+/**
+ * A survey answer: a rating 1-5 first ("4", "4/5", "4 stars", "2 - the hold was long", "4 the hold was long"),
+ * then, optionally, the one thing to fix. Null when the text does not read as a rating: a message that only
+ * starts with a number is a request, and goes to a person. Without a mark or a rating's form ("/5", "stars")
+ * after the number, words that count something ("3 of the items", "4 days later", "2 items", "1 more thing")
+ * or ask for something (a question, "please", "need", "can I", a refund, an order number…) make it a request.
+ * After a low rating (`lowRating` or below), a complaint's words stay what to fix, and reach the owner as a
+ * follow-up ("2 nobody told me", "1 item missing"); after a higher one they are a request too ("still",
+ * "missing", "broken"…).
+ */
 export function parseSurveyAnswer(
   text: string,
   lowRating = 2,

@@ -475,7 +475,10 @@ export interface Store {
    */
   fill(agentId: string, now: number, rules: WaitRules): Promise<ClaimOutcome[]>;
   acceptOffer(conversationId: string, agentId: string, now: number): Promise<Answered>;
-  /** Withdraw an unanswered offer: capacity back, agent excluded from this wait, optionally set away. */
+  /**
+   * Withdraw an unanswered offer: capacity back, agent excluded from this wait, optionally set away; its `offer`
+   * timer goes with it (a conversation with one is ringing: `queueSnapshot`).
+   */
   withdrawOffer(
     conversationId: string,
     agentId: string,
@@ -519,7 +522,10 @@ export interface Store {
     followUpAt: number | null,
     options?: ResolveOptions,
   ): Promise<Resolved>;
-  /** The customer left a wait (abandoned); `closedBy`: the team closed it by blocking them instead. */
+  /**
+   * The customer left a wait (abandoned); `closedBy`: the team closed it by blocking them instead. An offer it had
+   * ends, and its `offer` timer goes with it.
+   */
   abandon(conversationId: string, now: number, closedBy?: 'block'): Promise<Conversation>;
   offerHandoff(
     conversationId: string,
