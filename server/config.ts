@@ -7,8 +7,10 @@ import type { TwilioSettings } from '../channels/twilio/index.js';
 import { loadPolicy, type RoutingPolicy } from '../routing/policy.js';
 import { SwitchboardError } from '../shared/errors.js';
 
-const optional = (schema: z.ZodString) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+/** An empty (or blank) variable counts as unset (`docker run -e VAR=`, compose's `VAR=${VAR}`). */
+const blankIsUnset = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const optional = (schema: z.ZodString) => z.preprocess(blankIsUnset, schema.optional());
 
 /** REDIS_URL's nodes: one URL, or (REDIS_CLUSTER=on) several separated by commas. */
 const redisNodesOf = (value: string) => value.split(',').map((u) => u.trim());
@@ -16,7 +18,7 @@ const redisNodesOf = (value: string) => value.split(',').map((u) => u.trim());
 const MB = 1024 * 1024;
 const byteCount = (fallback: number, min: number, max: number) =>
   z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    blankIsUnset,
     z.coerce
       .number({ message: 'must be a number of bytes' })
       .int('must be a whole number of bytes')
@@ -28,7 +30,7 @@ const byteCount = (fallback: number, min: number, max: number) =>
 /** A whole number from `min` to `max` (`unit`: what it counts), `fallback` when unset or blank. */
 const wholeNumber = (fallback: number, min: number, max: number, unit: string) =>
   z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    blankIsUnset,
     z.coerce
       .number({ message: `must be a whole number of ${unit} from ${min} to ${max}` })
       .int(`must be a whole number of ${unit} from ${min} to ${max}`)
@@ -39,7 +41,7 @@ const wholeNumber = (fallback: number, min: number, max: number, unit: string) =
 
 const Env = z.object({
   PORT: z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    blankIsUnset,
     z.coerce
       .number({ message: 'must be a port number from 0 to 65535' })
       .int('must be a port number from 0 to 65535')
@@ -168,9 +170,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // On a bad variable keep checking the raw values, so every bad variable is listed at once.
   const e = parsed.success
     ? parsed.data
-    : (Object.fromEntries(
-        Object.entries(env).map(([k, v]) => [k, typeof v === 'string' && v.trim() === '' ? undefined : v]),
-      ) as unknown as z.output<typeof Env>);
+    : (Object.fromEntries(Object.entries(env).map(([k, v]) => [k, blankIsUnset(v)])) as unknown as z.output<
+        typeof Env
+      >);
   let policy: RoutingPolicy | undefined;
   try {
     policy = loadPolicy(env);

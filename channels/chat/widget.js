@@ -29,21 +29,18 @@
   const noop = () => {};
 
   /** localStorage that never throws (private mode, blocked storage): get with one argument, set/remove with two. */
-  const store = (k, v) => {
+  /** Read (`v` left out), remove (null) or set a key of a browser storage; a page that forbids it reads nothing. */
+  const kept = (storage) => (k, v) => {
     try {
-      if (v === undefined) return localStorage.getItem(k);
-      if (v === null) localStorage.removeItem(k);
-      else localStorage.setItem(k, v);
+      const s = storage();
+      if (v === undefined) return s.getItem(k);
+      if (v === null) s.removeItem(k);
+      else s.setItem(k, v);
     } catch {}
   };
-  const draft = (v) => {
-    try {
-      if (v === undefined) return sessionStorage.getItem(DRAFT) || '';
-      if (v) sessionStorage.setItem(DRAFT, v);
-      else sessionStorage.removeItem(DRAFT);
-    } catch {}
-    return '';
-  };
+  const store = kept(() => localStorage);
+  const session = kept(() => sessionStorage);
+  const draft = (v) => (v === undefined ? session(DRAFT) || '' : session(DRAFT, v || null));
   const uuid = () =>
     crypto.randomUUID
       ? crypto.randomUUID()

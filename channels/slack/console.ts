@@ -832,10 +832,6 @@ export class SlackConsole {
   // ================================================================ answering the agent
 
   /**
-   * What a Slack user linked to no agent is told, in a thread whose card was `cardAgentId`'s: that they are no
-   * longer on the team when that agent left it (their Slack link went with them); else how to get linked.
-   */
-  /**
    * An agent edited or deleted their message in a conversation's thread: what they first wrote went to the customer
    * (or stays a note) as it was, and a customer's copy cannot be changed: said to them in the thread.
    */
@@ -868,6 +864,10 @@ export class SlackConsole {
     return slackToPlain(text, (id) => names.get(id));
   }
 
+  /**
+   * What a Slack user linked to no agent is told, in a thread whose card was `cardAgentId`'s: that they are no
+   * longer on the team when that agent left it (their Slack link went with them); else how to get linked.
+   */
   async #notLinkedWhy(slackUserId: string, cardAgentId: string | undefined): Promise<string> {
     const was = cardAgentId ? await this.#r.store.getAgent(cardAgentId) : null;
     if (was?.leftAt !== undefined)

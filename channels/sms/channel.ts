@@ -65,6 +65,13 @@ export type KeepTexted = (from: string, file: FileToKeep) => Promise<Attachment>
 export const SMS_PART = 1600;
 const MAX_REMEMBERED = 100_000;
 
+/** Keep `key` → `value` in `map` as its newest entry, forgetting the oldest past MAX_REMEMBERED. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value!);
+}
+
 /** The messaging apps Twilio carries to a number, as their senders know them ("whatsapp:+1…"). */
 const APP_NAMES: Record<string, string> = { whatsapp: 'WhatsApp', messenger: 'Messenger', rcs: 'RCS' };
 /**
@@ -311,11 +318,7 @@ export class SmsChannel {
           : {}),
       });
       if (lastPart) this.#partsSent.delete(message.id);
-      else {
-        this.#partsSent.set(message.id, i + 1);
-        if (this.#partsSent.size > MAX_REMEMBERED)
-          this.#partsSent.delete(this.#partsSent.keys().next().value!);
-      }
+      else remember(this.#partsSent, message.id, i + 1);
     }
   }
 
@@ -383,9 +386,7 @@ export class SmsChannel {
   #learnNumber(customer: string, ours: string): void {
     try {
       const phone = normalizePhone(customer);
-      this.#ourNumber.delete(phone);
-      this.#ourNumber.set(phone, ours);
-      if (this.#ourNumber.size > MAX_REMEMBERED) this.#ourNumber.delete(this.#ourNumber.keys().next().value!);
+      remember(this.#ourNumber, phone, ours);
     } catch {
       // Not a phone number: nothing to remember.
     }
