@@ -21,6 +21,7 @@ export type Block = types.KnownBlock;
 /** Action and callback ids (the `sb_` prefix keeps them apart from anything else in the workspace). */
 export const ACTION = {
   resolve: 'sb_resolve',
+  followUp: 'sb_resolve_followup',
   consult: 'sb_consult',
   consultPick: 'sb_consult_pick',
   leave: 'sb_consult_leave',
@@ -47,11 +48,14 @@ export const VIEW = {
   block: 'sb_block_submit',
   write: 'sb_write_submit',
   details: 'sb_details_submit',
+  followUp: 'sb_followup_submit',
 } as const;
 
 /** Block and action ids inside the modals (what view_submission's `state.values` is keyed by). */
 export const FIELD = {
   handoffTarget: { block: 'target', action: 'user' },
+  followUpWhen: { block: 'when', action: 'choice' },
+  followUpAt: { block: 'at', action: 'at' },
   handoffNote: { block: 'note', action: 'text' },
   promiseDue: { block: 'due', action: 'at' },
   promiseText: { block: 'text', action: 'text' },
@@ -84,6 +88,8 @@ export type CardRole =
   | { kind: 'cover-ended'; ownerName: string; back: boolean; inLine?: boolean }
   /** The agent left the team (DELETE /api/agents/:id): what they had went on to colleagues. */
   | { kind: 'gone' }
+  /** The owner went offline and their conversation went back in line for the next free colleague. */
+  | { kind: 'in-line' }
   /** `blocked`: closed because the customer was blocked (by whom, and why when said). */
   | { kind: 'resolved'; byName?: string | undefined; blocked?: { byName: string; reason: string } };
 
@@ -146,9 +152,13 @@ function roleLine(role: CardRole, view: ConversationView): string {
         : `Your cover ended; *${escapeSlack(role.ownerName)}* stays the owner.`;
     case 'gone':
       return 'You left the team, so you no longer work on this conversation.';
-    case 'resolved':
+    case 'in-line':
+      return 'You went offline, so this conversation went back in line for the next free colleague.';
+    case 'resolved': {
       if (role.blocked) return `:no_entry: ${blockedLine(customerLabel(view), role.blocked)}`;
-      return `Resolved${role.byName ? ` by *${escapeSlack(role.byName)}*` : ''}${view.conversation.resolvedAt ? ` ${slackDate(view.conversation.resolvedAt)}` : ''}.`;
+      const { resolvedAt, followUpAt } = view.conversation;
+      return `Resolved${role.byName ? ` by *${escapeSlack(role.byName)}*` : ''}${resolvedAt ? ` ${slackDate(resolvedAt)}` : ''}.${followUpAt !== null ? ` Follow-up due ${slackDate(followUpAt)}.` : ''}`;
+    }
   }
 }
 
@@ -212,6 +222,7 @@ function roleActions(
       };
       return actions([
         resolve,
+        button('Resolve with follow-up…', ACTION.followUp),
         button('Consult', ACTION.consult),
         // Offered and not yet answered: taken back here (the colleague may have no room to accept it).
         handoffPending ? button('Take back hand-off', ACTION.withdraw) : button('Hand off', ACTION.handoff),
@@ -305,7 +316,7 @@ export function card(
       {
         type: 'mrkdwn',
         text: !live
-          ? `*Status*\n${open ? 'with a colleague now' : conv.status === 'resolved' ? 'resolved' : 'closed'}`
+          ? `*Status*\n${open ? (conv.status === 'queued' ? 'in line for a colleague' : 'with a colleague now') : conv.status === 'resolved' ? 'resolved' : 'closed'}`
           : waitFrom === null
             ? '*Waiting*\nnothing unanswered'
             : `*Waiting so far*\n${duration(now - waitFrom)}`,
@@ -352,7 +363,7 @@ export function card(
   }
   if (view.promises.length > 0) {
     const line = (p: CustomerPromise) =>
-      `• ${promiseKind(p.kind)}${p.text ? `: ${escapeSlack(clip(p.text, 200))}` : ''} — due ${slackDate(p.dueAt)}`;
+      `• ${promiseKind(p.kind)}${p.text && !(p.kind === 'follow-up' && p.text === 'follow up') ? `: ${escapeSlack(clip(p.text, 200))}` : ''} — due ${slackDate(p.dueAt)}`;
     const mine = (p: CustomerPromise) =>
       agentId !== null && role.kind !== 'resolved' && keepable(p, agentId, conv.ownerId);
     if (!view.promises.some(mine)) {
@@ -490,8 +501,59 @@ export function transcript(
   return chunks;
 }
 
-/** Consult: pick the colleague (a users select in the thread). */
-export function consultPicker(conversationId: string, customerName: string): CardMessage {
+/** A colleague a picker offers: every agent on the team but the one picking, whether in Slack or the web console. */
+export interface Colleague {
+  id: string;
+  name: string;
+  status: 'available' | 'away';
+}
+
+/** The most options a select's group takes in Slack. */
+const GROUP_MAX = 100;
+
+/**
+ * Colleagues as a static select's option groups, available first, then away (offline ones cannot take a
+ * conversation and are not offered); each named as Switchboard knows them (a colleague who works in the web
+ * console has no Slack account to pick). Null when there is nobody to offer.
+ */
+function colleagueGroups(
+  colleagues: readonly Colleague[],
+): Array<{ label: types.PlainTextElement; options: types.PlainTextOption[] }> | null {
+  const groups = (['available', 'away'] as const)
+    .map((status) => ({
+      label: { type: 'plain_text' as const, text: status === 'available' ? 'Available' : 'Away' },
+      options: colleagues
+        .filter((c) => c.status === status)
+        .slice(0, GROUP_MAX)
+        .map((c) => ({
+          text: {
+            type: 'plain_text' as const,
+            text: clip(`${c.name}${status === 'away' ? ' (away)' : ''}`, 75),
+          },
+          value: c.id,
+        })),
+    }))
+    .filter((g) => g.options.length > 0);
+  return groups.length > 0 ? groups : null;
+}
+
+/** A consult picker that can no longer be used, and why (the conversation ended, or is no longer theirs). */
+export function closedPicker(why: string): CardMessage {
+  const text = `Consult: ${why}`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text, MAX_SECTION) } }] };
+}
+
+/** Consult: pick the colleague (a select of the team in the thread; said so when there is nobody to ask). */
+export function consultPicker(
+  conversationId: string,
+  customerName: string,
+  colleagues: readonly Colleague[],
+): CardMessage {
+  const groups = colleagueGroups(colleagues);
+  if (!groups)
+    return closedPicker(
+      'nobody else on the team can be asked now (everyone else is offline). Try again when a colleague is back.',
+    );
   return {
     text: 'Who should help?',
     blocks: [
@@ -500,12 +562,13 @@ export function consultPicker(conversationId: string, customerName: string): Car
         block_id: `consult:${conversationId}`,
         text: {
           type: 'mrkdwn',
-          text: `Who should help with *${escapeSlack(customerName)}*? They join this conversation; you stay the owner.`,
+          text: `Who should help with *${escapeSlack(customerName)}*? They join this conversation (in Slack or the web console, wherever they work); you stay the owner.`,
         },
         accessory: {
-          type: 'users_select',
+          type: 'static_select',
           action_id: ACTION.consultPick,
           placeholder: { type: 'plain_text', text: 'Pick a colleague' },
+          option_groups: groups,
         },
       },
     ],
@@ -553,24 +616,114 @@ function textInput(
   };
 }
 
-export function handoffModal(conversationId: string, customerName: string): types.ModalView {
+/**
+ * Hand off: to whom (a select of the team: a colleague in the web console too), and a note for them. With nobody
+ * to offer it to, a form that says so, with no Offer.
+ */
+export function handoffModal(
+  conversationId: string,
+  customerName: string,
+  colleagues: readonly Colleague[],
+): types.ModalView {
+  const groups = colleagueGroups(colleagues);
+  const name = escapeSlack(clip(customerName, 200));
+  if (!groups) {
+    return {
+      type: 'modal',
+      callback_id: VIEW.handoff,
+      private_metadata: conversationId,
+      title: { type: 'plain_text', text: 'Hand off' },
+      close: { type: 'plain_text', text: 'Close' },
+      blocks: [
+        {
+          type: 'section',
+          text: {
+            type: 'mrkdwn',
+            text: `Nobody else on the team can take *${name}* now: everyone else is offline. It stays yours.`,
+          },
+        },
+      ],
+    };
+  }
   return modal(VIEW.handoff, conversationId, 'Hand off', 'Offer', [
     {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `Offer *${escapeSlack(clip(customerName, 200))}* to a colleague. It stays yours until they accept.`,
+        text: `Offer *${name}* to a colleague (in Slack or the web console, wherever they work). It stays yours until they accept.`,
       },
     },
     {
       type: 'input',
       block_id: FIELD.handoffTarget.block,
       label: { type: 'plain_text', text: 'To' },
-      element: { type: 'users_select', action_id: FIELD.handoffTarget.action },
+      element: {
+        type: 'static_select',
+        action_id: FIELD.handoffTarget.action,
+        placeholder: { type: 'plain_text', text: 'Pick a colleague' },
+        option_groups: groups,
+      },
     },
     textInput(FIELD.handoffNote, 'What they need to know', 2000, { multiline: true }),
   ]);
 }
+
+/**
+ * Resolve with a follow-up: when (tomorrow morning, in 3 days, next week, each shown in the reader's time zone,
+ * or a date and time picked), and what resolving does. `choices`: followup.ts `followUpChoices`.
+ */
+export function followUpModal(
+  conversationId: string,
+  customerName: string,
+  channel: string,
+  choices: ReadonlyArray<{ value: string; label: string; at: number }>,
+  now: number,
+): types.ModalView {
+  const options = [
+    ...choices.map((c) => ({
+      text: { type: 'mrkdwn' as const, text: `*${c.label}* · ${slackDate(c.at)}` },
+      value: c.value,
+    })),
+    { text: { type: 'mrkdwn' as const, text: '*On a date and time I pick* (below)' }, value: PICK_VALUE },
+  ];
+  return modal(VIEW.followUp, conversationId, 'Resolve, follow up', 'Resolve', [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text:
+          `Resolve *${escapeSlack(clip(customerName, 200))}* now: it leaves your list, and your place goes to whoever waits next. ` +
+          `At the follow-up time, a new conversation opens to reach out to them (by ${channel}), offered to you first. ` +
+          'If they write before then, it comes back to you first.',
+      },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.followUpWhen.block,
+      label: { type: 'plain_text', text: 'Follow up' },
+      element: {
+        type: 'radio_buttons',
+        action_id: FIELD.followUpWhen.action,
+        options,
+        ...(options[0] ? { initial_option: options[0] } : {}),
+      },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.followUpAt.block,
+      optional: true,
+      label: { type: 'plain_text', text: 'Date and time (when you pick one)' },
+      element: {
+        type: 'datetimepicker',
+        action_id: FIELD.followUpAt.action,
+        initial_date_time: Math.floor(now / 1000) + 24 * 3600,
+      },
+    },
+  ]);
+}
+
+/** The follow-up form's option for a date and time of the agent's own (followup.ts `PICK`). */
+const PICK_VALUE = 'pick';
 
 /**
  * A saved reply to change and send: its text in a box (Send replies to the customer on their channel). One

@@ -26,21 +26,23 @@ import type { Logger } from 'pino';
 import { normalizeEmail, normalizePhone } from '../../routing/addresses.js';
 import type { Router } from '../../routing/router.js';
 import { withTimeout } from '../../shared/clock.js';
-import { logFailure, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
-import { type Agent, type Attachment, fillSavedReply } from '../../shared/model.js';
+import { logFailure, NotFoundError, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
+import { type Agent, type Attachment, type Conversation, fillSavedReply } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import type { FileBytes } from '../content.js';
 import { knownName, type LiveView } from '../team.js';
-import { conversationView, readConversation } from '../views.js';
+import { conversationView, participants, readConversation } from '../views.js';
 import { TeamAlerts } from './alerts.js';
 import {
   ACTION,
   blockModal,
+  type Colleague,
   consultPicker,
   customerLabel,
   detailsModal,
   FIELD,
+  followUpModal,
   handoffModal,
   promiseModal,
   queueMessage,
@@ -55,6 +57,7 @@ import {
 } from './blocks.js';
 import { agentFigures, waitingFor } from './figures.js';
 import { readSlackFile, type SharedFile, sharedFileName } from './files.js';
+import { followUpAt, followUpChoices } from './followup.js';
 import { SlackOutbox, type Wait } from './outbox.js';
 import {
   AppHomeOpened,
@@ -62,12 +65,13 @@ import {
   BlockActions,
   EventEnvelope,
   MessageEvent,
+  Posted,
   SlashCommand,
   ViewSubmission,
 } from './payloads.js';
 import { slackRequestGuard } from './requests.js';
 import { MemorySlackState, type SlackState } from './state.js';
-import { escapeSlack, mentionedUsers, noteText, slackToPlain } from './text.js';
+import { CHANNEL_NAMES, escapeSlack, mentionedUsers, noteText, slackDate, slackToPlain } from './text.js';
 import { SlackThreads } from './threads.js';
 
 export interface SlackSettings {
@@ -337,6 +341,17 @@ export class SlackConsole {
       await ack();
       await this.#storedBeforeAnswer(() => this.#submitPromise(parsed.data));
     });
+    bolt.view(VIEW.followUp, async ({ ack, body }) => {
+      const parsed = ViewSubmission.safeParse(body);
+      if (!parsed.success) return void (await ack());
+      const chosen = followUpAt(followUpForm(parsed.data), this.#now());
+      if ('error' in chosen) {
+        const block = chosen.field === 'at' ? FIELD.followUpAt.block : FIELD.followUpWhen.block;
+        return void (await ack({ response_action: 'errors', errors: { [block]: chosen.error } }));
+      }
+      await ack();
+      await this.#storedBeforeAnswer(() => this.#submitFollowUp(parsed.data, chosen.at));
+    });
     bolt.view(VIEW.block, async ({ ack, body }) => {
       const parsed = ViewSubmission.safeParse(body);
       await ack();
@@ -443,7 +458,7 @@ export class SlackConsole {
         await this.#ephemeral(m.channel, m.user, m.thread_ts, lines.join('\n'));
       }
     } catch (err) {
-      await this.#explain(err, m.channel, m.user, m.thread_ts);
+      await this.#explain(err, m.channel, m.user, m.thread_ts, agent, conversationId);
     }
   }
 
@@ -518,25 +533,45 @@ export class SlackConsole {
           const ref = await this.#state.thread(conversationId, agent.id);
           const conversation = await this.#r.store.getConversation(conversationId);
           if (!ref || !conversation) return;
+          if (!(await this.#mayStill(agent, conversation, 'owner', channel, userId, threadTs))) return;
           const view = await conversationView(this.#r.store, conversation, agent.id);
-          const picker = consultPicker(conversationId, customerLabel(view));
-          await this.#outbox.post('chat.postMessage', { channel: ref.channel, thread_ts: ref.ts, ...picker });
+          const picker = consultPicker(conversationId, customerLabel(view), await this.#colleagues(agent.id));
+          const posted = await this.#outbox.post('chat.postMessage', {
+            channel: ref.channel,
+            thread_ts: ref.ts,
+            ...picker,
+          });
+          // Kept, so that the picker closes when the conversation ends or leaves the agent (threads.ts).
+          const at = Posted.safeParse(posted);
+          if (at.success && picker.blocks.some((b) => b.type === 'section' && b.accessory))
+            await this.#threads.pickerPosted(conversationId, agent.id, at.data.ts);
           return;
         }
         case ACTION.consultPick: {
           const id = (action.block_id ?? '').replace(/^consult:/, '');
-          const colleague = action.selected_user
-            ? await this.#threads.agentBySlackUser(action.selected_user)
-            : null;
-          if (!colleague || colleague.id === agent.id) {
-            const why = colleague
-              ? 'Pick a colleague, not yourself.'
-              : 'That person is not linked to a Switchboard agent.';
+          const conversation = await this.#r.store.getConversation(id);
+          if (!conversation) throw new NotFoundError('conversation', id);
+          if (!(await this.#mayStill(agent, conversation, 'owner', channel, userId, threadTs))) return;
+          // A colleague of the team by agent id; on a picker posted before the team was offered, a Slack user.
+          const picked = action.selected_option?.value;
+          const colleague = picked
+            ? await this.#r.store.getAgent(picked)
+            : action.selected_user
+              ? await this.#threads.agentBySlackUser(action.selected_user)
+              : null;
+          if (!colleague || colleague.leftAt !== undefined || colleague.id === agent.id) {
+            const why =
+              colleague?.id === agent.id
+                ? 'Pick a colleague, not yourself.'
+                : colleague
+                  ? 'That colleague is no longer on the team: pick another.'
+                  : 'That person is not linked to a Switchboard agent.';
             if (channel) await this.#ephemeral(channel, userId, threadTs, why);
             return;
           }
           await this.#r.consult(agent.id, id, colleague.id);
           if (channel && payload.container?.message_ts) {
+            await this.#threads.pickerUsed(id, agent.id, payload.container.message_ts);
             const text = `Invited *${escapeSlack(colleague.name)}* to help.`;
             await this.#outbox.post('chat.update', {
               channel,
@@ -567,20 +602,36 @@ export class SlackConsole {
         }
         case ACTION.handoff:
         case ACTION.block:
+        case ACTION.followUp:
         case ACTION.details:
         case ACTION.promise: {
           if (!payload.trigger_id) return;
           const conversation = await this.#r.store.getConversation(conversationId);
           if (!conversation) return;
+          // A form is opened only for what can still be done (a stale card's button says why not instead).
+          const needs =
+            action.action_id === ACTION.details || action.action_id === ACTION.promise ? 'on it' : 'owner';
+          if (!(await this.#mayStill(agent, conversation, needs, channel, userId, threadTs))) return;
           const view = await conversationView(this.#r.store, conversation, agent.id);
+          const now = this.#now();
           const modal =
             action.action_id === ACTION.handoff
-              ? handoffModal(conversationId, customerLabel(view))
+              ? handoffModal(conversationId, customerLabel(view), await this.#colleagues(agent.id))
               : action.action_id === ACTION.block
                 ? blockModal(conversationId, customerLabel(view))
-                : action.action_id === ACTION.details
-                  ? detailsModal(conversationId, customerLabel(view))
-                  : promiseModal(conversationId, this.#now());
+                : action.action_id === ACTION.followUp
+                  ? followUpModal(
+                      conversationId,
+                      customerLabel(view),
+                      CHANNEL_NAMES[
+                        conversation.lastChannel === 'voice' ? 'sms' : conversation.lastChannel
+                      ] ?? conversation.lastChannel,
+                      followUpChoices(now, this.#r.policy.hours?.timeZone ?? 'UTC'),
+                      now,
+                    )
+                  : action.action_id === ACTION.details
+                    ? detailsModal(conversationId, customerLabel(view))
+                    : promiseModal(conversationId, now);
           await this.#outbox.call('views.open', { trigger_id: payload.trigger_id, view: modal });
           return;
         }
@@ -658,33 +709,67 @@ export class SlackConsole {
           return;
       }
     } catch (err) {
-      if (channel) await this.#explain(err, channel, userId, threadTs);
+      // About the conversation pressed on (a stale card's button says what became of it); a promise's Mark kept
+      // names the promise, whose own refusals say it.
+      const about =
+        action.action_id === ACTION.consultPick
+          ? (action.block_id ?? '').replace(/^consult:/, '')
+          : action.action_id === ACTION.keep || action.action_id.startsWith(`${ACTION.status}_`)
+            ? null
+            : conversationId;
+      if (channel) await this.#explain(err, channel, userId, threadTs, agent, about);
       else await this.#explainInDm(err, agent);
     }
   }
 
+  /**
+   * The colleague the hand-off form names: picked from the team by agent id; on a form opened before the team
+   * was offered, a Slack user.
+   */
+  async #handoffTarget(submission: ViewSubmission): Promise<Agent | null> {
+    const state = fieldState(submission, FIELD.handoffTarget);
+    const picked = state?.selected_option?.value;
+    if (picked) return this.#r.store.getAgent(picked);
+    return state?.selected_user ? this.#threads.agentBySlackUser(state.selected_user) : null;
+  }
+
   async #checkHandoff(submission: ViewSubmission): Promise<Record<string, string> | null> {
-    const target = fieldState(submission, FIELD.handoffTarget)?.selected_user ?? null;
     const note = fieldText(submission, FIELD.handoffNote);
     const errors: Record<string, string> = {};
-    const colleague = target ? await this.#threads.agentBySlackUser(target) : null;
-    if (!colleague)
-      errors[FIELD.handoffTarget.block] = 'Pick a colleague who is linked to a Switchboard agent.';
+    const colleague = await this.#handoffTarget(submission);
+    if (!colleague || colleague.leftAt !== undefined)
+      errors[FIELD.handoffTarget.block] = colleague
+        ? 'That colleague is no longer on the team: pick another.'
+        : 'Pick a colleague of the team.';
     else if (colleague.slackUserId === submission.user.id)
       errors[FIELD.handoffTarget.block] = 'Pick a colleague, not yourself.';
+    else if (colleague.status === 'offline')
+      errors[FIELD.handoffTarget.block] =
+        `${colleague.name} is offline now and cannot take a hand-off: pick another colleague.`;
     if (note.trim() === '') errors[FIELD.handoffNote.block] = 'Tell them what they need to know.';
     return Object.keys(errors).length > 0 ? errors : null;
   }
 
   async #submitHandoff(submission: ViewSubmission): Promise<void> {
     const agent = await this.#threads.agentBySlackUser(submission.user.id);
-    const target = fieldState(submission, FIELD.handoffTarget)?.selected_user ?? '';
     const note = fieldText(submission, FIELD.handoffNote);
-    const colleague = await this.#threads.agentBySlackUser(target);
+    const colleague = await this.#handoffTarget(submission);
     if (!agent || !colleague) return;
     const conversationId = submission.view.private_metadata;
     try {
       await this.#r.handoff(agent.id, conversationId, colleague.id, note);
+    } catch (err) {
+      await this.#explainInThread(err, agent, conversationId);
+    }
+  }
+
+  /** Resolve with a follow-up at `at` (the form, checked by followup.ts `followUpAt`). */
+  async #submitFollowUp(submission: ViewSubmission, at: number): Promise<void> {
+    const agent = await this.#threads.agentBySlackUser(submission.user.id);
+    if (!agent) return;
+    const conversationId = submission.view.private_metadata;
+    try {
+      await this.#r.resolve(agent.id, conversationId, at);
     } catch (err) {
       await this.#explainInThread(err, agent, conversationId);
     }
@@ -893,15 +978,88 @@ export class SlackConsole {
     logFailure(this.#log, err, 'Slack action failed');
   }
 
-  async #explain(err: unknown, channel: string, user: string, threadTs: string | undefined): Promise<void> {
+  /**
+   * What went wrong, said to the agent where they acted. About a conversation (`conversationId`) they were on, a
+   * refusal because it is no longer theirs to act on says what became of it (`#noLongerWhy`).
+   */
+  async #explain(
+    err: unknown,
+    channel: string,
+    user: string,
+    threadTs: string | undefined,
+    agent?: Agent,
+    conversationId?: string | null,
+  ): Promise<void> {
     this.#logFailure(err);
-    await this.#ephemeral(channel, user, threadTs, explanation(err));
+    const stale =
+      agent && conversationId && err instanceof SwitchboardError && STALE_CODES.has(err.code)
+        ? await this.#noLongerWhy(agent, conversationId)
+        : null;
+    await this.#ephemeral(channel, user, threadTs, stale ?? explanation(err));
   }
 
   async #explainInThread(err: unknown, agent: Agent, conversationId: string): Promise<void> {
     const ref = await this.#state.thread(conversationId, agent.id);
-    if (ref && agent.slackUserId) await this.#explain(err, ref.channel, agent.slackUserId, ref.ts);
+    if (ref && agent.slackUserId)
+      await this.#explain(err, ref.channel, agent.slackUserId, ref.ts, agent, conversationId);
     else await this.#explainInDm(err, agent);
+  }
+
+  /**
+   * Why `agent` can no longer act on a conversation they were on (a control on an old card or in its thread: Slack
+   * keeps old messages, and a click can come late): resolved (when, by whom), someone else's now, back in line, or
+   * closed. Null when it is still theirs, or was never theirs (the router's refusal says it then).
+   */
+  async #noLongerWhy(agent: Agent, conversationId: string): Promise<string | null> {
+    const conversation = await this.#r.store.getConversation(conversationId);
+    if (!conversation) return null;
+    const wasOn =
+      conversation.ownership.some((change) => change.to === agent.id) ||
+      (await this.#state.thread(conversationId, agent.id)) !== null;
+    if (!wasOn) return null;
+    const nameOf = async (id: string | null) =>
+      id === agent.id
+        ? 'you'
+        : id
+          ? `*${escapeSlack((await this.#r.store.getAgent(id))?.name ?? 'a colleague')}*`
+          : null;
+    return noLongerWhy(conversation, agent.id, await nameOf(conversation.ownerId));
+  }
+
+  /**
+   * Whether `agent` may still do what a control of theirs does (`owner`: as the owner; `on it`: as anyone on the
+   * conversation); if not, they are told why where they pressed, and nothing opens.
+   */
+  async #mayStill(
+    agent: Agent,
+    conversation: Conversation,
+    needs: 'owner' | 'on it',
+    channel: string | undefined,
+    user: string,
+    threadTs: string | undefined,
+  ): Promise<boolean> {
+    const may =
+      conversation.status === 'assigned' &&
+      (needs === 'owner' ? conversation.ownerId === agent.id : participants(conversation).includes(agent.id));
+    if (may) return true;
+    const why =
+      (await this.#noLongerWhy(agent, conversation.id)) ??
+      'You are not on this conversation (any more), so nothing was sent or changed.';
+    if (channel) await this.#ephemeral(channel, user, threadTs, why);
+    return false;
+  }
+
+  /**
+   * The colleagues `agentId` may ask to help or hand off to: everyone on the team but them, available or away,
+   * whether they work in Slack or in the web console (offline ones cannot take it), by name.
+   */
+  async #colleagues(agentId: string): Promise<Colleague[]> {
+    const out: Colleague[] = [];
+    for (const a of await this.#r.store.listAgents()) {
+      if (a.id === agentId || a.leftAt !== undefined || a.status === 'offline') continue;
+      out.push({ id: a.id, name: a.name, status: a.status });
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async #explainInDm(err: unknown, agent: Agent): Promise<void> {
@@ -956,6 +1114,36 @@ export class SlackConsole {
 
   #failed(err: unknown): void {
     this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack console: work failed');
+  }
+}
+
+/** The refusals that may mean the conversation is no longer the agent's to act on (`#noLongerWhy`). */
+const STALE_CODES = new Set(['not_owner', 'invalid_state']);
+
+/**
+ * What became of a conversation `agentId` was on, as the reason a control of theirs no longer works (null: it is
+ * still theirs). `ownerName`: its owner, as said to them ("you", or a name in bold).
+ */
+export function noLongerWhy(
+  conversation: Conversation,
+  agentId: string,
+  ownerName: string | null,
+): string | null {
+  const nothing = 'Nothing was sent or changed.';
+  switch (conversation.status) {
+    case 'resolved': {
+      const when = conversation.resolvedAt !== null ? ` ${slackDate(conversation.resolvedAt)}` : '';
+      return `This conversation was resolved${when}${ownerName ? ` by ${ownerName}` : ''}. ${nothing}`;
+    }
+    case 'abandoned':
+      return `This conversation is closed: the customer left before a person answered. ${nothing}`;
+    case 'queued':
+      return conversation.ownerId === agentId
+        ? `This conversation went back in line for the next free colleague while you were offline. ${nothing}`
+        : `This conversation waits in line for the next free colleague. ${nothing}`;
+    case 'assigned':
+      if (conversation.ownerId === agentId) return null;
+      return `You are not on this conversation any more: it is now ${ownerName ?? 'a colleague'}'s. ${nothing}`;
   }
 }
 
@@ -1068,6 +1256,14 @@ function fieldState(submission: ViewSubmission, field: { block: string; action: 
 /** The text typed in one of a submitted form's fields ('' when none). */
 function fieldText(submission: ViewSubmission, field: { block: string; action: string }): string {
   return fieldState(submission, field)?.value ?? '';
+}
+
+/** The follow-up form as submitted: the choice (an offered time, or to pick one) and the date picked, if any. */
+function followUpForm(submission: ViewSubmission): { choice: string | null; picked: number | null } {
+  return {
+    choice: fieldState(submission, FIELD.followUpWhen)?.selected_option?.value ?? null,
+    picked: fieldState(submission, FIELD.followUpAt)?.selected_date_time ?? null,
+  };
 }
 
 /** The write form as submitted. */

@@ -24,6 +24,7 @@ import {
   blockedLine,
   type CardRole,
   card,
+  closedPicker,
   customerLabel,
   homeView,
   keepable,
@@ -98,6 +99,11 @@ function homeRole(role: Role, offered: boolean): string {
 
 /** Among what a thread shows: a line with Mark kept, `keep:<promise id>:<its ts>`. */
 const KEEP_LINE = 'keep:';
+/** Among what a thread shows: a consult picker posted (`picker:<ts>`), and one used or closed (`picker-done:<ts>`). */
+const PICKER = 'picker:';
+const PICKER_DONE = 'picker-done:';
+/** Among what a thread shows: its card said the conversation went back in line (`in-line:<ownership changes>`). */
+const IN_LINE = 'in-line:';
 
 /** A file Slack shows as a picture, small enough to share. */
 const previewed = (file: Attachment): boolean =>
@@ -180,6 +186,37 @@ export class SlackThreads {
     const key = noteKey(agentId, conversationId, text);
     this.#noteOrigins.set(key, ref);
     return () => this.#noteOrigins.delete(key);
+  }
+
+  /** A consult picker was posted in the agent's thread at `ts`: it closes when the conversation is no longer theirs. */
+  async pickerPosted(conversationId: string, agentId: string, ts: string): Promise<void> {
+    await this.#state.markShown(conversationId, agentId, [`${PICKER}${ts}`]);
+  }
+
+  /** The consult picker at `ts` was used (it says whom it invited now): not closed again. */
+  async pickerUsed(conversationId: string, agentId: string, ts: string): Promise<void> {
+    await this.#state.markShown(conversationId, agentId, [`${PICKER_DONE}${ts}`]);
+  }
+
+  /** The agent's consult pickers still open in their thread of the conversation, closed saying `why`. */
+  async #closePickers(conversationId: string, agentId: string, ref: SlackRef, why: string): Promise<void> {
+    const shown = await this.#state.shown(conversationId, agentId);
+    const open = [...shown]
+      .filter((e) => e.startsWith(PICKER) && !shown.has(`${PICKER_DONE}${e.slice(PICKER.length)}`))
+      .map((e) => e.slice(PICKER.length));
+    for (const ts of open) {
+      try {
+        await this.#outbox.post('chat.update', { channel: ref.channel, ts, ...closedPicker(why) });
+      } catch (err) {
+        this.#log.warn({ err: String(err) }, 'Slack: could not close a consult picker');
+      }
+    }
+    if (open.length > 0)
+      await this.#state.markShown(
+        conversationId,
+        agentId,
+        open.map((ts) => `${PICKER_DONE}${ts}`),
+      );
   }
 
   async slackAgent(agentId: string): Promise<SlackAgent | null> {
@@ -318,6 +355,12 @@ export class SlackThreads {
       if (previous && ref) {
         const ownerName = (await this.#r.store.getAgent(event.agentId))?.name ?? event.agentId;
         await this.#renderCard(conversation, previous, ref, { kind: 'former', ownerName });
+        await this.#closePickers(
+          conversation.id,
+          previous.id,
+          ref,
+          `closed: the conversation is now *${escapeSlack(ownerName)}*'s.`,
+        );
         const why = event.reason === 'handoff' ? 'accepted your hand-off' : 'took it over';
         await this.say(ref, `*${escapeSlack(ownerName)}* ${why}; this thread no longer gets updates.`);
       }
@@ -356,6 +399,26 @@ export class SlackThreads {
         if (shown.has(GONE)) continue;
         await this.#renderCard(conversation, agent, ref, { kind: 'gone' });
         await this.#state.markShown(conversation.id, agentId, [GONE]);
+        continue;
+      }
+      // Its owner went offline and it went back in line: their card keeps no owner's buttons, once per time.
+      if (conversation.status === 'queued' && conversation.ownerId === agentId) {
+        const mark = `${IN_LINE}${conversation.ownership.length}`;
+        if (shown.has(mark)) continue;
+        await this.#renderCard(conversation, agent, ref, { kind: 'in-line' });
+        await this.#closePickers(
+          conversation.id,
+          agentId,
+          ref,
+          'closed: the conversation went back in line for the next free colleague.',
+        );
+        if (agent.slackUserId)
+          await this.say(
+            ref,
+            'You went offline, so this conversation went back in line for the next free colleague.',
+          );
+        await this.#state.markShown(conversation.id, agentId, [mark]);
+        this.home(agentId);
         continue;
       }
       if (conversation.cover?.agentId === agentId) continue;
@@ -713,17 +776,25 @@ export class SlackThreads {
     const conversation = (await this.#r.store.getConversation(event.id)) ?? event;
     const role = await this.#resolvedRole(conversation);
     const formerOwners = new Set(conversation.ownership.map((change) => change.from));
+    const name = await this.#customerName(conversation);
+    const when = conversation.resolvedAt !== null ? ` ${slackDate(conversation.resolvedAt)}` : '';
     for (const { agentId, ref } of await this.#state.threads(conversation.id)) {
       const agent = await this.#r.store.getAgent(agentId);
       if (!agent) continue;
       await this.#renderCard(conversation, agent, ref, role);
+      await this.#closePickers(
+        conversation.id,
+        agentId,
+        ref,
+        `closed: the conversation was resolved${when}.`,
+      );
       const former = agentId !== conversation.ownerId && formerOwners.has(agentId);
       if (agent.slackUserId && !former)
         await this.say(
           ref,
           role.blocked
-            ? `:no_entry: ${blockedLine(await this.#customerName(conversation), role.blocked)}`
-            : `:white_check_mark: Resolved${role.byName ? ` by *${escapeSlack(role.byName)}*` : ''}.`,
+            ? `:no_entry: ${blockedLine(name, role.blocked)}`
+            : `:white_check_mark: Resolved${role.byName ? ` by *${escapeSlack(role.byName)}*` : ''}.${followUpSaid(conversation, name, role.byName, agentId)}`,
         );
       this.home(agentId);
     }
@@ -771,6 +842,13 @@ export class SlackThreads {
     }
     switch (event.type) {
       case 'promise.made':
+        // The follow-up a resolution set is said with the Resolved line (`followUpSaid`).
+        if (
+          p.kind === 'follow-up' &&
+          conversation.status === 'resolved' &&
+          conversation.followUpAt === p.dueAt
+        )
+          return;
         for (const { agentId, ref } of threads) {
           const keep = keepable(p, agentId, conversation.ownerId) ? p.id : null;
           const text = `:handshake: Promise${by ? ` by *${escapeSlack(by)}*` : ''}: ${what} — due ${slackDate(p.dueAt)}`;
@@ -1165,6 +1243,22 @@ export class SlackThreads {
   #failed(err: unknown): void {
     this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack console: work failed');
   }
+}
+
+/**
+ * A resolution's follow-up as its thread says it (with the Resolved line): when it is due, and what happens then
+ * ('' without one). `ownerName`: who resolved it, offered the follow-up first.
+ */
+function followUpSaid(
+  conversation: Conversation,
+  customerName: string,
+  ownerName: string | undefined,
+  agentId: string,
+): string {
+  if (conversation.followUpAt === null) return '';
+  const who =
+    agentId === conversation.ownerId ? 'you' : ownerName ? `*${escapeSlack(ownerName)}*` : 'its owner';
+  return ` Follow-up due ${slackDate(conversation.followUpAt)}: a new conversation opens then to reach out to *${escapeSlack(customerName)}*, offered to ${who} first.`;
 }
 
 /** What the customer was sent, quoted in a thread: every line of its start. */

@@ -135,7 +135,7 @@ describe('Slack console end to end: SMS in, Slack thread, SMS out', () => {
     expect((await h.store.getConversation(conversationId))!.ownerId).to.equal(ada.id);
     const adaThread = threadTs(h, ADA);
 
-    // Consult: button, then the users select in the thread.
+    // Consult: button, then the select of the team in the thread.
     await h
       .interact(
         blockActions({
@@ -158,7 +158,7 @@ describe('Slack console end to end: SMS in, Slack thread, SMS out', () => {
           user: ADA,
           actionId: ACTION.consultPick,
           blockId: picker.args.blocks[0].block_id,
-          selectedUser: BOB,
+          selectedOption: bob.id,
           channel: dmOf(ADA),
           messageTs: String(picker.answer.ts),
           threadTs: adaThread,
@@ -210,7 +210,7 @@ describe('Slack console end to end: SMS in, Slack thread, SMS out', () => {
       .interact(
         viewSubmission(ADA, VIEW.handoff, conversationId, {
           [FIELD.handoffTarget.block]: {
-            [FIELD.handoffTarget.action]: { type: 'users_select', selected_user: CAT },
+            [FIELD.handoffTarget.action]: { type: 'static_select', selected_option: { value: cat.id } },
           },
           [FIELD.handoffNote.block]: {
             [FIELD.handoffNote.action]: {

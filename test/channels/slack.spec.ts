@@ -188,6 +188,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const actions = blocks.find((b) => b.type === 'actions')!;
       expect(actions.elements.map((e: Json) => [e.text.text, e.action_id])).to.deep.equal([
         ['Resolve', ACTION.resolve],
+        ['Resolve with follow-up…', ACTION.followUp],
         ['Consult', ACTION.consult],
         ['Hand off', ACTION.handoff],
         ['Promise', ACTION.promise],
@@ -1083,7 +1084,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       expect(eph[0]!.args.text).to.contain('not on this conversation');
     });
 
-    it('Consult: a users select in the thread invites the colleague into their own thread; they write, ownership stays; Leave is one button', async () => {
+    it('Consult: a select of the team in the thread invites the colleague into their own thread; they write, ownership stays; Leave is one button', async () => {
       const h = sb();
       const { ada, mary, conversationId } = await maryWrites(h);
       const bob = await h.agent('Bob', BOB);
@@ -1095,8 +1096,11 @@ describe('Slack console (Bolt, /slack/events)', () => {
         (a) => a.thread_ts === threadTs && Array.isArray(a.blocks),
       )[0]!;
       const section = (picker.args.blocks as Json[])[0];
-      expect(section.accessory.type).to.equal('users_select');
+      expect(section.accessory.type).to.equal('static_select');
       expect(section.accessory.action_id).to.equal(ACTION.consultPick);
+      expect(
+        section.accessory.option_groups.map((g: Json) => [g.label.text, g.options.map((o: Json) => o.value)]),
+      ).to.deep.equal([['Available', [bob.id]]]);
       const pickerTs = String(picker.answer.ts);
       await h
         .interact(
@@ -1104,7 +1108,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
             user: ADA,
             actionId: ACTION.consultPick,
             blockId: section.block_id,
-            selectedUser: BOB,
+            selectedOption: bob.id,
             channel: dmOf(ADA),
             messageTs: pickerTs,
             threadTs,
@@ -1168,15 +1172,18 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const open = h.slack.ok('views.open')[0]!;
       expect(open.args.view.callback_id).to.equal(VIEW.handoff);
       expect(open.args.view.private_metadata).to.equal(conversationId);
-      const values = (user: string | null, note: string) => ({
+      const values = (agentId: string | null, note: string) => ({
         [FIELD.handoffTarget.block]: {
-          [FIELD.handoffTarget.action]: { type: 'users_select', selected_user: user },
+          [FIELD.handoffTarget.action]: {
+            type: 'static_select',
+            selected_option: agentId === null ? null : { value: agentId },
+          },
         },
         [FIELD.handoffNote.block]: { [FIELD.handoffNote.action]: { type: 'plain_text_input', value: note } },
       });
-      // Not linked / empty note: the modal shows errors and nothing happens.
+      // No colleague of the team / empty note: the modal shows errors and nothing happens.
       const refused = await h
-        .interact(viewSubmission(ADA, VIEW.handoff, conversationId, values('U0NOBODY01', '')))
+        .interact(viewSubmission(ADA, VIEW.handoff, conversationId, values('ag_nobody', '')))
         .expect(200);
       expect(refused.body.response_action).to.equal('errors');
       expect(Object.keys(refused.body.errors).sort()).to.deep.equal([
@@ -1185,7 +1192,12 @@ describe('Slack console (Bolt, /slack/events)', () => {
       ]);
       await h
         .interact(
-          viewSubmission(ADA, VIEW.handoff, conversationId, values(BOB, 'Refund approved, needs the label')),
+          viewSubmission(
+            ADA,
+            VIEW.handoff,
+            conversationId,
+            values(bob.id, 'Refund approved, needs the label'),
+          ),
         )
         .expect(200);
       await h.idle();
@@ -1229,6 +1241,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
           .elements.map((e: Json) => e.action_id),
       ).to.deep.equal([
         ACTION.resolve,
+        ACTION.followUp,
         ACTION.consult,
         ACTION.handoff,
         ACTION.promise,

@@ -1,0 +1,248 @@
+// Hand-off and consult pickers in Slack offer the whole team by name, marked
+// available or away: a colleague who works only in the web console (no Slack
+// account) can be chosen, and gets the offer or the invitation in their console.
+import { expect } from 'chai';
+import { io, type Socket } from 'socket.io-client';
+import request from 'supertest';
+import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
+import type { Agent } from '../../shared/model.js';
+import {
+  adaOwnsMary,
+  blockActions,
+  cardRoleLine,
+  cardTsOf,
+  dmOf,
+  type SlackHarness,
+  shownCard,
+  useSlackHarness,
+  viewSubmission,
+} from './slack-harness.js';
+
+const ADA = 'U0ADA00001';
+const BOB = 'U0BOB00001';
+const CAT = 'U0CAT00001';
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON and socket payloads as received
+type Json = any;
+
+/** Grace, who works only in the web console: created by the admin API, her console connected. */
+async function graceInTheConsole(h: SlackHarness): Promise<{ grace: Agent; socket: Socket; heard: Json[] }> {
+  const res = await request(h.url)
+    .post('/api/agents')
+    .set('Authorization', `Bearer ${h.config.adminToken}`)
+    .send({ name: 'Grace' })
+    .expect(201);
+  const socket = io(`${h.url}/agent`, {
+    auth: { token: res.body.token },
+    forceNew: true,
+    transports: ['websocket'],
+    reconnection: false,
+  });
+  const heard: Json[] = [];
+  socket.onAny((event: string, payload: Json) => heard.push({ event, payload }));
+  await new Promise((resolve, reject) => {
+    socket.once('hello', resolve);
+    socket.once('connect_error', reject);
+  });
+  const ack = await socket.timeout(3000).emitWithAck('status', { status: 'available' });
+  expect(ack.ok).to.equal(true);
+  return { grace: res.body.agent, socket, heard };
+}
+
+/** What a console heard of `event`, once it has. */
+async function heardOf(h: SlackHarness, heard: Json[], event: string): Promise<Json> {
+  for (let i = 0; i < 100; i++) {
+    await h.idle();
+    const found = heard.find((e) => e.event === event);
+    if (found) return found.payload;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`the console never heard ${event}`);
+}
+
+/** A select's option groups: [label, [option text, value]…]. */
+function groups(select: Json): Array<[string, Array<[string, string]>]> {
+  return select.option_groups.map((g: Json) => [
+    g.label.text,
+    g.options.map((o: Json) => [o.text.text, o.value]),
+  ]);
+}
+
+describe('Slack console: colleagues in the web console', () => {
+  const sb = useSlackHarness();
+
+  it('Hand off lists the team by name (a web-console colleague too, the away marked, nobody offline); offered to her, her console gets it, and she takes it', async () => {
+    const h = sb();
+    const { ada, bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
+    const { grace, socket, heard } = await graceInTheConsole(h);
+    try {
+      const cat = await h.agent('Cat', CAT, { status: 'away' });
+      await h.agent('Dan', null, { status: 'offline' });
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.handoff,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: cardTsOf(h, ADA),
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      const view = h.slack.ok('views.open').at(-1)!.args.view;
+      const target = view.blocks.find((b: Json) => b.block_id === FIELD.handoffTarget.block);
+      expect(target.element.type).to.equal('static_select');
+      expect(groups(target.element)).to.deep.equal([
+        [
+          'Available',
+          [
+            ['Bob', bob.id],
+            ['Grace', grace.id],
+          ],
+        ],
+        ['Away', [['Cat (away)', cat.id]]],
+      ]);
+      expect(ada.id).not.to.be.oneOf(
+        target.element.option_groups.flatMap((g: Json) => g.options.map((o: Json) => o.value)),
+      );
+
+      await h
+        .interact(
+          viewSubmission(ADA, VIEW.handoff, conversationId, {
+            [FIELD.handoffTarget.block]: {
+              [FIELD.handoffTarget.action]: { type: 'static_select', selected_option: { value: grace.id } },
+            },
+            [FIELD.handoffNote.block]: {
+              [FIELD.handoffNote.action]: { type: 'plain_text_input', value: 'She needs a new label' },
+            },
+          }),
+        )
+        .expect(200);
+      const offer = await heardOf(h, heard, 'handoff.offer');
+      expect(offer).to.deep.include({ conversationId, note: 'She needs a new label' });
+      expect(offer.from).to.deep.equal({ id: ada.id, name: 'Ada' });
+
+      const accepted = await socket.timeout(3000).emitWithAck('handoff.accept', { conversationId });
+      expect(accepted.ok).to.equal(true);
+      await h.idle();
+      expect((await h.store.getConversation(conversationId))!.ownerId).to.equal(grace.id);
+      expect(cardRoleLine(shownCard(h, ADA))).to.equal(
+        'Now owned by *Grace*. This thread no longer gets updates.',
+      );
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  it('Consult invites a web-console colleague picked by name: her console is invited; a pick not of the team, or of oneself, is refused in words', async () => {
+    const h = sb();
+    const { ada, conversationId } = await adaOwnsMary(h, ADA, BOB);
+    const { grace, socket, heard } = await graceInTheConsole(h);
+    try {
+      const threadTs = cardTsOf(h, ADA);
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId: ACTION.consult,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+      const picker = h.slack
+        .ok('chat.postMessage', (a) => a.thread_ts === threadTs && Array.isArray(a.blocks))
+        .at(-1)!;
+      const section = picker.args.blocks[0];
+      expect(groups(section.accessory).flatMap(([, options]) => options.map(([name]) => name))).to.deep.equal(
+        ['Bob', 'Grace'],
+      );
+      const choose = (value: string) =>
+        h
+          .interact(
+            blockActions({
+              user: ADA,
+              actionId: ACTION.consultPick,
+              blockId: section.block_id,
+              selectedOption: value,
+              channel: dmOf(ADA),
+              messageTs: String(picker.answer.ts),
+              threadTs,
+            }),
+          )
+          .expect(200);
+      // Not one of the team (a forged or outdated value): said, nothing done.
+      await choose('ag_nobody');
+      await choose(ada.id);
+      await h.idle();
+      expect(
+        h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).map((c) => String(c.args.text)),
+      ).to.deep.equal([
+        'That person is not linked to a Switchboard agent.',
+        'Pick a colleague, not yourself.',
+      ]);
+
+      await choose(grace.id);
+      const invite = await heardOf(h, heard, 'consult.invite');
+      expect(invite).to.deep.equal({ conversationId, from: { id: ada.id, name: 'Ada' } });
+      expect((await h.store.getConversation(conversationId))!.invited).to.deep.equal([grace.id]);
+      expect(String(h.slack.ok('chat.update', (a) => a.ts === picker.answer.ts).at(-1)!.args.text)).to.equal(
+        'Invited *Grace* to help.',
+      );
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  it('with everyone else offline, Consult and Hand off say nobody can take it, with nothing to pick', async () => {
+    const h = sb();
+    const { bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
+    await h.sb.router.setAgentStatus(bob.id, 'offline');
+    const threadTs = cardTsOf(h, ADA);
+    for (const actionId of [ACTION.consult, ACTION.handoff]) {
+      await h
+        .interact(
+          blockActions({
+            user: ADA,
+            actionId,
+            value: conversationId,
+            channel: dmOf(ADA),
+            messageTs: threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+    }
+    const picker = h.slack
+      .ok('chat.postMessage', (a) => a.thread_ts === threadTs && Array.isArray(a.blocks))
+      .at(-1)!;
+    expect(picker.args.text).to.equal(
+      'Consult: nobody else on the team can be asked now (everyone else is offline). Try again when a colleague is back.',
+    );
+    expect(JSON.stringify(picker.args.blocks)).not.to.contain(ACTION.consultPick);
+    const view = h.slack.ok('views.open').at(-1)!.args.view;
+    expect(view.submit).to.equal(undefined);
+    expect(JSON.stringify(view.blocks)).to.contain('Nobody else on the team can take *Mary Major* now');
+  });
+
+  it('a picker or form from before the team was offered (a Slack user picked) still works', async () => {
+    const h = sb();
+    const { bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
+    await h
+      .interact(
+        viewSubmission(ADA, VIEW.handoff, conversationId, {
+          [FIELD.handoffTarget.block]: {
+            [FIELD.handoffTarget.action]: { type: 'users_select', selected_user: BOB },
+          },
+          [FIELD.handoffNote.block]: {
+            [FIELD.handoffNote.action]: { type: 'plain_text_input', value: 'yours?' },
+          },
+        }),
+      )
+      .expect(200);
+    await h.idle();
+    expect((await h.store.getConversation(conversationId))!.handoff?.to).to.equal(bob.id);
+  });
+});
