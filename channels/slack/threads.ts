@@ -801,6 +801,26 @@ export class SlackThreads {
   }
 
   /**
+   * The card of an agent no longer on the conversation, as it last showed their part: resolved; they left the
+   * team; they owned it (someone else's now, or back in line while they were offline); their cover ended; else
+   * they left it (a consultation).
+   */
+  async #pastRole(conversation: Conversation, agent: Agent): Promise<CardRole> {
+    if (conversation.status === 'resolved') return this.#resolvedRole(conversation);
+    if (agent.leftAt !== undefined) return { kind: 'gone' };
+    const ownerName = conversation.ownerId
+      ? ((await this.#r.store.getAgent(conversation.ownerId))?.name ?? 'a colleague')
+      : 'a colleague';
+    if (conversation.status === 'queued' && conversation.ownerId === agent.id) return { kind: 'in-line' };
+    if (conversation.ownership.some((change) => change.from === agent.id))
+      return { kind: 'former', ownerName };
+    const shown = await this.#state.shown(conversation.id, agent.id);
+    if ([...shown].some((id) => id.startsWith(COVER_ENDED)))
+      return { kind: 'cover-ended', ownerName, back: false };
+    return { kind: 'left' };
+  }
+
+  /**
    * A resolved conversation's card: by its owner; or, closed by the customer's block (blocking resolves what is
    * open at the time the block is set), who blocked them and why.
    */
@@ -839,6 +859,14 @@ export class SlackThreads {
         const agent = await this.slackAgent(agentId);
         if (agent) await this.#renderCard(conversation, agent, ref);
       }
+    }
+    // Settled: the card of its maker no longer on the conversation (handed on, a consult ended) listed it with
+    // Mark kept; drawn again as it stands (`#pastRole`), without it.
+    if (event.type === 'promise.settled' && p.agentId && !threads.some((t) => t.agentId === p.agentId)) {
+      const maker = await this.slackAgent(p.agentId);
+      const ref = maker ? await this.#state.thread(conversation.id, maker.id) : null;
+      if (maker && ref)
+        await this.#renderCard(conversation, maker, ref, await this.#pastRole(conversation, maker));
     }
     switch (event.type) {
       case 'promise.made':

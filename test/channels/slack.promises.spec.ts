@@ -193,3 +193,47 @@ describe('Slack console: promises', () => {
     expect(told).to.equal('You are not on this conversation (any more), so nothing was sent or changed.');
   });
 });
+
+describe('Slack console: promises on a former owner’s card', () => {
+  const sb = useSlackHarness();
+
+  /** The Mark kept buttons on a card (their promise ids). */
+  const cardKeeps = (blocks: Json[]) =>
+    blocks.flatMap((b) => (b.accessory?.action_id === ACTION.keep ? [String(b.accessory.value)] : []));
+
+  for (const [how, settle] of [
+    [
+      'kept by the new owner',
+      async (h: SlackHarness, benId: string, promiseId: string) => {
+        await h.sb.router.keepPromise(benId, promiseId);
+      },
+    ],
+    [
+      'broken at its due time',
+      async (h: SlackHarness) => {
+        h.clock.advance(3_600_000);
+        await h.sb.router.tick();
+      },
+    ],
+  ] as const) {
+    it(`the card of the agent who made it, handed on, loses Mark kept once it is ${how}`, async () => {
+      const h = sb();
+      const { ada, conversationId, promise, threadTs } = await adaPromises(h);
+      const ben = await h.agent('Ben', BEN);
+      await h.sb.router.handoff(ada.id, conversationId, ben.id, 'the courier');
+      await h.sb.router.acceptHandoff(ben.id, conversationId);
+      await h.idle();
+      // Handed on, still hers to keep: her card lists it with Mark kept.
+      expect(cardKeeps(latestCard(h, ADA, threadTs))).to.deep.equal([promise.id]);
+
+      await settle(h, ben.id, promise.id);
+      await h.idle();
+      expect((await h.store.getPromise(promise.id))!.state).not.to.equal('open');
+      const card = latestCard(h, ADA, threadTs);
+      expect(cardKeeps(card)).to.deep.equal([]);
+      expect(JSON.stringify(card)).not.to.contain('Open promises');
+      expect(JSON.stringify(card)).to.contain('Now owned by *Ben*');
+      expect(cardKeeps(latestCard(h, BEN, cardTsOf(h, BEN)))).to.deep.equal([]);
+    });
+  }
+});
