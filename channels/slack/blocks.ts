@@ -126,6 +126,35 @@ export function waitingSinceLastAsk(messages: readonly Message[]): number | null
   return since;
 }
 
+/** The agent's reply that answered the customer's last wait (null: none, or the customer waits now). */
+export function lastAnswer(messages: readonly Message[]): Message | null {
+  let waiting = false;
+  let answer: Message | null = null;
+  for (const m of messages) {
+    if (m.direction === 'in') {
+      waiting = true;
+      answer = null;
+    } else if (m.direction === 'out' && m.author.type === 'agent' && waiting) {
+      waiting = false;
+      answer = m;
+    }
+  }
+  return answer;
+}
+
+/**
+ * What a live card says of the customer's wait: how long so far and since when (Slack shows the time in the
+ * reader's zone; the card is drawn again when the customer is answered or writes again), or who answered them.
+ */
+function waitField(messages: readonly Message[], now: number): string {
+  const since = waitingSinceLastAsk(messages);
+  if (since !== null) return `*Waiting so far*\n${duration(now - since)} (since ${slackDate(since)})`;
+  const answer = lastAnswer(messages);
+  if (!answer) return '*Waiting*\nnothing unanswered';
+  const who = answer.author.name ? ` by *${escapeSlack(answer.author.name)}*` : '';
+  return `*Waiting*\nno: answered${who} ${slackDate(answer.at)}`;
+}
+
 function roleLine(role: CardRole, view: ConversationView): string {
   switch (role.kind) {
     case 'owner':
@@ -305,7 +334,6 @@ export function card(
   // handed on, cover ended, left) keeps no clock that reads as someone still waiting on it.
   const open = conv.status === 'assigned' || conv.status === 'queued';
   const live = ['owner', 'cover', 'consult', 'offer'].includes(role.kind) && open;
-  const waitFrom = live ? waitingSinceLastAsk(view.messages) : null;
   blocks.push({
     type: 'section',
     fields: [
@@ -317,9 +345,7 @@ export function card(
         type: 'mrkdwn',
         text: !live
           ? `*Status*\n${open ? (conv.status === 'queued' ? 'in line for a colleague' : 'with a colleague now') : conv.status === 'resolved' ? 'resolved' : 'closed'}`
-          : waitFrom === null
-            ? '*Waiting*\nnothing unanswered'
-            : `*Waiting so far*\n${duration(now - waitFrom)}`,
+          : waitField(view.messages, now),
       },
     ],
   });

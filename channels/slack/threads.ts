@@ -478,14 +478,37 @@ export class SlackThreads {
     if (!conversation) return;
     if (origin) await this.#state.addPost(message.id, origin);
     const name = await this.#customerName(conversation);
+    const cards: Array<{ agent: SlackAgent; ref: SlackRef }> = [];
     for (const agentId of participants(conversation)) {
       const agent = await this.slackAgent(agentId);
       if (!agent) continue;
       const thread = await this.#ensureThread(conversation, agent);
       // A card just opened (here or by another process) shows it in its transcript.
-      if (!thread || thread.created || thread.shows.includes(message.id)) continue;
+      if (!thread || thread.created) continue;
+      cards.push({ agent, ref: thread.ref });
+      if (thread.shows.includes(message.id)) continue;
       await this.#showLines(conversation, agent.id, thread.ref, [message], name, origin);
     }
+    // The cards say how long the customer has waited, or who answered them: drawn again when that turns (an
+    // agent answered, or the customer wrote again after an answer), not on every message.
+    if (cards.length > 0 && (await this.#waitTurned(message))) {
+      for (const { agent, ref } of cards) {
+        await this.#renderCard(conversation, agent, ref);
+        this.home(agent.id);
+      }
+    }
+  }
+
+  /** Whether `message` answered the customer's wait, or began one (`waitingSinceLastAsk` before and after it). */
+  async #waitTurned(message: Message): Promise<boolean> {
+    if (message.direction === 'internal') return false;
+    if (message.direction === 'out' && message.author.type !== 'agent') return false;
+    const messages = await this.#r.store.listMessages(message.conversationId);
+    const at = messages.findIndex((m) => m.id === message.id);
+    if (at < 0) return false;
+    const waitedBefore = waitingSinceLastAsk(messages.slice(0, at)) !== null;
+    const waitsAfter = waitingSinceLastAsk(messages.slice(0, at + 1)) !== null;
+    return waitedBefore !== waitsAfter;
   }
 
   /**
