@@ -19,10 +19,18 @@ export interface AutomatedInput {
   envelopeFrom: string | undefined;
   /** The top-level content type, lower-cased. */
   contentType: string;
+  /** The subject, decoded. */
+  subject?: string | undefined;
 }
 
 const DAEMON = /^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@/i;
 const NO_REPLY = /^(no-?reply|do-?not-?reply|bounces?)[+@.-]/i;
+/**
+ * The subject a mail system gives an out-of-office reply when it marks it in no header (Outlook's client rules,
+ * older Exchange): "Automatic reply: …", "Out of Office: …", and their translations.
+ */
+const AUTO_REPLY_SUBJECT =
+  /^\s*(automatic reply|auto-?reply|autoreply|out of (the )?office( reply)?|abwesenheitsnotiz|automatische antwort|réponse automatique|absence du bureau|respuesta automática|risposta automatica|automatisch antwoord|afwezigheidsbericht|resposta automática|autosvar|automaattinen vastaus|odpowiedź automatyczna)\s*:/i;
 
 export function automated(input: AutomatedInput): Automated | null {
   const h = (name: string) => input.header(name)?.trim();
@@ -51,6 +59,9 @@ export function automated(input: AutomatedInput): Automated | null {
     if (value === 'auto_reply' || value === 'auto-reply')
       return { kind: 'auto-reply', reason: `${name}: ${value}` };
   }
+
+  if (input.subject !== undefined && AUTO_REPLY_SUBJECT.test(input.subject))
+    return { kind: 'auto-reply', reason: `Subject: ${input.subject.slice(0, 80)}` };
 
   // List and bulk mail.
   if (h('list-id') || h('list-unsubscribe'))

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../shared/errors.js';
 import { type Automated, automated } from './automated.js';
 import { bareAddress } from './settings.js';
+import { htmlBesideText } from './structure.js';
 import { inboundMessageId, messageIds } from './threading.js';
 
 /** An inline picture of a mail's body this large or larger was pasted in (a screenshot), not its layout's. */
@@ -100,17 +101,22 @@ export async function parseEmail(raw: Buffer, envelope?: Envelope): Promise<Pars
   ]
     .map((a) => (a.address ? bareAddress(a.address) : null))
     .filter((a): a is string => a !== null);
-  const text = bodyText(mail);
-  const attachments = mail.attachments
+  const kept = mail.attachments
     // A picture in the body's layout (a logo, an icon) is not a file the customer sent; one pasted into the body
     // (a screenshot), large beside those, is.
     .filter((a) => !(a.related && a.contentDisposition !== 'attachment' && a.size < PASTED_PICTURE_BYTES))
     .map((a, i) => ({
+      cid: a.cid,
       name: (a.filename?.trim() || `attachment-${i + 1}`).slice(0, 500),
       type: (a.contentType || 'application/octet-stream').slice(0, 200),
       size: a.size,
       content: a.content,
     }));
+  // The pictures kept as files, by the Content-ID the HTML shows them by (`cid:`): named where they stood.
+  const pictures = new Map<string, string>();
+  for (const a of kept) if (a.cid) pictures.set(a.cid.toLowerCase(), a.name);
+  const text = bodyText(mail, raw, pictures);
+  const attachments = kept.map(({ cid: _cid, ...a }) => a);
   const contentType =
     (mail.headers.get('content-type') as { value?: string } | undefined)?.value ?? 'text/plain';
   const checked = ParsedEmail.safeParse({
@@ -136,6 +142,7 @@ export async function parseEmail(raw: Buffer, envelope?: Envelope): Promise<Pars
       from: fromAddress,
       envelopeFrom: envelope?.mailFrom.toLowerCase(),
       contentType: contentType.toLowerCase(),
+      subject: checked.data.subject,
     }),
   };
 }
@@ -168,19 +175,23 @@ function headerReader(mail: ParsedMail): (name: string) => string | undefined {
 }
 
 /**
- * The text agents read: the text parts as sent; with none (or only blank ones), the HTML converted.
- * mailparser's own conversion ran table cells together, skipped HTML inside a multipart with no text
- * part (next to an inline logo or an attached PDF), and could take a minute on 2 MB of unclosed cells.
+ * The text agents read: the text parts as sent; with none (or only blank ones), the HTML converted; an HTML part
+ * beside the text part rather than an alternative of it (multipart/mixed), after the text. mailparser's own
+ * conversion ran table cells together, skipped HTML inside a multipart with no text part (next to an inline logo
+ * or an attached PDF), and could take a minute on 2 MB of unclosed cells. `pictures`: the names of the pictures
+ * kept as files, by Content-ID.
  */
-function bodyText(mail: ParsedMail): string {
+function bodyText(mail: ParsedMail, raw: Buffer, pictures: ReadonlyMap<string, string>): string {
   const text = mail.text ?? '';
-  const useHtml = !/\S/.test(text) || PLACEHOLDER_TEXT.test(text);
-  const html = typeof mail.html === 'string' && useHtml ? mail.html : '';
-  return (html ? htmlText(html) : text).replace(/\r\n?/g, '\n');
+  const html = typeof mail.html === 'string' ? mail.html : '';
+  let out = text;
+  if (!/\S/.test(text) || PLACEHOLDER_TEXT.test(text)) out = html ? htmlText(html, pictures) : text;
+  else if (html && htmlBesideText(raw)) out = `${text.trimEnd()}\n\n${htmlText(html, pictures)}`;
+  return out.replace(/\r\n?/g, '\n');
 }
 
 /** HTML as text: empty when it is too long or too deeply nested to convert (the raw message keeps it). */
-function htmlText(raw: string): string {
+function htmlText(raw: string, pictures: ReadonlyMap<string, string> = new Map()): string {
   // Pictures written into the HTML itself (data: URIs, a pasted screenshot) are not text: out before the size
   // is weighed. A fragment (no document of its own) that holds a pasted whole document is read whole, not only
   // that document's body.
@@ -192,9 +203,12 @@ function htmlText(raw: string): string {
   if (html.length > HTML_CAP || nestedDeeperThan(html, HTML_DEPTH_CAP)) return '';
   let text: string;
   try {
+    keptPictures = pictures;
     text = convertHtml(html);
   } catch {
     return '';
+  } finally {
+    keptPictures = new Map();
   }
   return text
     .split('\n')
@@ -371,15 +385,25 @@ function sameAddress(text: string, href: string): boolean {
 }
 
 /**
+ * The names of the pictures of the mail being converted that are kept as files, by Content-ID (a conversion runs
+ * start to end, synchronously: `htmlText` sets them around it).
+ */
+let keptPictures: ReadonlyMap<string, string> = new Map();
+
+/**
  * An image is its alt text; one without (a tracking pixel, a spacer), or with only the words Outlook writes for
- * itself ("A picture containing text, logo Description automatically generated"), is nothing.
+ * itself ("A picture containing text, logo Description automatically generated"), is nothing, unless it is a
+ * picture kept as a file (a pasted screenshot): then its file's name stands where the customer put it.
  */
 const image: FormatCallback = (elem, _walk, builder) => {
-  const alt = String(elem.attribs?.alt ?? '')
+  const written = String(elem.attribs?.alt ?? '')
     .replace(/\s+/g, ' ')
     .trim();
-  if (alt && !/description automatically generated\s*$/i.test(alt))
-    builder.addInline(`[image: ${alt}]`, { noWordTransform: true });
+  const alt = /description automatically generated\s*$/i.test(written) ? '' : written;
+  const src = /^\s*cid:(.+?)\s*$/i.exec(String(elem.attribs?.src ?? ''))?.[1];
+  const file = src === undefined ? undefined : keptPictures.get(src.toLowerCase());
+  const shown = alt || file;
+  if (shown) builder.addInline(`[image: ${shown}]`, { noWordTransform: true });
 };
 
 /**

@@ -52,7 +52,7 @@ export function newText(text: string, subject?: string): string {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     const next = (lines[i + 1] ?? '').trim();
-    if (ATTRIBUTION.some((re) => re.test(line))) {
+    if (ATTRIBUTION.some((re) => re.test(line)) && historyFollows(lines, i, line)) {
       cut = i;
       quoted = i + 1;
       break;
@@ -118,6 +118,16 @@ function signedOff(lines: readonly string[]): string[] {
   return end < 0 ? [...lines] : lines.slice(0, end);
 }
 
+/**
+ * Whether an attribution-shaped line at `at` heads quoted history: quoted lines follow, or nothing does, or it
+ * names an address ("… Support <support@example.com> wrote:", above a quote that is not prefixed). A customer's
+ * own "on the form I wrote:" above their words is theirs.
+ */
+function historyFollows(lines: readonly string[], at: number, line: string): boolean {
+  if (/[^<>\s]+@[^<>\s]+\.[^<>\s]+/.test(line)) return true;
+  return quotedNext(lines, at + 1) || lines.slice(at + 1).every((l) => l.trim() === '');
+}
+
 /** Whether the first line from `from` on that is not blank is a quoted one. */
 function quotedNext(lines: readonly string[], from: number): boolean {
   const next = lines.slice(from).find((l) => l.trim() !== '');
@@ -147,13 +157,16 @@ const VALEDICTION =
   /^(kind regards|best regards|warm regards|regards|best wishes|best|thanks|thank you|many thanks|cheers|sincerely|yours sincerely|yours truly|mit freundlichen grüßen|viele grüße|liebe grüße|grüße|cordialement|bien à vous|saludos|un saludo|atentamente|cordiali saluti|met vriendelijke groet)[\s,.!]*$/i;
 
 /**
- * A signature without the `-- ` separator: after a sign-off and the name below it, a few short lines
- * (title, company, phone) are dropped. The sign-off and the name stay: they read as part of the reply.
+ * A signature without the `-- ` separator: after a sign-off and the name below it, a few short lines (title,
+ * company, phone) are dropped; a longer block (a company's: logo, title, phones, address, website, register) when
+ * it reads as one, with two or more lines of contact details. The sign-off and the name stay: they read as part of
+ * the reply. Lines that give a reference of the customer's (an order or customer number) are theirs, and keep
+ * everything.
  */
 function dropSignature(lines: string[]): string[] {
   let end = lines.length;
   while (end > 0 && lines[end - 1]!.trim() === '') end--;
-  for (let i = end - 1; i >= Math.max(0, end - 8); i--) {
+  for (let i = end - 1; i >= Math.max(0, end - (LONG_SIGNATURE_LINES + 2)); i--) {
     if (!VALEDICTION.test(lines[i]!.trim())) continue;
     if (!lines.slice(0, i).some((l) => l.trim() !== '')) return lines;
     const next = lines[i + 1]?.trim() ?? '';
@@ -162,12 +175,24 @@ function dropSignature(lines: string[]): string[] {
     const rest = lines.slice(name, end);
     // A P.S. is the customer's, not a signature's.
     const signature = rest.every(
-      (l) => l.trim().length <= 80 && !/[?]\s*$/.test(l) && !/^\s*p\.?\s?s\.?(\s|:|$)/i.test(l),
+      (l) => l.trim().length <= 100 && !/[?]\s*$/.test(l) && !/^\s*p\.?\s?s\.?(\s|:|$)/i.test(l),
     );
-    return rest.length <= 6 && signature ? lines.slice(0, name) : lines;
+    if (!signature || rest.some((l) => CUSTOMER_REFERENCE.test(l))) return lines;
+    const short = rest.length <= 6 && rest.every((l) => l.trim().length <= 80);
+    const contacts = rest.filter((l) => CONTACT_LINE.test(l)).length;
+    return short || (rest.length <= LONG_SIGNATURE_LINES && contacts >= 2) ? lines.slice(0, name) : lines;
   }
   return lines;
 }
+
+/** The most lines below the name read as a company's signature. */
+const LONG_SIGNATURE_LINES = 16;
+/** A line of contact details: a phone or fax number, an address on the web or for mail, a logo. */
+const CONTACT_LINE =
+  /(\+?\d[\d ()./-]{6,}\d)|\bwww\.|https?:\/\/|[^\s@]+@[^\s@]+\.\w|^\s*\[image: |^\s*(tel|phone|mobile|mob|cell|fax|m|t|e|w|p|f)\b\.?\s*:/i;
+/** A reference the customer gives under their name: "Order no. 10555", "Customer no. K-88123", "Ref: AB-12". */
+const CUSTOMER_REFERENCE =
+  /\b(order|customer|account|invoice|ticket|booking|reservation|reference|ref|tracking|contract|bestellung|bestellnummer|auftrag|kundennummer|kunden-?nr|rechnung|commande|pedido|ordine)\s*(no\.?|nr\.?|number|num\.?|#|id)?\s*[:#]?\s*[a-z]{0,4}[-\d]*\d/i;
 
 /** A header block the customer forwarded on purpose is content, not history. */
 function forwarded(lines: readonly string[], start: number): boolean {

@@ -464,6 +464,60 @@ describe('email reply trimming', () => {
       'The parcel is still missing.\n\nThanks,\nAna\n\nP.S. I moved last week: the new address is 21 High St.';
     expect(newText(text)).to.equal(text);
   });
+  it('a line of the customer\'s shaped like an attribution ("on the form I wrote:") is theirs, not history', () => {
+    const text =
+      'Hi,\n\non the gift card form I wrote:\n"Happy 70th birthday Dad"\nbut the card says 17th. Order #10900, please reprint.\n\nThanks, Greta';
+    expect(newText(text)).to.equal(text);
+    // History under an attribution is still cut: quoted, at the end, or named by its address.
+    expect(newText('Yes.\n\nOn Monday you wrote:\n> Which day?')).to.equal('Yes.');
+    expect(newText('Yes.\n\nOn Monday you wrote:')).to.equal('Yes.');
+    expect(newText('Yes.\n\nOn Mon, Support <s@shop.example> wrote:\nWhich day suits you?')).to.equal('Yes.');
+  });
+
+  it("a company's long signature under the name goes when it reads as one (phones, address, website)", () => {
+    const signature = [
+      '[image: Brightway Logo]',
+      'Bernd Hoffmann',
+      'Office Manager',
+      'Brightway Consulting GmbH',
+      'Phone: +49 30 1234567',
+      'Mobile: +49 171 7654321',
+      'Friedrichstraße 100',
+      '10117 Berlin, Germany',
+      'www.brightway.example',
+      'Amtsgericht Charlottenburg HRB 12345 · Geschäftsführer: K. Weber',
+    ];
+    const reply = 'Six of the boxes arrived crushed. Can you send new ones?';
+    expect(newText([reply, '', 'Kind regards', '', ...signature].join('\n'))).to.equal(
+      `${reply}\n\nKind regards`,
+    );
+    expect(newText([reply, 'Thanks', 'Bernd', ...signature].join('\n'))).to.equal(`${reply}\nThanks\nBernd`);
+    // Seven plain lines that are no contact details are not taken for a signature.
+    const lines = [
+      'I tried:',
+      'the blue one',
+      'the red one',
+      'the green one',
+      'the tall one',
+      'the short one',
+      'all of them',
+    ];
+    const mine = [reply, '', 'Thanks,', 'Ana', ...lines].join('\n');
+    expect(newText(mine)).to.equal(mine);
+  });
+
+  it("an order or customer number under the name is the customer's, and is kept", () => {
+    const text =
+      'Please cancel my order, I ordered the wrong size.\n\nThanks,\nHannes Vogel\nOrder no. 10555\nCustomer no. K-88123';
+    expect(newText(text)).to.equal(text);
+    expect(newText('Where is it?\n\nBest,\nAna\nRef: AB-1234')).to.equal(
+      'Where is it?\n\nBest,\nAna\nRef: AB-1234',
+    );
+    // A title with such a word is not a reference.
+    expect(
+      newText('It works now.\n\nBest,\nAna Diaz\nCustomer Success Manager\nACME Corp\n+44 20 7946 0000'),
+    ).to.equal('It works now.\n\nBest,\nAna Diaz');
+  });
 });
 
 describe('email parsing: what hides the words', () => {
@@ -509,6 +563,39 @@ describe('email parsing: what hides the words', () => {
     expect(e.attachments.map((a) => [a.name, a.size])).to.deep.equal([['image.png', 40_000]]);
     expect(e.text).to.contain('The checkout shows this error:');
   });
+
+  it('an HTML part beside the text part (multipart/mixed, not an alternative) is read after it', async () => {
+    const raw = Buffer.from(
+      `${HEAD}Content-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nI got them in grey.\r\n\r\n--m\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<table><tr><th>Item</th><th>Colour</th></tr><tr><td>Napkins</td><td>Sage</td></tr></table><p>Can you send a return label?</p>\r\n--m--\r\n`,
+    );
+    expect(newText((await parseEmail(raw)).text)).to.equal(
+      'I got them in grey.\n\nItem | Colour\nNapkins | Sage\n\nCan you send a return label?',
+    );
+    // An alternative of the text (here beside an attached PDF) is not read twice.
+    const alternative = Buffer.from(
+      `${HEAD}Content-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\nContent-Type: multipart/alternative; boundary="a"\r\n\r\n--a\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nThe invoice is attached.\r\n--a\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<p>The invoice is attached.</p>\r\n--a--\r\n--m\r\nContent-Type: application/pdf; name="invoice.pdf"\r\nContent-Disposition: attachment; filename="invoice.pdf"\r\n\r\n%PDF-1.4\r\n--m--\r\n`,
+    );
+    expect(newText((await parseEmail(alternative)).text)).to.equal('The invoice is attached.');
+    // An HTML file attached is a file, not words of the mail.
+    const attached = Buffer.from(
+      `${HEAD}Content-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nSee the page attached.\r\n--m\r\nContent-Type: text/html; name="page.html"\r\nContent-Disposition: attachment; filename="page.html"\r\n\r\n<p>Saved page</p>\r\n--m--\r\n`,
+    );
+    const e = await parseEmail(attached);
+    expect(newText(e.text)).to.equal('See the page attached.');
+    expect(e.attachments.map((a) => a.name)).to.deep.equal(['page.html']);
+  });
+
+  it('a pasted screenshot with no alt text is named where it stood (its file is kept); a layout logo is not', async () => {
+    const png = (bytes: number) => Buffer.alloc(bytes, 7).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const raw = Buffer.from(
+      `${HEAD}Content-Type: multipart/related; boundary="r"\r\n\r\n--r\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<p>The boxes on the left are crushed:</p><p><img src="cid:image002.png@01DB4A.7A1B2C30" width="600"></p><p>Please ship new ones.</p><img src="cid:logo">\r\n--r\r\nContent-Type: image/png; name="image002.png"\r\nContent-Disposition: inline; filename="image002.png"\r\nContent-ID: <image002.png@01DB4A.7A1B2C30>\r\nContent-Transfer-Encoding: base64\r\n\r\n${png(40_000)}\r\n--r\r\nContent-Type: image/png; name="logo.png"\r\nContent-Disposition: inline; filename="logo.png"\r\nContent-ID: <logo>\r\nContent-Transfer-Encoding: base64\r\n\r\n${png(3_000)}\r\n--r--\r\n`,
+    );
+    const e = await parseEmail(raw);
+    expect(e.text).to.equal(
+      'The boxes on the left are crushed:\n\n[image: image002.png]\n\nPlease ship new ones.',
+    );
+    expect(e.attachments.map((a) => a.name)).to.deep.equal(['image002.png']);
+  });
 });
 
 describe('email robots', () => {
@@ -535,6 +622,20 @@ describe('email robots', () => {
     expect(automated(input({ 'x-precedence': 'Auto_Reply' }))?.kind).to.equal('auto-reply');
     expect(automated(input({}, 'no-reply@shop.example.com'))?.kind).to.equal('auto-reply');
     expect(automated(input({}, 'ana@example.org', 'ana@example.org'))).to.equal(null);
+  });
+
+  it('an out-of-office reply marked only by its subject ("Automatic reply:", "Out of Office:", translated)', () => {
+    const withSubject = (subject: string) => ({ ...input({}), subject });
+    for (const subject of [
+      'Automatic reply: Re: Damaged gift boxes',
+      'Out of Office: Re: order 10518',
+      'Abwesenheitsnotiz: AW: Bestellung',
+      'Réponse automatique : Re: Commande',
+    ])
+      expect(automated(withSubject(subject))?.kind, subject).to.equal('auto-reply');
+    // A customer writing about an office, or an automatic reply they got, is a person.
+    for (const subject of ['Out of office until Monday?', 'Re: your automatic reply', 'Office chairs'])
+      expect(automated(withSubject(subject)), subject).to.equal(null);
   });
 });
 
