@@ -510,6 +510,8 @@ export class Router {
       facts.phone = { value: phone, source, at: now };
       identities.push({ channel: 'phone', address: phone });
     }
+    // What they gave before: an address given again (a page reloaded) is not news to the agents.
+    const before = identities.length > 0 ? await this.store.getCustomer(customerId) : null;
     let customer = await this.store.recordFacts(customerId, facts, parsed.data.name);
     const conflicts: IdentityConflict[] = [];
     for (const identity of identities) {
@@ -525,6 +527,8 @@ export class Router {
           by: 'system',
           at: now,
         });
+        if (before?.facts[identity.channel]?.value !== identity.address && other)
+          await this.#sameRequestMaybe(customer, other, identity, now);
       }
     }
     if (Object.keys(facts).length > 0) {
@@ -2611,12 +2615,68 @@ export class Router {
     if (unseen.length === 0) return;
     const customer = await this.store.getCustomer(conv.customerId);
     // A blocked customer is sent nothing.
-    if (!customer?.identities.some((i) => i.channel === 'email') || customer.blocked) return;
+    if (!customer || customer.blocked) return;
+    if (!customer.identities.some((i) => i.channel === 'email'))
+      return void (await this.#unseenNotEmailed(conv, customer, unseen.length));
     const replies = unseen.map((m) => emailedLine(m.author.name ?? 'Our team', m));
     const text = [this.policy.texts.unseenChat, ...replies].join('\n\n');
     // The files go with it too, attached (where still kept), as the agent's reply by email would carry them.
     const files = unseen.flatMap((m) => m.attachments.filter((a) => a.url !== undefined));
     await this.#systemMessage(conv, 'email', text, `unseen:${unseen.at(-1)!.id}`, false, files);
+  }
+
+  /**
+   * `customer` gave an address `other` has (not linked: `identify`). When both have a conversation open, two
+   * agents may be answering one request: each conversation gets a note naming the other and who has it.
+   */
+  async #sameRequestMaybe(
+    customer: Customer,
+    other: Customer,
+    identity: Identity,
+    now: number,
+  ): Promise<void> {
+    const [mine, theirs] = await Promise.all([
+      this.store.openConversationOf(customer.id),
+      this.store.openConversationOf(other.id),
+    ]);
+    if (!mine || !theirs) return;
+    const who = async (c: Conversation) =>
+      c.status === 'assigned' && c.ownerId !== null
+        ? `with ${await this.#agentName(c.ownerId)}`
+        : 'waiting in line';
+    const nameOf = (c: Customer, fallback: string) => c.name ?? c.facts.name?.value ?? fallback;
+    const merge =
+      'it may be the same request. An admin can merge the two customers if they are the same person.';
+    await this.#internalNote(
+      mine,
+      `${identity.address} is also the address of ${nameOf(other, 'another customer')}, whose ${CHANNEL_WORDS[theirs.lastChannel]} conversation is open, ${await who(theirs)}: ${merge}`,
+      now,
+    );
+    await this.#internalNote(
+      theirs,
+      `${nameOf(customer, 'A customer')} gave ${identity.address}, this customer's address, in a ${CHANNEL_WORDS[mine.lastChannel]} conversation ${await who(mine)} (not linked: it was not verified): ${merge}`,
+      now,
+    );
+  }
+
+  /**
+   * Chat replies a visitor left before seeing that cannot go by email: the address they gave is another
+   * customer's, so it is not theirs here (`identify`). The agents are told once per time away (this runs when the
+   * email would have gone), so that nobody takes "sent" for "read".
+   */
+  async #unseenNotEmailed(conv: Conversation, customer: Customer, count: number): Promise<void> {
+    const address = customer.facts.email?.value;
+    if (!address) return;
+    const other = await this.store.findCustomer({ channel: 'email', address });
+    if (!other || other.id === customer.id) return;
+    const name = customer.name ?? customer.facts.name?.value ?? 'The visitor';
+    const replies = count === 1 ? 'a reply' : `${count} replies`;
+    const otherName = other.name ?? other.facts.name?.value;
+    await this.#internalNote(
+      conv,
+      `${name} left the chat before reading ${replies}, which could not be emailed: ${address} is another customer's address${otherName ? ` (${otherName})` : ''}, so it is not linked here. They see the replies if they come back to the chat; an admin can merge the two customers if they are the same person.`,
+      this.clock.now(),
+    );
   }
 
   /** Whether email goes out (a sender for the email channel is registered). */
@@ -3119,6 +3179,9 @@ function isWaiting(c: Conversation): boolean {
     c.status === 'queued' || (c.status === 'assigned' && c.cover === null && c.waitingForOwnerSince !== null)
   );
 }
+
+/** A channel as a note names a conversation on it ("an open phone conversation"). */
+const CHANNEL_WORDS: Record<Channel, string> = { voice: 'phone', sms: 'text', chat: 'chat', email: 'email' };
 
 /** How a customer gave up a wait on each channel (a note when they are back: `rejoinSeconds`). */
 const GAVE_UP: Record<Channel, string> = {

@@ -128,6 +128,63 @@ describe('/chat replies a visitor did not see go by email', () => {
       expect(sink().mails.length).to.equal(before);
     });
 
+    it("a visitor who gave another customer's address: both agents are told, and the unseen replies are said not emailed", async () => {
+      const h = sb();
+      const { token } = await h.createAgent('Ada');
+      const ada = h.agentSocket(token);
+      await once(ada, 'hello');
+      // Anna writes by email first: her conversation is Ada's.
+      const mail = [
+        'From: Anna Kowalski <anna.k@example.com>',
+        `To: ${SUPPORT}`,
+        'Subject: Refund for order 10601',
+        'Message-ID: <anna-refund-1@example.com>',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Please refund the napkins.',
+        '',
+      ].join('\r\n');
+      const emailed = once<Json>(ada, 'assigned');
+      const inbound = await h
+        .http()
+        .post('/email/inbound')
+        .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
+        .set('Content-Type', 'message/rfc822')
+        .send(mail);
+      expect(inbound.status, JSON.stringify(inbound.body)).to.be.within(200, 202);
+      const emailConversation = (await emailed).conversation.id as string;
+      // A chat visitor gives Anna's address: not linked (not verified), and both conversations say so.
+      const v = h.visitor();
+      await once<Json>(v, 'session');
+      const sent = await emitAck(v, 'message', { text: 'did you refund me?', clientMessageId: 'm1' });
+      const conversationId = sent.conversationId as string;
+      await once(ada, 'assigned', (p) => p.conversation.id === conversationId);
+      const notes = async (id: string) =>
+        (await h.sb.store.listMessages(id)).filter((m) => m.direction === 'internal').map((m) => m.text);
+      expect((await emitAck(v, 'identify', { name: 'Anna K', email: 'anna.k@example.com' })).ok).to.equal(
+        true,
+      );
+      expect(await notes(conversationId)).to.deep.equal([
+        'anna.k@example.com is also the address of Anna Kowalski, whose email conversation is open, with Ada: it may be the same request. An admin can merge the two customers if they are the same person.',
+      ]);
+      expect(await notes(emailConversation)).to.deep.equal([
+        "Anna K gave anna.k@example.com, this customer's address, in a chat conversation with Ada (not linked: it was not verified): it may be the same request. An admin can merge the two customers if they are the same person.",
+      ]);
+      // Given again (a reload): nothing new.
+      expect((await emitAck(v, 'identify', { email: 'anna.k@example.com' })).ok).to.equal(true);
+      expect(await notes(conversationId)).to.have.length(1);
+      await leaves(h, v, conversationId);
+      await reply(h, ada, conversationId, 'Refunded: 9.90 EUR.', 'r1');
+      const before = sink().mails.length;
+      await later(h, AFTER);
+      expect(sink().mails.length).to.equal(before);
+      expect((await notes(conversationId)).at(-1)).to.equal(
+        "Anna K left the chat before reading a reply, which could not be emailed: anna.k@example.com is another customer's address (Anna Kowalski), so it is not linked here. They see the replies if they come back to the chat; an admin can merge the two customers if they are the same person.",
+      );
+      for (const id of [conversationId, emailConversation])
+        expect((await emitAck(ada, 'resolve', { conversationId: id })).ok).to.equal(true);
+    });
+
     it('a visitor who gave no email address: nothing to send, and nothing fails', async () => {
       const h = sb();
       const { ada, v, conversationId } = await chatting(h, null);
