@@ -14,7 +14,7 @@ import type { Customer, Message } from '../../shared/model.js';
 import type { ContentStore, FileBytes } from '../content.js';
 import { Sends } from '../sends.js';
 import type { EmailLog } from './inbound.js';
-import type { EmailSettings } from './settings.js';
+import { bareAddress, type EmailSettings } from './settings.js';
 import { outboundMessageId, referencesFor, replySubject } from './threading.js';
 
 /** What the channel needs of a nodemailer transporter (tests may pass their own). */
@@ -197,8 +197,16 @@ export class EmailOutbound {
       if (!content) return { error: `the file ${file.name} is no longer kept; send it again` };
       attachments.push({ filename: file.name, contentType: file.type, content });
     }
+    // An agent's reply says who wrote it ("Sam Lee (Support Team)"), from the team's address: the customer
+    // knows the person who has their conversation, and replies still reach the team.
+    const agent = message.author.type === 'agent' ? message.author.name?.trim() : undefined;
+    const teamAddress = bareAddress(this.#settings.from);
+    const from =
+      agent && teamAddress
+        ? { name: `${agent} (${senderName(this.#settings.from)})`, address: teamAddress }
+        : this.#settings.from;
     return {
-      from: this.#settings.from,
+      from,
       to,
       subject,
       messageId: outboundMessageId(message.id, conversation.id, domain),

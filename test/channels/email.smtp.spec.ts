@@ -49,7 +49,8 @@ describe('email over SMTP (listener in, relay out)', () => {
       { address: ANA, name: 'Ana Diaz' },
     ]);
     expect(out1.mail.from?.value[0]?.address).to.equal(SUPPORT);
-    expect(out1.mail.from?.value[0]?.name).to.equal('Support Team');
+    // Who wrote it, from the team's address.
+    expect(out1.mail.from?.value[0]?.name).to.equal('Sam (Support Team)');
     expect(out1.mail.subject).to.equal('Re: Order #4471 arrived damaged');
     expect(out1.mail.messageId).to.equal(`<sb.${reply1.id}.${convId}@${DOMAIN}>`);
     expect(out1.mail.inReplyTo).to.equal('<m1@example.org>');
