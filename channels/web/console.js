@@ -500,6 +500,7 @@
     if (view.customer) v.customer = view.customer;
     if (view.history) v.history = view.history;
     if (view.promises) v.promises = view.promises;
+    if (Array.isArray(view.brokenPromises)) v.broken = view.brokenPromises;
     if (view.role) v.role = view.role;
     let added = 0;
     for (const m of view.messages || []) if (insertMessage(v, m)) added++;
@@ -805,23 +806,56 @@
     }
   }
 
-  /** One of my promises is due soon: say so, whatever conversation is on screen. */
-  function onPromiseReminder({ promise }) {
-    if (!promise) return;
-    const v = S.views.get(promise.conversationId);
-    const who = v ? ` (${customerName(v)})` : '';
-    notify(
-      `Reminder${who}: ${PROMISE_KIND[promise.kind] || 'promise'} due ${formatTime(promise.dueAt)}${promise.text ? ` — ${promise.text}` : ''}.`,
+  /** Whether a promise from the server has what the console shows of it. */
+  function isPromise(p) {
+    return (
+      !!p &&
+      typeof p.id === 'string' &&
+      typeof p.conversationId === 'string' &&
+      typeof p.dueAt === 'number' &&
+      typeof p.state === 'string'
     );
   }
 
-  /** One of my promises was kept or broken: the open list follows. */
-  function onPromiseUpdated({ promise }) {
-    if (!promise) return;
+  /**
+   * One of my promises is due soon: a banner that stays until it is dealt with (Mark kept in it, or dismissed), or
+   * until the promise is settled (kept, or broken: then the banner says so), whatever conversation is on screen.
+   */
+  function onPromiseReminder({ promise } = {}) {
+    if (!isPromise(promise) || promise.state !== 'open') return;
+    S.banners.set(`promise:${promise.id}`, {
+      kind: 'promise',
+      conversationId: promise.conversationId,
+      promise,
+    });
+    alertAgent(
+      promise.conversationId,
+      'A promise of yours is due soon',
+      `${formatTime(promise.dueAt)}${promise.text ? `: ${promise.text}` : ''}`,
+    );
+    renderBanners();
+    updateTitle();
+  }
+
+  /**
+   * One of my promises was kept or broken: the conversation's promises follow (a broken one stays listed, as
+   * broken), and so does its banner: gone once kept, saying it broke otherwise (until dismissed). A promise of mine
+   * that broke with no reminder shown gets that banner too.
+   */
+  function onPromiseUpdated({ promise } = {}) {
+    if (!isPromise(promise)) return;
     const v = S.views.get(promise.conversationId);
-    if (!v?.promises) return;
-    v.promises = v.promises.map((p) => (p.id === promise.id ? promise : p));
-    if (S.selected === v.id) renderContext();
+    if (v?.promises) v.promises = v.promises.map((p) => (p.id === promise.id ? promise : p));
+    const broke = promise.state === 'broken' && promise.kind === 'agent';
+    if (v && broke) v.broken = [...(v.broken || []).filter((p) => p.id !== promise.id), promise];
+    const key = `promise:${promise.id}`;
+    if (broke && (S.banners.has(key) || promise.agentId === S.me?.id)) {
+      S.banners.set(key, { kind: 'promise', conversationId: promise.conversationId, promise });
+      alertAgent(promise.conversationId, 'A promise of yours broke', promise.text || '');
+    } else if (promise.state !== 'open') S.banners.delete(key);
+    renderBanners();
+    updateTitle();
+    if (S.selected === v?.id) renderContext();
   }
 
   /**
@@ -2121,11 +2155,13 @@
     );
 
     const promises = (v.promises || []).filter((p) => p.state === 'open').sort((a, b) => a.dueAt - b.dueAt);
+    // The agents' own promises on it that broke: listed as broken, not gone (the customer is owed word).
+    const broken = (v.broken || []).filter((p) => !promises.some((o) => o.id === p.id));
     const now = Date.now();
     parts.push(
       section(
         'Open promises',
-        promises.length
+        promises.length || broken.length
           ? h(
               'ul',
               { class: 'plain promises' },
@@ -2149,6 +2185,18 @@
                     : null,
                 ),
               ),
+              broken
+                .sort((a, b) => a.dueAt - b.dueAt)
+                .map((p) =>
+                  h(
+                    'li',
+                    { class: 'broken', 'data-sb': 'broken-promise' },
+                    h('span', { class: 'promise-due', text: `Broken: was due ${formatTime(p.dueAt)}` }),
+                    h('span', {
+                      text: ` · ${PROMISE_KIND[p.kind] || p.kind}${p.agentId && p.agentId !== S.me?.id ? ` (${agentName(p.agentId)})` : ''}${p.text ? `: ${p.text}` : ''}`,
+                    }),
+                  ),
+                ),
             )
           : h('p', { class: 'empty', text: 'None.' }),
       ),
@@ -2180,7 +2228,7 @@
     keepFocus(els.banners, drawBanners);
     const now = new Set();
     for (const el of els.banners.children) {
-      const key = `${el.dataset.kind}:${el.dataset.conversationId}`;
+      const key = el.dataset.key;
       now.add(key);
       // The offer, the invitation or the hand-off and its note, in the banner's words.
       if (!bannersSaid.has(key))
@@ -2199,7 +2247,40 @@
         h('button', { type: 'button', class: 'secondary', text: 'View', onclick: () => viewInvite(b) }),
       ];
       let text;
-      if (b.kind === 'offer') {
+      if (b.kind === 'promise') {
+        // My own promise: due soon (Mark kept here), or broken (the customer is owed word from me).
+        const p = b.promise;
+        const what = `${PROMISE_KIND[p.kind] || 'Promise'}${v ? ` to ${customerName(v)}` : ''}${p.text ? `: ${p.text}` : ''}`;
+        text = h('p', {
+          'data-sb': 'reminder-text',
+          text:
+            p.state === 'broken'
+              ? `Your promise broke: it was due ${formatTime(p.dueAt)} and was not marked kept. ${what}`
+              : `Reminder: your promise is due ${formatTime(p.dueAt)}. ${what}`,
+        });
+        if (!v) buttons.length = 0;
+        if (p.state === 'open' && (p.agentId === S.me?.id || v?.conversation.ownerId === S.me?.id))
+          buttons.push(
+            h('button', {
+              type: 'button',
+              'data-sb': 'reminder-keep',
+              text: 'Mark kept',
+              onclick: (e) => keepPromise(e.currentTarget, p.id),
+            }),
+          );
+        buttons.push(
+          h('button', {
+            type: 'button',
+            class: 'quiet',
+            text: 'Dismiss',
+            onclick: () => {
+              S.banners.delete(`promise:${p.id}`);
+              renderBanners();
+              updateTitle();
+            },
+          }),
+        );
+      } else if (b.kind === 'offer') {
         buttons.length = 0;
         const by = b.expiresAt ? ` — answer by ${formatTime(b.expiresAt)}` : '';
         text = h('p', {
@@ -2273,15 +2354,20 @@
       return h(
         'div',
         {
-          class: `banner ${b.kind}`,
+          class: `banner ${b.kind}${b.promise?.state === 'broken' ? ' broken' : ''}`,
           'data-sb': 'invite-banner',
           'data-kind': b.kind,
           'data-conversation-id': b.conversationId,
+          // Said again when it changes: a reminder whose promise broke.
+          'data-key': b.promise
+            ? `promise:${b.promise.id}:${b.promise.state}`
+            : `${b.kind}:${b.conversationId}`,
           role: 'region',
           'aria-label': {
             consult: 'Consult invitation',
             handoff: 'Hand-off offer',
             offer: 'Incoming contact',
+            promise: b.promise?.state === 'broken' ? 'Promise broken' : 'Promise reminder',
           }[b.kind],
         },
         text,

@@ -81,6 +81,19 @@ interface QueueFigures {
   waitingByChannel: Record<string, number>;
 }
 
+/**
+ * A conversation as the web console shows it: the view every console gets (views.ts), and (extension)
+ * `brokenPromises`, the agents' own promises on it that broke (their due time passed, not marked kept), which the
+ * console goes on showing as broken.
+ */
+async function consoleView(store: Store, conversation: Conversation, agentId: string) {
+  const [view, promises] = await Promise.all([
+    conversationView(store, conversation, agentId),
+    store.listPromises(conversation.id),
+  ]);
+  return { ...view, brokenPromises: promises.filter((p) => p.kind === 'agent' && p.state === 'broken') };
+}
+
 /** The status reason of an agent Switchboard set away because their last web console closed. */
 export const CONSOLE_CLOSED = 'console closed';
 
@@ -204,7 +217,7 @@ export class WebConsole {
     for (const conversation of list) {
       if (shown.has(conversation.id)) continue;
       if (conversation.ownerId === agentId || conversation.cover?.agentId === agentId) {
-        this.#to(agentId).emit('assigned', await conversationView(store, conversation, agentId));
+        this.#to(agentId).emit('assigned', await consoleView(store, conversation, agentId));
       } else {
         this.#to(agentId).emit('conversation.updated', { conversation });
       }
@@ -381,7 +394,7 @@ export class WebConsole {
     on('consult.join', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'consult.join');
       const conversation = await r.joinConsult(agentId, conversationId);
-      return { ok: true, view: await conversationView(r.store, conversation, agentId) };
+      return { ok: true, view: await consoleView(r.store, conversation, agentId) };
     });
     on('consult.leave', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'consult.leave');
@@ -457,7 +470,7 @@ export class WebConsole {
     on('conversation', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'conversation');
       const conversation = await onIt(conversationId, 'view');
-      return { ok: true, view: await conversationView(r.store, conversation, agentId) };
+      return { ok: true, view: await consoleView(r.store, conversation, agentId) };
     });
     // One of the customer's conversations to read (an earlier one, or the other open one of a merged customer).
     on('transcript', async (p) => {
@@ -485,9 +498,7 @@ export class WebConsole {
     const agent = await this.#router.store.getAgent(agentId);
     if (!agent) return void socket.disconnect(true);
     const conversations = await this.#router.store.listAgentConversations(agent.id);
-    const views = await Promise.all(
-      conversations.map((c) => conversationView(this.#router.store, c, agentId)),
-    );
+    const views = await Promise.all(conversations.map((c) => consoleView(this.#router.store, c, agentId)));
     for (const c of conversations) this.#tell(agentId, c);
     const savedReplies = await this.#router.savedReplies();
     socket.emit('hello', {
@@ -589,7 +600,7 @@ export class WebConsole {
       case 'conversation.covered': {
         const agentId = event.agentId;
         if (this.#here(agentId)) {
-          this.#to(agentId).emit('assigned', await conversationView(store, event.conversation, agentId));
+          this.#to(agentId).emit('assigned', await consoleView(store, event.conversation, agentId));
           this.#tell(agentId, event.conversation);
         }
         this.#updated(event.conversation, [agentId]);
@@ -660,10 +671,7 @@ export class WebConsole {
         break;
       case 'conversation.offered':
         if (!this.#here(event.agentId)) break;
-        this.#to(event.agentId).emit(
-          'offer',
-          await conversationView(store, event.conversation, event.agentId),
-        );
+        this.#to(event.agentId).emit('offer', await consoleView(store, event.conversation, event.agentId));
         break;
       case 'visitor.presence':
         await this.#toParticipants(event.conversationId, 'presence', {
