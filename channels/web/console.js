@@ -732,6 +732,9 @@
       if (!v) return;
     }
     syncBanners(conversation);
+    // Moved on to a colleague this console does not know yet (new on the team): named once the team is read.
+    if (conversation.ownerId && conversation.ownerId !== S.me?.id && !S.agents.has(conversation.ownerId))
+      loadAgents().then(() => renderAll());
     if (roleOf(v)) delete v.unsent;
     else keepUnsent(v);
     if (!roleOf(v) && id !== S.selected && !v.unsent) S.views.delete(id);
@@ -1629,6 +1632,11 @@
               v.conversation.lastChannel,
               CONV_STATUS[v.conversation.status],
               role !== 'owner' && ROLE_LABEL[role],
+              // One that moved on from me, still on screen: whose it is now.
+              !role &&
+                v.conversation.status === 'assigned' &&
+                v.conversation.ownerId &&
+                `${agentName(v.conversation.ownerId)}'s now`,
             ]
               .filter(Boolean)
               .join(' · '),
@@ -1644,6 +1652,13 @@
     els.list.replaceChildren(...items);
     els.listEmpty.hidden = items.length > 0;
     if (focused) els.list.querySelector(`[data-conversation-id="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  /** Where a conversation that is no longer mine is now: whose, waiting for a colleague, or closed. */
+  function whereNow(c) {
+    if (c.status === 'assigned' && c.ownerId) return `it is ${agentName(c.ownerId)}'s now`;
+    if (c.status === 'queued') return 'it waits for a colleague';
+    return `it is ${(CONV_STATUS[c.status] || c.status).toLowerCase()}`;
   }
 
   /** Whether the conversation's latest message to the customer failed to go (it shows why, inside). */
@@ -1804,8 +1819,7 @@
     if (role === 'invited') standby = 'You are invited to consult: Join in the banner above to write here.';
     else if (role === 'offered')
       standby = 'This conversation is offered to you. Accept or decline from the banner above.';
-    else if (!role)
-      standby = `You no longer work on this conversation${c.ownerId ? `: it is ${agentName(c.ownerId)}'s now` : ''}.`;
+    else if (!role) standby = `You no longer work on this conversation: ${whereNow(c)}.`;
     else if (!isOpen(v)) standby = `This conversation is ${CONV_STATUS[c.status].toLowerCase()}.`;
     els.standby.textContent = standby;
     renderUnsent(v, role);

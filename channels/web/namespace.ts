@@ -94,6 +94,9 @@ async function consoleView(store: Store, conversation: Conversation, agentId: st
   return { ...view, brokenPromises: promises.filter((p) => p.kind === 'agent' && p.state === 'broken') };
 }
 
+/** How many conversations that moved on from an agent their consoles are told of (`#former`). */
+const FORMER_KEPT = 20;
+
 /** The status reason of an agent Switchboard set away because their last web console closed. */
 export const CONSOLE_CLOSED = 'console closed';
 
@@ -108,6 +111,12 @@ export class WebConsole {
    * (`hello`, `assigned`, `conversation.updated`), as `catchUp` compares them with the store.
    */
   readonly #shown = new Map<string, Set<string>>();
+  /**
+   * Per agent with a console on this process: the open conversations that left their list by moving on (handed on,
+   * reassigned), which their consoles may still show (the one on screen stays there, read-only): they are told of
+   * each further move, and of the close, as those on it are (`#updated`). At most FORMER_KEPT each, the latest.
+   */
+  readonly #former = new Map<string, Set<string>>();
   readonly #catchUpTimer: NodeJS.Timeout;
   /** Renews the `console` timers of the agents with a console here (`#renewLeases`). */
   readonly #leaseTimer: NodeJS.Timeout | null;
@@ -201,6 +210,7 @@ export class WebConsole {
       if (this.#closed) break;
       if (!this.#here(agentId)) {
         this.#shown.delete(agentId);
+        this.#former.delete(agentId);
         continue;
       }
       sent += await this.#catchUpAgent(agentId);
@@ -233,6 +243,7 @@ export class WebConsole {
       shown.delete(id);
       if (conversation) {
         this.#to(agentId).emit('conversation.updated', { conversation });
+        this.#tell(agentId, conversation, true);
         sent++;
       }
     }
@@ -297,12 +308,28 @@ export class WebConsole {
       await this.#router.setAgentStatus(agentId, 'available');
   }
 
-  /** Note what an agent's consoles here were told of a conversation (see `#shown`). */
-  #tell(agentId: string, conversation: Conversation): void {
+  /**
+   * Note what an agent's consoles here were told of a conversation (see `#shown`): one that left their list while
+   * still open (`left`: it was on it) is followed on (`#former`) until it closes or comes back.
+   */
+  #tell(agentId: string, conversation: Conversation, left = false): void {
     const shown = this.#shown.get(agentId);
     if (!shown) return;
-    if (onAgentList(conversation, agentId)) shown.add(conversation.id);
-    else shown.delete(conversation.id);
+    const id = conversation.id;
+    const former = this.#former.get(agentId) ?? new Set<string>();
+    if (onAgentList(conversation, agentId)) {
+      shown.add(id);
+      former.delete(id);
+    } else if (
+      (shown.delete(id) || left) &&
+      (conversation.status === 'assigned' || conversation.status === 'queued')
+    ) {
+      former.delete(id);
+      former.add(id);
+      if (former.size > FORMER_KEPT) former.delete(former.values().next().value!);
+    } else if (conversation.status !== 'assigned' && conversation.status !== 'queued') former.delete(id);
+    if (former.size > 0) this.#former.set(agentId, former);
+    else this.#former.delete(agentId);
   }
 
   #connected(socket: Socket): void {
@@ -318,6 +345,7 @@ export class WebConsole {
     socket.on('disconnect', () => {
       if (this.#here(agentId)) return;
       this.#shown.delete(agentId);
+      this.#former.delete(agentId);
       // Their last console here closed: in the store, so that whichever process is running then looks.
       void this.#consoleDue(agentId, 0).catch((err: unknown) =>
         logFailure(this.#log, err, `web console: could not note that agent ${agentId}'s console closed`),
@@ -771,6 +799,8 @@ export class WebConsole {
     // closed): told at once that it is no longer theirs, not at the next catch-up.
     const ids = new Set([...participants(conversation), ...extra]);
     for (const [agentId, shown] of this.#shown) if (shown.has(conversation.id)) ids.add(agentId);
+    // And those it moved on from, who may still have it on screen: they follow it to whoever has it, or its close.
+    for (const [agentId, former] of this.#former) if (former.has(conversation.id)) ids.add(agentId);
     for (const id of ids) {
       if (skip.includes(id)) continue;
       this.#to(id).emit('conversation.updated', { conversation });
