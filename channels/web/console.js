@@ -80,6 +80,52 @@
     },
   };
 
+  /**
+   * What the agent is typing in each conversation, and the conversation on screen, kept for this tab
+   * (sessionStorage) so that a reload loses neither; a draft goes once sent. Read back with care: anything but
+   * {conversationId: text} is ignored.
+   */
+  const DRAFTS_KEY = 'switchboard.console.drafts';
+  const SELECTED_KEY = 'switchboard.console.selected';
+  const DRAFTS_KEPT = 50;
+  const DRAFT_MAX = 50_000;
+  const kept = {
+    read(key) {
+      try {
+        return sessionStorage.getItem(key);
+      } catch {
+        return null;
+      }
+    },
+    write(key, value) {
+      try {
+        if (value == null) sessionStorage.removeItem(key);
+        else sessionStorage.setItem(key, value);
+      } catch {}
+    },
+    drafts() {
+      let parsed;
+      try {
+        parsed = JSON.parse(kept.read(DRAFTS_KEY) || '{}');
+      } catch {
+        return new Map();
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return new Map();
+      const drafts = Object.entries(parsed).filter(
+        ([id, text]) => id.length <= 128 && typeof text === 'string' && text && text.length <= DRAFT_MAX,
+      );
+      return new Map(drafts.slice(-DRAFTS_KEPT));
+    },
+    saveDrafts(drafts) {
+      const entries = [...drafts].filter(([, text]) => text?.trim()).slice(-DRAFTS_KEPT);
+      kept.write(DRAFTS_KEY, entries.length ? JSON.stringify(Object.fromEntries(entries)) : null);
+    },
+    selected() {
+      const id = kept.read(SELECTED_KEY);
+      return id && id.length <= 128 ? id : null;
+    },
+  };
+
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
     const b = crypto.getRandomValues(new Uint8Array(16));
@@ -138,7 +184,8 @@
     banners: new Map(),
     /** Consult invitations the agent dismissed for now. */
     dismissed: new Set(),
-    drafts: new Map(),
+    /** conversationId → what the agent was typing in it (kept for the tab: `kept`). */
+    drafts: kept.drafts(),
     /** Replies without a confirmed ack: resent with the same clientMessageId. */
     pending: new Map(),
     /** The agent's own typing signal. */
@@ -406,6 +453,8 @@
     S.banners.clear();
     S.pending.clear();
     S.drafts.clear();
+    kept.saveDrafts(S.drafts);
+    kept.write(SELECTED_KEY, null);
     S.selected = null;
     els.app.hidden = true;
     els.me.hidden = true;
@@ -419,6 +468,14 @@
   }
 
   // ------------------------------------------------------------------ model helpers
+
+  /** The draft of a conversation set (empty: gone), and kept for the tab. */
+  function setDraft(id, text) {
+    if (!id) return;
+    S.drafts.delete(id);
+    if (text?.trim()) S.drafts.set(id, text);
+    kept.saveDrafts(S.drafts);
+  }
 
   function lastAt(v) {
     const m = v.messages[v.messages.length - 1];
@@ -574,10 +631,14 @@
       if (!keep.has(id) && id !== S.selected) S.views.delete(id);
     }
     for (const view of conversations || []) upsertView(view);
+    // After a reload: the conversation that was on screen in this tab, with what was being typed in it.
+    const before = !S.selected && kept.selected();
+    if (before && S.views.has(before)) S.selected = before;
     if (!S.selected || !S.views.has(S.selected)) {
       const open = sortedViews().find((v) => isOpen(v));
       S.selected = open ? open.id : null;
     }
+    if (!els.reply.value && S.selected) els.reply.value = S.drafts.get(S.selected) || '';
     renderAll();
     loadAgents().then(() => renderAll());
   }
@@ -1082,8 +1143,9 @@
       if (v && res.message) insertMessage(v, res.message);
       if (S.selected === p.conversationId && els.reply.value.trim() === p.text) {
         els.reply.value = '';
+        setDraft(p.conversationId, '');
         myTyping(false);
-      } else if (S.drafts.get(p.conversationId)?.trim() === p.text) S.drafts.delete(p.conversationId);
+      } else if (S.drafts.get(p.conversationId)?.trim() === p.text) setDraft(p.conversationId, '');
       renderAll();
       return;
     }
@@ -1138,7 +1200,10 @@
       const res = await act('note', { conversationId: v.id, text });
       if (!res.ok) return;
       if (res.message) insertMessage(v, res.message);
-      if (els.reply.value.trim() === text) els.reply.value = '';
+      if (els.reply.value.trim() === text) {
+        els.reply.value = '';
+        setDraft(v.id, '');
+      }
       myTyping(false);
       renderAll();
     });
@@ -1529,7 +1594,7 @@
     const invited = id && S.views.get(id);
     if (invited && S.dismissed.delete(`consult:${id}`)) syncBanners(invited.conversation, invited.ownerName);
     if (S.selected === id) return renderAll();
-    if (S.selected) S.drafts.set(S.selected, els.reply.value);
+    if (S.selected) setDraft(S.selected, els.reply.value);
     myTyping(false);
     S.selected = id;
     S.transcript = null;
@@ -1568,6 +1633,7 @@
 
   function renderAll(scrollToEnd) {
     const was = document.activeElement;
+    kept.write(SELECTED_KEY, S.selected);
     renderMe();
     renderList();
     renderConversation(scrollToEnd);
@@ -2481,7 +2547,10 @@
       sendReply();
     }
   });
-  els.reply.addEventListener('input', () => myTyping(!!els.reply.value.trim()));
+  els.reply.addEventListener('input', () => {
+    setDraft(S.selected, els.reply.value);
+    myTyping(!!els.reply.value.trim());
+  });
 
   sb('resolve').addEventListener('click', resolve);
   sb('call').addEventListener('click', callThem);
@@ -2514,7 +2583,7 @@
     const v = current();
     if (!v) return;
     delete v.unsent;
-    S.drafts.delete(v.id);
+    setDraft(v.id, '');
     if (!roleOf(v)) {
       S.views.delete(v.id);
       select(null);
