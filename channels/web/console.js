@@ -1827,7 +1827,7 @@
   function renderConversation(scrollToEnd) {
     const v = current();
     const box = els.messages;
-    const stick = scrollToEnd || box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    const stick = scrollToEnd || atEnd();
     if (!v) renderUnsent(null, null);
     if (!v) {
       els.title.textContent = 'No conversation selected';
@@ -1865,7 +1865,6 @@
         ? v.messages.map((m) => messageElement(v, m))
         : [h('p', { class: 'empty', text: 'No messages yet.' })],
     );
-    if (stick) box.scrollTop = box.scrollHeight;
 
     // Only an open conversation is written to (the server refuses the rest): a resolved one keeps its history
     // here, and the customer card offers to write to them afresh.
@@ -1890,6 +1889,8 @@
     els.standby.textContent = standby;
     renderUnsent(v, role);
     renderTyping();
+    // Last, once what shows under the messages is drawn (their box is as tall as it gets).
+    if (stick) showNewest();
   }
 
   /** A reply that was not sent because the conversation left me: kept in sight, to copy or pass on. */
@@ -1902,6 +1903,19 @@
       'Your reply was not sent: the conversation is no longer yours. What you wrote is kept here to copy or pass on.';
     const area = sb('unsent-reply');
     if (area.value !== text) area.value = text;
+  }
+
+  /** Whether the messages were at their end when last scrolled (by the agent, or to show the newest). */
+  let pinned = true;
+  function showNewest() {
+    els.messages.scrollTop = els.messages.scrollHeight;
+    pinned = true;
+  }
+
+  /** Whether the messages are scrolled to (nearly) their end. */
+  function atEnd() {
+    const box = els.messages;
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   }
 
   /**
@@ -2551,6 +2565,17 @@
     setDraft(S.selected, els.reply.value);
     myTyping(!!els.reply.value.trim());
   });
+
+  // The newest message stays in sight while the list was at its end: when a picture in it loads late (taller than
+  // before), and when the list's box shrinks (the reply box appearing under it); not when the agent scrolled up.
+  const keepAtEnd = () => {
+    if (pinned) els.messages.scrollTop = els.messages.scrollHeight;
+  };
+  els.messages.addEventListener('scroll', () => {
+    pinned = atEnd();
+  });
+  els.messages.addEventListener('load', keepAtEnd, true);
+  if (window.ResizeObserver) new ResizeObserver(keepAtEnd).observe(els.messages);
 
   sb('resolve').addEventListener('click', resolve);
   sb('call').addEventListener('click', callThem);
