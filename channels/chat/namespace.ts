@@ -17,6 +17,13 @@ import { attachedFiles, type ChatFiles, FileHandles } from './files.js';
 export const CHAT_TEXT_CAP = 4000;
 /** At most one log line per this long for visitors' sessions that could not be set up. */
 const SETUP_LOG_MS = 10_000;
+/**
+ * A returning visitor's widget shows their earlier conversations above the one it shows (`history`): at most this
+ * many of their latest conversations in all, and of what was said in the earlier ones, at most this many
+ * messages (the latest).
+ */
+export const HISTORY_CONVERSATIONS = 5;
+export const HISTORY_MESSAGES = 100;
 /** Facts the pre-chat form may ask for, in order. */
 export const PRECHAT_FACTS = ['name', 'email'] as const;
 
@@ -213,6 +220,9 @@ export class ChatChannel {
     const shown =
       open ?? (await this.#router.store.listConversations({ customerId: customer.id, limit: 1 }))[0];
     if (shown) {
+      // What was said before it, in the visitor's earlier conversations, so a returning visitor reads it again.
+      const earlier = await this.#earlier(customer.id, shown);
+      if (earlier.length > 0) socket.emit('history', { messages: earlier });
       // A resolved one too: the survey about it, and the thanks for the answer, arrive here.
       socket.join(`conv:${shown.id}`);
       const history = await this.#router.store.listMessages(shown.id);
@@ -224,6 +234,22 @@ export class ChatChannel {
       socket.emit('status', await this.#status(shown));
     }
     return state;
+  }
+
+  /**
+   * The messages the widget shows of the customer's conversations before `shown` (among their latest
+   * HISTORY_CONVERSATIONS), oldest first, at most the latest HISTORY_MESSAGES of them.
+   */
+  async #earlier(customerId: string, shown: Conversation): Promise<object[]> {
+    const store = this.#router.store;
+    const latest = await store.listConversations({ customerId, limit: HISTORY_CONVERSATIONS });
+    const before = latest.filter((c) => c.id !== shown.id && c.createdAt <= shown.createdAt);
+    const messages = (await Promise.all(before.map((c) => store.listMessages(c.id)))).flat();
+    return messages
+      .filter(shownInWidget)
+      .sort((a, b) => a.at - b.at)
+      .slice(-HISTORY_MESSAGES)
+      .map(widgetMessage);
   }
 
   async #message(state: VisitorState, socket: Socket, payload: unknown): Promise<Ack> {

@@ -84,6 +84,8 @@ header .x{margin-left:auto;padding:2px 6px}
 .g[data-direction=in]{align-self:flex-end;background:#2451b8;color:#fff}
 .g.q{opacity:.6}
 .g.y{align-self:center;background:none;color:#59636e;font-size:13px;text-align:center}
+.d{display:flex;align-items:center;gap:8px;color:#59636e;font-size:12px}
+.d:before,.d:after{content:"";flex:1;border-top:1px solid #dde1e8}
 .g b{display:block;font-size:12px;font-weight:600;color:#59636e}
 .t{padding:0 16px 6px;font-size:12px;color:#59636e;font-style:italic}
 .e{margin:0 16px 8px;padding:6px 10px;border-radius:6px;background:#ffebe9;color:#a40e26;font-size:13px}
@@ -208,7 +210,37 @@ textarea{resize:none;height:40px;max-height:120px}
         break;
       }
     list.insertBefore(el, next);
+    marks();
     if (stick) list.scrollTop = list.scrollHeight;
+  };
+  /**
+   * With more than one conversation in the list (a returning visitor's earlier ones), each begins under a quiet
+   * line with its date and time; a bubble not yet confirmed belongs to the one above it.
+   */
+  const marks = () => {
+    const firsts = new Map();
+    let prev;
+    for (const c of list.children) {
+      if (!c.conv || c.sep) continue;
+      if (c.conv !== prev && !firsts.has(c.conv)) firsts.set(c.conv, c);
+      prev = c.conv;
+    }
+    const want = firsts.size > 1 ? firsts : new Map();
+    for (const c of [...list.children]) if (c.sep && want.get(c.sep) !== c.nextElementSibling) c.remove();
+    for (const [conv, first] of want) {
+      if (first.previousElementSibling?.sep === conv) continue;
+      const text = new Date(first.at).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+      const line = h('div', {
+        class: 'd',
+        'data-sb': 'separator',
+        role: 'separator',
+        'aria-label': text,
+        text,
+      });
+      line.sep = conv;
+      line.at = first.at;
+      list.insertBefore(line, first);
+    }
   };
   const bubble = (m, queued) => {
     const sys = m.author?.type === 'system';
@@ -220,6 +252,7 @@ textarea{resize:none;height:40px;max-height:120px}
       title: m.at ? new Date(m.at).toLocaleString() : null,
     });
     el.sig = JSON.stringify([m.direction, m.author, m.text, m.attachments, !!queued]);
+    el.conv = m.conversationId;
     if (m.direction === 'out' && !sys) el.append(h('b', { text: m.author?.name || 'Support' }));
     // Who wrote it, in words and not only by side and colour.
     else if (m.direction === 'in') el.append(h('span', { class: 'v', text: 'You: ' }));
@@ -575,6 +608,16 @@ textarea{resize:none;height:40px;max-height:120px}
       typingEl.textContent = `${t?.name || 'Someone'} is typing…`;
       typingEl.hidden = !t?.typing;
       if (t?.typing) theirTypingTimer = setTimeout(() => (typingEl.hidden = true), 15000);
+    });
+    // What was said in the visitor's earlier conversations (a few of the latest), before the one shown: read
+    // again, never new (no dot, nothing said aloud).
+    sock.on('history', (hist) => {
+      for (const m of Array.isArray(hist?.messages) ? hist.messages : []) {
+        if (typeof m?.id !== 'string' || typeof m.conversationId !== 'string') continue;
+        const at = Number(m.at) || 0;
+        lastAt = Math.max(lastAt, at);
+        put(m.id, at, bubble(m));
+      }
     });
     sock.on('message', (m) => {
       if (!m?.id) return;

@@ -80,6 +80,52 @@
     },
   };
 
+  /**
+   * What the agent is typing in each conversation, and the conversation on screen, kept for this tab
+   * (sessionStorage) so that a reload loses neither; a draft goes once sent. Read back with care: anything but
+   * {conversationId: text} is ignored.
+   */
+  const DRAFTS_KEY = 'switchboard.console.drafts';
+  const SELECTED_KEY = 'switchboard.console.selected';
+  const DRAFTS_KEPT = 50;
+  const DRAFT_MAX = 50_000;
+  const kept = {
+    read(key) {
+      try {
+        return sessionStorage.getItem(key);
+      } catch {
+        return null;
+      }
+    },
+    write(key, value) {
+      try {
+        if (value == null) sessionStorage.removeItem(key);
+        else sessionStorage.setItem(key, value);
+      } catch {}
+    },
+    drafts() {
+      let parsed;
+      try {
+        parsed = JSON.parse(kept.read(DRAFTS_KEY) || '{}');
+      } catch {
+        return new Map();
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return new Map();
+      const drafts = Object.entries(parsed).filter(
+        ([id, text]) => id.length <= 128 && typeof text === 'string' && text && text.length <= DRAFT_MAX,
+      );
+      return new Map(drafts.slice(-DRAFTS_KEPT));
+    },
+    saveDrafts(drafts) {
+      const entries = [...drafts].filter(([, text]) => text?.trim()).slice(-DRAFTS_KEPT);
+      kept.write(DRAFTS_KEY, entries.length ? JSON.stringify(Object.fromEntries(entries)) : null);
+    },
+    selected() {
+      const id = kept.read(SELECTED_KEY);
+      return id && id.length <= 128 ? id : null;
+    },
+  };
+
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
     const b = crypto.getRandomValues(new Uint8Array(16));
@@ -138,7 +184,8 @@
     banners: new Map(),
     /** Consult invitations the agent dismissed for now. */
     dismissed: new Set(),
-    drafts: new Map(),
+    /** conversationId → what the agent was typing in it (kept for the tab: `kept`). */
+    drafts: kept.drafts(),
     /** Replies without a confirmed ack: resent with the same clientMessageId. */
     pending: new Map(),
     /** The agent's own typing signal. */
@@ -406,6 +453,8 @@
     S.banners.clear();
     S.pending.clear();
     S.drafts.clear();
+    kept.saveDrafts(S.drafts);
+    kept.write(SELECTED_KEY, null);
     S.selected = null;
     els.app.hidden = true;
     els.me.hidden = true;
@@ -419,6 +468,14 @@
   }
 
   // ------------------------------------------------------------------ model helpers
+
+  /** The draft of a conversation set (empty: gone), and kept for the tab. */
+  function setDraft(id, text) {
+    if (!id) return;
+    S.drafts.delete(id);
+    if (text?.trim()) S.drafts.set(id, text);
+    kept.saveDrafts(S.drafts);
+  }
 
   function lastAt(v) {
     const m = v.messages[v.messages.length - 1];
@@ -500,6 +557,7 @@
     if (view.customer) v.customer = view.customer;
     if (view.history) v.history = view.history;
     if (view.promises) v.promises = view.promises;
+    if (Array.isArray(view.brokenPromises)) v.broken = view.brokenPromises;
     if (view.role) v.role = view.role;
     let added = 0;
     for (const m of view.messages || []) if (insertMessage(v, m)) added++;
@@ -573,10 +631,14 @@
       if (!keep.has(id) && id !== S.selected) S.views.delete(id);
     }
     for (const view of conversations || []) upsertView(view);
+    // After a reload: the conversation that was on screen in this tab, with what was being typed in it.
+    const before = !S.selected && kept.selected();
+    if (before && S.views.has(before)) S.selected = before;
     if (!S.selected || !S.views.has(S.selected)) {
       const open = sortedViews().find((v) => isOpen(v));
       S.selected = open ? open.id : null;
     }
+    if (!els.reply.value && S.selected) els.reply.value = S.drafts.get(S.selected) || '';
     renderAll();
     loadAgents().then(() => renderAll());
   }
@@ -731,6 +793,9 @@
       if (!v) return;
     }
     syncBanners(conversation);
+    // Moved on to a colleague this console does not know yet (new on the team): named once the team is read.
+    if (conversation.ownerId && conversation.ownerId !== S.me?.id && !S.agents.has(conversation.ownerId))
+      loadAgents().then(() => renderAll());
     if (roleOf(v)) delete v.unsent;
     else keepUnsent(v);
     if (!roleOf(v) && id !== S.selected && !v.unsent) S.views.delete(id);
@@ -805,23 +870,56 @@
     }
   }
 
-  /** One of my promises is due soon: say so, whatever conversation is on screen. */
-  function onPromiseReminder({ promise }) {
-    if (!promise) return;
-    const v = S.views.get(promise.conversationId);
-    const who = v ? ` (${customerName(v)})` : '';
-    notify(
-      `Reminder${who}: ${PROMISE_KIND[promise.kind] || 'promise'} due ${formatTime(promise.dueAt)}${promise.text ? ` — ${promise.text}` : ''}.`,
+  /** Whether a promise from the server has what the console shows of it. */
+  function isPromise(p) {
+    return (
+      !!p &&
+      typeof p.id === 'string' &&
+      typeof p.conversationId === 'string' &&
+      typeof p.dueAt === 'number' &&
+      typeof p.state === 'string'
     );
   }
 
-  /** One of my promises was kept or broken: the open list follows. */
-  function onPromiseUpdated({ promise }) {
-    if (!promise) return;
+  /**
+   * One of my promises is due soon: a banner that stays until it is dealt with (Mark kept in it, or dismissed), or
+   * until the promise is settled (kept, or broken: then the banner says so), whatever conversation is on screen.
+   */
+  function onPromiseReminder({ promise } = {}) {
+    if (!isPromise(promise) || promise.state !== 'open') return;
+    S.banners.set(`promise:${promise.id}`, {
+      kind: 'promise',
+      conversationId: promise.conversationId,
+      promise,
+    });
+    alertAgent(
+      promise.conversationId,
+      'A promise of yours is due soon',
+      `${formatTime(promise.dueAt)}${promise.text ? `: ${promise.text}` : ''}`,
+    );
+    renderBanners();
+    updateTitle();
+  }
+
+  /**
+   * One of my promises was kept or broken: the conversation's promises follow (a broken one stays listed, as
+   * broken), and so does its banner: gone once kept, saying it broke otherwise (until dismissed). A promise of mine
+   * that broke with no reminder shown gets that banner too.
+   */
+  function onPromiseUpdated({ promise } = {}) {
+    if (!isPromise(promise)) return;
     const v = S.views.get(promise.conversationId);
-    if (!v?.promises) return;
-    v.promises = v.promises.map((p) => (p.id === promise.id ? promise : p));
-    if (S.selected === v.id) renderContext();
+    if (v?.promises) v.promises = v.promises.map((p) => (p.id === promise.id ? promise : p));
+    const broke = promise.state === 'broken' && promise.kind === 'agent';
+    if (v && broke) v.broken = [...(v.broken || []).filter((p) => p.id !== promise.id), promise];
+    const key = `promise:${promise.id}`;
+    if (broke && (S.banners.has(key) || promise.agentId === S.me?.id)) {
+      S.banners.set(key, { kind: 'promise', conversationId: promise.conversationId, promise });
+      alertAgent(promise.conversationId, 'A promise of yours broke', promise.text || '');
+    } else if (promise.state !== 'open') S.banners.delete(key);
+    renderBanners();
+    updateTitle();
+    if (S.selected === v?.id) renderContext();
   }
 
   /**
@@ -1045,8 +1143,9 @@
       if (v && res.message) insertMessage(v, res.message);
       if (S.selected === p.conversationId && els.reply.value.trim() === p.text) {
         els.reply.value = '';
+        setDraft(p.conversationId, '');
         myTyping(false);
-      } else if (S.drafts.get(p.conversationId)?.trim() === p.text) S.drafts.delete(p.conversationId);
+      } else if (S.drafts.get(p.conversationId)?.trim() === p.text) setDraft(p.conversationId, '');
       renderAll();
       return;
     }
@@ -1101,7 +1200,10 @@
       const res = await act('note', { conversationId: v.id, text });
       if (!res.ok) return;
       if (res.message) insertMessage(v, res.message);
-      if (els.reply.value.trim() === text) els.reply.value = '';
+      if (els.reply.value.trim() === text) {
+        els.reply.value = '';
+        setDraft(v.id, '');
+      }
       myTyping(false);
       renderAll();
     });
@@ -1492,7 +1594,7 @@
     const invited = id && S.views.get(id);
     if (invited && S.dismissed.delete(`consult:${id}`)) syncBanners(invited.conversation, invited.ownerName);
     if (S.selected === id) return renderAll();
-    if (S.selected) S.drafts.set(S.selected, els.reply.value);
+    if (S.selected) setDraft(S.selected, els.reply.value);
     myTyping(false);
     S.selected = id;
     S.transcript = null;
@@ -1531,6 +1633,7 @@
 
   function renderAll(scrollToEnd) {
     const was = document.activeElement;
+    kept.write(SELECTED_KEY, S.selected);
     renderMe();
     renderList();
     renderConversation(scrollToEnd);
@@ -1595,6 +1698,11 @@
               v.conversation.lastChannel,
               CONV_STATUS[v.conversation.status],
               role !== 'owner' && ROLE_LABEL[role],
+              // One that moved on from me, still on screen: whose it is now.
+              !role &&
+                v.conversation.status === 'assigned' &&
+                v.conversation.ownerId &&
+                `${agentName(v.conversation.ownerId)}'s now`,
             ]
               .filter(Boolean)
               .join(' · '),
@@ -1610,6 +1718,13 @@
     els.list.replaceChildren(...items);
     els.listEmpty.hidden = items.length > 0;
     if (focused) els.list.querySelector(`[data-conversation-id="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  /** Where a conversation that is no longer mine is now: whose, waiting for a colleague, or closed. */
+  function whereNow(c) {
+    if (c.status === 'assigned' && c.ownerId) return `it is ${agentName(c.ownerId)}'s now`;
+    if (c.status === 'queued') return 'it waits for a colleague';
+    return `it is ${(CONV_STATUS[c.status] || c.status).toLowerCase()}`;
   }
 
   /** Whether the conversation's latest message to the customer failed to go (it shows why, inside). */
@@ -1712,7 +1827,7 @@
   function renderConversation(scrollToEnd) {
     const v = current();
     const box = els.messages;
-    const stick = scrollToEnd || box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    const stick = scrollToEnd || atEnd();
     if (!v) renderUnsent(null, null);
     if (!v) {
       els.title.textContent = 'No conversation selected';
@@ -1750,7 +1865,6 @@
         ? v.messages.map((m) => messageElement(v, m))
         : [h('p', { class: 'empty', text: 'No messages yet.' })],
     );
-    if (stick) box.scrollTop = box.scrollHeight;
 
     // Only an open conversation is written to (the server refuses the rest): a resolved one keeps its history
     // here, and the customer card offers to write to them afresh.
@@ -1770,12 +1884,13 @@
     if (role === 'invited') standby = 'You are invited to consult: Join in the banner above to write here.';
     else if (role === 'offered')
       standby = 'This conversation is offered to you. Accept or decline from the banner above.';
-    else if (!role)
-      standby = `You no longer work on this conversation${c.ownerId ? `: it is ${agentName(c.ownerId)}'s now` : ''}.`;
+    else if (!role) standby = `You no longer work on this conversation: ${whereNow(c)}.`;
     else if (!isOpen(v)) standby = `This conversation is ${CONV_STATUS[c.status].toLowerCase()}.`;
     els.standby.textContent = standby;
     renderUnsent(v, role);
     renderTyping();
+    // Last, once what shows under the messages is drawn (their box is as tall as it gets).
+    if (stick) showNewest();
   }
 
   /** A reply that was not sent because the conversation left me: kept in sight, to copy or pass on. */
@@ -1788,6 +1903,19 @@
       'Your reply was not sent: the conversation is no longer yours. What you wrote is kept here to copy or pass on.';
     const area = sb('unsent-reply');
     if (area.value !== text) area.value = text;
+  }
+
+  /** Whether the messages were at their end when last scrolled (by the agent, or to show the newest). */
+  let pinned = true;
+  function showNewest() {
+    els.messages.scrollTop = els.messages.scrollHeight;
+    pinned = true;
+  }
+
+  /** Whether the messages are scrolled to (nearly) their end. */
+  function atEnd() {
+    const box = els.messages;
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   }
 
   /**
@@ -2121,11 +2249,13 @@
     );
 
     const promises = (v.promises || []).filter((p) => p.state === 'open').sort((a, b) => a.dueAt - b.dueAt);
+    // The agents' own promises on it that broke: listed as broken, not gone (the customer is owed word).
+    const broken = (v.broken || []).filter((p) => !promises.some((o) => o.id === p.id));
     const now = Date.now();
     parts.push(
       section(
         'Open promises',
-        promises.length
+        promises.length || broken.length
           ? h(
               'ul',
               { class: 'plain promises' },
@@ -2149,6 +2279,18 @@
                     : null,
                 ),
               ),
+              broken
+                .sort((a, b) => a.dueAt - b.dueAt)
+                .map((p) =>
+                  h(
+                    'li',
+                    { class: 'broken', 'data-sb': 'broken-promise' },
+                    h('span', { class: 'promise-due', text: `Broken: was due ${formatTime(p.dueAt)}` }),
+                    h('span', {
+                      text: ` · ${PROMISE_KIND[p.kind] || p.kind}${p.agentId && p.agentId !== S.me?.id ? ` (${agentName(p.agentId)})` : ''}${p.text ? `: ${p.text}` : ''}`,
+                    }),
+                  ),
+                ),
             )
           : h('p', { class: 'empty', text: 'None.' }),
       ),
@@ -2180,7 +2322,7 @@
     keepFocus(els.banners, drawBanners);
     const now = new Set();
     for (const el of els.banners.children) {
-      const key = `${el.dataset.kind}:${el.dataset.conversationId}`;
+      const key = el.dataset.key;
       now.add(key);
       // The offer, the invitation or the hand-off and its note, in the banner's words.
       if (!bannersSaid.has(key))
@@ -2199,7 +2341,40 @@
         h('button', { type: 'button', class: 'secondary', text: 'View', onclick: () => viewInvite(b) }),
       ];
       let text;
-      if (b.kind === 'offer') {
+      if (b.kind === 'promise') {
+        // My own promise: due soon (Mark kept here), or broken (the customer is owed word from me).
+        const p = b.promise;
+        const what = `${PROMISE_KIND[p.kind] || 'Promise'}${v ? ` to ${customerName(v)}` : ''}${p.text ? `: ${p.text}` : ''}`;
+        text = h('p', {
+          'data-sb': 'reminder-text',
+          text:
+            p.state === 'broken'
+              ? `Your promise broke: it was due ${formatTime(p.dueAt)} and was not marked kept. ${what}`
+              : `Reminder: your promise is due ${formatTime(p.dueAt)}. ${what}`,
+        });
+        if (!v) buttons.length = 0;
+        if (p.state === 'open' && (p.agentId === S.me?.id || v?.conversation.ownerId === S.me?.id))
+          buttons.push(
+            h('button', {
+              type: 'button',
+              'data-sb': 'reminder-keep',
+              text: 'Mark kept',
+              onclick: (e) => keepPromise(e.currentTarget, p.id),
+            }),
+          );
+        buttons.push(
+          h('button', {
+            type: 'button',
+            class: 'quiet',
+            text: 'Dismiss',
+            onclick: () => {
+              S.banners.delete(`promise:${p.id}`);
+              renderBanners();
+              updateTitle();
+            },
+          }),
+        );
+      } else if (b.kind === 'offer') {
         buttons.length = 0;
         const by = b.expiresAt ? ` — answer by ${formatTime(b.expiresAt)}` : '';
         text = h('p', {
@@ -2273,15 +2448,20 @@
       return h(
         'div',
         {
-          class: `banner ${b.kind}`,
+          class: `banner ${b.kind}${b.promise?.state === 'broken' ? ' broken' : ''}`,
           'data-sb': 'invite-banner',
           'data-kind': b.kind,
           'data-conversation-id': b.conversationId,
+          // Said again when it changes: a reminder whose promise broke.
+          'data-key': b.promise
+            ? `promise:${b.promise.id}:${b.promise.state}`
+            : `${b.kind}:${b.conversationId}`,
           role: 'region',
           'aria-label': {
             consult: 'Consult invitation',
             handoff: 'Hand-off offer',
             offer: 'Incoming contact',
+            promise: b.promise?.state === 'broken' ? 'Promise broken' : 'Promise reminder',
           }[b.kind],
         },
         text,
@@ -2381,7 +2561,21 @@
       sendReply();
     }
   });
-  els.reply.addEventListener('input', () => myTyping(!!els.reply.value.trim()));
+  els.reply.addEventListener('input', () => {
+    setDraft(S.selected, els.reply.value);
+    myTyping(!!els.reply.value.trim());
+  });
+
+  // The newest message stays in sight while the list was at its end: when a picture in it loads late (taller than
+  // before), and when the list's box shrinks (the reply box appearing under it); not when the agent scrolled up.
+  const keepAtEnd = () => {
+    if (pinned) els.messages.scrollTop = els.messages.scrollHeight;
+  };
+  els.messages.addEventListener('scroll', () => {
+    pinned = atEnd();
+  });
+  els.messages.addEventListener('load', keepAtEnd, true);
+  if (window.ResizeObserver) new ResizeObserver(keepAtEnd).observe(els.messages);
 
   sb('resolve').addEventListener('click', resolve);
   sb('call').addEventListener('click', callThem);
@@ -2414,7 +2608,7 @@
     const v = current();
     if (!v) return;
     delete v.unsent;
-    S.drafts.delete(v.id);
+    setDraft(v.id, '');
     if (!roleOf(v)) {
       S.views.delete(v.id);
       select(null);

@@ -81,6 +81,22 @@ interface QueueFigures {
   waitingByChannel: Record<string, number>;
 }
 
+/**
+ * A conversation as the web console shows it: the view every console gets (views.ts), and (extension)
+ * `brokenPromises`, the agents' own promises on it that broke (their due time passed, not marked kept), which the
+ * console goes on showing as broken.
+ */
+async function consoleView(store: Store, conversation: Conversation, agentId: string) {
+  const [view, promises] = await Promise.all([
+    conversationView(store, conversation, agentId),
+    store.listPromises(conversation.id),
+  ]);
+  return { ...view, brokenPromises: promises.filter((p) => p.kind === 'agent' && p.state === 'broken') };
+}
+
+/** How many conversations that moved on from an agent their consoles are told of (`#former`). */
+const FORMER_KEPT = 20;
+
 /** The status reason of an agent Switchboard set away because their last web console closed. */
 export const CONSOLE_CLOSED = 'console closed';
 
@@ -95,6 +111,12 @@ export class WebConsole {
    * (`hello`, `assigned`, `conversation.updated`), as `catchUp` compares them with the store.
    */
   readonly #shown = new Map<string, Set<string>>();
+  /**
+   * Per agent with a console on this process: the open conversations that left their list by moving on (handed on,
+   * reassigned), which their consoles may still show (the one on screen stays there, read-only): they are told of
+   * each further move, and of the close, as those on it are (`#updated`). At most FORMER_KEPT each, the latest.
+   */
+  readonly #former = new Map<string, Set<string>>();
   readonly #catchUpTimer: NodeJS.Timeout;
   /** Renews the `console` timers of the agents with a console here (`#renewLeases`). */
   readonly #leaseTimer: NodeJS.Timeout | null;
@@ -188,6 +210,7 @@ export class WebConsole {
       if (this.#closed) break;
       if (!this.#here(agentId)) {
         this.#shown.delete(agentId);
+        this.#former.delete(agentId);
         continue;
       }
       sent += await this.#catchUpAgent(agentId);
@@ -204,7 +227,7 @@ export class WebConsole {
     for (const conversation of list) {
       if (shown.has(conversation.id)) continue;
       if (conversation.ownerId === agentId || conversation.cover?.agentId === agentId) {
-        this.#to(agentId).emit('assigned', await conversationView(store, conversation, agentId));
+        this.#to(agentId).emit('assigned', await consoleView(store, conversation, agentId));
       } else {
         this.#to(agentId).emit('conversation.updated', { conversation });
       }
@@ -220,6 +243,7 @@ export class WebConsole {
       shown.delete(id);
       if (conversation) {
         this.#to(agentId).emit('conversation.updated', { conversation });
+        this.#tell(agentId, conversation, true);
         sent++;
       }
     }
@@ -284,12 +308,28 @@ export class WebConsole {
       await this.#router.setAgentStatus(agentId, 'available');
   }
 
-  /** Note what an agent's consoles here were told of a conversation (see `#shown`). */
-  #tell(agentId: string, conversation: Conversation): void {
+  /**
+   * Note what an agent's consoles here were told of a conversation (see `#shown`): one that left their list while
+   * still open (`left`: it was on it) is followed on (`#former`) until it closes or comes back.
+   */
+  #tell(agentId: string, conversation: Conversation, left = false): void {
     const shown = this.#shown.get(agentId);
     if (!shown) return;
-    if (onAgentList(conversation, agentId)) shown.add(conversation.id);
-    else shown.delete(conversation.id);
+    const id = conversation.id;
+    const former = this.#former.get(agentId) ?? new Set<string>();
+    if (onAgentList(conversation, agentId)) {
+      shown.add(id);
+      former.delete(id);
+    } else if (
+      (shown.delete(id) || left) &&
+      (conversation.status === 'assigned' || conversation.status === 'queued')
+    ) {
+      former.delete(id);
+      former.add(id);
+      if (former.size > FORMER_KEPT) former.delete(former.values().next().value!);
+    } else if (conversation.status !== 'assigned' && conversation.status !== 'queued') former.delete(id);
+    if (former.size > 0) this.#former.set(agentId, former);
+    else this.#former.delete(agentId);
   }
 
   #connected(socket: Socket): void {
@@ -305,6 +345,7 @@ export class WebConsole {
     socket.on('disconnect', () => {
       if (this.#here(agentId)) return;
       this.#shown.delete(agentId);
+      this.#former.delete(agentId);
       // Their last console here closed: in the store, so that whichever process is running then looks.
       void this.#consoleDue(agentId, 0).catch((err: unknown) =>
         logFailure(this.#log, err, `web console: could not note that agent ${agentId}'s console closed`),
@@ -381,7 +422,7 @@ export class WebConsole {
     on('consult.join', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'consult.join');
       const conversation = await r.joinConsult(agentId, conversationId);
-      return { ok: true, view: await conversationView(r.store, conversation, agentId) };
+      return { ok: true, view: await consoleView(r.store, conversation, agentId) };
     });
     on('consult.leave', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'consult.leave');
@@ -457,7 +498,7 @@ export class WebConsole {
     on('conversation', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'conversation');
       const conversation = await onIt(conversationId, 'view');
-      return { ok: true, view: await conversationView(r.store, conversation, agentId) };
+      return { ok: true, view: await consoleView(r.store, conversation, agentId) };
     });
     // One of the customer's conversations to read (an earlier one, or the other open one of a merged customer).
     on('transcript', async (p) => {
@@ -485,9 +526,7 @@ export class WebConsole {
     const agent = await this.#router.store.getAgent(agentId);
     if (!agent) return void socket.disconnect(true);
     const conversations = await this.#router.store.listAgentConversations(agent.id);
-    const views = await Promise.all(
-      conversations.map((c) => conversationView(this.#router.store, c, agentId)),
-    );
+    const views = await Promise.all(conversations.map((c) => consoleView(this.#router.store, c, agentId)));
     for (const c of conversations) this.#tell(agentId, c);
     const savedReplies = await this.#router.savedReplies();
     socket.emit('hello', {
@@ -589,7 +628,7 @@ export class WebConsole {
       case 'conversation.covered': {
         const agentId = event.agentId;
         if (this.#here(agentId)) {
-          this.#to(agentId).emit('assigned', await conversationView(store, event.conversation, agentId));
+          this.#to(agentId).emit('assigned', await consoleView(store, event.conversation, agentId));
           this.#tell(agentId, event.conversation);
         }
         this.#updated(event.conversation, [agentId]);
@@ -660,10 +699,7 @@ export class WebConsole {
         break;
       case 'conversation.offered':
         if (!this.#here(event.agentId)) break;
-        this.#to(event.agentId).emit(
-          'offer',
-          await conversationView(store, event.conversation, event.agentId),
-        );
+        this.#to(event.agentId).emit('offer', await consoleView(store, event.conversation, event.agentId));
         break;
       case 'visitor.presence':
         await this.#toParticipants(event.conversationId, 'presence', {
@@ -763,6 +799,8 @@ export class WebConsole {
     // closed): told at once that it is no longer theirs, not at the next catch-up.
     const ids = new Set([...participants(conversation), ...extra]);
     for (const [agentId, shown] of this.#shown) if (shown.has(conversation.id)) ids.add(agentId);
+    // And those it moved on from, who may still have it on screen: they follow it to whoever has it, or its close.
+    for (const [agentId, former] of this.#former) if (former.has(conversation.id)) ids.add(agentId);
     for (const id of ids) {
       if (skip.includes(id)) continue;
       this.#to(id).emit('conversation.updated', { conversation });

@@ -268,6 +268,11 @@
   }
 
   async function setStatus(agent, select) {
+    const row = agentRows.get(agent);
+    // The keyboard's place: back on the picker once it is set (Apply goes, and the picker is off meanwhile).
+    const focused = document.activeElement === select || document.activeElement === row?.apply;
+    if (row) choosing(row, false);
+    if (select.value === row?.status) return;
     select.disabled = true;
     try {
       await api('PUT', `/api/agents/${encodeURIComponent(agent)}/status`, {
@@ -280,7 +285,14 @@
       showError(`Could not change the status (${err.message}).`);
     } finally {
       select.disabled = false;
+      if (focused && (!document.activeElement || document.activeElement === document.body)) select.focus();
     }
+  }
+
+  /** A status shown in an agent's picker and not yet applied (moved to with the keyboard): Apply shows beside it. */
+  function choosing(row, on) {
+    row.choosing = on;
+    row.apply.hidden = !on;
   }
 
   function agentRow(a, view) {
@@ -291,29 +303,64 @@
         { 'aria-label': `Status of ${a.name}` },
         ...Object.entries(STATUS_NAMES).map(([value, text]) => el('option', { value }, text)),
       );
-      select.addEventListener('change', () => setStatus(a.id, select));
+      // Moving through the options with the arrow keys (the list closed) only shows a status: Enter, or Apply
+      // beside it, sets the one shown; Escape puts back the agent's. A pick from the open list sets it at once.
+      let browsing = false;
+      select.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          setStatus(a.id, select);
+        } else if (e.key === 'Escape' && row.choosing) {
+          e.preventDefault();
+          select.value = row.status;
+          choosing(row, false);
+        } else {
+          browsing = true;
+          setTimeout(() => {
+            browsing = false;
+          });
+        }
+      });
+      select.addEventListener('change', () => {
+        if (browsing) choosing(row, select.value !== row.status);
+        else setStatus(a.id, select);
+      });
+      const apply = el(
+        'button',
+        { type: 'button', class: 'quiet', hidden: true, sb: 'status-apply' },
+        'Apply',
+      );
+      apply.addEventListener('click', () => setStatus(a.id, select));
       const name = el('button', { type: 'button', class: 'link' });
       name.addEventListener('click', () => showHeld(a.id));
       const cells = {
         name: el('td', {}, name),
-        status: el('td', {}, select, el('div', { class: 'updated' })),
+        status: el('td', {}, select, apply, el('div', { class: 'updated' })),
         ...Object.fromEntries(CHANNELS.map((ch) => [ch, el('td', { class: 'num' })])),
         holds: el('td', { class: 'num' }),
         idle: el('td', { class: 'num' }),
         resolved: el('td', { class: 'num' }),
         handle: el('td', { class: 'num' }),
       };
-      row = { tr: el('tr', { sb: 'agent-row' }, ...Object.values(cells)), cells, select };
+      row = {
+        tr: el('tr', { sb: 'agent-row' }, ...Object.values(cells)),
+        cells,
+        select,
+        apply,
+        choosing: false,
+      };
       agentRows.set(a.id, row);
     }
-    const { cells, select } = row;
+    const { cells, select, apply } = row;
     row.status = a.status;
     row.tr.dataset.agent = a.id;
     cells.name.firstChild.textContent = a.name;
     cells.name.firstChild.setAttribute('aria-label', `What ${a.name} is on`);
     cells.status.className = `status-${a.status}`;
-    // Not while someone has it open: their choice stays until they make it.
-    if (document.activeElement !== select) select.value = a.status;
+    apply.setAttribute('aria-label', `Apply the status of ${a.name}`);
+    // Not while someone has it open, or has a choice in it not yet applied: their choice stays until they make it.
+    if (document.activeElement !== select && !row.choosing) select.value = a.status;
+    else if (row.choosing && select.value === a.status) choosing(row, false);
     cells.status.lastChild.textContent = a.statusReason || '';
     for (const ch of CHANNELS) {
       const cap = a.capacity[ch];
