@@ -16,6 +16,7 @@ import {
   type Channel,
   type Conversation,
   type Customer,
+  knownName,
   type PerChannel,
   type Skills,
 } from '../shared/model.js';
@@ -162,11 +163,6 @@ export interface LiveView {
   agents: LiveAgent[];
   /** The last 24 hours (as `/api/stats` counts them), with each channel's service level and handle time. */
   day: DayFigures & Omit<TeamDay, 'agents'>;
-}
-
-/** The customer's name when known: given, or told as a fact (null otherwise). */
-export function knownName(customer: Pick<Customer, 'name' | 'facts'> | null): string | null {
-  return customer?.name || customer?.facts.name?.value || null;
 }
 
 /**

@@ -176,7 +176,7 @@ export function opensInMs(hours: OpeningHours, at: number): number | null {
   for (let ahead = 0; ahead <= horizon; ahead++) {
     for (const [start] of rangesOf(hours, day + ahead, hours.dates ? addDays(date, ahead) : date)) {
       if (ahead * MINUTES_PER_DAY + start - minute <= 0) continue;
-      return Math.max(1000, Math.round(instantOf(hours, at, now, ahead, start) - at));
+      return Math.max(1000, Math.round(instantOf(hours.timeZone, at, now, ahead, start) - at));
     }
   }
   return null;
@@ -188,7 +188,7 @@ export function opensInMs(hours: OpeningHours, at: number): number | null {
  * hour, at most twice a year) taken out.
  */
 function instantOf(
-  hours: OpeningHours,
+  timeZone: string,
   at: number,
   now: { day: number; minute: number },
   ahead: number,
@@ -196,13 +196,18 @@ function instantOf(
 ): number {
   let when = at + (ahead * MINUTES_PER_DAY + target - now.minute) * 60_000;
   for (let i = 0; i < 2; i++) {
-    const there = localTime(hours.timeZone, when);
+    const there = localTime(timeZone, when);
     const off = (there.day - ((now.day + ahead) % 7) + 7) % 7;
     const drift = (off > 3 ? off - 7 : off) * MINUTES_PER_DAY + there.minute - target;
     if (Math.abs(drift) < 1 / 120) break;
     when -= drift * 60_000;
   }
   return when;
+}
+
+/** The instant of local minute `minute` of the day `ahead` days after the local day of `at`, in `timeZone`. */
+export function localInstant(timeZone: string, at: number, ahead: number, minute: number): number {
+  return instantOf(timeZone, at, localTime(timeZone, at), ahead, minute);
 }
 
 /** How long from `at` until the opening hours it falls in end, in ms (at least 1); 0 when closed at `at`. */
@@ -212,7 +217,7 @@ export function closesInMs(hours: OpeningHours, at: number): number {
     ([start, end]) => now.minute >= start && now.minute < end,
   );
   if (!range) return 0;
-  return Math.max(1, Math.round(instantOf(hours, at, now, 0, range[1]) - at));
+  return Math.max(1, Math.round(instantOf(hours.timeZone, at, now, 0, range[1]) - at));
 }
 
 /**

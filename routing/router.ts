@@ -26,11 +26,14 @@ import {
   type Customer,
   type CustomerPromise,
   type Fact,
+  FOLLOW_UP_TEXT,
   type Identity,
+  knownName,
   type Message,
   NewSavedReplies,
   type ParsedContact,
   PerChannel,
+  promiseOwnText,
   type SavedReply,
   Skills,
   showsText,
@@ -520,7 +523,7 @@ export class Router {
       if (linked.takenBy) {
         // Named in words where a name is known: agents read the note (an admin finds them by the address).
         const other = await this.store.getCustomer(linked.takenBy);
-        const name = other?.name ?? other?.facts.name?.value;
+        const name = knownName(other);
         conflicts.push({ identity, customerId: linked.takenBy, ...(name ? { name } : {}) });
         customer = await this.store.addCustomerNote(customer.id, {
           text: `${identity.channel} ${identity.address} also belongs to another customer${name ? `, ${name}` : ''}; an admin can merge them if they are the same person`,
@@ -1015,7 +1018,7 @@ export class Router {
       survey: this.policy.surveys,
     });
     if (followUpAt != null) {
-      await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: 'follow up', agentId });
+      await this.#makePromise(conversationId, 'follow-up', followUpAt, { text: FOLLOW_UP_TEXT, agentId });
     }
     return resolved;
   }
@@ -2546,10 +2549,11 @@ export class Router {
     const by = p.agentId ? await this.#agentName(p.agentId) : null;
     // Which conversation, in words (an id means nothing to an agent): when it was resolved.
     const ago = humanDuration(Math.max(0, now - (origin.resolvedAt ?? origin.createdAt)) / 1000);
+    const own = promiseOwnText(p);
     const text =
       reason === 'survey' && survey
         ? `Follow-up: the customer rated their conversation resolved ${ago} ago ${survey.rating}/5${survey.problem ? ` and said we should fix: "${survey.problem}"` : ''}. Reach out to them on ${channel}.`
-        : `Follow-up${by ? ` promised by ${by}` : ''} when their conversation was resolved, ${ago} ago${p.text && p.text !== 'follow up' ? `: ${p.text}` : ''}. Reach out to the customer on ${channel}.`;
+        : `Follow-up${by ? ` promised by ${by}` : ''} when their conversation was resolved, ${ago} ago${own ? `: ${own}` : ''}. Reach out to the customer on ${channel}.`;
     await this.#internalNote(conv, text, now);
     this.#emit({ type: 'followup.opened', at: now, conversation: conv, promise: p, reason });
     await this.#route(conv);
@@ -2644,17 +2648,16 @@ export class Router {
       c.status === 'assigned' && c.ownerId !== null
         ? `with ${await this.#agentName(c.ownerId)}`
         : 'waiting in line';
-    const nameOf = (c: Customer, fallback: string) => c.name ?? c.facts.name?.value ?? fallback;
     const merge =
       'it may be the same request. An admin can merge the two customers if they are the same person.';
     await this.#internalNote(
       mine,
-      `${identity.address} is also the address of ${nameOf(other, 'another customer')}, whose ${CHANNEL_WORDS[theirs.lastChannel]} conversation is open, ${await who(theirs)}: ${merge}`,
+      `${identity.address} is also the address of ${knownName(other) ?? 'another customer'}, whose ${CHANNEL_WORDS[theirs.lastChannel]} conversation is open, ${await who(theirs)}: ${merge}`,
       now,
     );
     await this.#internalNote(
       theirs,
-      `${nameOf(customer, 'A customer')} gave ${identity.address}, this customer's address, in a ${CHANNEL_WORDS[mine.lastChannel]} conversation ${await who(mine)} (not linked: it was not verified): ${merge}`,
+      `${knownName(customer) ?? 'A customer'} gave ${identity.address}, this customer's address, in a ${CHANNEL_WORDS[mine.lastChannel]} conversation ${await who(mine)} (not linked: it was not verified): ${merge}`,
       now,
     );
   }
@@ -2669,9 +2672,9 @@ export class Router {
     if (!address) return;
     const other = await this.store.findCustomer({ channel: 'email', address });
     if (!other || other.id === customer.id) return;
-    const name = customer.name ?? customer.facts.name?.value ?? 'The visitor';
+    const name = knownName(customer) ?? 'The visitor';
     const replies = count === 1 ? 'a reply' : `${count} replies`;
-    const otherName = other.name ?? other.facts.name?.value;
+    const otherName = knownName(other);
     await this.#internalNote(
       conv,
       `${name} left the chat before reading ${replies}, which could not be emailed: ${address} is another customer's address${otherName ? ` (${otherName})` : ''}, so it is not linked here. They see the replies if they come back to the chat; an admin can merge the two customers if they are the same person.`,

@@ -386,7 +386,20 @@ export const CustomerPromise = z.object({
 });
 export type CustomerPromise = z.infer<typeof CustomerPromise>;
 
+/** The text of the follow-up promise a resolution sets (Router `resolve`): it says nothing of its own. */
+export const FOLLOW_UP_TEXT = 'follow up';
+
+/** A promise's own words: its text, but none for the follow-up a resolution set (FOLLOW_UP_TEXT). */
+export function promiseOwnText(p: Pick<CustomerPromise, 'kind' | 'text'>): string | undefined {
+  return p.kind === 'follow-up' && p.text === FOLLOW_UP_TEXT ? undefined : p.text;
+}
+
 // ---------------------------------------------------------------- helpers
+
+/** The customer's name when known: given, or told as a fact (null otherwise). */
+export function knownName(customer: Pick<Customer, 'name' | 'facts'> | null): string | null {
+  return customer?.name || customer?.facts.name?.value || null;
+}
 
 export const zeroPerChannel = (): PerChannel => ({ voice: 0, sms: 0, chat: 0, email: 0 });
 

@@ -191,7 +191,7 @@ function bodyText(mail: ParsedMail, raw: Buffer, pictures: ReadonlyMap<string, s
 }
 
 /** HTML as text: empty when it is too long or too deeply nested to convert (the raw message keeps it). */
-function htmlText(raw: string, pictures: ReadonlyMap<string, string> = new Map()): string {
+function htmlText(raw: string, pictures: ReadonlyMap<string, string> = NO_PICTURES): string {
   // Pictures written into the HTML itself (data: URIs, a pasted screenshot) are not text: out before the size
   // is weighed. A fragment (no document of its own) that holds a pasted whole document is read whole, not only
   // that document's body.
@@ -208,7 +208,7 @@ function htmlText(raw: string, pictures: ReadonlyMap<string, string> = new Map()
   } catch {
     return '';
   } finally {
-    keptPictures = new Map();
+    keptPictures = NO_PICTURES;
   }
   return text
     .split('\n')
@@ -388,7 +388,8 @@ function sameAddress(text: string, href: string): boolean {
  * The names of the pictures of the mail being converted that are kept as files, by Content-ID (a conversion runs
  * start to end, synchronously: `htmlText` sets them around it).
  */
-let keptPictures: ReadonlyMap<string, string> = new Map();
+const NO_PICTURES: ReadonlyMap<string, string> = new Map();
+let keptPictures = NO_PICTURES;
 
 /**
  * An image is its alt text; one without (a tracking pixel, a spacer), or with only the words Outlook writes for

@@ -9,11 +9,13 @@ import {
   type Channel,
   type CustomerPromise,
   type Message,
+  promiseOwnText,
   type SavedReply,
 } from '../../shared/model.js';
 import { customerName, type LiveAgent, type LiveView, type LiveWaiting } from '../team.js';
 import { type ConversationSummary, type ConversationView, factSource } from '../views.js';
 import type { AgentFigures, Waiting } from './figures.js';
+import { PICK } from './followup.js';
 import { CHANNEL_NAMES, clip, count, cutAt, duration, escapedUpTo, escapeSlack, slackDate } from './text.js';
 
 export type Block = types.KnownBlock;
@@ -116,30 +118,28 @@ function channelList(view: ConversationView): string {
   return view.conversation.channels.map((c) => CHANNEL_NAMES[c] ?? c).join(', ');
 }
 
-/** Since the customer's last message that nobody has answered yet (null: nothing unanswered). */
-export function waitingSinceLastAsk(messages: readonly Message[]): number | null {
+/**
+ * The customer's last wait: since when it runs (`since`; null: nothing unanswered), else the agent's reply that
+ * answered it (`answer`; null: none yet).
+ */
+function lastWait(messages: readonly Message[]): { since: number | null; answer: Message | null } {
   let since: number | null = null;
-  for (const m of messages) {
-    if (m.direction === 'in') since ??= m.at;
-    else if (m.direction === 'out' && m.author.type === 'agent') since = null;
-  }
-  return since;
-}
-
-/** The agent's reply that answered the customer's last wait (null: none, or the customer waits now). */
-export function lastAnswer(messages: readonly Message[]): Message | null {
-  let waiting = false;
   let answer: Message | null = null;
   for (const m of messages) {
     if (m.direction === 'in') {
-      waiting = true;
+      since ??= m.at;
       answer = null;
-    } else if (m.direction === 'out' && m.author.type === 'agent' && waiting) {
-      waiting = false;
-      answer = m;
+    } else if (m.direction === 'out' && m.author.type === 'agent') {
+      if (since !== null) answer = m;
+      since = null;
     }
   }
-  return answer;
+  return { since, answer };
+}
+
+/** Since the customer's last message that nobody has answered yet (null: nothing unanswered). */
+export function waitingSinceLastAsk(messages: readonly Message[]): number | null {
+  return lastWait(messages).since;
 }
 
 /**
@@ -147,9 +147,8 @@ export function lastAnswer(messages: readonly Message[]): Message | null {
  * reader's zone; the card is drawn again when the customer is answered or writes again), or who answered them.
  */
 function waitField(messages: readonly Message[], now: number): string {
-  const since = waitingSinceLastAsk(messages);
+  const { since, answer } = lastWait(messages);
   if (since !== null) return `*Waiting so far*\n${duration(now - since)} (since ${slackDate(since)})`;
-  const answer = lastAnswer(messages);
   if (!answer) return '*Waiting*\nnothing unanswered';
   const who = answer.author.name ? ` by *${escapeSlack(answer.author.name)}*` : '';
   return `*Waiting*\nno: answered${who} ${slackDate(answer.at)}`;
@@ -388,8 +387,10 @@ export function card(
     });
   }
   if (view.promises.length > 0) {
-    const line = (p: CustomerPromise) =>
-      `• ${promiseKind(p.kind)}${p.text && !(p.kind === 'follow-up' && p.text === 'follow up') ? `: ${escapeSlack(clip(p.text, 200))}` : ''} — due ${slackDate(p.dueAt)}`;
+    const line = (p: CustomerPromise) => {
+      const text = promiseOwnText(p);
+      return `• ${promiseKind(p.kind)}${text ? `: ${escapeSlack(clip(text, 200))}` : ''} — due ${slackDate(p.dueAt)}`;
+    };
     const mine = (p: CustomerPromise) =>
       agentId !== null && role.kind !== 'resolved' && keepable(p, agentId, conv.ownerId);
     if (!view.promises.some(mine)) {
@@ -602,11 +603,12 @@ export function consultPicker(
 }
 
 /** A form about a conversation (its id rides along as the view's private metadata), with Cancel. */
+/** A form; with no `submit` (null), one that only says something, closed with Close. */
 function modal(
   callbackId: string,
   conversationId: string,
   title: string,
-  submit: string,
+  submit: string | null,
   blocks: types.ModalView['blocks'],
 ): types.ModalView {
   return {
@@ -614,8 +616,8 @@ function modal(
     callback_id: callbackId,
     private_metadata: conversationId,
     title: { type: 'plain_text', text: title },
-    submit: { type: 'plain_text', text: submit },
-    close: { type: 'plain_text', text: 'Cancel' },
+    ...(submit !== null ? { submit: { type: 'plain_text', text: submit } } : {}),
+    close: { type: 'plain_text', text: submit !== null ? 'Cancel' : 'Close' },
     blocks,
   };
 }
@@ -654,22 +656,15 @@ export function handoffModal(
   const groups = colleagueGroups(colleagues);
   const name = escapeSlack(clip(customerName, 200));
   if (!groups) {
-    return {
-      type: 'modal',
-      callback_id: VIEW.handoff,
-      private_metadata: conversationId,
-      title: { type: 'plain_text', text: 'Hand off' },
-      close: { type: 'plain_text', text: 'Close' },
-      blocks: [
-        {
-          type: 'section',
-          text: {
-            type: 'mrkdwn',
-            text: `Nobody else on the team can take *${name}* now: everyone else is offline. It stays yours.`,
-          },
+    return modal(VIEW.handoff, conversationId, 'Hand off', null, [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `Nobody else on the team can take *${name}* now: everyone else is offline. It stays yours.`,
         },
-      ],
-    };
+      },
+    ]);
   }
   return modal(VIEW.handoff, conversationId, 'Hand off', 'Offer', [
     {
@@ -710,7 +705,7 @@ export function followUpModal(
       text: { type: 'mrkdwn' as const, text: `*${c.label}* · ${slackDate(c.at)}` },
       value: c.value,
     })),
-    { text: { type: 'mrkdwn' as const, text: '*On a date and time I pick* (below)' }, value: PICK_VALUE },
+    { text: { type: 'mrkdwn' as const, text: '*On a date and time I pick* (below)' }, value: PICK },
   ];
   return modal(VIEW.followUp, conversationId, 'Resolve, follow up', 'Resolve', [
     {
@@ -748,9 +743,6 @@ export function followUpModal(
   ]);
 }
 
-/** The follow-up form's option for a date and time of the agent's own (followup.ts `PICK`). */
-const PICK_VALUE = 'pick';
-
 /**
  * A saved reply to change and send: its text in a box (Send replies to the customer on their channel). One
  * longer than Slack's forms take (saved replies may have 4,000 characters) cannot be put in a box, which
@@ -772,29 +764,22 @@ export function savedReplyModal(conversationId: string, reply: SavedReply): type
     parts.push(part);
     rest = rest.slice(part.length);
   }
-  return {
-    type: 'modal',
-    callback_id: VIEW.savedReply,
-    private_metadata: conversationId,
-    title: { type: 'plain_text', text: 'Saved reply' },
-    close: { type: 'plain_text', text: 'Close' },
-    blocks: [
-      {
-        type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text:
-            `*${escapeSlack(clip(reply.name, 200))}* is ${count(reply.text.length)} characters long, longer than ` +
-            `Slack's forms take (${count(FORM_TEXT_MAX)} characters), so it cannot be changed and sent from here. ` +
-            'Pick it in the web console and send it there, or copy it from below into the thread as your reply.',
-        },
+  return modal(VIEW.savedReply, conversationId, 'Saved reply', null, [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text:
+          `*${escapeSlack(clip(reply.name, 200))}* is ${count(reply.text.length)} characters long, longer than ` +
+          `Slack's forms take (${count(FORM_TEXT_MAX)} characters), so it cannot be changed and sent from here. ` +
+          'Pick it in the web console and send it there, or copy it from below into the thread as your reply.',
       },
-      { type: 'divider' },
-      ...parts.map(
-        (part): Block => ({ type: 'section', text: { type: 'plain_text', text: part, emoji: false } }),
-      ),
-    ],
-  };
+    },
+    { type: 'divider' },
+    ...parts.map(
+      (part): Block => ({ type: 'section', text: { type: 'plain_text', text: part, emoji: false } }),
+    ),
+  ]);
 }
 
 export function promiseModal(conversationId: string, now: number): types.ModalView {

@@ -27,11 +27,17 @@ import { normalizeEmail, normalizePhone } from '../../routing/addresses.js';
 import type { Router } from '../../routing/router.js';
 import { withTimeout } from '../../shared/clock.js';
 import { logFailure, NotFoundError, StoreUnavailableError, SwitchboardError } from '../../shared/errors.js';
-import { type Agent, type Attachment, type Conversation, fillSavedReply } from '../../shared/model.js';
+import {
+  type Agent,
+  type Attachment,
+  type Conversation,
+  fillSavedReply,
+  knownName,
+} from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import type { FileBytes } from '../content.js';
-import { knownName, type LiveView } from '../team.js';
+import type { LiveView } from '../team.js';
 import { conversationView, participants, readConversation } from '../views.js';
 import { TeamAlerts } from './alerts.js';
 import {

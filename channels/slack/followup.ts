@@ -2,7 +2,7 @@
 // three days, next week) in the team's time zone, and the form's choice read
 // back with zod. Pure functions of `now`; nothing here talks to Slack.
 import { z } from 'zod';
-import { localTime } from '../../routing/hours.js';
+import { localInstant, localTime } from '../../routing/hours.js';
 
 /** The hour a "morning" follow-up is due, in the team's time zone. */
 const MORNING_MINUTE = 9 * 60;
@@ -17,35 +17,15 @@ export interface FollowUpChoice {
   at: number;
 }
 
-/** The calendar date `n` days after `date` (YYYY-MM-DD). */
-function addDays(date: string, n: number): string {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
-}
-
-/** The moment a wall-clock time (`date`, minute of the day) happens in `timeZone` (its offset then, twice for DST). */
-export function wallClock(timeZone: string, date: string, minute: number): number {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  const naive = Date.UTC(y, m - 1, d) + minute * 60_000;
-  const offsetAt = (at: number) => {
-    const local = localTime(timeZone, at);
-    const [ly, lm, ld] = local.date.split('-').map(Number) as [number, number, number];
-    return Date.UTC(ly, lm - 1, ld) + Math.round(local.minute) * 60_000 - at;
-  };
-  const first = naive - offsetAt(naive);
-  return naive - offsetAt(first);
-}
-
 /**
  * The follow-up times offered in Slack at `now`: tomorrow at 09:00, in 3 days (at this time of day), and next
  * Monday at 09:00, in `timeZone` (the team's opening hours' zone, else UTC).
  */
 export function followUpChoices(now: number, timeZone: string): FollowUpChoice[] {
-  const today = localTime(timeZone, now);
-  const tomorrow = wallClock(timeZone, addDays(today.date, 1), MORNING_MINUTE);
+  const tomorrow = localInstant(timeZone, now, 1, MORNING_MINUTE);
   // Monday of next week: 1 to 7 days ahead (a Monday gives the next one).
-  const toMonday = (8 - today.day) % 7 || 7;
-  const nextWeek = wallClock(timeZone, addDays(today.date, toMonday), MORNING_MINUTE);
+  const toMonday = (8 - localTime(timeZone, now).day) % 7 || 7;
+  const nextWeek = localInstant(timeZone, now, toMonday, MORNING_MINUTE);
   return [
     { label: 'Tomorrow morning', at: tomorrow },
     { label: 'In 3 days', at: now + 3 * DAY_MS },

@@ -831,10 +831,10 @@ export class SlackThreads {
   async #pastRole(conversation: Conversation, agent: Agent): Promise<CardRole> {
     if (conversation.status === 'resolved') return this.#resolvedRole(conversation);
     if (agent.leftAt !== undefined) return { kind: 'gone' };
+    if (conversation.status === 'queued' && conversation.ownerId === agent.id) return { kind: 'in-line' };
     const ownerName = conversation.ownerId
       ? ((await this.#r.store.getAgent(conversation.ownerId))?.name ?? 'a colleague')
       : 'a colleague';
-    if (conversation.status === 'queued' && conversation.ownerId === agent.id) return { kind: 'in-line' };
     if (conversation.ownership.some((change) => change.from === agent.id))
       return { kind: 'former', ownerName };
     const shown = await this.#state.shown(conversation.id, agent.id);
