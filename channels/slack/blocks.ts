@@ -154,6 +154,10 @@ function waitField(messages: readonly Message[], now: number): string {
   return `*Waiting*\nno: answered${who} ${slackDate(answer.at)}`;
 }
 
+/** What an owner who went offline is told of their conversation that went back in line (card and thread). */
+export const BACK_IN_LINE =
+  'You went offline, so this conversation went back in line for the next free colleague.';
+
 function roleLine(role: CardRole, view: ConversationView): string {
   switch (role.kind) {
     case 'owner':
@@ -181,7 +185,7 @@ function roleLine(role: CardRole, view: ConversationView): string {
     case 'gone':
       return 'You left the team, so you no longer work on this conversation.';
     case 'in-line':
-      return 'You went offline, so this conversation went back in line for the next free colleague.';
+      return BACK_IN_LINE;
     case 'resolved': {
       if (role.blocked) return `:no_entry: ${blockedLine(customerLabel(view), role.blocked)}`;
       const { resolvedAt, followUpAt } = view.conversation;

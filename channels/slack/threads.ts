@@ -21,6 +21,7 @@ import {
 import type { FileBytes } from '../content.js';
 import { conversationView, participants, type Role, roleOf } from '../views.js';
 import {
+  BACK_IN_LINE,
   blockedLine,
   type CardRole,
   card,
@@ -412,11 +413,7 @@ export class SlackThreads {
           ref,
           'closed: the conversation went back in line for the next free colleague.',
         );
-        if (agent.slackUserId)
-          await this.say(
-            ref,
-            'You went offline, so this conversation went back in line for the next free colleague.',
-          );
+        if (agent.slackUserId) await this.say(ref, BACK_IN_LINE);
         await this.#state.markShown(conversation.id, agentId, [mark]);
         this.home(agentId);
         continue;
