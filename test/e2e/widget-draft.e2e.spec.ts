@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { useHarness } from '../server/harness.js';
 import { useChromium } from '../support/chromium.js';
+import { until } from '../support/cluster.js';
 
 describe('e2e: the chat widget keeps what the visitor types across a reload, in Chromium', function () {
   this.timeout(120_000);
@@ -34,6 +35,11 @@ describe('e2e: the chat widget keeps what the visitor types across a reload, in 
       await page.locator('#switchboard-widget [data-sb="message"]', { hasText: 'SE556677' }).waitFor();
       expect(await widget('input').inputValue()).to.equal('');
       const [conversation] = await h.store.listConversations({});
+      // Shown once stored; Ada's once routed, which may come a moment later.
+      await until(
+        async () => (await h.store.getConversation(conversation!.id))?.ownerId === ada.id,
+        'Ada to own the conversation',
+      );
       await h.sb.router.resolve(ada.id, conversation!.id);
     } finally {
       await page.close();

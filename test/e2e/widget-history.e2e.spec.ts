@@ -1,8 +1,9 @@
 // The chat widget in a real browser: a returning visitor sees, after a reload, what was said in their earlier
 // conversations (messages and files) above the latest one, in order, each once, under a line with its date.
 import { expect } from 'chai';
-import { useHarness } from '../server/harness.js';
+import { once, useHarness } from '../server/harness.js';
 import { useChromium } from '../support/chromium.js';
+import { until } from '../support/cluster.js';
 
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
@@ -16,7 +17,10 @@ describe('e2e: the chat widget shows a returning visitor their earlier conversat
 
   it('after a reload, the earlier conversation and its picture come back above the latest, once', async () => {
     const h = sb();
-    const { agent: ada } = await h.createAgent('Ada', { capacity: { chat: 1 } });
+    const { agent: ada, token } = await h.createAgent('Ada', { capacity: { chat: 1 } });
+    // Her console open: an agent with none is set away a minute after (`consoleAwaySeconds`), and a day passes.
+    const adaConsole = h.agentSocket(token);
+    await once(adaConsole, 'hello');
     const page = await browser().newPage();
     page.on('pageerror', (err) => {
       throw err;
@@ -35,17 +39,25 @@ describe('e2e: the chat widget shows a returning visitor their earlier conversat
       const src = await widget('attachment').locator('img[alt="label.png"]').getAttribute('src');
       expect(src).to.match(/\/chat\/files\//);
       const [first] = await h.store.listConversations({});
+      // The widget shows a message once stored; Ada has it once it is routed, which may come a moment later.
+      const adaOwns = (id: string) =>
+        until(async () => (await h.store.getConversation(id))?.ownerId === ada.id, `Ada to own ${id}`);
+      await adaOwns(first!.id);
       await h.sb.router.reply(ada.id, first!.id, 'It leaves the depot today.', 'r-1');
       await bubble('leaves the depot').waitFor();
       await h.sb.router.resolve(ada.id, first!.id);
 
       // The next day, they write again: a new conversation.
       h.clock.advance(24 * 3600 * 1000);
+      // What a day brings is due now (the survey about the first conversation), here rather than at a later tick.
+      await h.sb.router.tick();
+      await bubble('How did we do?').waitFor();
       await widget('input').fill('It came, but the lid is cracked');
       await widget('send').click();
       await bubble('lid is cracked').waitFor();
       const second = (await h.store.listConversations({ limit: 1 }))[0]!;
       expect(second.id).to.not.equal(first!.id);
+      await adaOwns(second.id);
       await h.sb.router.reply(ada.id, second.id, 'Sorry! A new one is on its way.', 'r-2');
       await bubble('new one is on its way').waitFor();
 
@@ -71,6 +83,7 @@ describe('e2e: the chat widget shows a returning visitor their earlier conversat
         'My parcel SE1122 has not come',
         'picture label.png',
         'AdaIt leaves the depot today.',
+        'How did we do? Reply with 1-5 (5 is best), then one thing we should fix.',
         'separator',
         'It came, but the lid is cracked',
         'AdaSorry! A new one is on its way.',
@@ -89,6 +102,7 @@ describe('e2e: the chat widget shows a returning visitor their earlier conversat
       await h.sb.router.resolve(ada.id, second.id);
     } finally {
       await page.close();
+      adaConsole.disconnect();
     }
   });
 });
