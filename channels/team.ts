@@ -141,7 +141,10 @@ export interface LiveAgent {
   full: boolean;
   /** Places kept for hand-offs offered to them, per channel (routing gives them nothing there meanwhile). */
   kept: PerChannel;
-  /** Available and holding nothing: for how long (since their last assignment or return). */
+  /**
+   * Available and holding nothing: for how long (since the later of their last assignment, their return, and
+   * the end of their last conversation: resolved by them, or passed on or taken from them).
+   */
   idleSeconds: number | null;
   /** What they resolved in the last 24 hours, and their average handle time. */
   day: AgentDay;
@@ -366,6 +369,10 @@ export async function readLiveView(
     };
   });
 
+  const freeSince = await idleSinceOf(
+    store,
+    agents.filter((a) => a.leftAt === undefined && a.status === 'available' && sum(a.load) === 0),
+  );
   const rank = (s: AgentStatus) => AGENT_STATUSES.indexOf(s);
   // Who left the team is on no list (their name still shows where they worked).
   const team: LiveAgent[] = agents
@@ -386,7 +393,7 @@ export async function readLiveView(
         room: CHANNELS.reduce((n, ch) => n + (channelsOn.has(ch) ? a.capacity[ch] : a.load[ch]), 0),
         full: serves.length > 0 && serves.every((ch) => freePlaces(a, ch) <= 0),
         kept: a.reserved ?? { voice: 0, sms: 0, chat: 0, email: 0 },
-        idleSeconds: a.status === 'available' && holding === 0 ? seconds(now - a.idleSince) : null,
+        idleSeconds: freeSince.has(a.id) ? seconds(now - freeSince.get(a.id)!) : null,
         day: counted.agents[a.id] ?? { resolved: 0, averageHandleSeconds: null },
       };
     });
@@ -411,6 +418,27 @@ export async function readLiveView(
       channels: counted.channels,
     },
   };
+}
+
+/**
+ * Since when each agent (available, holding nothing) has had nothing: the later of `idleSince` (their last
+ * assignment or return) and the end of a conversation that was theirs after it (resolved by them as owner,
+ * passed on by them or taken from them). Routing keeps `idleSince` for fairness (longest since an assignment
+ * first); a lead reading "idle" means since they last had something to do. Only conversations touched since
+ * `idleSince` are read (the store's touched index: usually the last one or two).
+ */
+async function idleSinceOf(store: Store, idle: readonly Agent[]): Promise<Map<string, number>> {
+  const ended = await Promise.all(
+    idle.map(async (a) => {
+      let since = a.idleSince;
+      for (const c of await store.conversationsTouchedBy(a.id, a.idleSince)) {
+        if (c.ownerId === a.id && c.resolvedAt !== null) since = Math.max(since, c.resolvedAt);
+        for (const m of c.ownership) if (m.from === a.id && m.to !== a.id) since = Math.max(since, m.at);
+      }
+      return [a.id, since] as const;
+    }),
+  );
+  return new Map(ended);
 }
 
 /** One conversation an agent is on, as a lead sees it (`agentConversations`). */

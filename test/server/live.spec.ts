@@ -413,6 +413,33 @@ describe('GET /api/agents/:id/conversations (what an agent is on)', () => {
     expect(missing.body.error.code).to.equal('not_found');
   });
 
+  it('an agent is idle since their last conversation ended (resolved, or handed on), not since it began', async () => {
+    const h = sb();
+    const { agent: bo } = await h.createAgent('Bo', { capacity: only(1) });
+    h.clock.advance(SECOND);
+    const { agent: ada } = await h.createAgent('Ada', { capacity: only(2) });
+    const mia = await visitor(h, 'my parcel is late');
+    const sam = await visitor(h, 'where is my refund?');
+    const owners = async () =>
+      Promise.all([mia, sam].map(async (v) => (await h.store.getConversation(v.conversationId))!.ownerId));
+    expect(await owners()).to.deep.equal([bo.id, ada.id]);
+    const idle = async () =>
+      Object.fromEntries((await live(h)).agents.map((a: Json) => [a.name, a.idleSeconds]));
+    expect(await idle()).to.deep.equal({ Ada: null, Bo: null });
+
+    // Bo hands Mia to Ada at 5 minutes; Ada resolves both at 10.
+    h.clock.advance(300 * SECOND);
+    await h.sb.router.handoff(bo.id, mia.conversationId, ada.id, 'she needs a refund');
+    h.clock.advance(5 * SECOND);
+    await h.sb.router.acceptHandoff(ada.id, mia.conversationId);
+    h.clock.advance(295 * SECOND);
+    await h.sb.router.resolve(ada.id, sam.conversationId);
+    await h.sb.router.resolve(ada.id, mia.conversationId);
+    h.clock.advance(60 * SECOND);
+    // Bo has had nothing since Ada took Mia, Ada since she resolved them: not since each was assigned.
+    expect(await idle()).to.deep.equal({ Ada: 60, Bo: 355 });
+  });
+
   it('a conversation handed to an agent counts from when it became theirs, not from its first assignment', async () => {
     const h = sb();
     const { agent: ada } = await h.createAgent('Ada', { capacity: only(2) });
