@@ -1908,15 +1908,17 @@ export class Router {
 
   /**
    * Tell a waiting customer, once per wait, when to expect a person (the channel words it). Stored as a
-   * system message on the conversation's last channel and emitted as `message.sent` for that channel to
-   * deliver; with `inReply`, the channel sends it itself in its answer to the customer's message (an SMS
-   * webhook's TwiML), so it is stored as sent already and no channel sends it again. Null when nobody is
-   * waited for, or this wait was already acknowledged (by any process: the store keeps one per wait).
+   * system message on `options.channel`, the channel the customer just wrote on (else the conversation's last
+   * channel: a caller on hold who texts is still on the line, and the answer to their text is a text), and
+   * emitted as `message.sent` for that channel to deliver; with `inReply`, the channel sends it itself in its
+   * answer to the customer's message (an SMS webhook's TwiML), so it is stored as sent already and no channel
+   * sends it again. Null when nobody is waited for, or this wait was already acknowledged on that channel (by
+   * any process: the store keeps one per wait and channel).
    */
   async acknowledgeWait(
     conversationId: string,
     text: string,
-    options: { inReply?: boolean } = {},
+    options: { inReply?: boolean; channel?: Channel } = {},
   ): Promise<Message | null> {
     const conv = await this.#conversation(conversationId);
     // A wait for the owner and the wait in line that may follow it begin at the same time (the line keeps the
@@ -1931,7 +1933,7 @@ export class Router {
     // One per wait: the store keeps one message per (channel, externalId).
     return this.#systemMessage(
       conv,
-      conv.lastChannel,
+      options.channel ?? conv.lastChannel,
       checkText(text, 1000),
       `wait-ack:${conversationId}:${wait}`,
       options.inReply,

@@ -133,7 +133,7 @@ export class EmailInbound {
     });
     // A repeated delivery still waiting is told so, unless the first was (once per wait: the store keeps one).
     const ack = await this.#acknowledgement(await this.#router.outcomeToTell(result));
-    if (ack) await this.#router.acknowledgeWait(result.conversation.id, ack);
+    if (ack) await this.#router.acknowledgeWait(result.conversation.id, ack, { channel: 'email' });
     if (result.outcome.type === 'duplicate') {
       return { status: 'duplicate', messageId: result.message.id, conversationId: result.conversation.id };
     }

@@ -251,7 +251,7 @@ export class SmsChannel {
             await this.#router.store.getAgent(outcome.ownerId),
             Math.ceil((outcome.until - now) / 1000),
           );
-    const ack = await this.#router.acknowledgeWait(conversation.id, said, { inReply: true });
+    const ack = await this.#router.acknowledgeWait(conversation.id, said, { inReply: true, channel: 'sms' });
     return ack ? messageTwiml(ack.text) : empty();
   }
 

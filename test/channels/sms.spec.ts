@@ -6,7 +6,7 @@ import supertest from 'supertest';
 import twilio from 'twilio';
 import { messageTwiml, SMS_LEASE_MS, split } from '../../channels/sms/channel.js';
 import { humanDuration } from '../../routing/estimate.js';
-import { only, verbs } from '../support/twiml.js';
+import { only, queryOf, verbs } from '../support/twiml.js';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
@@ -206,6 +206,29 @@ describe('SMS channel (Twilio)', () => {
         ['customer', 'anyone there?', 'delivered'],
         ['system', only(root, 'Message').text, 'sent'],
         ['customer', 'hello?', 'delivered'],
+      ]);
+      await h().sb.twilio!.idle();
+      expect(h().standIn.requests.filter((r) => r.resource === 'messages')).to.deep.equal([]);
+    });
+
+    it('a caller on hold who texts is answered by text, and the history says it went by text', async () => {
+      const ana = await h().agent('Ana', { phone: '+14155550901', capacity: { voice: 1, sms: 1 } });
+      const busy = newCall('+14155550101');
+      const ringing = only(await h().twiml('/twilio/voice', incomingCall(busy)), 'Dial');
+      await h().sb.router.acceptOffer(ana.id, queryOf(ringing.attrs.action!).conversation!);
+      h().clock.advance(SECOND);
+      const call = newCall(TEXTER);
+      const held = await h().twiml('/twilio/voice', incomingCall(call));
+      expect(verbs(held)).to.deep.equal(['Say', 'Enqueue']);
+
+      const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, "I'm the one on hold: the boiler")));
+      expect(verbs(root)).to.deep.equal(['Message']);
+      const waiting = (await h().store.listConversations({ status: 'queued' }))[0]!;
+      const history = await h().store.listMessages(waiting.id);
+      expect(history.map((m) => [m.direction, m.channel, m.text])).to.deep.equal([
+        ['in', 'voice', 'Phone call'],
+        ['in', 'sms', "I'm the one on hold: the boiler"],
+        ['out', 'sms', only(root, 'Message').text],
       ]);
       await h().sb.twilio!.idle();
       expect(h().standIn.requests.filter((r) => r.resource === 'messages')).to.deep.equal([]);
