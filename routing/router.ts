@@ -267,9 +267,12 @@ export const RETENTION_SWEEP_MS = 3600_000;
 /** At most this many customers looked at per look; more to look at: the next look is a second later. */
 export const RETENTION_PER_SWEEP = 500;
 /** A store still learning its customers' activity learns this many identities per second. */
+const RETENTION_LEARN_STEP = 200;
 /** The least time between two notices that a customer's wait runs late. */
 const AT_RISK_SPACING_MS = 60_000;
-const RETENTION_LEARN_STEP = 200;
+/** A wait's n-th late notice tells the fresh quote times AT_RISK_MARGIN ** n (at most AT_RISK_MARGIN_MAX). */
+const AT_RISK_MARGIN = 1.5;
+const AT_RISK_MARGIN_MAX = 4;
 const DAY_MS = 24 * 3600_000;
 
 /** A customer erased, with what closed first and how many files and mails kept beside the store went. */
@@ -2474,13 +2477,20 @@ export class Router {
       return;
     }
     const texts = this.policy.texts;
+    // Each notice of this wait adds half again of margin to the fresh quote (1.5, 2.25, … times it, at most
+    // AT_RISK_MARGIN_MAX). A fresh quote is memoryless (handle times taken as exponential): a customer whose
+    // quote runs out while the agents' conversations run long is quoted the same time again, and told "within
+    // 4 minutes" three times they stop believing any time. 4, then 6, then 9 minutes says the wait is longer
+    // than we thought; a team that has become quicker meanwhile (a shorter fresh quote) still brings it down.
+    const margin = Math.min(AT_RISK_MARGIN ** (notices.length + 1), AT_RISK_MARGIN_MAX);
+    const revisedEta = eta === null ? null : Math.ceil(eta * margin);
     // Nobody works now: said as it is, with when they are back.
     const text =
-      eta === null
+      revisedEta === null
         ? quote?.closed
           ? waitSentence(this.policy, quote)
           : texts.atRiskNoEstimate
-        : fillText(p.kind === 'callback' ? texts.callbackAtRisk : texts.atRisk, { wait: humanDuration(eta) });
+        : fillText(p.kind === 'callback' ? texts.callbackAtRisk : texts.atRisk, { wait: humanDuration(revisedEta) });
     // Once per promise: the timer fires once, and the store keeps one message per external id. A caller waiting
     // on the line hears it there, at their next round of hold (the voice channel, on `promise.at_risk`), not as
     // a text to the phone they are holding on.
@@ -2488,9 +2498,9 @@ export class Router {
     const message = await this.#systemMessage(conv, conv.lastChannel, text, `at-risk:${p.id}`, onTheLine);
     if (!message) return;
     const revised =
-      eta === null
+      revisedEta === null
         ? null
-        : await this.#makePromise(conv.id, p.kind, now + eta * 1000, {
+        : await this.#makePromise(conv.id, p.kind, now + revisedEta * 1000, {
             text: p.kind === 'callback' ? 'call the customer back (revised)' : 'a person answers (revised)',
           });
     this.#emit({ type: 'promise.at_risk', at: now, promise: p, revised, message });

@@ -64,7 +64,8 @@ describe('/chat and /agent: the promise ledger, follow-ups, surveys', () => {
     expect([notice.direction, notice.conversationId, notice.text]).to.deep.equal([
       'out',
       second.conversationId,
-      'Sorry, this is taking longer than we said. A person will be with you within 19 minutes.',
+      // The fresh quote with half again of margin: 1106 s × 1.5.
+      'Sorry, this is taking longer than we said. A person will be with you within 28 minutes.',
     ]);
     await emitAck(first.v, 'typing', { typing: false }); // a round trip: anything for `first` has arrived
     expect(pending(first.v, 'message').filter((m: Json) => m.author.type === 'system')).to.deep.equal([]);

@@ -69,8 +69,9 @@ describe('SMS channel: promises, surveys, follow-ups (Twilio)', () => {
     await tick(1105 * SECOND);
     expect(textsTo(TEXTER)).to.deep.equal([]);
     await tick(1 * SECOND);
+    // The fresh quote (1382 s) with half again of margin: 2073 s.
     expect(textsTo(TEXTER)).to.deep.equal([
-      'Sorry, this is taking longer than we said. A person will be with you within 24 minutes.',
+      'Sorry, this is taking longer than we said. A person will be with you within 35 minutes.',
     ]);
     expect(textsTo(OTHER)).to.deep.equal([]);
     // The new time is a promise too: told again before it breaks, and then never more for this wait.

@@ -51,8 +51,9 @@ describe('router: the promise ledger', () => {
       await h.advance(884 * SECOND);
       expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([]);
       await h.advance(1 * SECOND);
+      // The fresh quote is the one told at first again (memoryless): half again of it, 1659 s.
       const notice =
-        'chat: Sorry, this is taking longer than we said. A person will be with you within 19 minutes.';
+        'chat: Sorry, this is taking longer than we said. A person will be with you within 28 minutes.';
       expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([notice]);
       const [risk] = h.eventsOf('promise.at_risk');
       expect([risk?.promise.id, risk?.message.author.type, risk?.message.channel]).to.deep.equal([
@@ -60,12 +61,12 @@ describe('router: the promise ledger', () => {
         'system',
         'chat',
       ]);
-      // The new time is a promise too: the same percentile, quoted from now.
+      // The new time is a promise too: from now.
       const revised = risk?.revised;
       expect([revised?.kind, revised?.state, revised?.dueAt, revised?.text]).to.deep.equal([
         'wait',
         'open',
-        t0 + 885 * SECOND + 1106 * SECOND,
+        t0 + 885 * SECOND + 1659 * SECOND,
         'a person answers (revised)',
       ]);
       expect(stateOf(await h.store.listPromises(waiting.conversation.id))).to.deep.equal([
@@ -133,10 +134,11 @@ describe('router: the promise ledger', () => {
       expect([risk?.promise.id, risk?.at, risk?.revised?.dueAt]).to.deep.equal([
         quote.id,
         t0 + 1079 * SECOND,
-        t0 + (1079 + 47) * SECOND,
+        t0 + (1079 + 71) * SECOND,
       ]);
       expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([
-        'chat: Sorry, this is taking longer than we said. A person will be with you within 47 seconds.',
+        // Half again of the fresh quote, the team having become quicker than the time told.
+        'chat: Sorry, this is taking longer than we said. A person will be with you within 2 minutes.',
       ]);
     });
 
@@ -148,7 +150,7 @@ describe('router: the promise ledger', () => {
       };
       await until(1079);
       expect(h.eventsOf('promise.at_risk')).to.have.length(1);
-      // The new time, 47 s, would be checked halfway (23 s on) and found late again: not told within a minute.
+      // The new time, 71 s, would be checked halfway (35 s on) and found late again: not told within a minute.
       await until(1079 + 59);
       expect(h.eventsOf('promise.at_risk')).to.have.length(1);
       expect(await sentTo(h, waiting.conversation.id)).to.have.length(1);
@@ -184,7 +186,18 @@ describe('router: the promise ledger', () => {
       expect(h.eventsOf('promise.at_risk')).to.have.length(2);
       await h.advance(DAY);
       expect(h.eventsOf('promise.at_risk')).to.have.length(2);
-      expect(await sentTo(h, waiting.conversation.id)).to.have.length(2);
+      // The fresh quote is 1106 s each time (nothing changed but the time waited): the second notice does not
+      // say the first one's time again, it adds half again (1106 × 1.5, then × 2.25).
+      const within = 'chat: Sorry, this is taking longer than we said. A person will be with you within';
+      expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([
+        `${within} 28 minutes.`,
+        `${within} 42 minutes.`,
+      ]);
+      const [first, second] = h.eventsOf('promise.at_risk');
+      expect([first!.revised!.dueAt - first!.at, second!.revised!.dueAt - second!.at]).to.deep.equal([
+        1659 * SECOND,
+        2489 * SECOND,
+      ]);
       // Three quotes, the last one left to break in the ledger.
       expect(stateOf(await h.store.listPromises(waiting.conversation.id))).to.deep.equal([
         ['wait', 'open'],
@@ -204,7 +217,7 @@ describe('router: the promise ledger', () => {
       const { waiting } = await oneWaiting();
       await h.advance(885 * SECOND);
       expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([
-        'chat: We are late, sorry: 19 minutes more at most.',
+        'chat: We are late, sorry: 28 minutes more at most.',
       ]);
     });
 
@@ -234,7 +247,7 @@ describe('router: the promise ledger', () => {
       await h.router.liveContactEnded(call.conversation.id);
       await h.advance(553 * SECOND);
       expect(await sentTo(h, call.conversation.id)).to.deep.equal([
-        'voice: Sorry, our call back is running late. We will call you within 12 minutes.',
+        'voice: Sorry, our call back is running late. We will call you within 18 minutes.',
       ]);
       const revised = (await h.router.openCallback(call.conversation.id))!;
       expect([revised.kind, revised.id === promise.id]).to.deep.equal(['callback', false]);
