@@ -134,15 +134,38 @@ export function normalQuantile(p: number): number {
   );
 }
 
-/** "45 seconds", "3 minutes", "2 hours", "3 days" (from 72 hours): rounded up, as a customer reads it. */
-export function humanDuration(seconds: number): string {
-  if (seconds < 60) {
-    const whole = Math.max(1, Math.ceil(seconds));
-    return whole === 1 ? '1 second' : `${whole} seconds`;
-  }
+/**
+ * "45 seconds", "3 minutes", "2 hours", "3 days" (from 72 hours): rounded up, as a customer reads it; in the
+ * language of `locale` (a BCP 47 tag, the policy's `locale`) when it is not English ("12 minutos").
+ */
+export function humanDuration(seconds: number, locale = 'en'): string {
+  const [count, unit] = durationParts(seconds);
+  if (isEnglish(locale)) return count === 1 ? `1 ${unit}` : `${count} ${unit}s`;
+  return unitFormat(locale, unit).format(count);
+}
+
+/** The whole count and unit a duration is said in (see `humanDuration`). */
+export function durationParts(seconds: number): [number, 'second' | 'minute' | 'hour' | 'day'] {
+  if (seconds < 60) return [Math.max(1, Math.ceil(seconds)), 'second'];
   const minutes = Math.ceil(seconds / 60);
-  if (minutes < 120) return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+  if (minutes < 120) return [minutes, 'minute'];
   const hours = Math.ceil(minutes / 60);
-  if (hours < 72) return `${hours} hours`;
-  return `${Math.ceil(hours / 24)} days`;
+  if (hours < 72) return [hours, 'hour'];
+  return [Math.ceil(hours / 24), 'day'];
+}
+
+/** English, said by Switchboard's own words rather than the platform's (they agree, and tests pin them). */
+export function isEnglish(locale: string): boolean {
+  return locale === 'en' || locale.startsWith('en-');
+}
+
+const unitFormats = new Map<string, Intl.NumberFormat>();
+function unitFormat(locale: string, unit: string): Intl.NumberFormat {
+  const key = `${locale}|${unit}`;
+  let format = unitFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' });
+    unitFormats.set(key, format);
+  }
+  return format;
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { fromZod, ValidationError } from '../shared/errors.js';
 import { CHANNELS, type Channel, NewSavedReplies, Skills } from '../shared/model.js';
 import { identityIfAny, identityOf } from './addresses.js';
-import { humanDuration, type WaitQuote } from './estimate.js';
+import { durationParts, humanDuration, isEnglish, type WaitQuote } from './estimate.js';
 import { OpeningHours } from './hours.js';
 
 /** Greeting and hold texts are capped so nobody is kept listening or reading. */
@@ -103,6 +103,18 @@ const ServiceLevel = z.strictObject({
     .default(SERVICE_LEVEL_DEFAULTS.goal),
 });
 export type ServiceLevel = z.output<typeof ServiceLevel>;
+
+/** A BCP 47 language tag this server can say times in ("es-MX", "de"). */
+const Locale = z.string().refine(
+  (tag) => {
+    try {
+      return Intl.NumberFormat.supportedLocalesOf(Intl.getCanonicalLocales(tag)).length > 0;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a language tag this server knows, such as "en", "es-MX" or "de"' },
+);
 
 export const RoutingPolicy = z
   .object({
@@ -204,6 +216,12 @@ export const RoutingPolicy = z
     serviceLevel: ServiceLevel.prefault({}),
     /** What a new conversation needs, by where it came in (see EntryPoint). At most 100, tried in order. */
     entryPoints: z.array(EntryPoint).max(100, 'at most 100 entry points').default([]),
+    /**
+     * The language customers are told times in (a BCP 47 tag: "es-MX", "de"): the durations and days filled
+     * into `texts` ("12 minutos", "lunes, 12 de enero, 08:00"). The texts themselves are the team's to write in
+     * that language.
+     */
+    locale: Locale.default('en'),
     texts: z
       .object({
         greeting: ShortText.default('Thanks for reaching us.'),
@@ -341,15 +359,21 @@ export function waitSentence(
   // Owed a call back: that, by the time they were told or the honest wait now, whichever is later.
   if (callbackInSeconds !== null)
     return fillText(texts.callbackOwed, {
-      wait: humanDuration(Math.max(callbackInSeconds, quote.etaSeconds ?? 0, 60)),
+      wait: humanDuration(Math.max(callbackInSeconds, quote.etaSeconds ?? 0, 60), policy.locale),
     });
   if (quote.etaSeconds !== null)
-    return fillText(texts.waitNotice, { position: quote.position, wait: humanDuration(quote.etaSeconds) });
+    return fillText(texts.waitNotice, {
+      position: quote.position,
+      wait: humanDuration(quote.etaSeconds, policy.locale),
+    });
   if (!quote.closed) return fillText(texts.noEstimate, {});
   const opens = quote.closed.opensInSeconds;
   return opens === null
     ? fillText(texts.nobodyWorking, {})
-    : fillText(texts.closed, { wait: humanDuration(opens), opens: opensPhrase(quote.closed) });
+    : fillText(texts.closed, {
+        wait: humanDuration(opens, policy.locale),
+        opens: opensPhrase(quote.closed, policy.locale),
+      });
 }
 
 /**
@@ -364,7 +388,7 @@ export function ownerWaitSentence(
   const text = owner?.status === 'offline' ? policy.texts.ownerOffline : policy.texts.ownerAway;
   return fillText(text, {
     owner: owner?.name ?? 'The person looking after your conversation',
-    wait: humanDuration(Math.max(1, seconds)),
+    wait: humanDuration(Math.max(1, seconds), policy.locale),
   });
 }
 
@@ -373,13 +397,18 @@ export const OPENS_AS_DAY_SECONDS = 12 * 3600;
 
 /**
  * When a closed team opens, as a customer reads it: "in 2 hours"; from OPENS_AS_DAY_SECONDS on, "on Wednesday
- * 7 January at 08:30 (Berlin time)" (in the opening hours' time zone, named by its city).
+ * 7 January at 08:30 (Berlin time)" (in the opening hours' time zone, named by its city). In another language
+ * (`locale`), as the platform says it there: "dentro de 2 horas", "lunes, 12 de enero, 08:00 (hora de México)".
  */
-export function opensPhrase(closed: NonNullable<WaitQuote['closed']>): string {
+export function opensPhrase(closed: NonNullable<WaitQuote['closed']>, locale = 'en'): string {
   const seconds = closed.opensInSeconds ?? 0;
-  if (seconds < OPENS_AS_DAY_SECONDS || !closed.opensAt) return `in ${humanDuration(seconds)}`;
+  if (seconds < OPENS_AS_DAY_SECONDS || !closed.opensAt) {
+    if (isEnglish(locale)) return `in ${humanDuration(seconds)}`;
+    const [count, unit] = durationParts(seconds);
+    return new Intl.RelativeTimeFormat(locale, { numeric: 'always' }).format(count, unit);
+  }
   const { at, timeZone } = closed.opensAt;
-  const parts = new Intl.DateTimeFormat('en-GB', {
+  const shape = {
     timeZone,
     weekday: 'long',
     day: 'numeric',
@@ -387,7 +416,15 @@ export function opensPhrase(closed: NonNullable<WaitQuote['closed']>): string {
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',
-  }).formatToParts(at);
+  } as const;
+  if (!isEnglish(locale)) {
+    const zone = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'longGeneric' })
+      .formatToParts(at)
+      .find((p) => p.type === 'timeZoneName')?.value;
+    const when = new Intl.DateTimeFormat(locale, shape).format(at);
+    return zone ? `${when} (${zone})` : when;
+  }
+  const parts = new Intl.DateTimeFormat('en-GB', shape).formatToParts(at);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   const city = timeZone === 'UTC' ? 'UTC' : `${timeZone.split('/').at(-1)!.replaceAll('_', ' ')} time`;
   return `on ${part('weekday')} ${part('day')} ${part('month')} at ${part('hour')}:${part('minute')} (${city})`;

@@ -2490,7 +2490,9 @@ export class Router {
         ? quote?.closed
           ? waitSentence(this.policy, quote)
           : texts.atRiskNoEstimate
-        : fillText(p.kind === 'callback' ? texts.callbackAtRisk : texts.atRisk, { wait: humanDuration(revisedEta) });
+        : fillText(p.kind === 'callback' ? texts.callbackAtRisk : texts.atRisk, {
+            wait: humanDuration(revisedEta, this.policy.locale),
+          });
     // Once per promise: the timer fires once, and the store keeps one message per external id. A caller waiting
     // on the line hears it there, at their next round of hold (the voice channel, on `promise.at_risk`), not as
     // a text to the phone they are holding on.

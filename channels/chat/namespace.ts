@@ -377,7 +377,9 @@ export class ChatChannel {
           status.closed = {
             opensInSeconds: opens === null ? null : Math.ceil(opens / 60) * 60,
             // Far off, the day and time they open ("on Wednesday 7 January at 08:30 (Berlin time)").
-            ...(opens !== null && opens >= OPENS_AS_DAY_SECONDS ? { opens: opensPhrase(quote.closed) } : {}),
+            ...(opens !== null && opens >= OPENS_AS_DAY_SECONDS
+              ? { opens: opensPhrase(quote.closed, this.#router.policy.locale) }
+              : {}),
           };
         }
       }

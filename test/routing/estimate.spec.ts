@@ -171,5 +171,15 @@ describe('estimate', () => {
       expect(humanDuration(72 * 3600)).to.equal('3 days');
       expect(humanDuration(7 * 24 * 3600)).to.equal('7 days');
     });
+
+    it("in the policy's language, rounded the same way", () => {
+      expect(humanDuration(45, 'es-MX')).to.equal('45 segundos');
+      expect(humanDuration(60, 'es-MX')).to.equal('1 minuto');
+      expect(humanDuration(61, 'es-MX')).to.equal('2 minutos');
+      expect(humanDuration(120 * 60, 'de')).to.equal('2 Stunden');
+      // (French puts a no-break space between the number and its unit.)
+      expect(humanDuration(72 * 3600, 'fr')).to.equal('3\u00a0jours');
+      expect(humanDuration(61, 'en-GB')).to.equal('2 minutes');
+    });
   });
 });

@@ -8,7 +8,7 @@ import {
   openMsBetween,
   opensInMs,
 } from '../../routing/hours.js';
-import { parsePolicy, waitSentence } from '../../routing/policy.js';
+import { ownerWaitSentence, parsePolicy, waitSentence } from '../../routing/policy.js';
 
 const HOUR = 3600_000;
 const MINUTE = 60_000;
@@ -216,5 +216,43 @@ describe('opening hours', () => {
     ).to.contain('open again on Monday 28 December at 08:00 (UTC);');
     const custom = parsePolicy({ texts: { closed: 'Back in {wait}.' } });
     expect(waitSentence(custom, { position: 1, etaSeconds: null, closed: far })).to.equal('Back in 3 days.');
+  });
+
+  it("in the team's language (locale): the times filled into its texts are said in it too", () => {
+    const es = parsePolicy({
+      locale: 'es-MX',
+      texts: {
+        waitNotice: 'Usted es el número {position} en la fila; una persona le atenderá en menos de {wait}.',
+        closed: 'Estamos cerrados; abrimos {opens}. Conserva su lugar.',
+        ownerAway: '{owner} no está ahora; si no vuelve en {wait}, su mensaje pasa a un colega.',
+        callbackOwed: 'Le debemos una llamada, en menos de {wait}.',
+      },
+    });
+    expect(waitSentence(es, { position: 2, etaSeconds: 700 })).to.equal(
+      'Usted es el número 2 en la fila; una persona le atenderá en menos de 12 minutos.',
+    );
+    expect(waitSentence(es, { position: 2, etaSeconds: 700 }, 3600)).to.equal(
+      'Le debemos una llamada, en menos de 60 minutos.',
+    );
+    expect(
+      waitSentence(es, { position: 1, etaSeconds: null, closed: { opensInSeconds: 5 * 3600 - 10 } }),
+    ).to.equal('Estamos cerrados; abrimos dentro de 5 horas. Conserva su lugar.');
+    const far = {
+      opensInSeconds: 3 * 86400,
+      opensAt: { at: Date.UTC(2026, 0, 12, 14, 0), timeZone: 'America/Mexico_City' },
+    };
+    expect(waitSentence(es, { position: 1, etaSeconds: null, closed: far })).to.match(
+      /^Estamos cerrados; abrimos lunes, 12 de enero, 08:00 \(.+\)\. Conserva su lugar\.$/,
+    );
+    expect(ownerWaitSentence(es, { name: 'Ana', status: 'away' }, 600)).to.equal(
+      'Ana no está ahora; si no vuelve en 10 minutos, su mensaje pasa a un colega.',
+    );
+    // English stays as it was, whatever its region.
+    const us = parsePolicy({ locale: 'en-US' });
+    expect(waitSentence(us, { position: 2, etaSeconds: 300 })).to.equal(
+      'You are number 2 in line; a person will be with you within 5 minutes.',
+    );
+    // A tag this server cannot speak is refused by name.
+    expect(() => parsePolicy({ locale: 'not a language' })).to.throw(/locale: must be a language tag/);
   });
 });

@@ -47,6 +47,7 @@ describe('routing policy', () => {
         savedReplies: [],
         serviceLevel: { targetSeconds: { voice: 20, sms: 120, chat: 30, email: 3600 }, goal: 0.8 },
         entryPoints: [],
+        locale: 'en',
         texts: {
           greeting: 'Thanks for reaching us.',
           waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
