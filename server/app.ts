@@ -305,6 +305,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         // A customer's picture, kept as a chat upload or an email attachment, is shown in the agent's thread.
         pictures: async (file) => (await chatFiles?.bytes(file)) ?? (await email?.bytes(file)) ?? null,
         team: () => live.get(),
+        ...(originals ? { originals } : {}),
         ...options.slack,
       })
     : null;
