@@ -2,6 +2,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import type { OriginalLinks } from '../channels/email/original.js';
 import { agentConversations } from '../channels/team.js';
 import { consoleAgent } from '../channels/web/namespace.js';
 import { identityIfAny } from '../routing/addresses.js';
@@ -25,6 +26,8 @@ export interface ApiOptions {
   adminToken: string;
   figures: FiguresCache;
   live: LiveCache;
+  /** Links to inbound mail as received: `original` on each inbound email message (with the email channel). */
+  originals?: OriginalLinks;
 }
 
 /** `POST /api/conversations/:id/handoff`: to whom, and the note for them. */
@@ -111,6 +114,7 @@ function methodsOf(router: express.Router, path: string): string[] {
 
 export function adminApi(options: ApiOptions): express.Router {
   const { router, tokens, adminToken, figures, live } = options;
+  const originals = options.originals ?? null;
   const api = express.Router();
   const expected = Buffer.from(adminToken);
   api.use(async (req: Request, res: Response, next: NextFunction) => {
@@ -247,7 +251,13 @@ export function adminApi(options: ApiOptions): express.Router {
       store.listPromises(conversation.id),
       store.getCustomer(conversation.customerId),
     ]);
-    res.json({ conversation, ownership: conversation.ownership, messages, promises, customer });
+    res.json({
+      conversation,
+      ownership: conversation.ownership,
+      messages: originals ? messages.map((m) => originals.show(m)) : messages,
+      promises,
+      customer,
+    });
   });
 
   api.get('/customers', async (req, res) => {

@@ -14,6 +14,7 @@ import { ChatFiles } from '../channels/chat/files.js';
 import { ChatChannel } from '../channels/chat/namespace.js';
 import { type ContentStore, MemoryContentStore } from '../channels/content.js';
 import { EmailChannel } from '../channels/email/channel.js';
+import { OriginalLinks } from '../channels/email/original.js';
 import { SlackConsole, type SlackConsoleOverrides } from '../channels/slack/console.js';
 import { createTwilioChannels, type TwilioChannels, type TwilioHooks } from '../channels/twilio/index.js';
 import { consoleAgent, WebConsole } from '../channels/web/namespace.js';
@@ -218,6 +219,11 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     ...(config.email ? (['email'] as const) : []),
   ]);
   const live = new LiveCache(router, figures, channelsOn);
+  // Links to inbound mail as received ("Show original"), signed with TOKEN_SECRET, expiring: on each inbound email
+  // message the consoles and the API show, served under /email/original.
+  const originals = config.email
+    ? new OriginalLinks(tokens, config.publicUrl, () => router.clock.now())
+    : null;
   app.use(
     '/api',
     adminApi({
@@ -226,6 +232,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
       adminToken: config.adminToken,
       figures,
       live,
+      ...(originals ? { originals } : {}),
     }),
   );
   // An erased customer's files and mail, kept beside the store (the channels are set up below).
@@ -280,6 +287,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         settings: config.email,
         log: logger,
         links: new AttachmentLinks(tokens, config.publicUrl),
+        ...(originals ? { originals } : {}),
         ...(chatFiles ? { files: (file) => chatFiles.bytes(file) } : {}),
         ...(options.emailContent ? { content: options.emailContent } : {}),
       })
@@ -297,6 +305,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         // A customer's picture, kept as a chat upload or an email attachment, is shown in the agent's thread.
         pictures: async (file) => (await chatFiles?.bytes(file)) ?? (await email?.bytes(file)) ?? null,
         team: () => live.get(),
+        ...(originals ? { originals } : {}),
         ...options.slack,
       })
     : null;
@@ -357,6 +366,7 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     log: logger,
     visitorOnline: (customerId) => chat.visitorOnline(customerId),
     ...(chatFiles ? { files: chatFiles } : {}),
+    ...(originals ? { originals } : {}),
     ...options.web,
   });
 

@@ -5,9 +5,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /**
  * `attachment`: the link to a file a customer emailed (id: `<message id>:<index>`); `file`: the link to a file
  * a chat visitor or an agent sent (id: `<upload id>:0`); `upload`: the sender's own handle on their upload,
- * which only they may attach to a message (id: `visitor:<visitor id>:<upload id>` or `agent:<agent id>:<upload id>`).
+ * which only they may attach to a message (id: `visitor:<visitor id>:<upload id>` or `agent:<agent id>:<upload id>`);
+ * `original`: the link to an inbound email as received (id: `<message id>.<expiry in ms>`, channels/email/original.ts).
  */
-export type TokenPurpose = 'visitor' | 'agent' | 'attachment' | 'file' | 'upload';
+export type TokenPurpose = 'visitor' | 'agent' | 'attachment' | 'file' | 'upload' | 'original';
 
 /** An agent's web console token: their id, and once their links were renewed, `<id>:<version>` (Agent.tokenVersion). */
 export function agentToken(

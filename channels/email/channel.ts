@@ -8,6 +8,7 @@ import { type AttachmentLinks, fileRoute, forgetFiles, keptBytes } from '../atta
 import { type ContentStore, type FileBytes, MemoryContentStore } from '../content.js';
 import { inboundRoute } from './http.js';
 import { EmailInbound, type EmailLog, type InboundResult } from './inbound.js';
+import { type OriginalLinks, originalRoute } from './original.js';
 import { EmailOutbound, type MailTransport, type RetryPolicy } from './outbound.js';
 import type { Envelope } from './parse.js';
 import type { EmailSettings } from './settings.js';
@@ -25,6 +26,8 @@ export interface EmailChannelOptions {
   links?: AttachmentLinks;
   /** The bytes of a file an agent sends with a reply (chat/files.ts `bytes`); without, such a reply fails. */
   files?: FileBytes;
+  /** Signs the links to inbound mail as received, served at `/email/original/…` (original.ts). */
+  originals?: OriginalLinks;
 }
 
 export class EmailChannel {
@@ -35,10 +38,14 @@ export class EmailChannel {
   readonly #log: EmailChannelOptions['log'];
   readonly #smtp: SmtpListener | null;
   readonly #links: AttachmentLinks | null;
+  readonly #originals: OriginalLinks | null;
+  readonly #store: Router['store'];
 
   constructor(options: EmailChannelOptions) {
     const { router, settings, log } = options;
     this.settings = settings;
+    this.#originals = options.originals ?? null;
+    this.#store = router.store;
     this.#log = log;
     this.content = options.content ?? new MemoryContentStore(settings.storeMaxBytes);
     this.#links = options.links ?? null;
@@ -91,12 +98,16 @@ export class EmailChannel {
 
   /**
    * For mounting under `/email`: `POST /inbound` when EMAIL_INBOUND_TOKEN is set, `GET /attachments/…` with
-   * attachment links; null when neither.
+   * attachment links, `GET /original/…` with links to originals; null when none.
    */
   httpRoute(): express.Router | null {
     const token = this.settings.inboundToken;
-    if (token === null && !this.#links) return null;
+    if (token === null && !this.#links && !this.#originals) return null;
     const route = express.Router();
+    if (this.#originals)
+      route.use(
+        originalRoute({ links: this.#originals, store: this.#store, content: this.content, log: this.#log }),
+      );
     if (this.#links)
       route.use(
         fileRoute({

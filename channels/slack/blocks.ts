@@ -12,6 +12,7 @@ import {
   promiseOwnText,
   type SavedReply,
 } from '../../shared/model.js';
+import type { ShownMessage } from '../email/original.js';
 import { customerName, type LiveAgent, type LiveView, type LiveWaiting } from '../team.js';
 import { type ConversationSummary, type ConversationView, factSource } from '../views.js';
 import type { AgentFigures, Waiting } from './figures.js';
@@ -469,20 +470,25 @@ function promiseKind(kind: string): string {
   }
 }
 
+/** A link Slack's mrkdwn can carry as `<url|label>`. */
+const SLACK_LINKABLE = /^https?:\/\/[^\s|<>]+$/;
+
 /**
  * One message as a line in a thread, at most about `max` characters: a longer text is cut (never inside an
  * escape or an emoji) and says how much more there is and where to read it all.
  */
-export function messageLine(m: Message, customerName: string, max = LINE_MAX): string {
+export function messageLine(m: ShownMessage, customerName: string, max = LINE_MAX): string {
   const channel = CHANNEL_NAMES[m.channel] ?? m.channel;
   const extra: string[] = [];
   if (m.subject) extra.push(`_Subject: ${escapeSlack(clip(m.subject, 200))}_`);
   for (const a of m.attachments) {
     // A link when it has one (a kept email attachment, a text's media): Slack opens it in the browser.
     const name = escapeSlack(a.name).replace(/\|/g, '¦');
-    const label = a.url && /^https?:\/\/[^\s|<>]+$/.test(a.url) ? `<${a.url}|${name}>` : name;
+    const label = a.url && SLACK_LINKABLE.test(a.url) ? `<${a.url}|${name}>` : name;
     extra.push(`:paperclip: ${label} (${escapeSlack(a.type)})`);
   }
+  // An email as the customer sent it, before its quoted history and signature were left out (email/original.ts).
+  if (m.original && SLACK_LINKABLE.test(m.original)) extra.push(`:envelope: <${m.original}|Show original>`);
   const tail = extra.length > 0 ? `\n${extra.join('\n')}` : '';
   // Room for the heading, the attachments and the note of what is left out.
   const shown = escapedUpTo(m.text, Math.max(500, max - tail.length - 250));
@@ -513,7 +519,7 @@ export function summaryText(h: ConversationSummary): string {
 
 /** The conversation so far, in as few messages as fit (each at most ~3,500 characters), the first under `heading`. */
 export function transcript(
-  messages: readonly Message[],
+  messages: readonly ShownMessage[],
   customerName: string,
   heading = '*So far:*',
 ): string[] {

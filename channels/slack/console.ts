@@ -37,6 +37,7 @@ import {
 import { OneRunAtATime } from '../../shared/runs.js';
 import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import type { FileBytes } from '../content.js';
+import type { OriginalLinks } from '../email/original.js';
 import type { LiveView } from '../team.js';
 import { conversationView, participants, readConversation } from '../views.js';
 import { TeamAlerts } from './alerts.js';
@@ -118,6 +119,8 @@ export interface SlackConsoleOptions extends SlackConsoleOverrides {
   pictures?: FileBytes;
   /** The team's live view (`/switchboard team`); without, the command says it is not available. */
   team?: () => Promise<LiveView>;
+  /** Links to inbound mail as received: a "Show original" link on each inbound email line. */
+  originals?: OriginalLinks;
 }
 
 /** The most ephemeral messages an earlier conversation is read in (its newest part; ~3,500 characters each). */
@@ -192,6 +195,7 @@ export class SlackConsole {
       me: () => this.#me(),
       ...(options.settings.takeoverMs !== undefined ? { takeoverMs: options.settings.takeoverMs } : {}),
       ...(options.pictures ? { pictures: options.pictures } : {}),
+      ...(options.originals ? { originals: options.originals } : {}),
       apiUrl,
     });
     this.#team = options.team ?? null;
@@ -647,7 +651,7 @@ export class SlackConsole {
           if (!picked || !channel) return;
           const read = await readConversation(this.#r.store, agent.id, picked);
           const heading = `*Earlier conversation* · ${escapeSlack(summaryText(read.conversation))}`;
-          const chunks = transcript(read.messages, customerLabel(read), heading);
+          const chunks = transcript(this.#threads.shown(read.messages), customerLabel(read), heading);
           const shown = chunks.slice(-READ_CHUNKS);
           if (shown.length < chunks.length)
             shown[0] = `${heading}\n_The first ${chunks.length - shown.length} part(s) are not shown: too long for Slack._\n\n${shown[0]!}`;

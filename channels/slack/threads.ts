@@ -19,6 +19,7 @@ import {
   savedRepliesFor,
 } from '../../shared/model.js';
 import type { FileBytes } from '../content.js';
+import type { OriginalLinks, ShownMessage } from '../email/original.js';
 import { conversationView, participants, type Role, roleOf } from '../views.js';
 import {
   BACK_IN_LINE,
@@ -59,6 +60,8 @@ export interface SlackThreadsOptions {
   pictures?: FileBytes;
   /** SLACK_API_URL, when set: where else than Slack's file hosts an upload may go. */
   apiUrl?: string | null;
+  /** Links to inbound mail as received: a "Show original" link on each inbound email line. */
+  originals?: OriginalLinks;
 }
 
 /** How long a hold on a conversation's Slack updates runs unless renewed (`SLACK_TAKEOVER_SECONDS`). */
@@ -113,6 +116,7 @@ const previewed = (file: Attachment): boolean =>
 export class SlackThreads {
   readonly #r: Router;
   readonly #pictures: FileBytes | null;
+  readonly #originals: OriginalLinks | null;
   readonly #apiUrl: string | null;
   /** Slack refused uploads (no files:write): not tried again by this process. */
   #uploadsRefused = false;
@@ -146,6 +150,7 @@ export class SlackThreads {
   constructor(options: SlackThreadsOptions) {
     this.#r = options.router;
     this.#pictures = options.pictures ?? null;
+    this.#originals = options.originals ?? null;
     this.#apiUrl = options.apiUrl ?? null;
     this.#outbox = options.outbox;
     this.#state = options.state;
@@ -539,7 +544,7 @@ export class SlackThreads {
       if (shown.has(message.id)) continue;
       const writtenHere = (origin ?? this.#originOf(message))?.channel === ref.channel;
       if (!writtenHere) {
-        const posted = await this.say(ref, messageLine(message, name));
+        const posted = await this.say(ref, messageLine(this.shown([message])[0]!, name));
         if (!posted) continue;
         if (message.direction === 'out') await this.#state.addPost(message.id, posted);
         if (message.direction === 'in') await this.#sharePictures(ref, message);
@@ -578,6 +583,12 @@ export class SlackThreads {
         );
       }
     }
+  }
+
+  /** Messages as a thread shows them: an inbound email's with the link to its original (`original`). */
+  shown(messages: readonly Message[]): ShownMessage[] {
+    const originals = this.#originals;
+    return originals ? messages.map((m) => originals.show(m)) : [...messages];
   }
 
   async #customerName(conversation: Conversation): Promise<string> {
@@ -1024,7 +1035,8 @@ export class SlackThreads {
       await this.#state.saveThread(conversation.id, agent.id, ref);
       shows = view.messages.map((m) => m.id);
       this.#remember(this.#postedAs, `${agent.id}|${conversation.id}|${conversation.ownership.length}`);
-      for (const chunk of transcript(view.messages, customerLabel(view))) await this.say(ref, chunk);
+      for (const chunk of transcript(this.shown(view.messages), customerLabel(view)))
+        await this.say(ref, chunk);
       // The pictures of the newest customer messages so far, under the transcript.
       const pictured = view.messages.filter((m) => m.direction === 'in' && m.attachments.some(previewed));
       for (const m of pictured.slice(-CARD_PICTURED)) await this.#sharePictures(ref, m);

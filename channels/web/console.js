@@ -1755,6 +1755,17 @@
       h('span', { class: 'who', dir: 'auto', text: who }),
       h('time', { datetime: m.at ? new Date(m.at).toISOString() : null, text: formatTime(m.at) }),
       m.channel ? h('span', { class: 'channel', text: m.channel }) : null,
+      // An email as the customer sent it, before its quoted history and signature were left out: a new tab.
+      m.original && /^https?:\/\//i.test(m.original)
+        ? h('a', {
+            class: 'original',
+            href: m.original,
+            target: '_blank',
+            rel: 'noopener noreferrer',
+            'data-sb': 'original',
+            text: 'Show original',
+          })
+        : null,
     );
     if (m.direction === 'out' && m.delivery) {
       const state = m.delivery.state;

@@ -7,11 +7,12 @@ import { freePlaces, onAgentList } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
 import { logFailure, NotOwnerError, parseInput } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
-import { AgentStatus, CHANNELS, type Conversation } from '../../shared/model.js';
+import { AgentStatus, CHANNELS, type Conversation, type Message } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
 import { attachedFiles, type ChatFiles, FileHandles } from '../chat/files.js';
+import type { OriginalLinks } from '../email/original.js';
 import { customerName } from '../team.js';
 import { conversationView, customerCard, participants, readConversation } from '../views.js';
 
@@ -67,6 +68,8 @@ export interface WebConsoleOptions {
   log: Logger;
   /** Files agents send (and customers sent); without, a reply with files is refused. */
   files?: ChatFiles;
+  /** Links to inbound mail as received: `original` on each inbound email message the consoles are shown. */
+  originals?: OriginalLinks;
   /** Whether a chat visitor's widget is open anywhere (chat/namespace.ts `visitorOnline`). */
   visitorOnline?: (customerId: string) => Promise<boolean>;
   /** How often the consoles connected here are checked against the store (`catchUp`); default 30 s. */
@@ -86,12 +89,26 @@ interface QueueFigures {
  * `brokenPromises`, the agents' own promises on it that broke (their due time passed, not marked kept), which the
  * console goes on showing as broken.
  */
-async function consoleView(store: Store, conversation: Conversation, agentId: string) {
+async function consoleView(
+  store: Store,
+  conversation: Conversation,
+  agentId: string,
+  originals: OriginalLinks | null,
+) {
   const [view, promises] = await Promise.all([
     conversationView(store, conversation, agentId),
     store.listPromises(conversation.id),
   ]);
-  return { ...view, brokenPromises: promises.filter((p) => p.kind === 'agent' && p.state === 'broken') };
+  return {
+    ...view,
+    messages: shown(originals, view.messages),
+    brokenPromises: promises.filter((p) => p.kind === 'agent' && p.state === 'broken'),
+  };
+}
+
+/** Messages as a console shows them: an inbound email's with the link to its original (`original`). */
+function shown(originals: OriginalLinks | null, messages: Message[]) {
+  return originals ? messages.map((m) => originals.show(m)) : messages;
 }
 
 /** How many conversations that moved on from an agent their consoles are told of (`#former`). */
@@ -128,11 +145,13 @@ export class WebConsole {
   #lastQueue = '';
   #closed = false;
   readonly #files: ChatFiles | null;
+  readonly #originals: OriginalLinks | null;
   readonly #visitorOnline: WebConsoleOptions['visitorOnline'];
 
   constructor(io: Server, options: WebConsoleOptions) {
     this.#router = options.router;
     this.#files = options.files ?? null;
+    this.#originals = options.originals ?? null;
     this.#visitorOnline = options.visitorOnline;
     this.#log = options.log;
     this.#queueMs = options.queueMs ?? 2000;
@@ -227,7 +246,7 @@ export class WebConsole {
     for (const conversation of list) {
       if (shown.has(conversation.id)) continue;
       if (conversation.ownerId === agentId || conversation.cover?.agentId === agentId) {
-        this.#to(agentId).emit('assigned', await consoleView(store, conversation, agentId));
+        this.#to(agentId).emit('assigned', await consoleView(store, conversation, agentId, this.#originals));
       } else {
         this.#to(agentId).emit('conversation.updated', { conversation });
       }
@@ -422,7 +441,7 @@ export class WebConsole {
     on('consult.join', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'consult.join');
       const conversation = await r.joinConsult(agentId, conversationId);
-      return { ok: true, view: await consoleView(r.store, conversation, agentId) };
+      return { ok: true, view: await consoleView(r.store, conversation, agentId, this.#originals) };
     });
     on('consult.leave', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'consult.leave');
@@ -498,12 +517,13 @@ export class WebConsole {
     on('conversation', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'conversation');
       const conversation = await onIt(conversationId, 'view');
-      return { ok: true, view: await consoleView(r.store, conversation, agentId) };
+      return { ok: true, view: await consoleView(r.store, conversation, agentId, this.#originals) };
     });
     // One of the customer's conversations to read (an earlier one, or the other open one of a merged customer).
     on('transcript', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'transcript');
-      return { ok: true, ...(await readConversation(r.store, agentId, conversationId)) };
+      const read = await readConversation(r.store, agentId, conversationId);
+      return { ok: true, ...read, messages: shown(this.#originals, read.messages) };
     });
     // Whether the visitor of a chat conversation is on the page now (null: not a chat, or not known here).
     on('presence', async (p) => {
@@ -526,7 +546,9 @@ export class WebConsole {
     const agent = await this.#router.store.getAgent(agentId);
     if (!agent) return void socket.disconnect(true);
     const conversations = await this.#router.store.listAgentConversations(agent.id);
-    const views = await Promise.all(conversations.map((c) => consoleView(this.#router.store, c, agentId)));
+    const views = await Promise.all(
+      conversations.map((c) => consoleView(this.#router.store, c, agentId, this.#originals)),
+    );
     for (const c of conversations) this.#tell(agentId, c);
     const savedReplies = await this.#router.savedReplies();
     socket.emit('hello', {
@@ -628,7 +650,10 @@ export class WebConsole {
       case 'conversation.covered': {
         const agentId = event.agentId;
         if (this.#here(agentId)) {
-          this.#to(agentId).emit('assigned', await consoleView(store, event.conversation, agentId));
+          this.#to(agentId).emit(
+            'assigned',
+            await consoleView(store, event.conversation, agentId, this.#originals),
+          );
           this.#tell(agentId, event.conversation);
         }
         this.#updated(event.conversation, [agentId]);
@@ -652,7 +677,7 @@ export class WebConsole {
         // conversation, and its replies go out there now; the consoles follow at once.
         const payload = {
           conversationId: conversation.id,
-          message: event.message,
+          message: this.#originals ? this.#originals.show(event.message) : event.message,
           lastChannel: conversation.lastChannel,
           channels: conversation.channels,
         };
@@ -699,7 +724,10 @@ export class WebConsole {
         break;
       case 'conversation.offered':
         if (!this.#here(event.agentId)) break;
-        this.#to(event.agentId).emit('offer', await consoleView(store, event.conversation, event.agentId));
+        this.#to(event.agentId).emit(
+          'offer',
+          await consoleView(store, event.conversation, event.agentId, this.#originals),
+        );
         break;
       case 'visitor.presence':
         await this.#toParticipants(event.conversationId, 'presence', {

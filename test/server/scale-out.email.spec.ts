@@ -129,7 +129,7 @@ describe('scale-out: email across processes', function () {
     expect(relay.mails).to.have.length(1);
   });
 
-  it('a file a mail brought to A opens from B, after A died', async () => {
+  it('a file a mail brought to A, and the mail as received, open from B, after A died', async () => {
     const { c } = await start({ PUBLIC_URL: 'https://support.example.com' });
     const [a, b] = c.nodes as [Node, Node];
     const csv = 'item,qty\nteapot lid,1\n';
@@ -165,5 +165,13 @@ describe('scale-out: email across processes', function () {
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-disposition')).to.equal('attachment; filename=receipt.csv');
     expect(await res.text()).to.equal(csv);
+    // Show original: the link B makes opens the mail A kept, with its file listed.
+    const original = await fetch(`${b.url}${new URL(conv.messages[0].original).pathname}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(original.status).to.equal(200);
+    const page = await original.text();
+    expect(page).to.contain('Receipt attached.');
+    expect(page).to.contain(`<a href="${file.url}">receipt.csv (text/csv, ${csv.length} B)</a>`);
   });
 });
