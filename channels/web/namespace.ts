@@ -764,7 +764,7 @@ export class WebConsole {
       case 'promise.settled': {
         const p = event.promise;
         const name = event.type === 'promise.made' ? 'promise.made' : 'promise.updated';
-        for (const agentId of await this.#promiseAudience(p.conversationId, p.agentId))
+        for (const agentId of this.#promiseAudience(p.conversationId, p.agentId))
           this.#to(agentId).emit(name, { promise: p });
         break;
       }
@@ -802,14 +802,13 @@ export class WebConsole {
   }
 
   /**
-   * Who is told of a promise on conversation `conversationId`: those on it (its owner, a colleague covering,
-   * consultants, those invited or offered it), those whose consoles here still show it (`#shown`, `#former`), and
-   * the agent who made it (their own promise, wherever the conversation went).
+   * Who here is told of a promise on conversation `conversationId`: the agents whose consoles here were told of the
+   * conversation (`#shown`: its owner, a colleague covering, consultants, those invited or offered it; `#former`:
+   * those it moved on from), and the agent who made it (their own promise, wherever the conversation went). Known
+   * without reading the store: every process hears every promise (a quoted wait is one per customer who waits).
    */
-  async #promiseAudience(conversationId: string, madeBy: string | undefined): Promise<Set<string>> {
-    const ids = new Set<string>(madeBy ? [madeBy] : []);
-    const conversation = await this.#router.store.getConversation(conversationId);
-    for (const id of conversation ? participants(conversation) : []) ids.add(id);
+  #promiseAudience(conversationId: string, madeBy: string | undefined): Set<string> {
+    const ids = new Set<string>(madeBy && this.#here(madeBy) ? [madeBy] : []);
     for (const [agentId, shown] of this.#shown) if (shown.has(conversationId)) ids.add(agentId);
     for (const [agentId, former] of this.#former) if (former.has(conversationId)) ids.add(agentId);
     return ids;
