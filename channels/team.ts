@@ -500,10 +500,15 @@ export async function agentConversations(
   );
 }
 
-/** When the agent came to have the conversation in their part: the last move of it to them, the cover's start. */
+/**
+ * When the agent came to have the conversation in their part: the last move of it to them, the cover's start, the
+ * hand-off offered to them, when they joined as a consultant or were invited (a record stored before those times
+ * were kept: since the conversation started).
+ */
 function since(c: Conversation, agentId: string, role: AgentConversation['role']): number {
   if (role === 'owner')
     return c.ownership.findLast((m) => m.to === agentId)?.at ?? c.assignedAt ?? c.createdAt;
   if (role === 'cover' && c.cover) return c.cover.since;
-  return c.createdAt;
+  if (role === 'offered' && c.handoff) return c.handoff.at;
+  return c.joinedAt?.[agentId] ?? c.createdAt;
 }

@@ -1476,13 +1476,13 @@ export class Router {
     if (conv.ownerId !== agentId || conv.status !== 'assigned')
       throw new NotOwnerError(agentId, conversationId, 'consult on');
     await this.#onTeam(colleagueId);
-    const updated = await this.store.inviteConsultant(conversationId, colleagueId);
+    const updated = await this.store.inviteConsultant(conversationId, colleagueId, this.clock.now());
     this.#consultEvent(updated, colleagueId, 'invited', agentId);
     return updated;
   }
 
   async joinConsult(agentId: string, conversationId: string): Promise<Conversation> {
-    const updated = await this.store.joinConsult(conversationId, agentId);
+    const updated = await this.store.joinConsult(conversationId, agentId, this.clock.now());
     this.#consultEvent(updated, agentId, 'joined', agentId);
     return updated;
   }

@@ -283,6 +283,11 @@ export const Conversation = z.object({
   consultants: z.array(Id),
   /** Colleagues invited to consult who have not joined yet. */
   invited: z.array(Id),
+  /**
+   * When each colleague in `consultants` joined, and each in `invited` was invited, by agent id (a colleague
+   * covering has `cover.since`). Absent when there are none, and in records stored before it was kept.
+   */
+  joinedAt: z.record(Id, Millis).optional(),
   channels: z.array(Channel),
   lastChannel: Channel,
   skills: Skills,

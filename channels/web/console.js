@@ -425,6 +425,7 @@
     socket.on('handoff.offer', (e) => addBanner('handoff', e));
     socket.on('handoff.update', onHandoffUpdate);
     socket.on('promise.reminder', onPromiseReminder);
+    socket.on('promise.made', onPromiseMade);
     socket.on('promise.updated', onPromiseUpdated);
     // An extension of the base protocol: a conversation offered to this agent (a ringing call) to accept or decline.
     socket.on('offer', onOffer);
@@ -902,14 +903,39 @@
   }
 
   /**
-   * One of my promises was kept or broken: the conversation's promises follow (a broken one stays listed, as
-   * broken), and so does its banner: gone once kept, saying it broke otherwise (until dismissed). A promise of mine
-   * that broke with no reminder shown gets that banner too.
+   * A promise in a conversation's list as the server says it is now (added when new to it). A settled one is not
+   * made open again by a late word of it (the answer to `promise` after the news that it was kept).
+   */
+  function putPromise(v, promise) {
+    const list = v.promises || [];
+    const known = list.find((p) => p.id === promise.id);
+    if (!known) v.promises = [...list, promise];
+    else if (known.state === 'open' || promise.state !== 'open')
+      v.promises = list.map((p) => (p.id === promise.id ? promise : p));
+  }
+
+  /**
+   * A promise made on a conversation this console shows, wherever it was made (here, another console, Slack,
+   * Switchboard itself): listed at once.
+   */
+  function onPromiseMade({ promise } = {}) {
+    if (!isPromise(promise)) return;
+    const v = S.views.get(promise.conversationId);
+    if (!v) return;
+    putPromise(v, promise);
+    if (S.selected === v.id) renderContext();
+  }
+
+  /**
+   * A promise on a conversation this console shows was kept, broken or made void, wherever that happened: the
+   * conversation's promises follow (an agent's that broke stays listed, as broken). One of mine: so does its
+   * banner: gone once kept, saying it broke otherwise (until dismissed). A promise of mine that broke with no
+   * reminder shown gets that banner too.
    */
   function onPromiseUpdated({ promise } = {}) {
     if (!isPromise(promise)) return;
     const v = S.views.get(promise.conversationId);
-    if (v?.promises) v.promises = v.promises.map((p) => (p.id === promise.id ? promise : p));
+    if (v) putPromise(v, promise);
     const broke = promise.state === 'broken' && promise.kind === 'agent';
     if (v && broke) v.broken = [...(v.broken || []).filter((p) => p.id !== promise.id), promise];
     const key = `promise:${promise.id}`;
@@ -1528,7 +1554,7 @@
       notify(`Promise saved, due ${formatTime(dueAt)}.`);
       togglePanel('promise', false);
       PANELS.promise.button.focus();
-      if (res.promise) v.promises = [...(v.promises || []), res.promise];
+      if (res.promise) putPromise(v, res.promise);
       else await fetchView(v.id);
       renderAll();
     });

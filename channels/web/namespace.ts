@@ -775,16 +775,24 @@ export class WebConsole {
       case 'saved_replies.updated':
         this.#nsp.local.emit('saved_replies', { savedReplies: event.savedReplies });
         break;
-      // An agent's own promises (and follow-ups): reminded before due, told how each one ended; the agent who
-      // made it, and whoever has the conversation now (a hand-off moved it: keeping it is theirs).
-      case 'promise.reminder':
-      case 'promise.settled': {
+      // An agent's own promises (and follow-ups): reminded before due; the agent who made it, and whoever has the
+      // conversation now (a hand-off moved it: keeping it is theirs).
+      case 'promise.reminder': {
         const p = event.promise;
         if (!p.agentId) break;
         const conv = await store.getConversation(p.conversationId);
         const owner = conv?.status === 'assigned' ? conv.ownerId : null;
-        const name = event.type === 'promise.reminder' ? 'promise.reminder' : 'promise.updated';
         for (const agentId of new Set([p.agentId, owner ?? p.agentId]))
+          this.#to(agentId).emit('promise.reminder', { promise: p });
+        break;
+      }
+      // A promise made, or kept, broken or void, wherever that happened (this console or another, Slack, Switchboard
+      // itself, another process): every console that shows its conversation lists it as it is now.
+      case 'promise.made':
+      case 'promise.settled': {
+        const p = event.promise;
+        const name = event.type === 'promise.made' ? 'promise.made' : 'promise.updated';
+        for (const agentId of this.#promiseAudience(p.conversationId, p.agentId))
           this.#to(agentId).emit(name, { promise: p });
         break;
       }
@@ -819,6 +827,19 @@ export class WebConsole {
       by: withdrawn ? (owner?.name ?? event.from) : (event.offeredBy ?? null),
       customer: customerName(customer),
     });
+  }
+
+  /**
+   * Who here is told of a promise on conversation `conversationId`: the agents whose consoles here were told of the
+   * conversation (`#shown`: its owner, a colleague covering, consultants, those invited or offered it; `#former`:
+   * those it moved on from), and the agent who made it (their own promise, wherever the conversation went). Known
+   * without reading the store: every process hears every promise (a quoted wait is one per customer who waits).
+   */
+  #promiseAudience(conversationId: string, madeBy: string | undefined): Set<string> {
+    const ids = new Set<string>(madeBy && this.#here(madeBy) ? [madeBy] : []);
+    for (const [agentId, shown] of this.#shown) if (shown.has(conversationId)) ids.add(agentId);
+    for (const [agentId, former] of this.#former) if (former.has(conversationId)) ids.add(agentId);
+    return ids;
   }
 
   /** `conversation.updated` to everyone on it, except `skip`, plus `extra`. */

@@ -129,6 +129,7 @@ const CONVERSATION_NESTING = nesting({
   cover: 'flat',
   consultants: 'values',
   invited: 'values',
+  joinedAt: 'flat',
   channels: 'values',
   skills: 'flat',
   offer: 'flat',
@@ -240,6 +241,7 @@ function fastConversation(c: Conversation): Conversation {
   if (c.cover != null) o.cover = { ...c.cover };
   if (c.consultants != null) o.consultants = c.consultants.slice();
   if (c.invited != null) o.invited = c.invited.slice();
+  if (c.joinedAt != null) o.joinedAt = { ...c.joinedAt };
   if (c.channels != null) o.channels = c.channels.slice();
   if (c.skills != null) o.skills = { ...c.skills };
   if (c.offer != null) o.offer = { ...c.offer };
@@ -282,6 +284,14 @@ function fastMessage(m: Message): Message {
 }
 
 /** Copies of stored records for callers: the fast copy for the model's nesting, `copy` for the rest. */
+/** `agentId` no longer consults on the conversation nor is invited: their `joinedAt` goes (the field with its last). */
+function dropJoined(conv: Conversation, agentId: string): void {
+  if (!conv.joinedAt || !Object.hasOwn(conv.joinedAt, agentId)) return;
+  const { [agentId]: _, ...rest } = conv.joinedAt;
+  if (Object.keys(rest).length > 0) conv.joinedAt = rest;
+  else delete conv.joinedAt;
+}
+
 const conversationOut = (c: Conversation): Conversation => (irregular.has(c) ? copy(c) : fastConversation(c));
 const agentOut = (a: Agent): Agent => (irregular.has(a) ? copy(a) : fastAgent(a));
 
@@ -1383,6 +1393,7 @@ export class MemoryStore implements Store {
     conv.waitingForOwnerSince = null;
     if (conv.consultants.length > 0) conv.consultants = [];
     if (conv.invited.length > 0) conv.invited = [];
+    delete conv.joinedAt;
     this.#endHandoff(conv);
     const customer = this.#customers.get(conv.customerId);
     if (customer && conv.ownerId) {
@@ -1470,6 +1481,7 @@ export class MemoryStore implements Store {
     this.#setOwner(conv, agentId);
     conv.consultants = conv.consultants.filter((id) => id !== agentId);
     conv.invited = conv.invited.filter((id) => id !== agentId);
+    dropJoined(conv, agentId);
     return conversationOut(conv);
   }
 
@@ -1484,17 +1496,20 @@ export class MemoryStore implements Store {
     return conversationOut(conv);
   }
 
-  async inviteConsultant(conversationId: string, agentId: string): Promise<Conversation> {
+  async inviteConsultant(conversationId: string, agentId: string, now: number): Promise<Conversation> {
     const conv = this.#conversation(conversationId);
     this.#agent(agentId);
     if (conv.status !== 'assigned')
       throw new InvalidStateError(`conversation ${conversationId} is not assigned`);
     if (conv.ownerId === agentId) throw new ValidationError('the owner cannot consult themselves', 'agentId');
-    if (!conv.consultants.includes(agentId) && !conv.invited.includes(agentId)) conv.invited.push(agentId);
+    if (!conv.consultants.includes(agentId) && !conv.invited.includes(agentId)) {
+      conv.invited.push(agentId);
+      conv.joinedAt = { ...conv.joinedAt, [agentId]: now };
+    }
     return conversationOut(conv);
   }
 
-  async joinConsult(conversationId: string, agentId: string): Promise<Conversation> {
+  async joinConsult(conversationId: string, agentId: string, now: number): Promise<Conversation> {
     const conv = this.#conversation(conversationId);
     if (conv.consultants.includes(agentId)) return conversationOut(conv);
     if (!conv.invited.includes(agentId) || conv.status !== 'assigned') {
@@ -1504,6 +1519,7 @@ export class MemoryStore implements Store {
     }
     conv.invited = conv.invited.filter((id) => id !== agentId);
     conv.consultants.push(agentId);
+    conv.joinedAt = { ...conv.joinedAt, [agentId]: now };
     return conversationOut(conv);
   }
 
@@ -1511,6 +1527,7 @@ export class MemoryStore implements Store {
     const conv = this.#conversation(conversationId);
     conv.invited = conv.invited.filter((id) => id !== agentId);
     conv.consultants = conv.consultants.filter((id) => id !== agentId);
+    dropJoined(conv, agentId);
     return conversationOut(conv);
   }
 
@@ -1903,6 +1920,7 @@ export class MemoryStore implements Store {
     if (conv.consultants.includes(agentId))
       conv.consultants = conv.consultants.filter((id) => id !== agentId);
     if (conv.invited.includes(agentId)) conv.invited = conv.invited.filter((id) => id !== agentId);
+    dropJoined(conv, agentId);
     const customer = this.#customers.get(conv.customerId);
     if (customer) {
       customer.lastOwnerId = agentId;

@@ -872,17 +872,17 @@ export class RedisStore implements Store {
     return this.#conversationScript('declineHandoff', conversationId, [agentId]);
   }
 
-  async inviteConsultant(conversationId: string, agentId: string): Promise<Conversation> {
+  async inviteConsultant(conversationId: string, agentId: string, now: number): Promise<Conversation> {
     return this.#conversationScript(
       'inviteConsultant',
       conversationId,
-      [agentId],
+      [agentId, now],
       [this.keys.agent(agentId)],
     );
   }
 
-  async joinConsult(conversationId: string, agentId: string): Promise<Conversation> {
-    return this.#conversationScript('joinConsult', conversationId, [agentId]);
+  async joinConsult(conversationId: string, agentId: string, now: number): Promise<Conversation> {
+    return this.#conversationScript('joinConsult', conversationId, [agentId, now]);
   }
 
   async leaveConsult(conversationId: string, agentId: string): Promise<Conversation> {

@@ -536,8 +536,10 @@ export interface Store {
   ): Promise<Conversation>;
   acceptHandoff(conversationId: string, agentId: string, now: number): Promise<Conversation>;
   declineHandoff(conversationId: string, agentId: string): Promise<Conversation>;
-  inviteConsultant(conversationId: string, agentId: string): Promise<Conversation>;
-  joinConsult(conversationId: string, agentId: string): Promise<Conversation>;
+  /** Invite a colleague to consult (their `joinedAt` is `now`; an invitation already there stays as it is). */
+  inviteConsultant(conversationId: string, agentId: string, now: number): Promise<Conversation>;
+  /** An invited colleague joins as a consultant (their `joinedAt` is `now`; joined already: as it is). */
+  joinConsult(conversationId: string, agentId: string, now: number): Promise<Conversation>;
   leaveConsult(conversationId: string, agentId: string): Promise<Conversation>;
   queueSnapshot(conversationId: string): Promise<QueueSnapshot | null>;
   /** Store the survey sent after resolution (asked, then answered) on the conversation; whole, replacing. */

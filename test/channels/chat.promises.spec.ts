@@ -232,3 +232,72 @@ describe('/chat and /agent: the promise ledger, follow-ups, surveys', () => {
     expect(updated.promise.state).to.equal('kept');
   });
 });
+
+describe('/agent: promises made and settled anywhere reach every console on the conversation', () => {
+  const sb = useHarness({ env: { TICK_MS: '60000' } });
+
+  it('made in Slack (the router) or another console, kept or broken: owner, consultant and invited are told', async () => {
+    const h = sb();
+    const ada = await agentConsole(h, 'Ada');
+    const visit = await visitorWrites(h, 'please send the invoice');
+    await once(ada.socket, 'assigned');
+    const grace = await agentConsole(h, 'Grace');
+    const linus = await agentConsole(h, 'Linus');
+    const ben = await agentConsole(h, 'Ben');
+    const conversationId = visit.conversationId;
+    for (const who of [grace, linus])
+      expect((await emitAck(ada.socket, 'consult', { conversationId, agentId: who.agent.id })).ok).to.equal(
+        true,
+      );
+    expect((await emitAck(grace.socket, 'consult.join', { conversationId })).ok).to.equal(true);
+
+    // Ada promises from Slack (what the Slack console calls): her web console, the consultant's and the invited
+    // colleague's list it at once; Ben, not on it, hears nothing.
+    const made = await h.sb.router.promise(
+      ada.agent.id,
+      conversationId,
+      h.clock.now() + HOUR,
+      'send the invoice',
+    );
+    for (const who of [ada, grace, linus]) {
+      const told = await once(who.socket, 'promise.made', (e: Json) => e.promise.id === made.id);
+      expect([
+        told.promise.conversationId,
+        told.promise.state,
+        told.promise.text,
+        told.promise.agentId,
+      ]).to.deep.equal([conversationId, 'open', 'send the invoice', ada.agent.id]);
+    }
+    // The consultant promises in her own console: the owner's console is told too.
+    const byGrace = await emitAck(grace.socket, 'promise', {
+      conversationId,
+      dueAt: h.clock.now() + 2 * HOUR,
+      text: 'check the refund',
+    });
+    expect(byGrace.ok).to.equal(true);
+    const toAda = await once(ada.socket, 'promise.made', (e: Json) => e.promise.id === byGrace.promise.id);
+    expect([toAda.promise.text, toAda.promise.agentId]).to.deep.equal(['check the refund', grace.agent.id]);
+
+    // Kept from Slack: every console on it follows.
+    await h.sb.router.keepPromise(ada.agent.id, made.id);
+    for (const who of [ada, grace, linus]) {
+      const told = await once(who.socket, 'promise.updated', (e: Json) => e.promise.id === made.id);
+      expect(told.promise.state).to.equal('kept');
+    }
+    // Not marked by its due time: broken, and every console on it is told.
+    await tick(h, 2 * HOUR);
+    for (const who of [ada, grace, linus]) {
+      const told = await once(
+        who.socket,
+        'promise.updated',
+        (e: Json) => e.promise.id === byGrace.promise.id,
+      );
+      expect(told.promise.state).to.equal('broken');
+    }
+    await emitAck(ben.socket, 'typing', { conversationId, typing: false });
+    expect([pending(ben.socket, 'promise.made'), pending(ben.socket, 'promise.updated')]).to.deep.equal([
+      [],
+      [],
+    ]);
+  });
+});

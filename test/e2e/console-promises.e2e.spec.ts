@@ -106,4 +106,35 @@ describe("e2e: an agent's own promises in the web console, in Chromium", functio
     await h.sb.router.resolve(ada.id, conversationId);
     await page.close();
   });
+
+  it('a promise made or kept elsewhere (Slack) shows at once in the consoles of the owner and a consultant', async () => {
+    const h = sb();
+    const { agent: ada, token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const { agent: grace, token: graceToken } = await h.createAgent('Grace', { capacity: { chat: 0 } });
+    const conversationId = await visitorWrites(h);
+    await h.sb.router.consult(ada.id, conversationId, grace.id);
+    await h.sb.router.joinConsult(grace.id, conversationId);
+    const pages = [await consolePage(h, token), await consolePage(h, graceToken)];
+    for (const page of pages) {
+      await el(page, 'conversation-item').first().click();
+      await el(page, 'open-promise').first().waitFor({ state: 'detached' });
+    }
+    // Ada promises in Slack (what its console calls): both consoles list it, no reload.
+    const made = await h.sb.router.promise(
+      ada.id,
+      conversationId,
+      h.clock.now() + 2 * 60 * MINUTE,
+      'Call the bank',
+    );
+    for (const page of pages) await el(page, 'open-promise').filter({ hasText: 'Call the bank' }).waitFor();
+    // Ada's console offers to mark it kept (hers); Grace's does not.
+    expect(await el(pages[0]!, 'promise-keep').count()).to.equal(1);
+    expect(await el(pages[1]!, 'promise-keep').count()).to.equal(0);
+    // Marked kept in Slack: gone from both lists.
+    await h.sb.router.keepPromise(ada.id, made.id);
+    for (const page of pages)
+      await el(page, 'open-promise').filter({ hasText: 'Call the bank' }).waitFor({ state: 'detached' });
+    await h.sb.router.resolve(ada.id, conversationId);
+    for (const page of pages) await page.close();
+  });
 });

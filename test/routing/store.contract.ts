@@ -2311,7 +2311,7 @@ export function storeContract(
 
       it('resolve releases capacity, records the handle time and the last owner', async () => {
         await addOwned('cv_1', 'ag_1', {}, T0 + SEC);
-        await store.inviteConsultant('cv_1', 'ag_2');
+        await store.inviteConsultant('cv_1', 'ag_2', T0);
         const { conversation: c } = await store.resolve('cv_1', T0 + 4 * MIN, T0 + 24 * 60 * MIN);
         expect(c.status).to.equal('resolved');
         expect(c.resolvedAt).to.equal(T0 + 4 * MIN);
@@ -2550,16 +2550,16 @@ export function storeContract(
       });
 
       it('invite, join and leave, without taking capacity or ownership', async () => {
-        const invited = await store.inviteConsultant('cv_1', 'ag_2');
+        const invited = await store.inviteConsultant('cv_1', 'ag_2', T0);
         expect(invited.invited).to.deep.equal(['ag_2']);
         expect(invited.consultants).to.deep.equal([]);
-        expect((await store.inviteConsultant('cv_1', 'ag_2')).invited).to.deep.equal(['ag_2']);
+        expect((await store.inviteConsultant('cv_1', 'ag_2', T0)).invited).to.deep.equal(['ag_2']);
 
-        const joined = await store.joinConsult('cv_1', 'ag_2');
+        const joined = await store.joinConsult('cv_1', 'ag_2', T0);
         expect(joined.invited).to.deep.equal([]);
         expect(joined.consultants).to.deep.equal(['ag_2']);
-        expect((await store.joinConsult('cv_1', 'ag_2')).consultants).to.deep.equal(['ag_2']);
-        expect((await store.inviteConsultant('cv_1', 'ag_2')).invited).to.deep.equal([]);
+        expect((await store.joinConsult('cv_1', 'ag_2', T0)).consultants).to.deep.equal(['ag_2']);
+        expect((await store.inviteConsultant('cv_1', 'ag_2', T0)).invited).to.deep.equal([]);
         expect(joined.ownerId).to.equal('ag_1');
         expect((await agentNow('ag_2')).load).to.deep.equal(zeroPerChannel());
 
@@ -2569,22 +2569,80 @@ export function storeContract(
       });
 
       it('leaving declines a pending invitation', async () => {
-        await store.inviteConsultant('cv_1', 'ag_2');
+        await store.inviteConsultant('cv_1', 'ag_2', T0);
         expect((await store.leaveConsult('cv_1', 'ag_2')).invited).to.deep.equal([]);
-        expect((await failure(store.joinConsult('cv_1', 'ag_2'))).code).to.equal('invalid_state');
+        expect((await failure(store.joinConsult('cv_1', 'ag_2', T0))).code).to.equal('invalid_state');
       });
 
       it('refuses the owner, an unknown agent, a waiting conversation, and a join without invitation', async () => {
-        expect((await failure(store.inviteConsultant('cv_1', 'ag_1'))).code).to.equal('invalid_input');
-        expect((await failure(store.inviteConsultant('cv_1', 'ag_nobody'))).code).to.equal('not_found');
-        expect((await failure(store.joinConsult('cv_1', 'ag_2'))).code).to.equal('invalid_state');
+        expect((await failure(store.inviteConsultant('cv_1', 'ag_1', T0))).code).to.equal('invalid_input');
+        expect((await failure(store.inviteConsultant('cv_1', 'ag_nobody', T0))).code).to.equal('not_found');
+        expect((await failure(store.joinConsult('cv_1', 'ag_2', T0))).code).to.equal('invalid_state');
         await addWaiting('cv_2');
-        expect((await failure(store.inviteConsultant('cv_2', 'ag_2'))).code).to.equal('invalid_state');
+        expect((await failure(store.inviteConsultant('cv_2', 'ag_2', T0))).code).to.equal('invalid_state');
+      });
+
+      it('keeps when each colleague was invited and joined, as long as they are on it', async () => {
+        await addAgent('ag_3');
+        expect((await store.inviteConsultant('cv_1', 'ag_2', T0 + MIN)).joinedAt).to.deep.equal({
+          ag_2: T0 + MIN,
+        });
+        // Invited again: the first invitation stands.
+        expect((await store.inviteConsultant('cv_1', 'ag_2', T0 + 2 * MIN)).joinedAt).to.deep.equal({
+          ag_2: T0 + MIN,
+        });
+        await store.inviteConsultant('cv_1', 'ag_3', T0 + 2 * MIN);
+        const both = { ag_2: T0 + 3 * MIN, ag_3: T0 + 2 * MIN };
+        expect((await store.joinConsult('cv_1', 'ag_2', T0 + 3 * MIN)).joinedAt).to.deep.equal(both);
+        // Joined again: as it was.
+        expect((await store.joinConsult('cv_1', 'ag_2', T0 + 4 * MIN)).joinedAt).to.deep.equal(both);
+        expect((await store.getConversation('cv_1'))?.joinedAt).to.deep.equal(both);
+        // An invitation declined: theirs goes.
+        expect((await store.leaveConsult('cv_1', 'ag_3')).joinedAt).to.deep.equal({ ag_2: T0 + 3 * MIN });
+        // The last one leaves: none left, no field.
+        const left = await store.leaveConsult('cv_1', 'ag_2');
+        expect(left).to.not.have.property('joinedAt');
+        expect(await store.getConversation('cv_1')).to.not.have.property('joinedAt');
+      });
+
+      it('a consultant who takes it over, and the resolve, drop their times', async () => {
+        await addAgent('ag_3');
+        await store.inviteConsultant('cv_1', 'ag_2', T0 + MIN);
+        await store.joinConsult('cv_1', 'ag_2', T0 + 2 * MIN);
+        await store.inviteConsultant('cv_1', 'ag_3', T0 + 3 * MIN);
+        await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'yours', T0 + 4 * MIN);
+        const taken = await store.acceptHandoff('cv_1', 'ag_2', T0 + 5 * MIN);
+        expect(taken.joinedAt).to.deep.equal({ ag_3: T0 + 3 * MIN });
+        const { conversation: resolved } = await store.resolve('cv_1', T0 + 6 * MIN, null);
+        expect(resolved).to.not.have.property('joinedAt');
+        expect(await store.getConversation('cv_1')).to.not.have.property('joinedAt');
+      });
+
+      it('a consultant it is routed to, back in line, owns it: their time goes', async () => {
+        await store.inviteConsultant('cv_1', 'ag_2', T0 + MIN);
+        await store.joinConsult('cv_1', 'ag_2', T0 + 2 * MIN);
+        await store.requeue('cv_1', T0 + 3 * MIN, T0 + 3 * MIN);
+        const out = await route('cv_1', [one('ag_2', 'routed')], { now: T0 + 4 * MIN });
+        expect([out.type, out.conversation.ownerId]).to.deep.equal(['assigned', 'ag_2']);
+        expect(out.conversation).to.not.have.property('joinedAt');
+        expect(await store.getConversation('cv_1')).to.not.have.property('joinedAt');
+      });
+
+      it('a record stored before the times were kept (no joinedAt) works on: leaving, inviting', async () => {
+        await addAgent('ag_3');
+        await addOwned('cv_old', 'ag_1', { consultants: ['ag_2'] });
+        const old = await store.getConversation('cv_old');
+        expect([old?.consultants, old?.joinedAt]).to.deep.equal([['ag_2'], undefined]);
+        expect((await store.inviteConsultant('cv_old', 'ag_3', T0 + MIN)).joinedAt).to.deep.equal({
+          ag_3: T0 + MIN,
+        });
+        const left = await store.leaveConsult('cv_old', 'ag_2');
+        expect([left.consultants, left.joinedAt]).to.deep.equal([[], { ag_3: T0 + MIN }]);
       });
 
       it('a consultant who accepts a hand-off becomes owner and stops consulting', async () => {
-        await store.inviteConsultant('cv_1', 'ag_2');
-        await store.joinConsult('cv_1', 'ag_2');
+        await store.inviteConsultant('cv_1', 'ag_2', T0);
+        await store.joinConsult('cv_1', 'ag_2', T0);
         await store.offerHandoff('cv_1', 'ag_1', 'ag_2', 'yours', T0 + MIN);
         const c = await store.acceptHandoff('cv_1', 'ag_2', T0 + 2 * MIN);
         expect(c.ownerId).to.equal('ag_2');
@@ -3110,8 +3168,8 @@ export function storeContract(
           createdAt: T0 + 4 * MIN,
           queuedAt: T0 + 4 * MIN,
         });
-        await store.inviteConsultant('cv_consult', 'ag_3');
-        await store.inviteConsultant('cv_done', 'ag_3');
+        await store.inviteConsultant('cv_consult', 'ag_3', T0);
+        await store.inviteConsultant('cv_done', 'ag_3', T0);
         await store.setAgentStatus('ag_3', 'available', undefined, T0 + 5 * MIN);
         await store.offerHandoff('cv_offered', 'ag_1', 'ag_3', 'yours?', T0 + 5 * MIN);
         await store.resolve('cv_done', T0 + 6 * MIN, null);
@@ -3127,7 +3185,7 @@ export function storeContract(
         expect(await onList('ag_1')).to.deep.equal(['cv_owned', 'cv_consult', 'cv_offered']);
         expect(await onList('ag_2')).to.deep.equal(['cv_owned']);
         expect(await onList('ag_3')).to.deep.equal(['cv_consult', 'cv_offered']);
-        await store.joinConsult('cv_consult', 'ag_3');
+        await store.joinConsult('cv_consult', 'ag_3', T0);
         await store.declineHandoff('cv_offered', 'ag_3');
         expect(await onList('ag_3')).to.deep.equal(['cv_consult']);
         await store.leaveConsult('cv_consult', 'ag_3');

@@ -207,7 +207,7 @@ describe('RedisStore', () => {
         expect(claim?.conversation.id).to.equal(`cv_x${n}`);
         await store.offerHandoff(`cv_x${n}`, 'ag_1', 'ag_2', 'yours', T0 + 2000);
         await store.acceptHandoff(`cv_x${n}`, 'ag_2', T0 + 2000);
-        await store.inviteConsultant(`cv_x${n}`, 'ag_1');
+        await store.inviteConsultant(`cv_x${n}`, 'ag_1', T0);
         await store.resolve(`cv_x${n}`, T0 + 3000, null, { surveyAt: T0 + 60_000 });
       }
       await store.mergeCustomers('cu_x1', 'cu_x2', T0 + 4000);
@@ -279,7 +279,7 @@ describe('RedisStore', () => {
       await seed();
       await store.createAgent({ ...agent('ag_2'), idleSince: T0 + 1 });
       await assignChat(store, 'cv_1', T0);
-      await store.inviteConsultant('cv_1', 'ag_2');
+      await store.inviteConsultant('cv_1', 'ag_2', T0);
       // As an older Switchboard left it: no index, no marker; and an assigned record that cannot be read.
       await raw.del([store.keys.helpingIn('ag_2'), store.keys.key('helpingIndexed')]);
       await raw.zAdd(store.keys.conversationsByStatus('assigned'), { score: T0, value: 'cv_bad' });
@@ -575,6 +575,35 @@ describe('RedisStore', () => {
       expect((await rejection(store.getCustomer('cu_1'))).message).to.include(customerKey);
       expect(await raw.get(customerKey)).to.equal(badBlock);
       expect(await store.listMessages('cv_1')).to.deep.equal([]);
+    });
+
+    it('a conversation stored without joinedAt (before it was kept) is read and changed; a malformed one is corrupt, named, in Lua and in TypeScript', async () => {
+      await seed();
+      await store.createAgent({ ...agent('ag_2'), idleSince: T0 + 1 });
+      await assignChat(store, 'cv_1', T0);
+      await store.inviteConsultant('cv_1', 'ag_2', T0 + 1000);
+      const key = store.keys.conversation('cv_1');
+      const stored = JSON.parse(String(await raw.get(key))) as Record<string, unknown>;
+      expect(stored.joinedAt).to.deep.equal({ ag_2: T0 + 1000 });
+      // As an older Switchboard wrote it: no joinedAt.
+      delete stored.joinedAt;
+      await raw.set(key, JSON.stringify(stored));
+      const old = await store.getConversation('cv_1');
+      expect([old?.invited, old?.joinedAt]).to.deep.equal([['ag_2'], undefined]);
+      expect((await store.joinConsult('cv_1', 'ag_2', T0 + 2000)).joinedAt).to.deep.equal({
+        ag_2: T0 + 2000,
+      });
+      // Malformed: stops a script before it writes, and a read.
+      const bad = JSON.stringify({ ...stored, joinedAt: { ag_2: 'soon' } });
+      await raw.set(key, bad);
+      for (const failed of [
+        await rejection(store.leaveConsult('cv_1', 'ag_2')),
+        await rejection(store.getConversation('cv_1')),
+      ]) {
+        expect(failed).to.be.instanceOf(CorruptRecordError);
+        expect(failed.message).to.include(key).and.to.include('joinedAt');
+      }
+      expect(await raw.get(key)).to.equal(bad);
     });
 
     it('reads an empty list the scripts wrote as {} as the empty list; a list holding anything else is corrupt', async () => {

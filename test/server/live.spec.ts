@@ -455,4 +455,37 @@ describe('GET /api/agents/:id/conversations (what an agent is on)', () => {
       [mia.conversationId, 10],
     ]);
   });
+
+  it("a colleague counts from when they joined, were invited or were offered it, not from the conversation's start", async () => {
+    const h = sb();
+    const { agent: ada } = await h.createAgent('Ada', { capacity: only(2) });
+    const mia = await visitor(h, 'my parcel is late');
+    const { agent: bo } = await h.createAgent('Bo', { capacity: only(0) });
+    const { agent: cy } = await h.createAgent('Cy', { capacity: only(0) });
+    const { agent: di } = await h.createAgent('Di', { capacity: only(1) });
+    h.clock.advance(120 * SECOND);
+    await h.sb.router.consult(ada.id, mia.conversationId, bo.id);
+    h.clock.advance(30 * SECOND);
+    await h.sb.router.joinConsult(bo.id, mia.conversationId);
+    h.clock.advance(10 * SECOND);
+    await h.sb.router.consult(ada.id, mia.conversationId, cy.id);
+    h.clock.advance(5 * SECOND);
+    await h.sb.router.handoff(ada.id, mia.conversationId, di.id, 'she needs a refund');
+    h.clock.advance(5 * SECOND);
+    const parts: Array<[string, string, number]> = [];
+    for (const agent of [ada, bo, cy, di]) {
+      const held = (await h.admin.get(`/api/agents/${agent.id}/conversations`).expect(200)).body
+        .conversations;
+      for (const c of held as Array<{ id: string; role: string; sinceSeconds: number }>) {
+        expect(c.id).to.equal(mia.conversationId);
+        parts.push([agent.name, c.role, c.sinceSeconds]);
+      }
+    }
+    expect(parts).to.deep.equal([
+      ['Ada', 'owner', 170],
+      ['Bo', 'consultant', 20],
+      ['Cy', 'invited', 10],
+      ['Di', 'offered', 5],
+    ]);
+  });
 });

@@ -43,6 +43,7 @@ return run(function()
   c.ownerId = agentId
   c.consultants = without(c.consultants, agentId)
   c.invited = without(c.invited, agentId)
+  dropJoined(c, agentId)
   changed('conversation', c)
   flush()
   return { 0, json(c) }

@@ -1,7 +1,7 @@
 --[[ joinConsult-1.lua: an invited colleague joins as a consultant.
 
 KEYS[1]  the conversation record
-ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] agent id
+ARGV[1]  key base; ARGV[2] conversation id; ARGV[3] agent id; ARGV[4] now (ms: their joinedAt)
 Result   {0, conversation} | INVALID_STATE (not invited, or not assigned) | NOT_FOUND
 ]]
 --!include keys.lua
@@ -9,7 +9,7 @@ Result   {0, conversation} | INVALID_STATE (not invited, or not assigned) | NOT_
 --!include records.lua
 
 return run(function()
-  local id, agentId = ARGV[2], ARGV[3]
+  local id, agentId, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
   local c = mustConversation(id)
   if contains(c.consultants, agentId) then return { 0, json(c) } end
   if not contains(c.invited, agentId) or c.status ~= 'assigned' then
@@ -17,6 +17,7 @@ return run(function()
   end
   c.invited = without(c.invited, agentId)
   c.consultants[#c.consultants + 1] = agentId
+  setJoined(c, agentId, now)
   changed('conversation', c)
   flush()
   return { 0, json(c) }

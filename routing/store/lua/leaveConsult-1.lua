@@ -13,6 +13,7 @@ return run(function()
   local c = mustConversation(id)
   c.invited = without(c.invited, agentId)
   c.consultants = without(c.consultants, agentId)
+  dropJoined(c, agentId)
   changed('conversation', c)
   flush()
   return { 0, json(c) }

@@ -49,6 +49,7 @@ return run(function()
   c.waitingForOwnerSince = NULL
   c.consultants = {}
   c.invited = {}
+  c.joinedAt = nil
   endHandoff(c)
   if not isnull(c.ownerId) then setLastOwner(c.customerId, c.ownerId, now) end
   redis.call('ZREM', K.timers(), 'sticky:' .. id)

@@ -79,6 +79,19 @@ local function without(list, value)
   return out
 end
 
+-- A conversation's `joinedAt` (when each consultant joined, each invited colleague was invited): `agentId` at `now`.
+local function setJoined(c, agentId, now)
+  if type(c.joinedAt) ~= 'table' then c.joinedAt = {} end
+  c.joinedAt[agentId] = now
+end
+
+-- `agentId` no longer consults on the conversation nor is invited: their `joinedAt` goes (the field with its last).
+local function dropJoined(c, agentId)
+  if type(c.joinedAt) ~= 'table' or c.joinedAt[agentId] == nil then return end
+  c.joinedAt[agentId] = nil
+  if next(c.joinedAt) == nil then c.joinedAt = nil end
+end
+
 -- Byte order, as Redis and JavaScript compare these ASCII names (Lua's `<` follows the locale).
 local function bytesLess(a, b)
   local n = math.min(#a, #b)

@@ -16,6 +16,7 @@ local function own(c, agentId, channel, reason, now, at)
   c.waitingForOwnerSince = NULL
   c.consultants = without(c.consultants, agentId)
   c.invited = without(c.invited, agentId)
+  dropJoined(c, agentId)
   changed('conversation', c)
   setLastOwner(c.customerId, agentId, now)
 end

@@ -86,6 +86,7 @@ local function checkConversation(key, c)
   if not isCover(c.cover) then return corrupt(key, 'cover') end
   if not isList(c.consultants, 'string') then return corrupt(key, 'consultants') end
   if not isList(c.invited, 'string') then return corrupt(key, 'invited') end
+  if not (c.joinedAt == nil or isNumbers(c.joinedAt)) then return corrupt(key, 'joinedAt') end
   if not isList(c.channels, 'string') then return corrupt(key, 'channels') end
   if not isChannel(c.lastChannel) then return corrupt(key, 'lastChannel') end
   if not isNumbers(c.skills) then return corrupt(key, 'skills') end
