@@ -450,7 +450,7 @@ export class VoiceChannel {
             { conversationId: q.conversation, agentId: q.agent, result: p.DialCallStatus },
             'voice: agent did not answer; trying the next',
           );
-          const outcome = await this.#router.missedLiveContact(q.agent, q.conversation, p.DialCallStatus);
+          const outcome = await this.#missed(q.agent, q.conversation, p.DialCallStatus);
           return this.#render(call, outcome);
         }
       }
@@ -576,7 +576,11 @@ export class VoiceChannel {
         { conversationId: q.conversation, agentId: q.agent, result: p.CallStatus },
         'voice: agent did not answer a call back; trying the next',
       );
-      await this.#router.missedLiveContact(q.agent, q.conversation, p.CallStatus);
+      await this.#missed(
+        q.agent,
+        q.conversation,
+        p.CallStatus === 'busy' ? 'busy' : p.CallStatus === 'failed' ? 'failed' : 'no-answer',
+      );
     });
     return emptyTwiml();
   }
@@ -1096,6 +1100,27 @@ export class VoiceChannel {
 
   // ---------------------------------------------------------------- helpers
 
+  /**
+   * An agent's leg rang out unanswered (`no-answer`), answered busy (`busy`: they declined it on their phone) or
+   * could not be rung (`failed`): routing tries the next agent. A decline is no absence: the agent stays
+   * available (passed over for this caller). The others are set away, the reason saying what happened and when
+   * (the team's time), so that they and the team view know why.
+   */
+  #missed(
+    agentId: string,
+    conversationId: string,
+    how: 'busy' | 'no-answer' | 'failed',
+  ): Promise<ContactOutcome> {
+    const at = clockTime(this.#router.clock.now(), this.#router.policy.hours?.timeZone ?? 'UTC');
+    const reason =
+      how === 'busy'
+        ? `declined a call at ${at}`
+        : how === 'failed'
+          ? `phone could not be rung at ${at}`
+          : `missed a call at ${at}`;
+    return this.#router.missedLiveContact(agentId, conversationId, reason, { declined: how === 'busy' });
+  }
+
   /** TwiML for where the conversation stands: straight to a person, or one sentence and quiet hold. */
   async #render(call: LiveCall, first: ContactOutcome, callbackOwed = false): Promise<string> {
     let outcome = first;
@@ -1408,6 +1433,16 @@ export class VoiceChannel {
       }
     };
   }
+}
+
+/** A time of day as the team reads it (`09:14`), in `timeZone`. */
+export function clockTime(at: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone,
+  }).format(at);
 }
 
 /** The agent an outcome connects the caller to, or null when it waits. */

@@ -234,7 +234,10 @@ describe('Voice channel: call back', () => {
       outboundLeg(toAna!.sid, 'client:ana', 'no-answer'),
     );
     const away = await h().store.getAgent(ana.id);
-    expect([away?.status, away?.statusReason]).to.deep.equal(['away', 'no-answer']);
+    expect([away?.status, away?.statusReason]).to.deep.equal([
+      'away',
+      `missed a call at ${new Date(h().clock.now()).toISOString().slice(11, 16)}`,
+    ]);
     const conv = await h().store.getConversation(waiting.conversationId);
     expect([conv?.status, conv?.offer]).to.deep.equal(['queued', null]);
 

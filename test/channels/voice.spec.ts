@@ -408,15 +408,17 @@ describe('Voice channel (Twilio)', () => {
       expect(only(next, 'Number').text).to.equal('+14155550188');
       expect(queryOf(only(next, 'Dial').attrs.action).agent).to.equal(bea.id);
       const away = await h().store.getAgent(ana.id);
-      expect([away?.status, away?.statusReason]).to.deep.equal(['away', 'no-answer']);
+      const at = new Date(h().clock.now()).toISOString().slice(11, 16);
+      expect([away?.status, away?.statusReason]).to.deep.equal(['away', `missed a call at ${at}`]);
 
-      // Bea is busy too: one sentence and hold, still first in line, same place.
+      // Bea declines it (busy): one sentence and hold, still first in line, same place; she stays available.
       const last = await h().twiml(localPath(only(next, 'Dial').attrs.action), dialResult(call, 'busy'));
       expect(verbs(last)).to.deep.equal(['Say', 'Enqueue']);
-      expect(only(last, 'Say').text).to.equal(h().sb.router.policy.texts.noEstimate);
+      expect(only(last, 'Say').text).to.match(/^You are number 1 in line/);
       const conv = await h().store.getConversation(conversationId);
       expect([conv?.status, conv?.queuedAt]).to.deep.equal(['queued', queuedAt]);
-      expect((await h().store.getAgent(bea.id))?.statusReason).to.equal('busy');
+      const bea2 = await h().store.getAgent(bea.id);
+      expect([bea2?.status, bea2?.statusReason]).to.deep.equal(['available', undefined]);
     });
 
     it('an agent with nothing to ring is skipped the same way', async () => {
