@@ -396,8 +396,17 @@ export class VoiceChannel {
         case 'leave':
           if (call.target === 'callback')
             return this.#give(call, 'callback', sayAndHangUp(await this.#callbackConfirmed(call)));
-          if (call.target === 'closing')
-            return this.#give(call, 'done', sayAndHangUp(SAY.closedGoodbye(call.closedOffer !== 'nobody')));
+          if (call.target === 'closing') {
+            // Switchboard ends this call itself: its conversation leaves the line now, as when a caller hangs up,
+            // not when (or if) the status callback comes; that one, later, changes nothing (`#ended`).
+            const goodbye = this.#give(
+              call,
+              'done',
+              sayAndHangUp(SAY.closedGoodbye(call.closedOffer !== 'nobody')),
+            );
+            await this.#ended(call.callSid, q.conversation);
+            return goodbye;
+          }
           return this.#render(call, await this.#router.outcome(q.conversation));
         case 'hangup':
           await this.#ended(call.callSid, q.conversation);
