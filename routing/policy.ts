@@ -243,6 +243,13 @@ export const RoutingPolicy = z
         nobodyWorking: ShortText.default(
           'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
         ),
+        /**
+         * Within the opening hours (or with none set), no agent available and someone away: they are expected
+         * back (from a break, or a missed call), but nobody is serving anyone, so not "everyone is busy".
+         */
+        nobodyFree: ShortText.default(
+          'Nobody can answer right now; a person will answer as soon as someone is back. You keep your place.',
+        ),
         hold: ShortText.default('Please hold; you keep your place.'),
         /**
          * The customer's person stepped away (`{owner}`, their name) and what they write waits for them up to
@@ -346,13 +353,20 @@ export function loadPolicy(env: Record<string, string | undefined>): RoutingPoli
 }
 
 /**
+ * A wait quote as a customer is told it: `nobodyFree` when there is no wait to quote and no agent is available,
+ * though someone is away (within the hours): nobody is busy serving others, so "everyone is busy" would not be true.
+ */
+export type HoldQuote = WaitQuote & { nobodyFree?: true };
+
+/**
  * The one honest sentence a waiting customer is told: their place and the pessimistic wait; with no wait to
- * quote, that everyone is busy, or, when nobody works now, when the team is back. Held under the cap. A customer
- * owed a call back (`callbackInSeconds`: when it is due) is told it stands.
+ * quote, that everyone is busy (or, nobody being available, that nobody can answer now), or, when nobody works
+ * now, when the team is back. Held under the cap. A customer owed a call back (`callbackInSeconds`: when it is
+ * due) is told it stands.
  */
 export function waitSentence(
   policy: RoutingPolicy,
-  quote: WaitQuote,
+  quote: HoldQuote,
   callbackInSeconds: number | null = null,
 ): string {
   const texts = policy.texts;
@@ -366,7 +380,7 @@ export function waitSentence(
       position: quote.position,
       wait: humanDuration(quote.etaSeconds, policy.locale),
     });
-  if (!quote.closed) return fillText(texts.noEstimate, {});
+  if (!quote.closed) return fillText(quote.nobodyFree ? texts.nobodyFree : texts.noEstimate, {});
   const opens = quote.closed.opensInSeconds;
   return opens === null
     ? fillText(texts.nobodyWorking, {})

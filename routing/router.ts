@@ -55,7 +55,14 @@ import {
 } from './addresses.js';
 import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
-import { defaultPolicy, entryPointOf, fillText, type RoutingPolicy, waitSentence } from './policy.js';
+import {
+  defaultPolicy,
+  entryPointOf,
+  fillText,
+  type HoldQuote,
+  type RoutingPolicy,
+  waitSentence,
+} from './policy.js';
 import {
   byCreation,
   customerWaits,
@@ -124,7 +131,7 @@ export type ContactOutcome =
   | { type: 'covered'; agentId: string; ownerId: string }
   /** Waiting for its owner to come back, up to `until`. */
   | { type: 'waiting_for_owner'; ownerId: string; until: number }
-  | ({ type: 'queued' } & WaitQuote)
+  | ({ type: 'queued' } & HoldQuote)
   /** The answer to the survey sent after a resolution: stored on that conversation, not routed. */
   | { type: 'survey'; rating: number };
 
@@ -1719,15 +1726,24 @@ export class Router {
   }
 
   /**
-   * The agent rung for a live contact did not answer (no-answer, busy, failed): they go away with
-   * that reason and the next agent is tried; the customer keeps their place. Works for an offer, a
-   * cover and an owner rung directly (then a colleague covers and the owner stays owner).
+   * The agent rung for a live contact did not answer (no answer, their phone could not be rung): they go away
+   * with that reason and the next agent is tried; the customer keeps their place. `declined` (they turned the
+   * ring down, their phone answering busy): an offer goes to the next agent and they stay available, not
+   * offered this customer again while they wait (as a declined chat offer); an owner or a cover declining is
+   * set away all the same, or the same person would be rung again at once. Works for an offer, a cover and an
+   * owner rung directly (then a colleague covers and the owner stays owner). A caller left with nobody to ring
+   * is told to the team (`team.unstaffed`).
    */
-  async missedLiveContact(agentId: string, conversationId: string, reason: string): Promise<ContactOutcome> {
+  async missedLiveContact(
+    agentId: string,
+    conversationId: string,
+    reason: string,
+    options: { declined?: boolean } = {},
+  ): Promise<ContactOutcome> {
     const conv = await this.#conversation(conversationId);
     if (conv.offer?.agentId === agentId) {
-      await this.declineOffer(agentId, conversationId, reason);
-      return this.outcome(conversationId);
+      await this.declineOffer(agentId, conversationId, options.declined ? undefined : reason);
+      return this.#afterMissed(conversationId);
     }
     const covering = conv.cover?.agentId === agentId;
     const owning = conv.ownerId === agentId && conv.cover === null;
@@ -1738,8 +1754,33 @@ export class Router {
     }
     await this.setAgentStatus(agentId, 'away', reason);
     const latest = await this.#conversation(conversationId);
-    if (latest.status !== 'assigned') return this.#waitingOutcome(latest);
+    if (latest.status !== 'assigned') return this.#afterMissed(conversationId);
     return this.#ownedContact(latest, latest.lastChannel);
+  }
+
+  /**
+   * Where a live contact stands after a missed ring; one left waiting in line with nobody rung for it is told to
+   * the team: who is away and why, and who declined it.
+   */
+  async #afterMissed(conversationId: string): Promise<ContactOutcome> {
+    const outcome = await this.outcome(conversationId);
+    const conv = await this.#conversation(conversationId);
+    if (conv.status !== 'queued' || conv.offer !== null) return outcome;
+    const agents = (await this.store.listAgents()).filter((a) => a.leftAt === undefined);
+    const away = agents
+      .filter((a) => a.status === 'away')
+      .map((a) => ({
+        agentId: a.id,
+        name: a.name,
+        ...(a.statusReason !== undefined ? { reason: a.statusReason } : {}),
+      }));
+    const declined = agents
+      .filter((a) => a.status === 'available' && conv.declinedBy.includes(a.id))
+      .map((a) => ({ agentId: a.id, name: a.name }));
+    // Someone available who has not turned this caller down is rung as soon as they have room: not unstaffed.
+    if (agents.some((a) => a.status === 'available' && !conv.declinedBy.includes(a.id))) return outcome;
+    this.#emit({ type: 'team.unstaffed', at: this.clock.now(), conversation: conv, away, declined });
+    return outcome;
   }
 
   /**
@@ -1956,13 +1997,13 @@ export class Router {
   }
 
   /** Where a waiting conversation stands now: position, a pessimistic wait, and whether anybody works. */
-  async quote(conversationId: string): Promise<WaitQuote | null> {
+  async quote(conversationId: string): Promise<HoldQuote | null> {
     const snap = await this.store.queueSnapshot(conversationId);
     return snap ? this.#quoteOf(snap, this.clock.now()) : null;
   }
 
   /** Position and a pessimistic wait, from where it waits; with no wait to quote, whether anybody works. */
-  async #quoteOf(snap: QueueSnapshot | null, now: number): Promise<WaitQuote> {
+  async #quoteOf(snap: QueueSnapshot | null, now: number): Promise<HoldQuote> {
     const position = snap?.position ?? 1;
     const etaSeconds = snap
       ? quoteWaitSeconds({
@@ -1975,13 +2016,19 @@ export class Router {
       : null;
     if (etaSeconds !== null) return { position, etaSeconds };
     const closed = await this.#closed(now);
-    return closed ? { position, etaSeconds, closed } : { position, etaSeconds };
+    if (closed) return { position, etaSeconds, closed };
+    // Open, with nobody available: someone is away (back from a break or a missed call soon), nobody busy.
+    const { agentsByStatus } = await this.store.stats();
+    return agentsByStatus.available === 0
+      ? { position, etaSeconds, nobodyFree: true }
+      : { position, etaSeconds };
   }
 
   /**
    * Whether nobody works now (see WaitQuote.closed): outside the opening hours, no agent available; within
    * them (or with none set), no agent available or away. An agent left away overnight does not make the
-   * team open; one on a break in the day does (they are back soon: "everyone is busy" is then the truth).
+   * team open; one on a break in the day, or set away by a missed ring, does (they are back soon: the caller holds
+   * on), though with nobody available the customer is told so (`nobodyFree`), not that everyone is busy.
    */
   async #closed(now: number): Promise<WaitQuote['closed']> {
     const hours = this.policy.hours;

@@ -93,6 +93,8 @@ const Env = z.object({
   HOLD_MUSIC_URL: optional(z.string().url('must be the URL of an audio file (MP3 or WAV)')),
   CALLBACK_RETRIES: wholeNumber(2, 0, 5, 'retries'),
   CALLBACK_RETRY_SECONDS: wholeNumber(20, 0, 120, 'seconds'),
+  /** Agents rung on a phone number press 1 to take a call (their voicemail cannot). */
+  TWILIO_SCREEN_AGENT_PHONES: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must start with xoxb-')),
   SLACK_SIGNING_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
   SLACK_API_URL: optional(
@@ -253,6 +255,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           holdMusicUrl: e.HOLD_MUSIC_URL ?? null,
           callbackRetries: e.CALLBACK_RETRIES,
           callbackRetrySeconds: e.CALLBACK_RETRY_SECONDS,
+          screenAgentPhones: e.TWILIO_SCREEN_AGENT_PHONES === 'on',
         }
       : null,
     slack: slackOn

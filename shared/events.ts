@@ -198,6 +198,17 @@ export const DomainEvent = z.discriminatedUnion('type', [
     kept: z.number().int().nonnegative(),
     failed: z.array(z.object({ customerId: Id, error: z.string() })),
   }),
+  /**
+   * A ring an agent missed or declined (router `missedLiveContact`) left a caller waiting with nobody to ring:
+   * the agents away, and why (a missed call's time among them), and the available ones who declined this caller.
+   */
+  z.object({
+    type: z.literal('team.unstaffed'),
+    at: Millis,
+    conversation: Conversation,
+    away: z.array(z.object({ agentId: Id, name: z.string(), reason: z.string().optional() })),
+    declined: z.array(z.object({ agentId: Id, name: z.string() })),
+  }),
   /** A blocked customer's contact, refused: nothing was stored. */
   z.object({ type: z.literal('contact.blocked'), at: Millis, customerId: Id, channel: Channel }),
   /** A chat visitor's page: open (a widget connected) or left (their last widget, on any process, closed). */

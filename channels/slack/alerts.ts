@@ -1,6 +1,8 @@
 // The team's channel in Slack (SLACK_TEAM_CHANNEL) hears when a customer will wait
 // past the time they were told: a quoted wait or a call back at risk, the moment
-// Switchboard tells the customer so (with a new honest time when it has one). The
+// Switchboard tells the customer so (with a new honest time when it has one); and
+// when a missed ring left a caller waiting with nobody available to ring (who is
+// away and why, who declined). The
 // post says who, on which channel, for whom they wait, and how that channel
 // stands now (from the team's live view), so that someone can step in. Posted by
 // the process that told the customer (a domain event of its own: other processes
@@ -19,6 +21,7 @@ import type { SlackState } from './state.js';
 import { CHANNEL_NAMES, duration, escapeSlack, slackDate } from './text.js';
 
 type AtRisk = Extract<DomainEvent, { type: 'promise.at_risk' }>;
+type Unstaffed = Extract<DomainEvent, { type: 'team.unstaffed' }>;
 
 /** At most one post per customer channel this often (ms, the router's clock). */
 export const ALERT_EVERY_MS = 60_000;
@@ -79,6 +82,40 @@ export function atRiskText(
   return lines.join('\n');
 }
 
+/** A list said as a sentence does: "Ana", "Ana and Bo", "Ana, Bo and Cy". */
+function listed(names: string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/**
+ * What the team channel is told when a missed ring left a customer waiting with nobody to ring: who is away and
+ * why (a missed call and its time), and who declined them, so that someone comes back to take them.
+ */
+export function unstaffedText(event: Unstaffed, name: string, view: LiveView | null): string {
+  const channel = event.conversation.lastChannel;
+  const away = event.away.map(
+    (a) => `${escapeSlack(a.name)}${a.reason ? ` (${escapeSlack(a.reason)})` : ''}`,
+  );
+  const declined = event.declined.map((a) => escapeSlack(a.name));
+  const who = [
+    ...(away.length > 0 ? [`${listed(away)} ${away.length === 1 ? 'is' : 'are'} away`] : []),
+    ...(declined.length > 0
+      ? [`${listed(declined)} declined ${event.away.length > 0 ? 'it' : 'the call'}`]
+      : []),
+  ];
+  const lines = [
+    `:rotating_light: *${escapeSlack(name)}* (${CHANNEL_NAMES[channel]}) is waiting and nobody is available to take it${who.length > 0 ? `: ${who.join('; ')}` : ''}. Make yourself available to take it.`,
+  ];
+  const now = view?.channels[channel];
+  if (now) {
+    const free = now.agentsFree === 0 ? 'nobody free' : `${now.agentsFree} free`;
+    lines.push(
+      `${CHANNEL_NAMES[channel]} now: ${now.waiting} waiting · ${free}. \`/switchboard team\` shows the whole team.`,
+    );
+  }
+  return lines.join('\n');
+}
+
 /** Where the team channel's alerts about a conversation are kept among the Slack posts (`SlackState.addPost`). */
 const alertKey = (conversationId: string) => `alert:${conversationId}`;
 
@@ -100,6 +137,8 @@ export class TeamAlerts {
       let done: Promise<void>;
       if (event.type === 'promise.at_risk' && !this.#refused) {
         done = this.#post(event).catch((err: unknown) => this.#failed(err));
+      } else if (event.type === 'team.unstaffed' && !this.#refused) {
+        done = this.#postUnstaffed(event).catch((err: unknown) => this.#failed(err));
       } else if (event.type === 'customer.erased') {
         done = this.#erase(event.conversationIds).catch((err: unknown) =>
           this.#o.log.warn({ err: String(err) }, "Slack: could not delete an erased customer's alerts"),
@@ -136,6 +175,27 @@ export class TeamAlerts {
     // Kept by the conversation, so that erasing its customer deletes it too.
     if (posted.success && conversation) {
       await this.#o.state.addPost(alertKey(conversation.id), {
+        channel: posted.data.channel ?? this.#o.channel,
+        ts: posted.data.ts,
+      });
+    }
+  }
+
+  /** At most once a minute across every process, whichever customers it is about (a bad hour is a few posts). */
+  async #postUnstaffed(event: Unstaffed): Promise<void> {
+    const now = this.#o.router.clock.now();
+    const window = await this.#o.state.alertWindow('unstaffed', now, ALERT_EVERY_MS);
+    if (!window.post) return;
+    const [customer, view] = await Promise.all([
+      this.#o.router.store.getCustomer(event.conversation.customerId),
+      this.#o.team ? this.#o.team() : null,
+    ]);
+    const text = unstaffedText(event, customerName(customer), view);
+    const posted = Posted.safeParse(
+      await this.#o.outbox.post('chat.postMessage', { channel: this.#o.channel, text, unfurl_links: false }),
+    );
+    if (posted.success) {
+      await this.#o.state.addPost(alertKey(event.conversation.id), {
         channel: posted.data.channel ?? this.#o.channel,
         ts: posted.data.ts,
       });

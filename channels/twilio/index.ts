@@ -23,6 +23,8 @@ export interface TwilioSettings {
   holdMusicUrl?: string | null | undefined;
   callbackRetries?: number | undefined;
   callbackRetrySeconds?: number | undefined;
+  /** Agents rung on a phone number press 1 to take a call (on unless false). */
+  screenAgentPhones?: boolean | undefined;
 }
 
 /**
@@ -100,6 +102,7 @@ export function createTwilioChannels(options: TwilioChannelsOptions): TwilioChan
     holdMusicUrl: settings.holdMusicUrl ?? null,
     callbackRetries: settings.callbackRetries ?? 2,
     callbackRetrySeconds: settings.callbackRetrySeconds ?? 20,
+    screenAgentPhones: settings.screenAgentPhones ?? true,
     log,
     onCaller: (caller, ours) => sms.learnNumber(caller, ours),
     ...(options.holders ? { holders: options.holders } : {}),

@@ -37,6 +37,7 @@ import {
   ConversationQuery,
   callerNumber,
   DialParams,
+  DialQuery,
   FINAL_CALL_STATUSES,
   GatherParams,
   OutboundQuery,
@@ -48,6 +49,7 @@ import {
   CALLBACK_FAILED_TEXT,
   callbackDialTwiml,
   callTo,
+  type DialAddress,
   dialAddress,
   dialTwiml,
   emptyTwiml,
@@ -57,7 +59,9 @@ import {
   redirectTwiml,
   rejectTwiml,
   SAY,
+  SCREEN_SECONDS,
   sayAndHangUp,
+  screenTwiml,
   waitTwiml,
 } from './twiml.js';
 
@@ -80,6 +84,11 @@ export interface VoiceOptions {
   callbackRetries: number;
   /** Pause between those attempts (the agent stays on the line). */
   callbackRetrySeconds: number;
+  /**
+   * Call screening for agents rung on a phone number (default on): they press 1 to take a call, call back or
+   * call out, so that their voicemail answering is not taken for them (Twilio Client identities have none).
+   */
+  screenAgentPhones?: boolean;
   log: Log;
   /** Told the number each caller reached us on (texts to them go out from it). */
   onCaller?: (caller: string, ourNumber: string) => void;
@@ -224,6 +233,10 @@ export class VoiceChannel {
       ['/voice/queue', 'queue result', (req) => this.#queueResult(req)],
       ['/voice/dial', 'dial result', (req) => this.#dialResult(req)],
       ['/voice/answered', 'answered', (req) => this.#answered(req), emptyTwiml],
+      ['/voice/screen', 'screening', (req) => this.#screen(req), hangUpTwiml],
+      ['/voice/screen/key', 'screening: key', (req) => this.#screenKey(req), hangUpTwiml],
+      ['/voice/callback/screen', 'call back: screening key', (req) => this.#callbackScreen(req)],
+      ['/voice/out/screen', 'phoning a customer: screening key', (req) => this.#outScreen(req)],
       ['/voice/status', 'call status', (req) => this.#status(req), emptyTwiml],
       ['/voice/callback/agent', 'call back: agent', (req) => this.#callbackAgent(req)],
       [
@@ -396,8 +409,17 @@ export class VoiceChannel {
         case 'leave':
           if (call.target === 'callback')
             return this.#give(call, 'callback', sayAndHangUp(await this.#callbackConfirmed(call)));
-          if (call.target === 'closing')
-            return this.#give(call, 'done', sayAndHangUp(SAY.closedGoodbye(call.closedOffer !== 'nobody')));
+          if (call.target === 'closing') {
+            // Switchboard ends this call itself: its conversation leaves the line now, as when a caller hangs up,
+            // not when (or if) the status callback comes; that one, later, changes nothing (`#ended`).
+            const goodbye = this.#give(
+              call,
+              'done',
+              sayAndHangUp(SAY.closedGoodbye(call.closedOffer !== 'nobody')),
+            );
+            await this.#ended(call.callSid, q.conversation);
+            return goodbye;
+          }
           return this.#render(call, await this.#router.outcome(q.conversation));
         case 'hangup':
           await this.#ended(call.callSid, q.conversation);
@@ -426,7 +448,7 @@ export class VoiceChannel {
   /** How the `<Dial>` to an agent ended. */
   async #dialResult(req: Request): Promise<string> {
     const p = parseInput(DialParams, webhookParams(req), 'dial result');
-    const q = parseInput(AgentQuery, req.query, 'query');
+    const q = parseInput(DialQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
       const call = await this.#remember(p.CallSid, q.conversation, p.From, p.To ?? null, `agent:${q.agent}`);
       if (FINAL_CALL_STATUSES.includes(p.CallStatus)) return emptyTwiml(); // the caller is gone
@@ -436,6 +458,15 @@ export class VoiceChannel {
           // Put through to a colleague meanwhile (a hand-off): Twilio asks this action when the call is moved
           // to new TwiML, and the call goes on with the colleague.
           if (call.target !== `agent:${q.agent}`) return call.twiml || emptyTwiml();
+          // Screened: their phone was picked up (perhaps by its voicemail) and nobody pressed 1, so the whisper
+          // hung up before the caller was put through. Not answered: the next agent is tried.
+          if (q.screen && !call.connected && (p.DialBridged === 'false' || (await this.#offeredTo(q)))) {
+            this.#o.log.info(
+              { conversationId: q.conversation, agentId: q.agent },
+              'voice: agent did not take a screened call; trying the next',
+            );
+            return this.#render(call, await this.#missed(q.agent, q.conversation, 'no-answer'));
+          }
           // They talked. Ownership holds even if the `answered` callback was lost.
           await this.#accept(q.agent, q.conversation);
           return this.#give(call, 'done', hangUpTwiml());
@@ -450,7 +481,7 @@ export class VoiceChannel {
             { conversationId: q.conversation, agentId: q.agent, result: p.DialCallStatus },
             'voice: agent did not answer; trying the next',
           );
-          const outcome = await this.#router.missedLiveContact(q.agent, q.conversation, p.DialCallStatus);
+          const outcome = await this.#missed(q.agent, q.conversation, p.DialCallStatus);
           return this.#render(call, outcome);
         }
       }
@@ -462,22 +493,59 @@ export class VoiceChannel {
     parseInput(StatusParams, webhookParams(req), 'answered');
     const q = parseInput(AgentQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const callSid = this.#callOf.get(q.conversation);
-      const call = callSid ? this.#calls.get(callSid) : undefined;
-      if (call?.target === `agent:${q.agent}`) call.connected = true;
-      if (!(await this.#accept(q.agent, q.conversation))) {
-        this.#o.log.warn(
-          { conversationId: q.conversation, agentId: q.agent },
-          'voice: an agent answered a call no longer offered to them',
-        );
-      }
-      // A person answered the customer's own call: a call back still owed them is no longer needed.
-      if (call?.connected && (await this.#owesCallback(q.conversation))) {
-        this.#callbacks.delete(q.conversation);
-        await this.#router.settleCallback(q.conversation, 'void');
-      }
+      await this.#pickedUp(q);
       return emptyTwiml();
     });
+  }
+
+  /** Whether the conversation's offer is still `agent`'s (never taken). */
+  async #offeredTo(q: { conversation: string; agent: string }): Promise<boolean> {
+    return (await this.#router.store.getConversation(q.conversation))?.offer?.agentId === q.agent;
+  }
+
+  /**
+   * Call screening: the agent rung on a phone number picked up (or their voicemail did). They hear who waits
+   * and press 1 to take the call; the caller hears it ring meanwhile (`answerOnBridge`).
+   */
+  async #screen(req: Request): Promise<string> {
+    parseInput(CallParams, webhookParams(req), 'screening');
+    const q = parseInput(AgentQuery, req.query, 'query');
+    return screenTwiml(SAY.screenCall, this.#url('/voice/screen/key', q));
+  }
+
+  /**
+   * The key the screening agent pressed: 1 takes the call (the whisper ends and Twilio puts the caller through);
+   * anything else, or nothing (a voicemail), hangs their leg up, and the caller's `<Dial>` action tries the next.
+   */
+  async #screenKey(req: Request): Promise<string> {
+    const p = parseInput(GatherParams, webhookParams(req), 'screening key');
+    const q = parseInput(AgentQuery, req.query, 'query');
+    if (p.Digits.trim() !== '1') return hangUpTwiml();
+    return this.#serial(q.conversation, async () =>
+      (await this.#pickedUp(q, true)) ? emptyTwiml() : sayAndHangUp(SAY.screenTaken),
+    );
+  }
+
+  /** A person took the customer's call: theirs now; false when it went elsewhere meanwhile. */
+  async #pickedUp(q: { conversation: string; agent: string }, screened = false): Promise<boolean> {
+    const callSid = this.#callOf.get(q.conversation);
+    const call = callSid ? this.#calls.get(callSid) : undefined;
+    if (call?.target === `agent:${q.agent}`) call.connected = true;
+    const accepted = await this.#accept(q.agent, q.conversation);
+    if (!accepted) {
+      this.#o.log.warn(
+        { conversationId: q.conversation, agentId: q.agent },
+        'voice: an agent answered a call no longer offered to them',
+      );
+      // A screened leg is hung up then: the caller is not put through to them.
+      if (screened && call) call.connected = false;
+    }
+    // A person answered the customer's own call: a call back still owed them is no longer needed.
+    if (call?.connected && (await this.#owesCallback(q.conversation))) {
+      this.#callbacks.delete(q.conversation);
+      await this.#router.settleCallback(q.conversation, 'void');
+    }
+    return accepted;
   }
 
   /**
@@ -497,27 +565,61 @@ export class VoiceChannel {
 
   // ---------------------------------------------------------------- call backs
 
-  /** The agent answered the call back: tell them, then dial the customer. */
+  /** The agent answered the call back: tell them, then dial the customer (screened: once they press 1). */
   async #callbackAgent(req: Request): Promise<string> {
     const p = parseInput(CallParams, webhookParams(req), 'call back');
     const q = parseInput(CallbackQuery, req.query, 'query');
+    return this.#serial(q.conversation, () => this.#callbackLeg(p.CallSid, q, q.screen === '1'));
+  }
+
+  /**
+   * A screened call back leg's key: 1 dials the customer; anything else, or nothing (their voicemail answered),
+   * ends the leg and the next agent is tried, the customer keeping their place.
+   */
+  async #callbackScreen(req: Request): Promise<string> {
+    const p = parseInput(GatherParams, webhookParams(req), 'call back screening');
+    const q = parseInput(CallbackQuery, req.query, 'query');
     return this.#serial(q.conversation, async () => {
-      const conv = await this.#router.store.getConversation(q.conversation);
-      const legs = conv ? this.#legs(q, p.CallSid, conv) : null;
-      if (!legs?.current || !(await this.#router.openCallback(q.conversation)))
-        return sayAndHangUp(SAY.callbackTaken);
-      const { customer, from } = legs;
-      if (!customer || !from || !(await this.#accept(q.agent, q.conversation)))
-        return sayAndHangUp(SAY.callbackTaken);
+      if (p.Digits.trim() === '1') return this.#callbackLeg(p.CallSid, q, false);
       const cb = this.#callbacks.get(q.conversation);
-      if (cb?.agentCallSid === p.CallSid) cb.answered = true;
-      return callbackDialTwiml({
-        customer,
-        callerId: from,
-        action: this.#callbackUrl('/voice/callback/customer', q, { customer, from }, 1),
-        timeoutSeconds: CUSTOMER_RING_SECONDS,
-        say: SAY.callbackConnecting,
-      });
+      const conv = await this.#router.store.getConversation(q.conversation);
+      if (conv && this.#legs(q, p.CallSid, conv, cb).current) {
+        if (cb?.agentCallSid === p.CallSid) {
+          cb.agentCallSid = null;
+          cb.agentId = null;
+        }
+        this.#o.log.info(
+          { conversationId: q.conversation, agentId: q.agent },
+          'voice: agent did not take a screened call back; trying the next',
+        );
+        await this.#missed(q.agent, q.conversation, 'no-answer');
+      }
+      return hangUpTwiml();
+    });
+  }
+
+  /** The call back leg the agent picked up: screening first, else the customer dialled from it. */
+  async #callbackLeg(callSid: string, q: z.output<typeof CallbackQuery>, screen: boolean): Promise<string> {
+    const conv = await this.#router.store.getConversation(q.conversation);
+    const legs = conv ? this.#legs(q, callSid, conv) : null;
+    if (!legs?.current || !(await this.#router.openCallback(q.conversation)))
+      return sayAndHangUp(SAY.callbackTaken);
+    const { customer, from } = legs;
+    if (screen && customer && from)
+      return screenTwiml(
+        SAY.screenCallback,
+        this.#callbackUrl('/voice/callback/screen', q, { customer, from }),
+      );
+    if (!customer || !from || !(await this.#accept(q.agent, q.conversation)))
+      return sayAndHangUp(SAY.callbackTaken);
+    const cb = this.#callbacks.get(q.conversation);
+    if (cb?.agentCallSid === callSid) cb.answered = true;
+    return callbackDialTwiml({
+      customer,
+      callerId: from,
+      action: this.#callbackUrl('/voice/callback/customer', q, { customer, from }, 1),
+      timeoutSeconds: CUSTOMER_RING_SECONDS,
+      say: SAY.callbackConnecting,
     });
   }
 
@@ -576,7 +678,11 @@ export class VoiceChannel {
         { conversationId: q.conversation, agentId: q.agent, result: p.CallStatus },
         'voice: agent did not answer a call back; trying the next',
       );
-      await this.#router.missedLiveContact(q.agent, q.conversation, p.CallStatus);
+      await this.#missed(
+        q.agent,
+        q.conversation,
+        p.CallStatus === 'busy' ? 'busy' : p.CallStatus === 'failed' ? 'failed' : 'no-answer',
+      );
     });
     return emptyTwiml();
   }
@@ -627,12 +733,14 @@ export class VoiceChannel {
     }
     const from = this.#o.fromNumber;
     if (!from) throw new ConflictError('channel_off', 'no number to call from: set TWILIO_FROM_NUMBER');
+    const screened = this.#screens(address);
     const query = {
       conversation: request.conversationId,
       agent: request.agentId,
       customer: request.to,
       from,
     };
+    const legQuery = screened ? { ...query, screen: '1' } : query;
     // One at a time: a second press (or a second device) while a call to this customer, or one of this agent's,
     // rings or is under way is refused (until it ends, or the agent makes themselves available: `#onEvent`).
     const [forCustomer, forAgent] = outLeases(query);
@@ -650,7 +758,7 @@ export class VoiceChannel {
       await this.#client.calls.create({
         to: callTo(address),
         from,
-        url: this.#url('/voice/out/agent', query),
+        url: this.#url('/voice/out/agent', legQuery),
         method: 'POST',
         statusCallback: this.#url('/voice/out/agent-status', query),
         statusCallbackMethod: 'POST',
@@ -713,10 +821,34 @@ export class VoiceChannel {
     }
   }
 
-  /** The agent picked up: the customer is dialled from their call, if the conversation is still theirs. */
+  /**
+   * The agent picked up: the customer is dialled from their call, if the conversation is still theirs; a leg
+   * rung on their phone number is screened first (press 1), so that their voicemail never calls the customer.
+   */
   async #outAgent(req: Request): Promise<string> {
     parseInput(CallParams, webhookParams(req), 'phoning a customer');
     const q = parseInput(OutboundQuery, req.query, 'query');
+    if (q.screen === '1') {
+      const { screen: _, ...rest } = q;
+      return screenTwiml(SAY.screenOut, this.#url('/voice/out/screen', rest));
+    }
+    return this.#outDial(q);
+  }
+
+  /** The key of a screened call out: 1 dials the customer; nothing (their voicemail) ends it, noted. */
+  async #outScreen(req: Request): Promise<string> {
+    const p = parseInput(GatherParams, webhookParams(req), 'phoning a customer: screening');
+    const q = parseInput(OutboundQuery, req.query, 'query');
+    if (p.Digits.trim() === '1') return this.#outDial(q);
+    await this.#endOut(q);
+    await this.#router.callNote(
+      q.conversation,
+      `The call to the customer at ${q.customer} did not go out: nobody pressed 1 on the agent's phone (its voicemail may have answered).`,
+    );
+    return hangUpTwiml();
+  }
+
+  async #outDial(q: z.output<typeof OutboundQuery>): Promise<string> {
     const conv = await this.#router.store.getConversation(q.conversation);
     const theirs =
       conv?.status === 'assigned' && (conv.ownerId === q.agent || conv.cover?.agentId === q.agent);
@@ -932,13 +1064,7 @@ export class VoiceChannel {
       );
       return;
     }
-    const query = { conversation: conv.id, agent: to };
-    const twiml = dialTwiml(address, {
-      action: this.#url('/voice/dial', query),
-      answered: this.#url('/voice/answered', query),
-      timeoutSeconds: this.#ringSeconds(),
-      say: SAY.puttingThrough(agent!.name),
-    });
+    const twiml = this.#dialAgent(address, conv.id, to, SAY.puttingThrough(agent!.name));
     try {
       await this.#client.calls(call.callSid).update({ twiml });
     } catch (err) {
@@ -1066,10 +1192,17 @@ export class VoiceChannel {
       const from = this.#callerId(cb);
       // Whichever process Twilio reaches answers the legs from what their URLs say.
       const leg = { conversation: conv.id, agent: agentId, placed };
+      const screened = this.#screens(address);
       const created = await this.#client.calls.create({
         to: callTo(address),
         from,
-        url: this.#callbackUrl('/voice/callback/agent', leg, { customer: cb.customer, from }),
+        url: this.#callbackUrl(
+          '/voice/callback/agent',
+          leg,
+          { customer: cb.customer, from },
+          undefined,
+          screened,
+        ),
         method: 'POST',
         statusCallback: this.#callbackUrl('/voice/callback/agent-status', leg, {
           customer: cb.customer,
@@ -1077,7 +1210,7 @@ export class VoiceChannel {
         }),
         statusCallbackMethod: 'POST',
         statusCallbackEvent: ['completed'],
-        timeout: this.#ringSeconds(),
+        timeout: this.#ringSeconds(screened),
       });
       cb.agentId = agentId;
       cb.agentCallSid = created.sid;
@@ -1096,6 +1229,27 @@ export class VoiceChannel {
 
   // ---------------------------------------------------------------- helpers
 
+  /**
+   * An agent's leg rang out unanswered (`no-answer`), answered busy (`busy`: they declined it on their phone) or
+   * could not be rung (`failed`): routing tries the next agent. A decline is no absence: the agent stays
+   * available (passed over for this caller). The others are set away, the reason saying what happened and when
+   * (the team's time), so that they and the team view know why.
+   */
+  #missed(
+    agentId: string,
+    conversationId: string,
+    how: 'busy' | 'no-answer' | 'failed',
+  ): Promise<ContactOutcome> {
+    const at = clockTime(this.#router.clock.now(), this.#router.policy.hours?.timeZone ?? 'UTC');
+    const reason =
+      how === 'busy'
+        ? `declined a call at ${at}`
+        : how === 'failed'
+          ? `phone could not be rung at ${at}`
+          : `missed a call at ${at}`;
+    return this.#router.missedLiveContact(agentId, conversationId, reason, { declined: how === 'busy' });
+  }
+
   /** TwiML for where the conversation stands: straight to a person, or one sentence and quiet hold. */
   async #render(call: LiveCall, first: ContactOutcome, callbackOwed = false): Promise<string> {
     let outcome = first;
@@ -1113,16 +1267,7 @@ export class VoiceChannel {
         outcome = await this.#router.missedLiveContact(agentId, call.conversationId, NO_ADDRESS);
         continue;
       }
-      const query = { conversation: call.conversationId, agent: agentId };
-      return this.#give(
-        call,
-        `agent:${agentId}`,
-        dialTwiml(address, {
-          action: this.#url('/voice/dial', query),
-          answered: this.#url('/voice/answered', query),
-          timeoutSeconds: this.#ringSeconds(),
-        }),
-      );
+      return this.#give(call, `agent:${agentId}`, this.#dialAgent(address, call.conversationId, agentId));
     }
     const quote = (await this.#router.quote(call.conversationId)) ?? { position: 1, etaSeconds: null };
     call.told = { key: holdKey(quote), at: this.#router.clock.now() };
@@ -1351,10 +1496,12 @@ export class VoiceChannel {
     leg: { conversation: string; agent: string; placed?: string | undefined },
     numbers: { customer: string; from: string },
     attempt?: number,
+    screen = false,
   ): string {
     return this.#url(path, {
       conversation: leg.conversation,
       agent: leg.agent,
+      ...(screen ? { screen: '1' } : {}),
       ...(leg.placed !== undefined ? { placed: leg.placed } : {}),
       customer: numbers.customer,
       from: numbers.from,
@@ -1362,8 +1509,32 @@ export class VoiceChannel {
     });
   }
 
-  #ringSeconds(): number {
-    return this.#router.policy.offerTimeoutSeconds.voice ?? 20;
+  /**
+   * How long an agent's phone rings. A screened one rings shorter by what screening takes once they pick up, so
+   * that pressing 1 still falls within the offer's time (at least 10 s of ringing all the same).
+   */
+  #ringSeconds(screened = false): number {
+    const offer = this.#router.policy.offerTimeoutSeconds.voice;
+    const ring = offer ?? 20;
+    return screened && offer !== undefined ? Math.max(10, ring - SCREEN_SECONDS) : ring;
+  }
+
+  /** Whether an agent rung at `address` is screened: a phone number (a voicemail can answer it), unless turned off. */
+  #screens(address: DialAddress): boolean {
+    return address.kind === 'number' && this.#o.screenAgentPhones !== false;
+  }
+
+  /** The `<Dial>` ringing an agent for a live call (screened on a phone number), with a sentence first. */
+  #dialAgent(address: DialAddress, conversation: string, agentId: string, say?: string): string {
+    const query = { conversation, agent: agentId };
+    const screened = this.#screens(address);
+    return dialTwiml(address, {
+      action: this.#url('/voice/dial', screened ? { ...query, screen: '1' } : query),
+      answered: this.#url('/voice/answered', query),
+      timeoutSeconds: this.#ringSeconds(screened),
+      ...(say ? { say } : {}),
+      ...(screened ? { screen: this.#url('/voice/screen', query) } : {}),
+    });
   }
 
   #url(path: string, query: Record<string, string>): string {
@@ -1408,6 +1579,16 @@ export class VoiceChannel {
       }
     };
   }
+}
+
+/** A time of day as the team reads it (`09:14`), in `timeZone`. */
+export function clockTime(at: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone,
+  }).format(at);
 }
 
 /** The agent an outcome connects the caller to, or null when it waits. */

@@ -49,6 +49,8 @@ export const DialParams = CallParams.extend({
   DialCallStatus: z.enum(['completed', 'answered', 'busy', 'no-answer', 'failed', 'canceled']),
   DialCallSid: sid('CA').optional(),
   DialCallDuration: z.coerce.number().int().nonnegative().max(86_400).optional(),
+  /** Whether the two legs were put through to each other (false: a screened leg hung up before). */
+  DialBridged: z.enum(['true', 'false']).optional(),
 });
 export type DialParams = z.infer<typeof DialParams>;
 
@@ -93,6 +95,9 @@ export const StatusParams = CallParams.extend({
 /** Query parameters Switchboard puts on the callback URLs it hands to Twilio. */
 export const ConversationQuery = z.object({ conversation: Id });
 export const AgentQuery = z.object({ conversation: Id, agent: Id });
+/** `screen=1`: a leg rung on a phone number, screened (the agent presses 1 to take it). */
+const Screen = z.literal('1', { error: 'must be 1' }).optional();
+export const DialQuery = AgentQuery.extend({ screen: Screen });
 
 const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164 form');
 /**
@@ -102,6 +107,7 @@ const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.
  * placed before the URLs carried them.
  */
 export const CallbackQuery = AgentQuery.extend({
+  screen: Screen,
   customer: E164.optional(),
   from: E164.optional(),
   placed: z
@@ -110,7 +116,7 @@ export const CallbackQuery = AgentQuery.extend({
     .optional(),
 });
 /** A call an agent places to a customer (Router `callCustomer`): its legs' URLs carry the numbers, as a call back's. */
-export const OutboundQuery = AgentQuery.extend({ customer: E164, from: E164 });
+export const OutboundQuery = AgentQuery.extend({ customer: E164, from: E164, screen: Screen });
 export const CallbackAttemptQuery = CallbackQuery.extend({
   attempt: z.coerce.number().int().min(1).max(20),
 });

@@ -37,6 +37,14 @@ export const SAY = {
   outBusy: "The customer's line is busy; it is noted in the conversation.",
   outNotYours: 'This conversation is no longer yours, so the customer was not called.',
   outClosed: 'This conversation was closed meanwhile, so the customer was not called.',
+  /**
+   * To an agent rung on a phone number, before the caller is put through (call screening: a voicemail that
+   * answers presses nothing, and the next agent is rung).
+   */
+  screenCall: 'A customer is waiting: press 1 to take the call.',
+  screenCallback: 'A customer is due a call back: press 1 to call them now.',
+  screenOut: 'You asked to phone a customer: press 1 to call them now.',
+  screenTaken: 'This call has gone to a colleague; thank you.',
   /** To a caller whose agent handed the conversation to a colleague during the call. */
   puttingThrough: (name: string) => `Putting you through to ${name} now.`,
   /** Closed for a while (`opens`: the team has hours and opens again), instead of `callbackOffer`. */
@@ -78,6 +86,12 @@ export interface DialOptions {
   timeoutSeconds: number;
   /** A sentence the caller hears first (put through to a colleague). */
   say?: string;
+  /**
+   * Call screening for a phone number (ignored for a Twilio Client identity): the `<Number url>` whisper the
+   * agent hears on picking up, before the caller is put through; they take the call by pressing 1 there, so
+   * no `answered` callback makes them the owner (their voicemail would).
+   */
+  screen?: string;
 }
 
 /** Straight to a person: `<Dial>` the agent, the caller hearing it ring until they answer. */
@@ -96,7 +110,31 @@ export function dialTwiml(address: DialAddress, options: DialOptions): string {
     statusCallbackMethod: 'POST',
   };
   if (address.kind === 'client') dial.client(attrs, address.identity);
+  else if (options.screen) dial.number({ url: options.screen, method: 'POST' }, address.number);
   else dial.number(attrs, address.number);
+  return response.toString();
+}
+
+/** How long an agent screening a call has to press 1 after the sentence. */
+export const SCREEN_KEY_SECONDS = 5;
+/** What screening adds after the agent picks up: the sentence, and the time to press. */
+export const SCREEN_SECONDS = 8;
+
+/**
+ * Call screening, on the agent's own leg: the sentence, then one key; the `<Gather>` action is asked with the
+ * key, or with none (`Digits` empty) when nothing was pressed in time (a voicemail greeting presses nothing).
+ */
+export function screenTwiml(sentence: string, action: string): string {
+  const response = new VoiceResponse();
+  const gather = response.gather({
+    input: ['dtmf'],
+    numDigits: 1,
+    action,
+    method: 'POST',
+    timeout: SCREEN_KEY_SECONDS,
+    actionOnEmptyResult: true,
+  });
+  gather.say(capped(sentence));
   return response.toString();
 }
 

@@ -235,10 +235,10 @@ describe('SMS channel (Twilio)', () => {
     });
 
     it('with nobody who can answer, the acknowledgement says so without inventing a wait', async () => {
-      // The only agent is on a break: everyone is busy.
+      // The only agent is on a break: nobody can answer now (not "everyone is busy": nobody is serving anyone).
       await h().agent('Ana', { status: 'away' });
       const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, 'hi')));
-      expect(only(root, 'Message').text).to.equal(h().sb.router.policy.texts.noEstimate);
+      expect(only(root, 'Message').text).to.equal(h().sb.router.policy.texts.nobodyFree);
     });
 
     it('with nobody working at all, the acknowledgement says so', async () => {

@@ -370,3 +370,65 @@ export function localPath(url: string | undefined): string {
   expect(`${u.protocol}//${u.host}`).to.equal(PUBLIC_URL);
   return `${u.pathname}${u.search}`;
 }
+
+/**
+ * An agent leg rung on a phone number with call screening (`<Number url>`), as Twilio runs it: once the phone
+ * is picked up (by the agent, or by its voicemail), the whisper URL is asked with the agent leg's own
+ * parameters, its `<Gather>` runs and its action is asked with the key pressed (`Digits` empty when nothing
+ * was: `actionOnEmptyResult`). What the action answers: empty TwiML lets the whisper end and Twilio puts the
+ * caller through; a `<Hangup>` ends the agent leg before the caller was put through.
+ */
+export async function screenAnswer(
+  h: TwilioHarness,
+  call: Call,
+  dial: Node,
+  digits: string | null,
+): Promise<{ leg: Call; key: Node; bridged: boolean }> {
+  const number = all(dial, 'Number')[0];
+  if (!number?.attrs.url) throw new Error('no screened <Number url>');
+  const leg = { CallSid: newSid('CA'), From: call.To, To: number.text };
+  const params = outboundLeg(leg.CallSid, leg.To, 'in-progress', {
+    Direction: 'outbound-dial',
+    ParentCallSid: call.CallSid,
+  });
+  const whisper = await h.twiml(localPath(number.attrs.url), params);
+  const gather = all(whisper, 'Gather')[0];
+  if (!gather) throw new Error('the whisper has no <Gather>');
+  const key = await h.twiml(localPath(gather.attrs.action), { ...params, Digits: digits ?? '' });
+  return { leg, key, bridged: all(key, 'Hangup').length === 0 };
+}
+
+/**
+ * The caller's `<Dial action>` after a screened agent leg hung up in its whisper: Twilio reports the dialed
+ * leg as answered and ended (`completed`), not bridged (`DialBridged=false`).
+ */
+export function screenedOut(call: Call, leg: Call): Params {
+  return dialResult(call, 'completed', {
+    DialCallSid: leg.CallSid,
+    DialBridged: 'false',
+    DialCallDuration: '9',
+  });
+}
+
+/**
+ * A leg Switchboard placed to an agent's phone number (a call back, a call out) picks up and is screened: the
+ * `<Gather>` it gets first, and what its action answers to `digits` (null: nothing pressed, a voicemail).
+ */
+export async function screenedLegPicksUp(
+  h: TwilioHarness,
+  placed: { sid: string; params: Record<string, unknown> },
+  digits: string | null = '1',
+): Promise<{ screen: Node; next: Node }> {
+  const to = String(placed.params.To);
+  const screen = await h.twiml(
+    localPath(String(placed.params.Url)),
+    outboundLeg(placed.sid, to, 'in-progress'),
+  );
+  const gather = all(screen, 'Gather')[0];
+  if (!gather) throw new Error('the leg is not screened: no <Gather>');
+  const next = await h.twiml(localPath(gather.attrs.action), {
+    ...outboundLeg(placed.sid, to, 'in-progress'),
+    Digits: digits ?? '',
+  });
+  return { screen, next };
+}

@@ -20,6 +20,7 @@ import {
   outboundLeg,
   queueResult,
   SECOND,
+  screenedLegPicksUp,
   type TwilioHarness,
   useTwilioHarness,
 } from './twilio-harness.js';
@@ -186,7 +187,8 @@ describe('Voice channel: call back', () => {
     expect(placed?.params.To).to.equal('+14155550177');
     const leg = { CallSid: placed!.sid, From: OUR_NUMBER, To: '+14155550177' };
 
-    const first = only(await legPicksUp(h(), placed!), 'Dial');
+    // Screened on her phone: she presses 1, and the customer is dialled.
+    const first = only((await screenedLegPicksUp(h(), placed!)).next, 'Dial');
     const retry = await h().twiml(localPath(first.attrs.action), dialResult(leg, 'busy'));
     expect(verbs(retry)).to.deep.equal(['Say', 'Pause', 'Dial']);
     // Told as it is: a busy line is not "did not answer".
@@ -234,7 +236,10 @@ describe('Voice channel: call back', () => {
       outboundLeg(toAna!.sid, 'client:ana', 'no-answer'),
     );
     const away = await h().store.getAgent(ana.id);
-    expect([away?.status, away?.statusReason]).to.deep.equal(['away', 'no-answer']);
+    expect([away?.status, away?.statusReason]).to.deep.equal([
+      'away',
+      `missed a call at ${new Date(h().clock.now()).toISOString().slice(11, 16)}`,
+    ]);
     const conv = await h().store.getConversation(waiting.conversationId);
     expect([conv?.status, conv?.offer]).to.deep.equal(['queued', null]);
 

@@ -408,15 +408,17 @@ describe('Voice channel (Twilio)', () => {
       expect(only(next, 'Number').text).to.equal('+14155550188');
       expect(queryOf(only(next, 'Dial').attrs.action).agent).to.equal(bea.id);
       const away = await h().store.getAgent(ana.id);
-      expect([away?.status, away?.statusReason]).to.deep.equal(['away', 'no-answer']);
+      const at = new Date(h().clock.now()).toISOString().slice(11, 16);
+      expect([away?.status, away?.statusReason]).to.deep.equal(['away', `missed a call at ${at}`]);
 
-      // Bea is busy too: one sentence and hold, still first in line, same place.
+      // Bea declines it (busy): one sentence and hold, still first in line, same place; she stays available.
       const last = await h().twiml(localPath(only(next, 'Dial').attrs.action), dialResult(call, 'busy'));
       expect(verbs(last)).to.deep.equal(['Say', 'Enqueue']);
-      expect(only(last, 'Say').text).to.equal(h().sb.router.policy.texts.noEstimate);
+      expect(only(last, 'Say').text).to.match(/^You are number 1 in line/);
       const conv = await h().store.getConversation(conversationId);
       expect([conv?.status, conv?.queuedAt]).to.deep.equal(['queued', queuedAt]);
-      expect((await h().store.getAgent(bea.id))?.statusReason).to.equal('busy');
+      const bea2 = await h().store.getAgent(bea.id);
+      expect([bea2?.status, bea2?.statusReason]).to.deep.equal(['available', undefined]);
     });
 
     it('an agent with nothing to ring is skipped the same way', async () => {
@@ -544,6 +546,54 @@ describe('Voice channel: opening hours', () => {
     root = await h().twiml(`/twilio/voice/queue?conversation=${conversationId}`, queueResult(call, 'leave'));
     expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
     expect(only(root, 'Say').text).to.equal('Thank you for calling; please call again when we are open.');
+  });
+
+  it('the goodbye closes the conversation itself: no status callback needed, and a late one changes nothing', async () => {
+    // Bea is owed a call back; Ana starts work at the opening.
+    const ana = await h().agent('Ana', { clientIdentity: 'ana', status: 'offline' });
+    const owed = newCall('+14155550124');
+    const owedRoot = await h().twiml('/twilio/voice', incomingCall(owed));
+    const owedId = queryOf(only(owedRoot, 'Enqueue').attrs.waitUrl).conversation!;
+    await h().twiml(`/twilio/voice/wait?conversation=${owedId}`, queueWait(owed, 1));
+    await h().twiml(`/twilio/voice/gather?conversation=${owedId}`, gathered(owed, '1'));
+    await h().twiml(`/twilio/voice/queue?conversation=${owedId}`, queueResult(owed, 'leave'));
+    await h().twiml('/twilio/voice/status', callStatus(owed, 'completed'));
+    h().clock.advance(SECOND);
+
+    // A second caller does not press 1 and hears the goodbye; Twilio's status callback does not come.
+    const call = newCall(CALLER);
+    const root = await h().twiml('/twilio/voice', incomingCall(call));
+    const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
+    await h().twiml(`/twilio/voice/wait?conversation=${conversationId}`, queueWait(call, 2));
+    await h().twiml(`/twilio/voice/wait?conversation=${conversationId}`, queueWait(call, 2));
+    const bye = await h().twiml(
+      `/twilio/voice/queue?conversation=${conversationId}`,
+      queueResult(call, 'leave'),
+    );
+    expect(only(bye, 'Say').text).to.equal(SAY.closedGoodbye(true));
+    expect((await h().store.getConversation(conversationId))?.status).to.equal('abandoned');
+    expect(
+      h()
+        .eventsOf('conversation.abandoned')
+        .map((e) => e.conversation.id),
+    ).to.deep.equal([conversationId]);
+
+    // The opening: Ana is rung for the call back owed, not offered the caller who is gone.
+    await h().later(5 * 60 * MINUTE);
+    await h().sb.router.setAgentStatus(ana.id, 'available');
+    await h().idle();
+    expect(
+      h()
+        .standIn.calls()
+        .map((c) => c.params.To),
+    ).to.deep.equal(['client:ana']);
+    expect((await h().store.getConversation(owedId))?.offer?.agentId).to.equal(ana.id);
+    expect((await h().store.getAgent(ana.id))?.status).to.equal('available');
+
+    // The status callback arriving late is answered and changes nothing.
+    await h().twiml('/twilio/voice/status', callStatus(call, 'completed'));
+    expect((await h().store.getConversation(conversationId))?.status).to.equal('abandoned');
+    expect(h().eventsOf('conversation.abandoned')).to.have.length(1);
   });
 
   it('a caller outside them who presses 1 is called back once the team is open', async () => {

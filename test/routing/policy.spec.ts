@@ -56,6 +56,8 @@ describe('routing policy', () => {
             'We are closed right now and open again {opens}; a person will answer then. You keep your place.',
           nobodyWorking:
             'Nobody is working right now; a person will answer as soon as someone is back. You keep your place.',
+          nobodyFree:
+            'Nobody can answer right now; a person will answer as soon as someone is back. You keep your place.',
           hold: 'Please hold; you keep your place.',
           ownerAway:
             '{owner} is away right now. If they are not back within {wait}, your message goes to the next free colleague.',

@@ -46,8 +46,13 @@ describe('Router: the waiting line', () => {
       const low = await h.contact({ channel: 'chat', from: 'low', priority: 0 });
       h.clock.advance(10 * SECOND);
       const high = await h.contact({ channel: 'chat', from: 'high', priority: 5 });
-      expect(high.outcome).to.deep.equal({ type: 'queued', position: 1, etaSeconds: null });
-      expect(await h.router.quote(low.conversation.id)).to.deep.equal({ position: 2, etaSeconds: null });
+      // Ana is away: nobody can answer now.
+      expect(high.outcome).to.deep.equal({ type: 'queued', position: 1, etaSeconds: null, nobodyFree: true });
+      expect(await h.router.quote(low.conversation.id)).to.deep.equal({
+        position: 2,
+        etaSeconds: null,
+        nobodyFree: true,
+      });
       expect(h.eventsOf('conversation.queued').map((e) => [e.conversation.id, e.position])).to.deep.equal([
         [low.conversation.id, 1],
         [high.conversation.id, 1],

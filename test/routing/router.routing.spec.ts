@@ -558,7 +558,8 @@ describe('Router: routing order', () => {
       const ana = await h.agent('Ana', { status: 'away' });
       const t = h.clock.now();
       const r = await h.contact({ channel: 'chat', from: 'v1', skills: { spanish: 1 } });
-      expect(r.outcome).to.deep.equal({ type: 'queued', position: 1, etaSeconds: null });
+      // Ana is away: nobody can answer now (nobody is busy serving others either).
+      expect(r.outcome).to.deep.equal({ type: 'queued', position: 1, etaSeconds: null, nobodyFree: true });
       h.clock.advance(60 * SECOND);
       // Ana comes in, but lacks the skill and it has not overflowed yet.
       await h.router.setAgentStatus(ana.id, 'available');

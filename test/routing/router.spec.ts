@@ -100,7 +100,11 @@ describe('Router: agent actions', () => {
       const waiting = await h.conversation(first.conversation.id);
       expect([waiting.status, waiting.offer, waiting.queuedAt]).to.deep.equal(['queued', null, t]);
       expect((await h.agentNow(ana.id)).status).to.equal('away');
-      expect(await h.router.quote(first.conversation.id)).to.deep.equal({ position: 1, etaSeconds: null });
+      expect(await h.router.quote(first.conversation.id)).to.deep.equal({
+        position: 1,
+        etaSeconds: null,
+        nobodyFree: true,
+      });
       expect((await h.router.quote(second.conversation.id))?.position).to.equal(2);
 
       await h.router.setAgentStatus(bea.id, 'available');
