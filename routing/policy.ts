@@ -222,6 +222,24 @@ export const RoutingPolicy = z
      * that language.
      */
     locale: Locale.default('en'),
+    /**
+     * How Twilio reads what callers hear (`<Say language voice>`): for texts written in another language, its
+     * language ("es-MX") and a voice that speaks it ("Polly.Mia", "Google.es-US-Standard-A"). Not set: Twilio's
+     * default, American English. What agents hear on their own phone (screening, call backs) keeps the default.
+     */
+    callerVoice: z
+      .object({
+        language: z
+          .string()
+          .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a language tag such as "es-MX"')
+          .optional(),
+        voice: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,80}$/, 'must be a Twilio voice name such as "Polly.Mia"')
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
     texts: z
       .object({
         greeting: ShortText.default('Thanks for reaching us.'),
@@ -251,6 +269,52 @@ export const RoutingPolicy = z
           'Nobody can answer right now; a person will answer as soon as someone is back. You keep your place.',
         ),
         hold: ShortText.default('Please hold; you keep your place.'),
+        // ---- what a caller hears besides the wait (the phone channel), and its call back
+        /** Offered with the wait sentence: a key that asks for a call back. */
+        callbackOffer: ShortText.default('Press 1 for a call back; you keep your place.'),
+        /** A call back asked for, when the number's last digits or its time cannot be said. */
+        callbackConfirm: ShortText.default(
+          'We will call you back at this number when it is your turn; you keep your place.',
+        ),
+        /**
+         * A call back asked for: `{digits}`, the number's last four said one by one ("0 1 8 2"), and `{when}`:
+         * `callbackWithin`, `callbackWhenOpen` or `callbackWhenBack`.
+         */
+        callbackConfirmed: ShortText.default(
+          'We will call you back at the number ending in {digits}, {when}; you keep your place.',
+        ),
+        /** `{wait}`: the call back's honest time. */
+        callbackWithin: ShortText.default('within about {wait}'),
+        callbackWhenOpen: ShortText.default('when we are open'),
+        callbackWhenBack: ShortText.default('when someone is back'),
+        /** A caller owed a call back who calls again, before the wait sentence. */
+        callbackStands: ShortText.default(
+          'We still owe you a call back: stay on the line, or hang up and we will call you back when it is your turn.',
+        ),
+        /** Texted when every try to call them back failed. */
+        callbackFailed: ShortText.default(
+          'We tried to call you back but could not reach you. Reply to this text or call us again; your conversation stays open.',
+        ),
+        /** A call Switchboard cannot take now (its store is away). */
+        callUnavailable: ShortText.default(
+          'Sorry, we cannot take your call right now; please call again in a few minutes.',
+        ),
+        /** A caller handed to a colleague during the call; `{agent}` is the colleague's name. */
+        puttingThrough: ShortText.default('Putting you through to {agent} now.'),
+        /** Closed for longer than a caller holds on for: when they open (`{opens}`, as in `closed`). */
+        closedCall: ShortText.default('We are closed right now and open again {opens}.'),
+        /** Nobody works now and no hours say when they are back, to a caller who will not hold on for it. */
+        nobodyWorkingCall: ShortText.default('Nobody is working right now.'),
+        /** Offered then instead of `callbackOffer`: the call ends unless they press 1. */
+        closedCallbackOffer: ShortText.default(
+          'Press 1 and we will call you back when we are open; otherwise this call will end.',
+        ),
+        nobodyCallbackOffer: ShortText.default(
+          'Press 1 and we will call you back when someone is back; otherwise this call will end.',
+        ),
+        /** The end of such a call when they did not press 1. */
+        closedGoodbye: ShortText.default('Thank you for calling; please call again when we are open.'),
+        nobodyGoodbye: ShortText.default('Thank you for calling; please call again a little later.'),
         /**
          * The customer's person stepped away (`{owner}`, their name) and what they write waits for them up to
          * `{wait}` (the sticky wait left), then goes to the next free colleague: no promise of a time beyond it.

@@ -15,7 +15,7 @@ import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { lastAddress, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
 import { humanDuration } from '../../routing/estimate.js';
-import { opensPhrase, waitSentence } from '../../routing/policy.js';
+import { fillText, opensPhrase, type RoutingPolicy, waitSentence } from '../../routing/policy.js';
 import type { ContactOutcome, Router, WaitQuote } from '../../routing/router.js';
 import {
   BlockedError,
@@ -46,7 +46,7 @@ import {
   WaitParams,
 } from './params.js';
 import {
-  CALLBACK_FAILED_TEXT,
+  type CallerVoice,
   callbackDialTwiml,
   callTo,
   type DialAddress,
@@ -362,9 +362,11 @@ export class VoiceChannel {
         call.offeredCallback = true;
         return waitTwiml({
           // Nobody holds on for it: said without "you keep your place".
-          sentence: sentence === null ? null : closedSentence(closed),
+          sentence: sentence === null ? null : this.#closedSentence(closed),
           offerCallback: true,
-          offerText: SAY.closedOffer(call.closedOffer === 'hours'),
+          offerText:
+            call.closedOffer === 'hours' ? this.#texts.closedCallbackOffer : this.#texts.nobodyCallbackOffer,
+          voice: this.#voice,
           gatherAction: this.#url('/voice/gather', { conversation: q.conversation }),
           holdMusicUrl: this.#o.holdMusicUrl,
           pauseSeconds: HOLD_PAUSE_SECONDS,
@@ -376,6 +378,8 @@ export class VoiceChannel {
       return waitTwiml({
         sentence,
         offerCallback,
+        offerText: this.#texts.callbackOffer,
+        voice: this.#voice,
         gatherAction: this.#url('/voice/gather', { conversation: q.conversation }),
         holdMusicUrl: this.#o.holdMusicUrl,
         pauseSeconds: HOLD_PAUSE_SECONDS,
@@ -408,14 +412,21 @@ export class VoiceChannel {
       switch (p.QueueResult) {
         case 'leave':
           if (call.target === 'callback')
-            return this.#give(call, 'callback', sayAndHangUp(await this.#callbackConfirmed(call)));
+            return this.#give(
+              call,
+              'callback',
+              sayAndHangUp(await this.#callbackConfirmed(call), this.#voice),
+            );
           if (call.target === 'closing') {
             // Switchboard ends this call itself: its conversation leaves the line now, as when a caller hangs up,
             // not when (or if) the status callback comes; that one, later, changes nothing (`#ended`).
             const goodbye = this.#give(
               call,
               'done',
-              sayAndHangUp(SAY.closedGoodbye(call.closedOffer !== 'nobody')),
+              sayAndHangUp(
+                call.closedOffer === 'nobody' ? this.#texts.nobodyGoodbye : this.#texts.closedGoodbye,
+                this.#voice,
+              ),
             );
             await this.#ended(call.callSid, q.conversation);
             return goodbye;
@@ -436,10 +447,14 @@ export class VoiceChannel {
         case 'error': {
           // Twilio could not hold the call: keep the place with a call back instead.
           if (await this.#askCallback(call))
-            return this.#give(call, 'callback', sayAndHangUp(await this.#callbackConfirmed(call)));
+            return this.#give(
+              call,
+              'callback',
+              sayAndHangUp(await this.#callbackConfirmed(call), this.#voice),
+            );
           const outcome = await this.#router.outcome(q.conversation);
           if (agentOf(outcome) !== null) return this.#render(call, outcome);
-          return sayAndHangUp(SAY.unavailable);
+          return sayAndHangUp(this.#texts.callUnavailable, this.#voice);
         }
       }
     });
@@ -1064,7 +1079,12 @@ export class VoiceChannel {
       );
       return;
     }
-    const twiml = this.#dialAgent(address, conv.id, to, SAY.puttingThrough(agent!.name));
+    const twiml = this.#dialAgent(
+      address,
+      conv.id,
+      to,
+      fillText(this.#texts.puttingThrough, { agent: agent!.name }),
+    );
     try {
       await this.#client.calls(call.callSid).update({ twiml });
     } catch (err) {
@@ -1224,7 +1244,7 @@ export class VoiceChannel {
   async #callbackFailed(conversationId: string): Promise<void> {
     this.#callbacks.delete(conversationId);
     const settled = await this.#router.settleCallback(conversationId, 'failed');
-    if (settled) await this.#router.notify(conversationId, CALLBACK_FAILED_TEXT);
+    if (settled) await this.#router.notify(conversationId, this.#texts.callbackFailed);
   }
 
   // ---------------------------------------------------------------- helpers
@@ -1276,8 +1296,9 @@ export class VoiceChannel {
     return this.#give(
       call,
       'queue',
-      enqueueTwiml(closed ? closedSentence(closed) : waitSentence(this.#router.policy, quote), {
-        ...(callbackOwed ? { before: SAY.callbackStands } : {}),
+      enqueueTwiml(closed ? this.#closedSentence(closed) : waitSentence(this.#router.policy, quote), {
+        ...(callbackOwed ? { before: this.#texts.callbackStands } : {}),
+        voice: this.#voice,
         action: this.#url('/voice/queue', query),
         waitUrl: this.#url('/voice/wait', query),
       }),
@@ -1362,13 +1383,19 @@ export class VoiceChannel {
       this.#router.openCallback(call.conversationId),
       this.#router.quote(call.conversationId),
     ]);
-    if (!promise || digits.length < 4) return SAY.callbackConfirm;
+    const texts = this.#texts;
+    if (!promise || digits.length < 4) return texts.callbackConfirm;
     const when = quote?.closed
       ? quote.closed.opensInSeconds === null
-        ? 'when someone is back'
-        : 'when we are open'
-      : `within about ${humanDuration(Math.max(60, (promise.dueAt - this.#router.clock.now()) / 1000))}`;
-    return SAY.callbackConfirmed(digits, when);
+        ? texts.callbackWhenBack
+        : texts.callbackWhenOpen
+      : fillText(texts.callbackWithin, {
+          wait: humanDuration(
+            Math.max(60, (promise.dueAt - this.#router.clock.now()) / 1000),
+            this.#router.policy.locale,
+          ),
+        });
+    return fillText(texts.callbackConfirmed, { digits: digits.split('').join(' '), when });
   }
 
   /** The call is over: routing hears it once. */
@@ -1532,9 +1559,27 @@ export class VoiceChannel {
       action: this.#url('/voice/dial', screened ? { ...query, screen: '1' } : query),
       answered: this.#url('/voice/answered', query),
       timeoutSeconds: this.#ringSeconds(screened),
-      ...(say ? { say } : {}),
+      ...(say ? { say, voice: this.#voice } : {}),
       ...(screened ? { screen: this.#url('/voice/screen', query) } : {}),
     });
+  }
+
+  /** What callers hear, as the policy words it (read when said: a policy change applies at once). */
+  get #texts(): RoutingPolicy['texts'] {
+    return this.#router.policy.texts;
+  }
+
+  /** How Twilio reads what callers hear (the policy's `callerVoice`). */
+  get #voice(): CallerVoice {
+    return this.#router.policy.callerVoice;
+  }
+
+  /** The closed team said to a caller who will not hold on for it: when it opens, with no place to keep. */
+  #closedSentence(closed: NonNullable<WaitQuote['closed']>): string {
+    const policy = this.#router.policy;
+    return closed.opensInSeconds === null
+      ? policy.texts.nobodyWorkingCall
+      : fillText(policy.texts.closedCall, { opens: opensPhrase(closed, policy.locale) });
   }
 
   #url(path: string, query: Record<string, string>): string {
@@ -1563,7 +1608,7 @@ export class VoiceChannel {
   #handle(
     what: string,
     fn: (req: Request) => Promise<string>,
-    fallback = () => sayAndHangUp(SAY.unavailable),
+    fallback = () => sayAndHangUp(this.#texts.callUnavailable, this.#voice),
   ) {
     return async (req: Request, res: Response): Promise<void> => {
       try {
@@ -1630,11 +1675,4 @@ function closedLong(quote: WaitQuote): NonNullable<WaitQuote['closed']> | null {
   const closed = quote.closed;
   if (!closed) return null;
   return closed.opensInSeconds === null || closed.opensInSeconds > CLOSED_HOLD_SECONDS ? closed : null;
-}
-
-/** The closed team said to a caller who will not hold on for it: when it opens, with no place to keep. */
-function closedSentence(closed: NonNullable<WaitQuote['closed']>): string {
-  return closed.opensInSeconds === null
-    ? 'Nobody is working right now.'
-    : `We are closed right now and open again ${opensPhrase(closed)}.`;
 }

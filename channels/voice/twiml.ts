@@ -11,18 +11,11 @@ const { VoiceResponse } = twilio.twiml;
 /** The Twilio queue calls wait in. Switchboard keeps the real order; Twilio only holds the line. */
 export const QUEUE_NAME = 'switchboard';
 
-/** What Switchboard says on its own, besides the policy's wait sentence. Each is one short sentence. */
+/**
+ * What Switchboard says to agents on their own phone (call backs, phoning a customer, screening). What callers
+ * hear is the policy's (`texts`: the wait sentence, the call back's, the closed team's), in its `callerVoice`.
+ */
 export const SAY = {
-  callbackOffer: 'Press 1 for a call back; you keep your place.',
-  callbackConfirm: 'We will call you back at this number when it is your turn; you keep your place.',
-  /**
-   * The call back confirmed with the number's last four digits, said one by one ("0 1 8 2"), and when (`within
-   * about 12 minutes`, `when we are open`).
-   */
-  callbackConfirmed: (lastDigits: string, when: string) =>
-    `We will call you back at the number ending in ${lastDigits.split('').join(' ')}, ${when}; you keep your place.`,
-  callbackStands:
-    'We still owe you a call back: stay on the line, or hang up and we will call you back when it is your turn.',
   callbackTaken: 'This call back has gone to a colleague; thank you.',
   callbackConnecting: 'Calling the customer back now.',
   callbackCustomerCalling: 'The customer is calling in right now; their call rings through to you instead.',
@@ -30,7 +23,6 @@ export const SAY = {
     `${busy ? "The customer's line is busy" : 'The customer did not answer'}; trying again in ${seconds} seconds.`,
   callbackFailed:
     'The customer could not be reached; we sent them a text, and the conversation stays with you.',
-  unavailable: 'Sorry, we cannot take your call right now; please call again in a few minutes.',
   /** To an agent phoning a customer from a conversation (Router `callCustomer`). */
   outConnecting: 'Calling the customer now.',
   outNoAnswer: 'The customer did not answer; it is noted in the conversation.',
@@ -45,18 +37,21 @@ export const SAY = {
   screenCallback: 'A customer is due a call back: press 1 to call them now.',
   screenOut: 'You asked to phone a customer: press 1 to call them now.',
   screenTaken: 'This call has gone to a colleague; thank you.',
-  /** To a caller whose agent handed the conversation to a colleague during the call. */
-  puttingThrough: (name: string) => `Putting you through to ${name} now.`,
-  /** Closed for a while (`opens`: the team has hours and opens again), instead of `callbackOffer`. */
-  closedOffer: (opens: boolean) =>
-    `Press 1 and we will call you back ${opens ? 'when we are open' : 'when someone is back'}; otherwise this call will end.`,
-  closedGoodbye: (opens: boolean) =>
-    `Thank you for calling; please call again ${opens ? 'when we are open' : 'a little later'}.`,
 } as const;
 
-/** The text a customer gets when every call-back attempt failed. */
-export const CALLBACK_FAILED_TEXT =
-  'We tried to call you back but could not reach you. Reply to this text or call us again; your conversation stays open.';
+/** How Twilio reads a caller's sentences (the policy's `callerVoice`): `<Say language voice>`. */
+export interface CallerVoice {
+  language?: string | undefined;
+  voice?: string | undefined;
+}
+
+/** `<Say>`'s attributes for a caller's sentence (none: Twilio's default). */
+function sayAs(voice: CallerVoice | undefined): Parameters<InstanceType<typeof VoiceResponse>['say']>[0] {
+  const attrs: Record<string, string> = {};
+  if (voice?.language) attrs.language = voice.language;
+  if (voice?.voice) attrs.voice = voice.voice;
+  return attrs as Parameters<InstanceType<typeof VoiceResponse>['say']>[0];
+}
 
 export type DialAddress = { kind: 'client'; identity: string } | { kind: 'number'; number: string };
 
@@ -84,8 +79,9 @@ export interface DialOptions {
   /** Asked when the agent picks up (status callback `answered`). */
   answered: string;
   timeoutSeconds: number;
-  /** A sentence the caller hears first (put through to a colleague). */
+  /** A sentence the caller hears first (put through to a colleague), in `voice`. */
   say?: string;
+  voice?: CallerVoice;
   /**
    * Call screening for a phone number (ignored for a Twilio Client identity): the `<Number url>` whisper the
    * agent hears on picking up, before the caller is put through; they take the call by pressing 1 there, so
@@ -97,7 +93,7 @@ export interface DialOptions {
 /** Straight to a person: `<Dial>` the agent, the caller hearing it ring until they answer. */
 export function dialTwiml(address: DialAddress, options: DialOptions): string {
   const response = new VoiceResponse();
-  if (options.say) response.say(capped(options.say));
+  if (options.say) response.say(sayAs(options.voice), capped(options.say));
   const dial = response.dial({
     action: options.action,
     method: 'POST',
@@ -144,13 +140,16 @@ export interface EnqueueOptions {
   waitUrl: string;
   /** A sentence said first (a call back still owed), on its own. */
   before?: string;
+  /** How the caller's sentences are read. */
+  voice?: CallerVoice;
 }
 
 /** Nobody free: exactly one short sentence (position and the pessimistic wait), then quiet hold. */
 export function enqueueTwiml(sentence: string, options: EnqueueOptions): string {
   const response = new VoiceResponse();
-  if (options.before) response.say(capped(options.before));
-  response.say(capped(sentence));
+  const as = sayAs(options.voice);
+  if (options.before) response.say(as, capped(options.before));
+  response.say(as, capped(sentence));
   response.enqueue(
     { action: options.action, method: 'POST', waitUrl: options.waitUrl, waitUrlMethod: 'POST' },
     QUEUE_NAME,
@@ -161,10 +160,11 @@ export function enqueueTwiml(sentence: string, options: EnqueueOptions): string 
 export interface WaitOptions {
   /** Position and wait, when they changed and a minute has passed since the caller last heard them. */
   sentence: string | null;
-  /** Offer a call back (said with the sentence, and on the first wait). */
+  /** Offer a call back (said with the sentence, and on the first wait), in these words. */
   offerCallback: boolean;
-  /** What the offer says, when not `SAY.callbackOffer`. */
-  offerText?: string;
+  offerText: string;
+  /** How the caller's sentences are read. */
+  voice?: CallerVoice;
   /** `<Gather action>`: a key pressed while holding. */
   gatherAction: string;
   /** A music URL to play, or null for silence. */
@@ -187,8 +187,9 @@ export function waitTwiml(options: WaitOptions): string {
     timeout: 1,
     actionOnEmptyResult: false,
   });
-  if (options.sentence) gather.say(capped(options.sentence));
-  if (options.offerCallback) gather.say(options.offerText ?? SAY.callbackOffer);
+  const as = sayAs(options.voice);
+  if (options.sentence) gather.say(as, capped(options.sentence));
+  if (options.offerCallback) gather.say(as, capped(options.offerText));
   if (options.holdMusicUrl) gather.play(options.holdMusicUrl);
   else gather.pause({ length: options.pauseSeconds });
   return response.toString();
@@ -208,9 +209,10 @@ export function redirectTwiml(url: string): string {
   return response.toString();
 }
 
-export function sayAndHangUp(sentence: string): string {
+/** One sentence, then the end of the call; a caller's in `voice` (an agent's: none, Twilio's default). */
+export function sayAndHangUp(sentence: string, voice?: CallerVoice): string {
   const response = new VoiceResponse();
-  response.say(capped(sentence));
+  response.say(sayAs(voice), capped(sentence));
   response.hangup();
   return response.toString();
 }

@@ -2,7 +2,8 @@
 // called first (REST calls.create against the stand-in), then the customer; a
 // missed call back is retried and the customer is told by text when it fails.
 import { expect } from 'chai';
-import { CALLBACK_FAILED_TEXT, SAY } from '../../channels/voice/twiml.js';
+import { SAY } from '../../channels/voice/twiml.js';
+import { defaultPolicy } from '../../routing/policy.js';
 import type { Agent } from '../../shared/model.js';
 import { only, parseTwiml, pathOf, queryOf, verbs } from '../support/twiml.js';
 import {
@@ -24,6 +25,9 @@ import {
   type TwilioHarness,
   useTwilioHarness,
 } from './twilio-harness.js';
+
+/** What callers hear by default (the policy's texts). */
+const TEXTS = defaultPolicy().texts;
 
 let phones = 300;
 const nextPhone = () => `+1415555${String(++phones).padStart(4, '0')}`;
@@ -207,7 +211,7 @@ describe('Voice channel: call back', () => {
     expect([texts[0]!.To, texts[0]!.From, texts[0]!.Body]).to.deep.equal([
       waiting.call.From,
       OUR_NUMBER,
-      CALLBACK_FAILED_TEXT,
+      TEXTS.callbackFailed,
     ]);
     const promises = (await h().store.listPromises(waiting.conversationId)).filter(
       (x) => x.kind === 'callback',
@@ -216,7 +220,7 @@ describe('Voice channel: call back', () => {
     // The text is in the conversation, from Switchboard, sent; the agent still owns it.
     const out = (await h().store.listMessages(waiting.conversationId)).filter((m) => m.direction === 'out');
     expect(out.map((m) => [m.author.type, m.text, m.delivery.state])).to.deep.equal([
-      ['system', CALLBACK_FAILED_TEXT, 'sent'],
+      ['system', TEXTS.callbackFailed, 'sent'],
     ]);
     expect((await h().store.getConversation(waiting.conversationId))?.ownerId).to.equal(ana.id);
   });
@@ -269,7 +273,7 @@ describe('Voice channel: call back', () => {
     const check = newCall(waiting.call.From);
     const again = await h().twiml('/twilio/voice', incomingCall(check));
     expect(verbs(again)).to.deep.equal(['Say', 'Say', 'Enqueue']);
-    expect(again.children[0]!.text).to.equal(SAY.callbackStands);
+    expect(again.children[0]!.text).to.equal(TEXTS.callbackStands);
     expect(queryOf(only(again, 'Enqueue').attrs.waitUrl).conversation).to.equal(waiting.conversationId);
     await h().twiml('/twilio/voice/status', callStatus(check, 'completed'));
     expect((await h().store.getConversation(waiting.conversationId))?.status).to.equal('queued');

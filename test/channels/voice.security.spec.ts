@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import twilio from 'twilio';
 import { SAY } from '../../channels/voice/twiml.js';
-import { parsePolicy, TEXT_CAP } from '../../routing/policy.js';
+import { defaultPolicy, fillText, parsePolicy, TEXT_CAP } from '../../routing/policy.js';
 import { all, verbs } from '../support/twiml.js';
 import { AUTH_TOKEN, incomingCall, newCall, PUBLIC_URL, useTwilioHarness } from './twilio-harness.js';
 
@@ -118,20 +118,16 @@ describe('Voice channel: signatures and bad input', () => {
 
   it('every sentence Switchboard says is within the cap', () => {
     for (const text of [
-      SAY.callbackOffer,
-      SAY.callbackConfirm,
+      ...Object.values(defaultPolicy().texts),
       SAY.callbackTaken,
       SAY.callbackConnecting,
       SAY.callbackRetry(120),
       SAY.callbackRetry(120, true),
-      SAY.callbackConfirmed('0123', 'within about 119 minutes'),
+      fillText(defaultPolicy().texts.callbackConfirmed, {
+        digits: '0 1 2 3',
+        when: fillText(defaultPolicy().texts.callbackWithin, { wait: '119 minutes' }),
+      }),
       SAY.callbackFailed,
-      SAY.unavailable,
-      SAY.callbackStands,
-      SAY.closedOffer(true),
-      SAY.closedOffer(false),
-      SAY.closedGoodbye(true),
-      SAY.closedGoodbye(false),
     ]) {
       expect(text.length, text).to.be.at.most(TEXT_CAP);
     }

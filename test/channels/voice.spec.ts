@@ -2,8 +2,7 @@
 // read as XML, the real REST client against the local stand-in.
 import { expect } from 'chai';
 import supertest from 'supertest';
-import { SAY } from '../../channels/voice/twiml.js';
-import { TEXT_CAP } from '../../routing/policy.js';
+import { defaultPolicy, parsePolicy, TEXT_CAP } from '../../routing/policy.js';
 import type { Agent } from '../../shared/model.js';
 import { all, only, parseTwiml, pathOf, queryOf, verbs } from '../support/twiml.js';
 import {
@@ -21,6 +20,9 @@ import {
   type TwilioHarness,
   useTwilioHarness,
 } from './twilio-harness.js';
+
+/** What callers hear by default (the policy's texts). */
+const TEXTS = defaultPolicy().texts;
 
 const CALLER = '+14155550123';
 let phones = 200;
@@ -246,7 +248,7 @@ describe('Voice channel (Twilio)', () => {
       expect(gather.attrs.numDigits).to.equal('1');
       expect(pathOf(gather.attrs.action)).to.equal('/twilio/voice/gather');
       expect(gather.children.map((c) => c.name)).to.deep.equal(['Say', 'Pause']);
-      expect(only(root, 'Say').text).to.equal(SAY.callbackOffer);
+      expect(only(root, 'Say').text).to.equal(TEXTS.callbackOffer);
       expect(all(root, 'Play')).to.deep.equal([]);
 
       // Nothing changed: only quiet hold.
@@ -260,7 +262,7 @@ describe('Voice channel (Twilio)', () => {
       const says = all(root, 'Say').map((n) => n.text);
       expect(says).to.have.length(2);
       expect(says[0]).to.match(/^You are number 1 in line; a person will be with you within \d+ minutes\.$/);
-      expect(says[1]).to.equal(SAY.callbackOffer);
+      expect(says[1]).to.equal(TEXTS.callbackOffer);
 
       // Said once; not again while it stays the same.
       h().clock.advance(5 * MINUTE);
@@ -536,8 +538,8 @@ describe('Voice channel: opening hours', () => {
     const waitPath = `/twilio/voice/wait?conversation=${conversationId}`;
     // …one round with the offer of a call back…
     root = await h().twiml(waitPath, queueWait(call, 1));
-    expect(all(root, 'Say').map((n) => n.text)).to.deep.equal([SAY.closedOffer(true)]);
-    expect(SAY.closedOffer(true)).to.equal(
+    expect(all(root, 'Say').map((n) => n.text)).to.deep.equal([TEXTS.closedCallbackOffer]);
+    expect(TEXTS.closedCallbackOffer).to.equal(
       'Press 1 and we will call you back when we are open; otherwise this call will end.',
     );
     // …then, no key pressed, the call leaves the queue and ends politely.
@@ -570,7 +572,7 @@ describe('Voice channel: opening hours', () => {
       `/twilio/voice/queue?conversation=${conversationId}`,
       queueResult(call, 'leave'),
     );
-    expect(only(bye, 'Say').text).to.equal(SAY.closedGoodbye(true));
+    expect(only(bye, 'Say').text).to.equal(TEXTS.closedGoodbye);
     expect((await h().store.getConversation(conversationId))?.status).to.equal('abandoned');
     expect(
       h()
@@ -628,7 +630,7 @@ describe('Voice channel: opening hours', () => {
     const again = newCall(CALLER);
     const greeting = await h().twiml('/twilio/voice', incomingCall(again));
     expect(all(greeting, 'Say').map((n) => n.text)).to.deep.equal([
-      SAY.callbackStands,
+      TEXTS.callbackStands,
       'We are closed right now and open again in 5 hours.',
     ]);
     // Not offered a call back again: it stands, said with its number and time, and the call ends.
@@ -656,7 +658,7 @@ describe('Voice channel: opening hours', () => {
     const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
     const waitPath = `/twilio/voice/wait?conversation=${conversationId}`;
     root = await h().twiml(waitPath, queueWait(call, 1));
-    expect(all(root, 'Say').map((n) => n.text)).to.deep.equal([SAY.callbackOffer]);
+    expect(all(root, 'Say').map((n) => n.text)).to.deep.equal([TEXTS.callbackOffer]);
     h().clock.advance(20 * SECOND);
     root = await h().twiml(waitPath, queueWait(call, 1));
     expect(verbs(root)).to.deep.equal(['Gather']);
@@ -665,5 +667,80 @@ describe('Voice channel: opening hours', () => {
     expect(all(root, 'Say').map((n) => n.text)[0]).to.match(
       /^We are closed right now and open again in [45] minutes/,
     );
+  });
+});
+
+describe('Voice channel: a team that speaks Spanish (policy texts, locale, callerVoice)', () => {
+  // Monday 5 January 2026, 09:00 UTC: 04:00 in New York, which opens at 09:00.
+  const policy = {
+    hours: { timeZone: 'America/New_York', week: { mon: '09:00-17:00' } },
+    locale: 'es-MX',
+    callerVoice: { language: 'es-MX', voice: 'Polly.Mia' },
+    texts: {
+      waitNotice: 'Usted es el número {position} en la fila; una persona le atenderá en menos de {wait}.',
+      callbackOffer: 'Marque 1 y le llamamos; conserva su lugar.',
+      closedCall: 'Estamos cerrados; abrimos {opens}.',
+      closedCallbackOffer: 'Marque 1 y le llamamos cuando abramos; si no, la llamada termina.',
+      callbackConfirmed: 'Le llamaremos al número que termina en {digits}, {when}; conserva su lugar.',
+      callbackWhenOpen: 'cuando abramos',
+      callbackWithin: 'en unos {wait}',
+    },
+  };
+  const h = useTwilioHarness({ env: { ROUTING_POLICY: JSON.stringify(policy) } });
+  const spoken = (root: ReturnType<typeof parseTwiml>) =>
+    all(root, 'Say').map((n) => [n.text, n.attrs.language, n.attrs.voice]);
+
+  it('a caller hears every sentence in the Spanish texts and voice: closed, the offer, the call back confirmed', async () => {
+    const call = newCall(CALLER);
+    let root = await h().twiml('/twilio/voice', incomingCall(call));
+    expect(spoken(root)).to.deep.equal([
+      ['Estamos cerrados; abrimos dentro de 5 horas.', 'es-MX', 'Polly.Mia'],
+    ]);
+    const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
+    root = await h().twiml(`/twilio/voice/wait?conversation=${conversationId}`, queueWait(call, 1));
+    expect(spoken(root)).to.deep.equal([
+      ['Marque 1 y le llamamos cuando abramos; si no, la llamada termina.', 'es-MX', 'Polly.Mia'],
+    ]);
+    await h().twiml(`/twilio/voice/gather?conversation=${conversationId}`, gathered(call, '1'));
+    root = await h().twiml(`/twilio/voice/queue?conversation=${conversationId}`, queueResult(call, 'leave'));
+    expect(spoken(root)).to.deep.equal([
+      [
+        'Le llamaremos al número que termina en 0 1 2 3, cuando abramos; conserva su lugar.',
+        'es-MX',
+        'Polly.Mia',
+      ],
+    ]);
+  });
+
+  it('open and busy: the wait in Spanish minutes and the offer; the call back within a Spanish time', async () => {
+    await h().later(6 * 60 * MINUTE); // 10:00 in New York
+    const ana = await h().agent('Ana', { clientIdentity: 'ana', capacity: { voice: 1 } });
+    const first = await h().twiml('/twilio/voice', incomingCall(newCall('+14155550100')));
+    await h().sb.router.acceptOffer(ana.id, queryOf(only(first, 'Dial').attrs.action).conversation!);
+    const call = newCall(CALLER);
+    let root = await h().twiml('/twilio/voice', incomingCall(call));
+    const [[wait, language, voice]] = spoken(root) as [[string, string, string]];
+    expect([language, voice]).to.deep.equal(['es-MX', 'Polly.Mia']);
+    expect(wait).to.match(
+      /^Usted es el número 1 en la fila; una persona le atenderá en menos de \d+ minutos\.$/,
+    );
+    const conversationId = queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation!;
+    root = await h().twiml(`/twilio/voice/wait?conversation=${conversationId}`, queueWait(call, 1));
+    expect(spoken(root)).to.deep.equal([
+      ['Marque 1 y le llamamos; conserva su lugar.', 'es-MX', 'Polly.Mia'],
+    ]);
+    await h().twiml(`/twilio/voice/gather?conversation=${conversationId}`, gathered(call, '1'));
+    root = await h().twiml(`/twilio/voice/queue?conversation=${conversationId}`, queueResult(call, 'leave'));
+    expect(only(root, 'Say').text).to.match(
+      /^Le llamaremos al número que termina en 0 1 2 3, en unos \d+ minutos; conserva su lugar\.$/,
+    );
+  });
+
+  it('a voice that is not a Twilio name, or a language that is not a tag, is refused at start by name', () => {
+    expect(() => parsePolicy({ callerVoice: { voice: 'Polly Mia!' } })).to.throw(/callerVoice\.voice/);
+    expect(() => parsePolicy({ callerVoice: { language: 'spanish please' } })).to.throw(
+      /callerVoice\.language/,
+    );
+    expect(() => parsePolicy({ callerVoice: { speed: 2 } })).to.throw(/callerVoice/);
   });
 });

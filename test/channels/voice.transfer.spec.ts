@@ -2,7 +2,6 @@
 // the caller is put through to them (the live call gets new TwiML over the real REST client, against the
 // Twilio stand-in); the conversation notes it. Webhooks signed as Twilio signs them.
 import { expect } from 'chai';
-import { SAY } from '../../channels/voice/twiml.js';
 import type { Agent } from '../../shared/model.js';
 import { only, parseTwiml, pathOf, queryOf, verbs } from '../support/twiml.js';
 import {
@@ -57,7 +56,7 @@ describe('Voice channel: a hand-off during a call puts the caller through', () =
     expect(update?.sid).to.equal(call.CallSid);
     const twiml = parseTwiml(String(update!.params.Twiml));
     expect(verbs(twiml)).to.deep.equal(['Say', 'Dial']);
-    expect(only(twiml, 'Say').text).to.equal(SAY.puttingThrough('Bea'));
+    expect(only(twiml, 'Say').text).to.equal('Putting you through to Bea now.');
     expect(only(twiml, 'Client').text).to.equal('bea');
     const dial = only(twiml, 'Dial');
     expect(pathOf(dial.attrs.action)).to.equal('/twilio/voice/dial');

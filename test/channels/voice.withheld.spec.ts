@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { io } from 'socket.io-client';
 import request from 'supertest';
-import { SAY } from '../../channels/voice/twiml.js';
+import { defaultPolicy } from '../../routing/policy.js';
 import { agentToken } from '../../shared/tokens.js';
 import { all, only, queryOf, verbs } from '../support/twiml.js';
 import {
@@ -16,6 +16,9 @@ import {
   queueWait,
   useTwilioHarness,
 } from './twilio-harness.js';
+
+/** What callers hear by default (the policy's texts). */
+const TEXTS = defaultPolicy().texts;
 
 /** What Twilio passes as `From` for a withheld number, and caller ids that are no number at all. */
 const HIDDEN = [
@@ -162,7 +165,7 @@ describe('Voice channel: callers who withhold their number', () => {
       `/twilio/voice/queue?conversation=${conversationId}`,
       queueResult(call, 'queue-full'),
     );
-    expect(only(root, 'Say').text).to.equal(SAY.unavailable);
+    expect(only(root, 'Say').text).to.equal(TEXTS.callUnavailable);
   });
 
   it('a text to them fails at once saying why; no survey is sent after the call', async () => {
@@ -200,7 +203,7 @@ describe('Voice channel: callers who withhold their number, outside the hours', 
     expect(verbs(root)).to.deep.equal(['Leave']);
     root = await h().twiml(`/twilio/voice/queue?conversation=${conversationId}`, queueResult(call, 'leave'));
     expect(verbs(root)).to.deep.equal(['Say', 'Hangup']);
-    expect(only(root, 'Say').text).to.equal(SAY.closedGoodbye(true));
+    expect(only(root, 'Say').text).to.equal(TEXTS.closedGoodbye);
     expect(await h().sb.router.openCallback(conversationId)).to.equal(null);
   });
 });

@@ -48,6 +48,7 @@ describe('routing policy', () => {
         serviceLevel: { targetSeconds: { voice: 20, sms: 120, chat: 30, email: 3600 }, goal: 0.8 },
         entryPoints: [],
         locale: 'en',
+        callerVoice: {},
         texts: {
           greeting: 'Thanks for reaching us.',
           waitNotice: 'You are number {position} in line; a person will be with you within {wait}.',
@@ -59,6 +60,27 @@ describe('routing policy', () => {
           nobodyFree:
             'Nobody can answer right now; a person will answer as soon as someone is back. You keep your place.',
           hold: 'Please hold; you keep your place.',
+          callbackOffer: 'Press 1 for a call back; you keep your place.',
+          callbackConfirm: 'We will call you back at this number when it is your turn; you keep your place.',
+          callbackConfirmed:
+            'We will call you back at the number ending in {digits}, {when}; you keep your place.',
+          callbackWithin: 'within about {wait}',
+          callbackWhenOpen: 'when we are open',
+          callbackWhenBack: 'when someone is back',
+          callbackStands:
+            'We still owe you a call back: stay on the line, or hang up and we will call you back when it is your turn.',
+          callbackFailed:
+            'We tried to call you back but could not reach you. Reply to this text or call us again; your conversation stays open.',
+          callUnavailable: 'Sorry, we cannot take your call right now; please call again in a few minutes.',
+          puttingThrough: 'Putting you through to {agent} now.',
+          closedCall: 'We are closed right now and open again {opens}.',
+          nobodyWorkingCall: 'Nobody is working right now.',
+          closedCallbackOffer:
+            'Press 1 and we will call you back when we are open; otherwise this call will end.',
+          nobodyCallbackOffer:
+            'Press 1 and we will call you back when someone is back; otherwise this call will end.',
+          closedGoodbye: 'Thank you for calling; please call again when we are open.',
+          nobodyGoodbye: 'Thank you for calling; please call again a little later.',
           ownerAway:
             '{owner} is away right now. If they are not back within {wait}, your message goes to the next free colleague.',
           ownerOffline:
