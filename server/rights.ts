@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { humanDuration } from '../routing/estimate.js';
 import { hoursText } from '../routing/hours.js';
 import type { Router } from '../routing/router.js';
+import { escapeHtml } from '../shared/html.js';
 import { type Figures, type FiguresCache, RETENTION_COUNT_CAP } from './figures.js';
 
 export interface Right {
@@ -157,11 +158,6 @@ export function rightsRoute(router: Router, cache: FiguresCache, options: Rights
       res.json({ rights: list, figures });
       return;
     }
-    const esc = (s: string) =>
-      s.replace(
-        /[&<>"']/g,
-        (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-      );
     res
       .type('html')
       .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -170,7 +166,7 @@ li{margin:0 0 1.2rem}h2{font-size:1.1rem;margin:0}.limit,.figure{color:#4a5568;f
 <body><h1>Your rights as our customer</h1><ol>${list
         .map(
           (r) =>
-            `<li id="${esc(r.id)}"><h2>${esc(r.title)}</h2><p>${esc(r.promise)}</p><p class="limit">Configured: ${esc(r.limit)}</p><p class="figure">Today: ${esc(r.figure)}</p></li>`,
+            `<li id="${escapeHtml(r.id)}"><h2>${escapeHtml(r.title)}</h2><p>${escapeHtml(r.promise)}</p><p class="limit">Configured: ${escapeHtml(r.limit)}</p><p class="figure">Today: ${escapeHtml(r.figure)}</p></li>`,
         )
         .join('')}</ol></body></html>`);
   };

@@ -16,6 +16,7 @@ import express, { type Request, type Response } from 'express';
 import { type AddressObject, type EmailAddress, simpleParser } from 'mailparser';
 import { z } from 'zod';
 import type { Store } from '../../routing/store/store.js';
+import { escapeHtml } from '../../shared/html.js';
 import type { Message } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
 import type { ContentStore } from '../content.js';
@@ -170,15 +171,6 @@ export function originalRoute(options: OriginalRouteOptions): express.Router {
   return route;
 }
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-
 /** Addresses as a mail program shows them: `Name <address>`, a group's members after its name. */
 function addresses(value: AddressObject | AddressObject[] | undefined): string {
   const one = (a: EmailAddress): string =>
@@ -230,8 +222,8 @@ export async function originalPage(raw: Buffer, message: Message, token: string)
     ['Subject', subject],
   ];
   const files = message.attachments.map((a) => {
-    const label = `${esc(a.name)} (${esc(a.type)}, ${byteSize(a.size)})`;
-    const link = a.url && /^https?:\/\//.test(a.url) ? `<a href="${esc(a.url)}">${label}</a>` : label;
+    const label = `${escapeHtml(a.name)} (${escapeHtml(a.type)}, ${byteSize(a.size)})`;
+    const link = a.url && /^https?:\/\//.test(a.url) ? `<a href="${escapeHtml(a.url)}">${label}</a>` : label;
     return `<li>${link}${a.url ? '' : ' — not kept: larger than EMAIL_ATTACHMENT_MAX_BYTES'}</li>`;
   });
   return `<!doctype html>
@@ -240,7 +232,7 @@ export async function originalPage(raw: Buffer, message: Message, token: string)
 <meta charset="utf-8">
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Original email${subject ? `: ${esc(subject)}` : ''}</title>
+<title>Original email${subject ? `: ${escapeHtml(subject)}` : ''}</title>
 <style>
 body { font: 15px/1.5 system-ui, sans-serif; margin: 1.5rem auto; max-width: 60rem; padding: 0 1rem; color: #1d1d1f; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0 0 1rem; }
@@ -255,13 +247,13 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; font: inherit; border-top:
 <dl data-sb="headers">
 ${rows
   .filter(([, v]) => v !== '')
-  .map(([k, v]) => `<dt>${k}</dt><dd dir="auto">${esc(v)}</dd>`)
+  .map(([k, v]) => `<dt>${k}</dt><dd dir="auto">${escapeHtml(v)}</dd>`)
   .join('\n')}
 </dl>
 <p class="note">As received, before Switchboard left out quoted history, signatures and disclaimers.${
-    hasHtml ? ` <a href="./${esc(token)}/html" data-sb="html">Show as sent (HTML)</a>` : ''
+    hasHtml ? ` <a href="./${escapeHtml(token)}/html" data-sb="html">Show as sent (HTML)</a>` : ''
   }</p>
-<pre dir="auto" data-sb="text">${esc(text)}</pre>
+<pre dir="auto" data-sb="text">${escapeHtml(text)}</pre>
 ${files.length > 0 ? `<h2>Attachments</h2>\n<ul data-sb="attachments">\n${files.join('\n')}\n</ul>` : ''}
 </body>
 </html>

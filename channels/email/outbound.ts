@@ -10,6 +10,7 @@ import type { SendMailOptions } from 'nodemailer';
 import { humanDuration } from '../../routing/estimate.js';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent } from '../../shared/events.js';
+import { escapeHtml } from '../../shared/html.js';
 import type { Customer, Message } from '../../shared/model.js';
 import type { ContentStore, FileBytes } from '../content.js';
 import { Sends } from '../sends.js';
@@ -243,9 +244,6 @@ function describe(err: unknown): string {
   const code = typeof e?.code === 'string' ? `${e.code}: ` : '';
   return `${code}${text}`.replace(/\s+/g, ' ').slice(0, 300);
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /**
  * Paragraphs and line breaks, nothing else: it reads the same as the plain text. Each paragraph runs in the
