@@ -1,15 +1,11 @@
 // Promises made and kept on one process reach the web consoles on the other (two server processes on one Redis;
 // the consoles mirror the domain events every process hears).
 import { expect } from 'chai';
-import type { Socket } from 'socket.io-client';
-import { Cluster, next } from '../support/cluster.js';
+import { ack, Cluster, next } from '../support/cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
 type Json = any;
-
-const ack = (socket: Socket, event: string, payload: unknown, ms = 10_000): Promise<Json> =>
-  socket.timeout(ms).emitWithAck(event, payload);
 
 describe('web console: promises made and kept on another process', function () {
   this.timeout(60_000);

@@ -16,7 +16,7 @@ import {
   SIGNING_SECRET,
   sign,
 } from '../channels/slack-harness.js';
-import { Cluster, type Node, next, until } from '../support/cluster.js';
+import { ack, Cluster, type Node, next, until } from '../support/cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 import { type SlackCall, SlackStandIn } from '../support/slack-standin.js';
 
@@ -25,8 +25,6 @@ type Json = any;
 
 const ADA = 'U0ADA00009';
 const dmOf = (user: string) => `D${user.slice(1)}`;
-const ack = (socket: Socket, event: string, payload: unknown, ms = 10_000): Promise<Json> =>
-  socket.timeout(ms).emitWithAck(event, payload);
 
 /** POST a body to `node`'s /slack/events, signed as Slack signs it. */
 async function toSlackEvents(

@@ -3,16 +3,12 @@
 // although the process that set them died.
 import { expect } from 'chai';
 import { createClient } from 'redis';
-import type { Socket } from 'socket.io-client';
 import { RedisKeys } from '../../routing/store/redis-keys.js';
-import { Cluster, type Node, next, runUntilExit, until } from '../support/cluster.js';
+import { ack, Cluster, type Node, next, runUntilExit, until } from '../support/cluster.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
 type Json = any;
-
-const ack = (socket: Socket, event: string, payload: unknown, ms = 10_000): Promise<Json> =>
-  socket.timeout(ms).emitWithAck(event, payload);
 
 describe('scale-out: two processes on one Redis', function () {
   this.timeout(60_000);

@@ -299,6 +299,11 @@ export class Cluster {
   }
 }
 
+/** Emit `event` with an acknowledgement, and its answer (a socket that does not answer within `ms` fails). */
+// biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
+export const ack = (socket: Socket, event: string, payload: unknown, ms = 10_000): Promise<any> =>
+  socket.timeout(ms).emitWithAck(event, payload);
+
 /** The next `event` on `socket` matching `match` (events that arrived earlier are missed: listen first). */
 export function next<T>(
   socket: Socket,
