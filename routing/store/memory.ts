@@ -70,8 +70,8 @@ import type {
   StoreStats,
   Timer,
   TimerKind,
-  WrapUp,
   WaitRules,
+  WrapUp,
 } from './store.js';
 import { agentsOn, CONVERSATION_TIMERS, REMOVABLE_AGENT_FIELDS } from './store.js';
 

@@ -94,8 +94,8 @@ import type {
   StoreStats,
   Timer,
   TimerKind,
-  WrapUp,
   WaitRules,
+  WrapUp,
 } from './store.js';
 import { CONVERSATION_TIMERS, TIMER_KINDS } from './store.js';
 
@@ -104,7 +104,10 @@ const OptOutTime = z.number().int().nonnegative();
 const IdList = z.array(z.string());
 
 /** A conversation's after-call work (`wrapUp` key), as stored. */
-const WrapUpRecord = z.object({ since: z.number().int().nonnegative(), dueAt: z.number().int().nonnegative() });
+const WrapUpRecord = z.object({
+  since: z.number().int().nonnegative(),
+  dueAt: z.number().int().nonnegative(),
+});
 
 /** A member of the timers sorted set (`kind:ref`) with its score, as read back. */
 const TimerRecord = z.object({

@@ -3091,7 +3091,9 @@ export function storeContract(
         await store.setWrapUp('cv_1', { since: T0, dueAt: T0 + 3 * MIN }, 10 * MIN);
         expect(await store.wrapUp('cv_1', T0 + MIN)).to.deep.equal({ since: T0, dueAt: T0 + 3 * MIN });
         expect(await store.claimDueTimers(T0 + 2 * MIN, 10)).to.deep.equal([]);
-        expect(await store.claimDueTimers(T0 + 3 * MIN, 10)).to.deep.equal([t('wrapup', 'cv_1', T0 + 3 * MIN)]);
+        expect(await store.claimDueTimers(T0 + 3 * MIN, 10)).to.deep.equal([
+          t('wrapup', 'cv_1', T0 + 3 * MIN),
+        ]);
         // The record outlives its timer, for the owner's last look.
         expect(await store.wrapUp('cv_1', T0 + 3 * MIN)).to.deep.equal({ since: T0, dueAt: T0 + 3 * MIN });
         expect(await store.wrapUp('cv_2', T0)).to.equal(null);
