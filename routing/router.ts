@@ -1875,14 +1875,15 @@ export class Router {
         `conversation ${conversationId} is not in after-call work (its owner's call has not just ended)`,
       );
     const cap = w.since + this.#wrapUpMaxMs;
-    const dueAt = Math.min(now + this.policy.wrapUpSeconds * 1000, cap);
-    if (dueAt <= w.dueAt)
+    if (w.dueAt >= cap)
       throw new ConflictError(
         'wrap_up_limit',
         `conversation ${conversationId}: after-call work lasts at most ${humanDuration(this.#wrapUpMaxMs / 1000)} after the call (policy wrapUpMaxSeconds); resolve it, or it is resolved when the time is up`,
       );
+    // Asked twice at once: the time stands.
+    const dueAt = Math.max(w.dueAt, Math.min(now + this.policy.wrapUpSeconds * 1000, cap));
     const wrapUp = { since: w.since, dueAt };
-    await this.#setWrapUp(conversation, wrapUp, now);
+    if (dueAt > w.dueAt) await this.#setWrapUp(conversation, wrapUp, now);
     return { conversation, wrapUp };
   }
 
