@@ -103,6 +103,8 @@ async function consoleView(
   return {
     ...view,
     messages: shown(originals, view.messages),
+    // The server's time, which `wrapUpUntil` is counted from (a console's own clock may be off).
+    now: router.clock.now(),
     brokenPromises: promises.filter((p) => p.kind === 'agent' && p.state === 'broken'),
   };
 }
@@ -436,7 +438,7 @@ export class WebConsole {
     on('wrapup.extend', async (p) => {
       const { conversationId } = parseInput(Schemas.wrapUpExtend, p, 'wrapup.extend');
       const { wrapUp } = await r.extendWrapUp(agentId, conversationId);
-      return { ok: true, wrapUpUntil: wrapUp.dueAt };
+      return { ok: true, wrapUpUntil: wrapUp.dueAt, now: r.clock.now() };
     });
     on('block', async (p) => {
       const { conversationId, reason } = parseInput(Schemas.block, p, 'block');
@@ -731,6 +733,7 @@ export class WebConsole {
           conversationId: event.conversation.id,
           since: event.since,
           until: event.until,
+          now: event.at,
         });
         break;
       case 'conversation.resolved':

@@ -74,19 +74,25 @@ describe('Voice channel: after-call work in the web console and the API', () => 
     await next(socket, 'hello');
     const told = next(socket, 'wrapup');
     const { conversationId, ended } = await answeredAndEnded(h(), ana);
-    expect(await told).to.deep.equal({ conversationId, since: ended, until: ended + 120 * SECOND });
+    expect(await told).to.deep.equal({
+      conversationId,
+      since: ended,
+      until: ended + 120 * SECOND,
+      now: ended,
+    });
 
     // A console opened now has it in its view.
     const later = open(ana);
     const hello = await next(later, 'hello');
     const view = hello.conversations.find((v: Json) => v.conversation.id === conversationId);
-    expect(view.wrapUpUntil).to.equal(ended + 120 * SECOND);
+    expect([view.wrapUpUntil, view.now]).to.deep.equal([ended + 120 * SECOND, ended]);
 
     h().clock.advance(100 * SECOND);
     const moved = next(later, 'wrapup');
     expect(await socket.emitWithAck('wrapup.extend', { conversationId })).to.deep.equal({
       ok: true,
       wrapUpUntil: ended + 220 * SECOND,
+      now: ended + 100 * SECOND,
     });
     expect((await moved).until).to.equal(ended + 220 * SECOND);
     const bad = await socket.emitWithAck('wrapup.extend', { conversation: conversationId });
