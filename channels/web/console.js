@@ -585,7 +585,7 @@
   function renderWrapUp() {
     const v = current();
     const box = sb('wrapup');
-    const left = v && v.wrapUpDue && roleOf(v) === 'owner' && isOpen(v) ? v.wrapUpDue - Date.now() : 0;
+    const left = v?.wrapUpDue && roleOf(v) === 'owner' && isOpen(v) ? v.wrapUpDue - Date.now() : 0;
     box.hidden = left <= 0;
     clearTimeout(wrapUpTick);
     wrapUpTick = left > 0 ? setTimeout(renderWrapUp, left % 1000 || 1000) : null;
