@@ -1079,12 +1079,13 @@ function teamAgent(a: LiveAgent, on: (c: Channel) => boolean): string {
     .join(', ');
   const idle = a.idleSeconds === null ? '' : ` · idle ${duration(a.idleSeconds * 1000)}`;
   const reason = a.statusReason ? ` (${escapeSlack(a.statusReason)})` : '';
+  const wrapUp = a.wrapUp ? ` · after-call work until ${slackTime(a.wrapUp.until)}` : '';
   // What they resolved in the last 24 hours, and their average handle time (as the /team page shows).
   const day =
     a.day.resolved === 0
       ? ''
       : ` · resolved ${a.day.resolved} (24h)${a.day.averageHandleSeconds === null ? '' : `, handle ${duration(a.day.averageHandleSeconds * 1000)} on average`}`;
-  return `• ${escapeSlack(a.name)}${reason}${held ? ` · ${held}` : ''}${idle}${day}`;
+  return `• ${escapeSlack(a.name)}${reason}${held ? ` · ${held}` : ''}${wrapUp}${idle}${day}`;
 }
 
 /** A channel's service level over the last 24 hours, as the /team page says it ('' when nothing counted yet). */

@@ -11,6 +11,7 @@ import {
   dmOf,
   type SlackHarness,
   shownCard,
+  slashCommand,
   startSlackHarness,
   TWILIO_SID,
 } from './slack-harness.js';
@@ -117,6 +118,28 @@ describe('Slack cards: after-call work', () => {
       await h.idle();
       expect(await h.sb.router.wrapUp((await h.store.getConversation(conversationId))!)).to.equal(null);
       expect(wrapUpLine(shownCard(h, ADA))).to.equal(undefined);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('`/switchboard team` says who is in after-call work, until when', async () => {
+    const h = await startSlackHarness({ twilio: true });
+    try {
+      const ada = await h.agent('Ada', ADA, { clientIdentity: 'ada' });
+      await h.agent('Bea', BEA, { clientIdentity: 'bea' });
+      const { ended } = await callEnds(h, ada.id);
+      const until = ended + 120 * SECOND;
+      const url = h.slack.responseUrl();
+      await h.command(slashCommand(BEA, 'team', url)).expect(200);
+      await h.idle();
+      const body = h.slack.responses.find((r) => url.endsWith(r.path))!.body;
+      // biome-ignore lint/suspicious/noExplicitAny: Block Kit as posted
+      const lines = (body.blocks as any[]).flatMap((b) => String(b.text?.text ?? '').split('\n'));
+      expect(lines.find((l) => l.startsWith('• Ada'))).to.contain(
+        ` · after-call work until <!date^${Math.floor(until / 1000)}^{time}|${hhmm(until)}>`,
+      );
+      expect(lines.find((l) => l.startsWith('• Bea'))).not.to.contain('after-call work');
     } finally {
       await h.close();
     }

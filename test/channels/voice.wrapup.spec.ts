@@ -141,4 +141,26 @@ describe('Voice channel: after-call work in the web console and the API', () => 
         .map((e) => e.until),
     ).to.deep.equal([ended + 120 * SECOND, ended + 180 * SECOND]);
   });
+
+  it('the team view shows who is in after-call work, and how long is left', async () => {
+    const ana = await h().agent('Ana', { clientIdentity: 'ana' });
+    await h().agent('Bea', { clientIdentity: 'bea' });
+    const live = async () => {
+      const res = await request(h().local)
+        .get('/api/live')
+        .set('Authorization', `Bearer ${h().config.adminToken}`)
+        .expect(200);
+      return Object.fromEntries(res.body.agents.map((a: Json) => [a.name, a.wrapUp]));
+    };
+    const { conversationId, ended } = await answeredAndEnded(h(), ana);
+    expect(await live()).to.deep.equal({
+      Ana: { conversationId, until: ended + 120 * SECOND, leftSeconds: 120 },
+      Bea: null,
+    });
+    h().clock.advance(40 * SECOND);
+    expect((await live()).Ana.leftSeconds).to.equal(80);
+    await h().sb.router.resolve(ana.id, conversationId);
+    h().clock.advance(2 * SECOND);
+    expect((await live()).Ana).to.equal(null);
+  });
 });

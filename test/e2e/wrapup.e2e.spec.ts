@@ -99,4 +99,29 @@ describe('e2e: after-call work in the web console, in Chromium', function () {
     await shows(page, null);
     expect((await x.store.getConversation(conversationId))?.status).to.equal('resolved');
   });
+
+  it('the team view says who is in after-call work, and how long is left', async () => {
+    const x = h();
+    const ana = await x.agent('Ana', { clientIdentity: 'ana', capacity: { voice: 1 } });
+    const call = newCall('+14155550124');
+    const dial = only(await x.twiml('/twilio/voice', incomingCall(call)), 'Dial');
+    const conversationId = queryOf(dial.attrs.action).conversation!;
+    await x.sb.router.acceptOffer(ana.id, conversationId);
+    await x.twiml(localPath(dial.attrs.action), dialResult(call, 'completed'));
+    await x.twiml('/twilio/voice/status', callStatus(call, 'completed'));
+
+    const page = await browser().newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${x.local}/team#token=${x.config.adminToken}`);
+    const row = page.locator('tr', { has: page.getByLabel('Status of Ana', { exact: true }) });
+    await row.filter({ hasText: 'after-call work, 0:30 left' }).waitFor();
+    // The view is read again (each poll) once the server's clock moved on.
+    x.clock.advance(12 * SECOND);
+    await row.filter({ hasText: 'after-call work, 0:18 left' }).waitFor();
+    await x.sb.router.resolve(ana.id, conversationId);
+    x.clock.advance(2 * SECOND);
+    await row.filter({ hasNotText: 'after-call work' }).waitFor();
+  });
 });
