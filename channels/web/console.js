@@ -599,8 +599,12 @@
   function onWrapUp({ conversationId, until, now }) {
     const v = S.views.get(conversationId);
     if (!v) return;
+    const began = !v.wrapUpDue;
     setWrapUp(v, until, now);
     renderWrapUp();
+    // Said once as it begins (the countdown itself is not read out each second).
+    if (began && v.wrapUpDue)
+      announce(`The call with ${customerName(v)} ended: after-call work until ${formatTime(v.wrapUpDue)}.`);
   }
 
   /** More time: the full after-call work time again from now (up to the team's limit). */

@@ -84,6 +84,10 @@ describe('e2e: after-call work in the web console, in Chromium', function () {
     await x.twiml(localPath(dial.attrs.action), dialResult(call, 'completed'));
     await x.twiml('/twilio/voice/status', callStatus(call, 'completed'));
     await shows(page, 'After-call work: 0:30 left');
+    // Said once to a screen reader as it begins.
+    expect(await page.locator('#announce').textContent()).to.match(
+      /The call with \+14155550123 ended: after-call work until \d{1,2}:\d{2}/,
+    );
 
     await later(x, page, 10 * SECOND);
     await shows(page, 'After-call work: 0:20 left');
