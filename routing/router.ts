@@ -1941,7 +1941,8 @@ export class Router {
       return;
     }
     const owner = await this.store.getAgent(conv.ownerId);
-    const minutes = humanDuration(this.policy.wrapUpSeconds);
+    // As long as it lasted (More time, or notes, made it longer than the policy's time).
+    const minutes = humanDuration((now - since) / 1000);
     try {
       await this.resolve(conv.ownerId, conversationId);
     } catch (err) {

@@ -224,6 +224,9 @@ describe('Router: live contacts', () => {
       await h.advance(1 * SECOND);
       expect((await h.conversation(id)).status).to.equal('resolved');
       expect(await h.router.wrapUp(await h.conversation(id))).to.equal(null);
+      // The note says how long it lasted.
+      const notes = (await h.router.store.listMessages(id)).filter((m) => m.direction === 'internal');
+      expect(notes.at(-1)?.text).to.match(/^Resolved for Ana 4 minutes after the call ended/);
     });
 
     it('a note moves the time it shows; only the owner may ask for more, and only in after-call work', async () => {
