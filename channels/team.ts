@@ -7,7 +7,7 @@
 import { type OpeningHours, opensInMs } from '../routing/hours.js';
 import { defaultPolicy, type RoutingPolicy, SERVICE_LEVEL_DEFAULTS } from '../routing/policy.js';
 import { customerWaits, freePlaces, placeScore, waitingSince } from '../routing/store/rules.js';
-import type { Store } from '../routing/store/store.js';
+import type { Store, WrapUp } from '../routing/store/store.js';
 import {
   AGENT_STATUSES,
   type Agent,
@@ -148,6 +148,11 @@ export interface LiveAgent {
   idleSeconds: number | null;
   /** What they resolved in the last 24 hours, and their average handle time. */
   day: AgentDay;
+  /**
+   * In after-call work (a call of theirs ended; policy `wrapUpSeconds`): on which conversation, until when, and
+   * how long is left; null when not. The one that ends first, should they have two.
+   */
+  wrapUp: { conversationId: string; until: number; leftSeconds: number } | null;
 }
 
 export interface LiveView {
@@ -280,10 +285,43 @@ export function emptyTeamDay(targetSeconds: Record<Channel, number>, goal: numbe
 }
 
 /**
+ * Who is in after-call work at `now`: of the agents holding something on a live channel, the conversations they
+ * own on one whose work is not yet up (`wrapUpOf`), the first to end for each.
+ */
+async function afterCallWork(
+  store: Store,
+  agents: readonly Agent[],
+  liveChannels: readonly Channel[],
+  wrapUpOf: (conversation: Conversation) => Promise<WrapUp | null>,
+  now: number,
+): Promise<Map<string, LiveAgent['wrapUp'] & {}>> {
+  const out = new Map<string, LiveAgent['wrapUp'] & {}>();
+  const onLive = agents.filter((a) => a.leftAt === undefined && liveChannels.some((ch) => a.load[ch] > 0));
+  await Promise.all(
+    onLive.map(async (a) => {
+      for (const c of await store.listAgentConversations(a.id)) {
+        if (c.ownerId !== a.id || !liveChannels.includes(c.lastChannel)) continue;
+        const w = await wrapUpOf(c);
+        if (!w || w.dueAt <= now) continue;
+        const known = out.get(a.id);
+        if (!known || w.dueAt < known.until)
+          out.set(a.id, {
+            conversationId: c.id,
+            until: w.dueAt,
+            leftSeconds: Math.ceil((w.dueAt - now) / 1000),
+          });
+      }
+    }),
+  );
+  return out;
+}
+
+/**
  * The live view at `now`; `dayFigures`: the last 24 hours'; `hours`: the policy's opening hours; `channelsOn`: the
  * channels this deployment takes; `teamDay`: the last 24 hours' service levels and handle times (without it,
  * nothing counted: see `emptyTeamDay`); `line`: the policy's rules of the line, for the serving order (the
- * default policy's without it).
+ * default policy's without it); `wrapUpOf`: an owner's after-call work on a conversation (Router `wrapUp`), without
+ * which nobody is shown in it.
  */
 export async function readLiveView(
   store: Store,
@@ -294,6 +332,7 @@ export async function readLiveView(
   teamDay: () => Promise<TeamDay> = async () =>
     emptyTeamDay(SERVICE_LEVEL_DEFAULTS.targetSeconds, SERVICE_LEVEL_DEFAULTS.goal),
   line: LineRules = LINE_DEFAULTS,
+  wrapUpOf?: (conversation: Conversation) => Promise<WrapUp | null>,
 ): Promise<LiveView> {
   const [agents, day, counted] = await Promise.all([store.listAgents(), dayFigures(), teamDay()]);
   const byId = new Map(agents.map((a) => [a.id, a]));
@@ -373,6 +412,7 @@ export async function readLiveView(
     store,
     agents.filter((a) => a.leftAt === undefined && a.status === 'available' && sum(a.load) === 0),
   );
+  const wrapUps = wrapUpOf ? await afterCallWork(store, agents, line.liveChannels, wrapUpOf, now) : new Map();
   const rank = (s: AgentStatus) => AGENT_STATUSES.indexOf(s);
   // Who left the team is on no list (their name still shows where they worked).
   const team: LiveAgent[] = agents
@@ -395,6 +435,7 @@ export async function readLiveView(
         kept: a.reserved ?? { voice: 0, sms: 0, chat: 0, email: 0 },
         idleSeconds: freeSince.has(a.id) ? seconds(now - freeSince.get(a.id)!) : null,
         day: counted.agents[a.id] ?? { resolved: 0, averageHandleSeconds: null },
+        wrapUp: wrapUps.get(a.id) ?? null,
       };
     });
 

@@ -1,7 +1,7 @@
 // What a console shows for one conversation: the conversation, the context card
 // (who the customer is, what is already known, earlier conversations, open
 // promises) and the messages. Shared by the web console and the Slack console.
-import type { Store } from '../routing/store/store.js';
+import type { Store, WrapUp } from '../routing/store/store.js';
 import { NotOwnerError } from '../shared/errors.js';
 import type { Channel, Conversation, Customer, CustomerPromise, Message } from '../shared/model.js';
 
@@ -15,6 +15,8 @@ export interface ConversationView {
   promises: CustomerPromise[];
   role: Role;
   ownerName?: string;
+  /** The owner's after-call work (their call ended): when it is up, in ms; null when it is not in after-call work. */
+  wrapUpUntil: number | null;
 }
 
 /** An earlier conversation of the customer, as the context card lists it. */
@@ -54,16 +56,22 @@ export function participants(conversation: Conversation): string[] {
   return [...ids];
 }
 
+/**
+ * The view of `conversation` for `agentId`. `wrapUpOf`: the owner's after-call work on it (Router `wrapUp`);
+ * without, `wrapUpUntil` is null.
+ */
 export async function conversationView(
   store: Store,
   conversation: Conversation,
   agentId: string,
+  wrapUpOf?: (conversation: Conversation) => Promise<WrapUp | null>,
 ): Promise<ConversationView> {
-  const [customer, messages, promises, earlier] = await Promise.all([
+  const [customer, messages, promises, earlier, wrapUp] = await Promise.all([
     store.getCustomer(conversation.customerId),
     store.listMessages(conversation.id),
     store.listPromises(conversation.id),
     store.listConversations({ customerId: conversation.customerId, limit: 20 }),
+    wrapUpOf ? wrapUpOf(conversation) : null,
   ]);
   const nameOf = agentNames(store);
   const history: ConversationSummary[] = [];
@@ -79,6 +87,7 @@ export async function conversationView(
     promises: promises.filter((p) => p.state === 'open'),
     role: roleOf(conversation, agentId),
     ...(ownerName ? { ownerName } : {}),
+    wrapUpUntil: wrapUp?.dueAt ?? null,
   };
 }
 

@@ -126,6 +126,11 @@ export const RoutingPolicy = z
      * written in it meanwhile gives them this long again. 0: never (the owner resolves it).
      */
     wrapUpSeconds: Seconds.default(120),
+    /**
+     * After-call work never lasts longer than this after the call ended, whatever is written or asked (**More
+     * time**); below `wrapUpSeconds`, it counts as `wrapUpSeconds`.
+     */
+    wrapUpMaxSeconds: Seconds.default(600),
     /** A returning customer is offered to their last owner first for this long after the last conversation. */
     preferLastOwnerForSeconds: Seconds.default(7 * 24 * 3600),
     /** After this long waiting, the whole team (any available agent with capacity) may take it. */

@@ -84,8 +84,10 @@ import type {
   RouteOutcome,
   Store,
   WaitRules,
+  WrapUp,
 } from './store/store.js';
 import { defaultStrategy, type RoutingStrategy } from './strategy.js';
+import { standingWrapUp } from './wrapup.js';
 
 export interface RouterDeps {
   store: Store;
@@ -853,18 +855,21 @@ export class Router {
       await this.store.cancelTimer('sticky', conversation.id);
       this.#emit({ type: 'conversation.updated', at: now, conversation: updated });
     }
+    await this.#wrapUpWritten(conversation, message.at);
     return message;
   }
 
   /** An internal note: seen by the agents on the conversation, never sent to the customer. */
   async note(agentId: string, conversationId: string, text: string): Promise<Message> {
     const { conversation, agent } = await this.#participant(agentId, conversationId, 'write a note on');
-    return this.#appendNote(
+    const message = await this.#appendNote(
       conversation,
       { type: 'agent', id: agent.id, name: agent.name },
       checkText(text),
       this.clock.now(),
     );
+    await this.#wrapUpWritten(conversation, message.at);
+    return message;
   }
 
   /**
@@ -1830,9 +1835,85 @@ export class Router {
     }
     // The owner's call ended: their after-call work time starts (`#wrapUpDue`).
     const wrapUpMs = this.policy.wrapUpSeconds * 1000;
-    if (conv.cover === null && live.includes(conv.lastChannel) && wrapUpMs > 0)
-      await this.store.schedule({ kind: 'wrapup', ref: conversationId, dueAt: this.clock.now() + wrapUpMs });
+    if (conv.cover === null && live.includes(conv.lastChannel) && wrapUpMs > 0) {
+      const now = this.clock.now();
+      await this.#setWrapUp(conv, { since: now, dueAt: now + wrapUpMs }, now);
+    }
     return conv;
+  }
+
+  /**
+   * The owner's after-call work on a conversation, while it stands and is not yet up (`dueAt`: when it is, which
+   * consoles count down to); null when it is not in after-call work.
+   */
+  async wrapUp(conversation: Conversation): Promise<WrapUp | null> {
+    if (this.policy.wrapUpSeconds === 0 || !this.policy.liveChannels.includes(conversation.lastChannel))
+      return null;
+    const now = this.clock.now();
+    const w = standingWrapUp(conversation, await this.store.wrapUp(conversation.id, now));
+    return w && w.dueAt > now ? w : null;
+  }
+
+  /**
+   * **More time**: the owner's after-call work is up `wrapUpSeconds` from now, as when they write in it, but never
+   * later than `wrapUpMaxSeconds` after the call ended (`wrap_up_limit` once there). Only its owner (`agentId`;
+   * null: the admin, for its owner) may: anyone else is refused (`not_owner`); a conversation not in after-call
+   * work is `not_in_wrap_up`.
+   */
+  async extendWrapUp(
+    agentId: string | null,
+    conversationId: string,
+  ): Promise<{ conversation: Conversation; wrapUp: WrapUp }> {
+    const conversation = await this.#conversation(conversationId);
+    if (agentId !== null && (conversation.ownerId !== agentId || conversation.status !== 'assigned'))
+      throw new NotOwnerError(agentId, conversationId, 'take more after-call work time on');
+    const now = this.clock.now();
+    const w = await this.wrapUp(conversation);
+    if (!w)
+      throw new ConflictError(
+        'not_in_wrap_up',
+        `conversation ${conversationId} is not in after-call work (its owner's call has not just ended)`,
+      );
+    const cap = w.since + this.#wrapUpMaxMs;
+    if (w.dueAt >= cap)
+      throw new ConflictError(
+        'wrap_up_limit',
+        `conversation ${conversationId}: after-call work lasts at most ${humanDuration(this.#wrapUpMaxMs / 1000)} after the call (policy wrapUpMaxSeconds); resolve it, or it is resolved when the time is up`,
+      );
+    // Asked twice at once: the time stands.
+    const dueAt = Math.max(w.dueAt, Math.min(now + this.policy.wrapUpSeconds * 1000, cap));
+    const wrapUp = { since: w.since, dueAt };
+    if (dueAt > w.dueAt) await this.#setWrapUp(conversation, wrapUp, now);
+    return { conversation, wrapUp };
+  }
+
+  /** The longest after-call work lasts after a call (policy `wrapUpMaxSeconds`, at least `wrapUpSeconds`). */
+  get #wrapUpMaxMs(): number {
+    return Math.max(this.policy.wrapUpMaxSeconds, this.policy.wrapUpSeconds) * 1000;
+  }
+
+  /** Keep the owner's after-call work (and its `wrapup` timer), and tell their consoles. */
+  async #setWrapUp(conv: Conversation, wrapUp: WrapUp, now: number): Promise<void> {
+    // Kept a while past its longest, for a late look (a timer fired late, a console that asks).
+    await this.store.setWrapUp(conv.id, wrapUp, this.#wrapUpMaxMs + 60_000);
+    if (conv.ownerId === null) return;
+    this.#emit({
+      type: 'conversation.wrapup',
+      at: now,
+      conversation: conv,
+      agentId: conv.ownerId,
+      since: wrapUp.since,
+      until: wrapUp.dueAt,
+    });
+  }
+
+  /** Something was written in a conversation (a note, a reply): after-call work under way gets as long again. */
+  async #wrapUpWritten(conv: Conversation, at: number): Promise<void> {
+    if (!this.policy.liveChannels.includes(conv.lastChannel)) return;
+    const w = await this.wrapUp(conv);
+    if (!w) return;
+    const dueAt = Math.min(at + this.policy.wrapUpSeconds * 1000, w.since + this.#wrapUpMaxMs);
+    if (dueAt > w.dueAt) await this.#setWrapUp(conv, { since: w.since, dueAt }, at);
   }
 
   /**
@@ -1846,15 +1927,22 @@ export class Router {
     const wrapUpMs = this.policy.wrapUpSeconds * 1000;
     if (conv?.status !== 'assigned' || !conv.ownerId || conv.cover || wrapUpMs === 0) return;
     if (!this.policy.liveChannels.includes(conv.lastChannel)) return;
+    // When the call ended (a timer set before that was kept: at the latest its time ago).
+    const kept = await this.store.wrapUp(conversationId, now);
+    const since = kept?.since ?? now - wrapUpMs;
     // A new call since this one ended: its own end sets the time again.
-    if (conv.lastContactAt > now - wrapUpMs) return;
+    if (conv.lastContactAt > since) return;
+    // Moved later meanwhile (More time on another process): its own timer is due then.
+    if (kept && kept.dueAt > now) return;
     const last = (await this.store.listMessages(conversationId)).at(-1);
-    if (last && last.at > now - wrapUpMs) {
-      await this.store.schedule({ kind: 'wrapup', ref: conversationId, dueAt: last.at + wrapUpMs });
+    const dueAt = last ? Math.min(last.at + wrapUpMs, since + this.#wrapUpMaxMs) : 0;
+    if (dueAt > now) {
+      await this.#setWrapUp(conv, { since, dueAt }, now);
       return;
     }
     const owner = await this.store.getAgent(conv.ownerId);
-    const minutes = humanDuration(this.policy.wrapUpSeconds);
+    // As long as it lasted (More time, or notes, made it longer than the policy's time).
+    const minutes = humanDuration((now - since) / 1000);
     try {
       await this.resolve(conv.ownerId, conversationId);
     } catch (err) {

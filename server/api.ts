@@ -38,6 +38,8 @@ const WriteBody = z.object({ agentId: z.string().min(1).max(100) }).passthrough(
 
 /** `POST /api/conversations/:id/call`: the agent (its owner, or the colleague covering it) whose phone rings. */
 const CallBody = z.strictObject({ agentId: z.string().min(1).max(128) });
+/** More time for after-call work: `agentId`, when given, must be its owner (an integration acting for them). */
+const WrapUpBody = z.strictObject({ agentId: z.string().min(1).max(128).optional() });
 const StatusBody = z.strictObject({ status: AgentStatus, reason: z.string().max(200).optional() });
 const MergeBody = z.strictObject({ otherCustomerId: z.string().min(1).max(128) });
 /** The router checks the reason itself (`reason`); here only the body's shape. */
@@ -246,10 +248,11 @@ export function adminApi(options: ApiOptions): express.Router {
   api.get('/conversations/:id', async (req, res) => {
     const conversation = await store.getConversation(req.params.id!);
     if (!conversation) throw new NotFoundError('conversation', req.params.id!);
-    const [messages, promises, customer] = await Promise.all([
+    const [messages, promises, customer, wrapUp] = await Promise.all([
       store.listMessages(conversation.id),
       store.listPromises(conversation.id),
       store.getCustomer(conversation.customerId),
+      router.wrapUp(conversation),
     ]);
     res.json({
       conversation,
@@ -257,7 +260,15 @@ export function adminApi(options: ApiOptions): express.Router {
       messages: originals ? messages.map((m) => originals.show(m)) : messages,
       promises,
       customer,
+      wrapUpUntil: wrapUp?.dueAt ?? null,
     });
+  });
+
+  // More time for its owner's after-call work (Router `extendWrapUp`): the admin, or an integration for the owner.
+  api.post('/conversations/:id/wrapup', async (req, res) => {
+    const { agentId } = parseInput(WrapUpBody, req.body ?? {}, 'wrapup');
+    const { conversation, wrapUp } = await router.extendWrapUp(agentId ?? null, req.params.id!);
+    res.json({ conversation, wrapUpUntil: wrapUp.dueAt });
   });
 
   api.get('/customers', async (req, res) => {

@@ -53,6 +53,18 @@ export const DomainEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('conversation.covered'), at: Millis, conversation: Conversation, agentId: Id }),
   z.object({ type: z.literal('conversation.updated'), at: Millis, conversation: Conversation }),
   z.object({ type: z.literal('conversation.resolved'), at: Millis, conversation: Conversation }),
+  /**
+   * The owner's after-call work began (their call ended) or was extended (More time, or something written in it):
+   * `until` is when it is up. It ends with the conversation (resolved, moved) or the customer's next contact.
+   */
+  z.object({
+    type: z.literal('conversation.wrapup'),
+    at: Millis,
+    conversation: Conversation,
+    agentId: Id,
+    since: Millis,
+    until: Millis,
+  }),
   z.object({
     type: z.literal('conversation.abandoned'),
     at: Millis,

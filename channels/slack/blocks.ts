@@ -17,7 +17,17 @@ import { customerName, type LiveAgent, type LiveView, type LiveWaiting } from '.
 import { type ConversationSummary, type ConversationView, factSource } from '../views.js';
 import type { AgentFigures, Waiting } from './figures.js';
 import { PICK } from './followup.js';
-import { CHANNEL_NAMES, clip, count, cutAt, duration, escapedUpTo, escapeSlack, slackDate } from './text.js';
+import {
+  CHANNEL_NAMES,
+  clip,
+  count,
+  cutAt,
+  duration,
+  escapedUpTo,
+  escapeSlack,
+  slackDate,
+  slackTime,
+} from './text.js';
 
 export type Block = types.KnownBlock;
 
@@ -42,6 +52,8 @@ export const ACTION = {
   call: 'sb_call',
   details: 'sb_details',
   withdraw: 'sb_handoff_withdraw',
+  wrapUpMore: 'sb_wrapup_more',
+  wrapUpDone: 'sb_wrapup_done',
 } as const;
 
 export const VIEW = {
@@ -431,9 +443,40 @@ export function card(
   const phone = view.customer.identities.some((i) => i.channel === 'phone') || !!view.customer.facts.phone;
   // A caller who withheld their number cannot be blocked: their next call is someone new.
   const blockable = !withheldOnly(view.customer);
+  if (role.kind === 'owner' && open && view.wrapUpUntil !== null && view.wrapUpUntil > now)
+    blocks.push(...wrapUpBlocks(conv.id, view.wrapUpUntil));
   const actions = roleActions(role, conv.id, saved, callsOut && phone, blockable, conv.handoff !== null);
   if (actions) blocks.push(actions);
   return { text: cardText(name, role, view), blocks };
+}
+
+/**
+ * The owner's after-call work: until when (a time, redrawn when it moves, never a clock ticking on the card), with
+ * More time and Done.
+ */
+function wrapUpBlocks(conversationId: string, until: number): Block[] {
+  const button = (text: string, action_id: string, style?: 'primary'): types.Button => ({
+    type: 'button',
+    text: { type: 'plain_text', text },
+    action_id,
+    value: conversationId,
+    ...(style ? { style } : {}),
+  });
+  return [
+    {
+      type: 'section',
+      block_id: 'wrapup',
+      text: {
+        type: 'mrkdwn',
+        text: `*After-call work* until ${slackTime(until)}: then it is resolved for you, and the next caller rings you.`,
+      },
+    },
+    {
+      type: 'actions',
+      block_id: 'card:wrapup',
+      elements: [button('More time', ACTION.wrapUpMore, 'primary'), button('Done', ACTION.wrapUpDone)],
+    },
+  ];
 }
 
 /**
@@ -1036,12 +1079,13 @@ function teamAgent(a: LiveAgent, on: (c: Channel) => boolean): string {
     .join(', ');
   const idle = a.idleSeconds === null ? '' : ` · idle ${duration(a.idleSeconds * 1000)}`;
   const reason = a.statusReason ? ` (${escapeSlack(a.statusReason)})` : '';
+  const wrapUp = a.wrapUp ? ` · after-call work until ${slackTime(a.wrapUp.until)}` : '';
   // What they resolved in the last 24 hours, and their average handle time (as the /team page shows).
   const day =
     a.day.resolved === 0
       ? ''
       : ` · resolved ${a.day.resolved} (24h)${a.day.averageHandleSeconds === null ? '' : `, handle ${duration(a.day.averageHandleSeconds * 1000)} on average`}`;
-  return `• ${escapeSlack(a.name)}${reason}${held ? ` · ${held}` : ''}${idle}${day}`;
+  return `• ${escapeSlack(a.name)}${reason}${held ? ` · ${held}` : ''}${wrapUp}${idle}${day}`;
 }
 
 /** A channel's service level over the last 24 hours, as the /team page says it ('' when nothing counted yet). */

@@ -528,6 +528,12 @@ export class SlackConsole {
     const conversationId = action.value ?? '';
     try {
       switch (action.action_id) {
+        case ACTION.wrapUpMore:
+          // The card is drawn again with the new time (threads.ts, `conversation.wrapup`).
+          await this.#r.extendWrapUp(agent.id, conversationId);
+          return;
+        // Done with after-call work: resolved now, as Resolve does.
+        case ACTION.wrapUpDone:
         case ACTION.resolve:
           try {
             await this.#r.resolve(agent.id, conversationId);

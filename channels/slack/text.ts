@@ -141,6 +141,12 @@ export function slackDate(at: number): string {
   return `<!date^${Math.floor(at / 1000)}^{date_short_pretty} {time}|${fallback}>`;
 }
 
+/** A time of day every reader sees in their own time zone ("14:05"), with a UTC fallback. */
+export function slackTime(at: number): string {
+  const fallback = `${new Date(at).toISOString().slice(11, 16)} UTC`;
+  return `<!date^${Math.floor(at / 1000)}^{time}|${fallback}>`;
+}
+
 export const CHANNEL_NAMES: Record<string, string> = {
   voice: 'phone',
   sms: 'SMS',

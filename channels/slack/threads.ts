@@ -245,6 +245,8 @@ export class SlackThreads {
         // Where it was written in Slack, known now: a reply's id says so; a note was noted just before.
         const origin = this.#originOf(event.message);
         this.#work(event.message.conversationId, () => this.#mirror(event.message, origin));
+        if (event.type === 'message.received')
+          this.#work(event.message.conversationId, () => this.#wrapUpEnded(event.message));
         break;
       }
       case 'message.delivery':
@@ -261,6 +263,10 @@ export class SlackThreads {
         break;
       case 'conversation.updated':
         this.#work(event.conversation.id, () => this.#partsEnded(event.conversation.id));
+        break;
+      case 'conversation.wrapup':
+        // The owner's after-call work began or moved: their card says until when.
+        this.#work(event.conversation.id, () => this.#refreshCards(event.conversation.id));
         break;
       case 'promise.made':
       case 'promise.due':
@@ -792,6 +798,16 @@ export class SlackThreads {
    * colleagues whose part ended with it (a hand-off offered, a consultation, a cover) or before. Each thread
    * hears it, but a former owner's (it gets no more updates) and a leaver's.
    */
+  /**
+   * The customer reached out again: after-call work that stood until then is over, and the owner's card no longer
+   * says it (nothing to draw when there was none).
+   */
+  async #wrapUpEnded(message: Message): Promise<void> {
+    const kept = await this.#r.store.wrapUp(message.conversationId, message.at);
+    if (kept && kept.since <= message.at && kept.dueAt > message.at)
+      await this.#refreshCards(message.conversationId);
+  }
+
   /** Every card of those on the conversation now, re-rendered as things stand. */
   async #refreshCards(conversationId: string): Promise<void> {
     const conversation = await this.#r.store.getConversation(conversationId);
@@ -1048,7 +1064,7 @@ export class SlackThreads {
 
   /** The agent's card of the conversation in `role`, with the saved replies offered to them, and its view. */
   async #cardFor(conversation: Conversation, agent: Agent, role: CardRole) {
-    const view = await conversationView(this.#r.store, conversation, agent.id);
+    const view = await conversationView(this.#r.store, conversation, agent.id, (c) => this.#r.wrapUp(c));
     const saved = savedRepliesFor(await this.#r.savedReplies(), agent);
     return { view, message: card(view, role, this.#now(), saved, agent.id, this.#r.callsOut) };
   }

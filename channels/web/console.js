@@ -429,6 +429,7 @@
     socket.on('promise.updated', onPromiseUpdated);
     // An extension of the base protocol: a conversation offered to this agent (a ringing call) to accept or decline.
     socket.on('offer', onOffer);
+    socket.on('wrapup', onWrapUp);
   }
 
   function disconnect() {
@@ -560,10 +561,63 @@
     if (view.promises) v.promises = view.promises;
     if (Array.isArray(view.brokenPromises)) v.broken = view.brokenPromises;
     if (view.role) v.role = view.role;
+    if ('wrapUpUntil' in view) setWrapUp(v, view.wrapUpUntil, view.now);
     let added = 0;
     for (const m of view.messages || []) if (insertMessage(v, m)) added++;
     syncBanners(v.conversation, view.ownerName);
     return [v, added];
+  }
+
+  /**
+   * The owner's after-call work on `v`: up at `until` by the server's clock (`now` there), kept as a time by this
+   * browser's clock, which counts down to it (`renderWrapUp`). Null: not in after-call work.
+   */
+  function setWrapUp(v, until, now) {
+    v.wrapUpDue =
+      typeof until === 'number' ? Date.now() + (until - (typeof now === 'number' ? now : Date.now())) : null;
+  }
+
+  /**
+   * "After-call work: 1:45 left" with More time and Done, on the open conversation while its work is on; drawn
+   * again as each second of it passes.
+   */
+  let wrapUpTick = null;
+  function renderWrapUp() {
+    const v = current();
+    const box = sb('wrapup');
+    const left = v?.wrapUpDue && roleOf(v) === 'owner' && isOpen(v) ? v.wrapUpDue - Date.now() : 0;
+    box.hidden = left <= 0;
+    clearTimeout(wrapUpTick);
+    wrapUpTick = left > 0 ? setTimeout(renderWrapUp, left % 1000 || 1000) : null;
+    if (left <= 0) return;
+    const secs = Math.ceil(left / 1000);
+    const text = `After-call work: ${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')} left`;
+    const shown = sb('wrapup-left');
+    if (shown.textContent !== text) shown.textContent = text;
+  }
+
+  function onWrapUp({ conversationId, until, now }) {
+    const v = S.views.get(conversationId);
+    if (!v) return;
+    const began = !v.wrapUpDue;
+    setWrapUp(v, until, now);
+    renderWrapUp();
+    // Said once as it begins (the countdown itself is not read out each second).
+    if (began && v.wrapUpDue)
+      announce(`The call with ${customerName(v)} ended: after-call work until ${formatTime(v.wrapUpDue)}.`);
+  }
+
+  /** More time: the full after-call work time again from now (up to the team's limit). */
+  async function moreTime() {
+    const v = current();
+    if (!v) return;
+    await busy(sb('wrapup-more'), async () => {
+      const res = await act('wrapup.extend', { conversationId: v.id });
+      if (!res.ok) return;
+      setWrapUp(v, res.wrapUpUntil, res.now);
+      renderWrapUp();
+      notify(`After-call work until ${formatTime(v.wrapUpDue)}.`);
+    });
   }
 
   /** Keep the invite / hand-off banners in step with the conversation record. */
@@ -772,6 +826,8 @@
       alertAgent(v.id, `${customerName(v)} wrote`, message.text || 'sent a file');
     }
     if (message.direction === 'in') setCustomerTyping(conversationId, false);
+    // The customer reached out again (a text, a new call): no longer after-call work.
+    if (message.direction === 'in') v.wrapUpDue = null;
     renderAll();
   }
 
@@ -1916,6 +1972,7 @@
     const ids = cu.identities || [];
     sb('block').hidden = ids.length > 0 && ids.every((i) => i.channel === 'call');
     els.ownerActions.hidden = role !== 'owner' || !isOpen(v);
+    renderWrapUp();
     els.consultantActions.hidden = role !== 'consultant';
     let standby = '';
     if (role === 'invited') standby = 'You are invited to consult: Join in the banner above to write here.';
@@ -2615,6 +2672,9 @@
   if (window.ResizeObserver) new ResizeObserver(keepAtEnd).observe(els.messages);
 
   sb('resolve').addEventListener('click', resolve);
+  sb('wrapup-more').addEventListener('click', moreTime);
+  // Done: the after-call work is finished, the conversation resolved (as Resolve does).
+  sb('wrapup-done').addEventListener('click', resolve);
   sb('call').addEventListener('click', callThem);
   for (const kind of Object.keys(PANELS)) {
     PANELS[kind].button.addEventListener('click', () => togglePanel(kind));

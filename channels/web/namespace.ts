@@ -30,6 +30,7 @@ const Schemas = {
   }),
   note: ConvId.extend({ text: z.string().max(4000) }),
   resolve: ConvId.extend({ followUpAt: z.number().int().positive().nullable().optional() }),
+  wrapUpExtend: ConvId,
   // The router checks the reason's length (`reason`).
   block: ConvId.extend({ reason: z.string().default('') }),
   consult: ConvId.extend({ agentId: z.string().min(1).max(128) }),
@@ -90,18 +91,20 @@ interface QueueFigures {
  * console goes on showing as broken.
  */
 async function consoleView(
-  store: Store,
+  router: Router,
   conversation: Conversation,
   agentId: string,
   originals: OriginalLinks | null,
 ) {
   const [view, promises] = await Promise.all([
-    conversationView(store, conversation, agentId),
-    store.listPromises(conversation.id),
+    conversationView(router.store, conversation, agentId, (c) => router.wrapUp(c)),
+    router.store.listPromises(conversation.id),
   ]);
   return {
     ...view,
     messages: shown(originals, view.messages),
+    // The server's time, which `wrapUpUntil` is counted from (a console's own clock may be off).
+    now: router.clock.now(),
     brokenPromises: promises.filter((p) => p.kind === 'agent' && p.state === 'broken'),
   };
 }
@@ -246,7 +249,10 @@ export class WebConsole {
     for (const conversation of list) {
       if (shown.has(conversation.id)) continue;
       if (conversation.ownerId === agentId || conversation.cover?.agentId === agentId) {
-        this.#to(agentId).emit('assigned', await consoleView(store, conversation, agentId, this.#originals));
+        this.#to(agentId).emit(
+          'assigned',
+          await consoleView(this.#router, conversation, agentId, this.#originals),
+        );
       } else {
         this.#to(agentId).emit('conversation.updated', { conversation });
       }
@@ -428,6 +434,12 @@ export class WebConsole {
       await r.resolve(agentId, conversationId, followUpAt ?? null);
       return { ok: true };
     });
+    // More time for after-call work (Router `extendWrapUp`): only its owner.
+    on('wrapup.extend', async (p) => {
+      const { conversationId } = parseInput(Schemas.wrapUpExtend, p, 'wrapup.extend');
+      const { wrapUp } = await r.extendWrapUp(agentId, conversationId);
+      return { ok: true, wrapUpUntil: wrapUp.dueAt, now: r.clock.now() };
+    });
     on('block', async (p) => {
       const { conversationId, reason } = parseInput(Schemas.block, p, 'block');
       const { closed } = await r.blockFromConversation(agentId, conversationId, reason);
@@ -441,7 +453,7 @@ export class WebConsole {
     on('consult.join', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'consult.join');
       const conversation = await r.joinConsult(agentId, conversationId);
-      return { ok: true, view: await consoleView(r.store, conversation, agentId, this.#originals) };
+      return { ok: true, view: await consoleView(r, conversation, agentId, this.#originals) };
     });
     on('consult.leave', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'consult.leave');
@@ -517,7 +529,7 @@ export class WebConsole {
     on('conversation', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'conversation');
       const conversation = await onIt(conversationId, 'view');
-      return { ok: true, view: await consoleView(r.store, conversation, agentId, this.#originals) };
+      return { ok: true, view: await consoleView(r, conversation, agentId, this.#originals) };
     });
     // One of the customer's conversations to read (an earlier one, or the other open one of a merged customer).
     on('transcript', async (p) => {
@@ -547,7 +559,7 @@ export class WebConsole {
     if (!agent) return void socket.disconnect(true);
     const conversations = await this.#router.store.listAgentConversations(agent.id);
     const views = await Promise.all(
-      conversations.map((c) => consoleView(this.#router.store, c, agentId, this.#originals)),
+      conversations.map((c) => consoleView(this.#router, c, agentId, this.#originals)),
     );
     for (const c of conversations) this.#tell(agentId, c);
     const savedReplies = await this.#router.savedReplies();
@@ -652,7 +664,7 @@ export class WebConsole {
         if (this.#here(agentId)) {
           this.#to(agentId).emit(
             'assigned',
-            await consoleView(store, event.conversation, agentId, this.#originals),
+            await consoleView(this.#router, event.conversation, agentId, this.#originals),
           );
           this.#tell(agentId, event.conversation);
         }
@@ -716,6 +728,14 @@ export class WebConsole {
         );
         break;
       }
+      case 'conversation.wrapup':
+        this.#to(event.agentId).emit('wrapup', {
+          conversationId: event.conversation.id,
+          since: event.since,
+          until: event.until,
+          now: event.at,
+        });
+        break;
       case 'conversation.resolved':
       case 'conversation.updated':
       case 'conversation.waiting_for_owner':
@@ -726,7 +746,7 @@ export class WebConsole {
         if (!this.#here(event.agentId)) break;
         this.#to(event.agentId).emit(
           'offer',
-          await consoleView(store, event.conversation, event.agentId, this.#originals),
+          await consoleView(this.#router, event.conversation, event.agentId, this.#originals),
         );
         break;
       case 'visitor.presence':

@@ -361,7 +361,11 @@
     // Not while someone has it open, or has a choice in it not yet applied: their choice stays until they make it.
     if (document.activeElement !== select && !row.choosing) select.value = a.status;
     else if (row.choosing && select.value === a.status) choosing(row, false);
-    cells.status.lastChild.textContent = a.statusReason || '';
+    // In after-call work: why they take no call now, and for how long.
+    const wrapUp = a.wrapUp
+      ? `after-call work, ${Math.floor(a.wrapUp.leftSeconds / 60)}:${String(a.wrapUp.leftSeconds % 60).padStart(2, '0')} left`
+      : '';
+    cells.status.lastChild.textContent = [a.statusReason, wrapUp].filter(Boolean).join(' · ');
     for (const ch of CHANNELS) {
       const cap = a.capacity[ch];
       // A channel this deployment has switched off gives nobody anything: its capacity counts for nothing.

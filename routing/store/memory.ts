@@ -71,6 +71,7 @@ import type {
   Timer,
   TimerKind,
   WaitRules,
+  WrapUp,
 } from './store.js';
 import { agentsOn, CONVERSATION_TIMERS, REMOVABLE_AGENT_FIELDS } from './store.js';
 
@@ -432,6 +433,8 @@ export class MemoryStore implements Store {
   /** Where each waiting conversation is in line. */
   readonly #waiting = new Map<string, Waiting>();
   readonly #timers = new TimerQueue();
+  /** Per conversation, its after-call work as last set (`setWrapUp`), until `keepUntil`. */
+  readonly #wrapUps = new Map<string, WrapUp & { keepUntil: number }>();
   readonly #promises = new Map<string, CustomerPromise>();
   /** A conversation's promises in order: the stored records themselves (no lookup by id). */
   readonly #conversationPromises = new Map<string, CustomerPromise[]>();
@@ -732,6 +735,7 @@ export class MemoryStore implements Store {
       }
       this.#conversationPromises.delete(c.id);
       for (const kind of CONVERSATION_TIMERS) this.#timers.cancel(kind, c.id);
+      this.#wrapUps.delete(c.id);
       if (c.ownerId !== null) this.#ownerConversations.get(c.ownerId)?.delete(c.id);
       for (const agentId of agentsOn(c)) this.#touched.get(agentId)?.delete(c.id);
       this.#conversations.delete(c.id);
@@ -1569,6 +1573,21 @@ export class MemoryStore implements Store {
 
   async cancelTimer(kind: TimerKind, ref: string): Promise<void> {
     this.#timers.cancel(kind, ref);
+  }
+
+  async setWrapUp(conversationId: string, wrapUp: WrapUp, keepMs: number): Promise<void> {
+    this.#wrapUps.set(conversationId, { ...wrapUp, keepUntil: wrapUp.since + keepMs });
+    this.#timers.schedule({ kind: 'wrapup', ref: conversationId, dueAt: wrapUp.dueAt });
+  }
+
+  async wrapUp(conversationId: string, now: number): Promise<WrapUp | null> {
+    const kept = this.#wrapUps.get(conversationId);
+    if (!kept) return null;
+    if (kept.keepUntil <= now) {
+      this.#wrapUps.delete(conversationId);
+      return null;
+    }
+    return { since: kept.since, dueAt: kept.dueAt };
   }
 
   async claimDueTimers(now: number, limit: number): Promise<Timer[]> {

@@ -93,6 +93,8 @@ export const KEY_LAYOUTS = {
   servers: 'servers',
   /** Sorted set: `kind:ref` timers, score dueAt. */
   timers: 'timers',
+  /** String: a conversation's after-call work `{since, dueAt}` (JSON), expiring when no longer needed. */
+  wrapUp: 'wrapup:%',
   /** String: a promise record (JSON). */
   promise: 'promise:%',
   /** List: a conversation's promise ids in order. */
@@ -183,6 +185,9 @@ export class RedisKeys {
   }
   messagesOf(conversationId: string): string {
     return this.key('messagesOf', conversationId);
+  }
+  wrapUp(conversationId: string): string {
+    return this.key('wrapUp', conversationId);
   }
   promise(id: string): string {
     return this.key('promise', id);

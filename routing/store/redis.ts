@@ -95,12 +95,19 @@ import type {
   Timer,
   TimerKind,
   WaitRules,
+  WrapUp,
 } from './store.js';
 import { CONVERSATION_TIMERS, TIMER_KINDS } from './store.js';
 
 /** When a texting number opted out (`textOptOuts`), as stored. */
 const OptOutTime = z.number().int().nonnegative();
 const IdList = z.array(z.string());
+
+/** A conversation's after-call work (`wrapUp` key), as stored. */
+const WrapUpRecord = z.object({
+  since: z.number().int().nonnegative(),
+  dueAt: z.number().int().nonnegative(),
+});
 
 /** A member of the timers sorted set (`kind:ref`) with its score, as read back. */
 const TimerRecord = z.object({
@@ -918,6 +925,27 @@ export class RedisStore implements Store {
 
   async cancelTimer(kind: TimerKind, ref: string): Promise<void> {
     await this.#command('cancelTimer', () => this.#client.zRem(this.keys.timers, `${kind}:${ref}`));
+  }
+
+  async setWrapUp(conversationId: string, wrapUp: WrapUp, keepMs: number): Promise<void> {
+    const key = this.keys.wrapUp(conversationId);
+    const raw = JSON.stringify(WrapUpRecord.parse(wrapUp));
+    await this.#command(
+      'setWrapUp',
+      () =>
+        this.#client
+          .multi()
+          .set(key, raw, { expiration: { type: 'PX', value: Math.max(Math.ceil(keepMs), 1) } })
+          .zAdd(this.keys.timers, { score: wrapUp.dueAt, value: `wrapup:${conversationId}` })
+          .exec(),
+      key,
+    );
+  }
+
+  async wrapUp(conversationId: string, _now: number): Promise<WrapUp | null> {
+    const key = this.keys.wrapUp(conversationId);
+    const raw = await this.#command(`GET ${key}`, () => this.#client.get(key), key);
+    return raw === null ? null : parseRecord(WrapUpRecord, key, String(raw));
   }
 
   async claimDueTimers(now: number, limit: number): Promise<Timer[]> {

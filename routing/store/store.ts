@@ -253,6 +253,12 @@ export interface Timer {
   dueAt: number;
 }
 
+/** A call's after-call work (Router `extendWrapUp`): `since` the call ended, up at `dueAt` (its `wrapup` timer). */
+export interface WrapUp {
+  since: number;
+  dueAt: number;
+}
+
 /** What `appendMessage` also does: see there. */
 export interface AppendOptions {
   deliveryDueAt?: number;
@@ -550,6 +556,14 @@ export interface Store {
   cancelTimer(kind: TimerKind, ref: string): Promise<void>;
   /** Remove and return the timers due at `now`, oldest first; each is returned to one caller only. */
   claimDueTimers(now: number, limit: number): Promise<Timer[]>;
+  /**
+   * Begin or move a conversation's after-call work: its `wrapup` timer is due at `wrapUp.dueAt`, in the same step,
+   * and the record (when it began, when it is up) is kept for `keepMs` (in the memory store: until `since` +
+   * `keepMs`), then forgotten; erasing the customer forgets it too.
+   */
+  setWrapUp(conversationId: string, wrapUp: WrapUp, keepMs: number): Promise<void>;
+  /** A conversation's after-call work as last set, while kept (`now`: the memory store's clock); null: none. */
+  wrapUp(conversationId: string, now: number): Promise<WrapUp | null>;
 
   // ---- promises and figures
   addPromise(promise: CustomerPromise): Promise<CustomerPromise>;

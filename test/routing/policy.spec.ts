@@ -22,6 +22,7 @@ describe('routing policy', () => {
       expect(defaultPolicy()).to.deep.equal({
         stickyWaitSeconds: { voice: 0, sms: 600, chat: 120, email: 14_400 },
         wrapUpSeconds: 120,
+        wrapUpMaxSeconds: 600,
         preferLastOwnerForSeconds: 604_800,
         overflowAfterSeconds: 120,
         phoneRegion: 'US',
@@ -265,6 +266,7 @@ describe('routing policy', () => {
         'repeatWindowSeconds',
         'rejoinSeconds',
         'wrapUpSeconds',
+        'wrapUpMaxSeconds',
       ]) {
         expect(thrown(() => parsePolicy({ [key]: -1 })).field).to.equal(key);
       }

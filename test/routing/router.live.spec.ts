@@ -194,6 +194,96 @@ describe('Router: live contacts', () => {
     });
   });
 
+  describe('after-call work shown and extended (More time, wrapUpMaxSeconds)', () => {
+    const answered = async (x: Harness, capacity = { voice: 1, sms: 1 }) => {
+      const ana = await x.agent('Ana', { capacity });
+      const call = await x.contact({ channel: 'voice', from: PHONE });
+      await x.router.acceptOffer(ana.id, call.conversation.id);
+      return { ana, id: call.conversation.id };
+    };
+
+    it('the call’s end tells when the work is up; More time gives the full time again from now', async () => {
+      const { ana, id } = await answered(h);
+      expect(await h.router.wrapUp(await h.conversation(id))).to.equal(null);
+      const ended = h.clock.now();
+      await h.router.liveContactEnded(id);
+      expect(h.eventsOf('conversation.wrapup').map((e) => [e.agentId, e.since, e.until])).to.deep.equal([
+        [ana.id, ended, ended + 120 * SECOND],
+      ]);
+      expect(await h.router.wrapUp(await h.conversation(id))).to.deep.equal({
+        since: ended,
+        dueAt: ended + 120 * SECOND,
+      });
+
+      await h.advance(100 * SECOND);
+      const more = await h.router.extendWrapUp(ana.id, id);
+      expect(more.wrapUp).to.deep.equal({ since: ended, dueAt: ended + 220 * SECOND });
+      expect(h.eventsOf('conversation.wrapup').at(-1)?.until).to.equal(ended + 220 * SECOND);
+      await h.advance(119 * SECOND);
+      expect((await h.conversation(id)).status).to.equal('assigned');
+      await h.advance(1 * SECOND);
+      expect((await h.conversation(id)).status).to.equal('resolved');
+      expect(await h.router.wrapUp(await h.conversation(id))).to.equal(null);
+      // The note says how long it lasted.
+      const notes = (await h.router.store.listMessages(id)).filter((m) => m.direction === 'internal');
+      expect(notes.at(-1)?.text).to.match(/^Resolved for Ana 4 minutes after the call ended/);
+    });
+
+    it('a note moves the time it shows; only the owner may ask for more, and only in after-call work', async () => {
+      const { ana, id } = await answered(h);
+      const bea = await h.agent('Bea');
+      const refused = async (p: Promise<unknown>) => {
+        try {
+          await p;
+        } catch (err) {
+          return err as { code: string; status: number; message: string };
+        }
+        throw new Error('expected a refusal');
+      };
+      const early = await refused(h.router.extendWrapUp(ana.id, id));
+      expect([early.code, early.status]).to.deep.equal(['not_in_wrap_up', 409]);
+      const ended = h.clock.now();
+      await h.router.liveContactEnded(id);
+      const other = await refused(h.router.extendWrapUp(bea.id, id));
+      expect([other.code, other.status]).to.deep.equal(['not_owner', 403]);
+      expect(other.message).to.match(/not its owner/);
+
+      await h.advance(30 * SECOND);
+      await h.router.note(ana.id, id, 'Refund approved');
+      expect(h.eventsOf('conversation.wrapup').at(-1)?.until).to.equal(ended + 150 * SECOND);
+      // The admin asks for its owner.
+      await h.advance(30 * SECOND);
+      expect((await h.router.extendWrapUp(null, id)).wrapUp.dueAt).to.equal(ended + 180 * SECOND);
+
+      // The customer texts: the conversation is theirs again, no longer after-call work.
+      await h.contact({ channel: 'sms', from: PHONE, text: 'one more thing' });
+      expect(await h.router.wrapUp(await h.conversation(id))).to.equal(null);
+      expect((await refused(h.router.extendWrapUp(ana.id, id))).code).to.equal('not_in_wrap_up');
+    });
+
+    it('never lasts past wrapUpMaxSeconds after the call, asked for or written in', async () => {
+      const x = harness({ wrapUpMaxSeconds: 300 });
+      const { ana, id } = await answered(x);
+      const ended = x.clock.now();
+      await x.router.liveContactEnded(id);
+      await x.advance(100 * SECOND);
+      expect((await x.router.extendWrapUp(ana.id, id)).wrapUp.dueAt).to.equal(ended + 220 * SECOND);
+      await x.advance(100 * SECOND);
+      expect((await x.router.extendWrapUp(ana.id, id)).wrapUp.dueAt).to.equal(ended + 300 * SECOND);
+      await x.advance(50 * SECOND);
+      try {
+        await x.router.extendWrapUp(ana.id, id);
+        expect.fail('expected wrap_up_limit');
+      } catch (err) {
+        expect((err as { code: string }).code).to.equal('wrap_up_limit');
+        expect((err as Error).message).to.match(/at most 5 minutes after the call/);
+      }
+      await x.router.note(ana.id, id, 'still typing');
+      await x.advance(50 * SECOND);
+      expect((await x.conversation(id)).status).to.equal('resolved');
+    });
+  });
+
   describe('back soon after giving up a wait (rejoinSeconds)', () => {
     it('a caller who hung up on hold and texts within ten minutes keeps their place; later, a new wait starts', async () => {
       await h.agent('Sam', { capacity: { voice: 0, sms: 1 }, status: 'away' });

@@ -867,6 +867,7 @@ export function storeContract(
             expect(await store.getConversation(id), id).to.equal(null);
             expect(await store.listMessages(id), id).to.deep.equal([]);
             expect(await store.listPromises(id), id).to.deep.equal([]);
+            expect(await store.wrapUp(id, T0), id).to.equal(null);
           }
           for (const id of messageIds) expect(await store.getMessage(id), id).to.equal(null);
         };
@@ -908,6 +909,7 @@ export function storeContract(
             messages: await store.listMessages('cv_n3'),
           };
           const messages = [...(await store.listMessages('cv_n1')), ...(await store.listMessages('cv_n2'))];
+          await store.setWrapUp('cv_n1', { since: T0, dueAt: T0 + 2 * MIN }, HOUR);
 
           const erased = await store.eraseCustomer('cu_n2');
           expect(erased).to.deep.equal({
@@ -3080,6 +3082,21 @@ export function storeContract(
           t('promise-warn', 'pr_1', T0 + 8 * SEC),
           t('promise', 'pr_1', T0 + 10 * SEC),
         ]);
+      });
+
+      it('setWrapUp keeps the after-call work and sets its wrapup timer in the same step; a later one moves both', async () => {
+        expect(await store.wrapUp('cv_1', T0)).to.equal(null);
+        await store.setWrapUp('cv_1', { since: T0, dueAt: T0 + 2 * MIN }, 10 * MIN);
+        expect(await store.wrapUp('cv_1', T0 + MIN)).to.deep.equal({ since: T0, dueAt: T0 + 2 * MIN });
+        await store.setWrapUp('cv_1', { since: T0, dueAt: T0 + 3 * MIN }, 10 * MIN);
+        expect(await store.wrapUp('cv_1', T0 + MIN)).to.deep.equal({ since: T0, dueAt: T0 + 3 * MIN });
+        expect(await store.claimDueTimers(T0 + 2 * MIN, 10)).to.deep.equal([]);
+        expect(await store.claimDueTimers(T0 + 3 * MIN, 10)).to.deep.equal([
+          t('wrapup', 'cv_1', T0 + 3 * MIN),
+        ]);
+        // The record outlives its timer, for the owner's last look.
+        expect(await store.wrapUp('cv_1', T0 + 3 * MIN)).to.deep.equal({ since: T0, dueAt: T0 + 3 * MIN });
+        expect(await store.wrapUp('cv_2', T0)).to.equal(null);
       });
 
       it('a timer due exactly now is due', async () => {

@@ -77,6 +77,7 @@ return run(function()
     for kind in string.gmatch(ARGV[3], '[^,]+') do
       timers[#timers + 1] = kind .. ':' .. c.id
     end
+    gone[#gone + 1] = K.wrapUp(c.id)
   end
 
   -- Now the writes: nothing below fails.

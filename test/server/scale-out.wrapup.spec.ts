@@ -1,0 +1,135 @@
+// After-call work with two server processes on one Redis: a call that ends on one process starts its owner's
+// after-call work, which their console on the other is told of; More time asked there is what every process
+// reads (the conversation, the team view), and a colleague's refusal is the same on either. Child processes
+// running server/main.ts; Twilio's webhooks signed as Twilio signs them, its REST API the local stand-in.
+import { expect } from 'chai';
+import type { Socket } from 'socket.io-client';
+import twilio from 'twilio';
+import type { Agent } from '../../shared/model.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  callStatus,
+  dialResult,
+  incomingCall,
+  localPath,
+  newCall,
+  OUR_NUMBER,
+  type Params,
+  PUBLIC_URL,
+} from '../channels/twilio-harness.js';
+import { Cluster, type Node, next } from '../support/cluster.js';
+import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
+import { TwilioStandIn } from '../support/twilio-standin.js';
+import { only, parseTwiml, queryOf, type Node as TwimlNode } from '../support/twiml.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
+type Json = any;
+
+describe('scale-out: after-call work across processes', function () {
+  this.timeout(60_000);
+  let cluster: Cluster | null = null;
+  let standIn: TwilioStandIn | null = null;
+  afterEach(async () => {
+    await cluster?.close();
+    await standIn?.close();
+    cluster = null;
+    standIn = null;
+  });
+
+  async function twiml(node: Node, path: string, params: Params): Promise<TwimlNode> {
+    const res = await fetch(`${node.url}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}${path}`, params),
+      },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    expect(res.status, `${path}: ${text}`).to.equal(200);
+    return parseTwiml(text);
+  }
+
+  async function voiceAgent(
+    c: Cluster,
+    on: number,
+    name: string,
+  ): Promise<{ agent: Agent; console: Socket }> {
+    const created = await c.nodes[on]!.api<{ agent: Agent; token: string }>('POST', '/agents', {
+      name,
+      capacity: { voice: 1 },
+      clientIdentity: name.toLowerCase(),
+      status: 'available',
+    });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const console = c.socket(on, '/agent', { token: created.body.token });
+    await next(console, 'hello');
+    return { agent: created.body.agent, console };
+  }
+
+  it('a call ending on A tells the owner on B; More time on B is what A reads', async () => {
+    const twilioApi = await TwilioStandIn.start(ACCOUNT_SID, AUTH_TOKEN);
+    standIn = twilioApi;
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('wrapup'),
+      env: {
+        PUBLIC_URL,
+        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+        TWILIO_FROM_NUMBER: OUR_NUMBER,
+        TWILIO_API_URL: twilioApi.url,
+      },
+    });
+    cluster = c;
+    const [a, b] = c.nodes as [Node, Node];
+    const ana = await voiceAgent(c, 1, 'Ana');
+
+    // The call comes in on A, rings Ana (her console is on B), she picks up; then it ends, as A hears.
+    const call = newCall('+14155550123');
+    const dial = only(await twiml(a, '/twilio/voice', incomingCall(call)), 'Dial');
+    const conversationId = queryOf(dial.attrs.action).conversation!;
+    const leg = newCall(call.From, 'client:ana');
+    await twiml(
+      a,
+      localPath(only(dial, 'Client').attrs.statusCallback),
+      callStatus(leg, 'in-progress', { ParentCallSid: call.CallSid }),
+    );
+    const told = next<Json>(ana.console, 'wrapup');
+    await twiml(a, localPath(dial.attrs.action), dialResult(call, 'completed'));
+    await twiml(a, '/twilio/voice/status', callStatus(call, 'completed'));
+    const started = await told;
+    expect(started.conversationId).to.equal(conversationId);
+    expect(started.until - started.since).to.equal(120_000);
+
+    const moved = next<Json>(ana.console, 'wrapup');
+    const more = await ana.console.timeout(10_000).emitWithAck('wrapup.extend', { conversationId });
+    expect(more.ok, JSON.stringify(more)).to.equal(true);
+    expect(more.wrapUpUntil).to.be.at.least(started.until);
+    if (more.wrapUpUntil > started.until) expect((await moved).until).to.equal(more.wrapUpUntil);
+
+    // A reads the same time: the conversation, and the team view.
+    const read = await a.api<Json>('GET', `/conversations/${conversationId}`);
+    expect(read.body.wrapUpUntil).to.equal(more.wrapUpUntil);
+    const live = await a.api<Json>('GET', '/live');
+    const row = live.body.agents.find((x: Json) => x.id === ana.agent.id);
+    expect([row.wrapUp.conversationId, row.wrapUp.until]).to.deep.equal([conversationId, more.wrapUpUntil]);
+
+    // A colleague on A may not give her more time.
+    const bea = await voiceAgent(c, 0, 'Bea');
+    const refused = await bea.console.timeout(10_000).emitWithAck('wrapup.extend', { conversationId });
+    expect([refused.ok, refused.error?.code]).to.deep.equal([false, 'not_owner']);
+
+    // Done on B: resolved for every process.
+    expect(await ana.console.timeout(10_000).emitWithAck('resolve', { conversationId })).to.deep.equal({
+      ok: true,
+    });
+    expect((await a.api<Json>('GET', `/conversations/${conversationId}`)).body.wrapUpUntil).to.equal(null);
+    expect(
+      (await b.api<Json>('GET', '/live')).body.agents.find((x: Json) => x.id === ana.agent.id).wrapUp,
+    ).to.equal(null);
+  });
+});
