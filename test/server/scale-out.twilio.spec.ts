@@ -9,7 +9,6 @@
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
-import twilio from 'twilio';
 import { RedisKeys } from '../../routing/store/redis-keys.js';
 import type { Agent, Conversation } from '../../shared/model.js';
 import {
@@ -27,12 +26,12 @@ import {
   newSms,
   OUR_NUMBER,
   outboundLeg,
-  type Params,
   PUBLIC_URL,
   queueResult,
   queueWait,
 } from '../channels/twilio-harness.js';
 import { Cluster, type Node, next, until } from '../support/cluster.js';
+import { twimlAt, voiceAgent } from '../support/cluster-twilio.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 import { TwilioStandIn } from '../support/twilio-standin.js';
 import { all, only, parseTwiml, queryOf, type Node as TwimlNode, verbs } from '../support/twiml.js';
@@ -74,48 +73,13 @@ describe('scale-out: Twilio across processes', function () {
     return { c, twilioApi };
   }
 
-  /** POST a webhook to `node`, signed as Twilio signs it, and parse the TwiML it answers with. */
-  async function twiml(node: Node, path: string, params: Params): Promise<TwimlNode> {
-    const res = await fetch(`${node.url}${path}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}${path}`, params),
-      },
-      body: new URLSearchParams(params).toString(),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    expect(res.status, `${path}: ${text}`).to.equal(200);
-    return parseTwiml(text);
-  }
-
-  /** An agent with one voice line and a Twilio Client identity, available, with their console on `on`. */
-  async function voiceAgent(
-    c: Cluster,
-    on: number,
-    name: string,
-  ): Promise<{ agent: Agent; console: Socket }> {
-    const node = c.nodes[on]!;
-    const created = await node.api<{ agent: Agent; token: string }>('POST', '/agents', {
-      name,
-      capacity: { voice: 1 },
-      clientIdentity: name.toLowerCase(),
-      status: 'available',
-    });
-    expect(created.status, JSON.stringify(created.body)).to.equal(201);
-    const console = c.socket(on, '/agent', { token: created.body.token });
-    await next(console, 'hello');
-    return { agent: created.body.agent, console };
-  }
-
   /** A call that `node` puts through to `agent`, and the agent picking up there: the conversation is theirs. */
   async function answeredCall(node: Node, agent: Agent): Promise<string> {
     const call = newCall(nextPhone());
-    const dial = only(await twiml(node, '/twilio/voice', incomingCall(call)), 'Dial');
+    const dial = only(await twimlAt(node, '/twilio/voice', incomingCall(call)), 'Dial');
     expect(only(dial, 'Client').text).to.equal(agent.clientIdentity);
     const leg = newCall(call.From, `client:${agent.clientIdentity}`);
-    await twiml(
+    await twimlAt(
       node,
       localPath(only(dial, 'Client').attrs.statusCallback),
       callStatus(leg, 'in-progress', { ParentCallSid: call.CallSid }),
@@ -126,7 +90,7 @@ describe('scale-out: Twilio across processes', function () {
   /** A caller `node` puts on hold. */
   async function holdingCall(node: Node): Promise<{ call: Call; conversationId: string }> {
     const call = newCall(nextPhone());
-    const root = await twiml(node, '/twilio/voice', incomingCall(call));
+    const root = await twimlAt(node, '/twilio/voice', incomingCall(call));
     expect(verbs(root)).to.deep.equal(['Say', 'Enqueue']);
     return { call, conversationId: queryOf(only(root, 'Enqueue').attrs.waitUrl).conversation! };
   }
@@ -186,13 +150,13 @@ describe('scale-out: Twilio across processes', function () {
     expect((await conversation(b!, holding.conversationId)).offer?.agentId).to.equal(ana.id);
 
     // The caller's next round of hold music asks B: the call leaves the queue, and its action dials Ana.
-    const wait = await twiml(
+    const wait = await twimlAt(
       b!,
       `/twilio/voice/wait?conversation=${holding.conversationId}`,
       queueWait(holding.call),
     );
     expect(verbs(wait)).to.deep.equal(['Leave']);
-    const dial = await twiml(
+    const dial = await twimlAt(
       b!,
       `/twilio/voice/queue?conversation=${holding.conversationId}`,
       queueResult(holding.call, 'leave'),
@@ -200,7 +164,7 @@ describe('scale-out: Twilio across processes', function () {
     expect(only(dial, 'Client').text).to.equal('ana');
 
     // Ana does not answer: she goes away, and the caller keeps their place on hold (not hung up on).
-    const after = await twiml(
+    const after = await twimlAt(
       b!,
       localPath(only(dial, 'Dial').attrs.action),
       dialResult(holding.call, 'no-answer'),
@@ -241,7 +205,7 @@ describe('scale-out: Twilio across processes', function () {
     await b.waitFor((r) => r.msg === 'voice: took over a call whose process stopped');
     expect((await conversation(b, holding.conversationId)).offer?.agentId).to.equal(ana.id);
     // B holds it now: the Dial's end comes to B like any of its calls.
-    const late = await twiml(
+    const late = await twimlAt(
       b,
       localPath(only(pushed, 'Dial').attrs.action),
       dialResult(holding.call, 'completed'),
@@ -254,10 +218,10 @@ describe('scale-out: Twilio across processes', function () {
     const waitPath = `/twilio/voice/wait?conversation=${holding.conversationId}`;
     await a.stop('SIGKILL');
     // B answers a round of the caller's hold music: B holds the call.
-    expect(verbs(await twiml(b, waitPath, queueWait(holding.call)))).to.deep.equal(['Gather']);
+    expect(verbs(await twimlAt(b, waitPath, queueWait(holding.call)))).to.deep.equal(['Gather']);
     // A is back, and the load balancer sends the call's next round to it: A holds it now.
     await a.start();
-    expect(verbs(await twiml(a, waitPath, queueWait(holding.call)))).to.deep.equal(['Gather']);
+    expect(verbs(await twimlAt(a, waitPath, queueWait(holding.call)))).to.deep.equal(['Gather']);
 
     // Ana frees up on B: B leaves the call to A, which moves it, once.
     await resolveIn(console, first);
@@ -274,13 +238,13 @@ describe('scale-out: Twilio across processes', function () {
     const { agent: ana } = await voiceAgent(c, 1, 'Ana');
     const { agent: bea } = await voiceAgent(c, 1, 'Bea');
     const call = newCall(nextPhone());
-    const dial = only(await twiml(a!, '/twilio/voice', incomingCall(call)), 'Dial');
+    const dial = only(await twimlAt(a!, '/twilio/voice', incomingCall(call)), 'Dial');
     const conversationId = queryOf(dial.attrs.action).conversation!;
     const offered = queryOf(dial.attrs.action).agent;
     const other = offered === ana.id ? bea : ana;
     await a!.stop('SIGKILL');
 
-    const nextDial = await twiml(b!, localPath(dial.attrs.action), dialResult(call, 'busy'));
+    const nextDial = await twimlAt(b!, localPath(dial.attrs.action), dialResult(call, 'busy'));
     expect(verbs(nextDial)).to.deep.equal(['Dial']);
     expect(only(nextDial, 'Client').text).to.equal(other.clientIdentity);
     expect((await conversation(b!, conversationId)).offer?.agentId).to.equal(other.id);
@@ -293,14 +257,14 @@ describe('scale-out: Twilio across processes', function () {
   /** The holding caller presses 1 on `node`, hears the confirmation and hangs up: a call back is owed. */
   async function pressOne(node: Node, holding: { call: Call; conversationId: string }): Promise<void> {
     const q = `conversation=${holding.conversationId}`;
-    expect(verbs(await twiml(node, `/twilio/voice/gather?${q}`, gathered(holding.call, '1')))).to.deep.equal([
-      'Leave',
-    ]);
-    const bye = await twiml(node, `/twilio/voice/queue?${q}`, queueResult(holding.call, 'leave'));
+    expect(
+      verbs(await twimlAt(node, `/twilio/voice/gather?${q}`, gathered(holding.call, '1'))),
+    ).to.deep.equal(['Leave']);
+    const bye = await twimlAt(node, `/twilio/voice/queue?${q}`, queueResult(holding.call, 'leave'));
     expect(only(bye, 'Say').text).to.match(
       /^We will call you back at the number ending in (\d ){3}\d, within about/,
     );
-    await twiml(node, '/twilio/voice/status', callStatus(holding.call, 'completed'));
+    await twimlAt(node, '/twilio/voice/status', callStatus(holding.call, 'completed'));
   }
 
   /** The call back leg placed to `agent` picks up on `node`, which dials the customer; they talk. */
@@ -312,7 +276,7 @@ describe('scale-out: Twilio across processes', function () {
   ): Promise<void> {
     const placed = await twilioApi.waitFor((r) => r.resource === 'calls', 10_000);
     expect(placed.params.To).to.equal(`client:${agent.clientIdentity}`);
-    const onLeg = await twiml(
+    const onLeg = await twimlAt(
       node,
       localPath(String(placed.params.Url)),
       outboundLeg(placed.sid!, String(placed.params.To), 'in-progress'),
@@ -321,7 +285,7 @@ describe('scale-out: Twilio across processes', function () {
     expect(only(onLeg, 'Number').text).to.equal(holding.call.From);
     expect(only(onLeg, 'Dial').attrs.callerId).to.equal(OUR_NUMBER);
     const leg = { CallSid: placed.sid!, From: OUR_NUMBER, To: String(placed.params.To) };
-    const done = await twiml(
+    const done = await twimlAt(
       node,
       localPath(only(onLeg, 'Dial').attrs.action),
       dialResult(leg, 'completed', { DialCallDuration: '60' }),
@@ -366,7 +330,7 @@ describe('scale-out: Twilio across processes', function () {
     await next(console, 'hello');
     const texter = nextPhone();
     const assigned = next<Json>(console, 'assigned');
-    await twiml(at, '/twilio/sms', incomingSms(newSms(texter, text)));
+    await twimlAt(at, '/twilio/sms', incomingSms(newSms(texter, text)));
     return { console, texter, view: await assigned };
   }
 
@@ -390,7 +354,7 @@ describe('scale-out: Twilio across processes', function () {
     ]);
 
     // Twilio reports the delivery to B: the message is delivered, read back through A.
-    await twiml(
+    await twimlAt(
       b,
       localPath(String(sent.params.StatusCallback)),
       messageStatus(sent.sid!, texter, 'delivered'),
@@ -442,15 +406,17 @@ describe('scale-out: Twilio across processes', function () {
       status: 'available',
     });
     // Ana's one line is taken: the next texter waits.
-    await twiml(a, '/twilio/sms', incomingSms(newSms(nextPhone(), 'first')));
+    await twimlAt(a, '/twilio/sms', incomingSms(newSms(nextPhone(), 'first')));
     const texter = nextPhone();
-    const first = await twiml(a, '/twilio/sms', incomingSms(newSms(texter, 'anyone there?')));
+    const first = await twimlAt(a, '/twilio/sms', incomingSms(newSms(texter, 'anyone there?')));
     expect(verbs(first)).to.deep.equal(['Message']);
     const told = only(first, 'Message').text;
     expect(told).to.match(/^You are number 1 in line; a person will be with you within /);
     // The next texts reach B, then A again: nothing more to say, the wait is the same.
-    expect(verbs(await twiml(b, '/twilio/sms', incomingSms(newSms(texter, 'hello?'))))).to.deep.equal([]);
-    expect(verbs(await twiml(a, '/twilio/sms', incomingSms(newSms(texter, 'still here'))))).to.deep.equal([]);
+    expect(verbs(await twimlAt(b, '/twilio/sms', incomingSms(newSms(texter, 'hello?'))))).to.deep.equal([]);
+    expect(verbs(await twimlAt(a, '/twilio/sms', incomingSms(newSms(texter, 'still here'))))).to.deep.equal(
+      [],
+    );
 
     // What the texter was told is in the conversation's history, once, sent (by the TwiML), and never
     // sent again through the REST API.

@@ -3,9 +3,6 @@
 // reads (the conversation, the team view), and a colleague's refusal is the same on either. Child processes
 // running server/main.ts; Twilio's webhooks signed as Twilio signs them, its REST API the local stand-in.
 import { expect } from 'chai';
-import type { Socket } from 'socket.io-client';
-import twilio from 'twilio';
-import type { Agent } from '../../shared/model.js';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
@@ -15,13 +12,13 @@ import {
   localPath,
   newCall,
   OUR_NUMBER,
-  type Params,
   PUBLIC_URL,
 } from '../channels/twilio-harness.js';
 import { Cluster, type Node, next } from '../support/cluster.js';
+import { twimlAt, voiceAgent } from '../support/cluster-twilio.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 import { TwilioStandIn } from '../support/twilio-standin.js';
-import { only, parseTwiml, queryOf, type Node as TwimlNode } from '../support/twiml.js';
+import { only, queryOf } from '../support/twiml.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
 type Json = any;
@@ -36,38 +33,6 @@ describe('scale-out: after-call work across processes', function () {
     cluster = null;
     standIn = null;
   });
-
-  async function twiml(node: Node, path: string, params: Params): Promise<TwimlNode> {
-    const res = await fetch(`${node.url}${path}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}${path}`, params),
-      },
-      body: new URLSearchParams(params).toString(),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    expect(res.status, `${path}: ${text}`).to.equal(200);
-    return parseTwiml(text);
-  }
-
-  async function voiceAgent(
-    c: Cluster,
-    on: number,
-    name: string,
-  ): Promise<{ agent: Agent; console: Socket }> {
-    const created = await c.nodes[on]!.api<{ agent: Agent; token: string }>('POST', '/agents', {
-      name,
-      capacity: { voice: 1 },
-      clientIdentity: name.toLowerCase(),
-      status: 'available',
-    });
-    expect(created.status, JSON.stringify(created.body)).to.equal(201);
-    const console = c.socket(on, '/agent', { token: created.body.token });
-    await next(console, 'hello');
-    return { agent: created.body.agent, console };
-  }
 
   it('a call ending on A tells the owner on B; More time on B is what A reads', async () => {
     const twilioApi = await TwilioStandIn.start(ACCOUNT_SID, AUTH_TOKEN);
@@ -90,17 +55,17 @@ describe('scale-out: after-call work across processes', function () {
 
     // The call comes in on A, rings Ana (her console is on B), she picks up; then it ends, as A hears.
     const call = newCall('+14155550123');
-    const dial = only(await twiml(a, '/twilio/voice', incomingCall(call)), 'Dial');
+    const dial = only(await twimlAt(a, '/twilio/voice', incomingCall(call)), 'Dial');
     const conversationId = queryOf(dial.attrs.action).conversation!;
     const leg = newCall(call.From, 'client:ana');
-    await twiml(
+    await twimlAt(
       a,
       localPath(only(dial, 'Client').attrs.statusCallback),
       callStatus(leg, 'in-progress', { ParentCallSid: call.CallSid }),
     );
     const told = next<Json>(ana.console, 'wrapup');
-    await twiml(a, localPath(dial.attrs.action), dialResult(call, 'completed'));
-    await twiml(a, '/twilio/voice/status', callStatus(call, 'completed'));
+    await twimlAt(a, localPath(dial.attrs.action), dialResult(call, 'completed'));
+    await twimlAt(a, '/twilio/voice/status', callStatus(call, 'completed'));
     const started = await told;
     expect(started.conversationId).to.equal(conversationId);
     expect(started.until - started.since).to.equal(120_000);
