@@ -338,6 +338,10 @@ export const RoutingPolicy = z
         atRiskNoEstimate: ShortText.default(
           'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
         ),
+        /** As `atRiskNoEstimate`, with no agent available and someone away (see `nobodyFree`): nobody is busy. */
+        atRiskNobodyFree: ShortText.default(
+          'Sorry, this is taking longer than we said. Nobody can answer right now; a person will answer as soon as someone is back.',
+        ),
         /**
          * A customer owed a call back who writes (a text): it still stands, and their place with it; `{wait}` is
          * when it comes, the time they were told or, later than that, the honest wait now.

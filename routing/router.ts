@@ -2624,7 +2624,9 @@ export class Router {
       revisedEta === null
         ? quote?.closed
           ? waitSentence(this.policy, quote)
-          : texts.atRiskNoEstimate
+          : quote?.nobodyFree
+            ? texts.atRiskNobodyFree
+            : texts.atRiskNoEstimate
         : fillText(p.kind === 'callback' ? texts.callbackAtRisk : texts.atRisk, {
             wait: humanDuration(revisedEta, this.policy.locale),
           });

@@ -89,6 +89,8 @@ describe('routing policy', () => {
           atRisk: 'Sorry, this is taking longer than we said. A person will be with you within {wait}.',
           atRiskNoEstimate:
             'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
+          atRiskNobodyFree:
+            'Sorry, this is taking longer than we said. Nobody can answer right now; a person will answer as soon as someone is back.',
           callbackOwed:
             'We still owe you a call back, within {wait}; you keep your place, and the person who calls will have read this.',
           callbackAtRisk: 'Sorry, our call back is running late. We will call you within {wait}.',
@@ -244,7 +246,14 @@ describe('routing policy', () => {
     });
 
     it('promise, survey and repeat settings: texts capped, fractions and ratings in range, naming each field', () => {
-      for (const key of ['atRisk', 'atRiskNoEstimate', 'callbackAtRisk', 'survey', 'surveyThanks']) {
+      for (const key of [
+        'atRisk',
+        'atRiskNoEstimate',
+        'atRiskNobodyFree',
+        'callbackAtRisk',
+        'survey',
+        'surveyThanks',
+      ]) {
         const err = thrown(() => parsePolicy({ texts: { [key]: 'z'.repeat(201) } }));
         expect([err.field, err.message]).to.deep.equal([
           `texts.${key}`,

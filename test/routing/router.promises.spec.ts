@@ -156,11 +156,12 @@ describe('router: the promise ledger', () => {
       expect(await sentTo(h, waiting.conversation.id)).to.have.length(1);
     });
 
-    // The only agent on a break: the team still works, everyone is busy. Gone offline: nobody works.
+    // The only agent on a break: the team still works, but nobody is busy serving anyone, so not "everyone is
+    // still busy". Gone offline: nobody works.
     for (const [status, told] of [
       [
         'away',
-        'Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
+        'Sorry, this is taking longer than we said. Nobody can answer right now; a person will answer as soon as someone is back.',
       ],
       [
         'offline',
@@ -179,6 +180,16 @@ describe('router: the promise ledger', () => {
         ]);
       });
     }
+
+    it('when nobody who can serve it is free but a colleague is available for other work: everyone is still busy', async () => {
+      const { ana, waiting } = await oneWaiting();
+      await h.agent('Bo', { capacity: { voice: 1, sms: 0, chat: 0, email: 0 } });
+      await h.router.setAgentStatus(ana.id, 'away');
+      await h.advance(885 * SECOND);
+      expect(await sentTo(h, waiting.conversation.id)).to.deep.equal([
+        'chat: Sorry, this is taking longer than we said. Everyone is still busy; a person will answer as soon as one is free.',
+      ]);
+    });
 
     it('never spam: the new time is told about too, but at most twice per wait (atRiskMaxNotices)', async () => {
       const { waiting } = await oneWaiting();
