@@ -268,7 +268,8 @@ export const RoutingPolicy = z
         ),
         /**
          * Within the opening hours (or with none set), no agent available and someone away: they are expected
-         * back (from a break, or a missed call), but nobody is serving anyone, so not "everyone is busy".
+         * back (from a break, or a missed call), but nobody is serving anyone, so not "everyone is busy"; or every
+         * agent available declined this customer.
          */
         nobodyFree: ShortText.default(
           'Nobody can answer right now; a person will answer as soon as someone is back. You keep your place.',
@@ -427,7 +428,8 @@ export function loadPolicy(env: Record<string, string | undefined>): RoutingPoli
 
 /**
  * A wait quote as a customer is told it: `nobodyFree` when there is no wait to quote and no agent is available,
- * though someone is away (within the hours): nobody is busy serving others, so "everyone is busy" would not be true.
+ * though someone is away (within the hours), or every agent available declined this wait (they are not offered it
+ * again): nobody is busy serving them, so "everyone is busy" would not be true.
  */
 export type HoldQuote = WaitQuote & { nobodyFree?: true };
 

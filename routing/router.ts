@@ -2105,9 +2105,10 @@ export class Router {
     if (etaSeconds !== null) return { position, etaSeconds };
     const closed = await this.#closed(now);
     if (closed) return { position, etaSeconds, closed };
-    // Open, with nobody available: someone is away (back from a break or a missed call soon), nobody busy.
+    // Open, with nobody available (those who declined this wait are not available to it: they are not offered it
+    // again): someone is away (back from a break or a missed call soon), nobody busy with it.
     const { agentsByStatus } = await this.store.stats();
-    return agentsByStatus.available === 0
+    return agentsByStatus.available - (snap?.declined ?? 0) <= 0
       ? { position, etaSeconds, nobodyFree: true }
       : { position, etaSeconds };
   }

@@ -1550,10 +1550,20 @@ export class MemoryStore implements Store {
     const ringing = waiting.bucket.byScore.countAmongFirst(Math.min(rank, RINGING_LOOKAHEAD), (key) =>
       this.#timers.has('offer', key.ref.conv.id),
     );
+    // Those who declined this wait and stayed available are not offered it again: they serve others, not this one.
+    let servers = this.#servers(waiting.bucket);
+    let declined = 0;
+    for (const agentId of this.#conversations.get(conversationId)?.declinedBy ?? []) {
+      const a = this.#agents.get(agentId);
+      if (a?.status !== 'available') continue;
+      servers -= serving(a, waiting.bucket);
+      if (a.leftAt === undefined) declined++;
+    }
     return {
       channel: waiting.bucket.channel,
       position: rank - ringing + 1,
-      servers: this.#servers(waiting.bucket),
+      servers,
+      declined,
       handled: { count: handled?.count ?? 0, totalMs: handled?.totalMs ?? 0 },
     };
   }

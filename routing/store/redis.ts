@@ -902,12 +902,13 @@ export class RedisStore implements Store {
 
   /** A snapshot as handle.lua `waitSnapshot` answers it, from `reply[at]` on; null when it is not there. */
   #snapshot(reply: Reply, at: number): QueueSnapshot | null {
-    if (reply.length < at + 5) return null;
+    if (reply.length < at + 6) return null;
     return {
       position: Number(reply[at]),
       servers: Number(reply[at + 1]),
       channel: channelOf(reply[at + 2]),
       handled: { count: Number(reply[at + 3]), totalMs: Number(reply[at + 4]) },
+      declined: Number(reply[at + 5]),
     };
   }
 

@@ -293,8 +293,13 @@ export interface QueueSnapshot {
    * not yet answered; checked among the first 64 ahead) are being answered, and do not count.
    */
   position: number;
-  /** How many agents could serve it, weighted by their capacity on its channel (servers). */
+  /**
+   * How many agents could serve it, weighted by their capacity on its channel (servers): the available agents skilled
+   * for its line, less those who declined this wait (`Conversation.declinedBy`: not offered it again).
+   */
   servers: number;
+  /** How many agents of the team are available and declined this wait: the wait is not theirs to answer. */
+  declined: number;
   /** The recent handle times on that channel (the window `recentHandleTimes` answers): how many, and their sum. */
   handled: { count: number; totalMs: number };
 }

@@ -413,10 +413,11 @@ describe('Voice channel (Twilio)', () => {
       const at = new Date(h().clock.now()).toISOString().slice(11, 16);
       expect([away?.status, away?.statusReason]).to.deep.equal(['away', `missed a call at ${at}`]);
 
-      // Bea declines it (busy): one sentence and hold, still first in line, same place; she stays available.
+      // Bea declines it (busy): one sentence and hold, still first in line, same place; she stays available. Ana
+      // away and Bea not rung for them again, nobody can answer this caller now: they are told so, not a wait.
       const last = await h().twiml(localPath(only(next, 'Dial').attrs.action), dialResult(call, 'busy'));
       expect(verbs(last)).to.deep.equal(['Say', 'Enqueue']);
-      expect(only(last, 'Say').text).to.match(/^You are number 1 in line/);
+      expect(only(last, 'Say').text).to.equal(h().sb.router.policy.texts.nobodyFree);
       const conv = await h().store.getConversation(conversationId);
       expect([conv?.status, conv?.queuedAt]).to.deep.equal(['queued', queuedAt]);
       const bea2 = await h().store.getAgent(bea.id);

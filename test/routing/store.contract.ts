@@ -2752,6 +2752,45 @@ export function storeContract(
         expect((await store.queueSnapshot('cv_bt2'))?.servers).to.equal(2);
       });
 
+      it('leaves out of the servers those who declined this wait and stayed available, and counts them', async () => {
+        const capacity = { voice: 2, sms: 0, chat: 0, email: 0 };
+        await addAgent('ag_1', { capacity, idleSince: T0 });
+        await addAgent('ag_2', { capacity, idleSince: T0 + SEC });
+        await addAgent('ag_3', {
+          capacity: { voice: 1, sms: 0, chat: 0, email: 0 },
+          idleSince: T0 + 2 * SEC,
+        });
+        const call = { lastChannel: 'voice' as const, channels: ['voice' as const] };
+        await addConversation('cv_1', call);
+        await addConversation('cv_2', { ...call, createdAt: T0 + SEC, lastContactAt: T0 + SEC });
+        await route('cv_2', [], { now: T0 + SEC, score: T0 + SEC });
+        const first = await route('cv_1', [pool()], { mode: ring(T0 + 20 * SEC) });
+        expect(first.type === 'offered' ? first.agentId : first.type).to.equal('ag_1');
+        await store.withdrawOffer('cv_1', 'ag_1', T0 + 5 * SEC, null);
+        const second = await route('cv_1', [pool()], { mode: ring(T0 + 25 * SEC), now: T0 + 5 * SEC });
+        expect(second.type === 'offered' ? second.agentId : second.type).to.equal('ag_2');
+        // Ag_2 turns it down with a reason: away, not passed over.
+        await store.withdrawOffer('cv_1', 'ag_2', T0 + 6 * SEC, { status: 'away', reason: 'break' });
+        await store.setAgentStatus('ag_3', 'away', undefined, T0 + 6 * SEC);
+        const left = await route('cv_1', [pool()], { mode: ring(T0 + 27 * SEC), now: T0 + 7 * SEC });
+        expect(left.type).to.equal('queued');
+        // The route's own snapshot says the same as a read.
+        expect(left.type === 'queued' ? left.snapshot : null).to.deep.equal(
+          await store.queueSnapshot('cv_1'),
+        );
+        expect(await store.queueSnapshot('cv_1')).to.deep.include({ servers: 0, declined: 1 });
+        // Another wait on the same line, which nobody declined: ag_1 serves it.
+        expect(await store.queueSnapshot('cv_2')).to.deep.include({ servers: 2, declined: 0 });
+        // Back from their break, ag_2 serves both; ag_3 too. Ag_1 away is no longer counted as having declined.
+        await store.setAgentStatus('ag_2', 'available', undefined, T0 + MIN);
+        await store.setAgentStatus('ag_3', 'available', undefined, T0 + MIN);
+        expect((await conversationNow('cv_1')).offer).to.equal(null);
+        expect(await store.queueSnapshot('cv_1')).to.deep.include({ servers: 3, declined: 1 });
+        await store.setAgentStatus('ag_1', 'away', undefined, T0 + 2 * MIN);
+        expect(await store.queueSnapshot('cv_1')).to.deep.include({ servers: 3, declined: 0 });
+        expect(await store.queueSnapshot('cv_2')).to.deep.include({ servers: 3, declined: 0 });
+      });
+
       it("names the channel it waits on and sums that channel's recent handle times", async () => {
         await addWaiting('cv_s', { lastChannel: 'sms', channels: ['sms'] });
         expect(await store.queueSnapshot('cv_s')).to.deep.include({

@@ -29,8 +29,27 @@ end
 --!keep
 local RINGING_LOOKAHEAD = 64
 
+-- Of the servers of a line (`bucket`), those who declined the wait of conversation `id` and stayed available: they
+-- are not offered it again (as memory.ts `#snapshot`). Their capacity in the line's servers, and how many of the
+-- team they are.
+local function declinedServers(id, bucket)
+  local c = loadConversation(id)
+  local capacity, count = 0, 0
+  if not c then return 0, 0 end
+  local line = lineInfo(bucket)
+  for _, agentId in ipairs(c.declinedBy) do
+    local a = loadAgent(agentId)
+    if a and a.status == 'available' then
+      if meets(a.skills, line.skills) then capacity = capacity + a.capacity[line.channel] end
+      if not a.leftAt then count = count + 1 end
+    end
+  end
+  return capacity, count
+end
+
 -- Where a waiting conversation stands (queueSnapshot-1.lua's result after its 0): its 1-based place in its line, the
--- servers, its channel, how many handle times the channel keeps and their sum; nil when it is not in line.
+-- servers (less those who declined it), its channel, how many handle times the channel keeps and their sum, and how
+-- many available agents of the team declined it; nil when it is not in line.
 local function waitSnapshot(id)
   local bucket, rank = placeInLine(id)
   if not bucket then return nil end
@@ -46,8 +65,9 @@ local function waitSnapshot(id)
       if score then rank = rank - 1 end
     end
   end
-  local servers = tonumber(redis.call('HGET', K.servers(), bucket) or '0')
+  local declinedCapacity, declined = declinedServers(id, bucket)
+  local servers = tonumber(redis.call('HGET', K.servers(), bucket) or '0') - declinedCapacity
   local channel = lineChannel(bucket)
   local count = redis.call('LLEN', K.handleTimes(channel))
-  return { rank + 1, servers, channel, count, string.format('%.17g', handleTotal(channel)) }
+  return { rank + 1, servers, channel, count, string.format('%.17g', handleTotal(channel)), declined }
 end
