@@ -7,7 +7,7 @@
 import { type OpeningHours, opensInMs } from '../routing/hours.js';
 import { defaultPolicy, type RoutingPolicy, SERVICE_LEVEL_DEFAULTS } from '../routing/policy.js';
 import { customerWaits, freePlaces, placeScore, waitingSince } from '../routing/store/rules.js';
-import type { Store, WrapUp } from '../routing/store/store.js';
+import type { KeptWrapUp, Store } from '../routing/store/store.js';
 import {
   AGENT_STATUSES,
   type Agent,
@@ -153,6 +153,11 @@ export interface LiveAgent {
    * how long is left; null when not. The one that ends first, should they have two.
    */
   wrapUp: { conversationId: string; until: number; leftSeconds: number } | null;
+  /**
+   * On a call they placed to a customer (**Call them**): the conversation, the customer as the team knows them, the
+   * number called, since when it was placed (ms) and for how long (s); null when not.
+   */
+  callOut: { conversationId: string; customer: string; to: string; since: number; seconds: number } | null;
 }
 
 export interface LiveView {
@@ -285,43 +290,61 @@ export function emptyTeamDay(targetSeconds: Record<Channel, number>, goal: numbe
 }
 
 /**
- * Who is in after-call work at `now`: of the agents holding something on a live channel, the conversations they
- * own on one whose work is not yet up (`wrapUpOf`), the first to end for each.
+ * Who is in after-call work at `now`, from the after-call work standing (`wrapUps`, one read): the first to end for
+ * each agent of the team.
  */
-async function afterCallWork(
-  store: Store,
-  agents: readonly Agent[],
-  liveChannels: readonly Channel[],
-  wrapUpOf: (conversation: Conversation) => Promise<WrapUp | null>,
+function afterCallWork(
+  standing: readonly KeptWrapUp[],
+  team: ReadonlySet<string>,
   now: number,
-): Promise<Map<string, LiveAgent['wrapUp'] & {}>> {
+): Map<string, LiveAgent['wrapUp'] & {}> {
   const out = new Map<string, LiveAgent['wrapUp'] & {}>();
-  const onLive = agents.filter((a) => a.leftAt === undefined && liveChannels.some((ch) => a.load[ch] > 0));
-  await Promise.all(
-    onLive.map(async (a) => {
-      for (const c of await store.listAgentConversations(a.id)) {
-        if (c.ownerId !== a.id || !liveChannels.includes(c.lastChannel)) continue;
-        const w = await wrapUpOf(c);
-        if (!w || w.dueAt <= now) continue;
-        const known = out.get(a.id);
-        if (!known || w.dueAt < known.until)
-          out.set(a.id, {
-            conversationId: c.id,
-            until: w.dueAt,
-            leftSeconds: Math.ceil((w.dueAt - now) / 1000),
-          });
-      }
+  for (const { conversation: c, wrapUp: w } of standing) {
+    if (c.ownerId === null || !team.has(c.ownerId) || w.dueAt <= now) continue;
+    const known = out.get(c.ownerId);
+    if (!known || w.dueAt < known.until)
+      out.set(c.ownerId, {
+        conversationId: c.id,
+        until: w.dueAt,
+        leftSeconds: Math.ceil((w.dueAt - now) / 1000),
+      });
+  }
+  return out;
+}
+
+/** The agents' calls out to customers at `now` (one read), each with the customer as the team knows them. */
+async function callsOutOf(
+  store: Store,
+  agentIds: readonly string[],
+  now: number,
+): Promise<Map<string, LiveAgent['callOut'] & {}>> {
+  const calls = await store.listOutCalls(agentIds, now);
+  const customers = await Promise.all(
+    calls.map(async (call) => {
+      const c = await store.getConversation(call.conversationId);
+      return c ? store.getCustomer(c.customerId) : null;
     }),
   );
-  return out;
+  return new Map(
+    calls.map((call, i) => [
+      call.agentId,
+      {
+        conversationId: call.conversationId,
+        customer: customers[i] ? customerName(customers[i]) : call.to,
+        to: call.to,
+        since: call.since,
+        seconds: seconds(now - call.since),
+      },
+    ]),
+  );
 }
 
 /**
  * The live view at `now`; `dayFigures`: the last 24 hours'; `hours`: the policy's opening hours; `channelsOn`: the
  * channels this deployment takes; `teamDay`: the last 24 hours' service levels and handle times (without it,
  * nothing counted: see `emptyTeamDay`); `line`: the policy's rules of the line, for the serving order (the
- * default policy's without it); `wrapUpOf`: an owner's after-call work on a conversation (Router `wrapUp`), without
- * which nobody is shown in it.
+ * default policy's without it); `wrapUps`: the after-call work standing now (Router `wrapUps`), without which nobody
+ * is shown in it.
  */
 export async function readLiveView(
   store: Store,
@@ -332,7 +355,7 @@ export async function readLiveView(
   teamDay: () => Promise<TeamDay> = async () =>
     emptyTeamDay(SERVICE_LEVEL_DEFAULTS.targetSeconds, SERVICE_LEVEL_DEFAULTS.goal),
   line: LineRules = LINE_DEFAULTS,
-  wrapUpOf?: (conversation: Conversation) => Promise<WrapUp | null>,
+  wrapUps?: () => Promise<KeptWrapUp[]>,
 ): Promise<LiveView> {
   const [agents, day, counted] = await Promise.all([store.listAgents(), dayFigures(), teamDay()]);
   const byId = new Map(agents.map((a) => [a.id, a]));
@@ -412,7 +435,11 @@ export async function readLiveView(
     store,
     agents.filter((a) => a.leftAt === undefined && a.status === 'available' && sum(a.load) === 0),
   );
-  const wrapUps = wrapUpOf ? await afterCallWork(store, agents, line.liveChannels, wrapUpOf, now) : new Map();
+  const inTeam = new Set(agents.filter((a) => a.leftAt === undefined).map((a) => a.id));
+  const [wrapping, callsOut] = await Promise.all([
+    (async () => afterCallWork(wrapUps ? await wrapUps() : [], inTeam, now))(),
+    callsOutOf(store, [...inTeam], now),
+  ]);
   const rank = (s: AgentStatus) => AGENT_STATUSES.indexOf(s);
   // Who left the team is on no list (their name still shows where they worked).
   const team: LiveAgent[] = agents
@@ -435,7 +462,8 @@ export async function readLiveView(
         kept: a.reserved ?? { voice: 0, sms: 0, chat: 0, email: 0 },
         idleSeconds: freeSince.has(a.id) ? seconds(now - freeSince.get(a.id)!) : null,
         day: counted.agents[a.id] ?? { resolved: 0, averageHandleSeconds: null },
-        wrapUp: wrapUps.get(a.id) ?? null,
+        wrapUp: wrapping.get(a.id) ?? null,
+        callOut: callsOut.get(a.id) ?? null,
       };
     });
 
@@ -495,6 +523,8 @@ export interface AgentConversation {
   waitingForReplySeconds: number | null;
   /** A hand-off offered and not yet accepted: to whom (their name), else null. */
   handoffTo: string | null;
+  /** They are on a call they placed to its customer (**Call them**): for how long, else null. */
+  callOutSeconds: number | null;
 }
 
 /**
@@ -508,6 +538,7 @@ export async function agentConversations(
   now: number,
 ): Promise<AgentConversation[]> {
   const out: AgentConversation[] = [];
+  const [call] = await store.listOutCalls([agent.id], now);
   for (const c of await store.listAgentConversations(agent.id)) {
     const [customer, messages, offered] = await Promise.all([
       store.getCustomer(c.customerId),
@@ -533,6 +564,7 @@ export async function agentConversations(
       sinceSeconds: seconds(now - since(c, agent.id, role)),
       waitingForReplySeconds: last?.direction === 'in' ? seconds(now - last.at) : null,
       handoffTo: c.handoff ? (offered?.name ?? c.handoff.to) : null,
+      callOutSeconds: call?.conversationId === c.id ? seconds(now - call.since) : null,
     });
   }
   return out.sort(

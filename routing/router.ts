@@ -78,7 +78,9 @@ import type {
   CustomerActivity,
   ErasedCustomer,
   EraseOptions,
+  KeptWrapUp,
   NewContact,
+  OutCall,
   OwnerBack,
   QueueSnapshot,
   RouteOutcome,
@@ -962,6 +964,24 @@ export class Router {
       this.clock.now(),
     );
     return { to, message };
+  }
+
+  /**
+   * A call `callCustomer` placed rings or goes on: kept (for the team view) `forSeconds` from now, unless renewed
+   * (`since` kept) or ended (`callOutEnded`).
+   */
+  async callingOut(
+    call: Omit<OutCall, 'since' | 'until'> & { since?: number },
+    forSeconds: number,
+  ): Promise<void> {
+    const now = this.clock.now();
+    const since = call.since ?? (await this.store.listOutCalls([call.agentId], now))[0]?.since ?? now;
+    await this.store.setOutCall({ ...call, since, until: now + forSeconds * 1000 }, now);
+  }
+
+  /** The agent's call out is over (`callingOut`). */
+  async callOutEnded(agentId: string): Promise<void> {
+    await this.store.endOutCall(agentId);
   }
 
   /** How a call `callCustomer` placed went, for the agents on the conversation (never sent to the customer). */
@@ -1855,6 +1875,21 @@ export class Router {
   }
 
   /**
+   * Every owner's after-call work standing now, as `wrapUp` tells it for each conversation, in one store read (the
+   * team view's): the kept records not yet up, of conversations on a live channel still in them.
+   */
+  async wrapUps(): Promise<KeptWrapUp[]> {
+    if (this.policy.wrapUpSeconds === 0) return [];
+    const now = this.clock.now();
+    const kept = await this.store.listWrapUps(now, this.#wrapUpKeepMs);
+    return kept.flatMap(({ conversation, wrapUp }) => {
+      if (!this.policy.liveChannels.includes(conversation.lastChannel)) return [];
+      const w = standingWrapUp(conversation, wrapUp);
+      return w && w.dueAt > now ? [{ conversation, wrapUp: w }] : [];
+    });
+  }
+
+  /**
    * **More time**: the owner's after-call work is up `wrapUpSeconds` from now, as when they write in it, but never
    * later than `wrapUpMaxSeconds` after the call ended (`wrap_up_limit` once there). Only its owner (`agentId`;
    * null: the admin, for its owner) may: anyone else is refused (`not_owner`); a conversation not in after-call
@@ -1892,10 +1927,15 @@ export class Router {
     return Math.max(this.policy.wrapUpMaxSeconds, this.policy.wrapUpSeconds) * 1000;
   }
 
+  /** How long an after-call work record is kept once set: a while past its longest, for a late look. */
+  get #wrapUpKeepMs(): number {
+    return this.#wrapUpMaxMs + 60_000;
+  }
+
   /** Keep the owner's after-call work (and its `wrapup` timer), and tell their consoles. */
   async #setWrapUp(conv: Conversation, wrapUp: WrapUp, now: number): Promise<void> {
     // Kept a while past its longest, for a late look (a timer fired late, a console that asks).
-    await this.store.setWrapUp(conv.id, wrapUp, this.#wrapUpMaxMs + 60_000);
+    await this.store.setWrapUp(conv.id, wrapUp, this.#wrapUpKeepMs);
     if (conv.ownerId === null) return;
     this.#emit({
       type: 'conversation.wrapup',

@@ -27,7 +27,7 @@ export class LiveCache {
           channelsOn,
           () => figures.team(router.policy.serviceLevel),
           router.policy,
-          (c) => router.wrapUp(c),
+          () => router.wrapUps(),
         ),
       () => router.clock.now(),
       maxAgeMs,

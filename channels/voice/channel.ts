@@ -790,6 +790,23 @@ export class VoiceChannel {
       const said = `the call could not be placed: ${failure.reason}`;
       throw new SwitchboardError('call_failed', said, 502, undefined, said);
     }
+    // The team view shows the call, with whom and since when, while it rings or goes on.
+    try {
+      await this.#router.callingOut(
+        {
+          agentId: request.agentId,
+          conversationId: request.conversationId,
+          to: request.to,
+          since: this.#router.clock.now(),
+        },
+        ringing,
+      );
+    } catch (err) {
+      this.#o.log.warn(
+        { err, agentId: request.agentId },
+        'voice: could not keep a call out for the team view',
+      );
+    }
     // On the phone from now until the call ends: not offered anything meanwhile (their own customers wait for
     // them, or a colleague covers a caller), and the team sees why.
     if (agent!.status === 'available') {
@@ -806,6 +823,7 @@ export class VoiceChannel {
     const [, forAgent] = outLeases({ conversation: '', agent: agentId });
     if (!(await this.#holders.leased(forAgent))) return;
     await this.#holders.free(forAgent);
+    await this.#router.callOutEnded(agentId);
     for (const conv of await this.#router.store.listAgentConversations(agentId)) {
       if (conv.ownerId === agentId || conv.cover?.agentId === agentId)
         await this.#holders.free(outLeases({ conversation: conv.id, agent: agentId })[0]);
@@ -823,6 +841,14 @@ export class VoiceChannel {
       } catch (err) {
         this.#o.log.warn({ err, lease: name }, 'voice: could not give a call lease up; it lapses by itself');
       }
+    }
+    try {
+      await this.#router.callOutEnded(q.agent);
+    } catch (err) {
+      this.#o.log.warn(
+        { err, agentId: q.agent },
+        'voice: could not end a call out for the team view; it lapses',
+      );
     }
     try {
       const agent = await this.#router.store.getAgent(q.agent);
@@ -895,6 +921,14 @@ export class VoiceChannel {
     parseInput(StatusParams, webhookParams(req), 'phoning a customer: answered');
     const q = parseInput(OutboundQuery, req.query, 'query');
     for (const name of outLeases(q)) await this.#holders.renew(name, OUT_TALK_SECONDS);
+    try {
+      await this.#router.callingOut(
+        { agentId: q.agent, conversationId: q.conversation, to: q.customer },
+        OUT_TALK_SECONDS,
+      );
+    } catch (err) {
+      this.#o.log.warn({ err, agentId: q.agent }, 'voice: could not keep a call out for the team view');
+    }
     return emptyTwiml();
   }
 

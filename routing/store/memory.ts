@@ -57,7 +57,9 @@ import type {
   DeliveryUpdate,
   ErasedCustomer,
   EraseOptions,
+  KeptWrapUp,
   NewContact,
+  OutCall,
   OwnerBack,
   QueueSnapshot,
   Resolved,
@@ -435,6 +437,8 @@ export class MemoryStore implements Store {
   readonly #timers = new TimerQueue();
   /** Per conversation, its after-call work as last set (`setWrapUp`), until `keepUntil`. */
   readonly #wrapUps = new Map<string, WrapUp & { keepUntil: number }>();
+  /** Per agent, their call out to a customer (`setOutCall`), until its `until`. */
+  readonly #outCalls = new Map<string, OutCall>();
   readonly #promises = new Map<string, CustomerPromise>();
   /** A conversation's promises in order: the stored records themselves (no lookup by id). */
   readonly #conversationPromises = new Map<string, CustomerPromise[]>();
@@ -1598,6 +1602,36 @@ export class MemoryStore implements Store {
       return null;
     }
     return { since: kept.since, dueAt: kept.dueAt };
+  }
+
+  async listWrapUps(now: number, withinMs: number): Promise<KeptWrapUp[]> {
+    const out: KeptWrapUp[] = [];
+    for (const [id, kept] of this.#wrapUps) {
+      if (kept.keepUntil <= now || kept.dueAt <= now || kept.dueAt > now + withinMs) continue;
+      const conv = this.#conversations.get(id);
+      if (conv)
+        out.push({ conversation: conversationOut(conv), wrapUp: { since: kept.since, dueAt: kept.dueAt } });
+    }
+    return out;
+  }
+
+  async setOutCall(call: OutCall, now: number): Promise<void> {
+    if (call.until > now) this.#outCalls.set(call.agentId, { ...call });
+    else this.#outCalls.delete(call.agentId);
+  }
+
+  async endOutCall(agentId: string): Promise<void> {
+    this.#outCalls.delete(agentId);
+  }
+
+  async listOutCalls(agentIds: readonly string[], now: number): Promise<OutCall[]> {
+    const out: OutCall[] = [];
+    for (const id of agentIds) {
+      const call = this.#outCalls.get(id);
+      if (call && call.until > now) out.push({ ...call });
+      else if (call) this.#outCalls.delete(id);
+    }
+    return out;
   }
 
   async claimDueTimers(now: number, limit: number): Promise<Timer[]> {

@@ -95,6 +95,8 @@ export const KEY_LAYOUTS = {
   timers: 'timers',
   /** String: a conversation's after-call work `{since, dueAt}` (JSON), expiring when no longer needed. */
   wrapUp: 'wrapup:%',
+  /** String: an agent's call out to a customer `{conversationId, to, since, until}` (JSON), expiring at `until`. */
+  outCall: 'outcall:%',
   /** String: a promise record (JSON). */
   promise: 'promise:%',
   /** List: a conversation's promise ids in order. */
@@ -188,6 +190,9 @@ export class RedisKeys {
   }
   wrapUp(conversationId: string): string {
     return this.key('wrapUp', conversationId);
+  }
+  outCall(agentId: string): string {
+    return this.key('outCall', agentId);
   }
   promise(id: string): string {
     return this.key('promise', id);

@@ -81,7 +81,9 @@ import type {
   DeliveryUpdate,
   ErasedCustomer,
   EraseOptions,
+  KeptWrapUp,
   NewContact,
+  OutCall,
   OwnerBack,
   QueueSnapshot,
   Resolved,
@@ -107,6 +109,15 @@ const IdList = z.array(z.string());
 const WrapUpRecord = z.object({
   since: z.number().int().nonnegative(),
   dueAt: z.number().int().nonnegative(),
+});
+
+/** An agent's call out to a customer (`outCall` key), as stored (without the agent id, which is in the key). */
+const OutCallRecord = z.object({
+  agentId: z.string().min(1),
+  conversationId: z.string().min(1),
+  to: z.string().min(1).max(64),
+  since: z.number().int().nonnegative(),
+  until: z.number().int().nonnegative(),
 });
 
 /** A member of the timers sorted set (`kind:ref`) with its score, as read back. */
@@ -947,6 +958,47 @@ export class RedisStore implements Store {
     const key = this.keys.wrapUp(conversationId);
     const raw = await this.#command(`GET ${key}`, () => this.#client.get(key), key);
     return raw === null ? null : parseRecord(WrapUpRecord, key, String(raw));
+  }
+
+  async listWrapUps(now: number, withinMs: number): Promise<KeptWrapUp[]> {
+    const r = await this.#run('listWrapUps', [this.keys.timers], [now, now + Math.max(0, withinMs)]);
+    const out: KeptWrapUp[] = [];
+    for (let i = 1; i + 2 < r.length; i += 3) {
+      const id = String(r[i]);
+      const wrapUp = parseRecord(WrapUpRecord, this.keys.wrapUp(id), String(r[i + 1]));
+      if (wrapUp.dueAt <= now || wrapUp.dueAt > now + withinMs) continue;
+      out.push({ conversation: this.#conversation(id, r[i + 2]), wrapUp });
+    }
+    return out;
+  }
+
+  async setOutCall(call: OutCall, now: number): Promise<void> {
+    const key = this.keys.outCall(call.agentId);
+    const { agentId: _, ...kept } = OutCallRecord.parse(call);
+    const ms = Math.max(Math.ceil(call.until - now), 1);
+    await this.#command(
+      `SET ${key}`,
+      () => this.#client.set(key, JSON.stringify(kept), { expiration: { type: 'PX', value: ms } }),
+      key,
+    );
+  }
+
+  async endOutCall(agentId: string): Promise<void> {
+    const key = this.keys.outCall(agentId);
+    await this.#command(`DEL ${key}`, () => this.#client.del(key), key);
+  }
+
+  async listOutCalls(agentIds: readonly string[], now: number): Promise<OutCall[]> {
+    if (agentIds.length === 0) return [];
+    const keys = agentIds.map((id) => this.keys.outCall(id));
+    const raws = await this.#command('MGET outcall', () => this.#client.mGet(keys), keys[0]);
+    const out: OutCall[] = [];
+    raws.forEach((raw, i) => {
+      if (raw === null) return;
+      const kept = parseRecord(OutCallRecord.omit({ agentId: true }), keys[i]!, String(raw));
+      if (kept.until > now) out.push({ agentId: agentIds[i]!, ...kept });
+    });
+    return out;
   }
 
   async claimDueTimers(now: number, limit: number): Promise<Timer[]> {

@@ -259,6 +259,24 @@ export interface WrapUp {
   dueAt: number;
 }
 
+/**
+ * An agent's call out to a conversation's customer (Router `callCustomer`), as the voice channel keeps it while it
+ * rings or goes on: to which number, since when (placed), and until when it is kept unless renewed or ended.
+ */
+export interface OutCall {
+  agentId: string;
+  conversationId: string;
+  to: string;
+  since: number;
+  until: number;
+}
+
+/** A conversation's after-call work as kept (`Store.listWrapUps`), with the conversation. */
+export interface KeptWrapUp {
+  conversation: Conversation;
+  wrapUp: WrapUp;
+}
+
 /** What `appendMessage` also does: see there. */
 export interface AppendOptions {
   deliveryDueAt?: number;
@@ -569,6 +587,20 @@ export interface Store {
   setWrapUp(conversationId: string, wrapUp: WrapUp, keepMs: number): Promise<void>;
   /** A conversation's after-call work as last set, while kept (`now`: the memory store's clock); null: none. */
   wrapUp(conversationId: string, now: number): Promise<WrapUp | null>;
+  /**
+   * In one read, the after-call work kept and not yet up at `now` (its `dueAt` after `now`, and at most `withinMs`
+   * later: the longest it can last), each with its conversation as stored, whatever became of it since (whether it
+   * still stands is the caller's to say: `standingWrapUp`); in no particular order.
+   */
+  listWrapUps(now: number, withinMs: number): Promise<KeptWrapUp[]>;
+
+  // ---- agents' calls out to customers
+  /** Keep the agent's call out (replacing theirs) until `call.until` (`now`: the time it is kept from). */
+  setOutCall(call: OutCall, now: number): Promise<void>;
+  /** The agent's call out is over: forgotten. */
+  endOutCall(agentId: string): Promise<void>;
+  /** In one read, the calls out of these agents kept at `now` (`until` after it); in the order of `agentIds`. */
+  listOutCalls(agentIds: readonly string[], now: number): Promise<OutCall[]>;
 
   // ---- promises and figures
   addPromise(promise: CustomerPromise): Promise<CustomerPromise>;

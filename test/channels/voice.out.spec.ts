@@ -319,6 +319,69 @@ describe('Voice channel: an agent phones a customer', () => {
     expect(h().standIn.calls()).to.have.length(before + 1);
   });
 
+  it('the team view shows an agent phoning a customer as on a call: with whom and since when, until it ends', async () => {
+    const { ana, conversationId } = await anaOwnsText();
+    const get = (path: string) =>
+      request(h().local).get(path).set('Authorization', `Bearer ${h().config.adminToken}`).expect(200);
+    const live = async () => {
+      // The view is read at most once a second per process: a second later, it is read again.
+      h().clock.advance(SECOND);
+      const { body } = await get('/api/live');
+      return body.agents.find((a: { id: string }) => a.id === ana.id);
+    };
+    const held = async () => (await get(`/api/agents/${ana.id}/conversations`)).body.conversations[0];
+    expect((await live()).callOut).to.equal(null);
+    const placedAt = h().clock.now();
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    const ringing = await live();
+    expect([ringing.status, ringing.statusReason]).to.deep.equal(['away', PHONING_OUT]);
+    expect(ringing.callOut).to.deep.equal({
+      conversationId,
+      customer: TEXTER,
+      to: TEXTER,
+      since: placedAt,
+      seconds: 1,
+    });
+    expect([(await held()).id, (await held()).callOutSeconds]).to.deep.equal([conversationId, 1]);
+
+    // The customer picks up and they talk, long past the ringing: still on the call, since it was placed.
+    const placed = h().standIn.calls()[0]!;
+    const dial = only(await legPicksUp(h(), placed), 'Dial');
+    const number = only(await legPicksUp(h(), placed), 'Number');
+    await h().twiml(
+      localPath(number.attrs.statusCallback),
+      outboundLeg(newSid('CA'), TEXTER, 'in-progress', { ParentCallSid: placed.sid }),
+    );
+    h().clock.advance(20 * MINUTE);
+    const talking = await live();
+    expect([talking.callOut?.since, talking.callOut?.seconds]).to.deep.equal([
+      placedAt,
+      (h().clock.now() - placedAt) / 1000,
+    ]);
+
+    // It ends: no longer on a call, and available again.
+    const leg = { CallSid: placed.sid, From: OUR_NUMBER, To: 'client:ana' };
+    await h().twiml(localPath(dial.attrs.action), dialResult(leg, 'completed', { DialCallDuration: '1200' }));
+    const after = await live();
+    expect([after.status, after.callOut]).to.deep.equal(['available', null]);
+    expect((await held()).callOutSeconds).to.equal(null);
+
+    // One whose agent's phone is never picked up goes when that is heard; and one nothing more is heard of lapses
+    // once its ringing is surely over.
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    const second = h().standIn.calls().at(-1)!;
+    expect((await live()).callOut?.conversationId).to.equal(conversationId);
+    await h().twiml(
+      localPath(String(second.params.StatusCallback)),
+      outboundLeg(second.sid, 'client:ana', 'no-answer'),
+    );
+    expect((await live()).callOut).to.equal(null);
+    await h().sb.router.callCustomer(ana.id, conversationId);
+    expect((await live()).callOut?.conversationId).to.equal(conversationId);
+    h().clock.advance(2 * MINUTE);
+    expect((await live()).callOut).to.equal(null);
+  });
+
   it('over the API: 202 with the note; a malformed body is refused naming the field', async () => {
     const { ana, conversationId } = await anaOwnsText();
     const admin = (path: string) =>

@@ -2,6 +2,7 @@
 // not answer, the caller hanging up, call backs that keep the place, and messages
 // Switchboard itself sends. Through the real Router and MemoryStore.
 import { expect } from 'chai';
+import { readLiveView } from '../../channels/team.js';
 import { InvalidStateError } from '../../shared/errors.js';
 import { type Harness, harness, MINUTE, SECOND } from './harness.js';
 
@@ -227,6 +228,51 @@ describe('Router: live contacts', () => {
       // The note says how long it lasted.
       const notes = (await h.router.store.listMessages(id)).filter((m) => m.direction === 'internal');
       expect(notes.at(-1)?.text).to.match(/^Resolved for Ana 4 minutes after the call ended/);
+    });
+
+    it('the after-call work standing is read for the whole team at once, as each conversation tells it', async () => {
+      const { id } = await answered(h);
+      const bea = await h.agent('Bea', { capacity: { voice: 1, sms: 0, chat: 0, email: 0 } });
+      const other = await h.contact({ channel: 'voice', from: '+14155550177' });
+      await h.router.acceptOffer(bea.id, other.conversation.id);
+      const standing = async () =>
+        (await h.router.wrapUps()).map((w) => [w.conversation.id, w.wrapUp.since, w.wrapUp.dueAt]);
+      const team = async () => {
+        const view = await readLiveView(
+          h.store,
+          async () => ({}) as never,
+          null,
+          h.clock.now(),
+          undefined,
+          undefined,
+          h.router.policy,
+          () => h.router.wrapUps(),
+        );
+        return Object.fromEntries(view.agents.map((a) => [a.name, a.wrapUp]));
+      };
+      expect(await standing()).to.deep.equal([]);
+      const ended = h.clock.now();
+      await h.router.liveContactEnded(id);
+      expect(await standing()).to.deep.equal([[id, ended, ended + 120 * SECOND]]);
+      await h.advance(20 * SECOND);
+      expect(await team()).to.deep.equal({
+        Ana: { conversationId: id, until: ended + 120 * SECOND, leftSeconds: 100 },
+        Bea: null,
+      });
+      // The customer texts: no longer after-call work, for the team as for the conversation.
+      await h.contact({ channel: 'sms', from: PHONE, text: 'one more thing' });
+      expect(await h.router.wrapUp(await h.conversation(id))).to.equal(null);
+      expect(await standing()).to.deep.equal([]);
+      expect((await team()).Ana).to.equal(null);
+      // Bea's call ends: hers, until it is up.
+      const beaEnded = h.clock.now();
+      await h.router.liveContactEnded(other.conversation.id);
+      expect((await team()).Bea?.until).to.equal(beaEnded + 120 * SECOND);
+      await h.advance(120 * SECOND);
+      expect(await team()).to.deep.equal({ Ana: null, Bea: null });
+      // With no after-call work in the policy, nobody is in it.
+      const none = harness({ wrapUpSeconds: 0 });
+      expect(await none.router.wrapUps()).to.deep.equal([]);
     });
 
     it('a note moves the time it shows; only the owner may ask for more, and only in after-call work', async () => {

@@ -869,6 +869,8 @@ export function storeContract(
             expect(await store.listPromises(id), id).to.deep.equal([]);
             expect(await store.wrapUp(id, T0), id).to.equal(null);
           }
+          const kept = (await store.listWrapUps(T0 - MIN, 60 * MIN)).map((w) => w.conversation.id);
+          expect(kept.filter((id) => conversationIds.includes(id))).to.deep.equal([]);
           for (const id of messageIds) expect(await store.getMessage(id), id).to.equal(null);
         };
 
@@ -3136,6 +3138,72 @@ export function storeContract(
         // The record outlives its timer, for the owner's last look.
         expect(await store.wrapUp('cv_1', T0 + 3 * MIN)).to.deep.equal({ since: T0, dueAt: T0 + 3 * MIN });
         expect(await store.wrapUp('cv_2', T0)).to.equal(null);
+      });
+
+      it('listWrapUps answers in one read the after-call work not yet up within the window, with its conversation', async () => {
+        await addCustomer('cu_1');
+        await addAgent('ag_1', { capacity: { voice: 3, sms: 0, chat: 0, email: 0 } });
+        const call = { lastChannel: 'voice' as const, channels: ['voice' as const] };
+        for (const id of ['cv_1', 'cv_2', 'cv_3']) await addOwned(id, 'ag_1', call);
+        await addConversation('cv_4', call);
+        expect(await store.listWrapUps(T0, 10 * MIN)).to.deep.equal([]);
+        await store.setWrapUp('cv_1', { since: T0, dueAt: T0 + 2 * MIN }, 11 * MIN);
+        await store.setWrapUp('cv_2', { since: T0, dueAt: T0 + MIN }, 11 * MIN);
+        // Moved later: as last set.
+        await store.setWrapUp('cv_2', { since: T0, dueAt: T0 + 3 * MIN }, 11 * MIN);
+        await store.setWrapUp('cv_3', { since: T0, dueAt: T0 + 30 * SEC }, 11 * MIN);
+        // Whatever became of the conversation since: a conversation in line is answered as it is.
+        await store.setWrapUp('cv_4', { since: T0, dueAt: T0 + 4 * MIN }, 11 * MIN);
+        // Another timer of the same conversation is no after-call work.
+        await store.schedule(t('sticky', 'cv_1', T0 + MIN));
+        const read = async (now: number, within: number) =>
+          (await store.listWrapUps(now, within))
+            .map(({ conversation, wrapUp }) => [
+              conversation.id,
+              conversation.status,
+              wrapUp.since,
+              wrapUp.dueAt,
+            ])
+            .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+        expect(await read(T0 + 10 * SEC, 10 * MIN)).to.deep.equal([
+          ['cv_1', 'assigned', T0, T0 + 2 * MIN],
+          ['cv_2', 'assigned', T0, T0 + 3 * MIN],
+          ['cv_3', 'assigned', T0, T0 + 30 * SEC],
+          ['cv_4', 'queued', T0, T0 + 4 * MIN],
+        ]);
+        // Up exactly now: no longer; past the window: not read.
+        expect(await read(T0 + 30 * SEC, 2 * MIN)).to.deep.equal([['cv_1', 'assigned', T0, T0 + 2 * MIN]]);
+        // Up (its timer due and claimed): no longer read.
+        expect(await store.claimDueTimers(T0 + 2 * MIN, 10)).to.deep.include(
+          t('wrapup', 'cv_1', T0 + 2 * MIN),
+        );
+        expect((await read(T0 + 2 * MIN, 10 * MIN)).map((x) => x[0])).to.deep.equal(['cv_2', 'cv_4']);
+      });
+
+      it("keeps an agent's call out to a customer until its time, renewed or ended; read for many agents at once", async () => {
+        const call = {
+          agentId: 'ag_1',
+          conversationId: 'cv_1',
+          to: '+14155550100',
+          since: T0,
+          until: T0 + MIN,
+        };
+        expect(await store.listOutCalls(['ag_1', 'ag_2'], T0)).to.deep.equal([]);
+        await store.setOutCall(call, T0);
+        await store.setOutCall({ ...call, agentId: 'ag_2', conversationId: 'cv_2', until: T0 + 2 * MIN }, T0);
+        expect(await store.listOutCalls(['ag_2', 'ag_1', 'ag_3'], T0 + SEC)).to.deep.equal([
+          { ...call, agentId: 'ag_2', conversationId: 'cv_2', until: T0 + 2 * MIN },
+          call,
+        ]);
+        expect(await store.listOutCalls([], T0)).to.deep.equal([]);
+        // Renewed while they talk; ended, forgotten.
+        await store.setOutCall({ ...call, until: T0 + 10 * MIN }, T0 + 30 * SEC);
+        await store.endOutCall('ag_2');
+        expect(await store.listOutCalls(['ag_1', 'ag_2'], T0 + 5 * MIN)).to.deep.equal([
+          { ...call, until: T0 + 10 * MIN },
+        ]);
+        // Past its time: gone.
+        expect(await store.listOutCalls(['ag_1'], T0 + 10 * MIN)).to.deep.equal([]);
       });
 
       it('a timer due exactly now is due', async () => {

@@ -121,6 +121,28 @@ describe('RedisStore', () => {
       expect(await store.getConversation('cv_1')).to.equal(null);
     });
 
+    it('listWrapUps finds after-call work stored by the previous version (its record and wrapup timer, no index)', async () => {
+      await seed();
+      await assignChat(store, 'cv_1', T0);
+      // As the previous version's setWrapUp wrote it: the record (with its expiry) and its timer, nothing else.
+      await raw
+        .multi()
+        .set(store.keys.wrapUp('cv_1'), JSON.stringify({ since: T0, dueAt: T0 + 2 * 60_000 }), {
+          expiration: { type: 'PX', value: 60 * 60_000 },
+        })
+        .zAdd(store.keys.timers, { score: T0 + 2 * 60_000, value: 'wrapup:cv_1' })
+        .exec();
+      const found = await store.listWrapUps(T0 + 1000, 10 * 60_000);
+      expect(found.map((w) => [w.conversation.id, w.wrapUp])).to.deep.equal([
+        ['cv_1', { since: T0, dueAt: T0 + 2 * 60_000 }],
+      ]);
+      // A record that does not parse is named, not passed on.
+      await raw.set(store.keys.wrapUp('cv_1'), JSON.stringify({ since: 'then', dueAt: T0 + 2 * 60_000 }));
+      const err = await rejection<SwitchboardError>(store.listWrapUps(T0 + 1000, 10 * 60_000));
+      expect(err).to.be.instanceOf(CorruptRecordError);
+      expect(err.message).to.contain(store.keys.wrapUp('cv_1'));
+    });
+
     /** Every key under the store's prefix with what it holds, as text: to look for a name in all of it. */
     const everything = async (): Promise<Map<string, string>> => {
       const out = new Map<string, string>();
