@@ -979,6 +979,16 @@ export class Router {
     await this.store.setOutCall({ ...call, since, until: now + forSeconds * 1000 }, now);
   }
 
+  /** Forget the calls out kept on these (erased) conversations: the team view no longer names their number. */
+  async #forgetOutCalls(conversationIds: readonly string[], now: number): Promise<void> {
+    if (conversationIds.length === 0) return;
+    const erased = new Set(conversationIds);
+    const agentIds = (await this.store.listAgents()).map((a) => a.id);
+    for (const call of await this.store.listOutCalls(agentIds, now)) {
+      if (erased.has(call.conversationId)) await this.store.endOutCall(call.agentId);
+    }
+  }
+
   /** The agent's call out is over (`callingOut`). */
   async callOutEnded(agentId: string): Promise<void> {
     await this.store.endOutCall(agentId);
@@ -1248,6 +1258,7 @@ export class Router {
       try {
         const erased = await this.store.eraseCustomer(customer.id, options);
         files += await this.#forget(erased.messages, forgotten);
+        await this.#forgetOutCalls(erased.conversationIds, now);
         this.#emit({
           type: 'customer.erased',
           at: now,

@@ -59,6 +59,28 @@ describe('Router: erasing a customer', () => {
     expect(await h.store.listConversations({})).to.deep.equal([]);
   });
 
+  it("forgets an agent's call out to them: the team view no longer names their number", async () => {
+    const ada = await h.agent('Ada', { capacity: { sms: 1, chat: 0, email: 0, voice: 1 } });
+    const bea = await h.agent('Bea', { capacity: { sms: 1, chat: 0, email: 0, voice: 1 } });
+    const erasedOne = await h.contact({ channel: 'sms', from: '+14155550100' });
+    const other = await h.contact({ channel: 'sms', from: '+14155550101' });
+    const owner = (id: string) => (erasedOne.conversation.ownerId === id ? erasedOne : other);
+    for (const agent of [ada, bea]) {
+      const c = owner(agent.id);
+      await h.router.callingOut(
+        {
+          agentId: agent.id,
+          conversationId: c.conversation.id,
+          to: c === erasedOne ? '+14155550100' : '+14155550101',
+        },
+        600,
+      );
+    }
+    await h.router.eraseCustomer(erasedOne.customer.id, 'admin');
+    const calls = await h.store.listOutCalls([ada.id, bea.id], h.clock.now());
+    expect(calls.map((c) => c.conversationId)).to.deep.equal([other.conversation.id]);
+  });
+
   it('an unknown customer is not found', async () => {
     expect(await rejection(h.router.eraseCustomer('cu_nobody', 'admin'))).to.be.instanceOf(NotFoundError);
     expect(h.eventsOf('customer.erased')).to.deep.equal([]);
