@@ -266,10 +266,26 @@
   function notify(text) {
     clearTimeout(noticeTimer);
     els.notice.textContent = text;
+    placeNotice();
     noticeTimer = setTimeout(() => {
       els.notice.textContent = '';
     }, 6000);
   }
+
+  /**
+   * The notice floats over the window's bottom-left corner, where the conversation's last buttons are on a laptop's
+   * screen (Consult, at 1280×720) or at 200% zoom: over the control that has the focus, it moves to the other
+   * corner, so that the agent working by keyboard sees where they are. It never takes a click (console.css).
+   */
+  function placeNotice() {
+    const n = els.notice;
+    n.classList.remove('aside');
+    const a = document.activeElement;
+    if (!n.textContent || !a || a === document.body) return;
+    const over = (x, y) => x.left < y.right && x.right > y.left && x.top < y.bottom && x.bottom > y.top;
+    if (over(n.getBoundingClientRect(), a.getBoundingClientRect())) n.classList.add('aside');
+  }
+  document.addEventListener('focusin', placeNotice);
 
   /**
    * Said once, politely, to a screen reader: a new message, an offer, an invitation. The messages' log is quiet

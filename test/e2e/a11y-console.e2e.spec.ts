@@ -238,4 +238,30 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     });
     expect(ring).to.deep.equal({ style: 'solid', inside: true });
   });
+
+  it('keeps the notice off the control that has the focus, on a laptop screen (1280×720)', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await visitor().say('Hello');
+    await el(page, 'offer-accept').click();
+    await el(page, 'consult').waitFor();
+    /** Whether the control with the focus can be seen: nothing lies over its middle. */
+    const inSight = () =>
+      page.evaluate(() => {
+        const a = document.activeElement as HTMLElement;
+        const box = a.getBoundingClientRect();
+        const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+        return `${a.dataset.sb}: ${top === a || a.contains(top) ? 'in sight' : `under ${top?.id || top?.tagName}`}`;
+      });
+    // Accepted: "New conversation with …" floats over the window's bottom-left corner, where Consult is.
+    await page.locator('#notice').filter({ hasText: 'New conversation' }).waitFor();
+    await el(page, 'handoff').focus();
+    await page.keyboard.press('Shift+Tab');
+    expect(await inSight()).to.equal('consult: in sight');
+    await el(page, 'resolve').focus();
+    expect(await inSight()).to.equal('resolve: in sight');
+    // The notice is still there to read, out of the way.
+    expect(await page.locator('#notice').textContent()).to.not.equal('');
+  });
 });
