@@ -21,6 +21,41 @@ const RECORDER = `
   }).observe(document, { subtree: true, childList: true, characterData: true });
 `;
 
+/**
+ * In the page: what falls short of WCAG's contrast, as `ratio < needed: what`. Every text shown against the
+ * backgrounds under it (each element's opacity folded in; 4.5:1, or 3:1 for large text), and `ring`'s focus ring
+ * (3:1) against what it is drawn on: the element's own background when the ring is inside it, else its parent's.
+ */
+const CONTRAST = `(ring) => {
+  const rgba = (c) => { const p = c.match(/[\\d.]+/g).map(Number); return { r: p[0], g: p[1], b: p[2], a: p[3] ?? 1 }; };
+  const over = (t, u) => ({ r: t.r * t.a + u.r * (1 - t.a), g: t.g * t.a + u.g * (1 - t.a), b: t.b * t.a + u.b * (1 - t.a), a: 1 });
+  const lum = (c) => { const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4); return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const ratio = (x, y) => { const [a, b] = [lum(x), lum(y)].sort((m, n) => n - m); return (a + 0.05) / (b + 0.05); };
+  const chain = (el) => { const up = []; for (let e = el; e; e = e.parentElement) up.unshift(e); return up; };
+  const background = (el) => chain(el).reduce((bg, e) => { const c = rgba(getComputedStyle(e).backgroundColor); return c.a ? over(c, bg) : bg; }, { r: 255, g: 255, b: 255, a: 1 });
+  const opacity = (el) => chain(el).reduce((o, e) => o * Number(getComputedStyle(e).opacity), 1);
+  const short = [];
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = texts.nextNode(); n; n = texts.nextNode()) {
+    const el = n.parentElement;
+    if (!n.data.trim() || !el.getClientRects().length || el.closest('.visually-hidden, option')) continue;
+    const s = getComputedStyle(el);
+    const bg = background(el);
+    const fg = over({ ...over(rgba(s.color), bg), a: opacity(el) }, bg);
+    const size = Number.parseFloat(s.fontSize);
+    const needed = size >= 24 || (Number(s.fontWeight) >= 700 && size >= 18.66) ? 3 : 4.5;
+    const r = ratio(fg, bg);
+    if (r < needed) short.push(r.toFixed(2) + ' < ' + needed + ': ' + n.data.trim().slice(0, 30));
+  }
+  if (ring) {
+    const s = getComputedStyle(ring);
+    const on = Number.parseFloat(s.outlineOffset) < 0 ? ring : ring.parentElement;
+    const r = ratio(rgba(s.outlineColor), background(on));
+    if (s.outlineStyle === 'none' || r < 3) short.push(r.toFixed(2) + ' < 3: focus ring of ' + (ring.dataset.sb || ring.id));
+  }
+  return short;
+}`;
+
 describe('e2e: the web console with the keyboard and a screen reader (a11y)', function () {
   this.timeout(120_000);
   let h: Harness;
@@ -263,5 +298,42 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     expect(await inSight()).to.equal('resolve: in sight');
     // The notice is still there to read, out of the way.
     expect(await page.locator('#notice').textContent()).to.not.equal('');
+  });
+
+  it('shows every text at 4.5:1 at least (a closed conversation, a delivered reply too), and a focus ring at 3:1', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    /** What falls short, with the focus ring of the element `ring` selects. */
+    const shortOf = (ring?: string): Promise<string[]> =>
+      page.evaluate(`(${CONTRAST})(${ring ? `document.querySelector(${JSON.stringify(ring)})` : 'null'})`);
+    // One conversation resolved (it stays in the list, closed), one open with a reply delivered and a note.
+    await visitor().say('First question');
+    await el(page, 'offer-accept').click();
+    await el(page, 'resolve').click();
+    await page.locator('#standby').filter({ hasText: 'resolved' }).waitFor();
+    await visitor().say('Second question');
+    await el(page, 'offer-accept').click();
+    await el(page, 'reply-input').fill('Here is the answer');
+    await el(page, 'reply').click();
+    await page.locator('[data-sb="delivery"][data-state="delivered"]').waitFor();
+    await el(page, 'reply-input').fill('Told them');
+    await el(page, 'note').click();
+    await el(page, 'message').filter({ hasText: 'Told them' }).waitFor();
+    await visitor().say('Third question');
+    await el(page, 'offer-accept').waitFor();
+    await el(page, 'conversation-item').filter({ hasText: 'First question' }).waitFor();
+    expect(await shortOf()).to.deep.equal([]);
+    // The ring, moved there by the keyboard, on the page, on a panel, inside the current conversation's item.
+    for (const name of ['status-away', 'offer-accept', 'reply-input', 'resolve']) {
+      await el(page, name).focus();
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('Tab');
+      expect(await shortOf(`[data-sb="${name}"]`)).to.deep.equal([]);
+    }
+    const current = '[data-sb="conversation-item"][aria-current="true"]';
+    await page.locator(current).focus();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    expect(await shortOf(current)).to.deep.equal([]);
   });
 });
