@@ -857,6 +857,14 @@
   async function onConversationUpdated({ conversation }) {
     if (!conversation) return;
     const id = conversation.id;
+    // An offer to me that ended (it rang out, the caller hung up, it went to a colleague): its Accept goes, and a
+    // screen reader is told, the focus kept on the page if it was on Accept.
+    const offer = S.banners.get(`offer:${id}`);
+    if (offer && (conversation.offer?.agentId !== S.me?.id || conversation.status !== 'queued')) {
+      S.banners.delete(`offer:${id}`);
+      if (conversation.ownerId !== S.me?.id) announce(`${offer.customer} is no longer offered to you.`);
+      if (!S.views.has(id)) return renderAll();
+    }
     let v = S.views.get(id);
     if (v) v.conversation = conversation;
     else {

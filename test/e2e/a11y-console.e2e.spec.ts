@@ -336,4 +336,20 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     await page.keyboard.press('Tab');
     expect(await shortOf(current)).to.deep.equal([]);
   });
+
+  it('takes away an offer that rang out, says so, and keeps the focus on the page', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    const tag = await tagOf(await visitor().say('Hello, anyone?'));
+    await el(page, 'offer-accept').waitFor();
+    await tabFromHeader(page);
+    expect(await focused(page)).to.equal('offer-accept');
+    await hush(page);
+    // Ada does not answer in time (offerTimeoutSeconds, 60 s for chat).
+    h.clock.advance(61_000);
+    await h.sb.router.tick();
+    await el(page, 'offer-accept').waitFor({ state: 'detached' });
+    expect(await said(page)).to.include(`announce: Website visitor ${tag} is no longer offered to you.`);
+    expect(await focused(page)).to.equal('conv-title');
+  });
 });
