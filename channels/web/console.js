@@ -1047,15 +1047,25 @@
   }
 
   /** What waits, for everyone: "Nobody waiting" or "3 waiting (chat 2, email 1)". */
+  /**
+   * What waits, in the header. A screen reader is not read each change (on a busy day, one every 2 seconds over
+   * the customers' words): it hears once that customers wait, when they begin to, and only while the agent is
+   * not available (an available agent hears each contact offered to them instead).
+   */
+  let waitingBefore = null;
   function onQueue({ waiting, waitingByChannel } = {}) {
     if (typeof waiting !== 'number') return;
     const parts = Object.entries(waitingByChannel || {})
       .filter(([, n]) => n > 0)
       .map(([channel, n]) => `${CHANNEL_NAMES[channel] || channel} ${n}`);
     const el = sb('queue');
-    el.textContent =
+    const text =
       waiting === 0 ? 'Nobody waiting' : `${waiting} waiting${parts.length ? ` (${parts.join(', ')})` : ''}`;
+    if (el.textContent !== text) el.textContent = text;
     el.classList.toggle('busy', waiting > 0);
+    if (waitingBefore === 0 && waiting > 0 && S.me && S.me.status !== 'available')
+      announce(`Customers are waiting: ${text}.`);
+    waitingBefore = waiting;
   }
 
   function onAgent({ agent }) {

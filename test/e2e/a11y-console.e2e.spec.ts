@@ -352,4 +352,25 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     expect(await said(page)).to.include(`announce: Website visitor ${tag} is no longer offered to you.`);
     expect(await focused(page)).to.equal('conv-title');
   });
+
+  it('does not read out the waiting count at each change; away, it says once that customers wait', async () => {
+    // Away, and no room for chats: what comes waits.
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 0 }, status: 'away' });
+    const page = await consolePage(token);
+    await page.locator('[data-sb="queue"]').filter({ hasText: 'Nobody waiting' }).waitFor();
+    await hush(page);
+    await visitor().say('First');
+    await page.locator('[data-sb="queue"]').filter({ hasText: '1 waiting' }).waitFor();
+    await visitor().say('Second');
+    await page.locator('[data-sb="queue"]').filter({ hasText: '2 waiting (chat 2)' }).waitFor();
+    expect(await said(page)).to.deep.equal(['announce: Customers are waiting: 1 waiting (chat 1).']);
+
+    // Available, she hears of what is offered to her; the count changes without a word.
+    await el(page, 'status-available').click();
+    await page.locator('[data-sb="status-available"][aria-pressed="true"]').waitFor();
+    await hush(page);
+    await visitor().say('Third');
+    await page.locator('[data-sb="queue"]').filter({ hasText: '3 waiting (chat 3)' }).waitFor();
+    expect(await said(page)).to.deep.equal([]);
+  });
 });
