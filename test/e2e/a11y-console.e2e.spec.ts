@@ -373,4 +373,27 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     await page.locator('[data-sb="queue"]').filter({ hasText: '3 waiting (chat 3)' }).waitFor();
     expect(await said(page)).to.deep.equal([]);
   });
+
+  it('lets a screen reader jump to the conversations, the conversation, the reply box and the actions by landmark', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    await visitor().say('Hello');
+    await el(page, 'offer-accept').click();
+    await el(page, 'reply-input').waitFor();
+    expect(
+      await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button').count(),
+    ).to.be.above(0);
+    const tag = await tagOf((await h.store.listConversations({ status: 'assigned' }))[0]!.id);
+    expect(
+      await page
+        .getByRole('region', { name: `Website visitor ${tag}` })
+        .getByRole('log')
+        .count(),
+    ).to.equal(1);
+    const reply = page.getByRole('form', { name: 'Reply' });
+    expect(await reply.getByRole('textbox', { name: 'Message' }).count()).to.equal(1);
+    const actions = page.getByRole('region', { name: 'Actions on this conversation' });
+    for (const name of ['Resolve', 'Consult', 'Hand off', 'Promise'])
+      expect(await actions.getByRole('button', { name, exact: true }).count()).to.equal(1, name);
+  });
 });
