@@ -232,6 +232,8 @@
   // ------------------------------------------------------------------ messages to the agent
 
   let noticeTimer = 0;
+  /** How long what was said to a screen reader stays in the page (`announce`). */
+  const ANNOUNCED_FOR = 20_000;
   // The server's refusals name the agent and the conversation by id, for API callers; here they are the agent
   // at the screen and the conversation on it, said in words.
   const REFUSED = /^agent \S+ may not (.+?) conversation \S+: (.+)$/;
@@ -293,8 +295,11 @@
    */
   function announce(text) {
     const region = byId('announce');
-    region.append(h('p', { text }));
+    const said = h('p', { text });
+    region.append(said);
     while (region.childElementCount > 3) region.firstElementChild.remove();
+    // Said, then gone: a screen reader going through the page later does not come upon an offer long answered.
+    setTimeout(() => said.remove(), ANNOUNCED_FOR);
   }
 
   /** What has the focus, and whether it is still there to have it (not removed, not hidden). */

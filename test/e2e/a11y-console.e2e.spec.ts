@@ -396,4 +396,21 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     for (const name of ['Resolve', 'Consult', 'Hand off', 'Promise'])
       expect(await actions.getByRole('button', { name, exact: true }).count()).to.equal(1, name);
   });
+
+  it('does not leave what it said in the page: an offer accepted is not read again going through the page', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    // The page's timers run when the test says.
+    await page.clock.install();
+    await page.goto(`${h.url}/console?token=${token}`);
+    await el(page, 'agent-name').filter({ hasText: 'Ada' }).waitFor();
+    await visitor().say('Hello');
+    await el(page, 'offer-accept').click();
+    await el(page, 'reply-input').waitFor();
+    expect(await el(page, 'announce').textContent()).to.match(/^Incoming contact: Incoming chat from/);
+    await page.clock.runFor(21_000);
+    expect(await page.locator('body').ariaSnapshot()).to.not.match(/Incoming contact|Incoming chat/);
+  });
 });
