@@ -413,4 +413,41 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     await page.clock.runFor(21_000);
     expect(await page.locator('body').ariaSnapshot()).to.not.match(/Incoming contact|Incoming chat/);
   });
+
+  it('scrolls the history with the keys, also when a file in it has a link, its focus ring whole', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    await page.setViewportSize({ width: 1280, height: 720 });
+    const dana = visitor();
+    await dana.say('Hello');
+    await el(page, 'offer-accept').click();
+    await el(page, 'reply-input').waitFor();
+    await el(page, 'file').setInputFiles({
+      name: 'receipt.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('Paid'),
+    });
+    await el(page, 'attachment').waitFor();
+    for (let i = 1; i <= 8; i++) await dana.say(`Line ${i}: ${'and more about my order '.repeat(3)}`);
+    await el(page, 'message').filter({ hasText: 'Line 8:' }).waitFor();
+    // From the list, Tab comes to the history (not to the file's link, which would scroll it to the file).
+    await el(page, 'conversation-item').focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).to.equal('messages');
+    const end = await el(page, 'messages').evaluate((m) => m.scrollTop);
+    await page.keyboard.press('PageUp');
+    await page.waitForFunction((at) => document.querySelector('[data-sb="messages"]')!.scrollTop < at, end);
+    const ring = await el(page, 'messages').evaluate((box) => {
+      const style = getComputedStyle(box);
+      const out = Number.parseFloat(style.outlineOffset) + Number.parseFloat(style.outlineWidth);
+      const r = box.getBoundingClientRect();
+      const panel = box.closest('.conversation')!.getBoundingClientRect();
+      return {
+        style: style.outlineStyle,
+        inside: r.left - out >= panel.left && r.right + out <= panel.right,
+      };
+    });
+    expect(ring).to.deep.equal({ style: 'solid', inside: true });
+  });
 });
