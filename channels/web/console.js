@@ -2699,6 +2699,10 @@
     myTyping(!!els.reply.value.trim());
   });
 
+  // The history is a Tab stop of its own, so that the keys scroll it, also when a link in it (a file, "Show
+  // original") would otherwise take the stop and leave the rest of it out of reach.
+  els.messages.tabIndex = 0;
+
   // The newest message stays in sight while the list was at its end: when a picture in it loads late (taller than
   // before), and when the list's box shrinks (the reply box appearing under it); not when the agent scrolled up.
   const keepAtEnd = () => {
