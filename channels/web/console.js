@@ -232,6 +232,8 @@
   // ------------------------------------------------------------------ messages to the agent
 
   let noticeTimer = 0;
+  /** How long what was said to a screen reader stays in the page (`announce`). */
+  const ANNOUNCED_FOR = 20_000;
   // The server's refusals name the agent and the conversation by id, for API callers; here they are the agent
   // at the screen and the conversation on it, said in words.
   const REFUSED = /^agent \S+ may not (.+?) conversation \S+: (.+)$/;
@@ -266,10 +268,26 @@
   function notify(text) {
     clearTimeout(noticeTimer);
     els.notice.textContent = text;
+    placeNotice();
     noticeTimer = setTimeout(() => {
       els.notice.textContent = '';
     }, 6000);
   }
+
+  /**
+   * The notice floats over the window's bottom-left corner, where the conversation's last buttons are on a laptop's
+   * screen (Consult, at 1280×720) or at 200% zoom: over the control that has the focus, it moves to the other
+   * corner, so that the agent working by keyboard sees where they are. It never takes a click (console.css).
+   */
+  function placeNotice() {
+    const n = els.notice;
+    n.classList.remove('aside');
+    const a = document.activeElement;
+    if (!n.textContent || !a || a === document.body) return;
+    const over = (x, y) => x.left < y.right && x.right > y.left && x.top < y.bottom && x.bottom > y.top;
+    if (over(n.getBoundingClientRect(), a.getBoundingClientRect())) n.classList.add('aside');
+  }
+  document.addEventListener('focusin', placeNotice);
 
   /**
    * Said once, politely, to a screen reader: a new message, an offer, an invitation. The messages' log is quiet
@@ -277,8 +295,11 @@
    */
   function announce(text) {
     const region = byId('announce');
-    region.append(h('p', { text }));
+    const said = h('p', { text });
+    region.append(said);
     while (region.childElementCount > 3) region.firstElementChild.remove();
+    // Said, then gone: a screen reader going through the page later does not come upon an offer long answered.
+    setTimeout(() => said.remove(), ANNOUNCED_FOR);
   }
 
   /** What has the focus, and whether it is still there to have it (not removed, not hidden). */
@@ -841,6 +862,14 @@
   async function onConversationUpdated({ conversation }) {
     if (!conversation) return;
     const id = conversation.id;
+    // An offer to me that ended (it rang out, the caller hung up, it went to a colleague): its Accept goes, and a
+    // screen reader is told, the focus kept on the page if it was on Accept.
+    const offer = S.banners.get(`offer:${id}`);
+    if (offer && (conversation.offer?.agentId !== S.me?.id || conversation.status !== 'queued')) {
+      S.banners.delete(`offer:${id}`);
+      if (conversation.ownerId !== S.me?.id) announce(`${offer.customer} is no longer offered to you.`);
+      if (!S.views.has(id)) return renderAll();
+    }
     let v = S.views.get(id);
     if (v) v.conversation = conversation;
     else {
@@ -1023,15 +1052,25 @@
   }
 
   /** What waits, for everyone: "Nobody waiting" or "3 waiting (chat 2, email 1)". */
+  /**
+   * What waits, in the header. A screen reader is not read each change (on a busy day, one every 2 seconds over
+   * the customers' words): it hears once that customers wait, when they begin to, and only while the agent is
+   * not available (an available agent hears each contact offered to them instead).
+   */
+  let waitingBefore = null;
   function onQueue({ waiting, waitingByChannel } = {}) {
     if (typeof waiting !== 'number') return;
     const parts = Object.entries(waitingByChannel || {})
       .filter(([, n]) => n > 0)
       .map(([channel, n]) => `${CHANNEL_NAMES[channel] || channel} ${n}`);
     const el = sb('queue');
-    el.textContent =
+    const text =
       waiting === 0 ? 'Nobody waiting' : `${waiting} waiting${parts.length ? ` (${parts.join(', ')})` : ''}`;
+    if (el.textContent !== text) el.textContent = text;
     el.classList.toggle('busy', waiting > 0);
+    if (waitingBefore === 0 && waiting > 0 && S.me && S.me.status !== 'available')
+      announce(`Customers are waiting: ${text}.`);
+    waitingBefore = waiting;
   }
 
   function onAgent({ agent }) {
@@ -2659,6 +2698,10 @@
     setDraft(S.selected, els.reply.value);
     myTyping(!!els.reply.value.trim());
   });
+
+  // The history is a Tab stop of its own, so that the keys scroll it, also when a link in it (a file, "Show
+  // original") would otherwise take the stop and leave the rest of it out of reach.
+  els.messages.tabIndex = 0;
 
   // The newest message stays in sight while the list was at its end: when a picture in it loads late (taller than
   // before), and when the list's box shrinks (the reply box appearing under it); not when the agent scrolled up.

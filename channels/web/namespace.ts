@@ -739,8 +739,11 @@ export class WebConsole {
       case 'conversation.resolved':
       case 'conversation.updated':
       case 'conversation.waiting_for_owner':
-      case 'conversation.offer_expired':
         this.#updated(event.conversation);
+        break;
+      case 'conversation.offer_expired':
+        // And the agent it rang: not on it (an offer is not), their console still shows it to accept.
+        this.#updated(event.conversation, [], [event.agentId]);
         break;
       case 'conversation.offered':
         if (!this.#here(event.agentId)) break;

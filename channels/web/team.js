@@ -803,14 +803,17 @@
       `from when it became theirs. Counted once a minute.`;
   }
 
+  /**
+   * "Closed now · opens in 42m 10s" while the team is closed. The live region (hours) says "Closed now" once, as
+   * the team closes; the countdown beside it, outside the region, is drawn again at each reading without a word.
+   */
   function renderHours(view) {
     const closed = view.hours && !view.hours.open;
-    $('[data-sb=hours]').hidden = !closed;
-    if (!closed) return;
-    $('[data-sb=hours]').textContent =
-      view.hours.opensInSeconds === null
-        ? 'Closed: the opening hours open on no day'
-        : `Closed now · opens in ${duration(view.hours.opensInSeconds)}`;
+    const never = closed && view.hours.opensInSeconds === null;
+    const state = !closed ? '' : never ? 'Closed: the opening hours open on no day' : 'Closed now';
+    const opens = closed && !never ? ` · opens in ${duration(view.hours.opensInSeconds)}` : '';
+    if ($('[data-sb=hours]').textContent !== state) $('[data-sb=hours]').textContent = state;
+    $('[data-sb=hours-opens]').textContent = opens;
   }
 
   function render(view) {

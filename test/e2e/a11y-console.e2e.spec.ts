@@ -21,6 +21,41 @@ const RECORDER = `
   }).observe(document, { subtree: true, childList: true, characterData: true });
 `;
 
+/**
+ * In the page: what falls short of WCAG's contrast, as `ratio < needed: what`. Every text shown against the
+ * backgrounds under it (each element's opacity folded in; 4.5:1, or 3:1 for large text), and `ring`'s focus ring
+ * (3:1) against what it is drawn on: the element's own background when the ring is inside it, else its parent's.
+ */
+const CONTRAST = `(ring) => {
+  const rgba = (c) => { const p = c.match(/[\\d.]+/g).map(Number); return { r: p[0], g: p[1], b: p[2], a: p[3] ?? 1 }; };
+  const over = (t, u) => ({ r: t.r * t.a + u.r * (1 - t.a), g: t.g * t.a + u.g * (1 - t.a), b: t.b * t.a + u.b * (1 - t.a), a: 1 });
+  const lum = (c) => { const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4); return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const ratio = (x, y) => { const [a, b] = [lum(x), lum(y)].sort((m, n) => n - m); return (a + 0.05) / (b + 0.05); };
+  const chain = (el) => { const up = []; for (let e = el; e; e = e.parentElement) up.unshift(e); return up; };
+  const background = (el) => chain(el).reduce((bg, e) => { const c = rgba(getComputedStyle(e).backgroundColor); return c.a ? over(c, bg) : bg; }, { r: 255, g: 255, b: 255, a: 1 });
+  const opacity = (el) => chain(el).reduce((o, e) => o * Number(getComputedStyle(e).opacity), 1);
+  const short = [];
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = texts.nextNode(); n; n = texts.nextNode()) {
+    const el = n.parentElement;
+    if (!n.data.trim() || !el.getClientRects().length || el.closest('.visually-hidden, option')) continue;
+    const s = getComputedStyle(el);
+    const bg = background(el);
+    const fg = over({ ...over(rgba(s.color), bg), a: opacity(el) }, bg);
+    const size = Number.parseFloat(s.fontSize);
+    const needed = size >= 24 || (Number(s.fontWeight) >= 700 && size >= 18.66) ? 3 : 4.5;
+    const r = ratio(fg, bg);
+    if (r < needed) short.push(r.toFixed(2) + ' < ' + needed + ': ' + n.data.trim().slice(0, 30));
+  }
+  if (ring) {
+    const s = getComputedStyle(ring);
+    const on = Number.parseFloat(s.outlineOffset) < 0 ? ring : ring.parentElement;
+    const r = ratio(rgba(s.outlineColor), background(on));
+    if (s.outlineStyle === 'none' || r < 3) short.push(r.toFixed(2) + ' < 3: focus ring of ' + (ring.dataset.sb || ring.id));
+  }
+  return short;
+}`;
+
 describe('e2e: the web console with the keyboard and a screen reader (a11y)', function () {
   this.timeout(120_000);
   let h: Harness;
@@ -234,6 +269,183 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
       return {
         style: style.outlineStyle,
         inside: box.left - out >= list.left && box.right + out <= list.right,
+      };
+    });
+    expect(ring).to.deep.equal({ style: 'solid', inside: true });
+  });
+
+  it('keeps the notice off the control that has the focus, on a laptop screen (1280×720)', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await visitor().say('Hello');
+    await el(page, 'offer-accept').click();
+    await el(page, 'consult').waitFor();
+    /** Whether the control with the focus can be seen: nothing lies over its middle. */
+    const inSight = () =>
+      page.evaluate(() => {
+        const a = document.activeElement as HTMLElement;
+        const box = a.getBoundingClientRect();
+        const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+        return `${a.dataset.sb}: ${top === a || a.contains(top) ? 'in sight' : `under ${top?.id || top?.tagName}`}`;
+      });
+    // Accepted: "New conversation with …" floats over the window's bottom-left corner, where Consult is.
+    await page.locator('#notice').filter({ hasText: 'New conversation' }).waitFor();
+    await el(page, 'handoff').focus();
+    await page.keyboard.press('Shift+Tab');
+    expect(await inSight()).to.equal('consult: in sight');
+    await el(page, 'resolve').focus();
+    expect(await inSight()).to.equal('resolve: in sight');
+    // The notice is still there to read, out of the way.
+    expect(await page.locator('#notice').textContent()).to.not.equal('');
+  });
+
+  it('shows every text at 4.5:1 at least (a closed conversation, a delivered reply too), and a focus ring at 3:1', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    /** What falls short, with the focus ring of the element `ring` selects. */
+    const shortOf = (ring?: string): Promise<string[]> =>
+      page.evaluate(`(${CONTRAST})(${ring ? `document.querySelector(${JSON.stringify(ring)})` : 'null'})`);
+    // One conversation resolved (it stays in the list, closed), one open with a reply delivered and a note.
+    await visitor().say('First question');
+    await el(page, 'offer-accept').click();
+    await el(page, 'resolve').click();
+    await page.locator('#standby').filter({ hasText: 'resolved' }).waitFor();
+    await visitor().say('Second question');
+    await el(page, 'offer-accept').click();
+    await el(page, 'reply-input').fill('Here is the answer');
+    await el(page, 'reply').click();
+    await page.locator('[data-sb="delivery"][data-state="delivered"]').waitFor();
+    await el(page, 'reply-input').fill('Told them');
+    await el(page, 'note').click();
+    await el(page, 'message').filter({ hasText: 'Told them' }).waitFor();
+    await visitor().say('Third question');
+    await el(page, 'offer-accept').waitFor();
+    await el(page, 'conversation-item').filter({ hasText: 'First question' }).waitFor();
+    expect(await shortOf()).to.deep.equal([]);
+    // The ring, moved there by the keyboard, on the page, on a panel, inside the current conversation's item.
+    for (const name of ['status-away', 'offer-accept', 'reply-input', 'resolve']) {
+      await el(page, name).focus();
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('Tab');
+      expect(await shortOf(`[data-sb="${name}"]`)).to.deep.equal([]);
+    }
+    const current = '[data-sb="conversation-item"][aria-current="true"]';
+    await page.locator(current).focus();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    expect(await shortOf(current)).to.deep.equal([]);
+  });
+
+  it('takes away an offer that rang out, says so, and keeps the focus on the page', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    const tag = await tagOf(await visitor().say('Hello, anyone?'));
+    await el(page, 'offer-accept').waitFor();
+    await tabFromHeader(page);
+    expect(await focused(page)).to.equal('offer-accept');
+    await hush(page);
+    // Ada does not answer in time (offerTimeoutSeconds, 60 s for chat).
+    h.clock.advance(61_000);
+    await h.sb.router.tick();
+    await el(page, 'offer-accept').waitFor({ state: 'detached' });
+    expect(await said(page)).to.include(`announce: Website visitor ${tag} is no longer offered to you.`);
+    expect(await focused(page)).to.equal('conv-title');
+  });
+
+  it('does not read out the waiting count at each change; away, it says once that customers wait', async () => {
+    // Away, and no room for chats: what comes waits.
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 0 }, status: 'away' });
+    const page = await consolePage(token);
+    await page.locator('[data-sb="queue"]').filter({ hasText: 'Nobody waiting' }).waitFor();
+    await hush(page);
+    await visitor().say('First');
+    await page.locator('[data-sb="queue"]').filter({ hasText: '1 waiting' }).waitFor();
+    await visitor().say('Second');
+    await page.locator('[data-sb="queue"]').filter({ hasText: '2 waiting (chat 2)' }).waitFor();
+    expect(await said(page)).to.deep.equal(['announce: Customers are waiting: 1 waiting (chat 1).']);
+
+    // Available, she hears of what is offered to her; the count changes without a word.
+    await el(page, 'status-available').click();
+    await page.locator('[data-sb="status-available"][aria-pressed="true"]').waitFor();
+    await hush(page);
+    await visitor().say('Third');
+    await page.locator('[data-sb="queue"]').filter({ hasText: '3 waiting (chat 3)' }).waitFor();
+    expect(await said(page)).to.deep.equal([]);
+  });
+
+  it('lets a screen reader jump to the conversations, the conversation, the reply box and the actions by landmark', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    await visitor().say('Hello');
+    await el(page, 'offer-accept').click();
+    await el(page, 'reply-input').waitFor();
+    expect(
+      await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button').count(),
+    ).to.be.above(0);
+    const tag = await tagOf((await h.store.listConversations({ status: 'assigned' }))[0]!.id);
+    expect(
+      await page
+        .getByRole('region', { name: `Website visitor ${tag}` })
+        .getByRole('log')
+        .count(),
+    ).to.equal(1);
+    const reply = page.getByRole('form', { name: 'Reply' });
+    expect(await reply.getByRole('textbox', { name: 'Message' }).count()).to.equal(1);
+    const actions = page.getByRole('region', { name: 'Actions on this conversation' });
+    for (const name of ['Resolve', 'Consult', 'Hand off', 'Promise'])
+      expect(await actions.getByRole('button', { name, exact: true }).count()).to.equal(1, name);
+  });
+
+  it('does not leave what it said in the page: an offer accepted is not read again going through the page', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    // The page's timers run when the test says.
+    await page.clock.install();
+    await page.goto(`${h.url}/console?token=${token}`);
+    await el(page, 'agent-name').filter({ hasText: 'Ada' }).waitFor();
+    await visitor().say('Hello');
+    await el(page, 'offer-accept').click();
+    await el(page, 'reply-input').waitFor();
+    expect(await el(page, 'announce').textContent()).to.match(/^Incoming contact: Incoming chat from/);
+    await page.clock.runFor(21_000);
+    expect(await page.locator('body').ariaSnapshot()).to.not.match(/Incoming contact|Incoming chat/);
+  });
+
+  it('scrolls the history with the keys, also when a file in it has a link, its focus ring whole', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    await page.setViewportSize({ width: 1280, height: 720 });
+    const dana = visitor();
+    await dana.say('Hello');
+    await el(page, 'offer-accept').click();
+    await el(page, 'reply-input').waitFor();
+    await el(page, 'file').setInputFiles({
+      name: 'receipt.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('Paid'),
+    });
+    await el(page, 'attachment').waitFor();
+    for (let i = 1; i <= 8; i++) await dana.say(`Line ${i}: ${'and more about my order '.repeat(3)}`);
+    await el(page, 'message').filter({ hasText: 'Line 8:' }).waitFor();
+    // From the list, Tab comes to the history (not to the file's link, which would scroll it to the file).
+    await el(page, 'conversation-item').focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).to.equal('messages');
+    const end = await el(page, 'messages').evaluate((m) => m.scrollTop);
+    await page.keyboard.press('PageUp');
+    await page.waitForFunction((at) => document.querySelector('[data-sb="messages"]')!.scrollTop < at, end);
+    const ring = await el(page, 'messages').evaluate((box) => {
+      const style = getComputedStyle(box);
+      const out = Number.parseFloat(style.outlineOffset) + Number.parseFloat(style.outlineWidth);
+      const r = box.getBoundingClientRect();
+      const panel = box.closest('.conversation')!.getBoundingClientRect();
+      return {
+        style: style.outlineStyle,
+        inside: r.left - out >= panel.left && r.right + out <= panel.right,
       };
     });
     expect(ring).to.deep.equal({ style: 'solid', inside: true });
