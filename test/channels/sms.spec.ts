@@ -221,7 +221,10 @@ describe('SMS channel (Twilio)', () => {
       const held = await h().twiml('/twilio/voice', incomingCall(call));
       expect(verbs(held)).to.deep.equal(['Say', 'Enqueue']);
 
-      const root = await h().twiml('/twilio/sms', incomingSms(newSms(TEXTER, "I'm the one on hold: the boiler")));
+      const root = await h().twiml(
+        '/twilio/sms',
+        incomingSms(newSms(TEXTER, "I'm the one on hold: the boiler")),
+      );
       expect(verbs(root)).to.deep.equal(['Message']);
       const waiting = (await h().store.listConversations({ status: 'queued' }))[0]!;
       const history = await h().store.listMessages(waiting.id);
