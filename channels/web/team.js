@@ -365,7 +365,9 @@
     const wrapUp = a.wrapUp
       ? `after-call work, ${Math.floor(a.wrapUp.leftSeconds / 60)}:${String(a.wrapUp.leftSeconds % 60).padStart(2, '0')} left`
       : '';
-    cells.status.lastChild.textContent = [a.statusReason, wrapUp].filter(Boolean).join(' · ');
+    // Phoning a customer: whom, and for how long (the status reason says only "on a call to a customer").
+    const callOut = a.callOut ? `on a call to ${a.callOut.customer}, ${duration(a.callOut.seconds)}` : '';
+    cells.status.lastChild.textContent = [callOut || a.statusReason, wrapUp].filter(Boolean).join(' · ');
     for (const ch of CHANNELS) {
       const cap = a.capacity[ch];
       // A channel this deployment has switched off gives nobody anything: its capacity counts for nothing.

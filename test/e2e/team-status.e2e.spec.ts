@@ -85,3 +85,44 @@ describe("e2e: the team view's status picker, by keyboard, in Chromium", functio
     }
   });
 });
+
+describe('e2e: the team view names the customer an agent phones, in Chromium', function () {
+  this.timeout(120_000);
+  const sb = useHarness();
+  const browser = useChromium();
+
+  it("says whom the agent is calling and for how long, where the status says only 'on a call to a customer'", async () => {
+    const h = sb();
+    const { agent: ada } = await h.createAgent('Ada', {
+      capacity: { sms: 1, chat: 0, email: 0, voice: 1 },
+      status: 'available',
+    });
+    const texter = await h.sb.router.contact({
+      channel: 'sms',
+      from: '+14155550123',
+      text: 'Please call me about my order',
+      externalId: 'SM-team-callout',
+    });
+    expect(texter.conversation.ownerId).to.equal(ada.id);
+    await h.sb.router.callingOut(
+      { agentId: ada.id, conversationId: texter.conversation.id, to: '+14155550123' },
+      600,
+    );
+    await h.sb.router.setAgentStatus(ada.id, 'away', 'on a call to a customer');
+    const page = await browser().newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    try {
+      await page.goto(`${h.url}/team#token=${ADMIN_TOKEN}`);
+      const row = page.locator('[data-sb=agent-row]', { hasText: 'Ada' });
+      await row.filter({ hasText: 'on a call to +14155550123, 0s' }).waitFor();
+      h.clock.advance(95_000);
+      await page.reload();
+      await row.filter({ hasText: 'on a call to +14155550123, 1m 35s' }).waitFor();
+      expect(await row.textContent()).to.not.contain('on a call to a customer');
+    } finally {
+      await page.close();
+    }
+  });
+});
