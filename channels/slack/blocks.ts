@@ -588,33 +588,81 @@ export interface Colleague {
   status: 'available' | 'away';
 }
 
-/** The most options a select's group takes in Slack. */
+/** The most options a static select's group takes in Slack, and the most an options request is answered with. */
 const GROUP_MAX = 100;
 
+type OptionGroup = { label: types.PlainTextElement; options: types.PlainTextOption[] };
+
 /**
- * Colleagues as a static select's option groups, available first, then away (offline ones cannot take a
- * conversation and are not offered); each named as Switchboard knows them (a colleague who works in the web
- * console has no Slack account to pick). Null when there is nobody to offer.
+ * Colleagues as a select's option groups, available first, then away (offline ones cannot take a conversation
+ * and are not offered); each named as Switchboard knows them (a colleague who works in the web console has no
+ * Slack account to pick). At most `max` options in all. Empty when there is nobody to offer.
  */
-function colleagueGroups(
-  colleagues: readonly Colleague[],
-): Array<{ label: types.PlainTextElement; options: types.PlainTextOption[] }> | null {
-  const groups = (['available', 'away'] as const)
-    .map((status) => ({
-      label: { type: 'plain_text' as const, text: status === 'available' ? 'Available' : 'Away' },
-      options: colleagues
+function colleagueGroups(colleagues: readonly Colleague[], max = Number.POSITIVE_INFINITY): OptionGroup[] {
+  let room = max;
+  return (['available', 'away'] as const)
+    .map((status) => {
+      const options = colleagues
         .filter((c) => c.status === status)
-        .slice(0, GROUP_MAX)
+        .slice(0, Math.max(0, room))
         .map((c) => ({
           text: {
             type: 'plain_text' as const,
             text: clip(`${c.name}${status === 'away' ? ' (away)' : ''}`, 75),
           },
           value: c.id,
-        })),
-    }))
+        }));
+      room -= options.length;
+      return {
+        label: { type: 'plain_text' as const, text: status === 'available' ? 'Available' : 'Away' },
+        options,
+      };
+    })
     .filter((g) => g.options.length > 0);
-  return groups.length > 0 ? groups : null;
+}
+
+/**
+ * The select a colleague is picked from: the team in a static select while each group fits one (Slack takes
+ * 100 options a group); a larger team in a searchable select whose options Switchboard gives as the agent types
+ * (`colleagueOptions`, Slack's options requests to the same URL). Null when there is nobody to offer.
+ */
+function colleagueSelect(
+  actionId: string,
+  colleagues: readonly Colleague[],
+): types.StaticSelect | types.ExternalSelect | null {
+  const groups = colleagueGroups(colleagues);
+  if (groups.length === 0) return null;
+  const placeholder = { type: 'plain_text' as const, text: 'Pick a colleague' };
+  if (groups.every((g) => g.options.length <= GROUP_MAX))
+    return { type: 'static_select', action_id: actionId, placeholder, option_groups: groups };
+  return {
+    type: 'external_select',
+    action_id: actionId,
+    placeholder: { type: 'plain_text', text: 'Type a colleague’s name' },
+    // Opened, it lists the first of the team at once; each letter typed narrows it.
+    min_query_length: 0,
+  };
+}
+
+/** Letters as compared when searching names: lower case, accents off ("José" is found by "jose"). */
+function folded(text: string): string {
+  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/**
+ * The answer to a colleague select's options request: the colleagues whose name holds what the agent typed
+ * (in any case, accents aside), grouped as the static select groups them, at most 100 in all.
+ */
+export function colleagueOptions(
+  colleagues: readonly Colleague[],
+  typed: string,
+): { option_groups: OptionGroup[] } | { options: [] } {
+  const wanted = folded(typed.trim());
+  const groups = colleagueGroups(
+    colleagues.filter((c) => folded(c.name).includes(wanted)),
+    GROUP_MAX,
+  );
+  return groups.length > 0 ? { option_groups: groups } : { options: [] };
 }
 
 /** A consult picker that can no longer be used, and why (the conversation ended, or is no longer theirs). */
@@ -629,8 +677,8 @@ export function consultPicker(
   customerName: string,
   colleagues: readonly Colleague[],
 ): CardMessage {
-  const groups = colleagueGroups(colleagues);
-  if (!groups)
+  const select = colleagueSelect(ACTION.consultPick, colleagues);
+  if (!select)
     return closedPicker(
       'nobody else on the team can be asked now (everyone else is offline). Try again when a colleague is back.',
     );
@@ -644,12 +692,7 @@ export function consultPicker(
           type: 'mrkdwn',
           text: `Who should help with *${escapeSlack(customerName)}*? They join this conversation (in Slack or the web console, wherever they work); you stay the owner.`,
         },
-        accessory: {
-          type: 'static_select',
-          action_id: ACTION.consultPick,
-          placeholder: { type: 'plain_text', text: 'Pick a colleague' },
-          option_groups: groups,
-        },
+        accessory: select,
       },
     ],
   };
@@ -706,9 +749,9 @@ export function handoffModal(
   customerName: string,
   colleagues: readonly Colleague[],
 ): types.ModalView {
-  const groups = colleagueGroups(colleagues);
+  const select = colleagueSelect(FIELD.handoffTarget.action, colleagues);
   const name = escapeSlack(clip(customerName, 200));
-  if (!groups) {
+  if (!select) {
     return modal(VIEW.handoff, conversationId, 'Hand off', null, [
       {
         type: 'section',
@@ -731,12 +774,7 @@ export function handoffModal(
       type: 'input',
       block_id: FIELD.handoffTarget.block,
       label: { type: 'plain_text', text: 'To' },
-      element: {
-        type: 'static_select',
-        action_id: FIELD.handoffTarget.action,
-        placeholder: { type: 'plain_text', text: 'Pick a colleague' },
-        option_groups: groups,
-      },
+      element: select,
     },
     textInput(FIELD.handoffNote, 'What they need to know', 2000, { multiline: true }),
   ]);

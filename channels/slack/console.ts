@@ -45,6 +45,7 @@ import {
   ACTION,
   blockModal,
   type Colleague,
+  colleagueOptions,
   consultPicker,
   customerLabel,
   detailsModal,
@@ -70,6 +71,7 @@ import {
   AppHomeOpened,
   AuthTest,
   BlockActions,
+  BlockSuggestion,
   EventEnvelope,
   MessageEvent,
   Posted,
@@ -136,6 +138,11 @@ const EVENT_LEASE_MS = 30_000;
  * not go through (a message event is sent again; a button, form or command shows an error to press again).
  */
 const STORED_WITHIN_MS = 2_000;
+/**
+ * How long an options request (a searchable colleague select) may take before it is answered with nothing:
+ * Slack waits 3 s for the options, then says none could be loaded.
+ */
+const OPTIONS_WITHIN_MS = 2_500;
 
 export class SlackConsole {
   /** Mount at `/slack/events`; it reads the raw body itself (no body parser in front of it). */
@@ -331,6 +338,18 @@ export class SlackConsole {
     });
     bolt.action(/^(?!sb_)/, async ({ ack }) => {
       await ack();
+    });
+    // What an agent types in a searchable select (a colleague picker of a team over 100): the colleagues it
+    // matches, within Slack's three seconds. Any other select's request gets no options.
+    bolt.options(/.*/, async ({ ack, body }) => {
+      const parsed = BlockSuggestion.safeParse(body);
+      const options = parsed.success
+        ? await withTimeout(this.#suggest(parsed.data), OPTIONS_WITHIN_MS).catch((err: unknown) => {
+            this.#log.warn({ err: String(err) }, 'Slack: a colleague picker got no options in time');
+            return { options: [] as [] };
+          })
+        : { options: [] as [] };
+      await ack(options);
     });
     bolt.view(/^(?!sb_)/, async ({ ack }) => {
       await ack();
@@ -736,6 +755,17 @@ export class SlackConsole {
       if (channel) await this.#explain(err, channel, userId, threadTs, agent, about);
       else await this.#explainInDm(err, agent);
     }
+  }
+
+  /** The options a colleague picker's request is answered with: the colleagues whose name holds what was typed. */
+  async #suggest(request: BlockSuggestion): Promise<ReturnType<typeof colleagueOptions>> {
+    const picker =
+      request.action_id === ACTION.consultPick ||
+      (request.action_id === FIELD.handoffTarget.action && request.view?.callback_id === VIEW.handoff);
+    if (!picker) return { options: [] };
+    const agent = await this.#threads.agentBySlackUser(request.user.id);
+    if (!agent) return { options: [] };
+    return colleagueOptions(await this.#colleagues(agent.id), request.value);
   }
 
   /**

@@ -375,8 +375,10 @@ export interface ActionInput {
   blockId?: string;
   /** users_select: the picked user. */
   selectedUser?: string;
-  /** static_select: the picked option's value. */
+  /** A select's pick: the picked option's value (a static select unless `select` says otherwise). */
   selectedOption?: string;
+  /** The kind of select `selectedOption` was picked in (default static_select). */
+  select?: 'static_select' | 'external_select';
   /** The message the element is on (omit for the home tab). */
   channel?: string;
   messageTs?: string;
@@ -389,7 +391,7 @@ export function blockActions(input: ActionInput): Record<string, unknown> {
   const action =
     input.selectedOption !== undefined
       ? {
-          type: 'static_select',
+          type: input.select ?? 'static_select',
           action_id: input.actionId,
           block_id: input.blockId ?? 'b',
           selected_option: {
@@ -454,6 +456,83 @@ export function blockActions(input: ActionInput): Record<string, unknown> {
       : { view: { id: 'V0HOME0001', type: 'home', blocks: [] } }),
     state: { values: {} },
     actions: [action],
+  };
+}
+
+export interface SuggestionInput {
+  user: string;
+  actionId: string;
+  blockId: string;
+  /** What the person typed in the searchable select. */
+  value: string;
+  /** The message the select is on (its DM and thread). */
+  channel?: string;
+  messageTs?: string;
+  threadTs?: string;
+  /** The form the select is in, as the app opened it (its callback_id and private_metadata). */
+  view?: { callback_id: string; private_metadata: string };
+}
+
+/**
+ * A `block_suggestion` payload: Slack asking the app for the options of an external (searchable) select, as
+ * the person types, on a message or in a form.
+ */
+export function blockSuggestion(input: SuggestionInput): Record<string, unknown> {
+  const onMessage = input.channel !== undefined && input.messageTs !== undefined;
+  return {
+    type: 'block_suggestion',
+    user: {
+      id: input.user,
+      username: input.user.toLowerCase(),
+      name: input.user.toLowerCase(),
+      team_id: TEAM_ID,
+    },
+    container: input.view
+      ? { type: 'view', view_id: 'V0MODAL001' }
+      : onMessage
+        ? {
+            type: 'message',
+            message_ts: input.messageTs,
+            channel_id: input.channel,
+            is_ephemeral: false,
+            ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+          }
+        : { type: 'view', view_id: 'V0HOME0001' },
+    api_app_id: APP_ID,
+    token: 'legacy-verification-token',
+    action_id: input.actionId,
+    block_id: input.blockId,
+    value: input.value,
+    team: { id: TEAM_ID, domain: 'switchboard-test' },
+    enterprise: null,
+    is_enterprise_install: false,
+    ...(onMessage && !input.view
+      ? {
+          channel: { id: input.channel, name: 'directmessage' },
+          message: {
+            type: 'message',
+            user: BOT_USER_ID,
+            ts: input.messageTs,
+            ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+            text: 'Who should help?',
+          },
+        }
+      : {}),
+    ...(input.view
+      ? {
+          view: {
+            id: 'V0MODAL001',
+            team_id: TEAM_ID,
+            type: 'modal',
+            callback_id: input.view.callback_id,
+            private_metadata: input.view.private_metadata,
+            state: { values: {} },
+            hash: '1767700000.abcdef',
+            title: { type: 'plain_text', text: 'Switchboard' },
+            blocks: [],
+          },
+        }
+      : {}),
   };
 }
 
