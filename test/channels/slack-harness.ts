@@ -659,6 +659,89 @@ export async function adaOwnsMary(h: SlackHarness, ada: string, bob: string) {
   return { ada: adaAgent, bob: bobAgent, mary, conversationId: sent.conversationId };
 }
 
+/** A select posted in a card's thread (Consult's picker): the call that posted it, its section, where it is. */
+export interface ThreadPicker {
+  // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
+  call: { args: Record<string, any>; answer: Record<string, any> };
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  section: any;
+  /** The picker message's ts, its section's block id, and the thread it is in (the card's). */
+  ts: string;
+  blockId: string;
+  threadTs: string;
+}
+
+/** What pressing a card's button did: the select it posted in the thread, if any, to pick from. */
+export interface CardPress {
+  /** The select the press posted in the card's thread (Consult's picker); null when it posted none. */
+  picker: ThreadPicker | null;
+  /**
+   * `user` picks `value` in that select (a static one unless `select` says otherwise), as Slack sends it, on the
+   * picker as Slack keeps it (whatever it shows now); answered 200, then every Slack call of it made.
+   */
+  pick(value: string, select?: 'static_select' | 'external_select'): Promise<void>;
+}
+
+/**
+ * `user` presses the button `actionId` of their card of `conversationId` (the card at `cardTs`, by default
+ * their card), as Slack sends it; answered 200, then every Slack call of it made. Returns the select the press
+ * posted in the card's thread, to pick from.
+ */
+export async function pressCard(
+  h: SlackHarness,
+  user: string,
+  actionId: string,
+  conversationId: string,
+  cardTs: string = cardTsOf(h, user),
+): Promise<CardPress> {
+  const before = h.slack.calls.length;
+  await h
+    .interact(blockActions({ user, actionId, value: conversationId, channel: dmOf(user), messageTs: cardTs }))
+    .expect(200);
+  await h.idle();
+  const posted = h.slack.calls
+    .slice(before)
+    .filter(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.status === 200 &&
+        c.args.thread_ts === cardTs &&
+        Array.isArray(c.args.blocks) &&
+        c.args.blocks[0]?.accessory?.type?.endsWith('_select'),
+    )
+    .at(-1);
+  const picker = posted
+    ? {
+        call: posted,
+        section: posted.args.blocks[0],
+        ts: String(posted.answer.ts),
+        blockId: String(posted.args.blocks[0].block_id),
+        threadTs: cardTs,
+      }
+    : null;
+  return {
+    picker,
+    async pick(value, select = 'static_select') {
+      if (!picker) throw new Error(`pressing ${actionId} posted no select in ${user}'s thread`);
+      await h
+        .interact(
+          blockActions({
+            user,
+            actionId: String(picker.section.accessory.action_id),
+            blockId: picker.blockId,
+            selectedOption: value,
+            select,
+            channel: dmOf(user),
+            messageTs: picker.ts,
+            threadTs: picker.threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+    },
+  };
+}
+
 /** What Slack refused with `error` (any method). */
 export function refusedWith(h: SlackHarness, error: string): string[] {
   return h.slack.calls.filter((c) => c.answer.error === error).map((c) => c.method);

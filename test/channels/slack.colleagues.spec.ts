@@ -13,6 +13,7 @@ import {
   cardRoleLine,
   cardTsOf,
   dmOf,
+  pressCard,
   type SlackHarness,
   shownCard,
   useSlackHarness,
@@ -78,18 +79,7 @@ describe('Slack console: colleagues in the web console', () => {
     try {
       const cat = await h.agent('Cat', CAT, { status: 'away' });
       await h.agent('Dan', null, { status: 'offline' });
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.handoff,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: cardTsOf(h, ADA),
-          }),
-        )
-        .expect(200);
-      await h.idle();
+      await pressCard(h, ADA, ACTION.handoff, conversationId);
       const view = h.slack.ok('views.open').at(-1)!.args.view;
       const target = view.blocks.find((b: Json) => b.block_id === FIELD.handoffTarget.block);
       expect(target.element.type).to.equal('static_select');
@@ -140,44 +130,14 @@ describe('Slack console: colleagues in the web console', () => {
     const { ada, conversationId } = await adaOwnsMary(h, ADA, BOB);
     const { grace, socket, heard } = await graceInTheConsole(h);
     try {
-      const threadTs = cardTsOf(h, ADA);
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.consult,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
-      await h.idle();
-      const picker = h.slack
-        .ok('chat.postMessage', (a) => a.thread_ts === threadTs && Array.isArray(a.blocks))
-        .at(-1)!;
-      const section = picker.args.blocks[0];
-      expect(groups(section.accessory).flatMap(([, options]) => options.map(([name]) => name))).to.deep.equal(
-        ['Bob', 'Grace'],
-      );
-      const choose = (value: string) =>
-        h
-          .interact(
-            blockActions({
-              user: ADA,
-              actionId: ACTION.consultPick,
-              blockId: section.block_id,
-              selectedOption: value,
-              channel: dmOf(ADA),
-              messageTs: String(picker.answer.ts),
-              threadTs,
-            }),
-          )
-          .expect(200);
+      const consult = await pressCard(h, ADA, ACTION.consult, conversationId);
+      const picker = consult.picker!;
+      expect(
+        groups(picker.section.accessory).flatMap(([, options]) => options.map(([name]) => name)),
+      ).to.deep.equal(['Bob', 'Grace']);
       // Not one of the team (a forged or outdated value): said, nothing done.
-      await choose('ag_nobody');
-      await choose(ada.id);
-      await h.idle();
+      await consult.pick('ag_nobody');
+      await consult.pick(ada.id);
       expect(
         h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).map((c) => String(c.args.text)),
       ).to.deep.equal([
@@ -185,11 +145,11 @@ describe('Slack console: colleagues in the web console', () => {
         'Pick a colleague, not yourself.',
       ]);
 
-      await choose(grace.id);
+      await consult.pick(grace.id);
       const invite = await heardOf(h, heard, 'consult.invite');
       expect(invite).to.deep.equal({ conversationId, from: { id: ada.id, name: 'Ada' } });
       expect((await h.store.getConversation(conversationId))!.invited).to.deep.equal([grace.id]);
-      expect(String(h.slack.ok('chat.update', (a) => a.ts === picker.answer.ts).at(-1)!.args.text)).to.equal(
+      expect(String(h.slack.ok('chat.update', (a) => a.ts === picker.ts).at(-1)!.args.text)).to.equal(
         'Invited *Grace* to help.',
       );
     } finally {
@@ -202,20 +162,8 @@ describe('Slack console: colleagues in the web console', () => {
     const { bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
     await h.sb.router.setAgentStatus(bob.id, 'offline');
     const threadTs = cardTsOf(h, ADA);
-    for (const actionId of [ACTION.consult, ACTION.handoff]) {
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
-      await h.idle();
-    }
+    for (const actionId of [ACTION.consult, ACTION.handoff])
+      expect((await pressCard(h, ADA, actionId, conversationId)).picker).to.equal(null);
     const picker = h.slack
       .ok('chat.postMessage', (a) => a.thread_ts === threadTs && Array.isArray(a.blocks))
       .at(-1)!;
@@ -243,21 +191,9 @@ describe('Slack console: colleagues in the web console', () => {
     const team = await h.store.listAgents();
     expect(team.length).to.equal(150);
     const idOf = (name: string) => team.find((a) => a.name === name)!.id;
-    const threadTs = cardTsOf(h, ADA);
 
     // The form's select is searchable: Slack asks for its options as Ada types.
-    await h
-      .interact(
-        blockActions({
-          user: ADA,
-          actionId: ACTION.handoff,
-          value: conversationId,
-          channel: dmOf(ADA),
-          messageTs: threadTs,
-        }),
-      )
-      .expect(200);
-    await h.idle();
+    await pressCard(h, ADA, ACTION.handoff, conversationId);
     const view = h.slack.ok('views.open').at(-1)!.args.view;
     const target = view.blocks.find((b: Json) => b.block_id === FIELD.handoffTarget.block);
     expect(target.element).to.deep.include({
@@ -352,53 +288,27 @@ describe('Slack console: colleagues in the web console', () => {
       });
       if (n === 140) target = agent;
     }
-    const threadTs = cardTsOf(h, ADA);
-    await h
-      .interact(
-        blockActions({
-          user: ADA,
-          actionId: ACTION.consult,
-          value: conversationId,
-          channel: dmOf(ADA),
-          messageTs: threadTs,
-        }),
-      )
-      .expect(200);
-    await h.idle();
-    const picker = h.slack
-      .ok('chat.postMessage', (a) => a.thread_ts === threadTs && Array.isArray(a.blocks))
-      .at(-1)!;
-    const section = picker.args.blocks[0];
-    expect(section.accessory).to.deep.include({ type: 'external_select', action_id: ACTION.consultPick });
+    const consult = await pressCard(h, ADA, ACTION.consult, conversationId);
+    const picker = consult.picker!;
+    expect(picker.section.accessory).to.deep.include({
+      type: 'external_select',
+      action_id: ACTION.consultPick,
+    });
     const answer = await h
       .interact(
         blockSuggestion({
           user: ADA,
           actionId: ACTION.consultPick,
-          blockId: section.block_id,
+          blockId: picker.blockId,
           value: 'noor',
           channel: dmOf(ADA),
-          messageTs: String(picker.answer.ts),
-          threadTs,
+          messageTs: picker.ts,
+          threadTs: picker.threadTs,
         }),
       )
       .expect(200);
     expect(groups(answer.body)).to.deep.equal([['Available', [['Noor Haddad', target!.id]]]]);
-    await h
-      .interact(
-        blockActions({
-          user: ADA,
-          actionId: ACTION.consultPick,
-          blockId: section.block_id,
-          selectedOption: target!.id,
-          select: 'external_select',
-          channel: dmOf(ADA),
-          messageTs: String(picker.answer.ts),
-          threadTs,
-        }),
-      )
-      .expect(200);
-    await h.idle();
+    await consult.pick(target!.id, 'external_select');
     expect((await h.store.getConversation(conversationId))!.invited).to.deep.equal([target!.id]);
   });
 
