@@ -169,6 +169,28 @@ describe('Slack: the original of a customer email', () => {
     }
   });
 
+  it('a long mail’s line (over the 3,000 characters a section takes) is posted whole in sections, its button under it', async () => {
+    const h = sb();
+    const ada = await h.agent('Ada', ADA, { capacity: { voice: 0, sms: 0, chat: 1, email: 2 } });
+    await receive(h, mail('ana-1', 'The lid came cracked.'));
+    await h.idle();
+    const words = Array.from({ length: 520 }, (_, i) => `word${i}`).join(' ');
+    await receive(h, mail('ana-2', `${words} the end.`, 'ana-1'));
+    await h.idle();
+    const [conversation] = await h.sb.store.listConversations({ ownerId: ada.id });
+    const long = (await h.sb.store.listMessages(conversation!.id)).find((m) => m.text.includes('word519'))!;
+    // Longer than a thread shows: cut, saying so (the text is over 3,000 characters all the same).
+    const line = h.slack.ok('chat.postMessage', (a) => String(a.text).includes('word0 word1')).at(-1)!;
+    const sections = (line.args.blocks as Json[]).filter((b) => b.type === 'section');
+    expect(String(line.args.text).length).to.be.greaterThan(3000);
+    expect(sections.length).to.be.greaterThan(1);
+    for (const section of sections) expect(section.text.text.length).to.be.at.most(3000);
+    expect(sections.map((b) => b.text.text).join('')).to.equal(line.args.text);
+    expect(line.args.blocks.at(-1).elements.map((e: Json) => [e.action_id, e.value])).to.deep.equal([
+      [ACTION.original, long.id],
+    ]);
+  });
+
   it('a colleague never shown the mail is refused; one to whom it was handed opens it', async () => {
     const h = sb();
     const ada = await h.agent('Ada', ADA, { capacity: { voice: 0, sms: 0, chat: 1, email: 2 } });
