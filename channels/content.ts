@@ -3,7 +3,9 @@
 // its own, chat/files.ts) the files sent in conversations, one entry per upload
 // with an empty raw. In memory, bounded by a byte budget (the oldest go first).
 // Replies fall back to the Store's records when an entry is gone, so losing one
-// costs the raw bytes, never the thread.
+// costs the raw bytes, never the thread. A mail too large to keep at all is kept
+// as what a reply needs only: an entry with an empty raw and no bytes (0 held),
+// which tells "Show original" it was never kept.
 import type { Attachment } from '../shared/model.js';
 
 export interface KeptAttachment {
@@ -26,6 +28,11 @@ export interface EmailContent {
   attachments: KeptAttachment[];
 }
 
+/** The bytes an entry holds against the budget: its raw message and its kept attachments. */
+export function entryBytes(content: EmailContent): number {
+  return content.raw.length + content.attachments.reduce((n, a) => n + (a.content?.length ?? 0), 0);
+}
+
 /** The bytes of a file a message carries, read by its link, or null when no longer kept. */
 export type FileBytes = (file: Attachment) => Promise<Buffer | null>;
 
@@ -38,10 +45,15 @@ export interface FileFacts {
 }
 
 export interface ContentStore {
-  put(messageId: string, content: EmailContent): Promise<void>;
+  /** The bytes it keeps in all: an entry larger is not kept. */
+  readonly maxBytes: number;
+  /** Keep an entry (dropping the oldest to fit): false when it is larger than the whole budget, and not kept. */
+  put(messageId: string, content: EmailContent): Promise<boolean>;
   get(messageId: string): Promise<EmailContent | null>;
   /** The entry's files, without reading their bytes; null when the entry is not kept. */
   files(messageId: string): Promise<FileFacts[] | null>;
+  /** The bytes each of these entries holds (0: an entry without any, such as a mail's addressing only); null when not kept. */
+  held(entryIds: readonly string[]): Promise<Array<number | null>>;
   /** Forget these entries (those not kept are passed over): how many were kept. */
   delete(entryIds: readonly string[]): Promise<number>;
 }
@@ -62,14 +74,18 @@ export class MemoryContentStore implements ContentStore {
     this.#maxBytes = maxBytes;
   }
 
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
   /** Bytes held now (raw plus kept attachments). */
   get bytes(): number {
     return this.#bytes;
   }
 
-  async put(messageId: string, content: EmailContent): Promise<void> {
-    const bytes = content.raw.length + content.attachments.reduce((n, a) => n + (a.content?.length ?? 0), 0);
-    if (bytes > this.#maxBytes) return;
+  async put(messageId: string, content: EmailContent): Promise<boolean> {
+    const bytes = entryBytes(content);
+    if (bytes > this.#maxBytes) return false;
     const prior = this.#entries.get(messageId);
     if (prior) {
       this.#entries.delete(messageId);
@@ -83,6 +99,11 @@ export class MemoryContentStore implements ContentStore {
     }
     this.#entries.set(messageId, { content, bytes });
     this.#bytes += bytes;
+    return true;
+  }
+
+  async held(entryIds: readonly string[]): Promise<Array<number | null>> {
+    return entryIds.map((id) => this.#entries.get(id)?.bytes ?? null);
   }
 
   async get(messageId: string): Promise<EmailContent | null> {

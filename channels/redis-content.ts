@@ -162,11 +162,15 @@ export class RedisContentStore implements ContentStore {
     return this.#base + this.#layouts[name].replace('%', arg ?? '');
   }
 
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
   get ready(): boolean {
     return this.#client.isReady;
   }
 
-  async put(messageId: string, content: EmailContent): Promise<void> {
+  async put(messageId: string, content: EmailContent): Promise<boolean> {
     const kept = content.attachments.flatMap((a, i) => (a.content ? [[`a${i}`, a.content] as const] : []));
     const bytes = content.raw.length + kept.reduce((n, [, b]) => n + b.length, 0);
     const meta: z.infer<typeof Meta> = {
@@ -197,7 +201,20 @@ export class RedisContentStore implements ContentStore {
       ...kept.flat(),
     ];
     const tail = [String(keys.length), ...keys, ...args];
-    await runScript(this.#client, this.#put, tail, (err) => this.#fault(err, 'put', keys[0]));
+    const r = await runScript(this.#client, this.#put, tail, (err) => this.#fault(err, 'put', keys[0]));
+    return Number((r as unknown[])[1]) === 1;
+  }
+
+  async held(entryIds: readonly string[]): Promise<Array<number | null>> {
+    if (entryIds.length === 0) return [];
+    const key = this.key('sizes');
+    let sizes: Array<string | null>;
+    try {
+      sizes = (await this.#client.hmGet(key, [...entryIds])) as Array<string | null>;
+    } catch (err) {
+      throw this.#fault(err, 'held', key);
+    }
+    return sizes.map((s) => (s === null || s === undefined ? null : Number(s)));
   }
 
   async get(messageId: string): Promise<EmailContent | null> {

@@ -257,7 +257,7 @@ export function adminApi(options: ApiOptions): express.Router {
     res.json({
       conversation,
       ownership: conversation.ownership,
-      messages: originals ? messages.map((m) => originals.show(m)) : messages,
+      messages: originals ? await originals.show(messages) : messages,
       promises,
       customer,
       wrapUpUntil: wrapUp?.dueAt ?? null,

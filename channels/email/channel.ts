@@ -48,6 +48,8 @@ export class EmailChannel {
     this.#store = router.store;
     this.#log = log;
     this.content = options.content ?? new MemoryContentStore(settings.storeMaxBytes);
+    // "Show original" is told whether each mail is kept (one too large to keep gets no link).
+    this.#originals?.keptIn(this.content);
     this.#links = options.links ?? null;
     this.inbound = new EmailInbound({
       router,

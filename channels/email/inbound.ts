@@ -8,7 +8,7 @@ import { BlockedError } from '../../shared/errors.js';
 import { ID_PREFIX, newId } from '../../shared/ids.js';
 import { type Attachment, type Contact, showsText } from '../../shared/model.js';
 import type { AttachmentLinks } from '../attachments.js';
-import type { ContentStore } from '../content.js';
+import { type ContentStore, type EmailContent, entryBytes } from '../content.js';
 import type { AutomatedKind } from './automated.js';
 import { type Envelope, type ParsedEmail, parseEmail } from './parse.js';
 import type { EmailSettings } from './settings.js';
@@ -86,11 +86,31 @@ export class EmailInbound {
     // The message's id is drawn here: the links to its kept attachments name it.
     const messageId = newId(ID_PREFIX.message);
     const kept = (size: number) => size <= this.#settings.maxAttachmentBytes;
+    const content: EmailContent = {
+      raw,
+      messageId: email.messageId,
+      // Where they asked replies to go (Reply-To), else where they wrote from.
+      replyTo: email.replyTo ?? email.from.address,
+      references: [...email.references, ...email.inReplyTo.filter((id) => !email.references.includes(id))],
+      attachments: email.attachments.map((a) => ({
+        name: a.name,
+        type: a.type,
+        size: a.size,
+        content: kept(a.size) ? a.content : null,
+      })),
+    };
+    // A mail larger than the whole store (EMAIL_STORE_MAX_BYTES) cannot be kept as received: what a reply needs
+    // is kept instead, with no bytes, before the message is stored, so that whoever is shown the message is told
+    // its original was too large to keep rather than given a link that opens nothing (its files too).
+    const tooLarge = entryBytes(content) > this.#content.maxBytes;
+    const keptAs = tooLarge ? addressingOnly(content) : content;
+    if (tooLarge) await this.#content.put(messageId, keptAs);
+    // Links to the files kept (none of a mail too large to keep).
     const attachments: Attachment[] = email.attachments.map(({ name, type, size }, i) => ({
       name,
       type,
       size,
-      ...(this.#links && kept(size) ? { url: this.#links.url(messageId, i) } : {}),
+      ...(this.#links && kept(size) && !tooLarge ? { url: this.#links.url(messageId, i) } : {}),
     }));
     // The address it was sent to (the envelope's, else the headers' first): its entry point (policy `entryPoints`).
     const to = envelope?.rcptTo?.[0] ?? email.recipients[0];
@@ -110,6 +130,7 @@ export class EmailInbound {
       ...(conversationId ? { conversationId } : {}),
     });
     if (result === 'blocked') {
+      if (tooLarge) await this.#content.delete([messageId]);
       this.#log.info(
         { messageId: email.messageId },
         'email: from a blocked customer; not stored, not answered',
@@ -118,19 +139,8 @@ export class EmailInbound {
     }
     // Kept under the stored message's id; a repeated delivery keeps it again (the first may have been
     // answered with an error after its message was stored: the store was briefly away).
-    await this.#content.put(result.message.id, {
-      raw,
-      messageId: email.messageId,
-      // Where they asked replies to go (Reply-To), else where they wrote from.
-      replyTo: email.replyTo ?? email.from.address,
-      references: [...email.references, ...email.inReplyTo.filter((id) => !email.references.includes(id))],
-      attachments: email.attachments.map((a) => ({
-        name: a.name,
-        type: a.type,
-        size: a.size,
-        content: kept(a.size) ? a.content : null,
-      })),
-    });
+    if (!tooLarge || result.message.id !== messageId) await this.#content.put(result.message.id, keptAs);
+    if (tooLarge && result.message.id !== messageId) await this.#content.delete([messageId]);
     // A repeated delivery still waiting is told so, unless the first was (once per wait: the store keeps one).
     const ack = await this.#acknowledgement(await this.#router.outcomeToTell(result));
     if (ack) await this.#router.acknowledgeWait(result.conversation.id, ack, { channel: 'email' });
@@ -209,4 +219,13 @@ export class EmailInbound {
       await this.#router.markDelivery(message.id, 'failed', `bounced: ${diagnostic}`.slice(0, 1000));
     }
   }
+}
+
+/** What a reply needs of a mail, without its bytes: kept for one too large to keep as received. */
+function addressingOnly(content: EmailContent): EmailContent {
+  return {
+    ...content,
+    raw: Buffer.alloc(0),
+    attachments: content.attachments.map((a) => ({ ...a, content: null })),
+  };
 }

@@ -7,7 +7,10 @@
 // (ORIGINAL_LINK_DAYS after it was made): a link in a Slack thread or a new browser
 // tab cannot carry a console's bearer token, and a link copied somewhere stops
 // opening the mail. Consoles and the API are given a fresh one with each message
-// they are shown (`show`); whoever is shown a message may read its original.
+// they are shown (`show`), and Slack's Show original button one each time it is
+// pressed; whoever is shown a message may read its original. A
+// mail too large to keep (EMAIL_STORE_MAX_BYTES) has no link: `originalNotKept`
+// says so in its place.
 //
 // Nothing served runs on our origin: the pages are sandboxed (no script, an opaque
 // origin) and load nothing from anywhere (Content-Security-Policy); the customer's
@@ -23,12 +26,24 @@ import type { ContentStore } from '../content.js';
 import { fail } from '../http.js';
 import { parseEmail } from './parse.js';
 
+/** An email a customer sent: the messages with an original. */
+export function isInboundEmail(m: Message): boolean {
+  return m.direction === 'in' && m.channel === 'email';
+}
+
 /** How long a link to an original opens it after it was made. */
 export const ORIGINAL_LINK_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** A message as consoles and the API show it: an inbound email's carries the link to its original. */
-export type ShownMessage = Message & { original?: string };
+/**
+ * A message as consoles and the API show it: an inbound email's carries the link to its original (`original`),
+ * or, when the mail was too large to keep (EMAIL_STORE_MAX_BYTES), says so instead (`originalNotKept`).
+ */
+export type ShownMessage = Message & { original?: string; originalNotKept?: OriginalNotKept };
+/** Why an email has no original to show: too large to keep when it came. */
+export type OriginalNotKept = 'too_large';
+/** Whether a message's original is there to open: kept, too large to keep when it came, or dropped since. */
+export type OriginalState = 'kept' | OriginalNotKept | 'dropped';
 
 /** What a link's token looks like: `<message id>.<expiry, ms>.<signature>`. */
 const NOT_A_LINK = 'not a link to an original email (it is cut short or altered): copy the whole link';
@@ -45,6 +60,7 @@ export class OriginalLinks {
   readonly #base: string;
   readonly #now: () => number;
   readonly #ttlMs: number;
+  #content: Pick<ContentStore, 'held'> | null = null;
 
   /** `publicUrl`: PUBLIC_URL; `now`: the clock links expire by; `ttlMs`: how long a link opens the mail. */
   constructor(
@@ -64,9 +80,35 @@ export class OriginalLinks {
     return this.#base + this.#tokens.sign('original', `${messageId}.${this.#now() + this.#ttlMs}`);
   }
 
-  /** The message as a console shows it: with `original` when it is an email a customer sent. */
-  show<M extends Message>(m: M): M & { original?: string } {
-    return m.direction === 'in' && m.channel === 'email' ? { ...m, original: this.url(m.id) } : m;
+  /** Where the mail as received is kept (the email channel's content store): told whether an original is kept. */
+  keptIn(content: Pick<ContentStore, 'held'>): void {
+    this.#content = content;
+  }
+
+  /**
+   * Messages as a console shows them: each email a customer sent with `original`, a fresh link, or, when its
+   * mail was too large to keep, `originalNotKept` instead (one read of the content store for them all).
+   */
+  async show<M extends Message>(
+    messages: readonly M[],
+  ): Promise<Array<M & Omit<ShownMessage, keyof Message>>> {
+    const emails = messages.filter(isInboundEmail);
+    const held = emails.length > 0 && this.#content ? await this.#content.held(emails.map((m) => m.id)) : [];
+    const tooLarge = new Set(emails.filter((_, i) => held[i] === 0).map((m) => m.id));
+    return messages.map((m) =>
+      !isInboundEmail(m)
+        ? m
+        : tooLarge.has(m.id)
+          ? { ...m, originalNotKept: 'too_large' as const }
+          : { ...m, original: this.url(m.id) },
+    );
+  }
+
+  /** Whether the original of message `messageId` is kept, was too large to keep, or was dropped since. */
+  async state(messageId: string): Promise<OriginalState> {
+    if (!this.#content) return 'kept';
+    const [held] = await this.#content.held([messageId]);
+    return held === null || held === undefined ? 'dropped' : held === 0 ? 'too_large' : 'kept';
   }
 
   /** The message a token names, or why it opens nothing (never throws on input). */
@@ -136,6 +178,16 @@ export function originalRoute(options: OriginalRouteOptions): express.Router {
       return null;
     }
     const kept = await content.get(message.id);
+    // What a reply needs only (an empty raw): the mail was larger than the whole store when it came.
+    if (kept?.raw.length === 0) {
+      fail(
+        res,
+        410,
+        'gone',
+        'this email was too large to keep as received (EMAIL_STORE_MAX_BYTES); what the agent was shown stays in the conversation',
+      );
+      return null;
+    }
     if (!kept) {
       log.info({ messageId: message.id }, 'email: original asked for is not kept');
       fail(

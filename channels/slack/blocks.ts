@@ -54,6 +54,7 @@ export const ACTION = {
   withdraw: 'sb_handoff_withdraw',
   wrapUpMore: 'sb_wrapup_more',
   wrapUpDone: 'sb_wrapup_done',
+  original: 'sb_original',
 } as const;
 
 export const VIEW = {
@@ -520,7 +521,12 @@ const SLACK_LINKABLE = /^https?:\/\/[^\s|<>]+$/;
  * One message as a line in a thread, at most about `max` characters: a longer text is cut (never inside an
  * escape or an emoji) and says how much more there is and where to read it all.
  */
-export function messageLine(m: ShownMessage, customerName: string, max = LINE_MAX): string {
+export function messageLine(
+  m: ShownMessage,
+  customerName: string,
+  max = LINE_MAX,
+  original: 'link' | 'button' = 'link',
+): string {
   const channel = CHANNEL_NAMES[m.channel] ?? m.channel;
   const extra: string[] = [];
   if (m.subject) extra.push(`_Subject: ${escapeSlack(clip(m.subject, 200))}_`);
@@ -530,8 +536,13 @@ export function messageLine(m: ShownMessage, customerName: string, max = LINE_MA
     const label = a.url && SLACK_LINKABLE.test(a.url) ? `<${a.url}|${name}>` : name;
     extra.push(`:paperclip: ${label} (${escapeSlack(a.type)})`);
   }
-  // An email as the customer sent it, before its quoted history and signature were left out (email/original.ts).
-  if (m.original && SLACK_LINKABLE.test(m.original)) extra.push(`:envelope: <${m.original}|Show original>`);
+  // An email as the customer sent it, before its quoted history and signature were left out (email/original.ts):
+  // a link (shown to one agent alone, fresh), or in a thread a Show original button under the line, which
+  // answers with a fresh link whenever it is pressed.
+  if (m.originalNotKept === 'too_large')
+    extra.push(':envelope: _No original: the mail was too large to keep as received._');
+  else if (original === 'link' && m.original && SLACK_LINKABLE.test(m.original))
+    extra.push(`:envelope: <${m.original}|Show original>`);
   const tail = extra.length > 0 ? `\n${extra.join('\n')}` : '';
   // Room for the heading, the attachments and the note of what is left out.
   const shown = escapedUpTo(m.text, Math.max(500, max - tail.length - 250));
@@ -566,19 +577,93 @@ export function transcript(
   customerName: string,
   heading = '*So far:*',
 ): string[] {
-  const chunks: string[] = [];
-  let current = '';
+  return transcriptParts(messages, customerName, heading, 'link').map((p) => p.text);
+}
+
+/**
+ * The conversation so far as posts in a thread, as `transcript` cuts it: each with a Show original button for
+ * every customer email in it whose original is kept (`threadPost`).
+ */
+export function threadTranscript(
+  messages: readonly ShownMessage[],
+  customerName: string,
+): Array<string | { text: string; blocks: Block[] }> {
+  return transcriptParts(messages, customerName, '*So far:*', 'button').map((p) =>
+    threadPost(p.text, p.emails),
+  );
+}
+
+function transcriptParts(
+  messages: readonly ShownMessage[],
+  customerName: string,
+  heading: string,
+  original: 'link' | 'button',
+): Array<{ text: string; emails: ShownMessage[] }> {
+  const parts: Array<{ text: string; emails: ShownMessage[] }> = [];
+  let current = { text: '', emails: [] as ShownMessage[] };
   for (const m of messages) {
-    const line = clip(messageLine(m, customerName, 3400), 3400);
-    if (current && current.length + line.length + 2 > 3500) {
-      chunks.push(current);
-      current = '';
+    const line = clip(messageLine(m, customerName, 3400, original), 3400);
+    if (current.text && current.text.length + line.length + 2 > 3500) {
+      parts.push(current);
+      current = { text: '', emails: [] };
     }
-    current = current ? `${current}\n\n${line}` : line;
+    current.text = current.text ? `${current.text}\n\n${line}` : line;
+    if (m.original) current.emails.push(m);
   }
-  if (current) chunks.push(`${current}`);
-  if (chunks.length > 0) chunks[0] = `${heading}\n${chunks[0]}`;
-  return chunks;
+  if (current.text) parts.push(current);
+  if (parts.length > 0) parts[0]!.text = `${heading}\n${parts[0]!.text}`;
+  return parts;
+}
+
+/**
+ * A post in a thread: its text, and under it a Show original button for each of `emails` (customer emails whose
+ * original is kept; the button's value names the message), which answers the agent who presses it with a fresh
+ * link. Without emails, the text alone. The text goes in sections of at most 3,000 characters (Slack's), cut
+ * between lines.
+ */
+export function threadPost(
+  text: string,
+  emails: readonly ShownMessage[],
+): string | { text: string; blocks: Block[] } {
+  if (emails.length === 0) return text;
+  const sections: Block[] = sectionsOf(text).map((piece) => ({
+    type: 'section',
+    text: { type: 'mrkdwn', text: piece },
+  }));
+  const buttons = emails.slice(0, 25).map((m) => ({
+    type: 'button' as const,
+    action_id: ACTION.original,
+    text: {
+      type: 'plain_text' as const,
+      text:
+        emails.length === 1
+          ? 'Show original'
+          : clip(`Show original: ${m.subject?.trim() || m.text.trim() || slackDateText(m.at)}`, 75),
+    },
+    value: m.id,
+  }));
+  return { text, blocks: [...sections, { type: 'actions', block_id: 'original', elements: buttons }] };
+}
+
+/** A time as plain text (a button cannot show Slack's dates): `2026-01-05 11:02 UTC`. */
+function slackDateText(at: number): string {
+  return `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** `text` in pieces of at most 3,000 characters, cut after a line where it can, else after a space. */
+function sectionsOf(text: string, max = 3000): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const head = rest.slice(0, max);
+    const line = head.lastIndexOf('\n');
+    const at = line > max / 2 ? line : head.lastIndexOf(' ');
+    const cut = at > max / 2 ? at + 1 : max;
+    pieces.push(cutAt(rest, cut));
+    rest = rest.slice(pieces.at(-1)!.length);
+  }
+  if (rest) pieces.push(rest);
+  return pieces;
 }
 
 /** A colleague a picker offers: every agent on the team but the one picking, whether in Slack or the web console. */
@@ -588,33 +673,81 @@ export interface Colleague {
   status: 'available' | 'away';
 }
 
-/** The most options a select's group takes in Slack. */
+/** The most options a static select's group takes in Slack, and the most an options request is answered with. */
 const GROUP_MAX = 100;
 
+type OptionGroup = { label: types.PlainTextElement; options: types.PlainTextOption[] };
+
 /**
- * Colleagues as a static select's option groups, available first, then away (offline ones cannot take a
- * conversation and are not offered); each named as Switchboard knows them (a colleague who works in the web
- * console has no Slack account to pick). Null when there is nobody to offer.
+ * Colleagues as a select's option groups, available first, then away (offline ones cannot take a conversation
+ * and are not offered); each named as Switchboard knows them (a colleague who works in the web console has no
+ * Slack account to pick). At most `max` options in all. Empty when there is nobody to offer.
  */
-function colleagueGroups(
-  colleagues: readonly Colleague[],
-): Array<{ label: types.PlainTextElement; options: types.PlainTextOption[] }> | null {
-  const groups = (['available', 'away'] as const)
-    .map((status) => ({
-      label: { type: 'plain_text' as const, text: status === 'available' ? 'Available' : 'Away' },
-      options: colleagues
+function colleagueGroups(colleagues: readonly Colleague[], max = Number.POSITIVE_INFINITY): OptionGroup[] {
+  let room = max;
+  return (['available', 'away'] as const)
+    .map((status) => {
+      const options = colleagues
         .filter((c) => c.status === status)
-        .slice(0, GROUP_MAX)
+        .slice(0, Math.max(0, room))
         .map((c) => ({
           text: {
             type: 'plain_text' as const,
             text: clip(`${c.name}${status === 'away' ? ' (away)' : ''}`, 75),
           },
           value: c.id,
-        })),
-    }))
+        }));
+      room -= options.length;
+      return {
+        label: { type: 'plain_text' as const, text: status === 'available' ? 'Available' : 'Away' },
+        options,
+      };
+    })
     .filter((g) => g.options.length > 0);
-  return groups.length > 0 ? groups : null;
+}
+
+/**
+ * The select a colleague is picked from: the team in a static select while each group fits one (Slack takes
+ * 100 options a group); a larger team in a searchable select whose options Switchboard gives as the agent types
+ * (`colleagueOptions`, Slack's options requests to the same URL). Null when there is nobody to offer.
+ */
+function colleagueSelect(
+  actionId: string,
+  colleagues: readonly Colleague[],
+): types.StaticSelect | types.ExternalSelect | null {
+  const groups = colleagueGroups(colleagues);
+  if (groups.length === 0) return null;
+  const placeholder = { type: 'plain_text' as const, text: 'Pick a colleague' };
+  if (groups.every((g) => g.options.length <= GROUP_MAX))
+    return { type: 'static_select', action_id: actionId, placeholder, option_groups: groups };
+  return {
+    type: 'external_select',
+    action_id: actionId,
+    placeholder: { type: 'plain_text', text: 'Type a colleague’s name' },
+    // Opened, it lists the first of the team at once; each letter typed narrows it.
+    min_query_length: 0,
+  };
+}
+
+/** Letters as compared when searching names: lower case, accents off ("José" is found by "jose"). */
+function folded(text: string): string {
+  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/**
+ * The answer to a colleague select's options request: the colleagues whose name holds what the agent typed
+ * (in any case, accents aside), grouped as the static select groups them, at most 100 in all.
+ */
+export function colleagueOptions(
+  colleagues: readonly Colleague[],
+  typed: string,
+): { option_groups: OptionGroup[] } | { options: [] } {
+  const wanted = folded(typed.trim());
+  const groups = colleagueGroups(
+    colleagues.filter((c) => folded(c.name).includes(wanted)),
+    GROUP_MAX,
+  );
+  return groups.length > 0 ? { option_groups: groups } : { options: [] };
 }
 
 /** A consult picker that can no longer be used, and why (the conversation ended, or is no longer theirs). */
@@ -629,8 +762,8 @@ export function consultPicker(
   customerName: string,
   colleagues: readonly Colleague[],
 ): CardMessage {
-  const groups = colleagueGroups(colleagues);
-  if (!groups)
+  const select = colleagueSelect(ACTION.consultPick, colleagues);
+  if (!select)
     return closedPicker(
       'nobody else on the team can be asked now (everyone else is offline). Try again when a colleague is back.',
     );
@@ -644,12 +777,7 @@ export function consultPicker(
           type: 'mrkdwn',
           text: `Who should help with *${escapeSlack(customerName)}*? They join this conversation (in Slack or the web console, wherever they work); you stay the owner.`,
         },
-        accessory: {
-          type: 'static_select',
-          action_id: ACTION.consultPick,
-          placeholder: { type: 'plain_text', text: 'Pick a colleague' },
-          option_groups: groups,
-        },
+        accessory: select,
       },
     ],
   };
@@ -706,9 +834,9 @@ export function handoffModal(
   customerName: string,
   colleagues: readonly Colleague[],
 ): types.ModalView {
-  const groups = colleagueGroups(colleagues);
+  const select = colleagueSelect(FIELD.handoffTarget.action, colleagues);
   const name = escapeSlack(clip(customerName, 200));
-  if (!groups) {
+  if (!select) {
     return modal(VIEW.handoff, conversationId, 'Hand off', null, [
       {
         type: 'section',
@@ -731,12 +859,7 @@ export function handoffModal(
       type: 'input',
       block_id: FIELD.handoffTarget.block,
       label: { type: 'plain_text', text: 'To' },
-      element: {
-        type: 'static_select',
-        action_id: FIELD.handoffTarget.action,
-        placeholder: { type: 'plain_text', text: 'Pick a colleague' },
-        option_groups: groups,
-      },
+      element: select,
     },
     textInput(FIELD.handoffNote, 'What they need to know', 2000, { multiline: true }),
   ]);

@@ -37,7 +37,7 @@ import {
 import { OneRunAtATime } from '../../shared/runs.js';
 import { CHAT_FILES_PER_MESSAGE, type ChatFiles } from '../chat/files.js';
 import type { FileBytes } from '../content.js';
-import type { OriginalLinks } from '../email/original.js';
+import { ORIGINAL_LINK_DAYS, type OriginalLinks } from '../email/original.js';
 import type { LiveView } from '../team.js';
 import { conversationView, participants, readConversation } from '../views.js';
 import { TeamAlerts } from './alerts.js';
@@ -45,6 +45,7 @@ import {
   ACTION,
   blockModal,
   type Colleague,
+  colleagueOptions,
   consultPicker,
   customerLabel,
   detailsModal,
@@ -70,6 +71,7 @@ import {
   AppHomeOpened,
   AuthTest,
   BlockActions,
+  BlockSuggestion,
   EventEnvelope,
   MessageEvent,
   Posted,
@@ -136,6 +138,11 @@ const EVENT_LEASE_MS = 30_000;
  * not go through (a message event is sent again; a button, form or command shows an error to press again).
  */
 const STORED_WITHIN_MS = 2_000;
+/**
+ * How long an options request (a searchable colleague select) may take before it is answered with nothing:
+ * Slack waits 3 s for the options, then says none could be loaded.
+ */
+const OPTIONS_WITHIN_MS = 2_500;
 
 export class SlackConsole {
   /** Mount at `/slack/events`; it reads the raw body itself (no body parser in front of it). */
@@ -331,6 +338,18 @@ export class SlackConsole {
     });
     bolt.action(/^(?!sb_)/, async ({ ack }) => {
       await ack();
+    });
+    // What an agent types in a searchable select (a colleague picker of a team over 100): the colleagues it
+    // matches, within Slack's three seconds. Any other select's request gets no options.
+    bolt.options(/.*/, async ({ ack, body }) => {
+      const parsed = BlockSuggestion.safeParse(body);
+      const options = parsed.success
+        ? await withTimeout(this.#suggest(parsed.data), OPTIONS_WITHIN_MS).catch((err: unknown) => {
+            this.#log.warn({ err: String(err) }, 'Slack: a colleague picker got no options in time');
+            return { options: [] as [] };
+          })
+        : { options: [] as [] };
+      await ack(options);
     });
     bolt.view(/^(?!sb_)/, async ({ ack }) => {
       await ack();
@@ -657,7 +676,7 @@ export class SlackConsole {
           if (!picked || !channel) return;
           const read = await readConversation(this.#r.store, agent.id, picked);
           const heading = `*Earlier conversation* · ${escapeSlack(summaryText(read.conversation))}`;
-          const chunks = transcript(this.#threads.shown(read.messages), customerLabel(read), heading);
+          const chunks = transcript(await this.#threads.shown(read.messages), customerLabel(read), heading);
           const shown = chunks.slice(-READ_CHUNKS);
           if (shown.length < chunks.length)
             shown[0] = `${heading}\n_The first ${chunks.length - shown.length} part(s) are not shown: too long for Slack._\n\n${shown[0]!}`;
@@ -711,6 +730,11 @@ export class SlackConsole {
         case ACTION.accept:
           await this.#r.acceptHandoff(agent.id, conversationId);
           return;
+        case ACTION.original:
+          // The button's value is the message's id: its original, to this agent alone, by a fresh link.
+          if (channel)
+            await this.#ephemeral(channel, userId, threadTs, await this.#original(agent, action.value ?? ''));
+          return;
         case ACTION.decline:
           await this.#r.declineHandoff(agent.id, conversationId);
           return;
@@ -730,12 +754,52 @@ export class SlackConsole {
       const about =
         action.action_id === ACTION.consultPick
           ? (action.block_id ?? '').replace(/^consult:/, '')
-          : action.action_id === ACTION.keep || action.action_id.startsWith(`${ACTION.status}_`)
+          : action.action_id === ACTION.keep ||
+              action.action_id === ACTION.original ||
+              action.action_id.startsWith(`${ACTION.status}_`)
             ? null
             : conversationId;
       if (channel) await this.#explain(err, channel, userId, threadTs, agent, about);
       else await this.#explainInDm(err, agent);
     }
+  }
+
+  /**
+   * What an agent who pressed a line's Show original is told: a link to the mail as received, signed now (it opens
+   * it for ORIGINAL_LINK_DAYS: a link posted in a thread would stop working), or why there is none. Whoever was
+   * shown the message in their thread, or is on its conversation, may open it.
+   */
+  async #original(agent: Agent, messageId: string): Promise<string> {
+    const message = messageId ? await this.#r.store.getMessage(messageId) : null;
+    const conversation = message ? await this.#r.store.getConversation(message.conversationId) : null;
+    if (!message || !conversation || message.direction !== 'in' || message.channel !== 'email')
+      return 'This email is no longer kept: its customer’s data may have been erased.';
+    const shownToThem =
+      participants(conversation).includes(agent.id) ||
+      (await this.#state.shown(conversation.id, agent.id)).has(message.id);
+    if (!shownToThem) return 'You are not on this conversation, so its mail is not yours to open.';
+    switch (await this.#threads.originalState(message.id)) {
+      case 'too_large':
+        return 'This email was too large to keep as received (EMAIL_STORE_MAX_BYTES): the thread shows what is left of it.';
+      case 'dropped':
+        return 'This email as received is no longer kept: the oldest go first once EMAIL_STORE_MAX_BYTES is reached. The thread shows what is left of it.';
+      case 'kept': {
+        const link = this.#threads.originalLink(message.id);
+        if (!link) return 'Email is off here, so its original cannot be opened.';
+        return `:envelope: <${link}|Open the original email> — as received, quoted history and signature too. The link works for ${ORIGINAL_LINK_DAYS} days; press *Show original* again for a new one.`;
+      }
+    }
+  }
+
+  /** The options a colleague picker's request is answered with: the colleagues whose name holds what was typed. */
+  async #suggest(request: BlockSuggestion): Promise<ReturnType<typeof colleagueOptions>> {
+    const picker =
+      request.action_id === ACTION.consultPick ||
+      (request.action_id === FIELD.handoffTarget.action && request.view?.callback_id === VIEW.handoff);
+    if (!picker) return { options: [] };
+    const agent = await this.#threads.agentBySlackUser(request.user.id);
+    if (!agent) return { options: [] };
+    return colleagueOptions(await this.#colleagues(agent.id), request.value);
   }
 
   /**

@@ -64,7 +64,7 @@ export const BlockAction = z.object({
   block_id: z.string().max(255).optional(),
   value: z.string().max(2000).optional(),
   selected_user: SlackId.optional(),
-  /** A static select's pick. */
+  /** A select's pick (static, or searchable: external). */
   selected_option: z.object({ value: z.string().max(150) }).optional(),
 });
 
@@ -85,6 +85,23 @@ export const BlockActions = z.object({
   actions: z.array(BlockAction).min(1).max(25),
 });
 export type BlockActions = z.infer<typeof BlockActions>;
+
+/**
+ * An options request (`block_suggestion`): what the agent typed in a searchable select (`value`), which select
+ * (`action_id`; in a form, the form's `callback_id`), and who.
+ */
+export const BlockSuggestion = z.object({
+  type: z.literal('block_suggestion'),
+  user: z.object({ id: SlackId }),
+  action_id: z.string().min(1).max(255),
+  block_id: z.string().max(255).optional(),
+  value: z.string().max(2000),
+  view: z
+    .object({ callback_id: z.string().max(255).optional() })
+    .loose()
+    .optional(),
+});
+export type BlockSuggestion = z.infer<typeof BlockSuggestion>;
 
 const StateValue = z.object({
   type: z.string().max(64),

@@ -5,14 +5,15 @@
 // acknowledged nothing and answered 404 after 3 seconds, or failed on a null;
 // here such a request is answered 400 at once, naming the field, and logged.
 // Interactions Slack may send that Switchboard does not use (a shortcut, a modal
-// closed) are answered 200 at once and go no further.
+// closed) are answered 200 at once and go no further. Options requests
+// (`block_suggestion`, from a searchable select) are signed and checked the same.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { fail } from '../http.js';
-import { BlockActions, COMMAND_TEXT_MAX, SlashCommand, ViewSubmission } from './payloads.js';
+import { BlockActions, BlockSuggestion, COMMAND_TEXT_MAX, SlashCommand, ViewSubmission } from './payloads.js';
 import { count } from './text.js';
 
 /** How far a request's timestamp may be from now, either way (Slack's own rule for replays). */
@@ -25,7 +26,6 @@ const UNUSED_INTERACTIONS = new Set([
   'shortcut',
   'message_action',
   'view_closed',
-  'block_suggestion',
   'interactive_message',
   'dialog_submission',
   'dialog_cancellation',
@@ -183,6 +183,9 @@ function checkInteraction(payload: unknown): Checked {
   switch (type) {
     case 'block_actions':
       return shaped(BlockActions, payload, 'payload');
+    // What an agent types in a searchable select (a large team's colleague picker): answered with options.
+    case 'block_suggestion':
+      return shaped(BlockSuggestion, payload, 'payload');
     case 'view_submission': {
       const view = isObject(payload.view) ? payload.view : null;
       const ours = typeof view?.callback_id === 'string' && view.callback_id.startsWith('sb_');

@@ -19,7 +19,7 @@ import {
   savedRepliesFor,
 } from '../../shared/model.js';
 import type { FileBytes } from '../content.js';
-import type { OriginalLinks, ShownMessage } from '../email/original.js';
+import type { OriginalLinks, OriginalState, ShownMessage } from '../email/original.js';
 import { conversationView, participants, type Role, roleOf } from '../views.js';
 import {
   BACK_IN_LINE,
@@ -30,9 +30,11 @@ import {
   customerLabel,
   homeView,
   keepable,
+  LINE_MAX,
   messageLine,
   promiseLine,
-  transcript,
+  threadPost,
+  threadTranscript,
   waitingSinceLastAsk,
 } from './blocks.js';
 import { agentFigures } from './figures.js';
@@ -550,7 +552,11 @@ export class SlackThreads {
       if (shown.has(message.id)) continue;
       const writtenHere = (origin ?? this.#originOf(message))?.channel === ref.channel;
       if (!writtenHere) {
-        const posted = await this.say(ref, messageLine(this.shown([message])[0]!, name));
+        const [line] = await this.shown([message]);
+        const posted = await this.say(
+          ref,
+          threadPost(messageLine(line!, name, LINE_MAX, 'button'), line!.original ? [line!] : []),
+        );
         if (!posted) continue;
         if (message.direction === 'out') await this.#state.addPost(message.id, posted);
         if (message.direction === 'in') await this.#sharePictures(ref, message);
@@ -591,10 +597,22 @@ export class SlackThreads {
     }
   }
 
-  /** Messages as a thread shows them: an inbound email's with the link to its original (`original`). */
-  shown(messages: readonly Message[]): ShownMessage[] {
-    const originals = this.#originals;
-    return originals ? messages.map((m) => originals.show(m)) : [...messages];
+  /**
+   * Messages as a thread shows them: an inbound email's with the link to its original (`original`; a thread
+   * shows a Show original button for it instead), or `originalNotKept` when it was too large to keep.
+   */
+  async shown(messages: readonly Message[]): Promise<ShownMessage[]> {
+    return this.#originals ? this.#originals.show(messages) : [...messages];
+  }
+
+  /** Whether the original of a customer's email is there to open (without the email channel: never asked). */
+  originalState(messageId: string): Promise<OriginalState> {
+    return this.#originals ? this.#originals.state(messageId) : Promise.resolve('dropped');
+  }
+
+  /** A fresh link to the original of a customer's email (null without the email channel). */
+  originalLink(messageId: string): string | null {
+    return this.#originals?.url(messageId) ?? null;
   }
 
   async #customerName(conversation: Conversation): Promise<string> {
@@ -1051,8 +1069,8 @@ export class SlackThreads {
       await this.#state.saveThread(conversation.id, agent.id, ref);
       shows = view.messages.map((m) => m.id);
       this.#remember(this.#postedAs, `${agent.id}|${conversation.id}|${conversation.ownership.length}`);
-      for (const chunk of transcript(this.shown(view.messages), customerLabel(view)))
-        await this.say(ref, chunk);
+      for (const post of threadTranscript(await this.shown(view.messages), customerLabel(view)))
+        await this.say(ref, post);
       // The pictures of the newest customer messages so far, under the transcript.
       const pictured = view.messages.filter((m) => m.direction === 'in' && m.attachments.some(previewed));
       for (const m of pictured.slice(-CARD_PICTURED)) await this.#sharePictures(ref, m);

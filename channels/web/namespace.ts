@@ -102,16 +102,19 @@ async function consoleView(
   ]);
   return {
     ...view,
-    messages: shown(originals, view.messages),
+    messages: await shown(originals, view.messages),
     // The server's time, which `wrapUpUntil` is counted from (a console's own clock may be off).
     now: router.clock.now(),
     brokenPromises: promises.filter((p) => p.kind === 'agent' && p.state === 'broken'),
   };
 }
 
-/** Messages as a console shows them: an inbound email's with the link to its original (`original`). */
-function shown(originals: OriginalLinks | null, messages: Message[]) {
-  return originals ? messages.map((m) => originals.show(m)) : messages;
+/**
+ * Messages as a console shows them: an inbound email's with the link to its original (`original`), or
+ * `originalNotKept` when it was too large to keep.
+ */
+async function shown(originals: OriginalLinks | null, messages: Message[]) {
+  return originals ? originals.show(messages) : messages;
 }
 
 /** How many conversations that moved on from an agent their consoles are told of (`#former`). */
@@ -535,7 +538,7 @@ export class WebConsole {
     on('transcript', async (p) => {
       const { conversationId } = parseInput(ConvId, p, 'transcript');
       const read = await readConversation(r.store, agentId, conversationId);
-      return { ok: true, ...read, messages: shown(this.#originals, read.messages) };
+      return { ok: true, ...read, messages: await shown(this.#originals, read.messages) };
     });
     // Whether the visitor of a chat conversation is on the page now (null: not a chat, or not known here).
     on('presence', async (p) => {
@@ -689,7 +692,7 @@ export class WebConsole {
         // conversation, and its replies go out there now; the consoles follow at once.
         const payload = {
           conversationId: conversation.id,
-          message: this.#originals ? this.#originals.show(event.message) : event.message,
+          message: (await shown(this.#originals, [event.message]))[0]!,
           lastChannel: conversation.lastChannel,
           channels: conversation.channels,
         };

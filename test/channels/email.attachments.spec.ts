@@ -134,7 +134,7 @@ describe('email attachment links', () => {
     /** A content store that is unreachable for its next put, as Redis may briefly be. */
     class Away extends MemoryContentStore {
       away = false;
-      override async put(messageId: string, content: EmailContent): Promise<void> {
+      override async put(messageId: string, content: EmailContent): Promise<boolean> {
         if (this.away) {
           this.away = false;
           throw new StoreUnavailableError('email content put: the client is offline');

@@ -73,6 +73,23 @@ function contract(name: string, make: (maxBytes: number) => Promise<ContentStore
       expect((await store.get('m4'))?.raw.length).to.equal(200);
     });
 
+    it('says whether it kept an entry, and how many bytes each holds: 0 for one without any, null when not kept', async () => {
+      const store = await make(1000);
+      expect(await store.put('m1', entry(400))).to.equal(true);
+      expect(await store.put('huge', entry(2000))).to.equal(false);
+      // A mail too large to keep is kept as what a reply needs only: no bytes.
+      expect(
+        await store.put('huge', {
+          ...entry(0),
+          attachments: [{ name: 'a', type: 'x/y', size: 5000, content: null }],
+        }),
+      ).to.equal(true);
+      expect(await store.held(['m1', 'huge', 'm-none'])).to.deep.equal([400, 0, null]);
+      expect(await store.held([])).to.deep.equal([]);
+      expect(store.maxBytes).to.equal(1000);
+      expect((await store.get('huge'))?.replyTo).to.equal('a@b.c');
+    });
+
     it('forgets entries on request, and their bytes no longer count against the budget', async () => {
       const store = await make(1000);
       await store.put('m1', entry(400));

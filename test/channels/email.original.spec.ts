@@ -224,3 +224,53 @@ describe('email: the original of an inbound message', () => {
     expect(await h.sb.email!.content.get(messageId)).to.equal(null);
   });
 });
+
+describe('email: a mail too large to keep (EMAIL_STORE_MAX_BYTES)', () => {
+  const sink = useSink();
+  // 8 KiB kept in all: a mail with a 5,000-byte file (its raw and the file's bytes) is over it.
+  const sb = useHarness({
+    env: emailEnv(sink, { PUBLIC_URL, EMAIL_MAX_BYTES: '8192', EMAIL_STORE_MAX_BYTES: '8192' }),
+  });
+
+  it('has no link to its original in the API or the console, which are told it was too large to keep; one that fits still has its link', async () => {
+    const h = sb();
+    const { token } = await h.createAgent('Ada');
+    const ada = h.agentSocket(token);
+    await once(ada, 'hello');
+    const receive = async (raw: string) =>
+      (
+        await request(h.url)
+          .post('/email/inbound')
+          .set('Content-Type', 'message/rfc822')
+          .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
+          .send(Buffer.from(raw))
+          .expect(202)
+      ).body as { messageId: string; conversationId: string };
+    const big = await receive(
+      mailWith('too-large-1', [['scan.bin', 'application/octet-stream', Buffer.alloc(5000, 7)]]),
+    );
+    // As it arrives, the console is told so in the place of the link.
+    const arrived = await once<Json>(ada, 'message');
+    expect(arrived.message.id).to.equal(big.messageId);
+    expect(arrived.message.original).to.equal(undefined);
+    expect(arrived.message.originalNotKept).to.equal('too_large');
+    const small = await receive(ANA);
+    const api = async (conversationId: string) =>
+      (await h.admin.get(`/api/conversations/${conversationId}`).expect(200)).body.messages as Json[];
+    const [bigShown] = await api(big.conversationId);
+    expect(bigShown.original).to.equal(undefined);
+    expect(bigShown.originalNotKept).to.equal('too_large');
+    // Its file has no link either: its bytes were not kept.
+    expect(bigShown.attachments.map((a: Json) => [a.name, a.url])).to.deep.equal([['scan.bin', undefined]]);
+    const smallShown = (await api(small.conversationId)).find((m) => m.id === small.messageId);
+    expect(smallShown.originalNotKept).to.equal(undefined);
+    await h.http().get(smallShown.original.slice(PUBLIC_URL.length)).expect(200);
+    const { view } = await emitAck(ada, 'conversation', { conversationId: big.conversationId });
+    expect(view.messages[0]).to.deep.include({ originalNotKept: 'too_large' });
+    expect(view.messages[0].original).to.equal(undefined);
+    // A link made anyway (none is given) says why it opens nothing.
+    const forged = new OriginalLinks(h.sb.tokens, PUBLIC_URL, () => h.clock.now()).url(big.messageId);
+    const res = await h.http().get(forged.slice(PUBLIC_URL.length)).expect(410);
+    expect(res.body.error.message).to.contain('too large to keep');
+  });
+});

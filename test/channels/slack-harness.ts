@@ -375,8 +375,10 @@ export interface ActionInput {
   blockId?: string;
   /** users_select: the picked user. */
   selectedUser?: string;
-  /** static_select: the picked option's value. */
+  /** A select's pick: the picked option's value (a static select unless `select` says otherwise). */
   selectedOption?: string;
+  /** The kind of select `selectedOption` was picked in (default static_select). */
+  select?: 'static_select' | 'external_select';
   /** The message the element is on (omit for the home tab). */
   channel?: string;
   messageTs?: string;
@@ -389,7 +391,7 @@ export function blockActions(input: ActionInput): Record<string, unknown> {
   const action =
     input.selectedOption !== undefined
       ? {
-          type: 'static_select',
+          type: input.select ?? 'static_select',
           action_id: input.actionId,
           block_id: input.blockId ?? 'b',
           selected_option: {
@@ -454,6 +456,83 @@ export function blockActions(input: ActionInput): Record<string, unknown> {
       : { view: { id: 'V0HOME0001', type: 'home', blocks: [] } }),
     state: { values: {} },
     actions: [action],
+  };
+}
+
+export interface SuggestionInput {
+  user: string;
+  actionId: string;
+  blockId: string;
+  /** What the person typed in the searchable select. */
+  value: string;
+  /** The message the select is on (its DM and thread). */
+  channel?: string;
+  messageTs?: string;
+  threadTs?: string;
+  /** The form the select is in, as the app opened it (its callback_id and private_metadata). */
+  view?: { callback_id: string; private_metadata: string };
+}
+
+/**
+ * A `block_suggestion` payload: Slack asking the app for the options of an external (searchable) select, as
+ * the person types, on a message or in a form.
+ */
+export function blockSuggestion(input: SuggestionInput): Record<string, unknown> {
+  const onMessage = input.channel !== undefined && input.messageTs !== undefined;
+  return {
+    type: 'block_suggestion',
+    user: {
+      id: input.user,
+      username: input.user.toLowerCase(),
+      name: input.user.toLowerCase(),
+      team_id: TEAM_ID,
+    },
+    container: input.view
+      ? { type: 'view', view_id: 'V0MODAL001' }
+      : onMessage
+        ? {
+            type: 'message',
+            message_ts: input.messageTs,
+            channel_id: input.channel,
+            is_ephemeral: false,
+            ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+          }
+        : { type: 'view', view_id: 'V0HOME0001' },
+    api_app_id: APP_ID,
+    token: 'legacy-verification-token',
+    action_id: input.actionId,
+    block_id: input.blockId,
+    value: input.value,
+    team: { id: TEAM_ID, domain: 'switchboard-test' },
+    enterprise: null,
+    is_enterprise_install: false,
+    ...(onMessage && !input.view
+      ? {
+          channel: { id: input.channel, name: 'directmessage' },
+          message: {
+            type: 'message',
+            user: BOT_USER_ID,
+            ts: input.messageTs,
+            ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+            text: 'Who should help?',
+          },
+        }
+      : {}),
+    ...(input.view
+      ? {
+          view: {
+            id: 'V0MODAL001',
+            team_id: TEAM_ID,
+            type: 'modal',
+            callback_id: input.view.callback_id,
+            private_metadata: input.view.private_metadata,
+            state: { values: {} },
+            hash: '1767700000.abcdef',
+            title: { type: 'plain_text', text: 'Switchboard' },
+            blocks: [],
+          },
+        }
+      : {}),
   };
 }
 
@@ -578,6 +657,89 @@ export async function adaOwnsMary(h: SlackHarness, ada: string, bob: string) {
   const bobAgent = await h.agent('Bob', bob);
   await h.idle();
   return { ada: adaAgent, bob: bobAgent, mary, conversationId: sent.conversationId };
+}
+
+/** A select posted in a card's thread (Consult's picker): the call that posted it, its section, where it is. */
+export interface ThreadPicker {
+  // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the stand-in recorded it
+  call: { args: Record<string, any>; answer: Record<string, any> };
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  section: any;
+  /** The picker message's ts, its section's block id, and the thread it is in (the card's). */
+  ts: string;
+  blockId: string;
+  threadTs: string;
+}
+
+/** What pressing a card's button did: the select it posted in the thread, if any, to pick from. */
+export interface CardPress {
+  /** The select the press posted in the card's thread (Consult's picker); null when it posted none. */
+  picker: ThreadPicker | null;
+  /**
+   * `user` picks `value` in that select (a static one unless `select` says otherwise), as Slack sends it, on the
+   * picker as Slack keeps it (whatever it shows now); answered 200, then every Slack call of it made.
+   */
+  pick(value: string, select?: 'static_select' | 'external_select'): Promise<void>;
+}
+
+/**
+ * `user` presses the button `actionId` of their card of `conversationId` (the card at `cardTs`, by default
+ * their card), as Slack sends it; answered 200, then every Slack call of it made. Returns the select the press
+ * posted in the card's thread, to pick from.
+ */
+export async function pressCard(
+  h: SlackHarness,
+  user: string,
+  actionId: string,
+  conversationId: string,
+  cardTs: string = cardTsOf(h, user),
+): Promise<CardPress> {
+  const before = h.slack.calls.length;
+  await h
+    .interact(blockActions({ user, actionId, value: conversationId, channel: dmOf(user), messageTs: cardTs }))
+    .expect(200);
+  await h.idle();
+  const posted = h.slack.calls
+    .slice(before)
+    .filter(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.status === 200 &&
+        c.args.thread_ts === cardTs &&
+        Array.isArray(c.args.blocks) &&
+        c.args.blocks[0]?.accessory?.type?.endsWith('_select'),
+    )
+    .at(-1);
+  const picker = posted
+    ? {
+        call: posted,
+        section: posted.args.blocks[0],
+        ts: String(posted.answer.ts),
+        blockId: String(posted.args.blocks[0].block_id),
+        threadTs: cardTs,
+      }
+    : null;
+  return {
+    picker,
+    async pick(value, select = 'static_select') {
+      if (!picker) throw new Error(`pressing ${actionId} posted no select in ${user}'s thread`);
+      await h
+        .interact(
+          blockActions({
+            user,
+            actionId: String(picker.section.accessory.action_id),
+            blockId: picker.blockId,
+            selectedOption: value,
+            select,
+            channel: dmOf(user),
+            messageTs: picker.ts,
+            threadTs: picker.threadTs,
+          }),
+        )
+        .expect(200);
+      await h.idle();
+    },
+  };
 }
 
 /** What Slack refused with `error` (any method). */

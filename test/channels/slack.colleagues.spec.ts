@@ -9,9 +9,11 @@ import type { Agent } from '../../shared/model.js';
 import {
   adaOwnsMary,
   blockActions,
+  blockSuggestion,
   cardRoleLine,
   cardTsOf,
   dmOf,
+  pressCard,
   type SlackHarness,
   shownCard,
   useSlackHarness,
@@ -77,18 +79,7 @@ describe('Slack console: colleagues in the web console', () => {
     try {
       const cat = await h.agent('Cat', CAT, { status: 'away' });
       await h.agent('Dan', null, { status: 'offline' });
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.handoff,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: cardTsOf(h, ADA),
-          }),
-        )
-        .expect(200);
-      await h.idle();
+      await pressCard(h, ADA, ACTION.handoff, conversationId);
       const view = h.slack.ok('views.open').at(-1)!.args.view;
       const target = view.blocks.find((b: Json) => b.block_id === FIELD.handoffTarget.block);
       expect(target.element.type).to.equal('static_select');
@@ -139,44 +130,14 @@ describe('Slack console: colleagues in the web console', () => {
     const { ada, conversationId } = await adaOwnsMary(h, ADA, BOB);
     const { grace, socket, heard } = await graceInTheConsole(h);
     try {
-      const threadTs = cardTsOf(h, ADA);
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.consult,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
-      await h.idle();
-      const picker = h.slack
-        .ok('chat.postMessage', (a) => a.thread_ts === threadTs && Array.isArray(a.blocks))
-        .at(-1)!;
-      const section = picker.args.blocks[0];
-      expect(groups(section.accessory).flatMap(([, options]) => options.map(([name]) => name))).to.deep.equal(
-        ['Bob', 'Grace'],
-      );
-      const choose = (value: string) =>
-        h
-          .interact(
-            blockActions({
-              user: ADA,
-              actionId: ACTION.consultPick,
-              blockId: section.block_id,
-              selectedOption: value,
-              channel: dmOf(ADA),
-              messageTs: String(picker.answer.ts),
-              threadTs,
-            }),
-          )
-          .expect(200);
+      const consult = await pressCard(h, ADA, ACTION.consult, conversationId);
+      const picker = consult.picker!;
+      expect(
+        groups(picker.section.accessory).flatMap(([, options]) => options.map(([name]) => name)),
+      ).to.deep.equal(['Bob', 'Grace']);
       // Not one of the team (a forged or outdated value): said, nothing done.
-      await choose('ag_nobody');
-      await choose(ada.id);
-      await h.idle();
+      await consult.pick('ag_nobody');
+      await consult.pick(ada.id);
       expect(
         h.slack.ok('chat.postEphemeral', (a) => a.user === ADA).map((c) => String(c.args.text)),
       ).to.deep.equal([
@@ -184,11 +145,11 @@ describe('Slack console: colleagues in the web console', () => {
         'Pick a colleague, not yourself.',
       ]);
 
-      await choose(grace.id);
+      await consult.pick(grace.id);
       const invite = await heardOf(h, heard, 'consult.invite');
       expect(invite).to.deep.equal({ conversationId, from: { id: ada.id, name: 'Ada' } });
       expect((await h.store.getConversation(conversationId))!.invited).to.deep.equal([grace.id]);
-      expect(String(h.slack.ok('chat.update', (a) => a.ts === picker.answer.ts).at(-1)!.args.text)).to.equal(
+      expect(String(h.slack.ok('chat.update', (a) => a.ts === picker.ts).at(-1)!.args.text)).to.equal(
         'Invited *Grace* to help.',
       );
     } finally {
@@ -201,20 +162,8 @@ describe('Slack console: colleagues in the web console', () => {
     const { bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
     await h.sb.router.setAgentStatus(bob.id, 'offline');
     const threadTs = cardTsOf(h, ADA);
-    for (const actionId of [ACTION.consult, ACTION.handoff]) {
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId,
-            value: conversationId,
-            channel: dmOf(ADA),
-            messageTs: threadTs,
-          }),
-        )
-        .expect(200);
-      await h.idle();
-    }
+    for (const actionId of [ACTION.consult, ACTION.handoff])
+      expect((await pressCard(h, ADA, actionId, conversationId)).picker).to.equal(null);
     const picker = h.slack
       .ok('chat.postMessage', (a) => a.thread_ts === threadTs && Array.isArray(a.blocks))
       .at(-1)!;
@@ -225,6 +174,142 @@ describe('Slack console: colleagues in the web console', () => {
     const view = h.slack.ok('views.open').at(-1)!.args.view;
     expect(view.submit).to.equal(undefined);
     expect(JSON.stringify(view.blocks)).to.contain('Nobody else on the team can take *Mary Major* now');
+  });
+
+  it('a team of 150: Hand off and Consult search the team as the agent types (Slack options requests, signed); the 140th agent is offered, picked, and takes it', async () => {
+    const h = sb();
+    const { ada, conversationId } = await adaOwnsMary(h, ADA, BOB);
+    // 147 more (web-console colleagues, a fifth of them away), and the 140th of the team, Noor, in Slack.
+    const NOOR = 'U0NOOR0001';
+    let noor: Agent | null = null;
+    for (let n = 3; n <= 150; n++) {
+      const name = `Teammate ${String(n).padStart(3, '0')}`;
+      if (n === 140)
+        noor = await h.sb.router.createAgent({ name: 'Noor Haddad', status: 'available', slackUserId: NOOR });
+      else await h.sb.router.createAgent({ name, status: n % 5 === 0 ? 'away' : 'available' });
+    }
+    const team = await h.store.listAgents();
+    expect(team.length).to.equal(150);
+    const idOf = (name: string) => team.find((a) => a.name === name)!.id;
+
+    // The form's select is searchable: Slack asks for its options as Ada types.
+    await pressCard(h, ADA, ACTION.handoff, conversationId);
+    const view = h.slack.ok('views.open').at(-1)!.args.view;
+    const target = view.blocks.find((b: Json) => b.block_id === FIELD.handoffTarget.block);
+    expect(target.element).to.deep.include({
+      type: 'external_select',
+      action_id: FIELD.handoffTarget.action,
+    });
+    expect(target.element.option_groups).to.equal(undefined);
+    const suggest = (value: string, user = ADA) =>
+      h
+        .interact(
+          blockSuggestion({
+            user,
+            actionId: target.element.action_id,
+            blockId: target.block_id,
+            value,
+            view: { callback_id: view.callback_id, private_metadata: view.private_metadata },
+          }),
+        )
+        .expect(200);
+    // Opened with nothing typed: the first 100 of the team, available first; never Ada herself.
+    const all = (await suggest('')).body;
+    const offered = all.option_groups.flatMap((g: Json) => g.options.map((o: Json) => o.value));
+    expect(offered).to.have.length(100);
+    expect(offered).not.to.include(ada.id);
+    expect(all.option_groups.map((g: Json) => g.label.text)).to.deep.equal(['Available']);
+    // Typed, in any case: those whose name holds it.
+    expect(groups((await suggest('hADd')).body)).to.deep.equal([['Available', [['Noor Haddad', noor!.id]]]]);
+    expect(groups((await suggest('teammate 14')).body)).to.deep.equal([
+      [
+        'Available',
+        [141, 142, 143, 144, 146, 147, 148, 149].map((n) => [`Teammate ${n}`, idOf(`Teammate ${n}`)]),
+      ],
+      ['Away', [['Teammate 145 (away)', idOf('Teammate 145')]]],
+    ]);
+    expect((await suggest('nobody by that name')).body).to.deep.equal({ options: [] });
+    // Someone linked to no agent is offered nobody; an unsigned request is refused.
+    expect((await suggest('hadd', 'U0STRANGER1')).body).to.deep.equal({ options: [] });
+    await h
+      .interact(
+        blockSuggestion({
+          user: ADA,
+          actionId: target.element.action_id,
+          blockId: target.block_id,
+          value: 'hadd',
+        }),
+        {
+          signature: 'v0=0000',
+        },
+      )
+      .expect(401);
+
+    await h
+      .interact(
+        viewSubmission(ADA, VIEW.handoff, conversationId, {
+          [FIELD.handoffTarget.block]: {
+            [FIELD.handoffTarget.action]: {
+              type: 'external_select',
+              selected_option: { text: { type: 'plain_text', text: 'Noor Haddad' }, value: noor!.id },
+            },
+          },
+          [FIELD.handoffNote.block]: {
+            [FIELD.handoffNote.action]: { type: 'plain_text_input', value: 'Her parcel is late' },
+          },
+        }),
+      )
+      .expect(200);
+    await h.idle();
+    expect((await h.store.getConversation(conversationId))!.handoff?.to).to.equal(noor!.id);
+    await h
+      .interact(
+        blockActions({
+          user: NOOR,
+          actionId: ACTION.accept,
+          value: conversationId,
+          channel: dmOf(NOOR),
+          messageTs: cardTsOf(h, NOOR),
+        }),
+      )
+      .expect(200);
+    await h.idle();
+    expect((await h.store.getConversation(conversationId))!.ownerId).to.equal(noor!.id);
+  });
+
+  it('a team of 150: Consult searches the team in the thread; the colleague picked is invited', async () => {
+    const h = sb();
+    const { conversationId } = await adaOwnsMary(h, ADA, BOB);
+    let target: Agent | null = null;
+    for (let n = 3; n <= 150; n++) {
+      const agent = await h.sb.router.createAgent({
+        name: n === 140 ? 'Noor Haddad' : `Teammate ${n}`,
+        status: 'available',
+      });
+      if (n === 140) target = agent;
+    }
+    const consult = await pressCard(h, ADA, ACTION.consult, conversationId);
+    const picker = consult.picker!;
+    expect(picker.section.accessory).to.deep.include({
+      type: 'external_select',
+      action_id: ACTION.consultPick,
+    });
+    const answer = await h
+      .interact(
+        blockSuggestion({
+          user: ADA,
+          actionId: ACTION.consultPick,
+          blockId: picker.blockId,
+          value: 'noor',
+          channel: dmOf(ADA),
+          messageTs: picker.ts,
+          threadTs: picker.threadTs,
+        }),
+      )
+      .expect(200);
+    expect(groups(answer.body)).to.deep.equal([['Available', [['Noor Haddad', target!.id]]]]);
+    await consult.pick(target!.id, 'external_select');
+    expect((await h.store.getConversation(conversationId))!.invited).to.deep.equal([target!.id]);
   });
 
   it('a picker or form from before the team was offered (a Slack user picked) still works', async () => {

@@ -11,6 +11,7 @@ import {
   dmOf,
   newEventId,
   OUR_NUMBER,
+  pressCard,
   type SlackHarness,
   useSlackHarness,
   viewSubmission,
@@ -136,36 +137,8 @@ describe('Slack console end to end: SMS in, Slack thread, SMS out', () => {
     const adaThread = threadTs(h, ADA);
 
     // Consult: button, then the select of the team in the thread.
-    await h
-      .interact(
-        blockActions({
-          user: ADA,
-          actionId: ACTION.consult,
-          value: conversationId,
-          channel: dmOf(ADA),
-          messageTs: adaThread,
-        }),
-      )
-      .expect(200);
-    await h.idle();
-    const picker = h.slack.ok(
-      'chat.postMessage',
-      (a) => a.thread_ts === adaThread && Array.isArray(a.blocks),
-    )[0]!;
-    await h
-      .interact(
-        blockActions({
-          user: ADA,
-          actionId: ACTION.consultPick,
-          blockId: picker.args.blocks[0].block_id,
-          selectedOption: bob.id,
-          channel: dmOf(ADA),
-          messageTs: String(picker.answer.ts),
-          threadTs: adaThread,
-        }),
-      )
-      .expect(200);
-    await h.idle();
+    const consult = await pressCard(h, ADA, ACTION.consult, conversationId, adaThread);
+    await consult.pick(bob.id);
     expect(threadTexts(h, BOB)[0]).to.contain('I need a refund for order 1234');
     await h
       .event(dmMessage(BOB, dmOf(BOB), 'Billing here: refund issued, 3-5 days.', threadTs(h, BOB)))
@@ -193,18 +166,7 @@ describe('Slack console end to end: SMS in, Slack thread, SMS out', () => {
 
     // Hand off to Cat: button, modal, Accept.
     await h.sb.router.updateAgent(cat.id, { capacity: { sms: 3 } });
-    await h
-      .interact(
-        blockActions({
-          user: ADA,
-          actionId: ACTION.handoff,
-          value: conversationId,
-          channel: dmOf(ADA),
-          messageTs: adaThread,
-        }),
-      )
-      .expect(200);
-    await h.idle();
+    await pressCard(h, ADA, ACTION.handoff, conversationId, adaThread);
     expect(h.slack.ok('views.open')[0]!.args.view.callback_id).to.equal(VIEW.handoff);
     await h
       .interact(

@@ -168,14 +168,13 @@ describe('Slack requests that are not what Slack sends', () => {
     expect(await h.store.listConversations({})).to.deep.equal([]);
   });
 
-  it('interactions Switchboard does not use (shortcut, message_action, view_closed, block_suggestion) are answered 200 at once, and nothing is done', async () => {
+  it('interactions Switchboard does not use (shortcut, message_action, view_closed) are answered 200 at once, and nothing is done', async () => {
     const { conversationId } = await adaOwns();
     const before = h.slack.calls.length;
     for (const payload of [
       { type: 'shortcut', user: { id: ADA }, callback_id: 'x', trigger_id: '1.2' },
       { type: 'message_action', user: { id: ADA }, callback_id: 'x' },
       { type: 'view_closed', user: { id: ADA }, view: { callback_id: VIEW.handoff } },
-      { type: 'block_suggestion', user: { id: ADA }, action_id: 'sb_x', value: 'a' },
     ]) {
       const started = Date.now();
       const res = await h.interact(payload).expect(200);
@@ -186,5 +185,23 @@ describe('Slack requests that are not what Slack sends', () => {
     expect(h.slack.calls.slice(before)).to.deep.equal([]);
     expect((await h.store.getConversation(conversationId))!.status).to.equal('assigned');
     expect(warnings.some((w) => String(w.msg).includes('not acknowledged'))).to.equal(false);
+  });
+
+  it('an options request (block_suggestion) for a select that is not a colleague picker gets no options at once; one without what was typed is refused naming the field', async () => {
+    const { conversationId } = await adaOwns();
+    const before = h.slack.calls.length;
+    const started = Date.now();
+    const res = await h
+      .interact({ type: 'block_suggestion', user: { id: ADA }, action_id: 'sb_x', block_id: 'b', value: 'a' })
+      .expect(200);
+    expect(Date.now() - started).to.be.below(1000);
+    expect(res.body).to.deep.equal({ options: [] });
+    const bad = await h
+      .interact({ type: 'block_suggestion', user: { id: ADA }, action_id: ACTION.consultPick })
+      .expect(400);
+    expect(bad.body.error).to.deep.include({ code: 'invalid_input', field: 'payload.value' });
+    await h.idle();
+    expect(h.slack.calls.slice(before)).to.deep.equal([]);
+    expect((await h.store.getConversation(conversationId))!.status).to.equal('assigned');
   });
 });

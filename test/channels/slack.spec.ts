@@ -19,6 +19,7 @@ import {
   dmMessage,
   dmOf,
   newEventId,
+  pressCard,
   SIGNING_SECRET,
   type SlackHarness,
   type SlackHarnessOptions,
@@ -1008,8 +1009,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const h = sb();
       const { conversationId } = await maryWrites(h);
       const threadTs = cardTsOf(h, ADA);
-      await pressOnCard(h, ADA, ACTION.resolve, conversationId, threadTs);
-      await h.idle();
+      await pressCard(h, ADA, ACTION.resolve, conversationId, threadTs);
       expect((await h.store.getConversation(conversationId))!.status).to.equal('resolved');
       const update = h.slack.ok('chat.update', (a) => a.ts === threadTs)[0]!;
       expect(update.args.channel).to.equal(dmOf(ADA));
@@ -1076,8 +1076,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const { conversationId } = await maryWrites(h);
       await h.agent('Bob', BOB);
       const threadTs = cardTsOf(h, ADA);
-      await pressOnCard(h, BOB, ACTION.resolve, conversationId, threadTs);
-      await h.idle();
+      await pressCard(h, BOB, ACTION.resolve, conversationId, threadTs);
       expect((await h.store.getConversation(conversationId))!.status).to.equal('assigned');
       const eph = h.slack.ok('chat.postEphemeral', (a) => a.user === BOB);
       expect(eph).to.have.length(1);
@@ -1089,33 +1088,15 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const { ada, mary, conversationId } = await maryWrites(h);
       const bob = await h.agent('Bob', BOB);
       const threadTs = cardTsOf(h, ADA);
-      await pressOnCard(h, ADA, ACTION.consult, conversationId, threadTs);
-      await h.idle();
-      const picker = h.slack.ok(
-        'chat.postMessage',
-        (a) => a.thread_ts === threadTs && Array.isArray(a.blocks),
-      )[0]!;
-      const section = (picker.args.blocks as Json[])[0];
+      const consult = await pressCard(h, ADA, ACTION.consult, conversationId, threadTs);
+      const section = consult.picker!.section;
       expect(section.accessory.type).to.equal('static_select');
       expect(section.accessory.action_id).to.equal(ACTION.consultPick);
       expect(
         section.accessory.option_groups.map((g: Json) => [g.label.text, g.options.map((o: Json) => o.value)]),
       ).to.deep.equal([['Available', [bob.id]]]);
-      const pickerTs = String(picker.answer.ts);
-      await h
-        .interact(
-          blockActions({
-            user: ADA,
-            actionId: ACTION.consultPick,
-            blockId: section.block_id,
-            selectedOption: bob.id,
-            channel: dmOf(ADA),
-            messageTs: pickerTs,
-            threadTs,
-          }),
-        )
-        .expect(200);
-      await h.idle();
+      const pickerTs = consult.picker!.ts;
+      await consult.pick(bob.id);
       const conv = await h.store.getConversation(conversationId);
       expect(conv!.ownerId).to.equal(ada.id);
       expect(conv!.invited).to.deep.equal([bob.id]);
@@ -1167,8 +1148,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const bob = await h.agent('Bob', BOB);
       await h.agent('Cat', CAT);
       const threadTs = cardTsOf(h, ADA);
-      await pressOnCard(h, ADA, ACTION.handoff, conversationId, threadTs);
-      await h.idle();
+      await pressCard(h, ADA, ACTION.handoff, conversationId, threadTs);
       const open = h.slack.ok('views.open')[0]!;
       expect(open.args.view.callback_id).to.equal(VIEW.handoff);
       expect(open.args.view.private_metadata).to.equal(conversationId);
@@ -1299,8 +1279,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const h = sb();
       const { conversationId } = await maryWrites(h);
       const threadTs = cardTsOf(h, ADA);
-      await pressOnCard(h, ADA, ACTION.promise, conversationId, threadTs);
-      await h.idle();
+      await pressCard(h, ADA, ACTION.promise, conversationId, threadTs);
       expect(h.slack.ok('views.open')[0]!.args.view.callback_id).to.equal(VIEW.promise);
       const values = (at: number, text: string) => ({
         [FIELD.promiseText.block]: { [FIELD.promiseText.action]: { type: 'plain_text_input', value: text } },
@@ -1338,8 +1317,7 @@ describe('Slack console (Bolt, /slack/events)', () => {
       const h = sb();
       const { conversationId } = await maryWrites(h);
       const threadTs = cardTsOf(h, ADA);
-      await pressOnCard(h, ADA, ACTION.block, conversationId, threadTs);
-      await h.idle();
+      await pressCard(h, ADA, ACTION.block, conversationId, threadTs);
       const view = h.slack.ok('views.open')[0]!.args.view;
       expect(view.callback_id).to.equal(VIEW.block);
       expect(blockTexts(view.blocks)).to.contain('Block *Mary Major*');

@@ -7,12 +7,12 @@ import { ACTION, FIELD, VIEW } from '../../channels/slack/blocks.js';
 import { slackDate } from '../../channels/slack/text.js';
 import {
   adaOwnsMary,
-  blockActions,
   cardButtons,
   cardRoleLine,
   cardTsOf,
   dmMessage,
   dmOf,
+  pressCard,
   type SlackHarness,
   shownCard,
   useSlackHarness,
@@ -28,54 +28,6 @@ type Json = any;
 /** The ephemeral messages a user was shown, in order. */
 const toldTo = (h: SlackHarness, user: string) =>
   h.slack.ok('chat.postEphemeral', (a) => a.user === user).map((c) => String(c.args.text));
-
-/** Ada presses a button of her card (as Slack keeps it, whatever it shows now). */
-async function press(h: SlackHarness, actionId: string, conversationId: string) {
-  await h
-    .interact(
-      blockActions({
-        user: ADA,
-        actionId,
-        value: conversationId,
-        channel: dmOf(ADA),
-        messageTs: cardTsOf(h, ADA),
-      }),
-    )
-    .expect(200);
-  await h.idle();
-}
-
-/** Ada presses Consult: the picker posted in her thread. */
-async function consultPicker(h: SlackHarness, conversationId: string) {
-  await press(h, ACTION.consult, conversationId);
-  const threadTs = cardTsOf(h, ADA);
-  const picker = h.slack
-    .ok('chat.postMessage', (a) => a.thread_ts === threadTs && Array.isArray(a.blocks))
-    .at(-1)!;
-  return { ts: String(picker.answer.ts), blockId: String(picker.args.blocks[0].block_id), threadTs };
-}
-
-/** Ada picks `agentId` on the picker at `ts`. */
-async function pick(
-  h: SlackHarness,
-  picker: { ts: string; blockId: string; threadTs: string },
-  agentId: string,
-) {
-  await h
-    .interact(
-      blockActions({
-        user: ADA,
-        actionId: ACTION.consultPick,
-        blockId: picker.blockId,
-        selectedOption: agentId,
-        channel: dmOf(ADA),
-        messageTs: picker.ts,
-        threadTs: picker.threadTs,
-      }),
-    )
-    .expect(200);
-  await h.idle();
-}
 
 /** The picker message as last shown: whether it still has a select, and its text. */
 function pickerNow(h: SlackHarness, ts: string): { select: boolean; text: string } {
@@ -96,7 +48,8 @@ describe('Slack console: controls on cards and pickers that no longer apply', ()
   it('resolved: the consult picker closes saying so; a pick or Block… from before says when it was resolved, and nothing opens', async () => {
     const h = sb();
     const { ada, bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
-    const picker = await consultPicker(h, conversationId);
+    const consult = await pressCard(h, ADA, ACTION.consult, conversationId);
+    const picker = consult.picker!;
     expect(pickerNow(h, picker.ts).select).to.equal(true);
     const resolvedAt = h.clock.now();
     await h.sb.router.resolve(ada.id, conversationId);
@@ -109,9 +62,9 @@ describe('Slack console: controls on cards and pickers that no longer apply', ()
 
     // Late clicks, on what Slack still had on screen.
     h.clock.advance(60_000);
-    await pick(h, picker, bob.id);
-    await press(h, ACTION.block, conversationId);
-    await press(h, ACTION.handoff, conversationId);
+    await consult.pick(bob.id);
+    await pressCard(h, ADA, ACTION.block, conversationId);
+    await pressCard(h, ADA, ACTION.handoff, conversationId);
     const why = `This conversation was resolved ${slackDate(resolvedAt)} by you. Nothing was sent or changed.`;
     expect(toldTo(h, ADA)).to.deep.equal([why, why, why]);
     expect(h.slack.ok('views.open')).to.have.length(0);
@@ -136,7 +89,8 @@ describe('Slack console: controls on cards and pickers that no longer apply', ()
     const h = sb();
     const { ada, bob, conversationId } = await adaOwnsMary(h, ADA, BOB);
     const grace = await h.agent('Grace', GRACE);
-    const picker = await consultPicker(h, conversationId);
+    const consult = await pressCard(h, ADA, ACTION.consult, conversationId);
+    const picker = consult.picker!;
     await h.sb.router.handoff(ada.id, conversationId, grace.id, 'parcels are yours');
     await h.sb.router.acceptHandoff(grace.id, conversationId);
     await h.idle();
@@ -146,8 +100,8 @@ describe('Slack console: controls on cards and pickers that no longer apply', ()
     });
     expect(cardButtons(shownCard(h, ADA))).to.deep.equal([]);
 
-    await pick(h, picker, bob.id);
-    await press(h, ACTION.block, conversationId);
+    await consult.pick(bob.id);
+    await pressCard(h, ADA, ACTION.block, conversationId);
     await h.event(dmMessage(ADA, dmOf(ADA), 'still me', cardTsOf(h, ADA))).expect(200);
     await h.idle();
     const why =
@@ -172,7 +126,7 @@ describe('Slack console: controls on cards and pickers that no longer apply', ()
     expect(cardRoleLine(card)).to.equal(
       'You went offline, so this conversation went back in line for the next free colleague.',
     );
-    await press(h, ACTION.block, conversationId);
+    await pressCard(h, ADA, ACTION.block, conversationId);
     expect(toldTo(h, ADA)).to.deep.equal([
       'This conversation went back in line for the next free colleague while you were offline. Nothing was sent or changed.',
     ]);

@@ -5,10 +5,9 @@ import { expect } from 'chai';
 import { ACTION } from '../../channels/slack/blocks.js';
 import { only, parseTwiml, queryOf } from '../support/twiml.js';
 import {
-  blockActions,
   cardButtons,
-  cardTsOf,
   dmOf,
+  pressCard,
   type SlackHarness,
   shownCard,
   slashCommand,
@@ -64,26 +63,12 @@ describe('Slack cards: after-call work', () => {
       await h.idle();
       expect(updates()).to.equal(before);
 
-      const press = (actionId: string) =>
-        h
-          .interact(
-            blockActions({
-              user: ADA,
-              actionId,
-              value: conversationId,
-              channel: dmOf(ADA),
-              messageTs: cardTsOf(h, ADA),
-            }),
-          )
-          .expect(200);
-      await press(ACTION.wrapUpMore);
-      await h.idle();
+      await pressCard(h, ADA, ACTION.wrapUpMore, conversationId);
       const moved = h.clock.now() + 120 * SECOND;
       expect(wrapUpLine(shownCard(h, ADA))).to.contain(`until <!date^${Math.floor(moved / 1000)}^{time}|`);
       expect(updates()).to.equal(before + 1);
 
-      await press(ACTION.wrapUpDone);
-      await h.idle();
+      await pressCard(h, ADA, ACTION.wrapUpDone, conversationId);
       expect((await h.store.getConversation(conversationId))?.status).to.equal('resolved');
       expect(wrapUpLine(shownCard(h, ADA))).to.equal(undefined);
       expect(cardButtons(shownCard(h, ADA))).not.to.include(ACTION.wrapUpMore);

@@ -11,7 +11,10 @@
 // `files.completeUploadExternal` shares them in a channel or thread (`uploads`).
 // What Slack refuses for its size is refused here too, with Slack's error: a message's
 // text over 40,000 characters (`msg_too_long`), a form whose text field may take or
-// holds more than Slack's forms take (`invalid_arguments`, see `viewRefusal`).
+// holds more than Slack's forms take (`invalid_arguments`, see `viewRefusal`), and
+// blocks Slack would not take (`blocksRefusal`: a section's text over 3,000
+// characters, a static select over 100 options a group, a button's text over 75;
+// `invalid_blocks` in a message).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
@@ -61,6 +64,8 @@ export const SLACK_INPUT_MAX = 3000;
  */
 // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as sent
 export function viewRefusal(view: any): string | null {
+  const blocks = blocksRefusal(view?.blocks);
+  if (blocks) return blocks;
   for (const block of Array.isArray(view?.blocks) ? view.blocks : []) {
     const element = block?.element;
     if (block?.type === 'input' && element?.type === 'plain_text_input') {
@@ -71,6 +76,44 @@ export function viewRefusal(view: any): string | null {
     }
     if (block?.type === 'section' && String(block.text?.text ?? '').length > SLACK_INPUT_MAX)
       return `a section's text is over ${SLACK_INPUT_MAX}`;
+  }
+  return null;
+}
+
+/** The most options a static select (or each of its groups) takes; a button's text; a message's blocks. */
+const SELECT_OPTIONS_MAX = 100;
+const BUTTON_TEXT_MAX = 75;
+const BLOCKS_MAX = 50;
+
+/**
+ * Why Slack would refuse these blocks (null: it would not): over 50 of them, a section's text over 3,000
+ * characters, a static select with more than 100 options (or a group of more), a button's text over 75.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as sent
+export function blocksRefusal(blocks: any): string | null {
+  if (blocks === undefined) return null;
+  if (!Array.isArray(blocks)) return 'blocks is not a list';
+  if (blocks.length > BLOCKS_MAX) return `${blocks.length} blocks, over ${BLOCKS_MAX}`;
+  for (const block of blocks) {
+    if (block?.type === 'section' && String(block.text?.text ?? '').length > SLACK_INPUT_MAX)
+      return `a section's text is over ${SLACK_INPUT_MAX}`;
+    const elements = [
+      block?.accessory,
+      block?.element,
+      ...(Array.isArray(block?.elements) ? block.elements : []),
+    ];
+    for (const e of elements) {
+      if (e?.type === 'static_select') {
+        const lists = [
+          e.options ?? [],
+          ...(e.option_groups ?? []).map((g: { options?: unknown[] }) => g.options ?? []),
+        ];
+        if (lists.some((l: unknown[]) => l.length > SELECT_OPTIONS_MAX))
+          return `a static select with over ${SELECT_OPTIONS_MAX} options`;
+      }
+      if (e?.type === 'button' && String(e.text?.text ?? '').length > BUTTON_TEXT_MAX)
+        return `a button's text is over ${BUTTON_TEXT_MAX}`;
+    }
   }
   return null;
 }
@@ -378,6 +421,7 @@ export class SlackStandIn {
         if (String(args.text ?? '').length > SLACK_TEXT_MAX) return { ok: false, error: 'msg_too_long' };
         if (this.notInChannels.has(args.channel)) return { ok: false, error: 'not_in_channel' };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
+        if (blocksRefusal(args.blocks)) return { ok: false, error: 'invalid_blocks' };
         if (args.thread_ts !== undefined && !/^\d+\.\d+$/.test(String(args.thread_ts)))
           return { ok: false, error: 'invalid_thread_ts' };
         const ts = this.#nextTs();
@@ -411,6 +455,7 @@ export class SlackStandIn {
         if (!channelOk(args.channel)) return { ok: false, error: 'channel_not_found' };
         if (!args.ts) return { ok: false, error: 'message_not_found' };
         if (String(args.text ?? '').length > SLACK_TEXT_MAX) return { ok: false, error: 'msg_too_long' };
+        if (blocksRefusal(args.blocks)) return { ok: false, error: 'invalid_blocks' };
         return { ok: true, channel: args.channel, ts: args.ts, text: args.text ?? '' };
       case 'chat.postEphemeral':
         if (!channelOk(args.channel) || !args.user) return { ok: false, error: 'channel_not_found' };
