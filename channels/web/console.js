@@ -1884,9 +1884,17 @@
             target: '_blank',
             rel: 'noopener noreferrer',
             'data-sb': 'original',
+            // Each its own name: a screen reader's list of links tells one mail from another.
+            'aria-label': `Show original: ${who}, ${formatTime(m.at)}`,
             text: 'Show original',
           })
-        : null,
+        : m.originalNotKept === 'too_large'
+          ? h('span', {
+              class: 'original missing',
+              'data-sb': 'original-not-kept',
+              text: 'No original: too large to keep',
+            })
+          : null,
     );
     if (m.direction === 'out' && m.delivery) {
       const state = m.delivery.state;

@@ -111,6 +111,8 @@ describe('e2e: an inbound email as received, from the web console, in Chromium',
       const link = page.locator('[data-sb="message"] [data-sb="original"]');
       await link.waitFor();
       expect(await link.textContent()).to.equal('Show original');
+      // Named with whose mail and when: a screen reader's list of links tells one from another.
+      expect(await link.getAttribute('aria-label')).to.match(/^Show original: Lee Chen, \d{1,2}:\d{2}/);
       expect(await link.getAttribute('target')).to.equal('_blank');
       expect(await link.getAttribute('rel')).to.equal('noopener noreferrer');
 
@@ -143,5 +145,86 @@ describe('e2e: an inbound email as received, from the web console, in Chromium',
       await context.close();
     }
     expect(asked).to.deep.equal([]);
+  });
+});
+
+describe('e2e: a mail too large to keep, in the web console, in Chromium', function () {
+  this.timeout(120_000);
+  const browser = useChromium();
+  let sb: Switchboard;
+  let sink: Sink;
+  let base: string;
+
+  before(async () => {
+    sink = await startSink();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    sb = createSwitchboard({
+      config: loadConfig({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PUBLIC_URL: base,
+        ADMIN_TOKEN: 'original-admin-token-0123456789',
+        TOKEN_SECRET: 'original-token-secret-0123456789-0123456789',
+        DEMO_AGENTS: 'off',
+        LOG_LEVEL: 'silent',
+        EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
+        EMAIL_FROM: 'support@support.example.com',
+        SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+        // 8 KiB kept in all: a mail with a 5,000-byte file is over it.
+        EMAIL_MAX_BYTES: '8192',
+        EMAIL_STORE_MAX_BYTES: '8192',
+      }),
+      store: new MemoryStore(),
+      logger: pino({ level: 'silent' }),
+    });
+    await sb.listen(port, '127.0.0.1');
+  });
+  after(async () => {
+    await sb?.close();
+    await sink?.close();
+  });
+
+  it('says in the place of "Show original" that the mail was too large to keep', async () => {
+    const ada = await sb.router.createAgent({ name: 'Ada', status: 'available', capacity: { email: 1 } });
+    const raw = [
+      'From: Lee Chen <lee.chen@example.com>',
+      'To: support@support.example.com',
+      'Subject: The scan',
+      'Message-ID: <too-large-e2e-1@example.com>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="mix"',
+      '',
+      '--mix',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Here is the scan of the receipt.',
+      '--mix',
+      'Content-Type: application/octet-stream; name="scan.bin"',
+      'Content-Disposition: attachment; filename="scan.bin"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.alloc(5000, 7).toString('base64'),
+      '--mix--',
+      '',
+    ].join('\r\n');
+    const received = await fetch(`${base}/email/inbound`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${INBOUND_TOKEN}`, 'Content-Type': 'message/rfc822' },
+      body: raw,
+    });
+    expect(received.status).to.equal(202);
+
+    const page = await browser().newPage();
+    try {
+      await page.goto(`${base}/console?token=${encodeURIComponent(agentToken(sb.tokens, ada))}`);
+      const said = page.locator('[data-sb="message"] [data-sb="original-not-kept"]');
+      await said.waitFor();
+      expect(await said.textContent()).to.equal('No original: too large to keep');
+      expect(await page.locator('[data-sb="message"] [data-sb="original"]').count()).to.equal(0);
+      expect(await page.locator('[data-sb="message"]').first().textContent()).to.contain('Here is the scan');
+    } finally {
+      await page.close();
+    }
   });
 });
