@@ -386,6 +386,29 @@ export interface ActionInput {
   responseUrl?: string;
 }
 
+/** The person acting, as an interaction payload names them. */
+function payloadUser(user: string): Record<string, unknown> {
+  return { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: TEAM_ID };
+}
+
+/** An interaction's container: the message it came from (in its DM, and its thread when it has one). */
+function messageContainer(input: {
+  channel?: string;
+  messageTs?: string;
+  threadTs?: string;
+}): Record<string, unknown> {
+  return {
+    type: 'message',
+    message_ts: input.messageTs,
+    channel_id: input.channel,
+    is_ephemeral: false,
+    ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+  };
+}
+
+/** An interaction's container on the app's Home tab. */
+const HOME_CONTAINER = { type: 'view', view_id: 'V0HOME0001' };
+
 /** A `block_actions` payload: a button or a users select on a message (or on the home tab). */
 export function blockActions(input: ActionInput): Record<string, unknown> {
   const action =
@@ -420,23 +443,10 @@ export function blockActions(input: ActionInput): Record<string, unknown> {
   const onMessage = input.channel !== undefined && input.messageTs !== undefined;
   return {
     type: 'block_actions',
-    user: {
-      id: input.user,
-      username: input.user.toLowerCase(),
-      name: input.user.toLowerCase(),
-      team_id: TEAM_ID,
-    },
+    user: payloadUser(input.user),
     api_app_id: APP_ID,
     token: 'legacy-verification-token',
-    container: onMessage
-      ? {
-          type: 'message',
-          message_ts: input.messageTs,
-          channel_id: input.channel,
-          is_ephemeral: false,
-          ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
-        }
-      : { type: 'view', view_id: 'V0HOME0001' },
+    container: onMessage ? messageContainer(input) : HOME_CONTAINER,
     trigger_id: `${Date.now()}.${randomBytes(6).toString('hex')}`,
     team: { id: TEAM_ID, domain: 'switchboard-test' },
     enterprise: null,
@@ -481,23 +491,12 @@ export function blockSuggestion(input: SuggestionInput): Record<string, unknown>
   const onMessage = input.channel !== undefined && input.messageTs !== undefined;
   return {
     type: 'block_suggestion',
-    user: {
-      id: input.user,
-      username: input.user.toLowerCase(),
-      name: input.user.toLowerCase(),
-      team_id: TEAM_ID,
-    },
+    user: payloadUser(input.user),
     container: input.view
       ? { type: 'view', view_id: 'V0MODAL001' }
       : onMessage
-        ? {
-            type: 'message',
-            message_ts: input.messageTs,
-            channel_id: input.channel,
-            is_ephemeral: false,
-            ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
-          }
-        : { type: 'view', view_id: 'V0HOME0001' },
+        ? messageContainer(input)
+        : HOME_CONTAINER,
     api_app_id: APP_ID,
     token: 'legacy-verification-token',
     action_id: input.actionId,

@@ -49,6 +49,35 @@ const mail = (remote: string) =>
     '',
   ].join('\r\n');
 
+/** Switchboard with email on (mail out to a sink), on a port of its own; `env` adds to its environment. */
+async function startEmailServer(
+  env: Record<string, string> = {},
+): Promise<{ sb: Switchboard; sink: Sink; base: string }> {
+  const sink = await startSink();
+  // Links name PUBLIC_URL: the port is chosen first.
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const sb = createSwitchboard({
+    config: loadConfig({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: base,
+      ADMIN_TOKEN: 'original-admin-token-0123456789',
+      TOKEN_SECRET: 'original-token-secret-0123456789-0123456789',
+      DEMO_AGENTS: 'off',
+      LOG_LEVEL: 'silent',
+      EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
+      EMAIL_FROM: 'support@support.example.com',
+      SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+      ...env,
+    }),
+    store: new MemoryStore(),
+    logger: pino({ level: 'silent' }),
+  });
+  await sb.listen(port, '127.0.0.1');
+  return { sb, sink, base };
+}
+
 describe('e2e: an inbound email as received, from the web console, in Chromium', function () {
   this.timeout(120_000);
   const browser = useChromium();
@@ -67,27 +96,7 @@ describe('e2e: an inbound email as received, from the web console, in Chromium',
     });
     await new Promise<void>((resolve) => tracker.listen(0, '127.0.0.1', resolve));
     remote = `http://127.0.0.1:${(tracker.address() as AddressInfo).port}`;
-    sink = await startSink();
-    // Links name PUBLIC_URL: the port is chosen first.
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    sb = createSwitchboard({
-      config: loadConfig({
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        PUBLIC_URL: base,
-        ADMIN_TOKEN: 'original-admin-token-0123456789',
-        TOKEN_SECRET: 'original-token-secret-0123456789-0123456789',
-        DEMO_AGENTS: 'off',
-        LOG_LEVEL: 'silent',
-        EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
-        EMAIL_FROM: 'support@support.example.com',
-        SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
-      }),
-      store: new MemoryStore(),
-      logger: pino({ level: 'silent' }),
-    });
-    await sb.listen(port, '127.0.0.1');
+    ({ sb, sink, base } = await startEmailServer());
   });
   after(async () => {
     await sb?.close();
@@ -156,29 +165,8 @@ describe('e2e: a mail too large to keep, in the web console, in Chromium', funct
   let base: string;
 
   before(async () => {
-    sink = await startSink();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    sb = createSwitchboard({
-      config: loadConfig({
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        PUBLIC_URL: base,
-        ADMIN_TOKEN: 'original-admin-token-0123456789',
-        TOKEN_SECRET: 'original-token-secret-0123456789-0123456789',
-        DEMO_AGENTS: 'off',
-        LOG_LEVEL: 'silent',
-        EMAIL_INBOUND_TOKEN: INBOUND_TOKEN,
-        EMAIL_FROM: 'support@support.example.com',
-        SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
-        // 8 KiB kept in all: a mail with a 5,000-byte file is over it.
-        EMAIL_MAX_BYTES: '8192',
-        EMAIL_STORE_MAX_BYTES: '8192',
-      }),
-      store: new MemoryStore(),
-      logger: pino({ level: 'silent' }),
-    });
-    await sb.listen(port, '127.0.0.1');
+    // 8 KiB kept in all: a mail with a 5,000-byte file is over it.
+    ({ sb, sink, base } = await startEmailServer({ EMAIL_MAX_BYTES: '8192', EMAIL_STORE_MAX_BYTES: '8192' }));
   });
   after(async () => {
     await sb?.close();
