@@ -370,6 +370,11 @@ export const RoutingPolicy = z
         transcript: ShortText.default(
           'Here is our conversation, as you asked. Reply to this email to carry on.',
         ),
+        /** In those two emails, who wrote a line: the customer, and the team when a message has no author's name. */
+        you: ShortText.default('You'),
+        ourTeam: ShortText.default('Our team'),
+        /** The subject of a mail about a conversation that began in the chat; `{team}`: the name of EMAIL_FROM. */
+        chatSubject: ShortText.default('Your chat with {team}'),
       })
       // Each text's own default, so they are spelled once.
       .prefault({}),

@@ -101,6 +101,9 @@ describe('routing policy', () => {
           unseenChat:
             'You left our chat before our answer reached you, so here it is. Reply to this email to carry on, or come back to the chat.',
           transcript: 'Here is our conversation, as you asked. Reply to this email to carry on.',
+          you: 'You',
+          ourTeam: 'Our team',
+          chatSubject: 'Your chat with {team}',
         },
       });
       expect(parsePolicy(undefined)).to.deep.equal(defaultPolicy());
