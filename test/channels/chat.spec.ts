@@ -1,6 +1,7 @@
 // The website chat channel: socket.io namespace /chat, as the widget uses it.
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
+import { defaultPolicy } from '../../routing/policy.js';
 import { TokenSigner } from '../../shared/tokens.js';
 import {
   emitAck,
@@ -19,6 +20,8 @@ interface Session {
   customerId: string;
   conversationId: string | null;
   transcripts: boolean;
+  locale: string;
+  texts: Record<string, string>;
 }
 
 /** A visitor connected and past the session event. */
@@ -57,10 +60,15 @@ describe('/chat namespace', () => {
       expect(Object.keys(session).sort()).to.deep.equal([
         'conversationId',
         'customerId',
+        'locale',
+        'texts',
         'transcripts',
         'visitorToken',
       ]);
       expect(session.conversationId).to.equal(null);
+      // What the widget says, in the policy's language: the English defaults here.
+      expect(session.locale).to.equal('en');
+      expect(session.texts).to.deep.equal(defaultPolicy().widgetTexts);
       // Email is off here: the conversation cannot be asked for by email.
       expect(session.transcripts).to.equal(false);
       expect(session.customerId).to.be.a('string').and.match(/^\S+$/);
