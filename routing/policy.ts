@@ -197,6 +197,10 @@ export const WidgetTexts = z
     inLineAt: ShortText.default('You are number {position} in line.'),
     answerWithin: ShortText.default('A person will answer within about {wait}.'),
     answerWhenFree: ShortText.default('A person will answer as soon as one is free.'),
+    /** No agent available, someone away (as `texts.nobodyFree`): nobody is busy serving others. */
+    nobodyFree: ShortText.default(
+      'Nobody can answer right now; a person will answer as soon as someone is back.',
+    ),
     nobodyWorking: ShortText.default(
       'Nobody is working right now; a person will answer as soon as someone is back.',
     ),

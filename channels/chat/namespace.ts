@@ -391,6 +391,8 @@ export class ChatChannel {
       if (quote) {
         status.position = quote.position;
         if (quote.etaSeconds !== null) status.etaSeconds = quote.etaSeconds;
+        // Nobody available, someone away: nobody is busy serving others, so not "as soon as one is free".
+        else if (quote.nobodyFree) status.nobodyFree = true;
         else if (quote.closed) {
           // Nobody works now: when they are back, to the minute (a status is sent again only when it changes).
           const opens = quote.closed.opensInSeconds;

@@ -498,7 +498,8 @@ textarea{resize:none;height:40px;max-height:120px}
     return eta != null
       ? say('answerWithin', { wait: inWords(eta) })
       : !s.closed
-        ? say('answerWhenFree')
+        ? // Nobody available, someone away: nobody is busy serving others.
+          say(s.nobodyFree ? 'nobodyFree' : 'answerWhenFree')
         : opens == null
           ? say('nobodyWorking')
           : say('closed', { opens: s.closed.opens || say('opensIn', { wait: inWords(opens) }) });

@@ -396,9 +396,15 @@ describe('/chat namespace', () => {
   });
 
   describe('status', () => {
-    it('queued with a position, without an estimate, when nobody can serve it', async () => {
+    it('queued with a position, without an estimate, when nobody can serve it: nobody is free, someone is away', async () => {
       const h = sb();
       await h.createAgent('Ada', { status: 'away' });
+      expect(await firstStatus(h)).to.deep.equal({ state: 'queued', position: 1, nobodyFree: true });
+    });
+
+    it('queued without an estimate and no `nobodyFree` when those available are busy', async () => {
+      const h = sb();
+      await h.createAgent('Ada', { capacity: { voice: 0, sms: 0, chat: 0, email: 0 } });
       expect(await firstStatus(h)).to.deep.equal({ state: 'queued', position: 1 });
     });
 
@@ -712,11 +718,11 @@ describe('/chat namespace: opening hours', () => {
     });
   });
 
-  it('within them, an agent on a break means everyone is busy; with nobody at all, nobody is working', async () => {
+  it('within them, an agent on a break means nobody is free (not closed); with nobody at all, nobody is working', async () => {
     const h = sb();
     h.clock.advance(5 * 3600 * SECOND); // 09:00 in New York
     const ada = await h.createAgent('Ada', { status: 'away' });
-    expect(await firstStatus(h)).to.deep.equal({ state: 'queued', position: 1 });
+    expect(await firstStatus(h)).to.deep.equal({ state: 'queued', position: 1, nobodyFree: true });
     await h.admin.put(`/api/agents/${ada.agent.id}/status`).send({ status: 'offline' }).expect(200);
     h.clock.advance(SECOND);
     expect(await firstStatus(h)).to.deep.equal({

@@ -166,5 +166,18 @@ describe('e2e: the chat widget speaks the policy’s language', function () {
         await page.getByRole('log', { name: 'Messages' }).getByText('You: Where is my order?').count(),
       ).to.equal(1);
     });
+
+    it('with nobody available and someone away, says nobody can answer right now, not that one will be free', async () => {
+      const h = sb();
+      // On a break: expected back, so the visitor keeps holding; nobody is busy serving anyone.
+      await h.createAgent('Ada', { status: 'away' });
+      const page = await open(h);
+      await w(page, 'launcher').click();
+      await waiting(page, 'Is anyone there?');
+      await w(page, 'status').filter({ hasText: 'in line' }).waitFor();
+      expect(await w(page, 'status').textContent()).to.equal(
+        'You are number 1 in line. Nobody can answer right now; a person will answer as soon as someone is back.',
+      );
+    });
   });
 });

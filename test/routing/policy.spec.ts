@@ -159,6 +159,7 @@ describe('routing policy', () => {
           inLineAt: 'You are number {position} in line.',
           answerWithin: 'A person will answer within about {wait}.',
           answerWhenFree: 'A person will answer as soon as one is free.',
+          nobodyFree: 'Nobody can answer right now; a person will answer as soon as someone is back.',
           nobodyWorking: 'Nobody is working right now; a person will answer as soon as someone is back.',
           closed: 'We are closed right now and open again {opens}; a person will answer then.',
           opensIn: 'in about {wait}',
