@@ -74,12 +74,14 @@
     return el;
   };
 
+  // Text is at least 4.5:1 against what is behind it (a message still going too); the focus ring is two rings, dark
+  // outside and white inside, so one of them stands out at 3:1 or more on any background; a box's border is 3:1.
   const CSS = `:host{all:initial}
 *{box-sizing:border-box;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328}
 [hidden]{display:none!important}
 .w{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;flex-direction:column;align-items:flex-end;gap:12px}
 button{cursor:pointer;border:0;border-radius:8px;padding:8px 14px;background:#2451b8;color:#fff;font-weight:600}
-button:focus-visible,textarea:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #e8a317;outline-offset:2px}
+button:focus-visible,textarea:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #1f2328;outline-offset:2px;box-shadow:0 0 0 2px #fff}
 .v{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .l{width:56px;height:56px;border-radius:50%;padding:0;box-shadow:0 4px 14px #0004;position:relative}
 .l svg{width:26px;height:26px;fill:#fff;vertical-align:middle}
@@ -97,7 +99,7 @@ header .x{margin-left:auto;padding:2px 6px}
 .m:empty:before{content:attr(data-empty);color:#59636e;margin:auto;text-align:center}
 .g{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef1f6;align-self:flex-start}
 .g[data-direction=in]{align-self:flex-end;background:#2451b8;color:#fff}
-.g.q{opacity:.6}
+.g.q{background:#4a6cc4}
 .g.y{align-self:center;background:none;color:#59636e;font-size:13px;text-align:center}
 .d{display:flex;align-items:center;gap:8px;color:#59636e;font-size:12px}
 .d:before,.d:after{content:"";flex:1;border-top:1px solid #dde1e8}
@@ -107,7 +109,7 @@ header .x{margin-left:auto;padding:2px 6px}
 .f{margin:0 16px 10px;padding:10px;border:1px solid #dde1e8;border-radius:8px;display:grid;gap:8px;min-height:0;overflow-y:auto}
 .f p{margin:0}
 label{display:grid;gap:2px;font-size:12px;color:#59636e}
-input,textarea{width:100%;padding:7px 9px;border:1px solid #b7bfca;border-radius:6px;background:#fff}
+input,textarea{width:100%;padding:7px 9px;border:1px solid #7d8590;border-radius:6px;background:#fff}
 .f div{display:flex;gap:8px}
 .f .k{background:none;color:#2451b8}
 .f.o{padding:0;border:0;margin:0 16px 6px}
