@@ -74,6 +74,8 @@
     return el;
   };
 
+  // On a short screen (a phone held sideways, 400 % zoom) the open chat takes the height the launcher had, so the
+  // message box and Send are never cut off; its close button and Escape close it.
   // Text is at least 4.5:1 against what is behind it (a message still going too); the focus ring is two rings, dark
   // outside and white inside, so one of them stands out at 3:1 or more on any background; a box's border is 3:1.
   const CSS = `:host{all:initial}
@@ -119,6 +121,7 @@ input,textarea{width:100%;padding:7px 9px;border:1px solid #7d8590;border-radius
 .c textarea{flex:1;min-width:0}
 textarea{resize:none;height:40px;max-height:120px}
 @media (max-width:480px){input,textarea{font-size:16px}}
+@media (max-height:320px){.p{height:calc(100vh - 40px)}.w:has(>.p:not([hidden]))>.l{display:none}}
 .c .a{background:none;color:#2451b8;padding:8px 4px}
 .a svg{width:20px;height:20px;fill:currentColor;vertical-align:middle}
 .g a{color:inherit;display:block;margin-top:4px;text-decoration:underline}

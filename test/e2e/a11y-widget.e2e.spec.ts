@@ -368,6 +368,56 @@ describe('e2e: the chat widget with the keyboard, a screen reader and a phone (a
     await w(page, 'prechat').waitFor({ state: 'hidden' });
   });
 
+  it('works 320 px wide, and on a screen as short as 256 px (400% zoom): nothing cut off, Escape back to the launcher', async () => {
+    await agent();
+    for (const viewport of [
+      { width: 320, height: 568 },
+      { width: 320, height: 256 },
+    ]) {
+      const page = await open(viewport);
+      const size = `${viewport.width}×${viewport.height}`;
+      await w(page, 'launcher').click();
+      await w(page, 'prechat').locator('input').first().waitFor();
+      await w(page, 'input').fill(`See https://example.com/${'a'.repeat(200)}`);
+      await w(page, 'send').click();
+      await w(page, 'status').filter({ hasText: 'Ada' }).waitFor();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), size).to.equal(320);
+      const panel = (await w(page, 'panel').boundingBox())!;
+      for (const name of ['close', 'input', 'send', 'attach']) {
+        const box = (await w(page, name).boundingBox())!;
+        expect(
+          box.x >= panel.x &&
+            box.x + box.width <= panel.x + panel.width &&
+            box.y >= panel.y &&
+            box.y + box.height <= panel.y + panel.height &&
+            box.y + box.height <= viewport.height,
+          `${name} at ${size}`,
+        ).to.equal(true);
+      }
+      // Nothing else on top of what the visitor types or presses.
+      for (const name of ['input', 'send', 'close']) {
+        const box = (await w(page, name).boundingBox())!;
+        const hit = await page.evaluate(
+          ([x, y]) =>
+            (
+              document
+                .getElementById('switchboard-widget')!
+                .shadowRoot!.elementFromPoint(x!, y!) as HTMLElement
+            )
+              ?.closest('[data-sb]')
+              ?.getAttribute('data-sb'),
+          [box.x + box.width / 2, box.y + box.height / 2],
+        );
+        expect(hit, `${name} at ${size}`).to.equal(name);
+      }
+      await w(page, 'input').focus();
+      await page.keyboard.press('Escape');
+      expect(await w(page, 'panel').isHidden()).to.equal(true);
+      expect(await focused(page), size).to.equal('launcher');
+      expect(await w(page, 'launcher').isVisible()).to.equal(true);
+    }
+  });
+
   it("moves above a phone's on-screen keyboard: the message box and the close button stay in sight", async () => {
     const page = await open({ width: 360, height: 640 }, [RECORDER, KEYBOARD]);
     await w(page, 'launcher').click();
