@@ -161,6 +161,8 @@ export const WidgetTexts = z
     noFiles: ShortText.default('this chat does not take files'),
     fileUnavailable: ShortText.default('we are briefly unavailable. Please try again in a moment'),
     notConnected: ShortText.default('Not connected yet. Please try again in a moment.'),
+    /** Messages sent faster than the chat takes them (the server's `rate_limited` refusal); `{wait}` until the next. */
+    tooFast: ShortText.default('too many messages; wait {wait} and try again'),
     /** The chat could not be set up on the server (its store away); the widget tries again. */
     unavailable: ShortText.default('Chat is unavailable right now; please retry.'),
     /** `{count}` and `{max}`: characters, written in the policy's `locale`. */

@@ -6,6 +6,7 @@ import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { humanDuration } from '../../routing/estimate.js';
 import {
+  fillText,
   OPENS_AS_DAY_SECONDS,
   opensPhrase,
   type RoutingPolicy,
@@ -356,7 +357,10 @@ export class ChatChannel {
     if (bucket.tokens < 1) {
       this.#buckets.set(visitorId, bucket);
       const wait = Math.ceil((1 - bucket.tokens) / this.#rate.perSecond);
-      throw new RateLimitedError(`too many messages; wait ${humanDuration(wait)} and try again`);
+      const policy = this.#router.policy;
+      throw new RateLimitedError(
+        fillText(policy.widgetTexts.tooFast, { wait: humanDuration(wait, policy.locale) }),
+      );
     }
     bucket.tokens -= 1;
     this.#buckets.set(visitorId, bucket);

@@ -632,6 +632,27 @@ describe('/chat namespace: rate limit', () => {
       ]);
     });
 
+    describe("in the policy's language", () => {
+      const spanish = useHarness({
+        chatRateLimit: { burst: 1, perSecond: 0.001 },
+        env: {
+          ROUTING_POLICY: JSON.stringify({
+            locale: 'es',
+            widgetTexts: { tooFast: 'Demasiados mensajes: espera {wait} y vuelve a intentarlo.' },
+          }),
+        },
+      });
+
+      it('the refusal says how long to wait in Spanish', async () => {
+        const { v } = await connected(spanish());
+        expect((await emitAck(v, 'message', { text: 'm1', clientMessageId: 'c-1' })).ok).to.equal(true);
+        expect((await emitAck(v, 'message', { text: 'm2', clientMessageId: 'c-2' })).error).to.deep.equal({
+          code: 'rate_limited',
+          message: 'Demasiados mensajes: espera 17 minutos y vuelve a intentarlo.',
+        });
+      });
+    });
+
     it('a retry of a message already stored is answered, not rate limited', async () => {
       const h = limited();
       const { v } = await connected(h);

@@ -132,6 +132,7 @@ describe('routing policy', () => {
           noFiles: 'this chat does not take files',
           fileUnavailable: 'we are briefly unavailable. Please try again in a moment',
           notConnected: 'Not connected yet. Please try again in a moment.',
+          tooFast: 'too many messages; wait {wait} and try again',
           unavailable: 'Chat is unavailable right now; please retry.',
           tooLong:
             'Your message is too long: {count} characters, at most {max}. Please shorten it or send it in parts.',
