@@ -40,9 +40,10 @@ describe('e2e: the chat widget speaks the policy’s language', function () {
   before(async () => {
     browser = await launchChromium();
   });
-  afterEach(async () => {
+  /** The pages closed before the harness's server (registered first in each describe, so run first). */
+  const closePages = async () => {
     for (const c of contexts.splice(0)) await c.close().catch(() => {});
-  });
+  };
   after(async () => {
     await browser?.close();
   });
@@ -84,6 +85,7 @@ describe('e2e: the chat widget speaks the policy’s language', function () {
   }
 
   describe('Spanish (locale "es", widgetTexts in Spanish)', () => {
+    afterEach(closePages);
     const sb = useHarness({ env: { ROUTING_POLICY: JSON.stringify(SPANISH) } });
 
     it('labels, questions, status and durations in Spanish from the first view, before it connects', async () => {
@@ -133,6 +135,7 @@ describe('e2e: the chat widget speaks the policy’s language', function () {
   });
 
   describe('English (the defaults)', () => {
+    afterEach(closePages);
     const sb = useHarness();
 
     it('says word for word what it always said', async () => {
