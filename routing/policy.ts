@@ -116,6 +116,116 @@ const Locale = z.string().refine(
   { message: 'must be a language tag this server knows, such as "en", "es-MX" or "de"' },
 );
 
+/**
+ * Every word the chat widget shows or says to a visitor (labels, the status line, notices), in the policy's
+ * language (policy `widgetTexts`): the server fills them into `widget.js` and sends them with `session` (channels/chat/namespace.ts).
+ * `{…}` are filled in: `{wait}` a duration in the policy's `locale`, `{position}` a place in line, `{agent}` and
+ * `{owner}` a person's first name, `{name}` a file's or a person's name, `{to}` an address.
+ */
+export const WidgetTexts = z
+  .object({
+    /** The chat's heading, and the name of its window. */
+    title: ShortText.default('Chat with us'),
+    /** The round button that opens the chat, and the same with a reply waiting unread. */
+    open: ShortText.default('Open chat'),
+    openUnread: ShortText.default('Open chat (new message)'),
+    close: ShortText.default('Close chat'),
+    /** The envelope in the heading: the conversation by email. */
+    emailChat: ShortText.default('Email me this chat'),
+    /** The paperclip. */
+    attach: ShortText.default('Attach a file'),
+    /** The list of messages, as a screen reader names it. */
+    messages: ShortText.default('Messages'),
+    /** The message box: its name, and what it shows while empty. */
+    message: ShortText.default('Message'),
+    placeholder: ShortText.default('Write a message…'),
+    send: ShortText.default('Send'),
+    /** Shown in the middle of a chat with no message yet. */
+    empty: ShortText.default('Hi! Write us a message and a person will answer.'),
+    reconnecting: ShortText.default('Connection lost. Reconnecting…'),
+    /** Who wrote a message, in words: the visitor, and a person of the team without a name. */
+    you: ShortText.default('You'),
+    support: ShortText.default('Support'),
+    /** A file in a message without a name: a picture, another file; `{name}` a file as a screen reader says it. */
+    picture: ShortText.default('picture'),
+    file: ShortText.default('file'),
+    spokenFile: ShortText.default('File: {name}'),
+    /** Said before a reply that arrived while the chat was closed. */
+    newMessage: ShortText.default('New message.'),
+    /** `{name}`: who is typing, else `someone`. */
+    typing: ShortText.default('{name} is typing…'),
+    someone: ShortText.default('Someone'),
+    /** A file on its way (`{name}`), and one that was not sent: `{why}` is one of the next two or the server's. */
+    sending: ShortText.default('Sending {name}…'),
+    fileNotSent: ShortText.default('{name} was not sent: {why}.'),
+    noFiles: ShortText.default('this chat does not take files'),
+    fileUnavailable: ShortText.default('we are briefly unavailable. Please try again in a moment'),
+    notConnected: ShortText.default('Not connected yet. Please try again in a moment.'),
+    /** Messages sent faster than the chat takes them (the server's `rate_limited` refusal); `{wait}` until the next. */
+    tooFast: ShortText.default('too many messages; wait {wait} and try again'),
+    /** The chat could not be set up on the server (its store away); the widget tries again. */
+    unavailable: ShortText.default('Chat is unavailable right now; please retry.'),
+    /** `{count}` and `{max}`: characters, written in the policy's `locale`. */
+    tooLong: ShortText.default(
+      'Your message is too long: {count} characters, at most {max}. Please shorten it or send it in parts.',
+    ),
+    notSentClosed: ShortText.default('Your message was not sent: this conversation is closed.'),
+    notSentUnavailable: ShortText.default(
+      'Your message was not sent: we are briefly unavailable. Please send it again in a moment.',
+    ),
+    afresh: ShortText.default(
+      'This chat could not be continued, so it starts afresh: write again and a person will answer.',
+    ),
+    /** The conversation by email: sent to `{to}`, or sent there a moment ago already. */
+    emailed: ShortText.default('We sent this chat to {to}.'),
+    emailedAlready: ShortText.default('This chat went to {to} a moment ago.'),
+    emailFirst: ShortText.default('Give us your email address below, then press the envelope again.'),
+    failed: ShortText.default('That did not work. Please try again.'),
+    checkDetails: ShortText.default('Please check what you entered.'),
+    // ---- the questions before a chat (pre-chat)
+    prechat: ShortText.default('So we know who we are talking to (optional):'),
+    name: ShortText.default('Name'),
+    email: ShortText.default('Email'),
+    phone: ShortText.default('Phone'),
+    continue: ShortText.default('Continue'),
+    skip: ShortText.default('Skip'),
+    /** The questions folded to one line: `{fields}` the next words, as a list ("name and email"). */
+    prechatLater: ShortText.default('Add your {fields} (optional)'),
+    nameWord: ShortText.default('name'),
+    emailWord: ShortText.default('email'),
+    phoneWord: ShortText.default('phone'),
+    // ---- the status line
+    inLine: ShortText.default('You are in line.'),
+    inLineAt: ShortText.default('You are number {position} in line.'),
+    answerWithin: ShortText.default('A person will answer within about {wait}.'),
+    answerWhenFree: ShortText.default('A person will answer as soon as one is free.'),
+    /** No agent available, someone away (as `texts.nobodyFree`): nobody is busy serving others. */
+    nobodyFree: ShortText.default(
+      'Nobody can answer right now; a person will answer as soon as someone is back.',
+    ),
+    nobodyWorking: ShortText.default(
+      'Nobody is working right now; a person will answer as soon as someone is back.',
+    ),
+    /** `{opens}`: `opensIn`, or further off the day and time (as in `texts.closed`). */
+    closed: ShortText.default('We are closed right now and open again {opens}; a person will answer then.'),
+    opensIn: ShortText.default('in about {wait}'),
+    chatting: ShortText.default("You're chatting with {agent}"),
+    /** Who has the conversation, when no name is known. */
+    someoneOfUs: ShortText.default('a member of our team'),
+    ownerAway: ShortText.default('{owner} is away right now.'),
+    ownerOffline: ShortText.default('{owner} is not available right now.'),
+    handOverAway: ShortText.default(
+      'If they are not back within {wait}, your message goes to the next free colleague.',
+    ),
+    handOverOffline: ShortText.default('In about {wait}, your message goes to the next free colleague.'),
+    inLineForColleague: ShortText.default('You are number {position} in line for a colleague.'),
+    resolved: ShortText.default('This conversation is closed. Write again any time.'),
+    resolvedBlocked: ShortText.default('This conversation is closed.'),
+  })
+  // Each text's own default, so they are spelled once.
+  .prefault({});
+export type WidgetTexts = z.output<typeof WidgetTexts>;
+
 export const RoutingPolicy = z
   .object({
     /** How long an open conversation waits for its own owner when they are away or offline. */
@@ -371,9 +481,16 @@ export const RoutingPolicy = z
         transcript: ShortText.default(
           'Here is our conversation, as you asked. Reply to this email to carry on.',
         ),
+        /** In those two emails, who wrote a line: the customer, and the team when a message has no author's name. */
+        you: ShortText.default('You'),
+        ourTeam: ShortText.default('Our team'),
+        /** The subject of a mail about a conversation that began in the chat; `{team}`: the name of EMAIL_FROM. */
+        chatSubject: ShortText.default('Your chat with {team}'),
       })
       // Each text's own default, so they are spelled once.
       .prefault({}),
+    /** What the chat widget shows and says to a visitor, in the policy's language (see WidgetTexts). */
+    widgetTexts: WidgetTexts,
   })
   .superRefine((p, ctx) => {
     if (p.hardCapSeconds < p.overflowAfterSeconds) {

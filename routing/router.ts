@@ -53,7 +53,7 @@ import {
   phoneOf,
   withheldOnly,
 } from './addresses.js';
-import { humanDuration, quoteWaitSeconds, type WaitQuote } from './estimate.js';
+import { humanDuration, isEnglish, quoteWaitSeconds, type WaitQuote } from './estimate.js';
 import { opensInMs } from './hours.js';
 import {
   defaultPolicy,
@@ -2825,7 +2825,7 @@ export class Router {
     if (!customer || customer.blocked) return;
     if (!customer.identities.some((i) => i.channel === 'email'))
       return void (await this.#unseenNotEmailed(conv, customer, unseen.length));
-    const replies = unseen.map((m) => emailedLine(m.author.name ?? 'Our team', m));
+    const replies = unseen.map((m) => emailedLine(m.author.name ?? this.policy.texts.ourTeam, m));
     const text = [this.policy.texts.unseenChat, ...replies].join('\n\n');
     // The files go with it too, attached (where still kept), as the agent's reply by email would carry them.
     const files = unseen.flatMap((m) => m.attachments.filter((a) => a.url !== undefined));
@@ -2918,7 +2918,8 @@ export class Router {
     const [conv] = await this.store.listConversations({ customerId: customer.id, limit: 1 });
     if (!conv) throw new ConflictError('no_conversation', 'there is no conversation to send yet');
     const now = this.clock.now();
-    const when = new Intl.DateTimeFormat('en-GB', {
+    // In the policy's language; English as it always was (day, month, year).
+    const when = new Intl.DateTimeFormat(isEnglish(this.policy.locale) ? 'en-GB' : this.policy.locale, {
       dateStyle: 'medium',
       timeStyle: 'short',
       timeZone: this.policy.hours?.timeZone ?? 'UTC',
@@ -2931,10 +2932,11 @@ export class Router {
         'the conversation goes by email once a person has answered in it',
       );
     }
+    const texts = this.policy.texts;
     const lines = messages
       .filter((m) => m.direction !== 'internal' && !m.externalId?.startsWith('transcript:'))
       .map((m) => {
-        const who = m.author.type === 'customer' ? 'You' : (m.author.name ?? 'Our team');
+        const who = m.author.type === 'customer' ? texts.you : (m.author.name ?? texts.ourTeam);
         return emailedLine(`${who}, ${when.format(m.at)}`, m);
       });
     const text = [this.policy.texts.transcript, ...lines].join('\n\n');

@@ -11,7 +11,7 @@ import { Server as IoServer, type ServerOptions as IoServerOptions } from 'socke
 import { setAckLogger } from '../channels/ack.js';
 import { AttachmentLinks } from '../channels/attachments.js';
 import { ChatFiles } from '../channels/chat/files.js';
-import { ChatChannel } from '../channels/chat/namespace.js';
+import { ChatChannel, WIDGET_CONFIG_MARK, widgetConfig } from '../channels/chat/namespace.js';
 import { type ContentStore, MemoryContentStore } from '../channels/content.js';
 import { EmailChannel } from '../channels/email/channel.js';
 import { OriginalLinks } from '../channels/email/original.js';
@@ -153,7 +153,13 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     }),
   );
 
-  const widget = asset('channels/chat/widget.js');
+  // In the policy's language from its first view, before it connects (the launcher's name, say).
+  const widgetSource = asset('channels/chat/widget.js');
+  if (!widgetSource.includes(WIDGET_CONFIG_MARK))
+    throw new Error(
+      `channels/chat/widget.js: no ${WIDGET_CONFIG_MARK} to fill the policy's widget texts into`,
+    );
+  const widget = widgetSource.replace(WIDGET_CONFIG_MARK, () => JSON.stringify(widgetConfig(config.policy)));
   const demo = asset('channels/chat/demo.html');
   const consoleHtml = asset('channels/web/console.html');
   const consoleJs = asset('channels/web/console.js');

@@ -5,7 +5,14 @@ import { randomBytes } from 'node:crypto';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { humanDuration } from '../../routing/estimate.js';
-import { OPENS_AS_DAY_SECONDS, opensPhrase, Topic } from '../../routing/policy.js';
+import {
+  fillText,
+  OPENS_AS_DAY_SECONDS,
+  opensPhrase,
+  type RoutingPolicy,
+  Topic,
+  type WidgetTexts,
+} from '../../routing/policy.js';
 import type { Router } from '../../routing/router.js';
 import { fromZod, RateLimitedError } from '../../shared/errors.js';
 import type { DomainEvent, EventOrigin } from '../../shared/events.js';
@@ -97,6 +104,17 @@ export function widgetMessage(m: Message): object {
   };
 }
 
+/** Where `widget.js` carries what `widgetConfig` gives (server/app.ts fills it in when it serves the file). */
+export const WIDGET_CONFIG_MARK = '/*switchboard:widget-config*/ null';
+
+/**
+ * What the widget speaks: the policy's language, for the durations and dates it shows, and every word it shows
+ * or says (`widgetTexts`). Filled into `widget.js` so the first view is in that language, and sent with `session`.
+ */
+export function widgetConfig(policy: RoutingPolicy): { locale: string; texts: WidgetTexts } {
+  return { locale: policy.locale, texts: policy.widgetTexts };
+}
+
 export class ChatChannel {
   readonly #nsp: Namespace;
   readonly #router: Router;
@@ -144,7 +162,7 @@ export class ChatChannel {
         this.#setupFailed(err);
         socket.emit('error_notice', {
           code: 'unavailable',
-          message: 'Chat is unavailable right now; please retry.',
+          message: this.#router.policy.widgetTexts.unavailable,
         });
         socket.disconnect(true);
       });
@@ -207,13 +225,7 @@ export class ChatChannel {
     const open = await this.#router.store.openConversationOf(customer.id);
     // The agents on their open conversation see the visitor is on the page.
     if (open) this.#router.visitorPresence(open.id, true);
-    socket.emit('session', {
-      visitorToken: this.#tokens.sign('visitor', visitorId),
-      customerId: customer.id,
-      conversationId: open?.id ?? null,
-      // Whether the visitor may ask for the conversation by email (`transcript.email`).
-      transcripts: this.#router.sendsEmail,
-    });
+    socket.emit('session', this.#sessionOf(visitorId, customer.id, open?.id ?? null));
     const ask = await this.#router.missingFacts(customer.id, PRECHAT_FACTS);
     socket.emit('prechat', { ask });
     // The open conversation, else the last one (shown closed), so a reload keeps the history in view.
@@ -234,6 +246,18 @@ export class ChatChannel {
       socket.emit('status', await this.#status(shown));
     }
     return state;
+  }
+
+  /** The `session` event: who the visitor is, their open conversation, and what the widget offers and says. */
+  #sessionOf(visitorId: string, customerId: string, conversationId: string | null): object {
+    return {
+      visitorToken: this.#tokens.sign('visitor', visitorId),
+      customerId,
+      conversationId,
+      // Whether the visitor may ask for the conversation by email (`transcript.email`).
+      transcripts: this.#router.sendsEmail,
+      ...widgetConfig(this.#router.policy),
+    };
   }
 
   /**
@@ -274,12 +298,9 @@ export class ChatChannel {
     socket.join(`conv:${conversationId}`);
     if (result.outcome.type !== 'duplicate') {
       if (result.created) {
-        this.#nsp.to(`cust:${result.customer.id}`).emit('session', {
-          visitorToken: this.#tokens.sign('visitor', state.visitorId),
-          customerId: result.customer.id,
-          conversationId,
-          transcripts: this.#router.sendsEmail,
-        });
+        this.#nsp
+          .to(`cust:${result.customer.id}`)
+          .emit('session', this.#sessionOf(state.visitorId, result.customer.id, conversationId));
       }
       await this.#sendStatus(result.conversation, true);
     }
@@ -336,7 +357,10 @@ export class ChatChannel {
     if (bucket.tokens < 1) {
       this.#buckets.set(visitorId, bucket);
       const wait = Math.ceil((1 - bucket.tokens) / this.#rate.perSecond);
-      throw new RateLimitedError(`too many messages; wait ${humanDuration(wait)} and try again`);
+      const policy = this.#router.policy;
+      throw new RateLimitedError(
+        fillText(policy.widgetTexts.tooFast, { wait: humanDuration(wait, policy.locale) }),
+      );
     }
     bucket.tokens -= 1;
     this.#buckets.set(visitorId, bucket);
@@ -371,6 +395,8 @@ export class ChatChannel {
       if (quote) {
         status.position = quote.position;
         if (quote.etaSeconds !== null) status.etaSeconds = quote.etaSeconds;
+        // Nobody available, someone away: nobody is busy serving others, so not "as soon as one is free".
+        else if (quote.nobodyFree) status.nobodyFree = true;
         else if (quote.closed) {
           // Nobody works now: when they are back, to the minute (a status is sent again only when it changes).
           const opens = quote.closed.opensInSeconds;

@@ -21,12 +21,27 @@
   const SKIP = 'switchboard.prechatSkipped';
   /** The visitor wrote without answering the questions: they stay offered, as one line. */
   const LATER = 'switchboard.prechatLater';
+  /** The questions: the input's type and autocomplete (their words are `name`, `nameWord`, … of the texts). */
   const FIELDS = {
-    name: ['Name', 'text', 'name'],
-    email: ['Email', 'email', 'email'],
-    phone: ['Phone', 'tel', 'tel'],
+    name: ['text', 'name'],
+    email: ['email', 'email'],
+    phone: ['tel', 'tel'],
   };
   const noop = () => {};
+  /**
+   * What the widget says, in the team's language: the policy's `locale` and `widgetTexts`, filled in here by the
+   * server that serves this file (and sent again with `session`). Never rendered as HTML.
+   */
+  const CONFIG = /*switchboard:widget-config*/ null;
+  let LOCALE = CONFIG?.locale || 'en';
+  let T = CONFIG?.texts || {};
+  /** English is said in Switchboard's own words (durations, lists), as it always was. */
+  const english = () => /^en(-|$)/i.test(LOCALE);
+  /** The text `key`, with its `{…}` filled from `values`. */
+  const say = (key, values = {}) =>
+    `${T[key] ?? ''}`.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+  /** Dates and numbers: as the visitor's browser writes them in English, else in the team's language. */
+  const dateLocale = () => (english() ? [] : LOCALE);
 
   /** localStorage that never throws (private mode, blocked storage): get with one argument, set/remove with two. */
   /** Read (`v` left out), remove (null) or set a key of a browser storage; a page that forbids it reads nothing. */
@@ -59,12 +74,16 @@
     return el;
   };
 
+  // On a short screen (a phone held sideways, 400 % zoom) the open chat takes the height the launcher had, so the
+  // message box and Send are never cut off; its close button and Escape close it.
+  // Text is at least 4.5:1 against what is behind it (a message still going too); the focus ring is two rings, dark
+  // outside and white inside, so one of them stands out at 3:1 or more on any background; a box's border is 3:1.
   const CSS = `:host{all:initial}
 *{box-sizing:border-box;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328}
 [hidden]{display:none!important}
 .w{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;flex-direction:column;align-items:flex-end;gap:12px}
 button{cursor:pointer;border:0;border-radius:8px;padding:8px 14px;background:#2451b8;color:#fff;font-weight:600}
-button:focus-visible,textarea:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #e8a317;outline-offset:2px}
+button:focus-visible,textarea:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid #1f2328;outline-offset:2px;box-shadow:0 0 0 2px #fff}
 .v{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .l{width:56px;height:56px;border-radius:50%;padding:0;box-shadow:0 4px 14px #0004;position:relative}
 .l svg{width:26px;height:26px;fill:#fff;vertical-align:middle}
@@ -79,10 +98,10 @@ header .x{margin-left:auto;padding:2px 6px}
 .s:empty,.r:empty{padding:0;border:0}
 .r{padding:6px 16px;background:#fff3cd;font-size:13px}
 .m{flex:1;overflow-y:auto;padding:12px 16px;display:flex;flex-direction:column;gap:8px}
-.m:empty:before{content:"Hi! Write us a message and a person will answer.";color:#59636e;margin:auto;text-align:center}
+.m:empty:before{content:attr(data-empty);color:#59636e;margin:auto;text-align:center}
 .g{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef1f6;align-self:flex-start}
 .g[data-direction=in]{align-self:flex-end;background:#2451b8;color:#fff}
-.g.q{opacity:.6}
+.g.q{background:#4a6cc4}
 .g.y{align-self:center;background:none;color:#59636e;font-size:13px;text-align:center}
 .d{display:flex;align-items:center;gap:8px;color:#59636e;font-size:12px}
 .d:before,.d:after{content:"";flex:1;border-top:1px solid #dde1e8}
@@ -92,7 +111,7 @@ header .x{margin-left:auto;padding:2px 6px}
 .f{margin:0 16px 10px;padding:10px;border:1px solid #dde1e8;border-radius:8px;display:grid;gap:8px;min-height:0;overflow-y:auto}
 .f p{margin:0}
 label{display:grid;gap:2px;font-size:12px;color:#59636e}
-input,textarea{width:100%;padding:7px 9px;border:1px solid #b7bfca;border-radius:6px;background:#fff}
+input,textarea{width:100%;padding:7px 9px;border:1px solid #7d8590;border-radius:6px;background:#fff}
 .f div{display:flex;gap:8px}
 .f .k{background:none;color:#2451b8}
 .f.o{padding:0;border:0;margin:0 16px 6px}
@@ -102,6 +121,7 @@ input,textarea{width:100%;padding:7px 9px;border:1px solid #b7bfca;border-radius
 .c textarea{flex:1;min-width:0}
 textarea{resize:none;height:40px;max-height:120px}
 @media (max-width:480px){input,textarea{font-size:16px}}
+@media (max-height:320px){.p{height:calc(100vh - 40px)}.w:has(>.p:not([hidden]))>.l{display:none}}
 .c .a{background:none;color:#2451b8;padding:8px 4px}
 .a svg{width:20px;height:20px;fill:currentColor;vertical-align:middle}
 .g a{color:inherit;display:block;margin-top:4px;text-decoration:underline}
@@ -128,18 +148,18 @@ textarea{resize:none;height:40px;max-height:120px}
   const host = h('div', { id: 'switchboard-widget' });
   const root = host.attachShadow({ mode: 'open' });
   root.innerHTML = `<style>${CSS}</style><div class="w">
-<div class="p" id="p" data-sb="panel" role="dialog" aria-label="Chat with us" hidden>
-<header><h2>Chat with us</h2><button type="button" class="x" data-sb="transcript" aria-label="Email me this chat" title="Email me this chat" hidden><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 5h18a1 1 0 0 1 1 1v12a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1zm1 2.4V17h16V7.4l-8 5.3zM5.2 7l6.8 4.5L18.8 7z"/></svg></button><button type="button" data-sb="close" aria-label="Close chat">×</button></header>
+<div class="p" id="p" data-sb="panel" role="dialog" hidden>
+<header><h2 data-sb="title"></h2><button type="button" class="x" data-sb="transcript" hidden><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 5h18a1 1 0 0 1 1 1v12a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1zm1 2.4V17h16V7.4l-8 5.3zM5.2 7l6.8 4.5L18.8 7z"/></svg></button><button type="button" data-sb="close">×</button></header>
 <div class="r" data-sb="reconnecting" role="status"></div>
 <div class="s" data-sb="status" role="status"></div>
-<div class="m" data-sb="messages" role="log" aria-label="Messages" aria-live="off"></div>
+<div class="m" data-sb="messages" role="log" aria-live="off"></div>
 <div class="t" data-sb="typing" hidden></div>
 <form class="f" data-sb="prechat" hidden></form>
 <div class="e" data-sb="error" role="alert" hidden></div>
-<form class="c"><button type="button" class="a" data-sb="attach" aria-label="Attach a file" title="Attach a file"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg></button><input type="file" data-sb="file" hidden><textarea data-sb="input" aria-label="Message" placeholder="Write a message…"></textarea><button data-sb="send">Send</button></form>
+<form class="c"><button type="button" class="a" data-sb="attach"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg></button><input type="file" data-sb="file" hidden><textarea data-sb="input"></textarea><button data-sb="send"></button></form>
 </div>
 <div class="v" data-sb="announce" aria-live="polite"></div>
-<button type="button" class="l" data-sb="launcher" aria-label="Open chat" aria-expanded="false" aria-controls="p"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>
+<button type="button" class="l" data-sb="launcher" aria-expanded="false" aria-controls="p"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg></button>
 </div>`;
   const $ = (n) => root.querySelector(`[data-sb=${n}]`);
   const panel = $('panel');
@@ -169,15 +189,39 @@ textarea{resize:none;height:40px;max-height:120px}
   };
   /** Whether the history of a (re)connect is arriving: until its status, nothing in it is new. */
   let replaying = false;
+  let lost = false;
   const reconnecting = (on) => {
-    const text = on ? 'Connection lost. Reconnecting…' : '';
+    lost = on;
+    const text = on ? say('reconnecting') : '';
     if (rec.textContent !== text) rec.textContent = text;
   };
   /** The launcher says in words what its red dot shows: a reply came while the chat was closed. */
   const unread = (on) => {
     launcher.classList.toggle('u', on);
-    launcher.setAttribute('aria-label', on ? 'Open chat (new message)' : 'Open chat');
+    launcher.setAttribute('aria-label', say(on ? 'openUnread' : 'open'));
   };
+  /** The words of the chat's own parts, in the team's language (again when `session` brings others). */
+  const label = () => {
+    wrap.lang = LOCALE;
+    panel.setAttribute('aria-label', say('title'));
+    $('title').textContent = say('title');
+    for (const [n, key] of [
+      ['transcript', 'emailChat'],
+      ['attach', 'attach'],
+    ]) {
+      $(n).setAttribute('aria-label', say(key));
+      $(n).title = say(key);
+    }
+    $('close').setAttribute('aria-label', say('close'));
+    list.setAttribute('aria-label', say('messages'));
+    list.dataset.empty = say('empty');
+    input.setAttribute('aria-label', say('message'));
+    input.placeholder = say('placeholder');
+    $('send').textContent = say('send');
+    unread(launcher.classList.contains('u'));
+    reconnecting(lost);
+  };
+  label();
   const showErr = (text) => {
     errEl.textContent = text || '';
     errEl.hidden = !text;
@@ -229,7 +273,10 @@ textarea{resize:none;height:40px;max-height:120px}
     for (const c of [...list.children]) if (c.sep && want.get(c.sep) !== c.nextElementSibling) c.remove();
     for (const [conv, first] of want) {
       if (first.previousElementSibling?.sep === conv) continue;
-      const text = new Date(first.at).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+      const text = new Date(first.at).toLocaleString(dateLocale(), {
+        dateStyle: 'medium',
+        timeStyle: 'short',
+      });
       const line = h('div', {
         class: 'd',
         'data-sb': 'separator',
@@ -249,13 +296,13 @@ textarea{resize:none;height:40px;max-height:120px}
       'data-direction': m.direction,
       class: `g${sys ? ' y' : ''}${queued ? ' q' : ''}`,
       dir: 'auto',
-      title: m.at ? new Date(m.at).toLocaleString() : null,
+      title: m.at ? new Date(m.at).toLocaleString(dateLocale()) : null,
     });
     el.sig = JSON.stringify([m.direction, m.author, m.text, m.attachments, !!queued]);
     el.conv = m.conversationId;
-    if (m.direction === 'out' && !sys) el.append(h('b', { text: m.author?.name || 'Support' }));
+    if (m.direction === 'out' && !sys) el.append(h('b', { text: m.author?.name || say('support') }));
     // Who wrote it, in words and not only by side and colour.
-    else if (m.direction === 'in') el.append(h('span', { class: 'v', text: 'You: ' }));
+    else if (m.direction === 'in') el.append(h('span', { class: 'v', text: `${say('you')}: ` }));
     el.append(m.text);
     // Files: a picture shows; anything else is a link that opens it (served sandboxed, never run).
     for (const a of m.attachments || []) {
@@ -271,7 +318,7 @@ textarea{resize:none;height:40px;max-height:120px}
             'data-sb': 'attachment',
             class: pic ? null : 'k',
           },
-          pic ? h('img', { src: a.url, alt: a.name || 'picture' }) : a.name || 'file',
+          pic ? h('img', { src: a.url, alt: a.name || say('picture') }) : a.name || say('file'),
         ),
       );
     }
@@ -279,10 +326,10 @@ textarea{resize:none;height:40px;max-height:120px}
   };
   /** A message as a screen reader says it when it arrives. */
   const spoken = (m) => {
-    const files = (m.attachments || []).map((a) => `File: ${a?.name || 'file'}`);
+    const files = (m.attachments || []).map((a) => say('spokenFile', { name: a?.name || say('file') }));
     const what = [m.text, ...files].filter(Boolean).join('. ');
-    const who = m.author?.type === 'system' ? '' : `${m.author?.name || 'Support'}: `;
-    return `${panel.hidden ? 'New message. ' : ''}${who}${what}`;
+    const who = m.author?.type === 'system' ? '' : `${m.author?.name || say('support')}: `;
+    return `${panel.hidden ? `${say('newMessage')} ` : ''}${who}${what}`;
   };
   /** What a message shows of itself, to tell our own echoed back (text and file names). */
   const sig = (text, names) => `${`${text || ''}`.trim()}\n${(names || []).join('\n')}`;
@@ -331,9 +378,9 @@ textarea{resize:none;height:40px;max-height:120px}
         // A failure on our side gets words for a customer; the others (too long, too fast) say what to change.
         showErr(
           a?.error?.code === 'blocked'
-            ? 'Your message was not sent: this conversation is closed.'
+            ? say('notSentClosed')
             : OUR_SIDE.has(a?.error?.code) || !a?.error?.message
-              ? 'Your message was not sent: we are briefly unavailable. Please send it again in a moment.'
+              ? say('notSentUnavailable')
               : a.error.message,
         );
       }
@@ -353,10 +400,8 @@ textarea{resize:none;height:40px;max-height:120px}
     if (!text) return;
     // The server takes at most MAX_TEXT characters: said here, in words, before anything is sent.
     if (text.length > MAX_TEXT) {
-      showErr(
-        `Your message is too long: ${text.length.toLocaleString('en-US')} characters, ` +
-          `at most ${MAX_TEXT.toLocaleString('en-US')}. Please shorten it or send it in parts.`,
-      );
+      const n = (x) => x.toLocaleString(english() ? 'en-US' : LOCALE);
+      showErr(say('tooLong', { count: n(text.length), max: n(MAX_TEXT) }));
       return;
     }
     input.value = '';
@@ -394,7 +439,7 @@ textarea{resize:none;height:40px;max-height:120px}
     const token = store(TOKEN);
     if (!token) {
       start();
-      return showErr('Not connected yet. Please try again in a moment.');
+      return showErr(say('notConnected'));
     }
     showErr();
     const p = { id: uuid(), text: '', names: [file.name] };
@@ -402,7 +447,7 @@ textarea{resize:none;height:40px;max-height:120px}
     put(
       key,
       Math.max(Date.now(), lastAt + 1),
-      bubble({ direction: 'in', text: `Sending ${file.name}…` }, true),
+      bubble({ direction: 'in', text: say('sending', { name: file.name }) }, true),
     );
     list.scrollTop = list.scrollHeight;
     let answer;
@@ -425,18 +470,18 @@ textarea{resize:none;height:40px;max-height:120px}
       const code = e?.error?.code;
       const why =
         code === 'not_found'
-          ? 'this chat does not take files'
+          ? say('noFiles')
           : e?.error?.message && !OUR_SIDE.has(code) && code !== 'unauthorized'
             ? e.error.message
-            : 'we are briefly unavailable. Please try again in a moment';
-      return showErr(`${file.name} was not sent: ${why}.`);
+            : say('fileUnavailable');
+      return showErr(say('fileNotSent', { name: file.name, why }));
     }
     p.files = [answer.file.upload];
     pending.set(p.id, p);
     emitMessage(p);
   };
 
-  // "3 minutes", "5 hours", "2 days": rounded up, as a wait is quoted.
+  // "3 minutes", "5 hours", "2 days": rounded up, as a wait is quoted; in the team's language ("3 minutos").
   const inWords = (seconds) => {
     const [n, unit] =
       seconds <= 90 * 60
@@ -444,6 +489,10 @@ textarea{resize:none;height:40px;max-height:120px}
         : seconds <= 36 * 3600
           ? [Math.ceil(seconds / 3600), 'hour']
           : [Math.ceil(seconds / 86400), 'day'];
+    if (!english())
+      try {
+        return new Intl.NumberFormat(LOCALE, { style: 'unit', unit, unitDisplay: 'long' }).format(n);
+      } catch {}
     return `${n} ${unit}${n > 1 ? 's' : ''}`;
   };
 
@@ -452,36 +501,42 @@ textarea{resize:none;height:40px;max-height:120px}
     const eta = s.etaSeconds;
     const opens = s.closed?.opensInSeconds;
     return eta != null
-      ? `A person will answer within about ${inWords(eta)}.`
+      ? say('answerWithin', { wait: inWords(eta) })
       : !s.closed
-        ? 'A person will answer as soon as one is free.'
+        ? // Nobody available, someone away: nobody is busy serving others.
+          say(s.nobodyFree ? 'nobodyFree' : 'answerWhenFree')
         : opens == null
-          ? 'Nobody is working right now; a person will answer as soon as someone is back.'
-          : `We are closed right now and open again ${s.closed.opens || `in about ${inWords(opens)}`}; a person will answer then.`;
+          ? say('nobodyWorking')
+          : say('closed', { opens: s.closed.opens || say('opensIn', { wait: inWords(opens) }) });
   };
 
   const statusText = (s) => {
     if (s.state === 'queued')
-      return (s.position ? `You are number ${s.position} in line. ` : 'You are in line. ') + waitText(s);
-    const name = s.agent?.name || 'a member of our team';
+      return `${s.position ? say('inLineAt', { position: s.position }) : say('inLine')} ${waitText(s)}`;
+    const name = s.agent?.name || say('someoneOfUs');
     // Their person stepped away: what they write waits for them, then goes to the next free colleague if they
     // are not back (no time a colleague answers by is promised until it is in line and quoted).
     if (s.state === 'assigned' && s.ownerAway) {
-      const gone = s.ownerOffline ? `${name} is not available right now.` : `${name} is away right now.`;
+      const gone = say(s.ownerOffline ? 'ownerOffline' : 'ownerAway', { owner: name });
       if (s.handOverSeconds != null)
-        return s.ownerOffline
-          ? `${gone} In about ${inWords(s.handOverSeconds)}, your message goes to the next free colleague.`
-          : `${gone} If they are not back within ${inWords(s.handOverSeconds)}, your message goes to the next free colleague.`;
-      return `${gone} ${s.position ? `You are number ${s.position} in line for a colleague. ` : ''}${waitText(s)}`;
+        return `${gone} ${say(s.ownerOffline ? 'handOverOffline' : 'handOverAway', { wait: inWords(s.handOverSeconds) })}`;
+      return `${gone} ${s.position ? `${say('inLineForColleague', { position: s.position })} ` : ''}${waitText(s)}`;
     }
-    if (s.state === 'assigned') return `You're chatting with ${name}`;
+    if (s.state === 'assigned') return say('chatting', { agent: name });
     if (s.state !== 'resolved') return '';
-    return s.blocked ? 'This conversation is closed.' : 'This conversation is closed. Write again any time.';
+    return say(s.blocked ? 'resolvedBlocked' : 'resolved');
   };
 
-  /** "name and email", "name, email and phone". */
-  const inList = (words) =>
-    words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+  /** "name and email", "name, email and phone"; in another language, as it joins a list ("nombre y correo"). */
+  const inList = (words) => {
+    if (!english() && Intl.ListFormat)
+      try {
+        return new Intl.ListFormat(LOCALE, { type: 'conjunction' }).format(words);
+      } catch {}
+    return words.length < 2
+      ? words.join('')
+      : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+  };
   let asked = [];
   const showPrechat = (ask) => {
     const keys = (ask || []).filter((k) => FIELDS[k]);
@@ -496,28 +551,28 @@ textarea{resize:none;height:40px;max-height:120px}
         showPrechat(asked);
         pre.querySelector('input')?.focus();
       };
-      const what = inList(keys.map((k) => FIELDS[k][0].toLowerCase()));
+      const what = inList(keys.map((k) => say(`${k}Word`)));
       pre.replaceChildren(
         h('button', {
           type: 'button',
           class: 'k',
           'data-sb': 'prechat-open',
-          text: `Add your ${what} (optional)`,
+          text: say('prechatLater', { fields: what }),
           onclick: open,
         }),
       );
       return;
     }
     pre.replaceChildren(
-      h('p', { text: 'So we know who we are talking to (optional):' }),
+      h('p', { text: say('prechat') }),
       ...keys.map((k) =>
-        h('label', {}, FIELDS[k][0], h('input', { name: k, type: FIELDS[k][1], autocomplete: FIELDS[k][2] })),
+        h('label', {}, say(k), h('input', { name: k, type: FIELDS[k][0], autocomplete: FIELDS[k][1] })),
       ),
       h(
         'div',
         {},
-        h('button', { text: 'Continue' }),
-        h('button', { type: 'button', class: 'k', text: 'Skip', onclick: () => hidePrechat(true) }),
+        h('button', { text: say('continue') }),
+        h('button', { type: 'button', class: 'k', text: say('skip'), onclick: () => hidePrechat(true) }),
       ),
     );
   };
@@ -566,7 +621,7 @@ textarea{resize:none;height:40px;max-height:120px}
           const note = {
             direction: 'out',
             author: { type: 'system' },
-            text: 'This chat could not be continued, so it starts afresh: write again and a person will answer.',
+            text: say('afresh'),
             at: Date.now(),
           };
           put('afresh', note.at, bubble(note));
@@ -587,13 +642,20 @@ textarea{resize:none;height:40px;max-height:120px}
         showErr();
       }
       if (s?.visitorToken) store(TOKEN, s.visitorToken);
+      // The team's words, as the server has them now (this file may be older than its policy).
+      if (s?.texts && typeof s.texts === 'object') {
+        T = { ...T, ...s.texts };
+        if (typeof s.locale === 'string') LOCALE = s.locale;
+        label();
+        if (!pre.hidden) showPrechat(asked);
+      }
       // Once there is a conversation, and when email is on, it can be sent by email.
       $('transcript').hidden = !(s?.transcripts && s.conversationId);
     });
     sock.on('prechat', (p) => showPrechat(p?.ask));
     sock.on('error_notice', (e) => {
       unavailableShown = true;
-      showErr(e?.message);
+      showErr(say('unavailable') || e?.message);
     });
     sock.on('status', (s) => {
       replaying = false;
@@ -605,7 +667,7 @@ textarea{resize:none;height:40px;max-height:120px}
     });
     sock.on('typing', (t) => {
       clearTimeout(theirTypingTimer);
-      typingEl.textContent = `${t?.name || 'Someone'} is typing…`;
+      typingEl.textContent = say('typing', { name: t?.name || say('someone') });
       typingEl.hidden = !t?.typing;
       if (t?.typing) theirTypingTimer = setTimeout(() => (typingEl.hidden = true), 15000);
     });
@@ -677,20 +739,20 @@ textarea{resize:none;height:40px;max-height:120px}
   $('close').onclick = () => setOpen(false, true);
   // The conversation by email, to the address the visitor gave (asked for first when there is none).
   $('transcript').onclick = () => {
-    if (!sock?.connected) return showErr('Not connected yet. Please try again in a moment.');
+    if (!sock?.connected) return showErr(say('notConnected'));
     sock.emit('transcript.email', {}, (a) => {
       if (a?.ok) {
         showErr();
-        const text = a.sent ? `We sent this chat to ${a.to}.` : `This chat went to ${a.to} a moment ago.`;
+        const text = say(a.sent ? 'emailed' : 'emailedAlready', { to: a.to });
         put(`transcript-${Date.now()}`, Date.now(), h('div', { class: 'g y', 'data-sb': 'notice', text }));
         announce(text);
       } else if (a?.error?.code === 'no_email') {
-        showErr('Give us your email address below, then press the envelope again.');
+        showErr(say('emailFirst'));
         skipped = false;
         store(LATER, null);
         showPrechat(['email']);
         pre.querySelector('input')?.focus();
-      } else showErr(a?.error?.message || 'That did not work. Please try again.');
+      } else showErr(a?.error?.message || say('failed'));
     });
   };
   // Escape closes the chat from anywhere in it, the launcher too; the focus goes back to the launcher.
@@ -754,7 +816,7 @@ textarea{resize:none;height:40px;max-height:120px}
     e.preventDefault();
     const body = typedDetails();
     if (!body) return hidePrechat(true);
-    if (!sock?.connected) return showErr('Not connected yet. Please try again in a moment.');
+    if (!sock?.connected) return showErr(say('notConnected'));
     identify(body);
   };
   /** The identify of the details typed, once there is a session: the form folds when they are taken. */
@@ -764,7 +826,7 @@ textarea{resize:none;height:40px;max-height:120px}
         showErr();
         hidePrechat(true);
       } else {
-        showErr(a?.error?.message || 'Please check what you entered.');
+        showErr(a?.error?.message || say('checkDetails'));
         if (FIELDS[a?.error?.field]) pre.querySelector(`[name=${a.error.field}]`)?.focus();
       }
     });

@@ -8,6 +8,7 @@
 // seen to finish is sent by another.
 import type { SendMailOptions } from 'nodemailer';
 import { humanDuration } from '../../routing/estimate.js';
+import { fillText } from '../../routing/policy.js';
 import type { Router } from '../../routing/router.js';
 import type { DomainEvent } from '../../shared/events.js';
 import { escapeHtml } from '../../shared/html.js';
@@ -185,7 +186,7 @@ export class EmailOutbound {
       !first && message.subject
         ? message.subject
         : !lastIn && !first && conversation.channels[0] === 'chat'
-          ? `Your chat with ${senderName(this.#settings.from)}`
+          ? fillText(this.#router.policy.texts.chatSubject, { team: senderName(this.#settings.from) })
           : replySubject(lastIn?.subject ?? first);
     const automatic = message.author.type === 'system';
     // The files, attached: their bytes from where they are kept. An agent's that is gone stops the send (they

@@ -1,6 +1,7 @@
 // The website chat channel: socket.io namespace /chat, as the widget uses it.
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
+import { defaultPolicy } from '../../routing/policy.js';
 import { TokenSigner } from '../../shared/tokens.js';
 import {
   emitAck,
@@ -19,6 +20,8 @@ interface Session {
   customerId: string;
   conversationId: string | null;
   transcripts: boolean;
+  locale: string;
+  texts: Record<string, string>;
 }
 
 /** A visitor connected and past the session event. */
@@ -57,10 +60,15 @@ describe('/chat namespace', () => {
       expect(Object.keys(session).sort()).to.deep.equal([
         'conversationId',
         'customerId',
+        'locale',
+        'texts',
         'transcripts',
         'visitorToken',
       ]);
       expect(session.conversationId).to.equal(null);
+      // What the widget says, in the policy's language: the English defaults here.
+      expect(session.locale).to.equal('en');
+      expect(session.texts).to.deep.equal(defaultPolicy().widgetTexts);
       // Email is off here: the conversation cannot be asked for by email.
       expect(session.transcripts).to.equal(false);
       expect(session.customerId).to.be.a('string').and.match(/^\S+$/);
@@ -388,9 +396,15 @@ describe('/chat namespace', () => {
   });
 
   describe('status', () => {
-    it('queued with a position, without an estimate, when nobody can serve it', async () => {
+    it('queued with a position, without an estimate, when nobody can serve it: nobody is free, someone is away', async () => {
       const h = sb();
       await h.createAgent('Ada', { status: 'away' });
+      expect(await firstStatus(h)).to.deep.equal({ state: 'queued', position: 1, nobodyFree: true });
+    });
+
+    it('queued without an estimate and no `nobodyFree` when those available are busy', async () => {
+      const h = sb();
+      await h.createAgent('Ada', { capacity: { voice: 0, sms: 0, chat: 0, email: 0 } });
       expect(await firstStatus(h)).to.deep.equal({ state: 'queued', position: 1 });
     });
 
@@ -618,6 +632,27 @@ describe('/chat namespace: rate limit', () => {
       ]);
     });
 
+    describe("in the policy's language", () => {
+      const spanish = useHarness({
+        chatRateLimit: { burst: 1, perSecond: 0.001 },
+        env: {
+          ROUTING_POLICY: JSON.stringify({
+            locale: 'es',
+            widgetTexts: { tooFast: 'Demasiados mensajes: espera {wait} y vuelve a intentarlo.' },
+          }),
+        },
+      });
+
+      it('the refusal says how long to wait in Spanish', async () => {
+        const { v } = await connected(spanish());
+        expect((await emitAck(v, 'message', { text: 'm1', clientMessageId: 'c-1' })).ok).to.equal(true);
+        expect((await emitAck(v, 'message', { text: 'm2', clientMessageId: 'c-2' })).error).to.deep.equal({
+          code: 'rate_limited',
+          message: 'Demasiados mensajes: espera 17 minutos y vuelve a intentarlo.',
+        });
+      });
+    });
+
     it('a retry of a message already stored is answered, not rate limited', async () => {
       const h = limited();
       const { v } = await connected(h);
@@ -704,11 +739,11 @@ describe('/chat namespace: opening hours', () => {
     });
   });
 
-  it('within them, an agent on a break means everyone is busy; with nobody at all, nobody is working', async () => {
+  it('within them, an agent on a break means nobody is free (not closed); with nobody at all, nobody is working', async () => {
     const h = sb();
     h.clock.advance(5 * 3600 * SECOND); // 09:00 in New York
     const ada = await h.createAgent('Ada', { status: 'away' });
-    expect(await firstStatus(h)).to.deep.equal({ state: 'queued', position: 1 });
+    expect(await firstStatus(h)).to.deep.equal({ state: 'queued', position: 1, nobodyFree: true });
     await h.admin.put(`/api/agents/${ada.agent.id}/status`).send({ status: 'offline' }).expect(200);
     h.clock.advance(SECOND);
     expect(await firstStatus(h)).to.deep.equal({

@@ -3,7 +3,7 @@
 // cannot go.
 import { expect } from 'chai';
 import { emitAck, type Harness, type Json, once, pending, SECOND, useHarness } from '../server/harness.js';
-import { emailEnv, useSink } from './email-harness.js';
+import { emailEnv, SUPPORT, useSink } from './email-harness.js';
 
 /** A visitor who wrote (and gave `email`), Ada's console with her reply and an internal note. */
 async function chatted(h: Harness, email: string | null) {
@@ -20,7 +20,7 @@ async function chatted(h: Harness, email: string | null) {
     (await emitAck(ada, 'reply', { conversationId, text: 'It ships today.', clientMessageId: 'r1' })).ok,
   ).to.equal(true);
   expect((await emitAck(ada, 'note', { conversationId, text: 'customer sounded upset' })).ok).to.equal(true);
-  return { v, session, conversationId };
+  return { v, session, conversationId, ada };
 }
 
 describe('/chat: the conversation by email', () => {
@@ -89,6 +89,68 @@ describe('/chat: the conversation by email', () => {
       await h.admin.post(`/api/customers/${session.customerId}/block`).send({}).expect(200);
       expect((await emitAck(v, 'transcript.email', {})).error.code).to.equal('blocked');
       expect(sink().mails).to.have.length(mailed);
+    });
+  });
+
+  /**
+   * The transcript of a resolved chat with its survey (Switchboard's own message, no author's name) in it: who
+   * wrote each line and the subject, in the words of `policy` (the defaults when empty).
+   */
+  async function surveyed(h: Harness, sink: ReturnType<typeof useSink>) {
+    const to = `dee-${h.clock.now()}@example.com`;
+    const { v, conversationId, ada } = await chatted(h, to);
+    expect((await emitAck(ada, 'resolve', { conversationId })).ok).to.equal(true);
+    h.clock.advance(600 * SECOND);
+    await h.sb.router.tick();
+    expect((await emitAck(v, 'transcript.email', {})).sent).to.equal(true);
+    await h.sb.router.tick();
+    await h.sb.email!.outbound.idle();
+    const mail = sink().mails.find(
+      (m) => m.envelope.to[0] === to && m.mail.text?.includes('my order is late'),
+    );
+    expect(mail, 'the transcript').to.not.equal(undefined);
+    return mail!.mail;
+  }
+
+  describe('with email on, in the English of the defaults', () => {
+    const sink = useSink();
+    const sb = useHarness({ env: emailEnv(sink) });
+
+    it('the survey (no author) is "Our team", the visitor "You", the subject "Your chat with" the team', async () => {
+      const mail = await surveyed(sb(), sink);
+      expect(mail.subject).to.equal(`Your chat with ${SUPPORT.replace(/^.*@/, '')}`);
+      expect(mail.text).to.match(/You, \d{1,2} \w{3} \d{4}, \d\d:\d\d: my order is late/);
+      expect(mail.text).to.match(/Our team, .*: How did we do\?/);
+    });
+  });
+
+  describe("with email on, in the policy's language (es)", () => {
+    const sink = useSink();
+    const sb = useHarness({
+      env: emailEnv(sink, {
+        ROUTING_POLICY: JSON.stringify({
+          locale: 'es',
+          texts: {
+            transcript: 'Aquí está nuestra conversación.',
+            survey: '¿Qué tal lo hicimos? Responde de 1 a 5.',
+            you: 'Tú',
+            ourTeam: 'Nuestro equipo',
+            chatSubject: 'Tu chat con {team}',
+          },
+        }),
+      }),
+    });
+
+    it('says "Tú", "Nuestro equipo" and "Tu chat con" the team, the dates in Spanish', async () => {
+      const mail = await surveyed(sb(), sink);
+      expect(mail.subject).to.equal(`Tu chat con ${SUPPORT.replace(/^.*@/, '')}`);
+      expect(mail.text).to.contain('Aquí está nuestra conversación.');
+      const month = new Intl.DateTimeFormat('es', { month: 'short', timeZone: 'UTC' }).format(
+        sb().clock.now(),
+      );
+      expect(mail.text).to.match(new RegExp(`Tú, \\d{1,2} ${month} \\d{4}, \\d{1,2}:\\d\\d: my order is late`));
+      expect(mail.text).to.match(/Nuestro equipo, .*: ¿Qué tal lo hicimos\?/);
+      expect(mail.text).to.not.match(/\bYou\b|Our team/);
     });
   });
 

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
-import { emitAck, useHarness } from '../server/harness.js';
+import { emitAck, type Json, useHarness } from '../server/harness.js';
 import { launchChromium } from '../support/chromium.js';
 
 /** In the page, before its scripts: `window.__said`, what was added to the widget's live regions. */
@@ -42,6 +42,78 @@ const SOCKET = `
     }, real),
     set: (v) => { real = v; },
   });
+`;
+
+/**
+ * In the page: WCAG contrast helpers as `window.__contrast`: `ratio(a, b)` of two CSS colours, `behind(el)` the
+ * opaque colour behind an element (its backgrounds and its ancestors' stacked, over white), and `texts()` every
+ * visible text of the widget (its placeholders and the empty list's words too) as `{what, text, ratio}`, opacity
+ * included.
+ */
+const CONTRAST = `
+  const rgba = (c) => {
+    const m = String(c).match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return [0, 0, 0, 0];
+    const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat([1]);
+  const lum = (c) => {
+    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const up = (e) => e.parentElement || (e.getRootNode() instanceof ShadowRoot ? e.getRootNode().host : null);
+  const chain = (el) => {
+    const out = [];
+    for (let e = el; e; e = up(e)) out.unshift(e);
+    return out;
+  };
+  /** The opaque colours of an element's text (or pseudo-element's) and of what is behind it, faded as it is. */
+  const pair = (el, pseudo) => {
+    let bg = [255, 255, 255, 1];
+    let opacity = 1;
+    for (const e of chain(el)) {
+      const cs = getComputedStyle(e);
+      bg = over(rgba(cs.backgroundColor), bg);
+      opacity *= Number(cs.opacity);
+    }
+    let fg = over(rgba(getComputedStyle(el, pseudo).color), bg);
+    if (opacity < 1) {
+      const white = [255, 255, 255, 1];
+      fg = over([...fg.slice(0, 3), opacity], white);
+      bg = over([...bg.slice(0, 3), opacity], white);
+    }
+    return [fg, bg];
+  };
+  const behind = (el) => {
+    let bg = [255, 255, 255, 1];
+    for (const e of chain(el)) bg = over(rgba(getComputedStyle(e).backgroundColor), bg);
+    return bg;
+  };
+  const texts = () => {
+    const root = document.getElementById('switchboard-widget').shadowRoot;
+    const out = [];
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.data.trim() || !el || el.closest('style, [hidden], .v') || !el.getClientRects().length) continue;
+      out.push({ what: el.dataset.sb || el.tagName.toLowerCase(), text: n.data.trim(), ratio: ratio(...pair(el)) });
+    }
+    for (const el of root.querySelectorAll('textarea, input'))
+      if (el.placeholder && el.getClientRects().length)
+        out.push({ what: 'placeholder', text: el.placeholder, ratio: ratio(...pair(el, '::placeholder')) });
+    for (const el of root.querySelectorAll('[data-sb=messages]')) {
+      const words = getComputedStyle(el, '::before').content;
+      if (words && words !== 'none' && el.getClientRects().length)
+        out.push({ what: 'empty', text: words, ratio: ratio(...pair(el, '::before')) });
+    }
+    return out;
+  };
+  window.__contrast = { ratio: (a, b) => ratio(over(rgba(a), [255, 255, 255, 1]), over(rgba(b), [255, 255, 255, 1])), rgba, behind, texts };
 `;
 
 /** A stand-in for the browser's visual viewport, so that a test can show an on-screen keyboard. */
@@ -296,6 +368,56 @@ describe('e2e: the chat widget with the keyboard, a screen reader and a phone (a
     await w(page, 'prechat').waitFor({ state: 'hidden' });
   });
 
+  it('works 320 px wide, and on a screen as short as 256 px (400% zoom): nothing cut off, Escape back to the launcher', async () => {
+    await agent();
+    for (const viewport of [
+      { width: 320, height: 568 },
+      { width: 320, height: 256 },
+    ]) {
+      const page = await open(viewport);
+      const size = `${viewport.width}×${viewport.height}`;
+      await w(page, 'launcher').click();
+      await w(page, 'prechat').locator('input').first().waitFor();
+      await w(page, 'input').fill(`See https://example.com/${'a'.repeat(200)}`);
+      await w(page, 'send').click();
+      await w(page, 'status').filter({ hasText: 'Ada' }).waitFor();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), size).to.equal(320);
+      const panel = (await w(page, 'panel').boundingBox())!;
+      for (const name of ['close', 'input', 'send', 'attach']) {
+        const box = (await w(page, name).boundingBox())!;
+        expect(
+          box.x >= panel.x &&
+            box.x + box.width <= panel.x + panel.width &&
+            box.y >= panel.y &&
+            box.y + box.height <= panel.y + panel.height &&
+            box.y + box.height <= viewport.height,
+          `${name} at ${size}`,
+        ).to.equal(true);
+      }
+      // Nothing else on top of what the visitor types or presses.
+      for (const name of ['input', 'send', 'close']) {
+        const box = (await w(page, name).boundingBox())!;
+        const hit = await page.evaluate(
+          ([x, y]) =>
+            (
+              document
+                .getElementById('switchboard-widget')!
+                .shadowRoot!.elementFromPoint(x!, y!) as HTMLElement
+            )
+              ?.closest('[data-sb]')
+              ?.getAttribute('data-sb'),
+          [box.x + box.width / 2, box.y + box.height / 2],
+        );
+        expect(hit, `${name} at ${size}`).to.equal(name);
+      }
+      await w(page, 'input').focus();
+      await page.keyboard.press('Escape');
+      expect(await w(page, 'panel').isHidden()).to.equal(true);
+      expect(await focused(page), size).to.equal('launcher');
+      expect(await w(page, 'launcher').isVisible()).to.equal(true);
+    }
+  });
+
   it("moves above a phone's on-screen keyboard: the message box and the close button stay in sight", async () => {
     const page = await open({ width: 360, height: 640 }, [RECORDER, KEYBOARD]);
     await w(page, 'launcher').click();
@@ -309,5 +431,98 @@ describe('e2e: the chat widget with the keyboard, a screen reader and a phone (a
     await page.evaluate(() => (window as unknown as { __keyboard: (px: number) => void }).__keyboard(0));
     const box = (await w(page, 'input').boundingBox())!;
     expect(box.y + box.height).to.be.greaterThan(500);
+  });
+
+  /** Every text the widget shows now, with its contrast, and those below 4.5:1. */
+  const lowContrast = async (page: Page) => {
+    const all = await page.evaluate(() =>
+      (
+        window as unknown as { __contrast: { texts(): { what: string; text: string; ratio: number }[] } }
+      ).__contrast.texts(),
+    );
+    expect(all.length).to.be.greaterThan(3);
+    return all.filter((t) => t.ratio < 4.5).map((t) => `${t.what} "${t.text}" ${t.ratio.toFixed(2)}:1`);
+  };
+
+  it('every text reaches 4.5:1 against what is behind it: a message still going, the notices, the questions, a reply, the status', async () => {
+    // Not connected (the socket.io client never loads): the message stays going, the reconnecting notice shows.
+    const away = await open(undefined, [RECORDER, CONTRAST]);
+    await away.route('**/socket.io/socket.io.min.js', (r) => r.abort());
+    await w(away, 'launcher').click();
+    expect(await lowContrast(away)).to.deep.equal([]);
+    await w(away, 'input').fill('Where is my parcel?');
+    await w(away, 'send').click();
+    await w(away, 'reconnecting').filter({ hasText: 'Reconnecting' }).waitFor();
+    await away.locator('#switchboard-widget [data-sb="message"].q').waitFor();
+    await w(away, 'input').fill('x'.repeat(4001));
+    await w(away, 'send').click();
+    await w(away, 'error').filter({ hasText: 'too long' }).waitFor();
+    await w(away, 'input').fill('');
+    expect(await lowContrast(away)).to.deep.equal([]);
+
+    // Connected: the questions, the status, a reply with its author's name, the typing line.
+    const ada = await agent();
+    const page = await open(undefined, [RECORDER, CONTRAST]);
+    await w(page, 'launcher').click();
+    await w(page, 'prechat').locator('input').first().waitFor();
+    expect(await lowContrast(page)).to.deep.equal([]);
+    await w(page, 'input').fill('Hello');
+    await w(page, 'send').click();
+    await w(page, 'status').filter({ hasText: 'Ada' }).waitFor();
+    await ada.reply('It left the warehouse today.');
+    const [conv] = await sb().store.listConversations({ status: 'assigned' });
+    await emitAck(ada.socket, 'typing', { conversationId: conv!.id, typing: true });
+    await w(page, 'typing').waitFor();
+    expect(await lowContrast(page)).to.deep.equal([]);
+  });
+
+  it('the focus ring stands out at 3:1 on every background it is on, and the boxes to type in have a 3:1 border', async () => {
+    await agent();
+    const page = await open(undefined, [RECORDER, CONTRAST]);
+    await w(page, 'launcher').click();
+    await w(page, 'prechat').locator('input').first().waitFor();
+    // Every control, reached with the keyboard: the ring is an outline and a shadow around it; against what is
+    // behind the control, one of the two reaches 3:1, and the two rings differ by 3:1 (either shows).
+    const rings: string[] = [];
+    const seen: string[] = [];
+    // From Send, Tab reaches the launcher; then back through the chat with Shift+Tab.
+    await w(page, 'send').focus();
+    for (const key of ['Tab', ...Array(9).fill('Shift+Tab')]) {
+      await page.keyboard.press(key);
+      const ring = await page.evaluate(() => {
+        const c = (window as unknown as { __contrast: Json }).__contrast;
+        const el = document.getElementById('switchboard-widget')!.shadowRoot!.activeElement as HTMLElement;
+        if (!el) return null;
+        const cs = getComputedStyle(el);
+        const bg = `rgb(${c.behind(el.parentElement).slice(0, 3).join(',')})`;
+        const shadow = cs.boxShadow === 'none' ? bg : cs.boxShadow.replace(/\)\s.*$/, ')');
+        const outer = c.ratio(cs.outlineColor, bg);
+        const inner = c.ratio(shadow, bg);
+        return {
+          what: el.dataset.sb || el.getAttribute('name') || el.textContent,
+          visible: el.matches(':focus-visible') && cs.outlineStyle !== 'none',
+          against: Math.max(outer, inner),
+          between: c.ratio(cs.outlineColor, shadow),
+        };
+      });
+      if (!ring) continue;
+      seen.push(ring.what);
+      if (!ring.visible || ring.against < 3 || ring.between < 3)
+        rings.push(`${ring.what}: ${JSON.stringify(ring)}`);
+    }
+    expect(rings).to.deep.equal([]);
+    expect(seen).to.include.members(['launcher', 'send', 'input', 'attach', 'close', 'name', 'email']);
+    const borders = await page.evaluate(() => {
+      const c = (window as unknown as { __contrast: Json }).__contrast;
+      const root = document.getElementById('switchboard-widget')!.shadowRoot!;
+      return [...root.querySelectorAll<HTMLElement>('textarea, input:not([type=file])')].map((el) =>
+        c.ratio(
+          getComputedStyle(el).borderTopColor,
+          `rgb(${c.behind(el.parentElement).slice(0, 3).join(',')})`,
+        ),
+      );
+    });
+    expect(borders).to.have.length(3);
+    for (const r of borders) expect(r).to.be.at.least(3);
   });
 });
