@@ -148,7 +148,9 @@ describe('/chat: the conversation by email', () => {
       const month = new Intl.DateTimeFormat('es', { month: 'short', timeZone: 'UTC' }).format(
         sb().clock.now(),
       );
-      expect(mail.text).to.match(new RegExp(`Tú, \\d{1,2} ${month} \\d{4}, \\d{1,2}:\\d\\d: my order is late`));
+      expect(mail.text).to.match(
+        new RegExp(`Tú, \\d{1,2} ${month} \\d{4}, \\d{1,2}:\\d\\d: my order is late`),
+      );
       expect(mail.text).to.match(/Nuestro equipo, .*: ¿Qué tal lo hicimos\?/);
       expect(mail.text).to.not.match(/\bYou\b|Our team/);
     });
