@@ -6,20 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
 import { emitAck, type Harness, startHarness } from '../server/harness.js';
 import { launchChromium } from '../support/chromium.js';
-
-/** In the page, before its scripts: `window.__said`, what was added to live regions. */
-const RECORDER = `
-  window.__said = [];
-  new MutationObserver((records) => {
-    for (const r of records) {
-      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-      const live = el && el.closest('[aria-live],[role=log],[role=status],[role=alert]');
-      if (!live || live.getAttribute('aria-live') === 'off') continue;
-      const text = r.type === 'characterData' ? r.target.data : [...r.addedNodes].map((n) => n.textContent).join('');
-      if (text.trim()) window.__said.push((live.dataset.sb || live.id) + ': ' + text.trim());
-    }
-  }).observe(document, { subtree: true, childList: true, characterData: true });
-`;
+import { LIVE_REGION_RECORDER } from '../support/live-regions.js';
 
 /**
  * In the page: what falls short of WCAG's contrast, as `ratio < needed: what`. Every text shown against the
@@ -92,7 +79,7 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
   async function consolePage(token: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     contexts.push(context);
-    await context.addInitScript({ content: RECORDER });
+    await context.addInitScript({ content: LIVE_REGION_RECORDER });
     const page = await context.newPage();
     page.on('pageerror', (err) => {
       throw err;

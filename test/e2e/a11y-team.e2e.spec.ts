@@ -1,23 +1,11 @@
 // The team's live view as a team lead who uses a screen reader finds it, in Chromium. What a screen reader would
-// say is read from the page: every node or text added inside a live region, recorded by a MutationObserver from the
-// page's start (as the console's a11y spec does). The view is read again every 2 seconds: only news is said.
+// say is read from the page: every node or text added inside a live region, recorded from the page's start
+// (test/support/live-regions.ts). The view is read again every 2 seconds: only news is said.
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { ADMIN_TOKEN, emitAck, type Harness, startHarness } from '../server/harness.js';
 import { useChromium } from '../support/chromium.js';
-
-const RECORDER = `
-  window.__said = [];
-  new MutationObserver((records) => {
-    for (const r of records) {
-      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-      const live = el && el.closest('[aria-live],[role=log],[role=status],[role=alert]');
-      if (!live || live.getAttribute('aria-live') === 'off') continue;
-      const text = r.type === 'characterData' ? r.target.data : [...r.addedNodes].map((n) => n.textContent).join('');
-      if (text.trim()) window.__said.push((live.dataset.sb || live.id) + ': ' + text.trim());
-    }
-  }).observe(document, { subtree: true, childList: true, characterData: true });
-`;
+import { LIVE_REGION_RECORDER } from '../support/live-regions.js';
 
 describe('e2e: the team view with a screen reader (a11y)', function () {
   this.timeout(120_000);
@@ -42,7 +30,7 @@ describe('e2e: the team view with a screen reader (a11y)', function () {
 
   async function teamPage(): Promise<Page> {
     const context = await browser().newContext({ viewport: { width: 1280, height: 720 } });
-    await context.addInitScript({ content: RECORDER });
+    await context.addInitScript({ content: LIVE_REGION_RECORDER });
     const page = await context.newPage();
     page.on('pageerror', (err) => {
       throw err;
