@@ -381,6 +381,7 @@ describe('GET /api/agents/:id/conversations (what an agent is on)', () => {
         sinceSeconds: 60,
         waitingForReplySeconds: 60,
         handoffTo: null,
+        callOutSeconds: null,
       },
       {
         id: mia.conversationId,
@@ -390,6 +391,7 @@ describe('GET /api/agents/:id/conversations (what an agent is on)', () => {
         sinceSeconds: 90,
         waitingForReplySeconds: null,
         handoffTo: null,
+        callOutSeconds: null,
       },
     ]);
     // Internal notes are no answer: Bo still waits.
