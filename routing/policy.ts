@@ -158,6 +158,12 @@ export const WidgetTexts = z
     /** A file on its way (`{name}`), and one that was not sent: `{why}` is one of the next two or the server's. */
     sending: ShortText.default('Sending {name}…'),
     fileNotSent: ShortText.default('{name} was not sent: {why}.'),
+    /**
+     * The server's reasons for refusing a visitor's file (as `{why}`): `{max}` the largest size ("10 MB", "2048
+     * bytes") or the files an hour, written in the policy's `locale`.
+     */
+    fileTooLarge: ShortText.default('the file is larger than {max}'),
+    tooManyFiles: ShortText.default('at most {max} files an hour; try again in a while'),
     noFiles: ShortText.default('this chat does not take files'),
     fileUnavailable: ShortText.default('we are briefly unavailable. Please try again in a moment'),
     notConnected: ShortText.default('Not connected yet. Please try again in a moment.'),
@@ -169,6 +175,12 @@ export const WidgetTexts = z
     tooLong: ShortText.default(
       'Your message is too long: {count} characters, at most {max}. Please shorten it or send it in parts.',
     ),
+    /**
+     * A message of the visitor's not yet taken by the server (said with it, in words, not only by its colour), and
+     * one it refused: `{why}` the server's reason (`tooFast`, a message too long, …).
+     */
+    messageSending: ShortText.default('Sending…'),
+    notSent: ShortText.default('Your message was not sent: {why}.'),
     notSentClosed: ShortText.default('Your message was not sent: this conversation is closed.'),
     notSentUnavailable: ShortText.default(
       'Your message was not sent: we are briefly unavailable. Please send it again in a moment.',

@@ -256,6 +256,11 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
         tokens,
         publicUrl: config.publicUrl,
         maxBytes: config.chatFiles.maxBytes,
+        visitorTexts: {
+          locale: config.policy.locale,
+          fileTooLarge: config.policy.widgetTexts.fileTooLarge,
+          tooManyFiles: config.policy.widgetTexts.tooManyFiles,
+        },
         log: logger,
         agentOf: async (token) => (await consoleAgent(tokens, store, token))?.agentId ?? null,
         visitorBlocked: (visitorId) => router.isBlocked('chat', visitorId),

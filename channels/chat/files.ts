@@ -21,6 +21,8 @@
 import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { isEnglish } from '../../routing/estimate.js';
+import { fillText } from '../../routing/policy.js';
 import { BlockedError, RateLimitedError, ValidationError } from '../../shared/errors.js';
 import type { Attachment } from '../../shared/model.js';
 import type { TokenSigner } from '../../shared/tokens.js';
@@ -59,6 +61,11 @@ export interface ChatFilesOptions {
   perHour?: number;
   /** The agent a web console token stands for (checked against their renewed links), or null. */
   agentOf?: (token: string) => Promise<string | null>;
+  /**
+   * What a chat visitor is told when their file is refused, in the policy's language: its `locale` and the
+   * `widgetTexts` `fileTooLarge` and `tooManyFiles` (`{max}` filled in here). Left out, and to agents, English.
+   */
+  visitorTexts?: { locale: string; fileTooLarge: string; tooManyFiles: string };
   /** Whether a visitor is a blocked customer (their files are refused, as their messages are). */
   visitorBlocked?: (visitorId: string) => Promise<boolean>;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -98,9 +105,13 @@ export class ChatFiles {
   readonly #content: ContentStore;
   readonly #tokens: TokenSigner;
   readonly #maxBytes: number;
-  /** What a file over the limit is told. */
+  /** What a file over the limit is told: an agent (and a file from elsewhere), and a chat visitor. */
   readonly #tooLarge: string;
+  readonly #visitorTooLarge: string;
   readonly #perHour: number;
+  /** What a sender over the hour's uploads is told: an agent (and a file from elsewhere), and a chat visitor. */
+  readonly #tooMany: string;
+  readonly #visitorTooMany: string;
   readonly #log: ChatFilesOptions['log'];
   readonly #agentOf: ChatFilesOptions['agentOf'];
   readonly #visitorBlocked: ChatFilesOptions['visitorBlocked'];
@@ -111,8 +122,16 @@ export class ChatFiles {
     this.#content = options.content;
     this.#tokens = options.tokens;
     this.#maxBytes = options.maxBytes;
-    this.#tooLarge = `the file is larger than ${sizeText(options.maxBytes)}`;
     this.#perHour = options.perHour ?? 60;
+    this.#tooLarge = `the file is larger than ${sizeText(options.maxBytes)}`;
+    this.#tooMany = `at most ${this.#perHour} files an hour; try again in a while`;
+    const texts = options.visitorTexts;
+    this.#visitorTooLarge = texts
+      ? fillText(texts.fileTooLarge, { max: sizeText(options.maxBytes, texts.locale) })
+      : this.#tooLarge;
+    this.#visitorTooMany = texts
+      ? fillText(texts.tooManyFiles, { max: countText(this.#perHour, texts.locale) })
+      : this.#tooMany;
     this.#log = options.log;
     this.#agentOf = options.agentOf;
     this.#visitorBlocked = options.visitorBlocked;
@@ -149,7 +168,7 @@ export class ChatFiles {
             const declared = Number(req.get('content-length'));
             if (declared > this.#maxBytes) {
               res.set('Connection', 'close');
-              fail(res, 413, 'too_large', this.#tooLarge);
+              fail(res, 413, 'too_large', this.#tooLargeFor(sender));
               return;
             }
             res.locals.sender = sender;
@@ -165,7 +184,7 @@ export class ChatFiles {
       (err: unknown, _req: Request, res: Response, next: NextFunction) => {
         const e = err as { type?: string };
         if (e?.type === 'entity.too.large') {
-          fail(res, 413, 'too_large', this.#tooLarge);
+          fail(res, 413, 'too_large', this.#tooLargeFor(res.locals.sender as Sender));
           return;
         }
         next(err);
@@ -211,10 +230,8 @@ export class ChatFiles {
       fail(res, 400, 'invalid_input', 'the file is empty', 'body');
       return;
     }
-    try {
-      this.#spend(senderKey(sender));
-    } catch (err) {
-      fail(res, 429, 'rate_limited', (err as Error).message);
+    if (!this.#spend(senderKey(sender))) {
+      fail(res, 429, 'rate_limited', 'visitor' in sender ? this.#visitorTooMany : this.#tooMany);
       return;
     }
     const uploadId = await this.#put(name.data, type.data, body);
@@ -257,7 +274,7 @@ export class ChatFiles {
     if (file.content.length > this.#maxBytes) throw new ValidationError(this.#tooLarge, 'files');
     const name = FileName.safeParse(file.name);
     const type = FileType.safeParse(file.type);
-    this.#spend(senderKey(sender));
+    if (!this.#spend(senderKey(sender))) throw new RateLimitedError(this.#tooMany);
     const kept = {
       name: name.success ? name.data : 'file',
       type: type.success ? type.data : 'application/octet-stream',
@@ -304,20 +321,40 @@ export class ChatFiles {
     return agent ? { agent } : null;
   }
 
-  /** One more upload for `who` this hour, or RateLimitedError. */
-  #spend(who: string): void {
+  /** What a file over the limit is told: in the policy's language to a chat visitor. */
+  #tooLargeFor(sender: Sender | undefined): string {
+    return sender && 'visitor' in sender ? this.#visitorTooLarge : this.#tooLarge;
+  }
+
+  /** One more upload for `who` this hour: false when they are over the hour's. */
+  #spend(who: string): boolean {
     const hour = Math.floor(Date.now() / 3_600_000);
     const spent = this.#spent.get(who);
     const count = spent && spent.hour === hour ? spent.count : 0;
-    if (count >= this.#perHour)
-      throw new RateLimitedError(`at most ${this.#perHour} files an hour; try again in a while`);
+    if (count >= this.#perHour) return false;
     this.#spent.delete(who);
     this.#spent.set(who, { hour, count: count + 1 });
     if (this.#spent.size > 50_000) this.#spent.delete(this.#spent.keys().next().value!);
+    return true;
   }
 }
 
-/** A byte limit as people say it: `10 MB`, `2048 bytes`. */
-export function sizeText(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB` : `${bytes} bytes`;
+/**
+ * A byte limit as people say it: `10 MB`, `2048 bytes`; in the language of `locale` (a BCP 47 tag, the policy's)
+ * when it is not English ("2,5 MB", "2048 bytes").
+ */
+export function sizeText(bytes: number, locale = 'en'): string {
+  const mb = bytes >= 1024 * 1024;
+  const n = mb ? Math.round((bytes / (1024 * 1024)) * 10) / 10 : bytes;
+  if (isEnglish(locale)) return mb ? `${n} MB` : `${n} bytes`;
+  return new Intl.NumberFormat(locale, {
+    style: 'unit',
+    unit: mb ? 'megabyte' : 'byte',
+    unitDisplay: mb ? 'short' : 'long',
+  }).format(n);
+}
+
+/** A count as `locale` writes it: as it always was in English (`1000`), else in that language ("1.000"). */
+function countText(n: number, locale: string): string {
+  return isEnglish(locale) ? String(n) : new Intl.NumberFormat(locale).format(n);
 }

@@ -106,6 +106,9 @@ header .x{margin-left:auto;padding:2px 6px}
 .d{display:flex;align-items:center;gap:8px;color:#59636e;font-size:12px}
 .d:before,.d:after{content:"";flex:1;border-top:1px solid #dde1e8}
 .g b{display:block;font-size:12px;font-weight:600;color:#59636e}
+.g .z{display:block;margin-top:2px;font-size:11px;text-align:end;color:#59636e}
+.g[data-direction=in] .z{color:inherit}
+.g.y .z{text-align:center}
 .t{padding:0 16px 6px;font-size:12px;color:#59636e;font-style:italic}
 .e{margin:0 16px 8px;padding:6px 10px;border-radius:6px;background:#ffebe9;color:#a40e26;font-size:13px}
 .f{margin:0 16px 10px;padding:10px;border:1px solid #dde1e8;border-radius:8px;display:grid;gap:8px;min-height:0;overflow-y:auto}
@@ -289,6 +292,26 @@ textarea{resize:none;height:40px;max-height:120px}
       list.insertBefore(line, first);
     }
   };
+  /**
+   * Under a message, small: its time (the date too when not today), in the team's language, or "Sending…" while
+   * the server has not taken it. In the text, so that the keyboard, a touch screen and a screen reader reach it
+   * (a tooltip they could not), and a message still going is told in words, not only by its colour.
+   */
+  const when = (at, sending) => {
+    if (sending) return h('span', { class: 'z', 'data-sb': 'sending', text: say('messageSending') });
+    const t = new Date(at);
+    const today = t.toDateString() === new Date().toDateString();
+    return h('time', {
+      class: 'z',
+      'data-sb': 'time',
+      datetime: t.toISOString(),
+      text: t.toLocaleString(
+        dateLocale(),
+        today ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' },
+      ),
+    });
+  };
+  /** A message's bubble; `queued` while the server has not taken it: true for a text, 'file' for a file going. */
   const bubble = (m, queued) => {
     const sys = m.author?.type === 'system';
     const el = h('div', {
@@ -296,7 +319,6 @@ textarea{resize:none;height:40px;max-height:120px}
       'data-direction': m.direction,
       class: `g${sys ? ' y' : ''}${queued ? ' q' : ''}`,
       dir: 'auto',
-      title: m.at ? new Date(m.at).toLocaleString(dateLocale()) : null,
     });
     el.sig = JSON.stringify([m.direction, m.author, m.text, m.attachments, !!queued]);
     el.conv = m.conversationId;
@@ -322,6 +344,8 @@ textarea{resize:none;height:40px;max-height:120px}
         ),
       );
     }
+    // A file going says so in its own words ("Sending receipt.png…").
+    if (queued === true || (!queued && Number(m.at) > 0)) el.append(when(Number(m.at), queued === true));
     return el;
   };
   /** A message as a screen reader says it when it arrives. */
@@ -367,6 +391,7 @@ textarea{resize:none;height:40px;max-height:120px}
       if (a?.ok) {
         if (el && !byId.has(a.messageId)) {
           el.classList.remove('q');
+          el.querySelector('[data-sb=sending]')?.replaceWith(when(el.at));
           byId.set(a.messageId, el);
         } else el?.remove();
       } else {
@@ -381,7 +406,7 @@ textarea{resize:none;height:40px;max-height:120px}
             ? say('notSentClosed')
             : OUR_SIDE.has(a?.error?.code) || !a?.error?.message
               ? say('notSentUnavailable')
-              : a.error.message,
+              : say('notSent', { why: `${a.error.message}`.replace(/\.$/, '') }),
         );
       }
     });
@@ -447,7 +472,7 @@ textarea{resize:none;height:40px;max-height:120px}
     put(
       key,
       Math.max(Date.now(), lastAt + 1),
-      bubble({ direction: 'in', text: say('sending', { name: file.name }) }, true),
+      bubble({ direction: 'in', text: say('sending', { name: file.name }) }, 'file'),
     );
     list.scrollTop = list.scrollHeight;
     let answer;

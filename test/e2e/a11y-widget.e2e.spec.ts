@@ -299,6 +299,77 @@ describe('e2e: the chat widget with the keyboard, a screen reader and a phone (a
     expect(await page.getByRole('log', { name: 'Messages' }).getByText('You: Thank you').count()).to.equal(1);
   });
 
+  it('says in words that a message is still going, and that one was refused, not by its colour alone', async () => {
+    // Not connected (the socket.io client never loads): the message stays going, and says so in its text.
+    const away = await open(undefined, [RECORDER]);
+    await away.route('**/socket.io/socket.io.min.js', (r) => r.abort());
+    await w(away, 'launcher').click();
+    await w(away, 'input').fill('Where is my parcel?');
+    await w(away, 'send').click();
+    const going = away.locator('#switchboard-widget [data-sb="message"].q');
+    await going.waitFor();
+    expect(await going.textContent()).to.equal('You: Where is my parcel?Sending…');
+    expect(await going.locator('[data-sb="sending"]').isVisible()).to.equal(true);
+
+    // Connected: once taken it says its time instead.
+    const page = await open(undefined, [RECORDER]);
+    await w(page, 'launcher').click();
+    await w(page, 'input').fill('Hello');
+    await w(page, 'send').click();
+    await taken(page, 'Hello');
+    expect(await w(page, 'message').filter({ hasText: 'Hello' }).getByText('Sending…').count()).to.equal(0);
+
+    // More messages at once than the chat takes (a burst of 10): the ones refused are said to be not sent, aloud.
+    await hush(page);
+    for (let i = 1; i <= 14; i++) {
+      await w(page, 'input').fill(`Line ${i}`);
+      await w(page, 'input').press('Enter');
+    }
+    const refused = w(page, 'error').filter({ hasText: 'not sent' });
+    await refused.waitFor();
+    expect(await refused.textContent()).to.match(
+      /^Your message was not sent: too many messages; wait \d+ seconds? and try again\.$/,
+    );
+    expect(await refused.getAttribute('role')).to.equal('alert');
+    expect((await said(page)).filter((s) => s.startsWith('error:'))).to.have.length.greaterThan(0);
+    expect((await said(page)).filter((s) => s.startsWith('error:'))[0]).to.match(
+      /^error: Your message was not sent: too many messages/,
+    );
+  });
+
+  it("shows each message's time in its text (not only in a tooltip): the keyboard, a touch screen and a screen reader reach it", async () => {
+    const ada = await agent();
+    const page = await open();
+    await w(page, 'launcher').click();
+    await w(page, 'input').fill('Where is my parcel?');
+    await w(page, 'send').click();
+    await w(page, 'status').filter({ hasText: 'Ada' }).waitFor();
+    await ada.reply('It left the warehouse today.');
+    const reply = w(page, 'message').filter({ hasText: 'It left the warehouse today.' });
+    await reply.waitFor();
+    const time = reply.locator('time');
+    expect(await time.isVisible()).to.equal(true);
+    const at = await time.getAttribute('datetime');
+    const [stored] = await sb().store.listConversations({ status: 'assigned' });
+    const messages = await sb().store.listMessages(stored!.id);
+    const sent = messages.find((m) => m.text === 'It left the warehouse today.');
+    expect(Date.parse(at ?? '')).to.equal(sent!.at);
+    // As the browser writes it (the policy's locale is English): the time alone today, else with its date (the
+    // server's clock here is a manual one, days away from the browser's).
+    const expected = await page.evaluate((t) => {
+      const today = new Date(t).toDateString() === new Date().toDateString();
+      return new Date(t).toLocaleString(
+        [],
+        today ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' },
+      );
+    }, sent!.at);
+    expect(expected).to.match(/\d:\d\d/);
+    expect(await time.textContent()).to.equal(expected);
+    // It is in the message's text, read with it; no tooltip says it a second time.
+    expect(await reply.textContent()).to.equal(`AdaIt left the warehouse today.${expected}`);
+    expect(await reply.getAttribute('title')).to.equal(null);
+  });
+
   it('fits a 360×640 phone: no sideways scroll, long words wrap, a 16px message box, the close button in reach', async () => {
     await agent();
     const page = await open({ width: 360, height: 640 });

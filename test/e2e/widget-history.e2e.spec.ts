@@ -75,7 +75,12 @@ describe('e2e: the chat widget shows a returning visitor their earlier conversat
               ? 'separator'
               : el.querySelector('img')
                 ? `picture ${el.querySelector('img')!.getAttribute('alt')}`
-                : (el.textContent ?? '').replace(/^You: /, ''),
+                : // Its words, without the time shown under it.
+                  [...el.childNodes]
+                    .filter((n) => !(n instanceof Element && n.matches('time')))
+                    .map((n) => n.textContent)
+                    .join('')
+                    .replace(/^You: /, ''),
           ),
         );
       const expected = [

@@ -30,6 +30,9 @@ const SPANISH = {
     inLineAt: 'Eres el número {position} en la fila.',
     answerWithin: 'Una persona te responderá en unos {wait}.',
     chatting: 'Estás hablando con {agent}',
+    fileNotSent: '{name} no se envió: {why}.',
+    fileTooLarge: 'el archivo pesa más de {max}',
+    tooManyFiles: 'como mucho {max} archivos por hora; inténtalo más tarde',
   },
 };
 
@@ -84,6 +87,59 @@ describe('e2e: the chat widget speaks the policy’s language', function () {
     await page.locator('#switchboard-widget [data-sb="message"]:not(.q)', { hasText: text }).waitFor();
   }
 
+  /**
+   * The widget's refusals of a file (the server's reasons): one larger than CHAT_FILE_MAX_BYTES, then one past
+   * the 60 an hour a visitor may upload (the first 60 sent here straight to the server with its token).
+   */
+  async function refusedFiles(h: Harness, page: Page, size: number): Promise<string[]> {
+    const said: string[] = [];
+    await w(page, 'file').setInputFiles({
+      name: 'big.bin',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.alloc(size, 1),
+    });
+    await w(page, 'error').filter({ hasText: 'big.bin' }).waitFor();
+    said.push((await w(page, 'error').textContent()) ?? '');
+    const token = await page.evaluate(() => localStorage.getItem('switchboard.visitorToken'));
+    for (let i = 0; i < 60; i++)
+      await h
+        .http()
+        .post('/chat/files')
+        .set('Authorization', `Bearer ${token}`)
+        .set('Content-Type', 'text/plain')
+        .set('X-File-Name', 'n.txt')
+        .send(Buffer.from('n'))
+        .expect(201);
+    await w(page, 'file').setInputFiles({
+      name: 'one.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('1'),
+    });
+    await w(page, 'error').filter({ hasText: 'one.txt' }).waitFor();
+    said.push((await w(page, 'error').textContent()) ?? '');
+    return said;
+  }
+
+  /** The time shown under a message, and the time it was stored at written as `locale` writes it in the page. */
+  async function shownTime(h: Harness, page: Page, text: string, locale: string): Promise<[string, string]> {
+    const bubble = page.locator('#switchboard-widget [data-sb="message"]:not(.q)', { hasText: text });
+    const time = bubble.locator('time');
+    await time.waitFor();
+    const [conv] = await h.store.listConversations({});
+    const at = (await h.store.listMessages(conv!.id)).find((m) => m.text === text)!.at;
+    const expected = await page.evaluate(
+      ([t, l]) => {
+        const today = new Date(t).toDateString() === new Date().toDateString();
+        return new Date(t).toLocaleString(
+          l,
+          today ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' },
+        );
+      },
+      [at, locale] as const,
+    );
+    return [(await time.textContent()) ?? '', expected];
+  }
+
   describe('Spanish (locale "es", widgetTexts in Spanish)', () => {
     afterEach(closePages);
     const sb = useHarness({ env: { ROUTING_POLICY: JSON.stringify(SPANISH) } });
@@ -134,6 +190,27 @@ describe('e2e: the chat widget speaks the policy’s language', function () {
     });
   });
 
+  describe('Spanish, with files up to 2.5 MB', () => {
+    afterEach(closePages);
+    const sb = useHarness({
+      env: { ROUTING_POLICY: JSON.stringify(SPANISH), CHAT_FILE_MAX_BYTES: String(2.5 * 1024 * 1024) },
+    });
+
+    it("a message's time, and the server's refusals of a file, in Spanish", async () => {
+      const h = sb();
+      const page = await open(h);
+      await w(page, 'launcher').click();
+      await waiting(page, 'Hola');
+      const [time, expected] = await shownTime(h, page, 'Hola', 'es');
+      expect(time).to.equal(expected);
+      expect(time).to.not.match(/[AP]M/);
+      expect(await refusedFiles(h, page, 2.6 * 1024 * 1024)).to.deep.equal([
+        'big.bin no se envió: el archivo pesa más de 2,5 MB.',
+        'one.txt no se envió: como mucho 60 archivos por hora; inténtalo más tarde.',
+      ]);
+    });
+  });
+
   describe('English (the defaults)', () => {
     afterEach(closePages);
     const sb = useHarness();
@@ -168,6 +245,19 @@ describe('e2e: the chat widget speaks the policy’s language', function () {
       expect(
         await page.getByRole('log', { name: 'Messages' }).getByText('You: Where is my order?').count(),
       ).to.equal(1);
+    });
+
+    it("a message's time, and the server's refusals of a file, word for word as they always were", async () => {
+      const h = sb();
+      const page = await open(h);
+      await w(page, 'launcher').click();
+      await waiting(page, 'Hello');
+      const [time, expected] = await shownTime(h, page, 'Hello', 'en-US');
+      expect(time).to.equal(expected);
+      expect(await refusedFiles(h, page, 10 * 1024 * 1024 + 1)).to.deep.equal([
+        'big.bin was not sent: the file is larger than 10 MB.',
+        'one.txt was not sent: at most 60 files an hour; try again in a while.',
+      ]);
     });
 
     it('with nobody available and someone away, says nobody can answer right now, not that one will be free', async () => {

@@ -129,6 +129,8 @@ describe('routing policy', () => {
           someone: 'Someone',
           sending: 'Sending {name}…',
           fileNotSent: '{name} was not sent: {why}.',
+          fileTooLarge: 'the file is larger than {max}',
+          tooManyFiles: 'at most {max} files an hour; try again in a while',
           noFiles: 'this chat does not take files',
           fileUnavailable: 'we are briefly unavailable. Please try again in a moment',
           notConnected: 'Not connected yet. Please try again in a moment.',
@@ -136,6 +138,8 @@ describe('routing policy', () => {
           unavailable: 'Chat is unavailable right now; please retry.',
           tooLong:
             'Your message is too long: {count} characters, at most {max}. Please shorten it or send it in parts.',
+          messageSending: 'Sending…',
+          notSent: 'Your message was not sent: {why}.',
           notSentClosed: 'Your message was not sent: this conversation is closed.',
           notSentUnavailable:
             'Your message was not sent: we are briefly unavailable. Please send it again in a moment.',
