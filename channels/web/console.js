@@ -1942,12 +1942,13 @@
       listed.map((a) => {
         const label = `${a.name} (${[a.type, a.size ? byteSize(a.size) : null].filter(Boolean).join(', ')})`;
         const link = a.url && /^https?:\/\//i.test(a.url);
-        // A picture kept by Switchboard (a visitor's photo, an emailed one) shows beside its name.
+        // A picture kept by Switchboard (a visitor's photo, an emailed one) shows beside its name. The link is
+        // named by its label: the picture has no words of its own (alt=""), or the name would be said twice.
         const thumb =
           link &&
           a.url.startsWith(`${location.origin}/`) &&
           /^image\/(png|jpeg|gif|webp)$/i.test(a.type || '')
-            ? h('img', { class: 'msg-thumb', src: a.url, alt: a.name, loading: 'lazy' })
+            ? h('img', { class: 'msg-thumb', src: a.url, alt: '', loading: 'lazy' })
             : null;
         return h(
           'li',

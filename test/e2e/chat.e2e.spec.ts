@@ -577,9 +577,9 @@ describe('e2e: widget and web console in Chromium', function () {
     expect(await link.textContent()).to.equal(`lid.png (image/png, ${png.length} B)`);
     // The picture shows in the console too, loaded from Switchboard.
     await page.waitForFunction(() => {
-      const img = [...document.querySelectorAll('img.msg-thumb')].find(
-        (i) => i.getAttribute('alt') === 'lid.png',
-      );
+      const img = [...document.querySelectorAll('[data-sb="attachment"] a')]
+        .find((a) => a.textContent?.startsWith('lid.png'))
+        ?.querySelector('img.msg-thumb');
       return !!img && (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth === 1;
     });
     const href = (await link.getAttribute('href'))!;

@@ -126,4 +126,43 @@ describe('e2e: pictures that load late in the web console, in Chromium', functio
       await page.close();
     }
   });
+
+  it("a picture's link is named once, by its label (the picture in it says nothing more)", async () => {
+    const grace = await sb.router.createAgent({ name: 'Grace', status: 'available', capacity: { chat: 1 } });
+    const visitor = io(`${base}/chat`, { forceNew: true, transports: ['websocket'] });
+    sockets.push(visitor);
+    const session = await new Promise<{ visitorToken: string }>((resolve) =>
+      visitor.once('session', resolve),
+    );
+    const upload = await fetch(`${base}/chat/files`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${session.visitorToken}`,
+        'Content-Type': 'image/png',
+        'X-File-Name': 'box.png',
+      },
+      body: Buffer.from('89504e470d0a1a0a', 'hex'),
+    });
+    const { file } = (await upload.json()) as { file: { upload: string } };
+    const ack = await visitor.timeout(5000).emitWithAck('message', {
+      text: 'The box came like this',
+      clientMessageId: 'box-1',
+      files: [file.upload],
+    });
+    expect(ack.ok).to.equal(true);
+    const page = await browser().newPage({ viewport: { width: 1100, height: 800 } });
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    try {
+      await page.goto(`${base}/console?token=${encodeURIComponent(agentToken(sb.tokens, grace))}`);
+      const link = page.locator('[data-sb="attachment"] a').filter({ hasText: 'box.png' });
+      await link.locator('img.msg-thumb').waitFor({ state: 'attached' });
+      // Its name is the label alone, and the picture is not a second image named the same.
+      expect((await link.ariaSnapshot()).split('\n')[0]).to.equal('- link "box.png (image/png, 8 B)":');
+      expect(await link.getByRole('img').count()).to.equal(0);
+    } finally {
+      await page.close();
+    }
+  });
 });
