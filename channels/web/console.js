@@ -218,6 +218,7 @@
     consultantActions: byId('consultant-actions'),
     reply: sb('reply-input'),
     followup: byId('followup'),
+    followupWhen: sb('followup-when'),
     context: byId('context'),
   };
 
@@ -781,9 +782,11 @@
     };
   }
 
+  // A toggle with a fixed name ("Alerts") and its state in aria-pressed: a screen reader hears the change once.
+  // The "on"/"off" beside the name is for the eye only.
   function renderAlerts() {
     const button = sb('alerts');
-    button.textContent = alerts.on ? 'Alerts on' : 'Alerts off';
+    sb('alerts-state').textContent = alerts.on ? 'on' : 'off';
     button.setAttribute('aria-pressed', String(alerts.on));
   }
 
@@ -1363,7 +1366,9 @@
     const v = current();
     if (!v) return;
     const payload = { conversationId: v.id };
-    if (els.followup.value) {
+    const choice = followupChoice(els.followupWhen.value);
+    if (choice) payload.followUpAt = choice.at;
+    else if (els.followupWhen.value === 'other' && els.followup.value) {
       const at = parseLocal(els.followup.value);
       if (!at || at <= Date.now()) {
         showError({
@@ -1379,12 +1384,43 @@
       if (!res.ok) return;
       if (res.conversation) v.conversation = res.conversation;
       els.followup.value = '';
+      els.followupWhen.value = '';
+      els.followup.hidden = true;
       notify(payload.followUpAt ? `Resolved. Follow-up at ${formatTime(payload.followUpAt)}.` : 'Resolved.');
       renderAll();
       // Promises settle on resolution: show the fresh state.
       if (await fetchView(v.id)) renderAll();
     });
   }
+
+  /**
+   * The usual follow-up times, as Slack offers them, in the agent's own time zone (as the date and time field
+   * is): tomorrow at 09:00, in 3 days (at this time of day), next Monday at 09:00. Null for none or another time.
+   */
+  function followupChoice(value) {
+    const now = new Date();
+    const morning = (days) =>
+      new Date(now.getFullYear(), now.getMonth(), now.getDate() + days, 9, 0).getTime();
+    if (value === 'tomorrow') return { label: 'Tomorrow morning', at: morning(1) };
+    if (value === '3days') return { label: 'In 3 days', at: now.getTime() + 3 * 24 * 3600_000 };
+    if (value === 'week') return { label: 'Next week', at: morning((8 - now.getDay()) % 7 || 7) };
+    return null;
+  }
+
+  // The follow-up: the usual times in one list (one Tab stop), the date and time field (six) only for another
+  // time. Each choice says its day and time, written again as the list gets the focus (a console left open
+  // overnight).
+  function followupChoices() {
+    for (const option of els.followupWhen.options) {
+      const choice = followupChoice(option.value);
+      if (choice) option.textContent = `${choice.label} (${formatTime(choice.at)})`;
+    }
+  }
+  followupChoices();
+  els.followupWhen.addEventListener('focus', followupChoices);
+  els.followupWhen.addEventListener('change', () => {
+    els.followup.hidden = els.followupWhen.value !== 'other';
+  });
 
   async function openPicker(kind) {
     const select = sb(`${kind}-pick`);

@@ -222,6 +222,57 @@ describe('e2e: the web console with the keyboard and a screen reader (a11y)', fu
     expect(unnamed).to.deep.equal([]);
   });
 
+  it('the Alerts toggle keeps its name and says its state once, as pressed', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    const alerts = page.getByRole('button', { name: 'Alerts', exact: true });
+    expect(await alerts.getAttribute('aria-pressed')).to.equal('true');
+    await alerts.click();
+    await page.locator('[data-sb="alerts"][aria-pressed="false"]').waitFor();
+    // The same name, off: only its pressed state changed; the eye reads "off" beside it.
+    expect(await alerts.count()).to.equal(1);
+    expect((await alerts.textContent())?.replace(/\s+/g, ' ').trim()).to.equal('Alerts off');
+    await alerts.click();
+    await page.locator('[data-sb="alerts"][aria-pressed="true"]').waitFor();
+    expect(await alerts.count()).to.equal(1);
+  });
+
+  it('resolves with the usual follow-up in one Tab stop from Resolve; another time opens the date field', async () => {
+    const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
+    const page = await consolePage(token);
+    const dana = visitor();
+    const conversationId = await dana.say('Please check back with me tomorrow');
+    await el(page, 'offer-accept').click();
+    await el(page, 'reply-input').waitFor();
+    // From Resolve, the next stop is the follow-up choice, and the one after it leaves the row: the date and
+    // time field (six stops in Chromium) is not in the way unless another time is wanted.
+    await el(page, 'resolve').focus();
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).to.equal('followup-when');
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).to.equal('consult');
+    expect(await page.getByRole('combobox', { name: 'Follow up' }).count()).to.equal(1);
+    // Another time: the field shows, the next stop after the choice.
+    await el(page, 'followup-when').selectOption('other');
+    await el(page, 'followup-when').focus();
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).to.equal('followup');
+    // Tomorrow morning, then Resolve (Shift+Tab back to it).
+    await el(page, 'followup-when').selectOption('tomorrow');
+    expect(await el(page, 'followup').isHidden()).to.equal(true);
+    await el(page, 'followup-when').focus();
+    await page.keyboard.press('Shift+Tab');
+    expect(await focused(page)).to.equal('resolve');
+    await page.keyboard.press('Enter');
+    await page.locator('#standby').filter({ hasText: 'resolved' }).waitFor();
+    const expected = await page.evaluate(() => {
+      const d = new Date();
+      return new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1, 9, 0).getTime();
+    });
+    const promises = await h.store.listPromises(conversationId);
+    expect(promises.filter((p) => p.kind === 'follow-up').map((p) => p.dueAt)).to.deep.equal([expected]);
+  });
+
   it('goes through the saved replies with the arrow keys; Enter puts the one shown in the message box', async () => {
     const { token } = await h.createAgent('Ada', { capacity: { chat: 2 } });
     const page = await consolePage(token);

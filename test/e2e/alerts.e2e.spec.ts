@@ -104,7 +104,7 @@ describe('e2e: the web console alerts the agent in Chromium', function () {
       throw err;
     });
     await page.goto(`${base}/console?token=${sb.tokens.sign('agent', ada.id)}`);
-    await page.getByRole('button', { name: 'Alerts on' }).waitFor();
+    await page.getByRole('button', { name: 'Alerts', exact: true, pressed: true }).waitFor();
     // The browser plays sound once the page was used.
     await page.mouse.click(5, 300);
     await focus(page, false);
@@ -148,10 +148,10 @@ describe('e2e: the web console alerts the agent in Chromium', function () {
     await page.locator('[data-sb="messages"]').getByText('Any news?').waitFor();
 
     // Turned off: nothing, and still off after a reload.
-    await page.getByRole('button', { name: 'Alerts on' }).click();
-    await page.getByRole('button', { name: 'Alerts off' }).waitFor();
+    await page.getByRole('button', { name: 'Alerts', exact: true, pressed: true }).click();
+    await page.getByRole('button', { name: 'Alerts', exact: true, pressed: false }).waitFor();
     await page.reload();
-    await page.getByRole('button', { name: 'Alerts off' }).waitFor();
+    await page.getByRole('button', { name: 'Alerts', exact: true, pressed: false }).waitFor();
     await page.mouse.click(5, 300);
     await focus(page, false);
     await second('Hello?');
