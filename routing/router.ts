@@ -429,9 +429,15 @@ export class Router {
         now,
       );
     }
+    // An address they gave (the chat's pre-chat form, before writing) is another customer's, who has a request
+    // open: it is offered to that request's owner first, so one person answers both, and both agents are told.
+    const others = await this.#othersWithAddress(customer);
+    const sameRequestOwner = others.find((o) => o.ownerId !== null)?.ownerId ?? null;
     // Routed here: the route left both records as they now stand (nothing after it changes them), so they are not
     // read again.
-    return { ...(await this.#routed(conversation, customer)), message, created: true };
+    const routed = await this.#routed(conversation, customer, sameRequestOwner);
+    for (const o of others) await this.#sameRequestMaybe(customer, o.other, o.identity, now);
+    return { ...routed, message, created: true };
   }
 
   /**
@@ -2252,13 +2258,16 @@ export class Router {
   async #routed(
     conv: Conversation,
     known?: Customer,
+    offerFirstTo: string | null = null,
   ): Promise<{ outcome: ContactOutcome; conversation: Conversation; customer: Customer }> {
     const now = this.clock.now();
     const customer = known?.id === conv.customerId ? known : await this.#customer(conv.customerId);
+    // `offerFirstTo` goes where the plan puts a returning customer's last owner (the plan's input only).
+    const planned = offerFirstTo ? { ...customer, lastOwnerId: offerFirstTo, lastOwnerAt: now } : customer;
     const outcome = await this.store.route({
       conversationId: conv.id,
       channel: conv.lastChannel,
-      ...this.#routePlan(conv, customer, now),
+      ...this.#routePlan(conv, planned, now),
     });
     return this.#afterRouted(outcome, customer, now);
   }
@@ -2830,6 +2839,29 @@ export class Router {
     // The files go with it too, attached (where still kept), as the agent's reply by email would carry them.
     const files = unseen.flatMap((m) => m.attachments.filter((a) => a.url !== undefined));
     await this.#systemMessage(conv, 'email', text, `unseen:${unseen.at(-1)!.id}`, false, files);
+  }
+
+  /**
+   * The other customers, each with a request open, whose address `customer` gave (not linked, `identify`): a chat
+   * visitor's pre-chat form is filled in before the first message, when there was no conversation of theirs to
+   * note (`#sameRequestMaybe`) yet. With the owner of that request, when a person has it.
+   */
+  async #othersWithAddress(
+    customer: Customer,
+  ): Promise<Array<{ other: Customer; identity: Identity; ownerId: string | null }>> {
+    const found: Array<{ other: Customer; identity: Identity; ownerId: string | null }> = [];
+    for (const channel of ['email', 'phone'] as const) {
+      const address = customer.facts[channel]?.value;
+      if (!address || customer.identities.some((i) => i.channel === channel && i.address === address))
+        continue;
+      const other = await this.store.findCustomer({ channel, address });
+      if (!other || other.id === customer.id) continue;
+      const theirs = await this.store.openConversationOf(other.id);
+      if (!theirs) continue;
+      const ownerId = theirs.status === 'assigned' ? theirs.ownerId : null;
+      found.push({ other, identity: { channel, address }, ownerId });
+    }
+    return found;
   }
 
   /**
