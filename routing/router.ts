@@ -67,6 +67,7 @@ import {
   byCreation,
   customerWaits,
   FILL_LIMIT,
+  freePlaces,
   leftTheTeam,
   placeScore,
   waitingSince,
@@ -2418,10 +2419,19 @@ export class Router {
       conv.ownerId ? this.store.getAgent(conv.ownerId) : null,
       this.store.getAgent(agentId),
     ]);
-    // Said when the cover is given, before they have answered anything.
+    // Said when the cover is given, before they have answered anything. An owner who is available has no place
+    // free for this call (on another call, or taking none).
+    const channel = conv.lastChannel;
+    const calls = channel === 'voice';
+    const why =
+      owner?.status !== 'available'
+        ? `is ${owner?.status ?? 'away'}`
+        : owner.capacity[channel] === 0
+          ? `takes no ${calls ? 'calls' : `${channel} contacts`}`
+          : `is on another ${calls ? 'call' : `${channel} contact`}`;
     await this.#internalNote(
       conv,
-      `${coverer?.name ?? agentId} covers the ${conv.lastChannel} contact while ${owner?.name ?? 'the owner'} is ${owner?.status ?? 'away'}; ${owner?.name ?? 'the owner'} stays the owner.`,
+      `${coverer?.name ?? agentId} covers the ${conv.lastChannel} contact while ${owner?.name ?? 'the owner'} ${why}; ${owner?.name ?? 'the owner'} stays the owner.`,
       now,
     );
     this.#emit({ type: 'conversation.covered', at: now, conversation: conv, agentId });
@@ -2471,7 +2481,20 @@ export class Router {
     const ownerId = conv.ownerId!;
     const owner = known ? known.owner : await this.store.getAgent(ownerId);
     const now = this.clock.now();
+    const live = this.policy.liveChannels.includes(channel);
     if (owner?.status === 'available') {
+      // A call cannot wait: an owner with no place free for it (on another call, or taking none) is not rung, to
+      // ring out and be set away, while a colleague could answer now; the colleague covers, as for an away owner.
+      if (
+        live &&
+        freePlaces(owner, channel) === 0 &&
+        !conv.cover &&
+        (await this.#canCoverNow(conv, channel))
+      ) {
+        const waiting =
+          conv.waitingForOwnerSince === null ? await this.store.setWaitingForOwner(conv.id, now) : conv;
+        return this.#cover(waiting);
+      }
       if (conv.waitingForOwnerSince !== null) await this.store.setWaitingForOwner(conv.id, null);
       return { type: 'owner', agentId: ownerId };
     }
@@ -2479,7 +2502,6 @@ export class Router {
     // Already in line for a colleague to cover: it waits there, on the channel the customer uses now.
     if (known ? known.inLine : await this.store.queueSnapshot(conv.id)) return this.#cover(conv);
     const stickyMs = this.policy.stickyWaitSeconds[channel] * 1000;
-    const live = this.policy.liveChannels.includes(channel);
     if (live || stickyMs === 0) {
       const waiting =
         conv.waitingForOwnerSince === null ? await this.store.setWaitingForOwner(conv.id, now) : conv;
@@ -2498,6 +2520,24 @@ export class Router {
       return { type: 'waiting_for_owner', ownerId, until: now + stickyMs };
     }
     return { type: 'waiting_for_owner', ownerId, until: conv.waitingForOwnerSince + stickyMs };
+  }
+
+  /**
+   * Whether a colleague of the owner could cover `conv` on `channel` now: available, with a place free there and
+   * the skills it needs, and not one who declined it. (The cover's route decides; this only keeps an owner who
+   * cannot take a call from being rung when someone else could.)
+   */
+  async #canCoverNow(conv: Conversation, channel: Channel): Promise<boolean> {
+    const need = Object.entries(conv.skills);
+    return (await this.store.listAgents()).some(
+      (a) =>
+        a.id !== conv.ownerId &&
+        a.status === 'available' &&
+        a.leftAt === undefined &&
+        !conv.declinedBy.includes(a.id) &&
+        freePlaces(a, channel) > 0 &&
+        need.every(([skill, min]) => (a.skills[skill] ?? -1) >= min),
+    );
   }
 
   /**
