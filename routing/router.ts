@@ -438,6 +438,9 @@ export class Router {
     // read again.
     const routed = await this.#routed(conversation, customer, sameRequestOwner);
     for (const o of others) await this.#sameRequestMaybe(customer, o.other, o.identity, now);
+    // Waiting in the place they had: the channel tells them so with the wait (`placeKeptSentence`).
+    if (rejoined && routed.outcome.type === 'queued')
+      return { ...routed, outcome: { ...routed.outcome, keptPlace: true }, message, created: true };
     return { ...routed, message, created: true };
   }
 

@@ -11,9 +11,11 @@ import {
   dialResult,
   gathered,
   incomingCall,
+  incomingSms,
   localPath,
   MINUTE,
   newCall,
+  newSms,
   queueResult,
   queueWait,
   SECOND,
@@ -454,6 +456,44 @@ describe('Voice channel (Twilio)', () => {
       const text =
         (await h().sb.metrics.registry.getSingleMetricAsString('switchboard_abandoned_total')) ?? '';
       expect(text).to.contain('switchboard_abandoned_total{channel="voice"} 1');
+    });
+
+    it('back soon by text or by phone, they keep their place and are told so, before the wait (tried as a caller who was cut off)', async () => {
+      const { agent: ana } = await busyAgent(h(), 'Ana', 'ana');
+      await h().sb.router.updateAgent(ana.id, { capacity: { voice: 1, sms: 0 } });
+      const bea = await h().agent('Bea', { capacity: { voice: 0, sms: 1 } });
+      await h()
+        .webhook('/twilio/sms', incomingSms(newSms(nextPhone(), 'Bea is busy with me')))
+        .expect(200);
+      expect((await h().store.getAgent(bea.id))?.load.sms).to.equal(1);
+      const texter = await waitingCaller(h());
+      const caller = await waitingCaller(h());
+      h().clock.advance(2 * MINUTE);
+      for (const waiting of [texter, caller]) {
+        await h().twiml(
+          `/twilio/voice/queue?conversation=${waiting.conversationId}`,
+          queueResult(waiting.call, 'hangup'),
+        );
+        await h().twiml('/twilio/voice/status', callStatus(waiting.call, 'completed'));
+      }
+      h().clock.advance(30 * SECOND);
+
+      const text = await h().twiml(
+        '/twilio/sms',
+        incomingSms(newSms(texter.call.From, 'I got cut off. Is my refund coming?')),
+      );
+      expect(only(text, 'Message').text).to.match(
+        /^You keep the place in line you had before\. You are number 1 in line; a person will be with you within \d+ minutes\.$/,
+      );
+      const again = await h().twiml('/twilio/voice', incomingCall(newCall(caller.call.From)));
+      expect(verbs(again)).to.deep.equal(['Say', 'Say', 'Enqueue']);
+      const [kept, wait] = all(again, 'Say').map((n) => n.text);
+      expect(kept).to.equal(TEXTS.placeKept);
+      expect(wait).to.match(/^You are number 1 in line; a person will be with you within \d+ minutes\.$/);
+
+      // A new caller, who gave nothing up, hears the wait alone.
+      const fresh = await h().twiml('/twilio/voice', incomingCall(newCall(nextPhone())));
+      expect(all(fresh, 'Say').map((n) => n.text)).to.have.length(1);
     });
 
     it('before the quoted wait passed, the promise is void, not broken', async () => {
