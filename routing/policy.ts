@@ -397,6 +397,11 @@ export const RoutingPolicy = z
           'Nobody can answer right now; a person will answer as soon as someone is back. You keep your place.',
         ),
         hold: ShortText.default('Please hold; you keep your place.'),
+        /**
+         * Said before the wait to a customer back soon after giving up a wait (`rejoinSeconds`: hung up on hold,
+         * then texts or calls again), who keeps their place, when the wait sentence does not say so already.
+         */
+        placeKept: ShortText.default('You keep the place in line you had before.'),
         // ---- what a caller hears besides the wait (the phone channel), and its call back
         /** Offered with the wait sentence: a key that asks for a call back. */
         callbackOffer: ShortText.default('Press 1 for a call back; you keep your place.'),
@@ -560,7 +565,18 @@ export function loadPolicy(env: Record<string, string | undefined>): RoutingPoli
  * though someone is away (within the hours), or every agent available declined this wait (they are not offered it
  * again): nobody is busy serving them, so "everyone is busy" would not be true.
  */
-export type HoldQuote = WaitQuote & { nobodyFree?: true };
+export type HoldQuote = WaitQuote & { nobodyFree?: true; keptPlace?: true };
+
+/**
+ * `texts.placeKept` for a customer whose wait kept the place of one they gave up (`keptPlace`: the contact that
+ * began it, `rejoinSeconds`), when the wait sentence says nothing of their place; else null.
+ */
+export function placeKeptSentence(policy: RoutingPolicy, quote: HoldQuote): string | null {
+  if (!quote.keptPlace) return null;
+  // The texts said with no estimate when nobody can answer, or the team is closed, say it already.
+  const says = quote.etaSeconds !== null || (!quote.closed && !quote.nobodyFree);
+  return says ? fillText(policy.texts.placeKept, {}) : null;
+}
 
 /**
  * The one honest sentence a waiting customer is told: their place and the pessimistic wait; with no wait to

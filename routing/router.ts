@@ -67,6 +67,7 @@ import {
   byCreation,
   customerWaits,
   FILL_LIMIT,
+  freePlaces,
   leftTheTeam,
   placeScore,
   waitingSince,
@@ -429,9 +430,18 @@ export class Router {
         now,
       );
     }
+    // An address they gave (the chat's pre-chat form, before writing) is another customer's, who has a request
+    // open: it is offered to that request's owner first, so one person answers both, and both agents are told.
+    const others = await this.#othersWithAddress(customer);
+    const sameRequestOwner = others.find((o) => o.ownerId !== null)?.ownerId ?? null;
     // Routed here: the route left both records as they now stand (nothing after it changes them), so they are not
     // read again.
-    return { ...(await this.#routed(conversation, customer)), message, created: true };
+    const routed = await this.#routed(conversation, customer, sameRequestOwner);
+    for (const o of others) await this.#sameRequestMaybe(customer, o.other, o.identity, now);
+    // Waiting in the place they had: the channel tells them so with the wait (`placeKeptSentence`).
+    if (rejoined && routed.outcome.type === 'queued')
+      return { ...routed, outcome: { ...routed.outcome, keptPlace: true }, message, created: true };
+    return { ...routed, message, created: true };
   }
 
   /**
@@ -2252,13 +2262,16 @@ export class Router {
   async #routed(
     conv: Conversation,
     known?: Customer,
+    offerFirstTo: string | null = null,
   ): Promise<{ outcome: ContactOutcome; conversation: Conversation; customer: Customer }> {
     const now = this.clock.now();
     const customer = known?.id === conv.customerId ? known : await this.#customer(conv.customerId);
+    // `offerFirstTo` goes where the plan puts a returning customer's last owner (the plan's input only).
+    const planned = offerFirstTo ? { ...customer, lastOwnerId: offerFirstTo, lastOwnerAt: now } : customer;
     const outcome = await this.store.route({
       conversationId: conv.id,
       channel: conv.lastChannel,
-      ...this.#routePlan(conv, customer, now),
+      ...this.#routePlan(conv, planned, now),
     });
     return this.#afterRouted(outcome, customer, now);
   }
@@ -2409,10 +2422,19 @@ export class Router {
       conv.ownerId ? this.store.getAgent(conv.ownerId) : null,
       this.store.getAgent(agentId),
     ]);
-    // Said when the cover is given, before they have answered anything.
+    // Said when the cover is given, before they have answered anything. An owner who is available has no place
+    // free for this call (on another call, or taking none).
+    const channel = conv.lastChannel;
+    const calls = channel === 'voice';
+    const why =
+      owner?.status !== 'available'
+        ? `is ${owner?.status ?? 'away'}`
+        : owner.capacity[channel] === 0
+          ? `takes no ${calls ? 'calls' : `${channel} contacts`}`
+          : `is on another ${calls ? 'call' : `${channel} contact`}`;
     await this.#internalNote(
       conv,
-      `${coverer?.name ?? agentId} covers the ${conv.lastChannel} contact while ${owner?.name ?? 'the owner'} is ${owner?.status ?? 'away'}; ${owner?.name ?? 'the owner'} stays the owner.`,
+      `${coverer?.name ?? agentId} covers the ${conv.lastChannel} contact while ${owner?.name ?? 'the owner'} ${why}; ${owner?.name ?? 'the owner'} stays the owner.`,
       now,
     );
     this.#emit({ type: 'conversation.covered', at: now, conversation: conv, agentId });
@@ -2462,7 +2484,20 @@ export class Router {
     const ownerId = conv.ownerId!;
     const owner = known ? known.owner : await this.store.getAgent(ownerId);
     const now = this.clock.now();
+    const live = this.policy.liveChannels.includes(channel);
     if (owner?.status === 'available') {
+      // A call cannot wait: an owner with no place free for it (on another call, or taking none) is not rung, to
+      // ring out and be set away, while a colleague could answer now; the colleague covers, as for an away owner.
+      if (
+        live &&
+        freePlaces(owner, channel) === 0 &&
+        !conv.cover &&
+        (await this.#canCoverNow(conv, channel))
+      ) {
+        const waiting =
+          conv.waitingForOwnerSince === null ? await this.store.setWaitingForOwner(conv.id, now) : conv;
+        return this.#cover(waiting);
+      }
       if (conv.waitingForOwnerSince !== null) await this.store.setWaitingForOwner(conv.id, null);
       return { type: 'owner', agentId: ownerId };
     }
@@ -2470,7 +2505,6 @@ export class Router {
     // Already in line for a colleague to cover: it waits there, on the channel the customer uses now.
     if (known ? known.inLine : await this.store.queueSnapshot(conv.id)) return this.#cover(conv);
     const stickyMs = this.policy.stickyWaitSeconds[channel] * 1000;
-    const live = this.policy.liveChannels.includes(channel);
     if (live || stickyMs === 0) {
       const waiting =
         conv.waitingForOwnerSince === null ? await this.store.setWaitingForOwner(conv.id, now) : conv;
@@ -2489,6 +2523,24 @@ export class Router {
       return { type: 'waiting_for_owner', ownerId, until: now + stickyMs };
     }
     return { type: 'waiting_for_owner', ownerId, until: conv.waitingForOwnerSince + stickyMs };
+  }
+
+  /**
+   * Whether a colleague of the owner could cover `conv` on `channel` now: available, with a place free there and
+   * the skills it needs, and not one who declined it. (The cover's route decides; this only keeps an owner who
+   * cannot take a call from being rung when someone else could.)
+   */
+  async #canCoverNow(conv: Conversation, channel: Channel): Promise<boolean> {
+    const need = Object.entries(conv.skills);
+    return (await this.store.listAgents()).some(
+      (a) =>
+        a.id !== conv.ownerId &&
+        a.status === 'available' &&
+        a.leftAt === undefined &&
+        !conv.declinedBy.includes(a.id) &&
+        freePlaces(a, channel) > 0 &&
+        need.every(([skill, min]) => (a.skills[skill] ?? -1) >= min),
+    );
   }
 
   /**
@@ -2830,6 +2882,29 @@ export class Router {
     // The files go with it too, attached (where still kept), as the agent's reply by email would carry them.
     const files = unseen.flatMap((m) => m.attachments.filter((a) => a.url !== undefined));
     await this.#systemMessage(conv, 'email', text, `unseen:${unseen.at(-1)!.id}`, false, files);
+  }
+
+  /**
+   * The other customers, each with a request open, whose address `customer` gave (not linked, `identify`): a chat
+   * visitor's pre-chat form is filled in before the first message, when there was no conversation of theirs to
+   * note (`#sameRequestMaybe`) yet. With the owner of that request, when a person has it.
+   */
+  async #othersWithAddress(
+    customer: Customer,
+  ): Promise<Array<{ other: Customer; identity: Identity; ownerId: string | null }>> {
+    const found: Array<{ other: Customer; identity: Identity; ownerId: string | null }> = [];
+    for (const channel of ['email', 'phone'] as const) {
+      const address = customer.facts[channel]?.value;
+      if (!address || customer.identities.some((i) => i.channel === channel && i.address === address))
+        continue;
+      const other = await this.store.findCustomer({ channel, address });
+      if (!other || other.id === customer.id) continue;
+      const theirs = await this.store.openConversationOf(other.id);
+      if (!theirs) continue;
+      const ownerId = theirs.status === 'assigned' ? theirs.ownerId : null;
+      found.push({ other, identity: { channel, address }, ownerId });
+    }
+    return found;
   }
 
   /**

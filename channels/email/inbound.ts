@@ -2,7 +2,7 @@
 // find the thread, normalize to one Contact and hand it to the router. Both the
 // SMTP listener and `POST /email/inbound` end here.
 
-import { ownerWaitSentence, waitSentence } from '../../routing/policy.js';
+import { ownerWaitSentence, placeKeptSentence, waitSentence } from '../../routing/policy.js';
 import type { ContactOutcome, ContactResult, Router } from '../../routing/router.js';
 import { BlockedError } from '../../shared/errors.js';
 import { ID_PREFIX, newId } from '../../shared/ids.js';
@@ -193,7 +193,11 @@ export class EmailInbound {
   /** The one sentence a waiting customer gets: position and a pessimistic wait. */
   async #acknowledgement(outcome: ContactOutcome): Promise<string | null> {
     const texts = this.#router.policy.texts;
-    if (outcome.type === 'queued') return `${texts.greeting} ${waitSentence(this.#router.policy, outcome)}`;
+    if (outcome.type === 'queued') {
+      // Back soon after giving up a wait: they keep their place, and are told so.
+      const kept = placeKeptSentence(this.#router.policy, outcome);
+      return `${texts.greeting} ${kept ? `${kept} ` : ''}${waitSentence(this.#router.policy, outcome)}`;
+    }
     if (outcome.type === 'waiting_for_owner') {
       const owner = await this.#router.store.getAgent(outcome.ownerId);
       const seconds = Math.max(60, (outcome.until - this.#router.clock.now()) / 1000);

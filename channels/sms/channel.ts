@@ -16,7 +16,7 @@ import {
   PHONE_CHANNELS,
   phoneOf,
 } from '../../routing/addresses.js';
-import { fillText, ownerWaitSentence, waitSentence } from '../../routing/policy.js';
+import { fillText, ownerWaitSentence, placeKeptSentence, waitSentence } from '../../routing/policy.js';
 import type { ContactResult, Router } from '../../routing/router.js';
 import { BlockedError, parseInput, ValidationError } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
@@ -239,13 +239,15 @@ export class SmsChannel {
     // A caller owed a call back who texts keeps it (and their place): said so, with its time.
     const callback = outcome.type === 'queued' ? await this.#router.openCallback(conversation.id) : null;
     const now = this.#router.clock.now();
+    const kept =
+      outcome.type === 'queued' && !callback ? placeKeptSentence(this.#router.policy, outcome) : null;
     const said =
       outcome.type === 'queued'
-        ? waitSentence(
+        ? `${kept ? `${kept} ` : ''}${waitSentence(
             this.#router.policy,
             outcome,
             callback ? Math.ceil((callback.dueAt - now) / 1000) : null,
-          )
+          )}`
         : ownerWaitSentence(
             this.#router.policy,
             await this.#router.store.getAgent(outcome.ownerId),

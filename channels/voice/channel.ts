@@ -15,7 +15,13 @@ import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { lastAddress, PHONE_CHANNELS, phoneOf } from '../../routing/addresses.js';
 import { humanDuration } from '../../routing/estimate.js';
-import { fillText, opensPhrase, type RoutingPolicy, waitSentence } from '../../routing/policy.js';
+import {
+  fillText,
+  opensPhrase,
+  placeKeptSentence,
+  type RoutingPolicy,
+  waitSentence,
+} from '../../routing/policy.js';
 import type { ContactOutcome, Router, WaitQuote } from '../../routing/router.js';
 import {
   BlockedError,
@@ -306,7 +312,10 @@ export class VoiceChannel {
         if (answered) await this.#endLeg(leg, SAY.callbackCustomerCalling);
         else await this.#cancel(leg);
       }
-      return this.#render(call, await this.#router.outcome(conversationId), owed);
+      const now = await this.#router.outcome(conversationId);
+      // Back soon after giving up a wait, in the place they had (`contact()` said so): told first.
+      const kept = result.outcome.type === 'queued' && result.outcome.keptPlace === true;
+      return this.#render(call, kept && now.type === 'queued' ? { ...now, keptPlace: true } : now, owed);
     });
   }
 
@@ -1327,11 +1336,17 @@ export class VoiceChannel {
     call.told = { key: holdKey(quote), at: this.#router.clock.now() };
     const query = { conversation: call.conversationId };
     const closed = closedLong(quote);
+    // Back soon after giving up a wait (`contact()` said so): they keep their place, and hear it first.
+    const kept =
+      first.type === 'queued' && first.keptPlace && !callbackOwed && !closed
+        ? placeKeptSentence(this.#router.policy, { ...quote, keptPlace: true })
+        : null;
+    const before = callbackOwed ? this.#texts.callbackStands : kept;
     return this.#give(
       call,
       'queue',
       enqueueTwiml(closed ? this.#closedSentence(closed) : waitSentence(this.#router.policy, quote), {
-        ...(callbackOwed ? { before: this.#texts.callbackStands } : {}),
+        ...(before ? { before } : {}),
         voice: this.#voice,
         action: this.#url('/voice/queue', query),
         waitUrl: this.#url('/voice/wait', query),

@@ -11,9 +11,11 @@ import {
   dialResult,
   gathered,
   incomingCall,
+  incomingSms,
   localPath,
   MINUTE,
   newCall,
+  newSms,
   queueResult,
   queueWait,
   SECOND,
@@ -168,7 +170,8 @@ describe('Voice channel (Twilio)', () => {
 
     it('from a blocked customer is rejected unanswered (<Reject reason="busy">), nothing stored, and counted', async () => {
       const ana = await h().agent('Ana', { clientIdentity: 'ana' });
-      const first = await h().twiml('/twilio/voice', incomingCall(newCall(CALLER)));
+      const call = newCall(CALLER);
+      const first = await h().twiml('/twilio/voice', incomingCall(call));
       const conversationId = queryOf(only(first, 'Dial').attrs.action).conversation!;
       await h().sb.router.acceptOffer(ana.id, conversationId);
       await h().sb.router.blockFromConversation(ana.id, conversationId, 'abusive');
@@ -455,6 +458,44 @@ describe('Voice channel (Twilio)', () => {
       expect(text).to.contain('switchboard_abandoned_total{channel="voice"} 1');
     });
 
+    it('back soon by text or by phone, they keep their place and are told so, before the wait (tried as a caller who was cut off)', async () => {
+      const { agent: ana } = await busyAgent(h(), 'Ana', 'ana');
+      await h().sb.router.updateAgent(ana.id, { capacity: { voice: 1, sms: 0 } });
+      const bea = await h().agent('Bea', { capacity: { voice: 0, sms: 1 } });
+      await h()
+        .webhook('/twilio/sms', incomingSms(newSms(nextPhone(), 'Bea is busy with me')))
+        .expect(200);
+      expect((await h().store.getAgent(bea.id))?.load.sms).to.equal(1);
+      const texter = await waitingCaller(h());
+      const caller = await waitingCaller(h());
+      h().clock.advance(2 * MINUTE);
+      for (const waiting of [texter, caller]) {
+        await h().twiml(
+          `/twilio/voice/queue?conversation=${waiting.conversationId}`,
+          queueResult(waiting.call, 'hangup'),
+        );
+        await h().twiml('/twilio/voice/status', callStatus(waiting.call, 'completed'));
+      }
+      h().clock.advance(30 * SECOND);
+
+      const text = await h().twiml(
+        '/twilio/sms',
+        incomingSms(newSms(texter.call.From, 'I got cut off. Is my refund coming?')),
+      );
+      expect(only(text, 'Message').text).to.match(
+        /^You keep the place in line you had before\. You are number 1 in line; a person will be with you within \d+ minutes\.$/,
+      );
+      const again = await h().twiml('/twilio/voice', incomingCall(newCall(caller.call.From)));
+      expect(verbs(again)).to.deep.equal(['Say', 'Say', 'Enqueue']);
+      const [kept, wait] = all(again, 'Say').map((n) => n.text);
+      expect(kept).to.equal(TEXTS.placeKept);
+      expect(wait).to.match(/^You are number 1 in line; a person will be with you within \d+ minutes\.$/);
+
+      // A new caller, who gave nothing up, hears the wait alone.
+      const fresh = await h().twiml('/twilio/voice', incomingCall(newCall(nextPhone())));
+      expect(all(fresh, 'Say').map((n) => n.text)).to.have.length(1);
+    });
+
     it('before the quoted wait passed, the promise is void, not broken', async () => {
       await busyAgent(h(), 'Ana', 'ana');
       const waiting = await waitingCaller(h());
@@ -502,6 +543,70 @@ describe('Voice channel (Twilio)', () => {
       const after = await h().store.getConversation(chat.conversation.id);
       expect([after?.status, after?.ownerId, after?.cover]).to.deep.equal(['assigned', ana.id, null]);
       expect((await h().store.getAgent(bea.id))?.load.voice).to.equal(0);
+    });
+  });
+
+  describe('the owner is available but cannot take the call (tried as a customer who texted, then calls)', () => {
+    /** A texter whose conversation Ana owns and answered; she has `voice` places. */
+    async function texted(voice: number) {
+      const ana = await h().agent('Ana', { clientIdentity: 'ana', capacity: { voice, sms: 3 } });
+      const texted = await h().sb.router.contact({
+        channel: 'sms',
+        from: CALLER,
+        text: 'Where is order 77?',
+        externalId: 'SM-77',
+      });
+      expect(texted.outcome).to.deep.equal({ type: 'assigned', agentId: ana.id });
+      await h().sb.router.reply(ana.id, texted.conversation.id, 'Let me check.', 'r1');
+      return { ana, conversationId: texted.conversation.id };
+    }
+
+    it('on another call: a free colleague covers at once; Ana is not rung, nor set away, and stays the owner', async () => {
+      const { ana, conversationId } = await texted(1);
+      // Ana is on a call with someone else.
+      const other = only(await h().twiml('/twilio/voice', incomingCall(newCall('+14155550111'))), 'Dial');
+      await h().sb.router.acceptOffer(ana.id, queryOf(other.attrs.action).conversation!);
+      const bea = await h().agent('Bea', { clientIdentity: 'bea', capacity: { voice: 1, sms: 0 } });
+
+      const call = newCall(CALLER);
+      const root = await h().twiml('/twilio/voice', incomingCall(call));
+      expect(only(root, 'Client').text).to.equal('bea');
+      expect(queryOf(only(root, 'Dial').attrs.action)).to.deep.equal({
+        conversation: conversationId,
+        agent: bea.id,
+      });
+      const conv = await h().store.getConversation(conversationId);
+      expect([conv?.ownerId, conv?.cover?.agentId]).to.deep.equal([ana.id, bea.id]);
+      const notes = (await h().store.listMessages(conversationId)).filter((m) => m.direction === 'internal');
+      expect(notes.map((n) => n.text)).to.deep.equal([
+        'Bea covers the voice contact while Ana is on another call; Ana stays the owner.',
+      ]);
+      // Nothing rang Ana: past the ring time she is still available, her own call undisturbed.
+      await h().later(30 * SECOND);
+      expect((await h().store.getAgent(ana.id))?.status).to.equal('available');
+      expect(
+        h()
+          .eventsOf('conversation.offered')
+          .filter((e) => e.agentId === ana.id),
+      ).to.have.length(1);
+    });
+
+    it('taking no calls: a free colleague covers; with nobody free, Ana is rung as before', async () => {
+      const { ana, conversationId } = await texted(0);
+      const bea = await h().agent('Bea', { clientIdentity: 'bea', capacity: { voice: 1, sms: 0 } });
+      const call = newCall(CALLER);
+      const first = await h().twiml('/twilio/voice', incomingCall(call));
+      expect(only(first, 'Client').text).to.equal('bea');
+      const notes = (await h().store.listMessages(conversationId)).filter((m) => m.direction === 'internal');
+      expect(notes.map((n) => n.text)).to.deep.equal([
+        'Bea covers the voice contact while Ana takes no calls; Ana stays the owner.',
+      ]);
+      await h().twiml('/twilio/voice/status', callStatus(call, 'completed'));
+      // Bea is away: nobody else could answer, so the owner is rung (a call cannot wait for a colleague who is not there).
+      await h().sb.router.setAgentStatus(bea.id, 'away', 'lunch');
+      const again = await h().twiml('/twilio/voice', incomingCall(newCall(CALLER)));
+      expect(only(again, 'Client').text).to.equal('ana');
+      expect(queryOf(only(again, 'Dial').attrs.action).agent).to.equal(ana.id);
     });
   });
 });

@@ -61,6 +61,7 @@ describe('routing policy', () => {
           nobodyFree:
             'Nobody can answer right now; a person will answer as soon as someone is back. You keep your place.',
           hold: 'Please hold; you keep your place.',
+          placeKept: 'You keep the place in line you had before.',
           callbackOffer: 'Press 1 for a call back; you keep your place.',
           callbackConfirm: 'We will call you back at this number when it is your turn; you keep your place.',
           callbackConfirmed:
