@@ -11,6 +11,7 @@ import {
   InvalidStateError,
   NotFoundError,
   NotOwnerError,
+  StoreUnavailableError,
   SwitchboardError,
   ValidationError,
 } from '../shared/errors.js';
@@ -86,6 +87,7 @@ import type {
   QueueSnapshot,
   RouteOutcome,
   Store,
+  Timer,
   WaitRules,
   WrapUp,
 } from './store/store.js';
@@ -274,6 +276,11 @@ export const WriteToInput = z
   });
 export type WriteToInput = z.input<typeof WriteToInput>;
 
+/**
+ * How long a timer a process claimed stays its own to fire (Store `claimDueTimers`): should the process die or lose
+ * Redis before it has, another fires it then.
+ */
+export const TIMER_LEASE_MS = 15_000;
 /** How often customers past the policy's retention are looked for. */
 export const RETENTION_SWEEP_MS = 3600_000;
 /** At most this many customers looked at per look; more to look at: the next look is a second later. */
@@ -2199,51 +2206,68 @@ export class Router {
 
   // ================================================================ timers
 
-  /** Fire every timer due now. Safe to call from many processes: each timer is claimed once. */
+  /**
+   * Fire every timer due now. Safe to call from many processes: each timer is claimed once, with a lease: one this
+   * process dies (or loses Redis) before firing is fired by another when the lease ends (TIMER_LEASE_MS).
+   */
   async tick(): Promise<number> {
     let fired = 0;
     for (;;) {
       const now = this.clock.now();
-      const due = await this.store.claimDueTimers(now, 100);
+      const leaseUntil = now + TIMER_LEASE_MS;
+      const due = await this.store.claimDueTimers(now, 25, leaseUntil);
       if (due.length === 0) return fired;
       for (const timer of due) {
         fired++;
-        switch (timer.kind) {
-          case 'offer':
-            await this.#offerExpired(timer.ref, now);
-            break;
-          case 'sticky':
-            await this.#stickyExpired(timer.ref, now);
-            break;
-          case 'overflow':
-            await this.#overflowDue(timer.ref);
-            break;
-          case 'promise':
-            await this.#promiseDue(timer.ref, now);
-            break;
-          case 'promise-warn':
-            await this.#promiseWarn(timer.ref, now);
-            break;
-          case 'survey':
-            await this.#surveyDue(timer.ref, now);
-            break;
-          case 'delivery':
-            await this.#deliveryDue(timer.ref, now);
-            break;
-          case 'unseen':
-            await this.#unseenDue(timer.ref);
-            break;
-          case 'console':
-            await this.#consoleTimer?.(timer.ref);
-            break;
-          case 'retention':
-            await this.#retentionDue(now, timer.ref);
-            break;
-          case 'wrapup':
-            await this.#wrapUpDue(timer.ref, now);
-            break;
+        try {
+          await this.#fire(timer, now);
+        } catch (err) {
+          // Redis away: this one and the rest of the batch fire when their lease ends. A fault of its own (a
+          // corrupt record): dropped, as it would fail again.
+          if (!(err instanceof StoreUnavailableError))
+            await this.store.finishTimers([timer], leaseUntil).catch(() => {});
+          throw err;
         }
+        await this.store.finishTimers([timer], leaseUntil);
       }
+    }
+  }
+
+  async #fire(timer: Timer, now: number): Promise<void> {
+    switch (timer.kind) {
+      case 'offer':
+        await this.#offerExpired(timer.ref, now);
+        break;
+      case 'sticky':
+        await this.#stickyExpired(timer.ref, now);
+        break;
+      case 'overflow':
+        await this.#overflowDue(timer.ref);
+        break;
+      case 'promise':
+        await this.#promiseDue(timer.ref, now);
+        break;
+      case 'promise-warn':
+        await this.#promiseWarn(timer.ref, now);
+        break;
+      case 'survey':
+        await this.#surveyDue(timer.ref, now);
+        break;
+      case 'delivery':
+        await this.#deliveryDue(timer.ref, now);
+        break;
+      case 'unseen':
+        await this.#unseenDue(timer.ref);
+        break;
+      case 'console':
+        await this.#consoleTimer?.(timer.ref);
+        break;
+      case 'retention':
+        await this.#retentionDue(now, timer.ref);
+        break;
+      case 'wrapup':
+        await this.#wrapUpDue(timer.ref, now);
+        break;
     }
   }
 

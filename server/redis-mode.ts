@@ -165,14 +165,19 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   };
 }
 
-/** Connect once Redis answers: a process started before Redis waits for it instead of exiting. */
+/**
+ * Connect once Redis answers: a process started before Redis waits for it instead of exiting. Why it cannot
+ * connect is logged at the first failure and again whenever the reason changes (not at every attempt).
+ */
 async function whenRedisAnswers<T>(log: Log, connect: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  let said = '';
+  for (;;) {
     try {
       return await connect();
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
-      if (attempt === 1) log.warn({ err: err.message }, 'redis: unreachable; waiting for it');
+      if (err.message !== said) log.warn({ err: err.message }, 'redis: unreachable; waiting for it');
+      said = err.message;
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -1634,8 +1634,12 @@ export class MemoryStore implements Store {
     return out;
   }
 
-  async claimDueTimers(now: number, limit: number): Promise<Timer[]> {
-    return this.#timers.claimDue(now, limit);
+  async claimDueTimers(now: number, limit: number, leaseUntil?: number): Promise<Timer[]> {
+    return this.#timers.claimDue(now, limit, leaseUntil);
+  }
+
+  async finishTimers(timers: ReadonlyArray<Pick<Timer, 'kind' | 'ref'>>, leaseUntil: number): Promise<void> {
+    for (const t of timers) this.#timers.finish(t.kind, t.ref, leaseUntil);
   }
 
   // ------------------------------------------------------------ promises and figures
@@ -2453,8 +2457,11 @@ class TimerQueue {
     this.#compact();
   }
 
-  /** Remove and return the live timers due at `now`, in order, at most `limit`. */
-  claimDue(now: number, limit: number): Timer[] {
+  /**
+   * Remove and return the live timers due at `now`, in order, at most `limit`; with `leaseUntil`, each is kept,
+   * due again then (Store `claimDueTimers`).
+   */
+  claimDue(now: number, limit: number, leaseUntil?: number): Timer[] {
     const due: Timer[] = [];
     const heap = this.#heap;
     while (due.length < limit && heap.length > 0 && heap[0]!.dueAt <= now) {
@@ -2465,7 +2472,13 @@ class TimerQueue {
       this.#count--;
       due.push(timer);
     }
+    if (leaseUntil !== undefined) for (const t of due) this.schedule({ ...t, dueAt: leaseUntil });
     return due;
+  }
+
+  /** Cancel the timer of `kind` for `ref` while it is due at `dueAt` (Store `finishTimers`). */
+  finish(kind: TimerKind, ref: string, dueAt: number): void {
+    if (this.#live.get(kind)?.get(ref)?.dueAt === dueAt) this.cancel(kind, ref);
   }
 
   #isLive(entry: TimerEntry): boolean {

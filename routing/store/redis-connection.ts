@@ -139,21 +139,68 @@ export async function closeRedisClient(client: Closable): Promise<void> {
   }
 }
 
-/** Connect `client`; when Redis does not answer in time it is destroyed and StoreUnavailableError thrown. */
+/**
+ * Connect `client`; when Redis does not answer in time it is destroyed and StoreUnavailableError thrown, saying
+ * why when the connection attempts told (refused, a password wanted or refused, TLS where Redis speaks none…).
+ */
 export async function connectWithin(client: RedisClient, options: RedisConnectionOptions): Promise<void> {
   const connectTimeout = options.connectTimeoutMs ?? 3000;
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  // node-redis retries by itself and reports each failed attempt as an 'error' event: the latest says why.
+  let last: Error | null = null;
+  const onError = (err: Error) => {
+    last = err;
+  };
+  client.on('error', onError);
   try {
     await withTimeout(
       client.connect(),
       connectTimeout,
-      () => new StoreUnavailableError(`no answer from Redis within ${connectTimeout} ms`),
+      () =>
+        new StoreUnavailableError(
+          last
+            ? `not connected within ${connectTimeout} ms: ${whyNoRedis(last, url)}`
+            : `no answer from Redis within ${connectTimeout} ms`,
+        ),
     );
   } catch (err) {
     client.destroy();
     throw err instanceof SwitchboardError
       ? err
-      : new StoreUnavailableError(`connecting: ${(err as Error).message}`);
+      : new StoreUnavailableError(`connecting: ${whyNoRedis(err as Error, url)}`);
+  } finally {
+    client.off('error', onError);
   }
+}
+
+/**
+ * Why a connection to the Redis at `url` failed, in words an operator acts on (naming REDIS_URL where it is the
+ * thing to fix); never the URL's password.
+ */
+export function whyNoRedis(err: Error, url: string): string {
+  let at = url;
+  let tls = false;
+  try {
+    const u = new URL(url);
+    at = u.host;
+    tls = u.protocol === 'rediss:';
+  } catch {
+    // not a URL: said as given to the client, without it
+  }
+  const message = err.message;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (message.startsWith('NOAUTH'))
+    return `the Redis at ${at} needs a password, and REDIS_URL gives none (redis://:password@host:port, or redis://user:password@host:port)`;
+  if (message.startsWith('WRONGPASS'))
+    return `the Redis at ${at} refused the user name or password REDIS_URL gives`;
+  if (/DB index is out of range/i.test(message))
+    return `the Redis at ${at} has no database numbered as REDIS_URL's path says`;
+  if (code === 'ECONNREFUSED') return `nothing accepts connections at ${at} (connection refused)`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME')
+    return `the host of ${at} is not found`;
+  if (tls && (/timeout/i.test(message) || code === 'ECONNRESET' || /SSL|TLS/i.test(message)))
+    return `no TLS answer from ${at} (${message}): REDIS_URL starts with rediss://, for a Redis that speaks TLS; use redis:// for one that does not`;
+  return `${at}: ${message}`;
 }
 
 /**

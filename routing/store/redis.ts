@@ -1001,11 +1001,11 @@ export class RedisStore implements Store {
     return out;
   }
 
-  async claimDueTimers(now: number, limit: number): Promise<Timer[]> {
+  async claimDueTimers(now: number, limit: number, leaseUntil?: number): Promise<Timer[]> {
     const r = await this.#run(
       'claimDueTimers',
       [this.keys.timers],
-      [now, Math.max(0, Math.floor(limit)), ...TIMER_KINDS],
+      [now, Math.max(0, Math.floor(limit)), leaseUntil ?? 0, ...TIMER_KINDS],
     );
     const due: Timer[] = [];
     for (let i = 1; i + 1 < r.length; i += 2) {
@@ -1015,6 +1015,15 @@ export class RedisStore implements Store {
       due.push(checkRecord(TimerRecord, `${this.keys.timers} member ${JSON.stringify(member)}`, timer));
     }
     return due;
+  }
+
+  async finishTimers(timers: ReadonlyArray<Pick<Timer, 'kind' | 'ref'>>, leaseUntil: number): Promise<void> {
+    if (timers.length === 0) return;
+    await this.#run(
+      'finishTimers',
+      [this.keys.timers],
+      [leaseUntil, ...timers.map((t) => `${t.kind}:${t.ref}`)],
+    );
   }
 
   // ------------------------------------------------------------ promises and figures

@@ -577,8 +577,18 @@ export interface Store {
   // ---- timers: due times claimed once
   schedule(timer: Timer): Promise<void>;
   cancelTimer(kind: TimerKind, ref: string): Promise<void>;
-  /** Remove and return the timers due at `now`, oldest first; each is returned to one caller only. */
-  claimDueTimers(now: number, limit: number): Promise<Timer[]>;
+  /**
+   * Claim the timers due at `now`, oldest first (each with the time it was due); each is returned to one caller
+   * only. Without `leaseUntil` a claimed timer is removed. With it, the timer stays, due again at `leaseUntil`:
+   * should the caller die or fail before it has fired it, another claims it then (none before); the caller
+   * removes it with `finishTimers` once fired.
+   */
+  claimDueTimers(now: number, limit: number, leaseUntil?: number): Promise<Timer[]>;
+  /**
+   * Remove timers claimed with the lease `leaseUntil` and fired, each only while it is still due at
+   * `leaseUntil`: one scheduled again meanwhile (by its own work, by another process) stays.
+   */
+  finishTimers(timers: ReadonlyArray<Pick<Timer, 'kind' | 'ref'>>, leaseUntil: number): Promise<void>;
   /**
    * Begin or move a conversation's after-call work: its `wrapup` timer is due at `wrapUp.dueAt`, in the same step,
    * and the record (when it began, when it is up) is kept for `keepMs` (in the memory store: until `since` +

@@ -3220,6 +3220,44 @@ export function storeContract(
         expect(await refs(10)).to.deep.equal([]);
       });
 
+      it("a timer claimed with a lease is nobody else's until the lease ends, then due again; finished, it is gone", async () => {
+        await store.schedule(t('survey', 'cv_1', T0));
+        await store.schedule(t('offer', 'cv_2', T0 + SEC));
+        const lease = T0 + 2 * SEC + 30 * SEC;
+        // Claimed (with the time each was due) by a process that then dies before firing them.
+        expect(await store.claimDueTimers(T0 + 2 * SEC, 10, lease)).to.deep.equal([
+          t('survey', 'cv_1', T0),
+          t('offer', 'cv_2', T0 + SEC),
+        ]);
+        expect(await store.claimDueTimers(lease - 1, 10)).to.deep.equal([]);
+        // Another process claims them when the lease ends, fires one and finishes both.
+        const again = lease + 30 * SEC;
+        expect(await store.claimDueTimers(lease, 10, again)).to.deep.equal([
+          t('offer', 'cv_2', lease),
+          t('survey', 'cv_1', lease),
+        ]);
+        await store.finishTimers([t('survey', 'cv_1', lease), t('offer', 'cv_2', lease)], again);
+        expect(await store.claimDueTimers(T0 + HOUR, 10)).to.deep.equal([]);
+      });
+
+      it('finishTimers keeps a timer scheduled again while it fired, and one another lease holds', async () => {
+        await store.schedule(t('console', 'ag_1', T0));
+        await store.schedule(t('sticky', 'cv_1', T0));
+        const lease = T0 + 30 * SEC;
+        await store.claimDueTimers(T0, 10, lease);
+        // Firing it scheduled it again (an agent's console lease pushed ahead).
+        await store.schedule(t('console', 'ag_1', T0 + 5 * MIN));
+        await store.finishTimers([t('console', 'ag_1', T0), t('sticky', 'cv_1', T0)], lease);
+        // A lease that is not this one's (another process claimed it since): kept.
+        await store.schedule(t('promise', 'pr_1', T0));
+        await store.claimDueTimers(T0, 10, lease + 1);
+        await store.finishTimers([t('promise', 'pr_1', T0)], lease);
+        expect(await store.claimDueTimers(T0 + HOUR, 10)).to.deep.equal([
+          t('promise', 'pr_1', lease + 1),
+          t('console', 'ag_1', T0 + 5 * MIN),
+        ]);
+      });
+
       it('concurrent claims get each due timer exactly once', async () => {
         for (let n = 0; n < 10; n++) await store.schedule(t('promise', `pr_${n}`, T0 + n * SEC));
         const [a, b] = await Promise.all([

@@ -212,6 +212,29 @@ describe('scale-out: a process started before its Redis', function () {
     expect((await session).visitorToken).to.be.a('string');
   });
 
+  it('says why it cannot connect, naming REDIS_URL: a Redis that wants a password, rediss:// to a Redis without TLS', async () => {
+    redis = await RedisServer.start({ password: 'a-password-0123456789' });
+    const why = async (url: string) => {
+      const n = new Node(0, await freePort(), { REDIS_URL: url, REDIS_PREFIX: uniquePrefix('why') });
+      node = n;
+      n.launch();
+      const said = await n.waitFor((r) => r.msg === 'redis: unreachable; waiting for it', 30_000);
+      // It waits (Redis may be set right meanwhile): not ready.
+      expect((await n.get('/readyz')).status).to.equal(503);
+      await n.stop('SIGKILL');
+      return String(said.err);
+    };
+    const noPassword = await why(redis.url);
+    expect(noPassword).to.include(
+      `the Redis at 127.0.0.1:${redis.port} needs a password, and REDIS_URL gives none`,
+    );
+    const wrong = await why(`redis://:not-it@127.0.0.1:${redis.port}`);
+    expect(wrong).to.include('refused the user name or password REDIS_URL gives');
+    expect(wrong).not.to.include('not-it');
+    const tls = await why(`rediss://127.0.0.1:${redis.port}`);
+    expect(tls).to.include('REDIS_URL starts with rediss://, for a Redis that speaks TLS');
+  });
+
   it('stops at once, naming PORT, when its port is taken (not after waiting for Redis)', async () => {
     redis = await RedisServer.start();
     await redis.stop('SIGKILL');

@@ -181,6 +181,57 @@ describe('scale-out: two processes on one Redis', function () {
     expect(conv.offer.agentId).to.equal([first, second][other]!.agent.id);
   });
 
+  it('timers a process claimed and died before firing (SIGKILL mid-run) are fired by another once its lease ends: every survey sent, once', async () => {
+    const c = await Cluster.start({
+      nodes: 2,
+      redisUrl: await sharedRedisUrl(),
+      prefix: uniquePrefix('lease'),
+      env: { ROUTING_POLICY: JSON.stringify({ surveyDelaySeconds: 2 }), TICK_MS: '100' },
+    });
+    cluster = c;
+    const [a, b] = c.nodes;
+    // Only A runs when the surveys come due: it claims them all.
+    await b!.stop();
+    const count = 40;
+    const { console: agent } = await c.agentConsole(0, 'Ada', { voice: 0, sms: 0, chat: count, email: 0 });
+    const visitors = [];
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const visitor = c.socket(0, '/chat', {});
+      await next(visitor, 'session');
+      const sent = await ack(visitor, 'message', { text: `Question ${i}`, clientMessageId: 'q' });
+      expect(sent.ok).to.equal(true);
+      visitors.push(visitor);
+      ids.push(sent.conversationId);
+    }
+    await until(
+      async () =>
+        (await a!.api<Json>('GET', '/conversations?status=assigned')).body.conversations.length === count,
+      'every conversation assigned',
+    );
+    const firstSurvey = Promise.race(
+      visitors.map((v) => next<Json>(v, 'message', (m) => m.author.type === 'system', 20_000)),
+    );
+    const resolved = await Promise.all(ids.map((id) => ack(agent, 'resolve', { conversationId: id })));
+    expect(resolved.every((r) => r.ok)).to.equal(true);
+    // A starts sending the surveys, and dies among them.
+    await firstSurvey;
+    await a!.stop('SIGKILL');
+    await b!.start();
+    const surveys = async (id: string) =>
+      (await b!.api<Json>('GET', `/conversations/${id}`)).body.messages.filter((m: Json) =>
+        String(m.text).startsWith('How did we do?'),
+      ).length;
+    // The lease is 15 s: the ones A claimed and never sent are sent by B then.
+    await until(
+      async () => (await Promise.all(ids.map(surveys))).every((n) => n > 0),
+      'a survey in every conversation',
+      30_000,
+      500,
+    );
+    expect(await Promise.all(ids.map(surveys))).to.deep.equal(ids.map(() => 1));
+  });
+
   it("an agent's console open on B keeps her available when her console on A closes; when B dies with it open (SIGKILL: nothing closes), A sets her away", async () => {
     const c = await Cluster.start({
       nodes: 2,

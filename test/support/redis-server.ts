@@ -99,17 +99,20 @@ export class RedisServer {
   readonly url: string;
   readonly #dir: string;
   readonly #persist: boolean;
+  readonly #password: string | null;
   #child: ChildProcess | null = null;
 
-  private constructor(port: number, persist: boolean) {
+  private constructor(port: number, persist: boolean, password: string | null) {
     this.port = port;
     this.url = `redis://127.0.0.1:${port}`;
     this.#persist = persist;
+    this.#password = password;
     this.#dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
   }
 
-  static async start(options: { persist?: boolean } = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), options.persist ?? false);
+  /** `password`: Redis wants it (`requirepass`); `url` does not give it. */
+  static async start(options: { persist?: boolean; password?: string } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options.persist ?? false, options.password ?? null);
     await server.start();
     return server;
   }
@@ -124,13 +127,15 @@ export class RedisServer {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.#dir, '--save', ''];
     args.push('--appendonly', this.#persist ? 'yes' : 'no');
     if (this.#persist) args.push('--appendfsync', 'always');
+    if (this.#password !== null) args.push('--requirepass', this.#password);
     const { child, failure } = spawnRedisServer(args);
     this.#child = child;
     child.once('exit', () => {
       if (this.#child === child) this.#child = null;
     });
     const deadline = Date.now() + 10_000;
-    while (!(await answers(this.url))) {
+    const asked = this.#password === null ? this.url : `redis://:${this.#password}@127.0.0.1:${this.port}`;
+    while (!(await answers(asked))) {
       const failed = failure();
       if (failed) {
         this.#child = null;
