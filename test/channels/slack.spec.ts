@@ -821,8 +821,13 @@ describe('Slack console (Bolt, /slack/events)', () => {
 
     it('is not posted again: what the customer wrote goes into its thread', async () => {
       const h = shared();
-      await h.agent('Ada', ADA);
+      // Mary waits; Ada, arriving, is given her conversation, and reaches for its card as the other process
+      // opens it. (Routed at once, Mary's first message would show in that card's transcript, not as a line.)
       const mary = await h.visitor();
+      await mary.say('first');
+      await h.idle();
+      await h.agent('Ada', ADA);
+      await h.idle();
       await mary.say('a card was opened meanwhile');
       await h.idle();
       const cards = h.slack.ok(
