@@ -4,7 +4,7 @@
 // request. Tried as a new customer would: the widget's pre-chat form is filled in before the first message.
 import { expect } from 'chai';
 import { emitAck, type Json, once, SECOND, useHarness } from '../server/harness.js';
-import { emailEnv, INBOUND_TOKEN, SUPPORT, useSink } from './email-harness.js';
+import { emailEnv, postMail, SUPPORT, useSink } from './email-harness.js';
 
 describe('/chat: a pre-chat address that is another customer with a request open', () => {
   const sink = useSink();
@@ -34,13 +34,7 @@ describe('/chat: a pre-chat address that is another customer with a request open
       'Please send order 10601 to 1 Main St.',
       '',
     ].join('\r\n');
-    const inbound = await h
-      .http()
-      .post('/email/inbound')
-      .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
-      .set('Content-Type', 'message/rfc822')
-      .send(mail);
-    expect(inbound.status, JSON.stringify(inbound.body)).to.be.within(200, 202);
+    await postMail(h, mail);
     const emailConversation = (await once<Json>(ada, 'assigned')).conversation.id as string;
 
     // A minute later she opens the chat: the pre-chat form first (her address), then her message.
@@ -86,13 +80,7 @@ describe('/chat: a pre-chat address that is another customer with a request open
       'Where is order 10601?',
       '',
     ].join('\r\n');
-    const inbound = await h
-      .http()
-      .post('/email/inbound')
-      .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
-      .set('Content-Type', 'message/rfc822')
-      .send(mail);
-    const emailConversation = inbound.body.conversationId as string;
+    const emailConversation = (await postMail(h, mail)).conversationId;
     const v = h.visitor();
     await once(v, 'session');
     expect((await emitAck(v, 'identify', { email: 'anna.k@example.com' })).ok).to.equal(true);

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import { emitAck, type Harness, type Json, once, SECOND, useHarness } from '../server/harness.js';
-import { emailEnv, INBOUND_TOKEN, SUPPORT, useSink } from './email-harness.js';
+import { emailEnv, postMail, SUPPORT, useSink } from './email-harness.js';
 
 const AFTER = 300 * SECOND;
 
@@ -99,13 +99,7 @@ describe('/chat replies a visitor did not see go by email', () => {
         '',
       ].join('\r\n');
       const got = once<Json>(ada, 'message', (p) => p.message.text.startsWith('Thanks! Which carrier?'));
-      const inbound = await h
-        .http()
-        .post('/email/inbound')
-        .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
-        .set('Content-Type', 'message/rfc822')
-        .send(answer);
-      expect(inbound.status, JSON.stringify(inbound.body)).to.be.within(200, 202);
+      await postMail(h, answer);
       expect((await got).conversationId).to.equal(conversationId);
       const byEmail = await emitAck(ada, 'reply', { conversationId, text: 'UPS.', clientMessageId: 'r4' });
       expect(byEmail.ok).to.equal(true);
@@ -145,13 +139,7 @@ describe('/chat replies a visitor did not see go by email', () => {
         '',
       ].join('\r\n');
       const emailed = once<Json>(ada, 'assigned');
-      const inbound = await h
-        .http()
-        .post('/email/inbound')
-        .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
-        .set('Content-Type', 'message/rfc822')
-        .send(mail);
-      expect(inbound.status, JSON.stringify(inbound.body)).to.be.within(200, 202);
+      await postMail(h, mail);
       const emailConversation = (await emailed).conversation.id as string;
       // A chat visitor gives Anna's address: not linked (not verified), and both conversations say so.
       const v = h.visitor();

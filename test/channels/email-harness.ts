@@ -9,6 +9,7 @@ import { type ParsedMail, simpleParser } from 'mailparser';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
+import type request from 'supertest';
 import type { ContentStore } from '../../channels/content.js';
 import type { EmailChannel } from '../../channels/email/channel.js';
 import { MemoryStore } from '../../routing/store/memory.js';
@@ -252,4 +253,23 @@ export function mailWith(id: string, files: Array<[string, string, Buffer]>): st
     '--b0undary--',
     '',
   ].join('\r\n');
+}
+
+/**
+ * A mail as received by `POST /email/inbound` (the inbound token, as raw `message/rfc822`) on a server harness;
+ * it must be taken (200 or 202). Answers the response's body: `{messageId, conversationId, …}`.
+ */
+export async function postMail(
+  h: { http(): ReturnType<typeof request> },
+  raw: string | Buffer,
+): Promise<{ messageId: string; conversationId: string } & Record<string, unknown>> {
+  const res = await h
+    .http()
+    .post('/email/inbound')
+    .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
+    .set('Content-Type', 'message/rfc822')
+    .send(raw);
+  if (res.status !== 200 && res.status !== 202)
+    throw new Error(`inbound mail answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body;
 }

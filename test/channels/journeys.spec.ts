@@ -4,7 +4,7 @@
 // asking what they already said, and the answer on the channel they used last.
 import { expect } from 'chai';
 import { emitAck, type Harness, type Json, once, SECOND, useHarness } from '../server/harness.js';
-import { emailEnv, INBOUND_TOKEN, SUPPORT, useSink } from './email-harness.js';
+import { emailEnv, postMail, SUPPORT, useSink } from './email-harness.js';
 
 const DAY = 24 * 3600 * SECOND;
 
@@ -20,14 +20,8 @@ async function mail(h: Harness, from: string, subject: string, body: string, id:
     body,
     '',
   ].join('\r\n');
-  const res = await h
-    .http()
-    .post('/email/inbound')
-    .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
-    .set('Content-Type', 'message/rfc822')
-    .send(raw);
-  expect(res.status, JSON.stringify(res.body)).to.be.within(200, 202);
-  return res.body;
+  const res = await postMail(h, raw);
+  return res;
 }
 
 describe('Customer journeys across chat and email', () => {
