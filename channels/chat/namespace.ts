@@ -398,6 +398,10 @@ export class ChatChannel {
       }
       if (quote) {
         status.position = quote.position;
+        // Back soon after giving up a wait (policy `rejoinSeconds`): in line since before it began, where the
+        // one they gave up was. Read from the record, so every status says it (another process's, a reload).
+        if (conv.status === 'queued' && conv.queuedAt !== null && conv.queuedAt < conv.createdAt)
+          status.keptPlace = true;
         if (quote.etaSeconds !== null) status.etaSeconds = quote.etaSeconds;
         // Nobody available, someone away: nobody is busy serving others, so not "as soon as one is free".
         else if (quote.nobodyFree) status.nobodyFree = true;
