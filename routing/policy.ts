@@ -209,6 +209,8 @@ export const WidgetTexts = z
     // ---- the status line
     inLine: ShortText.default('You are in line.'),
     inLineAt: ShortText.default('You are number {position} in line.'),
+    /** Back soon after giving up a wait (policy `rejoinSeconds`): said with the place in line (as `texts.placeKept`). */
+    placeKept: ShortText.default('You keep the place in line you had before.'),
     answerWithin: ShortText.default('A person will answer within about {wait}.'),
     answerWhenFree: ShortText.default('A person will answer as soon as one is free.'),
     /** No agent available, someone away (as `texts.nobodyFree`): nobody is busy serving others. */

@@ -138,7 +138,8 @@ export type ContactOutcome =
   | { type: 'covered'; agentId: string; ownerId: string }
   /** Waiting for its owner to come back, up to `until`. */
   | { type: 'waiting_for_owner'; ownerId: string; until: number }
-  | ({ type: 'queued' } & HoldQuote)
+  /** `lineChanged`: this contact moved a waiting conversation to another line (the customer changed channel). */
+  | ({ type: 'queued'; lineChanged?: true } & HoldQuote)
   /** The answer to the survey sent after a resolution: stored on that conversation, not routed. */
   | { type: 'survey'; rating: number };
 
@@ -289,6 +290,8 @@ export const RETENTION_PER_SWEEP = 500;
 const RETENTION_LEARN_STEP = 200;
 /** The least time between two notices that a customer's wait runs late. */
 const AT_RISK_SPACING_MS = 60_000;
+/** A wait told again this close to the one promised (or a tenth of it) is the same to the customer. */
+const RETOLD_SAME_MS = 60_000;
 /** A wait's n-th late notice tells the fresh quote times AT_RISK_MARGIN ** n (at most AT_RISK_MARGIN_MAX). */
 const AT_RISK_MARGIN = 1.5;
 const AT_RISK_MARGIN_MAX = 4;
@@ -489,7 +492,11 @@ export class Router {
       // Switched to another channel, or stranded (`isStranded`): this contact routes it.
       if ((switched && conversation.offer === null) || isStranded(conversation, inLine)) {
         // The route left both records as they now stand, so they are not read again.
-        return { ...(await this.#routed(conversation, customer)), message, created: false };
+        const routed = await this.#routed(conversation, customer);
+        // Moved to another line: the wait there, told on this channel, is the one the customer holds to.
+        if (switched && routed.outcome.type === 'queued')
+          return { ...routed, outcome: { ...routed.outcome, lineChanged: true }, message, created: false };
+        return { ...routed, message, created: false };
       }
       // Still waiting: where it stands now (reads only).
       return told(await this.#waitingOutcome(conversation));
@@ -2131,13 +2138,58 @@ export class Router {
           : null;
     if (wait === null) return null;
     // One per wait: the store keeps one message per (channel, externalId).
-    return this.#systemMessage(
+    const channel = options.channel ?? conv.lastChannel;
+    const told = await this.#systemMessage(
       conv,
-      options.channel ?? conv.lastChannel,
+      channel,
       checkText(text, 1000),
       `wait-ack:${conversationId}:${wait}`,
       options.inReply,
     );
+    // Told on another channel than before (acknowledged once per wait and channel): the wait in line it tells, a
+    // fresh quote where it waits now, is the one the ledger holds from now on. Not the time of a call back owed
+    // (that promise stands), and not a wait for the owner (no time is promised).
+    if (told && conv.status === 'queued' && !(await this.openCallback(conv.id))) {
+      const eta = (await this.quote(conv.id))?.etaSeconds ?? null;
+      if (eta !== null) await this.#waitRetold(conv, eta, channel);
+    }
+    return told;
+  }
+
+  /**
+   * A waiting customer whose conversation moved to another line (they wrote on another channel) is shown the wait
+   * in it (the chat widget's status). When it is not the time their open wait promise holds, it replaces it
+   * (`#waitRetold`).
+   */
+  async waitRetold(conversationId: string, etaSeconds: number): Promise<void> {
+    const conv = await this.store.getConversation(conversationId);
+    if (conv?.status !== 'queued' || (await this.openCallback(conv.id))) return;
+    await this.#waitRetold(conv, etaSeconds, 'chat');
+  }
+
+  /**
+   * The customer was told a new wait (`etaSeconds` from now) on `channel`: the ledger follows what they were told.
+   * A time they could not tell from the one promised (within a minute, or a tenth of the wait) changes nothing;
+   * else each open wait promise is superseded (void; broken if it was already due, as when the customer leaves)
+   * and the new time is the open wait promise, checked and warned about as any. Nothing is promised where no wait
+   * was (a follow-up touchpoint).
+   */
+  async #waitRetold(conv: Conversation, etaSeconds: number, channel: Channel): Promise<void> {
+    const now = this.clock.now();
+    const dueAt = now + etaSeconds * 1000;
+    const open = (await this.store.listPromises(conv.id)).filter(
+      (p) => p.state === 'open' && p.kind === 'wait',
+    );
+    const latest = open.reduce<CustomerPromise | null>(
+      (a, p) => (a === null || p.createdAt >= a.createdAt ? p : a),
+      null,
+    );
+    if (!latest) return;
+    if (Math.abs(dueAt - latest.dueAt) <= Math.max(RETOLD_SAME_MS, etaSeconds * 100)) return;
+    for (const p of open) await this.#settle(p, now > p.dueAt ? 'broken' : 'void', now);
+    await this.#makePromise(conv.id, 'wait', dueAt, {
+      text: `a person answers (told again by ${CHANNEL_WORDS[channel]}, in place of the wait told before)`,
+    });
   }
 
   /**

@@ -123,6 +123,8 @@ export class ChatChannel {
   readonly #rate: { burst: number; perSecond: number };
   /** Last status sent per waiting conversation, to send only changes. */
   readonly #lastStatus = new Map<string, string>();
+  /** The line (its last channel) each waiting conversation was in at its last status, to see it move. */
+  readonly #lastLine = new Map<string, Conversation['lastChannel']>();
   #refreshTimer: NodeJS.Timeout | null = null;
   /** When a failed session setup was last logged, and how many failed since (`#setupFailed`). */
   #setupLoggedAt = 0;
@@ -302,7 +304,9 @@ export class ChatChannel {
           .to(`cust:${result.customer.id}`)
           .emit('session', this.#sessionOf(state.visitorId, result.customer.id, conversationId));
       }
-      await this.#sendStatus(result.conversation, true);
+      // Moved to the chat line by this message: the wait the widget shows now is the one told.
+      const moved = result.outcome.type === 'queued' && result.outcome.lineChanged === true;
+      await this.#sendStatus(result.conversation, true, moved);
     }
     return { ok: true, messageId: result.message.id, conversationId };
   }
@@ -394,6 +398,10 @@ export class ChatChannel {
       }
       if (quote) {
         status.position = quote.position;
+        // Back soon after giving up a wait (policy `rejoinSeconds`): in line since before it began, where the
+        // one they gave up was. Read from the record, so every status says it (another process's, a reload).
+        if (conv.status === 'queued' && conv.queuedAt !== null && conv.queuedAt < conv.createdAt)
+          status.keptPlace = true;
         if (quote.etaSeconds !== null) status.etaSeconds = quote.etaSeconds;
         // Nobody available, someone away: nobody is busy serving others, so not "as soon as one is free".
         else if (quote.nobodyFree) status.nobodyFree = true;
@@ -418,7 +426,8 @@ export class ChatChannel {
     return status;
   }
 
-  async #sendStatus(conv: Conversation, force = false): Promise<void> {
+  /** `moved`: the conversation just moved to another line (`lineChanged`), whatever the last status here said. */
+  async #sendStatus(conv: Conversation, force = false, moved = false): Promise<void> {
     // No widget of this conversation here (in Redis mode, most events are about other processes' visitors).
     if (!this.#nsp.adapter.rooms.has(`conv:${conv.id}`)) return;
     const status = await this.#status(conv);
@@ -428,8 +437,19 @@ export class ChatChannel {
     // A time shown where the last status had none (nobody was working): it is the wait promised from now on.
     if (typeof status.etaSeconds === 'number' && before !== undefined && !before.includes('"etaSeconds"'))
       await this.#router.waitShown(conv.id, status.etaSeconds);
+    // A time shown for another line than the last status's (the customer wrote on another channel and the wait
+    // moved there): the time told now, kept to and warned about in place of the one before (router `waitRetold`).
+    else if (
+      typeof status.etaSeconds === 'number' &&
+      (moved || (this.#lastLine.has(conv.id) && this.#lastLine.get(conv.id) !== conv.lastChannel))
+    )
+      await this.#router.waitRetold(conv.id, status.etaSeconds);
     this.#lastStatus.set(conv.id, key);
-    if (status.state === 'resolved') this.#lastStatus.delete(conv.id);
+    this.#lastLine.set(conv.id, conv.lastChannel);
+    if (status.state === 'resolved') {
+      this.#lastStatus.delete(conv.id);
+      this.#lastLine.delete(conv.id);
+    }
     this.#nsp.local.to(`conv:${conv.id}`).emit('status', status);
   }
 
@@ -447,6 +467,7 @@ export class ChatChannel {
     for (const id of [...this.#lastStatus.keys()]) {
       if (!this.#nsp.adapter.rooms.has(`conv:${id}`)) {
         this.#lastStatus.delete(id);
+        this.#lastLine.delete(id);
         continue;
       }
       const conv = await this.#router.store.getConversation(id);

@@ -536,8 +536,11 @@ textarea{resize:none;height:40px;max-height:120px}
   };
 
   const statusText = (s) => {
-    if (s.state === 'queued')
-      return `${s.position ? say('inLineAt', { position: s.position }) : say('inLine')} ${waitText(s)}`;
+    if (s.state === 'queued') {
+      // Back soon after giving up a wait: the place they had is kept, and said so.
+      const kept = s.keptPlace ? `${say('placeKept')} ` : '';
+      return `${s.position ? say('inLineAt', { position: s.position }) : say('inLine')} ${kept}${waitText(s)}`;
+    }
     const name = s.agent?.name || say('someoneOfUs');
     // Their person stepped away: what they write waits for them, then goes to the next free colleague if they
     // are not back (no time a colleague answers by is promised until it is in line and quoted).

@@ -163,6 +163,7 @@ describe('routing policy', () => {
           phoneWord: 'phone',
           inLine: 'You are in line.',
           inLineAt: 'You are number {position} in line.',
+          placeKept: 'You keep the place in line you had before.',
           answerWithin: 'A person will answer within about {wait}.',
           answerWhenFree: 'A person will answer as soon as one is free.',
           nobodyFree: 'Nobody can answer right now; a person will answer as soon as someone is back.',
