@@ -61,6 +61,8 @@ export interface SwitchboardOptions {
   ioAdapter?: IoServerOptions['adapter'];
   /** Whether the store's backing service is reachable right now (Redis mode); off → 503 at once. */
   storeReady?: () => boolean;
+  /** Why the store is not ready, when it is more than unreachable (a Redis too old); `/readyz` says it. */
+  storeNotReady?: () => string | null;
   /**
    * An HTTP server already listening (main.ts answers health checks on it while it waits for Redis,
    * starting.ts): the app takes it over at once, and `listen` keeps its port.
@@ -127,7 +129,8 @@ export function createSwitchboard(options: SwitchboardOptions): Switchboard {
     // The reason is ours to word: a driver's error names hosts and ports, which the health check's caller does
     // not need (the Redis client logs them); our own errors say what they tell any client (`toJSON`).
     let error: string | null = null;
-    if (options.storeReady && !options.storeReady()) error = 'Redis is unreachable';
+    if (options.storeReady && !options.storeReady())
+      error = options.storeNotReady?.() ?? 'Redis is unreachable';
     else
       await withTimeout(store.ping(), 1000).catch((err: unknown) => {
         error = err instanceof SwitchboardError ? err.toJSON().message : 'the store does not answer';

@@ -5,7 +5,7 @@ import { createSwitchboard } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDemoAgents } from './demo.js';
 import type { RedisMode } from './redis-mode.js';
-import { listenWhileStarting } from './starting.js';
+import { listenWhileStarting, waitingBecause } from './starting.js';
 
 /** Why the process cannot start: one line per environment variable to fix, never a stack trace. */
 function cannotStartText(lines: string[]): string {
@@ -76,6 +76,8 @@ if (config.redisUrl) {
       cluster: config.redisCluster,
       seeds: config.redisNodes,
       secrets: { tokenSecret: config.tokenSecret, adminToken: config.adminToken },
+      // A Redis too old: /readyz says so while the process waits.
+      waiting: (reason) => server && waitingBecause(server, reason),
     });
   } catch (err) {
     // REDIS_CLUSTER=on with a Redis that is no cluster node: said as a bad environment is.
@@ -95,6 +97,7 @@ const sb = createSwitchboard({
         events: redis.events,
         ioAdapter: redis.ioAdapter,
         storeReady: redis.ready,
+        storeNotReady: redis.notReady,
         ...(redis.slackState ? { slack: { state: redis.slackState } } : {}),
         ...(redis.callHolders ? { twilio: { holders: redis.callHolders } } : {}),
         ...(redis.emailContent ? { emailContent: redis.emailContent } : {}),

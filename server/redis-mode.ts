@@ -11,7 +11,7 @@ import { type ContentNamespace, RedisContentStore } from '../channels/redis-cont
 import { RedisSlackState } from '../channels/slack/redis-state.js';
 import { RedisCallHolders } from '../channels/voice/holders.js';
 import { createRedisStore } from '../routing/store/redis.js';
-import { closeRedisClient } from '../routing/store/redis-connection.js';
+import { closeRedisClient, RedisTooOldError, redisTooOld } from '../routing/store/redis-connection.js';
 import { RedisKeys } from '../routing/store/redis-keys.js';
 import type { Store } from '../routing/store/store.js';
 import { StoreUnavailableError } from '../shared/errors.js';
@@ -43,6 +43,11 @@ export interface RedisModeOptions {
    * those of the others running stops at start (ConfigError naming the variable). Default: not checked.
    */
   secrets?: SharedSecrets;
+  /**
+   * Told while it waits at start why it cannot use the Redis at `url` yet (null: it answered, or nothing to say): a
+   * Redis older than 6.2 (`RedisTooOldError.reason`), for the health check of a process that waits.
+   */
+  waiting?: (reason: string | null) => void;
 }
 
 export interface RedisMode {
@@ -62,8 +67,13 @@ export interface RedisMode {
   cluster: SlotOwner | null;
   /** A key in the deployment's hash tag (what decides its slot). */
   tagKey: string;
-  /** False from the moment a connection to Redis drops until it is back. */
+  /**
+   * False from the moment a connection to Redis drops until it is back, and while the Redis it is connected to is
+   * older than 6.2 (it may have been replaced by one: `notReady` says so).
+   */
   ready(): boolean;
+  /** Why it is not ready when the Redis is too old (for `/readyz`, without its address); else null. */
+  notReady(): string | null;
   /**
    * Close what the Switchboard does not (the adapter's, Slack state's, call holders', email content's and chat
    * files' clients); after `sb.close()`.
@@ -79,7 +89,10 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   const { prefix, log } = options;
   const base = new RedisKeys(prefix).base;
   const seeds = [...new Set([options.url, ...(options.seeds ?? [])])];
-  const cluster = options.cluster ? await whenRedisAnswers(log, () => slotOwnerFrom(seeds, base)) : null;
+  const waiting = options.waiting ?? (() => {});
+  const cluster = options.cluster
+    ? await whenRedisAnswers(log, waiting, () => slotOwnerFrom(seeds, base))
+    : null;
   if (cluster) {
     log.info(
       { slot: cluster.slot, node: safeUrl(cluster.url) },
@@ -89,11 +102,16 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
   const url = cluster?.url ?? options.url;
   // One Redis: the names every earlier version used. A cluster: inside the tag, on the slot's master.
   const names = cluster ? base : `${prefix}:`;
-  const store = await whenRedisAnswers(log, () => createRedisStore({ url, prefix }));
+  const store = await whenRedisAnswers(log, waiting, () => createRedisStore({ url, prefix }));
   // The adapter's reader loops on XREAD: with the offline queue on, a read waits for Redis instead of
   // failing at once in a tight loop while it is down.
   const adapterClient = redisClient(url, 'socket.io', log, true);
+  // Each time it connects again, the version of the Redis it finds: one older than 6.2 (Redis replaced by an older
+  // one) makes the process unready, and the store refuses every command on it (redis-connection.ts).
+  const version = new VersionWatch(url, log);
+  adapterClient.on('ready', () => version.check((args) => adapterClient.sendCommand(args)));
   await adapterClient.connect();
+  waiting(null);
   const secretsKey = `${base}:secrets`;
   let stopRenewing = () => {};
   if (options.secrets) {
@@ -106,15 +124,15 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
     stopRenewing = renewSecrets(adapterClient, secretsKey, options.secrets, log);
   }
   const slackState = options.slack
-    ? await whenRedisAnswers(log, () => RedisSlackState.connect({ url, prefix }))
+    ? await whenRedisAnswers(log, waiting, () => RedisSlackState.connect({ url, prefix }))
     : null;
   const callHolders = options.voice
-    ? await whenRedisAnswers(log, () => RedisCallHolders.connect({ url, prefix }))
+    ? await whenRedisAnswers(log, waiting, () => RedisCallHolders.connect({ url, prefix }))
     : null;
   // A content store when its channel is on (a byte budget given), else none.
   const contentStore = (maxBytes: number | null | undefined, namespace: ContentNamespace) =>
     maxBytes != null
-      ? whenRedisAnswers(log, () => RedisContentStore.connect({ url, prefix, maxBytes, namespace }))
+      ? whenRedisAnswers(log, waiting, () => RedisContentStore.connect({ url, prefix, maxBytes, namespace }))
       : null;
   const emailContent = await contentStore(options.emailMaxBytes, 'email');
   const chatFiles = await contentStore(options.chatFilesMaxBytes, 'chat');
@@ -148,12 +166,14 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
     cluster,
     tagKey: base,
     ready: () =>
+      version.ok &&
       events.connected &&
       adapterClient.isReady &&
       (slackState?.ready ?? true) &&
       (callHolders?.ready ?? true) &&
       (emailContent?.ready ?? true) &&
       (chatFiles?.ready ?? true),
+    notReady: () => version.reason,
     close: async () => {
       stopRenewing();
       await closeRedisClient(adapterClient);
@@ -167,18 +187,77 @@ export async function startRedisMode(options: RedisModeOptions): Promise<RedisMo
 
 /**
  * Connect once Redis answers: a process started before Redis waits for it instead of exiting. Why it cannot
- * connect is logged at the first failure and again whenever the reason changes (not at every attempt).
+ * connect is logged at the first failure and again whenever the reason changes (not at every attempt). A Redis
+ * older than 6.2 is waited out the same way (replaced or upgraded, it is used), said as an error, and `waiting`
+ * is told why.
  */
-async function whenRedisAnswers<T>(log: Log, connect: () => Promise<T>): Promise<T> {
+async function whenRedisAnswers<T>(
+  log: Log,
+  waiting: (reason: string | null) => void,
+  connect: () => Promise<T>,
+): Promise<T> {
   let said = '';
   for (;;) {
     try {
       return await connect();
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
-      if (err.message !== said) log.warn({ err: err.message }, 'redis: unreachable; waiting for it');
+      const old = err instanceof RedisTooOldError;
+      if (err.message !== said) {
+        if (old)
+          log.error(
+            { err: err.message, found: err.found, needed: '6.2' },
+            'redis: too old; waiting for a newer one',
+          );
+        else log.warn({ err: err.message }, 'redis: unreachable; waiting for it');
+      }
       said = err.message;
-      await new Promise((r) => setTimeout(r, 500));
+      waiting(old ? err.reason : null);
+      await new Promise((r) => setTimeout(r, old ? 2000 : 500));
     }
+  }
+}
+
+/**
+ * The version of the Redis a connection found at its latest connect: `ok` until one older than 6.2 is found, and
+ * again once a newer one is. Said in the log when it changes.
+ */
+class VersionWatch {
+  readonly #url: string;
+  readonly #log: Log;
+  #tooOld: RedisTooOldError | null = null;
+  /** Connects counted: a check that ends after a newer connect's is not taken. */
+  #round = 0;
+
+  constructor(url: string, log: Log) {
+    this.#url = url;
+    this.#log = log;
+  }
+
+  get ok(): boolean {
+    return this.#tooOld === null;
+  }
+
+  get reason(): string | null {
+    return this.#tooOld?.reason ?? null;
+  }
+
+  check(send: (args: string[]) => Promise<unknown>): void {
+    const round = ++this.#round;
+    redisTooOld(send).then(
+      (found) => {
+        if (round !== this.#round) return;
+        const was = this.#tooOld;
+        this.#tooOld = found === null ? null : new RedisTooOldError(this.#url, found);
+        if (this.#tooOld && this.#tooOld.message !== was?.message)
+          this.#log.error(
+            { err: this.#tooOld.message, found, needed: '6.2' },
+            'redis: too old; serving nothing until a newer one answers',
+          );
+        else if (!this.#tooOld && was) this.#log.info({}, 'redis: new enough again; serving');
+      },
+      // No answer: the connection's trouble, which readiness follows already.
+      () => {},
+    );
   }
 }

@@ -10,7 +10,16 @@ import { StoreUnavailableError } from '../shared/errors.js';
 
 const WAITING = 'waiting for Redis';
 
-function answer(req: IncomingMessage, res: ServerResponse): void {
+/** Per server, why it waits when there is more to say than "waiting for Redis" (a Redis too old). */
+const reasons = new WeakMap<Server, string>();
+
+/** Say why `server` waits (`/readyz`); null: for Redis (the default). */
+export function waitingBecause(server: Server, reason: string | null): void {
+  if (reason === null) reasons.delete(server);
+  else reasons.set(server, reason);
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, waiting: string): void {
   const path = (req.url ?? '/').split('?')[0];
   const read = req.method === 'GET' || req.method === 'HEAD';
   let status = 503;
@@ -19,7 +28,7 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
     status = 200;
     body = { status: 'ok' };
   } else if (read && path === '/readyz') {
-    body = { status: 'unavailable', error: WAITING };
+    body = { status: 'unavailable', error: waiting };
   } else {
     res.setHeader('Retry-After', '1');
     body = { error: new StoreUnavailableError(WAITING).toJSON() };
@@ -30,7 +39,7 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
 
 /** A server answering as above, listening on `port` and `host`; rejects as `listen` does (EADDRINUSE …). */
 export function listenWhileStarting(port: number, host?: string): Promise<Server> {
-  const server = createServer(answer);
+  const server: Server = createServer((req, res) => answer(req, res, reasons.get(server) ?? WAITING));
   server.on('upgrade', (_req, socket) => socket.destroy());
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -182,6 +182,8 @@
     agents: new Map(),
     /** `${kind}:${conversationId}` → {kind, conversationId, from, note}. */
     banners: new Map(),
+    /** Counts the connections made: an offer banner notes the one it was heard on (`onHello` drops stale ones). */
+    connection: 0,
     /** Consult invitations the agent dismissed for now. */
     dismissed: new Set(),
     /** conversationId → what the agent was typing in it (kept for the tab: `kept`). */
@@ -406,6 +408,7 @@
     S.token = token;
 
     socket.on('connect', () => {
+      S.connection++;
       setConn('Connected', true);
       for (const p of S.pending.values()) deliverReply(p);
     });
@@ -690,7 +693,7 @@
 
   // ------------------------------------------------------------------ server → agent
 
-  function onHello({ agent, conversations, savedReplies, writesOn, callsOut, stickyWaitSeconds }) {
+  function onHello({ agent, conversations, offers, savedReplies, writesOn, callsOut, stickyWaitSeconds }) {
     S.me = agent;
     S.stickyWaitSeconds =
       stickyWaitSeconds && typeof stickyWaitSeconds === 'object' ? stickyWaitSeconds : null;
@@ -708,6 +711,14 @@
       if (!keep.has(id) && id !== S.selected) S.views.delete(id);
     }
     for (const view of conversations || []) upsertView(view);
+    // What rings for me now (extension): shown as a fresh offer is, after a reload or on another process. An offer
+    // heard before this connection and not listed ended while the console was away (one heard since came after the
+    // list was read).
+    const ringing = Array.isArray(offers) ? offers : [];
+    const listed = new Set(ringing.map((v) => `offer:${v?.conversation?.id}`));
+    for (const [key, b] of [...S.banners])
+      if (b.kind === 'offer' && b.connection !== S.connection && !listed.has(key)) S.banners.delete(key);
+    for (const view of ringing) onOffer(view);
     // After a reload: the conversation that was on screen in this tab, with what was being typed in it.
     const before = !S.selected && kept.selected();
     if (before && S.views.has(before)) S.selected = before;
@@ -1096,19 +1107,32 @@
     }
   }
 
+  /**
+   * A conversation ringing me (the `offer` event, or one listed in `hello`): a banner to accept or decline it, up at
+   * the offer's `expiresAt` by the server's clock (`now` there), kept as a time by this browser's clock. The chime
+   * and notification come once per offer, not again when a reconnect lists it.
+   */
   function onOffer(view) {
     const c = view?.conversation;
     if (!c) return;
-    S.banners.set(`offer:${c.id}`, {
+    const key = `offer:${c.id}`;
+    const known = S.banners.get(key)?.at === c.offer?.at;
+    const expiresAt = c.offer?.expiresAt;
+    S.banners.set(key, {
       kind: 'offer',
       conversationId: c.id,
+      at: c.offer?.at,
+      connection: S.connection,
       channel: c.offer?.channel || c.lastChannel,
       customer: customerName(view),
-      expiresAt: c.offer?.expiresAt,
+      expiresAt:
+        typeof expiresAt === 'number'
+          ? Date.now() + (expiresAt - (typeof view.now === 'number' ? view.now : Date.now()))
+          : undefined,
       // A caller who asked to be called back, and hung up: the agent's phone rings first, then theirs.
       callback: (view.promises || []).some((p) => p.kind === 'callback' && p.state === 'open'),
     });
-    alertAgent(c.id, `For you: ${customerName(view)}`, lastSaid(view) || 'Take it or pass');
+    if (!known) alertAgent(c.id, `For you: ${customerName(view)}`, lastSaid(view) || 'Take it or pass');
     renderBanners();
     updateTitle();
   }
@@ -2554,7 +2578,10 @@
         );
       } else if (b.kind === 'offer') {
         buttons.length = 0;
-        const by = b.expiresAt ? ` — answer by ${formatTime(b.expiresAt)}` : '';
+        // To the second: an offer rings for seconds, not minutes.
+        const by = b.expiresAt
+          ? ` — answer by ${new Date(b.expiresAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`
+          : '';
         text = h('p', {
           'data-sb': 'offer-text',
           text: b.callback

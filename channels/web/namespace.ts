@@ -7,7 +7,7 @@ import { freePlaces, onAgentList } from '../../routing/store/rules.js';
 import type { Store } from '../../routing/store/store.js';
 import { logFailure, NotOwnerError, parseInput } from '../../shared/errors.js';
 import type { DomainEvent } from '../../shared/events.js';
-import { AgentStatus, CHANNELS, type Conversation, type Message } from '../../shared/model.js';
+import { type Agent, AgentStatus, CHANNELS, type Conversation, type Message } from '../../shared/model.js';
 import { OneRunAtATime } from '../../shared/runs.js';
 import { readAgentToken, type TokenSigner } from '../../shared/tokens.js';
 import { type Ack, withAck } from '../ack.js';
@@ -560,15 +560,22 @@ export class WebConsole {
   async #hello(socket: Socket, agentId: string): Promise<void> {
     const agent = await this.#router.store.getAgent(agentId);
     if (!agent) return void socket.disconnect(true);
-    const conversations = await this.#router.store.listAgentConversations(agent.id);
-    const views = await Promise.all(
-      conversations.map((c) => consoleView(this.#router, c, agentId, this.#originals)),
-    );
+    const [conversations, offered] = await Promise.all([
+      this.#router.store.listAgentConversations(agent.id),
+      this.#ringing(agent),
+    ]);
+    const [views, offers] = await Promise.all([
+      Promise.all(conversations.map((c) => consoleView(this.#router, c, agentId, this.#originals))),
+      Promise.all(offered.map((c) => consoleView(this.#router, c, agentId, this.#originals))),
+    ]);
     for (const c of conversations) this.#tell(agentId, c);
     const savedReplies = await this.#router.savedReplies();
     socket.emit('hello', {
       agent,
       conversations: views,
+      // (Extension) The offers ringing for them now, as `offer` sends each: a console opened (or reopened, or moved
+      // to another process) while one rings shows it to accept.
+      offers,
       savedReplies,
       writesOn: this.#router.writesOn,
       callsOut: this.#router.callsOut,
@@ -581,6 +588,16 @@ export class WebConsole {
       (figures) => socket.emit('queue', figures),
       () => {},
     );
+  }
+
+  /**
+   * The conversations ringing `agent` now (waiting, with an offer of theirs not yet answered), oldest first. An offer
+   * holds a place of the agent's capacity: with none taken, none rings them, and the waiting line is not read.
+   */
+  async #ringing(agent: Agent): Promise<Conversation[]> {
+    if (!CHANNELS.some((c) => agent.load[c] > 0)) return [];
+    const waiting = await this.#router.store.listConversations({ status: 'queued', limit: 0 });
+    return waiting.filter((c) => c.offer?.agentId === agent.id);
   }
 
   #to(agentId: string) {

@@ -18,6 +18,84 @@ export interface RedisConnectionOptions {
   connectTimeoutMs?: number;
 }
 
+/**
+ * The oldest Redis Switchboard runs on: its scripts use ZMSCORE (6.2). From 7.0 they run as Redis Functions; before,
+ * as scripts by SHA.
+ */
+export const REDIS_NEEDED = '6.2.0';
+
+/**
+ * The Redis at REDIS_URL is older than REDIS_NEEDED: refused (its commands would fail later with "unknown
+ * command", some halfway through a change). A StoreUnavailableError, as a Redis that does not answer is: the
+ * process waits for a Redis it can use, and serves nothing meanwhile. `reason` says it without the address.
+ */
+export class RedisTooOldError extends StoreUnavailableError {
+  readonly found: string;
+  readonly reason: string;
+  constructor(url: string, found: string) {
+    super(
+      `the Redis at ${redisAt(url)} (REDIS_URL) is version ${found}; Switchboard needs ${shortVersion(REDIS_NEEDED)} or later (7.0 or later to run its scripts as functions): upgrade it, or point REDIS_URL at another`,
+    );
+    this.found = found;
+    this.reason = redisTooOldReason(found);
+  }
+}
+
+/** Why a Redis of version `found` is refused, in words for a health check (no address). */
+export function redisTooOldReason(found: string): string {
+  return `Redis ${found} is too old: Switchboard needs Redis ${shortVersion(REDIS_NEEDED)} or later`;
+}
+
+function shortVersion(v: string): string {
+  return v.replace(/\.0$/, '');
+}
+
+/** `a.b.c` as numbers (a part missing or not a number: 0). */
+function versionParts(v: string): number[] {
+  return v.split('.', 3).map((p) => Number.parseInt(p, 10) || 0);
+}
+
+/** Whether version `found` is older than `needed`. */
+export function olderThan(found: string, needed: string): boolean {
+  const [a, b] = [versionParts(found), versionParts(needed)];
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  return false;
+}
+
+/**
+ * The version of the Redis a connection is on (`INFO server`'s `redis_version`), or null when it does not say (an
+ * ACL without INFO: not refused for it).
+ */
+export async function redisVersion(send: (args: string[]) => Promise<unknown>): Promise<string | null> {
+  let info: unknown;
+  try {
+    info = await send(['INFO', 'server']);
+  } catch (err) {
+    if (err instanceof ErrorReply) return null;
+    throw err;
+  }
+  const text =
+    typeof info === 'string' ? info : Buffer.isBuffer(info) ? info.toString('utf8') : String(info ?? '');
+  return /^redis_version:([0-9][0-9A-Za-z.-]*)\s*$/m.exec(text)?.[1] ?? null;
+}
+
+/** The Redis's version when it is older than REDIS_NEEDED, else null (new enough, or not said). */
+export async function redisTooOld(send: (args: string[]) => Promise<unknown>): Promise<string | null> {
+  const found = await redisVersion(send);
+  return found !== null && olderThan(found, REDIS_NEEDED) ? found : null;
+}
+
+/** Per client made by `newRedisClient`: the version check of its current connection (`checkedRedis`). */
+const versionChecks = new WeakMap<object, () => Promise<void>>();
+
+/**
+ * Wait for the version check of `client`'s connection (made at each connect, `newRedisClient`): RedisTooOldError
+ * when the Redis is older than REDIS_NEEDED.
+ */
+export async function checkedRedis(client: RedisClient): Promise<void> {
+  await versionChecks.get(client)?.();
+}
+
 export function newRedisClient(options: RedisConnectionOptions) {
   const client = createClient({
     url: options.url ?? 'redis://127.0.0.1:6379',
@@ -38,7 +116,40 @@ export function newRedisClient(options: RedisConnectionOptions) {
   const deadlines = new Deadlines(options.commandTimeoutMs ?? 1000);
   const self = (client as unknown as { _self?: typeof client })._self ?? client;
   const send = self.sendCommand;
+  // Each time it connects (Redis may have been replaced by an older one), the version is asked before anything
+  // else is sent on the connection; an older Redis than REDIS_NEEDED is refused: every command fails with
+  // RedisTooOldError, until a connection finds one new enough.
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  let checking: Promise<void> | null = null;
+  let refused: RedisTooOldError | null = null;
+  client.on('ready', () => {
+    const check = deadlines
+      .watch(redisTooOld((args) => send.call(self, args)))
+      .then(
+        (found) => {
+          refused = found === null ? null : new RedisTooOldError(url, found);
+        },
+        // No answer to INFO: the connection's trouble, which its next commands meet too.
+        () => {},
+      )
+      .finally(() => {
+        if (checking === check) checking = null;
+      });
+    checking = check;
+  });
+  versionChecks.set(client, async () => {
+    await checking;
+    if (refused) throw refused;
+  });
   self.sendCommand = function (this: unknown, ...args: Parameters<typeof send>) {
+    if (checking) {
+      const waited = checking.then(() => {
+        if (refused) throw refused;
+        return send.apply(this, args);
+      });
+      return deadlines.watch(waited) as ReturnType<typeof send>;
+    }
+    if (refused) return Promise.reject(refused) as ReturnType<typeof send>;
     return deadlines.watch(send.apply(this, args));
   } as typeof send;
   return client;
@@ -154,7 +265,7 @@ export async function connectWithin(client: RedisClient, options: RedisConnectio
   client.on('error', onError);
   try {
     await withTimeout(
-      client.connect(),
+      client.connect().then(() => checkedRedis(client)),
       connectTimeout,
       () =>
         new StoreUnavailableError(
@@ -178,14 +289,12 @@ export async function connectWithin(client: RedisClient, options: RedisConnectio
  * thing to fix); never the URL's password.
  */
 export function whyNoRedis(err: Error, url: string): string {
-  let at = url;
+  const at = redisAt(url);
   let tls = false;
   try {
-    const u = new URL(url);
-    at = u.host;
-    tls = u.protocol === 'rediss:';
+    tls = new URL(url).protocol === 'rediss:';
   } catch {
-    // not a URL: said as given to the client, without it
+    // not a URL
   }
   const message = err.message;
   const code = (err as NodeJS.ErrnoException).code;
@@ -201,6 +310,15 @@ export function whyNoRedis(err: Error, url: string): string {
   if (tls && (/timeout/i.test(message) || code === 'ECONNRESET' || /SSL|TLS/i.test(message)))
     return `no TLS answer from ${at} (${message}): REDIS_URL starts with rediss://, for a Redis that speaks TLS; use redis:// for one that does not`;
   return `${at}: ${message}`;
+}
+
+/** Where a Redis URL points (host and port), never its password; a URL that does not parse, as given. */
+export function redisAt(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
 }
 
 /**

@@ -232,6 +232,7 @@ describe('/agent namespace', () => {
         'agent',
         'callsOut',
         'conversations',
+        'offers',
         'savedReplies',
         'stickyWaitSeconds',
         'writesOn',
@@ -245,6 +246,7 @@ describe('/agent namespace', () => {
       expect(ada.hello.agent.status).to.equal('available');
       expect(ada.hello.agent.skills).to.deep.equal({ billing: 4 });
       expect(ada.hello.conversations).to.deep.equal([]);
+      expect(ada.hello.offers).to.deep.equal([]);
     });
 
     it('hello on reconnect lists the conversations the agent owns, with their messages', async () => {
@@ -260,6 +262,85 @@ describe('/agent namespace', () => {
       expect(view.conversation.id).to.equal(conversationId);
       expect(view.role).to.equal('owner');
       expect(view.messages.map((m: { text: string }) => m.text)).to.deep.equal(['my order is late']);
+    });
+  });
+
+  describe('an offer ringing while the console was closed (hello offers)', () => {
+    // A chat rings the agent, who must accept it within a minute.
+    const ringing = useHarness({
+      env: {
+        ROUTING_POLICY: JSON.stringify({
+          offerTimeoutSeconds: { chat: 60 },
+          liveChannels: ['voice', 'chat'],
+        }),
+      },
+    });
+
+    it('a console opened while a chat rings her lists it, with its time by the server clock; Accept works from there', async () => {
+      const h = ringing();
+      // Away while Mary writes: Mary waits, then rings Ada as she becomes available, with no console open.
+      const { agent: ada, token } = await h.createAgent('Ada', {
+        capacity: { voice: 0, sms: 0, chat: 1, email: 0 },
+        status: 'away',
+      });
+      const { conversationId } = await visitorWrites(h);
+      h.clock.advance(5 * SECOND);
+      expect(
+        (await h.admin.put(`/api/agents/${ada.id}/status`).send({ status: 'available' })).status,
+      ).to.equal(200);
+      const rung = (await h.store.getConversation(conversationId))!;
+      expect(rung.offer?.agentId).to.equal(ada.id);
+
+      h.clock.advance(20 * SECOND);
+      const socket = h.agentSocket(token);
+      const hello = await once(socket, 'hello');
+      expect(hello.conversations).to.deep.equal([]);
+      expect(hello.offers).to.have.length(1);
+      const [offer] = hello.offers;
+      // As the `offer` event sends it: the conversation with its offer, the customer, what they wrote.
+      expect(offer.conversation.id).to.equal(conversationId);
+      expect(offer.conversation.status).to.equal('queued');
+      expect(offer.conversation.offer.agentId).to.equal(ada.id);
+      expect(offer.customer.name).to.equal('Mary Major');
+      expect(offer.messages.map((m: { text: string }) => m.text)).to.deep.equal(['my order is late']);
+      // 40 of its 60 seconds left, by the server's clock (`now`), whatever the console's says.
+      expect(offer.now).to.equal(h.clock.now());
+      expect(offer.conversation.offer.expiresAt - offer.now).to.equal(40 * SECOND);
+
+      expect(await emitAck(socket, 'offer.accept', { conversationId })).to.deep.equal({ ok: true });
+      const assigned = await once(socket, 'assigned');
+      expect([assigned.conversation.id, assigned.conversation.ownerId]).to.deep.equal([
+        conversationId,
+        ada.id,
+      ]);
+      // Hers now: the next console lists it as hers, and nothing rings.
+      socket.disconnect();
+      const again = await once(h.agentSocket(token), 'hello');
+      expect(again.offers).to.deep.equal([]);
+      expect(again.conversations.map((v: Json) => v.conversation.id)).to.deep.equal([conversationId]);
+    });
+
+    it("a reload lists the offer ringing her, not a colleague's; once it rang out it is listed no more", async () => {
+      const h = ringing();
+      const ada = await agentConsole(h, 'Ada', { capacity: { voice: 0, sms: 0, chat: 1, email: 0 } });
+      const { conversationId } = await visitorWrites(h);
+      expect((await once(ada.socket, 'offer')).conversation.id).to.equal(conversationId);
+      // Grace has a console and no offer: hers lists none.
+      const grace = await agentConsole(h, 'Grace', { capacity: { voice: 0, sms: 0, chat: 0, email: 0 } });
+      expect(grace.hello.offers).to.deep.equal([]);
+
+      ada.socket.disconnect();
+      const reloaded = h.agentSocket(ada.token);
+      const hello = await once(reloaded, 'hello');
+      expect(hello.offers.map((v: Json) => v.conversation.id)).to.deep.equal([conversationId]);
+
+      // Unanswered for its minute: it rings out, she is set away, and her next console lists nothing.
+      h.clock.advance(61 * SECOND);
+      await h.sb.router.tick();
+      expect((await h.store.getAgent(ada.agent.id))!.statusReason).to.equal('missed_offer');
+      reloaded.disconnect();
+      const after = await once(h.agentSocket(ada.token), 'hello');
+      expect(after.offers).to.deep.equal([]);
     });
   });
 
