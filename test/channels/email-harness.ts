@@ -273,3 +273,24 @@ export async function postMail(
     throw new Error(`inbound mail answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body;
 }
+
+/** A plain-text mail from `from` to the shop (`SUPPORT`), with Message-ID `<id@example.com>`, posted as `postMail` does. */
+export async function postPlainMail(
+  h: { http(): ReturnType<typeof request> },
+  from: string,
+  subject: string,
+  body: string,
+  id: string,
+): Promise<{ messageId: string; conversationId: string } & Record<string, unknown>> {
+  const raw = [
+    `From: ${from}`,
+    `To: ${SUPPORT}`,
+    `Subject: ${subject}`,
+    `Message-ID: <${id}@example.com>`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    body,
+    '',
+  ].join('\r\n');
+  return postMail(h, raw);
+}

@@ -4,25 +4,9 @@
 // asking what they already said, and the answer on the channel they used last.
 import { expect } from 'chai';
 import { emitAck, type Harness, type Json, once, SECOND, useHarness } from '../server/harness.js';
-import { emailEnv, postMail, SUPPORT, useSink } from './email-harness.js';
+import { emailEnv, postPlainMail, useSink } from './email-harness.js';
 
 const DAY = 24 * 3600 * SECOND;
-
-/** A mail from `from` to the shop, through `POST /email/inbound`. */
-async function mail(h: Harness, from: string, subject: string, body: string, id: string): Promise<Json> {
-  const raw = [
-    `From: ${from}`,
-    `To: ${SUPPORT}`,
-    `Subject: ${subject}`,
-    `Message-ID: <${id}@example.com>`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    body,
-    '',
-  ].join('\r\n');
-  const res = await postMail(h, raw);
-  return res;
-}
 
 describe('Customer journeys across chat and email', () => {
   const sink = useSink();
@@ -64,7 +48,7 @@ describe('Customer journeys across chat and email', () => {
 
     // Two days on, Bo has been idle longer than Ada; Carla writes from the address she gave.
     h.clock.advance(2 * DAY);
-    const got = await mail(
+    const got = await postPlainMail(
       h,
       'Carla Diaz <carla@example.com>',
       'Order 4471',
@@ -116,7 +100,7 @@ describe('Customer journeys across chat and email', () => {
     });
     await once(ada.socket, 'assigned', (p: Json) => p.conversation.id === sent.conversationId);
     h.clock.advance(20 * SECOND);
-    const got = await mail(
+    const got = await postPlainMail(
       h,
       'Eve <eve@example.com>',
       'Order 12 address',

@@ -3,31 +3,9 @@
 // one the customer was last told.
 import { expect } from 'chai';
 import { emitAck, type Harness, type Json, once, SECOND, useHarness } from '../server/harness.js';
-import { emailEnv, INBOUND_TOKEN, SUPPORT, useSink } from './email-harness.js';
+import { emailEnv, postPlainMail, useSink } from './email-harness.js';
 
 const MINUTE = 60 * SECOND;
-
-/** A mail from `from` to the shop, through `POST /email/inbound`. */
-async function mail(h: Harness, from: string, subject: string, body: string, id: string): Promise<Json> {
-  const raw = [
-    `From: ${from}`,
-    `To: ${SUPPORT}`,
-    `Subject: ${subject}`,
-    `Message-ID: <${id}@example.com>`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    body,
-    '',
-  ].join('\r\n');
-  const res = await h
-    .http()
-    .post('/email/inbound')
-    .set('Authorization', `Bearer ${INBOUND_TOKEN}`)
-    .set('Content-Type', 'message/rfc822')
-    .send(raw);
-  expect(res.status, JSON.stringify(res.body)).to.be.within(200, 202);
-  return res.body;
-}
 
 async function tick(h: Harness, ms: number): Promise<void> {
   h.clock.advance(ms);
@@ -59,7 +37,7 @@ describe('A waiting customer told a new wait on another channel', () => {
     await once(first, 'session');
     await emitAck(first, 'message', { text: 'first in line', clientMessageId: 'f1' });
     await once(ada, 'assigned');
-    await mail(h, 'Bob <bob@example.com>', 'Hello', 'a question', 'bob-1');
+    await postPlainMail(h, 'Bob <bob@example.com>', 'Hello', 'a question', 'bob-1');
     await once(ada, 'assigned');
     return ada;
   }
@@ -84,7 +62,7 @@ describe('A waiting customer told a new wait on another channel', () => {
 
     h.clock.advance(20 * SECOND);
     const switchedAt = h.clock.now();
-    const got = await mail(h, 'Eve <eve@example.com>', 'Order 12', 'Any news on order 12?', 'eve-1');
+    const got = await postPlainMail(h, 'Eve <eve@example.com>', 'Order 12', 'Any news on order 12?', 'eve-1');
     expect([got.conversationId, got.outcome]).to.deep.equal([eve.conversationId, 'queued']);
     const told = await sink().next();
     expect(told.envelope.to).to.deep.equal(['eve@example.com']);
@@ -122,12 +100,12 @@ describe('A waiting customer told a new wait on another channel', () => {
     const h = sb();
     await busyTeam(h);
     const eve = await eveChats(h);
-    await mail(h, 'Eve <eve@example.com>', 'Order 12', 'Any news on order 12?', 'eve-1');
+    await postPlainMail(h, 'Eve <eve@example.com>', 'Order 12', 'Any news on order 12?', 'eve-1');
     await sink().next();
     const before = (await h.admin.get(`/api/conversations/${eve.conversationId}`).expect(200)).body.promises;
 
     await tick(h, 25 * MINUTE);
-    await mail(h, 'Eve <eve@example.com>', 'Re: Order 12', 'Still waiting.', 'eve-2');
+    await postPlainMail(h, 'Eve <eve@example.com>', 'Re: Order 12', 'Still waiting.', 'eve-2');
     const after = (await h.admin.get(`/api/conversations/${eve.conversationId}`).expect(200)).body;
     expect(after.promises).to.deep.equal(before);
     expect(after.messages.filter((m: Json) => m.externalId?.startsWith('wait-ack:')).length).to.equal(1);
@@ -137,7 +115,7 @@ describe('A waiting customer told a new wait on another channel', () => {
     const h = sb();
     await busyTeam(h);
     const eve = await eveChats(h);
-    await mail(h, 'Eve <eve@example.com>', 'Order 12', 'Any news on order 12?', 'eve-1');
+    await postPlainMail(h, 'Eve <eve@example.com>', 'Order 12', 'Any news on order 12?', 'eve-1');
     expect((await sink().next()).mail.text).to.contain('within 3 hours');
     await once(eve.v, 'status', (s: Json) => s.etaSeconds === 8290);
 
