@@ -12,8 +12,6 @@ import type { Socket } from 'socket.io-client';
 import { RedisKeys } from '../../routing/store/redis-keys.js';
 import type { Agent, Conversation } from '../../shared/model.js';
 import {
-  ACCOUNT_SID,
-  AUTH_TOKEN,
   type Call,
   callStatus,
   dialResult,
@@ -26,14 +24,12 @@ import {
   newSms,
   OUR_NUMBER,
   outboundLeg,
-  PUBLIC_URL,
   queueResult,
   queueWait,
 } from '../channels/twilio-harness.js';
-import { Cluster, type Node, next, until } from '../support/cluster.js';
-import { twimlAt, voiceAgent } from '../support/cluster-twilio.js';
-import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
-import { TwilioStandIn } from '../support/twilio-standin.js';
+import { type Cluster, type Node, next, until } from '../support/cluster.js';
+import { twimlAt, useTwilioCluster, voiceAgent } from '../support/cluster-twilio.js';
+import type { TwilioStandIn } from '../support/twilio-standin.js';
 import { all, only, parseTwiml, queryOf, type Node as TwimlNode, verbs } from '../support/twiml.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
@@ -44,34 +40,7 @@ const nextPhone = () => `+1415555${String(++phones).padStart(4, '0')}`;
 
 describe('scale-out: Twilio across processes', function () {
   this.timeout(60_000);
-  let cluster: Cluster | null = null;
-  let standIn: TwilioStandIn | null = null;
-  afterEach(async () => {
-    await cluster?.close();
-    await standIn?.close();
-    cluster = null;
-    standIn = null;
-  });
-
-  async function start(env: Record<string, string> = {}): Promise<{ c: Cluster; twilioApi: TwilioStandIn }> {
-    const twilioApi = await TwilioStandIn.start(ACCOUNT_SID, AUTH_TOKEN);
-    standIn = twilioApi;
-    const c = await Cluster.start({
-      nodes: 2,
-      redisUrl: await sharedRedisUrl(),
-      prefix: uniquePrefix('voice'),
-      env: {
-        PUBLIC_URL,
-        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-        TWILIO_FROM_NUMBER: OUR_NUMBER,
-        TWILIO_API_URL: twilioApi.url,
-        ...env,
-      },
-    });
-    cluster = c;
-    return { c, twilioApi };
-  }
+  const start = useTwilioCluster('voice');
 
   /** A call that `node` puts through to `agent`, and the agent picking up there: the conversation is theirs. */
   async function answeredCall(node: Node, agent: Agent): Promise<string> {

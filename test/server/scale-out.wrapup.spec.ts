@@ -3,21 +3,9 @@
 // reads (the conversation, the team view), and a colleague's refusal is the same on either. Child processes
 // running server/main.ts; Twilio's webhooks signed as Twilio signs them, its REST API the local stand-in.
 import { expect } from 'chai';
-import {
-  ACCOUNT_SID,
-  AUTH_TOKEN,
-  callStatus,
-  dialResult,
-  incomingCall,
-  localPath,
-  newCall,
-  OUR_NUMBER,
-  PUBLIC_URL,
-} from '../channels/twilio-harness.js';
-import { Cluster, type Node, next } from '../support/cluster.js';
-import { twimlAt, voiceAgent } from '../support/cluster-twilio.js';
-import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
-import { TwilioStandIn } from '../support/twilio-standin.js';
+import { callStatus, dialResult, incomingCall, localPath, newCall } from '../channels/twilio-harness.js';
+import { type Node, next } from '../support/cluster.js';
+import { twimlAt, useTwilioCluster, voiceAgent } from '../support/cluster-twilio.js';
 import { only, queryOf } from '../support/twiml.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: wire payloads are asserted field by field
@@ -25,31 +13,10 @@ type Json = any;
 
 describe('scale-out: after-call work across processes', function () {
   this.timeout(60_000);
-  let cluster: Cluster | null = null;
-  let standIn: TwilioStandIn | null = null;
-  afterEach(async () => {
-    await cluster?.close();
-    await standIn?.close();
-    cluster = null;
-    standIn = null;
-  });
+  const start = useTwilioCluster('wrapup');
 
   it('a call ending on A tells the owner on B; More time on B is what A reads', async () => {
-    const twilioApi = await TwilioStandIn.start(ACCOUNT_SID, AUTH_TOKEN);
-    standIn = twilioApi;
-    const c = await Cluster.start({
-      nodes: 2,
-      redisUrl: await sharedRedisUrl(),
-      prefix: uniquePrefix('wrapup'),
-      env: {
-        PUBLIC_URL,
-        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-        TWILIO_FROM_NUMBER: OUR_NUMBER,
-        TWILIO_API_URL: twilioApi.url,
-      },
-    });
-    cluster = c;
+    const { c } = await start();
     const [a, b] = c.nodes as [Node, Node];
     const ana = await voiceAgent(c, 1, 'Ana');
 
