@@ -6,6 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
 import { emitAck, type Json, useHarness } from '../server/harness.js';
 import { launchChromium } from '../support/chromium.js';
+import { widgetPart, widgetTaken } from '../support/widget.js';
 
 /** In the page, before its scripts: `window.__said`, what was added to the widget's live regions. */
 const RECORDER = `
@@ -155,7 +156,7 @@ describe('e2e: the chat widget with the keyboard, a screen reader and a phone (a
     await page.goto(`${sb().url}/`);
     return page;
   }
-  const w = (page: Page, name: string) => page.locator(`#switchboard-widget [data-sb="${name}"]`);
+  const w = widgetPart;
   /** What the widget inside the shadow root has focused: its data-sb name. */
   const focused = (page: Page) =>
     page.evaluate(
@@ -168,9 +169,7 @@ describe('e2e: the chat widget with the keyboard, a screen reader and a phone (a
     page.evaluate(() => {
       (window as unknown as { __said: string[] }).__said = [];
     });
-  /** Until the visitor's message is taken by the server (no longer marked as going). */
-  const taken = (page: Page, text: string) =>
-    page.locator('#switchboard-widget [data-sb="message"]:not(.q)', { hasText: text }).waitFor();
+  const taken = widgetTaken;
 
   /** An agent who takes the chat; `reply` answers in the visitor's conversation. */
   async function agent(): Promise<{ socket: Socket; reply: (text: string) => Promise<void> }> {

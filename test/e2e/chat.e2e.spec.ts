@@ -12,6 +12,7 @@ import { StoreUnavailableError } from '../../shared/errors.js';
 import type { Agent, Channel, Conversation, Message } from '../../shared/model.js';
 import { launchChromium } from '../support/chromium.js';
 import { freePort } from '../support/redis-server.js';
+import { widgetPart, widgetTaken } from '../support/widget.js';
 
 const SHOTS = 'test-results';
 const LATENCY_SAMPLES = Number(process.env.SB_E2E_SAMPLES ?? 100);
@@ -100,7 +101,7 @@ describe('e2e: widget and web console in Chromium', function () {
     return page;
   }
 
-  const widget = (page: Page, name: string) => page.locator(`#switchboard-widget [data-sb="${name}"]`);
+  const widget = widgetPart;
   const consoleEl = (page: Page, name: string) => page.locator(`[data-sb="${name}"]`);
 
   async function visitorSend(page: Page, text: string): Promise<void> {
@@ -108,13 +109,7 @@ describe('e2e: widget and web console in Chromium', function () {
     await widget(page, 'send').click();
   }
 
-  /**
-   * Until the widget shows the visitor's message as taken (acknowledged: stored and routed). It shows a sent
-   * message at once, marked as going (class q), so seeing its text alone says nothing about the store yet.
-   */
-  async function taken(page: Page, text: string): Promise<void> {
-    await page.locator('#switchboard-widget [data-sb="message"]:not(.q)', { hasText: text }).waitFor();
-  }
+  const taken = widgetTaken;
 
   /**
    * Resolve, for its owner, the open conversation that has a message with `text`: what a test leaves open takes

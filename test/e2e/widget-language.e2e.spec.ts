@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { emitAck, type Harness, once, useHarness } from '../server/harness.js';
 import { launchChromium } from '../support/chromium.js';
+import { widgetPart, writeInWidget } from '../support/widget.js';
 
 const SPANISH = {
   locale: 'es',
@@ -61,7 +62,7 @@ describe('e2e: the chat widget speaks the policy’s language', function () {
     await page.goto(`${h.url}/`);
     return page;
   }
-  const w = (page: Page, name: string) => page.locator(`#switchboard-widget [data-sb="${name}"]`);
+  const w = widgetPart;
   /** What the empty list of messages shows in its middle. */
   const emptyText = (page: Page) =>
     w(page, 'messages').evaluate((el) => getComputedStyle(el, '::before').content.replace(/^"|"$/g, ''));
@@ -81,11 +82,7 @@ describe('e2e: the chat widget speaks the policy’s language', function () {
   }
 
   /** A message written in the open widget and taken, in line behind the first visitor. */
-  async function waiting(page: Page, text: string): Promise<void> {
-    await w(page, 'input').fill(text);
-    await w(page, 'send').click();
-    await page.locator('#switchboard-widget [data-sb="message"]:not(.q)', { hasText: text }).waitFor();
-  }
+  const waiting = writeInWidget;
 
   /**
    * The widget's refusals of a file (the server's reasons): one larger than CHAT_FILE_MAX_BYTES, then one past

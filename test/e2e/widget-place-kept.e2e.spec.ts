@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { emitAck, type Harness, once, SECOND, useHarness } from '../server/harness.js';
 import { launchChromium } from '../support/chromium.js';
+import { widgetPart, writeInWidget } from '../support/widget.js';
 
 describe('e2e: the widget tells a visitor back soon after giving up a wait that they keep their place', function () {
   this.timeout(120_000);
@@ -21,7 +22,7 @@ describe('e2e: the widget tells a visitor back soon after giving up a wait that 
   });
   const sb = useHarness();
 
-  const w = (page: Page, name: string) => page.locator(`#switchboard-widget [data-sb="${name}"]`);
+  const w = widgetPart;
 
   async function open(h: Harness): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -35,11 +36,7 @@ describe('e2e: the widget tells a visitor back soon after giving up a wait that 
     return page;
   }
 
-  async function write(page: Page, text: string): Promise<void> {
-    await w(page, 'input').fill(text);
-    await w(page, 'send').click();
-    await page.locator('#switchboard-widget [data-sb="message"]:not(.q)', { hasText: text }).waitFor();
-  }
+  const write = writeInWidget;
 
   it('gave up, back two minutes later: number 1 in line again, and told they keep the place they had', async () => {
     const h = sb();
