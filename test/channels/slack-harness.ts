@@ -406,6 +406,23 @@ function messageContainer(input: {
   };
 }
 
+/** The app's message an interaction came from, in the person's DM (and its thread when it has one), reading `text`. */
+function botMessage(
+  input: { channel?: string; messageTs?: string; threadTs?: string },
+  text: string,
+): Record<string, unknown> {
+  return {
+    channel: { id: input.channel, name: 'directmessage' },
+    message: {
+      type: 'message',
+      user: BOT_USER_ID,
+      ts: input.messageTs,
+      ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+      text,
+    },
+  };
+}
+
 /** An interaction's container on the app's Home tab. */
 const HOME_CONTAINER = { type: 'view', view_id: 'V0HOME0001' };
 
@@ -453,14 +470,7 @@ export function blockActions(input: ActionInput): Record<string, unknown> {
     is_enterprise_install: false,
     ...(onMessage
       ? {
-          channel: { id: input.channel, name: 'directmessage' },
-          message: {
-            type: 'message',
-            user: BOT_USER_ID,
-            ts: input.messageTs,
-            ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
-            text: 'card',
-          },
+          ...botMessage(input, 'card'),
           response_url: input.responseUrl ?? 'https://hooks.slack.com/actions/T0/1/x',
         }
       : { view: { id: 'V0HOME0001', type: 'home', blocks: [] } }),
@@ -505,18 +515,7 @@ export function blockSuggestion(input: SuggestionInput): Record<string, unknown>
     team: { id: TEAM_ID, domain: 'switchboard-test' },
     enterprise: null,
     is_enterprise_install: false,
-    ...(onMessage && !input.view
-      ? {
-          channel: { id: input.channel, name: 'directmessage' },
-          message: {
-            type: 'message',
-            user: BOT_USER_ID,
-            ts: input.messageTs,
-            ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
-            text: 'Who should help?',
-          },
-        }
-      : {}),
+    ...(onMessage && !input.view ? botMessage(input, 'Who should help?') : {}),
     ...(input.view
       ? {
           view: {
